@@ -1,0 +1,155 @@
+"""A C source file as every capability sees it: raw bytes, the masked twin
+tree-sitter parses, and a map from byte offsets to lines and columns.
+
+Offsets everywhere in xenpatch refer to ``raw``; masking keeps the length,
+so a node of the tree spans the same bytes in both.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import tree_sitter_c
+from tree_sitter import Language, Node, Parser, Tree
+
+from xenpatch.c.masking import MacroTable, mask
+
+
+class SourceError(Exception):
+    """A file that cannot be read as C source; ``str()`` is the one-line message."""
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = str(path)
+        self.reason = reason
+
+
+@cache
+def _parser() -> Parser:
+    # One parser per process: creating the Language is the costly part.
+    return Parser(Language(tree_sitter_c.language()))
+
+
+@dataclass(eq=False)
+class SourceFile:
+    path: str
+    raw: bytes
+    masked: bytes
+    tree: Tree
+    newline: bytes
+    _line_starts: list[int] = field(repr=False)
+
+    @property
+    def root(self) -> Node:
+        return self.tree.root_node
+
+    def line_of(self, offset: int) -> int:
+        """1-based line of a byte offset."""
+        return bisect.bisect_right(self._line_starts, offset)
+
+    def col_of(self, offset: int) -> int:
+        """1-based byte column of a byte offset."""
+        return offset - self._line_starts[self.line_of(offset) - 1] + 1
+
+    def line_start(self, line: int) -> int:
+        return self._line_starts[line - 1]
+
+    def line_end(self, line: int) -> int:
+        """Offset of the end of ``line``, before its newline."""
+        if line < len(self._line_starts):
+            end = self._line_starts[line] - 1
+            if self.raw[end - 1 : end] == b"\r":
+                end -= 1
+            return end
+        return len(self.raw)
+
+    def line_text(self, line: int) -> str:
+        return self.raw[self.line_start(line) : self.line_end(line)].decode()
+
+    def text(self, node: Node) -> str:
+        return self.raw[node.start_byte : node.end_byte].decode()
+
+    def masked_text(self, node: Node) -> str:
+        return self.masked[node.start_byte : node.end_byte].decode()
+
+    @property
+    def line_count(self) -> int:
+        return len(self._line_starts)
+
+
+def detect_newline(raw: bytes) -> bytes:
+    # Xen is LF throughout; a CRLF file stays CRLF, judged by its first line.
+    first = raw.find(b"\n")
+    return b"\r\n" if first > 0 and raw[first - 1 : first] == b"\r" else b"\n"
+
+
+def parse_bytes(path: str, raw: bytes, macros: MacroTable) -> SourceFile:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SourceError(path, f"not UTF-8 (byte {exc.start})") from None
+    masked = mask(raw, macros)
+    assert len(masked) == len(raw), "masking must keep offsets"
+    tree = _parser().parse(masked)
+    starts = [0]
+    pos = raw.find(b"\n")
+    while pos != -1:
+        starts.append(pos + 1)
+        pos = raw.find(b"\n", pos + 1)
+    return SourceFile(path, raw, masked, tree, detect_newline(raw), starts)
+
+
+def load(root: Path, rel: str, macros: MacroTable) -> SourceFile:
+    """Read and parse ``root/rel``; errors name ``rel``."""
+    try:
+        raw = (root / rel).read_bytes()
+    except OSError as exc:
+        raise SourceError(rel, exc.strerror or str(exc)) from None
+    return parse_bytes(rel, raw, macros)
+
+
+def walk(node: Node):
+    """Pre-order walk of a subtree without recursion (Xen has deep nests)."""
+    cursor = node.walk()
+    visited_children = False
+    while True:
+        if not visited_children:
+            yield cursor.node
+            if cursor.goto_first_child():
+                continue
+        if cursor.goto_next_sibling():
+            visited_children = False
+        elif cursor.goto_parent():
+            visited_children = True
+            if cursor.node == node:
+                return
+        else:
+            return
+
+
+def functions(root: Node) -> list[Node]:
+    """Function definitions of a file, including those nested in #if blocks."""
+    found: list[Node] = []
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        if n.type == "function_definition":
+            found.append(n)
+            continue
+        stack.extend(reversed(n.children))
+    return found
+
+
+def function_name(src: SourceFile, fn: Node) -> str | None:
+    decl = fn.child_by_field_name("declarator")
+    while decl is not None and decl.type != "function_declarator":
+        decl = decl.child_by_field_name("declarator")
+    if decl is None:
+        return None
+    name = decl.child_by_field_name("declarator")
+    while name is not None and name.type not in ("identifier", "field_identifier"):
+        name = name.child_by_field_name("declarator")
+    return src.text(name) if name is not None else None

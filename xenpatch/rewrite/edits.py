@@ -1,0 +1,94 @@
+"""Byte-range edits: apply them, diff them, write them (atomically, all or nothing)."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class EditError(Exception):
+    pass
+
+
+@dataclass(frozen=True, order=True)
+class Edit:
+    start: int
+    end: int
+    text: bytes
+    why: str = ""
+
+
+def apply_edits(raw: bytes, edits: list[Edit], path: str = "") -> bytes:
+    """Apply non-overlapping edits given in offsets of ``raw``."""
+    ordered = sorted(edits, key=lambda e: (e.start, e.end))
+    out: list[bytes] = []
+    pos = 0
+    for e in ordered:
+        if e.start < pos:
+            raise EditError(f"{path}: overlapping edits at byte {e.start} ({e.why})")
+        if not 0 <= e.start <= e.end <= len(raw):
+            raise EditError(f"{path}: edit out of range at byte {e.start}")
+        out.append(raw[pos : e.start])
+        out.append(e.text)
+        pos = e.end
+    out.append(raw[pos:])
+    return b"".join(out)
+
+
+def _diff_lines(data: bytes) -> list[str]:
+    # Decoded with surrogateescape so that any byte survives the round trip.
+    return data.decode("utf-8", "surrogateescape").splitlines(keepends=True)
+
+
+def unified_diff(path: str, old: bytes, new: bytes, context: int = 3) -> str:
+    """A git-style diff of one file that ``git apply`` accepts."""
+    if old == new:
+        return ""
+    lines = difflib.unified_diff(
+        _diff_lines(old), _diff_lines(new), f"a/{path}", f"b/{path}", n=context
+    )
+    out = [f"diff --git a/{path} b/{path}\n"]
+    for line in lines:
+        if line.startswith(("---", "+++")):
+            out.append(line.rstrip("\n") + "\n")
+            continue
+        out.append(line)
+        if not line.endswith("\n"):
+            out.append("\n\\ No newline at end of file\n")
+    return "".join(out)
+
+
+def write_atomically(root: Path, contents: dict[str, bytes]) -> None:
+    """Write every file or none: temp files first, then renames, undone on failure."""
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for rel, data in sorted(contents.items()):
+            target = root / rel
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            if target.exists():
+                os.chmod(tmp, target.stat().st_mode & 0o7777)
+            staged.append((Path(tmp), target))
+    except OSError as exc:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+        raise EditError(f"{exc.filename or root}: {exc.strerror or exc}") from None
+    originals: dict[Path, bytes] = {}
+    done: list[Path] = []
+    try:
+        for tmp, target in staged:
+            originals[target] = target.read_bytes() if target.exists() else b""
+            os.replace(tmp, target)
+            done.append(target)
+    except OSError as exc:
+        for target in done:
+            target.write_bytes(originals[target])
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+        raise EditError(f"{exc.filename or root}: {exc.strerror or exc}") from None

@@ -1,0 +1,293 @@
+"""Decisions of a conversion: which sites change, into what, and the header edits.
+
+Input: a rule, the scans of every file and the tree's TypeIndex.  Output: a
+``Plan`` of byte-range edits per file, the site report and the diagnostics.
+Nothing here reads files or parses C.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from xenpatch.c.types import CType, TypeIndex, Unknown
+from xenpatch.rewrite.edits import Edit
+from xenpatch.rewrite.render import indent_block, render
+from xenpatch.rewrite.scan import CONVERTED_APIS, FileScan, Site
+from xenpatch.rules import ConversionRule
+
+_PERCPU_API = {
+    "read_lock": "percpu_read_lock",
+    "read_unlock": "percpu_read_unlock",
+    "write_lock": "percpu_write_lock",
+    "write_unlock": "percpu_write_unlock",
+}
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    path: str
+    line: int
+    severity: str  # "error" stops the rewrite; "warning" and "note" do not
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.severity}: {self.message}"
+
+
+@dataclass(frozen=True)
+class SiteReport:
+    path: str
+    line: int
+    function: str
+    old: str
+    new: str
+    type: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "file": self.path,
+            "line": self.line,
+            "function": self.function,
+            "old": self.old,
+            "new": self.new,
+            "type": self.type,
+        }
+
+
+@dataclass
+class Plan:
+    edits: dict[str, list[Edit]] = field(default_factory=dict)
+    sites: list[SiteReport] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def add(self, path: str, edit: Edit) -> None:
+        self.edits.setdefault(path, []).append(edit)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "error"]
+
+
+def _wrapper_arg(site: Site) -> str:
+    obj = site.obj_text.strip()
+    while obj.startswith("(") and obj.endswith(")") and re.fullmatch(r"\(\s*\w+\s*\)", obj):
+        obj = obj[1:-1].strip()
+    if site.op == "->":
+        return obj
+    return "&" + obj if re.fullmatch(r"[\w.\->\[\]]+", obj) else f"&({obj})"
+
+
+def _site_edits(rule: ConversionRule, site: Site, plan: Plan, newline: bytes) -> None:
+    api = site.api
+    if api in _PERCPU_API:
+        wrapper = rule.wrappers.for_api(api)
+        assert wrapper is not None
+        new = f"{wrapper}({_wrapper_arg(site)})"
+        plan.add(site.path, Edit(site.start, site.end, new.encode(), f"{api} site"))
+    elif api == "rwlock_init":
+        new_name = rule.calls.rwlock_init
+        plan.add(site.path, Edit(site.name_start, site.name_end, new_name.encode(), "init"))
+        plan.add(site.path, Edit(site.args_close, site.args_close,
+                                 f", {rule.lock.owner}".encode(), "init owner"))
+        new = f"{new_name}{site.text[len(api):-1]}, {rule.lock.owner})"
+    elif api == "rw_is_write_locked":
+        new_name = rule.calls.rw_is_write_locked
+        plan.add(site.path, Edit(site.name_start, site.name_end, new_name.encode(), "query"))
+        new = new_name + site.text[len(api):]
+    elif api == "rw_is_locked":
+        if rule.calls.rw_is_locked == "keep":
+            plan.diagnostics.append(Diagnostic(
+                site.path, site.line, "warning",
+                f"kept '{site.text}': {rule.lock.new_type} has no read-locked query",
+            ))
+            new = site.text
+        elif site.stmt_start < 0:
+            plan.diagnostics.append(Diagnostic(
+                site.path, site.line, "warning",
+                f"kept '{site.text}': it is not a whole ASSERT/BUG_ON/WARN_ON statement, "
+                f"and {rule.lock.new_type} has no read-locked query; convert by hand",
+            ))
+            new = site.text
+        else:
+            comment = render(
+                rule.calls.comment_template,
+                lock=f"&{site.obj_text}{site.op}{rule.lock.field}",
+                statement=site.stmt_text,
+            )
+            text = indent_block(comment.rstrip("\n") + "\n", site.indent)
+            text = text[len(site.indent):].rstrip("\n")  # the statement's indent stays
+            plan.add(site.path, Edit(site.stmt_start, site.stmt_end,
+                                     text.replace("\n", newline.decode()).encode(), "comment"))
+            new = "/* " + site.stmt_text + " */"
+    else:
+        plan.diagnostics.append(Diagnostic(
+            site.path, site.line, "error",
+            f"'{site.text}': {rule.lock.new_type} has no equivalent of {api}()",
+        ))
+        return
+    plan.sites.append(SiteReport(site.path, site.line, site.function, site.text, new,
+                                 str(CType(rule.struct_type, 1 if site.op == "->" else 0))))
+
+
+def _field_edit(rule: ConversionRule, index: TypeIndex, raw_of, plan: Plan) -> str | None:
+    """Change the field's type, keeping the name in its column; returns the header path."""
+    defs = index.structs.get(rule.struct_type, [])
+    if not defs:
+        plan.diagnostics.append(Diagnostic(rule.path, 1, "error",
+                                           f"no definition of '{rule.struct_type}' in the tree"))
+        return None
+    with_field = [d for d in defs if rule.lock.field in d.fields]
+    if len(with_field) != 1:
+        where = ", ".join(f"{d.path}:{d.start}" for d in defs)
+        plan.diagnostics.append(Diagnostic(
+            rule.path, 1, "error",
+            f"'{rule.struct_type}' has {len(with_field)} definitions with a field "
+            f"'{rule.lock.field}' ({where}); expected one",
+        ))
+        return None
+    sd = with_field[0]
+    fd = sd.fields[rule.lock.field]
+    raw: bytes = raw_of(sd.path)
+    current = raw[fd.type_start : fd.type_end].decode()
+    if current == rule.lock.new_type:
+        return sd.path
+    if current != rule.lock.old_type:
+        plan.diagnostics.append(Diagnostic(
+            sd.path, _line(raw, fd.type_start), "error",
+            f"'{rule.struct_type}.{rule.lock.field}' is '{current}', not '{rule.lock.old_type}'",
+        ))
+        return None
+    gap = raw[fd.type_end : fd.name_start]
+    if gap.strip(b" \t"):
+        return None
+    width = fd.name_start - fd.type_start  # Xen aligns with spaces; keep the name's column
+    pad = max(1, width - len(rule.lock.new_type)) if b"\t" not in gap else len(gap)
+    plan.add(sd.path, Edit(fd.type_start, fd.name_start,
+                           (rule.lock.new_type + " " * pad).encode(), "field type"))
+    return sd.path
+
+
+def _line(raw: bytes, offset: int) -> int:
+    return raw.count(b"\n", 0, offset) + 1
+
+
+def build_plan(rule: ConversionRule, scans: list[FileScan], index: TypeIndex,
+               raw_of) -> Plan:
+    """``raw_of(path) -> bytes`` reads a file of the tree (only edited files are read)."""
+    plan = Plan()
+    target = CType(rule.struct_type, 1)
+    by_path = {s.path: s for s in scans}
+    if "percpu_rwlock_t" not in index.typedefs and not any(
+        s.has_text.get("percpu_rwlock_t") for s in scans if s.path.endswith(".h")
+    ):
+        plan.diagnostics.append(Diagnostic(
+            rule.path, 1, "error",
+            "the tree has no percpu_rwlock_t: it lacks the percpu rwlock infrastructure "
+            "(Xen commit ef9dd43ddd or later)",
+        ))
+        return plan
+    for scan in scans:
+        if scan.error:
+            plan.diagnostics.append(Diagnostic(scan.path, 1, "warning",
+                                               f"skipped: {scan.error}"))
+    header = _field_edit(rule, index, raw_of, plan)
+    init_files: list[str] = []
+    for scan in sorted(scans, key=lambda s: s.path):
+        newline = b"\r\n" if raw_of_newline(raw_of, scan) else b"\n"
+        for site in scan.sites:
+            resolved = index.resolve(site.chain)
+            if isinstance(resolved, Unknown):
+                plan.diagnostics.append(Diagnostic(
+                    site.path, site.line, "warning",
+                    f"not converted: cannot resolve the type of '{site.obj_text}' in "
+                    f"'{site.text}': {resolved.reason}",
+                ))
+                continue
+            want = target if site.op == "->" else CType(rule.struct_type, 0)
+            if resolved != want:
+                continue  # another struct's field of the same name
+            _site_edits(rule, site, plan, newline)
+            if site.api == "rwlock_init":
+                init_files.append(site.path)
+        for ms in scan.macro_sites:
+            plan.diagnostics.append(Diagnostic(
+                ms.path, ms.line, "warning",
+                f"lock call on '{rule.lock.field}' inside a macro definition, not converted: "
+                f"{ms.text.splitlines()[0]}",
+            ))
+    if header is not None:
+        _header_edits(rule, index, header, by_path, raw_of, plan)
+    _define_edit(rule, init_files, by_path, raw_of, plan)
+    return plan
+
+
+def raw_of_newline(raw_of, scan: FileScan) -> bool:
+    if not scan.sites:
+        return False
+    raw = raw_of(scan.path)
+    first = raw.find(b"\n")
+    return first > 0 and raw[first - 1 : first] == b"\r"
+
+
+def _header_edits(rule: ConversionRule, index: TypeIndex, header: str,
+                  by_path: dict[str, FileScan], raw_of, plan: Plan) -> None:
+    sd = next(d for d in index.structs[rule.struct_type] if rule.lock.field in d.fields)
+    scan = by_path.get(header)
+    raw = raw_of(header)
+    nl = b"\r\n" if b"\r\n" in raw[: raw.find(b"\n") + 1] else b"\n"
+    if scan is None or not scan.has_text.get("declare"):
+        decl = f"DECLARE_PERCPU_RWLOCK_GLOBAL({rule.lock.owner});\n\n"
+        plan.add(header, Edit(sd.leading_comment_start, sd.leading_comment_start,
+                              decl.replace("\n", nl.decode()).encode(), "declare"))
+    names = [getattr(rule.wrappers, op) for op in _PERCPU_API]
+    defined = {n for n in names if n in index.returns}
+    if defined and defined != set(names):
+        plan.diagnostics.append(Diagnostic(
+            header, _line(raw, sd.end), "error",
+            f"some wrappers exist already ({', '.join(sorted(defined))}), others do not",
+        ))
+        return
+    if not defined:
+        text = render(
+            rule.wrappers.template,
+            wrappers=[{"name": getattr(rule.wrappers, op), "percpu_api": api}
+                      for op, api in _PERCPU_API.items()],
+            struct=rule.lock.struct,
+            param=rule.wrappers.param,
+            owner=rule.lock.owner,
+            field=rule.lock.field,
+        ).rstrip("\n") + "\n"
+        line_end = raw.find(b"\n", sd.statement_end)
+        at = len(raw) if line_end == -1 else line_end + 1
+        plan.add(header, Edit(at, at, ("\n" + text).replace("\n", nl.decode()).encode(),
+                              "wrappers"))
+
+
+def _define_edit(rule: ConversionRule, init_files: list[str], by_path: dict[str, FileScan],
+                 raw_of, plan: Plan) -> None:
+    if any(s.has_text.get("define") for s in by_path.values()):
+        return
+    owners = sorted({p for p in init_files if p.endswith(".c")})
+    if len(owners) != 1:
+        plan.diagnostics.append(Diagnostic(
+            rule.path, 1, "error" if not owners else "warning",
+            f"cannot place DEFINE_PERCPU_RWLOCK_GLOBAL({rule.lock.owner}): "
+            f"{'no' if not owners else len(owners)} .c files initialise the lock"
+            + (f" ({', '.join(owners)})" if owners else ""),
+        ))
+        if not owners:
+            return
+    path = owners[0]
+    scan = by_path[path]
+    if scan.define_anchor is None:
+        plan.diagnostics.append(Diagnostic(path, 1, "error",
+                                           "no function to place the DEFINE before"))
+        return
+    raw = raw_of(path)
+    nl = "\r\n" if b"\r\n" in raw[: raw.find(b"\n") + 1] else "\n"
+    text = f"DEFINE_PERCPU_RWLOCK_GLOBAL({rule.lock.owner});{nl}{nl}"
+    plan.add(path, Edit(scan.define_anchor, scan.define_anchor, text.encode(), "define"))
+
+
+__all__ = ["CONVERTED_APIS", "Diagnostic", "Plan", "SiteReport", "build_plan"]

@@ -1,0 +1,196 @@
+"""Conversion rule files (``rules/*.toml``) as frozen dataclasses.
+
+A rule says *what* to convert: which struct field, into which type, with
+which wrappers and per-CPU owner.  Errors name the file, the line and the key,
+because a typo in a rule must not silently convert nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+class RuleError(Exception):
+    """A rule file that cannot be used; ``str()`` is the one-line message."""
+
+
+@dataclass(frozen=True)
+class LockSpec:
+    struct: str
+    field: str
+    old_type: str
+    new_type: str
+    owner: str
+
+
+@dataclass(frozen=True)
+class Wrappers:
+    param: str
+    template: str
+    read_lock: str
+    read_unlock: str
+    write_lock: str
+    write_unlock: str
+
+    def for_api(self, api: str) -> str | None:
+        return {
+            "read_lock": self.read_lock,
+            "read_unlock": self.read_unlock,
+            "write_lock": self.write_lock,
+            "write_unlock": self.write_unlock,
+        }.get(api)
+
+
+@dataclass(frozen=True)
+class Calls:
+    rwlock_init: str
+    rw_is_write_locked: str
+    rw_is_locked: str  # "comment" or "keep"
+    comment_template: str
+
+
+@dataclass(frozen=True)
+class Commit:
+    subject: str
+    body: str
+
+
+@dataclass(frozen=True)
+class ConversionRule:
+    path: str
+    name: str
+    description: str
+    paths: tuple[str, ...]
+    lock: LockSpec
+    wrappers: Wrappers
+    calls: Calls
+    commit: Commit
+
+    @property
+    def struct_type(self) -> str:
+        return f"struct {self.lock.struct}"
+
+
+# Schema: key -> (type, required).  Sub-tables are nested dicts.
+_SCHEMA: dict[str, Any] = {
+    "name": (str, True),
+    "description": (str, True),
+    "paths": (list, False),
+    "lock": {
+        "struct": (str, True),
+        "field": (str, True),
+        "old_type": (str, True),
+        "new_type": (str, True),
+        "owner": (str, True),
+    },
+    "wrappers": {
+        "param": (str, True),
+        "template": (str, True),
+        "read_lock": (str, True),
+        "read_unlock": (str, True),
+        "write_lock": (str, True),
+        "write_unlock": (str, True),
+    },
+    "calls": {
+        "rwlock_init": (str, True),
+        "rw_is_write_locked": (str, True),
+        "rw_is_locked": (str, True),
+        "comment_template": (str, True),
+    },
+    "commit": {
+        "subject": (str, True),
+        "body": (str, True),
+    },
+}
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_IDENT_KEYS = {
+    ("lock", "struct"), ("lock", "field"), ("lock", "old_type"), ("lock", "new_type"),
+    ("lock", "owner"), ("wrappers", "param"), ("wrappers", "read_lock"),
+    ("wrappers", "read_unlock"), ("wrappers", "write_lock"), ("wrappers", "write_unlock"),
+    ("calls", "rwlock_init"), ("calls", "rw_is_write_locked"),
+}
+
+
+def _line_of_key(text: str, table: str | None, key: str | None) -> int:
+    """Best line number for ``[table] key`` in the TOML text (1 if not found)."""
+    current: str | None = None
+    table_line = 1
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        header = re.fullmatch(r"\[\s*([^\]]+?)\s*\]", stripped)
+        if header:
+            current = header.group(1)
+            if current == table and key is None:
+                return number
+            if current == table:
+                table_line = number
+            continue
+        if key is not None and current == table and re.match(rf"{re.escape(key)}\s*=", stripped):
+            return number
+    return table_line
+
+
+def _check(data: dict[str, Any], schema: dict[str, Any], text: str, path: str,
+           table: str | None) -> None:
+    def fail(key: str | None, why: str) -> RuleError:
+        line = _line_of_key(text, table, key)
+        where = f"{table}.{key}" if table and key else (key or table or "")
+        return RuleError(f"{path}:{line}: {where}: {why}")
+
+    for key, value in data.items():
+        if key not in schema:
+            raise fail(key, "unknown key")
+        spec = schema[key]
+        if isinstance(spec, dict):
+            if not isinstance(value, dict):
+                raise fail(key, "must be a table")
+            _check(value, spec, text, path, key)
+            continue
+        expected = spec[0]
+        if not isinstance(value, expected):
+            raise fail(key, f"must be a {expected.__name__}, not {type(value).__name__}")
+        if (table, key) in _IDENT_KEYS and not _IDENT.fullmatch(value):
+            raise fail(key, f"'{value}' is not a C identifier")
+    for key, spec in schema.items():
+        if key in data:
+            continue
+        if isinstance(spec, dict) or spec[1]:
+            raise RuleError(
+                f"{path}:{_line_of_key(text, table, None) if table else 1}: "
+                f"{table + '.' if table else ''}{key}: missing"
+            )
+
+
+def load_rule(path: Path) -> ConversionRule:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RuleError(f"{path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise RuleError(f"{path}: not UTF-8") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RuleError(f"{path}: {exc}") from None
+    _check(data, _SCHEMA, text, str(path), None)
+    if data["calls"]["rw_is_locked"] not in ("comment", "keep"):
+        line = _line_of_key(text, "calls", "rw_is_locked")
+        raise RuleError(f"{path}:{line}: calls.rw_is_locked: must be 'comment' or 'keep'")
+    paths = data.get("paths", ["xen"])
+    if not all(isinstance(p, str) for p in paths):
+        raise RuleError(f"{path}:{_line_of_key(text, None, 'paths')}: paths: must be strings")
+    return ConversionRule(
+        path=str(path),
+        name=data["name"],
+        description=data["description"],
+        paths=tuple(paths),
+        lock=LockSpec(**data["lock"]),
+        wrappers=Wrappers(**data["wrappers"]),
+        calls=Calls(**data["calls"]),
+        commit=Commit(**data["commit"]),
+    )
