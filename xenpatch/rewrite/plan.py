@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from xenpatch.c.types import CType, TypeIndex, Unknown
 from xenpatch.rewrite.edits import Edit
 from xenpatch.rewrite.render import indent_block, render
-from xenpatch.rewrite.scan import CONVERTED_APIS, FileScan, Site
+from xenpatch.rewrite.scan import CONVERTED_APIS, FileScan, MacroSite, Site
 from xenpatch.rules import ConversionRule
 
 _PERCPU_API = {
@@ -211,15 +211,66 @@ def build_plan(rule: ConversionRule, scans: list[FileScan], index: TypeIndex,
             if site.api == "rwlock_init":
                 init_files.append(site.path)
         for ms in scan.macro_sites:
-            plan.diagnostics.append(Diagnostic(
-                ms.path, ms.line, "warning",
-                f"lock call on '{rule.lock.field}' inside a macro definition, not converted: "
-                f"{ms.text.splitlines()[0]}",
-            ))
+            _macro_edit(rule, index, ms, raw_of, plan)
     if header is not None:
         _header_edits(rule, index, header, by_path, raw_of, plan)
     _define_edit(rule, init_files, by_path, raw_of, plan)
     return plan
+
+
+def _field_is_unique(rule: ConversionRule, index: TypeIndex) -> bool:
+    """Only the target struct has a lock field of this name in the whole tree."""
+    lock_types = {rule.lock.old_type, rule.lock.new_type}
+    owners = {
+        name
+        for name, defs in index.structs.items()
+        for d in defs
+        if rule.lock.field in d.fields
+        and index.canonical(d.fields[rule.lock.field].ctype).base in lock_types
+    }
+    return owners == {rule.struct_type}
+
+
+def _macro_edit(rule: ConversionRule, index: TypeIndex, ms: MacroSite, raw_of,
+                plan: Plan) -> None:
+    if not _field_is_unique(rule, index):
+        plan.diagnostics.append(Diagnostic(
+            ms.path, ms.line, "warning",
+            f"not converted: '{ms.text}' is inside a macro definition, where types are "
+            f"unknown, and other structs have a lock field '{rule.lock.field}' too",
+        ))
+        return
+    wrapper = rule.wrappers.for_api(ms.api)
+    if wrapper is not None:
+        obj = ms.obj_text
+        arg = obj if ms.op == "->" else f"&{obj}"
+        new = f"{wrapper}({arg})"
+    elif ms.api == "rw_is_write_locked":
+        new = rule.calls.rw_is_write_locked + ms.text[len(ms.api):]
+    elif ms.api == "rwlock_init":
+        new = f"{rule.calls.rwlock_init}{ms.text[len(ms.api):-1]}, {rule.lock.owner})"
+    else:
+        plan.diagnostics.append(Diagnostic(
+            ms.path, ms.line, "warning",
+            f"not converted: '{ms.text}' in a macro definition has no {rule.lock.new_type} "
+            f"equivalent",
+        ))
+        return
+    end, text = ms.end, new
+    if ms.pad_to > 0:
+        # Keep the continuation backslashes of the macro in their column.
+        tail = raw_of(ms.path)[ms.end : ms.pad_to].decode().rstrip()
+        text = new + tail
+        end = ms.pad_to
+        text += " " * max(1, (ms.pad_to - ms.start) - len(text))
+    plan.add(ms.path, Edit(ms.start, end, text.encode(), "macro site"))
+    plan.sites.append(SiteReport(ms.path, ms.line, "(macro)", ms.text, new,
+                                 f"{rule.struct_type} * (by unique field name)"))
+    plan.diagnostics.append(Diagnostic(
+        ms.path, ms.line, "note",
+        f"converted inside a macro definition: '{rule.lock.field}' is a lock field of "
+        f"{rule.struct_type} only",
+    ))
 
 
 def raw_of_newline(raw_of, scan: FileScan) -> bool:

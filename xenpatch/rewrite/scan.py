@@ -74,11 +74,21 @@ class Site:
 
 @dataclass(frozen=True)
 class MacroSite:
-    """An API call on the field inside a #define: reported, not rewritten."""
+    """An API call on the field inside a #define, found by its text alone.
+
+    No type can be computed inside a macro body; the plan converts it only
+    when the field's name is unique to the target struct in the whole tree.
+    """
 
     path: str
     line: int
+    api: str
+    start: int  # the call
+    end: int
+    obj_text: str
+    op: str
     text: str
+    pad_to: int  # a line-continuation backslash follows at this offset, else -1
 
 
 @dataclass
@@ -216,7 +226,27 @@ def _define_anchor(src: SourceFile, first_site: int) -> int | None:
     return None
 
 
-_MACRO_CALL = r"\b({apis})\s*\(\s*&\s*\(?\s*[\w>\-\.\(\)\s]*?(?:->|\.)\s*{field}\b"
+_MACRO_CALL = (
+    r"\b(?P<api>{apis})\s*\(\s*&\s*(?P<obj>\(?[\w>\-.()\[\] ]*?\)?)\s*"
+    r"(?P<op>->|\.)\s*{field}\s*\)"
+)
+
+
+def _macro_sites(src: SourceFile, macro_re: re.Pattern[str], node: Node) -> list[MacroSite]:
+    value = node.child_by_field_name("value")
+    if value is None:
+        return []
+    text = src.text(value)
+    found = []
+    for m in macro_re.finditer(text):
+        start = value.start_byte + len(text[: m.start()].encode())
+        end = start + len(m.group(0).encode())
+        line_end = src.line_end(src.line_of(start))
+        tail = src.raw[end:line_end]
+        pad_to = end + tail.rfind(b"\\") if tail.rstrip().endswith(b"\\") else -1
+        found.append(MacroSite(src.path, src.line_of(start), m.group("api"), start, end,
+                               m.group("obj").strip(), m.group("op"), m.group(0), pad_to))
+    return found
 
 
 def scan_source(src: SourceFile, field_name: str, owner: str) -> FileScan:
@@ -243,11 +273,7 @@ def scan_source(src: SourceFile, field_name: str, owner: str) -> FileScan:
     )
     for node in walk(src.root):
         if node.type in ("preproc_def", "preproc_function_def"):
-            value = node.child_by_field_name("value")
-            if value is not None and macro_re.search(src.text(value)):
-                result.macro_sites.append(
-                    MacroSite(src.path, src.line_of(value.start_byte), src.text(node).strip())
-                )
+            result.macro_sites.extend(_macro_sites(src, macro_re, node))
     if result.sites:
         result.define_anchor = _define_anchor(src, min(s.start for s in result.sites))
     owner_re = rb"\s*\(\s*" + re.escape(owner.encode()) + rb"\s*\)"

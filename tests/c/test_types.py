@@ -1,0 +1,159 @@
+"""Type facts: which struct an expression's lock belongs to, or why it is unknown."""
+
+from __future__ import annotations
+
+from tree_sitter import Node
+
+from xenpatch.c.masking import default_macro_table
+from xenpatch.c.source import SourceFile, functions, parse_bytes, walk
+from xenpatch.c.types import CType, FunctionScope, TypeIndex, Unknown, expr_chain, file_facts
+
+HEADER = b"""
+typedef struct { int cnt; } rwlock_t;
+typedef struct grant_table grant_table_t;
+struct grant_table {
+    /* the lock */
+    rwlock_t              lock;
+    unsigned int          nr_grant_frames;
+#ifndef NDEBUG
+    int                   debug;
+#endif
+};
+struct domain {
+    struct grant_table *grant_table;
+    union {
+        struct vcpu *first;
+        long pad;
+    };
+    rwlock_t lock;
+};
+struct vcpu { struct domain *domain; };
+extern struct domain *hardware_domain;
+struct grant_table *global_gt(void);
+"""
+
+
+def _index(*sources: SourceFile) -> TypeIndex:
+    return TypeIndex.from_facts([file_facts(s) for s in sources])
+
+
+def _parse(code: bytes, path: str = "t.c") -> SourceFile:
+    return parse_bytes(path, code, default_macro_table())
+
+
+def _lock_args(src: SourceFile) -> list[tuple[FunctionScope, Node]]:
+    """The E of every read_lock(&E->lock) in the file, with its function scope."""
+    found = []
+    for fn in functions(src.root):
+        scope = FunctionScope(src, fn)
+        for n in walk(fn):
+            if n.type != "call_expression":
+                continue
+            if src.text(n.child_by_field_name("function")) == "read_lock":
+                arg = n.child_by_field_name("arguments").named_children[0]
+                field = arg.child_by_field_name("argument")
+                found.append((scope, field.child_by_field_name("argument")))
+    return found
+
+
+def _types(code: bytes) -> list[CType | Unknown]:
+    header = _parse(HEADER, "h.h")
+    src = _parse(code)
+    index = _index(header, src)
+    return [index.resolve(expr_chain(scope, e)) for scope, e in _lock_args(src)]
+
+
+GT = CType("struct grant_table", 1)
+
+
+def test_locals_params_fields_and_several_declarators() -> None:
+    code = b"""
+static void __init f(struct domain *d, struct vcpu *v, grant_table_t *t)
+{
+    struct grant_table *lgt = d->grant_table, *rgt, gtab;
+    int x, *y;
+    read_lock(&lgt->lock);
+    read_lock(&rgt->lock);
+    read_lock(&d->grant_table->lock);
+    read_lock(&v->domain->grant_table->lock);
+    read_lock(&t->lock);
+    x = 1;
+    struct grant_table *late = d->grant_table;
+    read_lock(&late->lock);
+    read_lock(&(lgt)->lock);
+    read_lock(&hardware_domain->grant_table->lock);
+}
+"""
+    assert _types(code) == [GT] * 8
+
+
+def test_other_structs_and_shadowing() -> None:
+    code = b"""
+void f(struct domain *d)
+{
+    read_lock(&d->lock);
+    {
+        struct grant_table *d = 0;
+        read_lock(&d->lock);
+    }
+    read_lock(&d->lock);
+}
+"""
+    assert _types(code) == [
+        CType("struct domain", 1),
+        GT,
+        CType("struct domain", 1),
+    ]
+
+
+def test_anonymous_union_members_and_typedef_struct() -> None:
+    code = b"""
+void f(struct domain *d)
+{
+    read_lock(&d->first->domain->grant_table->lock);
+}
+"""
+    assert _types(code) == [GT]
+
+
+def test_unknowns_carry_a_reason() -> None:
+    code = b"""
+void f(struct domain *d, struct mystery *m)
+{
+    read_lock(&nobody->lock);
+    read_lock(&global_gt()->lock);
+    read_lock(&m->gt->lock);
+    read_lock(&d->no_such_field->lock);
+}
+"""
+    got = _types(code)
+    assert all(isinstance(t, Unknown) for t in got)
+    reasons = [t.reason for t in got if isinstance(t, Unknown)]
+    assert "'nobody' is not declared" in reasons[0]
+    assert "call to 'global_gt'" in reasons[1]
+    assert "no definition of 'struct mystery'" in reasons[2]
+    assert "'struct domain' has no field 'no_such_field'" in reasons[3]
+
+
+def test_container_of_gives_the_named_struct() -> None:
+    code = b"""
+void f(struct vcpu *v)
+{
+    read_lock(&container_of(v, struct grant_table, nr_grant_frames)->lock);
+}
+"""
+    assert _types(code) == [GT]
+
+
+def test_struct_facts_keep_field_spans() -> None:
+    header = _parse(HEADER, "h.h")
+    facts = file_facts(header)
+    gt = next(s for s in facts.structs if s.name == "struct grant_table")
+    fd = gt.fields["lock"]
+    assert header.raw[fd.type_start : fd.type_end] == b"rwlock_t"
+    assert header.col_of(fd.name_start) == 27  # Xen's column layout
+    assert "debug" in gt.fields  # fields inside #ifndef blocks count
+    assert header.raw[gt.leading_comment_start : gt.start].strip() == b""
+    assert facts.typedefs["grant_table_t"] == CType("struct grant_table")
+    assert facts.globals["hardware_domain"] == CType("struct domain", 1)
+    assert facts.returns["global_gt"] == GT

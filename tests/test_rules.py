@@ -1,0 +1,69 @@
+from pathlib import Path
+
+import pytest
+
+from xenpatch.rules import RuleError, load_rule
+
+RULES = Path(__file__).resolve().parent.parent / "rules"
+
+
+@pytest.mark.parametrize("name", ["grant_table.toml", "event_lock.toml"])
+def test_shipped_rules_load(name: str) -> None:
+    rule = load_rule(RULES / name)
+    assert rule.lock.new_type == "percpu_rwlock_t"
+    assert rule.wrappers.for_api("read_lock") and rule.wrappers.for_api("write_unlock")
+
+
+def _edited(tmp_path: Path, old: str, new: str) -> Path:
+    text = (RULES / "grant_table.toml").read_text()
+    assert old in text
+    path = tmp_path / "rule.toml"
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+def _line_of(path: Path, needle: str) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if needle in line)
+
+
+def test_unknown_key_names_file_line_and_key(tmp_path: Path) -> None:
+    path = _edited(tmp_path, 'owner = "grant_rwlock"', 'owner = "grant_rwlock"\nownr = "x"')
+    with pytest.raises(RuleError) as err:
+        load_rule(path)
+    assert str(err.value) == f"{path}:{_line_of(path, 'ownr')}: lock.ownr: unknown key"
+
+
+def test_missing_key_is_refused(tmp_path: Path) -> None:
+    path = _edited(tmp_path, 'write_unlock = "grant_write_unlock"\n', "")
+    with pytest.raises(RuleError) as err:
+        load_rule(path)
+    line = _line_of(path, "[wrappers]")
+    assert str(err.value) == f"{path}:{line}: wrappers.write_unlock: missing"
+
+
+def test_wrong_type_is_refused(tmp_path: Path) -> None:
+    path = _edited(tmp_path, 'param = "gt"', "param = 3")
+    with pytest.raises(RuleError) as err:
+        load_rule(path)
+    assert str(err.value) == (
+        f"{path}:{_line_of(path, 'param = 3')}: wrappers.param: must be a str, not int"
+    )
+
+
+def test_non_identifier_is_refused(tmp_path: Path) -> None:
+    path = _edited(tmp_path, 'owner = "grant_rwlock"', 'owner = "grant rwlock"')
+    with pytest.raises(RuleError, match=r"lock\.owner: 'grant rwlock' is not a C identifier"):
+        load_rule(path)
+
+
+def test_bad_rw_is_locked_choice(tmp_path: Path) -> None:
+    path = _edited(tmp_path, 'rw_is_locked = "comment"', 'rw_is_locked = "drop"')
+    with pytest.raises(RuleError, match=r":\d+: calls\.rw_is_locked: must be 'comment' or 'keep'"):
+        load_rule(path)
+
+
+def test_toml_syntax_error_names_file(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text("name = \n")
+    with pytest.raises(RuleError, match=str(path)):
+        load_rule(path)
