@@ -544,13 +544,25 @@ def _pair_renames(
     return pairs
 
 
+_HUNK_HEADER = re.compile(rb"^(@@ -\S+ \+\S+ @@ )(.*)$", re.M)
+
+
+def _trim_funcname(m: re.Match[bytes]) -> bytes:
+    # git cuts the function context at 80 bytes and then drops trailing
+    # whitespace (xdiff's def_ff); libgit2 keeps a space the cut exposed
+    return m.group(1) + m.group(2).rstrip(b" \t\v\f\r")
+
+
 def _split_body(data: bytes) -> bytes:
     """libgit2's patch text from the first hunk (or binary payload) on; the
     header lines before it are rewritten by the mail layer git's way."""
     for marker in (b"\n@@ -", b"\nGIT binary patch\n", b"\nBinary files "):
         pos = data.find(marker)
         if pos >= 0:
-            return data[pos + 1 :]
+            body = data[pos + 1 :]
+            if marker == b"\n@@ -":
+                body = _HUNK_HEADER.sub(_trim_funcname, body)
+            return body
     return b""
 
 
@@ -566,14 +578,15 @@ def commit_changes(repo_dir: str | os.PathLike[str], sha: str) -> list[FileChang
     else:
         diff = commit.tree.diff_to_tree(swap=True, flags=flags, context_lines=3)
     patches = list(diff)
-    deleted = [p.delta for p in patches if p.delta.status_char() == "D"]
-    added = [p.delta for p in patches if p.delta.status_char() == "A"]
+    # pygit2 makes a new DiffDelta object on every .delta access: keep one
+    deltas = [p.delta for p in patches]
+    deleted = [d for d in deltas if d.status_char() == "D"]
+    added = [d for d in deltas if d.status_char() == "A"]
     renames = _pair_renames(repo, deleted, added)
     gone = {id(s) for s, _, _ in renames}
     renamed_to = {id(d): (s, score) for s, d, score in renames}
     rows: list[tuple[bytes, FileChange]] = []
-    for patch in patches:
-        delta = patch.delta
+    for patch, delta in zip(patches, deltas, strict=True):
         status = delta.status_char()
         if status not in "ADM":
             raise SeriesError(f"commit {sha[:12]}", f"unsupported change type {status!r}")
