@@ -60,19 +60,27 @@ def render(env: jinja2.Environment, name: str, context: Mapping[str, Any]) -> st
 
 
 def wrap_paragraph(text: str, width: int = 72, indent: str = "", indent2: str = "") -> str:
-    """Greedy word wrap for prose in templates (cover letter, commit bodies)."""
-    words = text.split()
-    lines: list[str] = []
-    line = indent
-    for word in words:
-        if line.strip() and len(line) + 1 + len(word) > width:
-            lines.append(line)
-            line = indent2 + word
-        else:
-            line = (line + " " + word) if line.strip() else line + word
-    if line.strip():
-        lines.append(line)
-    return "\n".join(lines)
+    """Greedy word wrap for prose in templates (cover letter, commit bodies).
+
+    Blank lines separate paragraphs and are kept; each paragraph is wrapped
+    on its own, its first line prefixed with ``indent``, the others ``indent2``.
+    """
+    paragraphs = re.split(r"\n[ \t]*\n", text.strip("\n"))
+    out = []
+    for para in paragraphs:
+        lines: list[str] = []
+        line = ""
+        lead = indent
+        for word in para.split():
+            if line and len(lead) + len(line) + 1 + len(word) > width:
+                lines.append(lead + line)
+                lead, line = indent2, word
+            else:
+                line = f"{line} {word}" if line else word
+        if line:
+            lines.append(lead + line)
+        out.append("\n".join(lines))
+    return "\n\n".join(out)
 
 
 # --------------------------------------------------------------------------
