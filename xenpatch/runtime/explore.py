@@ -1,0 +1,475 @@
+"""Schedule exploration over a Machine.
+
+``explore`` is breadth-first over every interleaving with a visited set, so
+the first schedule reaching a hazard is a shortest one (in the reduced graph
+when the reduction is on; ``minimise`` then drops steps that the hazard does
+not need).  The reduction is an ample-set partial-order reduction with
+singleton ample sets: a CPU's next step is explored alone when it changes no
+checked property (no hold gained or lost, no crash) and touches no word that
+any other CPU may still touch (static footprints of the rest of its program,
+machine.footprints) -- then every interleaving of it with the others is
+equivalent to running it first.  The cycle proviso (an ample step that
+closes onto a visited state forces full expansion) keeps steps from being
+postponed forever.
+
+``random_walks`` samples seeded random schedules for cases too big to
+exhaust.  ``fair_starvation`` searches the full graph for a strongly fair
+cycle in which one CPU never completes an op (L11, L12).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from array import array
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from xenpatch.runtime.machine import CRASHED, DONE, RUN, Machine, State, StepResult
+
+HAZARD_KINDS = ("exclusion", "deadlock", "assert", "bug", "held_at_end")
+
+
+@dataclass(frozen=True)
+class Hazard:
+    """A property violation and a schedule (CPU per step) reaching it."""
+
+    kind: str  # one of HAZARD_KINDS
+    message: str
+    schedule: tuple[int, ...]
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.kind, self.message)
+
+
+class Outcome(NamedTuple):
+    """How a run in which every CPU finished ended."""
+
+    mem: tuple[int, ...]
+    obs: tuple[tuple, ...]  # per CPU: (op index, value) of trylocks/queries
+    order: tuple  # (lock, cpu) acquisitions, when Config.record_order
+
+
+@dataclass
+class Result:
+    hazards: dict[tuple[str, str], Hazard] = field(default_factory=dict)
+    outcomes: set[Outcome] = field(default_factory=set)
+    overlaps: set[tuple[str, int, int]] = field(default_factory=set)  # lock, cpu, cpu
+    states: int = 0
+    transitions: int = 0
+    complete: bool = True  # False when a bound stopped the search
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.hazards
+
+    def kinds(self) -> set[str]:
+        return {h.kind for h in self.hazards.values()}
+
+    def of_kind(self, kind: str) -> list[Hazard]:
+        return sorted((h for h in self.hazards.values() if h.kind == kind),
+                      key=lambda h: (len(h.schedule), h.message))
+
+    def _add(self, h: Hazard) -> None:
+        old = self.hazards.get(h.key)
+        if old is None or len(h.schedule) < len(old.schedule):
+            self.hazards[h.key] = h
+
+
+# ---------------------------------------------------------------------------
+# Properties of states
+
+def exclusion(m: Machine, state: State) -> tuple[list[str], set[tuple[str, int, int]]]:
+    """(violations, overlaps): a writer (or spinlock holder) sharing a lock
+    with another CPU's hold; overlaps are all cross-CPU shared holds."""
+    cpus = state[1]
+    bad: list[str] = []
+    seen: set[tuple[str, int, int]] = set()
+    for i in range(len(cpus)):
+        hi = cpus[i].holds
+        if not hi:
+            continue
+        for j in range(i + 1, len(cpus)):
+            for lock, mi, ki in hi:
+                for lock2, mj, kj in cpus[j].holds:
+                    if lock2 != lock:
+                        continue
+                    seen.add((lock, i, j))
+                    if mi != "r" or mj != "r":
+                        bad.append(f"{lock}: cpu{i} ({mi} {ki}) and cpu{j} ({mj} {kj}) "
+                                   "in critical section together")
+    return bad, seen
+
+
+def _terminal(m: Machine, state: State) -> list[tuple[str, str]]:
+    """Hazards of a state where no CPU can move."""
+    cpus = state[1]
+    if any(c.status == CRASHED for c in cpus):
+        return []
+    if any(c.status == RUN for c in cpus):
+        stuck = "; ".join(f"cpu{i} {m.where(state, i)}" for i, c in enumerate(cpus)
+                          if c.status == RUN)
+        return [("deadlock", f"no CPU can move: {stuck}")]
+    out = [("held_at_end", f"cpu{i} ends holding {lock} ({mode} {kind})")
+           for i, c in enumerate(cpus) for lock, mode, kind in c.holds]
+    if not out:
+        out = [("held_at_end", f"{name} not back to unlocked at end")
+               for name in m.dirty_locks(state[0])]
+    return out
+
+
+def _outcome(state: State) -> Outcome:
+    return Outcome(state[0], tuple(c.obs for c in state[1]), state[2])
+
+
+# ---------------------------------------------------------------------------
+# Exhaustive search
+
+def successors(m: Machine, state: State) -> list[tuple[int, StepResult]]:
+    out = []
+    for i in range(m.ncpus):
+        r = m.step(state, i)
+        if r is not None:
+            out.append((i, r))
+    return out
+
+
+def _ample(m: Machine, state: State, i: int, r: StepResult) -> bool:
+    """May CPU i's step r be explored alone?"""
+    if r.visible:
+        return False
+    cpus = state[1]
+    for j, c in enumerate(cpus):
+        if j == i or c.status != RUN:
+            continue
+        fr, fw = m.footprints[j][c.op_idx]
+        if r.writes & (fr | fw) or r.reads & fw:
+            return False
+    return True
+
+
+def explore(
+    m: Machine,
+    reduce: bool = True,
+    max_states: int = 5_000_000,
+    stop: Callable[[Result], bool] | None = None,
+) -> Result:
+    """Breadth-first exploration of every schedule of m."""
+    t0 = time.perf_counter()
+    res = Result()
+    init = m.initial_state()
+    index: dict[State, int] = {init: 0}
+    parent = array("l", [-1])
+    via = array("b", [-1])
+    queue: deque[tuple[State, int]] = deque([(init, 0)])
+
+    def path(k: int) -> tuple[int, ...]:
+        steps = []
+        while k > 0:
+            steps.append(via[k])
+            k = parent[k]
+        return tuple(reversed(steps))
+
+    def check(state: State, k: int) -> None:
+        bad, seen = exclusion(m, state)
+        res.overlaps |= seen
+        for msg in bad:
+            res._add(Hazard("exclusion", msg, path(k)))
+
+    check(init, 0)
+    while queue:
+        state, k = queue.popleft()
+        succ: list[tuple[int, StepResult]] | None = None
+        if reduce:
+            for i in range(m.ncpus):
+                r = m.step(state, i)
+                if r is None:
+                    continue
+                if _ample(m, state, i, r) and r.state not in index:
+                    succ = [(i, r)]
+                break
+        if succ is None:
+            succ = successors(m, state)
+        if not succ:
+            cpus = state[1]
+            if all(c.status == DONE for c in cpus):
+                res.outcomes.add(_outcome(state))
+            for kind, msg in _terminal(m, state):
+                res._add(Hazard(kind, msg, path(k)))
+            continue
+        for i, r in succ:
+            res.transitions += 1
+            s2 = r.state
+            if s2 in index:
+                continue
+            k2 = len(parent)
+            index[s2] = k2
+            parent.append(k)
+            via.append(i)
+            if r.crash is not None:
+                res._add(Hazard(r.crash.kind, f"cpu{i}: {r.crash.message}", path(k2)))
+                continue
+            check(s2, k2)
+            queue.append((s2, k2))
+        if len(index) >= max_states or (stop is not None and stop(res)):
+            res.complete = False
+            break
+    res.states = len(index)
+    res.seconds = time.perf_counter() - t0
+    return res
+
+
+# ---------------------------------------------------------------------------
+# Replay and minimisation
+
+@dataclass(frozen=True)
+class ReplayStep:
+    n: int
+    cpu: int
+    lines: tuple[str, ...]
+    where_after: str
+
+
+def replay(m: Machine, schedule: tuple[int, ...]) -> tuple[list[ReplayStep], State]:
+    """Run schedule step by step with traces.  Raises ValueError when a
+    scheduled CPU cannot move."""
+    state = m.initial_state()
+    steps: list[ReplayStep] = []
+    for n, i in enumerate(schedule, 1):
+        r = m.step(state, i, trace=True)
+        if r is None:
+            raise ValueError(f"step {n}: cpu{i} cannot move")
+        state = r.state
+        lines = r.trace + ((f"{r.crash.kind.upper()}: {r.crash.message}",) if r.crash else ())
+        steps.append(ReplayStep(n, i, lines, m.where(state, i)))
+    return steps, state
+
+
+def format_replay(m: Machine, h: Hazard) -> str:
+    steps, state = replay(m, h.schedule)
+    out = [f"{h.kind}: {h.message}", f"schedule ({len(h.schedule)} steps): "
+           + " ".join(str(c) for c in h.schedule)]
+    for s in steps:
+        out.append(f"  {s.n:3d}. cpu{s.cpu}: " + "; ".join(s.lines))
+    out.append("  final: " + "; ".join(f"cpu{i} {m.where(state, i)}" for i in range(m.ncpus)))
+    return "\n".join(out)
+
+
+def _hazards_along(m: Machine, schedule: tuple[int, ...]) -> set[tuple[str, str]] | None:
+    """Hazard keys the schedule shows at its end, or None if it cannot run."""
+    state = m.initial_state()
+    r = None
+    for i in schedule:
+        r = m.step(state, i)
+        if r is None:
+            return None
+        state = r.state
+    keys = {("exclusion", msg) for msg in exclusion(m, state)[0]}
+    if r is not None and r.crash is not None:
+        keys.add((r.crash.kind, f"cpu{schedule[-1]}: {r.crash.message}"))
+    if not successors(m, state):
+        keys |= set(_terminal(m, state))
+    return keys
+
+
+def minimise(m: Machine, h: Hazard) -> Hazard:
+    """Greedily drop steps while the same hazard still shows at the end."""
+    sched = list(h.schedule)
+    changed = True
+    while changed:
+        changed = False
+        for j in range(len(sched) - 1, -1, -1):
+            trial = tuple(sched[:j] + sched[j + 1 :])
+            keys = _hazards_along(m, trial)
+            if keys is not None and h.key in keys:
+                sched = list(trial)
+                changed = True
+    return Hazard(h.kind, h.message, tuple(sched))
+
+
+# ---------------------------------------------------------------------------
+# Random mode
+
+def random_walks(m: Machine, runs: int, seed: int, max_steps: int = 20_000) -> Result:
+    """Seeded random schedules; hazards come back minimised."""
+    t0 = time.perf_counter()
+    rng = random.Random(seed)
+    res = Result(complete=False)
+    seen: set[State] = set()
+    for _ in range(runs):
+        state = m.initial_state()
+        sched: list[int] = []
+        for _ in range(max_steps):
+            seen.add(state)
+            bad, ov = exclusion(m, state)
+            res.overlaps |= ov
+            for msg in bad:
+                res._add(Hazard("exclusion", msg, tuple(sched)))
+            succ = successors(m, state)
+            if not succ:
+                if all(c.status == DONE for c in state[1]):
+                    res.outcomes.add(_outcome(state))
+                for kind, msg in _terminal(m, state):
+                    res._add(Hazard(kind, msg, tuple(sched)))
+                break
+            i, r = rng.choice(succ)
+            res.transitions += 1
+            sched.append(i)
+            state = r.state
+            if r.crash is not None:
+                res._add(Hazard(r.crash.kind, f"cpu{i}: {r.crash.message}", tuple(sched)))
+                break
+    res.hazards = {k: minimise(m, h) for k, h in res.hazards.items()}
+    res.states = len(seen)
+    res.seconds = time.perf_counter() - t0
+    return res
+
+
+# ---------------------------------------------------------------------------
+# Fairness: can a CPU be starved?
+
+@dataclass(frozen=True)
+class Lasso:
+    prefix: tuple[int, ...]
+    cycle: tuple[int, ...]
+
+
+def state_graph(m: Machine, max_states: int = 2_000_000) -> tuple[list[State], list[list[tuple[int, int]]]]:
+    """Every reachable state and its edges (cpu, target index), unreduced."""
+    init = m.initial_state()
+    index = {init: 0}
+    states = [init]
+    edges: list[list[tuple[int, int]]] = []
+    k = 0
+    while k < len(states):
+        out = []
+        for i, r in successors(m, states[k]):
+            if r.crash is not None:
+                continue
+            j = index.get(r.state)
+            if j is None:
+                j = index[r.state] = len(states)
+                states.append(r.state)
+                if len(states) > max_states:
+                    raise RuntimeError("state graph too large")
+            out.append((i, j))
+        edges.append(out)
+        k += 1
+    return states, edges
+
+
+def _sccs(nodes: set[int], edges: list[list[tuple[int, int]]]) -> Iterator[list[int]]:
+    """Tarjan, iteratively, over the subgraph induced by nodes."""
+    idx: dict[int, int] = {}
+    low: dict[int, int] = {}
+    on: set[int] = set()
+    stack: list[int] = []
+    n = 0
+    for root in sorted(nodes):
+        if root in idx:
+            continue
+        work = [(root, 0)]
+        while work:
+            v, pi = work.pop()
+            if pi == 0:
+                idx[v] = low[v] = n
+                n += 1
+                stack.append(v)
+                on.add(v)
+            es = edges[v]
+            while pi < len(es):
+                w = es[pi][1]
+                pi += 1
+                if w not in nodes:
+                    continue
+                if w not in idx:
+                    work.append((v, pi))
+                    work.append((w, 0))
+                    break
+                if w in on:
+                    low[v] = min(low[v], idx[w])
+            else:
+                if low[v] == idx[v]:
+                    comp = []
+                    while True:
+                        w = stack.pop()
+                        on.discard(w)
+                        comp.append(w)
+                        if w == v:
+                            break
+                    yield comp
+                if work:
+                    u = work[-1][0]
+                    low[u] = min(low[u], low[v])
+
+
+def fair_starvation(m: Machine, victim: int, op_idx: int) -> Lasso | None:
+    """A strongly fair infinite run (every CPU enabled infinitely often moves
+    infinitely often) in which CPU victim stays at op op_idx forever, or None."""
+    states, edges = state_graph(m)
+    pending = {k for k, s in enumerate(states)
+               if s[1][victim].op_idx == op_idx and s[1][victim].status == RUN}
+    work = [pending]
+    while work:
+        nodes = work.pop()
+        for comp in _sccs(nodes, edges):
+            cs = set(comp)
+            inside = [(v, i, w) for v in comp for i, w in edges[v] if w in cs]
+            if not inside:
+                continue
+            moved = {i for _, i, _ in inside}
+            enabled = {i for v in comp for i, _ in edges[v]}
+            unfair = enabled - moved
+            if not unfair:
+                return _lasso(states, edges, comp, moved)
+            keep = {v for v in comp if not any(i in unfair for i, _ in edges[v])}
+            if keep:
+                work.append(keep)
+    return None
+
+
+def _bfs_path(edges: list[list[tuple[int, int]]], src: int, goal: Callable[[int, int, int], bool],
+              allowed: set[int] | None) -> tuple[list[int], int] | None:
+    """Shortest path from src whose last edge (v, cpu, w) satisfies goal."""
+    prev: dict[int, tuple[int, int]] = {src: (-1, -1)}
+    q = deque([src])
+    while q:
+        v = q.popleft()
+        for i, w in edges[v]:
+            if allowed is not None and w not in allowed:
+                continue
+            if goal(v, i, w):
+                p = [i]
+                u = v
+                while u != src:
+                    pu, pi = prev[u]
+                    p.append(pi)
+                    u = pu
+                return list(reversed(p)), w
+            if w not in prev:
+                prev[w] = (v, i)
+                q.append(w)
+    return None
+
+
+def _lasso(states: list[State], edges: list[list[tuple[int, int]]], comp: list[int],
+           cpus: set[int]) -> Lasso:
+    cs = set(comp)
+    start = min(comp)
+    found = _bfs_path(edges, 0, lambda v, i, w: w == start, None) if start else None
+    prefix = tuple(found[0]) if found else ()
+    cycle: list[int] = []
+    at = start
+    for cpu in sorted(cpus):
+        got = _bfs_path(edges, at, lambda v, i, w, c=cpu: i == c, cs)
+        assert got is not None
+        cycle += got[0]
+        at = got[1]
+    back = _bfs_path(edges, at, lambda v, i, w: w == start, cs) if at != start else None
+    if back is not None:
+        cycle += back[0]
+    return Lasso(prefix, tuple(cycle))

@@ -1,0 +1,555 @@
+"""Xen's lock primitives as step functions (spec: docs/xen-locks.md).
+
+Every routine has the signature ``routine(ctx, pc, args, loc, rv)`` and
+returns one of
+
+* ``(GOTO, pc, loc)``                      continue at ``pc``
+* ``(CALL, ret_pc, loc, routine, args)``   run ``routine``; resume at ``ret_pc``
+                                           with its return value in ``rv``
+* ``(RET, value)``
+
+``args`` is static (memory word indices); ``loc`` holds the routine's local
+variables.  Each memory access goes through ``ctx`` (machine.Ctx), which
+turns the second access of a step into a step boundary, so a pc may do local
+work freely and the numbering below follows the spec's step numbers where it
+has them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from xenpatch.runtime.machine import CALL, GOTO, NULL, RET, LockInfo
+from xenpatch.runtime.programs import Op
+
+if TYPE_CHECKING:
+    from xenpatch.runtime.machine import Ctx, Machine
+
+Res = tuple
+
+M16 = 0xFFFF
+M32 = 0xFFFFFFFF
+NO_CPU = 0xFFF
+
+
+def goto(pc: int, loc: tuple = ()) -> Res:
+    return (GOTO, pc, loc)
+
+
+def call(routine: Any, args: tuple, ret_pc: int, loc: tuple = ()) -> Res:
+    return (CALL, ret_pc, loc, routine, args)
+
+
+def ret(value: Any = None) -> Res:
+    return (RET, value)
+
+
+# ---------------------------------------------------------------------------
+# spinlock_t: ticket lock (spec 1).  Words: head, tail, recurse_cpu,
+# recurse_cnt, debug cpu.  args = (base, tracked): the queued rwlock's
+# internal lock is not tracked on its own (its debug field is the rwlock's).
+
+def spinlock_fields(name: str) -> list[tuple[str, int]]:
+    return [(f"{name}.head", 0), (f"{name}.tail", 0), (f"{name}.recurse_cpu", NO_CPU),
+            (f"{name}.recurse_cnt", 0), (f"{name}.debug_cpu", NO_CPU)]
+
+
+def spin_lock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
+    b, tracked = a
+    if pc == 0:
+        if tracked:
+            ctx.track_enter(b)
+        if ctx.head:
+            ctx.preempt += 1
+        t = ctx.fetch_add(b + 1, 1, M16)  # step 2: take a ticket
+        return goto(1, (t,))
+    # step 3: wait for our turn (rmb before each read: SC, nothing to model)
+    ctx.await_(b, lambda h: h == loc[0], f"head == {loc[0]}")
+    ctx.fence("acquire barrier")
+    if not ctx.head:
+        ctx.preempt += 1
+    if ctx.head and ctx.debug:
+        ctx.fold_store(b + 4, ctx.me)  # got_lock
+    if tracked:
+        ctx.track_add(b)
+    return ret()
+
+
+def spin_unlock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
+    b, tracked = a
+    if ctx.head and ctx.debug:
+        ctx.bug_on(ctx.own(b + 4) != ctx.me, "spinlock released by another CPU")
+        ctx.fold_store(b + 4, NO_CPU)
+    ctx.fence("release barrier")
+    # head := head+1 is a plain load+store by the owner; one step, since
+    # only the owner writes head.
+    ctx.fetch_add(b, 1, M16)
+    ctx.preempt -= 1
+    if tracked:
+        ctx.track_remove(b)
+    return ret()
+
+
+def spin_trylock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
+    b, _ = a
+    if pc == 0:
+        if ctx.head:
+            ctx.preempt += 1
+        h, t = ctx.load_many((b, b + 1))
+        if h != t:
+            if ctx.head:
+                ctx.preempt -= 1
+            return ret(False)
+        return goto(1, (h, t))
+    h, t = loc
+    if not ctx.cas_many((b, b + 1), (h, t), (h, (t + 1) & M16)):
+        if ctx.head:
+            ctx.preempt -= 1
+        return ret(False)  # no retry: trylock never spins
+    if not ctx.head:
+        ctx.preempt += 1
+    if ctx.head and ctx.debug:
+        ctx.fold_store(b + 4, ctx.me)
+    ctx.track_add(b)
+    return ret(True)
+
+
+def spin_lock_recursive(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
+    b, _ = a
+    if pc == 0:
+        # Only this CPU can make recurse_cpu equal to itself, so the racy
+        # read cannot change its answer under us.
+        if ctx.own(b + 2) != ctx.me:
+            return call(spin_lock, a, 1)
+        return goto(2)
+    if pc == 1:
+        ctx.fold_store(b + 2, ctx.me)
+    n = ctx.own(b + 3)
+    ctx.assert_(n < 15, "recurse_cnt < SPINLOCK_MAX_RECURSE")
+    ctx.fold_store(b + 3, (n + 1) & 0xF)
+    return ret()
+
+
+def spin_unlock_recursive(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
+    b, _ = a
+    if pc == 1:
+        return ret()
+    n = (ctx.own(b + 3) - 1) & 0xF
+    ctx.fold_store(b + 3, n)
+    if n == 0:
+        ctx.fold_store(b + 2, NO_CPU)
+        return call(spin_unlock, a, 1)
+    return ret()
+
+
+# ---------------------------------------------------------------------------
+# rwlock_t, 2016 (spec 2a): one word, bit 31 = writer, bits 0-30 readers.
+
+W16 = 1 << 31
+
+
+def rw16_read_lock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
+    b = a[0]
+    if pc == 0:
+        ctx.track_enter(b)
+        x = ctx.await_(b, lambda v: not v & W16, "!W")
+        return goto(1, (x,))
+    if ctx.cas(b, loc[0], loc[0] + 1):
+        ctx.preempt += 1
+        ctx.track_add(b)
+        return ret()
+    return goto(0)
+
+
+def rw16_read_trylock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
+    b = a[0]
+    if pc == 0:
+        x = ctx.load(b)
+        if x & W16:
+            return ret(False)
+        return goto(1, (x,))
+    if ctx.cas(b, loc[0], loc[0] + 1):
+        ctx.preempt += 1
+        ctx.track_add(b)
+        return ret(True)
+    return goto(0)  # read_trylock retries CAS races
+
+
+def rw16_read_unlock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
+    b = a[0]
+    ctx.preempt -= 1
+    ctx.fetch_add(b, -1, M32)
+    ctx.track_remove(b)
+    return ret()
+
+
+def rw16_write_lock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
+    b = a[0]
+    if pc == 0:
+        ctx.track_enter(b)
+        x = ctx.await_(b, lambda v: not v & W16, "!W")
+        return goto(1, (x,))
+    if pc == 1:
+        if ctx.cas(b, loc[0], loc[0] | W16):
+            return goto(2)
+        return goto(0)
+    # We own W; readers already in drain, new ones wait.
+    ctx.await_(b, lambda v: (v & ~W16) == 0, "readers drained")
+    ctx.preempt += 1
+    ctx.track_add(b)
+    return ret()
+
+
+def rw16_write_trylock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
+    b = a[0]
+    if ctx.cas(b, 0, W16):
+        ctx.preempt += 1
+        ctx.track_add(b)
+        return ret(True)
+    return ret(False)
+
+
+def rw16_write_unlock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
+    b = a[0]
+    ctx.preempt -= 1
+    old = ctx.xchg(b, 0)
+    ctx.bug_on(old != W16, "write_unlock: lock != RW_WRITE_FLAG")
+    ctx.track_remove(b)
+    return ret()
+
+
+def rw16_is_write_locked(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
+    return ret(ctx.load(a[0]) == W16)
+
+
+# ---------------------------------------------------------------------------
+# rwlock_t, HEAD (spec 2b): queued rwlock.  Words: cnts, then the internal
+# ticket lock.  cnts: bits 0-13 writer CPU, 14-15 writer state, readers in
+# units of BIAS.
+
+Q_CPUMASK = (1 << 14) - 1
+Q_WAITING = 1 << 14
+Q_LOCKED = 3 << 14
+Q_WMASK = 3 << 14
+Q_BIAS = 1 << 16
+INT_MAX = 0x7FFFFFFF
+
+
+def _locked_by(me: int) -> int:
+    return Q_LOCKED | me
+
+
+def _can_read(c: int, me: int) -> bool:
+    return c <= INT_MAX and (
+        not c & Q_WMASK or ((c & Q_WMASK) == Q_LOCKED and (c & Q_CPUMASK) == me)
+    )
+
+
+def qrw_read_lock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
+    b = a[0]
+    q = (b + 1, False)
+    if pc == 0:
+        ctx.track_enter(b)
+        ctx.preempt += 1
+        c = ctx.add_return(b, Q_BIAS)
+        if _can_read(c, ctx.me):
+            ctx.track_add(b)
+            return ret()
+        return goto(1)
+    if pc == 1:
+        ctx.fetch_add(b, -Q_BIAS, M32)  # undo, then queue up (FIFO)
+        return call(spin_lock, q, 2)
+    if pc == 2:
+        ctx.await_(b, lambda v: not v & Q_WMASK, "no writer")
+        return goto(3)
+    if pc == 3:
+        c = ctx.add_return(b, Q_BIAS)
+        if (c & Q_WMASK) == Q_LOCKED:
+            return goto(4)  # an incoming writer stole it in the interim
+        return call(spin_unlock, q, 5)
+    if pc == 4:
+        ctx.await_(b, lambda v: (v & Q_WMASK) != Q_LOCKED, "writer gone")
+        return call(spin_unlock, q, 5)
+    ctx.track_add(b)
+    return ret()
+
+
+def qrw_read_trylock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
+    b = a[0]
+    if pc == 0:
+        ctx.preempt += 1
+        if _can_read(ctx.load(b), ctx.me):
+            return goto(1)
+        ctx.preempt -= 1
+        return ret(False)
+    if pc == 1:
+        if _can_read(ctx.add_return(b, Q_BIAS), ctx.me):
+            ctx.track_add(b)
+            return ret(True)
+        return goto(2)
+    ctx.fetch_add(b, -Q_BIAS, M32)
+    ctx.preempt -= 1
+    return ret(False)
+
+
+def qrw_read_unlock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
+    b = a[0]
+    ctx.fence("release barrier")
+    ctx.fetch_add(b, -Q_BIAS, M32)
+    ctx.preempt -= 1
+    ctx.track_remove(b)
+    return ret()
+
+
+def qrw_write_lock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
+    b = a[0]
+    q = (b + 1, False)
+    mine = _locked_by(ctx.me)
+    if pc == 0:
+        ctx.track_enter(b)
+        ctx.preempt += 1
+        if ctx.cas(b, 0, mine):
+            ctx.track_add(b)
+            return ret()
+        return call(spin_lock, q, 1)
+    if pc == 1:
+        if ctx.load(b) == 0:
+            return goto(2)
+        return goto(3)
+    if pc == 2:
+        if ctx.cas(b, 0, mine):
+            return call(spin_unlock, q, 7)
+        return goto(3)
+    if pc == 3:
+        c = ctx.await_(b, lambda v: not v & Q_WMASK, "no writer state")
+        return goto(4, (c,))
+    if pc == 4:
+        if ctx.cas(b, loc[0], loc[0] | Q_WAITING):
+            return goto(5)  # new readers now queue behind us
+        return goto(3)
+    if pc == 5:
+        ctx.await_(b, lambda v: v == Q_WAITING, "cnts == WAITING")
+        return goto(6)
+    if pc == 6:
+        if ctx.cas(b, Q_WAITING, mine):
+            return call(spin_unlock, q, 7)
+        return goto(5)
+    ctx.track_add(b)
+    return ret()
+
+
+def qrw_write_trylock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
+    b = a[0]
+    if pc == 0:
+        ctx.preempt += 1
+        if ctx.load(b) != 0:
+            ctx.preempt -= 1
+            return ret(False)
+        return goto(1)
+    if ctx.cas(b, 0, _locked_by(ctx.me)):
+        ctx.track_add(b)
+        return ret(True)
+    ctx.preempt -= 1
+    return ret(False)
+
+
+def qrw_write_unlock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
+    b = a[0]
+    # The owner bits cannot change while we own them, so the ASSERT's read
+    # folds into the release.
+    c = ctx.own(b)
+    ctx.assert_((c & Q_WMASK) == Q_LOCKED and (c & Q_CPUMASK) == ctx.me,
+                "_is_write_locked_by_me(cnts)")
+    ctx.fence("release barrier")
+    ctx.fetch_and(b, ~(Q_CPUMASK | Q_WMASK) & M32)
+    ctx.preempt -= 1
+    ctx.track_remove(b)
+    return ret()
+
+
+def qrw_is_write_locked(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
+    return ret((ctx.load(a[0]) & Q_WMASK) == Q_LOCKED)
+
+
+RW = {
+    False: {
+        "read_lock": rw16_read_lock, "read_unlock": rw16_read_unlock,
+        "write_lock": rw16_write_lock, "write_unlock": rw16_write_unlock,
+        "read_trylock": rw16_read_trylock, "write_trylock": rw16_write_trylock,
+        "rw_is_write_locked": rw16_is_write_locked,
+    },
+    True: {
+        "read_lock": qrw_read_lock, "read_unlock": qrw_read_unlock,
+        "write_lock": qrw_write_lock, "write_unlock": qrw_write_unlock,
+        "read_trylock": qrw_read_trylock, "write_trylock": qrw_write_trylock,
+        "rw_is_write_locked": qrw_is_write_locked,
+    },
+}
+
+
+def rwlock_fields(name: str, head: bool) -> list[tuple[str, int]]:
+    if not head:
+        return [(f"{name}.lock", 0)]
+    return [(f"{name}.cnts", 0)] + spinlock_fields(f"{name}.lock")
+
+
+# ---------------------------------------------------------------------------
+# percpu_rwlock_t (spec 3).  args = (lid, rw base, writer_activating word,
+# first slot word of the class passed, owner check passes).
+
+def pc_read_lock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
+    lid, rw, wa, s0, owner_ok = a
+    rw_ops = RW[ctx.head]
+    slot = s0 + ctx.me
+    if pc == 0:  # step 1
+        ctx.assert_(owner_ok, "per_cpudata == percpu_rwlock->percpu_owner")
+        s = ctx.own(slot)
+        ctx.assert_(s != lid, "this_cpu_ptr(per_cpudata) != percpu_rwlock")
+        if s != NULL:  # step 2: a lock of this class is fast-held here
+            return call(rw_ops["read_lock"], (rw,), 1)
+        ctx.track_enter(rw)
+        if ctx.head:
+            ctx.preempt += 1
+        ctx.store(slot, lid)  # step 3
+        ctx.fence("smp_mb")  # step 4
+        return goto(2)
+    if pc == 1:
+        return ret("slow")
+    if pc == 2:  # step 5
+        if ctx.load(wa) == 0:
+            ctx.track_add(rw)
+            return ret("fast")
+        return goto(3)
+    if pc == 3:  # step 6: tell the writer we are not in, then queue on rw
+        ctx.store(slot, NULL)
+        return call(rw_ops["read_lock"], (rw,), 4)
+    if pc == 4:  # step 8
+        ctx.store(slot, lid)
+        return call(rw_ops["read_unlock"], (rw,), 5)
+    ctx.track_add(rw)
+    return ret("fast")
+
+
+def pc_read_unlock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
+    lid, rw, _wa, s0, owner_ok = a
+    if pc == 1:
+        return ret()
+    ctx.assert_(owner_ok, "per_cpudata == percpu_rwlock->percpu_owner")
+    slot = s0 + ctx.me
+    s = ctx.own(slot)
+    ctx.assert_(s != NULL, "this_cpu_ptr(per_cpudata) != NULL")
+    if s != lid:  # the slot decides fast vs slow release, not how it was taken
+        return call(RW[ctx.head]["read_unlock"], (rw,), 1)
+    ctx.store(slot, NULL)
+    ctx.fence("smp_wmb")
+    if ctx.head:
+        ctx.preempt -= 1
+    ctx.track_remove(rw)
+    return ret()
+
+
+def pc_write_lock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
+    lid, rw, wa, s0, owner_ok = a
+    if pc == 0:
+        ctx.assert_(owner_ok, "per_cpudata == percpu_rwlock->percpu_owner")
+        return call(RW[ctx.head]["write_lock"], (rw,), 1)  # step 2
+    if pc == 1:
+        ctx.store(wa, 1)  # step 3
+        ctx.fence("smp_mb")  # step 4
+        ctx.assert_(not ctx.in_irq, "!in_irq()")  # step 5
+        return goto(2, (tuple(range(ctx.ncpus)), 0))  # step 6: mask := online
+    # Step 7: sweep the mask, dropping CPUs whose slot is not this lock.
+    # The sweep only spins when every CPU left still shows the lock, so that
+    # is when the step is not enabled.
+    mask, pos = loc
+    words = tuple(s0 + c for c in mask)
+    ctx.await_many(words, lambda vals: any(v != lid for v in vals))
+    cpu = mask[pos]
+    v = ctx.own(s0 + cpu)
+    ctx.note(f"poll {ctx.name(s0 + cpu)} = {v}")
+    if v != lid:
+        mask = mask[:pos] + mask[pos + 1 :]
+    else:
+        pos += 1
+    if pos < len(mask):
+        return goto(2, (mask, pos))
+    if not mask:
+        return ret()
+    ctx.note("cpu_relax")
+    return goto(2, (mask, 0))
+
+
+def pc_write_unlock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
+    lid, rw, wa, s0, owner_ok = a
+    if pc == 1:
+        return ret()
+    ctx.assert_(owner_ok, "per_cpudata == percpu_rwlock->percpu_owner")
+    if ctx.debug:
+        # ASSERT's read and the plain store, one step (only the writer
+        # stores writer_activating while it holds rw).
+        ctx.assert_(ctx.xchg(wa, 0) != 0, "percpu_rwlock->writer_activating")
+    else:
+        ctx.store(wa, 0)
+    return call(RW[ctx.head]["write_unlock"], (rw,), 1)
+
+
+PERCPU = {
+    "percpu_read_lock": pc_read_lock, "percpu_read_unlock": pc_read_unlock,
+    "percpu_write_lock": pc_write_lock, "percpu_write_unlock": pc_write_unlock,
+}
+SPIN = {
+    "spin_lock": spin_lock, "spin_unlock": spin_unlock, "spin_trylock": spin_trylock,
+    "spin_lock_recursive": spin_lock_recursive, "spin_unlock_recursive": spin_unlock_recursive,
+}
+
+
+# ---------------------------------------------------------------------------
+# Glue for machine.py
+
+def routine_for(m: Machine, op: Op, cpu: int) -> tuple[Any, tuple]:
+    info = m.locks[op.lock or ""]
+    if op.kind in SPIN:
+        return SPIN[op.kind], (info.base, True)
+    if op.kind in PERCPU:
+        owner_ok = op.owner == info.owner
+        return PERCPU[op.kind], (info.lid, info.base, info.wa, m.slots[op.owner or ""], owner_ok)
+    return RW[m.cfg.head][op.kind], (info.base,)
+
+
+def _mask(lo: int, n: int) -> int:
+    return ((1 << n) - 1) << lo
+
+
+def op_footprint(m: Machine, op: Op, cpu: int) -> tuple[int, int]:
+    """(may-read, may-write) words of any step of op on this CPU."""
+    if op.lock is None:
+        return 0, 0
+    info = m.locks[op.lock]
+    lock = _mask(info.base, info.size)
+    if op.kind == "rw_is_write_locked":
+        return lock, 0
+    if op.kind not in PERCPU:
+        return lock, lock
+    slots = m.slots[op.owner or ""]
+    wa = 1 << info.wa
+    if op.kind in ("percpu_read_lock", "percpu_read_unlock"):
+        mine = 1 << (slots + cpu)
+        return lock | wa | mine, lock | mine
+    all_slots = _mask(slots, m.ncpus)
+    return lock | wa | all_slots, lock | wa
+
+
+def is_clean(m: Machine, info: LockInfo, mem: tuple[int, ...]) -> bool:
+    words = mem[info.base : info.base + info.size]
+    if info.type == "spinlock":
+        return words[0] == words[1] and words[2] == NO_CPU
+    if m.cfg.head:
+        rw_clean = words[0] == 0 and words[1] == words[2]
+    else:
+        rw_clean = words[0] == 0
+    if info.type == "rwlock":
+        return rw_clean
+    slots_clean = all(
+        mem[s + c] != info.lid for s in m.slots.values() for c in range(m.ncpus)
+    )
+    return rw_clean and mem[info.wa] == 0 and slots_clean

@@ -1,0 +1,571 @@
+"""Simulated CPUs running lock programs over one shared memory.
+
+A machine state is a pair ``(mem, cpus)`` of plain tuples, so it hashes and
+compares canonically: ``mem`` holds every shared word (lock fields and
+per-CPU variables other CPUs read), ``cpus`` one ``Cpu`` per CPU.
+
+One scheduler step of a CPU performs exactly one *primary* access to shared
+memory (a load, a store, a CAS, an await...) together with the local work
+around it: calls, returns, branches, preempt counting, op bookkeeping.  Local
+work needs no step of its own because it commutes with every other CPU's
+steps, and merging it keeps the state space small.  The interpreter runs a
+CPU until it is about to make its second access and rolls that partial pc
+back (see ``Ctx``), so routines in ``locks.py`` need no convention about
+where steps end.
+
+A SPIN is an ``await``: a step whose condition is false is not enabled.  A
+CPU spinning on an unchanged word therefore cannot move, which is what makes
+deadlock "no CPU can move" and keeps spin loops out of the state space.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Literal, NamedTuple
+
+from xenpatch.runtime.programs import (
+    LOCAL_OPS,
+    PERCPU_OPS,
+    TRYLOCK_RELEASE,
+    Op,
+    Scenario,
+)
+
+LockModel = Literal["rw16", "qrw"]
+Build = Literal["debug", "release"]
+
+NULL = 0  # value of an empty percpu slot; lock ids start at 1
+RUN, DONE, CRASHED = 0, 1, 2
+
+# Routine results (see locks.py).
+GOTO, CALL, RET = 0, 1, 2
+
+# Bound on local transitions in one step; only a program that loops without
+# ever touching memory can reach it.
+_MAX_LOCAL = 10_000
+
+
+@dataclass(frozen=True)
+class Config:
+    """Which Xen the model is.  ``rw16`` is the 2016 tree (counter+writer-bit
+    rwlock, preempt counted after spinlock acquisition, no percpu fast-path
+    preempt, no lock tracking); ``qrw`` is HEAD (queued rwlock, preempt
+    counted first, debug lock tracking).  ``record_order`` keeps the order in
+    which locks were acquired in the state, for comparing with real runs."""
+
+    lock_model: LockModel = "qrw"
+    build: Build = "release"
+    record_order: bool = False
+
+    @property
+    def head(self) -> bool:
+        return self.lock_model == "qrw"
+
+    @property
+    def debug(self) -> bool:
+        return self.build == "debug"
+
+
+class Cpu(NamedTuple):
+    op_idx: int
+    started: bool  # current op made its first access (releases drop the hold then)
+    stack: tuple  # frames (routine, pc, args, locals), innermost last
+    preempt: int
+    in_irq: bool
+    holds: tuple  # (lock, mode r|w|x, kind) for checking only; behaviour never reads it
+    dbg: tuple  # HEAD CONFIG_DEBUG_LOCKS per-CPU list of held lock keys
+    obs: tuple  # (op_idx, value) of trylocks and queries
+    status: int
+
+
+State = tuple[tuple[int, ...], tuple[Cpu, ...], tuple]
+
+
+class Crash(Exception):
+    """An ASSERT (debug builds) or BUG fired: the hypervisor stops."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
+class _Yield(Exception):
+    """The current pc wants a second access: end the step before it."""
+
+
+class _Blocked(Exception):
+    """The step's await condition is false."""
+
+
+@dataclass(frozen=True)
+class LockInfo:
+    name: str
+    lid: int  # the lock's "address"; what a percpu slot holds
+    type: str
+    base: int  # first memory word of the lock (percpu: of its inner rwlock)
+    size: int
+    wa: int = -1  # percpu writer_activating word
+    owner: str | None = None
+
+
+class StepResult(NamedTuple):
+    state: State
+    reads: int  # bitmask of memory words read
+    writes: int  # bitmask of memory words written
+    visible: bool  # changed holds or crashed: the checked properties can see it
+    crash: Crash | None
+    trace: tuple[str, ...]  # what the step did, when tracing
+
+
+class Ctx:
+    """What a routine sees during one step: shared memory with an overlay of
+    this step's writes, the CPU's private fields, and checks."""
+
+    __slots__ = (
+        "m", "mem", "over", "me", "preempt", "in_irq", "dbg", "accesses",
+        "reads", "writes", "started", "on_start", "trace", "head", "debug",
+    )
+
+    def __init__(self, m: Machine, mem: tuple[int, ...], cpu: Cpu, me: int, trace: bool) -> None:
+        self.m = m
+        self.mem = mem
+        self.over: dict[int, int] = {}
+        self.me = me
+        self.preempt = cpu.preempt
+        self.in_irq = cpu.in_irq
+        self.dbg = cpu.dbg
+        self.accesses = 0
+        self.reads = 0
+        self.writes = 0
+        self.started = cpu.started
+        self.on_start: Callable[[], None] | None = None
+        self.trace: list[str] | None = [] if trace else None
+        self.head = m.cfg.head
+        self.debug = m.cfg.debug
+
+    # -- access accounting -------------------------------------------------
+    def _access(self) -> None:
+        if self.accesses:
+            raise _Yield
+        self.accesses = 1
+        if not self.started:
+            self.started = True
+            if self.on_start is not None:
+                self.on_start()
+
+    def _get(self, v: int) -> int:
+        self.reads |= 1 << v
+        o = self.over
+        return o[v] if v in o else self.mem[v]
+
+    def _set(self, v: int, val: int) -> None:
+        self.writes |= 1 << v
+        self.over[v] = val
+
+    def _log(self, text: str) -> None:
+        if self.trace is not None:
+            self.trace.append(text)
+
+    def name(self, v: int) -> str:
+        return self.m.var_names[v]
+
+    # -- primary accesses: one per step ------------------------------------
+    def load(self, v: int) -> int:
+        self._access()
+        val = self._get(v)
+        self._log(f"load {self.name(v)} = {val:#x}")
+        return val
+
+    def load_many(self, vs: Iterable[int]) -> tuple[int, ...]:
+        """One atomic read of several fields of one word (e.g. head and tail)."""
+        self._access()
+        vals = tuple(self._get(v) for v in vs)
+        self._log("load " + ", ".join(f"{self.name(v)} = {x:#x}" for v, x in zip(vs, vals, strict=True)))
+        return vals
+
+    def store(self, v: int, val: int) -> None:
+        self._access()
+        self._set(v, val)
+        self._log(f"store {self.name(v)} := {val:#x}")
+
+    def xchg(self, v: int, val: int) -> int:
+        self._access()
+        old = self._get(v)
+        self._set(v, val)
+        self._log(f"xchg {self.name(v)}: {old:#x} -> {val:#x}")
+        return old
+
+    def cas(self, v: int, old: int, new: int) -> bool:
+        self._access()
+        cur = self._get(v)
+        ok = cur == old
+        if ok:
+            self._set(v, new)
+        self._log(f"cas {self.name(v)} {old:#x} -> {new:#x}: {'ok' if ok else f'fail (is {cur:#x})'}")
+        return ok
+
+    def cas_many(self, vs: tuple[int, ...], old: tuple[int, ...], new: tuple[int, ...]) -> bool:
+        self._access()
+        cur = tuple(self._get(v) for v in vs)
+        ok = cur == old
+        if ok:
+            for v, x in zip(vs, new, strict=True):
+                self._set(v, x)
+        self._log(f"cas {'/'.join(self.name(v) for v in vs)} {old} -> {new}: {'ok' if ok else 'fail'}")
+        return ok
+
+    def fetch_add(self, v: int, delta: int, mask: int = 0xFFFFFFFF) -> int:
+        self._access()
+        old = self._get(v)
+        self._set(v, (old + delta) & mask)
+        self._log(f"fetch_add {self.name(v)} {delta:+#x}: {old:#x} -> {(old + delta) & mask:#x}")
+        return old
+
+    def add_return(self, v: int, delta: int, mask: int = 0xFFFFFFFF) -> int:
+        return (self.fetch_add(v, delta, mask) + delta) & mask
+
+    def fetch_and(self, v: int, bits: int) -> int:
+        self._access()
+        old = self._get(v)
+        self._set(v, old & bits)
+        self._log(f"and {self.name(v)} &= {bits:#x}: {old:#x} -> {old & bits:#x}")
+        return old
+
+    def await_(self, v: int, cond: Callable[[int], bool], what: str = "") -> int:
+        """SPIN until cond(mem[v]); returns the value that satisfied it."""
+        self._access()
+        val = self._get(v)
+        if not cond(val):
+            raise _Blocked
+        self._log(f"spin until {what or self.name(v)}: {self.name(v)} = {val:#x}")
+        return val
+
+    def await_many(self, vs: tuple[int, ...], cond: Callable[[tuple[int, ...]], bool]) -> tuple[int, ...]:
+        self._access()
+        vals = tuple(self._get(v) for v in vs)
+        if not cond(vals):
+            raise _Blocked
+        return vals
+
+    # -- non-primary: folded into the step's access ------------------------
+    def own(self, v: int) -> int:
+        """Read a word only this CPU writes (its own slot) or whose answer
+        for this CPU no other CPU can change (``recurse_cpu == me``)."""
+        o = self.over
+        return o[v] if v in o else self.mem[v]
+
+    def fold_store(self, v: int, val: int) -> None:
+        """Store to a word whose other readers cannot tell when it happened
+        (recursion fields, debug owner)."""
+        self._set(v, val)
+        self._log(f"store {self.name(v)} := {val:#x}")
+
+    def fence(self, what: str) -> None:
+        # Sequentially consistent model: a barrier orders nothing further, it
+        # is shown in traces so replays read like the C.
+        self._log(f"FENCE ({what})")
+
+    def note(self, text: str) -> None:
+        self._log(text)
+
+    # -- checks -------------------------------------------------------------
+    def assert_(self, cond: bool, what: str) -> None:
+        if self.debug and not cond:
+            raise Crash("assert", f"ASSERT({what}) failed")
+
+    def bug_on(self, cond: bool, what: str) -> None:
+        if cond:
+            raise Crash("bug", f"BUG_ON({what})")
+
+    def track_enter(self, key: int) -> None:
+        """HEAD CONFIG_DEBUG_LOCKS: a blocking acquire of a lock this CPU
+        already holds is a BUG."""
+        if self.debug and self.head and key in self.dbg:
+            raise Crash("bug", f"BUG: {self.m.key_names[key]} taken recursively")
+
+    def track_add(self, key: int) -> None:
+        if self.debug and self.head:
+            self.dbg = self.dbg + (key,)
+
+    def track_remove(self, key: int) -> None:
+        if self.debug and self.head and key in self.dbg:
+            i = self.dbg.index(key)
+            self.dbg = self.dbg[:i] + self.dbg[i + 1 :]
+
+    @property
+    def ncpus(self) -> int:
+        return self.m.ncpus
+
+
+class Machine:
+    """A Scenario laid out in memory under one Config."""
+
+    def __init__(self, sc: Scenario, cfg: Config | None = None) -> None:
+        from xenpatch.runtime import locks  # routines need Machine's types
+
+        self.sc = sc
+        self.cfg = cfg or Config()
+        self.ncpus = len(sc.programs)
+        self.var_names: list[str] = []
+        self.key_names: dict[int, str] = {}
+        self.locks: dict[str, LockInfo] = {}
+        init: list[int] = []
+
+        def alloc(fields: list[tuple[str, int]]) -> int:
+            base = len(init)
+            for name, val in fields:
+                self.var_names.append(name)
+                init.append(val)
+            return base
+
+        for lid, decl in enumerate(sc.locks, 1):
+            n = decl.name
+            if decl.type == "spinlock":
+                base = alloc(locks.spinlock_fields(n))
+                info = LockInfo(n, lid, decl.type, base, len(init) - base)
+            else:
+                pre = f"{n}.rw" if decl.type == "percpu" else n
+                base = alloc(locks.rwlock_fields(pre, self.cfg.head))
+                size = len(init) - base
+                wa = alloc([(f"{n}.writer_activating", 0)]) if decl.type == "percpu" else -1
+                info = LockInfo(n, lid, decl.type, base, size, wa, decl.owner)
+            self.locks[n] = info
+            self.key_names[base] = n
+        classes = sorted(
+            {op.owner for p in sc.programs for op in p.ops if op.owner}
+            | {d.owner for d in sc.locks if d.owner}
+        )
+        self.slots: dict[str, int] = {
+            c: alloc([(f"{c}[cpu{i}]", NULL) for i in range(self.ncpus)]) for c in classes
+        }
+        self.init_mem = tuple(init)
+        self.lock_by_id = {info.lid: info for info in self.locks.values()}
+        self._routines = locks
+        self._op_cache: dict[tuple[int, int], tuple[Any, tuple, int]] = {}
+        self.footprints = self._footprints()
+
+    # -- program -> routine -----------------------------------------------
+    def op_routine(self, op: Op, cpu: int) -> tuple[Any, tuple]:
+        return self._routines.routine_for(self, op, cpu)
+
+    def _op_at(self, cpu: int, idx: int) -> tuple[Any, tuple]:
+        key = (cpu, idx)
+        hit = self._op_cache.get(key)
+        if hit is None:
+            op = self.sc.programs[cpu].ops[idx]
+            r, a = (None, ()) if op.kind in LOCAL_OPS else self.op_routine(op, cpu)
+            hit = (r, a, 0)
+            self._op_cache[key] = hit
+        return hit[0], hit[1]
+
+    def _footprints(self) -> list[list[tuple[int, int]]]:
+        """For each CPU and op index: (may-read, may-write) bitmasks over the
+        rest of its program (all of it when it loops), for the reduction."""
+        out: list[list[tuple[int, int]]] = []
+        for cpu, prog in enumerate(self.sc.programs):
+            per_op = [self._routines.op_footprint(self, op, cpu) for op in prog.ops]
+            total_r = total_w = 0
+            for r, w in per_op:
+                total_r |= r
+                total_w |= w
+            suffix: list[tuple[int, int]] = [(0, 0)] * (len(per_op) + 1)
+            if prog.loop:
+                suffix = [(total_r, total_w)] * (len(per_op) + 1)
+            else:
+                acc_r = acc_w = 0
+                for i in range(len(per_op) - 1, -1, -1):
+                    acc_r |= per_op[i][0]
+                    acc_w |= per_op[i][1]
+                    suffix[i] = (acc_r, acc_w)
+            out.append(suffix)
+        return out
+
+    # -- states ---------------------------------------------------------------
+    def initial_state(self) -> State:
+        cpu = Cpu(0, False, (), 0, False, (), (), (), RUN)
+        return (self.init_mem, tuple(cpu for _ in range(self.ncpus)), ())
+
+    def step(self, state: State, i: int, trace: bool = False) -> StepResult | None:
+        """Run CPU i for one step, or None if it cannot move (finished,
+        crashed, or spinning)."""
+        mem, cpus, log = state
+        c = cpus[i]
+        if c.status != RUN:
+            return None
+        prog = self.sc.programs[i]
+        ctx = Ctx(self, mem, c, i, trace)
+        op_idx, stack, holds, obs = c.op_idx, list(c.stack), c.holds, c.obs
+        crash: Crash | None = None
+        status = RUN
+        retval: Any = None
+        returning = False
+        # Release ops end the hold when they first touch the lock.
+        pending = [c.holds]
+
+        def drop() -> None:
+            pending[0] = _drop_hold(pending[0], prog.ops[op_idx])
+
+        if stack and not c.started:
+            ctx.on_start = drop
+        snap: tuple | None = None
+        try:
+            for _ in range(_MAX_LOCAL):
+                if ctx.accesses:
+                    snap = (op_idx, tuple(stack), dict(ctx.over), ctx.preempt, ctx.in_irq,
+                            ctx.dbg, ctx.started, pending[0], obs, log, retval, returning,
+                            ctx.reads, ctx.writes, len(ctx.trace or ()))
+                if not stack:
+                    if op_idx == len(prog.ops):
+                        if not prog.loop:
+                            status = DONE
+                            break
+                        op_idx = 0
+                    op = prog.ops[op_idx]
+                    if op.kind in LOCAL_OPS:
+                        if op.kind == "irq_enter":
+                            ctx.in_irq = True
+                        elif op.kind == "irq_exit":
+                            ctx.in_irq = False
+                        ctx.note(str(op))
+                        op_idx += 1
+                        continue
+                    r, a = self._op_at(i, op_idx)
+                    stack.append((r, 0, a, ()))
+                    ctx.started = False
+                    ctx.on_start = drop
+                    ctx.note(f"begin {op}")
+                    continue
+                r, pc, a, loc = stack[-1]
+                if returning:
+                    res = r(ctx, pc, a, loc, retval)
+                    returning = False
+                else:
+                    res = r(ctx, pc, a, loc, None)
+                tag = res[0]
+                if tag == GOTO:
+                    stack[-1] = (r, res[1], a, res[2])
+                elif tag == CALL:
+                    stack[-1] = (r, res[1], a, res[2])
+                    stack.append((res[3], 0, res[4], ()))
+                else:
+                    stack.pop()
+                    if stack:
+                        returning, retval = True, res[1]
+                        continue
+                    # Op complete: record what it holds or observed, move on.
+                    op = prog.ops[op_idx]
+                    if not ctx.started:
+                        ctx.started = True
+                        drop()
+                    ctx.on_start = None
+                    pending[0], obs, skip = _complete(pending[0], obs, op, op_idx, res[1])
+                    if self.cfg.record_order and _acquires(op) and res[1] is not False:
+                        log = log + ((op.lock, i),)
+                    op_idx = _skip_body(prog.ops, op_idx) if skip else op_idx + 1
+            else:
+                raise RuntimeError(f"cpu{i}: program makes no progress")
+        except _Yield:
+            assert snap is not None
+            (op_idx, st, over, ctx.preempt, ctx.in_irq, ctx.dbg, ctx.started, pend, obs, log,
+             retval, returning, ctx.reads, ctx.writes, ntrace) = snap
+            stack = list(st)
+            pending[0] = pend
+            ctx.over = over
+            if ctx.trace is not None:
+                del ctx.trace[ntrace:]
+            if returning:
+                # Resume the landing pc next step with the same value.
+                r, pc, a, loc = stack[-1]
+                stack[-1] = (r, pc, a, loc)
+                stack.append((_Return, 0, (retval,), ()))
+        except _Blocked:
+            return None
+        except Crash as e:
+            crash = e
+            status = CRASHED
+        if ctx.over:
+            m = list(mem)
+            for v, val in ctx.over.items():
+                m[v] = val
+            mem = tuple(m)
+        holds = pending[0]
+        new = Cpu(op_idx, ctx.started, tuple(stack), ctx.preempt, ctx.in_irq, holds,
+                  ctx.dbg, obs, status)
+        cpus = cpus[:i] + (new,) + cpus[i + 1 :]
+        visible = holds != c.holds or crash is not None
+        return StepResult((mem, cpus, log), ctx.reads, ctx.writes, visible, crash,
+                          tuple(ctx.trace or ()))
+
+    # -- inspection -------------------------------------------------------
+    def var(self, state: State, name: str) -> int:
+        return state[0][self.var_names.index(name)]
+
+    def dirty_locks(self, mem: tuple[int, ...]) -> list[str]:
+        """Locks whose memory is not back to the unlocked state."""
+        return [info.name for info in self.locks.values()
+                if not self._routines.is_clean(self, info, mem)]
+
+    def where(self, state: State, i: int) -> str:
+        """Human description of where CPU i is."""
+        c = state[1][i]
+        prog = self.sc.programs[i]
+        if c.status == DONE:
+            return "done"
+        at = str(prog.ops[c.op_idx]) if c.op_idx < len(prog.ops) else "end"
+        frames = "/".join(f"{f[0].__name__}@{f[1]}" for f in c.stack)
+        return f"op {c.op_idx} {at}" + (f" [{frames}]" if frames else "")
+
+
+def _Return(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> tuple:
+    """Trampoline for a return whose landing pc had to wait for the next step."""
+    return (RET, a[0])
+
+
+def _acquires(op: Op) -> bool:
+    return op.kind.endswith(("_lock", "_trylock", "lock_recursive")) and "unlock" not in op.kind
+
+
+def _mode(op: Op) -> str:
+    if op.kind.startswith("spin"):
+        return "x"
+    return "w" if "write" in op.kind else "r"
+
+
+def _drop_hold(holds: tuple, op: Op) -> tuple:
+    if "unlock" not in op.kind:
+        return holds
+    mode = _mode(op)
+    for j in range(len(holds) - 1, -1, -1):
+        if holds[j][0] == op.lock and holds[j][1] == mode:
+            return holds[:j] + holds[j + 1 :]
+    return holds
+
+
+def _complete(holds: tuple, obs: tuple, op: Op, idx: int, rv: Any) -> tuple[tuple, tuple, bool]:
+    """Bookkeeping when op finishes with return value rv: (holds, obs, skip)."""
+    if op.kind == "rw_is_write_locked":
+        return holds, obs + ((idx, bool(rv)),), False
+    if op.kind in TRYLOCK_RELEASE:
+        obs = obs + ((idx, bool(rv)),)
+        if not rv:
+            return holds, obs, True
+    if _acquires(op):
+        if op.kind in PERCPU_OPS:
+            kind = rv if isinstance(rv, str) else "percpu"
+        elif op.kind == "spin_lock_recursive":
+            kind = "rec"
+        else:
+            kind = "plain"
+        return holds + ((op.lock, _mode(op), kind),), obs, False
+    return holds, obs, False
+
+
+def _skip_body(ops: tuple[Op, ...], idx: int) -> int:
+    """Index after the release matching the failed trylock at idx."""
+    want = TRYLOCK_RELEASE[ops[idx].kind]
+    for j in range(idx + 1, len(ops)):
+        if ops[j].kind == want and ops[j].lock == ops[idx].lock:
+            return j + 1
+    return len(ops)
