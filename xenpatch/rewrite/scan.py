@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from tree_sitter import Node
+import tree_sitter_c
+from tree_sitter import Language, Node, Query, QueryCursor
 
 from xenpatch.c.masking import MacroTable, default_macro_table
-from xenpatch.c.source import SourceError, SourceFile, function_name, functions, load, walk
+from xenpatch.c.source import SourceError, SourceFile, function_name, functions, parse_bytes, walk
 from xenpatch.c.types import (
     FileFacts,
     FunctionScope,
@@ -249,25 +250,46 @@ def _macro_sites(src: SourceFile, macro_re: re.Pattern[str], node: Node) -> list
     return found
 
 
+def _owner_marks(raw: bytes, owner: str) -> dict[str, bool]:
+    owner_re = rb"\s*\(\s*" + re.escape(owner.encode()) + rb"\s*\)"
+    return {
+        "declare": re.search(rb"DECLARE_PERCPU_RWLOCK_GLOBAL" + owner_re, raw) is not None,
+        "define": re.search(rb"DEFINE_PERCPU_RWLOCK_GLOBAL" + owner_re, raw) is not None,
+        "percpu_rwlock_t": b"percpu_rwlock_t" in raw,
+    }
+
+
+@cache
+def _api_query() -> Query:
+    names = " ".join(f'"{n}"' for n in sorted(ALL_APIS))
+    return Query(
+        Language(tree_sitter_c.language()),
+        f"((call_expression function: (identifier) @fn) @call (#any-of? @fn {names}))",
+    )
+
+
+def _enclosing_function(node: Node) -> Node | None:
+    while node is not None and node.type != "function_definition":
+        node = node.parent
+    return node
+
+
 def scan_source(src: SourceFile, field_name: str, owner: str) -> FileScan:
     result = FileScan(src.path, file_facts(src))
-    scopes: dict[int, FunctionScope] = {}
     for fn in functions(src.root):
         result.functions += 1
         if fn.has_error:
             result.functions_with_errors += 1
-        for node in walk(fn):
-            if node.type != "call_expression":
-                continue
-            callee = node.child_by_field_name("function")
-            if callee is None or callee.type != "identifier":
-                continue
-            api = src.text(callee)
-            if api not in ALL_APIS:
-                continue
-            site = _site(src, node, api, field_name, fn, scopes)
-            if site is not None:
-                result.sites.append(site)
+    scopes: dict[int, FunctionScope] = {}
+    calls = QueryCursor(_api_query()).captures(src.root).get("call", [])
+    for call in sorted(calls, key=lambda n: n.start_byte):
+        fn = _enclosing_function(call)
+        if fn is None:
+            continue
+        api = src.text(call.child_by_field_name("function"))
+        site = _site(src, call, api, field_name, fn, scopes)
+        if site is not None:
+            result.sites.append(site)
     macro_re = re.compile(
         _MACRO_CALL.format(apis="|".join(sorted(ALL_APIS)), field=re.escape(field_name))
     )
@@ -276,20 +298,31 @@ def scan_source(src: SourceFile, field_name: str, owner: str) -> FileScan:
             result.macro_sites.extend(_macro_sites(src, macro_re, node))
     if result.sites:
         result.define_anchor = _define_anchor(src, min(s.start for s in result.sites))
-    owner_re = rb"\s*\(\s*" + re.escape(owner.encode()) + rb"\s*\)"
-    result.has_text = {
-        "declare": re.search(rb"DECLARE_PERCPU_RWLOCK_GLOBAL" + owner_re, src.raw) is not None,
-        "define": re.search(rb"DEFINE_PERCPU_RWLOCK_GLOBAL" + owner_re, src.raw) is not None,
-        "percpu_rwlock_t": b"percpu_rwlock_t" in src.raw,
-    }
+    result.has_text = _owner_marks(src.raw, owner)
     return result
+
+
+_API_TEXT = re.compile(rb"\b(?:" + b"|".join(sorted(n.encode() for n in ALL_APIS)) + rb")\s*\(")
 
 
 def scan_file(root: str, rel: str, field_name: str, owner: str,
               macros_path: str | None = None) -> FileScan:
-    """Worker entry point: never raises for a bad file, reports it instead."""
+    """Worker entry point: never raises for a bad file, reports it instead.
+
+    A .c file that names no rwlock API holds no site, and its types are its
+    own, so it is not parsed at all; headers always are, for their types.
+    """
+    path = Path(root) / rel
     try:
-        src = load(Path(root), rel, _macros(macros_path))
+        raw = path.read_bytes()
+    except OSError as exc:
+        return FileScan(rel, FileFacts(rel), error=exc.strerror or str(exc))
+    if rel.endswith(".c") and not _API_TEXT.search(raw):
+        result = FileScan(rel, FileFacts(rel))
+        result.has_text = _owner_marks(raw, owner)
+        return result
+    try:
+        src = parse_bytes(rel, raw, _macros(macros_path))
     except SourceError as exc:
         return FileScan(rel, FileFacts(rel), error=exc.reason)
     return scan_source(src, field_name, owner)
