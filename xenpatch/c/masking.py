@@ -1,47 +1,45 @@
 """Same-length masking of Xen C before tree-sitter sees it.
 
-tree-sitter-c knows nothing of Xen's macros, and a single unknown attribute
-or loop macro turns a whole function into an ERROR node.  Rewriting the text
-would shift offsets, so every transformation here replaces bytes by bytes of
-the same count: attribute macros become blanks, ``for_each_x(...) {`` becomes
-``while     (...) {``, a type passed to a macro becomes one identifier
-(``struct page_info`` -> ``struct_page_info``).  Comments, strings and
-preprocessor lines are never touched.  What to treat how is data
-(``rules/macros.toml``); this module only knows the shapes.
+tree-sitter-c knows nothing of Xen's macros nor of its preprocessor
+conditionals, and a single unknown attribute or an ``#ifdef`` splitting an
+``if`` turns a whole function into an ERROR node.  Rewriting the text would
+shift offsets, so every transformation here replaces bytes by bytes of the
+same count and keeps every line break: attribute macros become blanks,
+``for_each_x(...) {`` becomes ``while     (...) {``, a type passed to a macro
+becomes one identifier (``struct page_info`` -> ``struct_page_info``), a
+directive line that splits an expression becomes blank, and so on.
+
+What to treat how, by name, is data (``rules/macros.toml``); this module
+only knows shapes.  It works on a *code view* of the file (comments, the
+contents of string and character literals, and preprocessor lines turned
+into blanks), so that its regular expressions only ever see code, and writes
+its changes to a copy of the raw bytes.
+
+Comments, string literals and preprocessor lines are left as they are, with
+these deliberate exceptions, each needed for the parser:
+
+* conditional directive lines (``#if``/``#else``/``#endif``...) that split a
+  statement, an expression or an initializer are blanked, and so is the
+  ``#else`` part of such a group when keeping every branch cannot parse;
+  ``#define``/``#undef`` lines in the middle of an expression likewise;
+* in a multi-line ``#define``, comments and the ``...`` of a named variadic
+  parameter (``args...``) are blanked (tree-sitter-c stops a macro body at a
+  comment and knows no named variadics);
+* a macro invocation that is blanked or reduced as a whole (an attribute
+  macro with a string argument, a string-producing macro with several
+  string arguments) loses its string arguments.
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from bisect import bisect_left
+from dataclasses import dataclass, field
 from pathlib import Path
 
-_TOKEN = re.compile(
-    rb"""
-    (?P<comment>/\*.*?(?:\*/|\Z)|//(?:\\\r?\n|[^\n])*)
-  | (?P<string>"(?:\\.|[^"\\\n])*")
-  | (?P<char>'(?:\\.|[^'\\\n])*')
-  | (?P<pp>^[ \t]*\#(?:/\*.*?\*/|\\\r?\n|[^\n])*)
-  | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<ellipsis>\.\.\.)
-  | (?P<punct>[(){};,:*=]|[^\sA-Za-z0-9_])
-    """,
-    re.S | re.M | re.X,
-)
-
-# Words that start a type when they begin a macro argument.
-_TYPE_WORDS = frozenset(
-    b"struct union enum const volatile unsigned signed int long short char "
-    b"void bool _Bool float double".split()
-)
-# Keywords whose parenthesised operand is already understood by the grammar.
-_NOT_CALLS = frozenset(
-    b"if while for switch return sizeof typeof __typeof__ __typeof alignof "
-    b"_Alignof __alignof__ offsetof __attribute__ __attribute asm __asm__ "
-    b"__asm volatile __volatile__ __builtin_offsetof __builtin_types_compatible_p "
-    b"_Static_assert __extension__ defined".split()
-)
+# --------------------------------------------------------------------------
+# The macro table
 
 
 @dataclass(frozen=True)
@@ -55,7 +53,13 @@ class MacroTable:
     string_prefix_patterns: tuple[re.Pattern[bytes], ...]
     declarators: dict[bytes, int]
     type_macros: frozenset[bytes]
+    string_macros: frozenset[bytes] = frozenset()
+    asm_operand_macros: frozenset[bytes] = frozenset()
+    renames: dict[bytes, bytes] = field(default_factory=dict)
     path: str = "<builtin>"
+    # name -> kind, filled lazily (the table is immutable, the cache is not).
+    _kinds: dict[bytes, str | None] = field(default_factory=dict, compare=False, repr=False)
+    _prefix: dict[bytes, bool] = field(default_factory=dict, compare=False, repr=False)
 
     def is_attribute(self, name: bytes) -> bool:
         return name in self.attributes or any(p.fullmatch(name) for p in self.attribute_patterns)
@@ -64,7 +68,38 @@ class MacroTable:
         return name in self.loops or any(p.search(name) for p in self.loop_patterns)
 
     def is_string_prefix(self, name: bytes) -> bool:
-        return any(p.fullmatch(name) for p in self.string_prefix_patterns)
+        known = self._prefix.get(name)
+        if known is None:
+            known = name not in _KEYWORDS and any(
+                p.fullmatch(name) for p in self.string_prefix_patterns
+            )
+            self._prefix[name] = known
+        return known
+
+    def kind(self, name: bytes) -> str | None:
+        """What the table says of an identifier (None: nothing)."""
+        try:
+            return self._kinds[name]
+        except KeyError:
+            pass
+        if name in self.renames:
+            k = "rename"
+        elif name in self.declarators:
+            k = "declarator"
+        elif name in self.type_macros:
+            k = "type"
+        elif name in self.string_macros:
+            k = "string"
+        elif name in self.asm_operand_macros:
+            k = "asm"
+        elif self.is_attribute(name):
+            k = "attribute"
+        elif self.is_loop(name):
+            k = "loop"
+        else:
+            k = None
+        self._kinds[name] = k
+        return k
 
 
 class MacroTableError(Exception):
@@ -79,7 +114,12 @@ _MACRO_KEYS = {
     "string_prefix_patterns": list,
     "declarators": dict,
     "type_macros": list,
+    "string_macros": list,
+    "asm_operand_macros": list,
+    "renames": dict,
 }
+
+_IDENT = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def load_macro_table(path: Path) -> MacroTable:
@@ -94,6 +134,8 @@ def load_macro_table(path: Path) -> MacroTable:
             raise MacroTableError(f"{path}: unknown key '{key}'")
         if not isinstance(value, _MACRO_KEYS[key]):
             raise MacroTableError(f"{path}: key '{key}' must be a {_MACRO_KEYS[key].__name__}")
+        if _MACRO_KEYS[key] is list and not all(isinstance(v, str) for v in value):
+            raise MacroTableError(f"{path}: key '{key}' must be a list of strings")
 
     def words(key: str) -> frozenset[bytes]:
         return frozenset(w.encode() for w in data.get(key, []))
@@ -106,9 +148,16 @@ def load_macro_table(path: Path) -> MacroTable:
 
     declarators = {}
     for name, index in data.get("declarators", {}).items():
-        if not isinstance(index, int):
-            raise MacroTableError(f"{path}: declarators.{name} must be an integer")
+        if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+            raise MacroTableError(f"{path}: declarators.{name} must be a non-negative integer")
         declarators[name.encode()] = index
+    renames = {}
+    for name, target in data.get("renames", {}).items():
+        if not isinstance(target, str) or not _IDENT.fullmatch(target.encode()):
+            raise MacroTableError(f"{path}: renames.{name} must be an identifier")
+        if len(target) > len(name):
+            raise MacroTableError(f"{path}: renames.{name}: '{target}' is longer than the name")
+        renames[name.encode()] = target.encode()
     return MacroTable(
         attributes=words("attributes"),
         attribute_patterns=patterns("attribute_patterns"),
@@ -117,6 +166,9 @@ def load_macro_table(path: Path) -> MacroTable:
         string_prefix_patterns=patterns("string_prefix_patterns"),
         declarators=declarators,
         type_macros=words("type_macros"),
+        string_macros=words("string_macros"),
+        asm_operand_macros=words("asm_operand_macros"),
+        renames=renames,
         path=str(path),
     )
 
@@ -127,189 +179,717 @@ def default_macro_table() -> MacroTable:
     return load_macro_table(rules_dir() / "macros.toml")
 
 
+# --------------------------------------------------------------------------
+# Lexical pieces
+
+# Comments, literals and preprocessor lines: what the code view blanks.
+_PROTECTED = re.compile(
+    rb"""
+    (?P<comment>/\*.*?(?:\*/|\Z)|//(?:\\\r?\n|[^\n])*)
+  | (?P<string>"(?:\\.|[^"\\\n])*"?)
+  | (?P<char>'(?:\\.|[^'\\\n])*'?)
+  | (?P<pp>^[ \t]*\#(?:/\*.*?(?:\*/|\Z)|\\\r?\n|[^\n])*)
+    """,
+    re.S | re.M | re.X,
+)
+_DIRECTIVE = re.compile(rb"[ \t]*#[ \t]*([A-Za-z_]*)")
+_BLANK = bytes(c if c in (10, 13) else 32 for c in range(256))
+_BRACKETS = re.compile(rb"[(){}\[\]]")
+_NEXT = re.compile(rb"\s*(?:([A-Za-z_][A-Za-z0-9_]*)|([0-9][\w.]*|\.\.\.|\S))")
+_COMMENT_IN_PP = re.compile(rb"/\*.*?(?:\*/|\Z)|//[^\n]*", re.S)
+_NAMED_VARIADIC = re.compile(rb"(?<=[A-Za-z0-9_])\.\.\.(?=\s*\))")
+_DEFINE_HEAD = re.compile(rb"[ \t]*#[ \t]*define[ \t]+[A-Za-z_]\w*\(([^)]*)\)")
+_ELLIPSIS = re.compile(rb"\.\.\.")
+_IDENT_BEFORE_STRING = re.compile(rb"([A-Za-z_][A-Za-z0-9_]*)[ \t]*(?=[\"])")
+_IDENT_AFTER_STRING = re.compile(rb"\"[ \t]*([A-Za-z_][A-Za-z0-9_]*)")
+_CALL_CLOSE_THEN_WORD = re.compile(rb"\)(?=[ \t]*(?:\n[ \t]*)?[A-Za-z_}])")
+_CALL_CLOSE_THEN = re.compile(rb"\)\s*([{:])")
+_EMPTY_ARG = re.compile(rb"(?<=[(,])\s*,|,(?=\s*\))")
+_ASM_LABEL = re.compile(rb"\b([A-Za-z_][A-Za-z0-9_]*)\s+(?:asm|__asm__|__asm)\s*\(")
+_ATTRIBUTE_KW = re.compile(rb"\b__attribute__\s*\(")
+_ASM_OPERAND_NAME = re.compile(rb"\[\s*[A-Za-z_][A-Za-z0-9_]*\s*\](?=\s*\")")
+
+_TYPE_ARG = re.compile(
+    rb"""
+    (?<=[(,])[ \t]*
+    (
+      (?:(?:const|volatile)\s+)*
+      (?:
+         (?:struct|union|enum)\s+[A-Za-z_]\w*
+       | (?:unsigned|signed|short|long|int|char|bool|_Bool|float|double|void)
+         (?:\s+(?:unsigned|signed|short|long|int|char))*
+       | [A-Za-z_]\w*(?=\s*\*)
+      )
+      (?:\s*(?:const|volatile)\b)?
+      (?:\s*\*(?:\s*(?:const|volatile)\b)?)*
+    )
+    [ \t]*(?=[,)])
+    """,
+    re.X,
+)
+
+_KEYWORDS = frozenset(
+    b"auto break case char const continue default do double else enum extern float for "
+    b"goto if inline int long register restrict return short signed sizeof static struct "
+    b"switch typedef union unsigned void volatile while _Bool bool _Alignof alignof "
+    b"__alignof__ __alignof _Static_assert static_assert typeof __typeof__ __typeof "
+    b"offsetof __builtin_offsetof asm __asm__ __asm __volatile__ __attribute__ "
+    b"__extension__ defined __inline __inline__ __restrict __restrict__ _Noreturn "
+    b"__builtin_types_compatible_p __builtin_va_arg".split()
+)
+# Keywords after which a parenthesised operand is no macro argument list.
+_NOT_CALLS = _KEYWORDS - {b"offsetof"}
+_BUILTIN_TYPE_WORDS = frozenset(
+    b"void char short int long float double signed unsigned bool _Bool".split()
+)
+_CONDITIONAL = frozenset((b"if", b"ifdef", b"ifndef", b"elif", b"elifdef", b"elifndef",
+                          b"else", b"endif"))
+
+# Token classes for deciding whether two #if branches can follow each other.
+_OPERAND_END = 1
+_OPERAND_START_ONLY = frozenset(b"(!~")
+
+
+def _is_word(tok: bytes | None) -> bool:
+    return bool(tok) and (tok[0] == 0x5F or chr(tok[0]).isalnum())
+
+
+# --------------------------------------------------------------------------
+# The masker
+
+
+@dataclass
+class _Directive:
+    start: int
+    end: int
+    word: bytes
+
+
+@dataclass
+class _Group:
+    """An #if ... #endif group while the scan is inside it."""
+
+    ctx: str  # kind of the innermost open bracket at the #if: T B I P K
+    saved: list  # bracket stack at the #if
+    directives: list = field(default_factory=list)
+    first_end_stack: list | None = None
+    balanced: bool = True
+
+
 class _Masker:
     def __init__(self, raw: bytes, table: MacroTable) -> None:
         self.raw = raw
-        self.out = bytearray(raw)
         self.table = table
-        self.tokens = [(m.lastgroup, m.start(), m.end()) for m in _TOKEN.finditer(raw)]
+        self.out = bytearray(raw)
+        self.directives: list[_Directive] = []
+        self.strings: list[tuple[int, int]] = []
+        self.code = bytearray(_PROTECTED.sub(self._protect, raw))
+        self.pairs: dict[int, int] = {}
+        self.bracket_kind: dict[int, str] = {}
+        self.blanked: set[int] = set()
+
+    # -- the code view ---------------------------------------------------
+
+    def _protect(self, m: re.Match[bytes]) -> bytes:
+        kind = m.lastgroup
+        text = m.group()
+        if kind == "string" or kind == "char":
+            s, e = m.span()
+            self.strings.append((s, e))
+            if len(text) >= 2 and text[-1:] == text[:1]:
+                return text[:1] + text[1:-1].translate(_BLANK) + text[-1:]
+            return text[:1] + text[1:].translate(_BLANK)
+        if kind == "pp":
+            word = _DIRECTIVE.match(text).group(1)
+            self.directives.append(_Directive(m.start(), m.end(), word))
+        return text.translate(_BLANK)
 
     def blank(self, start: int, end: int) -> None:
-        for i in range(start, end):
-            if self.out[i] not in b"\r\n":
-                self.out[i] = 0x20
+        """Blank code and output between two offsets (line breaks stay)."""
+        self.out[start:end] = self.out[start:end].translate(_BLANK)
+        self.code[start:end] = self.code[start:end].translate(_BLANK)
 
-    def closing(self, i: int) -> int | None:
-        """Index of the token closing the '(' at token ``i``."""
-        depth = 0
-        for j in range(i, len(self.tokens)):
-            kind, s, e = self.tokens[j]
-            if kind != "punct":
-                continue
-            c = self.raw[s:e]
-            if c == b"(":
-                depth += 1
-            elif c == b")":
-                depth -= 1
-                if depth == 0:
-                    return j
-            elif c in (b";", b"{", b"}") and depth > 0 and c != b"{":
+    def put(self, start: int, text: bytes) -> None:
+        self.out[start : start + len(text)] = text
+        self.code[start : start + len(text)] = text
+
+    def next_tok(self, pos: int, limit: int | None = None) -> tuple[int, bytes] | None:
+        m = _NEXT.match(self.code, pos)
+        if m is None:
+            return None
+        s = m.start(1) if m.group(1) is not None else m.start(2)
+        if limit is not None and s >= limit:
+            return None
+        return s, m.group(1) or m.group(2)
+
+    def prev_tok(self, pos: int, limit: int = 0) -> tuple[int, bytes] | None:
+        """The code token that ends before ``pos`` (not before ``limit``)."""
+        code = self.code
+        window = 128
+        end = pos
+        while True:
+            lo = max(limit, end - window)
+            chunk = code[lo:end].rstrip()
+            if chunk:
+                break
+            if lo == limit:
                 return None
+            end = lo
+            window *= 4
+        last = lo + len(chunk) - 1
+        c = code[last]
+        if c == 0x5F or chr(c).isalnum():
+            s = last
+            while s > limit and (code[s - 1] == 0x5F or chr(code[s - 1]).isalnum()):
+                s -= 1
+            return s, bytes(code[s : last + 1])
+        return last, bytes(code[last : last + 1])
+
+    def in_string(self, pos: int) -> tuple[int, int] | None:
+        i = bisect_left(self.strings, (pos + 1,)) - 1
+        if i >= 0 and self.strings[i][0] <= pos < self.strings[i][1]:
+            return self.strings[i]
         return None
 
-    def next_code(self, i: int) -> int | None:
-        for j in range(i, len(self.tokens)):
-            if self.tokens[j][0] != "comment":
-                return j
-        return None
-
-    def punct_at(self, i: int | None, char: bytes) -> bool:
-        if i is None or i >= len(self.tokens):
-            return False
-        kind, s, e = self.tokens[i]
-        return kind == "punct" and self.raw[s:e] == char
+    # -- driver ------------------------------------------------------------
 
     def run(self) -> bytes:
-        toks = self.tokens
-        i = 0
-        while i < len(toks):
-            kind, s, e = toks[i]
-            if kind == "ident":
-                after = self.string_prefix_run(i)
-                if after is not None:
-                    i = after
-                    continue
-                i = self.ident(i, self.raw[s:e])
-                continue
-            if kind == "ellipsis":
-                self.case_range(s, e)
-            elif kind == "punct" and self.raw[s:e] == b"(":
-                self.call_args(i)
-            i += 1
+        self.scan()
+        self.fix_defines()
+        self.identifiers()
+        self.string_prefixes()
+        self.shapes()
         return bytes(self.out)
 
-    def string_prefix_run(self, i: int) -> int | None:
-        """Blank ``XENLOG_WARNING VTDPREFIX "..."`` and ``"%" PRIx64 "\\n"`` prefixes.
+    # -- preprocessor conditionals and bracket pairs -------------------------
 
-        Returns the index after the run, or None when ``i`` starts no such run.
+    def scan(self) -> None:
+        """Pair brackets and settle every #if group, in one pass over the file.
+
+        Each branch of a group is scanned from the bracket stack of its #if,
+        and the scan goes on after #endif from the end of the first branch:
+        that is the text the parser sees when a group is reduced to its first
+        branch, and the same text otherwise since the other branches are then
+        balanced.
         """
-        toks = self.tokens
-        j = i
-        while j < len(toks) and toks[j][0] == "ident" and self.table.is_string_prefix(
-            self.raw[toks[j][1] : toks[j][2]]
-        ):
-            j += 1
-        if j == i:
-            return None
-        before_string = j < len(toks) and toks[j][0] == "string"
-        after_string = i > 0 and toks[i - 1][0] == "string"
-        if not (before_string or after_string):
-            return None
-        for k in range(i, j):
-            self.blank(toks[k][1], toks[k][2])
-        return j
+        code = self.code
+        stack: list[tuple[int, str]] = []
+        groups: list[_Group] = []
+        directives = self.directives
+        di = 0
+        nd = len(directives)
+        pairs = self.pairs
+        kinds = self.bracket_kind
+        for m in _BRACKETS.finditer(code):
+            pos = m.start()
+            while di < nd and directives[di].start < pos:
+                self.directive(directives[di], stack, groups)
+                di += 1
+            c = code[pos]
+            if c == 0x7B:  # {
+                k = self.brace_kind(pos, stack)
+                stack.append((pos, k))
+                kinds[pos] = k
+            elif c == 0x28:  # (
+                stack.append((pos, "P"))
+                kinds[pos] = "P"
+            elif c == 0x5B:  # [
+                stack.append((pos, "K"))
+                kinds[pos] = "K"
+            else:
+                want = b"{" if c == 0x7D else b"(" if c == 0x29 else b"["
+                # Pop to the matching opener; an unmatched closer is ignored.
+                for depth in range(len(stack) - 1, max(-1, len(stack) - 4), -1):
+                    if code[stack[depth][0]] == want[0]:
+                        opener = stack[depth][0]
+                        pairs[opener] = pos
+                        pairs[pos] = opener
+                        del stack[depth:]
+                        break
+        while di < nd:
+            self.directive(directives[di], stack, groups)
+            di += 1
 
-    def case_range(self, s: int, e: int) -> None:
-        line_start = self.raw.rfind(b"\n", 0, s) + 1
-        if re.search(rb"\bcase\b[^:]*$", self.raw[line_start:s]):
-            self.out[s:e] = b"|| "
+    def brace_kind(self, pos: int, stack: list[tuple[int, str]]) -> str:
+        """B for a block or a struct body, I for an initializer."""
+        prev = self.prev_tok(pos)
+        if prev is None:
+            return "B"
+        tok = prev[1]
+        if tok == b"=":
+            return "I"
+        if tok in (b",", b"{"):
+            parent = stack[-1][1] if stack else "T"
+            return "I" if parent in "IPK" or tok == b"," else "B"
+        if tok == b"]":
+            return "I"
+        if tok == b")":
+            # A compound literal: '(type){' after '=', '(', ',' or 'return'.
+            opener = self.pairs.get(prev[0])
+            if opener is not None:
+                before = self.prev_tok(opener)
+                if before is None or before[1] in (b"=", b"(", b",", b"return", b"?", b":"):
+                    return "I"
+        return "B"
 
-    def ident(self, i: int, name: bytes) -> int:
-        """Handle an identifier token; returns the next token index."""
-        _, s, e = self.tokens[i]
-        nxt = self.next_code(i + 1)
-        opens = self.punct_at(nxt, b"(")
-        if self.table.is_attribute(name):
-            self.blank(s, e)
-            if opens:
-                close = self.closing(nxt)
-                if close is not None:
-                    self.blank(self.tokens[nxt][1], self.tokens[close][2])
-                    return close + 1
-            return i + 1
-        if not opens or name in _NOT_CALLS:
-            return i + 1
-        close = self.closing(nxt)
-        if close is None:
-            return i + 1
-        if name in self.table.type_macros:
-            # XEN_GUEST_HANDLE(foo_t) -> one identifier the grammar takes as a type.
-            self.fuse(s, self.tokens[close][2])
-            return close + 1
-        if name in self.table.declarators:
-            self.declarator(i, nxt, close, self.table.declarators[name])
-            return close + 1
-        if self.table.is_loop(name) and not self.punct_at(self.next_code(close + 1), b";"):
-            self.out[s:e] = b"while" + b" " * (e - s - 5)
-        return i + 1
-
-    def fuse(self, start: int, end: int) -> None:
-        for k in range(start, end):
-            if not (chr(self.out[k]).isalnum() or self.out[k] == 0x5F):
-                self.out[k] = 0x5F if self.out[k] not in b"\r\n" else self.out[k]
-
-    def declarator(self, i: int, open_i: int, close_i: int, index: int) -> None:
-        """DEFINE_PER_CPU(type, name) -> 'int' then only the name, in place."""
-        args = self.top_level_args(open_i, close_i)
-        _, s, _ = self.tokens[i]
-        end = self.tokens[close_i][2]
-        if not args or index >= len(args):
+    def directive(self, d: _Directive, stack: list, groups: list[_Group]) -> None:
+        w = d.word
+        if w not in _CONDITIONAL:
+            if not self.directive_is_safe(d.start, d.end, stack):
+                self.blank(d.start, d.end)
+                self.blanked.add(d.start)
             return
+        if w.startswith(b"if"):
+            ctx = stack[-1][1] if stack else "T"
+            groups.append(_Group(ctx, list(stack), [d]))
+            return
+        if not groups:
+            return  # an #else/#endif without #if: leave it to the parser
+        g = groups[-1]
+        if stack != g.saved:
+            g.balanced = False
+        if w == b"endif":
+            g.directives.append(d)
+            groups.pop()
+            if g.first_end_stack is not None:
+                stack[:] = g.first_end_stack
+            self.settle(g)
+            return
+        if g.first_end_stack is None:
+            g.first_end_stack = list(stack)
+        g.directives.append(d)
+        stack[:] = g.saved
+
+    def directive_is_safe(self, start: int, end: int, stack: list) -> bool:
+        """Does tree-sitter take a directive here (between statements)?"""
+        ctx = stack[-1][1] if stack else "T"
+        if ctx not in "TB":
+            return False
+        prev = self.prev_tok(start)
+        if prev is not None and prev[1] not in (b";", b"{", b"}"):
+            return False
+        nxt = self.next_tok(end)
+        return nxt is None or nxt[1] != b"else"
+
+    def settle(self, g: _Group) -> None:
+        """Leave a group to the parser, or blank its directives, or its #else part."""
+        dirs = g.directives
+        branches = [(dirs[i].end, dirs[i + 1].start) for i in range(len(dirs) - 1)]
+        firsts = [self.next_tok(s, e) for s, e in branches]
+        lasts = [self.prev_tok(e, s) for s, e in branches]
+        safe = (
+            g.ctx in "TB"
+            and g.balanced
+            and self.directive_is_safe(dirs[0].start, dirs[0].end, g.saved)
+            and all(
+                f is None or (f[1] != b"else" and la is not None and la[1] in (b";", b"}"))
+                for f, la in zip(firsts, lasts, strict=True)
+            )
+        )
+        if safe:
+            return
+        for d in dirs:
+            self.blank(d.start, d.end)
+            self.blanked.add(d.start)
+        if len(branches) < 2:
+            return
+        keep_all = g.balanced
+        if keep_all:
+            filled = [(f, la) for f, la in zip(firsts, lasts, strict=True) if f is not None]
+            for (_, la), (f, _) in zip(filled, filled[1:], strict=False):
+                if not self.joins(la[1], f[1], g.ctx):
+                    keep_all = False
+                    break
+            if keep_all and sum(1 for f, _ in filled if f[1] == b"else") > 1:
+                keep_all = False
+        if not keep_all:
+            self.blank(branches[1][0], branches[-1][1])
+
+    def joins(self, last: bytes, first: bytes, ctx: str) -> bool:
+        """Can a branch ending with ``last`` be followed by one starting with ``first``?"""
+        if first == b"else":
+            return last in (b";", b"}")
+        if last in (b";", b"}", b"{", b",", b"(", b"[", b":", b"else", b"do"):
+            return True
+        if ctx == "B" and last == b")":
+            return True  # if heads, statement macros
+        last_is_operand = (
+            _is_word(last) and last not in _KEYWORDS or last in (b")", b"]", b'"', b"'")
+        )
+        if not last_is_operand:
+            return True  # an operator: the next branch goes on with an operand
+        if last == b'"' and (first == b'"' or self.table.is_string_prefix(first)):
+            return True  # string concatenation
+        if first == b'"' and _is_word(last) and self.table.is_string_prefix(last):
+            return True
+        if ctx in "TB" and _is_word(last) and _is_word(first):
+            return True  # declaration specifiers
+        first_is_operand = _is_word(first) or first[0] in _OPERAND_START_ONLY or first in (
+            b'"',
+            b"'",
+        )
+        return not first_is_operand
+
+    def fix_defines(self) -> None:
+        """Comments and named variadics inside multi-line #defines."""
+        for d in self.directives:
+            if d.word != b"define" or d.start in self.blanked:
+                continue
+            text = self.raw[d.start : d.end]
+            if b"\\\n" in text or b"\\\r\n" in text:
+                for m in _COMMENT_IN_PP.finditer(text):
+                    s = d.start + m.start()
+                    self.out[s : d.start + m.end()] = m.group().translate(_BLANK)
+            head = _DEFINE_HEAD.match(text)
+            if head is not None and b"..." in head.group(1):
+                for m in _NAMED_VARIADIC.finditer(text, head.start(1), head.end(1) + 1):
+                    self.out[d.start + m.start() : d.start + m.end()] = b"   "
+
+    # -- identifiers named by the table ------------------------------------
+
+    def identifiers(self) -> None:
+        table = self.table
+        found = []
+        for name in set(_IDENT.findall(self.code)):
+            k = table.kind(name)
+            if k is not None:
+                found.append((name, k))
+        if not found:
+            return
+        hits = []
+        for name, k in found:
+            pat = _word_pattern(name)
+            hits.extend((m.start(), m.end(), k) for m in pat.finditer(self.code))
+        hits.sort()
+        done = 0
+        for s, e, k in hits:
+            if s < done or self.code[s] != self.raw[s]:
+                continue  # inside something masked already
+            done = getattr(self, "_" + k)(s, e) or e
+
+    def call_span(self, e: int) -> tuple[int, int] | None:
+        """The '(' right after offset ``e`` and its ')' (offsets), if any."""
+        nxt = self.next_tok(e)
+        if nxt is None or nxt[1] != b"(":
+            return None
+        close = self.pairs.get(nxt[0])
+        if close is None:
+            return None
+        return nxt[0], close
+
+    def _rename(self, s: int, e: int) -> int:
+        new = self.table.renames[self.raw[s:e]]
+        self.put(s, new + b" " * (e - s - len(new)))
+        return e
+
+    def _attribute(self, s: int, e: int) -> int:
+        span = self.call_span(e)
+        end = span[1] + 1 if span else e
+        self.blank(s, end)
+        return end
+
+    def _type(self, s: int, e: int) -> int:
+        span = self.call_span(e)
+        if span is None:
+            return e
+        end = span[1] + 1
+        self.fuse(s, end)
+        return end
+
+    def _declarator(self, s: int, e: int) -> int:
+        """DEFINE_PER_CPU(type, name) -> 'int' then only the name, in place."""
+        span = self.call_span(e)
+        if span is None:
+            return e
+        index = self.table.declarators[self.raw[s:e]]
+        args = self.top_level_args(*span)
+        end = span[1] + 1
+        if index >= len(args):
+            return end
         keep_s, keep_e = args[index]
         self.blank(s, end)
-        self.out[keep_s:keep_e] = self.raw[keep_s:keep_e]
+        self.put(keep_s, self.raw[keep_s:keep_e])
         if end - s >= 3:
-            self.out[s : s + 3] = b"int"
+            self.put(s, b"int")
+        return end
 
-    def top_level_args(self, open_i: int, close_i: int) -> list[tuple[int, int]]:
-        """Byte spans of the comma-separated arguments between two tokens."""
-        args: list[tuple[int, int]] = []
+    def _loop(self, s: int, e: int) -> int:
+        span = self.call_span(e)
+        if span is None:
+            return e
+        nxt = self.next_tok(span[1] + 1)
+        if nxt is not None and nxt[1] == b";":
+            return e
+        self.loop_head(s, e)
+        return e
+
+    def loop_head(self, s: int, e: int) -> None:
+        n = e - s
+        if n >= 5:
+            self.put(s, b"while" + b" " * (n - 5))
+        elif n >= 2:
+            self.put(s, b"if" + b" " * (n - 2))
+
+    def _string(self, s: int, e: int) -> int:
+        """A macro that expands to a string: reduced to its first string argument,
+        or, having none, written as string literals of its own length."""
+        span = self.call_span(e)
+        if span is None:
+            return e
+        end = span[1] + 1
+        first = None
+        for pos in range(span[0], end):
+            if self.code[pos] == 0x22:
+                first = self.in_string(pos)
+                break
+        if first is not None:
+            self.blank(s, first[0])
+            self.blank(first[1], end)
+            return end
+        # One literal per line of the invocation.
+        line_s = s
+        while line_s < end:
+            nl = self.raw.find(b"\n", line_s, end)
+            line_e = end if nl == -1 else nl
+            seg = self.code[line_s:line_e]
+            lead = len(seg) - len(seg.lstrip())
+            a, b = line_s + lead, line_e
+            while b > a and self.code[b - 1] in b" \t\r":
+                b -= 1
+            if b - a >= 2 and b"/*" not in self.raw[a:b] and b"//" not in self.raw[a:b]:
+                self.put(a, b'"' + b" " * (b - a - 2) + b'"')
+            elif b > a:
+                self.blank(a, b)
+            line_s = line_e + 1
+        return end
+
+    def _asm(self, s: int, e: int) -> int:
+        """alternative_io(...): asm operands as macro arguments."""
+        span = self.call_span(e)
+        if span is None:
+            return e
+        open_, close = span
+        for m in _ASM_OPERAND_NAME.finditer(self.code, open_, close):
+            self.blank(m.start(), m.end())
         depth = 0
-        start: int | None = None
-        last_end = 0
-        for j in range(open_i + 1, close_i):
-            kind, s, e = self.tokens[j]
-            if kind == "comment":
-                continue
-            c = self.raw[s:e] if kind == "punct" else b""
-            if c in (b"(", b"[", b"{"):
+        for pos in range(open_ + 1, close):
+            c = self.code[pos]
+            if c in b"([{":
                 depth += 1
-            elif c in (b")", b"]", b"}"):
+            elif c in b")]}":
                 depth -= 1
-            elif c == b"," and depth == 0:
-                if start is not None:
-                    args.append((start, last_end))
-                start = None
+            elif c == 0x3A and depth == 0:  # ':' between operand lists
+                self.blank(pos, pos + 1)
+        return e  # the arguments may hold more macros
+
+    def fuse(self, start: int, end: int) -> None:
+        """Make one identifier of a span (a type); not across lines or comments."""
+        text = self.raw[start:end]
+        if b"\n" in text or b"/*" in text or b"//" in text or b'"' in text:
+            return
+        fused = bytes(c if c == 0x5F or chr(c).isalnum() else 0x5F for c in text)
+        if fused in _KEYWORDS:
+            fused = fused[:1].upper() + fused[1:]
+        self.put(start, fused)
+
+    def top_level_args(self, open_: int, close: int) -> list[tuple[int, int]]:
+        """Byte spans of the comma-separated arguments between two brackets."""
+        args: list[tuple[int, int]] = []
+        code = self.code
+        pos = open_ + 1
+        start = pos
+        while pos < close:
+            c = code[pos]
+            if c in b"([{" and pos in self.pairs:
+                pos = self.pairs[pos] + 1
                 continue
-            if start is None:
-                start = s
-            last_end = e
-        if start is not None:
-            args.append((start, last_end))
+            if c == 0x2C:
+                args.append(_strip(code, start, pos))
+                start = pos + 1
+            pos += 1
+        args.append(_strip(code, start, close))
+        if args == [(close, close)] or (len(args) == 1 and args[0][0] == args[0][1]):
+            return []
         return args
 
-    def call_args(self, open_i: int) -> None:
-        """A type in a macro's argument list becomes one identifier."""
-        prev = open_i - 1
-        while prev >= 0 and self.tokens[prev][0] == "comment":
-            prev -= 1
-        if prev < 0 or self.tokens[prev][0] != "ident":
-            return
-        _, ps, pe = self.tokens[prev]
-        if self.raw[ps:pe] in _NOT_CALLS:
-            return
-        close = self.closing(open_i)
-        if close is None:
-            return
-        for s, e in self.top_level_args(open_i, close):
-            text = self.raw[s:e]
-            words = re.findall(rb"[A-Za-z_]\w*", text)
-            if not words or words[0] not in _TYPE_WORDS:
+    # -- identifiers glued to string literals ----------------------------------
+
+    def string_prefixes(self) -> None:
+        """Blank ``XENLOG_WARNING VTDPREFIX "..."`` and ``"%" PRIx64 "\\n"`` runs."""
+        table = self.table
+        code = self.code
+        for m in _IDENT_BEFORE_STRING.finditer(code):
+            s, e = m.span(1)
+            if not table.is_string_prefix(m.group(1)) or (s and _is_word(code[s - 1 : s])):
                 continue
-            if not re.fullmatch(rb"[A-Za-z_\w\s]*[\s*]*", text):
-                continue  # an expression or declarator, not a bare type
+            while True:
+                self.blank(s, e)
+                prev = self.prev_tok(s)
+                if prev is None or not _is_word(prev[1]) or not table.is_string_prefix(prev[1]):
+                    break
+                s, e = prev[0], prev[0] + len(prev[1])
+        for m in _IDENT_AFTER_STRING.finditer(code):
+            s, e = m.span(1)
+            if not table.is_string_prefix(m.group(1)) or self.code[s] != self.raw[s]:
+                continue
+            while True:
+                self.blank(s, e)
+                nxt = self.next_tok(e)
+                if nxt is None or not _is_word(nxt[1]) or not table.is_string_prefix(nxt[1]):
+                    break
+                s, e = nxt[0], nxt[0] + len(nxt[1])
+
+    # -- shapes ------------------------------------------------------------
+
+    def enclosing(self, pos: int) -> int | None:
+        """Offset of the innermost bracket open at ``pos``."""
+        code = self.code
+        i = pos - 1
+        while i >= 0:
+            c = code[i]
+            if c in b")]}":
+                opener = self.pairs.get(i)
+                if opener is None:
+                    return None
+                i = opener - 1
+                continue
+            if c in b"([{":
+                return i
+            i -= 1
+        return None
+
+    def callee(self, open_: int) -> tuple[int, bytes] | None:
+        """The identifier right before a '(' if it names a call or a macro."""
+        prev = self.prev_tok(open_)
+        if prev is None or not _is_word(prev[1]) or prev[1] in _NOT_CALLS:
+            return None
+        if prev[1][0] in b"0123456789":
+            return None
+        return prev
+
+    def starts_statement(self, pos: int) -> str | None:
+        """Kind of the enclosing block if a statement can start at ``pos``."""
+        prev = self.prev_tok(pos)
+        if prev is not None and prev[1] not in (b";", b"{", b"}"):
+            return None
+        opener = self.enclosing(pos)
+        if opener is None:
+            return "T"
+        k = self.bracket_kind.get(opener)
+        return k if k in ("B",) else None
+
+    def shapes(self) -> None:
+        code = self.code
+        # case A ... B:  ->  case A || B:
+        for m in _ELLIPSIS.finditer(code):
+            s = m.start()
+            tok = self.prev_tok(s)
+            steps = 0
+            while tok is not None and steps < 40 and tok[1] not in (
+                b"case", b";", b"{", b"}", b":", b"[", b"(", b","
+            ):
+                if tok[1] in (b")", b"]") and tok[0] in self.pairs:
+                    tok = self.prev_tok(self.pairs[tok[0]])
+                else:
+                    tok = self.prev_tok(tok[0])
+                steps += 1
+            if tok is not None and tok[1] == b"case":
+                self.put(s, b"|| ")
+        # A type as a macro argument: one identifier.
+        for m in _TYPE_ARG.finditer(code):
+            s, e = m.span(1)
+            if self.code[s:e] != self.raw[s:e]:
+                continue
+            if m.group(1).strip() == b"void":
+                continue
+            opener = self.enclosing(s)
+            if opener is None or code[opener] != 0x28 or self.callee(opener) is None:
+                continue
             self.fuse(s, e)
-            # 'struct foo *' fused gives 'struct_foo__'; fine as an identifier.
+        # Empty macro arguments: FOO(a, ) -> FOO(a  ).
+        for m in _EMPTY_ARG.finditer(code):
+            comma = m.end() - 1 if code[m.end() - 1] == 0x2C else m.start()
+            opener = self.enclosing(comma)
+            if opener is not None and code[opener] == 0x28 and self.callee(opener) is not None:
+                self.blank(comma, comma + 1)
+        # 'register long r8 asm("r8") = x' -> 'register long r8    ["r8"] = x'
+        for m in _ASM_LABEL.finditer(code):
+            if m.group(1) in _KEYWORDS:
+                continue
+            open_ = m.end() - 1
+            close = self.pairs.get(open_)
+            if close is None:
+                continue
+            self.blank(m.end(1), open_)
+            self.put(open_, b"[")
+            self.put(close, b"]")
+        # __attribute__((x)) before an initializer: blanked.
+        for m in _ATTRIBUTE_KW.finditer(code):
+            close = self.pairs.get(m.end() - 1)
+            if close is None:
+                continue
+            nxt = self.next_tok(close + 1)
+            if nxt is not None and nxt[1] == b"=":
+                self.blank(m.start(), close + 1)
+        # NAME(args) { -> while(args) {    NAME(args): -> NAME_args_:
+        for m in _CALL_CLOSE_THEN.finditer(code):
+            close = m.start()
+            opener = self.pairs.get(close)
+            if opener is None or code[opener] != 0x28:
+                continue
+            name = self.callee(opener)
+            if name is None or self.starts_statement(name[0]) != "B":
+                continue
+            if m.group(1) == b"{":
+                self.loop_head(name[0], name[0] + len(name[1]))
+            elif code[m.end() : m.end() + 1] != b":":
+                self.fuse(name[0], close + 1)
+        # A statement macro without its semicolon: one is written in the blank after it.
+        for m in _CALL_CLOSE_THEN_WORD.finditer(code):
+            close = m.start()
+            opener = self.pairs.get(close)
+            if opener is None or code[opener] != 0x28:
+                continue
+            name = self.callee(opener)
+            if name is None:
+                continue
+            nxt = self.next_tok(close + 1)
+            if nxt is None or nxt[1] in (b"else", b"while") or (
+                nxt[1] in _KEYWORDS and nxt[1] not in _STATEMENT_WORDS
+            ):
+                continue
+            where = self.starts_statement(name[0])
+            if where not in ("B", "T") or (where == "T" and nxt[1] == b"}"):
+                continue
+            gap = self.code.find(b" ", close + 1, nxt[0])
+            tab = self.code.find(b"\t", close + 1, nxt[0])
+            spot = min(x for x in (gap, tab, nxt[0]) if x != -1)
+            if spot < nxt[0]:
+                self.put(spot, b";")
+
+
+_STATEMENT_WORDS = frozenset(
+    b"if for while do switch return goto break continue case default static const "
+    b"struct union enum unsigned signed int long short char void bool".split()
+)
+
+_WORD_PATTERNS: dict[bytes, re.Pattern[bytes]] = {}
+
+
+def _word_pattern(name: bytes) -> re.Pattern[bytes]:
+    pat = _WORD_PATTERNS.get(name)
+    if pat is None:
+        word = rb"(?<![A-Za-z0-9_])" + re.escape(name) + rb"(?![A-Za-z0-9_])"
+        pat = _WORD_PATTERNS[name] = re.compile(word)
+    return pat
+
+
+def _strip(code: bytearray, start: int, end: int) -> tuple[int, int]:
+    while start < end and code[start] in b" \t\r\n":
+        start += 1
+    while end > start and code[end - 1] in b" \t\r\n":
+        end -= 1
+    return start, end
 
 
 def mask(raw: bytes, table: MacroTable) -> bytes:
