@@ -1,0 +1,463 @@
+"""Control flow of one C function, built from the tree-sitter tree.
+
+Each CFG node is a statement-sized piece of the function: an expression
+statement or declaration, one leaf of a short-circuit condition, a switch
+head, a return (the place a path leaves the function), or a call that never
+returns.  Edges of a condition leaf carry True/False so a client can act on
+the branch taken (a trylock acquires only on its success edge).
+
+The builder works backwards (each statement is built knowing its successor),
+so sequencing needs no patching; only loop heads and goto labels are
+placeholders filled in later.  A function whose body holds an ERROR node is
+still built as far as it goes, but ``Cfg.complete`` is False and the caller
+decides whether to trust it.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import tomllib
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+from tree_sitter import Node
+
+from xenpatch.c.source import SourceFile, walk
+
+
+class Kind(Enum):
+    ENTRY = "entry"
+    STMT = "stmt"  # evaluate ast (calls, assignments), one successor
+    COND = "cond"  # evaluate ast, then succ[0] if true, succ[1] if false
+    SWITCH = "switch"  # evaluate ast, then any successor
+    RETURN = "return"  # evaluate ast (may be None: falling off the end), leave
+    ABORT = "abort"  # a call that never returns: the path ends here, not an exit
+    NOP = "nop"  # joins, loop heads, labels
+    EXIT = "exit"
+
+
+@dataclass(slots=True)
+class CfgNode:
+    id: int
+    kind: Kind
+    ast: Node | None
+    line: int
+    col: int
+    succ: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CfgConfig:
+    """What the builder must know beyond C: calls that never return, and
+    macros whose body hides a goto or a return."""
+
+    noreturn: frozenset[str] = frozenset()
+    # macro name -> (label argument index, or fixed label name; conditional?)
+    goto_macros: dict[str, tuple[int | str, bool]] = field(default_factory=dict)
+    # macro name -> conditional?
+    return_macros: dict[str, bool] = field(default_factory=dict)
+
+    def with_file_macros(self, src: SourceFile) -> CfgConfig:
+        """Add the goto/return macros ``#define``d in the file itself."""
+        gotos, rets = file_flow_macros(src)
+        if not gotos and not rets:
+            return self
+        return CfgConfig(
+            self.noreturn,
+            {**gotos, **self.goto_macros},
+            {**rets, **self.return_macros},
+        )
+
+
+@dataclass
+class Cfg:
+    name: str
+    nodes: list[CfgNode]
+    entry: int
+    exit: int
+    complete: bool
+    problems: list[str]
+
+    def node(self, i: int) -> CfgNode:
+        return self.nodes[i]
+
+
+class CfgConfigError(Exception):
+    pass
+
+
+def load_cfg_config(path: Path) -> CfgConfig:
+    """Read the ``[cfg]`` table of a rules file (``rules/lint.toml``)."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8")).get("cfg", {})
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise CfgConfigError(f"{path}: {exc}") from None
+    gotos: dict[str, tuple[int | str, bool]] = {}
+    for name, spec in data.get("goto_macros", {}).items():
+        if not isinstance(spec, dict) or not ({"label_arg", "label"} & spec.keys()):
+            raise CfgConfigError(f"{path}: cfg.goto_macros.{name} needs label_arg or label")
+        target = spec["label_arg"] if "label_arg" in spec else spec["label"]
+        gotos[name] = (target, bool(spec.get("conditional", False)))
+    rets: dict[str, bool] = {}
+    for name, spec in data.get("return_macros", {}).items():
+        rets[name] = bool(spec.get("conditional", False)) if isinstance(spec, dict) else False
+    return CfgConfig(frozenset(data.get("noreturn", [])), gotos, rets)
+
+
+_GOTO = re.compile(r"\bgoto\s+([A-Za-z_]\w*)")
+_RETURN = re.compile(r"\breturn\b")
+_COND = re.compile(r"\b(if|while|for|switch)\b|\?")
+
+
+def file_flow_macros(
+    src: SourceFile,
+) -> tuple[dict[str, tuple[int | str, bool]], dict[str, bool]]:
+    """Function-like macros of the file whose body jumps: ``PIN_FAIL(lbl, ...)``
+    does ``goto lbl``.  Found from the text so no table has to list them."""
+    if b"#define" not in src.raw:
+        return {}, {}
+    gotos: dict[str, tuple[int | str, bool]] = {}
+    rets: dict[str, bool] = {}
+    for m in re.finditer(
+        rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)\(([^)]*)\)((?:\\\r?\n|[^\n])*)",
+        src.raw,
+        re.M,
+    ):
+        body = m.group(3).decode(errors="replace")
+        if "goto" not in body and "return" not in body:
+            continue
+        name = m.group(1).decode()
+        params = [p.strip() for p in m.group(2).decode().split(",")]
+        cond = bool(_COND.search(body.replace("while ( 0 )", "").replace("while (0)", "")))
+        g = _GOTO.search(body)
+        if g:
+            label = g.group(1)
+            gotos[name] = (params.index(label) if label in params else label, cond)
+        elif _RETURN.search(body):
+            rets[name] = cond
+    return gotos, rets
+
+
+def call_name(src: SourceFile, call: Node) -> str | None:
+    fn = call.child_by_field_name("function")
+    if fn is None:
+        return None
+    while fn.type == "parenthesized_expression" and fn.named_child_count == 1:
+        fn = fn.named_children[0]
+    if fn.type == "identifier":
+        return src.text(fn)
+    return None
+
+
+def call_args(call: Node) -> list[Node]:
+    args = call.child_by_field_name("arguments")
+    if args is None:
+        return []
+    return [a for a in args.named_children if a.type != "comment"]
+
+
+def calls_in(node: Node) -> list[Node]:
+    """Call expressions of an expression in evaluation order (inner calls,
+    i.e. arguments, before the call that uses them)."""
+    found: list[tuple[int, int, Node]] = []
+    for n in walk(node):
+        if n.type == "call_expression":
+            found.append((n.end_byte, -n.start_byte, n))
+    found.sort(key=lambda t: (t[0], t[1]))
+    return [n for _, _, n in found]
+
+
+class _Unsupported(Exception):
+    pass
+
+
+class _Builder:
+    def __init__(self, src: SourceFile, name: str, config: CfgConfig) -> None:
+        self.src = src
+        self.name = name
+        self.config = config
+        self.nodes: list[CfgNode] = []
+        self.labels: dict[str, int] = {}
+        self.defined_labels: set[str] = set()
+        self.problems: list[str] = []
+        self.exit = -1
+
+    def new(self, kind: Kind, ast: Node | None, succ: list[int], at: Node | None = None) -> int:
+        pos = at if at is not None else ast
+        off = pos.start_byte if pos is not None else 0
+        n = CfgNode(len(self.nodes), kind, ast, self.src.line_of(off), self.src.col_of(off), succ)
+        self.nodes.append(n)
+        return n.id
+
+    def label(self, name: str) -> int:
+        if name not in self.labels:
+            self.labels[name] = self.new(Kind.NOP, None, [])
+        return self.labels[name]
+
+    def build(self, body: Node) -> Cfg:
+        self.exit = self.new(Kind.EXIT, None, [])
+        # Falling off the end is an exit at the closing brace.
+        close = body.children[-1] if body.children else body
+        fall = self.new(Kind.RETURN, None, [self.exit], at=close)
+        first = self.stmt(body, fall, None, None)
+        entry = self.new(Kind.ENTRY, None, [first], at=body)
+        for name, nid in self.labels.items():
+            if name not in self.defined_labels:
+                self.problems.append(f"goto to undefined label '{name}'")
+                # Treat as leaving the function so the path is not lost.
+                self.nodes[nid].succ = [fall]
+        complete = not body.has_error and not self.problems
+        if body.has_error:
+            for n in walk(body):
+                if n.type == "ERROR" or n.is_missing:
+                    line = self.src.line_of(n.start_byte)
+                    self.problems.insert(0, f"unparsed code at line {line}")
+                    break
+        return Cfg(self.name, self.nodes, entry, self.exit, complete, self.problems)
+
+    # -- statements -------------------------------------------------------
+
+    def seq(self, items: list[Node], nxt: int, brk: int | None, cont: int | None) -> int:
+        for child in reversed(items):
+            nxt = self.stmt(child, nxt, brk, cont)
+        return nxt
+
+    def stmt(self, s: Node, nxt: int, brk: int | None, cont: int | None) -> int:
+        t = s.type
+        if t == "compound_statement":
+            return self.seq(s.named_children, nxt, brk, cont)
+        if t in ("expression_statement", "declaration"):
+            return self.simple(s, nxt)
+        if t == "if_statement":
+            alt = s.child_by_field_name("alternative")
+            f = nxt
+            if alt is not None:
+                # tree-sitter-c wraps the else branch in an else_clause.
+                f = self.stmt(alt, nxt, brk, cont)
+            cons = s.child_by_field_name("consequence")
+            tr = self.stmt(cons, nxt, brk, cont) if cons is not None else nxt
+            return self.cond(s.child_by_field_name("condition"), tr, f)
+        if t == "else_clause":
+            return self.seq(s.named_children, nxt, brk, cont)
+        if t == "while_statement":
+            head = self.new(Kind.NOP, None, [], at=s)
+            body = self.stmt(s.child_by_field_name("body"), head, nxt, head)
+            self.nodes[head].succ = [self.cond(s.child_by_field_name("condition"), body, nxt)]
+            return head
+        if t == "do_statement":
+            head = self.new(Kind.NOP, None, [], at=s)
+            test = self.new(Kind.NOP, None, [], at=s.child_by_field_name("condition"))
+            body = self.stmt(s.child_by_field_name("body"), test, nxt, test)
+            self.nodes[test].succ = [self.cond(s.child_by_field_name("condition"), head, nxt)]
+            self.nodes[head].succ = [body]
+            return head
+        if t == "for_statement":
+            return self.for_stmt(s, nxt)
+        if t == "switch_statement":
+            return self.switch(s, nxt, cont)
+        if t == "break_statement":
+            if brk is None:
+                self.problems.append(f"break outside loop at line {self.src.line_of(s.start_byte)}")
+                return nxt
+            return self.new(Kind.NOP, None, [brk], at=s)
+        if t == "continue_statement":
+            if cont is None:
+                self.problems.append(
+                    f"continue outside loop at line {self.src.line_of(s.start_byte)}"
+                )
+                return nxt
+            return self.new(Kind.NOP, None, [cont], at=s)
+        if t == "goto_statement":
+            lbl = s.child_by_field_name("label")
+            return self.new(Kind.NOP, None, [self.label(self.src.text(lbl))], at=s)
+        if t == "labeled_statement":
+            name = self.src.text(s.child_by_field_name("label"))
+            self.defined_labels.add(name)
+            nid = self.label(name)
+            rest = [c for c in s.named_children if c.type != "statement_identifier"]
+            self.nodes[nid].succ = [self.seq(rest, nxt, brk, cont)]
+            self.nodes[nid].line = self.src.line_of(s.start_byte)
+            return nid
+        if t == "return_statement":
+            expr = s.named_children[0] if s.named_children else None
+            return self.new(Kind.RETURN, expr, [self.exit], at=s)
+        if t == "case_statement":
+            # A case label outside a switch's top level (Duff's device): its
+            # statements still run in sequence.
+            return self.seq(self.case_body(s), nxt, brk, cont)
+        if t in ("preproc_if", "preproc_ifdef", "preproc_else", "preproc_elif", "preproc_elifdef"):
+            return self.preproc(s, nxt, brk, cont)
+        if t in ("comment", ";", "preproc_call", "preproc_def", "preproc_function_def",
+                 "preproc_include", "type_definition", "function_definition",
+                 "struct_specifier", "enum_specifier", "union_specifier"):
+            return nxt
+        if t == "attributed_statement":
+            return self.seq(
+                [c for c in s.named_children if c.type != "attribute_declaration"], nxt, brk, cont
+            )
+        if t == "ERROR":
+            # Keep what can be seen: the ERROR's children may be statements.
+            return self.seq(s.named_children, nxt, brk, cont) if s.named_children else nxt
+        # Anything else (gnu asm, stray expression...) is one opaque step.
+        return self.simple(s, nxt)
+
+    def preproc(self, s: Node, nxt: int, brk: int | None, cont: int | None) -> int:
+        # Both sides of an #if are possible builds: branch nondeterministically.
+        body: list[Node] = []
+        alt: Node | None = None
+        for k, c in enumerate(s.children):
+            fname = s.field_name_for_child(k)
+            if fname == "alternative":
+                alt = c
+            elif fname not in ("condition", "name") and c.is_named and c.type != "comment":
+                body.append(c)
+        a = self.stmt(alt, nxt, brk, cont) if alt is not None else nxt
+        b = self.seq(body, nxt, brk, cont)
+        if a == b:
+            return a
+        return self.new(Kind.SWITCH, None, [b, a], at=s)
+
+    def for_stmt(self, s: Node, nxt: int) -> int:
+        init = s.child_by_field_name("initializer")
+        cond = s.child_by_field_name("condition")
+        upd = s.child_by_field_name("update")
+        head = self.new(Kind.NOP, None, [], at=s)
+        step = self.new(Kind.STMT, upd, [head], at=upd) if upd is not None else head
+        body_node = s.child_by_field_name("body")
+        body = self.stmt(body_node, step, nxt, step) if body_node is not None else step
+        self.nodes[head].succ = [self.cond(cond, body, nxt) if cond is not None else body]
+        if init is not None:
+            return self.new(Kind.STMT, init, [head], at=init)
+        return head
+
+    def case_body(self, case: Node) -> list[Node]:
+        value = case.child_by_field_name("value")
+        return [c for c in case.named_children if c != value and c.type != "comment"]
+
+    def switch(self, s: Node, nxt: int, cont: int | None) -> int:
+        body = s.child_by_field_name("body")
+        cases = [c for c in body.named_children if c.type == "case_statement"]
+        others = [c for c in body.named_children if c.type not in ("case_statement", "comment")]
+        if others and not cases:
+            # A switch without case labels just runs nothing; but keep its labels.
+            pass
+        targets: list[int] = []
+        after = nxt
+        has_default = False
+        for case in reversed(cases):
+            after = self.seq(self.case_body(case), after, nxt, cont)
+            targets.append(after)
+            if case.child_by_field_name("value") is None:
+                has_default = True
+        targets.reverse()
+        if not has_default:
+            targets.append(nxt)
+        cond = s.child_by_field_name("condition")
+        return self.new(Kind.SWITCH, cond, targets or [nxt], at=s)
+
+    def simple(self, s: Node, nxt: int) -> int:
+        """An expression statement or declaration; spot noreturn calls and
+        macros hiding control flow."""
+        expr = s.named_children[0] if s.type == "expression_statement" and s.named_children else None
+        if expr is not None and expr.type == "call_expression":
+            name = call_name(self.src, expr)
+            if name is not None:
+                flow = self.macro_flow(expr, name, s, nxt)
+                if flow is not None:
+                    return flow
+        for call in calls_in(s):
+            if call_name(self.src, call) in self.config.noreturn:
+                return self.new(Kind.ABORT, s, [])
+        return self.new(Kind.STMT, s, [nxt])
+
+    def macro_flow(self, call: Node, name: str, s: Node, nxt: int) -> int | None:
+        if name in self.config.goto_macros:
+            target, conditional = self.config.goto_macros[name]
+            if isinstance(target, int):
+                args = call_args(call)
+                if target >= len(args) or args[target].type != "identifier":
+                    return None
+                label = self.src.text(args[target])
+            else:
+                label = target
+            succ = [self.label(label)] + ([nxt] if conditional else [])
+            if len(succ) == 1:
+                return self.new(Kind.STMT, s, succ)
+            return self.new(Kind.SWITCH, s, succ)
+        if name in self.config.return_macros:
+            ret = self.new(Kind.RETURN, s, [self.exit])
+            if not self.config.return_macros[name]:
+                return ret
+            return self.new(Kind.SWITCH, None, [ret, nxt], at=s)
+        return None
+
+    # -- conditions -------------------------------------------------------
+
+    def cond(self, c: Node | None, t: int, f: int) -> int:
+        if c is None:
+            return t
+        while c.type in ("parenthesized_expression", "condition_clause") and c.named_child_count:
+            inner = [x for x in c.named_children if x.type != "comment"]
+            if len(inner) != 1:
+                break
+            c = inner[0]
+        if c.type == "binary_expression":
+            op = c.child_by_field_name("operator")
+            optext = op.type if op is not None else ""
+            left = c.child_by_field_name("left")
+            right = c.child_by_field_name("right")
+            if optext == "&&":
+                return self.cond(left, self.cond(right, t, f), f)
+            if optext == "||":
+                return self.cond(left, t, self.cond(right, t, f))
+        if c.type == "unary_expression":
+            op = c.child_by_field_name("operator")
+            if op is not None and op.type == "!":
+                return self.cond(c.child_by_field_name("argument"), f, t)
+        const = self.constant(c)
+        if const is not None:
+            return t if const else f
+        return self.new(Kind.COND, c, [t, f])
+
+    def constant(self, c: Node) -> bool | None:
+        if c.type in ("number_literal",):
+            try:
+                return int(self.src.text(c).rstrip("uUlL"), 0) != 0
+            except ValueError:
+                return None
+        if c.type in ("true", "false"):
+            return c.type == "true"
+        if c.type == "identifier" and self.src.text(c) in ("true", "false"):
+            return self.src.text(c) == "true"
+        return None
+
+
+def function_body(fn: Node) -> Node | None:
+    return fn.child_by_field_name("body")
+
+
+def build_cfg(src: SourceFile, fn: Node, name: str, config: CfgConfig) -> Cfg:
+    """Control flow of the function definition ``fn``.
+
+    Never raises for odd code: a body tree-sitter could not parse, or one too
+    deep to walk, yields ``complete=False`` with the reason in ``problems``.
+    """
+    body = function_body(fn)
+    b = _Builder(src, name, config)
+    if body is None:
+        b.exit = b.new(Kind.EXIT, None, [])
+        entry = b.new(Kind.ENTRY, None, [b.exit], at=fn)
+        return Cfg(name, b.nodes, entry, b.exit, False, ["no body"])
+    limit = sys.getrecursionlimit()
+    try:
+        sys.setrecursionlimit(max(limit, 20000))
+        return b.build(body)
+    except RecursionError:
+        b2 = _Builder(src, name, config)
+        b2.exit = b2.new(Kind.EXIT, None, [])
+        entry = b2.new(Kind.ENTRY, None, [b2.exit], at=fn)
+        return Cfg(name, b2.nodes, entry, b2.exit, False, ["nesting too deep"])
+    finally:
+        sys.setrecursionlimit(limit)

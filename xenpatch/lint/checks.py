@@ -1,0 +1,203 @@
+"""The registry of lint checks and the observer that applies them.
+
+Every check has a stable ID (what suppressions, SAF entries and SARIF
+``ruleId`` name), a short name, a one-line message template and a level.
+IDs are never reused: retire a check by leaving its entry out of
+``rules/lint.toml``'s ``enabled`` list, not by renumbering.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from xenpatch.lint.dataflow import Held, State
+from xenpatch.lint.lockops import Effect
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    name: str
+    summary: str  # what the check finds, for SARIF rule descriptions and --list
+    message: str  # str.format template
+    level: str = "warning"
+
+
+CHECKS: dict[str, Check] = {
+    c.id: c
+    for c in (
+        Check("XL001", "lock-held-at-exit",
+              "A lock taken in the function is still held on a path that returns.",
+              "'{key}' taken at line {acq_line} is still held at this return"),
+        Check("XL002", "release-not-held",
+              "A lock is released on a path where it is not held.",
+              "'{via}' releases '{key}', which is not held on this path"),
+        Check("XL003", "release-wrong-primitive",
+              "A lock is released with a primitive that does not match how it was taken.",
+              "'{via}' releases '{key}', which was taken with '{acq_via}'"),
+        Check("XL004", "raw-rwlock-on-percpu",
+              "A plain rwlock operation is applied to a percpu_rwlock_t.",
+              "'{via}' is a plain rwlock operation on percpu rwlock '{key}'"),
+        Check("XL005", "percpu-recursive-read",
+              "A percpu rwlock is read-locked while this CPU already holds it for reading.",
+              "percpu read lock of '{key}' while it is already read-held (taken at line "
+              "{acq_line})"),
+        Check("XL006", "percpu-same-owner-reads",
+              "Two percpu rwlocks of the same owner are held for reading at once.",
+              "percpu read lock of '{key}' while '{other}' of the same owner '{owner}' is "
+              "read-held"),
+        Check("XL007", "write-while-read-held",
+              "A lock is write-locked while the same CPU holds it for reading (self-deadlock).",
+              "write lock of '{key}' while it is held for reading (taken at line {acq_line})"),
+        Check("XL008", "rw-query-on-percpu",
+              "rw_is_locked/rw_is_write_locked applied to a percpu rwlock.",
+              "'{via}' on percpu rwlock '{key}'; use percpu_rw_is_write_locked()"),
+        Check("XL009", "percpu-owner-mismatch",
+              "A percpu rwlock is used with an owner other than its own.",
+              "percpu rwlock '{key}' used with owner '{owner}', but its owner is '{expected}'"),
+        Check("XL010", "double-acquire",
+              "A non-recursive lock is taken again while already held (self-deadlock).",
+              "'{via}' takes '{key}', already held since line {acq_line}"),
+    )
+}
+
+
+@dataclass
+class RawFinding:
+    """A finding inside one function, before suppression and reporting."""
+
+    check: str
+    node: int
+    state: State | None
+    line: int
+    col: int
+    key: str
+    message: str
+    acq_site: int = -1  # CFG node where the path of interest starts
+
+
+class PercpuOracle:
+    """Answers "is this lock a percpu_rwlock_t?" and "what is its owner?".
+
+    The seam for xenpatch.c.types: today the answer comes from what the file
+    itself shows (a key or a (type, field path) shape used with a percpu op
+    or declared percpu_rwlock_t); a TypeIndex can later answer from the
+    struct definitions of the whole tree.
+    """
+
+    def __init__(self) -> None:
+        self.keys: set[str] = set()
+        self.shapes: set[tuple[str, str]] = set()
+        self.owner_votes: dict[tuple[str, str], dict[str, int]] = {}
+        self.owner_init: dict[tuple[str, str], str] = {}
+
+    def add_use(self, shape: tuple[str, str], key: str, owner: str | None, init: bool) -> None:
+        self.keys.add(key)
+        self.shapes.add(shape)
+        if owner is None:
+            return
+        if init:
+            self.owner_init.setdefault(shape, owner)
+        else:
+            votes = self.owner_votes.setdefault(shape, {})
+            votes[owner] = votes.get(owner, 0) + 1
+
+    def is_percpu(self, key: str, shape: tuple[str, str]) -> bool:
+        return key in self.keys or shape in self.shapes
+
+    def expected_owner(self, shape: tuple[str, str]) -> str | None:
+        if shape in self.owner_init:
+            return self.owner_init[shape]
+        votes = self.owner_votes.get(shape)
+        if not votes or len(votes) < 2:
+            return None
+        best = sorted(votes.items(), key=lambda kv: (-kv[1], kv[0]))
+        return best[0][0] if best[0][1] > best[1][1] else None
+
+
+@dataclass
+class CheckObserver:
+    """Turns dataflow events into raw findings, one per (check, node, key)."""
+
+    oracle: PercpuOracle
+    shape_of: object  # Callable[[str], tuple[str, str]]
+    enabled: frozenset[str]
+    findings: dict[tuple[str, int, str], RawFinding] = field(default_factory=dict)
+
+    def add(self, cid: str, node: int, state: State, line: int, col: int, key: str,
+            acq_site: int = -1, **fmt: object) -> None:
+        if cid not in self.enabled:
+            return
+        k = (cid, node, key)
+        if k in self.findings:
+            return
+        msg = CHECKS[cid].message.format(key=key, **fmt)
+        self.findings[k] = RawFinding(cid, node, state, line, col, key, msg, acq_site)
+
+    def _percpu(self, key: str) -> bool:
+        return self.oracle.is_percpu(key, self.shape_of(key))  # type: ignore[operator]
+
+    def _raw_on_percpu(self, e: Effect) -> bool:
+        if e.kind != "rw":
+            return False
+        if self._percpu(e.key):
+            return True
+        # read_lock(&gt->lock.rwlock): the rwlock inside a percpu lock.
+        return e.key.endswith(".rwlock") and self._percpu(e.key[: -len(".rwlock")])
+
+    def acquire(self, node: int, state: State, e: Effect, line: int, col: int,
+                trying: bool) -> None:
+        if self._raw_on_percpu(e):
+            self.add("XL004", node, state, line, col, e.key, via=e.via)
+        if e.kind == "percpu" and e.owner is not None:
+            self._owner(node, state, e, line, col)
+        cur = state.get(e.key)
+        mode = e.mode or "write"
+        if cur is not None and not trying:
+            if e.kind == "percpu" and cur.mode == "read" and mode == "read":
+                self.add("XL005", node, state, line, col, e.key, cur.site, acq_line=cur.line)
+            elif cur.mode == "read" and mode == "write":
+                self.add("XL007", node, state, line, col, e.key, cur.site, acq_line=cur.line)
+            elif (cur.flavour != "recursive" and e.flavour != "recursive" and not cur.entry
+                  and not (cur.mode == "read" and mode == "read")):
+                self.add("XL010", node, state, line, col, e.key, cur.site, via=e.via,
+                         acq_line=cur.line)
+        if e.kind == "percpu" and mode == "read" and e.owner is not None:
+            for h in state.held:
+                if (h.key != e.key and h.kind == "percpu" and h.mode == "read"
+                        and h.owner == e.owner):
+                    self.add("XL006", node, state, line, col, e.key, h.site, other=h.key,
+                             owner=e.owner)
+                    break
+
+    def _owner(self, node: int, state: State, e: Effect, line: int, col: int) -> None:
+        expected = self.oracle.expected_owner(self.shape_of(e.key))  # type: ignore[operator]
+        if expected is not None and e.owner != expected:
+            self.add("XL009", node, state, line, col, e.key, owner=e.owner, expected=expected)
+
+    def release(self, node: int, state: State, e: Effect, line: int, col: int) -> None:
+        if self._raw_on_percpu(e):
+            self.add("XL004", node, state, line, col, e.key, via=e.via)
+        if e.kind == "percpu" and e.owner is not None:
+            self._owner(node, state, e, line, col)
+        cur = state.get(e.key)
+        if cur is None:
+            self.add("XL002", node, state, line, col, e.key, via=e.via)
+            return
+        if cur.entry:
+            return
+        if _mismatch(cur, e):
+            self.add("XL003", node, state, line, col, e.key, cur.site, via=e.via,
+                     acq_via=cur.via)
+
+    def query(self, node: int, state: State, e: Effect, line: int, col: int) -> None:
+        if self._raw_on_percpu(e):
+            self.add("XL008", node, state, line, col, e.key, via=e.via)
+
+
+def _mismatch(h: Held, e: Effect) -> bool:
+    if h.kind != e.kind:
+        return True
+    if h.kind != "spin" and (e.mode or "write") != h.mode:
+        return True
+    return h.flavour != e.flavour

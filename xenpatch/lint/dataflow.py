@@ -1,0 +1,355 @@
+"""Path-sensitive held-lock analysis of one function.
+
+The analysis explores pairs (CFG node, state) breadth-first, where a state
+is the set of held locks (with how each was taken) plus a few facts about
+flag variables and repeated conditions.  Held sets are sets, not counters
+(only recursive locks count, up to a small cap), so the pairs are finite and
+the exploration is exact: a pair is reached iff some path of the CFG, with
+the recorded facts, reaches it.  Each pair remembers the pair it came from,
+which gives every finding a shortest witness path.
+
+Checks are not written here; an ``Observer`` is told of every acquire,
+release, query and exit with the state at that point, and decides.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+from xenpatch.c.cfg import Cfg, Kind
+from xenpatch.lint.funcinfo import (
+    NEG,
+    NZ,
+    POS,
+    ZERO,
+    AssignAct,
+    FunctionInfo,
+    KillCondAct,
+    OpAct,
+    TryAssignAct,
+)
+from xenpatch.lint.lockops import Effect
+
+RECURSION_CAP = 3
+STATE_LIMIT = 20000
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    key: str
+    kind: str
+    mode: str
+    flavour: str
+    owner: str | None
+    via: str
+    count: int
+    entry: bool  # held by the caller on entry (the function only drops it)
+    site: int  # CFG node of the acquire (-1 for entry)
+    line: int
+
+
+Facts = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    held: tuple[Held, ...]  # sorted by key, one per key
+    facts: Facts
+
+    def get(self, key: str) -> Held | None:
+        for h in self.held:
+            if h.key == key:
+                return h
+        return None
+
+    def with_held(self, h: Held | None, key: str) -> State:
+        rest = [x for x in self.held if x.key != key]
+        if h is not None:
+            rest.append(h)
+        rest.sort(key=lambda x: x.key)
+        return State(tuple(rest), self.facts)
+
+    def fact(self, name: str) -> str | None:
+        for k, v in self.facts:
+            if k == name:
+                return v
+        return None
+
+    def with_fact(self, name: str, value: str | None) -> State:
+        rest = [(k, v) for k, v in self.facts if k != name]
+        if value is not None:
+            rest.append((name, value))
+        rest.sort()
+        return State(self.held, tuple(rest))
+
+
+class Observer(Protocol):
+    def acquire(self, node: int, state: State, eff: Effect, line: int, col: int,
+                trying: bool) -> None: ...
+
+    def release(self, node: int, state: State, eff: Effect, line: int, col: int) -> None: ...
+
+    def query(self, node: int, state: State, eff: Effect, line: int, col: int) -> None: ...
+
+
+class TooManyStates(Exception):
+    pass
+
+
+@dataclass
+class Result:
+    cfg: Cfg
+    # RETURN node -> (state after evaluating it, state on arrival) pairs
+    exits: dict[int, list[tuple[State, State]]]
+    parents: dict[tuple[int, State], tuple[int, State] | None]
+    entry_keys: frozenset[str]
+    path_sensitive: bool
+
+    def path(self, node: int, state: State) -> list[int]:
+        """CFG nodes from the entry to ``node`` on the witness path."""
+        out: list[int] = []
+        cur: tuple[int, State] | None = (node, state)
+        while cur is not None:
+            out.append(cur[0])
+            cur = self.parents.get(cur)
+        out.reverse()
+        return out
+
+
+def entry_held_keys(cfg: Cfg, info: FunctionInfo) -> frozenset[str]:
+    """Locks the function releases before (ever) taking them, on some path,
+    and never takes first on any path: the caller holds them on entry."""
+    keys_at: list[list[tuple[str, str]]] = []
+    all_keys: set[str] = set()
+    for acts in info.acts:
+        ks: list[tuple[str, str]] = []
+        for a in acts:
+            if isinstance(a, OpAct) and a.effect.action in ("acquire", "release", "try"):
+                ks.append((a.effect.key, a.effect.action))
+            elif isinstance(a, TryAssignAct):
+                ks.extend((e.key, "try") for e in a.resolved.effects)
+        keys_at.append(ks)
+        all_keys.update(k for k, _ in ks)
+    for b in info.branches:
+        if b is not None and b.try_op is not None:
+            pass
+    branch_keys: dict[int, list[tuple[str, str]]] = {}
+    for i, b in enumerate(info.branches):
+        if b is not None and b.try_op is not None:
+            branch_keys[i] = [(e.key, "try") for e in b.try_op.effects]
+            all_keys.update(k for k, _ in branch_keys[i])
+    if not all_keys:
+        return frozenset()
+    # May-be-untouched sets, forward, union at joins.
+    untouched: dict[int, frozenset[str]] = {cfg.entry: frozenset(all_keys)}
+    acquire_first: set[str] = set()
+    release_first: set[str] = set()
+    work = deque([cfg.entry])
+    while work:
+        n = work.popleft()
+        cur = set(untouched[n])
+        for k, action in keys_at[n]:
+            if k in cur:
+                (release_first if action == "release" else acquire_first).add(k)
+                cur.discard(k)
+        succ = cfg.nodes[n].succ
+        for k, _ in branch_keys.get(n, []):
+            if k in cur:
+                acquire_first.add(k)
+        out = frozenset(cur)
+        for s in succ:
+            old = untouched.get(s)
+            new = out if old is None else old | out
+            if new != old:
+                untouched[s] = new
+                work.append(s)
+    return frozenset(release_first - acquire_first)
+
+
+def _first_entry_release(info: FunctionInfo, key: str) -> Effect | None:
+    for acts in info.acts:
+        for a in acts:
+            if isinstance(a, OpAct) and a.effect.key == key and a.effect.action == "release":
+                return a.effect
+    return None
+
+
+class Engine:
+    def __init__(self, cfg: Cfg, info: FunctionInfo, observer: Observer | None,
+                 path_sensitive: bool = True) -> None:
+        self.cfg = cfg
+        self.info = info
+        self.obs = observer
+        self.path_sensitive = path_sensitive
+
+    def run(self) -> Result:
+        cfg, info = self.cfg, self.info
+        entry_keys = entry_held_keys(cfg, info)
+        self.entry_keys = entry_keys
+        held: list[Held] = []
+        for k in sorted(entry_keys):
+            e = _first_entry_release(info, k)
+            if e is None:
+                continue
+            held.append(Held(k, e.kind, e.mode, e.flavour, e.owner, e.via, 1, True, -1, 0))
+        start = State(tuple(held), ())
+        parents: dict[tuple[int, State], tuple[int, State] | None] = {(cfg.entry, start): None}
+        exits: dict[int, list[tuple[State, State]]] = {}
+        work = deque([(cfg.entry, start)])
+        while work:
+            n, st = work.popleft()
+            node = cfg.nodes[n]
+            for succ, nst in self.step(n, st):
+                if node.kind is Kind.RETURN:
+                    lst = exits.setdefault(n, [])
+                    if all(nst != a for a, _ in lst):
+                        lst.append((nst, st))
+                    continue
+                pair = (succ, nst)
+                if pair in parents:
+                    continue
+                parents[pair] = (n, st)
+                if len(parents) > STATE_LIMIT:
+                    raise TooManyStates(cfg.name)
+                work.append(pair)
+        return Result(cfg, exits, parents, entry_keys, self.path_sensitive)
+
+    # -- transfer -----------------------------------------------------------
+
+    def step(self, n: int, st: State) -> list[tuple[int, State]]:
+        node = self.cfg.nodes[n]
+        if node.kind is Kind.ABORT:
+            return []
+        states = [st]
+        for act in self.info.acts[n] if n < len(self.info.acts) else ():
+            nxt: list[State] = []
+            for s in states:
+                nxt.extend(self.apply(n, s, act))
+            states = nxt
+        if node.kind is Kind.RETURN:
+            return [(-1, s) for s in states]
+        out: list[tuple[int, State]] = []
+        br = self.info.branches[n] if node.kind is Kind.COND else None
+        for s in states:
+            if node.kind is Kind.COND:
+                out.extend(self.branch(n, s, br))
+            else:
+                out.extend((x, s) for x in node.succ)
+        return out
+
+    def branch(self, n: int, s: State, br) -> list[tuple[int, State]]:
+        t, f = self.cfg.nodes[n].succ
+        if br is None:
+            return [(t, s), (f, s)]
+        if br.try_op is not None:
+            ok = self.try_success(n, s, br.try_op.effects, br.try_line, br.try_col)
+            if br.try_op.conditional == "zero":
+                return [(f, ok), (t, s)]
+            return [(t, ok), (f, s)]
+        if not self.path_sensitive:
+            return [(t, s), (f, s)]
+        if br.var_test is not None:
+            vt = br.var_test
+            cls = s.fact(vt.var)
+            known = vt.eval(cls) if cls is not None else None
+            if known is True:
+                return [(t, s)]
+            if known is False:
+                return [(f, s)]
+            return [
+                (t, s.with_fact(vt.var, vt.refine(True) or cls)),
+                (f, s.with_fact(vt.var, vt.refine(False) or cls)),
+            ]
+        if br.text is not None:
+            k = "?" + br.text
+            v = s.fact(k)
+            if v == "T":
+                return [(t, s)]
+            if v == "F":
+                return [(f, s)]
+            return [(t, s.with_fact(k, "T")), (f, s.with_fact(k, "F"))]
+        return [(t, s), (f, s)]
+
+    def try_success(self, n: int, s: State, effects, line: int, col: int) -> State:
+        for e in effects:
+            if e.action in ("try", "acquire"):
+                s = self.acquire(n, s, e, line, col, trying=True)
+            elif e.action == "release":
+                s = self.release(n, s, e, line, col)
+        return s
+
+    def apply(self, n: int, s: State, act) -> list[State]:
+        if isinstance(act, OpAct):
+            e = act.effect
+            if e.action == "acquire":
+                return [self.acquire(n, s, e, act.line, act.col, trying=False)]
+            if e.action == "release":
+                return [self.release(n, s, e, act.line, act.col)]
+            if e.action == "try":
+                # A trylock whose result nobody tests: either outcome.
+                return [self.acquire(n, s, e, act.line, act.col, trying=True), s]
+            if e.action == "query" and self.obs is not None:
+                self.obs.query(n, s, e, act.line, act.col)
+            return [s]
+        if isinstance(act, TryAssignAct):
+            ok = self.try_success(n, s, act.resolved.effects, act.line, act.col)
+            succ_cls = ZERO if act.resolved.conditional == "zero" else NZ
+            fail_cls = NEG if act.resolved.conditional == "zero" else ZERO
+            var = act.var or "$ret"
+            if not self.path_sensitive and act.var:
+                return [ok, s]
+            return [ok.with_fact(var, succ_cls), s.with_fact(var, fail_cls)]
+        if not self.path_sensitive:
+            return [s]
+        if isinstance(act, AssignAct):
+            return [s.with_fact(act.var, act.cls)]
+        if isinstance(act, KillCondAct):
+            for t in act.texts:
+                s = s.with_fact("?" + t, None)
+            return [s]
+        return [s]
+
+    def acquire(self, n: int, s: State, e: Effect, line: int, col: int, trying: bool) -> State:
+        if self.obs is not None:
+            self.obs.acquire(n, s, e, line, col, trying)
+        cur = s.get(e.key)
+        mode = e.mode or "write"
+        if cur is not None:
+            if cur.flavour == "recursive" or e.flavour == "recursive" or (
+                cur.mode == "read" and mode == "read"
+            ):
+                return s.with_held(replace(cur, count=min(cur.count + 1, RECURSION_CAP)), e.key)
+            return s
+        entry = e.key in self.entry_keys
+        h = Held(e.key, e.kind, mode, e.flavour, e.owner, e.via, 1, entry, n, line)
+        return s.with_held(h, e.key)
+
+    def release(self, n: int, s: State, e: Effect, line: int, col: int) -> State:
+        if self.obs is not None:
+            self.obs.release(n, s, e, line, col)
+        cur = s.get(e.key)
+        if cur is None:
+            return s
+        if cur.count > 1:
+            return s.with_held(replace(cur, count=cur.count - 1), e.key)
+        return s.with_held(None, e.key)
+
+
+def return_class(state: State, ret_cls: str | None, ret_var: str | None) -> str | None:
+    """What a return statement returns on this path, as a value class."""
+    v = state.fact("$ret")
+    if v is not None:
+        return v
+    if ret_cls is not None:
+        return ret_cls
+    if ret_var is not None:
+        return state.fact(ret_var)
+    return None
+
+
+__all__ = [
+    "Engine", "Held", "State", "Result", "Observer", "TooManyStates", "entry_held_keys",
+    "return_class", "ZERO", "POS", "NEG", "NZ",
+]

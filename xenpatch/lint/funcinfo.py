@@ -1,0 +1,477 @@
+"""Per-function facts the lock dataflow needs beyond the CFG: parameter
+names, simple aliases (``gt = d->grant_table``), variables worth tracking as
+lock flags, and what each CFG node does (lock effects, flag assignments).
+
+Everything here is syntactic.  Aliases are deliberately narrow: a local
+assigned exactly once from a plain access path, whose address is never
+taken, stands for that path everywhere in the function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from tree_sitter import Node
+
+from xenpatch.c.cfg import Cfg, Kind, call_args, call_name
+from xenpatch.c.source import SourceFile, walk
+from xenpatch.lint.lockops import Effect, apply_aliases, lock_key, squash
+
+# A resolver maps (callee name, argument texts) to effects, or None.
+Resolver = Callable[[str, list[str]], "Resolved | None"]
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What a call does: fixed effects, or (try-like) effects on success."""
+
+    effects: tuple[Effect, ...]
+    conditional: str | None = None  # None, or the success class: "nz" / "zero"
+
+
+# -- value classes for flag tracking ------------------------------------------
+
+ZERO, POS, NEG, NZ = "zero", "pos", "neg", "nz"
+
+
+def value_class(src: SourceFile, e: Node | None) -> str | None:
+    """Class of a constant expression: 0/false/NULL, >0/true, -E.../ERR_PTR."""
+    if e is None:
+        return None
+    while e.type == "parenthesized_expression" and e.named_child_count == 1:
+        e = e.named_children[0]
+    t = e.type
+    if t == "number_literal":
+        try:
+            v = int(src.text(e).rstrip("uUlL"), 0)
+        except ValueError:
+            return None
+        return ZERO if v == 0 else POS
+    if t in ("true", "false", "null"):
+        return POS if t == "true" else ZERO
+    if t == "identifier":
+        name = src.text(e)
+        if name in ("true",):
+            return POS
+        if name in ("false", "NULL"):
+            return ZERO
+        return None
+    if t == "unary_expression":
+        op = e.child_by_field_name("operator")
+        arg = e.child_by_field_name("argument")
+        if op is not None and op.type == "-" and arg is not None:
+            if arg.type == "number_literal" or (
+                arg.type == "identifier" and src.text(arg).isupper()
+            ):
+                return NEG
+    if t == "call_expression" and call_name(src, e) == "ERR_PTR":
+        return NEG
+    if t == "cast_expression":
+        return value_class(src, e.child_by_field_name("value"))
+    return None
+
+
+@dataclass(frozen=True)
+class VarTest:
+    """A condition on a tracked variable: ``v``, ``v == 0``, ``v < 0``..."""
+
+    var: str
+    op: str  # "truthy" | "eqzero" | "lt0" | "iserr"
+
+    def eval(self, cls: str) -> bool | None:
+        if self.op == "truthy":
+            return cls != ZERO
+        if self.op == "eqzero":
+            return cls == ZERO
+        if self.op in ("lt0", "iserr"):
+            if cls == NEG:
+                return True
+            if cls in (ZERO, POS):
+                return False
+        return None
+
+    def refine(self, outcome: bool) -> str | None:
+        if self.op == "truthy":
+            return NZ if outcome else ZERO
+        if self.op == "eqzero":
+            return ZERO if outcome else NZ
+        if self.op in ("lt0", "iserr") and outcome:
+            return NEG
+        return None
+
+
+# -- node actions ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpAct:
+    effect: Effect
+    line: int
+    col: int
+
+
+@dataclass(frozen=True)
+class AssignAct:
+    var: str
+    cls: str | None  # None: unknown value, forget what was known
+
+
+@dataclass(frozen=True)
+class TryAssignAct:
+    var: str
+    resolved: Resolved
+    line: int
+    col: int
+
+
+@dataclass(frozen=True)
+class KillCondAct:
+    texts: tuple[str, ...]
+
+
+Act = OpAct | AssignAct | TryAssignAct | KillCondAct
+
+
+@dataclass(frozen=True)
+class Branch:
+    """How a condition node's outcome is known or what it teaches."""
+
+    try_op: Resolved | None = None  # the condition is a trylock-like call
+    try_line: int = 0
+    try_col: int = 0
+    var_test: VarTest | None = None
+    text: str | None = None  # a repeated condition, remembered per path
+
+
+@dataclass
+class FunctionInfo:
+    name: str
+    params: list[str]
+    param_types: dict[str, str]
+    aliases: dict[str, str]
+    tracked: set[str]
+    repeated_conds: set[str]
+    locals: set[str] = field(default_factory=set)
+    local_types: dict[str, str] = field(default_factory=dict)
+    acts: list[list[Act]] = field(default_factory=list)
+    branches: list[Branch | None] = field(default_factory=list)
+    relevant: bool = False  # any lock effect at all
+
+
+def _declarator_name(src: SourceFile, d: Node | None) -> str | None:
+    while d is not None and d.type not in ("identifier",):
+        d = d.child_by_field_name("declarator")
+    return src.text(d) if d is not None else None
+
+
+def parameters(src: SourceFile, fn: Node) -> tuple[list[str], dict[str, str]]:
+    decl = fn.child_by_field_name("declarator")
+    while decl is not None and decl.type != "function_declarator":
+        decl = decl.child_by_field_name("declarator")
+    names: list[str] = []
+    types: dict[str, str] = {}
+    if decl is None:
+        return names, types
+    plist = decl.child_by_field_name("parameters")
+    for p in plist.named_children if plist is not None else []:
+        if p.type != "parameter_declaration":
+            continue
+        name = _declarator_name(src, p.child_by_field_name("declarator"))
+        if name is None:
+            continue
+        names.append(name)
+        t = p.child_by_field_name("type")
+        types[name] = squash(src.text(t)) if t is not None else ""
+    return names, types
+
+
+def _strip(e: Node) -> Node:
+    while e.type == "parenthesized_expression" and e.named_child_count == 1:
+        e = e.named_children[0]
+    return e
+
+
+_PATH_TYPES = ("identifier", "field_expression", "pointer_expression", "subscript_expression")
+
+
+def _is_path(e: Node) -> bool:
+    """A plain access path: x, x->y.z, &x->y, x[i]; no calls or arithmetic."""
+    e = _strip(e)
+    if e.type == "identifier":
+        return True
+    if e.type == "field_expression":
+        arg = e.child_by_field_name("argument")
+        return arg is not None and _is_path(arg)
+    if e.type == "pointer_expression":
+        arg = e.child_by_field_name("argument")
+        return arg is not None and _is_path(arg)
+    if e.type == "subscript_expression":
+        arg = e.child_by_field_name("argument")
+        idx = e.child_by_field_name("index")
+        return arg is not None and _is_path(arg) and idx is not None and (
+            idx.type in ("identifier", "number_literal")
+        )
+    return False
+
+
+def collect(src: SourceFile, fn: Node, name: str) -> FunctionInfo:
+    """Aliases and flag variables of one function."""
+    params, ptypes = parameters(src, fn)
+    body = fn.child_by_field_name("body")
+    assigns: dict[str, list[Node | None]] = {}
+    locals_: set[str] = set()
+    addr_taken: set[str] = set()
+    local_types: dict[str, str] = {}
+    for n in walk(body) if body is not None else ():
+        t = n.type
+        if t == "init_declarator":
+            v = _declarator_name(src, n.child_by_field_name("declarator"))
+            if v is not None:
+                locals_.add(v)
+                assigns.setdefault(v, []).append(n.child_by_field_name("value"))
+        elif t == "declaration":
+            ty = n.child_by_field_name("type")
+            for d in n.children_by_field_name("declarator"):
+                v = _declarator_name(src, d)
+                if v is not None:
+                    locals_.add(v)
+                    if ty is not None:
+                        local_types[v] = squash(src.text(ty))
+        elif t == "assignment_expression":
+            left = _strip(n.child_by_field_name("left"))
+            if left.type == "identifier":
+                op = n.child_by_field_name("operator")
+                rhs = n.child_by_field_name("right") if op is not None and op.type == "=" else None
+                assigns.setdefault(src.text(left), []).append(rhs)
+        elif t == "update_expression":
+            arg = _strip(n.child_by_field_name("argument"))
+            if arg.type == "identifier":
+                assigns.setdefault(src.text(arg), []).append(None)
+        elif t == "pointer_expression":
+            op = n.child_by_field_name("operator")
+            arg = n.child_by_field_name("argument")
+            if op is not None and op.type == "&" and arg is not None and arg.type == "identifier":
+                addr_taken.add(src.text(arg))
+    aliases: dict[str, str] = {}
+    for v, rhss in assigns.items():
+        if v in locals_ and v not in addr_taken and len(rhss) == 1 and rhss[0] is not None:
+            if _is_path(rhss[0]):
+                aliases[v] = squash(src.text(rhss[0]))
+    # Resolve chains once (a = b->c; x = a->d) and drop self-references.
+    for v in list(aliases):
+        val = aliases[v]
+        for _ in range(4):
+            head = val.lstrip("&*").split("->")[0].split(".")[0].split("[")[0]
+            if head in aliases and head != v:
+                val = val.replace(head, aliases[head], 1)
+            else:
+                break
+        if v in val.lstrip("&*").split("->")[0]:
+            del aliases[v]
+        else:
+            aliases[v] = val
+    info = FunctionInfo(name, params, ptypes, aliases, set(), set(), locals_, local_types)
+    info.tracked = {v for v, rhss in assigns.items() if v not in aliases}
+    return info
+
+
+# -- per-node actions -------------------------------------------------------------
+
+
+def _identifiers(src: SourceFile, n: Node) -> set[str]:
+    return {src.text(x) for x in walk(n) if x.type == "identifier"}
+
+
+def var_test(src: SourceFile, c: Node, tracked: set[str]) -> VarTest | None:
+    c = _strip(c)
+    if c.type == "identifier" and src.text(c) in tracked:
+        return VarTest(src.text(c), "truthy")
+    if c.type == "binary_expression":
+        op = c.child_by_field_name("operator")
+        left = _strip(c.child_by_field_name("left"))
+        right = _strip(c.child_by_field_name("right"))
+        if left.type != "identifier" or src.text(left) not in tracked:
+            left, right = right, left
+        if left.type != "identifier" or src.text(left) not in tracked:
+            return None
+        v = src.text(left)
+        rc = value_class(src, right)
+        optype = op.type if op is not None else ""
+        if rc == ZERO and optype == "==":
+            return VarTest(v, "eqzero")
+        if rc == ZERO and optype == "!=":
+            return VarTest(v, "truthy")
+        if rc == ZERO and optype == "<" and left == _strip(c.child_by_field_name("left")):
+            return VarTest(v, "lt0")
+    if c.type == "call_expression" and call_name(src, c) == "IS_ERR":
+        args = call_args(c)
+        if len(args) == 1 and _strip(args[0]).type == "identifier":
+            v = src.text(_strip(args[0]))
+            if v in tracked:
+                return VarTest(v, "iserr")
+    return None
+
+
+def fill_actions(
+    src: SourceFile, cfg: Cfg, info: FunctionInfo, resolver: Resolver
+) -> None:
+    """Compute, once per function, what every CFG node does."""
+    cond_texts: dict[str, int] = {}
+    for node in cfg.nodes:
+        if node.kind is Kind.COND and node.ast is not None:
+            t = squash(src.text(node.ast))
+            cond_texts[t] = cond_texts.get(t, 0) + 1
+    info.repeated_conds = {t for t, n in cond_texts.items() if n > 1}
+    repeated_ids = {t: _ids_of_text(t) for t in info.repeated_conds}
+    info.acts = [[] for _ in cfg.nodes]
+    info.branches = [None for _ in cfg.nodes]
+    flag_vars = _flag_vars(src, cfg, info)
+    info.tracked &= flag_vars
+
+    def key(e: Effect) -> Effect:
+        k = apply_aliases(e.key, info.aliases)
+        return e if k == e.key else Effect(
+            e.action, e.kind, e.mode, e.flavour, k, e.owner, e.via, e.success
+        )
+
+    def resolve_call(call: Node) -> Resolved | None:
+        name = call_name(src, call)
+        if name is None:
+            return None
+        r = resolver(name, [src.text(a) for a in call_args(call)])
+        if r is None:
+            return None
+        return Resolved(tuple(key(e) for e in r.effects), r.conditional)
+
+    for node in cfg.nodes:
+        ast = node.ast
+        if ast is None:
+            continue
+        skip: Node | None = None
+        if node.kind is Kind.COND:
+            c = _strip(ast)
+            br = Branch()
+            if c.type == "call_expression":
+                r = resolve_call(c)
+                if r is not None and r.conditional is not None:
+                    skip = c
+                    line, col = src.line_of(c.start_byte), src.col_of(c.start_byte)
+                    br = Branch(try_op=r, try_line=line, try_col=col)
+            if br.try_op is None:
+                vt = var_test(src, c, info.tracked)
+                if vt is not None:
+                    br = Branch(var_test=vt)
+                else:
+                    t = squash(src.text(ast))
+                    if t in info.repeated_conds:
+                        br = Branch(text=t)
+            if br != Branch():
+                info.branches[node.id] = br
+        events: list[tuple[int, int, Act]] = []
+        for n in walk(ast):
+            t = n.type
+            if t == "call_expression" and n is not skip and n != skip:
+                r = resolve_call(n)
+                if r is None:
+                    continue
+                line, col = src.line_of(n.start_byte), src.col_of(n.start_byte)
+                if r.conditional is not None:
+                    # A trylock whose result is not a condition or stored in a
+                    # tracked variable: the lock may or may not be held after.
+                    target = _assigned_var(src, n)
+                    if target is not None:
+                        events.append(
+                            (n.end_byte + 1, 0, TryAssignAct(target, r, line, col))
+                        )
+                        continue
+                    events.append((n.end_byte, -n.start_byte, TryAssignAct("", r, line, col)))
+                    continue
+                for e in r.effects:
+                    events.append((n.end_byte, -n.start_byte, OpAct(e, line, col)))
+            elif t in ("assignment_expression", "init_declarator", "update_expression"):
+                act = _assign_act(src, n, info, repeated_ids)
+                if act is not None:
+                    events.extend((n.end_byte, -n.start_byte, a) for a in act)
+        events.sort(key=lambda x: (x[0], x[1]))
+        # A TryAssign to a var replaces that var's plain assignment.
+        acts: list[Act] = []
+        try_vars = {a.var for _, _, a in events if isinstance(a, TryAssignAct) and a.var}
+        for _, _, a in events:
+            if isinstance(a, AssignAct) and a.var in try_vars:
+                continue
+            acts.append(a)
+        info.acts[node.id] = acts
+        if any(isinstance(a, OpAct | TryAssignAct) for a in acts) or (
+            info.branches[node.id] is not None and info.branches[node.id].try_op is not None
+        ):
+            info.relevant = True
+
+
+def _ids_of_text(t: str) -> set[str]:
+    import re
+
+    return set(re.findall(r"[A-Za-z_]\w*", t))
+
+
+def _flag_vars(src: SourceFile, cfg: Cfg, info: FunctionInfo) -> set[str]:
+    """Variables tested by some condition: only these are worth tracking."""
+    found: set[str] = set()
+    for node in cfg.nodes:
+        if node.kind is Kind.COND and node.ast is not None:
+            vt = var_test(src, node.ast, info.tracked)
+            if vt is not None:
+                found.add(vt.var)
+    return found
+
+
+def _assigned_var(src: SourceFile, call: Node) -> str | None:
+    """``v = call(...)`` or ``int v = call(...)``: the variable v."""
+    p = call.parent
+    while p is not None and p.type == "parenthesized_expression":
+        p = p.parent
+    if p is None:
+        return None
+    if p.type == "assignment_expression":
+        left = _strip(p.child_by_field_name("left"))
+        op = p.child_by_field_name("operator")
+        if left.type == "identifier" and op is not None and op.type == "=":
+            return src.text(left)
+    if p.type == "init_declarator":
+        return _declarator_name(src, p.child_by_field_name("declarator"))
+    return None
+
+
+def _assign_act(
+    src: SourceFile, n: Node, info: FunctionInfo, repeated_ids: dict[str, set[str]]
+) -> list[Act] | None:
+    if n.type == "init_declarator":
+        var = _declarator_name(src, n.child_by_field_name("declarator"))
+        rhs = n.child_by_field_name("value")
+    elif n.type == "assignment_expression":
+        left = _strip(n.child_by_field_name("left"))
+        var = src.text(left) if left.type == "identifier" else None
+        op = n.child_by_field_name("operator")
+        rhs = n.child_by_field_name("right") if op is not None and op.type == "=" else None
+        if var is None:
+            # p->flag = x: a repeated condition reading p->flag is stale.
+            ids = _identifiers(src, left)
+            texts = tuple(t for t, tids in repeated_ids.items() if ids & tids)
+            return [KillCondAct(texts)] if texts else None
+    else:
+        arg = _strip(n.child_by_field_name("argument"))
+        var = src.text(arg) if arg.type == "identifier" else None
+        rhs = None
+    if var is None:
+        return None
+    acts: list[Act] = []
+    if var in info.tracked:
+        acts.append(AssignAct(var, value_class(src, rhs)))
+    texts = tuple(t for t, ids in repeated_ids.items() if var in ids)
+    if texts:
+        acts.append(KillCondAct(texts))
+    return acts or None
+
+
+def lock_key_of(text: str, info: FunctionInfo) -> str:
+    return apply_aliases(lock_key(text), info.aliases)

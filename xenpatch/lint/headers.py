@@ -1,0 +1,152 @@
+"""Lock helpers defined in a Xen tree's headers, found once per process.
+
+Two kinds are collected: function-like macros whose body is a single call
+(``#define domain_lock(d) spin_lock_recursive(&(d)->domain_lock)``), which
+become wrappers, and ``static inline`` functions that call the lock API,
+which the file analysis summarises on demand.  Only headers whose text
+mentions a lock name are parsed, which keeps this cheap enough for the
+single-file pre-commit case.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from xenpatch.lint.lockops import Wrapper
+
+_DEFINE = re.compile(
+    rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)\(([^)]*)\)[ \t]*((?:\\\r?\n|[^\n])*)", re.M
+)
+_LOCKY = re.compile(rb"\b\w*(?:lock|unlock)\w*\s*\(")
+
+
+@dataclass
+class HeaderIndex:
+    root: Path | None
+    wrappers: dict[str, Wrapper] = field(default_factory=dict)
+    # inline function name -> header path (parsed lazily by the analysis)
+    inlines: dict[str, Path] = field(default_factory=dict)
+
+
+def macro_wrappers(raw: bytes) -> dict[str, Wrapper]:
+    """``#define NAME(a, b) CALLEE(args)`` macros as wrappers of CALLEE.
+
+    Also unwraps ``({ ... })``/``do { CALL; } while (0)`` around a single
+    call.  Token pasting (``##``) and multi-statement bodies are skipped: a
+    table entry must describe those.
+    """
+    out: dict[str, Wrapper] = {}
+    for m in _DEFINE.finditer(raw):
+        body = re.sub(rb"\\\r?\n", b" ", m.group(3)).decode(errors="replace").strip()
+        if "##" in body or not body:
+            continue
+        body = re.sub(r"/\*.*?\*/", " ", body).strip()
+        inner = re.fullmatch(r"do\s*\{\s*(.*?);?\s*\}\s*while\s*\(\s*0\s*\)", body, re.S)
+        if inner:
+            body = inner.group(1).strip()
+        while body.startswith("(") and body.endswith(")") and _balanced(body[1:-1]):
+            body = body[1:-1].strip()
+        call = re.fullmatch(r"([A-Za-z_]\w*)\s*\((.*)\)", body, re.S)
+        if call is None or not _balanced(call.group(2)):
+            continue
+        params = [p.strip() for p in m.group(2).decode().split(",") if p.strip()]
+        if any(not re.fullmatch(r"[A-Za-z_]\w*", p) for p in params):
+            continue  # variadic macros: leave alone
+        args = _split_args(call.group(2))
+        templ = []
+        for a in args:
+            for i, p in enumerate(params):
+                a = re.sub(rf"\b{re.escape(p)}\b", f"${i}", a)
+            templ.append(a)
+        name = m.group(1).decode()
+        if call.group(1) != name:
+            out[name] = Wrapper(name, call.group(1), tuple(templ))
+    return out
+
+
+def _balanced(t: str) -> bool:
+    depth = 0
+    for c in t:
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0
+
+
+def _split_args(t: str) -> list[str]:
+    args, depth, cur = [], 0, ""
+    for c in t:
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+        if c == "," and depth == 0:
+            args.append(cur.strip())
+            cur = ""
+        else:
+            cur += c
+    if cur.strip():
+        args.append(cur.strip())
+    return args
+
+
+_INLINE = re.compile(rb"static\s+(?:always_inline|inline)\b[^;{(]*?\b([A-Za-z_]\w*)\s*\(", re.S)
+
+
+def find_xen_root(path: Path) -> Path | None:
+    """The hypervisor directory (the one holding include/xen/) above path."""
+    for p in [path.parent, *path.parents]:
+        if (p / "include" / "xen" / "spinlock.h").is_file():
+            return p
+    return None
+
+
+@cache
+def _index(root: Path, arch: str | None) -> HeaderIndex:
+    idx = HeaderIndex(root)
+    dirs = [root / "include" / "xen"]
+    if arch is not None:
+        dirs.append(root / "arch" / arch / "include" / "asm")
+    for d in dirs:
+        for h in sorted(d.rglob("*.h")) if d.is_dir() else ():
+            _scan(idx, h)
+    return idx
+
+
+def _scan(idx: HeaderIndex, h: Path) -> None:
+    try:
+        raw = h.read_bytes()
+    except OSError:
+        return
+    if not _LOCKY.search(raw):
+        return
+    for name, w in macro_wrappers(raw).items():
+        idx.wrappers.setdefault(name, w)
+    for m in _INLINE.finditer(raw):
+        idx.inlines.setdefault(m.group(1).decode(), h)
+
+
+def header_index(path: Path) -> HeaderIndex:
+    """Helpers visible to the C file ``path``: the tree's common and arch
+    headers, and the private headers beside the file."""
+    path = path.resolve()
+    root = find_xen_root(path)
+    if root is None:
+        return HeaderIndex(None)
+    rel = path.relative_to(root).parts
+    # Common code is built for x86 by default; its arch macros are x86's.
+    arch = rel[1] if len(rel) > 2 and rel[0] == "arch" else "x86"
+    base = _index(root, arch)
+    local = HeaderIndex(root, dict(base.wrappers), dict(base.inlines))
+    for d in (path.parent, path.parent.parent):
+        if d == root or root not in d.parents:
+            continue
+        for h in sorted(d.glob("*.h")):
+            _scan(local, h)
+    return local

@@ -1,0 +1,220 @@
+"""The lock API table (``rules/locks.toml``) and what one call does to locks.
+
+A call is resolved through three layers, first match wins: the primitive
+ops of the table, the wrappers (declared in the table or inferred from a
+header's ``#define``), and the summaries of helper functions (inferred by
+the dataflow and handed in by the caller).  The result is a list of
+``Effect``: an acquire, release, trylock, query or init of one lock, with
+the lock named by its normalised expression (see ``lock_key``).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+ACTIONS = ("acquire", "release", "try", "query", "init")
+KINDS = ("spin", "rw", "percpu")
+FLAVOURS = ("plain", "irq", "irqsave", "bh", "recursive")
+
+
+class LockTableError(Exception):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class OpSpec:
+    name: str
+    action: str
+    kind: str
+    mode: str  # "read" | "write" | "" (a query that asks about any mode)
+    flavour: str
+    lock: int
+    owner: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Wrapper:
+    """``name(a0, a1, ...)`` behaves as ``target(args with $i := ai)``."""
+
+    name: str
+    target: str
+    args: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    action: str
+    kind: str
+    mode: str
+    flavour: str
+    key: str  # normalised lock expression: "gt->lock", "*l", "global_lock"
+    owner: str | None  # normalised owner class of a percpu op
+    via: str  # the name called at the site (a wrapper or helper shows itself)
+    # For "try" effects: which result means success ("nz": non-zero, "zero").
+    success: str = "nz"
+
+
+@dataclass(frozen=True)
+class LockTable:
+    ops: dict[str, OpSpec]
+    wrappers: dict[str, Wrapper]
+
+    def names(self) -> set[str]:
+        return set(self.ops) | set(self.wrappers)
+
+    def with_wrappers(self, extra: dict[str, Wrapper]) -> LockTable:
+        """Table wrappers win over inferred ones: they are the user's word."""
+        return LockTable(self.ops, {**extra, **self.wrappers})
+
+
+def load_lock_table(path: Path) -> LockTable:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise LockTableError(f"{path}: {exc}") from None
+    ops: dict[str, OpSpec] = {}
+    for name, spec in data.get("op", {}).items():
+        where = f"{path}: op.{name}"
+        action = spec.get("action")
+        kind = spec.get("kind")
+        if action not in ACTIONS:
+            raise LockTableError(f"{where}: action must be one of {', '.join(ACTIONS)}")
+        if kind not in KINDS:
+            raise LockTableError(f"{where}: kind must be one of {', '.join(KINDS)}")
+        flavour = spec.get("flavour", "plain")
+        if flavour not in FLAVOURS:
+            raise LockTableError(f"{where}: flavour must be one of {', '.join(FLAVOURS)}")
+        default_mode = "write" if kind == "spin" or action != "query" else ""
+        mode = spec.get("mode", default_mode)
+        if not isinstance(spec.get("lock"), int):
+            raise LockTableError(f"{where}: lock must be an argument index")
+        ops[name] = OpSpec(name, action, kind, mode, flavour, spec["lock"], spec.get("owner"))
+    wrappers: dict[str, Wrapper] = {}
+    for name, spec in data.get("wrapper", {}).items():
+        if "op" not in spec or not isinstance(spec.get("args"), list):
+            raise LockTableError(f"{path}: wrapper.{name} needs op and args")
+        wrappers[name] = Wrapper(name, spec["op"], tuple(spec["args"]))
+    for w in wrappers.values():
+        if w.target not in ops and w.target not in wrappers:
+            raise LockTableError(f"{path}: wrapper.{w.name}: unknown op '{w.target}'")
+    return LockTable(ops, wrappers)
+
+
+def default_lock_table() -> LockTable:
+    from xenpatch.paths import rules_dir
+
+    return load_lock_table(rules_dir() / "locks.toml")
+
+
+# -- normalising lock expressions -------------------------------------------
+
+_COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
+_WS = re.compile(r"\s+")
+# (x), (x->y.z), (*p) not preceded by an identifier character (a call).
+_SIMPLE_PAREN = re.compile(r"(?<![\w\]])\((\*?[A-Za-z_\$]\w*(?:(?:->|\.)\w+|\[[^\[\]()]*\])*)\)")
+_DEREF_DOT = re.compile(r"^\*([A-Za-z_\$]\w*)\.")
+_TOP_OP = re.compile(r"[+\-*/%<>=!?:|^~,](?!>)")
+
+
+def squash(text: str) -> str:
+    """Expression text without comments, blanks or redundant parentheses."""
+    t = _WS.sub("", _COMMENT.sub(" ", text))
+    prev = None
+    while prev != t:
+        prev = t
+        t = _SIMPLE_PAREN.sub(r"\1", t)
+        t = t.replace("&*", "").replace("*&", "")
+    return t
+
+
+def lock_key(arg_text: str) -> str:
+    """The identity of the lock a pointer argument designates.
+
+    ``&gt->lock``, ``&(gt)->lock`` and ``&(*gt).lock`` are all ``gt->lock``;
+    a plain pointer ``l`` designates ``*l``.
+    """
+    t = squash(arg_text)
+    if t.startswith("&"):
+        inner = t[1:]
+        if inner.startswith("(") and inner.endswith(")") and _balanced(inner[1:-1]):
+            inner = squash(inner[1:-1])
+        inner = _DEREF_DOT.sub(r"\1->", inner)
+        return inner
+    if _TOP_OP.search(t.replace("->", "")) and not t.startswith("*"):
+        return "*(" + t + ")"
+    return "*" + t if not t.startswith("*") else "*(" + t + ")"
+
+
+def _balanced(t: str) -> bool:
+    depth = 0
+    for c in t:
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0
+
+
+_HEAD = re.compile(r"^(\*?)([A-Za-z_\$]\w*)")
+
+
+def apply_aliases(key: str, aliases: dict[str, str]) -> str:
+    """Rewrite the variable a key starts from by what it was assigned:
+    with ``gt = d->grant_table``, ``gt->lock`` becomes
+    ``d->grant_table->lock``.  ``aliases`` maps a name to the normalised
+    expression assigned to it."""
+    for _ in range(4):
+        m = _HEAD.match(key)
+        if m is None or m.group(2) not in aliases:
+            return key
+        star, name = m.group(1), m.group(2)
+        rest = key[m.end() :]
+        value = aliases[name]
+        if star:
+            # *p with p = &x->lock designates x->lock.
+            if value.startswith("&"):
+                key = lock_key(value) + rest
+            else:
+                key = "*" + value + rest
+        else:
+            key = value + rest
+    return key
+
+
+def substitute(template: str, args: list[str]) -> str:
+    """``$0->lock`` with args ``["rgt"]`` -> ``(rgt)->lock``."""
+
+    def one(m: re.Match[str]) -> str:
+        i = int(m.group(1))
+        return "(" + args[i] + ")" if i < len(args) else m.group(0)
+
+    return re.sub(r"\$(\d+)", one, template)
+
+
+def resolve(
+    table: LockTable, name: str, args: list[str], depth: int = 0
+) -> list[Effect] | None:
+    """Effects of calling ``name(args)`` per the table, or None if the
+    table says nothing about ``name``.  ``args`` are argument texts."""
+    op = table.ops.get(name)
+    if op is not None:
+        if op.lock >= len(args):
+            return None
+        owner = None
+        if op.owner is not None and op.owner < len(args):
+            owner = squash(args[op.owner])
+        return [
+            Effect(op.action, op.kind, op.mode, op.flavour, lock_key(args[op.lock]), owner, name)
+        ]
+    w = table.wrappers.get(name)
+    if w is None or depth > 6:
+        return None
+    inner = resolve(table, w.target, [substitute(a, args) for a in w.args], depth + 1)
+    if inner is None:
+        return None
+    return [replace(e, via=name) for e in inner]
