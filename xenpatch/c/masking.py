@@ -55,6 +55,7 @@ class MacroTable:
     type_macros: frozenset[bytes]
     string_macros: frozenset[bytes] = frozenset()
     asm_operand_macros: frozenset[bytes] = frozenset()
+    transparent_macros: frozenset[bytes] = frozenset()
     renames: dict[bytes, bytes] = field(default_factory=dict)
     path: str = "<builtin>"
     # name -> kind, filled lazily (the table is immutable, the cache is not).
@@ -92,6 +93,8 @@ class MacroTable:
             k = "string"
         elif name in self.asm_operand_macros:
             k = "asm"
+        elif name in self.transparent_macros:
+            k = "transparent"
         elif self.is_attribute(name):
             k = "attribute"
         elif self.is_loop(name):
@@ -116,6 +119,7 @@ _MACRO_KEYS = {
     "type_macros": list,
     "string_macros": list,
     "asm_operand_macros": list,
+    "transparent_macros": list,
     "renames": dict,
 }
 
@@ -168,6 +172,7 @@ def load_macro_table(path: Path) -> MacroTable:
         type_macros=words("type_macros"),
         string_macros=words("string_macros"),
         asm_operand_macros=words("asm_operand_macros"),
+        transparent_macros=words("transparent_macros"),
         renames=renames,
         path=str(path),
     )
@@ -199,10 +204,15 @@ _NEXT = re.compile(rb"\s*(?:([A-Za-z_][A-Za-z0-9_]*)|([0-9][\w.]*|\.\.\.|\S))")
 _COMMENT_IN_PP = re.compile(rb"/\*.*?(?:\*/|\Z)|//[^\n]*", re.S)
 _NAMED_VARIADIC = re.compile(rb"(?<=[A-Za-z0-9_])\.\.\.(?=\s*\))")
 _DEFINE_HEAD = re.compile(rb"[ \t]*#[ \t]*define[ \t]+[A-Za-z_]\w*\(([^)]*)\)")
+# Runs of code between blanks, a string literal (code view) being one run.
+_CODE_RUN = re.compile(rb'"[^"\n]*"?|[^\s"]+')
+_ASM_STATEMENT = re.compile(
+    rb"\b(?:asm|__asm__|__asm)\b(?:\s+(?:volatile|__volatile__|goto|inline))*\s*\("
+)
 _ELLIPSIS = re.compile(rb"\.\.\.")
-_IDENT_BEFORE_STRING = re.compile(rb"([A-Za-z_][A-Za-z0-9_]*)[ \t]*(?=[\"])")
-_IDENT_AFTER_STRING = re.compile(rb"\"[ \t]*([A-Za-z_][A-Za-z0-9_]*)")
-_CALL_CLOSE_THEN_WORD = re.compile(rb"\)(?=[ \t]*(?:\n[ \t]*)?[A-Za-z_}])")
+_IDENT_BEFORE_STRING = re.compile(rb"([A-Za-z_][A-Za-z0-9_]*)\s*(?=[\"])")
+_IDENT_AFTER_STRING = re.compile(rb"\"\s*([A-Za-z_][A-Za-z0-9_]*)")
+_CALL_CLOSE_THEN_WORD = re.compile(rb"\)(?=\s*[A-Za-z_}])")
 _CALL_CLOSE_THEN = re.compile(rb"\)\s*([{:])")
 _EMPTY_ARG = re.compile(rb"(?<=[(,])\s*,|,(?=\s*\))")
 _ASM_LABEL = re.compile(rb"\b([A-Za-z_][A-Za-z0-9_]*)\s+(?:asm|__asm__|__asm)\s*\(")
@@ -211,7 +221,7 @@ _ASM_OPERAND_NAME = re.compile(rb"\[\s*[A-Za-z_][A-Za-z0-9_]*\s*\](?=\s*\")")
 
 _TYPE_ARG = re.compile(
     rb"""
-    (?<=[(,])[ \t]*
+    (?<=[(,])\s*
     (
       (?:(?:const|volatile)\s+)*
       (?:
@@ -635,6 +645,7 @@ class _Masker:
         or, having none, written as string literals of its own length."""
         span = self.call_span(e)
         if span is None:
+            self.stringify(s, e)
             return e
         end = span[1] + 1
         first = None
@@ -646,21 +657,7 @@ class _Masker:
             self.blank(s, first[0])
             self.blank(first[1], end)
             return end
-        # One literal per line of the invocation.
-        line_s = s
-        while line_s < end:
-            nl = self.raw.find(b"\n", line_s, end)
-            line_e = end if nl == -1 else nl
-            seg = self.code[line_s:line_e]
-            lead = len(seg) - len(seg.lstrip())
-            a, b = line_s + lead, line_e
-            while b > a and self.code[b - 1] in b" \t\r":
-                b -= 1
-            if b - a >= 2 and b"/*" not in self.raw[a:b] and b"//" not in self.raw[a:b]:
-                self.put(a, b'"' + b" " * (b - a - 2) + b'"')
-            elif b > a:
-                self.blank(a, b)
-            line_s = line_e + 1
+        self.stringify(s, end)
         return end
 
     def _asm(self, s: int, e: int) -> int:
@@ -681,6 +678,33 @@ class _Masker:
             elif c == 0x3A and depth == 0:  # ':' between operand lists
                 self.blank(pos, pos + 1)
         return e  # the arguments may hold more macros
+
+    def _transparent(self, s: int, e: int) -> int:
+        """GUARD(x...) that expands to its arguments: name and parentheses go."""
+        span = self.call_span(e)
+        if span is None:
+            return e
+        self.blank(s, e)
+        self.blank(span[0], span[0] + 1)
+        self.blank(span[1], span[1] + 1)
+        return e
+
+    def stringify(self, start: int, end: int) -> None:
+        """Make string literals of the code between two offsets.
+
+        Every run of code outside string literals becomes a literal of its own
+        length (a lone character becomes a blank); with the literals already
+        there, the whole is one concatenated string.  Comments stay.
+        """
+        code = self.code
+        for m in _CODE_RUN.finditer(code, start, end):
+            a, b = m.span()
+            if code[a] == 0x22 and self.in_string(a) is not None:
+                continue
+            if b - a >= 2:
+                self.put(a, b'"' + b" " * (b - a - 2) + b'"')
+            else:
+                self.blank(a, b)
 
     def fuse(self, start: int, end: int) -> None:
         """Make one identifier of a span (a type); not across lines or comments."""
@@ -770,7 +794,7 @@ class _Masker:
     def starts_statement(self, pos: int) -> str | None:
         """Kind of the enclosing block if a statement can start at ``pos``."""
         prev = self.prev_tok(pos)
-        if prev is not None and prev[1] not in (b";", b"{", b"}"):
+        if prev is not None and prev[1] not in (b";", b"{", b"}", b":"):
             return None
         opener = self.enclosing(pos)
         if opener is None:
@@ -795,6 +819,27 @@ class _Masker:
                 steps += 1
             if tok is not None and tok[1] == b"case":
                 self.put(s, b"|| ")
+        # asm ( TEMPLATE_MACRO : ...): the template made a string.
+        for m in _ASM_STATEMENT.finditer(code):
+            open_ = m.end() - 1
+            close = self.pairs.get(open_)
+            if close is None:
+                continue
+            end = close
+            depth = 0
+            for pos in range(open_ + 1, close):
+                c = code[pos]
+                if c in b"([{":
+                    depth += 1
+                elif c in b")]}":
+                    depth -= 1
+                elif c == 0x3A and depth == 0:
+                    end = pos
+                    break
+            if any(
+                code[r.start()] != 0x22 for r in _CODE_RUN.finditer(code, open_ + 1, end)
+            ):
+                self.stringify(open_ + 1, end)
         # A type as a macro argument: one identifier.
         for m in _TYPE_ARG.finditer(code):
             s, e = m.span(1)
