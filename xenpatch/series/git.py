@@ -571,12 +571,22 @@ def commit_changes(repo_dir: str | os.PathLike[str], sha: str) -> list[FileChang
     in git's order (by path; a rename sits at its new path)."""
     repo = open_repo(repo_dir)
     commit = repo[pygit2.Oid(hex=sha)]
+    parent = str(commit.parent_ids[0]) if commit.parent_ids else None
+    return changes_between(repo_dir, parent, sha)
+
+
+def changes_between(repo_dir: str | os.PathLike[str], old: str | None, new: str
+                    ) -> list[FileChange]:
+    """The diff between the trees of two commits (``old=None``: empty tree)."""
+    repo = open_repo(repo_dir)
+    sha = new
+    new_tree = repo.revparse_single(new).peel(pygit2.Tree)
     flags = DiffOption.INDENT_HEURISTIC | DiffOption.SHOW_BINARY
-    if commit.parents:
-        diff = repo.diff(commit.parents[0].tree, commit.tree, flags=flags,
-                         context_lines=3, interhunk_lines=0)
+    if old is not None:
+        old_tree = repo.revparse_single(old).peel(pygit2.Tree)
+        diff = repo.diff(old_tree, new_tree, flags=flags, context_lines=3, interhunk_lines=0)
     else:
-        diff = commit.tree.diff_to_tree(swap=True, flags=flags, context_lines=3)
+        diff = new_tree.diff_to_tree(swap=True, flags=flags, context_lines=3)
     patches = list(diff)
     # pygit2 makes a new DiffDelta object on every .delta access: keep one
     deltas = [p.delta for p in patches]

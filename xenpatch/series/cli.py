@@ -1,0 +1,102 @@
+"""``xenpatch series``: the subcommand, registered by the top-level CLI."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from xenpatch.series import git, versions
+from xenpatch.series import series as series_mod
+from xenpatch.series.check import check
+from xenpatch.series.errors import SeriesError
+
+EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = subparsers.add_parser(
+        "series",
+        help="write a mailing-list patch series (cover letter + patches) for BASE..HEAD",
+        description="Write vN-0000-cover-letter.patch and vN-000M-<slug>.patch files as "
+        "git format-patch does, threaded, with To:/Cc: from MAINTAINERS.",
+    )
+    p.add_argument("range", nargs="?", help="BASE..HEAD (default: the stored base of the "
+                   "series, else the branch's upstream)")
+    p.add_argument("-v", "--version", type=int, default=1, help="series version N (default 1)")
+    p.add_argument("-o", "--out", type=Path, default=Path("outgoing"), help="output folder")
+    p.add_argument("-C", "--repo", type=Path, default=Path("."), help="repository (default .)")
+    p.add_argument("--subject-prefix", default="PATCH", help="subject tag (default PATCH)")
+    p.add_argument("--rfc", action="store_true", help="prefix the tag with RFC")
+    p.add_argument("--in-reply-to", metavar="MSGID",
+                   help="thread under this Message-ID; 'previous' = the v(N-1) cover letter")
+    p.add_argument("--templates", type=Path, help="folder with patch.j2/cover-letter.j2 overrides")
+    p.add_argument("--to", action="append", default=[], help="extra To: address")
+    p.add_argument("--cc", action="append", default=[], help="extra Cc: address")
+    p.add_argument("--no-maintainers", action="store_true",
+                   help="do not add recipients from the tree's MAINTAINERS")
+    p.add_argument("--cover", type=Path, help="cover text: subject line, blank line, blurb")
+    p.add_argument("--name", help="series name for version history (default: branch name)")
+    p.add_argument("--signature", default=series_mod.SIGNATURE, help="mail signature line")
+    p.add_argument("--range-diff", action="store_true",
+                   help="print (and put in the cover) a range-diff against v(N-1)")
+    p.add_argument("--check", action="store_true",
+                   help="git am the series onto BASE in a temporary clone, lint, build")
+    p.add_argument("--build-cmd", metavar="CMD", help="with --check: build after each patch")
+    p.set_defaults(handler=run)
+
+
+def _default_range(repo: Path, name: str | None) -> str:
+    state = versions.load(repo)
+    history = versions.records(state, series_mod.series_name(repo, name))
+    if history:
+        latest = history[max(history, key=int)]
+        return f"{latest['base']}..HEAD"
+    try:
+        git.resolve(repo, "@{upstream}")
+    except SeriesError:
+        raise SeriesError("range", "none given and the branch has no upstream; "
+                          "pass BASE..HEAD") from None
+    return "@{upstream}..HEAD"
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        repo = args.repo
+        spec = args.range or _default_range(repo, args.name)
+        if args.build_cmd and not args.check:
+            raise SeriesError("--build-cmd", "only makes sense with --check")
+        opts = series_mod.Options(
+            spec=spec, version=args.version, subject_prefix=args.subject_prefix,
+            rfc=args.rfc, in_reply_to=args.in_reply_to, templates=args.templates,
+            to=args.to, cc=args.cc, maintainers=not args.no_maintainers, cover=args.cover,
+            name=args.name, signature=args.signature, range_diff=args.range_diff,
+        )
+        built = series_mod.build(repo, opts)
+        for warning in built.warnings:
+            print(f"xenpatch: warning: {warning}", file=sys.stderr)
+        if built.range_diff is not None:
+            print(built.range_diff, end="")
+        if args.check and not check(repo, built, build_cmd=args.build_cmd,
+                                    report=lambda line: print(line, file=sys.stderr)):
+            print("xenpatch: series: check failed; nothing written", file=sys.stderr)
+            return EXIT_CHECK_FAILED
+        out = args.out if args.out.is_absolute() else (Path.cwd() / args.out)
+        for path in series_mod.write(repo, built, out):
+            print(path)
+    except SeriesError as exc:
+        print(exc.line(), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Stand-alone entry (tests, or before the top-level CLI wires it up)."""
+    parser = argparse.ArgumentParser(prog="xenpatch")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return int(args.handler(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,174 @@
+"""What a series remembers between versions: ``.git/xenpatch/series.json``.
+
+Per series name (the branch, by default) and version: base and head
+commits (kept reachable by ``refs/xenpatch/<name>/v<N>``), the files written
+and their Message-IDs, the cover subject and blurb, and the changelog text.
+
+The author writes changelogs where reviewers read them — in the emitted
+mails, below ``---`` — and the next run harvests what was written there
+before it overwrites or supersedes the files.  So ``Changes since vK:``
+sections survive from version to version without a separate editor step.
+"""
+
+from __future__ import annotations
+
+import email.header
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from xenpatch.series import git
+
+PLACEHOLDER = "*** describe the changes here ***"
+SUBJECT_PLACEHOLDER = "*** SUBJECT HERE ***"
+BLURB_PLACEHOLDER = "*** BLURB HERE ***"
+_SECTION = re.compile(r"^Changes since v(\d+):\s*$")
+_STAT_LINE = re.compile(r"^ \S.* \| +(\d+|Bin)( |$)|^ \d+ files? changed")
+_SHORTLOG = re.compile(r"^\S.* \(\d+\):$")
+
+
+def state_path(repo_dir: str | os.PathLike[str]) -> Path:
+    return git.git_dir(repo_dir) / "xenpatch" / "series.json"
+
+
+def load(repo_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    path = state_path(repo_dir)
+    if not path.exists():
+        return {"series": {}}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"series": {}}
+    data.setdefault("series", {})
+    return data
+
+
+def save(repo_dir: str | os.PathLike[str], state: dict[str, Any]) -> None:
+    path = state_path(repo_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".series.json.")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(state, fh, indent=1, sort_keys=True)
+        fh.write("\n")
+    os.replace(tmp, path)
+
+
+def records(state: dict[str, Any], name: str) -> dict[str, Any]:
+    return state["series"].setdefault(name, {"versions": {}})["versions"]
+
+
+# --------------------------------------------------------------------------
+# harvesting the author's text out of emitted mails
+
+
+def _sections(lines: list[str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    current: str | None = None
+    for line in lines:
+        m = _SECTION.match(line)
+        if m:
+            current = m.group(1)
+            out[current] = []
+        elif current is not None:
+            if not line.strip():
+                current = None
+            elif PLACEHOLDER not in line:
+                out[current].append(line.rstrip())
+    return {k: v for k, v in out.items() if v}
+
+
+def patch_changelog(text: str) -> dict[str, list[str]]:
+    """``Changes since vK`` sections between ``---`` and the diffstat."""
+    lines = text.split("\n")
+    try:
+        head_end = lines.index("")
+        start = lines.index("---", head_end) + 1
+    except ValueError:
+        return {}
+    block = []
+    for line in lines[start:]:
+        if _STAT_LINE.match(line) or line.startswith("diff --git "):
+            break
+        block.append(line)
+    return _sections(block)
+
+
+def cover_text(text: str) -> tuple[str | None, str | None, dict[str, list[str]]]:
+    """(subject, blurb, changelog) the author left in a cover letter."""
+    lines = text.split("\n")
+    try:
+        head_end = lines.index("")
+    except ValueError:
+        return None, None, {}
+    subject = None
+    header = "\n".join(lines[:head_end])
+    m = re.search(r"^Subject: (.*(?:\n[ \t].*)*)", header, re.M)
+    if m:
+        raw = re.sub(r"\n[ \t]", " ", m.group(1))
+        decoded = str(email.header.make_header(email.header.decode_header(raw)))
+        subject = re.sub(r"^\[[^]]*\]\s*", "", decoded).strip() or None
+    body = lines[head_end + 1 :]
+    blurb_lines = []
+    for line in body:
+        if _SECTION.match(line) or _SHORTLOG.match(line) or line == "-- ":
+            break
+        blurb_lines.append(line)
+    blurb = "\n".join(blurb_lines).strip("\n") or None
+    return subject, blurb, _sections(body)
+
+
+def harvest(record: dict[str, Any]) -> None:
+    """Fold the author's edits in the files of ``record`` back into it."""
+    out = Path(record.get("out", ""))
+    cover = record.get("cover", {})
+    path = out / cover.get("file", "")
+    if cover.get("file") and path.is_file():
+        subject, blurb, sections = cover_text(path.read_text(encoding="utf-8", errors="replace"))
+        if subject and subject != SUBJECT_PLACEHOLDER:
+            cover["subject"] = subject
+        if blurb and blurb != BLURB_PLACEHOLDER:
+            cover["blurb"] = blurb
+        if sections:
+            cover.setdefault("changes", {}).update(sections)
+    for patch in record.get("patches", []):
+        path = out / patch.get("file", "")
+        if patch.get("file") and path.is_file():
+            sections = patch_changelog(path.read_text(encoding="utf-8", errors="replace"))
+            if sections:
+                patch.setdefault("changes", {}).update(sections)
+
+
+def changelog(versions: dict[str, Any], version: int, title: str | None) -> list[dict[str, Any]]:
+    """``[{since: K, lines: [...]}, ...]`` newest first for a patch (by title)
+    or, with ``title=None``, for the cover letter of ``version``."""
+
+    def entry(record: dict[str, Any]) -> dict[str, Any] | None:
+        if title is None:
+            return record.get("cover", {})
+        for patch in record.get("patches", []):
+            if patch.get("title") == title:
+                return patch
+        return None
+
+    sections = []
+    for since in range(version - 1, 0, -1):
+        older = versions.get(str(since))
+        if older is None or entry(older) is None:
+            continue  # the patch did not exist in v<since>
+        lines: list[str] | None = None
+        # the newest record that says something about v<since> wins
+        for v in range(version, since, -1):
+            record = versions.get(str(v))
+            found = entry(record) if record else None
+            if found and found.get("changes", {}).get(str(since)):
+                lines = found["changes"][str(since)]
+                break
+        if lines is None:
+            if since != version - 1:
+                continue
+            lines = [f" - {PLACEHOLDER}"]
+        sections.append({"since": since, "lines": lines})
+    return sections
