@@ -38,7 +38,18 @@ def test_missing_key_is_refused(tmp_path: Path) -> None:
     with pytest.raises(RuleError) as err:
         load_rule(path)
     line = _line_of(path, "[wrappers]")
-    assert str(err.value) == f"{path}:{line}: wrappers.write_unlock: missing"
+    assert str(err.value) == (
+        f"{path}:{line}: wrappers.write_unlock: missing (needed by mode 'functions')"
+    )
+
+
+def test_missing_table_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "rule.toml"
+    text = (RULES / "grant_table.toml").read_text()
+    path.write_text(text[: text.index("[commit]")])
+    with pytest.raises(RuleError) as err:
+        load_rule(path)
+    assert str(err.value) == f"{path}:1: commit: missing"
 
 
 def test_wrong_type_is_refused(tmp_path: Path) -> None:

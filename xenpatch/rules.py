@@ -29,12 +29,21 @@ class LockSpec:
 
 @dataclass(frozen=True)
 class Wrappers:
-    param: str
-    template: str
-    read_lock: str
-    read_unlock: str
-    write_lock: str
-    write_unlock: str
+    """How call sites are spelled after the conversion.
+
+    mode "functions": sites call wrapper functions taking the struct pointer,
+    rendered from ``template`` after the struct (the grant table's shape).
+    mode "direct": sites call percpu_read_lock(owner, &E->field) and friends
+    themselves, for code that already wraps the lock (the p2m's mm_rwlock_t).
+    """
+
+    mode: str = "functions"
+    param: str = ""
+    template: str = ""
+    read_lock: str = ""
+    read_unlock: str = ""
+    write_lock: str = ""
+    write_unlock: str = ""
 
     def for_api(self, api: str) -> str | None:
         return {
@@ -54,6 +63,18 @@ class Calls:
 
 
 @dataclass(frozen=True)
+class Placement:
+    """Where the owner's DECLARE and DEFINE go, when not where they would by default.
+
+    By default the DECLARE goes before the struct in its header, and the DEFINE
+    into the one .c file that initialises the lock.
+    """
+
+    declare_in: str = ""
+    define_in: str = ""
+
+
+@dataclass(frozen=True)
 class Commit:
     subject: str
     body: str
@@ -69,6 +90,7 @@ class ConversionRule:
     wrappers: Wrappers
     calls: Calls
     commit: Commit
+    placement: Placement = Placement()
 
     @property
     def struct_type(self) -> str:
@@ -88,12 +110,17 @@ _SCHEMA: dict[str, Any] = {
         "owner": (str, True),
     },
     "wrappers": {
-        "param": (str, True),
-        "template": (str, True),
-        "read_lock": (str, True),
-        "read_unlock": (str, True),
-        "write_lock": (str, True),
-        "write_unlock": (str, True),
+        "mode": (str, False),
+        "param": (str, False),
+        "template": (str, False),
+        "read_lock": (str, False),
+        "read_unlock": (str, False),
+        "write_lock": (str, False),
+        "write_unlock": (str, False),
+    },
+    "placement": {
+        "declare_in": (str, False),
+        "define_in": (str, False),
     },
     "calls": {
         "rwlock_init": (str, True),
@@ -159,7 +186,9 @@ def _check(data: dict[str, Any], schema: dict[str, Any], text: str, path: str,
     for key, spec in schema.items():
         if key in data:
             continue
-        if isinstance(spec, dict) or spec[1]:
+        if (isinstance(spec, dict) and key != "placement") or (
+            not isinstance(spec, dict) and spec[1]
+        ):
             raise RuleError(
                 f"{path}:{_line_of_key(text, table, None) if table else 1}: "
                 f"{table + '.' if table else ''}{key}: missing"
@@ -181,6 +210,17 @@ def load_rule(path: Path) -> ConversionRule:
     if data["calls"]["rw_is_locked"] not in ("comment", "keep"):
         line = _line_of_key(text, "calls", "rw_is_locked")
         raise RuleError(f"{path}:{line}: calls.rw_is_locked: must be 'comment' or 'keep'")
+    wrappers = data["wrappers"]
+    mode = wrappers.get("mode", "functions")
+    if mode not in ("functions", "direct"):
+        line = _line_of_key(text, "wrappers", "mode")
+        raise RuleError(f"{path}:{line}: wrappers.mode: must be 'functions' or 'direct'")
+    if mode == "functions":
+        for key in ("param", "template", "read_lock", "read_unlock", "write_lock", "write_unlock"):
+            if key not in wrappers:
+                line = _line_of_key(text, "wrappers", None)
+                raise RuleError(f"{path}:{line}: wrappers.{key}: missing (needed by mode "
+                                f"'functions')")
     paths = data.get("paths", ["xen"])
     if not all(isinstance(p, str) for p in paths):
         raise RuleError(f"{path}:{_line_of_key(text, None, 'paths')}: paths: must be strings")
@@ -190,7 +230,8 @@ def load_rule(path: Path) -> ConversionRule:
         description=data["description"],
         paths=tuple(paths),
         lock=LockSpec(**data["lock"]),
-        wrappers=Wrappers(**data["wrappers"]),
+        wrappers=Wrappers(**wrappers),
         calls=Calls(**data["calls"]),
         commit=Commit(**data["commit"]),
+        placement=Placement(**data.get("placement", {})),
     )

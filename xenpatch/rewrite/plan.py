@@ -78,12 +78,17 @@ def _wrapper_arg(site: Site) -> str:
     return "&" + obj if re.fullmatch(r"[\w.\->\[\]]+", obj) else f"&({obj})"
 
 
+def _converted_call(rule: ConversionRule, api: str, text: str, obj_arg: str) -> str:
+    """The replacement of a lock/unlock call: a wrapper, or the percpu API itself."""
+    if rule.wrappers.mode == "direct":
+        return f"{_PERCPU_API[api]}({rule.lock.owner}, {text[text.index('(') + 1 :].lstrip()}"
+    return f"{rule.wrappers.for_api(api)}({obj_arg})"
+
+
 def _site_edits(rule: ConversionRule, site: Site, plan: Plan, newline: bytes) -> None:
     api = site.api
     if api in _PERCPU_API:
-        wrapper = rule.wrappers.for_api(api)
-        assert wrapper is not None
-        new = f"{wrapper}({_wrapper_arg(site)})"
+        new = _converted_call(rule, api, site.text, _wrapper_arg(site))
         plan.add(site.path, Edit(site.start, site.end, new.encode(), f"{api} site"))
     elif api == "rwlock_init":
         new_name = rule.calls.rwlock_init
@@ -194,7 +199,7 @@ def build_plan(rule: ConversionRule, scans: list[FileScan], index: TypeIndex,
     header = _field_edit(rule, index, raw_of, plan)
     init_files: list[str] = []
     for scan in sorted(scans, key=lambda s: s.path):
-        newline = b"\r\n" if raw_of_newline(raw_of, scan) else b"\n"
+        newline = _newline_of(raw_of(scan.path)).encode() if scan.sites else b"\n"
         for site in scan.sites:
             resolved = index.resolve(site.chain)
             if isinstance(resolved, Unknown):
@@ -240,11 +245,9 @@ def _macro_edit(rule: ConversionRule, index: TypeIndex, ms: MacroSite, raw_of,
             f"unknown, and other structs have a lock field '{rule.lock.field}' too",
         ))
         return
-    wrapper = rule.wrappers.for_api(ms.api)
-    if wrapper is not None:
-        obj = ms.obj_text
-        arg = obj if ms.op == "->" else f"&{obj}"
-        new = f"{wrapper}({arg})"
+    if ms.api in _PERCPU_API:
+        arg = ms.obj_text if ms.op == "->" else f"&{ms.obj_text}"
+        new = _converted_call(rule, ms.api, ms.text, arg)
     elif ms.api == "rw_is_write_locked":
         new = rule.calls.rw_is_write_locked + ms.text[len(ms.api):]
     elif ms.api == "rwlock_init":
@@ -273,24 +276,35 @@ def _macro_edit(rule: ConversionRule, index: TypeIndex, ms: MacroSite, raw_of,
     ))
 
 
-def raw_of_newline(raw_of, scan: FileScan) -> bool:
-    if not scan.sites:
-        return False
-    raw = raw_of(scan.path)
+def _newline_of(raw: bytes) -> str:
     first = raw.find(b"\n")
-    return first > 0 and raw[first - 1 : first] == b"\r"
+    return "\r\n" if first > 0 and raw[first - 1 : first] == b"\r" else "\n"
 
 
 def _header_edits(rule: ConversionRule, index: TypeIndex, header: str,
                   by_path: dict[str, FileScan], raw_of, plan: Plan) -> None:
     sd = next(d for d in index.structs[rule.struct_type] if rule.lock.field in d.fields)
-    scan = by_path.get(header)
+    declare_in = rule.placement.declare_in or header
+    if not any(s.has_text.get("declare") for s in by_path.values()):
+        if declare_in == header:
+            at: int | None = sd.leading_comment_start
+        else:
+            scan = by_path.get(declare_in)
+            at = scan.define_anchor if scan is not None else None
+        if at is None:
+            plan.diagnostics.append(Diagnostic(
+                declare_in, 1, "error",
+                f"cannot place DECLARE_PERCPU_RWLOCK_GLOBAL({rule.lock.owner}): "
+                "no function to place it before",
+            ))
+        else:
+            nl = _newline_of(raw_of(declare_in))
+            decl = f"DECLARE_PERCPU_RWLOCK_GLOBAL({rule.lock.owner});{nl}{nl}"
+            plan.add(declare_in, Edit(at, at, decl.encode(), "declare"))
+    if rule.wrappers.mode != "functions":
+        return
     raw = raw_of(header)
-    nl = b"\r\n" if b"\r\n" in raw[: raw.find(b"\n") + 1] else b"\n"
-    if scan is None or not scan.has_text.get("declare"):
-        decl = f"DECLARE_PERCPU_RWLOCK_GLOBAL({rule.lock.owner});\n\n"
-        plan.add(header, Edit(sd.leading_comment_start, sd.leading_comment_start,
-                              decl.replace("\n", nl.decode()).encode(), "declare"))
+    nl = _newline_of(raw)
     names = [getattr(rule.wrappers, op) for op in _PERCPU_API]
     defined = {n for n in names if n in index.returns}
     if defined and defined != set(names):
@@ -311,8 +325,7 @@ def _header_edits(rule: ConversionRule, index: TypeIndex, header: str,
         ).rstrip("\n") + "\n"
         line_end = raw.find(b"\n", sd.statement_end)
         at = len(raw) if line_end == -1 else line_end + 1
-        plan.add(header, Edit(at, at, ("\n" + text).replace("\n", nl.decode()).encode(),
-                              "wrappers"))
+        plan.add(header, Edit(at, at, ("\n" + text).replace("\n", nl).encode(), "wrappers"))
 
 
 def _define_edit(rule: ConversionRule, init_files: list[str], by_path: dict[str, FileScan],
@@ -320,6 +333,8 @@ def _define_edit(rule: ConversionRule, init_files: list[str], by_path: dict[str,
     if any(s.has_text.get("define") for s in by_path.values()):
         return
     owners = sorted({p for p in init_files if p.endswith(".c")})
+    if rule.placement.define_in:
+        owners = [rule.placement.define_in]
     if len(owners) != 1:
         plan.diagnostics.append(Diagnostic(
             rule.path, 1, "error" if not owners else "warning",
@@ -330,13 +345,12 @@ def _define_edit(rule: ConversionRule, init_files: list[str], by_path: dict[str,
         if not owners:
             return
     path = owners[0]
-    scan = by_path[path]
-    if scan.define_anchor is None:
+    scan = by_path.get(path)
+    if scan is None or scan.define_anchor is None:
         plan.diagnostics.append(Diagnostic(path, 1, "error",
                                            "no function to place the DEFINE before"))
         return
-    raw = raw_of(path)
-    nl = "\r\n" if b"\r\n" in raw[: raw.find(b"\n") + 1] else "\n"
+    nl = _newline_of(raw_of(path))
     text = f"DEFINE_PERCPU_RWLOCK_GLOBAL({rule.lock.owner});{nl}{nl}"
     plan.add(path, Edit(scan.define_anchor, scan.define_anchor, text.encode(), "define"))
 

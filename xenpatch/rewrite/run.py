@@ -62,8 +62,9 @@ def source_files(root: Path, prefixes: tuple[str, ...]) -> list[str]:
 
 def scan_tree(root: Path, rule: ConversionRule, files: list[str], jobs: int | None = None,
               macros_path: str | None = None) -> list[FileScan]:
+    placed = frozenset(p for p in (rule.placement.declare_in, rule.placement.define_in) if p)
     work = partial(scan_file, str(root), field_name=rule.lock.field, owner=rule.lock.owner,
-                   macros_path=macros_path)
+                   macros_path=macros_path, always=placed)
     jobs = jobs or os.cpu_count() or 1
     if jobs == 1 or len(files) < 64:
         return [work(f) for f in files]

@@ -296,8 +296,8 @@ def scan_source(src: SourceFile, field_name: str, owner: str) -> FileScan:
     for node in walk(src.root):
         if node.type in ("preproc_def", "preproc_function_def"):
             result.macro_sites.extend(_macro_sites(src, macro_re, node))
-    if result.sites:
-        result.define_anchor = _define_anchor(src, min(s.start for s in result.sites))
+    first_site = min((s.start for s in result.sites), default=len(src.raw))
+    result.define_anchor = _define_anchor(src, first_site)
     result.has_text = _owner_marks(src.raw, owner)
     return result
 
@@ -306,7 +306,7 @@ _API_TEXT = re.compile(rb"\b(?:" + b"|".join(sorted(n.encode() for n in ALL_APIS
 
 
 def scan_file(root: str, rel: str, field_name: str, owner: str,
-              macros_path: str | None = None) -> FileScan:
+              macros_path: str | None = None, always: frozenset[str] = frozenset()) -> FileScan:
     """Worker entry point: never raises for a bad file, reports it instead.
 
     A .c file that names no rwlock API holds no site, and its types are its
@@ -317,7 +317,7 @@ def scan_file(root: str, rel: str, field_name: str, owner: str,
         raw = path.read_bytes()
     except OSError as exc:
         return FileScan(rel, FileFacts(rel), error=exc.strerror or str(exc))
-    if rel.endswith(".c") and not _API_TEXT.search(raw):
+    if rel.endswith(".c") and rel not in always and not _API_TEXT.search(raw):
         result = FileScan(rel, FileFacts(rel))
         result.has_text = _owner_marks(raw, owner)
         return result
