@@ -22,7 +22,7 @@ from xenpatch.c.masking import MacroTable, default_macro_table
 from xenpatch.c.source import SourceError, SourceFile, function_name, functions, parse_bytes
 from xenpatch.lint import suppress
 from xenpatch.lint.checks import CHECKS, CheckObserver, PercpuOracle, RawFinding
-from xenpatch.lint.dataflow import Engine, Result, State, TooManyStates
+from xenpatch.lint.dataflow import Engine, Held, Result, State, TooManyStates
 from xenpatch.lint.funcinfo import (
     NEG,
     NZ,
@@ -84,6 +84,7 @@ class Summary:
 
     effects: tuple[Effect, ...]
     conditional: str | None  # success class of a try-like helper
+    guard: int | None = None  # effects happen iff this argument is true
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,7 @@ class LintConfig:
     cfg: CfgConfig
     macros: MacroTable
     enabled: frozenset[str]
+    implementation: tuple[str, ...] = ()
 
     @staticmethod
     def load(rules: Path | None = None) -> LintConfig:
@@ -108,6 +110,7 @@ class LintConfig:
             load_cfg_config(d / "lint.toml"),
             default_macro_table(),
             enabled,
+            tuple(data.get("skip", {}).get("implementation", [])),
         )
 
 
@@ -176,7 +179,7 @@ class FileAnalysis:
 
     # -- call resolution ------------------------------------------------------
 
-    def resolver(self, name: str, args: list[str]) -> Resolved | None:
+    def resolver(self, name: str, args: list[str], target: str | None = None) -> Resolved | None:
         effects = resolve(self.table, name, args)
         if effects is not None:
             cond = "nz" if any(e.action == "try" for e in effects) else None
@@ -187,7 +190,12 @@ class FileAnalysis:
         s = self.summary_of(name)
         if s is None or not s.effects:
             return None
-        return Resolved(tuple(_instantiate(e, args) for e in s.effects), s.conditional)
+        effects = tuple(
+            x for x in (_instantiate(e, args, target) for e in s.effects) if "$" not in x.key
+        )
+        if not effects:
+            return None
+        return Resolved(effects, s.conditional, s.guard)
 
     def summary_of(self, name: str) -> Summary | None:
         f = self.fns.get(name)
@@ -276,11 +284,30 @@ class FileAnalysis:
                     continue
             raws = list(obs.findings.values())
             if "XL001" in self.config.enabled:
-                _, leaks = exit_analysis(f, res)
+                _, leaks = exit_analysis(f, res, self.paired_shapes(f))
                 raws.extend(leaks)
             for r in raws:
                 found.append(self.finding(f, res, r))
         result.findings.extend(found)
+
+    def paired_shapes(self, me: _Fn) -> frozenset[tuple[str, str]]:
+        """Lock shapes other functions of the file release without taking
+        them: the other half of an enter/leave pair."""
+        out: set[tuple[str, str]] = set()
+        for f in self.order:
+            if f is me or f.summary is None or f.info is None:
+                continue
+            shape = _shape_fn(f.info)
+            for e in f.summary.effects:
+                if e.action != "release":
+                    continue
+                m = re.match(r"^(\*?)\$(\d+)(.*)$", e.key)
+                if m is not None:
+                    p = f.info.params[int(m.group(2))]
+                    out.add((f.info.param_types.get(p, ""), m.group(3)))
+                else:
+                    out.add(shape(e.key))
+        return frozenset(out)
 
     def oracle(self, rel: list[_Fn]) -> PercpuOracle:
         o = PercpuOracle()
@@ -381,12 +408,15 @@ def _parse_header(path: Path, macros: MacroTable) -> SourceFile | None:
 # -- exits: leaks and summaries ------------------------------------------------
 
 
-def _templ(key: str, info: FunctionInfo) -> str | None:
-    """A key in terms of parameters ($i), or None if it names a local."""
+def _templ(key: str, info: FunctionInfo, ret_var: str | None = None) -> str | None:
+    """A key in terms of parameters ($i) and of the returned value ($ret),
+    or None if it names a local."""
     m = re.match(r"^(\*?)([A-Za-z_]\w*)", key)
     if m is None:
         return None
     head = m.group(2)
+    if head == ret_var:
+        return f"{m.group(1)}$ret{key[m.end():]}"
     if head in info.params:
         return f"{m.group(1)}${info.params.index(head)}{key[m.end():]}"
     if head in info.locals:
@@ -394,17 +424,22 @@ def _templ(key: str, info: FunctionInfo) -> str | None:
     return key
 
 
-def _instantiate(e: Effect, args: list[str]) -> Effect:
+def _instantiate(e: Effect, args: list[str], target: str | None = None) -> Effect:
     def sub(t: str | None) -> str | None:
         if t is None or "$" not in t:
             return t
-        m = re.match(r"^(\*?)\$(\d+)(.*)$", t)
+        m = re.match(r"^(\*?)\$(\d+|ret)(.*)$", t)
         if m is None:
             return t
-        i = int(m.group(2))
-        if i >= len(args):
-            return t
-        arg = args[i]
+        if m.group(2) == "ret":
+            if target is None:
+                return t
+            arg = target
+        else:
+            i = int(m.group(2))
+            if i >= len(args):
+                return t
+            arg = args[i]
         if m.group(1):
             return lock_key(arg) + m.group(3)
         a = squash(arg)
@@ -465,91 +500,145 @@ def designed_helper(f: _Fn) -> bool:
         return True
     return f.called
 
-def exit_analysis(f: _Fn, res: Result) -> tuple[Summary | None, list[RawFinding]]:
+def _returned_var(f: _Fn, exits: list[tuple[int, State, State]]) -> str | None:
+    """The local every exit returns (``return act;``), if there is one."""
+    assert f.cfg is not None and f.info is not None
+    names = set()
+    for n, _, _ in exits:
+        ast = f.cfg.nodes[n].ast
+        while ast is not None and ast.type == "parenthesized_expression":
+            ast = ast.named_children[0] if ast.named_children else None
+        if ast is None or ast.type != "identifier":
+            return None
+        names.add(f.src.text(ast))
+    if len(names) == 1:
+        v = names.pop()
+        return v if v in f.info.locals else None
+    return None
+
+
+def _guard_param(info: FunctionInfo, held: list[State], free: list[State]) -> int | None:
+    """A parameter that is true on every path that took the lock and false
+    on every path that did not: ``spin_lock_if(cond, l)``."""
+    for i, p in enumerate(info.params):
+        if all(s.fact(p) in (NZ, POS, NEG) for s in held) and all(
+            s.fact(p) == ZERO for s in free
+        ):
+            return i
+    return None
+
+
+def exit_analysis(
+    f: _Fn, res: Result, paired: frozenset[tuple[str, str]] = frozenset()
+) -> tuple[Summary | None, list[RawFinding]]:
     """Decide which locks held at exits are by design (and summarise them)
-    and which are leaks (XL001 findings)."""
-    assert f.info is not None
+    and which are leaks (XL001 findings).
+
+    By design: a helper that returns holding the lock on every path; one
+    that holds it exactly when it returns success (trylock-like) or when a
+    parameter is true (``spin_lock_if``); and a lock another function of the
+    file releases without taking (``*_enter``/``*_leave`` pairs, given by
+    ``paired`` as lock shapes).
+    """
+    assert f.info is not None and f.cfg is not None
     info = f.info
     exits = [(n, after, before) for n, lst in res.exits.items() for after, before in lst]
     if not exits:
         return None, []
-    acquired: dict[str, object] = {}
+    acquired: dict[str, Held] = {}
     for _, after, _ in exits:
         for h in after.held:
             if not h.entry:
                 acquired.setdefault(h.key, h)
-    by_design: set[str] = set()
+    shape = _shape_fn(info)
+    by_design: set[str] = {
+        k for k in acquired
+        if (sh := shape(k.rstrip("'"))) in paired and (sh[0] or not _local_head(k, info))
+    }
     conditional: str | None = None
+    guard: int | None = None
     cond_keys: set[str] = set()
     helper = designed_helper(f)
     for k in acquired:
-        held_at = [after.get(k) is not None for _, after, _ in exits]
-        if all(held_at) and helper:
+        if helper and all(after.get(k) is not None for _, after, _ in exits):
             by_design.add(k)
     # Helpers like double_gt_lock: every exit holds some acquired lock of one
     # kind; the ones missing on a path are the same lock under another name.
     partial = set(acquired) - by_design
-    if partial:
-        kinds = {(acquired[k].kind, acquired[k].mode) for k in acquired}  # type: ignore[attr-defined]
+    if partial and helper and len(acquired) > 1 and not res.entry_keys:
+        kinds = {(h.kind, h.mode) for h in acquired.values()}
         every = all(any(not h.entry for h in after.held) for _, after, _ in exits)
-        if every and helper and len(kinds) == 1 and not res.entry_keys:
+        if every and len(kinds) == 1:
             by_design |= partial
             partial = set()
     if partial:
-        held_cls = {
-            _ret_class(f, n, before if after is None else after)
-            for n, after, before in exits
-            if any(after.get(k) is not None for k in partial)
-        }
-        free_cls = {
-            _ret_class(f, n, after)
-            for n, after, _ in exits
-            if all(after.get(k) is None for k in partial)
-        }
+        held_states = [a for _, a, _ in exits if any(a.get(k) is not None for k in partial)]
+        free_states = [a for _, a, _ in exits if all(a.get(k) is None for k in partial)]
         mixed = any(
-            0 < sum(after.get(k) is not None for k in partial) < len(partial)
-            for _, after, _ in exits
+            0 < sum(a.get(k) is not None for k in partial) < len(partial)
+            for _, a, _ in exits
         )
-        c = _try_like(held_cls, free_cls) if not mixed else None
-        if c is not None:
-            conditional = c
-            cond_keys = partial
-            partial = set()
+        if not mixed and free_states:
+            held_cls = {
+                _ret_class(f, n, a) for n, a, _ in exits
+                if any(a.get(k) is not None for k in partial)
+            }
+            free_cls = {
+                _ret_class(f, n, a) for n, a, _ in exits
+                if all(a.get(k) is None for k in partial)
+            }
+            c = _try_like(held_cls, free_cls)
+            g = _guard_param(info, held_states, free_states) if c is None else None
+            if c is not None or g is not None:
+                conditional, guard, cond_keys, partial = c, g, partial, set()
     leaks: list[RawFinding] = []
     seen: set[tuple[int, str]] = set()
     for n, after, before in exits:
         for h in after.held:
             if h.key in partial and (n, h.key) not in seen:
                 seen.add((n, h.key))
-                node = f.cfg.nodes[n]  # type: ignore[union-attr]
-                msg = CHECKS["XL001"].message.format(key=h.key, acq_line=h.line)
+                node = f.cfg.nodes[n]
+                msg = CHECKS["XL001"].message.format(key=h.key.rstrip("'"), acq_line=h.line)
                 leaks.append(RawFinding("XL001", n, before, node.line, node.col, h.key, msg,
                                         h.site))
+    ret_var = _returned_var(f, exits)
     # Summary: entry locks released on every path, then what is acquired.
     effects: list[Effect] = []
     for k in sorted(res.entry_keys):
-        if all(after.get(k) is None for _, after, _ in exits):
-            e0 = next(
-                (a.effect for acts in info.acts for a in acts
-                 if isinstance(a, OpAct) and a.effect.key == k and a.effect.action == "release"),
-                None,
-            )
-            t = _templ(k, info)
-            if e0 is not None and t is not None:
-                effects.append(Effect("release", e0.kind, e0.mode, e0.flavour, t,
-                                      _templ(e0.owner, info) if e0.owner else None, f.name))
+        if not all(after.get(k) is None for _, after, _ in exits):
+            continue
+        rels = {
+            (a.effect.kind, a.effect.mode, a.effect.flavour): a.effect
+            for acts in info.acts for a in acts
+            if isinstance(a, OpAct) and a.effect.key == k and a.effect.action == "release"
+        }
+        t = _templ(k, info)
+        if not rels or t is None:
+            continue
+        e0 = next(iter(rels.values()))
+        mode, flavour = (e0.mode, e0.flavour) if len(rels) == 1 else ("", "any")
+        effects.append(Effect("release", e0.kind, mode, flavour, t,
+                              _templ(e0.owner, info) if e0.owner else None, f.name))
     for k in sorted(by_design | cond_keys):
         h = acquired[k]
-        t = _templ(k, info)
+        t = _templ(k.rstrip("'"), info, ret_var)
         if t is None:
             continue
-        effects.append(Effect("try" if k in cond_keys else "acquire", h.kind, h.mode,  # type: ignore[attr-defined]
-                              h.flavour, t,  # type: ignore[attr-defined]
-                              _templ(h.owner, info) if h.owner else None,  # type: ignore[attr-defined]
-                              f.name))
-    if cond_keys and not by_design:
-        return Summary(tuple(effects), conditional), leaks
-    return (Summary(tuple(effects), None) if effects else None), leaks
+        action = "try" if k in cond_keys and conditional is not None else "acquire"
+        effects.append(Effect(action, h.kind, h.mode, h.flavour, t,
+                              _templ(h.owner, info) if h.owner else None, f.name))
+    if not effects:
+        return None, leaks
+    if cond_keys and not (by_design - cond_keys):
+        if conditional is not None:
+            return Summary(tuple(effects), conditional), leaks
+        return Summary(tuple(effects), None, guard), leaks
+    return Summary(tuple(effects), None), leaks
+
+
+def _local_head(key: str, info: FunctionInfo) -> bool:
+    m = re.match(r"^\*?([A-Za-z_]\w*)", key)
+    return m is not None and m.group(1) in info.locals
 
 
 # -- entry point -------------------------------------------------------------------
@@ -558,6 +647,12 @@ def exit_analysis(f: _Fn, res: Result) -> tuple[Summary | None, list[RawFinding]
 def lint_source(src: SourceFile, config: LintConfig, path: Path | None) -> FileResult:
     result = FileResult(src.path)
     result.functions = len(functions(src.root))
+    where = src.path.replace("\\", "/")
+    if any(where == p or where.endswith("/" + p) for p in config.implementation):
+        for fn in functions(src.root):
+            name = function_name(src, fn) or "?"
+            result.skipped.append((name, src.line_of(fn.start_byte), "implements the lock API"))
+        return result
     headers = header_index(path) if path is not None else HeaderIndex(None)
     fa = FileAnalysis(config, src, headers)
     fa.run(result)

@@ -14,6 +14,7 @@ release, query and exit with the state at that point, and decides.
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from dataclasses import dataclass, replace
 from typing import Protocol
@@ -26,14 +27,21 @@ from xenpatch.lint.funcinfo import (
     ZERO,
     AssignAct,
     FunctionInfo,
+    GuessReleaseAct,
     KillCondAct,
     OpAct,
+    RebindAct,
     TryAssignAct,
 )
 from xenpatch.lint.lockops import Effect
 
 RECURSION_CAP = 3
 STATE_LIMIT = 20000
+# Distinct states a node may collect before new arrivals lose their facts:
+# facts are a precision aid, and unbounded they multiply with every flag.
+FACT_BUDGET = 24
+_IRQ_FLAVOURS = {"plain", "irq", "irqsave"}
+_HEAD = re.compile(r"^\*?\(?([A-Za-z_]\w*)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +97,8 @@ class Observer(Protocol):
     def acquire(self, node: int, state: State, eff: Effect, line: int, col: int,
                 trying: bool) -> None: ...
 
-    def release(self, node: int, state: State, eff: Effect, line: int, col: int) -> None: ...
+    def release(self, node: int, state: State, eff: Effect, line: int, col: int,
+                excused: bool) -> None: ...
 
     def query(self, node: int, state: State, eff: Effect, line: int, col: int) -> None: ...
 
@@ -198,6 +207,7 @@ class Engine:
         parents: dict[tuple[int, State], tuple[int, State] | None] = {(cfg.entry, start): None}
         exits: dict[int, list[tuple[State, State]]] = {}
         work = deque([(cfg.entry, start)])
+        per_node: dict[int, int] = {}
         while work:
             n, st = work.popleft()
             node = cfg.nodes[n]
@@ -207,9 +217,18 @@ class Engine:
                     if all(nst != a for a, _ in lst):
                         lst.append((nst, st))
                     continue
+                seen_here = per_node.get(succ, 0)
+                if nst.facts and seen_here >= FACT_BUDGET:
+                    # Repeated-condition facts go first; flag variables last.
+                    # ("!swap" facts are bounded and needed to excuse a release.)
+                    drop = ("?",) if seen_here < 2 * FACT_BUDGET else ("?", "$", "")
+                    keep = tuple(kv for kv in nst.facts
+                                 if kv[0].startswith("!") or not kv[0].startswith(drop))
+                    nst = State(nst.held, keep)
                 pair = (succ, nst)
                 if pair in parents:
                     continue
+                per_node[succ] = per_node.get(succ, 0) + 1
                 parents[pair] = (n, st)
                 if len(parents) > STATE_LIMIT:
                     raise TooManyStates(cfg.name)
@@ -294,13 +313,27 @@ class Engine:
                 self.obs.query(n, s, e, act.line, act.col)
             return [s]
         if isinstance(act, TryAssignAct):
-            ok = self.try_success(n, s, act.resolved.effects, act.line, act.col)
+            var = act.var or "$ret"
+
+            def ok() -> State:
+                return self.try_success(n, s, act.resolved.effects, act.line, act.col)
+
+            if act.guard:
+                known = s.fact(act.var) if act.var and self.path_sensitive else None
+                if known is None:
+                    if not self.path_sensitive or not act.var:
+                        return [ok(), s]
+                    return [ok().with_fact(var, NZ), s.with_fact(var, ZERO)]
+                return [ok()] if known != ZERO else [s]
             succ_cls = ZERO if act.resolved.conditional == "zero" else NZ
             fail_cls = NEG if act.resolved.conditional == "zero" else ZERO
-            var = act.var or "$ret"
             if not self.path_sensitive and act.var:
-                return [ok, s]
-            return [ok.with_fact(var, succ_cls), s.with_fact(var, fail_cls)]
+                return [ok(), s]
+            return [ok().with_fact(var, succ_cls), s.with_fact(var, fail_cls)]
+        if isinstance(act, RebindAct):
+            return [self.rebind(s, act.var)]
+        if isinstance(act, GuessReleaseAct):
+            return [self.guess_release(s, act)]
         if not self.path_sensitive:
             return [s]
         if isinstance(act, AssignAct):
@@ -326,10 +359,50 @@ class Engine:
         h = Held(e.key, e.kind, mode, e.flavour, e.owner, e.via, 1, entry, n, line)
         return s.with_held(h, e.key)
 
+    def rebind(self, s: State, var: str) -> State:
+        """Locks reached through ``var`` keep being held, under a primed
+        name: after ``irq = next(...)`` the old irq's lock is not the new
+        one's."""
+        for h in s.held:
+            m = _HEAD.match(h.key)
+            if m and m.group(1) == var and not h.entry:
+                s = s.with_held(None, h.key).with_held(replace(h, key=h.key + "'"),
+                                                       h.key + "'")
+        return s
+
+    def guess_release(self, s: State, act: GuessReleaseAct) -> State:
+        for h in s.held:
+            if h.entry:
+                continue
+            base = h.key.rstrip("'")
+            for a in act.args:
+                a = a.lstrip("&")
+                if base == a or base.startswith((a + "->", a + ".", "*" + a)):
+                    return s.with_held(None, h.key)
+        return s
+
     def release(self, n: int, s: State, e: Effect, line: int, col: int) -> State:
-        if self.obs is not None:
-            self.obs.release(n, s, e, line, col)
         cur = s.get(e.key)
+        if cur is None and s.get(e.key + "'") is not None:
+            # The same expression's lock from an earlier loop round.
+            e = replace(e, key=e.key + "'")
+            cur = s.get(e.key)
+        excused = False
+        if cur is not None and cur.kind == e.kind and cur.flavour != e.flavour and {
+            cur.flavour, e.flavour
+        } <= _IRQ_FLAVOURS:
+            # spin_lock_irqsave(a); spin_lock(b); spin_unlock(a);
+            # spin_unlock_irqrestore(b): the IRQ state travels with the last
+            # release, which is fine; only an unmatched swap is a bug.
+            inverse = f"!swap:{e.flavour}>{cur.flavour}"
+            if s.fact(inverse) is not None:
+                excused = True
+                s = s.with_fact(inverse, None)
+            elif any(h.key != cur.key and h.flavour == e.flavour for h in s.held):
+                excused = True
+                s = s.with_fact(f"!swap:{cur.flavour}>{e.flavour}", "1")
+        if self.obs is not None:
+            self.obs.release(n, s, e, line, col, excused)
         if cur is None:
             return s
         if cur.count > 1:

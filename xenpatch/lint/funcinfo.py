@@ -9,6 +9,8 @@ taken, stands for that path everywhere in the function.
 
 from __future__ import annotations
 
+import bisect
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -19,7 +21,8 @@ from xenpatch.c.source import SourceFile, walk
 from xenpatch.lint.lockops import Effect, apply_aliases, lock_key, squash
 
 # A resolver maps (callee name, argument texts) to effects, or None.
-Resolver = Callable[[str, list[str]], "Resolved | None"]
+# (callee, argument texts, variable the result is assigned to) -> effects
+Resolver = Callable[[str, list[str], "str | None"], "Resolved | None"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,8 @@ class Resolved:
 
     effects: tuple[Effect, ...]
     conditional: str | None = None  # None, or the success class: "nz" / "zero"
+    # The effects happen iff this argument is true (spin_lock_if(cond, l)).
+    guard: int | None = None
 
 
 # -- value classes for flag tracking ------------------------------------------
@@ -123,6 +128,8 @@ class TryAssignAct:
     resolved: Resolved
     line: int
     col: int
+    # The call only tests var (a guard argument): keep what is known of it.
+    guard: bool = False
 
 
 @dataclass(frozen=True)
@@ -130,7 +137,25 @@ class KillCondAct:
     texts: tuple[str, ...]
 
 
-Act = OpAct | AssignAct | TryAssignAct | KillCondAct
+@dataclass(frozen=True)
+class RebindAct:
+    """``v = ...``: locks named through v now belong to v's old value."""
+
+    var: str
+
+
+@dataclass(frozen=True)
+class GuessReleaseAct:
+    """A call of an unknown function named like an unlock helper (defined in
+    another file): it releases the held lock its arguments point into."""
+
+    args: tuple[str, ...]
+    via: str
+    line: int
+    col: int
+
+
+Act = OpAct | AssignAct | TryAssignAct | KillCondAct | RebindAct | GuessReleaseAct
 
 
 @dataclass(frozen=True)
@@ -272,7 +297,8 @@ def collect(src: SourceFile, fn: Node, name: str) -> FunctionInfo:
         else:
             aliases[v] = val
     info = FunctionInfo(name, params, ptypes, aliases, set(), set(), locals_, local_types)
-    info.tracked = {v for v, rhss in assigns.items() if v not in aliases}
+    # Parameters count: spin_lock_if(bool cond, ...) tests one.
+    info.tracked = {v for v, rhss in assigns.items() if v not in aliases} | set(params)
     return info
 
 
@@ -339,10 +365,10 @@ def fill_actions(
         name = call_name(src, call)
         if name is None:
             return None
-        r = resolver(name, [src.text(a) for a in call_args(call)])
+        r = resolver(name, [src.text(a) for a in call_args(call)], _assigned_var(src, call))
         if r is None:
             return None
-        return Resolved(tuple(key(e) for e in r.effects), r.conditional)
+        return Resolved(tuple(key(e) for e in r.effects), r.conditional, r.guard)
 
     for node in cfg.nodes:
         ast = node.ast
@@ -364,7 +390,7 @@ def fill_actions(
                     br = Branch(var_test=vt)
                 else:
                     t = squash(src.text(ast))
-                    if t in info.repeated_conds:
+                    if t in info.repeated_conds and _in_if(ast):
                         br = Branch(text=t)
             if br != Branch():
                 info.branches[node.id] = br
@@ -374,8 +400,23 @@ def fill_actions(
             if t == "call_expression" and n is not skip and n != skip:
                 r = resolve_call(n)
                 if r is None:
+                    name = call_name(src, n)
+                    if name is not None and "unlock" in name.lower():
+                        args = tuple(apply_aliases(squash(src.text(a)), info.aliases)
+                                     for a in call_args(n))
+                        if args:
+                            events.append((n.end_byte, -n.start_byte, GuessReleaseAct(
+                                args, name, src.line_of(n.start_byte),
+                                src.col_of(n.start_byte))))
                     continue
                 line, col = src.line_of(n.start_byte), src.col_of(n.start_byte)
+                if r.guard is not None:
+                    args = call_args(n)
+                    g = _strip(args[r.guard]) if r.guard < len(args) else None
+                    var = src.text(g) if g is not None and g.type == "identifier" else ""
+                    events.append((n.end_byte, -n.start_byte, TryAssignAct(
+                        var, Resolved(r.effects, "nz"), line, col, guard=True)))
+                    continue
                 if r.conditional is not None:
                     # A trylock whose result is not a condition or stored in a
                     # tracked variable: the lock may or may not be held after.
@@ -393,6 +434,13 @@ def fill_actions(
                 act = _assign_act(src, n, info, repeated_ids)
                 if act is not None:
                     events.extend((n.end_byte, -n.start_byte, a) for a in act)
+                rv = _target_var(src, n)
+                if rv is not None and rv not in info.aliases:
+                    # Before the right-hand side's effects: a helper returning
+                    # a locked object locks the new value, not the old.
+                    rhs = n.child_by_field_name("value" if t == "init_declarator" else "right")
+                    at = rhs.start_byte if rhs is not None else n.end_byte
+                    events.append((at, 1 << 40, RebindAct(rv)))
         events.sort(key=lambda x: (x[0], x[1]))
         # A TryAssign to a var replaces that var's plain assignment.
         acts: list[Act] = []
@@ -406,11 +454,105 @@ def fill_actions(
             info.branches[node.id] is not None and info.branches[node.id].try_op is not None
         ):
             info.relevant = True
+    _keep_lock_guards(cfg, info)
+
+
+_GUARDED = ("if_statement", "while_statement", "for_statement", "do_statement",
+            "conditional_expression")
+
+
+def _keep_lock_guards(cfg: Cfg, info: FunctionInfo) -> None:
+    """Forget flag tracking that cannot matter: path-sensitivity pays only
+    for conditions that guard a lock operation (``if ( locked ) unlock``)
+    or test a trylock's result.  Tracking every flag blows up the states."""
+    op_starts = sorted(
+        cfg.nodes[i].ast.start_byte  # type: ignore[union-attr]
+        for i, acts in enumerate(info.acts)
+        if cfg.nodes[i].ast is not None and any(isinstance(a, OpAct | TryAssignAct) for a in acts)
+    )
+    try_vars = {
+        a.var for acts in info.acts for a in acts if isinstance(a, TryAssignAct) and a.var
+    }
+    heads: set[str] = set()
+    for acts in info.acts:
+        for a in acts:
+            effs = (a.effect,) if isinstance(a, OpAct) else (
+                a.resolved.effects if isinstance(a, TryAssignAct) else ())
+            for e in effs:
+                m = _HEAD_RE.match(e.key)
+                if m:
+                    heads.add(m.group(1))
+
+    def guards(ast: Node) -> bool:
+        st = ast.parent
+        while st is not None and st.type not in _GUARDED:
+            st = st.parent
+        if st is None:
+            return False
+        lo = bisect.bisect_left(op_starts, st.start_byte)
+        return lo < len(op_starts) and op_starts[lo] < st.end_byte
+
+    keep_vars: set[str] = set(try_vars)
+    keep_texts: set[str] = set()
+    for i, br in enumerate(info.branches):
+        if br is None or br.try_op is not None:
+            continue
+        ast = cfg.nodes[i].ast
+        if ast is None or not guards(ast):
+            continue
+        if br.var_test is not None:
+            keep_vars.add(br.var_test.var)
+        elif br.text is not None:
+            keep_texts.add(br.text)
+    for i, br in enumerate(info.branches):
+        if br is None or br.try_op is not None:
+            continue
+        if (br.var_test is not None and br.var_test.var not in keep_vars) or (
+            br.text is not None and br.text not in keep_texts
+        ):
+            info.branches[i] = None
+    for i, acts in enumerate(info.acts):
+        if not acts:
+            continue
+        new: list[Act] = []
+        for a in acts:
+            if isinstance(a, AssignAct) and a.var not in keep_vars:
+                continue
+            if isinstance(a, RebindAct) and a.var not in heads:
+                continue
+            if isinstance(a, KillCondAct):
+                texts = tuple(t for t in a.texts if t in keep_texts)
+                if not texts:
+                    continue
+                a = KillCondAct(texts)
+            new.append(a)
+        info.acts[i] = new
+    info.tracked = keep_vars
+
+
+_HEAD_RE = re.compile(r"^\*?\(?([A-Za-z_]\w*)")
+
+
+def _target_var(src: SourceFile, n: Node) -> str | None:
+    if n.type == "init_declarator":
+        return _declarator_name(src, n.child_by_field_name("declarator"))
+    field_ = "left" if n.type == "assignment_expression" else "argument"
+    t = n.child_by_field_name(field_)
+    if t is None:
+        return None
+    t = _strip(t)
+    return src.text(t) if t.type == "identifier" else None
+
+
+def _in_if(ast: Node) -> bool:
+    """Is this condition an if's (not a loop's, whose value changes)?"""
+    st = ast.parent
+    while st is not None and st.type not in _GUARDED:
+        st = st.parent
+    return st is not None and st.type == "if_statement"
 
 
 def _ids_of_text(t: str) -> set[str]:
-    import re
-
     return set(re.findall(r"[A-Za-z_]\w*", t))
 
 

@@ -47,8 +47,13 @@ def macro_wrappers(raw: bytes) -> dict[str, Wrapper]:
         inner = re.fullmatch(r"do\s*\{\s*(.*?);?\s*\}\s*while\s*\(\s*0\s*\)", body, re.S)
         if inner:
             body = inner.group(1).strip()
-        while body.startswith("(") and body.endswith(")") and _balanced(body[1:-1]):
-            body = body[1:-1].strip()
+        for _ in range(3):
+            while body.startswith("(") and body.endswith(")") and _balanced(body[1:-1]):
+                body = body[1:-1].strip()
+            # lock_evaluate_nospec(x) is x with a speculation barrier.
+            t = re.fullmatch(r"(?:lock_evaluate_nospec|evaluate_nospec)\s*\((.*)\)", body, re.S)
+            if t and _balanced(t.group(1)):
+                body = t.group(1).strip()
         call = re.fullmatch(r"([A-Za-z_]\w*)\s*\((.*)\)", body, re.S)
         if call is None or not _balanced(call.group(2)):
             continue

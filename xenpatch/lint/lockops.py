@@ -137,6 +137,8 @@ def lock_key(arg_text: str) -> str:
     a plain pointer ``l`` designates ``*l``.
     """
     t = squash(arg_text)
+    while t.startswith("(") and t.endswith(")") and _balanced(t[1:-1]):
+        t = squash(t[1:-1])
     if t.startswith("&"):
         inner = t[1:]
         if inner.startswith("(") and inner.endswith(")") and _balanced(inner[1:-1]):
