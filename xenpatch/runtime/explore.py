@@ -152,6 +152,11 @@ def _ample(m: Machine, state: State, i: int, r: StepResult) -> bool:
     return True
 
 
+def _independent(a: tuple[int, int, int], b: tuple[int, int, int]) -> bool:
+    """Steps (cpu, reads, writes) of different CPUs commute."""
+    return a[0] != b[0] and not (a[2] & (b[1] | b[2]) or b[2] & a[1])
+
+
 def explore(
     m: Machine,
     reduce: bool = True,
@@ -165,7 +170,8 @@ def explore(
     index: dict[State, int] = {init: 0}
     parent = array("l", [-1])
     via = array("b", [-1])
-    queue: deque[tuple[State, int]] = deque([(init, 0)])
+    queue: deque[tuple[State, int, frozenset[tuple[int, int, int]], frozenset[int] | None]]
+    queue = deque([(init, 0, frozenset(), None)])
 
     def path(k: int) -> tuple[int, ...]:
         steps = []
@@ -181,30 +187,52 @@ def explore(
             res._add(Hazard("exclusion", msg, path(k)))
 
     check(init, 0)
+    # Sleep sets (per state, the CPUs whose step need not be taken because an
+    # equivalent interleaving was already explored), kept as
+    # (cpu, reads, writes) so independence can be checked without re-running.
+    sleep_of: dict[int, frozenset[tuple[int, int, int]]] = {0: frozenset()}
     while queue:
-        state, k = queue.popleft()
-        succ: list[tuple[int, StepResult]] | None = None
-        if reduce:
-            for i in range(m.ncpus):
-                r = m.step(state, i)
-                if r is None:
-                    continue
+        state, k, asleep_set, only = queue.popleft()
+        asleep = {c for c, _, _ in asleep_set}
+        enabled: list[tuple[int, StepResult]] = []
+        for i in range(m.ncpus):
+            if i in asleep or (only is not None and i not in only):
+                continue
+            r = m.step(state, i)
+            if r is not None:
+                enabled.append((i, r))
+        if not enabled:
+            if only is None and not asleep:
+                if all(c.status == DONE for c in state[1]):
+                    res.outcomes.add(_outcome(state))
+                for kind, msg in _terminal(m, state):
+                    res._add(Hazard(kind, msg, path(k)))
+            continue
+        succ = enabled
+        if reduce and only is None:
+            for i, r in enabled:
                 if _ample(m, state, i, r) and r.state not in index:
                     succ = [(i, r)]
-                break
-        if succ is None:
-            succ = successors(m, state)
-        if not succ:
-            cpus = state[1]
-            if all(c.status == DONE for c in cpus):
-                res.outcomes.add(_outcome(state))
-            for kind, msg in _terminal(m, state):
-                res._add(Hazard(kind, msg, path(k)))
-            continue
+                    break
+        done: list[tuple[int, int, int]] = []
         for i, r in succ:
             res.transitions += 1
+            me = (i, r.reads, r.writes)
+            child_sleep = frozenset(
+                t for t in (*asleep_set, *done) if _independent(t, me)
+            ) if reduce else frozenset()
+            done.append(me)
             s2 = r.state
-            if s2 in index:
+            k2 = index.get(s2)
+            if k2 is not None:
+                old = sleep_of.get(k2)
+                if old is None or old <= child_sleep:
+                    continue
+                # Reached again with fewer sleepers: wake the difference.
+                new = old & child_sleep
+                sleep_of[k2] = new
+                woken = frozenset(c for c, _, _ in old) - {c for c, _, _ in new}
+                queue.append((s2, k2, new, woken))
                 continue
             k2 = len(parent)
             index[s2] = k2
@@ -213,8 +241,9 @@ def explore(
             if r.crash is not None:
                 res._add(Hazard(r.crash.kind, f"cpu{i}: {r.crash.message}", path(k2)))
                 continue
+            sleep_of[k2] = child_sleep
             check(s2, k2)
-            queue.append((s2, k2))
+            queue.append((s2, k2, child_sleep, None))
         if len(index) >= max_states or (stop is not None and stop(res)):
             res.complete = False
             break
@@ -338,7 +367,10 @@ class Lasso:
     cycle: tuple[int, ...]
 
 
-def state_graph(m: Machine, max_states: int = 2_000_000) -> tuple[list[State], list[list[tuple[int, int]]]]:
+Graph = list[list[tuple[int, int]]]  # per state: (cpu, successor index)
+
+
+def state_graph(m: Machine, max_states: int = 2_000_000) -> tuple[list[State], Graph]:
     """Every reachable state and its edges (cpu, target index), unreduced."""
     init = m.initial_state()
     index = {init: 0}

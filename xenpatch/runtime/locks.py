@@ -493,6 +493,9 @@ def pc_write_unlock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
     return call(RW[ctx.head]["write_unlock"], (rw,), 1)
 
 
+# Routines whose locals at pc 1 are tickets of lock args[0].
+_TICKET_HOLDERS = (spin_lock, spin_trylock)
+
 PERCPU = {
     "percpu_read_lock": pc_read_lock, "percpu_read_unlock": pc_read_unlock,
     "percpu_write_lock": pc_write_lock, "percpu_write_unlock": pc_write_unlock,
@@ -539,14 +542,64 @@ def op_footprint(m: Machine, op: Op, cpu: int) -> tuple[int, int]:
     return lock | wa | all_slots, lock | wa
 
 
+def ticket_bases(m: Machine) -> list[int]:
+    """First word of every ticket lock, including queued rwlocks' internal ones."""
+    out = []
+    for info in m.locks.values():
+        if info.type == "spinlock":
+            out.append(info.base)
+        elif m.cfg.head:
+            out.append(info.base + 1)
+    return out
+
+
+def normalise_tickets(bases: list[int], mem: tuple[int, ...], cpus: tuple) -> tuple[tuple, tuple]:
+    """Shift each ticket lock so head == 0.  A ticket lock only ever compares
+    tickets with each other, so this is exact, and it keeps looping
+    programs from walking through 2^16 copies of the same state."""
+    if not any(mem[b] for b in bases):
+        return mem, cpus
+    m = list(mem)
+    shift: dict[int, int] = {}
+    for b in bases:
+        h = m[b]
+        if h:
+            shift[b] = h
+            m[b] = 0
+            m[b + 1] = (m[b + 1] - h) & M16
+    out = []
+    for c in cpus:
+        stack = c.stack
+        if any(f[0] in _TICKET_HOLDERS and f[1] == 1 and f[2][0] in shift for f in stack):
+            stack = tuple(_shift_frame(f, shift) for f in stack)
+            c = c._replace(stack=stack)
+        out.append(c)
+    return tuple(m), tuple(out)
+
+
+def _shift_frame(f: tuple, shift: dict[int, int]) -> tuple:
+    r, pc, a, loc = f
+    if r not in _TICKET_HOLDERS or pc != 1 or a[0] not in shift:
+        return f
+    d = shift[a[0]]
+    return (r, pc, a, tuple((x - d) & M16 for x in loc))
+
+
+def write_locked_word(m: Machine, info: LockInfo, mem: tuple[int, ...]) -> bool:
+    w = mem[info.base]
+    return (w & Q_WMASK) == Q_LOCKED if m.cfg.head else w == W16
+
+
+def reader_count(m: Machine, info: LockInfo, mem: tuple[int, ...]) -> int:
+    w = mem[info.base]
+    return w >> 16 if m.cfg.head else w & ~W16
+
+
 def is_clean(m: Machine, info: LockInfo, mem: tuple[int, ...]) -> bool:
     words = mem[info.base : info.base + info.size]
     if info.type == "spinlock":
         return words[0] == words[1] and words[2] == NO_CPU
-    if m.cfg.head:
-        rw_clean = words[0] == 0 and words[1] == words[2]
-    else:
-        rw_clean = words[0] == 0
+    rw_clean = words[0] == 0 and (not m.cfg.head or words[1] == words[2])
     if info.type == "rwlock":
         return rw_clean
     slots_clean = all(

@@ -182,7 +182,8 @@ class Ctx:
         """One atomic read of several fields of one word (e.g. head and tail)."""
         self._access()
         vals = tuple(self._get(v) for v in vs)
-        self._log("load " + ", ".join(f"{self.name(v)} = {x:#x}" for v, x in zip(vs, vals, strict=True)))
+        pairs = zip(vs, vals, strict=True)
+        self._log("load " + ", ".join(f"{self.name(v)} = {x:#x}" for v, x in pairs))
         return vals
 
     def store(self, v: int, val: int) -> None:
@@ -203,7 +204,8 @@ class Ctx:
         ok = cur == old
         if ok:
             self._set(v, new)
-        self._log(f"cas {self.name(v)} {old:#x} -> {new:#x}: {'ok' if ok else f'fail (is {cur:#x})'}")
+        outcome = "ok" if ok else f"fail (is {cur:#x})"
+        self._log(f"cas {self.name(v)} {old:#x} -> {new:#x}: {outcome}")
         return ok
 
     def cas_many(self, vs: tuple[int, ...], old: tuple[int, ...], new: tuple[int, ...]) -> bool:
@@ -213,7 +215,8 @@ class Ctx:
         if ok:
             for v, x in zip(vs, new, strict=True):
                 self._set(v, x)
-        self._log(f"cas {'/'.join(self.name(v) for v in vs)} {old} -> {new}: {'ok' if ok else 'fail'}")
+        names = "/".join(self.name(v) for v in vs)
+        self._log(f"cas {names} {old} -> {new}: {'ok' if ok else 'fail'}")
         return ok
 
     def fetch_add(self, v: int, delta: int, mask: int = 0xFFFFFFFF) -> int:
@@ -242,7 +245,9 @@ class Ctx:
         self._log(f"spin until {what or self.name(v)}: {self.name(v)} = {val:#x}")
         return val
 
-    def await_many(self, vs: tuple[int, ...], cond: Callable[[tuple[int, ...]], bool]) -> tuple[int, ...]:
+    def await_many(
+        self, vs: tuple[int, ...], cond: Callable[[tuple[int, ...]], bool]
+    ) -> tuple[int, ...]:
         self._access()
         vals = tuple(self._get(v) for v in vs)
         if not cond(vals):
@@ -345,6 +350,7 @@ class Machine:
         self._routines = locks
         self._op_cache: dict[tuple[int, int], tuple[Any, tuple, int]] = {}
         self.footprints = self._footprints()
+        self._tickets = locks.ticket_bases(self)
 
     # -- program -> routine -----------------------------------------------
     def op_routine(self, op: Op, cpu: int) -> tuple[Any, tuple]:
@@ -494,6 +500,8 @@ class Machine:
         new = Cpu(op_idx, ctx.started, tuple(stack), ctx.preempt, ctx.in_irq, holds,
                   ctx.dbg, obs, status)
         cpus = cpus[:i] + (new,) + cpus[i + 1 :]
+        if self._tickets:
+            mem, cpus = self._routines.normalise_tickets(self._tickets, mem, cpus)
         visible = holds != c.holds or crash is not None
         return StepResult((mem, cpus, log), ctx.reads, ctx.writes, visible, crash,
                           tuple(ctx.trace or ()))
@@ -501,6 +509,20 @@ class Machine:
     # -- inspection -------------------------------------------------------
     def var(self, state: State, name: str) -> int:
         return state[0][self.var_names.index(name)]
+
+    def is_write_locked(self, state: State, name: str) -> bool:
+        """``rw_is_write_locked`` (``percpu_rw_is_write_locked`` on a percpu
+        lock) evaluated on a state."""
+        return self._routines.write_locked_word(self, self.locks[name], state[0])
+
+    def readers(self, state: State, name: str) -> int:
+        """Reader count in the lock's (inner) rwlock word."""
+        return self._routines.reader_count(self, self.locks[name], state[0])
+
+    def slot(self, state: State, owner: str, cpu: int) -> str | None:
+        """Name of the lock in percpu slot ``owner[cpu]``, None if NULL."""
+        lid = state[0][self.slots[owner] + cpu]
+        return self.lock_by_id[lid].name if lid else None
 
     def dirty_locks(self, mem: tuple[int, ...]) -> list[str]:
         """Locks whose memory is not back to the unlocked state."""
