@@ -56,6 +56,10 @@ class MacroTable:
     string_macros: frozenset[bytes] = frozenset()
     asm_operand_macros: frozenset[bytes] = frozenset()
     transparent_macros: frozenset[bytes] = frozenset()
+    operand_macros: frozenset[bytes] = frozenset()
+    block_macros: frozenset[bytes] = frozenset()
+    initializer_open_macros: frozenset[bytes] = frozenset()
+    initializer_close_macros: frozenset[bytes] = frozenset()
     renames: dict[bytes, bytes] = field(default_factory=dict)
     path: str = "<builtin>"
     # name -> kind, filled lazily (the table is immutable, the cache is not).
@@ -95,6 +99,14 @@ class MacroTable:
             k = "asm"
         elif name in self.transparent_macros:
             k = "transparent"
+        elif name in self.operand_macros:
+            k = "operand"
+        elif name in self.block_macros:
+            k = "block"
+        elif name in self.initializer_open_macros:
+            k = "init_open"
+        elif name in self.initializer_close_macros:
+            k = "init_close"
         elif self.is_attribute(name):
             k = "attribute"
         elif self.is_loop(name):
@@ -120,6 +132,10 @@ _MACRO_KEYS = {
     "string_macros": list,
     "asm_operand_macros": list,
     "transparent_macros": list,
+    "operand_macros": list,
+    "block_macros": list,
+    "initializer_open_macros": list,
+    "initializer_close_macros": list,
     "renames": dict,
 }
 
@@ -173,6 +189,10 @@ def load_macro_table(path: Path) -> MacroTable:
         string_macros=words("string_macros"),
         asm_operand_macros=words("asm_operand_macros"),
         transparent_macros=words("transparent_macros"),
+        operand_macros=words("operand_macros"),
+        block_macros=words("block_macros"),
+        initializer_open_macros=words("initializer_open_macros"),
+        initializer_close_macros=words("initializer_close_macros"),
         renames=renames,
         path=str(path),
     )
@@ -199,8 +219,9 @@ _PROTECTED = re.compile(
 )
 _DIRECTIVE = re.compile(rb"[ \t]*#[ \t]*([A-Za-z_]*)")
 _BLANK = bytes(c if c in (10, 13) else 32 for c in range(256))
+_WORD_BYTE = [c == 0x5F or chr(c).isalnum() for c in range(256)]
 _BRACKETS = re.compile(rb"[(){}\[\]]")
-_NEXT = re.compile(rb"\s*(?:([A-Za-z_][A-Za-z0-9_]*)|([0-9][\w.]*|\.\.\.|\S))")
+_NEXT = re.compile(rb"\s*+(?:([A-Za-z_][A-Za-z0-9_]*)|([0-9][\w.]*|\.\.\.|\S))")
 _COMMENT_IN_PP = re.compile(rb"/\*.*?(?:\*/|\Z)|//[^\n]*", re.S)
 _NAMED_VARIADIC = re.compile(rb"(?<=[A-Za-z0-9_])\.\.\.(?=\s*\))")
 _DEFINE_HEAD = re.compile(rb"[ \t]*#[ \t]*define[ \t]+[A-Za-z_]\w*\(([^)]*)\)")
@@ -209,31 +230,37 @@ _CODE_RUN = re.compile(rb'"[^"\n]*"?|[^\s"]+')
 _ASM_STATEMENT = re.compile(
     rb"\b(?:asm|__asm__|__asm)\b(?:\s+(?:volatile|__volatile__|goto|inline))*\s*\("
 )
+_DECLARATOR_LIST = re.compile(rb"\s*[A-Za-z_]\w*\s*(?:,\s*[A-Za-z_]\w*\s*)*")
 _ELLIPSIS = re.compile(rb"\.\.\.")
 _IDENT_BEFORE_STRING = re.compile(rb"([A-Za-z_][A-Za-z0-9_]*)\s*(?=[\"])")
 _IDENT_AFTER_STRING = re.compile(rb"\"\s*([A-Za-z_][A-Za-z0-9_]*)")
 _CALL_CLOSE_THEN_WORD = re.compile(rb"\)(?=\s*[A-Za-z_}])")
 _CALL_CLOSE_THEN = re.compile(rb"\)\s*([{:])")
-_EMPTY_ARG = re.compile(rb"(?<=[(,])\s*,|,(?=\s*\))")
-_ASM_LABEL = re.compile(rb"\b([A-Za-z_][A-Za-z0-9_]*)\s+(?:asm|__asm__|__asm)\s*\(")
+_ASM_LABEL = re.compile(rb"\s(?:asm|__asm__|__asm)\s*\(")
 _ATTRIBUTE_KW = re.compile(rb"\b__attribute__\s*\(")
 _ASM_OPERAND_NAME = re.compile(rb"\[\s*[A-Za-z_][A-Za-z0-9_]*\s*\](?=\s*\")")
 
-_TYPE_ARG = re.compile(
+# Shapes met at the start of a macro argument: an empty argument, a type,
+# a run of names (dprintk(XENLOG_ERR VTDPREFIX, ...)), a trailing comma.
+_ARG_SHAPES = re.compile(
     rb"""
-    (?<=[(,])\s*
-    (
-      (?:(?:const|volatile)\s+)*
-      (?:
-         (?:struct|union|enum)\s+[A-Za-z_]\w*
-       | (?:unsigned|signed|short|long|int|char|bool|_Bool|float|double|void)
-         (?:\s+(?:unsigned|signed|short|long|int|char))*
-       | [A-Za-z_]\w*(?=\s*\*)
-      )
-      (?:\s*(?:const|volatile)\b)?
-      (?:\s*\*(?:\s*(?:const|volatile)\b)?)*
+    [(,]\s*+
+    (?:
+      (?P<empty>,)
+    | (?P<type>
+        (?:(?:const|volatile)\s+)*
+        (?:
+           (?:struct|union|enum)\s+[A-Za-z_]\w*
+         | (?:unsigned|signed|short|long|int|char|bool|_Bool|float|double|void)
+           (?:\s+(?:unsigned|signed|short|long|int|char))*
+         | [A-Za-z_]\w*(?=\s*\*)
+        )
+        (?:\s*(?:const|volatile)\b)?
+        (?:\s*\*(?:\s*(?:const|volatile)\b)?)*
+      )[ \t]*(?=[,)])
+    | (?P<run>[A-Za-z_][A-Za-z0-9_]*(?:[ \t]+[A-Za-z_][A-Za-z0-9_]*)+)(?=\s*,)
     )
-    [ \t]*(?=[,)])
+  | (?P<trail>,)\s*+\)
     """,
     re.X,
 )
@@ -248,7 +275,7 @@ _KEYWORDS = frozenset(
     b"__builtin_types_compatible_p __builtin_va_arg".split()
 )
 # Keywords after which a parenthesised operand is no macro argument list.
-_NOT_CALLS = _KEYWORDS - {b"offsetof"}
+_NOT_CALLS = _KEYWORDS - {b"offsetof", b"__builtin_types_compatible_p"}
 _BUILTIN_TYPE_WORDS = frozenset(
     b"void char short int long float double signed unsigned bool _Bool".split()
 )
@@ -297,6 +324,8 @@ class _Masker:
         self.pairs: dict[int, int] = {}
         self.bracket_kind: dict[int, str] = {}
         self.blanked: set[int] = set()
+        self.bracket_pos: list[int] = []
+        self.parent: dict[int, int | None] = {}
 
     # -- the code view ---------------------------------------------------
 
@@ -335,6 +364,15 @@ class _Masker:
     def prev_tok(self, pos: int, limit: int = 0) -> tuple[int, bytes] | None:
         """The code token that ends before ``pos`` (not before ``limit``)."""
         code = self.code
+        if pos > limit and code[pos - 1] not in b" \t\r\n":
+            last = pos - 1
+            c = code[last]
+            if not _WORD_BYTE[c]:
+                return last, bytes(code[last:pos])
+            s = last
+            while s > limit and _WORD_BYTE[code[s - 1]]:
+                s -= 1
+            return s, bytes(code[s:pos])
         window = 128
         end = pos
         while True:
@@ -390,12 +428,15 @@ class _Masker:
         nd = len(directives)
         pairs = self.pairs
         kinds = self.bracket_kind
-        for m in _BRACKETS.finditer(code):
-            pos = m.start()
+        parent = self.parent
+        self.bracket_pos = positions = [m.start() for m in _BRACKETS.finditer(code)]
+        for pos in positions:
             while di < nd and directives[di].start < pos:
                 self.directive(directives[di], stack, groups)
                 di += 1
             c = code[pos]
+            if c in b"([{":
+                parent[pos] = stack[-1][0] if stack else None
             if c == 0x7B:  # {
                 k = self.brace_kind(pos, stack)
                 stack.append((pos, k))
@@ -519,6 +560,8 @@ class _Masker:
         """Can a branch ending with ``last`` be followed by one starting with ``first``?"""
         if first == b"else":
             return last in (b";", b"}")
+        if first == b":":
+            return False  # a second asm operand list, a second label
         if last in (b";", b"}", b"{", b",", b"(", b"[", b":", b"else", b"do"):
             return True
         if ctx == "B" and last == b")":
@@ -569,7 +612,12 @@ class _Masker:
         hits = []
         for name, k in found:
             pat = _word_pattern(name)
-            hits.extend((m.start(), m.end(), k) for m in pat.finditer(self.code))
+            code = self.code
+            hits.extend(
+                (m.start(), m.end(), k)
+                for m in pat.finditer(code)
+                if not m.start() or not _WORD_BYTE[code[m.start() - 1]]
+            )
         hits.sort()
         done = 0
         for s, e, k in hits:
@@ -676,7 +724,7 @@ class _Masker:
             elif c in b")]}":
                 depth -= 1
             elif c == 0x3A and depth == 0:  # ':' between operand lists
-                self.blank(pos, pos + 1)
+                self.put(pos, b",")
         return e  # the arguments may hold more macros
 
     def _transparent(self, s: int, e: int) -> int:
@@ -687,6 +735,47 @@ class _Masker:
         self.blank(s, e)
         self.blank(span[0], span[0] + 1)
         self.blank(span[1], span[1] + 1)
+        return e
+
+    def _operand(self, s: int, e: int) -> int:
+        """An asm operand made by a macro: NAME(x) reads as '"...." (x)'."""
+        if e - s >= 2:
+            self.put(s, b'"' + b" " * (e - s - 2) + b'"')
+        return e
+
+    def _block(self, s: int, e: int) -> int:
+        """A macro whose arguments are statements: NAME(a, b, c); -> {a; b; c;}"""
+        span = self.call_span(e)
+        if span is None:
+            return e
+        open_, close = span
+        nxt = self.next_tok(close + 1)
+        if nxt is None or nxt[1] != b";":
+            return e
+        for _, b in self.top_level_args(open_, close)[:-1]:
+            comma = self.code.find(b",", b, close)
+            if comma != -1:
+                self.put(comma, b";")
+        self.blank(s, e)
+        self.put(open_, b"{")
+        self.put(close, b";")
+        self.put(nxt[0], b"}")
+        return e
+
+    def _init_open(self, s: int, e: int) -> int:
+        """DT_DEVICE_START(name, "x", cls) -> 'int DT_DEVI={name, "x", cls,'"""
+        span = self.call_span(e)
+        if span is None or span[0] - s < 7:
+            return e
+        n = span[0] + 1 - s
+        self.put(s, b"int " + self.raw[s : s + n - 6] + b"={")
+        self.put(span[1], b",")
+        return e
+
+    def _init_close(self, s: int, e: int) -> int:
+        """DT_DEVICE_END -> '};'"""
+        if e - s >= 2:
+            self.put(s, b"};" + b" " * (e - s - 2))
         return e
 
     def stringify(self, start: int, end: int) -> None:
@@ -742,45 +831,33 @@ class _Masker:
         """Blank ``XENLOG_WARNING VTDPREFIX "..."`` and ``"%" PRIx64 "\\n"`` runs."""
         table = self.table
         code = self.code
-        for m in _IDENT_BEFORE_STRING.finditer(code):
-            s, e = m.span(1)
-            if not table.is_string_prefix(m.group(1)) or (s and _is_word(code[s - 1 : s])):
-                continue
-            while True:
-                self.blank(s, e)
-                prev = self.prev_tok(s)
-                if prev is None or not _is_word(prev[1]) or not table.is_string_prefix(prev[1]):
-                    break
-                s, e = prev[0], prev[0] + len(prev[1])
-        for m in _IDENT_AFTER_STRING.finditer(code):
-            s, e = m.span(1)
-            if not table.is_string_prefix(m.group(1)) or self.code[s] != self.raw[s]:
-                continue
-            while True:
-                self.blank(s, e)
-                nxt = self.next_tok(e)
-                if nxt is None or not _is_word(nxt[1]) or not table.is_string_prefix(nxt[1]):
-                    break
-                s, e = nxt[0], nxt[0] + len(nxt[1])
+        raw = self.raw
+        for s, e in self.strings:
+            if raw[s] != 0x22 or code[s] != 0x22:
+                continue  # a character literal, or blanked
+            tok = self.prev_tok(s)
+            while tok is not None and _is_word(tok[1]) and table.is_string_prefix(tok[1]):
+                self.blank(tok[0], tok[0] + len(tok[1]))
+                tok = self.prev_tok(tok[0])
+            tok = self.next_tok(e)
+            while tok is not None and _is_word(tok[1]) and table.is_string_prefix(tok[1]):
+                self.blank(tok[0], tok[0] + len(tok[1]))
+                tok = self.next_tok(tok[0] + len(tok[1]))
 
     # -- shapes ------------------------------------------------------------
 
     def enclosing(self, pos: int) -> int | None:
         """Offset of the innermost bracket open at ``pos``."""
-        code = self.code
-        i = pos - 1
-        while i >= 0:
-            c = code[i]
-            if c in b")]}":
-                opener = self.pairs.get(i)
-                if opener is None:
-                    return None
-                i = opener - 1
-                continue
-            if c in b"([{":
-                return i
-            i -= 1
-        return None
+        i = bisect_left(self.bracket_pos, pos) - 1
+        if i < 0:
+            return None
+        b = self.bracket_pos[i]
+        if self.raw[b] in b"([{":
+            return b
+        opener = self.pairs.get(b)
+        if opener is None:
+            return None
+        return self.parent.get(opener)
 
     def callee(self, open_: int) -> tuple[int, bytes] | None:
         """The identifier right before a '(' if it names a call or a macro."""
@@ -802,10 +879,38 @@ class _Masker:
         k = self.bracket_kind.get(opener)
         return k if k in ("B",) else None
 
+    def in_call(self, pos: int) -> bool:
+        """Is ``pos`` directly inside the parentheses of a call or macro?"""
+        opener = self.enclosing(pos)
+        return opener is not None and self.code[opener] == 0x28 and self.callee(opener) is not None
+
+    def arguments(self) -> None:
+        """Macro arguments: a type becomes one identifier, an empty argument loses
+        its comma, a run of prefix names keeps the first."""
+        code = self.code
+        raw = self.raw
+        for m in _ARG_SHAPES.finditer(code):
+            if m.start("type") != -1:
+                s, e = m.span("type")
+                if code[s:e] != raw[s:e] or m.group("type") == b"void":
+                    continue
+                if self.in_call(s):
+                    self.fuse(s, e)
+            elif m.start("run") != -1:
+                names = _IDENT.findall(m.group("run"))
+                if all(self.table.is_string_prefix(n) for n in names) and self.in_call(
+                    m.start("run")
+                ):
+                    self.blank(m.start("run") + len(names[0]), m.end("run"))
+            else:
+                comma = m.start("empty") if m.start("empty") != -1 else m.start("trail")
+                if code[comma] == 0x2C and self.in_call(comma):
+                    self.blank(comma, comma + 1)
+
     def shapes(self) -> None:
         code = self.code
         # case A ... B:  ->  case A || B:
-        for m in _ELLIPSIS.finditer(code):
+        for m in _ELLIPSIS.finditer(code) if b"..." in code else ():
             s = m.start()
             tok = self.prev_tok(s)
             steps = 0
@@ -820,7 +925,8 @@ class _Masker:
             if tok is not None and tok[1] == b"case":
                 self.put(s, b"|| ")
         # asm ( TEMPLATE_MACRO : ...): the template made a string.
-        for m in _ASM_STATEMENT.finditer(code):
+        has_asm = b"asm" in code
+        for m in _ASM_STATEMENT.finditer(code) if has_asm else ():
             open_ = m.end() - 1
             close = self.pairs.get(open_)
             if close is None:
@@ -840,36 +946,21 @@ class _Masker:
                 code[r.start()] != 0x22 for r in _CODE_RUN.finditer(code, open_ + 1, end)
             ):
                 self.stringify(open_ + 1, end)
-        # A type as a macro argument: one identifier.
-        for m in _TYPE_ARG.finditer(code):
-            s, e = m.span(1)
-            if self.code[s:e] != self.raw[s:e]:
-                continue
-            if m.group(1).strip() == b"void":
-                continue
-            opener = self.enclosing(s)
-            if opener is None or code[opener] != 0x28 or self.callee(opener) is None:
-                continue
-            self.fuse(s, e)
-        # Empty macro arguments: FOO(a, ) -> FOO(a  ).
-        for m in _EMPTY_ARG.finditer(code):
-            comma = m.end() - 1 if code[m.end() - 1] == 0x2C else m.start()
-            opener = self.enclosing(comma)
-            if opener is not None and code[opener] == 0x28 and self.callee(opener) is not None:
-                self.blank(comma, comma + 1)
+        self.arguments()
         # 'register long r8 asm("r8") = x' -> 'register long r8    ["r8"] = x'
-        for m in _ASM_LABEL.finditer(code):
-            if m.group(1) in _KEYWORDS:
+        for m in _ASM_LABEL.finditer(code) if has_asm else ():
+            prev = self.prev_tok(m.start() + 1)
+            if prev is None or not _is_word(prev[1]) or prev[1] in _KEYWORDS:
                 continue
             open_ = m.end() - 1
             close = self.pairs.get(open_)
             if close is None:
                 continue
-            self.blank(m.end(1), open_)
+            self.blank(m.start() + 1, open_)
             self.put(open_, b"[")
             self.put(close, b"]")
         # __attribute__((x)) before an initializer: blanked.
-        for m in _ATTRIBUTE_KW.finditer(code):
+        for m in _ATTRIBUTE_KW.finditer(code) if b"__attribute__" in code else ():
             close = self.pairs.get(m.end() - 1)
             if close is None:
                 continue
@@ -899,7 +990,7 @@ class _Masker:
             if name is None:
                 continue
             nxt = self.next_tok(close + 1)
-            if nxt is None or nxt[1] in (b"else", b"while") or (
+            if nxt is None or nxt[1] == b"else" or (
                 nxt[1] in _KEYWORDS and nxt[1] not in _STATEMENT_WORDS
             ):
                 continue
@@ -911,6 +1002,14 @@ class _Masker:
             spot = min(x for x in (gap, tab, nxt[0]) if x != -1)
             if spot < nxt[0]:
                 self.put(spot, b";")
+            elif where == "T":
+                # 'NAME(a, b)' at column 0 -> 'NAME a, b;', a declaration;
+                # blanked when its arguments are no declarators.
+                if _DECLARATOR_LIST.fullmatch(self.code, opener + 1, close):
+                    self.put(opener, b" ")
+                    self.put(close, b";")
+                else:
+                    self.blank(name[0], close + 1)
 
 
 _STATEMENT_WORDS = frozenset(
@@ -924,7 +1023,7 @@ _WORD_PATTERNS: dict[bytes, re.Pattern[bytes]] = {}
 def _word_pattern(name: bytes) -> re.Pattern[bytes]:
     pat = _WORD_PATTERNS.get(name)
     if pat is None:
-        word = rb"(?<![A-Za-z0-9_])" + re.escape(name) + rb"(?![A-Za-z0-9_])"
+        word = re.escape(name) + rb"(?![A-Za-z0-9_])"
         pat = _WORD_PATTERNS[name] = re.compile(word)
     return pat
 

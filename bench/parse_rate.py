@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""How well tree-sitter-c parses Xen once masked, and what the masking costs.
+
+    .venv/bin/python bench/parse_rate.py [XEN_DIR]
+
+XEN_DIR is the ``xen/`` folder of a Xen tree (default: the one
+``scripts/fetch-xen-source.sh`` unpacks).  Prints the number of .c/.h files,
+of function definitions, of those holding an ERROR (or missing) node, of
+top-level ERROR regions, the rwlock call sites the tree shows against those
+the text has, and the CPU time of masking and of parsing (single thread).
+With ``--failing N`` lists N of the function definitions that still fail.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+import tree_sitter_c  # noqa: E402
+from tree_sitter import Language, Parser, Query, QueryCursor  # noqa: E402
+
+from xenpatch.c.masking import default_macro_table, mask  # noqa: E402
+from xenpatch.c.source import function_name, functions, parse_bytes  # noqa: E402
+
+LOCK_CALLS = (
+    "read_lock",
+    "write_lock",
+    "read_unlock",
+    "write_unlock",
+    "rwlock_init",
+    "rw_is_locked",
+    "rw_is_write_locked",
+)
+# What the text has: comments, literals and preprocessor lines (so #define
+# bodies) are blanked before looking for NAME(.
+_NOT_CODE = re.compile(
+    rb"""/\*.*?(?:\*/|\Z)|//(?:\\\r?\n|[^\n])*|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'
+       |^[ \t]*\#(?:/\*.*?(?:\*/|\Z)|\\\r?\n|[^\n])*""",
+    re.S | re.M | re.X,
+)
+_LOCK_CALL = re.compile(rb"\b(" + "|".join(LOCK_CALLS).encode() + rb")\s*\(")
+_LANGUAGE = Language(tree_sitter_c.language())
+_CALLEES = Query(_LANGUAGE, "(call_expression function: (identifier) @callee)")
+
+
+def _blank(m: re.Match[bytes]) -> bytes:
+    return re.sub(rb"[^\n]", b" ", m.group())
+
+
+def textual_lock_sites(raw: bytes) -> list[tuple[int, str]]:
+    """(offset, name) of every rwlock call written in code."""
+    code = _NOT_CODE.sub(_blank, raw)
+    return [(m.start(1), m.group(1).decode()) for m in _LOCK_CALL.finditer(code)]
+
+
+def parsed_lock_sites(tree) -> set[tuple[int, str]]:
+    """(offset, name) of every call_expression whose callee is an rwlock call."""
+    found = set()
+    for node in QueryCursor(_CALLEES).captures(tree.root_node).get("callee", []):
+        name = node.text.decode()
+        if name in LOCK_CALLS:
+            found.add((node.start_byte, name))
+    return found
+
+
+def xen_dir_from_fetch() -> Path:
+    out = subprocess.run(
+        [str(REPO / "scripts" / "fetch-xen-source.sh")],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    return Path(out) / "xen"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("xen_dir", nargs="?", type=Path, help="the xen/ folder of a Xen tree")
+    ap.add_argument("--failing", type=int, default=0, metavar="N",
+                    help="list N failing function definitions")
+    args = ap.parse_args(argv)
+    xen = args.xen_dir or xen_dir_from_fetch()
+    if not (xen / "common").is_dir():
+        print(f"{xen}: not the xen/ folder of a Xen tree", file=sys.stderr)
+        return 2
+
+    table = default_macro_table()
+    parser = Parser(_LANGUAGE)
+    paths = sorted(p for p in xen.rglob("*") if p.suffix in (".c", ".h") and p.is_file())
+    n_files = n_funcs = n_bad = n_top_errors = 0
+    sites_text = sites_found = 0
+    t_mask = t_parse = 0.0
+    skipped: list[str] = []
+    failing: list[str] = []
+    lost: list[str] = []
+    for path in paths:
+        rel = str(path.relative_to(xen))
+        raw = path.read_bytes()
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            skipped.append(rel)
+            continue
+        n_files += 1
+        t0 = time.process_time()
+        masked = mask(raw, table)
+        t1 = time.process_time()
+        tree = parser.parse(masked)
+        t2 = time.process_time()
+        t_mask += t1 - t0
+        t_parse += t2 - t1
+        n_top_errors += sum(1 for c in tree.root_node.children if c.type == "ERROR")
+        src = None
+        for fn in functions(tree.root_node):
+            n_funcs += 1
+            if fn.has_error:
+                n_bad += 1
+                if len(failing) < args.failing:
+                    src = src or parse_bytes(rel, raw, table)
+                    line = src.line_of(fn.start_byte)
+                    failing.append(f"{rel}:{line}: {function_name(src, fn)}")
+        text_sites = textual_lock_sites(raw)
+        if text_sites:
+            found = parsed_lock_sites(tree)
+            sites_text += len(text_sites)
+            for site in text_sites:
+                if site in found:
+                    sites_found += 1
+                else:
+                    line = raw.count(b"\n", 0, site[0]) + 1
+                    lost.append(f"{rel}:{line}: {site[1]}")
+
+    pct = 100.0 * n_bad / n_funcs if n_funcs else 0.0
+    extra = f" (+{len(skipped)} not UTF-8, skipped)" if skipped else ""
+    print(f"files                      {n_files}{extra}")
+    print(f"function definitions       {n_funcs}")
+    print(f"  with an ERROR node       {n_bad} ({pct:.2f}%)")
+    print(f"top-level ERROR regions    {n_top_errors}")
+    print(f"rwlock call sites          {sites_found} of {sites_text} found in the tree")
+    print(f"masking                    {t_mask:.2f} s CPU")
+    print(f"parsing                    {t_parse:.2f} s CPU")
+    for site in lost:
+        print(f"  lost: {site}")
+    for f in failing:
+        print(f"  failing: {f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
