@@ -829,3 +829,18 @@ def am(clone: Path, patch: Path, ident: Identity) -> subprocess.CompletedProcess
 
 def head_tree_of_workdir(clone: Path) -> str:
     return tree_of(clone, "HEAD")
+
+
+def dirty_paths(work_dir: str | os.PathLike[str]) -> list[str]:
+    """Tracked paths with uncommitted changes, when ``work_dir`` is in a git work tree.
+
+    Outside a repository nothing can be lost by a rewrite that git tracks, so
+    the answer is empty.
+    """
+    found = pygit2.discover_repository(str(work_dir))
+    if found is None:
+        return []
+    repo = pygit2.Repository(found)
+    if repo.is_bare:
+        return []
+    return _is_dirty(repo)

@@ -15,36 +15,64 @@ import difflib
 import os
 
 from xenpatch.series import git
-from xenpatch.series.diff import file_diff
 from xenpatch.series.git import CommitInfo
 
 CREATION_FACTOR = 60
 _COST_MAX = 1 << 30
 
 
-def patch_text(repo_dir: str | os.PathLike[str], info: CommitInfo) -> str:
-    """Message and diff of a commit, without what a rebase alone changes
-    (shas in index lines, hunk line numbers)."""
-    lines = [f"Author: {info.author.name} <{info.author.email}>", ""]
-    lines += ["    " + line for line in info.text.rstrip("\n").split("\n")]
-    lines.append("")
+def patch_texts(repo_dir: str | os.PathLike[str], info: CommitInfo) -> tuple[str, str]:
+    """(whole text, diff part) of a commit in the form range-diff.c builds from
+    ``git log -p``: metadata and message, then per file a `` ## path ##``
+    line and hunks whose headers keep only ``path: function`` — so that a
+    rebase alone (new shas, shifted line numbers) compares equal."""
+    head = [" ## Metadata ##", f"Author: {info.author.name} <{info.author.email}>", "",
+            " ## Commit message ##"]
+    lines = info.text.split("\n")
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    head += [("    " + line).rstrip() for line in "\n".join(lines).rstrip().split("\n")]
+    diff_lines: list[str] = []
     for change in git.commit_changes(repo_dir, info.sha):
-        text = file_diff(change, lambda _sha: "").decode("utf-8", "replace")
-        for line in text.split("\n"):
-            if line.startswith("index "):
+        old = change.old_path.decode("utf-8", "surrogateescape")
+        new = change.new_path.decode("utf-8", "surrogateescape")
+        if change.status == "A":
+            title = f"{new} (new)"
+        elif change.status == "D":
+            title = f"{old} (deleted)"
+        elif change.status == "R":
+            title = f"{old} => {new}"
+        else:
+            title = new
+        if change.old_mode and change.new_mode and change.old_mode != change.new_mode:
+            title += f" (mode change {change.old_mode:06o} => {change.new_mode:06o})"
+        current = old if change.status == "D" else new
+        diff_lines += ["", f" ## {title} ##"]
+        for line in change.body.decode("utf-8", "replace").split("\n"):
+            if not line:
                 continue
             if line.startswith("@@ "):
-                # keep only the function context of the hunk header
-                tail = line.split("@@", 2)[-1]
-                line = "@@" + tail
-            lines.append(line)
-    return "\n".join(lines)
+                rest = line[3:]
+                func = rest[rest.index("@@") + 2 :] if "@@" in rest else ""
+                diff_lines.append("@@" + (f" {current}:" if func else "") + func)
+            elif line[0] in "+-" or line[0] == " ":
+                diff_lines.append(line)
+            else:  # "\ No newline at end of file", binary payloads
+                diff_lines.append(" " + line)
+    diff = "\n".join(diff_lines[1:]) + "\n" if diff_lines else ""
+    return "\n".join(head) + "\n" + ("\n" + diff if diff else ""), diff
 
 
 def _diffsize(a: str, b: str) -> int:
-    """Lines a 3-context diff of ``a`` → ``b`` emits (git's diffsize())."""
+    """Hunks plus lines that a 3-context diff of ``a`` → ``b`` emits (git's
+    diffsize(), with difflib standing in for xdiff)."""
     out = difflib.unified_diff(a.split("\n"), b.split("\n"), n=3, lineterm="")
-    return sum(1 for line in out if not line.startswith(("---", "+++", "@@")))
+    count = 0
+    for line in out:
+        if line.startswith(("---", "+++")) and count == 0:
+            continue
+        count += 1
+    return count
 
 
 def _assignment(cost: list[list[int]]) -> list[int]:
@@ -97,8 +125,10 @@ def range_diff(
     """``git range-diff old_range new_range`` (ranges as ``BASE..HEAD``)."""
     _, old = git.resolve_range(repo_dir, old_range)
     _, new = git.resolve_range(repo_dir, new_range)
-    a_text = [patch_text(repo_dir, c) for c in old]
-    b_text = [patch_text(repo_dir, c) for c in new]
+    a_full, a_text = zip(*[patch_texts(repo_dir, c) for c in old], strict=True) if old \
+        else ((), ())
+    b_full, b_text = zip(*[patch_texts(repo_dir, c) for c in new], strict=True) if new \
+        else ((), ())
     a_match = [-1] * len(old)
     b_match = [-1] * len(new)
     for i, ta in enumerate(a_text):  # identical patches first
@@ -108,8 +138,9 @@ def range_diff(
                 break
     n = len(old) + len(new)
     cost = [[0] * n for _ in range(n)]
-    a_size = [_diffsize(t, "") for t in a_text]
-    b_size = [_diffsize("", t) for t in b_text]
+    # range-diff.c's util->diffsize: the number of lines of the diff part
+    a_size = [t.count("\n") - t.count("\n\n") for t in a_text]
+    b_size = [t.count("\n") - t.count("\n\n") for t in b_text]
     for i in range(len(old)):
         for j in range(len(new)):
             if a_match[i] == j:
@@ -147,12 +178,12 @@ def range_diff(
         elif i is None:
             status = ">"
         else:
-            status = "=" if a_text[i] == b_text[j] else "!"
+            status = "=" if a_full[i] == b_full[j] else "!"
         subject = old[i].subject if i is not None else new[j].subject  # type: ignore[index]
         out.append(f"{a_part} {status} {b_part} {subject}\n")
         if status == "!":
             body = difflib.unified_diff(
-                a_text[i].split("\n"), b_text[j].split("\n"), n=3, lineterm=""  # type: ignore[index]
+                a_full[i].split("\n"), b_full[j].split("\n"), n=3, lineterm=""  # type: ignore[index]
             )
             for line in list(body)[2:]:
                 out.append(f"    {line}".rstrip() + "\n")
