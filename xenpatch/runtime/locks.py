@@ -466,7 +466,7 @@ def pc_write_lock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
     ctx.await_many(words, lambda vals: any(v != lid for v in vals))
     cpu = mask[pos]
     v = ctx.own(s0 + cpu)
-    ctx.note(f"poll {ctx.name(s0 + cpu)} = {v}")
+    ctx.note(f"poll {ctx.name(s0 + cpu)} = {ctx.m.lock_name(v)}")
     if v != lid:
         mask = mask[:pos] + mask[pos + 1 :]
     else:

@@ -524,6 +524,10 @@ class Machine:
         lid = state[0][self.slots[owner] + cpu]
         return self.lock_by_id[lid].name if lid else None
 
+    def lock_name(self, lid: int) -> str:
+        """What a slot holding lid points at."""
+        return self.lock_by_id[lid].name if lid in self.lock_by_id else "NULL"
+
     def dirty_locks(self, mem: tuple[int, ...]) -> list[str]:
         """Locks whose memory is not back to the unlocked state."""
         return [info.name for info in self.locks.values()
@@ -536,7 +540,7 @@ class Machine:
         if c.status == DONE:
             return "done"
         at = str(prog.ops[c.op_idx]) if c.op_idx < len(prog.ops) else "end"
-        frames = "/".join(f"{f[0].__name__}@{f[1]}" for f in c.stack)
+        frames = "/".join(f"{f[0].__name__}@{f[1]}" for f in c.stack if f[0] is not _Return)
         return f"op {c.op_idx} {at}" + (f" [{frames}]" if frames else "")
 
 
