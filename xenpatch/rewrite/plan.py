@@ -117,7 +117,7 @@ def _site_edits(rule: ConversionRule, site: Site, plan: Plan, newline: bytes) ->
         else:
             comment = render(
                 rule.calls.comment_template,
-                lock=f"&{site.obj_text}{site.op}{rule.lock.field}",
+                lock=f"{site.obj_text}{site.op}{rule.lock.field}",
                 statement=site.stmt_text,
             )
             text = indent_block(comment.rstrip("\n") + "\n", site.indent)
@@ -183,12 +183,10 @@ def build_plan(rule: ConversionRule, scans: list[FileScan], index: TypeIndex,
     plan = Plan()
     target = CType(rule.struct_type, 1)
     by_path = {s.path: s for s in scans}
-    if "percpu_rwlock_t" not in index.typedefs and not any(
-        s.has_text.get("percpu_rwlock_t") for s in scans if s.path.endswith(".h")
-    ):
+    if rule.lock.new_type not in index.typedefs:
         plan.diagnostics.append(Diagnostic(
             rule.path, 1, "error",
-            "the tree has no percpu_rwlock_t: it lacks the percpu rwlock infrastructure "
+            f"the tree has no {rule.lock.new_type}: it lacks the percpu rwlock infrastructure "
             "(Xen commit ef9dd43ddd or later)",
         ))
         return plan

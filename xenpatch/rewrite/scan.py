@@ -255,7 +255,6 @@ def _owner_marks(raw: bytes, owner: str) -> dict[str, bool]:
     return {
         "declare": re.search(rb"DECLARE_PERCPU_RWLOCK_GLOBAL" + owner_re, raw) is not None,
         "define": re.search(rb"DEFINE_PERCPU_RWLOCK_GLOBAL" + owner_re, raw) is not None,
-        "percpu_rwlock_t": b"percpu_rwlock_t" in raw,
     }
 
 
