@@ -16,6 +16,7 @@ from xenpatch.runtime.machine import Config
 from xenpatch.runtime.programs import LockDecl, Op, Program
 
 C = "grant_rwlock"
+NAMES = {"r": "read_lock", "ru": "read_unlock", "w": "write_lock", "wu": "write_unlock"}
 
 
 def _prog(ops: list[tuple[str, str]], percpu: bool) -> Program:
@@ -25,7 +26,7 @@ def _prog(ops: list[tuple[str, str]], percpu: bool) -> Program:
         if kind in ("s", "su"):
             out.append(Op("spin_lock" if kind == "s" else "spin_unlock", lock))
             continue
-        name = {"r": "read_lock", "ru": "read_unlock", "w": "write_lock", "wu": "write_unlock"}[kind]
+        name = NAMES[kind]
         out.append(Op(f"percpu_{name}", lock, C) if percpu else Op(name, lock))
     return Program(tuple(out))
 

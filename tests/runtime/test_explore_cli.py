@@ -1,0 +1,92 @@
+"""`xenpatch explore` through its own register/handler."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from xenpatch.runtime import cli
+
+BAD_LINE = """\
+# L6: nested read with a writer arriving in between
+lock A percpu grant_rwlock
+cpu0: percpu_read_lock(A, grant_rwlock) percpu_read_lock(A, grant_rwlock)
+cpu0_: cs
+"""
+
+
+def _main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="xenpatch")
+    cli.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(argv)
+    return int(args.handler(args))
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "prog.txt"
+    p.write_text(text)
+    return p
+
+
+NESTED = """\
+lock A percpu grant_rwlock
+cpu0: percpu_read_lock(A, grant_rwlock); percpu_read_lock(A, grant_rwlock); \
+percpu_read_unlock(A, grant_rwlock); percpu_read_unlock(A, grant_rwlock)
+cpu1: percpu_write_lock(A, grant_rwlock) cs percpu_write_unlock(A, grant_rwlock)
+"""
+
+
+def test_hazard_exit_1_and_replay(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    p = _write(tmp_path, NESTED)
+    assert _main(["explore", str(p), "--replay"]) == 1
+    out = capsys.readouterr().out
+    assert "deadlock: no CPU can move" in out
+    assert "  1. cpu0: begin percpu_read_lock(A, grant_rwlock)" in out
+    assert "poll grant_rwlock[cpu0] = A" in out
+
+
+def test_debug_build_reports_assert(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    p = _write(tmp_path, NESTED)
+    assert _main(["explore", str(p), "--build", "debug", "--lock-model", "rw16"]) == 1
+    out = capsys.readouterr().out
+    assert "assert: cpu0: ASSERT(this_cpu_ptr(per_cpudata) != percpu_rwlock)" in out
+
+
+def test_clean_program_exit_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    p = _write(tmp_path, "cpu0: read_lock(A) cs read_unlock(A)\ncpu1: write_lock(A) wu(A)\n"
+               .replace("wu(A)", "write_unlock(A)"))
+    for extra in ([], ["--no-reduce"], ["--random", "20", "--seed", "7"]):
+        assert _main(["explore", str(p), *extra]) == 0
+    assert "0 hazards" in capsys.readouterr().out
+
+
+def test_random_mode_is_deterministic(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    p = _write(tmp_path, NESTED)
+    outs = []
+    for _ in range(2):
+        assert _main(["explore", str(p), "--random", "30", "--seed", "5"]) == 1
+        outs.append(capsys.readouterr().out.split("\n", 1)[1])
+    assert outs[0] == outs[1]
+
+
+@pytest.mark.parametrize("text,reason", [
+    ("cpu0: read_lock(A) bogus(A)\n", "prog.txt:1: unknown op kind 'bogus'"),
+    ("cpu1: read_lock(A)\n", "prog.txt:1: expected cpu0, got cpu1"),
+    ("cpu0: spin_lock(A) read_lock(A)\n", "prog.txt: read_lock(A) used on spinlock A"),
+    ("lock A percpu\ncpu0: read_lock(A)\n", "prog.txt:1: percpu lock needs an owner class or '-'"),
+    ("# nothing\n", "prog.txt: no cpu lines"),
+    (BAD_LINE, "prog.txt:4: expected 'lock NAME TYPE [OWNER]' or 'cpuN: ops'"),
+])
+def test_bad_input_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str,
+                          reason: str) -> None:
+    p = _write(tmp_path, text)
+    assert _main(["explore", str(p)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.strip().endswith(reason)
+
+
+def test_missing_file_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _main(["explore", str(tmp_path / "nope.txt")]) == 2
+    assert capsys.readouterr().err.strip() == f"{tmp_path / 'nope.txt'}: No such file or directory"
