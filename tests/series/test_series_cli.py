@@ -282,3 +282,17 @@ def test_registered_in_the_top_level_cli(three, tmp_path):
     out = tmp_path / "o"
     assert cli.main(["series", "-C", str(repo), f"{base}..HEAD", "-o", str(out)]) == 0
     assert len(list(out.iterdir())) == 4
+
+
+def test_rfc_prefix_and_forked_base(three, tmp_path):
+    repo, base = three
+    out = tmp_path / "o"
+    code, _, err = series(repo, f"{base}..HEAD", "-o", str(out), "--rfc",
+                          "--subject-prefix", "PATCH", "-v", "2")
+    assert code == 0, err
+    assert "Subject: [RFC PATCH v2 0/3]" in (out / "v2-0000-cover-letter.patch").read_text()
+    # BASE ahead of the fork point: mailed against the real parent, with a warning
+    run_git(repo, "checkout", "-q", "-b", "upstream", base)
+    commit(repo, {"other.c": "o\n"}, "upstream moved on")
+    code, _, err = series(repo, "upstream..main", "-o", str(tmp_path / "p"))
+    assert code == 0 and f"based on {base[:12]}" in err

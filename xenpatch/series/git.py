@@ -15,7 +15,7 @@ import struct
 import subprocess
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -359,12 +359,13 @@ def resolve_range(repo_dir: str | os.PathLike[str], spec: str) -> tuple[str, lis
             raise SeriesError(
                 spec, f"root commit {str(c.id)[:12]} in range has no base to diff against"
             )
-    # A linear range must hang off base: otherwise BASE..HEAD includes commits
-    # that git am on BASE could never apply.
-    if str(commits[0].parent_ids[0]) != base:
-        raise SeriesError(
-            spec, f"first commit {str(commits[0].id)[:12]} is not a child of {base[:12]}"
-        )
+    for older, newer in zip(commits, commits[1:], strict=False):
+        if newer.parent_ids[0] != older.id:
+            raise SeriesError(spec, f"commit {str(newer.id)[:12]} does not follow "
+                              f"{str(older.id)[:12]}; the range is not one line of history")
+    # When HEAD forked from an older point than BASE, git format-patch mails
+    # the commits against their real parent; so do we (the caller may warn).
+    base = str(commits[0].parent_ids[0])
     infos = [_info(c) for c in commits]
     for info in infos:
         try:
@@ -711,7 +712,7 @@ def unique_abbrev(repo: pygit2.Repository, sha: str, length: int) -> str:
     return sha
 
 
-def abbreviator(repo_dir: str | os.PathLike[str]):  # noqa: ANN201 - a closure
+def abbreviator(repo_dir: str | os.PathLike[str]) -> Callable[[str], str]:
     """A function sha → abbreviated sha, as git's index lines abbreviate."""
     repo = open_repo(repo_dir)
     length = abbrev_length(repo_dir)

@@ -134,6 +134,11 @@ def build(repo_dir: str | os.PathLike[str], opts: Options,
     base, commits = git.resolve_range(repo_dir, opts.spec)
     head = commits[-1].sha
     warnings: list[str] = []
+    named_base = git.resolve(repo_dir, opts.spec.split("..", 1)[0] or "HEAD") \
+        if ".." in opts.spec else git.resolve(repo_dir, opts.spec)
+    if named_base != base:
+        warnings.append(f"the series is based on {base[:12]}, not on {named_base[:12]} "
+                        "(the range forks earlier); git am needs that base")
     sender = git.identity(repo_dir, "committer")
     now = opts.now if opts.now is not None else int(time.time())
     abbrev = git.abbreviator(repo_dir)
