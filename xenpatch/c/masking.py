@@ -208,14 +208,17 @@ def default_macro_table() -> MacroTable:
 # Lexical pieces
 
 # Comments, literals and preprocessor lines: what the code view blanks.
+# Comments, literals and preprocessor lines: what the code view blanks.  Run
+# on the text after a line break (a directive is one at the start of a line);
+# each alternative starts with a distinct byte, which keeps the search fast.
 _PROTECTED = re.compile(
     rb"""
-    (?P<comment>/\*.*?(?:\*/|\Z)|//(?:\\\r?\n|[^\n])*)
-  | (?P<string>"(?:\\.|[^"\\\n])*"?)
-  | (?P<char>'(?:\\.|[^'\\\n])*'?)
-  | (?P<pp>^[ \t]*\#(?:/\*.*?(?:\*/|\Z)|\\\r?\n|[^\n])*)
+      /\*.*?(?:\*/|\Z) | //(?:\\\r?\n|[^\n])*
+    | "(?:\\.|[^"\\\n])*"?
+    | '(?:\\.|[^'\\\n])*'?
+    | \n[ \t]*\#(?:/\*.*?(?:\*/|\Z)|\\\r?\n|[^\n])*
     """,
-    re.S | re.M | re.X,
+    re.S | re.X,
 )
 _DIRECTIVE = re.compile(rb"[ \t]*#[ \t]*([A-Za-z_]*)")
 _BLANK = bytes(c if c in (10, 13) else 32 for c in range(256))
@@ -231,6 +234,7 @@ _ASM_STATEMENT = re.compile(
     rb"\b(?:asm|__asm__|__asm)\b(?:\s+(?:volatile|__volatile__|goto|inline))*\s*\("
 )
 _DECLARATOR_LIST = re.compile(rb"\s*[A-Za-z_]\w*\s*(?:,\s*[A-Za-z_]\w*\s*)*")
+_STAR_END = re.compile(rb"\*[\s*]*[,)]")
 _ELLIPSIS = re.compile(rb"\.\.\.")
 _IDENT_BEFORE_STRING = re.compile(rb"([A-Za-z_][A-Za-z0-9_]*)\s*(?=[\"])")
 _IDENT_AFTER_STRING = re.compile(rb"\"\s*([A-Za-z_][A-Za-z0-9_]*)")
@@ -240,8 +244,10 @@ _ASM_LABEL = re.compile(rb"\s(?:asm|__asm__|__asm)\s*\(")
 _ATTRIBUTE_KW = re.compile(rb"\b__attribute__\s*\(")
 _ASM_OPERAND_NAME = re.compile(rb"\[\s*[A-Za-z_][A-Za-z0-9_]*\s*\](?=\s*\")")
 
-# Shapes met at the start of a macro argument: an empty argument, a type,
-# a run of names (dprintk(XENLOG_ERR VTDPREFIX, ...)), a trailing comma.
+# Shapes met at the start of a macro argument: an empty argument, a type
+# spelled with keywords, a run of upper-case names (dprintk(XENLOG_ERR
+# VTDPREFIX, ...)), a trailing comma.  Each alternative fails on its first
+# byte for an ordinary argument, which keeps the search fast.
 _ARG_SHAPES = re.compile(
     rb"""
     [(,]\s*+
@@ -251,19 +257,21 @@ _ARG_SHAPES = re.compile(
         (?:(?:const|volatile)\s+)*
         (?:
            (?:struct|union|enum)\s+[A-Za-z_]\w*
-         | (?:unsigned|signed|short|long|int|char|bool|_Bool|float|double|void)
-           (?:\s+(?:unsigned|signed|short|long|int|char))*
-         | [A-Za-z_]\w*(?=\s*\*)
+         | (?:unsigned|signed|short|long|int|char|bool|_Bool|float|double|void)\b
+           (?:\s+(?:unsigned|signed|short|long|int|char)\b)*
+         | (?:const|volatile)\s+[A-Za-z_]\w*
         )
         (?:\s*(?:const|volatile)\b)?
         (?:\s*\*(?:\s*(?:const|volatile)\b)?)*
       )[ \t]*(?=[,)])
-    | (?P<run>[A-Za-z_][A-Za-z0-9_]*(?:[ \t]+[A-Za-z_][A-Za-z0-9_]*)+)(?=\s*,)
+    | (?P<run>[A-Z_][A-Z0-9_]*(?:[ \t]+[A-Z_][A-Z0-9_]*)+)(?=\s*,)
     )
-  | (?P<trail>,)\s*+\)
     """,
     re.X,
 )
+_TRAILING_COMMA = re.compile(rb",\s*+\)")
+# A typedef name and stars as an argument: xzalloc_array(cpumask_t *, n).
+_STAR_ARG = re.compile(rb"[(,]\s*+([A-Za-z_]\w*(?:\s*\*)+)\s*(?=[,)])")
 
 _KEYWORDS = frozenset(
     b"auto break case char const continue default do double else enum extern float for "
@@ -300,6 +308,7 @@ class _Directive:
     start: int
     end: int
     word: bytes
+    index: int
 
 
 @dataclass
@@ -320,27 +329,30 @@ class _Masker:
         self.out = bytearray(raw)
         self.directives: list[_Directive] = []
         self.strings: list[tuple[int, int]] = []
-        self.code = bytearray(_PROTECTED.sub(self._protect, raw))
+        self.code = bytearray(_PROTECTED.sub(self._protect, b"\n" + raw))
+        del self.code[0]
         self.pairs: dict[int, int] = {}
         self.bracket_kind: dict[int, str] = {}
         self.blanked: set[int] = set()
+        self._before: dict[int, tuple[int, bytes] | None] = {}
+        self._after: dict[int, tuple[int, bytes] | None] = {}
         self.bracket_pos: list[int] = []
         self.parent: dict[int, int | None] = {}
 
     # -- the code view ---------------------------------------------------
 
     def _protect(self, m: re.Match[bytes]) -> bytes:
-        kind = m.lastgroup
+        # Offsets in the text are one more than in ``raw`` (the leading line break).
         text = m.group()
-        if kind == "string" or kind == "char":
-            s, e = m.span()
-            self.strings.append((s, e))
-            if len(text) >= 2 and text[-1:] == text[:1]:
+        c = text[0]
+        if c == 0x22 or c == 0x27:  # a string or a character literal
+            self.strings.append((m.start() - 1, m.end() - 1))
+            if len(text) >= 2 and text[-1] == c:
                 return text[:1] + text[1:-1].translate(_BLANK) + text[-1:]
             return text[:1] + text[1:].translate(_BLANK)
-        if kind == "pp":
-            word = _DIRECTIVE.match(text).group(1)
-            self.directives.append(_Directive(m.start(), m.end(), word))
+        if c == 0x0A:  # a preprocessor line, after its line break
+            word = _DIRECTIVE.match(text, 1).group(1)
+            self.directives.append(_Directive(m.start(), m.end() - 1, word, len(self.directives)))
         return text.translate(_BLANK)
 
     def blank(self, start: int, end: int) -> None:
@@ -426,40 +438,64 @@ class _Masker:
         directives = self.directives
         di = 0
         nd = len(directives)
+        next_directive = directives[0].start if nd else len(code) + 1
         pairs = self.pairs
         kinds = self.bracket_kind
         parent = self.parent
         self.bracket_pos = positions = [m.start() for m in _BRACKETS.finditer(code)]
         for pos in positions:
-            while di < nd and directives[di].start < pos:
-                self.directive(directives[di], stack, groups)
-                di += 1
+            if pos > next_directive:
+                while di < nd and directives[di].start < pos:
+                    self.directive(directives[di], stack, groups)
+                    di += 1
+                next_directive = directives[di].start if di < nd else len(code) + 1
             c = code[pos]
-            if c in b"([{":
+            if c == 0x28:  # (
                 parent[pos] = stack[-1][0] if stack else None
-            if c == 0x7B:  # {
+                stack.append((pos, "P"))
+            elif c == 0x29:  # )
+                if stack and code[stack[-1][0]] == 0x28:
+                    opener = stack.pop()[0]
+                    pairs[opener] = pos
+                    pairs[pos] = opener
+                else:
+                    self.unwind(stack, pos, 0x28)
+            elif c == 0x7B:  # {
+                parent[pos] = stack[-1][0] if stack else None
                 k = self.brace_kind(pos, stack)
                 stack.append((pos, k))
                 kinds[pos] = k
-            elif c == 0x28:  # (
-                stack.append((pos, "P"))
-                kinds[pos] = "P"
+            elif c == 0x7D:  # }
+                if stack and code[stack[-1][0]] == 0x7B:
+                    opener = stack.pop()[0]
+                    pairs[opener] = pos
+                    pairs[pos] = opener
+                else:
+                    self.unwind(stack, pos, 0x7B)
             elif c == 0x5B:  # [
+                parent[pos] = stack[-1][0] if stack else None
                 stack.append((pos, "K"))
-                kinds[pos] = "K"
+            elif stack and code[stack[-1][0]] == 0x5B:
+                opener = stack.pop()[0]
+                pairs[opener] = pos
+                pairs[pos] = opener
             else:
-                want = b"{" if c == 0x7D else b"(" if c == 0x29 else b"["
-                # Pop to the matching opener; an unmatched closer is ignored.
-                for depth in range(len(stack) - 1, max(-1, len(stack) - 4), -1):
-                    if code[stack[depth][0]] == want[0]:
-                        opener = stack[depth][0]
-                        pairs[opener] = pos
-                        pairs[pos] = opener
-                        del stack[depth:]
-                        break
+                self.unwind(stack, pos, 0x5B)
         while di < nd:
             self.directive(directives[di], stack, groups)
             di += 1
+
+    def unwind(self, stack: list, pos: int, want: int) -> None:
+        """A closer that does not close the innermost opener: pop to its opener if
+        that is near (an unclosed bracket in between), else ignore it."""
+        code = self.code
+        for depth in range(len(stack) - 2, max(-1, len(stack) - 4), -1):
+            if code[stack[depth][0]] == want:
+                opener = stack[depth][0]
+                self.pairs[opener] = pos
+                self.pairs[pos] = opener
+                del stack[depth:]
+                return
 
     def brace_kind(self, pos: int, stack: list[tuple[int, str]]) -> str:
         """B for a block or a struct body, I for an initializer."""
@@ -486,7 +522,7 @@ class _Masker:
     def directive(self, d: _Directive, stack: list, groups: list[_Group]) -> None:
         w = d.word
         if w not in _CONDITIONAL:
-            if not self.directive_is_safe(d.start, d.end, stack):
+            if not self.directive_is_safe(d, stack):
                 self.blank(d.start, d.end)
                 self.blanked.add(d.start)
             return
@@ -511,16 +547,55 @@ class _Masker:
         g.directives.append(d)
         stack[:] = g.saved
 
-    def directive_is_safe(self, start: int, end: int, stack: list) -> bool:
+    def directive_is_safe(self, d: _Directive, stack: list) -> bool:
         """Does tree-sitter take a directive here (between statements)?"""
         ctx = stack[-1][1] if stack else "T"
         if ctx not in "TB":
             return False
-        prev = self.prev_tok(start)
+        prev = self.before_directive(d.index)
         if prev is not None and prev[1] not in (b";", b"{", b"}"):
             return False
-        nxt = self.next_tok(end)
+        nxt = self.after_directive(d.index)
         return nxt is None or nxt[1] != b"else"
+
+    def before_directive(self, i: int) -> tuple[int, bytes] | None:
+        """The code token before directive ``i`` (other directives are blank)."""
+        memo = self._before
+        dirs = self.directives
+        walked = []
+        tok = None
+        while True:
+            if i in memo:
+                tok = memo[i]
+                break
+            walked.append(i)
+            tok = self.prev_tok(dirs[i].start, dirs[i - 1].end if i else 0)
+            if tok is not None or i == 0:
+                break
+            i -= 1
+        for j in walked:
+            memo[j] = tok
+        return tok
+
+    def after_directive(self, i: int) -> tuple[int, bytes] | None:
+        """The code token after directive ``i``."""
+        memo = self._after
+        dirs = self.directives
+        last = len(dirs) - 1
+        walked = []
+        tok = None
+        while True:
+            if i in memo:
+                tok = memo[i]
+                break
+            walked.append(i)
+            tok = self.next_tok(dirs[i].end, dirs[i + 1].start if i < last else None)
+            if tok is not None or i == last:
+                break
+            i += 1
+        for j in walked:
+            memo[j] = tok
+        return tok
 
     def settle(self, g: _Group) -> None:
         """Leave a group to the parser, or blank its directives, or its #else part."""
@@ -531,7 +606,7 @@ class _Masker:
         safe = (
             g.ctx in "TB"
             and g.balanced
-            and self.directive_is_safe(dirs[0].start, dirs[0].end, g.saved)
+            and self.directive_is_safe(dirs[0], g.saved)
             and all(
                 f is None or (f[1] != b"else" and la is not None and la[1] in (b";", b"}"))
                 for f, la in zip(firsts, lasts, strict=True)
@@ -539,6 +614,8 @@ class _Masker:
         )
         if safe:
             return
+        self._before.clear()
+        self._after.clear()
         for d in dirs:
             self.blank(d.start, d.end)
             self.blanked.add(d.start)
@@ -610,14 +687,18 @@ class _Masker:
         if not found:
             return
         hits = []
+        code = self.code
+        word = _WORD_BYTE
         for name, k in found:
-            pat = _word_pattern(name)
-            code = self.code
-            hits.extend(
-                (m.start(), m.end(), k)
-                for m in pat.finditer(code)
-                if not m.start() or not _WORD_BYTE[code[m.start() - 1]]
-            )
+            n = len(name)
+            pos = code.find(name)
+            while pos != -1:
+                end = pos + n
+                if (not pos or not word[code[pos - 1]]) and (
+                    end == len(code) or not word[code[end]]
+                ):
+                    hits.append((pos, end, k))
+                pos = code.find(name, end)
         hits.sort()
         done = 0
         for s, e, k in hits:
@@ -903,9 +984,22 @@ class _Masker:
                 ):
                     self.blank(m.start("run") + len(names[0]), m.end("run"))
             else:
-                comma = m.start("empty") if m.start("empty") != -1 else m.start("trail")
+                comma = m.start("empty")
                 if code[comma] == 0x2C and self.in_call(comma):
                     self.blank(comma, comma + 1)
+        for m in _TRAILING_COMMA.finditer(code):
+            if code[m.start()] == 0x2C and self.in_call(m.start()):
+                self.blank(m.start(), m.start() + 1)
+        # Where a star ends an argument (rare): a typedef name and stars.
+        for m in _STAR_END.finditer(code):
+            pos = m.start()
+            for t in _STAR_ARG.finditer(code, max(0, pos - 80), m.end()):
+                s, e = t.span(1)
+                name = t.group(1).split(b"*")[0].strip()
+                if e < pos or name in _KEYWORDS or code[s:e] != raw[s:e]:
+                    continue
+                if self.in_call(s):
+                    self.fuse(s, e)
 
     def shapes(self) -> None:
         code = self.code
