@@ -296,3 +296,26 @@ def test_rfc_prefix_and_forked_base(three, tmp_path):
     commit(repo, {"other.c": "o\n"}, "upstream moved on")
     code, _, err = series(repo, "upstream..main", "-o", str(tmp_path / "p"))
     assert code == 0 and f"based on {base[:12]}" in err
+
+
+def test_crlf_file_survives_git_am(make_repo, tmp_path):
+    """A raw CR would be stripped by git am's mailsplit; the mail carries the
+    body quoted-printable instead, and the diff inside is still git's."""
+    import quopri
+
+    from _seriesutil import format_patch, stat_and_diff
+
+    repo = make_repo()
+    base = commit(repo, {"dos.c": b"int a;\r\nint b;\r\n"}, "base")
+    sha = commit(repo, {"dos.c": b"int a;\r\nint c;\r\n"}, "dos: change a CRLF file")
+    out = tmp_path / "o"
+    code, _, err = series(repo, f"{base}..HEAD", "-o", str(out))
+    assert code == 0, err
+    patch = out / "v1-0001-dos-change-a-CRLF-file.patch"
+    text = patch.read_bytes()
+    assert b"\r" not in text and b"Content-Transfer-Encoding: quoted-printable\n" in text
+    head, _, body = text.partition(b"\n\n")
+    decoded = head + b"\n\n" + quopri.decodestring(body)
+    assert stat_and_diff(decoded) == stat_and_diff(format_patch(repo, sha))
+    tree = _am_in_fresh_repo(repo, base, [patch], tmp_path)
+    assert tree == run_git(repo, "rev-parse", "HEAD^{tree}").decode().strip()

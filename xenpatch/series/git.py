@@ -118,6 +118,14 @@ def _is_dirty(repo: pygit2.Repository) -> list[str]:
     return sorted(dirty)
 
 
+def render_commit_message(context: Mapping[str, object], **kwargs: object) -> str:
+    """Alias of :func:`xenpatch.series.message.render_commit_message`, for
+    callers that take everything commit-related from this module."""
+    from xenpatch.series.message import render_commit_message as render
+
+    return render(context, **kwargs)  # type: ignore[arg-type]
+
+
 def _check_path(path: str) -> None:
     parts = path.split("/")
     if (

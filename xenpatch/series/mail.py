@@ -300,3 +300,33 @@ def need_8bit(message: str) -> bool:
 def message_id(base: str, when: int, sender_email: str) -> str:
     """git's gen_message_id(): ``<base>.<time>.git.<committer email>``."""
     return f"{base}.{when}.git.{sender_email}"
+
+
+def quoted_printable(data: bytes, width: int = 76) -> str:
+    """RFC 2045 quoted-printable with LF line ends (Python's quopri writes
+    CRLF).  Used only for patches that carry CR bytes: git am strips a raw
+    CR at the end of a mail line, but keeps one that was encoded (=0D)."""
+    out: list[str] = []
+    for line in data.split(b"\n"):
+        pieces = []
+        for i, b in enumerate(line):
+            last = i == len(line) - 1
+            if (33 <= b <= 126 and b != 0x3D) or (b in (0x20, 0x09) and not last):
+                pieces.append(chr(b))
+            else:
+                pieces.append(f"={b:02X}")
+        current = ""
+        for piece in pieces:
+            if len(current) + len(piece) > width - 1:
+                out.append(current + "=")
+                current = ""
+            current += piece
+        out.append(current)
+    return "\n".join(out)
+
+
+def encode_body_qp(text: str) -> str:
+    """Split a rendered mail at the blank line after its headers and encode
+    the body quoted-printable; the MIME headers must say so already."""
+    head, sep, body = text.partition("\n\n")
+    return head + sep + quoted_printable(body.encode("utf-8", "surrogateescape"))

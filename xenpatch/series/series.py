@@ -187,6 +187,10 @@ def build(repo_dir: str | os.PathLike[str], opts: Options,
         if not changes:
             raise SeriesError(f"commit {info.sha[:12]}", "changes nothing; git am would refuse it")
         title, body = mail.split_message(message)
+        diff_bytes = gdiff.diff(changes, abbrev, quote_high)
+        # CRLF files: raw CRs do not survive git am (mailsplit drops them),
+        # quoted-printable ones do; git send-email has the same answer.
+        has_cr = b"\r" in diff_bytes
         context: dict[str, Any] = {
             "sha": info.sha,
             "commit": info.sha,
@@ -202,13 +206,14 @@ def build(repo_dir: str | os.PathLike[str], opts: Options,
             "author_email": info.author.email,
             "date": mail.rfc2822_date(info.author.time, info.author.offset),
             "subject_header": mail.subject_header(_tag(opts, number, total), title),
-            "mime": mail.need_8bit(message),
+            "mime": mail.need_8bit(message) or has_cr,
+            "transfer_encoding": "quoted-printable" if has_cr else "8bit",
             "body": body,
             "changelog": versions.changelog({**history, str(opts.version): this_old},
                                             opts.version, title),
             "diffstat": gdiff.diffstat(changes, quote_high=quote_high),
             "summary": gdiff.summary(changes, quote_high=quote_high),
-            "diff": gdiff.diff(changes, abbrev, quote_high).decode("utf-8", "surrogateescape"),
+            "diff": diff_bytes.decode("utf-8", "surrogateescape"),
             "signature": opts.signature,
             "to": [],
             "cc": [],
@@ -225,6 +230,8 @@ def build(repo_dir: str | os.PathLike[str], opts: Options,
         context.update(to=to, cc=cc, to_header=mail.address_header("To", to),
                        cc_header=mail.address_header("Cc", cc))
         text = mail.render(env, "patch.j2", context)
+        if has_cr:
+            text = mail.encode_body_qp(text)
         all_to, all_cc = _merge(all_to, to), _merge(all_cc, cc)
         patches.append(Mail(mail.patch_filename(opts.version, number, title), text, title,
                             context["message_id"], to, cc, info.sha, files))
