@@ -319,3 +319,28 @@ def test_crlf_file_survives_git_am(make_repo, tmp_path):
     assert stat_and_diff(decoded) == stat_and_diff(format_patch(repo, sha))
     tree = _am_in_fresh_repo(repo, base, [patch], tmp_path)
     assert tree == run_git(repo, "rev-parse", "HEAD^{tree}").decode().strip()
+
+
+def test_range_diff_pairs_a_changed_patch_like_git(make_repo, tmp_path):
+    repo = make_repo()
+    body = "".join(f"int v{i};\n" for i in range(40))
+    base = commit(repo, {"a.c": "start\n"}, "base")
+    commit(repo, {"a.c": "start\n" + body}, "a: add many variables")
+    commit(repo, {"b.c": "b\n"}, "b: add b")
+    out = tmp_path / "o"
+    code, _, err = series(repo, f"{base}..HEAD", "-o", str(out), "--name", "x",
+                          "--in-reply-to", "<earlier@example.org>")
+    assert code == 0, err
+    cover = (out / "v1-0000-cover-letter.patch").read_text()
+    assert "In-Reply-To: <earlier@example.org>\nReferences: <earlier@example.org>\n" in cover
+    v1 = run_git(repo, "rev-parse", "HEAD").decode().strip()
+    run_git(repo, "reset", "-q", "--hard", base)
+    commit(repo, {"a.c": "start\n" + body.replace("v17;", "w17;")}, "a: add many variables")
+    commit(repo, {"b.c": "b\n"}, "b: add b")
+    code, stdout, err = series(repo, f"{base}..HEAD", "-o", str(out), "--name", "x", "-v", "2",
+                               "--range-diff")
+    assert code == 0, err
+    want = run_git(repo, "range-diff", "--no-color", f"{base}..{v1}", f"{base}..HEAD").decode()
+    assert _header_lines(stdout) == _header_lines(want)
+    assert [line.split()[2] for line in _header_lines(stdout)] == ["!", "="]
+    assert "-+int v17;" in stdout and "++int w17;" in stdout

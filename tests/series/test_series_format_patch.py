@@ -54,6 +54,11 @@ def history(make_repo) -> tuple[Path, dict[str, str]]:
         {"xen/arch/x86/a/very/deep/directory/structure/with/a/long/file_name_here.c": big,
          "x.c": "1\n2\n"},
         "wide and long diffstat")
+    shas["latin1"] = commit(repo, {"legacy.c": "/* caf\u00e9 */\nint x;\n".encode("latin-1")},
+                            "a Latin-1 file")
+    shas["latin1-edit"] = commit(
+        repo, {"legacy.c": "/* caf\u00e9 au lait */\nint x;\n".encode("latin-1")},
+        "edit the Latin-1 file")
     shas["binary"] = commit(repo, {"img.bin": b"\x00\x01\x02" * 50}, "binary file")
     shas["funcname"] = commit(
         repo,
@@ -66,7 +71,8 @@ def history(make_repo) -> tuple[Path, dict[str, str]]:
 
 
 KINDS = ["modify", "new", "empty-new", "delete", "no-eol", "eol-back", "rename", "rename-edit",
-         "mode", "mode-edit", "spaces", "utf8-name", "scaled", "funcname-edit"]
+         "mode", "mode-edit", "spaces", "utf8-name", "scaled", "funcname-edit", "latin1",
+         "latin1-edit"]
 
 
 @pytest.mark.parametrize("kind", KINDS)
