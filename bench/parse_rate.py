@@ -83,8 +83,9 @@ def xen_dir_from_fetch() -> Path:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("xen_dir", nargs="?", type=Path, help="the xen/ folder of a Xen tree")
-    ap.add_argument("--failing", type=int, default=0, metavar="N",
-                    help="list N failing function definitions")
+    ap.add_argument(
+        "--failing", type=int, default=0, metavar="N", help="list N failing function definitions"
+    )
     args = ap.parse_args(argv)
     xen = args.xen_dir or xen_dir_from_fetch()
     if not (xen / "common").is_dir():

@@ -287,8 +287,9 @@ _NOT_CALLS = _KEYWORDS - {b"offsetof", b"__builtin_types_compatible_p"}
 _BUILTIN_TYPE_WORDS = frozenset(
     b"void char short int long float double signed unsigned bool _Bool".split()
 )
-_CONDITIONAL = frozenset((b"if", b"ifdef", b"ifndef", b"elif", b"elifdef", b"elifndef",
-                          b"else", b"endif"))
+_CONDITIONAL = frozenset(
+    (b"if", b"ifdef", b"ifndef", b"elif", b"elifdef", b"elifndef", b"else", b"endif")
+)
 
 # Token classes for deciding whether two #if branches can follow each other.
 _OPERAND_END = 1
@@ -654,9 +655,14 @@ class _Masker:
             return True
         if ctx in "TB" and _is_word(last) and _is_word(first):
             return True  # declaration specifiers
-        first_is_operand = _is_word(first) or first[0] in _OPERAND_START_ONLY or first in (
-            b'"',
-            b"'",
+        first_is_operand = (
+            _is_word(first)
+            or first[0] in _OPERAND_START_ONLY
+            or first
+            in (
+                b'"',
+                b"'",
+            )
         )
         return not first_is_operand
 
@@ -819,9 +825,15 @@ class _Masker:
         return e
 
     def _operand(self, s: int, e: int) -> int:
-        """An asm operand made by a macro: NAME(x) reads as '"...." (x)'."""
+        """An asm operand made by a macro: NAME(x, y) reads as '"...." (x| y)'."""
         if e - s >= 2:
             self.put(s, b'"' + b" " * (e - s - 2) + b'"')
+        span = self.call_span(e)
+        if span is not None:
+            for _, b in self.top_level_args(*span)[:-1]:
+                comma = self.code.find(b",", b, span[1])
+                if comma != -1:
+                    self.put(comma, b"|")
         return e
 
     def _block(self, s: int, e: int) -> int:
@@ -952,8 +964,12 @@ class _Masker:
     def starts_statement(self, pos: int) -> str | None:
         """Kind of the enclosing block if a statement can start at ``pos``."""
         prev = self.prev_tok(pos)
-        if prev is not None and prev[1] not in (b";", b"{", b"}", b":"):
-            return None
+        if prev is not None and prev[1] not in (b";", b"{", b"}", b":", b"else", b"do"):
+            if prev[1] != b")" or prev[0] not in self.pairs:
+                return None
+            head = self.prev_tok(self.pairs[prev[0]])
+            if head is None or head[1] not in (b"if", b"while", b"for", b"switch"):
+                return None
         opener = self.enclosing(pos)
         if opener is None:
             return "T"
@@ -1008,8 +1024,10 @@ class _Masker:
             s = m.start()
             tok = self.prev_tok(s)
             steps = 0
-            while tok is not None and steps < 40 and tok[1] not in (
-                b"case", b";", b"{", b"}", b":", b"[", b"(", b","
+            while (
+                tok is not None
+                and steps < 40
+                and tok[1] not in (b"case", b";", b"{", b"}", b":", b"[", b"(", b",")
             ):
                 if tok[1] in (b")", b"]") and tok[0] in self.pairs:
                     tok = self.prev_tok(self.pairs[tok[0]])
@@ -1036,9 +1054,7 @@ class _Masker:
                 elif c == 0x3A and depth == 0:
                     end = pos
                     break
-            if any(
-                code[r.start()] != 0x22 for r in _CODE_RUN.finditer(code, open_ + 1, end)
-            ):
+            if any(code[r.start()] != 0x22 for r in _CODE_RUN.finditer(code, open_ + 1, end)):
                 self.stringify(open_ + 1, end)
         self.arguments()
         # 'register long r8 asm("r8") = x' -> 'register long r8    ["r8"] = x'
@@ -1084,8 +1100,10 @@ class _Masker:
             if name is None:
                 continue
             nxt = self.next_tok(close + 1)
-            if nxt is None or nxt[1] == b"else" or (
-                nxt[1] in _KEYWORDS and nxt[1] not in _STATEMENT_WORDS
+            if (
+                nxt is None
+                or nxt[1] == b"else"
+                or (nxt[1] in _KEYWORDS and nxt[1] not in _STATEMENT_WORDS)
             ):
                 continue
             where = self.starts_statement(name[0])
