@@ -87,6 +87,9 @@ def run(args: argparse.Namespace) -> int:
     except SeriesError as exc:
         print(exc.line(), file=sys.stderr)
         return EXIT_BAD_INPUT
+    except OSError as exc:  # an unwritable --out, a vanished --cover file, ...
+        print(f"xenpatch: {exc.filename or 'series'}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     return EXIT_OK
 
 

@@ -787,6 +787,10 @@ def set_ref(repo_dir: str | os.PathLike[str], name: str, sha: str, message: str)
     repo.create_reference_direct(name, pygit2.Oid(hex=sha), True, message=message)
 
 
+def valid_ref_name(name: str) -> bool:
+    return bool(pygit2.reference_is_valid_name(name))
+
+
 def has_commit(repo_dir: str | os.PathLike[str], sha: str) -> bool:
     repo = open_repo(repo_dir)
     try:

@@ -155,6 +155,8 @@ def build(repo_dir: str | os.PathLike[str], opts: Options,
             warnings.append("no MAINTAINERS in the tree: only --to/--cc recipients")
 
     name = series_name(repo_dir, opts.name)
+    if not git.valid_ref_name(f"refs/xenpatch/{name}/v{opts.version}"):
+        raise SeriesError(f"series name {name!r}", "not usable in a git ref name; use --name")
     state = versions.load(repo_dir)
     history = versions.records(state, name)
     for record in history.values():
@@ -323,6 +325,9 @@ def write(repo_dir: str | os.PathLike[str], series: Series, out: Path) -> list[P
         raise SeriesError(str(out), "exists and is not a folder")
     state = versions.load(repo_dir)
     history = versions.records(state, series.name)
+    # keep what the author wrote in older mails even if those files go away
+    for record in history.values():
+        versions.harvest(record)
     ours: set[str] = set()
     for record in history.values():
         if Path(record.get("out", "")) == out:
