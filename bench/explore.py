@@ -33,8 +33,10 @@ CASES: dict[str, str] = {
     """,
     # Bigger: L10's read-read cycle with both writers (4 CPUs).
     "4 CPU L10 percpu": """
-        cpu0: percpu_read_lock(A, C) percpu_read_lock(B, C) percpu_read_unlock(B, C) percpu_read_unlock(A, C)
-        cpu1: percpu_read_lock(B, C) percpu_read_lock(A, C) percpu_read_unlock(A, C) percpu_read_unlock(B, C)
+        cpu0: percpu_read_lock(A, C) percpu_read_lock(B, C)
+        + percpu_read_unlock(B, C) percpu_read_unlock(A, C)
+        cpu1: percpu_read_lock(B, C) percpu_read_lock(A, C)
+        + percpu_read_unlock(A, C) percpu_read_unlock(B, C)
         cpu2: percpu_write_lock(A, C) percpu_write_unlock(A, C)
         cpu3: percpu_write_lock(B, C) percpu_write_unlock(B, C)
     """,

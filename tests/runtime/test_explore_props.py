@@ -24,7 +24,8 @@ ACQ = {
     "percpu": {"r": ("percpu_read_lock", "percpu_read_unlock"),
                "w": ("percpu_write_lock", "percpu_write_unlock")},
 }
-CONFIGS = [Config(e, b) for e in ("rw16", "qrw") for b in ("release", "debug")]  # type: ignore[arg-type]
+CONFIGS = [Config(e, b, o)  # type: ignore[arg-type]
+           for e in ("rw16", "qrw") for b in ("release", "debug") for o in (False, True)]
 
 lock_types = st.fixed_dictionaries({n: st.sampled_from(sorted(ACQ)) for n in LOCKS})
 

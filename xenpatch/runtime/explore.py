@@ -58,6 +58,10 @@ class Result:
     hazards: dict[tuple[str, str], Hazard] = field(default_factory=dict)
     outcomes: set[Outcome] = field(default_factory=set)
     overlaps: set[tuple[str, int, int]] = field(default_factory=set)  # lock, cpu, cpu
+    # Where runs stopped early: per CPU the op index it is stuck in (None
+    # if finished), and (kind, cpu, op index) of each ASSERT/BUG.
+    stuck: set[tuple[int | None, ...]] = field(default_factory=set)
+    crash_points: set[tuple[str, int, int]] = field(default_factory=set)
     states: int = 0
     transitions: int = 0
     complete: bool = True  # False when a bound stopped the search
@@ -120,6 +124,10 @@ def _terminal(m: Machine, state: State) -> list[tuple[str, str]]:
         out = [("held_at_end", f"{name} not back to unlocked at end")
                for name in m.dirty_locks(state[0])]
     return out
+
+
+def _stuck_at(state: State) -> tuple[int | None, ...]:
+    return tuple(None if c.status == DONE else c.op_idx for c in state[1])
 
 
 def _outcome(state: State) -> Outcome:
@@ -206,6 +214,8 @@ def explore(
                 if all(c.status == DONE for c in state[1]):
                     res.outcomes.add(_outcome(state))
                 for kind, msg in _terminal(m, state):
+                    if kind == "deadlock":
+                        res.stuck.add(_stuck_at(state))
                     res._add(Hazard(kind, msg, path(k)))
             continue
         succ = enabled
@@ -239,6 +249,7 @@ def explore(
             parent.append(k)
             via.append(i)
             if r.crash is not None:
+                res.crash_points.add((r.crash.kind, i, s2[1][i].op_idx))
                 res._add(Hazard(r.crash.kind, f"cpu{i}: {r.crash.message}", path(k2)))
                 continue
             sleep_of[k2] = child_sleep
@@ -343,6 +354,8 @@ def random_walks(m: Machine, runs: int, seed: int, max_steps: int = 20_000) -> R
                 if all(c.status == DONE for c in state[1]):
                     res.outcomes.add(_outcome(state))
                 for kind, msg in _terminal(m, state):
+                    if kind == "deadlock":
+                        res.stuck.add(_stuck_at(state))
                     res._add(Hazard(kind, msg, tuple(sched)))
                 break
             i, r = rng.choice(succ)
@@ -350,6 +363,7 @@ def random_walks(m: Machine, runs: int, seed: int, max_steps: int = 20_000) -> R
             sched.append(i)
             state = r.state
             if r.crash is not None:
+                res.crash_points.add((r.crash.kind, i, state[1][i].op_idx))
                 res._add(Hazard(r.crash.kind, f"cpu{i}: {r.crash.message}", tuple(sched)))
                 break
     res.hazards = {k: minimise(m, h) for k, h in res.hazards.items()}

@@ -503,7 +503,11 @@ class Machine:
         if self._tickets:
             mem, cpus = self._routines.normalise_tickets(self._tickets, mem, cpus)
         visible = holds != c.holds or crash is not None
-        return StepResult((mem, cpus, log), ctx.reads, ctx.writes, visible, crash,
+        writes = ctx.writes
+        if log is not state[2]:
+            # The acquisition log is shared: two appends do not commute.
+            writes |= 1 << len(mem)
+        return StepResult((mem, cpus, log), ctx.reads, writes, visible, crash,
                           tuple(ctx.trace or ()))
 
     # -- inspection -------------------------------------------------------

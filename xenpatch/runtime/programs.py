@@ -198,6 +198,7 @@ def double_gt_unlock(x: str, y: str, owner: str) -> list[Op]:
 #   lock B rwlock
 #   cpu0: percpu_read_lock(A, grant_rwlock) cs percpu_read_unlock(A, grant_rwlock)
 #   cpu1*: write_lock(B); write_unlock(B)          '*' = loop forever
+#   + cs write_lock(B) write_unlock(B)             '+' continues the cpu line above
 #
 # CPU lines must be numbered 0..n-1 in order; ops are separated by blanks or ';'.
 
@@ -217,6 +218,12 @@ def parse_program_text(text: str, filename: str = "<program>") -> Scenario:
         try:
             if line.startswith("lock "):
                 decls.append(_parse_decl(line))
+                continue
+            if line.startswith("+"):
+                if not programs:
+                    raise ProgramError("'+' continuation before any cpu line")
+                last = programs[-1]
+                programs[-1] = Program(last.ops + _parse_ops(line[1:]), last.loop)
                 continue
             m = _CPU_RE.match(line)
             if not m:
