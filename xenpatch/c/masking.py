@@ -225,7 +225,7 @@ _BLANK = bytes(c if c in (10, 13) else 32 for c in range(256))
 _WORD_BYTE = [c == 0x5F or chr(c).isalnum() for c in range(256)]
 _BRACKETS = re.compile(rb"[(){}\[\]]")
 _NEXT = re.compile(rb"\s*+(?:([A-Za-z_][A-Za-z0-9_]*)|([0-9][\w.]*|\.\.\.|\S))")
-_COMMENT_IN_PP = re.compile(rb"/\*.*?(?:\*/|\Z)|//[^\n]*", re.S)
+_COMMENT_IN_PP = re.compile(rb'"(?:\\.|[^"\\\n])*"|/\*.*?(?:\*/|\Z)|//[^\n]*', re.S)
 _NAMED_VARIADIC = re.compile(rb"(?<=[A-Za-z0-9_])\.\.\.(?=\s*\))")
 _DEFINE_HEAD = re.compile(rb"[ \t]*#[ \t]*define[ \t]+[A-Za-z_]\w*\(([^)]*)\)")
 # Runs of code between blanks, a string literal (code view) being one run.
@@ -235,6 +235,7 @@ _ASM_STATEMENT = re.compile(
 )
 _DECLARATOR_LIST = re.compile(rb"\s*[A-Za-z_]\w*\s*(?:,\s*[A-Za-z_]\w*\s*)*")
 _STAR_END = re.compile(rb"\*[\s*]*[,)]")
+_CONTINUATION = re.compile(rb"\\(?=\r?\n)")
 _ELLIPSIS = re.compile(rb"\.\.\.")
 _IDENT_BEFORE_STRING = re.compile(rb"([A-Za-z_][A-Za-z0-9_]*)\s*(?=[\"])")
 _IDENT_AFTER_STRING = re.compile(rb"\"\s*([A-Za-z_][A-Za-z0-9_]*)")
@@ -672,10 +673,16 @@ class _Masker:
             if d.word != b"define" or d.start in self.blanked:
                 continue
             text = self.raw[d.start : d.end]
-            if b"\\\n" in text or b"\\\r\n" in text:
+            if b"/" in text:
                 for m in _COMMENT_IN_PP.finditer(text):
+                    # Blanked, but for the backslashes that continue the line.
                     s = d.start + m.start()
-                    self.out[s : d.start + m.end()] = m.group().translate(_BLANK)
+                    if m.group()[:1] == b'"':
+                        continue  # a string literal
+                    blank = bytearray(m.group().translate(_BLANK))
+                    for c in _CONTINUATION.finditer(m.group()):
+                        blank[c.start()] = 0x5C
+                    self.out[s : d.start + m.end()] = blank
             head = _DEFINE_HEAD.match(text)
             if head is not None and b"..." in head.group(1):
                 for m in _NAMED_VARIADIC.finditer(text, head.start(1), head.end(1) + 1):
@@ -1109,10 +1116,10 @@ class _Masker:
             where = self.starts_statement(name[0])
             if where not in ("B", "T") or (where == "T" and nxt[1] == b"}"):
                 continue
-            gap = self.code.find(b" ", close + 1, nxt[0])
-            tab = self.code.find(b"\t", close + 1, nxt[0])
-            spot = min(x for x in (gap, tab, nxt[0]) if x != -1)
-            if spot < nxt[0]:
+            if where == "T" and self.declares(nxt):
+                continue  # ELF_HANDLE_DECL(sym) sym_by_index(...) {: a type macro
+            spot = self.blank_after(close + 1, nxt[0])
+            if spot is not None:
                 self.put(spot, b";")
             elif where == "T":
                 # 'NAME(a, b)' at column 0 -> 'NAME a, b;', a declaration;
@@ -1123,6 +1130,29 @@ class _Masker:
                 else:
                     self.blank(name[0], close + 1)
 
+    def blank_after(self, start: int, end: int) -> int | None:
+        """A space or tab of the raw text between two offsets, before any comment."""
+        raw = self.raw
+        for i in range(start, end):
+            c = raw[i]
+            if c == 0x20 or c == 0x09:
+                return i
+            if c != 0x0A and c != 0x0D:
+                return None
+        return None
+
+    def declares(self, nxt: tuple[int, bytes]) -> bool:
+        """Does ``NAME(...)`` starting at ``nxt`` end a declarator ('{', ';', ',', '=')?"""
+        if not _is_word(nxt[1]) or nxt[1] in _KEYWORDS:
+            return False
+        after = self.next_tok(nxt[0] + len(nxt[1]))
+        if after is None or after[1] != b"(":
+            return after is not None and after[1] in (b";", b",", b"=", b"[")
+        close = self.pairs.get(after[0])
+        if close is None:
+            return False
+        end = self.next_tok(close + 1)
+        return end is not None and end[1] in (b"{", b";", b",", b"=")
 
 _STATEMENT_WORDS = frozenset(
     b"if for while do switch return goto break continue case default static const "
