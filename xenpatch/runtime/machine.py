@@ -466,10 +466,16 @@ class Machine:
                         ctx.started = True
                         drop()
                     ctx.on_start = None
-                    pending[0], obs, skip = _complete(pending[0], obs, op, op_idx, res[1])
+                    before = pending[0]
+                    pending[0], obs, skip = _complete(before, obs, op, op_idx, res[1])
                     if self.cfg.record_order and _acquires(op) and res[1] is not False:
                         log = log + ((op.lock, i),)
                     op_idx = _skip_body(prog.ops, op_idx) if skip else op_idx + 1
+                    if len(pending[0]) > len(before):
+                        # A new hold must be seen in a state of its own, even
+                        # when what follows (a recursive re-lock and unlock)
+                        # touches no memory.
+                        break
             else:
                 raise RuntimeError(f"cpu{i}: program makes no progress")
         except _Yield:

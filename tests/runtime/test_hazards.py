@@ -1,0 +1,138 @@
+"""The hazards of docs/xen-locks.md section 5 that the litmus table does not
+already cover, each checked against what the explorer derives."""
+
+from __future__ import annotations
+
+import pytest
+
+from xenpatch.runtime.explore import Result, explore, state_graph
+from xenpatch.runtime.machine import DONE, Config, Machine
+from xenpatch.runtime.programs import Scenario, parse_program_text
+
+ERAS = ("rw16", "qrw")
+
+
+def run(text: str, era: str = "qrw", build: str = "release") -> tuple[Machine, Result]:
+    sc: Scenario = parse_program_text(text)
+    m = Machine(sc, Config(era, build))  # type: ignore[arg-type]
+    res = explore(m)
+    assert res.complete
+    return m, res
+
+
+H1 = """
+    cpu0: percpu_read_lock(A, C) irq_enter percpu_read_lock(A, C) percpu_read_unlock(A, C)
+    + irq_exit percpu_read_unlock(A, C)
+"""
+
+
+@pytest.mark.parametrize("era", ERAS)
+def test_h1_irq_reads_lock_its_cpu_fast_holds(era: str) -> None:
+    _, res = run(H1, era, "debug")
+    assert res.kinds() == {"assert"}
+    _, res = run(H1, era)
+    assert res.ok  # release: the nested hold goes slow and it works alone...
+    _, res = run(H1 + "cpu1: percpu_write_lock(A, C) percpu_write_unlock(A, C)\n", era)
+    assert "deadlock" in res.kinds()  # ...until a writer waits
+
+
+H2 = """
+    cpu0: percpu_read_lock(B, C) percpu_read_lock(A, C) percpu_read_lock(A, C)
+    + percpu_read_unlock(A, C) percpu_read_unlock(A, C) percpu_read_unlock(B, C)
+"""
+
+
+def test_h2_slow_held_recursion_escapes_the_assert() -> None:
+    assert run(H2, "rw16", "debug")[1].ok  # 2016's ASSERT only sees the slot
+    assert run(H2, "qrw", "debug")[1].kinds() == {"bug"}  # HEAD's lock tracking
+    with_writer = H2 + "cpu1: percpu_write_lock(A, C) percpu_write_unlock(A, C)\n"
+    for era in ERAS:
+        assert "deadlock" in run(with_writer, era)[1].kinds()  # H10 underneath
+
+
+@pytest.mark.parametrize("era", ERAS)
+def test_h7_raw_read_lock_with_percpu_unlock(era: str) -> None:
+    text = "lock A percpu C\ncpu0: read_lock(A) percpu_read_unlock(A, C)\n"
+    assert run(text, era, "debug")[1].kinds() == {"assert"}
+    assert run(text, era)[1].ok  # the release happens to work
+
+
+@pytest.mark.parametrize("era", ERAS)
+def test_h8_percpu_read_raw_unlock_underflows(era: str) -> None:
+    text = """
+        cpu0: percpu_read_lock(A, C) read_unlock(A)
+        cpu1: read_lock(A) read_unlock(A)
+    """
+    _, res = run(text, era)
+    if era == "rw16":
+        assert "deadlock" in res.kinds()  # the underflow sets W: everyone hangs
+    else:
+        assert "deadlock" not in res.kinds()  # HEAD: readers still get in
+    assert any("A not back to unlocked" in h.message for h in res.of_kind("held_at_end"))
+    _, res = run("cpu0: percpu_read_lock(A, C) read_unlock(A)\n"
+                 "cpu1: percpu_write_lock(A, C) percpu_write_unlock(A, C)\n", era)
+    assert "deadlock" in res.kinds()  # writers hang in both eras
+
+
+@pytest.mark.parametrize("era", ERAS)
+def test_h9_mixed_write_ops(era: str) -> None:
+    m, res = run("cpu0: percpu_write_lock(A, C) write_unlock(A)\n"
+                 "cpu1: percpu_read_lock(A, C) percpu_read_unlock(A, C)\n", era)
+    # writer_activating stays 1: every later read goes slow, the end is dirty.
+    assert {h.message for h in res.of_kind("held_at_end")} == {"A not back to unlocked at end"}
+    wa = m.locks["A"].wa
+    assert all(o.mem[wa] == 1 for o in res.outcomes)
+    # A reader after the broken unlock always goes slow.
+    states = state_graph(m)[0]
+    after = [s for s in states if s[1][0].status == DONE and s[1][1].holds]
+    assert after and all(s[1][1].holds == (("A", "r", "slow"),) for s in after)
+    text = "lock A percpu C\ncpu0: write_lock(A) percpu_write_unlock(A, C)\n"
+    assert run(text, era, "debug")[1].kinds() == {"assert"}
+
+
+@pytest.mark.parametrize("era", ERAS)
+def test_h11_lock_set_up_without_owner(era: str) -> None:
+    text = """
+        lock A percpu -
+        cpu0: percpu_read_lock(A, C) cs percpu_read_unlock(A, C)
+        cpu1: percpu_write_lock(A, C) cs percpu_write_unlock(A, C)
+    """
+    (h, *_) = run(text, era, "debug")[1].of_kind("assert")
+    assert "percpu_owner" in h.message
+    assert run(text, era)[1].ok  # release has no owner field; one class is consistent
+
+
+@pytest.mark.parametrize("era", ERAS)
+def test_h12_percpu_write_lock_in_irq(era: str) -> None:
+    text = "cpu0: irq_enter percpu_write_lock(A, C) percpu_write_unlock(A, C) irq_exit\n"
+    (h,) = run(text, era, "debug")[1].hazards.values()
+    assert h.kind == "assert" and "in_irq" in h.message
+
+
+@pytest.mark.parametrize("era", ERAS)
+def test_h13_grant_lock_under_entry_lock(era: str) -> None:
+    text = """
+        cpu0: spin_lock(act) percpu_write_lock(A, C) percpu_write_unlock(A, C) spin_unlock(act)
+        cpu1: percpu_read_lock(A, C) spin_lock(act) spin_unlock(act) percpu_read_unlock(A, C)
+    """
+    assert run(text, era)[1].kinds() == {"deadlock"}
+
+
+@pytest.mark.parametrize("era", ERAS)
+def test_h14_spinlock_recursion_mixing(era: str) -> None:
+    assert run("cpu0: spin_lock(S) spin_lock(S)\n", era)[1].kinds() == {"deadlock"}
+    assert run("cpu0: spin_lock(S) spin_lock_recursive(S)\n", era)[1].kinds() == {"deadlock"}
+    # A plain unlock of a recursive hold leaves recurse_cpu = me: the next
+    # recursive lock on this CPU skips the ticket.
+    _, res = run("""
+        cpu0: spin_lock_recursive(S) spin_unlock(S) spin_lock_recursive(S) cs
+        + spin_unlock_recursive(S)
+        cpu1: spin_lock(S) cs spin_unlock(S)
+    """, era)
+    assert "exclusion" in res.kinds()
+    nested = "cpu0: spin_lock_recursive(S) spin_lock_recursive(S) " \
+             "spin_unlock_recursive(S) spin_unlock_recursive(S)\n"
+    assert run(nested + "cpu1: spin_lock(S) cs spin_unlock(S)\n", era)[1].ok
+    deep = "cpu0: " + "spin_lock_recursive(S) " * 16 + "\n"
+    (h,) = run(deep, era, "debug")[1].hazards.values()
+    assert h.kind == "assert" and "SPINLOCK_MAX_RECURSE" in h.message
