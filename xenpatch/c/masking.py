@@ -223,6 +223,7 @@ _PROTECTED = re.compile(
 _DIRECTIVE = re.compile(rb"[ \t]*#[ \t]*([A-Za-z_]*)")
 _BLANK = bytes(c if c in (10, 13) else 32 for c in range(256))
 _WORD_BYTE = [c == 0x5F or chr(c).isalnum() for c in range(256)]
+_FUSE = bytes(c if c == 0x5F or chr(c).isalnum() else 0x5F for c in range(256))
 _BRACKETS = re.compile(rb"[(){}\[\]]")
 _NEXT = re.compile(rb"\s*+(?:([A-Za-z_][A-Za-z0-9_]*)|([0-9][\w.]*|\.\.\.|\S))")
 _COMMENT_IN_PP = re.compile(rb'"(?:\\.|[^"\\\n])*"|/\*.*?(?:\*/|\Z)|//[^\n]*', re.S)
@@ -895,15 +896,16 @@ class _Masker:
             else:
                 self.blank(a, b)
 
-    def fuse(self, start: int, end: int) -> None:
+    def fuse(self, start: int, end: int) -> bool:
         """Make one identifier of a span (a type); not across lines or comments."""
         text = self.raw[start:end]
         if b"\n" in text or b"/*" in text or b"//" in text or b'"' in text:
-            return
-        fused = bytes(c if c == 0x5F or chr(c).isalnum() else 0x5F for c in text)
+            return False
+        fused = text.translate(_FUSE)
         if fused in _KEYWORDS:
             fused = fused[:1].upper() + fused[1:]
         self.put(start, fused)
+        return True
 
     def top_level_args(self, open_: int, close: int) -> list[tuple[int, int]]:
         """Byte spans of the comma-separated arguments between two brackets."""
@@ -1121,14 +1123,15 @@ class _Masker:
             spot = self.blank_after(close + 1, nxt[0])
             if spot is not None:
                 self.put(spot, b";")
+            elif _DECLARATOR_LIST.fullmatch(self.code, opener + 1, close):
+                # No blank before the next token: 'NAME(a, b)' -> 'NAME a, b;',
+                # a declaration.
+                self.put(opener, b" ")
+                self.put(close, b";")
             elif where == "T":
-                # 'NAME(a, b)' at column 0 -> 'NAME a, b;', a declaration;
-                # blanked when its arguments are no declarators.
-                if _DECLARATOR_LIST.fullmatch(self.code, opener + 1, close):
-                    self.put(opener, b" ")
-                    self.put(close, b";")
-                else:
-                    self.blank(name[0], close + 1)
+                self.blank(name[0], close + 1)
+            elif nxt[1] != b"}" and self.fuse(name[0], close):
+                self.put(close, b":")  # 'NAME(4)' -> 'NAME_4_:', a label
 
     def blank_after(self, start: int, end: int) -> int | None:
         """A space or tab of the raw text between two offsets, before any comment."""
