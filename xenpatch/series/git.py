@@ -15,6 +15,7 @@ import struct
 import subprocess
 import tempfile
 import time
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -562,6 +563,63 @@ def _trim_funcname(m: re.Match[bytes]) -> bytes:
     return m.group(1) + m.group(2).rstrip(b" \t\v\f\r")
 
 
+def _b85_lines(data: bytes) -> bytes:
+    """git's binary patch lines: a length letter, then base85 of <= 52 bytes."""
+    import base64
+
+    out = []
+    for i in range(0, len(data), 52):
+        chunk = data[i : i + 52]
+        n = len(chunk)
+        letter = chr(ord("A") + n - 1) if n <= 26 else chr(ord("a") + n - 27)
+        out.append(letter.encode() + base64.b85encode(chunk, pad=True) + b"\n")
+    return b"".join(out)
+
+
+def _binary_hunks(body: bytes) -> list[tuple[str, int, bytes]]:
+    import base64
+
+    hunks = []
+    lines = body.split(b"\n")
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith((b"literal ", b"delta ")):
+            kind, size = line.decode().split()
+            data = b""
+            i += 1
+            while i < len(lines) and lines[i]:
+                c = lines[i][0]
+                n = c - ord("A") + 1 if c <= ord("Z") else c - ord("a") + 27
+                data += base64.b85decode(lines[i][1:])[:n]
+                i += 1
+            hunks.append((kind, int(size), zlib.decompress(data)))
+        i += 1
+    return hunks
+
+
+def _git_binary_body(body: bytes, old: bytes, new: bytes, level: int) -> bytes:
+    """Re-deflate libgit2's binary patch as git does (zlib level 1 unless
+    core.compression says otherwise, delta only when it deflates smaller).
+
+    libgit2 computes the same deltas as git but deflates at zlib's default
+    level, so every payload line differed; the bytes inside are the same.
+    """
+    hunks = _binary_hunks(body)
+    if len(hunks) != 2:
+        return body
+    out = [b"GIT binary patch\n"]
+    for (kind, size, raw), target in zip(hunks, (new, old), strict=True):
+        literal = zlib.compress(target, level)
+        if kind == "delta":
+            delta = zlib.compress(raw, level)
+            if len(delta) < len(literal):
+                out.append(f"delta {size}\n".encode() + _b85_lines(delta) + b"\n")
+                continue
+        out.append(f"literal {len(target)}\n".encode() + _b85_lines(literal) + b"\n")
+    return b"".join(out)
+
+
 def _split_body(data: bytes) -> bytes:
     """libgit2's patch text from the first hunk (or binary payload) on; the
     header lines before it are rewritten by the mail layer git's way."""
@@ -596,6 +654,10 @@ def changes_between(repo_dir: str | os.PathLike[str], old: str | None, new: str
         diff = repo.diff(old_tree, new_tree, flags=flags, context_lines=3, interhunk_lines=0)
     else:
         diff = new_tree.diff_to_tree(swap=True, flags=flags, context_lines=3)
+    try:
+        level = int(repo.config["core.compression"])  # -1: zlib's default
+    except (KeyError, ValueError):
+        level = 1  # git's zlib_compression_level starts at Z_BEST_SPEED
     patches = list(diff)
     # pygit2 makes a new DiffDelta object on every .delta access: keep one
     deltas = [p.delta for p in patches]
@@ -625,6 +687,10 @@ def changes_between(repo_dir: str | os.PathLike[str], old: str | None, new: str
                                             context_lines=3, interhunk_lines=0)
         body = _split_body(patch.data) if patch is not None else b""
         binary = bool(patch is not None and patch.delta.is_binary)
+        if binary and body.startswith(b"GIT binary patch\n"):
+            old_data = repo[old_f.id].data if status != "A" else b""
+            new_data = repo[new_f.id].data if status != "D" else b""
+            body = _git_binary_body(body, old_data, new_data, level)
         if binary:
             added_n = new_f.size if status != "D" else 0
             deleted_n = old_f.size if status != "A" else 0
