@@ -85,11 +85,14 @@ def test_h9_mixed_write_ops(era: str) -> None:
     assert all(o.mem[wa] == 1 for o in res.outcomes)
     # A reader after the broken unlock always backs off to A.rw (steps 6-9).
     sts, edges = state_graph(m)
+    checked = 0
     for k, s in enumerate(sts):
         if s[1][0].status == DONE and [f[:2] for f in s[1][1].stack][-1:] == [(pc_read_lock, 2)]:
             for cpu, k2 in edges[k]:
                 if cpu == 1:
                     assert sts[k2][1][1].stack[0][:2] == (pc_read_lock, 3)
+                    checked += 1
+    assert checked
     text = "lock A percpu C\ncpu0: write_lock(A) percpu_write_unlock(A, C)\n"
     assert run(text, era, "debug")[1].kinds() == {"assert"}
 
