@@ -223,6 +223,8 @@ _PROTECTED = re.compile(
 _DIRECTIVE = re.compile(rb"[ \t]*#[ \t]*([A-Za-z_]*)")
 _BLANK = bytes(c if c in (10, 13) else 32 for c in range(256))
 _WORD_BYTE = [c == 0x5F or chr(c).isalnum() for c in range(256)]
+_SPACE_BYTE = [c in b" \t\r\n\v\f" for c in range(256)]
+_START = re.Match.start
 _FUSE = bytes(c if c == 0x5F or chr(c).isalnum() else 0x5F for c in range(256))
 _BRACKETS = re.compile(rb"[(){}\[\]]")
 _NEXT = re.compile(rb"\s*+(?:([A-Za-z_][A-Za-z0-9_]*)|([0-9][\w.]*|\.\.\.|\S))")
@@ -299,7 +301,7 @@ _OPERAND_START_ONLY = frozenset(b"(!~")
 
 
 def _is_word(tok: bytes | None) -> bool:
-    return bool(tok) and (tok[0] == 0x5F or chr(tok[0]).isalnum())
+    return bool(tok) and _WORD_BYTE[tok[0]]
 
 
 # --------------------------------------------------------------------------
@@ -379,34 +381,32 @@ class _Masker:
     def prev_tok(self, pos: int, limit: int = 0) -> tuple[int, bytes] | None:
         """The code token that ends before ``pos`` (not before ``limit``)."""
         code = self.code
-        if pos > limit and code[pos - 1] not in b" \t\r\n":
-            last = pos - 1
-            c = code[last]
-            if not _WORD_BYTE[c]:
-                return last, bytes(code[last:pos])
-            s = last
-            while s > limit and _WORD_BYTE[code[s - 1]]:
-                s -= 1
-            return s, bytes(code[s:pos])
-        window = 128
-        end = pos
-        while True:
-            lo = max(limit, end - window)
-            chunk = code[lo:end].rstrip()
-            if chunk:
-                break
-            if lo == limit:
-                return None
-            end = lo
-            window *= 4
-        last = lo + len(chunk) - 1
-        c = code[last]
-        if c == 0x5F or chr(c).isalnum():
-            s = last
-            while s > limit and (code[s - 1] == 0x5F or chr(code[s - 1]).isalnum()):
-                s -= 1
-            return s, bytes(code[s : last + 1])
-        return last, bytes(code[last : last + 1])
+        space = _SPACE_BYTE
+        last = pos - 1
+        stop = max(limit, pos - 24)
+        while last >= stop and space[code[last]]:
+            last -= 1
+        if last < stop:
+            # A long blank (comments, directives): look further, chunk by chunk.
+            window = 256
+            end = stop
+            while True:
+                lo = max(limit, end - window)
+                chunk = code[lo:end].rstrip()
+                if chunk:
+                    break
+                if lo == limit:
+                    return None
+                end = lo
+                window *= 4
+            last = lo + len(chunk) - 1
+        word = _WORD_BYTE
+        if not word[code[last]]:
+            return last, bytes(code[last : last + 1])
+        s = last
+        while s > limit and word[code[s - 1]]:
+            s -= 1
+        return s, bytes(code[s : last + 1])
 
     def in_string(self, pos: int) -> tuple[int, int] | None:
         i = bisect_left(self.strings, (pos + 1,)) - 1
@@ -445,7 +445,7 @@ class _Masker:
         pairs = self.pairs
         kinds = self.bracket_kind
         parent = self.parent
-        self.bracket_pos = positions = [m.start() for m in _BRACKETS.finditer(code)]
+        self.bracket_pos = positions = list(map(_START, _BRACKETS.finditer(code)))
         for pos in positions:
             if pos > next_directive:
                 while di < nd and directives[di].start < pos:
@@ -694,8 +694,9 @@ class _Masker:
     def identifiers(self) -> None:
         table = self.table
         found = []
+        known = table._kinds
         for name in set(_IDENT.findall(self.code)):
-            k = table.kind(name)
+            k = known[name] if name in known else table.kind(name)
             if k is not None:
                 found.append((name, k))
         if not found:
