@@ -48,6 +48,7 @@ _NOT_CODE = re.compile(
 _LOCK_CALL = re.compile(rb"\b(" + "|".join(LOCK_CALLS).encode() + rb")\s*\(")
 _LANGUAGE = Language(tree_sitter_c.language())
 _CALLEES = Query(_LANGUAGE, "(call_expression function: (identifier) @callee)")
+_DECLARED = Query(_LANGUAGE, "(function_declarator declarator: (identifier) @name)")
 
 
 def _blank(m: re.Match[bytes]) -> bytes:
@@ -60,13 +61,15 @@ def textual_lock_sites(raw: bytes) -> list[tuple[int, str]]:
     return [(m.start(1), m.group(1).decode()) for m in _LOCK_CALL.finditer(code)]
 
 
-def parsed_lock_sites(tree) -> set[tuple[int, str]]:
-    """(offset, name) of every call_expression whose callee is an rwlock call."""
+def parsed_lock_sites(tree, query: Query = _CALLEES) -> set[tuple[int, str]]:
+    """(offset, name) of every call_expression whose callee is an rwlock call
+    (with ``_DECLARED``: of every function declarator of that name)."""
     found = set()
-    for node in QueryCursor(_CALLEES).captures(tree.root_node).get("callee", []):
-        name = node.text.decode()
-        if name in LOCK_CALLS:
-            found.add((node.start_byte, name))
+    for nodes in QueryCursor(query).captures(tree.root_node).values():
+        for node in nodes:
+            name = node.text.decode()
+            if name in LOCK_CALLS:
+                found.add((node.start_byte, name))
     return found
 
 
@@ -130,6 +133,9 @@ def main(argv: list[str] | None = None) -> int:
         text_sites = textual_lock_sites(raw)
         if text_sites:
             found = parsed_lock_sites(tree)
+            # read_lock(rwlock_t *l) { ... } in rwlock.h: a definition, no call site.
+            declared = parsed_lock_sites(tree, _DECLARED)
+            text_sites = [site for site in text_sites if site not in declared]
             sites_text += len(text_sites)
             for site in text_sites:
                 if site in found:

@@ -274,6 +274,27 @@ void f(int r) {
     }
 }
 """,
+    "statement macros before a directive": """
+int f(int cmd, int b) {
+    switch ( cmd )
+    {
+    EVTCHN_FORWARD(alloc_unbound, port)
+    EVTCHN_FORWARD(bind_interdomain, local_port)
+#undef EVTCHN_FORWARD
+    case 3:
+        break;
+    }
+    NEEDBITS(4)
+    DUMPBITS(4)
+#ifdef PKZIP_BUG_WORKAROUND
+    if ( b )
+#else
+    if ( !b )
+#endif
+        return 1;
+    return 0;
+}
+""",
     "statement macros at file scope": """
 TVM_REG(AFSR0_EL1)
 TVM_REG(AFSR1_EL1)
@@ -382,9 +403,21 @@ void f(void) {
 }
 
 
+_COMMENT = re.compile(rb'"(?:\\.|[^"\\\n])*"|/\*.*?\*/|//[^\n]*', re.S)
+
+
+def assert_comments_kept(src: str, out: bytes) -> None:
+    raw = src.encode()
+    for m in _COMMENT.finditer(raw):
+        if m.group().startswith(b"/"):
+            assert out[m.start() : m.end()] == m.group()
+
+
 @pytest.mark.parametrize("name", sorted(SHAPES))
 def test_shape_parses_clean(name: str) -> None:
-    parses_clean(SHAPES[name])
+    out = parses_clean(SHAPES[name])
+    if name != "define with a comment and named variadics":
+        assert_comments_kept(SHAPES[name], out)
 
 
 IFDEF_SHAPES = {
@@ -535,6 +568,7 @@ static int f(void)
 def test_ifdef_shape_parses_clean(name: str) -> None:
     src = IFDEF_SHAPES[name]
     out = parses_clean(src)
+    assert_comments_kept(src, out)
     # Lock calls in any branch stay calls, unless their branch had to go.
     if name != "duplicated if heads with braces":
         wanted = sorted(re.findall(r"\b(\w+_(?:un)?lock)\(", src))
