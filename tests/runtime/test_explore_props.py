@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from xenpatch.runtime.explore import _hazards_along, explore, minimise
+from xenpatch.runtime.explore import _hazards_along, explore, minimise, random_walks
 from xenpatch.runtime.machine import Config, Machine
 from xenpatch.runtime.programs import (
     LockDecl,
@@ -93,6 +93,8 @@ def test_reduction_preserves_outcomes_and_hazards(sc: Scenario, cfg: Config) -> 
     assert set(red.hazards) == set(full.hazards)
     assert red.overlaps == full.overlaps
     assert red.states <= full.states
+    for key, h in red.hazards.items():
+        assert len(h.schedule) == len(full.hazards[key].schedule), key
 
 
 @SLOW
@@ -107,7 +109,19 @@ def test_hazard_schedules_replay_and_minimise(sc: Scenario, cfg: Config) -> None
         assert len(small.schedule) <= len(h.schedule)
         assert key in (_hazards_along(m, small.schedule) or set())
         # BFS without reduction gives a shortest schedule: nothing to drop.
-        assert len(small.schedule) == len(h.schedule) or h.kind == "exclusion"
+        assert len(small.schedule) == len(h.schedule)
+
+
+@SLOW
+@given(arbitrary(), st.sampled_from(CONFIGS), st.integers(0, 2**16))
+def test_random_walks_find_only_real_hazards(sc: Scenario, cfg: Config, seed: int) -> None:
+    m = Machine(sc, cfg)
+    sampled = random_walks(m, 20, seed)
+    full = explore(m, reduce=False)
+    assert set(sampled.hazards) <= set(full.hazards)
+    assert sampled.outcomes <= full.outcomes
+    for h in sampled.hazards.values():
+        assert len(h.schedule) >= len(full.hazards[h.key].schedule)
 
 
 @settings(max_examples=60, deadline=None)

@@ -9,7 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from xenpatch.runtime.explore import Result, explore, format_replay, minimise, random_walks
+from xenpatch.runtime.explore import Result, explore, format_replay, random_walks
 from xenpatch.runtime.machine import Config, Machine
 from xenpatch.runtime.programs import ProgramError, parse_program_text
 
@@ -60,7 +60,6 @@ def run(args: argparse.Namespace) -> int:
         mode = f"random, {args.random} runs, seed {args.seed}"
     else:
         res = explore(m, reduce=not args.no_reduce, max_states=args.max_states)
-        res.hazards = {k: minimise(m, h) for k, h in res.hazards.items()}
         mode = "exhaustive" + ("" if res.complete else " (bound hit: incomplete)")
     print(_summary(res, mode, args))
     for h in sorted(res.hazards.values(), key=lambda h: (h.kind, len(h.schedule), h.message)):

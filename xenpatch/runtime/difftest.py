@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from xenpatch.runtime.explore import Hazard, Result, explore, format_replay, minimise
+from xenpatch.runtime.explore import Hazard, Result, explore, format_replay
 from xenpatch.runtime.machine import Config, Machine
 from xenpatch.runtime.programs import LockDecl, Program, Scenario, scenario
 
@@ -91,7 +91,7 @@ def _trace(sc: Scenario, cfg: Config, m: Machine, res: Result, kind: str) -> Tra
     found = res.of_kind(kind)
     if not found:
         return None
-    h = minimise(m, found[0])
+    h = found[0]
     return Trace(sc, cfg, h, format_replay(m, h))
 
 

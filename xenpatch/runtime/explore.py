@@ -259,6 +259,9 @@ def explore(
             res.complete = False
             break
     res.states = len(index)
+    if reduce:
+        # The reduced graph may force an independent step first; drop it.
+        res.hazards = {key: minimise(m, h) for key, h in res.hazards.items()}
     res.seconds = time.perf_counter() - t0
     return res
 
