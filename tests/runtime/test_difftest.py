@@ -77,12 +77,12 @@ def test_keeping_rgt_across_recursion_is_reported(era: str) -> None:
     found = difftest([ACQUIRE_KEEPS_RGT, SET_VERSION_TD, DOUBLE_GT], cpus=(2,),
                      before=cfg, locks_before=LOCKS_BEFORE, locks_after=LOCKS_AFTER)
     assert found, "the variant must be reported"
-    (d,) = [d for d in found if d.after is not None]
+    (d,) = [d for d in found if d.after.hazard is not None]
     assert d.functions == ("__acquire_grant_for_copy(keeps rgt)", "double_gt_lock(rgt, td)")
     assert d.kind == "deadlock"
     # The same read-then-write cycle already deadlocked the plain rwlock.
     assert d.status == "preexisting" and d.existed_before
-    assert d.after is not None and d.before is not None
+    assert d.before.hazard is not None
     after = d.after.replay
     assert "percpu_read_lock(B, grant_rwlock)" in after  # CPU0 stuck on td, slot = A
     assert "percpu_write_lock(A, grant_rwlock)" in after  # CPU1 polls CPU0's slot
@@ -99,8 +99,11 @@ def test_divergence_new_when_conversion_breaks_exclusion() -> None:
     found = difftest([reader, raw_writer], cpus=(2,), locks_after=[LockDecl("A", "percpu", C)])
     (d,) = found
     assert (d.kind, d.status, d.functions) == ("exclusion", "new", ("reader", "raw_writer"))
-    assert d.before is None and d.after is not None
-    assert d.after.hazard.schedule  # a schedule that replays
+    assert d.after.hazard is not None and d.after.schedule
+    # Before: the same interleaving of operations runs clean.
+    assert d.before.hazard is None and not d.existed_before
+    assert d.before.replay.startswith("same interleaving of operations: no such hazard")
+    assert "write_lock(A)" in d.before.replay and "read_lock(A)" in d.before.replay
 
 
 def test_divergence_fixed() -> None:

@@ -16,7 +16,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from xenpatch.runtime.explore import Hazard, Result, explore, format_replay
+from xenpatch.runtime.explore import (
+    Hazard,
+    Result,
+    explore,
+    follow_op_order,
+    format_replay,
+    format_schedule,
+    op_order,
+)
 from xenpatch.runtime.machine import Config, Machine
 from xenpatch.runtime.programs import LockDecl, Program, Scenario, scenario
 
@@ -25,11 +33,14 @@ Status = Literal["new", "fixed", "preexisting"]
 
 @dataclass(frozen=True)
 class Trace:
-    """A hazard of one side with its minimal schedule, replayable."""
+    """A schedule of one side, replayable.  ``hazard`` is what it reaches;
+    None for the side where the hazard does not occur, whose schedule then
+    runs the same interleaving of operations as the other side's hazard."""
 
     scenario: Scenario
     config: Config
-    hazard: Hazard
+    schedule: tuple[int, ...]
+    hazard: Hazard | None
     replay: str  # step-by-step text
 
 
@@ -38,12 +49,12 @@ class Divergence:
     functions: tuple[str, ...]  # the function on each CPU
     kind: str  # hazard kind (explore.HAZARD_KINDS)
     status: Status
-    before: Trace | None
-    after: Trace | None
+    before: Trace
+    after: Trace
 
     @property
     def existed_before(self) -> bool:
-        return self.before is not None
+        return self.status != "new"
 
 
 def difftest(
@@ -58,23 +69,27 @@ def difftest(
     """Run every multiset of ``cpus`` functions before and after; return one
     Divergence per (combination, hazard kind) found on either side.
 
+    Before- and after-programs of a function must have the same number of
+    ops (a conversion replaces lock calls one for one), so that a hazard's
+    interleaving of operations can be replayed on the other side.
     ``locks_before``/``locks_after`` fix lock types, owners and address order
     (first declared = lowest address); undeclared locks are inferred."""
     cfg_b = before or Config()
     cfg_a = after or cfg_b
+    for name, b, a in pairs:
+        if len(b.ops) != len(a.ops):
+            raise ValueError(f"{name}: {len(b.ops)} ops before, {len(a.ops)} after")
     out: list[Divergence] = []
     for n in cpus:
         for combo in itertools.combinations_with_replacement(range(len(pairs)), n):
             names = tuple(pairs[k][0] for k in combo)
-            sc_b = scenario([pairs[k][1] for k in combo], locks_before)
-            sc_a = scenario([pairs[k][2] for k in combo], locks_after)
-            res_b = _run(sc_b, cfg_b, max_states)
-            res_a = _run(sc_a, cfg_a, max_states)
-            kinds = sorted(res_b[1].kinds() | res_a[1].kinds())
-            for kind in kinds:
-                tb = _trace(sc_b, cfg_b, *res_b, kind)
-                ta = _trace(sc_a, cfg_a, *res_a, kind)
-                status: Status = "preexisting" if tb and ta else ("new" if ta else "fixed")
+            mb, rb = _run(scenario([pairs[k][1] for k in combo], locks_before), cfg_b, max_states)
+            ma, ra = _run(scenario([pairs[k][2] for k in combo], locks_after), cfg_a, max_states)
+            for kind in sorted(rb.kinds() | ra.kinds()):
+                hb, ha = _first(rb, kind), _first(ra, kind)
+                status: Status = "preexisting" if hb and ha else ("new" if ha else "fixed")
+                tb = _trace(mb, hb, ma, ha)
+                ta = _trace(ma, ha, mb, hb)
                 out.append(Divergence(names, kind, status, tb, ta))
     return out
 
@@ -87,12 +102,18 @@ def _run(sc: Scenario, cfg: Config, max_states: int) -> tuple[Machine, Result]:
     return m, res
 
 
-def _trace(sc: Scenario, cfg: Config, m: Machine, res: Result, kind: str) -> Trace | None:
+def _first(res: Result, kind: str) -> Hazard | None:
     found = res.of_kind(kind)
-    if not found:
-        return None
-    h = found[0]
-    return Trace(sc, cfg, h, format_replay(m, h))
+    return found[0] if found else None
+
+
+def _trace(m: Machine, h: Hazard | None, other: Machine, other_h: Hazard | None) -> Trace:
+    if h is not None:
+        return Trace(m.sc, m.cfg, h.schedule, h, format_replay(m, h))
+    assert other_h is not None
+    sched = follow_op_order(m, op_order(other, other_h.schedule))
+    title = "same interleaving of operations: no such hazard"
+    return Trace(m.sc, m.cfg, sched, None, format_schedule(m, sched, title))
 
 
 def format_divergence(d: Divergence) -> str:
@@ -101,9 +122,7 @@ def format_divergence(d: Divergence) -> str:
         f"cpu{i}={name}" for i, name in enumerate(d.functions))
     parts = [head]
     for side, t in (("before", d.before), ("after", d.after)):
-        if t is None:
-            parts.append(f"  {side}: no {d.kind} on any schedule")
-        else:
-            parts.append(f"  {side} ({t.config.lock_model} {t.config.build}):")
-            parts.extend("    " + line for line in t.replay.splitlines())
+        clean = "" if t.hazard else f", no {d.kind} on any schedule"
+        parts.append(f"  {side} ({t.config.lock_model} {t.config.build}{clean}):")
+        parts.extend("    " + line for line in t.replay.splitlines())
     return "\n".join(parts)

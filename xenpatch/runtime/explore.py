@@ -293,13 +293,65 @@ def replay(m: Machine, schedule: tuple[int, ...]) -> tuple[list[ReplayStep], Sta
 
 
 def format_replay(m: Machine, h: Hazard) -> str:
-    steps, state = replay(m, h.schedule)
-    out = [f"{h.kind}: {h.message}", f"schedule ({len(h.schedule)} steps): "
-           + " ".join(str(c) for c in h.schedule)]
+    return format_schedule(m, h.schedule, f"{h.kind}: {h.message}")
+
+
+def format_schedule(m: Machine, schedule: tuple[int, ...], title: str) -> str:
+    steps, state = replay(m, schedule)
+    out = [title, f"schedule ({len(schedule)} steps): " + " ".join(str(c) for c in schedule)]
     for s in steps:
         out.append(f"  {s.n:3d}. cpu{s.cpu}: " + "; ".join(s.lines))
     out.append("  final: " + "; ".join(f"cpu{i} {m.where(state, i)}" for i in range(m.ncpus)))
     return "\n".join(out)
+
+
+def op_order(m: Machine, schedule: tuple[int, ...]) -> list[int]:
+    """The CPU of each op completion along schedule, in order: the
+    interleaving of whole operations the schedule realises."""
+    state = m.initial_state()
+    order: list[int] = []
+    for i in schedule:
+        before = state[1][i].op_idx
+        r = m.step(state, i)
+        if r is None:
+            raise ValueError(f"cpu{i} cannot move")
+        state = r.state
+        after = state[1][i].op_idx
+        order += [i] * (after - before if after >= before else len(m.sc.programs[i].ops))
+    return order
+
+
+def follow_op_order(m: Machine, order: list[int], max_steps: int = 100_000) -> tuple[int, ...]:
+    """A schedule of m completing operations in ``order`` where it can (a CPU
+    that cannot move yet lets the lowest-numbered movable CPU step), then
+    running every CPU to its end.  Used to show how a program that differs
+    only in its lock ops behaves under the same interleaving of operations."""
+    state = m.initial_state()
+    sched: list[int] = []
+    pending = list(order)
+    for _ in range(max_steps):
+        cpus = state[1]
+        live = [i for i, c in enumerate(cpus) if c.status == RUN]
+        if not live:
+            break
+        want = next((c for c in pending if cpus[c].status == RUN), None)
+        r = m.step(state, want) if want is not None else None
+        i = want
+        if r is None:
+            i, r = next(((j, x) for j in live if (x := m.step(state, j)) is not None),
+                        (None, None))
+            if r is None:
+                break  # nobody can move
+        assert i is not None and r is not None
+        done = r.state[1][i].op_idx - cpus[i].op_idx
+        for _ in range(max(done, 0)):
+            if i in pending:
+                pending.remove(i)
+        state = r.state
+        sched.append(i)
+        if r.crash is not None:
+            break
+    return tuple(sched)
 
 
 def _hazards_along(m: Machine, schedule: tuple[int, ...]) -> set[tuple[str, str]] | None:
