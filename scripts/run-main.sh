@@ -24,8 +24,12 @@ $xp rewrite --rule rules/grant_table.toml --commit "$out/tree"
 echo "== lint (after)"
 $xp lint "$out/tree/xen" || true
 echo "== series"
+printf '%s\n\n%s\n' "Convert the grant table lock into a percpu rwlock" \
+    "The grant table's shared reader count is a cache-line bottleneck for
+multi-queue I/O; a percpu rwlock keeps readers on their own CPU." > "$out/cover.txt"
 $xp series "$base..HEAD" --repo "$out/tree" --version 1 --out "$out/series" \
-    --cover-subject "Convert the grant table lock into a percpu rwlock"
+    --cover "$out/cover.txt"
+echo "== series --check (git am onto the base, lint, compare trees)"
 $xp series "$base..HEAD" --repo "$out/tree" --version 1 --check --out "$out/series"
 echo "The series is in $out/series/, ready for git send-email:"
 ls -1 "$out/series"

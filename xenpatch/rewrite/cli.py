@@ -93,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
             from xenpatch.series.git import commit_files, render_commit_message
 
             try:
-                message = render_commit_message(_commit_context(rule, result, root))
+                message = render_commit_message(_commit_context(rule, result, root),
+                                                repo_dir=root)
                 oid = commit_files(root, new, message, branch=args.branch, force=args.force)
             except SeriesError as exc:
                 print(f"xenpatch: {exc}", file=sys.stderr)
