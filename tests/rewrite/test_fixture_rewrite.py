@@ -170,3 +170,16 @@ def test_failed_write_leaves_tree_as_it_was(capsys: pytest.CaptureFixture[str], 
     assert code == 2
     assert "No space left on device" in err
     assert {p: p.read_bytes() for p in tree.rglob("*") if p.is_file()} == before
+
+
+def test_lock_passed_by_pointer_is_reported(capsys: pytest.CaptureFixture[str],
+                                            tree: Path) -> None:
+    extra = tree / "xen/common/forward.c"
+    extra.write_text("#include <xen/spinlock.h>\n\nvoid take(rwlock_t *l)\n{\n"
+                     "    read_lock(l);\n}\n")
+    code, out, err = xp(capsys, "rewrite", "--rule", str(RULES / "grant_table.toml"), str(tree))
+    assert code == 0
+    assert ("xen/common/forward.c:5: warning: not converted: cannot resolve the type of 'l' in "
+            "'read_lock(l)': the lock is passed as 'l', not as the address of a struct field, "
+            "so the struct it belongs to cannot be known") in err.splitlines()
+    assert "forward.c" not in out

@@ -40,7 +40,6 @@ UNSUPPORTED_APIS = frozenset(
         "read_trylock", "write_trylock", "read_lock_irq", "read_unlock_irq",
         "write_lock_irq", "write_unlock_irq", "read_lock_irqsave",
         "read_unlock_irqrestore", "write_lock_irqsave", "write_unlock_irqrestore",
-        "_read_lock", "_read_unlock", "_write_lock", "_write_unlock",
     }
 )
 ALL_APIS = CONVERTED_APIS | UNSUPPORTED_APIS
@@ -146,6 +145,22 @@ def _check_statement(src: SourceFile, call: Node) -> Node | None:
     return stmt
 
 
+def _opaque_site(src: SourceFile, call: Node, api: str, arg: Node, fn: Node) -> Site:
+    name = call.child_by_field_name("function")
+    args = call.child_by_field_name("arguments")
+    assert name is not None and args is not None
+    text = src.text(arg)
+    return Site(
+        path=src.path, api=api, start=call.start_byte, end=call.end_byte,
+        line=src.line_of(call.start_byte), col=src.col_of(call.start_byte),
+        function=function_name(src, fn) or "?", text=src.text(call), obj_text=text, op="",
+        chain=Unknown(f"the lock is passed as '{text}', not as the address of a struct "
+                      "field, so the struct it belongs to cannot be known"),
+        name_start=name.start_byte, name_end=name.end_byte, args_close=args.end_byte - 1,
+        stmt_start=-1, stmt_end=-1, stmt_text="", indent="",
+    )
+
+
 def _site(src: SourceFile, call: Node, api: str, field_name: str,
           fn: Node, scopes: dict[int, FunctionScope]) -> Site | None:
     arg = _first_arg(call)
@@ -153,7 +168,9 @@ def _site(src: SourceFile, call: Node, api: str, field_name: str,
         return None
     arg = _strip_parens(arg)
     if arg.type != "pointer_expression" or src.text(arg.child_by_field_name("operator")) != "&":
-        return None
+        # A lock passed by pointer (rwlock_t *l): which struct's field it points
+        # to is unknowable here, so it is reported rather than skipped.
+        return _opaque_site(src, call, api, arg, fn)
     target = arg.child_by_field_name("argument")
     target = _strip_parens(target) if target is not None else None
     if target is None or target.type != "field_expression":
