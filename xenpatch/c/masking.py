@@ -4,30 +4,46 @@ tree-sitter-c knows nothing of Xen's macros nor of its preprocessor
 conditionals, and a single unknown attribute or an ``#ifdef`` splitting an
 ``if`` turns a whole function into an ERROR node.  Rewriting the text would
 shift offsets, so every transformation here replaces bytes by bytes of the
-same count and keeps every line break: attribute macros become blanks,
-``for_each_x(...) {`` becomes ``while     (...) {``, a type passed to a macro
-becomes one identifier (``struct page_info`` -> ``struct_page_info``), a
-directive line that splits an expression becomes blank, and so on.
+same count and keeps every line break.
 
-What to treat how, by name, is data (``rules/macros.toml``); this module
-only knows shapes.  It works on a *code view* of the file (comments, the
-contents of string and character literals, and preprocessor lines turned
-into blanks), so that its regular expressions only ever see code, and writes
-its changes to a copy of the raw bytes.
+What to treat how, by name, is data (``rules/macros.toml``, one kind per
+key); this module only knows shapes.  It works on a *code view* of the file
+(comments, the contents of string and character literals, and preprocessor
+lines turned into blanks), so that its regular expressions only ever see
+code, and writes its changes to a copy of the raw bytes.  In order:
+
+1. ``#if`` groups and brackets (one pass).  A group between statements is
+   left to the parser.  One that splits a statement, an expression, an
+   initializer or a function head has its directive lines blanked, so the
+   code of every branch stays; when the branches cannot follow each other
+   (unbalanced brackets, two operands or two asm operand lists meeting, two
+   ``else``) the ``#else``/``#elif`` part is blanked too.  ``#define`` and
+   other directives inside an expression or initializer are blanked.
+2. ``#define`` bodies: comments (line continuations kept) and the ``...``
+   of a named variadic (``args...``) are blanked.
+3. Names from the table: attributes blanked with their arguments, loop
+   macros turned into ``while``, type macros and ``typeof(...)`` fused into
+   one identifier, declarator macros reduced to ``int name``, string macros
+   reduced to a string literal, asm operand macros and operand macros made
+   to read as asm operands, transparent macros reduced to their arguments,
+   block macros made a block of statements, initializer macro pairs made a
+   static initializer, keywords renamed (``alignof`` -> ``sizeof``).
+4. Names glued to string literals (``XENLOG_WARNING "..."``, ``"%"
+   PRIx64``) blanked.
+5. Shapes: ``case A ... B`` -> ``case A || B``; an asm template that is no
+   string made one; a type or ``typedef *`` passed to a macro fused; an empty
+   macro argument loses its comma; a run of prefix names as one argument
+   (``dprintk(XENLOG_ERR VTDPREFIX, ...)``) keeps the first; ``r8 asm("r8")``
+   -> ``r8 ["r8"]``; ``__attribute__(...)`` before ``=`` blanked;
+   ``NAME(args) {`` in a function -> ``while(args) {``; ``NAME(args):`` -> a
+   label; a statement macro without its semicolon gets one in the blank
+   after it (or becomes a declaration ``NAME a, b;`` or a label).
 
 Comments, string literals and preprocessor lines are left as they are, with
-these deliberate exceptions, each needed for the parser:
-
-* conditional directive lines (``#if``/``#else``/``#endif``...) that split a
-  statement, an expression or an initializer are blanked, and so is the
-  ``#else`` part of such a group when keeping every branch cannot parse;
-  ``#define``/``#undef`` lines in the middle of an expression likewise;
-* in a multi-line ``#define``, comments and the ``...`` of a named variadic
-  parameter (``args...``) are blanked (tree-sitter-c stops a macro body at a
-  comment and knows no named variadics);
-* a macro invocation that is blanked or reduced as a whole (an attribute
-  macro with a string argument, a string-producing macro with several
-  string arguments) loses its string arguments.
+these deliberate exceptions, each needed for the parser: the directive lines
+and ``#else`` parts of step 1, the comments and ``...`` of step 2, and the
+string arguments of a macro invocation blanked or reduced as a whole (an
+attribute macro with a string argument, a string macro with several).
 """
 
 from __future__ import annotations
@@ -1157,6 +1173,7 @@ class _Masker:
             return False
         end = self.next_tok(close + 1)
         return end is not None and end[1] in (b"{", b";", b",", b"=")
+
 
 _STATEMENT_WORDS = frozenset(
     b"if for while do switch return goto break continue case default static const "
