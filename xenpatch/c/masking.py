@@ -452,7 +452,7 @@ class _Masker:
         balanced.
         """
         code = self.code
-        stack: list[tuple[int, str]] = []
+        stack: list[int] = []
         groups: list[_Group] = []
         directives = self.directives
         di = 0
@@ -470,32 +470,31 @@ class _Masker:
                 next_directive = directives[di].start if di < nd else len(code) + 1
             c = code[pos]
             if c == 0x28:  # (
-                parent[pos] = stack[-1][0] if stack else None
-                stack.append((pos, "P"))
+                parent[pos] = stack[-1] if stack else None
+                stack.append(pos)
             elif c == 0x29:  # )
-                if stack and code[stack[-1][0]] == 0x28:
-                    opener = stack.pop()[0]
+                if stack and code[stack[-1]] == 0x28:
+                    opener = stack.pop()
                     pairs[opener] = pos
                     pairs[pos] = opener
                 else:
                     self.unwind(stack, pos, 0x28)
             elif c == 0x7B:  # {
-                parent[pos] = stack[-1][0] if stack else None
-                k = self.brace_kind(pos, stack)
-                stack.append((pos, k))
-                kinds[pos] = k
+                parent[pos] = stack[-1] if stack else None
+                kinds[pos] = self.brace_kind(pos, stack)
+                stack.append(pos)
             elif c == 0x7D:  # }
-                if stack and code[stack[-1][0]] == 0x7B:
-                    opener = stack.pop()[0]
+                if stack and code[stack[-1]] == 0x7B:
+                    opener = stack.pop()
                     pairs[opener] = pos
                     pairs[pos] = opener
                 else:
                     self.unwind(stack, pos, 0x7B)
             elif c == 0x5B:  # [
-                parent[pos] = stack[-1][0] if stack else None
-                stack.append((pos, "K"))
-            elif stack and code[stack[-1][0]] == 0x5B:
-                opener = stack.pop()[0]
+                parent[pos] = stack[-1] if stack else None
+                stack.append(pos)
+            elif stack and code[stack[-1]] == 0x5B:
+                opener = stack.pop()
                 pairs[opener] = pos
                 pairs[pos] = opener
             else:
@@ -504,19 +503,24 @@ class _Masker:
             self.directive(directives[di], stack, groups)
             di += 1
 
+    def kind_of(self, opener: int) -> str:
+        """B, I (braces), P (parenthesis) or K (square bracket) of an opener."""
+        c = self.raw[opener]
+        return "P" if c == 0x28 else "K" if c == 0x5B else self.bracket_kind[opener]
+
     def unwind(self, stack: list, pos: int, want: int) -> None:
         """A closer that does not close the innermost opener: pop to its opener if
         that is near (an unclosed bracket in between), else ignore it."""
         code = self.code
         for depth in range(len(stack) - 2, max(-1, len(stack) - 4), -1):
-            if code[stack[depth][0]] == want:
-                opener = stack[depth][0]
+            if code[stack[depth]] == want:
+                opener = stack[depth]
                 self.pairs[opener] = pos
                 self.pairs[pos] = opener
                 del stack[depth:]
                 return
 
-    def brace_kind(self, pos: int, stack: list[tuple[int, str]]) -> str:
+    def brace_kind(self, pos: int, stack: list[int]) -> str:
         """B for a block or a struct body, I for an initializer."""
         prev = self.prev_tok(pos)
         if prev is None:
@@ -525,7 +529,7 @@ class _Masker:
         if tok == b"=":
             return "I"
         if tok in (b",", b"{"):
-            parent = stack[-1][1] if stack else "T"
+            parent = self.kind_of(stack[-1]) if stack else "T"
             return "I" if parent in "IPK" or tok == b"," else "B"
         if tok == b"]":
             return "I"
@@ -546,7 +550,7 @@ class _Masker:
                 self.blanked.add(d.start)
             return
         if w.startswith(b"if"):
-            ctx = stack[-1][1] if stack else "T"
+            ctx = self.kind_of(stack[-1]) if stack else "T"
             groups.append(_Group(ctx, list(stack), [d]))
             return
         if not groups:
@@ -568,7 +572,7 @@ class _Masker:
 
     def directive_is_safe(self, d: _Directive, stack: list) -> bool:
         """Does tree-sitter take a directive here (between statements)?"""
-        ctx = stack[-1][1] if stack else "T"
+        ctx = self.kind_of(stack[-1]) if stack else "T"
         if ctx not in "TB":
             return False
         prev = self.before_directive(d.index)
