@@ -603,6 +603,18 @@ def test_ifdef_drops_the_else_part_when_branches_collide() -> None:
     assert b"p == 'a'" in out and b"p == 'x'" not in out
 
 
+def test_crlf_source_masks_and_parses_clean() -> None:
+    src = IFDEF_SHAPES["else before #endif"] + SHAPES["string prefixes"]
+    out = parses_clean(src.replace("\n", "\r\n"))
+    assert out.count(b"\r\n") == src.count("\n")
+    assert "read_lock" in call_names(out) and "write_lock" in call_names(out)
+
+
+def test_unterminated_comment_and_string_keep_length() -> None:
+    for src in ["int x; /* never closed", 'char *s = "never closed\nint y;', "#define A \\"]:
+        masked(src)
+
+
 def test_calls_and_comments_outside_masked_macros_are_untouched() -> None:
     src = 'void f(void) {\n    read_lock(&d->lock); /* read_lock( */\n    g("for_each(");\n}\n'
     assert masked(src) == src.encode()
