@@ -686,12 +686,17 @@ def changes_between(repo_dir: str | os.PathLike[str], old: str | None, new: str
                                             old_as_path=old_f.path, new_as_path=new_f.path,
                                             context_lines=3, interhunk_lines=0)
         body = _split_body(patch.data) if patch is not None else b""
-        binary = bool(patch is not None and patch.delta.is_binary)
+        if patch is not None:
+            binary = bool(patch.delta.is_binary)
+        else:  # an exact rename has no patch; git still calls it "Bin" by content
+            binary = b"\0" in repo[new_f.id].data[:8000]
         if binary and body.startswith(b"GIT binary patch\n"):
             old_data = repo[old_f.id].data if status != "A" else b""
             new_data = repo[new_f.id].data if status != "D" else b""
             body = _git_binary_body(body, old_data, new_data, level)
-        if binary:
+        if binary and old_f.id == new_f.id:
+            added_n = deleted_n = 0  # git prints a bare "Bin" for an exact rename
+        elif binary:
             added_n = new_f.size if status != "D" else 0
             deleted_n = old_f.size if status != "A" else 0
         elif patch is not None:
