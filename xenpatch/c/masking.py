@@ -386,13 +386,14 @@ class _Masker:
         self.code[start : start + len(text)] = text
 
     def next_tok(self, pos: int, limit: int | None = None) -> tuple[int, bytes] | None:
-        m = _NEXT.match(self.code, pos)
+        # The limit, when there is one, is a line start: no token straddles it.
+        m = _NEXT.match(self.code, pos, len(self.code) if limit is None else limit)
         if m is None:
             return None
-        s = m.start(1) if m.group(1) is not None else m.start(2)
-        if limit is not None and s >= limit:
-            return None
-        return s, m.group(1) or m.group(2)
+        word = m.group(1)
+        if word is not None:
+            return m.start(1), word
+        return m.start(2), m.group(2)
 
     def prev_tok(self, pos: int, limit: int = 0) -> tuple[int, bytes] | None:
         """The code token that ends before ``pos`` (not before ``limit``)."""
