@@ -551,6 +551,20 @@ int f(int v) {
     return 0;
 }
 """,
+    "assembly branch": """
+#ifdef __ASSEMBLY__
+.macro clac
+    .byte 0x0f, 0x01, 0xca
+.endm
+#else
+static inline int f(void) { read_lock(&l); return 0; }
+#endif
+#ifndef __ASSEMBLY__
+static inline int g(void) { write_lock(&l); return 0; }
+#else
+    movq %rax, (%rdi)
+#endif
+""",
     "function head split at file scope": """
 #ifdef CONFIG_X
 static int f(int a)
@@ -665,6 +679,7 @@ def test_default_table_loads_every_kind() -> None:
         (b"alignof", "rename"),
     ]:
         assert TABLE.kind(name) == kind, name
+    assert b"__ASSEMBLY__" in TABLE.false_macros
 
 
 # --------------------------------------------------------------------------

@@ -76,6 +76,7 @@ class MacroTable:
     block_macros: frozenset[bytes] = frozenset()
     initializer_open_macros: frozenset[bytes] = frozenset()
     initializer_close_macros: frozenset[bytes] = frozenset()
+    false_macros: frozenset[bytes] = frozenset()
     renames: dict[bytes, bytes] = field(default_factory=dict)
     path: str = "<builtin>"
     # name -> kind, filled lazily (the table is immutable, the cache is not).
@@ -152,6 +153,7 @@ _MACRO_KEYS = {
     "block_macros": list,
     "initializer_open_macros": list,
     "initializer_close_macros": list,
+    "false_macros": list,
     "renames": dict,
 }
 
@@ -209,6 +211,7 @@ def load_macro_table(path: Path) -> MacroTable:
         block_macros=words("block_macros"),
         initializer_open_macros=words("initializer_open_macros"),
         initializer_close_macros=words("initializer_close_macros"),
+        false_macros=words("false_macros"),
         renames=renames,
         path=str(path),
     )
@@ -255,6 +258,11 @@ _ASM_STATEMENT = re.compile(
 _DECLARATOR_LIST = re.compile(rb"\s*[A-Za-z_]\w*\s*(?:,\s*[A-Za-z_]\w*\s*)*")
 _STAR_END = re.compile(rb"\*[\s*]*[,)]")
 _CONTINUATION = re.compile(rb"\\(?=\r?\n)")
+_FALSE_TEST = re.compile(
+    rb"[ \t]*\#[ \t]*(?:(?P<word>ifdef|ifndef)[ \t]+"
+    rb"|if[ \t]+(?P<not>!?)[ \t]*defined[ \t]*\(?[ \t]*)"
+    rb"(?P<name>[A-Za-z_]\w*)[ \t]*\)?\s*$"
+)
 _ELLIPSIS = re.compile(rb"\.\.\.")
 _IDENT_BEFORE_STRING = re.compile(rb"([A-Za-z_][A-Za-z0-9_]*)\s*(?=[\"])")
 _IDENT_AFTER_STRING = re.compile(rb"\"\s*([A-Za-z_][A-Za-z0-9_]*)")
@@ -341,6 +349,7 @@ class _Group:
     directives: list = field(default_factory=list)
     first_end_stack: list | None = None
     balanced: bool = True
+    false_branch: int | None = None  # the branch a compiler of C never sees
 
 
 class _Masker:
@@ -552,15 +561,28 @@ class _Masker:
             return
         if w.startswith(b"if"):
             ctx = self.kind_of(stack[-1]) if stack else "T"
-            groups.append(_Group(ctx, list(stack), [d]))
+            g = _Group(ctx, list(stack), [d])
+            if self.table.false_macros and w in (b"ifdef", b"ifndef", b"if"):
+                g.false_branch = self.false_branch(d)
+            groups.append(g)
             return
         if not groups:
             return  # an #else/#endif without #if: leave it to the parser
         g = groups[-1]
+        ended = len(g.directives) - 1  # the branch this directive ends
+        g.directives.append(d)
+        if ended == g.false_branch:
+            # Blanked in settle(): its brackets are forgotten.
+            stack[:] = g.saved
+            if w == b"endif":
+                groups.pop()
+                if g.first_end_stack is not None:
+                    stack[:] = g.first_end_stack
+                self.settle(g)
+            return
         if stack != g.saved:
             g.balanced = False
         if w == b"endif":
-            g.directives.append(d)
             groups.pop()
             if g.first_end_stack is not None:
                 stack[:] = g.first_end_stack
@@ -568,8 +590,16 @@ class _Masker:
             return
         if g.first_end_stack is None:
             g.first_end_stack = list(stack)
-        g.directives.append(d)
         stack[:] = g.saved
+
+    def false_branch(self, d: _Directive) -> int | None:
+        """0 for '#ifdef __ASSEMBLY__', 1 (the #else) for '#ifndef __ASSEMBLY__'."""
+        text = _COMMENT_IN_PP.sub(b" ", self.raw[d.start : d.end])
+        m = _FALSE_TEST.match(text)
+        if m is None or m.group("name") not in self.table.false_macros:
+            return None
+        negated = m.group("word") == b"ifndef" or m.group("not") == b"!"
+        return 1 if negated else 0
 
     def directive_is_safe(self, d: _Directive, stack: list) -> bool:
         """Does tree-sitter take a directive here (between statements)?"""
@@ -625,6 +655,10 @@ class _Masker:
         """Leave a group to the parser, or blank its directives, or its #else part."""
         dirs = g.directives
         branches = [(dirs[i].end, dirs[i + 1].start) for i in range(len(dirs) - 1)]
+        if g.false_branch is not None and g.false_branch < len(branches):
+            self._before.clear()
+            self._after.clear()
+            self.blank(*branches[g.false_branch])
         firsts = [self.next_tok(s, e) for s, e in branches]
         lasts = [self.prev_tok(e, s) for s, e in branches]
         safe = (
