@@ -82,6 +82,7 @@ class MacroTable:
     # name -> kind, filled lazily (the table is immutable, the cache is not).
     _kinds: dict[bytes, str | None] = field(default_factory=dict, compare=False, repr=False)
     _prefix: dict[bytes, bool] = field(default_factory=dict, compare=False, repr=False)
+    _named: set[bytes] = field(default_factory=set, compare=False, repr=False)
 
     def is_attribute(self, name: bytes) -> bool:
         return name in self.attributes or any(p.fullmatch(name) for p in self.attribute_patterns)
@@ -131,6 +132,8 @@ class MacroTable:
         else:
             k = None
         self._kinds[name] = k
+        if k is not None:
+            self._named.add(name)
         return k
 
 
@@ -749,11 +752,11 @@ class _Masker:
     def identifiers(self) -> None:
         table = self.table
         found = []
-        known = table._kinds
-        for name in set(_IDENT.findall(self.code)):
-            k = known[name] if name in known else table.kind(name)
-            if k is not None:
-                found.append((name, k))
+        names = set(_IDENT.findall(self.code))
+        kinds = table._kinds
+        for name in names.difference(kinds):
+            table.kind(name)  # classified once per table
+        found = [(name, kinds[name]) for name in names & table._named]
         if not found:
             return
         hits = []
