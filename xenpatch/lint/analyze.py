@@ -180,7 +180,7 @@ class FileAnalysis:
     # -- call resolution ------------------------------------------------------
 
     def resolver(self, name: str, args: list[str], target: str | None = None) -> Resolved | None:
-        effects = resolve(self.table, name, args)
+        effects = resolve(self.table, name, args, target=target)
         if effects is not None:
             cond = "nz" if any(e.action == "try" for e in effects) else None
             return Resolved(tuple(effects), cond)
@@ -595,12 +595,24 @@ def exit_analysis(
     seen: set[tuple[int, str]] = set()
     for n, after, before in exits:
         for h in after.held:
-            if h.key in partial and (n, h.key) not in seen:
-                seen.add((n, h.key))
+            if h.key in partial and (n, h.key.rstrip("'")) not in seen:
+                seen.add((n, h.key.rstrip("'")))
                 node = f.cfg.nodes[n]
                 msg = CHECKS["XL001"].message.format(key=h.key.rstrip("'"), acq_line=h.line)
                 leaks.append(RawFinding("XL001", n, before, node.line, node.col, h.key, msg,
                                         h.site))
+    # IRQ-flavour swaps nobody settled by the exit (see Engine.release).
+    for n, after, before in exits:
+        for k, v in after.facts:
+            if not k.startswith("!swap:"):
+                continue
+            node_s, line_s, col_s, via, acq_via, key, site = v.split("|")
+            if (int(node_s), "XL003:" + key) in seen:
+                continue
+            seen.add((int(node_s), "XL003:" + key))
+            msg = CHECKS["XL003"].message.format(key=key, via=via, acq_via=acq_via)
+            leaks.append(RawFinding("XL003", int(node_s), before, int(line_s), int(col_s), key,
+                                    msg, int(site)))
     ret_var = _returned_var(f, exits)
     # Summary: entry locks released on every path, then what is acquired.
     effects: list[Effect] = []

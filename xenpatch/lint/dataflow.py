@@ -284,11 +284,12 @@ class Engine:
         if br.text is not None:
             k = "?" + br.text
             v = s.fact(k)
-            if v == "T":
+            yes, no = ("F", "T") if br.negated else ("T", "F")
+            if v == yes:
                 return [(t, s)]
-            if v == "F":
+            if v == no:
                 return [(f, s)]
-            return [(t, s.with_fact(k, "T")), (f, s.with_fact(k, "F"))]
+            return [(t, s.with_fact(k, yes)), (f, s.with_fact(k, no))]
         return [(t, s), (f, s)]
 
     def try_success(self, n: int, s: State, effects, line: int, col: int) -> State:
@@ -363,11 +364,15 @@ class Engine:
         """Locks reached through ``var`` keep being held, under a primed
         name: after ``irq = next(...)`` the old irq's lock is not the new
         one's."""
-        for h in s.held:
+        for h in list(s.held):
             m = _HEAD.match(h.key)
-            if m and m.group(1) == var and not h.entry:
-                s = s.with_held(None, h.key).with_held(replace(h, key=h.key + "'"),
-                                                       h.key + "'")
+            if m is None or m.group(1) != var or h.entry or h.key.endswith("'"):
+                continue
+            # One primed name per lock expression keeps the states finite: a
+            # loop that leaks the lock of each element leaks "x->lock'".
+            s = s.with_held(None, h.key)
+            if s.get(h.key + "'") is None:
+                s = s.with_held(replace(h, key=h.key + "'"), h.key + "'")
         return s
 
     def guess_release(self, s: State, act: GuessReleaseAct) -> State:
@@ -388,19 +393,22 @@ class Engine:
             e = replace(e, key=e.key + "'")
             cur = s.get(e.key)
         excused = False
-        if cur is not None and cur.kind == e.kind and cur.flavour != e.flavour and {
+        if cur is not None and not cur.entry and cur.kind == e.kind and cur.flavour != e.flavour and {
             cur.flavour, e.flavour
         } <= _IRQ_FLAVOURS:
             # spin_lock_irqsave(a); spin_lock(b); spin_unlock(a);
             # spin_unlock_irqrestore(b): the IRQ state travels with the last
             # release, which is fine; only an unmatched swap is a bug.
             inverse = f"!swap:{e.flavour}>{cur.flavour}"
+            excused = True
             if s.fact(inverse) is not None:
-                excused = True
                 s = s.with_fact(inverse, None)
-            elif any(h.key != cur.key and h.flavour == e.flavour for h in s.held):
-                excused = True
-                s = s.with_fact(f"!swap:{cur.flavour}>{e.flavour}", "1")
+            else:
+                # Owed: a later release the other way round settles it
+                # (lock_irq a; unlock a; lock b; unlock_irq b); if none
+                # does by the exit, the exit analysis reports this release.
+                s = s.with_fact(f"!swap:{cur.flavour}>{e.flavour}",
+                                f"{n}|{line}|{col}|{e.via}|{cur.via}|{e.key}|{cur.site}")
         if self.obs is not None:
             self.obs.release(n, s, e, line, col, excused)
         if cur is None:

@@ -167,6 +167,7 @@ class Branch:
     try_col: int = 0
     var_test: VarTest | None = None
     text: str | None = None  # a repeated condition, remembered per path
+    negated: bool = False  # the condition is the negation of ``text`` (a != b)
 
 
 @dataclass
@@ -292,7 +293,8 @@ def collect(src: SourceFile, fn: Node, name: str) -> FunctionInfo:
                 val = val.replace(head, aliases[head], 1)
             else:
                 break
-        if v in val.lstrip("&*").split("->")[0]:
+        ids = re.findall(r"(?<![.>])\b[A-Za-z_]\w*", val)
+        if ids and ids[0] == v:
             del aliases[v]
         else:
             aliases[v] = val
@@ -346,7 +348,7 @@ def fill_actions(
     cond_texts: dict[str, int] = {}
     for node in cfg.nodes:
         if node.kind is Kind.COND and node.ast is not None:
-            t = squash(src.text(node.ast))
+            t = canon_cond(src, node.ast)[0]
             cond_texts[t] = cond_texts.get(t, 0) + 1
     info.repeated_conds = {t for t, n in cond_texts.items() if n > 1}
     repeated_ids = {t: _ids_of_text(t) for t in info.repeated_conds}
@@ -365,7 +367,10 @@ def fill_actions(
         name = call_name(src, call)
         if name is None:
             return None
-        r = resolver(name, [src.text(a) for a in call_args(call)], _assigned_var(src, call))
+        target = _assigned_lvalue(src, call)
+        if target is not None:
+            target = apply_aliases(target, info.aliases)
+        r = resolver(name, [src.text(a) for a in call_args(call)], target)
         if r is None:
             return None
         return Resolved(tuple(key(e) for e in r.effects), r.conditional, r.guard)
@@ -389,9 +394,9 @@ def fill_actions(
                 if vt is not None:
                     br = Branch(var_test=vt)
                 else:
-                    t = squash(src.text(ast))
+                    t, neg = canon_cond(src, ast)
                     if t in info.repeated_conds and _in_if(ast):
-                        br = Branch(text=t)
+                        br = Branch(text=t, negated=neg)
             if br != Branch():
                 info.branches[node.id] = br
         events: list[tuple[int, int, Act]] = []
@@ -544,6 +549,20 @@ def _target_var(src: SourceFile, n: Node) -> str | None:
     return src.text(t) if t.type == "identifier" else None
 
 
+def canon_cond(src: SourceFile, c: Node) -> tuple[str, bool]:
+    """A condition as a fact name: ``q == old_q``, ``old_q==q`` and
+    ``q != old_q`` (negated) are one fact."""
+    c = _strip(c)
+    if c.type == "binary_expression":
+        op = c.child_by_field_name("operator")
+        if op is not None and op.type in ("==", "!="):
+            a = squash(src.text(c.child_by_field_name("left")))
+            b = squash(src.text(c.child_by_field_name("right")))
+            lo, hi = sorted((a, b))
+            return f"{lo}=={hi}", op.type == "!="
+    return squash(src.text(c)), False
+
+
 def _in_if(ast: Node) -> bool:
     """Is this condition an if's (not a loop's, whose value changes)?"""
     st = ast.parent
@@ -565,6 +584,19 @@ def _flag_vars(src: SourceFile, cfg: Cfg, info: FunctionInfo) -> set[str]:
             if vt is not None:
                 found.add(vt.var)
     return found
+
+
+def _assigned_lvalue(src: SourceFile, call: Node) -> str | None:
+    """Where ``call``'s result is stored: ``v``, ``*lock``, ``p->l``."""
+    p = call.parent
+    while p is not None and p.type == "parenthesized_expression":
+        p = p.parent
+    if p is not None and p.type == "assignment_expression":
+        left = p.child_by_field_name("left")
+        op = p.child_by_field_name("operator")
+        if left is not None and op is not None and op.type == "=" and _is_path(left):
+            return squash(src.text(left))
+    return _assigned_var(src, call)
 
 
 def _assigned_var(src: SourceFile, call: Node) -> str | None:

@@ -199,10 +199,12 @@ def substitute(template: str, args: list[str]) -> str:
 
 
 def resolve(
-    table: LockTable, name: str, args: list[str], depth: int = 0
+    table: LockTable, name: str, args: list[str], depth: int = 0, target: str | None = None
 ) -> list[Effect] | None:
     """Effects of calling ``name(args)`` per the table, or None if the
-    table says nothing about ``name``.  ``args`` are argument texts."""
+    table says nothing about ``name``.  ``args`` are argument texts;
+    ``target`` is the variable the call's result is stored in, which a
+    wrapper returning the lock it took names as ``$ret``."""
     op = table.ops.get(name)
     if op is not None:
         if op.lock >= len(args):
@@ -216,7 +218,13 @@ def resolve(
     w = table.wrappers.get(name)
     if w is None or depth > 6:
         return None
-    inner = resolve(table, w.target, [substitute(a, args) for a in w.args], depth + 1)
+    if any("$ret" in a for a in w.args):
+        if target is None:
+            return None
+        subst = [substitute(a.replace("$ret", target), args) for a in w.args]
+    else:
+        subst = [substitute(a, args) for a in w.args]
+    inner = resolve(table, w.target, subst, depth + 1)
     if inner is None:
         return None
     return [replace(e, via=name) for e in inner]
