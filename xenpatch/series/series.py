@@ -11,7 +11,6 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -126,8 +125,7 @@ def _read_cover(path: Path) -> tuple[str, str]:
     return subject, "\n".join(lines[1:]).strip("\n")
 
 
-def build(repo_dir: str | os.PathLike[str], opts: Options,
-          lint: Callable[[str], None] | None = None) -> Series:
+def build(repo_dir: str | os.PathLike[str], opts: Options) -> Series:
     """Everything of the series in memory; raises SeriesError on bad input."""
     if opts.version < 1:
         raise SeriesError("--version", f"{opts.version}: versions start at 1")
