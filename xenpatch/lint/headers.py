@@ -27,8 +27,8 @@ _LOCKY = re.compile(rb"\b\w*(?:lock|unlock)\w*\s*\(")
 class HeaderIndex:
     root: Path | None
     wrappers: dict[str, Wrapper] = field(default_factory=dict)
-    # inline function name -> header path (parsed lazily by the analysis)
-    inlines: dict[str, Path] = field(default_factory=dict)
+    # inline function name -> its definition's text (parsed lazily, alone)
+    inlines: dict[str, bytes] = field(default_factory=dict)
 
 
 def macro_wrappers(raw: bytes) -> dict[str, Wrapper]:
@@ -134,7 +134,29 @@ def _scan(idx: HeaderIndex, h: Path) -> None:
     for name, w in macro_wrappers(raw).items():
         idx.wrappers.setdefault(name, w)
     for m in _INLINE.finditer(raw):
-        idx.inlines.setdefault(m.group(1).decode(), h)
+        body = _definition(raw, m.start())
+        # Only helpers that touch locks are worth a summary.
+        if body is not None and _LOCKY.search(body, body.find(b"{")):
+            idx.inlines.setdefault(m.group(1).decode(), body)
+
+
+def _definition(raw: bytes, start: int) -> bytes | None:
+    """Text of the function definition starting at ``start``, to its
+    closing brace (None for a prototype)."""
+    open_ = raw.find(b"{", start)
+    semi = raw.find(b";", start)
+    if open_ < 0 or (0 <= semi < open_):
+        return None
+    depth = 0
+    for i in range(open_, min(len(raw), open_ + 20000)):
+        c = raw[i]
+        if c == 0x7B:
+            depth += 1
+        elif c == 0x7D:
+            depth -= 1
+            if depth == 0:
+                return raw[start : i + 1]
+    return None
 
 
 def header_index(path: Path) -> HeaderIndex:

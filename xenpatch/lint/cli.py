@@ -1,0 +1,84 @@
+"""``xenpatch lint``: the subcommand.  Imports stay inside the handler so
+that ``xenpatch --help`` and other subcommands do not pay for the checker."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = subparsers.add_parser(
+        "lint",
+        help="check lock discipline on every path of every function",
+        description="Path-sensitive lock-discipline checker for Xen C sources. "
+        "Exit status: 0 clean, 1 findings, 2 bad usage or unreadable input.",
+    )
+    p.add_argument("paths", nargs="*", type=Path, help="C files or directories (*.c)")
+    p.add_argument("--format", choices=("text", "json", "sarif"), default="text")
+    p.add_argument("--jobs", "-j", type=int, default=None,
+                   help="worker processes (default: all cores)")
+    p.add_argument("--rules", type=Path, default=None,
+                   help="rules directory (default: the project's rules/)")
+    p.add_argument("--output", "-o", type=Path, default=None, help="write the report here")
+    p.add_argument("--verbose", "-v", action="store_true",
+                   help="show each finding's path and the functions not analysed")
+    p.add_argument("--list-checks", action="store_true", help="list the check IDs and exit")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from xenpatch.lint import report
+    from xenpatch.lint.checks import CHECKS
+
+    if args.list_checks:
+        for c in CHECKS.values():
+            print(f"{c.id}  {c.name:26} {c.summary}")
+        return 0
+    if not args.paths:
+        print("xenpatch lint: no input files", file=sys.stderr)
+        return 2
+    if args.jobs is not None and args.jobs < 1:
+        print("xenpatch lint: --jobs must be at least 1", file=sys.stderr)
+        return 2
+    from xenpatch.lint.run import UsageError, collect_files, lint_files
+
+    try:
+        files = collect_files(args.paths)
+        results = lint_files(files, args.jobs, args.rules)
+    except UsageError as exc:
+        print(f"xenpatch lint: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError) as exc:  # unreadable or invalid rules
+        print(f"xenpatch lint: {exc}", file=sys.stderr)
+        return 2
+    out = sys.stdout if args.output is None else args.output.open("w", encoding="utf-8")
+    try:
+        if args.format == "text":
+            report.write_text(results, out, sys.stderr, args.verbose)
+        elif args.format == "json":
+            report.write_json(report.to_json(results), out)
+        else:
+            report.write_json(report.to_sarif(results), out)
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    errors = [r.error for r in results if r.error is not None]
+    for e in errors:
+        print(f"xenpatch lint: {e}", file=sys.stderr)
+    if errors:
+        return 2
+    return 1 if any(r.findings for r in results) else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``lint`` alone (tests, and before the top-level CLI has it)."""
+    parser = argparse.ArgumentParser(prog="xenpatch")
+    register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["lint", *(argv or [])])
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
