@@ -736,17 +736,9 @@ def _packed_object_count(git_dir: Path) -> int:
                 dirs.append(p if p.is_absolute() else (git_dir / "objects" / p).resolve())
     count = 0
     for objects in dirs:
-        midx = objects / "pack" / "multi-pack-index"
+        # A multi-pack-index covers packs whose .idx files stay beside it;
+        # counting the .idx files gives git's number up to duplicates.
         packs = sorted((objects / "pack").glob("*.idx"))
-        if midx.exists():
-            with midx.open("rb") as fh:
-                head = fh.read(12)
-            if head[:4] == b"MIDX":
-                # chunk table follows; the OIDF fanout's last entry is the
-                # count, but packs it covers are still listed as .idx files
-                # and git then skips them — keep it simple and count the idx
-                # files, which is what git does when the midx is absent.
-                pass
         for idx in packs:
             with idx.open("rb") as fh:
                 head = fh.read(8 + 256 * 4)
@@ -909,10 +901,6 @@ def am(clone: Path, patch: Path, ident: Identity) -> subprocess.CompletedProcess
     """``git am`` one patch file in ``clone``; returns the process (not raised)."""
     env = {"GIT_COMMITTER_NAME": ident.name, "GIT_COMMITTER_EMAIL": ident.email}
     return run_git(["am", "--quiet", str(patch)], cwd=clone, env=env, check=False)
-
-
-def head_tree_of_workdir(clone: Path) -> str:
-    return tree_of(clone, "HEAD")
 
 
 def dirty_paths(work_dir: str | os.PathLike[str]) -> list[str]:
