@@ -267,8 +267,6 @@ _FALSE_TEST = re.compile(
     rb"(?P<name>[A-Za-z_]\w*)[ \t]*\)?\s*$"
 )
 _ELLIPSIS = re.compile(rb"\.\.\.")
-_IDENT_BEFORE_STRING = re.compile(rb"([A-Za-z_][A-Za-z0-9_]*)\s*(?=[\"])")
-_IDENT_AFTER_STRING = re.compile(rb"\"\s*([A-Za-z_][A-Za-z0-9_]*)")
 _CALL_CLOSE_THEN_WORD = re.compile(rb"\)(?=\s*[A-Za-z_}])")
 _CALL_CLOSE_THEN = re.compile(rb"\)\s*([{:])")
 _ASM_LABEL = re.compile(rb"\s(?:asm|__asm__|__asm)\s*\(")
@@ -315,15 +313,11 @@ _KEYWORDS = frozenset(
 )
 # Keywords after which a parenthesised operand is no macro argument list.
 _NOT_CALLS = _KEYWORDS - {b"offsetof", b"__builtin_types_compatible_p"}
-_BUILTIN_TYPE_WORDS = frozenset(
-    b"void char short int long float double signed unsigned bool _Bool".split()
-)
 _CONDITIONAL = frozenset(
     (b"if", b"ifdef", b"ifndef", b"elif", b"elifdef", b"elifndef", b"else", b"endif")
 )
 
 # Token classes for deciding whether two #if branches can follow each other.
-_OPERAND_END = 1
 _OPERAND_START_ONLY = frozenset(b"(!~")
 
 
