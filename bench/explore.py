@@ -14,7 +14,7 @@ import gc
 import time
 import tracemalloc
 
-from xenpatch.runtime.explore import Result, explore
+from xenpatch.runtime.explore import Result, explore, random_walks
 from xenpatch.runtime.machine import Config, Machine
 from xenpatch.runtime.programs import Scenario, parse_program_text
 
@@ -43,11 +43,21 @@ CASES: dict[str, str] = {
 }
 
 
+RANDOM_CASE = "\n".join(
+    ["cpu0: percpu_read_lock(A, C) percpu_read_lock(B, C) percpu_read_unlock(B, C)"
+     " percpu_read_unlock(A, C)",
+     "cpu1: percpu_read_lock(B, C) percpu_read_lock(A, C) percpu_read_unlock(A, C)"
+     " percpu_read_unlock(B, C)"]
+    + [f"cpu{i}: percpu_write_lock({x}, C) percpu_write_unlock({x}, C)"
+       f" percpu_read_lock({x}, C) percpu_read_unlock({x}, C)"
+       for i, x in zip(range(2, 6), "ABAB", strict=True)])
+
+
 def best_of(m: Machine, reduce: bool, repeat: int) -> Result:
     best: Result | None = None
     for _ in range(repeat):
         gc.collect()
-        res = explore(m, reduce=reduce)
+        res = explore(m, reduce=reduce, shortest=False)
         if best is None or res.seconds < best.seconds:
             best = res
     assert best is not None
@@ -58,7 +68,7 @@ def peak_store_bytes(m: Machine, reduce: bool) -> int:
     """Peak bytes allocated while exploring: the visited set, parents, queue."""
     gc.collect()
     tracemalloc.start()
-    explore(m, reduce=reduce)
+    explore(m, reduce=reduce, shortest=False)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     return peak
@@ -88,6 +98,13 @@ def main() -> None:
             print(f"{'':22} {model:5} gain   time x{off.seconds / on.seconds:.2f}, "
                   f"transitions x{off.transitions / on.transitions:.2f}, "
                   f"states x{off.states / on.states:.2f}")
+    # Random mode, for cases too big to exhaust: 6 CPUs on one percpu lock.
+    big = parse_program_text(RANDOM_CASE, "random case")
+    m = Machine(big, Config("qrw"))
+    res = random_walks(m, 500, seed=1)
+    print(f"random walks, 6 CPUs, 500 runs: {res.transitions} steps in {res.seconds:.2f}s "
+          f"({res.transitions / res.seconds:.0f} steps/s), {res.states} distinct states, "
+          f"hazards: {','.join(sorted(res.kinds())) or '-'}")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from xenpatch.runtime.explore import _hazards_along, explore, minimise, random_walks
+from xenpatch.runtime.explore import explore, hazards_at_end, minimise, random_walks
 from xenpatch.runtime.machine import Config, Machine
 from xenpatch.runtime.programs import (
     LockDecl,
@@ -55,20 +55,28 @@ def disciplined(draw: st.DrawFn) -> Scenario:
                             for n in LOCKS])
 
 
+ANY_OPS = {**ACQ, "spinlock": {**ACQ["spinlock"],
+                                "rec": ("spin_lock_recursive", "spin_unlock_recursive")}}
+ALL_LOCKS = (*LOCKS, "P")
+
+
 @st.composite
 def arbitrary(draw: st.DrawFn) -> Scenario:
-    """Any sequence of ops on two locks, misuse included."""
-    types = draw(lock_types)
+    """Any sequence of ops on up to three locks, misuse included."""
+    types = draw(st.fixed_dictionaries({n: st.sampled_from(sorted(ACQ)) for n in ALL_LOCKS}))
     progs = []
     for _ in range(draw(st.integers(1, 3))):
         ops = []
         for _ in range(draw(st.integers(1, 4))):
-            n = draw(st.sampled_from(LOCKS))
-            mode = draw(st.sampled_from(sorted(ACQ[types[n]])))
-            ops.append(_op(ACQ[types[n]][mode][draw(st.integers(0, 1))], n, types[n]))
+            n = draw(st.sampled_from(ALL_LOCKS))
+            mode = draw(st.sampled_from(sorted(ANY_OPS[types[n]])))
+            ops.append(_op(ANY_OPS[types[n]][mode][draw(st.integers(0, 1))], n, types[n]))
+            if draw(st.integers(0, 5)) == 0:
+                ops.append(Op("cs"))
         progs.append(Program(tuple(ops)))
+    used = {op.lock for p in progs for op in p.ops if op.lock}
     return scenario(progs, [LockDecl(n, types[n], "C" if types[n] == "percpu" else None)  # type: ignore[arg-type]
-                            for n in LOCKS])
+                            for n in ALL_LOCKS if n in used])
 
 
 SLOW = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -103,11 +111,11 @@ def test_hazard_schedules_replay_and_minimise(sc: Scenario, cfg: Config) -> None
     m = Machine(sc, cfg)
     full = explore(m, reduce=False)
     for key, h in full.hazards.items():
-        keys = _hazards_along(m, h.schedule)
+        keys = hazards_at_end(m, h.schedule)
         assert keys is not None and key in keys
         small = minimise(m, h)
         assert len(small.schedule) <= len(h.schedule)
-        assert key in (_hazards_along(m, small.schedule) or set())
+        assert key in (hazards_at_end(m, small.schedule) or set())
         # BFS without reduction gives a shortest schedule: nothing to drop.
         assert len(small.schedule) == len(h.schedule)
 

@@ -1,0 +1,13 @@
+"""xenpatch runtime: executable models of Xen's locks and a schedule explorer.
+
+* ``programs``  -- ``Op``, ``Program``, ``Scenario``: lock programs, the input
+  of everything else (and the text format of ``xenpatch explore``)
+* ``machine``   -- ``Config`` (era, build), ``Machine``: simulated CPUs over one
+  shared memory, one atomic step at a time
+* ``locks``     -- spinlock_t, rwlock_t (2016 and HEAD), percpu_rwlock_t as
+  step functions
+* ``explore``   -- exhaustive search with partial-order reduction, random
+  walks, replay, minimisation, fair-starvation search
+* ``difftest``  -- before/after comparison of converted functions
+* ``cli``       -- the ``explore`` subcommand
+"""

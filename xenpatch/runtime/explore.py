@@ -148,14 +148,23 @@ def successors(m: Machine, state: State) -> list[tuple[int, StepResult]]:
 
 def _ample(m: Machine, state: State, i: int, r: StepResult) -> bool:
     """May CPU i's step r be explored alone?"""
-    if r.visible:
+    if r.crash is not None or (r.held and m.cfg.record_order):
         return False
+    # A hold gained or lost is invisible to the exclusion check when no other
+    # CPU holds that lock now or may touch it later.
+    held_words = 0
+    for name in r.held:
+        held_words |= m.lock_words[name]
     cpus = state[1]
     for j, c in enumerate(cpus):
-        if j == i or c.status != RUN:
+        if j == i:
+            continue
+        if r.held and any(h[0] in r.held for h in c.holds):
+            return False
+        if c.status != RUN:
             continue
         fr, fw = m.footprints[j][c.op_idx]
-        if r.writes & (fr | fw) or r.reads & fw:
+        if r.writes & (fr | fw) or r.reads & fw or held_words & (fr | fw):
             return False
     return True
 
@@ -170,8 +179,13 @@ def explore(
     reduce: bool = True,
     max_states: int = 5_000_000,
     stop: Callable[[Result], bool] | None = None,
+    shortest: bool = True,
 ) -> Result:
-    """Breadth-first exploration of every schedule of m."""
+    """Breadth-first exploration of every schedule of m.
+
+    Each hazard comes with a shortest schedule reaching it (with the
+    reduction on, a second, unreduced search that stops early finds those;
+    ``shortest=False`` skips it and keeps the reduced graph's schedules)."""
     t0 = time.perf_counter()
     res = Result()
     init = m.initial_state()
@@ -259,11 +273,24 @@ def explore(
             res.complete = False
             break
     res.states = len(index)
-    if reduce:
-        # The reduced graph may force an independent step first; drop it.
-        res.hazards = {key: minimise(m, h) for key, h in res.hazards.items()}
+    if reduce and shortest and res.hazards:
+        _shorten(m, res, max_states)
     res.seconds = time.perf_counter() - t0
     return res
+
+
+def _shorten(m: Machine, res: Result, max_states: int) -> None:
+    """Replace the reduced search's schedules by shortest ones.
+
+    The reduced graph runs independent steps early, and the hazard may have
+    a shorter schedule of another shape (fewer steps of another CPU); an
+    unreduced BFS that stops once it has seen every hazard finds them."""
+    wanted = set(res.hazards)
+    full = explore(m, reduce=False, max_states=max_states,
+                   stop=lambda r: wanted <= r.hazards.keys())
+    for key in wanted:
+        h = full.hazards.get(key)
+        res.hazards[key] = h if h is not None else minimise(m, res.hazards[key])
 
 
 # ---------------------------------------------------------------------------
@@ -354,13 +381,14 @@ def follow_op_order(m: Machine, order: list[int], max_steps: int = 100_000) -> t
     return tuple(sched)
 
 
-def _hazards_along(m: Machine, schedule: tuple[int, ...]) -> set[tuple[str, str]] | None:
-    """Hazard keys the schedule shows at its end, or None if it cannot run."""
+def hazards_at_end(m: Machine, schedule: tuple[int, ...]) -> set[tuple[str, str]] | None:
+    """Hazard keys the schedule shows at its end, or None if it cannot run
+    (or the machine stopped before its end)."""
     state = m.initial_state()
     r = None
-    for i in schedule:
+    for n, i in enumerate(schedule, 1):
         r = m.step(state, i)
-        if r is None:
+        if r is None or (r.crash is not None and n < len(schedule)):
             return None
         state = r.state
     keys = {("exclusion", msg) for msg in exclusion(m, state)[0]}
@@ -371,19 +399,42 @@ def _hazards_along(m: Machine, schedule: tuple[int, ...]) -> set[tuple[str, str]
     return keys
 
 
+def first_hit(m: Machine, schedule: tuple[int, ...], key: tuple[str, str]) -> int | None:
+    """Length of the shortest prefix of schedule that shows hazard key."""
+    state = m.initial_state()
+    kind = key[0]
+    for n, i in enumerate(schedule, 1):
+        r = m.step(state, i)
+        if r is None:
+            # A CPU that cannot move may mean the deadlock came early.
+            if kind in ("deadlock", "held_at_end") and not successors(m, state):
+                return n - 1 if key in _terminal(m, state) else None
+            return None
+        state = r.state
+        if r.crash is not None:
+            return n if (r.crash.kind, f"cpu{i}: {r.crash.message}") == key else None
+        if kind == "exclusion" and key[1] in exclusion(m, state)[0]:
+            return n
+    if kind in ("deadlock", "held_at_end") and not successors(m, state) \
+            and key in _terminal(m, state):
+        return len(schedule)
+    return None
+
+
 def minimise(m: Machine, h: Hazard) -> Hazard:
-    """Greedily drop steps while the same hazard still shows at the end."""
-    sched = list(h.schedule)
-    changed = True
-    while changed:
-        changed = False
-        for j in range(len(sched) - 1, -1, -1):
-            trial = tuple(sched[:j] + sched[j + 1 :])
-            keys = _hazards_along(m, trial)
-            if keys is not None and h.key in keys:
-                sched = list(trial)
-                changed = True
-    return Hazard(h.kind, h.message, tuple(sched))
+    """Drop steps while the same hazard still shows, cutting the schedule
+    where the hazard first shows (a dropped step may bring it earlier)."""
+    sched = h.schedule
+    j = len(sched) - 1
+    while j >= 0:
+        trial = sched[:j] + sched[j + 1 :]
+        n = first_hit(m, trial, h.key)
+        if n is not None:
+            sched = trial[:n]
+            j = min(j, len(sched)) - 1
+        else:
+            j -= 1
+    return Hazard(h.kind, h.message, sched)
 
 
 # ---------------------------------------------------------------------------

@@ -115,6 +115,7 @@ class StepResult(NamedTuple):
     reads: int  # bitmask of memory words read
     writes: int  # bitmask of memory words written
     visible: bool  # changed holds or crashed: the checked properties can see it
+    held: frozenset[str]  # locks whose holds on this CPU changed
     crash: Crash | None
     trace: tuple[str, ...]  # what the step did, when tracing
 
@@ -257,9 +258,10 @@ class Ctx:
     # -- non-primary: folded into the step's access ------------------------
     def own(self, v: int) -> int:
         """Read a word only this CPU writes (its own slot) or whose answer
-        for this CPU no other CPU can change (``recurse_cpu == me``)."""
-        o = self.over
-        return o[v] if v in o else self.mem[v]
+        for this CPU no other CPU can change (``recurse_cpu == me``).  Not a
+        step of its own, but still a read for the reduction: misuse (another
+        CPU's unlock) can write such a word."""
+        return self._get(v)
 
     def fold_store(self, v: int, val: int) -> None:
         """Store to a word whose other readers cannot tell when it happened
@@ -351,6 +353,8 @@ class Machine:
         self._op_cache: dict[tuple[int, int], tuple[Any, tuple, int]] = {}
         self.footprints = self._footprints()
         self._tickets = locks.ticket_bases(self)
+        self.lock_words = {n: ((1 << i.size) - 1) << i.base | ((1 << i.wa) if i.wa >= 0 else 0)
+                           for n, i in self.locks.items()}
 
     # -- program -> routine -----------------------------------------------
     def op_routine(self, op: Op, cpu: int) -> tuple[Any, tuple]:
@@ -508,12 +512,14 @@ class Machine:
         cpus = cpus[:i] + (new,) + cpus[i + 1 :]
         if self._tickets:
             mem, cpus = self._routines.normalise_tickets(self._tickets, mem, cpus)
-        visible = holds != c.holds or crash is not None
+        held = frozenset(h[0] for h in holds + c.holds if holds.count(h) != c.holds.count(h)) \
+            if holds != c.holds else frozenset()  # counted: recursive holds repeat
+        visible = bool(held) or crash is not None
         writes = ctx.writes
         if log is not state[2]:
             # The acquisition log is shared: two appends do not commute.
             writes |= 1 << len(mem)
-        return StepResult((mem, cpus, log), ctx.reads, writes, visible, crash,
+        return StepResult((mem, cpus, log), ctx.reads, writes, visible, held, crash,
                           tuple(ctx.trace or ()))
 
     # -- inspection -------------------------------------------------------
