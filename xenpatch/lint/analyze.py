@@ -113,6 +113,8 @@ class LintConfig:
         table = default_lock_table() if rules is None else _table(d)
         # The lock table's own wrappers win over a rule's.
         table = LockTable(table.ops, {**facts.wrappers, **table.wrappers})
+        kinds = data.get("checks", {}).get("kinds", ["spin", "rw", "percpu"])
+        table = table.without_kinds({"spin", "rw", "percpu", "rcu"} - set(kinds))
         return LintConfig(
             table,
             load_cfg_config(d / "lint.toml"),
@@ -369,7 +371,8 @@ def _steps(src: SourceFile, cfg: Cfg | None, nodes: list[int]) -> list[Step]:
             which = "true" if taken == node.succ[0] else "false"
             note = f"'{_short(src, node.ast)}' is {which}"
         elif node.kind is Kind.RETURN:
-            note = "returns" if node.ast is not None else "falls off the end"
+            line = src.line_text(node.line)[node.col - 1 :] if node.line else ""
+            note = "returns" if line.lstrip().startswith("return") else "falls off the end"
         elif node.kind is Kind.NOP:
             continue
         elif node.kind is Kind.COND:
@@ -484,19 +487,31 @@ def _ret_class(f: _Fn, node_id: int, st: State) -> str | None:
     return v
 
 
-def _try_like(held_cls: set[str | None], free_cls: set[str | None]) -> str | None:
+def _try_like(
+    held_cls: set[str | None], free_cls: set[str | None], returns_pointer: bool
+) -> str | None:
     """Success class if "held" exits and "free" exits differ by return value
-    the way a trylock-style helper's do (held on success only)."""
+    the way a trylock-style helper's do (held on success only).
+
+    Unknown return values only count for pointer results (``return pg;``
+    against ``return NULL;``): for an int, ``return rc;`` with the lock held
+    is the classic leak, not a design."""
     if not held_cls or not free_cls:
         return None
     if held_cls == {ZERO} and free_cls <= {NEG, NZ, POS}:
         return "zero"
-    if ZERO not in held_cls and free_cls <= {ZERO, NEG} and held_cls <= {POS, NZ, None}:
+    ok_held = {POS, NZ, None} if returns_pointer else {POS, NZ}
+    if ZERO not in held_cls and free_cls <= {ZERO, NEG} and held_cls <= ok_held:
         return "nz"
     return None
 
 
-_HELPER_NAME = re.compile(r"lock|acquire|grab|take|begin|start|enter|get|pin|hold", re.I)
+def _returns_pointer(f: _Fn) -> bool:
+    d = f.node.child_by_field_name("declarator")
+    return d is not None and d.type == "pointer_declarator"
+
+
+_HELPER_NAME = re.compile(r"lock|acquire|grab|begin|enter", re.I)
 
 
 def designed_helper(f: _Fn) -> bool:
@@ -564,14 +579,24 @@ def exit_analysis(
             if not h.entry:
                 acquired.setdefault(h.key, h)
     shape = _shape_fn(info)
+    helper = designed_helper(f)
+    # A pair releases it: for a global lock the pair is unambiguous; for a
+    # lock in a struct, any function dropping its caller's lock of that
+    # type would match, so the function must look like a helper too.
+    # The function must also leave the release to the pair: one that
+    # releases the lock itself on some paths owns its discipline.
+    released_here = {
+        a.effect.key for acts in info.acts for a in acts
+        if isinstance(a, OpAct) and a.effect.action == "release"
+    }
     by_design: set[str] = {
         k for k in acquired
-        if (sh := shape(k.rstrip("'"))) in paired and (sh[0] or not _local_head(k, info))
+        if (sh := shape(k.rstrip("'"))) in paired and k.rstrip("'") not in released_here
+        and ((not sh[0] and not _local_head(k, info)) or (sh[0] and helper))
     }
     conditional: str | None = None
     guard: int | None = None
     cond_keys: set[str] = set()
-    helper = designed_helper(f)
     for k in acquired:
         if helper and all(after.get(k) is not None for _, after, _ in exits):
             by_design.add(k)
@@ -600,7 +625,7 @@ def exit_analysis(
                 _ret_class(f, n, a) for n, a, _ in exits
                 if all(a.get(k) is None for k in partial)
             }
-            c = _try_like(held_cls, free_cls)
+            c = _try_like(held_cls, free_cls, _returns_pointer(f))
             g = _guard_param(info, held_states, free_states) if c is None else None
             if c is not None or g is not None:
                 conditional, guard, cond_keys, partial = c, g, partial, set()
@@ -628,9 +653,19 @@ def exit_analysis(
                                     msg, int(site)))
     ret_var = _returned_var(f, exits)
     # Summary: entry locks released on every path, then what is acquired.
+    # An unlock helper releasing one of several on each path (lgt, and rgt
+    # unless it is the same table) releases them all, as double_gt_lock.
+    released_any = {
+        k for k in res.entry_keys if any(after.get(k) is None for _, after, _ in exits)
+    }
+    union_release = not acquired and all(
+        any(after.get(k) is None for k in res.entry_keys) for _, after, _ in exits
+    )
     effects: list[Effect] = []
     for k in sorted(res.entry_keys):
-        if not all(after.get(k) is None for _, after, _ in exits):
+        if not all(after.get(k) is None for _, after, _ in exits) and not (
+            union_release and k in released_any
+        ):
             continue
         rels = {
             (a.effect.kind, a.effect.mode, a.effect.flavour): a.effect

@@ -295,7 +295,7 @@ class Engine:
     def try_success(self, n: int, s: State, effects, line: int, col: int) -> State:
         for e in effects:
             if e.action in ("try", "acquire"):
-                s = self.acquire(n, s, e, line, col, trying=True)
+                s = self.acquire(n, s, e, line, col, trying=True) or s
             elif e.action == "release":
                 s = self.release(n, s, e, line, col)
         return s
@@ -304,12 +304,13 @@ class Engine:
         if isinstance(act, OpAct):
             e = act.effect
             if e.action == "acquire":
-                return [self.acquire(n, s, e, act.line, act.col, trying=False)]
+                after = self.acquire(n, s, e, act.line, act.col, trying=False)
+                return [] if after is None else [after]
             if e.action == "release":
                 return [self.release(n, s, e, act.line, act.col)]
             if e.action == "try":
                 # A trylock whose result nobody tests: either outcome.
-                return [self.acquire(n, s, e, act.line, act.col, trying=True), s]
+                return [self.acquire(n, s, e, act.line, act.col, trying=True) or s, s]
             if e.action == "query" and self.obs is not None:
                 self.obs.query(n, s, e, act.line, act.col)
             return [s]
@@ -345,7 +346,10 @@ class Engine:
             return [s]
         return [s]
 
-    def acquire(self, n: int, s: State, e: Effect, line: int, col: int, trying: bool) -> State:
+    def acquire(self, n: int, s: State, e: Effect, line: int, col: int,
+                trying: bool) -> State | None:
+        """The state after taking a lock, or None if this CPU deadlocks on
+        itself there (the path ends: what follows never runs)."""
         if self.obs is not None:
             self.obs.acquire(n, s, e, line, col, trying)
         cur = s.get(e.key)
@@ -355,7 +359,9 @@ class Engine:
                 cur.mode == "read" and mode == "read"
             ):
                 return s.with_held(replace(cur, count=min(cur.count + 1, RECURSION_CAP)), e.key)
-            return s
+            if trying or cur.entry:
+                return s
+            return None
         entry = e.key in self.entry_keys
         h = Held(e.key, e.kind, mode, e.flavour, e.owner, e.via, 1, entry, n, line)
         return s.with_held(h, e.key)

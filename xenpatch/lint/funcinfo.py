@@ -52,7 +52,7 @@ def value_class(src: SourceFile, e: Node | None) -> str | None:
             v = int(src.text(e).rstrip("uUlL"), 0)
         except ValueError:
             return None
-        return ZERO if v == 0 else POS
+        return ZERO if v == 0 else (NEG if v < 0 else POS)
     if t in ("true", "false", "null"):
         return POS if t == "true" else ZERO
     if t == "identifier":
@@ -311,14 +311,24 @@ def _identifiers(src: SourceFile, n: Node) -> set[str]:
     return {src.text(x) for x in walk(n) if x.type == "identifier"}
 
 
+def _var_of(e: Node) -> Node:
+    """``(v = f(x))`` tests v."""
+    e = _strip(e)
+    if e.type == "assignment_expression":
+        left = e.child_by_field_name("left")
+        if left is not None and _strip(left).type == "identifier":
+            return _strip(left)
+    return e
+
+
 def var_test(src: SourceFile, c: Node, tracked: set[str]) -> VarTest | None:
-    c = _strip(c)
+    c = _var_of(c)
     if c.type == "identifier" and src.text(c) in tracked:
         return VarTest(src.text(c), "truthy")
     if c.type == "binary_expression":
         op = c.child_by_field_name("operator")
-        left = _strip(c.child_by_field_name("left"))
-        right = _strip(c.child_by_field_name("right"))
+        left = _var_of(c.child_by_field_name("left"))
+        right = _var_of(c.child_by_field_name("right"))
         if left.type != "identifier" or src.text(left) not in tracked:
             left, right = right, left
         if left.type != "identifier" or src.text(left) not in tracked:
@@ -330,7 +340,7 @@ def var_test(src: SourceFile, c: Node, tracked: set[str]) -> VarTest | None:
             return VarTest(v, "eqzero")
         if rc == ZERO and optype == "!=":
             return VarTest(v, "truthy")
-        if rc == ZERO and optype == "<" and left == _strip(c.child_by_field_name("left")):
+        if rc == ZERO and optype == "<" and left == _var_of(c.child_by_field_name("left")):
             return VarTest(v, "lt0")
     if c.type == "call_expression" and call_name(src, c) == "IS_ERR":
         args = call_args(c)

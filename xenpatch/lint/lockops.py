@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 ACTIONS = ("acquire", "release", "try", "query", "init")
-KINDS = ("spin", "rw", "percpu")
+KINDS = ("spin", "rw", "percpu", "rcu")
 FLAVOURS = ("plain", "irq", "irqsave", "bh", "recursive")
 
 
@@ -64,6 +64,22 @@ class LockTable:
 
     def names(self) -> set[str]:
         return set(self.ops) | set(self.wrappers)
+
+    def without_kinds(self, kinds: set[str]) -> LockTable:
+        """The table minus the ops of lock kinds switched off (and wrappers
+        reaching only those)."""
+        if not kinds:
+            return self
+        ops = {n: o for n, o in self.ops.items() if o.kind not in kinds}
+        wrappers = dict(self.wrappers)
+        changed = True
+        while changed:
+            changed = False
+            for n, w in list(wrappers.items()):
+                if w.target not in ops and w.target not in wrappers:
+                    del wrappers[n]
+                    changed = True
+        return LockTable(ops, wrappers)
 
     def with_wrappers(self, extra: dict[str, Wrapper]) -> LockTable:
         """Table wrappers win over inferred ones: they are the user's word."""
@@ -115,6 +131,7 @@ _COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
 _WS = re.compile(r"\s+")
 # (x), (x->y.z), (*p) not preceded by an identifier character (a call).
 _SIMPLE_PAREN = re.compile(r"(?<![\w\]])\((\*?[A-Za-z_\$]\w*(?:(?:->|\.)\w+|\[[^\[\]()]*\])*)\)")
+_DEREF_FIELD = re.compile(r"\(\*([A-Za-z_\$]\w*(?:->\w+)*)\)\.")
 _DEREF_DOT = re.compile(r"^\*([A-Za-z_\$]\w*)\.")
 _TOP_OP = re.compile(r"[+\-*/%<>=!?:|^~,](?!>)")
 
@@ -125,6 +142,7 @@ def squash(text: str) -> str:
     prev = None
     while prev != t:
         prev = t
+        t = _DEREF_FIELD.sub(r"\1->", t)
         t = _SIMPLE_PAREN.sub(r"\1", t)
         t = t.replace("&*", "").replace("*&", "")
     return t
