@@ -9,9 +9,11 @@ be HEAD's tree, byte for byte.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import subprocess
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +31,17 @@ def _lint_function() -> Callable[[list[Path]], int] | None:
         return None
     func = getattr(module, "lint_paths", None)
     return func if callable(func) else None
+
+
+def _lint(lint_paths: Callable[[list[Path]], int], clone: Path, files: list[str]) -> int | None:
+    """Exit code of the lint on those of ``files`` that exist now (None: none do).
+
+    Its report goes to stderr: stdout of ``xenpatch series`` lists the files."""
+    touched = [clone / f for f in files if (clone / f).is_file()]
+    if not touched:
+        return None
+    with contextlib.redirect_stdout(sys.stderr):
+        return int(lint_paths(touched))
 
 
 def check(
@@ -55,8 +68,9 @@ def check(
         for number, patch in enumerate(series.patches, start=1):
             path = mails / patch.filename
             path.write_bytes(patch.text.encode("utf-8", "surrogateescape"))
-            proc = git.am(clone, path, ident)
             where = f"patch {number}/{total} ({patch.title})"
+            before = _lint(lint_paths, clone, patch.files) if lint_paths is not None else None
+            proc = git.am(clone, path, ident)
             if proc.returncode != 0:
                 err = (proc.stderr or proc.stdout).decode(errors="replace").strip().splitlines()
                 report(f"check: {where}: git am failed: {err[-1] if err else proc.returncode}")
@@ -64,12 +78,15 @@ def check(
                 return False
             report(f"check: {where}: git am ok")
             if lint_paths is not None:
-                touched = [clone / f for f in patch.files if (clone / f).is_file()]
-                if touched:
-                    findings = lint_paths(touched)
-                    if findings:
-                        ok = False
-                        report(f"check: {where}: lint reported {findings} finding(s)")
+                after = _lint(lint_paths, clone, patch.files)
+                # Whole files are linted, so old findings in them would fail
+                # every patch; only a worse result than before the patch counts.
+                if after is not None and after > (before or 0):
+                    ok = False
+                    report(f"check: {where}: lint got worse on the touched files "
+                           f"(exit {before or 0} before, {after} after)")
+                elif after is not None:
+                    report(f"check: {where}: lint exit {after} (before: {before or 0})")
             if build_cmd:
                 # the command is the user's own shell line, run in the clone
                 proc = subprocess.run(build_cmd, shell=True, cwd=clone,  # noqa: S602
