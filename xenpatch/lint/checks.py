@@ -158,7 +158,7 @@ class CheckObserver:
                 self.add("XL005", node, state, line, col, e.key, cur.site, acq_line=cur.line)
             elif cur.mode == "read" and mode == "write":
                 self.add("XL007", node, state, line, col, e.key, cur.site, acq_line=cur.line)
-            elif (cur.flavour != "recursive" and e.flavour != "recursive" and not cur.entry
+            elif (cur.flavour != "recursive" and e.flavour != "recursive"
                   and not (cur.mode == "read" and mode == "read")):
                 self.add("XL010", node, state, line, col, e.key, cur.site, via=e.via,
                          acq_line=cur.line)

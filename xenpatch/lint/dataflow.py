@@ -359,7 +359,7 @@ class Engine:
                 cur.mode == "read" and mode == "read"
             ):
                 return s.with_held(replace(cur, count=min(cur.count + 1, RECURSION_CAP)), e.key)
-            if trying or cur.entry:
+            if trying:
                 return s
             return None
         entry = e.key in self.entry_keys
