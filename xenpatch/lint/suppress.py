@@ -25,7 +25,7 @@ from xenpatch.c.source import SourceFile
 if TYPE_CHECKING:
     from xenpatch.lint.analyze import FileAnalysis, Finding
 
-_IGNORE = re.compile(r"xenpatch:\s*ignore\s+([A-Z0-9*][A-Z0-9*,\s]*)")
+_IGNORE = re.compile(r"xenpatch:\s*ignore\s+((?:(?:\*(?!/)|[A-Z]+\d+)[ \t,]*)+)")
 _SAF = re.compile(r"/\*\s*(SAF-\d+-safe)\b")
 
 

@@ -1,0 +1,120 @@
+"""The lint subcommand: exit codes, formats, trees and file lists, --jobs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from xenpatch.lint import api
+from xenpatch.lint.cli import main
+from xenpatch.paths import fixtures_dir, project_root
+
+LINT = fixtures_dir() / "lint"
+CLEAN = """static DEFINE_SPINLOCK(l);
+void ok(void)
+{
+    spin_lock(&l);
+    spin_unlock(&l);
+}
+"""
+LEAK = """static DEFINE_SPINLOCK(l);
+int bad(int x)
+{
+    spin_lock(&l);
+    if ( x )
+        return -1;
+    spin_unlock(&l);
+    return 0;
+}
+"""
+
+
+def test_clean_exits_0(tmp_path: Path, capsys) -> None:
+    (tmp_path / "ok.c").write_text(CLEAN)
+    assert main([str(tmp_path / "ok.c")]) == 0
+    assert capsys.readouterr().out == ""
+
+
+def test_findings_exit_1(tmp_path: Path, capsys) -> None:
+    (tmp_path / "bad.c").write_text(LEAK)
+    assert main([str(tmp_path / "bad.c")]) == 1
+    out = capsys.readouterr().out
+    assert out.endswith("bad.c:6:9: warning: 'l' taken at line 4 is still held at this "
+                        "return [XL001]\n")
+
+
+def test_missing_file_exits_2(tmp_path: Path) -> None:
+    assert main([str(tmp_path / "nope.c")]) == 2
+
+
+def test_no_paths_exits_2() -> None:
+    assert main([]) == 2
+
+
+def test_bad_jobs_exits_2() -> None:
+    assert main(["--jobs", "0", str(LINT)]) == 2
+
+
+def test_unreadable_exits_2(tmp_path: Path) -> None:
+    p = tmp_path / "locked.c"
+    p.write_text(CLEAN)
+    p.chmod(0)
+    try:
+        if p.open("rb"):  # root reads anything: nothing to test then
+            pytest.skip("running as root")
+    except PermissionError:
+        assert main([str(p)]) == 2
+    finally:
+        p.chmod(0o644)
+
+
+def test_tree_and_stable_order_across_jobs(tmp_path: Path, capsys) -> None:
+    tree = tmp_path / "tree"
+    shutil.copytree(LINT, tree / "sub")
+    (tree / "leak.c").write_text(LEAK)
+    assert main(["--jobs", "1", "--format", "json", str(tree)]) == 1
+    one = json.loads(capsys.readouterr().out)
+    assert main(["--jobs", "3", "--format", "json", str(tree)]) == 1
+    three = json.loads(capsys.readouterr().out)
+    assert one == three
+    keys = [(f["path"], f["line"], f["col"], f["id"]) for f in one["findings"]]
+    assert keys == sorted(keys)
+    assert {Path(f["path"]).name for f in one["findings"]} >= {"leak.c", "basic.c"}
+
+
+def test_sarif_output_file(tmp_path: Path) -> None:
+    out = tmp_path / "r.sarif"
+    assert main(["--format", "sarif", "-o", str(out), str(LINT / "percpu.c")]) == 1
+    assert json.loads(out.read_text())["version"] == "2.1.0"
+
+
+def test_list_checks(capsys) -> None:
+    assert main(["--list-checks"]) == 0
+    assert "XL001" in capsys.readouterr().out
+
+
+def test_api_lint_paths(tmp_path: Path, capsys) -> None:
+    (tmp_path / "ok.c").write_text(CLEAN)
+    assert api.lint_paths([tmp_path / "ok.c"]) == 0
+    (tmp_path / "bad.c").write_text(LEAK)
+    assert api.lint_paths([tmp_path]) == 1
+    assert "[XL001]" in capsys.readouterr().out
+    assert api.lint_paths([tmp_path / "missing.c"]) == 2
+
+
+def test_not_utf8_is_linted(tmp_path: Path) -> None:
+    p = tmp_path / "latin1.c"
+    p.write_bytes(b"/* caf\xe9 */\n" + LEAK.encode())
+    assert main([str(p)]) == 1
+
+
+def test_module_entry_point(tmp_path: Path) -> None:
+    (tmp_path / "bad.c").write_text(LEAK)
+    r = subprocess.run([sys.executable, "-m", "xenpatch.lint.cli", str(tmp_path / "bad.c")],
+                       capture_output=True, text=True, cwd=project_root())
+    assert r.returncode == 1 and "[XL001]" in r.stdout
