@@ -348,3 +348,16 @@ def test_range_diff_pairs_a_changed_patch_like_git(make_repo, tmp_path):
     assert _header_lines(stdout) == _header_lines(want)
     assert [line.split()[2] for line in _header_lines(stdout)] == ["!", "="]
     assert "-+int v17;" in stdout and "++int w17;" in stdout
+
+
+def test_extra_recipients_without_maintainers(three, tmp_path):
+    repo, base = three
+    out = tmp_path / "o"
+    code, _, err = series(repo, f"{base}..HEAD", "-o", str(out), "--no-maintainers",
+                          "--to", "xen-devel@lists.example.org", "--cc", "J\u00fcrgen <j@x.org>",
+                          "--cc", "other@x.org")
+    assert code == 0, err
+    text = (out / "v1-0002-grant_table-header.patch").read_text()
+    assert ("To: xen-devel@lists.example.org\n"
+            "Cc: =?UTF-8?q?J=C3=BCrgen?= <j@x.org>,\n    other@x.org\n\n") in text
+    assert "gk@example.org" not in text
