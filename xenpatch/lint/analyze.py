@@ -18,7 +18,7 @@ from pathlib import Path
 from tree_sitter import Node
 
 from xenpatch.c.cfg import Cfg, CfgConfig, Kind, build_cfg, load_cfg_config
-from xenpatch.c.masking import MacroTable, default_macro_table
+from xenpatch.c.masking import MacroTable, default_macro_table, load_macro_table
 from xenpatch.c.source import SourceError, SourceFile, function_name, functions, parse_bytes
 from xenpatch.lint import suppress
 from xenpatch.lint.checks import CHECKS, CheckObserver, PercpuOracle, RawFinding
@@ -40,7 +40,6 @@ from xenpatch.lint.lockops import (
     Effect,
     LockTable,
     apply_aliases,
-    default_lock_table,
     lock_key,
     resolve,
     squash,
@@ -99,9 +98,7 @@ class LintConfig:
 
     @staticmethod
     def load(rules: Path | None = None) -> LintConfig:
-        from xenpatch.paths import rules_dir
-
-        d = rules or rules_dir()
+        d = rules or lint_rules_dir()
         data = tomllib.loads((d / "lint.toml").read_text(encoding="utf-8"))
         enabled = frozenset(data.get("checks", {}).get("enabled", list(CHECKS)))
         unknown = enabled - set(CHECKS)
@@ -110,7 +107,7 @@ class LintConfig:
         from xenpatch.lint.rulewrappers import load_rule_facts
 
         facts = load_rule_facts(d)
-        table = default_lock_table() if rules is None else _table(d)
+        table = _table(d)
         # The lock table's own wrappers win over a rule's.
         table = LockTable(table.ops, {**facts.wrappers, **table.wrappers})
         kinds = data.get("checks", {}).get("kinds", ["spin", "rw", "percpu"])
@@ -118,11 +115,28 @@ class LintConfig:
         return LintConfig(
             table,
             load_cfg_config(d / "lint.toml"),
-            default_macro_table(),
+            load_macro_table(d / "macros.toml") if (d / "macros.toml").is_file()
+            else default_macro_table(),
             enabled,
             tuple(data.get("skip", {}).get("implementation", [])),
             tuple(sorted(facts.percpu_fields.items())),
         )
+
+
+def lint_rules_dir() -> Path:
+    """The rules directory.  Beside the package in a checkout; for an
+    installed copy (pre-commit installs the hook repository with pip, and
+    rules/ is not package data), the checkout it was installed from, found
+    by walking up from site-packages."""
+    from xenpatch.paths import rules_dir
+
+    d = rules_dir()
+    if (d / "locks.toml").is_file():
+        return d
+    for p in Path(__file__).resolve().parents:
+        if (p / "rules" / "locks.toml").is_file():
+            return p / "rules"
+    return d
 
 
 def _table(d: Path) -> LockTable:
