@@ -55,8 +55,12 @@ def disciplined(draw: st.DrawFn) -> Scenario:
                             for n in LOCKS])
 
 
-ANY_OPS = {**ACQ, "spinlock": {**ACQ["spinlock"],
-                                "rec": ("spin_lock_recursive", "spin_unlock_recursive")}}
+ANY_OPS = {
+    "spinlock": {**ACQ["spinlock"], "rec": ("spin_lock_recursive", "spin_unlock_recursive"),
+                 "q": ("spin_barrier", "spin_is_locked")},
+    "rwlock": {**ACQ["rwlock"], "q": ("rw_is_locked", "rw_is_write_locked")},
+    "percpu": {**ACQ["percpu"], "q": ("rw_is_locked", "rw_is_write_locked")},
+}
 ALL_LOCKS = (*LOCKS, "P")
 
 
@@ -70,7 +74,8 @@ def arbitrary(draw: st.DrawFn) -> Scenario:
         for _ in range(draw(st.integers(1, 4))):
             n = draw(st.sampled_from(ALL_LOCKS))
             mode = draw(st.sampled_from(sorted(ANY_OPS[types[n]])))
-            ops.append(_op(ANY_OPS[types[n]][mode][draw(st.integers(0, 1))], n, types[n]))
+            kind = ANY_OPS[types[n]][mode][draw(st.integers(0, 1))]
+            ops.append(_op(kind, n, types[n]) if kind.startswith("percpu") else Op(kind, n))
             if draw(st.integers(0, 5)) == 0:
                 ops.append(Op("cs"))
         progs.append(Program(tuple(ops)))

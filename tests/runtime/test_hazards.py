@@ -143,3 +143,22 @@ def test_h14_spinlock_recursion_mixing(era: str) -> None:
     deep = "cpu0: " + "spin_lock_recursive(S) " * 16 + "\n"
     (h,) = run(deep, era, "debug")[1].hazards.values()
     assert h.kind == "assert" and "SPINLOCK_MAX_RECURSE" in h.message
+
+
+@pytest.mark.parametrize("era", ERAS)
+def test_spin_barrier_waits_out_the_holder_without_acquiring(era: str) -> None:
+    m, res = run("cpu0: spin_lock(S)\ncpu1: spin_barrier(S)\n", era)
+    # Sampled held: waits forever for this holder; sampled free: passes, and
+    # CPU0 ends holding the lock it never released.
+    assert res.kinds() == {"deadlock", "held_at_end"}
+    assert res.stuck == {(None, 0)}
+    _, res = run("cpu0: spin_lock(S) cs spin_unlock(S)\n"
+                 "cpu1: spin_barrier(S) spin_lock(S) cs spin_unlock(S)\n", era)
+    assert res.ok and res.overlaps == set()
+
+
+@pytest.mark.parametrize("era", ERAS)
+def test_is_locked_queries(era: str) -> None:
+    _, res = run("cpu0: read_lock(R) rw_is_locked(R) rw_is_write_locked(R) read_unlock(R)\n"
+                 "cpu1: spin_is_locked(S) spin_lock(S) spin_is_locked(S) spin_unlock(S)\n", era)
+    assert {o.obs for o in res.outcomes} == {(((1, True), (2, False)), ((0, False), (2, True)))}

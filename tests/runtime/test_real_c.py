@@ -19,6 +19,7 @@ from xenpatch.runtime.explore import Result, explore
 from xenpatch.runtime.locks import NO_CPU
 from xenpatch.runtime.machine import Config, Machine
 from xenpatch.runtime.programs import (
+    QUERY_OPS,
     TRYLOCK_RELEASE,
     LockDecl,
     Op,
@@ -75,6 +76,10 @@ CASES = [
         cpu0: percpu_read_lock(A, C) cs percpu_read_unlock(A, C)
         cpu1: percpu_write_lock(A, C) cs percpu_write_unlock(A, C)
         cpu2: rw_is_write_locked(A) rw_is_write_locked(A)"""),
+    Case("queries and spin_barrier", """
+        cpu0: spin_lock(S) write_lock(R) cs write_unlock(R) spin_unlock(S)
+        cpu1: spin_barrier(S) spin_is_locked(S) rw_is_locked(R) rw_is_write_locked(R)
+        cpu2: read_lock(R) rw_is_locked(R) read_unlock(R)"""),
     Case("trylocks", """
         cpu0: spin_trylock(S) cs spin_unlock(S) write_trylock(R) cs write_unlock(R)
         cpu1: spin_lock(S) cs spin_unlock(S) read_trylock(R) cs read_unlock(R)
@@ -137,7 +142,7 @@ def final_text(m: Machine, mem: tuple[int, ...]) -> str:
 
 def _observed_ops(sc: Scenario) -> list[tuple[int, int]]:
     return [(c, i) for c, p in enumerate(sc.programs) for i, op in enumerate(p.ops)
-            if op.kind in TRYLOCK_RELEASE or op.kind == "rw_is_write_locked"]
+            if op.kind in TRYLOCK_RELEASE or op.kind in QUERY_OPS]
 
 
 def model_view(m: Machine, res: Result) -> tuple[set[tuple[str, str, str]], set[str]]:

@@ -142,6 +142,26 @@ def spin_unlock_recursive(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> R
     return ret()
 
 
+def spin_barrier(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
+    """Wait out the current holder, if any, without acquiring."""
+    b, _ = a
+    if pc == 0:
+        ctx.fence("smp_mb")
+        h, t = ctx.load_many((b, b + 1))
+        if h == t:
+            ctx.fence("smp_mb")
+            return ret()
+        return goto(1, (h,))
+    ctx.await_(b, lambda h: h != loc[0], f"head != {loc[0]}")
+    ctx.fence("smp_mb")
+    return ret()
+
+
+def spin_is_locked(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
+    h, t = ctx.load_many((a[0], a[0] + 1))
+    return ret(h != t)  # held by someone; not who
+
+
 # ---------------------------------------------------------------------------
 # rwlock_t, 2016 (spec 2a): one word, bit 31 = writer, bits 0-30 readers.
 
@@ -219,7 +239,11 @@ def rw16_write_unlock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
 
 
 def rw16_is_write_locked(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
-    return ret(ctx.load(a[0]) == W16)
+    return ret(ctx.load(a[0]) == W16)  # false while the writer drains readers
+
+
+def rw16_is_locked(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
+    return ret(ctx.load(a[0]) != 0)
 
 
 # ---------------------------------------------------------------------------
@@ -371,18 +395,22 @@ def qrw_is_write_locked(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res
     return ret((ctx.load(a[0]) & Q_WMASK) == Q_LOCKED)
 
 
+def qrw_is_locked(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
+    return ret(ctx.load(a[0]) != 0)  # includes WAITING and transient biases
+
+
 RW = {
     False: {
         "read_lock": rw16_read_lock, "read_unlock": rw16_read_unlock,
         "write_lock": rw16_write_lock, "write_unlock": rw16_write_unlock,
         "read_trylock": rw16_read_trylock, "write_trylock": rw16_write_trylock,
-        "rw_is_write_locked": rw16_is_write_locked,
+        "rw_is_write_locked": rw16_is_write_locked, "rw_is_locked": rw16_is_locked,
     },
     True: {
         "read_lock": qrw_read_lock, "read_unlock": qrw_read_unlock,
         "write_lock": qrw_write_lock, "write_unlock": qrw_write_unlock,
         "read_trylock": qrw_read_trylock, "write_trylock": qrw_write_trylock,
-        "rw_is_write_locked": qrw_is_write_locked,
+        "rw_is_write_locked": qrw_is_write_locked, "rw_is_locked": qrw_is_locked,
     },
 }
 
@@ -493,8 +521,8 @@ def pc_write_unlock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
     return call(RW[ctx.head]["write_unlock"], (rw,), 1)
 
 
-# Routines whose locals at pc 1 are tickets of lock args[0].
-_TICKET_HOLDERS = (spin_lock, spin_trylock)
+# Routines whose locals at pc 1 are tickets (or a sampled head) of lock args[0].
+_TICKET_HOLDERS = (spin_lock, spin_trylock, spin_barrier)
 
 PERCPU = {
     "percpu_read_lock": pc_read_lock, "percpu_read_unlock": pc_read_unlock,
@@ -503,6 +531,7 @@ PERCPU = {
 SPIN = {
     "spin_lock": spin_lock, "spin_unlock": spin_unlock, "spin_trylock": spin_trylock,
     "spin_lock_recursive": spin_lock_recursive, "spin_unlock_recursive": spin_unlock_recursive,
+    "spin_barrier": spin_barrier, "spin_is_locked": spin_is_locked,
 }
 
 
@@ -529,7 +558,7 @@ def op_footprint(m: Machine, op: Op, cpu: int) -> tuple[int, int]:
         return 0, 0
     info = m.locks[op.lock]
     lock = _mask(info.base, info.size)
-    if op.kind == "rw_is_write_locked":
+    if op.kind in ("rw_is_write_locked", "rw_is_locked", "spin_is_locked", "spin_barrier"):
         return lock, 0
     if op.kind not in PERCPU:
         return lock, lock

@@ -27,6 +27,7 @@ from typing import Any, Literal, NamedTuple
 from xenpatch.runtime.programs import (
     LOCAL_OPS,
     PERCPU_OPS,
+    QUERY_OPS,
     TRYLOCK_RELEASE,
     Op,
     Scenario,
@@ -587,7 +588,7 @@ def _drop_hold(holds: tuple, op: Op) -> tuple:
 
 def _complete(holds: tuple, obs: tuple, op: Op, idx: int, rv: Any) -> tuple[tuple, tuple, bool]:
     """Bookkeeping when op finishes with return value rv: (holds, obs, skip)."""
-    if op.kind == "rw_is_write_locked":
+    if op.kind in QUERY_OPS:
         return holds, obs + ((idx, bool(rv)),), False
     if op.kind in TRYLOCK_RELEASE:
         obs = obs + ((idx, bool(rv)),)

@@ -9,16 +9,18 @@ declarations.  The models interpret ops; nothing here knows about steps.
 Op kinds (``lock`` is a lock name, ``owner`` the percpu class name):
 
 * ``spin_lock``, ``spin_unlock``, ``spin_trylock``,
-  ``spin_lock_recursive``, ``spin_unlock_recursive``   -- spinlock_t ``lock``
+  ``spin_lock_recursive``, ``spin_unlock_recursive``,
+  ``spin_barrier``                                      -- spinlock_t ``lock``
 * ``read_lock``, ``read_unlock``, ``write_lock``, ``write_unlock``,
   ``read_trylock``, ``write_trylock``                   -- rwlock_t ``lock``; on a
   percpu lock these are the *raw* ops on its inner ``rwlock`` (H6-H9)
 * ``percpu_read_lock``, ``percpu_read_unlock``, ``percpu_write_lock``,
   ``percpu_write_unlock``                               -- percpu_rwlock_t ``lock``
   taken through class ``owner`` (``percpu_read_lock(owner, &lock)``)
-* ``rw_is_write_locked``                                -- records the query's
-  answer in the CPU's observations (on a percpu lock this is
-  ``percpu_rw_is_write_locked``)
+* ``rw_is_write_locked``, ``rw_is_locked``,
+  ``spin_is_locked``                                    -- record the query's
+  answer in the CPU's observations (``rw_is_write_locked`` on a percpu lock
+  is ``percpu_rw_is_write_locked``)
 * ``cs``                                                -- a critical-section body
 * ``irq_enter``, ``irq_exit``                           -- enter/leave IRQ context
 
@@ -36,7 +38,8 @@ from typing import Literal
 LockType = Literal["spinlock", "rwlock", "percpu"]
 
 SPIN_OPS = frozenset(
-    {"spin_lock", "spin_unlock", "spin_trylock", "spin_lock_recursive", "spin_unlock_recursive"}
+    {"spin_lock", "spin_unlock", "spin_trylock", "spin_lock_recursive", "spin_unlock_recursive",
+     "spin_barrier"}
 )
 RW_OPS = frozenset(
     {"read_lock", "read_unlock", "write_lock", "write_unlock", "read_trylock", "write_trylock"}
@@ -44,7 +47,8 @@ RW_OPS = frozenset(
 PERCPU_OPS = frozenset(
     {"percpu_read_lock", "percpu_read_unlock", "percpu_write_lock", "percpu_write_unlock"}
 )
-QUERY_OPS = frozenset({"rw_is_write_locked"})
+RW_QUERY_OPS = frozenset({"rw_is_write_locked", "rw_is_locked"})
+QUERY_OPS = RW_QUERY_OPS | {"spin_is_locked"}
 LOCAL_OPS = frozenset({"cs", "irq_enter", "irq_exit"})
 OP_KINDS = SPIN_OPS | RW_OPS | PERCPU_OPS | QUERY_OPS | LOCAL_OPS
 
@@ -164,9 +168,9 @@ def _infer(name: str, ops: list[Op]) -> LockDecl:
 
 def _check_use(decl: LockDecl, op: Op) -> None:
     ok = {
-        "spinlock": SPIN_OPS,
-        "rwlock": RW_OPS | QUERY_OPS,
-        "percpu": PERCPU_OPS | RW_OPS | QUERY_OPS,
+        "spinlock": SPIN_OPS | {"spin_is_locked"},
+        "rwlock": RW_OPS | RW_QUERY_OPS,
+        "percpu": PERCPU_OPS | RW_OPS | RW_QUERY_OPS,
     }[decl.type]
     if op.kind not in ok:
         raise ProgramError(f"{op} used on {decl.type} {decl.name}")

@@ -39,13 +39,14 @@ enum kind {
     K_SPIN_LOCK, K_SPIN_UNLOCK, K_SPIN_TRYLOCK, K_SPIN_LOCK_REC, K_SPIN_UNLOCK_REC,
     K_READ_LOCK, K_READ_UNLOCK, K_WRITE_LOCK, K_WRITE_UNLOCK, K_READ_TRYLOCK, K_WRITE_TRYLOCK,
     K_PR_LOCK, K_PR_UNLOCK, K_PW_LOCK, K_PW_UNLOCK, K_IS_WRITE_LOCKED,
-    K_CS, K_IRQ_ENTER, K_IRQ_EXIT, K_NKINDS
+    K_CS, K_IRQ_ENTER, K_IRQ_EXIT, K_SPIN_BARRIER, K_SPIN_IS_LOCKED, K_RW_IS_LOCKED, K_NKINDS
 };
 static const char *const kind_names[K_NKINDS] = {
     "spin_lock", "spin_unlock", "spin_trylock", "spin_lock_recursive", "spin_unlock_recursive",
     "read_lock", "read_unlock", "write_lock", "write_unlock", "read_trylock", "write_trylock",
     "percpu_read_lock", "percpu_read_unlock", "percpu_write_lock", "percpu_write_unlock",
-    "rw_is_write_locked", "cs", "irq_enter", "irq_exit",
+    "rw_is_write_locked", "cs", "irq_enter", "irq_exit", "spin_barrier", "spin_is_locked",
+    "rw_is_locked",
 };
 
 struct op { int kind, lock, cls; };
@@ -162,6 +163,9 @@ static void run_op(int i, const struct op *o)
     case K_PW_LOCK: _percpu_write_lock(pcd, &L->p); enter_cs(o->lock); break;
     case K_PW_UNLOCK: leave_cs(o->lock); _percpu_write_unlock(pcd, &L->p); break;
     case K_IS_WRITE_LOCKED: obs_val[xs_cpu][i] = rw_is_write_locked(rw); break;
+    case K_RW_IS_LOCKED: obs_val[xs_cpu][i] = rw_is_locked(rw) != 0; break;
+    case K_SPIN_IS_LOCKED: obs_val[xs_cpu][i] = spin_is_locked(&L->s); break;
+    case K_SPIN_BARRIER: spin_barrier(&L->s); break;
     case K_CS: body(); break;
     case K_IRQ_ENTER: xs_in_irq = 1; break;
     case K_IRQ_EXIT: xs_in_irq = 0; break;
@@ -264,7 +268,7 @@ static void report(void)
         {
             int k = progs[c][i].kind;
             if ( k == K_SPIN_TRYLOCK || k == K_READ_TRYLOCK || k == K_WRITE_TRYLOCK ||
-                 k == K_IS_WRITE_LOCKED )
+                 k == K_IS_WRITE_LOCKED || k == K_RW_IS_LOCKED || k == K_SPIN_IS_LOCKED )
             {
                 /* A skipped trylock body has no result; the model records none either. */
                 printf("%s%d:%d:%d", first ? "" : ",", c, i, obs_val[c][i]);
