@@ -7,7 +7,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from conftest import MIRROR, ROOT
+from xensource import MIRROR, ROOT
 
 from xenpatch.rewrite.run import run_rule
 from xenpatch.rules import load_rule

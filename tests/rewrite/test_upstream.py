@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, copy_tree, git_tree_at
 from upstream_check import GRANT_TABLE, P2M, Upstream, compare
+from xensource import ROOT, copy_tree, git_tree_at
 
 from xenpatch.rewrite.edits import write_atomically
 from xenpatch.rewrite.run import run_rule

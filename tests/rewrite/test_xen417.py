@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from xensource import ROOT
 
 from xenpatch.rewrite.edits import write_atomically
 from xenpatch.rewrite.run import run_rule

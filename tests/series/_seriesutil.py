@@ -7,6 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from xensource import xen_source_tree as shared_xen_source_tree
+
 from xenpatch.series import cli
 
 
@@ -67,3 +70,11 @@ def stat_and_diff(mbox: bytes) -> tuple[bytes, bytes]:
     start_diff = mbox.index(b"\ndiff --git ") + 1
     sep = mbox.rindex(b"\n---\n", 0, start_diff) + 5
     return mbox[sep : start_diff - 1], mbox[start_diff : end + 1]
+
+
+def xen_source_tree() -> Path:
+    """The unpacked Xen 4.17 tree, holding MAINTAINERS and scripts/get_maintainer.pl."""
+    tree = shared_xen_source_tree()
+    if not (tree / "MAINTAINERS").is_file() or not (tree / "scripts/get_maintainer.pl").is_file():
+        pytest.fail(f"{tree}: no MAINTAINERS or scripts/get_maintainer.pl in the Xen source")
+    return tree

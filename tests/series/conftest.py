@@ -3,8 +3,6 @@ and Debian's Xen 4.17 source for the get_maintainer.pl differential test."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,30 +11,6 @@ import pytest
 from _seriesutil import run_git
 
 ROOT = Path(__file__).resolve().parents[2]
-FETCH = ROOT / "scripts" / "fetch-xen-source.sh"
-
-
-def xen_source_tree() -> Path:
-    """The unpacked Xen 4.17 tree (holding MAINTAINERS and scripts/get_maintainer.pl).
-
-    Skips with the reason when scripts/fetch-xen-source.sh fails, but fails
-    when XENPATCH_REQUIRE_XEN=1 so that CI cannot pass by skipping.
-    """
-    try:
-        proc = subprocess.run(["bash", str(FETCH)], capture_output=True, text=True, timeout=900)
-        ok = proc.returncode == 0 and proc.stdout.strip()
-        reason = (proc.stderr.strip().splitlines() or ["no output"])[-1] if not ok else ""
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        ok, reason = False, str(exc)
-    if not ok:
-        message = f"scripts/fetch-xen-source.sh failed: {reason}"
-        if os.environ.get("XENPATCH_REQUIRE_XEN") == "1":
-            pytest.fail(f"XENPATCH_REQUIRE_XEN=1 but {message}")
-        pytest.skip(message)
-    tree = Path(proc.stdout.strip().splitlines()[-1])
-    if not (tree / "MAINTAINERS").is_file() or not (tree / "scripts/get_maintainer.pl").is_file():
-        pytest.fail(f"{tree}: no MAINTAINERS or scripts/get_maintainer.pl in the Xen source")
-    return tree
 
 
 _GIT_ENV = {

@@ -7,8 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from _seriesutil import commit, run_git
-from conftest import xen_source_tree
+from _seriesutil import commit, run_git, xen_source_tree
 
 from xenpatch.series import series as series_mod
 from xenpatch.series.maintainers import Maintainers, patch_files
