@@ -57,6 +57,7 @@ def disciplined(draw: st.DrawFn) -> Scenario:
 
 ANY_OPS = {
     "spinlock": {**ACQ["spinlock"], "rec": ("spin_lock_recursive", "spin_unlock_recursive"),
+                 "trec": ("spin_trylock_recursive", "spin_unlock_recursive"),
                  "q": ("spin_barrier", "spin_is_locked")},
     "rwlock": {**ACQ["rwlock"], "q": ("rw_is_locked", "rw_is_write_locked")},
     "percpu": {**ACQ["percpu"], "q": ("rw_is_locked", "rw_is_write_locked")},

@@ -140,6 +140,13 @@ def test_h14_spinlock_recursion_mixing(era: str) -> None:
     nested = "cpu0: spin_lock_recursive(S) spin_lock_recursive(S) " \
              "spin_unlock_recursive(S) spin_unlock_recursive(S)\n"
     assert run(nested + "cpu1: spin_lock(S) cs spin_unlock(S)\n", era)[1].ok
+    _, res = run("cpu0: spin_lock_recursive(S) spin_trylock_recursive(S) cs\n"
+                 "+ spin_unlock_recursive(S) spin_unlock_recursive(S)\n"
+                 "cpu1: spin_trylock_recursive(S) cs spin_unlock_recursive(S)\n", era)
+    assert res.ok
+    # CPU0's nested trylock always succeeds; CPU1's fails only while CPU0 holds.
+    assert {o.obs[0] for o in res.outcomes} == {((1, True),)}
+    assert {o.obs[1] for o in res.outcomes} == {((0, True),), ((0, False),)}
     deep = "cpu0: " + "spin_lock_recursive(S) " * 16 + "\n"
     (h,) = run(deep, era, "debug")[1].hazards.values()
     assert h.kind == "assert" and "SPINLOCK_MAX_RECURSE" in h.message

@@ -84,6 +84,10 @@ CASES = [
         cpu0: spin_trylock(S) cs spin_unlock(S) write_trylock(R) cs write_unlock(R)
         cpu1: spin_lock(S) cs spin_unlock(S) read_trylock(R) cs read_unlock(R)
         cpu2: read_lock(R) cs read_unlock(R)"""),
+    Case("recursive trylock", """
+        cpu0: spin_trylock_recursive(S) spin_lock_recursive(S) cs
+        + spin_unlock_recursive(S) spin_unlock_recursive(S)
+        cpu1: spin_lock(S) cs spin_unlock(S) spin_trylock_recursive(S) spin_unlock_recursive(S)"""),
     Case("recursive spinlock", """
         cpu0: spin_lock_recursive(S) spin_lock_recursive(S) cs
         + spin_unlock_recursive(S) spin_unlock_recursive(S)

@@ -130,6 +130,22 @@ def spin_lock_recursive(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res
     return ret()
 
 
+def spin_trylock_recursive(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
+    b, _ = a
+    if pc == 0:
+        if ctx.own(b + 2) != ctx.me:
+            return call(spin_trylock, a, 1)
+        return goto(2)
+    if pc == 1:
+        if not rv:
+            return ret(False)
+        ctx.fold_store(b + 2, ctx.me)
+    n = ctx.own(b + 3)
+    ctx.assert_(n < 15, "recurse_cnt < SPINLOCK_MAX_RECURSE")
+    ctx.fold_store(b + 3, (n + 1) & 0xF)
+    return ret(True)
+
+
 def spin_unlock_recursive(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
     b, _ = a
     if pc == 1:
@@ -531,6 +547,7 @@ PERCPU = {
 SPIN = {
     "spin_lock": spin_lock, "spin_unlock": spin_unlock, "spin_trylock": spin_trylock,
     "spin_lock_recursive": spin_lock_recursive, "spin_unlock_recursive": spin_unlock_recursive,
+    "spin_trylock_recursive": spin_trylock_recursive,
     "spin_barrier": spin_barrier, "spin_is_locked": spin_is_locked,
 }
 

@@ -597,7 +597,7 @@ def _complete(holds: tuple, obs: tuple, op: Op, idx: int, rv: Any) -> tuple[tupl
     if _acquires(op):
         if op.kind in PERCPU_OPS:
             kind = rv if isinstance(rv, str) else "percpu"
-        elif op.kind == "spin_lock_recursive":
+        elif op.kind.endswith("_recursive"):
             kind = "rec"
         else:
             kind = "plain"

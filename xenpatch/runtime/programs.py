@@ -9,7 +9,7 @@ declarations.  The models interpret ops; nothing here knows about steps.
 Op kinds (``lock`` is a lock name, ``owner`` the percpu class name):
 
 * ``spin_lock``, ``spin_unlock``, ``spin_trylock``,
-  ``spin_lock_recursive``, ``spin_unlock_recursive``,
+  ``spin_lock_recursive``, ``spin_trylock_recursive``, ``spin_unlock_recursive``,
   ``spin_barrier``                                      -- spinlock_t ``lock``
 * ``read_lock``, ``read_unlock``, ``write_lock``, ``write_unlock``,
   ``read_trylock``, ``write_trylock``                   -- rwlock_t ``lock``; on a
@@ -39,7 +39,7 @@ LockType = Literal["spinlock", "rwlock", "percpu"]
 
 SPIN_OPS = frozenset(
     {"spin_lock", "spin_unlock", "spin_trylock", "spin_lock_recursive", "spin_unlock_recursive",
-     "spin_barrier"}
+     "spin_trylock_recursive", "spin_barrier"}
 )
 RW_OPS = frozenset(
     {"read_lock", "read_unlock", "write_lock", "write_unlock", "read_trylock", "write_trylock"}
@@ -55,6 +55,7 @@ OP_KINDS = SPIN_OPS | RW_OPS | PERCPU_OPS | QUERY_OPS | LOCAL_OPS
 # Release op of each acquire, used to skip the body of a failed trylock.
 TRYLOCK_RELEASE = {
     "spin_trylock": "spin_unlock",
+    "spin_trylock_recursive": "spin_unlock_recursive",
     "read_trylock": "read_unlock",
     "write_trylock": "write_unlock",
 }

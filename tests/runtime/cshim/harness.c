@@ -39,14 +39,15 @@ enum kind {
     K_SPIN_LOCK, K_SPIN_UNLOCK, K_SPIN_TRYLOCK, K_SPIN_LOCK_REC, K_SPIN_UNLOCK_REC,
     K_READ_LOCK, K_READ_UNLOCK, K_WRITE_LOCK, K_WRITE_UNLOCK, K_READ_TRYLOCK, K_WRITE_TRYLOCK,
     K_PR_LOCK, K_PR_UNLOCK, K_PW_LOCK, K_PW_UNLOCK, K_IS_WRITE_LOCKED,
-    K_CS, K_IRQ_ENTER, K_IRQ_EXIT, K_SPIN_BARRIER, K_SPIN_IS_LOCKED, K_RW_IS_LOCKED, K_NKINDS
+    K_CS, K_IRQ_ENTER, K_IRQ_EXIT, K_SPIN_BARRIER, K_SPIN_IS_LOCKED, K_RW_IS_LOCKED,
+    K_SPIN_TRYLOCK_REC, K_NKINDS
 };
 static const char *const kind_names[K_NKINDS] = {
     "spin_lock", "spin_unlock", "spin_trylock", "spin_lock_recursive", "spin_unlock_recursive",
     "read_lock", "read_unlock", "write_lock", "write_unlock", "read_trylock", "write_trylock",
     "percpu_read_lock", "percpu_read_unlock", "percpu_write_lock", "percpu_write_unlock",
     "rw_is_write_locked", "cs", "irq_enter", "irq_exit", "spin_barrier", "spin_is_locked",
-    "rw_is_locked",
+    "rw_is_locked", "spin_trylock_recursive",
 };
 
 struct op { int kind, lock, cls; };
@@ -169,8 +170,9 @@ static void run_op(int i, const struct op *o)
     case K_CS: body(); break;
     case K_IRQ_ENTER: xs_in_irq = 1; break;
     case K_IRQ_EXIT: xs_in_irq = 0; break;
-    case K_SPIN_TRYLOCK: case K_READ_TRYLOCK: case K_WRITE_TRYLOCK:
-        ok = o->kind == K_SPIN_TRYLOCK ? spin_trylock(&L->s)
+    case K_SPIN_TRYLOCK: case K_READ_TRYLOCK: case K_WRITE_TRYLOCK: case K_SPIN_TRYLOCK_REC:
+        ok = o->kind == K_SPIN_TRYLOCK_REC ? spin_trylock_recursive(&L->s)
+           : o->kind == K_SPIN_TRYLOCK ? spin_trylock(&L->s)
            : o->kind == K_READ_TRYLOCK ? read_trylock(rw) : write_trylock(rw);
         obs_val[xs_cpu][i] = ok;
         if ( ok )
@@ -182,7 +184,8 @@ static void run_op(int i, const struct op *o)
 /* Index after the release matching a failed trylock, as the model does. */
 static int skip_body(int cpu, int i)
 {
-    int want = progs[cpu][i].kind == K_SPIN_TRYLOCK ? K_SPIN_UNLOCK
+    int want = progs[cpu][i].kind == K_SPIN_TRYLOCK_REC ? K_SPIN_UNLOCK_REC
+             : progs[cpu][i].kind == K_SPIN_TRYLOCK ? K_SPIN_UNLOCK
              : progs[cpu][i].kind == K_READ_TRYLOCK ? K_READ_UNLOCK : K_WRITE_UNLOCK;
     for ( int j = i + 1; j < nops[cpu]; j++ )
         if ( progs[cpu][j].kind == want && progs[cpu][j].lock == progs[cpu][i].lock )
@@ -209,7 +212,8 @@ static void *thread_main(void *arg)
             jitter();
             run_op(i, o);
             if ( (o->kind == K_SPIN_TRYLOCK || o->kind == K_READ_TRYLOCK ||
-                  o->kind == K_WRITE_TRYLOCK) && !obs_val[xs_cpu][i] )
+                  o->kind == K_WRITE_TRYLOCK || o->kind == K_SPIN_TRYLOCK_REC) &&
+                 !obs_val[xs_cpu][i] )
                 i = skip_body(xs_cpu, i);
             else
                 i++;
@@ -268,7 +272,8 @@ static void report(void)
         {
             int k = progs[c][i].kind;
             if ( k == K_SPIN_TRYLOCK || k == K_READ_TRYLOCK || k == K_WRITE_TRYLOCK ||
-                 k == K_IS_WRITE_LOCKED || k == K_RW_IS_LOCKED || k == K_SPIN_IS_LOCKED )
+                 k == K_SPIN_TRYLOCK_REC || k == K_IS_WRITE_LOCKED || k == K_RW_IS_LOCKED ||
+                 k == K_SPIN_IS_LOCKED )
             {
                 /* A skipped trylock body has no result; the model records none either. */
                 printf("%s%d:%d:%d", first ? "" : ",", c, i, obs_val[c][i]);
