@@ -185,7 +185,7 @@ class FileAnalysis:
 
     def relevant(self) -> list[_Fn]:
         names = {n.encode() for n in self.table.names()} | {
-            n.encode() for n in self.headers.inlines
+            n.encode() for n in self.headers.locky
         }
         idents = {
             id(f): set(_IDENT.findall(self.src.raw[f.node.start_byte : f.node.end_byte]))

@@ -428,6 +428,13 @@ def fill_actions(
                 if r.guard is not None:
                     args = call_args(n)
                     g = _strip(args[r.guard]) if r.guard < len(args) else None
+                    gc = value_class(src, g)
+                    if gc == ZERO:
+                        continue  # locked=0: the helper takes nothing
+                    if gc is not None:
+                        for e in r.effects:
+                            events.append((n.end_byte, -n.start_byte, OpAct(e, line, col)))
+                        continue
                     var = src.text(g) if g is not None and g.type == "identifier" else ""
                     events.append((n.end_byte, -n.start_byte, TryAssignAct(
                         var, Resolved(r.effects, "nz"), line, col, guard=True)))
@@ -457,12 +464,19 @@ def fill_actions(
                     at = rhs.start_byte if rhs is not None else n.end_byte
                     events.append((at, 1 << 40, RebindAct(rv)))
         events.sort(key=lambda x: (x[0], x[1]))
-        # A TryAssign to a var replaces that var's plain assignment.
+        # A TryAssign to a var replaces that var's plain assignment; a var
+        # that receives the object a helper just locked is not NULL.
         acts: list[Act] = []
         try_vars = {a.var for _, _, a in events if isinstance(a, TryAssignAct) and a.var}
+        locked_vars = {
+            m.group(1) for _, _, a in events if isinstance(a, OpAct)
+            and a.effect.action == "acquire" and (m := _HEAD_RE.match(a.effect.key))
+        }
         for _, _, a in events:
             if isinstance(a, AssignAct) and a.var in try_vars:
                 continue
+            if isinstance(a, AssignAct) and a.cls is None and a.var in locked_vars:
+                a = AssignAct(a.var, NZ)
             acts.append(a)
         info.acts[node.id] = acts
         if any(isinstance(a, OpAct | TryAssignAct) for a in acts) or (

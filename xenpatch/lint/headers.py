@@ -29,6 +29,7 @@ class HeaderIndex:
     wrappers: dict[str, Wrapper] = field(default_factory=dict)
     # inline function name -> its definition's text (parsed lazily, alone)
     inlines: dict[str, bytes] = field(default_factory=dict)
+    locky: set[str] = field(default_factory=set)
 
 
 def macro_wrappers(raw: bytes) -> dict[str, Wrapper]:
@@ -135,9 +136,15 @@ def _scan(idx: HeaderIndex, h: Path) -> None:
         idx.wrappers.setdefault(name, w)
     for m in _INLINE.finditer(raw):
         body = _definition(raw, m.start())
-        # Only helpers that touch locks are worth a summary.
-        if body is not None and _LOCKY.search(body, body.find(b"{")):
-            idx.inlines.setdefault(m.group(1).decode(), body)
+        if body is None:
+            continue
+        name = m.group(1).decode()
+        # All are summarised on demand (get_gfn() reaches a lock only through
+        # a function of the .c file); only the lock-touching ones make a
+        # caller worth analysing by themselves.
+        idx.inlines.setdefault(name, body)
+        if _LOCKY.search(body, body.find(b"{")):
+            idx.locky.add(name)
 
 
 def _definition(raw: bytes, start: int) -> bytes | None:
@@ -170,7 +177,7 @@ def header_index(path: Path) -> HeaderIndex:
     # Common code is built for x86 by default; its arch macros are x86's.
     arch = rel[1] if len(rel) > 2 and rel[0] == "arch" else "x86"
     base = _index(root, arch)
-    local = HeaderIndex(root, dict(base.wrappers), dict(base.inlines))
+    local = HeaderIndex(root, dict(base.wrappers), dict(base.inlines), set(base.locky))
     for d in (path.parent, path.parent.parent):
         if d == root or root not in d.parents:
             continue
