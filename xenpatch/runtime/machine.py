@@ -361,7 +361,7 @@ class Machine:
         self.init_mem = tuple(init)
         self.lock_by_id = {info.lid: info for info in self.locks.values()}
         self._routines = locks
-        self._op_cache: dict[tuple[int, int], tuple[Any, tuple, int]] = {}
+        self._op_cache: dict[tuple[int, int], tuple[Any, tuple]] = {}
         self.footprints = self._footprints()
         self._tickets = locks.ticket_bases(self)
         self.lock_words = {n: ((1 << i.size) - 1) << i.base | ((1 << i.wa) if i.wa >= 0 else 0)
@@ -376,10 +376,9 @@ class Machine:
         hit = self._op_cache.get(key)
         if hit is None:
             op = self.sc.programs[cpu].ops[idx]
-            r, a = (None, ()) if op.kind in LOCAL_OPS else self.op_routine(op, cpu)
-            hit = (r, a, 0)
+            hit = (None, ()) if op.kind in LOCAL_OPS else self.op_routine(op, cpu)
             self._op_cache[key] = hit
-        return hit[0], hit[1]
+        return hit
 
     def _footprints(self) -> list[list[tuple[int, int]]]:
         """For each CPU and op index: (may-read, may-write) bitmasks over the
@@ -503,9 +502,8 @@ class Machine:
             if ctx.trace is not None:
                 del ctx.trace[ntrace:]
             if returning:
-                # Resume the landing pc next step with the same value.
-                r, pc, a, loc = stack[-1]
-                stack[-1] = (r, pc, a, loc)
+                # The caller's landing pc wanted a second access: hand it the
+                # return value next step through a trampoline frame.
                 stack.append((_Return, 0, (retval,), ()))
         except _Blocked:
             return None
