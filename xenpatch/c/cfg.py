@@ -58,6 +58,8 @@ class CfgConfig:
     goto_macros: dict[str, tuple[int | str, bool]] = field(default_factory=dict)
     # macro name -> conditional?
     return_macros: dict[str, bool] = field(default_factory=dict)
+    # BUG_ON(cond)-style: never returns if the argument is true.
+    bug_on: frozenset[str] = frozenset()
 
     def with_file_macros(self, src: SourceFile) -> CfgConfig:
         """Add the goto/return macros ``#define``d in the file itself."""
@@ -68,6 +70,7 @@ class CfgConfig:
             self.noreturn,
             {**gotos, **self.goto_macros},
             {**rets, **self.return_macros},
+            self.bug_on,
         )
 
 
@@ -103,7 +106,9 @@ def load_cfg_config(path: Path) -> CfgConfig:
     rets: dict[str, bool] = {}
     for name, spec in data.get("return_macros", {}).items():
         rets[name] = bool(spec.get("conditional", False)) if isinstance(spec, dict) else False
-    return CfgConfig(frozenset(data.get("noreturn", [])), gotos, rets)
+    return CfgConfig(
+        frozenset(data.get("noreturn", [])), gotos, rets, frozenset(data.get("bug_on", []))
+    )
 
 
 _GOTO = re.compile(r"\bgoto\s+([A-Za-z_]\w*)")
@@ -169,8 +174,8 @@ def calls_in(node: Node) -> list[Node]:
     return [n for _, _, n in found]
 
 
-class _Unsupported(Exception):
-    pass
+# Branch hints that are the identity on their argument.
+_IDENTITY_CALLS = frozenset({"likely", "unlikely", "__builtin_expect_true", "evaluate_nospec"})
 
 
 class _Builder:
@@ -367,6 +372,11 @@ class _Builder:
                 flow = self.macro_flow(expr, name, s, nxt)
                 if flow is not None:
                     return flow
+                args = call_args(expr)
+                if name in self.config.bug_on and len(args) == 1:
+                    # BUG_ON(c): never returns when c holds, so past it c is false.
+                    abort = self.new(Kind.ABORT, s, [])
+                    return self.cond(args[0], abort, nxt)
         for call in calls_in(s):
             if call_name(self.src, call) in self.config.noreturn:
                 return self.new(Kind.ABORT, s, [])
@@ -403,6 +413,10 @@ class _Builder:
             if len(inner) != 1:
                 break
             c = inner[0]
+        if c.type == "call_expression" and call_name(self.src, c) in _IDENTITY_CALLS:
+            args = call_args(c)
+            if len(args) == 1:
+                return self.cond(args[0], t, f)
         if c.type == "binary_expression":
             op = c.child_by_field_name("operator")
             optext = op.type if op is not None else ""

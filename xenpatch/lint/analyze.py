@@ -546,10 +546,14 @@ def _returned_var(f: _Fn, exits: list[tuple[int, State, State]]) -> str | None:
     """The local every exit returns (``return act;``), if there is one."""
     assert f.cfg is not None and f.info is not None
     names = set()
-    for n, _, _ in exits:
+    for n, after, _ in exits:
         ast = f.cfg.nodes[n].ast
         while ast is not None and ast.type == "parenthesized_expression":
             ast = ast.named_children[0] if ast.named_children else None
+        if ast is not None and value_class(f.src, ast) == ZERO and not any(
+            not h.entry for h in after.held
+        ):
+            continue  # return NULL; with nothing taken
         if ast is None or ast.type != "identifier":
             return None
         names.add(f.src.text(ast))
@@ -699,7 +703,11 @@ def exit_analysis(
         if t is None:
             continue
         action = "try" if k in cond_keys and conditional is not None else "acquire"
-        effects.append(Effect(action, h.kind, h.mode, h.flavour, t,
+        # How a helper masks IRQs is its business (pirq_spin_lock_irq_desc()
+        # saves flags only when given somewhere to store them): callers may
+        # release with any IRQ flavour.
+        flavour = "any" if h.flavour in ("plain", "irq", "irqsave") else h.flavour
+        effects.append(Effect(action, h.kind, h.mode, flavour, t,
                               _templ(h.owner, info) if h.owner else None, f.name))
     if not effects:
         return None, leaks

@@ -203,4 +203,4 @@ def _mismatch(h: Held, e: Effect) -> bool:
     # lock was taken) has mode "" and flavour "any".
     if h.kind != "spin" and e.mode and e.mode != h.mode:
         return True
-    return e.flavour != "any" and h.flavour != e.flavour
+    return "any" not in (e.flavour, h.flavour) and h.flavour != e.flavour

@@ -277,10 +277,14 @@ class Engine:
                 return [(t, s)]
             if known is False:
                 return [(f, s)]
-            return [
-                (t, s.with_fact(vt.var, vt.refine(True) or cls)),
-                (f, s.with_fact(vt.var, vt.refine(False) or cls)),
-            ]
+            out = []
+            for succ, outcome in ((t, True), (f, False)):
+                new = vt.refine(outcome) or cls
+                # A pointer whose object's lock is held is not NULL.
+                if new == ZERO and self._holds_through(s, vt.var):
+                    continue
+                out.append((succ, s.with_fact(vt.var, new)))
+            return out
         if br.text is not None:
             k = "?" + br.text
             v = s.fact(k)
@@ -291,6 +295,16 @@ class Engine:
                 return [(f, s)]
             return [(t, s.with_fact(k, yes)), (f, s.with_fact(k, no))]
         return [(t, s), (f, s)]
+
+    @staticmethod
+    def _holds_through(s: State, var: str) -> bool:
+        for h in s.held:
+            m = _HEAD.match(h.key)
+            if m and m.group(1) == var and not h.entry and not h.key.endswith("'") and (
+                "->" in h.key
+            ):
+                return True
+        return False
 
     def try_success(self, n: int, s: State, effects, line: int, col: int) -> State:
         for e in effects:
@@ -399,7 +413,8 @@ class Engine:
             e = replace(e, key=e.key + "'")
             cur = s.get(e.key)
         excused = False
-        if cur is not None and not cur.entry and cur.kind == e.kind and cur.flavour != e.flavour and {
+        if cur is not None and not cur.entry and cur.kind == e.kind and cur.flavour != e.flavour \
+                and "any" not in (cur.flavour, e.flavour) and {
             cur.flavour, e.flavour
         } <= _IRQ_FLAVOURS:
             # spin_lock_irqsave(a); spin_lock(b); spin_unlock(a);
