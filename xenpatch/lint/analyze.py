@@ -158,6 +158,7 @@ class _Fn:
     summary: Summary | None = None
     summarised: bool = False
     called: bool = False  # some other function of the file calls it
+    drops: set[tuple[str, str]] = field(default_factory=set)  # shapes of callers' locks
     skip: str | None = None
 
 
@@ -274,6 +275,12 @@ class FileAnalysis:
                     f.skip = "too many lock states"
                     return
             f.summary, _ = exit_analysis(f, res)
+            # Caller's locks this function drops on some path: the other half
+            # of an enter/leave pair may drop only conditionally.
+            shape = _shape_fn(f.info)
+            for k in res.entry_keys:
+                if any(a.get(k) is None for lst in res.exits.values() for a, _ in lst):
+                    f.drops.add(shape(k))
         finally:
             self.in_progress.discard(f.name)
 
@@ -320,18 +327,8 @@ class FileAnalysis:
         them: the other half of an enter/leave pair."""
         out: set[tuple[str, str]] = set()
         for f in self.order:
-            if f is me or f.summary is None or f.info is None:
-                continue
-            shape = _shape_fn(f.info)
-            for e in f.summary.effects:
-                if e.action != "release":
-                    continue
-                m = re.match(r"^(\*?)\$(\d+)(.*)$", e.key)
-                if m is not None:
-                    p = f.info.params[int(m.group(2))]
-                    out.add((f.info.param_types.get(p, ""), m.group(3)))
-                else:
-                    out.add(shape(e.key))
+            if f is not me:
+                out |= f.drops
         return frozenset(out)
 
     def oracle(self, rel: list[_Fn]) -> PercpuOracle:
@@ -695,6 +692,8 @@ def exit_analysis(
             continue
         e0 = next(iter(rels.values()))
         mode, flavour = (e0.mode, e0.flavour) if len(rels) == 1 else ("", "any")
+        if flavour in ("plain", "irq", "irqsave"):
+            flavour = "any"  # the helper handles IRQ state its own way
         effects.append(Effect("release", e0.kind, mode, flavour, t,
                               _templ(e0.owner, info) if e0.owner else None, f.name))
     for k in sorted(by_design | cond_keys):

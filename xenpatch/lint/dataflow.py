@@ -28,10 +28,12 @@ from xenpatch.lint.funcinfo import (
     AssignAct,
     FunctionInfo,
     GuessReleaseAct,
+    IrqAct,
     KillCondAct,
     OpAct,
     RebindAct,
     TryAssignAct,
+    key_vars,
 )
 from xenpatch.lint.lockops import Effect
 
@@ -346,6 +348,10 @@ class Engine:
             if not self.path_sensitive and act.var:
                 return [ok(), s]
             return [ok().with_fact(var, succ_cls), s.with_fact(var, fail_cls)]
+        if isinstance(act, IrqAct):
+            # local_irq_restore()/local_irq_enable() after a plain release
+            # of an irqsave/irq lock settles the swap.
+            return [s.with_fact(f"!swap:{act.flavour}>plain", None)]
         if isinstance(act, RebindAct):
             return [self.rebind(s, act.var)]
         if isinstance(act, GuessReleaseAct):
@@ -385,8 +391,7 @@ class Engine:
         name: after ``irq = next(...)`` the old irq's lock is not the new
         one's."""
         for h in list(s.held):
-            m = _HEAD.match(h.key)
-            if m is None or m.group(1) != var or h.entry or h.key.endswith("'"):
+            if h.entry or h.key.endswith("'") or var not in key_vars(h.key):
                 continue
             # One primed name per lock expression keeps the states finite: a
             # loop that leaks the lock of each element leaks "x->lock'".

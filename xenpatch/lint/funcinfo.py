@@ -155,7 +155,16 @@ class GuessReleaseAct:
     col: int
 
 
-Act = OpAct | AssignAct | TryAssignAct | KillCondAct | RebindAct | GuessReleaseAct
+@dataclass(frozen=True)
+class IrqAct:
+    """local_irq_restore (flavour "irqsave") or local_irq_enable ("irq")."""
+
+    flavour: str
+
+
+_IRQ_CALLS = {"local_irq_restore": "irqsave", "local_irq_enable": "irq"}
+
+Act = OpAct | AssignAct | TryAssignAct | KillCondAct | RebindAct | GuessReleaseAct | IrqAct
 
 
 @dataclass(frozen=True)
@@ -416,6 +425,9 @@ def fill_actions(
                 r = resolve_call(n)
                 if r is None:
                     name = call_name(src, n)
+                    if name in _IRQ_CALLS:
+                        events.append((n.end_byte, -n.start_byte, IrqAct(_IRQ_CALLS[name])))
+                        continue
                     if name is not None and "unlock" in name.lower():
                         args = tuple(apply_aliases(squash(src.text(a)), info.aliases)
                                      for a in call_args(n))
@@ -508,9 +520,7 @@ def _keep_lock_guards(cfg: Cfg, info: FunctionInfo) -> None:
             effs = (a.effect,) if isinstance(a, OpAct) else (
                 a.resolved.effects if isinstance(a, TryAssignAct) else ())
             for e in effs:
-                m = _HEAD_RE.match(e.key)
-                if m:
-                    heads.add(m.group(1))
+                heads.update(key_vars(e.key))
 
     def guards(ast: Node) -> bool:
         st = ast.parent
@@ -560,6 +570,12 @@ def _keep_lock_guards(cfg: Cfg, info: FunctionInfo) -> None:
 
 
 _HEAD_RE = re.compile(r"^\*?\(?([A-Za-z_]\w*)")
+
+
+def key_vars(key: str) -> set[str]:
+    """Variables a lock key depends on: its head and any subscript index
+    (``d->arch.nested_p2m[i]->lock`` depends on d and i)."""
+    return set(re.findall(r"(?<![.>\w])[A-Za-z_]\w*", key))
 
 
 def _target_var(src: SourceFile, n: Node) -> str | None:
