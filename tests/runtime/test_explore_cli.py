@@ -90,3 +90,10 @@ def test_bad_input_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str], te
 def test_missing_file_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert _main(["explore", str(tmp_path / "nope.txt")]) == 2
     assert capsys.readouterr().err.strip() == f"{tmp_path / 'nope.txt'}: No such file or directory"
+
+
+def test_no_lock_tracking_is_xen_417(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    p = _write(tmp_path, "cpu0: write_lock(A) read_lock(A) read_unlock(A) write_unlock(A)\n")
+    assert _main(["explore", str(p), "--build", "debug"]) == 1  # HEAD: taken recursively
+    assert "BUG: A taken recursively" in capsys.readouterr().out
+    assert _main(["explore", str(p), "--build", "debug", "--no-lock-tracking"]) == 0

@@ -27,6 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                    help="rw16: the 2016 tree; qrw: HEAD's queued rwlock (default)")
     p.add_argument("--build", choices=("debug", "release"), default="release",
                    help="debug builds check ASSERTs (and HEAD's lock tracking)")
+    p.add_argument("--no-lock-tracking", action="store_true",
+                   help="debug builds without HEAD's held-lock list "
+                   "(Xen 4.17 is --lock-model qrw with this)")
     p.add_argument("--random", type=int, metavar="N",
                    help="sample N seeded random schedules instead of exhausting")
     p.add_argument("--seed", type=int, default=0, help="seed for --random")
@@ -54,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
     if args.random is not None and args.random < 1:
         print(f"{path}: --random needs a positive number of runs", file=sys.stderr)
         return 2
-    m = Machine(sc, Config(args.lock_model, args.build))
+    tracking = False if args.no_lock_tracking else None
+    m = Machine(sc, Config(args.lock_model, args.build, lock_tracking=tracking))
     if args.random is not None:
         res = random_walks(m, args.random, args.seed)
         mode = f"random, {args.random} runs, seed {args.seed}"
