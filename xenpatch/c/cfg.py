@@ -333,9 +333,30 @@ class _Builder:
         body_node = s.child_by_field_name("body")
         body = self.stmt(body_node, step, nxt, step) if body_node is not None else step
         self.nodes[head].succ = [self.cond(cond, body, nxt) if cond is not None else body]
+        # for ( i = 0; i < NR_THINGS; i++ ) runs its body at least once: a
+        # constant bound is positive.  Without this, a loop taking a lock of
+        # each element and a loop releasing them look independent.
+        first = body if self.counts_up_to_constant(init, cond) else head
         if init is not None:
-            return self.new(Kind.STMT, init, [head], at=init)
-        return head
+            return self.new(Kind.STMT, init, [first], at=init)
+        return first
+
+    def counts_up_to_constant(self, init: Node | None, cond: Node | None) -> bool:
+        if init is None or cond is None or cond.type != "binary_expression":
+            return False
+        m = re.fullmatch(r"(?:\w+\s+)?([A-Za-z_]\w*)\s*=\s*0", self.src.text(init).strip())
+        if m is None:
+            return False
+        op = cond.child_by_field_name("operator")
+        left, right = cond.child_by_field_name("left"), cond.child_by_field_name("right")
+        if op is None or op.type != "<" or left is None or right is None:
+            return False
+        if self.src.text(left) != m.group(1):
+            return False
+        bound = self.src.text(right)
+        if right.type == "number_literal":
+            return self.constant(right) is True
+        return right.type == "identifier" and bound.isupper()
 
     def case_body(self, case: Node) -> list[Node]:
         value = case.child_by_field_name("value")

@@ -153,7 +153,7 @@ class CheckObserver:
             self._owner(node, state, e, line, col)
         cur = state.get(e.key)
         mode = e.mode or "write"
-        if cur is not None and not trying:
+        if cur is not None and not trying and "[*]" not in e.key:
             if e.kind == "percpu" and cur.mode == "read" and mode == "read":
                 self.add("XL005", node, state, line, col, e.key, cur.site, acq_line=cur.line)
             elif cur.mode == "read" and mode == "write":

@@ -374,6 +374,8 @@ class Engine:
             self.obs.acquire(n, s, e, line, col, trying)
         cur = s.get(e.key)
         mode = e.mode or "write"
+        if cur is not None and "[*]" in e.key:
+            return s  # another element's lock: the collective stays held
         if cur is not None:
             if cur.flavour == "recursive" or e.flavour == "recursive" or (
                 cur.mode == "read" and mode == "read"
@@ -435,6 +437,8 @@ class Engine:
                 # does by the exit, the exit analysis reports this release.
                 s = s.with_fact(f"!swap:{cur.flavour}>{e.flavour}",
                                 f"{n}|{line}|{col}|{e.via}|{cur.via}|{e.key}|{cur.site}")
+        if cur is None and "[*]" in e.key:
+            return s  # releasing each element: the first release freed them all
         if self.obs is not None:
             self.obs.release(n, s, e, line, col, excused)
         if cur is None:

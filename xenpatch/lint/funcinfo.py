@@ -376,8 +376,14 @@ def fill_actions(
     flag_vars = _flag_vars(src, cfg, info)
     info.tracked &= flag_vars
 
+    loop_vars = _loop_vars(src, cfg)
+
     def key(e: Effect) -> Effect:
         k = apply_aliases(e.key, info.aliases)
+        if loop_vars and "[" in k:
+            # The lock of "each element": one collective lock (see Engine).
+            k = re.sub(r"\[([A-Za-z_]\w*)\]",
+                       lambda m: "[*]" if m.group(1) in loop_vars else m.group(0), k)
         return e if k == e.key else Effect(
             e.action, e.kind, e.mode, e.flavour, k, e.owner, e.via, e.success
         )
@@ -570,6 +576,21 @@ def _keep_lock_guards(cfg: Cfg, info: FunctionInfo) -> None:
 
 
 _HEAD_RE = re.compile(r"^\*?\(?([A-Za-z_]\w*)")
+
+
+def _loop_vars(src: SourceFile, cfg: Cfg) -> set[str]:
+    """Variables a for loop steps (its update clause)."""
+    out: set[str] = set()
+    seen: set[int] = set()
+    for node in cfg.nodes:
+        ast = node.ast
+        p = ast.parent if ast is not None else None
+        if p is not None and p.type == "for_statement" and p.id not in seen:
+            seen.add(p.id)
+            upd = p.child_by_field_name("update")
+            if upd is not None:
+                out.update(x for x in re.findall(r"[A-Za-z_]\w*", src.text(upd)))
+    return out
 
 
 def key_vars(key: str) -> set[str]:
