@@ -564,9 +564,11 @@ def _guard_param(info: FunctionInfo, held: list[State], free: list[State]) -> in
     """A parameter that is true on every path that took the lock and false
     on every path that did not: ``spin_lock_if(cond, l)``."""
     for i, p in enumerate(info.params):
+        # Paths that return early without testing the flag (a NULL p2m in
+        # _get_gfn_type_access()) do not make the helper less of a guard.
         if all(s.fact(p) in (NZ, POS, NEG) for s in held) and all(
-            s.fact(p) == ZERO for s in free
-        ):
+            s.fact(p) in (ZERO, None) for s in free
+        ) and any(s.fact(p) == ZERO for s in free):
             return i
     return None
 

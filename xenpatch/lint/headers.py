@@ -102,7 +102,12 @@ def _split_args(t: str) -> list[str]:
     return args
 
 
-_INLINE = re.compile(rb"static\s+(?:always_inline|inline)\b[^;{(]*?\b([A-Za-z_]\w*)\s*\(", re.S)
+# The name is the first identifier before "(" that is not an attribute
+# (__nonnull(3, 4), __attribute__((...))).
+_INLINE = re.compile(
+    rb"static\s+(?:always_inline|inline)\b(?:[^;{(]|\([^()]*\))*?\b(?!__)([A-Za-z_]\w*)\s*\(",
+    re.S,
+)
 
 
 def find_xen_root(path: Path) -> Path | None:

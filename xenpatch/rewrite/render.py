@@ -7,17 +7,17 @@ from pathlib import Path
 
 import jinja2
 
+from xenpatch import templating
 from xenpatch.paths import templates_dir
+
+
+class RenderError(Exception):
+    pass
 
 
 @cache
 def _env(root: str) -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(root),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        autoescape=False,
-    )
+    return templating.environment([root])
 
 
 def render(template: str, root: Path | None = None, **context: object) -> str:
@@ -25,10 +25,6 @@ def render(template: str, root: Path | None = None, **context: object) -> str:
         return _env(str(root or templates_dir())).get_template(template).render(**context)
     except jinja2.TemplateError as exc:
         raise RenderError(f"{template}: {exc}") from None
-
-
-class RenderError(Exception):
-    pass
 
 
 def indent_block(text: str, indent: str) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 
 import jinja2
 
+from xenpatch import templating
 from xenpatch.series.errors import SeriesError
 
 TEMPLATES_ROOT = Path(__file__).resolve().parents[2] / "templates"
@@ -34,20 +35,10 @@ ENCODED_WIDTH = 76  # rfc2047
 def environment(override: str | os.PathLike[str] | None = None) -> jinja2.Environment:
     """Templates from ``override`` first, then the shipped ones; undefined
     names fail loudly (a typo in a template must not send a mail with a hole)."""
-    paths = [str(override)] if override is not None else []
     if override is not None and not Path(override).is_dir():
         raise SeriesError(str(override), "templates folder does not exist")
-    paths.append(str(MAIL_TEMPLATES))
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(paths),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        autoescape=False,
-    )
-    env.filters["wrap"] = wrap_paragraph
-    return env
+    return templating.environment(templating.search_path(override, MAIL_TEMPLATES),
+                                  {"wrap": wrap_paragraph})
 
 
 def render(env: jinja2.Environment, name: str, context: Mapping[str, Any]) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 
 import jinja2
 
+from xenpatch import templating
 from xenpatch.series import git
 from xenpatch.series.errors import SeriesError
 from xenpatch.series.mail import TEMPLATES_ROOT, wrap_paragraph
@@ -72,17 +73,8 @@ def render_commit_message(
         ctx["new_kind"] = kinds.get(str(ctx["new_type"]), str(ctx["new_type"]))
     if not ctx.get("signed_off_by"):
         ctx["signed_off_by"] = git.signoff(repo_dir if repo_dir is not None else os.getcwd())
-    paths = [str(templates)] if templates is not None else []
-    paths.append(str(TEMPLATES_ROOT))
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(paths),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        autoescape=False,
-    )
-    env.filters["wrap"] = wrap_paragraph
+    env = templating.environment(templating.search_path(templates, TEMPLATES_ROOT),
+                                 {"wrap": wrap_paragraph})
     try:
         text = env.get_template(COMMIT_TEMPLATE).render(**ctx)
     except jinja2.UndefinedError as exc:
