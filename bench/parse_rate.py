@@ -14,51 +14,24 @@ With ``--failing N`` lists N of the function definitions that still fail.
 from __future__ import annotations
 
 import argparse
-import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 import tree_sitter_c  # noqa: E402
+from textual import LOCK_CALLS, textual_lock_calls  # noqa: E402
 from tree_sitter import Language, Parser, Query, QueryCursor  # noqa: E402
 
 from xenpatch.c.masking import default_macro_table, mask  # noqa: E402
 from xenpatch.c.source import function_name, functions, parse_bytes  # noqa: E402
 
-LOCK_CALLS = (
-    "read_lock",
-    "write_lock",
-    "read_unlock",
-    "write_unlock",
-    "rwlock_init",
-    "rw_is_locked",
-    "rw_is_write_locked",
-)
-# What the text has: comments, literals and preprocessor lines (so #define
-# bodies) are blanked before looking for NAME(.
-_NOT_CODE = re.compile(
-    rb"""/\*.*?(?:\*/|\Z)|//(?:\\\r?\n|[^\n])*|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'
-       |^[ \t]*\#(?:/\*.*?(?:\*/|\Z)|\\\r?\n|[^\n])*""",
-    re.S | re.M | re.X,
-)
-_LOCK_CALL = re.compile(rb"\b(" + "|".join(LOCK_CALLS).encode() + rb")\s*\(")
 _LANGUAGE = Language(tree_sitter_c.language())
 _CALLEES = Query(_LANGUAGE, "(call_expression function: (identifier) @callee)")
 _DECLARED = Query(_LANGUAGE, "(function_declarator declarator: (identifier) @name)")
-
-
-def _blank(m: re.Match[bytes]) -> bytes:
-    return re.sub(rb"[^\n]", b" ", m.group())
-
-
-def textual_lock_sites(raw: bytes) -> list[tuple[int, str]]:
-    """(offset, name) of every rwlock call written in code."""
-    code = _NOT_CODE.sub(_blank, raw)
-    return [(m.start(1), m.group(1).decode()) for m in _LOCK_CALL.finditer(code)]
 
 
 def parsed_lock_sites(tree, query: Query = _CALLEES) -> set[tuple[int, str]]:
@@ -130,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
                     src = src or parse_bytes(rel, raw, table)
                     line = src.line_of(fn.start_byte)
                     failing.append(f"{rel}:{line}: {function_name(src, fn)}")
-        text_sites = textual_lock_sites(raw)
+        text_sites = textual_lock_calls(raw)
         if text_sites:
             found = parsed_lock_sites(tree)
             # read_lock(rwlock_t *l) { ... } in rwlock.h: a definition, no call site.

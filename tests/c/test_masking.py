@@ -16,6 +16,7 @@ import pytest
 import tree_sitter_c
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from textual import textual_lock_calls
 from tree_sitter import Language, Node, Parser, Query, QueryCursor
 
 from xenpatch.c.masking import MacroTableError, default_macro_table, load_macro_table, mask
@@ -685,21 +686,6 @@ def test_default_table_loads_every_kind() -> None:
 # --------------------------------------------------------------------------
 # The real tree
 
-LOCK_CALLS = (
-    "read_lock",
-    "write_lock",
-    "read_unlock",
-    "write_unlock",
-    "rwlock_init",
-    "rw_is_locked",
-    "rw_is_write_locked",
-)
-_NOT_CODE = re.compile(
-    rb"""/\*.*?(?:\*/|\Z)|//(?:\\\r?\n|[^\n])*|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'
-       |^[ \t]*\#(?:/\*.*?(?:\*/|\Z)|\\\r?\n|[^\n])*""",
-    re.S | re.M | re.X,
-)
-_LOCK_CALL = re.compile(rb"\b(" + "|".join(LOCK_CALLS).encode() + rb")\s*\(")
 NL = b"\n"
 LOCK_FILES = (
     "common/grant_table.c",
@@ -711,11 +697,6 @@ LOCK_FILES = (
     "arch/x86/irq.c",
     "arch/x86/hvm/io.c",
 )
-
-
-def textual_lock_calls(raw: bytes) -> list[tuple[int, str]]:
-    code = _NOT_CODE.sub(lambda m: re.sub(rb"[^\n]", b" ", m.group()), raw)
-    return [(m.start(1), m.group(1).decode()) for m in _LOCK_CALL.finditer(code)]
 
 
 @pytest.fixture(scope="module")
