@@ -336,7 +336,11 @@ class _Builder:
         # for ( i = 0; i < NR_THINGS; i++ ) runs its body at least once: a
         # constant bound is positive.  Without this, a loop taking a lock of
         # each element and a loop releasing them look independent.
-        first = body if self.counts_up_to_constant(init, cond) else head
+        first = head
+        if self.counts_up_to_constant(init, cond):
+            # The first test, whose false edge cannot be taken.
+            dead = self.new(Kind.ABORT, None, [], at=cond)
+            first = self.new(Kind.COND, cond, [body, dead])
         if init is not None:
             return self.new(Kind.STMT, init, [first], at=init)
         return first

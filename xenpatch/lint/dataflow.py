@@ -41,7 +41,7 @@ RECURSION_CAP = 3
 STATE_LIMIT = 20000
 # Distinct states a node may collect before new arrivals lose their facts:
 # facts are a precision aid, and unbounded they multiply with every flag.
-FACT_BUDGET = 24
+FACT_BUDGET = 64
 _IRQ_FLAVOURS = {"plain", "irq", "irqsave"}
 _HEAD = re.compile(r"^\*?\(?([A-Za-z_]\w*)")
 
@@ -261,6 +261,15 @@ class Engine:
         return out
 
     def branch(self, n: int, s: State, br) -> list[tuple[int, State]]:
+        out = self._branch(n, s, br)
+        if br is not None and br.on_false is not None and self.path_sensitive:
+            # v < K false: v == K; true: v != K (v counts up by one).
+            f = self.cfg.nodes[n].succ[1]
+            k = "?" + br.on_false
+            out = [(x, st.with_fact(k, "T" if x == f else "F")) for x, st in out]
+        return out
+
+    def _branch(self, n: int, s: State, br) -> list[tuple[int, State]]:
         t, f = self.cfg.nodes[n].succ
         if br is None:
             return [(t, s), (f, s)]
@@ -362,7 +371,7 @@ class Engine:
             return [s.with_fact(act.var, act.cls)]
         if isinstance(act, KillCondAct):
             for t in act.texts:
-                s = s.with_fact("?" + t, None)
+                s = s.with_fact("?" + t, act.value)
             return [s]
         return [s]
 

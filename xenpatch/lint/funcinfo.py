@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from tree_sitter import Node
 
@@ -134,7 +134,10 @@ class TryAssignAct:
 
 @dataclass(frozen=True)
 class KillCondAct:
+    """Forget what is known of repeated conditions (or, with value, set it)."""
+
     texts: tuple[str, ...]
+    value: str | None = None
 
 
 @dataclass(frozen=True)
@@ -177,6 +180,7 @@ class Branch:
     var_test: VarTest | None = None
     text: str | None = None  # a repeated condition, remembered per path
     negated: bool = False  # the condition is the negation of ``text`` (a != b)
+    on_false: str | None = None  # a fact the false edge makes true (loop exit)
 
 
 @dataclass
@@ -370,6 +374,15 @@ def fill_actions(
             t = canon_cond(src, node.ast)[0]
             cond_texts[t] = cond_texts.get(t, 0) + 1
     info.repeated_conds = {t for t, n in cond_texts.items() if n > 1}
+    # for ( try = 0; try < 3; try++ ) ... if ( try == 3 ): leaving the loop
+    # by its condition makes the later test true.
+    exit_facts: dict[int, str] = {}
+    for node in cfg.nodes:
+        if node.kind is Kind.COND and node.ast is not None:
+            bound = _counted_exit(src, node.ast)
+            if bound is not None and bound in cond_texts:
+                exit_facts[node.id] = bound
+                info.repeated_conds.add(bound)
     repeated_ids = {t: _ids_of_text(t) for t in info.repeated_conds}
     info.acts = [[] for _ in cfg.nodes]
     info.branches = [None for _ in cfg.nodes]
@@ -422,6 +435,8 @@ def fill_actions(
                     t, neg = canon_cond(src, ast)
                     if t in info.repeated_conds and _in_if(ast):
                         br = Branch(text=t, negated=neg)
+            if node.id in exit_facts:
+                br = replace(br, on_false=exit_facts[node.id])
             if br != Branch():
                 info.branches[node.id] = br
         events: list[tuple[int, int, Act]] = []
@@ -538,7 +553,7 @@ def _keep_lock_guards(cfg: Cfg, info: FunctionInfo) -> None:
         return lo < len(op_starts) and op_starts[lo] < st.end_byte
 
     keep_vars: set[str] = set(try_vars)
-    keep_texts: set[str] = set()
+    keep_texts: set[str] = {b.on_false for b in info.branches if b is not None and b.on_false}
     for i, br in enumerate(info.branches):
         if br is None or br.try_op is not None:
             continue
@@ -569,7 +584,7 @@ def _keep_lock_guards(cfg: Cfg, info: FunctionInfo) -> None:
                 texts = tuple(t for t in a.texts if t in keep_texts)
                 if not texts:
                     continue
-                a = KillCondAct(texts)
+                a = KillCondAct(texts, a.value)
             new.append(a)
         info.acts[i] = new
     info.tracked = keep_vars
@@ -622,6 +637,27 @@ def canon_cond(src: SourceFile, c: Node) -> tuple[str, bool]:
             lo, hi = sorted((a, b))
             return f"{lo}=={hi}", op.type == "!="
     return squash(src.text(c)), False
+
+
+def _counted_exit(src: SourceFile, c: Node) -> str | None:
+    """``v < K`` of a for loop stepping v by one: the fact ``v == K``."""
+    c = _strip(c)
+    p = c.parent
+    if c.type != "binary_expression" or p is None or p.type != "for_statement":
+        return None
+    op = c.child_by_field_name("operator")
+    left, right = c.child_by_field_name("left"), c.child_by_field_name("right")
+    upd = p.child_by_field_name("update")
+    if op is None or op.type != "<" or left is None or right is None or upd is None:
+        return None
+    v = src.text(left)
+    if left.type != "identifier" or squash(src.text(upd)) not in (v + "++", "++" + v):
+        return None
+    if right.type != "number_literal" and not (right.type == "identifier"
+                                                and src.text(right).isupper()):
+        return None
+    lo, hi = sorted((v, squash(src.text(right))))
+    return f"{lo}=={hi}"
 
 
 def _in_if(ast: Node) -> bool:
@@ -689,9 +725,10 @@ def _assign_act(
         op = n.child_by_field_name("operator")
         rhs = n.child_by_field_name("right") if op is not None and op.type == "=" else None
         if var is None:
-            # p->flag = x: a repeated condition reading p->flag is stale.
-            ids = _identifiers(src, left)
-            texts = tuple(t for t, tids in repeated_ids.items() if ids & tids)
+            # p->flag = x: a repeated condition reading p->flag is stale
+            # (but not one comparing the pointer p itself).
+            lhs = squash(src.text(left))
+            texts = tuple(t for t in repeated_ids if lhs in t)
             return [KillCondAct(texts)] if texts else None
     else:
         arg = _strip(n.child_by_field_name("argument"))
@@ -705,6 +742,11 @@ def _assign_act(
     texts = tuple(t for t, ids in repeated_ids.items() if var in ids)
     if texts:
         acts.append(KillCondAct(texts))
+    if rhs is not None and _strip(rhs).type == "identifier":
+        # old_q = q: now "old_q == q" holds.
+        lo, hi = sorted((var, src.text(_strip(rhs))))
+        if f"{lo}=={hi}" in repeated_ids:
+            acts.append(KillCondAct((f"{lo}=={hi}",), value="T"))
     return acts or None
 
 
