@@ -82,6 +82,8 @@ class Cfg:
     exit: int
     complete: bool
     problems: list[str]
+    # SWITCH node of an #if/#ifdef -> its condition (succ[0]: true side)
+    pp_conds: dict[int, str] = field(default_factory=dict)
 
     def node(self, i: int) -> CfgNode:
         return self.nodes[i]
@@ -188,6 +190,7 @@ class _Builder:
         self.defined_labels: set[str] = set()
         self.problems: list[str] = []
         self.exit = -1
+        self.pp_conds: dict[int, str] = {}
 
     def new(self, kind: Kind, ast: Node | None, succ: list[int], at: Node | None = None) -> int:
         pos = at if at is not None else ast
@@ -220,7 +223,8 @@ class _Builder:
                     line = self.src.line_of(n.start_byte)
                     self.problems.insert(0, f"unparsed code at line {line}")
                     break
-        return Cfg(self.name, self.nodes, entry, self.exit, complete, self.problems)
+        return Cfg(self.name, self.nodes, entry, self.exit, complete, self.problems,
+                   self.pp_conds)
 
     # -- statements -------------------------------------------------------
 
@@ -322,7 +326,28 @@ class _Builder:
         b = self.seq(body, nxt, brk, cont)
         if a == b:
             return a
-        return self.new(Kind.SWITCH, None, [b, a], at=s)
+        cond = self.pp_condition(s)
+        if cond == "0":
+            return a
+        if cond == "1":
+            return b
+        nid = self.new(Kind.SWITCH, None, [b, a], at=s)
+        if cond is not None:
+            # One build takes the same side of every #if on this condition.
+            self.pp_conds[nid] = cond
+        return nid
+
+    def pp_condition(self, s: Node) -> str | None:
+        if s.type in ("preproc_if", "preproc_elif"):
+            c = s.child_by_field_name("condition")
+            return " ".join(self.src.text(c).split()) if c is not None else None
+        if s.type in ("preproc_ifdef", "preproc_elifdef"):
+            name = s.child_by_field_name("name")
+            if name is None:
+                return None
+            neg = self.src.text(s.children[0]).strip().endswith("ndef")
+            return ("!" if neg else "") + f"defined({self.src.text(name)})"
+        return None
 
     def for_stmt(self, s: Node, nxt: int) -> int:
         init = s.child_by_field_name("initializer")

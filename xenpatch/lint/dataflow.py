@@ -253,9 +253,18 @@ class Engine:
             return [(-1, s) for s in states]
         out: list[tuple[int, State]] = []
         br = self.info.branches[n] if node.kind is Kind.COND else None
+        pp = self.cfg.pp_conds.get(n) if node.kind is Kind.SWITCH else None
         for s in states:
             if node.kind is Kind.COND:
                 out.extend(self.branch(n, s, br))
+            elif pp is not None and self.path_sensitive:
+                k = "?#" + pp
+                v = s.fact(k)
+                yes, no = node.succ
+                if v != "F":
+                    out.append((yes, s.with_fact(k, "T")))
+                if v != "T":
+                    out.append((no, s.with_fact(k, "F")))
             else:
                 out.extend((x, s) for x in node.succ)
         return out

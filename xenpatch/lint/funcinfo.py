@@ -449,7 +449,8 @@ def fill_actions(
                     if name in _IRQ_CALLS:
                         events.append((n.end_byte, -n.start_byte, IrqAct(_IRQ_CALLS[name])))
                         continue
-                    if name is not None and "unlock" in name.lower():
+                    # ..._unlock(x), unlock_...(x): not get_gfn_query_unlocked().
+                    if name is not None and re.search(r"(?:^|_)unlock(?:_|$)", name.lower()):
                         args = tuple(apply_aliases(squash(src.text(a)), info.aliases)
                                      for a in call_args(n))
                         if args:
