@@ -139,6 +139,24 @@ def lint_rules_dir() -> Path:
     return d
 
 
+def _lock_reaching(table: LockTable) -> LockTable:
+    """The table without wrappers whose chain never reaches an op."""
+    good: dict[str, bool] = {}
+
+    def reaches(name: str, depth: int = 0) -> bool:
+        if name in table.ops:
+            return True
+        if name in good:
+            return good[name]
+        w = table.wrappers.get(name)
+        good[name] = False  # cycles end here
+        ok = w is not None and depth < 8 and reaches(w.target, depth + 1)
+        good[name] = ok
+        return ok
+
+    return LockTable(table.ops, {n: w for n, w in table.wrappers.items() if reaches(n)})
+
+
 def _table(d: Path) -> LockTable:
     from xenpatch.lint.lockops import load_lock_table
 
@@ -169,7 +187,9 @@ class FileAnalysis:
         self.headers = headers
         wrappers = dict(headers.wrappers)
         wrappers.update(macro_wrappers(src.raw))
-        self.table = config.table.with_wrappers(wrappers)
+        # Only macros that end in a lock op are wrappers; the others would
+        # just make every function that uses them look lock-relevant.
+        self.table = _lock_reaching(config.table.with_wrappers(wrappers))
         self.cfg_config = config.cfg.with_file_macros(src)
         self.fns: dict[str, _Fn] = {}
         self.order: list[_Fn] = []
@@ -179,15 +199,16 @@ class FileAnalysis:
             self.order.append(f)
             self.fns.setdefault(name, f)
         self.header_fns: dict[str, _Fn | None] = {}
+        self.relevant_names: set[str] = set()
+        self._rel_bytes: set[bytes] | None = None
+        self._inline_rel: dict[str, bool] = {}
         self.in_progress: set[str] = set()
         self.noreturn: set[str] = set()
 
     # -- which functions matter ---------------------------------------------
 
     def relevant(self) -> list[_Fn]:
-        names = {n.encode() for n in self.table.names()} | {
-            n.encode() for n in self.headers.locky
-        }
+        names = self._seed_names()
         idents = {
             id(f): set(_IDENT.findall(self.src.raw[f.node.start_byte : f.node.end_byte]))
             for f in self.order
@@ -201,7 +222,13 @@ class FileAnalysis:
                     rel.add(id(f))
                     names.add(f.name.encode())
                     changed = True
+        self.relevant_names = {n.decode() for n in names}
         return [f for f in self.order if id(f) in rel]
+
+    def _seed_names(self) -> set[bytes]:
+        return {n.encode() for n in self.table.names()} | {
+            n.encode() for n in self.headers.locky
+        }
 
     # -- call resolution ------------------------------------------------------
 
@@ -224,8 +251,13 @@ class FileAnalysis:
         return Resolved(effects, s.conditional, s.guard)
 
     def summary_of(self, name: str) -> Summary | None:
+        # A function whose text reaches no lock name has nothing to say.
         f = self.fns.get(name)
+        if f is not None and name not in self.relevant_names:
+            return None
         if f is None:
+            if not self._inline_relevant(name, 0):
+                return None
             f = self.header_fn(name)
         if f is None:
             return None
@@ -233,6 +265,28 @@ class FileAnalysis:
             self.prepare(f)
             f.summarised = True
         return f.summary
+
+    def _inline_relevant(self, name: str, depth: int) -> bool:
+        """Does a header inline reach a lock name, through other inlines
+        (get_gfn_type_access -> _get_gfn_type_access -> a file function)?"""
+        if name in self._inline_rel:
+            return self._inline_rel[name]
+        text = self.headers.inlines.get(name)
+        if text is None or depth > 4:
+            return False
+        self._inline_rel[name] = False  # cycles
+        ids = set(_IDENT.findall(text[text.find(b"{"):]))
+        ok = bool(ids & self._relevant_bytes()) or any(
+            self._inline_relevant(i.decode(), depth + 1)
+            for i in ids if i.decode() in self.headers.inlines and i.decode() != name
+        )
+        self._inline_rel[name] = ok
+        return ok
+
+    def _relevant_bytes(self) -> set[bytes]:
+        if self._rel_bytes is None:
+            self._rel_bytes = {n.encode() for n in self.relevant_names} | self._seed_names()
+        return self._rel_bytes
 
     def header_fn(self, name: str) -> _Fn | None:
         if name in self.header_fns:

@@ -50,6 +50,8 @@ class FunctionPrograms:
     path: str
     function: str
     sequences: list[tuple[Step, ...]] = field(default_factory=list)
+    # Paths an address comparison chose: their locks cannot be swapped.
+    address_ordered: set[tuple[Step, ...]] = field(default_factory=set)
     problems: list[str] = field(default_factory=list)
 
 
@@ -63,6 +65,38 @@ def _op_kind(e: Effect, percpu: bool) -> str | None:
 _ADDR_TEST = re.compile(r"^\(?\s*([\w>.\-]+)\s*(<|>|<=|>=|==|!=)\s*([\w>.\-]+)\s*\)?$")
 
 
+Assumption = tuple[str, str, str, bool]  # left key, operator, right key, outcome taken
+_OPS: dict[str, Callable[[int, int], bool]] = {
+    "<": lambda a, b: a < b, ">": lambda a, b: a > b, "<=": lambda a, b: a <= b,
+    ">=": lambda a, b: a >= b, "==": lambda a, b: a == b, "!=": lambda a, b: a != b,
+}
+
+
+@dataclass(frozen=True)
+class Path_:
+    """One path's operations, and the address comparisons it took."""
+
+    steps: tuple[Step, ...]
+    assumes: tuple[Assumption, ...] = ()
+
+    def bind(self, bound: dict[str, str]) -> Path_:
+        return Path_(tuple((k, _bind(key, bound)) for k, key in self.steps),
+                     tuple((_bind(a, bound), op, _bind(b, bound), out)
+                           for a, op, b, out in self.assumes))
+
+    def consistent(self) -> bool:
+        """Do the comparisons hold when locks are ordered by first use (A < B < ...)?
+
+        A lock the path never takes can be anywhere, so it satisfies anything.
+        """
+        rank = _rank(self.steps)
+        return all(
+            out == _OPS[op](rank[a], rank[b]) if a in rank and b in rank and a != b
+            else out == (op in ("==", "<=", ">=")) if a == b else True
+            for a, op, b, out in self.assumes
+        )
+
+
 class _Walker:
     def __init__(self, fa: FileAnalysis, keep: Keep, percpu: bool, field_name: str) -> None:
         self.fa = fa
@@ -70,8 +104,8 @@ class _Walker:
         self.percpu = percpu
         self.field = field_name
 
-    def steps_at(self, f, node_id: int, depth: int) -> list[list[Step]] | None:
-        """Alternative step lists a node contributes (None: the node is plain)."""
+    def alternatives(self, f, node_id: int, depth: int) -> list[Path_]:
+        """What a node adds to a path: one or several (inlined callees) pieces."""
         acts = f.info.acts[node_id] if node_id < len(f.info.acts) else []
         ops = [a for a in acts if isinstance(a, OpAct)]
         node = f.cfg.nodes[node_id]
@@ -80,11 +114,10 @@ class _Walker:
         if depth > 0 and re.search(rf"\b{re.escape(f.name)}\s*\(", text):
             args = _call_args(text, f.name)
             if args is not None:
-                inner = self.sequences(f, depth - 1)
                 bound = dict(zip(f.info.params, args, strict=False))
-                return [[(k, _bind(key, bound)) for k, key in seq] for seq in inner] or [[]]
+                return [p.bind(bound) for p in self.paths(f, depth - 1)] or [Path_(())]
         if not ops:
-            return None
+            return [Path_(())]
         via = {a.effect.via for a in ops}
         helper = next((v for v in via if v in self.fa.fns and v != f.name), None)
         if helper is not None and len(via) == 1:
@@ -92,81 +125,74 @@ class _Walker:
             self.fa.prepare(h)
             summary = self.fa.summary_of(helper)
             if h.info is not None and h.cfg is not None and summary is not None:
-                # $i templates of the summary, matched to the caller's keys.
-                template = {s.key: a.effect.key for s, a in zip(summary.effects, ops,
-                                                                strict=False)}
-                bound = {p: template.get(f"${i}->{self.field}", "").removesuffix(
-                    f"->{self.field}") for i, p in enumerate(h.info.params)}
-                bound = {p: v for p, v in bound.items() if v}
-                inner = self.sequences(h, 0, keep_all=True)
-                return [[(k, _bind(key, bound)) for k, key in seq] for seq in inner] or [[]]
+                # The summary's $i templates, matched to the caller's keys.
+                template = {s.key: a.effect.key
+                            for s, a in zip(summary.effects, ops, strict=False)}
+                suffix = f"->{self.field}"
+                bound = {p: template[f"${i}{suffix}"].removesuffix(suffix)
+                         for i, p in enumerate(h.info.params) if f"${i}{suffix}" in template}
+                return [p.bind(bound) for p in self.paths(h, 0)] or [Path_(())]
         steps = []
         for a in ops:
-            if not self.keep(a.effect, a.line):
-                continue
-            kind = _op_kind(a.effect, self.percpu)
-            if kind is not None:
-                steps.append((kind, a.effect.key))
-        return [steps]
+            if self.keep(a.effect, a.line):
+                kind = _op_kind(a.effect, self.percpu)
+                if kind is not None:
+                    steps.append((kind, a.effect.key))
+        return [Path_(tuple(steps))]
 
-    def decide(self, f, node_id: int, names: dict[str, int]) -> bool | None:
-        """Outcome of an address comparison of two lock objects, if it is one."""
+    def address_test(self, f, node_id: int) -> tuple[str, str, str] | None:
+        """(left key, operator, right key) when a condition compares two lock objects."""
         node = f.cfg.nodes[node_id]
-        if node.kind is not Kind.COND or node.ast is None:
+        if node.kind is not Kind.COND or node.ast is None or len(node.succ) != 2:
             return None
         m = _ADDR_TEST.match(node.ast.text.decode())
         if m is None:
             return None
-        left, op, right = m.group(1), m.group(2), m.group(3)
         alias = f.info.aliases
-        lk = f"{alias.get(left, left)}->{self.field}"
-        rk = f"{alias.get(right, right)}->{self.field}"
-        if lk not in names or rk not in names:
+        lk = f"{alias.get(m.group(1), m.group(1))}->{self.field}"
+        rk = f"{alias.get(m.group(3), m.group(3))}->{self.field}"
+        keys = self.lock_keys(f)
+        if lk not in keys or rk not in keys:
             return None
-        a, b = names[lk], names[rk]
-        return {"<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b, "==": a == b,
-                "!=": a != b}[op]
+        return lk, m.group(2), rk
 
-    def sequences(self, f, depth: int, keep_all: bool = False) -> list[tuple[Step, ...]]:
+    def lock_keys(self, f) -> set[str]:
+        """Keys of the converted lock this function's own calls name."""
+        return {a.effect.key for acts in f.info.acts for a in acts
+                if isinstance(a, OpAct) and self.keep(a.effect, a.line)}
+
+    def paths(self, f, depth: int) -> list[Path_]:
+        """Every path's operations on the lock, up to MAX_OPS of them."""
         self.fa.prepare(f)
         if f.cfg is None or f.info is None:
             return []
-        saved = self.keep
-        if keep_all:
-            self.keep = lambda e, line: saved(e, line) or True
-        try:
-            return self._walk(f, depth)
-        finally:
-            self.keep = saved
-
-    def _walk(self, f, depth: int) -> list[tuple[Step, ...]]:
-        found: set[tuple[Step, ...]] = set()
-        start = (f.cfg.entry, ())
+        found: set[Path_] = set()
+        start = (f.cfg.entry, Path_(()))
         seen = {start}
         work = [start]
         while work and len(seen) < MAX_STATES:
-            node_id, seq = work.pop()
+            node_id, path = work.pop()
             node = f.cfg.nodes[node_id]
             if node.kind is Kind.ABORT:
                 continue
-            alternatives = self.steps_at(f, node_id, depth) or [[]]
-            for extra in alternatives:
-                seq2 = seq + tuple(extra)
-                if len(seq2) > MAX_OPS:
+            test = self.address_test(f, node_id)
+            for extra in self.alternatives(f, node_id, depth):
+                steps = path.steps + extra.steps
+                if len(steps) > MAX_OPS:
                     continue
+                here = Path_(steps, path.assumes + extra.assumes)
                 if node.kind is Kind.EXIT or not node.succ:
-                    found.add(seq2)
+                    found.add(here)
                     continue
-                succ = node.succ
-                decided = self.decide(f, node_id, _rank(seq2))
-                if decided is not None and len(succ) == 2:
-                    succ = [succ[0] if decided else succ[1]]
-                for s in succ:
-                    state = (s, seq2)
+                for i, succ in enumerate(node.succ):
+                    nxt = here
+                    if test is not None:
+                        nxt = Path_(steps, here.assumes + ((*test, i == 0),))
+                    state = (succ, nxt)
                     if state not in seen:
                         seen.add(state)
                         work.append(state)
-        return sorted(found)
+        return sorted(found, key=lambda p: (len(p.steps), p.steps, p.assumes))
 
 
 def _rank(seq: tuple[Step, ...]) -> dict[str, int]:
@@ -224,7 +250,12 @@ def function_programs(fa: FileAnalysis, names: Iterable[str], keep: Keep, percpu
             fa.prepare(f)
             if f.skip:
                 fp.problems.append(f.skip)
-            fp.sequences = walker.sequences(f, depth)
+            for path in walker.paths(f, depth):
+                if not path.consistent() or path.steps in fp.sequences:
+                    continue
+                fp.sequences.append(path.steps)
+                if path.assumes:
+                    fp.address_ordered.add(path.steps)
         out.append(fp)
     return out
 
@@ -245,7 +276,112 @@ def abstract(seq: tuple[Step, ...], owner: str | None, swap: bool = False) -> Pr
     return Program(tuple(ops))
 
 
+def balanced(seq: tuple[Step, ...]) -> bool:
+    """Every lock is released as often as taken, never before it is taken."""
+    held: dict[str, int] = {}
+    for kind, key in seq:
+        held[key] = held.get(key, 0) + (1 if kind.endswith("_lock") else -1)
+        if held[key] < 0:
+            return False
+    return not any(held.values())
+
+
 def shape(seq: tuple[Step, ...]) -> tuple[tuple[str, int], ...]:
     """A sequence up to lock names and the percpu prefix: what pairs before with after."""
     rank = _rank(seq)
     return tuple((kind.removeprefix("percpu_"), rank[key]) for kind, key in seq)
+
+
+# -- a conversion's before/after programs ---------------------------------------------
+
+
+@dataclass
+class ConversionPrograms:
+    """Per function: the paired programs, and what could not be paired."""
+
+    pairs: list[tuple[str, Program, Program]] = field(default_factory=list)
+    locks: tuple[str, ...] = ()
+    problems: list[str] = field(default_factory=list)
+    functions: int = 0
+
+
+def conversion_programs(root: Path, rule, result, only: set[str] | None = None,
+                        per_function: int = 4) -> ConversionPrograms:
+    """Programs of every function a conversion touches, before and after it.
+
+    ``result`` is the rewrite's Result: its site lines say which calls of the
+    old source are on the converted lock (types decided that, not names);
+    the new source is analysed as written, so the after-programs come from
+    what the converted code really calls (the wrappers included).
+    """
+    import shutil
+    import tempfile
+
+    out = ConversionPrograms()
+    sites: dict[str, dict[str, set[int]]] = {}
+    for s in result.plan.sites:
+        if s.function != "(macro)":
+            sites.setdefault(s.path, {}).setdefault(s.function, set()).add(s.line)
+    config = LintConfig.load()
+    owner = rule.lock.owner
+    seen: dict[tuple[Program, Program], int] = {}
+    with tempfile.TemporaryDirectory(prefix="xenpatch-difftest-") as tmp:
+        after_root = Path(tmp) / "tree"
+        shutil.copytree(root, after_root, symlinks=True,
+                        ignore=shutil.ignore_patterns(".git"))
+        for rel in result.changed:
+            (after_root / rel).write_bytes(result.new[rel])
+        for rel in sorted(sites):
+            if not rel.endswith(".c"):
+                continue
+            lines = {line for fn_lines in sites[rel].values() for line in fn_lines}
+            names = sorted(n for n in sites[rel] if only is None or n in only)
+            if not names:
+                continue
+            before_fa = analyse(root, rel, result.old.get(rel, (root / rel).read_bytes()),
+                                config=config)
+            after_fa = analyse(after_root, rel, result.new.get(rel, (root / rel).read_bytes()),
+                               config=config)
+            before = function_programs(before_fa, names, lambda e, line: line in lines,
+                                       False, rule.lock.field)
+            after = function_programs(
+                after_fa, names,
+                lambda e, line: e.kind == "percpu" and (e.owner or "").strip("&") == owner,
+                True, rule.lock.field)
+            for b, a in zip(before, after, strict=True):
+                out.functions += 1
+                for p in b.problems + a.problems:
+                    out.problems.append(f"{rel}: {b.function}: {p}")
+                by_shape = {shape(seq): seq for seq in a.sequences}
+                kept = 0
+                unbalanced = 0
+                for seq in b.sequences:
+                    if not seq:
+                        continue
+                    if not balanced(seq):
+                        # A lock helper's half, or conditions the path walk
+                        # cannot correlate: callers and the lint cover these.
+                        unbalanced += 1
+                        continue
+                    twin = by_shape.get(shape(seq))
+                    if twin is None:
+                        out.problems.append(f"{rel}: {b.function}: a path's lock operations "
+                                            f"changed shape in the conversion: {seq}")
+                        continue
+                    if kept >= per_function:
+                        break
+                    kept += 1
+                    swaps = (False, True) if seq not in b.address_ordered else (False,)
+                    for swap in swaps:
+                        pb, pa = abstract(seq, None, swap), abstract(twin, owner, swap)
+                        if (pb, pa) in seen:
+                            continue
+                        seen[(pb, pa)] = len(out.pairs)
+                        label = f"{b.function}#{kept}{'~' if swap else ''}"
+                        out.pairs.append((label, pb, pa))
+                if unbalanced and not kept:
+                    out.problems.append(f"{rel}: {b.function}: no path both takes and "
+                                        f"releases the lock ({unbalanced} one-sided paths)")
+    used = sorted({op.lock for _, p, _ in out.pairs for op in p.ops if op.lock})
+    out.locks = tuple(used)
+    return out
