@@ -494,6 +494,10 @@ def _templ(key: str, info: FunctionInfo, ret_var: str | None = None) -> str | No
     or None if it names a local."""
     m = re.match(r"^(\*?)([A-Za-z_]\w*)", key)
     if m is None:
+        # *(*lock) for a spinlock_t **lock parameter.
+        m2 = re.fullmatch(r"\*\(\*([A-Za-z_]\w*)\)", key)
+        if m2 and m2.group(1) in info.params:
+            return f"**${info.params.index(m2.group(1))}"
         return None
     head = m.group(2)
     if head == ret_var:
@@ -509,6 +513,10 @@ def _instantiate(e: Effect, args: list[str], target: str | None = None) -> Effec
     def sub(t: str | None) -> str | None:
         if t is None or "$" not in t:
             return t
+        mm = re.fullmatch(r"\*\*\$(\d+)", t)
+        if mm is not None and int(mm.group(1)) < len(args):
+            # **lock with &l passed: the lock *l.
+            return lock_key(lock_key(args[int(mm.group(1))]).lstrip("*") or "?")
         m = re.match(r"^(\*?)\$(\d+|ret)(.*)$", t)
         if m is None:
             return t
@@ -764,6 +772,10 @@ def exit_analysis(
         flavour = "any" if h.flavour in ("plain", "irq", "irqsave") else h.flavour
         effects.append(Effect(action, h.kind, h.mode, flavour, t,
                               _templ(h.owner, info) if h.owner else None, f.name))
+    if not effects and not acquired:
+        cond_rel = _conditional_release(f, res, exits)
+        if cond_rel is not None:
+            return cond_rel, leaks
     if not effects:
         return None, leaks
     if cond_keys and not (by_design - cond_keys):
@@ -771,6 +783,38 @@ def exit_analysis(
             return Summary(tuple(effects), conditional), leaks
         return Summary(tuple(effects), None, guard), leaks
     return Summary(tuple(effects), None), leaks
+
+
+def _conditional_release(
+    f: _Fn, res: Result, exits: list[tuple[int, State, State]]
+) -> Summary | None:
+    """A helper that drops its caller's lock exactly when it fails
+    (sched_wait_rendezvous_in() returns NULL having unlocked): a release
+    that happens on the "zero" result, as a trylock's acquire happens on
+    the non-zero one."""
+    assert f.info is not None
+    info = f.info
+    partial = [
+        k for k in sorted(res.entry_keys)
+        if any(a.get(k) is None for _, a, _ in exits)
+        and any(a.get(k) is not None for _, a, _ in exits)
+    ]
+    if not partial:
+        return None
+    freed = {_ret_class(f, n, a) for n, a, _ in exits if all(a.get(k) is None for k in partial)}
+    kept = {_ret_class(f, n, a) for n, a, _ in exits if all(a.get(k) is not None for k in partial)}
+    ok_kept = {POS, NZ, None} if _returns_pointer(f) else {POS, NZ}
+    if freed != {ZERO} or not kept or not kept <= ok_kept:
+        return None
+    effects = []
+    for k in partial:
+        t = _templ(k, info)
+        e0 = next((a.effect for acts in info.acts for a in acts if isinstance(a, OpAct)
+                   and a.effect.key == k and a.effect.action == "release"), None)
+        if t is None or e0 is None:
+            return None
+        effects.append(Effect("release", e0.kind, "", "any", t, None, f.name))
+    return Summary(tuple(effects), "zero")
 
 
 def _local_head(key: str, info: FunctionInfo) -> bool:
