@@ -584,7 +584,7 @@ def _returns_pointer(f: _Fn) -> bool:
     return d is not None and d.type == "pointer_declarator"
 
 
-_HELPER_NAME = re.compile(r"lock|acquire|grab|begin|enter", re.I)
+_HELPER_NAME = re.compile(r"lock|acquire|grab|begin|enter|(?:^|_)get(?:_|$)", re.I)
 
 
 def designed_helper(f: _Fn) -> bool:
