@@ -10,9 +10,10 @@ import re
 
 from hypothesis import HealthCheck, given, settings
 
-from .enumerator import functions, render, verdicts
 from xenpatch.c.source import parse_bytes
 from xenpatch.lint.analyze import LintConfig, lint_source
+
+from .enumerator import functions, render, verdicts
 
 CONFIG = LintConfig.load()
 _LOCK = re.compile(r"'lk(\d+)'")

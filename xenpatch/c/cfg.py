@@ -415,7 +415,11 @@ class _Builder:
     def simple(self, s: Node, nxt: int) -> int:
         """An expression statement or declaration; spot noreturn calls and
         macros hiding control flow."""
-        expr = s.named_children[0] if s.type == "expression_statement" and s.named_children else None
+        expr = (
+            s.named_children[0]
+            if s.type == "expression_statement" and s.named_children
+            else None
+        )
         if expr is not None and expr.type == "call_expression":
             name = call_name(self.src, expr)
             if name is not None:

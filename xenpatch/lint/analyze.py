@@ -719,7 +719,7 @@ def exit_analysis(
                 leaks.append(RawFinding("XL001", n, before, node.line, node.col, h.key, msg,
                                         h.site))
     # IRQ-flavour swaps nobody settled by the exit (see Engine.release).
-    for n, after, before in exits:
+    for _n, after, before in exits:
         for k, v in after.facts:
             if not k.startswith("!swap:"):
                 continue

@@ -65,11 +65,11 @@ def value_class(src: SourceFile, e: Node | None) -> str | None:
     if t == "unary_expression":
         op = e.child_by_field_name("operator")
         arg = e.child_by_field_name("argument")
-        if op is not None and op.type == "-" and arg is not None:
-            if arg.type == "number_literal" or (
-                arg.type == "identifier" and src.text(arg).isupper()
-            ):
-                return NEG
+        if op is not None and op.type == "-" and arg is not None and (
+            arg.type == "number_literal"
+            or (arg.type == "identifier" and src.text(arg).isupper())
+        ):
+            return NEG
     if t == "call_expression" and call_name(src, e) == "ERR_PTR":
         return NEG
     if t == "cast_expression":
@@ -294,9 +294,9 @@ def collect(src: SourceFile, fn: Node, name: str) -> FunctionInfo:
                 addr_taken.add(src.text(arg))
     aliases: dict[str, str] = {}
     for v, rhss in assigns.items():
-        if v in locals_ and v not in addr_taken and len(rhss) == 1 and rhss[0] is not None:
-            if _is_path(rhss[0]):
-                aliases[v] = squash(src.text(rhss[0]))
+        single = len(rhss) == 1 and rhss[0] is not None
+        if v in locals_ and v not in addr_taken and single and _is_path(rhss[0]):
+            aliases[v] = squash(src.text(rhss[0]))
     # Resolve chains once (a = b->c; x = a->d) and drop self-references.
     for v in list(aliases):
         val = aliases[v]

@@ -197,10 +197,7 @@ def apply_aliases(key: str, aliases: dict[str, str]) -> str:
         value = aliases[name]
         if star:
             # *p with p = &x->lock designates x->lock.
-            if value.startswith("&"):
-                key = lock_key(value) + rest
-            else:
-                key = "*" + value + rest
+            key = lock_key(value) + rest if value.startswith("&") else "*" + value + rest
         else:
             key = value + rest
     return key
