@@ -13,6 +13,7 @@ _CAPABILITIES = (
     "xenpatch.lint.cli",
     "xenpatch.series.cli",
     "xenpatch.runtime.cli",
+    "xenpatch.runtime.difftest_cli",
 )
 
 

@@ -24,6 +24,7 @@ swapped, which is how the mirror image of a nested acquisition meets it.
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,6 +104,7 @@ class _Walker:
         self.keep = keep
         self.percpu = percpu
         self.field = field_name
+        self.truncated: set[str] = set()
 
     def alternatives(self, f, node_id: int, depth: int) -> list[Path_]:
         """What a node adds to a path: one or several (inlined callees) pieces."""
@@ -169,9 +171,14 @@ class _Walker:
         found: set[Path_] = set()
         start = (f.cfg.entry, Path_(()))
         seen = {start}
-        work = [start]
-        while work and len(seen) < MAX_STATES:
-            node_id, path = work.pop()
+        # Breadth first: when the state bound cuts the walk, what is lost is
+        # the longest paths (lock operations repeated in loops), not whole branches.
+        work = deque([start])
+        while work:
+            if len(seen) >= MAX_STATES:
+                self.truncated.add(f.name)
+                break
+            node_id, path = work.popleft()
             node = f.cfg.nodes[node_id]
             if node.kind is Kind.ABORT:
                 continue
@@ -250,7 +257,10 @@ def function_programs(fa: FileAnalysis, names: Iterable[str], keep: Keep, percpu
             fa.prepare(f)
             if f.skip:
                 fp.problems.append(f.skip)
-            for path in walker.paths(f, depth):
+            paths = walker.paths(f, depth)
+            if name in walker.truncated:
+                fp.problems.append(f"more than {MAX_STATES} path states: long paths left out")
+            for path in paths:
                 if not path.consistent() or path.steps in fp.sequences:
                     continue
                 fp.sequences.append(path.steps)
@@ -342,7 +352,7 @@ def conversion_programs(root: Path, rule, result, only: set[str] | None = None,
                                 config=config)
             after_fa = analyse(after_root, rel, result.new.get(rel, (root / rel).read_bytes()),
                                config=config)
-            before = function_programs(before_fa, names, lambda e, line: line in lines,
+            before = function_programs(before_fa, names, lambda e, line, lines=lines: line in lines,
                                        False, rule.lock.field)
             after = function_programs(
                 after_fa, names,
