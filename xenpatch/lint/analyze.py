@@ -262,8 +262,8 @@ class FileAnalysis:
         if f is None:
             return None
         if not f.summarised:
-            self.prepare(f)
             f.summarised = True
+            self.summarise(f)
         return f.summary
 
     def _inline_relevant(self, name: str, depth: int) -> bool:
@@ -306,7 +306,7 @@ class FileAnalysis:
     # -- pass 1 ---------------------------------------------------------------
 
     def prepare(self, f: _Fn) -> None:
-        """CFG, actions and summary of f (once)."""
+        """CFG and per-node actions of f (once)."""
         if f.cfg is not None or f.name in self.in_progress:
             return
         self.in_progress.add(f.name)
@@ -318,25 +318,38 @@ class FileAnalysis:
                 return
             f.info = collect(f.src, f.node, f.name)
             fill_actions(f.src, f.cfg, f.info, self.resolver)
-            if not f.info.relevant:
-                return
-            try:
-                res = Engine(f.cfg, f.info, None).run()
-            except TooManyStates:
-                try:
-                    res = Engine(f.cfg, f.info, None, path_sensitive=False).run()
-                except TooManyStates:
-                    f.skip = "too many lock states"
-                    return
-            f.summary, _ = exit_analysis(f, res)
-            # Caller's locks this function drops on some path: the other half
-            # of an enter/leave pair may drop only conditionally.
-            shape = _shape_fn(f.info)
-            for k in res.entry_keys:
-                if any(a.get(k) is None for lst in res.exits.values() for a, _ in lst):
-                    f.drops.add(shape(k))
         finally:
             self.in_progress.discard(f.name)
+
+    def summarise(self, f: _Fn) -> None:
+        """f's summary, for its callers: a dataflow run without checks.
+        Only functions some other function calls pay for it."""
+        self.prepare(f)
+        if f.cfg is None or f.info is None or f.skip is not None or not f.info.relevant:
+            return
+        if f.name in self.in_progress:
+            return
+        self.in_progress.add(f.name)
+        try:
+            res = self._engine(f, None)
+            if res is not None:
+                f.summary, _ = exit_analysis(f, res)
+        finally:
+            self.in_progress.discard(f.name)
+
+    @staticmethod
+    def _engine(f: _Fn, obs: CheckObserver | None) -> Result | None:
+        assert f.cfg is not None and f.info is not None
+        try:
+            return Engine(f.cfg, f.info, obs).run()
+        except TooManyStates:
+            if obs is not None:
+                obs.findings.clear()
+            try:
+                return Engine(f.cfg, f.info, obs, path_sensitive=False).run()
+            except TooManyStates:
+                f.skip = "too many lock states"
+                return None
 
     # -- pass 2 ---------------------------------------------------------------
 
@@ -345,33 +358,33 @@ class FileAnalysis:
         for f in rel:
             self.prepare(f)
         oracle = self.oracle(rel)
-        found: list[Finding] = []
+        done: list[tuple[_Fn, Result, list[RawFinding]]] = []
+        for f in rel:
+            if f.skip is not None or f.cfg is None or f.info is None:
+                continue
+            if not f.info.relevant:
+                result.analysed += 1
+                continue
+            obs = CheckObserver(oracle, _shape_fn(f.info), self.config.enabled)
+            res = self._engine(f, obs)
+            if res is None:
+                continue
+            result.analysed += 1
+            # Caller's locks this function drops on some path: the other half
+            # of an enter/leave pair may drop only conditionally.
+            shape = _shape_fn(f.info)
+            for k in res.entry_keys:
+                if any(a.get(k) is None for lst in res.exits.values() for a, _ in lst):
+                    f.drops.add(shape(k))
+            done.append((f, res, list(obs.findings.values())))
         for f in rel:
             if f.skip is not None:
                 result.skipped.append((f.name, self.src.line_of(f.node.start_byte), f.skip))
-                continue
-            if f.cfg is None or f.info is None:
-                continue
-            result.analysed += 1
-            if not f.info.relevant:
-                continue
-            obs = CheckObserver(oracle, _shape_fn(f.info), self.config.enabled)
-            try:
-                res = Engine(f.cfg, f.info, obs).run()
-            except TooManyStates:
-                obs = CheckObserver(oracle, _shape_fn(f.info), self.config.enabled)
-                try:
-                    res = Engine(f.cfg, f.info, obs, path_sensitive=False).run()
-                except TooManyStates:
-                    result.analysed -= 1
-                    result.skipped.append(
-                        (f.name, self.src.line_of(f.node.start_byte), "too many lock states")
-                    )
-                    continue
-            raws = list(obs.findings.values())
-            if "XL001" in self.config.enabled:
+        found: list[Finding] = []
+        for f, res, raws in done:
+            if "XL001" in self.config.enabled or "XL003" in self.config.enabled:
                 _, leaks = exit_analysis(f, res, self.paired_shapes(f))
-                raws.extend(leaks)
+                raws.extend(r for r in leaks if r.check in self.config.enabled)
             for r in raws:
                 found.append(self.finding(f, res, r))
         result.findings.extend(found)

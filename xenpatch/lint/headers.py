@@ -181,9 +181,16 @@ def header_index(path: Path) -> HeaderIndex:
     rel = path.relative_to(root).parts
     # Common code is built for x86 by default; its arch macros are x86's.
     arch = rel[1] if len(rel) > 2 and rel[0] == "arch" else "x86"
+    return _local_index(root, arch, path.parent)
+
+
+@cache
+def _local_index(root: Path, arch: str | None, where: Path) -> HeaderIndex:
+    """The tree's index plus the private headers beside (and one level
+    above) a directory of C files; once per directory."""
     base = _index(root, arch)
     local = HeaderIndex(root, dict(base.wrappers), dict(base.inlines), set(base.locky))
-    for d in (path.parent, path.parent.parent):
+    for d in (where, where.parent):
         if d == root or root not in d.parents:
             continue
         for h in sorted(d.glob("*.h")):
