@@ -75,6 +75,7 @@ class FileResult:
     analysed: int = 0  # lock-touching functions fully analysed
     skipped: list[tuple[str, int, str]] = field(default_factory=list)  # (name, line, why)
     error: str | None = None
+    parsed: bool = True  # False: the file names no lock API at all
 
 
 @dataclass(frozen=True)
@@ -855,11 +856,31 @@ def lint_source(src: SourceFile, config: LintConfig, path: Path | None) -> FileR
     return result
 
 
+# Keyed by object identity: the config and the (cached, long-lived) indexes.
+_SEEDS: dict[tuple[int, int], frozenset[bytes]] = {}
+
+
+def _seed_names(config: LintConfig, headers: HeaderIndex) -> frozenset[bytes]:
+    """Names whose presence makes a file worth parsing."""
+    key = (id(config), id(headers))
+    if key not in _SEEDS:
+        table = _lock_reaching(config.table.with_wrappers(headers.wrappers))
+        _SEEDS[key] = frozenset(
+            n.encode() for n in (*table.names(), *headers.locky)
+        )
+    return _SEEDS[key]
+
+
 def lint_file(path: Path, display: str, config: LintConfig) -> FileResult:
     try:
         raw = path.read_bytes()
     except OSError as exc:
         return FileResult(display, error=f"{display}: {exc.strerror or exc}")
+    # A file that names no lock operation, wrapper or lock helper (its own
+    # macros would have to name one too) has nothing to check: skip its parse.
+    seeds = _seed_names(config, header_index(path))
+    if not (set(_IDENT.findall(raw)) & seeds):
+        return FileResult(display, parsed=False)
     try:
         src = parse_bytes(display, raw, config.macros)
     except SourceError as exc:

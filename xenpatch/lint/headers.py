@@ -171,13 +171,16 @@ def _definition(raw: bytes, start: int) -> bytes | None:
     return None
 
 
+_NO_TREE = HeaderIndex(None)
+
+
 def header_index(path: Path) -> HeaderIndex:
     """Helpers visible to the C file ``path``: the tree's common and arch
     headers, and the private headers beside the file."""
     path = path.resolve()
     root = find_xen_root(path)
     if root is None:
-        return HeaderIndex(None)
+        return _NO_TREE
     rel = path.relative_to(root).parts
     # Common code is built for x86 by default; its arch macros are x86's.
     arch = rel[1] if len(rel) > 2 and rel[0] == "arch" else "x86"

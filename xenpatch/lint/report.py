@@ -69,6 +69,7 @@ def to_json(results: list[FileResult]) -> dict[str, Any]:
         ],
         "stats": {
             "files": len(results),
+            "files_parsed": sum(r.parsed for r in results),
             "functions": sum(r.functions for r in results),
             "analysed": analysed,
             "not_analysed": sum(len(r.skipped) for r in results),
