@@ -177,7 +177,12 @@ _NO_TREE = HeaderIndex(None)
 def header_index(path: Path) -> HeaderIndex:
     """Helpers visible to the C file ``path``: the tree's common and arch
     headers, and the private headers beside the file."""
-    path = path.resolve()
+    return _index_for_dir(path.parent)
+
+
+@cache
+def _index_for_dir(parent: Path) -> HeaderIndex:
+    path = parent.resolve() / "x.c"
     root = find_xen_root(path)
     if root is None:
         return _NO_TREE
