@@ -176,6 +176,8 @@ def calls_in(node: Node) -> list[Node]:
     return [n for _, _, n in found]
 
 
+_NAME = re.compile(rb"[A-Za-z_]\w*")
+
 # Branch hints that are the identity on their argument.
 _IDENTITY_CALLS = frozenset({"likely", "unlikely", "__builtin_expect_true", "evaluate_nospec"})
 
@@ -191,6 +193,7 @@ class _Builder:
         self.problems: list[str] = []
         self.exit = -1
         self.pp_conds: dict[int, str] = {}
+        self.noreturn_b = {n.encode() for n in config.noreturn}
 
     def new(self, kind: Kind, ast: Node | None, succ: list[int], at: Node | None = None) -> int:
         pos = at if at is not None else ast
@@ -431,9 +434,14 @@ class _Builder:
                     # BUG_ON(c): never returns when c holds, so past it c is false.
                     abort = self.new(Kind.ABORT, s, [])
                     return self.cond(args[0], abort, nxt)
-        for call in calls_in(s):
-            if call_name(self.src, call) in self.config.noreturn:
-                return self.new(Kind.ABORT, s, [])
+        # Walk the statement only if a noreturn name appears in its text.
+        text = self.src.raw[s.start_byte : s.end_byte]
+        if self.config.noreturn and _NAME.search(text) and (
+            set(_NAME.findall(text)) & self.noreturn_b
+        ):
+            for call in calls_in(s):
+                if call_name(self.src, call) in self.config.noreturn:
+                    return self.new(Kind.ABORT, s, [])
         return self.new(Kind.STMT, s, [nxt])
 
     def macro_flow(self, call: Node, name: str, s: Node, nxt: int) -> int | None:
