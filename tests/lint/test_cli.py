@@ -118,3 +118,15 @@ def test_module_entry_point(tmp_path: Path) -> None:
     r = subprocess.run([sys.executable, "-m", "xenpatch.lint.cli", str(tmp_path / "bad.c")],
                        capture_output=True, text=True, cwd=project_root())
     assert r.returncode == 1 and "[XL001]" in r.stdout
+
+
+def test_unparsed_function_is_reported(tmp_path: Path, capsys) -> None:
+    p = tmp_path / "broken.c"
+    p.write_text(LEAK + "void g(void)\n{\n    spin_lock(&l);\n    h(;\n    spin_unlock(&l);\n}\n")
+    assert main(["--format", "json", str(p)]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert [(n["function"], n["reason"].split(" at ")[0]) for n in doc["not_analysed"]] == [
+        ("g", "unparsed code")
+    ]
+    assert main([str(p)]) == 1
+    assert "1 function(s) not analysed" in capsys.readouterr().err
