@@ -240,8 +240,10 @@ def analyse(root: Path, rel: str, raw: bytes, headers: HeaderIndex | None = None
             config: LintConfig | None = None) -> FileAnalysis:
     config = config or LintConfig.load()
     src = parse_bytes(rel, raw, config.macros)
-    return FileAnalysis(config, src, headers if headers is not None else
-                        header_index((root / rel).resolve()))
+    fa = FileAnalysis(config, src, headers if headers is not None else
+                      header_index((root / rel).resolve()))
+    fa.relevant()  # which functions reach a lock: summaries are made only for those
+    return fa
 
 
 def function_programs(fa: FileAnalysis, names: Iterable[str], keep: Keep, percpu: bool,
