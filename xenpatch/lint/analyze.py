@@ -35,7 +35,12 @@ from xenpatch.lint.funcinfo import (
     fill_actions,
     value_class,
 )
-from xenpatch.lint.headers import HeaderIndex, header_index, macro_wrappers
+from xenpatch.lint.headers import (
+    HeaderIndex,
+    header_index,
+    macro_wrappers,
+    object_macro_wrappers,
+)
 from xenpatch.lint.lockops import (
     Effect,
     LockTable,
@@ -188,9 +193,13 @@ class FileAnalysis:
         self.headers = headers
         wrappers = dict(headers.wrappers)
         wrappers.update(macro_wrappers(src.raw))
+        objects = object_macro_wrappers(src.raw)
+        wrappers.update(objects)
         # Only macros that end in a lock op are wrappers; the others would
         # just make every function that uses them look lock-relevant.
         self.table = _lock_reaching(config.table.with_wrappers(wrappers))
+        # Names used bare, as a statement: LOAD_UNLOCK;
+        self.object_macros = frozenset(n for n in objects if n in self.table.wrappers)
         self.cfg_config = config.cfg.with_file_macros(src)
         self.fns: dict[str, _Fn] = {}
         self.order: list[_Fn] = []
@@ -318,7 +327,8 @@ class FileAnalysis:
                 f.skip = "; ".join(f.cfg.problems) or "incomplete parse"
                 return
             f.info = collect(f.src, f.node, f.name)
-            fill_actions(f.src, f.cfg, f.info, self.resolver)
+            fill_actions(f.src, f.cfg, f.info, self.resolver,
+                         self.object_macros if f.src is self.src else frozenset())
         finally:
             self.in_progress.discard(f.name)
 

@@ -365,7 +365,8 @@ def var_test(src: SourceFile, c: Node, tracked: set[str]) -> VarTest | None:
 
 
 def fill_actions(
-    src: SourceFile, cfg: Cfg, info: FunctionInfo, resolver: Resolver
+    src: SourceFile, cfg: Cfg, info: FunctionInfo, resolver: Resolver,
+    object_macros: frozenset[str] = frozenset(),
 ) -> None:
     """Compute, once per function, what every CFG node does."""
     cond_texts: dict[str, int] = {}
@@ -442,6 +443,15 @@ def fill_actions(
         events: list[tuple[int, int, Act]] = []
         for n in walk(ast):
             t = n.type
+            if t == "identifier" and object_macros and n.parent is not None and (
+                n.parent.type == "expression_statement"
+            ) and src.text(n) in object_macros:
+                r = resolver(src.text(n), [], None)
+                if r is not None:
+                    line, col = src.line_of(n.start_byte), src.col_of(n.start_byte)
+                    for e in r.effects:
+                        events.append((n.end_byte, -n.start_byte, OpAct(key(e), line, col)))
+                continue
             if t == "call_expression" and n is not skip and n != skip:
                 r = resolve_call(n)
                 if r is None:

@@ -73,6 +73,26 @@ def macro_wrappers(raw: bytes) -> dict[str, Wrapper]:
     return out
 
 
+_OBJECT_DEFINE = re.compile(
+    rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)[ \t]+([A-Za-z_]\w*)[ \t]*\(([^;\n]*)\)[ \t]*;?[ \t]*$",
+    re.M,
+)
+
+
+def object_macro_wrappers(raw: bytes) -> dict[str, Wrapper]:
+    """``#define LOAD_LOCK spin_lock(&load_sem)``: a statement-like macro
+    used as ``LOAD_LOCK;`` (xsm/flask/ss/services.c)."""
+    out: dict[str, Wrapper] = {}
+    for m in _OBJECT_DEFINE.finditer(raw):
+        args = m.group(3).decode(errors="replace")
+        if not _balanced(args):
+            continue
+        out[m.group(1).decode()] = Wrapper(
+            m.group(1).decode(), m.group(2).decode(), tuple(_split_args(args))
+        )
+    return out
+
+
 def _balanced(t: str) -> bool:
     depth = 0
     for c in t:
