@@ -57,6 +57,21 @@ from pathlib import Path
 # --------------------------------------------------------------------------
 # The macro table
 
+# Table fields that name macros one by one, and the kind each makes; the
+# first that holds a name wins, before the attribute and loop patterns.
+_NAMED_KINDS = (
+    ("renames", "rename"),
+    ("declarators", "declarator"),
+    ("type_macros", "type"),
+    ("string_macros", "string"),
+    ("asm_operand_macros", "asm"),
+    ("transparent_macros", "transparent"),
+    ("operand_macros", "operand"),
+    ("block_macros", "block"),
+    ("initializer_open_macros", "init_open"),
+    ("initializer_close_macros", "init_close"),
+)
+
 
 @dataclass(frozen=True)
 class MacroTable:
@@ -105,32 +120,11 @@ class MacroTable:
             return self._kinds[name]
         except KeyError:
             pass
-        if name in self.renames:
-            k = "rename"
-        elif name in self.declarators:
-            k = "declarator"
-        elif name in self.type_macros:
-            k = "type"
-        elif name in self.string_macros:
-            k = "string"
-        elif name in self.asm_operand_macros:
-            k = "asm"
-        elif name in self.transparent_macros:
-            k = "transparent"
-        elif name in self.operand_macros:
-            k = "operand"
-        elif name in self.block_macros:
-            k = "block"
-        elif name in self.initializer_open_macros:
-            k = "init_open"
-        elif name in self.initializer_close_macros:
-            k = "init_close"
-        elif self.is_attribute(name):
+        k = next((kind for attr, kind in _NAMED_KINDS if name in getattr(self, attr)), None)
+        if k is None and self.is_attribute(name):
             k = "attribute"
-        elif self.is_loop(name):
+        elif k is None and self.is_loop(name):
             k = "loop"
-        else:
-            k = None
         self._kinds[name] = k
         if k is not None:
             self._named.add(name)
