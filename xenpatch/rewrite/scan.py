@@ -17,7 +17,7 @@ import tree_sitter_c
 from tree_sitter import Language, Node, Query, QueryCursor
 
 from xenpatch.c.masking import MacroTable, default_macro_table
-from xenpatch.c.source import SourceError, SourceFile, function_name, functions, parse_bytes, walk
+from xenpatch.c.source import SourceError, SourceFile, function_name, parse_bytes
 from xenpatch.c.types import (
     FileFacts,
     FunctionScope,
@@ -277,10 +277,14 @@ def _owner_marks(raw: bytes, owner: str) -> dict[str, bool]:
 
 @cache
 def _api_query() -> Query:
+    # One query for all a scan looks at: tree-sitter walks the tree in C.
     names = " ".join(f'"{n}"' for n in sorted(ALL_APIS))
     return Query(
         Language(tree_sitter_c.language()),
-        f"((call_expression function: (identifier) @fn) @call (#any-of? @fn {names}))",
+        f"((call_expression function: (identifier) @fn) @call (#any-of? @fn {names}))\n"
+        "(function_definition) @function\n"
+        "(preproc_def) @macro\n"
+        "(preproc_function_def) @macro\n",
     )
 
 
@@ -292,12 +296,12 @@ def _enclosing_function(node: Node) -> Node | None:
 
 def scan_source(src: SourceFile, field_name: str, owner: str) -> FileScan:
     result = FileScan(src.path, file_facts(src))
-    for fn in functions(src.root):
-        result.functions += 1
-        if fn.has_error:
-            result.functions_with_errors += 1
+    found = QueryCursor(_api_query()).captures(src.root)
+    defined = found.get("function", [])
+    result.functions = len(defined)
+    result.functions_with_errors = sum(fn.has_error for fn in defined)
     scopes: dict[int, FunctionScope] = {}
-    calls = QueryCursor(_api_query()).captures(src.root).get("call", [])
+    calls = found.get("call", [])
     for call in sorted(calls, key=lambda n: n.start_byte):
         fn = _enclosing_function(call)
         if fn is None:
@@ -309,9 +313,8 @@ def scan_source(src: SourceFile, field_name: str, owner: str) -> FileScan:
     macro_re = re.compile(
         _MACRO_CALL.format(apis="|".join(sorted(ALL_APIS)), field=re.escape(field_name))
     )
-    for node in walk(src.root):
-        if node.type in ("preproc_def", "preproc_function_def"):
-            result.macro_sites.extend(_macro_sites(src, macro_re, node))
+    for node in found.get("macro", []):
+        result.macro_sites.extend(_macro_sites(src, macro_re, node))
     first_site = min((s.start for s in result.sites), default=len(src.raw))
     result.define_anchor = _define_anchor(src, first_site)
     result.has_text = _owner_marks(src.raw, owner)
