@@ -7,6 +7,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 stamp=.venv/.xenpatch-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    .venv/bin/pip install --quiet --disable-pip-version-check -e '.[test]'
+    # pip warns about every configured index folder that lacks a package: noise.
+    .venv/bin/pip install --quiet --disable-pip-version-check -e '.[test]' \
+        2> >(grep -v '^WARNING: Location' >&2)
     touch "$stamp"
 fi
