@@ -267,16 +267,24 @@ class _Signal:
     GOTO = "goto"
 
 
-def paths(fn: Func, bound: int) -> list[list[Event]]:
+class TooManyPaths(Exception):
+    """The function has more paths than the oracle will enumerate."""
+
+
+def paths(fn: Func, bound: int, limit: int = 200_000) -> list[list[Event]]:
     """Every path as its lock events and its exit, loops taken 0..bound times."""
     labels = {s.name: i for i, s in enumerate(fn.body) if isinstance(s, Label)}
     out: list[list[Event]] = []
+    steps = [0]
 
     def block(stmts: list, trail: tuple) -> Iterator[tuple[str, object, tuple]]:
         """Yield (signal, payload, events) for each way through stmts."""
         yield from seq(stmts, 0, trail)
 
     def seq(stmts: list, i: int, trail: tuple) -> Iterator[tuple[str, object, tuple]]:
+        steps[0] += 1
+        if steps[0] > limit * 20:
+            raise TooManyPaths
         if i == len(stmts):
             yield _Signal.NORMAL, None, trail
             return
@@ -354,6 +362,8 @@ def paths(fn: Func, bound: int) -> list[list[Event]]:
                 out.append([*t, Event("exit", -1, payload)])  # type: ignore[arg-type]
             else:
                 out.append([*t, Event("exit", -1, fn.close_line)])
+            if len(out) > limit:
+                raise TooManyPaths
 
     top(0, (), 0)
     return out
