@@ -74,7 +74,8 @@ def macro_wrappers(raw: bytes) -> dict[str, Wrapper]:
 
 
 _OBJECT_DEFINE = re.compile(
-    rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)[ \t]+([A-Za-z_]\w*)[ \t]*\(([^;\n]*)\)[ \t]*;?[ \t]*$",
+    rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)[ \t]+"
+    rb"([A-Za-z_]\w*)[ \t]*\(([^;\n]*)\)[ \t]*;?[ \t]*$",
     re.M,
 )
 
