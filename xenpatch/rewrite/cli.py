@@ -6,10 +6,10 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from xenpatch.rewrite.edits import EditError, write_atomically
-from xenpatch.rewrite.run import Result, TreeError, run_rule
-from xenpatch.rules import RuleError, load_rule
+if TYPE_CHECKING:
+    from xenpatch.rewrite.run import Result
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -52,6 +52,11 @@ def _report(result: Result, rule_path: str) -> dict[str, object]:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Imported here: `xenpatch lint FILE` in a pre-commit hook must not pay for them.
+    from xenpatch.rewrite.edits import EditError, write_atomically
+    from xenpatch.rewrite.run import TreeError, run_rule
+    from xenpatch.rules import RuleError, load_rule
+
     root: Path = args.tree
     try:
         rules = [load_rule(p) for p in args.rule]

@@ -8,10 +8,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from xenpatch.runtime.explore import Result, explore, format_replay, random_walks
-from xenpatch.runtime.machine import Config, Machine
-from xenpatch.runtime.programs import ProgramError, parse_program_text
+if TYPE_CHECKING:
+    from xenpatch.runtime.explore import Result
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -43,6 +43,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def run(args: argparse.Namespace) -> int:
+    from xenpatch.runtime.explore import explore, format_replay, random_walks
+    from xenpatch.runtime.machine import Config, Machine
+    from xenpatch.runtime.programs import ProgramError, parse_program_text
+
     path: Path = args.program
     try:
         text = path.read_text()

@@ -6,11 +6,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from xenpatch.series import git, versions
-from xenpatch.series import series as series_mod
-from xenpatch.series.check import check
-from xenpatch.series.errors import SeriesError
-
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
@@ -37,7 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                    help="do not add recipients from the tree's MAINTAINERS")
     p.add_argument("--cover", type=Path, help="cover text: subject line, blank line, blurb")
     p.add_argument("--name", help="series name for version history (default: branch name)")
-    p.add_argument("--signature", default=series_mod.SIGNATURE, help="mail signature line")
+    p.add_argument("--signature", default=None,
+                   help="mail signature line (default: xenpatch and its version)")
     p.add_argument("--range-diff", action="store_true",
                    help="print (and put in the cover) a range-diff against v(N-1)")
     p.add_argument("--check", action="store_true",
@@ -47,6 +43,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def _default_range(repo: Path, name: str | None) -> str:
+    from xenpatch.series import git, versions
+    from xenpatch.series import series as series_mod
+    from xenpatch.series.errors import SeriesError
+
     state = versions.load(repo)
     history = versions.records(state, series_mod.series_name(repo, name))
     if history:
@@ -61,6 +61,13 @@ def _default_range(repo: Path, name: str | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Imported here so that other subcommands do not load pygit2.
+    from xenpatch.series import series as series_mod
+    from xenpatch.series.check import check
+    from xenpatch.series.errors import SeriesError
+
+    if args.signature is None:
+        args.signature = series_mod.SIGNATURE
     try:
         repo = args.repo
         spec = args.range or _default_range(repo, args.name)
