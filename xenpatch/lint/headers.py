@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from xenpatch.lint.lockops import Wrapper
+from xenpatch.lint.lockops import Wrapper, balanced_parens
 
 _DEFINE = re.compile(
     rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)\(([^)]*)\)[ \t]*((?:\\\r?\n|[^\n])*)", re.M
@@ -49,14 +49,14 @@ def macro_wrappers(raw: bytes) -> dict[str, Wrapper]:
         if inner:
             body = inner.group(1).strip()
         for _ in range(3):
-            while body.startswith("(") and body.endswith(")") and _balanced(body[1:-1]):
+            while body.startswith("(") and body.endswith(")") and balanced_parens(body[1:-1]):
                 body = body[1:-1].strip()
             # lock_evaluate_nospec(x) is x with a speculation barrier.
             t = re.fullmatch(r"(?:lock_evaluate_nospec|evaluate_nospec)\s*\((.*)\)", body, re.S)
-            if t and _balanced(t.group(1)):
+            if t and balanced_parens(t.group(1)):
                 body = t.group(1).strip()
         call = re.fullmatch(r"([A-Za-z_]\w*)\s*\((.*)\)", body, re.S)
-        if call is None or not _balanced(call.group(2)):
+        if call is None or not balanced_parens(call.group(2)):
             continue
         params = [p.strip() for p in m.group(2).decode().split(",") if p.strip()]
         if any(not re.fullmatch(r"[A-Za-z_]\w*", p) for p in params):
@@ -86,24 +86,12 @@ def object_macro_wrappers(raw: bytes) -> dict[str, Wrapper]:
     out: dict[str, Wrapper] = {}
     for m in _OBJECT_DEFINE.finditer(raw):
         args = m.group(3).decode(errors="replace")
-        if not _balanced(args):
+        if not balanced_parens(args):
             continue
         out[m.group(1).decode()] = Wrapper(
             m.group(1).decode(), m.group(2).decode(), tuple(_split_args(args))
         )
     return out
-
-
-def _balanced(t: str) -> bool:
-    depth = 0
-    for c in t:
-        if c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-            if depth < 0:
-                return False
-    return depth == 0
 
 
 def _split_args(t: str) -> list[str]:

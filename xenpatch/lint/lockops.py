@@ -155,11 +155,11 @@ def lock_key(arg_text: str) -> str:
     a plain pointer ``l`` designates ``*l``.
     """
     t = squash(arg_text)
-    while t.startswith("(") and t.endswith(")") and _balanced(t[1:-1]):
+    while t.startswith("(") and t.endswith(")") and balanced_parens(t[1:-1]):
         t = squash(t[1:-1])
     if t.startswith("&"):
         inner = t[1:]
-        if inner.startswith("(") and inner.endswith(")") and _balanced(inner[1:-1]):
+        if inner.startswith("(") and inner.endswith(")") and balanced_parens(inner[1:-1]):
             inner = squash(inner[1:-1])
         inner = _DEREF_DOT.sub(r"\1->", inner)
         return inner
@@ -168,7 +168,7 @@ def lock_key(arg_text: str) -> str:
     return "*" + t if not t.startswith("*") else "*(" + t + ")"
 
 
-def _balanced(t: str) -> bool:
+def balanced_parens(t: str) -> bool:
     depth = 0
     for c in t:
         if c == "(":
