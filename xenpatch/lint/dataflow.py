@@ -305,6 +305,11 @@ class Engine:
                     continue
                 out.append((succ, s.with_fact(vt.var, new)))
             return out
+        if br.strict_ne is not None:
+            k = "?" + br.strict_ne
+            if s.fact(k) == "T":  # a == b known: a < b is false
+                return [(f, s)]
+            return [(t, s.with_fact(k, "F")), (f, s)]
         if br.text is not None:
             k = "?" + br.text
             v = s.fact(k)

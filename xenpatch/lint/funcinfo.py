@@ -181,6 +181,10 @@ class Branch:
     text: str | None = None  # a repeated condition, remembered per path
     negated: bool = False  # the condition is the negation of ``text`` (a != b)
     on_false: str | None = None  # a fact the false edge makes true (loop exit)
+    # ``a < b`` true means ``a == b`` (this repeated fact) is false: the
+    # address-ordered double lock takes both locks, and unlocks the second
+    # only ``if ( a != b )``.
+    strict_ne: str | None = None
 
 
 @dataclass
@@ -436,6 +440,10 @@ def fill_actions(
                     t, neg = canon_cond(src, ast)
                     if t in info.repeated_conds and _in_if(ast):
                         br = Branch(text=t, negated=neg)
+                    else:
+                        eq = strict_order_fact(src, ast)
+                        if eq is not None and eq in info.repeated_conds:
+                            br = Branch(strict_ne=eq)
             if node.id in exit_facts:
                 br = replace(br, on_false=exit_facts[node.id])
             if br != Branch():
@@ -634,6 +642,17 @@ def _target_var(src: SourceFile, n: Node) -> str | None:
         return None
     t = _strip(t)
     return src.text(t) if t.type == "identifier" else None
+
+
+def strict_order_fact(src: SourceFile, c: Node) -> str | None:
+    """``a < b`` or ``a > b``: the equality fact (as canon_cond names it) it rules out."""
+    c = _strip(c)
+    op = c.child_by_field_name("operator") if c.type == "binary_expression" else None
+    if op is None or op.type not in ("<", ">"):
+        return None
+    lo, hi = sorted((squash(src.text(c.child_by_field_name("left"))),
+                     squash(src.text(c.child_by_field_name("right")))))
+    return f"{lo}=={hi}"
 
 
 def canon_cond(src: SourceFile, c: Node) -> tuple[str, bool]:
