@@ -183,3 +183,15 @@ def test_lock_passed_by_pointer_is_reported(capsys: pytest.CaptureFixture[str],
             "'read_lock(l)': the lock is passed as 'l', not as the address of a struct field, "
             "so the struct it belongs to cannot be known") in err.splitlines()
     assert "forward.c" not in out
+
+
+def test_field_with_something_between_type_and_name(capsys: pytest.CaptureFixture[str],
+                                                    tree: Path) -> None:
+    header = tree / "xen/include/xen/grant_table.h"
+    text = header.read_text()
+    old = "    rwlock_t              lock;"
+    assert text.count(old) == 1
+    header.write_text(text.replace(old, "    rwlock_t /* gt */     lock;"))
+    code, out, err = xp(capsys, "rewrite", "--rule", str(RULES / "grant_table.toml"), str(tree))
+    assert code == 1 and out == ""
+    assert "error: cannot retype 'struct grant_table.lock': '/* gt */' stands between" in err

@@ -8,13 +8,16 @@ Nothing here reads files or parses C.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from xenpatch.c.types import CType, TypeIndex, Unknown
 from xenpatch.rewrite.edits import Edit
 from xenpatch.rewrite.render import indent_block, render
-from xenpatch.rewrite.scan import CONVERTED_APIS, FileScan, MacroSite, Site
+from xenpatch.rewrite.scan import FileScan, MacroSite, Site
 from xenpatch.rules import ConversionRule
+
+RawOf = Callable[[str], bytes]  # reads a file of the tree, by its path in the tree
 
 _PERCPU_API = {
     "read_lock": "percpu_read_lock",
@@ -135,7 +138,7 @@ def _site_edits(rule: ConversionRule, site: Site, plan: Plan, newline: bytes) ->
                                  str(CType(rule.struct_type, 1 if site.op == "->" else 0))))
 
 
-def _field_edit(rule: ConversionRule, index: TypeIndex, raw_of, plan: Plan) -> str | None:
+def _field_edit(rule: ConversionRule, index: TypeIndex, raw_of: RawOf, plan: Plan) -> str | None:
     """Change the field's type, keeping the name in its column; returns the header path."""
     defs = index.structs.get(rule.struct_type, [])
     if not defs:
@@ -165,6 +168,12 @@ def _field_edit(rule: ConversionRule, index: TypeIndex, raw_of, plan: Plan) -> s
         return None
     gap = raw[fd.type_end : fd.name_start]
     if gap.strip(b" \t"):
+        # A comment or qualifier between type and name: no column to keep.
+        plan.diagnostics.append(Diagnostic(
+            sd.path, _line(raw, fd.type_start), "error",
+            f"cannot retype '{rule.struct_type}.{rule.lock.field}': "
+            f"'{gap.decode().strip()}' stands between its type and its name",
+        ))
         return None
     width = fd.name_start - fd.type_start  # Xen aligns with spaces; keep the name's column
     pad = max(1, width - len(rule.lock.new_type)) if b"\t" not in gap else len(gap)
@@ -178,7 +187,7 @@ def _line(raw: bytes, offset: int) -> int:
 
 
 def build_plan(rule: ConversionRule, scans: list[FileScan], index: TypeIndex,
-               raw_of) -> Plan:
+               raw_of: RawOf) -> Plan:
     """``raw_of(path) -> bytes`` reads a file of the tree (only edited files are read)."""
     plan = Plan()
     target = CType(rule.struct_type, 1)
@@ -234,7 +243,7 @@ def _field_is_unique(rule: ConversionRule, index: TypeIndex) -> bool:
     return owners == {rule.struct_type}
 
 
-def _macro_edit(rule: ConversionRule, index: TypeIndex, ms: MacroSite, raw_of,
+def _macro_edit(rule: ConversionRule, index: TypeIndex, ms: MacroSite, raw_of: RawOf,
                 plan: Plan) -> None:
     if not _field_is_unique(rule, index):
         plan.diagnostics.append(Diagnostic(
@@ -280,7 +289,7 @@ def _newline_of(raw: bytes) -> str:
 
 
 def _header_edits(rule: ConversionRule, index: TypeIndex, header: str,
-                  by_path: dict[str, FileScan], raw_of, plan: Plan) -> None:
+                  by_path: dict[str, FileScan], raw_of: RawOf, plan: Plan) -> None:
     sd = next(d for d in index.structs[rule.struct_type] if rule.lock.field in d.fields)
     declare_in = rule.placement.declare_in or header
     if not any(s.has_text.get("declare") for s in by_path.values()):
@@ -327,7 +336,7 @@ def _header_edits(rule: ConversionRule, index: TypeIndex, header: str,
 
 
 def _define_edit(rule: ConversionRule, init_files: list[str], by_path: dict[str, FileScan],
-                 raw_of, plan: Plan) -> None:
+                 raw_of: RawOf, plan: Plan) -> None:
     if any(s.has_text.get("define") for s in by_path.values()):
         return
     owners = sorted({p for p in init_files if p.endswith(".c")})
@@ -353,4 +362,4 @@ def _define_edit(rule: ConversionRule, init_files: list[str], by_path: dict[str,
     plan.add(path, Edit(scan.define_anchor, scan.define_anchor, text.encode(), "define"))
 
 
-__all__ = ["CONVERTED_APIS", "Diagnostic", "Plan", "SiteReport", "build_plan"]
+__all__ = ["Diagnostic", "Plan", "SiteReport", "build_plan"]
