@@ -109,6 +109,16 @@ def exclusion(m: Machine, state: State) -> tuple[list[str], set[tuple[str, int, 
     return bad, seen
 
 
+def _record_end(m: Machine, state: State, res: Result, schedule: tuple[int, ...]) -> None:
+    """A state where no CPU can move: its outcome if all finished, and its hazards."""
+    if all(c.status == DONE for c in state[1]):
+        res.outcomes.add(_outcome(state))
+    for kind, msg in _terminal(m, state):
+        if kind == "deadlock":
+            res.stuck.add(_stuck_at(state))
+        res._add(Hazard(kind, msg, schedule))
+
+
 def _terminal(m: Machine, state: State) -> list[tuple[str, str]]:
     """Hazards of a state where no CPU can move."""
     cpus = state[1]
@@ -225,12 +235,7 @@ def explore(
                 enabled.append((i, r))
         if not enabled:
             if only is None and not asleep:
-                if all(c.status == DONE for c in state[1]):
-                    res.outcomes.add(_outcome(state))
-                for kind, msg in _terminal(m, state):
-                    if kind == "deadlock":
-                        res.stuck.add(_stuck_at(state))
-                    res._add(Hazard(kind, msg, path(k)))
+                _record_end(m, state, res, path(k))
             continue
         succ = enabled
         if reduce and only is None:
@@ -457,12 +462,7 @@ def random_walks(m: Machine, runs: int, seed: int, max_steps: int = 20_000) -> R
                 res._add(Hazard("exclusion", msg, tuple(sched)))
             succ = successors(m, state)
             if not succ:
-                if all(c.status == DONE for c in state[1]):
-                    res.outcomes.add(_outcome(state))
-                for kind, msg in _terminal(m, state):
-                    if kind == "deadlock":
-                        res.stuck.add(_stuck_at(state))
-                    res._add(Hazard(kind, msg, tuple(sched)))
+                _record_end(m, state, res, tuple(sched))
                 break
             i, r = rng.choice(succ)
             res.transitions += 1
