@@ -336,7 +336,7 @@ def conversion_programs(root: Path, rule, result, only: set[str] | None = None,
             sites.setdefault(s.path, {}).setdefault(s.function, set()).add(s.line)
     config = LintConfig.load()
     owner = rule.lock.owner
-    seen: dict[tuple[Program, Program], int] = {}
+    seen: set[tuple[Program, Program]] = set()
     with tempfile.TemporaryDirectory(prefix="xenpatch-difftest-") as tmp:
         after_root = Path(tmp) / "tree"
         shutil.copytree(root, after_root, symlinks=True,
@@ -388,7 +388,7 @@ def conversion_programs(root: Path, rule, result, only: set[str] | None = None,
                         pb, pa = abstract(seq, None, swap), abstract(twin, owner, swap)
                         if (pb, pa) in seen:
                             continue
-                        seen[(pb, pa)] = len(out.pairs)
+                        seen.add((pb, pa))
                         label = f"{b.function}#{kept}{'~' if swap else ''}"
                         out.pairs.append((label, pb, pa))
                 if unbalanced and not kept:
