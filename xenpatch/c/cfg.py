@@ -84,6 +84,9 @@ class Cfg:
     problems: list[str]
     # SWITCH node of an #if/#ifdef -> its condition (succ[0]: true side)
     pp_conds: dict[int, str] = field(default_factory=dict)
+    # SWITCH node of a C switch -> the case value of each successor (None:
+    # default, or no case matched), for facts like "space == XENMAPSPACE_gmfn"
+    case_values: dict[int, list[Node | None]] = field(default_factory=dict)
 
     def node(self, i: int) -> CfgNode:
         return self.nodes[i]
@@ -193,6 +196,7 @@ class _Builder:
         self.problems: list[str] = []
         self.exit = -1
         self.pp_conds: dict[int, str] = {}
+        self.case_values: dict[int, list[Node | None]] = {}
         self.noreturn_b = {n.encode() for n in config.noreturn}
 
     def new(self, kind: Kind, ast: Node | None, succ: list[int], at: Node | None = None) -> int:
@@ -227,7 +231,7 @@ class _Builder:
                     self.problems.insert(0, f"unparsed code at line {line}")
                     break
         return Cfg(self.name, self.nodes, entry, self.exit, complete, self.problems,
-                   self.pp_conds)
+                   self.pp_conds, self.case_values)
 
     # -- statements -------------------------------------------------------
 
@@ -402,18 +406,25 @@ class _Builder:
             # A switch without case labels just runs nothing; but keep its labels.
             pass
         targets: list[int] = []
+        values: list[Node | None] = []
         after = nxt
         has_default = False
         for case in reversed(cases):
             after = self.seq(self.case_body(case), after, nxt, cont)
             targets.append(after)
-            if case.child_by_field_name("value") is None:
+            values.append(case.child_by_field_name("value"))
+            if values[-1] is None:
                 has_default = True
         targets.reverse()
+        values.reverse()
         if not has_default:
             targets.append(nxt)
+            values.append(None)
         cond = s.child_by_field_name("condition")
-        return self.new(Kind.SWITCH, cond, targets or [nxt], at=s)
+        nid = self.new(Kind.SWITCH, cond, targets or [nxt], at=s)
+        if targets:
+            self.case_values[nid] = values
+        return nid
 
     def simple(self, s: Node, nxt: int) -> int:
         """An expression statement or declaration; spot noreturn calls and

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tree_sitter import Node
@@ -31,6 +32,7 @@ from xenpatch.lint.funcinfo import (
     FunctionInfo,
     OpAct,
     Resolved,
+    TryAssignAct,
     collect,
     fill_actions,
     value_class,
@@ -48,6 +50,7 @@ from xenpatch.lint.lockops import (
     lock_key,
     resolve,
     squash,
+    substitute,
 )
 
 
@@ -72,6 +75,15 @@ class Finding:
         return (self.path, self.line, self.col, self.check, self.message)
 
 
+@dataclass(frozen=True)
+class Summary:
+    """What a helper does to its caller's locks; keys use $i for parameters."""
+
+    effects: tuple[Effect, ...]
+    conditional: str | None  # success class of a try-like helper
+    guard: int | None = None  # effects happen iff this argument is true
+
+
 @dataclass
 class FileResult:
     path: str
@@ -81,15 +93,9 @@ class FileResult:
     skipped: list[tuple[str, int, str]] = field(default_factory=list)  # (name, line, why)
     error: str | None = None
     parsed: bool = True  # False: the file names no lock API at all
-
-
-@dataclass(frozen=True)
-class Summary:
-    """What a helper does to its caller's locks; keys use $i for parameters."""
-
-    effects: tuple[Effect, ...]
-    conditional: str | None  # success class of a try-like helper
-    guard: int | None = None  # effects happen iff this argument is true
+    # What the file's external functions do to their callers' locks, for
+    # the other files (see run.lint_files).
+    exports: dict[str, Summary] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -187,7 +193,8 @@ class _Fn:
 
 
 class FileAnalysis:
-    def __init__(self, config: LintConfig, src: SourceFile, headers: HeaderIndex) -> None:
+    def __init__(self, config: LintConfig, src: SourceFile, headers: HeaderIndex,
+                 external: Mapping[str, Summary] | None = None) -> None:
         self.config = config
         self.src = src
         self.headers = headers
@@ -198,6 +205,13 @@ class FileAnalysis:
         # Only macros that end in a lock op are wrappers; the others would
         # just make every function that uses them look lock-relevant.
         self.table = _lock_reaching(config.table.with_wrappers(wrappers))
+        # The other macros may still reach a helper with a summary:
+        # get_gfn(d, g, t) is get_gfn_type(d, g, t, P2M_ALLOC).
+        self.macro_calls = {
+            n: w for n, w in wrappers.items() if n not in self.table.wrappers
+        }
+        # Summaries of other files' functions (a second pass over the tree).
+        self.external: Mapping[str, Summary] = external or {}
         # Names used bare, as a statement: LOAD_UNLOCK;
         self.object_macros = frozenset(n for n in objects if n in self.table.wrappers)
         self.cfg_config = config.cfg.with_file_macros(src)
@@ -224,20 +238,45 @@ class FileAnalysis:
             for f in self.order
         }
         rel: set[int] = set()
-        changed = True
-        while changed:
-            changed = False
-            for f in self.order:
-                if id(f) not in rel and idents[id(f)] & names:
-                    rel.add(id(f))
-                    names.add(f.name.encode())
-                    changed = True
+        used: set[bytes] = set().union(*idents.values())
+        while True:
+            changed = True
+            while changed:
+                changed = False
+                for f in self.order:
+                    if id(f) not in rel and idents[id(f)] & names:
+                        rel.add(id(f))
+                        names.add(f.name.encode())
+                        changed = True
+            self.relevant_names = {n.decode() for n in names}
+            self._rel_bytes, self._inline_rel = None, {}
+            # Header inlines and macros the file uses that reach a lock
+            # only through a relevant function (get_gfn() -> get_gfn_type()
+            # -> ... -> p2m_get_gfn_type_access() of p2m.c).
+            extra = {
+                n for n in used - names if self._reaches(n.decode())
+            }
+            if not extra:
+                break
+            names |= extra
         self.relevant_names = {n.decode() for n in names}
+        self._rel_bytes, self._inline_rel = None, {}
         return [f for f in self.order if id(f) in rel]
 
+    def _reaches(self, name: str, depth: int = 0) -> bool:
+        if name in self.headers.inlines:
+            return self._inline_relevant(name, 0)
+        w = self.macro_calls.get(name)
+        if w is None or depth > 4:
+            return False
+        return w.target in self.relevant_names or self._reaches(w.target, depth + 1)
+
     def _seed_names(self) -> set[bytes]:
-        return {n.encode() for n in self.table.names()} | {
+        seeds = {n.encode() for n in self.table.names()} | {
             n.encode() for n in self.headers.locky
+        } | {n.encode() for n in self.external if n not in self.fns}
+        return seeds | {
+            n.encode() for n, w in self.macro_calls.items() if w.target.encode() in seeds
         }
 
     # -- call resolution ------------------------------------------------------
@@ -251,6 +290,15 @@ class FileAnalysis:
         if f is not None:
             f.called = True
         s = self.summary_of(name)
+        if s is None:
+            w = self.macro_calls.get(name)
+            if w is not None and name not in self.in_progress:
+                self.in_progress.add(name)
+                try:
+                    r = self.resolver(w.target, [substitute(a, args) for a in w.args], target)
+                finally:
+                    self.in_progress.discard(name)
+                return r
         if s is None or not s.effects:
             return None
         effects = tuple(
@@ -267,10 +315,10 @@ class FileAnalysis:
             return None
         if f is None:
             if not self._inline_relevant(name, 0):
-                return None
+                return self.external.get(name)
             f = self.header_fn(name)
         if f is None:
-            return None
+            return self.external.get(name)
         if not f.summarised:
             f.summarised = True
             self.summarise(f)
@@ -388,6 +436,12 @@ class FileAnalysis:
                 if any(a.get(k) is None for lst in res.exits.values() for a, _ in lst):
                     f.drops.add(shape(k))
             done.append((f, res, list(obs.findings.values())))
+            if f.src is self.src and not _is_static(f):
+                if not f.summarised:
+                    f.summarised = True
+                    f.summary, _ = exit_analysis(f, res)
+                if f.summary is not None and f.summary.effects:
+                    result.exports[f.name] = f.summary
         for f in rel:
             if f.skip is not None:
                 result.skipped.append((f.name, self.src.line_of(f.node.start_byte), f.skip))
@@ -522,7 +576,10 @@ def _templ(key: str, info: FunctionInfo, ret_var: str | None = None) -> str | No
         m2 = re.fullmatch(r"\*\(\*([A-Za-z_]\w*)\)", key)
         if m2 and m2.group(1) in info.params:
             return f"**${info.params.index(m2.group(1))}"
-        return None
+        return _templ_inner(key, info)
+    if m.group(2) not in info.params and m.group(2) not in info.locals and "(" in key:
+        # An accessor's result: p2m_get_hostp2m(d)->lock.
+        return _templ_inner(key, info)
     head = m.group(2)
     if head == ret_var:
         return f"{m.group(1)}$ret{key[m.end():]}"
@@ -533,10 +590,34 @@ def _templ(key: str, info: FunctionInfo, ret_var: str | None = None) -> str | No
     return key
 
 
+_VAR = re.compile(r"(?<![.>\w$])[A-Za-z_]\w*")
+
+
+def _templ_inner(key: str, info: FunctionInfo) -> str | None:
+    """A key whose parameters sit inside it (``(p2m_get_hostp2m(d))->lock``)
+    with each one as ``${i}``; None if it names a local."""
+    names = set(_VAR.findall(key))
+    if names & info.locals - set(info.params):
+        return None
+
+    def sub(m: re.Match[str]) -> str:
+        v = m.group(0)
+        return f"${{{info.params.index(v)}}}" if v in info.params else v
+
+    return _VAR.sub(sub, key)
+
+
+_INNER_PARAM = re.compile(r"\$\{(\d+)\}")
+
+
 def _instantiate(e: Effect, args: list[str], target: str | None = None) -> Effect:
     def sub(t: str | None) -> str | None:
         if t is None or "$" not in t:
             return t
+        if "${" in t:
+            if any(int(i) >= len(args) for i in _INNER_PARAM.findall(t)):
+                return t
+            return squash(_INNER_PARAM.sub(lambda m: "(" + args[int(m.group(1))] + ")", t))
         mm = re.fullmatch(r"\*\*\$(\d+)", t)
         if mm is not None and int(mm.group(1)) < len(args):
             # **lock with &l passed: the lock *l.
@@ -561,8 +642,7 @@ def _instantiate(e: Effect, args: list[str], target: str | None = None) -> Effec
             return lock_key(a) + "." + m.group(3)[2:]
         return squash("(" + arg + ")" + m.group(3))
 
-    return Effect(e.action, e.kind, e.mode, e.flavour, sub(e.key) or e.key, sub(e.owner),
-                  e.via, e.success)
+    return replace(e, key=sub(e.key) or e.key, owner=sub(e.owner))
 
 
 def _ret_class(f: _Fn, node_id: int, st: State) -> str | None:
@@ -761,12 +841,25 @@ def exit_analysis(
     released_any = {
         k for k in res.entry_keys if any(after.get(k) is None for _, after, _ in exits)
     }
+    # put_gfn() returns early when the domain is not translated, before any
+    # lock operation: the caller's get_gfn() took nothing in that case
+    # either, so the helper still counts as releasing.
+    # An unlock helper's exits reached before any lock operation are its
+    # "nothing to do" cases when the lock is the argument's: put_gfn() on a
+    # domain that is not translated, whose get_gfn() took nothing either.
+    # Not for a global lock: efi_rs_leave() releases efi_rs_lock only when
+    # its pair efi_rs_enter() took it, which no summary says.
+    per_object = any("$" in (_templ(k, info) or "") for k in released_any)
+    loud = exits
+    if released_any and not acquired and per_object:
+        quiet = _quiet_exits(f)
+        loud = [x for x in exits if x[0] not in quiet] or exits
     union_release = not acquired and all(
-        any(after.get(k) is None for k in res.entry_keys) for _, after, _ in exits
+        any(after.get(k) is None for k in res.entry_keys) for _, after, _ in loud
     )
     effects: list[Effect] = []
     for k in sorted(res.entry_keys):
-        if not all(after.get(k) is None for _, after, _ in exits) and not (
+        if not all(after.get(k) is None for _, after, _ in loud) and not (
             union_release and k in released_any
         ):
             continue
@@ -783,7 +876,8 @@ def exit_analysis(
         if flavour in ("plain", "irq", "irqsave"):
             flavour = "any"  # the helper handles IRQ state its own way
         effects.append(Effect("release", e0.kind, mode, flavour, t,
-                              _templ(e0.owner, info) if e0.owner else None, f.name))
+                              _templ(e0.owner, info) if e0.owner else None, f.name,
+                              inferred=True))
     for k in sorted(by_design | cond_keys):
         h = acquired[k]
         t = _templ(k.rstrip("'"), info, ret_var)
@@ -795,7 +889,8 @@ def exit_analysis(
         # release with any IRQ flavour.
         flavour = "any" if h.flavour in ("plain", "irq", "irqsave") else h.flavour
         effects.append(Effect(action, h.kind, h.mode, flavour, t,
-                              _templ(h.owner, info) if h.owner else None, f.name))
+                              _templ(h.owner, info) if h.owner else None, f.name,
+                              inferred=True))
     if not effects and not acquired:
         cond_rel = _conditional_release(f, res, exits)
         if cond_rel is not None:
@@ -807,6 +902,39 @@ def exit_analysis(
             return Summary(tuple(effects), conditional), leaks
         return Summary(tuple(effects), None, guard), leaks
     return Summary(tuple(effects), None), leaks
+
+
+def _quiet_exits(f: _Fn) -> frozenset[int]:
+    """Exits no path to which performs a lock operation."""
+    assert f.cfg is not None and f.info is not None
+    cfg, info = f.cfg, f.info
+    preds: dict[int, list[int]] = {}
+    for node in cfg.nodes:
+        for x in node.succ:
+            preds.setdefault(x, []).append(node.id)
+
+    def locky(i: int) -> bool:
+        br = info.branches[i] if i < len(info.branches) else None
+        return (br is not None and br.try_op is not None) or any(
+            isinstance(a, OpAct | TryAssignAct) for a in info.acts[i]
+        )
+
+    out = set()
+    for node in cfg.nodes:
+        if node.kind is not Kind.RETURN:
+            continue
+        seen, todo = {node.id}, [node.id]
+        while todo:
+            i = todo.pop()
+            if locky(i):
+                break
+            for p in preds.get(i, ()):
+                if p not in seen:
+                    seen.add(p)
+                    todo.append(p)
+        else:
+            out.add(node.id)
+    return frozenset(out)
 
 
 def _conditional_release(
@@ -828,7 +956,13 @@ def _conditional_release(
     freed = {_ret_class(f, n, a) for n, a, _ in exits if all(a.get(k) is None for k in partial)}
     kept = {_ret_class(f, n, a) for n, a, _ in exits if all(a.get(k) is not None for k in partial)}
     ok_kept = {POS, NZ, None} if _returns_pointer(f) else {POS, NZ}
-    if freed != {ZERO} or not kept or not kept <= ok_kept:
+    if freed == {ZERO} and kept and kept <= ok_kept:
+        success = "zero"
+    elif not _returns_pointer(f) and kept == {ZERO} and freed and freed <= {NEG, NZ}:
+        # int helpers: 0 with the lock still held, -errno having dropped it
+        # (vpci_msix_arch_print()).
+        success = "nz"
+    else:
         return None
     effects = []
     for k in partial:
@@ -837,8 +971,15 @@ def _conditional_release(
                    and a.effect.key == k and a.effect.action == "release"), None)
         if t is None or e0 is None:
             return None
-        effects.append(Effect("release", e0.kind, "", "any", t, None, f.name))
-    return Summary(tuple(effects), "zero")
+        effects.append(Effect("release", e0.kind, "", "any", t, None, f.name, inferred=True))
+    return Summary(tuple(effects), success)
+
+
+def _is_static(f: _Fn) -> bool:
+    return any(
+        c.type == "storage_class_specifier" and f.src.text(c) == "static"
+        for c in f.node.children
+    )
 
 
 def _local_head(key: str, info: FunctionInfo) -> bool:
@@ -849,7 +990,8 @@ def _local_head(key: str, info: FunctionInfo) -> bool:
 # -- entry point -------------------------------------------------------------------
 
 
-def lint_source(src: SourceFile, config: LintConfig, path: Path | None) -> FileResult:
+def lint_source(src: SourceFile, config: LintConfig, path: Path | None,
+                external: Mapping[str, Summary] | None = None) -> FileResult:
     result = FileResult(src.path)
     result.functions = len(functions(src.root))
     where = src.path.replace("\\", "/")
@@ -859,7 +1001,7 @@ def lint_source(src: SourceFile, config: LintConfig, path: Path | None) -> FileR
             result.skipped.append((name, src.line_of(fn.start_byte), "implements the lock API"))
         return result
     headers = header_index(path) if path is not None else HeaderIndex(None)
-    fa = FileAnalysis(config, src, headers)
+    fa = FileAnalysis(config, src, headers, external)
     fa.run(result)
     result.findings = suppress.filter_findings(src, path, fa, result.findings)
     result.findings.sort(key=Finding.sort_key)
@@ -881,7 +1023,8 @@ def _seed_names(config: LintConfig, headers: HeaderIndex) -> frozenset[bytes]:
     return _SEEDS[key]
 
 
-def lint_file(path: Path, display: str, config: LintConfig) -> FileResult:
+def lint_file(path: Path, display: str, config: LintConfig,
+              external: Mapping[str, Summary] | None = None) -> FileResult:
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -889,7 +1032,8 @@ def lint_file(path: Path, display: str, config: LintConfig) -> FileResult:
     # A file that names no lock operation, wrapper or lock helper (its own
     # macros would have to name one too) has nothing to check: skip its parse.
     seeds = _seed_names(config, header_index(path))
-    if not (set(_IDENT.findall(raw)) & seeds):
+    idents = set(_IDENT.findall(raw))
+    if not (idents & seeds) and not (external and idents & {n.encode() for n in external}):
         return FileResult(display, parsed=False)
     try:
         src = parse_bytes(display, raw, config.macros)
@@ -902,7 +1046,16 @@ def lint_file(path: Path, display: str, config: LintConfig) -> FileResult:
         if len(clean) != len(raw):
             clean = bytes(b if b < 0x80 else 0x3F for b in raw)
         src = parse_bytes(display, clean, config.macros)
-    return lint_source(src, config, path)
+    return lint_source(src, config, path, external)
+
+
+def calls_any(path: Path, names: frozenset[bytes]) -> bool:
+    """Does the file name any of ``names`` (read again: cheaper than
+    keeping every file's identifiers from the first pass)?"""
+    try:
+        return bool(set(_IDENT.findall(path.read_bytes())) & names)
+    except OSError:
+        return False
 
 
 __all__ = [

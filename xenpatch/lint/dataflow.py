@@ -140,7 +140,8 @@ def entry_held_keys(cfg: Cfg, info: FunctionInfo) -> frozenset[str]:
             if isinstance(a, OpAct) and a.effect.action in ("acquire", "release", "try"):
                 ks.append((a.effect.key, a.effect.action))
             elif isinstance(a, TryAssignAct):
-                ks.extend((e.key, "try") for e in a.resolved.effects)
+                # A helper that drops the caller's lock on failure releases it.
+                ks.extend((e.key, _first_use(e)) for e in a.resolved.effects)
         keys_at.append(ks)
         all_keys.update(k for k, _ in ks)
     for b in info.branches:
@@ -149,7 +150,7 @@ def entry_held_keys(cfg: Cfg, info: FunctionInfo) -> frozenset[str]:
     branch_keys: dict[int, list[tuple[str, str]]] = {}
     for i, b in enumerate(info.branches):
         if b is not None and b.try_op is not None:
-            branch_keys[i] = [(e.key, "try") for e in b.try_op.effects]
+            branch_keys[i] = [(e.key, _first_use(e)) for e in b.try_op.effects]
             all_keys.update(k for k, _ in branch_keys[i])
     if not all_keys:
         return frozenset()
@@ -166,9 +167,9 @@ def entry_held_keys(cfg: Cfg, info: FunctionInfo) -> frozenset[str]:
                 (release_first if action == "release" else acquire_first).add(k)
                 cur.discard(k)
         succ = cfg.nodes[n].succ
-        for k, _ in branch_keys.get(n, []):
+        for k, action in branch_keys.get(n, []):
             if k in cur:
-                acquire_first.add(k)
+                (release_first if action == "release" else acquire_first).add(k)
         out = frozenset(cur)
         for s in succ:
             old = untouched.get(s)
@@ -176,14 +177,41 @@ def entry_held_keys(cfg: Cfg, info: FunctionInfo) -> frozenset[str]:
             if new != old:
                 untouched[s] = new
                 work.append(s)
-    return frozenset(release_first - acquire_first)
+    # A helper's release that may name a lock this function takes is that
+    # lock (see _named_otherwise), not one the caller holds.
+    taken = {k for k, a in _flatten(keys_at, branch_keys) if a != "release"}
+    return frozenset(
+        k for k in release_first - acquire_first
+        if not (_inferred_release(info, k) and any(may_name(k, t) for t in taken))
+    )
+
+
+def _first_use(e: Effect) -> str:
+    return "release" if e.action == "release" else "try"
+
+
+def _flatten(keys_at: list[list[tuple[str, str]]],
+             branch_keys: dict[int, list[tuple[str, str]]]) -> list[tuple[str, str]]:
+    return [x for ks in keys_at for x in ks] + [x for ks in branch_keys.values() for x in ks]
+
+
+def _inferred_release(info: FunctionInfo, key: str) -> bool:
+    e = _first_entry_release(info, key)
+    return e is not None and e.inferred
 
 
 def _first_entry_release(info: FunctionInfo, key: str) -> Effect | None:
     for acts in info.acts:
         for a in acts:
-            if isinstance(a, OpAct) and a.effect.key == key and a.effect.action == "release":
-                return a.effect
+            effects = (a.effect,) if isinstance(a, OpAct) else (
+                a.resolved.effects if isinstance(a, TryAssignAct) else ())
+            for e in effects:
+                if e.key == key and e.action == "release":
+                    return e
+    for b in info.branches:
+        for e in b.try_op.effects if b is not None and b.try_op is not None else ():
+            if e.key == key and e.action == "release":
+                return e
     return None
 
 
@@ -254,9 +282,14 @@ class Engine:
         out: list[tuple[int, State]] = []
         br = self.info.branches[n] if node.kind is Kind.COND else None
         pp = self.cfg.pp_conds.get(n) if node.kind is Kind.SWITCH else None
+        cases = self.info.switch_facts.get(n) if self.path_sensitive else None
         for s in states:
             if node.kind is Kind.COND:
                 out.extend(self.branch(n, s, br))
+            elif cases is not None:
+                edges = (self._case(s, succ, facts)
+                         for succ, facts in zip(node.succ, cases, strict=True))
+                out.extend(x for x in edges if x is not None)
             elif pp is not None and self.path_sensitive:
                 k = "?#" + pp
                 v = s.fact(k)
@@ -268,6 +301,17 @@ class Engine:
             else:
                 out.extend((x, s) for x in node.succ)
         return out
+
+    @staticmethod
+    def _case(s: State, succ: int, facts: tuple[tuple[str, str], ...]):
+        """The state along one case edge, or None if what is known of the
+        switched value rules the case out."""
+        for t, v in facts:
+            known = s.fact("?" + t)
+            if known is not None and known != v:
+                return None
+            s = s.with_fact("?" + t, v)
+        return succ, s
 
     def branch(self, n: int, s: State, br) -> list[tuple[int, State]]:
         out = self._branch(n, s, br)
@@ -442,6 +486,11 @@ class Engine:
             # The same expression's lock from an earlier loop round.
             e = replace(e, key=e.key + "'")
             cur = s.get(e.key)
+        if cur is None and e.inferred:
+            other = _named_otherwise(s, e)
+            if other is not None:
+                e = replace(e, key=other.key)
+                cur = other
         excused = False
         if cur is not None and not cur.entry and cur.kind == e.kind and cur.flavour != e.flavour \
                 and "any" not in (cur.flavour, e.flavour) and {
@@ -469,6 +518,33 @@ class Engine:
         if cur.count > 1:
             return s.with_held(replace(cur, count=cur.count - 1), e.key)
         return s.with_held(None, e.key)
+
+
+def _last_field(key: str) -> str:
+    return re.split(r"->|\.", key)[-1]
+
+
+def _named_otherwise(s: State, e: Effect) -> Held | None:
+    """The held lock a helper's release names in a way the caller cannot
+    match syntactically, if exactly one held lock fits.
+
+    Two shapes come up in Xen: a back-pointer (the caller holds
+    ``pdev->vpci->lock`` and the helper, given ``msix = pdev->vpci->msix``,
+    drops ``msix->pdev->vpci->lock``) and an accessor call (the caller holds
+    ``p2m->lock``; ``put_gfn(p2m->domain)`` drops
+    ``p2m_get_hostp2m(p2m->domain)->lock``).  Neither is provably the held
+    lock, but neither is provably another: with a single held lock of that
+    field and kind, reporting a release of a lock not held would be noise.
+    """
+    fits = [h for h in s.held if h.kind == e.kind and may_name(e.key, h.key.rstrip("'"))]
+    return fits[0] if len(fits) == 1 else None
+
+
+def may_name(released: str, held: str) -> bool:
+    """Could a helper's ``released`` key be another name of ``held``?"""
+    if "(" in held or _last_field(held) != _last_field(released):
+        return False
+    return "(" in released or released.endswith(("->" + held, "." + held))
 
 
 def return_class(state: State, ret_cls: str | None, ret_var: str | None) -> str | None:

@@ -199,6 +199,9 @@ class FunctionInfo:
     local_types: dict[str, str] = field(default_factory=dict)
     acts: list[list[Act]] = field(default_factory=list)
     branches: list[Branch | None] = field(default_factory=list)
+    # SWITCH node -> per successor, the repeated-condition facts its case
+    # label settles: ("XENMAPSPACE_gmfn==space", "T")
+    switch_facts: dict[int, list[tuple[tuple[str, str], ...]]] = field(default_factory=dict)
     relevant: bool = False  # any lock effect at all
 
 
@@ -388,6 +391,10 @@ def fill_actions(
             if bound is not None and bound in cond_texts:
                 exit_facts[node.id] = bound
                 info.repeated_conds.add(bound)
+    # A case label and a later if on the same value are a repeated fact.
+    info.switch_facts = _switch_facts(src, cfg, set(cond_texts))
+    info.repeated_conds |= {t for edges in info.switch_facts.values()
+                            for facts in edges for t, _ in facts}
     repeated_ids = {t: _ids_of_text(t) for t in info.repeated_conds}
     info.acts = [[] for _ in cfg.nodes]
     info.branches = [None for _ in cfg.nodes]
@@ -402,9 +409,7 @@ def fill_actions(
             # The lock of "each element": one collective lock (see Engine).
             k = re.sub(r"\[([A-Za-z_]\w*)\]",
                        lambda m: "[*]" if m.group(1) in loop_vars else m.group(0), k)
-        return e if k == e.key else Effect(
-            e.action, e.kind, e.mode, e.flavour, k, e.owner, e.via, e.success
-        )
+        return e if k == e.key else replace(e, key=k)
 
     def resolve_call(call: Node) -> Resolved | None:
         name = call_name(src, call)
@@ -538,6 +543,32 @@ def fill_actions(
     _keep_lock_guards(cfg, info)
 
 
+def _switch_facts(
+    src: SourceFile, cfg: Cfg, tested: set[str]
+) -> dict[int, list[tuple[tuple[str, str], ...]]]:
+    """``switch ( space ) { case XENMAPSPACE_gmfn: ...`` makes the later
+    ``if ( space == XENMAPSPACE_gmfn )`` true on that case's edge and false
+    on the others' (case labels are distinct constants)."""
+    out: dict[int, list[tuple[tuple[str, str], ...]]] = {}
+    for nid, values in cfg.case_values.items():
+        ast = cfg.nodes[nid].ast
+        if ast is None:
+            continue
+        x = squash(src.text(_strip(ast)))
+        names = {id(v): "==".join(sorted((x, squash(src.text(v))))) for v in values
+                 if v is not None}
+        if not set(names.values()) & tested:
+            continue
+        edges = []
+        for v in values:
+            mine = names[id(v)] if v is not None else None
+            edges.append(tuple(sorted(
+                (t, "T" if t == mine else "F") for t in set(names.values()) & tested
+            )))
+        out[nid] = edges
+    return out
+
+
 _GUARDED = ("if_statement", "while_statement", "for_statement", "do_statement",
             "conditional_expression")
 
@@ -607,6 +638,12 @@ def _keep_lock_guards(cfg: Cfg, info: FunctionInfo) -> None:
             new.append(a)
         info.acts[i] = new
     info.tracked = keep_vars
+    for nid, edges in list(info.switch_facts.items()):
+        kept = [tuple(kv for kv in e if kv[0] in keep_texts) for e in edges]
+        if any(kept):
+            info.switch_facts[nid] = kept
+        else:
+            del info.switch_facts[nid]
 
 
 _HEAD_RE = re.compile(r"^\*?\(?([A-Za-z_]\w*)")

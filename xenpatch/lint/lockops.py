@@ -55,6 +55,9 @@ class Effect:
     via: str  # the name called at the site (a wrapper or helper shows itself)
     # For "try" effects: which result means success ("nz": non-zero, "zero").
     success: str = "nz"
+    # Inferred from a helper's body (a summary), not named by the table: the
+    # helper may name the caller's lock another way (see Engine.release).
+    inferred: bool = False
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from xenpatch.lint.analyze import FileResult, LintConfig, lint_file
+from xenpatch.lint.analyze import FileResult, LintConfig, Summary, calls_any, lint_file
 
 
 class UsageError(Exception):
@@ -59,6 +59,31 @@ def _one(item: tuple[Path, str]) -> FileResult:
     return lint_file(item[0], item[1], _CONFIG)
 
 
+def _again(
+    item: tuple[Path, str], own: frozenset[str], exports: dict[str, Summary]
+) -> FileResult | None:
+    """The file linted again with the other files' summaries, if it calls
+    one of those functions; None if the first pass stands."""
+    assert _CONFIG is not None
+    names = frozenset(n.encode() for n in exports if n not in own)
+    if not calls_any(item[0], names):
+        return None
+    return lint_file(item[0], item[1], _CONFIG, exports)
+
+
+def tree_exports(results: list[FileResult]) -> dict[str, Summary]:
+    """One summary per external function of the tree; a name defined with
+    different summaries (each architecture's p2m_get_page_from_gfn()) is
+    left out: which one a caller gets depends on the build."""
+    out: dict[str, Summary] = {}
+    clash: set[str] = set()
+    for r in results:
+        for name, summary in r.exports.items():
+            if out.setdefault(name, summary) != summary:
+                clash.add(name)
+    return {n: s for n, s in out.items() if n not in clash}
+
+
 def default_jobs() -> int:
     try:
         return max(1, len(os.sched_getaffinity(0)))
@@ -69,18 +94,35 @@ def default_jobs() -> int:
 def lint_files(
     files: list[tuple[Path, str]], jobs: int | None = None, rules: Path | None = None
 ) -> list[FileResult]:
+    """Two passes: each file with its own and its headers' helpers, then the
+    files that call another file's lock helper (vpci_msix_arch_print()
+    drops its caller's lock when it fails) again with those summaries.
+    One round: a helper known only through another file's helper stays
+    unknown."""
     jobs = jobs or default_jobs()
+    # Big files first keeps the pool busy to the end; order is restored.
+    by_size = sorted(files, key=lambda f: -_size(f[0]))
     if jobs <= 1 or len(files) <= 1:
         _init(rules)
-        results = [_one(f) for f in files]
+        results = _two_passes(by_size, map)
     else:
-        # Big files first keeps the pool busy to the end; order is restored.
-        by_size = sorted(files, key=lambda f: -_size(f[0]))
         chunk = max(1, min(8, len(files) // (jobs * 8)))
         with ProcessPoolExecutor(jobs, initializer=_init, initargs=(rules,)) as ex:
-            results = list(ex.map(_one, by_size, chunksize=chunk))
+            results = _two_passes(
+                by_size, lambda fn, *its: ex.map(fn, *its, chunksize=chunk)
+            )
     results.sort(key=lambda r: r.path)
     return results
+
+
+def _two_passes(files: list[tuple[Path, str]], mapper) -> list[FileResult]:
+    first = list(mapper(_one, files))
+    exports = tree_exports(first)
+    if not exports:
+        return first
+    own = [frozenset(r.exports) for r in first]
+    second = mapper(_again, files, own, [exports] * len(files))
+    return [b if b is not None else a for a, b in zip(first, second, strict=True)]
 
 
 def _size(p: Path) -> int:
