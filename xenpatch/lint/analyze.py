@@ -52,6 +52,7 @@ from xenpatch.lint.lockops import (
     squash,
     substitute,
 )
+from xenpatch.lint.values import FileValues, ValueRules, file_values
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,7 @@ class LintConfig:
     implementation: tuple[str, ...] = ()
     # From the conversion rules: percpu lock shape -> owner.
     rule_owners: tuple[tuple[tuple[str, str], str], ...] = ()
+    values: ValueRules = ValueRules()
 
     @staticmethod
     def load(rules: Path | None = None) -> LintConfig:
@@ -132,6 +134,7 @@ class LintConfig:
             enabled,
             tuple(data.get("skip", {}).get("implementation", [])),
             tuple(sorted(facts.percpu_fields.items())),
+            ValueRules.from_toml(data.get("values", {}), str(d / "lint.toml")),
         )
 
 
@@ -215,6 +218,7 @@ class FileAnalysis:
         # Names used bare, as a statement: LOAD_UNLOCK;
         self.object_macros = frozenset(n for n in objects if n in self.table.wrappers)
         self.cfg_config = config.cfg.with_file_macros(src)
+        self.values = file_values(src, config.values)
         self.fns: dict[str, _Fn] = {}
         self.order: list[_Fn] = []
         for fn in functions(src.root):
@@ -375,8 +379,10 @@ class FileAnalysis:
                 f.skip = "; ".join(f.cfg.problems) or "incomplete parse"
                 return
             f.info = collect(f.src, f.node, f.name)
+            mine = f.src is self.src
             fill_actions(f.src, f.cfg, f.info, self.resolver,
-                         self.object_macros if f.src is self.src else frozenset())
+                         self.object_macros if mine else frozenset(),
+                         self.values if mine else FileValues(self.config.values))
         finally:
             self.in_progress.discard(f.name)
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from xenpatch.c.cfg import Cfg, Kind
+from xenpatch.lint import values
 from xenpatch.lint.funcinfo import (
     NEG,
     NZ,
@@ -343,7 +344,7 @@ class Engine:
                 return [(f, s)]
             out = []
             for succ, outcome in ((t, True), (f, False)):
-                new = vt.refine(outcome) or cls
+                new = vt.refine(outcome, cls) or cls
                 # A pointer whose object's lock is held is not NULL.
                 if new == ZERO and self._holds_through(s, vt.var):
                     continue
@@ -358,6 +359,11 @@ class Engine:
             k = "?" + br.text
             v = s.fact(k)
             yes, no = ("F", "T") if br.negated else ("T", "F")
+            if v is None and br.eq is not None:
+                a, b = (x if x[0] == "@" else s.fact(x) for x in br.eq)
+                equal = values.same(a, b, self.info.value_rules)
+                if equal is not None:
+                    return [(t, s)] if equal != br.negated else [(f, s)]
             if v == yes:
                 return [(t, s)]
             if v == no:

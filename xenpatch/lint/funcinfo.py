@@ -18,6 +18,7 @@ from tree_sitter import Node
 
 from xenpatch.c.cfg import Cfg, Kind, call_args, call_name
 from xenpatch.c.source import SourceFile, walk
+from xenpatch.lint import values
 from xenpatch.lint.lockops import Effect, apply_aliases, lock_key, squash
 
 # A resolver maps (callee name, argument texts) to effects, or None.
@@ -85,6 +86,11 @@ class VarTest:
     op: str  # "truthy" | "eqzero" | "lt0" | "iserr"
 
     def eval(self, cls: str) -> bool | None:
+        if values.is_origin(cls):
+            t = values.truth(cls)
+            if t is None or self.op not in ("truthy", "eqzero"):
+                return None
+            return t if self.op == "truthy" else not t
         if self.op == "truthy":
             return cls != ZERO
         if self.op == "eqzero":
@@ -96,7 +102,9 @@ class VarTest:
                 return False
         return None
 
-    def refine(self, outcome: bool) -> str | None:
+    def refine(self, outcome: bool, cls: str | None = None) -> str | None:
+        if cls is not None and values.is_origin(cls) and self.op in ("truthy", "eqzero"):
+            return values.after_test(cls, outcome if self.op == "truthy" else not outcome)
         if self.op == "truthy":
             return NZ if outcome else ZERO
         if self.op == "eqzero":
@@ -185,6 +193,9 @@ class Branch:
     # address-ordered double lock takes both locks, and unlocks the second
     # only ``if ( a != b )``.
     strict_ne: str | None = None
+    # ``text`` compares two pointers whose origins may decide it: each side
+    # is a tracked variable or an origin class ("@G").
+    eq: tuple[str, str] | None = None
 
 
 @dataclass
@@ -203,6 +214,7 @@ class FunctionInfo:
     # label settles: ("XENMAPSPACE_gmfn==space", "T")
     switch_facts: dict[int, list[tuple[tuple[str, str], ...]]] = field(default_factory=dict)
     relevant: bool = False  # any lock effect at all
+    value_rules: values.ValueRules = field(default_factory=values.ValueRules)
 
 
 def _declarator_name(src: SourceFile, d: Node | None) -> str | None:
@@ -286,10 +298,10 @@ def collect(src: SourceFile, fn: Node, name: str) -> FunctionInfo:
                         local_types[v] = squash(src.text(ty))
         elif t == "assignment_expression":
             left = _strip(n.child_by_field_name("left"))
-            if left.type == "identifier":
+            if left.type == "identifier" or _local_field(src, left) is not None:
                 op = n.child_by_field_name("operator")
                 rhs = n.child_by_field_name("right") if op is not None and op.type == "=" else None
-                assigns.setdefault(src.text(left), []).append(rhs)
+                assigns.setdefault(squash(src.text(left)), []).append(rhs)
         elif t == "update_expression":
             arg = _strip(n.child_by_field_name("argument"))
             if arg.type == "identifier":
@@ -318,10 +330,36 @@ def collect(src: SourceFile, fn: Node, name: str) -> FunctionInfo:
             del aliases[v]
         else:
             aliases[v] = val
+    # buf.start of a local struct buf is local storage, unless some code
+    # writes it through a pointer (a callee given &buf).
+    for v in [v for v in assigns if "." in v]:
+        head, fld = v.split(".", 1)
+        if head not in locals_ or re.search(
+            rb"->\s*" + re.escape(fld.encode()) + rb"\s*=[^=]", src.raw
+        ):
+            del assigns[v]
     info = FunctionInfo(name, params, ptypes, aliases, set(), set(), locals_, local_types)
     # Parameters count: spin_lock_if(bool cond, ...) tests one.
     info.tracked = {v for v, rhss in assigns.items() if v not in aliases} | set(params)
     return info
+
+
+def _local_field(src: SourceFile, e: Node) -> str | None:
+    """``buf.start``: a field of a struct variable (not through a pointer)."""
+    if e.type != "field_expression":
+        return None
+    op = e.child_by_field_name("operator")
+    arg = e.child_by_field_name("argument")
+    fld = e.child_by_field_name("field")
+    if op is None or op.type != "." or arg is None or arg.type != "identifier" or fld is None:
+        return None
+    return src.text(arg) + "." + src.text(fld)
+
+
+def _tracked_name(src: SourceFile, e: Node, tracked: set[str]) -> str | None:
+    e = _strip(e)
+    v = src.text(e) if e.type == "identifier" else _local_field(src, e)
+    return v if v is not None and v in tracked else None
 
 
 # -- per-node actions -------------------------------------------------------------
@@ -343,6 +381,9 @@ def _var_of(e: Node) -> Node:
 
 def var_test(src: SourceFile, c: Node, tracked: set[str]) -> VarTest | None:
     c = _var_of(c)
+    v = _tracked_name(src, c, tracked) if c.type == "field_expression" else None
+    if v is not None:
+        return VarTest(v, "truthy")
     if c.type == "identifier" and src.text(c) in tracked:
         return VarTest(src.text(c), "truthy")
     if c.type == "binary_expression":
@@ -374,8 +415,11 @@ def var_test(src: SourceFile, c: Node, tracked: set[str]) -> VarTest | None:
 def fill_actions(
     src: SourceFile, cfg: Cfg, info: FunctionInfo, resolver: Resolver,
     object_macros: frozenset[str] = frozenset(),
+    fv: values.FileValues | None = None,
 ) -> None:
     """Compute, once per function, what every CFG node does."""
+    fv = fv or values.FileValues()
+    info.value_rules = fv.rules
     cond_texts: dict[str, int] = {}
     for node in cfg.nodes:
         if node.kind is Kind.COND and node.ast is not None:
@@ -395,11 +439,14 @@ def fill_actions(
     info.switch_facts = _switch_facts(src, cfg, set(cond_texts))
     info.repeated_conds |= {t for edges in info.switch_facts.values()
                             for facts in edges for t, _ in facts}
+    # Pointer comparisons their origins may decide (buf.start == emerg_buf).
+    eqs = _pointer_tests(src, cfg, info, fv)
+    info.repeated_conds |= set(eqs)
     repeated_ids = {t: _ids_of_text(t) for t in info.repeated_conds}
     info.acts = [[] for _ in cfg.nodes]
     info.branches = [None for _ in cfg.nodes]
     flag_vars = _flag_vars(src, cfg, info)
-    info.tracked &= flag_vars
+    info.tracked &= flag_vars | {v for sides in eqs.values() for v in sides if v[0] != "@"}
 
     loop_vars = _loop_vars(src, cfg)
 
@@ -444,7 +491,7 @@ def fill_actions(
                 else:
                     t, neg = canon_cond(src, ast)
                     if t in info.repeated_conds and _in_if(ast):
-                        br = Branch(text=t, negated=neg)
+                        br = Branch(text=t, negated=neg, eq=eqs.get(t))
                     else:
                         eq = strict_order_fact(src, ast)
                         if eq is not None and eq in info.repeated_conds:
@@ -510,7 +557,7 @@ def fill_actions(
                 for e in r.effects:
                     events.append((n.end_byte, -n.start_byte, OpAct(e, line, col)))
             elif t in ("assignment_expression", "init_declarator", "update_expression"):
-                act = _assign_act(src, n, info, repeated_ids)
+                act = _assign_act(src, n, info, repeated_ids, fv)
                 if act is not None:
                     events.extend((n.end_byte, -n.start_byte, a) for a in act)
                 rv = _target_var(src, n)
@@ -550,17 +597,17 @@ def _switch_facts(
     ``if ( space == XENMAPSPACE_gmfn )`` true on that case's edge and false
     on the others' (case labels are distinct constants)."""
     out: dict[int, list[tuple[tuple[str, str], ...]]] = {}
-    for nid, values in cfg.case_values.items():
+    for nid, labels in cfg.case_values.items():
         ast = cfg.nodes[nid].ast
         if ast is None:
             continue
         x = squash(src.text(_strip(ast)))
-        names = {id(v): "==".join(sorted((x, squash(src.text(v))))) for v in values
+        names = {id(v): "==".join(sorted((x, squash(src.text(v))))) for v in labels
                  if v is not None}
         if not set(names.values()) & tested:
             continue
         edges = []
-        for v in values:
+        for v in labels:
             mine = names[id(v)] if v is not None else None
             edges.append(tuple(sorted(
                 (t, "T" if t == mine else "F") for t in set(names.values()) & tested
@@ -614,6 +661,8 @@ def _keep_lock_guards(cfg: Cfg, info: FunctionInfo) -> None:
             keep_vars.add(br.var_test.var)
         elif br.text is not None:
             keep_texts.add(br.text)
+            if br.eq is not None:
+                keep_vars.update(v for v in br.eq if v[0] != "@")
     for i, br in enumerate(info.branches):
         if br is None or br.try_op is not None:
             continue
@@ -739,6 +788,32 @@ def _ids_of_text(t: str) -> set[str]:
     return set(re.findall(r"[A-Za-z_]\w*", t))
 
 
+def _pointer_tests(
+    src: SourceFile, cfg: Cfg, info: FunctionInfo, fv: values.FileValues
+) -> dict[str, tuple[str, str]]:
+    """``a == b`` / ``a != b`` conditions of ifs where each side is a
+    variable that may be tracked or a constant address, and at least one is
+    a variable: fact text -> the two sides."""
+    out: dict[str, tuple[str, str]] = {}
+    for node in cfg.nodes:
+        c = _strip(node.ast) if node.kind is Kind.COND and node.ast is not None else None
+        if c is None or c.type != "binary_expression" or not _in_if(node.ast):
+            continue
+        op = c.child_by_field_name("operator")
+        if op is None or op.type not in ("==", "!="):
+            continue
+        sides = []
+        for e in (c.child_by_field_name("left"), c.child_by_field_name("right")):
+            e = _strip(e)
+            v = _tracked_name(src, e, info.tracked) or values.constant_origin(src, e, fv)
+            sides.append(v)
+        a, b = sides
+        if a is None or b is None or (a[0] == "@" and b[0] == "@"):
+            continue
+        out[canon_cond(src, c)[0]] = (a, b)
+    return out
+
+
 def _flag_vars(src: SourceFile, cfg: Cfg, info: FunctionInfo) -> set[str]:
     """Variables tested by some condition: only these are worth tracking."""
     found: set[str] = set()
@@ -781,14 +856,16 @@ def _assigned_var(src: SourceFile, call: Node) -> str | None:
 
 
 def _assign_act(
-    src: SourceFile, n: Node, info: FunctionInfo, repeated_ids: dict[str, set[str]]
+    src: SourceFile, n: Node, info: FunctionInfo, repeated_ids: dict[str, set[str]],
+    fv: values.FileValues,
 ) -> list[Act] | None:
     if n.type == "init_declarator":
         var = _declarator_name(src, n.child_by_field_name("declarator"))
         rhs = n.child_by_field_name("value")
     elif n.type == "assignment_expression":
         left = _strip(n.child_by_field_name("left"))
-        var = src.text(left) if left.type == "identifier" else None
+        var = src.text(left) if left.type == "identifier" else (
+            _tracked_name(src, left, info.tracked))
         op = n.child_by_field_name("operator")
         rhs = n.child_by_field_name("right") if op is not None and op.type == "=" else None
         if var is None:
@@ -805,7 +882,7 @@ def _assign_act(
         return None
     acts: list[Act] = []
     if var in info.tracked:
-        acts.append(AssignAct(var, value_class(src, rhs)))
+        acts.append(AssignAct(var, value_class(src, rhs) or values.origin(src, rhs, fv)))
     texts = tuple(t for t, ids in repeated_ids.items() if var in ids)
     if texts:
         acts.append(KillCondAct(texts))

@@ -1,0 +1,166 @@
+"""Where a pointer came from, as a value class of the flag tracking, and
+which of those classes are provably different pointers.
+
+Xen's emergency-buffer idiom needs it (``avc_audit()``):
+
+    buf = xmalloc_bytes(N);
+    if ( !buf ) { spin_lock(&emerg_lock); buf = emerg_buf; }
+    ...
+    if ( buf == emerg_buf ) spin_unlock(&emerg_lock);
+
+A fresh allocation is never a file-scope object, so the unlock runs exactly
+on the paths that took the lock.  Accessors the rules declare distinct
+(``p2m_get_altp2m()`` never returns the host p2m) work the same way.
+
+Classes: ``alloc`` (an allocator's result, maybe NULL), ``alloc+`` (the
+same, known non-NULL), ``@G`` (the address of file-scope object G),
+``call:F`` (what accessor F returned).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tree_sitter import Node
+
+from xenpatch.c.cfg import call_name
+from xenpatch.c.source import SourceFile
+
+ALLOC, ALLOC_NZ = "alloc", "alloc+"
+ZERO = "zero"  # the flag tracking's class of 0/NULL
+
+
+class ValueRulesError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class ValueRules:
+    allocators: frozenset[str] = frozenset()
+    # Groups of accessors whose results are never the same object.
+    distinct: tuple[frozenset[str], ...] = ()
+
+    @staticmethod
+    def from_toml(data: dict, where: str) -> ValueRules:
+        allocators = data.get("allocators", [])
+        distinct = data.get("distinct", [])
+        if not isinstance(allocators, list) or not all(isinstance(a, str) for a in allocators):
+            raise ValueRulesError(f"{where}: [values] allocators must be a list of names")
+        if not isinstance(distinct, list) or not all(
+            isinstance(g, list) and len(g) >= 2 and all(isinstance(n, str) for n in g)
+            for g in distinct
+        ):
+            raise ValueRulesError(f"{where}: [values] distinct must be a list of name lists")
+        return ValueRules(frozenset(allocators), tuple(frozenset(g) for g in distinct))
+
+    def accessor(self, name: str) -> bool:
+        return any(name in g for g in self.distinct)
+
+
+@dataclass(frozen=True)
+class FileValues:
+    """The rules plus what the file declares at file scope."""
+
+    rules: ValueRules = field(default_factory=ValueRules)
+    arrays: frozenset[str] = frozenset()  # file-scope arrays: the name is an address
+    objects: frozenset[str] = frozenset()  # every file-scope object: &name is an address
+
+
+def file_values(src: SourceFile, rules: ValueRules) -> FileValues:
+    arrays: set[str] = set()
+    objects: set[str] = set()
+    for d in src.root.named_children:
+        if d.type != "declaration":
+            continue
+        for decl in d.children_by_field_name("declarator"):
+            if decl.type == "init_declarator":
+                decl = decl.child_by_field_name("declarator")
+            if decl is None or decl.type in ("function_declarator", "pointer_declarator"):
+                continue
+            is_array = decl.type == "array_declarator"
+            while decl is not None and decl.type != "identifier":
+                decl = decl.child_by_field_name("declarator")
+            if decl is None:
+                continue
+            objects.add(src.text(decl))
+            if is_array:
+                arrays.add(src.text(decl))
+    return FileValues(rules, frozenset(arrays), frozenset(objects))
+
+
+def _strip(e: Node) -> Node:
+    while e.type in ("parenthesized_expression", "cast_expression"):
+        inner = e.child_by_field_name("value") if e.type == "cast_expression" else (
+            e.named_children[0] if e.named_child_count == 1 else None)
+        if inner is None:
+            break
+        e = inner
+    return e
+
+
+def constant_origin(src: SourceFile, e: Node, fv: FileValues) -> str | None:
+    """``@G`` for ``G`` (an array) or ``&G``; None otherwise."""
+    e = _strip(e)
+    if e.type == "identifier" and src.text(e) in fv.arrays:
+        return "@" + src.text(e)
+    if e.type == "pointer_expression":
+        op = e.child_by_field_name("operator")
+        arg = e.child_by_field_name("argument")
+        if op is not None and op.type == "&" and arg is not None and arg.type == "identifier" \
+                and src.text(arg) in fv.objects:
+            return "@" + src.text(arg)
+    return None
+
+
+def origin(src: SourceFile, e: Node | None, fv: FileValues) -> str | None:
+    """The class of a pointer assigned from ``e``, if it says where from."""
+    if e is None:
+        return None
+    e = _strip(e)
+    if e.type == "call_expression":
+        name = call_name(src, e)
+        if name in fv.rules.allocators:
+            return ALLOC
+        if name is not None and fv.rules.accessor(name):
+            return "call:" + name
+        return None
+    return constant_origin(src, e, fv)
+
+
+def is_origin(cls: str | None) -> bool:
+    return cls is not None and (cls in (ALLOC, ALLOC_NZ) or cls.startswith(("@", "call:")))
+
+
+def truth(cls: str) -> bool | None:
+    """Is a pointer of this class non-NULL?"""
+    if cls == ALLOC_NZ or cls.startswith("@"):
+        return True
+    return None
+
+
+def after_test(cls: str, nonnull: bool) -> str:
+    """The class once ``if ( p )`` has been decided."""
+    if not nonnull:
+        return ZERO
+    return ALLOC_NZ if cls == ALLOC else cls
+
+
+def same(a: str | None, b: str | None, rules: ValueRules) -> bool | None:
+    """Are two pointers of these classes equal (True), different (False),
+    or is it not known (None)?"""
+    if a is None or b is None:
+        return None
+    if a.startswith("@") and b.startswith("@"):
+        return a == b
+    fresh = {a, b} & {ALLOC_NZ}
+    if fresh and ({a, b} - {ALLOC_NZ}) and all(
+        c in (ALLOC_NZ, ZERO) or c.startswith(("@", "call:")) for c in (a, b)
+    ):
+        return False  # a fresh allocation is no existing object, nor NULL
+    if ZERO in (a, b) and truth(b if a == ZERO else a):
+        return False
+    if a.startswith("call:") and b.startswith("call:") and a != b:
+        fa, fb = a[5:], b[5:]
+        if any(fa in g and fb in g for g in rules.distinct):
+            return False
+    return None
