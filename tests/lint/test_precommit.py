@@ -55,7 +55,10 @@ def snapshot_repo(dest: Path) -> str:
     files = git(root, "ls-files", "-z").split("\0")
     for rel in filter(None, files):
         src = root / rel
-        if src.is_file():
+        if src.is_symlink():  # xenpatch/_data/ links to rules/ and templates/
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(os.readlink(src), dest / rel)
+        elif src.is_file():
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest / rel)
     git(dest, "init", "-q")

@@ -139,19 +139,9 @@ class LintConfig:
 
 
 def lint_rules_dir() -> Path:
-    """The rules directory.  Beside the package in a checkout; for an
-    installed copy (pre-commit installs the hook repository with pip, and
-    rules/ is not package data), the checkout it was installed from, found
-    by walking up from site-packages."""
     from xenpatch.paths import rules_dir
 
-    d = rules_dir()
-    if (d / "locks.toml").is_file():
-        return d
-    for p in Path(__file__).resolve().parents:
-        if (p / "rules" / "locks.toml").is_file():
-            return p / "rules"
-    return d
+    return rules_dir()
 
 
 def _lock_reaching(table: LockTable) -> LockTable:
