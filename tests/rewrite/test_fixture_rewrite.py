@@ -195,3 +195,16 @@ def test_field_with_something_between_type_and_name(capsys: pytest.CaptureFixtur
     code, out, err = xp(capsys, "rewrite", "--rule", str(RULES / "grant_table.toml"), str(tree))
     assert code == 1 and out == ""
     assert "error: cannot retype 'struct grant_table.lock': '/* gt */' stands between" in err
+
+
+@pytest.mark.parametrize("api", ["write_trylock", "read_lock_irqsave", "rw_is_write_locked_by_me"])
+def test_rwlock_call_without_percpu_form_is_refused(capsys: pytest.CaptureFixture[str],
+                                                    tree: Path, api: str) -> None:
+    # The set of rwlock calls comes from rules/locks.toml, the lint's table.
+    extra = tree / "xen/common/odd.c"
+    args = "&d->grant_table->lock, flags" if api.endswith("irqsave") else "&d->grant_table->lock"
+    extra.write_text("#include <xen/sched.h>\n#include <xen/grant_table.h>\n\n"
+                     f"void f(struct domain *d, unsigned long flags)\n{{\n    {api}({args});\n}}\n")
+    code, out, err = xp(capsys, "rewrite", "--rule", str(RULES / "grant_table.toml"), str(tree))
+    assert code == 1 and out == ""
+    assert f"percpu_rwlock_t has no equivalent of {api}()" in err
