@@ -42,6 +42,7 @@ from xenpatch.lint.headers import (
     header_index,
     macro_wrappers,
     object_macro_wrappers,
+    percpu_members,
 )
 from xenpatch.lint.lockops import (
     Effect,
@@ -480,9 +481,7 @@ class FileAnalysis:
         ):
             k = m.group(1).decode()
             o.add_use(("", k), k, m.group(2).decode(), True)
-        for m in re.finditer(rb"struct\s+(\w+)\s*\{([^{}]*)\}", self.src.raw):
-            for fm in re.finditer(rb"percpu_rwlock_t\s+(\w+)\s*;", m.group(2)):
-                o.shapes.add(("struct" + m.group(1).decode(), "->" + fm.group(1).decode()))
+        o.shapes |= percpu_members(self.src.raw) | self.headers.percpu_fields
         return o
 
     def finding(self, f: _Fn, res: Result, r: RawFinding) -> Finding:

@@ -30,6 +30,10 @@ class HeaderIndex:
     # inline function name -> its definition's text (parsed lazily, alone)
     inlines: dict[str, bytes] = field(default_factory=dict)
     locky: set[str] = field(default_factory=set)
+    # (struct type, "->field") of every percpu_rwlock_t member a header
+    # declares: a raw rwlock call on one is XL004 even in a file that shows
+    # no percpu use of it (a site a conversion missed).
+    percpu_fields: set[tuple[str, str]] = field(default_factory=set)
 
 
 def macro_wrappers(raw: bytes) -> dict[str, Wrapper]:
@@ -144,6 +148,8 @@ def _scan(idx: HeaderIndex, h: Path) -> None:
         raw = h.read_bytes()
     except OSError:
         return
+    if b"percpu_rwlock_t" in raw:
+        idx.percpu_fields |= percpu_members(raw)
     if not _LOCKY.search(raw):
         return
     for name, w in macro_wrappers(raw).items():
@@ -159,6 +165,20 @@ def _scan(idx: HeaderIndex, h: Path) -> None:
         idx.inlines.setdefault(name, body)
         if _LOCKY.search(body, body.find(b"{")):
             idx.locky.add(name)
+
+
+_STRUCT_BODY = re.compile(rb"struct\s+(\w+)\s*\{([^{}]*(?:\{[^{}]*\}[^{}]*)*)\}")
+_PERCPU_MEMBER = re.compile(rb"\bpercpu_rwlock_t\s+(\w+)\s*;")
+
+
+def percpu_members(raw: bytes) -> set[tuple[str, str]]:
+    """Lock shapes of the percpu_rwlock_t members of the structs in raw,
+    as the lint's oracle names them: ("structgrant_table", "->lock")."""
+    return {
+        ("struct" + m.group(1).decode(), "->" + fm.group(1).decode())
+        for m in _STRUCT_BODY.finditer(raw)
+        for fm in _PERCPU_MEMBER.finditer(m.group(2))
+    }
 
 
 def _definition(raw: bytes, start: int) -> bytes | None:
@@ -206,7 +226,8 @@ def _local_index(root: Path, arch: str | None, where: Path) -> HeaderIndex:
     """The tree's index plus the private headers beside (and one level
     above) a directory of C files; once per directory."""
     base = _index(root, arch)
-    local = HeaderIndex(root, dict(base.wrappers), dict(base.inlines), set(base.locky))
+    local = HeaderIndex(root, dict(base.wrappers), dict(base.inlines), set(base.locky),
+                        set(base.percpu_fields))
     for d in (where, where.parent):
         if d == root or root not in d.parents:
             continue
