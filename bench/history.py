@@ -1,0 +1,415 @@
+"""Recall of ``xenpatch lint`` on lock bugs Xen fixed upstream.
+
+    .venv/bin/python bench/history.py [-j JOBS] [--only FIX ...] [--json OUT]
+
+For each bug of bench/history_bugs.toml, the files the fix touches are
+linted at the fix's parent (the buggy version) and at the fix, each inside a
+partial export of that revision's tree: xen/include/xen,
+xen/arch/*/include/asm and the headers beside (and one level above) the
+file, which is everything the lint reads around a C file
+(xenpatch/lint/headers.py).  Exports are cached
+under ~/.cache/xenpatch/history/<commit>/ (XENPATCH_HISTORY_CACHE).
+
+A bug is caught when, at the parent, a finding lies in a function the fix
+changes (the functions its hunks touch at the parent, plus the bug's
+``functions``) and the same finding (file, function, check, message with
+numbers removed) is not reported at the fix.  Noise is every other finding
+in the bug's files at the parent.  Bugs on RCU read sections are also linted
+with the ``rcu`` kind switched on (it is off in rules/lint.toml), shown in
+their own column; recall is computed with the default rules.
+
+The public history comes from XENPATCH_XEN_MIRROR (default
+/work/.mirror/xen-project+xen/repo), read only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from xenpatch.c.source import SourceError, function_name, functions, parse_bytes  # noqa: E402
+from xenpatch.lint.analyze import LintConfig, lint_file  # noqa: E402
+
+MIRROR = Path(os.environ.get("XENPATCH_XEN_MIRROR", "/work/.mirror/xen-project+xen/repo"))
+CACHE = Path(
+    os.environ.get("XENPATCH_HISTORY_CACHE", Path.home() / ".cache" / "xenpatch" / "history")
+)
+BUGS = Path(__file__).resolve().parent / "history_bugs.toml"
+RULES = ROOT / "rules"
+
+
+# --------------------------------------------------------------------------
+# git
+
+
+def git(*args: str, data: bytes | None = None) -> bytes:
+    return subprocess.run(
+        ["git", f"--git-dir={MIRROR}", *args], input=data, capture_output=True, check=True
+    ).stdout
+
+
+def full_hash(rev: str) -> str:
+    return git("rev-parse", "--verify", f"{rev}^{{commit}}").decode().strip()
+
+
+def needed(paths: list[str], files: list[str]) -> list[str]:
+    """Paths of a revision the lint reads for ``files``: the files, the
+    headers of xen/include/xen and xen/arch/*/include/asm, and those of each
+    file's directory and of the one above it.  xen/include/asm-{x86,arm}
+    (the arch headers before 4.17) are exported too, for
+    --old-arch-headers."""
+    dirs = set()
+    for f in files:
+        d = f.rsplit("/", 1)[0]
+        dirs.add(d)
+        if d.count("/") > 0:
+            dirs.add(d.rsplit("/", 1)[0])
+    want = set(files)
+    for p in paths:
+        if (
+            re.match(r"xen/include/(?:xen|asm-x86|asm-arm)/", p)
+            or re.match(r"xen/arch/[^/]+/include/asm/", p)
+            or (p.endswith(".h") and p.rsplit("/", 1)[0] in dirs)
+        ):
+            want.add(p)
+    return sorted(want)
+
+
+def export(commit: str, files: list[str]) -> Path:
+    """The cached partial tree of ``commit`` holding what linting ``files``
+    needs; exported (only what is missing) on first use."""
+    top = CACHE / commit
+    manifest = top / ".exported"
+    have = set(manifest.read_text().split("\n")) if manifest.is_file() else set()
+    if all(f in have for f in files) and have:
+        return top
+    listing = git("ls-tree", "-r", "-z", commit, "--", "xen/").split(b"\0")
+    blobs: dict[str, str] = {}
+    for entry in listing:
+        if not entry:
+            continue
+        meta, path = entry.split(b"\t", 1)
+        _mode, kind, sha = meta.split()
+        if kind == b"blob":
+            blobs[path.decode()] = sha.decode()
+    want = [p for p in needed(list(blobs), files) if p in blobs and p not in have]
+    missing = [f for f in files if f not in blobs]
+    if missing:
+        raise SystemExit(f"{commit[:10]}: no {', '.join(missing)}")
+    out = git("cat-file", "--batch", data="".join(blobs[p] + "\n" for p in want).encode())
+    pos = 0
+    for p in want:
+        nl = out.index(b"\n", pos)
+        size = int(out[pos:nl].split()[2])
+        body = out[nl + 1 : nl + 1 + size]
+        pos = nl + 1 + size + 1
+        dest = top / p
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(body)
+    tmp = manifest.with_suffix(".tmp")
+    tmp.write_text("\n".join(sorted(have | set(want))))
+    tmp.replace(manifest)
+    return top
+
+
+def with_old_arch_headers(tree: Path, tmp: Path) -> Path:
+    """A copy of ``tree`` where xen/include/asm-<arch> (the arch headers
+    before 4.17 moved them) also stands at xen/arch/<arch>/include/asm, the
+    only place xenpatch/lint/headers.py looks: what scanning the old
+    location would give."""
+    olds = sorted((tree / "xen" / "include").glob("asm-*"))
+    if not olds:
+        return tree
+    dest = tmp / tree.name
+    if not dest.exists():
+        shutil.copytree(tree, dest)
+        for old in olds:
+            arch = old.name[4:]
+            new = dest / "xen" / "arch" / arch / "include" / "asm"
+            if not new.exists():
+                shutil.copytree(old, new)
+    return dest
+
+
+def hunk_lines(parent: str, fix: str, path: str) -> list[int]:
+    """Parent-side lines the fix changes (for a pure insertion, the lines
+    around it)."""
+    diff = git("diff", "-U0", parent, fix, "--", path).decode(errors="replace")
+    lines: list[int] = []
+    for m in re.finditer(r"^@@ -(\d+)(?:,(\d+))? ", diff, re.M):
+        start, count = int(m.group(1)), int(m.group(2) or "1")
+        lines.extend(range(start, start + count) if count else (start, start + 1))
+    return lines
+
+
+# --------------------------------------------------------------------------
+# linting (in worker processes)
+
+_CONFIGS: dict[str, LintConfig] = {}
+
+
+def _init(rules: str, rcu_rules: str) -> None:
+    _CONFIGS["default"] = LintConfig.load(Path(rules))
+    _CONFIGS["rcu"] = LintConfig.load(Path(rcu_rules))
+
+
+def lint_one(job: tuple[str, str, str]) -> dict:
+    """Lint ``path`` of the exported tree ``tree`` with config ``which``."""
+    tree, path, which = job
+    t0 = time.perf_counter()
+    res = lint_file(Path(tree) / path, path, _CONFIGS[which])
+    return {
+        "findings": [
+            {"line": f.line, "id": f.check, "message": f.message, "function": f.function}
+            for f in res.findings
+        ],
+        "skipped": [list(s) for s in res.skipped],
+        "parsed": res.parsed,
+        "error": res.error,
+        "seconds": time.perf_counter() - t0,
+    }
+
+
+def functions_at(tree: Path, path: str, lines: list[int]) -> set[str]:
+    """Names of the functions of ``tree/path`` holding any of ``lines``."""
+    raw = (tree / path).read_bytes()
+    try:
+        src = parse_bytes(path, raw, _CONFIGS["default"].macros)
+    except SourceError:
+        src = parse_bytes(path, bytes(b if b < 0x80 else 0x3F for b in raw),
+                          _CONFIGS["default"].macros)
+    out = set()
+    for fn in functions(src.root):
+        lo, hi = fn.start_point[0] + 1, fn.end_point[0] + 1
+        if any(lo <= n <= hi for n in lines):
+            out.add(function_name(src, fn) or "?")
+    return out
+
+
+def changed_functions(job: tuple[str, str, str, str]) -> list[str]:
+    tree, parent, fix, path = job
+    return sorted(functions_at(Path(tree), path, hunk_lines(parent, fix, path)))
+
+
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class Bug:
+    fix: str
+    parent: str
+    files: list[str]
+    kind: str
+    lock: str
+    desc: str
+    functions: list[str] = field(default_factory=list)
+    cause: str = ""
+    category: str = ""
+    # filled in
+    fix_full: str = ""
+    parent_full: str = ""
+    date: str = ""
+
+
+def load_bugs(only: list[str]) -> list[Bug]:
+    data = tomllib.loads(BUGS.read_text(encoding="utf-8"))
+    bugs = [Bug(**b) for b in data["bug"]]
+    if only:
+        bugs = [b for b in bugs if any(b.fix.startswith(o) for o in only)]
+    return bugs
+
+
+def key(f: dict, path: str) -> tuple[str, str, str, str]:
+    return (path, f["function"], f["id"], re.sub(r"\d+", "#", f["message"]))
+
+
+def rcu_rules_dir(rules: Path, tmp: Path) -> Path:
+    d = tmp / "rules-rcu"
+    shutil.copytree(rules, d)
+    lint = (d / "lint.toml").read_text(encoding="utf-8")
+    lint, n = re.subn(r'^kinds = \[[^\]]*\]', 'kinds = ["spin", "rw", "percpu", "rcu"]',
+                      lint, flags=re.M)
+    if n != 1:
+        raise SystemExit("rules/lint.toml: no [checks] kinds line to switch rcu on")
+    (d / "lint.toml").write_text(lint, encoding="utf-8")
+    return d
+
+
+def judge(funcs: set[str], par: dict[str, dict], fix: dict[str, dict]):
+    """(caught findings, noise findings, parent findings in funcs) of a bug."""
+    at_fix = Counter(key(f, p) for p, r in fix.items() for f in r["findings"])
+    caught, noise, inside = [], [], []
+    for p, r in par.items():
+        for f in r["findings"]:
+            k = key(f, p)
+            if f["function"] in funcs:
+                inside.append(f)
+                if at_fix[k] > 0:
+                    at_fix[k] -= 1
+                else:
+                    caught.append(f)
+                    continue
+            noise.append(f)
+    return caught, noise, inside
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("-j", "--jobs", type=int, default=min(2, os.cpu_count() or 1))
+    ap.add_argument("--only", nargs="*", default=[], help="fix commits to run")
+    ap.add_argument("--json", type=Path, help="write per-bug details here")
+    ap.add_argument("-v", "--verbose", action="store_true", help="list each finding")
+    ap.add_argument("--rules", type=Path, default=RULES,
+                    help="rules directory (default: the project's rules/)")
+    ap.add_argument("--old-arch-headers", action="store_true",
+                    help="also show xen/include/asm-<arch> where the lint looks for arch "
+                    "headers (an estimate of scanning the pre-4.17 location)")
+    args = ap.parse_args()
+
+    t_start = time.perf_counter()
+    bugs = load_bugs(args.only)
+    for b in bugs:
+        b.fix_full = full_hash(b.fix)
+        b.parent_full = full_hash(b.fix_full + "^")
+        if not b.parent_full.startswith(b.parent):
+            raise SystemExit(f"{b.fix}: parent is {b.parent_full[:10]}, data says {b.parent}")
+        b.date = git("log", "-1", "--format=%cs", b.fix_full).decode().strip()
+    bugs.sort(key=lambda b: b.date, reverse=True)
+
+    t0 = time.perf_counter()
+    trees: dict[tuple[str, str], Path] = {}
+    for b in bugs:
+        for c in (b.parent_full, b.fix_full):
+            trees[(b.fix, c)] = export(c, b.files)
+    t_export = time.perf_counter() - t0
+
+    with tempfile.TemporaryDirectory() as tmp:
+        rcu = rcu_rules_dir(args.rules, Path(tmp))
+        if args.old_arch_headers:
+            for k, t in trees.items():
+                trees[k] = with_old_arch_headers(t, Path(tmp))
+        jobs = []
+        for b in bugs:
+            for c in (b.parent_full, b.fix_full):
+                for f in b.files:
+                    jobs.append((str(trees[(b.fix, c)]), f, "default"))
+                    if b.lock == "rcu":
+                        jobs.append((str(trees[(b.fix, c)]), f, "rcu"))
+        jobs = sorted(set(jobs))
+        hunk_jobs = [(str(trees[(b.fix, b.parent_full)]), b.parent_full, b.fix_full, f)
+                     for b in bugs for f in b.files]
+        t0 = time.perf_counter()
+        init = (str(args.rules), str(rcu))
+        with ProcessPoolExecutor(args.jobs, initializer=_init, initargs=init) as ex:
+            results = dict(zip(jobs, ex.map(lint_one, jobs), strict=True))
+            changed = dict(zip(hunk_jobs, ex.map(changed_functions, hunk_jobs), strict=True))
+        t_lint = time.perf_counter() - t0
+
+    rows, details = [], []
+    caught_n = caught_rcu_n = noise_total = 0
+    miss_categories: Counter[str] = Counter()
+    for b in bugs:
+        funcs = set(b.functions)
+        for j in hunk_jobs:
+            if j[1] == b.parent_full and j[3] in b.files:
+                funcs |= set(changed[j])
+
+        def res(commit: str, which: str, b: Bug = b) -> dict[str, dict]:
+            return {f: results[(str(trees[(b.fix, commit)]), f, which)] for f in b.files}
+
+        par, fix = res(b.parent_full, "default"), res(b.fix_full, "default")
+        caught, noise, inside = judge(funcs, par, fix)
+        rcu_caught = []
+        if b.lock == "rcu":
+            rcu_caught, _, _ = judge(funcs, res(b.parent_full, "rcu"), res(b.fix_full, "rcu"))
+        skipped = [s for r in par.values() for s in r["skipped"] if s[0] in funcs]
+        unparsed = all(not r["parsed"] for r in par.values())
+        errors = [r["error"] for r in par.values() if r["error"]]
+        if caught:
+            verdict = "caught"
+            caught_n += 1
+        else:
+            verdict = "missed"
+        if caught or rcu_caught:
+            caught_rcu_n += 1
+        why = category = ""
+        if not caught:
+            if errors:
+                why, category = "lint error: " + errors[0], "lint error"
+            elif unparsed:
+                why, category = "file names no known lock API (not parsed)", "not parsed"
+            elif skipped:
+                why, category = f"function not analysed: {skipped[0][2]}", "not analysed"
+            elif rcu_caught:
+                why, category = "rcu kind is off by default (caught with it on)", "rcu kind off"
+            if b.cause:
+                why = f"{why}; {b.cause}" if why else b.cause
+            category = b.category or category or "(cause not recorded)"
+            why = why or "(cause not recorded)"
+            miss_categories[category] += 1
+        noise_total += len(noise)
+        ids = ",".join(sorted({f["id"] for f in caught})) or "-"
+        rows.append((b, verdict, ids, len(noise), "yes" if rcu_caught else "",
+                     ", ".join(sorted(funcs)), why, category))
+        details.append({
+            "fix": b.fix, "parent": b.parent, "files": b.files, "functions": sorted(funcs),
+            "kind": b.kind, "lock": b.lock, "desc": b.desc, "verdict": verdict,
+            "caught": caught, "caught_with_rcu": rcu_caught, "noise": noise,
+            "parent_in_functions": inside,
+            "fix_in_functions": [f for r in fix.values() for f in r["findings"]
+                                 if f["function"] in funcs],
+            "skipped": skipped, "cause": why, "category": category,
+        })
+
+    total = len(bugs)
+    print(f"{'fix':10} {'year':4} {'kind':16} {'lock':7} {'result':6} {'ids':11} "
+          f"{'noise':>5} {'rcu-on':6} function(s)")
+    for (b, verdict, ids, nnoise, rcu_on, funcs, _why, _cat) in rows:
+        print(f"{b.fix:10} {b.date[:4]:4} {b.kind:16} {b.lock:7} {verdict:6} {ids:11} "
+              f"{nnoise:5} {rcu_on:6} {funcs}")
+    print()
+    print("misses:")
+    for (b, verdict, _ids, _n, _r, _f, why, cat) in rows:
+        if verdict == "missed":
+            print(f"  {b.fix} [{cat}] {b.desc}\n      -> {why}")
+    print()
+    print("misses by category:")
+    for cat, n in miss_categories.most_common():
+        print(f"  {n:3}  {cat}")
+    if args.verbose:
+        for d in details:
+            print(f"\n== {d['fix']} {d['desc']}")
+            for what in ("parent_in_functions", "fix_in_functions", "noise"):
+                for f in d[what]:
+                    print(f"   {what:20} {f['line']:5} {f['id']} {f['function']}: {f['message']}")
+    elapsed = time.perf_counter() - t_start
+    print()
+    print(f"recall (default rules): {caught_n}/{total} = {caught_n / total:.0%}")
+    print(f"recall with the rcu kind on for RCU bugs: {caught_rcu_n}/{total} = "
+          f"{caught_rcu_n / total:.0%}")
+    print(f"noise: {noise_total} other findings in the {total} buggy files "
+          f"({noise_total / total:.1f} per bug)")
+    print(f"time: {elapsed:.1f} s (export {t_export:.1f} s, lint {t_lint:.1f} s, "
+          f"jobs={args.jobs}, {len(jobs)} lint runs)")
+    if args.json:
+        args.json.write_text(json.dumps(details, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
