@@ -1,6 +1,12 @@
 """Recall of ``xenpatch lint`` on lock bugs Xen fixed upstream.
 
-    .venv/bin/python bench/history.py [-j JOBS] [--only FIX ...] [--json OUT]
+    .venv/bin/python bench/history.py [-j JOBS] [--only FIX ...] [--json OUT] [--whole-tree]
+
+Two settings: by default each file is linted with its headers only (what a
+pre-commit hook on that file sees); with --whole-tree it is linted with the
+summaries of every other C file of its revision too (what `xenpatch lint
+xen/` does in CI: get_gfn()/put_gfn() reach the p2m lock only through
+arch/x86/mm/p2m.c).
 
 For each bug of bench/history_bugs.toml, the files the fix touches are
 linted at the fix's parent (the buggy version) and at the fix, each inside a
@@ -43,7 +49,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from xenpatch.c.source import SourceError, function_name, functions, parse_bytes  # noqa: E402
-from xenpatch.lint.analyze import LintConfig, lint_file  # noqa: E402
+from xenpatch.lint.analyze import LintConfig, Summary, lint_file  # noqa: E402
+from xenpatch.lint.run import tree_exports  # noqa: E402
 
 MIRROR = Path(os.environ.get("XENPATCH_XEN_MIRROR", "/work/.mirror/xen-project+xen/repo"))
 CACHE = Path(
@@ -70,9 +77,8 @@ def full_hash(rev: str) -> str:
 def needed(paths: list[str], files: list[str]) -> list[str]:
     """Paths of a revision the lint reads for ``files``: the files, the
     headers of xen/include/xen and xen/arch/*/include/asm, and those of each
-    file's directory and of the one above it.  xen/include/asm-{x86,arm}
-    (the arch headers before 4.17) are exported too, for
-    --old-arch-headers."""
+    file's directory and of the one above it, and xen/include/asm-{x86,arm}
+    (where the arch headers were before 4.17)."""
     dirs = set()
     for f in files:
         d = f.rsplit("/", 1)[0]
@@ -127,25 +133,6 @@ def export(commit: str, files: list[str]) -> Path:
     return top
 
 
-def with_old_arch_headers(tree: Path, tmp: Path) -> Path:
-    """A copy of ``tree`` where xen/include/asm-<arch> (the arch headers
-    before 4.17 moved them) also stands at xen/arch/<arch>/include/asm, the
-    only place xenpatch/lint/headers.py looks: what scanning the old
-    location would give."""
-    olds = sorted((tree / "xen" / "include").glob("asm-*"))
-    if not olds:
-        return tree
-    dest = tmp / tree.name
-    if not dest.exists():
-        shutil.copytree(tree, dest)
-        for old in olds:
-            arch = old.name[4:]
-            new = dest / "xen" / "arch" / arch / "include" / "asm"
-            if not new.exists():
-                shutil.copytree(old, new)
-    return dest
-
-
 def hunk_lines(parent: str, fix: str, path: str) -> list[int]:
     """Parent-side lines the fix changes (for a pure insertion, the lines
     around it)."""
@@ -168,11 +155,24 @@ def _init(rules: str, rcu_rules: str) -> None:
     _CONFIGS["rcu"] = LintConfig.load(Path(rcu_rules))
 
 
-def lint_one(job: tuple[str, str, str]) -> dict:
+def tree_summaries(commit: str) -> dict[str, Summary]:
+    """The summaries the runner's first pass finds in the whole xen/ of
+    ``commit`` (exported to a temporary directory, then dropped)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = subprocess.run(["git", f"--git-dir={MIRROR}", "archive", commit, "xen/"],
+                                 capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+        xen = Path(tmp) / "xen"
+        results = [lint_file(p, str(p.relative_to(xen)), _CONFIGS["default"])
+                   for p in sorted(xen.rglob("*.c"))]
+    return tree_exports(results)
+
+
+def lint_one(job: tuple[str, str, str], external: dict[str, Summary] | None = None) -> dict:
     """Lint ``path`` of the exported tree ``tree`` with config ``which``."""
     tree, path, which = job
     t0 = time.perf_counter()
-    res = lint_file(Path(tree) / path, path, _CONFIGS[which])
+    res = lint_file(Path(tree) / path, path, _CONFIGS[which], external)
     return {
         "findings": [
             {"line": f.line, "id": f.check, "message": f.message, "function": f.function}
@@ -276,9 +276,9 @@ def main() -> int:
     ap.add_argument("-v", "--verbose", action="store_true", help="list each finding")
     ap.add_argument("--rules", type=Path, default=RULES,
                     help="rules directory (default: the project's rules/)")
-    ap.add_argument("--old-arch-headers", action="store_true",
-                    help="also show xen/include/asm-<arch> where the lint looks for arch "
-                    "headers (an estimate of scanning the pre-4.17 location)")
+    ap.add_argument("--whole-tree", action="store_true",
+                    help="lint each file with the summaries of every other file of its "
+                    "revision, as `xenpatch lint xen/` does (exports whole trees: minutes)")
     args = ap.parse_args()
 
     t_start = time.perf_counter()
@@ -300,9 +300,6 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         rcu = rcu_rules_dir(args.rules, Path(tmp))
-        if args.old_arch_headers:
-            for k, t in trees.items():
-                trees[k] = with_old_arch_headers(t, Path(tmp))
         jobs = []
         for b in bugs:
             for c in (b.parent_full, b.fix_full):
@@ -316,7 +313,13 @@ def main() -> int:
         t0 = time.perf_counter()
         init = (str(args.rules), str(rcu))
         with ProcessPoolExecutor(args.jobs, initializer=_init, initargs=init) as ex:
-            results = dict(zip(jobs, ex.map(lint_one, jobs), strict=True))
+            externals: list[dict[str, Summary] | None] = [None] * len(jobs)
+            if args.whole_tree:
+                commits = sorted({c for b in bugs for c in (b.parent_full, b.fix_full)})
+                sums = dict(zip(commits, ex.map(tree_summaries, commits), strict=True))
+                by_tree = {str(t): sums[c] for (_, c), t in trees.items()}
+                externals = [by_tree[j[0]] for j in jobs]
+            results = dict(zip(jobs, ex.map(lint_one, jobs, externals), strict=True))
             changed = dict(zip(hunk_jobs, ex.map(changed_functions, hunk_jobs), strict=True))
         t_lint = time.perf_counter() - t0
 

@@ -47,6 +47,7 @@ from xenpatch.lint.headers import (
 from xenpatch.lint.lockops import (
     Effect,
     LockTable,
+    Wrapper,
     apply_aliases,
     lock_key,
     resolve,
@@ -293,7 +294,7 @@ class FileAnalysis:
                     r = self.resolver(w.target, [substitute(a, args) for a in w.args], target)
                 finally:
                     self.in_progress.discard(name)
-                return r
+                return _through_macro(r, w)
         if s is None or not s.effects:
             return None
         effects = tuple(
@@ -968,6 +969,23 @@ def _conditional_release(
             return None
         effects.append(Effect("release", e0.kind, "", "any", t, None, f.name, inferred=True))
     return Summary(tuple(effects), success)
+
+
+def _through_macro(r: Resolved | None, w: Wrapper) -> Resolved | None:
+    """A guarded helper called through a macro: the guard names the helper's
+    argument, which the macro fills in (``#define get_gfn_type_access(p, g,
+    t, a, q, o) __get_gfn_type_access(p, g, t, a, q, o, 1)``)."""
+    if r is None or r.guard is None:
+        return r
+    arg = w.args[r.guard].strip() if r.guard < len(w.args) else ""
+    while arg.startswith("(") and arg.endswith(")"):
+        arg = arg[1:-1].strip()
+    m = re.fullmatch(r"\$(\d+)", arg)
+    if m is not None:
+        return replace(r, guard=int(m.group(1)))
+    if re.fullmatch(r"[1-9]\d*[uUlL]*|true", arg):
+        return replace(r, guard=None)
+    return None  # 0/false: the helper takes nothing; anything else is unknown
 
 
 def _is_static(f: _Fn) -> bool:

@@ -137,6 +137,8 @@ def _index(root: Path, arch: str | None) -> HeaderIndex:
     dirs = [root / "include" / "xen"]
     if arch is not None:
         dirs.append(root / "arch" / arch / "include" / "asm")
+        # Trees before 4.17 (2022) keep them in include/asm-<arch>/.
+        dirs.append(root / "include" / f"asm-{arch}")
     for d in dirs:
         for h in sorted(d.rglob("*.h")) if d.is_dir() else ():
             _scan(idx, h)

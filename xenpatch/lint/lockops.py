@@ -133,7 +133,11 @@ def default_lock_table() -> LockTable:
 _COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
 _WS = re.compile(r"\s+")
 # (x), (x->y.z), (*p) not preceded by an identifier character (a call).
-_SIMPLE_PAREN = re.compile(r"(?<![\w\]])\((\*?[A-Za-z_\$]\w*(?:(?:->|\.)\w+|\[[^\[\]()]*\])*)\)")
+_SIMPLE_PAREN = re.compile(r"(?<![\w\]\)])\((\*?[A-Za-z_\$]\w*(?:(?:->|\.)\w+|\[[^\[\]()]*\])*)\)")
+# (f(x)), (f(x)->y): an accessor call's result (p2m_get_hostp2m(d)).
+_CALL_PAREN = re.compile(
+    r"(?<![\w\]\)])\(([A-Za-z_\$]\w*\([^()]*\)(?:(?:->|\.)\w+)*)\)"
+)
 _DEREF_FIELD = re.compile(r"\(\*([A-Za-z_\$]\w*(?:->\w+)*)\)\.")
 _DEREF_DOT = re.compile(r"^\*([A-Za-z_\$]\w*)\.")
 _TOP_OP = re.compile(r"[+\-*/%<>=!?:|^~,](?!>)")
@@ -147,6 +151,7 @@ def squash(text: str) -> str:
         prev = t
         t = _DEREF_FIELD.sub(r"\1->", t)
         t = _SIMPLE_PAREN.sub(r"\1", t)
+        t = _CALL_PAREN.sub(r"\1", t)
         t = t.replace("&*", "").replace("*&", "")
     return t
 

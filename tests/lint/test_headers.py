@@ -1,0 +1,37 @@
+"""Where the lint finds a tree's lock helpers: the common headers, the arch
+headers in both of Xen's layouts, and the private headers beside a file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from xenpatch.lint.analyze import LintConfig, lint_file
+
+USER = """void f(struct foo *x, int bad)
+{
+    foo_lock(x);
+    if ( bad )
+        return;
+    foo_unlock(x);
+}
+"""
+
+
+@pytest.mark.parametrize("asm", ["arch/x86/include/asm", "include/asm-x86"])
+def test_arch_header_macros_in_either_layout(tmp_path: Path, asm: str) -> None:
+    # include/asm-<arch>/ until Xen 4.17 moved the headers under arch/.
+    xen = tmp_path / "xen"
+    (xen / "include" / "xen").mkdir(parents=True)
+    (xen / "include" / "xen" / "spinlock.h").write_text("/* the lock API */\n")
+    (xen / asm).mkdir(parents=True)
+    (xen / asm / "foo.h").write_text(
+        "#define foo_lock(f)   spin_lock(&(f)->lock)\n"
+        "#define foo_unlock(f) spin_unlock(&(f)->lock)\n"
+    )
+    c = xen / "arch" / "x86" / "user.c"
+    c.parent.mkdir(parents=True, exist_ok=True)
+    c.write_text(USER)
+    found = lint_file(c, "user.c", LintConfig.load()).findings
+    assert [(f.line, f.check) for f in found] == [(5, "XL001")]
