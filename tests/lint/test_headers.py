@@ -35,3 +35,25 @@ def test_arch_header_macros_in_either_layout(tmp_path: Path, asm: str) -> None:
     c.write_text(USER)
     found = lint_file(c, "user.c", LintConfig.load()).findings
     assert [(f.line, f.check) for f in found] == [(5, "XL001")]
+
+
+def test_the_other_architectures_ifdef_side_is_not_a_path(tmp_path: Path) -> None:
+    # Common code is linted as x86's build (rules/lint.toml [cfg.arch.x86]):
+    # the #else of "#ifdef CONFIG_X86" is ARM's, where no lock was taken.
+    xen = tmp_path / "xen"
+    (xen / "include" / "xen").mkdir(parents=True)
+    (xen / "include" / "xen" / "spinlock.h").write_text("/* the lock API */\n")
+    c = xen / "common" / "memory.c"
+    c.parent.mkdir(parents=True)
+    c.write_text(
+        "static DEFINE_SPINLOCK(l);\n"
+        "int f(void)\n{\n"
+        "#ifdef CONFIG_X86\n    spin_lock(&l);\n#else\n    arm_only();\n#endif\n"
+        "    spin_unlock(&l);\n    return 0;\n}\n"
+        "int g(void)\n{\n"
+        "#ifdef CONFIG_SOMETHING\n    spin_lock(&l);\n#endif\n"
+        "    spin_unlock(&l);\n    return 0;\n}\n"
+    )
+    found = lint_file(c, "memory.c", LintConfig.load()).findings
+    # f() is clean; g()'s symbol is unknown, so both sides stay paths.
+    assert [(f.function, f.check) for f in found] == [("g", "XL002")]

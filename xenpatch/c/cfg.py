@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 import sys
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 
@@ -60,17 +60,25 @@ class CfgConfig:
     return_macros: dict[str, bool] = field(default_factory=dict)
     # BUG_ON(cond)-style: never returns if the argument is true.
     bug_on: frozenset[str] = frozenset()
+    # Per architecture, the preprocessor symbols its build defines (True) or
+    # not (False): an #ifdef on one has a single side in that build.
+    arch_symbols: dict[str, dict[str, bool]] = field(default_factory=dict)
+    pp_known: dict[str, bool] = field(default_factory=dict)
+
+    def with_arch(self, arch: str | None) -> CfgConfig:
+        """The configuration of one architecture's build."""
+        known = self.arch_symbols.get(arch or "", {})
+        return replace(self, pp_known=known) if known != self.pp_known else self
 
     def with_file_macros(self, src: SourceFile) -> CfgConfig:
         """Add the goto/return macros ``#define``d in the file itself."""
         gotos, rets = file_flow_macros(src)
         if not gotos and not rets:
             return self
-        return CfgConfig(
-            self.noreturn,
-            {**gotos, **self.goto_macros},
-            {**rets, **self.return_macros},
-            self.bug_on,
+        return replace(
+            self,
+            goto_macros={**gotos, **self.goto_macros},
+            return_macros={**rets, **self.return_macros},
         )
 
 
@@ -111,9 +119,36 @@ def load_cfg_config(path: Path) -> CfgConfig:
     rets: dict[str, bool] = {}
     for name, spec in data.get("return_macros", {}).items():
         rets[name] = bool(spec.get("conditional", False)) if isinstance(spec, dict) else False
+    arch: dict[str, dict[str, bool]] = {}
+    for name, symbols in data.get("arch", {}).items():
+        if not isinstance(symbols, dict) or not all(
+            isinstance(v, bool) for v in symbols.values()
+        ):
+            raise CfgConfigError(f"{path}: cfg.arch.{name} must map symbols to true/false")
+        arch[name] = dict(symbols)
     return CfgConfig(
-        frozenset(data.get("noreturn", [])), gotos, rets, frozenset(data.get("bug_on", []))
+        frozenset(data.get("noreturn", [])), gotos, rets, frozenset(data.get("bug_on", [])),
+        arch,
     )
+
+
+_PP_SIMPLE = re.compile(
+    r"(!?)\s*(?:defined\s*\(\s*(\w+)\s*\)|defined\s+(\w+)|IS_ENABLED\s*\(\s*(\w+)\s*\)|(\w+))"
+)
+
+
+def _pp_value(cond: str | None, known: dict[str, bool]) -> bool | None:
+    """``defined(CONFIG_X86)``, ``!defined(X)``, ``IS_ENABLED(X)``, ``X``:
+    its value in a build that defines exactly the ``known`` symbols so."""
+    if cond is None or not known:
+        return None
+    m = _PP_SIMPLE.fullmatch(cond.strip())
+    if m is None:
+        return None
+    sym = m.group(2) or m.group(3) or m.group(4) or m.group(5)
+    if sym not in known:
+        return None
+    return known[sym] != bool(m.group(1))
 
 
 _GOTO = re.compile(r"\bgoto\s+([A-Za-z_]\w*)")
@@ -334,9 +369,10 @@ class _Builder:
         if a == b:
             return a
         cond = self.pp_condition(s)
-        if cond == "0":
+        known = _pp_value(cond, self.config.pp_known)
+        if cond == "0" or known is False:
             return a
-        if cond == "1":
+        if cond == "1" or known is True:
             return b
         nid = self.new(Kind.SWITCH, None, [b, a], at=s)
         if cond is not None:

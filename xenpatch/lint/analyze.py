@@ -209,7 +209,7 @@ class FileAnalysis:
         self.external: Mapping[str, Summary] = external or {}
         # Names used bare, as a statement: LOAD_UNLOCK;
         self.object_macros = frozenset(n for n in objects if n in self.table.wrappers)
-        self.cfg_config = config.cfg.with_file_macros(src)
+        self.cfg_config = config.cfg.with_file_macros(src).with_arch(headers.arch)
         self.values = file_values(src, config.values)
         self.fns: dict[str, _Fn] = {}
         self.order: list[_Fn] = []
@@ -365,7 +365,8 @@ class FileAnalysis:
             return
         self.in_progress.add(f.name)
         try:
-            cfg_config = self.cfg_config if f.src is self.src else self.config.cfg
+            cfg_config = self.cfg_config if f.src is self.src else (
+                self.config.cfg.with_arch(self.headers.arch))
             f.cfg = build_cfg(f.src, f.node, f.name, cfg_config)
             if not f.cfg.complete:
                 f.skip = "; ".join(f.cfg.problems) or "incomplete parse"

@@ -34,6 +34,7 @@ class HeaderIndex:
     # declares: a raw rwlock call on one is XL004 even in a file that shows
     # no percpu use of it (a site a conversion missed).
     percpu_fields: set[tuple[str, str]] = field(default_factory=set)
+    arch: str | None = None  # whose headers these are: the build the file is linted for
 
 
 def macro_wrappers(raw: bytes) -> dict[str, Wrapper]:
@@ -229,7 +230,7 @@ def _local_index(root: Path, arch: str | None, where: Path) -> HeaderIndex:
     above) a directory of C files; once per directory."""
     base = _index(root, arch)
     local = HeaderIndex(root, dict(base.wrappers), dict(base.inlines), set(base.locky),
-                        set(base.percpu_fields))
+                        set(base.percpu_fields), arch)
     for d in (where, where.parent):
         if d == root or root not in d.parents:
             continue
