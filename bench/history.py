@@ -165,7 +165,7 @@ def tree_summaries(commit: str) -> dict[str, Summary]:
         xen = Path(tmp) / "xen"
         results = [lint_file(p, str(p.relative_to(xen)), _CONFIGS["default"])
                    for p in sorted(xen.rglob("*.c"))]
-    return tree_exports(results)
+    return tree_exports(r.exports for r in results)
 
 
 def lint_one(job: tuple[str, str, str], external: dict[str, Summary] | None = None) -> dict:

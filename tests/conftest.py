@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from xensource import git_tree_at, xen_source_tree
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _own_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The lint's tree cache goes to the session's temporary directory, not
+    the user's ~/.cache (subprocesses inherit it)."""
+    old = os.environ.get("XENPATCH_CACHE")
+    os.environ["XENPATCH_CACHE"] = str(tmp_path_factory.mktemp("xenpatch-cache"))
+    yield
+    if old is None:
+        os.environ.pop("XENPATCH_CACHE", None)
+    else:
+        os.environ["XENPATCH_CACHE"] = old
 
 
 @pytest.fixture(scope="session")

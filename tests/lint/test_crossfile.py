@@ -55,7 +55,7 @@ def test_a_name_with_two_summaries_is_left_out() -> None:
     a.exports = {"f": rel, "g": rel}
     b.exports = {"f": acq}
     c.exports = {"g": rel}
-    assert tree_exports([a, b, c]) == {"g": rel}
+    assert tree_exports([a.exports, b.exports, c.exports]) == {"g": rel}
 
 
 def test_second_pass_files_are_those_calling_the_helper(tmp_path: Path) -> None:

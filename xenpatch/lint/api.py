@@ -9,13 +9,14 @@ from typing import TextIO
 
 def lint_paths(paths: list[Path], out: TextIO | None = None, jobs: int | None = None) -> int:
     """Lint files or directories, print findings as text; return the exit
-    code the CLI would (0 clean, 1 findings, 2 unreadable input)."""
+    code the CLI would (0 clean, 1 findings, 2 unreadable input).  Without
+    the tree cache: the callers lint throwaway clones."""
     from xenpatch.lint import report
     from xenpatch.lint.run import UsageError, collect_files, lint_files
 
     out = out or sys.stdout
     try:
-        results = lint_files(collect_files(paths), jobs)
+        results = lint_files(collect_files(paths), jobs, tree=False)
     except UsageError as exc:
         print(f"xenpatch lint: {exc}", file=sys.stderr)
         return 2

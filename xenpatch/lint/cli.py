@@ -25,6 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--verbose", "-v", action="store_true",
                    help="show each finding's path and the functions not analysed")
     p.add_argument("--list-checks", action="store_true", help="list the check IDs and exit")
+    p.add_argument("--no-tree-summaries", action="store_true",
+                   help="know only the files' own and their headers' helpers: neither read "
+                   "nor update the cache of the tree's other files' summaries")
     p.set_defaults(handler=run)
 
 
@@ -46,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         files = collect_files(args.paths)
-        results = lint_files(files, args.jobs, args.rules)
+        results = lint_files(files, args.jobs, args.rules, tree=not args.no_tree_summaries)
     except UsageError as exc:
         print(f"xenpatch lint: {exc}", file=sys.stderr)
         return 2

@@ -1,17 +1,27 @@
 """Which files to lint, and linting them in parallel with a stable order.
 
-One file (the pre-commit case) is linted in this process: starting a pool
-would cost more than the work.  Otherwise a process pool of ``jobs``
-workers each loads the configuration once.
+One file (the pre-commit case, with the tree's summaries cached) is linted
+in this process: starting a pool would cost more than the work.  Otherwise
+a process pool of ``jobs`` workers each loads the configuration once.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from xenpatch.lint.analyze import FileResult, LintConfig, Summary, calls_any, lint_file
+from xenpatch.lint.analyze import (
+    FileResult,
+    LintConfig,
+    Summary,
+    calls_any,
+    lint_file,
+    lint_rules_dir,
+)
+from xenpatch.lint.headers import find_xen_root
+from xenpatch.lint.treecache import TreeCache
 
 
 class UsageError(Exception):
@@ -71,14 +81,14 @@ def _again(
     return lint_file(item[0], item[1], _CONFIG, exports)
 
 
-def tree_exports(results: list[FileResult]) -> dict[str, Summary]:
+def tree_exports(per_file: Iterable[Mapping[str, Summary]]) -> dict[str, Summary]:
     """One summary per external function of the tree; a name defined with
     different summaries (each architecture's p2m_get_page_from_gfn()) is
     left out: which one a caller gets depends on the build."""
     out: dict[str, Summary] = {}
     clash: set[str] = set()
-    for r in results:
-        for name, summary in r.exports.items():
+    for exports in per_file:
+        for name, summary in exports.items():
             if out.setdefault(name, summary) != summary:
                 clash.add(name)
     return {n: s for n, s in out.items() if n not in clash}
@@ -92,32 +102,63 @@ def default_jobs() -> int:
 
 
 def lint_files(
-    files: list[tuple[Path, str]], jobs: int | None = None, rules: Path | None = None
+    files: list[tuple[Path, str]], jobs: int | None = None, rules: Path | None = None,
+    tree: bool = True,
 ) -> list[FileResult]:
     """Two passes: each file with its own and its headers' helpers, then the
     files that call another file's lock helper (vpci_msix_arch_print()
     drops its caller's lock when it fails) again with those summaries.
     One round: a helper known only through another file's helper stays
-    unknown."""
+    unknown.
+
+    With ``tree``, files inside a Xen tree also get the summaries of the
+    tree's other files, from the on-disk cache (treecache.py), brought up
+    to date first: linting one file then knows what a full run knows."""
     jobs = jobs or default_jobs()
+    cache = _tree_cache(files, rules) if tree else None
+    extra: list[tuple[Path, str]] = []
+    if cache is not None:
+        mine = {p.resolve() for p, _ in files}
+        extra = [(p, str(p)) for p in cache.stale() if p not in mine]
     # Big files first keeps the pool busy to the end; order is restored.
-    by_size = sorted(files, key=lambda f: -_size(f[0]))
-    if jobs <= 1 or len(files) <= 1:
+    work = sorted(files + extra, key=lambda f: -_size(f[0]))
+    if jobs <= 1 or len(work) <= 1:
         _init(rules)
-        results = _two_passes(by_size, map)
+        results = _two_passes(work, frozenset(extra), map, cache)
     else:
-        chunk = max(1, min(8, len(files) // (jobs * 8)))
+        chunk = max(1, min(8, len(work) // (jobs * 8)))
         with ProcessPoolExecutor(jobs, initializer=_init, initargs=(rules,)) as ex:
             results = _two_passes(
-                by_size, lambda fn, *its: ex.map(fn, *its, chunksize=chunk)
+                work, frozenset(extra), lambda fn, *its: ex.map(fn, *its, chunksize=chunk),
+                cache,
             )
     results.sort(key=lambda r: r.path)
     return results
 
 
-def _two_passes(files: list[tuple[Path, str]], mapper) -> list[FileResult]:
-    first = list(mapper(_one, files))
-    exports = tree_exports(first)
+def _tree_cache(files: list[tuple[Path, str]], rules: Path | None) -> TreeCache | None:
+    """The cache of the one Xen tree all files belong to, if they do."""
+    roots = {find_xen_root(p.resolve()) for p, _ in files}
+    if len(roots) != 1 or None in roots:
+        return None
+    (root,) = roots
+    assert root is not None
+    return TreeCache.open(root, rules or lint_rules_dir())
+
+
+def _two_passes(work: list[tuple[Path, str]], extra: frozenset[tuple[Path, str]], mapper,
+                cache: TreeCache | None) -> list[FileResult]:
+    """``extra``: files of the tree linted only for the cache's summaries."""
+    first_all = list(mapper(_one, work))
+    if cache is not None:
+        cache.update((item[0], r.exports) for item, r in zip(work, first_all, strict=True))
+        cache.save()
+        exports = tree_exports(cache.exports())
+    else:
+        exports = tree_exports(r.exports for r in first_all)
+    asked = [(item, r) for item, r in zip(work, first_all, strict=True) if item not in extra]
+    files = [item for item, _ in asked]
+    first = [r for _, r in asked]
     if not exports:
         return first
     own = [frozenset(r.exports) for r in first]
