@@ -435,7 +435,9 @@ class FileAnalysis:
                 if any(a.get(k) is None for lst in res.exits.values() for a, _ in lst):
                     f.drops.add(shape(k))
             done.append((f, res, list(obs.findings.values())))
-            if f.src is self.src and not _is_static(f):
+            # The table's names are known everywhere already.
+            if f.src is self.src and not _is_static(f) and f.name not in self.table.ops \
+                    and f.name not in self.table.wrappers:
                 if not f.summarised:
                     f.summarised = True
                     f.summary, _ = exit_analysis(f, res)
@@ -1063,13 +1065,37 @@ def lint_file(path: Path, display: str, config: LintConfig,
     return lint_source(src, config, path, external)
 
 
-def calls_any(path: Path, names: frozenset[bytes]) -> bool:
-    """Does the file name any of ``names`` (read again: cheaper than
-    keeping every file's identifiers from the first pass)?"""
+def calls_any(path: Path, names: frozenset[str]) -> bool:
+    """Does the file name any of ``names``, or a header inline or macro of
+    its tree that reaches one (pcidevs_lock() calls pcidevs_lock_unsafe())?
+    The file is read again: cheaper than keeping every file's identifiers
+    from the first pass."""
     try:
-        return bool(set(_IDENT.findall(path.read_bytes())) & names)
+        idents = set(_IDENT.findall(path.read_bytes()))
     except OSError:
         return False
+    return bool(idents & _reaching(header_index(path), names))
+
+
+_REACHING: dict[tuple[int, frozenset[str]], frozenset[bytes]] = {}
+
+
+def _reaching(headers: HeaderIndex, names: frozenset[str]) -> frozenset[bytes]:
+    key = (id(headers), names)
+    if key not in _REACHING:
+        found = {n.encode() for n in names}
+        bodies = {n.encode(): set(_IDENT.findall(t[t.find(b"{"):]))
+                  for n, t in headers.inlines.items()}
+        bodies.update({n.encode(): {w.target.encode()} for n, w in headers.wrappers.items()})
+        changed = True
+        while changed:
+            changed = False
+            for n, ids in bodies.items():
+                if n not in found and ids & found:
+                    found.add(n)
+                    changed = True
+        _REACHING[key] = frozenset(found)
+    return _REACHING[key]
 
 
 __all__ = [

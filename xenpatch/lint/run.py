@@ -75,7 +75,7 @@ def _again(
     """The file linted again with the other files' summaries, if it calls
     one of those functions; None if the first pass stands."""
     assert _CONFIG is not None
-    names = frozenset(n.encode() for n in exports if n not in own)
+    names = frozenset(n for n in exports if n not in own)
     if not calls_any(item[0], names):
         return None
     return lint_file(item[0], item[1], _CONFIG, exports)
