@@ -1071,10 +1071,14 @@ def calls_any(path: Path, names: frozenset[str]) -> bool:
     The file is read again: cheaper than keeping every file's identifiers
     from the first pass."""
     try:
-        idents = set(_IDENT.findall(path.read_bytes()))
+        raw = path.read_bytes()
     except OSError:
         return False
-    return bool(idents & _reaching(header_index(path), names))
+    wanted = _reaching(header_index(path), names)
+    # A substring test first: most files name none of a few dozen names.
+    if not any(n in raw for n in wanted):
+        return False
+    return bool(set(_IDENT.findall(raw)) & wanted)
 
 
 _REACHING: dict[tuple[int, frozenset[str]], frozenset[bytes]] = {}
