@@ -19,7 +19,14 @@ from tree_sitter import Node
 
 from xenpatch.c.cfg import Cfg, CfgConfig, Kind, build_cfg, load_cfg_config
 from xenpatch.c.masking import MacroTable, default_macro_table, load_macro_table
-from xenpatch.c.source import SourceError, SourceFile, function_name, functions, parse_bytes
+from xenpatch.c.source import (
+    SourceError,
+    SourceFile,
+    function_name,
+    functions,
+    identifier_set,
+    parse_bytes,
+)
 from xenpatch.lint import suppress
 from xenpatch.lint.checks import CHECKS, CheckObserver, PercpuOracle, RawFinding
 from xenpatch.lint.dataflow import Engine, Held, Result, State, TooManyStates
@@ -220,7 +227,7 @@ class FileAnalysis:
     def relevant(self) -> list[_Fn]:
         names = self._seed_names()
         idents = {
-            id(f): set(_IDENT.findall(self.src.raw[f.node.start_byte : f.node.end_byte]))
+            id(f): identifier_set(self.src.raw[f.node.start_byte : f.node.end_byte])
             for f in self.order
         }
         rel: set[int] = set()
@@ -889,7 +896,7 @@ def lint_file(path: Path, display: str, config: LintConfig) -> FileResult:
     # A file that names no lock operation, wrapper or lock helper (its own
     # macros would have to name one too) has nothing to check: skip its parse.
     seeds = _seed_names(config, header_index(path))
-    if not (set(_IDENT.findall(raw)) & seeds):
+    if seeds.isdisjoint(identifier_set(raw)):
         return FileResult(display, parsed=False)
     try:
         src = parse_bytes(display, raw, config.macros)
