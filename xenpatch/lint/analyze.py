@@ -267,6 +267,18 @@ class FileAnalysis:
             return None
         return Resolved(effects, s.conditional, s.guard)
 
+    def may_resolve(self, name: str) -> bool:
+        """False if ``resolver(name, ...)`` is None whatever the arguments.
+        Does what the resolver does before it looks at them (marks the
+        callee called, summarises it), so skipping the resolver is exact."""
+        if name in self.table.ops or name in self.table.wrappers:
+            return True
+        f = self.fns.get(name)
+        if f is not None:
+            f.called = True
+        s = self.summary_of(name)
+        return s is not None and bool(s.effects)
+
     def summary_of(self, name: str) -> Summary | None:
         # A function whose text reaches no lock name has nothing to say.
         f = self.fns.get(name)
@@ -335,7 +347,8 @@ class FileAnalysis:
                 return
             f.info = collect(f.src, f.node, f.name)
             fill_actions(f.src, f.cfg, f.info, self.resolver,
-                         self.object_macros if f.src is self.src else frozenset())
+                         self.object_macros if f.src is self.src else frozenset(),
+                         self.may_resolve)
         finally:
             self.in_progress.discard(f.name)
 

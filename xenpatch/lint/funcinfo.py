@@ -371,8 +371,13 @@ def var_test(src: SourceFile, c: Node, tracked: set[str]) -> VarTest | None:
 def fill_actions(
     src: SourceFile, cfg: Cfg, info: FunctionInfo, resolver: Resolver,
     object_macros: frozenset[str] = frozenset(),
+    may_resolve: Callable[[str], bool] | None = None,
 ) -> None:
-    """Compute, once per function, what every CFG node does."""
+    """Compute, once per function, what every CFG node does.
+
+    ``may_resolve(name)`` False promises the resolver would return None for
+    any call of ``name``: most calls are skipped before their argument texts
+    are computed."""
     cond_texts: dict[str, int] = {}
     for node in cfg.nodes:
         if node.kind is Kind.COND and node.ast is not None:
@@ -408,7 +413,7 @@ def fill_actions(
 
     def resolve_call(call: Node) -> Resolved | None:
         name = call_name(src, call)
-        if name is None:
+        if name is None or (may_resolve is not None and not may_resolve(name)):
             return None
         target = _assigned_lvalue(src, call)
         if target is not None:
