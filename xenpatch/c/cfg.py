@@ -84,6 +84,7 @@ class Cfg:
     problems: list[str]
     # SWITCH node of an #if/#ifdef -> its condition (succ[0]: true side)
     pp_conds: dict[int, str] = field(default_factory=dict)
+    body: Node | None = None  # the function's compound statement
 
     def node(self, i: int) -> CfgNode:
         return self.nodes[i]
@@ -227,7 +228,7 @@ class _Builder:
                     self.problems.insert(0, f"unparsed code at line {line}")
                     break
         return Cfg(self.name, self.nodes, entry, self.exit, complete, self.problems,
-                   self.pp_conds)
+                   self.pp_conds, body)
 
     # -- statements -------------------------------------------------------
 

@@ -41,6 +41,9 @@ class SourceFile:
     tree: Tree
     newline: bytes
     _line_starts: list[int] = field(repr=False)
+    _indexes: dict[tuple[Node, frozenset[str]], NodeIndex] = field(
+        default_factory=dict, repr=False
+    )
 
     @property
     def root(self) -> Node:
@@ -78,6 +81,57 @@ class SourceFile:
     @property
     def line_count(self) -> int:
         return len(self._line_starts)
+
+    def node_index(self, root: Node, types: frozenset[str]) -> NodeIndex:
+        """The nodes of ``types`` under ``root``, found by one walk however
+        many passes over parts of ``root`` ask (once per function body)."""
+        key = (root, types)
+        idx = self._indexes.get(key)
+        if idx is None:
+            idx = self._indexes[key] = NodeIndex(root, types)
+        return idx
+
+
+class NodeIndex:
+    """The nodes of some types in a subtree, in pre-order (``nodes``), with
+    those under any node of the subtree found by bisection, not a walk:
+    walking the same nodes in several passes is costly in Python."""
+
+    __slots__ = ("nodes", "_starts")
+
+    def __init__(self, root: Node, types: frozenset[str]) -> None:
+        self.nodes = [n for n in walk(root) if n.type in types]
+        self._starts = [n.start_byte for n in self.nodes]
+
+    def under(self, node: Node) -> list[Node]:
+        """The indexed nodes in ``node``'s subtree (itself included), in
+        pre-order: ``[n for n in walk(node) if n.type in types]``."""
+        start, end = node.start_byte, node.end_byte
+        lo = bisect.bisect_left(self._starts, start)
+        hi = bisect.bisect_right(self._starts, end, lo)
+        out = []
+        for n in self.nodes[lo:hi]:
+            if n.end_byte > end:
+                continue
+            # Spans nest, so a node whose span lies in node's is under it,
+            # unless it is an ancestor with the same span or an empty
+            # (missing) node beside it.
+            if (n.end_byte == end and n.start_byte == start or n.start_byte == n.end_byte) and (
+                not _within(n, node)
+            ):
+                continue
+            out.append(n)
+        return out
+
+
+def _within(n: Node, root: Node) -> bool:
+    """Is n root or a descendant of it (n's span lies inside root's)?"""
+    cur: Node | None = n
+    while cur is not None and cur.start_byte >= root.start_byte and cur.end_byte <= root.end_byte:
+        if cur == root:
+            return True
+        cur = cur.parent
+    return False
 
 
 def detect_newline(raw: bytes) -> bytes:

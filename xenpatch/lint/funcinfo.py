@@ -258,6 +258,14 @@ def _is_path(e: Node) -> bool:
     return False
 
 
+# The node types collect() and fill_actions() look at: one walk of a body
+# finds them for both (see SourceFile.node_index).
+_INDEXED = frozenset({
+    "init_declarator", "declaration", "assignment_expression", "update_expression",
+    "pointer_expression", "call_expression",
+})
+
+
 def collect(src: SourceFile, fn: Node, name: str) -> FunctionInfo:
     """Aliases and flag variables of one function."""
     params, ptypes = parameters(src, fn)
@@ -266,7 +274,7 @@ def collect(src: SourceFile, fn: Node, name: str) -> FunctionInfo:
     locals_: set[str] = set()
     addr_taken: set[str] = set()
     local_types: dict[str, str] = {}
-    for n in walk(body) if body is not None else ():
+    for n in src.node_index(body, _INDEXED).nodes if body is not None else ():
         t = n.type
         if t == "init_declarator":
             v = _declarator_name(src, n.child_by_field_name("declarator"))
@@ -423,6 +431,9 @@ def fill_actions(
             return None
         return Resolved(tuple(key(e) for e in r.effects), r.conditional, r.guard)
 
+    index = (
+        src.node_index(cfg.body, _INDEXED) if cfg.body is not None and not object_macros else None
+    )
     for node in cfg.nodes:
         ast = node.ast
         if ast is None:
@@ -454,7 +465,8 @@ def fill_actions(
             if br != Branch():
                 info.branches[node.id] = br
         events: list[tuple[int, int, Act]] = []
-        for n in walk(ast):
+        # Object macros are identifiers, which the body's index leaves out.
+        for n in index.under(ast) if index is not None else walk(ast):
             t = n.type
             if t == "identifier" and object_macros and n.parent is not None and (
                 n.parent.type == "expression_statement"
