@@ -88,6 +88,8 @@ class State:
         return None
 
     def with_fact(self, name: str, value: str | None) -> State:
+        if self.fact(name) == value:
+            return self  # a third of the calls change nothing
         rest = [(k, v) for k, v in self.facts if k != name]
         if value is not None:
             rest.append((name, value))
@@ -241,10 +243,15 @@ class Engine:
 
     def step(self, n: int, st: State) -> list[tuple[int, State]]:
         node = self.cfg.nodes[n]
-        if node.kind is Kind.ABORT:
+        kind = node.kind
+        acts = self.info.acts[n] if n < len(self.info.acts) else ()
+        if not acts and (kind is Kind.STMT or kind is Kind.NOP):
+            # Most nodes: the state just flows on.
+            return [(x, st) for x in node.succ]
+        if kind is Kind.ABORT:
             return []
         states = [st]
-        for act in self.info.acts[n] if n < len(self.info.acts) else ():
+        for act in acts:
             nxt: list[State] = []
             for s in states:
                 nxt.extend(self.apply(n, s, act))
