@@ -24,7 +24,7 @@ from pathlib import Path
 
 from tree_sitter import Node
 
-from xenpatch.c.source import SourceFile, walk
+from xenpatch.c.source import SourceFile, directives, walk
 
 
 class Kind(Enum):
@@ -119,6 +119,9 @@ _RETURN = re.compile(r"\breturn\b")
 _COND = re.compile(r"\b(if|while|for|switch)\b|\?")
 
 
+_FN_DEFINE = re.compile(rb"#[ \t]*define[ \t]+([A-Za-z_]\w*)\(([^)]*)\)((?:\\\r?\n|[^\n])*)")
+
+
 def file_flow_macros(
     src: SourceFile,
 ) -> tuple[dict[str, tuple[int | str, bool]], dict[str, bool]]:
@@ -128,11 +131,7 @@ def file_flow_macros(
         return {}, {}
     gotos: dict[str, tuple[int | str, bool]] = {}
     rets: dict[str, bool] = {}
-    for m in re.finditer(
-        rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)\(([^)]*)\)((?:\\\r?\n|[^\n])*)",
-        src.raw,
-        re.M,
-    ):
+    for m in directives(_FN_DEFINE, src.raw):
         body = m.group(3).decode(errors="replace")
         if "goto" not in body and "return" not in body:
             continue

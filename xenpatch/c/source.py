@@ -8,6 +8,8 @@ so a node of the tree spans the same bytes in both.
 from __future__ import annotations
 
 import bisect
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -182,6 +184,25 @@ def identifier_set(text: bytes) -> set[bytes]:
         words.difference_update(led)
         words.update(x for w in led if (x := w.lstrip(_DIGITS)))
     return words
+
+
+def directives(pattern: re.Pattern[bytes], raw: bytes) -> Iterator[re.Match[bytes]]:
+    r"""The matches of ``pattern``, which starts with ``#``, at the start of a
+    line after blanks: what ``re.finditer(rb"^[ \t]*" + pattern, raw, re.M)``
+    finds, less the blanks.
+
+    The regex engine tries a pattern anchored by ``^`` at every byte of the
+    file; one that starts with a literal is searched for quickly, and only
+    the few ``#`` not opening a line need dropping (searching again from the
+    next byte, so that a dropped match hides nothing)."""
+    pos = 0
+    while (m := pattern.search(raw, pos)) is not None:
+        start = m.start()
+        if raw[raw.rfind(b"\n", 0, start) + 1 : start].strip(b" \t"):
+            pos = start + 1
+            continue
+        yield m
+        pos = m.end()
 
 
 def walk(node: Node):

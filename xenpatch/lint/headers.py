@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from xenpatch.c.source import directives
 from xenpatch.lint.lockops import Wrapper, balanced_parens
 
+# Searched for with source.directives(): a #define at the start of a line.
 _DEFINE = re.compile(
-    rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)\(([^)]*)\)[ \t]*((?:\\\r?\n|[^\n])*)", re.M
+    rb"#[ \t]*define[ \t]+([A-Za-z_]\w*)\(([^)]*)\)[ \t]*((?:\\\r?\n|[^\n])*)"
 )
 # A call of a name containing "lock" (unlock too).  Written this way, not
 # as \b\w*lock\w*\s*\(, it matches in the same texts: any "lock" lies in a word
@@ -44,7 +46,7 @@ def macro_wrappers(raw: bytes) -> dict[str, Wrapper]:
     table entry must describe those.
     """
     out: dict[str, Wrapper] = {}
-    for m in _DEFINE.finditer(raw):
+    for m in directives(_DEFINE, raw):
         body = re.sub(rb"\\\r?\n", b" ", m.group(3)).decode(errors="replace").strip()
         if "##" in body or not body:
             continue
@@ -78,7 +80,7 @@ def macro_wrappers(raw: bytes) -> dict[str, Wrapper]:
 
 
 _OBJECT_DEFINE = re.compile(
-    rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)[ \t]+"
+    rb"#[ \t]*define[ \t]+([A-Za-z_]\w*)[ \t]+"
     rb"([A-Za-z_]\w*)[ \t]*\(([^;\n]*)\)[ \t]*;?[ \t]*$",
     re.M,
 )
@@ -88,7 +90,7 @@ def object_macro_wrappers(raw: bytes) -> dict[str, Wrapper]:
     """``#define LOAD_LOCK spin_lock(&load_sem)``: a statement-like macro
     used as ``LOAD_LOCK;`` (xsm/flask/ss/services.c)."""
     out: dict[str, Wrapper] = {}
-    for m in _OBJECT_DEFINE.finditer(raw):
+    for m in directives(_OBJECT_DEFINE, raw):
         args = m.group(3).decode(errors="replace")
         if not balanced_parens(args):
             continue
