@@ -20,6 +20,7 @@ import sys
 import tomllib
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import cache
 from pathlib import Path
 
 from tree_sitter import Node
@@ -176,7 +177,16 @@ def calls_in(node: Node) -> list[Node]:
     return [n for _, _, n in found]
 
 
-_NAME = re.compile(rb"[A-Za-z_]\w*")
+@cache
+def _names_regex(names: frozenset[str]) -> re.Pattern[bytes] | None:
+    r"""Finds any of ``names`` as an identifier: a word, or the end of one led
+    by digits (as ``re.findall(rb"[A-Za-z_]\w*")`` splits ``0x1f``).  One
+    search instead of listing every identifier of every statement."""
+    idents = sorted(n for n in names if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", n))
+    if not idents:
+        return None
+    alt = b"|".join(re.escape(n.encode()) for n in idents)
+    return re.compile(rb"(?<!\w)\d*(?:" + alt + rb")(?!\w)")
 
 # Branch hints that are the identity on their argument.
 _IDENTITY_CALLS = frozenset({"likely", "unlikely", "__builtin_expect_true", "evaluate_nospec"})
@@ -193,12 +203,13 @@ class _Builder:
         self.problems: list[str] = []
         self.exit = -1
         self.pp_conds: dict[int, str] = {}
-        self.noreturn_b = {n.encode() for n in config.noreturn}
+        self.noreturn_re = _names_regex(frozenset(config.noreturn))
 
     def new(self, kind: Kind, ast: Node | None, succ: list[int], at: Node | None = None) -> int:
         pos = at if at is not None else ast
         off = pos.start_byte if pos is not None else 0
-        n = CfgNode(len(self.nodes), kind, ast, self.src.line_of(off), self.src.col_of(off), succ)
+        line = self.src.line_of(off)
+        n = CfgNode(len(self.nodes), kind, ast, line, off - self.src.line_start(line) + 1, succ)
         self.nodes.append(n)
         return n.id
 
@@ -429,16 +440,14 @@ class _Builder:
                 flow = self.macro_flow(expr, name, s, nxt)
                 if flow is not None:
                     return flow
-                args = call_args(expr)
-                if name in self.config.bug_on and len(args) == 1:
+                args = call_args(expr) if name in self.config.bug_on else []
+                if len(args) == 1:
                     # BUG_ON(c): never returns when c holds, so past it c is false.
                     abort = self.new(Kind.ABORT, s, [])
                     return self.cond(args[0], abort, nxt)
         # Walk the statement only if a noreturn name appears in its text.
         text = self.src.raw[s.start_byte : s.end_byte]
-        if self.config.noreturn and _NAME.search(text) and (
-            set(_NAME.findall(text)) & self.noreturn_b
-        ):
+        if self.noreturn_re is not None and self.noreturn_re.search(text):
             for call in calls_in(s):
                 if call_name(self.src, call) in self.config.noreturn:
                     return self.new(Kind.ABORT, s, [])
