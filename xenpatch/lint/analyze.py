@@ -871,15 +871,16 @@ def _local_head(key: str, info: FunctionInfo) -> bool:
 
 def lint_source(src: SourceFile, config: LintConfig, path: Path | None) -> FileResult:
     result = FileResult(src.path)
-    result.functions = len(functions(src.root))
     where = src.path.replace("\\", "/")
     if any(where == p or where.endswith("/" + p) for p in config.implementation):
+        result.functions = len(functions(src.root))
         for fn in functions(src.root):
             name = function_name(src, fn) or "?"
             result.skipped.append((name, src.line_of(fn.start_byte), "implements the lock API"))
         return result
     headers = header_index(path) if path is not None else HeaderIndex(None)
     fa = FileAnalysis(config, src, headers)
+    result.functions = len(fa.order)  # one per definition, as functions() finds them
     fa.run(result)
     result.findings = suppress.filter_findings(src, path, fa, result.findings)
     result.findings.sort(key=Finding.sort_key)
