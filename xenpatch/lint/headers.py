@@ -218,4 +218,10 @@ def _local_index(root: Path, arch: str | None, where: Path) -> HeaderIndex:
             continue
         for h in sorted(d.glob("*.h")):
             _scan(local, h)
+    # Scanning only adds: the same sizes mean nothing was found.  Sharing the
+    # tree's index then lets what is derived from it be computed once.
+    if (len(local.wrappers), len(local.inlines), len(local.locky)) == (
+        len(base.wrappers), len(base.inlines), len(base.locky)
+    ):
+        return base
     return local
