@@ -144,10 +144,8 @@ def entry_held_keys(cfg: Cfg, info: FunctionInfo) -> frozenset[str]:
             elif isinstance(a, TryAssignAct):
                 ks.extend((e.key, "try") for e in a.resolved.effects)
         keys_at.append(ks)
-        all_keys.update(k for k, _ in ks)
-    for b in info.branches:
-        if b is not None and b.try_op is not None:
-            pass
+        if ks:
+            all_keys.update(k for k, _ in ks)
     branch_keys: dict[int, list[tuple[str, str]]] = {}
     for i, b in enumerate(info.branches):
         if b is not None and b.try_op is not None:
@@ -162,17 +160,18 @@ def entry_held_keys(cfg: Cfg, info: FunctionInfo) -> frozenset[str]:
     work = deque([cfg.entry])
     while work:
         n = work.popleft()
-        cur = set(untouched[n])
-        for k, action in keys_at[n]:
-            if k in cur:
-                (release_first if action == "release" else acquire_first).add(k)
-                cur.discard(k)
-        succ = cfg.nodes[n].succ
-        for k, _ in branch_keys.get(n, []):
-            if k in cur:
-                acquire_first.add(k)
-        out = frozenset(cur)
-        for s in succ:
+        out = untouched[n]
+        if keys_at[n] or n in branch_keys:  # most nodes touch no lock
+            cur = set(out)
+            for k, action in keys_at[n]:
+                if k in cur:
+                    (release_first if action == "release" else acquire_first).add(k)
+                    cur.discard(k)
+            for k, _ in branch_keys.get(n, []):
+                if k in cur:
+                    acquire_first.add(k)
+            out = frozenset(cur)
+        for s in cfg.nodes[n].succ:
             old = untouched.get(s)
             new = out if old is None else old | out
             if new != old:
