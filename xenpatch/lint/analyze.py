@@ -28,7 +28,13 @@ from xenpatch.c.source import (
     parse_bytes,
 )
 from xenpatch.lint import suppress
-from xenpatch.lint.checks import CHECKS, CheckObserver, PercpuOracle, RawFinding
+from xenpatch.lint.checks import (
+    CHECKS,
+    CheckObserver,
+    PercpuOracle,
+    RawFinding,
+    RecordingObserver,
+)
 from xenpatch.lint.dataflow import Engine, Held, Result, State, TooManyStates
 from xenpatch.lint.funcinfo import (
     NEG,
@@ -191,6 +197,8 @@ class _Fn:
     called: bool = False  # some other function of the file calls it
     drops: set[tuple[str, str]] = field(default_factory=set)  # shapes of callers' locks
     skip: str | None = None
+    # The summary's run, with its observer calls (pass 2 replays them).
+    run_record: tuple[Result, RecordingObserver] | None = None
 
 
 class FileAnalysis:
@@ -362,14 +370,16 @@ class FileAnalysis:
             return
         self.in_progress.add(f.name)
         try:
-            res = self._engine(f, None)
+            rec = RecordingObserver()
+            res = self._engine(f, rec)
             if res is not None:
                 f.summary, _ = exit_analysis(f, res)
+                f.run_record = (res, rec)
         finally:
             self.in_progress.discard(f.name)
 
     @staticmethod
-    def _engine(f: _Fn, obs: CheckObserver | None) -> Result | None:
+    def _engine(f: _Fn, obs: CheckObserver | RecordingObserver | None) -> Result | None:
         assert f.cfg is not None and f.info is not None
         try:
             return Engine(f.cfg, f.info, obs).run()
@@ -397,7 +407,11 @@ class FileAnalysis:
                 result.analysed += 1
                 continue
             obs = CheckObserver(oracle, _shape_fn(f.info), self.config.enabled)
-            res = self._engine(f, obs)
+            if f.run_record is not None:
+                res, rec = f.run_record
+                rec.replay(obs)
+            else:
+                res = self._engine(f, obs)
             if res is None:
                 continue
             result.analysed += 1
