@@ -387,9 +387,11 @@ def fill_actions(
     any call of ``name``: most calls are skipped before their argument texts
     are computed."""
     cond_texts: dict[str, int] = {}
+    canon: dict[int, tuple[str, bool]] = {}  # node id -> canon_cond(), used again below
     for node in cfg.nodes:
         if node.kind is Kind.COND and node.ast is not None:
-            t = canon_cond(src, node.ast)[0]
+            canon[node.id] = canon_cond(src, node.ast)
+            t = canon[node.id][0]
             cond_texts[t] = cond_texts.get(t, 0) + 1
     info.repeated_conds = {t for t, n in cond_texts.items() if n > 1}
     # for ( try = 0; try < 3; try++ ) ... if ( try == 3 ): leaving the loop
@@ -453,7 +455,7 @@ def fill_actions(
                 if vt is not None:
                     br = Branch(var_test=vt)
                 else:
-                    t, neg = canon_cond(src, ast)
+                    t, neg = canon[node.id]
                     if t in info.repeated_conds and _in_if(ast):
                         br = Branch(text=t, negated=neg)
                     else:
@@ -532,6 +534,12 @@ def fill_actions(
                     rhs = n.child_by_field_name("value" if t == "init_declarator" else "right")
                     at = rhs.start_byte if rhs is not None else n.end_byte
                     events.append((at, 1 << 40, RebindAct(rv)))
+        if not events:
+            # Most nodes do nothing: their acts stay [].
+            taken = info.branches[node.id]
+            if taken is not None and taken.try_op is not None:
+                info.relevant = True
+            continue
         events.sort(key=lambda x: (x[0], x[1]))
         # A TryAssign to a var replaces that var's plain assignment; a var
         # that receives the object a helper just locked is not NULL.
