@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from xenpatch.c.cfg import Cfg, Kind
@@ -67,6 +67,14 @@ Facts = tuple[tuple[str, str], ...]
 class State:
     held: tuple[Held, ...]  # sorted by key, one per key
     facts: Facts
+    # Hashed once: the engine looks a state up (with its node) again and again.
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.held, self.facts)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def get(self, key: str) -> Held | None:
         for h in self.held:
