@@ -146,25 +146,37 @@ def _index(root: Path, arch: str | None) -> HeaderIndex:
 
 
 def _scan(idx: HeaderIndex, h: Path) -> None:
-    try:
-        raw = h.read_bytes()
-    except OSError:
-        return
-    if not _LOCKY.search(raw):
-        return
-    for name, w in macro_wrappers(raw).items():
+    wrappers, inlines = _scan_header(h)
+    for name, w in wrappers.items():
         idx.wrappers.setdefault(name, w)
-    for m in _INLINE.finditer(raw):
-        body = _definition(raw, m.start())
-        if body is None:
-            continue
-        name = m.group(1).decode()
+    for name, body, locky in inlines:
         # All are summarised on demand (get_gfn() reaches a lock only through
         # a function of the .c file); only the lock-touching ones make a
         # caller worth analysing by themselves.
         idx.inlines.setdefault(name, body)
-        if _LOCKY.search(body, body.find(b"{")):
+        if locky:
             idx.locky.add(name)
+
+
+@cache
+def _scan_header(h: Path) -> tuple[dict[str, Wrapper], list[tuple[str, bytes, bool]]]:
+    """A header's macro wrappers and inline functions (name, definition,
+    touches a lock?), once: include/xen/ is in every architecture's index,
+    and a directory's headers in the index of each subdirectory."""
+    try:
+        raw = h.read_bytes()
+    except OSError:
+        return {}, []
+    if not _LOCKY.search(raw):
+        return {}, []
+    inlines = []
+    for m in _INLINE.finditer(raw):
+        body = _definition(raw, m.start())
+        if body is not None:
+            inlines.append(
+                (m.group(1).decode(), body, bool(_LOCKY.search(body, body.find(b"{"))))
+            )
+    return macro_wrappers(raw), inlines
 
 
 def _definition(raw: bytes, start: int) -> bytes | None:
