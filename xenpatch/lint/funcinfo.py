@@ -487,7 +487,7 @@ def fill_actions(
                         events.append((n.end_byte, -n.start_byte, IrqAct(_IRQ_CALLS[name])))
                         continue
                     # ..._unlock(x), unlock_...(x): not get_gfn_query_unlocked().
-                    if name is not None and re.search(r"(?:^|_)unlock(?:_|$)", name.lower()):
+                    if name is not None and _UNLOCK_NAME.search(name.lower()):
                         args = tuple(apply_aliases(squash(src.text(a)), info.aliases)
                                      for a in call_args(n))
                         if args:
@@ -562,6 +562,9 @@ def fill_actions(
             info.relevant = True
     _keep_lock_guards(cfg, info)
 
+
+# Compiled once: tried on every call that resolves to nothing.
+_UNLOCK_NAME = re.compile(r"(?:^|_)unlock(?:_|$)")
 
 _GUARDED = ("if_statement", "while_statement", "for_statement", "do_statement",
             "conditional_expression")
