@@ -109,7 +109,7 @@ class NodeIndex:
     those under any node of the subtree found by bisection, not a walk:
     walking the same nodes in several passes is costly in Python."""
 
-    __slots__ = ("nodes", "_starts")
+    __slots__ = ("nodes", "_starts", "_ends")
 
     def __init__(self, root: Node, types: frozenset[str]) -> None:
         # A query finds them in C, 40% cheaper than walk(); sorted by start,
@@ -120,28 +120,30 @@ class NodeIndex:
             order = sorted(range(len(found)), key=keys.__getitem__)
             self.nodes = [found[i] for i in order]
             self._starts = [keys[i][0] for i in order]
+            self._ends = [-keys[i][1] for i in order]
         else:
             self.nodes = [n for n in walk(root) if n.type in types]
             self._starts = [n.start_byte for n in self.nodes]
+            self._ends = [n.end_byte for n in self.nodes]
 
     def under(self, node: Node) -> list[Node]:
         """The indexed nodes in ``node``'s subtree (itself included), in
         pre-order: ``[n for n in walk(node) if n.type in types]``."""
         start, end = node.start_byte, node.end_byte
-        lo = bisect.bisect_left(self._starts, start)
-        hi = bisect.bisect_right(self._starts, end, lo)
+        starts, ends = self._starts, self._ends
+        lo = bisect.bisect_left(starts, start)
+        hi = bisect.bisect_right(starts, end, lo)
         out = []
-        for n in self.nodes[lo:hi]:
-            if n.end_byte > end:
+        for i in range(lo, hi):
+            s, e = starts[i], ends[i]
+            if e > end:
                 continue
             # Spans nest, so a node whose span lies in node's is under it,
             # unless it is an ancestor with the same span or an empty
             # (missing) node beside it.
-            if (n.end_byte == end and n.start_byte == start or n.start_byte == n.end_byte) and (
-                not _within(n, node)
-            ):
+            if (e == end and s == start or s == e) and not _within(self.nodes[i], node):
                 continue
-            out.append(n)
+            out.append(self.nodes[i])
         return out
 
 
