@@ -179,14 +179,14 @@ def calls_in(node: Node) -> list[Node]:
 
 @cache
 def _names_regex(names: frozenset[str]) -> re.Pattern[bytes] | None:
-    r"""Finds any of ``names`` as an identifier: a word, or the end of one led
-    by digits (as ``re.findall(rb"[A-Za-z_]\w*")`` splits ``0x1f``).  One
-    search instead of listing every identifier of every statement."""
+    """Finds text that may call one of ``names``: each as a word's end (a
+    call of one has it as a word, so nothing is missed; the calls decide).
+    Starting with the names lets the regex engine skip most bytes."""
     idents = sorted(n for n in names if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", n))
     if not idents:
         return None
     alt = b"|".join(re.escape(n.encode()) for n in idents)
-    return re.compile(rb"(?<!\w)\d*(?:" + alt + rb")(?!\w)")
+    return re.compile(rb"(?:" + alt + rb")(?![A-Za-z0-9_])")
 
 # Branch hints that are the identity on their argument.
 _IDENTITY_CALLS = frozenset({"likely", "unlikely", "__builtin_expect_true", "evaluate_nospec"})
@@ -429,11 +429,8 @@ class _Builder:
     def simple(self, s: Node, nxt: int) -> int:
         """An expression statement or declaration; spot noreturn calls and
         macros hiding control flow."""
-        expr = (
-            s.named_children[0]
-            if s.type == "expression_statement" and s.named_children
-            else None
-        )
+        kids = s.named_children if s.type == "expression_statement" else None
+        expr = kids[0] if kids else None
         if expr is not None and expr.type == "call_expression":
             name = call_name(self.src, expr)
             if name is not None:
