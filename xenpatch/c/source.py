@@ -207,6 +207,42 @@ def identifier_set(text: bytes) -> set[bytes]:
     return words
 
 
+def mentions_any(text: bytes, names: frozenset[bytes]) -> bool:
+    """Is one of ``names`` an identifier of ``text``: not
+    ``names.isdisjoint(identifier_set(text))``, for less."""
+    if b"lock" not in text:
+        # Names with "lock" in them cannot occur: most files naming no lock
+        # API have no "lock" at all.  Look for the few others one by one.
+        return any(_is_identifier_in(text, n) for n in _without(names, b"lock"))
+    words = set(text.translate(_TO_BLANK).split())
+    if not names.isdisjoint(words):
+        return True
+    return any(w[0] in _DIGITS and (x := w.lstrip(_DIGITS)) and x in names for w in words)
+
+
+@cache
+def _without(names: frozenset[bytes], part: bytes) -> tuple[bytes, ...]:
+    return tuple(sorted(n for n in names if part not in n))
+
+
+def _is_identifier_in(text: bytes, name: bytes) -> bool:
+    r"""Does findall(rb"[A-Za-z_]\w*") find ``name`` in ``text``: an occurrence
+    ending a word run that it starts, or that only digits precede?"""
+    if not name or name[0] in _DIGITS or any(c not in _WORD_BYTES for c in name):
+        return False
+    i = text.find(name)
+    while i >= 0:
+        j = i + len(name)
+        if j == len(text) or text[j] not in _WORD_BYTES:
+            k = i
+            while k > 0 and text[k - 1] in _DIGITS:
+                k -= 1
+            if k == 0 or text[k - 1] not in _WORD_BYTES:
+                return True
+        i = text.find(name, i + 1)
+    return False
+
+
 def directives(pattern: re.Pattern[bytes], raw: bytes) -> Iterator[re.Match[bytes]]:
     r"""The matches of ``pattern``, which starts with ``#``, at the start of a
     line after blanks: what ``re.finditer(rb"^[ \t]*" + pattern, raw, re.M)``
