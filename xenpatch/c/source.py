@@ -215,7 +215,8 @@ def mentions_any(text: bytes, names: frozenset[bytes]) -> bool:
         # API have no "lock" at all.  Look for the few others one by one.
         return any(_is_identifier_in(text, n) for n in _without(names, b"lock"))
     words = set(text.translate(_TO_BLANK).split())
-    if not names.isdisjoint(words):
+    # A word led by a digit is not an identifier (findall skips the digits).
+    if any(w[0] not in _DIGITS for w in names.intersection(words)):
         return True
     return any(w[0] in _DIGITS and (x := w.lstrip(_DIGITS)) and x in names for w in words)
 
