@@ -220,10 +220,11 @@ class Engine:
         work = deque([(cfg.entry, start)])
         per_node: dict[int, int] = {}
         while work:
-            n, st = work.popleft()
-            node = cfg.nodes[n]
+            here = work.popleft()
+            n, st = here
+            is_return = cfg.nodes[n].kind is Kind.RETURN
             for succ, nst in self.step(n, st):
-                if node.kind is Kind.RETURN:
+                if is_return:
                     lst = exits.setdefault(n, [])
                     if all(nst != a for a, _ in lst):
                         lst.append((nst, st))
@@ -239,8 +240,8 @@ class Engine:
                 pair = (succ, nst)
                 if pair in parents:
                     continue
-                per_node[succ] = per_node.get(succ, 0) + 1
-                parents[pair] = (n, st)
+                per_node[succ] = seen_here + 1
+                parents[pair] = here
                 if len(parents) > STATE_LIMIT:
                     raise TooManyStates(cfg.name)
                 work.append(pair)
