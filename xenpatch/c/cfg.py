@@ -20,11 +20,12 @@ import sys
 import tomllib
 from dataclasses import dataclass, field, replace
 from enum import Enum
+from functools import cache
 from pathlib import Path
 
 from tree_sitter import Node
 
-from xenpatch.c.source import SourceFile, walk
+from xenpatch.c.source import SourceFile, directives, walk
 
 
 class Kind(Enum):
@@ -95,6 +96,7 @@ class Cfg:
     # SWITCH node of a C switch -> the case value of each successor (None:
     # default, or no case matched), for facts like "space == XENMAPSPACE_gmfn"
     case_values: dict[int, list[Node | None]] = field(default_factory=dict)
+    body: Node | None = None  # the function's compound statement
 
     def node(self, i: int) -> CfgNode:
         return self.nodes[i]
@@ -156,6 +158,9 @@ _RETURN = re.compile(r"\breturn\b")
 _COND = re.compile(r"\b(if|while|for|switch)\b|\?")
 
 
+_FN_DEFINE = re.compile(rb"#[ \t]*define[ \t]+([A-Za-z_]\w*)\(([^)]*)\)((?:\\\r?\n|[^\n])*)")
+
+
 def file_flow_macros(
     src: SourceFile,
 ) -> tuple[dict[str, tuple[int | str, bool]], dict[str, bool]]:
@@ -165,11 +170,7 @@ def file_flow_macros(
         return {}, {}
     gotos: dict[str, tuple[int | str, bool]] = {}
     rets: dict[str, bool] = {}
-    for m in re.finditer(
-        rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)\(([^)]*)\)((?:\\\r?\n|[^\n])*)",
-        src.raw,
-        re.M,
-    ):
+    for m in directives(_FN_DEFINE, src.raw):
         body = m.group(3).decode(errors="replace")
         if "goto" not in body and "return" not in body:
             continue
@@ -214,7 +215,16 @@ def calls_in(node: Node) -> list[Node]:
     return [n for _, _, n in found]
 
 
-_NAME = re.compile(rb"[A-Za-z_]\w*")
+@cache
+def _names_regex(names: frozenset[str]) -> re.Pattern[bytes] | None:
+    """Finds text that may call one of ``names``: each as a word's end (a
+    call of one has it as a word, so nothing is missed; the calls decide).
+    Starting with the names lets the regex engine skip most bytes."""
+    idents = sorted(n for n in names if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", n))
+    if not idents:
+        return None
+    alt = b"|".join(re.escape(n.encode()) for n in idents)
+    return re.compile(rb"(?:" + alt + rb")(?![A-Za-z0-9_])")
 
 # Branch hints that are the identity on their argument.
 _IDENTITY_CALLS = frozenset({"likely", "unlikely", "__builtin_expect_true", "evaluate_nospec"})
@@ -232,12 +242,13 @@ class _Builder:
         self.exit = -1
         self.pp_conds: dict[int, str] = {}
         self.case_values: dict[int, list[Node | None]] = {}
-        self.noreturn_b = {n.encode() for n in config.noreturn}
+        self.noreturn_re = _names_regex(frozenset(config.noreturn))
 
     def new(self, kind: Kind, ast: Node | None, succ: list[int], at: Node | None = None) -> int:
         pos = at if at is not None else ast
         off = pos.start_byte if pos is not None else 0
-        n = CfgNode(len(self.nodes), kind, ast, self.src.line_of(off), self.src.col_of(off), succ)
+        line = self.src.line_of(off)
+        n = CfgNode(len(self.nodes), kind, ast, line, off - self.src.line_start(line) + 1, succ)
         self.nodes.append(n)
         return n.id
 
@@ -266,7 +277,7 @@ class _Builder:
                     self.problems.insert(0, f"unparsed code at line {line}")
                     break
         return Cfg(self.name, self.nodes, entry, self.exit, complete, self.problems,
-                   self.pp_conds, self.case_values)
+                   self.pp_conds, self.case_values, body)
 
     # -- statements -------------------------------------------------------
 
@@ -465,27 +476,22 @@ class _Builder:
     def simple(self, s: Node, nxt: int) -> int:
         """An expression statement or declaration; spot noreturn calls and
         macros hiding control flow."""
-        expr = (
-            s.named_children[0]
-            if s.type == "expression_statement" and s.named_children
-            else None
-        )
+        kids = s.named_children if s.type == "expression_statement" else None
+        expr = kids[0] if kids else None
         if expr is not None and expr.type == "call_expression":
             name = call_name(self.src, expr)
             if name is not None:
                 flow = self.macro_flow(expr, name, s, nxt)
                 if flow is not None:
                     return flow
-                args = call_args(expr)
-                if name in self.config.bug_on and len(args) == 1:
+                args = call_args(expr) if name in self.config.bug_on else []
+                if len(args) == 1:
                     # BUG_ON(c): never returns when c holds, so past it c is false.
                     abort = self.new(Kind.ABORT, s, [])
                     return self.cond(args[0], abort, nxt)
         # Walk the statement only if a noreturn name appears in its text.
         text = self.src.raw[s.start_byte : s.end_byte]
-        if self.config.noreturn and _NAME.search(text) and (
-            set(_NAME.findall(text)) & self.noreturn_b
-        ):
+        if self.noreturn_re is not None and self.noreturn_re.search(text):
             for call in calls_in(s):
                 if call_name(self.src, call) in self.config.noreturn:
                     return self.new(Kind.ABORT, s, [])

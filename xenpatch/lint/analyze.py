@@ -20,9 +20,23 @@ from tree_sitter import Node
 
 from xenpatch.c.cfg import Cfg, CfgConfig, Kind, build_cfg, load_cfg_config
 from xenpatch.c.masking import MacroTable, default_macro_table, load_macro_table
-from xenpatch.c.source import SourceError, SourceFile, function_name, functions, parse_bytes
+from xenpatch.c.source import (
+    SourceError,
+    SourceFile,
+    function_name,
+    functions,
+    identifier_set,
+    mentions_any,
+    parse_bytes,
+)
 from xenpatch.lint import suppress
-from xenpatch.lint.checks import CHECKS, CheckObserver, PercpuOracle, RawFinding
+from xenpatch.lint.checks import (
+    CHECKS,
+    CheckObserver,
+    PercpuOracle,
+    RawFinding,
+    RecordingObserver,
+)
 from xenpatch.lint.dataflow import Engine, Held, Result, State, TooManyStates
 from xenpatch.lint.funcinfo import (
     NEG,
@@ -185,6 +199,8 @@ class _Fn:
     called: bool = False  # some other function of the file calls it
     drops: set[tuple[str, str]] = field(default_factory=set)  # shapes of callers' locks
     skip: str | None = None
+    # The summary's run, with its observer calls (pass 2 replays them).
+    run_record: tuple[Result, RecordingObserver] | None = None
 
 
 class FileAnalysis:
@@ -230,7 +246,7 @@ class FileAnalysis:
     def relevant(self) -> list[_Fn]:
         names = self._seed_names()
         idents = {
-            id(f): set(_IDENT.findall(self.src.raw[f.node.start_byte : f.node.end_byte]))
+            id(f): identifier_set(self.src.raw[f.node.start_byte : f.node.end_byte])
             for f in self.order
         }
         rel: set[int] = set()
@@ -304,6 +320,20 @@ class FileAnalysis:
             return None
         return Resolved(effects, s.conditional, s.guard)
 
+    def may_resolve(self, name: str) -> bool:
+        """False if ``resolver(name, ...)`` is None whatever the arguments.
+        Does what the resolver does before it looks at them (marks the
+        callee called, summarises it), so skipping the resolver is exact."""
+        if name in self.table.ops or name in self.table.wrappers:
+            return True
+        f = self.fns.get(name)
+        if f is not None:
+            f.called = True
+        s = self.summary_of(name)
+        if s is None:
+            return name in self.macro_calls  # get_gfn(): a macro of a helper
+        return bool(s.effects)
+
     def summary_of(self, name: str) -> Summary | None:
         # A function whose text reaches no lock name has nothing to say.
         f = self.fns.get(name)
@@ -375,7 +405,8 @@ class FileAnalysis:
             mine = f.src is self.src
             fill_actions(f.src, f.cfg, f.info, self.resolver,
                          self.object_macros if mine else frozenset(),
-                         self.values if mine else FileValues(self.config.values))
+                         self.values if mine else FileValues(self.config.values),
+                         self.may_resolve)
         finally:
             self.in_progress.discard(f.name)
 
@@ -389,14 +420,16 @@ class FileAnalysis:
             return
         self.in_progress.add(f.name)
         try:
-            res = self._engine(f, None)
+            rec = RecordingObserver()
+            res = self._engine(f, rec)
             if res is not None:
                 f.summary, _ = exit_analysis(f, res)
+                f.run_record = (res, rec)
         finally:
             self.in_progress.discard(f.name)
 
     @staticmethod
-    def _engine(f: _Fn, obs: CheckObserver | None) -> Result | None:
+    def _engine(f: _Fn, obs: CheckObserver | RecordingObserver | None) -> Result | None:
         assert f.cfg is not None and f.info is not None
         try:
             return Engine(f.cfg, f.info, obs).run()
@@ -424,7 +457,11 @@ class FileAnalysis:
                 result.analysed += 1
                 continue
             obs = CheckObserver(oracle, _shape_fn(f.info), self.config.enabled)
-            res = self._engine(f, obs)
+            if f.run_record is not None:
+                res, rec = f.run_record
+                rec.replay(obs)
+            else:
+                res = self._engine(f, obs)
             if res is None:
                 continue
             result.analysed += 1
@@ -1009,15 +1046,16 @@ def _local_head(key: str, info: FunctionInfo) -> bool:
 def lint_source(src: SourceFile, config: LintConfig, path: Path | None,
                 external: Mapping[str, Summary] | None = None) -> FileResult:
     result = FileResult(src.path)
-    result.functions = len(functions(src.root))
     where = src.path.replace("\\", "/")
     if any(where == p or where.endswith("/" + p) for p in config.implementation):
+        result.functions = len(functions(src.root))
         for fn in functions(src.root):
             name = function_name(src, fn) or "?"
             result.skipped.append((name, src.line_of(fn.start_byte), "implements the lock API"))
         return result
     headers = header_index(path) if path is not None else HeaderIndex(None)
     fa = FileAnalysis(config, src, headers, external)
+    result.functions = len(fa.order)  # one per definition, as functions() finds them
     fa.run(result)
     result.findings = suppress.filter_findings(src, path, fa, result.findings)
     result.findings.sort(key=Finding.sort_key)
@@ -1048,8 +1086,9 @@ def lint_file(path: Path, display: str, config: LintConfig,
     # A file that names no lock operation, wrapper or lock helper (its own
     # macros would have to name one too) has nothing to check: skip its parse.
     seeds = _seed_names(config, header_index(path))
-    idents = set(_IDENT.findall(raw))
-    if not (idents & seeds) and not (external and idents & {n.encode() for n in external}):
+    if not mentions_any(raw, seeds) and not (
+        external and mentions_any(raw, frozenset(n.encode() for n in external))
+    ):
         return FileResult(display, parsed=False)
     try:
         src = parse_bytes(display, raw, config.macros)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from xenpatch.c.cfg import Cfg, Kind
@@ -68,6 +68,14 @@ Facts = tuple[tuple[str, str], ...]
 class State:
     held: tuple[Held, ...]  # sorted by key, one per key
     facts: Facts
+    # Hashed once: the engine looks a state up (with its node) again and again.
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.held, self.facts)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def get(self, key: str) -> Held | None:
         for h in self.held:
@@ -89,6 +97,8 @@ class State:
         return None
 
     def with_fact(self, name: str, value: str | None) -> State:
+        if self.fact(name) == value:
+            return self  # a third of the calls change nothing
         rest = [(k, v) for k, v in self.facts if k != name]
         if value is not None:
             rest.append((name, value))
@@ -144,10 +154,8 @@ def entry_held_keys(cfg: Cfg, info: FunctionInfo) -> frozenset[str]:
                 # A helper that drops the caller's lock on failure releases it.
                 ks.extend((e.key, _first_use(e)) for e in a.resolved.effects)
         keys_at.append(ks)
-        all_keys.update(k for k, _ in ks)
-    for b in info.branches:
-        if b is not None and b.try_op is not None:
-            pass
+        if ks:
+            all_keys.update(k for k, _ in ks)
     branch_keys: dict[int, list[tuple[str, str]]] = {}
     for i, b in enumerate(info.branches):
         if b is not None and b.try_op is not None:
@@ -162,17 +170,18 @@ def entry_held_keys(cfg: Cfg, info: FunctionInfo) -> frozenset[str]:
     work = deque([cfg.entry])
     while work:
         n = work.popleft()
-        cur = set(untouched[n])
-        for k, action in keys_at[n]:
-            if k in cur:
-                (release_first if action == "release" else acquire_first).add(k)
-                cur.discard(k)
-        succ = cfg.nodes[n].succ
-        for k, action in branch_keys.get(n, []):
-            if k in cur:
-                (release_first if action == "release" else acquire_first).add(k)
-        out = frozenset(cur)
-        for s in succ:
+        out = untouched[n]
+        if keys_at[n] or n in branch_keys:  # most nodes touch no lock
+            cur = set(out)
+            for k, action in keys_at[n]:
+                if k in cur:
+                    (release_first if action == "release" else acquire_first).add(k)
+                    cur.discard(k)
+            for k, action in branch_keys.get(n, []):
+                if k in cur:
+                    (release_first if action == "release" else acquire_first).add(k)
+            out = frozenset(cur)
+        for s in cfg.nodes[n].succ:
             old = untouched.get(s)
             new = out if old is None else old | out
             if new != old:
@@ -240,10 +249,11 @@ class Engine:
         work = deque([(cfg.entry, start)])
         per_node: dict[int, int] = {}
         while work:
-            n, st = work.popleft()
-            node = cfg.nodes[n]
+            here = work.popleft()
+            n, st = here
+            is_return = cfg.nodes[n].kind is Kind.RETURN
             for succ, nst in self.step(n, st):
-                if node.kind is Kind.RETURN:
+                if is_return:
                     lst = exits.setdefault(n, [])
                     if all(nst != a for a, _ in lst):
                         lst.append((nst, st))
@@ -259,8 +269,8 @@ class Engine:
                 pair = (succ, nst)
                 if pair in parents:
                     continue
-                per_node[succ] = per_node.get(succ, 0) + 1
-                parents[pair] = (n, st)
+                per_node[succ] = seen_here + 1
+                parents[pair] = here
                 if len(parents) > STATE_LIMIT:
                     raise TooManyStates(cfg.name)
                 work.append(pair)
@@ -270,10 +280,15 @@ class Engine:
 
     def step(self, n: int, st: State) -> list[tuple[int, State]]:
         node = self.cfg.nodes[n]
-        if node.kind is Kind.ABORT:
+        kind = node.kind
+        acts = self.info.acts[n] if n < len(self.info.acts) else ()
+        if not acts and (kind is Kind.STMT or kind is Kind.NOP):
+            # Most nodes: the state just flows on.
+            return [(x, st) for x in node.succ]
+        if kind is Kind.ABORT:
             return []
         states = [st]
-        for act in self.info.acts[n] if n < len(self.info.acts) else ():
+        for act in acts:
             nxt: list[State] = []
             for s in states:
                 nxt.extend(self.apply(n, s, act))

@@ -273,6 +273,14 @@ def _is_path(e: Node) -> bool:
     return False
 
 
+# The node types collect() and fill_actions() look at: one walk of a body
+# finds them for both (see SourceFile.node_index).
+_INDEXED = frozenset({
+    "init_declarator", "declaration", "assignment_expression", "update_expression",
+    "pointer_expression", "call_expression",
+})
+
+
 def collect(src: SourceFile, fn: Node, name: str) -> FunctionInfo:
     """Aliases and flag variables of one function."""
     params, ptypes = parameters(src, fn)
@@ -281,7 +289,7 @@ def collect(src: SourceFile, fn: Node, name: str) -> FunctionInfo:
     locals_: set[str] = set()
     addr_taken: set[str] = set()
     local_types: dict[str, str] = {}
-    for n in walk(body) if body is not None else ():
+    for n in src.node_index(body, _INDEXED).nodes if body is not None else ():
         t = n.type
         if t == "init_declarator":
             v = _declarator_name(src, n.child_by_field_name("declarator"))
@@ -416,14 +424,21 @@ def fill_actions(
     src: SourceFile, cfg: Cfg, info: FunctionInfo, resolver: Resolver,
     object_macros: frozenset[str] = frozenset(),
     fv: values.FileValues | None = None,
+    may_resolve: Callable[[str], bool] | None = None,
 ) -> None:
-    """Compute, once per function, what every CFG node does."""
+    """Compute, once per function, what every CFG node does.
+
+    ``may_resolve(name)`` False promises the resolver would return None for
+    any call of ``name``: most calls are skipped before their argument texts
+    are computed."""
     fv = fv or values.FileValues()
     info.value_rules = fv.rules
     cond_texts: dict[str, int] = {}
+    canon: dict[int, tuple[str, bool]] = {}  # node id -> canon_cond(), used again below
     for node in cfg.nodes:
         if node.kind is Kind.COND and node.ast is not None:
-            t = canon_cond(src, node.ast)[0]
+            canon[node.id] = canon_cond(src, node.ast)
+            t = canon[node.id][0]
             cond_texts[t] = cond_texts.get(t, 0) + 1
     info.repeated_conds = {t for t, n in cond_texts.items() if n > 1}
     # for ( try = 0; try < 3; try++ ) ... if ( try == 3 ): leaving the loop
@@ -460,7 +475,7 @@ def fill_actions(
 
     def resolve_call(call: Node) -> Resolved | None:
         name = call_name(src, call)
-        if name is None:
+        if name is None or (may_resolve is not None and not may_resolve(name)):
             return None
         target = _assigned_lvalue(src, call)
         if target is not None:
@@ -470,6 +485,9 @@ def fill_actions(
             return None
         return Resolved(tuple(key(e) for e in r.effects), r.conditional, r.guard)
 
+    index = (
+        src.node_index(cfg.body, _INDEXED) if cfg.body is not None and not object_macros else None
+    )
     for node in cfg.nodes:
         ast = node.ast
         if ast is None:
@@ -489,7 +507,7 @@ def fill_actions(
                 if vt is not None:
                     br = Branch(var_test=vt)
                 else:
-                    t, neg = canon_cond(src, ast)
+                    t, neg = canon[node.id]
                     if t in info.repeated_conds and _in_if(ast):
                         br = Branch(text=t, negated=neg, eq=eqs.get(t))
                     else:
@@ -501,7 +519,8 @@ def fill_actions(
             if br != Branch():
                 info.branches[node.id] = br
         events: list[tuple[int, int, Act]] = []
-        for n in walk(ast):
+        # Object macros are identifiers, which the body's index leaves out.
+        for n in index.under(ast) if index is not None else walk(ast):
             t = n.type
             if t == "identifier" and object_macros and n.parent is not None and (
                 n.parent.type == "expression_statement"
@@ -520,7 +539,7 @@ def fill_actions(
                         events.append((n.end_byte, -n.start_byte, IrqAct(_IRQ_CALLS[name])))
                         continue
                     # ..._unlock(x), unlock_...(x): not get_gfn_query_unlocked().
-                    if name is not None and re.search(r"(?:^|_)unlock(?:_|$)", name.lower()):
+                    if name is not None and _UNLOCK_NAME.search(name.lower()):
                         args = tuple(apply_aliases(squash(src.text(a)), info.aliases)
                                      for a in call_args(n))
                         if args:
@@ -567,6 +586,12 @@ def fill_actions(
                     rhs = n.child_by_field_name("value" if t == "init_declarator" else "right")
                     at = rhs.start_byte if rhs is not None else n.end_byte
                     events.append((at, 1 << 40, RebindAct(rv)))
+        if not events:
+            # Most nodes do nothing: their acts stay [].
+            taken = info.branches[node.id]
+            if taken is not None and taken.try_op is not None:
+                info.relevant = True
+            continue
         events.sort(key=lambda x: (x[0], x[1]))
         # A TryAssign to a var replaces that var's plain assignment; a var
         # that receives the object a helper just locked is not NULL.
@@ -615,6 +640,9 @@ def _switch_facts(
         out[nid] = edges
     return out
 
+
+# Compiled once: tried on every call that resolves to nothing.
+_UNLOCK_NAME = re.compile(r"(?:^|_)unlock(?:_|$)")
 
 _GUARDED = ("if_statement", "while_statement", "for_statement", "do_statement",
             "conditional_expression")

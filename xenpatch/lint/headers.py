@@ -15,12 +15,18 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from xenpatch.c.source import directives
 from xenpatch.lint.lockops import Wrapper, balanced_parens
 
+# Searched for with source.directives(): a #define at the start of a line.
 _DEFINE = re.compile(
-    rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)\(([^)]*)\)[ \t]*((?:\\\r?\n|[^\n])*)", re.M
+    rb"#[ \t]*define[ \t]+([A-Za-z_]\w*)\(([^)]*)\)[ \t]*((?:\\\r?\n|[^\n])*)"
 )
-_LOCKY = re.compile(rb"\b\w*(?:lock|unlock)\w*\s*\(")
+# A call of a name containing "lock" (unlock too).  Written this way, not
+# as \b\w*lock\w*\s*\(, it matches in the same texts: any "lock" lies in a word
+# whose start satisfies \b; but starting from the literal lets the regex
+# engine skip ahead, instead of trying \w* at every word of every header.
+_LOCKY = re.compile(rb"lock\w*\s*\(")
 
 
 @dataclass
@@ -45,7 +51,7 @@ def macro_wrappers(raw: bytes) -> dict[str, Wrapper]:
     table entry must describe those.
     """
     out: dict[str, Wrapper] = {}
-    for m in _DEFINE.finditer(raw):
+    for m in directives(_DEFINE, raw):
         body = re.sub(rb"\\\r?\n", b" ", m.group(3)).decode(errors="replace").strip()
         if "##" in body or not body:
             continue
@@ -79,7 +85,7 @@ def macro_wrappers(raw: bytes) -> dict[str, Wrapper]:
 
 
 _OBJECT_DEFINE = re.compile(
-    rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)[ \t]+"
+    rb"#[ \t]*define[ \t]+([A-Za-z_]\w*)[ \t]+"
     rb"([A-Za-z_]\w*)[ \t]*\(([^;\n]*)\)[ \t]*;?[ \t]*$",
     re.M,
 )
@@ -89,7 +95,7 @@ def object_macro_wrappers(raw: bytes) -> dict[str, Wrapper]:
     """``#define LOAD_LOCK spin_lock(&load_sem)``: a statement-like macro
     used as ``LOAD_LOCK;`` (xsm/flask/ss/services.c)."""
     out: dict[str, Wrapper] = {}
-    for m in _OBJECT_DEFINE.finditer(raw):
+    for m in directives(_OBJECT_DEFINE, raw):
         args = m.group(3).decode(errors="replace")
         if not balanced_parens(args):
             continue
@@ -134,7 +140,7 @@ def find_xen_root(path: Path) -> Path | None:
 
 @cache
 def _index(root: Path, arch: str | None) -> HeaderIndex:
-    idx = HeaderIndex(root)
+    idx = HeaderIndex(root, arch=arch)
     dirs = [root / "include" / "xen"]
     if arch is not None:
         dirs.append(root / "arch" / arch / "include" / "asm")
@@ -147,26 +153,16 @@ def _index(root: Path, arch: str | None) -> HeaderIndex:
 
 
 def _scan(idx: HeaderIndex, h: Path) -> None:
-    try:
-        raw = h.read_bytes()
-    except OSError:
-        return
-    if b"percpu_rwlock_t" in raw:
-        idx.percpu_fields |= percpu_members(raw)
-    if not _LOCKY.search(raw):
-        return
-    for name, w in macro_wrappers(raw).items():
+    wrappers, inlines, percpu = _scan_header(h)
+    idx.percpu_fields |= percpu
+    for name, w in wrappers.items():
         idx.wrappers.setdefault(name, w)
-    for m in _INLINE.finditer(raw):
-        body = _definition(raw, m.start())
-        if body is None:
-            continue
-        name = m.group(1).decode()
+    for name, body, locky in inlines:
         # All are summarised on demand (get_gfn() reaches a lock only through
         # a function of the .c file); only the lock-touching ones make a
         # caller worth analysing by themselves.
         idx.inlines.setdefault(name, body)
-        if _LOCKY.search(body, body.find(b"{")):
+        if locky:
             idx.locky.add(name)
 
 
@@ -182,6 +178,31 @@ def percpu_members(raw: bytes) -> set[tuple[str, str]]:
         for m in _STRUCT_BODY.finditer(raw)
         for fm in _PERCPU_MEMBER.finditer(m.group(2))
     }
+
+
+@cache
+def _scan_header(
+    h: Path,
+) -> tuple[dict[str, Wrapper], list[tuple[str, bytes, bool]], frozenset[tuple[str, str]]]:
+    """A header's macro wrappers, inline functions (name, definition,
+    touches a lock?) and percpu_rwlock_t members, once: include/xen/ is in
+    every architecture's index, and a directory's headers in the index of
+    each subdirectory."""
+    try:
+        raw = h.read_bytes()
+    except OSError:
+        return {}, [], frozenset()
+    percpu = frozenset(percpu_members(raw)) if b"percpu_rwlock_t" in raw else frozenset()
+    if not _LOCKY.search(raw):
+        return {}, [], percpu
+    inlines = []
+    for m in _INLINE.finditer(raw):
+        body = _definition(raw, m.start())
+        if body is not None:
+            inlines.append(
+                (m.group(1).decode(), body, bool(_LOCKY.search(body, body.find(b"{"))))
+            )
+    return macro_wrappers(raw), inlines, percpu
 
 
 def _definition(raw: bytes, start: int) -> bytes | None:
@@ -236,4 +257,11 @@ def _local_index(root: Path, arch: str | None, where: Path) -> HeaderIndex:
             continue
         for h in sorted(d.glob("*.h")):
             _scan(local, h)
+    # Scanning only adds: the same sizes mean nothing was found.  Sharing the
+    # tree's index then lets what is derived from it be computed once.
+    if (len(local.wrappers), len(local.inlines), len(local.locky),
+            len(local.percpu_fields)) == (
+        len(base.wrappers), len(base.inlines), len(base.locky), len(base.percpu_fields)
+    ):
+        return base
     return local

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 
 ACTIONS = ("acquire", "release", "try", "query", "init")
@@ -143,6 +144,9 @@ _DEREF_DOT = re.compile(r"^\*([A-Za-z_\$]\w*)\.")
 _TOP_OP = re.compile(r"[+\-*/%<>=!?:|^~,](?!>)")
 
 
+# Four calls in five repeat an earlier text (the same lock expression,
+# parameter type or condition, in function after function).
+@lru_cache(maxsize=1 << 14)
 def squash(text: str) -> str:
     """Expression text without comments, blanks or redundant parentheses."""
     t = _WS.sub("", _COMMENT.sub(" ", text))
