@@ -238,6 +238,7 @@ class FileAnalysis:
         self.relevant_names: set[str] = set()
         self._rel_bytes: set[bytes] | None = None
         self._inline_rel: dict[str, bool] = {}
+        self._macro_memo: dict[str, bool] = {}
         self.in_progress: set[str] = set()
         self.noreturn: set[str] = set()
 
@@ -297,14 +298,15 @@ class FileAnalysis:
         effects = resolve(self.table, name, args, target=target)
         if effects is not None:
             cond = "nz" if any(e.action == "try" for e in effects) else None
-            return Resolved(tuple(effects), cond)
+            w = self.table.wrappers.get(name)
+            return Resolved(tuple(effects), cond, w.guard if w is not None else None)
         f = self.fns.get(name)
         if f is not None:
             f.called = True
         s = self.summary_of(name)
         if s is None:
             w = self.macro_calls.get(name)
-            if w is not None and name not in self.in_progress:
+            if w is not None and name not in self.in_progress and self.macro_reaches(name):
                 self.in_progress.add(name)
                 try:
                     r = self.resolver(w.target, [substitute(a, args) for a in w.args], target)
@@ -331,8 +333,19 @@ class FileAnalysis:
             f.called = True
         s = self.summary_of(name)
         if s is None:
-            return name in self.macro_calls  # get_gfn(): a macro of a helper
+            # get_gfn(): a macro of a helper (most macros reach nothing).
+            return name in self.macro_calls and self.macro_reaches(name)
         return bool(s.effects)
+
+    def macro_reaches(self, name: str) -> bool:
+        """Does the macro ``name`` expand to a call that may lock (once the
+        file's relevant functions are known)?"""
+        r = self._macro_memo.get(name)
+        if r is None:
+            w = self.macro_calls[name]
+            r = w.target in self.relevant_names or self._reaches(w.target)
+            self._macro_memo[name] = r
+        return r
 
     def summary_of(self, name: str) -> Summary | None:
         # A function whose text reaches no lock name has nothing to say.
@@ -359,10 +372,9 @@ class FileAnalysis:
         if text is None or depth > 4:
             return False
         self._inline_rel[name] = False  # cycles
-        ids = set(_IDENT.findall(text[text.find(b"{"):]))
-        ok = bool(ids & self._relevant_bytes()) or any(
-            self._inline_relevant(i.decode(), depth + 1)
-            for i in ids if i.decode() in self.headers.inlines and i.decode() != name
+        ids, callees = _inline_ids(self.headers, name)
+        ok = not ids.isdisjoint(self._relevant_bytes()) or any(
+            self._inline_relevant(i, depth + 1) for i in callees
         )
         self._inline_rel[name] = ok
         return ok
@@ -1118,6 +1130,24 @@ def calls_any(path: Path, names: frozenset[str]) -> bool:
     if not any(n in raw for n in wanted):
         return False
     return bool(set(_IDENT.findall(raw)) & wanted)
+
+
+_INLINE_IDS: dict[tuple[int, str], tuple[frozenset[bytes], tuple[str, ...]]] = {}
+
+
+def _inline_ids(headers: HeaderIndex, name: str) -> tuple[frozenset[bytes], tuple[str, ...]]:
+    """The identifiers of a header inline's body, and the other inlines among
+    them; once per process (every file of a directory shares its index)."""
+    key = (id(headers), name)
+    got = _INLINE_IDS.get(key)
+    if got is None:
+        text = headers.inlines[name]
+        ids = frozenset(_IDENT.findall(text[text.find(b"{"):]))
+        callees = tuple(sorted(
+            d for i in ids if (d := i.decode()) in headers.inlines and d != name
+        ))
+        got = _INLINE_IDS[key] = (ids, callees)
+    return got
 
 
 _REACHING: dict[tuple[int, frozenset[str]], frozenset[bytes]] = {}

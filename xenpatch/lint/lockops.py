@@ -43,6 +43,9 @@ class Wrapper:
     name: str
     target: str
     args: tuple[str, ...]
+    # The call takes the lock iff this argument is true (__get_gfn_type_access's
+    # "locked"); None: always.
+    guard: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +119,10 @@ def load_lock_table(path: Path) -> LockTable:
     for name, spec in data.get("wrapper", {}).items():
         if "op" not in spec or not isinstance(spec.get("args"), list):
             raise LockTableError(f"{path}: wrapper.{name} needs op and args")
-        wrappers[name] = Wrapper(name, spec["op"], tuple(spec["args"]))
+        guard = spec.get("guard")
+        if guard is not None and (not isinstance(guard, int) or guard < 0):
+            raise LockTableError(f"{path}: wrapper.{name}: guard must be an argument index")
+        wrappers[name] = Wrapper(name, spec["op"], tuple(spec["args"]), guard)
     for w in wrappers.values():
         if w.target not in ops and w.target not in wrappers:
             raise LockTableError(f"{path}: wrapper.{w.name}: unknown op '{w.target}'")
