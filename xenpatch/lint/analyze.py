@@ -251,7 +251,13 @@ class FileAnalysis:
             for f in self.order
         }
         rel: set[int] = set()
-        used: set[bytes] = set().union(*idents.values())
+        # Only a header inline or a macro can reach a relevant name
+        # (_reaches() is False for any other identifier): the fixpoint
+        # below tries these few, not the file's thousands of identifiers.
+        used: set[bytes] = {
+            n for n in set().union(*idents.values())
+            if (d := n.decode()) in self.headers.inlines or d in self.macro_calls
+        }
         while True:
             changed = True
             while changed:

@@ -473,8 +473,8 @@ def fill_actions(
                        lambda m: "[*]" if m.group(1) in loop_vars else m.group(0), k)
         return e if k == e.key else replace(e, key=k)
 
-    def resolve_call(call: Node) -> Resolved | None:
-        name = call_name(src, call)
+    def resolve_call(call: Node, name: str | None) -> Resolved | None:
+        """``name``: call_name() of ``call``, which the caller needs too."""
         if name is None or (may_resolve is not None and not may_resolve(name)):
             return None
         target = _assigned_lvalue(src, call)
@@ -497,7 +497,7 @@ def fill_actions(
             c = _strip(ast)
             br = Branch()
             if c.type == "call_expression":
-                r = resolve_call(c)
+                r = resolve_call(c, call_name(src, c))
                 if r is not None and r.conditional is not None:
                     skip = c
                     line, col = src.line_of(c.start_byte), src.col_of(c.start_byte)
@@ -532,9 +532,9 @@ def fill_actions(
                         events.append((n.end_byte, -n.start_byte, OpAct(key(e), line, col)))
                 continue
             if t == "call_expression" and n is not skip and n != skip:
-                r = resolve_call(n)
+                name = call_name(src, n)
+                r = resolve_call(n, name)
                 if r is None:
-                    name = call_name(src, n)
                     if name in _IRQ_CALLS:
                         events.append((n.end_byte, -n.start_byte, IrqAct(_IRQ_CALLS[name])))
                         continue

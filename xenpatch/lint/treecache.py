@@ -124,9 +124,10 @@ class TreeCache:
                 if rel not in self.known or self.known[rel][0] != st]
 
     def update(self, results: Iterable[tuple[Path, dict[str, Summary]]]) -> None:
+        """``results``: (resolved path, exports) of linted files."""
         for path, exports in results:
             try:
-                rel = path.resolve().relative_to(self.root).as_posix()
+                rel = path.relative_to(self.root).as_posix()
             except ValueError:
                 continue
             if rel in self.sources:
