@@ -199,6 +199,7 @@ class _Fn:
     called: bool = False  # some other function of the file calls it
     drops: set[tuple[str, str]] = field(default_factory=set)  # shapes of callers' locks
     skip: str | None = None
+    quiet: bool | None = None  # no lock effect possible (see FileAnalysis.is_quiet)
     # The summary's run, with its observer calls (pass 2 replays them).
     run_record: tuple[Result, RecordingObserver] | None = None
 
@@ -239,6 +240,8 @@ class FileAnalysis:
         self._rel_bytes: set[bytes] | None = None
         self._inline_rel: dict[str, bool] = {}
         self._macro_memo: dict[str, bool] = {}
+        self._idents: dict[int, frozenset[bytes] | set[bytes]] = {}
+        self._direct: frozenset[bytes] = frozenset()
         self.in_progress: set[str] = set()
         self.noreturn: set[str] = set()
 
@@ -246,7 +249,8 @@ class FileAnalysis:
 
     def relevant(self) -> list[_Fn]:
         names = self._seed_names()
-        idents = {
+        self._direct = frozenset(names)
+        idents = self._idents = {
             id(f): identifier_set(self.src.raw[f.node.start_byte : f.node.end_byte])
             for f in self.order
         }
@@ -366,8 +370,27 @@ class FileAnalysis:
             return self.external.get(name)
         if not f.summarised:
             f.summarised = True
-            self.summarise(f)
+            if not self.is_quiet(f):
+                self.summarise(f)
         return f.summary
+
+    def is_quiet(self, f: _Fn) -> bool:
+        """Can f not touch a lock?  It is relevant only through the file's
+        functions, header inlines and macros it names (not the lock API nor
+        another file's helper), and none of those has a lock effect, asked
+        the way the resolver asks.  Such a function needs no CFG: preparing
+        it would only find no lock operation in it (most "relevant"
+        functions of a file are these)."""
+        if f.quiet is None:
+            ids = self._idents.get(id(f)) if f.src is self.src else None
+            f.quiet = False
+            if ids is not None and ids.isdisjoint(self._direct):
+                me = f.name.encode()
+                f.quiet = not any(
+                    n != me and self.may_resolve(n.decode())
+                    for n in sorted(ids & self._relevant_bytes())
+                )
+        return f.quiet
 
     def _inline_relevant(self, name: str, depth: int) -> bool:
         """Does a header inline reach a lock name, through other inlines
@@ -465,10 +488,14 @@ class FileAnalysis:
     def run(self, result: FileResult) -> None:
         rel = self.relevant()
         for f in rel:
-            self.prepare(f)
+            if not self.is_quiet(f):
+                self.prepare(f)
         oracle = self.oracle(rel)
         done: list[tuple[_Fn, Result, list[RawFinding]]] = []
         for f in rel:
+            if f.quiet and f.cfg is None:
+                result.analysed += 1  # as one whose actions turn out lock-free
+                continue
             if f.skip is not None or f.cfg is None or f.info is None:
                 continue
             if not f.info.relevant:
