@@ -249,7 +249,13 @@ class FileAnalysis:
 
     def relevant(self) -> list[_Fn]:
         names = self._seed_names()
-        self._direct = frozenset(names)
+        # Names that resolve on their own: the table's and other files'
+        # helpers.  A header inline or macro among the seeds may still turn
+        # out lock-free (rcu_unlock_domain() while the rcu kind is off).
+        self._direct = frozenset(
+            {n.encode() for n in self.table.names()}
+            | {n.encode() for n in self.external if n not in self.fns}
+        )
         idents = self._idents = {
             id(f): identifier_set(self.src.raw[f.node.start_byte : f.node.end_byte])
             for f in self.order
