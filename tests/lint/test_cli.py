@@ -130,3 +130,23 @@ def test_unparsed_function_is_reported(tmp_path: Path, capsys) -> None:
     ]
     assert main([str(p)]) == 1
     assert "1 function(s) not analysed" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("file", "text", "reason"),
+    [
+        ("lint.toml", '\n[cfg.arch.x86bad]\nCONFIG_X = "yes"\n', "must map symbols to true/false"),
+        ("lint.toml", "\n[checks.extra]\n[values", "lint.toml: "),  # not TOML
+        ("locks.toml", '\n[wrapper.bad_guard]\nop = "spin_lock"\nargs = ["$0"]\nguard = -1\n',
+         "guard must be an argument index"),
+    ],
+)
+def test_bad_rules_are_one_line_exit_2(tmp_path: Path, capsys, file: str, text: str,
+                                       reason: str) -> None:
+    rules = tmp_path / "rules"
+    shutil.copytree(project_root() / "rules", rules)
+    with (rules / file).open("a", encoding="utf-8") as f:
+        f.write(text)
+    assert main(["--rules", str(rules), str(fixtures_dir() / "lint" / "basic.c")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(rules / file) in err[0] and reason in err[0]

@@ -102,7 +102,7 @@ class Cfg:
         return self.nodes[i]
 
 
-class CfgConfigError(Exception):
+class CfgConfigError(ValueError):
     pass
 
 

@@ -129,7 +129,10 @@ class LintConfig:
     @staticmethod
     def load(rules: Path | None = None) -> LintConfig:
         d = rules or lint_rules_dir()
-        data = tomllib.loads((d / "lint.toml").read_text(encoding="utf-8"))
+        try:
+            data = tomllib.loads((d / "lint.toml").read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"{d / 'lint.toml'}: {exc}") from None
         enabled = frozenset(data.get("checks", {}).get("enabled", list(CHECKS)))
         unknown = enabled - set(CHECKS)
         if unknown:

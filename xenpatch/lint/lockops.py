@@ -21,7 +21,7 @@ KINDS = ("spin", "rw", "percpu", "rcu")
 FLAVOURS = ("plain", "irq", "irqsave", "bh", "recursive")
 
 
-class LockTableError(Exception):
+class LockTableError(ValueError):
     pass
 
 
