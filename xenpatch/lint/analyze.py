@@ -243,6 +243,7 @@ class FileAnalysis:
         self._rel_bytes: set[bytes] | None = None
         self._inline_rel: dict[str, bool] = {}
         self._macro_memo: dict[str, bool] = {}
+        self._seeds: frozenset[bytes] | None = None
         self._idents: dict[int, frozenset[bytes] | set[bytes]] = {}
         self._direct: frozenset[bytes] = frozenset()
         self.in_progress: set[str] = set()
@@ -251,7 +252,7 @@ class FileAnalysis:
     # -- which functions matter ---------------------------------------------
 
     def relevant(self) -> list[_Fn]:
-        names = self._seed_names()
+        names = set(self._seed_names())
         # Names that resolve on their own: the table's and other files'
         # helpers.  A header inline or macro among the seeds may still turn
         # out lock-free (rcu_unlock_domain() while the rcu kind is off).
@@ -303,13 +304,17 @@ class FileAnalysis:
             return False
         return w.target in self.relevant_names or self._reaches(w.target, depth + 1)
 
-    def _seed_names(self) -> set[bytes]:
-        seeds = {n.encode() for n in self.table.names()} | {
-            n.encode() for n in self.headers.locky
-        } | {n.encode() for n in self.external if n not in self.fns}
-        return seeds | {
-            n.encode() for n, w in self.macro_calls.items() if w.target.encode() in seeds
-        }
+    def _seed_names(self) -> frozenset[bytes]:
+        # Fixed once the file is read; asked again each time the relevant
+        # names grow (_relevant_bytes).
+        if self._seeds is None:
+            seeds = {n.encode() for n in self.table.names()} | {
+                n.encode() for n in self.headers.locky
+            } | {n.encode() for n in self.external if n not in self.fns}
+            self._seeds = frozenset(seeds | {
+                n.encode() for n, w in self.macro_calls.items() if w.target.encode() in seeds
+            })
+        return self._seeds
 
     # -- call resolution ------------------------------------------------------
 
@@ -931,9 +936,6 @@ def exit_analysis(
     released_any = {
         k for k in res.entry_keys if any(after.get(k) is None for _, after, _ in exits)
     }
-    # put_gfn() returns early when the domain is not translated, before any
-    # lock operation: the caller's get_gfn() took nothing in that case
-    # either, so the helper still counts as releasing.
     # An unlock helper's exits reached before any lock operation are its
     # "nothing to do" cases when the lock is the argument's: put_gfn() on a
     # domain that is not translated, whose get_gfn() took nothing either.
@@ -1199,8 +1201,9 @@ def _reaching(headers: HeaderIndex, names: frozenset[str]) -> frozenset[bytes]:
     key = (id(headers), names)
     if key not in _REACHING:
         found = {n.encode() for n in names}
-        bodies = {n.encode(): set(_IDENT.findall(t[t.find(b"{"):]))
-                  for n, t in headers.inlines.items()}
+        bodies: dict[bytes, frozenset[bytes] | set[bytes]] = {
+            n.encode(): _inline_ids(headers, n)[0] for n in headers.inlines
+        }
         bodies.update({n.encode(): {w.target.encode()} for n, w in headers.wrappers.items()})
         changed = True
         while changed:

@@ -55,12 +55,10 @@ def _display(p: Path) -> str:
 
 
 _CONFIG: LintConfig | None = None
-_RULES: Path | None = None
 
 
 def _init(rules: Path | None) -> None:
-    global _CONFIG, _RULES
-    _RULES = rules
+    global _CONFIG
     _CONFIG = LintConfig.load(rules)
 
 
