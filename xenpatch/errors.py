@@ -13,15 +13,17 @@ from __future__ import annotations
 class XenpatchError(Exception):
     """A one-line user-facing failure: bad input or an environment problem."""
 
-    def __init__(self, what: str, reason: str) -> None:
+    def __init__(self, what: str, reason: str | None = None) -> None:
+        if reason is None:
+            # one preformatted message, ``path[:line]: reason`` by convention
+            message = str(what)
+            what, _, reason = message.partition(": ")
+            if not reason:
+                what, reason = "xenpatch", message
         super().__init__(f"{what}: {reason}")
         self.what = what
         self.reason = reason
-
-    @property
-    def path(self) -> str:
-        """The file (or other thing) the message names."""
-        return self.what
+        self.path = what  # the file (or other thing) the message names
 
     def line(self) -> str:
         """The message as the CLI prints it."""

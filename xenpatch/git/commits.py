@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import pygit2
 
+from xenpatch import journal
 from xenpatch.errors import GitError
+from xenpatch.git import updates
 from xenpatch.git.repo import EXEC_MODE, REG_MODE, is_dirty, open_repo, signature
 
 
@@ -42,10 +43,14 @@ def commit_files(
     config.  A dirty work tree is refused unless ``force``.
 
     Order makes a half-made commit impossible: the blobs, tree and commit
-    objects are written first (unreferenced objects are harmless), then the
-    branch ref is moved with a compare-and-swap on the old tip, then the new
-    file contents are renamed into place and the index is written through
-    its lock file.  Returns the new commit's sha.
+    objects are written first (unreferenced objects are harmless); then the
+    work-tree files go through the journal (:mod:`xenpatch.journal`), then
+    the index, and the ref moves last, with a compare-and-swap on the old
+    tip.  A failure before the ref moves restores work tree and index from
+    the journal's backups; a crash is recovered by the next xenpatch
+    command.  With ``force``, a path to commit that has uncommitted changes
+    is still refused: its new content would replace the user's.  Returns
+    the new commit's sha.
     """
     repo = open_repo(repo_dir)
     if repo.is_bare or repo.workdir is None:
@@ -58,17 +63,22 @@ def commit_files(
     author = signature(repo_dir, "author")
     committer = signature(repo_dir, "committer")
 
-    if not force:
-        dirty = is_dirty(repo)
-        if dirty:
-            shown = ", ".join(dirty[:3]) + (", ..." if len(dirty) > 3 else "")
-            raise GitError(
-                str(workdir), f"work tree has uncommitted changes ({shown}); commit them or force"
-            )
+    dirty = is_dirty(repo)
+    if dirty and not force:
+        shown = ", ".join(dirty[:3]) + (", ..." if len(dirty) > 3 else "")
+        raise GitError(
+            str(workdir), f"work tree has uncommitted changes ({shown}); commit them or force"
+        )
+    clash = sorted(set(dirty) & set(changes))
+    if clash:
+        shown = ", ".join(clash[:3]) + (", ..." if len(clash) > 3 else "")
+        raise GitError(str(workdir), f"files to commit have uncommitted changes of yours "
+                       f"({shown}); commit or stash them first")
 
     # Which ref moves.
     head_unborn = repo.head_is_unborn
     head_commit = None if head_unborn else repo.head.peel(pygit2.Commit)
+    head_to = None
     if branch is not None:
         refname = branch if branch.startswith("refs/") else f"refs/heads/{branch}"
         if not pygit2.reference_is_valid_name(refname):
@@ -80,19 +90,21 @@ def commit_files(
             raise GitError(
                 branch, "branch exists and does not point at HEAD; check it out first"
             )
+        old = None if existing is None else existing.target
+        head_to = refname if current != refname else None
     else:
         refname = "HEAD" if repo.head_is_detached else repo.references["HEAD"].target
+        old = None if head_commit is None else head_commit.id
 
     # 1. objects
     index = pygit2.Index()
     if head_commit is not None:
         index.read_tree(head_commit.tree)
-    new_blobs: dict[str, tuple[pygit2.Oid, int] | None] = {}
+    modes: dict[Path, int] = {}
     for path, data in sorted(changes.items()):
         if data is None:
             if path in index:
                 index.remove(path)
-            new_blobs[path] = None
             continue
         mode = REG_MODE
         if path in index:
@@ -101,62 +113,49 @@ def commit_files(
                 raise GitError(path, f"is not a regular file in HEAD (mode {mode:o})")
         oid = repo.create_blob(data)
         index.add(pygit2.IndexEntry(path, oid, mode))
-        new_blobs[path] = (oid, mode)
+        modes[workdir / path] = 0o755 if mode == EXEC_MODE else 0o644
     tree = index.write_tree(repo)
     parents = [] if head_commit is None else [head_commit.id]
     if head_commit is not None and tree == head_commit.tree.id:
         raise GitError("commit", "the changes leave the tree as it is; nothing to commit")
     commit = repo.create_commit(None, author, committer, message, tree, parents)
-
-    # 2. the ref, only if nobody moved it meanwhile
     subject = message.splitlines()[0]
     reflog = f"commit{' (initial)' if not parents else ''}: {subject}"
-    if refname == "HEAD":
-        if repo.head.target != head_commit.id:  # type: ignore[union-attr]
-            raise GitError("HEAD", "moved while committing; nothing was changed")
-        repo.set_head(commit)
-    else:
-        old = repo.references.get(refname)
-        expected = head_commit.id if (old is not None and head_commit is not None) else None
-        if old is not None and old.target != expected:
-            raise GitError(refname, "moved while committing; nothing was changed")
-        repo.create_reference_direct(refname, commit, True, message=reflog)
-        if branch is not None:
-            repo.set_head(refname)
 
-    # 3. work tree and index: stage every file under a temporary name first
-    # so that a full disk fails before anything is replaced.
-    staged: list[tuple[Path, Path | None]] = []
+    # 2. work tree, 3. index, 4. the ref: through the journal
+    git_dir = Path(repo.path)
+    record = git_dir / journal.RECORD_NAME
+    jn = journal.Journal(record, "commit")
+    jn.extra.update(updates.record_extra(repo, refname, old, commit, head_to))
+    writes = {workdir / p: d for p, d in changes.items()}
+
+    def stage() -> None:
+        jn.stage(writes, modes, keep=[git_dir / "index"], make_dirs=True)
+
+    def land() -> None:
+        jn.extra["git"]["step"] = "index"
+        jn.save("applying")
+        repo_index = repo.index
+        repo_index.read(True)
+        for path, data in changes.items():
+            if data is None:
+                if path in repo_index:
+                    repo_index.remove(path)
+            else:
+                # add() by path stats the file so the entry is not racily dirty
+                repo_index.add(path)
+        updates.write_index(repo_index)
+        jn.extra["git"]["step"] = "ref"
+        jn.save("applying")
+        updates.move_ref(repo, refname, old, commit, reflog)
+        jn.state = "landed"  # the commit stands from here on
+        if head_to is not None:
+            updates.point_head(repo, head_to)
+
     try:
-        for path, entry in new_blobs.items():
-            target = workdir / path
-            if entry is None:
-                staged.append((target, None))
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.xenpatch.")
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(changes[path])  # type: ignore[arg-type]
-            os.chmod(tmp, 0o755 if entry[1] == EXEC_MODE else 0o644)
-            staged.append((target, Path(tmp)))
-    except OSError:
-        for _, tmp in staged:
-            if tmp is not None:
-                tmp.unlink(missing_ok=True)
+        journal.run(jn, stage, land)
+    except GitError:
         raise
-    for target, tmp in staged:
-        if tmp is None:
-            target.unlink(missing_ok=True)
-        else:
-            os.replace(tmp, target)
-    repo_index = repo.index
-    repo_index.read()
-    for path, entry in new_blobs.items():
-        if entry is None:
-            if path in repo_index:
-                repo_index.remove(path)
-        else:
-            # add() by path stats the file so the entry is not racily dirty
-            repo_index.add(path)
-    repo_index.write()
+    except journal.JournalError as exc:
+        raise GitError(exc.what, exc.reason) from None
     return str(commit)

@@ -187,3 +187,52 @@ def dirty_paths(work_dir: str | os.PathLike[str]) -> list[str]:
     if repo.is_bare:
         return []
     return is_dirty(repo)
+
+
+def work_tree_of(path: str | os.PathLike[str]) -> tuple[Path, str]:
+    """(work tree root, ``path`` relative to it in posix form, '' at the root)
+    of the repository that holds ``path``."""
+    repo = open_repo(path)
+    if repo.is_bare or repo.workdir is None:
+        raise GitError(str(path), "bare repository has no work tree")
+    root = Path(repo.workdir).resolve()
+    rel = Path(path).resolve().relative_to(root).as_posix()
+    return root, "" if rel == "." else rel
+
+
+def differs_from_head(path: str | os.PathLike[str]) -> bool:
+    """Whether anything under ``path`` (tracked or not) differs from HEAD."""
+    root, prefix = work_tree_of(path)
+    repo = open_repo(path)
+    if repo.head_is_unborn:
+        return True
+    lead = prefix + "/" if prefix else ""
+    return any(p.startswith(lead) and not flags & FileStatus.IGNORED
+               for p, flags in repo.status(untracked_files="all").items())
+
+
+def export_head(path: str | os.PathLike[str], dest: Path, suffixes: tuple[str, ...]) -> int:
+    """Write HEAD's regular files under ``path`` whose names end in one of
+    ``suffixes`` into ``dest`` (same relative layout); returns the count."""
+    root, prefix = work_tree_of(path)
+    repo = open_repo(path)
+    tree = repo.head.peel(pygit2.Tree)
+    if prefix:
+        obj = tree[prefix]
+        if not isinstance(obj, pygit2.Tree):
+            raise GitError(str(path), "not a folder in HEAD")
+        tree = obj
+    count = 0
+
+    def walk(t: pygit2.Tree, into: Path) -> None:
+        nonlocal count
+        for entry in t:
+            if entry.type_str == "tree":
+                walk(repo[entry.id], into / entry.name)
+            elif entry.filemode in (REG_MODE, EXEC_MODE) and entry.name.endswith(suffixes):
+                into.mkdir(parents=True, exist_ok=True)
+                (into / entry.name).write_bytes(repo[entry.id].data)
+                count += 1
+
+    walk(tree, dest)
+    return count

@@ -16,12 +16,14 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
+from xenpatch.errors import XenpatchError
+
 ACTIONS = ("acquire", "release", "try", "query", "init")
 KINDS = ("spin", "rw", "percpu", "rcu")
 FLAVOURS = ("plain", "irq", "irqsave", "bh", "recursive")
 
 
-class LockTableError(ValueError):
+class LockTableError(XenpatchError, ValueError):
     pass
 
 

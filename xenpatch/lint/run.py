@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from xenpatch.errors import XenpatchError
 from xenpatch.lint.analyze import (
     FileResult,
     LintConfig,
@@ -24,7 +25,7 @@ from xenpatch.lint.headers import find_xen_root
 from xenpatch.lint.treecache import TreeCache
 
 
-class UsageError(Exception):
+class UsageError(XenpatchError):
     pass
 
 

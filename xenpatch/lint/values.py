@@ -25,12 +25,13 @@ from tree_sitter import Node
 
 from xenpatch.c.cfg import call_name
 from xenpatch.c.source import SourceFile
+from xenpatch.errors import XenpatchError
 
 ALLOC, ALLOC_NZ = "alloc", "alloc+"
 ZERO = "zero"  # the flag tracking's class of 0/NULL
 
 
-class ValueRulesError(ValueError):
+class ValueRulesError(XenpatchError, ValueError):
     pass
 
 

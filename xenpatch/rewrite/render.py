@@ -8,10 +8,11 @@ from pathlib import Path
 import jinja2
 
 from xenpatch import templating
+from xenpatch.errors import XenpatchError
 from xenpatch.paths import templates_dir
 
 
-class RenderError(Exception):
+class RenderError(XenpatchError):
     pass
 
 
