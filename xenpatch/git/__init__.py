@@ -26,10 +26,13 @@ from xenpatch.git.repo import (
     NULL_SHA,
     Identity,
     current_branch,
+    differs_from_head,
     dirty_paths,
+    export_head,
     git_dir,
     has_commit,
     identity,
+    oid,
     open_repo,
     quote_path_setting,
     read_blob,
@@ -38,13 +41,15 @@ from xenpatch.git.repo import (
     tree_dirs,
     tree_of,
     valid_ref_name,
+    work_tree_of,
 )
 
 __all__ = [
     "NULL_SHA", "CommitInfo", "FileChange", "GitError", "Identity", "Person",
     "abbrev_length", "abbreviator", "am", "changes_between", "clone_detached",
-    "commit_changes", "commit_files", "current_branch", "dirty_paths", "git_dir",
-    "has_commit", "identity", "open_repo", "quote_path_setting", "read_blob",
+    "commit_changes", "commit_files", "current_branch", "differs_from_head", "dirty_paths",
+    "export_head", "git_dir", "work_tree_of",
+    "has_commit", "identity", "oid", "open_repo", "quote_path_setting", "read_blob",
     "resolve", "resolve_range", "run_git", "set_ref", "signoff", "tree_dirs",
     "tree_of", "unique_abbrev", "valid_ref_name",
 ]

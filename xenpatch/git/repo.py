@@ -236,3 +236,8 @@ def export_head(path: str | os.PathLike[str], dest: Path, suffixes: tuple[str, .
 
     walk(tree, dest)
     return count
+
+
+def oid(sha: str) -> pygit2.Oid:
+    """The object id of a full hex sha."""
+    return pygit2.Oid(hex=sha)
