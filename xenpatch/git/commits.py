@@ -119,7 +119,7 @@ def commit_files(
     if head_commit is not None and tree == head_commit.tree.id:
         raise GitError("commit", "the changes leave the tree as it is; nothing to commit")
     commit = repo.create_commit(None, author, committer, message, tree, parents)
-    subject = message.splitlines()[0]
+    subject = message.split("\n", 1)[0]
     reflog = f"commit{' (initial)' if not parents else ''}: {subject}"
 
     # 2. work tree, 3. index, 4. the ref: through the journal

@@ -39,8 +39,14 @@ def apply_edits(raw: bytes, edits: list[Edit], path: str = "") -> bytes:
 
 
 def _diff_lines(data: bytes) -> list[str]:
-    # Decoded with surrogateescape so that any byte survives the round trip.
-    return data.decode("utf-8", "surrogateescape").splitlines(keepends=True)
+    """Lines as git and patch see them: split on "\n" only (a form feed,
+    vertical tab or lone CR stays inside its line; CRLF keeps its CR).
+    Decoded with surrogateescape so that any byte survives the round trip."""
+    parts = data.decode("utf-8", "surrogateescape").split("\n")
+    lines = [p + "\n" for p in parts[:-1]]
+    if parts[-1]:
+        lines.append(parts[-1])
+    return lines
 
 
 def unified_diff(path: str, old: bytes, new: bytes, context: int = 3) -> str:

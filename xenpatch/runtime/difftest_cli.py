@@ -47,15 +47,18 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     try:
-        rule = load_rule(args.rule)
+        rule = load_rule(args.rule, tree=args.tree)
         result = run_rule(args.tree, rule)
     except (RuleError, TreeError) as exc:
         print(f"xenpatch: {exc}", file=sys.stderr)
         return 2
     if result.plan.errors:
+        # a refused plan: the same exit status as `xenpatch rewrite` gives it
         for d in result.plan.errors:
             print(str(d), file=sys.stderr)
-        return 2
+        print(f"xenpatch: {rule.path}: not applied ({len(result.plan.errors)} errors)",
+              file=sys.stderr)
+        return 1
     only = set(args.function) if args.function else None
     progs = conversion_programs(args.tree, rule, result, only=only, per_function=args.paths)
     for problem in progs.problems:
