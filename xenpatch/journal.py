@@ -332,11 +332,16 @@ def write_files(root: Path, writes: Mapping[Path, bytes | None], *, what: str,
 
 
 def run(journal: Journal, stage: Callable[[], None],
-        after_apply: Callable[[], None] | None = None) -> None:
+        after_apply: Callable[[], None] | None = None,
+        complete: Callable[[], None] | None = None) -> None:
     """Stage, apply, run ``after_apply`` (whose last step is the caller's
     commit point: it sets ``journal.state = "landed"`` right after), finish.
-    Any failure before the commit point rolls back; after it, the change
-    stands and what is left is the next command's to complete."""
+
+    Any failure before the commit point rolls back.  After it the change
+    stands: ``complete`` (the caller's steps after its commit point) and the
+    clean-up are tried again once; if that fails too, the record stays for
+    the next command to complete.
+    """
     try:
         stage()
         journal.apply()
@@ -350,14 +355,13 @@ def run(journal: Journal, stage: Callable[[], None],
             _unlink(leftover_tmp(journal.record))
             raise _as_error(exc, journal) from None
         if journal.state in ("landed", "done"):
-            raise JournalError(str(journal.record), f"{_reason(exc)} after the change was "
-                               "made; the next xenpatch command on this tree completes it"
-                               ) from None
+            _settle(journal, complete, exc)
+            return
         try:
             journal.rollback()
         except BaseException as undo:
             raise JournalError(
-                str(journal.record),
+                _tree_of(journal.record),
                 f"{_reason(exc)}; rolling back failed too ({_reason(undo)}): "
                 "the next xenpatch command on this tree restores it",
             ) from None
@@ -365,9 +369,25 @@ def run(journal: Journal, stage: Callable[[], None],
     try:
         journal.finish()
     except BaseException as exc:
-        raise JournalError(str(journal.record), f"{_reason(exc)} while cleaning up after the "
-                           "change was made; the next xenpatch command on this tree "
-                           "completes it") from None
+        _settle(journal, complete, exc)
+
+
+def _settle(journal: Journal, complete: Callable[[], None] | None, first: BaseException
+            ) -> None:
+    """After the commit point: finish what is left, or leave it to the next run."""
+    try:
+        if complete is not None:
+            complete()
+        journal.finish()
+    except BaseException as exc:
+        raise JournalError(_tree_of(journal.record), f"{_reason(first)}, then {_reason(exc)}, "
+                           "after the change was made; the next xenpatch command on this "
+                           "tree completes it") from None
+
+
+def _tree_of(record: Path) -> str:
+    """The tree a record serves (the user's name for it, not the record's)."""
+    return str(record.parent if record.name == DOT_RECORD_NAME else record.parent.parent)
 
 
 def _reason(exc: BaseException) -> str:
@@ -384,12 +404,16 @@ def _as_error(exc: BaseException, journal: Journal) -> BaseException:
         return exc
     if isinstance(exc, OSError):
         name = str(exc.filename or journal.record)
+        if name in (str(journal.record), str(leftover_tmp(journal.record))):
+            name = _tree_of(journal.record)  # the record is ours, not the user's
         for e in journal.entries:
             if name in (e.staged, e.backup):
                 name = e.target
         for d in journal.dirs:
-            if name.startswith(d):
-                name = d
+            if name.startswith(d):  # a staging folder: name the folder it fills
+                served = [e.target for e in journal.entries if e.staged and
+                          e.staged.startswith(d)]
+                name = str(Path(served[0]).parent if served else Path(d).parent)
         reason = exc.strerror or str(exc)
         return JournalError(name, f"{reason}; nothing was changed")
     return exc

@@ -15,6 +15,10 @@ from xenpatch.git import updates
 from xenpatch.git.repo import EXEC_MODE, REG_MODE, is_dirty, open_repo, signature
 
 
+def git_dir_of(repo: pygit2.Repository) -> Path:
+    return Path(repo.path)
+
+
 def _check_path(path: str) -> None:
     parts = path.split("/")
     if (
@@ -96,29 +100,34 @@ def commit_files(
         refname = "HEAD" if repo.head_is_detached else repo.references["HEAD"].target
         old = None if head_commit is None else head_commit.id
 
-    # 1. objects
-    index = pygit2.Index()
-    if head_commit is not None:
-        index.read_tree(head_commit.tree)
-    modes: dict[Path, int] = {}
-    for path, data in sorted(changes.items()):
-        if data is None:
+    # 1. objects (unreferenced until the ref moves: harmless if we stop here)
+    try:
+        index = pygit2.Index()
+        if head_commit is not None:
+            index.read_tree(head_commit.tree)
+        modes: dict[Path, int] = {}
+        for path, data in sorted(changes.items()):
+            if data is None:
+                if path in index:
+                    index.remove(path)
+                continue
+            mode = REG_MODE
             if path in index:
-                index.remove(path)
-            continue
-        mode = REG_MODE
-        if path in index:
-            mode = index[path].mode
-            if mode not in (REG_MODE, EXEC_MODE):
-                raise GitError(path, f"is not a regular file in HEAD (mode {mode:o})")
-        oid = repo.create_blob(data)
-        index.add(pygit2.IndexEntry(path, oid, mode))
-        modes[workdir / path] = 0o755 if mode == EXEC_MODE else 0o644
-    tree = index.write_tree(repo)
-    parents = [] if head_commit is None else [head_commit.id]
-    if head_commit is not None and tree == head_commit.tree.id:
-        raise GitError("commit", "the changes leave the tree as it is; nothing to commit")
-    commit = repo.create_commit(None, author, committer, message, tree, parents)
+                mode = index[path].mode
+                if mode not in (REG_MODE, EXEC_MODE):
+                    raise GitError(path, f"is not a regular file in HEAD (mode {mode:o})")
+            oid = repo.create_blob(data)
+            index.add(pygit2.IndexEntry(path, oid, mode))
+            modes[workdir / path] = 0o755 if mode == EXEC_MODE else 0o644
+        tree = index.write_tree(repo)
+        parents = [] if head_commit is None else [head_commit.id]
+        if head_commit is not None and tree == head_commit.tree.id:
+            raise GitError("commit", "the changes leave the tree as it is; nothing to commit")
+        commit = repo.create_commit(None, author, committer, message, tree, parents)
+    except (OSError, pygit2.GitError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise GitError(str(git_dir_of(repo)), f"cannot write objects: {reason}; "
+                       "nothing was changed") from None
     subject = message.split("\n", 1)[0]
     reflog = f"commit{' (initial)' if not parents else ''}: {subject}"
 
@@ -153,9 +162,11 @@ def commit_files(
             updates.point_head(repo, head_to)
 
     try:
-        journal.run(jn, stage, land)
+        journal.run(jn, stage, land, lambda: updates.complete(jn.extra))
     except GitError:
         raise
     except journal.JournalError as exc:
         raise GitError(exc.what, exc.reason) from None
+    except pygit2.GitError as exc:  # index or ref update refused; rolled back
+        raise GitError(str(git_dir), f"{exc}; nothing was changed") from None
     return str(commit)
