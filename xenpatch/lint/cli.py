@@ -53,12 +53,19 @@ def run(args: argparse.Namespace) -> int:
         files = collect_files(args.paths)
         if args.output is not None:
             _check_output(args.output, files)
+        # the rules are loaded in each worker too: a bad one is reported here,
+        # once, not as a broken process pool
+        from xenpatch.lint.analyze import LintConfig
+
+        LintConfig.load(args.rules)
         results = lint_files(files, args.jobs, args.rules, tree=not args.no_tree_summaries)
     except XenpatchError as exc:  # UsageError, bad rule or macro tables
         print(f"xenpatch lint: {exc}", file=sys.stderr)
         return 2
     except (OSError, ValueError) as exc:  # unreadable or invalid rules
-        print(f"xenpatch lint: {exc}", file=sys.stderr)
+        where = f"{exc.filename}: {exc.strerror}" if isinstance(exc, OSError) and \
+            exc.filename else str(exc)
+        print(f"xenpatch lint: {where}", file=sys.stderr)
         return 2
     out = sys.stdout if args.output is None else io.StringIO()
     if args.format == "text":
