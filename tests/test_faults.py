@@ -113,9 +113,10 @@ def commit(fast: pytest.TempPathFactory) -> WritePath:
     git(repo, "commit", "-q", "-m", "base")
     new = {f"sub/{p}": d for p, d in _conversion(repo / "sub").items()}
     new["sub/xen/common/brand-new/added.c"] = b"int added;\n"  # a folder made, too
-    return WritePath("rewrite --commit", base,
-                     lambda b: commit_files(b / "repo", new, "convert\n\nbody\n"),
-                     lambda b: b / "repo", lambda b: b / "repo")
+    def write(b: Path) -> None:
+        commit_files(b / "repo", new, "convert\n\nbody\n")
+
+    return WritePath("rewrite --commit", base, write, lambda b: b / "repo", lambda b: b / "repo")
 
 
 @pytest.fixture(scope="module")
@@ -147,9 +148,10 @@ def series(fast: pytest.TempPathFactory) -> WritePath:
     again = build()
     assert len(again.mails) == 3  # cover + 2: the third patch file is stale
 
-    return WritePath("series", base, lambda b: None if series_mod.write(
-                         b / "repo", again, b / "out") else None,
-                     lambda b: b / "out", lambda b: b / "repo")
+    def write(b: Path) -> None:
+        series_mod.write(b / "repo", again, b / "out")
+
+    return WritePath("series", base, write, lambda b: b / "out", lambda b: b / "repo")
 
 
 PATHS = ["in_place", "commit", "series"]

@@ -217,10 +217,10 @@ class Journal:
                 continue
             if not make_dirs:
                 raise JournalError(str(target.parent), "no such folder; nothing was changed")
-            missing = [d for d in (target.parent, *target.parent.parents) if not d.exists()]
-            for d in reversed(missing):
-                if str(d) not in self.made:
-                    self.made.append(str(d))
+            missing = [p for p in (target.parent, *target.parent.parents) if not p.exists()]
+            for folder in reversed(missing):
+                if str(folder) not in self.made:
+                    self.made.append(str(folder))
         for target in keep:
             existed = target.exists()
             backup = str(target.parent / f".{target.name}{_MARK}old-{token}") if existed else None
@@ -242,8 +242,8 @@ class Journal:
                 os.chmod(entry.staged, mode)  # whatever the umask
             if entry.backup is not None:
                 _backup(target, Path(entry.backup))
-        for d in sorted({Path(e.staged).parent for e in self.entries if e.staged}):
-            fsync_dir(d)
+        for folder in sorted({Path(e.staged).parent for e in self.entries if e.staged}):
+            fsync_dir(folder)
 
     def apply(self) -> None:
         """The renames (and deletions); the record says ``applying`` first."""

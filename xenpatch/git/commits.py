@@ -15,6 +15,11 @@ from xenpatch.git import updates
 from xenpatch.git.repo import EXEC_MODE, REG_MODE, is_dirty, open_repo, signature
 
 
+def _oid(target: pygit2.Oid | str) -> pygit2.Oid:
+    """A direct ref's target (pygit2 types it as either)."""
+    return target if isinstance(target, pygit2.Oid) else pygit2.Oid(hex=target)
+
+
 def git_dir_of(repo: pygit2.Repository) -> Path:
     return Path(repo.path)
 
@@ -94,10 +99,10 @@ def commit_files(
             raise GitError(
                 branch, "branch exists and does not point at HEAD; check it out first"
             )
-        old = None if existing is None else existing.target
+        old = None if existing is None else _oid(existing.target)
         head_to = refname if current != refname else None
     else:
-        refname = "HEAD" if repo.head_is_detached else repo.references["HEAD"].target
+        refname = "HEAD" if repo.head_is_detached else str(repo.references["HEAD"].target)
         old = None if head_commit is None else head_commit.id
 
     # 1. objects (unreferenced until the ref moves: harmless if we stop here)
@@ -117,7 +122,7 @@ def commit_files(
                 if mode not in (REG_MODE, EXEC_MODE):
                     raise GitError(path, f"is not a regular file in HEAD (mode {mode:o})")
             oid = repo.create_blob(data)
-            index.add(pygit2.IndexEntry(path, oid, mode))
+            index.add(pygit2.IndexEntry(path, oid, pygit2.enums.FileMode(mode)))
             modes[workdir / path] = 0o755 if mode == EXEC_MODE else 0o644
         tree = index.write_tree(repo)
         parents = [] if head_commit is None else [head_commit.id]

@@ -11,6 +11,7 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import pygit2
 from pygit2.enums import FileStatus
@@ -137,9 +138,9 @@ def tree_dirs(repo_dir: str | os.PathLike[str], rev: str) -> frozenset[str]:
     def walk(t: pygit2.Tree, prefix: str) -> None:
         for entry in t:
             if entry.type_str == "tree":
-                path = prefix + entry.name
+                path = prefix + str(entry.name)
                 dirs.add(path)
-                walk(repo[entry.id], path + "/")
+                walk(cast(pygit2.Tree, repo[entry.id]), path + "/")
 
     walk(tree, "")
     return frozenset(dirs)
@@ -227,11 +228,12 @@ def export_head(path: str | os.PathLike[str], dest: Path, suffixes: tuple[str, .
     def walk(t: pygit2.Tree, into: Path) -> None:
         nonlocal count
         for entry in t:
+            name = str(entry.name)
             if entry.type_str == "tree":
-                walk(repo[entry.id], into / entry.name)
-            elif entry.filemode in (REG_MODE, EXEC_MODE) and entry.name.endswith(suffixes):
+                walk(cast(pygit2.Tree, repo[entry.id]), into / name)
+            elif entry.filemode in (REG_MODE, EXEC_MODE) and name.endswith(suffixes):
                 into.mkdir(parents=True, exist_ok=True)
-                (into / entry.name).write_bytes(repo[entry.id].data)
+                (into / name).write_bytes(cast(pygit2.Blob, repo[entry.id]).data)
                 count += 1
 
     walk(tree, dest)

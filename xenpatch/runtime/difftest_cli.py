@@ -74,11 +74,11 @@ def run(args: argparse.Namespace) -> int:
           f"{sum(d.status != 'preexisting' for d in divergences)} divergences, "
           f"{sum(d.status == 'preexisting' for d in divergences)} hazards on both sides")
     shown: set[tuple[str, str]] = set()
-    for d in sorted(divergences, key=lambda d: (d.status != "new", d.kind, d.functions)):
+    for dv in sorted(divergences, key=lambda v: (v.status != "new", v.kind, v.functions)):
         # One full report per (status, kind); the rest as one line each.
-        if (d.status, d.kind) in shown:
-            print(f"{d.status}: {d.kind} with " + " | ".join(d.functions))
+        if (dv.status, dv.kind) in shown:
+            print(f"{dv.status}: {dv.kind} with " + " | ".join(dv.functions))
             continue
-        shown.add((d.status, d.kind))
-        print(format_divergence(d))
-    return 1 if any(d.status != "preexisting" for d in divergences) else 0
+        shown.add((dv.status, dv.kind))
+        print(format_divergence(dv))
+    return 1 if any(dv.status != "preexisting" for dv in divergences) else 0

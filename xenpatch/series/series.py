@@ -397,7 +397,7 @@ def _write_whole(repo_dir: str | os.PathLike[str], series: Series, out: Path,
     refname = f"refs/xenpatch/{series.name}/v{series.version}"
     ref = repo.references.get(refname)
     new = git.oid(series.head)
-    old = None if ref is None else ref.target
+    old = None if ref is None else git.oid(str(ref.target))
     jn = journal.Journal(git.git_dir(repo_dir) / journal.RECORD_NAME, "series write")
     land = None
     if old != new:
