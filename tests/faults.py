@@ -156,9 +156,15 @@ def leftovers(*roots: Path) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    """``python -m faults --kill-at N -- xenpatch-args...``: SIGKILL at point N."""
+    """``python -m faults --kill-at N [--now T] -- xenpatch-args...``: SIGKILL
+    at point N; ``--now`` fixes the clock (a series' dates and Message-IDs)."""
     kill_at = int(argv[argv.index("--kill-at") + 1])
     args = argv[argv.index("--") + 1:]
+    if "--now" in argv[:argv.index("--")]:
+        import time
+
+        now = float(argv[argv.index("--now") + 1])
+        time.time = lambda: now
     from xenpatch.cli import main as xmain
 
     with Faults(kill_at, kill=True).installed() as f:

@@ -249,8 +249,9 @@ def test_failure_that_stays_is_recovered_by_the_next_run(
 
 def _xenpatch_killed(args: list[str], cwd: Path, kill_at: int) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, **ENV, "PYTHONPATH": str(ROOT / "tests")}
-    return subprocess.run([sys.executable, "-m", "faults", "--kill-at", str(kill_at), "--",
-                           *args], cwd=cwd, env=env, capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "faults", "--kill-at", str(kill_at),
+                           "--now", "1700000000", "--", *args],
+                          cwd=cwd, env=env, capture_output=True, text=True)
 
 
 def _xenpatch(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -293,3 +294,48 @@ def test_sigkill_at_random_points_then_recovery(mode: str, tmp_path: Path) -> No
             assert snapshot(case, case) == after, n
         shutil.rmtree(case)
     COUNTS[f"rewrite {mode}: SIGKILL runs, at seeded points out of {points}"] = len(kills)
+
+
+@pytest.mark.slow
+def test_sigkill_series_at_random_points_then_recovery(tmp_path: Path) -> None:
+    """v1 again after the branch lost a commit: mails replaced, one deleted,
+    state and ref moved -- killed at seeded points, then recovered."""
+    work = tmp_path / "work"
+    repo, out = work / "repo", work / "out"
+    git(tmp_path, "init", "-q", "-b", "topic", str(repo))
+    (repo / "a.c").write_text("int a;\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "base")
+    base = git(repo, "rev-parse", "HEAD").strip()
+    for n in range(3):
+        (repo / f"f{n}.c").write_text(f"int f{n};\n")
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", f"f{n}: add\n\nSigned-off-by: Ann Dev <ann@example.org>")
+    args = ["series", "-C", str(repo), f"{base}..HEAD", "--no-maintainers", "-o", str(out)]
+    first = _xenpatch_killed(args, repo, 10**9)
+    assert first.returncode == 0, first.stderr
+    git(repo, "reset", "-q", "--hard", "HEAD~1")
+    saved = tmp_path / "saved"
+    shutil.copytree(work, saved, symlinks=True)
+
+    def restore() -> None:
+        shutil.rmtree(work)
+        shutil.copytree(saved, work, symlinks=True)
+
+    before = snapshot(out, repo)
+    full = _xenpatch_killed(args, repo, 10**9)
+    assert full.returncode == 0, full.stderr
+    points = int(full.stderr.rsplit("fault points: ", 1)[1])
+    after = snapshot(out, repo)
+    assert before != after
+    rng = random.Random(13)
+    kills = sorted(rng.sample(range(1, points + 1), min(6, points)))
+    for n in kills:
+        restore()
+        proc = _xenpatch_killed(args, repo, n)
+        assert proc.returncode == -9, (n, proc.stderr)
+        rec = _xenpatch(["lint", "--list-checks"], repo)
+        assert rec.returncode == 0 and "Traceback" not in rec.stderr, rec.stderr
+        assert snapshot(out, repo) in (before, after), n
+        assert leftovers(work) == [], n
+    COUNTS[f"series: SIGKILL runs, at seeded points out of {points}"] = len(kills)
