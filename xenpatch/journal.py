@@ -200,6 +200,12 @@ class Journal:
         removed at the end) when given.  ``keep``: files that other code
         rewrites later (the git index) and that only need a backup.
         """
+        # The record is read back from anywhere (the next command's own
+        # working directory): every path in it is absolute.
+        writes = {_abs(t): d for t, d in writes.items()}
+        modes = {_abs(t): m for t, m in (modes or {}).items()}
+        staging_dir = None if staging_dir is None else _abs(staging_dir)
+        keep = [_abs(t) for t in keep]
         if self.record.exists():
             raise JournalError(str(self.record), "an unfinished change is recorded here; "
                                "run any xenpatch command on this tree to recover it")
@@ -235,7 +241,7 @@ class Journal:
             if entry.staged is not None:
                 data = writes[target]
                 assert data is not None
-                mode = (modes or {}).get(target)
+                mode = modes.get(target)
                 if mode is None:
                     mode = target.stat().st_mode & 0o7777 if entry.existed else 0o644
                 write_bytes(Path(entry.staged), data, mode)
@@ -276,6 +282,12 @@ class Journal:
         _unlink(self.record.with_name(self.record.name + ".tmp"))
         _unlink(self.record)
         fsync_dir(self.record.parent)
+
+
+def _abs(path: Path) -> Path:
+    """Absolute, without resolving symlinks (a link to a file is replaced, as
+    a plain write would; rule paths are checked to stay inside the tree)."""
+    return Path(os.path.abspath(path))
 
 
 def _backup(target: Path, backup: Path) -> None:
@@ -327,7 +339,7 @@ def write_files(root: Path, writes: Mapping[Path, bytes | None], *, what: str,
     :class:`JournalError` naming the target that failed (KeyboardInterrupt is
     re-raised after the rollback).
     """
-    journal = Journal(record or record_path_for(root), what)
+    journal = Journal(_abs(record or record_path_for(root)), what)
     run(journal, lambda: journal.stage(writes, modes, staging_dir, make_dirs=make_dirs))
 
 
