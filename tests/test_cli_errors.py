@@ -173,3 +173,17 @@ def test_every_error_class_derives_from_the_base() -> None:
                 found.append(obj)
                 assert issubclass(obj, XenpatchError), f"{mod.name}.{name}"
     assert len(found) >= 10
+
+
+@pytest.mark.parametrize("cmd", ["rewrite", "difftest"])
+def test_a_refused_plan_exits_1_for_rewrite_and_difftest(
+        capsys: pytest.CaptureFixture[str], tree: Path, cmd: str) -> None:
+    """A lock call the conversion cannot express: the plan is refused, and
+    both commands say so with the same status."""
+    (tree / "xen" / "common" / "odd.c").write_text(
+        "#include <xen/sched.h>\n#include <xen/grant_table.h>\n\n"
+        "void f(struct domain *d)\n{\n    write_trylock(&d->grant_table->lock);\n}\n")
+    code = main([cmd, "--rule", str(GT), str(tree)])
+    err = capsys.readouterr().err
+    assert code == 1, err
+    assert "no equivalent of write_trylock()" in err and "not applied" in err
