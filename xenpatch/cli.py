@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
+import os
 import sys
+from pathlib import Path
+
+from xenpatch.errors import XenpatchError
 
 # Capabilities register their own subcommands; a missing one is left out
 # rather than breaking the others.
@@ -34,18 +39,81 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _paths_of(args: argparse.Namespace) -> list[Path]:
+    """Every path the command was given: where an interrupted write may be."""
+    found: list[Path] = []
+    for value in vars(args).values():
+        for v in value if isinstance(value, list) else [value]:
+            if isinstance(v, Path):
+                found.append(v)
+    return found
+
+
+def _flush_stdout() -> None:
+    """Flush now, so a full device is reported here and not by the
+    interpreter at exit."""
+    try:
+        sys.stdout.flush()
+    except OSError:
+        _discard_stdout()
+        raise
+
+
+def _discard_stdout() -> None:
+    """What is left in stdout's buffer goes nowhere (it could not be written)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one subcommand; every expected failure is one line and exit 2.
+
+    :class:`~xenpatch.errors.XenpatchError` (bad input: every error class
+    of xenpatch derives from it), OSError (the environment: a full disk, a
+    read-only folder) and libgit2's errors end here whichever subcommand
+    raised them, so none reaches the user as a traceback.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help(sys.stderr)
         return 2
     try:
-        return int(args.handler(args))
+        from xenpatch.recovery import recover_around
+
+        recover_around(_paths_of(args))
+        status = int(args.handler(args))
+        if argv is None:
+            _flush_stdout()
+        return status
     except KeyboardInterrupt:
+        print("xenpatch: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
+        if argv is None:
+            _discard_stdout()
         return 0
+    except XenpatchError as exc:
+        print(exc.line(), file=sys.stderr)
+        return 2
+    except OSError as exc:
+        if argv is None:
+            _discard_stdout()
+        where = exc.filename or ("stdout" if exc.errno in (errno.ENOSPC, errno.EIO) else
+                                 "xenpatch")
+        print(f"xenpatch: {where}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        # libgit2's errors are not ours to subclass; anything else is a bug
+        # and keeps its traceback
+        if type(exc).__module__.startswith(("pygit2", "_pygit2")):
+            print(f"xenpatch: git: {exc}", file=sys.stderr)
+            return 2
+        raise
 
 
 if __name__ == "__main__":

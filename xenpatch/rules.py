@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from xenpatch.errors import XenpatchError
 
-class RuleError(Exception):
+
+class RuleError(XenpatchError):
     """A rule file that cannot be used; ``str()`` is the one-line message."""
 
 
@@ -195,7 +197,29 @@ def _check(data: dict[str, Any], schema: dict[str, Any], text: str, path: str,
             )
 
 
-def load_rule(path: Path) -> ConversionRule:
+def _check_inside(path: Path, text: str, table: str | None, key: str, value: str,
+                  tree: Path | None) -> None:
+    """A path of the rule is relative to TREE and stays inside it, symlinks
+    resolved: a rule never makes a conversion read or write elsewhere."""
+    line = _line_of_key(text, table, key)
+    where = f"{table}.{key}" if table else key
+    if Path(value).is_absolute() or value.startswith("~"):
+        raise RuleError(f"{path}:{line}: {where}: '{value}' is absolute; "
+                        "give a path relative to the tree")
+    if tree is None:
+        if ".." in Path(value).parts:
+            raise RuleError(f"{path}:{line}: {where}: '{value}' leaves the tree")
+        return
+    root = tree.resolve()
+    try:
+        (root / value).resolve().relative_to(root)
+    except ValueError:
+        raise RuleError(f"{path}:{line}: {where}: '{value}' leads outside the tree "
+                        f"{tree}") from None
+
+
+def load_rule(path: Path, tree: Path | None = None) -> ConversionRule:
+    """Load and check a rule; with ``tree``, its paths must stay inside it."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -224,6 +248,11 @@ def load_rule(path: Path) -> ConversionRule:
     paths = data.get("paths", ["xen"])
     if not all(isinstance(p, str) for p in paths):
         raise RuleError(f"{path}:{_line_of_key(text, None, 'paths')}: paths: must be strings")
+    for p in paths:
+        _check_inside(path, text, None, "paths", p, tree)
+    for key, value in data.get("placement", {}).items():
+        if value:
+            _check_inside(path, text, "placement", key, value, tree)
     return ConversionRule(
         path=str(path),
         name=data["name"],

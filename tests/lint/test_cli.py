@@ -60,17 +60,36 @@ def test_bad_jobs_exits_2() -> None:
     assert main(["--jobs", "0", str(LINT)]) == 2
 
 
+def _without_dac_override() -> None:
+    """In the child, before exec: drop the capabilities that let root read
+    any file (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH) from the bounding set,
+    so that even as root a mode-0 file is unreadable."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    for cap in (1, 2):
+        if libc.prctl(24, cap, 0, 0, 0) != 0:  # PR_CAPBSET_DROP
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+
+
 def test_unreadable_exits_2(tmp_path: Path) -> None:
+    """A file the process may not read: one line naming it, exit 2.  CI runs
+    as root, which reads anything; the check runs in a child without the
+    capabilities that allow that, whoever runs the tests."""
+    import os
+
     p = tmp_path / "locked.c"
     p.write_text(CLEAN)
     p.chmod(0)
     try:
-        if p.open("rb"):  # root reads anything: nothing to test then
-            pytest.skip("running as root")
-    except PermissionError:
-        assert main([str(p)]) == 2
+        proc = subprocess.run([sys.executable, "-m", "xenpatch.cli", "lint", str(p)],
+                              capture_output=True, text=True,
+                              preexec_fn=_without_dac_override if os.getuid() == 0 else None)
     finally:
         p.chmod(0o644)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "locked.c" in lines[0] and "Permission denied" in lines[0], lines
 
 
 def test_tree_and_stable_order_across_jobs(tmp_path: Path, capsys) -> None:

@@ -45,7 +45,9 @@ def test_diff_matches_expected_bytes(capsys: pytest.CaptureFixture[str], rule: s
 def test_expected_diff_applies_and_compiles(tree: Path, rule: str) -> None:
     subprocess.run(["git", "init", "-q", str(tree)], check=True)
     subprocess.run(["git", "apply", str(EXPECTED / f"{rule}.diff")], cwd=tree, check=True)
-    for c_file in sorted((tree / "xen").rglob("*.c")):
+    c_files = sorted((tree / "xen").rglob("*.c"))
+    assert c_files
+    for c_file in c_files:
         res = subprocess.run([*GCC, "-I", str(tree / "xen" / "include"), str(c_file)],
                              capture_output=True, text=True)
         assert res.returncode == 0, f"{c_file}: {res.stderr}"

@@ -55,6 +55,7 @@ def test_double_lock_follows_address_order(fixture_programs: C.ConversionProgram
 
 
 def test_after_programs_are_percpu_with_the_owner(fixture_programs: C.ConversionPrograms) -> None:
+    assert fixture_programs.pairs
     for name, before, after in fixture_programs.pairs:
         assert len(before.ops) == len(after.ops), name
         for b, a in zip(before.ops, after.ops, strict=True):

@@ -16,13 +16,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from xenpatch.analysis.lockkeys import lock_key, squash
+from xenpatch.errors import XenpatchError
 
 ACTIONS = ("acquire", "release", "try", "query", "init")
 KINDS = ("spin", "rw", "percpu", "rcu")
 FLAVOURS = ("plain", "irq", "irqsave", "bh", "recursive")
 
 
-class LockTableError(ValueError):
+class LockTableError(XenpatchError, ValueError):
     pass
 
 

@@ -25,6 +25,7 @@ from tree_sitter import Node
 
 from xenpatch.c.cfg import call_name
 from xenpatch.c.source import SourceFile
+from xenpatch.errors import XenpatchError
 
 # Classes of a constant (and of what a test teaches of a variable):
 # 0/false/NULL, >0/true, -E.../ERR_PTR, and "not zero".
@@ -32,7 +33,7 @@ ZERO, POS, NEG, NZ = "zero", "pos", "neg", "nz"
 ALLOC, ALLOC_NZ = "alloc", "alloc+"
 
 
-class ValueRulesError(ValueError):
+class ValueRulesError(XenpatchError, ValueError):
     pass
 
 

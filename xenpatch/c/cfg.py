@@ -26,6 +26,7 @@ from pathlib import Path
 from tree_sitter import Node
 
 from xenpatch.c.source import SourceFile, directives, walk
+from xenpatch.errors import XenpatchError
 
 
 class Kind(Enum):
@@ -102,7 +103,7 @@ class Cfg:
         return self.nodes[i]
 
 
-class CfgConfigError(ValueError):
+class CfgConfigError(XenpatchError, ValueError):
     pass
 
 

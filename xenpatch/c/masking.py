@@ -54,6 +54,8 @@ from bisect import bisect_left
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from xenpatch.errors import XenpatchError
+
 # --------------------------------------------------------------------------
 # The macro table
 
@@ -131,7 +133,7 @@ class MacroTable:
         return k
 
 
-class MacroTableError(Exception):
+class MacroTableError(XenpatchError):
     pass
 
 

@@ -18,9 +18,10 @@ import tree_sitter_c
 from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
 from xenpatch.c.masking import MacroTable, mask
+from xenpatch.errors import XenpatchError
 
 
-class SourceError(Exception):
+class SourceError(XenpatchError):
     """A file that cannot be read as C source; ``str()`` is the one-line message."""
 
     def __init__(self, path: str | Path, reason: str) -> None:

@@ -4,6 +4,7 @@ that ``xenpatch --help`` and other subcommands do not pay for the checker."""
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 from pathlib import Path
 
@@ -45,34 +46,63 @@ def run(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         print("xenpatch lint: --jobs must be at least 1", file=sys.stderr)
         return 2
-    from xenpatch.lint.run import UsageError, collect_files, lint_files
+    from xenpatch.errors import XenpatchError
+    from xenpatch.lint.run import collect_files, lint_files
 
     try:
         files = collect_files(args.paths)
+        if args.output is not None:
+            _check_output(args.output, files)
+        # the rules are loaded in each worker too: a bad one is reported here,
+        # once, not as a broken process pool
+        from xenpatch.lint.config import LintConfig
+
+        LintConfig.load(args.rules)
         results = lint_files(files, args.jobs, args.rules, tree=not args.no_tree_summaries)
-    except UsageError as exc:
+    except XenpatchError as exc:  # UsageError, bad rule or macro tables
         print(f"xenpatch lint: {exc}", file=sys.stderr)
         return 2
     except (OSError, ValueError) as exc:  # unreadable or invalid rules
-        print(f"xenpatch lint: {exc}", file=sys.stderr)
+        where = f"{exc.filename}: {exc.strerror}" if isinstance(exc, OSError) and \
+            exc.filename else str(exc)
+        print(f"xenpatch lint: {where}", file=sys.stderr)
         return 2
-    out = sys.stdout if args.output is None else args.output.open("w", encoding="utf-8")
-    try:
-        if args.format == "text":
-            report.write_text(results, out, sys.stderr, args.verbose)
-        elif args.format == "json":
-            report.write_json(report.to_json(results), out)
-        else:
-            report.write_json(report.to_sarif(results), out)
-    finally:
-        if out is not sys.stdout:
-            out.close()
+    out = sys.stdout if args.output is None else io.StringIO()
+    if args.format == "text":
+        report.write_text(results, out, sys.stderr, args.verbose)
+    elif args.format == "json":
+        report.write_json(report.to_json(results), out)
+    else:
+        report.write_json(report.to_sarif(results), out)
+    if args.output is not None:
+        from xenpatch import journal
+
+        assert isinstance(out, io.StringIO)
+        target = args.output.resolve()
+        try:
+            journal.write_files(target.parent, {target: out.getvalue().encode("utf-8")},
+                                what="lint --output")
+        except XenpatchError as exc:
+            print(f"xenpatch lint: {exc}", file=sys.stderr)
+            return 2
     errors = [r.error for r in results if r.error is not None]
     for e in errors:
         print(f"xenpatch lint: {e}", file=sys.stderr)
     if errors:
         return 2
     return 1 if any(r.findings for r in results) else 0
+
+
+def _check_output(output: Path, files: list[tuple[Path, str]]) -> None:
+    """The report must not replace a folder or one of the inputs."""
+    from xenpatch.lint.run import UsageError
+
+    if output.is_dir():
+        raise UsageError(f"{output}: -o names a folder; give a file for the report")
+    target = output.resolve()
+    for path, _ in files:
+        if path.resolve() == target:
+            raise UsageError(f"{output}: -o names an input file; the report would replace it")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,13 +14,14 @@ from pathlib import Path
 
 from xenpatch.analysis.headers import find_xen_root
 from xenpatch.analysis.locktable import Summary
+from xenpatch.errors import XenpatchError
 from xenpatch.lint.config import LintConfig, lint_rules_dir
 from xenpatch.lint.filelint import calls_any, lint_file
 from xenpatch.lint.findings import FileResult
 from xenpatch.lint.treecache import TreeCache
 
 
-class UsageError(Exception):
+class UsageError(XenpatchError):
     pass
 
 

@@ -53,18 +53,19 @@ def _report(result: Result, rule_path: str) -> dict[str, object]:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here: `xenpatch lint FILE` in a pre-commit hook must not pay for them.
-    from xenpatch.rewrite.edits import EditError, write_atomically
-    from xenpatch.rewrite.run import TreeError, run_rule
-    from xenpatch.rules import RuleError, load_rule
+    # Errors (RuleError, TreeError, EditError, GitError, ...) are one line
+    # and exit 2 through xenpatch.cli's handler.
+    from xenpatch.rewrite.edits import write_atomically
+    from xenpatch.rewrite.run import run_rule
+    from xenpatch.rules import load_rule
 
     root: Path = args.tree
-    try:
-        rules = [load_rule(p) for p in args.rule]
-    except RuleError as exc:
-        print(f"xenpatch: {exc}", file=sys.stderr)
+    if args.jobs is not None and args.jobs < 1:
+        print(f"xenpatch: --jobs: must be at least 1, not {args.jobs}", file=sys.stderr)
         return 2
+    rules = [load_rule(p, tree=root) for p in args.rule]
     if (args.in_place or args.commit) and not args.force:
-        from xenpatch.series.git import dirty_paths
+        from xenpatch.git import dirty_paths
 
         dirty = dirty_paths(root)
         if dirty:
@@ -75,11 +76,10 @@ def run(args: argparse.Namespace) -> int:
     reports = []
     status = 0
     for rule in rules:
-        try:
+        if args.commit:
+            result = _run_on_head(root, rule, args.jobs)
+        else:
             result = run_rule(root, rule, jobs=args.jobs)
-        except TreeError as exc:
-            print(f"xenpatch: {exc}", file=sys.stderr)
-            return 2
         for d in result.plan.diagnostics:
             print(str(d), file=sys.stderr)
         if result.plan.errors:
@@ -94,30 +94,50 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.write(result.diff())
         new = {p: result.new[p] for p in result.changed}
         if args.commit:
-            from xenpatch.series.errors import SeriesError
-            from xenpatch.series.git import commit_files, render_commit_message
-
-            try:
-                message = render_commit_message(_commit_context(rule, result, root),
-                                                repo_dir=root)
-                oid = commit_files(root, new, message, branch=args.branch, force=args.force)
-            except SeriesError as exc:
-                print(f"xenpatch: {exc}", file=sys.stderr)
-                return 2
+            oid = _commit(root, rule, result, new, args)
             print(f"{rule.name}: committed {oid[:12]} ({len(new)} files, "
                   f"{len(result.plan.sites)} sites)", file=sys.stderr)
         elif args.in_place and new:
-            try:
-                write_atomically(root, new)
-            except EditError as exc:
-                print(f"xenpatch: {exc}", file=sys.stderr)
-                return 2
+            write_atomically(root, new)
             print(f"{rule.name}: wrote {len(new)} files, {len(result.plan.sites)} sites",
                   file=sys.stderr)
     if args.json:
         json.dump(reports[0] if len(reports) == 1 else reports, sys.stdout, indent=2)
         sys.stdout.write("\n")
     return status
+
+
+def _run_on_head(root: Path, rule, jobs: int | None) -> Result:
+    """The conversion of HEAD's files under ``root``: what a commit may hold.
+
+    When the work tree differs from HEAD there (the user's edits with
+    --force, untracked files), HEAD's files are converted from a copy, so
+    neither goes into the commit.
+    """
+    import tempfile
+
+    from xenpatch import git
+    from xenpatch.rewrite.run import run_rule
+
+    if not git.differs_from_head(root):
+        return run_rule(root, rule, jobs=jobs)
+    with tempfile.TemporaryDirectory(prefix="xenpatch-head-") as tmp:
+        git.export_head(root, Path(tmp), (".c", ".h"))
+        return run_rule(Path(tmp), rule, jobs=jobs)
+
+
+def _commit(root: Path, rule, result: Result, new: dict[str, bytes],
+            args: argparse.Namespace) -> str:
+    """Commit ``new`` (paths relative to ``root``) in the repository holding
+    ``root``, whose paths are relative to its own top."""
+    from xenpatch import git
+    from xenpatch.series.message import render_commit_message
+
+    top, prefix = git.work_tree_of(root)
+    lead = prefix + "/" if prefix else ""
+    message = render_commit_message(_commit_context(rule, result, root), repo_dir=root)
+    return git.commit_files(top, {lead + p: d for p, d in new.items()}, message,
+                            branch=args.branch, force=args.force)
 
 
 def _commit_context(rule, result: Result, root: Path) -> dict[str, object]:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import difflib
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from xenpatch.errors import XenpatchError
 
-class EditError(Exception):
+
+class EditError(XenpatchError):
     pass
 
 
@@ -39,8 +39,14 @@ def apply_edits(raw: bytes, edits: list[Edit], path: str = "") -> bytes:
 
 
 def _diff_lines(data: bytes) -> list[str]:
-    # Decoded with surrogateescape so that any byte survives the round trip.
-    return data.decode("utf-8", "surrogateescape").splitlines(keepends=True)
+    """Lines as git and patch see them: split on "\n" only (a form feed,
+    vertical tab or lone CR stays inside its line; CRLF keeps its CR).
+    Decoded with surrogateescape so that any byte survives the round trip."""
+    parts = data.decode("utf-8", "surrogateescape").split("\n")
+    lines = [p + "\n" for p in parts[:-1]]
+    if parts[-1]:
+        lines.append(parts[-1])
+    return lines
 
 
 def unified_diff(path: str, old: bytes, new: bytes, context: int = 3) -> str:
@@ -62,33 +68,12 @@ def unified_diff(path: str, old: bytes, new: bytes, context: int = 3) -> str:
 
 
 def write_atomically(root: Path, contents: dict[str, bytes]) -> None:
-    """Write every file or none: temp files first, then renames, undone on failure."""
-    staged: list[tuple[Path, Path]] = []
+    """Write every file or none, through the journal (:mod:`xenpatch.journal`):
+    a crash at any point is rolled back or completed by the next run."""
+    from xenpatch import journal
+
+    writes: dict[Path, bytes | None] = {root / rel: data for rel, data in contents.items()}
     try:
-        for rel, data in sorted(contents.items()):
-            target = root / rel
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            if target.exists():
-                os.chmod(tmp, target.stat().st_mode & 0o7777)
-            staged.append((Path(tmp), target))
-    except OSError as exc:
-        for tmp, _ in staged:
-            tmp.unlink(missing_ok=True)
-        raise EditError(f"{exc.filename or root}: {exc.strerror or exc}") from None
-    originals: dict[Path, bytes] = {}
-    done: list[Path] = []
-    try:
-        for tmp, target in staged:
-            originals[target] = target.read_bytes() if target.exists() else b""
-            os.replace(tmp, target)
-            done.append(target)
-    except OSError as exc:
-        for target in done:
-            target.write_bytes(originals[target])
-        for tmp, _ in staged:
-            tmp.unlink(missing_ok=True)
-        raise EditError(f"{exc.filename or root}: {exc.strerror or exc}") from None
+        journal.write_files(root, writes, what="rewrite --in-place")
+    except journal.JournalError as exc:
+        raise EditError(exc.what, exc.reason) from None

@@ -8,10 +8,11 @@ from pathlib import Path
 import jinja2
 
 from xenpatch import templating
+from xenpatch.errors import XenpatchError
 from xenpatch.paths import templates_dir
 
 
-class RenderError(Exception):
+class RenderError(XenpatchError):
     pass
 
 
@@ -21,10 +22,15 @@ def _env(root: str) -> jinja2.Environment:
 
 
 def render(template: str, root: Path | None = None, **context: object) -> str:
+    base = root or templates_dir()
     try:
-        return _env(str(root or templates_dir())).get_template(template).render(**context)
+        return _env(str(base)).get_template(template).render(**context)
+    except jinja2.TemplateNotFound:
+        raise RenderError(f"{base / template}: template not found") from None
+    except jinja2.TemplateSyntaxError as exc:
+        raise RenderError(f"{base / template}:{exc.lineno}: {exc.message}") from None
     except jinja2.TemplateError as exc:
-        raise RenderError(f"{template}: {exc}") from None
+        raise RenderError(f"{base / template}: {exc}") from None
 
 
 def indent_block(text: str, indent: str) -> str:

@@ -9,13 +9,14 @@ from functools import partial
 from pathlib import Path
 
 from xenpatch.c.types import TypeIndex
+from xenpatch.errors import XenpatchError
 from xenpatch.rewrite.edits import apply_edits, unified_diff
 from xenpatch.rewrite.plan import Diagnostic, Plan, build_plan
 from xenpatch.rewrite.scan import FileScan, scan_file
 from xenpatch.rules import ConversionRule
 
 
-class TreeError(Exception):
+class TreeError(XenpatchError):
     """The tree itself is unusable; ``str()`` is the one-line message."""
 
 

@@ -47,15 +47,18 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     try:
-        rule = load_rule(args.rule)
+        rule = load_rule(args.rule, tree=args.tree)
         result = run_rule(args.tree, rule)
     except (RuleError, TreeError) as exc:
         print(f"xenpatch: {exc}", file=sys.stderr)
         return 2
     if result.plan.errors:
+        # a refused plan: the same exit status as `xenpatch rewrite` gives it
         for d in result.plan.errors:
             print(str(d), file=sys.stderr)
-        return 2
+        print(f"xenpatch: {rule.path}: not applied ({len(result.plan.errors)} errors)",
+              file=sys.stderr)
+        return 1
     only = set(args.function) if args.function else None
     progs = conversion_programs(args.tree, rule, result, only=only, per_function=args.paths)
     for problem in progs.problems:
@@ -71,11 +74,11 @@ def run(args: argparse.Namespace) -> int:
           f"{sum(d.status != 'preexisting' for d in divergences)} divergences, "
           f"{sum(d.status == 'preexisting' for d in divergences)} hazards on both sides")
     shown: set[tuple[str, str]] = set()
-    for d in sorted(divergences, key=lambda d: (d.status != "new", d.kind, d.functions)):
+    for dv in sorted(divergences, key=lambda v: (v.status != "new", v.kind, v.functions)):
         # One full report per (status, kind); the rest as one line each.
-        if (d.status, d.kind) in shown:
-            print(f"{d.status}: {d.kind} with " + " | ".join(d.functions))
+        if (dv.status, dv.kind) in shown:
+            print(f"{dv.status}: {dv.kind} with " + " | ".join(dv.functions))
             continue
-        shown.add((d.status, d.kind))
-        print(format_divergence(d))
-    return 1 if any(d.status != "preexisting" for d in divergences) else 0
+        shown.add((dv.status, dv.kind))
+        print(format_divergence(dv))
+    return 1 if any(dv.status != "preexisting" for dv in divergences) else 0

@@ -35,6 +35,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from xenpatch.errors import XenpatchError
+
 LockType = Literal["spinlock", "rwlock", "percpu"]
 
 SPIN_OPS = frozenset(
@@ -61,7 +63,7 @@ TRYLOCK_RELEASE = {
 }
 
 
-class ProgramError(ValueError):
+class ProgramError(XenpatchError, ValueError):
     """A malformed op, program or program file."""
 
 

@@ -7,16 +7,18 @@ jinja2 templates → files.  Nothing is written until every mail rendered.
 
 from __future__ import annotations
 
+import json
 import os
 import re
-import tempfile
+import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from xenpatch import git
 from xenpatch.series import diff as gdiff
-from xenpatch.series import git, mail, versions
+from xenpatch.series import mail, versions
 from xenpatch.series.errors import SeriesError
 from xenpatch.series.maintainers import Maintainers, Recipient, patch_files
 from xenpatch.series.rangediff import range_diff
@@ -79,6 +81,18 @@ def _tag(opts: Options, number: int, total: int) -> str:
     return f"{prefix} v{opts.version} {number}/{total}".strip()
 
 
+def _check_header_values(opts: Options, sender: git.Identity) -> None:
+    """The values given on the command line or by git that become headers."""
+    mail.check_header_value("--subject-prefix", opts.subject_prefix)
+    for what, values in (("--to", opts.to), ("--cc", opts.cc)):
+        for v in values:
+            mail.check_header_value(what, v)
+    if opts.in_reply_to:
+        mail.check_header_value("--in-reply-to", opts.in_reply_to)
+    mail.check_header_value("git identity (committer name)", sender.name)
+    mail.check_header_value("git identity (committer email)", sender.email)
+
+
 def _split_recipients(found: list[Recipient], exclude: set[str]) -> tuple[list[str], list[str]]:
     """Xen's habit (see the seed thread): the maintainers in To:, the lists
     and reviewers in Cc:; the sender is never sent a copy of their own mail."""
@@ -138,6 +152,7 @@ def build(repo_dir: str | os.PathLike[str], opts: Options) -> Series:
         warnings.append(f"the series is based on {base[:12]}, not on {named_base[:12]} "
                         "(the range forks earlier); git am needs that base")
     sender = git.identity(repo_dir, "committer")
+    _check_header_values(opts, sender)
     now = opts.now if opts.now is not None else int(time.time())
     abbrev = git.abbreviator(repo_dir)
     quote_high = git.quote_path_setting(repo_dir)
@@ -169,6 +184,7 @@ def build(repo_dir: str | os.PathLike[str], opts: Options) -> Series:
         in_reply_to = previous["cover"]["message_id"]
     if in_reply_to:
         in_reply_to = in_reply_to.strip().strip("<>")
+        mail.check_header_value("--in-reply-to", in_reply_to)
 
     total = len(commits)
     cover_id = mail.message_id("cover", now, sender.email)
@@ -178,6 +194,9 @@ def build(repo_dir: str | os.PathLike[str], opts: Options) -> Series:
     excluded = {sender.email.lower()}
     for number, info in enumerate(commits, start=1):
         message = info.text
+        for what, value in (("author name", info.author.name),
+                            ("author email", info.author.email), ("subject", info.subject)):
+            mail.check_header_value(f"commit {info.sha[:12]}: {what}", value)
         if not mail.has_signoff(message):
             warnings.append(
                 f"commit {info.sha[:12]} ({info.subject}): no Signed-off-by: line "
@@ -227,6 +246,8 @@ def build(repo_dir: str | os.PathLike[str], opts: Options) -> Series:
             mto, mcc = _split_recipients(maint.recipients(files, bare), excluded)
             to, cc = _merge(to, mto), _merge(cc, mcc)
         cc = [c for c in cc if _addr(c) not in {_addr(t) for t in to}]
+        for r in (*to, *cc):
+            mail.check_header_value("MAINTAINERS" if maint is not None else "--to/--cc", r)
         context.update(to=to, cc=cc, to_header=mail.address_header("To", to),
                        cc_header=mail.address_header("Cc", cc))
         text = mail.render(env, "patch.j2", context)
@@ -245,6 +266,7 @@ def build(repo_dir: str | os.PathLike[str], opts: Options) -> Series:
         blurb = cover_rec.get("blurb") or (previous or {}).get("cover", {}).get("blurb")
         subject = subject or versions.SUBJECT_PLACEHOLDER
         blurb = blurb or versions.BLURB_PLACEHOLDER
+    mail.check_header_value(str(opts.cover) if opts.cover else "cover subject", subject)
     all_cc = [c for c in all_cc if _addr(c) not in {_addr(t) for t in all_to}]
     shortlog: dict[str, list[str]] = {}
     for info in commits:
@@ -315,8 +337,8 @@ def write(repo_dir: str | os.PathLike[str], series: Series, out: Path) -> list[P
 
     ``out`` may hold earlier output of the same series (any version) and
     nothing else that looks like a patch; the version being written
-    replaces its own older files.  Files are staged under temporary names
-    and renamed at the end, so a failure leaves the folder as it was.
+    replaces its own older files.  Everything is written whole or not at
+    all (:func:`_write_whole`).
     """
     out = out.resolve()
     if out.exists() and not out.is_dir():
@@ -340,32 +362,50 @@ def write(repo_dir: str | os.PathLike[str], series: Series, out: Path) -> list[P
             raise SeriesError(
                 str(out), f"holds files of another series ({foreign[0]}); use an empty folder"
             )
-    out.mkdir(parents=True, exist_ok=True)
     old = history.get(str(series.version))
     stale: set[str] = set()
     if old and Path(old.get("out", "")) == out:
         stale = {old["cover"]["file"], *(p["file"] for p in old.get("patches", []))}
-    staged: list[tuple[Path, Path]] = []
-    try:
-        for m in series.mails:
-            fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{m.filename}.")
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(m.text.encode("utf-8", "surrogateescape"))
-            staged.append((Path(tmp), out / m.filename))
-    except OSError:
-        for tmp, _ in staged:
-            tmp.unlink(missing_ok=True)
-        raise
-    written = []
-    for tmp, final in staged:
-        os.replace(tmp, final)
-        written.append(final)
-    for name in stale - {m.filename for m in series.mails}:
-        (out / name).unlink(missing_ok=True)
     record = dict(series.record)
     record["out"] = str(out)
     history[str(series.version)] = record
-    versions.save(repo_dir, state)
-    git.set_ref(repo_dir, f"refs/xenpatch/{series.name}/v{series.version}", series.head,
-                f"xenpatch series v{series.version}")
-    return written
+    _write_whole(repo_dir, series, out, stale, state)
+    return [out / m.filename for m in series.mails]
+
+
+def _write_whole(repo_dir: str | os.PathLike[str], series: Series, out: Path,
+                 stale: set[str], state: dict[str, Any]) -> None:
+    """The mails, the removal of this version's stale files, the series state
+    and the version's ref, all or nothing (:mod:`xenpatch.journal`).
+
+    The mails are staged in a folder beside ``out``; the ref is the commit
+    point (a crash before it is rolled back by the next xenpatch command).
+    """
+    from xenpatch import journal
+    from xenpatch.git import updates
+
+    writes: dict[Path, bytes | None] = {
+        out / m.filename: m.text.encode("utf-8", "surrogateescape") for m in series.mails}
+    for name in stale - {m.filename for m in series.mails}:
+        if (out / name).exists():
+            writes[out / name] = None
+    # versions.save's format, written with the rest
+    text = json.dumps(state, indent=1, sort_keys=True) + "\n"
+    writes[versions.state_path(repo_dir)] = text.encode("utf-8")
+    staging = out.parent / f".{out.name}.xenpatch-stage-{secrets.token_hex(4)}"
+    repo = git.open_repo(repo_dir)
+    refname = f"refs/xenpatch/{series.name}/v{series.version}"
+    ref = repo.references.get(refname)
+    new = git.oid(series.head)
+    old = None if ref is None else git.oid(str(ref.target))
+    jn = journal.Journal(git.git_dir(repo_dir) / journal.RECORD_NAME, "series write")
+    land = None
+    if old != new:
+        jn.extra.update(updates.record_extra(repo, refname, old, new, None))
+
+        def land() -> None:
+            jn.extra["git"]["step"] = "ref"
+            jn.save("applying")
+            updates.move_ref(repo, refname, old, new, f"xenpatch series v{series.version}")
+
+    journal.run(jn, lambda: jn.stage(writes, staging_dir=staging, make_dirs=True), land)

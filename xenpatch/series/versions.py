@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from xenpatch.series import git
+from xenpatch import git
 
 PLACEHOLDER = "*** describe the changes here ***"
 SUBJECT_PLACEHOLDER = "*** SUBJECT HERE ***"

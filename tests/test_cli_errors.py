@@ -1,0 +1,189 @@
+"""Bad input and a bad environment: one line naming the file, exit 2, never a
+traceback -- for every case issue 11 lists, through the real CLI."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from xensource import ROOT
+
+from xenpatch.cli import main
+
+FIXTURE = ROOT / "fixtures" / "xen"
+RULES = ROOT / "rules"
+GT = RULES / "grant_table.toml"
+ENV = {"GIT_AUTHOR_NAME": "Ann Dev", "GIT_AUTHOR_EMAIL": "ann@example.org",
+       "GIT_COMMITTER_NAME": "Ann Dev", "GIT_COMMITTER_EMAIL": "ann@example.org"}
+
+
+@pytest.fixture()
+def tree(tmp_path: Path) -> Path:
+    return Path(shutil.copytree(FIXTURE, tmp_path / "tree"))
+
+
+def one_line(capsys: pytest.CaptureFixture[str], argv: list[str], names: str) -> str:
+    code = main(argv)
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2, err
+    assert len(lines) == 1, err
+    assert "Traceback" not in err and names in lines[0], err
+    return lines[0]
+
+
+def _rule_with(tmp_path: Path, old: str, new: str, name: str = "rule.toml") -> Path:
+    text = GT.read_text()
+    assert old in text
+    path = tmp_path / name
+    path.write_text(text.replace(old, new))
+    return path
+
+
+def test_bad_macros_toml(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    shutil.copytree(RULES, rules)
+    (rules / "macros.toml").write_text("[[[\n")
+    line = one_line(capsys, ["lint", "--jobs", "2", "--rules", str(rules),
+                             str(FIXTURE / "xen" / "common")], "macros.toml")
+    assert str(rules) in line
+
+
+def test_rules_folder_with_several_bad_files(capsys: pytest.CaptureFixture[str],
+                                             tmp_path: Path) -> None:
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "a.toml").write_text("x =\n")
+    (bad / "b.toml").write_text("y = [\n")
+    one_line(capsys, ["lint", "--jobs", "2", "--rules", str(bad),
+                      str(FIXTURE / "xen" / "common")], str(bad))
+
+
+def test_missing_c_template(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                            tree: Path) -> None:
+    rule = _rule_with(tmp_path, 'template = "wrappers/percpu.c.j2"',
+                      'template = "wrappers/missing.c.j2"')
+    one_line(capsys, ["rewrite", "--rule", str(rule), str(tree)], "missing.c.j2")
+
+
+def test_broken_c_template(capsys: pytest.CaptureFixture[str], tmp_path: Path, tree: Path,
+                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from xenpatch.rewrite import render
+
+    templates = tmp_path / "templates"
+    shutil.copytree(ROOT / "templates", templates)
+    (templates / "wrappers" / "percpu.c.j2").write_text("{% if %}\n")
+    monkeypatch.setattr(render, "templates_dir", lambda: templates)
+    line = one_line(capsys, ["rewrite", "--rule", str(GT), str(tree)], "percpu.c.j2")
+    assert ":1:" in line  # the line of the template
+
+
+@pytest.mark.parametrize("value", ["/etc", "~/x"])
+def test_absolute_paths_entry(capsys: pytest.CaptureFixture[str], tmp_path: Path, tree: Path,
+                              value: str) -> None:
+    rule = _rule_with(tmp_path, 'paths = ["xen"]', f'paths = ["{value}"]')
+    line = one_line(capsys, ["rewrite", "--rule", str(rule), str(tree)], str(rule))
+    assert ":14: paths:" in line and "absolute" in line
+
+
+@pytest.mark.parametrize("value", ["../outside", "escape"])
+def test_paths_leading_out_of_the_tree_are_refused(capsys: pytest.CaptureFixture[str],
+                                                    tmp_path: Path, tree: Path,
+                                                    value: str) -> None:
+    """``..`` and a symlink out of the tree: in-place would write there."""
+    outside = tmp_path / "outside"
+    shutil.copytree(FIXTURE / "xen", outside)
+    (tree / "escape").symlink_to(outside)
+    before = {p: p.read_bytes() for p in outside.rglob("*") if p.is_file()}
+    rule = _rule_with(tmp_path, 'paths = ["xen"]', f'paths = ["{value}"]')
+    line = one_line(capsys, ["rewrite", "--in-place", "--force", "--rule", str(rule),
+                             str(tree)], str(rule))
+    assert "outside the tree" in line
+    assert {p: p.read_bytes() for p in outside.rglob("*") if p.is_file()} == before
+
+
+@pytest.mark.parametrize("cmd", ["rewrite", "lint"])
+def test_negative_jobs(capsys: pytest.CaptureFixture[str], tree: Path, cmd: str) -> None:
+    argv = ["rewrite", "--rule", str(GT), "--jobs", "-1", str(tree)] if cmd == "rewrite" \
+        else ["lint", "--jobs", "-1", str(tree)]
+    one_line(capsys, argv, "jobs")
+
+
+def test_lint_output_folder_or_input_refused(capsys: pytest.CaptureFixture[str],
+                                             tree: Path) -> None:
+    victim = tree / "xen" / "common" / "grant_table.c"
+    before = victim.read_bytes()
+    one_line(capsys, ["lint", "-o", str(tree), str(victim)], str(tree))
+    one_line(capsys, ["lint", "-o", str(victim), str(victim)], str(victim))
+    # the same file by another name
+    one_line(capsys, ["lint", "-o", str(victim.parent / ".." / "common" / victim.name),
+                      str(tree / "xen")], victim.name)
+    assert victim.read_bytes() == before
+
+
+def test_lint_output_is_written_whole(capsys: pytest.CaptureFixture[str], tree: Path,
+                                      tmp_path: Path) -> None:
+    out = tmp_path / "report.json"
+    code = main(["lint", "--format", "json", "-o", str(out), str(tree / "xen" / "common")])
+    assert code in (0, 1)
+    assert out.read_text().startswith("{") and sorted(p.name for p in tmp_path.iterdir()
+                                                      ) == ["report.json", "tree"]
+
+
+def test_stdout_on_a_full_device(tree: Path) -> None:
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([sys.executable, "-m", "xenpatch.cli", "rewrite", "--rule",
+                               str(GT), str(tree)], stdout=full, stderr=subprocess.PIPE,
+                              text=True)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines() == ["xenpatch: stdout: No space left on device"]
+
+
+def test_pygit2_error(capsys: pytest.CaptureFixture[str], tree: Path,
+                      monkeypatch: pytest.MonkeyPatch) -> None:
+    for k, v in ENV.items():
+        monkeypatch.setenv(k, v)
+    subprocess.run(["git", "init", "-q", str(tree)], check=True)
+    subprocess.run(["git", "add", "-A"], cwd=tree, check=True)
+    subprocess.run(["git", "commit", "-qm", "base"], cwd=tree, check=True,
+                   env={**os.environ, **ENV})
+    (tree / ".git" / "index").write_bytes(b"not an index")
+    one_line(capsys, ["rewrite", "--commit", "--rule", str(GT), str(tree)], "index")
+
+
+def test_every_error_class_derives_from_the_base() -> None:
+    """A new error class of xenpatch must be one the central handler knows."""
+    import importlib
+    import pkgutil
+
+    import xenpatch
+    from xenpatch.errors import XenpatchError
+
+    internal = {"TooManyStates", "Crash", "_Yield", "_Blocked"}  # control flow, never shown
+    found = []
+    for mod in pkgutil.walk_packages(xenpatch.__path__, "xenpatch."):
+        module = importlib.import_module(mod.name)
+        for name, obj in vars(module).items():
+            if (isinstance(obj, type) and issubclass(obj, Exception)
+                    and obj.__module__ == module.__name__ and name not in internal):
+                found.append(obj)
+                assert issubclass(obj, XenpatchError), f"{mod.name}.{name}"
+    assert len(found) >= 10
+
+
+@pytest.mark.parametrize("cmd", ["rewrite", "difftest"])
+def test_a_refused_plan_exits_1_for_rewrite_and_difftest(
+        capsys: pytest.CaptureFixture[str], tree: Path, cmd: str) -> None:
+    """A lock call the conversion cannot express: the plan is refused, and
+    both commands say so with the same status."""
+    (tree / "xen" / "common" / "odd.c").write_text(
+        "#include <xen/sched.h>\n#include <xen/grant_table.h>\n\n"
+        "void f(struct domain *d)\n{\n    write_trylock(&d->grant_table->lock);\n}\n")
+    code = main([cmd, "--rule", str(GT), str(tree)])
+    err = capsys.readouterr().err
+    assert code == 1, err
+    assert "no equivalent of write_trylock()" in err and "not applied" in err

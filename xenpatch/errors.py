@@ -1,0 +1,34 @@
+"""The base of every error xenpatch reports to the user as one line.
+
+A subclass names the thing that is wrong (``what``: a file, an option, a
+revision) and why (``reason``); ``xenpatch.cli`` prints
+``xenpatch: <what>: <reason>`` and exits with 2 for any of them, so a new
+error class needs no handler of its own.  This module imports nothing of
+xenpatch: every layer may raise these.
+"""
+
+from __future__ import annotations
+
+
+class XenpatchError(Exception):
+    """A one-line user-facing failure: bad input or an environment problem."""
+
+    def __init__(self, what: str, reason: str | None = None) -> None:
+        if reason is None:
+            # one preformatted message, ``path[:line]: reason`` by convention
+            message = str(what)
+            what, _, reason = message.partition(": ")
+            if not reason:
+                what, reason = "xenpatch", message
+        super().__init__(f"{what}: {reason}")
+        self.what = what
+        self.reason = reason
+        self.path = what  # the file (or other thing) the message names
+
+    def line(self) -> str:
+        """The message as the CLI prints it."""
+        return f"xenpatch: {self.what}: {self.reason}"
+
+
+class GitError(XenpatchError):
+    """A repository the user pointed at cannot do what was asked."""
