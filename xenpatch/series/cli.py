@@ -31,6 +31,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--no-maintainers", action="store_true",
                    help="do not add recipients from the tree's MAINTAINERS")
     p.add_argument("--cover", type=Path, help="cover text: subject line, blank line, blurb")
+    cover = p.add_mutually_exclusive_group()
+    cover.add_argument("--cover-letter", dest="cover_letter", action="store_true", default=None,
+                       help="write a cover letter even for a single patch")
+    cover.add_argument("--no-cover-letter", dest="cover_letter", action="store_false",
+                       help="no cover letter, however many patches")
+    p.add_argument("--new-message-ids", action="store_true",
+                   help="regenerating a version: new Message-IDs instead of its old ones")
     p.add_argument("--name", help="series name for version history (default: branch name)")
     p.add_argument("--signature", default=None,
                    help="mail signature line (default: xenpatch and its version)")
@@ -78,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
             rfc=args.rfc, in_reply_to=args.in_reply_to, templates=args.templates,
             to=args.to, cc=args.cc, maintainers=not args.no_maintainers, cover=args.cover,
             name=args.name, signature=args.signature, range_diff=args.range_diff,
+            cover_letter=args.cover_letter, new_message_ids=args.new_message_ids,
         )
         built = series_mod.build(repo, opts)
         for warning in built.warnings:

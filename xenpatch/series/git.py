@@ -916,3 +916,39 @@ def dirty_paths(work_dir: str | os.PathLike[str]) -> list[str]:
     if repo.is_bare:
         return []
     return _is_dirty(repo)
+
+
+def patch_ids(repo_dir: str | os.PathLike[str], shas: list[str]) -> dict[str, str]:
+    """``git patch-id --stable`` of each commit: what stays when a commit's
+    message, subject or base changes, so versions of a patch can be paired."""
+    if not shas:
+        return {}
+    shown = run_git(["show", "--no-color", "--no-ext-diff", "--format=commit %H", "-p", *shas],
+                    cwd=repo_dir).stdout
+    out = run_git(["patch-id", "--stable"], cwd=repo_dir, stdin=shown).stdout.decode()
+    found = {}
+    for line in out.splitlines():
+        pid, _, sha = line.partition(" ")
+        found[sha] = pid
+    return found
+
+
+def diff_patch_id(repo_dir: str | os.PathLike[str], diff: str) -> str | None:
+    """``git patch-id --stable`` of a diff's text (say one quoted in a reply)."""
+    out = run_git(["patch-id", "--stable"], cwd=repo_dir, check=False,
+                  stdin=diff.encode("utf-8", "surrogateescape")).stdout.decode()
+    return out.split()[0] if out.strip() else None
+
+
+def mailmap_names(repo_dir: str | os.PathLike[str], people: list[tuple[str, str]]) -> list[str]:
+    """Each (name, email) as the repository's mailmap names it (git shortlog
+    and the cover letter's shortlog use these names)."""
+    if not people:
+        return []
+    args = [f"{name} <{email}>" for name, email in people]
+    out = run_git(["check-mailmap", *args], cwd=repo_dir).stdout.decode("utf-8", "replace")
+    names = []
+    for line, (name, _) in zip(out.splitlines(), people, strict=False):
+        mapped = line.rsplit(" <", 1)[0]
+        names.append(mapped or name)
+    return names + [n for n, _ in people[len(names):]]
