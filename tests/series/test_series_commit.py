@@ -7,8 +7,9 @@ import os
 import pytest
 from _seriesutil import commit, run_git
 
+from xenpatch.errors import GitError
+from xenpatch.git import commit_files
 from xenpatch.series.errors import SeriesError
-from xenpatch.series.git import commit_files
 from xenpatch.series.message import render_commit_message
 
 CONTEXT = {
@@ -74,7 +75,7 @@ def test_commit_files_refuses_branch_elsewhere(make_repo):
     run_git(repo, "branch", "other")
     commit(repo, {"a": "2\n"}, "moved on")
     head = _head(repo)
-    with pytest.raises(SeriesError, match="does not point at HEAD"):
+    with pytest.raises(GitError, match="does not point at HEAD"):
         commit_files(repo, {"a": b"3\n"}, "x\n", branch="other")
     assert _head(repo) == head and (repo / "a").read_text() == "2\n"
 
@@ -84,7 +85,7 @@ def test_dirty_tree_refused_unless_forced(make_repo):
     commit(repo, {"a": "1\n", "b": "1\n"}, "base")
     head = _head(repo)
     (repo / "b").write_text("local edit\n")
-    with pytest.raises(SeriesError, match="uncommitted changes"):
+    with pytest.raises(GitError, match="uncommitted changes"):
         commit_files(repo, {"a": b"2\n"}, "x\n")
     assert _head(repo) == head and (repo / "a").read_text() == "1\n"
     (repo / "untracked").write_text("fine\n")  # untracked files are not dirt
@@ -99,7 +100,7 @@ def test_missing_identity_is_a_clear_error_and_changes_nothing(make_repo):
     run_git(repo, "-c", "user.name=X", "-c", "user.email=x@y", "commit", "-q",
             "--allow-empty", "-m", "base")
     head = _head(repo)
-    with pytest.raises(SeriesError) as err:
+    with pytest.raises(GitError) as err:
         commit_files(repo, {"a": b"1\n"}, "x\n")
     assert "user.name and user.email not set" in err.value.line()
     assert err.value.line().startswith("xenpatch: git identity: ")
@@ -110,9 +111,9 @@ def test_no_change_and_bad_paths_change_nothing(make_repo):
     repo = make_repo()
     commit(repo, {"a": "1\n"}, "base")
     head = _head(repo)
-    with pytest.raises(SeriesError, match="nothing to commit"):
+    with pytest.raises(GitError, match="nothing to commit"):
         commit_files(repo, {"a": b"1\n"}, "x\n")
-    with pytest.raises(SeriesError, match="clean relative path"):
+    with pytest.raises(GitError, match="clean relative path"):
         commit_files(repo, {"../escape": b"1\n"}, "x\n")
     assert _head(repo) == head
 

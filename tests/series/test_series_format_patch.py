@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from _seriesutil import commit, format_patch, run_git, series_inproc, stat_and_diff
 
+from xenpatch import git
 from xenpatch.series import diff as gdiff
-from xenpatch.series import git
 
 LINES = "".join(f"line {i} of a file that is long enough to move\n" for i in range(1, 80))
 

@@ -13,8 +13,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from xenpatch import git
 from xenpatch.series import diff as gdiff
-from xenpatch.series import git, mail
+from xenpatch.series import mail
 
 WORD = st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=30)
 

@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"xenpatch: {exc}", file=sys.stderr)
         return 2
     if (args.in_place or args.commit) and not args.force:
-        from xenpatch.series.git import dirty_paths
+        from xenpatch.git import dirty_paths
 
         dirty = dirty_paths(root)
         if dirty:
@@ -94,14 +94,15 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.write(result.diff())
         new = {p: result.new[p] for p in result.changed}
         if args.commit:
-            from xenpatch.series.errors import SeriesError
-            from xenpatch.series.git import commit_files, render_commit_message
+            from xenpatch.errors import XenpatchError
+            from xenpatch.git import commit_files
+            from xenpatch.series.message import render_commit_message
 
             try:
                 message = render_commit_message(_commit_context(rule, result, root),
                                                 repo_dir=root)
                 oid = commit_files(root, new, message, branch=args.branch, force=args.force)
-            except SeriesError as exc:
+            except XenpatchError as exc:  # SeriesError, GitError
                 print(f"xenpatch: {exc}", file=sys.stderr)
                 return 2
             print(f"{rule.name}: committed {oid[:12]} ({len(new)} files, "

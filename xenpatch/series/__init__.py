@@ -2,7 +2,7 @@
 
 Public entry points:
 
-- :func:`xenpatch.series.git.commit_files` — one commit from in-memory files.
+- :func:`xenpatch.git.commit_files` — one commit from in-memory files.
 - :func:`xenpatch.series.message.render_commit_message` — a rule's commit
   message from ``templates/commit-message.j2``.
 - :func:`xenpatch.series.series.build` / :func:`~xenpatch.series.series.write`
@@ -11,6 +11,6 @@ Public entry points:
 - :class:`xenpatch.series.maintainers.Maintainers` — MAINTAINERS as
   get_maintainer.pl reads it.
 
-Every pygit2 call and every ``git`` subprocess is in git.py; every piece of
+Every pygit2 call and every ``git`` subprocess is in :mod:`xenpatch.git`; every piece of
 mail text comes from ``templates/mail/*.j2``.
 """

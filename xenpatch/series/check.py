@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from xenpatch.series import git
+from xenpatch import git
 from xenpatch.series.series import Series
 
 Report = Callable[[str], None]

@@ -50,8 +50,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def _default_range(repo: Path, name: str | None) -> str:
-    from xenpatch.series import git, versions
+    from xenpatch import git
     from xenpatch.series import series as series_mod
+    from xenpatch.series import versions
     from xenpatch.series.errors import SeriesError
 
     state = versions.load(repo)
@@ -61,7 +62,7 @@ def _default_range(repo: Path, name: str | None) -> str:
         return f"{latest['base']}..HEAD"
     try:
         git.resolve(repo, "@{upstream}")
-    except SeriesError:
+    except git.GitError:
         raise SeriesError("range", "none given and the branch has no upstream; "
                           "pass BASE..HEAD") from None
     return "@{upstream}..HEAD"
@@ -69,6 +70,7 @@ def _default_range(repo: Path, name: str | None) -> str:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here so that other subcommands do not load pygit2.
+    from xenpatch.errors import XenpatchError
     from xenpatch.series import series as series_mod
     from xenpatch.series.check import check
     from xenpatch.series.errors import SeriesError
@@ -99,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
         out = args.out if args.out.is_absolute() else (Path.cwd() / args.out)
         for path in series_mod.write(repo, built, out):
             print(path)
-    except SeriesError as exc:
+    except XenpatchError as exc:  # SeriesError, GitError
         print(exc.line(), file=sys.stderr)
         return EXIT_BAD_INPUT
     except OSError as exc:  # an unwritable --out, a vanished --cover file, ...

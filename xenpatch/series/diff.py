@@ -1,6 +1,6 @@
 """The diff, diffstat and summary of a patch mail, byte for byte as git writes them.
 
-Pure functions over :class:`~xenpatch.series.git.FileChange`: the hunks come
+Pure functions over :class:`~xenpatch.git.FileChange`: the hunks come
 from libgit2 (the same xdiff as git, with the indent heuristic on), while
 everything libgit2 formats differently is written here following git's
 diff.c — the ``index`` line abbreviation, rename/similarity headers, path
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from xenpatch.series.git import FileChange
+from xenpatch.git import FileChange
 
 STAT_WIDTH = 72  # git format-patch: MAIL_DEFAULT_WRAP
 

@@ -13,8 +13,7 @@ from typing import Any
 
 import jinja2
 
-from xenpatch import templating
-from xenpatch.series import git
+from xenpatch import git, templating
 from xenpatch.series.errors import SeriesError
 from xenpatch.series.mail import TEMPLATES_ROOT, wrap_paragraph
 

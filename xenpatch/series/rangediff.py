@@ -14,8 +14,8 @@ from __future__ import annotations
 import difflib
 import os
 
-from xenpatch.series import git
-from xenpatch.series.git import CommitInfo
+from xenpatch import git
+from xenpatch.git import CommitInfo
 
 CREATION_FACTOR = 60
 _COST_MAX = 1 << 30

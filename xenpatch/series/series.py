@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from xenpatch import git
 from xenpatch.series import diff as gdiff
-from xenpatch.series import git, mail, versions
+from xenpatch.series import mail, versions
 from xenpatch.series.errors import SeriesError
 from xenpatch.series.maintainers import Maintainers, Recipient, patch_files
 from xenpatch.series.rangediff import range_diff

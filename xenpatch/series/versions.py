@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from xenpatch.series import git
+from xenpatch import git
 
 PLACEHOLDER = "*** describe the changes here ***"
 SUBJECT_PLACEHOLDER = "*** SUBJECT HERE ***"
