@@ -29,6 +29,7 @@ from xenpatch.git.patchid import diff_patch_id, patch_ids
 from xenpatch.git.repo import (
     NULL_SHA,
     Identity,
+    common_dir,
     current_branch,
     dirty_paths,
     git_dir,
@@ -47,8 +48,8 @@ from xenpatch.git.repo import (
 __all__ = [
     "NULL_SHA", "CommitInfo", "FileChange", "GitError", "Identity", "Person",
     "abbrev_length", "abbreviator", "am", "changes_between", "clone_detached",
-    "commit_changes", "commit_files", "current_branch", "diff_patch_id", "dirty_paths",
-    "git_dir", "mailmap_names", "patch_ids",
+    "common_dir", "commit_changes", "commit_files", "current_branch", "diff_patch_id",
+    "dirty_paths", "git_dir", "mailmap_names", "patch_ids",
     "has_commit", "identity", "open_repo", "quote_path_setting", "read_blob",
     "resolve", "resolve_range", "run_git", "set_ref", "signoff", "tree_dirs",
     "tree_of", "unique_abbrev", "valid_ref_name",

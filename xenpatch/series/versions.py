@@ -33,11 +33,16 @@ _SHORTLOG = re.compile(r"^\S.* \(\d+\):$")
 
 
 def state_path(repo_dir: str | os.PathLike[str]) -> Path:
-    return git.git_dir(repo_dir) / "xenpatch" / "series.json"
+    """In the common git dir: every work tree of the repository sees the
+    same versions (the refs that keep them reachable are shared too)."""
+    return git.common_dir(repo_dir) / "xenpatch" / "series.json"
 
 
 def load(repo_dir: str | os.PathLike[str]) -> dict[str, Any]:
     path = state_path(repo_dir)
+    if not path.exists():
+        # a linked work tree's history from before it was shared
+        path = git.git_dir(repo_dir) / "xenpatch" / "series.json"
     if not path.exists():
         return {"series": {}}
     try:
