@@ -14,6 +14,7 @@ user gave us raises :class:`~xenpatch.errors.GitError`.
 - :mod:`.executable` — the ``git`` program (clone, am)
 - :mod:`.patchid` — ``git patch-id --stable`` of commits and of quoted diffs
 - :mod:`.mailmap` — names as ``.mailmap`` maps them
+- :mod:`.reword` — new messages for commits of a branch (trailers)
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from xenpatch.git.repo import (
     tree_of,
     valid_ref_name,
 )
+from xenpatch.git.reword import reword
 
 __all__ = [
     "NULL_SHA", "CommitInfo", "FileChange", "GitError", "Identity", "Person",
@@ -51,6 +53,6 @@ __all__ = [
     "common_dir", "commit_changes", "commit_files", "current_branch", "diff_patch_id",
     "dirty_paths", "git_dir", "mailmap_names", "patch_ids",
     "has_commit", "identity", "open_repo", "quote_path_setting", "read_blob",
-    "resolve", "resolve_range", "run_git", "set_ref", "signoff", "tree_dirs",
+    "resolve", "resolve_range", "reword", "run_git", "set_ref", "signoff", "tree_dirs",
     "tree_of", "unique_abbrev", "valid_ref_name",
 ]

@@ -46,7 +46,39 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--check", action="store_true",
                    help="git am the series onto BASE in a temporary clone, lint, build")
     p.add_argument("--build-cmd", metavar="CMD", help="with --check: build after each patch")
+    p.add_argument("--trailers-from", metavar="MBOX", type=Path,
+                   help="first add the review trailers of the replies in MBOX (an mbox "
+                   "file or a maildir) to the commits, as `xenpatch trailers` does")
     p.set_defaults(handler=run)
+
+    t = subparsers.add_parser(
+        "trailers",
+        help="add Reviewed-by:/Acked-by:/... from saved replies to the series' commits",
+        description="Read replies from a local mbox file or maildir, match each to its patch "
+        "(In-Reply-To/References to the mails xenpatch series wrote, else git patch-id of a "
+        "quoted diff, else the subject) and add their trailers after Signed-off-by, "
+        "rewriting the commits. A reply to a cover letter counts for every patch.",
+    )
+    t.add_argument("mailbox", type=Path, help="mbox file or maildir folder")
+    t.add_argument("range", nargs="?", help="BASE..HEAD (default: as xenpatch series)")
+    t.add_argument("-C", "--repo", type=Path, default=Path("."), help="repository (default .)")
+    t.add_argument("--name", help="series name (default: branch name)")
+    t.add_argument("-n", "--dry-run", action="store_true",
+                   help="print what would be added; change nothing")
+    t.set_defaults(handler=run_trailers)
+
+
+def _trailers_first(repo: Path, mailbox: Path, spec: str) -> str:
+    """Add the mailbox's trailers, print what was added; the range's head
+    becomes the rewritten commit (HEAD moved with it)."""
+    from xenpatch.series import collect
+
+    result = collect.apply(repo, mailbox, spec)
+    for line in collect.report_lines(result, dry_run=False):
+        print(f"xenpatch: trailers: {line}", file=sys.stderr)
+    for line in result.unplaced:
+        print(f"xenpatch: warning: {line}", file=sys.stderr)
+    return f"{result.base}..{result.head}" if result.rewritten else spec
 
 
 def _default_range(repo: Path, name: str | None) -> str:
@@ -68,6 +100,23 @@ def _default_range(repo: Path, name: str | None) -> str:
     return "@{upstream}..HEAD"
 
 
+def run_trailers(args: argparse.Namespace) -> int:
+    from xenpatch.errors import XenpatchError
+    from xenpatch.series import collect
+
+    try:
+        spec = args.range or _default_range(args.repo, args.name)
+        result = collect.apply(args.repo, args.mailbox, spec, dry_run=args.dry_run)
+    except XenpatchError as exc:
+        print(exc.line(), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for line in collect.report_lines(result, dry_run=args.dry_run):
+        print(line)
+    for line in result.unplaced:
+        print(f"xenpatch: warning: {line}", file=sys.stderr)
+    return EXIT_CHECK_FAILED if result.unplaced else EXIT_OK
+
+
 def run(args: argparse.Namespace) -> int:
     # Imported here so that other subcommands do not load pygit2.
     from xenpatch.errors import XenpatchError
@@ -80,6 +129,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         repo = args.repo
         spec = args.range or _default_range(repo, args.name)
+        if args.trailers_from is not None:
+            spec = _trailers_first(repo, args.trailers_from, spec)
         if args.build_cmd and not args.check:
             raise SeriesError("--build-cmd", "only makes sense with --check")
         opts = series_mod.Options(

@@ -91,7 +91,8 @@ def _tag(opts: Options, number: int | None, total: int) -> str:
 def _split_recipients(found: list[Recipient], exclude: set[str]) -> tuple[list[str], list[str]]:
     """Xen's habit (see the seed thread): the maintainers in To:, the lists
     and reviewers in Cc:; the sender is never sent a copy of their own mail."""
-    to, cc = [], []
+    to: list[str] = []
+    cc: list[str] = []
     for r in found:
         if _addr(r.address) in exclude:
             continue
@@ -154,10 +155,10 @@ def build(repo_dir: str | os.PathLike[str], opts: Options) -> Series:
 
     maint: Maintainers | None = None
     if opts.maintainers:
-        text = git.read_blob(repo_dir, head, "MAINTAINERS")
-        if text is not None:
+        raw = git.read_blob(repo_dir, head, "MAINTAINERS")
+        if raw is not None:
             dirs = git.tree_dirs(repo_dir, head)
-            maint = Maintainers.parse(text.decode("utf-8", "replace"), dirs.__contains__)
+            maint = Maintainers.parse(raw.decode("utf-8", "replace"), dirs.__contains__)
         else:
             warnings.append("no MAINTAINERS in the tree: only --to/--cc recipients")
 
@@ -166,8 +167,8 @@ def build(repo_dir: str | os.PathLike[str], opts: Options) -> Series:
         raise SeriesError(f"series name {name!r}", "not usable in a git ref name; use --name")
     state = versions.load(repo_dir)
     history = versions.records(state, name)
-    for record in history.values():
-        versions.harvest(record)
+    for older in history.values():
+        versions.harvest(older)
     previous = history.get(str(opts.version - 1))
     this_old = history.get(str(opts.version), {})
 
