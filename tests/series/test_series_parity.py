@@ -64,6 +64,12 @@ def test_single_patch_has_no_cover_letter_unless_asked(make_repo, tmp_path):
     assert series_inproc(repo, f"{base}..HEAD", "-o", str(asked), "--no-maintainers",
                          "--cover-letter") == 0
     assert _subjects(asked) == ["[PATCH v1 0/1]", "[PATCH v1 1/1]"]
+    # regenerating that version keeps the cover letter it was asked for
+    assert series_inproc(repo, f"{base}..HEAD", "-o", str(asked), "--no-maintainers") == 0
+    assert _subjects(asked) == ["[PATCH v1 0/1]", "[PATCH v1 1/1]"]
+    assert series_inproc(repo, f"{base}..HEAD", "-o", str(asked), "--no-maintainers",
+                         "--no-cover-letter") == 0
+    assert _subjects(asked) == ["[PATCH v1]"]
 
 
 def test_without_cover_the_patches_answer_the_first(make_repo, tmp_path):

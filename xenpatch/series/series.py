@@ -173,8 +173,11 @@ def build(repo_dir: str | os.PathLike[str], opts: Options) -> Series:
     this_old = history.get(str(opts.version), {})
 
     total = len(commits)
+    # as git: a cover letter for two patches or more, or when asked for one
+    # (--cover-letter, a --cover text, or an earlier run of this version)
     with_cover = (opts.cover_letter if opts.cover_letter is not None
-                  else total > 1 or opts.cover is not None)
+                  else total > 1 or opts.cover is not None
+                  or bool(this_old.get("cover", {}).get("sent")))
     in_reply_to = _in_reply_to(opts, previous, name)
     # Regenerating a version keeps its Message-IDs: mails of it may be out
     # already, and the next version threads to what was sent.
