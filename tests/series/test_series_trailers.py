@@ -251,3 +251,44 @@ def test_b4_am_of_the_bare_series_gives_the_same_commits(thread, tmp_path):
     fmt = "--format=%an <%ae> %ad %T%n%B%x00"
     assert run_git(fresh, "log", fmt, f"{base}..HEAD") == run_git(repo, "log", fmt,
                                                                   f"{base}..HEAD")
+
+
+def test_trailer_order_is_learnt_from_the_trees_history(thread):
+    """A tree whose commits put Acked-by before Reviewed-by gets them so."""
+    repo, base, box, _ = thread
+    run_git(repo, "checkout", "-q", "-b", "habits", base)
+    for i in range(3):
+        commit(repo, {f"h{i}": "x\n"}, f"h: {i}\n\nAcked-by: A <a@example.org>\n"
+               "Reviewed-by: R <r@example.org>", signoff=False)
+    habit_base = run_git(repo, "rev-parse", "HEAD").decode().strip()
+    # the same three patches on top (matched to v1's mails by patch-id)
+    run_git(repo, "cherry-pick", "main~2", "main~1", "main")
+    assert cli.main(["trailers", "-C", str(repo), str(box), f"{habit_base}..HEAD"]) == 0
+    first = _messages(repo, f"{habit_base}..HEAD")[0]
+    assert first.index("Acked-by: Boss One") < first.index("Reviewed-by: Rita Reviewer")
+    assert first.index("Signed-off-by") < first.index("Acked-by")
+
+
+MIRROR = Path("/work/.mirror/xen-project+xen/repo")
+
+
+@pytest.mark.slow
+def test_the_fallback_order_is_xens_history():
+    """ORDER (the fallback) agrees with what Xen's history says for every
+    pair of its names that history has a clear opinion on (20 or more
+    commits, two to one)."""
+    if not (MIRROR / "HEAD").exists():
+        pytest.skip(f"no clone of the public Xen history at {MIRROR}")
+    from xenpatch import git
+
+    learnt = trailers.Precedence(git.recent_messages(MIRROR, "HEAD", 5000))
+    fallback = trailers.Precedence()
+    names = [n.lower() for n in trailers.ORDER if n != "Signed-off-by"]
+    seen = 0
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            ab, ba = learnt.pairs[(a, b)], learnt.pairs[(b, a)]
+            if ab + ba >= 20 and max(ab, ba) >= 2 * min(ab, ba):
+                seen += 1
+                assert learnt.before(a, b) == fallback.before(a, b), (a, b)
+    assert seen >= 5

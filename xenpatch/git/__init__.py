@@ -15,6 +15,7 @@ user gave us raises :class:`~xenpatch.errors.GitError`.
 - :mod:`.patchid` — ``git patch-id --stable`` of commits and of quoted diffs
 - :mod:`.mailmap` — names as ``.mailmap`` maps them
 - :mod:`.reword` — new messages for commits of a branch (trailers)
+- :mod:`.log` — messages of a line of history (the tree's habits)
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from xenpatch.git.commits import commit_files
 from xenpatch.git.diff import FileChange, changes_between, commit_changes
 from xenpatch.git.executable import am, clone_detached, run_git
 from xenpatch.git.history import CommitInfo, Person, resolve, resolve_range
+from xenpatch.git.log import recent_messages
 from xenpatch.git.mailmap import mailmap_names
 from xenpatch.git.patchid import diff_patch_id, patch_ids
 from xenpatch.git.repo import (
@@ -52,7 +54,7 @@ __all__ = [
     "abbrev_length", "abbreviator", "am", "changes_between", "clone_detached",
     "common_dir", "commit_changes", "commit_files", "current_branch", "diff_patch_id",
     "dirty_paths", "git_dir", "mailmap_names", "patch_ids",
-    "has_commit", "identity", "open_repo", "quote_path_setting", "read_blob",
+    "has_commit", "identity", "open_repo", "quote_path_setting", "read_blob", "recent_messages",
     "resolve", "resolve_range", "reword", "run_git", "set_ref", "signoff", "tree_dirs",
     "tree_of", "unique_abbrev", "valid_ref_name",
 ]

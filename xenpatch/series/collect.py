@@ -19,6 +19,8 @@ from xenpatch import git
 from xenpatch.series import trailers, versions
 from xenpatch.series.trailers import Trailer
 
+HISTORY_DEPTH = 5000  # commits read to learn the order of trailers
+
 
 @dataclass
 class Planned:
@@ -90,10 +92,12 @@ def plan(repo_dir: str | os.PathLike[str], mailbox: Path, spec: str) -> Result:
         lambda diff: git.diff_patch_id(repo_dir, diff),
         {s: sha for s, sha in by_subject.items() if sha},
     )
+    # the tree's own habit, from the history the series is based on
+    order = trailers.Precedence(git.recent_messages(repo_dir, base, HISTORY_DEPTH))
     planned = []
     for c in commits:
         found = collected.per_target[c.sha]
-        message, added = trailers.add_trailers(c.text, [t for t, _ in found])
+        message, added = trailers.add_trailers(c.text, [t for t, _ in found], order)
         if added:
             source = {t.key: r.source for t, r in found}
             planned.append(Planned(c.sha, c.subject, [(t, source[t.key]) for t in added],

@@ -21,6 +21,7 @@ import email.policy
 import email.utils
 import mailbox
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +31,8 @@ from xenpatch.series.errors import SeriesError
 # The order of trailers in Xen's history (commits since 2019, counted by
 # which of two names comes first): the attributions before Signed-off-by,
 # the reviews after it, Release-Acked-by last.  A name not listed sorts
-# just before Release-Acked-by.
+# just before Release-Acked-by.  Only the fallback: the order is counted
+# on the repository's own history (Precedence) where it has one.
 ORDER = (
     "Reported-by", "Suggested-by", "Requested-by", "Co-developed-by",
     "Signed-off-by",
@@ -58,10 +60,6 @@ class Trailer:
         m = re.search(r"<([^>]+)>", self.value)
         addr = (m.group(1) if m else self.value).strip().lower()
         return self.name.lower(), addr
-
-    @property
-    def rank(self) -> float:
-        return _RANK.get(self.name.lower(), _UNKNOWN_RANK)
 
     def line(self) -> str:
         return f"{self.name}: {self.value}"
@@ -240,10 +238,51 @@ def _trailer_block(lines: list[str]) -> int:
     return end
 
 
-def add_trailers(message: str, new: list[Trailer]) -> tuple[str, list[Trailer]]:
+class Precedence:
+    """Which of two trailer names goes first, as a tree's history shows it:
+    counted over the trailer blocks of its commits (the name that came
+    first more often wins); :data:`ORDER` decides a pair history is silent
+    or even about."""
+
+    def __init__(self, messages: Iterable[str] = ()) -> None:
+        self.pairs: Counter[tuple[str, str]] = Counter()
+        for message in messages:
+            names = trailer_names(message)
+            for i, a in enumerate(names):
+                for b in names[i + 1:]:
+                    if a != b:
+                        self.pairs[(a, b)] += 1
+
+    def before(self, a: str, b: str) -> bool:
+        """True when a trailer named ``a`` goes before one named ``b``."""
+        a, b = a.lower(), b.lower()
+        if a == b:
+            return True  # a second Reviewed-by goes after the first
+        ab, ba = self.pairs[(a, b)], self.pairs[(b, a)]
+        if ab != ba:
+            return ab > ba
+        rank = {n: _RANK.get(n, _UNKNOWN_RANK) for n in (a, b)}
+        return rank[a] <= rank[b]
+
+
+def trailer_names(message: str) -> list[str]:
+    """The names (lower case) of the trailer lines closing ``message``."""
+    lines = message.rstrip("\n").split("\n")
+    names = []
+    for line in lines[_trailer_block(lines):]:
+        m = re.match(r"^([A-Za-z0-9-]+):[ \t]", line)
+        if m:
+            names.append(m.group(1).lower())
+    return names
+
+
+def add_trailers(message: str, new: list[Trailer],
+                 order: Precedence | None = None) -> tuple[str, list[Trailer]]:
     """``message`` with the trailers of ``new`` it does not have yet, each
     after the last Signed-off-by and, among the trailers there, after those
-    :data:`ORDER` puts before it.  Returns (message, trailers added)."""
+    ``order`` (default: :data:`ORDER` alone) puts before it.  Returns
+    (message, trailers added)."""
+    order = order or Precedence()
     lines = message.rstrip("\n").split("\n")
     start = _trailer_block(lines)
     body, block = lines[:start], lines[start:]
@@ -253,7 +292,7 @@ def add_trailers(message: str, new: list[Trailer]) -> tuple[str, list[Trailer]]:
         if m:
             existing.append(Trailer(canonical_name(m.group(1)), m.group(2)).key)
     added: list[Trailer] = []
-    for trailer in sorted(new, key=lambda t: t.rank):  # stable: reply order within a rank
+    for trailer in new:
         if trailer.key in existing or trailer.key in {t.key for t in added}:
             continue
         added.append(trailer)
@@ -261,12 +300,11 @@ def add_trailers(message: str, new: list[Trailer]) -> tuple[str, list[Trailer]]:
         return message, []
     sob = max((i for i, line in enumerate(block) if line.lower().startswith("signed-off-by:")),
               default=-1)
-    for trailer in added:
+    for trailer in added:  # in reply order: equal names stay in the order received
         pos = sob + 1
         for i in range(sob + 1, len(block)):
             m = re.match(r"^([A-Za-z0-9-]+):", block[i])
-            rank = Trailer(canonical_name(m.group(1)), "").rank if m else None
-            if rank is None or rank <= trailer.rank:
+            if m is None or order.before(m.group(1), trailer.name):
                 pos = i + 1
         block.insert(pos, trailer.line())
     if start == len(lines):  # no trailer block yet: a new paragraph
