@@ -84,3 +84,18 @@ def test_previous_of_a_lone_patch_is_that_patch(make_repo, tmp_path):
     assert series_inproc(repo, *args, "-v", "2", "--in-reply-to", "previous") == 0
     (v2,) = out.glob("v2-*.patch")
     assert f"In-Reply-To: <{v1_id}>\nReferences: <{v1_id}>\n" in v2.read_text()
+
+
+def test_patch_ids_ignore_the_users_diff_settings(make_repo):
+    from xenpatch import git
+
+    repo = make_repo()
+    commit(repo, {"README": "r\n", "old.c": "".join(f"{i}\n" for i in range(40))}, "base")
+    run_git(repo, "mv", "old.c", "new.c")
+    sha = commit(repo, {"new.c": "".join(f"{i}\n" for i in range(41))}, "rename and edit")
+    plain = git.patch_ids(repo, [sha])
+    for key, value in (("diff.noprefix", "true"), ("diff.renames", "false"),
+                       ("diff.algorithm", "histogram"), ("color.ui", "always")):
+        run_git(repo, "config", key, value)
+    assert git.patch_ids(repo, [sha]) == plain
+

@@ -16,7 +16,10 @@ def patch_ids(repo_dir: str | os.PathLike[str], shas: list[str]) -> dict[str, st
     changes nothing has none)."""
     if not shas:
         return {}
-    shown = run_git(["show", "--no-color", "--no-ext-diff", "--format=commit %H", "-p", *shas],
+    # the diff as the mails show it, whatever the user's diff settings
+    shown = run_git(["-c", "diff.noprefix=false", "-c", "diff.mnemonicPrefix=false", "show",
+                     "--no-color", "--no-ext-diff", "--no-textconv", "-M",
+                     "--diff-algorithm=default", "--format=commit %H", "-p", *shas],
                     cwd=repo_dir).stdout
     out = run_git(["patch-id", "--stable"], cwd=repo_dir, stdin=shown).stdout.decode()
     found = {}
