@@ -60,3 +60,22 @@ def test_version_history_is_shared_by_every_worktree(make_repo, tmp_path):
                          "--name", "topic", "-v", "2", "--in-reply-to", "previous") == 0
     cover = (out2 / "v2-0000-cover-letter.patch").read_text()
     assert f"In-Reply-To: <{v1['cover']['message_id']}>" in cover
+
+
+def test_separate_git_dir_abbreviates_like_git(tmp_path):
+    """A work tree whose .git is a file pointing elsewhere (submodules,
+    `git init --separate-git-dir`)."""
+    repo = tmp_path / "wt"
+    run_git(tmp_path, "init", "-q", "-b", "main", f"--separate-git-dir={tmp_path / 'gd'}",
+            str(repo))
+    run_git(repo, "config", "user.name", "Ann Dev")
+    run_git(repo, "config", "user.email", "ann@example.org")
+    base = commit(repo, {"f.c": "int a;\n"}, "base")
+    _many_packed_objects(repo, 33000)
+    commit(repo, {"f.c": "int a;\nint b;\n"}, "f: one more")
+    want = run_git(repo, "format-patch", "--stdout", f"{base}..HEAD").decode()
+    out = tmp_path / "out"
+    assert series_inproc(repo, f"{base}..HEAD", "-o", str(out), "--no-maintainers") == 0
+    got = "".join(p.read_text() for p in sorted(out.glob("v1-000[1-9]-*.patch")))
+    assert _index_lines(got) == _index_lines(want)
+    assert len(_index_lines(got)[0].split()[1].split("..")[0]) == 8
