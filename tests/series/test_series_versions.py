@@ -99,3 +99,21 @@ def test_patch_ids_ignore_the_users_diff_settings(make_repo):
         run_git(repo, "config", key, value)
     assert git.patch_ids(repo, [sha]) == plain
 
+
+
+def test_versions_made_in_one_second_never_share_a_message_id(make_repo, tmp_path):
+    from xenpatch.series import series as series_mod
+
+    repo = make_repo()
+    base = commit(repo, {"README": "r\n"}, "base")
+    _redo(repo, base, ["a: one", "b: two"], ["1\n", "2\n"])
+    out = tmp_path / "out"
+    seen: list[set[str]] = []
+    for version, new_ids in ((1, False), (2, False), (2, True)):
+        opts = series_mod.Options(spec=f"{base}..HEAD", version=version, maintainers=False,
+                                  name="t", now=1_700_000_000, new_message_ids=new_ids)
+        built = series_mod.build(repo, opts)
+        series_mod.write(repo, built, out)
+        seen.append({m.message_id for m in built.mails})
+    assert all(len(s) == 3 for s in seen)
+    assert not seen[0] & seen[1] and not seen[1] & seen[2] and not seen[0] & seen[2]

@@ -183,7 +183,18 @@ def build(repo_dir: str | os.PathLike[str], opts: Options) -> Series:
     # already, and the next version threads to what was sent.
     keep_ids = bool(this_old) and not opts.new_message_ids
     old_cover_id = this_old.get("cover", {}).get("message_id") if keep_ids else None
-    cover_id = old_cover_id or mail.message_id("cover", now, sender.email)
+    # every id recorded for any series: a new id must not be one of them
+    # (two versions made in one second would otherwise share git's ids)
+    taken = versions.message_ids(state)
+
+    def fresh_id(base: str) -> str:
+        when = now
+        while mail.message_id(base, when, sender.email) in taken:
+            when += 1
+        taken.add(mail.message_id(base, when, sender.email))
+        return mail.message_id(base, when, sender.email)
+
+    cover_id = old_cover_id or fresh_id("cover")
     # git format-patch --thread: every patch answers the cover letter, or,
     # without one, the first patch (which answers --in-reply-to)
     thread_root = cover_id if with_cover else None
@@ -206,8 +217,7 @@ def build(repo_dir: str | os.PathLike[str], opts: Options) -> Series:
         title, body = mail.split_message(message)
         ident = versions.Identity(pids.get(info.sha), title)
         old_entry = versions.find_patch(this_old, ident) if keep_ids else None
-        msg_id = (old_entry or {}).get("message_id") or mail.message_id(info.sha, now,
-                                                                         sender.email)
+        msg_id = (old_entry or {}).get("message_id") or fresh_id(info.sha)
         diff_bytes = gdiff.diff(changes, abbrev, quote_high)
         # CRLF files: raw CRs do not survive git am (mailsplit drops them),
         # quoted-printable ones do; git send-email has the same answer.

@@ -67,6 +67,17 @@ def records(state: dict[str, Any], name: str) -> dict[str, Any]:
     return state["series"].setdefault(name, {"versions": {}})["versions"]
 
 
+def message_ids(state: dict[str, Any]) -> set[str]:
+    """Every Message-ID recorded, of every version of every series."""
+    found = set()
+    for series in state["series"].values():
+        for record in series.get("versions", {}).values():
+            found.add(record.get("cover", {}).get("message_id"))
+            found.update(p.get("message_id") for p in record.get("patches", []))
+    found.discard(None)
+    return found
+
+
 # --------------------------------------------------------------------------
 # harvesting the author's text out of emitted mails
 
