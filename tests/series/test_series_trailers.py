@@ -292,3 +292,24 @@ def test_the_fallback_order_is_xens_history():
                 seen += 1
                 assert learnt.before(a, b) == fallback.before(a, b), (a, b)
     assert seen >= 5
+
+
+def test_b4_shazam_applies_the_thread_where_xenpatch_rewrote_it(thread, tmp_path):
+    """`b4 shazam` (b4 am + git am in one) on a clone at BASE: the same
+    trees, authors and dates, and the same trailers, as `xenpatch trailers`."""
+    repo, base, box, ids = thread
+    fresh = tmp_path / "shazam"
+    run_git(tmp_path, "clone", "-q", str(repo), str(fresh))
+    run_git(fresh, "checkout", "-q", "-b", "applied", base)
+    run_git(fresh, "config", "user.name", "Maint Ainer")
+    run_git(fresh, "config", "user.email", "m@example.org")
+    run_git(fresh, "config", "b4.attestation-policy", "off")
+    proc = _b4(fresh, "shazam", "-m", str(box), ids[0])
+    assert proc.returncode == 0, proc.stderr
+    assert cli.main(["trailers", "-C", str(repo), str(box), f"{base}..HEAD"]) == 0
+    fmt = "--format=%an <%ae> %ad %T"
+    assert run_git(fresh, "log", fmt, f"{base}..HEAD") == run_git(repo, "log", fmt,
+                                                                  f"{base}..HEAD")
+    theirs = _messages(fresh, f"{base}..HEAD")
+    ours = _messages(repo, f"{base}..HEAD")
+    assert [sorted(m.split("\n")) for m in theirs] == [sorted(m.split("\n")) for m in ours]
