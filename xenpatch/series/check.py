@@ -254,6 +254,8 @@ def check(
                     report(f"check: {where}: new lint finding: {finding.show()}")
                 if added:
                     ok = False
+                    report(f"check: {where}: lint: {len(added)} new finding(s); the touched "
+                           f"files had {len(before or [])} before the patch")
                 else:
                     report(f"check: {where}: lint: no new finding ({len(after)} in the "
                            "touched files, as before)" if after else
