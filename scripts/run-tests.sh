@@ -10,6 +10,12 @@ if ! command -v flex >/dev/null || ! command -v bison >/dev/null; then
         apt-get update -qq >/dev/null && apt-get install -y -qq flex bison >/dev/null
     fi
 fi
+# The series tests run git send-email --dry-run (Debian's git-email package).
+if git send-email -h 2>&1 | grep -q 'not a git command'; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        apt-get update -qq >/dev/null && apt-get install -y -qq git-email >/dev/null
+    fi
+fi
 # Fetch (or find cached) Debian's xen source once, before the tests ask for it.
 bash scripts/fetch-xen-source.sh >/dev/null || echo "note: Debian's xen source is unavailable" >&2
 .venv/bin/ruff check xenpatch tests bench

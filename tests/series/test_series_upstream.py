@@ -34,9 +34,14 @@ def test_upstream_conversion_applies_and_matches_format_patch(upstream, tmp_path
                                                            version=6))
     assert len(built.patches) == 1
     mail = built.patches[0]
-    assert "Subject: [PATCH v6 1/1] grant_table: convert grant table rwlock to percpu\n rwlock" \
+    # a lone patch: no cover letter and no 1/1, as git format-patch -v6 writes it
+    assert built.cover is None
+    assert "Subject: [PATCH v6] grant_table: convert grant table rwlock to percpu rwlock\n" \
         in mail.text
-    want = run_git(upstream, "format-patch", "--stdout", "-1", CONVERSION)
+    want = run_git(upstream, "format-patch", "--stdout", "-v6", "-1", CONVERSION)
+    subject = [line for line in want.decode().split("\n") if line.startswith("Subject:")]
+    assert subject == ["Subject: [PATCH v6] grant_table: convert grant table rwlock to percpu "
+                       "rwlock"]
     want_stat, want_diff = stat_and_diff(want)
     got_stat, got_diff = stat_and_diff(mail.text.encode())
     assert got_stat == want_stat

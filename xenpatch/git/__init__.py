@@ -12,6 +12,10 @@ user gave us raises :class:`~xenpatch.errors.GitError`.
 - :mod:`.renames` — git's rename pairing and scores
 - :mod:`.abbrev` — abbreviated object names
 - :mod:`.executable` — the ``git`` program (clone, am)
+- :mod:`.patchid` — ``git patch-id --stable`` of commits and of quoted diffs
+- :mod:`.mailmap` — names as ``.mailmap`` maps them
+- :mod:`.reword` — new messages for commits of a branch (trailers)
+- :mod:`.log` — messages of a line of history (the tree's habits)
 """
 
 from __future__ import annotations
@@ -22,9 +26,13 @@ from xenpatch.git.commits import commit_files
 from xenpatch.git.diff import FileChange, changes_between, commit_changes
 from xenpatch.git.executable import am, clone_detached, run_git
 from xenpatch.git.history import CommitInfo, Person, resolve, resolve_range
+from xenpatch.git.log import recent_messages
+from xenpatch.git.mailmap import mailmap_names
+from xenpatch.git.patchid import diff_patch_id, patch_ids
 from xenpatch.git.repo import (
     NULL_SHA,
     Identity,
+    common_dir,
     current_branch,
     differs_from_head,
     dirty_paths,
@@ -43,13 +51,15 @@ from xenpatch.git.repo import (
     valid_ref_name,
     work_tree_of,
 )
+from xenpatch.git.reword import reword
 
 __all__ = [
     "NULL_SHA", "CommitInfo", "FileChange", "GitError", "Identity", "Person",
     "abbrev_length", "abbreviator", "am", "changes_between", "clone_detached",
-    "commit_changes", "commit_files", "current_branch", "differs_from_head", "dirty_paths",
-    "export_head", "git_dir", "work_tree_of",
-    "has_commit", "identity", "oid", "open_repo", "quote_path_setting", "read_blob",
-    "resolve", "resolve_range", "run_git", "set_ref", "signoff", "tree_dirs",
+    "commit_changes", "commit_files", "common_dir", "current_branch", "diff_patch_id",
+    "differs_from_head", "dirty_paths", "export_head", "git_dir", "has_commit", "identity",
+    "mailmap_names", "oid", "open_repo", "patch_ids", "quote_path_setting", "read_blob",
+    "recent_messages", "resolve", "resolve_range", "reword", "run_git", "set_ref", "signoff",
+    "tree_dirs", "work_tree_of",
     "tree_of", "unique_abbrev", "valid_ref_name",
 ]

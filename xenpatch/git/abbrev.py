@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pygit2
 
-from xenpatch.git.repo import NULL_SHA, config_get, open_repo
+from xenpatch.git.repo import NULL_SHA, common_dir, config_get, open_repo
 
 
 def _packed_object_count(git_dir: Path) -> int:
@@ -49,7 +49,8 @@ def abbrev_length(repo_dir: str | os.PathLike[str]) -> int:
             return max(4, min(40, int(configured)))
         except ValueError:
             pass
-    count = _packed_object_count(Path(repo.path))
+    # the packs are in the common dir: a linked work tree's own git dir has none
+    count = _packed_object_count(common_dir(repo_dir))
     if count <= 0:
         return 7
     bits = count.bit_length()  # msb(count) + 1

@@ -150,6 +150,27 @@ def git_dir(repo_dir: str | os.PathLike[str]) -> Path:
     return Path(open_repo(repo_dir).path)
 
 
+def common_dir(repo_dir: str | os.PathLike[str]) -> Path:
+    """The git dir every work tree of the repository shares: the objects,
+    the refs, and what xenpatch remembers across work trees.
+
+    A linked work tree's own git dir (``.git/worktrees/NAME``) names it in
+    its ``commondir`` file, as git's get_common_dir() reads it;
+    ``GIT_COMMON_DIR`` wins, as in git."""
+    own = git_dir(repo_dir)
+    env = os.environ.get("GIT_COMMON_DIR")
+    if env:
+        return Path(env).resolve()
+    try:
+        pointer = (own / "commondir").read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return own
+    if not pointer:
+        return own
+    path = Path(pointer)
+    return (path if path.is_absolute() else own / path).resolve()
+
+
 def set_ref(repo_dir: str | os.PathLike[str], name: str, sha: str, message: str) -> None:
     """Point ``name`` at ``sha`` (used to keep old series versions reachable)."""
     repo = open_repo(repo_dir)

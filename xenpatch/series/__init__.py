@@ -7,7 +7,10 @@ Public entry points:
   message from ``templates/commit-message.j2``.
 - :func:`xenpatch.series.series.build` / :func:`~xenpatch.series.series.write`
   — the series in memory, then on disk (``xenpatch series`` in cli.py).
-- :func:`xenpatch.series.check.check` — ``git am`` + lint + build in a clone.
+- :func:`xenpatch.series.check.check` — ``git am`` + lint findings + build in
+  a clone; the commits git am makes compared with the originals.
+- :func:`xenpatch.series.collect.apply` — trailers of saved replies
+  (:mod:`~xenpatch.series.trailers` reads and places them) onto the commits.
 - :class:`xenpatch.series.maintainers.Maintainers` — MAINTAINERS as
   get_maintainer.pl reads it.
 

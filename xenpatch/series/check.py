@@ -1,47 +1,202 @@
-"""``xenpatch series --check``: would a maintainer's ``git am`` take it?
+"""``xenpatch series --check``: would a maintainer's ``git am`` take it, and
+would it take what was meant?
 
-The mails are applied one by one with the real ``git am`` onto BASE in a
-throw-away clone; after each patch the touched files are linted (when the
-lint capability is installed) and the build command runs, because every
-patch of a series must build on its own.  At the end the clone's tree must
-be HEAD's tree, byte for byte.
+Before anything is applied, the mails are searched for unfilled template
+placeholders (``*** SUBJECT HERE ***``).  Then the mails are applied one by
+one with the real ``git am`` onto BASE in a throw-away clone; after each:
+
+- the commit ``git am`` made must have the original's message, author and
+  author date (a ``---`` line or a ``From:`` line in a message changes what
+  git am records without failing);
+- the lint's findings in the touched files, before and after the patch, are
+  compared by fingerprint: any finding the patch adds fails the check, with
+  the finding printed, while findings the file already had do not;
+- the build command runs (every patch of a series must build on its own).
+
+A patch git am refuses is reported with the file and the hunk that did not
+apply.  At the end the clone's tree must be HEAD's tree, byte for byte.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib
 import os
+import re
 import subprocess
 import sys
 import tempfile
+from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from xenpatch import git
-from xenpatch.series.series import Series
+from xenpatch.series.mail import split_message
+from xenpatch.series.series import Mail, Series
 
 Report = Callable[[str], None]
 
+_PLACEHOLDER = re.compile(r"\*\*\* .*? \*\*\*")
 
-def _lint_function() -> Callable[[list[Path]], int] | None:
+
+# --------------------------------------------------------------------------
+# placeholders
+
+
+def _authored_part(m: Mail) -> list[str]:
+    """The lines of a mail its author writes or should have edited: not the
+    diff, diffstat or range-diff, where a C comment may hold ``*** x ***``."""
+    lines = []
+    for line in m.text.split("\n"):
+        if line.startswith(("diff --git ", "Range-diff against v", "base-commit: ")):
+            break
+        lines.append(line)
+    return lines
+
+
+def placeholders(series: Series) -> list[str]:
+    """One line per unfilled ``*** … ***`` placeholder: file, line, text."""
+    found = []
+    for m in series.mails:
+        for n, line in enumerate(_authored_part(m), start=1):
+            for hit in _PLACEHOLDER.findall(line):
+                found.append(f"{m.filename}:{n}: unfilled placeholder {hit!r}")
+    return found
+
+
+# --------------------------------------------------------------------------
+# lint findings
+
+
+@dataclass(frozen=True)
+class LintFinding:
+    path: str  # relative to the work tree
+    line: int
+    check: str
+    function: str
+    message: str
+
+    def show(self) -> str:
+        return f"{self.path}:{self.line}: {self.message} [{self.check}] in {self.function}()"
+
+
+def fingerprints(findings: list[LintFinding]) -> dict[tuple[str, ...], LintFinding]:
+    """A finding's identity that a patch moving code up or down keeps: file,
+    function, check, the message with its line numbers taken out (it names
+    the lock expression and the primitive), and which occurrence of that
+    within the function it is, in line order.
+
+    The one place to point at the lint's own fingerprints once it has them."""
+    counts: Counter[tuple[str, ...]] = Counter()
+    out: dict[tuple[str, ...], LintFinding] = {}
+    for f in sorted(findings, key=lambda f: (f.path, f.function, f.line)):
+        what = re.sub(r"\bline \d+", "line N", f.message)
+        base = (f.path, f.function, f.check, what)
+        counts[base] += 1
+        out[(*base, str(counts[base]))] = f
+    return out
+
+
+def _lint_findings(root: Path, files: list[str]) -> list[LintFinding] | None:
+    """The lint's findings in those of ``files`` (relative to ``root``) that
+    exist; None when the lint capability is not installed."""
     try:
-        module = importlib.import_module("xenpatch.lint.api")
+        from xenpatch.lint import report as lint_report
+        from xenpatch.lint.run import collect_files, lint_files
     except ImportError:
         return None
-    func = getattr(module, "lint_paths", None)
-    return func if callable(func) else None
-
-
-def _lint(lint_paths: Callable[[list[Path]], int], clone: Path, files: list[str]) -> int | None:
-    """Exit code of the lint on those of ``files`` that exist now (None: none do).
-
-    Its report goes to stderr: stdout of ``xenpatch series`` lists the files."""
-    touched = [clone / f for f in files if (clone / f).is_file()]
+    touched = [root / f for f in files if (root / f).is_file() and f.endswith((".c", ".h"))]
     if not touched:
-        return None
+        return []
     with contextlib.redirect_stdout(sys.stderr):
-        return int(lint_paths(touched))
+        results = lint_files(collect_files(touched), None, tree=False)
+    out = []
+    for f in lint_report.to_json(results)["findings"]:
+        path = Path(f["path"])
+        with contextlib.suppress(ValueError):
+            path = path.resolve().relative_to(root.resolve())
+        out.append(LintFinding(str(path), int(f["line"]), str(f["id"]), str(f["function"]),
+                               str(f["message"])))
+    return out
+
+
+def new_findings(before: list[LintFinding], after: list[LintFinding]) -> list[LintFinding]:
+    old = fingerprints(before)
+    return [f for key, f in fingerprints(after).items() if key not in old]
+
+
+# --------------------------------------------------------------------------
+# what git am made of a mail
+
+
+def _same_message(a: str, b: str) -> bool:
+    """Equal as git am can carry a message: trailing whitespace and runs of
+    blank lines are not kept by a mail's round trip, anything else is."""
+    ta, ba = split_message(a)
+    tb, bb = split_message(b)
+    return ta == tb and _squeeze(ba) == _squeeze(bb)
+
+
+def _squeeze(text: str) -> str:
+    return re.sub(r"\n{3,}", "\n\n", text)
+
+
+def compare_commit(original: git.CommitInfo, applied: git.CommitInfo) -> list[str]:
+    """What git am recorded differently from the original commit."""
+    problems = []
+    if not _same_message(original.text, applied.text):
+        want = original.text.rstrip("\n").split("\n")
+        got = applied.text.rstrip("\n").split("\n")
+        missing = [line for line in want if line.strip() and line not in got]
+        extra = [line for line in got if line.strip() and line not in want]
+        shown = " / ".join(repr(line) for line in (missing or extra)[:3])
+        detail = (f"lost {shown}" if missing else f"gained {shown}") if shown else \
+            "its layout changed"
+        problems.append(f"git am records another message ({len(missing)} line(s) lost, "
+                        f"{len(extra)} gained; {detail}); a '---' or 'diff -' line in the "
+                        "message cuts it there")
+    a, b = original.author, applied.author
+    if (a.name, a.email) != (b.name, b.email):
+        problems.append(f"git am records author {b.name} <{b.email}>, "
+                        f"not {a.name} <{a.email}> (a 'From:' line opening the body?)")
+    if (a.time, a.offset) != (b.time, b.offset):
+        problems.append(f"git am records author date {b.time} {b.offset:+}, "
+                        f"not {a.time} {a.offset:+}")
+    return problems
+
+
+_FAILED_AT = re.compile(r"^error: patch failed: (.+):(\d+)$", re.M)
+_GIT_ERROR = re.compile(r"^error: (.+)$", re.M)
+
+
+def failed_hunk(mail_text: str, git_output: str) -> list[str]:
+    """The file and hunk git am could not apply, from its output and the mail."""
+    m = _FAILED_AT.search(git_output)
+    if not m:
+        errors = [e for e in _GIT_ERROR.findall(git_output) if "could not build fake" not in e]
+        return errors[:3] or [git_output.strip().splitlines()[-1] if git_output.strip()
+                              else "git am failed"]
+    path, line = m.group(1), int(m.group(2))
+    out = [f"{path}: the hunk at line {line} does not apply:"]
+    section = None
+    for chunk in re.split(r"(?m)^(?=diff --git )", mail_text):
+        if chunk.startswith("diff --git ") and re.search(
+                rf"^\+\+\+ b/{re.escape(path)}$|^--- a/{re.escape(path)}$", chunk, re.M):
+            section = chunk
+            break
+    if section is None:
+        return out
+    hunks = re.split(r"(?m)^(?=@@ )", section)[1:]
+    for hunk in hunks:
+        start = re.match(r"@@ -(\d+)", hunk)
+        if start and int(start.group(1)) == line:
+            body = hunk.split("\n-- \n", 1)[0].rstrip("\n").split("\n")
+            return out + body[:20] + (["..."] if len(body) > 20 else [])
+    return out
+
+
+# --------------------------------------------------------------------------
+# the check
 
 
 def check(
@@ -52,12 +207,16 @@ def check(
     lint: bool = True,
     report: Report = print,
 ) -> bool:
-    """True when every patch applies, lints and builds, and the result is HEAD."""
-    ident = git.identity(repo_dir, "committer")
-    lint_paths = _lint_function() if lint else None
-    if lint and lint_paths is None:
-        report("check: lint skipped (xenpatch.lint.api.lint_paths is not available)")
+    """True when no placeholder is left and every patch applies as the same
+    commit, adds no lint finding and builds, and the result is HEAD."""
     ok = True
+    for line in placeholders(series):
+        report(f"check: {line}")
+        ok = False
+    ident = git.identity(repo_dir, "committer")
+    _, originals = git.resolve_range(repo_dir, f"{series.base}..{series.head}")
+    by_sha = {c.sha: c for c in originals}
+    lint_on = lint
     with tempfile.TemporaryDirectory(prefix="xenpatch-check-") as tmp:
         root = Path(tmp)
         mails = root / "mails"
@@ -69,24 +228,38 @@ def check(
             path = mails / patch.filename
             path.write_bytes(patch.text.encode("utf-8", "surrogateescape"))
             where = f"patch {number}/{total} ({patch.title})"
-            before = _lint(lint_paths, clone, patch.files) if lint_paths is not None else None
+            before = _lint_findings(clone, patch.files) if lint_on else None
+            if lint_on and before is None:
+                report("check: lint skipped (the lint capability is not installed)")
+                lint_on = False
             proc = git.am(clone, path, ident)
             if proc.returncode != 0:
-                err = (proc.stderr or proc.stdout).decode(errors="replace").strip().splitlines()
-                report(f"check: {where}: git am failed: {err[-1] if err else proc.returncode}")
+                output = (proc.stderr + proc.stdout).decode(errors="replace")
+                report(f"check: {where}: git am failed on {patch.filename}")
+                for line in failed_hunk(patch.text, output):
+                    report(f"check:   {line}")
                 git.run_git(["am", "--abort"], cwd=clone, check=False)
                 return False
             report(f"check: {where}: git am ok")
-            if lint_paths is not None:
-                after = _lint(lint_paths, clone, patch.files)
-                # Whole files are linted, so old findings in them would fail
-                # every patch; only a worse result than before the patch counts.
-                if after is not None and after > (before or 0):
+            original = by_sha.get(patch.commit or "")
+            if original is not None:
+                _, (applied,) = git.resolve_range(clone, "HEAD~1..HEAD")
+                for problem in compare_commit(original, applied):
+                    report(f"check: {where}: {problem}")
                     ok = False
-                    report(f"check: {where}: lint got worse on the touched files "
-                           f"(exit {before or 0} before, {after} after)")
-                elif after is not None:
-                    report(f"check: {where}: lint exit {after} (before: {before or 0})")
+            if lint_on:
+                after = _lint_findings(clone, patch.files) or []
+                added = new_findings(before or [], after)
+                for finding in added:
+                    report(f"check: {where}: new lint finding: {finding.show()}")
+                if added:
+                    ok = False
+                    report(f"check: {where}: lint: {len(added)} new finding(s); the touched "
+                           f"files had {len(before or [])} before the patch")
+                else:
+                    report(f"check: {where}: lint: no new finding ({len(after)} in the "
+                           "touched files, as before)" if after else
+                           f"check: {where}: lint: no finding")
             if build_cmd:
                 # the command is the user's own shell line, run in the clone
                 proc = subprocess.run(build_cmd, shell=True, cwd=clone,  # noqa: S602

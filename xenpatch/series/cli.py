@@ -31,6 +31,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--no-maintainers", action="store_true",
                    help="do not add recipients from the tree's MAINTAINERS")
     p.add_argument("--cover", type=Path, help="cover text: subject line, blank line, blurb")
+    cover = p.add_mutually_exclusive_group()
+    cover.add_argument("--cover-letter", dest="cover_letter", action="store_true", default=None,
+                       help="write a cover letter even for a single patch")
+    cover.add_argument("--no-cover-letter", dest="cover_letter", action="store_false",
+                       help="no cover letter, however many patches")
+    p.add_argument("--new-message-ids", action="store_true",
+                   help="regenerating a version: new Message-IDs instead of its old ones")
     p.add_argument("--name", help="series name for version history (default: branch name)")
     p.add_argument("--signature", default=None,
                    help="mail signature line (default: xenpatch and its version)")
@@ -39,7 +46,39 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--check", action="store_true",
                    help="git am the series onto BASE in a temporary clone, lint, build")
     p.add_argument("--build-cmd", metavar="CMD", help="with --check: build after each patch")
+    p.add_argument("--trailers-from", metavar="MBOX", type=Path,
+                   help="first add the review trailers of the replies in MBOX (an mbox "
+                   "file or a maildir) to the commits, as `xenpatch trailers` does")
     p.set_defaults(handler=run)
+
+    t = subparsers.add_parser(
+        "trailers",
+        help="add Reviewed-by:/Acked-by:/... from saved replies to the series' commits",
+        description="Read replies from a local mbox file or maildir, match each to its patch "
+        "(In-Reply-To/References to the mails xenpatch series wrote, else git patch-id of a "
+        "quoted diff, else the subject) and add their trailers after Signed-off-by, "
+        "rewriting the commits. A reply to a cover letter counts for every patch.",
+    )
+    t.add_argument("mailbox", type=Path, help="mbox file or maildir folder")
+    t.add_argument("range", nargs="?", help="BASE..HEAD (default: as xenpatch series)")
+    t.add_argument("-C", "--repo", type=Path, default=Path("."), help="repository (default .)")
+    t.add_argument("--name", help="series name (default: branch name)")
+    t.add_argument("-n", "--dry-run", action="store_true",
+                   help="print what would be added; change nothing")
+    t.set_defaults(handler=run_trailers)
+
+
+def _trailers_first(repo: Path, mailbox: Path, spec: str) -> str:
+    """Add the mailbox's trailers, print what was added; the range's head
+    becomes the rewritten commit (HEAD moved with it)."""
+    from xenpatch.series import collect
+
+    result = collect.apply(repo, mailbox, spec)
+    for line in collect.report_lines(result, dry_run=False):
+        print(f"xenpatch: trailers: {line}", file=sys.stderr)
+    for line in result.unplaced:
+        print(f"xenpatch: warning: {line}", file=sys.stderr)
+    return f"{result.base}..{result.head}" if result.rewritten else spec
 
 
 def _default_range(repo: Path, name: str | None) -> str:
@@ -61,6 +100,23 @@ def _default_range(repo: Path, name: str | None) -> str:
     return "@{upstream}..HEAD"
 
 
+def run_trailers(args: argparse.Namespace) -> int:
+    from xenpatch.errors import XenpatchError
+    from xenpatch.series import collect
+
+    try:
+        spec = args.range or _default_range(args.repo, args.name)
+        result = collect.apply(args.repo, args.mailbox, spec, dry_run=args.dry_run)
+    except XenpatchError as exc:
+        print(exc.line(), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for line in collect.report_lines(result, dry_run=args.dry_run):
+        print(line)
+    for line in result.unplaced:
+        print(f"xenpatch: warning: {line}", file=sys.stderr)
+    return EXIT_CHECK_FAILED if result.unplaced else EXIT_OK
+
+
 def run(args: argparse.Namespace) -> int:
     # Imported here so that other subcommands do not load pygit2.
     from xenpatch.errors import XenpatchError
@@ -73,6 +129,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         repo = args.repo
         spec = args.range or _default_range(repo, args.name)
+        if args.trailers_from is not None:
+            spec = _trailers_first(repo, args.trailers_from, spec)
         if args.build_cmd and not args.check:
             raise SeriesError("--build-cmd", "only makes sense with --check")
         opts = series_mod.Options(
@@ -80,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
             rfc=args.rfc, in_reply_to=args.in_reply_to, templates=args.templates,
             to=args.to, cc=args.cc, maintainers=not args.no_maintainers, cover=args.cover,
             name=args.name, signature=args.signature, range_diff=args.range_diff,
+            cover_letter=args.cover_letter, new_message_ids=args.new_message_ids,
         )
         built = series_mod.build(repo, opts)
         for warning in built.warnings:

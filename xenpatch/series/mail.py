@@ -13,6 +13,7 @@ import datetime as _dt
 import email.utils
 import os
 import re
+import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -58,7 +59,7 @@ def environment(override: str | os.PathLike[str] | None = None) -> jinja2.Enviro
     if override is not None and not Path(override).is_dir():
         raise SeriesError(str(override), "templates folder does not exist")
     return templating.environment(templating.search_path(override, MAIL_TEMPLATES),
-                                  {"wrap": wrap_paragraph})
+                                  {"wrap": wrap_paragraph, "gitwrap": git_wrap})
 
 
 def render(env: jinja2.Environment, name: str, context: Mapping[str, Any]) -> str:
@@ -92,6 +93,94 @@ def wrap_paragraph(text: str, width: int = 72, indent: str = "", indent2: str = 
             lines.append(lead + line)
         out.append("\n".join(lines))
     return "\n\n".join(out)
+
+
+def _char_width(ch: str) -> int:
+    """Columns of one character as git's utf8_width() counts them (wcwidth):
+    combining marks and format characters 0, East Asian wide/full 2."""
+    if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Cf"):
+        return 0 if ch != "\u00ad" else 1
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
+_ESC_SEQ = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def git_wrap(text: str, indent1: int = 0, indent2: int = 0, width: int = 72) -> str:
+    """git's strbuf_add_wrapped_text() (utf8.c), as shortlog and the cover
+    letter use it: break at whitespace before ``width`` display columns, the
+    first line indented by ``indent1`` spaces, the next ones by ``indent2``.
+
+    No trailing newline (shortlog adds one per entry)."""
+    if width <= 0:
+        return " " * indent1 + text
+    out: list[str] = []
+    n = len(text)
+    pos = bol = 0
+    w = indent = indent1
+    space: int | None = None
+    if indent < 0:
+        w, space = -indent, 0
+    while True:
+        m = _ESC_SEQ.match(text, pos)
+        if m:  # colour escapes take no columns
+            pos = m.end()
+            continue
+        c = text[pos] if pos < n else ""
+        if c == "" or c in " \t\n\r":
+            if w <= width or space is None:
+                start = bol
+                if c == "" and pos == start:
+                    return "".join(out)
+                if space is not None:
+                    start = space
+                else:
+                    out.append(" " * max(indent, 0))
+                out.append(text[start:pos])
+                if c == "":
+                    return "".join(out)
+                space = pos
+                if c == "\t":
+                    w |= 0x07
+                elif c == "\n":
+                    space += 1
+                    nxt = text[space] if space < n else ""
+                    if nxt == "\n":
+                        out.append("\n")
+                        out.append("\n")
+                        pos = bol = space + 1
+                        space = None
+                        w = indent = indent2
+                        continue
+                    if not (nxt.isascii() and nxt.isalnum()):
+                        out.append("\n")
+                        pos = bol = space + (1 if nxt in " \t\n\r" and nxt else 0)
+                        space = None
+                        w = indent = indent2
+                        continue
+                    out.append(" ")
+                w += 1
+                pos += 1
+            else:
+                out.append("\n")
+                nxt = text[space] if space < n else ""
+                pos = bol = space + (1 if nxt and nxt in " \t\n\r" else 0)
+                space = None
+                w = indent = indent2
+            continue
+        w += _char_width(c)
+        pos += 1
+
+
+def shortlog(entries: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """``[(author, subject), ...]`` in commit order → git shortlog's groups:
+    authors sorted by their UTF-8 bytes (strcmp), each author's subjects in
+    commit order."""
+    groups: dict[str, list[str]] = {}
+    for name, subject in entries:
+        groups.setdefault(name, []).append(subject)
+    return [{"name": k, "subjects": groups[k]}
+            for k in sorted(groups, key=lambda k: k.encode("utf-8", "surrogateescape"))]
 
 
 # --------------------------------------------------------------------------
@@ -306,6 +395,12 @@ def patch_filename(version: int, number: int, title: str, max_len: int = 64) -> 
 
 def need_8bit(message: str) -> bool:
     return any(ord(c) >= 0x80 for c in message)
+
+
+def body_needs_8bit(text: str) -> bool:
+    """A rendered mail whose body (after the header block) is not ASCII:
+    without MIME headers git send-email stops to ask for its charset."""
+    return need_8bit(text.partition("\n\n")[2])
 
 
 def message_id(base: str, when: int, sender_email: str) -> str:

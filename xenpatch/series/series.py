@@ -41,6 +41,8 @@ class Options:
     name: str | None = None  # series name; default: the current branch
     signature: str = SIGNATURE
     range_diff: bool = False
+    cover_letter: bool | None = None  # None: as git, only for two patches or more
+    new_message_ids: bool = False  # regenerating a version: new ids instead of its old ones
     now: int | None = None  # for Message-IDs and the cover's date
 
 
@@ -54,6 +56,7 @@ class Mail:
     cc: list[str]
     commit: str | None = None
     files: list[str] = field(default_factory=list)
+    patch_id: str | None = None  # git patch-id --stable of the commit
 
 
 @dataclass
@@ -62,7 +65,7 @@ class Series:
     version: int
     base: str
     head: str
-    cover: Mail
+    cover: Mail | None  # None: a single patch sent without a cover letter
     patches: list[Mail]
     warnings: list[str]
     range_diff: str | None
@@ -70,15 +73,20 @@ class Series:
 
     @property
     def mails(self) -> list[Mail]:
-        return [self.cover, *self.patches]
+        return [self.cover, *self.patches] if self.cover is not None else list(self.patches)
 
 
-def _tag(opts: Options, number: int, total: int) -> str:
+def _tag(opts: Options, number: int | None, total: int) -> str:
+    """``PATCH v2 03/12`` as git format-patch numbers: zero-padded to the
+    width of the total; ``number=None`` for a lone patch (``[PATCH v2]``)."""
     prefix = opts.subject_prefix
     if opts.rfc and not prefix.startswith("RFC"):
         prefix = f"RFC {prefix}"
     # like `git format-patch -v N`, v1 is spelled out too
-    return f"{prefix} v{opts.version} {number}/{total}".strip()
+    tag = f"{prefix} v{opts.version}"
+    if number is not None:
+        tag += f" {number:0{len(str(total))}d}/{total}"
+    return tag.strip()
 
 
 def _check_header_values(opts: Options, sender: git.Identity) -> None:
@@ -96,7 +104,8 @@ def _check_header_values(opts: Options, sender: git.Identity) -> None:
 def _split_recipients(found: list[Recipient], exclude: set[str]) -> tuple[list[str], list[str]]:
     """Xen's habit (see the seed thread): the maintainers in To:, the lists
     and reviewers in Cc:; the sender is never sent a copy of their own mail."""
-    to, cc = [], []
+    to: list[str] = []
+    cc: list[str] = []
     for r in found:
         if _addr(r.address) in exclude:
             continue
@@ -160,10 +169,10 @@ def build(repo_dir: str | os.PathLike[str], opts: Options) -> Series:
 
     maint: Maintainers | None = None
     if opts.maintainers:
-        text = git.read_blob(repo_dir, head, "MAINTAINERS")
-        if text is not None:
+        raw = git.read_blob(repo_dir, head, "MAINTAINERS")
+        if raw is not None:
             dirs = git.tree_dirs(repo_dir, head)
-            maint = Maintainers.parse(text.decode("utf-8", "replace"), dirs.__contains__)
+            maint = Maintainers.parse(raw.decode("utf-8", "replace"), dirs.__contains__)
         else:
             warnings.append("no MAINTAINERS in the tree: only --to/--cc recipients")
 
@@ -172,22 +181,39 @@ def build(repo_dir: str | os.PathLike[str], opts: Options) -> Series:
         raise SeriesError(f"series name {name!r}", "not usable in a git ref name; use --name")
     state = versions.load(repo_dir)
     history = versions.records(state, name)
-    for record in history.values():
-        versions.harvest(record)
+    for older in history.values():
+        versions.harvest(older)
     previous = history.get(str(opts.version - 1))
     this_old = history.get(str(opts.version), {})
 
-    in_reply_to = opts.in_reply_to
-    if in_reply_to in ("previous", "prev"):
-        if previous is None or not previous.get("cover", {}).get("message_id"):
-            raise SeriesError("--in-reply-to", f"no stored v{opts.version - 1} of series {name}")
-        in_reply_to = previous["cover"]["message_id"]
-    if in_reply_to:
-        in_reply_to = in_reply_to.strip().strip("<>")
-        mail.check_header_value("--in-reply-to", in_reply_to)
-
     total = len(commits)
-    cover_id = mail.message_id("cover", now, sender.email)
+    # as git: a cover letter for two patches or more, or when asked for one
+    # (--cover-letter, a --cover text, or an earlier run of this version)
+    with_cover = (opts.cover_letter if opts.cover_letter is not None
+                  else total > 1 or opts.cover is not None
+                  or bool(this_old.get("cover", {}).get("sent")))
+    in_reply_to = _in_reply_to(opts, previous, name)
+    # Regenerating a version keeps its Message-IDs: mails of it may be out
+    # already, and the next version threads to what was sent.
+    keep_ids = bool(this_old) and not opts.new_message_ids
+    old_cover_id = this_old.get("cover", {}).get("message_id") if keep_ids else None
+    # every id recorded for any series: a new id must not be one of them
+    # (two versions made in one second would otherwise share git's ids)
+    taken = versions.message_ids(state)
+
+    def fresh_id(base: str) -> str:
+        when = now
+        while mail.message_id(base, when, sender.email) in taken:
+            when += 1
+        taken.add(mail.message_id(base, when, sender.email))
+        return mail.message_id(base, when, sender.email)
+
+    cover_id = old_cover_id or fresh_id("cover")
+    # git format-patch --thread: every patch answers the cover letter, or,
+    # without one, the first patch (which answers --in-reply-to)
+    thread_root = cover_id if with_cover else None
+    change_id = versions.change_id(history, name, now)
+    pids = git.patch_ids(repo_dir, [c.sha for c in commits])
     patches: list[Mail] = []
     all_to: list[str] = []
     all_cc: list[str] = []
@@ -206,6 +232,9 @@ def build(repo_dir: str | os.PathLike[str], opts: Options) -> Series:
         if not changes:
             raise SeriesError(f"commit {info.sha[:12]}", "changes nothing; git am would refuse it")
         title, body = mail.split_message(message)
+        ident = versions.Identity(pids.get(info.sha), title)
+        old_entry = versions.find_patch(this_old, ident) if keep_ids else None
+        msg_id = (old_entry or {}).get("message_id") or fresh_id(info.sha)
         diff_bytes = gdiff.diff(changes, abbrev, quote_high)
         # CRLF files: raw CRs do not survive git am (mailsplit drops them),
         # quoted-printable ones do; git send-email has the same answer.
@@ -217,19 +246,21 @@ def build(repo_dir: str | os.PathLike[str], opts: Options) -> Series:
             "total": total,
             "version": opts.version,
             "title": title,
-            "message_id": mail.message_id(info.sha, now, sender.email),
-            "in_reply_to": cover_id,
-            "references": ([in_reply_to] if in_reply_to else []) + [cover_id],
+            "message_id": msg_id,
+            "in_reply_to": thread_root or in_reply_to,
+            "references": ([in_reply_to] if in_reply_to else [])
+            + ([thread_root] if thread_root else []),
             "from_header": mail.from_header(info.author.name, info.author.email),
             "author_name": info.author.name,
             "author_email": info.author.email,
             "date": mail.rfc2822_date(info.author.time, info.author.offset),
-            "subject_header": mail.subject_header(_tag(opts, number, total), title),
+            "subject_header": mail.subject_header(
+                _tag(opts, number if with_cover or total > 1 else None, total), title),
             "mime": mail.need_8bit(message) or has_cr,
             "transfer_encoding": "quoted-printable" if has_cr else "8bit",
             "body": body,
             "changelog": versions.changelog({**history, str(opts.version): this_old},
-                                            opts.version, title),
+                                            opts.version, ident),
             "diffstat": gdiff.diffstat(changes, quote_high=quote_high),
             "summary": gdiff.summary(changes, quote_high=quote_high),
             "diff": diff_bytes.decode("utf-8", "surrogateescape"),
@@ -250,12 +281,13 @@ def build(repo_dir: str | os.PathLike[str], opts: Options) -> Series:
             mail.check_header_value("MAINTAINERS" if maint is not None else "--to/--cc", r)
         context.update(to=to, cc=cc, to_header=mail.address_header("To", to),
                        cc_header=mail.address_header("Cc", cc))
-        text = mail.render(env, "patch.j2", context)
+        text = _render_mail(env, "patch.j2", context)
         if has_cr:
             text = mail.encode_body_qp(text)
         all_to, all_cc = _merge(all_to, to), _merge(all_cc, cc)
+        thread_root = thread_root or msg_id
         patches.append(Mail(mail.patch_filename(opts.version, number, title), text, title,
-                            context["message_id"], to, cc, info.sha, files))
+                            msg_id, to, cc, info.sha, files, ident.patch_id))
 
     # cover letter
     cover_rec = dict(this_old.get("cover", {}))
@@ -268,9 +300,8 @@ def build(repo_dir: str | os.PathLike[str], opts: Options) -> Series:
         blurb = blurb or versions.BLURB_PLACEHOLDER
     mail.check_header_value(str(opts.cover) if opts.cover else "cover subject", subject)
     all_cc = [c for c in all_cc if _addr(c) not in {_addr(t) for t in all_to}]
-    shortlog: dict[str, list[str]] = {}
-    for info in commits:
-        shortlog.setdefault(info.author.name, []).append(info.subject)
+    authors = git.mailmap_names(repo_dir, [(c.author.name, c.author.email) for c in commits])
+    shortlog = mail.shortlog([(authors[i], c.subject) for i, c in enumerate(commits)])
     rdiff = None
     if opts.range_diff:
         if previous is None:
@@ -291,7 +322,9 @@ def build(repo_dir: str | os.PathLike[str], opts: Options) -> Series:
         "from_header": mail.from_header(sender.name, sender.email),
         "date": mail.rfc2822_date(now, _local_offset(now)),
         "subject_header": mail.subject_header(_tag(opts, 0, total), subject),
-        "mime": mail.need_8bit(blurb + subject) or any(mail.need_8bit(n) for n in shortlog),
+        # git's rule: any commit with a non-ASCII byte (its people included)
+        "mime": any(mail.need_8bit(c.text + c.author.name + c.committer.name)
+                    for c in commits),
         "to": all_to,
         "cc": all_cc,
         "to_header": mail.address_header("To", all_to),
@@ -299,33 +332,70 @@ def build(repo_dir: str | os.PathLike[str], opts: Options) -> Series:
         "blurb": blurb,
         "changelog": versions.changelog({**history, str(opts.version): this_old},
                                         opts.version, None),
-        "shortlog": [{"name": k, "subjects": v} for k, v in shortlog.items()],
+        "shortlog": shortlog,
         "diffstat": gdiff.diffstat(whole, quote_high=quote_high),
         "summary": gdiff.summary(whole, quote_high=quote_high),
         "range_diff": rdiff,
         "base": base,
+        "change_id": change_id,
         "signature": opts.signature,
     }
-    cover_text = mail.render(env, "cover-letter.j2", cover_ctx)
-    cover = Mail(f"v{opts.version}-0000-cover-letter.patch", cover_text, subject, cover_id,
-                 all_to, all_cc)
+    cover_name = f"v{opts.version}-0000-cover-letter.patch"
+    cover: Mail | None = None
+    if with_cover:
+        cover_text = _render_mail(env, "cover-letter.j2", cover_ctx)
+        cover = Mail(cover_name, cover_text, subject, cover_id, all_to, all_cc)
 
-    record = {
+    record: dict[str, Any] = {
         "base": base,
         "head": head,
         "created": now,
-        "cover": {"file": cover.filename, "message_id": cover_id, "subject": subject,
-                  "blurb": blurb, "changes": cover_rec.get("changes", {})},
+        "change_id": change_id,
+        # without a cover letter the name is still recorded: a cover of an
+        # earlier run of this version in the same folder is then stale
+        "cover": {"file": cover_name, "message_id": cover_id if with_cover else None,
+                  "subject": subject, "blurb": blurb, "changes": cover_rec.get("changes", {}),
+                  "sent": with_cover},
         "patches": [],
     }
-    old_patches = {p.get("title"): p for p in this_old.get("patches", [])}
     for p in patches:
+        old = versions.find_patch(this_old, versions.Identity(p.patch_id, p.title)) or {}
         record["patches"].append({
             "title": p.title, "commit": p.commit, "file": p.filename,
-            "message_id": p.message_id,
-            "changes": old_patches.get(p.title, {}).get("changes", {}),
+            "message_id": p.message_id, "patch_id": p.patch_id,
+            "changes": old.get("changes", {}),
         })
     return Series(name, opts.version, base, head, cover, patches, warnings, rdiff, record)
+
+
+def _in_reply_to(opts: Options, previous: dict[str, Any] | None, name: str) -> str | None:
+    """The Message-ID the series threads under; ``previous``: the mail that
+    opened v(N-1)'s thread (its cover letter, or its lone patch)."""
+    wanted = opts.in_reply_to
+    if wanted in ("previous", "prev"):
+        root = None
+        if previous is not None:
+            root = previous.get("cover", {}).get("message_id")
+            if not root and previous.get("patches"):
+                root = previous["patches"][0].get("message_id")
+        if not root:
+            raise SeriesError("--in-reply-to", f"no stored v{opts.version - 1} of series {name}")
+        wanted = root
+    if not wanted:
+        return None
+    wanted = wanted.strip().strip("<>")
+    mail.check_header_value("--in-reply-to", wanted)
+    return wanted
+
+
+def _render_mail(env: Any, template: str, context: dict[str, Any]) -> str:
+    """Render a mail; declare UTF-8 whenever its body is not ASCII (a
+    non-ASCII file name in the diffstat, a shortlog name...), which git
+    format-patch does not always do and git send-email then asks about."""
+    text = mail.render(env, template, context)
+    if not context["mime"] and mail.body_needs_8bit(text):
+        text = mail.render(env, template, {**context, "mime": True})
+    return text
 
 
 def _local_offset(when: int) -> int:

@@ -13,12 +13,14 @@ sections survive from version to version without a separate editor step.
 from __future__ import annotations
 
 import email.header
+import hashlib
 import json
 import os
 import re
 import tempfile
+import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from xenpatch import git
 
@@ -31,11 +33,16 @@ _SHORTLOG = re.compile(r"^\S.* \(\d+\):$")
 
 
 def state_path(repo_dir: str | os.PathLike[str]) -> Path:
-    return git.git_dir(repo_dir) / "xenpatch" / "series.json"
+    """In the common git dir: every work tree of the repository sees the
+    same versions (the refs that keep them reachable are shared too)."""
+    return git.common_dir(repo_dir) / "xenpatch" / "series.json"
 
 
 def load(repo_dir: str | os.PathLike[str]) -> dict[str, Any]:
     path = state_path(repo_dir)
+    if not path.exists():
+        # a linked work tree's history from before it was shared
+        path = git.git_dir(repo_dir) / "xenpatch" / "series.json"
     if not path.exists():
         return {"series": {}}
     try:
@@ -58,6 +65,17 @@ def save(repo_dir: str | os.PathLike[str], state: dict[str, Any]) -> None:
 
 def records(state: dict[str, Any], name: str) -> dict[str, Any]:
     return state["series"].setdefault(name, {"versions": {}})["versions"]
+
+
+def message_ids(state: dict[str, Any]) -> set[str]:
+    """Every Message-ID recorded, of every version of every series."""
+    found = set()
+    for series in state["series"].values():
+        for record in series.get("versions", {}).values():
+            found.add(record.get("cover", {}).get("message_id"))
+            found.update(p.get("message_id") for p in record.get("patches", []))
+    found.discard(None)
+    return found
 
 
 # --------------------------------------------------------------------------
@@ -141,28 +159,75 @@ def harvest(record: dict[str, Any]) -> None:
                 patch.setdefault("changes", {}).update(sections)
 
 
-def changelog(versions: dict[str, Any], version: int, title: str | None) -> list[dict[str, Any]]:
-    """``[{since: K, lines: [...]}, ...]`` newest first for a patch (by title)
-    or, with ``title=None``, for the cover letter of ``version``."""
+class Identity(NamedTuple):
+    """What makes two versions of a patch the same patch: its ``git patch-id
+    --stable`` (survives a reworded subject or message), else its subject
+    (survives a changed diff)."""
 
-    def entry(record: dict[str, Any]) -> dict[str, Any] | None:
-        if title is None:
-            return record.get("cover", {})
-        for patch in record.get("patches", []):
-            if patch.get("title") == title:
+    patch_id: str | None
+    title: str
+
+
+def find_patch(record: dict[str, Any] | None, ident: Identity) -> dict[str, Any] | None:
+    """The entry of ``record`` that is the patch ``ident``: by patch-id
+    first, by subject when no entry has that patch-id."""
+    patches = (record or {}).get("patches", [])
+    if ident.patch_id:
+        for patch in patches:
+            if patch.get("patch_id") == ident.patch_id:
                 return patch
-        return None
+    for patch in patches:
+        if patch.get("title") == ident.title:
+            return patch
+    return None
+
+
+def change_id(history: dict[str, Any], name: str, now: int | None = None) -> str:
+    """The series' b4-style ``change-id`` (``YYYYMMDD-<slug>-<12 hex>``): the
+    one an earlier version recorded, else a new one."""
+    for version in sorted(history, key=int, reverse=True):
+        found = history[version].get("change_id")
+        if found:
+            return str(found)
+    when = int(time.time()) if now is None else now
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:32].strip("-") or "series"
+    salt = hashlib.sha1(f"{name}\0{when}\0{os.getpid()}\0{os.urandom(8).hex()}".encode())
+    return f"{time.strftime('%Y%m%d', time.gmtime(when))}-{slug}-{salt.hexdigest()[:12]}"
+
+
+def changelog(versions: dict[str, Any], version: int,
+              ident: Identity | None) -> list[dict[str, Any]]:
+    """``[{since: K, lines: [...]}, ...]`` newest first for a patch (by its
+    identity, so a reworded subject keeps its history) or, with
+    ``ident=None``, for the cover letter of ``version``.
+
+    The identity is followed back version by version: the entry found in
+    v(N-1) gives the subject and patch-id to look for in v(N-2), so a patch
+    reworded twice is still found."""
+    entries: dict[int, dict[str, Any]] = {}
+    current = ident
+    for v in range(version, 0, -1):
+        record = versions.get(str(v))
+        if not record:
+            continue
+        if current is None:
+            found = record.get("cover", {})
+        else:
+            found = find_patch(record, current)
+            if found is not None:
+                current = Identity(found.get("patch_id") or current.patch_id,
+                                   found.get("title") or current.title)
+        if found is not None:
+            entries[v] = found
 
     sections = []
     for since in range(version - 1, 0, -1):
-        older = versions.get(str(since))
-        if older is None or entry(older) is None:
+        if since not in entries:
             continue  # the patch did not exist in v<since>
         lines: list[str] | None = None
         # the newest record that says something about v<since> wins
         for v in range(version, since, -1):
-            record = versions.get(str(v))
-            found = entry(record) if record else None
+            found = entries.get(v)
             if found and found.get("changes", {}).get(str(since)):
                 lines = found["changes"][str(since)]
                 break

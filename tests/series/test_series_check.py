@@ -1,0 +1,144 @@
+"""`xenpatch series --check` compares what matters: the lint's findings by
+fingerprint (a second lock leak in a file that has one fails), the commit
+git am makes (message, author, date), placeholders, and a failed git am
+names the file and hunk.  The lint, git am and git itself are real."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from _seriesutil import commit, series
+
+from xenpatch.series import check
+from xenpatch.series import series as series_mod
+
+HEADER = "#include <xen/spinlock.h>\n\nstruct dom { spinlock_t lock; int x; };\n\n"
+
+LEAKY = """\
+int first(struct dom *d, int v)
+{
+    spin_lock(&d->lock);
+    if ( v < 0 )
+        return -1;
+    d->x = v;
+    spin_unlock(&d->lock);
+    return 0;
+}
+"""
+
+SECOND_LEAK = """
+int second(struct dom *d, int v)
+{
+    spin_lock(&d->lock);
+    if ( v > 100 )
+        return -2;
+    d->x = -v;
+    spin_unlock(&d->lock);
+    return 0;
+}
+"""
+
+CLEAN = """
+int third(struct dom *d, int v)
+{
+    spin_lock(&d->lock);
+    d->x += v;
+    spin_unlock(&d->lock);
+    return 0;
+}
+"""
+
+
+def _cover(tmp_path: Path) -> Path:
+    cover = tmp_path / "cover.txt"
+    cover.write_text("dom: locking\n\nSome changes.\n")
+    return cover
+
+
+def test_check_fails_a_second_lock_leak_in_a_file_with_one(make_repo, tmp_path):
+    repo = make_repo()
+    base = commit(repo, {"xen/common/dom.c": HEADER + LEAKY}, "base with a known leak")
+    # moves the old leak down by a few lines: still the same finding
+    commit(repo, {"xen/common/dom.c": HEADER + "/* a comment\n * on two lines */\n" + LEAKY
+                  + CLEAN}, "dom: add third()")
+    commit(repo, {"xen/common/dom.c": HEADER + "/* a comment\n * on two lines */\n" + LEAKY
+                  + CLEAN + SECOND_LEAK}, "dom: add second()")
+    code, _, err = series(repo, f"{base}..HEAD", "-o", str(tmp_path / "o"), "--check",
+                          "--cover", str(_cover(tmp_path)), "--no-maintainers")
+    assert code == 1, err
+    assert "patch 1/2 (dom: add third()): lint: no new finding (1 in the touched files" in err
+    assert ("patch 2/2 (dom: add second()): new lint finding: xen/common/dom.c:29: 'd->lock' "
+            "taken at line 27 is still held at this return [XL001] in second()") in err
+    assert err.count("new lint finding") == 1
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_same_leak_in_another_function_is_new(make_repo, tmp_path):
+    """The fingerprint holds the function: the same message elsewhere is new."""
+    before = [check.LintFinding("a.c", 10, "XL001", "f", "'l' taken at line 8 is still held")]
+    moved = [check.LintFinding("a.c", 14, "XL001", "f", "'l' taken at line 12 is still held")]
+    other = [*moved, check.LintFinding("a.c", 30, "XL001", "g",
+                                       "'l' taken at line 28 is still held")]
+    twice = [*moved, check.LintFinding("a.c", 16, "XL001", "f",
+                                       "'l' taken at line 12 is still held")]
+    assert check.new_findings(before, moved) == []
+    assert [f.function for f in check.new_findings(before, other)] == ["g"]
+    assert [f.line for f in check.new_findings(before, twice)] == [16]
+
+
+def test_check_fails_a_message_git_am_would_cut(make_repo, tmp_path):
+    repo = make_repo()
+    base = commit(repo, {"f.c": "int a;\n"}, "base")
+    commit(repo, {"f.c": "int a;\nint b;\n"},
+           "f: add b\n\nWhy b:\n---\nthe reason, after a dash line", signoff=True)
+    code, _, err = series(repo, f"{base}..HEAD", "-o", str(tmp_path / "o"), "--check",
+                          "--no-maintainers")
+    assert code == 1, err
+    assert ("git am records another message (3 line(s) lost, 0 gained; lost '---' / "
+            "'the reason, after a dash line' / 'Signed-off-by: Ann Dev <ann@example.org>')") in err
+
+
+def test_check_fails_an_in_body_from_line(make_repo, tmp_path):
+    repo = make_repo()
+    base = commit(repo, {"f.c": "int a;\n"}, "base")
+    commit(repo, {"f.c": "int a;\nint b;\n"},
+           "f: add b\n\nFrom: Someone Else <else@example.org>\n\nbody")
+    code, _, err = series(repo, f"{base}..HEAD", "-o", str(tmp_path / "o"), "--check",
+                          "--no-maintainers")
+    assert code == 1, err
+    assert "git am records author Someone Else <else@example.org>, not Ann Dev" in err
+
+
+def test_a_patch_that_does_not_apply_names_file_and_hunk(make_repo, tmp_path):
+    repo = make_repo()
+    lines = "".join(f"line {i}\n" for i in range(1, 30))
+    base = commit(repo, {"f.c": lines}, "base")
+    commit(repo, {"f.c": lines.replace("line 20\n", "line twenty\n")}, "f: twenty")
+    built = series_mod.build(repo, series_mod.Options(spec=f"{base}..HEAD", maintainers=False))
+    # the mail as a hand edit broke it: a context line that is not in the file
+    built.patches[0].text = built.patches[0].text.replace(" line 18\n", " line eighteen\n")
+    said: list[str] = []
+    assert check.check(repo, built, report=said.append, lint=False) is False
+    text = "\n".join(said)
+    assert "git am failed on v1-0001-f-twenty.patch" in text
+    assert "check:   f.c: the hunk at line 17 does not apply:" in text
+    assert "check:   @@ -17,7 +17,7 @@ line 16" in text
+    assert "check:   -line 20" in text
+
+
+def test_changelog_placeholder_fails_until_written(make_repo, tmp_path):
+    repo = make_repo()
+    base = commit(repo, {"f.c": "int a;\n"}, "base")
+    commit(repo, {"f.c": "int a;\nint b;\n"}, "f: add b")
+    out = tmp_path / "o"
+    assert series(repo, f"{base}..HEAD", "-o", str(out), "--no-maintainers")[0] == 0
+    code, _, err = series(repo, f"{base}..HEAD", "-o", str(out), "--no-maintainers", "-v", "2",
+                          "--check")
+    assert code == 1
+    assert "unfilled placeholder '*** describe the changes here ***'" in err
+    assert series(repo, f"{base}..HEAD", "-o", str(out), "--no-maintainers", "-v", "2")[0] == 0
+    p = next(out.glob("v2-*.patch"))
+    p.write_text(p.read_text().replace("*** describe the changes here ***", "Rebased."))
+    code, _, err = series(repo, f"{base}..HEAD", "-o", str(out), "--no-maintainers", "-v", "2",
+                          "--check")
+    assert code == 0, err
