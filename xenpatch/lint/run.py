@@ -8,7 +8,7 @@ a process pool of ``jobs`` workers each loads the configuration once.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -99,9 +99,24 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
+# (what is being done, files done, files in all), called after each file.
+Progress = Callable[[str, int, int], None]
+
+
+def _counted(results: Iterable[FileResult | None], what: str, total: int,
+             progress: Progress | None) -> Iterator[FileResult | None]:
+    if progress is None:
+        yield from results
+        return
+    progress(what, 0, total)
+    for i, r in enumerate(results, 1):
+        progress(what, i, total)
+        yield r
+
+
 def lint_files(
     files: list[tuple[Path, str]], jobs: int | None = None, rules: Path | None = None,
-    tree: bool = True,
+    tree: bool = True, progress: Progress | None = None,
 ) -> list[FileResult]:
     """Two passes: each file with its own and its headers' helpers, then the
     files that call another file's lock helper (vpci_msix_arch_print()
@@ -124,13 +139,13 @@ def lint_files(
     work = sorted(files + extra, key=lambda f: -_size(f[0]))
     if jobs <= 1 or len(work) <= 1:
         _init(rules)
-        results = _two_passes(work, frozenset(extra), map, cache, real)
+        results = _two_passes(work, frozenset(extra), map, cache, real, progress)
     else:
         chunk = max(1, min(8, len(work) // (jobs * 8)))
         with ProcessPoolExecutor(jobs, initializer=_init, initargs=(rules,)) as ex:
             results = _two_passes(
                 work, frozenset(extra), lambda fn, *its: ex.map(fn, *its, chunksize=chunk),
-                cache, real,
+                cache, real, progress,
             )
     results.sort(key=lambda r: r.path)
     return results
@@ -170,10 +185,12 @@ def _tree_cache(real: Iterable[Path], rules: Path | None) -> TreeCache | None:
 
 
 def _two_passes(work: list[tuple[Path, str]], extra: frozenset[tuple[Path, str]], mapper,
-                cache: TreeCache | None, real: Mapping[Path, Path]) -> list[FileResult]:
+                cache: TreeCache | None, real: Mapping[Path, Path],
+                progress: Progress | None = None) -> list[FileResult]:
     """``extra``: files of the tree linted only for the cache's summaries;
     ``real``: the resolved path of each file."""
-    first_all = list(mapper(_one, work))
+    first_all: list[FileResult] = list(
+        _counted(mapper(_one, work), "files", len(work), progress))  # type: ignore[arg-type]
     if cache is not None:
         cache.update((real[item[0]], r.exports) for item, r in zip(work, first_all, strict=True))
         cache.save()
@@ -186,7 +203,8 @@ def _two_passes(work: list[tuple[Path, str]], extra: frozenset[tuple[Path, str]]
     if not exports:
         return first
     own = [frozenset(r.exports) for r in first]
-    second = mapper(_again, files, own, [exports] * len(files))
+    second = _counted(mapper(_again, files, own, [exports] * len(files)),
+                      "files, second pass (other files' helpers)", len(files), progress)
     return [b if b is not None else a for a, b in zip(first, second, strict=True)]
 
 
