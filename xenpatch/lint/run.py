@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from xenpatch.lint.analyze import (
     FileResult,
@@ -125,30 +127,114 @@ def lint_files(
     unknown.
 
     With ``tree``, files inside a Xen tree also get the summaries of the
-    tree's other files, from the on-disk cache (treecache.py), brought up
-    to date first: linting one file then knows what a full run knows."""
+    tree's other files they may call, from the on-disk cache (treecache.py)
+    or computed for the names needed (lazy.py): linting one file then knows
+    what a full run knows.  A run over the whole tree fills the cache."""
     jobs = jobs or default_jobs()
     real = _real_paths(p for p, _ in files)
     cache = _tree_cache(real.values(), rules) if tree else None
-    extra: list[tuple[Path, str]] = []
+    rels: dict[tuple[Path, str], str | None] = {}
     if cache is not None:
-        mine = set(real.values())
-        extra = [(p, str(p)) for p in cache.stale() if p not in mine]
-        real.update(_real_paths(p for p, _ in extra))
+        rels = {item: cache.rel(real[item[0]]) for item in files}
+        if not set(cache.sources()) <= set(rels.values()):
+            results = _lazily(files, rels, cache, rules, jobs)
+            cache.save()
+            results.sort(key=lambda r: r.path)
+            return results
     # Big files first keeps the pool busy to the end; order is restored.
-    work = sorted(files + extra, key=lambda f: -_size(f[0]))
-    if jobs <= 1 or len(work) <= 1:
-        _init(rules)
-        results = _two_passes(work, frozenset(extra), map, cache, real, progress)
-    else:
-        chunk = max(1, min(8, len(work) // (jobs * 8)))
-        with ProcessPoolExecutor(jobs, initializer=_init, initargs=(rules,)) as ex:
-            results = _two_passes(
-                work, frozenset(extra), lambda fn, *its: ex.map(fn, *its, chunksize=chunk),
-                cache, real, progress,
-            )
+    work = sorted(files, key=lambda f: -_size(f[0]))
+    with _mapper(jobs, len(work), rules) as mapper:
+        results = _two_passes(work, mapper, progress)
+    if cache is not None:
+        from xenpatch.lint.lazy import own_exports
+
+        own_exports(((rels[item], r) for item, r in zip(work, results, strict=True)), cache)
+        cache.save()
     results.sort(key=lambda r: r.path)
     return results
+
+
+@contextmanager
+def _mapper(jobs: int, n: int, rules: Path | None) -> Iterator[Callable[..., Iterable[Any]]]:
+    """``map`` in this process for one task, else over a pool of ``jobs``
+    workers that each load the configuration once."""
+    if jobs <= 1 or n <= 1:
+        _init(rules)
+        yield map
+        return
+    chunk = max(1, min(8, n // (jobs * 8)))
+    with ProcessPoolExecutor(jobs, initializer=_init, initargs=(rules,)) as ex:
+        yield lambda fn, *its: ex.map(fn, *its, chunksize=chunk)
+
+
+def _lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str | None],
+            cache: TreeCache, rules: Path | None, jobs: int) -> list[FileResult]:
+    """Some files of the tree, with the summaries they need of the others."""
+    from xenpatch.lint import lazy
+
+    _init(rules)
+    assert _CONFIG is not None
+    plan = lazy.Plan(cache, _CONFIG)
+    asked = {r for r in rels.values() if r is not None}
+    needs = {item: plan.needed(rels[item], item[0]) for item in files}
+    every = frozenset().union(*needs.values())
+    # The other files' summaries of those names: computed where missing.
+    todo = plan.wanted(every, asked)
+    # Each file's kept result stands if its content, the context and the
+    # summaries it is given are as when it was kept (its own first pass
+    # gave the asked files' summaries then).
+    own = {item: cache.file_exports(r) for item, r in rels.items() if r is not None}
+    done: dict[tuple[Path, str], FileResult] = {}
+    keys: dict[tuple[Path, str], str] = {}
+    if not todo and all(own.get(item) is not None for item in files):
+        exports = _exports(plan, every, asked, [ex.known for ex in own.values()
+                                               if ex is not None])
+        for item in files:
+            rel = rels[item]
+            keys[item] = lazy.exports_key(exports, needs[item])
+            kept = cache.result(rel, keys[item]) if rel is not None else None
+            got = lazy.result_in(kept, item[1]) if kept is not None else None
+            if got is not None:
+                done[item] = got
+    rest = [item for item in files if item not in done]
+    if not rest:
+        return [done[item] for item in files]
+    work = sorted(rest, key=lambda f: -_size(f[0]))
+    jobs_todo = sorted(todo.items())
+    with _mapper(jobs, len(work) + len(jobs_todo), rules) as mapper:
+        summed: list[tuple[bool, dict[str, Summary]]] = list(
+            mapper(_summaries, [cache.root / r for r, _ in jobs_todo], [n for _, n in jobs_todo]))
+        for (rel, names), (complete, ex) in zip(jobs_todo, summed, strict=True):
+            if complete:
+                cache.set_exports(rel, lazy.FileExports(True, dict(ex)))
+            else:
+                plan.record(rel, names, ex)
+        first: list[FileResult] = list(mapper(_one, work))
+        lazy.own_exports(((rels[item], r) for item, r in zip(work, first, strict=True)), cache)
+        exports = _exports(plan, every, asked, [
+            (cache.file_exports(r) or lazy.FileExports()).known for r in asked
+        ] + [r.exports for item, r in zip(work, first, strict=True) if rels[item] is None])
+        results = _second(work, first, exports, mapper)
+    for item, r in zip(work, results, strict=True):
+        rel = rels[item]
+        if rel is not None and r.error is None:
+            cache.set_result(rel, lazy.exports_key(exports, needs[item]), lazy.result_out(r))
+        done[item] = r
+    return [done[item] for item in files]
+
+
+def _exports(plan, every: frozenset[str], asked: set[str],
+             own: Iterable[Mapping[str, Summary]]) -> dict[str, Summary]:
+    """The tree's summaries of the names: the asked files' own and the
+    others' (a name they disagree on is left out, as in a whole-tree run)."""
+    mine = [{n: s for n, s in ex.items() if n in every} for ex in own]
+    return tree_exports([*mine, *plan.exports_for(every, asked)])
+
+
+def _summaries(path: Path, names: frozenset[str]) -> tuple[bool, dict[str, Summary]]:
+    """A file's summaries for its callers: (all of them?, summaries)."""
+    assert _CONFIG is not None
+    return True, lint_file(path, str(path), _CONFIG).exports
 
 
 def _real_paths(paths: Iterable[Path]) -> dict[Path, Path]:
@@ -184,27 +270,22 @@ def _tree_cache(real: Iterable[Path], rules: Path | None) -> TreeCache | None:
     return TreeCache.open(root, rules or lint_rules_dir())
 
 
-def _two_passes(work: list[tuple[Path, str]], extra: frozenset[tuple[Path, str]], mapper,
-                cache: TreeCache | None, real: Mapping[Path, Path],
+def _two_passes(work: list[tuple[Path, str]], mapper,
                 progress: Progress | None = None) -> list[FileResult]:
-    """``extra``: files of the tree linted only for the cache's summaries;
-    ``real``: the resolved path of each file."""
-    first_all: list[FileResult] = list(
+    first: list[FileResult] = list(
         _counted(mapper(_one, work), "files", len(work), progress))  # type: ignore[arg-type]
-    if cache is not None:
-        cache.update((real[item[0]], r.exports) for item, r in zip(work, first_all, strict=True))
-        cache.save()
-        exports = tree_exports(cache.exports())
-    else:
-        exports = tree_exports(r.exports for r in first_all)
-    asked = [(item, r) for item, r in zip(work, first_all, strict=True) if item not in extra]
-    files = [item for item, _ in asked]
-    first = [r for _, r in asked]
+    exports = tree_exports(r.exports for r in first)
+    return _second(work, first, exports, mapper, progress)
+
+
+def _second(work: list[tuple[Path, str]], first: list[FileResult],
+            exports: dict[str, Summary], mapper,
+            progress: Progress | None = None) -> list[FileResult]:
     if not exports:
         return first
     own = [frozenset(r.exports) for r in first]
-    second = _counted(mapper(_again, files, own, [exports] * len(files)),
-                      "files, second pass (other files' helpers)", len(files), progress)
+    second = _counted(mapper(_again, work, own, [exports] * len(work)),
+                      "files, second pass (other files' helpers)", len(work), progress)
     return [b if b is not None else a for a, b in zip(first, second, strict=True)]
 
 
