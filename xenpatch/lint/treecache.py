@@ -30,7 +30,7 @@ import json
 import os
 import sys
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,6 @@ from xenpatch.lint.analyze import Summary
 from xenpatch.lint.lockops import Effect
 
 FORMAT = 2
-_EFFECT_FIELDS = 9
 
 
 def cache_dir() -> Path:
@@ -65,9 +64,13 @@ def code_fingerprint(rules: Path) -> str:
 # -- summaries as JSON --------------------------------------------------------
 
 
+# An effect is kept as the list of its fields, in their order: a field added
+# to Effect changes their number, which the shape check below then refuses.
+_EFFECT_FIELDS = tuple(f.name for f in fields(Effect))
+
+
 def summary_out(s: Summary) -> dict[str, Any]:
-    return {"effects": [[e.action, e.kind, e.mode, e.flavour, e.key, e.owner, e.via,
-                         e.success, e.inferred] for e in s.effects],
+    return {"effects": [[getattr(e, f) for f in _EFFECT_FIELDS] for e in s.effects],
             "conditional": s.conditional, "guard": s.guard}
 
 
@@ -90,7 +93,7 @@ def _need(ok: bool, what: str) -> None:
 def _check_summary(s: Any) -> None:
     _need(isinstance(s, dict) and set(s) == {"effects", "conditional", "guard"}, "a summary")
     _need(isinstance(s["effects"], list) and all(
-        isinstance(e, list) and len(e) == _EFFECT_FIELDS for e in s["effects"]), "effects")
+        isinstance(e, list) and len(e) == len(_EFFECT_FIELDS) for e in s["effects"]), "effects")
     _need(s["conditional"] is None or isinstance(s["conditional"], str), "conditional")
     _need(s["guard"] is None or isinstance(s["guard"], int), "guard")
 
