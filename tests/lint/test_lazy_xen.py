@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from xenpatch.lint import lazy, nameindex, treecache
-from xenpatch.lint.analyze import LintConfig
+from xenpatch.lint.config import LintConfig
 from xenpatch.lint.run import lint_files
 
 pytestmark = [pytest.mark.xen, pytest.mark.slow]

@@ -15,7 +15,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable
 
-from xenpatch.lint.analyze import Finding
+from xenpatch.lint.findings import Finding
 
 # Bump when what goes into a fingerprint changes: dashboards then see every
 # finding as new once, rather than matching unrelated ones.

@@ -22,9 +22,12 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from xenpatch.analysis.headers import HeaderIndex, header_index
+from xenpatch.analysis.locktable import Summary
 from xenpatch.lint import nameindex
-from xenpatch.lint.analyze import FileResult, Finding, LintConfig, Step, Summary, _seed_names
-from xenpatch.lint.headers import HeaderIndex, header_index
+from xenpatch.lint.config import LintConfig
+from xenpatch.lint.filelint import _seed_names
+from xenpatch.lint.findings import FileResult, Finding, Step
 from xenpatch.lint.treecache import FileExports, TreeCache, summary_in, summary_out
 
 _REACH: dict[int, tuple[HeaderIndex, nameindex.Reach]] = {}

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import quote
 
-from xenpatch.lint.analyze import FileResult, Finding
 from xenpatch.lint.checks import CHECKS
+from xenpatch.lint.findings import FileResult, Finding
 from xenpatch.lint.fingerprints import VERSION, fingerprints
 from xenpatch.lint.locate import Locator
 

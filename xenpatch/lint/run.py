@@ -14,15 +14,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from xenpatch.lint.analyze import (
-    FileResult,
-    LintConfig,
-    Summary,
-    calls_any,
-    lint_file,
-    lint_rules_dir,
-)
-from xenpatch.lint.headers import find_xen_root
+from xenpatch.analysis.headers import find_xen_root
+from xenpatch.analysis.locktable import Summary
+from xenpatch.lint.config import LintConfig, lint_rules_dir
+from xenpatch.lint.filelint import calls_any, lint_file
+from xenpatch.lint.findings import FileResult
 from xenpatch.lint.treecache import TreeCache
 
 

@@ -34,8 +34,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from xenpatch.lint.analyze import Summary
-from xenpatch.lint.lockops import Effect
+from xenpatch.analysis.locktable import Effect, Summary
 
 FORMAT = 2
 
