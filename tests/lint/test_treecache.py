@@ -54,9 +54,9 @@ def parsed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     seen: list[str] = []
     one, summaries = lint_run._one, lint_run._summaries
 
-    def _one(item):
+    def _one(item, *rest):
         seen.append(Path(item[0]).name)
-        return one(item)
+        return one(item, *rest)
 
     def _summaries(path, names):
         seen.append(Path(path).name)

@@ -27,6 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--rules", type=Path, default=None,
                    help="rules directory (default: the project's rules/)")
     p.add_argument("--output", "-o", type=Path, default=None, help="write the report here")
+    p.add_argument("--since", metavar="REV", default=None,
+                   help="report only the findings that the same files at git revision REV "
+                   "do not have (compared by fingerprint, not by line)")
     verbosity = p.add_mutually_exclusive_group()
     verbosity.add_argument("--verbose", "-v", action="store_true",
                            help="also list the functions not analysed")
@@ -87,6 +90,11 @@ def run(args: argparse.Namespace) -> int:
                 progress.close()
         locator = Locator.of(files, args.paths)
         chosen = None
+        if args.since is not None:
+            from xenpatch.lint.since import new_findings_since
+
+            chosen = new_findings_since(args.since, files, results, locator, args.jobs,
+                                        args.rules, tree=not args.no_tree_summaries)
     except UsageError as exc:
         print(f"xenpatch lint: {exc}", file=sys.stderr)
         return 2

@@ -223,11 +223,15 @@ def _seed_names(config: LintConfig, headers: HeaderIndex) -> frozenset[bytes]:
 
 
 def lint_file(path: Path, display: str, config: LintConfig,
-              external: Mapping[str, Summary] | None = None) -> FileResult:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        return FileResult(display, error=f"{display}: {exc.strerror or exc}")
+              external: Mapping[str, Summary] | None = None,
+              raw: bytes | None = None) -> FileResult:
+    """``raw``: the text to lint in the file's place (its headers are still
+    the file's), e.g. the file at another revision."""
+    if raw is None:
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            return FileResult(display, error=f"{display}: {exc.strerror or exc}")
     # A file that names no lock operation, wrapper or lock helper (its own
     # macros would have to name one too) has nothing to check: skip its parse.
     seeds = _seed_names(config, header_index(path))
@@ -249,15 +253,16 @@ def lint_file(path: Path, display: str, config: LintConfig,
     return lint_source(src, config, path, external)
 
 
-def calls_any(path: Path, names: frozenset[str]) -> bool:
-    """Does the file name any of ``names``, or a header inline or macro of
-    its tree that reaches one (pcidevs_lock() calls pcidevs_lock_unsafe())?
-    The file is read again: cheaper than keeping every file's identifiers
-    from the first pass."""
-    try:
-        raw = path.read_bytes()
-    except OSError:
-        return False
+def calls_any(path: Path, names: frozenset[str], raw: bytes | None = None) -> bool:
+    """Does the file (or ``raw`` in its place) name any of ``names``, or a
+    header inline or macro of its tree that reaches one (pcidevs_lock()
+    calls pcidevs_lock_unsafe())?  The file is read again: cheaper than
+    keeping every file's identifiers from the first pass."""
+    if raw is None:
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            return False
     wanted = _reaching(header_index(path), names)
     # A substring test first: most files name none of a few dozen names.
     if not any(n in raw for n in wanted):

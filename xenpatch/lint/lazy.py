@@ -60,11 +60,11 @@ class Plan:
     def read(self, rel: str) -> bytes:
         return (self.cache.root / rel).read_bytes()
 
-    def needed(self, rel: str | None, path: Path) -> frozenset[str]:
-        """The names the file may call."""
+    def needed(self, rel: str | None, path: Path, raw: bytes | None = None) -> frozenset[str]:
+        """The names the file (or ``raw`` in its place) may call."""
         got = self.cache.needed(rel) if rel is not None else None
         if got is None:
-            raw = path.read_bytes()
+            raw = path.read_bytes() if raw is None else raw
             got = nameindex.needed(raw, _with_macros(_reach(header_index(path)), raw))
             if rel is not None:
                 self.cache.set_needed(rel, got)

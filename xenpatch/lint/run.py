@@ -60,21 +60,28 @@ def _init(rules: Path | None) -> None:
     _CONFIG = LintConfig.load(rules)
 
 
-def _one(item: tuple[Path, str]) -> FileResult:
+def _one(item: tuple[Path, str], raw: bytes | None = None) -> FileResult:
     assert _CONFIG is not None
-    return lint_file(item[0], item[1], _CONFIG)
+    if raw is None:
+        return lint_file(item[0], item[1], _CONFIG)
+    return lint_file(item[0], item[1], _CONFIG, raw=raw)
 
 
 def _again(
-    item: tuple[Path, str], own: frozenset[str], exports: dict[str, Summary]
+    item: tuple[Path, str], own: frozenset[str], exports: dict[str, Summary],
+    raw: bytes | None = None,
 ) -> FileResult | None:
     """The file linted again with the other files' summaries, if it calls
     one of those functions; None if the first pass stands."""
     assert _CONFIG is not None
     names = frozenset(n for n in exports if n not in own)
-    if not calls_any(item[0], names):
+    if raw is None:
+        if not calls_any(item[0], names):
+            return None
+        return lint_file(item[0], item[1], _CONFIG, exports)
+    if not calls_any(item[0], names, raw=raw):
         return None
-    return lint_file(item[0], item[1], _CONFIG, exports)
+    return lint_file(item[0], item[1], _CONFIG, exports, raw=raw)
 
 
 def tree_exports(per_file: Iterable[Mapping[str, Summary]]) -> dict[str, Summary]:
@@ -115,6 +122,7 @@ def _counted(results: Iterable[FileResult | None], what: str, total: int,
 def lint_files(
     files: list[tuple[Path, str]], jobs: int | None = None, rules: Path | None = None,
     tree: bool = True, progress: Progress | None = None,
+    contents: Mapping[Path, bytes] | None = None,
 ) -> list[FileResult]:
     """Two passes: each file with its own and its headers' helpers, then the
     files that call another file's lock helper (vpci_msix_arch_print()
@@ -125,26 +133,32 @@ def lint_files(
     With ``tree``, files inside a Xen tree also get the summaries of the
     tree's other files they may call, from the on-disk cache (treecache.py)
     or computed for the names needed (lazy.py): linting one file then knows
-    what a full run knows.  A run over the whole tree fills the cache."""
+    what a full run knows.  A run over the whole tree fills the cache.
+
+    ``contents``: the text to lint instead of what some files hold now
+    (``--since``: the files at a revision, in the tree as it is)."""
     jobs = jobs or default_jobs()
+    over = contents or {}
     real = _real_paths(p for p, _ in files)
     cache = _tree_cache(real.values(), rules) if tree else None
     rels: dict[tuple[Path, str], str | None] = {}
     if cache is not None:
         rels = {item: cache.rel(real[item[0]]) for item in files}
         if not set(cache.sources()) <= set(rels.values()):
-            results = _lazily(files, rels, cache, rules, jobs)
+            results = _lazily(files, rels, cache, rules, jobs, over)
             cache.save()
             results.sort(key=lambda r: r.path)
             return results
     # Big files first keeps the pool busy to the end; order is restored.
     work = sorted(files, key=lambda f: -_size(f[0]))
+    raws = [over.get(item[0]) for item in work]
     with _mapper(jobs, len(work), rules) as mapper:
-        results = _two_passes(work, mapper, progress)
+        results = _two_passes(work, mapper, progress, raws)
     if cache is not None:
         from xenpatch.lint.lazy import own_exports
 
-        own_exports(((rels[item], r) for item, r in zip(work, results, strict=True)), cache)
+        own_exports(((rels[item] if item[0] not in over else None, r)
+                     for item, r in zip(work, results, strict=True)), cache)
         cache.save()
     results.sort(key=lambda r: r.path)
     return results
@@ -164,38 +178,42 @@ def _mapper(jobs: int, n: int, rules: Path | None) -> Iterator[Callable[..., Ite
 
 
 def _lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str | None],
-            cache: TreeCache, rules: Path | None, jobs: int) -> list[FileResult]:
-    """Some files of the tree, with the summaries they need of the others."""
+            cache: TreeCache, rules: Path | None, jobs: int,
+            over: Mapping[Path, bytes]) -> list[FileResult]:
+    """Some files of the tree, with the summaries they need of the others.
+    ``over``: files linted with other contents, for which nothing is kept."""
     from xenpatch.lint import lazy
 
     _init(rules)
     assert _CONFIG is not None
     plan = lazy.Plan(cache, _CONFIG)
+    # Where what is kept about a file goes (None: nowhere).
+    kept = {item: (rels[item] if item[0] not in over else None) for item in files}
     asked = {r for r in rels.values() if r is not None}
-    needs = {item: plan.needed(rels[item], item[0]) for item in files}
+    needs = {item: plan.needed(kept[item], item[0], over.get(item[0])) for item in files}
     every = frozenset().union(*needs.values())
     # The other files' summaries of those names: computed where missing.
     todo = plan.wanted(every, asked)
     # Each file's kept result stands if its content, the context and the
     # summaries it is given are as when it was kept (its own first pass
     # gave the asked files' summaries then).
-    own = {item: cache.file_exports(r) for item, r in rels.items() if r is not None}
     done: dict[tuple[Path, str], FileResult] = {}
-    keys: dict[tuple[Path, str], str] = {}
-    if not todo and all(own.get(item) is not None for item in files):
-        exports = _exports(plan, every, asked, [ex.known for ex in own.values()
-                                               if ex is not None])
+    mine = [kept[item] for item in files]
+    if not todo and all(r is not None and cache.file_exports(r) is not None for r in mine):
+        exports = _exports(plan, every, asked, [
+            cache.file_exports(r).known for r in sorted(asked)])  # type: ignore[union-attr]
         for item in files:
-            rel = rels[item]
-            keys[item] = lazy.exports_key(exports, needs[item])
-            kept = cache.result(rel, keys[item]) if rel is not None else None
-            got = lazy.result_in(kept, item[1]) if kept is not None else None
-            if got is not None:
-                done[item] = got
+            rel = kept[item]
+            assert rel is not None
+            got = cache.result(rel, lazy.exports_key(exports, needs[item]))
+            r = lazy.result_in(got, item[1]) if got is not None else None
+            if r is not None:
+                done[item] = r
     rest = [item for item in files if item not in done]
     if not rest:
         return [done[item] for item in files]
     work = sorted(rest, key=lambda f: -_size(f[0]))
+    raws = [over.get(item[0]) for item in work]
     jobs_todo = sorted(todo.items())
     with _mapper(jobs, len(work) + len(jobs_todo), rules) as mapper:
         summed: list[tuple[bool, dict[str, Summary]]] = list(
@@ -205,14 +223,16 @@ def _lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str |
                 cache.set_exports(rel, lazy.FileExports(True, dict(ex)))
             else:
                 plan.record(rel, names, ex)
-        first: list[FileResult] = list(mapper(_one, work))
-        lazy.own_exports(((rels[item], r) for item, r in zip(work, first, strict=True)), cache)
-        exports = _exports(plan, every, asked, [
-            (cache.file_exports(r) or lazy.FileExports()).known for r in asked
-        ] + [r.exports for item, r in zip(work, first, strict=True) if rels[item] is None])
-        results = _second(work, first, exports, mapper)
+        first: list[FileResult] = list(mapper(_one, work, raws))
+        lazy.own_exports(((kept[item], r) for item, r in zip(work, first, strict=True)), cache)
+        linted = {rels[item]: r.exports for item, r in zip(work, first, strict=True)}
+        own = [linted[r] if r in linted else
+               (cache.file_exports(r) or lazy.FileExports()).known for r in sorted(asked)]
+        own += [r.exports for item, r in zip(work, first, strict=True) if rels[item] is None]
+        exports = _exports(plan, every, asked, own)
+        results = _second(work, first, exports, mapper, raws=raws)
     for item, r in zip(work, results, strict=True):
-        rel = rels[item]
+        rel = kept[item]
         if rel is not None and r.error is None:
             cache.set_result(rel, lazy.exports_key(exports, needs[item]), lazy.result_out(r))
         done[item] = r
@@ -266,21 +286,23 @@ def _tree_cache(real: Iterable[Path], rules: Path | None) -> TreeCache | None:
     return TreeCache.open(root, rules or lint_rules_dir())
 
 
-def _two_passes(work: list[tuple[Path, str]], mapper,
-                progress: Progress | None = None) -> list[FileResult]:
+def _two_passes(work: list[tuple[Path, str]], mapper, progress: Progress | None = None,
+                raws: list[bytes | None] | None = None) -> list[FileResult]:
+    raws = raws or [None] * len(work)
     first: list[FileResult] = list(
-        _counted(mapper(_one, work), "files", len(work), progress))  # type: ignore[arg-type]
+        _counted(mapper(_one, work, raws), "files", len(work), progress))  # type: ignore[arg-type]
     exports = tree_exports(r.exports for r in first)
-    return _second(work, first, exports, mapper, progress)
+    return _second(work, first, exports, mapper, progress, raws)
 
 
 def _second(work: list[tuple[Path, str]], first: list[FileResult],
-            exports: dict[str, Summary], mapper,
-            progress: Progress | None = None) -> list[FileResult]:
+            exports: dict[str, Summary], mapper, progress: Progress | None = None,
+            raws: list[bytes | None] | None = None) -> list[FileResult]:
     if not exports:
         return first
     own = [frozenset(r.exports) for r in first]
-    second = _counted(mapper(_again, work, own, [exports] * len(work)),
+    second = _counted(mapper(_again, work, own, [exports] * len(work),
+                             raws or [None] * len(work)),
                       "files, second pass (other files' helpers)", len(work), progress)
     return [b if b is not None else a for a, b in zip(first, second, strict=True)]
 
