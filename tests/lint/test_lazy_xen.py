@@ -11,6 +11,7 @@ import pytest
 
 from xenpatch.lint import lazy, nameindex, treecache
 from xenpatch.lint.config import LintConfig
+from xenpatch.lint.filelint import file_summaries
 from xenpatch.lint.run import lint_files
 
 pytestmark = [pytest.mark.xen, pytest.mark.slow]
@@ -43,6 +44,19 @@ def test_lazy_agrees_with_the_whole_tree(xen417: Path, tmp_path: Path,
                        if not d.static}
             assert names <= defined, rel
             assert names <= plan.may_export(rel), rel
+
+    # Summaries computed for the names asked only are those of the full lint.
+    config = LintConfig.load()
+    for rel, names in exports.items():
+        if names:
+            path = xen / rel
+            defined = frozenset(d.name for d in nameindex.definitions(path.read_bytes()))
+            _, got = file_summaries(path, config, defined)
+            full = {n: s for n, s in json.loads(cache_file.read_text())["exports"][rel][1]
+                    ["known"].items()}
+            assert {n: treecache.summary_out(s) for n, s in got.items()} == full, rel
+            _, one = file_summaries(path, config, frozenset([sorted(names)[0]]))
+            assert set(one) == {sorted(names)[0]}, rel
 
     # Each file with findings, and each file calling a summarised helper,
     # linted alone, with a cache that no whole-tree run filled.

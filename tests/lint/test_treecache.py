@@ -201,3 +201,21 @@ def test_open_reports_to_the_stream_given(tree: Path) -> None:
     err = io.StringIO()
     treecache.TreeCache.open(tree, rules, err)
     assert "not a JSON object; rebuilt" in err.getvalue()
+
+
+def test_summaries_of_the_names_asked_are_the_full_lints(tree: Path) -> None:
+    from xenpatch.lint.config import LintConfig
+    from xenpatch.lint.filelint import file_summaries, lint_file
+
+    config = LintConfig.load()
+    files = [*sorted((fixtures_dir() / "lint").rglob("*.c")), *sorted(tree.rglob("*.c"))]
+    seen = 0
+    for p in files:
+        full = lint_file(p, str(p), config).exports
+        for name in full:
+            _, got = file_summaries(p, config, frozenset([name]))
+            assert got == {name: full[name]}, (p, name)
+            seen += 1
+        _, none = file_summaries(p, config, frozenset(["no_such_function"]))
+        assert none == {}
+    assert seen >= 3

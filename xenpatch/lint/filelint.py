@@ -240,17 +240,62 @@ def lint_file(path: Path, display: str, config: LintConfig,
     ):
         return FileResult(display, parsed=False)
     try:
-        src = parse_bytes(display, raw, config.macros)
+        src = _parse(display, raw, config)
+    except SourceError as exc:
+        return FileResult(display, error=str(exc))
+    return lint_source(src, config, path, external)
+
+
+def _parse(display: str, raw: bytes, config: LintConfig) -> SourceFile:
+    try:
+        return parse_bytes(display, raw, config.macros)
     except SourceError as exc:
         if "not UTF-8" not in exc.reason:
-            return FileResult(display, error=str(exc))
+            raise
         # Xen has Latin-1 in a few comments (the console fonts): one '?' per
         # stray byte keeps every offset, and no lock API is spelled that way.
         clean = raw.decode("utf-8", errors="replace").encode("ascii", errors="replace")
         if len(clean) != len(raw):
             clean = bytes(b if b < 0x80 else 0x3F for b in raw)
-        src = parse_bytes(display, clean, config.macros)
-    return lint_source(src, config, path, external)
+        return parse_bytes(display, clean, config.macros)
+
+
+def file_summaries(path: Path, config: LintConfig,
+                   names: frozenset[str]) -> tuple[bool, dict[str, Summary]]:
+    """What ``lint_file(path).exports`` holds of ``names``, computing only
+    what their summaries need (their own and their callees' analyses, not
+    every function's checks): the lazy cross-file summaries ask this of the
+    files defining what a linted file calls.  Returns (whole?, summaries):
+    a name the file defines twice (under #ifdef) gets the full lint, whose
+    exports are then all there."""
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return True, {}
+    if not mentions_any(raw, _seed_names(config, header_index(path))):
+        return True, {}
+    display = str(path)
+    try:
+        src = _parse(display, raw, config)
+    except SourceError:
+        return True, {}
+    where = display.replace("\\", "/")
+    if any(where == p or where.endswith("/" + p) for p in config.implementation):
+        return True, {}
+    fa = FileAnalysis(config, src, header_index(path), None)
+    defined = [f.name for f in fa.order]
+    if any(defined.count(n) > 1 for n in names):
+        return True, lint_source(src, config, path).exports
+    fa.relevant()
+    out: dict[str, Summary] = {}
+    for f in fa.order:
+        if f.name not in names or f.is_static or f.name in fa.table.ops \
+                or f.name in fa.table.wrappers:
+            continue
+        s = fa.summary_of(f.name)
+        if s is not None and s.effects:
+            out[f.name] = s
+    return False, out
 
 
 def calls_any(path: Path, names: frozenset[str], raw: bytes | None = None) -> bool:

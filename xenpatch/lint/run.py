@@ -17,7 +17,7 @@ from typing import Any
 from xenpatch.analysis.headers import find_xen_root
 from xenpatch.analysis.locktable import Summary
 from xenpatch.lint.config import LintConfig, lint_rules_dir
-from xenpatch.lint.filelint import calls_any, lint_file
+from xenpatch.lint.filelint import calls_any, file_summaries, lint_file
 from xenpatch.lint.findings import FileResult
 from xenpatch.lint.treecache import TreeCache
 
@@ -248,9 +248,10 @@ def _exports(plan, every: frozenset[str], asked: set[str],
 
 
 def _summaries(path: Path, names: frozenset[str]) -> tuple[bool, dict[str, Summary]]:
-    """A file's summaries for its callers: (all of them?, summaries)."""
+    """A file's summaries of ``names`` for its callers: (all of them?,
+    summaries)."""
     assert _CONFIG is not None
-    return True, lint_file(path, str(path), _CONFIG).exports
+    return file_summaries(path, _CONFIG, names)
 
 
 def _real_paths(paths: Iterable[Path]) -> dict[Path, Path]:
