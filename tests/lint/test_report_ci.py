@@ -64,9 +64,9 @@ def test_text_prints_each_step_as_a_note(tmp_path: Path, capsys) -> None:
     notes = lines[1:]
     assert notes and all(_NOTE.match(n) for n in notes), notes
     # The path starts where the lock is taken and ends at the return.
-    assert re.search(r"bad\.c:4:5: note: ", notes[0])
+    assert notes[0].endswith("bad.c:4:5: note: 'l' taken here")
     assert re.search(r"bad\.c:5:\d+: note: 'x' is true", "\n".join(notes))
-    assert re.search(r"bad\.c:6:9: note: ", notes[-1])
+    assert notes[-1].endswith("bad.c:6:9: note: returns here")
 
 
 def test_quiet_keeps_one_line_per_finding(capsys) -> None:

@@ -69,6 +69,7 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult) -> 
             result.analysed += 1
             continue
         obs = CheckObserver(oracle, shape_fn(f.info), config.enabled)
+        res: Result | None
         if f.run_record is not None:
             res, rec = f.run_record
             rec.replay(obs)
@@ -148,11 +149,24 @@ def _finding(src: SourceFile, f: FunctionUnit, res: Result, r: RawFinding) -> Fi
         if r.acq_site >= 0 and r.acq_site in nodes:
             start = len(nodes) - 1 - nodes[::-1].index(r.acq_site)
             nodes = nodes[start:]
-        flow = _steps(src, f.cfg, nodes)
-    return Finding(src.path, r.line, r.col, r.check, r.message, f.name, tuple(flow))
+        flow = _steps(src, f.cfg, nodes, f.info.acts if f.info is not None else [])
+    return Finding(src.path, r.line, r.col, r.check, r.message, f.name, tuple(flow),
+                   r.key.rstrip("'"))
 
 
-def _steps(src: SourceFile, cfg: Cfg | None, nodes: list[int]) -> list[Step]:
+# How a step that takes or drops a lock reads, as gcc's notes do.
+_DONE = {"acquire": "taken", "release": "released"}
+
+
+def _lock_note(acts: list) -> str | None:
+    """"'l' taken here" for a node whose actions take or release locks."""
+    said = [f"'{a.effect.key.rstrip(chr(39))}' {_DONE[a.effect.action]} here"
+            for a in acts if isinstance(a, OpAct) and a.effect.action in _DONE]
+    return "; ".join(dict.fromkeys(said)) or None
+
+
+def _steps(src: SourceFile, cfg: Cfg | None, nodes: list[int],
+           acts: list[list] | None = None) -> list[Step]:
     if cfg is None:
         return []
     out: list[Step] = []
@@ -167,13 +181,15 @@ def _steps(src: SourceFile, cfg: Cfg | None, nodes: list[int]) -> list[Step]:
             note = f"'{_short(src, node.ast)}' is {which}"
         elif node.kind is Kind.RETURN:
             line = src.line_text(node.line)[node.col - 1 :] if node.line else ""
-            note = "returns" if line.lstrip().startswith("return") else "falls off the end"
+            note = ("returns here" if line.lstrip().startswith("return")
+                    else "falls off the end here")
         elif node.kind is Kind.NOP:
             continue
         elif node.kind is Kind.COND:
             note = f"'{_short(src, node.ast)}'"
         else:
-            note = _short(src, node.ast) if node.ast is not None else node.kind.value
+            note = (_lock_note(acts[n]) if acts and n < len(acts) else None) or (
+                _short(src, node.ast) if node.ast is not None else node.kind.value)
         step = Step(node.line, node.col, note)
         if out and out[-1].line == step.line and out[-1].note == step.note:
             continue

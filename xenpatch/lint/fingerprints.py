@@ -28,8 +28,7 @@ def subject(f: Finding) -> str:
     """What the finding is about, without any line number: the lock
     expression when the finding records it, else its message with the line
     numbers it cites (``taken at line 16``) left out."""
-    key = getattr(f, "key", "")
-    return key if key else _LINE_REF.sub("line", f.message)
+    return f.key if f.key else _LINE_REF.sub("line", f.message)
 
 
 def fingerprints(

@@ -156,7 +156,7 @@ def exports_key(exports: Mapping[str, Summary], needed: frozenset[str]) -> str:
 def result_out(r: FileResult) -> dict[str, Any]:
     return {
         "findings": [[f.line, f.col, f.check, f.message, f.function,
-                      [[s.line, s.col, s.note] for s in f.flow]] for f in r.findings],
+                      [[s.line, s.col, s.note] for s in f.flow], f.key] for f in r.findings],
         "functions": r.functions, "analysed": r.analysed,
         "skipped": [list(s) for s in r.skipped], "error": r.error, "parsed": r.parsed,
         "exports": {n: summary_out(s) for n, s in sorted(r.exports.items())},
@@ -169,8 +169,8 @@ def result_in(d: dict[str, Any], display: str) -> FileResult | None:
     try:
         return FileResult(
             display,
-            [Finding(display, ln, col, check, msg, fn, tuple(Step(*s) for s in flow))
-             for ln, col, check, msg, fn, flow in d["findings"]],
+            [Finding(display, ln, col, check, msg, fn, tuple(Step(*s) for s in flow), key)
+             for ln, col, check, msg, fn, flow, key in d["findings"]],
             d["functions"], d["analysed"], [tuple(s) for s in d["skipped"]],  # type: ignore[misc]
             d["error"], d["parsed"],
             {n: summary_in(s) for n, s in d["exports"].items()},

@@ -77,6 +77,7 @@ def to_json(results: list[FileResult], locator: Locator | None = None,
                 "name": CHECKS[f.check].name,
                 "message": f.message,
                 "function": f.function,
+                "lock": f.key,
                 "fingerprint": fp,
                 "path_steps": [{"line": s.line, "col": s.col, "note": s.note} for s in f.flow],
             }
