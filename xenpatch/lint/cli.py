@@ -62,9 +62,10 @@ class _Progress:
 
 def run(args: argparse.Namespace) -> int:
     from xenpatch.lint import report
-    from xenpatch.lint.checks import CHECKS
 
     if args.list_checks:
+        from xenpatch.lint.checks import CHECKS
+
         for c in CHECKS.values():
             print(f"{c.id}  {c.name:26} {c.summary}")
         return 0

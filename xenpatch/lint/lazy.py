@@ -18,17 +18,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from xenpatch.analysis.headers import HeaderIndex, header_index
 from xenpatch.analysis.locktable import Summary
 from xenpatch.lint import nameindex
-from xenpatch.lint.config import LintConfig
-from xenpatch.lint.filelint import _seed_names
 from xenpatch.lint.findings import FileResult, Finding, Step
 from xenpatch.lint.treecache import FileExports, TreeCache, summary_in, summary_out
+
+if TYPE_CHECKING:
+    from xenpatch.analysis.headers import HeaderIndex
+    from xenpatch.lint.config import LintConfig
 
 _REACH: dict[int, tuple[HeaderIndex, nameindex.Reach]] = {}
 
@@ -52,7 +53,9 @@ class Plan:
     """The summaries a set of files of one tree needs, from the cache or
     to be computed."""
 
-    def __init__(self, cache: TreeCache, config: LintConfig) -> None:
+    def __init__(self, cache: TreeCache, config: Callable[[], LintConfig]) -> None:
+        """``config``: loads the configuration (only a file not seen yet
+        needs it: a run the cache answers does without)."""
         self.cache = cache
         self.config = config
         self._definers: dict[str, list[str]] | None = None
@@ -64,6 +67,8 @@ class Plan:
         """The names the file (or ``raw`` in its place) may call."""
         got = self.cache.needed(rel) if rel is not None else None
         if got is None:
+            from xenpatch.analysis.headers import header_index
+
             raw = path.read_bytes() if raw is None else raw
             got = nameindex.needed(raw, _with_macros(_reach(header_index(path)), raw))
             if rel is not None:
@@ -91,10 +96,13 @@ class Plan:
     def may_export(self, rel: str) -> frozenset[str]:
         got = self.cache.may_export(rel)
         if got is None:
+            from xenpatch.analysis.headers import header_index
+            from xenpatch.lint.filelint import _seed_names
+
             path = self.cache.root / rel
             raw = path.read_bytes()
             headers = header_index(path)
-            seeds = frozenset(s.decode() for s in _seed_names(self.config, headers))
+            seeds = frozenset(s.decode() for s in _seed_names(self.config(), headers))
             got = nameindex.may_export(raw, nameindex.definitions(raw), seeds,
                                        _with_macros(_reach(headers), raw))
             self.cache.set_may_export(rel, got)

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import quote
 
-from xenpatch.lint.checks import CHECKS
 from xenpatch.lint.findings import FileResult, Finding
 from xenpatch.lint.fingerprints import VERSION, fingerprints
 from xenpatch.lint.locate import Locator
@@ -64,6 +63,8 @@ def _locator(locator: Locator | None) -> Locator:
 
 def to_json(results: list[FileResult], locator: Locator | None = None,
             findings: list[Finding] | None = None) -> dict[str, Any]:
+    from xenpatch.lint.checks import CHECKS
+
     loc = _locator(locator)
     analysed = sum(r.analysed for r in results)
     chosen = findings_of(results) if findings is None else findings
@@ -122,6 +123,8 @@ def to_sarif(results: list[FileResult], version: str = "0.1.0",
              findings: list[Finding] | None = None) -> dict[str, Any]:
     """URIs relative to ``SRCROOT``, the locator's root (the repository's
     top), which ``originalUriBaseIds`` gives as an absolute URI."""
+    from xenpatch.lint.checks import CHECKS
+
     loc = _locator(locator)
     rules = [
         {
@@ -204,6 +207,8 @@ def to_codequality(results: list[FileResult], locator: Locator | None = None,
                    findings: list[Finding] | None = None) -> list[dict[str, Any]]:
     """GitLab's Code Quality report: the JSON array a merge request's widget
     shows, paths relative to the repository's top."""
+    from xenpatch.lint.checks import CHECKS
+
     loc = _locator(locator)
     chosen = findings_of(results) if findings is None else findings
     return [

@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xenpatch.analysis.headers import find_xen_root
 from xenpatch.analysis.locktable import Summary
-from xenpatch.lint.config import LintConfig, lint_rules_dir
-from xenpatch.lint.filelint import calls_any, file_summaries, lint_file
 from xenpatch.lint.findings import FileResult
 from xenpatch.lint.treecache import TreeCache
+from xenpatch.paths import rules_dir
+
+if TYPE_CHECKING:
+    from xenpatch.lint.config import LintConfig
+
+# The checker itself (the C front end, the analysis) is imported only when a
+# file is linted: a run whose results the cache holds does without.
 
 
 class UsageError(Exception):
@@ -57,10 +61,14 @@ _CONFIG: LintConfig | None = None
 
 def _init(rules: Path | None) -> None:
     global _CONFIG
+    from xenpatch.lint.config import LintConfig
+
     _CONFIG = LintConfig.load(rules)
 
 
 def _one(item: tuple[Path, str], raw: bytes | None = None) -> FileResult:
+    from xenpatch.lint.filelint import lint_file
+
     assert _CONFIG is not None
     if raw is None:
         return lint_file(item[0], item[1], _CONFIG)
@@ -73,6 +81,8 @@ def _again(
 ) -> FileResult | None:
     """The file linted again with the other files' summaries, if it calls
     one of those functions; None if the first pass stands."""
+    from xenpatch.lint.filelint import calls_any, lint_file
+
     assert _CONFIG is not None
     names = frozenset(n for n in exports if n not in own)
     if raw is None:
@@ -165,13 +175,18 @@ def lint_files(
 
 
 @contextmanager
-def _mapper(jobs: int, n: int, rules: Path | None) -> Iterator[Callable[..., Iterable[Any]]]:
+def _mapper(jobs: int, n: int, rules: Path | None,
+            loaded: bool = False) -> Iterator[Callable[..., Iterable[Any]]]:
     """``map`` in this process for one task, else over a pool of ``jobs``
-    workers that each load the configuration once."""
+    workers that each load the configuration once.  ``loaded``: this
+    process has loaded it for this run already."""
     if jobs <= 1 or n <= 1:
-        _init(rules)
+        if not loaded:
+            _init(rules)
         yield map
         return
+    from concurrent.futures import ProcessPoolExecutor
+
     chunk = max(1, min(8, n // (jobs * 8)))
     with ProcessPoolExecutor(jobs, initializer=_init, initargs=(rules,)) as ex:
         yield lambda fn, *its: ex.map(fn, *its, chunksize=chunk)
@@ -184,9 +199,16 @@ def _lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str |
     ``over``: files linted with other contents, for which nothing is kept."""
     from xenpatch.lint import lazy
 
-    _init(rules)
-    assert _CONFIG is not None
-    plan = lazy.Plan(cache, _CONFIG)
+    loaded: list[LintConfig] = []
+
+    def config() -> LintConfig:
+        if not loaded:
+            _init(rules)
+            assert _CONFIG is not None
+            loaded.append(_CONFIG)
+        return loaded[0]
+
+    plan = lazy.Plan(cache, config)
     # Where what is kept about a file goes (None: nowhere).
     kept = {item: (rels[item] if item[0] not in over else None) for item in files}
     asked = {r for r in rels.values() if r is not None}
@@ -215,7 +237,7 @@ def _lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str |
     work = sorted(rest, key=lambda f: -_size(f[0]))
     raws = [over.get(item[0]) for item in work]
     jobs_todo = sorted(todo.items())
-    with _mapper(jobs, len(work) + len(jobs_todo), rules) as mapper:
+    with _mapper(jobs, len(work) + len(jobs_todo), rules, bool(loaded)) as mapper:
         summed: list[tuple[bool, dict[str, Summary]]] = list(
             mapper(_summaries, [cache.root / r for r, _ in jobs_todo], [n for _, n in jobs_todo]))
         for (rel, names), (complete, ex) in zip(jobs_todo, summed, strict=True):
@@ -250,6 +272,8 @@ def _exports(plan, every: frozenset[str], asked: set[str],
 def _summaries(path: Path, names: frozenset[str]) -> tuple[bool, dict[str, Summary]]:
     """A file's summaries of ``names`` for its callers: (all of them?,
     summaries)."""
+    from xenpatch.lint.filelint import file_summaries
+
     assert _CONFIG is not None
     return file_summaries(path, _CONFIG, names)
 
@@ -284,7 +308,7 @@ def _tree_cache(real: Iterable[Path], rules: Path | None) -> TreeCache | None:
         return None
     (root,) = roots
     assert root is not None
-    return TreeCache.open(root, rules or lint_rules_dir())
+    return TreeCache.open(root, rules or rules_dir())
 
 
 def _two_passes(work: list[tuple[Path, str]], mapper, progress: Progress | None = None,
