@@ -66,6 +66,13 @@ def _init(rules: Path | None) -> None:
     _CONFIG = LintConfig.load(rules)
 
 
+def _loaded(rules: Path | None) -> LintConfig:
+    if _CONFIG is None:
+        _init(rules)
+    assert _CONFIG is not None
+    return _CONFIG
+
+
 def _one(item: tuple[Path, str], raw: bytes | None = None) -> FileResult:
     from xenpatch.lint.filelint import lint_file
 
@@ -165,10 +172,12 @@ def lint_files(
     with _mapper(jobs, len(work), rules) as mapper:
         results = _two_passes(work, mapper, progress, raws)
     if cache is not None:
-        from xenpatch.lint.lazy import own_exports
+        from xenpatch.lint.lazy import Plan, own_exports
 
         own_exports(((rels[item] if item[0] not in over else None, r)
                      for item, r in zip(work, results, strict=True)), cache)
+        # The name index too, for the runs on a few files that follow.
+        Plan(cache, lambda: _loaded(rules)).definers()
         cache.save()
     results.sort(key=lambda r: r.path)
     return results
