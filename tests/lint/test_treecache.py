@@ -219,3 +219,15 @@ def test_summaries_of_the_names_asked_are_the_full_lints(tree: Path) -> None:
         _, none = file_summaries(p, config, frozenset(["no_such_function"]))
         assert none == {}
     assert seen >= 3
+
+
+def test_after_a_whole_tree_run_one_file_parses_only_itself(tree: Path,
+                                                          parsed: list[str]) -> None:
+    files = sorted(tree.rglob("*.c"))
+    lint_files([(p, p.name) for p in files], jobs=1)
+    data = json.loads(_cache_files(tree)[0].read_text())
+    assert all(v["complete"] for _, v in data["exports"].values())
+    assert len(data["defs"]) == len(files)
+    parsed.clear()
+    assert _lint(tree / "drivers" / "vpci" / "dump.c") == [(30, "XL002")]
+    assert parsed == ["dump.c"]
