@@ -125,7 +125,11 @@ class Plan:
             if ex is not None and ex.answers(asked):
                 continue
             ex = ex or FileExports()
-            may = self.may_export(rel)
+            config = self.config()
+            # The lock API's own files and names have no summaries for
+            # their callers (the lock table describes them).
+            may = frozenset() if _implements(rel, config.implementation) else (
+                self.may_export(rel) - config.table.ops.keys())
             ex.none |= asked - may
             self.cache.set_exports(rel, ex)
             rest = frozenset(n for n in asked & may if n not in ex.known and n not in ex.none)
@@ -152,6 +156,11 @@ class Plan:
                 if ex is not None and n in ex.known:
                     per_file.setdefault(rel, {})[n] = ex.known[n]
         return [per_file[r] for r in sorted(per_file)]
+
+
+def _implements(rel: str, implementation: tuple[str, ...]) -> bool:
+    """As filelint.lint_source() tells a file implementing the lock API."""
+    return any(rel == p or rel.endswith("/" + p) for p in implementation)
 
 
 def exports_key(exports: Mapping[str, Summary], needed: frozenset[str]) -> str:

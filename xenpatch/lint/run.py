@@ -197,7 +197,9 @@ def _mapper(jobs: int, n: int, rules: Path | None,
     from concurrent.futures import ProcessPoolExecutor
 
     chunk = max(1, min(8, n // (jobs * 8)))
-    with ProcessPoolExecutor(jobs, initializer=_init, initargs=(rules,)) as ex:
+    # Forked workers inherit a configuration this process has loaded.
+    init = _loaded if loaded else _init
+    with ProcessPoolExecutor(jobs, initializer=init, initargs=(rules,)) as ex:
         yield lambda fn, *its: ex.map(fn, *its, chunksize=chunk)
 
 
