@@ -231,3 +231,41 @@ def test_after_a_whole_tree_run_one_file_parses_only_itself(tree: Path,
     parsed.clear()
     assert _lint(tree / "drivers" / "vpci" / "dump.c") == [(30, "XL002")]
     assert parsed == ["dump.c"]
+
+
+def test_a_changed_saf_table_is_a_new_context(tree: Path) -> None:
+    """A kept result is not reused once docs/misra/safe.json changes."""
+    from xenpatch.lint import suppress
+
+    dump = tree / "drivers" / "vpci" / "dump.c"
+    lines = dump.read_text().splitlines(keepends=True)
+    lines.insert(29, "    /* SAF-1-safe */\n")
+    dump.write_text("".join(lines))
+    safe = tree.parent / "docs" / "misra" / "safe.json"
+    safe.parent.mkdir(parents=True)
+
+    def table(ids: list[str]) -> None:
+        safe.write_text(json.dumps({"content": [{"id": "SAF-1-safe",
+                                                 "analyser": {"xenpatch": ids}}]}))
+        suppress.saf_map.cache_clear()  # as a new process would
+
+    table(["XL002"])
+    assert _lint(dump) == []
+    table([])
+    assert _lint(dump) == [(31, "XL002")]
+
+
+def test_a_change_keeping_size_and_time_of_a_recent_file_is_seen(tree: Path) -> None:
+    """A stamp taken within the clock's resolution of the change is not
+    trusted (git's racily clean entries): same size, same time, new text."""
+    dump = tree / "drivers" / "vpci" / "dump.c"
+    msix = tree / "arch" / "x86" / "hvm" / "msix.c"
+    assert _lint(dump) == [(30, "XL002")]
+    st = msix.stat()
+    text = msix.read_text()
+    for call in ("spin_unlock(&msix->pdev->vdev->lock);", "spin_unlock(&pdev->vdev->lock);"):
+        text = text.replace(call, "/*" + " " * (len(call) - 4) + "*/")
+    msix.write_text(text)
+    os.utime(msix, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert msix.stat().st_size == st.st_size
+    assert _lint(dump) == [(17, "XL001")]

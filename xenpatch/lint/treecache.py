@@ -30,6 +30,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ from typing import Any
 from xenpatch.analysis.locktable import Effect, Summary
 
 FORMAT = 2
+_RACY_NS = 2 * 10**9
 
 
 def cache_dir() -> Path:
@@ -218,6 +220,14 @@ class TreeCache:
         for rel in sorted(hashes):
             if rel.endswith(".h"):
                 headers.update(f"{rel}\0{hashes[rel]}\n".encode())
+        # The tree's SAF table decides which findings are suppressed.
+        from xenpatch.lint.suppress import find_safe_json
+
+        safe = find_safe_json(root / "x")
+        try:
+            headers.update(safe.read_bytes() if safe is not None else b"")
+        except OSError:
+            headers.update(b"\0unreadable")
         context = code_fingerprint(rules) + ":" + headers.hexdigest()
         cache = TreeCache(root, path, context, hashes, stamps, dirty=changed or data is None)
         if data is None:
@@ -328,6 +338,7 @@ def _walk(root: Path, old: dict[str, Any]) -> tuple[dict[str, str], dict[str, li
     hashes: dict[str, str] = {}
     stamps: dict[str, list[Any]] = {}
     changed = False
+    now = time.time_ns()
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
         rel_dir = os.path.relpath(dirpath, root)
@@ -351,7 +362,11 @@ def _walk(root: Path, old: dict[str, Any]) -> tuple[dict[str, str], dict[str, li
                     continue
                 changed = True
             hashes[rel] = h
-            stamps[rel] = [st.st_size, st.st_mtime_ns, h]
+            # A file changed within the clock's resolution of now could
+            # change again with the same stamp: its stamp is not trusted
+            # next time (git's "racily clean" entries).
+            racy = st.st_mtime_ns >= now - _RACY_NS
+            stamps[rel] = [-1 if racy else st.st_size, st.st_mtime_ns, h]
     if old.keys() - stamps.keys():
         changed = True
     return hashes, stamps, changed
