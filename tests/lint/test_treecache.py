@@ -269,3 +269,11 @@ def test_a_change_keeping_size_and_time_of_a_recent_file_is_seen(tree: Path) -> 
     os.utime(msix, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert msix.stat().st_size == st.st_size
     assert _lint(dump) == [(17, "XL001")]
+
+
+def test_lazy_run_with_workers(tree: Path) -> None:
+    dump = tree / "drivers" / "vpci" / "dump.c"
+    other = tree / "common" / "other.c"
+    got = lint_files([(dump, "dump.c"), (other, "other.c")], jobs=2)
+    assert [(r.path, sorted((f.line, f.check) for f in r.findings)) for r in got] == [
+        ("dump.c", [(30, "XL002")]), ("other.c", [])]

@@ -248,15 +248,20 @@ def _lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str |
     work = sorted(rest, key=lambda f: -_size(f[0]))
     raws = [over.get(item[0]) for item in work]
     jobs_todo = sorted(todo.items())
-    with _mapper(jobs, len(work) + len(jobs_todo), rules, bool(loaded)) as mapper:
-        summed: list[tuple[bool, dict[str, Summary]]] = list(
-            mapper(_summaries, [cache.root / r for r, _ in jobs_todo], [n for _, n in jobs_todo]))
-        for (rel, names), (complete, ex) in zip(jobs_todo, summed, strict=True):
+    # The other files' summaries and the files' first passes, in one map:
+    # with workers, they run side by side (biggest first).
+    tasks: list[tuple[Any, ...]] = [("summaries", cache.root / r, n) for r, n in jobs_todo]
+    tasks += [("lint", item, raw) for item, raw in zip(work, raws, strict=True)]
+    order = sorted(range(len(tasks)), key=lambda i: -_size(_task_path(tasks[i])))
+    with _mapper(jobs, len(tasks), rules, bool(loaded)) as mapper:
+        out = dict(zip(order, mapper(_task, [tasks[i] for i in order]), strict=True))
+        for i, (rel, names) in enumerate(jobs_todo):
+            complete, ex = out[i]
             if complete:
                 cache.set_exports(rel, lazy.FileExports(True, dict(ex)))
             else:
                 plan.record(rel, names, ex)
-        first: list[FileResult] = list(mapper(_one, work, raws))
+        first: list[FileResult] = [out[len(jobs_todo) + i] for i in range(len(work))]
         lazy.own_exports(((kept[item], r) for item, r in zip(work, first, strict=True)), cache)
         linted = {rels[item]: r.exports for item, r in zip(work, first, strict=True)}
         own = [linted[r] if r in linted else
@@ -278,6 +283,15 @@ def _exports(plan, every: frozenset[str], asked: set[str],
     others' (a name they disagree on is left out, as in a whole-tree run)."""
     mine = [{n: s for n, s in ex.items() if n in every} for ex in own]
     return tree_exports([*mine, *plan.exports_for(every, asked)])
+
+
+def _task(t: tuple[Any, ...]) -> Any:
+    """One task of the lazy run's first map (see _lazily)."""
+    return _summaries(t[1], t[2]) if t[0] == "summaries" else _one(t[1], t[2])
+
+
+def _task_path(t: tuple[Any, ...]) -> Path:
+    return t[1] if t[0] == "summaries" else t[1][0]
 
 
 def _summaries(path: Path, names: frozenset[str]) -> tuple[bool, dict[str, Summary]]:
