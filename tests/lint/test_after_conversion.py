@@ -45,7 +45,7 @@ def test_missed_site_is_xl004_after_the_rewrite(tmp_path: Path) -> None:
     assert "read_lock(&d->event_lock)" not in leftover.read_text()
     leftover.write_text(LEFTOVER)
     # A new process: the header index is read once per process.
-    r = subprocess.run([sys.executable, "-m", "xenpatch.cli", "lint", "leftover.c"],
+    r = subprocess.run([sys.executable, "-m", "xenpatch.cli", "lint", "-q", "leftover.c"],
                        cwd=leftover.parent, capture_output=True, text=True, check=False)
     assert r.returncode == 1, r.stderr
     found = [(line.split(": warning: ")[0], line.rsplit("[", 1)[1].rstrip("]"))

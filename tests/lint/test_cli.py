@@ -44,8 +44,8 @@ def test_findings_exit_1(tmp_path: Path, capsys) -> None:
     (tmp_path / "bad.c").write_text(LEAK)
     assert main([str(tmp_path / "bad.c")]) == 1
     out = capsys.readouterr().out
-    assert out.endswith("bad.c:6:9: warning: 'l' taken at line 4 is still held at this "
-                        "return [XL001]\n")
+    assert out.splitlines()[0].endswith("bad.c:6:9: warning: 'l' taken at line 4 is still "
+                                        "held at this return [XL001]")
 
 
 def test_missing_file_exits_2(tmp_path: Path) -> None:

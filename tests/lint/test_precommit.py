@@ -91,6 +91,10 @@ def test_commit_with_leak_is_refused(tmp_path: Path) -> None:
     out = r.stdout + r.stderr
     assert r.returncode != 0, out
     assert "bad.c:6:9: warning: 'l' taken at line 4 is still held at this return [XL001]" in out
+    # The path, as gcc prints it: from the lock to the return.
+    assert "bad.c:4:5: note: 'l' taken here" in out
+    assert "bad.c:5:10: note: 'x' is true" in out
+    assert "bad.c:6:9: note: returns here" in out
     assert git(work, "rev-list", "--all") == ""
 
     (work / "bad.c").write_text(CLEAN)

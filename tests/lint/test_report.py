@@ -29,7 +29,7 @@ def results():
 
 def test_text_format(results) -> None:
     out, err = io.StringIO(), io.StringIO()
-    report.write_text(results, out, err, verbose=False)
+    report.write_text(results, out, err, verbose=False, quiet=True)
     lines = out.getvalue().splitlines()
     assert lines
     pat = re.compile(r"^fixtures/lint/\w+\.c:\d+:\d+: warning: .+ \[XL\d{3}\]$")

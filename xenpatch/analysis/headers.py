@@ -17,7 +17,6 @@ from pathlib import Path
 
 from xenpatch.analysis.lockkeys import balanced_parens
 from xenpatch.analysis.locktable import Wrapper
-from xenpatch.c.source import directives
 
 # Searched for with source.directives(): a #define at the start of a line.
 _DEFINE = re.compile(
@@ -51,6 +50,10 @@ def macro_wrappers(raw: bytes) -> dict[str, Wrapper]:
     call.  Token pasting (``##``) and multi-statement bodies are skipped: a
     table entry must describe those.
     """
+    # Imported here: find_xen_root() is all the lint's cache needs of this
+    # module, and the C front end is most of a warm run's import time.
+    from xenpatch.c.source import directives
+
     out: dict[str, Wrapper] = {}
     for m in directives(_DEFINE, raw):
         body = re.sub(rb"\\\r?\n", b" ", m.group(3)).decode(errors="replace").strip()
@@ -95,6 +98,8 @@ _OBJECT_DEFINE = re.compile(
 def object_macro_wrappers(raw: bytes) -> dict[str, Wrapper]:
     """``#define LOAD_LOCK spin_lock(&load_sem)``: a statement-like macro
     used as ``LOAD_LOCK;`` (xsm/flask/ss/services.c)."""
+    from xenpatch.c.source import directives
+
     out: dict[str, Wrapper] = {}
     for m in directives(_OBJECT_DEFINE, raw):
         args = m.group(3).decode(errors="replace")

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from xenpatch.lint.findings import FileResult, Finding
 
 
 def lint_paths(paths: list[Path], out: TextIO | None = None, jobs: int | None = None) -> int:
@@ -27,3 +31,39 @@ def lint_paths(paths: list[Path], out: TextIO | None = None, jobs: int | None = 
                 print(f"xenpatch lint: {r.error}", file=sys.stderr)
         return 2
     return 1 if any(r.findings for r in results) else 0
+
+
+def new_findings(before: Iterable[FileResult], after: Iterable[FileResult], *,
+                 before_root: Path | None = None,
+                 after_root: Path | None = None) -> list[Finding]:
+    """The findings of ``after`` that ``before`` does not have, compared by
+    fingerprint (file, function, check, lock, occurrence in the function;
+    never the line, so code that moved is not new), in report order.
+
+    Files are matched by the paths the results carry, taken relative to
+    ``before_root`` and ``after_root`` when given (the same files linted in
+    two clones)."""
+    from dataclasses import replace
+
+    from xenpatch.lint.fingerprints import new_since
+    from xenpatch.lint.report import findings_of
+
+    def named(results: Iterable[FileResult], root: Path | None) -> list[Finding]:
+        found = findings_of(results)
+        if root is None:
+            return found
+        return [replace(f, path=_relative(f.path, root)) for f in found]
+
+    new = {id(f): f for f in new_since(named(before, before_root), named(after, after_root))}
+    if after_root is None:
+        return list(new.values())
+    keep = {(f.path, f.line, f.col, f.check, f.message) for f in new.values()}
+    return [f for f in findings_of(after)
+            if (_relative(f.path, after_root), f.line, f.col, f.check, f.message) in keep]
+
+
+def _relative(path: str, root: Path) -> str:
+    try:
+        return Path(path).resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path

@@ -7,6 +7,9 @@ import argparse
 import io
 import sys
 from pathlib import Path
+from typing import TextIO
+
+FORMATS = ("text", "json", "sarif", "codequality")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -17,14 +20,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "Exit status: 0 clean, 1 findings, 2 bad usage or unreadable input.",
     )
     p.add_argument("paths", nargs="*", type=Path, help="C files or directories (*.c)")
-    p.add_argument("--format", choices=("text", "json", "sarif"), default="text")
+    p.add_argument("--format", choices=FORMATS, default="text",
+                   help="text (gcc's layout), json, sarif (code scanning) or codequality "
+                   "(GitLab's Code Quality report)")
     p.add_argument("--jobs", "-j", type=int, default=None,
                    help="worker processes (default: all cores)")
     p.add_argument("--rules", type=Path, default=None,
                    help="rules directory (default: the project's rules/)")
     p.add_argument("--output", "-o", type=Path, default=None, help="write the report here")
-    p.add_argument("--verbose", "-v", action="store_true",
-                   help="show each finding's path and the functions not analysed")
+    p.add_argument("--since", metavar="REV", default=None,
+                   help="report only the findings that the same files at git revision REV "
+                   "do not have (compared by fingerprint, not by line)")
+    verbosity = p.add_mutually_exclusive_group()
+    verbosity.add_argument("--verbose", "-v", action="store_true",
+                           help="also list the functions not analysed")
+    verbosity.add_argument("--quiet", "-q", action="store_true",
+                           help="one line per finding, without the path that shows it")
     p.add_argument("--list-checks", action="store_true", help="list the check IDs and exit")
     p.add_argument("--no-tree-summaries", action="store_true",
                    help="know only the files' own and their headers' helpers: neither read "
@@ -32,11 +43,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.set_defaults(handler=run)
 
 
+class _Progress:
+    """Files done / total on one rewritten line of a terminal."""
+
+    def __init__(self, err: TextIO) -> None:
+        self.err = err
+        self.shown = False
+
+    def __call__(self, what: str, done: int, total: int) -> None:
+        self.err.write(f"\rxenpatch lint: {done}/{total} {what}\033[K")
+        self.err.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            self.err.write("\r\033[K")
+            self.err.flush()
+
+
 def run(args: argparse.Namespace) -> int:
     from xenpatch.lint import report
-    from xenpatch.lint.checks import CHECKS
 
     if args.list_checks:
+        from xenpatch.lint.checks import CHECKS
+
         for c in CHECKS.values():
             print(f"{c.id}  {c.name:26} {c.summary}")
         return 0
@@ -47,8 +77,10 @@ def run(args: argparse.Namespace) -> int:
         print("xenpatch lint: --jobs must be at least 1", file=sys.stderr)
         return 2
     from xenpatch.errors import XenpatchError
+    from xenpatch.lint.locate import Locator
     from xenpatch.lint.run import collect_files, lint_files
 
+    progress = _Progress(sys.stderr) if sys.stderr.isatty() else None
     try:
         files = collect_files(args.paths)
         if args.output is not None:
@@ -58,7 +90,21 @@ def run(args: argparse.Namespace) -> int:
         from xenpatch.lint.config import LintConfig
 
         LintConfig.load(args.rules)
-        results = lint_files(files, args.jobs, args.rules, tree=not args.no_tree_summaries)
+        if progress is not None and len(files) < 2:
+            progress = None  # one file: nothing to count
+        try:
+            results = lint_files(files, args.jobs, args.rules, tree=not args.no_tree_summaries,
+                                 progress=progress)
+        finally:
+            if progress is not None:
+                progress.close()
+        locator = Locator.of(files, args.paths)
+        chosen = None
+        if args.since is not None:
+            from xenpatch.lint.since import new_findings_since
+
+            chosen = new_findings_since(args.since, files, results, locator, args.jobs,
+                                        args.rules, tree=not args.no_tree_summaries)
     except XenpatchError as exc:  # UsageError, bad rule or macro tables
         print(f"xenpatch lint: {exc}", file=sys.stderr)
         return 2
@@ -69,11 +115,13 @@ def run(args: argparse.Namespace) -> int:
         return 2
     out = sys.stdout if args.output is None else io.StringIO()
     if args.format == "text":
-        report.write_text(results, out, sys.stderr, args.verbose)
+        report.write_text(results, out, sys.stderr, args.verbose, args.quiet, chosen)
     elif args.format == "json":
-        report.write_json(report.to_json(results), out)
+        report.write_json(report.to_json(results, locator, chosen), out)
+    elif args.format == "sarif":
+        report.write_json(report.to_sarif(results, locator=locator, findings=chosen), out)
     else:
-        report.write_json(report.to_sarif(results), out)
+        report.write_json(report.to_codequality(results, locator, chosen), out)
     if args.output is not None:
         from xenpatch import journal
 
@@ -90,6 +138,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"xenpatch lint: {e}", file=sys.stderr)
     if errors:
         return 2
+    if chosen is not None:
+        return 1 if chosen else 0
     return 1 if any(r.findings for r in results) else 0
 
 

@@ -69,6 +69,7 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult) -> 
             result.analysed += 1
             continue
         obs = CheckObserver(oracle, shape_fn(f.info), config.enabled)
+        res: Result | None
         if f.run_record is not None:
             res, rec = f.run_record
             rec.replay(obs)
@@ -148,11 +149,24 @@ def _finding(src: SourceFile, f: FunctionUnit, res: Result, r: RawFinding) -> Fi
         if r.acq_site >= 0 and r.acq_site in nodes:
             start = len(nodes) - 1 - nodes[::-1].index(r.acq_site)
             nodes = nodes[start:]
-        flow = _steps(src, f.cfg, nodes)
-    return Finding(src.path, r.line, r.col, r.check, r.message, f.name, tuple(flow))
+        flow = _steps(src, f.cfg, nodes, f.info.acts if f.info is not None else [])
+    return Finding(src.path, r.line, r.col, r.check, r.message, f.name, tuple(flow),
+                   r.key.rstrip("'"))
 
 
-def _steps(src: SourceFile, cfg: Cfg | None, nodes: list[int]) -> list[Step]:
+# How a step that takes or drops a lock reads, as gcc's notes do.
+_DONE = {"acquire": "taken", "release": "released"}
+
+
+def _lock_note(acts: list) -> str | None:
+    """"'l' taken here" for a node whose actions take or release locks."""
+    said = [f"'{a.effect.key.rstrip(chr(39))}' {_DONE[a.effect.action]} here"
+            for a in acts if isinstance(a, OpAct) and a.effect.action in _DONE]
+    return "; ".join(dict.fromkeys(said)) or None
+
+
+def _steps(src: SourceFile, cfg: Cfg | None, nodes: list[int],
+           acts: list[list] | None = None) -> list[Step]:
     if cfg is None:
         return []
     out: list[Step] = []
@@ -167,13 +181,15 @@ def _steps(src: SourceFile, cfg: Cfg | None, nodes: list[int]) -> list[Step]:
             note = f"'{_short(src, node.ast)}' is {which}"
         elif node.kind is Kind.RETURN:
             line = src.line_text(node.line)[node.col - 1 :] if node.line else ""
-            note = "returns" if line.lstrip().startswith("return") else "falls off the end"
+            note = ("returns here" if line.lstrip().startswith("return")
+                    else "falls off the end here")
         elif node.kind is Kind.NOP:
             continue
         elif node.kind is Kind.COND:
             note = f"'{_short(src, node.ast)}'"
         else:
-            note = _short(src, node.ast) if node.ast is not None else node.kind.value
+            note = (_lock_note(acts[n]) if acts and n < len(acts) else None) or (
+                _short(src, node.ast) if node.ast is not None else node.kind.value)
         step = Step(node.line, node.col, note)
         if out and out[-1].line == step.line and out[-1].note == step.note:
             continue
@@ -223,11 +239,15 @@ def _seed_names(config: LintConfig, headers: HeaderIndex) -> frozenset[bytes]:
 
 
 def lint_file(path: Path, display: str, config: LintConfig,
-              external: Mapping[str, Summary] | None = None) -> FileResult:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        return FileResult(display, error=f"{display}: {exc.strerror or exc}")
+              external: Mapping[str, Summary] | None = None,
+              raw: bytes | None = None) -> FileResult:
+    """``raw``: the text to lint in the file's place (its headers are still
+    the file's), e.g. the file at another revision."""
+    if raw is None:
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            return FileResult(display, error=f"{display}: {exc.strerror or exc}")
     # A file that names no lock operation, wrapper or lock helper (its own
     # macros would have to name one too) has nothing to check: skip its parse.
     seeds = _seed_names(config, header_index(path))
@@ -236,28 +256,74 @@ def lint_file(path: Path, display: str, config: LintConfig,
     ):
         return FileResult(display, parsed=False)
     try:
-        src = parse_bytes(display, raw, config.macros)
+        src = _parse(display, raw, config)
+    except SourceError as exc:
+        return FileResult(display, error=str(exc))
+    return lint_source(src, config, path, external)
+
+
+def _parse(display: str, raw: bytes, config: LintConfig) -> SourceFile:
+    try:
+        return parse_bytes(display, raw, config.macros)
     except SourceError as exc:
         if "not UTF-8" not in exc.reason:
-            return FileResult(display, error=str(exc))
+            raise
         # Xen has Latin-1 in a few comments (the console fonts): one '?' per
         # stray byte keeps every offset, and no lock API is spelled that way.
         clean = raw.decode("utf-8", errors="replace").encode("ascii", errors="replace")
         if len(clean) != len(raw):
             clean = bytes(b if b < 0x80 else 0x3F for b in raw)
-        src = parse_bytes(display, clean, config.macros)
-    return lint_source(src, config, path, external)
+        return parse_bytes(display, clean, config.macros)
 
 
-def calls_any(path: Path, names: frozenset[str]) -> bool:
-    """Does the file name any of ``names``, or a header inline or macro of
-    its tree that reaches one (pcidevs_lock() calls pcidevs_lock_unsafe())?
-    The file is read again: cheaper than keeping every file's identifiers
-    from the first pass."""
+def file_summaries(path: Path, config: LintConfig,
+                   names: frozenset[str]) -> tuple[bool, dict[str, Summary]]:
+    """What ``lint_file(path).exports`` holds of ``names``, computing only
+    what their summaries need (their own and their callees' analyses, not
+    every function's checks): the lazy cross-file summaries ask this of the
+    files defining what a linted file calls.  Returns (whole?, summaries):
+    a name the file defines twice (under #ifdef) gets the full lint, whose
+    exports are then all there."""
     try:
         raw = path.read_bytes()
     except OSError:
-        return False
+        return True, {}
+    if not mentions_any(raw, _seed_names(config, header_index(path))):
+        return True, {}
+    display = str(path)
+    try:
+        src = _parse(display, raw, config)
+    except SourceError:
+        return True, {}
+    where = display.replace("\\", "/")
+    if any(where == p or where.endswith("/" + p) for p in config.implementation):
+        return True, {}
+    fa = FileAnalysis(config, src, header_index(path), None)
+    defined = [f.name for f in fa.order]
+    if any(defined.count(n) > 1 for n in names):
+        return True, lint_source(src, config, path).exports
+    fa.relevant()
+    out: dict[str, Summary] = {}
+    for f in fa.order:
+        if f.name not in names or f.is_static or f.name in fa.table.ops \
+                or f.name in fa.table.wrappers:
+            continue
+        s = fa.summary_of(f.name)
+        if s is not None and s.effects:
+            out[f.name] = s
+    return False, out
+
+
+def calls_any(path: Path, names: frozenset[str], raw: bytes | None = None) -> bool:
+    """Does the file (or ``raw`` in its place) name any of ``names``, or a
+    header inline or macro of its tree that reaches one (pcidevs_lock()
+    calls pcidevs_lock_unsafe())?  The file is read again: cheaper than
+    keeping every file's identifiers from the first pass."""
+    if raw is None:
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            return False
     wanted = _reaching(header_index(path), names)
     # A substring test first: most files name none of a few dozen names.
     if not any(n in raw for n in wanted):

@@ -24,6 +24,7 @@ class Finding:
     message: str
     function: str
     flow: tuple[Step, ...] = ()
+    key: str = ""  # the lock expression the finding is about (fingerprints)
 
     def sort_key(self) -> tuple[str, int, int, str, str]:
         return (self.path, self.line, self.col, self.check, self.message)

@@ -1,19 +1,24 @@
-"""Findings as text (what editors and CI log parsers read), JSON and SARIF 2.1.0.
+"""Findings as text (what editors and CI log parsers read), JSON, SARIF
+2.1.0 (code scanning) and GitLab Code Quality.
 
-All three take results already in stable order (file, line, column, ID).
-Functions that could not be analysed are part of every format: in text as
-notes on stderr, in JSON as ``not_analysed``, in SARIF as tool execution
-notifications, so none disappears silently.
+All take results already in stable order (file, line, column, ID).
+Functions that could not be analysed are part of every format but Code
+Quality's (which has no place for them): in text as notes on stderr, in
+JSON as ``not_analysed``, in SARIF as tool execution notifications, so none
+disappears silently.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any, TextIO
+from urllib.parse import quote
 
-from xenpatch.lint.checks import CHECKS
 from xenpatch.lint.findings import FileResult, Finding
+from xenpatch.lint.fingerprints import VERSION, fingerprints
+from xenpatch.lint.locate import Locator
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 TOOL_URI = "https://xenbits.xen.org/"
@@ -29,10 +34,15 @@ def not_analysed(results: Iterable[FileResult]) -> list[tuple[str, str, int, str
     return sorted((r.path, name, line, why) for r in results for name, line, why in r.skipped)
 
 
-def write_text(results: list[FileResult], out: TextIO, err: TextIO, verbose: bool) -> None:
-    for f in findings_of(results):
+def write_text(results: list[FileResult], out: TextIO, err: TextIO, verbose: bool,
+               quiet: bool = False, findings: list[Finding] | None = None) -> None:
+    """gcc's layout: the warning, then each step of its path as a ``note:``
+    line of its own (editors and terminals jump to every one); ``quiet``
+    keeps one line per finding.  ``findings``: those to print, if not all
+    of the results' (``--since``)."""
+    for f in findings_of(results) if findings is None else findings:
         out.write(f"{f.path}:{f.line}:{f.col}: warning: {f.message} [{f.check}]\n")
-        if verbose:
+        if not quiet:
             for s in f.flow:
                 out.write(f"{f.path}:{s.line}:{s.col}: note: {s.note}\n")
     skipped = not_analysed(results)
@@ -47,8 +57,17 @@ def write_text(results: list[FileResult], out: TextIO, err: TextIO, verbose: boo
         )
 
 
-def to_json(results: list[FileResult]) -> dict[str, Any]:
+def _locator(locator: Locator | None) -> Locator:
+    return locator if locator is not None else Locator(Path.cwd().resolve(), {})
+
+
+def to_json(results: list[FileResult], locator: Locator | None = None,
+            findings: list[Finding] | None = None) -> dict[str, Any]:
+    from xenpatch.lint.checks import CHECKS
+
+    loc = _locator(locator)
     analysed = sum(r.analysed for r in results)
+    chosen = findings_of(results) if findings is None else findings
     return {
         "findings": [
             {
@@ -59,9 +78,11 @@ def to_json(results: list[FileResult]) -> dict[str, Any]:
                 "name": CHECKS[f.check].name,
                 "message": f.message,
                 "function": f.function,
+                "lock": f.key,
+                "fingerprint": fp,
                 "path_steps": [{"line": s.line, "col": s.col, "note": s.note} for s in f.flow],
             }
-            for f in findings_of(results)
+            for f, fp in fingerprints(chosen, loc.name)
         ],
         "not_analysed": [
             {"path": p, "function": n, "line": ln, "reason": why}
@@ -77,19 +98,34 @@ def to_json(results: list[FileResult]) -> dict[str, Any]:
     }
 
 
-def _location(path: str, line: int, col: int, message: str | None = None) -> dict[str, Any]:
-    loc: dict[str, Any] = {
+def _artifact(loc: Locator, path: str) -> dict[str, Any]:
+    rel = loc.relative(path)
+    if rel is None:  # outside the root: an absolute URI, no base
+        return {"uri": loc.real.get(path, Path(path)).resolve().as_uri()}
+    return {"uri": quote(rel), "uriBaseId": "SRCROOT"}
+
+
+def _location(loc: Locator, path: str, line: int, col: int,
+              message: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
         "physicalLocation": {
-            "artifactLocation": {"uri": path, "uriBaseId": "SRCROOT"},
+            "artifactLocation": _artifact(loc, path),
             "region": {"startLine": line, "startColumn": col},
         }
     }
     if message is not None:
-        loc["message"] = {"text": message}
-    return loc
+        out["message"] = {"text": message}
+    return out
 
 
-def to_sarif(results: list[FileResult], version: str = "0.1.0") -> dict[str, Any]:
+def to_sarif(results: list[FileResult], version: str = "0.1.0",
+             locator: Locator | None = None,
+             findings: list[Finding] | None = None) -> dict[str, Any]:
+    """URIs relative to ``SRCROOT``, the locator's root (the repository's
+    top), which ``originalUriBaseIds`` gives as an absolute URI."""
+    from xenpatch.lint.checks import CHECKS
+
+    loc = _locator(locator)
     rules = [
         {
             "id": c.id,
@@ -102,16 +138,15 @@ def to_sarif(results: list[FileResult], version: str = "0.1.0") -> dict[str, Any
     ]
     index = {c.id: i for i, c in enumerate(CHECKS.values())}
     sarif_results = []
-    for f in findings_of(results):
+    chosen = findings_of(results) if findings is None else findings
+    for f, fp in fingerprints(chosen, loc.name):
         res: dict[str, Any] = {
             "ruleId": f.check,
             "ruleIndex": index[f.check],
             "level": CHECKS[f.check].level,
             "message": {"text": f.message},
-            "locations": [_location(f.path, f.line, f.col)],
-            "partialFingerprints": {
-                "xenpatchLint/v1": f"{f.path}:{f.function}:{f.check}:{f.message}"
-            },
+            "locations": [_location(loc, f.path, f.line, f.col)],
+            "partialFingerprints": {VERSION: fp},
         }
         if f.flow:
             res["codeFlows"] = [
@@ -119,7 +154,7 @@ def to_sarif(results: list[FileResult], version: str = "0.1.0") -> dict[str, Any
                     "threadFlows": [
                         {
                             "locations": [
-                                {"location": _location(f.path, s.line, s.col, s.note)}
+                                {"location": _location(loc, f.path, s.line, s.col, s.note)}
                                 for s in f.flow
                             ]
                         }
@@ -131,7 +166,7 @@ def to_sarif(results: list[FileResult], version: str = "0.1.0") -> dict[str, Any
         {
             "level": "note",
             "message": {"text": f"'{name}' not analysed: {why}"},
-            "locations": [_location(path, line, 1)],
+            "locations": [_location(loc, path, line, 1)],
         }
         for path, name, line, why in not_analysed(results)
     ]
@@ -151,6 +186,7 @@ def to_sarif(results: list[FileResult], version: str = "0.1.0") -> dict[str, Any
                         "rules": rules,
                     }
                 },
+                "originalUriBaseIds": {"SRCROOT": {"uri": loc.root_uri()}},
                 "invocations": [
                     {
                         "executionSuccessful": all(r.error is None for r in results),
@@ -163,6 +199,30 @@ def to_sarif(results: list[FileResult], version: str = "0.1.0") -> dict[str, Any
     }
 
 
-def write_json(doc: dict[str, Any], out: TextIO) -> None:
+# GitLab's severities are info, minor, major, critical, blocker.
+_SEVERITY = {"error": "critical", "warning": "major", "note": "info"}
+
+
+def to_codequality(results: list[FileResult], locator: Locator | None = None,
+                   findings: list[Finding] | None = None) -> list[dict[str, Any]]:
+    """GitLab's Code Quality report: the JSON array a merge request's widget
+    shows, paths relative to the repository's top."""
+    from xenpatch.lint.checks import CHECKS
+
+    loc = _locator(locator)
+    chosen = findings_of(results) if findings is None else findings
+    return [
+        {
+            "description": f"{f.message} (in {f.function}())",
+            "check_name": f.check,
+            "fingerprint": fp,
+            "severity": _SEVERITY.get(CHECKS[f.check].level, "major"),
+            "location": {"path": loc.name(f.path), "lines": {"begin": f.line}},
+        }
+        for f, fp in fingerprints(chosen, loc.name)
+    ]
+
+
+def write_json(doc: dict[str, Any] | list[Any], out: TextIO) -> None:
     json.dump(doc, out, indent=2, sort_keys=False)
     out.write("\n")

@@ -8,17 +8,23 @@ a process pool of ``jobs`` workers each loads the configuration once.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from xenpatch.analysis.headers import find_xen_root
 from xenpatch.analysis.locktable import Summary
 from xenpatch.errors import XenpatchError
-from xenpatch.lint.config import LintConfig, lint_rules_dir
-from xenpatch.lint.filelint import calls_any, lint_file
 from xenpatch.lint.findings import FileResult
 from xenpatch.lint.treecache import TreeCache
+from xenpatch.paths import rules_dir
+
+if TYPE_CHECKING:
+    from xenpatch.lint.config import LintConfig
+
+# The checker itself (the C front end, the analysis) is imported only when a
+# file is linted: a run whose results the cache holds does without.
 
 
 class UsageError(XenpatchError):
@@ -56,24 +62,44 @@ _CONFIG: LintConfig | None = None
 
 def _init(rules: Path | None) -> None:
     global _CONFIG
+    from xenpatch.lint.config import LintConfig
+
     _CONFIG = LintConfig.load(rules)
 
 
-def _one(item: tuple[Path, str]) -> FileResult:
+def _loaded(rules: Path | None) -> LintConfig:
+    if _CONFIG is None:
+        _init(rules)
     assert _CONFIG is not None
-    return lint_file(item[0], item[1], _CONFIG)
+    return _CONFIG
+
+
+def _one(item: tuple[Path, str], raw: bytes | None = None) -> FileResult:
+    from xenpatch.lint.filelint import lint_file
+
+    assert _CONFIG is not None
+    if raw is None:
+        return lint_file(item[0], item[1], _CONFIG)
+    return lint_file(item[0], item[1], _CONFIG, raw=raw)
 
 
 def _again(
-    item: tuple[Path, str], own: frozenset[str], exports: dict[str, Summary]
+    item: tuple[Path, str], own: frozenset[str], exports: dict[str, Summary],
+    raw: bytes | None = None,
 ) -> FileResult | None:
     """The file linted again with the other files' summaries, if it calls
     one of those functions; None if the first pass stands."""
+    from xenpatch.lint.filelint import calls_any, lint_file
+
     assert _CONFIG is not None
     names = frozenset(n for n in exports if n not in own)
-    if not calls_any(item[0], names):
+    if raw is None:
+        if not calls_any(item[0], names):
+            return None
+        return lint_file(item[0], item[1], _CONFIG, exports)
+    if not calls_any(item[0], names, raw=raw):
         return None
-    return lint_file(item[0], item[1], _CONFIG, exports)
+    return lint_file(item[0], item[1], _CONFIG, exports, raw=raw)
 
 
 def tree_exports(per_file: Iterable[Mapping[str, Summary]]) -> dict[str, Summary]:
@@ -96,9 +122,25 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
+# (what is being done, files done, files in all), called after each file.
+Progress = Callable[[str, int, int], None]
+
+
+def _counted(results: Iterable[FileResult | None], what: str, total: int,
+             progress: Progress | None) -> Iterator[FileResult | None]:
+    if progress is None:
+        yield from results
+        return
+    progress(what, 0, total)
+    for i, r in enumerate(results, 1):
+        progress(what, i, total)
+        yield r
+
+
 def lint_files(
     files: list[tuple[Path, str]], jobs: int | None = None, rules: Path | None = None,
-    tree: bool = True,
+    tree: bool = True, progress: Progress | None = None,
+    contents: Mapping[Path, bytes] | None = None,
 ) -> list[FileResult]:
     """Two passes: each file with its own and its headers' helpers, then the
     files that call another file's lock helper (vpci_msix_arch_print()
@@ -107,30 +149,159 @@ def lint_files(
     unknown.
 
     With ``tree``, files inside a Xen tree also get the summaries of the
-    tree's other files, from the on-disk cache (treecache.py), brought up
-    to date first: linting one file then knows what a full run knows."""
+    tree's other files they may call, from the on-disk cache (treecache.py)
+    or computed for the names needed (lazy.py): linting one file then knows
+    what a full run knows.  A run over the whole tree fills the cache.
+
+    ``contents``: the text to lint instead of what some files hold now
+    (``--since``: the files at a revision, in the tree as it is)."""
     jobs = jobs or default_jobs()
+    over = contents or {}
     real = _real_paths(p for p, _ in files)
     cache = _tree_cache(real.values(), rules) if tree else None
-    extra: list[tuple[Path, str]] = []
+    rels: dict[tuple[Path, str], str | None] = {}
     if cache is not None:
-        mine = set(real.values())
-        extra = [(p, str(p)) for p in cache.stale() if p not in mine]
-        real.update(_real_paths(p for p, _ in extra))
+        rels = {item: cache.rel(real[item[0]]) for item in files}
+        if not set(cache.sources()) <= set(rels.values()):
+            results = _lazily(files, rels, cache, rules, jobs, over)
+            cache.save()
+            results.sort(key=lambda r: r.path)
+            return results
     # Big files first keeps the pool busy to the end; order is restored.
-    work = sorted(files + extra, key=lambda f: -_size(f[0]))
-    if jobs <= 1 or len(work) <= 1:
-        _init(rules)
-        results = _two_passes(work, frozenset(extra), map, cache, real)
-    else:
-        chunk = max(1, min(8, len(work) // (jobs * 8)))
-        with ProcessPoolExecutor(jobs, initializer=_init, initargs=(rules,)) as ex:
-            results = _two_passes(
-                work, frozenset(extra), lambda fn, *its: ex.map(fn, *its, chunksize=chunk),
-                cache, real,
-            )
+    work = sorted(files, key=lambda f: -_size(f[0]))
+    raws = [over.get(item[0]) for item in work]
+    with _mapper(jobs, len(work), rules) as mapper:
+        results = _two_passes(work, mapper, progress, raws)
+    if cache is not None:
+        from xenpatch.lint.lazy import Plan, own_exports
+
+        own_exports(((rels[item] if item[0] not in over else None, r)
+                     for item, r in zip(work, results, strict=True)), cache)
+        # The name index too, for the runs on a few files that follow.
+        Plan(cache, lambda: _loaded(rules)).definers()
+        cache.save()
     results.sort(key=lambda r: r.path)
     return results
+
+
+@contextmanager
+def _mapper(jobs: int, n: int, rules: Path | None,
+            loaded: bool = False) -> Iterator[Callable[..., Iterable[Any]]]:
+    """``map`` in this process for one task, else over a pool of ``jobs``
+    workers that each load the configuration once.  ``loaded``: this
+    process has loaded it for this run already."""
+    if jobs <= 1 or n <= 1:
+        if not loaded:
+            _init(rules)
+        yield map
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    chunk = max(1, min(8, n // (jobs * 8)))
+    # Forked workers inherit a configuration this process has loaded.
+    init = _loaded if loaded else _init
+    with ProcessPoolExecutor(jobs, initializer=init, initargs=(rules,)) as ex:
+        yield lambda fn, *its: ex.map(fn, *its, chunksize=chunk)
+
+
+def _lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str | None],
+            cache: TreeCache, rules: Path | None, jobs: int,
+            over: Mapping[Path, bytes]) -> list[FileResult]:
+    """Some files of the tree, with the summaries they need of the others.
+    ``over``: files linted with other contents, for which nothing is kept."""
+    from xenpatch.lint import lazy
+
+    loaded: list[LintConfig] = []
+
+    def config() -> LintConfig:
+        if not loaded:
+            _init(rules)
+            assert _CONFIG is not None
+            loaded.append(_CONFIG)
+        return loaded[0]
+
+    plan = lazy.Plan(cache, config)
+    # Where what is kept about a file goes (None: nowhere).
+    kept = {item: (rels[item] if item[0] not in over else None) for item in files}
+    asked = {r for r in rels.values() if r is not None}
+    needs = {item: plan.needed(kept[item], item[0], over.get(item[0])) for item in files}
+    every = frozenset().union(*needs.values())
+    # The other files' summaries of those names: computed where missing.
+    todo = plan.wanted(every, asked)
+    # Each file's kept result stands if its content, the context and the
+    # summaries it is given are as when it was kept (its own first pass
+    # gave the asked files' summaries then).
+    done: dict[tuple[Path, str], FileResult] = {}
+    mine = [kept[item] for item in files]
+    if not todo and all(r is not None and cache.file_exports(r) is not None for r in mine):
+        exports = _exports(plan, every, asked, [
+            cache.file_exports(r).known for r in sorted(asked)])  # type: ignore[union-attr]
+        for item in files:
+            rel = kept[item]
+            assert rel is not None
+            got = cache.result(rel, lazy.exports_key(exports, needs[item]))
+            r = lazy.result_in(got, item[1]) if got is not None else None
+            if r is not None:
+                done[item] = r
+    rest = [item for item in files if item not in done]
+    if not rest:
+        return [done[item] for item in files]
+    work = sorted(rest, key=lambda f: -_size(f[0]))
+    raws = [over.get(item[0]) for item in work]
+    jobs_todo = sorted(todo.items())
+    # The other files' summaries and the files' first passes, in one map:
+    # with workers, they run side by side (biggest first).
+    tasks: list[tuple[Any, ...]] = [("summaries", cache.root / r, n) for r, n in jobs_todo]
+    tasks += [("lint", item, raw) for item, raw in zip(work, raws, strict=True)]
+    order = sorted(range(len(tasks)), key=lambda i: -_size(_task_path(tasks[i])))
+    with _mapper(jobs, len(tasks), rules, bool(loaded)) as mapper:
+        out = dict(zip(order, mapper(_task, [tasks[i] for i in order]), strict=True))
+        for i, (rel, names) in enumerate(jobs_todo):
+            complete, ex = out[i]
+            if complete:
+                cache.set_exports(rel, lazy.FileExports(True, dict(ex)))
+            else:
+                plan.record(rel, names, ex)
+        first: list[FileResult] = [out[len(jobs_todo) + i] for i in range(len(work))]
+        lazy.own_exports(((kept[item], r) for item, r in zip(work, first, strict=True)), cache)
+        linted = {rels[item]: r.exports for item, r in zip(work, first, strict=True)}
+        own = [linted[r] if r in linted else
+               (cache.file_exports(r) or lazy.FileExports()).known for r in sorted(asked)]
+        own += [r.exports for item, r in zip(work, first, strict=True) if rels[item] is None]
+        exports = _exports(plan, every, asked, own)
+        results = _second(work, first, exports, mapper, raws=raws)
+    for item, r in zip(work, results, strict=True):
+        rel = kept[item]
+        if rel is not None and r.error is None:
+            cache.set_result(rel, lazy.exports_key(exports, needs[item]), lazy.result_out(r))
+        done[item] = r
+    return [done[item] for item in files]
+
+
+def _exports(plan, every: frozenset[str], asked: set[str],
+             own: Iterable[Mapping[str, Summary]]) -> dict[str, Summary]:
+    """The tree's summaries of the names: the asked files' own and the
+    others' (a name they disagree on is left out, as in a whole-tree run)."""
+    mine = [{n: s for n, s in ex.items() if n in every} for ex in own]
+    return tree_exports([*mine, *plan.exports_for(every, asked)])
+
+
+def _task(t: tuple[Any, ...]) -> Any:
+    """One task of the lazy run's first map (see _lazily)."""
+    return _summaries(t[1], t[2]) if t[0] == "summaries" else _one(t[1], t[2])
+
+
+def _task_path(t: tuple[Any, ...]) -> Path:
+    return t[1] if t[0] == "summaries" else t[1][0]
+
+
+def _summaries(path: Path, names: frozenset[str]) -> tuple[bool, dict[str, Summary]]:
+    """A file's summaries of ``names`` for its callers: (all of them?,
+    summaries)."""
+    from xenpatch.lint.filelint import file_summaries
+
+    assert _CONFIG is not None
+    return file_summaries(path, _CONFIG, names)
 
 
 def _real_paths(paths: Iterable[Path]) -> dict[Path, Path]:
@@ -163,27 +334,27 @@ def _tree_cache(real: Iterable[Path], rules: Path | None) -> TreeCache | None:
         return None
     (root,) = roots
     assert root is not None
-    return TreeCache.open(root, rules or lint_rules_dir())
+    return TreeCache.open(root, rules or rules_dir())
 
 
-def _two_passes(work: list[tuple[Path, str]], extra: frozenset[tuple[Path, str]], mapper,
-                cache: TreeCache | None, real: Mapping[Path, Path]) -> list[FileResult]:
-    """``extra``: files of the tree linted only for the cache's summaries;
-    ``real``: the resolved path of each file."""
-    first_all = list(mapper(_one, work))
-    if cache is not None:
-        cache.update((real[item[0]], r.exports) for item, r in zip(work, first_all, strict=True))
-        cache.save()
-        exports = tree_exports(cache.exports())
-    else:
-        exports = tree_exports(r.exports for r in first_all)
-    asked = [(item, r) for item, r in zip(work, first_all, strict=True) if item not in extra]
-    files = [item for item, _ in asked]
-    first = [r for _, r in asked]
+def _two_passes(work: list[tuple[Path, str]], mapper, progress: Progress | None = None,
+                raws: list[bytes | None] | None = None) -> list[FileResult]:
+    raws = raws or [None] * len(work)
+    first: list[FileResult] = list(
+        _counted(mapper(_one, work, raws), "files", len(work), progress))  # type: ignore[arg-type]
+    exports = tree_exports(r.exports for r in first)
+    return _second(work, first, exports, mapper, progress, raws)
+
+
+def _second(work: list[tuple[Path, str]], first: list[FileResult],
+            exports: dict[str, Summary], mapper, progress: Progress | None = None,
+            raws: list[bytes | None] | None = None) -> list[FileResult]:
     if not exports:
         return first
     own = [frozenset(r.exports) for r in first]
-    second = mapper(_again, files, own, [exports] * len(files))
+    second = _counted(mapper(_again, work, own, [exports] * len(work),
+                             raws or [None] * len(work)),
+                      "files, second pass (other files' helpers)", len(work), progress)
     return [b if b is not None else a for a, b in zip(first, second, strict=True)]
 
 

@@ -18,10 +18,13 @@ import json
 import re
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from xenpatch.analysis.fileanalysis import FileAnalysis
-from xenpatch.c.source import SourceFile
 from xenpatch.lint.findings import Finding
+
+if TYPE_CHECKING:  # types only: the tree cache asks find_safe_json() without them
+    from xenpatch.analysis.fileanalysis import FileAnalysis
+    from xenpatch.c.source import SourceFile
 
 _IGNORE = re.compile(r"xenpatch:\s*ignore\s+((?:(?:\*(?!/)|[A-Z]+\d+)[ \t,]*)+)")
 _SAF = re.compile(r"/\*\s*(SAF-\d+-safe)\b")

@@ -1,16 +1,26 @@
-"""What every C file of a Xen tree exports to the others (the summaries of
-its lock helpers), kept on disk between runs.
+"""What a Xen tree's C files tell each other, kept on disk between runs and
+keyed by content, not by modification time.
 
-Linting one file, as the pre-commit hook does, then sees the helpers of the
-whole tree as a full run does: ``vpci_msix_arch_print()`` of another file
-drops its caller's lock on failure; ``put_gfn()`` reaches the p2m lock only
-through ``arch/x86/mm/p2m.c``.  The first run in a tree computes every
-file's summaries (the full run's first pass); later runs redo only the files
-whose size or modification time changed, and all of them when a header,
-a rule file or the checker itself changed.
+Linting one file (the pre-commit hook's case) needs the summaries of the
+other files' helpers it calls (``vpci_msix_arch_print()`` of another file
+drops its caller's lock on failure).  This cache keeps, for a tree:
 
-The cache lives in ``$XENPATCH_CACHE`` (default ``~/.cache/xenpatch``),
-under ``lint/``, one JSON file per tree, written atomically.
+- the content hash of every ``.c`` and ``.h`` file, with its size and
+  modification time only as a shortcut (a file whose stamp changed is read
+  and hashed again: a checkout that leaves a header's content as it was
+  leaves everything warm);
+- the name index: the functions each ``.c`` file defines, by content hash
+  (a text scan, nameindex.py), to find the definitions of called names;
+- in one *context* (the checker's code, the rule files, every header's
+  content): each file's summaries, whole (a full first pass, as a whole-tree
+  run fills them) or for the names asked so far; which of its functions may
+  reach a lock (text); the names a file may call; and the result of linting
+  a file with the summaries it was given, for a run that has nothing new.
+
+A change of context drops what depends on it.  A cache file of another
+version or of the wrong shape is rebuilt with a one-line note.  The cache
+lives in ``$XENPATCH_CACHE`` (default ``~/.cache/xenpatch``), under
+``lint/``, one JSON file per tree, written atomically.
 """
 
 from __future__ import annotations
@@ -18,14 +28,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import tempfile
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 from xenpatch.analysis.locktable import Effect, Summary
 
-FORMAT = 1
+FORMAT = 2
+_RACY_NS = 2 * 10**9
 
 
 def cache_dir() -> Path:
@@ -33,31 +46,8 @@ def cache_dir() -> Path:
     return Path(base) if base else Path.home() / ".cache" / "xenpatch"
 
 
-def _stamp(st: os.stat_result) -> list[int]:
-    return [st.st_size, st.st_mtime_ns]
-
-
-def _walk(root: Path) -> tuple[dict[str, list[int]], str]:
-    """Stamps of the tree's C files by relative path, and one digest of the
-    stamps of its headers."""
-    sources: dict[str, list[int]] = {}
-    headers = hashlib.sha256()
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        rel_dir = os.path.relpath(dirpath, root)
-        for name in sorted(filenames):
-            if name.endswith((".c", ".h")):
-                path = os.path.join(dirpath, name)
-                try:
-                    st = os.stat(path)
-                except OSError:
-                    continue
-                rel = name if rel_dir == "." else f"{rel_dir}/{name}"
-                if name.endswith(".c"):
-                    sources[rel] = _stamp(st)
-                else:
-                    headers.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-    return sources, headers.hexdigest()
+def content_hash(raw: bytes) -> str:
+    return hashlib.sha1(raw, usedforsecurity=False).hexdigest()
 
 
 def code_fingerprint(rules: Path) -> str:
@@ -65,84 +55,265 @@ def code_fingerprint(rules: Path) -> str:
     change any summary."""
     h = hashlib.sha256(f"{FORMAT}".encode())
     here = Path(__file__).resolve().parent
-    for p in sorted([*here.glob("*.py"), *(here.parent / "analysis").glob("*.py"),
-                     *(here.parent / "c").glob("*.py"), *rules.glob("*.toml")]):
+    pkg = here.parent
+    for p in sorted([*here.glob("*.py"), *(pkg / "c").glob("*.py"),
+                     *(pkg / "analysis").glob("*.py"), *rules.glob("*.toml")]):
         h.update(p.name.encode() + b"\0" + p.read_bytes())
     return h.hexdigest()
 
 
-def _effect_out(e: Effect) -> list:
-    return [e.action, e.kind, e.mode, e.flavour, e.key, e.owner, e.via, e.success, e.inferred]
+# -- summaries as JSON --------------------------------------------------------
 
 
-def _summary_out(s: Summary) -> dict:
-    return {"effects": [_effect_out(e) for e in s.effects], "conditional": s.conditional,
-            "guard": s.guard}
+# An effect is kept as the list of its fields, in their order: a field added
+# to Effect changes their number, which the shape check below then refuses.
+_EFFECT_FIELDS = tuple(f.name for f in fields(Effect))
 
 
-def _summary_in(d: dict) -> Summary:
+def summary_out(s: Summary) -> dict[str, Any]:
+    return {"effects": [[getattr(e, f) for f in _EFFECT_FIELDS] for e in s.effects],
+            "conditional": s.conditional, "guard": s.guard}
+
+
+def summary_in(d: dict[str, Any]) -> Summary:
     return Summary(tuple(Effect(*e) for e in d["effects"]), d["conditional"], d["guard"])
+
+
+# -- shape checks: a cache file is data from disk, not trusted ---------------
+
+
+class BadCache(Exception):
+    pass
+
+
+def _need(ok: bool, what: str) -> None:
+    if not ok:
+        raise BadCache(what)
+
+
+def _check_summary(s: Any) -> None:
+    _need(isinstance(s, dict) and set(s) == {"effects", "conditional", "guard"}, "a summary")
+    _need(isinstance(s["effects"], list) and all(
+        isinstance(e, list) and len(e) == len(_EFFECT_FIELDS) for e in s["effects"]), "effects")
+    _need(s["conditional"] is None or isinstance(s["conditional"], str), "conditional")
+    _need(s["guard"] is None or isinstance(s["guard"], int), "guard")
+
+
+def _check_names(x: Any) -> None:
+    _need(isinstance(x, list) and all(isinstance(n, str) for n in x), "a list of names")
+
+
+def _check_keyed(table: Any, what: str, check_value) -> None:
+    """``{rel: [content hash, value]}``."""
+    _need(isinstance(table, dict), what)
+    for rel, entry in table.items():
+        _need(isinstance(rel, str) and isinstance(entry, list) and len(entry) == 2
+              and isinstance(entry[0], str), what)
+        check_value(entry[1])
+
+
+def _check_exports(v: Any) -> None:
+    _need(isinstance(v, dict) and set(v) == {"complete", "known", "none"}, "exports")
+    _need(isinstance(v["complete"], bool), "exports")
+    _need(isinstance(v["known"], dict), "exports")
+    for n, s in v["known"].items():
+        _need(isinstance(n, str), "exports")
+        _check_summary(s)
+    _check_names(v["none"])
+
+
+def _check_result(v: Any) -> None:
+    _need(isinstance(v, dict) and isinstance(v.get("key"), str)
+          and isinstance(v.get("result"), dict), "a result")
+
+
+def validate(data: Any) -> None:
+    """Raise BadCache naming what is wrong with a loaded cache file."""
+    _need(isinstance(data, dict), "not a JSON object")
+    _need(data.get("format") == FORMAT, f"format {data.get('format')!r}, not {FORMAT}")
+    _need(isinstance(data.get("root"), str) and isinstance(data.get("context"), str),
+          "root or context")
+    stamps = data.get("stamps")
+    _need(isinstance(stamps, dict), "stamps")
+    for rel, st in stamps.items():
+        _need(isinstance(rel, str) and isinstance(st, list) and len(st) == 3
+              and isinstance(st[0], int) and isinstance(st[1], int)
+              and isinstance(st[2], str), "a stamp")
+    defs = data.get("defs")
+    _need(isinstance(defs, dict), "the name index")
+    for h, names in defs.items():
+        _need(isinstance(h, str), "the name index")
+        _check_names(names)
+    _check_keyed(data.get("exports"), "exports", _check_exports)
+    _check_keyed(data.get("may"), "may-export names", _check_names)
+    _check_keyed(data.get("needs"), "needed names", _check_names)
+    _check_keyed(data.get("results"), "results", _check_result)
+
+
+# -- the cache ----------------------------------------------------------------
+
+
+@dataclass
+class FileExports:
+    """A file's summaries for its callers: all of them (``complete``, from
+    a full first pass) or those of the names asked so far (``none``: asked,
+    no summary)."""
+
+    complete: bool = False
+    known: dict[str, Summary] = field(default_factory=dict)
+    none: set[str] = field(default_factory=set)
+
+    def answers(self, names: frozenset[str]) -> bool:
+        return self.complete or names <= (self.known.keys() | self.none)
+
+    def out(self) -> dict[str, Any]:
+        return {"complete": self.complete,
+                "known": {n: summary_out(s) for n, s in sorted(self.known.items())},
+                "none": sorted(self.none)}
+
+    @staticmethod
+    def of(d: dict[str, Any]) -> FileExports:
+        return FileExports(d["complete"], {n: summary_in(s) for n, s in d["known"].items()},
+                           set(d["none"]))
 
 
 @dataclass
 class TreeCache:
     root: Path
     path: Path
-    fingerprint: str
-    headers: str
-    sources: dict[str, list[int]]  # the tree as it is now
-    # relative path -> (stamp when summarised, exports)
-    known: dict[str, tuple[list[int], dict[str, Summary]]] = field(default_factory=dict)
+    context: str
+    hashes: dict[str, str]  # relative path -> content hash, the tree as it is now
+    stamps: dict[str, list[Any]] = field(default_factory=dict)
+    defs: dict[str, list[str]] = field(default_factory=dict)  # content hash -> external names
+    # In this context, by relative path: (content hash, value).
+    exports: dict[str, tuple[str, FileExports]] = field(default_factory=dict)
+    may: dict[str, tuple[str, frozenset[str]]] = field(default_factory=dict)
+    needs: dict[str, tuple[str, frozenset[str]]] = field(default_factory=dict)
+    results: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    dirty: bool = False
 
     @staticmethod
-    def open(root: Path, rules: Path) -> TreeCache:
+    def open(root: Path, rules: Path, err=None) -> TreeCache:
+        """The cache of the tree at ``root``, brought up to date with the
+        files' contents.  ``err``: where the note about a bad cache file
+        goes (stderr)."""
         root = root.resolve()
-        sources, headers = _walk(root)
-        fp = code_fingerprint(rules)
         name = hashlib.sha256(str(root).encode()).hexdigest()[:24] + ".json"
-        cache = TreeCache(root, cache_dir() / "lint" / name, fp, headers, sources)
+        path = cache_dir() / "lint" / name
+        data: Any = None
         try:
-            data = json.loads(cache.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return cache
-        if data.get("fingerprint") != fp or data.get("headers") != headers \
-                or data.get("root") != str(root):
-            return cache
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            text = None
+        if text is not None:
+            try:
+                data = json.loads(text)
+                validate(data)
+                if data["root"] != str(root):
+                    raise BadCache("another tree's")
+            except (ValueError, BadCache) as exc:
+                print(f"xenpatch lint: cache {path}: {exc}; rebuilt", file=err or sys.stderr)
+                data = None
+        old_stamps = data["stamps"] if data else {}
+        hashes, stamps, changed = _walk(root, old_stamps)
+        headers = hashlib.sha256()
+        for rel in sorted(hashes):
+            if rel.endswith(".h"):
+                headers.update(f"{rel}\0{hashes[rel]}\n".encode())
+        # The tree's SAF table decides which findings are suppressed.
+        from xenpatch.lint.suppress import find_safe_json
+
+        safe = find_safe_json(root / "x")
         try:
-            cache.known = {
-                rel: (entry["stamp"], {n: _summary_in(s) for n, s in entry["exports"].items()})
-                for rel, entry in data["files"].items()
-            }
-        except (KeyError, TypeError, ValueError):
-            cache.known = {}
+            headers.update(safe.read_bytes() if safe is not None else b"")
+        except OSError:
+            headers.update(b"\0unreadable")
+        context = code_fingerprint(rules) + ":" + headers.hexdigest()
+        cache = TreeCache(root, path, context, hashes, stamps, dirty=changed or data is None)
+        if data is None:
+            return cache
+        live = set(hashes.values())
+        cache.defs = {h: n for h, n in data["defs"].items() if h in live}
+        if data["context"] != context:
+            cache.dirty = True
+            return cache
+        cache.exports = {r: (h, FileExports.of(v)) for r, (h, v) in data["exports"].items()}
+        cache.may = {r: (h, frozenset(v)) for r, (h, v) in data["may"].items()}
+        cache.needs = {r: (h, frozenset(v)) for r, (h, v) in data["needs"].items()}
+        cache.results = {r: (h, v) for r, (h, v) in data["results"].items()}
         return cache
 
-    def stale(self) -> list[Path]:
-        """The tree's C files whose summaries are missing or out of date."""
-        return [self.root / rel for rel, st in self.sources.items()
-                if rel not in self.known or self.known[rel][0] != st]
+    # -- the tree ---------------------------------------------------------
 
-    def update(self, results: Iterable[tuple[Path, dict[str, Summary]]]) -> None:
-        """``results``: (resolved path, exports) of linted files."""
-        for path, exports in results:
-            try:
-                rel = path.relative_to(self.root).as_posix()
-            except ValueError:
-                continue
-            if rel in self.sources:
-                self.known[rel] = (self.sources[rel], exports)
+    def sources(self) -> list[str]:
+        return sorted(r for r in self.hashes if r.endswith(".c"))
 
-    def exports(self) -> list[dict[str, Summary]]:
-        return [self.known[rel][1] for rel in sorted(self.sources) if rel in self.known]
+    def rel(self, path: Path) -> str | None:
+        """``path`` (resolved) relative to the root, if a C file of the tree."""
+        try:
+            rel = path.relative_to(self.root).as_posix()
+        except ValueError:
+            return None
+        return rel if rel in self.hashes else None
+
+    def _fresh(self, table: dict[str, tuple[str, Any]], rel: str) -> Any | None:
+        got = table.get(rel)
+        return got[1] if got is not None and got[0] == self.hashes.get(rel) else None
+
+    def _put(self, table: dict[str, tuple[str, Any]], rel: str, value: Any) -> None:
+        table[rel] = (self.hashes[rel], value)
+        self.dirty = True
+
+    # -- what is kept -----------------------------------------------------
+
+    def definitions(self, rel: str) -> list[str] | None:
+        return self.defs.get(self.hashes[rel])
+
+    def set_definitions(self, rel: str, names: list[str]) -> None:
+        self.defs[self.hashes[rel]] = names
+        self.dirty = True
+
+    def file_exports(self, rel: str) -> FileExports | None:
+        return self._fresh(self.exports, rel)  # type: ignore[no-any-return]
+
+    def set_exports(self, rel: str, ex: FileExports) -> None:
+        self._put(self.exports, rel, ex)
+
+    def may_export(self, rel: str) -> frozenset[str] | None:
+        return self._fresh(self.may, rel)  # type: ignore[no-any-return]
+
+    def set_may_export(self, rel: str, names: frozenset[str]) -> None:
+        self._put(self.may, rel, names)
+
+    def needed(self, rel: str) -> frozenset[str] | None:
+        return self._fresh(self.needs, rel)  # type: ignore[no-any-return]
+
+    def set_needed(self, rel: str, names: frozenset[str]) -> None:
+        self._put(self.needs, rel, names)
+
+    def result(self, rel: str, key: str) -> dict[str, Any] | None:
+        got = self._fresh(self.results, rel)
+        return got["result"] if got is not None and got["key"] == key else None
+
+    def set_result(self, rel: str, key: str, result: dict[str, Any]) -> None:
+        self._put(self.results, rel, {"key": key, "result": result})
 
     def save(self) -> None:
+        if not self.dirty:
+            return
+        live = set(self.hashes.values())
         data = {
-            "format": FORMAT, "root": str(self.root), "fingerprint": self.fingerprint,
-            "headers": self.headers,
-            "files": {
-                rel: {"stamp": st, "exports": {n: _summary_out(s) for n, s in ex.items()}}
-                for rel, (st, ex) in sorted(self.known.items()) if rel in self.sources
-            },
+            "format": FORMAT, "root": str(self.root), "context": self.context,
+            "stamps": self.stamps,
+            "defs": {h: n for h, n in sorted(self.defs.items()) if h in live},
+            "exports": {r: [h, v.out()] for r, (h, v) in sorted(self.exports.items())
+                        if self.hashes.get(r) == h},
+            "may": {r: [h, sorted(v)] for r, (h, v) in sorted(self.may.items())
+                    if self.hashes.get(r) == h},
+            "needs": {r: [h, sorted(v)] for r, (h, v) in sorted(self.needs.items())
+                      if self.hashes.get(r) == h},
+            "results": {r: [h, v] for r, (h, v) in sorted(self.results.items())
+                        if self.hashes.get(r) == h},
         }
         tmp = None
         try:
@@ -152,8 +323,50 @@ class TreeCache:
                 json.dump(data, f, separators=(",", ":"))
             os.replace(tmp, self.path)
             tmp = None
+            self.dirty = False
         except OSError:
             pass  # a cache that cannot be written is only slower next time
         finally:
             if tmp is not None:
                 Path(tmp).unlink(missing_ok=True)
+
+
+def _walk(root: Path, old: dict[str, Any]) -> tuple[dict[str, str], dict[str, list[Any]], bool]:
+    """The content hash of each C file and header under ``root`` (read only
+    when its size or modification time differs from the stamp kept), the
+    new stamps, and whether any changed."""
+    hashes: dict[str, str] = {}
+    stamps: dict[str, list[Any]] = {}
+    changed = False
+    now = time.time_ns()
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        rel_dir = os.path.relpath(dirpath, root)
+        for name in sorted(filenames):
+            if not name.endswith((".c", ".h")):
+                continue
+            path = os.path.join(dirpath, name)
+            rel = name if rel_dir == "." else f"{rel_dir}/{name}"
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue
+            was = old.get(rel)
+            if was is not None and was[0] == st.st_size and was[1] == st.st_mtime_ns:
+                h = was[2]
+            else:
+                try:
+                    with open(path, "rb") as f:
+                        h = content_hash(f.read())
+                except OSError:
+                    continue
+                changed = True
+            hashes[rel] = h
+            # A file changed within the clock's resolution of now could
+            # change again with the same stamp: its stamp is not trusted
+            # next time (git's "racily clean" entries).
+            racy = st.st_mtime_ns >= now - _RACY_NS
+            stamps[rel] = [-1 if racy else st.st_size, st.st_mtime_ns, h]
+    if old.keys() - stamps.keys():
+        changed = True
+    return hashes, stamps, changed

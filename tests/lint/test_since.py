@@ -1,0 +1,151 @@
+"""``lint --since REV``: only the findings the files at REV lack, compared by
+fingerprint; and the library call the series check uses."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from xenpatch.lint import api
+from xenpatch.lint.cli import main
+from xenpatch.lint.run import lint_files
+from xenpatch.paths import fixtures_dir
+
+LEAK = """static DEFINE_SPINLOCK(l);
+int bad(int x)
+{
+    spin_lock(&l);
+    if ( x )
+        return -1;
+    spin_unlock(&l);
+    return 0;
+}
+"""
+WORSE = """
+int worse(int y)
+{
+    spin_lock(&l);
+    if ( y > 2 )
+        return -2;
+    spin_unlock(&l);
+    return 0;
+}
+"""
+
+
+def _git(cwd: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org"}
+    r = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+@pytest.fixture()
+def repo(tmp_path: Path) -> Path:
+    r = tmp_path / "repo"
+    (r / "src").mkdir(parents=True)
+    (r / "src" / "a.c").write_text(LEAK)
+    _git(r, "init", "-q")
+    _git(r, "add", "-A")
+    _git(r, "commit", "-q", "-m", "base")
+    return r
+
+
+def _run(argv: list[str], capsys) -> tuple[int, str, str]:
+    rc = main(argv)
+    got = capsys.readouterr()
+    return rc, got.out, got.err
+
+
+def test_only_what_the_change_adds(repo: Path, capsys) -> None:
+    a = repo / "src" / "a.c"
+    # Lines inserted above the old finding move it; a new function adds one.
+    a.write_text("/* one */\n/* two */\n/* three */\n" + LEAK + WORSE)
+    rc, out, _ = _run(["-q", str(a)], capsys)
+    assert rc == 1 and len(out.splitlines()) == 2
+    rc, out, err = _run(["-q", "--since", "HEAD", str(a)], capsys)
+    assert rc == 1, err
+    [line] = out.splitlines()
+    assert "a.c:18:9: warning: 'l' taken at line 16" in line
+    # The same in every format.
+    rc, out, _ = _run(["--format", "codequality", "--since", "HEAD", str(a)], capsys)
+    assert rc == 1 and out.count('"fingerprint"') == 1
+
+
+def test_nothing_new_is_clean(repo: Path, capsys) -> None:
+    a = repo / "src" / "a.c"
+    a.write_text("\n\n" + LEAK)
+    assert _run(["--since", "HEAD", str(a)], capsys)[:2] == (0, "")
+
+
+def test_a_fixed_finding_is_not_reported(repo: Path, capsys) -> None:
+    a = repo / "src" / "a.c"
+    a.write_text(LEAK.replace("        return -1;\n", "        x = 0;\n"))
+    assert _run(["--since", "HEAD", str(a)], capsys)[:2] == (0, "")
+
+
+def test_a_file_absent_at_rev_is_all_new(repo: Path, capsys) -> None:
+    b = repo / "src" / "b.c"
+    b.write_text(LEAK)
+    rc, out, _ = _run(["-q", "--since", "HEAD", str(b)], capsys)
+    assert rc == 1 and len(out.splitlines()) == 1
+
+
+def test_bad_rev_and_no_repository_are_one_line_exit_2(repo: Path, tmp_path: Path,
+                                                        capsys) -> None:
+    a = repo / "src" / "a.c"
+    rc, _, err = _run(["--since", "no-such-rev", str(a)], capsys)
+    assert rc == 2 and err.count("\n") == 1 and "no-such-rev" in err, err
+    (tmp_path / "loose").mkdir()
+    loose = tmp_path / "loose" / "c.c"
+    loose.write_text(LEAK)
+    if any((p / ".git").exists() for p in loose.parents):
+        pytest.skip("the temporary folder is inside a git work tree")
+    rc, _, err = _run(["--since", "HEAD", str(loose)], capsys)
+    assert rc == 2 and err.count("\n") == 1 and "c.c" in err, err
+
+
+def test_in_a_tree_the_cache_keeps_the_files_as_they_are(tmp_path: Path, capsys,
+                                                        monkeypatch) -> None:
+    """Linting the old contents keeps nothing about them in the tree cache."""
+    monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / "cache"))
+    repo = tmp_path / "tree"
+    xen = repo / "xen"
+    (xen / "include" / "xen").mkdir(parents=True)
+    (xen / "include" / "xen" / "spinlock.h").write_text("/* the lock API */\n")
+    cross = fixtures_dir() / "lint" / "crossfile"
+    for name, where in (("msix.c", "arch/x86/hvm"), ("dump.c", "drivers/vpci")):
+        (xen / where).mkdir(parents=True)
+        shutil.copy(cross / name, xen / where / name)
+    _git(repo, "init", "-q")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "base")
+    dump = xen / "drivers" / "vpci" / "dump.c"
+    dump.write_text(dump.read_text() + "\n" + LEAK.replace("DEFINE_SPINLOCK(l)",
+                                                           "DEFINE_SPINLOCK(l2)")
+                    .replace("&l)", "&l2)"))
+    rc, out, _ = _run(["-q", "--since", "HEAD", str(dump)], capsys)
+    assert rc == 1
+    [line] = out.splitlines()
+    assert "'l2' taken" in line
+    rc, out, _ = _run(["-q", str(dump)], capsys)
+    assert rc == 1 and len(out.splitlines()) == 2 and "[XL002]" in out
+
+
+def test_api_new_findings_across_two_clones(tmp_path: Path) -> None:
+    old, new = tmp_path / "old", tmp_path / "new"
+    for d, text in ((old, LEAK), (new, "/* moved */\n" + LEAK + WORSE)):
+        (d / "src").mkdir(parents=True)
+        (d / "src" / "a.c").write_text(text)
+    before = lint_files([(old / "src" / "a.c", str(old / "src" / "a.c"))], jobs=1, tree=False)
+    after = lint_files([(new / "src" / "a.c", str(new / "src" / "a.c"))], jobs=1, tree=False)
+    got = api.new_findings(before, after, before_root=old, after_root=new)
+    assert [(f.path, f.function) for f in got] == [(str(new / "src" / "a.c"), "worse")]
+    # Without the roots, every file differs by name: all findings are new.
+    assert len(api.new_findings(before, after)) == 2
+    assert api.new_findings(after, after) == []

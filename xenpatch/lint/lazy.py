@@ -1,0 +1,203 @@
+"""Which other files' summaries linting a few files of a tree needs.
+
+A file's second pass asks for the summaries of the functions it may call
+(directly, or through its headers' inlines and macros) that another file
+defines.  The name index (nameindex.definitions(), kept by content hash in
+the tree cache) finds those files; a text test (nameindex.may_export())
+leaves out the ones whose definitions of those names cannot reach a lock;
+only the rest are parsed, and for the names asked only.  Summaries are of
+one round, as in a whole-tree run (a file's summaries come from its own
+first pass, never from another file's), so the definers' own callees are
+not followed: what they call cannot change what they export.
+
+The result for each linted file is kept too, keyed by its content and the
+summaries it was given; a run that has nothing new reads it back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from xenpatch.analysis.locktable import Summary
+from xenpatch.lint import nameindex
+from xenpatch.lint.findings import FileResult, Finding, Step
+from xenpatch.lint.treecache import FileExports, TreeCache, summary_in, summary_out
+
+if TYPE_CHECKING:
+    from xenpatch.analysis.headers import HeaderIndex
+    from xenpatch.lint.config import LintConfig
+
+_REACH: dict[int, tuple[HeaderIndex, nameindex.Reach]] = {}
+
+
+def _reach(headers: HeaderIndex) -> nameindex.Reach:
+    # header_index() keeps one index per directory for the process: the
+    # index itself is held here, so its id() cannot be reused.
+    got = _REACH.get(id(headers))
+    if got is None or got[0] is not headers:
+        reach = nameindex.Reach.of(headers.inlines,
+                                   {n: w.target for n, w in headers.wrappers.items()})
+        got = _REACH[id(headers)] = (headers, reach)
+    return got[1]
+
+
+def _with_macros(reach: nameindex.Reach, raw: bytes) -> nameindex.Reach:
+    return reach.plus(nameindex.local_macros(raw))
+
+
+class Plan:
+    """The summaries a set of files of one tree needs, from the cache or
+    to be computed."""
+
+    def __init__(self, cache: TreeCache, config: Callable[[], LintConfig]) -> None:
+        """``config``: loads the configuration (only a file not seen yet
+        needs it: a run the cache answers does without)."""
+        self.cache = cache
+        self.config = config
+        self._definers: dict[str, list[str]] | None = None
+
+    def read(self, rel: str) -> bytes:
+        return (self.cache.root / rel).read_bytes()
+
+    def needed(self, rel: str | None, path: Path, raw: bytes | None = None) -> frozenset[str]:
+        """The names the file (or ``raw`` in its place) may call."""
+        got = self.cache.needed(rel) if rel is not None else None
+        if got is None:
+            from xenpatch.analysis.headers import header_index
+
+            raw = path.read_bytes() if raw is None else raw
+            got = nameindex.needed(raw, _with_macros(_reach(header_index(path)), raw))
+            if rel is not None:
+                self.cache.set_needed(rel, got)
+        return got
+
+    def definers(self) -> dict[str, list[str]]:
+        """Name -> the tree's files defining it (external definitions)."""
+        if self._definers is None:
+            out: dict[str, list[str]] = {}
+            for rel in self.cache.sources():
+                names = self.cache.definitions(rel)
+                if names is None:
+                    try:
+                        raw = self.read(rel)
+                    except OSError:
+                        continue
+                    names = sorted({d.name for d in nameindex.definitions(raw) if not d.static})
+                    self.cache.set_definitions(rel, names)
+                for n in names:
+                    out.setdefault(n, []).append(rel)
+            self._definers = out
+        return self._definers
+
+    def may_export(self, rel: str) -> frozenset[str]:
+        got = self.cache.may_export(rel)
+        if got is None:
+            from xenpatch.analysis.headers import header_index
+            from xenpatch.lint.filelint import _seed_names
+
+            path = self.cache.root / rel
+            raw = path.read_bytes()
+            headers = header_index(path)
+            seeds = frozenset(s.decode() for s in _seed_names(self.config(), headers))
+            got = nameindex.may_export(raw, nameindex.definitions(raw), seeds,
+                                       _with_macros(_reach(headers), raw))
+            self.cache.set_may_export(rel, got)
+        return got
+
+    def wanted(self, needed: frozenset[str], skip: set[str]) -> dict[str, frozenset[str]]:
+        """For each other file defining needed names whose summaries the
+        cache lacks: the names to summarise (those that may reach a lock).
+        The names that cannot are recorded as having no summary."""
+        per_file: dict[str, set[str]] = {}
+        definers = self.definers()
+        for n in needed:
+            for rel in definers.get(n, ()):
+                if rel not in skip:
+                    per_file.setdefault(rel, set()).add(n)
+        todo: dict[str, frozenset[str]] = {}
+        for rel, names in sorted(per_file.items()):
+            asked = frozenset(names)
+            ex = self.cache.file_exports(rel)
+            if ex is not None and ex.answers(asked):
+                continue
+            ex = ex or FileExports()
+            config = self.config()
+            # The lock API's own files and names have no summaries for
+            # their callers (the lock table describes them).
+            may = frozenset() if _implements(rel, config.implementation) else (
+                self.may_export(rel) - config.table.ops.keys())
+            ex.none |= asked - may
+            self.cache.set_exports(rel, ex)
+            rest = frozenset(n for n in asked & may if n not in ex.known and n not in ex.none)
+            if rest and not ex.complete:
+                todo[rel] = rest
+        return todo
+
+    def record(self, rel: str, asked: frozenset[str], got: Mapping[str, Summary]) -> None:
+        ex = self.cache.file_exports(rel) or FileExports()
+        ex.known.update(got)
+        ex.none |= asked - got.keys()
+        self.cache.set_exports(rel, ex)
+
+    def exports_for(self, needed: frozenset[str], skip: set[str]) -> list[dict[str, Summary]]:
+        """The other files' summaries of the needed names, one dict per file
+        (for run.tree_exports(), which drops the names files disagree on)."""
+        definers = self.definers()
+        per_file: dict[str, dict[str, Summary]] = {}
+        for n in sorted(needed):
+            for rel in definers.get(n, ()):
+                if rel in skip:
+                    continue
+                ex = self.cache.file_exports(rel)
+                if ex is not None and n in ex.known:
+                    per_file.setdefault(rel, {})[n] = ex.known[n]
+        return [per_file[r] for r in sorted(per_file)]
+
+
+def _implements(rel: str, implementation: tuple[str, ...]) -> bool:
+    """As filelint.lint_source() tells a file implementing the lock API."""
+    return any(rel == p or rel.endswith("/" + p) for p in implementation)
+
+
+def exports_key(exports: Mapping[str, Summary], needed: frozenset[str]) -> str:
+    """What a file's result depends on besides its content and the context:
+    the summaries it is given of the names it may call."""
+    mine = {n: summary_out(s) for n, s in sorted(exports.items()) if n in needed}
+    return hashlib.sha256(json.dumps(mine, sort_keys=True).encode()).hexdigest()
+
+
+def result_out(r: FileResult) -> dict[str, Any]:
+    return {
+        "findings": [[f.line, f.col, f.check, f.message, f.function,
+                      [[s.line, s.col, s.note] for s in f.flow], f.key] for f in r.findings],
+        "functions": r.functions, "analysed": r.analysed,
+        "skipped": [list(s) for s in r.skipped], "error": r.error, "parsed": r.parsed,
+        "exports": {n: summary_out(s) for n, s in sorted(r.exports.items())},
+    }
+
+
+def result_in(d: dict[str, Any], display: str) -> FileResult | None:
+    """A kept result under the name the file has in this run; None if the
+    entry is not one (the cache's shape check stops at the entry)."""
+    try:
+        return FileResult(
+            display,
+            [Finding(display, ln, col, check, msg, fn, tuple(Step(*s) for s in flow), key)
+             for ln, col, check, msg, fn, flow, key in d["findings"]],
+            d["functions"], d["analysed"], [tuple(s) for s in d["skipped"]],  # type: ignore[misc]
+            d["error"], d["parsed"],
+            {n: summary_in(s) for n, s in d["exports"].items()},
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def own_exports(results: Iterable[tuple[str | None, FileResult]], cache: TreeCache) -> None:
+    """Linted files' own summaries, whole, into the cache."""
+    for rel, r in results:
+        if rel is not None and r.error is None:
+            cache.set_exports(rel, FileExports(True, dict(r.exports)))

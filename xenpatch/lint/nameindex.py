@@ -1,0 +1,172 @@
+"""Cheap text scans of C files for the lazy cross-file summaries.
+
+Linting a few files of a tree needs the summaries of the other files'
+helpers they call, not of the whole tree.  These scans, which parse
+nothing, say which files to parse:
+
+- ``definitions()``: the functions a file defines (Xen's style, and
+  Linux's, put a definition's ``{`` on a line of its own or at the end of
+  the line that closes its parameters), which the tree cache keeps by
+  content hash as the tree's name index;
+- ``needed()``: the names a file may call, directly or through its
+  headers' inlines and macros;
+- ``may_export()``: the external functions of a file that may reach a lock
+  (the file analysis's relevance, over text): only those can have a
+  summary for their callers.
+
+Each errs on the side of too much (a parsed file too many costs time; one
+too few would change findings): a function's text runs to the next
+definition, and anything a macro or inline mentions counts as called.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+_IDENT = re.compile(rb"[A-Za-z_]\w*")
+# The end of a definition's parameter list: ")" then "{" on the next line
+# at its start (a comment between allowed), or ")" and "{" ending a line.
+_DEF_END = re.compile(
+    rb"\)[ \t]*(?:/\*[^\n]*?\*/[ \t]*)?\r?\n\{|\)[ \t]*\{[ \t]*\r?\n"
+)
+_CALL = re.compile(rb"([A-Za-z_]\w*)\s*\(")
+_COL0 = re.compile(rb"[A-Za-z_]")
+_WINDOW = 1000
+_STATIC = re.compile(rb"\bstatic\b")
+_KEYWORDS = frozenset({"if", "for", "while", "switch", "return", "sizeof", "do", "else"})
+_DEFINE = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)((?:\\\r?\n|[^\n])*)", re.M)
+
+
+@dataclass(frozen=True)
+class Definition:
+    name: str
+    static: bool
+    brace: int  # offset of the body's "{"
+
+
+def definitions(raw: bytes) -> list[Definition]:
+    """The functions ``raw`` defines, in order (a superset: a function-like
+    macro call followed by a block counts too)."""
+    out: list[Definition] = []
+    for m in _DEF_END.finditer(raw):
+        close = m.start()
+        brace = raw.index(b"{", close)
+        if m.group(0).endswith(b"\n"):
+            # ") {" at the end of a line: a definition only if that line
+            # starts at column 0 with an identifier (not an indented if).
+            start = raw.rfind(b"\n", 0, close) + 1
+            if not _COL0.match(raw, start):
+                continue
+        # The declaration starts after the previous statement, block,
+        # comment, directive or blank line (looked for nearby: a file's
+        # first definition would otherwise scan back to its start each time).
+        lo = max(0, close - _WINDOW)
+        begin = max(raw.rfind(b";", lo, close), raw.rfind(b"}", lo, close),
+                    raw.rfind(b"\n\n", lo, close), raw.rfind(b"*/", lo, close),
+                    raw.rfind(b"\n#", lo, close), lo - 1)
+        for call in _CALL.finditer(raw, begin + 1, close):
+            name = call.group(1).decode()
+            if not name.startswith("__") and name not in _KEYWORDS:
+                break
+        else:
+            continue
+        static = _STATIC.search(raw, begin + 1, call.start()) is not None
+        out.append(Definition(name, static, brace))
+    return out
+
+
+def identifiers(raw: bytes) -> frozenset[str]:
+    return frozenset(m.decode() for m in set(_IDENT.findall(raw)))
+
+
+class Reach:
+    """The forward closure of names through macro bodies and header inlines:
+    what mentioning a name may end up calling."""
+
+    def __init__(self, bodies: Mapping[str, frozenset[str]]) -> None:
+        self.bodies = bodies
+        self._memo: dict[str, frozenset[str]] = {}
+
+    @staticmethod
+    def of(inlines: Mapping[str, bytes], wrappers: Mapping[str, str],
+           macros: Mapping[str, frozenset[str]] | None = None) -> Reach:
+        """``inlines``: header inline -> its text; ``wrappers``: macro ->
+        the function it calls; ``macros``: a file's own macros' bodies."""
+        bodies: dict[str, frozenset[str]] = {}
+        for n, text in inlines.items():
+            bodies[n] = identifiers(text[text.find(b"{"):]) - {n}
+        for n, target in wrappers.items():
+            bodies[n] = frozenset({target})
+        for n, ids in (macros or {}).items():
+            bodies[n] = bodies.get(n, frozenset()) | (ids - {n})
+        return Reach(bodies)
+
+    def plus(self, macros: Mapping[str, frozenset[str]]) -> Reach:
+        """This closure with a file's own macros too."""
+        if not macros:
+            return self
+        bodies = dict(self.bodies)
+        for n, ids in macros.items():
+            bodies[n] = bodies.get(n, frozenset()) | (ids - {n})
+        return Reach(bodies)
+
+    def closure(self, names: Iterable[str]) -> frozenset[str]:
+        out = set(names)
+        for n in [n for n in out if n in self.bodies]:
+            out |= self._one(n)
+        return frozenset(out)
+
+    def _one(self, name: str) -> frozenset[str]:
+        got = self._memo.get(name)
+        if got is None:
+            seen = {name}
+            todo = [name]
+            while todo:
+                for b in self.bodies.get(todo.pop(), ()):
+                    if b not in seen:
+                        seen.add(b)
+                        todo.append(b)
+            got = self._memo[name] = frozenset(seen)
+        return got
+
+
+def local_macros(raw: bytes) -> dict[str, frozenset[str]]:
+    """Each ``#define`` of the file and the identifiers of its body."""
+    out: dict[str, frozenset[str]] = {}
+    for m in _DEFINE.finditer(raw):
+        name = m.group(1).decode()
+        out[name] = out.get(name, frozenset()) | identifiers(m.group(2))
+    return out
+
+
+def needed(raw: bytes, reach: Reach) -> frozenset[str]:
+    """Every name the file may call, through its headers' inlines and macros
+    and its own macros too."""
+    return reach.closure(identifiers(raw))
+
+
+def may_export(raw: bytes, defs: list[Definition], seeds: frozenset[str],
+               reach: Reach) -> frozenset[str]:
+    """The file's external functions that may reach a lock: those whose
+    text, or what it reaches through macros and inlines, names a seed (a
+    lock operation, a lock helper of the headers) or a function of the file
+    that does (the analysis's relevance fixpoint, over text)."""
+    if not defs:
+        return frozenset()
+    spans = [(d, raw[d.brace : (defs[i + 1].brace if i + 1 < len(defs) else len(raw))])
+             for i, d in enumerate(defs)]
+    reached = [(d, reach.closure(identifiers(text))) for d, text in spans]
+    names = set(seeds)
+    rel: set[int] = set()
+    changed = True
+    while changed:
+        changed = False
+        for i, (d, ids) in enumerate(reached):
+            if i not in rel and not ids.isdisjoint(names):
+                rel.add(i)
+                if d.name not in names:
+                    names.add(d.name)
+                changed = True
+    return frozenset(reached[i][0].name for i in rel if not reached[i][0].static)

@@ -1,0 +1,60 @@
+"""``lint --since REV``: judge a change by the findings it adds.
+
+The same files are linted as they are at ``REV`` (their blobs read from
+git, no checkout, with the tree around them as it is now: the headers and
+the other files' summaries are the same on both sides, so only the files'
+own changes count), and only the findings whose fingerprints the old
+versions lack are reported.  Fingerprints do not contain line numbers, so
+code that moved is not new.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from xenpatch.lint.findings import FileResult, Finding
+from xenpatch.lint.fingerprints import new_since
+from xenpatch.lint.locate import Locator, git_top
+from xenpatch.lint.run import UsageError, lint_files
+
+
+def old_contents(rev: str, files: list[tuple[Path, str]]) -> dict[Path, bytes | None]:
+    """Each file's content at ``rev`` (None: absent there)."""
+    from xenpatch.series import git
+    from xenpatch.series.errors import SeriesError
+
+    out: dict[Path, bytes | None] = {}
+    tops: dict[Path, Path] = {}
+    sha: dict[Path, str] = {}
+    for path, display in files:
+        real = path.resolve()
+        top = tops.get(real.parent)
+        if top is None:
+            found = git_top(real.parent)
+            if found is None:
+                raise UsageError(f"{display}: not in a git work tree (--since needs one)")
+            top = tops[real.parent] = found
+        try:
+            if top not in sha:
+                sha[top] = git.resolve(top, rev)
+            out[path] = git.read_blob(top, sha[top], real.relative_to(top).as_posix())
+        except SeriesError as exc:
+            raise UsageError(f"{exc.what}: {exc.reason}") from exc
+    return out
+
+
+def new_findings_since(rev: str, files: list[tuple[Path, str]], results: list[FileResult],
+                       locator: Locator, jobs: int | None, rules: Path | None,
+                       tree: bool = True) -> list[Finding]:
+    """The findings of ``results`` (the files as they are) that the files at
+    ``rev`` do not have, in report order."""
+    contents = old_contents(rev, files)
+    present = [item for item in files if contents[item[0]] is not None]
+    before = lint_files(present, jobs, rules, tree=tree,
+                        contents={p: c for p, c in contents.items() if c is not None})
+    for r in before:
+        if r.error is not None:
+            raise UsageError(f"{r.error} (at {rev})")
+    after = sorted((f for r in results for f in r.findings), key=Finding.sort_key)
+    old = [f for r in before for f in r.findings]
+    return new_since(old, after, locator.name)
