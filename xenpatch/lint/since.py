@@ -20,8 +20,8 @@ from xenpatch.lint.run import UsageError, lint_files
 
 def old_contents(rev: str, files: list[tuple[Path, str]]) -> dict[Path, bytes | None]:
     """Each file's content at ``rev`` (None: absent there)."""
-    from xenpatch.series import git
-    from xenpatch.series.errors import SeriesError
+    from xenpatch import git
+    from xenpatch.errors import XenpatchError
 
     out: dict[Path, bytes | None] = {}
     tops: dict[Path, Path] = {}
@@ -38,7 +38,7 @@ def old_contents(rev: str, files: list[tuple[Path, str]]) -> dict[Path, bytes | 
             if top not in sha:
                 sha[top] = git.resolve(top, rev)
             out[path] = git.read_blob(top, sha[top], real.relative_to(top).as_posix())
-        except SeriesError as exc:
+        except XenpatchError as exc:
             raise UsageError(f"{exc.what}: {exc.reason}") from exc
     return out
 
