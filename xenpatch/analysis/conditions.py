@@ -176,13 +176,14 @@ def switch_facts(
         if ast is None:
             continue
         x = squash(src.text(strip_parens(ast)))
-        names = {id(v): "==".join(sorted((x, squash(src.text(v))))) for v in labels
+        # Per successor (by position), the fact its case label makes true.
+        names = {i: "==".join(sorted((x, squash(src.text(v))))) for i, v in enumerate(labels)
                  if v is not None}
         if not set(names.values()) & tested:
             continue
         edges = []
-        for v in labels:
-            mine = names[id(v)] if v is not None else None
+        for i in range(len(labels)):
+            mine = names.get(i)
             edges.append(tuple(sorted(
                 (t, "T" if t == mine else "F") for t in set(names.values()) & tested
             )))
