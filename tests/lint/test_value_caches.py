@@ -68,12 +68,13 @@ def test_inline_ids_follow_the_index() -> None:
     assert inline_ids(two, "f") == (frozenset({b"h"}), ("h",))
 
 
-def _tree(root: Path, helper: str) -> Path:
-    """A minimal Xen tree whose header has one inline reaching spin_lock."""
+def _tree(root: Path, helper: str, op: str = "spin_lock") -> Path:
+    """A minimal Xen tree whose header has one inline calling ``op``, and a
+    C file calling the inline."""
     inc = root / "xen" / "include" / "xen"
     inc.mkdir(parents=True)
     (inc / "spinlock.h").write_text(
-        f"static inline void {helper}(spinlock_t *l)\n{{\n    spin_lock(l);\n}}\n")
+        f"static inline void {helper}(spinlock_t *l)\n{{\n    {op}(l);\n}}\n")
     c = root / "xen" / "common" / "x.c"
     c.parent.mkdir(parents=True)
     c.write_text(f"void f(spinlock_t *l)\n{{\n    {helper}(l);\n}}\n")
@@ -88,3 +89,14 @@ def test_reaching_names_follow_the_index(tmp_path: Path) -> None:
     assert calls_any(a, names)
     # b's index is another object: its helper reaches spin_lock too.
     assert calls_any(b, names)
+
+
+def test_an_inline_is_parsed_as_its_own_tree_defines_it(tmp_path: Path) -> None:
+    """Two trees (or two architectures' headers) define one inline two ways:
+    each file's analysis sees its own definition, whichever came first."""
+    config = LintConfig.load()
+    takes = _tree(tmp_path / "a", "lock_it", "spin_lock")
+    drops = _tree(tmp_path / "b", "lock_it", "spin_unlock")
+    assert [f.check for f in lint_file(takes, "a.c", config).findings] == ["XL001"]
+    # Here lock_it releases the caller's lock: f() does too, no leak.
+    assert lint_file(drops, "b.c", config).findings == []
