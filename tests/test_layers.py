@@ -69,8 +69,8 @@ def imports(source: str, name: str, is_package: bool,
 
     def visit(node: ast.AST, top: bool) -> None:
         if isinstance(node, ast.If) and _is_type_checking(node.test):
-            for child in node.orelse:
-                visit(child, top)
+            for other in node.orelse:
+                visit(other, top)
             return
         if isinstance(node, ast.Import):
             for a in node.names:

@@ -175,12 +175,12 @@ class FileAnalysis:
                 return _through_macro(r, w)
         if s is None or not s.effects:
             return None
-        effects = tuple(
+        bound = tuple(
             x for x in (instantiate(e, args, target) for e in s.effects) if "$" not in x.key
         )
-        if not effects:
+        if not bound:
             return None
-        return Resolved(effects, s.conditional, s.guard)
+        return Resolved(bound, s.conditional, s.guard)
 
     def may_resolve(self, name: str) -> bool:
         """False if ``resolver(name, ...)`` is None whatever the arguments.

@@ -69,6 +69,7 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult) -> 
             result.analysed += 1
             continue
         obs = CheckObserver(oracle, shape_fn(f.info), config.enabled)
+        res: Result | None
         if f.run_record is not None:
             res, rec = f.run_record
             rec.replay(obs)
