@@ -1,5 +1,7 @@
-"""Where a pointer came from, as a value class of the flag tracking, and
-which of those classes are provably different pointers.
+"""Value classes of the flag tracking: what a constant is (value_class:
+zero, positive, negative, non-zero), what a test of a variable decides
+(VarTest), where a pointer came from, and which of those classes are
+provably different pointers.
 
 Xen's emergency-buffer idiom needs it (``avc_audit()``):
 
