@@ -384,9 +384,9 @@ def main() -> int:
     total = len(bugs)
     print(f"{'fix':10} {'year':4} {'kind':16} {'lock':7} {'result':6} {'ids':11} "
           f"{'noise':>5} {'rcu-on':6} function(s)")
-    for (b, verdict, ids, nnoise, rcu_on, funcs, _why, _cat) in rows:
+    for (b, verdict, ids, nnoise, rcu_on, names, _why, _cat) in rows:
         print(f"{b.fix:10} {b.date[:4]:4} {b.kind:16} {b.lock:7} {verdict:6} {ids:11} "
-              f"{nnoise:5} {rcu_on:6} {funcs}")
+              f"{nnoise:5} {rcu_on:6} {names}")
     print()
     print("misses:")
     for (b, verdict, _ids, _n, _r, _f, why, cat) in rows:

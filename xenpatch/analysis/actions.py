@@ -44,6 +44,7 @@ from xenpatch.analysis.functions import (
     FunctionInfo,
     declarator_name,
     is_path,
+    required,
     strip_parens,
     tracked_name,
 )
@@ -189,8 +190,8 @@ def fill_actions(
                     continue
                 line, col = src.line_of(n.start_byte), src.col_of(n.start_byte)
                 if r.guard is not None:
-                    args = call_args(n)
-                    g = strip_parens(args[r.guard]) if r.guard < len(args) else None
+                    nodes = call_args(n)
+                    g = strip_parens(nodes[r.guard]) if r.guard < len(nodes) else None
                     gc = value_class(src, g)
                     if gc == ZERO:
                         continue  # locked=0: the helper takes nothing
@@ -248,8 +249,9 @@ def fill_actions(
                 a = AssignAct(a.var, NZ)
             acts.append(a)
         info.acts[node.id] = acts
+        br_here = info.branches[node.id]
         if any(isinstance(a, OpAct | TryAssignAct) for a in acts) or (
-            info.branches[node.id] is not None and info.branches[node.id].try_op is not None
+            br_here is not None and br_here.try_op is not None
         ):
             info.relevant = True
     keep_lock_guards(cfg, info)
@@ -287,7 +289,7 @@ def _assigned_var(src: SourceFile, call: Node) -> str | None:
     if p is None:
         return None
     if p.type == "assignment_expression":
-        left = strip_parens(p.child_by_field_name("left"))
+        left = strip_parens(required(p, "left"))
         op = p.child_by_field_name("operator")
         if left.type == "identifier" and op is not None and op.type == "=":
             return src.text(left)
@@ -304,7 +306,7 @@ def _assign_act(
         var = declarator_name(src, n.child_by_field_name("declarator"))
         rhs = n.child_by_field_name("value")
     elif n.type == "assignment_expression":
-        left = strip_parens(n.child_by_field_name("left"))
+        left = strip_parens(required(n, "left"))
         var = src.text(left) if left.type == "identifier" else (
             tracked_name(src, left, info.tracked))
         op = n.child_by_field_name("operator")
@@ -316,7 +318,7 @@ def _assign_act(
             texts = tuple(t for t in repeated_ids if lhs in t)
             return [KillCondAct(texts)] if texts else None
     else:
-        arg = strip_parens(n.child_by_field_name("argument"))
+        arg = strip_parens(required(n, "argument"))
         var = src.text(arg) if arg.type == "identifier" else None
         rhs = None
     if var is None:

@@ -15,7 +15,7 @@ from tree_sitter import Node
 
 from xenpatch.analysis import values
 from xenpatch.analysis.events import Act, AssignAct, KillCondAct, OpAct, RebindAct, TryAssignAct
-from xenpatch.analysis.functions import FunctionInfo, strip_parens, tracked_name
+from xenpatch.analysis.functions import FunctionInfo, required, strip_parens, tracked_name
 from xenpatch.analysis.lockkeys import key_vars, squash
 from xenpatch.analysis.values import ZERO, VarTest, value_class
 from xenpatch.c.cfg import Cfg, Kind, call_args, call_name
@@ -41,8 +41,8 @@ def var_test(src: SourceFile, c: Node, tracked: set[str]) -> VarTest | None:
         return VarTest(src.text(c), "truthy")
     if c.type == "binary_expression":
         op = c.child_by_field_name("operator")
-        left = _var_of(c.child_by_field_name("left"))
-        right = _var_of(c.child_by_field_name("right"))
+        left = _var_of(required(c, "left"))
+        right = _var_of(required(c, "right"))
         if left.type != "identifier" or src.text(left) not in tracked:
             left, right = right, left
         if left.type != "identifier" or src.text(left) not in tracked:
@@ -54,7 +54,7 @@ def var_test(src: SourceFile, c: Node, tracked: set[str]) -> VarTest | None:
             return VarTest(v, "eqzero")
         if rc == ZERO and optype == "!=":
             return VarTest(v, "truthy")
-        if rc == ZERO and optype == "<" and left == _var_of(c.child_by_field_name("left")):
+        if rc == ZERO and optype == "<" and left == _var_of(required(c, "left")):
             return VarTest(v, "lt0")
     if c.type == "call_expression" and call_name(src, c) == "IS_ERR":
         args = call_args(c)
@@ -71,8 +71,8 @@ def strict_order_fact(src: SourceFile, c: Node) -> str | None:
     op = c.child_by_field_name("operator") if c.type == "binary_expression" else None
     if op is None or op.type not in ("<", ">"):
         return None
-    lo, hi = sorted((squash(src.text(c.child_by_field_name("left"))),
-                     squash(src.text(c.child_by_field_name("right")))))
+    lo, hi = sorted((squash(src.text(required(c, "left"))),
+                     squash(src.text(required(c, "right")))))
     return f"{lo}=={hi}"
 
 
@@ -83,8 +83,8 @@ def canon_cond(src: SourceFile, c: Node) -> tuple[str, bool]:
     if c.type == "binary_expression":
         op = c.child_by_field_name("operator")
         if op is not None and op.type in ("==", "!="):
-            a = squash(src.text(c.child_by_field_name("left")))
-            b = squash(src.text(c.child_by_field_name("right")))
+            a = squash(src.text(required(c, "left")))
+            b = squash(src.text(required(c, "right")))
             lo, hi = sorted((a, b))
             return f"{lo}=={hi}", op.type == "!="
     return squash(src.text(c)), False
@@ -135,15 +135,17 @@ def pointer_tests(
     a variable: fact text -> the two sides."""
     out: dict[str, tuple[str, str]] = {}
     for node in cfg.nodes:
-        c = strip_parens(node.ast) if node.kind is Kind.COND and node.ast is not None else None
-        if c is None or c.type != "binary_expression" or not in_if(node.ast):
+        if node.kind is not Kind.COND or node.ast is None:
+            continue
+        c = strip_parens(node.ast)
+        if c.type != "binary_expression" or not in_if(node.ast):
             continue
         op = c.child_by_field_name("operator")
         if op is None or op.type not in ("==", "!="):
             continue
         sides = []
-        for e in (c.child_by_field_name("left"), c.child_by_field_name("right")):
-            e = strip_parens(e)
+        for side in (required(c, "left"), required(c, "right")):
+            e = strip_parens(side)
             v = tracked_name(src, e, info.tracked) or values.constant_origin(src, e, fv)
             sides.append(v)
         a, b = sides
@@ -176,13 +178,14 @@ def switch_facts(
         if ast is None:
             continue
         x = squash(src.text(strip_parens(ast)))
-        names = {id(v): "==".join(sorted((x, squash(src.text(v))))) for v in labels
+        # Per successor (by position), the fact its case label makes true.
+        names = {i: "==".join(sorted((x, squash(src.text(v))))) for i, v in enumerate(labels)
                  if v is not None}
         if not set(names.values()) & tested:
             continue
         edges = []
-        for v in labels:
-            mine = names[id(v)] if v is not None else None
+        for i in range(len(labels)):
+            mine = names.get(i)
             edges.append(tuple(sorted(
                 (t, "T" if t == mine else "F") for t in set(names.values()) & tested
             )))

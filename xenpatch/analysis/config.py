@@ -9,15 +9,18 @@ runtime's lock programs use this as it is.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from xenpatch.analysis.locktable import LockTable, load_lock_table
 from xenpatch.analysis.rulewrappers import load_rule_facts
 from xenpatch.analysis.values import ValueRules
 from xenpatch.c.cfg import CfgConfig, load_cfg_config
 from xenpatch.c.masking import MacroTable, default_macro_table, load_macro_table
+
+T = TypeVar("T")
 
 
 def rules_dir() -> Path:
@@ -44,6 +47,18 @@ class AnalysisConfig:
     # From the conversion rules: percpu lock shape -> owner.
     rule_owners: tuple[tuple[tuple[str, str], str], ...] = ()
     values: ValueRules = ValueRules()
+    # What is derived from this configuration (header inlines parsed with its
+    # macro table): init=False, so dataclasses.replace() starts a new one.
+    _derived: dict[Hashable, Any] = field(
+        default_factory=dict, init=False, compare=False, repr=False)
+
+    def memo(self, key: Hashable, make: Callable[[], T]) -> T:
+        """``make()``, once per configuration and key."""
+        try:
+            return self._derived[key]  # type: ignore[no-any-return]
+        except KeyError:
+            got = self._derived[key] = make()
+            return got
 
     @staticmethod
     def load(rules: Path | None = None) -> AnalysisConfig:

@@ -60,14 +60,34 @@ Facts = tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True, slots=True)
+class OwedSwap:
+    """A release whose IRQ flavour is not its acquire's (``spin_lock_irq(a);
+    spin_unlock(a)``) and that no release the other way round has settled
+    yet: if none does by the exit, the release is reported (XL003)."""
+
+    node: int  # CFG node of the release
+    line: int
+    col: int
+    via: str  # the releasing call
+    acq_via: str  # the acquiring call
+    key: str
+    site: int  # CFG node of the acquire
+
+
+# Owed swaps by direction ("irq>plain": taken with irq, released plain).
+Owed = tuple[tuple[str, OwedSwap], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class State:
     held: tuple[Held, ...]  # sorted by key, one per key
     facts: Facts
+    owed: Owed = ()
     # Hashed once: the engine looks a state up (with its node) again and again.
     _hash: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_hash", hash((self.held, self.facts)))
+        object.__setattr__(self, "_hash", hash((self.held, self.facts, self.owed)))
 
     def __hash__(self) -> int:
         return self._hash
@@ -83,7 +103,7 @@ class State:
         if h is not None:
             rest.append(h)
         rest.sort(key=lambda x: x.key)
-        return State(tuple(rest), self.facts)
+        return State(tuple(rest), self.facts, self.owed)
 
     def fact(self, name: str) -> str | None:
         for k, v in self.facts:
@@ -98,7 +118,22 @@ class State:
         if value is not None:
             rest.append((name, value))
         rest.sort()
-        return State(self.held, tuple(rest))
+        return State(self.held, tuple(rest), self.owed)
+
+    def owed_swap(self, direction: str) -> OwedSwap | None:
+        for k, v in self.owed:
+            if k == direction:
+                return v
+        return None
+
+    def with_owed(self, direction: str, swap: OwedSwap | None) -> State:
+        if self.owed_swap(direction) == swap:
+            return self
+        rest = [(k, v) for k, v in self.owed if k != direction]
+        if swap is not None:
+            rest.append((direction, swap))
+        rest.sort(key=lambda kv: kv[0])
+        return State(self.held, self.facts, tuple(rest))
 
 
 class Observer(Protocol):
@@ -259,11 +294,10 @@ class Engine:
                 seen_here = per_node.get(succ, 0)
                 if nst.facts and seen_here >= FACT_BUDGET:
                     # Repeated-condition facts go first; flag variables last.
-                    # ("!swap" facts are bounded and needed to excuse a release.)
+                    # (Owed swaps are bounded and needed to excuse a release.)
                     drop = ("?",) if seen_here < 2 * FACT_BUDGET else ("?", "$", "")
-                    keep = tuple(kv for kv in nst.facts
-                                 if kv[0].startswith("!") or not kv[0].startswith(drop))
-                    nst = State(nst.held, keep)
+                    keep = tuple(kv for kv in nst.facts if not kv[0].startswith(drop))
+                    nst = State(nst.held, keep, nst.owed)
                 pair = (succ, nst)
                 if pair in parents:
                     continue
@@ -436,7 +470,7 @@ class Engine:
         if isinstance(act, IrqAct):
             # local_irq_restore()/local_irq_enable() after a plain release
             # of an irqsave/irq lock settles the swap.
-            return [s.with_fact(f"!swap:{act.flavour}>plain", None)]
+            return [s.with_owed(f"{act.flavour}>plain", None)]
         if isinstance(act, RebindAct):
             return [self.rebind(s, act.var)]
         if isinstance(act, GuessReleaseAct):
@@ -517,16 +551,16 @@ class Engine:
             # spin_lock_irqsave(a); spin_lock(b); spin_unlock(a);
             # spin_unlock_irqrestore(b): the IRQ state travels with the last
             # release, which is fine; only an unmatched swap is a bug.
-            inverse = f"!swap:{e.flavour}>{cur.flavour}"
+            inverse = f"{e.flavour}>{cur.flavour}"
             excused = True
-            if s.fact(inverse) is not None:
-                s = s.with_fact(inverse, None)
+            if s.owed_swap(inverse) is not None:
+                s = s.with_owed(inverse, None)
             else:
                 # Owed: a later release the other way round settles it
                 # (lock_irq a; unlock a; lock b; unlock_irq b); if none
-                # does by the exit, the exit analysis reports this release.
-                s = s.with_fact(f"!swap:{cur.flavour}>{e.flavour}",
-                                f"{n}|{line}|{col}|{e.via}|{cur.via}|{e.key}|{cur.site}")
+                # does by the exit, the lint reports this release.
+                s = s.with_owed(f"{cur.flavour}>{e.flavour}",
+                                OwedSwap(n, line, col, e.via, cur.via, e.key, cur.site))
         if cur is None and "[*]" in e.key:
             return s  # releasing each element: the first release freed them all
         if self.obs is not None:
@@ -596,6 +630,7 @@ class RecordingObserver:
 
 
 __all__ = [
-    "Engine", "Held", "State", "Result", "Observer", "RecordingObserver", "TooManyStates",
+    "Engine", "Held", "OwedSwap", "State", "Result", "Observer", "RecordingObserver",
+    "TooManyStates",
     "entry_held_keys", "return_class",
 ]

@@ -29,7 +29,6 @@ from xenpatch.analysis.summaries import helper_summary, instantiate
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.analysis.values import FileValues, file_values
 from xenpatch.c.cfg import build_cfg
-from xenpatch.c.masking import MacroTable
 from xenpatch.c.source import (
     SourceError,
     SourceFile,
@@ -176,12 +175,12 @@ class FileAnalysis:
                 return _through_macro(r, w)
         if s is None or not s.effects:
             return None
-        effects = tuple(
+        bound = tuple(
             x for x in (instantiate(e, args, target) for e in s.effects) if "$" not in x.key
         )
-        if not effects:
+        if not bound:
             return None
-        return Resolved(effects, s.conditional, s.guard)
+        return Resolved(bound, s.conditional, s.guard)
 
     def may_resolve(self, name: str) -> bool:
         """False if ``resolver(name, ...)`` is None whatever the arguments.
@@ -270,7 +269,7 @@ class FileAnalysis:
         text = self.headers.inlines.get(name)
         found = None
         if text is not None:
-            hsrc = _parse_header(name, text, self.config.macros)
+            hsrc = _parse_header(self.config, name, text)
             if hsrc is not None:
                 for fn in functions(hsrc.root):
                     if function_name(hsrc, fn) == name:
@@ -337,17 +336,18 @@ def run_engine(f: FunctionUnit, obs: Observer | None) -> Result | None:
             return None
 
 
-_HEADER_CACHE: dict[str, SourceFile | None] = {}
+def _parse_header(config: AnalysisConfig, name: str, text: bytes) -> SourceFile | None:
+    """Parse one header inline on its own: far cheaper than its header.
+    Once per configuration (its macro table) and text: two architectures'
+    headers may define one name two ways."""
 
-
-def _parse_header(name: str, text: bytes, macros: MacroTable) -> SourceFile | None:
-    """Parse one header inline on its own: far cheaper than its header."""
-    if name not in _HEADER_CACHE:
+    def make() -> SourceFile | None:
         try:
-            _HEADER_CACHE[name] = parse_bytes(f"<inline {name}>.h", text, macros)
+            return parse_bytes(f"<inline {name}>.h", text, config.macros)
         except SourceError:
-            _HEADER_CACHE[name] = None
-    return _HEADER_CACHE[name]
+            return None
+
+    return config.memo(("inline", name, text), make)
 
 
 def _through_macro(r: Resolved | None, w: Wrapper) -> Resolved | None:

@@ -93,6 +93,14 @@ def strip_parens(e: Node) -> Node:
     return e
 
 
+def required(n: Node, name: str) -> Node:
+    """A field the grammar always gives a node of this type (an
+    assignment's left side, a binary expression's operands)."""
+    c = n.child_by_field_name(name)
+    assert c is not None, f"{n.type} at byte {n.start_byte} has no {name}"
+    return c
+
+
 def is_path(e: Node) -> bool:
     """A plain access path: x, x->y.z, &x->y, x[i]; no calls or arithmetic."""
     e = strip_parens(e)
@@ -145,25 +153,26 @@ def collect(src: SourceFile, fn: Node, name: str) -> FunctionInfo:
                     if ty is not None:
                         local_types[v] = squash(src.text(ty))
         elif t == "assignment_expression":
-            left = strip_parens(n.child_by_field_name("left"))
+            left = strip_parens(required(n, "left"))
             if left.type == "identifier" or local_field(src, left) is not None:
                 op = n.child_by_field_name("operator")
                 rhs = n.child_by_field_name("right") if op is not None and op.type == "=" else None
                 assigns.setdefault(squash(src.text(left)), []).append(rhs)
         elif t == "update_expression":
-            arg = strip_parens(n.child_by_field_name("argument"))
+            arg = strip_parens(required(n, "argument"))
             if arg.type == "identifier":
                 assigns.setdefault(src.text(arg), []).append(None)
         elif t == "pointer_expression":
             op = n.child_by_field_name("operator")
-            arg = n.child_by_field_name("argument")
-            if op is not None and op.type == "&" and arg is not None and arg.type == "identifier":
-                addr_taken.add(src.text(arg))
+            target = n.child_by_field_name("argument")
+            if op is not None and op.type == "&" and target is not None \
+                    and target.type == "identifier":
+                addr_taken.add(src.text(target))
     aliases: dict[str, str] = {}
     for v, rhss in assigns.items():
-        single = len(rhss) == 1 and rhss[0] is not None
-        if v in locals_ and v not in addr_taken and single and is_path(rhss[0]):
-            aliases[v] = squash(src.text(rhss[0]))
+        rhs = rhss[0] if len(rhss) == 1 else None
+        if v in locals_ and v not in addr_taken and rhs is not None and is_path(rhs):
+            aliases[v] = squash(src.text(rhs))
     # Resolve chains once (a = b->c; x = a->d) and drop self-references.
     for v in list(aliases):
         val = aliases[v]

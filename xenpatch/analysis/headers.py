@@ -11,12 +11,16 @@ single-file pre-commit case.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Any, TypeVar
 
 from xenpatch.analysis.lockkeys import balanced_parens
 from xenpatch.analysis.locktable import Wrapper
+
+T = TypeVar("T")
 
 # Searched for with source.directives(): a #define at the start of a line.
 _DEFINE = re.compile(
@@ -41,6 +45,19 @@ class HeaderIndex:
     # no percpu use of it (a site a conversion missed).
     percpu_fields: set[tuple[str, str]] = field(default_factory=set)
     arch: str | None = None  # whose headers these are: the build the file is linted for
+    # What is derived from the index (inline_ids(), the lint's seed names),
+    # kept with it: an index lives as long as the process's caches of it,
+    # and a new index, whatever its id(), starts with none.
+    _derived: dict[Hashable, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def memo(self, key: Hashable, make: Callable[[], T]) -> T:
+        """``make()``, once per index and key.  An index is complete when
+        built (_index, _local_index): what is derived stays true."""
+        try:
+            return self._derived[key]  # type: ignore[no-any-return]
+        except KeyError:
+            got = self._derived[key] = make()
+            return got
 
 
 def macro_wrappers(raw: bytes) -> dict[str, Wrapper]:
@@ -277,19 +294,16 @@ def _local_index(root: Path, arch: str | None, where: Path) -> HeaderIndex:
 IDENT = re.compile(rb"[A-Za-z_]\w*")
 
 
-_INLINE_IDS: dict[tuple[int, str], tuple[frozenset[bytes], tuple[str, ...]]] = {}
-
-
 def inline_ids(headers: HeaderIndex, name: str) -> tuple[frozenset[bytes], tuple[str, ...]]:
     """The identifiers of a header inline's body, and the other inlines among
-    them; once per process (every file of a directory shares its index)."""
-    key = (id(headers), name)
-    got = _INLINE_IDS.get(key)
-    if got is None:
+    them; once per index (every file of a directory shares its index)."""
+
+    def make() -> tuple[frozenset[bytes], tuple[str, ...]]:
         text = headers.inlines[name]
         ids = frozenset(IDENT.findall(text[text.find(b"{"):]))
         callees = tuple(sorted(
             d for i in ids if (d := i.decode()) in headers.inlines and d != name
         ))
-        got = _INLINE_IDS[key] = (ids, callees)
-    return got
+        return ids, callees
+
+    return headers.memo(("inline_ids", name), make)

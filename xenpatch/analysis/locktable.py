@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 
 from xenpatch.analysis.lockkeys import lock_key, squash
@@ -83,6 +84,12 @@ class LockTable:
 
     def names(self) -> set[str]:
         return set(self.ops) | set(self.wrappers)
+
+    @cached_property
+    def value_key(self) -> tuple[frozenset[tuple[str, OpSpec]], frozenset[tuple[str, Wrapper]]]:
+        """The table's content as a dict key (its dicts make it unhashable):
+        equal tables, and only those, have equal keys."""
+        return frozenset(self.ops.items()), frozenset(self.wrappers.items())
 
     def without_kinds(self, kinds: set[str]) -> LockTable:
         """The table minus the ops of lock kinds switched off (and wrappers

@@ -40,8 +40,3 @@ class FunctionUnit:
             c.type == "storage_class_specifier" and self.src.text(c) == "static"
             for c in self.node.children
         )
-
-    @property
-    def ready(self) -> bool:
-        """Prepared with a complete CFG and its facts (FileAnalysis.prepare)."""
-        return self.cfg is not None and self.info is not None and self.skip is None

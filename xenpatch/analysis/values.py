@@ -1,5 +1,7 @@
-"""Where a pointer came from, as a value class of the flag tracking, and
-which of those classes are provably different pointers.
+"""Value classes of the flag tracking: what a constant is (value_class:
+zero, positive, negative, non-zero), what a test of a variable decides
+(VarTest), where a pointer came from, and which of those classes are
+provably different pointers.
 
 Xen's emergency-buffer idiom needs it (``avc_audit()``):
 
@@ -75,9 +77,10 @@ def file_values(src: SourceFile, rules: ValueRules) -> FileValues:
     for d in src.root.named_children:
         if d.type != "declaration":
             continue
-        for decl in d.children_by_field_name("declarator"):
-            if decl.type == "init_declarator":
-                decl = decl.child_by_field_name("declarator")
+        for declarator in d.children_by_field_name("declarator"):
+            decl: Node | None = declarator
+            if declarator.type == "init_declarator":
+                decl = declarator.child_by_field_name("declarator")
             if decl is None or decl.type in ("function_declarator", "pointer_declarator"):
                 continue
             is_array = decl.type == "array_declarator"

@@ -223,19 +223,15 @@ def lint_source(src: SourceFile, config: LintConfig, path: Path | None,
     return result
 
 
-# Keyed by object identity: the config and the (cached, long-lived) indexes.
-_SEEDS: dict[tuple[int, int], frozenset[bytes]] = {}
-
-
 def _seed_names(config: LintConfig, headers: HeaderIndex) -> frozenset[bytes]:
-    """Names whose presence makes a file worth parsing."""
-    key = (id(config), id(headers))
-    if key not in _SEEDS:
+    """Names whose presence makes a file worth parsing: once per index and
+    lock table (by value: a new table is never taken for an old one)."""
+
+    def make() -> frozenset[bytes]:
         table = lock_reaching(config.table.with_wrappers(headers.wrappers))
-        _SEEDS[key] = frozenset(
-            n.encode() for n in (*table.names(), *headers.locky)
-        )
-    return _SEEDS[key]
+        return frozenset(n.encode() for n in (*table.names(), *headers.locky))
+
+    return headers.memo(("seeds", config.table.value_key), make)
 
 
 def lint_file(path: Path, display: str, config: LintConfig,
@@ -331,12 +327,10 @@ def calls_any(path: Path, names: frozenset[str], raw: bytes | None = None) -> bo
     return bool(set(IDENT.findall(raw)) & wanted)
 
 
-_REACHING: dict[tuple[int, frozenset[str]], frozenset[bytes]] = {}
-
-
 def _reaching(headers: HeaderIndex, names: frozenset[str]) -> frozenset[bytes]:
-    key = (id(headers), names)
-    if key not in _REACHING:
+    """``names`` and the header inlines and macros that reach one of them."""
+
+    def make() -> frozenset[bytes]:
         found = {n.encode() for n in names}
         bodies: dict[bytes, frozenset[bytes] | set[bytes]] = {
             n.encode(): inline_ids(headers, n)[0] for n in headers.inlines
@@ -349,5 +343,6 @@ def _reaching(headers: HeaderIndex, names: frozenset[str]) -> frozenset[bytes]:
                 if n not in found and ids & found:
                     found.add(n)
                     changed = True
-        _REACHING[key] = frozenset(found)
-    return _REACHING[key]
+        return frozenset(found)
+
+    return headers.memo(("reaching", names), make)

@@ -31,14 +31,11 @@ def leak_findings(
                                         h.site))
     # IRQ-flavour swaps nobody settled by the exit (see Engine.release).
     for _n, after, before in ex.exits:
-        for k, v in after.facts:
-            if not k.startswith("!swap:"):
+        for _, sw in after.owed:
+            if (sw.node, "XL003:" + sw.key) in seen:
                 continue
-            node_s, line_s, col_s, via, acq_via, key, site = v.split("|")
-            if (int(node_s), "XL003:" + key) in seen:
-                continue
-            seen.add((int(node_s), "XL003:" + key))
-            msg = CHECKS["XL003"].message.format(key=key, via=via, acq_via=acq_via)
-            leaks.append(RawFinding("XL003", int(node_s), before, int(line_s), int(col_s), key,
-                                    msg, int(site)))
+            seen.add((sw.node, "XL003:" + sw.key))
+            msg = CHECKS["XL003"].message.format(key=sw.key, via=sw.via, acq_via=sw.acq_via)
+            leaks.append(RawFinding("XL003", sw.node, before, sw.line, sw.col, sw.key, msg,
+                                    sw.site))
     return leaks

@@ -30,13 +30,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tree_sitter import Node
+
 from xenpatch.analysis.config import AnalysisConfig
 from xenpatch.analysis.events import OpAct
 from xenpatch.analysis.fileanalysis import FileAnalysis
+from xenpatch.analysis.functions import FunctionInfo
 from xenpatch.analysis.headers import HeaderIndex, header_index
 from xenpatch.analysis.locktable import Effect
 from xenpatch.analysis.unit import FunctionUnit
-from xenpatch.c.cfg import Kind
+from xenpatch.c.cfg import Cfg, Kind
 from xenpatch.c.source import parse_bytes
 from xenpatch.runtime.programs import Op, Program
 
@@ -111,15 +114,16 @@ class _Walker:
 
     def alternatives(self, f: FunctionUnit, node_id: int, depth: int) -> list[Path_]:
         """What a node adds to a path: one or several (inlined callees) pieces."""
-        acts = f.info.acts[node_id] if node_id < len(f.info.acts) else []
+        cfg, info = _ready(f)
+        acts = info.acts[node_id] if node_id < len(info.acts) else []
         ops = [a for a in acts if isinstance(a, OpAct)]
-        node = f.cfg.nodes[node_id]
-        text = node.ast.text.decode() if node.ast is not None else ""
+        node = cfg.nodes[node_id]
+        text = _text(node.ast)
         # A call of the function itself: its paths, on the callee's locks.
         if depth > 0 and re.search(rf"\b{re.escape(f.name)}\s*\(", text):
             args = _call_args(text, f.name)
             if args is not None:
-                bound = dict(zip(f.info.params, args, strict=False))
+                bound = dict(zip(info.params, args, strict=False))
                 return [p.bind(bound) for p in self.paths(f, depth - 1)] or [Path_(())]
         if not ops:
             return [Path_(())]
@@ -148,13 +152,14 @@ class _Walker:
 
     def address_test(self, f: FunctionUnit, node_id: int) -> tuple[str, str, str] | None:
         """(left key, operator, right key) when a condition compares two lock objects."""
-        node = f.cfg.nodes[node_id]
+        cfg, info = _ready(f)
+        node = cfg.nodes[node_id]
         if node.kind is not Kind.COND or node.ast is None or len(node.succ) != 2:
             return None
-        m = _ADDR_TEST.match(node.ast.text.decode())
+        m = _ADDR_TEST.match(_text(node.ast))
         if m is None:
             return None
-        alias = f.info.aliases
+        alias = info.aliases
         lk = f"{alias.get(m.group(1), m.group(1))}->{self.field}"
         rk = f"{alias.get(m.group(3), m.group(3))}->{self.field}"
         keys = self.lock_keys(f)
@@ -164,7 +169,8 @@ class _Walker:
 
     def lock_keys(self, f: FunctionUnit) -> set[str]:
         """Keys of the converted lock this function's own calls name."""
-        return {a.effect.key for acts in f.info.acts for a in acts
+        _, info = _ready(f)
+        return {a.effect.key for acts in info.acts for a in acts
                 if isinstance(a, OpAct) and self.keep(a.effect, a.line)}
 
     def paths(self, f: FunctionUnit, depth: int) -> list[Path_]:
@@ -204,6 +210,20 @@ class _Walker:
                         seen.add(state)
                         work.append(state)
         return sorted(found, key=lambda p: (len(p.steps), p.steps, p.assumes))
+
+
+def _ready(f: FunctionUnit) -> tuple[Cfg, FunctionInfo]:
+    """The CFG and facts of a unit paths() prepared (it walks no other)."""
+    assert f.cfg is not None and f.info is not None
+    return f.cfg, f.info
+
+
+def _text(ast: Node | None) -> str:
+    return ast.text.decode() if ast is not None and ast.text is not None else ""
+
+
+def _on_lines(lines: set[int]) -> Keep:
+    return lambda e, line: line in lines
 
 
 def _rank(seq: tuple[Step, ...]) -> dict[str, int]:
@@ -358,8 +378,8 @@ def conversion_programs(root: Path, rule, result, only: set[str] | None = None,
                                 config=config)
             after_fa = analyse(after_root, rel, result.new.get(rel, (root / rel).read_bytes()),
                                config=config)
-            before = function_programs(before_fa, names, lambda e, line, lines=lines: line in lines,
-                                       False, rule.lock.field)
+            before = function_programs(before_fa, names, _on_lines(lines), False,
+                                       rule.lock.field)
             after = function_programs(
                 after_fa, names,
                 lambda e, line: e.kind == "percpu" and (e.owner or "").strip("&") == owner,

@@ -1,0 +1,248 @@
+"""The package's layering, read from every module's imports (ast).
+
+    xenpatch.cli                       the command line: may import anything
+    lint  rewrite  runtime  series     tools: each its own, never another's insides
+    analysis                           the general C analysis of lock use
+    c                                  C source: parsing, masking, CFG, types
+    rules  paths  templating           data and helpers every layer may use
+
+Arrows only point down; within a package any import is allowed, but no
+module-level import cycle anywhere.  Function-level imports count for the
+layers (they are dependencies all the same) but not for cycles (they run
+after every module is loaded).
+"""
+
+from __future__ import annotations
+
+import ast
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+PKG = Path(__file__).resolve().parent.parent / "xenpatch"
+
+BASE = {"xenpatch", "xenpatch.rules", "xenpatch.paths", "xenpatch.templating"}
+TOOLS = ("lint", "rewrite", "runtime", "series")
+
+# Tool-to-tool imports that are part of a public seam, with the reason.
+ALLOWED = {
+    # `series --check` lints the series through the lint's library call.
+    ("xenpatch.series.check", "xenpatch.lint.api"),
+    # `difftest` converts the tree with the rewrite's public run API and
+    # reads its Result (the plan's sites, the old and new texts).
+    ("xenpatch.runtime.difftest_cli", "xenpatch.rewrite.run"),
+    # Until the repository helpers leave series/ (a xenpatch/git/ package of
+    # their own), `rewrite --commit` uses series.git to check the tree and
+    # commit, and its error class.
+    ("xenpatch.rewrite.cli", "xenpatch.series.git"),
+    ("xenpatch.rewrite.cli", "xenpatch.series.errors"),
+}
+
+
+def module_name(path: Path) -> str:
+    rel = path.relative_to(PKG.parent).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+
+
+def imports(source: str, name: str, is_package: bool,
+            known: set[str]) -> list[tuple[str, bool]]:
+    """(imported xenpatch module, at module level?) for each import in the
+    source, including ``importlib.import_module("...")`` with a literal.
+    ``from P import x`` is P.x when that is a module, else P.  Imports
+    under ``if TYPE_CHECKING:`` are left out: they never run."""
+    tree = ast.parse(source)
+    out: list[tuple[str, bool]] = []
+    package = name if is_package else name.rpartition(".")[0]
+
+    def add(mod: str, top: bool) -> None:
+        if mod == "xenpatch" or mod.startswith("xenpatch."):
+            out.append((mod, top))
+
+    def visit(node: ast.AST, top: bool) -> None:
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            for other in node.orelse:
+                visit(other, top)
+            return
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                add(a.name, top)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")
+                anchor = anchor[: len(anchor) - (node.level - 1)]
+                base = ".".join([*anchor, base] if base else anchor)
+            for a in node.names:
+                sub = f"{base}.{a.name}"
+                add(sub if sub in known else base, top)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute | ast.Name):
+            fn = node.func.attr if isinstance(node.func, ast.Attribute) else node.func.id
+            if fn == "import_module" and node.args and isinstance(node.args[0], ast.Constant) \
+                    and isinstance(node.args[0].value, str):
+                add(node.args[0].value, top)
+        inner = top and not isinstance(
+            node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
+        for child in ast.iter_child_nodes(node):
+            visit(child, inner)
+
+    visit(tree, True)
+    return out
+
+
+@cache
+def load_graph() -> dict[str, list[tuple[str, bool]]]:
+    files = {module_name(p): p for p in PKG.rglob("*.py")}
+    known = set(files)
+    return {
+        name: imports(p.read_text(encoding="utf-8"), name, p.name == "__init__.py", known)
+        for name, p in sorted(files.items())
+    }
+
+
+def layer(mod: str) -> str:
+    """The layer of a module: "base", "c", "analysis", a tool, or "cli"."""
+    if mod in BASE:
+        return "base"
+    parts = mod.split(".")
+    if mod == "xenpatch.cli":
+        return "cli"
+    return parts[1] if len(parts) > 1 else "base"
+
+
+def violations(graph: dict[str, list[tuple[str, bool]]]) -> list[str]:
+    bad: list[str] = []
+    for mod, deps in graph.items():
+        me = layer(mod)
+        for dep, _top in deps:
+            other = layer(dep)
+            if other == me or other == "base" or me == "cli":
+                continue
+            if me == "base":
+                bad.append(f"{mod} -> {dep}: rules, paths and templating import no layer")
+            elif me == "c":
+                bad.append(f"{mod} -> {dep}: c/ imports nothing of xenpatch above it")
+            elif me == "analysis" and other != "c":
+                bad.append(f"{mod} -> {dep}: analysis/ imports only c/ and the base modules")
+            elif me in TOOLS and other not in ("c", "analysis") and (mod, dep) not in ALLOWED:
+                bad.append(f"{mod} -> {dep}: {me}/ does not import {other}/")
+    return bad
+
+
+def cycles(graph: dict[str, list[tuple[str, bool]]]) -> list[list[str]]:
+    """Module-level import cycles (Tarjan's strongly connected components)."""
+    edges = {m: sorted({d for d, top in deps if top and d in graph and d != m})
+             for m, deps in graph.items()}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on: set[str] = set()
+    found: list[list[str]] = []
+
+    def strong(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in edges[v]:
+            if w not in index:
+                strong(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                found.append(sorted(comp))
+
+    for v in edges:
+        if v not in index:
+            strong(v)
+    return found
+
+
+def test_the_graph_is_read():
+    graph = load_graph()
+    assert len(graph) > 50
+    deps = {d for d, _ in graph["xenpatch.lint.filelint"]}
+    assert "xenpatch.analysis.fileanalysis" in deps
+    assert ("xenpatch.lint.api", False) in graph["xenpatch.series.check"]
+
+
+def test_arrows_only_point_down():
+    assert violations(load_graph()) == []
+
+
+def test_no_import_cycles():
+    assert cycles(load_graph()) == []
+
+
+def test_every_allowed_exception_is_used():
+    graph = load_graph()
+    used = {(m, d) for m, deps in graph.items() for d, _ in deps}
+    assert used >= ALLOWED, ALLOWED - used
+
+
+BAD_IMPORTS = [
+    ("analysis/summaries.py", "from xenpatch.lint.checks import CHECKS\n", "analysis/"),
+    ("analysis/dataflow.py", "import xenpatch.runtime.programs\n", "analysis/"),
+    ("c/cfg.py", "from xenpatch.analysis import values\n", "c/"),
+    ("lint/leaks.py", "from xenpatch.rewrite.plan import build_plan\n", "lint/"),
+    ("runtime/cprograms.py", "from xenpatch.lint.findings import Finding\n", "runtime/"),
+    ("rules.py", "from xenpatch.c.source import SourceFile\n", "rules, paths"),
+]
+
+
+def _with_source(where: str, edit) -> dict[str, list[tuple[str, bool]]]:
+    """The package's graph with one module's source edited."""
+    graph = dict(load_graph())
+    path = PKG / where
+    name = module_name(path)
+    text = edit(path.read_text(encoding="utf-8"))
+    graph[name] = imports(text, name, path.name == "__init__.py", set(graph))
+    return graph
+
+
+@pytest.mark.parametrize(("where", "line", "said"), BAD_IMPORTS)
+def test_a_bad_import_is_caught(where: str, line: str, said: str):
+    """The check fails on the package with one bad import added."""
+    bad = violations(_with_source(where, lambda t: line + t))
+    assert len(bad) == 1 and said in bad[0], bad
+
+
+def test_a_cycle_is_caught():
+    # Inside one layer, so only the cycle check can see it.
+    graph = _with_source("analysis/lockkeys.py",
+                         lambda t: "from xenpatch.analysis import fileanalysis\n" + t)
+    assert violations(graph) == []
+    found = cycles(graph)
+    assert found and any("xenpatch.analysis.lockkeys" in c for c in found), found
+
+
+def test_a_function_level_import_is_no_cycle():
+    """A lazy import runs after both modules are loaded: no cycle."""
+    graph = _with_source("analysis/lockkeys.py", lambda t: t + (
+        "\n\ndef _late():\n    from xenpatch.analysis import fileanalysis\n"
+        "    return fileanalysis\n"))
+    assert ("xenpatch.analysis.fileanalysis", False) in graph["xenpatch.analysis.lockkeys"]
+    assert cycles(graph) == []
+
+
+def test_type_checking_imports_are_left_out():
+    graph = _with_source("analysis/lockkeys.py", lambda t: (
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+        "    from xenpatch.lint.findings import Finding\n" + t))
+    assert violations(graph) == []
