@@ -9,6 +9,7 @@ from pathlib import Path
 
 from _seriesutil import commit, series
 
+from xenpatch.lint.findings import Finding
 from xenpatch.series import check
 from xenpatch.series import series as series_mod
 
@@ -75,12 +76,14 @@ def test_check_fails_a_second_lock_leak_in_a_file_with_one(make_repo, tmp_path):
 
 def test_a_same_leak_in_another_function_is_new(make_repo, tmp_path):
     """The fingerprint holds the function: the same message elsewhere is new."""
-    before = [check.LintFinding("a.c", 10, "XL001", "f", "'l' taken at line 8 is still held")]
-    moved = [check.LintFinding("a.c", 14, "XL001", "f", "'l' taken at line 12 is still held")]
-    other = [*moved, check.LintFinding("a.c", 30, "XL001", "g",
-                                       "'l' taken at line 28 is still held")]
-    twice = [*moved, check.LintFinding("a.c", 16, "XL001", "f",
-                                       "'l' taken at line 12 is still held")]
+    def leak(line: int, taken: int, fn: str = "f") -> Finding:
+        return Finding("a.c", line, 5, "XL001", f"'l' taken at line {taken} is still held", fn,
+                       key="l")
+
+    before = [leak(10, 8)]
+    moved = [leak(14, 12)]
+    other = [*moved, leak(30, 28, "g")]
+    twice = [*moved, leak(16, 12)]
     assert check.new_findings(before, moved) == []
     assert [f.function for f in check.new_findings(before, other)] == ["g"]
     assert [f.line for f in check.new_findings(before, twice)] == [16]

@@ -33,6 +33,25 @@ def lint_paths(paths: list[Path], out: TextIO | None = None, jobs: int | None = 
     return 1 if any(r.findings for r in results) else 0
 
 
+def lint_findings(paths: list[Path], root: Path) -> list[Finding]:
+    """The findings in ``paths`` (files), their paths relative to ``root``,
+    in report order; without the tree cache (callers lint throwaway clones)."""
+    from dataclasses import replace
+
+    from xenpatch.lint.report import findings_of
+    from xenpatch.lint.run import collect_files, lint_files
+
+    results = lint_files(collect_files(paths), None, tree=False)
+    return [replace(f, path=_relative(f.path, root)) for f in findings_of(results)]
+
+
+def new_findings_of(before: Iterable[Finding], after: Iterable[Finding]) -> list[Finding]:
+    """The findings of ``after`` whose fingerprints ``before`` lacks."""
+    from xenpatch.lint.fingerprints import new_since
+
+    return new_since(before, after)
+
+
 def new_findings(before: Iterable[FileResult], after: Iterable[FileResult], *,
                  before_root: Path | None = None,
                  after_root: Path | None = None) -> list[Finding]:

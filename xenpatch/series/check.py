@@ -25,14 +25,16 @@ import re
 import subprocess
 import sys
 import tempfile
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from xenpatch import git
 from xenpatch.series.mail import split_message
 from xenpatch.series.series import Mail, Series
+
+if TYPE_CHECKING:
+    from xenpatch.lint.findings import Finding
 
 Report = Callable[[str], None]
 
@@ -68,61 +70,31 @@ def placeholders(series: Series) -> list[str]:
 # lint findings
 
 
-@dataclass(frozen=True)
-class LintFinding:
-    path: str  # relative to the work tree
-    line: int
-    check: str
-    function: str
-    message: str
-
-    def show(self) -> str:
-        return f"{self.path}:{self.line}: {self.message} [{self.check}] in {self.function}()"
-
-
-def fingerprints(findings: list[LintFinding]) -> dict[tuple[str, ...], LintFinding]:
-    """A finding's identity that a patch moving code up or down keeps: file,
-    function, check, the message with its line numbers taken out (it names
-    the lock expression and the primitive), and which occurrence of that
-    within the function it is, in line order.
-
-    The one place to point at the lint's own fingerprints once it has them."""
-    counts: Counter[tuple[str, ...]] = Counter()
-    out: dict[tuple[str, ...], LintFinding] = {}
-    for f in sorted(findings, key=lambda f: (f.path, f.function, f.line)):
-        what = re.sub(r"\bline \d+", "line N", f.message)
-        base = (f.path, f.function, f.check, what)
-        counts[base] += 1
-        out[(*base, str(counts[base]))] = f
-    return out
-
-
-def _lint_findings(root: Path, files: list[str]) -> list[LintFinding] | None:
+def _lint_findings(root: Path, files: list[str]) -> list[Finding] | None:
     """The lint's findings in those of ``files`` (relative to ``root``) that
-    exist; None when the lint capability is not installed."""
+    exist, paths relative to ``root``; None when the lint capability is not
+    installed."""
     try:
-        from xenpatch.lint import report as lint_report
-        from xenpatch.lint.run import collect_files, lint_files
+        from xenpatch.lint import api
     except ImportError:
         return None
     touched = [root / f for f in files if (root / f).is_file() and f.endswith((".c", ".h"))]
     if not touched:
         return []
     with contextlib.redirect_stdout(sys.stderr):
-        results = lint_files(collect_files(touched), None, tree=False)
-    out = []
-    for f in lint_report.to_json(results)["findings"]:
-        path = Path(f["path"])
-        with contextlib.suppress(ValueError):
-            path = path.resolve().relative_to(root.resolve())
-        out.append(LintFinding(str(path), int(f["line"]), str(f["id"]), str(f["function"]),
-                               str(f["message"])))
-    return out
+        return api.lint_findings(touched, root)
 
 
-def new_findings(before: list[LintFinding], after: list[LintFinding]) -> list[LintFinding]:
-    old = fingerprints(before)
-    return [f for key, f in fingerprints(after).items() if key not in old]
+def new_findings(before: list[Finding], after: list[Finding]) -> list[Finding]:
+    """The findings of ``after`` that ``before`` lacks, by the lint's own
+    fingerprints (file, function, check, lock, occurrence; never the line)."""
+    from xenpatch.lint.api import new_findings_of
+
+    return new_findings_of(before, after)
+
+
+def show(f: Finding) -> str:
+    return f"{f.path}:{f.line}: {f.message} [{f.check}] in {f.function}()"
 
 
 # --------------------------------------------------------------------------
@@ -251,7 +223,7 @@ def check(
                 after = _lint_findings(clone, patch.files) or []
                 added = new_findings(before or [], after)
                 for finding in added:
-                    report(f"check: {where}: new lint finding: {finding.show()}")
+                    report(f"check: {where}: new lint finding: {show(finding)}")
                 if added:
                     ok = False
                     report(f"check: {where}: lint: {len(added)} new finding(s); the touched "
