@@ -15,19 +15,22 @@ class XenpatchError(Exception):
 
     def __init__(self, what: str, reason: str | None = None) -> None:
         if reason is None:
-            # one preformatted message, ``path[:line]: reason`` by convention
+            # one preformatted message, ``path[:line]: reason`` by convention;
+            # str() stays that message
             message = str(what)
-            what, _, reason = message.partition(": ")
-            if not reason:
-                what, reason = "xenpatch", message
-        super().__init__(f"{what}: {reason}")
+            what, sep, reason = message.partition(": ")
+            if not sep:
+                what, reason = "", message
+        else:
+            message = f"{what}: {reason}"
+        super().__init__(message)
         self.what = what
         self.reason = reason
         self.path = what  # the file (or other thing) the message names
 
     def line(self) -> str:
         """The message as the CLI prints it."""
-        return f"xenpatch: {self.what}: {self.reason}"
+        return f"xenpatch: {self}"
 
 
 class GitError(XenpatchError):
