@@ -11,8 +11,11 @@ known comes back as ``Unknown`` with the reason, never as a guess.
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cache
+from typing import Protocol
 
 from tree_sitter import Node
 
@@ -53,6 +56,9 @@ class FieldDecl:
     name_start: int  # byte offset of the declarator (where the name column is)
     decl_start: int  # the whole field_declaration
     decl_end: int
+    # The #if lines the field sits under inside its struct, outermost first,
+    # each written as the line that opens a block true exactly there.
+    conditions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -132,13 +138,50 @@ def type_base(src: SourceFile, node: Node | None) -> str:
     return "?" + t
 
 
-def _field_children(body: Node) -> Iterator[Node]:
-    """field_declarations of a struct body, looking through #if blocks."""
+def _field_children(src: SourceFile, body: Node,
+                    conds: tuple[str, ...] = ()) -> Iterator[tuple[Node, tuple[str, ...]]]:
+    """field_declarations of a struct body, looking through #if blocks, each with
+    the conditions it is under."""
     for child in body.named_children:
         if child.type == "field_declaration":
-            yield child
-        elif child.type.startswith("preproc_"):
-            yield from _field_children(child)
+            yield child, conds
+        elif child.type in ("preproc_if", "preproc_ifdef"):
+            yield from _conditional(src, child, conds, ())
+
+
+def _branch_condition(src: SourceFile, node: Node) -> tuple[str, str]:
+    """(the #if line true in this branch, the one true where it is not)."""
+    if node.type in ("preproc_ifdef", "preproc_elifdef"):
+        name = node.child_by_field_name("name")
+        word = src.text(node.children[0]).lstrip("#").strip()
+        ident = src.text(name) if name is not None else "?"
+        positive = word.endswith("ifdef")
+        return ((f"#ifdef {ident}", f"#ifndef {ident}") if positive
+                else (f"#ifndef {ident}", f"#ifdef {ident}"))
+    cond = node.child_by_field_name("condition")
+    text = " ".join(src.text(cond).split()) if cond is not None else "1"
+    return f"#if {text}", f"#if !({text})"
+
+
+def _conditional(src: SourceFile, node: Node, conds: tuple[str, ...],
+                 negated: tuple[str, ...]) -> Iterator[tuple[Node, tuple[str, ...]]]:
+    if node.type == "preproc_else":
+        here = conds + negated
+        alternative = None
+    else:
+        yes, no = _branch_condition(src, node)
+        here = conds + negated + (yes,)
+        alternative = node.child_by_field_name("alternative")
+        negated = negated + (no,)
+    for child in node.named_children:
+        if child == alternative:
+            continue
+        if child.type == "field_declaration":
+            yield child, here
+        elif child.type in ("preproc_if", "preproc_ifdef"):
+            yield from _conditional(src, child, here, ())
+    if alternative is not None:
+        yield from _conditional(src, alternative, conds, negated)
 
 
 def leading_comment_start(src: SourceFile, start: int) -> int:
@@ -168,7 +211,7 @@ def _struct_def(src: SourceFile, spec: Node, name: str, facts: FileFacts) -> Non
     if body is None:
         return
     fields: dict[str, FieldDecl] = {}
-    for fd in _field_children(body):
+    for fd, conds in _field_children(src, body):
         ftype = fd.child_by_field_name("type")
         base = type_base(src, ftype)
         if ftype is not None and ftype.type in ("struct_specifier", "union_specifier"):
@@ -193,6 +236,7 @@ def _struct_def(src: SourceFile, spec: Node, name: str, facts: FileFacts) -> Non
                 decl.start_byte,
                 fd.start_byte,
                 fd.end_byte,
+                conds,
             )
     parent = spec.parent
     top = spec
@@ -283,21 +327,66 @@ def file_facts(src: SourceFile) -> FileFacts:
 # --- the tree's index ------------------------------------------------------------
 
 
+class Definitions(Protocol):
+    """Where the tree defines a name, asked only for the names a resolution meets
+    (xenpatch/c/defindex.py answers from a text index of the tree)."""
+
+    def facts_defining(self, kind: str, name: str) -> list[FileFacts]:
+        """Facts of the files that may define ``name`` as a ``kind``: "struct"
+        (a tag such as "struct domain"), "typedef" or "decl" (a global or a function)."""
+        ...
+
+    def macro_bodies(self, name: str) -> list[MacroBody]:
+        """Every #define of ``name`` in the tree whose body is one expression."""
+        ...
+
+    def percpu_types(self, name: str) -> list[CType]:
+        """The declared types of the per-CPU variable ``name``."""
+        ...
+
+
+@dataclass(frozen=True)
+class MacroBody:
+    path: str
+    params: tuple[str, ...] | None  # None for an object-like macro
+    src: SourceFile
+    expr: Node
+
+
+_PRIMITIVE_WORDS = frozenset({"void", "char", "short", "int", "long", "float", "double",
+                              "signed", "unsigned", "_Bool", "bool", "fn"})
+_MAX_DEPTH = 8  # macro expansions inside macro expansions
+
+
 @dataclass
 class TypeIndex:
+    """The tree's struct definitions, typedefs, globals and return types.
+
+    Filled from facts up front (``from_facts``), or on demand: with
+    ``definitions``, a name not known yet is looked up there once, and only
+    the files that may define it are parsed.
+    """
+
     structs: dict[str, list[StructDef]] = field(default_factory=dict)
     typedefs: dict[str, CType] = field(default_factory=dict)
     globals: dict[str, CType] = field(default_factory=dict)
     returns: dict[str, CType] = field(default_factory=dict)
+    definitions: Definitions | None = None
+    _asked: set[tuple[str, str]] = field(default_factory=set)
+    _seen_paths: set[str] = field(default_factory=set)
 
     @classmethod
-    def from_facts(cls, all_facts: list[FileFacts]) -> TypeIndex:
-        index = cls()
+    def from_facts(cls, all_facts: list[FileFacts],
+                   definitions: Definitions | None = None) -> TypeIndex:
+        index = cls(definitions=definitions)
         for facts in all_facts:
             index.add(facts)
         return index
 
     def add(self, facts: FileFacts) -> None:
+        if facts.path in self._seen_paths:
+            return
+        self._seen_paths.add(facts.path)
         for sd in facts.structs:
             self.structs.setdefault(sd.name, []).append(sd)
         for table, new in (
@@ -308,17 +397,45 @@ class TypeIndex:
             for k, v in new.items():
                 table.setdefault(k, v)
 
+    def _ask(self, kind: str, name: str) -> None:
+        if self.definitions is None or (kind, name) in self._asked:
+            return
+        self._asked.add((kind, name))
+        for facts in self.definitions.facts_defining(kind, name):
+            self.add(facts)
+
+    def struct_defs(self, name: str) -> list[StructDef]:
+        if name not in self.structs:
+            self._ask("struct", name)
+        return self.structs.get(name, [])
+
+    def typedef(self, name: str) -> CType | None:
+        if name not in self.typedefs and not (set(name.split()) & _PRIMITIVE_WORDS) and (
+            not name.startswith(("struct ", "union ", "?"))
+        ):
+            self._ask("typedef", name)
+        return self.typedefs.get(name)
+
+    def global_type(self, name: str) -> CType | None:
+        if name not in self.globals:
+            self._ask("decl", name)
+        return self.globals.get(name)
+
+    def return_type(self, name: str) -> CType | None:
+        if name not in self.returns:
+            self._ask("decl", name)
+        return self.returns.get(name)
+
     def canonical(self, ctype: CType) -> CType:
         """Resolve typedef names down to a struct or a base type."""
         seen = set()
-        while ctype.base in self.typedefs and ctype.base not in seen:
+        while ctype.base not in seen and (target := self.typedef(ctype.base)) is not None:
             seen.add(ctype.base)
-            target = self.typedefs[ctype.base]
             ctype = CType(target.base, target.ptr + ctype.ptr)
         return ctype
 
     def field_type(self, struct: str, name: str) -> CType | Unknown:
-        defs = self.structs.get(struct)
+        defs = self.struct_defs(struct)
         if not defs:
             return Unknown(f"no definition of '{struct}' in the tree")
         found = {d.fields[name].ctype for d in defs if name in d.fields}
@@ -332,15 +449,67 @@ class TypeIndex:
             return canon.pop()
         return found.pop()
 
-    def resolve(self, chain: TypeChain | Unknown) -> CType | Unknown:
+    def _agree(self, what: str, found: list[CType | Unknown]) -> CType | Unknown:
+        """One type from several definitions (per architecture): the known ones must agree."""
+        known = {self.canonical(t) for t in found if isinstance(t, CType)}
+        if len(known) == 1:
+            return known.pop()
+        if known:
+            return Unknown(f"{what} has several types: {sorted(map(str, known))}")
+        reasons = [t.reason for t in found if isinstance(t, Unknown)]
+        return Unknown(f"{what}: {reasons[0]}" if reasons else f"{what} is not defined")
+
+    def _macro(self, name: str, args: tuple[TypeChain | Unknown, ...] | None,
+               depth: int) -> CType | Unknown | None:
+        if self.definitions is None or depth > _MAX_DEPTH:
+            return None
+        bodies = [b for b in self.definitions.macro_bodies(name)
+                  if (b.params is None) == (args is None)
+                  and (args is None or len(b.params or ()) == len(args))]
+        if not bodies:
+            return None
+        found: list[CType | Unknown] = []
+        for b in bodies:
+            env = dict(zip(b.params or (), args or (), strict=False))
+            chain = expr_chain(MacroScope(b.src, env), b.expr)
+            found.append(self.resolve(chain, depth + 1))
+        return self._agree(f"macro '{name}'", found)
+
+    def _root(self, root: Root, depth: int) -> CType | Unknown:
+        if isinstance(root, CType):
+            return root
+        if isinstance(root, str):
+            found = self.global_type(root)
+            if found is not None:
+                return found
+            expanded = self._macro(root, None, depth)
+            if expanded is not None:
+                return expanded
+            return Unknown(f"'{root}' is not declared in scope or in the tree")
+        if isinstance(root, Call):
+            ret = self.return_type(root.name)
+            if ret is not None:
+                return ret
+            expanded = self._macro(root.name, root.args, depth)
+            if expanded is not None:
+                return expanded
+            return Unknown(f"call to '{root.name}': no declaration of it in the tree")
+        if isinstance(root, PerCpu):
+            types = self.definitions.percpu_types(root.name) if self.definitions else []
+            if not types:
+                return Unknown(f"no per-CPU variable '{root.name}' in the tree")
+            return self._agree(f"per-CPU variable '{root.name}'", list(types))
+        # Choice: c ? a : b has the type both branches agree on; a null constant
+        # takes the other's.
+        options = [self.resolve(o, depth) if not _is_null(o) else None for o in root.options]
+        return self._agree("'?:'", [o for o in options if o is not None])
+
+    def resolve(self, chain: TypeChain | Unknown, depth: int = 0) -> CType | Unknown:
         if isinstance(chain, Unknown):
             return chain
-        if isinstance(chain.root, CType):
-            current: CType | Unknown = chain.root
-        elif chain.root in self.globals:
-            current = self.globals[chain.root]
-        else:
-            return Unknown(f"'{chain.root}' is not declared in scope or in the tree")
+        current: CType | Unknown = self._root(chain.root, depth)
+        if isinstance(current, Unknown):
+            return current
         for step in chain.steps:
             assert isinstance(current, CType)
             current = self.canonical(current)
@@ -361,7 +530,7 @@ class TypeIndex:
                 elif current.ptr:
                     return Unknown(f"'.{name}' on pointer '{current}'")
                 if not current.base.startswith(("struct ", "union ")) and (
-                    current.base not in self.structs
+                    not self.struct_defs(current.base)
                 ):
                     return Unknown(f"field '{name}' of non-struct '{current}'")
                 current = self.field_type(current.base, name)
@@ -375,8 +544,33 @@ class TypeIndex:
 
 
 @dataclass(frozen=True)
+class Call:
+    """The value of a call: a function's return type, or a function-like macro's
+    body with its parameters bound to the arguments' chains."""
+
+    name: str
+    args: tuple[TypeChain | Unknown, ...]
+
+
+@dataclass(frozen=True)
+class PerCpu:
+    """A per-CPU variable named through an accessor (this_cpu(var), per_cpu(var, cpu))."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Choice:
+    """c ? a : b"""
+
+    options: tuple[TypeChain | Unknown, ...]
+
+
+@dataclass(frozen=True)
 class TypeChain:
-    root: CType | str  # a declared type, or the name of a global to look up
+    # A declared type; the name of a global or object-like macro to look up; a call;
+    # a per-CPU variable; or the branches of a '?:'.
+    root: Root
     steps: tuple[str, ...] = ()
 
     def then(self, step: str) -> TypeChain:
@@ -448,11 +642,63 @@ class FunctionScope:
         return best.ctype if best is not None else None
 
 
-# Macros that yield their first argument's value (and so its type).
-TRANSPARENT_CALLS = frozenset({"rcu_dereference", "ACCESS_ONCE", "read_atomic", "READ_ONCE"})
+Root = "CType | str | Call | PerCpu | Choice"
 
 
-def expr_chain(scope: FunctionScope | None, node: Node) -> TypeChain | Unknown:
+class MacroScope:
+    """A macro body's scope: its parameters stand for the arguments' chains."""
+
+    def __init__(self, src: SourceFile, env: dict[str, TypeChain | Unknown]) -> None:
+        self.src = src
+        self.env = env
+
+    def lookup(self, name: str, at: int) -> CType | None:
+        return None
+
+
+@dataclass(frozen=True)
+class Idioms:
+    """How Xen's accessor macros give an expression's type (rules/types.toml)."""
+
+    transparent: frozenset[str]
+    container_of: frozenset[str]
+    percpu_accessors: frozenset[str]
+    percpu_declarers: frozenset[str]
+
+
+@cache
+def idioms() -> Idioms:
+    from xenpatch.paths import rules_dir
+
+    data = tomllib.loads((rules_dir() / "types.toml").read_text(encoding="utf-8"))
+    return Idioms(*(frozenset(data[k]) for k in ("transparent", "container_of",
+                                                  "percpu_accessors", "percpu_declarers")))
+
+
+_QUALIFIERS = frozenset({"const", "volatile", "restrict", "__restrict", "register", "static",
+                         "extern", "__read_mostly"})
+
+
+def type_from_text(text: str) -> CType | None:
+    """A type written as text (a macro's type argument): 'const struct vcpu *' and the like."""
+    ptr = text.count("*")
+    words = [w for w in text.replace("*", " ").split() if w not in _QUALIFIERS]
+    if not words:
+        return None
+    if words[0] in ("struct", "union") and len(words) == 2:
+        return CType(" ".join(words), ptr)
+    if words[0] == "enum":
+        return CType("int", ptr)
+    if len(words) == 1 or set(words) <= _PRIMITIVE_WORDS:
+        return CType(" ".join(words), ptr)
+    return None
+
+
+def _is_null(chain: TypeChain | Unknown) -> bool:
+    return isinstance(chain, TypeChain) and chain.root == CType("null") and not chain.steps
+
+
+def expr_chain(scope: FunctionScope | MacroScope | None, node: Node) -> TypeChain | Unknown:
     """The root and steps of an expression's type, resolved later by a TypeIndex."""
     src = scope.src if scope is not None else None
     t = node.type
@@ -462,8 +708,20 @@ def expr_chain(scope: FunctionScope | None, node: Node) -> TypeChain | Unknown:
     if t == "identifier":
         assert src is not None
         name = src.text(node)
+        if isinstance(scope, MacroScope) and name in scope.env:
+            return scope.env[name]
+        if name == "NULL":
+            return TypeChain(CType("null"))
         local = scope.lookup(name, node.start_byte) if scope is not None else None
         return TypeChain(local if local is not None else name)
+    if t == "number_literal":
+        assert src is not None
+        return TypeChain(CType("null" if src.text(node) == "0" else "int"))
+    if t == "conditional_expression":
+        branches = [node.child_by_field_name(f) for f in ("consequence", "alternative")]
+        if any(b is None for b in branches):
+            return Unknown("'?:' without both branches")
+        return TypeChain(Choice(tuple(expr_chain(scope, b) for b in branches if b)))
     if t == "field_expression":
         arg = node.child_by_field_name("argument")
         fld = node.child_by_field_name("field")
@@ -508,12 +766,20 @@ def expr_chain(scope: FunctionScope | None, node: Node) -> TypeChain | Unknown:
         fn = node.child_by_field_name("function")
         args = node.child_by_field_name("arguments")
         name = src.text(fn) if fn is not None and fn.type == "identifier" else None
-        if name in TRANSPARENT_CALLS and args is not None and args.named_children:
-            return expr_chain(scope, args.named_children[0])
-        if name == "container_of" and args is not None and len(args.named_children) == 3:
+        arg_nodes = [c for c in args.named_children if c.type != "comment"] if args else []
+        known = idioms()
+        if name in known.transparent and arg_nodes:
+            return expr_chain(scope, arg_nodes[0])
+        if name in known.container_of and len(arg_nodes) == 3:
             # Masking fused 'struct page_info' into one identifier; the raw text has it.
-            type_text = " ".join(src.text(args.named_children[1]).split())
-            return TypeChain(CType(type_text.rstrip("* ").strip(), 1))
-        callee = name or (src.text(fn) if fn is not None else "?")
-        return Unknown(f"call to '{callee}' (return types are not followed)")
+            ctype = type_from_text(src.text(arg_nodes[1]))
+            if ctype is None:
+                return Unknown(f"container_of type '{src.text(arg_nodes[1])}' is not understood")
+            return TypeChain(CType(ctype.base, ctype.ptr + 1))
+        if name in known.percpu_accessors and arg_nodes and arg_nodes[0].type == "identifier":
+            return TypeChain(PerCpu(src.text(arg_nodes[0])))
+        if name is None:
+            return Unknown(f"call through '{src.text(fn) if fn is not None else '?'}' "
+                           "(function pointers are not followed)")
+        return TypeChain(Call(name, tuple(expr_chain(scope, a) for a in arg_nodes)))
     return Unknown(f"'{t}' expressions are not followed")

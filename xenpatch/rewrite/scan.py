@@ -16,6 +16,7 @@ from pathlib import Path
 import tree_sitter_c
 from tree_sitter import Language, Node, Query, QueryCursor
 
+from xenpatch.c.defindex import TreeText
 from xenpatch.c.masking import MacroTable, default_macro_table
 from xenpatch.c.source import SourceError, SourceFile, function_name, parse_bytes
 from xenpatch.c.types import (
@@ -78,6 +79,7 @@ class Site:
     stmt_end: int
     stmt_text: str
     indent: str
+    in_error: bool = False  # the enclosing function does not parse cleanly
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,7 @@ class FileScan:
     define_anchor: int | None = None  # where a DEFINE_PERCPU_RWLOCK_GLOBAL would go
     functions: int = 0
     functions_with_errors: int = 0
-    has_text: dict[str, bool] = field(default_factory=dict)
+    text_sites: list[tuple[int, int, str]] = field(default_factory=list)  # (offset, line, text)
     error: str | None = None
 
 
@@ -165,7 +167,7 @@ def _opaque_site(src: SourceFile, call: Node, api: str, arg: Node, fn: Node) -> 
         chain=Unknown(f"the lock is passed as '{text}', not as the address of a struct "
                       "field, so the struct it belongs to cannot be known"),
         name_start=name.start_byte, name_end=name.end_byte, args_close=args.end_byte - 1,
-        stmt_start=-1, stmt_end=-1, stmt_text="", indent="",
+        stmt_start=-1, stmt_end=-1, stmt_text="", indent="", in_error=fn.has_error,
     )
 
 
@@ -220,6 +222,7 @@ def _site(src: SourceFile, call: Node, api: str, field_name: str,
         stmt_end=stmt.end_byte if stmt else -1,
         stmt_text=src.text(stmt) if stmt else "",
         indent=indent,
+        in_error=fn.has_error,
     )
 
 
@@ -275,14 +278,6 @@ def _macro_sites(src: SourceFile, macro_re: re.Pattern[str], node: Node) -> list
     return found
 
 
-def _owner_marks(raw: bytes, owner: str) -> dict[str, bool]:
-    owner_re = rb"\s*\(\s*" + re.escape(owner.encode()) + rb"\s*\)"
-    return {
-        "declare": re.search(rb"DECLARE_PERCPU_RWLOCK_GLOBAL" + owner_re, raw) is not None,
-        "define": re.search(rb"DEFINE_PERCPU_RWLOCK_GLOBAL" + owner_re, raw) is not None,
-    }
-
-
 @cache
 def _api_query() -> Query:
     # One query for all a scan looks at: tree-sitter walks the tree in C.
@@ -325,31 +320,76 @@ def scan_source(src: SourceFile, field_name: str, owner: str) -> FileScan:
         result.macro_sites.extend(_macro_sites(src, macro_re, node))
     first_site = min((s.start for s in result.sites), default=len(src.raw))
     result.define_anchor = _define_anchor(src, first_site)
-    result.has_text = _owner_marks(src.raw, owner)
     return result
 
 
-_API_TEXT = re.compile(rb"\b(?:" + b"|".join(sorted(n.encode() for n in ALL_APIS)) + rb")\s*\(")
+# Every rwlock API name starts with one of these: the text search jumps from one
+# occurrence to the next (a memchr-speed find) and tries the pattern there only.
+_API_PARTS = (b"read_", b"write_", b"rwlock_init", b"rw_is_")
 
 
-def scan_file(root: str, rel: str, field_name: str, owner: str,
-              macros_path: str | None = None, always: frozenset[str] = frozenset()) -> FileScan:
-    """Worker entry point: never raises for a bad file, reports it instead.
+@cache
+def _site_text(field_name: str) -> re.Pattern[bytes]:
+    apis = b"|".join(sorted(n.encode() for n in ALL_APIS))
+    return re.compile(rb"(?:" + apis + rb")\s*\(\s*(?:&\s*[\w>\-.()\[\]\s]*?(?:->|\.)\s*"
+                      + re.escape(field_name.encode()) + rb"\s*[),]|(?P<opaque>(?!&|\))))")
 
-    A .c file that names no rwlock API holds no site, and its types are its
-    own, so it is not parsed at all; headers always are, for their types.
+
+def _in_comment(raw: bytes, at: int) -> bool:
+    opened = raw.rfind(b"/*", 0, at)
+    if opened != -1 and raw.rfind(b"*/", opened, at) == -1:
+        return True
+    line = raw.rfind(b"\n", 0, at) + 1
+    return raw.find(b"//", line, at) != -1
+
+
+def text_sites(raw: bytes, field_name: str) -> tuple[list[tuple[int, int, str]], bool]:
+    """Every API call on ``field_name`` in the code of ``raw`` found by its text alone
+    ((offset, line, text) each), and whether some API call takes a lock by pointer.
+
+    The parse must account for each of them: one it does not see (a function
+    that does not parse, a truncated file) refuses the conversion.
     """
-    path = Path(root) / rel
+    pattern = _site_text(field_name)
+    found: list[tuple[int, int, str]] = []
+    opaque = False
+    starts: set[int] = set()
+    for part in _API_PARTS:
+        at = raw.find(part)
+        while at != -1:
+            if at not in starts and (at == 0 or raw[at - 1] not in _WORD):
+                starts.add(at)
+                m = pattern.match(raw, at)
+                if m is not None and not _in_comment(raw, at):
+                    if m.group("opaque") is not None:
+                        opaque = True
+                    else:
+                        found.append((at, raw.count(b"\n", 0, at) + 1,
+                                      " ".join(m.group(0).decode("utf-8", "replace").split())))
+            at = raw.find(part, at + 1)
+    found.sort()
+    return found, opaque
+
+
+_WORD = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+def scan_text(text: TreeText, rel: str, field_name: str, owner: str,
+              always: frozenset[str] = frozenset()) -> FileScan | None:
+    """A file's scan when its text holds a call on the field (or one taking a lock by
+    pointer), or when the rule places something in it; else None, unparsed."""
     try:
-        raw = path.read_bytes()
+        raw = text.raw(rel)
     except OSError as exc:
         return FileScan(rel, FileFacts(rel), error=exc.strerror or str(exc))
-    if rel.endswith(".c") and rel not in always and not _API_TEXT.search(raw):
-        result = FileScan(rel, FileFacts(rel))
-        result.has_text = _owner_marks(raw, owner)
-        return result
+    found, opaque = text_sites(raw, field_name)
+    if not found and not opaque and rel not in always:
+        return None
     try:
-        src = parse_bytes(rel, raw, _macros(macros_path))
+        src = parse_bytes(rel, raw, text.macros)
     except SourceError as exc:
-        return FileScan(rel, FileFacts(rel), error=exc.reason)
-    return scan_source(src, field_name, owner)
+        return FileScan(rel, FileFacts(rel), text_sites=found, error=exc.reason)
+    result = scan_source(src, field_name, owner)
+    result.text_sites = found
+    text.remember(rel, result.facts)
+    return result
