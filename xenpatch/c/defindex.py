@@ -186,7 +186,9 @@ class TreeText:
 
 
 def _macro_bodies(text: TreeText, name: str) -> Iterator[MacroBody]:
-    for path, at, raw in text.word_hits(name):
+    # .c files too: a macro private to the site's file is found there; definitions
+    # of the name elsewhere must then agree with it, or the type stays unknown.
+    for path, at, raw in text.word_hits(name, headers_only=False):
         if not _DEFINE_BEFORE.search(raw[max(0, at - 40) : at]):
             continue
         end = at

@@ -258,7 +258,7 @@ def build_plan(rule: ConversionRule, scans: list[FileScan], index: TypeIndex,
     for scan in sorted(scans, key=lambda s: s.path):
         newline = _newline_of(raw_of(scan.path)).encode() if scan.sites else b"\n"
         seen = {s.name_start for s in scan.sites} | {m.start for m in scan.macro_sites}
-        for offset, line, found in scan.text_sites:
+        for offset, line, found in [] if scan.error else scan.text_sites:
             if offset not in seen:
                 plan.remains(scan.path, line,
                              f"'{found}' is in code that does not parse (a function with a "
