@@ -124,8 +124,11 @@ class TreeText:
     def facts_defining(self, kind: str, name: str) -> list[FileFacts]:
         paths: set[str] = set()
         bare = name.split()[-1]
-        # A struct the rule names may be private to a .c file (grant_table.c's).
-        for path, at, raw in self.word_hits(bare, headers_only=kind != "struct"):
+        # A struct the rule names may be private to a .c file (grant_table.c's); its
+        # definition is looked for as "struct NAME", far rarer than the bare word.
+        word = name if kind == "struct" and " " in name else bare
+        for path, at, raw in self.word_hits(word, headers_only=kind != "struct"):
+            at += len(word) - len(bare)
             before = raw[max(0, at - 80) : at]
             after = raw[at + len(bare) : at + len(bare) + 80].lstrip()
             if kind == "struct":
