@@ -1,9 +1,11 @@
 """Per-file facts a conversion needs, gathered in one parse.
 
-``scan_file`` runs in worker processes: it parses one file, keeps its type
-facts and every rwlock API call that names the rule's field, and drops the
-tree.  Types are resolved later, against the whole tree's index, so a file
-never waits for another.
+``text_sites`` finds, by text alone, the API calls on the rule's field;
+``scan_text`` parses only the files that hold one (or that the rule places
+something in), keeps their type facts and every rwlock API call that names
+the field, and drops the tree.  Types are resolved later, against the lazily
+filled index of the tree (xenpatch/c/defindex.py), which parses the headers
+the sites' types need and no others.
 """
 
 from __future__ import annotations
