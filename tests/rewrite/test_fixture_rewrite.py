@@ -331,6 +331,15 @@ def test_bad_rule_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path
     assert len(err.splitlines()) == 1 and "lok: unknown key" in err
 
 
+def test_json_answers_a_refused_rule(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    rule = tmp_path / "r.toml"
+    rule.write_text((RULES / "grant_table.toml").read_text().replace("[lock]", "[lok]"))
+    code, out, err = xp(capsys, "rewrite", "--json", "--rule", str(rule), str(FIXTURE))
+    assert code == 2
+    report = json.loads(out)
+    assert report["status"] == "bad input" and "lok: unknown key" in report["error"]
+
+
 def test_failed_write_leaves_tree_as_it_was(capsys: pytest.CaptureFixture[str], tree: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """The third rename fails: the two files already renamed are put back."""

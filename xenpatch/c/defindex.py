@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
+from tree_sitter import Node
+
 from xenpatch.c.masking import MacroTable, default_macro_table
 from xenpatch.c.source import SourceError, SourceFile, parse_bytes
 from xenpatch.c.types import CType, FileFacts, MacroBody, file_facts, idioms, type_from_text
@@ -219,7 +221,7 @@ def _macro_bodies(text: TreeText, name: str) -> Iterator[MacroBody]:
 
 
 @cache
-def _parse_expression(path: str, body: bytes) -> tuple[SourceFile, object] | None:
+def _parse_expression(path: str, body: bytes) -> tuple[SourceFile, Node] | None:
     """A macro body parsed as the expression of a statement, or None when it is not one."""
     snippet = b"void __xenpatch_macro(void)\n{\n    (" + body + b");\n}\n"
     try:

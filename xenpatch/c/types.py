@@ -15,7 +15,7 @@ import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Protocol
+from typing import Protocol, TypeAlias
 
 from tree_sitter import Node
 
@@ -642,7 +642,7 @@ class FunctionScope:
         return best.ctype if best is not None else None
 
 
-Root = "CType | str | Call | PerCpu | Choice"
+Root: TypeAlias = "CType | str | Call | PerCpu | Choice"
 
 
 class MacroScope:
@@ -765,21 +765,21 @@ def expr_chain(scope: FunctionScope | MacroScope | None, node: Node) -> TypeChai
         assert src is not None
         fn = node.child_by_field_name("function")
         args = node.child_by_field_name("arguments")
-        name = src.text(fn) if fn is not None and fn.type == "identifier" else None
+        callee: str | None = src.text(fn) if fn is not None and fn.type == "identifier" else None
         arg_nodes = [c for c in args.named_children if c.type != "comment"] if args else []
         known = idioms()
-        if name in known.transparent and arg_nodes:
+        if callee in known.transparent and arg_nodes:
             return expr_chain(scope, arg_nodes[0])
-        if name in known.container_of and len(arg_nodes) == 3:
+        if callee in known.container_of and len(arg_nodes) == 3:
             # Masking fused 'struct page_info' into one identifier; the raw text has it.
             ctype = type_from_text(src.text(arg_nodes[1]))
             if ctype is None:
                 return Unknown(f"container_of type '{src.text(arg_nodes[1])}' is not understood")
             return TypeChain(CType(ctype.base, ctype.ptr + 1))
-        if name in known.percpu_accessors and arg_nodes and arg_nodes[0].type == "identifier":
+        if callee in known.percpu_accessors and arg_nodes and arg_nodes[0].type == "identifier":
             return TypeChain(PerCpu(src.text(arg_nodes[0])))
-        if name is None:
+        if callee is None:
             return Unknown(f"call through '{src.text(fn) if fn is not None else '?'}' "
                            "(function pointers are not followed)")
-        return TypeChain(Call(name, tuple(expr_chain(scope, a) for a in arg_nodes)))
+        return TypeChain(Call(callee, tuple(expr_chain(scope, a) for a in arg_nodes)))
     return Unknown(f"'{t}' expressions are not followed")

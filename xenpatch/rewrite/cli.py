@@ -87,6 +87,8 @@ def run(args: argparse.Namespace) -> int:
         rules = [find_rule(p) for p in args.rule]
     except RuleError as exc:
         print(f"xenpatch: {exc}", file=sys.stderr)
+        if args.json:
+            _json_refusal(str(exc))
         return 2
     if (args.in_place or args.commit) and not args.force:
         from xenpatch.series.git import dirty_paths
@@ -104,6 +106,8 @@ def run(args: argparse.Namespace) -> int:
             result = run_rule(root, rule, jobs=args.jobs)
         except TreeError as exc:
             print(f"xenpatch: {exc}", file=sys.stderr)
+            if args.json:
+                _json_refusal(str(exc), rule.path)
             return 2
         code = _apply(args, rule, result, root)
         if args.json:
@@ -120,6 +124,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 _STATUS = {0: "done", 1: "refused", 2: "bad input"}
+
+
+def _json_refusal(message: str, rule_path: str | None = None) -> None:
+    """--json prints an answer even when there is no result to report."""
+    json.dump({"rule": rule_path, "status": "bad input", "error": message}, sys.stdout,
+              indent=2)
+    sys.stdout.write("\n")
 
 
 def _apply(args: argparse.Namespace, rule, result: Result, root: Path) -> int:

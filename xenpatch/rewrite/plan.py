@@ -361,14 +361,14 @@ def _macro_edit(rule: ConversionRule, index: TypeIndex, text: TreeText | None,
                + _WORKAROUND.get(_api_family(ms.api), ""))
         plan.remains(ms.path, ms.line, f"'{ms.text}' in a macro definition: {why}")
         return
-    end, text = ms.end, new
+    end, new_text = ms.end, new
     if ms.pad_to > 0:
         # Keep the continuation backslashes of the macro in their column.
         tail = raw_of(ms.path)[ms.end : ms.pad_to].decode().rstrip()
-        text = new + tail
+        new_text = new + tail
         end = ms.pad_to
-        text += " " * max(1, (ms.pad_to - ms.start) - len(text))
-    plan.add(ms.path, Edit(ms.start, end, text.encode(), "macro site"))
+        new_text += " " * max(1, (ms.pad_to - ms.start) - len(new_text))
+    plan.add(ms.path, Edit(ms.start, end, new_text.encode(), "macro site"))
     plan.sites.append(SiteReport(ms.path, ms.line, "(macro)", ms.text, new,
                                  f"{rule.struct_type} * (by unique field name)"))
     plan.diagnostics.append(Diagnostic(

@@ -179,7 +179,8 @@ def _site(src: SourceFile, call: Node, api: str, field_name: str,
     if arg is None:
         return None
     arg = _strip_parens(arg)
-    if arg.type != "pointer_expression" or src.text(arg.child_by_field_name("operator")) != "&":
+    operator = arg.child_by_field_name("operator")
+    if arg.type != "pointer_expression" or operator is None or src.text(operator) != "&":
         # A lock passed by pointer (rwlock_t *l): which struct's field it points
         # to is unknowable here, so it is reported rather than skipped.
         return _opaque_site(src, call, api, arg, fn)
@@ -204,7 +205,8 @@ def _site(src: SourceFile, call: Node, api: str, field_name: str,
     line = src.line_of(call.start_byte)
     indent = ""
     if stmt is not None:
-        indent = re.match(r"[ \t]*", src.line_text(src.line_of(stmt.start_byte))).group(0)
+        line_text = src.line_text(src.line_of(stmt.start_byte))
+        indent = line_text[: len(line_text) - len(line_text.lstrip(" \t"))]
     return Site(
         path=src.path,
         api=api,
@@ -294,9 +296,10 @@ def _api_query() -> Query:
 
 
 def _enclosing_function(node: Node) -> Node | None:
-    while node is not None and node.type != "function_definition":
-        node = node.parent
-    return node
+    found: Node | None = node
+    while found is not None and found.type != "function_definition":
+        found = found.parent
+    return found
 
 
 def scan_source(src: SourceFile, field_name: str, owner: str) -> FileScan:
@@ -311,7 +314,10 @@ def scan_source(src: SourceFile, field_name: str, owner: str) -> FileScan:
         fn = _enclosing_function(call)
         if fn is None:
             continue
-        api = src.text(call.child_by_field_name("function"))
+        callee = call.child_by_field_name("function")
+        if callee is None:
+            continue
+        api = src.text(callee)
         site = _site(src, call, api, field_name, fn, scopes)
         if site is not None:
             result.sites.append(site)
