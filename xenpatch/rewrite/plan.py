@@ -226,27 +226,44 @@ def _line(raw: bytes, offset: int) -> int:
     return raw.count(b"\n", 0, offset) + 1
 
 
-def build_plan(rule: ConversionRule, scans: list[FileScan], index: TypeIndex,
-               raw_of: RawOf, text: TreeText | None = None) -> Plan:
-    """``raw_of(path) -> bytes`` reads a file of the tree (only edited files are read);
-    ``text`` answers which names the tree defines already."""
+def precheck(rule: ConversionRule, index: TypeIndex, raw_of: RawOf,
+             text: TreeText | None = None) -> tuple[Plan, str | None]:
+    """What needs no site: the percpu type exists, the field is there and of the old
+    type (retyped in the plan; nothing to do when it is of the new one already),
+    and the names the conversion adds are new.  Returns the plan so far and the
+    field's header."""
     plan = Plan()
-    target = CType(rule.struct_type, 1)
-    by_path = {s.path: s for s in scans}
     if index.typedef(rule.lock.new_type) is None:
         plan.diagnostics.append(Diagnostic(
             rule.path, rule.line("lock.new_type"), "error",
             f"the tree has no {rule.lock.new_type}: it lacks the percpu rwlock infrastructure "
             "(Xen commit ef9dd43ddd or later)",
         ))
-        return plan
+        return plan, None
     header = _field_edit(rule, index, raw_of, plan)
     if plan.nothing_to_do or plan.errors:
-        return plan
+        return plan, header
     if text is not None:
         _clashes(rule, text, plan)
-        if plan.clashes:
-            return plan
+    return plan, header
+
+
+def stopped(plan: Plan) -> bool:
+    """The plan cannot go on to the sites."""
+    return bool(plan.nothing_to_do or plan.errors or plan.clashes)
+
+
+def build_plan(rule: ConversionRule, scans: list[FileScan], index: TypeIndex,
+               raw_of: RawOf, text: TreeText | None = None,
+               checked: tuple[Plan, str | None] | None = None) -> Plan:
+    """``raw_of(path) -> bytes`` reads a file of the tree (only edited files are read);
+    ``text`` answers which names the tree defines already; ``checked`` is
+    ``precheck``'s answer when the caller has it."""
+    plan, header = checked if checked is not None else precheck(rule, index, raw_of, text)
+    if stopped(plan):
+        return plan
+    target = CType(rule.struct_type, 1)
+    by_path = {s.path: s for s in scans}
     for scan in scans:
         if scan.error:
             for _, line, found in scan.text_sites:
@@ -464,4 +481,4 @@ def _define_edit(rule: ConversionRule, index: TypeIndex, init_files: list[str],
     plan.add(path, Edit(scan.define_anchor, scan.define_anchor, text.encode(), "define"))
 
 
-__all__ = ["Diagnostic", "Plan", "SiteReport", "build_plan"]
+__all__ = ["Diagnostic", "Plan", "SiteReport", "build_plan", "precheck", "stopped"]

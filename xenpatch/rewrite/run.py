@@ -9,7 +9,7 @@ from pathlib import Path
 from xenpatch.c.defindex import TreeText
 from xenpatch.c.types import TypeIndex
 from xenpatch.rewrite.edits import apply_edits, unified_diff
-from xenpatch.rewrite.plan import Diagnostic, Plan, build_plan
+from xenpatch.rewrite.plan import Diagnostic, Plan, build_plan, precheck, stopped
 from xenpatch.rewrite.scan import FileScan, scan_text
 from xenpatch.rules import ConversionRule
 
@@ -61,38 +61,40 @@ def source_files(root: Path, prefixes: tuple[str, ...]) -> list[str]:
     return sorted(set(found))
 
 
-def scan_tree(root: Path, rule: ConversionRule, files: list[str],
-              macros_path: str | None = None) -> tuple[list[FileScan], TypeIndex, TreeText]:
+def scan_tree(root: Path, rule: ConversionRule, text: TreeText) -> list[FileScan]:
     """Text first: only the files whose text holds a call on the field are parsed;
     the types their sites need are looked up, and their headers parsed, on demand."""
-    from xenpatch.c.masking import default_macro_table, load_macro_table
-
-    macros = load_macro_table(Path(macros_path)) if macros_path else default_macro_table()
-    text = TreeText(root, files, macros)
     placed = frozenset(p for p in (rule.placement.declare_in, rule.placement.define_in) if p)
-    scans = [s for f in files
-             if (s := scan_text(text, f, rule.lock.field, rule.lock.owner, placed)) is not None]
-    index = TypeIndex.from_facts([s.facts for s in scans], definitions=text)
-    return scans, index, text
+    return [s for f in text.files
+            if (s := scan_text(text, f, rule.lock.field, rule.lock.owner, placed)) is not None]
 
 
 def run_rule(root: Path, rule: ConversionRule, jobs: int | None = None,
              macros_path: str | None = None) -> Result:
     """``jobs`` is accepted for compatibility: the text-first scan parses so few
     files that worker processes would cost more than they save."""
+    from xenpatch.c.masking import default_macro_table, load_macro_table
+
     check_tree(root)
     files = source_files(root, rule.paths)
-    scans, index, text = scan_tree(root, rule, files, macros_path)
+    macros = load_macro_table(Path(macros_path)) if macros_path else default_macro_table()
+    text = TreeText(root, files, macros)
+    index = TypeIndex(definitions=text)
 
     def raw_of(path: str) -> bytes:
         return text.raw(path)
 
-    plan = build_plan(rule, scans, index, raw_of, text)
+    # The field first: a tree converted already, or a clash, needs no site.
+    checked = precheck(rule, index, raw_of, text)
+    scans = [] if stopped(checked[0]) else scan_tree(root, rule, text)
+    for scan in scans:
+        index.add(scan.facts)
+    plan = build_plan(rule, scans, index, raw_of, text, checked)
     result = Result(plan, files_scanned=len(files),
                     functions=sum(s.functions for s in scans),
                     functions_with_errors=sum(s.functions_with_errors for s in scans))
-    result.files_parsed = len(scans) + len(text.parsed)
-    if plan.errors or plan.clashes or plan.nothing_to_do:
+    result.files_parsed = len(text.parsed) + sum(s.path not in text.parsed for s in scans)
+    if stopped(plan):
         return result
     for path, edits in sorted(plan.edits.items()):
         old = raw_of(path)
