@@ -201,6 +201,23 @@ def test_current_and_macros_are_followed(capsys: pytest.CaptureFixture[str],
                     "grant_read_unlock(((struct grant_table *)p))"]
 
 
+def test_site_above_the_wrappers_is_refused(capsys: pytest.CaptureFixture[str],
+                                            tree: Path) -> None:
+    """An inline function of the struct's own header, above the struct's end, would
+    call a wrapper that is defined after the struct."""
+    header = tree / "xen/include/xen/grant_table.h"
+    text = header.read_text()
+    anchor = "/* Per-domain grant information. */\n"
+    early = ("struct grant_table;\nstatic inline void early(struct grant_table *gt)\n{\n"
+             "    read_lock(&gt->lock);\n}\n\n")
+    header.write_text(text.replace(anchor, early + anchor))
+    line = header.read_text().splitlines().index("    read_lock(&gt->lock);") + 1
+    code, out, err = xp(capsys, "rewrite", "--rule", str(RULES / "grant_table.toml"), str(tree))
+    assert code == 1 and out == ""
+    assert (f"xen/include/xen/grant_table.h:{line}: error: 'read_lock(&gt->lock)' comes before "
+            "the end of struct grant_table") in err
+
+
 def test_already_converted_is_nothing_to_do(capsys: pytest.CaptureFixture[str],
                                             tree: Path) -> None:
     rule = str(RULES / "grant_table.toml")

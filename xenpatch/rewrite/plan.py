@@ -264,6 +264,7 @@ def build_plan(rule: ConversionRule, scans: list[FileScan], index: TypeIndex,
         return plan
     target = CType(rule.struct_type, 1)
     by_path = {s.path: s for s in scans}
+    wrappers_at = _target_field(rule, index)[0].statement_end if header is not None else 0
     for scan in scans:
         if scan.error:
             for _, line, found in scan.text_sites:
@@ -294,6 +295,13 @@ def build_plan(rule: ConversionRule, scans: list[FileScan], index: TypeIndex,
                 plan.remains(site.path, site.line,
                              f"'{site.text}' is in {site.function}(), which does not parse "
                              "cleanly: convert by hand or fix the syntax first")
+                continue
+            if (site.path == header and site.api in _PERCPU_API
+                    and rule.wrappers.mode == "functions" and site.start < wrappers_at):
+                plan.remains(site.path, site.line,
+                             f"'{site.text}' comes before the end of {rule.struct_type}, "
+                             "after which the wrappers go: it would call them before "
+                             "their definition")
                 continue
             _site_edits(rule, site, plan, newline)
             needed.add(site.api)
