@@ -279,8 +279,9 @@ def build_plan(rule: ConversionRule, scans: list[FileScan], index: TypeIndex,
         for offset, line, found in [] if scan.error else scan.text_sites:
             if offset not in seen:
                 plan.remains(scan.path, line,
-                             f"'{found}' is in code that does not parse (a function with a "
-                             "syntax error, or outside any function): its type is unknown")
+                             f"'{found}' was not understood by the parse (a function with "
+                             "a syntax error, a macro body of another shape, or code outside "
+                             "any function): its type is unknown")
         for site in scan.sites:
             resolved = index.resolve(site.chain)
             if isinstance(resolved, Unknown):
