@@ -151,7 +151,9 @@ def test_non_utf8_file_without_a_site_is_skipped(capsys: pytest.CaptureFixture[s
      "cannot resolve the type of 'nobody_knows' in 'read_lock(&nobody_knows->lock)': "
      "'nobody_knows' is not declared in scope or in the tree"),
     ("    if (x {\n    read_lock(&d->grant_table->lock);\n",
-     "does not parse"),
+     "was not understood by the parse"),
+    ("    x = = 1;\n    read_lock(&d->grant_table->lock);\n",
+     "is in f(), which does not parse cleanly"),
 ])
 def test_unconvertible_site_refuses_everything(capsys: pytest.CaptureFixture[str], tree: Path,
                                                body: str, reason: str) -> None:
