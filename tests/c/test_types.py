@@ -219,3 +219,20 @@ def test_disagreeing_definitions_stay_unknown(tmp_path) -> None:
     (scope, e), = _lock_args(src)
     got = index.resolve(expr_chain(scope, e))
     assert isinstance(got, Unknown) and "several types" in got.reason
+
+
+def test_every_architectures_definition_is_looked_up(tmp_path) -> None:
+    """One architecture's struct already known (its header parsed for another name)
+    does not hide another's, whose field the site needs."""
+    _, index = _tree(tmp_path, {
+        "xen/include/h.h": HEADER + b"struct arch_domain *arch_of(void);\n",
+        "xen/arch/arm/include/asm/domain.h":
+            b"struct hvm_domain { int params; };\nstruct arch_domain { int x; };\n",
+        "xen/arch/x86/include/asm/hvm/domain.h":
+            b"struct hvm_domain { int params; struct grant_table *gt; };\n",
+    })
+    assert index.struct_defs("struct arch_domain")  # parses arm's header, with its hvm_domain
+    src = _parse(b"void f(struct hvm_domain *h)\n{\n    read_lock(&h->gt->lock);\n}\n")
+    index.add(file_facts(src))
+    (scope, e), = _lock_args(src)
+    assert index.resolve(expr_chain(scope, e)) == GT

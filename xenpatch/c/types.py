@@ -125,8 +125,9 @@ class TypeIndex:
             self.add(facts)
 
     def struct_defs(self, name: str) -> list[StructDef]:
-        if name not in self.structs:
-            self._ask("struct", name)
+        # Asked even when some definition is known: a file parsed for another
+        # reason may hold one architecture's definition, and the others count too.
+        self._ask("struct", name)
         return self.structs.get(name, [])
 
     def typedef(self, name: str) -> CType | None:
