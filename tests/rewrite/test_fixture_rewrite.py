@@ -407,7 +407,8 @@ def test_field_with_something_between_type_and_name(capsys: pytest.CaptureFixtur
     assert "error: cannot retype 'struct grant_table.lock': '/* gt */' stands between" in err
 
 
-@pytest.mark.parametrize("api", ["write_trylock", "read_lock_irqsave", "rw_is_write_locked_by_me"])
+@pytest.mark.parametrize("api", ["write_trylock", "read_lock_irqsave", "rw_is_write_locked_by_me",
+                                 "_read_lock"])
 def test_rwlock_call_without_percpu_form_is_refused(capsys: pytest.CaptureFixture[str],
                                                     tree: Path, api: str) -> None:
     # The set of rwlock calls comes from rules/locks.toml, the lint's table.

@@ -156,6 +156,8 @@ def _site_edits(rule: ConversionRule, site: Site, plan: Plan, newline: bytes) ->
 
 
 def _api_family(api: str) -> str:
+    if api.startswith("_"):
+        return "internal"
     if "trylock" in api:
         return "trylock"
     if api.endswith("_by_me"):
@@ -173,6 +175,8 @@ _WORKAROUND = {
              "the lock, or drop the check by hand",
     "irq": "; percpu rwlocks have no IRQ-safe forms: take them with interrupts enabled, or "
            "choose another lock",
+    "internal": "; it is the rwlock API's internal spelling: change the site to the public "
+                "call by hand first",
 }
 
 
