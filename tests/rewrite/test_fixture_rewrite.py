@@ -220,6 +220,23 @@ def test_site_above_the_wrappers_is_refused(capsys: pytest.CaptureFixture[str],
             "the end of struct grant_table") in err
 
 
+def test_lock_address_passed_to_a_helper_is_refused(capsys: pytest.CaptureFixture[str],
+                                                    tree: Path) -> None:
+    """helper(&gt->lock) would receive a percpu lock where it expects an rwlock_t *;
+    another lock kind's call on a same-named field (spin_lock(&d->dlog.lock)) is no escape."""
+    (tree / "xen/common/escape.c").write_text(
+        "#include <xen/sched.h>\n#include <xen/grant_table.h>\n\nvoid helper(rwlock_t *l);\n\n"
+        "void g(struct domain *d)\n{\n    read_lock(&d->grant_table->lock);\n"
+        "    helper(&d->grant_table->lock);\n    spin_lock(&d->dlog.lock);\n"
+        "    read_unlock(&d->grant_table->lock);\n}\n")
+    code, out, err = xp(capsys, "rewrite", "--rule", str(RULES / "grant_table.toml"), str(tree))
+    assert code == 1 and out == ""
+    refused = [line for line in err.splitlines() if ": error: " in line]
+    assert refused == ["xen/common/escape.c:9: error: the lock's address is taken in "
+                       "'helper(&d->grant_table->lock)' (g()), not by an rwlock call: it would "
+                       "pass a percpu_rwlock_t * where an rwlock_t * is expected; convert by hand"]
+
+
 def test_already_converted_is_nothing_to_do(capsys: pytest.CaptureFixture[str],
                                             tree: Path) -> None:
     rule = str(RULES / "grant_table.toml")

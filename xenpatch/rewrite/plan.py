@@ -315,6 +315,16 @@ def build_plan(rule: ConversionRule, scans: list[FileScan], index: TypeIndex,
         for ms in scan.macro_sites:
             _macro_edit(rule, index, text, ms, raw_of, plan)
             needed.add(ms.api)
+        for esc in scan.escapes:
+            resolved = index.resolve(esc.chain)
+            want = target if esc.op == "->" else CType(rule.struct_type, 0)
+            if resolved == want:
+                # An unknown type here is let be: '&E->lock' is everywhere, and
+                # the compiler catches what a wrong guess would leave.
+                plan.remains(esc.path, esc.line,
+                             f"the lock's address is taken in '{esc.text}' ({esc.function}()), "
+                             f"not by an rwlock call: it would pass a {rule.lock.new_type} * "
+                             f"where an {rule.lock.old_type} * is expected; convert by hand")
     if text is not None:
         _called_names_exist(rule, text, needed, plan)
     if header is not None:

@@ -107,12 +107,27 @@ class MacroSite:
     pad_to: int  # a line-continuation backslash follows at this offset, else -1
 
 
+@dataclass(frozen=True)
+class Escape:
+    """The field's address taken other than as an API call's lock (passed to a helper
+    taking an rwlock_t *, stored in a pointer): the helper would get a percpu lock."""
+
+    path: str
+    line: int
+    function: str
+    text: str  # the enclosing expression or statement, for the report
+    obj_text: str
+    op: str
+    chain: TypeChain | Unknown
+
+
 @dataclass
 class FileScan:
     path: str
     facts: FileFacts
     sites: list[Site] = field(default_factory=list)
     macro_sites: list[MacroSite] = field(default_factory=list)
+    escapes: list[Escape] = field(default_factory=list)
     define_anchor: int | None = None  # where a DEFINE_PERCPU_RWLOCK_GLOBAL would go
     functions: int = 0
     functions_with_errors: int = 0
@@ -297,8 +312,49 @@ def _api_query() -> Query:
         f"((call_expression function: (identifier) @fn) @call (#any-of? @fn {names}))\n"
         "(function_definition) @function\n"
         "(preproc_def) @macro\n"
-        "(preproc_function_def) @macro\n",
+        "(preproc_function_def) @macro\n"
+        "(pointer_expression argument: (field_expression field: (field_identifier) @fld)) @addr\n",
     )
+
+
+@cache
+def _other_lock_calls() -> frozenset[str]:
+    """Every call of the lock table (spin_lock(&E->lock) and the like): the lock
+    passed to one of another kind is no rwlock, so no address escapes there."""
+    from xenpatch.lint.lockops import default_lock_table
+
+    return frozenset(default_lock_table().ops)
+
+
+def _escape(src: SourceFile, addr: Node, field_name: str,
+            scopes: dict[int, FunctionScope]) -> Escape | None:
+    target = addr.child_by_field_name("argument")
+    if target is None or src.text(addr.child_by_field_name("operator") or addr) != "&":
+        return None
+    fld = target.child_by_field_name("field")
+    obj = target.child_by_field_name("argument")
+    op = target.child_by_field_name("operator")
+    if fld is None or obj is None or src.text(fld) != field_name:
+        return None
+    parent = addr.parent
+    while parent is not None and parent.type == "parenthesized_expression":
+        parent = parent.parent
+    if parent is not None and parent.type == "argument_list":
+        call = parent.parent
+        callee = call.child_by_field_name("function") if call is not None else None
+        if callee is not None and src.text(callee) in (ALL_APIS | _other_lock_calls()):
+            return None
+    fn = _enclosing_function(addr)
+    if fn is None:
+        return None
+    scope = scopes.get(fn.start_byte)
+    if scope is None:
+        scope = scopes[fn.start_byte] = FunctionScope(src, fn)
+    context = parent.parent if parent is not None and parent.type == "argument_list" else parent
+    text = " ".join(src.text(context or addr).split())
+    return Escape(src.path, src.line_of(addr.start_byte), function_name(src, fn) or "?",
+                  text if len(text) < 120 else text[:117] + "...", src.text(obj),
+                  src.text(op) if op is not None else "->", expr_chain(scope, obj))
 
 
 def _enclosing_function(node: Node) -> Node | None:
@@ -332,6 +388,10 @@ def scan_source(src: SourceFile, field_name: str, owner: str) -> FileScan:
     )
     for node in found.get("macro", []):
         result.macro_sites.extend(_macro_sites(src, macro_re, node))
+    for addr in found.get("addr", []):
+        escape = _escape(src, addr, field_name, scopes)
+        if escape is not None:
+            result.escapes.append(escape)
     first_site = min((s.start for s in result.sites), default=len(src.raw))
     result.define_anchor = _define_anchor(src, first_site)
     return result
