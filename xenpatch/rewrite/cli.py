@@ -32,7 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true",
                    help="write or commit even when the work tree has uncommitted changes")
     p.add_argument("--jobs", "-j", type=int, default=None,
-                   help="worker processes (default: all cores)")
+                   help="accepted for compatibility: the text-first scan parses only the "
+                   "files it needs, in one process")
     p.add_argument("--allow-partial", action="store_true",
                    help="write the sites that can be converted even when others of the "
                    "target cannot (listed; exit 1); by default such a plan is refused")
