@@ -1,6 +1,15 @@
-"""Cost of a full conversion over Xen 4.17's xen/ against a parse-only pass.
+"""Cost of a full conversion over Xen 4.17's xen/ against a parse-only pass, and
+against Coccinelle on the 2016 tree.
 
     .venv/bin/python bench/rewrite.py [TREE] [--rule rules/event_lock.toml] [--jobs 2]
+    .venv/bin/python bench/rewrite.py TREE_2016 --coccinelle [--rounds 5]
+
+With --coccinelle, TREE is the parent of the grant table conversion
+(ef9dd43ddd) and the baseline is the semantic patch of the steering
+repository's bench/coccinelle/ (never copied here), run as its README says:
+both commands alternate in this process, after one warm-up run of each, and
+the median ratio spatch / xenpatch is printed, with the call sites each one
+changes.
 
 Each mode runs in a fresh process, with the same worker count: 'parse' masks
 and parses every .c/.h file of the rule's paths and drops the trees;
@@ -13,8 +22,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
+import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,13 +75,80 @@ def run(mode: str, tree: Path, rule: Path, jobs: int) -> dict[str, float]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _cocci_dir() -> Path | None:
+    for base in (ROOT.parent, ROOT.parent.parent):
+        d = base / "shared" / "bench" / "coccinelle"
+        if (d / "grant_rwlock.cocci").exists():
+            return d
+    return None
+
+
+def _timed(cmd: list[str], cwd: Path) -> tuple[float, str]:
+    t0 = time.perf_counter()
+    out = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if out.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd[:3])} ... failed ({out.returncode}): "
+                         f"{out.stderr.strip()[-500:]}")
+    return wall, out.stdout
+
+
+def _changed_call_lines(diff: str) -> set[str]:
+    """The removed lines of a diff (the call sites it rewrites), whitespace-normalised."""
+    return {" ".join(line[1:].split()) for line in diff.splitlines()
+            if line.startswith("-") and not line.startswith("---") and line[1:].strip()}
+
+
+def versus_coccinelle(tree: Path, rounds: int) -> int:
+    spatch = shutil.which("spatch")
+    cocci = _cocci_dir()
+    if spatch is None or cocci is None:
+        print("coccinelle: skipped (needs Debian's coccinelle package and "
+              "../shared/bench/coccinelle/grant_rwlock.cocci)")
+        return 0
+    theirs = [spatch, "--sp-file", str(cocci / "grant_rwlock.cocci"), "-I", "xen/include",
+              "--all-includes", "--include-headers-for-types", "--include-headers", "-j", "2",
+              "--patch", ".", "--dir", "xen"]
+    ours = [str(Path(sys.executable).parent / "xenpatch"), "rewrite", "--rule",
+            str(ROOT / "rules" / "grant_table.toml"), str(tree)]
+    _timed(theirs, tree)  # warm-up: page cache, and the first run's own costs
+    _timed(ours, tree)
+    ratios: list[float] = []
+    walls: dict[str, list[float]] = {"spatch": [], "xenpatch": []}
+    diffs = {"spatch": "", "xenpatch": ""}
+    for _ in range(rounds):
+        t_theirs, diffs["spatch"] = _timed(theirs, tree)
+        t_ours, diffs["xenpatch"] = _timed(ours, tree)
+        walls["spatch"].append(t_theirs)
+        walls["xenpatch"].append(t_ours)
+        ratios.append(t_theirs / t_ours)
+    lines = {k: _changed_call_lines(v) for k, v in diffs.items()}
+    print(f"tree: {tree}  (median of {rounds} alternating rounds, after a warm-up of each)")
+    for name in ("spatch", "xenpatch"):
+        print(f"{name:9} {statistics.median(walls[name]):.2f} s wall "
+              f"(runs: {', '.join(f'{w:.2f}' for w in walls[name])}); "
+              f"{len(lines[name])} distinct lines rewritten")
+    print(f"lines spatch rewrites that xenpatch rewrites too: "
+          f"{len(lines['spatch'] & lines['xenpatch'])}/{len(lines['spatch'])}")
+    print(f"ratio spatch/xenpatch: median {statistics.median(ratios):.2f} "
+          f"(rounds: {', '.join(f'{r:.2f}' for r in ratios)}; target >= 5)")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("tree", nargs="?", type=Path)
     ap.add_argument("--rule", type=Path, default=ROOT / "rules" / "event_lock.toml")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--coccinelle", action="store_true",
+                    help="compare with spatch on the 2016 tree (TREE) instead")
+    ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args()
+    if args.coccinelle:
+        if args.tree is None:
+            ap.error("--coccinelle needs the 2016 tree (ef9dd43ddd) as TREE")
+        return versus_coccinelle(args.tree.resolve(), args.rounds)
     tree = args.tree
     if tree is None:
         out = subprocess.run(["bash", str(ROOT / "scripts" / "fetch-xen-source.sh")],

@@ -30,6 +30,12 @@ def xen417() -> Path:
 
 
 @pytest.fixture(scope="session")
+def xen420() -> Path:
+    """Debian trixie's Xen 4.20 source tree; skipped (never failed) when unavailable."""
+    return xen_source_tree("trixie")
+
+
+@pytest.fixture(scope="session")
 def xen2016(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tree at ef9dd43ddd, parent of the upstream grant table conversion."""
     return git_tree_at("ef9dd43ddd", tmp_path_factory.mktemp("xen2016"))

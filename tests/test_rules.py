@@ -67,10 +67,35 @@ def test_non_identifier_is_refused(tmp_path: Path) -> None:
         load_rule(path)
 
 
-def test_bad_rw_is_locked_choice(tmp_path: Path) -> None:
-    path = _edited(tmp_path, 'rw_is_locked = "comment"', 'rw_is_locked = "drop"')
-    with pytest.raises(RuleError, match=r":\d+: calls\.rw_is_locked: must be 'comment' or 'keep'"):
+@pytest.mark.parametrize("key", ["rwlock_init", "rw_is_write_locked", "rw_is_locked"])
+def test_call_keys_share_one_schema(tmp_path: Path, key: str) -> None:
+    """Each call key takes a function name, "comment" or "keep"; anything else
+    is refused on its own line, whichever key it is."""
+    text = (RULES / "grant_table.toml").read_text()
+    old = next(line for line in text.splitlines() if line.startswith(f"{key} ="))
+    for value, taken in (("my_fn", True), ("keep", True), ("comment", key != "rwlock_init"),
+                         ("drop it", False), ("f()", False)):
+        path = _edited(tmp_path, old, f'{key} = "{value}"')
+        if taken:
+            assert load_rule(path).calls.for_api(key) == value
+            continue
+        with pytest.raises(RuleError) as err:
+            load_rule(path)
+        assert str(err.value).startswith(f"{path}:{_line_of(path, f'{key} =')}: calls.{key}: ")
+
+
+def test_rwlock_init_cannot_be_a_comment(tmp_path: Path) -> None:
+    path = _edited(tmp_path, 'rwlock_init = "percpu_rwlock_resource_init"',
+                   'rwlock_init = "comment"')
+    with pytest.raises(RuleError, match="an initialisation cannot become a comment"):
         load_rule(path)
+
+
+def test_key_lines_are_those_of_the_file(tmp_path: Path) -> None:
+    path = _edited(tmp_path, 'field = "lock"', '\n\nfield = "lok"')
+    rule = load_rule(path)
+    assert rule.line("lock.field") == _line_of(path, 'field = "lok"')
+    assert rule.line("calls.rw_is_locked") == _line_of(path, "rw_is_locked =")
 
 
 def test_toml_syntax_error_names_file(tmp_path: Path) -> None:

@@ -56,12 +56,31 @@ class Wrappers:
         }.get(api)
 
 
+# The keywords a call key takes besides a function name.
+COMMENT = "comment"  # the ASSERT/BUG_ON/WARN_ON statement becomes a comment
+KEEP = "keep"  # the call stays as written (refused when a site would then not compile)
+CALL_KEYS = ("rwlock_init", "rw_is_write_locked", "rw_is_locked")
+# What each call key cannot take, and why: commenting out an initialisation
+# would leave the lock uninitialised.
+_UNSUPPORTED = {("rwlock_init", COMMENT): "an initialisation cannot become a comment"}
+
+
 @dataclass(frozen=True)
 class Calls:
+    """What becomes of each rwlock call that has no lock/unlock twin.
+
+    Each of the three keys is a function name (the call is renamed to it;
+    ``rwlock_init``'s also receives the owner as a last argument), ``"comment"``
+    or ``"keep"``.
+    """
+
     rwlock_init: str
     rw_is_write_locked: str
-    rw_is_locked: str  # "comment" or "keep"
-    comment_template: str
+    rw_is_locked: str
+    comment_template: str = "comments/rw_is_locked.c.j2"
+
+    def for_api(self, api: str) -> str:
+        return str(getattr(self, api))
 
 
 @dataclass(frozen=True)
@@ -93,10 +112,15 @@ class ConversionRule:
     calls: Calls
     commit: Commit
     placement: Placement = Placement()
+    lines: tuple[tuple[str, int], ...] = ()  # ("calls.rwlock_init", line) of each key
 
     @property
     def struct_type(self) -> str:
         return f"struct {self.lock.struct}"
+
+    def line(self, key: str) -> int:
+        """The rule file's line of ``table.key`` (1 when it is not written there)."""
+        return dict(self.lines).get(key, 1)
 
 
 # Schema: key -> (type, required).  Sub-tables are nested dicts.
@@ -128,7 +152,7 @@ _SCHEMA: dict[str, Any] = {
         "rwlock_init": (str, True),
         "rw_is_write_locked": (str, True),
         "rw_is_locked": (str, True),
-        "comment_template": (str, True),
+        "comment_template": (str, False),
     },
     "commit": {
         "subject": (str, True),
@@ -141,8 +165,24 @@ _IDENT_KEYS = {
     ("lock", "struct"), ("lock", "field"), ("lock", "old_type"), ("lock", "new_type"),
     ("lock", "owner"), ("wrappers", "param"), ("wrappers", "read_lock"),
     ("wrappers", "read_unlock"), ("wrappers", "write_lock"), ("wrappers", "write_unlock"),
-    ("calls", "rwlock_init"), ("calls", "rw_is_write_locked"),
+    ("calls", "rwlock_init"), ("calls", "rw_is_write_locked"), ("calls", "rw_is_locked"),
 }
+
+
+def _key_lines(text: str) -> tuple[tuple[str, int], ...]:
+    """("table.key", line) of every key written as ``key = ...`` under ``[table]``."""
+    found: list[tuple[str, int]] = []
+    current = ""
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        header = re.fullmatch(r"\[\s*([^\]]+?)\s*\]", stripped)
+        if header:
+            current = header.group(1)
+            continue
+        m = re.match(r"([A-Za-z0-9_-]+)\s*=", stripped)
+        if m:
+            found.append((f"{current}.{m.group(1)}" if current else m.group(1), number))
+    return tuple(found)
 
 
 def _line_of_key(text: str, table: str | None, key: str | None) -> int:
@@ -183,6 +223,16 @@ def _check(data: dict[str, Any], schema: dict[str, Any], text: str, path: str,
         expected = spec[0]
         if not isinstance(value, expected):
             raise fail(key, f"must be a {expected.__name__}, not {type(value).__name__}")
+        if table == "calls" and key in CALL_KEYS:
+            why = _UNSUPPORTED.get((key, value))
+            if why:
+                raise fail(key, f"'{value}' is not supported here: {why}")
+            if value in (COMMENT, KEEP):
+                continue
+            if not _IDENT.fullmatch(value):
+                raise fail(key, f"'{value}' is neither a C function name nor "
+                                f"'{COMMENT}' or '{KEEP}'")
+            continue
         if (table, key) in _IDENT_KEYS and not _IDENT.fullmatch(value):
             raise fail(key, f"'{value}' is not a C identifier")
     for key, spec in schema.items():
@@ -231,9 +281,6 @@ def load_rule(path: Path, tree: Path | None = None) -> ConversionRule:
     except tomllib.TOMLDecodeError as exc:
         raise RuleError(f"{path}: {exc}") from None
     _check(data, _SCHEMA, text, str(path), None)
-    if data["calls"]["rw_is_locked"] not in ("comment", "keep"):
-        line = _line_of_key(text, "calls", "rw_is_locked")
-        raise RuleError(f"{path}:{line}: calls.rw_is_locked: must be 'comment' or 'keep'")
     wrappers = data["wrappers"]
     mode = wrappers.get("mode", "functions")
     if mode not in ("functions", "direct"):
@@ -263,4 +310,35 @@ def load_rule(path: Path, tree: Path | None = None) -> ConversionRule:
         calls=Calls(**data["calls"]),
         commit=Commit(**data["commit"]),
         placement=Placement(**data.get("placement", {})),
+        lines=_key_lines(text),
     )
+
+
+def bundled_rules() -> dict[str, Path]:
+    """The conversion rules shipped with xenpatch (rules/, in a wheel xenpatch/_data/rules),
+    by name: the files with a [lock] table."""
+    from xenpatch.paths import rules_dir
+
+    found: dict[str, Path] = {}
+    for path in sorted(rules_dir().glob("*.toml")):
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            continue
+        if isinstance(data.get("lock"), dict) and isinstance(data.get("name"), str):
+            found[data["name"]] = path
+    return found
+
+
+def find_rule(spec: str | Path, tree: Path | None = None) -> ConversionRule:
+    """A rule file by its path, or a bundled rule by its name (``grant_table``);
+    with ``tree``, its paths must stay inside it."""
+    path = Path(spec)
+    if path.exists() or path.suffix == ".toml" or "/" in str(spec):
+        return load_rule(path, tree=tree)
+    bundled = bundled_rules()
+    if str(spec) not in bundled:
+        names = ", ".join(sorted(bundled)) or "none"
+        raise RuleError(f"{spec}: no such rule file, nor a bundled rule of that name "
+                        f"(bundled: {names})")
+    return load_rule(bundled[str(spec)], tree=tree)

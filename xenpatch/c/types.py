@@ -1,303 +1,112 @@
-"""Type facts of C sources: struct fields, typedefs, globals and function scopes.
+"""Types of C expressions across a tree: the ``TypeIndex``.
 
-Facts are gathered per file (``file_facts``) and merged into a ``TypeIndex``
-for the whole tree.  An expression's type is computed in two halves so that a
-file can be analysed without the rest of the tree in memory: ``expr_chain``
-turns an expression into a root (a local's declared type, or a global's name)
-and a list of steps (``->f``, ``.f``, ``*``, ``[]``, ``&``); ``TypeIndex.resolve``
-walks the steps through the tree's struct definitions.  Whatever cannot be
-known comes back as ``Unknown`` with the reason, never as a guess.
+Facts are gathered per file (xenpatch/c/typefacts.py) and merged into a
+``TypeIndex`` for the whole tree, up front or on demand (``Definitions``:
+xenpatch/c/defindex.py parses only the headers a resolution asks for).  An
+expression's type is computed in two halves so that a file can be analysed
+without the rest of the tree in memory: ``expr_chain``
+(xenpatch/c/exprchain.py) turns an expression into a root and steps;
+``TypeIndex.resolve`` walks the steps through the tree's struct definitions,
+macro bodies and declarations.  Whatever cannot be known comes back as
+``Unknown`` with the reason, never as a guess.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from tree_sitter import Node
 
-from xenpatch.c.source import SourceFile
-
-
-@dataclass(frozen=True)
-class CType:
-    """A type reduced to what lock analysis needs: a base name and a pointer depth."""
-
-    base: str  # "struct grant_table", "rwlock_t", "int", "fn" for function types
-    ptr: int = 0
-
-    def pointer(self) -> CType:
-        return CType(self.base, self.ptr + 1)
-
-    def deref(self) -> CType | None:
-        return CType(self.base, self.ptr - 1) if self.ptr > 0 else None
-
-    def __str__(self) -> str:
-        return self.base + (" " + "*" * self.ptr if self.ptr else "")
-
-
-@dataclass(frozen=True)
-class Unknown:
-    reason: str
-
-    def __bool__(self) -> bool:
-        return False
-
-
-@dataclass(frozen=True)
-class FieldDecl:
-    name: str
-    ctype: CType
-    type_start: int  # byte span of the field's type specifier
-    type_end: int
-    name_start: int  # byte offset of the declarator (where the name column is)
-    decl_start: int  # the whole field_declaration
-    decl_end: int
-
-
-@dataclass(frozen=True)
-class StructDef:
-    name: str  # "struct grant_table"
-    path: str
-    start: int  # struct keyword
-    end: int  # byte after the closing brace
-    statement_end: int  # byte after the ';' that ends the definition
-    leading_comment_start: int  # start of comment lines directly above, else start
-    fields: dict[str, FieldDecl]
-
-
-@dataclass
-class FileFacts:
-    path: str
-    structs: list[StructDef] = field(default_factory=list)
-    typedefs: dict[str, CType] = field(default_factory=dict)
-    globals: dict[str, CType] = field(default_factory=dict)
-    returns: dict[str, CType] = field(default_factory=dict)  # function name -> return type
-    function_names: set[str] = field(default_factory=set)  # defined here, with a body
-
-
-# --- declarators --------------------------------------------------------------
-
-
-_PTR_DECLARATORS = frozenset(
-    {"pointer_declarator", "abstract_pointer_declarator", "array_declarator",
-     "abstract_array_declarator"}
+from xenpatch.c.exprchain import (
+    Call,
+    Choice,
+    FunctionScope,
+    Idioms,
+    MacroScope,
+    PerCpu,
+    Root,
+    TypeChain,
+    _is_null,
+    expr_chain,
+    idioms,
+    type_from_text,
 )
-
-
-def declarator_name(node: Node | None) -> tuple[Node | None, int, bool]:
-    """Unwrap a declarator: (name node, pointer depth it adds, is a function)."""
-    ptr = 0
-    is_func = False
-    while node is not None:
-        t = node.type
-        if t in ("identifier", "field_identifier", "type_identifier"):
-            return node, ptr, is_func
-        if t in _PTR_DECLARATORS:
-            ptr += 1
-        elif t == "function_declarator":
-            if not is_func:
-                is_func = True
-        elif t == "parenthesized_declarator":
-            inner = next((c for c in node.named_children if c.type != "comment"), None)
-            node = inner
-            continue
-        elif t not in ("init_declarator", "attributed_declarator"):
-            return None, ptr, is_func
-        node = node.child_by_field_name("declarator")
-    return None, ptr, is_func
-
-
-def _anon_name(kind: str, node: Node) -> str:
-    return f"{kind} <anonymous@{node.start_byte}>"
-
-
-def type_base(src: SourceFile, node: Node | None) -> str:
-    """The base name of a type specifier node."""
-    if node is None:
-        return "?"
-    t = node.type
-    if t in ("struct_specifier", "union_specifier"):
-        kind = "struct" if t == "struct_specifier" else "union"
-        name = node.child_by_field_name("name")
-        return f"{kind} {src.text(name)}" if name is not None else _anon_name(kind, node)
-    if t == "enum_specifier":
-        return "int"
-    if t in ("primitive_type", "sized_type_specifier"):
-        return " ".join(src.text(node).split())
-    if t == "type_identifier":
-        return src.text(node)
-    if t == "macro_type_specifier":
-        return "?typeof"
-    return "?" + t
-
-
-def _field_children(body: Node) -> Iterator[Node]:
-    """field_declarations of a struct body, looking through #if blocks."""
-    for child in body.named_children:
-        if child.type == "field_declaration":
-            yield child
-        elif child.type.startswith("preproc_"):
-            yield from _field_children(child)
-
-
-def leading_comment_start(src: SourceFile, start: int) -> int:
-    """Start of the comment lines directly above ``start`` (no blank line between)."""
-    line = src.line_of(start)
-    first = line
-    in_block = False
-    while first > 1:
-        text = src.line_text(first - 1).strip()
-        if in_block:
-            first -= 1
-            if text.startswith("/*"):
-                in_block = False
-            continue
-        if text.startswith("//") or (text.startswith("/*") and text.endswith("*/")):
-            first -= 1
-        elif text.endswith("*/"):
-            first -= 1
-            in_block = not text.startswith("/*")
-        else:
-            break
-    return src.line_start(first) if first != line else src.line_start(line)
-
-
-def _struct_def(src: SourceFile, spec: Node, name: str, facts: FileFacts) -> None:
-    body = spec.child_by_field_name("body")
-    if body is None:
-        return
-    fields: dict[str, FieldDecl] = {}
-    for fd in _field_children(body):
-        ftype = fd.child_by_field_name("type")
-        base = type_base(src, ftype)
-        if ftype is not None and ftype.type in ("struct_specifier", "union_specifier"):
-            inner = ftype.child_by_field_name("body")
-            if inner is not None:
-                inner_name = base
-                _struct_def(src, ftype, inner_name, facts)
-                if not fd.children_by_field_name("declarator"):
-                    # An anonymous member: its fields are the parent's.
-                    fields.update(facts.structs[-1].fields if facts.structs else {})
-                    continue
-        for decl in fd.children_by_field_name("declarator"):
-            name_node, ptr, is_func = declarator_name(decl)
-            if name_node is None:
-                continue
-            ctype = CType("fn", 0) if is_func else CType(base, ptr)
-            fields[src.text(name_node)] = FieldDecl(
-                src.text(name_node),
-                ctype,
-                ftype.start_byte if ftype is not None else fd.start_byte,
-                ftype.end_byte if ftype is not None else fd.start_byte,
-                decl.start_byte,
-                fd.start_byte,
-                fd.end_byte,
-            )
-    parent = spec.parent
-    top = spec
-    if parent is not None and parent.type in ("declaration", "type_definition"):
-        top = parent
-    start = top.start_byte
-    statement_end = top.end_byte
-    if top is spec:
-        semi = src.raw.find(b";", spec.end_byte)
-        if semi != -1 and not src.raw[spec.end_byte : semi].strip():
-            statement_end = semi + 1
-    facts.structs.append(
-        StructDef(
-            name,
-            src.path,
-            start,
-            spec.end_byte,
-            statement_end,
-            leading_comment_start(src, start),
-            fields,
-        )
-    )
-
-
-def _top_level_items(node: Node) -> Iterator[Node]:
-    for child in node.named_children:
-        if child.type.startswith("preproc_if") or child.type in ("preproc_else", "preproc_elif"):
-            yield from _top_level_items(child)
-        else:
-            yield child
-
-
-def _collect_specs(src: SourceFile, type_node: Node | None, facts: FileFacts) -> None:
-    if type_node is None or type_node.type not in ("struct_specifier", "union_specifier"):
-        return
-    if type_node.child_by_field_name("body") is not None:
-        _struct_def(src, type_node, type_base(src, type_node), facts)
-
-
-def file_facts(src: SourceFile) -> FileFacts:
-    """Struct definitions, typedefs, globals and function return types of one file."""
-    facts = FileFacts(src.path)
-    for item in _top_level_items(src.root):
-        t = item.type
-        if t == "function_definition":
-            name_node, ptr, _ = declarator_name(item.child_by_field_name("declarator"))
-            if name_node is not None:
-                name = src.text(name_node)
-                facts.function_names.add(name)
-                facts.returns[name] = CType(type_base(src, item.child_by_field_name("type")), ptr)
-            continue
-        if t == "struct_specifier" or t == "union_specifier":
-            _collect_specs(src, item, facts)
-            continue
-        if t not in ("declaration", "type_definition"):
-            continue
-        type_node = item.child_by_field_name("type")
-        before = len(facts.structs)
-        _collect_specs(src, type_node, facts)
-        base = type_base(src, type_node)
-        if t == "type_definition" and base.startswith(("struct <", "union <")):
-            # typedef struct { ... } rwlock_t: the typedef name is the struct's name.
-            decls = item.children_by_field_name("declarator")
-            if len(decls) == 1 and decls[0].type == "type_identifier":
-                base = src.text(decls[0])
-                anon = facts.structs[before:]
-                if anon:
-                    last = anon[-1]
-                    facts.structs[before + len(anon) - 1] = StructDef(
-                        base, last.path, last.start, last.end, last.statement_end,
-                        last.leading_comment_start, last.fields,
-                    )
-                continue
-        for decl in item.children_by_field_name("declarator"):
-            name_node, ptr, is_func = declarator_name(decl)
-            if name_node is None:
-                continue
-            name = src.text(name_node)
-            if t == "type_definition":
-                facts.typedefs[name] = CType("fn") if is_func else CType(base, ptr)
-            elif is_func:
-                facts.returns.setdefault(name, CType(base, ptr))
-            else:
-                facts.globals[name] = CType(base, ptr)
-    return facts
-
+from xenpatch.c.source import SourceFile
+from xenpatch.c.typefacts import (
+    _PRIMITIVE_WORDS,
+    CType,
+    FieldDecl,
+    FileFacts,
+    StructDef,
+    Unknown,
+    declarator_name,
+    file_facts,
+    leading_comment_start,
+    type_base,
+)
 
 # --- the tree's index ------------------------------------------------------------
 
 
+class Definitions(Protocol):
+    """Where the tree defines a name, asked only for the names a resolution meets
+    (xenpatch/c/defindex.py answers from a text index of the tree)."""
+
+    def facts_defining(self, kind: str, name: str) -> list[FileFacts]:
+        """Facts of the files that may define ``name`` as a ``kind``: "struct"
+        (a tag such as "struct domain"), "typedef" or "decl" (a global or a function)."""
+        ...
+
+    def macro_bodies(self, name: str) -> list[MacroBody]:
+        """Every #define of ``name`` in the tree whose body is one expression."""
+        ...
+
+    def percpu_types(self, name: str) -> list[CType]:
+        """The declared types of the per-CPU variable ``name``."""
+        ...
+
+
+@dataclass(frozen=True)
+class MacroBody:
+    path: str
+    params: tuple[str, ...] | None  # None for an object-like macro
+    src: SourceFile
+    expr: Node
+
+
+_MAX_DEPTH = 8  # macro expansions inside macro expansions
+
+
 @dataclass
 class TypeIndex:
+    """The tree's struct definitions, typedefs, globals and return types.
+
+    Filled from facts up front (``from_facts``), or on demand: with
+    ``definitions``, a name not known yet is looked up there once, and only
+    the files that may define it are parsed.
+    """
+
     structs: dict[str, list[StructDef]] = field(default_factory=dict)
     typedefs: dict[str, CType] = field(default_factory=dict)
     globals: dict[str, CType] = field(default_factory=dict)
     returns: dict[str, CType] = field(default_factory=dict)
+    definitions: Definitions | None = None
+    _asked: set[tuple[str, str]] = field(default_factory=set)
+    _seen_paths: set[str] = field(default_factory=set)
 
     @classmethod
-    def from_facts(cls, all_facts: list[FileFacts]) -> TypeIndex:
-        index = cls()
+    def from_facts(cls, all_facts: list[FileFacts],
+                   definitions: Definitions | None = None) -> TypeIndex:
+        index = cls(definitions=definitions)
         for facts in all_facts:
             index.add(facts)
         return index
 
     def add(self, facts: FileFacts) -> None:
+        if facts.path in self._seen_paths:
+            return
+        self._seen_paths.add(facts.path)
         for sd in facts.structs:
             self.structs.setdefault(sd.name, []).append(sd)
         for table, new in (
@@ -308,17 +117,46 @@ class TypeIndex:
             for k, v in new.items():
                 table.setdefault(k, v)
 
+    def _ask(self, kind: str, name: str) -> None:
+        if self.definitions is None or (kind, name) in self._asked:
+            return
+        self._asked.add((kind, name))
+        for facts in self.definitions.facts_defining(kind, name):
+            self.add(facts)
+
+    def struct_defs(self, name: str) -> list[StructDef]:
+        # Asked even when some definition is known: a file parsed for another
+        # reason may hold one architecture's definition, and the others count too.
+        self._ask("struct", name)
+        return self.structs.get(name, [])
+
+    def typedef(self, name: str) -> CType | None:
+        if name not in self.typedefs and not (set(name.split()) & _PRIMITIVE_WORDS) and (
+            not name.startswith(("struct ", "union ", "?"))
+        ):
+            self._ask("typedef", name)
+        return self.typedefs.get(name)
+
+    def global_type(self, name: str) -> CType | None:
+        if name not in self.globals:
+            self._ask("decl", name)
+        return self.globals.get(name)
+
+    def return_type(self, name: str) -> CType | None:
+        if name not in self.returns:
+            self._ask("decl", name)
+        return self.returns.get(name)
+
     def canonical(self, ctype: CType) -> CType:
         """Resolve typedef names down to a struct or a base type."""
         seen = set()
-        while ctype.base in self.typedefs and ctype.base not in seen:
+        while ctype.base not in seen and (target := self.typedef(ctype.base)) is not None:
             seen.add(ctype.base)
-            target = self.typedefs[ctype.base]
             ctype = CType(target.base, target.ptr + ctype.ptr)
         return ctype
 
     def field_type(self, struct: str, name: str) -> CType | Unknown:
-        defs = self.structs.get(struct)
+        defs = self.struct_defs(struct)
         if not defs:
             return Unknown(f"no definition of '{struct}' in the tree")
         found = {d.fields[name].ctype for d in defs if name in d.fields}
@@ -332,15 +170,67 @@ class TypeIndex:
             return canon.pop()
         return found.pop()
 
-    def resolve(self, chain: TypeChain | Unknown) -> CType | Unknown:
+    def _agree(self, what: str, found: list[CType | Unknown]) -> CType | Unknown:
+        """One type from several definitions (per architecture): the known ones must agree."""
+        known = {self.canonical(t) for t in found if isinstance(t, CType)}
+        if len(known) == 1:
+            return known.pop()
+        if known:
+            return Unknown(f"{what} has several types: {sorted(map(str, known))}")
+        reasons = [t.reason for t in found if isinstance(t, Unknown)]
+        return Unknown(f"{what}: {reasons[0]}" if reasons else f"{what} is not defined")
+
+    def _macro(self, name: str, args: tuple[TypeChain | Unknown, ...] | None,
+               depth: int) -> CType | Unknown | None:
+        if self.definitions is None or depth > _MAX_DEPTH:
+            return None
+        bodies = [b for b in self.definitions.macro_bodies(name)
+                  if (b.params is None) == (args is None)
+                  and (args is None or len(b.params or ()) == len(args))]
+        if not bodies:
+            return None
+        found: list[CType | Unknown] = []
+        for b in bodies:
+            env = dict(zip(b.params or (), args or (), strict=False))
+            chain = expr_chain(MacroScope(b.src, env), b.expr)
+            found.append(self.resolve(chain, depth + 1))
+        return self._agree(f"macro '{name}'", found)
+
+    def _root(self, root: Root, depth: int) -> CType | Unknown:
+        if isinstance(root, CType):
+            return root
+        if isinstance(root, str):
+            found = self.global_type(root)
+            if found is not None:
+                return found
+            expanded = self._macro(root, None, depth)
+            if expanded is not None:
+                return expanded
+            return Unknown(f"'{root}' is not declared in scope or in the tree")
+        if isinstance(root, Call):
+            ret = self.return_type(root.name)
+            if ret is not None:
+                return ret
+            expanded = self._macro(root.name, root.args, depth)
+            if expanded is not None:
+                return expanded
+            return Unknown(f"call to '{root.name}': no declaration of it in the tree")
+        if isinstance(root, PerCpu):
+            types = self.definitions.percpu_types(root.name) if self.definitions else []
+            if not types:
+                return Unknown(f"no per-CPU variable '{root.name}' in the tree")
+            return self._agree(f"per-CPU variable '{root.name}'", list(types))
+        # Choice: c ? a : b has the type both branches agree on; a null constant
+        # takes the other's.
+        options = [self.resolve(o, depth) if not _is_null(o) else None for o in root.options]
+        return self._agree("'?:'", [o for o in options if o is not None])
+
+    def resolve(self, chain: TypeChain | Unknown, depth: int = 0) -> CType | Unknown:
         if isinstance(chain, Unknown):
             return chain
-        if isinstance(chain.root, CType):
-            current: CType | Unknown = chain.root
-        elif chain.root in self.globals:
-            current = self.globals[chain.root]
-        else:
-            return Unknown(f"'{chain.root}' is not declared in scope or in the tree")
+        current: CType | Unknown = self._root(chain.root, depth)
+        if isinstance(current, Unknown):
+            return current
         for step in chain.steps:
             assert isinstance(current, CType)
             current = self.canonical(current)
@@ -361,7 +251,7 @@ class TypeIndex:
                 elif current.ptr:
                     return Unknown(f"'.{name}' on pointer '{current}'")
                 if not current.base.startswith(("struct ", "union ")) and (
-                    current.base not in self.structs
+                    not self.struct_defs(current.base)
                 ):
                     return Unknown(f"field '{name}' of non-struct '{current}'")
                 current = self.field_type(current.base, name)
@@ -371,149 +261,9 @@ class TypeIndex:
         return self.canonical(current)
 
 
-# --- function scopes and expressions -------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TypeChain:
-    root: CType | str  # a declared type, or the name of a global to look up
-    steps: tuple[str, ...] = ()
-
-    def then(self, step: str) -> TypeChain:
-        return TypeChain(self.root, self.steps + (step,))
-
-
-@dataclass(frozen=True)
-class _Binding:
-    name: str
-    ctype: CType
-    visible_from: int  # end of its declarator
-    scope_start: int
-    scope_end: int
-
-
-class FunctionScope:
-    """Parameters and locals of one function, with their block scopes."""
-
-    def __init__(self, src: SourceFile, fn: Node) -> None:
-        self.src = src
-        self.fn = fn
-        self._by_name: dict[str, list[_Binding]] = {}
-        declarator = fn.child_by_field_name("declarator")
-        while declarator is not None and declarator.type != "function_declarator":
-            declarator = declarator.child_by_field_name("declarator")
-        if declarator is not None:
-            params = declarator.child_by_field_name("parameters")
-            for p in params.named_children if params is not None else ():
-                if p.type == "parameter_declaration":
-                    self._bind_decl(p, fn.start_byte, fn.end_byte)
-        body = fn.child_by_field_name("body")
-        if body is not None:
-            self._collect(body)
-
-    def _bind_decl(self, decl: Node, scope_start: int, scope_end: int) -> None:
-        base = type_base(self.src, decl.child_by_field_name("type"))
-        for d in decl.children_by_field_name("declarator"):
-            name_node, ptr, is_func = declarator_name(d)
-            if name_node is None:
-                continue
-            name = self.src.text(name_node)
-            ctype = CType("fn") if is_func else CType(base, ptr)
-            self._by_name.setdefault(name, []).append(
-                _Binding(name, ctype, name_node.end_byte, scope_start, scope_end)
-            )
-
-    def _collect(self, body: Node) -> None:
-        stack = [body]
-        while stack:
-            node = stack.pop()
-            if node.type == "declaration":
-                scope = node.parent
-                while scope is not None and scope.type not in (
-                    "compound_statement",
-                    "for_statement",
-                    "function_definition",
-                ):
-                    scope = scope.parent
-                scope = scope or body
-                self._bind_decl(node, scope.start_byte, scope.end_byte)
-            stack.extend(node.named_children)
-
-    def lookup(self, name: str, at: int) -> CType | None:
-        best: _Binding | None = None
-        for b in self._by_name.get(name, ()):
-            visible = b.scope_start <= at < b.scope_end and b.visible_from <= at
-            if visible and (best is None or b.scope_start >= best.scope_start):
-                best = b
-        return best.ctype if best is not None else None
-
-
-# Macros that yield their first argument's value (and so its type).
-TRANSPARENT_CALLS = frozenset({"rcu_dereference", "ACCESS_ONCE", "read_atomic", "READ_ONCE"})
-
-
-def expr_chain(scope: FunctionScope | None, node: Node) -> TypeChain | Unknown:
-    """The root and steps of an expression's type, resolved later by a TypeIndex."""
-    src = scope.src if scope is not None else None
-    t = node.type
-    if t == "parenthesized_expression":
-        inner = next((c for c in node.named_children if c.type != "comment"), None)
-        return expr_chain(scope, inner) if inner is not None else Unknown("empty parentheses")
-    if t == "identifier":
-        assert src is not None
-        name = src.text(node)
-        local = scope.lookup(name, node.start_byte) if scope is not None else None
-        return TypeChain(local if local is not None else name)
-    if t == "field_expression":
-        arg = node.child_by_field_name("argument")
-        fld = node.child_by_field_name("field")
-        op = node.child_by_field_name("operator")
-        if arg is None or fld is None:
-            return Unknown("malformed field expression")
-        base = expr_chain(scope, arg)
-        if isinstance(base, Unknown):
-            return base
-        assert src is not None
-        op_text = src.text(op) if op is not None else "->"
-        return base.then(("->" if op_text == "->" else ".") + src.text(fld))
-    if t == "pointer_expression":
-        arg = node.child_by_field_name("argument")
-        op = node.child_by_field_name("operator")
-        if arg is None:
-            return Unknown("malformed pointer expression")
-        base = expr_chain(scope, arg)
-        if isinstance(base, Unknown):
-            return base
-        assert src is not None
-        return base.then("&" if op is not None and src.text(op) == "&" else "*")
-    if t == "subscript_expression":
-        arg = node.child_by_field_name("argument")
-        if arg is None:
-            return Unknown("malformed subscript")
-        base = expr_chain(scope, arg)
-        return base if isinstance(base, Unknown) else base.then("[]")
-    if t == "cast_expression":
-        assert src is not None
-        tdesc = node.child_by_field_name("type")
-        if tdesc is None:
-            return Unknown("malformed cast")
-        abstract = tdesc.child_by_field_name("declarator")
-        ptr = 0
-        while abstract is not None and abstract.type == "abstract_pointer_declarator":
-            ptr += 1
-            abstract = abstract.child_by_field_name("declarator")
-        return TypeChain(CType(type_base(src, tdesc.child_by_field_name("type")), ptr))
-    if t == "call_expression":
-        assert src is not None
-        fn = node.child_by_field_name("function")
-        args = node.child_by_field_name("arguments")
-        name = src.text(fn) if fn is not None and fn.type == "identifier" else None
-        if name in TRANSPARENT_CALLS and args is not None and args.named_children:
-            return expr_chain(scope, args.named_children[0])
-        if name == "container_of" and args is not None and len(args.named_children) == 3:
-            # Masking fused 'struct page_info' into one identifier; the raw text has it.
-            type_text = " ".join(src.text(args.named_children[1]).split())
-            return TypeChain(CType(type_text.rstrip("* ").strip(), 1))
-        callee = name or (src.text(fn) if fn is not None else "?")
-        return Unknown(f"call to '{callee}' (return types are not followed)")
-    return Unknown(f"'{t}' expressions are not followed")
+__all__ = [
+    "Call", "Choice", "CType", "Definitions", "FieldDecl", "FileFacts", "FunctionScope",
+    "Idioms", "MacroBody", "MacroScope", "PerCpu", "Root", "StructDef", "TypeChain",
+    "TypeIndex", "Unknown", "declarator_name", "expr_chain", "file_facts", "idioms",
+    "leading_comment_start", "type_base", "type_from_text",
+]

@@ -19,9 +19,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Print the conversion as a unified diff (default), write it "
         "(--in-place) or commit it (--commit).",
     )
-    p.add_argument("tree", type=Path, help="the Xen tree (the folder holding xen/)")
-    p.add_argument("--rule", type=Path, required=True, action="append",
-                   help="a conversion rule (rules/*.toml); repeat for several")
+    p.add_argument("tree", type=Path, nargs="?", help="the Xen tree (the folder holding xen/)")
+    p.add_argument("--rule", action="append", default=[],
+                   help="a conversion rule: a .toml file, or the name of a bundled rule "
+                   "(--list-rules); repeat for several")
+    p.add_argument("--list-rules", action="store_true", help="list the bundled rules and exit")
     p.add_argument("--in-place", action="store_true", help="write the files (all or nothing)")
     p.add_argument("--json", action="store_true", help="report every site as JSON")
     p.add_argument("--commit", action="store_true",
@@ -30,40 +32,70 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true",
                    help="write or commit even when the work tree has uncommitted changes")
     p.add_argument("--jobs", "-j", type=int, default=None,
-                   help="worker processes (default: all cores)")
+                   help="accepted for compatibility: the text-first scan parses only the "
+                   "files it needs, in one process")
+    p.add_argument("--allow-partial", action="store_true",
+                   help="write the sites that can be converted even when others of the "
+                   "target cannot (listed; exit 1); by default such a plan is refused")
     p.add_argument("--strict", action="store_true",
-                   help="exit 1 when a lock call could not be resolved")
+                   help="accepted for compatibility: refusing a partial plan is the default")
     p.set_defaults(handler=run)
 
 
-def _report(result: Result, rule_path: str) -> dict[str, object]:
+def _report(result: Result, rule_path: str, status: str) -> dict[str, object]:
     return {
         "rule": rule_path,
+        "status": status,
         "files_scanned": result.files_scanned,
+        "files_parsed": result.files_parsed,
         "functions": result.functions,
         "functions_with_parse_errors": result.functions_with_errors,
         "sites": [s.as_dict() for s in result.plan.sites],
-        "diagnostics": [
-            {"file": d.path, "line": d.line, "severity": d.severity, "message": d.message}
-            for d in result.plan.diagnostics
-        ],
+        "remaining": [d.as_dict() for d in result.plan.remaining],
+        "clashes": [d.as_dict() for d in result.plan.clashes],
+        "diagnostics": [d.as_dict() for d in result.plan.diagnostics],
+        "nothing_to_do": result.plan.nothing_to_do,
         "changed_files": result.changed,
     }
+
+
+def _list_rules() -> int:
+    from xenpatch.rules import RuleError, bundled_rules, load_rule
+
+    for name, path in sorted(bundled_rules().items()):
+        try:
+            rule = load_rule(path)
+        except RuleError as exc:
+            print(f"xenpatch: {exc}", file=sys.stderr)
+            return 2
+        print(f"{name:14} struct {rule.lock.struct}.{rule.lock.field} -> {rule.lock.new_type}")
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
     # Imported here: `xenpatch lint FILE` in a pre-commit hook must not pay for them.
     # Errors (RuleError, TreeError, EditError, GitError, ...) are one line
-    # and exit 2 through xenpatch.cli's handler.
-    from xenpatch.rewrite.edits import write_atomically
-    from xenpatch.rewrite.run import run_rule
-    from xenpatch.rules import load_rule
+    # and exit 2 through xenpatch.cli's handler; --json still answers.
+    if args.list_rules:
+        return _list_rules()
+    from xenpatch.rewrite.run import TreeError, run_rule
+    from xenpatch.rules import RuleError, find_rule
 
+    if args.tree is None or not args.rule:
+        print("xenpatch: rewrite needs --rule RULE and a TREE (or --list-rules)",
+              file=sys.stderr)
+        return 2
     root: Path = args.tree
     if args.jobs is not None and args.jobs < 1:
         print(f"xenpatch: --jobs: must be at least 1, not {args.jobs}", file=sys.stderr)
         return 2
-    rules = [load_rule(p, tree=root) for p in args.rule]
+    try:
+        rules = [find_rule(p, tree=root) for p in args.rule]
+    except RuleError as exc:
+        print(f"xenpatch: {exc}", file=sys.stderr)
+        if args.json:
+            _json_refusal(str(exc))
+        return 2
     if (args.in_place or args.commit) and not args.force:
         from xenpatch.git import dirty_paths
 
@@ -73,34 +105,27 @@ def run(args: argparse.Namespace) -> int:
                   f"({dirty[0]}{' ...' if len(dirty) > 1 else ''}); commit them or use --force",
                   file=sys.stderr)
             return 2
-    reports = []
+    reports: list[dict[str, object]] = []
     status = 0
     for rule in rules:
-        if args.commit:
-            result = _run_on_head(root, rule, args.jobs)
-        else:
-            result = run_rule(root, rule, jobs=args.jobs)
-        for d in result.plan.diagnostics:
-            print(str(d), file=sys.stderr)
-        if result.plan.errors:
-            print(f"xenpatch: {rule.path}: not applied ({len(result.plan.errors)} errors)",
-                  file=sys.stderr)
-            return 1
-        if args.strict and any(d.severity == "warning" for d in result.plan.diagnostics):
-            status = 1
+        try:
+            if args.commit:
+                result = _run_on_head(root, rule, args.jobs)
+            else:
+                result = run_rule(root, rule, jobs=args.jobs)
+        except TreeError as exc:
+            print(f"xenpatch: {exc}", file=sys.stderr)
+            if args.json:
+                _json_refusal(str(exc), rule.path)
+            return 2
+        code = _apply(args, rule, result, root)
         if args.json:
-            reports.append(_report(result, rule.path))
-        elif not (args.in_place or args.commit):
-            sys.stdout.write(result.diff())
-        new = {p: result.new[p] for p in result.changed}
-        if args.commit:
-            oid = _commit(root, rule, result, new, args)
-            print(f"{rule.name}: committed {oid[:12]} ({len(new)} files, "
-                  f"{len(result.plan.sites)} sites)", file=sys.stderr)
-        elif args.in_place and new:
-            write_atomically(root, new)
-            print(f"{rule.name}: wrote {len(new)} files, {len(result.plan.sites)} sites",
-                  file=sys.stderr)
+            reports.append(_report(result, rule.path, _STATUS[code] if code != 0 or (
+                not result.plan.nothing_to_do) else "nothing to do"))
+        if code == 2 or (code == 1 and not args.allow_partial):
+            status = code
+            break
+        status = max(status, code)
     if args.json:
         json.dump(reports[0] if len(reports) == 1 else reports, sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -138,6 +163,58 @@ def _commit(root: Path, rule, result: Result, new: dict[str, bytes],
     message = render_commit_message(_commit_context(rule, result, root), repo_dir=root)
     return git.commit_files(top, {lead + p: d for p, d in new.items()}, message,
                             branch=args.branch, force=args.force)
+
+
+_STATUS = {0: "done", 1: "refused", 2: "bad input"}
+
+
+def _json_refusal(message: str, rule_path: str | None = None) -> None:
+    """--json prints an answer even when there is no result to report."""
+    json.dump({"rule": rule_path, "status": "bad input", "error": message}, sys.stdout,
+              indent=2)
+    sys.stdout.write("\n")
+
+
+def _apply(args: argparse.Namespace, rule, result: Result, root: Path) -> int:
+    """Print, write or commit one rule's result; its exit code."""
+    from xenpatch.rewrite.edits import write_atomically
+
+    plan = result.plan
+    for d in plan.diagnostics:
+        print(str(d), file=sys.stderr)
+    if plan.clashes:
+        for d in plan.clashes:
+            print(str(d), file=sys.stderr)
+        print(f"xenpatch: {rule.path}: refused: names of the conversion are in the tree "
+              "already", file=sys.stderr)
+        return 2
+    if plan.errors:
+        print(f"xenpatch: {rule.path}: not applied ({len(plan.errors)} errors)", file=sys.stderr)
+        return 1
+    if plan.nothing_to_do:
+        print(f"{rule.name}: nothing to do: {plan.nothing_to_do}", file=sys.stderr)
+        return 0
+    for d in plan.remaining:
+        print(str(d), file=sys.stderr)
+    if plan.remaining and not args.allow_partial:
+        print(f"xenpatch: {rule.path}: refused: {len(plan.remaining)} sites of "
+              f"{rule.struct_type}.{rule.lock.field} cannot be converted (listed above); "
+              "nothing written (--allow-partial converts the others)", file=sys.stderr)
+        return 1
+    partial = 1 if plan.remaining else 0
+    if not args.json and not (args.in_place or args.commit):
+        sys.stdout.write(result.diff())
+    new = {p: result.new[p] for p in result.changed}
+    remain = f"; {len(plan.remaining)} sites remain (listed above)" if partial else ""
+    if args.commit:
+        oid = _commit(root, rule, result, new, args)
+        print(f"{rule.name}: committed {oid[:12]} ({len(new)} files, "
+              f"{len(plan.sites)} sites){remain}", file=sys.stderr)
+    elif args.in_place and new:
+        write_atomically(root, new)
+        print(f"{rule.name}: wrote {len(new)} files, {len(plan.sites)} sites{remain}",
+              file=sys.stderr)
+    return partial
 
 
 def _commit_context(rule, result: Result, root: Path) -> dict[str, object]:

@@ -1,8 +1,11 @@
 """Decisions of a conversion: which sites change, into what, and the header edits.
 
-Input: a rule, the scans of every file and the tree's TypeIndex.  Output: a
-``Plan`` of byte-range edits per file, the site report and the diagnostics.
-Nothing here reads files or parses C.
+Input: a rule, the scans of the candidate files, the tree's (lazily filled)
+TypeIndex and the tree's text.  Output: a ``Plan`` of byte-range edits per
+file, the site report, the diagnostics, and what stops it: the sites of the
+target that cannot be converted (``remaining``: the plan is refused unless
+the caller allows a partial conversion), errors, and clashes with names the
+tree already defines.  Nothing here parses C itself.
 """
 
 from __future__ import annotations
@@ -11,11 +14,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from xenpatch.c.types import CType, TypeIndex, Unknown
+from xenpatch.c.defindex import TreeText
+from xenpatch.c.types import CType, FieldDecl, StructDef, TypeIndex, Unknown
 from xenpatch.rewrite.edits import Edit
-from xenpatch.rewrite.render import indent_block, render
 from xenpatch.rewrite.scan import FileScan, MacroSite, Site
-from xenpatch.rules import ConversionRule
+from xenpatch.rules import COMMENT, KEEP, ConversionRule
 
 RawOf = Callable[[str], bytes]  # reads a file of the tree, by its path in the tree
 
@@ -33,6 +36,10 @@ class Diagnostic:
     line: int
     severity: str  # "error" stops the rewrite; "warning" and "note" do not
     message: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {"file": self.path, "line": self.line, "severity": self.severity,
+                "message": self.message}
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}: {self.severity}: {self.message}"
@@ -63,9 +70,18 @@ class Plan:
     edits: dict[str, list[Edit]] = field(default_factory=dict)
     sites: list[SiteReport] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # Sites that may be the target's and cannot be converted: the whole plan
+    # is refused unless a partial conversion is asked for.
+    remaining: list[Diagnostic] = field(default_factory=list)
+    # Names the conversion would add that the tree already has (bad input).
+    clashes: list[Diagnostic] = field(default_factory=list)
+    nothing_to_do: str = ""  # why, when the target is converted already
 
     def add(self, path: str, edit: Edit) -> None:
         self.edits.setdefault(path, []).append(edit)
+
+    def remains(self, path: str, line: int, message: str) -> None:
+        self.remaining.append(Diagnostic(path, line, "error", message))
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -88,68 +104,94 @@ def _converted_call(rule: ConversionRule, api: str, text: str, obj_arg: str) -> 
     return f"{rule.wrappers.for_api(api)}({obj_arg})"
 
 
+_WOULD_NOT_COMPILE = "{api}() takes an rwlock_t, and the field becomes a {new_type}"
+
+
 def _site_edits(rule: ConversionRule, site: Site, plan: Plan, newline: bytes) -> None:
     api = site.api
     if api in _PERCPU_API:
         new = _converted_call(rule, api, site.text, _wrapper_arg(site))
         plan.add(site.path, Edit(site.start, site.end, new.encode(), f"{api} site"))
+    elif api not in ("rwlock_init", "rw_is_write_locked", "rw_is_locked"):
+        plan.remains(site.path, site.line,
+                     f"'{site.text}': {rule.lock.new_type} has no equivalent of {api}()"
+                     + _WORKAROUND.get(_api_family(api), ""))
+        return
+    elif rule.calls.for_api(api) == KEEP:
+        plan.remains(site.path, site.line,
+                     f"'{site.text}' is kept (calls.{api} = \"keep\"), but "
+                     + _WOULD_NOT_COMPILE.format(api=api, new_type=rule.lock.new_type)
+                     + f": the tree would not compile ({rule.path}:{rule.line('calls.' + api)})")
+        return
+    elif rule.calls.for_api(api) == COMMENT:
+        if site.stmt_start < 0:
+            plan.remains(site.path, site.line,
+                         f"'{site.text}' is not a whole ASSERT/BUG_ON/WARN_ON statement, so it "
+                         f"cannot become a comment (calls.{api} = \"comment\"); convert by hand")
+            return
+        from xenpatch.rewrite.render import indent_block, render  # jinja2: only when needed
+
+        comment = render(
+            rule.calls.comment_template,
+            lock=f"{site.obj_text}{site.op}{rule.lock.field}",
+            statement=site.stmt_text,
+        )
+        text = indent_block(comment.rstrip("\n") + "\n", site.indent)
+        text = text[len(site.indent):].rstrip("\n")  # the statement's indent stays
+        plan.add(site.path, Edit(site.stmt_start, site.stmt_end,
+                                 text.replace("\n", newline.decode()).encode(), "comment"))
+        new = "/* " + site.stmt_text + " */"
     elif api == "rwlock_init":
         new_name = rule.calls.rwlock_init
         plan.add(site.path, Edit(site.name_start, site.name_end, new_name.encode(), "init"))
         plan.add(site.path, Edit(site.args_close, site.args_close,
                                  f", {rule.lock.owner}".encode(), "init owner"))
         new = f"{new_name}{site.text[len(api):-1]}, {rule.lock.owner})"
-    elif api == "rw_is_write_locked":
-        new_name = rule.calls.rw_is_write_locked
+    else:
+        new_name = rule.calls.for_api(api)
         plan.add(site.path, Edit(site.name_start, site.name_end, new_name.encode(), "query"))
         new = new_name + site.text[len(api):]
-    elif api == "rw_is_locked":
-        if rule.calls.rw_is_locked == "keep":
-            plan.diagnostics.append(Diagnostic(
-                site.path, site.line, "warning",
-                f"kept '{site.text}': {rule.lock.new_type} has no read-locked query",
-            ))
-            new = site.text
-        elif site.stmt_start < 0:
-            plan.diagnostics.append(Diagnostic(
-                site.path, site.line, "warning",
-                f"kept '{site.text}': it is not a whole ASSERT/BUG_ON/WARN_ON statement, "
-                f"and {rule.lock.new_type} has no read-locked query; convert by hand",
-            ))
-            new = site.text
-        else:
-            comment = render(
-                rule.calls.comment_template,
-                lock=f"{site.obj_text}{site.op}{rule.lock.field}",
-                statement=site.stmt_text,
-            )
-            text = indent_block(comment.rstrip("\n") + "\n", site.indent)
-            text = text[len(site.indent):].rstrip("\n")  # the statement's indent stays
-            plan.add(site.path, Edit(site.stmt_start, site.stmt_end,
-                                     text.replace("\n", newline.decode()).encode(), "comment"))
-            new = "/* " + site.stmt_text + " */"
-    else:
-        plan.diagnostics.append(Diagnostic(
-            site.path, site.line, "error",
-            f"'{site.text}': {rule.lock.new_type} has no equivalent of {api}()",
-        ))
-        return
     plan.sites.append(SiteReport(site.path, site.line, site.function, site.text, new,
                                  str(CType(rule.struct_type, 1 if site.op == "->" else 0))))
 
 
+def _api_family(api: str) -> str:
+    if api.startswith("_"):
+        return "internal"
+    if "trylock" in api:
+        return "trylock"
+    if api.endswith("_by_me"):
+        return "by_me"
+    if "_irq" in api or api.endswith("_bh"):
+        return "irq"
+    return ""
+
+
+# The README's "Refused calls" section says the same at more length.
+_WORKAROUND = {
+    "trylock": "; a percpu rwlock cannot be tried: convert the site to a blocking lock by "
+               "hand, or choose another lock",
+    "by_me": "; a percpu rwlock does not record its writer: keep an owner field next to "
+             "the lock, or drop the check by hand",
+    "irq": "; percpu rwlocks have no IRQ-safe forms: take them with interrupts enabled, or "
+           "choose another lock",
+    "internal": "; it is the rwlock API's internal spelling: change the site to the public "
+                "call by hand first",
+}
+
+
 def _field_edit(rule: ConversionRule, index: TypeIndex, raw_of: RawOf, plan: Plan) -> str | None:
     """Change the field's type, keeping the name in its column; returns the header path."""
-    defs = index.structs.get(rule.struct_type, [])
+    defs = index.struct_defs(rule.struct_type)
     if not defs:
-        plan.diagnostics.append(Diagnostic(rule.path, 1, "error",
+        plan.diagnostics.append(Diagnostic(rule.path, rule.line("lock.struct"), "error",
                                            f"no definition of '{rule.struct_type}' in the tree"))
         return None
     with_field = [d for d in defs if rule.lock.field in d.fields]
     if len(with_field) != 1:
-        where = ", ".join(f"{d.path}:{d.start}" for d in defs)
+        where = ", ".join(f"{d.path}:{_line(raw_of(d.path), d.start)}" for d in defs)
         plan.diagnostics.append(Diagnostic(
-            rule.path, 1, "error",
+            rule.path, rule.line("lock.field"), "error",
             f"'{rule.struct_type}' has {len(with_field)} definitions with a field "
             f"'{rule.lock.field}' ({where}); expected one",
         ))
@@ -159,7 +201,9 @@ def _field_edit(rule: ConversionRule, index: TypeIndex, raw_of: RawOf, plan: Pla
     raw: bytes = raw_of(sd.path)
     current = raw[fd.type_start : fd.type_end].decode()
     if current == rule.lock.new_type:
-        return sd.path
+        plan.nothing_to_do = (f"{sd.path}:{_line(raw, fd.type_start)}: "
+                              f"'{rule.struct_type}.{rule.lock.field}' is a {current} already")
+        return None
     if current != rule.lock.old_type:
         plan.diagnostics.append(Diagnostic(
             sd.path, _line(raw, fd.type_start), "error",
@@ -186,53 +230,146 @@ def _line(raw: bytes, offset: int) -> int:
     return raw.count(b"\n", 0, offset) + 1
 
 
-def build_plan(rule: ConversionRule, scans: list[FileScan], index: TypeIndex,
-               raw_of: RawOf) -> Plan:
-    """``raw_of(path) -> bytes`` reads a file of the tree (only edited files are read)."""
+def precheck(rule: ConversionRule, index: TypeIndex, raw_of: RawOf,
+             text: TreeText | None = None) -> tuple[Plan, str | None]:
+    """What needs no site: the percpu type exists, the field is there and of the old
+    type (retyped in the plan; nothing to do when it is of the new one already),
+    and the names the conversion adds are new.  Returns the plan so far and the
+    field's header."""
     plan = Plan()
-    target = CType(rule.struct_type, 1)
-    by_path = {s.path: s for s in scans}
-    if rule.lock.new_type not in index.typedefs:
+    if index.typedef(rule.lock.new_type) is None:
         plan.diagnostics.append(Diagnostic(
-            rule.path, 1, "error",
+            rule.path, rule.line("lock.new_type"), "error",
             f"the tree has no {rule.lock.new_type}: it lacks the percpu rwlock infrastructure "
             "(Xen commit ef9dd43ddd or later)",
         ))
+        return plan, None
+    header = _field_edit(rule, index, raw_of, plan)
+    if plan.nothing_to_do or plan.errors:
+        return plan, header
+    if text is not None:
+        _clashes(rule, text, plan)
+    return plan, header
+
+
+def stopped(plan: Plan) -> bool:
+    """The plan cannot go on to the sites."""
+    return bool(plan.nothing_to_do or plan.errors or plan.clashes)
+
+
+def build_plan(rule: ConversionRule, scans: list[FileScan], index: TypeIndex,
+               raw_of: RawOf, text: TreeText | None = None,
+               checked: tuple[Plan, str | None] | None = None) -> Plan:
+    """``raw_of(path) -> bytes`` reads a file of the tree (only edited files are read);
+    ``text`` answers which names the tree defines already; ``checked`` is
+    ``precheck``'s answer when the caller has it."""
+    plan, header = checked if checked is not None else precheck(rule, index, raw_of, text)
+    if stopped(plan):
         return plan
+    target = CType(rule.struct_type, 1)
+    by_path = {s.path: s for s in scans}
+    wrappers_at = _target_field(rule, index)[0].statement_end if header is not None else 0
     for scan in scans:
         if scan.error:
+            for _, line, found in scan.text_sites:
+                plan.remains(scan.path, line, f"'{found}' not converted: {scan.error}")
             plan.diagnostics.append(Diagnostic(scan.path, 1, "warning",
                                                f"skipped: {scan.error}"))
-    header = _field_edit(rule, index, raw_of, plan)
     init_files: list[str] = []
+    needed: set[str] = set()
     for scan in sorted(scans, key=lambda s: s.path):
         newline = _newline_of(raw_of(scan.path)).encode() if scan.sites else b"\n"
+        seen = {s.name_start for s in scan.sites} | {m.start for m in scan.macro_sites}
+        for offset, line, found in [] if scan.error else scan.text_sites:
+            if offset not in seen:
+                plan.remains(scan.path, line,
+                             f"'{found}' was not understood by the parse (a function with "
+                             "a syntax error, a macro body of another shape, or code outside "
+                             "any function): its type is unknown")
         for site in scan.sites:
             resolved = index.resolve(site.chain)
             if isinstance(resolved, Unknown):
-                plan.diagnostics.append(Diagnostic(
-                    site.path, site.line, "warning",
-                    f"not converted: cannot resolve the type of '{site.obj_text}' in "
-                    f"'{site.text}': {resolved.reason}",
-                ))
+                plan.remains(site.path, site.line,
+                             f"cannot resolve the type of '{site.obj_text}' in "
+                             f"'{site.text}': {resolved.reason}")
                 continue
             want = target if site.op == "->" else CType(rule.struct_type, 0)
             if resolved != want:
                 continue  # another struct's field of the same name
+            if site.in_error:
+                plan.remains(site.path, site.line,
+                             f"'{site.text}' is in {site.function}(), which does not parse "
+                             "cleanly: convert by hand or fix the syntax first")
+                continue
+            if (site.path == header and site.api in _PERCPU_API
+                    and rule.wrappers.mode == "functions" and site.start < wrappers_at):
+                plan.remains(site.path, site.line,
+                             f"'{site.text}' comes before the end of {rule.struct_type}, "
+                             "after which the wrappers go: it would call them before "
+                             "their definition")
+                continue
             _site_edits(rule, site, plan, newline)
+            needed.add(site.api)
             if site.api == "rwlock_init":
                 init_files.append(site.path)
         for ms in scan.macro_sites:
-            _macro_edit(rule, index, ms, raw_of, plan)
+            _macro_edit(rule, index, text, ms, raw_of, plan)
+            needed.add(ms.api)
+        for esc in scan.escapes:
+            resolved = index.resolve(esc.chain)
+            want = target if esc.op == "->" else CType(rule.struct_type, 0)
+            if resolved == want:
+                # An unknown type here is let be: '&E->lock' is everywhere, and
+                # the compiler catches what a wrong guess would leave.
+                plan.remains(esc.path, esc.line,
+                             f"the lock's address is taken in '{esc.text}' ({esc.function}()), "
+                             f"not by an rwlock call: it would pass a {rule.lock.new_type} * "
+                             f"where an {rule.lock.old_type} * is expected; convert by hand")
+    if text is not None:
+        _called_names_exist(rule, text, needed, plan)
     if header is not None:
         _header_edits(rule, index, header, by_path, raw_of, plan)
-    _define_edit(rule, init_files, by_path, raw_of, plan)
+    _define_edit(rule, index, init_files, by_path, raw_of, plan)
     return plan
 
 
-def _field_is_unique(rule: ConversionRule, index: TypeIndex) -> bool:
+def _clashes(rule: ConversionRule, text: TreeText, plan: Plan) -> None:
+    """The owner and the wrappers are new names: one the tree has already would be
+    defined twice (or shadow what it is)."""
+    names = [("lock.owner", rule.lock.owner)]
+    if rule.wrappers.mode == "functions":
+        names += [(f"wrappers.{op}", getattr(rule.wrappers, op)) for op in _PERCPU_API]
+    for key, name in names:
+        for path, line in text.occurrences(name):
+            raw = text.raw(path).splitlines()
+            plan.clashes.append(Diagnostic(
+                path, line, "error",
+                f"'{name}' ({key} of {rule.path}:{rule.line(key)}) is already in the tree: "
+                f"'{raw[line - 1].decode('utf-8', 'replace').strip()}'",
+            ))
+            break
+
+
+def _called_names_exist(rule: ConversionRule, text: TreeText, needed: set[str],
+                        plan: Plan) -> None:
+    """A call key's function must exist in the tree, else the result does not compile."""
+    for api in sorted(needed & {"rwlock_init", "rw_is_write_locked", "rw_is_locked"}):
+        name = rule.calls.for_api(api)
+        if name in (COMMENT, KEEP):
+            continue
+        if next(iter(text.word_hits(name)), None) is None:
+            plan.diagnostics.append(Diagnostic(
+                rule.path, rule.line(f"calls.{api}"), "error",
+                f"calls.{api}: the tree's headers have no '{name}'",
+            ))
+
+
+def _field_is_unique(rule: ConversionRule, index: TypeIndex, text: TreeText | None) -> bool:
     """Only the target struct has a lock field of this name in the whole tree."""
     lock_types = {rule.lock.old_type, rule.lock.new_type}
+    if text is not None:
+        for facts in text.lock_field_owners(rule.lock.field, tuple(sorted(lock_types))):
+            index.add(facts)
     owners = {
         name
         for name, defs in index.structs.items()
@@ -243,37 +380,35 @@ def _field_is_unique(rule: ConversionRule, index: TypeIndex) -> bool:
     return owners == {rule.struct_type}
 
 
-def _macro_edit(rule: ConversionRule, index: TypeIndex, ms: MacroSite, raw_of: RawOf,
-                plan: Plan) -> None:
-    if not _field_is_unique(rule, index):
-        plan.diagnostics.append(Diagnostic(
-            ms.path, ms.line, "warning",
-            f"not converted: '{ms.text}' is inside a macro definition, where types are "
-            f"unknown, and other structs have a lock field '{rule.lock.field}' too",
-        ))
+def _macro_edit(rule: ConversionRule, index: TypeIndex, text: TreeText | None,
+                ms: MacroSite, raw_of: RawOf, plan: Plan) -> None:
+    if not _field_is_unique(rule, index, text):
+        plan.remains(ms.path, ms.line,
+                     f"'{ms.text}' is inside a macro definition, where types are unknown, "
+                     f"and other structs have a lock field '{rule.lock.field}' too")
         return
+    choice = rule.calls.for_api(ms.api) if ms.api not in _PERCPU_API else ""
     if ms.api in _PERCPU_API:
         arg = ms.obj_text if ms.op == "->" else f"&{ms.obj_text}"
         new = _converted_call(rule, ms.api, ms.text, arg)
-    elif ms.api == "rw_is_write_locked":
-        new = rule.calls.rw_is_write_locked + ms.text[len(ms.api):]
-    elif ms.api == "rwlock_init":
+    elif ms.api in ("rw_is_write_locked", "rw_is_locked") and choice not in (COMMENT, KEEP):
+        new = choice + ms.text[len(ms.api):]
+    elif ms.api == "rwlock_init" and choice != KEEP:
         new = f"{rule.calls.rwlock_init}{ms.text[len(ms.api):-1]}, {rule.lock.owner})"
     else:
-        plan.diagnostics.append(Diagnostic(
-            ms.path, ms.line, "warning",
-            f"not converted: '{ms.text}' in a macro definition has no {rule.lock.new_type} "
-            f"equivalent",
-        ))
+        why = (f"calls.{ms.api} = \"{choice}\" cannot apply inside a macro definition"
+               if choice else f"{rule.lock.new_type} has no equivalent of {ms.api}()"
+               + _WORKAROUND.get(_api_family(ms.api), ""))
+        plan.remains(ms.path, ms.line, f"'{ms.text}' in a macro definition: {why}")
         return
-    end, text = ms.end, new
+    end, new_text = ms.end, new
     if ms.pad_to > 0:
         # Keep the continuation backslashes of the macro in their column.
         tail = raw_of(ms.path)[ms.end : ms.pad_to].decode().rstrip()
-        text = new + tail
+        new_text = new + tail
         end = ms.pad_to
-        text += " " * max(1, (ms.pad_to - ms.start) - len(text))
-    plan.add(ms.path, Edit(ms.start, end, text.encode(), "macro site"))
+        new_text += " " * max(1, (ms.pad_to - ms.start) - len(new_text))
+    plan.add(ms.path, Edit(ms.start, end, new_text.encode(), "macro site"))
     plan.sites.append(SiteReport(ms.path, ms.line, "(macro)", ms.text, new,
                                  f"{rule.struct_type} * (by unique field name)"))
     plan.diagnostics.append(Diagnostic(
@@ -288,57 +423,63 @@ def _newline_of(raw: bytes) -> str:
     return "\r\n" if first > 0 and raw[first - 1 : first] == b"\r" else "\n"
 
 
+def _target_field(rule: ConversionRule, index: TypeIndex) -> tuple[StructDef, FieldDecl]:
+    sd = next(d for d in index.struct_defs(rule.struct_type) if rule.lock.field in d.fields)
+    return sd, sd.fields[rule.lock.field]
+
+
+def _under(conditions: tuple[str, ...], text: str, nl: str) -> str:
+    """``text`` (lines ending in nl) under the field's #if conditions, if any."""
+    if not conditions:
+        return text
+    opening = "".join(c + nl for c in conditions)
+    closing = "".join("#endif" + nl for _ in conditions)
+    return opening + text + closing
+
+
 def _header_edits(rule: ConversionRule, index: TypeIndex, header: str,
                   by_path: dict[str, FileScan], raw_of: RawOf, plan: Plan) -> None:
-    sd = next(d for d in index.structs[rule.struct_type] if rule.lock.field in d.fields)
+    sd, fd = _target_field(rule, index)
     declare_in = rule.placement.declare_in or header
-    if not any(s.has_text.get("declare") for s in by_path.values()):
-        if declare_in == header:
-            at: int | None = sd.leading_comment_start
-        else:
-            scan = by_path.get(declare_in)
-            at = scan.define_anchor if scan is not None else None
-        if at is None:
-            plan.diagnostics.append(Diagnostic(
-                declare_in, 1, "error",
-                f"cannot place DECLARE_PERCPU_RWLOCK_GLOBAL({rule.lock.owner}): "
-                "no function to place it before",
-            ))
-        else:
-            nl = _newline_of(raw_of(declare_in))
-            decl = f"DECLARE_PERCPU_RWLOCK_GLOBAL({rule.lock.owner});{nl}{nl}"
-            plan.add(declare_in, Edit(at, at, decl.encode(), "declare"))
+    if declare_in == header:
+        at: int | None = sd.leading_comment_start
+    else:
+        scan = by_path.get(declare_in)
+        at = scan.define_anchor if scan is not None else None
+    if at is None:
+        plan.diagnostics.append(Diagnostic(
+            declare_in, 1, "error",
+            f"cannot place DECLARE_PERCPU_RWLOCK_GLOBAL({rule.lock.owner}): "
+            "no function to place it before",
+        ))
+    else:
+        nl = _newline_of(raw_of(declare_in))
+        decl = _under(fd.conditions, f"DECLARE_PERCPU_RWLOCK_GLOBAL({rule.lock.owner});{nl}",
+                      nl) + nl
+        plan.add(declare_in, Edit(at, at, decl.encode(), "declare"))
     if rule.wrappers.mode != "functions":
         return
+    from xenpatch.rewrite.render import render  # jinja2: only when needed
+
     raw = raw_of(header)
     nl = _newline_of(raw)
-    names = [getattr(rule.wrappers, op) for op in _PERCPU_API]
-    defined = {n for n in names if n in index.returns}
-    if defined and defined != set(names):
-        plan.diagnostics.append(Diagnostic(
-            header, _line(raw, sd.end), "error",
-            f"some wrappers exist already ({', '.join(sorted(defined))}), others do not",
-        ))
-        return
-    if not defined:
-        text = render(
-            rule.wrappers.template,
-            wrappers=[{"name": getattr(rule.wrappers, op), "percpu_api": api}
-                      for op, api in _PERCPU_API.items()],
-            struct=rule.lock.struct,
-            param=rule.wrappers.param,
-            owner=rule.lock.owner,
-            field=rule.lock.field,
-        ).rstrip("\n") + "\n"
-        line_end = raw.find(b"\n", sd.statement_end)
-        at = len(raw) if line_end == -1 else line_end + 1
-        plan.add(header, Edit(at, at, ("\n" + text).replace("\n", nl).encode(), "wrappers"))
+    text = render(
+        rule.wrappers.template,
+        wrappers=[{"name": getattr(rule.wrappers, op), "percpu_api": api}
+                  for op, api in _PERCPU_API.items()],
+        struct=rule.lock.struct,
+        param=rule.wrappers.param,
+        owner=rule.lock.owner,
+        field=rule.lock.field,
+    ).rstrip("\n") + "\n"
+    line_end = raw.find(b"\n", sd.statement_end)
+    at = len(raw) if line_end == -1 else line_end + 1
+    block = "\n" + _under(fd.conditions, text, "\n")
+    plan.add(header, Edit(at, at, block.replace("\n", nl).encode(), "wrappers"))
 
 
-def _define_edit(rule: ConversionRule, init_files: list[str], by_path: dict[str, FileScan],
-                 raw_of: RawOf, plan: Plan) -> None:
-    if any(s.has_text.get("define") for s in by_path.values()):
-        return
+def _define_edit(rule: ConversionRule, index: TypeIndex, init_files: list[str],
+                 by_path: dict[str, FileScan], raw_of: RawOf, plan: Plan) -> None:
     owners = sorted({p for p in init_files if p.endswith(".c")})
     if rule.placement.define_in:
         owners = [rule.placement.define_in]
@@ -358,8 +499,9 @@ def _define_edit(rule: ConversionRule, init_files: list[str], by_path: dict[str,
                                            "no function to place the DEFINE before"))
         return
     nl = _newline_of(raw_of(path))
-    text = f"DEFINE_PERCPU_RWLOCK_GLOBAL({rule.lock.owner});{nl}{nl}"
+    _, fd = _target_field(rule, index)
+    text = _under(fd.conditions, f"DEFINE_PERCPU_RWLOCK_GLOBAL({rule.lock.owner});{nl}", nl) + nl
     plan.add(path, Edit(scan.define_anchor, scan.define_anchor, text.encode(), "define"))
 
 
-__all__ = ["Diagnostic", "Plan", "SiteReport", "build_plan"]
+__all__ = ["Diagnostic", "Plan", "SiteReport", "build_plan", "precheck", "stopped"]

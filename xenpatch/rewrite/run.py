@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 
+from xenpatch.c.defindex import TreeText
 from xenpatch.c.types import TypeIndex
 from xenpatch.errors import XenpatchError
 from xenpatch.rewrite.edits import apply_edits, unified_diff
-from xenpatch.rewrite.plan import Diagnostic, Plan, build_plan
-from xenpatch.rewrite.scan import FileScan, scan_file
+from xenpatch.rewrite.plan import Diagnostic, Plan, build_plan, precheck, stopped
+from xenpatch.rewrite.scan import FileScan, scan_text
 from xenpatch.rules import ConversionRule
 
 
@@ -28,6 +27,7 @@ class Result:
     files_scanned: int = 0
     functions: int = 0
     functions_with_errors: int = 0
+    files_parsed: int = 0
 
     @property
     def changed(self) -> list[str]:
@@ -50,47 +50,52 @@ def source_files(root: Path, prefixes: tuple[str, ...]) -> list[str]:
         base = root / prefix
         if not base.exists():
             raise TreeError(f"{base}: no such folder in the tree")
+        top = str(root)
         for dirpath, dirnames, filenames in os.walk(base):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            rel_dir = os.path.relpath(dirpath, top).replace(os.sep, "/")
             for name in filenames:
                 if name.endswith((".c", ".h")):
-                    full = Path(dirpath) / name
-                    if full.is_symlink():
+                    if os.path.islink(os.path.join(dirpath, name)):
                         continue
-                    found.append(full.relative_to(root).as_posix())
+                    found.append(f"{rel_dir}/{name}")
     return sorted(set(found))
 
 
-def scan_tree(root: Path, rule: ConversionRule, files: list[str], jobs: int | None = None,
-              macros_path: str | None = None) -> list[FileScan]:
+def scan_tree(root: Path, rule: ConversionRule, text: TreeText) -> list[FileScan]:
+    """Text first: only the files whose text holds a call on the field are parsed;
+    the types their sites need are looked up, and their headers parsed, on demand."""
     placed = frozenset(p for p in (rule.placement.declare_in, rule.placement.define_in) if p)
-    work = partial(scan_file, str(root), field_name=rule.lock.field, owner=rule.lock.owner,
-                   macros_path=macros_path, always=placed)
-    jobs = jobs or os.cpu_count() or 1
-    if jobs == 1 or len(files) < 64:
-        return [work(f) for f in files]
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        return list(pool.map(work, files, chunksize=16))
+    return [s for f in text.files
+            if (s := scan_text(text, f, rule.lock.field, rule.lock.owner, placed)) is not None]
 
 
 def run_rule(root: Path, rule: ConversionRule, jobs: int | None = None,
              macros_path: str | None = None) -> Result:
+    """``jobs`` is accepted for compatibility: the text-first scan parses so few
+    files that worker processes would cost more than they save."""
+    from xenpatch.c.masking import default_macro_table, load_macro_table
+
     check_tree(root)
     files = source_files(root, rule.paths)
-    scans = scan_tree(root, rule, files, jobs, macros_path)
-    index = TypeIndex.from_facts([s.facts for s in scans])
-    cache: dict[str, bytes] = {}
+    macros = load_macro_table(Path(macros_path)) if macros_path else default_macro_table()
+    text = TreeText(root, files, macros)
+    index = TypeIndex(definitions=text)
 
     def raw_of(path: str) -> bytes:
-        if path not in cache:
-            cache[path] = (root / path).read_bytes()
-        return cache[path]
+        return text.raw(path)
 
-    plan = build_plan(rule, scans, index, raw_of)
-    result = Result(plan, files_scanned=len(scans),
+    # The field first: a tree converted already, or a clash, needs no site.
+    checked = precheck(rule, index, raw_of, text)
+    scans = [] if stopped(checked[0]) else scan_tree(root, rule, text)
+    for scan in scans:
+        index.add(scan.facts)
+    plan = build_plan(rule, scans, index, raw_of, text, checked)
+    result = Result(plan, files_scanned=len(files),
                     functions=sum(s.functions for s in scans),
                     functions_with_errors=sum(s.functions_with_errors for s in scans))
-    if plan.errors:
+    result.files_parsed = len(text.parsed) + sum(s.path not in text.parsed for s in scans)
+    if stopped(plan):
         return result
     for path, edits in sorted(plan.edits.items()):
         old = raw_of(path)

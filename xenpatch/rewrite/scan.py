@@ -1,9 +1,11 @@
 """Per-file facts a conversion needs, gathered in one parse.
 
-``scan_file`` runs in worker processes: it parses one file, keeps its type
-facts and every rwlock API call that names the rule's field, and drops the
-tree.  Types are resolved later, against the whole tree's index, so a file
-never waits for another.
+``text_sites`` finds, by text alone, the API calls on the rule's field;
+``scan_text`` parses only the files that hold one (or that the rule places
+something in), keeps their type facts and every rwlock API call that names
+the field, and drops the tree.  Types are resolved later, against the lazily
+filled index of the tree (xenpatch/c/defindex.py), which parses the headers
+the sites' types need and no others.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 import tree_sitter_c
 from tree_sitter import Language, Node, Query, QueryCursor
 
+from xenpatch.c.defindex import TreeText
 from xenpatch.c.masking import MacroTable, default_macro_table
 from xenpatch.c.source import SourceError, SourceFile, function_name, parse_bytes
 from xenpatch.c.types import (
@@ -38,19 +41,23 @@ CONVERTED_APIS = frozenset(
 
 
 def _rwlock_api() -> frozenset[str]:
-    """Every public rwlock_t call of the lock table the lint reads too
-    (rules/locks.toml): the ones not converted are refused on the target.
-    The _read_lock() spellings are the API's own implementation
-    (xen/rwlock.h), which passes a bare rwlock_t pointer around."""
+    """Every rwlock_t call of the lock table the lint reads too (rules/locks.toml):
+    the ones not converted are refused on the target."""
     from xenpatch.analysis.locktable import default_lock_table
 
-    return frozenset(
-        n for n, op in default_lock_table().ops.items() if op.kind == "rw" and n[0] != "_"
-    )
+    return frozenset(n for n, op in default_lock_table().ops.items() if op.kind == "rw")
 
 
 ALL_APIS = CONVERTED_APIS | _rwlock_api()
 UNSUPPORTED_APIS = ALL_APIS - CONVERTED_APIS
+
+
+def _internal(api: str) -> bool:
+    """The _read_lock() spellings are the API's own implementation (xen/rwlock.h),
+    which passes a bare rwlock_t pointer around: a call of one on the target's
+    field is refused, but one on a pointer is not a site of any field.  (Xen
+    calls them directly too: vpt.c's _read_lock(&...->pt_migrate).)"""
+    return api.startswith("_")
 
 # Statement-level checks that an rw_is_locked() may be commented out of.
 _CHECK_MACROS = frozenset({"ASSERT", "BUG_ON", "WARN_ON"})
@@ -78,6 +85,7 @@ class Site:
     stmt_end: int
     stmt_text: str
     indent: str
+    in_error: bool = False  # the enclosing function does not parse cleanly
 
 
 @dataclass(frozen=True)
@@ -99,16 +107,31 @@ class MacroSite:
     pad_to: int  # a line-continuation backslash follows at this offset, else -1
 
 
+@dataclass(frozen=True)
+class Escape:
+    """The field's address taken other than as an API call's lock (passed to a helper
+    taking an rwlock_t *, stored in a pointer): the helper would get a percpu lock."""
+
+    path: str
+    line: int
+    function: str
+    text: str  # the enclosing expression or statement, for the report
+    obj_text: str
+    op: str
+    chain: TypeChain | Unknown
+
+
 @dataclass
 class FileScan:
     path: str
     facts: FileFacts
     sites: list[Site] = field(default_factory=list)
     macro_sites: list[MacroSite] = field(default_factory=list)
+    escapes: list[Escape] = field(default_factory=list)
     define_anchor: int | None = None  # where a DEFINE_PERCPU_RWLOCK_GLOBAL would go
     functions: int = 0
     functions_with_errors: int = 0
-    has_text: dict[str, bool] = field(default_factory=dict)
+    text_sites: list[tuple[int, int, str]] = field(default_factory=list)  # (offset, line, text)
     error: str | None = None
 
 
@@ -165,7 +188,7 @@ def _opaque_site(src: SourceFile, call: Node, api: str, arg: Node, fn: Node) -> 
         chain=Unknown(f"the lock is passed as '{text}', not as the address of a struct "
                       "field, so the struct it belongs to cannot be known"),
         name_start=name.start_byte, name_end=name.end_byte, args_close=args.end_byte - 1,
-        stmt_start=-1, stmt_end=-1, stmt_text="", indent="",
+        stmt_start=-1, stmt_end=-1, stmt_text="", indent="", in_error=fn.has_error,
     )
 
 
@@ -175,7 +198,10 @@ def _site(src: SourceFile, call: Node, api: str, field_name: str,
     if arg is None:
         return None
     arg = _strip_parens(arg)
-    if arg.type != "pointer_expression" or src.text(arg.child_by_field_name("operator")) != "&":
+    operator = arg.child_by_field_name("operator")
+    if arg.type != "pointer_expression" or operator is None or src.text(operator) != "&":
+        if _internal(api):
+            return None
         # A lock passed by pointer (rwlock_t *l): which struct's field it points
         # to is unknowable here, so it is reported rather than skipped.
         return _opaque_site(src, call, api, arg, fn)
@@ -200,7 +226,8 @@ def _site(src: SourceFile, call: Node, api: str, field_name: str,
     line = src.line_of(call.start_byte)
     indent = ""
     if stmt is not None:
-        indent = re.match(r"[ \t]*", src.line_text(src.line_of(stmt.start_byte))).group(0)
+        line_text = src.line_text(src.line_of(stmt.start_byte))
+        indent = line_text[: len(line_text) - len(line_text.lstrip(" \t"))]
     return Site(
         path=src.path,
         api=api,
@@ -220,6 +247,7 @@ def _site(src: SourceFile, call: Node, api: str, field_name: str,
         stmt_end=stmt.end_byte if stmt else -1,
         stmt_text=src.text(stmt) if stmt else "",
         indent=indent,
+        in_error=fn.has_error,
     )
 
 
@@ -275,14 +303,6 @@ def _macro_sites(src: SourceFile, macro_re: re.Pattern[str], node: Node) -> list
     return found
 
 
-def _owner_marks(raw: bytes, owner: str) -> dict[str, bool]:
-    owner_re = rb"\s*\(\s*" + re.escape(owner.encode()) + rb"\s*\)"
-    return {
-        "declare": re.search(rb"DECLARE_PERCPU_RWLOCK_GLOBAL" + owner_re, raw) is not None,
-        "define": re.search(rb"DEFINE_PERCPU_RWLOCK_GLOBAL" + owner_re, raw) is not None,
-    }
-
-
 @cache
 def _api_query() -> Query:
     # One query for all a scan looks at: tree-sitter walks the tree in C.
@@ -292,14 +312,56 @@ def _api_query() -> Query:
         f"((call_expression function: (identifier) @fn) @call (#any-of? @fn {names}))\n"
         "(function_definition) @function\n"
         "(preproc_def) @macro\n"
-        "(preproc_function_def) @macro\n",
+        "(preproc_function_def) @macro\n"
+        "(pointer_expression argument: (field_expression field: (field_identifier) @fld)) @addr\n",
     )
 
 
+@cache
+def _other_lock_calls() -> frozenset[str]:
+    """Every call of the lock table (spin_lock(&E->lock) and the like): the lock
+    passed to one of another kind is no rwlock, so no address escapes there."""
+    from xenpatch.analysis.locktable import default_lock_table
+
+    return frozenset(default_lock_table().ops)
+
+
+def _escape(src: SourceFile, addr: Node, field_name: str,
+            scopes: dict[int, FunctionScope]) -> Escape | None:
+    target = addr.child_by_field_name("argument")
+    if target is None or src.text(addr.child_by_field_name("operator") or addr) != "&":
+        return None
+    fld = target.child_by_field_name("field")
+    obj = target.child_by_field_name("argument")
+    op = target.child_by_field_name("operator")
+    if fld is None or obj is None or src.text(fld) != field_name:
+        return None
+    parent = addr.parent
+    while parent is not None and parent.type == "parenthesized_expression":
+        parent = parent.parent
+    if parent is not None and parent.type == "argument_list":
+        call = parent.parent
+        callee = call.child_by_field_name("function") if call is not None else None
+        if callee is not None and src.text(callee) in (ALL_APIS | _other_lock_calls()):
+            return None
+    fn = _enclosing_function(addr)
+    if fn is None:
+        return None
+    scope = scopes.get(fn.start_byte)
+    if scope is None:
+        scope = scopes[fn.start_byte] = FunctionScope(src, fn)
+    context = parent.parent if parent is not None and parent.type == "argument_list" else parent
+    text = " ".join(src.text(context or addr).split())
+    return Escape(src.path, src.line_of(addr.start_byte), function_name(src, fn) or "?",
+                  text if len(text) < 120 else text[:117] + "...", src.text(obj),
+                  src.text(op) if op is not None else "->", expr_chain(scope, obj))
+
+
 def _enclosing_function(node: Node) -> Node | None:
-    while node is not None and node.type != "function_definition":
-        node = node.parent
-    return node
+    found: Node | None = node
+    while found is not None and found.type != "function_definition":
+        found = found.parent
+    return found
 
 
 def scan_source(src: SourceFile, field_name: str, owner: str) -> FileScan:
@@ -314,7 +376,10 @@ def scan_source(src: SourceFile, field_name: str, owner: str) -> FileScan:
         fn = _enclosing_function(call)
         if fn is None:
             continue
-        api = src.text(call.child_by_field_name("function"))
+        callee = call.child_by_field_name("function")
+        if callee is None:
+            continue
+        api = src.text(callee)
         site = _site(src, call, api, field_name, fn, scopes)
         if site is not None:
             result.sites.append(site)
@@ -323,33 +388,83 @@ def scan_source(src: SourceFile, field_name: str, owner: str) -> FileScan:
     )
     for node in found.get("macro", []):
         result.macro_sites.extend(_macro_sites(src, macro_re, node))
+    for addr in found.get("addr", []):
+        escape = _escape(src, addr, field_name, scopes)
+        if escape is not None:
+            result.escapes.append(escape)
     first_site = min((s.start for s in result.sites), default=len(src.raw))
     result.define_anchor = _define_anchor(src, first_site)
-    result.has_text = _owner_marks(src.raw, owner)
     return result
 
 
-_API_TEXT = re.compile(rb"\b(?:" + b"|".join(sorted(n.encode() for n in ALL_APIS)) + rb")\s*\(")
+# The API names no other one starts with: the text search jumps from one
+# occurrence to the next (a memchr-speed find) and tries the pattern there only.
+_API_PARTS = tuple(sorted(n.encode() for n in ALL_APIS
+                          if not any(n != m and n.startswith(m) for m in ALL_APIS)))
 
 
-def scan_file(root: str, rel: str, field_name: str, owner: str,
-              macros_path: str | None = None, always: frozenset[str] = frozenset()) -> FileScan:
-    """Worker entry point: never raises for a bad file, reports it instead.
+@cache
+def _site_text(field_name: str) -> re.Pattern[bytes]:
+    apis = b"|".join(sorted(n.encode() for n in ALL_APIS))
+    return re.compile(rb"(?P<api>" + apis + rb")\s*\(\s*(?:&\s*[\w>\-.()\[\]\s]*?(?:->|\.)\s*"
+                      + re.escape(field_name.encode()) + rb"\s*[),]|(?P<opaque>(?!&|\))))")
 
-    A .c file that names no rwlock API holds no site, and its types are its
-    own, so it is not parsed at all; headers always are, for their types.
+
+def _in_comment(raw: bytes, at: int) -> bool:
+    opened = raw.rfind(b"/*", 0, at)
+    if opened != -1 and raw.rfind(b"*/", opened, at) == -1:
+        return True
+    line = raw.rfind(b"\n", 0, at) + 1
+    return raw.find(b"//", line, at) != -1
+
+
+def text_sites(raw: bytes, field_name: str) -> tuple[list[tuple[int, int, str]], bool]:
+    """Every API call on ``field_name`` in the code of ``raw`` found by its text alone
+    ((offset, line, text) each), and whether some API call takes a lock by pointer.
+
+    The parse must account for each of them: one it does not see (a function
+    that does not parse, a truncated file) refuses the conversion.
     """
-    path = Path(root) / rel
+    pattern = _site_text(field_name)
+    found: list[tuple[int, int, str]] = []
+    opaque = False
+    starts: set[int] = set()
+    for part in _API_PARTS:
+        at = raw.find(part)
+        while at != -1:
+            if at not in starts and (at == 0 or raw[at - 1] not in _WORD):
+                starts.add(at)
+                m = pattern.match(raw, at)
+                if m is not None and not _in_comment(raw, at):
+                    if m.group("opaque") is not None:
+                        opaque = opaque or not _internal(m.group("api").decode())
+                    else:
+                        found.append((at, raw.count(b"\n", 0, at) + 1,
+                                      " ".join(m.group(0).decode("utf-8", "replace").split())))
+            at = raw.find(part, at + 1)
+    found.sort()
+    return found, opaque
+
+
+_WORD = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+def scan_text(text: TreeText, rel: str, field_name: str, owner: str,
+              always: frozenset[str] = frozenset()) -> FileScan | None:
+    """A file's scan when its text holds a call on the field (or one taking a lock by
+    pointer), or when the rule places something in it; else None, unparsed."""
     try:
-        raw = path.read_bytes()
+        raw = text.raw(rel)
     except OSError as exc:
         return FileScan(rel, FileFacts(rel), error=exc.strerror or str(exc))
-    if rel.endswith(".c") and rel not in always and not _API_TEXT.search(raw):
-        result = FileScan(rel, FileFacts(rel))
-        result.has_text = _owner_marks(raw, owner)
-        return result
+    found, opaque = text_sites(raw, field_name)
+    if not found and not opaque and rel not in always:
+        return None
     try:
-        src = parse_bytes(rel, raw, _macros(macros_path))
+        src = parse_bytes(rel, raw, text.macros)
     except SourceError as exc:
-        return FileScan(rel, FileFacts(rel), error=exc.reason)
-    return scan_source(src, field_name, owner)
+        return FileScan(rel, FileFacts(rel), text_sites=found, error=exc.reason)
+    result = scan_source(src, field_name, owner)
+    result.text_sites = found
+    text.remember(rel, result.facts)
+    return result

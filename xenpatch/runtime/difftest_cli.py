@@ -52,6 +52,10 @@ def run(args: argparse.Namespace) -> int:
     except (RuleError, TreeError) as exc:
         print(f"xenpatch: {exc}", file=sys.stderr)
         return 2
+    if result.plan.clashes:
+        for d in result.plan.clashes:
+            print(str(d), file=sys.stderr)
+        return 2
     if result.plan.errors:
         # a refused plan: the same exit status as `xenpatch rewrite` gives it
         for d in result.plan.errors:
@@ -59,6 +63,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"xenpatch: {rule.path}: not applied ({len(result.plan.errors)} errors)",
               file=sys.stderr)
         return 1
+    if result.plan.nothing_to_do:
+        print(f"{rule.name}: nothing to do: {result.plan.nothing_to_do}", file=sys.stderr)
+        return 0
+    for d in result.plan.remaining:
+        print(f"note: not converted: {d}", file=sys.stderr)
     only = set(args.function) if args.function else None
     progs = conversion_programs(args.tree, rule, result, only=only, per_function=args.paths)
     for problem in progs.problems:
