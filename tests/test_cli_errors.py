@@ -186,4 +186,4 @@ def test_a_refused_plan_exits_1_for_rewrite_and_difftest(
     code = main([cmd, "--rule", str(GT), str(tree)])
     err = capsys.readouterr().err
     assert code == 1, err
-    assert "no equivalent of write_trylock()" in err and "not applied" in err
+    assert "no equivalent of write_trylock()" in err and "cannot be converted" in err

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from xenpatch.analysis.locktable import Effect, Summary
+from xenpatch.errors import XenpatchError
 
 FORMAT = 2
 _RACY_NS = 2 * 10**9
@@ -82,7 +83,7 @@ def summary_in(d: dict[str, Any]) -> Summary:
 # -- shape checks: a cache file is data from disk, not trusted ---------------
 
 
-class BadCache(Exception):
+class BadCache(XenpatchError):
     pass
 
 

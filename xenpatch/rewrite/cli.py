@@ -178,6 +178,7 @@ def _json_refusal(message: str, rule_path: str | None = None) -> None:
 def _apply(args: argparse.Namespace, rule, result: Result, root: Path) -> int:
     """Print, write or commit one rule's result; its exit code."""
     from xenpatch.rewrite.edits import write_atomically
+    from xenpatch.rewrite.run import refusal
 
     plan = result.plan
     for d in plan.diagnostics:
@@ -189,7 +190,7 @@ def _apply(args: argparse.Namespace, rule, result: Result, root: Path) -> int:
               "already", file=sys.stderr)
         return 2
     if plan.errors:
-        print(f"xenpatch: {rule.path}: not applied ({len(plan.errors)} errors)", file=sys.stderr)
+        print(refusal(rule, plan), file=sys.stderr)
         return 1
     if plan.nothing_to_do:
         print(f"{rule.name}: nothing to do: {plan.nothing_to_do}", file=sys.stderr)
@@ -197,9 +198,7 @@ def _apply(args: argparse.Namespace, rule, result: Result, root: Path) -> int:
     for d in plan.remaining:
         print(str(d), file=sys.stderr)
     if plan.remaining and not args.allow_partial:
-        print(f"xenpatch: {rule.path}: refused: {len(plan.remaining)} sites of "
-              f"{rule.struct_type}.{rule.lock.field} cannot be converted (listed above); "
-              "nothing written (--allow-partial converts the others)", file=sys.stderr)
+        print(refusal(rule, plan), file=sys.stderr)
         return 1
     partial = 1 if plan.remaining else 0
     if not args.json and not (args.in_place or args.commit):

@@ -105,3 +105,15 @@ def run_rule(root: Path, rule: ConversionRule, jobs: int | None = None,
 
 
 __all__ = ["Diagnostic", "Result", "TreeError", "check_tree", "run_rule", "source_files"]
+
+
+def refusal(rule: ConversionRule, plan: Plan) -> str | None:
+    """The one line that says a plan is refused (errors, or sites left that
+    cannot be converted), or None when it may be applied whole."""
+    if plan.errors:
+        return f"xenpatch: {rule.path}: not applied ({len(plan.errors)} errors)"
+    if plan.remaining:
+        return (f"xenpatch: {rule.path}: refused: {len(plan.remaining)} sites of "
+                f"{rule.struct_type}.{rule.lock.field} cannot be converted (listed above); "
+                "nothing written (--allow-partial converts the others)")
+    return None

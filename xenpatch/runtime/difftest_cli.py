@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def run(args: argparse.Namespace) -> int:
-    from xenpatch.rewrite.run import TreeError, run_rule
+    from xenpatch.rewrite.run import TreeError, refusal, run_rule
     from xenpatch.rules import RuleError, load_rule
     from xenpatch.runtime.cprograms import conversion_programs
     from xenpatch.runtime.difftest import difftest, format_divergence
@@ -56,18 +56,17 @@ def run(args: argparse.Namespace) -> int:
         for d in result.plan.clashes:
             print(str(d), file=sys.stderr)
         return 2
-    if result.plan.errors:
-        # a refused plan: the same exit status as `xenpatch rewrite` gives it
-        for d in result.plan.errors:
+    refused = refusal(rule, result.plan)
+    if refused is not None:
+        # a refused plan: the same line and exit status as `xenpatch rewrite`;
+        # a difftest of a partial conversion would test less than it claims
+        for d in result.plan.errors + result.plan.remaining:
             print(str(d), file=sys.stderr)
-        print(f"xenpatch: {rule.path}: not applied ({len(result.plan.errors)} errors)",
-              file=sys.stderr)
+        print(refused, file=sys.stderr)
         return 1
     if result.plan.nothing_to_do:
         print(f"{rule.name}: nothing to do: {result.plan.nothing_to_do}", file=sys.stderr)
         return 0
-    for d in result.plan.remaining:
-        print(f"note: not converted: {d}", file=sys.stderr)
     only = set(args.function) if args.function else None
     progs = conversion_programs(args.tree, rule, result, only=only, per_function=args.paths)
     for problem in progs.problems:
