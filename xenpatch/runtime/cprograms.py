@@ -32,7 +32,7 @@ from pathlib import Path
 from xenpatch.c.cfg import Kind
 from xenpatch.c.source import parse_bytes
 from xenpatch.lint.analyze import FileAnalysis, LintConfig
-from xenpatch.lint.funcinfo import OpAct
+from xenpatch.lint.funcinfo import AssignAct, KillCondAct, OpAct
 from xenpatch.lint.headers import HeaderIndex, header_index
 from xenpatch.lint.lockops import Effect
 from xenpatch.runtime.programs import Op, Program
@@ -54,6 +54,11 @@ class FunctionPrograms:
     # Paths an address comparison chose: their locks cannot be swapped.
     address_ordered: set[tuple[Step, ...]] = field(default_factory=set)
     problems: list[str] = field(default_factory=list)
+    # Partial paths the walk abandoned for having more than MAX_OPS lock
+    # operations (each stands for one or more whole paths), and whether the
+    # walk's state bound cut it short.
+    long_cut: int = 0
+    truncated: bool = False
 
 
 def _op_kind(e: Effect, percpu: bool) -> str | None:
@@ -105,6 +110,9 @@ class _Walker:
         self.percpu = percpu
         self.field = field_name
         self.truncated: set[str] = set()
+        self.long_cut = 0
+        # Same-file helpers whose paths were inlined into a caller's.
+        self.inlined: set[str] = set()
 
     def alternatives(self, f, node_id: int, depth: int) -> list[Path_]:
         """What a node adds to a path: one or several (inlined callees) pieces."""
@@ -133,6 +141,7 @@ class _Walker:
                 suffix = f"->{self.field}"
                 bound = {p: template[f"${i}{suffix}"].removesuffix(suffix)
                          for i, p in enumerate(h.info.params) if f"${i}{suffix}" in template}
+                self.inlined.add(helper)
                 return [p.bind(bound) for p in self.paths(h, 0)] or [Path_(())]
         steps = []
         for a in ops:
@@ -169,7 +178,8 @@ class _Walker:
         if f.cfg is None or f.info is None:
             return []
         found: set[Path_] = set()
-        start = (f.cfg.entry, Path_(()))
+        facts0: Facts = frozenset()
+        start = (f.cfg.entry, Path_(()), facts0)
         seen = {start}
         # Breadth first: when the state bound cuts the walk, what is lost is
         # the longest paths (lock operations repeated in loops), not whole branches.
@@ -178,28 +188,98 @@ class _Walker:
             if len(seen) >= MAX_STATES:
                 self.truncated.add(f.name)
                 break
-            node_id, path = work.popleft()
+            node_id, path, facts = work.popleft()
             node = f.cfg.nodes[node_id]
             if node.kind is Kind.ABORT:
                 continue
+            facts = _kill_facts(f, node_id, facts)
             test = self.address_test(f, node_id)
+            edges = _feasible_edges(f, node_id, facts)
             for extra in self.alternatives(f, node_id, depth):
                 steps = path.steps + extra.steps
                 if len(steps) > MAX_OPS:
+                    self.long_cut += 1
                     continue
                 here = Path_(steps, path.assumes + extra.assumes)
                 if node.kind is Kind.EXIT or not node.succ:
                     found.add(here)
                     continue
-                for i, succ in enumerate(node.succ):
+                for i, succ, facts2 in edges:
                     nxt = here
                     if test is not None:
                         nxt = Path_(steps, here.assumes + ((*test, i == 0),))
-                    state = (succ, nxt)
+                    state = (succ, nxt, facts2)
                     if state not in seen:
                         seen.add(state)
                         work.append(state)
         return sorted(found, key=lambda p: (len(p.steps), p.steps, p.assumes))
+
+
+# What a path knows: repeated condition text -> "T" | "F", and "@var" -> the
+# value class of a tracked variable (the lint's path facts).
+Facts = frozenset[tuple[str, str]]
+
+
+def _kill_facts(f, node_id: int, facts: Facts) -> Facts:
+    """The node's assignments forget (or set) what the path knew of the
+    repeated conditions whose variables they change (the lint's KillCondAct)."""
+    acts = f.info.acts[node_id] if node_id < len(f.info.acts) else ()
+    for a in acts:
+        if isinstance(a, AssignAct):
+            # A tracked variable's value class ("@var" facts), as the lint keeps it.
+            k = "@" + a.var
+            facts = frozenset(kv for kv in facts if kv[0] != k)
+            if a.cls is not None:
+                facts = facts | {(k, a.cls)}
+        elif isinstance(a, KillCondAct):
+            drop = set(a.texts)
+            facts = frozenset(kv for kv in facts if kv[0] not in drop)
+            if a.value is not None:
+                facts = facts | {(t, a.value) for t in a.texts}
+    return facts
+
+
+def _feasible_edges(f, node_id: int, facts: Facts) -> list[tuple[int, int, Facts]]:
+    """(edge index, successor, facts after) for the edges a path may take:
+    a condition the path has already decided, unchanged since, goes the same
+    way again (``if ( c ) read_lock ... if ( c ) read_unlock``)."""
+    node = f.cfg.nodes[node_id]
+    out = [(i, s, facts) for i, s in enumerate(node.succ)]
+    br = f.info.branches[node_id] if (
+        node.kind is Kind.COND and node_id < len(f.info.branches)) else None
+    if br is None or len(node.succ) != 2:
+        return out
+    known = dict(facts)
+    t, e = node.succ
+    if br.var_test is not None:
+        vt = br.var_test
+        k = "@" + vt.var
+        cls = known.get(k)
+        decided = vt.eval(cls) if cls is not None else None
+        if decided is True:
+            return [(0, t, facts)]
+        if decided is False:
+            return [(1, e, facts)]
+        rest = frozenset(kv for kv in facts if kv[0] != k)
+        out = []
+        for i, succ, outcome in ((0, t, True), (1, e, False)):
+            new = vt.refine(outcome, cls) or cls
+            out.append((i, succ, rest | {(k, new)} if new is not None else rest))
+        return out
+    if br.text is not None:
+        yes, no = ("F", "T") if br.negated else ("T", "F")
+        v = known.get(br.text)
+        if v == yes:
+            return [(0, t, facts)]
+        if v == no:
+            return [(1, e, facts)]
+        return [(0, t, facts | {(br.text, yes)}), (1, e, facts | {(br.text, no)})]
+    if br.strict_ne is not None:
+        # a < b true means a == b is false.
+        if known.get(br.strict_ne) == "T":
+            return [(1, e, facts)]
+        return [(0, t, facts | {(br.strict_ne, "F")}), (1, e, facts)]
+    return out
 
 
 def _rank(seq: tuple[Step, ...]) -> dict[str, int]:
@@ -247,8 +327,13 @@ def analyse(root: Path, rel: str, raw: bytes, headers: HeaderIndex | None = None
 
 
 def function_programs(fa: FileAnalysis, names: Iterable[str], keep: Keep, percpu: bool,
-                      field_name: str, depth: int = 1) -> list[FunctionPrograms]:
+                      field_name: str, depth: int = 1,
+                      inlined: set[str] | None = None) -> list[FunctionPrograms]:
+    """Each function's lock sequences; ``inlined`` collects the same-file
+    helpers whose paths were inlined into a caller's."""
     walker = _Walker(fa, keep, percpu, field_name)
+    if inlined is not None:
+        walker.inlined = inlined
     out = []
     for name in names:
         f = fa.fns.get(name)
@@ -259,8 +344,11 @@ def function_programs(fa: FileAnalysis, names: Iterable[str], keep: Keep, percpu
             fa.prepare(f)
             if f.skip:
                 fp.problems.append(f.skip)
+            before = walker.long_cut
             paths = walker.paths(f, depth)
+            fp.long_cut = walker.long_cut - before
             if name in walker.truncated:
+                fp.truncated = True
                 fp.problems.append(f"more than {MAX_STATES} path states: long paths left out")
             for path in paths:
                 if not path.consistent() or path.steps in fp.sequences:
@@ -308,6 +396,43 @@ def shape(seq: tuple[Step, ...]) -> tuple[tuple[str, int], ...]:
 
 
 @dataclass
+class Coverage:
+    """What became of one converted function's paths.
+
+    ``found`` counts its distinct non-empty lock-operation sequences; each is
+    either run (as a program, or already run for another function with the
+    same program), covered through the callers it is inlined into (a lock
+    helper's halves), or cut, with the reason.  ``cut`` also counts partial
+    paths abandoned for length, each standing for one or more whole paths."""
+
+    path: str
+    function: str
+    found: int = 0
+    run: int = 0
+    via_callers: int = 0
+    cut: dict[str, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return not self.cut and not self.problems
+
+    def add_cut(self, reason: str, n: int = 1) -> None:
+        self.cut[reason] = self.cut.get(reason, 0) + n
+
+    def describe(self) -> str:
+        parts = [f"{self.found} paths found", f"{self.run} run"]
+        if self.via_callers:
+            parts.append(f"{self.via_callers} covered through the callers it is inlined into")
+        if self.cut:
+            parts.append("cut: " + ", ".join(f"{n} {why}" for why, n in sorted(self.cut.items())))
+        text = f"{self.path}: {self.function}: " + ", ".join(parts)
+        if self.problems:
+            text += "; " + "; ".join(self.problems)
+        return text
+
+
+@dataclass
 class ConversionPrograms:
     """Per function: the paired programs, and what could not be paired."""
 
@@ -315,16 +440,27 @@ class ConversionPrograms:
     locks: tuple[str, ...] = ()
     problems: list[str] = field(default_factory=list)
     functions: int = 0
+    coverage: list[Coverage] = field(default_factory=list)
+
+    @property
+    def incomplete(self) -> list[Coverage]:
+        return [c for c in self.coverage if not c.complete]
+
+
+LONG = f"longer than {MAX_OPS} lock operations (lock operations in a loop)"
+SHAPE = "changed shape in the conversion"
 
 
 def conversion_programs(root: Path, rule, result, only: set[str] | None = None,
-                        per_function: int = 4) -> ConversionPrograms:
+                        per_function: int | None = None) -> ConversionPrograms:
     """Programs of every function a conversion touches, before and after it.
 
     ``result`` is the rewrite's Result: its site lines say which calls of the
     old source are on the converted lock (types decided that, not names);
     the new source is analysed as written, so the after-programs come from
     what the converted code really calls (the wrappers included).
+    ``per_function`` caps the paths run per function (the rest are cut and
+    reported); None runs them all.
     """
     import shutil
     import tempfile
@@ -334,6 +470,8 @@ def conversion_programs(root: Path, rule, result, only: set[str] | None = None,
     for s in result.plan.sites:
         if s.function != "(macro)":
             sites.setdefault(s.path, {}).setdefault(s.function, set()).add(s.line)
+        else:
+            sites.setdefault(s.path, {}).setdefault(s.function, set())
     config = LintConfig.load()
     owner = rule.lock.owner
     seen: set[tuple[Program, Program]] = set()
@@ -344,56 +482,74 @@ def conversion_programs(root: Path, rule, result, only: set[str] | None = None,
         for rel in result.changed:
             (after_root / rel).write_bytes(result.new[rel])
         for rel in sorted(sites):
-            if not rel.endswith(".c"):
-                continue
-            lines = {line for fn_lines in sites[rel].values() for line in fn_lines}
             names = sorted(n for n in sites[rel] if only is None or n in only)
             if not names:
                 continue
+            if not rel.endswith(".c"):
+                # Not analysed: say so, the run is not complete.
+                for name in names:
+                    cov = Coverage(rel, name)
+                    cov.problems.append("converted code in a header or macro is not analysed")
+                    out.coverage.append(cov)
+                continue
+            names = [n for n in names if n != "(macro)"] or names
+            lines = {line for fn_lines in sites[rel].values() for line in fn_lines}
             before_fa = analyse(root, rel, result.old.get(rel, (root / rel).read_bytes()),
                                 config=config)
             after_fa = analyse(after_root, rel, result.new.get(rel, (root / rel).read_bytes()),
                                config=config)
+            inlined: set[str] = set()
             before = function_programs(before_fa, names, lambda e, line, lines=lines: line in lines,
-                                       False, rule.lock.field)
+                                       False, rule.lock.field, inlined=inlined)
             after = function_programs(
                 after_fa, names,
                 lambda e, line: e.kind == "percpu" and (e.owner or "").strip("&") == owner,
                 True, rule.lock.field)
             for b, a in zip(before, after, strict=True):
                 out.functions += 1
+                cov = Coverage(rel, b.function)
+                out.coverage.append(cov)
                 for p in b.problems + a.problems:
                     out.problems.append(f"{rel}: {b.function}: {p}")
+                if b.long_cut:
+                    cov.add_cut(LONG, b.long_cut)
+                if b.truncated:
+                    cov.problems.append(f"path walk stopped at {MAX_STATES} states")
+                if "not found in the file" in b.problems:
+                    cov.problems.append("not found in the file")
                 by_shape = {shape(seq): seq for seq in a.sequences}
                 kept = 0
-                unbalanced = 0
                 for seq in b.sequences:
                     if not seq:
                         continue
-                    if not balanced(seq):
-                        # A lock helper's half, or conditions the path walk
-                        # cannot correlate: callers and the lint cover these.
-                        unbalanced += 1
+                    cov.found += 1
+                    one_sided = not balanced(seq)
+                    if one_sided and b.function in inlined:
+                        # A lock helper's halves run inside its callers' programs.
+                        cov.via_callers += 1
                         continue
+                    # Any other one-sided path (an early return holding the
+                    # lock) runs as it is: what it leaves behind is a hazard.
                     twin = by_shape.get(shape(seq))
                     if twin is None:
                         out.problems.append(f"{rel}: {b.function}: a path's lock operations "
                                             f"changed shape in the conversion: {seq}")
+                        cov.add_cut(SHAPE)
                         continue
-                    if kept >= per_function:
-                        break
+                    if per_function is not None and kept >= per_function:
+                        cov.add_cut(f"over the cap of {per_function} paths per function")
+                        continue
                     kept += 1
+                    cov.run += 1
                     swaps = (False, True) if seq not in b.address_ordered else (False,)
                     for swap in swaps:
                         pb, pa = abstract(seq, None, swap), abstract(twin, owner, swap)
                         if (pb, pa) in seen:
-                            continue
+                            continue  # the same program is already run
                         seen.add((pb, pa))
-                        label = f"{b.function}#{kept}{'~' if swap else ''}"
+                        label = (f"{b.function}#{kept}{'~' if swap else ''}"
+                                 f"{' (one-sided)' if one_sided else ''}")
                         out.pairs.append((label, pb, pa))
-                if unbalanced and not kept:
-                    out.problems.append(f"{rel}: {b.function}: no path both takes and "
-                                        f"releases the lock ({unbalanced} one-sided paths)")
     used = sorted({op.lock for _, p, _ in out.pairs for op in p.ops if op.lock})
     out.locks = tuple(used)
     return out

@@ -115,7 +115,7 @@ def _record_end(m: Machine, state: State, res: Result, schedule: tuple[int, ...]
         res.outcomes.add(_outcome(state))
     for kind, msg in _terminal(m, state):
         if kind == "deadlock":
-            res.stuck.add(_stuck_at(state))
+            res.stuck.add(_stuck_at(m, state))
         res._add(Hazard(kind, msg, schedule))
 
 
@@ -125,8 +125,10 @@ def _terminal(m: Machine, state: State) -> list[tuple[str, str]]:
     if any(c.status == CRASHED for c in cpus):
         return []
     if any(c.status == RUN for c in cpus):
-        stuck = "; ".join(f"cpu{i} {m.where(state, i)}" for i, c in enumerate(cpus)
-                          if c.status == RUN)
+        # Each CPU by the operation it is blocked in (not where inside it,
+        # which would count one deadlock once per spin point).
+        stuck = "; ".join(f"cpu{i} blocked in {m.blocked_op(state, i)}"
+                          for i, c in enumerate(cpus) if c.status == RUN)
         return [("deadlock", f"no CPU can move: {stuck}")]
     out = [("held_at_end", f"cpu{i} ends holding {lock} ({mode} {kind})")
            for i, c in enumerate(cpus) for lock, mode, kind in c.holds]
@@ -136,8 +138,9 @@ def _terminal(m: Machine, state: State) -> list[tuple[str, str]]:
     return out
 
 
-def _stuck_at(state: State) -> tuple[int | None, ...]:
-    return tuple(None if c.status == DONE else c.op_idx for c in state[1])
+def _stuck_at(m: Machine, state: State) -> tuple[int | None, ...]:
+    return tuple(None if c.status == DONE else m.blocked_index(state, i)
+                 for i, c in enumerate(state[1]))
 
 
 def _outcome(state: State) -> Outcome:

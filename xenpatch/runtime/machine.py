@@ -558,6 +558,28 @@ class Machine:
         return [info.name for info in self.locks.values()
                 if not self._routines.is_clean(self, info, mem)]
 
+    def blocked_index(self, state: State, i: int) -> int:
+        """Index of the op CPU i cannot get past: the op it is in, or, when
+        it is between ops, the next one that touches a lock (the local ops
+        before it, a critical section, run in the same step)."""
+        c = state[1][i]
+        ops = self.sc.programs[i].ops
+        k = c.op_idx
+        if c.stack:
+            return k
+        for _ in range(len(ops) + 1):
+            if k >= len(ops):
+                k = 0
+            if ops[k].kind not in LOCAL_OPS:
+                return k
+            k += 1
+        return c.op_idx
+
+    def blocked_op(self, state: State, i: int) -> str:
+        k = self.blocked_index(state, i)
+        ops = self.sc.programs[i].ops
+        return f"op {k} {ops[k]}" if k < len(ops) else "end"
+
     def where(self, state: State, i: int) -> str:
         """Human description of where CPU i is."""
         c = state[1][i]
