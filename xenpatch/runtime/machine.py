@@ -33,7 +33,41 @@ from xenpatch.runtime.programs import (
     Scenario,
 )
 
-LockModel = Literal["rw16", "qrw"]
+LockModel = Literal["rw16", "q417", "qrw"]
+
+# What each model is, for summaries: the tree it follows.
+MODEL_NAMES: dict[str, str] = {
+    "rw16": "2016 counter rwlock (W bit + reader count; 12/4-bit spinlock recursion)",
+    "q417": "4.17 queued rwlock (12-bit writer CPU, readers from bit 14; "
+            "12/4-bit spinlock recursion)",
+    "qrw": "4.19+ queued rwlock layout (14-bit writer CPU, readers from bit 16; "
+           "16/8-bit spinlock recursion)",
+}
+
+
+class Layout(NamedTuple):
+    """Bit layouts of one era's lock words (rwlock.h, spinlock.h)."""
+
+    qw_cpumask: int
+    qw_waiting: int
+    qw_locked: int
+    qw_wmask: int
+    qr_bias: int
+    no_cpu: int  # SPINLOCK_NO_CPU: all ones in recurse_cpu's width
+    recurse_mask: int  # recurse_cnt's width
+    max_recurse: int
+
+
+def _layout(qw_shift: int, cpu_bits: int, recurse_bits: int) -> Layout:
+    return Layout((1 << qw_shift) - 1, 1 << qw_shift, 3 << qw_shift, 3 << qw_shift,
+                  1 << (qw_shift + 2), (1 << cpu_bits) - 1, (1 << recurse_bits) - 1, 15)
+
+
+LAYOUTS: dict[str, Layout] = {
+    "rw16": _layout(12, 12, 4),  # no queued rwlock: the qw fields are unused
+    "q417": _layout(12, 12, 4),
+    "qrw": _layout(14, 16, 8),
+}
 Build = Literal["debug", "release"]
 
 NULL = 0  # value of an empty percpu slot; lock ids start at 1
@@ -49,10 +83,12 @@ _MAX_LOCAL = 10_000
 
 @dataclass(frozen=True)
 class Config:
-    """Which Xen the model is.  ``rw16`` is the 2016 tree (counter+writer-bit
-    rwlock, preempt counted after spinlock acquisition, no percpu fast-path
-    preempt, no lock tracking); ``qrw`` is HEAD (queued rwlock, preempt
-    counted first, debug lock tracking).  ``record_order`` keeps the order in
+    """Which Xen the model is (MODEL_NAMES).  ``rw16`` is the 2016 tree
+    (counter+writer-bit rwlock, preempt counted after spinlock acquisition,
+    no percpu fast-path preempt, no lock tracking); ``q417`` the queued
+    rwlock as 4.16-4.18 lay it out (writer CPU in 12 bits); ``qrw`` 4.19 and
+    later (writer CPU in 14 bits, wider spinlock recursion fields, debug lock
+    tracking).  ``record_order`` keeps the order in
     which locks were acquired in the state, for comparing with real runs."""
 
     lock_model: LockModel = "qrw"
@@ -65,11 +101,18 @@ class Config:
 
     @property
     def head(self) -> bool:
-        return self.lock_model == "qrw"
+        """The queued-rwlock eras (preempt counted first, percpu fast path
+        counts preempt, debug spinlock owner check)."""
+        return self.lock_model != "rw16"
+
+    @property
+    def layout(self) -> Layout:
+        return LAYOUTS[self.lock_model]
 
     @property
     def tracking(self) -> bool:
-        on = self.head if self.lock_tracking is None else self.lock_tracking
+        dflt = self.lock_model == "qrw"
+        on = dflt if self.lock_tracking is None else self.lock_tracking
         return on and self.debug
 
     @property
@@ -136,7 +179,7 @@ class Ctx:
 
     __slots__ = (
         "m", "mem", "over", "me", "preempt", "in_irq", "dbg", "accesses",
-        "reads", "writes", "started", "on_start", "trace", "head", "debug", "tracking",
+        "reads", "writes", "started", "on_start", "trace", "head", "debug", "tracking", "lay",
     )
 
     def __init__(self, m: Machine, mem: tuple[int, ...], cpu: Cpu, me: int, trace: bool) -> None:
@@ -156,6 +199,7 @@ class Ctx:
         self.head = m.cfg.head
         self.debug = m.cfg.debug
         self.tracking = m.cfg.tracking
+        self.lay = m.cfg.layout
 
     # -- access accounting -------------------------------------------------
     def _access(self) -> None:
@@ -341,11 +385,11 @@ class Machine:
         for lid, decl in enumerate(sc.locks, 1):
             n = decl.name
             if decl.type == "spinlock":
-                base = alloc(locks.spinlock_fields(n))
+                base = alloc(locks.spinlock_fields(n, self.cfg.layout.no_cpu))
                 info = LockInfo(n, lid, decl.type, base, len(init) - base)
             else:
                 pre = f"{n}.rw" if decl.type == "percpu" else n
-                base = alloc(locks.rwlock_fields(pre, self.cfg.head))
+                base = alloc(locks.rwlock_fields(pre, self.cfg.head, self.cfg.layout.no_cpu))
                 size = len(init) - base
                 wa = alloc([(f"{n}.writer_activating", 0)]) if decl.type == "percpu" else -1
                 info = LockInfo(n, lid, decl.type, base, size, wa, decl.owner)
