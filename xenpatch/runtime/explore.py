@@ -20,6 +20,8 @@ cycle in which one CPU never completes an op (L11, L12).
 from __future__ import annotations
 
 import random
+import resource
+import sys
 import time
 from array import array
 from collections import deque
@@ -65,6 +67,7 @@ class Result:
     states: int = 0
     transitions: int = 0
     complete: bool = True  # False when a bound stopped the search
+    stopped_by: str = ""  # which bound, when not complete
     seconds: float = 0.0
 
     @property
@@ -182,6 +185,11 @@ def _ample(m: Machine, state: State, i: int, r: StepResult) -> bool:
     return True
 
 
+def _rss_mb() -> float:
+    """Peak resident size of this process in megabytes (Linux: ru_maxrss is in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _independent(a: tuple[int, int, int], b: tuple[int, int, int]) -> bool:
     """Steps (cpu, reads, writes) of different CPUs commute."""
     return a[0] != b[0] and not (a[2] & (b[1] | b[2]) or b[2] & a[1])
@@ -193,6 +201,8 @@ def explore(
     max_states: int = 5_000_000,
     stop: Callable[[Result], bool] | None = None,
     shortest: bool = True,
+    max_memory_mb: int | None = None,
+    progress: bool = False,
 ) -> Result:
     """Breadth-first exploration of every schedule of m.
 
@@ -226,6 +236,7 @@ def explore(
     # equivalent interleaving was already explored), kept as
     # (cpu, reads, writes) so independence can be checked without re-running.
     sleep_of: dict[int, frozenset[tuple[int, int, int]]] = {0: frozenset()}
+    last_check = 0
     while queue:
         state, k, asleep_set, only = queue.popleft()
         asleep = {c for c, _, _ in asleep_set}
@@ -277,9 +288,22 @@ def explore(
             sleep_of[k2] = child_sleep
             check(s2, k2)
             queue.append((s2, k2, child_sleep, None))
-        if len(index) >= max_states or (stop is not None and stop(res)):
-            res.complete = False
+        if len(index) >= max_states:
+            res.complete, res.stopped_by = False, f"--max-states {max_states}"
             break
+        if stop is not None and stop(res):
+            res.complete, res.stopped_by = False, "the caller"
+            break
+        if (len(index) & 0xFFF) == 0 and len(index) != last_check:
+            last_check = len(index)
+            if max_memory_mb is not None and _rss_mb() > max_memory_mb:
+                res.complete, res.stopped_by = False, f"--max-memory {max_memory_mb}"
+                break
+            if progress:
+                print(f"\rexplore: {len(index)} states, {len(queue)} queued, "
+                      f"{time.perf_counter() - t0:.0f}s", end="", file=sys.stderr, flush=True)
+    if progress:
+        print(file=sys.stderr)
     res.states = len(index)
     if reduce and shortest and res.hazards:
         _shorten(m, res, max_states)
