@@ -39,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--replay", action="store_true",
                    help="print each hazard's minimal schedule step by step")
     p.add_argument("--no-reduce", action="store_true",
-                   help="explore without the partial-order reduction")
+                   help="explore without the partial-order and symmetry reductions")
     p.add_argument("--max-states", type=int, default=5_000_000,
                    help="stop exhaustive search after this many states (then: exit 3)")
     p.add_argument("--max-memory", type=int, default=None, metavar="MB",
@@ -74,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
         mode = f"random, {args.random} runs, seed {args.seed}"
     else:
         res = explore(m, reduce=not args.no_reduce, max_states=args.max_states,
-                      max_memory_mb=args.max_memory, progress=sys.stderr.isatty())
+                      max_memory_mb=args.max_memory, progress=sys.stderr.isatty(),
+                      symmetry=not args.no_reduce)
         mode = "exhaustive" + ("" if res.complete else
                                f" (INCOMPLETE: stopped by {res.stopped_by})")
     print(_summary(res, mode, args))

@@ -156,7 +156,8 @@ def _unmasked(sc: Scenario, cfg: Config, kind: str, max_states: int) -> bool:
 
 def _run(sc: Scenario, cfg: Config, max_states: int) -> tuple[Machine, Result]:
     m = Machine(sc, cfg)
-    return m, explore(m, max_states=max_states)
+    # Symmetry: the same function on several CPUs is one orbit of states.
+    return m, explore(m, max_states=max_states, symmetry=True)
 
 
 class Progress:

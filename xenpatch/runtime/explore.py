@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from xenpatch.runtime.machine import CRASHED, DONE, RUN, Machine, State, StepResult
+from xenpatch.runtime.symmetry import Perm, Symmetry, compose
 
 HAZARD_KINDS = ("exclusion", "deadlock", "assert", "bug", "held_at_end")
 
@@ -112,14 +113,17 @@ def exclusion(m: Machine, state: State) -> tuple[list[str], set[tuple[str, int, 
     return bad, seen
 
 
-def _record_end(m: Machine, state: State, res: Result, schedule: tuple[int, ...]) -> None:
-    """A state where no CPU can move: its outcome if all finished, and its hazards."""
+def _record_end(m: Machine, state: State, res: Result, k: int,
+                report: Callable[[int, list[tuple[str, str]]], None]) -> None:
+    """A state where no CPU can move: its outcome if all finished, and its
+    hazards, handed to report with the state's node k."""
     if all(c.status == DONE for c in state[1]):
         res.outcomes.add(_outcome(state))
-    for kind, msg in _terminal(m, state):
-        if kind == "deadlock":
-            res.stuck.add(_stuck_at(m, state))
-        res._add(Hazard(kind, msg, schedule))
+    found = _terminal(m, state)
+    if any(kind == "deadlock" for kind, _ in found):
+        res.stuck.add(_stuck_at(m, state))
+    if found:
+        report(k, found)
 
 
 def _terminal(m: Machine, state: State) -> list[tuple[str, str]]:
@@ -203,8 +207,14 @@ def explore(
     shortest: bool = True,
     max_memory_mb: int | None = None,
     progress: bool = False,
+    symmetry: bool = False,
 ) -> Result:
     """Breadth-first exploration of every schedule of m.
+
+    ``symmetry`` stores one state per permutation class of CPUs running
+    identical programs (symmetry.py); hazards and their schedules are then
+    computed on a real replay, but ``outcomes``, ``overlaps`` and ``stuck``
+    are recorded up to that permutation.
 
     Each hazard comes with a shortest schedule reaching it (with the
     reduction on, a second, unreduced search that stops early finds those;
@@ -218,18 +228,51 @@ def explore(
     queue: deque[tuple[State, int, frozenset[tuple[int, int, int]], frozenset[int] | None]]
     queue = deque([(init, 0, frozenset(), None)])
 
+    sym = Symmetry(m) if symmetry else None
+    if sym is not None and not sym.active:
+        sym = None
+    perms: dict[int, Perm] = {}
+    ident = tuple(range(m.ncpus))
+
     def path(k: int) -> tuple[int, ...]:
-        steps = []
+        nodes = []
         while k > 0:
-            steps.append(via[k])
+            nodes.append(k)
             k = parent[k]
-        return tuple(reversed(steps))
+        nodes.reverse()
+        if sym is None:
+            return tuple(via[x] for x in nodes)
+        # Steps are stored in each parent's numbering: map them to real CPUs.
+        sigma, out = ident, []
+        for x in nodes:
+            out.append(sigma[via[x]])
+            sigma = compose(sigma, perms.get(x))
+        return tuple(out)
+
+    canon_seen: set[tuple[str, str]] = set()
+
+    def report(k: int, keys: list[tuple[str, str]]) -> None:
+        if sym is None:
+            for kind, msg in keys:
+                res._add(Hazard(kind, msg, path(k)))
+            return
+        new = [key for key in keys if key not in canon_seen]
+        if not new:
+            return
+        canon_seen.update(new)
+        # The messages name CPUs: take them from the real schedule's end.
+        sched = path(k)
+        for kind, msg in hazards_at_end(m, sched) or keys:
+            res._add(Hazard(kind, msg, sched))
+
+    def canon(s: State) -> tuple[State, Perm | None]:
+        return sym.canon(s) if sym is not None else (s, None)
 
     def check(state: State, k: int) -> None:
         bad, seen = exclusion(m, state)
         res.overlaps |= seen
-        for msg in bad:
-            res._add(Hazard("exclusion", msg, path(k)))
+        if bad:
+            report(k, [("exclusion", msg) for msg in bad])
 
     check(init, 0)
     # Sleep sets (per state, the CPUs whose step need not be taken because an
@@ -249,12 +292,12 @@ def explore(
                 enabled.append((i, r))
         if not enabled:
             if only is None and not asleep:
-                _record_end(m, state, res, path(k))
+                _record_end(m, state, res, k, report)
             continue
         succ = enabled
         if reduce and only is None:
             for i, r in enabled:
-                if _ample(m, state, i, r) and r.state not in index:
+                if _ample(m, state, i, r) and canon(r.state)[0] not in index:
                     succ = [(i, r)]
                     break
         done: list[tuple[int, int, int]] = []
@@ -265,7 +308,10 @@ def explore(
                 t for t in (*asleep_set, *done) if _independent(t, me)
             ) if reduce else frozenset()
             done.append(me)
-            s2 = r.state
+            s2, perm = canon(r.state)
+            if perm is not None:
+                # The sleepers' CPU numbers and words are the parent's.
+                child_sleep = frozenset()
             k2 = index.get(s2)
             if k2 is not None:
                 old = sleep_of.get(k2)
@@ -281,9 +327,11 @@ def explore(
             index[s2] = k2
             parent.append(k)
             via.append(i)
+            if perm is not None:
+                perms[k2] = perm
             if r.crash is not None:
-                res.crash_points.add((r.crash.kind, i, s2[1][i].op_idx))
-                res._add(Hazard(r.crash.kind, f"cpu{i}: {r.crash.message}", path(k2)))
+                res.crash_points.add((r.crash.kind, i, r.state[1][i].op_idx))
+                report(k2, [(r.crash.kind, f"cpu{i}: {r.crash.message}")])
                 continue
             sleep_of[k2] = child_sleep
             check(s2, k2)
@@ -294,7 +342,7 @@ def explore(
         if stop is not None and stop(res):
             res.complete, res.stopped_by = False, "the caller"
             break
-        if (len(index) & 0xFFF) == 0 and len(index) != last_check:
+        if len(index) - last_check >= 4096:
             last_check = len(index)
             if max_memory_mb is not None and _rss_mb() > max_memory_mb:
                 res.complete, res.stopped_by = False, f"--max-memory {max_memory_mb}"
@@ -489,7 +537,13 @@ def random_walks(m: Machine, runs: int, seed: int, max_steps: int = 20_000) -> R
                 res._add(Hazard("exclusion", msg, tuple(sched)))
             succ = successors(m, state)
             if not succ:
-                _record_end(m, state, res, tuple(sched))
+                here = tuple(sched)
+
+                def report(_k: int, keys: list[tuple[str, str]], here: tuple = here) -> None:
+                    for kind, msg in keys:
+                        res._add(Hazard(kind, msg, here))
+
+                _record_end(m, state, res, 0, report)
                 break
             i, r = rng.choice(succ)
             res.transitions += 1
@@ -644,7 +698,10 @@ def _lasso(states: list[State], edges: list[list[tuple[int, int]]], comp: list[i
     cycle: list[int] = []
     at = start
     for cpu in sorted(cpus):
-        got = _bfs_path(edges, at, lambda v, i, w, c=cpu: i == c, cs)
+        def by_cpu(v: int, i: int, w: int, c: int = cpu) -> bool:
+            return i == c
+
+        got = _bfs_path(edges, at, by_cpu, cs)
         assert got is not None
         cycle += got[0]
         at = got[1]
