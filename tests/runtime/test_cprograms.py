@@ -181,3 +181,43 @@ def test_difftest_variant_keeping_the_read_lock(capsys: pytest.CaptureFixture[st
     assert "percpu_write_lock(B, grant_rwlock)" in report or \
         "percpu_write_lock(A, grant_rwlock)" in report
     assert "schedule (" in report
+
+
+def _fp(name: str, *seqs: tuple) -> C.FunctionPrograms:
+    return C.FunctionPrograms("x.h", name, sequences=list(seqs))
+
+
+def test_lock_api_halves_are_composed() -> None:
+    # mm-locks.h's shape: lock helpers that only take, unlock helpers that
+    # only release; the write lock has a recursive path with no operation.
+    before = [_fp("_mm_read_lock", (("read_lock", "l->lock"),)),
+              _fp("_mm_write_lock", (), (("write_lock", "l->lock"),)),
+              _fp("mm_read_unlock", (("read_unlock", "m->lock"),)),
+              _fp("mm_write_unlock", (), (("write_unlock", "l->lock"),))]
+    after = [_fp(f.function, *(tuple(("percpu_" + k, key) for k, key in seq)
+                               for seq in f.sequences)) for f in before]
+    halves = C._halves(before, after, set())
+    assert set(halves) == {f.function for f in before}
+    made = C._compose("_mm_read_lock", (("read_lock", "l->lock"),), halves)
+    assert made == [("_mm_read_lock+mm_read_unlock",
+                     (("read_lock", "l->lock"), ("read_unlock", "l->lock")),
+                     (("percpu_read_lock", "l->lock"), ("percpu_read_unlock", "l->lock")))]
+    assert [m[0] for m in C._compose("mm_write_unlock", (("write_unlock", "l->lock"),),
+                                     halves)] == ["_mm_write_lock+mm_write_unlock"]
+    # A function with a balanced path is no half; an inlined helper is covered by callers.
+    mixed = [_fp("f", (("read_lock", "x"),), (("read_lock", "x"), ("read_unlock", "x")))]
+    assert C._halves(mixed, mixed, set()) == {}
+    assert C._halves(before, after, {"_mm_read_lock"}).keys() == set(halves) - {"_mm_read_lock"}
+
+
+P2M_PARENT = Path("/work/trees/p2m-parent")
+
+
+@pytest.mark.skipif(not (P2M_PARENT / "xen/arch/x86/mm/mm-locks.h").is_file(),
+                    reason="the p2m conversion's parent tree is not extracted")
+def test_difftest_p2m_analyses_the_header_helpers(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = _xp(capsys, "difftest", "--rule", str(ROOT / "rules/p2m.toml"), str(P2M_PARENT))
+    head = out.splitlines()[0]
+    assert code == 0, out
+    assert "5 functions (5 of 5 fully covered), 2 programs" in head
+    assert "2016 counter rwlock" in head and "0 divergences" in head

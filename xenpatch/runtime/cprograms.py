@@ -282,6 +282,58 @@ def _feasible_edges(f, node_id: int, facts: Facts) -> list[tuple[int, int, Facts
     return out
 
 
+Half = tuple[str, str, tuple[Step, ...], tuple[Step, ...]]  # direction, mode, before, after
+
+
+def _halves(before: list[FunctionPrograms], after: list[FunctionPrograms],
+            inlined: set[str]) -> dict[str, list[Half]]:
+    """Functions that only take, or only release, the lock on one object in
+    one mode on every path: a lock API's halves, to be composed."""
+    out: dict[str, list[Half]] = {}
+    for b, a in zip(before, after, strict=True):
+        if b.function in inlined:
+            continue
+        by_shape = {shape(seq): seq for seq in a.sequences}
+        got: list[Half] = []
+        for seq in b.sequences:
+            if not seq:
+                continue
+            kinds = {k for k, _ in seq}
+            keys = {key for _, key in seq}
+            twin = by_shape.get(shape(seq))
+            if len(kinds) != 1 or len(keys) != 1 or twin is None:
+                got = []
+                break
+            kind = next(iter(kinds))
+            mode, _, verb = kind.partition("_")
+            got.append(("release" if verb == "unlock" else "acquire", mode, seq, twin))
+        if got:
+            out[b.function] = got
+    return out
+
+
+def _compose(fn: str, seq: tuple[Step, ...], halves: dict[str, list[Half]]
+             ) -> list[tuple[str, tuple[Step, ...], tuple[Step, ...]]]:
+    """Programs pairing fn's half-path seq with every path of another half
+    that undoes it (same mode, same count): acquire, then release."""
+    mine = next(h for h in halves[fn] if h[2] == seq)
+    direction, mode, sb, sa = mine
+    out = []
+    for other, hs in sorted(halves.items()):
+        for d2, m2, ob, oa in hs:
+            if d2 == direction or m2 != mode or len(ob) != len(sb):
+                continue
+            first_b, second_b = (sb, ob) if direction == "acquire" else (ob, sb)
+            first_a, second_a = (sa, oa) if direction == "acquire" else (oa, sa)
+            # One object: the release half's parameter is the acquire half's.
+            kb, ka = first_b[0][1], first_a[0][1]
+            pb = first_b + tuple((k, kb) for k, _ in second_b)
+            pa = first_a + tuple((k, ka) for k, _ in second_a)
+            names = (fn, other) if direction == "acquire" else (other, fn)
+            out.append((f"{names[0]}+{names[1]}", pb, pa))
+    return out
+
+
 def _rank(seq: tuple[Step, ...]) -> dict[str, int]:
     names: dict[str, int] = {}
     for _, key in seq:
@@ -485,14 +537,14 @@ def conversion_programs(root: Path, rule, result, only: set[str] | None = None,
             names = sorted(n for n in sites[rel] if only is None or n in only)
             if not names:
                 continue
-            if not rel.endswith(".c"):
-                # Not analysed: say so, the run is not complete.
-                for name in names:
-                    cov = Coverage(rel, name)
-                    cov.problems.append("converted code in a header or macro is not analysed")
-                    out.coverage.append(cov)
+            if "(macro)" in names:
+                # A macro body is not a function to walk: say so.
+                cov = Coverage(rel, "(macro)")
+                cov.problems.append("converted code in a macro body is not analysed")
+                out.coverage.append(cov)
+                names.remove("(macro)")
+            if not names:
                 continue
-            names = [n for n in names if n != "(macro)"] or names
             lines = {line for fn_lines in sites[rel].values() for line in fn_lines}
             before_fa = analyse(root, rel, result.old.get(rel, (root / rel).read_bytes()),
                                 config=config)
@@ -505,6 +557,7 @@ def conversion_programs(root: Path, rule, result, only: set[str] | None = None,
                 after_fa, names,
                 lambda e, line: e.kind == "percpu" and (e.owner or "").strip("&") == owner,
                 True, rule.lock.field)
+            halves = _halves(before, after, inlined)
             for b, a in zip(before, after, strict=True):
                 out.functions += 1
                 cov = Coverage(rel, b.function)
@@ -528,6 +581,19 @@ def conversion_programs(root: Path, rule, result, only: set[str] | None = None,
                         # A lock helper's halves run inside its callers' programs.
                         cov.via_callers += 1
                         continue
+                    if one_sided and b.function in halves:
+                        # A lock or unlock helper (mm-locks.h's _mm_read_lock):
+                        # run composed with each helper of the same file that
+                        # undoes it, as its callers pair them.
+                        made = _compose(b.function, seq, halves)
+                        if made:
+                            cov.run += 1
+                            for label, sb, sa in made:
+                                pb, pa = abstract(sb, None), abstract(sa, owner)
+                                if (pb, pa) not in seen:
+                                    seen.add((pb, pa))
+                                    out.pairs.append((label, pb, pa))
+                            continue
                     # Any other one-sided path (an early return holding the
                     # lock) runs as it is: what it leaves behind is a hazard.
                     twin = by_shape.get(shape(seq))
