@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from xenpatch.runtime.machine import CALL, GOTO, NULL, RET, Layout, LockInfo
-from xenpatch.runtime.programs import Op
+from xenpatch.runtime.machine import CALL, GOTO, NULL, RET, Crash, Layout, LockInfo
+from xenpatch.runtime.programs import IRQ_VARIANTS, Op
 
 if TYPE_CHECKING:
     from xenpatch.runtime.machine import Ctx, Machine
@@ -49,15 +49,39 @@ def ret(value: Any = None) -> Res:
 # recurse_cnt, debug cpu.  args = (base, tracked): the queued rwlock's
 # internal lock is not tracked on its own (its debug field is the rwlock's).
 
+IRQ_UNSEEN = 2  # debug irq_safe latch before first use (the C's -1)
+
+
 def spinlock_fields(name: str, no_cpu: int = NO_CPU) -> list[tuple[str, int]]:
     return [(f"{name}.head", 0), (f"{name}.tail", 0), (f"{name}.recurse_cpu", no_cpu),
-            (f"{name}.recurse_cnt", 0), (f"{name}.debug_cpu", no_cpu)]
+            (f"{name}.recurse_cnt", 0), (f"{name}.debug_cpu", no_cpu),
+            (f"{name}.irq_safe", IRQ_UNSEEN)]
+
+
+def check_lock(ctx: Ctx, latch: int, trying: bool = False) -> None:
+    """Debug builds' IRQ-safety latch (check_lock): a lock's first use
+    records whether interrupts were off; a later blocking use the other way
+    is a BUG.  Since 4.x a trylock with interrupts off is exempt (it cannot
+    spin).  Folded into the acquire's first access: the cmpxchg on the
+    debug word only decides which user latched first."""
+    if not ctx.debug:
+        return
+    safe = int(ctx.irq_off)
+    if trying and safe and ctx.head:
+        return
+    seen = ctx.own(latch)
+    if seen == IRQ_UNSEEN:
+        ctx.fold_store(latch, safe)
+    elif seen != safe:
+        raise Crash("bug", "CHECKLOCK FAILURE: lock taken with IRQs "
+                    f"{'off' if safe else 'on'}, latched IRQ-{'unsafe' if safe else 'safe'}")
 
 
 def spin_lock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
     b, tracked = a
     if pc == 0:
         if tracked:
+            check_lock(ctx, b + 5)  # step 1
             ctx.track_enter(b)
         if ctx.head:
             ctx.preempt += 1
@@ -93,6 +117,7 @@ def spin_unlock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
 def spin_trylock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
     b, _ = a
     if pc == 0:
+        check_lock(ctx, b + 5, trying=True)
         if ctx.head:
             ctx.preempt += 1
         h, t = ctx.load_many((b, b + 1))
@@ -187,6 +212,7 @@ W16 = 1 << 31
 def rw16_read_lock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
     b = a[0]
     if pc == 0:
+        check_lock(ctx, b + 1)
         ctx.track_enter(b)
         x = ctx.await_(b, lambda v: not v & W16, "!W")
         return goto(1, (x,))
@@ -200,6 +226,7 @@ def rw16_read_lock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
 def rw16_read_trylock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
     b = a[0]
     if pc == 0:
+        check_lock(ctx, b + 1, trying=True)
         x = ctx.load(b)
         if x & W16:
             return ret(False)
@@ -222,6 +249,7 @@ def rw16_read_unlock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
 def rw16_write_lock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
     b = a[0]
     if pc == 0:
+        check_lock(ctx, b + 1)
         ctx.track_enter(b)
         x = ctx.await_(b, lambda v: not v & W16, "!W")
         return goto(1, (x,))
@@ -242,6 +270,7 @@ def rw16_write_lock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
 
 def rw16_write_trylock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
     b = a[0]
+    check_lock(ctx, b + 1, trying=True)
     if ctx.cas(b, 0, W16):
         ctx.preempt += 1
         ctx.track_add(b)
@@ -284,6 +313,7 @@ def qrw_read_lock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
     L = ctx.lay
     q = (b + 1, False)
     if pc == 0:
+        check_lock(ctx, b + 6)
         ctx.track_enter(b)
         ctx.preempt += 1
         c = ctx.add_return(b, L.qr_bias)
@@ -313,6 +343,7 @@ def qrw_read_trylock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
     b = a[0]
     L = ctx.lay
     if pc == 0:
+        check_lock(ctx, b + 6, trying=True)
         ctx.preempt += 1
         if _can_read(ctx.load(b), ctx.me, ctx.lay):
             return goto(1)
@@ -344,6 +375,7 @@ def qrw_write_lock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
     q = (b + 1, False)
     mine = ctx.lay.qw_locked | ctx.me
     if pc == 0:
+        check_lock(ctx, b + 6)
         ctx.track_enter(b)
         ctx.preempt += 1
         if ctx.cas(b, 0, mine):
@@ -379,6 +411,7 @@ def qrw_write_lock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
 def qrw_write_trylock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
     b = a[0]
     if pc == 0:
+        check_lock(ctx, b + 6, trying=True)
         ctx.preempt += 1
         if ctx.load(b) != 0:
             ctx.preempt -= 1
@@ -432,7 +465,7 @@ RW = {
 
 def rwlock_fields(name: str, head: bool, no_cpu: int = NO_CPU) -> list[tuple[str, int]]:
     if not head:
-        return [(f"{name}.lock", 0)]
+        return [(f"{name}.lock", 0), (f"{name}.irq_safe", IRQ_UNSEEN)]
     return [(f"{name}.cnts", 0)] + spinlock_fields(f"{name}.lock", no_cpu)
 
 
@@ -549,6 +582,43 @@ SPIN = {
     "spin_trylock_recursive": spin_trylock_recursive,
     "spin_barrier": spin_barrier, "spin_is_locked": spin_is_locked,
 }
+
+
+# ---------------------------------------------------------------------------
+# _irq / _irqsave variants: the base routine with interrupts off around it.
+
+def _irq_variant(base: Any, mode: str, locking: bool) -> Any:
+    def routine(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
+        if pc == 0:
+            if locking:
+                if mode == "irq":
+                    ctx.assert_(not ctx.irq_off, "local_irq_is_enabled()")
+                else:
+                    ctx.irq_saved = ctx.irq_saved + (ctx.irq_off,)
+                ctx.irq_off = True
+            return call(base, a, 1)
+        if not locking:
+            if mode == "irq":
+                ctx.irq_off = False
+            elif ctx.irq_saved:
+                ctx.irq_off = ctx.irq_saved[-1]
+                ctx.irq_saved = ctx.irq_saved[:-1]
+        return ret(rv)
+
+    routine.__name__ = f"{base.__name__}_{mode}"
+    return routine
+
+
+def _irq_table(table: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for kind, (base, mode) in IRQ_VARIANTS.items():
+        if base in table:
+            out[kind] = _irq_variant(table[base], mode, "unlock" not in kind)
+    return out
+
+
+for _t in (SPIN, RW[False], RW[True]):
+    _t.update(_irq_table(_t))
 
 
 # ---------------------------------------------------------------------------

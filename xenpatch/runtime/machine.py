@@ -130,6 +130,8 @@ class Cpu(NamedTuple):
     dbg: tuple  # HEAD CONFIG_DEBUG_LOCKS per-CPU list of held lock keys
     obs: tuple  # (op_idx, value) of trylocks and queries
     status: int
+    irq_off: bool = False  # local interrupts disabled
+    irq_saved: tuple = ()  # flags saved by _irqsave locks, innermost last
 
 
 State = tuple[tuple[int, ...], tuple[Cpu, ...], tuple]
@@ -180,6 +182,7 @@ class Ctx:
     __slots__ = (
         "m", "mem", "over", "me", "preempt", "in_irq", "dbg", "accesses",
         "reads", "writes", "started", "on_start", "trace", "head", "debug", "tracking", "lay",
+        "irq_off", "irq_saved",
     )
 
     def __init__(self, m: Machine, mem: tuple[int, ...], cpu: Cpu, me: int, trace: bool) -> None:
@@ -189,6 +192,8 @@ class Ctx:
         self.me = me
         self.preempt = cpu.preempt
         self.in_irq = cpu.in_irq
+        self.irq_off = cpu.irq_off
+        self.irq_saved = cpu.irq_saved
         self.dbg = cpu.dbg
         self.accesses = 0
         self.reads = 0
@@ -479,7 +484,8 @@ class Machine:
                 if ctx.accesses:
                     snap = (op_idx, tuple(stack), dict(ctx.over), ctx.preempt, ctx.in_irq,
                             ctx.dbg, ctx.started, pending[0], obs, log, retval, returning,
-                            ctx.reads, ctx.writes, len(ctx.trace or ()))
+                            ctx.reads, ctx.writes, len(ctx.trace or ()), ctx.irq_off,
+                            ctx.irq_saved)
                 if not stack:
                     if op_idx == len(prog.ops):
                         if not prog.loop:
@@ -492,6 +498,10 @@ class Machine:
                             ctx.in_irq = True
                         elif op.kind == "irq_exit":
                             ctx.in_irq = False
+                        elif op.kind == "local_irq_disable":
+                            ctx.irq_off = True
+                        elif op.kind == "local_irq_enable":
+                            ctx.irq_off = False
                         ctx.note(str(op))
                         op_idx += 1
                         continue
@@ -539,7 +549,8 @@ class Machine:
         except _Yield:
             assert snap is not None
             (op_idx, st, over, ctx.preempt, ctx.in_irq, ctx.dbg, ctx.started, pend, obs, log,
-             retval, returning, ctx.reads, ctx.writes, ntrace) = snap
+             retval, returning, ctx.reads, ctx.writes, ntrace, ctx.irq_off,
+             ctx.irq_saved) = snap
             stack = list(st)
             pending[0] = pend
             ctx.over = over
@@ -561,7 +572,7 @@ class Machine:
             mem = tuple(m)
         holds = pending[0]
         new = Cpu(op_idx, ctx.started, tuple(stack), ctx.preempt, ctx.in_irq, holds,
-                  ctx.dbg, obs, status)
+                  ctx.dbg, obs, status, ctx.irq_off, ctx.irq_saved)
         cpus = cpus[:i] + (new,) + cpus[i + 1 :]
         if self._tickets:
             mem, cpus = self._routines.normalise_tickets(self._tickets, mem, cpus)
@@ -641,7 +652,8 @@ def _Return(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> tuple:
 
 
 def _acquires(op: Op) -> bool:
-    return op.kind.endswith(("_lock", "_trylock", "lock_recursive")) and "unlock" not in op.kind
+    return op.kind.endswith(("_lock", "_trylock", "lock_recursive", "_lock_irq",
+                             "_lock_irqsave")) and "unlock" not in op.kind
 
 
 def _mode(op: Op) -> str:
