@@ -221,3 +221,34 @@ def test_difftest_p2m_analyses_the_header_helpers(capsys: pytest.CaptureFixture[
     assert code == 0, out
     assert "5 functions (5 of 5 fully covered), 2 programs" in head
     assert "2016 counter rwlock" in head and "0 divergences" in head
+
+
+def test_difftest_irq_context_function(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ("difftest", "--rule", str(RULE), str(FIXTURE), "--lock-model", "rw16",
+            "--function", "gnttab_set_version", "--cpus", "1", "--build", "debug")
+    code, out = _xp(capsys, *argv)
+    assert code == 0 and "in interrupt context" not in out
+    # Run from an interrupt handler, the converted write lock trips the
+    # percpu writer's ASSERT(!in_irq()): a new hazard of the conversion.
+    code, out = _xp(capsys, *argv, "--irq-context", "gnttab_set_version")
+    assert code == 1
+    assert "in interrupt context: gnttab_set_version" in out
+    assert "new: assert with cpu0=gnttab_set_version#1 (in IRQ)" in out
+    assert "ASSERT(!in_irq()) failed" in out
+
+
+def test_irq_handlers_follow_the_trees_prototype(tmp_path: Path) -> None:
+    from xenpatch.runtime.irqctx import irq_handlers
+
+    src = tmp_path / "xen" / "arch"
+    src.mkdir(parents=True)
+    (src / "irq.c").write_text(
+        "int request_irq(unsigned int irq, unsigned int irqflags,\n"
+        "                void (*handler)(int, void *), const char *name, void *dev);\n"
+        "static void timer_fn(int irq, void *d) { }\n"
+        "void setup(void) { request_irq(3, 0, timer_fn, \"t\", NULL); }\n")
+    (src / "drv.c").write_text(
+        "#define request_irq(irq, func, flags, name, dev) \\\n"
+        "    request_irq(irq, flags, func, name, dev)\n"
+        "void probe(void) { request_irq(4, fault_fn, IRQF_SHARED, \"f\", NULL); }\n")
+    assert irq_handlers(tmp_path) == {"timer_fn", "fault_fn"}

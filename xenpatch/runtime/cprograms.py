@@ -503,8 +503,14 @@ LONG = f"longer than {MAX_OPS} lock operations (lock operations in a loop)"
 SHAPE = "changed shape in the conversion"
 
 
+def in_irq(p: Program) -> Program:
+    """p run from interrupt context."""
+    return Program((Op("irq_enter"), *p.ops, Op("irq_exit")), p.loop)
+
+
 def conversion_programs(root: Path, rule, result, only: set[str] | None = None,
-                        per_function: int | None = None) -> ConversionPrograms:
+                        per_function: int | None = None,
+                        irq_functions: frozenset[str] = frozenset()) -> ConversionPrograms:
     """Programs of every function a conversion touches, before and after it.
 
     ``result`` is the rewrite's Result: its site lines say which calls of the
@@ -512,7 +518,8 @@ def conversion_programs(root: Path, rule, result, only: set[str] | None = None,
     the new source is analysed as written, so the after-programs come from
     what the converted code really calls (the wrappers included).
     ``per_function`` caps the paths run per function (the rest are cut and
-    reported); None runs them all.
+    reported); None runs them all.  Programs of ``irq_functions`` run in
+    interrupt context.
     """
     import shutil
     import tempfile
@@ -590,6 +597,8 @@ def conversion_programs(root: Path, rule, result, only: set[str] | None = None,
                             cov.run += 1
                             for label, sb, sa in made:
                                 pb, pa = abstract(sb, None), abstract(sa, owner)
+                                if b.function in irq_functions:
+                                    pb, pa, label = in_irq(pb), in_irq(pa), label + " (in IRQ)"
                                 if (pb, pa) not in seen:
                                     seen.add((pb, pa))
                                     out.pairs.append((label, pb, pa))
@@ -610,11 +619,14 @@ def conversion_programs(root: Path, rule, result, only: set[str] | None = None,
                     swaps = (False, True) if seq not in b.address_ordered else (False,)
                     for swap in swaps:
                         pb, pa = abstract(seq, None, swap), abstract(twin, owner, swap)
+                        if b.function in irq_functions:
+                            pb, pa = in_irq(pb), in_irq(pa)
                         if (pb, pa) in seen:
                             continue  # the same program is already run
                         seen.add((pb, pa))
                         label = (f"{b.function}#{kept}{'~' if swap else ''}"
-                                 f"{' (one-sided)' if one_sided else ''}")
+                                 f"{' (one-sided)' if one_sided else ''}"
+                                 f"{' (in IRQ)' if b.function in irq_functions else ''}")
                         out.pairs.append((label, pb, pa))
     used = sorted({op.lock for _, p, _ in out.pairs for op in p.ops if op.lock})
     out.locks = tuple(used)

@@ -37,6 +37,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                    help="state bound per exploration; a combination that hits it is incomplete")
     p.add_argument("--allow-incomplete", action="store_true",
                    help="exit 0 (not 3) when some paths or combinations were not covered")
+    p.add_argument("--irq-context", action="append", default=[], metavar="FUNC",
+                   help="run FUNC's programs in interrupt context (repeatable); handlers "
+                   "passed to the tree's IRQ registration calls are found on their own")
     p.add_argument("--fail-on", choices=("new", "preexisting"), default="new",
                    help="new (default): exit 1 on divergences; preexisting: also on hazards "
                    "found on both sides")
@@ -87,8 +90,13 @@ def run(args: argparse.Namespace) -> int:
     else:
         model, tracking = args.lock_model, None
         how = f"{MODEL_NAMES[model]}, --lock-model {model}"
+    from xenpatch.runtime.irqctx import irq_handlers
+
     only = set(args.function) if args.function else None
-    progs = conversion_programs(args.tree, rule, result, only=only, per_function=args.paths)
+    irq = frozenset(irq_handlers(args.tree, list(rule.paths) or None)) | set(args.irq_context)
+    progs = conversion_programs(args.tree, rule, result, only=only, per_function=args.paths,
+                                irq_functions=irq)
+    irq_converted = sorted(irq & {c.function for c in progs.coverage})
     for problem in progs.problems:
         print(f"note: {problem}", file=sys.stderr)
     cfg = Config(model, args.build, lock_tracking=tracking)
@@ -106,6 +114,8 @@ def run(args: argparse.Namespace) -> int:
           f"{args.build} build, model: {how}: "
           f"{sum(d.status != 'preexisting' for d in divergences)} divergences, "
           f"{sum(d.status == 'preexisting' for d in divergences)} hazards on both sides")
+    if irq_converted:
+        print("in interrupt context: " + ", ".join(irq_converted))
     for cov in progs.coverage:
         print(("coverage: " if cov.complete else "incomplete: ") + cov.describe())
     for names in rep.incomplete:
