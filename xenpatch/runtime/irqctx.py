@@ -75,9 +75,11 @@ def irq_handlers(tree: Path, paths: list[str] | None = None) -> set[str]:
             continue
         call = re.compile(rf"(?<![\w>.]){re.escape(name)}\s*\(")
         macro = re.compile(rf"#\s*define\s+{re.escape(name)}\s*\(([^)]*)\)(.*)")
-        for _, text in files:
+        for _, raw in files:
             here = idx
-            m = macro.search(text.replace("\\\n", " "))
+            # Continuation lines joined, so a macro is one line to match or skip.
+            text = raw.replace("\\\n", " ")
+            m = macro.search(text)
             if m is not None:
                 # A file that reorders the arguments (#define name(a, f, b) name(a, b, f)).
                 params = [x.strip() for x in m.group(1).split(",")]
