@@ -122,6 +122,8 @@ def _signed(x: int) -> int:
 
 
 def _rw(m: Machine, mem: tuple[int, ...], base: int) -> str:
+    if not m.cfg.head:
+        return f"x{mem[base]}"  # the 2016 counter rwlock: the raw word
     lay = m.cfg.layout
     cnts = mem[base]
     ws = (cnts & lay.qw_wmask) // lay.qw_waiting

@@ -49,13 +49,11 @@ class Symmetry:
         self.n = n
 
     def _sig(self, state: State, i: int) -> int:
+        # Any order of a group is a valid representative; the signature only
+        # makes equal states pick the same one.  CPU-valued lock fields are
+        # left out (cheap; ties fall back to CPU number).
         mem, cpus, _ = state
-        lay = self.lay
-        mine = tuple(mem[s + i] for s in self.slot_bases)
-        named = tuple(mem[w] == i for w in self.cpu_words)
-        owns = tuple((mem[w] & lay.qw_wmask) == lay.qw_locked and (mem[w] & lay.qw_cpumask) == i
-                     for w in self.cnts_words)
-        return hash((cpus[i], mine, named, owns))
+        return hash((cpus[i], tuple(mem[s + i] for s in self.slot_bases)))
 
     def canon(self, state: State) -> tuple[State, Perm | None]:
         """The representative of state, and the permutation taking state to
