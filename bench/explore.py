@@ -106,8 +106,11 @@ def scale(budget: float) -> None:
                               ("plain", {"reduce": False})):
                 gc.collect()
                 t0 = time.perf_counter()
-                res = explore(m, shortest=False, max_states=10_000_000,
-                              stop=lambda r, t0=t0: time.perf_counter() - t0 > budget,
+
+                def over(_r: Result, t0: float = t0) -> bool:
+                    return time.perf_counter() - t0 > budget
+
+                res = explore(m, shortest=False, max_states=10_000_000, stop=over,
                               **kw)  # type: ignore[arg-type]
                 rows.append(res)
                 done = "yes" if res.complete else f"no ({budget:.0f}s budget)"

@@ -558,7 +558,10 @@ def conversion_programs(root: Path, rule, result, only: set[str] | None = None,
             after_fa = analyse(after_root, rel, result.new.get(rel, (root / rel).read_bytes()),
                                config=config)
             inlined: set[str] = set()
-            before = function_programs(before_fa, names, lambda e, line, lines=lines: line in lines,
+            def on_site(e: Effect, line: int, lines: set[int] = lines) -> bool:
+                return line in lines
+
+            before = function_programs(before_fa, names, on_site,
                                        False, rule.lock.field, inlined=inlined)
             after = function_programs(
                 after_fa, names,

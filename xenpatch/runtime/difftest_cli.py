@@ -69,8 +69,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"xenpatch: {exc}", file=sys.stderr)
         return 2
     if result.plan.errors:
-        for d in result.plan.errors:
-            print(str(d), file=sys.stderr)
+        for diag in result.plan.errors:
+            print(str(diag), file=sys.stderr)
         return 2
     from xenpatch.runtime.difftest import Progress, difftest_report
     from xenpatch.runtime.era import EraError, detect
