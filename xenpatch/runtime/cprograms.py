@@ -1,11 +1,12 @@
 """Lock programs of real C functions: the sequences of operations on one lock
 along each path, for the explorer to run before and after a conversion.
 
-The only module of the runtime that reads C.  It takes the lint's analysis of
-a file (control flow, and for every node the lock effects of its calls, with
-helper summaries and aliases already applied) and walks each function's
-paths, keeping the effects on the converted lock.  Three things make the
-programs faithful rather than syntactic:
+The only module of the runtime that reads C.  It takes the analysis of a
+file (xenpatch.analysis.fileanalysis: control flow, and for every node the
+lock effects of its calls, with helper summaries and aliases already
+applied) and walks each function's paths, keeping the effects on the
+converted lock.  Three things make the programs faithful rather than
+syntactic:
 
 * helpers of the same file (``double_gt_lock``) are inlined with their own
   paths, their parameters bound to the caller's arguments;
@@ -29,12 +30,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from xenpatch.analysis.config import AnalysisConfig
+from xenpatch.analysis.events import AssignAct, KillCondAct, OpAct
+from xenpatch.analysis.fileanalysis import FileAnalysis
+from xenpatch.analysis.headers import HeaderIndex, header_index
+from xenpatch.analysis.locktable import Effect
+from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.c.cfg import Kind
 from xenpatch.c.source import parse_bytes
-from xenpatch.lint.analyze import FileAnalysis, LintConfig
-from xenpatch.lint.funcinfo import AssignAct, KillCondAct, OpAct
-from xenpatch.lint.headers import HeaderIndex, header_index
-from xenpatch.lint.lockops import Effect
 from xenpatch.runtime.programs import Op, Program
 
 # (op kind, lock key); keys are the lint's normalised lock expressions.
@@ -114,12 +117,13 @@ class _Walker:
         # Same-file helpers whose paths were inlined into a caller's.
         self.inlined: set[str] = set()
 
-    def alternatives(self, f, node_id: int, depth: int) -> list[Path_]:
+    def alternatives(self, f: FunctionUnit, node_id: int, depth: int) -> list[Path_]:
         """What a node adds to a path: one or several (inlined callees) pieces."""
+        assert f.info is not None and f.cfg is not None  # prepared by paths()
         acts = f.info.acts[node_id] if node_id < len(f.info.acts) else []
         ops = [a for a in acts if isinstance(a, OpAct)]
         node = f.cfg.nodes[node_id]
-        text = node.ast.text.decode() if node.ast is not None else ""
+        text = (node.ast.text or b"").decode() if node.ast is not None else ""
         # A call of the function itself: its paths, on the callee's locks.
         if depth > 0 and re.search(rf"\b{re.escape(f.name)}\s*\(", text):
             args = _call_args(text, f.name)
@@ -129,9 +133,10 @@ class _Walker:
         if not ops:
             return [Path_(())]
         via = {a.effect.via for a in ops}
-        helper = next((v for v in via if v in self.fa.fns and v != f.name), None)
+        helper = next((v for v in via if self.fa.function(v) is not None and v != f.name), None)
         if helper is not None and len(via) == 1:
-            h = self.fa.fns[helper]
+            h = self.fa.function(helper)
+            assert h is not None
             self.fa.prepare(h)
             summary = self.fa.summary_of(helper)
             if h.info is not None and h.cfg is not None and summary is not None:
@@ -151,12 +156,13 @@ class _Walker:
                     steps.append((kind, a.effect.key))
         return [Path_(tuple(steps))]
 
-    def address_test(self, f, node_id: int) -> tuple[str, str, str] | None:
+    def address_test(self, f: FunctionUnit, node_id: int) -> tuple[str, str, str] | None:
         """(left key, operator, right key) when a condition compares two lock objects."""
+        assert f.info is not None and f.cfg is not None  # prepared by paths()
         node = f.cfg.nodes[node_id]
         if node.kind is not Kind.COND or node.ast is None or len(node.succ) != 2:
             return None
-        m = _ADDR_TEST.match(node.ast.text.decode())
+        m = _ADDR_TEST.match((node.ast.text or b"").decode())
         if m is None:
             return None
         alias = f.info.aliases
@@ -167,12 +173,13 @@ class _Walker:
             return None
         return lk, m.group(2), rk
 
-    def lock_keys(self, f) -> set[str]:
+    def lock_keys(self, f: FunctionUnit) -> set[str]:
         """Keys of the converted lock this function's own calls name."""
+        assert f.info is not None
         return {a.effect.key for acts in f.info.acts for a in acts
                 if isinstance(a, OpAct) and self.keep(a.effect, a.line)}
 
-    def paths(self, f, depth: int) -> list[Path_]:
+    def paths(self, f: FunctionUnit, depth: int) -> list[Path_]:
         """Every path's operations on the lock, up to MAX_OPS of them."""
         self.fa.prepare(f)
         if f.cfg is None or f.info is None:
@@ -369,8 +376,8 @@ def _bind(key: str, bound: dict[str, str]) -> str:
 
 
 def analyse(root: Path, rel: str, raw: bytes, headers: HeaderIndex | None = None,
-            config: LintConfig | None = None) -> FileAnalysis:
-    config = config or LintConfig.load()
+            config: AnalysisConfig | None = None) -> FileAnalysis:
+    config = config or AnalysisConfig.load()
     src = parse_bytes(rel, raw, config.macros)
     fa = FileAnalysis(config, src, headers if headers is not None else
                       header_index((root / rel).resolve()))
@@ -388,7 +395,7 @@ def function_programs(fa: FileAnalysis, names: Iterable[str], keep: Keep, percpu
         walker.inlined = inlined
     out = []
     for name in names:
-        f = fa.fns.get(name)
+        f = fa.function(name)
         fp = FunctionPrograms(fa.src.path, name)
         if f is None:
             fp.problems.append("not found in the file")
@@ -531,7 +538,7 @@ def conversion_programs(root: Path, rule, result, only: set[str] | None = None,
             sites.setdefault(s.path, {}).setdefault(s.function, set()).add(s.line)
         else:
             sites.setdefault(s.path, {}).setdefault(s.function, set())
-    config = LintConfig.load()
+    config = AnalysisConfig.load()
     owner = rule.lock.owner
     seen: set[tuple[Program, Program]] = set()
     with tempfile.TemporaryDirectory(prefix="xenpatch-difftest-") as tmp:
