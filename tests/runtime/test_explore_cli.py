@@ -122,3 +122,19 @@ def test_summary_names_the_model(tmp_path: Path, capsys: pytest.CaptureFixture[s
                          ("qrw", "4.19+ queued")):
         assert _main(["explore", str(p), "--lock-model", model]) == 0
         assert words in capsys.readouterr().out
+
+
+def test_deadlock_names_each_blocked_operation_once(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    # A critical section before the blocking op: the CPU is blocked in the
+    # op after it, not "at" the cs; and one deadlock is one hazard however
+    # many spin points the schedules reach it through.
+    p = _write(tmp_path, "lock A percpu C\n"
+               "cpu0: percpu_read_lock(A, C) cs percpu_read_lock(A, C) cs\n"
+               "+ percpu_read_unlock(A, C) percpu_read_unlock(A, C)\n"
+               "cpu1: cs percpu_write_lock(A, C) cs percpu_write_unlock(A, C)\n")
+    assert _main(["explore", str(p)]) == 1
+    out = capsys.readouterr().out
+    dl = [line for line in out.splitlines() if line.startswith("deadlock:")]
+    assert dl == ["deadlock: no CPU can move: cpu0 blocked in op 2 percpu_read_lock(A, C); "
+                  "cpu1 blocked in op 1 percpu_write_lock(A, C)"]
