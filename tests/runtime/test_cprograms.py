@@ -252,3 +252,33 @@ def test_irq_handlers_follow_the_trees_prototype(tmp_path: Path) -> None:
         "    request_irq(irq, flags, func, name, dev)\n"
         "void probe(void) { request_irq(4, fault_fn, IRQF_SHARED, \"f\", NULL); }\n")
     assert irq_handlers(tmp_path) == {"timer_fn", "fault_fn"}
+
+
+MAYBE_NULL = """
+static void gnttab_fixture_maybe_null(struct domain *d, struct domain *e)
+{
+    struct grant_table *gt = NULL;
+
+    if ( e != NULL )
+    {
+        gt = e->grant_table;
+        write_lock(&gt->lock);
+    }
+    d->grant_table->gt_version = 1;
+    if ( gt != NULL )
+        write_unlock(&gt->lock);
+}
+"""
+
+
+def test_difftest_pointer_whose_lock_is_held_is_not_null(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    tree = Path(shutil.copytree(FIXTURE, tmp_path / "maybe_null"))
+    src = tree / GT
+    src.write_text(src.read_text() + MAYBE_NULL)
+    code, out = _xp(capsys, "difftest", "--rule", str(RULE), str(tree), "--lock-model", "rw16",
+                    "--function", "gnttab_fixture_maybe_null", "--cpus", "1")
+    assert code == 0, out
+    # No path takes the lock and then finds gt NULL (ending with it held).
+    assert ": 0 divergences, 0 hazards on both sides" in out.splitlines()[0]
+    assert "gnttab_fixture_maybe_null: 1 paths found, 1 run" in out

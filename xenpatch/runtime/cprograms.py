@@ -36,6 +36,7 @@ from xenpatch.analysis.fileanalysis import FileAnalysis
 from xenpatch.analysis.headers import HeaderIndex, header_index
 from xenpatch.analysis.locktable import Effect
 from xenpatch.analysis.unit import FunctionUnit
+from xenpatch.analysis.values import ZERO
 from xenpatch.c.cfg import Kind
 from xenpatch.c.source import parse_bytes
 from xenpatch.runtime.programs import Op, Program
@@ -201,7 +202,7 @@ class _Walker:
                 continue
             facts = _kill_facts(f, node_id, facts)
             test = self.address_test(f, node_id)
-            edges = _feasible_edges(f, node_id, facts)
+            edges = _feasible_edges(f, node_id, facts, _held_keys(path.steps))
             for extra in self.alternatives(f, node_id, depth):
                 steps = path.steps + extra.steps
                 if len(steps) > MAX_OPS:
@@ -246,10 +247,19 @@ def _kill_facts(f, node_id: int, facts: Facts) -> Facts:
     return facts
 
 
-def _feasible_edges(f, node_id: int, facts: Facts) -> list[tuple[int, int, Facts]]:
+def _held_keys(steps: tuple[Step, ...]) -> set[str]:
+    held: dict[str, int] = {}
+    for kind, key in steps:
+        held[key] = held.get(key, 0) + (-1 if "unlock" in kind else 1)
+    return {k for k, n in held.items() if n > 0}
+
+
+def _feasible_edges(f, node_id: int, facts: Facts,
+                    held: frozenset[str] | set[str] = frozenset()) -> list[tuple[int, int, Facts]]:
     """(edge index, successor, facts after) for the edges a path may take:
     a condition the path has already decided, unchanged since, goes the same
-    way again (``if ( c ) read_lock ... if ( c ) read_unlock``)."""
+    way again (``if ( c ) read_lock ... if ( c ) read_unlock``); a pointer
+    whose object's lock the path holds is not NULL (as the lint reasons)."""
     node = f.cfg.nodes[node_id]
     out = [(i, s, facts) for i, s in enumerate(node.succ)]
     br = f.info.branches[node_id] if (
@@ -271,6 +281,8 @@ def _feasible_edges(f, node_id: int, facts: Facts) -> list[tuple[int, int, Facts
         out = []
         for i, succ, outcome in ((0, t, True), (1, e, False)):
             new = vt.refine(outcome, cls) or cls
+            if new == ZERO and any(h.startswith(vt.var + "->") for h in held):
+                continue
             out.append((i, succ, rest | {(k, new)} if new is not None else rest))
         return out
     if br.text is not None:
