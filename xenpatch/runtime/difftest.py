@@ -30,6 +30,7 @@ from xenpatch.runtime.explore import (
     follow_op_order,
     format_replay,
     format_schedule,
+    minimise,
     op_order,
 )
 from xenpatch.runtime.machine import Config, Machine
@@ -129,7 +130,7 @@ def difftest_report(
         if not (rb.complete and ra.complete):
             rep.incomplete.append(names)
         for kind in sorted(rb.kinds() | ra.kinds()):
-            hb, ha = _first(rb, kind), _first(ra, kind)
+            hb, ha = _first(mb, rb, kind), _first(ma, ra, kind)
             status: Status
             if hb and ha:
                 status = "preexisting"
@@ -157,7 +158,7 @@ def _unmasked(sc: Scenario, cfg: Config, kind: str, max_states: int) -> bool:
 def _run(sc: Scenario, cfg: Config, max_states: int) -> tuple[Machine, Result]:
     m = Machine(sc, cfg)
     # Symmetry: the same function on several CPUs is one orbit of states.
-    return m, explore(m, max_states=max_states, symmetry=True)
+    return m, explore(m, max_states=max_states, symmetry=True, shortest=False)
 
 
 class Progress:
@@ -175,9 +176,11 @@ class Progress:
                   end=end, file=sys.stderr, flush=True)
 
 
-def _first(res: Result, kind: str) -> Hazard | None:
+def _first(m: Machine, res: Result, kind: str) -> Hazard | None:
+    """The hazard of this kind to show, its schedule minimised (the search
+    skips the unreduced shortest-schedule pass: only one per kind is shown)."""
     found = res.of_kind(kind)
-    return found[0] if found else None
+    return minimise(m, found[0]) if found else None
 
 
 def _trace(m: Machine, h: Hazard | None, other: Machine, other_h: Hazard | None) -> Trace:
