@@ -1,8 +1,11 @@
 """Explorer figures: states per second, time to exhaust 3 CPUs x 4 lock
 operations on one percpu rwlock (A) and one rwlock (B), with and without the
-partial-order reduction, and peak memory of the state store.
+partial-order reduction, and peak memory of the state store; then the
+issue's scale targets: 4 CPUs on one percpu rwlock (1 writer, 3 readers),
+4 and 6 operations each, with the reductions (partial order + symmetry)
+against the plain search in the same process.
 
-    .venv/bin/python bench/explore.py [--repeat N]
+    .venv/bin/python bench/explore.py [--repeat N] [--only-scale] [--budget S]
 
 Prints figures only; nothing here asserts on time.
 """
@@ -83,10 +86,52 @@ def peak_store_bytes(m: Machine, reduce: bool) -> int:
     return peak
 
 
+def one_lock(ops: int) -> str:
+    """4 CPUs x ops operations on one percpu rwlock: 1 writer, 3 readers."""
+    w = " ".join(["percpu_write_lock(A, C) percpu_write_unlock(A, C)"] * (ops // 2))
+    r = " ".join(["percpu_read_lock(A, C) percpu_read_unlock(A, C)"] * (ops // 2))
+    return f"cpu0: {w}\ncpu1: {r}\ncpu2: {r}\ncpu3: {r}\n"
+
+
+def scale(budget: float) -> None:
+    """The issue's targets (<= 5 s for 4x4, <= 30 s for 4x6, idle machine)."""
+    print(f"{'scale case':22} {'model':5} {'search':14} {'states':>8} {'trans':>8} "
+          f"{'seconds':>8}  complete")
+    for ops in (4, 6):
+        sc = parse_program_text(one_lock(ops), f"4x{ops}")
+        for model in ("rw16", "qrw"):
+            m = Machine(sc, Config(model))  # type: ignore[arg-type]
+            rows = []
+            for label, kw in (("por+symmetry", {"symmetry": True}), ("por", {}),
+                              ("plain", {"reduce": False})):
+                gc.collect()
+                t0 = time.perf_counter()
+
+                def over(_r: Result, t0: float = t0) -> bool:
+                    return time.perf_counter() - t0 > budget
+
+                res = explore(m, shortest=False, max_states=10_000_000, stop=over,
+                              **kw)  # type: ignore[arg-type]
+                rows.append(res)
+                done = "yes" if res.complete else f"no ({budget:.0f}s budget)"
+                print(f"{f'4x{ops} one percpu lock':22} {model:5} {label:14} {res.states:8d} "
+                      f"{res.transitions:8d} {res.seconds:8.2f}  {done}")
+            best, plain = rows[0], rows[2]
+            if best.complete and plain.complete:
+                print(f"{'':22} {model:5} gain   time x{plain.seconds / best.seconds:.2f}, "
+                      f"states x{plain.states / best.states:.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5, help="runs per figure (best is shown)")
+    ap.add_argument("--only-scale", action="store_true", help="only the scale targets")
+    ap.add_argument("--budget", type=float, default=120.0,
+                    help="seconds per scale search before it is stopped (reported incomplete)")
     args = ap.parse_args()
+    if args.only_scale:
+        scale(args.budget)
+        return
     print(f"{'case':22} {'model':5} {'reduce':6} {'states':>8} {'trans':>8} {'seconds':>8} "
           f"{'states/s':>9} {'peak MB':>8}  hazards")
     for name, text in CASES.items():
@@ -114,6 +159,7 @@ def main() -> None:
     print(f"random walks, 6 CPUs, 500 runs: {res.transitions} steps in {res.seconds:.2f}s "
           f"({res.transitions / res.seconds:.0f} steps/s), {res.states} distinct states, "
           f"hazards: {','.join(sorted(res.kinds())) or '-'}")
+    scale(args.budget)
 
 
 if __name__ == "__main__":

@@ -97,3 +97,44 @@ def test_no_lock_tracking_is_xen_417(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert _main(["explore", str(p), "--build", "debug"]) == 1  # HEAD: taken recursively
     assert "BUG: A taken recursively" in capsys.readouterr().out
     assert _main(["explore", str(p), "--build", "debug", "--no-lock-tracking"]) == 0
+
+
+def test_bounded_search_that_stops_early_exits_3(tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    p = _write(tmp_path, "cpu0: read_lock(A) cs read_unlock(A)\n"
+               "cpu1: write_lock(A) cs write_unlock(A)\n"
+               "cpu2: read_lock(A) cs read_unlock(A)\n")
+    assert _main(["explore", str(p)]) == 0
+    full = capsys.readouterr().out
+    assert "INCOMPLETE" not in full and "0 hazards" in full
+    assert _main(["explore", str(p), "--max-states", "20"]) == 3
+    cap = capsys.readouterr()
+    assert "INCOMPLETE: stopped by --max-states 20" in cap.out
+    assert "incomplete" in cap.err and cap.err.count("\n") == 1
+    # A hazard found before the bound is still a finding: exit 1.
+    q = _write(tmp_path, NESTED)
+    assert _main(["explore", str(q), "--max-states", "1000000"]) == 1
+
+
+def test_summary_names_the_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    p = _write(tmp_path, "cpu0: read_lock(A) read_unlock(A)\n")
+    for model, words in (("rw16", "2016 counter"), ("q417", "4.17 queued"),
+                         ("qrw", "4.19+ queued")):
+        assert _main(["explore", str(p), "--lock-model", model]) == 0
+        assert words in capsys.readouterr().out
+
+
+def test_deadlock_names_each_blocked_operation_once(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    # A critical section before the blocking op: the CPU is blocked in the
+    # op after it, not "at" the cs; and one deadlock is one hazard however
+    # many spin points the schedules reach it through.
+    p = _write(tmp_path, "lock A percpu C\n"
+               "cpu0: percpu_read_lock(A, C) cs percpu_read_lock(A, C) cs\n"
+               "+ percpu_read_unlock(A, C) percpu_read_unlock(A, C)\n"
+               "cpu1: cs percpu_write_lock(A, C) cs percpu_write_unlock(A, C)\n")
+    assert _main(["explore", str(p)]) == 1
+    out = capsys.readouterr().out
+    dl = [line for line in out.splitlines() if line.startswith("deadlock:")]
+    assert dl == ["deadlock: no CPU can move: cpu0 blocked in op 2 percpu_read_lock(A, C); "
+                  "cpu1 blocked in op 1 percpu_write_lock(A, C)"]

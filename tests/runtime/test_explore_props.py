@@ -143,3 +143,26 @@ def test_random_walks_find_only_real_hazards(sc: Scenario, cfg: Config, seed: in
 @given(arbitrary())
 def test_text_format_round_trips(sc: Scenario) -> None:
     assert parse_program_text(format_scenario(sc)) == sc
+
+
+@st.composite
+def symmetric(draw: st.DrawFn) -> Scenario:
+    """One program run by 2-3 CPUs, plus possibly another: CPUs to permute."""
+    sc = draw(arbitrary())
+    first = sc.programs[0]
+    progs = [first] * draw(st.integers(2, 3)) + list(sc.programs[1:2])
+    return scenario(progs, sc.locks)
+
+
+@SLOW
+@given(symmetric(), st.sampled_from(CONFIGS))
+def test_symmetry_reduction_keeps_every_kind_of_hazard(sc: Scenario, cfg: Config) -> None:
+    m = Machine(sc, cfg)
+    full = explore(m, reduce=False)
+    sym = explore(m, reduce=True, symmetry=True)
+    assert sym.complete and sym.states <= full.states
+    assert sym.kinds() == full.kinds(), format_scenario(sc)
+    # Messages name CPUs: one per orbit is kept, each real and replayable.
+    assert set(sym.hazards) <= set(full.hazards)
+    for key, h in sym.hazards.items():
+        assert key in (hazards_at_end(m, h.schedule) or set()), key

@@ -169,3 +169,40 @@ def test_is_locked_queries(era: str) -> None:
     _, res = run("cpu0: read_lock(R) rw_is_locked(R) rw_is_write_locked(R) read_unlock(R)\n"
                  "cpu1: spin_is_locked(S) spin_lock(S) spin_is_locked(S) spin_unlock(S)\n", era)
     assert {o.obs for o in res.outcomes} == {(((1, True), (2, False)), ((0, False), (2, True)))}
+
+
+@pytest.mark.parametrize("era", ("rw16", "q417", "qrw"))
+@pytest.mark.parametrize("kind", ("spin", "read", "write"))
+def test_h14_lock_used_with_irqs_on_and_off(era: str, kind: str) -> None:
+    lock = "S" if kind == "spin" else "R"
+    on = f"{kind}_lock({lock}) cs {kind}_unlock({lock})"
+    off = f"{kind}_lock_irq({lock}) cs {kind}_unlock_irq({lock})"
+    mixed = f"cpu0: {off}\ncpu1: {on}\n"
+    _, res = run(mixed, era, "debug")
+    assert res.kinds() == {"bug"}
+    assert all("CHECKLOCK FAILURE" in h.message for h in res.hazards.values())
+    assert run(mixed, era)[1].ok  # release builds do not check
+    # Consistent use either way is fine, and the save/restore nests.
+    assert run(f"cpu0: {off}\ncpu1: {off}\n", era, "debug")[1].ok
+    saved = (f"cpu0: {kind}_lock_irqsave({lock}) {kind}_unlock_irqrestore({lock}) "
+             f"{kind}_lock_irq({lock}) {kind}_unlock_irq({lock})\n")
+    assert run(saved, era, "debug")[1].ok
+
+
+@pytest.mark.parametrize("era", ("rw16", "qrw"))
+def test_lock_irq_with_irqs_already_off_asserts(era: str) -> None:
+    text = "cpu0: local_irq_disable spin_lock_irq(S) spin_unlock_irq(S)\n"
+    (h,) = run(text, era, "debug")[1].hazards.values()
+    assert h.kind == "assert" and "local_irq_is_enabled" in h.message
+    # irqsave restores what it found: the plain lock after it is IRQ-off,
+    # as the first use latched.
+    text = ("cpu0: local_irq_disable spin_lock_irqsave(S) spin_unlock_irqrestore(S) "
+            "spin_lock(S) spin_unlock(S)\n")
+    assert run(text, era, "debug")[1].ok
+
+
+def test_trylock_with_irqs_off_is_exempt_from_the_latch_after_2016() -> None:
+    text = ("cpu0: spin_lock(S) spin_unlock(S) local_irq_disable spin_trylock(S) "
+            "spin_unlock(S)\n")
+    assert run(text, "qrw", "debug")[1].ok
+    assert run(text, "rw16", "debug")[1].kinds() == {"bug"}

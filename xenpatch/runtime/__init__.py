@@ -8,6 +8,10 @@
   step functions
 * ``explore``   -- exhaustive search with partial-order reduction, random
   walks, replay, minimisation, fair-starvation search
-* ``difftest``  -- before/after comparison of converted functions
+* ``symmetry``  -- one state per permutation of CPUs running identical programs
+* ``era``       -- which lock model a tree needs, from its rwlock.h/spinlock.h
+* ``irqctx``    -- which functions a tree runs in interrupt context
+* ``difftest``  -- before/after comparison of converted functions (labels
+  new / preexisting / fixed / masked; coverage in ``cprograms``)
 * ``cli``       -- the ``explore`` subcommand
 """

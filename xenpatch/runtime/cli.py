@@ -1,6 +1,8 @@
 """`xenpatch explore`: run a lock program file through the explorer.
 
-Exit codes: 0 no hazard, 1 hazard found, 2 bad input (``file: reason``).
+Exit codes: 0 no hazard on any schedule, 1 hazard found, 2 bad input
+(``file: reason``), 3 incomplete: a bound (``--max-states``, ``--max-memory``)
+stopped the search before it had seen every schedule, and it found nothing.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "xenpatch/runtime/programs.py for the op names.",
     )
     p.add_argument("program", type=Path, help="lock program file")
-    p.add_argument("--lock-model", choices=("rw16", "qrw"), default="qrw",
-                   help="rw16: the 2016 tree; qrw: HEAD's queued rwlock (default)")
+    p.add_argument("--lock-model", choices=("rw16", "q417", "qrw"), default="qrw",
+                   help="rw16: the 2016 counter rwlock; q417: the 4.17 queued rwlock "
+                   "(12-bit writer CPU); qrw: the 4.19+ layout (default)")
     p.add_argument("--build", choices=("debug", "release"), default="release",
                    help="debug builds check ASSERTs (and HEAD's lock tracking)")
     p.add_argument("--no-lock-tracking", action="store_true",
@@ -36,9 +39,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--replay", action="store_true",
                    help="print each hazard's minimal schedule step by step")
     p.add_argument("--no-reduce", action="store_true",
-                   help="explore without the partial-order reduction")
+                   help="explore without the partial-order and symmetry reductions")
     p.add_argument("--max-states", type=int, default=5_000_000,
-                   help="stop exhaustive search after this many states")
+                   help="stop exhaustive search after this many states (then: exit 3)")
+    p.add_argument("--max-memory", type=int, default=None, metavar="MB",
+                   help="stop exhaustive search when the process grows past MB megabytes "
+                   "(then: exit 3)")
     p.set_defaults(handler=run)
 
 
@@ -67,8 +73,11 @@ def run(args: argparse.Namespace) -> int:
         res = random_walks(m, args.random, args.seed)
         mode = f"random, {args.random} runs, seed {args.seed}"
     else:
-        res = explore(m, reduce=not args.no_reduce, max_states=args.max_states)
-        mode = "exhaustive" + ("" if res.complete else " (bound hit: incomplete)")
+        res = explore(m, reduce=not args.no_reduce, max_states=args.max_states,
+                      max_memory_mb=args.max_memory, progress=sys.stderr.isatty(),
+                      symmetry=not args.no_reduce)
+        mode = "exhaustive" + ("" if res.complete else
+                               f" (INCOMPLETE: stopped by {res.stopped_by})")
     print(_summary(res, mode, args))
     for h in sorted(res.hazards.values(), key=lambda h: (h.kind, len(h.schedule), h.message)):
         if args.replay:
@@ -77,10 +86,19 @@ def run(args: argparse.Namespace) -> int:
         else:
             sched = " ".join(str(c) for c in h.schedule)
             print(f"{h.kind}: {h.message}\n  schedule ({len(h.schedule)} steps): {sched}")
-    return 1 if res.hazards else 0
+    if res.hazards:
+        return 1
+    if not res.complete and args.random is None:
+        print(f"{path}: incomplete: {res.stopped_by} stopped the search; 0 hazards proves "
+              "nothing (exit 3)", file=sys.stderr)
+        return 3
+    return 0
 
 
 def _summary(res: Result, mode: str, args: argparse.Namespace) -> str:
-    return (f"{args.program}: {args.lock_model} {args.build}, {mode}: {res.states} states, "
+    from xenpatch.runtime.machine import MODEL_NAMES
+
+    return (f"{args.program}: {MODEL_NAMES[args.lock_model]}, {args.build}, {mode}: "
+            f"{res.states} states, "
             f"{res.transitions} transitions, {res.seconds:.2f}s, "
             f"{len(res.outcomes)} final outcomes, {len(res.hazards)} hazards")

@@ -30,16 +30,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tree_sitter import Node
-
 from xenpatch.analysis.config import AnalysisConfig
-from xenpatch.analysis.events import OpAct
+from xenpatch.analysis.events import AssignAct, KillCondAct, OpAct
 from xenpatch.analysis.fileanalysis import FileAnalysis
-from xenpatch.analysis.functions import FunctionInfo
 from xenpatch.analysis.headers import HeaderIndex, header_index
 from xenpatch.analysis.locktable import Effect
 from xenpatch.analysis.unit import FunctionUnit
-from xenpatch.c.cfg import Cfg, Kind
+from xenpatch.analysis.values import ZERO
+from xenpatch.c.cfg import Kind
 from xenpatch.c.source import parse_bytes
 from xenpatch.runtime.programs import Op, Program
 
@@ -60,6 +58,11 @@ class FunctionPrograms:
     # Paths an address comparison chose: their locks cannot be swapped.
     address_ordered: set[tuple[Step, ...]] = field(default_factory=set)
     problems: list[str] = field(default_factory=list)
+    # Partial paths the walk abandoned for having more than MAX_OPS lock
+    # operations (each stands for one or more whole paths), and whether the
+    # walk's state bound cut it short.
+    long_cut: int = 0
+    truncated: bool = False
 
 
 def _op_kind(e: Effect, percpu: bool) -> str | None:
@@ -111,19 +114,22 @@ class _Walker:
         self.percpu = percpu
         self.field = field_name
         self.truncated: set[str] = set()
+        self.long_cut = 0
+        # Same-file helpers whose paths were inlined into a caller's.
+        self.inlined: set[str] = set()
 
     def alternatives(self, f: FunctionUnit, node_id: int, depth: int) -> list[Path_]:
         """What a node adds to a path: one or several (inlined callees) pieces."""
-        cfg, info = _ready(f)
-        acts = info.acts[node_id] if node_id < len(info.acts) else []
+        assert f.info is not None and f.cfg is not None  # prepared by paths()
+        acts = f.info.acts[node_id] if node_id < len(f.info.acts) else []
         ops = [a for a in acts if isinstance(a, OpAct)]
-        node = cfg.nodes[node_id]
-        text = _text(node.ast)
+        node = f.cfg.nodes[node_id]
+        text = (node.ast.text or b"").decode() if node.ast is not None else ""
         # A call of the function itself: its paths, on the callee's locks.
         if depth > 0 and re.search(rf"\b{re.escape(f.name)}\s*\(", text):
             args = _call_args(text, f.name)
             if args is not None:
-                bound = dict(zip(info.params, args, strict=False))
+                bound = dict(zip(f.info.params, args, strict=False))
                 return [p.bind(bound) for p in self.paths(f, depth - 1)] or [Path_(())]
         if not ops:
             return [Path_(())]
@@ -141,6 +147,7 @@ class _Walker:
                 suffix = f"->{self.field}"
                 bound = {p: template[f"${i}{suffix}"].removesuffix(suffix)
                          for i, p in enumerate(h.info.params) if f"${i}{suffix}" in template}
+                self.inlined.add(helper)
                 return [p.bind(bound) for p in self.paths(h, 0)] or [Path_(())]
         steps = []
         for a in ops:
@@ -152,14 +159,14 @@ class _Walker:
 
     def address_test(self, f: FunctionUnit, node_id: int) -> tuple[str, str, str] | None:
         """(left key, operator, right key) when a condition compares two lock objects."""
-        cfg, info = _ready(f)
-        node = cfg.nodes[node_id]
+        assert f.info is not None and f.cfg is not None  # prepared by paths()
+        node = f.cfg.nodes[node_id]
         if node.kind is not Kind.COND or node.ast is None or len(node.succ) != 2:
             return None
-        m = _ADDR_TEST.match(_text(node.ast))
+        m = _ADDR_TEST.match((node.ast.text or b"").decode())
         if m is None:
             return None
-        alias = info.aliases
+        alias = f.info.aliases
         lk = f"{alias.get(m.group(1), m.group(1))}->{self.field}"
         rk = f"{alias.get(m.group(3), m.group(3))}->{self.field}"
         keys = self.lock_keys(f)
@@ -169,8 +176,8 @@ class _Walker:
 
     def lock_keys(self, f: FunctionUnit) -> set[str]:
         """Keys of the converted lock this function's own calls name."""
-        _, info = _ready(f)
-        return {a.effect.key for acts in info.acts for a in acts
+        assert f.info is not None
+        return {a.effect.key for acts in f.info.acts for a in acts
                 if isinstance(a, OpAct) and self.keep(a.effect, a.line)}
 
     def paths(self, f: FunctionUnit, depth: int) -> list[Path_]:
@@ -179,7 +186,8 @@ class _Walker:
         if f.cfg is None or f.info is None:
             return []
         found: set[Path_] = set()
-        start = (f.cfg.entry, Path_(()))
+        facts0: Facts = frozenset()
+        start = (f.cfg.entry, Path_(()), facts0)
         seen = {start}
         # Breadth first: when the state bound cuts the walk, what is lost is
         # the longest paths (lock operations repeated in loops), not whole branches.
@@ -188,42 +196,161 @@ class _Walker:
             if len(seen) >= MAX_STATES:
                 self.truncated.add(f.name)
                 break
-            node_id, path = work.popleft()
+            node_id, path, facts = work.popleft()
             node = f.cfg.nodes[node_id]
             if node.kind is Kind.ABORT:
                 continue
+            facts = _kill_facts(f, node_id, facts)
             test = self.address_test(f, node_id)
+            edges = _feasible_edges(f, node_id, facts, _held_keys(path.steps))
             for extra in self.alternatives(f, node_id, depth):
                 steps = path.steps + extra.steps
                 if len(steps) > MAX_OPS:
+                    self.long_cut += 1
                     continue
                 here = Path_(steps, path.assumes + extra.assumes)
                 if node.kind is Kind.EXIT or not node.succ:
                     found.add(here)
                     continue
-                for i, succ in enumerate(node.succ):
+                for i, succ, facts2 in edges:
                     nxt = here
                     if test is not None:
                         nxt = Path_(steps, here.assumes + ((*test, i == 0),))
-                    state = (succ, nxt)
+                    state = (succ, nxt, facts2)
                     if state not in seen:
                         seen.add(state)
                         work.append(state)
         return sorted(found, key=lambda p: (len(p.steps), p.steps, p.assumes))
 
 
-def _ready(f: FunctionUnit) -> tuple[Cfg, FunctionInfo]:
-    """The CFG and facts of a unit paths() prepared (it walks no other)."""
-    assert f.cfg is not None and f.info is not None
-    return f.cfg, f.info
+# What a path knows: repeated condition text -> "T" | "F", and "@var" -> the
+# value class of a tracked variable (the lint's path facts).
+Facts = frozenset[tuple[str, str]]
 
 
-def _text(ast: Node | None) -> str:
-    return ast.text.decode() if ast is not None and ast.text is not None else ""
+def _kill_facts(f, node_id: int, facts: Facts) -> Facts:
+    """The node's assignments forget (or set) what the path knew of the
+    repeated conditions whose variables they change (the lint's KillCondAct)."""
+    acts = f.info.acts[node_id] if node_id < len(f.info.acts) else ()
+    for a in acts:
+        if isinstance(a, AssignAct):
+            # A tracked variable's value class ("@var" facts), as the lint keeps it.
+            k = "@" + a.var
+            facts = frozenset(kv for kv in facts if kv[0] != k)
+            if a.cls is not None:
+                facts = facts | {(k, a.cls)}
+        elif isinstance(a, KillCondAct):
+            drop = set(a.texts)
+            facts = frozenset(kv for kv in facts if kv[0] not in drop)
+            if a.value is not None:
+                facts = facts | {(t, a.value) for t in a.texts}
+    return facts
 
 
-def _on_lines(lines: set[int]) -> Keep:
-    return lambda e, line: line in lines
+def _held_keys(steps: tuple[Step, ...]) -> set[str]:
+    held: dict[str, int] = {}
+    for kind, key in steps:
+        held[key] = held.get(key, 0) + (-1 if "unlock" in kind else 1)
+    return {k for k, n in held.items() if n > 0}
+
+
+def _feasible_edges(f, node_id: int, facts: Facts,
+                    held: frozenset[str] | set[str] = frozenset()) -> list[tuple[int, int, Facts]]:
+    """(edge index, successor, facts after) for the edges a path may take:
+    a condition the path has already decided, unchanged since, goes the same
+    way again (``if ( c ) read_lock ... if ( c ) read_unlock``); a pointer
+    whose object's lock the path holds is not NULL (as the lint reasons)."""
+    node = f.cfg.nodes[node_id]
+    out = [(i, s, facts) for i, s in enumerate(node.succ)]
+    br = f.info.branches[node_id] if (
+        node.kind is Kind.COND and node_id < len(f.info.branches)) else None
+    if br is None or len(node.succ) != 2:
+        return out
+    known = dict(facts)
+    t, e = node.succ
+    if br.var_test is not None:
+        vt = br.var_test
+        k = "@" + vt.var
+        cls = known.get(k)
+        decided = vt.eval(cls) if cls is not None else None
+        if decided is True:
+            return [(0, t, facts)]
+        if decided is False:
+            return [(1, e, facts)]
+        rest = frozenset(kv for kv in facts if kv[0] != k)
+        out = []
+        for i, succ, outcome in ((0, t, True), (1, e, False)):
+            new = vt.refine(outcome, cls) or cls
+            if new == ZERO and any(h.startswith(vt.var + "->") for h in held):
+                continue
+            out.append((i, succ, rest | {(k, new)} if new is not None else rest))
+        return out
+    if br.text is not None:
+        yes, no = ("F", "T") if br.negated else ("T", "F")
+        v = known.get(br.text)
+        if v == yes:
+            return [(0, t, facts)]
+        if v == no:
+            return [(1, e, facts)]
+        return [(0, t, facts | {(br.text, yes)}), (1, e, facts | {(br.text, no)})]
+    if br.strict_ne is not None:
+        # a < b true means a == b is false.
+        if known.get(br.strict_ne) == "T":
+            return [(1, e, facts)]
+        return [(0, t, facts | {(br.strict_ne, "F")}), (1, e, facts)]
+    return out
+
+
+Half = tuple[str, str, tuple[Step, ...], tuple[Step, ...]]  # direction, mode, before, after
+
+
+def _halves(before: list[FunctionPrograms], after: list[FunctionPrograms],
+            inlined: set[str]) -> dict[str, list[Half]]:
+    """Functions that only take, or only release, the lock on one object in
+    one mode on every path: a lock API's halves, to be composed."""
+    out: dict[str, list[Half]] = {}
+    for b, a in zip(before, after, strict=True):
+        if b.function in inlined:
+            continue
+        by_shape = {shape(seq): seq for seq in a.sequences}
+        got: list[Half] = []
+        for seq in b.sequences:
+            if not seq:
+                continue
+            kinds = {k for k, _ in seq}
+            keys = {key for _, key in seq}
+            twin = by_shape.get(shape(seq))
+            if len(kinds) != 1 or len(keys) != 1 or twin is None:
+                got = []
+                break
+            kind = next(iter(kinds))
+            mode, _, verb = kind.partition("_")
+            got.append(("release" if verb == "unlock" else "acquire", mode, seq, twin))
+        if got:
+            out[b.function] = got
+    return out
+
+
+def _compose(fn: str, seq: tuple[Step, ...], halves: dict[str, list[Half]]
+             ) -> list[tuple[str, tuple[Step, ...], tuple[Step, ...]]]:
+    """Programs pairing fn's half-path seq with every path of another half
+    that undoes it (same mode, same count): acquire, then release."""
+    mine = next(h for h in halves[fn] if h[2] == seq)
+    direction, mode, sb, sa = mine
+    out = []
+    for other, hs in sorted(halves.items()):
+        for d2, m2, ob, oa in hs:
+            if d2 == direction or m2 != mode or len(ob) != len(sb):
+                continue
+            first_b, second_b = (sb, ob) if direction == "acquire" else (ob, sb)
+            first_a, second_a = (sa, oa) if direction == "acquire" else (oa, sa)
+            # One object: the release half's parameter is the acquire half's.
+            kb, ka = first_b[0][1], first_a[0][1]
+            pb = first_b + tuple((k, kb) for k, _ in second_b)
+            pa = first_a + tuple((k, ka) for k, _ in second_a)
+            names = (fn, other) if direction == "acquire" else (other, fn)
+            out.append((f"{names[0]}+{names[1]}", pb, pa))
+    return out
 
 
 def _rank(seq: tuple[Step, ...]) -> dict[str, int]:
@@ -271,8 +398,13 @@ def analyse(root: Path, rel: str, raw: bytes, headers: HeaderIndex | None = None
 
 
 def function_programs(fa: FileAnalysis, names: Iterable[str], keep: Keep, percpu: bool,
-                      field_name: str, depth: int = 1) -> list[FunctionPrograms]:
+                      field_name: str, depth: int = 1,
+                      inlined: set[str] | None = None) -> list[FunctionPrograms]:
+    """Each function's lock sequences; ``inlined`` collects the same-file
+    helpers whose paths were inlined into a caller's."""
     walker = _Walker(fa, keep, percpu, field_name)
+    if inlined is not None:
+        walker.inlined = inlined
     out = []
     for name in names:
         f = fa.function(name)
@@ -283,8 +415,11 @@ def function_programs(fa: FileAnalysis, names: Iterable[str], keep: Keep, percpu
             fa.prepare(f)
             if f.skip:
                 fp.problems.append(f.skip)
+            before = walker.long_cut
             paths = walker.paths(f, depth)
+            fp.long_cut = walker.long_cut - before
             if name in walker.truncated:
+                fp.truncated = True
                 fp.problems.append(f"more than {MAX_STATES} path states: long paths left out")
             for path in paths:
                 if not path.consistent() or path.steps in fp.sequences:
@@ -332,6 +467,43 @@ def shape(seq: tuple[Step, ...]) -> tuple[tuple[str, int], ...]:
 
 
 @dataclass
+class Coverage:
+    """What became of one converted function's paths.
+
+    ``found`` counts its distinct non-empty lock-operation sequences; each is
+    either run (as a program, or already run for another function with the
+    same program), covered through the callers it is inlined into (a lock
+    helper's halves), or cut, with the reason.  ``cut`` also counts partial
+    paths abandoned for length, each standing for one or more whole paths."""
+
+    path: str
+    function: str
+    found: int = 0
+    run: int = 0
+    via_callers: int = 0
+    cut: dict[str, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return not self.cut and not self.problems
+
+    def add_cut(self, reason: str, n: int = 1) -> None:
+        self.cut[reason] = self.cut.get(reason, 0) + n
+
+    def describe(self) -> str:
+        parts = [f"{self.found} paths found", f"{self.run} run"]
+        if self.via_callers:
+            parts.append(f"{self.via_callers} covered through the callers it is inlined into")
+        if self.cut:
+            parts.append("cut: " + ", ".join(f"{n} {why}" for why, n in sorted(self.cut.items())))
+        text = f"{self.path}: {self.function}: " + ", ".join(parts)
+        if self.problems:
+            text += "; " + "; ".join(self.problems)
+        return text
+
+
+@dataclass
 class ConversionPrograms:
     """Per function: the paired programs, and what could not be paired."""
 
@@ -339,16 +511,34 @@ class ConversionPrograms:
     locks: tuple[str, ...] = ()
     problems: list[str] = field(default_factory=list)
     functions: int = 0
+    coverage: list[Coverage] = field(default_factory=list)
+
+    @property
+    def incomplete(self) -> list[Coverage]:
+        return [c for c in self.coverage if not c.complete]
+
+
+LONG = f"longer than {MAX_OPS} lock operations (lock operations in a loop)"
+SHAPE = "changed shape in the conversion"
+
+
+def in_irq(p: Program) -> Program:
+    """p run from interrupt context."""
+    return Program((Op("irq_enter"), *p.ops, Op("irq_exit")), p.loop)
 
 
 def conversion_programs(root: Path, rule, result, only: set[str] | None = None,
-                        per_function: int = 4) -> ConversionPrograms:
+                        per_function: int | None = None,
+                        irq_functions: frozenset[str] = frozenset()) -> ConversionPrograms:
     """Programs of every function a conversion touches, before and after it.
 
     ``result`` is the rewrite's Result: its site lines say which calls of the
     old source are on the converted lock (types decided that, not names);
     the new source is analysed as written, so the after-programs come from
     what the converted code really calls (the wrappers included).
+    ``per_function`` caps the paths run per function (the rest are cut and
+    reported); None runs them all.  Programs of ``irq_functions`` run in
+    interrupt context.
     """
     import shutil
     import tempfile
@@ -358,6 +548,8 @@ def conversion_programs(root: Path, rule, result, only: set[str] | None = None,
     for s in result.plan.sites:
         if s.function != "(macro)":
             sites.setdefault(s.path, {}).setdefault(s.function, set()).add(s.line)
+        else:
+            sites.setdefault(s.path, {}).setdefault(s.function, set())
     config = AnalysisConfig.load()
     owner = rule.lock.owner
     seen: set[tuple[Program, Program]] = set()
@@ -368,56 +560,96 @@ def conversion_programs(root: Path, rule, result, only: set[str] | None = None,
         for rel in result.changed:
             (after_root / rel).write_bytes(result.new[rel])
         for rel in sorted(sites):
-            if not rel.endswith(".c"):
-                continue
-            lines = {line for fn_lines in sites[rel].values() for line in fn_lines}
             names = sorted(n for n in sites[rel] if only is None or n in only)
             if not names:
                 continue
+            if "(macro)" in names:
+                # A macro body is not a function to walk: say so.
+                cov = Coverage(rel, "(macro)")
+                cov.problems.append("converted code in a macro body is not analysed")
+                out.coverage.append(cov)
+                names.remove("(macro)")
+            if not names:
+                continue
+            lines = {line for fn_lines in sites[rel].values() for line in fn_lines}
             before_fa = analyse(root, rel, result.old.get(rel, (root / rel).read_bytes()),
                                 config=config)
             after_fa = analyse(after_root, rel, result.new.get(rel, (root / rel).read_bytes()),
                                config=config)
-            before = function_programs(before_fa, names, _on_lines(lines), False,
-                                       rule.lock.field)
+            inlined: set[str] = set()
+            def on_site(e: Effect, line: int, lines: set[int] = lines) -> bool:
+                return line in lines
+
+            before = function_programs(before_fa, names, on_site,
+                                       False, rule.lock.field, inlined=inlined)
             after = function_programs(
                 after_fa, names,
                 lambda e, line: e.kind == "percpu" and (e.owner or "").strip("&") == owner,
                 True, rule.lock.field)
+            halves = _halves(before, after, inlined)
             for b, a in zip(before, after, strict=True):
                 out.functions += 1
+                cov = Coverage(rel, b.function)
+                out.coverage.append(cov)
                 for p in b.problems + a.problems:
                     out.problems.append(f"{rel}: {b.function}: {p}")
+                if b.long_cut:
+                    cov.add_cut(LONG, b.long_cut)
+                if b.truncated:
+                    cov.problems.append(f"path walk stopped at {MAX_STATES} states")
+                if "not found in the file" in b.problems:
+                    cov.problems.append("not found in the file")
                 by_shape = {shape(seq): seq for seq in a.sequences}
                 kept = 0
-                unbalanced = 0
                 for seq in b.sequences:
                     if not seq:
                         continue
-                    if not balanced(seq):
-                        # A lock helper's half, or conditions the path walk
-                        # cannot correlate: callers and the lint cover these.
-                        unbalanced += 1
+                    cov.found += 1
+                    one_sided = not balanced(seq)
+                    if one_sided and b.function in inlined:
+                        # A lock helper's halves run inside its callers' programs.
+                        cov.via_callers += 1
                         continue
+                    if one_sided and b.function in halves:
+                        # A lock or unlock helper (mm-locks.h's _mm_read_lock):
+                        # run composed with each helper of the same file that
+                        # undoes it, as its callers pair them.
+                        made = _compose(b.function, seq, halves)
+                        if made:
+                            cov.run += 1
+                            for label, sb, sa in made:
+                                pb, pa = abstract(sb, None), abstract(sa, owner)
+                                if b.function in irq_functions:
+                                    pb, pa, label = in_irq(pb), in_irq(pa), label + " (in IRQ)"
+                                if (pb, pa) not in seen:
+                                    seen.add((pb, pa))
+                                    out.pairs.append((label, pb, pa))
+                            continue
+                    # Any other one-sided path (an early return holding the
+                    # lock) runs as it is: what it leaves behind is a hazard.
                     twin = by_shape.get(shape(seq))
                     if twin is None:
                         out.problems.append(f"{rel}: {b.function}: a path's lock operations "
                                             f"changed shape in the conversion: {seq}")
+                        cov.add_cut(SHAPE)
                         continue
-                    if kept >= per_function:
-                        break
+                    if per_function is not None and kept >= per_function:
+                        cov.add_cut(f"over the cap of {per_function} paths per function")
+                        continue
                     kept += 1
+                    cov.run += 1
                     swaps = (False, True) if seq not in b.address_ordered else (False,)
                     for swap in swaps:
                         pb, pa = abstract(seq, None, swap), abstract(twin, owner, swap)
+                        if b.function in irq_functions:
+                            pb, pa = in_irq(pb), in_irq(pa)
                         if (pb, pa) in seen:
-                            continue
+                            continue  # the same program is already run
                         seen.add((pb, pa))
-                        label = f"{b.function}#{kept}{'~' if swap else ''}"
+                        label = (f"{b.function}#{kept}{'~' if swap else ''}"
+                                 f"{' (one-sided)' if one_sided else ''}"
+                                 f"{' (in IRQ)' if b.function in irq_functions else ''}")
                         out.pairs.append((label, pb, pa))
-                if unbalanced and not kept:
-                    out.problems.append(f"{rel}: {b.function}: no path both takes and "
-                                        f"releases the lock ({unbalanced} one-sided paths)")
     used = sorted({op.lock for _, p, _ in out.pairs for op in p.ops if op.lock})
     out.locks = tuple(used)
     return out

@@ -1,8 +1,11 @@
 """`xenpatch difftest`: a conversion's lock behaviour before and after, on the models.
 
-Exit codes: 0 the conversion changes no behaviour (hazards that exist on both
-sides are still printed), 1 a divergence (a hazard only before or only
-after), 2 bad input.
+Exit codes: 0 the conversion changes no behaviour and every converted
+function's paths were run (hazards that exist on both sides are still
+printed), 1 a divergence (a hazard only before or only after; with
+``--fail-on preexisting`` also one on both sides), 2 bad input, 3 incomplete:
+a converted function not fully covered or a combination cut short by
+``--max-states`` (``--allow-incomplete`` turns that into 0).
 """
 
 from __future__ import annotations
@@ -21,12 +24,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("tree", type=Path, help="the Xen tree (the folder holding xen/)")
     p.add_argument("--rule", type=Path, required=True, help="a conversion rule (rules/*.toml)")
     p.add_argument("--cpus", default="2", help="CPU counts to pair functions on, e.g. 2,3")
-    p.add_argument("--lock-model", choices=("rw16", "qrw"), default="rw16",
-                   help="the rwlock_t of the tree's era (default rw16, the 2016 tree)")
+    p.add_argument("--lock-model", choices=("auto", "rw16", "q417", "qrw"), default="auto",
+                   help="rw16: 2016 counter rwlock; q417: 4.17 queued rwlock; qrw: 4.19+ "
+                   "layout; auto (default): as the tree's rwlock.h/spinlock.h say")
     p.add_argument("--build", choices=("debug", "release"), default="release")
     p.add_argument("--function", action="append", default=None,
                    help="only these functions (repeatable)")
-    p.add_argument("--paths", type=int, default=4, help="programs kept per function")
+    p.add_argument("--paths", type=int, default=None,
+                   help="cap on the paths run per function (the rest count as cut); "
+                   "default: all")
+    p.add_argument("--max-states", type=int, default=2_000_000,
+                   help="state bound per exploration; a combination that hits it is incomplete")
+    p.add_argument("--allow-incomplete", action="store_true",
+                   help="exit 0 (not 3) when some paths or combinations were not covered")
+    p.add_argument("--irq-context", action="append", default=[], metavar="FUNC",
+                   help="run FUNC's programs in interrupt context (repeatable); handlers "
+                   "passed to the tree's IRQ registration calls are found on their own")
+    p.add_argument("--fail-on", choices=("new", "preexisting"), default="new",
+                   help="new (default): exit 1 on divergences; preexisting: also on hazards "
+                   "found on both sides")
     p.set_defaults(handler=run)
 
 
@@ -34,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from xenpatch.rewrite.run import TreeError, refusal, run_rule
     from xenpatch.rules import RuleError, load_rule
     from xenpatch.runtime.cprograms import conversion_programs
-    from xenpatch.runtime.difftest import difftest, format_divergence
+    from xenpatch.runtime.difftest import format_divergence
     from xenpatch.runtime.machine import Config
     from xenpatch.runtime.programs import LockDecl
 
@@ -67,20 +83,54 @@ def run(args: argparse.Namespace) -> int:
     if result.plan.nothing_to_do:
         print(f"{rule.name}: nothing to do: {result.plan.nothing_to_do}", file=sys.stderr)
         return 0
+    from xenpatch.runtime.difftest import Progress, difftest_report
+    from xenpatch.runtime.era import EraError, detect
+    from xenpatch.runtime.machine import MODEL_NAMES
+
+    if args.paths is not None and args.paths < 1:
+        print(f"xenpatch: --paths {args.paths}: give a positive number", file=sys.stderr)
+        return 2
+    if args.lock_model == "auto":
+        try:
+            era = detect(args.tree)
+        except EraError as exc:
+            print(f"xenpatch: {exc}", file=sys.stderr)
+            return 2
+        model, tracking = era.lock_model, era.lock_tracking
+        how = f"{MODEL_NAMES[model]}, detected from {era.evidence}"
+    else:
+        model, tracking = args.lock_model, None
+        how = f"{MODEL_NAMES[model]}, --lock-model {model}"
+    from xenpatch.runtime.irqctx import irq_handlers
+
     only = set(args.function) if args.function else None
-    progs = conversion_programs(args.tree, rule, result, only=only, per_function=args.paths)
+    irq = frozenset(irq_handlers(args.tree, list(rule.paths) or None)) | set(args.irq_context)
+    progs = conversion_programs(args.tree, rule, result, only=only, per_function=args.paths,
+                                irq_functions=irq)
+    irq_converted = sorted(irq & {c.function for c in progs.coverage})
     for problem in progs.problems:
         print(f"note: {problem}", file=sys.stderr)
-    cfg = Config(args.lock_model, args.build)
-    divergences = difftest(
+    cfg = Config(model, args.build, lock_tracking=tracking)
+    rep = difftest_report(
         progs.pairs, cpus=cpus, before=cfg, after=cfg,
         locks_before=[LockDecl(name, "rwlock") for name in progs.locks],
         locks_after=[LockDecl(name, "percpu", rule.lock.owner) for name in progs.locks],
+        max_states=args.max_states, progress=Progress("difftest combinations"),
     )
-    print(f"{rule.name}: {progs.functions} functions, {len(progs.pairs)} programs, "
-          f"CPUs {','.join(map(str, cpus))}, {args.lock_model} {args.build}: "
+    divergences = rep.divergences
+    covered = sum(c.complete for c in progs.coverage)
+    print(f"{rule.name}: {progs.functions} functions ({covered} of {len(progs.coverage)} "
+          f"fully covered), {len(progs.pairs)} programs, "
+          f"{rep.combinations} combinations on CPUs {','.join(map(str, cpus))}, "
+          f"{args.build} build, model: {how}: "
           f"{sum(d.status != 'preexisting' for d in divergences)} divergences, "
           f"{sum(d.status == 'preexisting' for d in divergences)} hazards on both sides")
+    if irq_converted:
+        print("in interrupt context: " + ", ".join(irq_converted))
+    for cov in progs.coverage:
+        print(("coverage: " if cov.complete else "incomplete: ") + cov.describe())
+    for names in rep.incomplete:
+        print(f"incomplete: state bound {args.max_states} hit with " + " | ".join(names))
     shown: set[tuple[str, str]] = set()
     for dv in sorted(divergences, key=lambda v: (v.status != "new", v.kind, v.functions)):
         # One full report per (status, kind); the rest as one line each.
@@ -89,4 +139,14 @@ def run(args: argparse.Namespace) -> int:
             continue
         shown.add((dv.status, dv.kind))
         print(format_divergence(dv))
-    return 1 if any(dv.status != "preexisting" for dv in divergences) else 0
+    failing = [dv for dv in divergences
+               if dv.status != "preexisting" or args.fail_on == "preexisting"]
+    if failing:
+        return 1
+    incomplete = bool(progs.incomplete or rep.incomplete)
+    if incomplete and not args.allow_incomplete:
+        print(f"incomplete: {len(progs.incomplete)} converted functions not fully covered, "
+              f"{len(rep.incomplete)} combinations cut short (exit 3; --allow-incomplete "
+              "to accept)", file=sys.stderr)
+        return 3
+    return 0

@@ -20,6 +20,8 @@ cycle in which one CPU never completes an op (L11, L12).
 from __future__ import annotations
 
 import random
+import resource
+import sys
 import time
 from array import array
 from collections import deque
@@ -28,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from xenpatch.runtime.machine import CRASHED, DONE, RUN, Machine, State, StepResult
+from xenpatch.runtime.symmetry import Perm, Symmetry, compose
 
 HAZARD_KINDS = ("exclusion", "deadlock", "assert", "bug", "held_at_end")
 
@@ -65,6 +68,7 @@ class Result:
     states: int = 0
     transitions: int = 0
     complete: bool = True  # False when a bound stopped the search
+    stopped_by: str = ""  # which bound, when not complete
     seconds: float = 0.0
 
     @property
@@ -109,14 +113,17 @@ def exclusion(m: Machine, state: State) -> tuple[list[str], set[tuple[str, int, 
     return bad, seen
 
 
-def _record_end(m: Machine, state: State, res: Result, schedule: tuple[int, ...]) -> None:
-    """A state where no CPU can move: its outcome if all finished, and its hazards."""
+def _record_end(m: Machine, state: State, res: Result, k: int,
+                report: Callable[[int, list[tuple[str, str]]], None]) -> None:
+    """A state where no CPU can move: its outcome if all finished, and its
+    hazards, handed to report with the state's node k."""
     if all(c.status == DONE for c in state[1]):
         res.outcomes.add(_outcome(state))
-    for kind, msg in _terminal(m, state):
-        if kind == "deadlock":
-            res.stuck.add(_stuck_at(state))
-        res._add(Hazard(kind, msg, schedule))
+    found = _terminal(m, state)
+    if any(kind == "deadlock" for kind, _ in found):
+        res.stuck.add(_stuck_at(m, state))
+    if found:
+        report(k, found)
 
 
 def _terminal(m: Machine, state: State) -> list[tuple[str, str]]:
@@ -125,8 +132,10 @@ def _terminal(m: Machine, state: State) -> list[tuple[str, str]]:
     if any(c.status == CRASHED for c in cpus):
         return []
     if any(c.status == RUN for c in cpus):
-        stuck = "; ".join(f"cpu{i} {m.where(state, i)}" for i, c in enumerate(cpus)
-                          if c.status == RUN)
+        # Each CPU by the operation it is blocked in (not where inside it,
+        # which would count one deadlock once per spin point).
+        stuck = "; ".join(f"cpu{i} blocked in {m.blocked_op(state, i)}"
+                          for i, c in enumerate(cpus) if c.status == RUN)
         return [("deadlock", f"no CPU can move: {stuck}")]
     out = [("held_at_end", f"cpu{i} ends holding {lock} ({mode} {kind})")
            for i, c in enumerate(cpus) for lock, mode, kind in c.holds]
@@ -136,8 +145,9 @@ def _terminal(m: Machine, state: State) -> list[tuple[str, str]]:
     return out
 
 
-def _stuck_at(state: State) -> tuple[int | None, ...]:
-    return tuple(None if c.status == DONE else c.op_idx for c in state[1])
+def _stuck_at(m: Machine, state: State) -> tuple[int | None, ...]:
+    return tuple(None if c.status == DONE else m.blocked_index(state, i)
+                 for i, c in enumerate(state[1]))
 
 
 def _outcome(state: State) -> Outcome:
@@ -179,6 +189,11 @@ def _ample(m: Machine, state: State, i: int, r: StepResult) -> bool:
     return True
 
 
+def _rss_mb() -> float:
+    """Peak resident size of this process in megabytes (Linux: ru_maxrss is in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _independent(a: tuple[int, int, int], b: tuple[int, int, int]) -> bool:
     """Steps (cpu, reads, writes) of different CPUs commute."""
     return a[0] != b[0] and not (a[2] & (b[1] | b[2]) or b[2] & a[1])
@@ -190,8 +205,16 @@ def explore(
     max_states: int = 5_000_000,
     stop: Callable[[Result], bool] | None = None,
     shortest: bool = True,
+    max_memory_mb: int | None = None,
+    progress: bool = False,
+    symmetry: bool = False,
 ) -> Result:
     """Breadth-first exploration of every schedule of m.
+
+    ``symmetry`` stores one state per permutation class of CPUs running
+    identical programs (symmetry.py); hazards and their schedules are then
+    computed on a real replay, but ``outcomes``, ``overlaps`` and ``stuck``
+    are recorded up to that permutation.
 
     Each hazard comes with a shortest schedule reaching it (with the
     reduction on, a second, unreduced search that stops early finds those;
@@ -205,24 +228,58 @@ def explore(
     queue: deque[tuple[State, int, frozenset[tuple[int, int, int]], frozenset[int] | None]]
     queue = deque([(init, 0, frozenset(), None)])
 
+    sym = Symmetry(m) if symmetry else None
+    if sym is not None and not sym.active:
+        sym = None
+    perms: dict[int, Perm] = {}
+    ident = tuple(range(m.ncpus))
+
     def path(k: int) -> tuple[int, ...]:
-        steps = []
+        nodes = []
         while k > 0:
-            steps.append(via[k])
+            nodes.append(k)
             k = parent[k]
-        return tuple(reversed(steps))
+        nodes.reverse()
+        if sym is None:
+            return tuple(via[x] for x in nodes)
+        # Steps are stored in each parent's numbering: map them to real CPUs.
+        sigma, out = ident, []
+        for x in nodes:
+            out.append(sigma[via[x]])
+            sigma = compose(sigma, perms.get(x))
+        return tuple(out)
+
+    canon_seen: set[tuple[str, str]] = set()
+
+    def report(k: int, keys: list[tuple[str, str]]) -> None:
+        if sym is None:
+            for kind, msg in keys:
+                res._add(Hazard(kind, msg, path(k)))
+            return
+        new = [key for key in keys if key not in canon_seen]
+        if not new:
+            return
+        canon_seen.update(new)
+        # The messages name CPUs: take them from the real schedule's end.
+        sched = path(k)
+        for kind, msg in hazards_at_end(m, sched) or keys:
+            res._add(Hazard(kind, msg, sched))
+
+    def canon(s: State) -> tuple[State, Perm | None]:
+        return sym.canon(s) if sym is not None else (s, None)
 
     def check(state: State, k: int) -> None:
         bad, seen = exclusion(m, state)
         res.overlaps |= seen
-        for msg in bad:
-            res._add(Hazard("exclusion", msg, path(k)))
+        if bad:
+            report(k, [("exclusion", msg) for msg in bad])
 
     check(init, 0)
     # Sleep sets (per state, the CPUs whose step need not be taken because an
     # equivalent interleaving was already explored), kept as
     # (cpu, reads, writes) so independence can be checked without re-running.
     sleep_of: dict[int, frozenset[tuple[int, int, int]]] = {0: frozenset()}
+    last_check = 0
     while queue:
         state, k, asleep_set, only = queue.popleft()
         asleep = {c for c, _, _ in asleep_set}
@@ -235,12 +292,12 @@ def explore(
                 enabled.append((i, r))
         if not enabled:
             if only is None and not asleep:
-                _record_end(m, state, res, path(k))
+                _record_end(m, state, res, k, report)
             continue
         succ = enabled
         if reduce and only is None:
             for i, r in enabled:
-                if _ample(m, state, i, r) and r.state not in index:
+                if _ample(m, state, i, r) and canon(r.state)[0] not in index:
                     succ = [(i, r)]
                     break
         done: list[tuple[int, int, int]] = []
@@ -251,7 +308,10 @@ def explore(
                 t for t in (*asleep_set, *done) if _independent(t, me)
             ) if reduce else frozenset()
             done.append(me)
-            s2 = r.state
+            s2, perm = canon(r.state)
+            if perm is not None:
+                # The sleepers' CPU numbers and words are the parent's.
+                child_sleep = frozenset()
             k2 = index.get(s2)
             if k2 is not None:
                 old = sleep_of.get(k2)
@@ -267,16 +327,31 @@ def explore(
             index[s2] = k2
             parent.append(k)
             via.append(i)
+            if perm is not None:
+                perms[k2] = perm
             if r.crash is not None:
-                res.crash_points.add((r.crash.kind, i, s2[1][i].op_idx))
-                res._add(Hazard(r.crash.kind, f"cpu{i}: {r.crash.message}", path(k2)))
+                res.crash_points.add((r.crash.kind, i, r.state[1][i].op_idx))
+                report(k2, [(r.crash.kind, f"cpu{i}: {r.crash.message}")])
                 continue
             sleep_of[k2] = child_sleep
             check(s2, k2)
             queue.append((s2, k2, child_sleep, None))
-        if len(index) >= max_states or (stop is not None and stop(res)):
-            res.complete = False
+        if len(index) >= max_states:
+            res.complete, res.stopped_by = False, f"--max-states {max_states}"
             break
+        if stop is not None and stop(res):
+            res.complete, res.stopped_by = False, "the caller"
+            break
+        if len(index) - last_check >= 4096:
+            last_check = len(index)
+            if max_memory_mb is not None and _rss_mb() > max_memory_mb:
+                res.complete, res.stopped_by = False, f"--max-memory {max_memory_mb}"
+                break
+            if progress:
+                print(f"\rexplore: {len(index)} states, {len(queue)} queued, "
+                      f"{time.perf_counter() - t0:.0f}s", end="", file=sys.stderr, flush=True)
+    if progress:
+        print(file=sys.stderr)
     res.states = len(index)
     if reduce and shortest and res.hazards:
         _shorten(m, res, max_states)
@@ -462,7 +537,13 @@ def random_walks(m: Machine, runs: int, seed: int, max_steps: int = 20_000) -> R
                 res._add(Hazard("exclusion", msg, tuple(sched)))
             succ = successors(m, state)
             if not succ:
-                _record_end(m, state, res, tuple(sched))
+                here = tuple(sched)
+
+                def report(_k: int, keys: list[tuple[str, str]], here: tuple = here) -> None:
+                    for kind, msg in keys:
+                        res._add(Hazard(kind, msg, here))
+
+                _record_end(m, state, res, 0, report)
                 break
             i, r = rng.choice(succ)
             res.transitions += 1
@@ -617,7 +698,10 @@ def _lasso(states: list[State], edges: list[list[tuple[int, int]]], comp: list[i
     cycle: list[int] = []
     at = start
     for cpu in sorted(cpus):
-        got = _bfs_path(edges, at, lambda v, i, w, c=cpu: i == c, cs)
+        def by_cpu(v: int, i: int, w: int, c: int = cpu) -> bool:
+            return i == c
+
+        got = _bfs_path(edges, at, by_cpu, cs)
         assert got is not None
         cycle += got[0]
         at = got[1]

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from xenpatch.runtime.machine import CALL, GOTO, NULL, RET, LockInfo
-from xenpatch.runtime.programs import Op
+from xenpatch.runtime.machine import CALL, GOTO, NULL, RET, Crash, Layout, LockInfo
+from xenpatch.runtime.programs import IRQ_VARIANTS, Op
 
 if TYPE_CHECKING:
     from xenpatch.runtime.machine import Ctx, Machine
@@ -29,7 +29,7 @@ Res = tuple
 
 M16 = 0xFFFF
 M32 = 0xFFFFFFFF
-NO_CPU = 0xFFF
+NO_CPU = 0xFFF  # the 2016 and 4.17 SPINLOCK_NO_CPU; Layout.no_cpu per era
 
 
 def goto(pc: int, loc: tuple = ()) -> Res:
@@ -49,15 +49,39 @@ def ret(value: Any = None) -> Res:
 # recurse_cnt, debug cpu.  args = (base, tracked): the queued rwlock's
 # internal lock is not tracked on its own (its debug field is the rwlock's).
 
-def spinlock_fields(name: str) -> list[tuple[str, int]]:
-    return [(f"{name}.head", 0), (f"{name}.tail", 0), (f"{name}.recurse_cpu", NO_CPU),
-            (f"{name}.recurse_cnt", 0), (f"{name}.debug_cpu", NO_CPU)]
+IRQ_UNSEEN = 2  # debug irq_safe latch before first use (the C's -1)
+
+
+def spinlock_fields(name: str, no_cpu: int = NO_CPU) -> list[tuple[str, int]]:
+    return [(f"{name}.head", 0), (f"{name}.tail", 0), (f"{name}.recurse_cpu", no_cpu),
+            (f"{name}.recurse_cnt", 0), (f"{name}.debug_cpu", no_cpu),
+            (f"{name}.irq_safe", IRQ_UNSEEN)]
+
+
+def check_lock(ctx: Ctx, latch: int, trying: bool = False) -> None:
+    """Debug builds' IRQ-safety latch (check_lock): a lock's first use
+    records whether interrupts were off; a later blocking use the other way
+    is a BUG.  Since 4.x a trylock with interrupts off is exempt (it cannot
+    spin).  Folded into the acquire's first access: the cmpxchg on the
+    debug word only decides which user latched first."""
+    if not ctx.debug:
+        return
+    safe = int(ctx.irq_off)
+    if trying and safe and ctx.head:
+        return
+    seen = ctx.own(latch)
+    if seen == IRQ_UNSEEN:
+        ctx.fold_store(latch, safe)
+    elif seen != safe:
+        raise Crash("bug", "CHECKLOCK FAILURE: lock taken with IRQs "
+                    f"{'off' if safe else 'on'}, latched IRQ-{'unsafe' if safe else 'safe'}")
 
 
 def spin_lock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
     b, tracked = a
     if pc == 0:
         if tracked:
+            check_lock(ctx, b + 5)  # step 1
             ctx.track_enter(b)
         if ctx.head:
             ctx.preempt += 1
@@ -79,7 +103,7 @@ def spin_unlock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
     b, tracked = a
     if ctx.head and ctx.debug:
         ctx.bug_on(ctx.own(b + 4) != ctx.me, "spinlock released by another CPU")
-        ctx.fold_store(b + 4, NO_CPU)
+        ctx.fold_store(b + 4, ctx.lay.no_cpu)
     ctx.fence("release barrier")
     # head := head+1 is a plain load+store by the owner; one step, since
     # only the owner writes head.
@@ -93,6 +117,7 @@ def spin_unlock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
 def spin_trylock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
     b, _ = a
     if pc == 0:
+        check_lock(ctx, b + 5, trying=True)
         if ctx.head:
             ctx.preempt += 1
         h, t = ctx.load_many((b, b + 1))
@@ -125,8 +150,8 @@ def spin_lock_recursive(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res
     if pc == 1:
         ctx.fold_store(b + 2, ctx.me)
     n = ctx.own(b + 3)
-    ctx.assert_(n < 15, "recurse_cnt < SPINLOCK_MAX_RECURSE")
-    ctx.fold_store(b + 3, (n + 1) & 0xF)
+    ctx.assert_(n < ctx.lay.max_recurse, "recurse_cnt < SPINLOCK_MAX_RECURSE")
+    ctx.fold_store(b + 3, (n + 1) & ctx.lay.recurse_mask)
     return ret()
 
 
@@ -141,8 +166,8 @@ def spin_trylock_recursive(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> 
             return ret(False)
         ctx.fold_store(b + 2, ctx.me)
     n = ctx.own(b + 3)
-    ctx.assert_(n < 15, "recurse_cnt < SPINLOCK_MAX_RECURSE")
-    ctx.fold_store(b + 3, (n + 1) & 0xF)
+    ctx.assert_(n < ctx.lay.max_recurse, "recurse_cnt < SPINLOCK_MAX_RECURSE")
+    ctx.fold_store(b + 3, (n + 1) & ctx.lay.recurse_mask)
     return ret(True)
 
 
@@ -150,10 +175,10 @@ def spin_unlock_recursive(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> R
     b, _ = a
     if pc == 1:
         return ret()
-    n = (ctx.own(b + 3) - 1) & 0xF
+    n = (ctx.own(b + 3) - 1) & ctx.lay.recurse_mask
     ctx.fold_store(b + 3, n)
     if n == 0:
-        ctx.fold_store(b + 2, NO_CPU)
+        ctx.fold_store(b + 2, ctx.lay.no_cpu)
         return call(spin_unlock, a, 1)
     return ret()
 
@@ -187,6 +212,7 @@ W16 = 1 << 31
 def rw16_read_lock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
     b = a[0]
     if pc == 0:
+        check_lock(ctx, b + 1)
         ctx.track_enter(b)
         x = ctx.await_(b, lambda v: not v & W16, "!W")
         return goto(1, (x,))
@@ -200,6 +226,7 @@ def rw16_read_lock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
 def rw16_read_trylock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
     b = a[0]
     if pc == 0:
+        check_lock(ctx, b + 1, trying=True)
         x = ctx.load(b)
         if x & W16:
             return ret(False)
@@ -222,15 +249,20 @@ def rw16_read_unlock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
 def rw16_write_lock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
     b = a[0]
     if pc == 0:
+        check_lock(ctx, b + 1)
         ctx.track_enter(b)
         x = ctx.await_(b, lambda v: not v & W16, "!W")
         return goto(1, (x,))
     if pc == 1:
-        if ctx.cas(b, loc[0], loc[0] | W16):
+        if not ctx.cas(b, loc[0], loc[0] | W16):
+            return goto(0)
+        if loc[0] != 0:
             return goto(2)
-        return goto(0)
-    # We own W; readers already in drain, new ones wait.
-    ctx.await_(b, lambda v: (v & ~W16) == 0, "readers drained")
+        # ``while ( x != 0 )`` tests the value the CAS replaced: no reader
+        # was in, so the C reads the lock no more.
+    else:
+        # We own W; readers already in drain, new ones wait.
+        ctx.await_(b, lambda v: (v & ~W16) == 0, "readers drained")
     ctx.preempt += 1
     ctx.track_add(b)
     return ret()
@@ -238,6 +270,7 @@ def rw16_write_lock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
 
 def rw16_write_trylock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
     b = a[0]
+    check_lock(ctx, b + 1, trying=True)
     if ctx.cas(b, 0, W16):
         ctx.preempt += 1
         ctx.track_add(b)
@@ -267,48 +300,40 @@ def rw16_is_locked(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
 # ticket lock.  cnts: bits 0-13 writer CPU, 14-15 writer state, readers in
 # units of BIAS.
 
-Q_CPUMASK = (1 << 14) - 1
-Q_WAITING = 1 << 14
-Q_LOCKED = 3 << 14
-Q_WMASK = 3 << 14
-Q_BIAS = 1 << 16
 INT_MAX = 0x7FFFFFFF
 
 
-def _locked_by(me: int) -> int:
-    return Q_LOCKED | me
-
-
-def _can_read(c: int, me: int) -> bool:
-    return c <= INT_MAX and (
-        not c & Q_WMASK or ((c & Q_WMASK) == Q_LOCKED and (c & Q_CPUMASK) == me)
-    )
+def _can_read(c: int, me: int, lay: Layout) -> bool:
+    wm = c & lay.qw_wmask
+    return c <= INT_MAX and (not wm or (wm == lay.qw_locked and (c & lay.qw_cpumask) == me))
 
 
 def qrw_read_lock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
     b = a[0]
+    L = ctx.lay
     q = (b + 1, False)
     if pc == 0:
+        check_lock(ctx, b + 6)
         ctx.track_enter(b)
         ctx.preempt += 1
-        c = ctx.add_return(b, Q_BIAS)
-        if _can_read(c, ctx.me):
+        c = ctx.add_return(b, L.qr_bias)
+        if _can_read(c, ctx.me, ctx.lay):
             ctx.track_add(b)
             return ret()
         return goto(1)
     if pc == 1:
-        ctx.fetch_add(b, -Q_BIAS, M32)  # undo, then queue up (FIFO)
+        ctx.fetch_add(b, -L.qr_bias, M32)  # undo, then queue up (FIFO)
         return call(spin_lock, q, 2)
     if pc == 2:
-        ctx.await_(b, lambda v: not v & Q_WMASK, "no writer")
+        ctx.await_(b, lambda v: not v & L.qw_wmask, "no writer")
         return goto(3)
     if pc == 3:
-        c = ctx.add_return(b, Q_BIAS)
-        if (c & Q_WMASK) == Q_LOCKED:
+        c = ctx.add_return(b, L.qr_bias)
+        if (c & L.qw_wmask) == L.qw_locked:
             return goto(4)  # an incoming writer stole it in the interim
         return call(spin_unlock, q, 5)
     if pc == 4:
-        ctx.await_(b, lambda v: (v & Q_WMASK) != Q_LOCKED, "writer gone")
+        ctx.await_(b, lambda v: (v & L.qw_wmask) != L.qw_locked, "writer gone")
         return call(spin_unlock, q, 5)
     ctx.track_add(b)
     return ret()
@@ -316,26 +341,29 @@ def qrw_read_lock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
 
 def qrw_read_trylock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
     b = a[0]
+    L = ctx.lay
     if pc == 0:
+        check_lock(ctx, b + 6, trying=True)
         ctx.preempt += 1
-        if _can_read(ctx.load(b), ctx.me):
+        if _can_read(ctx.load(b), ctx.me, ctx.lay):
             return goto(1)
         ctx.preempt -= 1
         return ret(False)
     if pc == 1:
-        if _can_read(ctx.add_return(b, Q_BIAS), ctx.me):
+        if _can_read(ctx.add_return(b, ctx.lay.qr_bias), ctx.me, ctx.lay):
             ctx.track_add(b)
             return ret(True)
         return goto(2)
-    ctx.fetch_add(b, -Q_BIAS, M32)
+    ctx.fetch_add(b, -L.qr_bias, M32)
     ctx.preempt -= 1
     return ret(False)
 
 
 def qrw_read_unlock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
     b = a[0]
+    L = ctx.lay
     ctx.fence("release barrier")
-    ctx.fetch_add(b, -Q_BIAS, M32)
+    ctx.fetch_add(b, -L.qr_bias, M32)
     ctx.preempt -= 1
     ctx.track_remove(b)
     return ret()
@@ -343,9 +371,11 @@ def qrw_read_unlock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
 
 def qrw_write_lock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
     b = a[0]
+    L = ctx.lay
     q = (b + 1, False)
-    mine = _locked_by(ctx.me)
+    mine = ctx.lay.qw_locked | ctx.me
     if pc == 0:
+        check_lock(ctx, b + 6)
         ctx.track_enter(b)
         ctx.preempt += 1
         if ctx.cas(b, 0, mine):
@@ -361,17 +391,17 @@ def qrw_write_lock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
             return call(spin_unlock, q, 7)
         return goto(3)
     if pc == 3:
-        c = ctx.await_(b, lambda v: not v & Q_WMASK, "no writer state")
+        c = ctx.await_(b, lambda v: not v & L.qw_wmask, "no writer state")
         return goto(4, (c,))
     if pc == 4:
-        if ctx.cas(b, loc[0], loc[0] | Q_WAITING):
+        if ctx.cas(b, loc[0], loc[0] | L.qw_waiting):
             return goto(5)  # new readers now queue behind us
         return goto(3)
     if pc == 5:
-        ctx.await_(b, lambda v: v == Q_WAITING, "cnts == WAITING")
+        ctx.await_(b, lambda v: v == L.qw_waiting, "cnts == WAITING")
         return goto(6)
     if pc == 6:
-        if ctx.cas(b, Q_WAITING, mine):
+        if ctx.cas(b, L.qw_waiting, mine):
             return call(spin_unlock, q, 7)
         return goto(5)
     ctx.track_add(b)
@@ -381,12 +411,13 @@ def qrw_write_lock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
 def qrw_write_trylock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
     b = a[0]
     if pc == 0:
+        check_lock(ctx, b + 6, trying=True)
         ctx.preempt += 1
         if ctx.load(b) != 0:
             ctx.preempt -= 1
             return ret(False)
         return goto(1)
-    if ctx.cas(b, 0, _locked_by(ctx.me)):
+    if ctx.cas(b, 0, ctx.lay.qw_locked | ctx.me):
         ctx.track_add(b)
         return ret(True)
     ctx.preempt -= 1
@@ -395,20 +426,21 @@ def qrw_write_trylock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
 
 def qrw_write_unlock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
     b = a[0]
+    L = ctx.lay
     # The owner bits cannot change while we own them, so the ASSERT's read
     # folds into the release.
     c = ctx.own(b)
-    ctx.assert_((c & Q_WMASK) == Q_LOCKED and (c & Q_CPUMASK) == ctx.me,
+    ctx.assert_((c & L.qw_wmask) == L.qw_locked and (c & L.qw_cpumask) == ctx.me,
                 "_is_write_locked_by_me(cnts)")
     ctx.fence("release barrier")
-    ctx.fetch_and(b, ~(Q_CPUMASK | Q_WMASK) & M32)
+    ctx.fetch_and(b, ~(L.qw_cpumask | L.qw_wmask) & M32)
     ctx.preempt -= 1
     ctx.track_remove(b)
     return ret()
 
 
 def qrw_is_write_locked(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
-    return ret((ctx.load(a[0]) & Q_WMASK) == Q_LOCKED)
+    return ret((ctx.load(a[0]) & ctx.lay.qw_wmask) == ctx.lay.qw_locked)
 
 
 def qrw_is_locked(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
@@ -431,10 +463,10 @@ RW = {
 }
 
 
-def rwlock_fields(name: str, head: bool) -> list[tuple[str, int]]:
+def rwlock_fields(name: str, head: bool, no_cpu: int = NO_CPU) -> list[tuple[str, int]]:
     if not head:
-        return [(f"{name}.lock", 0)]
-    return [(f"{name}.cnts", 0)] + spinlock_fields(f"{name}.lock")
+        return [(f"{name}.lock", 0), (f"{name}.irq_safe", IRQ_UNSEEN)]
+    return [(f"{name}.cnts", 0)] + spinlock_fields(f"{name}.lock", no_cpu)
 
 
 # ---------------------------------------------------------------------------
@@ -553,6 +585,43 @@ SPIN = {
 
 
 # ---------------------------------------------------------------------------
+# _irq / _irqsave variants: the base routine with interrupts off around it.
+
+def _irq_variant(base: Any, mode: str, locking: bool) -> Any:
+    def routine(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
+        if pc == 0:
+            if locking:
+                if mode == "irq":
+                    ctx.assert_(not ctx.irq_off, "local_irq_is_enabled()")
+                else:
+                    ctx.irq_saved = ctx.irq_saved + (ctx.irq_off,)
+                ctx.irq_off = True
+            return call(base, a, 1)
+        if not locking:
+            if mode == "irq":
+                ctx.irq_off = False
+            elif ctx.irq_saved:
+                ctx.irq_off = ctx.irq_saved[-1]
+                ctx.irq_saved = ctx.irq_saved[:-1]
+        return ret(rv)
+
+    routine.__name__ = f"{base.__name__}_{mode}"
+    return routine
+
+
+def _irq_table(table: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for kind, (base, mode) in IRQ_VARIANTS.items():
+        if base in table:
+            out[kind] = _irq_variant(table[base], mode, "unlock" not in kind)
+    return out
+
+
+for _t in (SPIN, RW[False], RW[True]):
+    _t.update(_irq_table(_t))
+
+
+# ---------------------------------------------------------------------------
 # Glue for machine.py
 
 def routine_for(m: Machine, op: Op, cpu: int) -> tuple[Any, tuple]:
@@ -633,18 +702,19 @@ def _shift_frame(f: tuple, shift: dict[int, int]) -> tuple:
 
 def write_locked_word(m: Machine, info: LockInfo, mem: tuple[int, ...]) -> bool:
     w = mem[info.base]
-    return (w & Q_WMASK) == Q_LOCKED if m.cfg.head else w == W16
+    lay = m.cfg.layout
+    return (w & lay.qw_wmask) == lay.qw_locked if m.cfg.head else w == W16
 
 
 def reader_count(m: Machine, info: LockInfo, mem: tuple[int, ...]) -> int:
     w = mem[info.base]
-    return w >> 16 if m.cfg.head else w & ~W16
+    return w // m.cfg.layout.qr_bias if m.cfg.head else w & ~W16
 
 
 def is_clean(m: Machine, info: LockInfo, mem: tuple[int, ...]) -> bool:
     words = mem[info.base : info.base + info.size]
     if info.type == "spinlock":
-        return words[0] == words[1] and words[2] == NO_CPU
+        return words[0] == words[1] and words[2] == m.cfg.layout.no_cpu
     rw_clean = words[0] == 0 and (not m.cfg.head or words[1] == words[2])
     if info.type == "rwlock":
         return rw_clean

@@ -33,7 +33,41 @@ from xenpatch.runtime.programs import (
     Scenario,
 )
 
-LockModel = Literal["rw16", "qrw"]
+LockModel = Literal["rw16", "q417", "qrw"]
+
+# What each model is, for summaries: the tree it follows.
+MODEL_NAMES: dict[str, str] = {
+    "rw16": "2016 counter rwlock (W bit + reader count; 12/4-bit spinlock recursion)",
+    "q417": "4.17 queued rwlock (12-bit writer CPU, readers from bit 14; "
+            "12/4-bit spinlock recursion)",
+    "qrw": "4.19+ queued rwlock layout (14-bit writer CPU, readers from bit 16; "
+           "16/8-bit spinlock recursion)",
+}
+
+
+class Layout(NamedTuple):
+    """Bit layouts of one era's lock words (rwlock.h, spinlock.h)."""
+
+    qw_cpumask: int
+    qw_waiting: int
+    qw_locked: int
+    qw_wmask: int
+    qr_bias: int
+    no_cpu: int  # SPINLOCK_NO_CPU: all ones in recurse_cpu's width
+    recurse_mask: int  # recurse_cnt's width
+    max_recurse: int
+
+
+def _layout(qw_shift: int, cpu_bits: int, recurse_bits: int) -> Layout:
+    return Layout((1 << qw_shift) - 1, 1 << qw_shift, 3 << qw_shift, 3 << qw_shift,
+                  1 << (qw_shift + 2), (1 << cpu_bits) - 1, (1 << recurse_bits) - 1, 15)
+
+
+LAYOUTS: dict[str, Layout] = {
+    "rw16": _layout(12, 12, 4),  # no queued rwlock: the qw fields are unused
+    "q417": _layout(12, 12, 4),
+    "qrw": _layout(14, 16, 8),
+}
 Build = Literal["debug", "release"]
 
 NULL = 0  # value of an empty percpu slot; lock ids start at 1
@@ -49,10 +83,12 @@ _MAX_LOCAL = 10_000
 
 @dataclass(frozen=True)
 class Config:
-    """Which Xen the model is.  ``rw16`` is the 2016 tree (counter+writer-bit
-    rwlock, preempt counted after spinlock acquisition, no percpu fast-path
-    preempt, no lock tracking); ``qrw`` is HEAD (queued rwlock, preempt
-    counted first, debug lock tracking).  ``record_order`` keeps the order in
+    """Which Xen the model is (MODEL_NAMES).  ``rw16`` is the 2016 tree
+    (counter+writer-bit rwlock, preempt counted after spinlock acquisition,
+    no percpu fast-path preempt, no lock tracking); ``q417`` the queued
+    rwlock as 4.16-4.18 lay it out (writer CPU in 12 bits); ``qrw`` 4.19 and
+    later (writer CPU in 14 bits, wider spinlock recursion fields, debug lock
+    tracking).  ``record_order`` keeps the order in
     which locks were acquired in the state, for comparing with real runs."""
 
     lock_model: LockModel = "qrw"
@@ -65,11 +101,18 @@ class Config:
 
     @property
     def head(self) -> bool:
-        return self.lock_model == "qrw"
+        """The queued-rwlock eras (preempt counted first, percpu fast path
+        counts preempt, debug spinlock owner check)."""
+        return self.lock_model != "rw16"
+
+    @property
+    def layout(self) -> Layout:
+        return LAYOUTS[self.lock_model]
 
     @property
     def tracking(self) -> bool:
-        on = self.head if self.lock_tracking is None else self.lock_tracking
+        dflt = self.lock_model == "qrw"
+        on = dflt if self.lock_tracking is None else self.lock_tracking
         return on and self.debug
 
     @property
@@ -87,6 +130,8 @@ class Cpu(NamedTuple):
     dbg: tuple  # HEAD CONFIG_DEBUG_LOCKS per-CPU list of held lock keys
     obs: tuple  # (op_idx, value) of trylocks and queries
     status: int
+    irq_off: bool = False  # local interrupts disabled
+    irq_saved: tuple = ()  # flags saved by _irqsave locks, innermost last
 
 
 State = tuple[tuple[int, ...], tuple[Cpu, ...], tuple]
@@ -136,7 +181,8 @@ class Ctx:
 
     __slots__ = (
         "m", "mem", "over", "me", "preempt", "in_irq", "dbg", "accesses",
-        "reads", "writes", "started", "on_start", "trace", "head", "debug", "tracking",
+        "reads", "writes", "started", "on_start", "trace", "head", "debug", "tracking", "lay",
+        "irq_off", "irq_saved",
     )
 
     def __init__(self, m: Machine, mem: tuple[int, ...], cpu: Cpu, me: int, trace: bool) -> None:
@@ -146,6 +192,8 @@ class Ctx:
         self.me = me
         self.preempt = cpu.preempt
         self.in_irq = cpu.in_irq
+        self.irq_off = cpu.irq_off
+        self.irq_saved = cpu.irq_saved
         self.dbg = cpu.dbg
         self.accesses = 0
         self.reads = 0
@@ -156,6 +204,7 @@ class Ctx:
         self.head = m.cfg.head
         self.debug = m.cfg.debug
         self.tracking = m.cfg.tracking
+        self.lay = m.cfg.layout
 
     # -- access accounting -------------------------------------------------
     def _access(self) -> None:
@@ -341,11 +390,11 @@ class Machine:
         for lid, decl in enumerate(sc.locks, 1):
             n = decl.name
             if decl.type == "spinlock":
-                base = alloc(locks.spinlock_fields(n))
+                base = alloc(locks.spinlock_fields(n, self.cfg.layout.no_cpu))
                 info = LockInfo(n, lid, decl.type, base, len(init) - base)
             else:
                 pre = f"{n}.rw" if decl.type == "percpu" else n
-                base = alloc(locks.rwlock_fields(pre, self.cfg.head))
+                base = alloc(locks.rwlock_fields(pre, self.cfg.head, self.cfg.layout.no_cpu))
                 size = len(init) - base
                 wa = alloc([(f"{n}.writer_activating", 0)]) if decl.type == "percpu" else -1
                 info = LockInfo(n, lid, decl.type, base, size, wa, decl.owner)
@@ -435,7 +484,8 @@ class Machine:
                 if ctx.accesses:
                     snap = (op_idx, tuple(stack), dict(ctx.over), ctx.preempt, ctx.in_irq,
                             ctx.dbg, ctx.started, pending[0], obs, log, retval, returning,
-                            ctx.reads, ctx.writes, len(ctx.trace or ()))
+                            ctx.reads, ctx.writes, len(ctx.trace or ()), ctx.irq_off,
+                            ctx.irq_saved)
                 if not stack:
                     if op_idx == len(prog.ops):
                         if not prog.loop:
@@ -448,6 +498,10 @@ class Machine:
                             ctx.in_irq = True
                         elif op.kind == "irq_exit":
                             ctx.in_irq = False
+                        elif op.kind == "local_irq_disable":
+                            ctx.irq_off = True
+                        elif op.kind == "local_irq_enable":
+                            ctx.irq_off = False
                         ctx.note(str(op))
                         op_idx += 1
                         continue
@@ -495,7 +549,8 @@ class Machine:
         except _Yield:
             assert snap is not None
             (op_idx, st, over, ctx.preempt, ctx.in_irq, ctx.dbg, ctx.started, pend, obs, log,
-             retval, returning, ctx.reads, ctx.writes, ntrace) = snap
+             retval, returning, ctx.reads, ctx.writes, ntrace, ctx.irq_off,
+             ctx.irq_saved) = snap
             stack = list(st)
             pending[0] = pend
             ctx.over = over
@@ -517,7 +572,7 @@ class Machine:
             mem = tuple(m)
         holds = pending[0]
         new = Cpu(op_idx, ctx.started, tuple(stack), ctx.preempt, ctx.in_irq, holds,
-                  ctx.dbg, obs, status)
+                  ctx.dbg, obs, status, ctx.irq_off, ctx.irq_saved)
         cpus = cpus[:i] + (new,) + cpus[i + 1 :]
         if self._tickets:
             mem, cpus = self._routines.normalise_tickets(self._tickets, mem, cpus)
@@ -558,6 +613,28 @@ class Machine:
         return [info.name for info in self.locks.values()
                 if not self._routines.is_clean(self, info, mem)]
 
+    def blocked_index(self, state: State, i: int) -> int:
+        """Index of the op CPU i cannot get past: the op it is in, or, when
+        it is between ops, the next one that touches a lock (the local ops
+        before it, a critical section, run in the same step)."""
+        c = state[1][i]
+        ops = self.sc.programs[i].ops
+        k = c.op_idx
+        if c.stack:
+            return k
+        for _ in range(len(ops) + 1):
+            if k >= len(ops):
+                k = 0
+            if ops[k].kind not in LOCAL_OPS:
+                return k
+            k += 1
+        return c.op_idx
+
+    def blocked_op(self, state: State, i: int) -> str:
+        k = self.blocked_index(state, i)
+        ops = self.sc.programs[i].ops
+        return f"op {k} {ops[k]}" if k < len(ops) else "end"
+
     def where(self, state: State, i: int) -> str:
         """Human description of where CPU i is."""
         c = state[1][i]
@@ -575,7 +652,8 @@ def _Return(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> tuple:
 
 
 def _acquires(op: Op) -> bool:
-    return op.kind.endswith(("_lock", "_trylock", "lock_recursive")) and "unlock" not in op.kind
+    return op.kind.endswith(("_lock", "_trylock", "lock_recursive", "_lock_irq",
+                             "_lock_irqsave")) and "unlock" not in op.kind
 
 
 def _mode(op: Op) -> str:

@@ -23,6 +23,12 @@ Op kinds (``lock`` is a lock name, ``owner`` the percpu class name):
   is ``percpu_rw_is_write_locked``)
 * ``cs``                                                -- a critical-section body
 * ``irq_enter``, ``irq_exit``                           -- enter/leave IRQ context
+* ``local_irq_disable``, ``local_irq_enable``           -- interrupts off/on
+* ``spin_lock_irq``, ``spin_unlock_irq``, ``spin_lock_irqsave``,
+  ``spin_unlock_irqrestore`` and the same for ``read_``/``write_``
+                                                        -- the _irq/_irqsave
+  variants; debug builds latch each lock's IRQ safety on first use and BUG
+  when it is later taken with interrupts the other way
 
 A failed trylock skips forward past the matching release of the same lock
 (``if ( trylock ) { ...; unlock; }``), so straight-line programs can use them.
@@ -39,19 +45,29 @@ from xenpatch.errors import XenpatchError
 
 LockType = Literal["spinlock", "rwlock", "percpu"]
 
+# The _irq/_irqsave variants: lock with interrupts disabled (irq: they must
+# have been on; irqsave: whatever they were is restored by the unlock).
+IRQ_VARIANTS = {f"{p}_{v}": (f"{p}_{base}", mode)
+                for p in ("spin", "read", "write")
+                for v, base, mode in (("lock_irq", "lock", "irq"),
+                                      ("lock_irqsave", "lock", "save"),
+                                      ("unlock_irq", "unlock", "irq"),
+                                      ("unlock_irqrestore", "unlock", "save"))}
 SPIN_OPS = frozenset(
     {"spin_lock", "spin_unlock", "spin_trylock", "spin_lock_recursive", "spin_unlock_recursive",
      "spin_trylock_recursive", "spin_barrier"}
+    | {k for k in IRQ_VARIANTS if k.startswith("spin_")}
 )
 RW_OPS = frozenset(
     {"read_lock", "read_unlock", "write_lock", "write_unlock", "read_trylock", "write_trylock"}
+    | {k for k in IRQ_VARIANTS if not k.startswith("spin_")}
 )
 PERCPU_OPS = frozenset(
     {"percpu_read_lock", "percpu_read_unlock", "percpu_write_lock", "percpu_write_unlock"}
 )
 RW_QUERY_OPS = frozenset({"rw_is_write_locked", "rw_is_locked"})
 QUERY_OPS = RW_QUERY_OPS | {"spin_is_locked"}
-LOCAL_OPS = frozenset({"cs", "irq_enter", "irq_exit"})
+LOCAL_OPS = frozenset({"cs", "irq_enter", "irq_exit", "local_irq_disable", "local_irq_enable"})
 OP_KINDS = SPIN_OPS | RW_OPS | PERCPU_OPS | QUERY_OPS | LOCAL_OPS
 
 # Release op of each acquire, used to skip the body of a failed trylock.

@@ -243,10 +243,15 @@ static void reset(void)
 
 static void print_rw(rwlock_t *rw)
 {
+#ifdef RW_WRITE_FLAG
+    /* The 2016 counter rwlock: the raw word (writer bit 31, readers below). */
+    printf("x%u", (unsigned)rw->lock);
+#else
     unsigned c = (unsigned)atomic_read(&rw->cnts);
     unsigned ws = (c & _QW_WMASK) >> _QW_SHIFT;
     printf("r%d:%u:%d:%d", (int)c >> _QR_SHIFT, ws, ws ? (int)(c & _QW_CPUMASK) : -1,
            rw->lock.tickets.head != rw->lock.tickets.tail);
+#endif
 }
 
 static void report(void)

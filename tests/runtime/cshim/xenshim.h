@@ -82,6 +82,7 @@ typedef struct { int counter; } atomic_t;
 #define ATOMIC_INIT(i) { (i) }
 #define read_atomic(p) __atomic_load_n(p, __ATOMIC_RELAXED)
 #define cmpxchg(p, o, n) __sync_val_compare_and_swap(p, o, n)
+#define xchg(p, v) __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST)  /* the 2016 write_unlock */
 #define arch_fetch_and_add(p, x) __atomic_fetch_add(p, x, __ATOMIC_SEQ_CST)
 /* x86 add_sized is a plain (unlocked) add of the owner's word. */
 #define add_sized(p, x) __atomic_store_n(p, __atomic_load_n(p, __ATOMIC_RELAXED) + (x), \

@@ -1,0 +1,78 @@
+"""Which lock model a Xen tree needs, read from the tree's own headers.
+
+The rwlock of a tree is the 2016 counter (``RW_WRITE_FLAG``, no queued
+``cnts``) or the queued rwlock, whose writer-CPU field is 12 bits wide up to
+4.18 and 14 bits from 4.19 (``_QW_SHIFT``).  Whether debug builds keep the
+per-CPU list of held locks is whether ``spinlock.h`` declares
+``lock_enter``.  Nothing here knows version numbers: the headers decide.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from xenpatch.runtime.machine import LAYOUTS, MODEL_NAMES, LockModel
+
+
+class EraError(ValueError):
+    """The tree's headers do not say which lock model it needs."""
+
+
+@dataclass(frozen=True)
+class Era:
+    lock_model: LockModel
+    lock_tracking: bool
+    evidence: str  # which header lines decided
+
+    @property
+    def description(self) -> str:
+        return MODEL_NAMES[self.lock_model]
+
+
+_QW_SHIFT = re.compile(r"#\s*define\s+_QW_SHIFT\s+\(?\s*(\d+)")
+_QW_CPUMASK = re.compile(r"#\s*define\s+_QW_CPUMASK\s+(0x[0-9a-fA-F]+)U?")
+_CPU_BITS = re.compile(r"#\s*define\s+SPINLOCK_CPU_BITS\s+(\d+)")
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(errors="replace")
+    except OSError:
+        return None
+
+
+def detect(tree: Path) -> Era:
+    """The lock model of the tree (the folder holding ``xen/``)."""
+    inc = tree / "xen" / "include" / "xen"
+    rwlock = _read(inc / "rwlock.h")
+    spin = _read(inc / "spinlock.h")
+    if spin is None:
+        raise EraError(f"{inc / 'spinlock.h'}: cannot read it to tell the lock era; "
+                       "give --lock-model")
+    tracking = re.search(r"\block_enter\s*\(", spin) is not None
+    queued = rwlock is not None and "cnts" in rwlock and "_QW_" in rwlock
+    if not queued:
+        if "RW_WRITE_FLAG" in (rwlock or "") + spin:
+            where = "rwlock.h" if rwlock and "RW_WRITE_FLAG" in rwlock else "spinlock.h"
+            return Era("rw16", tracking, f"{where}: RW_WRITE_FLAG counter rwlock")
+        raise EraError(f"{inc}: neither a queued rwlock nor RW_WRITE_FLAG in rwlock.h/"
+                       "spinlock.h; give --lock-model")
+    assert rwlock is not None
+    m = _QW_SHIFT.search(rwlock)
+    shift: int | None = int(m.group(1)) if m else None
+    if m is None:
+        mask = _QW_CPUMASK.search(rwlock)
+        if mask is not None:
+            shift = int(mask.group(1), 16).bit_length()
+    cpu_bits = _CPU_BITS.search(spin)
+    for model in ("q417", "qrw"):
+        lay = LAYOUTS[model]
+        if shift is not None and lay.qw_waiting == 1 << shift and (
+                cpu_bits is None or lay.no_cpu == (1 << int(cpu_bits.group(1))) - 1):
+            bits = f", SPINLOCK_CPU_BITS {cpu_bits.group(1)}" if cpu_bits else ""
+            return Era(model, tracking,  # type: ignore[arg-type]
+                       f"rwlock.h: _QW_SHIFT {shift}{bits}")
+    raise EraError(f"{inc / 'rwlock.h'}: a queued rwlock layout no model has "
+                   f"(_QW_SHIFT {shift}); give --lock-model")

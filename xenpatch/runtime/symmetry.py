@@ -1,0 +1,115 @@
+"""Symmetry reduction: CPUs running identical programs are interchangeable.
+
+A state and its image under a permutation of such CPUs have the same
+hazards up to CPU numbering, so the explorer stores one representative.  A
+permutation moves each CPU's record, its per-CPU slot words, and every value
+that names a CPU: a spinlock's ``recurse_cpu`` and debug owner, a queued
+rwlock's writer-CPU bits, the CPUs left in a percpu writer's poll mask.
+
+The representative orders the CPUs of each group by a signature of what is
+theirs (their record, their slots, which CPU-valued fields name them).  One
+asymmetry of the C is kept out of the exactness claim: a percpu writer
+starts each poll in CPU-number order (``for_each_cpu``); the reduction
+treats interchangeable readers' places in that order as interchangeable too.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from xenpatch.runtime import locks
+
+if TYPE_CHECKING:
+    from xenpatch.runtime.machine import Cpu, Machine, State
+
+Perm = tuple[int, ...]  # new position p holds the CPU that was at perm[p]
+
+
+class Symmetry:
+    def __init__(self, m: Machine) -> None:
+        self.m = m
+        n = m.ncpus
+        by_prog: dict[object, list[int]] = {}
+        for i, p in enumerate(m.sc.programs):
+            by_prog.setdefault(p, []).append(i)
+        self.groups = [g for g in by_prog.values() if len(g) > 1]
+        self.active = bool(self.groups) and not m.cfg.record_order
+        self.slot_bases = list(m.slots.values())
+        lay = m.cfg.layout
+        self.lay = lay
+        # Words holding a CPU number (or the era's NO_CPU).
+        self.cpu_words: list[int] = []
+        self.cnts_words: list[int] = []
+        for info in m.locks.values():
+            if info.type == "spinlock":
+                self.cpu_words += [info.base + 2, info.base + 4]
+            elif m.cfg.head:
+                self.cnts_words.append(info.base)
+                self.cpu_words += [info.base + 3, info.base + 5]
+        self.n = n
+
+    def _sig(self, state: State, i: int) -> int:
+        # Any order of a group is a valid representative; the signature only
+        # makes equal states pick the same one.  CPU-valued lock fields are
+        # left out (cheap; ties fall back to CPU number).
+        mem, cpus, _ = state
+        return hash((cpus[i], tuple(mem[s + i] for s in self.slot_bases)))
+
+    def canon(self, state: State) -> tuple[State, Perm | None]:
+        """The representative of state, and the permutation taking state to
+        it (None: state is its own representative)."""
+        perm = list(range(self.n))
+        changed = False
+        for g in self.groups:
+            order = sorted(g, key=lambda i: (self._sig(state, i), i))
+            if order != g:
+                changed = True
+                for p, i in zip(g, order, strict=True):
+                    perm[p] = i
+        if not changed:
+            return state, None
+        t = tuple(perm)
+        return self.apply(state, t), t
+
+    def apply(self, state: State, perm: Perm) -> State:
+        mem, cpus, log = state
+        inv = [0] * self.n
+        for p, i in enumerate(perm):
+            inv[i] = p
+        new = list(mem)
+        for s in self.slot_bases:
+            for p, i in enumerate(perm):
+                new[s + p] = mem[s + i]
+        for w in self.cpu_words:
+            v = mem[w]
+            if v < self.n:
+                new[w] = inv[v]
+        lay = self.lay
+        for w in self.cnts_words:
+            v = mem[w]
+            if (v & lay.qw_wmask) == lay.qw_locked and (v & lay.qw_cpumask) < self.n:
+                new[w] = (v & ~lay.qw_cpumask) | inv[v & lay.qw_cpumask]
+        out = tuple(_map_cpu(cpus[i], inv) for i in perm)
+        return (tuple(new), out, log)
+
+
+def _map_cpu(c: Cpu, inv: list[int]) -> Cpu:
+    stack = c.stack
+    if not any(f[0] is locks.pc_write_lock and f[1] == 2 for f in stack):
+        return c
+    frames = []
+    for f in stack:
+        if f[0] is locks.pc_write_lock and f[1] == 2:
+            mask, pos = f[3]
+            f = (f[0], f[1], f[2], (tuple(inv[x] for x in mask), pos))
+        frames.append(f)
+    return c._replace(stack=tuple(frames))
+
+
+def compose(sigma: Perm, perm: Perm | None) -> Perm:
+    """sigma maps a state's CPU positions to real CPUs; after a step whose
+    successor was permuted by perm, the new state's positions map to
+    sigma[perm[p]]."""
+    if perm is None:
+        return sigma
+    return tuple(sigma[i] for i in perm)
