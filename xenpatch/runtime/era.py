@@ -13,10 +13,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from xenpatch.errors import XenpatchError
 from xenpatch.runtime.machine import LAYOUTS, MODEL_NAMES, LockModel
 
 
-class EraError(ValueError):
+class EraError(XenpatchError, ValueError):
     """The tree's headers do not say which lock model it needs."""
 
 
