@@ -57,6 +57,7 @@ from xenpatch.c.masking.table import (
     default_macro_table,
     load_macro_table,
 )
+from xenpatch.c.masking.tree import table_for, tree_table
 from xenpatch.c.masking.view import CodeView
 
 __all__ = [
@@ -65,6 +66,8 @@ __all__ = [
     "default_macro_table",
     "load_macro_table",
     "mask",
+    "table_for",
+    "tree_table",
 ]
 
 # The steps of the docstring, in order; each reads and writes the code view.

@@ -6,24 +6,38 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from xenpatch.c.masking.derive import (
+    ASM_KIND,
+    BLANK_KIND,
+    Deriver,
+    definitions,
+)
 from xenpatch.c.masking.lexical import ASM_OPERAND_NAME, IDENT, WORD_BYTE, is_word
 from xenpatch.c.masking.view import CodeView
 
 
 def identifiers(v: CodeView) -> None:
     table = v.table
-    found = []
     names = set(IDENT.findall(v.code))
     kinds = table._kinds
     for name in names.difference(kinds):
         table.kind(name)  # classified once per table
-    found = [(name, kinds[name]) for name in names & table._named]
+    found: dict[bytes, str] = {name: k for name in names & table._named if (k := kinds[name])}
+    # The file's own #defines: they say what their names are here (the
+    # table's own entries still win).
+    local = _local_kinds(v, names)
+    for name, k in local.items():
+        if table.explicit_kind(name) is None:
+            if k is None:
+                found.pop(name, None)
+            else:
+                found[name] = k
     if not found:
         return
     hits = []
     code = v.code
     word = WORD_BYTE
-    for name, k in found:
+    for name, k in found.items():
         n = len(name)
         pos = code.find(name)
         while pos != -1:
@@ -195,6 +209,44 @@ def _init_close(v: CodeView, s: int, e: int) -> int:
     return e
 
 
+def _local_kinds(v: CodeView, names: set[bytes]) -> dict[bytes, str | None]:
+    """Kinds of the names the file's code uses and its own #defines define
+    (None: a definition that is none of the derived kinds)."""
+    raw = v.raw
+    text = b"\n".join(raw[d.start : d.end] for d in v.directives if d.word in (b"define", b"undef"))
+    if not text:
+        return {}
+    defs = definitions(text)
+    used = names.intersection(defs)
+    if not used:
+        return {}
+    table = v.table
+
+    def known(name: bytes) -> str | None:
+        # The table's own entries, then what the tree's #defines say of a
+        # name the file does not define itself.
+        k = table.explicit_kind(name)
+        if k is None and name not in defs:
+            k = table.derived.get(name)
+        return k
+
+    deriver = Deriver(defs, known)
+    return {name: deriver.kind(name) for name in used}
+
+
+def _blank(v: CodeView, s: int, e: int) -> int:
+    """An object-like macro that expands to attributes or nothing: the name."""
+    v.blank(s, e)
+    return e
+
+
+def _asm_keyword(v: CodeView, s: int, e: int) -> int:
+    """A macro that expands to ``asm`` and qualifiers: written ``asm``."""
+    if e - s >= 3:
+        v.put(s, b"asm" + b" " * (e - s - 3))
+    return e
+
+
 # How each kind of the macro table masks a name: from the name's offsets,
 # the offset where the scan for the next name may go on.
 Handler = Callable[[CodeView, int, int], int]
@@ -211,6 +263,8 @@ HANDLERS: dict[str, Handler] = {
     "block": _block,
     "init_open": _init_open,
     "init_close": _init_close,
+    BLANK_KIND: _blank,
+    ASM_KIND: _asm_keyword,
 }
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from xenpatch.c.masking.lexical import IDENT, KEYWORDS
@@ -50,6 +51,10 @@ class MacroTable:
     _kinds: dict[bytes, str | None] = field(default_factory=dict, compare=False, repr=False)
     _prefix: dict[bytes, bool] = field(default_factory=dict, compare=False, repr=False)
     _named: set[bytes] = field(default_factory=set, compare=False, repr=False)
+    _explicit: dict[bytes, str | None] = field(default_factory=dict, compare=False, repr=False)
+    # Kinds derived from the #defines of a tree (masking/derive.py); the
+    # table's own entries win over them.
+    derived: Mapping[bytes, str] = field(default_factory=dict, compare=False, repr=False)
 
     def is_attribute(self, name: bytes) -> bool:
         return name in self.attributes or any(p.fullmatch(name) for p in self.attribute_patterns)
@@ -72,15 +77,32 @@ class MacroTable:
             return self._kinds[name]
         except KeyError:
             pass
+        k = self.explicit_kind(name)
+        if k is None:
+            k = self.derived.get(name)
+        self._kinds[name] = k
+        if k is not None:
+            self._named.add(name)
+        return k
+
+    def explicit_kind(self, name: bytes) -> str | None:
+        """What the table's own entries say of an identifier."""
+        try:
+            return self._explicit[name]
+        except KeyError:
+            pass
         k = next((kind for attr, kind in _NAMED_KINDS if name in getattr(self, attr)), None)
         if k is None and self.is_attribute(name):
             k = "attribute"
         elif k is None and self.is_loop(name):
             k = "loop"
-        self._kinds[name] = k
-        if k is not None:
-            self._named.add(name)
+        self._explicit[name] = k
         return k
+
+    def with_derived(self, derived: Mapping[bytes, str]) -> MacroTable:
+        """This table with kinds derived from a tree's #defines; the caches
+        of what the table's own entries say are shared."""
+        return replace(self, derived=dict(derived), _kinds={}, _named=set())
 
 
 class MacroTableError(Exception):
