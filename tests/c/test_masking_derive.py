@@ -319,3 +319,16 @@ def test_a_definition_the_header_undefines_is_not_exported(tmp_path: Path) -> No
     # In the header itself, the name is nothing derived either.
     raw = header.encode() + b"mfn_t x;\n"
     assert mask(raw, TABLE).endswith(b"mfn_t x;\n")
+
+
+def test_definitions_under_if_0_are_none() -> None:
+    header = (
+        "#if 0\n#define mfn_t /* grep fodder */\n#if X\n#define b\n#endif\n"
+        "#else\n#define c\n#endif\n"
+        "#ifdef Y\n#if 0 /* off */\n#define d\n#elif 1\n#define e\n#endif\n#endif\n"
+        "#if 00\n#define f\n#endif\n#if 0x1\n#define g\n#endif\n"
+    )
+    assert sorted(derive(header)) == [b"c", b"e", b"g"]
+    # The file's own definitions too.
+    raw = header.encode() + b"static mfn_t get(void);\n"
+    assert mask(raw, TABLE).endswith(b"static mfn_t get(void);\n")

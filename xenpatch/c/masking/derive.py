@@ -44,6 +44,11 @@ DEFINE = re.compile(
     rb"((?:[^\n\\]++|\\(?:\r?\n|.))*)",
     re.M,
 )
+IF_ZERO = re.compile(rb"^[ \t]*\#[ \t]*if[ \t]+0+\b", re.M)
+CONDITIONAL_LINE = re.compile(
+    rb"^[ \t]*\#[ \t]*(if|ifdef|ifndef|elif|else|endif)\b([^\n]*)", re.M
+)
+_ZERO = re.compile(rb"\s*0+(?![\w.])")
 _COMMENT = re.compile(rb"/\*.*?(?:\*/|\Z)|//[^\n]*", re.S)
 _TOKEN = re.compile(rb'[A-Za-z_]\w*|"(?:\\.|[^"\\])*"?|\S')
 _ATTRIBUTE_WORDS = frozenset((b"__attribute__", b"__attribute"))
@@ -71,11 +76,19 @@ def definitions(text: bytes) -> dict[bytes, list[Definition]]:
     A definition the text ``#undef``s later is scoped to the text, not one
     of what the name means: Xen's ``#define mfn_t /* grep fodder */``
     then ``#undef mfn_t`` says nothing of ``mfn_t`` (a typedef).  A name
-    left with none has an empty list."""
+    left with none has an empty list.  A definition under ``#if 0`` is
+    none."""
     found: dict[bytes, list[Definition]] = {}
     if b"define" not in text:
         return found
+    dead = _dead_spans(text) if IF_ZERO.search(text) else []
+    di = 0
     for m in DEFINE.finditer(text):
+        if dead:
+            while di < len(dead) and dead[di][1] <= m.start():
+                di += 1
+            if di < len(dead) and dead[di][0] <= m.start():
+                continue
         if m.group(1) == b"undef":
             found[m.group(2)] = []
             continue
@@ -89,6 +102,31 @@ def definitions(text: bytes) -> dict[bytes, list[Definition]]:
         toks = () if not body else _NONE if body[0] in _NOT_FIRST else tuple(_TOKEN.findall(body))
         found.setdefault(m.group(2), []).append((m.group(3) is not None, toks))
     return found
+
+
+def _dead_spans(text: bytes) -> list[tuple[int, int]]:
+    """Spans of the branches no compiler sees: ``#if 0`` up to its
+    ``#else``, ``#elif`` or ``#endif``."""
+    spans = []
+    stack: list[bool] = []  # per open group: is its current branch '#if 0'?
+    start = 0
+    for m in CONDITIONAL_LINE.finditer(text):
+        word = m.group(1)
+        if word.startswith(b"if"):
+            zero = word == b"if" and _ZERO.match(m.group(2)) is not None
+            if zero and not any(stack):
+                start = m.start()
+            stack.append(zero)
+        elif stack:
+            if stack[-1] and not any(stack[:-1]):
+                spans.append((start, m.start()))
+            if word == b"endif":
+                stack.pop()
+            else:
+                stack[-1] = False
+    if stack and stack[0]:
+        spans.append((start, len(text)))
+    return spans
 
 
 def merge(into: dict[bytes, list[Definition]], more: Mapping[bytes, list[Definition]]) -> None:

@@ -209,11 +209,18 @@ def _init_close(v: CodeView, s: int, e: int) -> int:
     return e
 
 
+# The directives that say what a name is where: definitions, and the
+# conditionals around them (for '#if 0').
+_DEFINITION_WORDS = frozenset(
+    (b"define", b"undef", b"if", b"ifdef", b"ifndef", b"elif", b"else", b"endif")
+)
+
+
 def _local_kinds(v: CodeView, names: set[bytes]) -> dict[bytes, str | None]:
     """Kinds of the names the file's code uses and its own #defines define
     (None: a definition that is none of the derived kinds)."""
     raw = v.raw
-    text = b"\n".join(raw[d.start : d.end] for d in v.directives if d.word in (b"define", b"undef"))
+    text = b"\n".join(raw[d.start : d.end] for d in v.directives if d.word in _DEFINITION_WORDS)
     if not text:
         return {}
     defs = definitions(text)
