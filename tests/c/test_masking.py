@@ -401,6 +401,14 @@ void f(void) {
     PRINTF("x");
 }
 """,
+    "a preprocessing number as a macro argument": """
+int f(void)
+{
+    vcpu_must_have(3dnow);
+    g(0x1fUL, 10u, 1ULL, 1.5f, 1e5, 2lu);
+    return 0;
+}
+""",
 }
 
 
@@ -412,6 +420,11 @@ def assert_comments_kept(src: str, out: bytes) -> None:
     for m in _COMMENT.finditer(raw):
         if m.group().startswith(b"/"):
             assert out[m.start() : m.end()] == m.group()
+
+
+def test_preprocessing_numbers_become_names_and_numbers_stay() -> None:
+    out = masked("f(3dnow, 0x1fUL, 10u, 1ULL, 1.5f, 1e5, 0x1p3, 2lu); x = 3dnow;")
+    assert out == b"f(_dnow, 0x1fUL, 10u, 1ULL, 1.5f, 1e5, 0x1p3, 2lu); x = 3dnow;"
 
 
 @pytest.mark.parametrize("name", sorted(SHAPES))

@@ -332,3 +332,17 @@ def test_definitions_under_if_0_are_none() -> None:
     # The file's own definitions too.
     raw = header.encode() + b"static mfn_t get(void);\n"
     assert mask(raw, TABLE).endswith(b"static mfn_t get(void);\n")
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["    each_item()\n        n++;\n", "    each_item() {\n        n++;\n    }\n"],
+)
+def test_loop_macro_without_arguments_becomes_a_loop(tmp_path: Path, body: str) -> None:
+    header = "#define each_item() for (cur = head; cur; cur = cur->next)\n"
+    code = "int f(void)\n{\n    int n = 0;\n" + body + "    return n;\n}\n"
+    _, out = masked_with(tmp_path, header, code)
+    tree = PARSER.parse(out)
+    assert errors(tree.root_node) == [], out.decode()
+    assert "while_statement" in node_types(tree.root_node)
+    assert b"while(1)" in out

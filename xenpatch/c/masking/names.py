@@ -102,7 +102,7 @@ def _loop(v: CodeView, s: int, e: int) -> int:
     nxt = v.next_tok(span[1] + 1)
     if nxt is not None and nxt[1] == b";":
         return e
-    v.loop_head(s, e)
+    v.loop_head(s, e, span[1])
     return e
 
 

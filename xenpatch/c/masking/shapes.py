@@ -7,6 +7,7 @@ from xenpatch.c.masking.lexical import (
     ASM_LABEL,
     ASM_STATEMENT,
     ATTRIBUTE_KW,
+    C_NUMBER,
     CALL_CLOSE_THEN,
     CALL_CLOSE_THEN_WORD,
     CODE_RUN,
@@ -14,6 +15,7 @@ from xenpatch.c.masking.lexical import (
     ELLIPSIS,
     IDENT,
     KEYWORDS,
+    PP_WORD,
     STAR_ARG,
     STAR_END,
     STATEMENT_WORDS,
@@ -58,6 +60,16 @@ def arguments(v: CodeView) -> None:
                 continue
             if v.in_call(s):
                 v.fuse(s, e)
+
+
+def pp_words(v: CodeView) -> None:
+    """A macro argument that is a preprocessing number but no C number
+    (``vcpu_must_have(3dnow)``, pasted into ``vcpu_has_3dnow``): its first
+    digit becomes ``_``, an identifier."""
+    code = v.code
+    for m in PP_WORD.finditer(code):
+        if not C_NUMBER.fullmatch(m.group()) and v.in_call(m.start()):
+            v.put(m.start(), b"_")
 
 
 def case_ranges(v: CodeView) -> None:
@@ -148,7 +160,7 @@ def call_heads(v: CodeView) -> None:
         if name is None or v.starts_statement(name[0]) != "B":
             continue
         if m.group(1) == b"{":
-            v.loop_head(name[0], name[0] + len(name[1]))
+            v.loop_head(name[0], name[0] + len(name[1]), close)
         elif code[m.end() : m.end() + 1] != b":":
             v.fuse(name[0], close + 1)
 
@@ -194,6 +206,7 @@ def statement_semicolons(v: CodeView) -> None:
 # The shapes in the order they run: a later one sees what an earlier one
 # wrote (an asm template made a string is no macro argument any more).
 SHAPES = (
+    pp_words,
     case_ranges,
     asm_templates,
     arguments,

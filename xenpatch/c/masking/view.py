@@ -144,7 +144,13 @@ class CodeView:
             return None
         return nxt[0], close
 
-    def loop_head(self, s: int, e: int) -> None:
+    def loop_head(self, s: int, e: int, close: int | None = None) -> None:
+        """A loop macro's name made ``while`` (``if`` if shorter); with no
+        arguments (``item_foreach()``) the call is made ``while(1)``, since
+        ``while ()`` is no C."""
+        if close is not None and close + 1 - s >= 8 and not self.raw[e:close].strip(b" \t("):
+            self.put(s, b"while(1)" + b" " * (close + 1 - s - 8))
+            return
         n = e - s
         if n >= 5:
             self.put(s, b"while" + b" " * (n - 5))
