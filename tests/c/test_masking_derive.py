@@ -220,6 +220,8 @@ def test_table_for_a_file_finds_its_tree(tmp_path: Path) -> None:
     table = table_for(TABLE, xen / "common" / "traps.c")
     assert table.kind(b"asmlinkage") == "blank"
     assert table_for(TABLE, tmp_path.parent / "elsewhere.c") is TABLE
+    assert tree_table(TABLE, tmp_path) is tree_table(TABLE, xen)  # the folder holding xen/
+    assert tree_table(TABLE, tmp_path / "xen" / "common") is TABLE
 
 
 def test_tree_kinds_are_cached_by_content(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 import tree_sitter_c
 from tree_sitter import Language, Node, Query, QueryCursor
 
-from xenpatch.c.masking import MacroTable, default_macro_table
+from xenpatch.c.masking import MacroTable, default_macro_table, tree_table
 from xenpatch.c.source import SourceError, SourceFile, function_name, parse_bytes
 from xenpatch.c.types import (
     FileFacts,
@@ -349,7 +349,8 @@ def scan_file(root: str, rel: str, field_name: str, owner: str,
         result.has_text = _owner_marks(raw, owner)
         return result
     try:
-        src = parse_bytes(rel, raw, _macros(macros_path))
+        # The tree's own #defines say what else to mask (cached per tree).
+        src = parse_bytes(rel, raw, tree_table(_macros(macros_path), Path(root)))
     except SourceError as exc:
         return FileScan(rel, FileFacts(rel), error=exc.reason)
     return scan_source(src, field_name, owner)

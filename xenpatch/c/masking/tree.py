@@ -35,9 +35,12 @@ def find_xen_dir(path: Path) -> Path | None:
 
 def tree_table(base: MacroTable, xen_dir: Path) -> MacroTable:
     """``base`` with the kinds derived from the headers of ``xen_dir`` (a
-    folder holding ``xen/`` is taken as its ``xen/``)."""
+    folder holding ``xen/`` is taken as its ``xen/``); ``base`` itself
+    when neither holds ``include/xen/``."""
     xen_dir = xen_dir.resolve()
-    if not (xen_dir / "include" / "xen").is_dir() and (xen_dir / "xen").is_dir():
+    if not (xen_dir / "include" / "xen").is_dir():
+        if not (xen_dir / "xen" / "include" / "xen").is_dir():
+            return base  # no tree: nothing to derive from
         xen_dir = xen_dir / "xen"
     key = (id(base), xen_dir)
     table = _TABLES.get(key)
