@@ -401,6 +401,25 @@ void f(void) {
     PRINTF("x");
 }
 """,
+    "asm operands as macro arguments": """
+void f(void)
+{
+    emulate_stub([dst] "=&c" (dst.val), "[dst]" (&src.val), "a" (*src.reg));
+    asm volatile ( "mov %[a], %[b]" : [a] "=r" (x) : [b] "r" (y) );
+}
+""",
+    "a range as a macro argument": """
+void f(int sel)
+{
+    switch ( sel )
+    {
+        GENERATE_READ_REGS(32 ... 254, pr);
+    case 1 ... 3:
+        break;
+    }
+}
+int h(int a, ...);
+""",
     "a preprocessing number as a macro argument": """
 int f(void)
 {
@@ -435,6 +454,38 @@ def test_shape_parses_clean(name: str) -> None:
 
 
 IFDEF_SHAPES = {
+    "two branches as the body of an if": """
+void f(int s)
+{
+    if ( s )
+        a();
+    else if ( s > 1 )
+#ifdef CONFIG_X
+        b();
+#else
+        c("x");
+#endif
+    else
+        d();
+    while ( s-- )
+#ifdef CONFIG_X
+        b();
+#else
+        c("x");
+#endif
+}
+""",
+    "two initializer lists with no comma between": """
+static const struct { int a, b; } pa[] = {
+#ifdef CONFIG_ARM_64
+    [0] = { 1, 2 },
+    [1] = { 0 }
+#else
+    { 1, 2 },
+    { 3, 4 }
+#endif
+};
+""",
     "else inside the #ifdef": """
 int f(int a) {
     if ( a )

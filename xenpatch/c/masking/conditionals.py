@@ -285,12 +285,30 @@ def settle(v: CodeView, g: _Group) -> None:
                 break
         if keep_all and sum(1 for f, _ in filled if f[1] == b"else") > 1:
             keep_all = False
+        if keep_all and len(filled) > 1 and g.ctx == "B" and is_body(v, dirs[0]):
+            keep_all = False  # two statements where the head takes one
     if not keep_all:
         v.blank(branches[1][0], branches[-1][1])
 
 
+def is_body(v: CodeView, d: Directive) -> bool:
+    """Does the group opened by ``d`` stand for the one statement of an
+    ``if``, ``for``, ``while``, ``switch``, ``else`` or ``do``?"""
+    prev = before_directive(v, d.index)
+    if prev is None:
+        return False
+    if prev[1] in (b"else", b"do"):
+        return True
+    if prev[1] != b")" or prev[0] not in v.pairs:
+        return False
+    head = v.prev_tok(v.pairs[prev[0]])
+    return head is not None and head[1] in (b"if", b"for", b"while", b"switch")
+
+
 def joins(v: CodeView, last: bytes, first: bytes, ctx: str) -> bool:
     """Can a branch ending with ``last`` be followed by one starting with ``first``?"""
+    if ctx == "I" and last == b"}" and first not in (b",", b"}"):
+        return False  # two initializers with no comma between
     if first == b"else":
         return last in (b";", b"}")
     if first == b":":

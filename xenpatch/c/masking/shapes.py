@@ -5,6 +5,7 @@ from __future__ import annotations
 from xenpatch.c.masking.lexical import (
     ARG_SHAPES,
     ASM_LABEL,
+    ASM_OPERAND_NAME,
     ASM_STATEMENT,
     ATTRIBUTE_KW,
     C_NUMBER,
@@ -73,10 +74,14 @@ def pp_words(v: CodeView) -> None:
 
 
 def case_ranges(v: CodeView) -> None:
-    """case A ... B:  ->  case A || B:"""
+    """case A ... B:  ->  case A || B:, and a range A ... B as a macro
+    argument (GENERATE_REGS(32 ... 254, r)) likewise."""
     code = v.code
     for m in ELLIPSIS.finditer(code) if b"..." in code else ():
         s = m.start()
+        if _operands_around(v, s) and v.in_call(s):
+            v.put(s, b"|| ")
+            continue
         tok = v.prev_tok(s)
         steps = 0
         while (
@@ -92,6 +97,28 @@ def case_ranges(v: CodeView) -> None:
         if tok is not None and tok[1] == b"case":
             v.put(s, b"|| ")
 
+
+
+def _operands_around(v: CodeView, s: int) -> bool:
+    """Are the tokens before and after ``...`` at ``s`` operands (not the
+    '...' of a parameter list or of a variadic macro's arguments)?"""
+    prev = v.prev_tok(s)
+    nxt = v.next_tok(s + 3)
+    return (
+        prev is not None
+        and nxt is not None
+        and (is_word(prev[1]) and prev[1] not in KEYWORDS or prev[1] == b")")
+        and (is_word(nxt[1]) and nxt[1] not in KEYWORDS or nxt[1] == b"(")
+    )
+
+
+def asm_operands_as_arguments(v: CodeView) -> None:
+    """A macro argument that is an asm operand ('[dst] "=&c" (x)'): its name
+    is blanked, the rest reads as a call of the constraint string."""
+    code = v.code
+    for m in ASM_OPERAND_NAME.finditer(code) if b"[" in code else ():
+        if v.in_call(m.start()):
+            v.blank(m.start(), m.end())
 
 
 def asm_templates(v: CodeView) -> None:
@@ -209,6 +236,7 @@ SHAPES = (
     pp_words,
     case_ranges,
     asm_templates,
+    asm_operands_as_arguments,
     arguments,
     asm_register_names,
     attributes_before_initializers,
