@@ -455,24 +455,30 @@ def test_shape_parses_clean(name: str) -> None:
 
 IFDEF_SHAPES = {
     "two branches as the body of an if": """
-void f(int s)
+static int parse(const char *s)
 {
-    if ( s )
-        a();
-    else if ( s > 1 )
-#ifdef CONFIG_X
-        b();
+    int val, rc = 0;
+    do {
+        if ( (val = parse_bool(s)) >= 0 )
+            enable = val;
+        else if ( (val = parse_boolean("gfx", s)) >= 0 )
+#ifdef CONFIG_GFX
+            gfx = val;
 #else
-        c("x");
+            no_config_param("GFX", "opt", s);
 #endif
-    else
-        d();
-    while ( s-- )
-#ifdef CONFIG_X
-        b();
+        else if ( (val = parse_boolean("inval", s)) >= 0 )
+            inval = val;
+        else
+            rc = -EINVAL;
+    } while ( *s++ );
+    while ( rc-- )
+#ifdef CONFIG_GFX
+        gfx++;
 #else
-        c("x");
+        inval++;
 #endif
+    return rc;
 }
 """,
     "two initializer lists with no comma between": """
