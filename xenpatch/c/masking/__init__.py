@@ -7,7 +7,9 @@ shift offsets, so every transformation here replaces bytes by bytes of the
 same count and keeps every line break.
 
 What to treat how, by name, is data (``rules/macros.toml``, one kind per
-key); this module only knows shapes.  It works on a *code view* of the file
+key), completed by what the code's own ``#define``s say (``derive.py``: the
+tree's headers, cached per tree by ``tree.py``, and the file's own
+definitions); the steps only know shapes.  They work on a *code view* of the file
 (comments, the contents of string and character literals, and preprocessor
 lines turned into blanks), so that its regular expressions only ever see
 code, and writes its changes to a copy of the raw bytes.  In order:
@@ -17,7 +19,9 @@ code, and writes its changes to a copy of the raw bytes.  In order:
    initializer or a function head has its directive lines blanked, so the
    code of every branch stays; when the branches cannot follow each other
    (unbalanced brackets, two operands or two asm operand lists meeting, two
-   ``else``) the ``#else``/``#elif`` part is blanked too.  ``#define`` and
+   ``else``, two initializer lists with no comma, two statements where an
+   ``if``/``else``/loop head takes one) the ``#else``/``#elif`` part is
+   blanked too.  ``#define`` and
    other directives inside an expression or initializer are blanked.
 2. ``#define`` bodies: comments (line continuations kept) and the ``...``
    of a named variadic (``args...``) are blanked.
@@ -28,10 +32,17 @@ code, and writes its changes to a copy of the raw bytes.  In order:
    to read as asm operands, transparent macros reduced to their arguments,
    block macros made a block of statements, initializer macro pairs made a
    static initializer, keywords renamed (``alignof`` -> ``sizeof``).
+   Derived from the ``#define``s: a macro that expands to attributes or to
+   nothing blanked (the name only), one of attributes with parameters
+   blanked with its arguments, one that expands to ``asm`` and qualifiers
+   written ``asm``, one that expands to a loop head turned into ``while``
+   (``while(1)`` when called with no arguments).
 4. Names glued to string literals (``XENLOG_WARNING "..."``, ``"%"
    PRIx64``) blanked.
-5. Shapes: ``case A ... B`` -> ``case A || B``; an asm template that is no
-   string made one; a type or ``typedef *`` passed to a macro fused; an empty
+5. Shapes: a preprocessing number as a macro argument (``3dnow``) made a
+   name; ``case A ... B`` and a range ``A ... B`` as a macro argument ->
+   ``A || B``; an asm template that is no string made one; an asm operand's
+   ``[name]`` as a macro argument blanked; a type or ``typedef *`` passed to a macro fused; an empty
    macro argument loses its comma; a run of prefix names as one argument
    (``dprintk(XENLOG_ERR VTDPREFIX, ...)``) keeps the first; ``r8 asm("r8")``
    -> ``r8 ["r8"]``; ``__attribute__(...)`` before ``=`` blanked;
