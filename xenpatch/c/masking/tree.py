@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import tempfile
+from functools import cache
 from pathlib import Path
 
 from xenpatch.c.masking.derive import DERIVED_KINDS, Definition, Deriver, definitions, merge
@@ -51,8 +52,14 @@ def tree_table(base: MacroTable, xen_dir: Path) -> MacroTable:
 
 def table_for(base: MacroTable, path: Path) -> MacroTable:
     """The table for a C file: its tree's, or ``base`` outside a tree."""
-    xen_dir = find_xen_dir(path.resolve().parent)
+    xen_dir = _xen_dir_of(path.parent)
     return base if xen_dir is None else tree_table(base, xen_dir)
+
+
+@cache
+def _xen_dir_of(parent: Path) -> Path | None:
+    # Once per directory: a run asks for every file of it.
+    return find_xen_dir(parent.resolve())
 
 
 def _headers(xen_dir: Path) -> list[tuple[str, bytes]]:
