@@ -103,12 +103,15 @@ def is_word(tok: bytes | None) -> bool:
     return WORD_BYTE[tok[0]]
 
 
-# A preprocessing number that no C number is (vcpu_must_have(3dnow), pasted
-# into a name by the macro): digits then a letter no number suffix has.
-PP_WORD = re.compile(rb"(?<![\w.])[0-9]\w*?[G-KM-TV-Zg-km-tv-z_]\w*")
+# A preprocessing number that no C number is (vcpu_must_have(3dnow),
+# X86EMUL_OPC_XOP(0a, 0x10): pasted into a name by the macro): digits then
+# letters that no integer or floating constant spells.  A token ending in
+# an exponent's e or p may go on with its sign: taken as a number.
+PP_WORD = re.compile(rb"(?<![\w.])[0-9]\w*[A-Za-z_]\w*")
 C_NUMBER = re.compile(
-    rb"0[xX][0-9a-fA-F]*\.?[0-9a-fA-F]*[pP][+-]?[0-9]+[fFlL]?"
-    rb"|(?:0[xX][0-9a-fA-F]+|0[bB][01]+|[0-9]+)(?:[uU](?:ll|LL|l|L)?|(?:ll|LL|l|L)[uU]?)?"
+    rb"0[xX][0-9a-fA-F]*(?:[pP][0-9]*)?[fFlLuU]*"
+    rb"|0[bB][01]+[uUlL]*"
+    rb"|[0-9]+(?:[eE][0-9]*)?[fFlLuU]*"
 )
 
 IDENT = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
