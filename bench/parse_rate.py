@@ -14,8 +14,10 @@ With ``--failing N`` lists N of the function definitions that still fail.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -26,7 +28,8 @@ import tree_sitter_c  # noqa: E402
 from textual import LOCK_CALLS, textual_lock_calls  # noqa: E402
 from tree_sitter import Language, Parser, Query, QueryCursor  # noqa: E402
 
-from xenpatch.c.masking import default_macro_table, mask  # noqa: E402
+from xenpatch.c.masking import default_macro_table, mask, tree_table  # noqa: E402
+from xenpatch.c.masking import tree as masking_tree  # noqa: E402
 from xenpatch.c.source import function_name, functions, parse_bytes  # noqa: E402
 
 _LANGUAGE = Language(tree_sitter_c.language())
@@ -40,7 +43,7 @@ def parsed_lock_sites(tree, query: Query = _CALLEES) -> set[tuple[int, str]]:
     found = set()
     for nodes in QueryCursor(query).captures(tree.root_node).values():
         for node in nodes:
-            name = node.text.decode()
+            name = (node.text or b"").decode()
             if name in LOCK_CALLS:
                 found.add((node.start_byte, name))
     return found
@@ -62,6 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--failing", type=int, default=0, metavar="N", help="list N failing function definitions"
     )
+    ap.add_argument(
+        "--no-derive", action="store_true", help="mask with rules/macros.toml alone"
+    )
     args = ap.parse_args(argv)
     xen = args.xen_dir or xen_dir_from_fetch()
     if not (xen / "common").is_dir():
@@ -69,6 +75,18 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     table = default_macro_table()
+    t_derive = t_cached = 0.0
+    if not args.no_derive:
+        with tempfile.TemporaryDirectory() as cache:
+            os.environ["XENPATCH_CACHE"] = cache  # a cold derivation, then a cached one
+            t0 = time.process_time()
+            tree_table(table, xen)
+            t1 = time.process_time()
+            masking_tree._TABLES.clear()
+            table = tree_table(table, xen)
+            t_cached = time.process_time() - t1
+            t_derive = t1 - t0
+            del os.environ["XENPATCH_CACHE"]
     parser = Parser(_LANGUAGE)
     paths = sorted(p for p in xen.rglob("*") if p.suffix in (".c", ".h") and p.is_file())
     n_files = n_funcs = n_bad = n_top_errors = 0
@@ -124,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  with an ERROR node       {n_bad} ({pct:.2f}%)")
     print(f"top-level ERROR regions    {n_top_errors}")
     print(f"rwlock call sites          {sites_found} of {sites_text} found in the tree")
+    if not args.no_derive:
+        print(f"deriving macro kinds       {t_derive:.2f} s CPU ({t_cached:.2f} s from the cache)")
     print(f"masking                    {t_mask:.2f} s CPU")
     print(f"parsing                    {t_parse:.2f} s CPU")
     for site in lost:

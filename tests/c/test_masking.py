@@ -401,6 +401,38 @@ void f(void) {
     PRINTF("x");
 }
 """,
+    "asm operands as macro arguments": """
+void f(void)
+{
+    emulate_stub([dst] "=&c" (dst.val), "[dst]" (&src.val), "a" (*src.reg));
+    asm volatile ( "mov %[a], %[b]" : [a] "=r" (x) : [b] "r" (y) );
+}
+""",
+    "a range as a macro argument": """
+void f(int sel)
+{
+    switch ( sel )
+    {
+        GENERATE_READ_REGS(32 ... 254, pr);
+    case 1 ... 3:
+        break;
+    }
+}
+int h(int a, ...);
+""",
+    "a preprocessing number as a macro argument": """
+int f(void)
+{
+    vcpu_must_have(3dnow);
+    switch ( op )
+    {
+    case OPC_XOP(0a, 0x10):
+        break;
+    }
+    g(0x1fUL, 10u, 1ULL, 1.5f, 1e5, 2lu);
+    return 0;
+}
+""",
 }
 
 
@@ -414,6 +446,11 @@ def assert_comments_kept(src: str, out: bytes) -> None:
             assert out[m.start() : m.end()] == m.group()
 
 
+def test_preprocessing_numbers_become_names_and_numbers_stay() -> None:
+    out = masked("f(3dnow, 0a, 0x1fUL, 10u, 1ULL, 1.5f, 1e5, 1e+5, 0x1p3, 2lu); x = 3dnow;")
+    assert out == b"f(_dnow, _a, 0x1fUL, 10u, 1ULL, 1.5f, 1e5, 1e+5, 0x1p3, 2lu); x = 3dnow;"
+
+
 @pytest.mark.parametrize("name", sorted(SHAPES))
 def test_shape_parses_clean(name: str) -> None:
     out = parses_clean(SHAPES[name])
@@ -422,6 +459,44 @@ def test_shape_parses_clean(name: str) -> None:
 
 
 IFDEF_SHAPES = {
+    "two branches as the body of an if": """
+static int parse(const char *s)
+{
+    int val, rc = 0;
+    do {
+        if ( (val = parse_bool(s)) >= 0 )
+            enable = val;
+        else if ( (val = parse_boolean("gfx", s)) >= 0 )
+#ifdef CONFIG_GFX
+            gfx = val;
+#else
+            no_config_param("GFX", "opt", s);
+#endif
+        else if ( (val = parse_boolean("inval", s)) >= 0 )
+            inval = val;
+        else
+            rc = -EINVAL;
+    } while ( *s++ );
+    while ( rc-- )
+#ifdef CONFIG_GFX
+        gfx++;
+#else
+        inval++;
+#endif
+    return rc;
+}
+""",
+    "two initializer lists with no comma between": """
+static const struct { int a, b; } pa[] = {
+#ifdef CONFIG_ARM_64
+    [0] = { 1, 2 },
+    [1] = { 0 }
+#else
+    { 1, 2 },
+    { 3, 4 }
+#endif
+};
+""",
     "else inside the #ifdef": """
 int f(int a) {
     if ( a )

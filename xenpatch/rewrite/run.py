@@ -74,12 +74,13 @@ def run_rule(root: Path, rule: ConversionRule, jobs: int | None = None,
              macros_path: str | None = None) -> Result:
     """``jobs`` is accepted for compatibility: the text-first scan parses so few
     files that worker processes would cost more than they save."""
-    from xenpatch.c.masking import default_macro_table, load_macro_table
+    from xenpatch.c.masking import default_macro_table, load_macro_table, tree_table
 
     check_tree(root)
     files = source_files(root, rule.paths)
     macros = load_macro_table(Path(macros_path)) if macros_path else default_macro_table()
-    text = TreeText(root, files, macros)
+    # the tree's own #defines say what else to mask (derived once per tree)
+    text = TreeText(root, files, tree_table(macros, root))
     index = TypeIndex(definitions=text)
 
     def raw_of(path: str) -> bytes:

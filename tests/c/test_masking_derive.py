@@ -1,0 +1,357 @@
+"""Masking derived from a tree's own #defines (xenpatch/c/masking/derive.py,
+tree.py): each derived kind on a snippet that needs it (it must fail to
+parse, or parse wrongly, with the rules' table alone), the conflicts that
+keep a name underived, the file's own #defines, the per-tree cache, and the
+same-length invariant over generated definitions and code.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import tree_sitter_c
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from tree_sitter import Language, Node, Parser
+
+from xenpatch.c.masking import default_macro_table, mask, table_for, tree_table
+from xenpatch.c.masking import tree as masking_tree
+from xenpatch.c.masking.derive import Deriver, definitions
+
+PARSER = Parser(Language(tree_sitter_c.language()))
+TABLE = default_macro_table()
+
+
+def errors(root: Node) -> list[str]:
+    found = []
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        if n.type == "ERROR" or n.is_missing:
+            found.append(f"{n.type} at {n.start_point}")
+        stack.extend(n.children)
+    return found
+
+
+def node_types(root: Node) -> set[str]:
+    found = set()
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        found.add(n.type)
+        stack.extend(n.children)
+    return found
+
+
+def derive(header: str) -> dict[bytes, str]:
+    return Deriver(definitions(header.encode()), TABLE.explicit_kind).derive()
+
+
+def make_tree(root: Path, header: str) -> Path:
+    """A hypervisor directory whose one header is ``header``."""
+    xen = root / "xen"
+    (xen / "include" / "xen").mkdir(parents=True)
+    (xen / "include" / "xen" / "compiler.h").write_text(header)
+    (xen / "common").mkdir()
+    return xen
+
+
+@pytest.fixture(autouse=True)
+def _fresh_tables() -> None:
+    masking_tree._TABLES.clear()
+
+
+def masked_with(tmp_path: Path, header: str, code: str) -> tuple[bytes, bytes]:
+    """``code`` masked with the rules' table alone, and with the tree's."""
+    xen = make_tree(tmp_path, header)
+    raw = code.encode()
+    plain = mask(raw, TABLE)
+    derived = mask(raw, tree_table(TABLE, xen))
+    assert len(derived) == len(raw)
+    return plain, derived
+
+
+# --------------------------------------------------------------------------
+# What each kind of definition derives
+
+
+@pytest.mark.parametrize(
+    "header, name, kind",
+    [
+        ("#define asmlinkage\n", b"asmlinkage", "blank"),
+        ("#define attr_const __attribute__((__const__))\n", b"attr_const", "blank"),
+        ("#define __my_init __init\n", b"__my_init", "blank"),
+        ("#define fast inline __attribute__((hot)) /* hint */\n", b"fast", "blank"),
+        ("#define a_sec(s) __attribute__((__section__(s)))\n", b"a_sec", "attribute"),
+        ("#define asm_inline asm __inline\n", b"asm_inline", "asm_keyword"),
+        ("#define asm_vol __asm__ \\\n    __volatile__\n", b"asm_vol", "asm_keyword"),
+        ("#define each_item(i) for ( (i) = 0; (i) < 4; (i)++ )\n", b"each_item", "loop"),
+        ("#define walk(i) each_item(i)\n#define each_item(i) for (;;)\n", b"walk", "loop"),
+    ],
+)
+def test_definition_derives_its_kind(header: str, name: bytes, kind: str) -> None:
+    assert derive(header).get(name) == kind
+
+
+@pytest.mark.parametrize(
+    "header, name",
+    [
+        # Every definition must agree: one branch empty, the other a type.
+        ("#ifdef X\n#define maybe\n#else\n#define maybe int\n#endif\n", b"maybe"),
+        # An empty function-like macro may hide a call another config makes.
+        ("#define hook(d)\n", b"hook"),
+        ("#define twice(x) ((x) * 2)\n", b"twice"),
+        ("#define NR 12\n", b"NR"),
+        ("#define attr_of(x) x\n", b"attr_of"),  # a parameter is no attribute
+        ("#define asm_and_more asm volatile (\"nop\")\n", b"asm_and_more"),
+        ("#define head_and_body(i) for (;;) i++\n", b"head_and_body"),
+        ("#define selfish selfish\n", b"selfish"),
+        # The table says what __init is; nothing is derived for it.
+        ("#define __init __attribute__((__section__(\".init.text\")))\n", b"__init"),
+    ],
+)
+def test_definition_derives_nothing(header: str, name: bytes) -> None:
+    assert name not in derive(header)
+
+
+# --------------------------------------------------------------------------
+# Each derived kind is needed: the rules' table alone fails on the snippet
+
+
+def test_empty_macro_is_blanked(tmp_path: Path) -> None:
+    code = "void asmlinkage do_trap(int *regs)\n{\n    *regs = 0;\n}\n"
+    plain, out = masked_with(tmp_path, "#define asmlinkage\n", code)
+    assert errors(PARSER.parse(plain).root_node)
+    assert errors(PARSER.parse(out).root_node) == []
+    assert b"asmlinkage" not in out
+
+
+def test_attribute_macro_is_blanked_but_not_what_follows(tmp_path: Path) -> None:
+    header = "#define attr_const __attribute__((__const__))\n"
+    code = "static inline int attr_const twice(int x)\n{\n    return attr_const (x) * 2;\n}\n"
+    plain, out = masked_with(tmp_path, header, code)
+    assert errors(PARSER.parse(plain).root_node)
+    assert errors(PARSER.parse(out).root_node) == []
+    assert b"return            (x) * 2;" in out  # cpp keeps what follows an object-like macro
+
+
+def test_function_like_attribute_is_blanked_with_its_arguments(tmp_path: Path) -> None:
+    header = "#define in_sec(s) __attribute__((__section__(s)))\n"
+    code = (
+        'static int in_sec(".data.x") counter;\n'
+        'int in_sec(".text.x") f(void)\n{\n    return 0;\n}\n'
+    )
+    plain, out = masked_with(tmp_path, header, code)
+    assert errors(PARSER.parse(plain).root_node)
+    assert errors(PARSER.parse(out).root_node) == []
+
+
+def test_asm_macro_becomes_asm(tmp_path: Path) -> None:
+    header = (
+        "#ifdef HAS_ASM_INLINE\n# define asm_inline asm __inline\n"
+        "#else\n# define asm_inline asm\n#endif\n"
+    )
+    code = 'void f(void)\n{\n    asm_inline volatile ( "nop" ::: "memory" );\n}\n'
+    plain, out = masked_with(tmp_path, header, code)
+    assert errors(PARSER.parse(plain).root_node)
+    assert errors(PARSER.parse(out).root_node) == []
+    assert "gnu_asm_expression" in node_types(PARSER.parse(out).root_node)
+
+
+def test_loop_macro_without_braces_becomes_a_loop(tmp_path: Path) -> None:
+    header = "#define each_item(i) for ( (i) = 0; (i) < 4; (i)++ )\n"
+    code = (
+        "int f(void)\n{\n    int i, n = 0;\n"
+        "    each_item(i)\n        n += i;\n    return n;\n}\n"
+    )
+    plain, out = masked_with(tmp_path, header, code)
+    # Without the derivation the macro reads as a statement of its own.
+    assert "while_statement" not in node_types(PARSER.parse(plain).root_node)
+    tree = PARSER.parse(out)
+    assert errors(tree.root_node) == []
+    assert "while_statement" in node_types(tree.root_node)
+
+
+def test_conflicting_definitions_are_left_alone(tmp_path: Path) -> None:
+    header = "#ifdef X\n#define maybe\n#else\n#define maybe long\n#endif\n"
+    _, out = masked_with(tmp_path, header, "maybe f(void);\n")
+    assert out == b"maybe f(void);\n"
+
+
+# --------------------------------------------------------------------------
+# The file's own #defines
+
+
+def test_file_defines_derive_without_a_tree() -> None:
+    code = (
+        "#ifdef CONFIG_X\n# define __init_or_x __init\n#else\n# define __init_or_x\n#endif\n"
+        "static int __init_or_x fill(int m)\n{\n    return m;\n}\n"
+    )
+    raw = code.encode()
+    out = mask(raw, TABLE)
+    assert errors(PARSER.parse(out).root_node) == []
+    assert b"__init_or_x fill" not in out
+    assert b"# define __init_or_x __init" in out  # directives stay as they are
+
+
+def test_file_define_overrides_the_tree(tmp_path: Path) -> None:
+    # The tree says 'marker' is empty; this file makes it a type: kept.
+    xen = make_tree(tmp_path, "#define marker\n")
+    raw = b"#define marker int\nmarker f(void);\n"
+    assert mask(raw, tree_table(TABLE, xen)) == raw
+    assert mask(b"void marker f(void);\n", tree_table(TABLE, xen)) == b"void        f(void);\n"
+
+
+def test_table_entries_win_over_definitions() -> None:
+    # __init is an attribute by the table; a file defining it otherwise
+    # does not change how it is masked.
+    out = mask(b"#define __init\nint __init f(void);\n", TABLE)
+    assert out == b"#define __init\nint        f(void);\n"
+
+
+# --------------------------------------------------------------------------
+# The tree's table: found from a file, cached by content
+
+
+def test_table_for_a_file_finds_its_tree(tmp_path: Path) -> None:
+    xen = make_tree(tmp_path, "#define asmlinkage\n")
+    table = table_for(TABLE, xen / "common" / "traps.c")
+    assert table.kind(b"asmlinkage") == "blank"
+    assert table_for(TABLE, tmp_path.parent / "elsewhere.c") is TABLE
+    assert tree_table(TABLE, tmp_path) is tree_table(TABLE, xen)  # the folder holding xen/
+    assert tree_table(TABLE, tmp_path / "xen" / "common") is TABLE
+
+
+def test_tree_kinds_are_cached_by_content(tmp_path: Path) -> None:
+    xen = make_tree(tmp_path / "a", "#define asmlinkage\n")
+    assert tree_table(TABLE, xen).kind(b"asmlinkage") == "blank"
+    files = list((Path(masking_tree._cache_file("x")).parent).glob("*.json"))
+    assert files
+    # A cache file of the same content is read, not recomputed.
+    key = files[0]
+    data = json.loads(key.read_text())
+    data["from_the_cache"] = "blank"
+    key.write_text(json.dumps(data))
+    masking_tree._TABLES.clear()
+    assert tree_table(TABLE, xen).kind(b"from_the_cache") == "blank"
+    # A changed header is another key.
+    (xen / "include" / "xen" / "compiler.h").write_text("#define asmlinkage int\n")
+    masking_tree._TABLES.clear()
+    table = tree_table(TABLE, xen)
+    assert table.kind(b"asmlinkage") is None
+    assert table.kind(b"from_the_cache") is None
+
+
+def test_a_bad_cache_file_is_recomputed(tmp_path: Path) -> None:
+    xen = make_tree(tmp_path, "#define asmlinkage\n")
+    tree_table(TABLE, xen)
+    for f in Path(masking_tree._cache_file("x")).parent.glob("*.json"):
+        f.write_text('{"asmlinkage": "not a kind"}')
+    masking_tree._TABLES.clear()
+    assert tree_table(TABLE, xen).kind(b"asmlinkage") == "blank"
+
+
+# --------------------------------------------------------------------------
+# The same-length invariant over generated definitions and code
+
+_PROTECTED = re.compile(rb'"[^"\n]*"|/\*.*?\*/|//[^\n]*', re.S)
+_NAMES = st.sampled_from(["m_a", "m_b", "m_c", "m_d", "m_e"])
+_BODIES = st.sampled_from(
+    [
+        "",
+        "__attribute__((__const__))",
+        "__attribute__((section(\".x\")))",
+        "inline",
+        "asm",
+        "asm __inline volatile",
+        "__init",
+        "m_a",
+        "m_b __attribute__((x))",
+        "for (;;)",
+        "m_c(x)",
+        "int",
+        "(1 + 2)",
+        "\"str\"",
+        "/* c */",
+        "__attribute__((unclosed",
+    ]
+)
+_CODE = st.sampled_from(
+    [
+        "m_a", "m_b", "m_c", "m_d", "m_e", "m_a(x)", "m_c(1, 2)", "(", ")", "{", "}", ";",
+        "int", "f", "x", "=", ",", "\n", " ", '"m_a ( "', "/* m_b */", "// m_c\n",
+        "#define m_e\n", "#define m_d(x) for (;;)\n", "'('", "asm", "volatile", "\\\n",
+    ]
+)
+
+
+@st.composite
+def _tree_and_code(draw) -> tuple[str, str]:
+    header = "".join(
+        f"#define {draw(_NAMES)}{draw(st.sampled_from(['', '(x)']))} {draw(_BODIES)}\n"
+        for _ in range(draw(st.integers(0, 8)))
+    )
+    code = "".join(draw(st.lists(_CODE, max_size=40)))
+    return header, code
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_tree_and_code())
+def test_derived_masking_keeps_length_and_line_breaks(case: tuple[str, str]) -> None:
+    header, code = case
+    table = TABLE.with_derived(derive(header))
+    raw = code.encode()
+    out = mask(raw, table)
+    assert len(out) == len(raw)
+    assert [i for i, c in enumerate(out) if c in (10, 13)] == [
+        i for i, c in enumerate(raw) if c in (10, 13)
+    ]
+    # What the derivation masks is code: in string literals and comments,
+    # only what the rules' table alone masks (a statement macro's string
+    # arguments, say) changes.
+    base = mask(raw, TABLE)
+    for m in _PROTECTED.finditer(raw):
+        for i in range(m.start(), m.end()):
+            assert out[i] == raw[i] or base[i] != raw[i], (raw, out)
+
+
+def test_a_definition_the_header_undefines_is_not_exported(tmp_path: Path) -> None:
+    # Xen's TYPE_SAFE headers: '#define mfn_t /* grep fodder */' then
+    # '#undef mfn_t'; mfn_t is a typedef everywhere else.
+    header = "#define mfn_t /* grep fodder */\n#undef mfn_t\n#define later\n"
+    assert derive(header) == {b"later": "blank"}
+    _, out = masked_with(tmp_path, header, "static mfn_t get(void);\n")
+    assert out == b"static mfn_t get(void);\n"
+    # In the header itself, the name is nothing derived either.
+    raw = header.encode() + b"mfn_t x;\n"
+    assert mask(raw, TABLE).endswith(b"mfn_t x;\n")
+
+
+def test_definitions_under_if_0_are_none() -> None:
+    header = (
+        "#if 0\n#define mfn_t /* grep fodder */\n#if X\n#define b\n#endif\n"
+        "#else\n#define c\n#endif\n"
+        "#ifdef Y\n#if 0 /* off */\n#define d\n#elif 1\n#define e\n#endif\n#endif\n"
+        "#if 00\n#define f\n#endif\n#if 0x1\n#define g\n#endif\n"
+    )
+    assert sorted(derive(header)) == [b"c", b"e", b"g"]
+    # The file's own definitions too.
+    raw = header.encode() + b"static mfn_t get(void);\n"
+    assert mask(raw, TABLE).endswith(b"static mfn_t get(void);\n")
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["    each_item()\n        n++;\n", "    each_item() {\n        n++;\n    }\n"],
+)
+def test_loop_macro_without_arguments_becomes_a_loop(tmp_path: Path, body: str) -> None:
+    header = "#define each_item() for (cur = head; cur; cur = cur->next)\n"
+    code = "int f(void)\n{\n    int n = 0;\n" + body + "    return n;\n}\n"
+    _, out = masked_with(tmp_path, header, code)
+    tree = PARSER.parse(out)
+    assert errors(tree.root_node) == [], out.decode()
+    assert "while_statement" in node_types(tree.root_node)
+    assert b"while(1)" in out

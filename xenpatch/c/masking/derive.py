@@ -1,0 +1,230 @@
+"""What to mask, derived from the ``#define``s of the code itself.
+
+The macro table names what Xen spelled when it was written; a release that
+adds ``#define asmlinkage`` or ``#define attr_const
+__attribute__((__const__))`` needs no new entry, because what such a macro
+expands to says how to mask it:
+
+- an object-like macro that expands to nothing, or only to attributes
+  (``__attribute__((...))``, ``inline``, names that are attributes
+  themselves, by the table or by this derivation): ``blank``, the name is
+  blanked (not what follows it: ``NAME (x)`` keeps ``(x)``, as cpp does);
+- a function-like macro that expands only to attributes (``#define
+  __section(s) __attribute__((__section__(s)))``): ``attribute``, the name
+  and its arguments are blanked;
+- an object-like macro that expands to ``asm`` and asm qualifiers
+  (``#define asm_inline asm __inline``): ``asm_keyword``, written ``asm``;
+- a function-like macro that expands to a loop head and nothing more
+  (``for (...)``, ``while (...)``, or a loop macro's call): ``loop``.
+
+A name takes a kind only if every definition of it agrees (the branches of
+``#ifdef CONFIG_X`` / ``#else`` may define it twice), and never when the
+table already says what it is.  Function-like macros that expand to
+nothing are left alone: blanking them would hide calls that another
+configuration makes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+
+from xenpatch.c.masking.lexical import KEYWORDS
+
+BLANK_KIND = "blank"
+ATTRIBUTE_KIND = "attribute"
+ASM_KIND = "asm_keyword"
+LOOP_KIND = "loop"
+DERIVED_KINDS = frozenset((BLANK_KIND, ATTRIBUTE_KIND, ASM_KIND, LOOP_KIND))
+
+# '#define NAME' or '#define NAME(params)' then the body, continuation
+# lines included; a directive starts a line.
+DEFINE = re.compile(
+    rb"^[ \t]*\#[ \t]*(define|undef)[ \t]+([A-Za-z_]\w*)(\([^)\n]*\))?"
+    rb"((?:[^\n\\]++|\\(?:\r?\n|.))*)",
+    re.M,
+)
+IF_ZERO = re.compile(rb"^[ \t]*\#[ \t]*if[ \t]+0+\b", re.M)
+CONDITIONAL_LINE = re.compile(
+    rb"^[ \t]*\#[ \t]*(if|ifdef|ifndef|elif|else|endif)\b([^\n]*)", re.M
+)
+_ZERO = re.compile(rb"\s*0+(?![\w.])")
+_COMMENT = re.compile(rb"/\*.*?(?:\*/|\Z)|//[^\n]*", re.S)
+_TOKEN = re.compile(rb'[A-Za-z_]\w*|"(?:\\.|[^"\\])*"?|\S')
+_ATTRIBUTE_WORDS = frozenset((b"__attribute__", b"__attribute"))
+# Words an attribute macro may also spell: the function specifier, which
+# is no more than a hint to the parser.
+_SPECIFIER_WORDS = frozenset((b"inline", b"__inline", b"__inline__"))
+_ASM_WORDS = frozenset((b"asm", b"__asm__", b"__asm"))
+_ASM_QUALIFIERS = frozenset(
+    (b"volatile", b"__volatile__", b"__volatile", b"inline", b"__inline", b"__inline__", b"goto")
+)
+_LOOP_WORDS = frozenset((b"for", b"while"))
+
+# The first bytes of bodies no kind here starts with; such a body is kept
+# as one token that is none of them.
+_NOT_FIRST = frozenset(b"0123456789(\"'-~!{[&*+<>=.;,")
+_NONE = (b"(",)
+
+# (function-like?, body tokens) of one definition.
+Definition = tuple[bool, tuple[bytes, ...]]
+
+
+def definitions(text: bytes) -> dict[bytes, list[Definition]]:
+    """Every ``#define`` of a C text: name -> its definitions.
+
+    A definition the text ``#undef``s later is scoped to the text, not one
+    of what the name means: Xen's ``#define mfn_t /* grep fodder */``
+    then ``#undef mfn_t`` says nothing of ``mfn_t`` (a typedef).  A name
+    left with none has an empty list.  A definition under ``#if 0`` is
+    none."""
+    found: dict[bytes, list[Definition]] = {}
+    if b"define" not in text:
+        return found
+    dead = _dead_spans(text) if IF_ZERO.search(text) else []
+    di = 0
+    for m in DEFINE.finditer(text):
+        if dead:
+            while di < len(dead) and dead[di][1] <= m.start():
+                di += 1
+            if di < len(dead) and dead[di][0] <= m.start():
+                continue
+        if m.group(1) == b"undef":
+            found[m.group(2)] = []
+            continue
+        body = m.group(4)
+        if b"\\" in body:
+            body = body.replace(b"\\\r\n", b" ").replace(b"\\\n", b" ")
+        if b"/" in body:
+            body = _COMMENT.sub(b" ", body)
+        body = body.strip()
+        # Most bodies are numbers or expressions, which no kind here is.
+        toks = () if not body else _NONE if body[0] in _NOT_FIRST else tuple(_TOKEN.findall(body))
+        found.setdefault(m.group(2), []).append((m.group(3) is not None, toks))
+    return found
+
+
+def _dead_spans(text: bytes) -> list[tuple[int, int]]:
+    """Spans of the branches no compiler sees: ``#if 0`` up to its
+    ``#else``, ``#elif`` or ``#endif``."""
+    spans = []
+    stack: list[bool] = []  # per open group: is its current branch '#if 0'?
+    start = 0
+    for m in CONDITIONAL_LINE.finditer(text):
+        word = m.group(1)
+        if word.startswith(b"if"):
+            zero = word == b"if" and _ZERO.match(m.group(2)) is not None
+            if zero and not any(stack):
+                start = m.start()
+            stack.append(zero)
+        elif stack:
+            if stack[-1] and not any(stack[:-1]):
+                spans.append((start, m.start()))
+            if word == b"endif":
+                stack.pop()
+            else:
+                stack[-1] = False
+    if stack and stack[0]:
+        spans.append((start, len(text)))
+    return spans
+
+
+def merge(into: dict[bytes, list[Definition]], more: Mapping[bytes, list[Definition]]) -> None:
+    for name, defs in more.items():
+        into.setdefault(name, []).extend(defs)
+
+
+def _close(toks: tuple[bytes, ...], i: int) -> int:
+    """Index of the ')' matching the '(' at ``i`` (-1: none)."""
+    depth = 0
+    for j in range(i, len(toks)):
+        t = toks[j]
+        if t == b"(":
+            depth += 1
+        elif t == b")":
+            depth -= 1
+            if depth == 0:
+                return j
+    return -1
+
+
+class Deriver:
+    """Kinds of the names of some definitions, given what the table (or an
+    outer derivation) already knows of a name (``known``)."""
+
+    def __init__(
+        self,
+        defs: Mapping[bytes, list[Definition]],
+        known: Callable[[bytes], str | None],
+    ) -> None:
+        self.defs = defs
+        self.known = known
+        self.memo: dict[bytes, str | None] = {}
+
+    def derive(self, names: Iterable[bytes] | None = None) -> dict[bytes, str]:
+        out = {}
+        for name in self.defs if names is None else names:
+            k = self.kind(name)
+            if k is not None and self.known(name) is None:
+                out[name] = k
+        return out
+
+    def kind(self, name: bytes) -> str | None:
+        k = self.known(name)
+        if k is not None:
+            return k
+        if name in self.memo:
+            return self.memo[name]
+        defs = self.defs.get(name)
+        if not defs or name in KEYWORDS:
+            return None
+        self.memo[name] = None  # a macro that names itself is nothing we know
+        kinds = {self.classify(fn, toks) for fn, toks in defs}
+        k = kinds.pop() if len(kinds) == 1 else None
+        self.memo[name] = k
+        return k
+
+    def classify(self, function_like: bool, toks: tuple[bytes, ...]) -> str | None:
+        if not toks:
+            return None if function_like else BLANK_KIND
+        if not function_like and toks[0] in _ASM_WORDS:
+            return ASM_KIND if all(t in _ASM_QUALIFIERS for t in toks[1:]) else None
+        if self.attributes_only(toks):
+            return ATTRIBUTE_KIND if function_like else BLANK_KIND
+        if function_like and self.loop_head(toks):
+            return LOOP_KIND
+        return None
+
+    def attributes_only(self, toks: tuple[bytes, ...]) -> bool:
+        i = 0
+        n = len(toks)
+        while i < n:
+            t = toks[i]
+            if t in _SPECIFIER_WORDS:
+                i += 1
+                continue
+            if t in _ATTRIBUTE_WORDS:
+                end = _close(toks, i + 1) if i + 1 < n and toks[i + 1] == b"(" else -1
+                if end < 0:
+                    return False
+                i = end + 1
+                continue
+            k = self.kind(t) if t[:1].isalpha() or t[:1] == b"_" else None
+            if k == BLANK_KIND:
+                i += 1
+            elif k == ATTRIBUTE_KIND:
+                i += 1
+                if i < n and toks[i] == b"(":
+                    end = _close(toks, i)
+                    if end < 0:
+                        return False
+                    i = end + 1
+            else:
+                return False
+        return True
+
+    def loop_head(self, toks: tuple[bytes, ...]) -> bool:
+        if len(toks) < 3 or toks[1] != b"(" or _close(toks, 1) != len(toks) - 1:
+            return False
+        head = toks[0]
+        return head in _LOOP_WORDS or self.kind(head) == LOOP_KIND
