@@ -13,7 +13,7 @@ linted at the fix's parent (the buggy version) and at the fix, each inside a
 partial export of that revision's tree: xen/include/xen,
 xen/arch/*/include/asm and the headers beside (and one level above) the
 file, which is everything the lint reads around a C file
-(xenpatch/lint/headers.py).  Exports are cached
+(xenpatch/analysis/headers.py).  Exports are cached
 under ~/.cache/xenpatch/history/<commit>/ (XENPATCH_HISTORY_CACHE).
 
 A bug is caught when, at the parent, a finding lies in a function the fix
@@ -48,8 +48,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from xenpatch.analysis.locktable import Summary  # noqa: E402
 from xenpatch.c.source import SourceError, function_name, functions, parse_bytes  # noqa: E402
-from xenpatch.lint.analyze import LintConfig, Summary, lint_file  # noqa: E402
+from xenpatch.lint.config import LintConfig  # noqa: E402
+from xenpatch.lint.filelint import lint_file  # noqa: E402
 from xenpatch.lint.run import tree_exports  # noqa: E402
 
 MIRROR = Path(os.environ.get("XENPATCH_XEN_MIRROR", "/work/.mirror/xen-project+xen/repo"))

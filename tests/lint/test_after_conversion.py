@@ -12,7 +12,8 @@ from pathlib import Path
 from xensource import ROOT
 
 from xenpatch.cli import main
-from xenpatch.lint.analyze import LintConfig, lint_file
+from xenpatch.lint.config import LintConfig
+from xenpatch.lint.filelint import lint_file
 
 LEFTOVER = """#include <xen/sched.h>
 

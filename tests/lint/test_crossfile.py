@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from lint.test_fixtures import expected
-from xenpatch.lint.analyze import FileResult, Summary
-from xenpatch.lint.lockops import Effect
+from xenpatch.analysis.locktable import Effect, Summary
+from xenpatch.lint.findings import FileResult
 from xenpatch.lint.run import lint_files, tree_exports
 from xenpatch.paths import fixtures_dir
 

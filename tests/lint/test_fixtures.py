@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from xenpatch.lint.analyze import LintConfig, lint_file
+from xenpatch.lint.config import LintConfig
+from xenpatch.lint.filelint import lint_file
 from xenpatch.paths import fixtures_dir
 
 FIXTURES = sorted((fixtures_dir() / "lint").glob("*.c"))

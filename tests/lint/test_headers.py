@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from xenpatch.lint.analyze import LintConfig, lint_file
+from xenpatch.lint.config import LintConfig
+from xenpatch.lint.filelint import lint_file
 
 USER = """void f(struct foo *x, int bad)
 {

@@ -11,7 +11,8 @@ import re
 from hypothesis import HealthCheck, given, reject, settings
 
 from xenpatch.c.source import parse_bytes
-from xenpatch.lint.analyze import LintConfig, lint_source
+from xenpatch.lint.config import LintConfig
+from xenpatch.lint.filelint import lint_source
 
 from .enumerator import TooManyPaths, functions, render, verdicts
 

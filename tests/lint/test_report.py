@@ -12,8 +12,9 @@ import jsonschema
 import pytest
 
 from xenpatch.lint import report
-from xenpatch.lint.analyze import LintConfig, lint_file
 from xenpatch.lint.checks import CHECKS
+from xenpatch.lint.config import LintConfig
+from xenpatch.lint.filelint import lint_file
 from xenpatch.paths import fixtures_dir
 
 SCHEMA = Path(__file__).with_name("sarif-schema-2.1.0.json")

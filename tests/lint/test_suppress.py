@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from xenpatch.lint.analyze import LintConfig, lint_file
+from xenpatch.lint.config import LintConfig
+from xenpatch.lint.filelint import lint_file
 
 CODE = """static DEFINE_SPINLOCK(l);
 int f(int x)

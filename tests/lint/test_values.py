@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from xenpatch.lint.values import ALLOC, ALLOC_NZ, ZERO, ValueRules, ValueRulesError, same
+from xenpatch.analysis.values import ALLOC, ALLOC_NZ, ZERO, ValueRules, ValueRulesError, same
 
 RULES = ValueRules(frozenset({"xmalloc"}), (frozenset({"host", "alt"}),))
 

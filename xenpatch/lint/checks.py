@@ -8,11 +8,10 @@ IDs are never reused: retire a check by leaving its entry out of
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from xenpatch.lint.dataflow import Held, State
-from xenpatch.lint.lockops import Effect
+from xenpatch.analysis.dataflow import Held, State
+from xenpatch.analysis.locktable import Effect
 
 
 @dataclass(frozen=True)
@@ -135,6 +134,9 @@ class CheckObserver:
         msg = CHECKS[cid].message.format(key=key, **fmt)
         self.findings[k] = RawFinding(cid, node, state, line, col, key, msg, acq_site)
 
+    def restart(self) -> None:
+        self.findings.clear()
+
     def _percpu(self, key: str) -> bool:
         return self.oracle.is_percpu(key, self.shape_of(key))  # type: ignore[operator]
 
@@ -195,34 +197,6 @@ class CheckObserver:
     def query(self, node: int, state: State, e: Effect, line: int, col: int) -> None:
         if self._raw_on_percpu(e):
             self.add("XL008", node, state, line, col, e.key, via=e.via)
-
-
-class RecordingObserver:
-    """Keeps the calls of a dataflow run, to replay them to a CheckObserver.
-
-    A helper is summarised by a run without checks, before the checks can be
-    set up; the run with them would explore the same states (an observer
-    only watches), so the file analysis replays this record instead."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[Callable[..., None], tuple[object, ...]]] = []
-        # Cleared, as an observer's findings are, before a fallback run.
-        self.findings = self.calls
-
-    def acquire(self, node: int, state: State, e: Effect, line: int, col: int,
-                trying: bool) -> None:
-        self.calls.append((CheckObserver.acquire, (node, state, e, line, col, trying)))
-
-    def release(self, node: int, state: State, e: Effect, line: int, col: int,
-                excused: bool = False) -> None:
-        self.calls.append((CheckObserver.release, (node, state, e, line, col, excused)))
-
-    def query(self, node: int, state: State, e: Effect, line: int, col: int) -> None:
-        self.calls.append((CheckObserver.query, (node, state, e, line, col)))
-
-    def replay(self, obs: CheckObserver) -> None:
-        for method, args in self.calls:
-            method(obs, *args)
 
 
 def _mismatch(h: Held, e: Effect) -> bool:

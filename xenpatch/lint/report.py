@@ -12,8 +12,8 @@ import json
 from collections.abc import Iterable
 from typing import Any, TextIO
 
-from xenpatch.lint.analyze import FileResult, Finding
 from xenpatch.lint.checks import CHECKS
+from xenpatch.lint.findings import FileResult, Finding
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 TOOL_URI = "https://xenbits.xen.org/"

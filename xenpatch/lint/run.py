@@ -12,15 +12,11 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from xenpatch.lint.analyze import (
-    FileResult,
-    LintConfig,
-    Summary,
-    calls_any,
-    lint_file,
-    lint_rules_dir,
-)
-from xenpatch.lint.headers import find_xen_root
+from xenpatch.analysis.headers import find_xen_root
+from xenpatch.analysis.locktable import Summary
+from xenpatch.lint.config import LintConfig, lint_rules_dir
+from xenpatch.lint.filelint import calls_any, lint_file
+from xenpatch.lint.findings import FileResult
 from xenpatch.lint.treecache import TreeCache
 
 

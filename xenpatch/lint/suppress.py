@@ -18,12 +18,10 @@ import json
 import re
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from xenpatch.analysis.fileanalysis import FileAnalysis
 from xenpatch.c.source import SourceFile
-
-if TYPE_CHECKING:
-    from xenpatch.lint.analyze import FileAnalysis, Finding
+from xenpatch.lint.findings import Finding
 
 _IGNORE = re.compile(r"xenpatch:\s*ignore\s+((?:(?:\*(?!/)|[A-Z]+\d+)[ \t,]*)+)")
 _SAF = re.compile(r"/\*\s*(SAF-\d+-safe)\b")

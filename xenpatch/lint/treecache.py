@@ -23,8 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from xenpatch.lint.analyze import Summary
-from xenpatch.lint.lockops import Effect
+from xenpatch.analysis.locktable import Effect, Summary
 
 FORMAT = 1
 
@@ -66,8 +65,8 @@ def code_fingerprint(rules: Path) -> str:
     change any summary."""
     h = hashlib.sha256(f"{FORMAT}".encode())
     here = Path(__file__).resolve().parent
-    for p in sorted([*here.glob("*.py"), *(here.parent / "c").glob("*.py"),
-                     *rules.glob("*.toml")]):
+    for p in sorted([*here.glob("*.py"), *(here.parent / "analysis").glob("*.py"),
+                     *(here.parent / "c").glob("*.py"), *rules.glob("*.toml")]):
         h.update(p.name.encode() + b"\0" + p.read_bytes())
     return h.hexdigest()
 

@@ -42,7 +42,7 @@ def _rwlock_api() -> frozenset[str]:
     (rules/locks.toml): the ones not converted are refused on the target.
     The _read_lock() spellings are the API's own implementation
     (xen/rwlock.h), which passes a bare rwlock_t pointer around."""
-    from xenpatch.lint.lockops import default_lock_table
+    from xenpatch.analysis.locktable import default_lock_table
 
     return frozenset(
         n for n, op in default_lock_table().ops.items() if op.kind == "rw" and n[0] != "_"

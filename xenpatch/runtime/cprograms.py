@@ -1,11 +1,12 @@
 """Lock programs of real C functions: the sequences of operations on one lock
 along each path, for the explorer to run before and after a conversion.
 
-The only module of the runtime that reads C.  It takes the lint's analysis of
-a file (control flow, and for every node the lock effects of its calls, with
-helper summaries and aliases already applied) and walks each function's
-paths, keeping the effects on the converted lock.  Three things make the
-programs faithful rather than syntactic:
+The only module of the runtime that reads C.  It takes the analysis of a
+file (xenpatch.analysis.fileanalysis: control flow, and for every node the
+lock effects of its calls, with helper summaries and aliases already
+applied) and walks each function's paths, keeping the effects on the
+converted lock.  Three things make the programs faithful rather than
+syntactic:
 
 * helpers of the same file (``double_gt_lock``) are inlined with their own
   paths, their parameters bound to the caller's arguments;
@@ -29,12 +30,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from xenpatch.analysis.config import AnalysisConfig
+from xenpatch.analysis.events import OpAct
+from xenpatch.analysis.fileanalysis import FileAnalysis
+from xenpatch.analysis.headers import HeaderIndex, header_index
+from xenpatch.analysis.locktable import Effect
+from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.c.cfg import Kind
 from xenpatch.c.source import parse_bytes
-from xenpatch.lint.analyze import FileAnalysis, LintConfig
-from xenpatch.lint.funcinfo import OpAct
-from xenpatch.lint.headers import HeaderIndex, header_index
-from xenpatch.lint.lockops import Effect
 from xenpatch.runtime.programs import Op, Program
 
 # (op kind, lock key); keys are the lint's normalised lock expressions.
@@ -106,7 +109,7 @@ class _Walker:
         self.field = field_name
         self.truncated: set[str] = set()
 
-    def alternatives(self, f, node_id: int, depth: int) -> list[Path_]:
+    def alternatives(self, f: FunctionUnit, node_id: int, depth: int) -> list[Path_]:
         """What a node adds to a path: one or several (inlined callees) pieces."""
         acts = f.info.acts[node_id] if node_id < len(f.info.acts) else []
         ops = [a for a in acts if isinstance(a, OpAct)]
@@ -121,9 +124,10 @@ class _Walker:
         if not ops:
             return [Path_(())]
         via = {a.effect.via for a in ops}
-        helper = next((v for v in via if v in self.fa.fns and v != f.name), None)
+        helper = next((v for v in via if self.fa.function(v) is not None and v != f.name), None)
         if helper is not None and len(via) == 1:
-            h = self.fa.fns[helper]
+            h = self.fa.function(helper)
+            assert h is not None
             self.fa.prepare(h)
             summary = self.fa.summary_of(helper)
             if h.info is not None and h.cfg is not None and summary is not None:
@@ -142,7 +146,7 @@ class _Walker:
                     steps.append((kind, a.effect.key))
         return [Path_(tuple(steps))]
 
-    def address_test(self, f, node_id: int) -> tuple[str, str, str] | None:
+    def address_test(self, f: FunctionUnit, node_id: int) -> tuple[str, str, str] | None:
         """(left key, operator, right key) when a condition compares two lock objects."""
         node = f.cfg.nodes[node_id]
         if node.kind is not Kind.COND or node.ast is None or len(node.succ) != 2:
@@ -158,12 +162,12 @@ class _Walker:
             return None
         return lk, m.group(2), rk
 
-    def lock_keys(self, f) -> set[str]:
+    def lock_keys(self, f: FunctionUnit) -> set[str]:
         """Keys of the converted lock this function's own calls name."""
         return {a.effect.key for acts in f.info.acts for a in acts
                 if isinstance(a, OpAct) and self.keep(a.effect, a.line)}
 
-    def paths(self, f, depth: int) -> list[Path_]:
+    def paths(self, f: FunctionUnit, depth: int) -> list[Path_]:
         """Every path's operations on the lock, up to MAX_OPS of them."""
         self.fa.prepare(f)
         if f.cfg is None or f.info is None:
@@ -237,8 +241,8 @@ def _bind(key: str, bound: dict[str, str]) -> str:
 
 
 def analyse(root: Path, rel: str, raw: bytes, headers: HeaderIndex | None = None,
-            config: LintConfig | None = None) -> FileAnalysis:
-    config = config or LintConfig.load()
+            config: AnalysisConfig | None = None) -> FileAnalysis:
+    config = config or AnalysisConfig.load()
     src = parse_bytes(rel, raw, config.macros)
     fa = FileAnalysis(config, src, headers if headers is not None else
                       header_index((root / rel).resolve()))
@@ -251,7 +255,7 @@ def function_programs(fa: FileAnalysis, names: Iterable[str], keep: Keep, percpu
     walker = _Walker(fa, keep, percpu, field_name)
     out = []
     for name in names:
-        f = fa.fns.get(name)
+        f = fa.function(name)
         fp = FunctionPrograms(fa.src.path, name)
         if f is None:
             fp.problems.append("not found in the file")
@@ -334,7 +338,7 @@ def conversion_programs(root: Path, rule, result, only: set[str] | None = None,
     for s in result.plan.sites:
         if s.function != "(macro)":
             sites.setdefault(s.path, {}).setdefault(s.function, set()).add(s.line)
-    config = LintConfig.load()
+    config = AnalysisConfig.load()
     owner = rule.lock.owner
     seen: set[tuple[Program, Program]] = set()
     with tempfile.TemporaryDirectory(prefix="xenpatch-difftest-") as tmp:

@@ -26,8 +26,10 @@ from tree_sitter import Node
 from xenpatch.c.cfg import call_name
 from xenpatch.c.source import SourceFile
 
+# Classes of a constant (and of what a test teaches of a variable):
+# 0/false/NULL, >0/true, -E.../ERR_PTR, and "not zero".
+ZERO, POS, NEG, NZ = "zero", "pos", "neg", "nz"
 ALLOC, ALLOC_NZ = "alloc", "alloc+"
-ZERO = "zero"  # the flag tracking's class of 0/NULL
 
 
 class ValueRulesError(ValueError):
@@ -164,3 +166,80 @@ def same(a: str | None, b: str | None, rules: ValueRules) -> bool | None:
         if any(fa in g and fb in g for g in rules.distinct):
             return False
     return None
+
+
+# -- value classes for flag tracking ------------------------------------------
+
+
+
+def value_class(src: SourceFile, e: Node | None) -> str | None:
+    """Class of a constant expression: 0/false/NULL, >0/true, -E.../ERR_PTR."""
+    if e is None:
+        return None
+    while e.type == "parenthesized_expression" and e.named_child_count == 1:
+        e = e.named_children[0]
+    t = e.type
+    if t == "number_literal":
+        try:
+            v = int(src.text(e).rstrip("uUlL"), 0)
+        except ValueError:
+            return None
+        return ZERO if v == 0 else (NEG if v < 0 else POS)
+    if t in ("true", "false", "null"):
+        return POS if t == "true" else ZERO
+    if t == "identifier":
+        name = src.text(e)
+        if name in ("true",):
+            return POS
+        if name in ("false", "NULL"):
+            return ZERO
+        return None
+    if t == "unary_expression":
+        op = e.child_by_field_name("operator")
+        arg = e.child_by_field_name("argument")
+        if op is not None and op.type == "-" and arg is not None and (
+            arg.type == "number_literal"
+            or (arg.type == "identifier" and src.text(arg).isupper())
+        ):
+            return NEG
+    if t == "call_expression" and call_name(src, e) == "ERR_PTR":
+        return NEG
+    if t == "cast_expression":
+        return value_class(src, e.child_by_field_name("value"))
+    return None
+
+
+@dataclass(frozen=True)
+class VarTest:
+    """A condition on a tracked variable: ``v``, ``v == 0``, ``v < 0``..."""
+
+    var: str
+    op: str  # "truthy" | "eqzero" | "lt0" | "iserr"
+
+    def eval(self, cls: str) -> bool | None:
+        if is_origin(cls):
+            t = truth(cls)
+            if t is None or self.op not in ("truthy", "eqzero"):
+                return None
+            return t if self.op == "truthy" else not t
+        if self.op == "truthy":
+            return cls != ZERO
+        if self.op == "eqzero":
+            return cls == ZERO
+        if self.op in ("lt0", "iserr"):
+            if cls == NEG:
+                return True
+            if cls in (ZERO, POS):
+                return False
+        return None
+
+    def refine(self, outcome: bool, cls: str | None = None) -> str | None:
+        if cls is not None and is_origin(cls) and self.op in ("truthy", "eqzero"):
+            return after_test(cls, outcome if self.op == "truthy" else not outcome)
+        if self.op == "truthy":
+            return NZ if outcome else ZERO
+        if self.op == "eqzero":
+            return ZERO if outcome else NZ
+        if self.op in ("lt0", "iserr") and outcome:
+            return NEG
+        return None

@@ -13,8 +13,9 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from pathlib import Path
+
+from xenpatch.analysis.lockkeys import lock_key, squash
 
 ACTIONS = ("acquire", "release", "try", "query", "init")
 KINDS = ("spin", "rw", "percpu", "rcu")
@@ -65,6 +66,16 @@ class Effect:
 
 
 @dataclass(frozen=True)
+class Summary:
+    """What a helper does to its caller's locks; keys use $i for parameters
+    (see summaries.py, which infers them from a helper's body)."""
+
+    effects: tuple[Effect, ...]
+    conditional: str | None  # success class of a try-like helper
+    guard: int | None = None  # effects happen iff this argument is true
+
+
+@dataclass(frozen=True)
 class LockTable:
     ops: dict[str, OpSpec]
     wrappers: dict[str, Wrapper]
@@ -91,6 +102,24 @@ class LockTable:
     def with_wrappers(self, extra: dict[str, Wrapper]) -> LockTable:
         """Table wrappers win over inferred ones: they are the user's word."""
         return LockTable(self.ops, {**extra, **self.wrappers})
+
+
+def lock_reaching(table: LockTable) -> LockTable:
+    """The table without wrappers whose chain never reaches an op."""
+    good: dict[str, bool] = {}
+
+    def reaches(name: str, depth: int = 0) -> bool:
+        if name in table.ops:
+            return True
+        if name in good:
+            return good[name]
+        w = table.wrappers.get(name)
+        good[name] = False  # cycles end here
+        ok = w is not None and depth < 8 and reaches(w.target, depth + 1)
+        good[name] = ok
+        return ok
+
+    return LockTable(table.ops, {n: w for n, w in table.wrappers.items() if reaches(n)})
 
 
 def load_lock_table(path: Path) -> LockTable:
@@ -133,92 +162,6 @@ def default_lock_table() -> LockTable:
     from xenpatch.paths import rules_dir
 
     return load_lock_table(rules_dir() / "locks.toml")
-
-
-# -- normalising lock expressions -------------------------------------------
-
-_COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
-_WS = re.compile(r"\s+")
-# (x), (x->y.z), (*p) not preceded by an identifier character (a call).
-_SIMPLE_PAREN = re.compile(r"(?<![\w\]\)])\((\*?[A-Za-z_\$]\w*(?:(?:->|\.)\w+|\[[^\[\]()]*\])*)\)")
-# (f(x)), (f(x)->y): an accessor call's result (p2m_get_hostp2m(d)).
-_CALL_PAREN = re.compile(
-    r"(?<![\w\]\)])\(([A-Za-z_\$]\w*\([^()]*\)(?:(?:->|\.)\w+)*)\)"
-)
-_DEREF_FIELD = re.compile(r"\(\*([A-Za-z_\$]\w*(?:->\w+)*)\)\.")
-_DEREF_DOT = re.compile(r"^\*([A-Za-z_\$]\w*)\.")
-_TOP_OP = re.compile(r"[+\-*/%<>=!?:|^~,](?!>)")
-
-
-# Four calls in five repeat an earlier text (the same lock expression,
-# parameter type or condition, in function after function).
-@lru_cache(maxsize=1 << 14)
-def squash(text: str) -> str:
-    """Expression text without comments, blanks or redundant parentheses."""
-    t = _WS.sub("", _COMMENT.sub(" ", text))
-    prev = None
-    while prev != t:
-        prev = t
-        t = _DEREF_FIELD.sub(r"\1->", t)
-        t = _SIMPLE_PAREN.sub(r"\1", t)
-        t = _CALL_PAREN.sub(r"\1", t)
-        t = t.replace("&*", "").replace("*&", "")
-    return t
-
-
-def lock_key(arg_text: str) -> str:
-    """The identity of the lock a pointer argument designates.
-
-    ``&gt->lock``, ``&(gt)->lock`` and ``&(*gt).lock`` are all ``gt->lock``;
-    a plain pointer ``l`` designates ``*l``.
-    """
-    t = squash(arg_text)
-    while t.startswith("(") and t.endswith(")") and balanced_parens(t[1:-1]):
-        t = squash(t[1:-1])
-    if t.startswith("&"):
-        inner = t[1:]
-        if inner.startswith("(") and inner.endswith(")") and balanced_parens(inner[1:-1]):
-            inner = squash(inner[1:-1])
-        inner = _DEREF_DOT.sub(r"\1->", inner)
-        return inner
-    if _TOP_OP.search(t.replace("->", "")) and not t.startswith("*"):
-        return "*(" + t + ")"
-    return "*" + t if not t.startswith("*") else "*(" + t + ")"
-
-
-def balanced_parens(t: str) -> bool:
-    depth = 0
-    for c in t:
-        if c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-            if depth < 0:
-                return False
-    return depth == 0
-
-
-_HEAD = re.compile(r"^(\*?)([A-Za-z_\$]\w*)")
-
-
-def apply_aliases(key: str, aliases: dict[str, str]) -> str:
-    """Rewrite the variable a key starts from by what it was assigned:
-    with ``gt = d->grant_table``, ``gt->lock`` becomes
-    ``d->grant_table->lock``.  ``aliases`` maps a name to the normalised
-    expression assigned to it."""
-    for _ in range(4):
-        m = _HEAD.match(key)
-        if m is None or m.group(2) not in aliases:
-            return key
-        star, name = m.group(1), m.group(2)
-        rest = key[m.end() :]
-        value = aliases[name]
-        if star:
-            # *p with p = &x->lock designates x->lock.
-            key = lock_key(value) + rest if value.startswith("&") else "*" + value + rest
-        else:
-            key = value + rest
-    return key
 
 
 def substitute(template: str, args: list[str]) -> str:

@@ -14,29 +14,25 @@ release, query and exit with the state at that point, and decides.
 
 from __future__ import annotations
 
-import re
 from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from xenpatch.c.cfg import Cfg, Kind
-from xenpatch.lint import values
-from xenpatch.lint.funcinfo import (
-    NEG,
-    NZ,
-    POS,
-    ZERO,
+from xenpatch.analysis import values
+from xenpatch.analysis.events import (
     AssignAct,
-    FunctionInfo,
     GuessReleaseAct,
     IrqAct,
     KillCondAct,
     OpAct,
     RebindAct,
     TryAssignAct,
-    key_vars,
 )
-from xenpatch.lint.lockops import Effect
+from xenpatch.analysis.functions import FunctionInfo
+from xenpatch.analysis.lockkeys import holder, key_vars, may_name
+from xenpatch.analysis.locktable import Effect
+from xenpatch.analysis.values import NEG, NZ, ZERO
+from xenpatch.c.cfg import Cfg, Kind
 
 RECURSION_CAP = 3
 STATE_LIMIT = 20000
@@ -44,7 +40,6 @@ STATE_LIMIT = 20000
 # facts are a precision aid, and unbounded they multiply with every flag.
 FACT_BUDGET = 64
 _IRQ_FLAVOURS = {"plain", "irq", "irqsave"}
-_HEAD = re.compile(r"^\*?\(?([A-Za-z_]\w*)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +109,9 @@ class Observer(Protocol):
                 excused: bool) -> None: ...
 
     def query(self, node: int, state: State, eff: Effect, line: int, col: int) -> None: ...
+
+    def restart(self) -> None:
+        """The run starts over (without path sensitivity): forget what was seen."""
 
 
 class TooManyStates(Exception):
@@ -389,8 +387,7 @@ class Engine:
     @staticmethod
     def _holds_through(s: State, var: str) -> bool:
         for h in s.held:
-            m = _HEAD.match(h.key)
-            if m and m.group(1) == var and not h.entry and not h.key.endswith("'") and (
+            if holder(h.key) == var and not h.entry and not h.key.endswith("'") and (
                 "->" in h.key
             ):
                 return True
@@ -541,10 +538,6 @@ class Engine:
         return s.with_held(None, e.key)
 
 
-def _last_field(key: str) -> str:
-    return re.split(r"->|\.", key)[-1]
-
-
 def _named_otherwise(s: State, e: Effect) -> Held | None:
     """The held lock a helper's release names in a way the caller cannot
     match syntactically, if exactly one held lock fits.
@@ -561,13 +554,6 @@ def _named_otherwise(s: State, e: Effect) -> Held | None:
     return fits[0] if len(fits) == 1 else None
 
 
-def may_name(released: str, held: str) -> bool:
-    """Could a helper's ``released`` key be another name of ``held``?"""
-    if "(" in held or _last_field(held) != _last_field(released):
-        return False
-    return "(" in released or released.endswith(("->" + held, "." + held))
-
-
 def return_class(state: State, ret_cls: str | None, ret_var: str | None) -> str | None:
     """What a return statement returns on this path, as a value class."""
     v = state.fact("$ret")
@@ -580,7 +566,36 @@ def return_class(state: State, ret_cls: str | None, ret_var: str | None) -> str 
     return None
 
 
+class RecordingObserver:
+    """Keeps the calls of a dataflow run, to replay them to another observer.
+
+    A helper is summarised by a run without checks, before the checks can be
+    set up; the run with them would explore the same states (an observer
+    only watches), so the file analysis replays this record instead."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple[object, ...]]] = []
+
+    def acquire(self, node: int, state: State, e: Effect, line: int, col: int,
+                trying: bool) -> None:
+        self.calls.append(("acquire", (node, state, e, line, col, trying)))
+
+    def release(self, node: int, state: State, e: Effect, line: int, col: int,
+                excused: bool = False) -> None:
+        self.calls.append(("release", (node, state, e, line, col, excused)))
+
+    def query(self, node: int, state: State, e: Effect, line: int, col: int) -> None:
+        self.calls.append(("query", (node, state, e, line, col)))
+
+    def restart(self) -> None:
+        self.calls.clear()
+
+    def replay(self, obs: Observer) -> None:
+        for method, args in self.calls:
+            getattr(obs, method)(*args)
+
+
 __all__ = [
-    "Engine", "Held", "State", "Result", "Observer", "TooManyStates", "entry_held_keys",
-    "return_class", "ZERO", "POS", "NEG", "NZ",
+    "Engine", "Held", "State", "Result", "Observer", "RecordingObserver", "TooManyStates",
+    "entry_held_keys", "return_class",
 ]

@@ -1,5 +1,5 @@
 """Adapter from the conversion rules (``rules/*.toml``, xenpatch.rules) to
-what lint needs: the wrappers a rule declares (``grant_read_lock(gt)`` is a
+what the analysis needs: the wrappers a rule declares (``grant_read_lock(gt)`` is a
 percpu read of ``gt->lock`` with owner ``grant_rwlock``) and the struct
 fields it makes percpu_rwlock_t, with their owner."""
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from xenpatch.lint.lockops import Wrapper
+from xenpatch.analysis.locktable import Wrapper
 
 # Rule files that are not conversion rules.
 _NOT_CONVERSIONS = {"locks.toml", "lint.toml", "macros.toml"}

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from xenpatch.analysis.lockkeys import balanced_parens
+from xenpatch.analysis.locktable import Wrapper
 from xenpatch.c.source import directives
-from xenpatch.lint.lockops import Wrapper, balanced_parens
 
 # Searched for with source.directives(): a #define at the start of a line.
 _DEFINE = re.compile(
@@ -265,3 +266,25 @@ def _local_index(root: Path, arch: str | None, where: Path) -> HeaderIndex:
     ):
         return base
     return local
+
+
+# An identifier in C source text.
+IDENT = re.compile(rb"[A-Za-z_]\w*")
+
+
+_INLINE_IDS: dict[tuple[int, str], tuple[frozenset[bytes], tuple[str, ...]]] = {}
+
+
+def inline_ids(headers: HeaderIndex, name: str) -> tuple[frozenset[bytes], tuple[str, ...]]:
+    """The identifiers of a header inline's body, and the other inlines among
+    them; once per process (every file of a directory shares its index)."""
+    key = (id(headers), name)
+    got = _INLINE_IDS.get(key)
+    if got is None:
+        text = headers.inlines[name]
+        ids = frozenset(IDENT.findall(text[text.find(b"{"):]))
+        callees = tuple(sorted(
+            d for i in ids if (d := i.decode()) in headers.inlines and d != name
+        ))
+        got = _INLINE_IDS[key] = (ids, callees)
+    return got

@@ -1,0 +1,20 @@
+"""The general C analysis of lock use, shared by lint, runtime and rewrite.
+
+Layers, each importing only those above it in this list (and xenpatch.c):
+
+* ``lockkeys``     -- lock expressions as keys: squash, lock_key, aliases, key heads
+* ``locktable``    -- the lock API table (rules/locks.toml): ops, wrappers, Effect,
+  Summary, resolving a call
+* ``values``       -- value classes of the flag tracking, pointer origins, VarTest
+* ``rulewrappers`` -- what the conversion rules add to the table
+* ``config``       -- AnalysisConfig: a rules directory's tables and settings
+* ``headers``      -- a tree's header index (macro wrappers, inlines, percpu members)
+* ``events``       -- what a CFG node does (OpAct, ...) and what a branch teaches
+* ``functions``    -- per-function facts: parameters, aliases, tracked flags
+* ``conditions``   -- branch conditions and the correlated tests between them
+* ``actions``      -- fill_actions: the events of every CFG node of a function
+* ``dataflow``     -- the path-sensitive held-lock engine and its Observer seam
+* ``unit``         -- FunctionUnit: one function and what is known of it
+* ``summaries``    -- exits classified, helper summaries, their instantiation
+* ``fileanalysis`` -- FileAnalysis: a file's functions, call resolution, on demand
+"""

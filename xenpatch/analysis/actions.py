@@ -1,0 +1,335 @@
+"""What every CFG node of a function does: its lock operations (the
+table's, wrappers', and helpers' through their summaries, via the
+resolver), flag assignments, rebinding of lock-holding variables, and the
+facts its condition teaches.  Computed once per function (fill_actions).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import replace
+
+from tree_sitter import Node
+
+from xenpatch.analysis import values
+from xenpatch.analysis.conditions import (
+    canon_cond,
+    counted_exit,
+    flag_vars,
+    ids_of_text,
+    in_if,
+    keep_lock_guards,
+    loop_vars,
+    pointer_tests,
+    strict_order_fact,
+    switch_facts,
+    var_test,
+)
+from xenpatch.analysis.events import (
+    Act,
+    AssignAct,
+    Branch,
+    GuessReleaseAct,
+    IrqAct,
+    KillCondAct,
+    OpAct,
+    RebindAct,
+    Resolved,
+    Resolver,
+    TryAssignAct,
+)
+from xenpatch.analysis.functions import (
+    INDEXED,
+    FunctionInfo,
+    declarator_name,
+    is_path,
+    strip_parens,
+    tracked_name,
+)
+from xenpatch.analysis.lockkeys import apply_aliases, holder, squash
+from xenpatch.analysis.locktable import Effect
+from xenpatch.analysis.values import NZ, ZERO, value_class
+from xenpatch.c.cfg import Cfg, Kind, call_args, call_name
+from xenpatch.c.source import SourceFile, walk
+
+_IRQ_CALLS = {"local_irq_restore": "irqsave", "local_irq_enable": "irq"}
+
+
+# Compiled once: tried on every call that resolves to nothing.
+_UNLOCK_NAME = re.compile(r"(?:^|_)unlock(?:_|$)")
+
+
+def fill_actions(
+    src: SourceFile, cfg: Cfg, info: FunctionInfo, resolver: Resolver,
+    object_macros: frozenset[str] = frozenset(),
+    fv: values.FileValues | None = None,
+    may_resolve: Callable[[str], bool] | None = None,
+) -> None:
+    """Compute, once per function, what every CFG node does.
+
+    ``may_resolve(name)`` False promises the resolver would return None for
+    any call of ``name``: most calls are skipped before their argument texts
+    are computed."""
+    fv = fv or values.FileValues()
+    info.value_rules = fv.rules
+    cond_texts: dict[str, int] = {}
+    canon: dict[int, tuple[str, bool]] = {}  # node id -> canon_cond(), used again below
+    for node in cfg.nodes:
+        if node.kind is Kind.COND and node.ast is not None:
+            canon[node.id] = canon_cond(src, node.ast)
+            t = canon[node.id][0]
+            cond_texts[t] = cond_texts.get(t, 0) + 1
+    info.repeated_conds = {t for t, n in cond_texts.items() if n > 1}
+    # for ( try = 0; try < 3; try++ ) ... if ( try == 3 ): leaving the loop
+    # by its condition makes the later test true.
+    exit_facts: dict[int, str] = {}
+    for node in cfg.nodes:
+        if node.kind is Kind.COND and node.ast is not None:
+            bound = counted_exit(src, node.ast)
+            if bound is not None and bound in cond_texts:
+                exit_facts[node.id] = bound
+                info.repeated_conds.add(bound)
+    # A case label and a later if on the same value are a repeated fact.
+    info.switch_facts = switch_facts(src, cfg, set(cond_texts))
+    info.repeated_conds |= {t for edges in info.switch_facts.values()
+                            for facts in edges for t, _ in facts}
+    # Pointer comparisons their origins may decide (buf.start == emerg_buf).
+    eqs = pointer_tests(src, cfg, info, fv)
+    info.repeated_conds |= set(eqs)
+    repeated_ids = {t: ids_of_text(t) for t in info.repeated_conds}
+    info.acts = [[] for _ in cfg.nodes]
+    info.branches = [None for _ in cfg.nodes]
+    tested = flag_vars(src, cfg, info)
+    info.tracked &= tested | {v for sides in eqs.values() for v in sides if v[0] != "@"}
+
+    stepped = loop_vars(src, cfg)
+
+    def key(e: Effect) -> Effect:
+        k = apply_aliases(e.key, info.aliases)
+        if stepped and "[" in k:
+            # The lock of "each element": one collective lock (see Engine).
+            k = re.sub(r"\[([A-Za-z_]\w*)\]",
+                       lambda m: "[*]" if m.group(1) in stepped else m.group(0), k)
+        return e if k == e.key else replace(e, key=k)
+
+    def resolve_call(call: Node, name: str | None) -> Resolved | None:
+        """``name``: call_name() of ``call``, which the caller needs too."""
+        if name is None or (may_resolve is not None and not may_resolve(name)):
+            return None
+        target = _assigned_lvalue(src, call)
+        if target is not None:
+            target = apply_aliases(target, info.aliases)
+        r = resolver(name, [src.text(a) for a in call_args(call)], target)
+        if r is None:
+            return None
+        return Resolved(tuple(key(e) for e in r.effects), r.conditional, r.guard)
+
+    index = (
+        src.node_index(cfg.body, INDEXED) if cfg.body is not None and not object_macros else None
+    )
+    for node in cfg.nodes:
+        ast = node.ast
+        if ast is None:
+            continue
+        skip: Node | None = None
+        if node.kind is Kind.COND:
+            c = strip_parens(ast)
+            br = Branch()
+            if c.type == "call_expression":
+                r = resolve_call(c, call_name(src, c))
+                if r is not None and r.conditional is not None:
+                    skip = c
+                    line, col = src.line_of(c.start_byte), src.col_of(c.start_byte)
+                    br = Branch(try_op=r, try_line=line, try_col=col)
+            if br.try_op is None:
+                vt = var_test(src, c, info.tracked)
+                if vt is not None:
+                    br = Branch(var_test=vt)
+                else:
+                    t, neg = canon[node.id]
+                    if t in info.repeated_conds and in_if(ast):
+                        br = Branch(text=t, negated=neg, eq=eqs.get(t))
+                    else:
+                        eq = strict_order_fact(src, ast)
+                        if eq is not None and eq in info.repeated_conds:
+                            br = Branch(strict_ne=eq)
+            if node.id in exit_facts:
+                br = replace(br, on_false=exit_facts[node.id])
+            if br != Branch():
+                info.branches[node.id] = br
+        events: list[tuple[int, int, Act]] = []
+        # Object macros are identifiers, which the body's index leaves out.
+        for n in index.under(ast) if index is not None else walk(ast):
+            t = n.type
+            if t == "identifier" and object_macros and n.parent is not None and (
+                n.parent.type == "expression_statement"
+            ) and src.text(n) in object_macros:
+                r = resolver(src.text(n), [], None)
+                if r is not None:
+                    line, col = src.line_of(n.start_byte), src.col_of(n.start_byte)
+                    for e in r.effects:
+                        events.append((n.end_byte, -n.start_byte, OpAct(key(e), line, col)))
+                continue
+            if t == "call_expression" and n is not skip and n != skip:
+                name = call_name(src, n)
+                r = resolve_call(n, name)
+                if r is None:
+                    if name in _IRQ_CALLS:
+                        events.append((n.end_byte, -n.start_byte, IrqAct(_IRQ_CALLS[name])))
+                        continue
+                    # ..._unlock(x), unlock_...(x): not get_gfn_query_unlocked().
+                    if name is not None and _UNLOCK_NAME.search(name.lower()):
+                        args = tuple(apply_aliases(squash(src.text(a)), info.aliases)
+                                     for a in call_args(n))
+                        if args:
+                            events.append((n.end_byte, -n.start_byte, GuessReleaseAct(
+                                args, name, src.line_of(n.start_byte),
+                                src.col_of(n.start_byte))))
+                    continue
+                line, col = src.line_of(n.start_byte), src.col_of(n.start_byte)
+                if r.guard is not None:
+                    args = call_args(n)
+                    g = strip_parens(args[r.guard]) if r.guard < len(args) else None
+                    gc = value_class(src, g)
+                    if gc == ZERO:
+                        continue  # locked=0: the helper takes nothing
+                    if gc is not None:
+                        for e in r.effects:
+                            events.append((n.end_byte, -n.start_byte, OpAct(e, line, col)))
+                        continue
+                    var = src.text(g) if g is not None and g.type == "identifier" else ""
+                    events.append((n.end_byte, -n.start_byte, TryAssignAct(
+                        var, Resolved(r.effects, "nz"), line, col, guard=True)))
+                    continue
+                if r.conditional is not None:
+                    # A trylock whose result is not a condition or stored in a
+                    # tracked variable: the lock may or may not be held after.
+                    target = _assigned_var(src, n)
+                    if target is not None:
+                        events.append(
+                            (n.end_byte + 1, 0, TryAssignAct(target, r, line, col))
+                        )
+                        continue
+                    events.append((n.end_byte, -n.start_byte, TryAssignAct("", r, line, col)))
+                    continue
+                for e in r.effects:
+                    events.append((n.end_byte, -n.start_byte, OpAct(e, line, col)))
+            elif t in ("assignment_expression", "init_declarator", "update_expression"):
+                act = _assign_act(src, n, info, repeated_ids, fv)
+                if act is not None:
+                    events.extend((n.end_byte, -n.start_byte, a) for a in act)
+                rv = _target_var(src, n)
+                if rv is not None and rv not in info.aliases:
+                    # Before the right-hand side's effects: a helper returning
+                    # a locked object locks the new value, not the old.
+                    rhs = n.child_by_field_name("value" if t == "init_declarator" else "right")
+                    at = rhs.start_byte if rhs is not None else n.end_byte
+                    events.append((at, 1 << 40, RebindAct(rv)))
+        if not events:
+            # Most nodes do nothing: their acts stay [].
+            taken = info.branches[node.id]
+            if taken is not None and taken.try_op is not None:
+                info.relevant = True
+            continue
+        events.sort(key=lambda x: (x[0], x[1]))
+        # A TryAssign to a var replaces that var's plain assignment; a var
+        # that receives the object a helper just locked is not NULL.
+        acts: list[Act] = []
+        try_vars = {a.var for _, _, a in events if isinstance(a, TryAssignAct) and a.var}
+        locked_vars = {
+            v for _, _, a in events if isinstance(a, OpAct)
+            and a.effect.action == "acquire" and (v := holder(a.effect.key))
+        }
+        for _, _, a in events:
+            if isinstance(a, AssignAct) and a.var in try_vars:
+                continue
+            if isinstance(a, AssignAct) and a.cls is None and a.var in locked_vars:
+                a = AssignAct(a.var, NZ)
+            acts.append(a)
+        info.acts[node.id] = acts
+        if any(isinstance(a, OpAct | TryAssignAct) for a in acts) or (
+            info.branches[node.id] is not None and info.branches[node.id].try_op is not None
+        ):
+            info.relevant = True
+    keep_lock_guards(cfg, info)
+
+
+def _target_var(src: SourceFile, n: Node) -> str | None:
+    if n.type == "init_declarator":
+        return declarator_name(src, n.child_by_field_name("declarator"))
+    field_ = "left" if n.type == "assignment_expression" else "argument"
+    t = n.child_by_field_name(field_)
+    if t is None:
+        return None
+    t = strip_parens(t)
+    return src.text(t) if t.type == "identifier" else None
+
+
+def _assigned_lvalue(src: SourceFile, call: Node) -> str | None:
+    """Where ``call``'s result is stored: ``v``, ``*lock``, ``p->l``."""
+    p = call.parent
+    while p is not None and p.type == "parenthesized_expression":
+        p = p.parent
+    if p is not None and p.type == "assignment_expression":
+        left = p.child_by_field_name("left")
+        op = p.child_by_field_name("operator")
+        if left is not None and op is not None and op.type == "=" and is_path(left):
+            return squash(src.text(left))
+    return _assigned_var(src, call)
+
+
+def _assigned_var(src: SourceFile, call: Node) -> str | None:
+    """``v = call(...)`` or ``int v = call(...)``: the variable v."""
+    p = call.parent
+    while p is not None and p.type == "parenthesized_expression":
+        p = p.parent
+    if p is None:
+        return None
+    if p.type == "assignment_expression":
+        left = strip_parens(p.child_by_field_name("left"))
+        op = p.child_by_field_name("operator")
+        if left.type == "identifier" and op is not None and op.type == "=":
+            return src.text(left)
+    if p.type == "init_declarator":
+        return declarator_name(src, p.child_by_field_name("declarator"))
+    return None
+
+
+def _assign_act(
+    src: SourceFile, n: Node, info: FunctionInfo, repeated_ids: dict[str, set[str]],
+    fv: values.FileValues,
+) -> list[Act] | None:
+    if n.type == "init_declarator":
+        var = declarator_name(src, n.child_by_field_name("declarator"))
+        rhs = n.child_by_field_name("value")
+    elif n.type == "assignment_expression":
+        left = strip_parens(n.child_by_field_name("left"))
+        var = src.text(left) if left.type == "identifier" else (
+            tracked_name(src, left, info.tracked))
+        op = n.child_by_field_name("operator")
+        rhs = n.child_by_field_name("right") if op is not None and op.type == "=" else None
+        if var is None:
+            # p->flag = x: a repeated condition reading p->flag is stale
+            # (but not one comparing the pointer p itself).
+            lhs = squash(src.text(left))
+            texts = tuple(t for t in repeated_ids if lhs in t)
+            return [KillCondAct(texts)] if texts else None
+    else:
+        arg = strip_parens(n.child_by_field_name("argument"))
+        var = src.text(arg) if arg.type == "identifier" else None
+        rhs = None
+    if var is None:
+        return None
+    acts: list[Act] = []
+    if var in info.tracked:
+        acts.append(AssignAct(var, value_class(src, rhs) or values.origin(src, rhs, fv)))
+    texts = tuple(t for t, ids in repeated_ids.items() if var in ids)
+    if texts:
+        acts.append(KillCondAct(texts))
+    if rhs is not None and strip_parens(rhs).type == "identifier":
+        # old_q = q: now "old_q == q" holds.
+        lo, hi = sorted((var, src.text(strip_parens(rhs))))
+        if f"{lo}=={hi}" in repeated_ids:
+            acts.append(KillCondAct((f"{lo}=={hi}",), value="T"))
+    return acts or None

@@ -1,0 +1,280 @@
+"""Branch conditions: which tests of a variable the dataflow can decide
+(``v``, ``!v``, ``v < 0``, ``IS_ERR(v)``), which conditions repeat and so
+are correlated along a path (``if ( x )`` twice, a ``switch`` and a later
+``if`` on the same value, a counted loop's exit and a later test of its
+counter, pointer comparisons whose origins decide them), and which of
+those are worth tracking at all (keep_lock_guards).
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+
+from tree_sitter import Node
+
+from xenpatch.analysis import values
+from xenpatch.analysis.events import Act, AssignAct, KillCondAct, OpAct, RebindAct, TryAssignAct
+from xenpatch.analysis.functions import FunctionInfo, strip_parens, tracked_name
+from xenpatch.analysis.lockkeys import key_vars, squash
+from xenpatch.analysis.values import ZERO, VarTest, value_class
+from xenpatch.c.cfg import Cfg, Kind, call_args, call_name
+from xenpatch.c.source import SourceFile
+
+
+def _var_of(e: Node) -> Node:
+    """``(v = f(x))`` tests v."""
+    e = strip_parens(e)
+    if e.type == "assignment_expression":
+        left = e.child_by_field_name("left")
+        if left is not None and strip_parens(left).type == "identifier":
+            return strip_parens(left)
+    return e
+
+
+def var_test(src: SourceFile, c: Node, tracked: set[str]) -> VarTest | None:
+    c = _var_of(c)
+    v = tracked_name(src, c, tracked) if c.type == "field_expression" else None
+    if v is not None:
+        return VarTest(v, "truthy")
+    if c.type == "identifier" and src.text(c) in tracked:
+        return VarTest(src.text(c), "truthy")
+    if c.type == "binary_expression":
+        op = c.child_by_field_name("operator")
+        left = _var_of(c.child_by_field_name("left"))
+        right = _var_of(c.child_by_field_name("right"))
+        if left.type != "identifier" or src.text(left) not in tracked:
+            left, right = right, left
+        if left.type != "identifier" or src.text(left) not in tracked:
+            return None
+        v = src.text(left)
+        rc = value_class(src, right)
+        optype = op.type if op is not None else ""
+        if rc == ZERO and optype == "==":
+            return VarTest(v, "eqzero")
+        if rc == ZERO and optype == "!=":
+            return VarTest(v, "truthy")
+        if rc == ZERO and optype == "<" and left == _var_of(c.child_by_field_name("left")):
+            return VarTest(v, "lt0")
+    if c.type == "call_expression" and call_name(src, c) == "IS_ERR":
+        args = call_args(c)
+        if len(args) == 1 and strip_parens(args[0]).type == "identifier":
+            v = src.text(strip_parens(args[0]))
+            if v in tracked:
+                return VarTest(v, "iserr")
+    return None
+
+
+def strict_order_fact(src: SourceFile, c: Node) -> str | None:
+    """``a < b`` or ``a > b``: the equality fact (as canon_cond names it) it rules out."""
+    c = strip_parens(c)
+    op = c.child_by_field_name("operator") if c.type == "binary_expression" else None
+    if op is None or op.type not in ("<", ">"):
+        return None
+    lo, hi = sorted((squash(src.text(c.child_by_field_name("left"))),
+                     squash(src.text(c.child_by_field_name("right")))))
+    return f"{lo}=={hi}"
+
+
+def canon_cond(src: SourceFile, c: Node) -> tuple[str, bool]:
+    """A condition as a fact name: ``q == old_q``, ``old_q==q`` and
+    ``q != old_q`` (negated) are one fact."""
+    c = strip_parens(c)
+    if c.type == "binary_expression":
+        op = c.child_by_field_name("operator")
+        if op is not None and op.type in ("==", "!="):
+            a = squash(src.text(c.child_by_field_name("left")))
+            b = squash(src.text(c.child_by_field_name("right")))
+            lo, hi = sorted((a, b))
+            return f"{lo}=={hi}", op.type == "!="
+    return squash(src.text(c)), False
+
+
+def counted_exit(src: SourceFile, c: Node) -> str | None:
+    """``v < K`` of a for loop stepping v by one: the fact ``v == K``."""
+    c = strip_parens(c)
+    p = c.parent
+    if c.type != "binary_expression" or p is None or p.type != "for_statement":
+        return None
+    op = c.child_by_field_name("operator")
+    left, right = c.child_by_field_name("left"), c.child_by_field_name("right")
+    upd = p.child_by_field_name("update")
+    if op is None or op.type != "<" or left is None or right is None or upd is None:
+        return None
+    v = src.text(left)
+    if left.type != "identifier" or squash(src.text(upd)) not in (v + "++", "++" + v):
+        return None
+    if right.type != "number_literal" and not (right.type == "identifier"
+                                                and src.text(right).isupper()):
+        return None
+    lo, hi = sorted((v, squash(src.text(right))))
+    return f"{lo}=={hi}"
+
+
+GUARDED = ("if_statement", "while_statement", "for_statement", "do_statement",
+            "conditional_expression")
+
+
+def in_if(ast: Node) -> bool:
+    """Is this condition an if's (not a loop's, whose value changes)?"""
+    st = ast.parent
+    while st is not None and st.type not in GUARDED:
+        st = st.parent
+    return st is not None and st.type == "if_statement"
+
+
+def ids_of_text(t: str) -> set[str]:
+    return set(re.findall(r"[A-Za-z_]\w*", t))
+
+
+def pointer_tests(
+    src: SourceFile, cfg: Cfg, info: FunctionInfo, fv: values.FileValues
+) -> dict[str, tuple[str, str]]:
+    """``a == b`` / ``a != b`` conditions of ifs where each side is a
+    variable that may be tracked or a constant address, and at least one is
+    a variable: fact text -> the two sides."""
+    out: dict[str, tuple[str, str]] = {}
+    for node in cfg.nodes:
+        c = strip_parens(node.ast) if node.kind is Kind.COND and node.ast is not None else None
+        if c is None or c.type != "binary_expression" or not in_if(node.ast):
+            continue
+        op = c.child_by_field_name("operator")
+        if op is None or op.type not in ("==", "!="):
+            continue
+        sides = []
+        for e in (c.child_by_field_name("left"), c.child_by_field_name("right")):
+            e = strip_parens(e)
+            v = tracked_name(src, e, info.tracked) or values.constant_origin(src, e, fv)
+            sides.append(v)
+        a, b = sides
+        if a is None or b is None or (a[0] == "@" and b[0] == "@"):
+            continue
+        out[canon_cond(src, c)[0]] = (a, b)
+    return out
+
+
+def flag_vars(src: SourceFile, cfg: Cfg, info: FunctionInfo) -> set[str]:
+    """Variables tested by some condition: only these are worth tracking."""
+    found: set[str] = set()
+    for node in cfg.nodes:
+        if node.kind is Kind.COND and node.ast is not None:
+            vt = var_test(src, node.ast, info.tracked)
+            if vt is not None:
+                found.add(vt.var)
+    return found
+
+
+def switch_facts(
+    src: SourceFile, cfg: Cfg, tested: set[str]
+) -> dict[int, list[tuple[tuple[str, str], ...]]]:
+    """``switch ( space ) { case XENMAPSPACE_gmfn: ...`` makes the later
+    ``if ( space == XENMAPSPACE_gmfn )`` true on that case's edge and false
+    on the others' (case labels are distinct constants)."""
+    out: dict[int, list[tuple[tuple[str, str], ...]]] = {}
+    for nid, labels in cfg.case_values.items():
+        ast = cfg.nodes[nid].ast
+        if ast is None:
+            continue
+        x = squash(src.text(strip_parens(ast)))
+        names = {id(v): "==".join(sorted((x, squash(src.text(v))))) for v in labels
+                 if v is not None}
+        if not set(names.values()) & tested:
+            continue
+        edges = []
+        for v in labels:
+            mine = names[id(v)] if v is not None else None
+            edges.append(tuple(sorted(
+                (t, "T" if t == mine else "F") for t in set(names.values()) & tested
+            )))
+        out[nid] = edges
+    return out
+
+
+def loop_vars(src: SourceFile, cfg: Cfg) -> set[str]:
+    """Variables a for loop steps (its update clause)."""
+    out: set[str] = set()
+    seen: set[int] = set()
+    for node in cfg.nodes:
+        ast = node.ast
+        p = ast.parent if ast is not None else None
+        if p is not None and p.type == "for_statement" and p.id not in seen:
+            seen.add(p.id)
+            upd = p.child_by_field_name("update")
+            if upd is not None:
+                out.update(x for x in re.findall(r"[A-Za-z_]\w*", src.text(upd)))
+    return out
+
+
+def keep_lock_guards(cfg: Cfg, info: FunctionInfo) -> None:
+    """Forget flag tracking that cannot matter: path-sensitivity pays only
+    for conditions that guard a lock operation (``if ( locked ) unlock``)
+    or test a trylock's result.  Tracking every flag blows up the states."""
+    op_starts = sorted(
+        cfg.nodes[i].ast.start_byte  # type: ignore[union-attr]
+        for i, acts in enumerate(info.acts)
+        if cfg.nodes[i].ast is not None and any(isinstance(a, OpAct | TryAssignAct) for a in acts)
+    )
+    try_vars = {
+        a.var for acts in info.acts for a in acts if isinstance(a, TryAssignAct) and a.var
+    }
+    heads: set[str] = set()
+    for acts in info.acts:
+        for a in acts:
+            effs = (a.effect,) if isinstance(a, OpAct) else (
+                a.resolved.effects if isinstance(a, TryAssignAct) else ())
+            for e in effs:
+                heads.update(key_vars(e.key))
+
+    def guards(ast: Node) -> bool:
+        st = ast.parent
+        while st is not None and st.type not in GUARDED:
+            st = st.parent
+        if st is None:
+            return False
+        lo = bisect.bisect_left(op_starts, st.start_byte)
+        return lo < len(op_starts) and op_starts[lo] < st.end_byte
+
+    keep_vars: set[str] = set(try_vars)
+    keep_texts: set[str] = {b.on_false for b in info.branches if b is not None and b.on_false}
+    for i, br in enumerate(info.branches):
+        if br is None or br.try_op is not None:
+            continue
+        ast = cfg.nodes[i].ast
+        if ast is None or not guards(ast):
+            continue
+        if br.var_test is not None:
+            keep_vars.add(br.var_test.var)
+        elif br.text is not None:
+            keep_texts.add(br.text)
+            if br.eq is not None:
+                keep_vars.update(v for v in br.eq if v[0] != "@")
+    for i, br in enumerate(info.branches):
+        if br is None or br.try_op is not None:
+            continue
+        if (br.var_test is not None and br.var_test.var not in keep_vars) or (
+            br.text is not None and br.text not in keep_texts
+        ):
+            info.branches[i] = None
+    for i, acts in enumerate(info.acts):
+        if not acts:
+            continue
+        new: list[Act] = []
+        for a in acts:
+            if isinstance(a, AssignAct) and a.var not in keep_vars:
+                continue
+            if isinstance(a, RebindAct) and a.var not in heads:
+                continue
+            if isinstance(a, KillCondAct):
+                texts = tuple(t for t in a.texts if t in keep_texts)
+                if not texts:
+                    continue
+                a = KillCondAct(texts, a.value)
+            new.append(a)
+        info.acts[i] = new
+    info.tracked = keep_vars
+    for nid, edges in list(info.switch_facts.items()):
+        kept = [tuple(kv for kv in e if kv[0] in keep_texts) for e in edges]
+        if any(kept):
+            info.switch_facts[nid] = kept
+        else:
+            del info.switch_facts[nid]

@@ -1,0 +1,71 @@
+"""The analysis configuration of a rules directory: the lock table (with
+the conversion rules' wrappers), the CFG's and masking's macro tables, the
+implementation files to leave alone, percpu owners and value rules.
+
+The lint adds its check selection on top (xenpatch.lint.config); the
+runtime's lock programs use this as it is.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from xenpatch.analysis.locktable import LockTable, load_lock_table
+from xenpatch.analysis.rulewrappers import load_rule_facts
+from xenpatch.analysis.values import ValueRules
+from xenpatch.c.cfg import CfgConfig, load_cfg_config
+from xenpatch.c.masking import MacroTable, default_macro_table, load_macro_table
+
+
+def rules_dir() -> Path:
+    from xenpatch.paths import rules_dir as packaged
+
+    return packaged()
+
+
+def read_lint_toml(d: Path) -> dict[str, Any]:
+    """``lint.toml`` of a rules directory (the analysis settings live there
+    too); a file that is not TOML is a ValueError naming it."""
+    try:
+        return tomllib.loads((d / "lint.toml").read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{d / 'lint.toml'}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class AnalysisConfig:
+    table: LockTable
+    cfg: CfgConfig
+    macros: MacroTable
+    implementation: tuple[str, ...] = ()
+    # From the conversion rules: percpu lock shape -> owner.
+    rule_owners: tuple[tuple[tuple[str, str], str], ...] = ()
+    values: ValueRules = ValueRules()
+
+    @staticmethod
+    def load(rules: Path | None = None) -> AnalysisConfig:
+        d = rules or rules_dir()
+        return AnalysisConfig(**analysis_fields(d, read_lint_toml(d)))
+
+
+def analysis_fields(d: Path, data: dict[str, Any]) -> dict[str, Any]:
+    """The AnalysisConfig fields of rules directory ``d`` whose lint.toml
+    is ``data`` (for AnalysisConfig and the lint's subclass)."""
+    facts = load_rule_facts(d)
+    table = load_lock_table(d / "locks.toml")
+    # The lock table's own wrappers win over a rule's.
+    table = LockTable(table.ops, {**facts.wrappers, **table.wrappers})
+    kinds = data.get("checks", {}).get("kinds", ["spin", "rw", "percpu"])
+    table = table.without_kinds({"spin", "rw", "percpu", "rcu"} - set(kinds))
+    return {
+        "table": table,
+        "cfg": load_cfg_config(d / "lint.toml"),
+        "macros": load_macro_table(d / "macros.toml") if (d / "macros.toml").is_file()
+        else default_macro_table(),
+        "implementation": tuple(data.get("skip", {}).get("implementation", [])),
+        "rule_owners": tuple(sorted(facts.percpu_fields.items())),
+        "values": ValueRules.from_toml(data.get("values", {}), str(d / "lint.toml")),
+    }

@@ -1,0 +1,108 @@
+"""What a CFG node does: the typed events the file analysis computes per
+node (actions.py) and the dataflow applies (dataflow.py).
+
+``OpAct`` is a lock operation (with its ``Effect``); the others move the
+facts the dataflow keeps about flag variables and repeated conditions.  A
+condition node has a ``Branch`` instead: what its outcome is known by, or
+teaches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from xenpatch.analysis.locktable import Effect
+from xenpatch.analysis.values import VarTest
+
+# A resolver maps (callee name, argument texts) to effects, or None.
+# (callee, argument texts, variable the result is assigned to) -> effects
+Resolver = Callable[[str, list[str], "str | None"], "Resolved | None"]
+
+@dataclass(frozen=True)
+class Resolved:
+    """What a call does: fixed effects, or (try-like) effects on success."""
+
+    effects: tuple[Effect, ...]
+    conditional: str | None = None  # None, or the success class: "nz" / "zero"
+    # The effects happen iff this argument is true (spin_lock_if(cond, l)).
+    guard: int | None = None
+
+
+@dataclass(frozen=True)
+class OpAct:
+    effect: Effect
+    line: int
+    col: int
+
+
+@dataclass(frozen=True)
+class AssignAct:
+    var: str
+    cls: str | None  # None: unknown value, forget what was known
+
+
+@dataclass(frozen=True)
+class TryAssignAct:
+    var: str
+    resolved: Resolved
+    line: int
+    col: int
+    # The call only tests var (a guard argument): keep what is known of it.
+    guard: bool = False
+
+
+@dataclass(frozen=True)
+class KillCondAct:
+    """Forget what is known of repeated conditions (or, with value, set it)."""
+
+    texts: tuple[str, ...]
+    value: str | None = None
+
+
+@dataclass(frozen=True)
+class RebindAct:
+    """``v = ...``: locks named through v now belong to v's old value."""
+
+    var: str
+
+
+@dataclass(frozen=True)
+class GuessReleaseAct:
+    """A call of an unknown function named like an unlock helper (defined in
+    another file): it releases the held lock its arguments point into."""
+
+    args: tuple[str, ...]
+    via: str
+    line: int
+    col: int
+
+
+@dataclass(frozen=True)
+class IrqAct:
+    """local_irq_restore (flavour "irqsave") or local_irq_enable ("irq")."""
+
+    flavour: str
+
+
+Act = OpAct | AssignAct | TryAssignAct | KillCondAct | RebindAct | GuessReleaseAct | IrqAct
+
+
+@dataclass(frozen=True)
+class Branch:
+    """How a condition node's outcome is known or what it teaches."""
+
+    try_op: Resolved | None = None  # the condition is a trylock-like call
+    try_line: int = 0
+    try_col: int = 0
+    var_test: VarTest | None = None
+    text: str | None = None  # a repeated condition, remembered per path
+    negated: bool = False  # the condition is the negation of ``text`` (a != b)
+    on_false: str | None = None  # a fact the false edge makes true (loop exit)
+    # ``a < b`` true means ``a == b`` (this repeated fact) is false: the
+    # address-ordered double lock takes both locks, and unlocks the second
+    # only ``if ( a != b )``.
+    strict_ne: str | None = None
+    # ``text`` compares two pointers whose origins may decide it: each side
+    # is a tracked variable or an origin class ("@G").
+    eq: tuple[str, str] | None = None

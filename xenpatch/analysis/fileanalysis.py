@@ -1,0 +1,367 @@
+"""The analysis of one C file: which of its functions reach a lock, how a
+call resolves (the lock table, wrappers, the summaries of the file's
+functions, its headers' inlines and other files' helpers), and each
+function's CFG, per-node facts and summary, computed on demand.
+
+The lint (xenpatch.lint.filelint) runs its checks over the result; the
+runtime's lock programs (xenpatch.runtime.cprograms) walk its functions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import replace
+
+from xenpatch.analysis.actions import fill_actions
+from xenpatch.analysis.config import AnalysisConfig
+from xenpatch.analysis.dataflow import Engine, Observer, RecordingObserver, Result, TooManyStates
+from xenpatch.analysis.events import Resolved
+from xenpatch.analysis.functions import collect
+from xenpatch.analysis.headers import (
+    HeaderIndex,
+    inline_ids,
+    macro_wrappers,
+    object_macro_wrappers,
+)
+from xenpatch.analysis.locktable import Summary, Wrapper, lock_reaching, resolve, substitute
+from xenpatch.analysis.summaries import helper_summary, instantiate
+from xenpatch.analysis.unit import FunctionUnit
+from xenpatch.analysis.values import FileValues, file_values
+from xenpatch.c.cfg import build_cfg
+from xenpatch.c.masking import MacroTable
+from xenpatch.c.source import (
+    SourceError,
+    SourceFile,
+    function_name,
+    functions,
+    identifier_set,
+    parse_bytes,
+)
+
+
+class FileAnalysis:
+    def __init__(self, config: AnalysisConfig, src: SourceFile, headers: HeaderIndex,
+                 external: Mapping[str, Summary] | None = None) -> None:
+        self.config = config
+        self.src = src
+        self.headers = headers
+        wrappers = dict(headers.wrappers)
+        wrappers.update(macro_wrappers(src.raw))
+        objects = object_macro_wrappers(src.raw)
+        wrappers.update(objects)
+        # Only macros that end in a lock op are wrappers; the others would
+        # just make every function that uses them look lock-relevant.
+        self.table = lock_reaching(config.table.with_wrappers(wrappers))
+        # The other macros may still reach a helper with a summary:
+        # get_gfn(d, g, t) is get_gfn_type(d, g, t, P2M_ALLOC).
+        self.macro_calls = {
+            n: w for n, w in wrappers.items() if n not in self.table.wrappers
+        }
+        # Summaries of other files' functions (a second pass over the tree).
+        self.external: Mapping[str, Summary] = external or {}
+        # Names used bare, as a statement: LOAD_UNLOCK;
+        self.object_macros = frozenset(n for n in objects if n in self.table.wrappers)
+        self.cfg_config = config.cfg.with_file_macros(src).with_arch(headers.arch)
+        self.values = file_values(src, config.values)
+        self.fns: dict[str, FunctionUnit] = {}
+        self.order: list[FunctionUnit] = []
+        for fn in functions(src.root):
+            name = function_name(src, fn) or f"<anon@{src.line_of(fn.start_byte)}>"
+            f = FunctionUnit(src, fn, name)
+            self.order.append(f)
+            self.fns.setdefault(name, f)
+        self.header_fns: dict[str, FunctionUnit | None] = {}
+        self.relevant_names: set[str] = set()
+        self._rel_bytes: set[bytes] | None = None
+        self._inline_rel: dict[str, bool] = {}
+        self._macro_memo: dict[str, bool] = {}
+        self._seeds: frozenset[bytes] | None = None
+        self._idents: dict[FunctionUnit, frozenset[bytes] | set[bytes]] = {}
+        self._direct: frozenset[bytes] = frozenset()
+        self.in_progress: set[str] = set()
+        self.noreturn: set[str] = set()
+
+    def function(self, name: str) -> FunctionUnit | None:
+        """The file's (first) definition of ``name``."""
+        return self.fns.get(name)
+
+    # -- which functions matter ---------------------------------------------
+
+    def relevant(self) -> list[FunctionUnit]:
+        names = set(self._seed_names())
+        # Names that resolve on their own: the table's and other files'
+        # helpers.  A header inline or macro among the seeds may still turn
+        # out lock-free (rcu_unlock_domain() while the rcu kind is off).
+        self._direct = frozenset(
+            {n.encode() for n in self.table.names()}
+            | {n.encode() for n in self.external if n not in self.fns}
+        )
+        idents = self._idents = {
+            f: identifier_set(self.src.raw[f.node.start_byte : f.node.end_byte])
+            for f in self.order
+        }
+        rel: set[FunctionUnit] = set()
+        # Only a header inline or a macro can reach a relevant name
+        # (_reaches() is False for any other identifier): the fixpoint
+        # below tries these few, not the file's thousands of identifiers.
+        used: set[bytes] = {
+            n for n in set().union(*idents.values())
+            if (d := n.decode()) in self.headers.inlines or d in self.macro_calls
+        }
+        while True:
+            changed = True
+            while changed:
+                changed = False
+                for f in self.order:
+                    if f not in rel and idents[f] & names:
+                        rel.add(f)
+                        names.add(f.name.encode())
+                        changed = True
+            self.relevant_names = {n.decode() for n in names}
+            self._rel_bytes, self._inline_rel = None, {}
+            # Header inlines and macros the file uses that reach a lock
+            # only through a relevant function (get_gfn() -> get_gfn_type()
+            # -> ... -> p2m_get_gfn_type_access() of p2m.c).
+            extra = {
+                n for n in used - names if self._reaches(n.decode())
+            }
+            if not extra:
+                break
+            names |= extra
+        self.relevant_names = {n.decode() for n in names}
+        self._rel_bytes, self._inline_rel = None, {}
+        return [f for f in self.order if f in rel]
+
+    def _reaches(self, name: str, depth: int = 0) -> bool:
+        if name in self.headers.inlines:
+            return self._inline_relevant(name, 0)
+        w = self.macro_calls.get(name)
+        if w is None or depth > 4:
+            return False
+        return w.target in self.relevant_names or self._reaches(w.target, depth + 1)
+
+    def _seed_names(self) -> frozenset[bytes]:
+        # Fixed once the file is read; asked again each time the relevant
+        # names grow (_relevant_bytes).
+        if self._seeds is None:
+            seeds = {n.encode() for n in self.table.names()} | {
+                n.encode() for n in self.headers.locky
+            } | {n.encode() for n in self.external if n not in self.fns}
+            self._seeds = frozenset(seeds | {
+                n.encode() for n, w in self.macro_calls.items() if w.target.encode() in seeds
+            })
+        return self._seeds
+
+    # -- call resolution ------------------------------------------------------
+
+    def resolver(self, name: str, args: list[str], target: str | None = None) -> Resolved | None:
+        effects = resolve(self.table, name, args, target=target)
+        if effects is not None:
+            cond = "nz" if any(e.action == "try" for e in effects) else None
+            w = self.table.wrappers.get(name)
+            return Resolved(tuple(effects), cond, w.guard if w is not None else None)
+        f = self.fns.get(name)
+        if f is not None:
+            f.called = True
+        s = self.summary_of(name)
+        if s is None:
+            w = self.macro_calls.get(name)
+            if w is not None and name not in self.in_progress and self.macro_reaches(name):
+                self.in_progress.add(name)
+                try:
+                    r = self.resolver(w.target, [substitute(a, args) for a in w.args], target)
+                finally:
+                    self.in_progress.discard(name)
+                return _through_macro(r, w)
+        if s is None or not s.effects:
+            return None
+        effects = tuple(
+            x for x in (instantiate(e, args, target) for e in s.effects) if "$" not in x.key
+        )
+        if not effects:
+            return None
+        return Resolved(effects, s.conditional, s.guard)
+
+    def may_resolve(self, name: str) -> bool:
+        """False if ``resolver(name, ...)`` is None whatever the arguments.
+        Does what the resolver does before it looks at them (marks the
+        callee called, summarises it), so skipping the resolver is exact."""
+        if name in self.table.ops or name in self.table.wrappers:
+            return True
+        f = self.fns.get(name)
+        if f is not None:
+            f.called = True
+        s = self.summary_of(name)
+        if s is None:
+            # get_gfn(): a macro of a helper (most macros reach nothing).
+            return name in self.macro_calls and self.macro_reaches(name)
+        return bool(s.effects)
+
+    def macro_reaches(self, name: str) -> bool:
+        """Does the macro ``name`` expand to a call that may lock (once the
+        file's relevant functions are known)?"""
+        r = self._macro_memo.get(name)
+        if r is None:
+            w = self.macro_calls[name]
+            r = w.target in self.relevant_names or self._reaches(w.target)
+            self._macro_memo[name] = r
+        return r
+
+    def summary_of(self, name: str) -> Summary | None:
+        # A function whose text reaches no lock name has nothing to say.
+        f = self.fns.get(name)
+        if f is not None and name not in self.relevant_names:
+            return None
+        if f is None:
+            if not self._inline_relevant(name, 0):
+                return self.external.get(name)
+            f = self.header_fn(name)
+        if f is None:
+            return self.external.get(name)
+        if not f.summarised:
+            f.summarised = True
+            if not self.is_quiet(f):
+                self.summarise(f)
+        return f.summary
+
+    def is_quiet(self, f: FunctionUnit) -> bool:
+        """Can f not touch a lock?  It is relevant only through the file's
+        functions, header inlines and macros it names (not the lock API nor
+        another file's helper), and none of those has a lock effect, asked
+        the way the resolver asks.  Such a function needs no CFG: preparing
+        it would only find no lock operation in it (most "relevant"
+        functions of a file are these)."""
+        if f.quiet is None:
+            ids = self._idents.get(f) if f.src is self.src else None
+            f.quiet = False
+            if ids is not None and ids.isdisjoint(self._direct):
+                me = f.name.encode()
+                f.quiet = not any(
+                    n != me and self.may_resolve(n.decode())
+                    for n in sorted(ids & self._relevant_bytes())
+                )
+        return f.quiet
+
+    def _inline_relevant(self, name: str, depth: int) -> bool:
+        """Does a header inline reach a lock name, through other inlines
+        (get_gfn_type_access -> _get_gfn_type_access -> a file function)?"""
+        if name in self._inline_rel:
+            return self._inline_rel[name]
+        text = self.headers.inlines.get(name)
+        if text is None or depth > 4:
+            return False
+        self._inline_rel[name] = False  # cycles
+        ids, callees = inline_ids(self.headers, name)
+        ok = not ids.isdisjoint(self._relevant_bytes()) or any(
+            self._inline_relevant(i, depth + 1) for i in callees
+        )
+        self._inline_rel[name] = ok
+        return ok
+
+    def _relevant_bytes(self) -> set[bytes]:
+        if self._rel_bytes is None:
+            self._rel_bytes = {n.encode() for n in self.relevant_names} | self._seed_names()
+        return self._rel_bytes
+
+    def header_fn(self, name: str) -> FunctionUnit | None:
+        if name in self.header_fns:
+            return self.header_fns[name]
+        text = self.headers.inlines.get(name)
+        found = None
+        if text is not None:
+            hsrc = _parse_header(name, text, self.config.macros)
+            if hsrc is not None:
+                for fn in functions(hsrc.root):
+                    if function_name(hsrc, fn) == name:
+                        found = FunctionUnit(hsrc, fn, name)
+                        break
+        self.header_fns[name] = found
+        return found
+
+    # -- pass 1 ---------------------------------------------------------------
+
+    def prepare(self, f: FunctionUnit) -> None:
+        """CFG and per-node actions of f (once)."""
+        if f.cfg is not None or f.name in self.in_progress:
+            return
+        self.in_progress.add(f.name)
+        try:
+            cfg_config = self.cfg_config if f.src is self.src else (
+                self.config.cfg.with_arch(self.headers.arch))
+            f.cfg = build_cfg(f.src, f.node, f.name, cfg_config)
+            if not f.cfg.complete:
+                f.skip = "; ".join(f.cfg.problems) or "incomplete parse"
+                return
+            f.info = collect(f.src, f.node, f.name)
+            mine = f.src is self.src
+            fill_actions(f.src, f.cfg, f.info, self.resolver,
+                         self.object_macros if mine else frozenset(),
+                         self.values if mine else FileValues(self.config.values),
+                         self.may_resolve)
+        finally:
+            self.in_progress.discard(f.name)
+
+    def summarise(self, f: FunctionUnit) -> None:
+        """f's summary, for its callers: a dataflow run without checks.
+        Only functions some other function calls pay for it."""
+        self.prepare(f)
+        if f.cfg is None or f.info is None or f.skip is not None or not f.info.relevant:
+            return
+        if f.name in self.in_progress:
+            return
+        self.in_progress.add(f.name)
+        try:
+            rec = RecordingObserver()
+            res = run_engine(f, rec)
+            if res is not None:
+                f.summary = helper_summary(f, res)
+                f.run_record = (res, rec)
+        finally:
+            self.in_progress.discard(f.name)
+
+
+def run_engine(f: FunctionUnit, obs: Observer | None) -> Result | None:
+    """The dataflow over f (prepared), path-sensitive unless that meets too
+    many states; None (and f.skip says why) if neither run finishes."""
+    assert f.cfg is not None and f.info is not None
+    try:
+        return Engine(f.cfg, f.info, obs).run()
+    except TooManyStates:
+        if obs is not None:
+            obs.restart()
+        try:
+            return Engine(f.cfg, f.info, obs, path_sensitive=False).run()
+        except TooManyStates:
+            f.skip = "too many lock states"
+            return None
+
+
+_HEADER_CACHE: dict[str, SourceFile | None] = {}
+
+
+def _parse_header(name: str, text: bytes, macros: MacroTable) -> SourceFile | None:
+    """Parse one header inline on its own: far cheaper than its header."""
+    if name not in _HEADER_CACHE:
+        try:
+            _HEADER_CACHE[name] = parse_bytes(f"<inline {name}>.h", text, macros)
+        except SourceError:
+            _HEADER_CACHE[name] = None
+    return _HEADER_CACHE[name]
+
+
+def _through_macro(r: Resolved | None, w: Wrapper) -> Resolved | None:
+    """A guarded helper called through a macro: the guard names the helper's
+    argument, which the macro fills in (``#define get_gfn_type_access(p, g,
+    t, a, q, o) __get_gfn_type_access(p, g, t, a, q, o, 1)``)."""
+    if r is None or r.guard is None:
+        return r
+    arg = w.args[r.guard].strip() if r.guard < len(w.args) else ""
+    while arg.startswith("(") and arg.endswith(")"):
+        arg = arg[1:-1].strip()
+    m = re.fullmatch(r"\$(\d+)", arg)
+    if m is not None:
+        return replace(r, guard=int(m.group(1)))
+    if re.fullmatch(r"[1-9]\d*[uUlL]*|true", arg):
+        return replace(r, guard=None)
+    return None  # 0/false: the helper takes nothing; anything else is unknown

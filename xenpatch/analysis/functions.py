@@ -1,0 +1,210 @@
+"""Per-function facts the lock dataflow needs beyond the CFG: parameter
+names and types, simple aliases (``gt = d->grant_table``), the variables
+worth tracking as lock flags, and (filled in by actions.py) what each CFG
+node does.
+
+Everything here is syntactic.  Aliases are deliberately narrow: a local
+assigned exactly once from a plain access path, whose address is never
+taken, stands for that path everywhere in the function.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from tree_sitter import Node
+
+from xenpatch.analysis import values
+from xenpatch.analysis.events import Act, Branch
+from xenpatch.analysis.lockkeys import KEY_HEAD, squash
+from xenpatch.c.source import SourceFile
+
+
+@dataclass
+class FunctionInfo:
+    name: str
+    params: list[str]
+    param_types: dict[str, str]
+    aliases: dict[str, str]
+    tracked: set[str]
+    repeated_conds: set[str]
+    locals: set[str] = field(default_factory=set)
+    local_types: dict[str, str] = field(default_factory=dict)
+    acts: list[list[Act]] = field(default_factory=list)
+    branches: list[Branch | None] = field(default_factory=list)
+    # SWITCH node -> per successor, the repeated-condition facts its case
+    # label settles: ("XENMAPSPACE_gmfn==space", "T")
+    switch_facts: dict[int, list[tuple[tuple[str, str], ...]]] = field(default_factory=dict)
+    relevant: bool = False  # any lock effect at all
+    value_rules: values.ValueRules = field(default_factory=values.ValueRules)
+
+
+def shape_fn(info: FunctionInfo) -> Callable[[str], tuple[str, str]]:
+    """A lock key's shape: the declared type of its head and the rest
+    (``("structdomain", "->page_alloc_lock")``), so that locks of one
+    struct field compare equal across functions and variable names."""
+
+    def shape(key: str) -> tuple[str, str]:
+        m = KEY_HEAD.match(key)
+        if m is None:
+            return ("", key)
+        head = m.group(2)
+        t = info.param_types.get(head) or info.local_types.get(head)
+        if t is None:
+            return ("", key)
+        t = re.sub(r"^(const|volatile)", "", t)
+        return (t, key[m.end() :])
+
+    return shape
+
+
+def declarator_name(src: SourceFile, d: Node | None) -> str | None:
+    while d is not None and d.type not in ("identifier",):
+        d = d.child_by_field_name("declarator")
+    return src.text(d) if d is not None else None
+
+
+def parameters(src: SourceFile, fn: Node) -> tuple[list[str], dict[str, str]]:
+    decl = fn.child_by_field_name("declarator")
+    while decl is not None and decl.type != "function_declarator":
+        decl = decl.child_by_field_name("declarator")
+    names: list[str] = []
+    types: dict[str, str] = {}
+    if decl is None:
+        return names, types
+    plist = decl.child_by_field_name("parameters")
+    for p in plist.named_children if plist is not None else []:
+        if p.type != "parameter_declaration":
+            continue
+        name = declarator_name(src, p.child_by_field_name("declarator"))
+        if name is None:
+            continue
+        names.append(name)
+        t = p.child_by_field_name("type")
+        types[name] = squash(src.text(t)) if t is not None else ""
+    return names, types
+
+
+def strip_parens(e: Node) -> Node:
+    while e.type == "parenthesized_expression" and e.named_child_count == 1:
+        e = e.named_children[0]
+    return e
+
+
+def is_path(e: Node) -> bool:
+    """A plain access path: x, x->y.z, &x->y, x[i]; no calls or arithmetic."""
+    e = strip_parens(e)
+    if e.type == "identifier":
+        return True
+    if e.type == "field_expression":
+        arg = e.child_by_field_name("argument")
+        return arg is not None and is_path(arg)
+    if e.type == "pointer_expression":
+        arg = e.child_by_field_name("argument")
+        return arg is not None and is_path(arg)
+    if e.type == "subscript_expression":
+        arg = e.child_by_field_name("argument")
+        idx = e.child_by_field_name("index")
+        return arg is not None and is_path(arg) and idx is not None and (
+            idx.type in ("identifier", "number_literal")
+        )
+    return False
+
+
+# The node types collect() and fill_actions() look at: one walk of a body
+# finds them for both (see SourceFile.node_index).
+INDEXED = frozenset({
+    "init_declarator", "declaration", "assignment_expression", "update_expression",
+    "pointer_expression", "call_expression",
+})
+
+
+def collect(src: SourceFile, fn: Node, name: str) -> FunctionInfo:
+    """Aliases and flag variables of one function."""
+    params, ptypes = parameters(src, fn)
+    body = fn.child_by_field_name("body")
+    assigns: dict[str, list[Node | None]] = {}
+    locals_: set[str] = set()
+    addr_taken: set[str] = set()
+    local_types: dict[str, str] = {}
+    for n in src.node_index(body, INDEXED).nodes if body is not None else ():
+        t = n.type
+        if t == "init_declarator":
+            v = declarator_name(src, n.child_by_field_name("declarator"))
+            if v is not None:
+                locals_.add(v)
+                assigns.setdefault(v, []).append(n.child_by_field_name("value"))
+        elif t == "declaration":
+            ty = n.child_by_field_name("type")
+            for d in n.children_by_field_name("declarator"):
+                v = declarator_name(src, d)
+                if v is not None:
+                    locals_.add(v)
+                    if ty is not None:
+                        local_types[v] = squash(src.text(ty))
+        elif t == "assignment_expression":
+            left = strip_parens(n.child_by_field_name("left"))
+            if left.type == "identifier" or local_field(src, left) is not None:
+                op = n.child_by_field_name("operator")
+                rhs = n.child_by_field_name("right") if op is not None and op.type == "=" else None
+                assigns.setdefault(squash(src.text(left)), []).append(rhs)
+        elif t == "update_expression":
+            arg = strip_parens(n.child_by_field_name("argument"))
+            if arg.type == "identifier":
+                assigns.setdefault(src.text(arg), []).append(None)
+        elif t == "pointer_expression":
+            op = n.child_by_field_name("operator")
+            arg = n.child_by_field_name("argument")
+            if op is not None and op.type == "&" and arg is not None and arg.type == "identifier":
+                addr_taken.add(src.text(arg))
+    aliases: dict[str, str] = {}
+    for v, rhss in assigns.items():
+        single = len(rhss) == 1 and rhss[0] is not None
+        if v in locals_ and v not in addr_taken and single and is_path(rhss[0]):
+            aliases[v] = squash(src.text(rhss[0]))
+    # Resolve chains once (a = b->c; x = a->d) and drop self-references.
+    for v in list(aliases):
+        val = aliases[v]
+        for _ in range(4):
+            head = val.lstrip("&*").split("->")[0].split(".")[0].split("[")[0]
+            if head in aliases and head != v:
+                val = val.replace(head, aliases[head], 1)
+            else:
+                break
+        ids = re.findall(r"(?<![.>])\b[A-Za-z_]\w*", val)
+        if ids and ids[0] == v:
+            del aliases[v]
+        else:
+            aliases[v] = val
+    # buf.start of a local struct buf is local storage, unless some code
+    # writes it through a pointer (a callee given &buf).
+    for v in [v for v in assigns if "." in v]:
+        head, fld = v.split(".", 1)
+        if head not in locals_ or re.search(
+            rb"->\s*" + re.escape(fld.encode()) + rb"\s*=[^=]", src.raw
+        ):
+            del assigns[v]
+    info = FunctionInfo(name, params, ptypes, aliases, set(), set(), locals_, local_types)
+    # Parameters count: spin_lock_if(bool cond, ...) tests one.
+    info.tracked = {v for v, rhss in assigns.items() if v not in aliases} | set(params)
+    return info
+
+
+def local_field(src: SourceFile, e: Node) -> str | None:
+    """``buf.start``: a field of a struct variable (not through a pointer)."""
+    if e.type != "field_expression":
+        return None
+    op = e.child_by_field_name("operator")
+    arg = e.child_by_field_name("argument")
+    fld = e.child_by_field_name("field")
+    if op is None or op.type != "." or arg is None or arg.type != "identifier" or fld is None:
+        return None
+    return src.text(arg) + "." + src.text(fld)
+
+
+def tracked_name(src: SourceFile, e: Node, tracked: set[str]) -> str | None:
+    e = strip_parens(e)
+    v = src.text(e) if e.type == "identifier" else local_field(src, e)
+    return v if v is not None and v in tracked else None

@@ -1,0 +1,438 @@
+"""Helper summaries: what a function does to its caller's locks, from the
+states at its exits after a dataflow run (classify_exits, helper_summary),
+with its locks named through its parameters (``$0->lock``) or its result
+(``$ret``) and instantiated at each call site (instantiate).
+
+The same classification tells the lint which locks held at an exit are not
+by design (xenpatch.lint.leaks).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+from xenpatch.analysis.dataflow import Held, Result, State
+from xenpatch.analysis.events import OpAct, TryAssignAct
+from xenpatch.analysis.functions import FunctionInfo, shape_fn
+from xenpatch.analysis.lockkeys import KEY_HEAD, key_head, lock_key, squash
+from xenpatch.analysis.locktable import Effect, Summary
+from xenpatch.analysis.unit import FunctionUnit
+from xenpatch.analysis.values import NEG, NZ, POS, ZERO, value_class
+from xenpatch.c.cfg import Kind
+
+
+def template(key: str, info: FunctionInfo, ret_var: str | None = None) -> str | None:
+    """A key in terms of parameters ($i) and of the returned value ($ret),
+    or None if it names a local."""
+    m = KEY_HEAD.match(key)
+    if m is None:
+        # *(*lock) for a spinlock_t **lock parameter.
+        m2 = re.fullmatch(r"\*\(\*([A-Za-z_]\w*)\)", key)
+        if m2 and m2.group(1) in info.params:
+            return f"**${info.params.index(m2.group(1))}"
+        return _templ_inner(key, info)
+    if m.group(2) not in info.params and m.group(2) not in info.locals and "(" in key:
+        # An accessor's result: p2m_get_hostp2m(d)->lock.
+        return _templ_inner(key, info)
+    head = m.group(2)
+    if head == ret_var:
+        return f"{m.group(1)}$ret{key[m.end():]}"
+    if head in info.params:
+        return f"{m.group(1)}${info.params.index(head)}{key[m.end():]}"
+    if head in info.locals:
+        return None
+    return key
+
+
+_VAR = re.compile(r"(?<![.>\w$])[A-Za-z_]\w*")
+
+
+def _templ_inner(key: str, info: FunctionInfo) -> str | None:
+    """A key whose parameters sit inside it (``(p2m_get_hostp2m(d))->lock``)
+    with each one as ``${i}``; None if it names a local."""
+    names = set(_VAR.findall(key))
+    if names & info.locals - set(info.params):
+        return None
+
+    def sub(m: re.Match[str]) -> str:
+        v = m.group(0)
+        return f"${{{info.params.index(v)}}}" if v in info.params else v
+
+    return _VAR.sub(sub, key)
+
+
+_INNER_PARAM = re.compile(r"\$\{(\d+)\}")
+
+
+def instantiate(e: Effect, args: list[str], target: str | None = None) -> Effect:
+    def sub(t: str | None) -> str | None:
+        if t is None or "$" not in t:
+            return t
+        if "${" in t:
+            if any(int(i) >= len(args) for i in _INNER_PARAM.findall(t)):
+                return t
+            return squash(_INNER_PARAM.sub(lambda m: "(" + args[int(m.group(1))] + ")", t))
+        mm = re.fullmatch(r"\*\*\$(\d+)", t)
+        if mm is not None and int(mm.group(1)) < len(args):
+            # **lock with &l passed: the lock *l.
+            return lock_key(lock_key(args[int(mm.group(1))]).lstrip("*") or "?")
+        m = re.match(r"^(\*?)\$(\d+|ret)(.*)$", t)
+        if m is None:
+            return t
+        if m.group(2) == "ret":
+            if target is None:
+                return t
+            arg = target
+        else:
+            i = int(m.group(2))
+            if i >= len(args):
+                return t
+            arg = args[i]
+        if m.group(1):
+            return lock_key(arg) + m.group(3)
+        a = squash(arg)
+        if a.startswith("&") and m.group(3).startswith("->"):
+            # (&x)->f is x.f
+            return lock_key(a) + "." + m.group(3)[2:]
+        return squash("(" + arg + ")" + m.group(3))
+
+    return replace(e, key=sub(e.key) or e.key, owner=sub(e.owner))
+
+
+def _ret_class(f: FunctionUnit, node_id: int, st: State) -> str | None:
+    assert f.cfg is not None and f.info is not None
+    ast = f.cfg.nodes[node_id].ast
+    if ast is None:
+        return None
+    c = value_class(f.src, ast)
+    if c is not None:
+        return c
+    e = ast
+    while e.type == "parenthesized_expression" and e.named_child_count == 1:
+        e = e.named_children[0]
+    if e.type == "identifier":
+        v = st.fact(f.src.text(e))
+        if v is not None:
+            return v
+    v = st.fact("$ret")
+    return v
+
+
+def _try_like(
+    held_cls: set[str | None], free_cls: set[str | None], returns_pointer: bool
+) -> str | None:
+    """Success class if "held" exits and "free" exits differ by return value
+    the way a trylock-style helper's do (held on success only).
+
+    Unknown return values only count for pointer results (``return pg;``
+    against ``return NULL;``): for an int, ``return rc;`` with the lock held
+    is the classic leak, not a design."""
+    if not held_cls or not free_cls:
+        return None
+    if held_cls == {ZERO} and free_cls <= {NEG, NZ, POS}:
+        return "zero"
+    ok_held = {POS, NZ, None} if returns_pointer else {POS, NZ}
+    if ZERO not in held_cls and free_cls <= {ZERO, NEG} and held_cls <= ok_held:
+        return "nz"
+    return None
+
+
+def _returns_pointer(f: FunctionUnit) -> bool:
+    d = f.node.child_by_field_name("declarator")
+    return d is not None and d.type == "pointer_declarator"
+
+
+_HELPER_NAME = re.compile(r"lock|acquire|grab|begin|enter|(?:^|_)get(?:_|$)", re.I)
+
+
+def designed_helper(f: FunctionUnit) -> bool:
+    """May f return holding a lock it took on every path, by design?
+
+    Yes for helpers: header inlines, functions named like a lock/get helper,
+    and functions other code of the file calls (their callers then see the
+    lock through f's summary, and a real leak shows up there).
+    """
+    if f.src.path.endswith(".h"):
+        return True
+    name = f.name.lower()
+    if _HELPER_NAME.search(name) and "unlock" not in name:
+        return True
+    return f.called
+
+
+def _returned_var(f: FunctionUnit, exits: list[tuple[int, State, State]]) -> str | None:
+    """The local every exit returns (``return act;``), if there is one."""
+    assert f.cfg is not None and f.info is not None
+    names = set()
+    for n, after, _ in exits:
+        ast = f.cfg.nodes[n].ast
+        while ast is not None and ast.type == "parenthesized_expression":
+            ast = ast.named_children[0] if ast.named_children else None
+        if ast is not None and value_class(f.src, ast) == ZERO and not any(
+            not h.entry for h in after.held
+        ):
+            continue  # return NULL; with nothing taken
+        if ast is None or ast.type != "identifier":
+            return None
+        names.add(f.src.text(ast))
+    if len(names) == 1:
+        v = names.pop()
+        return v if v in f.info.locals else None
+    return None
+
+
+def _guard_param(info: FunctionInfo, held: list[State], free: list[State]) -> int | None:
+    """A parameter that is true on every path that took the lock and false
+    on every path that did not: ``spin_lock_if(cond, l)``."""
+    for i, p in enumerate(info.params):
+        # Paths that return early without testing the flag (a NULL p2m in
+        # _get_gfn_type_access()) do not make the helper less of a guard.
+        if all(s.fact(p) in (NZ, POS, NEG) for s in held) and all(
+            s.fact(p) in (ZERO, None) for s in free
+        ) and any(s.fact(p) == ZERO for s in free):
+            return i
+    return None
+
+
+@dataclass
+class ExitClasses:
+    """The exits of one dataflow run, and which locks held there are held
+    by design (by_design, cond_keys: a helper's effects) and which are not
+    (partial: the lint's leaks)."""
+
+    exits: list[tuple[int, State, State]]  # (RETURN node, state after, state on arrival)
+    acquired: dict[str, Held]  # locks taken here and held at some exit
+    by_design: set[str]
+    partial: set[str]
+    conditional: str | None  # success class, when the held locks follow the result
+    guard: int | None  # ... or the parameter that decides them
+    cond_keys: set[str]
+
+
+def classify_exits(
+    f: FunctionUnit, res: Result, paired: frozenset[tuple[str, str]] = frozenset()
+) -> ExitClasses | None:
+    """Decide which locks held at exits are by design and which are not;
+    None if no path returns.
+
+    By design: a helper that returns holding the lock on every path; one
+    that holds it exactly when it returns success (trylock-like) or when a
+    parameter is true (``spin_lock_if``); and a lock another function of the
+    file releases without taking (``*_enter``/``*_leave`` pairs, given by
+    ``paired`` as lock shapes).
+    """
+    assert f.info is not None and f.cfg is not None
+    info = f.info
+    exits = [(n, after, before) for n, lst in res.exits.items() for after, before in lst]
+    if not exits:
+        return None
+    acquired: dict[str, Held] = {}
+    for _, after, _ in exits:
+        for h in after.held:
+            if not h.entry:
+                acquired.setdefault(h.key, h)
+    shape = shape_fn(info)
+    helper = designed_helper(f)
+    # A pair releases it: for a global lock the pair is unambiguous; for a
+    # lock in a struct, any function dropping its caller's lock of that
+    # type would match, so the function must look like a helper too.
+    # The function must also leave the release to the pair: one that
+    # releases the lock itself on some paths owns its discipline.
+    released_here = {
+        a.effect.key for acts in info.acts for a in acts
+        if isinstance(a, OpAct) and a.effect.action == "release"
+    }
+    by_design: set[str] = {
+        k for k in acquired
+        if (sh := shape(k.rstrip("'"))) in paired and k.rstrip("'") not in released_here
+        and ((not sh[0] and not _local_head(k, info)) or (sh[0] and helper))
+    }
+    conditional: str | None = None
+    guard: int | None = None
+    cond_keys: set[str] = set()
+    for k in acquired:
+        if helper and all(after.get(k) is not None for _, after, _ in exits):
+            by_design.add(k)
+    # Helpers like double_gt_lock: every exit holds some acquired lock of one
+    # kind; the ones missing on a path are the same lock under another name.
+    partial = set(acquired) - by_design
+    if partial and helper and len(acquired) > 1 and not res.entry_keys:
+        kinds = {(h.kind, h.mode) for h in acquired.values()}
+        every = all(any(not h.entry for h in after.held) for _, after, _ in exits)
+        if every and len(kinds) == 1:
+            by_design |= partial
+            partial = set()
+    if partial:
+        held_states = [a for _, a, _ in exits if any(a.get(k) is not None for k in partial)]
+        free_states = [a for _, a, _ in exits if all(a.get(k) is None for k in partial)]
+        mixed = any(
+            0 < sum(a.get(k) is not None for k in partial) < len(partial)
+            for _, a, _ in exits
+        )
+        if not mixed and free_states:
+            held_cls = {
+                _ret_class(f, n, a) for n, a, _ in exits
+                if any(a.get(k) is not None for k in partial)
+            }
+            free_cls = {
+                _ret_class(f, n, a) for n, a, _ in exits
+                if all(a.get(k) is None for k in partial)
+            }
+            c = _try_like(held_cls, free_cls, _returns_pointer(f))
+            g = _guard_param(info, held_states, free_states) if c is None else None
+            if c is not None or g is not None:
+                conditional, guard, cond_keys, partial = c, g, partial, set()
+    return ExitClasses(exits, acquired, by_design, partial, conditional, guard, cond_keys)
+
+
+def helper_summary(f: FunctionUnit, res: Result) -> Summary | None:
+    """What f does to its caller's locks, from its dataflow run: the entry
+    locks it releases on every path, then what it acquires by design."""
+    assert f.info is not None and f.cfg is not None
+    info = f.info
+    ex = classify_exits(f, res)
+    if ex is None:
+        return None
+    exits, acquired, by_design = ex.exits, ex.acquired, ex.by_design
+    conditional, guard, cond_keys = ex.conditional, ex.guard, ex.cond_keys
+    ret_var = _returned_var(f, exits)
+    # Summary: entry locks released on every path, then what is acquired.
+    # An unlock helper releasing one of several on each path (lgt, and rgt
+    # unless it is the same table) releases them all, as double_gt_lock.
+    released_any = {
+        k for k in res.entry_keys if any(after.get(k) is None for _, after, _ in exits)
+    }
+    # An unlock helper's exits reached before any lock operation are its
+    # "nothing to do" cases when the lock is the argument's: put_gfn() on a
+    # domain that is not translated, whose get_gfn() took nothing either.
+    # Not for a global lock: efi_rs_leave() releases efi_rs_lock only when
+    # its pair efi_rs_enter() took it, which no summary says.
+    per_object = any("$" in (template(k, info) or "") for k in released_any)
+    loud = exits
+    if released_any and not acquired and per_object:
+        quiet = _quiet_exits(f)
+        loud = [x for x in exits if x[0] not in quiet] or exits
+    union_release = not acquired and all(
+        any(after.get(k) is None for k in res.entry_keys) for _, after, _ in loud
+    )
+    effects: list[Effect] = []
+    for k in sorted(res.entry_keys):
+        if not all(after.get(k) is None for _, after, _ in loud) and not (
+            union_release and k in released_any
+        ):
+            continue
+        rels = {
+            (a.effect.kind, a.effect.mode, a.effect.flavour): a.effect
+            for acts in info.acts for a in acts
+            if isinstance(a, OpAct) and a.effect.key == k and a.effect.action == "release"
+        }
+        t = template(k, info)
+        if not rels or t is None:
+            continue
+        e0 = next(iter(rels.values()))
+        mode, flavour = (e0.mode, e0.flavour) if len(rels) == 1 else ("", "any")
+        if flavour in ("plain", "irq", "irqsave"):
+            flavour = "any"  # the helper handles IRQ state its own way
+        effects.append(Effect("release", e0.kind, mode, flavour, t,
+                              template(e0.owner, info) if e0.owner else None, f.name,
+                              inferred=True))
+    for k in sorted(by_design | cond_keys):
+        h = acquired[k]
+        t = template(k.rstrip("'"), info, ret_var)
+        if t is None:
+            continue
+        action = "try" if k in cond_keys and conditional is not None else "acquire"
+        # How a helper masks IRQs is its business (pirq_spin_lock_irq_desc()
+        # saves flags only when given somewhere to store them): callers may
+        # release with any IRQ flavour.
+        flavour = "any" if h.flavour in ("plain", "irq", "irqsave") else h.flavour
+        effects.append(Effect(action, h.kind, h.mode, flavour, t,
+                              template(h.owner, info) if h.owner else None, f.name,
+                              inferred=True))
+    if not effects and not acquired:
+        cond_rel = _conditional_release(f, res, exits)
+        if cond_rel is not None:
+            return cond_rel
+    if not effects:
+        return None
+    if cond_keys and not (by_design - cond_keys):
+        if conditional is not None:
+            return Summary(tuple(effects), conditional)
+        return Summary(tuple(effects), None, guard)
+    return Summary(tuple(effects), None)
+
+
+def _quiet_exits(f: FunctionUnit) -> frozenset[int]:
+    """Exits no path to which performs a lock operation."""
+    assert f.cfg is not None and f.info is not None
+    cfg, info = f.cfg, f.info
+    preds: dict[int, list[int]] = {}
+    for node in cfg.nodes:
+        for x in node.succ:
+            preds.setdefault(x, []).append(node.id)
+
+    def locky(i: int) -> bool:
+        br = info.branches[i] if i < len(info.branches) else None
+        return (br is not None and br.try_op is not None) or any(
+            isinstance(a, OpAct | TryAssignAct) for a in info.acts[i]
+        )
+
+    out = set()
+    for node in cfg.nodes:
+        if node.kind is not Kind.RETURN:
+            continue
+        seen, todo = {node.id}, [node.id]
+        while todo:
+            i = todo.pop()
+            if locky(i):
+                break
+            for p in preds.get(i, ()):
+                if p not in seen:
+                    seen.add(p)
+                    todo.append(p)
+        else:
+            out.add(node.id)
+    return frozenset(out)
+
+
+def _conditional_release(
+    f: FunctionUnit, res: Result, exits: list[tuple[int, State, State]]
+) -> Summary | None:
+    """A helper that drops its caller's lock exactly when it fails
+    (sched_wait_rendezvous_in() returns NULL having unlocked): a release
+    that happens on the "zero" result, as a trylock's acquire happens on
+    the non-zero one."""
+    assert f.info is not None
+    info = f.info
+    partial = [
+        k for k in sorted(res.entry_keys)
+        if any(a.get(k) is None for _, a, _ in exits)
+        and any(a.get(k) is not None for _, a, _ in exits)
+    ]
+    if not partial:
+        return None
+    freed = {_ret_class(f, n, a) for n, a, _ in exits if all(a.get(k) is None for k in partial)}
+    kept = {_ret_class(f, n, a) for n, a, _ in exits if all(a.get(k) is not None for k in partial)}
+    ok_kept = {POS, NZ, None} if _returns_pointer(f) else {POS, NZ}
+    if freed == {ZERO} and kept and kept <= ok_kept:
+        success = "zero"
+    elif not _returns_pointer(f) and kept == {ZERO} and freed and freed <= {NEG, NZ}:
+        # int helpers: 0 with the lock still held, -errno having dropped it
+        # (vpci_msix_arch_print()).
+        success = "nz"
+    else:
+        return None
+    effects = []
+    for k in partial:
+        t = template(k, info)
+        e0 = next((a.effect for acts in info.acts for a in acts if isinstance(a, OpAct)
+                   and a.effect.key == k and a.effect.action == "release"), None)
+        if t is None or e0 is None:
+            return None
+        effects.append(Effect("release", e0.kind, "", "any", t, None, f.name, inferred=True))
+    return Summary(tuple(effects), success)
+
+
+def _local_head(key: str, info: FunctionInfo) -> bool:
+    return key_head(key) in info.locals

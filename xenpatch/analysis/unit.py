@@ -1,0 +1,47 @@
+"""One function of a C file (or a header's inline) and what the analysis
+has learnt of it so far: its CFG, per-node facts, summary, and the record
+of the dataflow run that made the summary.  FileAnalysis fills the fields
+on demand; lint and the runtime's lock programs read them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tree_sitter import Node
+
+from xenpatch.analysis.dataflow import RecordingObserver, Result
+from xenpatch.analysis.functions import FunctionInfo
+from xenpatch.analysis.locktable import Summary
+from xenpatch.c.cfg import Cfg
+from xenpatch.c.source import SourceFile
+
+
+# eq=False: a unit is itself (hashable by identity), never equal to another
+# function's unit with the same fields.
+@dataclass(eq=False)
+class FunctionUnit:
+    src: SourceFile
+    node: Node
+    name: str
+    cfg: Cfg | None = None
+    info: FunctionInfo | None = None
+    summary: Summary | None = None
+    summarised: bool = False
+    called: bool = False  # some other function of the file calls it
+    skip: str | None = None  # why it could not be analysed
+    quiet: bool | None = None  # no lock effect possible (see FileAnalysis.is_quiet)
+    # The summary's run, with its observer calls (the lint replays them).
+    run_record: tuple[Result, RecordingObserver] | None = None
+
+    @property
+    def is_static(self) -> bool:
+        return any(
+            c.type == "storage_class_specifier" and self.src.text(c) == "static"
+            for c in self.node.children
+        )
+
+    @property
+    def ready(self) -> bool:
+        """Prepared with a complete CFG and its facts (FileAnalysis.prepare)."""
+        return self.cfg is not None and self.info is not None and self.skip is None

@@ -1,0 +1,287 @@
+"""Lint one C file: run the held-lock dataflow with the checks over each
+function the file analysis finds lock-relevant, add the leaks at its exits,
+and turn raw findings into reportable ones (with their path), minus
+suppressed ones.
+
+Two passes over a file.  The first (xenpatch.analysis.fileanalysis)
+computes, on demand, the summary of every helper a lock-touching function
+calls (file functions and header inlines), and the per-node actions of
+every analysed function; these give the percpu oracle its evidence.  The
+second runs the dataflow with the checks on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+from tree_sitter import Node
+
+from xenpatch.analysis.dataflow import Result
+from xenpatch.analysis.events import OpAct
+from xenpatch.analysis.fileanalysis import FileAnalysis, run_engine
+from xenpatch.analysis.functions import shape_fn
+from xenpatch.analysis.headers import (
+    IDENT,
+    HeaderIndex,
+    header_index,
+    inline_ids,
+    percpu_members,
+)
+from xenpatch.analysis.locktable import Summary, lock_reaching
+from xenpatch.analysis.summaries import helper_summary
+from xenpatch.analysis.unit import FunctionUnit
+from xenpatch.c.cfg import Cfg, Kind
+from xenpatch.c.source import (
+    SourceError,
+    SourceFile,
+    function_name,
+    functions,
+    mentions_any,
+    parse_bytes,
+)
+from xenpatch.lint import suppress
+from xenpatch.lint.checks import CheckObserver, PercpuOracle, RawFinding
+from xenpatch.lint.config import LintConfig
+from xenpatch.lint.findings import FileResult, Finding, Step
+from xenpatch.lint.leaks import leak_findings
+
+
+def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult) -> None:
+    """The checks over the file's lock-relevant functions, into ``result``
+    (findings, counts, skipped functions, and the summaries it exports)."""
+    rel = fa.relevant()
+    for f in rel:
+        if not fa.is_quiet(f):
+            fa.prepare(f)
+    oracle = percpu_oracle(fa, config, rel)
+    done: list[tuple[FunctionUnit, Result, list[RawFinding]]] = []
+    # Per function, the caller's locks it drops on some path (as shapes).
+    drops: dict[FunctionUnit, set[tuple[str, str]]] = {}
+    for f in rel:
+        if f.quiet and f.cfg is None:
+            result.analysed += 1  # as one whose actions turn out lock-free
+            continue
+        if f.skip is not None or f.cfg is None or f.info is None:
+            continue
+        if not f.info.relevant:
+            result.analysed += 1
+            continue
+        obs = CheckObserver(oracle, shape_fn(f.info), config.enabled)
+        if f.run_record is not None:
+            res, rec = f.run_record
+            rec.replay(obs)
+        else:
+            res = run_engine(f, obs)
+        if res is None:
+            continue
+        result.analysed += 1
+        # Caller's locks this function drops on some path: the other half
+        # of an enter/leave pair may drop only conditionally.
+        shape = shape_fn(f.info)
+        for k in res.entry_keys:
+            if any(a.get(k) is None for lst in res.exits.values() for a, _ in lst):
+                drops.setdefault(f, set()).add(shape(k))
+        done.append((f, res, list(obs.findings.values())))
+        # The table's names are known everywhere already.
+        if f.src is fa.src and not f.is_static and f.name not in fa.table.ops \
+                and f.name not in fa.table.wrappers:
+            if not f.summarised:
+                f.summarised = True
+                f.summary = helper_summary(f, res)
+            if f.summary is not None and f.summary.effects:
+                result.exports[f.name] = f.summary
+    for f in rel:
+        if f.skip is not None:
+            result.skipped.append((f.name, fa.src.line_of(f.node.start_byte), f.skip))
+    found: list[Finding] = []
+    for f, res, raws in done:
+        if "XL001" in config.enabled or "XL003" in config.enabled:
+            leaks = leak_findings(f, res, _paired_shapes(fa, drops, f))
+            raws.extend(r for r in leaks if r.check in config.enabled)
+        for r in raws:
+            found.append(_finding(fa.src, f, res, r))
+    result.findings.extend(found)
+
+
+def _paired_shapes(fa: FileAnalysis, drops: Mapping[FunctionUnit, set[tuple[str, str]]],
+                   me: FunctionUnit) -> frozenset[tuple[str, str]]:
+    """Lock shapes other functions of the file release without taking
+    them: the other half of an enter/leave pair."""
+    out: set[tuple[str, str]] = set()
+    for f in fa.order:
+        if f is not me:
+            out |= drops.get(f, set())
+    return frozenset(out)
+
+
+def percpu_oracle(fa: FileAnalysis, config: LintConfig, rel: list[FunctionUnit]) -> PercpuOracle:
+    o = PercpuOracle()
+    # A rule's owner is the expected one, but only for locks the file
+    # shows to be percpu (an unconverted tree's rwlock_t is not).
+    o.owner_init.update(dict(config.rule_owners))
+    for f in rel:
+        if f.info is None:
+            continue
+        shape = shape_fn(f.info)
+        for acts in f.info.acts:
+            for a in acts:
+                if isinstance(a, OpAct) and a.effect.kind == "percpu" and (
+                    a.effect.action in ("acquire", "release", "init")
+                ):
+                    e = a.effect
+                    o.add_use(shape(e.key), e.key, e.owner, e.action == "init")
+    for m in re.finditer(
+        rb"DEFINE_PERCPU_RWLOCK_RESOURCE\s*\(\s*(\w+)\s*,\s*(\w+)\s*\)", fa.src.raw
+    ):
+        k = m.group(1).decode()
+        o.add_use(("", k), k, m.group(2).decode(), True)
+    o.shapes |= percpu_members(fa.src.raw) | fa.headers.percpu_fields
+    return o
+
+
+def _finding(src: SourceFile, f: FunctionUnit, res: Result, r: RawFinding) -> Finding:
+    flow: list[Step] = []
+    if r.state is not None:
+        nodes = res.path(r.node, r.state)
+        if r.acq_site >= 0 and r.acq_site in nodes:
+            start = len(nodes) - 1 - nodes[::-1].index(r.acq_site)
+            nodes = nodes[start:]
+        flow = _steps(src, f.cfg, nodes)
+    return Finding(src.path, r.line, r.col, r.check, r.message, f.name, tuple(flow))
+
+
+def _steps(src: SourceFile, cfg: Cfg | None, nodes: list[int]) -> list[Step]:
+    if cfg is None:
+        return []
+    out: list[Step] = []
+    for i, n in enumerate(nodes):
+        node = cfg.nodes[n]
+        if node.kind in (Kind.ENTRY, Kind.EXIT) or (node.kind is Kind.NOP and node.ast is None
+                                                    and node.line == 0):
+            continue
+        if node.kind is Kind.COND and i + 1 < len(nodes):
+            taken = nodes[i + 1]
+            which = "true" if taken == node.succ[0] else "false"
+            note = f"'{_short(src, node.ast)}' is {which}"
+        elif node.kind is Kind.RETURN:
+            line = src.line_text(node.line)[node.col - 1 :] if node.line else ""
+            note = "returns" if line.lstrip().startswith("return") else "falls off the end"
+        elif node.kind is Kind.NOP:
+            continue
+        elif node.kind is Kind.COND:
+            note = f"'{_short(src, node.ast)}'"
+        else:
+            note = _short(src, node.ast) if node.ast is not None else node.kind.value
+        step = Step(node.line, node.col, note)
+        if out and out[-1].line == step.line and out[-1].note == step.note:
+            continue
+        out.append(step)
+    return out
+
+
+def _short(src: SourceFile, n: Node | None) -> str:
+    if n is None:
+        return ""
+    t = " ".join(src.text(n).split())
+    return t if len(t) <= 60 else t[:57] + "..."
+
+
+def lint_source(src: SourceFile, config: LintConfig, path: Path | None,
+                external: Mapping[str, Summary] | None = None) -> FileResult:
+    result = FileResult(src.path)
+    where = src.path.replace("\\", "/")
+    if any(where == p or where.endswith("/" + p) for p in config.implementation):
+        result.functions = len(functions(src.root))
+        for fn in functions(src.root):
+            name = function_name(src, fn) or "?"
+            result.skipped.append((name, src.line_of(fn.start_byte), "implements the lock API"))
+        return result
+    headers = header_index(path) if path is not None else HeaderIndex(None)
+    fa = FileAnalysis(config, src, headers, external)
+    result.functions = len(fa.order)  # one per definition, as functions() finds them
+    lint_functions(fa, config, result)
+    result.findings = suppress.filter_findings(src, path, fa, result.findings)
+    result.findings.sort(key=Finding.sort_key)
+    return result
+
+
+# Keyed by object identity: the config and the (cached, long-lived) indexes.
+_SEEDS: dict[tuple[int, int], frozenset[bytes]] = {}
+
+
+def _seed_names(config: LintConfig, headers: HeaderIndex) -> frozenset[bytes]:
+    """Names whose presence makes a file worth parsing."""
+    key = (id(config), id(headers))
+    if key not in _SEEDS:
+        table = lock_reaching(config.table.with_wrappers(headers.wrappers))
+        _SEEDS[key] = frozenset(
+            n.encode() for n in (*table.names(), *headers.locky)
+        )
+    return _SEEDS[key]
+
+
+def lint_file(path: Path, display: str, config: LintConfig,
+              external: Mapping[str, Summary] | None = None) -> FileResult:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return FileResult(display, error=f"{display}: {exc.strerror or exc}")
+    # A file that names no lock operation, wrapper or lock helper (its own
+    # macros would have to name one too) has nothing to check: skip its parse.
+    seeds = _seed_names(config, header_index(path))
+    if not mentions_any(raw, seeds) and not (
+        external and mentions_any(raw, frozenset(n.encode() for n in external))
+    ):
+        return FileResult(display, parsed=False)
+    try:
+        src = parse_bytes(display, raw, config.macros)
+    except SourceError as exc:
+        if "not UTF-8" not in exc.reason:
+            return FileResult(display, error=str(exc))
+        # Xen has Latin-1 in a few comments (the console fonts): one '?' per
+        # stray byte keeps every offset, and no lock API is spelled that way.
+        clean = raw.decode("utf-8", errors="replace").encode("ascii", errors="replace")
+        if len(clean) != len(raw):
+            clean = bytes(b if b < 0x80 else 0x3F for b in raw)
+        src = parse_bytes(display, clean, config.macros)
+    return lint_source(src, config, path, external)
+
+
+def calls_any(path: Path, names: frozenset[str]) -> bool:
+    """Does the file name any of ``names``, or a header inline or macro of
+    its tree that reaches one (pcidevs_lock() calls pcidevs_lock_unsafe())?
+    The file is read again: cheaper than keeping every file's identifiers
+    from the first pass."""
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return False
+    wanted = _reaching(header_index(path), names)
+    # A substring test first: most files name none of a few dozen names.
+    if not any(n in raw for n in wanted):
+        return False
+    return bool(set(IDENT.findall(raw)) & wanted)
+
+
+_REACHING: dict[tuple[int, frozenset[str]], frozenset[bytes]] = {}
+
+
+def _reaching(headers: HeaderIndex, names: frozenset[str]) -> frozenset[bytes]:
+    key = (id(headers), names)
+    if key not in _REACHING:
+        found = {n.encode() for n in names}
+        bodies: dict[bytes, frozenset[bytes] | set[bytes]] = {
+            n.encode(): inline_ids(headers, n)[0] for n in headers.inlines
+        }
+        bodies.update({n.encode(): {w.target.encode()} for n, w in headers.wrappers.items()})
+        changed = True
+        while changed:
+            changed = False
+            for n, ids in bodies.items():
+                if n not in found and ids & found:
+                    found.add(n)
+                    changed = True
+        _REACHING[key] = frozenset(found)
+    return _REACHING[key]

@@ -1,0 +1,43 @@
+"""What the lint reports: findings with their witness path, and the result
+of linting one file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from xenpatch.analysis.locktable import Summary
+
+
+@dataclass(frozen=True)
+class Step:
+    line: int
+    col: int
+    note: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    path: str
+    line: int
+    col: int
+    check: str
+    message: str
+    function: str
+    flow: tuple[Step, ...] = ()
+
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        return (self.path, self.line, self.col, self.check, self.message)
+
+
+@dataclass
+class FileResult:
+    path: str
+    findings: list[Finding] = field(default_factory=list)
+    functions: int = 0  # function definitions in the file
+    analysed: int = 0  # lock-touching functions fully analysed
+    skipped: list[tuple[str, int, str]] = field(default_factory=list)  # (name, line, why)
+    error: str | None = None
+    parsed: bool = True  # False: the file names no lock API at all
+    # What the file's external functions do to their callers' locks, for
+    # the other files (see run.lint_files).
+    exports: dict[str, Summary] = field(default_factory=dict)

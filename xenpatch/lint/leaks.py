@@ -1,0 +1,44 @@
+"""Locks still held where a function returns (XL001), and IRQ-flavour
+swaps nobody settled by the exit (XL003): what the exit classification of
+xenpatch.analysis.summaries says is not by design."""
+
+from __future__ import annotations
+
+from xenpatch.analysis.dataflow import Result
+from xenpatch.analysis.summaries import classify_exits
+from xenpatch.analysis.unit import FunctionUnit
+from xenpatch.lint.checks import CHECKS, RawFinding
+
+
+def leak_findings(
+    f: FunctionUnit, res: Result, paired: frozenset[tuple[str, str]] = frozenset()
+) -> list[RawFinding]:
+    """``paired``: lock shapes other functions of the file release without
+    taking them (the other half of an enter/leave pair)."""
+    assert f.cfg is not None
+    ex = classify_exits(f, res, paired)
+    if ex is None:
+        return []
+    leaks: list[RawFinding] = []
+    seen: set[tuple[int, str]] = set()
+    for n, after, before in ex.exits:
+        for h in after.held:
+            if h.key in ex.partial and (n, h.key.rstrip("'")) not in seen:
+                seen.add((n, h.key.rstrip("'")))
+                node = f.cfg.nodes[n]
+                msg = CHECKS["XL001"].message.format(key=h.key.rstrip("'"), acq_line=h.line)
+                leaks.append(RawFinding("XL001", n, before, node.line, node.col, h.key, msg,
+                                        h.site))
+    # IRQ-flavour swaps nobody settled by the exit (see Engine.release).
+    for _n, after, before in ex.exits:
+        for k, v in after.facts:
+            if not k.startswith("!swap:"):
+                continue
+            node_s, line_s, col_s, via, acq_via, key, site = v.split("|")
+            if (int(node_s), "XL003:" + key) in seen:
+                continue
+            seen.add((int(node_s), "XL003:" + key))
+            msg = CHECKS["XL003"].message.format(key=key, via=via, acq_via=acq_via)
+            leaks.append(RawFinding("XL003", int(node_s), before, int(line_s), int(col_s), key,
+                                    msg, int(site)))
+    return leaks
