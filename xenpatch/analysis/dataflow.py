@@ -30,7 +30,7 @@ from xenpatch.analysis.events import (
 )
 from xenpatch.analysis.functions import FunctionInfo
 from xenpatch.analysis.lockkeys import holder, key_vars, may_name
-from xenpatch.analysis.locktable import Effect
+from xenpatch.analysis.locktable import Effect, is_recursive
 from xenpatch.analysis.values import NEG, NZ, ZERO
 from xenpatch.c.cfg import Cfg, Kind
 
@@ -462,7 +462,7 @@ class Engine:
         if cur is not None and "[*]" in e.key:
             return s  # another element's lock: the collective stays held
         if cur is not None:
-            if cur.flavour == "recursive" or e.flavour == "recursive" or (
+            if (is_recursive(cur.flavour) and is_recursive(e.flavour)) or (
                 cur.mode == "read" and mode == "read"
             ):
                 return s.with_held(replace(cur, count=min(cur.count + 1, RECURSION_CAP)), e.key)

@@ -19,7 +19,13 @@ from xenpatch.analysis.lockkeys import lock_key, squash
 
 ACTIONS = ("acquire", "release", "try", "query", "init")
 KINDS = ("spin", "rw", "percpu", "rcu")
-FLAVOURS = ("plain", "irq", "irqsave", "bh", "recursive")
+FLAVOURS = ("plain", "irq", "irqsave", "bh", "recursive", "recursive_irqsave")
+
+
+def is_recursive(flavour: str) -> bool:
+    """A recursive hold (spin_lock_recursive(), rspin_lock()): the same CPU
+    may take it again, but only recursively (xen-locks.md section 1)."""
+    return flavour.startswith("recursive")
 
 
 class LockTableError(ValueError):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from xenpatch.analysis.dataflow import Held, State
-from xenpatch.analysis.locktable import Effect
+from xenpatch.analysis.locktable import Effect, is_recursive
 
 
 @dataclass(frozen=True)
@@ -161,8 +161,8 @@ class CheckObserver:
                 self.add("XL005", node, state, line, col, e.key, cur.site, acq_line=cur.line)
             elif cur.mode == "read" and mode == "write":
                 self.add("XL007", node, state, line, col, e.key, cur.site, acq_line=cur.line)
-            elif (cur.flavour != "recursive" and e.flavour != "recursive"
-                  and not (cur.mode == "read" and mode == "read")):
+            elif not (is_recursive(cur.flavour) and is_recursive(e.flavour)) and not (
+                    cur.mode == "read" and mode == "read"):
                 self.add("XL010", node, state, line, col, e.key, cur.site, via=e.via,
                          acq_line=cur.line)
         if e.kind == "percpu" and mode == "read" and e.owner is not None:
