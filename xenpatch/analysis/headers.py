@@ -17,6 +17,7 @@ from pathlib import Path
 
 from xenpatch.analysis.lockkeys import balanced_parens
 from xenpatch.analysis.locktable import Wrapper
+from xenpatch.analysis.values import constant_macros
 from xenpatch.c.source import directives
 
 # Searched for with source.directives(): a #define at the start of a line.
@@ -42,6 +43,8 @@ class HeaderIndex:
     # no percpu use of it (a site a conversion missed).
     percpu_fields: set[tuple[str, str]] = field(default_factory=set)
     arch: str | None = None  # whose headers these are: the build the file is linted for
+    # Integer-literal macros of the headers beside the file (values.constant_macros).
+    consts: dict[str, str] = field(default_factory=dict)
 
 
 def macro_wrappers(raw: bytes) -> dict[str, Wrapper]:
@@ -225,6 +228,16 @@ def _definition(raw: bytes, start: int) -> bytes | None:
     return None
 
 
+@cache
+def _header_consts(h: Path) -> dict[str, str]:
+    """The integer-literal macros of a private header (the status codes a
+    helper beside it returns)."""
+    try:
+        return constant_macros(h.read_bytes())
+    except OSError:
+        return {}
+
+
 _NO_TREE = HeaderIndex(None)
 
 
@@ -258,11 +271,13 @@ def _local_index(root: Path, arch: str | None, where: Path) -> HeaderIndex:
             continue
         for h in sorted(d.glob("*.h")):
             _scan(local, h)
+            for k, v in _header_consts(h).items():
+                local.consts.setdefault(k, v)
     # Scanning only adds: the same sizes mean nothing was found.  Sharing the
     # tree's index then lets what is derived from it be computed once.
     if (len(local.wrappers), len(local.inlines), len(local.locky),
-            len(local.percpu_fields)) == (
-        len(base.wrappers), len(base.inlines), len(base.locky), len(base.percpu_fields)
+            len(local.percpu_fields), len(local.consts)) == (
+        len(base.wrappers), len(base.inlines), len(base.locky), len(base.percpu_fields), 0
     ):
         return base
     return local

@@ -18,6 +18,10 @@ from pathlib import Path
 from xenpatch.analysis.lockkeys import lock_key, squash
 
 ACTIONS = ("acquire", "release", "try", "query", "init")
+# Summaries only: "take" (a lock a helper takes, and may drop, during its
+# run), "unknown" (an effect nobody can state: the lock, or with key "*"
+# every lock and the path, is unknown after the call).
+SUMMARY_ACTIONS = ("take", "unknown")
 KINDS = ("spin", "rw", "percpu", "rcu")
 FLAVOURS = ("plain", "irq", "irqsave", "bh", "recursive", "recursive_irqsave")
 
@@ -69,6 +73,12 @@ class Effect:
     # Inferred from a helper's body (a summary), not named by the table: the
     # helper may name the caller's lock another way (see Engine.release).
     inferred: bool = False
+    # The effect happens only when this argument is not NULL ("$0" in a
+    # summary, the argument's text at a call): unlock_x(NULL) does nothing.
+    nonnull: str | None = None
+    # The mode follows this argument's truth: write if true, read if false
+    # (lock_both(d, write)); "" mode until it is bound.
+    mode_arg: str | None = None
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,11 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult) -> 
         if res is None:
             continue
         result.analysed += 1
+        for line, via, key in sorted(res.unknowns):
+            why = ("its effect is unknown: nothing is reported on the paths through it"
+                   if key == "*" else f"it may or may not hold '{key}' after it: nothing "
+                   "about that lock is reported past it")
+            result.unknown.append((f.name, line, f"'{via}': {why}"))
         # Caller's locks this function drops on some path: the other half
         # of an enter/leave pair may drop only conditionally.
         shape = shape_fn(f.info)

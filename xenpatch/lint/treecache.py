@@ -72,7 +72,8 @@ def code_fingerprint(rules: Path) -> str:
 
 
 def _effect_out(e: Effect) -> list:
-    return [e.action, e.kind, e.mode, e.flavour, e.key, e.owner, e.via, e.success, e.inferred]
+    return [e.action, e.kind, e.mode, e.flavour, e.key, e.owner, e.via, e.success, e.inferred,
+            e.nonnull, e.mode_arg]
 
 
 def _summary_out(s: Summary) -> dict:
