@@ -73,11 +73,11 @@ def fill_actions(
     fv = fv or values.FileValues()
     info.value_rules = fv.rules
     info.consts = fv.consts
-    for v, rhss in info.assigned.items():
+    for local, rhss in info.assigned.items():
         classes = {value_class(src, r, fv.consts) if r is not None else None for r in rhss}
         cls = classes.pop() if len(classes) == 1 else None
         if cls is not None:
-            info.const_locals[v] = cls
+            info.const_locals[local] = cls
     info.assigned = {}
     cond_texts: dict[str, int] = {}
     canon: dict[int, tuple[str, bool]] = {}  # node id -> canon_cond(), used again below
@@ -222,9 +222,9 @@ def fill_actions(
                 for e in r.effects:
                     events.append((n.end_byte, -n.start_byte, OpAct(e, line, col)))
             elif t == "field_expression":
-                v = deref_var(src, n, ast)
-                if v is not None and v in info.tracked:
-                    events.append((n.end_byte, -n.start_byte, DerefAct(v)))
+                dv = deref_var(src, n, ast)
+                if dv is not None and dv in info.tracked:
+                    events.append((n.end_byte, -n.start_byte, DerefAct(dv)))
             elif t == "pointer_expression":
                 # &v handed on: whoever gets it may change v, so what was
                 # known of it, and of the conditions naming it, is stale
@@ -233,12 +233,12 @@ def fill_actions(
                 arg = n.child_by_field_name("argument")
                 if op is not None and op.type == "&" and arg is not None and (
                         arg.type == "identifier"):
-                    v = src.text(arg)
-                    texts = tuple(x for x, ids in repeated_ids.items() if v in ids)
+                    av = src.text(arg)
+                    texts = tuple(x for x, ids in repeated_ids.items() if av in ids)
                     if texts:
                         events.append((n.end_byte, -n.start_byte, KillCondAct(texts)))
-                    if v in info.tracked:
-                        events.append((n.end_byte, -n.start_byte, AssignAct(v, None)))
+                    if av in info.tracked:
+                        events.append((n.end_byte, -n.start_byte, AssignAct(av, None)))
             elif t in ("assignment_expression", "init_declarator", "update_expression"):
                 act = _assign_act(src, n, info, repeated_ids, fv)
                 if act is not None:

@@ -302,8 +302,10 @@ def classify_exits(
             # who trust the result (issue 9, item 6).
             conditional, guard = fails[0], None
             cond_keys.add(k)
-            failing.extend((n, a, b, h) for n, a, b in fails[1]
-                           if (h := a.get(k)) is not None)
+            for n, a, b in fails[1]:
+                held = a.get(k)
+                if held is not None:
+                    failing.append((n, a, b, held))
     # Helpers like double_gt_lock: every exit holds some acquired lock of one
     # kind; the ones missing on a path are the same lock under another name.
     partial = set(acquired) - by_design
