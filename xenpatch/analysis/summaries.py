@@ -335,11 +335,16 @@ def classify_exits(
             g = _guard_param(info, held_states, free_states) if c is None else None
             if c is not None or g is not None:
                 conditional, guard, cond_keys, partial = c, g, partial, set()
-    if partial and helper:
-        # A helper's lock held at one return on some paths and not on others
-        # is taken on a condition its summary cannot state (a relation of
-        # its arguments, iocaps_double_lock()'s "d != currd"): unknown to
-        # its callers, not a leak of the helper (issue 9, items 2 and 3).
+    if partial and helper and all(
+            any(not h.entry and not h.unknown for h in a.held) for _, a, _ in exits):
+        # A helper that returns holding a lock on every path, and another
+        # lock at one return on some paths and not on others, takes the
+        # latter on a condition its summary cannot state (a relation of its
+        # arguments, iocaps_double_lock()'s "d != currd"): unknown to its
+        # callers, not a leak of the helper (issue 9, items 2 and 3).  A
+        # path that holds nothing at all is an early return, where a lock
+        # still held is the classic leak (xensyms_read()'s "goto
+        # no_symbol").
         for k in partial:
             by_node: dict[int, set[bool]] = {}
             for n, a, _ in exits:
