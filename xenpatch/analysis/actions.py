@@ -78,6 +78,16 @@ def fill_actions(
         cls = classes.pop() if len(classes) == 1 else None
         if cls is not None:
             info.const_locals[local] = cls
+        # hp2m = p2m_get_hostp2m(d), assigned once from an accessor the
+        # rules declare ([values] distinct): the same object as the
+        # accessor's result wherever it is named (put_gfn(d) releases
+        # p2m_get_hostp2m(d)->lock, the lock taken as hp2m->lock).
+        r = strip_parens(rhss[0]) if len(rhss) == 1 and rhss[0] is not None else None
+        if r is not None and local not in info.aliases and r.type == "call_expression" and \
+                fv.rules.accessor(call_name(src, r) or "") and all(
+                    is_path(a) and not (set(re.findall(r"[A-Za-z_]\w*", src.text(a)))
+                                        & set(info.assigned)) for a in call_args(r)):
+            info.aliases[local] = squash(src.text(r))
     info.assigned = {}
     cond_texts: dict[str, int] = {}
     canon: dict[int, tuple[str, bool]] = {}  # node id -> canon_cond(), used again below
