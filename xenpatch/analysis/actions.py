@@ -73,21 +73,24 @@ def fill_actions(
     fv = fv or values.FileValues()
     info.value_rules = fv.rules
     info.consts = fv.consts
+    accessed: dict[str, str] = {}  # accessor call text -> the local holding its result
     for local, rhss in info.assigned.items():
         classes = {value_class(src, r, fv.consts) if r is not None else None for r in rhss}
         cls = classes.pop() if len(classes) == 1 else None
         if cls is not None:
             info.const_locals[local] = cls
         # hp2m = p2m_get_hostp2m(d), assigned once from an accessor the
-        # rules declare ([values] distinct): the same object as the
-        # accessor's result wherever it is named (put_gfn(d) releases
-        # p2m_get_hostp2m(d)->lock, the lock taken as hp2m->lock).
+        # rules declare ([values] distinct): the accessor's result, named
+        # anywhere in the function, is that local's object (put_gfn(d)
+        # releases p2m_get_hostp2m(d)->lock, the lock taken as hp2m->lock).
+        # Keys keep the local's name: what a summary can say of it is
+        # unchanged.
         r = strip_parens(rhss[0]) if len(rhss) == 1 and rhss[0] is not None else None
         if r is not None and local not in info.aliases and r.type == "call_expression" and \
                 fv.rules.accessor(call_name(src, r) or "") and all(
                     is_path(a) and not (set(re.findall(r"[A-Za-z_]\w*", src.text(a)))
                                         & set(info.assigned)) for a in call_args(r)):
-            info.aliases[local] = squash(src.text(r))
+            accessed[squash(src.text(r))] = local
     info.assigned = {}
     cond_texts: dict[str, int] = {}
     canon: dict[int, tuple[str, bool]] = {}  # node id -> canon_cond(), used again below
@@ -124,6 +127,9 @@ def fill_actions(
 
     def key(e: Effect) -> Effect:
         k = apply_aliases(e.key, info.aliases)
+        for call_text, local in accessed.items():
+            if k.startswith((call_text + "->", call_text + ".")):
+                k = local + k[len(call_text):]
         if stepped and "[" in k:
             # The lock of "each element": one collective lock (see Engine).
             k = re.sub(r"\[([A-Za-z_]\w*)\]",
