@@ -85,12 +85,12 @@ def fill_actions(
         # releases p2m_get_hostp2m(d)->lock, the lock taken as hp2m->lock).
         # Keys keep the local's name: what a summary can say of it is
         # unchanged.
-        r = strip_parens(rhss[0]) if len(rhss) == 1 and rhss[0] is not None else None
-        if r is not None and local not in info.aliases and r.type == "call_expression" and \
-                fv.rules.accessor(call_name(src, r) or "") and all(
+        one = strip_parens(rhss[0]) if len(rhss) == 1 and rhss[0] is not None else None
+        if one is not None and local not in info.aliases and one.type == "call_expression" and \
+                fv.rules.accessor(call_name(src, one) or "") and all(
                     is_path(a) and not (set(re.findall(r"[A-Za-z_]\w*", src.text(a)))
-                                        & set(info.assigned)) for a in call_args(r)):
-            accessed[squash(src.text(r))] = local
+                                        & set(info.assigned)) for a in call_args(one)):
+            accessed[squash(src.text(one))] = local
     info.assigned = {}
     cond_texts: dict[str, int] = {}
     canon: dict[int, tuple[str, bool]] = {}  # node id -> canon_cond(), used again below
