@@ -16,21 +16,24 @@ from xenpatch.analysis import values
 from xenpatch.analysis.conditions import (
     canon_cond,
     counted_exit,
+    deref_var,
     flag_vars,
     ids_of_text,
     in_if,
+    int_literal,
     keep_lock_guards,
     loop_vars,
     pointer_tests,
     strict_order_fact,
     switch_facts,
+    tested_call,
     var_test,
 )
 from xenpatch.analysis.events import (
     Act,
     AssignAct,
     Branch,
-    GuessReleaseAct,
+    DerefAct,
     IrqAct,
     KillCondAct,
     OpAct,
@@ -57,10 +60,6 @@ from xenpatch.c.source import SourceFile, walk
 _IRQ_CALLS = {"local_irq_restore": "irqsave", "local_irq_enable": "irq"}
 
 
-# Compiled once: tried on every call that resolves to nothing.
-_UNLOCK_NAME = re.compile(r"(?:^|_)unlock(?:_|$)")
-
-
 def fill_actions(
     src: SourceFile, cfg: Cfg, info: FunctionInfo, resolver: Resolver,
     object_macros: frozenset[str] = frozenset(),
@@ -74,6 +73,26 @@ def fill_actions(
     are computed."""
     fv = fv or values.FileValues()
     info.value_rules = fv.rules
+    info.consts = fv.consts
+    accessed: dict[str, str] = {}  # accessor call text -> the local holding its result
+    for local, rhss in info.assigned.items():
+        classes = {value_class(src, r, fv.consts) if r is not None else None for r in rhss}
+        cls = classes.pop() if len(classes) == 1 else None
+        if cls is not None:
+            info.const_locals[local] = cls
+        # hp2m = p2m_get_hostp2m(d), assigned once from an accessor the
+        # rules declare ([values] distinct): the accessor's result, named
+        # anywhere in the function, is that local's object (put_gfn(d)
+        # releases p2m_get_hostp2m(d)->lock, the lock taken as hp2m->lock).
+        # Keys keep the local's name: what a summary can say of it is
+        # unchanged.
+        one = strip_parens(rhss[0]) if len(rhss) == 1 and rhss[0] is not None else None
+        if one is not None and local not in info.aliases and one.type == "call_expression" and \
+                fv.rules.accessor(call_name(src, one) or "") and all(
+                    is_path(a) and not (set(re.findall(r"[A-Za-z_]\w*", src.text(a)))
+                                        & set(info.assigned)) for a in call_args(one)):
+            accessed[squash(src.text(one))] = local
+    info.assigned = {}
     cond_texts: dict[str, int] = {}
     canon: dict[int, tuple[str, bool]] = {}  # node id -> canon_cond(), used again below
     for node in cfg.nodes:
@@ -91,6 +110,7 @@ def fill_actions(
             if bound is not None and bound in cond_texts:
                 exit_facts[node.id] = bound
                 info.repeated_conds.add(bound)
+    bounds = set(exit_facts.values())
     # A case label and a later if on the same value are a repeated fact.
     info.switch_facts = switch_facts(src, cfg, set(cond_texts))
     info.repeated_conds |= {t for edges in info.switch_facts.values()
@@ -108,6 +128,9 @@ def fill_actions(
 
     def key(e: Effect) -> Effect:
         k = apply_aliases(e.key, info.aliases)
+        for call_text, local in accessed.items():
+            if k.startswith((call_text + "->", call_text + ".")):
+                k = local + k[len(call_text):]
         if stepped and "[" in k:
             # The lock of "each element": one collective lock (see Engine).
             k = re.sub(r"\[([A-Za-z_]\w*)\]",
@@ -137,14 +160,20 @@ def fill_actions(
         if node.kind is Kind.COND:
             c = strip_parens(ast)
             br = Branch()
-            if c.type == "call_expression":
-                r = resolve_call(c, call_name(src, c))
+            call, flip = tested_call(src, c, fv.consts)
+            if call is not None:
+                r = resolve_call(call, call_name(src, call))
                 if r is not None and r.conditional is not None:
-                    skip = c
-                    line, col = src.line_of(c.start_byte), src.col_of(c.start_byte)
+                    skip = call
+                    if flip:
+                        # "f() == 0": true when f() returned zero.
+                        r = replace(r, conditional="nz" if r.conditional == "zero" else "zero")
+                    line, col = src.line_of(call.start_byte), src.col_of(call.start_byte)
                     br = Branch(try_op=r, try_line=line, try_col=col)
             if br.try_op is None:
-                vt = var_test(src, c, info.tracked)
+                vt = var_test(src, c, info.tracked, fv.consts)
+                if vt is not None and vt.k is not None and canon[node.id][0] in bounds:
+                    vt = None  # "try == 3" after a counted loop: the loop's fact
                 if vt is not None:
                     br = Branch(var_test=vt)
                 else:
@@ -178,21 +207,14 @@ def fill_actions(
                 if r is None:
                     if name in _IRQ_CALLS:
                         events.append((n.end_byte, -n.start_byte, IrqAct(_IRQ_CALLS[name])))
-                        continue
-                    # ..._unlock(x), unlock_...(x): not get_gfn_query_unlocked().
-                    if name is not None and _UNLOCK_NAME.search(name.lower()):
-                        args = tuple(apply_aliases(squash(src.text(a)), info.aliases)
-                                     for a in call_args(n))
-                        if args:
-                            events.append((n.end_byte, -n.start_byte, GuessReleaseAct(
-                                args, name, src.line_of(n.start_byte),
-                                src.col_of(n.start_byte))))
+                    # A call nothing resolves does nothing to locks, whatever
+                    # its name says (no guessing: issue 9, item 3).
                     continue
                 line, col = src.line_of(n.start_byte), src.col_of(n.start_byte)
                 if r.guard is not None:
                     nodes = call_args(n)
                     g = strip_parens(nodes[r.guard]) if r.guard < len(nodes) else None
-                    gc = value_class(src, g)
+                    gc = value_class(src, g, fv.consts)
                     if gc == ZERO:
                         continue  # locked=0: the helper takes nothing
                     if gc is not None:
@@ -216,6 +238,24 @@ def fill_actions(
                     continue
                 for e in r.effects:
                     events.append((n.end_byte, -n.start_byte, OpAct(e, line, col)))
+            elif t == "field_expression":
+                dv = deref_var(src, n, ast)
+                if dv is not None and dv in info.tracked:
+                    events.append((n.end_byte, -n.start_byte, DerefAct(dv)))
+            elif t == "pointer_expression":
+                # &v handed on: whoever gets it may change v, so what was
+                # known of it, and of the conditions naming it, is stale
+                # (issue 9, item 1).
+                op = n.child_by_field_name("operator")
+                arg = n.child_by_field_name("argument")
+                if op is not None and op.type == "&" and arg is not None and (
+                        arg.type == "identifier"):
+                    av = src.text(arg)
+                    texts = tuple(x for x, ids in repeated_ids.items() if av in ids)
+                    if texts:
+                        events.append((n.end_byte, -n.start_byte, KillCondAct(texts)))
+                    if av in info.tracked:
+                        events.append((n.end_byte, -n.start_byte, AssignAct(av, None)))
             elif t in ("assignment_expression", "init_declarator", "update_expression"):
                 act = _assign_act(src, n, info, repeated_ids, fv)
                 if act is not None:
@@ -250,7 +290,10 @@ def fill_actions(
             acts.append(a)
         info.acts[node.id] = acts
         br_here = info.branches[node.id]
-        if any(isinstance(a, OpAct | TryAssignAct) for a in acts) or (
+        # A callee's takes alone do not make a function worth running: it
+        # holds nothing they could meet.
+        if any(isinstance(a, TryAssignAct) or (isinstance(a, OpAct) and a.effect.action != "take")
+               for a in acts) or (
             br_here is not None and br_here.try_op is not None
         ):
             info.relevant = True
@@ -325,7 +368,8 @@ def _assign_act(
         return None
     acts: list[Act] = []
     if var in info.tracked:
-        acts.append(AssignAct(var, value_class(src, rhs) or values.origin(src, rhs, fv)))
+        acts.append(AssignAct(var, value_class(src, rhs, fv.consts) or values.origin(src, rhs, fv),
+                              int_literal(src, rhs)))
     texts = tuple(t for t, ids in repeated_ids.items() if var in ids)
     if texts:
         acts.append(KillCondAct(texts))

@@ -10,11 +10,20 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Mapping
 
 from tree_sitter import Node
 
 from xenpatch.analysis import values
-from xenpatch.analysis.events import Act, AssignAct, KillCondAct, OpAct, RebindAct, TryAssignAct
+from xenpatch.analysis.events import (
+    Act,
+    AssignAct,
+    DerefAct,
+    KillCondAct,
+    OpAct,
+    RebindAct,
+    TryAssignAct,
+)
 from xenpatch.analysis.functions import FunctionInfo, required, strip_parens, tracked_name
 from xenpatch.analysis.lockkeys import key_vars, squash
 from xenpatch.analysis.values import ZERO, VarTest, value_class
@@ -32,7 +41,8 @@ def _var_of(e: Node) -> Node:
     return e
 
 
-def var_test(src: SourceFile, c: Node, tracked: set[str]) -> VarTest | None:
+def var_test(src: SourceFile, c: Node, tracked: set[str],
+             consts: Mapping[str, str] | None = None) -> VarTest | None:
     c = _var_of(c)
     v = tracked_name(src, c, tracked) if c.type == "field_expression" else None
     if v is not None:
@@ -48,7 +58,7 @@ def var_test(src: SourceFile, c: Node, tracked: set[str]) -> VarTest | None:
         if left.type != "identifier" or src.text(left) not in tracked:
             return None
         v = src.text(left)
-        rc = value_class(src, right)
+        rc = value_class(src, right, consts)
         optype = op.type if op is not None else ""
         if rc == ZERO and optype == "==":
             return VarTest(v, "eqzero")
@@ -56,13 +66,39 @@ def var_test(src: SourceFile, c: Node, tracked: set[str]) -> VarTest | None:
             return VarTest(v, "truthy")
         if rc == ZERO and optype == "<" and left == _var_of(required(c, "left")):
             return VarTest(v, "lt0")
-    if c.type == "call_expression" and call_name(src, c) == "IS_ERR":
+        k = int_literal(src, right)
+        if k is not None and k != 0 and optype in ("==", "!="):
+            # locked == 1: a flag set from constants, compared with one.
+            return VarTest(v, "eqk" if optype == "==" else "nek", k)
+    if c.type == "call_expression" and call_name(src, c) in ("IS_ERR", "IS_ERR_OR_NULL"):
         args = call_args(c)
         if len(args) == 1 and strip_parens(args[0]).type == "identifier":
             v = src.text(strip_parens(args[0]))
             if v in tracked:
-                return VarTest(v, "iserr")
+                return VarTest(v, "iserr" if call_name(src, c) == "IS_ERR" else "iserrnull")
     return None
+
+
+def int_literal(src: SourceFile, e: Node | None) -> int | None:
+    """The value of an integer literal (or its negation), else None."""
+    if e is None:
+        return None
+    e = strip_parens(e)
+    neg = False
+    if e.type == "unary_expression":
+        op = e.child_by_field_name("operator")
+        arg = e.child_by_field_name("argument")
+        if op is None or op.type != "-" or arg is None:
+            return None
+        neg, e = True, strip_parens(arg)
+    if e.type != "number_literal":
+        return None
+    t = src.text(e).rstrip("uUlL")
+    try:
+        v = int(t, 16) if t[:2] in ("0x", "0X") else int(t, 8 if t.startswith("0") else 10)
+    except ValueError:
+        return None
+    return -v if neg else v
 
 
 def strict_order_fact(src: SourceFile, c: Node) -> str | None:
@@ -160,7 +196,7 @@ def flag_vars(src: SourceFile, cfg: Cfg, info: FunctionInfo) -> set[str]:
     found: set[str] = set()
     for node in cfg.nodes:
         if node.kind is Kind.COND and node.ast is not None:
-            vt = var_test(src, node.ast, info.tracked)
+            vt = var_test(src, node.ast, info.tracked, info.consts)
             if vt is not None:
                 found.add(vt.var)
     return found
@@ -173,14 +209,26 @@ def switch_facts(
     ``if ( space == XENMAPSPACE_gmfn )`` true on that case's edge and false
     on the others' (case labels are distinct constants)."""
     out: dict[int, list[tuple[tuple[str, str], ...]]] = {}
+    per_switch: dict[int, dict[int, str]] = {}
     for nid, labels in cfg.case_values.items():
         ast = cfg.nodes[nid].ast
         if ast is None:
             continue
         x = squash(src.text(strip_parens(ast)))
         # Per successor (by position), the fact its case label makes true.
-        names = {i: "==".join(sorted((x, squash(src.text(v))))) for i, v in enumerate(labels)
-                 if v is not None}
+        per_switch[nid] = {i: "==".join(sorted((x, squash(src.text(v)))))
+                           for i, v in enumerate(labels) if v is not None}
+    # Two switches on one value settle each other's labels too (issue 9,
+    # item 1): "switch ( space ) ... switch ( space )".
+    seen: dict[str, int] = {}
+    for names in per_switch.values():
+        for t in set(names.values()):
+            seen[t] = seen.get(t, 0) + 1
+    tested = tested | {t for t, c in seen.items() if c > 1}
+    for nid, labels in cfg.case_values.items():
+        if nid not in per_switch:
+            continue
+        names = per_switch[nid]
         if not set(names.values()) & tested:
             continue
         edges = []
@@ -238,11 +286,25 @@ def keep_lock_guards(cfg: Cfg, info: FunctionInfo) -> None:
         return lo < len(op_starts) and op_starts[lo] < st.end_byte
 
     keep_vars: set[str] = set(try_vars)
+    null_vars: set[str] = set()
     keep_texts: set[str] = {b.on_false for b in info.branches if b is not None and b.on_false}
+    for nid, edges in info.switch_facts.items():
+        # A switch whose cases lock or unlock: its labels' facts matter.
+        ast = cfg.nodes[nid].ast
+        st = ast.parent if ast is not None else None
+        if st is not None and st.type == "switch_statement":
+            lo = bisect.bisect_left(op_starts, st.start_byte)
+            if lo < len(op_starts) and op_starts[lo] < st.end_byte:
+                keep_texts.update(t for e in edges for t, _ in e)
     for i, br in enumerate(info.branches):
         if br is None or br.try_op is not None:
             continue
         ast = cfg.nodes[i].ast
+        if ast is not None and br.var_test is not None and br.var_test.var in info.params \
+                and early_return(ast):
+            # "if ( !d ) return;": what a helper does with a NULL argument.
+            null_vars.add(br.var_test.var)
+            continue
         if ast is None or not guards(ast):
             continue
         if br.var_test is not None:
@@ -251,6 +313,8 @@ def keep_lock_guards(cfg: Cfg, info: FunctionInfo) -> None:
             keep_texts.add(br.text)
             if br.eq is not None:
                 keep_vars.update(v for v in br.eq if v[0] != "@")
+    info.guard_vars = set(keep_vars)
+    keep_vars |= null_vars
     for i, br in enumerate(info.branches):
         if br is None or br.try_op is not None:
             continue
@@ -263,7 +327,7 @@ def keep_lock_guards(cfg: Cfg, info: FunctionInfo) -> None:
             continue
         new: list[Act] = []
         for a in acts:
-            if isinstance(a, AssignAct) and a.var not in keep_vars:
+            if isinstance(a, AssignAct | DerefAct) and a.var not in keep_vars:
                 continue
             if isinstance(a, RebindAct) and a.var not in heads:
                 continue
@@ -281,3 +345,65 @@ def keep_lock_guards(cfg: Cfg, info: FunctionInfo) -> None:
             info.switch_facts[nid] = kept
         else:
             del info.switch_facts[nid]
+
+
+def early_return(ast: Node) -> bool:
+    """Is ``ast`` the condition of an ``if`` whose branch only returns?"""
+    st = ast.parent
+    while st is not None and st.type in ("parenthesized_expression", "unary_expression",
+                                         "binary_expression", "call_expression",
+                                         "argument_list", "condition_clause"):
+        st = st.parent
+    if st is None or st.type != "if_statement":
+        return False
+    body = st.child_by_field_name("consequence")
+    while body is not None and body.type == "compound_statement" and body.named_child_count == 1:
+        body = body.named_children[0]
+    return body is not None and body.type == "return_statement"
+
+
+# Between a dereference and its statement: the access may not happen.
+_MAYBE_EVALUATED = frozenset({"conditional_expression", "sizeof_expression", "pointer_expression",
+                              "alignof_expression", "offsetof_expression",
+                              "macro_type_specifier"})
+
+
+def deref_var(src: SourceFile, n: Node, top: Node) -> str | None:
+    """``v`` of a field access ``v->f`` that is evaluated whenever ``top``
+    is: not under ``&``, ``sizeof``, ``?:`` or one side of ``&&``/``||``."""
+    op = n.child_by_field_name("operator")
+    arg = n.child_by_field_name("argument")
+    if op is None or op.type != "->" or arg is None or arg.type != "identifier":
+        return None
+    p = n.parent
+    while p is not None and p != top:
+        if p.type in _MAYBE_EVALUATED:
+            return None
+        if p.type == "binary_expression":
+            o = p.child_by_field_name("operator")
+            if o is not None and o.type in ("&&", "||"):
+                return None
+        p = p.parent
+    if p is None:
+        return None
+    return src.text(arg)
+
+
+def tested_call(src: SourceFile, c: Node,
+                consts: Mapping[str, str]) -> tuple[Node | None, bool]:
+    """The call a condition tests: ``f()``, ``f() != 0`` (as is), ``f() ==
+    OK`` with OK a zero constant (flipped)."""
+    if c.type == "call_expression":
+        return c, False
+    if c.type != "binary_expression":
+        return None, False
+    op = c.child_by_field_name("operator")
+    left, right = c.child_by_field_name("left"), c.child_by_field_name("right")
+    if op is None or op.type not in ("==", "!=") or left is None or right is None:
+        return None, False
+    left, right = strip_parens(left), strip_parens(right)
+    if left.type != "call_expression":
+        left, right = right, left
+    if left.type != "call_expression" or value_class(src, right, consts) != ZERO:
+        return None, False
+    return left, op.type == "=="

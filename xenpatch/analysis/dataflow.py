@@ -21,7 +21,7 @@ from typing import Protocol
 from xenpatch.analysis import values
 from xenpatch.analysis.events import (
     AssignAct,
-    GuessReleaseAct,
+    DerefAct,
     IrqAct,
     KillCondAct,
     OpAct,
@@ -29,12 +29,15 @@ from xenpatch.analysis.events import (
     TryAssignAct,
 )
 from xenpatch.analysis.functions import FunctionInfo
-from xenpatch.analysis.lockkeys import holder, key_vars, may_name
-from xenpatch.analysis.locktable import Effect
+from xenpatch.analysis.lockkeys import holder, key_vars, last_field, may_name
+from xenpatch.analysis.locktable import Effect, is_recursive
 from xenpatch.analysis.values import NEG, NZ, ZERO
 from xenpatch.c.cfg import Cfg, Kind
 
 RECURSION_CAP = 3
+# A fact set on paths through an effect nothing can be said of (a helper
+# the analysis could not follow): no finding is reported on such a path.
+UNKNOWN = "!unknown"
 STATE_LIMIT = 20000
 # Distinct states a node may collect before new arrivals lose their facts:
 # facts are a precision aid, and unbounded they multiply with every flag.
@@ -54,6 +57,10 @@ class Held:
     entry: bool  # held by the caller on entry (the function only drops it)
     site: int  # CFG node of the acquire (-1 for entry)
     line: int
+    # Whether it is held at all is unknown here (a release through a path
+    # that may or may not name it, a helper that may or may not take it):
+    # nothing about it is reported on this path (issue 9, items 3 and 7).
+    unknown: bool = False
 
 
 Facts = tuple[tuple[str, str], ...]
@@ -161,6 +168,7 @@ class Result:
     parents: dict[tuple[int, State], tuple[int, State] | None]
     entry_keys: frozenset[str]
     path_sensitive: bool
+    unknowns: frozenset[tuple[int, str, str]] = frozenset()
 
     def path(self, node: int, state: State) -> list[int]:
         """CFG nodes from the entry to ``node`` on the witness path."""
@@ -221,11 +229,13 @@ def entry_held_keys(cfg: Cfg, info: FunctionInfo) -> frozenset[str]:
                 untouched[s] = new
                 work.append(s)
     # A helper's release that may name a lock this function takes is that
-    # lock (see _named_otherwise), not one the caller holds.
+    # lock (see _named_otherwise) or unknown (_may_be_named), not one the
+    # caller holds.
     taken = {k for k, a in _flatten(keys_at, branch_keys) if a != "release"}
     return frozenset(
         k for k in release_first - acquire_first
-        if not (_inferred_release(info, k) and any(may_name(k, t) for t in taken))
+        if not (_inferred_release(info, k) and any(
+            may_name(k, t) or last_field(k) == last_field(t) for t in taken))
     )
 
 
@@ -265,6 +275,8 @@ class Engine:
         self.info = info
         self.obs = observer
         self.path_sensitive = path_sensitive
+        # (line, via, key) of the effects that made a lock or a path unknown.
+        self.unknowns: set[tuple[int, str, str]] = set()
 
     def run(self) -> Result:
         cfg, info = self.cfg, self.info
@@ -306,7 +318,8 @@ class Engine:
                 if len(parents) > STATE_LIMIT:
                     raise TooManyStates(cfg.name)
                 work.append(pair)
-        return Result(cfg, exits, parents, entry_keys, self.path_sensitive)
+        return Result(cfg, exits, parents, entry_keys, self.path_sensitive,
+                      frozenset(self.unknowns))
 
     # -- transfer -----------------------------------------------------------
 
@@ -384,6 +397,11 @@ class Engine:
         if br.var_test is not None:
             vt = br.var_test
             cls = s.fact(vt.var)
+            if vt.k is not None:
+                known = vt.eval_exact(cls, s.fact("=" + vt.var))
+                if known is not None:
+                    return [(t, s)] if known else [(f, s)]
+                return [(t, s), (f, s)]
             known = vt.eval(cls) if cls is not None else None
             if known is True:
                 return [(t, s)]
@@ -446,6 +464,14 @@ class Engine:
             if e.action == "try":
                 # A trylock whose result nobody tests: either outcome.
                 return [self.acquire(n, s, e, act.line, act.col, trying=True) or s, s]
+            if e.action == "unknown":
+                return [self.make_unknown(s, e, act.line)]
+            if e.action == "take":
+                # A lock a callee takes (and drops) during its run: checked
+                # against what is held here, nothing changes.
+                if self.obs is not None:
+                    self.obs.acquire(n, s, e, act.line, act.col, False)
+                return [s]
             if e.action == "query" and self.obs is not None:
                 self.obs.query(n, s, e, act.line, act.col)
             return [s]
@@ -473,30 +499,57 @@ class Engine:
             return [s.with_owed(f"{act.flavour}>plain", None)]
         if isinstance(act, RebindAct):
             return [self.rebind(s, act.var)]
-        if isinstance(act, GuessReleaseAct):
-            return [self.guess_release(s, act)]
         if not self.path_sensitive:
             return [s]
         if isinstance(act, AssignAct):
-            return [s.with_fact(act.var, act.cls)]
+            s = s.with_fact(act.var, act.cls)
+            return [s.with_fact("=" + act.var, None if act.exact is None else str(act.exact))]
+        if isinstance(act, DerefAct):
+            cls = s.fact(act.var)
+            if cls == ZERO:
+                return []  # a NULL dereference: this path ends
+            return [s if cls is not None else s.with_fact(act.var, NZ)]
         if isinstance(act, KillCondAct):
             for t in act.texts:
                 s = s.with_fact("?" + t, act.value)
             return [s]
         return [s]
 
+    def make_unknown(self, s: State, e: Effect, line: int) -> State:
+        """What an effect nobody can state leaves: the lock it names (or,
+        for "*", every lock and the path itself) is unknown from here."""
+        self.unknowns.add((line, e.via, e.key))
+        if e.key == "*":
+            for h in s.held:
+                s = s.with_held(replace(h, unknown=True), h.key)
+            return s.with_fact(UNKNOWN, e.via)
+        cur = s.get(e.key)
+        if cur is not None:
+            return s.with_held(replace(cur, unknown=True), e.key)
+        return s.with_held(Held(e.key, e.kind, e.mode, e.flavour, e.owner, e.via, 1, False,
+                                -1, line, True), e.key)
+
     def acquire(self, n: int, s: State, e: Effect, line: int, col: int,
                 trying: bool) -> State | None:
         """The state after taking a lock, or None if this CPU deadlocks on
         itself there (the path ends: what follows never runs)."""
+        unbound = False
+        if e.mode_arg is not None:
+            # lock_both(d, write): the caller's flag, as far as it is known.
+            cls = s.fact(e.mode_arg)
+            unbound = cls is None
+            e = replace(e, mode_arg=None, mode="" if cls is None else (
+                "read" if cls == ZERO else "write"))
         if self.obs is not None:
             self.obs.acquire(n, s, e, line, col, trying)
         cur = s.get(e.key)
-        mode = e.mode or "write"
+        mode = e.mode or ("" if unbound else "write")
+        if cur is not None and cur.unknown:
+            cur = None  # taken now: known from here
         if cur is not None and "[*]" in e.key:
             return s  # another element's lock: the collective stays held
         if cur is not None:
-            if cur.flavour == "recursive" or e.flavour == "recursive" or (
+            if (is_recursive(cur.flavour) and is_recursive(e.flavour)) or (
                 cur.mode == "read" and mode == "read"
             ):
                 return s.with_held(replace(cur, count=min(cur.count + 1, RECURSION_CAP)), e.key)
@@ -521,18 +574,10 @@ class Engine:
                 s = s.with_held(replace(h, key=h.key + "'"), h.key + "'")
         return s
 
-    def guess_release(self, s: State, act: GuessReleaseAct) -> State:
-        for h in s.held:
-            if h.entry:
-                continue
-            base = h.key.rstrip("'")
-            for a in act.args:
-                a = a.lstrip("&")
-                if base == a or base.startswith((a + "->", a + ".", "*" + a)):
-                    return s.with_held(None, h.key)
-        return s
-
     def release(self, n: int, s: State, e: Effect, line: int, col: int) -> State:
+        if e.nonnull is not None and (
+                s.fact(e.nonnull) == ZERO or e.nonnull in ("NULL", "0")):
+            return s  # unlock_x(NULL) does nothing
         cur = s.get(e.key)
         if cur is None and s.get(e.key + "'") is not None:
             # The same expression's lock from an earlier loop round.
@@ -543,6 +588,19 @@ class Engine:
             if other is not None:
                 e = replace(e, key=other.key)
                 cur = other
+            else:
+                maybe = _may_be_named(s, e)
+                if maybe:
+                    # A helper's release through a path (a back-pointer) that
+                    # may or may not be one of these held locks: unknown, not
+                    # a release of the one with the same field name, nor one
+                    # of a lock not held (issue 9, item 7).
+                    for h in maybe:
+                        self.unknowns.add((line, e.via, h.key.rstrip("'")))
+                        s = s.with_held(replace(h, unknown=True), h.key)
+                    return s
+        if cur is not None and cur.unknown:
+            return s.with_held(None, cur.key)
         excused = False
         if cur is not None and not cur.entry and cur.kind == e.kind and cur.flavour != e.flavour \
                 and "any" not in (cur.flavour, e.flavour) and {
@@ -588,6 +646,14 @@ def _named_otherwise(s: State, e: Effect) -> Held | None:
     return fits[0] if len(fits) == 1 else None
 
 
+def _may_be_named(s: State, e: Effect) -> list[Held]:
+    """Held locks of the kind and field a helper's release names through
+    another path: nothing proves they differ."""
+    f = last_field(e.key)
+    return [h for h in s.held if h.kind == e.kind and not h.unknown
+            and last_field(h.key.rstrip("'")) == f]
+
+
 def return_class(state: State, ret_cls: str | None, ret_var: str | None) -> str | None:
     """What a return statement returns on this path, as a value class."""
     v = state.fact("$ret")
@@ -631,6 +697,6 @@ class RecordingObserver:
 
 __all__ = [
     "Engine", "Held", "OwedSwap", "State", "Result", "Observer", "RecordingObserver",
-    "TooManyStates",
+    "TooManyStates", "UNKNOWN",
     "entry_held_keys", "return_class",
 ]

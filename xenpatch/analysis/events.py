@@ -40,6 +40,7 @@ class OpAct:
 class AssignAct:
     var: str
     cls: str | None  # None: unknown value, forget what was known
+    exact: int | None = None  # an integer literal assigned: its value
 
 
 @dataclass(frozen=True)
@@ -68,14 +69,11 @@ class RebindAct:
 
 
 @dataclass(frozen=True)
-class GuessReleaseAct:
-    """A call of an unknown function named like an unlock helper (defined in
-    another file): it releases the held lock its arguments point into."""
+class DerefAct:
+    """``v->f`` evaluated unconditionally: v is not NULL past this node, and
+    a path on which it was NULL ends there (the access faults)."""
 
-    args: tuple[str, ...]
-    via: str
-    line: int
-    col: int
+    var: str
 
 
 @dataclass(frozen=True)
@@ -85,7 +83,7 @@ class IrqAct:
     flavour: str
 
 
-Act = OpAct | AssignAct | TryAssignAct | KillCondAct | RebindAct | GuessReleaseAct | IrqAct
+Act = OpAct | AssignAct | TryAssignAct | KillCondAct | RebindAct | IrqAct | DerefAct
 
 
 @dataclass(frozen=True)

@@ -24,11 +24,19 @@ from xenpatch.analysis.headers import (
     macro_wrappers,
     object_macro_wrappers,
 )
-from xenpatch.analysis.locktable import Summary, Wrapper, lock_reaching, resolve, substitute
-from xenpatch.analysis.summaries import helper_summary, instantiate
+from xenpatch.analysis.lockkeys import apply_aliases
+from xenpatch.analysis.locktable import (
+    Effect,
+    Summary,
+    Wrapper,
+    lock_reaching,
+    resolve,
+    substitute,
+)
+from xenpatch.analysis.summaries import helper_summary, instantiate, template
 from xenpatch.analysis.unit import FunctionUnit
-from xenpatch.analysis.values import FileValues, file_values
-from xenpatch.c.cfg import build_cfg
+from xenpatch.analysis.values import FileValues, constant_macros, file_values
+from xenpatch.c.cfg import build_cfg, call_args, call_name
 from xenpatch.c.source import (
     SourceError,
     SourceFile,
@@ -62,7 +70,8 @@ class FileAnalysis:
         # Names used bare, as a statement: LOAD_UNLOCK;
         self.object_macros = frozenset(n for n in objects if n in self.table.wrappers)
         self.cfg_config = config.cfg.with_file_macros(src).with_arch(headers.arch)
-        self.values = file_values(src, config.values)
+        self.values = replace(file_values(src, config.values),
+                              consts={**headers.consts, **constant_macros(src.raw)})
         self.fns: dict[str, FunctionUnit] = {}
         self.order: list[FunctionUnit] = []
         for fn in functions(src.root):
@@ -164,6 +173,8 @@ class FileAnalysis:
         if f is not None:
             f.called = True
         s = self.summary_of(name)
+        if s is None and f is not None and name in self.in_progress:
+            s = self.recursion_summary(f)
         if s is None:
             w = self.macro_calls.get(name)
             if w is not None and name not in self.in_progress and self.macro_reaches(name):
@@ -182,6 +193,37 @@ class FileAnalysis:
             return None
         return Resolved(bound, s.conditional, s.guard)
 
+    def recursion_summary(self, f: FunctionUnit) -> Summary | None:
+        """What a function calling itself (while it is being prepared) is
+        known to do at the inner call: the locks its body takes through the
+        lock API on every path, their identity carried through its
+        parameters (issue 9, item 5)."""
+        info = collect(f.src, f.node, f.name)
+        body = f.node.child_by_field_name("body")
+        takes: dict[str, Effect] = {}
+        for n in body.named_children if body is not None else ():
+            # Statements of the body itself: taken whatever the path, as
+            # long as no earlier statement returns (checked below).
+            if n.type in ("return_statement", "if_statement", "goto_statement",
+                          "switch_statement", "labeled_statement"):
+                break
+            if n.type != "expression_statement":
+                continue
+            call = n.named_children[0] if n.named_child_count else None
+            if call is None or call.type != "call_expression":
+                continue
+            name = call_name(f.src, call)
+            effs = resolve(self.table, name, [f.src.text(a) for a in call_args(call)]) \
+                if name else None
+            for e in effs or ():
+                if e.action != "acquire":
+                    continue
+                t = template(apply_aliases(e.key, info.aliases), info)
+                if t is not None and t not in takes:
+                    takes[t] = Effect("take", e.kind, e.mode, e.flavour, t, None, f.name,
+                                      inferred=True)
+        return Summary(tuple(takes.values()), None) if takes else None
+
     def may_resolve(self, name: str) -> bool:
         """False if ``resolver(name, ...)`` is None whatever the arguments.
         Does what the resolver does before it looks at them (marks the
@@ -192,6 +234,8 @@ class FileAnalysis:
         if f is not None:
             f.called = True
         s = self.summary_of(name)
+        if s is None and f is not None and name in self.in_progress:
+            return True  # recursion: see recursion_summary()
         if s is None:
             # get_gfn(): a macro of a helper (most macros reach nothing).
             return name in self.macro_calls and self.macro_reaches(name)
@@ -305,7 +349,12 @@ class FileAnalysis:
         """f's summary, for its callers: a dataflow run without checks.
         Only functions some other function calls pay for it."""
         self.prepare(f)
-        if f.cfg is None or f.info is None or f.skip is not None or not f.info.relevant:
+        if f.skip is not None:
+            # A helper that could not be analysed: what it does is unknown,
+            # and so is every path of its callers through it (item 3).
+            f.summary = _unknown_summary(f.name)
+            return
+        if f.cfg is None or f.info is None or not f.info.relevant:
             return
         if f.name in self.in_progress:
             return
@@ -316,8 +365,14 @@ class FileAnalysis:
             if res is not None:
                 f.summary = helper_summary(f, res)
                 f.run_record = (res, rec)
+            else:
+                f.summary = _unknown_summary(f.name)
         finally:
             self.in_progress.discard(f.name)
+
+
+def _unknown_summary(name: str) -> Summary:
+    return Summary((Effect("unknown", "spin", "", "any", "*", None, name, inferred=True),), None)
 
 
 def run_engine(f: FunctionUnit, obs: Observer | None) -> Result | None:

@@ -11,7 +11,7 @@ taken, stands for that path everywhere in the function.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from tree_sitter import Node
@@ -39,6 +39,16 @@ class FunctionInfo:
     switch_facts: dict[int, list[tuple[tuple[str, str], ...]]] = field(default_factory=dict)
     relevant: bool = False  # any lock effect at all
     value_rules: values.ValueRules = field(default_factory=values.ValueRules)
+    # Tracked variables that guard a lock operation (the others are tracked
+    # for what a NULL argument does): only these make a guard parameter.
+    guard_vars: set[str] = field(default_factory=set)
+    # Locals whose every assignment is a constant of one class ("int ret =
+    # -EBUSY;" returned later): what a "return ret;" returns.
+    const_locals: dict[str, str] = field(default_factory=dict)
+    consts: Mapping[str, str] = field(default_factory=dict)  # FileValues.consts
+    # Each local's assigned right-hand sides (None: not a plain "="), until
+    # fill_actions() has classified them.
+    assigned: dict[str, list[Node | None]] = field(default_factory=dict)
 
 
 def shape_fn(info: FunctionInfo) -> Callable[[str], tuple[str, str]]:
@@ -125,7 +135,7 @@ def is_path(e: Node) -> bool:
 # finds them for both (see SourceFile.node_index).
 INDEXED = frozenset({
     "init_declarator", "declaration", "assignment_expression", "update_expression",
-    "pointer_expression", "call_expression",
+    "pointer_expression", "call_expression", "field_expression",
 })
 
 
@@ -196,6 +206,7 @@ def collect(src: SourceFile, fn: Node, name: str) -> FunctionInfo:
         ):
             del assigns[v]
     info = FunctionInfo(name, params, ptypes, aliases, set(), set(), locals_, local_types)
+    info.assigned = {v: r for v, r in assigns.items() if v in locals_ and v not in addr_taken}
     # Parameters count: spin_lock_if(bool cond, ...) tests one.
     info.tracked = {v for v, rhss in assigns.items() if v not in aliases} | set(params)
     return info

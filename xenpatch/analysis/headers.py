@@ -58,6 +58,8 @@ class HeaderIndex:
         except KeyError:
             got = self._derived[key] = make()
             return got
+    # Integer-literal macros of the headers beside the file (values.constant_macros).
+    consts: dict[str, str] = field(default_factory=dict)
 
 
 def macro_wrappers(raw: bytes) -> dict[str, Wrapper]:
@@ -247,6 +249,18 @@ def _definition(raw: bytes, start: int) -> bytes | None:
     return None
 
 
+@cache
+def _header_consts(h: Path) -> dict[str, str]:
+    """The integer-literal macros of a private header (the status codes a
+    helper beside it returns)."""
+    try:
+        from xenpatch.analysis.values import constant_macros
+
+        return constant_macros(h.read_bytes())
+    except OSError:
+        return {}
+
+
 _NO_TREE = HeaderIndex(None)
 
 
@@ -280,11 +294,13 @@ def _local_index(root: Path, arch: str | None, where: Path) -> HeaderIndex:
             continue
         for h in sorted(d.glob("*.h")):
             _scan(local, h)
+            for k, v in _header_consts(h).items():
+                local.consts.setdefault(k, v)
     # Scanning only adds: the same sizes mean nothing was found.  Sharing the
     # tree's index then lets what is derived from it be computed once.
     if (len(local.wrappers), len(local.inlines), len(local.locky),
-            len(local.percpu_fields)) == (
-        len(base.wrappers), len(base.inlines), len(base.locky), len(base.percpu_fields)
+            len(local.percpu_fields), len(local.consts)) == (
+        len(base.wrappers), len(base.inlines), len(base.locky), len(base.percpu_fields), 0
     ):
         return base
     return local

@@ -121,12 +121,12 @@ def apply_aliases(key: str, aliases: dict[str, str]) -> str:
     return key
 
 
-def _last_field(key: str) -> str:
+def last_field(key: str) -> str:
     return re.split(r"->|\.", key)[-1]
 
 
 def may_name(released: str, held: str) -> bool:
     """Could a helper's ``released`` key be another name of ``held``?"""
-    if "(" in held or _last_field(held) != _last_field(released):
+    if "(" in held or last_field(held) != last_field(released):
         return False
     return "(" in released or released.endswith(("->" + held, "." + held))

@@ -20,8 +20,18 @@ from xenpatch.analysis.lockkeys import lock_key, squash
 from xenpatch.errors import XenpatchError
 
 ACTIONS = ("acquire", "release", "try", "query", "init")
+# Summaries only: "take" (a lock a helper takes, and may drop, during its
+# run), "unknown" (an effect nobody can state: the lock, or with key "*"
+# every lock and the path, is unknown after the call).
+SUMMARY_ACTIONS = ("take", "unknown")
 KINDS = ("spin", "rw", "percpu", "rcu")
-FLAVOURS = ("plain", "irq", "irqsave", "bh", "recursive")
+FLAVOURS = ("plain", "irq", "irqsave", "bh", "recursive", "recursive_irqsave")
+
+
+def is_recursive(flavour: str) -> bool:
+    """A recursive hold (spin_lock_recursive(), rspin_lock()): the same CPU
+    may take it again, but only recursively (xen-locks.md section 1)."""
+    return flavour.startswith("recursive")
 
 
 class LockTableError(XenpatchError, ValueError):
@@ -65,6 +75,12 @@ class Effect:
     # Inferred from a helper's body (a summary), not named by the table: the
     # helper may name the caller's lock another way (see Engine.release).
     inferred: bool = False
+    # The effect happens only when this argument is not NULL ("$0" in a
+    # summary, the argument's text at a call): unlock_x(NULL) does nothing.
+    nonnull: str | None = None
+    # The mode follows this argument's truth: write if true, read if false
+    # (lock_both(d, write)); "" mode until it is bound.
+    mode_arg: str | None = None
 
 
 @dataclass(frozen=True)

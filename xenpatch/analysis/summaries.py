@@ -10,16 +10,16 @@ by design (xenpatch.lint.leaks).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
-from xenpatch.analysis.dataflow import Held, Result, State
+from xenpatch.analysis.dataflow import UNKNOWN, Held, Result, State
 from xenpatch.analysis.events import OpAct, TryAssignAct
 from xenpatch.analysis.functions import FunctionInfo, shape_fn
 from xenpatch.analysis.lockkeys import KEY_HEAD, key_head, lock_key, squash
 from xenpatch.analysis.locktable import Effect, Summary
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.analysis.values import NEG, NZ, POS, ZERO, value_class
-from xenpatch.c.cfg import Kind
+from xenpatch.c.cfg import Cfg, Kind
 
 
 def template(key: str, info: FunctionInfo, ret_var: str | None = None) -> str | None:
@@ -97,7 +97,34 @@ def instantiate(e: Effect, args: list[str], target: str | None = None) -> Effect
             return lock_key(a) + "." + m.group(3)[2:]
         return squash("(" + arg + ")" + m.group(3))
 
-    return replace(e, key=sub(e.key) or e.key, owner=sub(e.owner))
+    e = replace(e, key=sub(e.key) or e.key, owner=sub(e.owner))
+    if e.nonnull is not None:
+        e = replace(e, nonnull=_arg_of(e.nonnull, args))
+    if e.mode_arg is not None:
+        a = _arg_of(e.mode_arg, args)
+        truth = _truth(a)
+        e = replace(e, mode_arg=None if truth is not None else a,
+                    mode=("write" if truth else "read") if truth is not None else "")
+    return e
+
+
+def _arg_of(templ: str, args: list[str]) -> str | None:
+    """The argument text "$i" stands for (squashed), or None."""
+    m = re.fullmatch(r"\$(\d+)", templ)
+    if m is None or int(m.group(1)) >= len(args):
+        return None
+    return squash(args[int(m.group(1))])
+
+
+def _truth(arg: str | None) -> bool | None:
+    """A constant argument's truth: true/false, 1/0, NULL."""
+    if arg is None:
+        return None
+    if re.fullmatch(r"(?:0[xX])?0+[uUlL]*|false|NULL", arg):
+        return False
+    if re.fullmatch(r"(?:0[xX][0-9a-fA-F]+|\d+)[uUlL]*|true", arg):
+        return True
+    return None
 
 
 def _ret_class(f: FunctionUnit, node_id: int, st: State) -> str | None:
@@ -105,14 +132,14 @@ def _ret_class(f: FunctionUnit, node_id: int, st: State) -> str | None:
     ast = f.cfg.nodes[node_id].ast
     if ast is None:
         return None
-    c = value_class(f.src, ast)
+    c = value_class(f.src, ast, f.info.consts)
     if c is not None:
         return c
     e = ast
     while e.type == "parenthesized_expression" and e.named_child_count == 1:
         e = e.named_children[0]
     if e.type == "identifier":
-        v = st.fact(f.src.text(e))
+        v = st.fact(f.src.text(e)) or f.info.const_locals.get(f.src.text(e))
         if v is not None:
             return v
     v = st.fact("$ret")
@@ -169,10 +196,10 @@ def _returned_var(f: FunctionUnit, exits: list[tuple[int, State, State]]) -> str
         ast = f.cfg.nodes[n].ast
         while ast is not None and ast.type == "parenthesized_expression":
             ast = ast.named_children[0] if ast.named_children else None
-        if ast is not None and value_class(f.src, ast) == ZERO and not any(
+        if ast is not None and value_class(f.src, ast, f.info.consts) in (ZERO, NEG) and not any(
             not h.entry for h in after.held
         ):
-            continue  # return NULL; with nothing taken
+            continue  # return NULL; or ERR_PTR(-E...); with nothing taken
         if ast is None or ast.type != "identifier":
             return None
         names.add(f.src.text(ast))
@@ -186,6 +213,8 @@ def _guard_param(info: FunctionInfo, held: list[State], free: list[State]) -> in
     """A parameter that is true on every path that took the lock and false
     on every path that did not: ``spin_lock_if(cond, l)``."""
     for i, p in enumerate(info.params):
+        if p not in info.guard_vars:
+            continue  # tracked for what a NULL argument does, not a guard
         # Paths that return early without testing the flag (a NULL p2m in
         # _get_gfn_type_access()) do not make the helper less of a guard.
         if all(s.fact(p) in (NZ, POS, NEG) for s in held) and all(
@@ -208,6 +237,11 @@ class ExitClasses:
     conditional: str | None  # success class, when the held locks follow the result
     guard: int | None  # ... or the parameter that decides them
     cond_keys: set[str]
+    # Locks (or "*": every lock and the path) the function leaves unknown:
+    # its callers cannot know them either.
+    unknown: set[str] = field(default_factory=set)
+    # An acquire helper's failure returns still holding its lock (item 6).
+    failing: list[tuple[int, State, State, Held]] = field(default_factory=list)
 
 
 def classify_exits(
@@ -228,9 +262,14 @@ def classify_exits(
     if not exits:
         return None
     acquired: dict[str, Held] = {}
+    unknown: set[str] = set()
     for _, after, _ in exits:
+        if after.fact(UNKNOWN) is not None:
+            unknown.add("*")
         for h in after.held:
-            if not h.entry:
+            if h.unknown:
+                unknown.add(h.key.rstrip("'"))
+            elif not h.entry:
                 acquired.setdefault(h.key, h)
     shape = shape_fn(info)
     helper = designed_helper(f)
@@ -251,14 +290,27 @@ def classify_exits(
     conditional: str | None = None
     guard: int | None = None
     cond_keys: set[str] = set()
+    failing: list[tuple[int, State, State, Held]] = []
     for k in acquired:
         if helper and all(after.get(k) is not None for _, after, _ in exits):
-            by_design.add(k)
+            fails = _failure_exits(f, exits)
+            if fails is None:
+                by_design.add(k)
+                continue
+            # An acquire helper whose result says success: its failure
+            # returns still holding the lock are the bug, not its callers
+            # who trust the result (issue 9, item 6).
+            conditional, guard = fails[0], None
+            cond_keys.add(k)
+            for n, a, b in fails[1]:
+                held = a.get(k)
+                if held is not None:
+                    failing.append((n, a, b, held))
     # Helpers like double_gt_lock: every exit holds some acquired lock of one
     # kind; the ones missing on a path are the same lock under another name.
     partial = set(acquired) - by_design
     if partial and helper and len(acquired) > 1 and not res.entry_keys:
-        kinds = {(h.kind, h.mode) for h in acquired.values()}
+        kinds = {(h.kind, h.mode) for _, a, _ in exits for h in a.held if h.key in acquired}
         every = all(any(not h.entry for h in after.held) for _, after, _ in exits)
         if every and len(kinds) == 1:
             by_design |= partial
@@ -283,7 +335,43 @@ def classify_exits(
             g = _guard_param(info, held_states, free_states) if c is None else None
             if c is not None or g is not None:
                 conditional, guard, cond_keys, partial = c, g, partial, set()
-    return ExitClasses(exits, acquired, by_design, partial, conditional, guard, cond_keys)
+    if partial and helper and all(
+            any(not h.entry and not h.unknown for h in a.held) for _, a, _ in exits):
+        # A helper that returns holding a lock on every path, and another
+        # lock at one return on some paths and not on others, takes the
+        # latter on a condition its summary cannot state (a relation of its
+        # arguments, iocaps_double_lock()'s "d != currd"): unknown to its
+        # callers, not a leak of the helper (issue 9, items 2 and 3).  A
+        # path that holds nothing at all is an early return, where a lock
+        # still held is the classic leak (xensyms_read()'s "goto
+        # no_symbol").
+        for k in partial:
+            by_node: dict[int, set[bool]] = {}
+            for n, a, _ in exits:
+                by_node.setdefault(n, set()).add(a.get(k) is not None)
+            if any(len(v) == 2 for v in by_node.values()):
+                unknown.add(k.rstrip("'"))
+        partial = {k for k in partial if k.rstrip("'") not in unknown}
+    return ExitClasses(exits, acquired, by_design, partial, conditional, guard, cond_keys,
+                       unknown, failing)
+
+
+def _failure_exits(
+    f: FunctionUnit, exits: list[tuple[int, State, State]]
+) -> tuple[str, list[tuple[int, State, State]]] | None:
+    """For a helper holding its lock at every return: the success class and
+    the failure returns, when the results say which is which (a pointer
+    helper returning NULL on some paths, an int one returning 0 on some and
+    a negative constant on others); None when they do not."""
+    classes = [(_ret_class(f, n, a), (n, a, b)) for n, a, b in exits]
+    if _returns_pointer(f):
+        bad = [x for c, x in classes if c == ZERO]
+        if bad and len(bad) < len(classes) and not any(c == NEG for c, _ in classes):
+            return "nz", bad
+        return None
+    if {c for c, _ in classes} == {ZERO, NEG}:
+        return "zero", [x for c, x in classes if c == NEG]
+    return None
 
 
 def helper_summary(f: FunctionUnit, res: Result) -> Summary | None:
@@ -334,9 +422,17 @@ def helper_summary(f: FunctionUnit, res: Result) -> Summary | None:
         mode, flavour = (e0.mode, e0.flavour) if len(rels) == 1 else ("", "any")
         if flavour in ("plain", "irq", "irqsave"):
             flavour = "any"  # the helper handles IRQ state its own way
+        # unlock_x(NULL) does nothing: every path that leaves the lock
+        # alone found its pointer parameter NULL (issue 9, item 2).
+        nonnull = None
+        m = re.match(r"^\*?\$(\d+)(?!\d)", t)
+        kept = [a for _, a, _ in exits if a.get(k) is not None]
+        if m is not None and kept and int(m.group(1)) < len(info.params) and all(
+                a.fact(info.params[int(m.group(1))]) == ZERO for a in kept):
+            nonnull = "$" + m.group(1)
         effects.append(Effect("release", e0.kind, mode, flavour, t,
                               template(e0.owner, info) if e0.owner else None, f.name,
-                              inferred=True))
+                              inferred=True, nonnull=nonnull))
     for k in sorted(by_design | cond_keys):
         h = acquired[k]
         t = template(k.rstrip("'"), info, ret_var)
@@ -347,13 +443,20 @@ def helper_summary(f: FunctionUnit, res: Result) -> Summary | None:
         # saves flags only when given somewhere to store them): callers may
         # release with any IRQ flavour.
         flavour = "any" if h.flavour in ("plain", "irq", "irqsave") else h.flavour
-        effects.append(Effect(action, h.kind, h.mode, flavour, t,
+        mode, mode_arg = _mode_of(info, k, exits, h.mode)
+        effects.append(Effect(action, h.kind, mode, flavour, t,
                               template(h.owner, info) if h.owner else None, f.name,
-                              inferred=True))
-    if not effects and not acquired:
+                              inferred=True, mode_arg=mode_arg))
+    effects.extend(_takes(f, res, {e.key for e in effects}))
+    # What the function left unknown, its callers cannot know either.
+    for k in sorted(ex.unknown):
+        t = "*" if k == "*" else template(k, info, ret_var)
+        if t is not None:
+            effects.append(Effect("unknown", "spin", "", "any", t, None, f.name, inferred=True))
+    if not any(e.action != "take" for e in effects) and not acquired:
         cond_rel = _conditional_release(f, res, exits)
         if cond_rel is not None:
-            return cond_rel
+            return replace(cond_rel, effects=cond_rel.effects + tuple(effects))
     if not effects:
         return None
     if cond_keys and not (by_design - cond_keys):
@@ -361,6 +464,67 @@ def helper_summary(f: FunctionUnit, res: Result) -> Summary | None:
             return Summary(tuple(effects), conditional)
         return Summary(tuple(effects), None, guard)
     return Summary(tuple(effects), None)
+
+
+def _takes(f: FunctionUnit, res: Result, summarised: set[str]) -> list[Effect]:
+    """Locks taken during the run (and dropped before returning, or kept),
+    on every path: a caller holding one of them meets it at the call
+    (issue 9, item 5).  A lock taken on some paths only is left out: on
+    which, the caller cannot tell (page_make_private() behind "if (
+    validate_only ) goto out")."""
+    assert f.info is not None and f.cfg is not None
+    takes: dict[str, Effect] = {}
+    for nid, acts in enumerate(f.info.acts):
+        if not any(isinstance(a, OpAct) and a.effect.action in ("acquire", "take")
+                   for a in acts) or not _on_every_path(f.cfg, nid):
+            continue
+        for a in acts:
+            if not isinstance(a, OpAct) or a.effect.action not in ("acquire", "take"):
+                continue
+            e = a.effect
+            if e.key in res.entry_keys or "[*]" in e.key or e.key.endswith("'"):
+                continue
+            t = template(e.key, f.info)
+            if t is None or t in summarised or t in takes:
+                continue
+            takes[t] = Effect("take", e.kind, e.mode, e.flavour, t,
+                              template(e.owner, f.info) if e.owner else None, f.name,
+                              inferred=True)
+    return [takes[t] for t in sorted(takes)]
+
+
+def _on_every_path(cfg: Cfg, node: int) -> bool:
+    """Does every path from the entry to a return pass through ``node``?"""
+    if node == cfg.entry:
+        return True
+    seen, todo = {cfg.entry}, [cfg.entry]
+    while todo:
+        i = todo.pop()
+        if cfg.nodes[i].kind is Kind.RETURN:
+            return False
+        for x in cfg.nodes[i].succ:
+            if x != node and x not in seen:
+                seen.add(x)
+                todo.append(x)
+    return True
+
+
+def _mode_of(info: FunctionInfo, key: str, exits: list[tuple[int, State, State]],
+             first: str) -> tuple[str, str | None]:
+    """The mode a helper takes ``key`` in: one mode, or the one a flag
+    parameter says (write iff true: ``lock_both(d, write)``), or "" (it
+    varies, nobody can say how)."""
+    modes = {h.mode for _, a, _ in exits if (h := a.get(key)) is not None}
+    if len(modes) <= 1:
+        return (modes.pop() if modes else first), None
+    for i, p in enumerate(info.params):
+        w = {a.fact(p) for _, a, _ in exits if (h := a.get(key)) is not None
+             and h.mode == "write"}
+        r = {a.fact(p) for _, a, _ in exits if (h := a.get(key)) is not None
+             and h.mode == "read"}
+        if w and r and w <= {NZ, POS, NEG} and r == {ZERO}:
+            return "", f"${i}"
+    return "", None
 
 
 def _quiet_exits(f: FunctionUnit) -> frozenset[int]:

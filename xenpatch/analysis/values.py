@@ -21,6 +21,8 @@ same, known non-NULL), ``@G`` (the address of file-scope object G),
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from tree_sitter import Node
@@ -69,6 +71,10 @@ class FileValues:
     rules: ValueRules = field(default_factory=ValueRules)
     arrays: frozenset[str] = frozenset()  # file-scope arrays: the name is an address
     objects: frozenset[str] = frozenset()  # every file-scope object: &name is an address
+    # "#define NAME 0" / "-4" / "(-6)" of the file and its headers: the
+    # value class of NAME ("zero", "pos", "neg"), so that a helper returning
+    # FFA_RET_OK or FFA_RET_BUSY says success or failure (issue 9, item 6).
+    consts: Mapping[str, str] = field(default_factory=dict)
 
 
 def file_values(src: SourceFile, rules: ValueRules) -> FileValues:
@@ -92,6 +98,24 @@ def file_values(src: SourceFile, rules: ValueRules) -> FileValues:
             if is_array:
                 arrays.add(src.text(decl))
     return FileValues(rules, frozenset(arrays), frozenset(objects))
+
+
+_CONST_DEFINE = re.compile(
+    rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)[ \t]+\(?[ \t]*(-?)[ \t]*"
+    rb"(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9]\d*)[uUlL]*[ \t]*\)?[ \t]*(?:/\*.*?\*/[ \t]*)?$",
+    re.M,
+)
+
+
+def constant_macros(raw: bytes) -> dict[str, str]:
+    """Object-like macros defined as an integer literal: name -> class."""
+    out: dict[str, str] = {}
+    for m in _CONST_DEFINE.finditer(raw):
+        t = m.group(3)
+        v = int(t, 16) if t[:2] in (b"0x", b"0X") else int(t, 8 if t.startswith(b"0") else 10)
+        cls = "zero" if v == 0 else ("neg" if m.group(2) else "pos")
+        out.setdefault(m.group(1).decode(), cls)
+    return out
 
 
 def _strip(e: Node) -> Node:
@@ -176,8 +200,10 @@ def same(a: str | None, b: str | None, rules: ValueRules) -> bool | None:
 
 
 
-def value_class(src: SourceFile, e: Node | None) -> str | None:
-    """Class of a constant expression: 0/false/NULL, >0/true, -E.../ERR_PTR."""
+def value_class(src: SourceFile, e: Node | None,
+                consts: Mapping[str, str] | None = None) -> str | None:
+    """Class of a constant expression: 0/false/NULL, >0/true, -E.../ERR_PTR,
+    or a macro ``consts`` knows the class of."""
     if e is None:
         return None
     while e.type == "parenthesized_expression" and e.named_child_count == 1:
@@ -197,7 +223,7 @@ def value_class(src: SourceFile, e: Node | None) -> str | None:
             return POS
         if name in ("false", "NULL"):
             return ZERO
-        return None
+        return consts.get(name) if consts else None
     if t == "unary_expression":
         op = e.child_by_field_name("operator")
         arg = e.child_by_field_name("argument")
@@ -209,7 +235,7 @@ def value_class(src: SourceFile, e: Node | None) -> str | None:
     if t == "call_expression" and call_name(src, e) == "ERR_PTR":
         return NEG
     if t == "cast_expression":
-        return value_class(src, e.child_by_field_name("value"))
+        return value_class(src, e.child_by_field_name("value"), consts)
     return None
 
 
@@ -218,7 +244,21 @@ class VarTest:
     """A condition on a tracked variable: ``v``, ``v == 0``, ``v < 0``..."""
 
     var: str
-    op: str  # "truthy" | "eqzero" | "lt0" | "iserr"
+    op: str  # "truthy" | "eqzero" | "lt0" | "iserr" | "iserrnull" | "eqk" | "nek"
+    k: int | None = None  # the constant of "eqk"/"nek"
+
+    def eval_exact(self, cls: str | None, exact: str | None) -> bool | None:
+        """``v == K`` / ``v != K`` from v's exact value, or its class."""
+        assert self.k is not None
+        if exact is not None:
+            eq: bool | None = int(exact) == self.k
+        elif cls == ZERO or (cls == NEG and self.k > 0) or (cls == POS and self.k < 0):
+            eq = False
+        else:
+            eq = None
+        if eq is None:
+            return None
+        return eq if self.op == "eqk" else not eq
 
     def eval(self, cls: str) -> bool | None:
         if is_origin(cls):
@@ -235,6 +275,11 @@ class VarTest:
                 return True
             if cls in (ZERO, POS):
                 return False
+        if self.op == "iserrnull":
+            if cls in (NEG, ZERO):
+                return True
+            if cls in (POS, NZ):
+                return False
         return None
 
     def refine(self, outcome: bool, cls: str | None = None) -> str | None:
@@ -246,4 +291,6 @@ class VarTest:
             return ZERO if outcome else NZ
         if self.op in ("lt0", "iserr") and outcome:
             return NEG
+        if self.op == "iserrnull" and not outcome:
+            return NZ
         return None

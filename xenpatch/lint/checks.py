@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from xenpatch.analysis.dataflow import Held, State
-from xenpatch.analysis.locktable import Effect
+from xenpatch.analysis.dataflow import UNKNOWN, Held, State
+from xenpatch.analysis.locktable import Effect, is_recursive
 
 
 @dataclass(frozen=True)
@@ -150,24 +150,30 @@ class CheckObserver:
 
     def acquire(self, node: int, state: State, e: Effect, line: int, col: int,
                 trying: bool) -> None:
-        if self._raw_on_percpu(e):
+        if state.fact(UNKNOWN) is not None:
+            return  # a path through an effect nobody can state
+        # A callee's own lock operations were checked in the callee: at its
+        # call only what it meets in the caller's held set is.
+        if e.action != "take" and self._raw_on_percpu(e):
             self.add("XL004", node, state, line, col, e.key, via=e.via)
-        if e.kind == "percpu" and e.owner is not None:
+        if e.action != "take" and e.kind == "percpu" and e.owner is not None:
             self._owner(node, state, e, line, col)
         cur = state.get(e.key)
         mode = e.mode or "write"
+        if cur is not None and (cur.unknown or (e.kind == "rw" and not e.mode)):
+            cur = None  # unknown, or a mode nobody can tell (lock_both(d, w))
         if cur is not None and not trying and "[*]" not in e.key:
             if e.kind == "percpu" and cur.mode == "read" and mode == "read":
                 self.add("XL005", node, state, line, col, e.key, cur.site, acq_line=cur.line)
             elif cur.mode == "read" and mode == "write":
                 self.add("XL007", node, state, line, col, e.key, cur.site, acq_line=cur.line)
-            elif (cur.flavour != "recursive" and e.flavour != "recursive"
-                  and not (cur.mode == "read" and mode == "read")):
+            elif not (is_recursive(cur.flavour) and is_recursive(e.flavour)) and not (
+                    cur.mode == "read" and mode == "read"):
                 self.add("XL010", node, state, line, col, e.key, cur.site, via=e.via,
                          acq_line=cur.line)
         if e.kind == "percpu" and mode == "read" and e.owner is not None:
             for h in state.held:
-                if (h.key != e.key and h.kind == "percpu" and h.mode == "read"
+                if (h.key != e.key and h.kind == "percpu" and h.mode == "read" and not h.unknown
                         and h.owner == e.owner):
                     self.add("XL006", node, state, line, col, e.key, h.site, other=h.key,
                              owner=e.owner)
@@ -180,6 +186,8 @@ class CheckObserver:
 
     def release(self, node: int, state: State, e: Effect, line: int, col: int,
                 excused: bool = False) -> None:
+        if state.fact(UNKNOWN) is not None:
+            return
         if self._raw_on_percpu(e):
             self.add("XL004", node, state, line, col, e.key, via=e.via)
         if e.kind == "percpu" and e.owner is not None:
@@ -188,7 +196,7 @@ class CheckObserver:
         if cur is None:
             self.add("XL002", node, state, line, col, e.key, via=e.via)
             return
-        if cur.entry:
+        if cur.entry or cur.unknown:
             return
         if not excused and _mismatch(cur, e):
             self.add("XL003", node, state, line, col, e.key, cur.site, via=e.via,
@@ -204,6 +212,6 @@ def _mismatch(h: Held, e: Effect) -> bool:
         return True
     # A helper that releases either way (hypfs_unlock() looks up how the
     # lock was taken) has mode "" and flavour "any".
-    if h.kind != "spin" and e.mode and e.mode != h.mode:
+    if h.kind != "spin" and e.mode and h.mode and e.mode != h.mode:
         return True
     return "any" not in (e.flavour, h.flavour) and h.flavour != e.flavour

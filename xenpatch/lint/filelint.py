@@ -78,6 +78,11 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult) -> 
         if res is None:
             continue
         result.analysed += 1
+        for line, via, key in sorted(res.unknowns):
+            why = ("its effect is unknown: nothing is reported on the paths through it"
+                   if key == "*" else f"it may or may not hold '{key}' after it: nothing "
+                   "about that lock is reported past it")
+            result.unknown.append((f.name, line, f"'{via}': {why}"))
         # Caller's locks this function drops on some path: the other half
         # of an enter/leave pair may drop only conditionally.
         shape = shape_fn(f.info)
@@ -91,7 +96,11 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult) -> 
             if not f.summarised:
                 f.summarised = True
                 f.summary = helper_summary(f, res)
-            if f.summary is not None and f.summary.effects:
+            # A summary of locks taken and dropped only is not exported: it
+            # would send every file calling the helper through the second
+            # pass (twice the lint time on 4.17) for checks at calls that
+            # the helper's own file already makes.
+            if f.summary is not None and any(e.action != "take" for e in f.summary.effects):
                 result.exports[f.name] = f.summary
     for f in rel:
         if f.skip is not None:

@@ -37,6 +37,9 @@ class FileResult:
     functions: int = 0  # function definitions in the file
     analysed: int = 0  # lock-touching functions fully analysed
     skipped: list[tuple[str, int, str]] = field(default_factory=list)  # (name, line, why)
+    # Effects the analysis could not state, each making a lock (or a path)
+    # unknown past it: (function, line, what), listed by -v.
+    unknown: list[tuple[str, int, str]] = field(default_factory=list)
     error: str | None = None
     parsed: bool = True  # False: the file names no lock API at all
     # What the file's external functions do to their callers' locks, for

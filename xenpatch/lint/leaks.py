@@ -4,7 +4,7 @@ xenpatch.analysis.summaries says is not by design."""
 
 from __future__ import annotations
 
-from xenpatch.analysis.dataflow import Result
+from xenpatch.analysis.dataflow import UNKNOWN, Result
 from xenpatch.analysis.summaries import classify_exits
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.lint.checks import CHECKS, RawFinding
@@ -21,7 +21,16 @@ def leak_findings(
         return []
     leaks: list[RawFinding] = []
     seen: set[tuple[int, str]] = set()
+    # An acquire helper's failure returns that still hold its lock.
+    for n, after, before, h in ex.failing:
+        if (n, h.key.rstrip("'")) not in seen and after.fact(UNKNOWN) is None:
+            seen.add((n, h.key.rstrip("'")))
+            node = f.cfg.nodes[n]
+            msg = CHECKS["XL001"].message.format(key=h.key.rstrip("'"), acq_line=h.line)
+            leaks.append(RawFinding("XL001", n, before, node.line, node.col, h.key, msg, h.site))
     for n, after, before in ex.exits:
+        if after.fact(UNKNOWN) is not None:
+            continue  # a path through an effect nobody can state
         for h in after.held:
             if h.key in ex.partial and (n, h.key.rstrip("'")) not in seen:
                 seen.add((n, h.key.rstrip("'")))
@@ -31,6 +40,8 @@ def leak_findings(
                                         h.site))
     # IRQ-flavour swaps nobody settled by the exit (see Engine.release).
     for _n, after, before in ex.exits:
+        if after.fact(UNKNOWN) is not None:
+            continue
         for _, sw in after.owed:
             if (sw.node, "XL003:" + sw.key) in seen:
                 continue

@@ -45,6 +45,11 @@ def write_text(results: list[FileResult], out: TextIO, err: TextIO, verbose: boo
         if not quiet:
             for s in f.flow:
                 out.write(f"{f.path}:{s.line}:{s.col}: note: {s.note}\n")
+    if verbose:
+        # Paths not followed past an effect nobody can state (issue 9, item 3).
+        for path, name, line, why in sorted(
+                (r.path, n, ln, w) for r in results for n, ln, w in r.unknown):
+            err.write(f"{path}:{line}: note: in '{name}', {why}\n")
     skipped = not_analysed(results)
     if skipped:
         if verbose:

@@ -35,12 +35,14 @@ def collect_files(paths: list[Path]) -> list[tuple[Path, str]]:
     """(path, display name) of every C file named or under a named directory.
 
     Files named explicitly are linted whatever their suffix; directories
-    contribute their ``*.c`` files.  A missing path is a usage error.
+    contribute their ``*.c`` files and their headers, whose functions (the
+    ``static inline`` ones) are linted once each there, not in every file
+    including them.  A missing path is a usage error.
     """
     out: dict[str, Path] = {}
     for p in paths:
         if p.is_dir():
-            for f in sorted(p.rglob("*.c")):
+            for f in sorted([*p.rglob("*.c"), *p.rglob("*.h")]):
                 if f.is_file():
                     out.setdefault(_display(f), f)
         elif p.exists():

@@ -57,9 +57,9 @@ def code_fingerprint(rules: Path) -> str:
     h = hashlib.sha256(f"{FORMAT}".encode())
     here = Path(__file__).resolve().parent
     pkg = here.parent
-    for p in sorted([*here.glob("*.py"), *(pkg / "c").glob("*.py"),
+    for p in sorted([*here.glob("*.py"), *(pkg / "c").rglob("*.py"),
                      *(pkg / "analysis").glob("*.py"), *rules.glob("*.toml")]):
-        h.update(p.name.encode() + b"\0" + p.read_bytes())
+        h.update(p.relative_to(pkg).as_posix().encode() + b"\0" + p.read_bytes())
     return h.hexdigest()
 
 

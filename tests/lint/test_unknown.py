@@ -1,0 +1,69 @@
+"""No guessing (issue 9, items 3 and 7): what the analysis cannot state is
+unknown, the path through it is not reported, and ``-v`` says so."""
+
+from __future__ import annotations
+
+import io
+
+from xenpatch.lint import report
+from xenpatch.lint.config import LintConfig
+from xenpatch.lint.filelint import lint_file
+from xenpatch.paths import fixtures_dir
+
+LINT = fixtures_dir() / "lint"
+
+
+def test_unknown_effects_are_listed() -> None:
+    cfg = LintConfig.load()
+    r = lint_file(LINT / "noguess.c", "noguess.c", cfg)
+    names = {name for name, _, _ in r.unknown}
+    assert "dump_all" in names
+    # The held lock the helper's release may name is the unknown one.
+    assert any("'d->lock'" in why for name, _, why in r.unknown if name == "dump_all")
+    out, err = io.StringIO(), io.StringIO()
+    report.write_text([r], out, err, verbose=True)
+    assert "noguess.c:" in err.getvalue() and "in 'dump_all'" in err.getvalue()
+    quiet = io.StringIO()
+    report.write_text([r], io.StringIO(), quiet, verbose=False)
+    assert "dump_all" not in quiet.getvalue()
+
+
+def test_a_known_helper_leaves_nothing_unknown() -> None:
+    cfg = LintConfig.load()
+    r = lint_file(LINT / "helpers.c", "helpers.c", cfg)
+    assert r.unknown == []
+
+
+def test_a_callee_not_analysed_is_unknown(tmp_path) -> None:
+    # The helper cannot be parsed, so what it does is unknown: the caller's
+    # paths through it are not reported (before: the early return was an
+    # XL001 although the helper may well have dropped the lock).
+    src = tmp_path / "broken.c"
+    src.write_text(
+        "struct dom { spinlock_t lock; int n; };\n"
+        "static void drop(struct dom *d)\n"
+        "{\n"
+        "    spin_unlock(&d->lock);\n"
+        "    d->n = @@ 3;\n"
+        "}\n"
+        "int use(struct dom *d, int bad)\n"
+        "{\n"
+        "    spin_lock(&d->lock);\n"
+        "    drop(d);\n"
+        "    if ( bad )\n"
+        "        return -1;\n"
+        "    return 0;\n"
+        "}\n"
+        "int plain(struct dom *d, int bad)\n"
+        "{\n"
+        "    spin_lock(&d->lock);\n"
+        "    if ( bad )\n"
+        "        return -1;\n"
+        "    spin_unlock(&d->lock);\n"
+        "    return 0;\n"
+        "}\n"
+    )
+    r = lint_file(src, "broken.c", LintConfig.load())
+    assert [name for name, _, _ in r.skipped] == ["drop"]
+    assert [(f.function, f.line, f.check) for f in r.findings] == [("plain", 19, "XL001")]
+    assert any(name == "use" and "'drop'" in why for name, _, why in r.unknown)
