@@ -129,12 +129,12 @@ def test_in_a_tree_the_cache_keeps_the_files_as_they_are(tmp_path: Path, capsys,
     dump.write_text(dump.read_text() + "\n" + LEAK.replace("DEFINE_SPINLOCK(l)",
                                                            "DEFINE_SPINLOCK(l2)")
                     .replace("&l)", "&l2)"))
-    rc, out, _ = _run(["-q", "--since", "HEAD", str(dump)], capsys)
-    assert rc == 1
+    rc, out, err = _run(["-q", "--since", "HEAD", str(dump)], capsys)
+    assert rc == 1, err
     [line] = out.splitlines()
     assert "'l2' taken" in line
-    rc, out, _ = _run(["-q", str(dump)], capsys)
-    assert rc == 1 and len(out.splitlines()) == 2 and "[XL002]" in out
+    rc, out, err = _run(["-q", str(dump)], capsys)
+    assert rc == 1 and len(out.splitlines()) == 2 and "[XL002]" in out, err
 
 
 def test_api_new_findings_across_two_clones(tmp_path: Path) -> None:

@@ -175,7 +175,8 @@ def result_out(r: FileResult) -> dict[str, Any]:
         "findings": [[f.line, f.col, f.check, f.message, f.function,
                       [[s.line, s.col, s.note] for s in f.flow], f.key] for f in r.findings],
         "functions": r.functions, "analysed": r.analysed,
-        "skipped": [list(s) for s in r.skipped], "error": r.error, "parsed": r.parsed,
+        "skipped": [list(s) for s in r.skipped], "unknown": [list(u) for u in r.unknown],
+        "error": r.error, "parsed": r.parsed,
         "exports": {n: summary_out(s) for n, s in sorted(r.exports.items())},
     }
 
@@ -188,9 +189,11 @@ def result_in(d: dict[str, Any], display: str) -> FileResult | None:
             display,
             [Finding(display, ln, col, check, msg, fn, tuple(Step(*s) for s in flow), key)
              for ln, col, check, msg, fn, flow, key in d["findings"]],
-            d["functions"], d["analysed"], [tuple(s) for s in d["skipped"]],  # type: ignore[misc]
-            d["error"], d["parsed"],
-            {n: summary_in(s) for n, s in d["exports"].items()},
+            functions=d["functions"], analysed=d["analysed"],
+            skipped=[tuple(s) for s in d["skipped"]],  # type: ignore[misc]
+            unknown=[tuple(u) for u in d["unknown"]],  # type: ignore[misc]
+            error=d["error"], parsed=d["parsed"],
+            exports={n: summary_in(s) for n, s in d["exports"].items()},
         )
     except (KeyError, TypeError, ValueError):
         return None

@@ -38,7 +38,7 @@ from typing import Any
 from xenpatch.analysis.locktable import Effect, Summary
 from xenpatch.errors import XenpatchError
 
-FORMAT = 2
+FORMAT = 3
 _RACY_NS = 2 * 10**9
 
 
@@ -59,7 +59,9 @@ def code_fingerprint(rules: Path) -> str:
     pkg = here.parent
     for p in sorted([*here.glob("*.py"), *(pkg / "c").rglob("*.py"),
                      *(pkg / "analysis").glob("*.py"), *rules.glob("*.toml")]):
-        h.update(p.relative_to(pkg).as_posix().encode() + b"\0" + p.read_bytes())
+        # the path below its folder: masking/ is a package of c/ now
+        name = p.relative_to(pkg) if p.is_relative_to(pkg) else p.relative_to(rules)
+        h.update(name.as_posix().encode() + b"\0" + p.read_bytes())
     return h.hexdigest()
 
 
