@@ -61,7 +61,7 @@ def make_tree(root: Path, header: str) -> Path:
 
 @pytest.fixture(autouse=True)
 def _fresh_tables() -> None:
-    masking_tree._TABLES.clear()
+    TABLE._trees.clear()
 
 
 def masked_with(tmp_path: Path, header: str, code: str) -> tuple[bytes, bytes]:
@@ -235,11 +235,11 @@ def test_tree_kinds_are_cached_by_content(tmp_path: Path) -> None:
     data = json.loads(key.read_text())
     data["from_the_cache"] = "blank"
     key.write_text(json.dumps(data))
-    masking_tree._TABLES.clear()
+    TABLE._trees.clear()
     assert tree_table(TABLE, xen).kind(b"from_the_cache") == "blank"
     # A changed header is another key.
     (xen / "include" / "xen" / "compiler.h").write_text("#define asmlinkage int\n")
-    masking_tree._TABLES.clear()
+    TABLE._trees.clear()
     table = tree_table(TABLE, xen)
     assert table.kind(b"asmlinkage") is None
     assert table.kind(b"from_the_cache") is None
@@ -250,7 +250,7 @@ def test_a_bad_cache_file_is_recomputed(tmp_path: Path) -> None:
     tree_table(TABLE, xen)
     for f in Path(masking_tree._cache_file("x")).parent.glob("*.json"):
         f.write_text('{"asmlinkage": "not a kind"}')
-    masking_tree._TABLES.clear()
+    TABLE._trees.clear()
     assert tree_table(TABLE, xen).kind(b"asmlinkage") == "blank"
 
 

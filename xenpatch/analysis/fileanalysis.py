@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import replace
+from pathlib import Path
 
 from xenpatch.analysis.actions import fill_actions
 from xenpatch.analysis.config import AnalysisConfig
@@ -313,7 +314,7 @@ class FileAnalysis:
         text = self.headers.inlines.get(name)
         found = None
         if text is not None:
-            hsrc = _parse_header(self.config, name, text)
+            hsrc = _parse_header(self.config, name, text, self.headers.root)
             if hsrc is not None:
                 for fn in functions(hsrc.root):
                     if function_name(hsrc, fn) == name:
@@ -391,18 +392,21 @@ def run_engine(f: FunctionUnit, obs: Observer | None) -> Result | None:
             return None
 
 
-def _parse_header(config: AnalysisConfig, name: str, text: bytes) -> SourceFile | None:
+def _parse_header(config: AnalysisConfig, name: str, text: bytes,
+                  root: Path | None) -> SourceFile | None:
     """Parse one header inline on its own: far cheaper than its header.
-    Once per configuration (its macro table) and text: two architectures'
-    headers may define one name two ways."""
+    Once per configuration (its macro table), tree and text: two
+    architectures' headers may define one name two ways."""
+    from xenpatch.c.masking import tree_table
 
     def make() -> SourceFile | None:
+        macros = config.macros if root is None else tree_table(config.macros, root)
         try:
-            return parse_bytes(f"<inline {name}>.h", text, config.macros)
+            return parse_bytes(f"<inline {name}>.h", text, macros)
         except SourceError:
             return None
 
-    return config.memo(("inline", name, text), make)
+    return config.memo(("inline", name, text, root), make)
 
 
 def _through_macro(r: Resolved | None, w: Wrapper) -> Resolved | None:

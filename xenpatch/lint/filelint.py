@@ -261,15 +261,21 @@ def lint_file(path: Path, display: str, config: LintConfig,
     ):
         return FileResult(display, parsed=False)
     try:
-        src = _parse(display, raw, config)
+        src = _parse(display, raw, config, path)
     except SourceError as exc:
         return FileResult(display, error=str(exc))
     return lint_source(src, config, path, external)
 
 
-def _parse(display: str, raw: bytes, config: LintConfig) -> SourceFile:
+def _parse(display: str, raw: bytes, config: LintConfig, path: Path) -> SourceFile:
+    # What the file's tree's own #defines say to mask too (derived once per
+    # tree, cached by the headers' content): a release the table was not
+    # written for parses as well as the one it was.
+    from xenpatch.c.masking import table_for
+
+    macros = table_for(config.macros, path)
     try:
-        return parse_bytes(display, raw, config.macros)
+        return parse_bytes(display, raw, macros)
     except SourceError as exc:
         if "not UTF-8" not in exc.reason:
             raise
@@ -278,7 +284,7 @@ def _parse(display: str, raw: bytes, config: LintConfig) -> SourceFile:
         clean = raw.decode("utf-8", errors="replace").encode("ascii", errors="replace")
         if len(clean) != len(raw):
             clean = bytes(b if b < 0x80 else 0x3F for b in raw)
-        return parse_bytes(display, clean, config.macros)
+        return parse_bytes(display, clean, macros)
 
 
 def file_summaries(path: Path, config: LintConfig,
@@ -297,7 +303,7 @@ def file_summaries(path: Path, config: LintConfig,
         return True, {}
     display = str(path)
     try:
-        src = _parse(display, raw, config)
+        src = _parse(display, raw, config, path)
     except SourceError:
         return True, {}
     where = display.replace("\\", "/")
