@@ -19,4 +19,5 @@ fi
 # Fetch (or find cached) Debian's xen source once, before the tests ask for it.
 bash scripts/fetch-xen-source.sh >/dev/null || echo "note: Debian's xen source is unavailable" >&2
 .venv/bin/ruff check xenpatch tests bench
+.venv/bin/mypy
 exec .venv/bin/pytest -q -p no:cacheprovider "$@"

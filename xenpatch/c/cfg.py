@@ -306,13 +306,17 @@ class _Builder:
             return self.seq(s.named_children, nxt, brk, cont)
         if t == "while_statement":
             head = self.new(Kind.NOP, None, [], at=s)
-            body = self.stmt(s.child_by_field_name("body"), head, nxt, head)
+            body_node = s.child_by_field_name("body")
+            assert body_node is not None  # a required field in tree-sitter-c's grammar
+            body = self.stmt(body_node, head, nxt, head)
             self.nodes[head].succ = [self.cond(s.child_by_field_name("condition"), body, nxt)]
             return head
         if t == "do_statement":
             head = self.new(Kind.NOP, None, [], at=s)
             test = self.new(Kind.NOP, None, [], at=s.child_by_field_name("condition"))
-            body = self.stmt(s.child_by_field_name("body"), test, nxt, test)
+            body_node = s.child_by_field_name("body")
+            assert body_node is not None  # a required field in tree-sitter-c's grammar
+            body = self.stmt(body_node, test, nxt, test)
             self.nodes[test].succ = [self.cond(s.child_by_field_name("condition"), head, nxt)]
             self.nodes[head].succ = [body]
             return head
@@ -334,9 +338,12 @@ class _Builder:
             return self.new(Kind.NOP, None, [cont], at=s)
         if t == "goto_statement":
             lbl = s.child_by_field_name("label")
+            assert lbl is not None  # a required field in tree-sitter-c's grammar
             return self.new(Kind.NOP, None, [self.label(self.src.text(lbl))], at=s)
         if t == "labeled_statement":
-            name = self.src.text(s.child_by_field_name("label"))
+            lbl = s.child_by_field_name("label")
+            assert lbl is not None  # a required field in tree-sitter-c's grammar
+            name = self.src.text(lbl)
             self.defined_labels.add(name)
             nid = self.label(name)
             rest = [c for c in s.named_children if c.type != "statement_identifier"]
@@ -448,6 +455,7 @@ class _Builder:
 
     def switch(self, s: Node, nxt: int, cont: int | None) -> int:
         body = s.child_by_field_name("body")
+        assert body is not None  # a required field in tree-sitter-c's grammar
         cases = [c for c in body.named_children if c.type == "case_statement"]
         others = [c for c in body.named_children if c.type not in ("case_statement", "comment")]
         if others and not cases:

@@ -114,11 +114,19 @@ def _split_body(data: bytes) -> bytes:
     return b""
 
 
+def _blob(repo: pygit2.Repository, oid: pygit2.Oid) -> pygit2.Blob:
+    """The blob a diff side's file id names."""
+    obj = repo[oid]
+    assert isinstance(obj, pygit2.Blob)  # a file's id in a tree diff names a blob
+    return obj
+
+
 def commit_changes(repo_dir: str | os.PathLike[str], sha: str) -> list[FileChange]:
     """The diff of commit ``sha`` against its first parent, one entry per file,
     in git's order (by path; a rename sits at its new path)."""
     repo = open_repo(repo_dir)
     commit = repo[pygit2.Oid(hex=sha)]
+    assert isinstance(commit, pygit2.Commit), f"{sha} is not a commit"
     parent = str(commit.parent_ids[0]) if commit.parent_ids else None
     return changes_between(repo_dir, parent, sha)
 
@@ -132,11 +140,16 @@ def changes_between(repo_dir: str | os.PathLike[str], old: str | None, new: str
     flags = DiffOption.INDENT_HEURISTIC | DiffOption.SHOW_BINARY
     if old is not None:
         old_tree = repo.revparse_single(old).peel(pygit2.Tree)
-        diff = repo.diff(old_tree, new_tree, flags=flags, context_lines=3, interhunk_lines=0)
+        # pygit2's stubs leave Tree out of diff()'s overloads; it takes trees
+        diff = repo.diff(old_tree, new_tree,  # type: ignore[call-overload]
+                         flags=flags, context_lines=3, interhunk_lines=0)
     else:
         diff = new_tree.diff_to_tree(swap=True, flags=flags, context_lines=3)
     try:
-        level = int(repo.config["core.compression"])  # -1: zlib's default
+        raw = repo.config["core.compression"]  # None: a valueless flag
+        if raw is None:  # as int(None) did: git itself dies on "missing value"
+            raise TypeError("core.compression has no value")
+        level = int(raw)  # -1: zlib's default
     except (KeyError, ValueError):
         level = 1  # git's zlib_compression_level starts at Z_BEST_SPEED
     patches = list(diff)
@@ -163,17 +176,20 @@ def changes_between(repo_dir: str | os.PathLike[str], old: str | None, new: str
             if old_f.id == new_f.id:
                 patch = None
             else:
-                patch = repo[old_f.id].diff(repo[new_f.id], flags=flags,
-                                            old_as_path=old_f.path, new_as_path=new_f.path,
-                                            context_lines=3, interhunk_lines=0)
+                # pygit2's stubs name Blob.diff()'s "flags" "flag" and lack
+                # context_lines and interhunk_lines; the C method takes them all
+                patch = _blob(repo, old_f.id).diff(  # type: ignore[call-arg]
+                    _blob(repo, new_f.id), flags=flags,
+                    old_as_path=old_f.path, new_as_path=new_f.path,
+                    context_lines=3, interhunk_lines=0)
         body = _split_body(patch.data) if patch is not None else b""
         if patch is not None:
             binary = bool(patch.delta.is_binary)
         else:  # an exact rename has no patch; git still calls it "Bin" by content
-            binary = b"\0" in repo[new_f.id].data[:8000]
+            binary = b"\0" in _blob(repo, new_f.id).data[:8000]
         if binary and body.startswith(b"GIT binary patch\n"):
-            old_data = repo[old_f.id].data if status != "A" else b""
-            new_data = repo[new_f.id].data if status != "D" else b""
+            old_data = _blob(repo, old_f.id).data if status != "A" else b""
+            new_data = _blob(repo, new_f.id).data if status != "D" else b""
             body = _git_binary_body(body, old_data, new_data, level)
         if binary and old_f.id == new_f.id:
             added_n = deleted_n = 0  # git prints a bare "Bin" for an exact rename

@@ -88,7 +88,11 @@ def resolve_range(repo_dir: str | os.PathLike[str], spec: str) -> tuple[str, lis
     head = resolve(repo_dir, head_rev)
     walker = repo.walk(pygit2.Oid(hex=head), pygit2.enums.SortMode.TOPOLOGICAL)
     walker.hide(pygit2.Oid(hex=base))
-    commits = [repo[c.id] for c in walker]
+    commits: list[pygit2.Commit] = []
+    for c in walker:
+        commit = repo[c.id]
+        assert isinstance(commit, pygit2.Commit)  # the walker yields commits
+        commits.append(commit)
     if not commits:
         raise GitError(spec, "empty range: no commits between base and head")
     commits.reverse()
@@ -116,7 +120,9 @@ def resolve_range(repo_dir: str | os.PathLike[str], spec: str) -> tuple[str, lis
             raise GitError(
                 f"commit {info.sha[:12]}", f"message is not UTF-8 (byte {exc.start})"
             ) from exc
-        enc = repo[pygit2.Oid(hex=info.sha)].message_encoding
+        commit = repo[pygit2.Oid(hex=info.sha)]
+        assert isinstance(commit, pygit2.Commit)  # info came from one of ``commits``
+        enc = commit.message_encoding
         if enc and enc.lower().replace("-", "") != "utf8":
             raise GitError(f"commit {info.sha[:12]}", f"message encoding is {enc}, not UTF-8")
     return base, infos

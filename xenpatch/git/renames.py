@@ -89,7 +89,9 @@ def pair_renames(
     def data(oid: pygit2.Oid) -> bytes:
         key = str(oid)
         if key not in blobs:
-            blobs[key] = repo[oid].data
+            blob = repo[oid]
+            assert isinstance(blob, pygit2.Blob)  # a file's id in a diff names a blob
+            blobs[key] = blob.data
         return blobs[key]
 
     def regular(mode: int) -> bool:
@@ -127,15 +129,15 @@ def pair_renames(
     for di, d in enumerate(added):
         if di in used_dst or not regular(d.new_file.mode):
             continue
-        row = []
+        row: list[tuple[int, int, int]] = []  # (score, same basename, source index)
         for si, s in enumerate(deleted):
             if si in used_src or not regular(s.old_file.mode):
                 continue
             score = _rename_score(data(s.old_file.id), data(d.new_file.id))
             row.append((score, int(_basename_same(s.old_file.raw_path, d.new_file.raw_path)), si))
         row.sort(key=lambda r: (-r[0], -r[1]))
-        for score, name, si in row[:4]:
-            candidates.append((score, name, order, di * 1_000_000 + si))
+        for score, same_name, si in row[:4]:
+            candidates.append((score, same_name, order, di * 1_000_000 + si))
             order += 1
     candidates.sort(key=lambda c: (-c[0], -c[1], c[2]))
     for score, _name, _order, key in candidates:

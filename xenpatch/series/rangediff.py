@@ -78,8 +78,8 @@ def _diffsize(a: str, b: str) -> int:
 def _assignment(cost: list[list[int]]) -> list[int]:
     """Hungarian algorithm (square matrix): column assigned to each row."""
     n = len(cost)
-    u = [0] * (n + 1)
-    v = [0] * (n + 1)
+    u: list[float] = [0] * (n + 1)  # potentials: delta is a float
+    v: list[float] = [0] * (n + 1)
     p = [0] * (n + 1)
     way = [0] * (n + 1)
     for i in range(1, n + 1):
