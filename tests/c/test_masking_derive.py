@@ -225,7 +225,8 @@ def test_table_for_a_file_finds_its_tree(tmp_path: Path) -> None:
     assert tree_table(TABLE, tmp_path / "xen" / "common") is TABLE
 
 
-def test_tree_kinds_are_cached_by_content(tmp_path: Path) -> None:
+def test_tree_kinds_are_cached_by_content(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / "cache"))  # this test's files only
     xen = make_tree(tmp_path / "a", "#define asmlinkage\n")
     assert tree_table(TABLE, xen).kind(b"asmlinkage") == "blank"
     files = list((Path(masking_tree._cache_file("x")).parent).glob("*.json"))
@@ -245,7 +246,8 @@ def test_tree_kinds_are_cached_by_content(tmp_path: Path) -> None:
     assert table.kind(b"from_the_cache") is None
 
 
-def test_a_bad_cache_file_is_recomputed(tmp_path: Path) -> None:
+def test_a_bad_cache_file_is_recomputed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / "cache"))
     xen = make_tree(tmp_path, "#define asmlinkage\n")
     tree_table(TABLE, xen)
     for f in Path(masking_tree._cache_file("x")).parent.glob("*.json"):
