@@ -1,6 +1,6 @@
 """The whole of Xen 4.17's xen/: no crash, every function that could not be
 analysed reported, and every finding listed with a verdict in
-docs/lint-xen-4.17-findings.md (and nothing listed there that is gone)."""
+docs/lint-findings/xen-4.17.md (and nothing listed there that is gone)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from xenpatch.paths import project_root
 
 pytestmark = [pytest.mark.xen, pytest.mark.slow]
 
-DOC = project_root() / "docs" / "lint-xen-4.17-findings.md"
+DOC = project_root() / "docs" / "lint-findings" / "xen-4.17.md"
 _LISTED = re.compile(r"^- `([^`]+:\d+:\d+)` (XL\d{3}) `(\w+)`:\s+\*\*", re.M)
 
 
