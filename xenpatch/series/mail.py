@@ -224,40 +224,7 @@ def wrap_header(text: str, used: int, width: int = HEADER_WIDTH) -> str:
     """git's strbuf_add_wrapped_text(text, -used, 1, width) for a one-line
     ASCII value: break at spaces so that no line passes ``width`` columns
     (unless a single word is longer), continuation lines start with a space."""
-    out: list[str] = []
-    n = len(text)
-    bol = 0
-    pos = 0
-    w = used
-    indent = -used
-    space: int | None = 0 if indent < 0 else None
-    while True:
-        c = text[pos] if pos < n else ""
-        if c == "" or c.isspace():
-            if w <= width or space is None:
-                start = bol
-                if c == "" and pos == start:
-                    return "".join(out)
-                if space is not None:
-                    start = space
-                else:
-                    out.append(" " * max(indent, 0))
-                out.append(text[start:pos])
-                if c == "":
-                    return "".join(out)
-                space = pos
-                if c == "\t":
-                    w |= 0x07
-                w += 1
-                pos += 1
-            else:
-                out.append("\n")
-                pos = bol = space + (1 if text[space].isspace() else 0)
-                space = None
-                w = indent = 1
-            continue
-        w += 1
-        pos += 1
+    return git_wrap(text, -used, 1, width)
 
 
 def _last_line_length(text: str) -> int:
