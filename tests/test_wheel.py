@@ -87,7 +87,7 @@ def test_rewrite_commit_and_series(installed: Path, tmp_path: Path) -> None:
     message = run(["git", "log", "-1", "--format=%B"], tree).stdout
     assert message.startswith("grant_table: ") and "Signed-off-by: Ann Dev" in message
     proc = run([str(installed / "xenpatch"), "series", "-C", str(tree), "HEAD~1..HEAD",
-                "--no-maintainers", "-o", str(tmp_path / "out")], tmp_path)
+                "--no-maintainers", "--cover-letter", "-o", str(tmp_path / "out")], tmp_path)
     assert proc.returncode == 0, proc.stderr
     mails = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert mails[0] == "v1-0000-cover-letter.patch" and len(mails) == 2, mails

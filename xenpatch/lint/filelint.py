@@ -96,11 +96,7 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult) -> 
             if not f.summarised:
                 f.summarised = True
                 f.summary = helper_summary(f, res)
-            # A summary of locks taken and dropped only is not exported: it
-            # would send every file calling the helper through the second
-            # pass (twice the lint time on 4.17) for checks at calls that
-            # the helper's own file already makes.
-            if f.summary is not None and any(e.action != "take" for e in f.summary.effects):
+            if f.summary is not None and exported(f.summary):
                 result.exports[f.name] = f.summary
     for f in rel:
         if f.skip is not None:
@@ -320,9 +316,17 @@ def file_summaries(path: Path, config: LintConfig,
                 or f.name in fa.table.wrappers:
             continue
         s = fa.summary_of(f.name)
-        if s is not None and s.effects:
+        if s is not None and exported(s):
             out[f.name] = s
     return False, out
+
+
+def exported(s: Summary | None) -> bool:
+    """Whether a helper's summary goes to the other files.  A summary of
+    locks taken and dropped only does not: it would send every file calling
+    the helper through the second pass (twice the lint time on 4.17) for
+    checks at calls that the helper's own file already makes."""
+    return s is not None and any(e.action != "take" for e in s.effects)
 
 
 def calls_any(path: Path, names: frozenset[str], raw: bytes | None = None) -> bool:
