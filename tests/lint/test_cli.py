@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from lint.snippets import LEAK
 from xenpatch.lint import api
 from xenpatch.lint.cli import main
 from xenpatch.paths import fixtures_dir, project_root
@@ -20,16 +21,6 @@ void ok(void)
 {
     spin_lock(&l);
     spin_unlock(&l);
-}
-"""
-LEAK = """static DEFINE_SPINLOCK(l);
-int bad(int x)
-{
-    spin_lock(&l);
-    if ( x )
-        return -1;
-    spin_unlock(&l);
-    return 0;
 }
 """
 

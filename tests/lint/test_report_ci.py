@@ -19,21 +19,12 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from lint.snippets import LEAK
 from xenpatch.lint.cli import main
 from xenpatch.paths import fixtures_dir, project_root
 
 SCHEMA = json.loads(Path(__file__).with_name("sarif-schema-2.1.0.json").read_text())
 BASIC = fixtures_dir() / "lint" / "basic.c"
-LEAK = """static DEFINE_SPINLOCK(l);
-int bad(int x)
-{
-    spin_lock(&l);
-    if ( x )
-        return -1;
-    spin_unlock(&l);
-    return 0;
-}
-"""
 _WARNING = re.compile(r"^(.+):(\d+):(\d+): warning: .+ \[XL\d{3}\]$")
 _NOTE = re.compile(r"^(.+):(\d+):(\d+): note: .+$")
 

@@ -10,21 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from lint.snippets import LEAK
 from xenpatch.lint import api
 from xenpatch.lint.cli import main
 from xenpatch.lint.run import lint_files
 from xenpatch.paths import fixtures_dir
 
-LEAK = """static DEFINE_SPINLOCK(l);
-int bad(int x)
-{
-    spin_lock(&l);
-    if ( x )
-        return -1;
-    spin_unlock(&l);
-    return 0;
-}
-"""
 WORSE = """
 int worse(int y)
 {
