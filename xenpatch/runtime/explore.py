@@ -29,7 +29,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from xenpatch.runtime.machine import CRASHED, DONE, RUN, Machine, State, StepResult
+from xenpatch.runtime.machine import CRASHED, DONE, RUN, Cpu, Machine, State, StepResult
+from xenpatch.runtime.packed import Packer, PState, PStep
 from xenpatch.runtime.symmetry import Perm, Symmetry, compose
 
 HAZARD_KINDS = ("exclusion", "deadlock", "assert", "bug", "held_at_end")
@@ -166,7 +167,7 @@ def successors(m: Machine, state: State) -> list[tuple[int, StepResult]]:
     return out
 
 
-def _ample(m: Machine, state: State, i: int, r: StepResult) -> bool:
+def _ample(m: Machine, cpus: list[Cpu], i: int, r: PStep) -> bool:
     """May CPU i's step r be explored alone?"""
     if r.crash is not None or (r.held and m.cfg.record_order):
         return False
@@ -175,7 +176,6 @@ def _ample(m: Machine, state: State, i: int, r: StepResult) -> bool:
     held_words = 0
     for name in r.held:
         held_words |= m.lock_words[name]
-    cpus = state[1]
     for j, c in enumerate(cpus):
         if j == i:
             continue
@@ -211,6 +211,7 @@ def explore(
 ) -> Result:
     """Breadth-first exploration of every schedule of m.
 
+    States are stored packed (packed.py: interned ids, memoised steps).
     ``symmetry`` stores one state per permutation class of CPUs running
     identical programs (symmetry.py); hazards and their schedules are then
     computed on a real replay, but ``outcomes``, ``overlaps`` and ``stuck``
@@ -221,11 +222,12 @@ def explore(
     ``shortest=False`` skips it and keeps the reduced graph's schedules)."""
     t0 = time.perf_counter()
     res = Result()
-    init = m.initial_state()
-    index: dict[State, int] = {init: 0}
+    pk = Packer(m)
+    init = pk.pack(m.initial_state())
+    index: dict[PState, int] = {init: 0}
     parent = array("l", [-1])
     via = array("b", [-1])
-    queue: deque[tuple[State, int, frozenset[tuple[int, int, int]], frozenset[int] | None]]
+    queue: deque[tuple[PState, int, frozenset[tuple[int, int, int]], frozenset[int] | None]]
     queue = deque([(init, 0, frozenset(), None)])
 
     sym = Symmetry(m) if symmetry else None
@@ -265,12 +267,20 @@ def explore(
         for kind, msg in hazards_at_end(m, sched) or keys:
             res._add(Hazard(kind, msg, sched))
 
-    def canon(s: State) -> tuple[State, Perm | None]:
-        return sym.canon(s) if sym is not None else (s, None)
+    def canon(s: PState) -> tuple[PState, Perm | None]:
+        return pk.canon(sym, s) if sym is not None else (s, None)
 
-    def check(state: State, k: int) -> None:
-        bad, seen = exclusion(m, state)
-        res.overlaps |= seen
+    # The exclusion check reads only the holds: memoised on their ids.
+    excl: dict[tuple[int, ...], tuple[list[str], set[tuple[str, int, int]]]] = {}
+
+    def check(ps: PState, k: int) -> None:
+        key = pk.holds_key(ps)
+        hit = excl.get(key)
+        if hit is None:
+            hit = excl[key] = exclusion(m, pk.unpack(ps))
+        bad, seen = hit
+        if seen:
+            res.overlaps |= seen
         if bad:
             report(k, [("exclusion", msg) for msg in bad])
 
@@ -280,24 +290,27 @@ def explore(
     # (cpu, reads, writes) so independence can be checked without re-running.
     sleep_of: dict[int, frozenset[tuple[int, int, int]]] = {0: frozenset()}
     last_check = 0
+    ncpus = m.ncpus
+    step = pk.step
     while queue:
         state, k, asleep_set, only = queue.popleft()
         asleep = {c for c, _, _ in asleep_set}
-        enabled: list[tuple[int, StepResult]] = []
-        for i in range(m.ncpus):
+        enabled: list[tuple[int, PStep]] = []
+        for i in range(ncpus):
             if i in asleep or (only is not None and i not in only):
                 continue
-            r = m.step(state, i)
+            r = step(state, i)
             if r is not None:
                 enabled.append((i, r))
         if not enabled:
             if only is None and not asleep:
-                _record_end(m, state, res, k, report)
+                _record_end(m, pk.unpack(state), res, k, report)
             continue
         succ = enabled
-        if reduce and only is None:
+        if reduce and only is None and len(enabled) > 1:
+            cpus = pk.records(state)
             for i, r in enabled:
-                if _ample(m, state, i, r) and canon(r.state)[0] not in index:
+                if _ample(m, cpus, i, r) and canon(r.state)[0] not in index:
                     succ = [(i, r)]
                     break
         done: list[tuple[int, int, int]] = []
@@ -306,7 +319,7 @@ def explore(
             me = (i, r.reads, r.writes)
             child_sleep = frozenset(
                 t for t in (*asleep_set, *done) if _independent(t, me)
-            ) if reduce else frozenset()
+            ) if reduce and (asleep_set or done) else frozenset()
             done.append(me)
             s2, perm = canon(r.state)
             if perm is not None:
@@ -330,7 +343,7 @@ def explore(
             if perm is not None:
                 perms[k2] = perm
             if r.crash is not None:
-                res.crash_points.add((r.crash.kind, i, r.state[1][i].op_idx))
+                res.crash_points.add((r.crash.kind, i, pk.cpus[r.state[1 + i]].op_idx))
                 report(k2, [(r.crash.kind, f"cpu{i}: {r.crash.message}")])
                 continue
             sleep_of[k2] = child_sleep

@@ -460,7 +460,26 @@ class Machine:
         """Run CPU i for one step, or None if it cannot move (finished,
         crashed, or spinning)."""
         mem, cpus, log = state
-        c = cpus[i]
+        raw = self.cpu_step(mem, cpus[i], i, log, trace)
+        if raw is None:
+            return None
+        mem, new, reads, writes, held, crash, log, lines = raw
+        cpus = cpus[:i] + (new,) + cpus[i + 1 :]
+        if self._tickets:
+            mem, cpus = self._routines.normalise_tickets(self._tickets, mem, cpus)
+        if log is not state[2]:
+            # The acquisition log is shared: two appends do not commute.
+            writes |= 1 << len(mem)
+        return StepResult((mem, cpus, log), reads, writes, bool(held) or crash is not None,
+                          held, crash, lines)
+
+    def cpu_step(self, mem: tuple[int, ...], c: Cpu, i: int, log: tuple, trace: bool = False
+                 ) -> tuple[tuple[int, ...], Cpu, int, int, frozenset[str], Crash | None,
+                            tuple, tuple[str, ...]] | None:
+        """CPU i's step on its own record and memory: (mem, cpu, reads,
+        writes, locks whose holds changed, crash, log, trace), before ticket
+        normalisation.  A function of (mem, c, i) alone (log is only
+        appended to), which is what lets packed.py memoise it."""
         if c.status != RUN:
             return None
         prog = self.sc.programs[i]
@@ -573,18 +592,9 @@ class Machine:
         holds = pending[0]
         new = Cpu(op_idx, ctx.started, tuple(stack), ctx.preempt, ctx.in_irq, holds,
                   ctx.dbg, obs, status, ctx.irq_off, ctx.irq_saved)
-        cpus = cpus[:i] + (new,) + cpus[i + 1 :]
-        if self._tickets:
-            mem, cpus = self._routines.normalise_tickets(self._tickets, mem, cpus)
         held = frozenset(h[0] for h in holds + c.holds if holds.count(h) != c.holds.count(h)) \
             if holds != c.holds else frozenset()  # counted: recursive holds repeat
-        visible = bool(held) or crash is not None
-        writes = ctx.writes
-        if log is not state[2]:
-            # The acquisition log is shared: two appends do not commute.
-            writes |= 1 << len(mem)
-        return StepResult((mem, cpus, log), ctx.reads, writes, visible, held, crash,
-                          tuple(ctx.trace or ()))
+        return mem, new, ctx.reads, ctx.writes, held, crash, log, tuple(ctx.trace or ())
 
     # -- inspection -------------------------------------------------------
     def var(self, state: State, name: str) -> int:

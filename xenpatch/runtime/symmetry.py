@@ -76,6 +76,11 @@ class Symmetry:
         inv = [0] * self.n
         for p, i in enumerate(perm):
             inv[i] = p
+        out = tuple(_map_cpu(cpus[i], inv) for i in perm)
+        return (self.apply_mem(mem, perm, inv), out, log)
+
+    def apply_mem(self, mem: tuple[int, ...], perm: Perm, inv: list[int]) -> tuple[int, ...]:
+        """The memory of a state permuted by perm (inv: its inverse)."""
         new = list(mem)
         for s in self.slot_bases:
             for p, i in enumerate(perm):
@@ -89,8 +94,11 @@ class Symmetry:
             v = mem[w]
             if (v & lay.qw_wmask) == lay.qw_locked and (v & lay.qw_cpumask) < self.n:
                 new[w] = (v & ~lay.qw_cpumask) | inv[v & lay.qw_cpumask]
-        out = tuple(_map_cpu(cpus[i], inv) for i in perm)
-        return (tuple(new), out, log)
+        return tuple(new)
+
+    @staticmethod
+    def map_cpu(c: Cpu, inv: list[int]) -> Cpu:
+        return _map_cpu(c, inv)
 
 
 def _map_cpu(c: Cpu, inv: list[int]) -> Cpu:
