@@ -114,6 +114,12 @@ def test_bounded_search_that_stops_early_exits_3(tmp_path: Path,
     # A hazard found before the bound is still a finding: exit 1.
     q = _write(tmp_path, NESTED)
     assert _main(["explore", str(q), "--max-states", "1000000"]) == 1
+    capsys.readouterr()
+    # A memory bound below what the process already uses stops at once.
+    assert _main(["explore", str(p), "--max-memory", "1"]) == 3
+    cap = capsys.readouterr()
+    assert "INCOMPLETE: stopped by --max-memory 1" in cap.out
+    assert "incomplete" in cap.err
 
 
 def test_summary_names_the_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,14 +3,12 @@
 ``explore`` is breadth-first over every interleaving with a visited set, so
 the first schedule reaching a hazard is a shortest one (in the reduced graph
 when the reduction is on; ``minimise`` then drops steps that the hazard does
-not need).  The reduction is an ample-set partial-order reduction with
-singleton ample sets: a CPU's next step is explored alone when it changes no
-checked property (no hold gained or lost, no crash) and touches no word that
-any other CPU may still touch (static footprints of the rest of its program,
-machine.footprints) -- then every interleaving of it with the others is
-equivalent to running it first.  The cycle proviso (an ample step that
-closes onto a visited state forces full expansion) keeps steps from being
-postponed forever.
+not need).  The reduction (por.py) follows a stubborn set of CPUs
+instead of all of them where one exists with no step the checked
+properties can see, under the cycle proviso (a reduced set whose step
+closes onto a visited state forces full expansion).  Sleep sets drop the
+steps whose interleavings with the explored siblings are covered; states
+are stored packed and steps memoised (packed.py).
 
 ``random_walks`` samples seeded random schedules for cases too big to
 exhaust.  ``fair_starvation`` searches the full graph for a strongly fair
@@ -29,8 +27,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from xenpatch.runtime.machine import CRASHED, DONE, RUN, Cpu, Machine, State, StepResult
+from xenpatch.runtime.machine import CRASHED, DONE, RUN, Machine, State, StepResult
 from xenpatch.runtime.packed import Packer, PState, PStep
+from xenpatch.runtime.por import Reducer
 from xenpatch.runtime.symmetry import Perm, Symmetry, compose
 
 HAZARD_KINDS = ("exclusion", "deadlock", "assert", "bug", "held_at_end")
@@ -167,28 +166,6 @@ def successors(m: Machine, state: State) -> list[tuple[int, StepResult]]:
     return out
 
 
-def _ample(m: Machine, cpus: list[Cpu], i: int, r: PStep) -> bool:
-    """May CPU i's step r be explored alone?"""
-    if r.crash is not None or (r.held and m.cfg.record_order):
-        return False
-    # A hold gained or lost is invisible to the exclusion check when no other
-    # CPU holds that lock now or may touch it later.
-    held_words = 0
-    for name in r.held:
-        held_words |= m.lock_words[name]
-    for j, c in enumerate(cpus):
-        if j == i:
-            continue
-        if r.held and any(h[0] in r.held for h in c.holds):
-            return False
-        if c.status != RUN:
-            continue
-        fr, fw = m.footprints[j][c.op_idx]
-        if r.writes & (fr | fw) or r.reads & fw or held_words & (fr | fw):
-            return False
-    return True
-
-
 def _rss_mb() -> float:
     """Peak resident size of this process in megabytes (Linux: ru_maxrss is in KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -289,37 +266,44 @@ def explore(
     # equivalent interleaving was already explored), kept as
     # (cpu, reads, writes) so independence can be checked without re-running.
     sleep_of: dict[int, frozenset[tuple[int, int, int]]] = {0: frozenset()}
-    last_check = 0
+    last_check = -4096  # the memory bound is checked from the first state on
     ncpus = m.ncpus
     step = pk.step
+    reducer = Reducer(m, pk)
+    # Full expansion and empty sleep sets are always sound: the reduction
+    # switches itself off where it does not pay (Reducer.worth_it).
+    reducing = reduce
     while queue:
         state, k, asleep_set, only = queue.popleft()
         asleep = {c for c, _, _ in asleep_set}
-        enabled: list[tuple[int, PStep]] = []
+        steps: dict[int, PStep] = {}
         for i in range(ncpus):
-            if i in asleep or (only is not None and i not in only):
+            if only is not None and i not in only:
                 continue
             r = step(state, i)
             if r is not None:
-                enabled.append((i, r))
-        if not enabled:
-            if only is None and not asleep:
+                steps[i] = r
+        if not steps:
+            if only is None:
                 _record_end(m, pk.unpack(state), res, k, report)
             continue
-        succ = enabled
-        if reduce and only is None and len(enabled) > 1:
-            cpus = pk.records(state)
-            for i, r in enabled:
-                if _ample(m, cpus, i, r) and canon(r.state)[0] not in index:
-                    succ = [(i, r)]
-                    break
+        succ = [(i, r) for i, r in steps.items() if i not in asleep]
+        if reducing and only is None and len(steps) > 1:
+            chosen = reducer.choose(state, steps)
+            cut = False
+            if chosen is not None:
+                # Cycle proviso: every step of the reduced set reaches a new state.
+                few = [(i, steps[i]) for i in chosen if i not in asleep]
+                if all(canon(r.state)[0] not in index for _, r in few):
+                    succ, cut = few, True
+            reducing = reducer.worth_it(cut)
         done: list[tuple[int, int, int]] = []
         for i, r in succ:
             res.transitions += 1
             me = (i, r.reads, r.writes)
             child_sleep = frozenset(
                 t for t in (*asleep_set, *done) if _independent(t, me)
-            ) if reduce and (asleep_set or done) else frozenset()
+            ) if reducing and (asleep_set or done) else frozenset()
             done.append(me)
             s2, perm = canon(r.state)
             if perm is not None:

@@ -411,6 +411,7 @@ class Machine:
         self.lock_by_id = {info.lid: info for info in self.locks.values()}
         self._routines = locks
         self._op_cache: dict[tuple[int, int], tuple[Any, tuple]] = {}
+        self.blocked_reads = 0
         self.footprints = self._footprints()
         self._tickets = locks.ticket_bases(self)
         self.lock_words = {n: ((1 << i.size) - 1) << i.base | ((1 << i.wa) if i.wa >= 0 else 0)
@@ -580,6 +581,8 @@ class Machine:
                 # return value next step through a trampoline frame.
                 stack.append((_Return, 0, (retval,), ()))
         except _Blocked:
+            # What the await read: the words whose change may enable it (por.py).
+            self.blocked_reads = ctx.reads
             return None
         except Crash as e:
             crash = e

@@ -58,11 +58,14 @@ class Packer:
         self.hold_ids: list[int] = []
         self._holds: dict[tuple, int] = {}
         self._memo: dict[tuple[int, int, int], _Hit | None] = {}
+        self._blocked: dict[tuple[int, int, int], int] = {}
         self._norm: dict[int, tuple[int, tuple]] = {}
         self._cpu_norm: dict[tuple[int, tuple], int] = {}
         self._tickets = m._tickets
         self._log_bit = 1 << len(m.init_mem)
         self._perm_cpu: dict[tuple[int, Perm], int] = {}
+        self._perm_mem: dict[tuple[int, Perm], int] = {}
+        self._sym_groups: list[tuple[list[int], list[tuple[int, tuple[int, ...]]]]] | None = None
 
     # -- interning -----------------------------------------------------------
     def mem_id(self, mem: tuple[int, ...]) -> int:
@@ -137,6 +140,11 @@ class Packer:
             writes |= self._log_bit
         return PStep(tuple(parts), reads, writes, held, crash)
 
+    def blocked_reads(self, ps: PState, i: int) -> int | None:
+        """The words CPU i's disabled step waits on (None: finished or
+        crashed, or not tried yet by step())."""
+        return self._blocked.get((i, ps[1 + i], ps[0]))
+
     def _run(self, key: tuple[int, int, int]) -> _Hit | None:
         i, cid, mid = key
         c = self.cpus[cid]
@@ -144,6 +152,7 @@ class Packer:
             return None
         raw = self.m.cpu_step(self.mems[mid], c, i, ())
         if raw is None:
+            self._blocked[key] = self.m.blocked_reads
             return None
         mem, new, reads, writes, held, crash, log, _ = raw
         return (self.cpu_id(new), self.mem_id(mem), reads, writes, held, crash, log)
@@ -172,33 +181,52 @@ class Packer:
         return cid if stack == c.stack else self.cpu_id(c._replace(stack=stack))
 
     # -- symmetry ------------------------------------------------------------
+    def _groups(self, sym: Symmetry) -> list[tuple[list[int], list[tuple[int, tuple[int, ...]]]]]:
+        """Per symmetry group: its CPUs, and each one's place in a packed
+        state and the addresses of its slots."""
+        if self._sym_groups is None:
+            self._sym_groups = [(g, [(1 + i, tuple(s + i for s in sym.slot_bases)) for i in g])
+                                for g in sym.groups]
+        return self._sym_groups
+
     def canon(self, sym: Symmetry, ps: PState) -> tuple[PState, Perm | None]:
         """Symmetry.canon on a packed state."""
         mem = self.mems[ps[0]]
-        slots = sym.slot_bases
-        perm = list(range(self.n))
-        changed = False
-        for g in sym.groups:
-            order = sorted(g, key=lambda i: (ps[1 + i], tuple(mem[s + i] for s in slots), i))
-            if order != g:
-                changed = True
-                for p, i in zip(g, order, strict=True):
-                    perm[p] = i
-        if not changed:
+        perm: list[int] | None = None
+        for g, places in self._groups(sym):
+            # Sort key: the CPU's record id, then its slots (lock ids, < 2^16).
+            keys = []
+            for p, addrs in places:
+                k = ps[p]
+                for a in addrs:
+                    k = (k << 16) | mem[a]
+                keys.append(k)
+            if keys == sorted(keys):
+                continue
+            if perm is None:
+                perm = list(range(self.n))
+            # sorted() is stable: equal keys keep CPU-number order.
+            order = [i for _, i in sorted(zip(keys, g, strict=True), key=lambda p: p[0])]
+            for p, i in zip(g, order, strict=True):
+                perm[p] = i
+        if perm is None:
             return ps, None
         t = tuple(perm)
         inv = [0] * self.n
         for p, i in enumerate(t):
             inv[i] = p
-        new_mem = sym.apply_mem(mem, t, inv)
-        out = [self.mem_id(new_mem)]
+        mk = (ps[0], t)
+        mid = self._perm_mem.get(mk)
+        if mid is None:
+            mid = self._perm_mem[mk] = self.mem_id(sym.apply_mem(mem, t, inv))
+        out = [mid]
         pc = self._perm_cpu
         ivt = tuple(inv)
         for i in t:
-            k = (ps[1 + i], ivt)
-            c2 = pc.get(k)
+            ck = (ps[1 + i], ivt)
+            c2 = pc.get(ck)
             if c2 is None:
-                c2 = pc[k] = self.cpu_id(sym.map_cpu(self.cpus[ps[1 + i]], inv))
+                c2 = pc[ck] = self.cpu_id(sym.map_cpu(self.cpus[ps[1 + i]], inv))
             out.append(c2)
         out.append(ps[-1])
         return tuple(out), t
