@@ -11,8 +11,9 @@ steps whose interleavings with the explored siblings are covered; states
 are stored packed and steps memoised (packed.py).
 
 ``random_walks`` samples seeded random schedules for cases too big to
-exhaust.  ``fair_starvation`` searches the full graph for a strongly fair
-cycle in which one CPU never completes an op (L11, L12).
+exhaust.  ``fair_starvation`` (fairness.py, re-exported here) searches the
+full graph for a strongly fair cycle in which one CPU never completes an op
+(L11, L12).
 """
 
 from __future__ import annotations
@@ -23,16 +24,21 @@ import sys
 import time
 from array import array
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from xenpatch.runtime.machine import CRASHED, DONE, RUN, Machine, State, StepResult
+from xenpatch.runtime.fairness import Lasso, fair_starvation, state_graph, successors
+from xenpatch.runtime.machine import CRASHED, DONE, RUN, Machine, State
 from xenpatch.runtime.packed import Packer, PState, PStep
 from xenpatch.runtime.por import Reducer
 from xenpatch.runtime.symmetry import Perm, Symmetry, compose
 
 HAZARD_KINDS = ("exclusion", "deadlock", "assert", "bug", "held_at_end")
+
+__all__ = ["HAZARD_KINDS", "Hazard", "Lasso", "Outcome", "Result", "explore",
+           "fair_starvation", "format_replay", "format_schedule", "hazards_at_end",
+           "minimise", "random_walks", "replay", "state_graph"]
 
 
 @dataclass(frozen=True)
@@ -156,15 +162,6 @@ def _outcome(state: State) -> Outcome:
 
 # ---------------------------------------------------------------------------
 # Exhaustive search
-
-def successors(m: Machine, state: State) -> list[tuple[int, StepResult]]:
-    out = []
-    for i in range(m.ncpus):
-        r = m.step(state, i)
-        if r is not None:
-            out.append((i, r))
-    return out
-
 
 def _rss_mb() -> float:
     """Peak resident size of this process in megabytes (Linux: ru_maxrss is in KiB)."""
@@ -554,155 +551,3 @@ def random_walks(m: Machine, runs: int, seed: int, max_steps: int = 20_000) -> R
     res.states = len(seen)
     res.seconds = time.perf_counter() - t0
     return res
-
-
-# ---------------------------------------------------------------------------
-# Fairness: can a CPU be starved?
-
-@dataclass(frozen=True)
-class Lasso:
-    prefix: tuple[int, ...]
-    cycle: tuple[int, ...]
-
-
-Graph = list[list[tuple[int, int]]]  # per state: (cpu, successor index)
-
-
-def state_graph(m: Machine, max_states: int = 2_000_000) -> tuple[list[State], Graph]:
-    """Every reachable state and its edges (cpu, target index), unreduced."""
-    init = m.initial_state()
-    index = {init: 0}
-    states = [init]
-    edges: list[list[tuple[int, int]]] = []
-    k = 0
-    while k < len(states):
-        out = []
-        for i, r in successors(m, states[k]):
-            if r.crash is not None:
-                continue
-            j = index.get(r.state)
-            if j is None:
-                j = index[r.state] = len(states)
-                states.append(r.state)
-                if len(states) > max_states:
-                    raise RuntimeError("state graph too large")
-            out.append((i, j))
-        edges.append(out)
-        k += 1
-    return states, edges
-
-
-def _sccs(nodes: set[int], edges: list[list[tuple[int, int]]]) -> Iterator[list[int]]:
-    """Tarjan, iteratively, over the subgraph induced by nodes."""
-    idx: dict[int, int] = {}
-    low: dict[int, int] = {}
-    on: set[int] = set()
-    stack: list[int] = []
-    n = 0
-    for root in sorted(nodes):
-        if root in idx:
-            continue
-        work = [(root, 0)]
-        while work:
-            v, pi = work.pop()
-            if pi == 0:
-                idx[v] = low[v] = n
-                n += 1
-                stack.append(v)
-                on.add(v)
-            es = edges[v]
-            while pi < len(es):
-                w = es[pi][1]
-                pi += 1
-                if w not in nodes:
-                    continue
-                if w not in idx:
-                    work.append((v, pi))
-                    work.append((w, 0))
-                    break
-                if w in on:
-                    low[v] = min(low[v], idx[w])
-            else:
-                if low[v] == idx[v]:
-                    comp = []
-                    while True:
-                        w = stack.pop()
-                        on.discard(w)
-                        comp.append(w)
-                        if w == v:
-                            break
-                    yield comp
-                if work:
-                    u = work[-1][0]
-                    low[u] = min(low[u], low[v])
-
-
-def fair_starvation(m: Machine, victim: int, op_idx: int) -> Lasso | None:
-    """A strongly fair infinite run (every CPU enabled infinitely often moves
-    infinitely often) in which CPU victim stays at op op_idx forever, or None."""
-    states, edges = state_graph(m)
-    pending = {k for k, s in enumerate(states)
-               if s[1][victim].op_idx == op_idx and s[1][victim].status == RUN}
-    work = [pending]
-    while work:
-        nodes = work.pop()
-        for comp in _sccs(nodes, edges):
-            cs = set(comp)
-            inside = [(v, i, w) for v in comp for i, w in edges[v] if w in cs]
-            if not inside:
-                continue
-            moved = {i for _, i, _ in inside}
-            enabled = {i for v in comp for i, _ in edges[v]}
-            unfair = enabled - moved
-            if not unfair:
-                return _lasso(states, edges, comp, moved)
-            keep = {v for v in comp if not any(i in unfair for i, _ in edges[v])}
-            if keep:
-                work.append(keep)
-    return None
-
-
-def _bfs_path(edges: list[list[tuple[int, int]]], src: int, goal: Callable[[int, int, int], bool],
-              allowed: set[int] | None) -> tuple[list[int], int] | None:
-    """Shortest path from src whose last edge (v, cpu, w) satisfies goal."""
-    prev: dict[int, tuple[int, int]] = {src: (-1, -1)}
-    q = deque([src])
-    while q:
-        v = q.popleft()
-        for i, w in edges[v]:
-            if allowed is not None and w not in allowed:
-                continue
-            if goal(v, i, w):
-                p = [i]
-                u = v
-                while u != src:
-                    pu, pi = prev[u]
-                    p.append(pi)
-                    u = pu
-                return list(reversed(p)), w
-            if w not in prev:
-                prev[w] = (v, i)
-                q.append(w)
-    return None
-
-
-def _lasso(states: list[State], edges: list[list[tuple[int, int]]], comp: list[int],
-           cpus: set[int]) -> Lasso:
-    cs = set(comp)
-    start = min(comp)
-    found = _bfs_path(edges, 0, lambda v, i, w: w == start, None) if start else None
-    prefix = tuple(found[0]) if found else ()
-    cycle: list[int] = []
-    at = start
-    for cpu in sorted(cpus):
-        def by_cpu(v: int, i: int, w: int, c: int = cpu) -> bool:
-            return i == c
-
-        got = _bfs_path(edges, at, by_cpu, cs)
-        assert got is not None
-        cycle += got[0]
-        at = got[1]
-    back = _bfs_path(edges, at, lambda v, i, w: w == start, cs) if at != start else None
-    if back is not None:
-        cycle += back[0]
-    return Lasso(prefix, tuple(cycle))
