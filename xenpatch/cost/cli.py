@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     write_fraction = args.write_fraction or 0.0
     if args.rule is not None:
         weights = read_weights(args.weights) if args.weights is not None else None
-        mix = tree_mix(args.tree, args.rule, weights)
+        mix = tree_mix(args.tree, args.rule, weights, args.lock_model)
         era = args.lock_model or cast("LockModel", mix.model)
         for note in mix.notes:
             print(f"note: {note}", file=sys.stderr)

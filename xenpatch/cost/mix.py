@@ -84,8 +84,10 @@ def _acquires(kind: str) -> str | None:
     return None
 
 
-def tree_mix(tree: Path, rule_path: Path, weights: dict[str, float] | None) -> Mix:
-    """The mix of the lock ``rule_path`` converts, in ``tree``."""
+def tree_mix(tree: Path, rule_path: Path, weights: dict[str, float] | None,
+             model: str | None = None) -> Mix:
+    """The mix of the lock ``rule_path`` converts, in ``tree``; the tree's
+    lock model from its headers unless ``model`` is given."""
     from xenpatch.rewrite.run import TreeError, refusal, run_rule
     from xenpatch.rules import RuleError, load_rule
     from xenpatch.runtime.cprograms import conversion_programs
@@ -93,7 +95,11 @@ def tree_mix(tree: Path, rule_path: Path, weights: dict[str, float] | None) -> M
 
     try:
         rule = load_rule(rule_path, tree=tree)
-        era = detect(tree)
+        if model is None:
+            era = detect(tree)
+            model, evidence = era.lock_model, era.evidence
+        else:
+            evidence = f"--lock-model {model}"
         result = run_rule(tree, rule)
     except (RuleError, TreeError, EraError) as exc:
         raise CostError(str(exc)) from None
@@ -102,7 +108,7 @@ def tree_mix(tree: Path, rule_path: Path, weights: dict[str, float] | None) -> M
     refused = refusal(rule, result.plan)
     if refused is not None:
         raise CostError(f"{rule.name}: the conversion is refused: {refused}")
-    mix = Mix(rule.name, era.lock_model, era.evidence)
+    mix = Mix(rule.name, model, evidence)
     if result.plan.nothing_to_do:
         mix.notes.append(f"nothing to convert: {result.plan.nothing_to_do}")
         return mix

@@ -85,17 +85,19 @@ def format_table(rep: Report) -> str:
         f"{_num(p.cross_socket_ns)} ns cross-socket; locked RMW {_num(p.rmw_ns)} ns, "
         f"mfence {_num(p.barrier_ns)} ns, L1 access {_num(p.access_ns)} ns",
         "",
-        f"per read section: atomic RMWs on 1 CPU; line transfers (on the critical path, "
-        f"serialised on a shared line) with 2 CPUs taking turns and with {top} CPUs at once",
+        "per read section: atomic RMWs on 1 CPU; line transfers on the critical path "
+        "(xfer) and of those, the ones serialised on a line several CPUs write (ser),",
+        f"with 2 CPUs taking turns (turns) and with {top} CPUs in their lock operations at "
+        f"once (all{top})",
     ]
-    head = f"{'lock type':<25} {'RMWs':>5} {'xfer@2':>7} {'ser@2':>6} " \
-           f"{'xfer@' + str(top):>9} {'ser@' + str(top):>8}"
+    head = f"{'lock type':<25} {'RMWs':>5} {'turns:xfer':>11} {'turns:ser':>10} " \
+           f"{f'all{top}:xfer':>11} {f'all{top}:ser':>10}"
     lines.append(head)
     for r in rep.rows:
         lines.append(f"{r.lock.title:<25} {_num(r.alone.read.rmw):>5} "
-                     f"{_num(r.passing.read.critical):>7} {_num(r.passing.read.serialising):>6} "
-                     f"{_num(r.together.read.critical):>9} "
-                     f"{_num(r.together.read.serialising):>8}")
+                     f"{_num(r.passing.read.critical):>11} {_num(r.passing.read.serialising):>10} "
+                     f"{_num(r.together.read.critical):>11} "
+                     f"{_num(r.together.read.serialising):>10}")
     lines.append("")
     lines.append("predicted read sections per microsecond (all CPUs together) at N CPUs")
     lines.append(f"{'lock type':<25}" + "".join(f"{n:>9}" for n in rep.cpus))

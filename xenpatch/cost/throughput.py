@@ -137,7 +137,12 @@ def curve(kind: LockKind, model: LockModel, cpus: Sequence[int], p: Params) -> l
         d = _interp(ks, ds, c)
         r_ = d * (1.0 + q)
         x = n / (z + r_) if z + r_ > 0 else float("inf")
-        q = x * r_
+        if d > 0 and x * d > 1.0:
+            # D grew with the contention (retries): the recursion's queue
+            # from the smaller D of n-1 CPUs under-states the wait.  The
+            # line cannot serve more than 1/D; Little's law gives the queue.
+            x = 1.0 / d
+        q = n - x * z
         if n in want:
             read = (1 - w) * x if kind != "spinlock" else x
             out.append(Point(n, read * 1.0, z, d, c))
