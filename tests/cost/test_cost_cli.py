@@ -137,3 +137,9 @@ def test_bad_weights_file(tmp_path: Path, text: str, said: str,
     assert main(["cost", "--rule", str(RULE), str(FIXTURE), "--weights", str(w)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and str(w) in err[0] and said in err[0], err
+
+
+def test_a_bundled_rule_by_name(capsys: pytest.CaptureFixture[str]) -> None:
+    """`--rule grant_table` is the bundled rule (an unknown name: exit 2)."""
+    assert main(["cost", "--rule", "no_such_rule", str(FIXTURE)]) == 2
+    assert "no_such_rule" in capsys.readouterr().err

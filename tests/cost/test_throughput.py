@@ -83,3 +83,17 @@ def test_one_socket_transfers_are_same_socket():
 def test_bad_parameters(bad: dict):
     with pytest.raises(CostError):
         curve("rwlock", "q417", [1, 2], Params(**bad))
+
+
+def test_work_outside_the_lock_bounds_the_speedup():
+    """Amdahl: the more each CPU does outside the lock, the less converting
+    the lock can give; with nothing else to do it gives the most."""
+    def ratio(outside: float) -> float:
+        p = Params(outside_ns=outside)
+        pc = curve("percpu", "rw16", [16], p)[0].read_per_us
+        rw = curve("rwlock", "rw16", [16], p)[0].read_per_us
+        return pc / rw
+
+    seen = [ratio(w) for w in (0.0, 1000.0, 5000.0, 20000.0, 1e6)]
+    assert seen == sorted(seen, reverse=True)
+    assert seen[0] > 100 and seen[-1] == pytest.approx(1.0, abs=0.01)

@@ -29,8 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     p.add_argument("tree", type=Path, nargs="?", help="with --rule: the Xen tree "
                    "(the folder holding xen/) to take the lock's read/write mix from")
-    p.add_argument("--rule", type=Path, help="a conversion rule (rules/*.toml): predict for "
-                   "the lock it converts, with the read/write mix of its sites in TREE")
+    p.add_argument("--rule", type=Path, help="a conversion rule (a .toml file, or a bundled "
+                   "rule's name: grant_table): predict for the lock it converts, with the "
+                   "read/write mix of its sites in TREE")
     p.add_argument("--weights", type=Path, metavar="FILE",
                    help="with --rule: 'function count' lines (a profile); functions not "
                    "listed count 0; default: every converted function once")
@@ -52,6 +53,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--barrier-ns", type=float, default=10.0, help="a full barrier (default 10)")
     p.add_argument("--access-ns", type=float, default=1.0,
                    help="a plain load or store hitting L1 (default 1)")
+    p.add_argument("--outside-ns", type=float, default=0.0,
+                   help="work each CPU does between sections, holding no lock (default 0: "
+                   "the lock alone)")
     p.add_argument("--lock-model", choices=("rw16", "q417", "qrw"), default=None,
                    help="the era of spinlock_t, percpu_rwlock_t and the baseline rwlock_t "
                    "(default: the tree's with --rule, else rw16)")
@@ -106,7 +110,8 @@ def run(args: argparse.Namespace) -> int:
             return 3
         write_fraction = mix.write_fraction
     params = Params(args.section_ns, write_fraction, args.sockets, args.same_socket_ns,
-                    args.cross_socket_ns, args.rmw_ns, args.barrier_ns, args.access_ns)
+                    args.cross_socket_ns, args.rmw_ns, args.barrier_ns, args.access_ns,
+                    args.outside_ns)
     rep = build(era, params, cpus, mix)
     if args.json:
         print(json.dumps(as_json(rep), indent=2))

@@ -84,17 +84,18 @@ def _acquires(kind: str) -> str | None:
     return None
 
 
-def tree_mix(tree: Path, rule_path: Path, weights: dict[str, float] | None,
+def tree_mix(tree: Path, rule_path: Path | str, weights: dict[str, float] | None,
              model: str | None = None) -> Mix:
-    """The mix of the lock ``rule_path`` converts, in ``tree``; the tree's
+    """The mix of the lock ``rule_path`` (a file, or a bundled rule's name)
+    converts, in ``tree``; the tree's
     lock model from its headers unless ``model`` is given."""
     from xenpatch.rewrite.run import TreeError, refusal, run_rule
-    from xenpatch.rules import RuleError, load_rule
+    from xenpatch.rules import RuleError, find_rule
     from xenpatch.runtime.cprograms import conversion_programs
     from xenpatch.runtime.era import EraError, detect
 
     try:
-        rule = load_rule(rule_path, tree=tree)
+        rule = find_rule(rule_path, tree=tree)
         if model is None:
             era = detect(tree)
             model, evidence = era.lock_model, era.evidence

@@ -83,7 +83,8 @@ def format_table(rep: Report) -> str:
         f"{p.sockets} sockets, read section {_num(p.section_ns)} ns, write fraction "
         f"{p.write_fraction:.4f}; transfer {_num(p.same_socket_ns)} ns same socket, "
         f"{_num(p.cross_socket_ns)} ns cross-socket; locked RMW {_num(p.rmw_ns)} ns, "
-        f"mfence {_num(p.barrier_ns)} ns, L1 access {_num(p.access_ns)} ns",
+        f"mfence {_num(p.barrier_ns)} ns, L1 access {_num(p.access_ns)} ns; "
+        f"{_num(p.outside_ns)} ns outside the lock per section",
         "",
         "per read section: atomic RMWs on 1 CPU; line transfers on the critical path "
         "(xfer) and of those, the ones serialised on a line several CPUs write (ser),",

@@ -2,7 +2,8 @@
 
 Each of N CPUs runs sections back to back.  A section's time splits in two:
 
-* what the CPU spends on its own -- the body (unless the section is
+* what the CPU spends on its own -- the work between sections
+  (``outside_ns``), the body (unless the section is
   exclusive), its atomic RMWs, full barriers and plain accesses at their
   local cost, and the transfers it waits for on lines that only it and one
   other party use (a percpu slot the writer polled);
@@ -43,6 +44,7 @@ class Params:
     rmw_ns: float = 7.0  # a locked RMW on a line already held (about 20 cycles)
     barrier_ns: float = 10.0  # mfence (about 30 cycles)
     access_ns: float = 1.0  # a plain load or store hitting L1
+    outside_ns: float = 0.0  # work between sections, holding no lock (Amdahl's share)
 
     def check(self) -> None:
         if self.section_ns < 0:
@@ -52,7 +54,8 @@ class Params:
                             "from 0 up to (not including) 1")
         if self.sockets < 1:
             raise CostError(f"--sockets {self.sockets}: give at least 1")
-        for name in ("same_socket_ns", "cross_socket_ns", "rmw_ns", "barrier_ns", "access_ns"):
+        for name in ("same_socket_ns", "cross_socket_ns", "rmw_ns", "barrier_ns", "access_ns",
+                     "outside_ns"):
             if getattr(self, name) < 0:
                 raise CostError(f"--{name.replace('_', '-')}: give a time >= 0")
 
@@ -133,7 +136,7 @@ def curve(kind: LockKind, model: LockModel, cpus: Sequence[int], p: Params) -> l
                 zs.append((1 - w) * (p.section_ns + zr) + w * zw)
                 ds.append((1 - w) * dr + w * (dw + p.section_ns))
         c = min(float(n), 1.0 + q)
-        z = _interp(ks, zs, c)
+        z = _interp(ks, zs, c) + p.outside_ns
         d = _interp(ks, ds, c)
         r_ = d * (1.0 + q)
         x = n / (z + r_) if z + r_ > 0 else float("inf")
