@@ -143,3 +143,18 @@ def test_a_bundled_rule_by_name(capsys: pytest.CaptureFixture[str]) -> None:
     """`--rule grant_table` is the bundled rule (an unknown name: exit 2)."""
     assert main(["cost", "--rule", "no_such_rule", str(FIXTURE)]) == 2
     assert "no_such_rule" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_cut_paths_count_only_for_functions_that_run(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The fixture's gnttab_transfer has paths cut for length: exit 3 when it
+    is in the mix, 0 when the profile gives it no calls."""
+    base = ["cost", "--rule", str(RULE), str(FIXTURE), "--lock-model", "rw16", "--cpus", "1,2"]
+    assert main(base) == 3
+    assert "gnttab_transfer" in capsys.readouterr().err
+    w = tmp_path / "copies.txt"
+    w.write_text("__acquire_grant_for_copy 1\n__release_grant_for_copy 1\n")
+    assert main([*base, "--weights", str(w)]) == 0
+    w.write_text("__acquire_grant_for_copy 1\ngnttab_transfer 1\n")
+    assert main([*base, "--weights", str(w)]) == 3
