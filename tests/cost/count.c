@@ -28,10 +28,16 @@ static percpu_rwlock_t *cls[NR_CPUS];
 struct field { const char *name; const void *at; size_t size; unsigned char before[64]; };
 static struct field fields[] = {
     { "S", &S, sizeof(S) },
+#ifdef RW_WRITE_FLAG
+    /* the 2016 counter rwlock: one word (and its debug field) */
+    { "R", &R, sizeof(R) },
+    { "P.rwlock", &P.rwlock, sizeof(P.rwlock) },
+#else
     { "R.cnts", &R.cnts, sizeof(R.cnts) },
     { "R.lock", &R.lock, sizeof(R.lock) },
     { "P.cnts", &P.rwlock.cnts, sizeof(P.rwlock.cnts) },
     { "P.lock", &P.rwlock.lock, sizeof(P.rwlock.lock) },
+#endif
     { "P.writer_activating", &P.writer_activating, sizeof(P.writer_activating) },
     { "slot0", &cls[0], sizeof(cls[0]) },
 };
