@@ -2,6 +2,7 @@
 
     xenpatch.cli                       the command line: may import anything
     lint  rewrite  runtime  series     tools: each its own, never another's insides
+    cost
     analysis                           the general C analysis of lock use
     c                                  C source: parsing, masking, CFG, types
     rules  paths  templating           data and helpers every layer may use
@@ -25,7 +26,7 @@ PKG = Path(__file__).resolve().parent.parent / "xenpatch"
 BASE = {"xenpatch", "xenpatch.rules", "xenpatch.paths", "xenpatch.templating", "xenpatch.errors"}
 # Writing files and talking to git: every tool may use them, no analysis does.
 IO = {"xenpatch.git", "xenpatch.journal", "xenpatch.recovery"}
-TOOLS = ("lint", "rewrite", "runtime", "series")
+TOOLS = ("lint", "rewrite", "runtime", "series", "cost")
 
 # Tool-to-tool imports that are part of a public seam, with the reason.
 ALLOWED = {
@@ -37,6 +38,20 @@ ALLOWED = {
     # `rewrite --commit` renders its message with the one commit-message
     # renderer (templates/commit-message.j2), which the series owns.
     ("xenpatch.rewrite.cli", "xenpatch.series.message"),
+    # `cost` runs the runtime's lock models, unchanged, through its line
+    # model: it observes their accesses with a Ctx subclass (the machine's
+    # ctx_type hook) and builds the lock programs they run.
+    ("xenpatch.cost.record", "xenpatch.runtime.machine"),
+    ("xenpatch.cost.counts", "xenpatch.runtime.machine"),
+    ("xenpatch.cost.counts", "xenpatch.runtime.programs"),
+    ("xenpatch.cost.throughput", "xenpatch.runtime.machine"),
+    ("xenpatch.cost.report", "xenpatch.runtime.machine"),
+    # `cost --rule` takes the lock's read/write mix from the difftest's lock
+    # programs (which need the rewrite's plan of the conversion, as the
+    # difftest does) and the tree's era.
+    ("xenpatch.cost.mix", "xenpatch.runtime.cprograms"),
+    ("xenpatch.cost.mix", "xenpatch.runtime.era"),
+    ("xenpatch.cost.mix", "xenpatch.rewrite.run"),
 }
 
 

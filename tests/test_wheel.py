@@ -93,3 +93,17 @@ def test_rewrite_commit_and_series(installed: Path, tmp_path: Path) -> None:
     assert mails[0] == "v1-0000-cover-letter.patch" and len(mails) == 2, mails
     patch = (tmp_path / "out" / mails[1]).read_text()
     assert patch.startswith("From ") and "Subject: [PATCH v1 1/1] grant_table: " in patch
+
+
+def test_cost_table_json_and_plot(installed: Path, tmp_path: Path) -> None:
+    """`xenpatch cost` from the wheel: the table, the JSON, and the plot
+    through the [plot] extra's matplotlib."""
+    exe = str(installed / "xenpatch")
+    out = run([exe, "cost", "--cpus", "1,2,4"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "percpu_rwlock_t" in out.stdout
+    png = tmp_path / "cost.png"
+    out = run([exe, "cost", "--cpus", "1,2", "--json", "--plot", str(png)], tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert '"per_operation"' in out.stdout
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -19,6 +19,7 @@ _CAPABILITIES = (
     "xenpatch.series.cli",
     "xenpatch.runtime.cli",
     "xenpatch.runtime.difftest_cli",
+    "xenpatch.cost.cli",
 )
 
 

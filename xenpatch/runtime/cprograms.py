@@ -512,6 +512,9 @@ class ConversionPrograms:
     problems: list[str] = field(default_factory=list)
     functions: int = 0
     coverage: list[Coverage] = field(default_factory=list)
+    # Per converted function, its paths' lock-operation sequences on the
+    # old source (the read/write mix of the lock, for xenpatch cost).
+    sequences: dict[str, list[tuple[Step, ...]]] = field(default_factory=dict)
 
     @property
     def incomplete(self) -> list[Coverage]:
@@ -605,6 +608,7 @@ def conversion_programs(root: Path, rule, result, only: set[str] | None = None,
                     if not seq:
                         continue
                     cov.found += 1
+                    out.sequences.setdefault(b.function, []).append(seq)
                     one_sided = not balanced(seq)
                     if one_sided and b.function in inlined:
                         # A lock helper's halves run inside its callers' programs.

@@ -107,7 +107,7 @@ def spin_unlock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
     ctx.fence("release barrier")
     # head := head+1 is a plain load+store by the owner; one step, since
     # only the owner writes head.
-    ctx.fetch_add(b, 1, M16)
+    ctx.plain_add(b, 1, M16)
     ctx.preempt -= 1
     if tracked:
         ctx.track_remove(b)

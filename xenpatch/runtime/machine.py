@@ -290,6 +290,16 @@ class Ctx:
     def add_return(self, v: int, delta: int, mask: int = 0xFFFFFFFF) -> int:
         return (self.fetch_add(v, delta, mask) + delta) & mask
 
+    def plain_add(self, v: int, delta: int, mask: int = 0xFFFFFFFF) -> int:
+        """``v += delta`` by the only CPU that writes v (x86 ``add_sized``):
+        one step like fetch_add, but a plain load and store, not a locked
+        instruction -- the cost model tells the two apart."""
+        self._access()
+        old = self._get(v)
+        self._set(v, (old + delta) & mask)
+        self._log(f"add {self.name(v)} {delta:+#x}: {old:#x} -> {(old + delta) & mask:#x}")
+        return old
+
     def fetch_and(self, v: int, bits: int) -> int:
         self._access()
         old = self._get(v)
@@ -368,6 +378,10 @@ class Ctx:
 
 class Machine:
     """A Scenario laid out in memory under one Config."""
+
+    # What a step's routines see; a subclass may observe each access (the
+    # cost model records them), the semantics stay those of Ctx.
+    ctx_type: type[Ctx] = Ctx
 
     def __init__(self, sc: Scenario, cfg: Config | None = None) -> None:
         from xenpatch.runtime import locks  # routines need Machine's types
@@ -484,7 +498,7 @@ class Machine:
         if c.status != RUN:
             return None
         prog = self.sc.programs[i]
-        ctx = Ctx(self, mem, c, i, trace)
+        ctx = self.ctx_type(self, mem, c, i, trace)
         op_idx, stack, holds, obs = c.op_idx, list(c.stack), c.holds, c.obs
         crash: Crash | None = None
         status = RUN

@@ -63,9 +63,23 @@ void xs_bug(const char *file, int line);
 #define BUG() xs_bug(__FILE__, __LINE__)
 #define BUG_ON(p) do { if (unlikely(p)) BUG(); } while (0)
 
+/*
+ * Counting (tests/cost/count.c builds with -DXS_COUNT): every atomic RMW,
+ * every store made through a primitive and every full barrier is reported
+ * with its address, so that the cost model's per-operation counts can be
+ * checked against Xen's own code.  Without XS_COUNT the notes vanish.
+ */
+enum { XS_RMW, XS_STORE, XS_MB };
+#ifdef XS_COUNT
+void xs_count(int what, const volatile void *p);
+#define XS_NOTE(what, p) xs_count(what, (const volatile void *)(p))
+#else
+#define XS_NOTE(what, p) ((void)0)
+#endif
+
 /* Barriers: sequentially consistent where Xen has a full barrier. */
 #define barrier() __asm__ __volatile__("" ::: "memory")
-#define smp_mb() __atomic_thread_fence(__ATOMIC_SEQ_CST)
+#define smp_mb() (XS_NOTE(XS_MB, NULL), __atomic_thread_fence(__ATOMIC_SEQ_CST))
 #define smp_rmb() __atomic_thread_fence(__ATOMIC_ACQUIRE)
 #define smp_wmb() __atomic_thread_fence(__ATOMIC_RELEASE)
 #define cpu_relax() __asm__ __volatile__("pause" ::: "memory")
@@ -81,26 +95,28 @@ void xs_bug(const char *file, int line);
 typedef struct { int counter; } atomic_t;
 #define ATOMIC_INIT(i) { (i) }
 #define read_atomic(p) __atomic_load_n(p, __ATOMIC_RELAXED)
-#define cmpxchg(p, o, n) __sync_val_compare_and_swap(p, o, n)
-#define xchg(p, v) __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST)  /* the 2016 write_unlock */
-#define arch_fetch_and_add(p, x) __atomic_fetch_add(p, x, __ATOMIC_SEQ_CST)
+#define cmpxchg(p, o, n) (XS_NOTE(XS_RMW, p), __sync_val_compare_and_swap(p, o, n))
+/* the 2016 write_unlock */
+#define xchg(p, v) (XS_NOTE(XS_RMW, p), __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST))
+#define arch_fetch_and_add(p, x) (XS_NOTE(XS_RMW, p), __atomic_fetch_add(p, x, __ATOMIC_SEQ_CST))
 /* x86 add_sized is a plain (unlocked) add of the owner's word. */
-#define add_sized(p, x) __atomic_store_n(p, __atomic_load_n(p, __ATOMIC_RELAXED) + (x), \
-                                         __ATOMIC_RELEASE)
+#define add_sized(p, x) (XS_NOTE(XS_STORE, p), \
+                         __atomic_store_n(p, __atomic_load_n(p, __ATOMIC_RELAXED) + (x), \
+                                          __ATOMIC_RELEASE))
 static inline int atomic_read(const atomic_t *v)
 { return __atomic_load_n(&v->counter, __ATOMIC_RELAXED); }
 static inline int atomic_add_return(int i, atomic_t *v)
-{ return __atomic_add_fetch(&v->counter, i, __ATOMIC_SEQ_CST); }
+{ XS_NOTE(XS_RMW, v); return __atomic_add_fetch(&v->counter, i, __ATOMIC_SEQ_CST); }
 static inline void atomic_sub(int i, atomic_t *v)
-{ __atomic_sub_fetch(&v->counter, i, __ATOMIC_SEQ_CST); }
+{ XS_NOTE(XS_RMW, v); __atomic_sub_fetch(&v->counter, i, __ATOMIC_SEQ_CST); }
 static inline void atomic_and(int m, atomic_t *v)
-{ __atomic_and_fetch(&v->counter, m, __ATOMIC_SEQ_CST); }
+{ XS_NOTE(XS_RMW, v); __atomic_and_fetch(&v->counter, m, __ATOMIC_SEQ_CST); }
 static inline void atomic_inc(atomic_t *v)
-{ __atomic_add_fetch(&v->counter, 1, __ATOMIC_SEQ_CST); }
+{ XS_NOTE(XS_RMW, v); __atomic_add_fetch(&v->counter, 1, __ATOMIC_SEQ_CST); }
 static inline void atomic_dec(atomic_t *v)
-{ __atomic_sub_fetch(&v->counter, 1, __ATOMIC_SEQ_CST); }
+{ XS_NOTE(XS_RMW, v); __atomic_sub_fetch(&v->counter, 1, __ATOMIC_SEQ_CST); }
 static inline int atomic_cmpxchg(atomic_t *v, int old, int new)
-{ return __sync_val_compare_and_swap(&v->counter, old, new); }
+{ XS_NOTE(XS_RMW, v); return __sync_val_compare_and_swap(&v->counter, old, new); }
 
 /* Per-CPU variables: an array indexed by simulated CPU. */
 #define DEFINE_PER_CPU(type, name) __typeof__(type) per_cpu__##name[NR_CPUS]
