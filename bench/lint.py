@@ -70,6 +70,7 @@ def _child(what: str, xen: Path) -> None:
     from xenpatch.lint.run import lint_files
 
     t0 = time.perf_counter()
+    c0 = time.process_time()
     if what == "parse":
         with ProcessPoolExecutor(JOBS, initializer=_init_parse) as ex:
             list(ex.map(_parse_one, order, chunksize=4))
@@ -78,18 +79,20 @@ def _child(what: str, xen: Path) -> None:
         results = lint_files([(Path(f), f) for f in order], jobs=JOBS)
         nfind = sum(len(r.findings) for r in results)
     wall = time.perf_counter() - t0
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{wall} {kids} {me} {nfind}")
+    kid = resource.getrusage(resource.RUSAGE_CHILDREN)
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    # CPU of this process since the clock started and of all its workers.
+    cpu = time.process_time() - c0 + kid.ru_utime + kid.ru_stime
+    print(f"{wall} {kid.ru_maxrss / 1024} {me.ru_maxrss / 1024} {nfind} {cpu}")
 
 
-def _measure(what: str, xen: Path) -> tuple[float, float, float, int]:
+def _measure(what: str, xen: Path) -> tuple[float, float, float, int, float]:
     with tempfile.TemporaryDirectory() as cache:
         out = subprocess.run(
             [sys.executable, __file__, "--child", what, str(xen)], capture_output=True,
             text=True, check=True, env={**os.environ, "XENPATCH_CACHE": cache},
         ).stdout.split()
-    return float(out[0]), float(out[1]), float(out[2]), int(out[3])
+    return float(out[0]), float(out[1]), float(out[2]), int(out[3]), float(out[4])
 
 
 def _timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
@@ -167,13 +170,21 @@ def main() -> int:
         print(f"no Xen tree at {xen} (scripts/fetch-xen-source.sh fetches it)", file=sys.stderr)
         return 2
     n = len(list(xen.rglob("*.c")))
+    # As an installed package is: its modules compiled once (pip does it at
+    # install time; PYTHONDONTWRITEBYTECODE would otherwise make every
+    # process below compile them again, which no user pays).
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "xenpatch")],
+                   capture_output=True, check=False, env={
+                       k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"})
     print(f"xen tree: {xen} ({n} .c files), {JOBS} worker processes")
-    parse_t, parse_kid, parse_me, _ = _measure("parse", xen)
-    lint_t, lint_kid, lint_me, nfind = _measure("lint", xen)
-    print(f"parse-only wall time : {parse_t:7.2f} s")
-    print(f"lint wall time       : {lint_t:7.2f} s   ({nfind} findings; both passes, cold tree "
-          "cache)")
-    print(f"lint / parse-only    : {lint_t / parse_t:7.2f}   (target <= 1.5)")
+    print(f"load average before: {_loadavg()}")
+    parse_t, parse_kid, parse_me, _, parse_cpu = _measure("parse", xen)
+    lint_t, lint_kid, lint_me, nfind, lint_cpu = _measure("lint", xen)
+    print(f"parse-only           : {parse_t:7.2f} s wall {parse_cpu:7.2f} s CPU")
+    print(f"lint                 : {lint_t:7.2f} s wall {lint_cpu:7.2f} s CPU   ({nfind} "
+          "findings; both passes, cold tree cache)")
+    print(f"lint / parse-only    : {lint_t / parse_t:7.2f} wall {lint_cpu / parse_cpu:7.2f} CPU"
+          "   (target <= 1.5, goal 1.2)")
     print(f"peak RSS of a worker, parse-only: {parse_kid:.0f} MB (parent {parse_me:.0f} MB)   "
           "(target < 200 MB)")
     print(f"peak RSS of a worker, lint      : {lint_kid:.0f} MB (parent {lint_me:.0f} MB)   "
@@ -188,7 +199,16 @@ def main() -> int:
         wall, cpu = one[key]
         print(f"  {what:36}: {wall:5.2f} s wall {cpu:5.2f} s CPU   ({wall / p_wall:4.2f}x "
               f"parse-only){'   target ' + target if target else ''}")
+    print(f"load average after: {_loadavg()}")
     return 0
+
+
+def _loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
+
 
 
 if __name__ == "__main__":

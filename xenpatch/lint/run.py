@@ -172,7 +172,9 @@ def lint_files(
     # Big files first keeps the pool busy to the end; order is restored.
     work = sorted(files, key=lambda f: -_size(f[0]))
     raws = [over.get(item[0]) for item in work]
-    with _mapper(jobs, len(work), rules) as mapper:
+    _init(rules)
+    _warm(real.values())
+    with _mapper(jobs, len(work), rules, loaded=True) as mapper:
         results = _two_passes(work, mapper, progress, raws)
     if cache is not None:
         from xenpatch.lint.lazy import Plan, own_exports
@@ -186,23 +188,38 @@ def lint_files(
     return results
 
 
+def _warm(real: Iterable[Path]) -> None:
+    """The macro tables of the files' trees, derived whole here (and kept
+    on disk, masking/tree.py) before the workers fork: each would
+    otherwise derive what it needs on its own."""
+    from xenpatch.c.masking import find_xen_dir, tree_table
+
+    assert _CONFIG is not None
+    for d in {p.parent for p in real}:
+        xen = find_xen_dir(d)
+        if xen is not None:
+            tree_table(_CONFIG.macros, xen)
+
+
 @contextmanager
 def _mapper(jobs: int, n: int, rules: Path | None,
             loaded: bool = False) -> Iterator[Callable[..., Iterable[Any]]]:
     """``map`` in this process for one task, else over a pool of ``jobs``
     workers that each load the configuration once.  ``loaded``: this
     process has loaded it for this run already."""
+    if not loaded:
+        # Here, before any worker starts: a bad rule file is one error of
+        # this process, not a broken pool.
+        _init(rules)
     if jobs <= 1 or n <= 1:
-        if not loaded:
-            _init(rules)
         yield map
         return
     from concurrent.futures import ProcessPoolExecutor
 
     chunk = max(1, min(8, n // (jobs * 8)))
-    # Forked workers inherit a configuration this process has loaded.
-    init = _loaded if loaded else _init
-    with ProcessPoolExecutor(jobs, initializer=init, initargs=(rules,)) as ex:
+    # Forked workers inherit the configuration (and the tree's macro table,
+    # see _warm); spawned ones load it.
+    with ProcessPoolExecutor(jobs, initializer=_loaded, initargs=(rules,)) as ex:
         yield lambda fn, *its: ex.map(fn, *its, chunksize=chunk)
 
 
