@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -102,7 +102,7 @@ def macro_wrappers(raw: bytes) -> dict[str, Wrapper]:
         index: dict[str, str] = {}
         for i, p in enumerate(params):
             index.setdefault(p, f"${i}")
-        templ = [_WORD.sub(lambda w, ix=index: ix.get(w.group(), w.group()), a) for a in args]
+        templ = [_WORD.sub(partial(_param, index), a) for a in args]
         name = m.group(1).decode()
         if call.group(1) != name:
             out[name] = Wrapper(name, call.group(1), tuple(templ))
@@ -110,6 +110,10 @@ def macro_wrappers(raw: bytes) -> dict[str, Wrapper]:
 
 
 _WORD = re.compile(r"\w+")
+
+
+def _param(index: dict[str, str], w: re.Match[str]) -> str:
+    return index.get(w.group(), w.group())
 
 _OBJECT_DEFINE = re.compile(
     rb"#[ \t]*define[ \t]+([A-Za-z_]\w*)[ \t]+"
