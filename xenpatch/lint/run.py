@@ -263,8 +263,16 @@ def _lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str |
             early = [pool.submit(_one, item, over.get(item[0])) for item in every_file]
         needs = {item: plan.needed(kept[item], item[0], over.get(item[0])) for item in files}
         every = frozenset().union(*needs.values())
-        # The other files' summaries of those names: computed where missing.
-        todo = plan.wanted(every, asked)
+        # The other files' summaries of those names: computed where missing
+        # (with workers started, each file's as soon as it is known).
+        later: dict[str, Future[tuple[bool, dict[str, Summary]]]] = {}
+        on_pool = pool
+
+        def start(rel: str, names: frozenset[str]) -> None:
+            assert on_pool is not None
+            later[rel] = on_pool.submit(_summaries, cache.root / rel, names)
+
+        todo = plan.wanted(every, asked, None if on_pool is None else start)
         # Each file's kept result stands if its content, the context and the
         # summaries it is given are as when it was kept (its own first pass
         # gave the asked files' summaries then).
@@ -304,12 +312,10 @@ def _lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str |
             exports = _exports(plan, every, asked, own)
             return _second(work, first, exports, mapper, raws=raws), exports
 
-        if pool is not None and early is not None:
-            assert work == every_file
-            later = [pool.submit(_summaries, cache.root / r, n) for r, n in jobs_todo]
-            on_pool = pool
+        if on_pool is not None and early is not None:
+            assert work == every_file and later.keys() == todo.keys()
             results, exports = finish(
-                [f.result() for f in later], [f.result() for f in early],
+                [later[r].result() for r, _ in jobs_todo], [f.result() for f in early],
                 lambda fn, *its: on_pool.map(fn, *its))
         else:
             # The other files' summaries and the files' first passes, in one
