@@ -2,17 +2,19 @@
 
     .venv/bin/python bench/lint.py [XEN_DIR]
 
-Prints: wall time of the lint with 2 worker processes (the real runner:
-both passes, the tree cache filled from cold), wall time of a parse-only
-pass over the same files with the same 2 processes, their ratio (target:
-lint <= 1.5x parse-only), the peak RSS of the largest worker of each
-(target: < 200 MB; each measured in a process of its own), and the wall and
-CPU times of one `xenpatch lint` process on common/grant_table.c,
+Prints: wall and CPU time of the lint with 2 worker processes (the real
+runner: both passes, the tree cache filled from cold), of a parse-only pass
+over the same files with the same 2 processes, and their ratios (target:
+lint <= 1.5x parse-only, goal 1.2x), best of ROUNDS alternated runs of each
+($XENPATCH_BENCH_ROUNDS, default 3); the peak RSS of the largest worker of
+each (target: < 200 MB; each measured in a process of its own); and the
+wall and CPU times of one `xenpatch lint` process on common/grant_table.c,
 interpreter start included, beside one process that only parses that file:
 with an empty cache (target <= 1.0 s), warm (target <= 0.3 s) and warm
-after an edit of the file.  CPU times are printed because a loaded machine
-stretches wall times.  No assertion: the machine's load is not ours to
-judge.
+after an edit of the file.  The package is compiled first, as an install
+has it.  CPU times and the load average are printed because a loaded
+machine stretches wall times.  No assertion: the machine's load is not
+ours to judge.
 """
 
 from __future__ import annotations
