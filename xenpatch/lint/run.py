@@ -257,6 +257,10 @@ def _lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str |
             # summaries they need (the name index, the text scans).
             from concurrent.futures import ProcessPoolExecutor
 
+            # The checker, imported once here: the text scans below need it
+            # too, and forked workers inherit it instead of importing it each.
+            from xenpatch.lint import filelint  # noqa: F401
+
             config()
             pool = stack.enter_context(
                 ProcessPoolExecutor(jobs, initializer=_loaded, initargs=(rules,)))
