@@ -2,17 +2,19 @@
 
     .venv/bin/python bench/lint.py [XEN_DIR]
 
-Prints: wall time of the lint with 2 worker processes (the real runner:
-both passes, the tree cache filled from cold), wall time of a parse-only
-pass over the same files with the same 2 processes, their ratio (target:
-lint <= 1.5x parse-only), the peak RSS of the largest worker of each
-(target: < 200 MB; each measured in a process of its own), and the wall and
-CPU times of one `xenpatch lint` process on common/grant_table.c,
+Prints: wall and CPU time of the lint with 2 worker processes (the real
+runner: both passes, the tree cache filled from cold), of a parse-only pass
+over the same files with the same 2 processes, and their ratios (target:
+lint <= 1.5x parse-only, goal 1.2x), best of ROUNDS alternated runs of each
+($XENPATCH_BENCH_ROUNDS, default 3); the peak RSS of the largest worker of
+each (target: < 200 MB; each measured in a process of its own); and the
+wall and CPU times of one `xenpatch lint` process on common/grant_table.c,
 interpreter start included, beside one process that only parses that file:
 with an empty cache (target <= 1.0 s), warm (target <= 0.3 s) and warm
-after an edit of the file.  CPU times are printed because a loaded machine
-stretches wall times.  No assertion: the machine's load is not ours to
-judge.
+after an edit of the file.  The package is compiled first, as an install
+has it.  CPU times and the load average are printed because a loaded
+machine stretches wall times.  No assertion: the machine's load is not
+ours to judge.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 DEFAULT_XEN = Path.home() / ".cache/xenpatch/xen-src/xen-4.17.5+72-g01140da4e8/xen"
 JOBS = 2
+ROUNDS = int(os.environ.get("XENPATCH_BENCH_ROUNDS", "3"))
 
 _CONFIG = None
 
@@ -70,6 +73,7 @@ def _child(what: str, xen: Path) -> None:
     from xenpatch.lint.run import lint_files
 
     t0 = time.perf_counter()
+    c0 = time.process_time()
     if what == "parse":
         with ProcessPoolExecutor(JOBS, initializer=_init_parse) as ex:
             list(ex.map(_parse_one, order, chunksize=4))
@@ -78,18 +82,20 @@ def _child(what: str, xen: Path) -> None:
         results = lint_files([(Path(f), f) for f in order], jobs=JOBS)
         nfind = sum(len(r.findings) for r in results)
     wall = time.perf_counter() - t0
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{wall} {kids} {me} {nfind}")
+    kid = resource.getrusage(resource.RUSAGE_CHILDREN)
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    # CPU of this process since the clock started and of all its workers.
+    cpu = time.process_time() - c0 + kid.ru_utime + kid.ru_stime
+    print(f"{wall} {kid.ru_maxrss / 1024} {me.ru_maxrss / 1024} {nfind} {cpu}")
 
 
-def _measure(what: str, xen: Path) -> tuple[float, float, float, int]:
+def _measure(what: str, xen: Path) -> tuple[float, float, float, int, float]:
     with tempfile.TemporaryDirectory() as cache:
         out = subprocess.run(
             [sys.executable, __file__, "--child", what, str(xen)], capture_output=True,
             text=True, check=True, env={**os.environ, "XENPATCH_CACHE": cache},
         ).stdout.split()
-    return float(out[0]), float(out[1]), float(out[2]), int(out[3])
+    return float(out[0]), float(out[1]), float(out[2]), int(out[3]), float(out[4])
 
 
 def _timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
@@ -167,13 +173,32 @@ def main() -> int:
         print(f"no Xen tree at {xen} (scripts/fetch-xen-source.sh fetches it)", file=sys.stderr)
         return 2
     n = len(list(xen.rglob("*.c")))
+    # As an installed package is: its modules compiled once (pip does it at
+    # install time; PYTHONDONTWRITEBYTECODE would otherwise make every
+    # process below compile them again, which no user pays).
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "xenpatch")],
+                   capture_output=True, check=False, env={
+                       k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"})
     print(f"xen tree: {xen} ({n} .c files), {JOBS} worker processes")
-    parse_t, parse_kid, parse_me, _ = _measure("parse", xen)
-    lint_t, lint_kid, lint_me, nfind = _measure("lint", xen)
-    print(f"parse-only wall time : {parse_t:7.2f} s")
-    print(f"lint wall time       : {lint_t:7.2f} s   ({nfind} findings; both passes, cold tree "
-          "cache)")
-    print(f"lint / parse-only    : {lint_t / parse_t:7.2f}   (target <= 1.5)")
+    print(f"load average before: {_loadavg()}")
+    # Alternated, best of ROUNDS each: other processes' load comes and goes.
+    parses, lints = [], []
+    for _ in range(ROUNDS):
+        parses.append(_measure("parse", xen))
+        lints.append(_measure("lint", xen))
+    print("rounds (wall s / CPU s): parse-only " + ", ".join(
+        f"{r[0]:.1f}/{r[4]:.1f}" for r in parses) + "; lint " + ", ".join(
+        f"{r[0]:.1f}/{r[4]:.1f}" for r in lints))
+    parse_t, parse_cpu = min(r[0] for r in parses), min(r[4] for r in parses)
+    lint_t, lint_cpu = min(r[0] for r in lints), min(r[4] for r in lints)
+    parse_kid, parse_me = max(r[1] for r in parses), max(r[2] for r in parses)
+    lint_kid, lint_me = max(r[1] for r in lints), max(r[2] for r in lints)
+    nfind = lints[0][3]
+    print(f"parse-only           : {parse_t:7.2f} s wall {parse_cpu:7.2f} s CPU")
+    print(f"lint                 : {lint_t:7.2f} s wall {lint_cpu:7.2f} s CPU   ({nfind} "
+          "findings; both passes, cold tree cache)")
+    print(f"lint / parse-only    : {lint_t / parse_t:7.2f} wall {lint_cpu / parse_cpu:7.2f} CPU"
+          "   (target <= 1.5, goal 1.2)")
     print(f"peak RSS of a worker, parse-only: {parse_kid:.0f} MB (parent {parse_me:.0f} MB)   "
           "(target < 200 MB)")
     print(f"peak RSS of a worker, lint      : {lint_kid:.0f} MB (parent {lint_me:.0f} MB)   "
@@ -188,7 +213,16 @@ def main() -> int:
         wall, cpu = one[key]
         print(f"  {what:36}: {wall:5.2f} s wall {cpu:5.2f} s CPU   ({wall / p_wall:4.2f}x "
               f"parse-only){'   target ' + target if target else ''}")
+    print(f"load average after: {_loadavg()}")
     return 0
+
+
+def _loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
+
 
 
 if __name__ == "__main__":

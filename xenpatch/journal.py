@@ -30,7 +30,6 @@ import contextlib
 import errno
 import json
 import os
-import secrets
 import shutil
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -209,7 +208,9 @@ class Journal:
         if self.record.exists():
             raise JournalError(str(self.record), "an unfinished change is recorded here; "
                                "run any xenpatch command on this tree to recover it")
-        token = secrets.token_hex(4)
+        # secrets.token_hex()'s bytes, without importing secrets (hmac,
+        # random...) in every command's start-up: recovery imports this.
+        token = os.urandom(4).hex()
         if staging_dir is not None:
             self.dirs.append(str(staging_dir))
         for n, (target, data) in enumerate(sorted(writes.items())):

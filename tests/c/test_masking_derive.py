@@ -8,6 +8,7 @@ same-length invariant over generated definitions and code.
 from __future__ import annotations
 
 import json
+import random
 import re
 from pathlib import Path
 
@@ -18,8 +19,9 @@ from hypothesis import strategies as st
 from tree_sitter import Language, Node, Parser
 
 from xenpatch.c.masking import default_macro_table, mask, table_for, tree_table
+from xenpatch.c.masking import derive as derive_module
 from xenpatch.c.masking import tree as masking_tree
-from xenpatch.c.masking.derive import Deriver, definitions
+from xenpatch.c.masking.derive import Deriver, definitions, merge
 
 PARSER = Parser(Language(tree_sitter_c.language()))
 TABLE = default_macro_table()
@@ -357,3 +359,90 @@ def test_loop_macro_without_arguments_becomes_a_loop(tmp_path: Path, body: str) 
     assert errors(tree.root_node) == [], out.decode()
     assert "while_statement" in node_types(tree.root_node)
     assert b"while(1)" in out
+
+
+# --------------------------------------------------------------------------
+# What is derived lazily (tree.LazyKinds) is what the eager derivation finds
+
+
+def _reference_definitions(text: bytes) -> dict[bytes, list[tuple[bool, tuple[bytes, ...]]]]:
+    """derive.definitions() as it was written first: DEFINE and IF_ZERO,
+    anchored by "^", tried at every byte.  The fast version must agree."""
+    found: dict[bytes, list[tuple[bool, tuple[bytes, ...]]]] = {}
+    if b"define" not in text:
+        return found
+    dead = derive_module._dead_spans(text) if derive_module.IF_ZERO.search(text) else []
+    for m in derive_module.DEFINE.finditer(text):
+        if any(s <= m.start() < e for s, e in dead):
+            continue
+        if m.group(1) == b"undef":
+            found[m.group(2)] = []
+            continue
+        one = definitions(m.group(0).lstrip(b" \t"))
+        found.setdefault(m.group(2), []).extend(one.get(m.group(2), []))
+    return found
+
+
+_LINES = st.sampled_from([
+    "#define a 1", "  #  define b(x) for (;;)", "\t#undef a", "x #define c", "#define d \\",
+    "#define e __attribute__((x)) \\", "#if 0", "#endif", "#else", "# if 00", "/* #define f */",
+    "#define\tg", "int h; #define i", "#definej", "#define k /* c */ \\", "", "  ", "#",
+    "#if 0 /* off */", "#ifdef X", "#define a inline",
+])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_LINES, max_size=14), st.sampled_from(["\n", "\r\n"]))
+def test_definitions_find_what_the_anchored_regex_finds(lines: list[str], nl: str) -> None:
+    text = nl.join(lines).encode()
+    assert definitions(text) == _reference_definitions(text)
+
+
+_HEADERS = st.lists(
+    st.lists(st.tuples(_NAMES, st.sampled_from(["", "(x)"]), _BODIES), max_size=5).map(
+        lambda ds: "".join(f"#define {n}{p} {b}\n" for n, p, b in ds)
+        + "#undef m_e\n" * (len(ds) % 2)),
+    max_size=4)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_HEADERS, st.permutations(["m_a", "m_b", "m_c", "m_d", "m_e", "none", "__init"]))
+def test_lazy_kinds_are_the_eager_ones_in_any_order(headers: list[str], order: list[str]) -> None:
+    defs: dict[bytes, list[tuple[bool, tuple[bytes, ...]]]] = {}
+    for h in headers:
+        merge(defs, definitions(h.encode()))
+    eager = Deriver(defs, TABLE.explicit_kind).derive()
+    lazy = masking_tree.LazyKinds([h.encode() for h in headers], TABLE.explicit_kind)
+    got = {n.encode(): lazy.get(n.encode()) for n in order}
+    assert {n: k for n, k in got.items() if k is not None} == {
+        n: k for n, k in eager.items() if n.decode() in order}
+    assert dict(lazy.items()) == eager
+
+
+@pytest.mark.xen
+def test_lazy_kinds_of_a_release_are_the_eager_ones(xen417: Path) -> None:
+    headers = masking_tree._headers(xen417 / "xen")
+    defs: dict[bytes, list[tuple[bool, tuple[bytes, ...]]]] = {}
+    for _, text in headers:
+        merge(defs, definitions(text))
+    eager = Deriver(defs, TABLE.explicit_kind).derive()
+    assert len(eager) > 300
+    names = sorted(defs)
+    random.Random(17).shuffle(names)  # an order no derivation uses
+    lazy = masking_tree.LazyKinds([t for _, t in headers], TABLE.explicit_kind)
+    assert {n: k for n in names if (k := lazy.get(n)) is not None} == eager
+
+
+def test_a_lazy_table_becomes_whole_when_asked(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / "cache"))
+    xen = make_tree(tmp_path, "#define asmlinkage\n#define my_cold __attribute__((x))\n")
+    lazy = tree_table(TABLE, xen, lazy=True)
+    assert isinstance(lazy.derived, masking_tree.LazyKinds)
+    assert lazy.kind(b"asmlinkage") == "blank"
+    assert tree_table(TABLE, xen, lazy=True) is lazy
+    assert not (tmp_path / "cache" / "masking").exists()  # nothing derived whole yet
+    whole = tree_table(TABLE, xen)
+    assert dict(whole.derived) == {b"asmlinkage": "blank", b"my_cold": "blank"}
+    assert list((tmp_path / "cache" / "masking").glob("*.json"))
+    assert tree_table(TABLE, xen, lazy=True) is whole

@@ -400,7 +400,7 @@ def _parse_header(config: AnalysisConfig, name: str, text: bytes,
     from xenpatch.c.masking import tree_table
 
     def make() -> SourceFile | None:
-        macros = config.macros if root is None else tree_table(config.macros, root)
+        macros = config.macros if root is None else tree_table(config.macros, root, lazy=True)
         try:
             return parse_bytes(f"<inline {name}>.h", text, macros)
         except SourceError:

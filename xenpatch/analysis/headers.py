@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -96,16 +96,24 @@ def macro_wrappers(raw: bytes) -> dict[str, Wrapper]:
         if any(not re.fullmatch(r"[A-Za-z_]\w*", p) for p in params):
             continue  # variadic macros: leave alone
         args = _split_args(call.group(2))
-        templ = []
-        for a in args:
-            for i, p in enumerate(params):
-                a = re.sub(rf"\b{re.escape(p)}\b", f"${i}", a)
-            templ.append(a)
+        # Each parameter named in an argument becomes $i (the first of a
+        # name given twice): a word, as \bp\b finds it, is a whole run of
+        # word characters.  One regex for all, not one compiled per name.
+        index: dict[str, str] = {}
+        for i, p in enumerate(params):
+            index.setdefault(p, f"${i}")
+        templ = [_WORD.sub(partial(_param, index), a) for a in args]
         name = m.group(1).decode()
         if call.group(1) != name:
             out[name] = Wrapper(name, call.group(1), tuple(templ))
     return out
 
+
+_WORD = re.compile(r"\w+")
+
+
+def _param(index: dict[str, str], w: re.Match[str]) -> str:
+    return index.get(w.group(), w.group())
 
 _OBJECT_DEFINE = re.compile(
     rb"#[ \t]*define[ \t]+([A-Za-z_]\w*)[ \t]+"
@@ -238,15 +246,19 @@ def _definition(raw: bytes, start: int) -> bytes | None:
     if open_ < 0 or (0 <= semi < open_):
         return None
     depth = 0
-    for i in range(open_, min(len(raw), open_ + 20000)):
-        c = raw[i]
-        if c == 0x7B:
+    # Brace to brace (the regex engine skips what lies between; a loop over
+    # every byte was most of the time of indexing a tree's headers).
+    for m in _BRACE.finditer(raw, open_, min(len(raw), open_ + 20000)):
+        if raw[m.start()] == 0x7B:
             depth += 1
-        elif c == 0x7D:
+        else:
             depth -= 1
             if depth == 0:
-                return raw[start : i + 1]
+                return raw[start : m.end()]
     return None
+
+
+_BRACE = re.compile(rb"[{}]")
 
 
 @cache

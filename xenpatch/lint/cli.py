@@ -85,11 +85,14 @@ def run(args: argparse.Namespace) -> int:
         files = collect_files(args.paths)
         if args.output is not None:
             _check_output(args.output, files)
-        # the rules are loaded in each worker too: a bad one is reported here,
-        # once, not as a broken process pool
-        from xenpatch.lint.config import LintConfig
+        # The rules are loaded when a file has to be linted (lint_files loads
+        # them before any worker starts, so a bad one is reported once, here):
+        # a run the tree cache answers does without, its key holds the rule
+        # files, which a run that loaded them wrote.
+        if not files:
+            from xenpatch.lint.config import LintConfig
 
-        LintConfig.load(args.rules)
+            LintConfig.load(args.rules)
         if progress is not None and len(files) < 2:
             progress = None  # one file: nothing to count
         try:

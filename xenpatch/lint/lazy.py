@@ -108,13 +108,19 @@ class Plan:
             self.cache.set_may_export(rel, got)
         return got
 
-    def wanted(self, needed: frozenset[str], skip: set[str]) -> dict[str, frozenset[str]]:
+    def wanted(self, needed: frozenset[str], skip: set[str],
+               found: Callable[[str, frozenset[str]], None] | None = None,
+               ) -> dict[str, frozenset[str]]:
         """For each other file defining needed names whose summaries the
         cache lacks: the names to summarise (those that may reach a lock).
-        The names that cannot are recorded as having no summary."""
+        The names that cannot are recorded as having no summary.
+        ``found(file, names)``: told of each as soon as it is known (its
+        summaries can be computed while the text scans go on)."""
         per_file: dict[str, set[str]] = {}
         definers = self.definers()
         for n in needed:
+            if n in nameindex.RESERVED:
+                continue
             for rel in definers.get(n, ()):
                 if rel not in skip:
                     per_file.setdefault(rel, set()).add(n)
@@ -135,6 +141,8 @@ class Plan:
             rest = frozenset(n for n in asked & may if n not in ex.known and n not in ex.none)
             if rest and not ex.complete:
                 todo[rel] = rest
+                if found is not None:
+                    found(rel, rest)
         return todo
 
     def record(self, rel: str, asked: frozenset[str], got: Mapping[str, Summary]) -> None:

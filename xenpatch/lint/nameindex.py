@@ -36,7 +36,18 @@ _COL0 = re.compile(rb"[A-Za-z_]")
 _WINDOW = 1000
 _STATIC = re.compile(rb"\bstatic\b")
 _KEYWORDS = frozenset({"if", "for", "while", "switch", "return", "sizeof", "do", "else"})
-_DEFINE = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)((?:\\\r?\n|[^\n])*)", re.M)
+# C's reserved words: no function is named so, though definitions() may
+# take one for a name ("void (*handler(int))(void)"), and every file names
+# them: a file "defining" one is never worth parsing for its summaries.
+RESERVED = frozenset((
+    "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else",
+    "enum", "extern", "float", "for", "goto", "if", "inline", "int", "long", "register",
+    "restrict", "return", "short", "signed", "sizeof", "static", "struct", "switch", "typedef",
+    "union", "unsigned", "void", "volatile", "while", "_Alignas", "_Alignof", "_Atomic", "_Bool",
+    "_Complex", "_Generic", "_Imaginary", "_Noreturn", "_Static_assert", "_Thread_local",
+))
+# At the start of a line, after blanks: searched for with source.directives().
+_DEFINE = re.compile(rb"#[ \t]*define[ \t]+([A-Za-z_]\w*)((?:\\\r?\n|[^\n])*)")
 
 
 @dataclass(frozen=True)
@@ -134,8 +145,10 @@ class Reach:
 
 def local_macros(raw: bytes) -> dict[str, frozenset[str]]:
     """Each ``#define`` of the file and the identifiers of its body."""
+    from xenpatch.c.source import directives  # the C front end: not for a warm run
+
     out: dict[str, frozenset[str]] = {}
-    for m in _DEFINE.finditer(raw):
+    for m in directives(_DEFINE, raw):
         name = m.group(1).decode()
         out[name] = out.get(name, frozenset()) | identifiers(m.group(2))
     return out

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +21,8 @@ from xenpatch.lint.treecache import TreeCache
 from xenpatch.paths import rules_dir
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
+
     from xenpatch.lint.config import LintConfig
 
 # The checker itself (the C front end, the analysis) is imported only when a
@@ -172,7 +174,9 @@ def lint_files(
     # Big files first keeps the pool busy to the end; order is restored.
     work = sorted(files, key=lambda f: -_size(f[0]))
     raws = [over.get(item[0]) for item in work]
-    with _mapper(jobs, len(work), rules) as mapper:
+    _init(rules)
+    _warm(real.values())
+    with _mapper(jobs, len(work), rules, loaded=True) as mapper:
         results = _two_passes(work, mapper, progress, raws)
     if cache is not None:
         from xenpatch.lint.lazy import Plan, own_exports
@@ -186,23 +190,38 @@ def lint_files(
     return results
 
 
+def _warm(real: Iterable[Path]) -> None:
+    """The macro tables of the files' trees, derived whole here (and kept
+    on disk, masking/tree.py) before the workers fork: each would
+    otherwise derive what it needs on its own."""
+    from xenpatch.c.masking import find_xen_dir, tree_table
+
+    assert _CONFIG is not None
+    for d in {p.parent for p in real}:
+        xen = find_xen_dir(d)
+        if xen is not None:
+            tree_table(_CONFIG.macros, xen)
+
+
 @contextmanager
 def _mapper(jobs: int, n: int, rules: Path | None,
             loaded: bool = False) -> Iterator[Callable[..., Iterable[Any]]]:
     """``map`` in this process for one task, else over a pool of ``jobs``
     workers that each load the configuration once.  ``loaded``: this
     process has loaded it for this run already."""
+    if not loaded:
+        # Here, before any worker starts: a bad rule file is one error of
+        # this process, not a broken pool.
+        _init(rules)
     if jobs <= 1 or n <= 1:
-        if not loaded:
-            _init(rules)
         yield map
         return
     from concurrent.futures import ProcessPoolExecutor
 
     chunk = max(1, min(8, n // (jobs * 8)))
-    # Forked workers inherit a configuration this process has loaded.
-    init = _loaded if loaded else _init
-    with ProcessPoolExecutor(jobs, initializer=init, initargs=(rules,)) as ex:
+    # Forked workers inherit the configuration (and the tree's macro table,
+    # see _warm); spawned ones load it.
+    with ProcessPoolExecutor(jobs, initializer=_loaded, initargs=(rules,)) as ex:
         yield lambda fn, *its: ex.map(fn, *its, chunksize=chunk)
 
 
@@ -226,52 +245,94 @@ def _lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str |
     # Where what is kept about a file goes (None: nowhere).
     kept = {item: (rels[item] if item[0] not in over else None) for item in files}
     asked = {r for r in rels.values() if r is not None}
-    needs = {item: plan.needed(kept[item], item[0], over.get(item[0])) for item in files}
-    every = frozenset().union(*needs.values())
-    # The other files' summaries of those names: computed where missing.
-    todo = plan.wanted(every, asked)
-    # Each file's kept result stands if its content, the context and the
-    # summaries it is given are as when it was kept (its own first pass
-    # gave the asked files' summaries then).
-    done: dict[tuple[Path, str], FileResult] = {}
     mine = [kept[item] for item in files]
-    if not todo and all(r is not None and cache.file_exports(r) is not None for r in mine):
-        exports = _exports(plan, every, asked, [
-            cache.file_exports(r).known for r in sorted(asked)])  # type: ignore[union-attr]
-        for item in files:
-            rel = kept[item]
-            assert rel is not None
-            got = cache.result(rel, lazy.exports_key(exports, needs[item]))
-            r = lazy.result_in(got, item[1]) if got is not None else None
-            if r is not None:
-                done[item] = r
-    rest = [item for item in files if item not in done]
-    if not rest:
-        return [done[item] for item in files]
-    work = sorted(rest, key=lambda f: -_size(f[0]))
-    raws = [over.get(item[0]) for item in work]
-    jobs_todo = sorted(todo.items())
-    # The other files' summaries and the files' first passes, in one map:
-    # with workers, they run side by side (biggest first).
-    tasks: list[tuple[Any, ...]] = [("summaries", cache.root / r, n) for r, n in jobs_todo]
-    tasks += [("lint", item, raw) for item, raw in zip(work, raws, strict=True)]
-    order = sorted(range(len(tasks)), key=lambda i: -_size(_task_path(tasks[i])))
-    with _mapper(jobs, len(tasks), rules, bool(loaded)) as mapper:
-        out = dict(zip(order, mapper(_task, [tasks[i] for i in order]), strict=True))
-        for i, (rel, names) in enumerate(jobs_todo):
-            complete, ex = out[i]
-            if complete:
-                cache.set_exports(rel, lazy.FileExports(True, dict(ex)))
-            else:
-                plan.record(rel, names, ex)
-        first: list[FileResult] = [out[len(jobs_todo) + i] for i in range(len(work))]
-        lazy.own_exports(((kept[item], r) for item, r in zip(work, first, strict=True)), cache)
-        linted = {rels[item]: r.exports for item, r in zip(work, first, strict=True)}
-        own = [linted[r] if r in linted else
-               (cache.file_exports(r) or lazy.FileExports()).known for r in sorted(asked)]
-        own += [r.exports for item, r in zip(work, first, strict=True) if rels[item] is None]
-        exports = _exports(plan, every, asked, own)
-        results = _second(work, first, exports, mapper, raws=raws)
+    every_file = sorted(files, key=lambda f: -_size(f[0]))
+    with ExitStack() as stack:
+        early: list[Future[FileResult]] | None = None
+        pool: ProcessPoolExecutor | None = None
+        if jobs > 1 and any(r is None or cache.file_exports(r) is None for r in mine):
+            # Files not linted yet in this context (a first run): their first
+            # passes need nothing of the other files, and start now in the
+            # workers while this process works out which of the others'
+            # summaries they need (the name index, the text scans).
+            from concurrent.futures import ProcessPoolExecutor
+
+            # The checker, imported once here: the text scans below need it
+            # too, and forked workers inherit it instead of importing it each.
+            from xenpatch.lint import filelint  # noqa: F401
+
+            config()
+            pool = stack.enter_context(
+                ProcessPoolExecutor(jobs, initializer=_loaded, initargs=(rules,)))
+            early = [pool.submit(_one, item, over.get(item[0])) for item in every_file]
+        needs = {item: plan.needed(kept[item], item[0], over.get(item[0])) for item in files}
+        every = frozenset().union(*needs.values())
+        # The other files' summaries of those names: computed where missing
+        # (with workers started, each file's as soon as it is known).
+        later: dict[str, Future[tuple[bool, dict[str, Summary]]]] = {}
+        on_pool = pool
+
+        def start(rel: str, names: frozenset[str]) -> None:
+            assert on_pool is not None
+            later[rel] = on_pool.submit(_summaries, cache.root / rel, names)
+
+        todo = plan.wanted(every, asked, None if on_pool is None else start)
+        # Each file's kept result stands if its content, the context and the
+        # summaries it is given are as when it was kept (its own first pass
+        # gave the asked files' summaries then).
+        done: dict[tuple[Path, str], FileResult] = {}
+        if early is None and not todo and all(
+                r is not None and cache.file_exports(r) is not None for r in mine):
+            exports = _exports(plan, every, asked, [
+                cache.file_exports(r).known for r in sorted(asked)])  # type: ignore[union-attr]
+            for item in files:
+                rel = kept[item]
+                assert rel is not None
+                got = cache.result(rel, lazy.exports_key(exports, needs[item]))
+                r = lazy.result_in(got, item[1]) if got is not None else None
+                if r is not None:
+                    done[item] = r
+        rest = [item for item in files if item not in done]
+        if not rest:
+            return [done[item] for item in files]
+        work = sorted(rest, key=lambda f: -_size(f[0]))
+        raws = [over.get(item[0]) for item in work]
+        jobs_todo = sorted(todo.items())
+
+        def finish(summaries: list[tuple[bool, dict[str, Summary]]], first: list[FileResult],
+                   mapper: Callable[..., Iterable[Any]]) -> tuple[list[FileResult],
+                                                                   dict[str, Summary]]:
+            for (rel, names), (complete, ex) in zip(jobs_todo, summaries, strict=True):
+                if complete:
+                    cache.set_exports(rel, lazy.FileExports(True, dict(ex)))
+                else:
+                    plan.record(rel, names, ex)
+            lazy.own_exports(((kept[item], r) for item, r in zip(work, first, strict=True)),
+                             cache)
+            linted = {rels[item]: r.exports for item, r in zip(work, first, strict=True)}
+            own = [linted[r] if r in linted else
+                   (cache.file_exports(r) or lazy.FileExports()).known for r in sorted(asked)]
+            own += [r.exports for item, r in zip(work, first, strict=True) if rels[item] is None]
+            exports = _exports(plan, every, asked, own)
+            return _second(work, first, exports, mapper, raws=raws), exports
+
+        if on_pool is not None and early is not None:
+            assert work == every_file and later.keys() == todo.keys()
+            results, exports = finish(
+                [later[r].result() for r, _ in jobs_todo], [f.result() for f in early],
+                lambda fn, *its: on_pool.map(fn, *its))
+        else:
+            # The other files' summaries and the files' first passes, in one
+            # map: with workers, they run side by side (biggest first).
+            tasks: list[tuple[Any, ...]] = [("summaries", cache.root / r, n)
+                                            for r, n in jobs_todo]
+            tasks += [("lint", item, raw) for item, raw in zip(work, raws, strict=True)]
+            order = sorted(range(len(tasks)), key=lambda i: -_size(_task_path(tasks[i])))
+            with _mapper(jobs, len(tasks), rules, bool(loaded)) as mapper:
+                out = dict(zip(order, mapper(_task, [tasks[i] for i in order]), strict=True))
+                results, exports = finish(
+                    [out[i] for i in range(len(jobs_todo))],
+                    [out[len(jobs_todo) + i] for i in range(len(work))], mapper)
     for item, r in zip(work, results, strict=True):
         rel = kept[item]
         if rel is not None and r.error is None:

@@ -68,13 +68,14 @@ from xenpatch.c.masking.table import (
     default_macro_table,
     load_macro_table,
 )
-from xenpatch.c.masking.tree import table_for, tree_table
+from xenpatch.c.masking.tree import find_xen_dir, table_for, tree_table
 from xenpatch.c.masking.view import CodeView
 
 __all__ = [
     "MacroTable",
     "MacroTableError",
     "default_macro_table",
+    "find_xen_dir",
     "load_macro_table",
     "mask",
     "table_for",

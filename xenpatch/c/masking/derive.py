@@ -27,7 +27,8 @@ configuration makes.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Protocol
 
 from xenpatch.c.masking.lexical import KEYWORDS
 
@@ -45,6 +46,11 @@ DEFINE = re.compile(
     re.M,
 )
 IF_ZERO = re.compile(rb"^[ \t]*\#[ \t]*if[ \t]+0+\b", re.M)
+# Where those may start: the regex engine tries a pattern anchored by "^"
+# at every byte of a text (the headers of a tree are 5 MB), one that starts
+# with a literal it finds quickly.
+_DEFINE_HASH = re.compile(rb"\#[ \t]*(?:define|undef)[ \t]")
+_IF_ZERO_HASH = re.compile(rb"\#[ \t]*if[ \t]+0")
 CONDITIONAL_LINE = re.compile(
     rb"^[ \t]*\#[ \t]*(if|ifdef|ifndef|elif|else|endif)\b([^\n]*)", re.M
 )
@@ -81,9 +87,10 @@ def definitions(text: bytes) -> dict[bytes, list[Definition]]:
     found: dict[bytes, list[Definition]] = {}
     if b"define" not in text:
         return found
-    dead = _dead_spans(text) if IF_ZERO.search(text) else []
+    dead = _dead_spans(text) if next(_at_line_start(IF_ZERO, _IF_ZERO_HASH, text), None) \
+        else []
     di = 0
-    for m in DEFINE.finditer(text):
+    for m in _at_line_start(DEFINE, _DEFINE_HASH, text):
         if dead:
             while di < len(dead) and dead[di][1] <= m.start():
                 di += 1
@@ -102,6 +109,26 @@ def definitions(text: bytes) -> dict[bytes, list[Definition]]:
         toks = () if not body else _NONE if body[0] in _NOT_FIRST else tuple(_TOKEN.findall(body))
         found.setdefault(m.group(2), []).append((m.group(3) is not None, toks))
     return found
+
+
+def _at_line_start(pattern: re.Pattern[bytes], hashes: re.Pattern[bytes],
+                   text: bytes) -> Iterator[re.Match[bytes]]:
+    """What ``pattern.finditer(text)`` yields, for a ``pattern`` anchored by
+    ``^`` (multi-line) and then blanks and ``#``: matched only at the lines
+    whose ``#`` ``hashes`` (unanchored, no narrower than ``pattern``)
+    finds.  A match swallows the continuation lines of its directive, as
+    finditer's does."""
+    end = 0
+    for h in hashes.finditer(text):
+        start = h.start()
+        while start > 0 and text[start - 1] in b" \t":
+            start -= 1
+        if start < end or (start > 0 and text[start - 1] != 0x0A):
+            continue  # inside the last match, or not the first word of its line
+        m = pattern.match(text, start)
+        if m is not None:
+            end = m.end()
+            yield m
 
 
 def _dead_spans(text: bytes) -> list[tuple[int, int]]:
@@ -148,13 +175,20 @@ def _close(toks: tuple[bytes, ...], i: int) -> int:
     return -1
 
 
+class Definitions(Protocol):
+    """What Deriver reads of its definitions: a mapping's ``get``."""
+
+    def get(self, name: bytes, /) -> list[Definition] | None: ...
+
+
 class Deriver:
     """Kinds of the names of some definitions, given what the table (or an
-    outer derivation) already knows of a name (``known``)."""
+    outer derivation) already knows of a name (``known``).  ``derive()``
+    with no names needs ``defs`` to be a mapping."""
 
     def __init__(
         self,
-        defs: Mapping[bytes, list[Definition]],
+        defs: Mapping[bytes, list[Definition]] | Definitions,
         known: Callable[[bytes], str | None],
     ) -> None:
         self.defs = defs
@@ -163,7 +197,7 @@ class Deriver:
 
     def derive(self, names: Iterable[bytes] | None = None) -> dict[bytes, str]:
         out = {}
-        for name in self.defs if names is None else names:
+        for name in self.defs if names is None else names:  # type: ignore[union-attr]
             k = self.kind(name)
             if k is not None and self.known(name) is None:
                 out[name] = k

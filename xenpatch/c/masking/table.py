@@ -53,6 +53,7 @@ class MacroTable:
     _prefix: dict[bytes, bool] = field(default_factory=dict, compare=False, repr=False)
     _named: set[bytes] = field(default_factory=set, compare=False, repr=False)
     _explicit: dict[bytes, str | None] = field(default_factory=dict, compare=False, repr=False)
+    _by_name: dict[bytes, str | None] = field(default_factory=dict, compare=False, repr=False)
     # The table with each tree's derived kinds (masking/tree.py), kept on the
     # table itself so that no cache outlives it or is keyed by its id().
     _trees: dict[Path, MacroTable] = field(default_factory=dict, compare=False, repr=False)
@@ -95,7 +96,14 @@ class MacroTable:
             return self._explicit[name]
         except KeyError:
             pass
-        k = next((kind for attr, kind in _NAMED_KINDS if name in getattr(self, attr)), None)
+        named = self._by_name
+        if not named:
+            # Each name's first field in _NAMED_KINDS' order, at once: the
+            # tree's derivation asks this of every name its headers define.
+            for attr, kind in reversed(_NAMED_KINDS):
+                named.update(dict.fromkeys(getattr(self, attr), kind))
+            named[b""] = None  # built (a name is never empty)
+        k = named.get(name)
         if k is None and self.is_attribute(name):
             k = "attribute"
         elif k is None and self.is_loop(name):
@@ -106,7 +114,9 @@ class MacroTable:
     def with_derived(self, derived: Mapping[bytes, str]) -> MacroTable:
         """This table with kinds derived from a tree's #defines; the caches
         of what the table's own entries say are shared."""
-        return replace(self, derived=dict(derived), _kinds={}, _named=set(), _trees={})
+        if isinstance(derived, dict):
+            derived = dict(derived)  # not a lazy mapping (tree.LazyKinds): kept as it is
+        return replace(self, derived=derived, _kinds={}, _named=set(), _trees={})
 
 
 class MacroTableError(XenpatchError):
