@@ -14,6 +14,7 @@ release, query and exit with the state at that point, and decides.
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import Protocol
@@ -250,7 +251,22 @@ def _flatten(keys_at: list[list[tuple[str, str]]],
 
 def _inferred_release(info: FunctionInfo, key: str) -> bool:
     e = _first_entry_release(info, key)
-    return e is not None and e.inferred
+    return e is not None and names_indirectly(e)
+
+
+# A call in a lock key: the lock is reached through what a function returns.
+_ACCESSOR = re.compile(r"[A-Za-z_]\w*\(")
+
+
+def names_indirectly(e: Effect) -> bool:
+    """Does the effect name its lock in a way the caller did not write, so
+    that it may be a held lock under another name?  A helper's summary
+    does, and so does a key reached through an accessor's result, whoever
+    spelt it: put_gfn(p2m->domain, g) releases
+    ``p2m_get_hostp2m(p2m->domain)->lock`` whether put_gfn is an inline
+    (4.18+) or a macro over the table's __put_gfn (4.16), and only the
+    accessor's body could tell whether that is the ``p2m->lock`` held."""
+    return e.inferred or _ACCESSOR.search(e.key) is not None
 
 
 def _first_entry_release(info: FunctionInfo, key: str) -> Effect | None:
@@ -389,6 +405,7 @@ class Engine:
             return [(t, s), (f, s)]
         if br.try_op is not None:
             ok = self.try_success(n, s, br.try_op.effects, br.try_line, br.try_col)
+            ok, s = _with_outs(ok, s, br.try_op.outs)
             if br.try_op.conditional == "zero":
                 return [(f, ok), (t, s)]
             return [(t, ok), (f, s)]
@@ -492,7 +509,9 @@ class Engine:
             fail_cls = NEG if act.resolved.conditional == "zero" else ZERO
             if not self.path_sensitive and act.var:
                 return [ok(), s]
-            return [ok().with_fact(var, succ_cls), s.with_fact(var, fail_cls)]
+            won, lost = _with_outs(ok(), s, act.resolved.outs)
+            other = [s.with_fact(var, None)] if act.arm else []
+            return [won.with_fact(var, succ_cls), lost.with_fact(var, fail_cls), *other]
         if isinstance(act, IrqAct):
             # local_irq_restore()/local_irq_enable() after a plain release
             # of an irqsave/irq lock settles the swap.
@@ -583,7 +602,7 @@ class Engine:
             # The same expression's lock from an earlier loop round.
             e = replace(e, key=e.key + "'")
             cur = s.get(e.key)
-        if cur is None and e.inferred:
+        if cur is None and names_indirectly(e):
             other = _named_otherwise(s, e)
             if other is not None:
                 e = replace(e, key=other.key)
@@ -628,6 +647,14 @@ class Engine:
         if cur.count > 1:
             return s.with_held(replace(cur, count=cur.count - 1), e.key)
         return s.with_held(None, e.key)
+
+
+def _with_outs(ok: State, failed: State,
+               outs: tuple[tuple[str, str, str], ...]) -> tuple[State, State]:
+    """What a try-like helper left in its out-parameters, on each outcome."""
+    for v, yes, no in outs:
+        ok, failed = ok.with_fact(v, yes), failed.with_fact(v, no)
+    return ok, failed
 
 
 def _named_otherwise(s: State, e: Effect) -> Held | None:
