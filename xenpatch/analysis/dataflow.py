@@ -232,26 +232,37 @@ def entry_held_keys(cfg: Cfg, info: FunctionInfo) -> frozenset[str]:
     # A helper's release that may name a lock this function takes is that
     # lock (see _named_otherwise) or unknown (_may_be_named), not one the
     # caller holds.
-    taken = {k for k, a in _flatten(keys_at, branch_keys) if a != "release"}
-    return frozenset(
-        k for k in release_first - acquire_first
-        if not (_inferred_release(info, k) and any(
-            may_name(k, t) or last_field(k) == last_field(t) for t in taken))
-    )
+    taken = _taken_types(info)
+
+    def named_otherwise(k: str) -> bool:
+        e = _first_entry_release(info, k)
+        return e is not None and names_indirectly(e) and any(
+            (may_name(k, t) or last_field(k) == last_field(t)) and is_recursive(e.flavour) in rec
+            for t, rec in taken.items())
+
+    return frozenset(k for k in release_first - acquire_first if not named_otherwise(k))
+
+
+def _taken_types(info: FunctionInfo) -> dict[str, set[bool]]:
+    """The locks the function takes, each with whether it is taken as a
+    recursive lock (a recursive and a plain lock are never one object)."""
+    out: dict[str, set[bool]] = {}
+    for acts in info.acts:
+        for a in acts:
+            effects = (a.effect,) if isinstance(a, OpAct) else (
+                a.resolved.effects if isinstance(a, TryAssignAct) else ())
+            for e in effects:
+                if e.action in ("acquire", "try"):
+                    out.setdefault(e.key, set()).add(is_recursive(e.flavour))
+    for b in info.branches:
+        for e in b.try_op.effects if b is not None and b.try_op is not None else ():
+            if e.action in ("acquire", "try"):
+                out.setdefault(e.key, set()).add(is_recursive(e.flavour))
+    return out
 
 
 def _first_use(e: Effect) -> str:
     return "release" if e.action == "release" else "try"
-
-
-def _flatten(keys_at: list[list[tuple[str, str]]],
-             branch_keys: dict[int, list[tuple[str, str]]]) -> list[tuple[str, str]]:
-    return [x for ks in keys_at for x in ks] + [x for ks in branch_keys.values() for x in ks]
-
-
-def _inferred_release(info: FunctionInfo, key: str) -> bool:
-    e = _first_entry_release(info, key)
-    return e is not None and names_indirectly(e)
 
 
 # A call in a lock key: the lock is reached through what a function returns.
@@ -669,7 +680,8 @@ def _named_otherwise(s: State, e: Effect) -> Held | None:
     lock, but neither is provably another: with a single held lock of that
     field and kind, reporting a release of a lock not held would be noise.
     """
-    fits = [h for h in s.held if h.kind == e.kind and may_name(e.key, h.key.rstrip("'"))]
+    fits = [h for h in s.held if h.kind == e.kind and _same_type(h, e)
+            and may_name(e.key, h.key.rstrip("'"))]
     return fits[0] if len(fits) == 1 else None
 
 
@@ -677,8 +689,15 @@ def _may_be_named(s: State, e: Effect) -> list[Held]:
     """Held locks of the kind and field a helper's release names through
     another path: nothing proves they differ."""
     f = last_field(e.key)
-    return [h for h in s.held if h.kind == e.kind and not h.unknown
+    return [h for h in s.held if h.kind == e.kind and not h.unknown and _same_type(h, e)
             and last_field(h.key.rstrip("'")) == f]
+
+
+def _same_type(h: Held, e: Effect) -> bool:
+    """Could the held lock and the one the effect names be one object?  Not
+    a recursive lock and a plain one (rspinlock_t against spinlock_t; the
+    p2m's recursive mm lock against a grant table's spinlock)."""
+    return is_recursive(h.flavour) == is_recursive(e.flavour)
 
 
 def return_class(state: State, ret_cls: str | None, ret_var: str | None) -> str | None:

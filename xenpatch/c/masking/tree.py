@@ -21,7 +21,7 @@ from pathlib import Path
 from xenpatch.c.masking.derive import DERIVED_KINDS, Definition, Deriver, definitions, merge
 from xenpatch.c.masking.table import MacroTable
 
-FORMAT = 1
+FORMAT = 2
 
 
 
