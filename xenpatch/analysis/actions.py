@@ -397,6 +397,9 @@ def _assign_act(
     if var in info.tracked:
         acts.append(AssignAct(var, value_class(src, rhs, fv.consts) or values.origin(src, rhs, fv),
                               int_literal(src, rhs)))
+    if "*" + var in info.tracked:
+        # p = other: *p is another object now.
+        acts.append(AssignAct("*" + var, None))
     texts = tuple(t for t, ids in repeated_ids.items() if var in ids)
     if texts:
         acts.append(KillCondAct(texts))
