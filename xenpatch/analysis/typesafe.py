@@ -118,8 +118,8 @@ def derive(texts: Iterable[bytes]) -> TypeSafe:
     gens = [g for t in texts if b"##" in t and b"typedef" in t for g in _generators(_clean(t))]
     if not gens:
         return TypeSafe()
-    # Only the texts that use a generator, and those naming what they made,
-    # are read further (a tree has hundreds of headers).
+    # Only the texts that use a generator are read further (a tree has
+    # hundreds of headers).
     names = {g.name.encode() for g in gens}
     joined = [_clean(t) for t in texts if any(n in t for n in names)]
     boxer_type: dict[str, str] = {}
@@ -141,18 +141,8 @@ def derive(texts: Iterable[bytes]) -> TypeSafe:
                     unboxer_type[_paste(u, binding)] = tname
     if not types:
         return TypeSafe()
-    # Texts that may define a boxed constant or an equality: searched as
-    # bytes first (a type's name is in hundreds of headers).
-    alt = lambda ns: b"|".join(re.escape(n.encode()) for n in sorted(ns))  # noqa: E731
-    boxed_def = re.compile(
-        rb"define[ \t]+\w+[ \t]+[( \t]*(?:(?:" + alt(boxer_type) + rb")\s*\(|\(\s*(?:"
-        + alt(types) + rb")\s*\)\s*\{)")
-    eq_def = re.compile(rb"inline\s+\w+\s+\w+\s*\(\s*(?:const\s+)?(?:" + alt(types)
-                        + rb")\s+\w+\s*,")
-    hints = [n.encode() for n in boxer_type] + [b"(" + n.encode() + b")" for n in types] + [
-        b"(const " + n.encode() + b" " for n in types] + [b"(" + n.encode() + b" " for n in types]
-    joined = [_clean(t) for t in texts if any(h in t for h in hints)
-              and (boxed_def.search(t) or eq_def.search(t))]
+    # A type's constant and its equality are defined beside the use that
+    # makes the type (mm-frame.h): only those texts are read for them.
     # Boxed literals: "#define C BOX(lit)" or "#define C ((T){ lit })".
     boxed: dict[str, dict[str, set[str]]] = {}
     literal = re.compile(_LITERAL)
