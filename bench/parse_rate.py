@@ -29,7 +29,6 @@ from textual import LOCK_CALLS, textual_lock_calls  # noqa: E402
 from tree_sitter import Language, Parser, Query, QueryCursor  # noqa: E402
 
 from xenpatch.c.masking import default_macro_table, mask, tree_table  # noqa: E402
-from xenpatch.c.masking import tree as masking_tree  # noqa: E402
 from xenpatch.c.source import function_name, functions, parse_bytes  # noqa: E402
 
 _LANGUAGE = Language(tree_sitter_c.language())
@@ -82,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.process_time()
             tree_table(table, xen)
             t1 = time.process_time()
-            masking_tree._TABLES.clear()
+            table._trees.clear()  # the derived tables live on their base table
             table = tree_table(table, xen)
             t_cached = time.process_time() - t1
             t_derive = t1 - t0

@@ -92,6 +92,9 @@ def masked_with(tmp_path: Path, header: str, code: str) -> tuple[bytes, bytes]:
         ("#define asm_vol __asm__ \\\n    __volatile__\n", b"asm_vol", "asm_keyword"),
         ("#define each_item(i) for ( (i) = 0; (i) < 4; (i)++ )\n", b"each_item", "loop"),
         ("#define walk(i) each_item(i)\n#define each_item(i) for (;;)\n", b"walk", "loop"),
+        # One configuration's storage class, another's nothing.
+        ("#ifdef X\n#define STATIC\n#else\n#define STATIC static\n#endif\n", b"STATIC",
+         "blank"),
     ],
 )
 def test_definition_derives_its_kind(header: str, name: bytes, kind: str) -> None:
@@ -111,6 +114,9 @@ def test_definition_derives_its_kind(header: str, name: bytes, kind: str) -> Non
         ("#define asm_and_more asm volatile (\"nop\")\n", b"asm_and_more"),
         ("#define head_and_body(i) for (;;) i++\n", b"head_and_body"),
         ("#define selfish selfish\n", b"selfish"),
+        # Always a storage class: masking it would lose what it says.
+        ("#define PRIVATE static\n", b"PRIVATE"),
+        ("#ifdef X\n#define SC static\n#else\n#define SC extern\n#endif\n", b"SC"),
         # The table says what __init is; nothing is derived for it.
         ("#define __init __attribute__((__section__(\".init.text\")))\n", b"__init"),
     ],
@@ -175,6 +181,14 @@ def test_loop_macro_without_braces_becomes_a_loop(tmp_path: Path) -> None:
     tree = PARSER.parse(out)
     assert errors(tree.root_node) == []
     assert "while_statement" in node_types(tree.root_node)
+
+
+def test_storage_class_or_nothing_is_blanked(tmp_path: Path) -> None:
+    header = "#ifdef __XEN__\n#define STATIC\n#else\n#define STATIC static\n#endif\n"
+    code = "STATIC size_t bound(void)\n{\n    return 4;\n}\n"
+    plain, out = masked_with(tmp_path, header, code)
+    assert errors(PARSER.parse(plain).root_node)
+    assert errors(PARSER.parse(out).root_node) == []
 
 
 def test_conflicting_definitions_are_left_alone(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ Layers, each importing only those above it in this list (and xenpatch.c):
 * ``locktable``    -- the lock API table (rules/locks.toml): ops, wrappers, Effect,
   Summary, resolving a call
 * ``values``       -- value classes of the flag tracking, pointer origins, VarTest
+* ``typesafe``     -- boxed integers (mfn_t): their one constant and equality tests
 * ``rulewrappers`` -- what the conversion rules add to the table
 * ``config``       -- AnalysisConfig: a rules directory's tables and settings
 * ``headers``      -- a tree's header index (macro wrappers, inlines, percpu members)

@@ -74,6 +74,7 @@ def fill_actions(
     fv = fv or values.FileValues()
     info.value_rules = fv.rules
     info.consts = fv.consts
+    info.eqs = fv.eqs
     accessed: dict[str, str] = {}  # accessor call text -> the local holding its result
     for local, rhss in info.assigned.items():
         classes = {value_class(src, r, fv.consts) if r is not None else None for r in rhss}
@@ -122,7 +123,8 @@ def fill_actions(
     info.acts = [[] for _ in cfg.nodes]
     info.branches = [None for _ in cfg.nodes]
     tested = flag_vars(src, cfg, info)
-    info.tracked &= tested | {v for sides in eqs.values() for v in sides if v[0] != "@"}
+    info.tracked &= tested | {v for sides in eqs.values() for v in sides if v[0] != "@"} | {
+        v for v in info.tracked if v.startswith("*")}
 
     stepped = loop_vars(src, cfg)
 
@@ -147,7 +149,7 @@ def fill_actions(
         r = resolver(name, [src.text(a) for a in call_args(call)], target)
         if r is None:
             return None
-        return Resolved(tuple(key(e) for e in r.effects), r.conditional, r.guard)
+        return replace(r, effects=tuple(key(e) for e in r.effects))
 
     index = (
         src.node_index(cfg.body, INDEXED) if cfg.body is not None and not object_macros else None
@@ -171,7 +173,7 @@ def fill_actions(
                     line, col = src.line_of(call.start_byte), src.col_of(call.start_byte)
                     br = Branch(try_op=r, try_line=line, try_col=col)
             if br.try_op is None:
-                vt = var_test(src, c, info.tracked, fv.consts)
+                vt = var_test(src, c, info.tracked, fv.consts, fv.eqs)
                 if vt is not None and vt.k is not None and canon[node.id][0] in bounds:
                     vt = None  # "try == 3" after a counted loop: the loop's fact
                 if vt is not None:
@@ -229,9 +231,13 @@ def fill_actions(
                     # A trylock whose result is not a condition or stored in a
                     # tracked variable: the lock may or may not be held after.
                     target = _assigned_var(src, n)
+                    arm = False
+                    if target is None:
+                        target = _assigned_from_arm(src, n)
+                        arm = target is not None
                     if target is not None:
                         events.append(
-                            (n.end_byte + 1, 0, TryAssignAct(target, r, line, col))
+                            (n.end_byte + 1, 0, TryAssignAct(target, r, line, col, arm=arm))
                         )
                         continue
                     events.append((n.end_byte, -n.start_byte, TryAssignAct("", r, line, col)))
@@ -278,12 +284,17 @@ def fill_actions(
         # that receives the object a helper just locked is not NULL.
         acts: list[Act] = []
         try_vars = {a.var for _, _, a in events if isinstance(a, TryAssignAct) and a.var}
+        # &v handed to a helper whose summary says what it leaves in v:
+        # the TryAssign sets v (and the other arm of a ?: leaves it be).
+        out_vars = {v for _, _, a in events if isinstance(a, TryAssignAct)
+                    for v, _, _ in a.resolved.outs}
         locked_vars = {
             v for _, _, a in events if isinstance(a, OpAct)
             and a.effect.action == "acquire" and (v := holder(a.effect.key))
         }
         for _, _, a in events:
-            if isinstance(a, AssignAct) and a.var in try_vars:
+            if isinstance(a, AssignAct) and (a.var in try_vars or (
+                    a.var in out_vars and a.cls is None)):
                 continue
             if isinstance(a, AssignAct) and a.cls is None and a.var in locked_vars:
                 a = AssignAct(a.var, NZ)
@@ -341,6 +352,22 @@ def _assigned_var(src: SourceFile, call: Node) -> str | None:
     return None
 
 
+def _assigned_from_arm(src: SourceFile, call: Node) -> str | None:
+    """``v = c ? call(...) : other``: the variable v."""
+    p = call.parent
+    while p is not None and p.type == "parenthesized_expression":
+        p = p.parent
+    if p is None or p.type != "conditional_expression":
+        return None
+    cond = p.child_by_field_name("condition")
+    if cond is None or cond.start_byte <= call.start_byte < cond.end_byte:
+        return None
+    top = p
+    while top.parent is not None and top.parent.type == "parenthesized_expression":
+        top = top.parent
+    return _assigned_var(src, top)
+
+
 def _assign_act(
     src: SourceFile, n: Node, info: FunctionInfo, repeated_ids: dict[str, set[str]],
     fv: values.FileValues,
@@ -370,6 +397,9 @@ def _assign_act(
     if var in info.tracked:
         acts.append(AssignAct(var, value_class(src, rhs, fv.consts) or values.origin(src, rhs, fv),
                               int_literal(src, rhs)))
+    if "*" + var in info.tracked:
+        # p = other: *p is another object now.
+        acts.append(AssignAct("*" + var, None))
     texts = tuple(t for t, ids in repeated_ids.items() if var in ids)
     if texts:
         acts.append(KillCondAct(texts))

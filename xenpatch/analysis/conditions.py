@@ -42,7 +42,8 @@ def _var_of(e: Node) -> Node:
 
 
 def var_test(src: SourceFile, c: Node, tracked: set[str],
-             consts: Mapping[str, str] | None = None) -> VarTest | None:
+             consts: Mapping[str, str] | None = None,
+             eqs: frozenset[str] = frozenset()) -> VarTest | None:
     c = _var_of(c)
     v = tracked_name(src, c, tracked) if c.type == "field_expression" else None
     if v is not None:
@@ -70,6 +71,15 @@ def var_test(src: SourceFile, c: Node, tracked: set[str],
         if k is not None and k != 0 and optype in ("==", "!="):
             # locked == 1: a flag set from constants, compared with one.
             return VarTest(v, "eqk" if optype == "==" else "nek", k)
+    if c.type == "call_expression" and eqs and call_name(src, c) in eqs:
+        # mfn_eq(v, INVALID_MFN): v is its type's constant, the "zero" of
+        # a boxed value (typesafe.py).
+        sides = [strip_parens(a) for a in call_args(c)]
+        if len(sides) == 2:
+            for one, other in (sides, sides[::-1]):
+                name = tracked_name(src, one, tracked)
+                if name is not None and value_class(src, other, consts) == ZERO:
+                    return VarTest(name, "eqzero")
     if c.type == "call_expression" and call_name(src, c) in ("IS_ERR", "IS_ERR_OR_NULL"):
         args = call_args(c)
         if len(args) == 1 and strip_parens(args[0]).type == "identifier":
@@ -196,7 +206,7 @@ def flag_vars(src: SourceFile, cfg: Cfg, info: FunctionInfo) -> set[str]:
     found: set[str] = set()
     for node in cfg.nodes:
         if node.kind is Kind.COND and node.ast is not None:
-            vt = var_test(src, node.ast, info.tracked, info.consts)
+            vt = var_test(src, node.ast, info.tracked, info.consts, info.eqs)
             if vt is not None:
                 found.add(vt.var)
     return found
@@ -267,7 +277,11 @@ def keep_lock_guards(cfg: Cfg, info: FunctionInfo) -> None:
     )
     try_vars = {
         a.var for acts in info.acts for a in acts if isinstance(a, TryAssignAct) and a.var
-    }
+    } | {  # what a try-like helper left in &v tells its outcome as well
+        v for acts in info.acts for a in acts if isinstance(a, TryAssignAct)
+        for v, _, _ in a.resolved.outs
+    } | {v for b in info.branches if b is not None and b.try_op is not None
+         for v, _, _ in b.try_op.outs}
     heads: set[str] = set()
     for acts in info.acts:
         for a in acts:
@@ -296,10 +310,14 @@ def keep_lock_guards(cfg: Cfg, info: FunctionInfo) -> None:
             lo = bisect.bisect_left(op_starts, st.start_byte)
             if lo < len(op_starts) and op_starts[lo] < st.end_byte:
                 keep_texts.update(t for e in edges for t, _ in e)
+    # What a helper leaves in *p for its caller (summaries.out_facts).
+    out_vars = {v for v in info.tracked if v.startswith("*")}
     for i, br in enumerate(info.branches):
         if br is None or br.try_op is not None:
             continue
         ast = cfg.nodes[i].ast
+        if br.var_test is not None and br.var_test.var in out_vars:
+            continue
         if ast is not None and br.var_test is not None and br.var_test.var in info.params \
                 and early_return(ast):
             # "if ( !d ) return;": what a helper does with a NULL argument.
@@ -314,7 +332,7 @@ def keep_lock_guards(cfg: Cfg, info: FunctionInfo) -> None:
             if br.eq is not None:
                 keep_vars.update(v for v in br.eq if v[0] != "@")
     info.guard_vars = set(keep_vars)
-    keep_vars |= null_vars
+    keep_vars |= null_vars | out_vars
     for i, br in enumerate(info.branches):
         if br is None or br.try_op is not None:
             continue

@@ -14,6 +14,7 @@ release, query and exit with the state at that point, and decides.
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import Protocol
@@ -231,26 +232,52 @@ def entry_held_keys(cfg: Cfg, info: FunctionInfo) -> frozenset[str]:
     # A helper's release that may name a lock this function takes is that
     # lock (see _named_otherwise) or unknown (_may_be_named), not one the
     # caller holds.
-    taken = {k for k, a in _flatten(keys_at, branch_keys) if a != "release"}
-    return frozenset(
-        k for k in release_first - acquire_first
-        if not (_inferred_release(info, k) and any(
-            may_name(k, t) or last_field(k) == last_field(t) for t in taken))
-    )
+    taken = _taken_types(info)
+
+    def named_otherwise(k: str) -> bool:
+        e = _first_entry_release(info, k)
+        return e is not None and names_indirectly(e) and any(
+            (may_name(k, t) or last_field(k) == last_field(t)) and is_recursive(e.flavour) in rec
+            for t, rec in taken.items())
+
+    return frozenset(k for k in release_first - acquire_first if not named_otherwise(k))
+
+
+def _taken_types(info: FunctionInfo) -> dict[str, set[bool]]:
+    """The locks the function takes, each with whether it is taken as a
+    recursive lock (a recursive and a plain lock are never one object)."""
+    out: dict[str, set[bool]] = {}
+    for acts in info.acts:
+        for a in acts:
+            effects = (a.effect,) if isinstance(a, OpAct) else (
+                a.resolved.effects if isinstance(a, TryAssignAct) else ())
+            for e in effects:
+                if e.action in ("acquire", "try"):
+                    out.setdefault(e.key, set()).add(is_recursive(e.flavour))
+    for b in info.branches:
+        for e in b.try_op.effects if b is not None and b.try_op is not None else ():
+            if e.action in ("acquire", "try"):
+                out.setdefault(e.key, set()).add(is_recursive(e.flavour))
+    return out
 
 
 def _first_use(e: Effect) -> str:
     return "release" if e.action == "release" else "try"
 
 
-def _flatten(keys_at: list[list[tuple[str, str]]],
-             branch_keys: dict[int, list[tuple[str, str]]]) -> list[tuple[str, str]]:
-    return [x for ks in keys_at for x in ks] + [x for ks in branch_keys.values() for x in ks]
+# A call in a lock key: the lock is reached through what a function returns.
+_ACCESSOR = re.compile(r"[A-Za-z_]\w*\(")
 
 
-def _inferred_release(info: FunctionInfo, key: str) -> bool:
-    e = _first_entry_release(info, key)
-    return e is not None and e.inferred
+def names_indirectly(e: Effect) -> bool:
+    """Does the effect name its lock in a way the caller did not write, so
+    that it may be a held lock under another name?  A helper's summary
+    does, and so does a key reached through an accessor's result, whoever
+    spelt it: put_gfn(p2m->domain, g) releases
+    ``p2m_get_hostp2m(p2m->domain)->lock`` whether put_gfn is an inline
+    (4.18+) or a macro over the table's __put_gfn (4.16), and only the
+    accessor's body could tell whether that is the ``p2m->lock`` held."""
+    return e.inferred or _ACCESSOR.search(e.key) is not None
 
 
 def _first_entry_release(info: FunctionInfo, key: str) -> Effect | None:
@@ -389,6 +416,7 @@ class Engine:
             return [(t, s), (f, s)]
         if br.try_op is not None:
             ok = self.try_success(n, s, br.try_op.effects, br.try_line, br.try_col)
+            ok, s = _with_outs(ok, s, br.try_op.outs)
             if br.try_op.conditional == "zero":
                 return [(f, ok), (t, s)]
             return [(t, ok), (f, s)]
@@ -492,7 +520,9 @@ class Engine:
             fail_cls = NEG if act.resolved.conditional == "zero" else ZERO
             if not self.path_sensitive and act.var:
                 return [ok(), s]
-            return [ok().with_fact(var, succ_cls), s.with_fact(var, fail_cls)]
+            won, lost = _with_outs(ok(), s, act.resolved.outs)
+            other = [s.with_fact(var, None)] if act.arm else []
+            return [won.with_fact(var, succ_cls), lost.with_fact(var, fail_cls), *other]
         if isinstance(act, IrqAct):
             # local_irq_restore()/local_irq_enable() after a plain release
             # of an irqsave/irq lock settles the swap.
@@ -583,7 +613,7 @@ class Engine:
             # The same expression's lock from an earlier loop round.
             e = replace(e, key=e.key + "'")
             cur = s.get(e.key)
-        if cur is None and e.inferred:
+        if cur is None and names_indirectly(e):
             other = _named_otherwise(s, e)
             if other is not None:
                 e = replace(e, key=other.key)
@@ -630,6 +660,14 @@ class Engine:
         return s.with_held(None, e.key)
 
 
+def _with_outs(ok: State, failed: State,
+               outs: tuple[tuple[str, str, str], ...]) -> tuple[State, State]:
+    """What a try-like helper left in its out-parameters, on each outcome."""
+    for v, yes, no in outs:
+        ok, failed = ok.with_fact(v, yes), failed.with_fact(v, no)
+    return ok, failed
+
+
 def _named_otherwise(s: State, e: Effect) -> Held | None:
     """The held lock a helper's release names in a way the caller cannot
     match syntactically, if exactly one held lock fits.
@@ -642,7 +680,8 @@ def _named_otherwise(s: State, e: Effect) -> Held | None:
     lock, but neither is provably another: with a single held lock of that
     field and kind, reporting a release of a lock not held would be noise.
     """
-    fits = [h for h in s.held if h.kind == e.kind and may_name(e.key, h.key.rstrip("'"))]
+    fits = [h for h in s.held if h.kind == e.kind and _same_type(h, e)
+            and may_name(e.key, h.key.rstrip("'"))]
     return fits[0] if len(fits) == 1 else None
 
 
@@ -650,8 +689,15 @@ def _may_be_named(s: State, e: Effect) -> list[Held]:
     """Held locks of the kind and field a helper's release names through
     another path: nothing proves they differ."""
     f = last_field(e.key)
-    return [h for h in s.held if h.kind == e.kind and not h.unknown
+    return [h for h in s.held if h.kind == e.kind and not h.unknown and _same_type(h, e)
             and last_field(h.key.rstrip("'")) == f]
+
+
+def _same_type(h: Held, e: Effect) -> bool:
+    """Could the held lock and the one the effect names be one object?  Not
+    a recursive lock and a plain one (rspinlock_t against spinlock_t; the
+    p2m's recursive mm lock against a grant table's spinlock)."""
+    return is_recursive(h.flavour) == is_recursive(e.flavour)
 
 
 def return_class(state: State, ret_cls: str | None, ret_var: str | None) -> str | None:

@@ -27,6 +27,9 @@ class Resolved:
     conditional: str | None = None  # None, or the success class: "nz" / "zero"
     # The effects happen iff this argument is true (spin_lock_if(cond, l)).
     guard: int | None = None
+    # (v, class on success, class on failure) of each ``&v`` the call
+    # writes as a try-like helper's summary says (Summary.outs).
+    outs: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,9 @@ class TryAssignAct:
     col: int
     # The call only tests var (a guard argument): keep what is known of it.
     guard: bool = False
+    # The call is one arm of ``v = c ? call() : other``: the other arm
+    # leaves the lock alone and v unknown.
+    arm: bool = False
 
 
 @dataclass(frozen=True)

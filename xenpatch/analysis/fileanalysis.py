@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
+from xenpatch.analysis import typesafe
 from xenpatch.analysis.actions import fill_actions
 from xenpatch.analysis.config import AnalysisConfig
 from xenpatch.analysis.dataflow import Engine, Observer, RecordingObserver, Result, TooManyStates
@@ -36,7 +37,7 @@ from xenpatch.analysis.locktable import (
 )
 from xenpatch.analysis.summaries import helper_summary, instantiate, template
 from xenpatch.analysis.unit import FunctionUnit
-from xenpatch.analysis.values import FileValues, constant_macros, file_values
+from xenpatch.analysis.values import ZERO, FileValues, constant_macros, file_values
 from xenpatch.c.cfg import build_cfg, call_args, call_name
 from xenpatch.c.source import (
     SourceError,
@@ -71,8 +72,11 @@ class FileAnalysis:
         # Names used bare, as a statement: LOAD_UNLOCK;
         self.object_macros = frozenset(n for n in objects if n in self.table.wrappers)
         self.cfg_config = config.cfg.with_file_macros(src).with_arch(headers.arch)
+        ts = typesafe.for_file(headers.root, headers.arch, src.raw)
         self.values = replace(file_values(src, config.values),
-                              consts={**headers.consts, **constant_macros(src.raw)})
+                              consts={**headers.consts, **constant_macros(src.raw),
+                                      **dict.fromkeys(ts.sentinels, ZERO)},
+                              eqs=ts.eqs)
         self.fns: dict[str, FunctionUnit] = {}
         self.order: list[FunctionUnit] = []
         for fn in functions(src.root):
@@ -192,7 +196,7 @@ class FileAnalysis:
         )
         if not bound:
             return None
-        return Resolved(bound, s.conditional, s.guard)
+        return Resolved(bound, s.conditional, s.guard, _outs(s, args))
 
     def recursion_summary(self, f: FunctionUnit) -> Summary | None:
         """What a function calling itself (while it is being prepared) is
@@ -370,6 +374,16 @@ class FileAnalysis:
                 f.summary = _unknown_summary(f.name)
         finally:
             self.in_progress.discard(f.name)
+
+
+def _outs(s: Summary, args: list[str]) -> tuple[tuple[str, str, str], ...]:
+    """A summary's out-parameter facts at a call: for ``&v`` passed as the
+    out-parameter, what v holds after success and after failure."""
+    out = []
+    for i, ok, fail in s.outs if s.conditional is not None else ():
+        if i < len(args) and (m := re.fullmatch(r"&\(?\s*([A-Za-z_]\w*)\s*\)?", args[i].strip())):
+            out.append((m.group(1), ok, fail))
+    return tuple(out)
 
 
 def _unknown_summary(name: str) -> Summary:

@@ -46,6 +46,7 @@ class FunctionInfo:
     # -EBUSY;" returned later): what a "return ret;" returns.
     const_locals: dict[str, str] = field(default_factory=dict)
     consts: Mapping[str, str] = field(default_factory=dict)  # FileValues.consts
+    eqs: frozenset[str] = frozenset()  # FileValues.eqs
     # Each local's assigned right-hand sides (None: not a plain "="), until
     # fill_actions() has classified them.
     assigned: dict[str, list[Node | None]] = field(default_factory=dict)
@@ -146,6 +147,10 @@ def collect(src: SourceFile, fn: Node, name: str) -> FunctionInfo:
     assigns: dict[str, list[Node | None]] = {}
     locals_: set[str] = set()
     addr_taken: set[str] = set()
+    # &v handed to a call (which may write v: a helper's out-parameter),
+    # and &v kept anywhere else (a pointer that may write v later).
+    passed: set[str] = set()
+    kept: set[str] = set()
     local_types: dict[str, str] = {}
     for n in src.node_index(body, INDEXED).nodes if body is not None else ():
         t = n.type
@@ -164,7 +169,13 @@ def collect(src: SourceFile, fn: Node, name: str) -> FunctionInfo:
                         local_types[v] = squash(src.text(ty))
         elif t == "assignment_expression":
             left = strip_parens(required(n, "left"))
-            if left.type == "identifier" or local_field(src, left) is not None:
+            if (o := out_param(src, left)) is not None and o[1:] in params:
+                # *gfn = INVALID_GFN: what the caller finds in its variable
+                # after the call (summaries.out_facts).
+                op = n.child_by_field_name("operator")
+                rhs = n.child_by_field_name("right") if op is not None and op.type == "=" else None
+                assigns.setdefault(o, []).append(rhs)
+            elif left.type == "identifier" or local_field(src, left) is not None:
                 op = n.child_by_field_name("operator")
                 rhs = n.child_by_field_name("right") if op is not None and op.type == "=" else None
                 assigns.setdefault(squash(src.text(left)), []).append(rhs)
@@ -178,6 +189,9 @@ def collect(src: SourceFile, fn: Node, name: str) -> FunctionInfo:
             if op is not None and op.type == "&" and target is not None \
                     and target.type == "identifier":
                 addr_taken.add(src.text(target))
+                p = n.parent
+                (passed if p is not None and p.type == "argument_list" else kept).add(
+                    src.text(target))
     aliases: dict[str, str] = {}
     for v, rhss in assigns.items():
         rhs = rhss[0] if len(rhss) == 1 else None
@@ -208,7 +222,10 @@ def collect(src: SourceFile, fn: Node, name: str) -> FunctionInfo:
     info = FunctionInfo(name, params, ptypes, aliases, set(), set(), locals_, local_types)
     info.assigned = {v: r for v, r in assigns.items() if v in locals_ and v not in addr_taken}
     # Parameters count: spin_lock_if(bool cond, ...) tests one.
-    info.tracked = {v for v, rhss in assigns.items() if v not in aliases} | set(params)
+    # So do locals a call fills in: what it leaves there may be known
+    # (summaries.out_facts), and is forgotten at each call given &v.
+    info.tracked = {v for v, rhss in assigns.items() if v not in aliases} | set(params) | (
+        (passed - kept) & locals_)
     return info
 
 
@@ -226,5 +243,18 @@ def local_field(src: SourceFile, e: Node) -> str | None:
 
 def tracked_name(src: SourceFile, e: Node, tracked: set[str]) -> str | None:
     e = strip_parens(e)
-    v = src.text(e) if e.type == "identifier" else local_field(src, e)
+    v = src.text(e) if e.type == "identifier" else (local_field(src, e) or out_param(src, e))
     return v if v is not None and v in tracked else None
+
+
+def out_param(src: SourceFile, e: Node) -> str | None:
+    """``*p``: what a pointer parameter points to, which a helper may write
+    for its caller (the name is only tracked for parameters)."""
+    if e.type != "pointer_expression":
+        return None
+    op = e.child_by_field_name("operator")
+    arg = e.child_by_field_name("argument")
+    arg = strip_parens(arg) if arg is not None else None
+    if op is None or op.type != "*" or arg is None or arg.type != "identifier":
+        return None
+    return "*" + src.text(arg)

@@ -90,6 +90,10 @@ class Summary:
     effects: tuple[Effect, ...]
     conditional: str | None  # success class of a try-like helper
     guard: int | None = None  # effects happen iff this argument is true
+    # A try-like helper's out-parameters: (i, class of *$i on success, on
+    # failure), as dbg_hvm_va2mfn() leaves INVALID_GFN in *gfn exactly when
+    # it fails (summaries.out_facts).
+    outs: tuple[tuple[int, str, str], ...] = ()
 
 
 @dataclass(frozen=True)

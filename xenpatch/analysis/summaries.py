@@ -461,9 +461,36 @@ def helper_summary(f: FunctionUnit, res: Result) -> Summary | None:
         return None
     if cond_keys and not (by_design - cond_keys):
         if conditional is not None:
-            return Summary(tuple(effects), conditional)
+            return Summary(tuple(effects), conditional,
+                           outs=out_facts(f, exits, conditional, cond_keys))
         return Summary(tuple(effects), None, guard)
     return Summary(tuple(effects), None)
+
+
+def out_facts(f: FunctionUnit, exits: list[tuple[int, State, State]], success: str,
+              keys: set[str]) -> tuple[tuple[int, str, str], ...]:
+    """What a try-like helper leaves in ``*p`` of a pointer parameter p, when
+    that differs by outcome and is the same on every exit of each: its
+    caller's later test of the variable it passed (``if ( !gfn_eq(gfn,
+    INVALID_GFN) ) put_gfn(...)``) then follows the outcome."""
+    assert f.info is not None
+    outs = []
+    for i, p in enumerate(f.info.params):
+        v = "*" + p
+        if v not in f.info.tracked:
+            continue
+        got: dict[bool, set[str | None]] = {True: set(), False: set()}
+        for n, after, _ in exits:
+            c = _ret_class(f, n, after)
+            ok = (c in (NZ, POS) if success == "nz" else c == ZERO) if c is not None else any(
+                after.get(k) is not None for k in keys)
+            got[ok].add(after.fact(v))
+        yes, no = got[True], got[False]
+        if len(yes) == 1 and len(no) == 1 and yes != no:
+            y, n_ = yes.pop(), no.pop()
+            if y is not None and n_ is not None:
+                outs.append((i, y, n_))
+    return tuple(outs)
 
 
 def _takes(f: FunctionUnit, res: Result, summarised: set[str]) -> list[Effect]:

@@ -75,6 +75,10 @@ class FileValues:
     # value class of NAME ("zero", "pos", "neg"), so that a helper returning
     # FFA_RET_OK or FFA_RET_BUSY says success or failure (issue 9, item 6).
     consts: Mapping[str, str] = field(default_factory=dict)
+    # Equality functions of typesafe wrappers (mfn_eq): with the type's
+    # constant (a "zero" in consts: INVALID_MFN) they test a value as
+    # "!v" tests a pointer (see typesafe.py).
+    eqs: frozenset[str] = frozenset()
 
 
 def file_values(src: SourceFile, rules: ValueRules) -> FileValues:

@@ -74,12 +74,18 @@ _EFFECT_FIELDS = tuple(f.name for f in fields(Effect))
 
 
 def summary_out(s: Summary) -> dict[str, Any]:
-    return {"effects": [[getattr(e, f) for f in _EFFECT_FIELDS] for e in s.effects],
-            "conditional": s.conditional, "guard": s.guard}
+    d: dict[str, Any] = {"effects": [[getattr(e, f) for f in _EFFECT_FIELDS] for e in s.effects],
+         "conditional": s.conditional, "guard": s.guard}
+    if s.outs:
+        # Only when there are some: the cache file of a tree is shared by
+        # every version of the code, and most summaries have none.
+        d["outs"] = [list(o) for o in s.outs]
+    return d
 
 
 def summary_in(d: dict[str, Any]) -> Summary:
-    return Summary(tuple(Effect(*e) for e in d["effects"]), d["conditional"], d["guard"])
+    return Summary(tuple(Effect(*e) for e in d["effects"]), d["conditional"], d["guard"],
+                   tuple((o[0], o[1], o[2]) for o in d.get("outs", ())))
 
 
 # -- shape checks: a cache file is data from disk, not trusted ---------------
@@ -95,11 +101,15 @@ def _need(ok: bool, what: str) -> None:
 
 
 def _check_summary(s: Any) -> None:
-    _need(isinstance(s, dict) and set(s) == {"effects", "conditional", "guard"}, "a summary")
+    _need(isinstance(s, dict) and set(s) - {"outs"} == {"effects", "conditional", "guard"},
+          "a summary")
     _need(isinstance(s["effects"], list) and all(
         isinstance(e, list) and len(e) == len(_EFFECT_FIELDS) for e in s["effects"]), "effects")
     _need(s["conditional"] is None or isinstance(s["conditional"], str), "conditional")
     _need(s["guard"] is None or isinstance(s["guard"], int), "guard")
+    _need(isinstance(s.get("outs", []), list) and all(
+        isinstance(o, list) and len(o) == 3 and isinstance(o[0], int)
+        and isinstance(o[1], str) and isinstance(o[2], str) for o in s.get("outs", [])), "outs")
 
 
 def _check_names(x: Any) -> None:

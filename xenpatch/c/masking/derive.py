@@ -62,6 +62,10 @@ _ATTRIBUTE_WORDS = frozenset((b"__attribute__", b"__attribute"))
 # is no more than a hint to the parser.
 _SPECIFIER_WORDS = frozenset((b"inline", b"__inline", b"__inline__"))
 _ASM_WORDS = frozenset((b"asm", b"__asm__", b"__asm"))
+# A storage class alone: a kind of its own, blank only where another
+# definition of the name is empty (Deriver.kind).
+_STORAGE_WORDS = frozenset((b"static", b"extern"))
+_STORAGE = "storage"
 _ASM_QUALIFIERS = frozenset(
     (b"volatile", b"__volatile__", b"__volatile", b"inline", b"__inline", b"__inline__", b"goto")
 )
@@ -214,13 +218,22 @@ class Deriver:
             return None
         self.memo[name] = None  # a macro that names itself is nothing we know
         kinds = {self.classify(fn, toks) for fn, toks in defs}
+        if kinds == {BLANK_KIND, _STORAGE}:
+            # "#define STATIC" in one configuration, "static" in the other
+            # (common/decompress.h before 4.16): either way a declaration
+            # parses the same without it.
+            kinds = {BLANK_KIND}
         k = kinds.pop() if len(kinds) == 1 else None
+        if k == _STORAGE:
+            k = None  # always "static": masking it would lose what it says
         self.memo[name] = k
         return k
 
     def classify(self, function_like: bool, toks: tuple[bytes, ...]) -> str | None:
         if not toks:
             return None if function_like else BLANK_KIND
+        if not function_like and len(toks) == 1 and toks[0] in _STORAGE_WORDS:
+            return _STORAGE
         if not function_like and toks[0] in _ASM_WORDS:
             return ASM_KIND if all(t in _ASM_QUALIFIERS for t in toks[1:]) else None
         if self.attributes_only(toks):

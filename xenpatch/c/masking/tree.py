@@ -24,7 +24,7 @@ from typing import Any
 from xenpatch.c.masking.derive import DERIVED_KINDS, Definition, Deriver, definitions, merge
 from xenpatch.c.masking.table import MacroTable
 
-FORMAT = 1
+FORMAT = 2
 
 
 
