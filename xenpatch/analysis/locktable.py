@@ -81,6 +81,10 @@ class Effect:
     # The mode follows this argument's truth: write if true, read if false
     # (lock_both(d, write)); "" mode until it is bound.
     mode_arg: str | None = None
+    # A "take" that happens only when this argument is true ("$1", the
+    # argument's text at a call) or false ("!$1"): a callee that locks
+    # unless its caller says it already holds the lock (issue 9, item 5).
+    when: str | None = None
 
 
 @dataclass(frozen=True)
