@@ -167,7 +167,7 @@ class FileAnalysis:
     def resolver(self, name: str, args: list[str], target: str | None = None) -> Resolved | None:
         effects = resolve(self.table, name, args, target=target)
         if effects is not None:
-            cond = "nz" if any(e.action == "try" for e in effects) else None
+            cond = next((e.success for e in effects if e.action == "try"), None)
             w = self.table.wrappers.get(name)
             return Resolved(tuple(effects), cond, w.guard if w is not None else None)
         f = self.fns.get(name)

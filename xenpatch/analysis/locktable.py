@@ -47,6 +47,7 @@ class OpSpec:
     flavour: str
     lock: int
     owner: int | None
+    success: str = "nz"  # a try's result on success: "nz" (non-zero) or "zero"
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +172,11 @@ def load_lock_table(path: Path) -> LockTable:
         mode = spec.get("mode", default_mode)
         if not isinstance(spec.get("lock"), int):
             raise LockTableError(f"{where}: lock must be an argument index")
-        ops[name] = OpSpec(name, action, kind, mode, flavour, spec["lock"], spec.get("owner"))
+        success = spec.get("success", "nz")
+        if success not in ("nz", "zero") or (success != "nz" and action != "try"):
+            raise LockTableError(f"{where}: success is \"nz\" or \"zero\", for a try only")
+        ops[name] = OpSpec(name, action, kind, mode, flavour, spec["lock"], spec.get("owner"),
+                           success)
     wrappers: dict[str, Wrapper] = {}
     for name, spec in data.get("wrapper", {}).items():
         if "op" not in spec or not isinstance(spec.get("args"), list):
@@ -217,7 +222,8 @@ def resolve(
         if op.owner is not None and op.owner < len(args):
             owner = squash(args[op.owner])
         return [
-            Effect(op.action, op.kind, op.mode, op.flavour, lock_key(args[op.lock]), owner, name)
+            Effect(op.action, op.kind, op.mode, op.flavour, lock_key(args[op.lock]), owner, name,
+                   success=op.success)
         ]
     w = table.wrappers.get(name)
     if w is None or depth > 6:
