@@ -1,6 +1,7 @@
 """Recall of ``xenpatch lint`` on lock bugs Xen fixed upstream.
 
     .venv/bin/python bench/history.py [-j JOBS] [--only FIX ...] [--json OUT] [--whole-tree]
+                                      [--bugs bench/history_heldout.toml]
 
 Two settings: by default each file is linted with its headers only (what a
 pre-commit hook on that file sees); with --whole-tree it is linted with the
@@ -23,6 +24,14 @@ numbers removed) is not reported at the fix.  Noise is every other finding
 in the bug's files at the parent.  Bugs on RCU read sections are also linted
 with the ``rcu`` kind switched on (it is off in rules/lint.toml), shown in
 their own column; recall is computed with the default rules.
+
+False positives in correct functions: the functions the fix changes are
+taken as correct at the fix; each of them with a finding there counts as one
+(over all the changed functions of the bugs measured).  Entries marked
+``excluded = "reason"`` (not a lock-discipline bug fix) are listed with their
+reason and neither linted nor counted.  --bugs names another list of the same
+format: bench/history_heldout.toml is the held-out set chosen mechanically by
+bench/heldout_select.py.
 
 The public history comes from XENPATCH_XEN_MIRROR (default
 /work/.mirror/xen-project+xen/repo), read only.
@@ -222,14 +231,16 @@ class Bug:
     functions: list[str] = field(default_factory=list)
     cause: str = ""
     category: str = ""
+    excluded: str = ""
+    bug: str = ""
     # filled in
     fix_full: str = ""
     parent_full: str = ""
     date: str = ""
 
 
-def load_bugs(only: list[str]) -> list[Bug]:
-    data = tomllib.loads(BUGS.read_text(encoding="utf-8"))
+def load_bugs(only: list[str], path: Path = BUGS) -> list[Bug]:
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
     bugs = [Bug(**b) for b in data["bug"]]
     if only:
         bugs = [b for b in bugs if any(b.fix.startswith(o) for o in only)]
@@ -278,13 +289,17 @@ def main() -> int:
     ap.add_argument("-v", "--verbose", action="store_true", help="list each finding")
     ap.add_argument("--rules", type=Path, default=RULES,
                     help="rules directory (default: the project's rules/)")
+    ap.add_argument("--bugs", type=Path, default=BUGS,
+                    help="the list of bugs (default: bench/history_bugs.toml)")
     ap.add_argument("--whole-tree", action="store_true",
                     help="lint each file with the summaries of every other file of its "
                     "revision, as `xenpatch lint xen/` does (exports whole trees: minutes)")
     args = ap.parse_args()
 
     t_start = time.perf_counter()
-    bugs = load_bugs(args.only)
+    bugs = load_bugs(args.only, args.bugs)
+    excluded = [b for b in bugs if b.excluded]
+    bugs = [b for b in bugs if not b.excluded]
     for b in bugs:
         b.fix_full = full_hash(b.fix)
         b.parent_full = full_hash(b.fix_full + "^")
@@ -327,6 +342,8 @@ def main() -> int:
 
     rows, details = [], []
     caught_n = caught_rcu_n = noise_total = 0
+    fp_functions: list[str] = []
+    n_functions = 0
     miss_categories: Counter[str] = Counter()
     for b in bugs:
         funcs = set(b.functions)
@@ -368,6 +385,9 @@ def main() -> int:
             why = why or "(cause not recorded)"
             miss_categories[category] += 1
         noise_total += len(noise)
+        at_fix = {f["function"] for r in fix.values() for f in r["findings"]}
+        n_functions += len(funcs)
+        fp_functions += [f"{b.fix} {name}" for name in sorted(funcs & at_fix)]
         ids = ",".join(sorted({f["id"] for f in caught})) or "-"
         rows.append((b, verdict, ids, len(noise), "yes" if rcu_caught else "",
                      ", ".join(sorted(funcs)), why, category))
@@ -391,7 +411,12 @@ def main() -> int:
     print("misses:")
     for (b, verdict, _ids, _n, _r, _f, why, cat) in rows:
         if verdict == "missed":
-            print(f"  {b.fix} [{cat}] {b.desc}\n      -> {why}")
+            print(f"  {b.fix} [{cat}] ({b.kind}, {b.lock}) {b.desc}\n      -> {why}")
+    if excluded:
+        print()
+        print(f"excluded ({len(excluded)}, not counted):")
+        for b in excluded:
+            print(f"  {b.fix} {b.desc[:70]}\n      -> {b.excluded}")
     print()
     print("misses by category:")
     for cat, n in miss_categories.most_common():
@@ -407,6 +432,11 @@ def main() -> int:
     print(f"recall (default rules): {caught_n}/{total} = {caught_n / total:.0%}")
     print(f"recall with the rcu kind on for RCU bugs: {caught_rcu_n}/{total} = "
           f"{caught_rcu_n / total:.0%}")
+    print(f"false positives in correct functions (changed functions with a finding at "
+          f"the fix): {len(fp_functions)}/{n_functions} = "
+          f"{len(fp_functions) / max(n_functions, 1):.1%}")
+    for name in fp_functions:
+        print(f"  {name}")
     print(f"noise: {noise_total} other findings in the {total} buggy files "
           f"({noise_total / total:.1f} per bug)")
     print(f"time: {elapsed:.1f} s (export {t_export:.1f} s, lint {t_lint:.1f} s, "

@@ -496,7 +496,13 @@ class Engine:
                 return [self.make_unknown(s, e, act.line)]
             if e.action == "take":
                 # A lock a callee takes (and drops) during its run: checked
-                # against what is held here, nothing changes.
+                # against what is held here, nothing changes.  One it takes
+                # on an argument's say only when that argument is known to
+                # say so here.
+                if e.when is not None and values.arg_truth(
+                        e.when.lstrip("!"), s.fact(e.when.lstrip("!"))) is not (
+                        not e.when.startswith("!")):
+                    return [s]
                 if self.obs is not None:
                     self.obs.acquire(n, s, e, act.line, act.col, False)
                 return [s]

@@ -35,7 +35,7 @@ from xenpatch.analysis.locktable import (
     resolve,
     substitute,
 )
-from xenpatch.analysis.summaries import helper_summary, instantiate, template
+from xenpatch.analysis.summaries import helper_summary, instantiate, takes_summary, template
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.analysis.values import ZERO, FileValues, constant_macros, file_values
 from xenpatch.c.cfg import build_cfg, call_args, call_name
@@ -171,7 +171,7 @@ class FileAnalysis:
     def resolver(self, name: str, args: list[str], target: str | None = None) -> Resolved | None:
         effects = resolve(self.table, name, args, target=target)
         if effects is not None:
-            cond = "nz" if any(e.action == "try" for e in effects) else None
+            cond = next((e.success for e in effects if e.action == "try"), None)
             w = self.table.wrappers.get(name)
             return Resolved(tuple(effects), cond, w.guard if w is not None else None)
         f = self.fns.get(name)
@@ -198,11 +198,14 @@ class FileAnalysis:
             return None
         return Resolved(bound, s.conditional, s.guard, _outs(s, args))
 
-    def recursion_summary(self, f: FunctionUnit) -> Summary | None:
+    def recursion_summary(self, f: FunctionUnit,
+                          seen: frozenset[str] = frozenset()) -> Summary | None:
         """What a function calling itself (while it is being prepared) is
         known to do at the inner call: the locks its body takes through the
         lock API on every path, their identity carried through its
-        parameters (issue 9, item 5)."""
+        parameters (issue 9, item 5).  A call of another function being
+        prepared counts with that function's own recursion summary: the
+        recursion through another function (a() calls b() calls a())."""
         info = collect(f.src, f.node, f.name)
         body = f.node.child_by_field_name("body")
         takes: dict[str, Effect] = {}
@@ -218,10 +221,15 @@ class FileAnalysis:
             if call is None or call.type != "call_expression":
                 continue
             name = call_name(f.src, call)
-            effs = resolve(self.table, name, [f.src.text(a) for a in call_args(call)]) \
-                if name else None
+            args = [f.src.text(a) for a in call_args(call)]
+            effs = resolve(self.table, name, args) if name else None
+            g = self.fns.get(name) if name else None
+            if effs is None and g is not None and name in self.in_progress \
+                    and name not in seen and name != f.name:
+                inner = self.recursion_summary(g, seen | {f.name})
+                effs = [instantiate(e, args) for e in inner.effects] if inner else None
             for e in effs or ():
-                if e.action != "acquire":
+                if e.action not in ("acquire", "take"):
                     continue
                 t = template(apply_aliases(e.key, info.aliases), info)
                 if t is not None and t not in takes:
@@ -268,6 +276,8 @@ class FileAnalysis:
         if f is None:
             return self.external.get(name)
         if not f.summarised:
+            if f.name in self.in_progress:
+                return None  # being prepared (a recursion): summarised once done
             f.summarised = True
             if not self.is_quiet(f):
                 self.summarise(f)
@@ -359,7 +369,12 @@ class FileAnalysis:
             # and so is every path of its callers through it (item 3).
             f.summary = _unknown_summary(f.name)
             return
-        if f.cfg is None or f.info is None or not f.info.relevant:
+        if f.cfg is None or f.info is None:
+            return
+        if not f.info.relevant:
+            # Nothing to run, but the locks its callees take on every path
+            # are taken during its run too (a() calls b() that locks).
+            f.summary = takes_summary(f)
             return
         if f.name in self.in_progress:
             return

@@ -48,6 +48,8 @@ _SIMPLE_PAREN = re.compile(r"(?<![\w\]\)])\((\*?[A-Za-z_\$]\w*(?:(?:->|\.)\w+|\[
 _CALL_PAREN = re.compile(
     r"(?<![\w\]\)])\(([A-Za-z_\$]\w*\([^()]*\)(?:(?:->|\.)\w+)*)\)"
 )
+# *(&x): x (a lock stored through an out-parameter, rcu_lock_remote_domain_by_id(dom, &d)).
+_DEREF_ADDR = re.compile(r"\*\(&([A-Za-z_\$]\w*(?:(?:->|\.)\w+)*)\)")
 _DEREF_FIELD = re.compile(r"\(\*([A-Za-z_\$]\w*(?:->\w+)*)\)\.")
 _DEREF_DOT = re.compile(r"^\*([A-Za-z_\$]\w*)\.")
 _TOP_OP = re.compile(r"[+\-*/%<>=!?:|^~,](?!>)")
@@ -63,6 +65,7 @@ def squash(text: str) -> str:
     while prev != t:
         prev = t
         t = _DEREF_FIELD.sub(r"\1->", t)
+        t = _DEREF_ADDR.sub(r"\1", t)
         t = _SIMPLE_PAREN.sub(r"\1", t)
         t = _CALL_PAREN.sub(r"\1", t)
         t = t.replace("&*", "").replace("*&", "")

@@ -46,6 +46,7 @@ class OpSpec:
     flavour: str
     lock: int
     owner: int | None
+    success: str = "nz"  # a try's result on success: "nz" (non-zero) or "zero"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +81,10 @@ class Effect:
     # The mode follows this argument's truth: write if true, read if false
     # (lock_both(d, write)); "" mode until it is bound.
     mode_arg: str | None = None
+    # A "take" that happens only when this argument is true ("$1", the
+    # argument's text at a call) or false ("!$1"): a callee that locks
+    # unless its caller says it already holds the lock (issue 9, item 5).
+    when: str | None = None
 
 
 @dataclass(frozen=True)
@@ -172,7 +177,11 @@ def load_lock_table(path: Path) -> LockTable:
         mode = spec.get("mode", default_mode)
         if not isinstance(spec.get("lock"), int):
             raise LockTableError(f"{where}: lock must be an argument index")
-        ops[name] = OpSpec(name, action, kind, mode, flavour, spec["lock"], spec.get("owner"))
+        success = spec.get("success", "nz")
+        if success not in ("nz", "zero") or (success != "nz" and action != "try"):
+            raise LockTableError(f"{where}: success is \"nz\" or \"zero\", for a try only")
+        ops[name] = OpSpec(name, action, kind, mode, flavour, spec["lock"], spec.get("owner"),
+                           success)
     wrappers: dict[str, Wrapper] = {}
     for name, spec in data.get("wrapper", {}).items():
         if "op" not in spec or not isinstance(spec.get("args"), list):
@@ -218,7 +227,8 @@ def resolve(
         if op.owner is not None and op.owner < len(args):
             owner = squash(args[op.owner])
         return [
-            Effect(op.action, op.kind, op.mode, op.flavour, lock_key(args[op.lock]), owner, name)
+            Effect(op.action, op.kind, op.mode, op.flavour, lock_key(args[op.lock]), owner, name,
+                   success=op.success)
         ]
     w = table.wrappers.get(name)
     if w is None or depth > 6:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
+from tree_sitter import Node
+
 from xenpatch.analysis.dataflow import UNKNOWN, Held, Result, State
 from xenpatch.analysis.events import OpAct, TryAssignAct
 from xenpatch.analysis.functions import FunctionInfo, shape_fn
@@ -20,6 +22,7 @@ from xenpatch.analysis.locktable import Effect, Summary
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.analysis.values import NEG, NZ, POS, ZERO, value_class
 from xenpatch.c.cfg import Cfg, Kind
+from xenpatch.c.source import SourceFile
 
 
 def template(key: str, info: FunctionInfo, ret_var: str | None = None) -> str | None:
@@ -100,6 +103,10 @@ def instantiate(e: Effect, args: list[str], target: str | None = None) -> Effect
     e = replace(e, key=sub(e.key) or e.key, owner=sub(e.owner))
     if e.nonnull is not None:
         e = replace(e, nonnull=_arg_of(e.nonnull, args))
+    if e.when is not None:
+        neg = e.when.startswith("!")
+        a = _arg_of(e.when.lstrip("!"), args)
+        e = replace(e, when=None if a is None else ("!" if neg else "") + a)
     if e.mode_arg is not None:
         a = _arg_of(e.mode_arg, args)
         truth = _truth(a)
@@ -493,7 +500,14 @@ def out_facts(f: FunctionUnit, exits: list[tuple[int, State, State]], success: s
     return tuple(outs)
 
 
-def _takes(f: FunctionUnit, res: Result, summarised: set[str]) -> list[Effect]:
+def takes_summary(f: FunctionUnit) -> Summary | None:
+    """The summary of a function that holds no lock itself: the locks its
+    callees take on every path of its run (or on its argument's say)."""
+    takes = _takes(f, None, set())
+    return Summary(tuple(takes), None) if takes else None
+
+
+def _takes(f: FunctionUnit, res: Result | None, summarised: set[str]) -> list[Effect]:
     """Locks taken during the run (and dropped before returning, or kept),
     on every path: a caller holding one of them meets it at the call
     (issue 9, item 5).  A lock taken on some paths only is left out: on
@@ -503,33 +517,80 @@ def _takes(f: FunctionUnit, res: Result, summarised: set[str]) -> list[Effect]:
     takes: dict[str, Effect] = {}
     for nid, acts in enumerate(f.info.acts):
         if not any(isinstance(a, OpAct) and a.effect.action in ("acquire", "take")
-                   for a in acts) or not _on_every_path(f.cfg, nid):
+                   for a in acts):
             continue
+        when: str | None = None
+        if not _on_every_path(f.cfg, nid):
+            # Taken on every path once a parameter's truth is known: the
+            # call's argument says whether (``if ( !locked ) spin_lock(l)``).
+            body = f.src.text(f.node)
+            when = next((("" if truth else "!") + f"${i}"
+                         for i, p in enumerate(f.info.params) if not _assigned(body, p)
+                         for truth in (True, False)
+                         if _on_every_path(f.cfg, nid, (f.src, p, truth))), None)
+            if when is None:
+                continue
         for a in acts:
             if not isinstance(a, OpAct) or a.effect.action not in ("acquire", "take"):
                 continue
             e = a.effect
-            if e.key in res.entry_keys or "[*]" in e.key or e.key.endswith("'"):
+            if (res is not None and e.key in res.entry_keys) or "[*]" in e.key \
+                    or e.key.endswith("'"):
                 continue
             t = template(e.key, f.info)
             if t is None or t in summarised or t in takes:
                 continue
             takes[t] = Effect("take", e.kind, e.mode, e.flavour, t,
                               template(e.owner, f.info) if e.owner else None, f.name,
-                              inferred=True)
+                              inferred=True, when=when)
     return [takes[t] for t in sorted(takes)]
 
 
-def _on_every_path(cfg: Cfg, node: int) -> bool:
-    """Does every path from the entry to a return pass through ``node``?"""
+def _assigned(body: str, var: str) -> bool:
+    """May ``var`` change in this text (assigned, incremented, address taken)?"""
+    v = re.escape(var)
+    return re.search(rf"(?:\b{v}\s*(?:[-+*/%|&^]|<<|>>)?=(?!=)|\b{v}\s*(?:\+\+|--)|"
+                     rf"(?:\+\+|--)\s*{v}\b|(?:^|[(,=])\s*&\s*{v}\b)", body, re.M) is not None
+
+
+def _param_test(src: SourceFile, ast: Node | None, param: str) -> bool | None:
+    """Is this condition ``param`` (True) or ``!param`` (False)?  None if it
+    is anything else."""
+    neg = False
+    while ast is not None:
+        if ast.type == "parenthesized_expression" and ast.named_child_count == 1:
+            ast = ast.named_children[0]
+        elif ast.type == "unary_expression" and src.text(ast).lstrip().startswith("!"):
+            neg = not neg
+            ast = ast.child_by_field_name("argument")
+        else:
+            break
+    if ast is None or ast.type != "identifier" or src.text(ast) != param:
+        return None
+    return not neg
+
+
+def _on_every_path(cfg: Cfg, node: int,
+                   assume: tuple[SourceFile, str, bool] | None = None) -> bool:
+    """Does every path from the entry to a return pass through ``node``?
+    With ``assume`` (a parameter and its truth), the branches that test that
+    parameter itself follow its value (the parameter is assumed unchanged:
+    only plain tests of it are followed)."""
     if node == cfg.entry:
         return True
     seen, todo = {cfg.entry}, [cfg.entry]
     while todo:
         i = todo.pop()
-        if cfg.nodes[i].kind is Kind.RETURN:
+        n = cfg.nodes[i]
+        if n.kind is Kind.RETURN:
             return False
-        for x in cfg.nodes[i].succ:
+        succ = n.succ
+        if assume is not None and n.kind is Kind.COND and len(succ) == 2:
+            src, p, truth = assume
+            t = _param_test(src, n.ast, p)
+            if t is not None:
+                succ = [succ[0] if t == truth else succ[1]]
+        for x in succ:
             if x != node and x not in seen:
                 seen.add(x)
                 todo.append(x)

@@ -203,6 +203,20 @@ def same(a: str | None, b: str | None, rules: ValueRules) -> bool | None:
 # -- value classes for flag tracking ------------------------------------------
 
 
+def arg_truth(arg: str, cls: str | None) -> bool | None:
+    """An argument's truth at a call: a constant's (0, false, NULL; 1, true),
+    else what its class on this path says (``cls``), else None."""
+    if re.fullmatch(r"(?:0[xX])?0+[uUlL]*|false|NULL", arg):
+        return False
+    if re.fullmatch(r"(?:0[xX][0-9a-fA-F]+|[1-9]\d*)[uUlL]*|true", arg):
+        return True
+    if cls == ZERO:
+        return False
+    if cls in (NZ, POS, NEG) or (cls is not None and is_origin(cls) and truth(cls)):
+        return True
+    return None
+
+
 
 def value_class(src: SourceFile, e: Node | None,
                 consts: Mapping[str, str] | None = None) -> str | None:

@@ -1,0 +1,83 @@
+"""Lock bugs injected into Debian's Xen 4.17 (tests/lint/injection.py finds
+the sites by a scan of the tree), each file linted alone as the pre-commit
+hook lints it, from an empty cache of the tree's summaries: every one is
+reported with the expected check, at the injected line, with its path (the
+lock and the bug's lines among the ``note:`` steps).  bench/injected.py
+measures the same on the other releases and on master."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lint.injection import FLAG, Injection, injections
+from xenpatch.lint.findings import Finding
+from xenpatch.lint.run import lint_files
+
+pytestmark = [pytest.mark.xen, pytest.mark.slow]
+
+SHAPES = {"early-return-recursive", "early-return", "double-release",
+          "percpu-reread-helper", "self-deadlock-callee"}
+
+
+@pytest.fixture(scope="module")
+def planted(xen417: Path) -> tuple[Path, list[Injection]]:
+    xen = xen417 / "xen"
+    return xen, injections(xen, per_shape=4)
+
+
+def _lint(xen: Path, inj: Injection, text: bytes | None = None) -> list[Finding]:
+    path = xen / inj.rel
+    [r] = lint_files([(path, str(path))], jobs=1,
+                     contents={path: inj.text if text is None else text})
+    return r.findings
+
+
+def test_every_shape_has_sites(planted: tuple[Path, list[Injection]]) -> None:
+    _, injs = planted
+    assert {i.shape for i in injs} == SHAPES
+    assert all(sum(i.shape == s for i in injs) == 4 for s in SHAPES)
+
+
+def test_each_injected_bug_is_reported_with_its_path(
+        planted: tuple[Path, list[Injection]], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    xen, injs = planted
+    monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path))
+    missed = []
+    for inj in injs:
+        found = _lint(xen, inj)
+        hits = [f for f in found if f.check == inj.check and f.line == inj.line]
+        if not hits:
+            there = [(f.line, f.check) for f in found if f.function == inj.function]
+            missed.append(f"{inj}: {there}")
+            continue
+        [f] = hits[:1]
+        assert f.function == inj.function, inj
+        shown = {s.line for s in f.flow}
+        assert set(inj.path_lines) - {inj.line} <= shown, (inj, f.flow)
+        if inj.check == "XL001":
+            # gcc's layout: where the lock was taken, the branch, the return.
+            notes = [s.note for s in f.flow]
+            assert any("taken here" in n for n in notes), (inj, notes)
+            assert f"'{FLAG}' is true" in notes, (inj, notes)
+            assert notes[-1] == "returns here", (inj, notes)
+    assert not missed, missed
+
+
+def test_the_same_files_without_the_bug_have_no_such_finding(
+        planted: tuple[Path, list[Injection]], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The findings come from the injection: the untouched file has none of
+    that check in the function (so the test above cannot pass by accident)."""
+    xen, injs = planted
+    monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path))
+    by_file: dict[str, list[Injection]] = {}
+    for inj in injs:
+        by_file.setdefault(inj.rel, []).append(inj)
+    for rel, some in by_file.items():
+        found = _lint(xen, some[0], (xen / rel).read_bytes())
+        for inj in some:
+            before = [f for f in found if f.function == inj.function and f.check == inj.check]
+            assert not before, (inj, before)

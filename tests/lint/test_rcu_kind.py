@@ -1,0 +1,52 @@
+"""The "rcu" lock kind (off in rules/lint.toml) switched on: RCU domain
+references taken through an out-parameter (the remote lookups return 0 on
+success, rules/locks.toml's success = "zero") are followed like trylocks.
+Each fixture under fixtures/lint/rcu/ states its findings as
+``/* expect: ID */``."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from lint.test_fixtures import expected
+from xenpatch.analysis.locktable import LockTableError, load_lock_table
+from xenpatch.lint.config import LintConfig
+from xenpatch.lint.filelint import lint_file
+from xenpatch.paths import fixtures_dir, rules_dir
+
+FIXTURES = sorted((fixtures_dir() / "lint" / "rcu").glob("*.c"))
+
+
+@pytest.fixture(scope="module")
+def rcu_rules(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("rules") / "rules"
+    shutil.copytree(rules_dir(), d)
+    lint = (d / "lint.toml").read_text()
+    lint, n = re.subn(r"^kinds = \[[^\]]*\]", 'kinds = ["spin", "rw", "percpu", "rcu"]', lint,
+                      flags=re.M)
+    assert n == 1
+    (d / "lint.toml").write_text(lint)
+    return d
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.name)
+def test_rcu_fixture(path: Path, rcu_rules: Path) -> None:
+    result = lint_file(path, path.name, LintConfig.load(rcu_rules))
+    assert result.error is None
+    assert sorted((f.line, f.check) for f in result.findings) == expected(path)
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.name)
+def test_rcu_kind_off_by_default(path: Path) -> None:
+    assert lint_file(path, path.name, LintConfig.load()).findings == []
+
+
+def test_success_zero_only_for_a_try(tmp_path: Path) -> None:
+    bad = tmp_path / "locks.toml"
+    bad.write_text('[op.x]\naction = "acquire"\nkind = "spin"\nlock = 0\nsuccess = "zero"\n')
+    with pytest.raises(LockTableError, match="success"):
+        load_lock_table(bad)
