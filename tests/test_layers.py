@@ -21,9 +21,12 @@ from pathlib import Path
 
 import pytest
 
+from xenpatch.graphs import sccs
+
 PKG = Path(__file__).resolve().parent.parent / "xenpatch"
 
-BASE = {"xenpatch", "xenpatch.rules", "xenpatch.paths", "xenpatch.templating", "xenpatch.errors"}
+BASE = {"xenpatch", "xenpatch.graphs", "xenpatch.rules", "xenpatch.paths",
+        "xenpatch.templating", "xenpatch.errors"}
 # Writing files and talking to git: every tool may use them, no analysis does.
 IO = {"xenpatch.git", "xenpatch.journal", "xenpatch.recovery"}
 TOOLS = ("lint", "rewrite", "runtime", "series", "cost")
@@ -160,37 +163,7 @@ def cycles(graph: dict[str, list[tuple[str, bool]]]) -> list[list[str]]:
     """Module-level import cycles (Tarjan's strongly connected components)."""
     edges = {m: sorted({d for d, top in deps if top and d in graph and d != m})
              for m, deps in graph.items()}
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on: set[str] = set()
-    found: list[list[str]] = []
-
-    def strong(v: str) -> None:
-        index[v] = low[v] = len(index)
-        stack.append(v)
-        on.add(v)
-        for w in edges[v]:
-            if w not in index:
-                strong(w)
-                low[v] = min(low[v], low[w])
-            elif w in on:
-                low[v] = min(low[v], index[w])
-        if low[v] == index[v]:
-            comp = []
-            while True:
-                w = stack.pop()
-                on.discard(w)
-                comp.append(w)
-                if w == v:
-                    break
-            if len(comp) > 1:
-                found.append(sorted(comp))
-
-    for v in edges:
-        if v not in index:
-            strong(v)
-    return found
+    return [sorted(c) for c in sccs(edges, edges.__getitem__) if len(c) > 1]
 
 
 def test_the_graph_is_read():

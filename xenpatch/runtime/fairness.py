@@ -8,6 +8,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from xenpatch.graphs import sccs
 from xenpatch.runtime.machine import RUN, Machine, State, StepResult
 
 
@@ -55,48 +56,8 @@ def state_graph(m: Machine, max_states: int = 2_000_000) -> tuple[list[State], G
 
 
 def _sccs(nodes: set[int], edges: list[list[tuple[int, int]]]) -> Iterator[list[int]]:
-    """Tarjan, iteratively, over the subgraph induced by nodes."""
-    idx: dict[int, int] = {}
-    low: dict[int, int] = {}
-    on: set[int] = set()
-    stack: list[int] = []
-    n = 0
-    for root in sorted(nodes):
-        if root in idx:
-            continue
-        work = [(root, 0)]
-        while work:
-            v, pi = work.pop()
-            if pi == 0:
-                idx[v] = low[v] = n
-                n += 1
-                stack.append(v)
-                on.add(v)
-            es = edges[v]
-            while pi < len(es):
-                w = es[pi][1]
-                pi += 1
-                if w not in nodes:
-                    continue
-                if w not in idx:
-                    work.append((v, pi))
-                    work.append((w, 0))
-                    break
-                if w in on:
-                    low[v] = min(low[v], idx[w])
-            else:
-                if low[v] == idx[v]:
-                    comp = []
-                    while True:
-                        w = stack.pop()
-                        on.discard(w)
-                        comp.append(w)
-                        if w == v:
-                            break
-                    yield comp
-                if work:
-                    u = work[-1][0]
-                    low[u] = min(low[u], low[v])
+    """Components of the subgraph induced by nodes."""
+    return sccs(sorted(nodes), lambda v: (w for _, w in edges[v] if w in nodes))
 
 
 def fair_starvation(m: Machine, victim: int, op_idx: int) -> Lasso | None:

@@ -1,0 +1,52 @@
+"""Strongly connected components, shared by the explorer's fairness search
+and the layering test's import-cycle check."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from typing import TypeVar
+
+N = TypeVar("N", bound=Hashable)
+
+
+def sccs(roots: Iterable[N], succ: Callable[[N], Iterable[N]]) -> Iterator[list[N]]:
+    """Tarjan's components of the graph reachable from roots, each yielded
+    once its last member is done.  Iterative: state graphs are deeper than
+    Python's recursion limit."""
+    idx: dict[N, int] = {}
+    low: dict[N, int] = {}
+    on: set[N] = set()
+    stack: list[N] = []
+    for root in roots:
+        if root in idx:
+            continue
+        work: list[tuple[N, Iterator[N]]] = []
+        idx[root] = low[root] = len(idx)
+        stack.append(root)
+        on.add(root)
+        work.append((root, iter(succ(root))))
+        while work:
+            v, it = work[-1]
+            for w in it:
+                if w not in idx:
+                    idx[w] = low[w] = len(idx)
+                    stack.append(w)
+                    on.add(w)
+                    work.append((w, iter(succ(w))))
+                    break
+                if w in on:
+                    low[v] = min(low[v], idx[w])
+            else:
+                work.pop()
+                if low[v] == idx[v]:
+                    comp = []
+                    while True:
+                        w = stack.pop()
+                        on.discard(w)
+                        comp.append(w)
+                        if w == v:
+                            break
+                    yield comp
+                if work:
+                    u = work[-1][0]
+                    low[u] = min(low[u], low[v])
