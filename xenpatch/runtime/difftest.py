@@ -155,8 +155,8 @@ def difftest_report(
         key = tuple(sorted(use))
         ex = memo.get(key)
         if ex is None:
-            ex = memo[key] = _explore_combo([runs[i] for i in use], use, cfg_b, cfg_a,
-                                            locks_before, locks_after, max_states)
+            ex = memo[key] = explore_combination([runs[i] for i in use], use, cfg_b, cfg_a,
+                                                 locks_before, locks_after, max_states)
             rep.states += ex.states
             rep.explored += 1
         # The functions in the CPU order the explored scenario has them.
@@ -192,9 +192,11 @@ class _Explored:
     states: int
 
 
-def _explore_combo(run: list[tuple[Program, Program]], order: list[int],
-                   cfg_b: Config, cfg_a: Config, locks_before: Sequence[LockDecl],
-                   locks_after: Sequence[LockDecl], max_states: int) -> _Explored:
+def explore_combination(run: Sequence[tuple[Program, Program]], order: Sequence[int],
+                        cfg_b: Config, cfg_a: Config, locks_before: Sequence[LockDecl],
+                        locks_after: Sequence[LockDecl], max_states: int) -> _Explored:
+    """One combination, its programs on CPUs 0.. in ``run``'s order, explored
+    as it is on both sides (``order``: the ids to record)."""
     sb = scenario([b for b, _ in run], locks_before)
     sa = scenario([a for _, a in run], locks_after)
     mb, rb = _run(sb, cfg_b, max_states)
