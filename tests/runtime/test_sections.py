@@ -198,3 +198,14 @@ def test_a_wrong_abstraction_is_caught(mutant: Abstraction, pairs) -> None:
     assert not _same(plain, reduced)
     # and the right one agrees on the same programs
     assert _same(*_agree(pairs, (2,)))
+
+
+def test_a_printed_report_from_a_wrong_abstraction_is_refused() -> None:
+    # The printed report is re-run on the functions' own programs: a kind
+    # the abstraction invented there stops difftest instead of being shown.
+    _, reduced = _agree([LEAK_A, READ_B], (2,), _forget_lock)
+    invented = [d for d in reduced.divergences
+                if set(d.functions) == {"leak(A)", "read(B)"} and d.kind == "deadlock"]
+    assert invented
+    with pytest.raises(AssertionError, match="reduction unsound"):
+        concrete(invented[0])
