@@ -32,9 +32,11 @@ from xenpatch.runtime.explore import (
     format_schedule,
     minimise,
     op_order,
+    replay,
 )
 from xenpatch.runtime.machine import Config, Machine
 from xenpatch.runtime.programs import LockDecl, Program, Scenario, scenario
+from xenpatch.runtime.sections import abstract_pair, mixes_in, reducible
 
 Status = Literal["new", "fixed", "masked", "preexisting"]
 
@@ -59,6 +61,9 @@ class Divergence:
     status: Status
     before: Trace
     after: Trace
+    # Set when the traces are of the programs' abstraction (see sections.py):
+    # the functions' own before/after scenarios, for ``concrete``.
+    explored_as: tuple[Scenario, Scenario] | None = None
 
     @property
     def existed_before(self) -> bool:
@@ -74,6 +79,7 @@ class Report:
     combinations: int = 0
     incomplete: list[tuple[str, ...]] = field(default_factory=list)
     states: int = 0
+    explored: int = 0  # distinct multisets explored (the rest reused)
 
 
 def difftest(
@@ -108,42 +114,135 @@ def difftest_report(
     locks_after: Sequence[LockDecl] = (),
     max_states: int = 2_000_000,
     progress: Callable[[int, int], None] | None = None,
+    reduce: bool = True,
+    abstraction: Callable[[Program, Program], tuple[Program, Program]] = abstract_pair,
 ) -> Report:
     """``difftest`` that reports the combinations a bound cut short instead
-    of raising; ``progress(done, total)`` is called after each combination."""
+    of raising; ``progress(done, total)`` is called after each combination.
+
+    With ``reduce`` (and models the argument of xenpatch.runtime.sections
+    holds for), each combination is explored as the multiset of its
+    programs' ``abstraction``, once per multiset; every combination is still
+    reported under its own functions.  ``abstraction`` is a parameter only
+    so that tests can show a wrong one is caught."""
     cfg_b = before or Config()
     cfg_a = after or cfg_b
     for name, b, a in pairs:
         if len(b.ops) != len(a.ops):
             raise ValueError(f"{name}: {len(b.ops)} ops before, {len(a.ops)} after")
+    on = reduce and reducible(cfg_b, cfg_a)
+    # Each distinct explored pair gets an id; a combination's key is the
+    # sorted ids, so the same multiset is explored once.
+    ids: dict[tuple[Program, Program], int] = {}
+    runs: list[tuple[Program, Program]] = []
+
+    def rid(pair: tuple[Program, Program]) -> int:
+        if pair not in ids:
+            ids[pair] = len(runs)
+            runs.append(pair)
+        return ids[pair]
+
+    exact = [rid((b, a)) for _, b, a in pairs]
+    abstract = [rid(abstraction(b, a)) if on else exact[k] for k, (_, b, a) in enumerate(pairs)]
     rep = Report()
+    memo: dict[tuple[int, ...], _Explored] = {}
     combos = [combo for n in cpus
               for combo in itertools.combinations_with_replacement(range(len(pairs)), n)]
     for done, combo in enumerate(combos, 1):
-        names = tuple(pairs[k][0] for k in combo)
-        sb = scenario([pairs[k][1] for k in combo], locks_before)
-        sa = scenario([pairs[k][2] for k in combo], locks_after)
-        mb, rb = _run(sb, cfg_b, max_states)
-        ma, ra = _run(sa, cfg_a, max_states)
+        real = [exact[k] for k in combo]
+        use = [abstract[k] for k in combo]
+        if use != real and mixes_in([p for k in combo for p in pairs[k][1:]]):
+            use = real
+        key = tuple(sorted(use))
+        ex = memo.get(key)
+        if ex is None:
+            ex = memo[key] = explore_combination([runs[i] for i in use], use, cfg_b, cfg_a,
+                                                 locks_before, locks_after, max_states)
+            rep.states += ex.states
+            rep.explored += 1
+        # The functions in the CPU order the explored scenario has them.
+        left = list(zip(combo, use, strict=True))
+        order = []
+        for i in ex.order:
+            got = next(kv for kv in left if kv[1] == i)
+            left.remove(got)
+            order.append(got[0])
+        names = tuple(pairs[k][0] for k in order)
         rep.combinations += 1
-        rep.states += rb.states + ra.states
-        if not (rb.complete and ra.complete):
+        if not ex.complete:
             rep.incomplete.append(names)
-        for kind in sorted(rb.kinds() | ra.kinds()):
-            hb, ha = _first(mb, rb, kind), _first(ma, ra, kind)
-            status: Status
-            if hb and ha:
-                status = "preexisting"
-            elif ha:
-                status = "preexisting" if _unmasked(sb, cfg_b, kind, max_states) else "new"
-            else:
-                status = "masked" if _unmasked(sa, cfg_a, kind, max_states) else "fixed"
-            tb = _trace(mb, hb, ma, ha)
-            ta = _trace(ma, ha, mb, hb)
-            rep.divergences.append(Divergence(names, kind, status, tb, ta))
+        shown = None
+        if use != real:
+            shown = (scenario([pairs[k][1] for k in order], locks_before),
+                     scenario([pairs[k][2] for k in order], locks_after))
+        for kind, status, tb, ta in ex.found:
+            rep.divergences.append(Divergence(names, kind, status, tb, ta, shown))
         if progress is not None:
             progress(done, len(combos))
     return rep
+
+
+@dataclass
+class _Explored:
+    """One explored multiset: its CPU order, and per hazard kind the status
+    and both sides' traces."""
+
+    order: tuple[int, ...]
+    found: list[tuple[str, Status, Trace, Trace]]
+    complete: bool
+    states: int
+
+
+def explore_combination(run: Sequence[tuple[Program, Program]], order: Sequence[int],
+                        cfg_b: Config, cfg_a: Config, locks_before: Sequence[LockDecl],
+                        locks_after: Sequence[LockDecl], max_states: int) -> _Explored:
+    """One combination, its programs on CPUs 0.. in ``run``'s order, explored
+    as it is on both sides (``order``: the ids to record)."""
+    sb = scenario([b for b, _ in run], locks_before)
+    sa = scenario([a for _, a in run], locks_after)
+    mb, rb = _run(sb, cfg_b, max_states)
+    ma, ra = _run(sa, cfg_a, max_states)
+    found = _compare(sb, sa, mb, rb, ma, ra, cfg_b, cfg_a, max_states)
+    return _Explored(tuple(order), found, rb.complete and ra.complete, rb.states + ra.states)
+
+
+def _compare(sb: Scenario, sa: Scenario, mb: Machine, rb: Result, ma: Machine, ra: Result,
+             cfg_b: Config, cfg_a: Config,
+             max_states: int) -> list[tuple[str, Status, Trace, Trace]]:
+    found: list[tuple[str, Status, Trace, Trace]] = []
+    for kind in sorted(rb.kinds() | ra.kinds()):
+        hb, ha = _first(mb, rb, kind, max_states), _first(ma, ra, kind, max_states)
+        status: Status
+        if hb and ha:
+            status = "preexisting"
+        elif ha:
+            status = "preexisting" if _unmasked(sb, cfg_b, kind, max_states) else "new"
+        else:
+            status = "masked" if _unmasked(sa, cfg_a, kind, max_states) else "fixed"
+        found.append((kind, status, _trace(mb, hb, ma, ha), _trace(ma, ha, mb, hb)))
+    return found
+
+
+def concrete(d: Divergence, max_states: int = 2_000_000) -> Divergence:
+    """``d`` with traces of its functions' own programs, when it was found
+    on their abstraction (the reduction decides kinds; a report shows the
+    real schedule).  The real exploration must find the same kind with the
+    same status, else the reduction was wrong: that raises."""
+    if d.explored_as is None:
+        return d
+    sb, sa = d.explored_as
+    cfg_b, cfg_a = d.before.config, d.after.config
+    mb, rb = _run(sb, cfg_b, max_states)
+    ma, ra = _run(sa, cfg_a, max_states)
+    if not (rb.complete and ra.complete):
+        return d  # the abstraction's traces, still labelled as such
+    for kind, status, tb, ta in _compare(sb, sa, mb, rb, ma, ra, cfg_b, cfg_a, max_states):
+        if kind == d.kind:
+            if status != d.status:
+                break
+            return Divergence(d.functions, kind, status, tb, ta)
+    raise AssertionError(f"difftest reduction unsound: {d.kind} ({d.status}) with "
+                         f"{' | '.join(d.functions)} not found on the programs themselves")
 
 
 def _unmasked(sc: Scenario, cfg: Config, kind: str, max_states: int) -> bool:
@@ -176,11 +275,25 @@ class Progress:
                   end=end, file=sys.stderr, flush=True)
 
 
-def _first(m: Machine, res: Result, kind: str) -> Hazard | None:
+def _first(m: Machine, res: Result, kind: str, max_states: int = 2_000_000) -> Hazard | None:
     """The hazard of this kind to show, its schedule minimised (the search
     skips the unreduced shortest-schedule pass: only one per kind is shown)."""
     found = res.of_kind(kind)
-    return minimise(m, found[0]) if found else None
+    if not found:
+        return None
+    try:
+        h = minimise(m, found[0])
+        replay(m, h.schedule)
+        return h
+    except ValueError:
+        # Under symmetry a percpu writer's poll mask is kept in the canonical
+        # state's CPU order (symmetry.py), which the real writer need not
+        # follow, so the schedule may not replay: search this side again
+        # without symmetry for one that does.
+        plain = explore(m, max_states=max_states, shortest=False).of_kind(kind)
+        if not plain:
+            raise AssertionError(f"{kind} found under symmetry only") from None
+        return minimise(m, plain[0])
 
 
 def _trace(m: Machine, h: Hazard | None, other: Machine, other_h: Hazard | None) -> Trace:
@@ -201,4 +314,7 @@ def format_divergence(d: Divergence) -> str:
         clean = "" if t.hazard else f", no {d.kind} on any schedule"
         parts.append(f"  {side} ({t.config.lock_model} {t.config.build}{clean}):")
         parts.extend("    " + line for line in t.replay.splitlines())
+    if d.explored_as is not None:
+        parts.append("  (schedules of the functions' read sections, each once: the "
+                     "lock-relevant programs the combination was explored as)")
     return "\n".join(parts)

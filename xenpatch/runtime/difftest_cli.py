@@ -40,6 +40,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--irq-context", action="append", default=[], metavar="FUNC",
                    help="run FUNC's programs in interrupt context (repeatable); handlers "
                    "passed to the tree's IRQ registration calls are found on their own")
+    p.add_argument("--no-reduce", action="store_true",
+                   help="explore every combination as it is, not reader-only programs as "
+                   "their sets of read sections (see README: the difftest)")
     p.add_argument("--fail-on", choices=("new", "preexisting"), default="new",
                    help="new (default): exit 1 on divergences; preexisting: also on hazards "
                    "found on both sides")
@@ -50,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from xenpatch.rewrite.run import TreeError, refusal, run_rule
     from xenpatch.rules import RuleError, load_rule
     from xenpatch.runtime.cprograms import conversion_programs
-    from xenpatch.runtime.difftest import format_divergence
+    from xenpatch.runtime.difftest import concrete, format_divergence
     from xenpatch.runtime.machine import Config
     from xenpatch.runtime.programs import LockDecl
 
@@ -116,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
         locks_before=[LockDecl(name, "rwlock") for name in progs.locks],
         locks_after=[LockDecl(name, "percpu", rule.lock.owner) for name in progs.locks],
         max_states=args.max_states, progress=Progress("difftest combinations"),
+        reduce=not args.no_reduce,
     )
     divergences = rep.divergences
     covered = sum(c.complete for c in progs.coverage)
@@ -125,6 +129,10 @@ def run(args: argparse.Namespace) -> int:
           f"{args.build} build, model: {how}: "
           f"{sum(d.status != 'preexisting' for d in divergences)} divergences, "
           f"{sum(d.status == 'preexisting' for d in divergences)} hazards on both sides")
+    if rep.explored < rep.combinations:
+        print(f"explored: {rep.explored} distinct combinations of lock-relevant programs "
+              f"for the {rep.combinations} (reader-only programs as their sets of read "
+              "sections; --no-reduce to explore each)")
     if irq_converted:
         print("in interrupt context: " + ", ".join(irq_converted))
     for cov in progs.coverage:
@@ -138,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"{dv.status}: {dv.kind} with " + " | ".join(dv.functions))
             continue
         shown.add((dv.status, dv.kind))
-        print(format_divergence(dv))
+        print(format_divergence(concrete(dv, args.max_states)))
     failing = [dv for dv in divergences
                if dv.status != "preexisting" or args.fail_on == "preexisting"]
     if failing:
