@@ -86,7 +86,7 @@ class Plan:
                         raw = self.read(rel)
                     except OSError:
                         continue
-                    names = sorted({d.name for d in nameindex.definitions(raw) if not d.static})
+                    names = nameindex.external_names(raw)
                     self.cache.set_definitions(rel, names)
                 for n in names:
                     out.setdefault(n, []).append(rel)
