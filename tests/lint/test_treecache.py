@@ -277,3 +277,37 @@ def test_lazy_run_with_workers(tree: Path) -> None:
     got = lint_files([(dump, "dump.c"), (other, "other.c")], jobs=2)
     assert [(r.path, sorted((f.line, f.check) for f in r.findings)) for r in got] == [
         ("dump.c", [(30, "XL002")]), ("other.c", [])]
+
+
+def test_a_whole_tree_run_keeps_the_name_index_its_passes_read(
+        tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The name index a whole-tree run writes (from its first passes' reads)
+    is what a scan of the files gives; a file changed after the run hashed
+    it gets no entry under the old hash (the next run scans it again)."""
+    from xenpatch.lint import nameindex
+
+    other = tree / "common" / "other.c"
+    before = other.read_bytes()
+    first = lint_run._first
+
+    def changing(item, raw, index):
+        if Path(item[0]).name == "other.c":
+            other.write_text(OTHER + "void other_new(void)\n{\n}\n")
+        return first(item, raw, index)
+
+    monkeypatch.setattr(lint_run, "_first", changing)
+    files = sorted(tree.rglob("*.c"))
+    lint_files([(p, p.name) for p in files], jobs=1)
+    defs = json.loads(_cache_files(tree)[0].read_text())["defs"]
+    hashes = {p.name: treecache.content_hash(p.read_bytes()) for p in files}
+    old = treecache.content_hash(before)
+    for p in files:
+        if p.name != "other.c":
+            assert defs[hashes[p.name]] == nameindex.external_names(p.read_bytes())
+    # Under the old hash: nothing, or the old content's names.
+    assert defs.get(old, nameindex.external_names(before)) == nameindex.external_names(before)
+
+    monkeypatch.setattr(lint_run, "_first", first)
+    lint_files([(p, p.name) for p in files], jobs=1)
+    defs = json.loads(_cache_files(tree)[0].read_text())["defs"]
+    assert "other_new" in defs[hashes["other.c"]]

@@ -548,6 +548,35 @@ def _takes(f: FunctionUnit, res: Result | None, summarised: set[str]) -> list[Ef
 
 def _assigned(body: str, var: str) -> bool:
     """May ``var`` change in this text (assigned, incremented, address taken)?"""
+    if _IDENT_RE.fullmatch(var) is None:
+        return _assigned_slow(body, var)
+    return var in _assigned_names(body)
+
+
+# Speed only: the names _assigned_slow() says may change, all at once.  A
+# regex per (body, name) was compiled thousands of times a tree (more
+# patterns than re's cache keeps); these three scans find, per shape, the
+# whole identifier each such pattern would have to spell out.
+_IDENT_RE = re.compile(r"[A-Za-z_]\w*")
+_ASSIGNED_SCANS = (
+    re.compile(r"\b([A-Za-z_]\w*)(?=\s*(?:[-+*/%|&^]|<<|>>)?=(?!=)|\s*(?:\+\+|--))"),
+    re.compile(r"(?:\+\+|--)\s*([A-Za-z_]\w*)\b"),
+    re.compile(r"(?:^|[(,=])\s*&\s*([A-Za-z_]\w*)\b", re.M),
+)
+_ASSIGNED_MEMO: dict[str, frozenset[str]] = {}
+
+
+def _assigned_names(body: str) -> frozenset[str]:
+    got = _ASSIGNED_MEMO.get(body)
+    if got is None:
+        if len(_ASSIGNED_MEMO) > 256:
+            _ASSIGNED_MEMO.clear()
+        got = _ASSIGNED_MEMO[body] = frozenset(
+            m.group(1) for scan in _ASSIGNED_SCANS for m in scan.finditer(body))
+    return got
+
+
+def _assigned_slow(body: str, var: str) -> bool:
     v = re.escape(var)
     return re.search(rf"(?:\b{v}\s*(?:[-+*/%|&^]|<<|>>)?=(?!=)|\b{v}\s*(?:\+\+|--)|"
                      rf"(?:\+\+|--)\s*{v}\b|(?:^|[(,=])\s*&\s*{v}\b)", body, re.M) is not None

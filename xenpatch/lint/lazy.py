@@ -25,7 +25,13 @@ from typing import TYPE_CHECKING, Any
 from xenpatch.analysis.locktable import Summary
 from xenpatch.lint import nameindex
 from xenpatch.lint.findings import FileResult, Finding, Step
-from xenpatch.lint.treecache import FileExports, TreeCache, summary_in, summary_out
+from xenpatch.lint.treecache import (
+    FileExports,
+    TreeCache,
+    content_hash,
+    summary_in,
+    summary_out,
+)
 
 if TYPE_CHECKING:
     from xenpatch.analysis.headers import HeaderIndex
@@ -71,9 +77,15 @@ class Plan:
 
             raw = path.read_bytes() if raw is None else raw
             got = nameindex.needed(raw, _with_macros(_reach(header_index(path)), raw))
-            if rel is not None:
+            if rel is not None and self._as_hashed(rel, raw):
                 self.cache.set_needed(rel, got)
         return got
+
+    def _as_hashed(self, rel: str, raw: bytes) -> bool:
+        """Is ``raw`` the content the cache hashed for ``rel``?  What is read
+        of a file changed since is used in this run, never kept under the
+        old content's hash."""
+        return content_hash(raw) == self.cache.hashes.get(rel)
 
     def definers(self) -> dict[str, list[str]]:
         """Name -> the tree's files defining it (external definitions)."""
@@ -86,8 +98,9 @@ class Plan:
                         raw = self.read(rel)
                     except OSError:
                         continue
-                    names = sorted({d.name for d in nameindex.definitions(raw) if not d.static})
-                    self.cache.set_definitions(rel, names)
+                    names = nameindex.external_names(raw)
+                    if self._as_hashed(rel, raw):
+                        self.cache.set_definitions(rel, names)
                 for n in names:
                     out.setdefault(n, []).append(rel)
             self._definers = out
@@ -105,7 +118,8 @@ class Plan:
             seeds = frozenset(s.decode() for s in _seed_names(self.config(), headers))
             got = nameindex.may_export(raw, nameindex.definitions(raw), seeds,
                                        _with_macros(_reach(headers), raw))
-            self.cache.set_may_export(rel, got)
+            if self._as_hashed(rel, raw):
+                self.cache.set_may_export(rel, got)
         return got
 
     def wanted(self, needed: frozenset[str], skip: set[str],

@@ -88,6 +88,12 @@ def definitions(raw: bytes) -> list[Definition]:
     return out
 
 
+def external_names(raw: bytes) -> list[str]:
+    """The name index's entry of a file: the functions it defines that are
+    not static, sorted."""
+    return sorted({d.name for d in definitions(raw) if not d.static})
+
+
 def identifiers(raw: bytes) -> frozenset[str]:
     return frozenset(m.decode() for m in set(_IDENT.findall(raw)))
 

@@ -174,13 +174,24 @@ def lint_files(
     # Big files first keeps the pool busy to the end; order is restored.
     work = sorted(files, key=lambda f: -_size(f[0]))
     raws = [over.get(item[0]) for item in work]
+    # The tree's C files as they are on disk: their first passes also give
+    # the name index's entries (the text is read there once, not again here).
+    sources = set(cache.sources()) if cache is not None else set()
+    index = [item[0] not in over and rels.get(item) in sources for item in work]
     _init(rules)
     _warm(real.values())
     with _mapper(jobs, len(work), rules, loaded=True) as mapper:
-        results = _two_passes(work, mapper, progress, raws)
+        results, names = _two_passes(work, mapper, progress, raws, index)
     if cache is not None:
         from xenpatch.lint.lazy import Plan, own_exports
 
+        for item, got in zip(work, names, strict=True):
+            rel = rels[item]
+            # Kept only under the hash this run took of the file: one
+            # changed since is read again by the next run.
+            if got is not None and rel is not None and cache.hashes.get(rel) == got[0] \
+                    and cache.definitions(rel) is None:
+                cache.set_definitions(rel, got[1])
         own_exports(((rels[item] if item[0] not in over else None, r)
                      for item, r in zip(work, results, strict=True)), cache)
         # The name index too, for the runs on a few files that follow.
@@ -232,6 +243,13 @@ def _lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str |
     ``over``: files linted with other contents, for which nothing is kept."""
     from xenpatch.lint import lazy
 
+    if len(files) == 1:
+        # One file (the hook's case) in this process: workers forked for it
+        # each derive again the macro kinds and header indexes this process
+        # needs too, and the pool costs more CPU than the overlap saves in
+        # wall time on a machine with other work (bench/lint.py, measured
+        # both ways on Xen 4.17's grant_table.c).
+        jobs = 1
     loaded: list[LintConfig] = []
 
     def config() -> LintConfig:
@@ -401,12 +419,43 @@ def _tree_cache(real: Iterable[Path], rules: Path | None) -> TreeCache | None:
 
 
 def _two_passes(work: list[tuple[Path, str]], mapper, progress: Progress | None = None,
-                raws: list[bytes | None] | None = None) -> list[FileResult]:
+                raws: list[bytes | None] | None = None, index: list[bool] | None = None,
+                ) -> tuple[list[FileResult], list[tuple[str, list[str]] | None]]:
+    """Both passes; and for the files ``index`` marks, the content hash and
+    the external names (nameindex.external_names()) of the text linted."""
     raws = raws or [None] * len(work)
-    first: list[FileResult] = list(
-        _counted(mapper(_one, work, raws), "files", len(work), progress))  # type: ignore[arg-type]
+    index = index or [False] * len(work)
+    pairs = list(_counted_pairs(mapper(_first, work, raws, index), len(work), progress))
+    first = [r for r, _ in pairs]
     exports = tree_exports(r.exports for r in first)
-    return _second(work, first, exports, mapper, progress, raws)
+    return _second(work, first, exports, mapper, progress, raws), [n for _, n in pairs]
+
+
+def _counted_pairs(pairs: Iterable[tuple[FileResult, Any]], total: int,
+                   progress: Progress | None) -> Iterator[tuple[FileResult, Any]]:
+    if progress is None:
+        yield from pairs
+        return
+    progress("files", 0, total)
+    for i, p in enumerate(pairs, 1):
+        progress("files", i, total)
+        yield p
+
+
+def _first(item: tuple[Path, str], raw: bytes | None,
+           index: bool) -> tuple[FileResult, tuple[str, list[str]] | None]:
+    """The first pass of a file; with ``index``, also its name index entry
+    (content hash, external names), from the same read of the file."""
+    if raw is not None or not index:
+        return _one(item, raw), None
+    from xenpatch.lint import nameindex
+    from xenpatch.lint.treecache import content_hash
+
+    try:
+        text = item[0].read_bytes()
+    except OSError:
+        return _one(item), None
+    return _one(item, text), (content_hash(text), nameindex.external_names(text))
 
 
 def _second(work: list[tuple[Path, str]], first: list[FileResult],
