@@ -45,6 +45,7 @@ from xenpatch.lint import suppress
 from xenpatch.lint.checks import CheckObserver, PercpuOracle, RawFinding
 from xenpatch.lint.config import LintConfig
 from xenpatch.lint.findings import FileResult, Finding, Step
+from xenpatch.lint.irqchecks import irq_findings
 from xenpatch.lint.leaks import leak_findings
 
 
@@ -106,6 +107,7 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult) -> 
         if "XL001" in config.enabled or "XL003" in config.enabled:
             leaks = leak_findings(f, res, _paired_shapes(fa, drops, f))
             raws.extend(r for r in leaks if r.check in config.enabled)
+        raws.extend(irq_findings(f, res, config.enabled))
         for r in raws:
             found.append(_finding(fa.src, f, res, r))
     result.findings.extend(found)
