@@ -9,19 +9,24 @@ bench/irq_injected.py.  The shapes are those of fixes in Xen's history:
 * ``enable-in-section``  local_irq_enable() inside the section   -> XL012
 * ``nested-save``        a nested _irqsave into the same flags (the VT-d
   "double spin_lock_irqsave()" fix): the outer restore is wrong  -> XL013
+* ``callee-enables``     local_irq_disable() before a call of a function of
+  the file that turns IRQs on on every path (its summary says so) -> XL014
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 from lint.injection import FLAG, Injection, _functions, _joined, _sites, _split
+from xenpatch.c.source import SourceError
 
 _PAIR = {"spin_lock_irqsave": ("spin_unlock_irqrestore",)}
-SHAPES = ("restore-constant", "irq-under-irqsave", "enable-in-section", "nested-save")
+SHAPES = ("restore-constant", "irq-under-irqsave", "enable-in-section", "nested-save",
+          "callee-enables")
 
 
 def _restore_after(lines: list[str], start: int, last: int, arg: str,
@@ -66,6 +71,48 @@ def irq_injections(rel: str, raw: bytes) -> Iterator[Injection]:
                         (i + 1, i + 2, j + 3))
 
 
+def _enablers(path: Path, raw: bytes) -> set[str]:
+    """Functions of the file summarised as turning IRQs on on every path."""
+    from xenpatch.analysis.fileanalysis import FileAnalysis
+    from xenpatch.analysis.headers import header_index
+    from xenpatch.analysis.irqstate import IRQ_ON
+    from xenpatch.lint.config import LintConfig
+    from xenpatch.lint.filelint import _parse
+
+    try:
+        src = _parse(str(path), raw, LintConfig.load(), path)
+    except SourceError:
+        return set()
+    fa = FileAnalysis(LintConfig.load(), src, header_index(path), None)
+    fa.relevant()
+    out = set()
+    for f in fa.order:
+        s = fa.summary_of(f.name)
+        if s is not None and any(e.action == IRQ_ON for e in s.effects):
+            out.add(f.name)
+    return out
+
+
+def callee_enables(path: Path, rel: str, raw: bytes) -> Iterator[Injection]:
+    if b"_unlock_irq(" not in raw and b"local_irq_enable" not in raw:
+        return
+    names = _enablers(path, raw)
+    if not names:
+        return
+    lines, nl = _split(raw)
+    for fn in _functions(rel, raw):
+        if fn.name in names:
+            continue  # its own summary would change with the planting
+        for i in range(fn.first, fn.last - 1):
+            m = re.match(r"^(\s*)(\w+)\s*\(.*\);\s*$", lines[i])
+            if m is None or m.group(2) not in names or \
+                    lines[i - 1].strip().startswith(("if", "else", "for", "while")):
+                continue
+            new = lines[:i] + [f"{m.group(1)}local_irq_disable();"] + lines[i:]
+            yield Injection("callee-enables", rel, fn.name, _joined(new, nl), "XL014", i + 2,
+                            (i + 1, i + 2))
+
+
 def irq_planted(xen: Path, per_shape: int) -> list[Injection]:
     """Up to ``per_shape`` of each shape, one site per file, files in the
     order of their paths' SHA-1 (spread over the tree, the same each run)."""
@@ -77,10 +124,12 @@ def irq_planted(xen: Path, per_shape: int) -> list[Injection]:
         if all(n >= per_shape for n in count.values()):
             break
         raw = p.read_bytes()
-        if b"spin_lock_irqsave" not in raw:
-            continue
+        rel = str(p.relative_to(xen))
         taken: set[str] = set()
-        for inj in irq_injections(str(p.relative_to(xen)), raw):
+        found = irq_injections(rel, raw) if b"spin_lock_irqsave" in raw else iter(())
+        if count["callee-enables"] < per_shape:
+            found = itertools.chain(found, callee_enables(p, rel, raw))
+        for inj in found:
             if inj.shape in taken or count[inj.shape] >= per_shape:
                 continue
             taken.add(inj.shape)
