@@ -11,6 +11,8 @@ Layers, each importing only those above it in this list (and xenpatch.c):
 * ``config``       -- AnalysisConfig: a rules directory's tables and settings
 * ``headers``      -- a tree's header index (macro wrappers, inlines, percpu members)
 * ``events``       -- what a CFG node does (OpAct, ...) and what a branch teaches
+* ``irqstate``     -- this CPU's IRQ state as dataflow facts: the IRQ API table,
+  the moves, what is wrong at one, "turns IRQs on on every path"
 * ``functions``    -- per-function facts: parameters, aliases, tracked flags
 * ``conditions``   -- branch conditions and the correlated tests between them
 * ``actions``      -- fill_actions: the events of every CFG node of a function

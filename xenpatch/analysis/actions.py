@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from tree_sitter import Node
 
-from xenpatch.analysis import values
+from xenpatch.analysis import irqstate, values
 from xenpatch.analysis.conditions import (
     canon_cond,
     counted_exit,
@@ -57,14 +57,13 @@ from xenpatch.analysis.values import NZ, ZERO, value_class
 from xenpatch.c.cfg import Cfg, Kind, call_args, call_name
 from xenpatch.c.source import SourceFile, walk
 
-_IRQ_CALLS = {"local_irq_restore": "irqsave", "local_irq_enable": "irq"}
-
 
 def fill_actions(
     src: SourceFile, cfg: Cfg, info: FunctionInfo, resolver: Resolver,
     object_macros: frozenset[str] = frozenset(),
     fv: values.FileValues | None = None,
     may_resolve: Callable[[str], bool] | None = None,
+    irq: irqstate.IrqTable | None = None,
 ) -> None:
     """Compute, once per function, what every CFG node does.
 
@@ -72,6 +71,7 @@ def fill_actions(
     any call of ``name``: most calls are skipped before their argument texts
     are computed."""
     fv = fv or values.FileValues()
+    irq = irq if irq is not None else _default_irq_table()
     info.value_rules = fv.rules
     info.consts = fv.consts
     info.eqs = fv.eqs
@@ -151,6 +151,17 @@ def fill_actions(
             return None
         return replace(r, effects=tuple(key(e) for e in r.effects))
 
+    def irq_moves(call: Node, name: str | None, e: Effect, line: int, col: int,
+                  forget: bool = False) -> list[IrqAct]:
+        """The IRQ moves of a lock op's call, after its lock effect (a try:
+        the state is unknown after it, whichever way it went)."""
+        if e.flavour not in irqstate.IRQ_FLAVOURS or name is None:
+            return []
+        if forget:
+            e = replace(e, action="try")
+        return irqstate.lock_acts(e, name, [src.text(a) for a in call_args(call)],
+                                  _assigned_var(src, call), irq, line, col)
+
     index = (
         src.node_index(cfg.body, INDEXED) if cfg.body is not None and not object_macros else None
     )
@@ -203,12 +214,23 @@ def fill_actions(
                     for e in r.effects:
                         events.append((n.end_byte, -n.start_byte, OpAct(key(e), line, col)))
                 continue
+            if t == "call_expression" and skip is not None and n == skip:
+                # A trylock tested in the condition: IRQs on or off as it went.
+                taken = info.branches[node.id]
+                if taken is not None and taken.try_op is not None:
+                    line, col = src.line_of(n.start_byte), src.col_of(n.start_byte)
+                    events.extend((n.end_byte, -n.start_byte, a) for e in taken.try_op.effects
+                                  for a in irq_moves(n, call_name(src, n), e, line, col,
+                                                     forget=True))
+                continue
             if t == "call_expression" and n is not skip and n != skip:
                 name = call_name(src, n)
                 r = resolve_call(n, name)
                 if r is None:
-                    if name in _IRQ_CALLS:
-                        events.append((n.end_byte, -n.start_byte, IrqAct(_IRQ_CALLS[name])))
+                    if name in irq.calls or name in ("ASSERT", "BUG_ON"):
+                        line, col = src.line_of(n.start_byte), src.col_of(n.start_byte)
+                        events.extend((n.end_byte, -n.start_byte, a)
+                                      for a in irqstate.call_acts(src, n, name, irq, line, col))
                     # A call nothing resolves does nothing to locks, whatever
                     # its name says (no guessing: issue 9, item 3).
                     continue
@@ -222,10 +244,14 @@ def fill_actions(
                     if gc is not None:
                         for e in r.effects:
                             events.append((n.end_byte, -n.start_byte, OpAct(e, line, col)))
+                            events.extend((n.end_byte, -n.start_byte, a)
+                                          for a in irq_moves(n, name, e, line, col))
                         continue
                     var = src.text(g) if g is not None and g.type == "identifier" else ""
                     events.append((n.end_byte, -n.start_byte, TryAssignAct(
                         var, Resolved(r.effects, "nz"), line, col, guard=True)))
+                    events.extend((n.end_byte + 1, 0, a) for e in r.effects
+                                  for a in irq_moves(n, name, e, line, col, forget=True))
                     continue
                 if r.conditional is not None:
                     # A trylock whose result is not a condition or stored in a
@@ -235,15 +261,21 @@ def fill_actions(
                     if target is None:
                         target = _assigned_from_arm(src, n)
                         arm = target is not None
+                    forget = [a for e in r.effects
+                              for a in irq_moves(n, name, e, line, col, forget=True)]
                     if target is not None:
                         events.append(
                             (n.end_byte + 1, 0, TryAssignAct(target, r, line, col, arm=arm))
                         )
+                        events.extend((n.end_byte + 1, 0, a) for a in forget)
                         continue
                     events.append((n.end_byte, -n.start_byte, TryAssignAct("", r, line, col)))
+                    events.extend((n.end_byte, -n.start_byte, a) for a in forget)
                     continue
                 for e in r.effects:
                     events.append((n.end_byte, -n.start_byte, OpAct(e, line, col)))
+                    events.extend((n.end_byte, -n.start_byte, a)
+                                  for a in irq_moves(n, name, e, line, col))
             elif t == "field_expression":
                 dv = deref_var(src, n, ast)
                 if dv is not None and dv in info.tracked:
@@ -300,6 +332,9 @@ def fill_actions(
                 a = AssignAct(a.var, NZ)
             acts.append(a)
         info.acts[node.id] = acts
+        if any(isinstance(a, IrqAct) and a.op in ("on", "off", "save", "restore")
+               for a in acts):
+            info.relevant = True
         br_here = info.branches[node.id]
         # A callee's takes alone do not make a function worth running: it
         # holds nothing they could meet.
@@ -308,7 +343,34 @@ def fill_actions(
             br_here is not None and br_here.try_op is not None
         ):
             info.relevant = True
+    _unsaved_at_entry(src, cfg, info, irq)
     keep_lock_guards(cfg, info)
+
+
+def _unsaved_at_entry(src: SourceFile, cfg: Cfg, info: FunctionInfo,
+                      irq: irqstate.IrqTable) -> None:
+    """The flags locals restored somewhere that only saves write: unsaved
+    at the entry (what restoring one before any save restores is garbage)."""
+    restored = {a.var for acts in info.acts for a in acts if isinstance(a, IrqAct)
+                and a.op in ("restore", "lock_restore") and a.var is not None}
+    if not restored:
+        return
+    names = irqstate.unsaved_locals(src, cfg.body, info.locals - set(info.params), restored,
+                                    irq)
+    if names:
+        info.acts[cfg.entry] = [IrqAct("", "unsaved", " ".join(names)), *info.acts[cfg.entry]]
+
+
+_IRQ_TABLE: list[irqstate.IrqTable] = []
+
+
+def _default_irq_table() -> irqstate.IrqTable:
+    """The packaged rules' IRQ table, for callers that hand none in."""
+    if not _IRQ_TABLE:
+        from xenpatch.paths import rules_dir
+
+        _IRQ_TABLE.append(irqstate.load_irq_table(rules_dir() / "locks.toml"))
+    return _IRQ_TABLE[0]
 
 
 def _target_var(src: SourceFile, n: Node) -> str | None:

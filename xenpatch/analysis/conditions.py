@@ -19,6 +19,7 @@ from xenpatch.analysis.events import (
     Act,
     AssignAct,
     DerefAct,
+    IrqAct,
     KillCondAct,
     OpAct,
     RebindAct,
@@ -273,7 +274,10 @@ def keep_lock_guards(cfg: Cfg, info: FunctionInfo) -> None:
     op_starts = sorted(
         cfg.nodes[i].ast.start_byte  # type: ignore[union-attr]
         for i, acts in enumerate(info.acts)
-        if cfg.nodes[i].ast is not None and any(isinstance(a, OpAct | TryAssignAct) for a in acts)
+        # IRQ moves too: "if ( !fast ) local_irq_save(f)" ... "if ( !fast )
+        # local_irq_restore(f)" restores only what it saved.
+        if cfg.nodes[i].ast is not None and any(
+            isinstance(a, OpAct | TryAssignAct | IrqAct) for a in acts)
     )
     try_vars = {
         a.var for acts in info.acts for a in acts if isinstance(a, TryAssignAct) and a.var

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from xenpatch.analysis.irqstate import IrqTable, load_irq_table
 from xenpatch.analysis.locktable import LockTable, load_lock_table
 from xenpatch.analysis.rulewrappers import load_rule_facts
 from xenpatch.analysis.values import ValueRules
@@ -47,6 +48,7 @@ class AnalysisConfig:
     # From the conversion rules: percpu lock shape -> owner.
     rule_owners: tuple[tuple[tuple[str, str], str], ...] = ()
     values: ValueRules = ValueRules()
+    irq: IrqTable = IrqTable()  # locks.toml's [irq] and [irqflags]
     # What is derived from this configuration (header inlines parsed with its
     # macro table): init=False, so dataclasses.replace() starts a new one.
     _derived: dict[Hashable, Any] = field(
@@ -83,4 +85,5 @@ def analysis_fields(d: Path, data: dict[str, Any]) -> dict[str, Any]:
         "implementation": tuple(data.get("skip", {}).get("implementation", [])),
         "rule_owners": tuple(sorted(facts.percpu_fields.items())),
         "values": ValueRules.from_toml(data.get("values", {}), str(d / "lint.toml")),
+        "irq": load_irq_table(d / "locks.toml"),
     }

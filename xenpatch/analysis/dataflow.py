@@ -19,7 +19,7 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from xenpatch.analysis import values
+from xenpatch.analysis import irqstate, values
 from xenpatch.analysis.events import (
     AssignAct,
     DerefAct,
@@ -508,6 +508,8 @@ class Engine:
                 return [s]
             if e.action == "query" and self.obs is not None:
                 self.obs.query(n, s, e, act.line, act.col)
+            if e.action == irqstate.IRQ_ON:
+                return [irqstate.transfer(s, act)]  # a callee that turns IRQs on
             return [s]
         if isinstance(act, TryAssignAct):
             var = act.var or "$ret"
@@ -532,7 +534,9 @@ class Engine:
         if isinstance(act, IrqAct):
             # local_irq_restore()/local_irq_enable() after a plain release
             # of an irqsave/irq lock settles the swap.
-            return [s.with_owed(f"{act.flavour}>plain", None)]
+            if act.flavour:
+                s = s.with_owed(f"{act.flavour}>plain", None)
+            return [irqstate.transfer(s, act)]
         if isinstance(act, RebindAct):
             return [self.rebind(s, act.var)]
         if not self.path_sensitive:

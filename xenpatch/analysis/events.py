@@ -84,9 +84,20 @@ class DerefAct:
 
 @dataclass(frozen=True)
 class IrqAct:
-    """local_irq_restore (flavour "irqsave") or local_irq_enable ("irq")."""
+    """A move of this CPU's IRQ state (see irqstate.py).  ``flavour``:
+    "irqsave" for local_irq_restore(), "irq" for local_irq_enable(), which
+    settle a swapped release (Engine.release); "" for the others."""
 
     flavour: str
+    # off / on / save / restore / read (the CPU-level calls), lock_off /
+    # lock_on / lock_save / lock_restore (after a lock op's _irq/_irqsave
+    # effect), forget, assert_on / assert_off, unsaved (function entry).
+    op: str = ""
+    var: str | None = None  # the flags variable (unsaved: names, space-separated)
+    key: str | None = None  # the lock whose op this is ("-": a CPU-level call)
+    via: str = ""
+    line: int = 0
+    col: int = 0
 
 
 Act = OpAct | AssignAct | TryAssignAct | KillCondAct | RebindAct | IrqAct | DerefAct

@@ -356,7 +356,7 @@ class FileAnalysis:
             fill_actions(f.src, f.cfg, f.info, self.resolver,
                          self.object_macros if mine else frozenset(),
                          self.values if mine else FileValues(self.config.values),
-                         self.may_resolve)
+                         self.may_resolve, self.config.irq)
         finally:
             self.in_progress.discard(f.name)
 

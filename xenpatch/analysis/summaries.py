@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 
 from tree_sitter import Node
 
+from xenpatch.analysis import irqstate
 from xenpatch.analysis.dataflow import UNKNOWN, Held, Result, State
 from xenpatch.analysis.events import OpAct, TryAssignAct
 from xenpatch.analysis.functions import FunctionInfo, shape_fn
@@ -382,6 +383,18 @@ def _failure_exits(
 
 
 def helper_summary(f: FunctionUnit, res: Result) -> Summary | None:
+    """What f does to its caller's locks, from its dataflow run, and whether
+    it turns IRQs on on every path (irqstate.py)."""
+    s = _lock_summary(f, res)
+    if not irqstate.enables_on_every_path(res, UNKNOWN):
+        return s
+    on = irqstate.irq_on_effect(f.name)
+    if s is None:
+        return Summary((on,), None)
+    return replace(s, effects=(*s.effects, on))
+
+
+def _lock_summary(f: FunctionUnit, res: Result) -> Summary | None:
     """What f does to its caller's locks, from its dataflow run: the entry
     locks it releases on every path, then what it acquires by design."""
     assert f.info is not None and f.cfg is not None

@@ -58,6 +58,25 @@ CHECKS: dict[str, Check] = {
         Check("XL010", "double-acquire",
               "A non-recursive lock is taken again while already held (self-deadlock).",
               "'{via}' takes '{key}', already held since line {acq_line}"),
+        # IRQ-state discipline (xenpatch/analysis/irqstate.py, lint/irqchecks.py).
+        Check("XL011", "irq-lock-with-irqs-off",
+              "An _irq lock form is used where IRQs are already off on the path: its "
+              "unlock turns them on early.",
+              "'{via}' takes '{key}' with IRQs already off on this path: its _irq unlock "
+              "will turn them on"),
+        Check("XL012", "irqs-on-in-irq-section",
+              "IRQs are turned on (an _irq unlock, local_irq_enable()) while an outer "
+              "IRQ-off section of the function is still open.",
+              "'{via}' turns IRQs on while {what} (IRQs off since line {open_line}) is "
+              "still open"),
+        Check("XL013", "irqrestore-wrong-flags",
+              "An IRQ state is restored from flags the matching save on the path did not "
+              "write.",
+              "'{via}' restores the IRQ state from {why}"),
+        Check("XL014", "call-enables-irqs",
+              "A function that turns IRQs on on every path is called while IRQs are off "
+              "by this function (an _irq/_irqsave lock held, or a disable).",
+              "'{via}' turns IRQs on on every path, but {what} is still open here"),
     )
 }
 

@@ -29,6 +29,7 @@ from xenpatch.analysis.headers import (
     inline_ids,
     percpu_members,
 )
+from xenpatch.analysis.irqstate import IRQ_ON
 from xenpatch.analysis.locktable import Summary, lock_reaching
 from xenpatch.analysis.summaries import helper_summary
 from xenpatch.analysis.unit import FunctionUnit
@@ -45,6 +46,7 @@ from xenpatch.lint import suppress
 from xenpatch.lint.checks import CheckObserver, PercpuOracle, RawFinding
 from xenpatch.lint.config import LintConfig
 from xenpatch.lint.findings import FileResult, Finding, Step
+from xenpatch.lint.irqchecks import irq_findings
 from xenpatch.lint.leaks import leak_findings
 
 
@@ -106,6 +108,7 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult) -> 
         if "XL001" in config.enabled or "XL003" in config.enabled:
             leaks = leak_findings(f, res, _paired_shapes(fa, drops, f))
             raws.extend(r for r in leaks if r.check in config.enabled)
+        raws.extend(irq_findings(f, res, config.enabled))
         for r in raws:
             found.append(_finding(fa.src, f, res, r))
     result.findings.extend(found)
@@ -325,8 +328,11 @@ def exported(s: Summary | None) -> bool:
     """Whether a helper's summary goes to the other files.  A summary of
     locks taken and dropped only does not: it would send every file calling
     the helper through the second pass (twice the lint time on 4.17) for
-    checks at calls that the helper's own file already makes."""
-    return s is not None and any(e.action != "take" for e in s.effects)
+    checks at calls that the helper's own file already makes.  Nor does one
+    that only turns IRQs on: the lazy plan's text scans (lint/lazy.py) find
+    exporters by the lock API's names, and such a helper names none; its
+    file's own callers are checked (XL014), other files' are not."""
+    return s is not None and any(e.action not in ("take", IRQ_ON) for e in s.effects)
 
 
 def calls_any(path: Path, names: frozenset[str], raw: bytes | None = None) -> bool:
