@@ -29,6 +29,7 @@ from xenpatch.analysis.conditions import (
     tested_call,
     var_test,
 )
+from xenpatch.analysis.equalities import variable_comparisons
 from xenpatch.analysis.events import (
     Act,
     AssignAct,
@@ -119,6 +120,9 @@ def fill_actions(
     # Pointer comparisons their origins may decide (buf.start == emerg_buf).
     eqs = pointer_tests(src, cfg, info, fv)
     info.repeated_conds |= set(eqs)
+    # Two variables compared: where equal, a lock through one is the other's.
+    info.repeated_conds |= variable_comparisons(
+        src, cfg, set(info.params) | set(info.locals))
     repeated_ids = {t: ids_of_text(t) for t in info.repeated_conds}
     info.acts = [[] for _ in cfg.nodes]
     info.branches = [None for _ in cfg.nodes]

@@ -1,0 +1,75 @@
+"""Locks named through two pointers a path has found equal.
+
+After ``if ( a != b )`` the fall-through edge knows ``a == b`` (the
+repeated-condition fact ``?a==b`` is ``T`` there, and an assignment to
+either side clears it), so the lock taken as ``a->lock`` is the one a later
+``spin_unlock(&b->lock)`` drops:
+
+    spin_lock(&old->lock);
+    if ( old != q ) { spin_unlock(&old->lock); spin_lock(&q->lock); }
+    ...
+    spin_unlock(&q->lock);            /* old->lock when old == q */
+
+Keys are compared after the function's aliases are applied (``src =
+e->on`` makes ``src->lock`` the key ``e->on->lock``), so each side's
+prefix is computed the same way.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from xenpatch.analysis.conditions import canon_cond, in_if
+from xenpatch.analysis.functions import required, strip_parens
+from xenpatch.analysis.lockkeys import apply_aliases
+from xenpatch.c.cfg import Cfg, Kind
+from xenpatch.c.source import SourceFile
+
+_SIDE = re.compile(r"[A-Za-z_]\w*")
+
+
+def _prefixes(var: str, aliases: dict[str, str]) -> tuple[str, str]:
+    """How a key reached through ``var`` starts (``var->``, after aliases),
+    and the key of ``*var`` itself."""
+    return apply_aliases(var + "->@", aliases)[:-1], apply_aliases("*" + var, aliases)
+
+
+def equal_names(key: str, facts: Iterable[tuple[str, str]],
+                aliases: dict[str, str]) -> list[str]:
+    """Other keys of the lock ``key`` on a path whose facts say two pointer
+    variables are equal."""
+    out: list[str] = []
+    for name, value in facts:
+        if value != "T" or not name.startswith("?") or "==" not in name:
+            continue
+        sides = name[1:].split("==")
+        if len(sides) != 2 or not all(_SIDE.fullmatch(x) for x in sides):
+            continue
+        for x, y in (sides, sides[::-1]):
+            (px, sx), (py, sy) = _prefixes(x, aliases), _prefixes(y, aliases)
+            if px != py and key.startswith(px):
+                out.append(py + key[len(px):])
+            elif key == sx and sx != sy:
+                out.append(sy)
+    return out
+
+
+def variable_comparisons(src: SourceFile, cfg: Cfg, names: set[str]) -> set[str]:
+    """``a == b`` / ``a != b`` of two of ``names`` (the function's
+    variables) in an if, as condition facts: the engine keeps them on each
+    edge (where they guard a lock operation) for equal_names()."""
+    out: set[str] = set()
+    for node in cfg.nodes:
+        if node.kind is not Kind.COND or node.ast is None or not in_if(node.ast):
+            continue
+        c = strip_parens(node.ast)
+        if c.type != "binary_expression":
+            continue
+        op = c.child_by_field_name("operator")
+        if op is None or op.type not in ("==", "!="):
+            continue
+        sides = [strip_parens(required(c, f)) for f in ("left", "right")]
+        if all(x.type == "identifier" and src.text(x) in names for x in sides):
+            out.add(canon_cond(src, c)[0])
+    return out
