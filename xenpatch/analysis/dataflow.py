@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from xenpatch.analysis import values
-from xenpatch.analysis.equalities import equal_names
+from xenpatch.analysis.equalities import chosen_arm, equal_names, other_names
 from xenpatch.analysis.events import (
     AssignAct,
     DerefAct,
@@ -241,7 +241,13 @@ def entry_held_keys(cfg: Cfg, info: FunctionInfo) -> frozenset[str]:
             (may_name(k, t) or last_field(k) == last_field(t)) and is_recursive(e.flavour) in rec
             for t, rec in taken.items())
 
-    return frozenset(k for k in release_first - acquire_first if not named_otherwise(k))
+    def taken_otherwise(k: str) -> bool:
+        # (c ? a : b)->lock, or p->lock after "p = q", with q->lock taken here.
+        return bool(info.var_equalities or "?" in k) and not taken.keys().isdisjoint(
+            other_names(k, info.aliases, info.var_equalities))
+
+    return frozenset(k for k in release_first - acquire_first
+                     if not named_otherwise(k) and not taken_otherwise(k))
 
 
 def _taken_types(info: FunctionInfo) -> dict[str, set[bool]]:
@@ -620,6 +626,9 @@ class Engine:
             # The same expression's lock from an earlier loop round.
             e = replace(e, key=e.key + "'")
             cur = s.get(e.key)
+        if cur is None and s.facts and (k := chosen_arm(
+                e.key, s.fact, self.info.aliases)) is not None:
+            e, cur = replace(e, key=k), s.get(k)  # (c ? a : b)->lock, c known
         if cur is None and s.facts:
             # Named through a pointer this path found equal to the holder's.
             for k in equal_names(e.key, s.facts, self.info.aliases):

@@ -1,4 +1,5 @@
-"""Locks named through two pointers a path has found equal.
+"""Locks named through two pointers a path has found equal, or through a
+``?:`` whose condition the path knows.
 
 After ``if ( a != b )`` the fall-through edge knows ``a == b`` (the
 repeated-condition fact ``?a==b`` is ``T`` there, and an assignment to
@@ -10,6 +11,10 @@ either side clears it), so the lock taken as ``a->lock`` is the one a later
     ...
     spin_unlock(&q->lock);            /* old->lock when old == q */
 
+The same holds after ``a = b`` (until either is assigned again), and a
+release through ``(c ? a : b)->lock`` on a path that knows ``c`` is one
+through that arm (``__put_gfn(ap2m_active ? hostp2m : p2m, gfn)``).
+
 Keys are compared after the function's aliases are applied (``src =
 e->on`` makes ``src->lock`` the key ``e->on->lock``), so each side's
 prefix is computed the same way.
@@ -18,11 +23,14 @@ prefix is computed the same way.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
+
+from tree_sitter import Node
 
 from xenpatch.analysis.conditions import canon_cond, in_if
 from xenpatch.analysis.functions import required, strip_parens
-from xenpatch.analysis.lockkeys import apply_aliases
+from xenpatch.analysis.lockkeys import apply_aliases, split_arms, squash
+from xenpatch.analysis.values import arg_truth
 from xenpatch.c.cfg import Cfg, Kind
 from xenpatch.c.source import SourceFile
 
@@ -33,6 +41,20 @@ def _prefixes(var: str, aliases: dict[str, str]) -> tuple[str, str]:
     """How a key reached through ``var`` starts (``var->``, after aliases),
     and the key of ``*var`` itself."""
     return apply_aliases(var + "->@", aliases)[:-1], apply_aliases("*" + var, aliases)
+
+
+def chosen_arm(key: str, fact: Callable[[str], str | None],
+               aliases: dict[str, str]) -> str | None:
+    """The key ``(c?a:b)->lock`` names on a path whose facts say what
+    ``c`` is: ``a->lock`` or ``b->lock``; None if unknown."""
+    arms = split_arms(key)
+    if arms is None:
+        return None
+    c, a, b, rest = arms
+    truth = arg_truth(c, fact(c))
+    if truth is None:
+        return None
+    return apply_aliases(squash((a if truth else b) + rest), aliases)
 
 
 def equal_names(key: str, facts: Iterable[tuple[str, str]],
@@ -72,4 +94,35 @@ def variable_comparisons(src: SourceFile, cfg: Cfg, names: set[str]) -> set[str]
         sides = [strip_parens(required(c, f)) for f in ("left", "right")]
         if all(x.type == "identifier" and src.text(x) in names for x in sides):
             out.add(canon_cond(src, c)[0])
+    return out
+
+
+def variable_copies(src: SourceFile, assigned: Mapping[str, list[Node | None]],
+                    names: set[str]) -> set[str]:
+    """``a = b`` of two of ``names``: after it, ``a == b`` holds until
+    either is assigned again (fill_actions sets and clears the fact)."""
+    out: set[str] = set()
+    for var, rhss in assigned.items():
+        for r in rhss:
+            if r is None or var not in names:
+                continue
+            r = strip_parens(r)
+            if r.type == "identifier" and (other := src.text(r)) in names and other != var:
+                lo, hi = sorted((var, other))
+                out.add(f"{lo}=={hi}")
+    return out
+
+
+def other_names(key: str, aliases: dict[str, str], equalities: Iterable[str]) -> set[str]:
+    """Every other key ``key`` may name on some path: each arm of a
+    ``(c ? a : b)->lock`` and the key through a variable compared with, or
+    copied to or from, its own.  A lock the function releases under one of
+    these names and takes under another is not its caller's."""
+    out: set[str] = set()
+    arms = split_arms(key)
+    if arms is not None:
+        out |= {apply_aliases(squash(x + arms[3]), aliases) for x in arms[1:3]}
+    facts = [("?" + t, "T") for t in equalities]
+    for k in [key, *out]:
+        out.update(equal_names(k, facts, aliases))
     return out

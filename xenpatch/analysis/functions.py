@@ -50,6 +50,9 @@ class FunctionInfo:
     # Each local's assigned right-hand sides (None: not a plain "="), until
     # fill_actions() has classified them.
     assigned: dict[str, list[Node | None]] = field(default_factory=dict)
+    # "a==b" facts of two variables compared or copied one to the other
+    # (analysis/equalities.py): kept where a lock is reached through either.
+    var_equalities: set[str] = field(default_factory=set)
 
 
 def shape_fn(info: FunctionInfo) -> Callable[[str], tuple[str, str]]:
