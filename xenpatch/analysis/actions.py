@@ -29,7 +29,7 @@ from xenpatch.analysis.conditions import (
     tested_call,
     var_test,
 )
-from xenpatch.analysis.equalities import variable_comparisons, variable_copies
+from xenpatch.analysis.equalities import variable_comparisons
 from xenpatch.analysis.events import (
     Act,
     AssignAct,
@@ -77,8 +77,7 @@ def fill_actions(
     info.consts = fv.consts
     info.eqs = fv.eqs
     accessed: dict[str, str] = {}  # accessor call text -> the local holding its result
-    info.var_equalities = variable_comparisons(src, cfg, set(info.params) | set(info.locals)) | \
-        variable_copies(src, info.assigned, set(info.params) | set(info.locals))
+    info.var_equalities |= variable_comparisons(src, cfg, set(info.params) | set(info.locals))
     for local, rhss in info.assigned.items():
         classes = {value_class(src, r, fv.consts) if r is not None else None for r in rhss}
         cls = classes.pop() if len(classes) == 1 else None

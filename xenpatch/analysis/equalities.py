@@ -23,9 +23,7 @@ prefix is computed the same way.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
-
-from tree_sitter import Node
+from collections.abc import Callable, Iterable
 
 from xenpatch.analysis.conditions import canon_cond, in_if
 from xenpatch.analysis.functions import required, strip_parens
@@ -94,22 +92,6 @@ def variable_comparisons(src: SourceFile, cfg: Cfg, names: set[str]) -> set[str]
         sides = [strip_parens(required(c, f)) for f in ("left", "right")]
         if all(x.type == "identifier" and src.text(x) in names for x in sides):
             out.add(canon_cond(src, c)[0])
-    return out
-
-
-def variable_copies(src: SourceFile, assigned: Mapping[str, list[Node | None]],
-                    names: set[str]) -> set[str]:
-    """``a = b`` of two of ``names``: after it, ``a == b`` holds until
-    either is assigned again (fill_actions sets and clears the fact)."""
-    out: set[str] = set()
-    for var, rhss in assigned.items():
-        for r in rhss:
-            if r is None or var not in names:
-                continue
-            r = strip_parens(r)
-            if r.type == "identifier" and (other := src.text(r)) in names and other != var:
-                lo, hi = sorted((var, other))
-                out.add(f"{lo}=={hi}")
     return out
 
 
