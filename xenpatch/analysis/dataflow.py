@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from xenpatch.analysis import values
-from xenpatch.analysis.equalities import chosen_arm, equal_names, other_names
+from xenpatch.analysis.equalities import named_here, other_names
 from xenpatch.analysis.events import (
     AssignAct,
     DerefAct,
@@ -626,15 +626,10 @@ class Engine:
             # The same expression's lock from an earlier loop round.
             e = replace(e, key=e.key + "'")
             cur = s.get(e.key)
-        if cur is None and s.facts and (k := chosen_arm(
-                e.key, s.fact, self.info.aliases)) is not None:
-            e, cur = replace(e, key=k), s.get(k)  # (c ? a : b)->lock, c known
-        if cur is None and s.facts:
-            # Named through a pointer this path found equal to the holder's.
-            for k in equal_names(e.key, s.facts, self.info.aliases):
-                if s.get(k) is not None:
-                    e, cur = replace(e, key=k), s.get(k)
-                    break
+        if cur is None and s.facts and (
+                k := named_here(e.key, s.facts, self.info.aliases, s.get)) is not None:
+            # (c ? a : b)->lock with c known; a pointer found equal to the holder's.
+            e, cur = replace(e, key=k), s.get(k)
         if cur is None and names_indirectly(e):
             other = _named_otherwise(s, e)
             if other is not None:

@@ -32,6 +32,7 @@ from xenpatch.analysis.values import arg_truth
 from xenpatch.c.cfg import Cfg, Kind
 from xenpatch.c.source import SourceFile
 
+Facts = tuple[tuple[str, str], ...]
 _SIDE = re.compile(r"[A-Za-z_]\w*")
 
 
@@ -93,6 +94,21 @@ def variable_comparisons(src: SourceFile, cfg: Cfg, names: set[str]) -> set[str]
         if all(x.type == "identifier" and src.text(x) in names for x in sides):
             out.add(canon_cond(src, c)[0])
     return out
+
+
+def named_here(key: str, facts: Facts, aliases: dict[str, str],
+               held: Callable[[str], object]) -> str | None:
+    """The key a release of ``key`` means on a path with these facts, when
+    the path says more than its text: the arm of ``(c ? a : b)->lock`` its
+    ``c`` picks, or the held lock of a pointer it found equal to the one
+    named.  None when it says nothing more."""
+    arm = chosen_arm(key, dict(facts).get, aliases)
+    if arm is not None and held(arm):
+        return arm
+    for k in equal_names(arm or key, facts, aliases):
+        if held(k):
+            return k
+    return arm
 
 
 def other_names(key: str, aliases: dict[str, str], equalities: Iterable[str]) -> set[str]:
