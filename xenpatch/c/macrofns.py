@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 # Strings and character literals are kept; comments become blanks (their
 # newlines kept, so that line structure survives for the directive walk).
@@ -42,6 +43,7 @@ _TOKEN = re.compile(
 _IDENT = re.compile(r"[A-Za-z_]\w*")
 _DIRECTIVE = re.compile(r"[ \t]*#[ \t]*(\w*)[ \t]*(.*)")
 _DEFINE = re.compile(r"([A-Za-z_]\w*)(\(([^)]*)\))?[ \t]*(.*)", re.S)
+_FN_DEFINE = re.compile(r"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*\(.*)$", re.M)
 _STRINGS = re.compile(r"\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'")
 # Nested expansions beyond this are not followed (a macro set that never
 # settles is no C a compiler accepts either).
@@ -91,8 +93,13 @@ def _macro(spec: str) -> Macro | None:
     return Macro(name, params, variadic, tuple(_tokens(body.strip())))
 
 
+@lru_cache(maxsize=4096)
 def _defines_function(m: Macro) -> bool:
-    return m.params is not None and "{" in m.body and "(" in m.body
+    """Is the body a function definition (or several), not a statement
+    (``do { ... } while (0)``, ``({ ... })``, ``if ( x ) { ... }``)?"""
+    if m.params is None or "{" not in m.body:
+        return False
+    return bool(definitions(_join(list(m.body))))
 
 
 def _split_args(toks: list[str]) -> list[list[str]]:
@@ -287,7 +294,13 @@ def function_instances(raw: bytes) -> list[tuple[str, bytes]]:
     macros define: (name, definition text), in the file's order."""
     if b"define" not in raw or b"{" not in raw:
         return []
-    lines = _clean(raw).split("\n")
+    text = _clean(raw)
+    # Most files define no such macro: say so before walking every line.
+    if not any(m is not None and _defines_function(m)
+               for d in _FN_DEFINE.finditer(text) if "{" in d.group(1)
+               for m in (_macro(d.group(1)),)):
+        return []
+    lines = text.split("\n")
     ex = Expander()
     out: list[tuple[str, bytes]] = []
     depth = 0
