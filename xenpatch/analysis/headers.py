@@ -241,8 +241,11 @@ def _scan_header(
     return macro_wrappers(raw), inlines, percpu
 
 
-# A function-like macro whose body opens a brace: it may define functions.
-_BRACED_MACRO = re.compile(rb"#[ \t]*define[ \t]+\w+\([^)\n]*\)(?:[^\n{]|\\\r?\n)*\{")
+# A function-like macro whose body has a ") {": it may define functions
+# (a "do {" or "({" body is a statement).
+_BRACED_MACRO = re.compile(
+    rb"#[ \t]*define[ \t]+\w+\([^)\n]*\)(?:[^\n]|\\\r?\n)*?\)[ \t]*(?:\\\r?\n[ \t]*)*\{"
+)
 
 
 def macro_functions(raw: bytes) -> list[tuple[str, bytes]]:
