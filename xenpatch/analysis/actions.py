@@ -29,6 +29,7 @@ from xenpatch.analysis.conditions import (
     tested_call,
     var_test,
 )
+from xenpatch.analysis.equalities import variable_comparisons
 from xenpatch.analysis.events import (
     Act,
     AssignAct,
@@ -76,6 +77,7 @@ def fill_actions(
     info.consts = fv.consts
     info.eqs = fv.eqs
     accessed: dict[str, str] = {}  # accessor call text -> the local holding its result
+    info.var_equalities |= variable_comparisons(src, cfg, set(info.params) | set(info.locals))
     for local, rhss in info.assigned.items():
         classes = {value_class(src, r, fv.consts) if r is not None else None for r in rhss}
         cls = classes.pop() if len(classes) == 1 else None
@@ -119,6 +121,9 @@ def fill_actions(
     # Pointer comparisons their origins may decide (buf.start == emerg_buf).
     eqs = pointer_tests(src, cfg, info, fv)
     info.repeated_conds |= set(eqs)
+    # Two variables compared or copied: where equal, a lock through one is
+    # the other's (analysis/equalities.py).
+    info.repeated_conds |= info.var_equalities
     repeated_ids = {t: ids_of_text(t) for t in info.repeated_conds}
     info.acts = [[] for _ in cfg.nodes]
     info.branches = [None for _ in cfg.nodes]

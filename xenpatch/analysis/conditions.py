@@ -26,7 +26,7 @@ from xenpatch.analysis.events import (
     TryAssignAct,
 )
 from xenpatch.analysis.functions import FunctionInfo, required, strip_parens, tracked_name
-from xenpatch.analysis.lockkeys import key_vars, squash
+from xenpatch.analysis.lockkeys import arms_condition, key_vars, squash
 from xenpatch.analysis.values import ZERO, VarTest, value_class
 from xenpatch.c.cfg import Cfg, Kind, call_args, call_name
 from xenpatch.c.source import SourceFile
@@ -287,12 +287,15 @@ def keep_lock_guards(cfg: Cfg, info: FunctionInfo) -> None:
     } | {v for b in info.branches if b is not None and b.try_op is not None
          for v, _, _ in b.try_op.outs}
     heads: set[str] = set()
+    arm_vars: set[str] = set()  # c of a lock named (c ? a : b)->lock
     for acts in info.acts:
         for a in acts:
             effs = (a.effect,) if isinstance(a, OpAct) else (
                 a.resolved.effects if isinstance(a, TryAssignAct) else ())
             for e in effs:
                 heads.update(key_vars(e.key))
+                if (c := arms_condition(e.key)) is not None:
+                    arm_vars.add(c)
 
     def guards(ast: Node) -> bool:
         st = ast.parent
@@ -303,9 +306,11 @@ def keep_lock_guards(cfg: Cfg, info: FunctionInfo) -> None:
         lo = bisect.bisect_left(op_starts, st.start_byte)
         return lo < len(op_starts) and op_starts[lo] < st.end_byte
 
-    keep_vars: set[str] = set(try_vars)
+    keep_vars: set[str] = set(try_vars) | arm_vars
     null_vars: set[str] = set()
     keep_texts: set[str] = {b.on_false for b in info.branches if b is not None and b.on_false}
+    # a == b of two variables a lock is reached through (equalities.py).
+    keep_texts |= {t for t in info.var_equalities if not heads.isdisjoint(t.split("=="))}
     for nid, edges in info.switch_facts.items():
         # A switch whose cases lock or unlock: its labels' facts matter.
         ast = cfg.nodes[nid].ast

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from xenpatch.analysis import irqstate, values
+from xenpatch.analysis.equalities import named_here, other_names
 from xenpatch.analysis.events import (
     AssignAct,
     DerefAct,
@@ -240,7 +241,13 @@ def entry_held_keys(cfg: Cfg, info: FunctionInfo) -> frozenset[str]:
             (may_name(k, t) or last_field(k) == last_field(t)) and is_recursive(e.flavour) in rec
             for t, rec in taken.items())
 
-    return frozenset(k for k in release_first - acquire_first if not named_otherwise(k))
+    def taken_otherwise(k: str) -> bool:
+        # (c ? a : b)->lock, or p->lock after "p = q", with q->lock taken here.
+        return bool(info.var_equalities or "?" in k) and not taken.keys().isdisjoint(
+            other_names(k, info.aliases, info.var_equalities))
+
+    return frozenset(k for k in release_first - acquire_first
+                     if not named_otherwise(k) and not taken_otherwise(k))
 
 
 def _taken_types(info: FunctionInfo) -> dict[str, set[bool]]:
@@ -623,6 +630,10 @@ class Engine:
             # The same expression's lock from an earlier loop round.
             e = replace(e, key=e.key + "'")
             cur = s.get(e.key)
+        if cur is None and s.facts and (
+                k := named_here(e.key, s.facts, self.info.aliases, s.get)) is not None:
+            # (c ? a : b)->lock with c known; a pointer found equal to the holder's.
+            e, cur = replace(e, key=k), s.get(k)
         if cur is None and names_indirectly(e):
             other = _named_otherwise(s, e)
             if other is not None:

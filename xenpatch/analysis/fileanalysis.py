@@ -23,8 +23,10 @@ from xenpatch.analysis.functions import collect
 from xenpatch.analysis.headers import (
     HeaderIndex,
     inline_ids,
+    macro_functions,
     macro_wrappers,
     object_macro_wrappers,
+    with_functions,
 )
 from xenpatch.analysis.lockkeys import apply_aliases
 from xenpatch.analysis.locktable import (
@@ -54,7 +56,10 @@ class FileAnalysis:
                  external: Mapping[str, Summary] | None = None) -> None:
         self.config = config
         self.src = src
-        self.headers = headers
+        made = macro_functions(src.raw)
+        # Functions the file writes through its own macros are its
+        # helpers too, resolved as the headers' inlines are.
+        self.headers = headers = with_functions(headers, made) if made else headers
         wrappers = dict(headers.wrappers)
         wrappers.update(macro_wrappers(src.raw))
         objects = object_macro_wrappers(src.raw)

@@ -50,6 +50,9 @@ class FunctionInfo:
     # Each local's assigned right-hand sides (None: not a plain "="), until
     # fill_actions() has classified them.
     assigned: dict[str, list[Node | None]] = field(default_factory=dict)
+    # "a==b" facts of two variables compared or copied one to the other
+    # (analysis/equalities.py): kept where a lock is reached through either.
+    var_equalities: set[str] = field(default_factory=set)
 
 
 def shape_fn(info: FunctionInfo) -> Callable[[str], tuple[str, str]]:
@@ -221,6 +224,16 @@ def collect(src: SourceFile, fn: Node, name: str) -> FunctionInfo:
             del assigns[v]
     info = FunctionInfo(name, params, ptypes, aliases, set(), set(), locals_, local_types)
     info.assigned = {v: r for v, r in assigns.items() if v in locals_ and v not in addr_taken}
+    # a = b of two variables: "a==b" holds until either is assigned or
+    # handed on as &a (fill_actions clears it); not for one whose address
+    # is kept, which anything may write later.
+    names = (locals_ | set(params)) - kept
+    for v, rhss in assigns.items():
+        for r in rhss if v in names else ():
+            r = strip_parens(r) if r is not None else None
+            o = src.text(r) if r is not None and r.type == "identifier" else None
+            if o is not None and o in names and o != v:
+                info.var_equalities.add("==".join(sorted((v, o))))
     # Parameters count: spin_lock_if(bool cond, ...) tests one.
     # So do locals a call fills in: what it leaves there may be known
     # (summaries.out_facts), and is forgotten at each call given &v.

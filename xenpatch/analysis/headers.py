@@ -226,7 +226,8 @@ def _scan_header(
     except OSError:
         return {}, [], frozenset()
     percpu = frozenset(percpu_members(raw)) if b"percpu_rwlock_t" in raw else frozenset()
-    if not _LOCKY.search(raw):
+    made = macro_functions(raw)
+    if not _LOCKY.search(raw) and not made:
         return {}, [], percpu
     inlines = []
     for m in _INLINE.finditer(raw):
@@ -235,7 +236,42 @@ def _scan_header(
             inlines.append(
                 (m.group(1).decode(), body, bool(_LOCKY.search(body, body.find(b"{"))))
             )
+    inlines.extend((name, body, bool(_LOCKY.search(body, body.find(b"{"))))
+                   for name, body in made)
     return macro_wrappers(raw), inlines, percpu
+
+
+# A function-like macro whose body has a ") {": it may define functions
+# (a "do {" or "({" body is a statement).
+_BRACED_MACRO = re.compile(
+    rb"#[ \t]*define[ \t]+\w+\([^)\n]*\)(?:[^\n]|\\\r?\n)*?\)[ \t]*(?:\\\r?\n[ \t]*)*\{"
+)
+
+
+def _directive_text(raw: bytes, start: int) -> bytes:
+    """A directive from ``start`` to its last continuation line."""
+    end = start
+    while (nl := raw.find(b"\n", end)) >= 0:
+        if raw[nl - 1 : nl] != b"\\" and raw[nl - 2 : nl] != b"\\\r":
+            return raw[start:nl]
+        end = nl + 1
+    return raw[start:]
+
+
+def macro_functions(raw: bytes) -> list[tuple[str, bytes]]:
+    """The functions ``raw`` defines through a macro used at file scope
+    (``sched_lock(vcpu, ...)`` making ``vcpu_schedule_lock()``), written
+    out: their callers resolve them like any inline."""
+    from xenpatch.c.source import directives
+
+    # As for the headers' inlines, only a generator that names a lock is
+    # worth writing out: most (vmcb.h's accessors, atomic.h's) name none.
+    if not any(b"lock" in _directive_text(raw, m.start())
+               for m in directives(_BRACED_MACRO, raw)):
+        return []
+    from xenpatch.c.macrofns import function_instances
+
+    return function_instances(raw)
 
 
 def _definition(raw: bytes, start: int) -> bytes | None:
@@ -316,6 +352,18 @@ def _local_index(root: Path, arch: str | None, where: Path) -> HeaderIndex:
     ):
         return base
     return local
+
+
+def with_functions(idx: HeaderIndex, made: list[tuple[str, bytes]]) -> HeaderIndex:
+    """``idx`` plus functions a C file defines through its own macros
+    (macro_functions), resolved like the headers' inlines."""
+    out = HeaderIndex(idx.root, dict(idx.wrappers), dict(idx.inlines), set(idx.locky),
+                      set(idx.percpu_fields), idx.arch, consts=dict(idx.consts))
+    for name, body in made:
+        out.inlines.setdefault(name, body)
+        if _LOCKY.search(body, body.find(b"{")):
+            out.locky.add(name)
+    return out
 
 
 # An identifier in C source text.

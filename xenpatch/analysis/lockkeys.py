@@ -124,6 +124,26 @@ def apply_aliases(key: str, aliases: dict[str, str]) -> str:
     return key
 
 
+_PATH = r"[A-Za-z_]\w*(?:(?:->|\.)\w+)*"
+# (c?a:b)->rest, as a key spells it (extra parentheses around it from a
+# macro's "(x)" allowed): c, a, b and the rest.
+_ARMS = re.compile(r"(\(+)([A-Za-z_]\w*)\?(" + _PATH + r"):(" + _PATH + r")(\)+)")
+
+
+def split_arms(key: str) -> tuple[str, str, str, str] | None:
+    """``(c, a, b, rest)`` of a key ``(c?a:b)rest``."""
+    m = _ARMS.match(key)
+    if m is None or len(m.group(1)) != len(m.group(5)):
+        return None
+    return m.group(2), m.group(3), m.group(4), key[m.end():]
+
+
+def arms_condition(key: str) -> str | None:
+    """``c`` of a key ``(c?a:b)->lock``."""
+    got = split_arms(key)
+    return got[0] if got is not None else None
+
+
 def last_field(key: str) -> str:
     return re.split(r"->|\.", key)[-1]
 
