@@ -12,9 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from xenpatch.analysis import irqstate
-from xenpatch.analysis.dataflow import State
 from xenpatch.analysis.events import IrqAct
 from xenpatch.analysis.locktable import LockTableError
+from xenpatch.analysis.pathstate import State
 from xenpatch.lint.config import LintConfig
 from xenpatch.lint.filelint import lint_file
 from xenpatch.paths import fixtures_dir

@@ -17,7 +17,7 @@ from pathlib import Path
 from xenpatch.analysis import typesafe
 from xenpatch.analysis.actions import fill_actions
 from xenpatch.analysis.config import AnalysisConfig
-from xenpatch.analysis.dataflow import Engine, Observer, RecordingObserver, Result, TooManyStates
+from xenpatch.analysis.dataflow import Engine
 from xenpatch.analysis.events import Resolved
 from xenpatch.analysis.functions import collect
 from xenpatch.analysis.headers import (
@@ -37,7 +37,9 @@ from xenpatch.analysis.locktable import (
     resolve,
     substitute,
 )
-from xenpatch.analysis.summaries import helper_summary, instantiate, takes_summary, template
+from xenpatch.analysis.pathstate import Observer, RecordingObserver, Result, TooManyStates
+from xenpatch.analysis.summaries import helper_summary, takes_summary
+from xenpatch.analysis.templates import instantiate, template
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.analysis.values import ZERO, FileValues, constant_macros, file_values
 from xenpatch.c.cfg import build_cfg, call_args, call_name

@@ -40,7 +40,7 @@ from xenpatch.c.cfg import call_args, call_name
 from xenpatch.c.source import SourceFile, walk
 
 if TYPE_CHECKING:
-    from xenpatch.analysis.dataflow import Result, State
+    from xenpatch.analysis.pathstate import Result, State
 
 # The summary effect of a function that turns IRQs on on every path.
 IRQ_ON = "irqon"
@@ -434,7 +434,7 @@ def issues(res: Result, acts: Sequence[Sequence[object]],
 
 
 def _replay_lock(s: State, e: Effect) -> State:
-    from xenpatch.analysis.dataflow import Held
+    from xenpatch.analysis.pathstate import Held
 
     if e.action == "release":
         return s.with_held(None, e.key)

@@ -1,7 +1,7 @@
 """Helper summaries: what a function does to its caller's locks, from the
 states at its exits after a dataflow run (classify_exits, helper_summary),
 with its locks named through its parameters (``$0->lock``) or its result
-(``$ret``) and instantiated at each call site (instantiate).
+(``$ret``; templates.py names them and binds them at each call site).
 
 The same classification tells the lint which locks held at an exit are not
 by design (xenpatch.lint.leaks).
@@ -15,124 +15,16 @@ from dataclasses import dataclass, field, replace
 from tree_sitter import Node
 
 from xenpatch.analysis import irqstate
-from xenpatch.analysis.dataflow import UNKNOWN, Held, Result, State
 from xenpatch.analysis.events import OpAct, TryAssignAct
 from xenpatch.analysis.functions import FunctionInfo, shape_fn
-from xenpatch.analysis.lockkeys import KEY_HEAD, key_head, lock_key, squash
+from xenpatch.analysis.lockkeys import key_head
 from xenpatch.analysis.locktable import Effect, Summary
+from xenpatch.analysis.pathstate import UNKNOWN, Held, Result, State
+from xenpatch.analysis.templates import template
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.analysis.values import NEG, NZ, POS, ZERO, value_class
 from xenpatch.c.cfg import Cfg, Kind
 from xenpatch.c.source import SourceFile
-
-
-def template(key: str, info: FunctionInfo, ret_var: str | None = None) -> str | None:
-    """A key in terms of parameters ($i) and of the returned value ($ret),
-    or None if it names a local."""
-    m = KEY_HEAD.match(key)
-    if m is None:
-        # *(*lock) for a spinlock_t **lock parameter.
-        m2 = re.fullmatch(r"\*\(\*([A-Za-z_]\w*)\)", key)
-        if m2 and m2.group(1) in info.params:
-            return f"**${info.params.index(m2.group(1))}"
-        return _templ_inner(key, info)
-    if m.group(2) not in info.params and m.group(2) not in info.locals and "(" in key:
-        # An accessor's result: p2m_get_hostp2m(d)->lock.
-        return _templ_inner(key, info)
-    head = m.group(2)
-    if head == ret_var:
-        return f"{m.group(1)}$ret{key[m.end():]}"
-    if head in info.params:
-        return f"{m.group(1)}${info.params.index(head)}{key[m.end():]}"
-    if head in info.locals:
-        return None
-    return key
-
-
-_VAR = re.compile(r"(?<![.>\w$])[A-Za-z_]\w*")
-
-
-def _templ_inner(key: str, info: FunctionInfo) -> str | None:
-    """A key whose parameters sit inside it (``(p2m_get_hostp2m(d))->lock``)
-    with each one as ``${i}``; None if it names a local."""
-    names = set(_VAR.findall(key))
-    if names & info.locals - set(info.params):
-        return None
-
-    def sub(m: re.Match[str]) -> str:
-        v = m.group(0)
-        return f"${{{info.params.index(v)}}}" if v in info.params else v
-
-    return _VAR.sub(sub, key)
-
-
-_INNER_PARAM = re.compile(r"\$\{(\d+)\}")
-
-
-def instantiate(e: Effect, args: list[str], target: str | None = None) -> Effect:
-    def sub(t: str | None) -> str | None:
-        if t is None or "$" not in t:
-            return t
-        if "${" in t:
-            if any(int(i) >= len(args) for i in _INNER_PARAM.findall(t)):
-                return t
-            return squash(_INNER_PARAM.sub(lambda m: "(" + args[int(m.group(1))] + ")", t))
-        mm = re.fullmatch(r"\*\*\$(\d+)", t)
-        if mm is not None and int(mm.group(1)) < len(args):
-            # **lock with &l passed: the lock *l.
-            return lock_key(lock_key(args[int(mm.group(1))]).lstrip("*") or "?")
-        m = re.match(r"^(\*?)\$(\d+|ret)(.*)$", t)
-        if m is None:
-            return t
-        if m.group(2) == "ret":
-            if target is None:
-                return t
-            arg = target
-        else:
-            i = int(m.group(2))
-            if i >= len(args):
-                return t
-            arg = args[i]
-        if m.group(1):
-            return lock_key(arg) + m.group(3)
-        a = squash(arg)
-        if a.startswith("&") and m.group(3).startswith("->"):
-            # (&x)->f is x.f
-            return lock_key(a) + "." + m.group(3)[2:]
-        return squash("(" + arg + ")" + m.group(3))
-
-    e = replace(e, key=sub(e.key) or e.key, owner=sub(e.owner))
-    if e.nonnull is not None:
-        e = replace(e, nonnull=_arg_of(e.nonnull, args))
-    if e.when is not None:
-        neg = e.when.startswith("!")
-        a = _arg_of(e.when.lstrip("!"), args)
-        e = replace(e, when=None if a is None else ("!" if neg else "") + a)
-    if e.mode_arg is not None:
-        a = _arg_of(e.mode_arg, args)
-        truth = _truth(a)
-        e = replace(e, mode_arg=None if truth is not None else a,
-                    mode=("write" if truth else "read") if truth is not None else "")
-    return e
-
-
-def _arg_of(templ: str, args: list[str]) -> str | None:
-    """The argument text "$i" stands for (squashed), or None."""
-    m = re.fullmatch(r"\$(\d+)", templ)
-    if m is None or int(m.group(1)) >= len(args):
-        return None
-    return squash(args[int(m.group(1))])
-
-
-def _truth(arg: str | None) -> bool | None:
-    """A constant argument's truth: true/false, 1/0, NULL."""
-    if arg is None:
-        return None
-    if re.fullmatch(r"(?:0[xX])?0+[uUlL]*|false|NULL", arg):
-        return False
-    if re.fullmatch(r"(?:0[xX][0-9a-fA-F]+|\d+)[uUlL]*|true", arg):
-        return True
-    return None
 
 
 def _ret_class(f: FunctionUnit, node_id: int, st: State) -> str | None:

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
-from xenpatch.analysis.dataflow import RecordingObserver, Result
 from xenpatch.analysis.functions import FunctionInfo
 from xenpatch.analysis.locktable import Summary
+from xenpatch.analysis.pathstate import RecordingObserver, Result
 from xenpatch.c.cfg import Cfg
 from xenpatch.c.source import SourceFile
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from xenpatch.analysis.dataflow import UNKNOWN, Held, State
 from xenpatch.analysis.locktable import Effect, is_recursive
+from xenpatch.analysis.pathstate import UNKNOWN, Held, State
 
 
 @dataclass(frozen=True)

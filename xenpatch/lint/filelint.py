@@ -18,7 +18,6 @@ from pathlib import Path
 
 from tree_sitter import Node
 
-from xenpatch.analysis.dataflow import Result
 from xenpatch.analysis.events import OpAct
 from xenpatch.analysis.fileanalysis import FileAnalysis, run_engine
 from xenpatch.analysis.functions import shape_fn
@@ -31,6 +30,7 @@ from xenpatch.analysis.headers import (
 )
 from xenpatch.analysis.irqstate import IRQ_ON
 from xenpatch.analysis.locktable import Summary, lock_reaching
+from xenpatch.analysis.pathstate import Result
 from xenpatch.analysis.summaries import helper_summary
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.c.cfg import Cfg, Kind

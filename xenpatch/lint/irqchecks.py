@@ -4,8 +4,8 @@ with the path that reaches them."""
 
 from __future__ import annotations
 
-from xenpatch.analysis.dataflow import UNKNOWN, Result
 from xenpatch.analysis.irqstate import issues
+from xenpatch.analysis.pathstate import UNKNOWN, Result
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.lint.checks import CHECKS, RawFinding
 

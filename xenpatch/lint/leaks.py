@@ -4,7 +4,7 @@ xenpatch.analysis.summaries says is not by design."""
 
 from __future__ import annotations
 
-from xenpatch.analysis.dataflow import UNKNOWN, Result
+from xenpatch.analysis.pathstate import UNKNOWN, Result
 from xenpatch.analysis.summaries import classify_exits
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.lint.checks import CHECKS, RawFinding
