@@ -166,3 +166,20 @@ def test_symmetry_reduction_keeps_every_kind_of_hazard(sc: Scenario, cfg: Config
     assert set(sym.hazards) <= set(full.hazards)
     for key, h in sym.hazards.items():
         assert key in (hazards_at_end(m, h.schedule) or set()), key
+
+
+def test_percpu_writers_switch_symmetry_off_so_every_schedule_replays() -> None:
+    """Two CPUs running one program that read-nests two percpu locks, then
+    write-locks them the other way: a percpu writer polls CPUs in number
+    order, so swapping the CPUs is not a symmetry (the deadlock's schedule
+    found through the swapped state did not replay on the machine)."""
+    prog = " ".join([
+        "percpu_read_lock(A, C) percpu_read_lock(B, C) cs percpu_read_unlock(B, C)",
+        "percpu_read_unlock(A, C) percpu_write_lock(B, C) percpu_write_lock(A, C) cs",
+        "percpu_write_unlock(A, C) percpu_write_unlock(B, C)"])
+    sc = parse_program_text(f"lock A percpu C\nlock B percpu C\ncpu0: {prog}\ncpu1: {prog}\n")
+    m = Machine(sc, Config("rw16", "release"))
+    res = explore(m, reduce=True, symmetry=True, shortest=False)
+    assert res.kinds() == explore(m, reduce=False).kinds() == {"deadlock"}
+    for key, h in res.hazards.items():
+        assert key in (hazards_at_end(m, h.schedule) or set()), key

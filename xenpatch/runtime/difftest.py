@@ -281,19 +281,9 @@ def _first(m: Machine, res: Result, kind: str, max_states: int = 2_000_000) -> H
     found = res.of_kind(kind)
     if not found:
         return None
-    try:
-        h = minimise(m, found[0])
-        replay(m, h.schedule)
-        return h
-    except ValueError:
-        # Under symmetry a percpu writer's poll mask is kept in the canonical
-        # state's CPU order (symmetry.py), which the real writer need not
-        # follow, so the schedule may not replay: search this side again
-        # without symmetry for one that does.
-        plain = explore(m, max_states=max_states, shortest=False).of_kind(kind)
-        if not plain:
-            raise AssertionError(f"{kind} found under symmetry only") from None
-        return minimise(m, plain[0])
+    h = minimise(m, found[0])
+    replay(m, h.schedule)  # a schedule that does not replay is a bug: let it raise
+    return h
 
 
 def _trace(m: Machine, h: Hazard | None, other: Machine, other_h: Hazard | None) -> Trace:

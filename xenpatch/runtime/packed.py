@@ -63,7 +63,6 @@ class Packer:
         self._cpu_norm: dict[tuple[int, tuple], int] = {}
         self._tickets = m._tickets
         self._log_bit = 1 << len(m.init_mem)
-        self._perm_cpu: dict[tuple[int, Perm], int] = {}
         self._perm_mem: dict[tuple[int, Perm], int] = {}
         self._sym_groups: list[tuple[list[int], list[tuple[int, tuple[int, ...]]]]] | None = None
 
@@ -220,13 +219,6 @@ class Packer:
         if mid is None:
             mid = self._perm_mem[mk] = self.mem_id(sym.apply_mem(mem, t, inv))
         out = [mid]
-        pc = self._perm_cpu
-        ivt = tuple(inv)
-        for i in t:
-            ck = (ps[1 + i], ivt)
-            c2 = pc.get(ck)
-            if c2 is None:
-                c2 = pc[ck] = self.cpu_id(sym.map_cpu(self.cpus[ps[1 + i]], inv))
-            out.append(c2)
+        out.extend(ps[1 + i] for i in t)
         out.append(ps[-1])
         return tuple(out), t

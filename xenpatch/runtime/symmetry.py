@@ -7,20 +7,21 @@ that names a CPU: a spinlock's ``recurse_cpu`` and debug owner, a queued
 rwlock's writer-CPU bits, the CPUs left in a percpu writer's poll mask.
 
 The representative orders the CPUs of each group by a signature of what is
-theirs (their record, their slots, which CPU-valued fields name them).  One
-asymmetry of the C is kept out of the exactness claim: a percpu writer
-starts each poll in CPU-number order (``for_each_cpu``); the reduction
-treats interchangeable readers' places in that order as interchangeable too.
+theirs (their record, their slots, which CPU-valued fields name them).
+
+A percpu writer breaks the symmetry: it polls the CPUs' slots in CPU-number
+order (``for_each_cpu``), so renaming two CPUs changes which one it sees
+first, and the image of a state is not a state whose future mirrors the
+original's (a hazard schedule found through it need not replay on the
+machine).  With a ``percpu_write_lock`` in any program the reduction is off.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from xenpatch.runtime import locks
-
 if TYPE_CHECKING:
-    from xenpatch.runtime.machine import Cpu, Machine, State
+    from xenpatch.runtime.machine import Machine, State
 
 Perm = tuple[int, ...]  # new position p holds the CPU that was at perm[p]
 
@@ -33,7 +34,8 @@ class Symmetry:
         for i, p in enumerate(m.sc.programs):
             by_prog.setdefault(p, []).append(i)
         self.groups = [g for g in by_prog.values() if len(g) > 1]
-        self.active = bool(self.groups) and not m.cfg.record_order
+        polls = any(op.kind == "percpu_write_lock" for p in m.sc.programs for op in p.ops)
+        self.active = bool(self.groups) and not m.cfg.record_order and not polls
         self.slot_bases = list(m.slots.values())
         lay = m.cfg.layout
         self.lay = lay
@@ -76,8 +78,8 @@ class Symmetry:
         inv = [0] * self.n
         for p, i in enumerate(perm):
             inv[i] = p
-        out = tuple(_map_cpu(cpus[i], inv) for i in perm)
-        return (self.apply_mem(mem, perm, inv), out, log)
+        # CPU records hold no CPU numbers once percpu writers are excluded.
+        return (self.apply_mem(mem, perm, inv), tuple(cpus[i] for i in perm), log)
 
     def apply_mem(self, mem: tuple[int, ...], perm: Perm, inv: list[int]) -> tuple[int, ...]:
         """The memory of a state permuted by perm (inv: its inverse)."""
@@ -95,23 +97,6 @@ class Symmetry:
             if (v & lay.qw_wmask) == lay.qw_locked and (v & lay.qw_cpumask) < self.n:
                 new[w] = (v & ~lay.qw_cpumask) | inv[v & lay.qw_cpumask]
         return tuple(new)
-
-    @staticmethod
-    def map_cpu(c: Cpu, inv: list[int]) -> Cpu:
-        return _map_cpu(c, inv)
-
-
-def _map_cpu(c: Cpu, inv: list[int]) -> Cpu:
-    stack = c.stack
-    if not any(f[0] is locks.pc_write_lock and f[1] == 2 for f in stack):
-        return c
-    frames = []
-    for f in stack:
-        if f[0] is locks.pc_write_lock and f[1] == 2:
-            mask, pos = f[3]
-            f = (f[0], f[1], f[2], (tuple(inv[x] for x in mask), pos))
-        frames.append(f)
-    return c._replace(stack=tuple(frames))
 
 
 def compose(sigma: Perm, perm: Perm | None) -> Perm:
