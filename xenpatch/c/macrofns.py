@@ -256,12 +256,13 @@ class Expander:
         return _tokens(_join(out))
 
 
-def _close(toks: list[str], j: int) -> int | None:
+def _close(toks: list[str], j: int, open_: str = "(", close: str = ")") -> int | None:
+    """The index of the bracket closing the one at j."""
     depth = 0
     for k in range(j, len(toks)):
-        if toks[k] == "(":
+        if toks[k] == open_:
             depth += 1
-        elif toks[k] == ")":
+        elif toks[k] == close:
             depth -= 1
             if depth == 0:
                 return k
@@ -370,7 +371,7 @@ def definitions(text: str) -> list[tuple[str, str]]:
         if t in (";", "}"):
             start = i + 1
         elif t == "{":
-            end = _matching_brace(toks, i)
+            end = _close(toks, i, "{", "}")
             if end is None:
                 break
             name = _declared_name(toks[start:i])
@@ -381,18 +382,6 @@ def definitions(text: str) -> list[tuple[str, str]]:
             continue
         i += 1
     return out
-
-
-def _matching_brace(toks: list[str], i: int) -> int | None:
-    depth = 0
-    for k in range(i, len(toks)):
-        if toks[k] == "{":
-            depth += 1
-        elif toks[k] == "}":
-            depth -= 1
-            if depth == 0:
-                return k
-    return None
 
 
 def _declared_name(head: list[str]) -> str | None:
