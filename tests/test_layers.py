@@ -45,6 +45,7 @@ ALLOWED = {
     # model: it observes their accesses with a Ctx subclass (the machine's
     # ctx_type hook) and builds the lock programs they run.
     ("xenpatch.cost.record", "xenpatch.runtime.machine"),
+    ("xenpatch.cost.record", "xenpatch.runtime.ctx"),
     ("xenpatch.cost.counts", "xenpatch.runtime.machine"),
     ("xenpatch.cost.counts", "xenpatch.runtime.programs"),
     ("xenpatch.cost.throughput", "xenpatch.runtime.machine"),

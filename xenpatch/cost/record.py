@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Literal, NamedTuple
 
-from xenpatch.runtime.machine import Ctx, Machine
+from xenpatch.runtime.ctx import Ctx
+from xenpatch.runtime.machine import Machine
 
 Kind = Literal["load", "store", "rmw", "fence"]
 

@@ -19,11 +19,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from xenpatch.runtime.machine import CALL, GOTO, NULL, RET, Crash, Layout, LockInfo
+from xenpatch.runtime.ctx import Crash
+from xenpatch.runtime.machine import CALL, GOTO, NULL, RET, Layout, LockInfo
 from xenpatch.runtime.programs import IRQ_VARIANTS, Op
 
 if TYPE_CHECKING:
-    from xenpatch.runtime.machine import Ctx, Machine
+    from xenpatch.runtime.ctx import Ctx
+    from xenpatch.runtime.machine import Machine
 
 Res = tuple
 

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple
 
-from xenpatch.runtime.machine import RUN, Cpu, Crash, Machine, State
+from xenpatch.runtime.ctx import Crash
+from xenpatch.runtime.machine import RUN, Cpu, Machine, State
 
 if TYPE_CHECKING:
     from xenpatch.runtime.symmetry import Perm, Symmetry
