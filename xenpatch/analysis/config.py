@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from xenpatch.analysis.irqstate import IrqTable, load_irq_table
-from xenpatch.analysis.locktable import LockTable, load_lock_table
+from xenpatch.analysis.locktable import LockTable, load_lock_table, read_locks_toml
 from xenpatch.analysis.rulewrappers import load_rule_facts
 from xenpatch.analysis.values import ValueRules
 from xenpatch.c.cfg import CfgConfig, load_cfg_config
@@ -72,7 +72,8 @@ def analysis_fields(d: Path, data: dict[str, Any]) -> dict[str, Any]:
     """The AnalysisConfig fields of rules directory ``d`` whose lint.toml
     is ``data`` (for AnalysisConfig and the lint's subclass)."""
     facts = load_rule_facts(d)
-    table = load_lock_table(d / "locks.toml")
+    locks = read_locks_toml(d / "locks.toml")
+    table = load_lock_table(d / "locks.toml", locks)
     # The lock table's own wrappers win over a rule's.
     table = LockTable(table.ops, {**facts.wrappers, **table.wrappers})
     kinds = data.get("checks", {}).get("kinds", ["spin", "rw", "percpu"])
@@ -85,5 +86,5 @@ def analysis_fields(d: Path, data: dict[str, Any]) -> dict[str, Any]:
         "implementation": tuple(data.get("skip", {}).get("implementation", [])),
         "rule_owners": tuple(sorted(facts.percpu_fields.items())),
         "values": ValueRules.from_toml(data.get("values", {}), str(d / "lint.toml")),
-        "irq": load_irq_table(d / "locks.toml"),
+        "irq": load_irq_table(d / "locks.toml", locks),
     }

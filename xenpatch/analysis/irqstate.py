@@ -26,16 +26,15 @@ Facts (names start with ``%``, which no other fact does):
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tree_sitter import Node
 
 from xenpatch.analysis.events import IrqAct, OpAct
-from xenpatch.analysis.locktable import Effect, LockTableError
+from xenpatch.analysis.locktable import Effect, LockTableError, read_locks_toml
 from xenpatch.c.cfg import call_args, call_name
 from xenpatch.c.source import SourceFile, walk
 
@@ -88,11 +87,10 @@ def _bare(text: str) -> str:
     return t
 
 
-def load_irq_table(path: Path) -> IrqTable:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise LockTableError(f"{path}: {exc}") from None
+def load_irq_table(path: Path, data: dict[str, Any] | None = None) -> IrqTable:
+    """The IRQ API of ``path`` (locks.toml); ``data``: its content, already parsed."""
+    if data is None:
+        data = read_locks_toml(path)
     calls: dict[str, tuple[str, int | None]] = {}
     for name, spec in data.get("irq", {}).items():
         eff = spec.get("effect")

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from xenpatch.analysis.lockkeys import lock_key, squash
 from xenpatch.errors import XenpatchError
@@ -154,13 +155,21 @@ def lock_reaching(table: LockTable) -> LockTable:
     return LockTable(table.ops, {n: w for n, w in table.wrappers.items() if reaches(n)})
 
 
-def load_lock_table(path: Path) -> LockTable:
+def read_locks_toml(path: Path) -> dict[str, Any]:
+    """``locks.toml`` parsed once, for the lock table and the IRQ table
+    (irqstate.py) alike; a file that cannot be read is a LockTableError."""
     import tomllib  # here: a run the lint's cache answers never loads the table
 
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise LockTableError(f"{path}: {exc}") from None
+
+
+def load_lock_table(path: Path, data: dict[str, Any] | None = None) -> LockTable:
+    """The lock table of ``path``; ``data``: its content, already parsed."""
+    if data is None:
+        data = read_locks_toml(path)
     ops: dict[str, OpSpec] = {}
     for name, spec in data.get("op", {}).items():
         where = f"{path}: op.{name}"
