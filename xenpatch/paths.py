@@ -28,3 +28,19 @@ def templates_dir() -> Path:
 
 def fixtures_dir() -> Path:
     return _ROOT / "fixtures"
+
+
+def tree_root(path: Path) -> Path:
+    """The folder holding ``xen/``: ``path`` itself, or its parent when ``path``
+    is that ``xen/`` folder (what a user standing in the hypervisor's own
+    folder naturally gives).  Anything else is returned as it is, for the
+    caller's own check to name."""
+    if not (path / "xen").is_dir() and path.name == "xen" \
+            and (path / "include" / "xen").is_dir() and (path / "common").is_dir():
+        return path.parent
+    return path
+
+
+def tree_arg(text: str) -> Path:
+    """argparse ``type=`` for a TREE argument (see :func:`tree_root`)."""
+    return tree_root(Path(text))

@@ -438,3 +438,21 @@ def test_rwlock_call_without_percpu_form_is_refused(capsys: pytest.CaptureFixtur
     code, out, err = xp(capsys, "rewrite", "--rule", str(RULES / "grant_table.toml"), str(tree))
     assert code == 1 and out == ""
     assert f"percpu_rwlock_t has no equivalent of {api}()" in err
+
+
+def test_the_xen_folder_itself_is_taken_as_its_tree(capsys: pytest.CaptureFixture[str]) -> None:
+    # Standing in the hypervisor's folder and giving "." must not be a refusal:
+    # the diff is the one of the folder holding it, with the same paths.
+    rule = str(RULES / "grant_table.toml")
+    code, out, err = xp(capsys, "rewrite", "--rule", rule, str(FIXTURE / "xen"))
+    assert code == 0, err
+    assert out.encode() == (EXPECTED / "grant_table.diff").read_bytes()
+
+
+def test_a_folder_named_xen_that_is_not_the_hypervisor_is_refused(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    (tmp_path / "xen").mkdir()
+    code, out, err = xp(capsys, "rewrite", "--rule", str(RULES / "grant_table.toml"),
+                        str(tmp_path / "xen"))
+    assert code == 2 and out == ""
+    assert err.startswith(f"xenpatch: {tmp_path / 'xen'}: not a Xen tree")

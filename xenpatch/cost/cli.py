@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
+from xenpatch.paths import tree_arg
+
 if TYPE_CHECKING:
     from xenpatch.runtime.machine import LockModel
 
@@ -27,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         description="Runs each lock type's operations on the runtime's lock models "
         "through a cache-line model and a queueing model (docs/cost-model.md).",
     )
-    p.add_argument("tree", type=Path, nargs="?", help="with --rule: the Xen tree "
+    p.add_argument("tree", type=tree_arg, nargs="?", help="with --rule: the Xen tree "
                    "(the folder holding xen/) to take the lock's read/write mix from")
     p.add_argument("--rule", type=Path, help="a conversion rule (a .toml file, or a bundled "
                    "rule's name: grant_table): predict for the lock it converts, with the "

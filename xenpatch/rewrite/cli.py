@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from xenpatch.paths import tree_arg
+
 if TYPE_CHECKING:
     from xenpatch.rewrite.run import Result
 
@@ -19,7 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Print the conversion as a unified diff (default), write it "
         "(--in-place) or commit it (--commit).",
     )
-    p.add_argument("tree", type=Path, nargs="?", help="the Xen tree (the folder holding xen/)")
+    p.add_argument("tree", type=tree_arg, nargs="?",
+                   help="the Xen tree (the folder holding xen/, or xen/ itself)")
     p.add_argument("--rule", action="append", default=[],
                    help="a conversion rule: a .toml file, or the name of a bundled rule "
                    "(--list-rules); repeat for several")

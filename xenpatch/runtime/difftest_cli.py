@@ -14,6 +14,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from xenpatch.paths import tree_arg
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = subparsers.add_parser(
@@ -21,7 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="run the lock programs of every converted function before and after the "
         "conversion, paired on 2-3 CPUs, and report divergences",
     )
-    p.add_argument("tree", type=Path, help="the Xen tree (the folder holding xen/)")
+    p.add_argument("tree", type=tree_arg,
+                   help="the Xen tree (the folder holding xen/, or xen/ itself)")
     p.add_argument("--rule", type=Path, required=True, help="a conversion rule (rules/*.toml)")
     p.add_argument("--cpus", default="2", help="CPU counts to pair functions on, e.g. 2,3")
     p.add_argument("--lock-model", choices=("auto", "rw16", "q417", "qrw"), default="auto",
