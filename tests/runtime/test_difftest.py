@@ -10,6 +10,8 @@ conversion both use class grant_rwlock.
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from xenpatch.runtime.difftest import difftest, format_divergence
 from xenpatch.runtime.machine import Config
@@ -138,3 +140,38 @@ def test_masked_before_is_not_new() -> None:
                      before=Config("rw16", "debug"), after=Config("rw16"))
     dl = [d for d in found if d.kind == "deadlock"]
     assert dl and all(d.status == "preexisting" for d in dl)
+
+
+def _parse_repeat_line(line: str) -> tuple[str, str, set[tuple[str, ...]]]:
+    head, _, tail = line.partition(" with ")
+    status, kind = head.split(": ")
+    if " and each of " in tail:
+        name, _, partners = tail.partition(" and each of ")
+        listed = partners.split(": ", 1)[1].split(", ")
+        return status, kind, {tuple(sorted([name, *p.split(" + ")])) if p != name
+                              else (name, name) for p in listed}
+    return status, kind, {tuple(sorted(tail.split(" | ")))}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["new", "preexisting"]),
+                          st.sampled_from(["deadlock", "held_at_end"]),
+                          st.lists(st.sampled_from("abcdef"), min_size=2, max_size=3)
+                          .map(tuple)), max_size=30))
+def test_repeats_summarised_without_losing_a_combination(
+        raw: list[tuple[str, str, tuple[str, ...]]]) -> None:
+    from types import SimpleNamespace
+
+    from xenpatch.runtime.difftest import summarise_repeats
+
+    divs = [SimpleNamespace(status=s, kind=k, functions=f) for s, k, f in raw]
+    lines = summarise_repeats(divs)  # type: ignore[arg-type]
+    got: set[tuple[str, str, tuple[str, ...]]] = set()
+    for line in lines:
+        status, kind, combos = _parse_repeat_line(line)
+        got |= {(status, kind, c) for c in combos}
+    assert got == {(s, k, tuple(sorted(f))) for s, k, f in raw}
+    assert len(lines) <= len({(s, k, tuple(sorted(f))) for s, k, f in raw})
+    # a program in every combination of one (status, kind) gives that group one line
+    if raw and all("a" in f for _, _, f in raw) and len({(s, k) for s, k, _ in raw}) == 1:
+        assert len(lines) == 1

@@ -290,6 +290,41 @@ def _trace(m: Machine, h: Hazard | None, other: Machine, other_h: Hazard | None)
     return Trace(m.sc, m.cfg, sched, None, format_schedule(m, sched, title))
 
 
+def summarise_repeats(divergences: list[Divergence]) -> list[str]:
+    """One line per group of divergences of one status and kind that share a
+    program, instead of one per combination: a one-sided program pairs with
+    every other program and would otherwise repeat its hazard thousands of
+    times.  Greedy: the program in most of the remaining combinations first;
+    a combination no other shares keeps its own line."""
+    lines: list[str] = []
+    by_head: dict[tuple[str, str], list[tuple[str, ...]]] = {}
+    for d in divergences:
+        by_head.setdefault((d.status, d.kind), []).append(d.functions)
+    for (status, kind), combos in by_head.items():
+        left = sorted(set(combos))
+        while left:
+            count: dict[str, int] = {}
+            for combo in left:
+                for name in set(combo):
+                    count[name] = count.get(name, 0) + 1
+            name, n = min(count.items(), key=lambda kv: (-kv[1], kv[0]))
+            if n < 2:
+                lines.extend(f"{status}: {kind} with " + " | ".join(c) for c in left)
+                break
+            group = [c for c in left if name in c]
+            partners = sorted({" + ".join(_without(c, name)) or name for c in group})
+            lines.append(f"{status}: {kind} with {name} and each of {len(partners)}: "
+                         + ", ".join(partners))
+            left = [c for c in left if name not in c]
+    return lines
+
+
+def _without(combo: tuple[str, ...], name: str) -> tuple[str, ...]:
+    """``combo`` less one occurrence of ``name`` (a program may be paired with itself)."""
+    i = combo.index(name)
+    return combo[:i] + combo[i + 1:]
+
+
 def format_divergence(d: Divergence) -> str:
     """Both sides of a divergence, for people."""
     head = f"{d.status}: {d.kind} with " + " | ".join(

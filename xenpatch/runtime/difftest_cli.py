@@ -56,7 +56,12 @@ def run(args: argparse.Namespace) -> int:
     from xenpatch.rewrite.run import TreeError, refusal, run_rule
     from xenpatch.rules import RuleError, load_rule
     from xenpatch.runtime.cprograms import conversion_programs
-    from xenpatch.runtime.difftest import concrete, format_divergence
+    from xenpatch.runtime.difftest import (
+        Divergence,
+        concrete,
+        format_divergence,
+        summarise_repeats,
+    )
     from xenpatch.runtime.machine import Config
     from xenpatch.runtime.programs import LockDecl
 
@@ -143,13 +148,16 @@ def run(args: argparse.Namespace) -> int:
     for names in rep.incomplete:
         print(f"incomplete: state bound {args.max_states} hit with " + " | ".join(names))
     shown: set[tuple[str, str]] = set()
+    rest: list[Divergence] = []
     for dv in sorted(divergences, key=lambda v: (v.status != "new", v.kind, v.functions)):
-        # One full report per (status, kind); the rest as one line each.
+        # One full report per (status, kind); the rest grouped by shared program.
         if (dv.status, dv.kind) in shown:
-            print(f"{dv.status}: {dv.kind} with " + " | ".join(dv.functions))
+            rest.append(dv)
             continue
         shown.add((dv.status, dv.kind))
         print(format_divergence(concrete(dv, args.max_states)))
+    for line in summarise_repeats(rest):
+        print(line)
     failing = [dv for dv in divergences
                if dv.status != "preexisting" or args.fail_on == "preexisting"]
     if failing:
