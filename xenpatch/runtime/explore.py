@@ -208,6 +208,7 @@ def explore(
     if sym is not None and not sym.active:
         sym = None
     perms: dict[int, Perm] = {}
+    writer_cpus = {i for i, _ in sym.writers} if sym is not None else set()
     ident = tuple(range(m.ncpus))
 
     def path(k: int) -> tuple[int, ...]:
@@ -349,8 +350,12 @@ def explore(
             # once the reduction is off (or was never on).
             mv = moves(state)
             res.transitions += len(mv)
+            # Only a writer's step can end the last sweep, and no step starts
+            # one again: the children of a sweeping state that are not a
+            # writer's are sweeping too, and stay as they are.
+            z = sym is not None and not pk.sweeping(sym, state)
             for i, s1, held, crash in mv:
-                s2, perm = canon(s1) if sym is not None else (s1, None)
+                s2, perm = canon(s1) if z or i in writer_cpus else (s1, None)
                 k2 = index.get(s2)
                 if k2 is not None:
                     old = sleep_of.get(k2)

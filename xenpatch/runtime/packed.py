@@ -252,8 +252,15 @@ class Packer:
                                 for g in sym.groups]
         return self._sym_groups
 
+    def sweeping(self, sym: Symmetry, ps: PState) -> bool:
+        """Symmetry.polling on a packed state."""
+        cpus = self.cpus
+        return any(ahead[cpus[ps >> W * (1 + i) & FIELD].op_idx] for i, ahead in sym.writers)
+
     def canon(self, sym: Symmetry, ps: PState) -> tuple[PState, Perm | None]:
         """Symmetry.canon on a packed state."""
+        if self.sweeping(sym, ps):
+            return ps, None  # kept as it is
         parts = self.decode(ps)
         mem = self.mems[parts[0]]
         perm: list[int] | None = None
