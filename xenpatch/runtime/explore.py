@@ -343,8 +343,10 @@ def explore(
                 check(s2, k2)
             queue.append((s2, k2, child_sleep, None))
 
+    index_get, parent_append, via_append = index.get, parent.append, via.append
+    queue_append, queue_pop = queue.append, queue.popleft
     while queue:
-        state, k, asleep_set, only = queue.popleft()
+        state, k, asleep_set, only = queue_pop()
         if not reducing and not asleep_set and only is None:
             # The plain expansion, kept lean: this loop is the explorer's cost
             # once the reduction is off (or was never on).
@@ -355,8 +357,8 @@ def explore(
             # writer's are sweeping too, and stay as they are.
             z = sym is not None and not pk.sweeping(sym, state)
             for i, s1, held, crash in mv:
-                s2, perm = canon(s1) if z or i in writer_cpus else (s1, None)
-                k2 = index.get(s2)
+                s2, perm = pk.canon(sym, s1, z) if z or i in writer_cpus else (s1, None)  # type: ignore[arg-type]
+                k2 = index_get(s2)
                 if k2 is not None:
                     old = sleep_of.get(k2)
                     if old is not None:
@@ -366,8 +368,8 @@ def explore(
                     continue
                 k2 = len(parent)
                 index[s2] = k2
-                parent.append(k)
-                via.append(i)
+                parent_append(k)
+                via_append(i)
                 if perm is not None:
                     perms[k2] = perm
                 if crash is not None:
@@ -378,7 +380,7 @@ def explore(
                     # A step that changes no hold leaves the exclusion verdict
                     # of its source, already recorded there (and shorter).
                     check(s2, k2)
-                queue.append((s2, k2, no_sleep, None))
+                queue_append((s2, k2, no_sleep, None))
             if not mv:
                 _record_end(m, pk.unpack(state), res, k, report)
         else:

@@ -255,11 +255,18 @@ class Packer:
     def sweeping(self, sym: Symmetry, ps: PState) -> bool:
         """Symmetry.polling on a packed state."""
         cpus = self.cpus
-        return any(ahead[cpus[ps >> W * (1 + i) & FIELD].op_idx] for i, ahead in sym.writers)
+        for i, ahead in sym.writers:
+            if ahead[cpus[ps >> W * (1 + i) & FIELD].op_idx]:
+                break
+        else:
+            return False
+        return True
 
-    def canon(self, sym: Symmetry, ps: PState) -> tuple[PState, Perm | None]:
-        """Symmetry.canon on a packed state."""
-        if self.sweeping(sym, ps):
+    def canon(self, sym: Symmetry, ps: PState, settled: bool = False
+              ) -> tuple[PState, Perm | None]:
+        """Symmetry.canon on a packed state (``settled``: the caller knows
+        no sweep is running or ahead)."""
+        if not settled and self.sweeping(sym, ps):
             return ps, None  # kept as it is
         parts = self.decode(ps)
         mem = self.mems[parts[0]]
