@@ -190,12 +190,33 @@ MUTANT_SEARCH = settings(max_examples=150, deadline=None, database=None,
                          suppress_health_check=[HealthCheck.too_slow])
 
 
+# Programs on which hypothesis killed each mutant, kept as explicit examples
+# so the mutation checks do not hang on the random draw.
+KILLS = [
+    (parse_program_text("\n".join([
+        "lock A percpu C", "lock B percpu C",
+        "cpu0: percpu_read_lock(A, C) percpu_read_lock(A, C) percpu_read_lock(A, C)",
+        "cpu1: percpu_read_lock(A, C) percpu_read_lock(A, C) percpu_read_lock(A, C)",
+        "cpu2: percpu_write_lock(A, C) percpu_write_lock(A, C) percpu_write_lock(A, C)"])),
+     Config("rw16", "release")),
+    (parse_program_text("\n".join([
+        "lock A percpu C",
+        "cpu0: percpu_read_lock(A, C) percpu_read_unlock(A, C)",
+        "cpu1: percpu_write_lock(A, C) percpu_write_unlock(A, C)",
+        "cpu2: percpu_read_lock(A, C) percpu_read_unlock(A, C)",
+        "cpu3: percpu_read_lock(A, C) percpu_read_unlock(A, C)"])),
+     Config("qrw", "release")),
+]
+
+
 def _property_fails(**reduced: bool) -> bool:
     """Run the property over generated programs; True once one fails."""
     failed: list[bool] = []
 
     @MUTANT_SEARCH
     @given(percpu_with_peers(), st.sampled_from(MODELS))
+    @example(*KILLS[0])
+    @example(*KILLS[1])
     def prop(sc: Scenario, cfg: Config) -> None:
         if not failed and _fails(sc, cfg, **reduced):
             failed.append(True)
@@ -228,7 +249,8 @@ def _no_writers(init: Callable[..., None]) -> Callable[..., None]:
 def test_property_fails_on_a_broken_reduction(name: str, monkeypatch: pytest.MonkeyPatch
                                               ) -> None:
     # Intact, the known examples pass ...
-    for sc, cfg in ((SWAPPED, Config("rw16", "release")), (READERS, Config("qrw", "release"))):
+    for sc, cfg in [(SWAPPED, Config("rw16", "release")), (READERS, Config("qrw", "release")),
+                    *KILLS]:
         assert not _fails(sc, cfg, reduce=True, symmetry=True)
     MUTANTS[name](monkeypatch)
     # ... broken, the property fails on generated programs.
