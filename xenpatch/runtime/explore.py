@@ -208,6 +208,7 @@ def explore(
     if sym is not None and not sym.active:
         sym = None
     perms: dict[int, Perm] = {}
+    writer_cpus = {i for i, _ in sym.writers} if sym is not None else set()
     ident = tuple(range(m.ncpus))
 
     def path(k: int) -> tuple[int, ...]:
@@ -262,19 +263,25 @@ def explore(
     # Sleep sets (per state, the CPUs whose step need not be taken because an
     # equivalent interleaving was already explored), kept as
     # (cpu, reads, writes) so independence can be checked without re-running.
-    sleep_of: dict[int, frozenset[tuple[int, int, int]]] = {0: frozenset()}
+    # Only non-empty ones are stored: most states have none.
+    sleep_of: dict[int, frozenset[tuple[int, int, int]]] = {}
+
     last_check = -4096  # the memory bound is checked from the first state on
-    ncpus = m.ncpus
-    step = pk.step
+    cpu_range = range(m.ncpus)
+    step, moves = pk.step, pk.moves
     reducer = Reducer(m, pk)
     # Full expansion and empty sleep sets are always sound: the reduction
     # switches itself off where it does not pay (Reducer.worth_it).
     reducing = reduce
-    while queue:
-        state, k, asleep_set, only = queue.popleft()
+    no_sleep: frozenset[tuple[int, int, int]] = frozenset()
+
+    def expand(state: PState, k: int, asleep_set: frozenset[tuple[int, int, int]],
+               only: frozenset[int] | None) -> None:
+        """Expand state with the stubborn set, sleep sets and wake-ups."""
+        nonlocal reducing
         asleep = {c for c, _, _ in asleep_set}
         steps: dict[int, PStep] = {}
-        for i in range(ncpus):
+        for i in cpu_range:
             if only is not None and i not in only:
                 continue
             r = step(state, i)
@@ -283,7 +290,7 @@ def explore(
         if not steps:
             if only is None:
                 _record_end(m, pk.unpack(state), res, k, report)
-            continue
+            return
         succ = [(i, r) for i, r in steps.items() if i not in asleep]
         if reducing and only is None and len(steps) > 1:
             chosen = reducer.choose(state, steps)
@@ -300,12 +307,12 @@ def explore(
             me = (i, r.reads, r.writes)
             child_sleep = frozenset(
                 t for t in (*asleep_set, *done) if _independent(t, me)
-            ) if reducing and (asleep_set or done) else frozenset()
+            ) if reducing and (asleep_set or done) else no_sleep
             done.append(me)
             s2, perm = canon(r.state)
             if perm is not None:
                 # The sleepers' CPU numbers and words are the parent's.
-                child_sleep = frozenset()
+                child_sleep = no_sleep
             k2 = index.get(s2)
             if k2 is not None:
                 old = sleep_of.get(k2)
@@ -313,7 +320,10 @@ def explore(
                     continue
                 # Reached again with fewer sleepers: wake the difference.
                 new = old & child_sleep
-                sleep_of[k2] = new
+                if new:
+                    sleep_of[k2] = new
+                else:
+                    del sleep_of[k2]
                 woken = frozenset(c for c, _, _ in old) - {c for c, _, _ in new}
                 queue.append((s2, k2, new, woken))
                 continue
@@ -324,12 +334,57 @@ def explore(
             if perm is not None:
                 perms[k2] = perm
             if r.crash is not None:
-                res.crash_points.add((r.crash.kind, i, pk.cpus[r.state[1 + i]].op_idx))
+                res.crash_points.add((r.crash.kind, i, pk.cpu_of(r.state, i).op_idx))
                 report(k2, [(r.crash.kind, f"cpu{i}: {r.crash.message}")])
                 continue
-            sleep_of[k2] = child_sleep
-            check(s2, k2)
+            if child_sleep:
+                sleep_of[k2] = child_sleep
+            if r.held:
+                check(s2, k2)
             queue.append((s2, k2, child_sleep, None))
+
+    index_get, parent_append, via_append = index.get, parent.append, via.append
+    queue_append, queue_pop = queue.append, queue.popleft
+    while queue:
+        state, k, asleep_set, only = queue_pop()
+        if not reducing and not asleep_set and only is None:
+            # The plain expansion, kept lean: this loop is the explorer's cost
+            # once the reduction is off (or was never on).
+            mv = moves(state)
+            res.transitions += len(mv)
+            # Only a writer's step can end the last sweep, and no step starts
+            # one again: the children of a sweeping state that are not a
+            # writer's are sweeping too, and stay as they are.
+            z = sym is not None and not pk.sweeping(sym, state)
+            for i, s1, held, crash in mv:
+                s2, perm = pk.canon(sym, s1, z) if z or i in writer_cpus else (s1, None)  # type: ignore[arg-type]
+                k2 = index_get(s2)
+                if k2 is not None:
+                    old = sleep_of.get(k2)
+                    if old is not None:
+                        # Reached again with no sleepers: wake them all.
+                        del sleep_of[k2]
+                        queue.append((s2, k2, no_sleep, frozenset(c for c, _, _ in old)))
+                    continue
+                k2 = len(parent)
+                index[s2] = k2
+                parent_append(k)
+                via_append(i)
+                if perm is not None:
+                    perms[k2] = perm
+                if crash is not None:
+                    res.crash_points.add((crash.kind, i, pk.cpu_of(s1, i).op_idx))
+                    report(k2, [(crash.kind, f"cpu{i}: {crash.message}")])
+                    continue
+                if held:
+                    # A step that changes no hold leaves the exclusion verdict
+                    # of its source, already recorded there (and shorter).
+                    check(s2, k2)
+                queue_append((s2, k2, no_sleep, None))
+            if not mv:
+                _record_end(m, pk.unpack(state), res, k, report)
+        else:
+            expand(state, k, asleep_set, only)
         if len(index) >= max_states:
             res.complete, res.stopped_by = False, f"--max-states {max_states}"
             break

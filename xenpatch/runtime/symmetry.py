@@ -12,8 +12,21 @@ theirs (their record, their slots, which CPU-valued fields name them).
 A percpu writer breaks the symmetry: it polls the CPUs' slots in CPU-number
 order (``for_each_cpu``), so renaming two CPUs changes which one it sees
 first, and the image of a state is not a state whose future mirrors the
-original's (a hazard schedule found through it need not replay on the
-machine).  With a ``percpu_write_lock`` in any program the reduction is off.
+original's (a hazard schedule found through it did not replay on the
+machine).  The order is fixed for every sweep to come, so no renaming of
+CPUs commutes with the steps while a sweep is running or still ahead.  Once
+none is -- no CPU whose program has a ``percpu_write_lock`` is in one or
+has one left (a looping program always has) -- the steps are symmetric
+again, and that set of states is closed under steps and under renaming.  So
+the reduction is exact when it canonicalises only those states
+(``polling``), and stores the others as they are; a schedule is mapped back
+to real CPUs through the permutations met along it as before.
+
+Making the poll order part of the state (and canonicalising it with the
+rest) would be exact too, but gains nothing: the order is a total order of
+all CPUs that no step changes, so each orbit would hold exactly one state of
+the real machine.  Any larger reduction needs an argument that the order
+does not matter for what is checked, which is not made here.
 """
 
 from __future__ import annotations
@@ -34,8 +47,15 @@ class Symmetry:
         for i, p in enumerate(m.sc.programs):
             by_prog.setdefault(p, []).append(i)
         self.groups = [g for g in by_prog.values() if len(g) > 1]
-        polls = any(op.kind == "percpu_write_lock" for p in m.sc.programs for op in p.ops)
-        self.active = bool(self.groups) and not m.cfg.record_order and not polls
+        self.active = bool(self.groups) and not m.cfg.record_order
+        # Per CPU whose program polls: for each op index, whether a sweep is
+        # running or still ahead from there (a loop comes back to every op).
+        self.writers: list[tuple[int, list[bool]]] = []
+        for i, p in enumerate(m.sc.programs):
+            kinds = [op.kind == "percpu_write_lock" for op in p.ops]
+            if any(kinds):
+                ahead = [p.loop or any(kinds[k:]) for k in range(len(kinds) + 1)]
+                self.writers.append((i, ahead))
         self.slot_bases = list(m.slots.values())
         lay = m.cfg.layout
         self.lay = lay
@@ -57,9 +77,16 @@ class Symmetry:
         mem, cpus, _ = state
         return hash((cpus[i], tuple(mem[s + i] for s in self.slot_bases)))
 
+    def polling(self, op_idx: list[int]) -> bool:
+        """Is a percpu writer's sweep running or ahead, given each CPU's op
+        index?  Such a state is stored as it is."""
+        return any(ahead[op_idx[i]] for i, ahead in self.writers)
+
     def canon(self, state: State) -> tuple[State, Perm | None]:
         """The representative of state, and the permutation taking state to
         it (None: state is its own representative)."""
+        if self.polling([c.op_idx for c in state[1]]):
+            return state, None
         perm = list(range(self.n))
         changed = False
         for g in self.groups:
@@ -78,7 +105,8 @@ class Symmetry:
         inv = [0] * self.n
         for p, i in enumerate(perm):
             inv[i] = p
-        # CPU records hold no CPU numbers once percpu writers are excluded.
+        # CPU records hold no CPU numbers once no percpu sweep is ahead (the
+        # only CPU numbers in a record are a sweep's mask).
         return (self.apply_mem(mem, perm, inv), tuple(cpus[i] for i in perm), log)
 
     def apply_mem(self, mem: tuple[int, ...], perm: Perm, inv: list[int]) -> tuple[int, ...]:
