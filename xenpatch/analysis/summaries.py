@@ -595,7 +595,7 @@ def _quiet_exits(f: FunctionUnit) -> frozenset[int]:
     def locky(i: int) -> bool:
         br = info.branches[i] if i < len(info.branches) else None
         return (br is not None and br.try_op is not None) or any(
-            isinstance(a, OpAct | TryAssignAct) for a in info.acts[i]
+            isinstance(a, (OpAct, TryAssignAct)) for a in info.acts[i]
         )
 
     out = set()
