@@ -282,7 +282,7 @@ def fill_actions(
                     events.extend((n.end_byte, -n.start_byte, a)
                                   for a in irq_moves(n, name, e, line, col))
             elif t == "field_expression":
-                dv = deref_var(src, n, ast)
+                dv = deref_var(src, n, ast, info.tracked)
                 if dv is not None and dv in info.tracked:
                     events.append((n.end_byte, -n.start_byte, DerefAct(dv)))
             elif t == "pointer_expression":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 
 from tree_sitter import Node
 
@@ -277,7 +277,7 @@ def keep_lock_guards(cfg: Cfg, info: FunctionInfo) -> None:
         # IRQ moves too: "if ( !fast ) local_irq_save(f)" ... "if ( !fast )
         # local_irq_restore(f)" restores only what it saved.
         if cfg.nodes[i].ast is not None and any(
-            isinstance(a, OpAct | TryAssignAct | IrqAct) for a in acts)
+            isinstance(a, (OpAct, TryAssignAct, IrqAct)) for a in acts)
     )
     try_vars = {
         a.var for acts in info.acts for a in acts if isinstance(a, TryAssignAct) and a.var
@@ -354,7 +354,7 @@ def keep_lock_guards(cfg: Cfg, info: FunctionInfo) -> None:
             continue
         new: list[Act] = []
         for a in acts:
-            if isinstance(a, AssignAct | DerefAct) and a.var not in keep_vars:
+            if isinstance(a, (AssignAct, DerefAct)) and a.var not in keep_vars:
                 continue
             if isinstance(a, RebindAct) and a.var not in heads:
                 continue
@@ -395,12 +395,17 @@ _MAYBE_EVALUATED = frozenset({"conditional_expression", "sizeof_expression", "po
                               "macro_type_specifier"})
 
 
-def deref_var(src: SourceFile, n: Node, top: Node) -> str | None:
+def deref_var(src: SourceFile, n: Node, top: Node,
+              among: Container[str] | None = None) -> str | None:
     """``v`` of a field access ``v->f`` that is evaluated whenever ``top``
-    is: not under ``&``, ``sizeof``, ``?:`` or one side of ``&&``/``||``."""
+    is: not under ``&``, ``sizeof``, ``?:`` or one side of ``&&``/``||``.
+    ``among``: the only names wanted (the others are None before the walk
+    up the tree)."""
     op = n.child_by_field_name("operator")
     arg = n.child_by_field_name("argument")
     if op is None or op.type != "->" or arg is None or arg.type != "identifier":
+        return None
+    if among is not None and src.text(arg) not in among:
         return None
     p = n.parent
     while p is not None and p != top:

@@ -56,7 +56,6 @@ def entry_held_keys(cfg: Cfg, info: FunctionInfo) -> frozenset[str]:
     """Locks the function releases before (ever) taking them, on some path,
     and never takes first on any path: the caller holds them on entry."""
     keys_at: list[list[tuple[str, str]]] = []
-    all_keys: set[str] = set()
     for acts in info.acts:
         ks: list[tuple[str, str]] = []
         for a in acts:
@@ -66,17 +65,18 @@ def entry_held_keys(cfg: Cfg, info: FunctionInfo) -> frozenset[str]:
                 # A helper that drops the caller's lock on failure releases it.
                 ks.extend((e.key, _first_use(e)) for e in a.resolved.effects)
         keys_at.append(ks)
-        if ks:
-            all_keys.update(k for k, _ in ks)
     branch_keys: dict[int, list[tuple[str, str]]] = {}
     for i, b in enumerate(info.branches):
         if b is not None and b.try_op is not None:
             branch_keys[i] = [(e.key, _first_use(e)) for e in b.try_op.effects]
-            all_keys.update(k for k, _ in branch_keys[i])
-    if not all_keys:
+    # Only a key released somewhere can be released first: the others are
+    # left out of the sets (each key's flow is its own), and a function
+    # that releases nothing skips the flow.
+    released = {k for ks in (*keys_at, *branch_keys.values()) for k, a in ks if a == "release"}
+    if not released:
         return frozenset()
     # May-be-untouched sets, forward, union at joins.
-    untouched: dict[int, frozenset[str]] = {cfg.entry: frozenset(all_keys)}
+    untouched: dict[int, frozenset[str]] = {cfg.entry: frozenset(released)}
     acquire_first: set[str] = set()
     release_first: set[str] = set()
     work = deque([cfg.entry])

@@ -82,13 +82,14 @@ def variable_comparisons(src: SourceFile, cfg: Cfg, names: set[str]) -> set[str]
     edge (where they guard a lock operation) for equal_names()."""
     out: set[str] = set()
     for node in cfg.nodes:
-        if node.kind is not Kind.COND or node.ast is None or not in_if(node.ast):
+        if node.kind is not Kind.COND or node.ast is None:
             continue
         c = strip_parens(node.ast)
         if c.type != "binary_expression":
             continue
         op = c.child_by_field_name("operator")
-        if op is None or op.type not in ("==", "!="):
+        # Whether it is an if's, last: that walks up the tree.
+        if op is None or op.type not in ("==", "!=") or not in_if(node.ast):
             continue
         sides = [strip_parens(required(c, f)) for f in ("left", "right")]
         if all(x.type == "identifier" and src.text(x) in names for x in sides):

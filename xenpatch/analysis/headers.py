@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from functools import cache, partial
+from functools import cache, lru_cache, partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -370,13 +370,19 @@ def with_functions(idx: HeaderIndex, made: list[tuple[str, bytes]]) -> HeaderInd
 IDENT = re.compile(rb"[A-Za-z_]\w*")
 
 
+@lru_cache(maxsize=1 << 13)
+def _body_ids(text: bytes) -> frozenset[bytes]:
+    """The identifiers of an inline's body: once per text, not once per
+    directory's index (most of a tree's inlines are in every index)."""
+    return frozenset(IDENT.findall(text[text.find(b"{"):]))
+
+
 def inline_ids(headers: HeaderIndex, name: str) -> tuple[frozenset[bytes], tuple[str, ...]]:
     """The identifiers of a header inline's body, and the other inlines among
     them; once per index (every file of a directory shares its index)."""
 
     def make() -> tuple[frozenset[bytes], tuple[str, ...]]:
-        text = headers.inlines[name]
-        ids = frozenset(IDENT.findall(text[text.find(b"{"):]))
+        ids = _body_ids(headers.inlines[name])
         callees = tuple(sorted(
             d for i in ids if (d := i.decode()) in headers.inlines and d != name
         ))

@@ -36,7 +36,7 @@ from tree_sitter import Node
 from xenpatch.analysis.events import IrqAct, OpAct
 from xenpatch.analysis.locktable import Effect, LockTableError, read_locks_toml
 from xenpatch.c.cfg import call_args, call_name
-from xenpatch.c.source import SourceFile, walk
+from xenpatch.c.source import SourceFile
 
 if TYPE_CHECKING:
     from xenpatch.analysis.pathstate import Result, State
@@ -176,15 +176,29 @@ def unsaved_locals(src: SourceFile, body: Node | None, locals_: Iterable[str],
     if body is None or not cands:
         return ()
     bad: set[str] = set()
-    for n in walk(body):
-        if n.type != "identifier":
-            continue
+    for n in _identifiers_named(src, body, cands):
         v = src.text(n)
-        if v not in cands or v in bad:
-            continue
-        if not _only_saved_or_read(src, n, table):
+        if v not in bad and not _only_saved_or_read(src, n, table):
             bad.add(v)
     return tuple(sorted(cands - bad))
+
+
+def _identifiers_named(src: SourceFile, body: Node, names: set[str]) -> Iterator[Node]:
+    """The identifier nodes under ``body`` whose text is one of ``names``:
+    ``[n for n in walk(body) if n.type == "identifier" and src.text(n) in
+    names]`` without walking every node of the body.  Each such node spans
+    an occurrence of its name in the text, so the occurrences are found in
+    the text and the smallest node spanning each is taken if it is one."""
+    raw, lo, hi = src.raw, body.start_byte, body.end_byte
+    for name in sorted(names):
+        b = name.encode()
+        i = raw.find(b, lo, hi)
+        while i >= 0:
+            n = body.descendant_for_byte_range(i, i + len(b))
+            if n is not None and n.type == "identifier" and n.start_byte == i \
+                    and n.end_byte == i + len(b):
+                yield n
+            i = raw.find(b, i + 1, hi)
 
 
 def _only_saved_or_read(src: SourceFile, n: Node, table: IrqTable) -> bool:

@@ -420,6 +420,7 @@ def _takes(f: FunctionUnit, res: Result | None, summarised: set[str]) -> list[Ef
     validate_only ) goto out")."""
     assert f.info is not None and f.cfg is not None
     takes: dict[str, Effect] = {}
+    tested: set[str] | None = None
     for nid, acts in enumerate(f.info.acts):
         if not any(isinstance(a, OpAct) and a.effect.action in ("acquire", "take")
                    for a in acts):
@@ -428,9 +429,15 @@ def _takes(f: FunctionUnit, res: Result | None, summarised: set[str]) -> list[Ef
         if not _on_every_path(f.cfg, nid):
             # Taken on every path once a parameter's truth is known: the
             # call's argument says whether (``if ( !locked ) spin_lock(l)``).
+            # Assuming a parameter no branch tests changes no path: only
+            # the tested ones are tried (the body's scan for assignments,
+            # _assigned(), is then rarely needed).
+            if tested is None:
+                tested = _tested_names(f.src, f.cfg)
             body = f.src.text(f.node)
             when = next((("" if truth else "!") + f"${i}"
-                         for i, p in enumerate(f.info.params) if not _assigned(body, p)
+                         for i, p in enumerate(f.info.params)
+                         if p in tested and not _assigned(body, p)
                          for truth in (True, False)
                          if _on_every_path(f.cfg, nid, (f.src, p, truth))), None)
             if when is None:
@@ -464,7 +471,9 @@ def _assigned(body: str, var: str) -> bool:
 # whole identifier each such pattern would have to spell out.
 _IDENT_RE = re.compile(r"[A-Za-z_]\w*")
 _ASSIGNED_SCANS = (
-    re.compile(r"\b([A-Za-z_]\w*)(?=\s*(?:[-+*/%|&^]|<<|>>)?=(?!=)|\s*(?:\+\+|--))"),
+    # Possessive: a shorter prefix of a name is followed by a word
+    # character, never by the operator, so backtracking into it is waste.
+    re.compile(r"\b([A-Za-z_]\w*+)(?=\s*(?:[-+*/%|&^]|<<|>>)?=(?!=)|\s*(?:\+\+|--))"),
     re.compile(r"(?:\+\+|--)\s*([A-Za-z_]\w*)\b"),
     re.compile(r"(?:^|[(,=])\s*&\s*([A-Za-z_]\w*)\b", re.M),
 )
@@ -485,6 +494,31 @@ def _assigned_slow(body: str, var: str) -> bool:
     v = re.escape(var)
     return re.search(rf"(?:\b{v}\s*(?:[-+*/%|&^]|<<|>>)?=(?!=)|\b{v}\s*(?:\+\+|--)|"
                      rf"(?:\+\+|--)\s*{v}\b|(?:^|[(,=])\s*&\s*{v}\b)", body, re.M) is not None
+
+
+def _tested_names(src: SourceFile, cfg: Cfg) -> set[str]:
+    """The names _on_every_path() may follow: each two-way branch's plain
+    test of one identifier (``p``, ``!p``)."""
+    out: set[str] = set()
+    for n in cfg.nodes:
+        if n.kind is Kind.COND and len(n.succ) == 2:
+            name = _tested_name(src, n.ast)
+            if name is not None:
+                out.add(name)
+    return out
+
+
+def _tested_name(src: SourceFile, ast: Node | None) -> str | None:
+    """The identifier a condition tests as itself or negated, else None:
+    ``_param_test(src, ast, p) is not None`` iff this is p."""
+    while ast is not None:
+        if ast.type == "parenthesized_expression" and ast.named_child_count == 1:
+            ast = ast.named_children[0]
+        elif ast.type == "unary_expression" and src.text(ast).lstrip().startswith("!"):
+            ast = ast.child_by_field_name("argument")
+        else:
+            break
+    return src.text(ast) if ast is not None and ast.type == "identifier" else None
 
 
 def _param_test(src: SourceFile, ast: Node | None, param: str) -> bool | None:
@@ -561,7 +595,7 @@ def _quiet_exits(f: FunctionUnit) -> frozenset[int]:
     def locky(i: int) -> bool:
         br = info.branches[i] if i < len(info.branches) else None
         return (br is not None and br.try_op is not None) or any(
-            isinstance(a, OpAct | TryAssignAct) for a in info.acts[i]
+            isinstance(a, (OpAct, TryAssignAct)) for a in info.acts[i]
         )
 
     out = set()

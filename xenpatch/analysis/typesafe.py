@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 _CONT = re.compile(rb"\\\r?\n")
@@ -104,6 +104,19 @@ def _clean(raw: bytes) -> str:
     return _COMMENT.sub(" ", _CONT.sub(b" ", raw).decode(errors="replace"))
 
 
+# A file whose text pastes a typedef is derived with its tree's headers
+# (for_file): each header's generators and cleaned text are worked out
+# once, not again for every such file.
+@lru_cache(maxsize=4096)
+def _text_generators(t: bytes) -> tuple[_Generator, ...]:
+    return tuple(_generators(_clean(t))) if b"##" in t and b"typedef" in t else ()
+
+
+@lru_cache(maxsize=1024)
+def _cleaned(t: bytes) -> str:
+    return _clean(t)
+
+
 def _norm(literal: str) -> str:
     return re.sub(r"[\s()uUlL]", "", literal)
 
@@ -115,13 +128,13 @@ def _paste(pieces: tuple[str, ...], binding: dict[str, str]) -> str:
 def derive(texts: Iterable[bytes]) -> TypeSafe:
     """The typesafe wrappers of these sources (a tree's headers, a file)."""
     texts = list(texts)
-    gens = [g for t in texts if b"##" in t and b"typedef" in t for g in _generators(_clean(t))]
+    gens = [g for t in texts for g in _text_generators(t)]
     if not gens:
         return TypeSafe()
     # Only the texts that use a generator are read further (a tree has
     # hundreds of headers).
     names = {g.name.encode() for g in gens}
-    joined = [_clean(t) for t in texts if any(n in t for n in names)]
+    joined = [_cleaned(t) for t in texts if any(n in t for n in names)]
     boxer_type: dict[str, str] = {}
     unboxer_type: dict[str, str] = {}
     types: set[str] = set()

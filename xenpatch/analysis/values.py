@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from tree_sitter import Node
 
 from xenpatch.c.cfg import call_name
-from xenpatch.c.source import SourceFile
+from xenpatch.c.source import SourceFile, directives
 from xenpatch.errors import XenpatchError
 
 # Classes of a constant (and of what a test teaches of a variable):
@@ -104,8 +104,10 @@ def file_values(src: SourceFile, rules: ValueRules) -> FileValues:
     return FileValues(rules, frozenset(arrays), frozenset(objects))
 
 
+# Searched for with source.directives(): a "^[ \t]*" lead would have the
+# regex engine try every byte of the file.
 _CONST_DEFINE = re.compile(
-    rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)[ \t]+\(?[ \t]*(-?)[ \t]*"
+    rb"#[ \t]*define[ \t]+([A-Za-z_]\w*)[ \t]+\(?[ \t]*(-?)[ \t]*"
     rb"(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9]\d*)[uUlL]*[ \t]*\)?[ \t]*(?:/\*.*?\*/[ \t]*)?$",
     re.M,
 )
@@ -114,7 +116,7 @@ _CONST_DEFINE = re.compile(
 def constant_macros(raw: bytes) -> dict[str, str]:
     """Object-like macros defined as an integer literal: name -> class."""
     out: dict[str, str] = {}
-    for m in _CONST_DEFINE.finditer(raw):
+    for m in directives(_CONST_DEFINE, raw):
         t = m.group(3)
         v = int(t, 16) if t[:2] in (b"0x", b"0X") else int(t, 8 if t.startswith(b"0") else 10)
         cls = "zero" if v == 0 else ("neg" if m.group(2) else "pos")

@@ -284,16 +284,30 @@ def walk(node: Node):
 
 
 def functions(root: Node) -> list[Node]:
-    """Function definitions of a file, including those nested in #if blocks."""
+    """Function definitions of a file, including those nested in #if blocks
+    (not those inside another definition), in order."""
+    # A cursor, not each node's list of children: a file's big initialisers
+    # have thousands of nodes, and building their lists was a third of the
+    # time; the kind id is compared, not the type's string.
+    fd = _function_kind()
     found: list[Node] = []
-    stack = [root]
-    while stack:
-        n = stack.pop()
-        if n.type == "function_definition":
+    c = root.walk()
+    while True:
+        n = c.node
+        if n is not None and n.kind_id == fd:
             found.append(n)
+        elif c.goto_first_child():
             continue
-        stack.extend(reversed(n.children))
-    return found
+        while not c.goto_next_sibling():
+            if not c.goto_parent():
+                return found
+
+
+@cache
+def _function_kind() -> int:
+    kind = _language().id_for_node_kind("function_definition", True)
+    assert kind is not None, "tree-sitter-c names function_definition"
+    return kind
 
 
 def function_name(src: SourceFile, fn: Node) -> str | None:

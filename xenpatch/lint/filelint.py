@@ -352,22 +352,34 @@ def calls_any(path: Path, names: frozenset[str], raw: bytes | None = None) -> bo
     return bool(set(IDENT.findall(raw)) & wanted)
 
 
+def _reached_by(headers: HeaderIndex) -> dict[bytes, list[bytes]]:
+    """Name -> the header inlines and macros whose bodies name it, once per
+    index (each file's second-pass test asks for its own set of names)."""
+    bodies: dict[bytes, frozenset[bytes] | set[bytes]] = {
+        n.encode(): inline_ids(headers, n)[0] for n in headers.inlines
+    }
+    bodies.update({n.encode(): {w.target.encode()} for n, w in headers.wrappers.items()})
+    users: dict[bytes, list[bytes]] = {}
+    for n, ids in bodies.items():
+        for i in ids:
+            users.setdefault(i, []).append(n)
+    return users
+
+
 def _reaching(headers: HeaderIndex, names: frozenset[str]) -> frozenset[bytes]:
     """``names`` and the header inlines and macros that reach one of them."""
 
     def make() -> frozenset[bytes]:
+        # The least set holding the names and every inline or macro whose
+        # body names one of the set: what reaches them backwards.
+        users = headers.memo("reached by", lambda: _reached_by(headers))
         found = {n.encode() for n in names}
-        bodies: dict[bytes, frozenset[bytes] | set[bytes]] = {
-            n.encode(): inline_ids(headers, n)[0] for n in headers.inlines
-        }
-        bodies.update({n.encode(): {w.target.encode()} for n, w in headers.wrappers.items()})
-        changed = True
-        while changed:
-            changed = False
-            for n, ids in bodies.items():
-                if n not in found and ids & found:
+        todo = list(found)
+        while todo:
+            for n in users.get(todo.pop(), ()):
+                if n not in found:
                     found.add(n)
-                    changed = True
+                    todo.append(n)
         return frozenset(found)
 
     return headers.memo(("reaching", names), make)
