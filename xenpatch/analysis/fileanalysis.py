@@ -31,6 +31,7 @@ from xenpatch.analysis.headers import (
 from xenpatch.analysis.lockkeys import apply_aliases
 from xenpatch.analysis.locktable import (
     Effect,
+    LockTable,
     Summary,
     Wrapper,
     lock_reaching,
@@ -66,9 +67,17 @@ class FileAnalysis:
         wrappers.update(macro_wrappers(src.raw))
         objects = object_macro_wrappers(src.raw)
         wrappers.update(objects)
+        self.fns: dict[str, FunctionUnit] = {}
+        self.order: list[FunctionUnit] = []
+        for fn in functions(src.root):
+            name = function_name(src, fn) or f"<anon@{src.line_of(fn.start_byte)}>"
+            f = FunctionUnit(src, fn, name)
+            self.order.append(f)
+            self.fns.setdefault(name, f)
         # Only macros that end in a lock op are wrappers; the others would
         # just make every function that uses them look lock-relevant.
-        self.table = lock_reaching(config.table.with_wrappers(wrappers))
+        self.table = lock_reaching(
+            _without_stubs(config.table, headers, self.fns).with_wrappers(wrappers))
         # The other macros may still reach a helper with a summary:
         # get_gfn(d, g, t) is get_gfn_type(d, g, t, P2M_ALLOC).
         self.macro_calls = {
@@ -84,13 +93,6 @@ class FileAnalysis:
                               consts={**headers.consts, **constant_macros(src.raw),
                                       **dict.fromkeys(ts.sentinels, ZERO)},
                               eqs=ts.eqs)
-        self.fns: dict[str, FunctionUnit] = {}
-        self.order: list[FunctionUnit] = []
-        for fn in functions(src.root):
-            name = function_name(src, fn) or f"<anon@{src.line_of(fn.start_byte)}>"
-            f = FunctionUnit(src, fn, name)
-            self.order.append(f)
-            self.fns.setdefault(name, f)
         self.header_fns: dict[str, FunctionUnit | None] = {}
         self.relevant_names: set[str] = set()
         self._rel_bytes: set[bytes] | None = None
@@ -396,6 +398,35 @@ class FileAnalysis:
                 f.summary = _unknown_summary(f.name)
         finally:
             self.in_progress.discard(f.name)
+
+
+_COMMENT = re.compile(rb"/\*.*?\*/|//[^\n]*", re.S)
+
+
+def _empty_body(text: bytes | None) -> bool:
+    """Is this function definition's body empty (comments aside, or a bare
+    ``return;``)?"""
+    if text is None or (start := text.find(b"{")) < 0:
+        return False
+    body = _COMMENT.sub(b"", text[start + 1 : text.rfind(b"}")])
+    return body.split() in ([], [b"return;"])
+
+
+def _without_stubs(table: LockTable, headers: HeaderIndex,
+                   fns: Mapping[str, FunctionUnit]) -> LockTable:
+    """The table's wrappers describe helpers whose bodies are in other
+    files; a definition in view (the file's, or its headers' inline) with an
+    empty body does nothing whatever the table says: an older tree's
+    placeholder (__put_gfn() was "a noop for now" before the p2m lock
+    moved into the lookups), so its callers release no lock there."""
+    stubs = {
+        n for n in table.wrappers
+        if _empty_body(fns[n].src.raw[fns[n].node.start_byte:fns[n].node.end_byte]
+                       if n in fns else headers.inlines.get(n))
+    }
+    if not stubs:
+        return table
+    return LockTable(table.ops, {n: w for n, w in table.wrappers.items() if n not in stubs})
 
 
 def _outs(s: Summary, args: list[str]) -> tuple[tuple[str, str, str], ...]:
