@@ -103,6 +103,7 @@ class FileAnalysis:
         self._direct: frozenset[bytes] = frozenset()
         self.in_progress: set[str] = set()
         self.noreturn: set[str] = set()
+        self._frees: dict[str, int | None] = {}
 
     def function(self, name: str) -> FunctionUnit | None:
         """The file's (first) definition of ``name``."""
@@ -246,6 +247,46 @@ class FileAnalysis:
                                       inferred=True)
         return Summary(tuple(takes.values()), None) if takes else None
 
+    def frees(self, name: str, depth: int = 0) -> int | None:
+        """The argument a call of ``name`` frees on every path: a
+        deallocator of the rules, or a function of the file or an inline of
+        its headers whose body, before any branch or return, hands one of
+        its parameters to one (free_pdev(): list_del(), then xfree(pdev))."""
+        if name in self.config.values.deallocators:
+            return 0
+        if name in self._frees:
+            return self._frees[name]
+        self._frees[name] = None  # recursion
+        f = self.fns.get(name)
+        if f is None and name in self.headers.inlines:
+            f = self.header_fn(name)
+        got = None
+        body = f.node.child_by_field_name("body") if f is not None and depth < 3 else None
+        params: list[str] = []
+        text_of_body = ""
+        if f is not None and body is not None:
+            params = list(collect(f.src, f.node, f.name).params)
+            text_of_body = f.src.text(body)
+        for n in body.named_children if body is not None else ():
+            if n.type in ("return_statement", "if_statement", "goto_statement",
+                          "switch_statement", "labeled_statement", "while_statement",
+                          "for_statement", "do_statement"):
+                break
+            call = n.named_children[0] if n.type == "expression_statement" and \
+                n.named_child_count else None
+            if call is None or call.type != "call_expression":
+                continue
+            callee = call_name(f.src, call) if f is not None else None
+            i = self.frees(callee, depth + 1) if callee else None
+            args = call_args(call)
+            if i is not None and i < len(args) and f is not None:
+                text = f.src.text(args[i]).strip()
+                if text in params and not _param_assigned(text_of_body, text):
+                    got = params.index(text)
+                    break
+        self._frees[name] = got
+        return got
+
     def may_resolve(self, name: str) -> bool:
         """False if ``resolver(name, ...)`` is None whatever the arguments.
         Does what the resolver does before it looks at them (marks the
@@ -365,7 +406,7 @@ class FileAnalysis:
             fill_actions(f.src, f.cfg, f.info, self.resolver,
                          self.object_macros if mine else frozenset(),
                          self.values if mine else FileValues(self.config.values),
-                         self.may_resolve, self.config.irq)
+                         self.may_resolve, self.config.irq, self.frees)
         finally:
             self.in_progress.discard(f.name)
 
@@ -398,6 +439,14 @@ class FileAnalysis:
                 f.summary = _unknown_summary(f.name)
         finally:
             self.in_progress.discard(f.name)
+
+
+def _param_assigned(body: str, p: str) -> bool:
+    """May the parameter ``p`` itself change in ``body`` (assigned, or its
+    address handed on; ``&p->f`` is a member's address, not p's)?"""
+    v = re.escape(p)
+    return re.search(rf"\b{v}\s*(?:[-+*/%|&^]|<<|>>)?=(?!=)|&\s*{v}\b(?!\s*(?:->|\.|\[))",
+                     body) is not None
 
 
 _COMMENT = re.compile(rb"/\*.*?\*/|//[^\n]*", re.S)
