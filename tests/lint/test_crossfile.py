@@ -73,3 +73,19 @@ def test_second_pass_files_are_those_calling_the_helper(tmp_path: Path) -> None:
     assert results["user.c"].parsed
     # show() drops its caller's lock on one outcome only: nothing to report.
     assert results["user.c"].findings == []
+
+
+def test_takes_cross_files_bound_by_their_parameters() -> None:
+    # heap.c's helpers only take and drop their locks: their summaries go
+    # to heap_user.c all the same, the domain's lock bound to the argument.
+    heap = TREE / "heap.c"
+    [r] = lint_files([(heap, heap.name)], jobs=1)
+    assert {n: sorted((e.action, e.key) for e in s.effects) for n, s in r.exports.items()} == {
+        "free_page_to_heap": [("take", "heap_lock")],
+        "free_dom_page": [("take", "$0->alloc_lock"), ("take", "heap_lock")],
+    }
+    user = TREE / "heap_user.c"
+    alone = _found(lint_files([(user, user.name)], jobs=1))[user.name]
+    assert alone == []
+    both = _found(lint_files([(heap, heap.name), (user, user.name)], jobs=1))
+    assert both[user.name] == expected(user) == [(13, "XL010"), (28, "XL010")]

@@ -69,6 +69,13 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult) -> 
             continue
         if not f.info.relevant:
             result.analysed += 1
+            # No lock of its own, but its callees' takes are its callers'
+            # too (put_page() reaching free_heap_pages()).
+            if f.src is fa.src and not f.is_static and f.name not in fa.table.ops \
+                    and f.name not in fa.table.wrappers:
+                s = fa.summary_of(f.name)
+                if s is not None and exported(s):
+                    result.exports[f.name] = s
             continue
         obs = CheckObserver(oracle, shape_fn(f.info), config.enabled)
         res: Result | None
@@ -325,14 +332,14 @@ def file_summaries(path: Path, config: LintConfig,
 
 
 def exported(s: Summary | None) -> bool:
-    """Whether a helper's summary goes to the other files.  A summary of
-    locks taken and dropped only does not: it would send every file calling
-    the helper through the second pass (twice the lint time on 4.17) for
-    checks at calls that the helper's own file already makes.  Nor does one
-    that only turns IRQs on: the lazy plan's text scans (lint/lazy.py) find
-    exporters by the lock API's names, and such a helper names none; its
-    file's own callers are checked (XL014), other files' are not."""
-    return s is not None and any(e.action not in ("take", IRQ_ON) for e in s.effects)
+    """Whether a helper's summary goes to the other files.  One of locks
+    taken and dropped only does: a caller in another file holding one of
+    them deadlocks at the call as one in the helper's file does (XL010,
+    issue 9 item 5).  One that only turns IRQs on does not: the lazy plan's
+    text scans (lint/lazy.py) find exporters by the lock API's names, and
+    such a helper names none; its file's own callers are checked (XL014),
+    other files' are not."""
+    return s is not None and any(e.action != IRQ_ON for e in s.effects)
 
 
 def calls_any(path: Path, names: frozenset[str], raw: bytes | None = None) -> bool:
