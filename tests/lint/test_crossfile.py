@@ -89,3 +89,21 @@ def test_takes_cross_files_bound_by_their_parameters() -> None:
     assert alone == []
     both = _found(lint_files([(heap, heap.name), (user, user.name)], jobs=1))
     assert both[user.name] == expected(user) == [(13, "XL010"), (28, "XL010")]
+
+
+@pytest.mark.parametrize(("key", "text", "meets"), [
+    ("console_lock", b"printk(x);", False),  # the caller cannot hold it
+    ("console_lock", b"spin_lock(&console_lock); printk(x);", True),
+    ("$0->alloc_lock", b"spin_lock(&d->alloc_lock);", True),
+    ("$0->alloc_lock", b"spin_lock(&d->lock);", False),
+    ("_pcidevs_lock", b"pcidevs_lock();", True),  # through its wrapper
+    ("*$0", b"f(l);", True),  # the lock it is handed: any
+])
+def test_a_take_only_summary_matters_to_a_file_naming_its_lock(key: str, text: bytes,
+                                                               meets: bool) -> None:
+    from xenpatch.lint.run import may_meet
+
+    take = Summary((Effect("take", "spin", "write", "plain", key, None, "f"),), None)
+    assert may_meet(take, text) is meets
+    release = Summary((Effect("release", "spin", "", "any", key, None, "f"),), None)
+    assert may_meet(release, text)  # anything but takes: always

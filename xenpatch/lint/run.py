@@ -96,14 +96,33 @@ def _again(
     from xenpatch.lint.filelint import calls_any, lint_file
 
     assert _CONFIG is not None
-    names = frozenset(n for n in exports if n not in own)
     if raw is None:
-        if not calls_any(item[0], names):
+        try:
+            text = item[0].read_bytes()
+        except OSError:
             return None
-        return lint_file(item[0], item[1], _CONFIG, exports)
-    if not calls_any(item[0], names, raw=raw):
+    else:
+        text = raw
+    names = frozenset(n for n in exports if n not in own and may_meet(exports[n], text))
+    if not calls_any(item[0], names, raw=text):
         return None
     return lint_file(item[0], item[1], _CONFIG, exports, raw=raw)
+
+
+def may_meet(s: Summary, text: bytes) -> bool:
+    """Can a call of a helper with this summary change what the file's lint
+    says?  One that only takes locks (printk() takes console_lock) matters
+    only to a caller that may hold one of them: the file must name that
+    lock's field (or global) somewhere, where it takes or releases it, or
+    through a wrapper named after it (pcidevs_lock() takes _pcidevs_lock).
+    A lock the helper is handed itself ("*$0") may be any."""
+    from xenpatch.analysis.lockkeys import last_field
+
+    for e in s.effects:
+        name = last_field(e.key).lstrip("_")
+        if e.action != "take" or "$" in name or not name or name.encode() in text:
+            return True
+    return False
 
 
 def tree_exports(per_file: Iterable[Mapping[str, Summary]]) -> dict[str, Summary]:
