@@ -107,3 +107,24 @@ def test_a_take_only_summary_matters_to_a_file_naming_its_lock(key: str, text: b
     assert may_meet(take, text) is meets
     release = Summary((Effect("release", "spin", "", "any", key, None, "f"),), None)
     assert may_meet(release, text)  # anything but takes: always
+
+
+def test_a_take_only_helper_sends_a_file_to_the_second_pass_where_a_lock_is_held() -> None:
+    # heap_user.c calls heap.c's helpers under their locks (and elsewhere
+    # outside them): its first pass says which calls may hold a lock, and a
+    # file calling them at none is not linted again.
+    from xenpatch.lint import run
+    from xenpatch.lint.config import LintConfig
+    from xenpatch.lint.filelint import lint_file
+
+    heap, user = TREE / "heap.c", TREE / "heap_user.c"
+    config = LintConfig.load()
+    exports = dict(lint_file(heap, heap.name, config).exports)
+    first = lint_file(user, user.name, config)
+    assert {"free_page_to_heap", "free_dom_page"} <= first.held_calls
+    assert "mark_offline" in first.held_calls and "scrub_page" not in first.held_calls
+    run._init(None)
+    again = run._again((user, user.name), frozenset(), exports, None, first.held_calls)
+    assert again is not None and sorted((f.line, f.check) for f in again.findings) == [
+        (13, "XL010"), (28, "XL010")]
+    assert run._again((user, user.name), frozenset(), exports, None, frozenset()) is None

@@ -89,11 +89,13 @@ def _one(item: tuple[Path, str], raw: bytes | None = None) -> FileResult:
 
 def _again(
     item: tuple[Path, str], own: frozenset[str], exports: dict[str, Summary],
-    raw: bytes | None = None,
+    raw: bytes | None = None, held: frozenset[str] = frozenset(),
 ) -> FileResult | None:
     """The file linted again with the other files' summaries, if it calls
-    one of those functions; None if the first pass stands."""
-    from xenpatch.lint.filelint import calls_any, lint_file
+    one of those functions; None if the first pass stands.  ``held``: the
+    first pass's held_calls (a helper that only takes locks matters only
+    where one may be held)."""
+    from xenpatch.lint.filelint import calls_any, lint_file, reached_from
 
     assert _CONFIG is not None
     if raw is None:
@@ -103,10 +105,16 @@ def _again(
             return None
     else:
         text = raw
-    names = frozenset(n for n in exports if n not in own and may_meet(exports[n], text))
+    under = reached_from(item[0], held) if held else frozenset()
+    names = frozenset(n for n in exports if n not in own and (
+        not takes_only(exports[n]) or (n in under and may_meet(exports[n], text))))
     if not calls_any(item[0], names, raw=text):
         return None
     return lint_file(item[0], item[1], _CONFIG, exports, raw=raw)
+
+
+def takes_only(s: Summary) -> bool:
+    return all(e.action == "take" for e in s.effects)
 
 
 def may_meet(s: Summary, text: bytes) -> bool:
@@ -484,7 +492,7 @@ def _second(work: list[tuple[Path, str]], first: list[FileResult],
         return first
     own = [frozenset(r.exports) for r in first]
     second = _counted(mapper(_again, work, own, [exports] * len(work),
-                             raws or [None] * len(work)),
+                             raws or [None] * len(work), [r.held_calls for r in first]),
                       "files, second pass (other files' helpers)", len(work), progress)
     return [b if b is not None else a for a, b in zip(first, second, strict=True)]
 
