@@ -128,3 +128,14 @@ def test_a_take_only_helper_sends_a_file_to_the_second_pass_where_a_lock_is_held
     assert again is not None and sorted((f.line, f.check) for f in again.findings) == [
         (13, "XL010"), (28, "XL010")]
     assert run._again((user, user.name), frozenset(), exports, None, frozenset()) is None
+
+
+def test_the_name_index_finds_a_definition_with_a_comment_before_its_body() -> None:
+    # mtrr_set() of Xen's mtrr/generic.c: its doc comment sits between the
+    # parameter list and the body; its summary must be findable lazily.
+    from xenpatch.lint.nameindex import definitions
+
+    src = (b"int f(int a)\n/* one\n * two */\n{\n    return a;\n}\n"
+           b"int g(void) /* c */\n{\n}\nvoid h(void) {\n}\n"
+           b"int k(int a)\n/* not a body */;\n")
+    assert [d.name for d in definitions(src)] == ["f", "g", "h"]

@@ -26,10 +26,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 _IDENT = re.compile(rb"[A-Za-z_]\w*")
-# The end of a definition's parameter list: ")" then "{" on the next line
-# at its start (a comment between allowed), or ")" and "{" ending a line.
+# The end of a definition's parameter list: ")" then "{" at the start of a
+# later line (comments between allowed, even over lines: mtrr_set()'s doc
+# comment sits there), or ")" and "{" ending a line.
 _DEF_END = re.compile(
-    rb"\)[ \t]*(?:/\*[^\n]*?\*/[ \t]*)?\r?\n\{|\)[ \t]*\{[ \t]*\r?\n"
+    rb"\)(?:[ \t]|/\*(?:[^*]|\*(?!/))*\*/)*(?:\r?\n(?:[ \t]|/\*(?:[^*]|\*(?!/))*\*/)*)*"
+    rb"\r?\n\{|\)[ \t]*\{[ \t]*\r?\n"
 )
 _CALL = re.compile(rb"([A-Za-z_]\w*)\s*\(")
 _COL0 = re.compile(rb"[A-Za-z_]")

@@ -494,7 +494,16 @@ def _second(work: list[tuple[Path, str]], first: list[FileResult],
     second = _counted(mapper(_again, work, own, [exports] * len(work),
                              raws or [None] * len(work), [r.held_calls for r in first]),
                       "files, second pass (other files' helpers)", len(work), progress)
-    return [b if b is not None else a for a, b in zip(first, second, strict=True)]
+    # Summaries are of one round: a file's come from its first pass, never
+    # from another file's (the lazy plan computes them so); a callee's takes
+    # now reach the second pass of nearly every file, and the summaries it
+    # would give are of a second round.
+    out = []
+    for a, b in zip(first, second, strict=True):
+        if b is not None:
+            b.exports = a.exports
+        out.append(b if b is not None else a)
+    return out
 
 
 def _size(p: Path) -> int:
