@@ -137,5 +137,6 @@ def test_the_name_index_finds_a_definition_with_a_comment_before_its_body() -> N
 
     src = (b"int f(int a)\n/* one\n * two */\n{\n    return a;\n}\n"
            b"int g(void) /* c */\n{\n}\nvoid h(void) {\n}\n"
-           b"int k(int a)\n/* not a body */;\n")
-    assert [d.name for d in definitions(src)] == ["f", "g", "h"]
+           b"int k(int a)\n/* not a body */;\n"
+           b"int __attribute__((pure)) __m(int a)\n{\n}\nstatic void __init n(void)\n{\n}\n")
+    assert [d.name for d in definitions(src)] == ["f", "g", "h", "__m", "n"]

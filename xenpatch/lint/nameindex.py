@@ -79,12 +79,17 @@ def definitions(raw: bytes) -> list[Definition]:
         begin = max(raw.rfind(b";", lo, close), raw.rfind(b"}", lo, close),
                     raw.rfind(b"\n\n", lo, close), raw.rfind(b"*/", lo, close),
                     raw.rfind(b"\n#", lo, close), lo - 1)
+        last = None  # a "__" name, if no other: __mem_sharing_unshare_page()
         for call in _CALL.finditer(raw, begin + 1, close):
             name = call.group(1).decode()
             if not name.startswith("__") and name not in _KEYWORDS:
                 break
+            if name.startswith("__") and name != "__attribute__":
+                last = call
         else:
-            continue
+            if last is None:
+                continue
+            call, name = last, last.group(1).decode()
         static = _STATIC.search(raw, begin + 1, call.start()) is not None
         out.append(Definition(name, static, brace))
     return out
