@@ -73,3 +73,70 @@ def test_second_pass_files_are_those_calling_the_helper(tmp_path: Path) -> None:
     assert results["user.c"].parsed
     # show() drops its caller's lock on one outcome only: nothing to report.
     assert results["user.c"].findings == []
+
+
+def test_takes_cross_files_bound_by_their_parameters() -> None:
+    # heap.c's helpers only take and drop their locks: their summaries go
+    # to heap_user.c all the same, the domain's lock bound to the argument.
+    heap = TREE / "heap.c"
+    [r] = lint_files([(heap, heap.name)], jobs=1)
+    assert {n: sorted((e.action, e.key) for e in s.effects) for n, s in r.exports.items()} == {
+        "free_page_to_heap": [("take", "heap_lock")],
+        "free_dom_page": [("take", "$0->alloc_lock"), ("take", "heap_lock")],
+    }
+    user = TREE / "heap_user.c"
+    alone = _found(lint_files([(user, user.name)], jobs=1))[user.name]
+    assert alone == []
+    both = _found(lint_files([(heap, heap.name), (user, user.name)], jobs=1))
+    assert both[user.name] == expected(user) == [(13, "XL010"), (28, "XL010")]
+
+
+@pytest.mark.parametrize(("key", "text", "meets"), [
+    ("console_lock", b"printk(x);", False),  # the caller cannot hold it
+    ("console_lock", b"spin_lock(&console_lock); printk(x);", True),
+    ("$0->alloc_lock", b"spin_lock(&d->alloc_lock);", True),
+    ("$0->alloc_lock", b"spin_lock(&d->lock);", False),
+    ("_pcidevs_lock", b"pcidevs_lock();", True),  # through its wrapper
+    ("*$0", b"f(l);", True),  # the lock it is handed: any
+])
+def test_a_take_only_summary_matters_to_a_file_naming_its_lock(key: str, text: bytes,
+                                                               meets: bool) -> None:
+    from xenpatch.lint.run import may_meet
+
+    take = Summary((Effect("take", "spin", "write", "plain", key, None, "f"),), None)
+    assert may_meet(take, text) is meets
+    release = Summary((Effect("release", "spin", "", "any", key, None, "f"),), None)
+    assert may_meet(release, text)  # anything but takes: always
+
+
+def test_a_take_only_helper_sends_a_file_to_the_second_pass_where_a_lock_is_held() -> None:
+    # heap_user.c calls heap.c's helpers under their locks (and elsewhere
+    # outside them): its first pass says which calls may hold a lock, and a
+    # file calling them at none is not linted again.
+    from xenpatch.lint import run
+    from xenpatch.lint.config import LintConfig
+    from xenpatch.lint.filelint import lint_file
+
+    heap, user = TREE / "heap.c", TREE / "heap_user.c"
+    config = LintConfig.load()
+    exports = dict(lint_file(heap, heap.name, config).exports)
+    first = lint_file(user, user.name, config)
+    assert {"free_page_to_heap", "free_dom_page"} <= first.held_calls
+    assert "mark_offline" in first.held_calls and "scrub_page" not in first.held_calls
+    run._init(None)
+    again = run._again((user, user.name), frozenset(), exports, None, first.held_calls)
+    assert again is not None and sorted((f.line, f.check) for f in again.findings) == [
+        (13, "XL010"), (28, "XL010")]
+    assert run._again((user, user.name), frozenset(), exports, None, frozenset()) is None
+
+
+def test_the_name_index_finds_a_definition_with_a_comment_before_its_body() -> None:
+    # mtrr_set() of Xen's mtrr/generic.c: its doc comment sits between the
+    # parameter list and the body; its summary must be findable lazily.
+    from xenpatch.lint.nameindex import definitions
+
+    src = (b"int f(int a)\n/* one\n * two */\n{\n    return a;\n}\n"
+           b"int g(void) /* c */\n{\n}\nvoid h(void) {\n}\n"
+           b"int k(int a)\n/* not a body */;\n"
+           b"int __attribute__((pure)) __m(int a)\n{\n}\nstatic void __init n(void)\n{\n}\n")
+    assert [d.name for d in definitions(src)] == ["f", "g", "h", "__m", "n"]

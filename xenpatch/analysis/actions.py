@@ -35,6 +35,7 @@ from xenpatch.analysis.events import (
     AssignAct,
     Branch,
     DerefAct,
+    FreeAct,
     IrqAct,
     KillCondAct,
     OpAct,
@@ -65,14 +66,21 @@ def fill_actions(
     fv: values.FileValues | None = None,
     may_resolve: Callable[[str], bool] | None = None,
     irq: irqstate.IrqTable | None = None,
+    frees: Callable[[str], int | None] | None = None,
 ) -> None:
     """Compute, once per function, what every CFG node does.
+
+    ``frees(name)``: the argument a call of ``name`` frees on every path
+    (None: none); by default the rules' deallocators free their first.
 
     ``may_resolve(name)`` False promises the resolver would return None for
     any call of ``name``: most calls are skipped before their argument texts
     are computed."""
     fv = fv or values.FileValues()
     irq = irq if irq is not None else _default_irq_table()
+    if frees is None:
+        deallocators = fv.rules.deallocators
+        frees = lambda name: 0 if name in deallocators else None  # noqa: E731
     info.value_rules = fv.rules
     info.consts = fv.consts
     info.eqs = fv.eqs
@@ -232,6 +240,14 @@ def fill_actions(
                 name = call_name(src, n)
                 r = resolve_call(n, name)
                 if r is None:
+                    gone = frees(name) if name is not None else None
+                    if gone is not None:
+                        nodes = call_args(n)
+                        arg = strip_parens(nodes[gone]) if gone < len(nodes) else None
+                        if arg is not None and arg.type in ("identifier", "field_expression"):
+                            events.append((n.end_byte, -n.start_byte,
+                                           FreeAct(squash(src.text(arg)))))
+                        continue
                     if name in irq.calls or name in ("ASSERT", "BUG_ON"):
                         line, col = src.line_of(n.start_byte), src.col_of(n.start_byte)
                         events.extend((n.end_byte, -n.start_byte, a)

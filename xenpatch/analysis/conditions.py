@@ -275,10 +275,21 @@ def keep_lock_guards(cfg: Cfg, info: FunctionInfo) -> None:
         cfg.nodes[i].ast.start_byte  # type: ignore[union-attr]
         for i, acts in enumerate(info.acts)
         # IRQ moves too: "if ( !fast ) local_irq_save(f)" ... "if ( !fast )
-        # local_irq_restore(f)" restores only what it saved.
+        # local_irq_restore(f)" restores only what it saved.  Not a callee's
+        # take: it changes nothing held, and what is held where it runs is
+        # decided by the guards of the takes and releases themselves (a
+        # call of a helper that locks inside is no reason to track the
+        # flags around it: hvm_hap_nested_page_fault()'s states tripled).
         if cfg.nodes[i].ast is not None and any(
-            isinstance(a, (OpAct, TryAssignAct, IrqAct)) for a in acts)
+            isinstance(a, (TryAssignAct, IrqAct)) or (
+                isinstance(a, OpAct) and a.effect.action != "take") for a in acts)
     )
+    # A take on its argument's say (``when``) needs that argument's value.
+    when_vars = {
+        w for acts in info.acts for a in acts
+        if isinstance(a, OpAct) and a.effect.action == "take" and a.effect.when
+        and (w := a.effect.when.lstrip("!").strip()).isidentifier()
+    }
     try_vars = {
         a.var for acts in info.acts for a in acts if isinstance(a, TryAssignAct) and a.var
     } | {  # what a try-like helper left in &v tells its outcome as well
@@ -293,6 +304,8 @@ def keep_lock_guards(cfg: Cfg, info: FunctionInfo) -> None:
             effs = (a.effect,) if isinstance(a, OpAct) else (
                 a.resolved.effects if isinstance(a, TryAssignAct) else ())
             for e in effs:
+                if e.action == "take":
+                    continue
                 heads.update(key_vars(e.key))
                 if (c := arms_condition(e.key)) is not None:
                     arm_vars.add(c)
@@ -306,7 +319,7 @@ def keep_lock_guards(cfg: Cfg, info: FunctionInfo) -> None:
         lo = bisect.bisect_left(op_starts, st.start_byte)
         return lo < len(op_starts) and op_starts[lo] < st.end_byte
 
-    keep_vars: set[str] = set(try_vars) | arm_vars
+    keep_vars: set[str] = set(try_vars) | arm_vars | when_vars
     null_vars: set[str] = set()
     keep_texts: set[str] = {b.on_false for b in info.branches if b is not None and b.on_false}
     # a == b of two variables a lock is reached through (equalities.py).

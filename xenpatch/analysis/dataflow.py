@@ -23,6 +23,7 @@ from xenpatch.analysis.equalities import named_here, other_names
 from xenpatch.analysis.events import (
     AssignAct,
     DerefAct,
+    FreeAct,
     IrqAct,
     KillCondAct,
     OpAct,
@@ -415,6 +416,14 @@ class Engine:
             return [irqstate.transfer(s, act)]
         if isinstance(act, RebindAct):
             return [self.rebind(s, act.var)]
+        if isinstance(act, FreeAct):
+            # The lock went with the object holding it: nothing to release,
+            # nor to leak (a primed key is an older object's).
+            for h in list(s.held):
+                if not h.entry and not h.key.endswith("'") and (
+                        h.key.startswith(act.var + "->") or h.key.startswith(act.var + ".")):
+                    s = s.with_held(None, h.key)
+            return [s]
         if not self.path_sensitive:
             return [s]
         if isinstance(act, AssignAct):

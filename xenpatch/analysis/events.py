@@ -75,6 +75,14 @@ class RebindAct:
 
 
 @dataclass(frozen=True)
+class FreeAct:
+    """``xfree(v)`` (or a helper that frees its argument on every path):
+    the object is gone, and the locks inside it with it."""
+
+    var: str
+
+
+@dataclass(frozen=True)
 class DerefAct:
     """``v->f`` evaluated unconditionally: v is not NULL past this node, and
     a path on which it was NULL ends there (the access faults)."""
@@ -100,7 +108,8 @@ class IrqAct:
     col: int = 0
 
 
-Act = OpAct | AssignAct | TryAssignAct | KillCondAct | RebindAct | IrqAct | DerefAct
+Act = (OpAct | AssignAct | TryAssignAct | KillCondAct | RebindAct | IrqAct | DerefAct
+       | FreeAct)
 
 
 @dataclass(frozen=True)

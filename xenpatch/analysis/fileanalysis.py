@@ -31,6 +31,7 @@ from xenpatch.analysis.headers import (
 from xenpatch.analysis.lockkeys import apply_aliases
 from xenpatch.analysis.locktable import (
     Effect,
+    LockTable,
     Summary,
     Wrapper,
     lock_reaching,
@@ -66,9 +67,17 @@ class FileAnalysis:
         wrappers.update(macro_wrappers(src.raw))
         objects = object_macro_wrappers(src.raw)
         wrappers.update(objects)
+        self.fns: dict[str, FunctionUnit] = {}
+        self.order: list[FunctionUnit] = []
+        for fn in functions(src.root):
+            name = function_name(src, fn) or f"<anon@{src.line_of(fn.start_byte)}>"
+            f = FunctionUnit(src, fn, name)
+            self.order.append(f)
+            self.fns.setdefault(name, f)
         # Only macros that end in a lock op are wrappers; the others would
         # just make every function that uses them look lock-relevant.
-        self.table = lock_reaching(config.table.with_wrappers(wrappers))
+        self.table = lock_reaching(
+            _without_stubs(config.table, headers, self.fns).with_wrappers(wrappers))
         # The other macros may still reach a helper with a summary:
         # get_gfn(d, g, t) is get_gfn_type(d, g, t, P2M_ALLOC).
         self.macro_calls = {
@@ -84,13 +93,6 @@ class FileAnalysis:
                               consts={**headers.consts, **constant_macros(src.raw),
                                       **dict.fromkeys(ts.sentinels, ZERO)},
                               eqs=ts.eqs)
-        self.fns: dict[str, FunctionUnit] = {}
-        self.order: list[FunctionUnit] = []
-        for fn in functions(src.root):
-            name = function_name(src, fn) or f"<anon@{src.line_of(fn.start_byte)}>"
-            f = FunctionUnit(src, fn, name)
-            self.order.append(f)
-            self.fns.setdefault(name, f)
         self.header_fns: dict[str, FunctionUnit | None] = {}
         self.relevant_names: set[str] = set()
         self._rel_bytes: set[bytes] | None = None
@@ -101,6 +103,7 @@ class FileAnalysis:
         self._direct: frozenset[bytes] = frozenset()
         self.in_progress: set[str] = set()
         self.noreturn: set[str] = set()
+        self._frees: dict[str, int | None] = {}
 
     def function(self, name: str) -> FunctionUnit | None:
         """The file's (first) definition of ``name``."""
@@ -244,6 +247,46 @@ class FileAnalysis:
                                       inferred=True)
         return Summary(tuple(takes.values()), None) if takes else None
 
+    def frees(self, name: str, depth: int = 0) -> int | None:
+        """The argument a call of ``name`` frees on every path: a
+        deallocator of the rules, or a function of the file or an inline of
+        its headers whose body, before any branch or return, hands one of
+        its parameters to one (free_pdev(): list_del(), then xfree(pdev))."""
+        if name in self.config.values.deallocators:
+            return 0
+        if name in self._frees:
+            return self._frees[name]
+        self._frees[name] = None  # recursion
+        f = self.fns.get(name)
+        if f is None and name in self.headers.inlines:
+            f = self.header_fn(name)
+        got = None
+        body = f.node.child_by_field_name("body") if f is not None and depth < 3 else None
+        params: list[str] = []
+        text_of_body = ""
+        if f is not None and body is not None:
+            params = list(collect(f.src, f.node, f.name).params)
+            text_of_body = f.src.text(body)
+        for n in body.named_children if body is not None else ():
+            if n.type in ("return_statement", "if_statement", "goto_statement",
+                          "switch_statement", "labeled_statement", "while_statement",
+                          "for_statement", "do_statement"):
+                break
+            call = n.named_children[0] if n.type == "expression_statement" and \
+                n.named_child_count else None
+            if call is None or call.type != "call_expression":
+                continue
+            callee = call_name(f.src, call) if f is not None else None
+            i = self.frees(callee, depth + 1) if callee else None
+            args = call_args(call)
+            if i is not None and i < len(args) and f is not None:
+                text = f.src.text(args[i]).strip()
+                if text in params and not _param_assigned(text_of_body, text):
+                    got = params.index(text)
+                    break
+        self._frees[name] = got
+        return got
+
     def may_resolve(self, name: str) -> bool:
         """False if ``resolver(name, ...)`` is None whatever the arguments.
         Does what the resolver does before it looks at them (marks the
@@ -363,7 +406,7 @@ class FileAnalysis:
             fill_actions(f.src, f.cfg, f.info, self.resolver,
                          self.object_macros if mine else frozenset(),
                          self.values if mine else FileValues(self.config.values),
-                         self.may_resolve, self.config.irq)
+                         self.may_resolve, self.config.irq, self.frees)
         finally:
             self.in_progress.discard(f.name)
 
@@ -396,6 +439,43 @@ class FileAnalysis:
                 f.summary = _unknown_summary(f.name)
         finally:
             self.in_progress.discard(f.name)
+
+
+def _param_assigned(body: str, p: str) -> bool:
+    """May the parameter ``p`` itself change in ``body`` (assigned, or its
+    address handed on; ``&p->f`` is a member's address, not p's)?"""
+    v = re.escape(p)
+    return re.search(rf"\b{v}\s*(?:[-+*/%|&^]|<<|>>)?=(?!=)|&\s*{v}\b(?!\s*(?:->|\.|\[))",
+                     body) is not None
+
+
+_COMMENT = re.compile(rb"/\*.*?\*/|//[^\n]*", re.S)
+
+
+def _empty_body(text: bytes | None) -> bool:
+    """Is this function definition's body empty (comments aside, or a bare
+    ``return;``)?"""
+    if text is None or (start := text.find(b"{")) < 0:
+        return False
+    body = _COMMENT.sub(b"", text[start + 1 : text.rfind(b"}")])
+    return body.split() in ([], [b"return;"])
+
+
+def _without_stubs(table: LockTable, headers: HeaderIndex,
+                   fns: Mapping[str, FunctionUnit]) -> LockTable:
+    """The table's wrappers describe helpers whose bodies are in other
+    files; a definition in view (the file's, or its headers' inline) with an
+    empty body does nothing whatever the table says: an older tree's
+    placeholder (__put_gfn() was "a noop for now" before the p2m lock
+    moved into the lookups), so its callers release no lock there."""
+    stubs = {
+        n for n in table.wrappers
+        if _empty_body(fns[n].src.raw[fns[n].node.start_byte:fns[n].node.end_byte]
+                       if n in fns else headers.inlines.get(n))
+    }
+    if not stubs:
+        return table
+    return LockTable(table.ops, {n: w for n, w in table.wrappers.items() if n not in stubs})
 
 
 def _outs(s: Summary, args: list[str]) -> tuple[tuple[str, str, str], ...]:

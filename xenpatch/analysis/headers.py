@@ -238,7 +238,17 @@ def _scan_header(
             )
     inlines.extend((name, body, bool(_LOCKY.search(body, body.find(b"{"))))
                    for name, body in made)
+    # _INLINE leaves out "__" names (attributes look like them); an empty
+    # one is still a definition that does nothing (fileanalysis._without_stubs).
+    inlines.extend((m.group(1).decode(), m.group(0), False) for m in _EMPTY_INLINE.finditer(raw))
     return macro_wrappers(raw), inlines, percpu
+
+
+_EMPTY_INLINE = re.compile(
+    rb"static\s+(?:always_inline|inline)\s+[\w\s*]*?\b(__\w+)\s*\([^()]*\)\s*"
+    rb"\{(?:\s|/\*.*?\*/|//[^\n]*)*\}",
+    re.S,
+)
 
 
 # A function-like macro whose body has a ") {": it may define functions

@@ -46,6 +46,8 @@ class ValueRules:
     allocators: frozenset[str] = frozenset()
     # Groups of accessors whose results are never the same object.
     distinct: tuple[frozenset[str], ...] = ()
+    # Functions that free the object their first argument points to.
+    deallocators: frozenset[str] = frozenset()
 
     @staticmethod
     def from_toml(data: dict, where: str) -> ValueRules:
@@ -58,7 +60,11 @@ class ValueRules:
             for g in distinct
         ):
             raise ValueRulesError(f"{where}: [values] distinct must be a list of name lists")
-        return ValueRules(frozenset(allocators), tuple(frozenset(g) for g in distinct))
+        deallocators = data.get("deallocators", [])
+        if not isinstance(deallocators, list) or not all(isinstance(a, str) for a in deallocators):
+            raise ValueRulesError(f"{where}: [values] deallocators must be a list of names")
+        return ValueRules(frozenset(allocators), tuple(frozenset(g) for g in distinct),
+                          frozenset(deallocators))
 
     def accessor(self, name: str) -> bool:
         return any(name in g for g in self.distinct)

@@ -33,14 +33,16 @@ from xenpatch.analysis.locktable import Summary, lock_reaching
 from xenpatch.analysis.pathstate import Result
 from xenpatch.analysis.summaries import helper_summary
 from xenpatch.analysis.unit import FunctionUnit
-from xenpatch.c.cfg import Cfg, Kind
+from xenpatch.c.cfg import Cfg, Kind, call_name
 from xenpatch.c.source import (
     SourceError,
     SourceFile,
     function_name,
     functions,
+    identifier_set,
     mentions_any,
     parse_bytes,
+    walk,
 )
 from xenpatch.lint import suppress
 from xenpatch.lint.checks import CheckObserver, PercpuOracle, RawFinding
@@ -59,6 +61,7 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult) -> 
             fa.prepare(f)
     oracle = percpu_oracle(fa, config, rel)
     done: list[tuple[FunctionUnit, Result, list[RawFinding]]] = []
+    held_calls: set[str] = set()
     # Per function, the caller's locks it drops on some path (as shapes).
     drops: dict[FunctionUnit, set[tuple[str, str]]] = {}
     for f in rel:
@@ -69,6 +72,13 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult) -> 
             continue
         if not f.info.relevant:
             result.analysed += 1
+            # No lock of its own, but its callees' takes are its callers'
+            # too (put_page() reaching free_heap_pages()).
+            if f.src is fa.src and not f.is_static and f.name not in fa.table.ops \
+                    and f.name not in fa.table.wrappers:
+                s = fa.summary_of(f.name)
+                if s is not None and exported(s):
+                    result.exports[f.name] = s
             continue
         obs = CheckObserver(oracle, shape_fn(f.info), config.enabled)
         res: Result | None
@@ -80,6 +90,7 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult) -> 
         if res is None:
             continue
         result.analysed += 1
+        held_calls |= _called_holding(f, res)
         for line, via, key in sorted(res.unknowns):
             why = ("its effect is unknown: nothing is reported on the paths through it"
                    if key == "*" else f"it may or may not hold '{key}' after it: nothing "
@@ -100,6 +111,7 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult) -> 
                 f.summary = helper_summary(f, res)
             if f.summary is not None and exported(f.summary):
                 result.exports[f.name] = f.summary
+    result.held_calls = _close_over(fa, held_calls)
     for f in rel:
         if f.skip is not None:
             result.skipped.append((f.name, fa.src.line_of(f.node.start_byte), f.skip))
@@ -112,6 +124,36 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult) -> 
         for r in raws:
             found.append(_finding(fa.src, f, res, r))
     result.findings.extend(found)
+
+
+def _called_holding(f: FunctionUnit, res: Result) -> set[str]:
+    """Names f calls at a node it may reach holding a lock."""
+    nodes = {n for n, st in res.parents if st.held}
+    out: set[str] = set()
+    for n in nodes:
+        ast = f.cfg.nodes[n].ast if f.cfg is not None and n >= 0 else None
+        for c in walk(ast) if ast is not None else ():
+            if c.type == "call_expression" and (name := call_name(f.src, c)):
+                out.add(name)
+    return out
+
+
+def _close_over(fa: FileAnalysis, names: set[str]) -> frozenset[str]:
+    """``names`` plus every name the file's functions among them name,
+    transitively: what runs under the callers' locks."""
+    out, todo = set(names), list(names)
+    while todo:
+        n = todo.pop()
+        g = fa.fns.get(n)
+        w = fa.macro_calls.get(n)  # the file's macros (and its headers')
+        nxt = {w.target} if w is not None else set()
+        if g is not None:
+            nxt |= {b.decode() for b in
+                    identifier_set(fa.src.raw[g.node.start_byte:g.node.end_byte])}
+        for m in nxt - out:
+            out.add(m)
+            todo.append(m)
+    return frozenset(out)
 
 
 def _paired_shapes(fa: FileAnalysis, drops: Mapping[FunctionUnit, set[tuple[str, str]]],
@@ -325,14 +367,14 @@ def file_summaries(path: Path, config: LintConfig,
 
 
 def exported(s: Summary | None) -> bool:
-    """Whether a helper's summary goes to the other files.  A summary of
-    locks taken and dropped only does not: it would send every file calling
-    the helper through the second pass (twice the lint time on 4.17) for
-    checks at calls that the helper's own file already makes.  Nor does one
-    that only turns IRQs on: the lazy plan's text scans (lint/lazy.py) find
-    exporters by the lock API's names, and such a helper names none; its
-    file's own callers are checked (XL014), other files' are not."""
-    return s is not None and any(e.action not in ("take", IRQ_ON) for e in s.effects)
+    """Whether a helper's summary goes to the other files.  One of locks
+    taken and dropped only does: a caller in another file holding one of
+    them deadlocks at the call as one in the helper's file does (XL010,
+    issue 9 item 5).  One that only turns IRQs on does not: the lazy plan's
+    text scans (lint/lazy.py) find exporters by the lock API's names, and
+    such a helper names none; its file's own callers are checked (XL014),
+    other files' are not."""
+    return s is not None and any(e.action != IRQ_ON for e in s.effects)
 
 
 def calls_any(path: Path, names: frozenset[str], raw: bytes | None = None) -> bool:
@@ -364,6 +406,23 @@ def _reached_by(headers: HeaderIndex) -> dict[bytes, list[bytes]]:
         for i in ids:
             users.setdefault(i, []).append(n)
     return users
+
+
+def reached_from(path: Path, names: frozenset[str]) -> frozenset[str]:
+    """``names`` and what the inlines and macros of ``path``'s headers among
+    them call, transitively (get_gfn() reaches p2m.c's function)."""
+    headers = header_index(path)
+    out, todo = set(names), list(names)
+    while todo:
+        n = todo.pop()
+        w = headers.wrappers.get(n)
+        nxt = [w.target] if w is not None else (
+            [b.decode() for b in inline_ids(headers, n)[0]] if n in headers.inlines else [])
+        for m in nxt:
+            if m not in out:
+                out.add(m)
+                todo.append(m)
+    return frozenset(out)
 
 
 def _reaching(headers: HeaderIndex, names: frozenset[str]) -> frozenset[bytes]:

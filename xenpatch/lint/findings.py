@@ -45,3 +45,8 @@ class FileResult:
     # What the file's external functions do to their callers' locks, for
     # the other files (see run.lint_files).
     exports: dict[str, Summary] = field(default_factory=dict)
+    # Names called where the caller may hold a lock, and what the file's
+    # functions called there call in turn: another file's helper that only
+    # takes locks can matter at those calls only (run._again).  Not kept in
+    # the cache: a kept result needs no second pass.
+    held_calls: frozenset[str] = frozenset()

@@ -26,10 +26,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 _IDENT = re.compile(rb"[A-Za-z_]\w*")
-# The end of a definition's parameter list: ")" then "{" on the next line
-# at its start (a comment between allowed), or ")" and "{" ending a line.
+# The end of a definition's parameter list: ")" then "{" at the start of a
+# later line (comments between allowed, even over lines: mtrr_set()'s doc
+# comment sits there), or ")" and "{" ending a line.
 _DEF_END = re.compile(
-    rb"\)[ \t]*(?:/\*[^\n]*?\*/[ \t]*)?\r?\n\{|\)[ \t]*\{[ \t]*\r?\n"
+    rb"\)(?:[ \t]|/\*(?:[^*]|\*(?!/))*\*/)*(?:\r?\n(?:[ \t]|/\*(?:[^*]|\*(?!/))*\*/)*)*"
+    rb"\r?\n\{|\)[ \t]*\{[ \t]*\r?\n"
 )
 _CALL = re.compile(rb"([A-Za-z_]\w*)\s*\(")
 _COL0 = re.compile(rb"[A-Za-z_]")
@@ -77,12 +79,17 @@ def definitions(raw: bytes) -> list[Definition]:
         begin = max(raw.rfind(b";", lo, close), raw.rfind(b"}", lo, close),
                     raw.rfind(b"\n\n", lo, close), raw.rfind(b"*/", lo, close),
                     raw.rfind(b"\n#", lo, close), lo - 1)
+        last = None  # a "__" name, if no other: __mem_sharing_unshare_page()
         for call in _CALL.finditer(raw, begin + 1, close):
             name = call.group(1).decode()
             if not name.startswith("__") and name not in _KEYWORDS:
                 break
+            if name.startswith("__") and name != "__attribute__":
+                last = call
         else:
-            continue
+            if last is None:
+                continue
+            call, name = last, last.group(1).decode()
         static = _STATIC.search(raw, begin + 1, call.start()) is not None
         out.append(Definition(name, static, brace))
     return out

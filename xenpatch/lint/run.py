@@ -89,21 +89,48 @@ def _one(item: tuple[Path, str], raw: bytes | None = None) -> FileResult:
 
 def _again(
     item: tuple[Path, str], own: frozenset[str], exports: dict[str, Summary],
-    raw: bytes | None = None,
+    raw: bytes | None = None, held: frozenset[str] = frozenset(),
 ) -> FileResult | None:
     """The file linted again with the other files' summaries, if it calls
-    one of those functions; None if the first pass stands."""
-    from xenpatch.lint.filelint import calls_any, lint_file
+    one of those functions; None if the first pass stands.  ``held``: the
+    first pass's held_calls (a helper that only takes locks matters only
+    where one may be held)."""
+    from xenpatch.lint.filelint import calls_any, lint_file, reached_from
 
     assert _CONFIG is not None
-    names = frozenset(n for n in exports if n not in own)
     if raw is None:
-        if not calls_any(item[0], names):
+        try:
+            text = item[0].read_bytes()
+        except OSError:
             return None
-        return lint_file(item[0], item[1], _CONFIG, exports)
-    if not calls_any(item[0], names, raw=raw):
+    else:
+        text = raw
+    under = reached_from(item[0], held) if held else frozenset()
+    names = frozenset(n for n in exports if n not in own and (
+        not takes_only(exports[n]) or (n in under and may_meet(exports[n], text))))
+    if not calls_any(item[0], names, raw=text):
         return None
     return lint_file(item[0], item[1], _CONFIG, exports, raw=raw)
+
+
+def takes_only(s: Summary) -> bool:
+    return all(e.action == "take" for e in s.effects)
+
+
+def may_meet(s: Summary, text: bytes) -> bool:
+    """Can a call of a helper with this summary change what the file's lint
+    says?  One that only takes locks (printk() takes console_lock) matters
+    only to a caller that may hold one of them: the file must name that
+    lock's field (or global) somewhere, where it takes or releases it, or
+    through a wrapper named after it (pcidevs_lock() takes _pcidevs_lock).
+    A lock the helper is handed itself ("*$0") may be any."""
+    from xenpatch.analysis.lockkeys import last_field
+
+    for e in s.effects:
+        name = last_field(e.key).lstrip("_")
+        if e.action != "take" or "$" in name or not name or name.encode() in text:
+            return True
+    return False
 
 
 def tree_exports(per_file: Iterable[Mapping[str, Summary]]) -> dict[str, Summary]:
@@ -469,9 +496,18 @@ def _second(work: list[tuple[Path, str]], first: list[FileResult],
         return first
     own = [frozenset(r.exports) for r in first]
     second = _counted(mapper(_again, work, own, [exports] * len(work),
-                             raws or [None] * len(work)),
+                             raws or [None] * len(work), [r.held_calls for r in first]),
                       "files, second pass (other files' helpers)", len(work), progress)
-    return [b if b is not None else a for a, b in zip(first, second, strict=True)]
+    # Summaries are of one round: a file's come from its first pass, never
+    # from another file's (the lazy plan computes them so); a callee's takes
+    # now reach the second pass of nearly every file, and the summaries it
+    # would give are of a second round.
+    out = []
+    for a, b in zip(first, second, strict=True):
+        if b is not None:
+            b.exports = a.exports
+        out.append(b if b is not None else a)
+    return out
 
 
 def _size(p: Path) -> int:
