@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from xenpatch.analysis.locktable import Summary
 from xenpatch.lint import nameindex
+from xenpatch.lint.excerpt import file_reach
 from xenpatch.lint.findings import FileResult, Finding, Step
 from xenpatch.lint.treecache import (
     FileExports,
@@ -34,26 +35,7 @@ from xenpatch.lint.treecache import (
 )
 
 if TYPE_CHECKING:
-    from xenpatch.analysis.headers import HeaderIndex
     from xenpatch.lint.config import LintConfig
-
-_REACH: dict[int, tuple[HeaderIndex, nameindex.Reach]] = {}
-
-
-def _reach(headers: HeaderIndex) -> nameindex.Reach:
-    # header_index() keeps one index per directory for the process: the
-    # index itself is held here, so its id() cannot be reused.
-    got = _REACH.get(id(headers))
-    if got is None or got[0] is not headers:
-        reach = nameindex.Reach.of(headers.inlines,
-                                   {n: w.target for n, w in headers.wrappers.items()})
-        got = _REACH[id(headers)] = (headers, reach)
-    return got[1]
-
-
-def _with_macros(reach: nameindex.Reach, raw: bytes) -> nameindex.Reach:
-    return reach.plus(nameindex.local_macros(raw))
-
 
 class Plan:
     """The summaries a set of files of one tree needs, from the cache or
@@ -76,7 +58,7 @@ class Plan:
             from xenpatch.analysis.headers import header_index
 
             raw = path.read_bytes() if raw is None else raw
-            got = nameindex.needed(raw, _with_macros(_reach(header_index(path)), raw))
+            got = nameindex.needed(raw, file_reach(header_index(path), raw))
             if rel is not None and self._as_hashed(rel, raw):
                 self.cache.set_needed(rel, got)
         return got
@@ -117,7 +99,7 @@ class Plan:
             headers = header_index(path)
             seeds = frozenset(s.decode() for s in _seed_names(self.config(), headers))
             got = nameindex.may_export(raw, nameindex.definitions(raw), seeds,
-                                       _with_macros(_reach(headers), raw))
+                                       file_reach(headers, raw))
             if self._as_hashed(rel, raw):
                 self.cache.set_may_export(rel, got)
         return got

@@ -55,6 +55,7 @@ class Definition:
     name: str
     static: bool
     brace: int  # offset of the body's "{"
+    start: int = 0  # where the declaration is taken to start
 
 
 def definitions(raw: bytes) -> list[Definition]:
@@ -84,7 +85,7 @@ def definitions(raw: bytes) -> list[Definition]:
         else:
             continue
         static = _STATIC.search(raw, begin + 1, call.start()) is not None
-        out.append(Definition(name, static, brace))
+        out.append(Definition(name, static, brace, begin + 1))
     return out
 
 
