@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 _IDENT = re.compile(rb"[A-Za-z_]\w*")
 # The end of a definition's parameter list: ")" then "{" on the next line
@@ -50,42 +50,59 @@ RESERVED = frozenset((
 _DEFINE = re.compile(rb"#[ \t]*define[ \t]+([A-Za-z_]\w*)((?:\\\r?\n|[^\n])*)")
 
 
-@dataclass(frozen=True)
-class Definition:
+class Definition(NamedTuple):
     name: str
     static: bool
     brace: int  # offset of the body's "{"
     start: int = 0  # where the declaration is taken to start
 
 
+# The last boundary a declaration starts after: a statement's ";", a
+# block's "}", a blank line, a comment's end, a directive.
+_LAST = re.compile(rb"(?s).*(;|\}|\n\n|\*/|\n#)")
+_NEAR = 200
+_KEYBYTES = frozenset(k.encode() for k in _KEYWORDS)
+
+
 def definitions(raw: bytes) -> list[Definition]:
     """The functions ``raw`` defines, in order (a superset: a function-like
-    macro call followed by a block counts too)."""
+    macro call followed by a block counts too).  The name index runs this
+    over every file of a tree on a cold run: its loop is kept lean."""
     out: list[Definition] = []
+    append = out.append
+    rfind = raw.rfind
+    col0 = _COL0.match
+    calls = _CALL.finditer
+    static = _STATIC.search
+    last = _LAST.match
+    keywords = _KEYBYTES
     for m in _DEF_END.finditer(raw):
         close = m.start()
-        brace = raw.index(b"{", close)
-        if m.group(0).endswith(b"\n"):
+        end = m.end()
+        if raw[end - 1] == 0x0A:
             # ") {" at the end of a line: a definition only if that line
             # starts at column 0 with an identifier (not an indented if).
-            start = raw.rfind(b"\n", 0, close) + 1
-            if not _COL0.match(raw, start):
+            if not col0(raw, rfind(b"\n", 0, close) + 1):
                 continue
+            brace = raw.index(b"{", close)
+        else:
+            brace = end - 1
         # The declaration starts after the previous statement, block,
-        # comment, directive or blank line (looked for nearby: a file's
-        # first definition would otherwise scan back to its start each time).
-        lo = max(0, close - _WINDOW)
-        begin = max(raw.rfind(b";", lo, close), raw.rfind(b"}", lo, close),
-                    raw.rfind(b"\n\n", lo, close), raw.rfind(b"*/", lo, close),
-                    raw.rfind(b"\n#", lo, close), lo - 1)
-        for call in _CALL.finditer(raw, begin + 1, close):
-            name = call.group(1).decode()
-            if not name.startswith("__") and name not in _KEYWORDS:
+        # comment, directive or blank line: the last one within _WINDOW
+        # bytes (a file's first definition would otherwise scan back to
+        # its start each time), looked for in the nearest bytes first.
+        b = last(raw, close - _NEAR if close > _NEAR else 0, close)
+        if b is None and close > _NEAR:
+            b = last(raw, close - _WINDOW if close > _WINDOW else 0, close)
+        begin = b.start(1) if b is not None else max(0, close - _WINDOW) - 1
+        for call in calls(raw, begin + 1, close):
+            name = call.group(1)
+            if not name.startswith(b"__") and name not in keywords:
                 break
         else:
             continue
-        static = _STATIC.search(raw, begin + 1, call.start()) is not None
-        out.append(Definition(name, static, brace, begin + 1))
+        append(Definition(name.decode(), static(raw, begin + 1, call.start()) is not None,
+                          brace, begin + 1))
     return out
 
 

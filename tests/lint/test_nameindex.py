@@ -1,0 +1,66 @@
+"""The name index's scan (nameindex.definitions()) against a plain
+statement of what it finds: the lean loop must find the same."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from xenpatch.lint import nameindex
+
+
+def _plain(raw: bytes) -> list[tuple[str, bool, int, int]]:
+    """definitions() as first written: every boundary searched for over
+    the whole window, one by one."""
+    out = []
+    for m in nameindex._DEF_END.finditer(raw):
+        close = m.start()
+        brace = raw.index(b"{", close)
+        if m.group(0).endswith(b"\n"):
+            start = raw.rfind(b"\n", 0, close) + 1
+            if not re.match(rb"[A-Za-z_]", raw[start:start + 1]):
+                continue
+        lo = max(0, close - 1000)
+        begin = max(raw.rfind(b";", lo, close), raw.rfind(b"}", lo, close),
+                    raw.rfind(b"\n\n", lo, close), raw.rfind(b"*/", lo, close),
+                    raw.rfind(b"\n#", lo, close), lo - 1)
+        for call in re.finditer(rb"([A-Za-z_]\w*)\s*\(", raw[begin + 1:close]):
+            name = call.group(1).decode()
+            if not name.startswith("__") and name not in (
+                    "if", "for", "while", "switch", "return", "sizeof", "do", "else"):
+                break
+        else:
+            continue
+        static = re.search(rb"\bstatic\b", raw[begin + 1:begin + 1 + call.start()]) is not None
+        out.append((name, static, brace, begin + 1))
+    return out
+
+
+_PIECES = [
+    b"static ", b"int ", b"void\n", b"__init ", b"foo", b"bar_2", b"(", b")", b"(void)",
+    b"(int a, long b)", b" {\n", b"\n{\n", b"}\n", b";\n", b"\n\n", b"/* c */", b"*/",
+    b"\n#define X(a) a\n", b"#if 0\n", b"    if ( x ) {\n", b"sizeof(", b"__attribute__((x))",
+    b"return (", b"x" * 150, b" " * 120, b"\n", b"static void\nlong_name(\n    int a)\n{\n",
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=60))
+def test_generated_texts(pieces: list[bytes]) -> None:
+    raw = b"".join(pieces)
+    assert [tuple(d) for d in nameindex.definitions(raw)] == _plain(raw)
+
+
+@pytest.mark.xen
+def test_xen_417(xen417: Path) -> None:
+    n = 0
+    for p in sorted((xen417 / "xen").rglob("*.c")):
+        raw = p.read_bytes()
+        got = [tuple(d) for d in nameindex.definitions(raw)]
+        assert got == _plain(raw), p
+        n += len(got)
+    assert n > 5000
