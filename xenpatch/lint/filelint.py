@@ -48,6 +48,7 @@ from xenpatch.lint.config import LintConfig
 from xenpatch.lint.findings import FileResult, Finding, Step
 from xenpatch.lint.irqchecks import irq_findings
 from xenpatch.lint.leaks import leak_findings
+from xenpatch.lint.treecache import content_hash
 
 
 def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult) -> None:
@@ -252,6 +253,13 @@ def lint_file(path: Path, display: str, config: LintConfig,
             raw = path.read_bytes()
         except OSError as exc:
             return FileResult(display, error=f"{display}: {exc.strerror or exc}")
+    result = _lint_text(path, display, config, external, raw)
+    result.digest = content_hash(raw)
+    return result
+
+
+def _lint_text(path: Path, display: str, config: LintConfig,
+               external: Mapping[str, Summary] | None, raw: bytes) -> FileResult:
     # A file that names no lock operation, wrapper or lock helper (its own
     # macros would have to name one too) has nothing to check: skip its parse.
     seeds = _seed_names(config, header_index(path))

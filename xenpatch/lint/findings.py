@@ -45,3 +45,7 @@ class FileResult:
     # What the file's external functions do to their callers' locks, for
     # the other files (see run.lint_files).
     exports: dict[str, Summary] = field(default_factory=dict)
+    # The content hash (treecache.content_hash) of the text linted: what
+    # the tree cache keeps of this result is kept under it, never under
+    # the hash of another version of the file read before or after.
+    digest: str | None = field(default=None, compare=False)

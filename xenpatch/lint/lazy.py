@@ -47,6 +47,11 @@ class Plan:
         self.cache = cache
         self.config = config
         self._definers: dict[str, list[str]] | None = None
+        # Summaries computed in this run of a file changed since the cache
+        # hashed it: used, not kept.
+        self._unkept: dict[str, dict[str, Summary]] = {}
+        # Files read in this run whose text was not the one the cache hashed.
+        self._changed: set[str] = set()
 
     def read(self, rel: str) -> bytes:
         return (self.cache.root / rel).read_bytes()
@@ -67,7 +72,10 @@ class Plan:
         """Is ``raw`` the content the cache hashed for ``rel``?  What is read
         of a file changed since is used in this run, never kept under the
         old content's hash."""
-        return content_hash(raw) == self.cache.hashes.get(rel)
+        if content_hash(raw) == self.cache.hashes.get(rel):
+            return True
+        self._changed.add(rel)
+        return False
 
     def definers(self) -> dict[str, list[str]]:
         """Name -> the tree's files defining it (external definitions)."""
@@ -133,7 +141,8 @@ class Plan:
             may = frozenset() if _implements(rel, config.implementation) else (
                 self.may_export(rel) - config.table.ops.keys())
             ex.none |= asked - may
-            self.cache.set_exports(rel, ex)
+            if rel not in self._changed:
+                self.cache.set_exports(rel, ex)
             rest = frozenset(n for n in asked & may if n not in ex.known and n not in ex.none)
             if rest and not ex.complete:
                 todo[rel] = rest
@@ -141,7 +150,17 @@ class Plan:
                     found(rel, rest)
         return todo
 
-    def record(self, rel: str, asked: frozenset[str], got: Mapping[str, Summary]) -> None:
+    def record(self, rel: str, asked: frozenset[str], got: Mapping[str, Summary],
+               complete: bool = False, digest: str | None = None) -> None:
+        """A file's summaries of the names asked (``complete``: all of its
+        summaries), computed from the text whose hash is ``digest``: kept
+        if that is the text the cache hashed, else for this run only."""
+        if digest is None or digest != self.cache.hashes.get(rel):
+            self._unkept.setdefault(rel, {}).update(got)
+            return
+        if complete:
+            self.cache.set_exports(rel, FileExports(True, dict(got)))
+            return
         ex = self.cache.file_exports(rel) or FileExports()
         ex.known.update(got)
         ex.none |= asked - got.keys()
@@ -157,7 +176,10 @@ class Plan:
                 if rel in skip:
                     continue
                 ex = self.cache.file_exports(rel)
-                if ex is not None and n in ex.known:
+                if rel in self._unkept:
+                    if n in self._unkept[rel]:
+                        per_file.setdefault(rel, {})[n] = self._unkept[rel][n]
+                elif ex is not None and n in ex.known:
                     per_file.setdefault(rel, {})[n] = ex.known[n]
         return [per_file[r] for r in sorted(per_file)]
 
