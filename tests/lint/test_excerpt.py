@@ -52,7 +52,7 @@ void other(void)
 
 def _bodies_left(text: bytes) -> dict[str, bool]:
     """Function name -> does its body still hold anything but directives?"""
-    defs = nameindex.definitions(text)
+    defs = nameindex.definitions(text, reserved=True)
     out = {}
     for i, d in enumerate(defs):
         end = defs[i + 1].brace if i + 1 < len(defs) else len(text)
@@ -105,6 +105,20 @@ def test_a_function_named_after_an_attribute_is_reached() -> None:
     got = excerpt.excerpt(raw, ["log"], NO_REACH)
     assert got is not None and _bodies_left(got.text) == {"format": True, "log": True,
                                                           "other": False}
+
+
+def test_what_unindexed_functions_call_is_kept() -> None:
+    """__inner() (a name the index leaves out) and odd() (its "{" ends an
+    indented line) are functions all the same: what they call is kept."""
+    raw = (b"static int __inner(int x)\n{\n    return helper2(x);\n}\n\n"
+           b"static int helper2(int x)\n{\n    spin_lock(&l);\n    return x;\n}\n\n"
+           b"static void\n    odd(void) {\n    helper3();\n}\n\n"
+           b"static void helper3(void)\n{\n    spin_unlock(&l);\n}\n\n"
+           b"int outer(int x)\n{\n    return __inner(x);\n}\n\n"
+           b"void other(void)\n{\n    y();\n}\n")
+    got = excerpt.excerpt(raw, ["outer"], NO_REACH)
+    assert got is not None and _bodies_left(got.text) == {
+        "__inner": True, "helper2": True, "helper3": True, "outer": True, "other": False}
 
 
 def test_a_body_not_closed_at_the_start_of_a_line_is_kept() -> None:

@@ -108,20 +108,23 @@ def _declared(raw: bytes, d: nameindex.Definition) -> set[str]:
 
 
 def reached(raw: bytes, names: Iterable[str], reach: nameindex.Reach,
-            defs: list[nameindex.Definition],
-            bodies: list[tuple[int, int] | None]) -> tuple[set[int], set[str]]:
+            defs: list[nameindex.Definition], bodies: list[tuple[int, int] | None],
+            roots: frozenset[str] = frozenset()) -> tuple[set[int], set[str]]:
     """The indexes of the definitions whose bodies the summaries of
     ``names`` may depend on: those of the names, and of every name their
-    bodies mention (through macros and inlines), to a fixpoint; and the
-    names seen on the way.  A definition without a plain body counts with
-    its text to the next definition."""
+    bodies (and ``roots``, names always reached) mention (through macros
+    and inlines), to a fixpoint; and the names seen on the way.  A
+    definition without a plain body counts with its text to the next
+    definition."""
     by_name: dict[str, list[int]] = {}
     for i, d in enumerate(defs):
         for n in _declared(raw, d):
             by_name.setdefault(n, []).append(i)
     keep: set[int] = set()
-    todo = [i for n in set(names) for i in by_name.get(n, ())]
     seen: set[str] = set(names)
+    for n in reach.closure(roots):
+        seen.add(n)
+    todo = [i for n in seen for i in by_name.get(n, ())]
     while todo:
         i = todo.pop()
         if i in keep:
@@ -137,6 +140,24 @@ def reached(raw: bytes, names: Iterable[str], reach: nameindex.Reach,
     return keep, seen
 
 
+# What a top-level block that is not a function's body follows: "=" (an
+# initializer) or a struct, union or enum's name.
+_NOT_CODE = re.compile(rb"(?:=|\b(?:struct|union|enum)(?:\s+[A-Za-z_]\w*)?)\s*$")
+
+
+def _unnamed(raw: bytes, blocks: dict[int, int],
+             bodies: list[tuple[int, int] | None]) -> frozenset[str]:
+    """The identifiers of the top-level blocks that may be code of a
+    function the scan did not find (a K&R or attributed definition):
+    kept whole, what they call is kept too, whoever calls them."""
+    known = {b[0] for b in bodies if b is not None}
+    out: set[str] = set()
+    for open_, close in blocks.items():
+        if open_ not in known and not _NOT_CODE.search(raw, max(0, open_ - 80), open_):
+            out |= nameindex.identifiers(raw[open_:close])
+    return frozenset(out)
+
+
 @dataclass(frozen=True)
 class Excerpt:
     text: bytes
@@ -147,13 +168,13 @@ class Excerpt:
 def excerpt(raw: bytes, names: Iterable[str], reach: nameindex.Reach) -> Excerpt | None:
     """``raw`` with the bodies no summary of ``names`` depends on emptied;
     None if no body would be."""
-    defs = nameindex.definitions(raw)
+    defs = nameindex.definitions(raw, reserved=True)
     scanned = _scan(raw) if defs else None
     if scanned is None:
         return None
     blocks, directives = scanned
     bodies = _bodies(raw, defs, blocks)
-    keep, seen = reached(raw, names, reach, defs, bodies)
+    keep, seen = reached(raw, names, reach, defs, bodies, _unnamed(raw, blocks, bodies))
     cut = [b for i, b in enumerate(bodies) if b is not None and i not in keep]
     if not cut:
         return None

@@ -64,10 +64,12 @@ _NEAR = 200
 _KEYBYTES = frozenset(k.encode() for k in _KEYWORDS)
 
 
-def definitions(raw: bytes) -> list[Definition]:
+def definitions(raw: bytes, reserved: bool = False) -> list[Definition]:
     """The functions ``raw`` defines, in order (a superset: a function-like
-    macro call followed by a block counts too).  The name index runs this
-    over every file of a tree on a cold run: its loop is kept lean."""
+    macro call followed by a block counts too).  ``reserved``: a definition
+    named only by ``__`` names counts too (named by the first of them);
+    the name index leaves those out.  The name index runs this over every
+    file of a tree on a cold run: its loop is kept lean."""
     out: list[Definition] = []
     append = out.append
     rfind = raw.rfind
@@ -95,12 +97,19 @@ def definitions(raw: bytes) -> list[Definition]:
         if b is None and close > _NEAR:
             b = last(raw, close - _WINDOW if close > _WINDOW else 0, close)
         begin = b.start(1) if b is not None else max(0, close - _WINDOW) - 1
+        first = None
         for call in calls(raw, begin + 1, close):
             name = call.group(1)
-            if not name.startswith(b"__") and name not in keywords:
-                break
+            if name not in keywords:
+                if not name.startswith(b"__"):
+                    break
+                if first is None:
+                    first = call
         else:
-            continue
+            if not reserved or first is None:
+                continue
+            call = first
+            name = call.group(1)
         append(Definition(name.decode(), static(raw, begin + 1, call.start()) is not None,
                           brace, begin + 1))
     return out
