@@ -64,3 +64,37 @@ def test_xen_417(xen417: Path) -> None:
         assert got == _plain(raw), p
         n += len(got)
     assert n > 5000
+
+
+_SEEDS = frozenset({"spin_lock", "spin_unlock", "spin_lock_irqsave", "read_lock", "write_lock",
+                    "rcu_read_lock", "spin_trylock"})
+
+
+def _restricted_agrees(raw: bytes) -> int:
+    """may_export() asked for some names answers for them as when asked for
+    all; returns how many names were checked."""
+    defs = nameindex.definitions(raw)
+    reach = nameindex.Reach({}).plus(nameindex.local_macros(raw))
+    full = nameindex.may_export(raw, defs, _SEEDS, reach)
+    names = sorted({d.name for d in defs})
+    for only in [frozenset([n]) for n in names] + [frozenset(names[::2])]:
+        assert nameindex.may_export(raw, defs, _SEEDS, reach, only) == full & only, only
+    return len(names)
+
+
+def test_may_export_for_some_names() -> None:
+    raw = (b"static void a(void)\n{\n    b();\n}\n\nvoid b(void)\n{\n    c();\n}\n\n"
+           b"static void c(void)\n{\n    spin_lock(&l);\n}\n\nvoid d(void)\n{\n    e();\n}\n\n"
+           b"void e(void)\n{\n}\n\nvoid f(void)\n{\n    a();\n}\n")
+    defs = nameindex.definitions(raw)
+    full = nameindex.may_export(raw, defs, _SEEDS, nameindex.Reach({}))
+    assert {"b", "f"} <= full and "a" not in full  # a: static
+    assert _restricted_agrees(raw) == 6
+
+
+@pytest.mark.xen
+def test_may_export_for_some_names_xen_417(xen417: Path) -> None:
+    n = 0
+    for p in sorted((xen417 / "xen" / "common").rglob("*.c")):
+        n += _restricted_agrees(p.read_bytes())
+    assert n > 500

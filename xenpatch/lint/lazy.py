@@ -96,7 +96,10 @@ class Plan:
             self._definers = out
         return self._definers
 
-    def may_export(self, rel: str) -> frozenset[str]:
+    def may_export(self, rel: str, only: frozenset[str] | None = None) -> frozenset[str]:
+        """The file's external functions that may reach a lock (of
+        ``only``, if given: then only what those reach is scanned, and the
+        partial answer is not kept)."""
         got = self.cache.may_export(rel)
         if got is None:
             from xenpatch.analysis.headers import header_index
@@ -107,10 +110,10 @@ class Plan:
             headers = header_index(path)
             seeds = frozenset(s.decode() for s in _seed_names(self.config(), headers))
             got = nameindex.may_export(raw, nameindex.definitions(raw), seeds,
-                                       file_reach(headers, raw))
-            if self._as_hashed(rel, raw):
+                                       file_reach(headers, raw), only)
+            if self._as_hashed(rel, raw) and only is None:
                 self.cache.set_may_export(rel, got)
-        return got
+        return got if only is None else got & only
 
     def wanted(self, needed: frozenset[str], skip: set[str],
                found: Callable[[str, frozenset[str]], None] | None = None,
@@ -139,7 +142,7 @@ class Plan:
             # The lock API's own files and names have no summaries for
             # their callers (the lock table describes them).
             may = frozenset() if _implements(rel, config.implementation) else (
-                self.may_export(rel) - config.table.ops.keys())
+                self.may_export(rel, asked) - config.table.ops.keys())
             ex.none |= asked - may
             if rel not in self._changed:
                 self.cache.set_exports(rel, ex)

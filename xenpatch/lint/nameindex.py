@@ -194,25 +194,42 @@ def needed(raw: bytes, reach: Reach) -> frozenset[str]:
 
 
 def may_export(raw: bytes, defs: list[Definition], seeds: frozenset[str],
-               reach: Reach) -> frozenset[str]:
+               reach: Reach, only: frozenset[str] | None = None) -> frozenset[str]:
     """The file's external functions that may reach a lock: those whose
     text, or what it reaches through macros and inlines, names a seed (a
     lock operation, a lock helper of the headers) or a function of the file
-    that does (the analysis's relevance fixpoint, over text)."""
+    that does (the analysis's relevance fixpoint, over text).  ``only``:
+    the answer is wanted for these names only; the fixpoint then runs over
+    the definitions they reach (whose answers are all theirs depend on)."""
     if not defs:
         return frozenset()
-    spans = [(d, raw[d.brace : (defs[i + 1].brace if i + 1 < len(defs) else len(raw))])
-             for i, d in enumerate(defs)]
-    reached = [(d, reach.closure(identifiers(text))) for d, text in spans]
+    ends = [defs[i + 1].brace if i + 1 < len(defs) else len(raw) for i in range(len(defs))]
+    if only is None:
+        chosen = list(range(len(defs)))
+        ids = {i: reach.closure(identifiers(raw[defs[i].brace:ends[i]])) for i in chosen}
+    else:
+        by_name: dict[str, list[int]] = {}
+        for i, d in enumerate(defs):
+            by_name.setdefault(d.name, []).append(i)
+        ids = {}
+        todo = [i for n in only for i in by_name.get(n, ())]
+        while todo:
+            i = todo.pop()
+            if i in ids:
+                continue
+            ids[i] = reach.closure(identifiers(raw[defs[i].brace:ends[i]]))
+            todo.extend(j for n in ids[i] for j in by_name.get(n, ()) if j not in ids)
+        chosen = sorted(ids)
     names = set(seeds)
     rel: set[int] = set()
     changed = True
     while changed:
         changed = False
-        for i, (d, ids) in enumerate(reached):
-            if i not in rel and not ids.isdisjoint(names):
+        for i in chosen:
+            if i not in rel and not ids[i].isdisjoint(names):
                 rel.add(i)
-                if d.name not in names:
-                    names.add(d.name)
+                if defs[i].name not in names:
+                    names.add(defs[i].name)
                 changed = True
-    return frozenset(reached[i][0].name for i in rel if not reached[i][0].static)
+    out = frozenset(defs[i].name for i in rel if not defs[i].static)
+    return out if only is None else out & only
