@@ -98,3 +98,25 @@ def test_may_export_for_some_names_xen_417(xen417: Path) -> None:
     for p in sorted((xen417 / "xen" / "common").rglob("*.c")):
         n += _restricted_agrees(p.read_bytes())
     assert n > 500
+
+
+_NAMES = st.sampled_from([f"n{i}" for i in range(8)])
+_GRAPH = st.dictionaries(_NAMES, st.frozensets(_NAMES, max_size=4), max_size=8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_GRAPH, _GRAPH, st.lists(st.frozensets(_NAMES, max_size=4), min_size=1, max_size=4))
+def test_a_files_macros_over_its_headers_closure(base: dict[str, frozenset[str]],
+                                                 macros: dict[str, frozenset[str]],
+                                                 asks: list[frozenset[str]]) -> None:
+    """Reach.plus() (an overlay sharing its base's memo) closes as one
+    Reach over the merged bodies does, whatever was asked of the base
+    before."""
+    flat = dict(base)
+    for n, ids in macros.items():
+        flat[n] = flat.get(n, frozenset()) | (ids - {n})
+    shared = nameindex.Reach(base)
+    over = shared.plus(macros)
+    for names in asks:
+        shared.closure(names)  # the base's memo filled first, or not
+        assert over.closure(names) == nameindex.Reach(flat).closure(names)

@@ -129,8 +129,13 @@ class Reach:
     """The forward closure of names through macro bodies and header inlines:
     what mentioning a name may end up calling."""
 
-    def __init__(self, bodies: Mapping[str, frozenset[str]]) -> None:
+    def __init__(self, bodies: Mapping[str, frozenset[str]],
+                 base: Reach | None = None) -> None:
+        """``base``: the closure this one adds ``bodies`` to (a file's own
+        macros over its headers'): its memo is shared for the names whose
+        closure there meets none of ``bodies``."""
         self.bodies = bodies
+        self._base = base
         self._memo: dict[str, frozenset[str]] = {}
 
     @staticmethod
@@ -151,24 +156,36 @@ class Reach:
         """This closure with a file's own macros too."""
         if not macros:
             return self
-        bodies = dict(self.bodies)
-        for n, ids in macros.items():
-            bodies[n] = bodies.get(n, frozenset()) | (ids - {n})
-        return Reach(bodies)
+        return Reach({n: self.body(n) | (ids - {n}) for n, ids in macros.items()}, self)
+
+    def body(self, name: str) -> frozenset[str]:
+        got = self.bodies.get(name)
+        if got is not None:
+            return got
+        return self._base.body(name) if self._base is not None else frozenset()
+
+    def has(self, name: str) -> bool:
+        return name in self.bodies or (self._base is not None and self._base.has(name))
 
     def closure(self, names: Iterable[str]) -> frozenset[str]:
         out = set(names)
-        for n in [n for n in out if n in self.bodies]:
+        for n in [n for n in out if self.has(n)]:
             out |= self._one(n)
         return frozenset(out)
 
     def _one(self, name: str) -> frozenset[str]:
         got = self._memo.get(name)
         if got is None:
+            base = self._base
+            if base is not None and name not in self.bodies:
+                got = base._one(name)
+                if got.isdisjoint(self.bodies):
+                    self._memo[name] = got
+                    return got
             seen = {name}
             todo = [name]
             while todo:
-                for b in self.bodies.get(todo.pop(), ()):
+                for b in self.body(todo.pop()):
                     if b not in seen:
                         seen.add(b)
                         todo.append(b)
