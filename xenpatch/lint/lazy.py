@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xenpatch.analysis.locktable import Summary
+from xenpatch.c.texts import read_bytes
 from xenpatch.lint import nameindex
 from xenpatch.lint.excerpt import file_reach
 from xenpatch.lint.findings import FileResult, Finding, Step
@@ -54,7 +55,7 @@ class Plan:
         self._changed: set[str] = set()
 
     def read(self, rel: str) -> bytes:
-        return (self.cache.root / rel).read_bytes()
+        return read_bytes(self.cache.root / rel)
 
     def needed(self, rel: str | None, path: Path, raw: bytes | None = None) -> frozenset[str]:
         """The names the file (or ``raw`` in its place) may call."""
@@ -106,7 +107,7 @@ class Plan:
             from xenpatch.lint.filelint import _seed_names
 
             path = self.cache.root / rel
-            raw = path.read_bytes()
+            raw = read_bytes(path)
             headers = header_index(path)
             seeds = frozenset(s.decode() for s in _seed_names(self.config(), headers))
             got = nameindex.may_export(raw, nameindex.definitions(raw), seeds,

@@ -159,6 +159,16 @@ def lint_files(
 
     ``contents``: the text to lint instead of what some files hold now
     (``--since``: the files at a revision, in the tree as it is)."""
+    from xenpatch.c.texts import shared_reads
+
+    with shared_reads():
+        return _lint_files(files, jobs, rules, tree, progress, contents)
+
+
+def _lint_files(
+    files: list[tuple[Path, str]], jobs: int | None, rules: Path | None, tree: bool,
+    progress: Progress | None, contents: Mapping[Path, bytes] | None,
+) -> list[FileResult]:
     jobs = jobs or default_jobs()
     over = contents or {}
     real = _real_paths(p for p, _ in files)
