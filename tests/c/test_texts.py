@@ -58,3 +58,13 @@ def test_a_lint_run_reads_each_header_once(tmp_path: Path,
     monkeypatch.setattr("builtins.open", counting)
     lint_files([(xen / "common" / "a.c", "a.c")], jobs=1)
     assert opened.count(str(xen / "include" / "xen" / "spinlock.h")) == 1, opened
+
+
+def test_forget_reads_again(tmp_path: Path) -> None:
+    p = tmp_path / "a.h"
+    p.write_bytes(b"one")
+    with texts.shared_reads():
+        texts.read_bytes(p)
+        p.write_bytes(b"two")
+        texts.forget()
+        assert texts.read_bytes(p) == b"two"

@@ -30,6 +30,13 @@ def shared_reads() -> Iterator[None]:
         _RUN = outer
 
 
+def forget() -> None:
+    """Drop what the run has read so far (worker processes about to fork
+    would each hold a copy of the tree's text for nothing)."""
+    if _RUN is not None:
+        _RUN.clear()
+
+
 def read_bytes(path: str | os.PathLike[str]) -> bytes:
     """The file's bytes (OSError as open() raises it)."""
     run = _RUN

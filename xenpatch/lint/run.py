@@ -190,6 +190,10 @@ def _lint_files(
     index = [item[0] not in over and rels.get(item) in sources for item in work]
     _init(rules)
     _warm(real.values())
+    if jobs > 1 and len(work) > 1:
+        from xenpatch.c.texts import forget
+
+        forget()
     with _mapper(jobs, len(work), rules, loaded=True) as mapper:
         results, read = _two_passes(work, mapper, progress, raws, index)
     if cache is not None:
