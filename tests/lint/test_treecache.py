@@ -311,3 +311,54 @@ def test_a_whole_tree_run_keeps_the_name_index_its_passes_read(
     lint_files([(p, p.name) for p in files], jobs=1)
     defs = json.loads(_cache_files(tree)[0].read_text())["defs"]
     assert "other_new" in defs[hashes["other.c"]]
+
+
+def test_a_callee_changed_mid_run_is_not_kept_under_its_old_hash(
+        tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """msix.c rewritten after the cache hashed it, before its summaries are
+    computed: this run uses what it read, the cache keeps nothing of it
+    under the old hash, and the next run computes its summaries again."""
+    dump = tree / "drivers" / "vpci" / "dump.c"
+    msix = tree / "arch" / "x86" / "hvm" / "msix.c"
+    old = treecache.content_hash(msix.read_bytes())
+    summaries = lint_run._summaries
+    # The same text but one comment: the same summaries, another hash.
+    changed = msix.read_bytes() + b"/* edited */\n"
+
+    def editing(path, names):
+        if Path(path).name == "msix.c":
+            msix.write_bytes(changed)
+        return summaries(path, names)
+
+    monkeypatch.setattr(lint_run, "_summaries", editing)
+    assert _lint(dump) == [(30, "XL002")]
+    data = json.loads(_cache_files(tree)[0].read_text())
+    entry = data["exports"].get("arch/x86/hvm/msix.c")
+    assert entry is None or entry[0] != old or not entry[1]["known"]
+
+    monkeypatch.setattr(lint_run, "_summaries", summaries)
+    assert _lint(dump) == [(30, "XL002")]
+    data = json.loads(_cache_files(tree)[0].read_text())
+    got = data["exports"]["arch/x86/hvm/msix.c"]
+    assert got[0] == treecache.content_hash(changed) and "msix_print" in got[1]["known"]
+
+
+def test_a_file_changed_before_its_lint_keeps_no_result_under_its_old_hash(
+        tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """dump.c rewritten after the cache hashed it, before the run reads it:
+    no result, needed names or summaries of it are kept under the old hash."""
+    dump = tree / "drivers" / "vpci" / "dump.c"
+    old = treecache.content_hash(dump.read_bytes())
+    opened = treecache.TreeCache.open
+
+    def open_then_edit(*a, **k):
+        cache = opened(*a, **k)
+        dump.write_bytes(dump.read_bytes() + b"/* edited */\n")
+        return cache
+
+    monkeypatch.setattr(treecache.TreeCache, "open", staticmethod(open_then_edit))
+    assert _lint(dump) == [(30, "XL002")]
+    data = json.loads(_cache_files(tree)[0].read_text())
+    rel = "drivers/vpci/dump.c"
+    for table in ("results", "needs", "exports"):
+        assert data[table].get(rel, [None])[0] != old, table

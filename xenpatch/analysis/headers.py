@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from xenpatch.analysis.lockkeys import balanced_parens
 from xenpatch.analysis.locktable import Wrapper
+from xenpatch.c.texts import read_bytes
 
 T = TypeVar("T")
 
@@ -222,7 +223,7 @@ def _scan_header(
     every architecture's index, and a directory's headers in the index of
     each subdirectory."""
     try:
-        raw = h.read_bytes()
+        raw = read_bytes(h)
     except OSError:
         return {}, [], frozenset()
     percpu = frozenset(percpu_members(raw)) if b"percpu_rwlock_t" in raw else frozenset()

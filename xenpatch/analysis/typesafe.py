@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
 
+from xenpatch.c.texts import read_bytes
+
 _CONT = re.compile(rb"\\\r?\n")
 _COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
 # #define NAME(params) body, continuation lines joined by the caller.
@@ -213,7 +215,7 @@ def tree_texts(root: Path, arch: str | None) -> tuple[bytes, ...]:
     for d in _header_dirs(root, arch):
         for h in sorted(d.rglob("*.h")) if d.is_dir() else ():
             try:
-                out.append(h.read_bytes())
+                out.append(read_bytes(h))
             except OSError:
                 continue
     return tuple(out)

@@ -286,6 +286,8 @@ def _join(toks: list[str]) -> str:
 
 
 def _depth_change(line: str) -> int:
+    if "{" not in line and "}" not in line:
+        return 0  # most lines: no need to drop their strings first
     s = _STRINGS.sub("", line)
     return s.count("{") - s.count("}")
 

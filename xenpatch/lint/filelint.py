@@ -50,6 +50,7 @@ from xenpatch.lint.config import LintConfig
 from xenpatch.lint.findings import FileResult, Finding, Step
 from xenpatch.lint.irqchecks import irq_findings
 from xenpatch.lint.leaks import leak_findings
+from xenpatch.lint.treecache import content_hash
 
 
 def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult) -> None:
@@ -294,6 +295,13 @@ def lint_file(path: Path, display: str, config: LintConfig,
             raw = path.read_bytes()
         except OSError as exc:
             return FileResult(display, error=f"{display}: {exc.strerror or exc}")
+    result = _lint_text(path, display, config, external, raw)
+    result.digest = content_hash(raw)
+    return result
+
+
+def _lint_text(path: Path, display: str, config: LintConfig,
+               external: Mapping[str, Summary] | None, raw: bytes) -> FileResult:
     # A file that names no lock operation, wrapper or lock helper (its own
     # macros would have to name one too) has nothing to check: skip its parse.
     seeds = _seed_names(config, header_index(path))
@@ -332,29 +340,28 @@ def file_summaries(path: Path, config: LintConfig,
                    names: frozenset[str]) -> tuple[bool, dict[str, Summary]]:
     """What ``lint_file(path).exports`` holds of ``names``, computing only
     what their summaries need (their own and their callees' analyses, not
-    every function's checks): the lazy cross-file summaries ask this of the
-    files defining what a linted file calls.  Returns (whole?, summaries):
-    a name the file defines twice (under #ifdef) gets the full lint, whose
-    exports are then all there."""
+    every function's checks, over an excerpt of the file: excerpt.py): the
+    lazy cross-file summaries ask this of the files defining what a linted
+    file calls.  Returns (whole?, summaries): a name the file defines
+    twice (under #ifdef) gets the full lint, whose exports are then all
+    there."""
     try:
         raw = path.read_bytes()
     except OSError:
         return True, {}
-    if not mentions_any(raw, _seed_names(config, header_index(path))):
+    return summaries_of_text(path, raw, config, names)
+
+
+def summaries_of_text(path: Path, raw: bytes, config: LintConfig, names: frozenset[str],
+                      cut: bool = True) -> tuple[bool, dict[str, Summary]]:
+    """file_summaries() of ``raw``, the file's text; ``cut``: over an
+    excerpt (else the whole file, which the excerpt must agree with)."""
+    got = summary_analysis(path, raw, config, names, cut)
+    if got is None:
         return True, {}
-    display = str(path)
-    try:
-        src = _parse(display, raw, config, path)
-    except SourceError:
-        return True, {}
-    where = display.replace("\\", "/")
-    if any(where == p or where.endswith("/" + p) for p in config.implementation):
-        return True, {}
-    fa = FileAnalysis(config, src, header_index(path), None)
-    defined = [f.name for f in fa.order]
-    if any(defined.count(n) > 1 for n in names):
-        return True, lint_source(src, config, path).exports
-    fa.relevant()
+    fa, whole = got
+    if whole:
+        return True, lint_source(fa.src, config, path).exports
     out: dict[str, Summary] = {}
     for f in fa.order:
         if f.name not in names or f.is_static or f.name in fa.table.ops \
@@ -364,6 +371,55 @@ def file_summaries(path: Path, config: LintConfig,
         if s is not None and exported(s):
             out[f.name] = s
     return False, out
+
+
+def summary_analysis(path: Path, raw: bytes, config: LintConfig, names: frozenset[str],
+                      cut: bool) -> tuple[FileAnalysis, bool] | None:
+    """The file analysis the summaries of ``names`` come from, its relevant
+    functions found, and whether the file's full lint is wanted instead
+    (a name defined twice: then the analysis is of the whole file).  None
+    if the file has no summaries (names no lock, implements the lock API,
+    does not parse)."""
+    headers = header_index(path)
+    if not mentions_any(raw, _seed_names(config, headers)):
+        return None
+    display = str(path)
+    where = display.replace("\\", "/")
+    if any(where == p or where.endswith("/" + p) for p in config.implementation):
+        return None
+    part = None
+    if cut:
+        from xenpatch.analysis.headers import macro_functions
+        from xenpatch.lint.excerpt import excerpt, file_reach
+
+        part = excerpt(raw, names, file_reach(headers, raw, macro_functions(raw)))
+    try:
+        src = _parse(display, raw if part is None else part.text, config, path)
+    except SourceError:
+        if part is None:
+            return None
+        return summary_analysis(path, raw, config, names, False)
+    fa = FileAnalysis(config, src, headers, None)
+    if part is not None:
+        emptied = set(part.emptied)
+        for f in fa.order:
+            body = f.node.child_by_field_name("body")
+            if body is not None and body.start_byte in emptied:
+                emptied.discard(body.start_byte)
+                if f.name in part.reached:
+                    # Emptied, yet named by what is kept: the text scan
+                    # took another name for it.
+                    emptied.add(-1)
+        if emptied:
+            # Or an emptied block was not a function's body after all.
+            return summary_analysis(path, raw, config, names, False)
+    defined = [f.name for f in fa.order]
+    if any(defined.count(n) > 1 for n in names):
+        if part is not None:
+            return summary_analysis(path, raw, config, names, False)
+        return fa, True
+    fa.relevant()
+    return fa, False
 
 
 def exported(s: Summary | None) -> bool:

@@ -50,3 +50,7 @@ class FileResult:
     # takes locks can matter at those calls only (run._again).  Not kept in
     # the cache: a kept result needs no second pass.
     held_calls: frozenset[str] = frozenset()
+    # The content hash (treecache.content_hash) of the text linted: what
+    # the tree cache keeps of this result is kept under it, never under
+    # the hash of another version of the file read before or after.
+    digest: str | None = field(default=None, compare=False)

@@ -23,7 +23,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xenpatch.analysis.locktable import Summary
+from xenpatch.c.texts import read_bytes
 from xenpatch.lint import nameindex
+from xenpatch.lint.excerpt import file_reach
 from xenpatch.lint.findings import FileResult, Finding, Step
 from xenpatch.lint.treecache import (
     FileExports,
@@ -34,26 +36,7 @@ from xenpatch.lint.treecache import (
 )
 
 if TYPE_CHECKING:
-    from xenpatch.analysis.headers import HeaderIndex
     from xenpatch.lint.config import LintConfig
-
-_REACH: dict[int, tuple[HeaderIndex, nameindex.Reach]] = {}
-
-
-def _reach(headers: HeaderIndex) -> nameindex.Reach:
-    # header_index() keeps one index per directory for the process: the
-    # index itself is held here, so its id() cannot be reused.
-    got = _REACH.get(id(headers))
-    if got is None or got[0] is not headers:
-        reach = nameindex.Reach.of(headers.inlines,
-                                   {n: w.target for n, w in headers.wrappers.items()})
-        got = _REACH[id(headers)] = (headers, reach)
-    return got[1]
-
-
-def _with_macros(reach: nameindex.Reach, raw: bytes) -> nameindex.Reach:
-    return reach.plus(nameindex.local_macros(raw))
-
 
 class Plan:
     """The summaries a set of files of one tree needs, from the cache or
@@ -65,9 +48,14 @@ class Plan:
         self.cache = cache
         self.config = config
         self._definers: dict[str, list[str]] | None = None
+        # Summaries computed in this run of a file changed since the cache
+        # hashed it: used, not kept.
+        self._unkept: dict[str, dict[str, Summary]] = {}
+        # Files read in this run whose text was not the one the cache hashed.
+        self._changed: set[str] = set()
 
     def read(self, rel: str) -> bytes:
-        return (self.cache.root / rel).read_bytes()
+        return read_bytes(self.cache.root / rel)
 
     def needed(self, rel: str | None, path: Path, raw: bytes | None = None) -> frozenset[str]:
         """The names the file (or ``raw`` in its place) may call."""
@@ -76,7 +64,7 @@ class Plan:
             from xenpatch.analysis.headers import header_index
 
             raw = path.read_bytes() if raw is None else raw
-            got = nameindex.needed(raw, _with_macros(_reach(header_index(path)), raw))
+            got = nameindex.needed(raw, file_reach(header_index(path), raw))
             if rel is not None and self._as_hashed(rel, raw):
                 self.cache.set_needed(rel, got)
         return got
@@ -85,7 +73,10 @@ class Plan:
         """Is ``raw`` the content the cache hashed for ``rel``?  What is read
         of a file changed since is used in this run, never kept under the
         old content's hash."""
-        return content_hash(raw) == self.cache.hashes.get(rel)
+        if content_hash(raw) == self.cache.hashes.get(rel):
+            return True
+        self._changed.add(rel)
+        return False
 
     def definers(self) -> dict[str, list[str]]:
         """Name -> the tree's files defining it (external definitions)."""
@@ -106,21 +97,24 @@ class Plan:
             self._definers = out
         return self._definers
 
-    def may_export(self, rel: str) -> frozenset[str]:
+    def may_export(self, rel: str, only: frozenset[str] | None = None) -> frozenset[str]:
+        """The file's external functions that may reach a lock (of
+        ``only``, if given: then only what those reach is scanned, and the
+        partial answer is not kept)."""
         got = self.cache.may_export(rel)
         if got is None:
             from xenpatch.analysis.headers import header_index
             from xenpatch.lint.filelint import _seed_names
 
             path = self.cache.root / rel
-            raw = path.read_bytes()
+            raw = read_bytes(path)
             headers = header_index(path)
             seeds = frozenset(s.decode() for s in _seed_names(self.config(), headers))
             got = nameindex.may_export(raw, nameindex.definitions(raw), seeds,
-                                       _with_macros(_reach(headers), raw))
-            if self._as_hashed(rel, raw):
+                                       file_reach(headers, raw), only)
+            if self._as_hashed(rel, raw) and only is None:
                 self.cache.set_may_export(rel, got)
-        return got
+        return got if only is None else got & only
 
     def wanted(self, needed: frozenset[str], skip: set[str],
                found: Callable[[str, frozenset[str]], None] | None = None,
@@ -149,9 +143,10 @@ class Plan:
             # The lock API's own files and names have no summaries for
             # their callers (the lock table describes them).
             may = frozenset() if _implements(rel, config.implementation) else (
-                self.may_export(rel) - config.table.ops.keys())
+                self.may_export(rel, asked) - config.table.ops.keys())
             ex.none |= asked - may
-            self.cache.set_exports(rel, ex)
+            if rel not in self._changed:
+                self.cache.set_exports(rel, ex)
             rest = frozenset(n for n in asked & may if n not in ex.known and n not in ex.none)
             if rest and not ex.complete:
                 todo[rel] = rest
@@ -159,7 +154,17 @@ class Plan:
                     found(rel, rest)
         return todo
 
-    def record(self, rel: str, asked: frozenset[str], got: Mapping[str, Summary]) -> None:
+    def record(self, rel: str, asked: frozenset[str], got: Mapping[str, Summary],
+               complete: bool = False, digest: str | None = None) -> None:
+        """A file's summaries of the names asked (``complete``: all of its
+        summaries), computed from the text whose hash is ``digest``: kept
+        if that is the text the cache hashed, else for this run only."""
+        if digest is None or digest != self.cache.hashes.get(rel):
+            self._unkept.setdefault(rel, {}).update(got)
+            return
+        if complete:
+            self.cache.set_exports(rel, FileExports(True, dict(got)))
+            return
         ex = self.cache.file_exports(rel) or FileExports()
         ex.known.update(got)
         ex.none |= asked - got.keys()
@@ -175,7 +180,10 @@ class Plan:
                 if rel in skip:
                     continue
                 ex = self.cache.file_exports(rel)
-                if ex is not None and n in ex.known:
+                if rel in self._unkept:
+                    if n in self._unkept[rel]:
+                        per_file.setdefault(rel, {})[n] = self._unkept[rel][n]
+                elif ex is not None and n in ex.known:
                     per_file.setdefault(rel, {})[n] = ex.known[n]
         return [per_file[r] for r in sorted(per_file)]
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 _IDENT = re.compile(rb"[A-Za-z_]\w*")
 # The end of a definition's parameter list: ")" then "{" at the start of a
@@ -52,46 +52,68 @@ RESERVED = frozenset((
 _DEFINE = re.compile(rb"#[ \t]*define[ \t]+([A-Za-z_]\w*)((?:\\\r?\n|[^\n])*)")
 
 
-@dataclass(frozen=True)
-class Definition:
+class Definition(NamedTuple):
     name: str
     static: bool
     brace: int  # offset of the body's "{"
+    start: int = 0  # where the declaration is taken to start
+
+
+# The last boundary a declaration starts after: a statement's ";", a
+# block's "}", a blank line, a comment's end, a directive.
+_LAST = re.compile(rb"(?s).*(;|\}|\n\n|\*/|\n#)")
+_NEAR = 200
+_KEYBYTES = frozenset(k.encode() for k in _KEYWORDS)
 
 
 def definitions(raw: bytes) -> list[Definition]:
     """The functions ``raw`` defines, in order (a superset: a function-like
-    macro call followed by a block counts too)."""
+    macro call followed by a block counts too).  A definition named only by
+    ``__`` names counts too, named by the last of them that is not
+    ``__attribute__``.  The name index runs this over every file of a tree
+    on a cold run: its loop is kept lean."""
     out: list[Definition] = []
+    append = out.append
+    rfind = raw.rfind
+    col0 = _COL0.match
+    calls = _CALL.finditer
+    static = _STATIC.search
+    last = _LAST.match
+    keywords = _KEYBYTES
     for m in _DEF_END.finditer(raw):
         close = m.start()
-        brace = raw.index(b"{", close)
-        if m.group(0).endswith(b"\n"):
+        end = m.end()
+        if raw[end - 1] == 0x0A:
             # ") {" at the end of a line: a definition only if that line
             # starts at column 0 with an identifier (not an indented if).
-            start = raw.rfind(b"\n", 0, close) + 1
-            if not _COL0.match(raw, start):
+            if not col0(raw, rfind(b"\n", 0, close) + 1):
                 continue
-        # The declaration starts after the previous statement, block,
-        # comment, directive or blank line (looked for nearby: a file's
-        # first definition would otherwise scan back to its start each time).
-        lo = max(0, close - _WINDOW)
-        begin = max(raw.rfind(b";", lo, close), raw.rfind(b"}", lo, close),
-                    raw.rfind(b"\n\n", lo, close), raw.rfind(b"*/", lo, close),
-                    raw.rfind(b"\n#", lo, close), lo - 1)
-        last = None  # a "__" name, if no other: __mem_sharing_unshare_page()
-        for call in _CALL.finditer(raw, begin + 1, close):
-            name = call.group(1).decode()
-            if not name.startswith("__") and name not in _KEYWORDS:
-                break
-            if name.startswith("__") and name != "__attribute__":
-                last = call
+            brace = raw.index(b"{", close)
         else:
-            if last is None:
+            brace = end - 1
+        # The declaration starts after the previous statement, block,
+        # comment, directive or blank line: the last one within _WINDOW
+        # bytes (a file's first definition would otherwise scan back to
+        # its start each time), looked for in the nearest bytes first.
+        b = last(raw, close - _NEAR if close > _NEAR else 0, close)
+        if b is None and close > _NEAR:
+            b = last(raw, close - _WINDOW if close > _WINDOW else 0, close)
+        begin = b.start(1) if b is not None else max(0, close - _WINDOW) - 1
+        reserved = None  # a "__" name, if no other: __mem_sharing_unshare_page()
+        for call in calls(raw, begin + 1, close):
+            name = call.group(1)
+            if name not in keywords:
+                if not name.startswith(b"__"):
+                    break
+                if name != b"__attribute__":
+                    reserved = call
+        else:
+            if reserved is None:
                 continue
-            call, name = last, last.group(1).decode()
-        static = _STATIC.search(raw, begin + 1, call.start()) is not None
-        out.append(Definition(name, static, brace))
+            call = reserved
+            name = call.group(1)
+        append(Definition(name.decode(), static(raw, begin + 1, call.start()) is not None,
+                          brace, begin + 1))
     return out
 
 
@@ -109,8 +131,13 @@ class Reach:
     """The forward closure of names through macro bodies and header inlines:
     what mentioning a name may end up calling."""
 
-    def __init__(self, bodies: Mapping[str, frozenset[str]]) -> None:
+    def __init__(self, bodies: Mapping[str, frozenset[str]],
+                 base: Reach | None = None) -> None:
+        """``base``: the closure this one adds ``bodies`` to (a file's own
+        macros over its headers'): its memo is shared for the names whose
+        closure there meets none of ``bodies``."""
         self.bodies = bodies
+        self._base = base
         self._memo: dict[str, frozenset[str]] = {}
 
     @staticmethod
@@ -131,24 +158,36 @@ class Reach:
         """This closure with a file's own macros too."""
         if not macros:
             return self
-        bodies = dict(self.bodies)
-        for n, ids in macros.items():
-            bodies[n] = bodies.get(n, frozenset()) | (ids - {n})
-        return Reach(bodies)
+        return Reach({n: self.body(n) | (ids - {n}) for n, ids in macros.items()}, self)
+
+    def body(self, name: str) -> frozenset[str]:
+        got = self.bodies.get(name)
+        if got is not None:
+            return got
+        return self._base.body(name) if self._base is not None else frozenset()
+
+    def has(self, name: str) -> bool:
+        return name in self.bodies or (self._base is not None and self._base.has(name))
 
     def closure(self, names: Iterable[str]) -> frozenset[str]:
         out = set(names)
-        for n in [n for n in out if n in self.bodies]:
+        for n in [n for n in out if self.has(n)]:
             out |= self._one(n)
         return frozenset(out)
 
     def _one(self, name: str) -> frozenset[str]:
         got = self._memo.get(name)
         if got is None:
+            base = self._base
+            if base is not None and name not in self.bodies:
+                got = base._one(name)
+                if got.isdisjoint(self.bodies):
+                    self._memo[name] = got
+                    return got
             seen = {name}
             todo = [name]
             while todo:
-                for b in self.bodies.get(todo.pop(), ()):
+                for b in self.body(todo.pop()):
                     if b not in seen:
                         seen.add(b)
                         todo.append(b)
@@ -174,25 +213,42 @@ def needed(raw: bytes, reach: Reach) -> frozenset[str]:
 
 
 def may_export(raw: bytes, defs: list[Definition], seeds: frozenset[str],
-               reach: Reach) -> frozenset[str]:
+               reach: Reach, only: frozenset[str] | None = None) -> frozenset[str]:
     """The file's external functions that may reach a lock: those whose
     text, or what it reaches through macros and inlines, names a seed (a
     lock operation, a lock helper of the headers) or a function of the file
-    that does (the analysis's relevance fixpoint, over text)."""
+    that does (the analysis's relevance fixpoint, over text).  ``only``:
+    the answer is wanted for these names only; the fixpoint then runs over
+    the definitions they reach (whose answers are all theirs depend on)."""
     if not defs:
         return frozenset()
-    spans = [(d, raw[d.brace : (defs[i + 1].brace if i + 1 < len(defs) else len(raw))])
-             for i, d in enumerate(defs)]
-    reached = [(d, reach.closure(identifiers(text))) for d, text in spans]
+    ends = [defs[i + 1].brace if i + 1 < len(defs) else len(raw) for i in range(len(defs))]
+    if only is None:
+        chosen = list(range(len(defs)))
+        ids = {i: reach.closure(identifiers(raw[defs[i].brace:ends[i]])) for i in chosen}
+    else:
+        by_name: dict[str, list[int]] = {}
+        for i, d in enumerate(defs):
+            by_name.setdefault(d.name, []).append(i)
+        ids = {}
+        todo = [i for n in only for i in by_name.get(n, ())]
+        while todo:
+            i = todo.pop()
+            if i in ids:
+                continue
+            ids[i] = reach.closure(identifiers(raw[defs[i].brace:ends[i]]))
+            todo.extend(j for n in ids[i] for j in by_name.get(n, ()) if j not in ids)
+        chosen = sorted(ids)
     names = set(seeds)
     rel: set[int] = set()
     changed = True
     while changed:
         changed = False
-        for i, (d, ids) in enumerate(reached):
-            if i not in rel and not ids.isdisjoint(names):
+        for i in chosen:
+            if i not in rel and not ids[i].isdisjoint(names):
                 rel.add(i)
-                if d.name not in names:
-                    names.add(d.name)
+                if defs[i].name not in names:
+                    names.add(defs[i].name)
                 changed = True
-    return frozenset(reached[i][0].name for i in rel if not reached[i][0].static)
+    out = frozenset(defs[i].name for i in rel if not defs[i].static)
+    return out if only is None else out & only

@@ -186,6 +186,16 @@ def lint_files(
 
     ``contents``: the text to lint instead of what some files hold now
     (``--since``: the files at a revision, in the tree as it is)."""
+    from xenpatch.c.texts import shared_reads
+
+    with shared_reads():
+        return _lint_files(files, jobs, rules, tree, progress, contents)
+
+
+def _lint_files(
+    files: list[tuple[Path, str]], jobs: int | None, rules: Path | None, tree: bool,
+    progress: Progress | None, contents: Mapping[Path, bytes] | None,
+) -> list[FileResult]:
     jobs = jobs or default_jobs()
     over = contents or {}
     real = _real_paths(p for p, _ in files)
@@ -207,25 +217,36 @@ def lint_files(
     index = [item[0] not in over and rels.get(item) in sources for item in work]
     _init(rules)
     _warm(real.values())
+    if jobs > 1 and len(work) > 1:
+        from xenpatch.c.texts import forget
+
+        forget()
     with _mapper(jobs, len(work), rules, loaded=True) as mapper:
-        results, names = _two_passes(work, mapper, progress, raws, index)
+        results, read = _two_passes(work, mapper, progress, raws, index)
     if cache is not None:
         from xenpatch.lint.lazy import Plan, own_exports
 
-        for item, got in zip(work, names, strict=True):
+        # What is kept of a file is kept under the hash of the text its
+        # passes read (a file changed since the cache hashed it is read
+        # again by the next run).
+        for item, got in zip(work, read, strict=True):
             rel = rels[item]
-            # Kept only under the hash this run took of the file: one
-            # changed since is read again by the next run.
-            if got is not None and rel is not None and cache.hashes.get(rel) == got[0] \
-                    and cache.definitions(rel) is None:
+            if got is not None and got[1] is not None and rel is not None \
+                    and cache.hashes.get(rel) == got[0] and cache.definitions(rel) is None:
                 cache.set_definitions(rel, got[1])
-        own_exports(((rels[item] if item[0] not in over else None, r)
-                     for item, r in zip(work, results, strict=True)), cache)
+        as_hashed = [rels[item] if item[0] not in over and _as_hashed(cache, rels[item], r)
+                     else None for item, r in zip(work, results, strict=True)]
+        own_exports(zip(as_hashed, results, strict=True), cache)
         # The name index too, for the runs on a few files that follow.
         Plan(cache, lambda: _loaded(rules)).definers()
         cache.save()
     results.sort(key=lambda r: r.path)
     return results
+
+
+def _as_hashed(cache: TreeCache, rel: str | None, r: FileResult) -> bool:
+    """Is ``r`` a result of the text the cache hashed for ``rel``?"""
+    return rel is not None and r.digest is not None and r.digest == cache.hashes.get(rel)
 
 
 def _warm(real: Iterable[Path]) -> None:
@@ -291,6 +312,10 @@ def _lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str |
         return loaded[0]
 
     plan = lazy.Plan(cache, config)
+    # Each file's text, read once here: its needed names, both its passes
+    # and what is kept of them are of the same text (None: unreadable, the
+    # first pass says so).
+    texts = {item: over[item[0]] if item[0] in over else _read(item[0]) for item in files}
     # Where what is kept about a file goes (None: nowhere).
     kept = {item: (rels[item] if item[0] not in over else None) for item in files}
     asked = {r for r in rels.values() if r is not None}
@@ -313,12 +338,12 @@ def _lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str |
             config()
             pool = stack.enter_context(
                 ProcessPoolExecutor(jobs, initializer=_loaded, initargs=(rules,)))
-            early = [pool.submit(_one, item, over.get(item[0])) for item in every_file]
-        needs = {item: plan.needed(kept[item], item[0], over.get(item[0])) for item in files}
+            early = [pool.submit(_one, item, texts[item]) for item in every_file]
+        needs = {item: plan.needed(kept[item], item[0], texts[item]) for item in files}
         every = frozenset().union(*needs.values())
         # The other files' summaries of those names: computed where missing
         # (with workers started, each file's as soon as it is known).
-        later: dict[str, Future[tuple[bool, dict[str, Summary]]]] = {}
+        later: dict[str, Future[tuple[bool, dict[str, Summary], str | None]]] = {}
         on_pool = pool
 
         def start(rel: str, names: frozenset[str]) -> None:
@@ -345,19 +370,16 @@ def _lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str |
         if not rest:
             return [done[item] for item in files]
         work = sorted(rest, key=lambda f: -_size(f[0]))
-        raws = [over.get(item[0]) for item in work]
+        raws = [texts[item] for item in work]
         jobs_todo = sorted(todo.items())
 
-        def finish(summaries: list[tuple[bool, dict[str, Summary]]], first: list[FileResult],
-                   mapper: Callable[..., Iterable[Any]]) -> tuple[list[FileResult],
-                                                                   dict[str, Summary]]:
-            for (rel, names), (complete, ex) in zip(jobs_todo, summaries, strict=True):
-                if complete:
-                    cache.set_exports(rel, lazy.FileExports(True, dict(ex)))
-                else:
-                    plan.record(rel, names, ex)
-            lazy.own_exports(((kept[item], r) for item, r in zip(work, first, strict=True)),
-                             cache)
+        def finish(summaries: list[tuple[bool, dict[str, Summary], str | None]],
+                   first: list[FileResult], mapper: Callable[..., Iterable[Any]],
+                   ) -> tuple[list[FileResult], dict[str, Summary]]:
+            for (rel, names), (complete, ex, digest) in zip(jobs_todo, summaries, strict=True):
+                plan.record(rel, names, ex, complete, digest)
+            lazy.own_exports(((kept[item] if _as_hashed(cache, kept[item], r) else None, r)
+                              for item, r in zip(work, first, strict=True)), cache)
             linted = {rels[item]: r.exports for item, r in zip(work, first, strict=True)}
             own = [linted[r] if r in linted else
                    (cache.file_exports(r) or lazy.FileExports()).known for r in sorted(asked)]
@@ -384,7 +406,7 @@ def _lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str |
                     [out[len(jobs_todo) + i] for i in range(len(work))], mapper)
     for item, r in zip(work, results, strict=True):
         rel = kept[item]
-        if rel is not None and r.error is None:
+        if rel is not None and r.error is None and _as_hashed(cache, rel, r):
             cache.set_result(rel, lazy.exports_key(exports, needs[item]), lazy.result_out(r))
         done[item] = r
     return [done[item] for item in files]
@@ -407,13 +429,26 @@ def _task_path(t: tuple[Any, ...]) -> Path:
     return t[1] if t[0] == "summaries" else t[1][0]
 
 
-def _summaries(path: Path, names: frozenset[str]) -> tuple[bool, dict[str, Summary]]:
+def _summaries(path: Path, names: frozenset[str],
+               ) -> tuple[bool, dict[str, Summary], str | None]:
     """A file's summaries of ``names`` for its callers: (all of them?,
-    summaries)."""
-    from xenpatch.lint.filelint import file_summaries
+    summaries, the content hash of the text they are of)."""
+    from xenpatch.lint.filelint import summaries_of_text
+    from xenpatch.lint.treecache import content_hash
 
     assert _CONFIG is not None
-    return file_summaries(path, _CONFIG, names)
+    raw = _read(path)
+    if raw is None:
+        return True, {}, None
+    complete, got = summaries_of_text(path, raw, _CONFIG, names)
+    return complete, got, content_hash(raw)
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 def _real_paths(paths: Iterable[Path]) -> dict[Path, Path]:
@@ -451,9 +486,10 @@ def _tree_cache(real: Iterable[Path], rules: Path | None) -> TreeCache | None:
 
 def _two_passes(work: list[tuple[Path, str]], mapper, progress: Progress | None = None,
                 raws: list[bytes | None] | None = None, index: list[bool] | None = None,
-                ) -> tuple[list[FileResult], list[tuple[str, list[str]] | None]]:
-    """Both passes; and for the files ``index`` marks, the content hash and
-    the external names (nameindex.external_names()) of the text linted."""
+                ) -> tuple[list[FileResult], list[tuple[str, list[str] | None] | None]]:
+    """Both passes; and for the files read from disk, the content hash of
+    the text linted and, for those ``index`` marks, its external names
+    (nameindex.external_names())."""
     raws = raws or [None] * len(work)
     index = index or [False] * len(work)
     pairs = list(_counted_pairs(mapper(_first, work, raws, index), len(work), progress))
@@ -474,18 +510,22 @@ def _counted_pairs(pairs: Iterable[tuple[FileResult, Any]], total: int,
 
 
 def _first(item: tuple[Path, str], raw: bytes | None,
-           index: bool) -> tuple[FileResult, tuple[str, list[str]] | None]:
-    """The first pass of a file; with ``index``, also its name index entry
-    (content hash, external names), from the same read of the file."""
-    if raw is not None or not index:
+           index: bool) -> tuple[FileResult, tuple[str, list[str] | None] | None]:
+    """The first pass of a file; for a file read here, also the content
+    hash of what was read and, with ``index``, its name index entry (its
+    external names), from the same read."""
+    if raw is not None:
         return _one(item, raw), None
-    from xenpatch.lint import nameindex
     from xenpatch.lint.treecache import content_hash
 
     try:
         text = item[0].read_bytes()
     except OSError:
         return _one(item), None
+    if not index:
+        return _one(item, text), (content_hash(text), None)
+    from xenpatch.lint import nameindex
+
     return _one(item, text), (content_hash(text), nameindex.external_names(text))
 
 

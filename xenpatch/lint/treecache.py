@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from xenpatch.analysis.locktable import Effect, Summary
+from xenpatch.c.texts import read_bytes
 from xenpatch.errors import XenpatchError
 
 FORMAT = 3
@@ -369,8 +370,7 @@ def _walk(root: Path, old: dict[str, Any]) -> tuple[dict[str, str], dict[str, li
                 h = was[2]
             else:
                 try:
-                    with open(path, "rb") as f:
-                        h = content_hash(f.read())
+                    h = content_hash(read_bytes(path))
                 except OSError:
                     continue
                 changed = True

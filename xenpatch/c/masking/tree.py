@@ -23,6 +23,7 @@ from typing import Any
 
 from xenpatch.c.masking.derive import DERIVED_KINDS, Definition, Deriver, definitions, merge
 from xenpatch.c.masking.table import MacroTable
+from xenpatch.c.texts import read_bytes
 
 FORMAT = 2
 
@@ -77,8 +78,7 @@ def _headers(xen_dir: Path) -> list[tuple[str, bytes]]:
             if name.endswith(".h"):
                 path = os.path.join(dirpath, name)
                 try:
-                    with open(path, "rb") as f:
-                        found.append((os.path.relpath(path, xen_dir), f.read()))
+                    found.append((os.path.relpath(path, xen_dir), read_bytes(path)))
                 except OSError:
                     continue
     return found
