@@ -31,6 +31,7 @@ from xenpatch.analysis.headers import (
 from xenpatch.analysis.irqstate import IRQ_ON
 from xenpatch.analysis.locktable import Summary, lock_reaching
 from xenpatch.analysis.pathstate import Result
+from xenpatch.analysis.preconditions import Preconditions
 from xenpatch.analysis.summaries import helper_summary
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.c.cfg import Cfg, Kind
@@ -48,6 +49,7 @@ from xenpatch.lint.config import LintConfig
 from xenpatch.lint.findings import FileResult, Finding, Step
 from xenpatch.lint.irqchecks import irq_findings
 from xenpatch.lint.leaks import leak_findings
+from xenpatch.lint.precond import precondition_findings
 
 
 def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult) -> None:
@@ -104,11 +106,14 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult) -> 
         if f.skip is not None:
             result.skipped.append((f.name, fa.src.line_of(f.node.start_byte), f.skip))
     found: list[Finding] = []
+    pre = Preconditions(fa) if "XL015" in config.enabled else None
     for f, res, raws in done:
         if "XL001" in config.enabled or "XL003" in config.enabled:
             leaks = leak_findings(f, res, _paired_shapes(fa, drops, f))
             raws.extend(r for r in leaks if r.check in config.enabled)
         raws.extend(irq_findings(f, res, config.enabled))
+        if pre is not None:
+            raws.extend(precondition_findings(fa, pre, f, res))
         for r in raws:
             found.append(_finding(fa.src, f, res, r))
     result.findings.extend(found)
@@ -153,7 +158,7 @@ def percpu_oracle(fa: FileAnalysis, config: LintConfig, rel: list[FunctionUnit])
 def _finding(src: SourceFile, f: FunctionUnit, res: Result, r: RawFinding) -> Finding:
     flow: list[Step] = []
     if r.state is not None:
-        nodes = res.path(r.node, r.state)
+        nodes = list(r.nodes) if r.nodes is not None else res.path(r.node, r.state)
         if r.acq_site >= 0 and r.acq_site in nodes:
             start = len(nodes) - 1 - nodes[::-1].index(r.acq_site)
             nodes = nodes[start:]
