@@ -155,6 +155,9 @@ class CheckObserver:
     oracle: PercpuOracle
     shape_of: object  # Callable[[str], tuple[str, str]]
     enabled: frozenset[str]
+    # The tree's rwlock_t is the queued one (analysis/rwera.py): a read of
+    # a plain rwlock this CPU already read-holds can deadlock (XL016).
+    queued_rw: bool = False
     findings: dict[tuple[str, int, str], RawFinding] = field(default_factory=dict)
 
     def add(self, cid: str, node: int, state: State, line: int, col: int, key: str,
@@ -204,6 +207,9 @@ class CheckObserver:
                     cur.mode == "read" and mode == "read"):
                 self.add("XL010", node, state, line, col, e.key, cur.site, via=e.via,
                          acq_line=cur.line)
+            elif self.queued_rw and e.kind == "rw" and cur.kind == "rw" and (
+                    cur.mode == "read" and mode == "read"):
+                self.add("XL016", node, state, line, col, e.key, cur.site, acq_line=cur.line)
         if e.kind == "percpu" and mode == "read" and e.owner is not None:
             for h in state.held:
                 if (h.key != e.key and h.kind == "percpu" and h.mode == "read" and not h.unknown

@@ -32,6 +32,7 @@ from xenpatch.analysis.irqstate import IRQ_ON
 from xenpatch.analysis.locktable import Summary, lock_reaching
 from xenpatch.analysis.pathstate import Result
 from xenpatch.analysis.preconditions import Preconditions
+from xenpatch.analysis.rwera import tree_has_queued_rwlock
 from xenpatch.analysis.summaries import helper_summary
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.c.cfg import Cfg, Kind
@@ -60,6 +61,8 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult) -> 
         if not fa.is_quiet(f):
             fa.prepare(f)
     oracle = percpu_oracle(fa, config, rel)
+    queued_rw = "XL016" in config.enabled and fa.headers.memo(
+        ("queued-rwlock",), lambda: tree_has_queued_rwlock(fa.headers.root))
     done: list[tuple[FunctionUnit, Result, list[RawFinding]]] = []
     # Per function, the caller's locks it drops on some path (as shapes).
     drops: dict[FunctionUnit, set[tuple[str, str]]] = {}
@@ -72,7 +75,7 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult) -> 
         if not f.info.relevant:
             result.analysed += 1
             continue
-        obs = CheckObserver(oracle, shape_fn(f.info), config.enabled)
+        obs = CheckObserver(oracle, shape_fn(f.info), config.enabled, queued_rw)
         res: Result | None
         if f.run_record is not None:
             res, rec = f.run_record

@@ -25,9 +25,9 @@ from __future__ import annotations
 from collections import deque
 
 from xenpatch.analysis.dataflow import Engine
-from xenpatch.analysis.events import OpAct, TryAssignAct
+from xenpatch.analysis.events import OpAct, RebindAct, TryAssignAct
 from xenpatch.analysis.fileanalysis import FileAnalysis
-from xenpatch.analysis.lockkeys import apply_aliases
+from xenpatch.analysis.lockkeys import apply_aliases, key_vars
 from xenpatch.analysis.locktable import Effect, is_recursive
 from xenpatch.analysis.pathstate import UNKNOWN, Held, Result, State
 from xenpatch.analysis.preconditions import Preconditions, Requirement
@@ -137,6 +137,7 @@ class _Graph:
     def __init__(self, f: FunctionUnit, res: Result) -> None:
         assert f.cfg is not None and f.info is not None
         self.res = res
+        self.info = f.info
         eng = Engine(f.cfg, f.info, None, res.path_sensitive)
         eng.entry_keys = res.entry_keys
         self.succ: dict[Pair, list[Pair]] = {}
@@ -180,6 +181,13 @@ class _Lock:
 
     def __init__(self, g: _Graph, key: str, nonreentrant: frozenset[str]) -> None:
         self.g, self.key, self.nonreentrant = g, key, nonreentrant
+        # Nodes that point a variable of the key elsewhere (``vpic++``):
+        # what was known of the old object's lock is not the new one's, and
+        # the dataflow's "release" there is a rename (its primed key).
+        vars_ = key_vars(key)
+        self.rebinds = {
+            n for n, acts in enumerate(g.info.acts)
+            if any(isinstance(a, RebindAct) and a.var in vars_ for a in acts)}
         # pair -> (the pair it came from, the release's line or -1)
         self.freed: dict[Pair, tuple[Pair, int]] = {}
         self.later: dict[Pair, tuple[Pair | None, int]] = {}
@@ -201,7 +209,7 @@ class _Lock:
         work: deque[Pair] = deque()
         for p, qs in self.g.succ.items():
             h = p[1].get(self.key)
-            if h is None or not self._excludes_outer(h):
+            if h is None or not self._excludes_outer(h) or p[0] in self.rebinds:
                 continue
             for q in qs:
                 if self._free(q[1]) and q not in self.freed:
@@ -209,6 +217,8 @@ class _Lock:
                     work.append(q)
         while work:
             p = work.popleft()
+            if p[0] in self.rebinds:
+                continue
             for q in self.g.succ.get(p, ()):
                 if self._free(q[1]) and q not in self.freed:
                     self.freed[q] = (p, -1)
@@ -222,13 +232,14 @@ class _Lock:
                 preds.setdefault(q, []).append(p)
                 h = q[1].get(self.key)
                 if self._free(p[1]) and h is not None and not h.entry and (
-                        self._excludes_outer(h)) and p not in self.later:
+                        self._excludes_outer(h)) and p not in self.later and (
+                        p[0] not in self.rebinds):
                     self.later[p] = (None, self.g.res.cfg.nodes[p[0]].line)
                     work.append(p)
         while work:
             q = work.popleft()
             for p in preds.get(q, ()):
-                if self._free(p[1]) and p not in self.later:
+                if self._free(p[1]) and p not in self.later and p[0] not in self.rebinds:
                     self.later[p] = (q, -1)
                     work.append(p)
 
