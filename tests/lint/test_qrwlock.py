@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.lint.test_fixtures import expected
+from lint.test_fixtures import expected
 from xenpatch.analysis.rwera import queued_rwlock_text, tree_has_queued_rwlock
 from xenpatch.lint.config import LintConfig
 from xenpatch.lint.filelint import lint_file
