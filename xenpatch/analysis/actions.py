@@ -23,6 +23,7 @@ from xenpatch.analysis.conditions import (
     int_literal,
     keep_lock_guards,
     loop_vars,
+    order_cond,
     pointer_tests,
     strict_order_fact,
     switch_facts,
@@ -132,6 +133,17 @@ def fill_actions(
     # Two variables compared or copied: where equal, a lock through one is
     # the other's (analysis/equalities.py).
     info.repeated_conds |= info.var_equalities
+    # a > b and a < b of one function: each rules the other out.
+    orders: dict[int, tuple[str, bool, str]] = {}  # node -> (x<y, negated, y<x)
+    for node in cfg.nodes:
+        if node.kind is Kind.COND and node.ast is not None and (
+                o := order_cond(src, node.ast)) is not None:
+            orders[node.id] = (f"{o[0]}<{o[1]}", o[2], f"{o[1]}<{o[0]}")
+    order_texts: dict[str, int] = {}
+    for t, _, _ in orders.values():
+        order_texts[t] = order_texts.get(t, 0) + 1
+    orders = {n: o for n, o in orders.items() if o[2] in order_texts or order_texts[o[0]] > 1}
+    info.repeated_conds |= {t for t, _, _ in orders.values()}
     repeated_ids = {t: ids_of_text(t) for t in info.repeated_conds}
     info.acts = [[] for _ in cfg.nodes]
     info.branches = [None for _ in cfg.nodes]
@@ -204,7 +216,12 @@ def fill_actions(
                     br = Branch(var_test=vt)
                 else:
                     t, neg = canon[node.id]
-                    if t in info.repeated_conds and in_if(ast):
+                    if node.id in orders and in_if(ast):
+                        ot, oneg, mirror = orders[node.id]
+                        eq = strict_order_fact(src, ast)
+                        br = Branch(text=ot, negated=oneg, excludes=mirror, strict_ne=(
+                            eq if eq is not None and eq in info.repeated_conds else None))
+                    elif t in info.repeated_conds and in_if(ast):
                         br = Branch(text=t, negated=neg, eq=eqs.get(t))
                     else:
                         eq = strict_order_fact(src, ast)

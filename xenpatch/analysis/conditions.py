@@ -25,7 +25,13 @@ from xenpatch.analysis.events import (
     RebindAct,
     TryAssignAct,
 )
-from xenpatch.analysis.functions import FunctionInfo, required, strip_parens, tracked_name
+from xenpatch.analysis.functions import (
+    FunctionInfo,
+    is_path,
+    required,
+    strip_parens,
+    tracked_name,
+)
 from xenpatch.analysis.lockkeys import arms_condition, key_vars, squash
 from xenpatch.analysis.values import ZERO, VarTest, value_class
 from xenpatch.c.cfg import Cfg, Kind, call_args, call_name
@@ -121,6 +127,25 @@ def strict_order_fact(src: SourceFile, c: Node) -> str | None:
     lo, hi = sorted((squash(src.text(required(c, "left"))),
                      squash(src.text(required(c, "right")))))
     return f"{lo}=={hi}"
+
+
+def order_cond(src: SourceFile, c: Node) -> tuple[str, str, bool] | None:
+    """``a < b``, ``a > b``, ``a <= b``, ``a >= b`` of two access paths as
+    the fact ``x<y`` (x, y and whether the condition is its negation):
+    ``a > b`` is ``b<a``, ``a >= b`` is not ``a<b``.  ``x<y`` and ``y<x``
+    exclude each other, which the dataflow uses (Branch.excludes)."""
+    c = strip_parens(c)
+    op = c.child_by_field_name("operator") if c.type == "binary_expression" else None
+    if op is None or op.type not in ("<", ">", "<=", ">="):
+        return None
+    left, right = required(c, "left"), required(c, "right")
+    if not (is_path(left) or left.type == "number_literal") or not (
+            is_path(right) or right.type == "number_literal"):
+        return None
+    a, b = squash(src.text(left)), squash(src.text(right))
+    if op.type in (">", "<="):
+        a, b = b, a
+    return a, b, op.type in ("<=", ">=")
 
 
 def canon_cond(src: SourceFile, c: Node) -> tuple[str, bool]:

@@ -49,6 +49,10 @@ class AnalysisConfig:
     rule_owners: tuple[tuple[tuple[str, str], str], ...] = ()
     values: ValueRules = ValueRules()
     irq: IrqTable = IrqTable()  # locks.toml's [irq] and [irqflags]
+    # locks.toml's [reentry] panics: acquires of a recursive lock that stop
+    # the hypervisor when this CPU already holds it (mm-locks.h's mm_lock()):
+    # a function calling one cannot have been entered holding that lock.
+    nonreentrant: frozenset[str] = frozenset()
     # What is derived from this configuration (header inlines parsed with its
     # macro table): init=False, so dataclasses.replace() starts a new one.
     _derived: dict[Hashable, Any] = field(
@@ -87,4 +91,12 @@ def analysis_fields(d: Path, data: dict[str, Any]) -> dict[str, Any]:
         "rule_owners": tuple(sorted(facts.percpu_fields.items())),
         "values": ValueRules.from_toml(data.get("values", {}), str(d / "lint.toml")),
         "irq": load_irq_table(d / "locks.toml", locks),
+        "nonreentrant": _names(locks.get("reentry", {}).get("panics", []),
+                               d / "locks.toml", "reentry.panics"),
     }
+
+
+def _names(value: object, path: Path, where: str) -> frozenset[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{path}: {where} must be a list of names")
+    return frozenset(value)

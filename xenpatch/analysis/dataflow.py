@@ -320,7 +320,7 @@ class Engine:
                     continue
                 out.append((succ, s.with_fact(vt.var, new)))
             return out
-        if br.strict_ne is not None:
+        if br.strict_ne is not None and br.excludes is None:
             k = "?" + br.strict_ne
             if s.fact(k) == "T":  # a == b known: a < b is false
                 return [(f, s)]
@@ -334,10 +334,23 @@ class Engine:
                 equal = values.same(a, b, self.info.value_rules)
                 if equal is not None:
                     return [(t, s)] if equal != br.negated else [(f, s)]
+            if br.excludes is not None and v is None and (
+                    s.fact("?" + br.excludes) == "T" or (
+                        br.strict_ne is not None and s.fact("?" + br.strict_ne) == "T")):
+                v = "F"  # y<x (or x==y) known: x<y is false
             if v == yes:
                 return [(t, s)]
             if v == no:
                 return [(f, s)]
+            if br.excludes is not None:
+                # Where x<y holds, y<x and x==y do not.
+                s_t, s_f = s.with_fact(k, yes), s.with_fact(k, no)
+                held = s_t if yes == "T" else s_f
+                held = held.with_fact("?" + br.excludes, "F")
+                if br.strict_ne is not None:
+                    held = held.with_fact("?" + br.strict_ne, "F")
+                s_t, s_f = (held, s_f) if yes == "T" else (s_t, held)
+                return [(t, s_t), (f, s_f)]
             return [(t, s.with_fact(k, yes)), (f, s.with_fact(k, no))]
         return [(t, s), (f, s)]
 

@@ -130,3 +130,6 @@ class Branch:
     # ``text`` compares two pointers whose origins may decide it: each side
     # is a tracked variable or an origin class ("@G").
     eq: tuple[str, str] | None = None
+    # ``text`` is ``x<y`` and this is ``y<x``: both cannot hold (d->id >
+    # currd->id, then d->id < currd->id with neither changed).
+    excludes: str | None = None

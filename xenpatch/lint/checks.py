@@ -77,6 +77,17 @@ CHECKS: dict[str, Check] = {
               "A function that turns IRQs on on every path is called while IRQs are off "
               "by this function (an _irq/_irqsave lock held, or a disable).",
               "'{via}' turns IRQs on on every path, but {what} is still open here"),
+        # Callee preconditions (analysis/preconditions.py, lint/precond.py).
+        Check("XL015", "call-without-required-lock",
+              "A function that requires a lock held (it asserts so at its entry, or a "
+              "callee it calls there does) is called where the lock is known not held.",
+              "'{via}' requires '{key}' held ({asserted}), but {why}"),
+        Check("XL016", "rwlock-recursive-read",
+              "A queued rwlock is read-locked while this CPU already holds it for "
+              "reading: a writer waiting in between makes the second read wait "
+              "behind it, which waits for the first (deadlock).",
+              "read lock of '{key}' while it is already read-held (taken at line "
+              "{acq_line}): a waiting writer deadlocks this CPU"),
     )
 }
 
@@ -93,6 +104,9 @@ class RawFinding:
     key: str
     message: str
     acq_site: int = -1  # CFG node where the path of interest starts
+    # The witness path, when it is not the run's own to ``node`` (a check
+    # that needs a path the run did not keep as the pair's parent).
+    nodes: tuple[int, ...] | None = None
 
 
 class PercpuOracle:
@@ -141,6 +155,9 @@ class CheckObserver:
     oracle: PercpuOracle
     shape_of: object  # Callable[[str], tuple[str, str]]
     enabled: frozenset[str]
+    # The tree's rwlock_t is the queued one (analysis/rwera.py): a read of
+    # a plain rwlock this CPU already read-holds can deadlock (XL016).
+    queued_rw: bool = False
     findings: dict[tuple[str, int, str], RawFinding] = field(default_factory=dict)
 
     def add(self, cid: str, node: int, state: State, line: int, col: int, key: str,
@@ -190,6 +207,9 @@ class CheckObserver:
                     cur.mode == "read" and mode == "read"):
                 self.add("XL010", node, state, line, col, e.key, cur.site, via=e.via,
                          acq_line=cur.line)
+            elif self.queued_rw and e.kind == "rw" and cur.kind == "rw" and (
+                    cur.mode == "read" and mode == "read"):
+                self.add("XL016", node, state, line, col, e.key, cur.site, acq_line=cur.line)
         if e.kind == "percpu" and mode == "read" and e.owner is not None:
             for h in state.held:
                 if (h.key != e.key and h.kind == "percpu" and h.mode == "read" and not h.unknown

@@ -31,6 +31,8 @@ from xenpatch.analysis.headers import (
 from xenpatch.analysis.irqstate import IRQ_ON
 from xenpatch.analysis.locktable import Summary, lock_reaching
 from xenpatch.analysis.pathstate import Result
+from xenpatch.analysis.preconditions import Preconditions
+from xenpatch.analysis.rwera import tree_has_queued_rwlock
 from xenpatch.analysis.summaries import helper_summary
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.c.cfg import Cfg, Kind, call_name
@@ -50,6 +52,7 @@ from xenpatch.lint.config import LintConfig
 from xenpatch.lint.findings import FileResult, Finding, Step
 from xenpatch.lint.irqchecks import irq_findings
 from xenpatch.lint.leaks import leak_findings
+from xenpatch.lint.precond import precondition_findings
 from xenpatch.lint.treecache import content_hash
 
 
@@ -61,6 +64,8 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult) -> 
         if not fa.is_quiet(f):
             fa.prepare(f)
     oracle = percpu_oracle(fa, config, rel)
+    queued_rw = "XL016" in config.enabled and fa.headers.memo(
+        ("queued-rwlock",), lambda: tree_has_queued_rwlock(fa.headers.root))
     done: list[tuple[FunctionUnit, Result, list[RawFinding]]] = []
     held_calls: set[str] = set()
     # Per function, the caller's locks it drops on some path (as shapes).
@@ -81,7 +86,7 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult) -> 
                 if s is not None and exported(s):
                     result.exports[f.name] = s
             continue
-        obs = CheckObserver(oracle, shape_fn(f.info), config.enabled)
+        obs = CheckObserver(oracle, shape_fn(f.info), config.enabled, queued_rw)
         res: Result | None
         if f.run_record is not None:
             res, rec = f.run_record
@@ -117,11 +122,14 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult) -> 
         if f.skip is not None:
             result.skipped.append((f.name, fa.src.line_of(f.node.start_byte), f.skip))
     found: list[Finding] = []
+    pre = Preconditions(fa) if "XL015" in config.enabled else None
     for f, res, raws in done:
         if "XL001" in config.enabled or "XL003" in config.enabled:
             leaks = leak_findings(f, res, _paired_shapes(fa, drops, f))
             raws.extend(r for r in leaks if r.check in config.enabled)
         raws.extend(irq_findings(f, res, config.enabled))
+        if pre is not None:
+            raws.extend(precondition_findings(fa, pre, f, res))
         for r in raws:
             found.append(_finding(fa.src, f, res, r))
     result.findings.extend(found)
@@ -196,7 +204,7 @@ def percpu_oracle(fa: FileAnalysis, config: LintConfig, rel: list[FunctionUnit])
 def _finding(src: SourceFile, f: FunctionUnit, res: Result, r: RawFinding) -> Finding:
     flow: list[Step] = []
     if r.state is not None:
-        nodes = res.path(r.node, r.state)
+        nodes = list(r.nodes) if r.nodes is not None else res.path(r.node, r.state)
         if r.acq_site >= 0 and r.acq_site in nodes:
             start = len(nodes) - 1 - nodes[::-1].index(r.acq_site)
             nodes = nodes[start:]

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from xenpatch.analysis.rwera import queued_rwlock_text
 from xenpatch.errors import XenpatchError
 from xenpatch.runtime.machine import LAYOUTS, MODEL_NAMES, LockModel
 
@@ -53,7 +54,7 @@ def detect(tree: Path) -> Era:
         raise EraError(f"{inc / 'spinlock.h'}: cannot read it to tell the lock era; "
                        "give --lock-model")
     tracking = re.search(r"\block_enter\s*\(", spin) is not None
-    queued = rwlock is not None and "cnts" in rwlock and "_QW_" in rwlock
+    queued = queued_rwlock_text(rwlock)
     if not queued:
         if "RW_WRITE_FLAG" in (rwlock or "") + spin:
             where = "rwlock.h" if rwlock and "RW_WRITE_FLAG" in rwlock else "spinlock.h"
