@@ -1,0 +1,201 @@
+"""This CPU's IRQ state on entry to a function, from its callers.
+
+A function's entry state is unknown (irqstate.py) unless every caller the
+analysis sees agrees: when each of its call sites -- direct, through a
+struct field it is stored in (fnptrs.py), or an API that calls it back
+with a known state (rules/locks.toml's [irqcallback]) -- is reached with
+IRQs known off (or known on) on every path, so is its entry.  Any call
+site of unknown or mixed state, an address that escapes where the index
+does not follow, or no caller at all leaves it unknown.
+
+States at call sites depend on the callers' own entry states, so the
+states are a fixpoint: all unknown first, then each round re-runs the
+callers whose entry became known, until no entry changes.  A chain of
+calls reaching back to itself never knows more than its way in says.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+from tree_sitter import Node
+
+from xenpatch.analysis import fnptrs
+from xenpatch.analysis.events import OpAct
+from xenpatch.analysis.irqstate import is_irq_move
+from xenpatch.analysis.pathstate import UNKNOWN, Result
+from xenpatch.analysis.unit import FunctionUnit
+from xenpatch.c.cfg import Cfg, Kind, call_args
+from xenpatch.c.source import SourceFile, walk
+
+STATES = ("on", "off")
+# Rounds of the fixpoint; one more entry known per round at the least, and
+# chains of calls within a file are short.  Past it nothing is claimed.
+ROUNDS = 12
+
+Run = Callable[[FunctionUnit, "str | None"], "Result | None"]
+
+
+def meet(states: Iterable[str | None]) -> str | None:
+    """"on"/"off" when every state is that one; None (unknown) when one is
+    unknown, they differ, or there is none."""
+    out: str | None = None
+    for s in states:
+        if s not in STATES or (out is not None and s != out):
+            return None
+        out = s
+    return out
+
+
+def call_nodes(cfg: Cfg) -> dict[tuple[int, int], int]:
+    """Each call expression of the CFG's statements -> the innermost CFG
+    node whose text holds it."""
+    best: dict[tuple[int, int], tuple[int, int]] = {}
+    for node in cfg.nodes:
+        if node.ast is None:
+            continue
+        span = node.ast.end_byte - node.ast.start_byte
+        for n in walk(node.ast):
+            if n.type == "call_expression":
+                k = (n.start_byte, n.end_byte)
+                if k not in best or span < best[k][0]:
+                    best[k] = (span, node.id)
+    return {k: v[1] for k, v in best.items()}
+
+
+def node_states(res: Result, info_acts: Sequence[Sequence[object]]
+                ) -> dict[int, tuple[str | None, str | None]]:
+    """The IRQ state on arrival at each node the run reached: "on"/"off"
+    when every state there says so, else None; with the one callee whose
+    call is the node's only move of the state (it moves it after it is
+    entered), or "*" when other moves may come first (a call there may
+    come after the move: its state is unknown)."""
+    seen: dict[int, set[str | None]] = {}
+    for n, st in res.parents:
+        v = None if st.fact(UNKNOWN) is not None else st.fact("%irq")
+        seen.setdefault(n, set()).add(v)
+    out: dict[int, tuple[str | None, str | None]] = {}
+    for n, vals in seen.items():
+        moves = [a for a in info_acts[n] if is_irq_move(a)] if n < len(info_acts) else []
+        first: str | None = None
+        if len(moves) == 1 and isinstance(moves[0], OpAct):
+            first = moves[0].effect.via
+        elif moves:
+            first = "*"
+        out[n] = (meet(vals), first)
+    return out
+
+
+_LITERAL = re.compile(r"^\(?\s*(?:false|true|NULL|-?\d+[uUlL]*|0x[0-9a-fA-F]+[uUlL]*)\s*\)?$")
+
+
+def tested_params(f: FunctionUnit) -> frozenset[int]:
+    """The parameters (by index) that a branch of f tests."""
+    if f.cfg is None or f.info is None or not f.info.params:
+        return frozenset()
+    where = {p: i for i, p in enumerate(f.info.params)}
+    out: set[int] = set()
+    for node in f.cfg.nodes:
+        if node.kind in (Kind.COND, Kind.SWITCH) and node.ast is not None:
+            for n in walk(node.ast):
+                if n.type == "identifier" and (i := where.get(f.src.text(n))) is not None:
+                    out.add(i)
+    return frozenset(out)
+
+
+def specialised(src: SourceFile, call: Node, tested: frozenset[int]) -> bool:
+    """Does the call pass a constant where the callee branches on it?  The
+    callee's paths are then the caller's choice (maybe_lock(v, 0) skips the
+    lock): this call's state is not claimed for all of them."""
+    args = call_args(call)
+    return any(i < len(args) and _LITERAL.match(" ".join(src.text(args[i]).split()))
+               for i in tested)
+
+
+class _Sites:
+    """Per caller and entry state, the state at each of its calls."""
+
+    def __init__(self, run: Run, first: Mapping[FunctionUnit, Result]) -> None:
+        self.run = run
+        self.first = first
+        self.memo: dict[tuple[FunctionUnit, str | None],
+                        dict[int, tuple[str | None, str | None]] | None] = {}
+        self.calls: dict[FunctionUnit, dict[tuple[int, int], int]] = {}
+
+    def state(self, g: FunctionUnit, entry: str | None, call: Node, name: str) -> str | None:
+        key = (g, entry)
+        if key not in self.memo:
+            res = self.first.get(g) if entry is None else None
+            if res is None:
+                res = self.run(g, entry)
+            if res is None or g.cfg is None or g.info is None:
+                self.memo[key] = None
+            else:
+                self.memo[key] = node_states(res, g.info.acts)
+                self.calls.setdefault(g, call_nodes(g.cfg))
+        states = self.memo[key]
+        if states is None:
+            return None
+        node = self.calls[g].get((call.start_byte, call.end_byte))
+        if node is None:
+            return None
+        if node not in states:
+            return "-"  # a call no path reaches says nothing
+        state, mover = states[node]
+        if mover is not None and mover != name:
+            return None
+        return state
+
+
+def external_entries(external: Mapping[str, object]) -> dict[str, str]:
+    """What the other files' calls agree on, from the tree's summaries
+    (none yet: per file, only the file's own calls count)."""
+    return {}
+
+
+def entry_states(units: list[FunctionUnit], refs: fnptrs.FnRefs,
+                 by_node: Mapping[int, FunctionUnit], run: Run,
+                 first: Mapping[FunctionUnit, Result] | None = None,
+                 external: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Function name -> "on"/"off" for the ``units`` whose callers all agree.
+
+    ``by_node``: the file's functions by their definition's start byte (the
+    callers); ``run(g, entry)``: g's dataflow with that entry state (None
+    if it cannot run); ``first``: runs already made with the entry unknown;
+    ``external``: for names other files may call, what those calls agree
+    on ("on"/"off"; any other value: they do not)."""
+    sites = _Sites(run, first or {})
+    ext = external or {}
+    callers: dict[str, tuple[list[fnptrs.Site], list[str]]] = {}
+    tested: dict[str, frozenset[int]] = {}
+    for f in units:
+        c = refs.callers(f.name)
+        if c is not None and (c[0] or c[1] or f.name in ext):
+            callers[f.name] = c
+            tested[f.name] = tested.get(f.name, frozenset()) | tested_params(f)
+    entry: dict[str, str] = {}
+    for _ in range(ROUNDS):
+        new: dict[str, str] = {}
+        for name, (calls, cbs) in callers.items():
+            got: list[str | None] = list(cbs)
+            if name in ext:
+                got.append(ext[name])
+            for caller, call in calls:
+                g = by_node.get(caller.start_byte)
+                if g is None or specialised(g.src, call, tested[name]):
+                    got.append(None)
+                    continue
+                s = sites.state(g, entry.get(g.name), call, name)
+                if s != "-":
+                    got.append(s)
+            s = meet(got)
+            if s is not None:
+                new[name] = s
+        if new == entry:
+            return entry
+        entry = new
+    return {}
+
+
+__all__ = ["call_nodes", "entry_states", "meet", "node_states"]
