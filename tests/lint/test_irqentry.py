@@ -125,3 +125,48 @@ def test_irqcallback_table_is_checked(tmp_path: Path) -> None:
         load_irq_table(p)
     p.write_text('[irqcallback.run_it]\narg = 1\nstate = "off"\n')
     assert load_irq_table(p).callbacks == {"run_it": (1, "off")}
+
+
+_HOOKS = """struct pool { spinlock_t lock; int n; };
+struct hooks { void (*switch_to)(struct pool *p); };
+static void hook_switch(struct pool *p)
+{
+    spin_lock_irq(&p->lock);
+    p->n = 1;
+    spin_unlock_irq(&p->lock);
+}
+const struct hooks the_hooks = { .switch_to = hook_switch };
+"""
+_CORE = """struct pool { spinlock_t lock; int n; };
+struct hooks { void (*switch_to)(struct pool *p); };
+static DEFINE_SPINLOCK(core_lock);
+void core_switch(struct hooks *h, struct pool *p)
+{
+    spin_lock_irq(&core_lock);
+    h->switch_to(p);
+    spin_unlock_irq(&core_lock);
+}
+"""
+_OTHER = """struct pool { spinlock_t lock; int n; };
+struct hooks { void (*switch_to)(struct pool *p); };
+void other_switch(struct hooks *h, struct pool *p)
+{
+    h->switch_to(p);
+}
+"""
+
+
+@pytest.mark.parametrize(("files", "reported"), [
+    ({"hooks.c": _HOOKS}, False),  # the file alone: no caller seen
+    ({"hooks.c": _HOOKS, "core.c": _CORE}, True),  # every call through the field is off
+    ({"hooks.c": _HOOKS, "core.c": _CORE, "other.c": _OTHER}, False),  # one is unknown
+])
+def test_field_calls_across_files(tmp_path: Path, files: dict[str, str],
+                                  reported: bool) -> None:
+    from xenpatch.lint.run import lint_files
+
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    results = lint_files([(tmp_path / n, n) for n in sorted(files)], jobs=1, tree=False)
+    got = {(r.path, f.function) for r in results for f in r.findings if f.check == "XL011"}
+    assert (("hooks.c", "hook_switch") in got) is reported

@@ -61,7 +61,7 @@ class FnRefs:
         return sites, list(self.callbacks.get(name, []))
 
 
-def _strip(n: Node) -> Node:
+def strip(n: Node) -> Node:
     """Past parentheses and a ``*``/``&``: ``(*p->fn)`` is ``p->fn``."""
     while n.type in ("parenthesized_expression", "pointer_expression") and \
             n.named_child_count == 1:
@@ -132,7 +132,7 @@ def _field_use(src: SourceFile, fe: Node, refs: FnRefs) -> None:
         refs.read_fields.add(name)
         return
     if p.type == "call_expression" and p.child_by_field_name("function") is not None and \
-            _strip(p.child_by_field_name("function")) == fe:  # type: ignore[arg-type]
+            strip(p.child_by_field_name("function")) == fe:  # type: ignore[arg-type]
         caller = _enclosing_function(p)
         if caller is not None:
             refs.field_calls.setdefault(name, []).append((caller, p))
@@ -156,7 +156,7 @@ def _identifier_use(src: SourceFile, n: Node, name: str, refs: FnRefs,
         return
     if p.type == "call_expression":
         fn = p.child_by_field_name("function")
-        if fn is not None and _strip(fn) == n:
+        if fn is not None and strip(fn) == n:
             caller = _enclosing_function(p)
             if caller is None:
                 refs.escapes.add(name)
@@ -187,10 +187,10 @@ def _identifier_use(src: SourceFile, n: Node, name: str, refs: FnRefs,
         if spec is not None:
             args = call_args(p.parent)
             i, state = spec
-            if i < len(args) and _strip(args[i]) == n:
+            if i < len(args) and strip(args[i]) == n:
                 refs.callbacks.setdefault(name, []).append(state)
                 return
     refs.escapes.add(name)
 
 
-__all__ = ["FnRefs", "Site", "index"]
+__all__ = ["FnRefs", "Site", "index", "strip"]

@@ -23,7 +23,8 @@ from tree_sitter import Node
 
 from xenpatch.analysis import fnptrs
 from xenpatch.analysis.events import OpAct
-from xenpatch.analysis.irqstate import is_irq_move
+from xenpatch.analysis.irqstate import IRQ_KEY, is_irq_move
+from xenpatch.analysis.locktable import Effect, Summary
 from xenpatch.analysis.pathstate import UNKNOWN, Result
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.c.cfg import Cfg, Kind, call_args
@@ -148,10 +149,79 @@ class _Sites:
         return state
 
 
-def external_entries(external: Mapping[str, object]) -> dict[str, str]:
-    """What the other files' calls agree on, from the tree's summaries
-    (none yet: per file, only the file's own calls count)."""
-    return {}
+# The tree's summaries carry, per struct field, what the calls through it
+# agree on across files: "%irq:->NAME" -> a summary whose one effect's mode
+# is "on", "off" or "?" (lint: filelint.field_exports, run.tree_exports).
+FIELD_KEY = "%irq:->"
+_FIELD_CALL = re.compile(rb"(?:->|\.)\s*([A-Za-z_]\w*)\s*\)?\s*\(")
+
+
+def field_summary(state: str) -> Summary:
+    return Summary((Effect("irqentry", "spin", state, "plain", IRQ_KEY, None, "irqentry",
+                           inferred=True),), None)
+
+
+def summary_state(s: Summary) -> str:
+    return s.effects[0].mode if len(s.effects) == 1 and s.effects[0].action == "irqentry" \
+        else "?"
+
+
+def external_entries(external: Mapping[str, Summary]) -> dict[str, str]:
+    """Field name -> what the calls through it in the tree agree on."""
+    return {k[len(FIELD_KEY):]: summary_state(s) for k, s in external.items()
+            if k.startswith(FIELD_KEY)}
+
+
+def fields_called(raw: bytes) -> dict[str, int]:
+    """Every field a call goes through in the text (``p->f(``, ``(*p->f)(``,
+    ``s.f(``), with how often: a text count, which a parse can only match
+    or fall short of."""
+    out: dict[str, int] = {}
+    for m in _FIELD_CALL.finditer(raw):
+        n = m.group(1).decode()
+        out[n] = out.get(n, 0) + 1
+    return out
+
+
+def field_call_states(runs: Iterable[tuple[FunctionUnit, Result]],
+                      raw: bytes) -> dict[str, str]:
+    """Per field the file calls through, what its calls agree on ("?":
+    they do not, or some is in a function not analysed)."""
+    wanted = fields_called(raw)
+    if not wanted:
+        return {}
+    found: dict[str, list[str | None]] = {}
+    for g, res in runs:
+        if g.cfg is None or g.info is None:
+            continue
+        states = node_states(res, g.info.acts)
+        for (start, end), node in call_nodes(g.cfg).items():
+            call = _call_at(g, start, end)
+            if call is None:
+                continue
+            fn = call.child_by_field_name("function")
+            fe = fnptrs.strip(fn) if fn is not None else None
+            if fe is None or fe.type != "field_expression":
+                continue
+            fld = fe.child_by_field_name("field")
+            if fld is None:
+                continue
+            st, mover = states.get(node, (None, None))
+            found.setdefault(g.src.text(fld), []).append(None if mover is not None else st)
+    out: dict[str, str] = {}
+    for name, count in wanted.items():
+        got = found.get(name, [])
+        s = meet(got) if len(got) >= count else None
+        out[name] = s if s is not None else "?"
+    return out
+
+
+def _call_at(g: FunctionUnit, start: int, end: int) -> Node | None:
+    n = g.node.descendant_for_byte_range(start, end)
+    while n is not None and not (n.type == "call_expression" and n.start_byte == start
+                                 and n.end_byte == end):
+        n = n.parent
+    return n
 
 
 def entry_states(units: list[FunctionUnit], refs: fnptrs.FnRefs,
@@ -163,24 +233,23 @@ def entry_states(units: list[FunctionUnit], refs: fnptrs.FnRefs,
     ``by_node``: the file's functions by their definition's start byte (the
     callers); ``run(g, entry)``: g's dataflow with that entry state (None
     if it cannot run); ``first``: runs already made with the entry unknown;
-    ``external``: for names other files may call, what those calls agree
-    on ("on"/"off"; any other value: they do not)."""
+    ``external``: per struct field, what the other files' calls through it
+    agree on ("on"/"off"; any other value: they do not)."""
     sites = _Sites(run, first or {})
     ext = external or {}
     callers: dict[str, tuple[list[fnptrs.Site], list[str]]] = {}
     tested: dict[str, frozenset[int]] = {}
     for f in units:
         c = refs.callers(f.name)
-        if c is not None and (c[0] or c[1] or f.name in ext):
-            callers[f.name] = c
+        outside = [ext[n] for n in refs.fields_of(f.name) if n in ext]
+        if c is not None and (c[0] or c[1] or outside):
+            callers[f.name] = (c[0], c[1] + outside)
             tested[f.name] = tested.get(f.name, frozenset()) | tested_params(f)
     entry: dict[str, str] = {}
     for _ in range(ROUNDS):
         new: dict[str, str] = {}
         for name, (calls, cbs) in callers.items():
             got: list[str | None] = list(cbs)
-            if name in ext:
-                got.append(ext[name])
             for caller, call in calls:
                 g = by_node.get(caller.start_byte)
                 if g is None or specialised(g.src, call, tested[name]):

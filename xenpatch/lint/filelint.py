@@ -29,7 +29,14 @@ from xenpatch.analysis.headers import (
     inline_ids,
     percpu_members,
 )
-from xenpatch.analysis.irqentry import entry_states, external_entries
+from xenpatch.analysis.irqentry import (
+    FIELD_KEY,
+    entry_states,
+    external_entries,
+    field_call_states,
+    field_summary,
+    fields_called,
+)
 from xenpatch.analysis.irqstate import IRQ_ON
 from xenpatch.analysis.locktable import Summary, lock_reaching
 from xenpatch.analysis.pathstate import Result
@@ -103,6 +110,12 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult) -> 
             if f.summary is not None and exported(f.summary):
                 result.exports[f.name] = f.summary
     _with_entry_states(fa, config, oracle, done)
+    if IRQ_CODES & config.enabled:
+        # What this file's calls through struct fields agree on, for the
+        # files storing functions in those fields (a whole-tree run).
+        for name, state in field_call_states(((f, res) for f, res, _ in done),
+                                             fa.src.raw).items():
+            result.exports[FIELD_KEY + name] = field_summary(state)
     for f in rel:
         if f.skip is not None:
             result.skipped.append((f.name, fa.src.line_of(f.node.start_byte), f.skip))
@@ -302,7 +315,11 @@ def lint_file(path: Path, display: str, config: LintConfig,
     if not mentions_any(raw, seeds) and not (
         external and mentions_any(raw, frozenset(n.encode() for n in external))
     ):
-        return FileResult(display, parsed=False)
+        out = FileResult(display, parsed=False)
+        if IRQ_CODES & config.enabled:
+            # Its calls through fields are of states nobody analysed.
+            out.exports.update({FIELD_KEY + n: field_summary("?") for n in fields_called(raw)})
+        return out
     try:
         src = _parse(display, raw, config, path)
     except SourceError as exc:
