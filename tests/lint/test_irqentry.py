@@ -48,6 +48,8 @@ def xl011(config: LintConfig, path: Path) -> set[str]:
     ("via_macro_irq_lock", False),  # named in a macro body too
     ("after_restore_irq_lock", False),  # entered with IRQs on
     ("maybe_irq_lock", False),  # the caller's constant skips the lock
+    ("hook_tick", True),  # through a macro calling the field it is given
+    ("hook_tock", False),  # the same, one use with IRQs on
 ])
 def test_shape(config: LintConfig, fn: str, reported: bool) -> None:
     assert (fn in xl011(config, FIXTURE)) is reported

@@ -10,6 +10,10 @@ only in fields, the calls through those fields -- by field name, as the
 file spells it: a field that is read any other way (copied into a local,
 passed on) makes the functions stored in it escape too.
 
+A macro of the file that calls through the field its argument names
+(``#define SCHED_OP(ops, fn, ...) (ops)->fn(ops, ...)``) is a call through
+that field at each of its uses.
+
 The index is text-checked: a name that occurs more often in the file's code
 (comments and strings left out) than the parse accounts for -- in a macro
 body, in masked or unparsed text -- escapes as well.
@@ -97,17 +101,53 @@ def _code_counts(raw: bytes, names: Iterable[str]) -> dict[str, int]:
     return {n: words.get(n.encode(), 0) for n in names}
 
 
+_DEFINE = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)\(([^)]*)\)"
+                     rb"((?:\\\r?\n|[^\n])*)", re.M)
+
+
+def field_macros(raw: bytes) -> dict[str, int]:
+    """The file's function-like macros that call through the field one of
+    their parameters names: macro -> that parameter's index."""
+    out: dict[str, int] = {}
+    for m in _DEFINE.finditer(raw):
+        params = [p.strip() for p in m.group(2).decode(errors="replace").split(",")]
+        body = m.group(3)
+        for i, p in enumerate(params):
+            if re.fullmatch(r"[A-Za-z_]\w*", p) and re.search(
+                    rb"(?:->|\.)\s*" + p.encode() + rb"\s*\(", body):
+                out[m.group(1).decode()] = i
+                break
+    return out
+
+
+def macro_field(src: SourceFile, call: Node, macros: Mapping[str, int]) -> str | None:
+    """The field a use of a field-calling macro calls through."""
+    i = macros.get(call_name(src, call) or "")
+    if i is None:
+        return None
+    args = call_args(call)
+    if i < len(args) and args[i].type == "identifier":
+        return src.text(args[i])
+    return None
+
+
 def index(src: SourceFile, defined: Iterable[str],
           callbacks: Mapping[str, tuple[int, str]] | None = None) -> FnRefs:
     """The references to ``defined`` (function names of ``src``)."""
     names = set(defined)
     cbs = callbacks or {}
+    macros = field_macros(src.raw)
     refs = FnRefs()
     seen: dict[str, int] = {}
     for n in walk(src.root):
         t = n.type
         if t == "field_expression":
             _field_use(src, n, refs)
+            continue
+        if t == "call_expression" and macros and (f := macro_field(src, n, macros)):
+            caller = _enclosing_function(n)
+            if caller is not None:
+                refs.field_calls.setdefault(f, []).append((caller, n))
             continue
         if t != "identifier":
             continue
@@ -193,4 +233,4 @@ def _identifier_use(src: SourceFile, n: Node, name: str, refs: FnRefs,
     refs.escapes.add(name)
 
 
-__all__ = ["FnRefs", "Site", "index", "strip"]
+__all__ = ["FnRefs", "Site", "field_macros", "index", "macro_field", "strip"]

@@ -174,13 +174,37 @@ def external_entries(external: Mapping[str, Summary]) -> dict[str, str]:
 
 def fields_called(raw: bytes) -> dict[str, int]:
     """Every field a call goes through in the text (``p->f(``, ``(*p->f)(``,
-    ``s.f(``), with how often: a text count, which a parse can only match
-    or fall short of."""
+    ``s.f(``, a use of a field-calling macro: fnptrs.field_macros()), with
+    how often: a text count, which a parse can only match or fall short of."""
     out: dict[str, int] = {}
     for m in _FIELD_CALL.finditer(raw):
         n = m.group(1).decode()
         out[n] = out.get(n, 0) + 1
+    for name, i in fnptrs.field_macros(raw).items():
+        for m in re.finditer(rb"\b" + name.encode() + rb"\s*\(", raw):
+            args = _top_args(raw, m.end())
+            if i < len(args) and re.fullmatch(rb"\s*[A-Za-z_]\w*\s*", args[i]):
+                n = args[i].strip().decode()
+                out[n] = out.get(n, 0) + 1
     return out
+
+
+def _top_args(raw: bytes, start: int) -> list[bytes]:
+    """The top-level arguments of the call whose "(" ends before ``start``."""
+    depth, out, cur = 0, [], start
+    for j in range(start, min(len(raw), start + 4000)):
+        c = raw[j:j + 1]
+        if c in (b"(", b"[", b"{"):
+            depth += 1
+        elif c in (b")", b"]", b"}"):
+            if depth == 0:
+                out.append(raw[cur:j])
+                return out
+            depth -= 1
+        elif c == b"," and depth == 0:
+            out.append(raw[cur:j])
+            cur = j + 1
+    return []
 
 
 def field_call_states(runs: Iterable[tuple[FunctionUnit, Result]],
@@ -191,6 +215,7 @@ def field_call_states(runs: Iterable[tuple[FunctionUnit, Result]],
     if not wanted:
         return {}
     found: dict[str, list[str | None]] = {}
+    macros = fnptrs.field_macros(raw)
     for g, res in runs:
         if g.cfg is None or g.info is None:
             continue
@@ -199,15 +224,17 @@ def field_call_states(runs: Iterable[tuple[FunctionUnit, Result]],
             call = _call_at(g, start, end)
             if call is None:
                 continue
-            fn = call.child_by_field_name("function")
-            fe = fnptrs.strip(fn) if fn is not None else None
-            if fe is None or fe.type != "field_expression":
-                continue
-            fld = fe.child_by_field_name("field")
-            if fld is None:
-                continue
+            name = fnptrs.macro_field(g.src, call, macros) if macros else None
+            if name is None:
+                fn = call.child_by_field_name("function")
+                fe = fnptrs.strip(fn) if fn is not None else None
+                fld = fe.child_by_field_name("field") if fe is not None and \
+                    fe.type == "field_expression" else None
+                if fld is None:
+                    continue
+                name = g.src.text(fld)
             st, mover = states.get(node, (None, None))
-            found.setdefault(g.src.text(fld), []).append(None if mover is not None else st)
+            found.setdefault(name, []).append(None if mover is not None else st)
     out: dict[str, str] = {}
     for name, count in wanted.items():
         got = found.get(name, [])
