@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from tree_sitter import Node
 
 from xenpatch.c.cfg import call_args, call_name
-from xenpatch.c.source import SourceFile, walk
+from xenpatch.c.source import SourceFile
 
 # A call site: (the calling function's definition node, the call).
 Site = tuple[Node, Node]
@@ -73,7 +73,7 @@ def strip(n: Node) -> Node:
     return n
 
 
-def _up(n: Node) -> Node | None:
+def up(n: Node) -> Node | None:
     """The parent, past parentheses and a leading ``&``/``*``."""
     p = n.parent
     while p is not None and (p.type == "parenthesized_expression" or (
@@ -91,14 +91,6 @@ def _enclosing_function(n: Node) -> Node | None:
 
 _COMMENT_OR_STRING = re.compile(
     rb'/\*.*?\*/|//[^\n]*|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'', re.S)
-
-
-def _code_counts(raw: bytes, names: Iterable[str]) -> dict[str, int]:
-    code = _COMMENT_OR_STRING.sub(b" ", raw)
-    words: dict[bytes, int] = {}
-    for w in re.findall(rb"[A-Za-z_]\w*", code):
-        words[w] = words.get(w, 0) + 1
-    return {n: words.get(n.encode(), 0) for n in names}
 
 
 _DEFINE = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)\(([^)]*)\)"
@@ -131,34 +123,72 @@ def macro_field(src: SourceFile, call: Node, macros: Mapping[str, int]) -> str |
     return None
 
 
+def _blank(m: re.Match[bytes]) -> bytes:
+    return b" " * (m.end() - m.start())
+
+
+def code_only(raw: bytes) -> bytes:
+    """``raw`` with comments and literals blanked, every offset kept."""
+    return _COMMENT_OR_STRING.sub(_blank, raw)
+
+
+def _words(names: Iterable[str]) -> re.Pattern[bytes]:
+    alts = sorted({re.escape(n.encode()) for n in names}, key=len, reverse=True)
+    return re.compile(rb"\b(?:" + b"|".join(alts) + rb")\b")
+
+
+def _node_at(src: SourceFile, start: int, end: int, kind: str) -> Node | None:
+    n = src.root.descendant_for_byte_range(start, end)
+    if n is None or n.type != kind or n.start_byte != start or n.end_byte != end:
+        return None
+    return n
+
+
 def index(src: SourceFile, defined: Iterable[str],
           callbacks: Mapping[str, tuple[int, str]] | None = None) -> FnRefs:
-    """The references to ``defined`` (function names of ``src``)."""
+    """The references to ``defined`` (function names of ``src``).  Each
+    occurrence of a name in the code is looked up in the parse (found by
+    text, not by walking the tree: a file's nodes are many); one the parse
+    does not hold as an identifier is an escape."""
     names = set(defined)
     cbs = callbacks or {}
-    macros = field_macros(src.raw)
     refs = FnRefs()
-    seen: dict[str, int] = {}
-    for n in walk(src.root):
-        t = n.type
-        if t == "field_expression":
-            _field_use(src, n, refs)
+    if not names:
+        return refs
+    code = code_only(src.raw)
+    for m in _words(names).finditer(code):
+        name = m.group().decode()
+        n = _node_at(src, m.start(), m.end(), "identifier")
+        if n is None:
+            refs.escapes.add(name)  # a macro body, masked or unparsed text
             continue
-        if t == "call_expression" and macros and (f := macro_field(src, n, macros)):
-            caller = _enclosing_function(n)
-            if caller is not None:
-                refs.field_calls.setdefault(f, []).append((caller, n))
-            continue
-        if t != "identifier":
-            continue
-        name = src.text(n)
-        if name not in names:
-            continue
-        seen[name] = seen.get(name, 0) + 1
         _identifier_use(src, n, name, refs, cbs)
-    for name, count in _code_counts(src.raw, seen).items():
-        if count > seen[name]:
-            refs.escapes.add(name)
+    fields = set(refs.stored)
+    if not fields:
+        return refs
+    for m in re.finditer(rb"(?:->|\.)\s*(" + _words(fields).pattern + rb")", code):
+        name = m.group(1).decode()
+        n = _node_at(src, m.start(1), m.end(1), "field_identifier")
+        if n is None or n.parent is None:
+            refs.read_fields.add(name)
+        elif n.parent.type == "field_expression":
+            _field_use(src, n.parent, refs)
+        elif n.parent.type != "field_designator":
+            refs.read_fields.add(name)
+    for macro, _ in field_macros(src.raw).items():
+        for m in re.finditer(rb"\b" + re.escape(macro.encode()) + rb"\b", code):
+            n = _node_at(src, m.start(), m.end(), "identifier")
+            p = n.parent if n is not None else None
+            if p is not None and p.type == "preproc_function_def":
+                continue
+            f = macro_field(src, p, field_macros(src.raw)) if p is not None and \
+                p.type == "call_expression" else None
+            caller = _enclosing_function(p) if p is not None else None
+            if f is None or caller is None:
+                # A use the index cannot read may call through any field.
+                refs.read_fields |= fields
+            elif f in fields:
+                refs.field_calls.setdefault(f, []).append((caller, p))  # type: ignore[arg-type]
     return refs
 
 
@@ -167,7 +197,7 @@ def _field_use(src: SourceFile, fe: Node, refs: FnRefs) -> None:
     if f is None:
         return
     name = src.text(f)
-    p = _up(fe)
+    p = up(fe)
     if p is None:
         refs.read_fields.add(name)
         return
@@ -190,7 +220,7 @@ def _field_use(src: SourceFile, fe: Node, refs: FnRefs) -> None:
 
 def _identifier_use(src: SourceFile, n: Node, name: str, refs: FnRefs,
                     cbs: Mapping[str, tuple[int, str]]) -> None:
-    p = _up(n)
+    p = up(n)
     if p is None:
         refs.escapes.add(name)
         return
@@ -233,4 +263,4 @@ def _identifier_use(src: SourceFile, n: Node, name: str, refs: FnRefs,
     refs.escapes.add(name)
 
 
-__all__ = ["FnRefs", "Site", "field_macros", "index", "macro_field", "strip"]
+__all__ = ["FnRefs", "Site", "code_only", "field_macros", "index", "macro_field", "strip", "up"]

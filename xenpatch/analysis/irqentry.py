@@ -49,20 +49,21 @@ def meet(states: Iterable[str | None]) -> str | None:
     return out
 
 
-def call_nodes(cfg: Cfg) -> dict[tuple[int, int], int]:
-    """Each call expression of the CFG's statements -> the innermost CFG
-    node whose text holds it."""
-    best: dict[tuple[int, int], tuple[int, int]] = {}
-    for node in cfg.nodes:
-        if node.ast is None:
-            continue
-        span = node.ast.end_byte - node.ast.start_byte
-        for n in walk(node.ast):
-            if n.type == "call_expression":
-                k = (n.start_byte, n.end_byte)
-                if k not in best or span < best[k][0]:
-                    best[k] = (span, node.id)
-    return {k: v[1] for k, v in best.items()}
+def cfg_nodes(cfg: Cfg) -> dict[tuple[int, int, str], int]:
+    """The CFG's statements by their text's span and type."""
+    return {(n.ast.start_byte, n.ast.end_byte, n.ast.type): n.id
+            for n in cfg.nodes if n.ast is not None}
+
+
+def node_of(nodes: Mapping[tuple[int, int, str], int], call: Node) -> int | None:
+    """The innermost CFG node whose text holds the call."""
+    n: Node | None = call
+    while n is not None and n.type != "function_definition":
+        got = nodes.get((n.start_byte, n.end_byte, n.type))
+        if got is not None:
+            return got
+        n = n.parent
+    return None
 
 
 def node_states(res: Result, info_acts: Sequence[Sequence[object]]
@@ -122,7 +123,7 @@ class _Sites:
         self.first = first
         self.memo: dict[tuple[FunctionUnit, str | None],
                         dict[int, tuple[str | None, str | None]] | None] = {}
-        self.calls: dict[FunctionUnit, dict[tuple[int, int], int]] = {}
+        self.calls: dict[FunctionUnit, dict[tuple[int, int, str], int]] = {}
 
     def state(self, g: FunctionUnit, entry: str | None, call: Node, name: str) -> str | None:
         key = (g, entry)
@@ -134,11 +135,11 @@ class _Sites:
                 self.memo[key] = None
             else:
                 self.memo[key] = node_states(res, g.info.acts)
-                self.calls.setdefault(g, call_nodes(g.cfg))
+                self.calls.setdefault(g, cfg_nodes(g.cfg))
         states = self.memo[key]
         if states is None:
             return None
-        node = self.calls[g].get((call.start_byte, call.end_byte))
+        node = node_of(self.calls[g], call)
         if node is None:
             return None
         if node not in states:
@@ -177,6 +178,7 @@ def fields_called(raw: bytes) -> dict[str, int]:
     ``s.f(``, a use of a field-calling macro: fnptrs.field_macros()), with
     how often: a text count, which a parse can only match or fall short of."""
     out: dict[str, int] = {}
+    raw = fnptrs.code_only(raw)
     for m in _FIELD_CALL.finditer(raw):
         n = m.group(1).decode()
         out[n] = out.get(n, 0) + 1
@@ -187,6 +189,16 @@ def fields_called(raw: bytes) -> dict[str, int]:
                 n = args[i].strip().decode()
                 out[n] = out.get(n, 0) + 1
     return out
+
+
+def stores_any(raw: bytes, fields: Iterable[str]) -> bool:
+    """Does the text store something into one of ``fields`` (``.f = ``,
+    ``->f = ``)?"""
+    fs = [f.encode() for f in fields]
+    if not fs or not any(f in raw for f in fs):
+        return False
+    pat = rb"(?:->|\.)\s*(?:" + b"|".join(re.escape(f) for f in fs) + rb")\s*=(?!=)"
+    return re.search(pat, raw) is not None
 
 
 def _top_args(raw: bytes, start: int) -> list[bytes]:
@@ -210,31 +222,34 @@ def _top_args(raw: bytes, start: int) -> list[bytes]:
 def field_call_states(runs: Iterable[tuple[FunctionUnit, Result]],
                       raw: bytes) -> dict[str, str]:
     """Per field the file calls through, what its calls agree on ("?":
-    they do not, or some is in a function not analysed)."""
+    they do not, or some is in a function not analysed).  The calls are
+    found in the text, then in the parse and in their function's run."""
     wanted = fields_called(raw)
     if not wanted:
         return {}
+    by_start = {g.node.start_byte: (g, res) for g, res in runs
+                if g.cfg is not None and g.info is not None}
+    code = fnptrs.code_only(raw)
     found: dict[str, list[str | None]] = {}
+    cache: dict[FunctionUnit, tuple[dict[int, tuple[str | None, str | None]],
+                                    dict[tuple[int, int, str], int]]] = {}
+    src = next(iter(by_start.values()))[0].src if by_start else None
     macros = fnptrs.field_macros(raw)
-    for g, res in runs:
-        if g.cfg is None or g.info is None:
-            continue
-        states = node_states(res, g.info.acts)
-        for (start, end), node in call_nodes(g.cfg).items():
-            call = _call_at(g, start, end)
-            if call is None:
-                continue
-            name = fnptrs.macro_field(g.src, call, macros) if macros else None
-            if name is None:
-                fn = call.child_by_field_name("function")
-                fe = fnptrs.strip(fn) if fn is not None else None
-                fld = fe.child_by_field_name("field") if fe is not None and \
-                    fe.type == "field_expression" else None
-                if fld is None:
-                    continue
-                name = g.src.text(fld)
-            st, mover = states.get(node, (None, None))
-            found.setdefault(name, []).append(None if mover is not None else st)
+    for name, call in _field_calls(src, code, macros) if src is not None else ():
+        fn: Node | None = call
+        while fn is not None and fn.type != "function_definition":
+            fn = fn.parent
+        hit = by_start.get(fn.start_byte) if fn is not None else None
+        if hit is None:
+            continue  # in a function not analysed: counted short below
+        g, res = hit
+        if g not in cache:
+            assert g.cfg is not None and g.info is not None
+            cache[g] = (node_states(res, g.info.acts), cfg_nodes(g.cfg))
+        states, nodes = cache[g]
+        node = node_of(nodes, call)
+        st, mover = states.get(node, (None, None)) if node is not None else (None, None)
+        found.setdefault(name, []).append(None if mover is not None else st)
     out: dict[str, str] = {}
     for name, count in wanted.items():
         got = found.get(name, [])
@@ -243,12 +258,26 @@ def field_call_states(runs: Iterable[tuple[FunctionUnit, Result]],
     return out
 
 
-def _call_at(g: FunctionUnit, start: int, end: int) -> Node | None:
-    n = g.node.descendant_for_byte_range(start, end)
-    while n is not None and not (n.type == "call_expression" and n.start_byte == start
-                                 and n.end_byte == end):
-        n = n.parent
-    return n
+def _field_calls(src: SourceFile, code: bytes,
+                 macros: Mapping[str, int]) -> Iterable[tuple[str, Node]]:
+    """(field, call) of the calls through a field the parse holds."""
+    for m in _FIELD_CALL.finditer(code):
+        n = src.root.descendant_for_byte_range(m.start(1), m.end(1))
+        if n is None or n.type != "field_identifier" or n.parent is None or \
+                n.parent.type != "field_expression":
+            continue
+        call = fnptrs.up(n.parent)
+        if call is not None and call.type == "call_expression":
+            fn = call.child_by_field_name("function")
+            if fn is not None and fnptrs.strip(fn) == n.parent:
+                yield src.text(n), call
+    for macro in macros:
+        for m in re.finditer(rb"\b" + re.escape(macro.encode()) + rb"\b", code):
+            n = src.root.descendant_for_byte_range(m.start(), m.end())
+            p = n.parent if n is not None and n.type == "identifier" else None
+            if p is not None and p.type == "call_expression" and \
+                    (f := fnptrs.macro_field(src, p, macros)) is not None:
+                yield f, p
 
 
 def entry_states(units: list[FunctionUnit], refs: fnptrs.FnRefs,
@@ -294,4 +323,4 @@ def entry_states(units: list[FunctionUnit], refs: fnptrs.FnRefs,
     return {}
 
 
-__all__ = ["call_nodes", "entry_states", "meet", "node_states"]
+__all__ = ["cfg_nodes", "entry_states", "meet", "node_of", "node_states"]

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xenpatch.analysis.headers import find_xen_root
-from xenpatch.analysis.irqentry import FIELD_KEY, field_summary, summary_state
+from xenpatch.analysis.irqentry import FIELD_KEY, field_summary, stores_any, summary_state
 from xenpatch.analysis.locktable import Summary
 from xenpatch.errors import XenpatchError
 from xenpatch.lint.findings import FileResult
@@ -97,14 +97,19 @@ def _again(
     from xenpatch.lint.filelint import calls_any, lint_file
 
     assert _CONFIG is not None
-    names = frozenset(n for n in exports if n not in own and not n.startswith(FIELD_KEY)) | \
-        known_fields(exports)
-    if raw is None:
-        if not calls_any(item[0], names):
+    names = frozenset(n for n in exports if n not in own and not n.startswith(FIELD_KEY))
+    text = raw
+    if text is None:
+        try:
+            text = item[0].read_bytes()
+        except OSError:
             return None
-        return lint_file(item[0], item[1], _CONFIG, exports)
-    if not calls_any(item[0], names, raw=raw):
+    # A field whose calls agree on the IRQ state matters to the files
+    # storing a function in it only.
+    if not calls_any(item[0], names, raw=text) and not stores_any(text, known_fields(exports)):
         return None
+    if raw is None:
+        return lint_file(item[0], item[1], _CONFIG, exports)
     return lint_file(item[0], item[1], _CONFIG, exports, raw=raw)
 
 
