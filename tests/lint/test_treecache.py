@@ -204,6 +204,7 @@ def test_open_reports_to_the_stream_given(tree: Path) -> None:
 
 
 def test_summaries_of_the_names_asked_are_the_full_lints(tree: Path) -> None:
+    from xenpatch.analysis.irqentry import FIELD_KEY
     from xenpatch.lint.config import LintConfig
     from xenpatch.lint.filelint import file_summaries, lint_file
 
@@ -212,7 +213,9 @@ def test_summaries_of_the_names_asked_are_the_full_lints(tree: Path) -> None:
     seen = 0
     for p in files:
         full = lint_file(p, str(p), config).exports
-        for name in full:
+        # The IRQ states of calls through fields are a whole-tree run's
+        # (irqentry.FIELD_KEY): no lazy run asks for them by name.
+        for name in [n for n in full if not n.startswith(FIELD_KEY)]:
             _, got = file_summaries(p, config, frozenset([name]))
             assert got == {name: full[name]}, (p, name)
             seen += 1

@@ -174,8 +174,11 @@ def _first_entry_release(info: FunctionInfo, key: str) -> Effect | None:
 
 class Engine:
     def __init__(self, cfg: Cfg, info: FunctionInfo, observer: Observer | None,
-                 path_sensitive: bool = True) -> None:
+                 path_sensitive: bool = True,
+                 entry_facts: tuple[tuple[str, str], ...] = ()) -> None:
         self.cfg = cfg
+        # Facts the callers establish (the IRQ state on entry: irqentry.py).
+        self.entry_facts = tuple(sorted(entry_facts))
         self.info = info
         self.obs = observer
         self.path_sensitive = path_sensitive
@@ -192,7 +195,7 @@ class Engine:
             if e is None:
                 continue
             held.append(Held(k, e.kind, e.mode, e.flavour, e.owner, e.via, 1, True, -1, 0))
-        start = State(tuple(held), ())
+        start = State(tuple(held), self.entry_facts)
         parents: dict[tuple[int, State], tuple[int, State] | None] = {(cfg.entry, start): None}
         exits: dict[int, list[tuple[State, State]]] = {}
         work = deque([(cfg.entry, start)])

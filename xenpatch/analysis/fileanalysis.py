@@ -496,13 +496,14 @@ def run_engine(f: FunctionUnit, obs: Observer | None) -> Result | None:
     """The dataflow over f (prepared), path-sensitive unless that meets too
     many states; None (and f.skip says why) if neither run finishes."""
     assert f.cfg is not None and f.info is not None
+    entry = (("%irq", f.entry_irq),) if f.entry_irq is not None else ()
     try:
-        return Engine(f.cfg, f.info, obs).run()
+        return Engine(f.cfg, f.info, obs, entry_facts=entry).run()
     except TooManyStates:
         if obs is not None:
             obs.restart()
         try:
-            return Engine(f.cfg, f.info, obs, path_sensitive=False).run()
+            return Engine(f.cfg, f.info, obs, path_sensitive=False, entry_facts=entry).run()
         except TooManyStates:
             f.skip = "too many lock states"
             return None

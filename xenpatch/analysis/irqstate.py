@@ -53,14 +53,18 @@ _CAP = 3
 
 @dataclass(frozen=True)
 class IrqTable:
-    """The IRQ API: CPU-level calls (name -> (effect, flags index)) and the
-    flags argument of the lock ops' _irqsave forms (name -> "1", "&1", "ret")."""
+    """The IRQ API: CPU-level calls (name -> (effect, flags index)), the
+    flags argument of the lock ops' _irqsave forms (name -> "1", "&1", "ret"),
+    and the APIs that call a function argument with a known IRQ state
+    (name -> (argument index, "on"/"off"))."""
 
     calls: dict[str, tuple[str, int | None]] = field(default_factory=dict)
     flags: dict[str, str] = field(default_factory=dict)
+    callbacks: dict[str, tuple[int, str]] = field(default_factory=dict)
 
     def __hash__(self) -> int:
-        return hash((tuple(sorted(self.calls.items())), tuple(sorted(self.flags.items()))))
+        return hash((tuple(sorted(self.calls.items())), tuple(sorted(self.flags.items())),
+                     tuple(sorted(self.callbacks.items()))))
 
     def flags_arg(self, name: str, args: list[str], target: str | None) -> str | None:
         """The flags variable a lock op's call names, or None."""
@@ -110,7 +114,15 @@ def load_irq_table(path: Path, data: dict[str, Any] | None = None) -> IrqTable:
             raise LockTableError(f"{path}: irqflags.{name}: an argument index, \"&N\" "
                                  "or \"ret\"")
         flags[name] = w
-    return IrqTable(calls, flags)
+    callbacks: dict[str, tuple[int, str]] = {}
+    for name, spec in data.get("irqcallback", {}).items():
+        arg, state = spec.get("arg"), spec.get("state")
+        if not isinstance(arg, int) or isinstance(arg, bool) or arg < 0 or \
+                state not in ("on", "off"):
+            raise LockTableError(f"{path}: irqcallback.{name}: needs arg (an argument "
+                                 "index) and state (\"on\" or \"off\")")
+        callbacks[name] = (arg, state)
+    return IrqTable(calls, flags, callbacks)
 
 
 # -- what a call does to the IRQ state (for actions.py) -----------------------

@@ -33,6 +33,9 @@ class FunctionUnit:
     quiet: bool | None = None  # no lock effect possible (see FileAnalysis.is_quiet)
     # The summary's run, with its observer calls (the lint replays them).
     run_record: tuple[Result, RecordingObserver] | None = None
+    # This CPU's IRQ state on entry, when every caller agrees on it
+    # ("on"/"off", irqentry.py); None: unknown, as for any function.
+    entry_irq: str | None = None
 
     @property
     def is_static(self) -> bool:

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from tree_sitter import Node
 
-from xenpatch.analysis.events import OpAct
+from xenpatch.analysis import fnptrs
+from xenpatch.analysis.events import IrqAct, OpAct
 from xenpatch.analysis.fileanalysis import FileAnalysis, run_engine
 from xenpatch.analysis.functions import shape_fn
 from xenpatch.analysis.headers import (
@@ -27,6 +28,14 @@ from xenpatch.analysis.headers import (
     header_index,
     inline_ids,
     percpu_members,
+)
+from xenpatch.analysis.irqentry import (
+    FIELD_KEY,
+    entry_states,
+    external_entries,
+    field_call_states,
+    field_summary,
+    fields_called,
 )
 from xenpatch.analysis.irqstate import IRQ_ON
 from xenpatch.analysis.locktable import Summary, lock_reaching
@@ -50,7 +59,7 @@ from xenpatch.lint import suppress
 from xenpatch.lint.checks import CheckObserver, PercpuOracle, RawFinding
 from xenpatch.lint.config import LintConfig
 from xenpatch.lint.findings import FileResult, Finding, Step
-from xenpatch.lint.irqchecks import irq_findings
+from xenpatch.lint.irqchecks import IRQ_CODES, irq_findings
 from xenpatch.lint.leaks import leak_findings
 from xenpatch.lint.precond import precondition_findings
 from xenpatch.lint.treecache import content_hash
@@ -118,6 +127,13 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult) -> 
             if f.summary is not None and exported(f.summary):
                 result.exports[f.name] = f.summary
     result.held_calls = _close_over(fa, held_calls)
+    _with_entry_states(fa, config, oracle, done)
+    if IRQ_CODES & config.enabled:
+        # What this file's calls through struct fields agree on, for the
+        # files storing functions in those fields (a whole-tree run).
+        for name, state in field_call_states(((f, res) for f, res, _ in done),
+                                             fa.src.raw).items():
+            result.exports[FIELD_KEY + name] = field_summary(state)
     for f in rel:
         if f.skip is not None:
             result.skipped.append((f.name, fa.src.line_of(f.node.start_byte), f.skip))
@@ -163,6 +179,47 @@ def _close_over(fa: FileAnalysis, names: set[str]) -> frozenset[str]:
             out.add(m)
             todo.append(m)
     return frozenset(out)
+
+
+# IRQ moves whose checks read the state the function was entered in.
+_ENTRY_MOVES = frozenset({"lock_off", "lock_restore", "restore"})
+
+
+def _with_entry_states(fa: FileAnalysis, config: LintConfig, oracle: PercpuOracle,
+                       done: list[tuple[FunctionUnit, Result, list[RawFinding]]]) -> None:
+    """The checks run again over the functions whose callers all agree on
+    the IRQ state at entry (analysis/irqentry.py), if an IRQ move of theirs
+    can tell: an _irq lock, or a restore of flags saved from that state."""
+    if not IRQ_CODES & config.enabled:
+        return
+    wanted = {f for f, _, _ in done if f.info is not None and any(
+        isinstance(a, IrqAct) and a.op in _ENTRY_MOVES for acts in f.info.acts for a in acts)}
+    if not wanted:
+        return
+    refs = fnptrs.index(fa.src, [f.name for f in fa.order], fa.config.irq.callbacks)
+    by_node = {f.node.start_byte: f for f in fa.order}
+
+    def run(g: FunctionUnit, entry: str | None) -> Result | None:
+        fa.prepare(g)
+        if g.skip is not None or g.cfg is None or g.info is None:
+            return None
+        g.entry_irq = entry
+        try:
+            return run_engine(g, None)
+        finally:
+            g.entry_irq = None
+            g.skip = None
+
+    entries = entry_states([f for f, _, _ in done], refs, by_node, run,
+                           {f: res for f, res, _ in done}, external_entries(fa.external))
+    for i, (f, _, _) in enumerate(done):
+        if f not in wanted or f.name not in entries or f.info is None:
+            continue
+        f.entry_irq = entries[f.name]
+        obs = CheckObserver(oracle, shape_fn(f.info), config.enabled)
+        res = run_engine(f, obs)
+        if res is not None:
+            done[i] = (f, res, list(obs.findings.values()))
 
 
 def _paired_shapes(fa: FileAnalysis, drops: Mapping[FunctionUnit, set[tuple[str, str]]],
@@ -316,7 +373,11 @@ def _lint_text(path: Path, display: str, config: LintConfig,
     if not mentions_any(raw, seeds) and not (
         external and mentions_any(raw, frozenset(n.encode() for n in external))
     ):
-        return FileResult(display, parsed=False)
+        out = FileResult(display, parsed=False)
+        if IRQ_CODES & config.enabled:
+            # Its calls through fields are of states nobody analysed.
+            out.exports.update({FIELD_KEY + n: field_summary("?") for n in fields_called(raw)})
+        return out
     try:
         src = _parse(display, raw, config, path)
     except SourceError as exc:

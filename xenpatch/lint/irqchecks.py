@@ -16,6 +16,8 @@ _CODES = {
     "call_enables": "XL014",
 }
 
+IRQ_CODES = frozenset(_CODES.values())
+
 
 def irq_findings(f: FunctionUnit, res: Result, enabled: frozenset[str]) -> list[RawFinding]:
     """One finding per (check, node, key), on its shortest witness path."""

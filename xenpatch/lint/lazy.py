@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from xenpatch.analysis.irqentry import FIELD_KEY
 from xenpatch.analysis.locktable import Summary
 from xenpatch.c.texts import read_bytes
 from xenpatch.lint import nameindex
@@ -233,4 +234,7 @@ def own_exports(results: Iterable[tuple[str | None, FileResult]], cache: TreeCac
     """Linted files' own summaries, whole, into the cache."""
     for rel, r in results:
         if rel is not None and r.error is None:
-            cache.set_exports(rel, FileExports(True, dict(r.exports)))
+            # The calls through fields (irqentry.FIELD_KEY) are a whole-tree
+            # run's own, never asked for by name: the cache keeps functions.
+            cache.set_exports(rel, FileExports(True, {
+                n: s for n, s in r.exports.items() if not n.startswith(FIELD_KEY)}))

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xenpatch.analysis.headers import find_xen_root
+from xenpatch.analysis.irqentry import FIELD_KEY, field_summary, stores_any, summary_state
 from xenpatch.analysis.locktable import Summary
 from xenpatch.errors import XenpatchError
 from xenpatch.lint.findings import FileResult
@@ -98,18 +99,20 @@ def _again(
     from xenpatch.lint.filelint import calls_any, lint_file, reached_from
 
     assert _CONFIG is not None
-    if raw is None:
+    text = raw
+    if text is None:
         try:
             text = item[0].read_bytes()
         except OSError:
             return None
-    else:
-        text = raw
     under = reached_from(item[0], held) if held else frozenset()
-    names = frozenset(n for n in exports if n not in own and (
+    names = frozenset(n for n in exports if n not in own and not n.startswith(FIELD_KEY) and (
         not takes_only(exports[n]) or (n in under and may_meet(exports[n], text))))
-    if not calls_any(item[0], names, raw=text):
+    # A field whose calls agree on the IRQ state matters to the files
+    # storing a function in it only.
+    if not calls_any(item[0], names, raw=text) and not stores_any(text, known_fields(exports)):
         return None
+    return lint_file(item[0], item[1], _CONFIG, exports, raw=raw)
     return lint_file(item[0], item[1], _CONFIG, exports, raw=raw)
 
 
@@ -143,7 +146,17 @@ def tree_exports(per_file: Iterable[Mapping[str, Summary]]) -> dict[str, Summary
         for name, summary in exports.items():
             if out.setdefault(name, summary) != summary:
                 clash.add(name)
-    return {n: s for n, s in out.items() if n not in clash}
+    # What the calls through a field agree on: files that disagree make it
+    # unknown, which is not the same as no file calling through it.
+    return {n: s if n not in clash else field_summary("?") for n, s in out.items()
+            if n not in clash or n.startswith(FIELD_KEY)}
+
+
+def known_fields(exports: Mapping[str, Summary]) -> frozenset[str]:
+    """The fields whose calls all agree on the IRQ state: a file storing a
+    function there (naming the field) is linted again with that."""
+    return frozenset(k[len(FIELD_KEY):] for k, s in exports.items()
+                     if k.startswith(FIELD_KEY) and summary_state(s) in ("on", "off"))
 
 
 def default_jobs() -> int:

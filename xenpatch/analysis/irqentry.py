@@ -1,0 +1,326 @@
+"""This CPU's IRQ state on entry to a function, from its callers.
+
+A function's entry state is unknown (irqstate.py) unless every caller the
+analysis sees agrees: when each of its call sites -- direct, through a
+struct field it is stored in (fnptrs.py), or an API that calls it back
+with a known state (rules/locks.toml's [irqcallback]) -- is reached with
+IRQs known off (or known on) on every path, so is its entry.  Any call
+site of unknown or mixed state, an address that escapes where the index
+does not follow, or no caller at all leaves it unknown.
+
+States at call sites depend on the callers' own entry states, so the
+states are a fixpoint: all unknown first, then each round re-runs the
+callers whose entry became known, until no entry changes.  A chain of
+calls reaching back to itself never knows more than its way in says.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+from tree_sitter import Node
+
+from xenpatch.analysis import fnptrs
+from xenpatch.analysis.events import OpAct
+from xenpatch.analysis.irqstate import IRQ_KEY, is_irq_move
+from xenpatch.analysis.locktable import Effect, Summary
+from xenpatch.analysis.pathstate import UNKNOWN, Result
+from xenpatch.analysis.unit import FunctionUnit
+from xenpatch.c.cfg import Cfg, Kind, call_args
+from xenpatch.c.source import SourceFile, walk
+
+STATES = ("on", "off")
+# Rounds of the fixpoint; one more entry known per round at the least, and
+# chains of calls within a file are short.  Past it nothing is claimed.
+ROUNDS = 12
+
+Run = Callable[[FunctionUnit, "str | None"], "Result | None"]
+
+
+def meet(states: Iterable[str | None]) -> str | None:
+    """"on"/"off" when every state is that one; None (unknown) when one is
+    unknown, they differ, or there is none."""
+    out: str | None = None
+    for s in states:
+        if s not in STATES or (out is not None and s != out):
+            return None
+        out = s
+    return out
+
+
+def cfg_nodes(cfg: Cfg) -> dict[tuple[int, int, str], int]:
+    """The CFG's statements by their text's span and type."""
+    return {(n.ast.start_byte, n.ast.end_byte, n.ast.type): n.id
+            for n in cfg.nodes if n.ast is not None}
+
+
+def node_of(nodes: Mapping[tuple[int, int, str], int], call: Node) -> int | None:
+    """The innermost CFG node whose text holds the call."""
+    n: Node | None = call
+    while n is not None and n.type != "function_definition":
+        got = nodes.get((n.start_byte, n.end_byte, n.type))
+        if got is not None:
+            return got
+        n = n.parent
+    return None
+
+
+def node_states(res: Result, info_acts: Sequence[Sequence[object]]
+                ) -> dict[int, tuple[str | None, str | None]]:
+    """The IRQ state on arrival at each node the run reached: "on"/"off"
+    when every state there says so, else None; with the one callee whose
+    call is the node's only move of the state (it moves it after it is
+    entered), or "*" when other moves may come first (a call there may
+    come after the move: its state is unknown)."""
+    seen: dict[int, set[str | None]] = {}
+    for n, st in res.parents:
+        v = None if st.fact(UNKNOWN) is not None else st.fact("%irq")
+        seen.setdefault(n, set()).add(v)
+    out: dict[int, tuple[str | None, str | None]] = {}
+    for n, vals in seen.items():
+        moves = [a for a in info_acts[n] if is_irq_move(a)] if n < len(info_acts) else []
+        first: str | None = None
+        if len(moves) == 1 and isinstance(moves[0], OpAct):
+            first = moves[0].effect.via
+        elif moves:
+            first = "*"
+        out[n] = (meet(vals), first)
+    return out
+
+
+_LITERAL = re.compile(r"^\(?\s*(?:false|true|NULL|-?\d+[uUlL]*|0x[0-9a-fA-F]+[uUlL]*)\s*\)?$")
+
+
+def tested_params(f: FunctionUnit) -> frozenset[int]:
+    """The parameters (by index) that a branch of f tests."""
+    if f.cfg is None or f.info is None or not f.info.params:
+        return frozenset()
+    where = {p: i for i, p in enumerate(f.info.params)}
+    out: set[int] = set()
+    for node in f.cfg.nodes:
+        if node.kind in (Kind.COND, Kind.SWITCH) and node.ast is not None:
+            for n in walk(node.ast):
+                if n.type == "identifier" and (i := where.get(f.src.text(n))) is not None:
+                    out.add(i)
+    return frozenset(out)
+
+
+def specialised(src: SourceFile, call: Node, tested: frozenset[int]) -> bool:
+    """Does the call pass a constant where the callee branches on it?  The
+    callee's paths are then the caller's choice (maybe_lock(v, 0) skips the
+    lock): this call's state is not claimed for all of them."""
+    args = call_args(call)
+    return any(i < len(args) and _LITERAL.match(" ".join(src.text(args[i]).split()))
+               for i in tested)
+
+
+class _Sites:
+    """Per caller and entry state, the state at each of its calls."""
+
+    def __init__(self, run: Run, first: Mapping[FunctionUnit, Result]) -> None:
+        self.run = run
+        self.first = first
+        self.memo: dict[tuple[FunctionUnit, str | None],
+                        dict[int, tuple[str | None, str | None]] | None] = {}
+        self.calls: dict[FunctionUnit, dict[tuple[int, int, str], int]] = {}
+
+    def state(self, g: FunctionUnit, entry: str | None, call: Node, name: str) -> str | None:
+        key = (g, entry)
+        if key not in self.memo:
+            res = self.first.get(g) if entry is None else None
+            if res is None:
+                res = self.run(g, entry)
+            if res is None or g.cfg is None or g.info is None:
+                self.memo[key] = None
+            else:
+                self.memo[key] = node_states(res, g.info.acts)
+                self.calls.setdefault(g, cfg_nodes(g.cfg))
+        states = self.memo[key]
+        if states is None:
+            return None
+        node = node_of(self.calls[g], call)
+        if node is None:
+            return None
+        if node not in states:
+            return "-"  # a call no path reaches says nothing
+        state, mover = states[node]
+        if mover is not None and mover != name:
+            return None
+        return state
+
+
+# The tree's summaries carry, per struct field, what the calls through it
+# agree on across files: "%irq:->NAME" -> a summary whose one effect's mode
+# is "on", "off" or "?" (lint: filelint.field_exports, run.tree_exports).
+FIELD_KEY = "%irq:->"
+_FIELD_CALL = re.compile(rb"(?:->|\.)\s*([A-Za-z_]\w*)\s*\)?\s*\(")
+
+
+def field_summary(state: str) -> Summary:
+    return Summary((Effect("irqentry", "spin", state, "plain", IRQ_KEY, None, "irqentry",
+                           inferred=True),), None)
+
+
+def summary_state(s: Summary) -> str:
+    return s.effects[0].mode if len(s.effects) == 1 and s.effects[0].action == "irqentry" \
+        else "?"
+
+
+def external_entries(external: Mapping[str, Summary]) -> dict[str, str]:
+    """Field name -> what the calls through it in the tree agree on."""
+    return {k[len(FIELD_KEY):]: summary_state(s) for k, s in external.items()
+            if k.startswith(FIELD_KEY)}
+
+
+def fields_called(raw: bytes) -> dict[str, int]:
+    """Every field a call goes through in the text (``p->f(``, ``(*p->f)(``,
+    ``s.f(``, a use of a field-calling macro: fnptrs.field_macros()), with
+    how often: a text count, which a parse can only match or fall short of."""
+    out: dict[str, int] = {}
+    raw = fnptrs.code_only(raw)
+    for m in _FIELD_CALL.finditer(raw):
+        n = m.group(1).decode()
+        out[n] = out.get(n, 0) + 1
+    for name, i in fnptrs.field_macros(raw).items():
+        for m in re.finditer(rb"\b" + name.encode() + rb"\s*\(", raw):
+            args = _top_args(raw, m.end())
+            if i < len(args) and re.fullmatch(rb"\s*[A-Za-z_]\w*\s*", args[i]):
+                n = args[i].strip().decode()
+                out[n] = out.get(n, 0) + 1
+    return out
+
+
+def stores_any(raw: bytes, fields: Iterable[str]) -> bool:
+    """Does the text store something into one of ``fields`` (``.f = ``,
+    ``->f = ``)?"""
+    fs = [f.encode() for f in fields]
+    if not fs or not any(f in raw for f in fs):
+        return False
+    pat = rb"(?:->|\.)\s*(?:" + b"|".join(re.escape(f) for f in fs) + rb")\s*=(?!=)"
+    return re.search(pat, raw) is not None
+
+
+def _top_args(raw: bytes, start: int) -> list[bytes]:
+    """The top-level arguments of the call whose "(" ends before ``start``."""
+    depth, out, cur = 0, [], start
+    for j in range(start, min(len(raw), start + 4000)):
+        c = raw[j:j + 1]
+        if c in (b"(", b"[", b"{"):
+            depth += 1
+        elif c in (b")", b"]", b"}"):
+            if depth == 0:
+                out.append(raw[cur:j])
+                return out
+            depth -= 1
+        elif c == b"," and depth == 0:
+            out.append(raw[cur:j])
+            cur = j + 1
+    return []
+
+
+def field_call_states(runs: Iterable[tuple[FunctionUnit, Result]],
+                      raw: bytes) -> dict[str, str]:
+    """Per field the file calls through, what its calls agree on ("?":
+    they do not, or some is in a function not analysed).  The calls are
+    found in the text, then in the parse and in their function's run."""
+    wanted = fields_called(raw)
+    if not wanted:
+        return {}
+    by_start = {g.node.start_byte: (g, res) for g, res in runs
+                if g.cfg is not None and g.info is not None}
+    code = fnptrs.code_only(raw)
+    found: dict[str, list[str | None]] = {}
+    cache: dict[FunctionUnit, tuple[dict[int, tuple[str | None, str | None]],
+                                    dict[tuple[int, int, str], int]]] = {}
+    src = next(iter(by_start.values()))[0].src if by_start else None
+    macros = fnptrs.field_macros(raw)
+    for name, call in _field_calls(src, code, macros) if src is not None else ():
+        fn: Node | None = call
+        while fn is not None and fn.type != "function_definition":
+            fn = fn.parent
+        hit = by_start.get(fn.start_byte) if fn is not None else None
+        if hit is None:
+            continue  # in a function not analysed: counted short below
+        g, res = hit
+        if g not in cache:
+            assert g.cfg is not None and g.info is not None
+            cache[g] = (node_states(res, g.info.acts), cfg_nodes(g.cfg))
+        states, nodes = cache[g]
+        node = node_of(nodes, call)
+        st, mover = states.get(node, (None, None)) if node is not None else (None, None)
+        found.setdefault(name, []).append(None if mover is not None else st)
+    out: dict[str, str] = {}
+    for name, count in wanted.items():
+        got = found.get(name, [])
+        s = meet(got) if len(got) >= count else None
+        out[name] = s if s is not None else "?"
+    return out
+
+
+def _field_calls(src: SourceFile, code: bytes,
+                 macros: Mapping[str, int]) -> Iterable[tuple[str, Node]]:
+    """(field, call) of the calls through a field the parse holds."""
+    for m in _FIELD_CALL.finditer(code):
+        n = src.root.descendant_for_byte_range(m.start(1), m.end(1))
+        if n is None or n.type != "field_identifier" or n.parent is None or \
+                n.parent.type != "field_expression":
+            continue
+        call = fnptrs.up(n.parent)
+        if call is not None and call.type == "call_expression":
+            fn = call.child_by_field_name("function")
+            if fn is not None and fnptrs.strip(fn) == n.parent:
+                yield src.text(n), call
+    for macro in macros:
+        for m in re.finditer(rb"\b" + re.escape(macro.encode()) + rb"\b", code):
+            n = src.root.descendant_for_byte_range(m.start(), m.end())
+            p = n.parent if n is not None and n.type == "identifier" else None
+            if p is not None and p.type == "call_expression" and \
+                    (f := fnptrs.macro_field(src, p, macros)) is not None:
+                yield f, p
+
+
+def entry_states(units: list[FunctionUnit], refs: fnptrs.FnRefs,
+                 by_node: Mapping[int, FunctionUnit], run: Run,
+                 first: Mapping[FunctionUnit, Result] | None = None,
+                 external: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Function name -> "on"/"off" for the ``units`` whose callers all agree.
+
+    ``by_node``: the file's functions by their definition's start byte (the
+    callers); ``run(g, entry)``: g's dataflow with that entry state (None
+    if it cannot run); ``first``: runs already made with the entry unknown;
+    ``external``: per struct field, what the other files' calls through it
+    agree on ("on"/"off"; any other value: they do not)."""
+    sites = _Sites(run, first or {})
+    ext = external or {}
+    callers: dict[str, tuple[list[fnptrs.Site], list[str]]] = {}
+    tested: dict[str, frozenset[int]] = {}
+    for f in units:
+        c = refs.callers(f.name)
+        outside = [ext[n] for n in refs.fields_of(f.name) if n in ext]
+        if c is not None and (c[0] or c[1] or outside):
+            callers[f.name] = (c[0], c[1] + outside)
+            tested[f.name] = tested.get(f.name, frozenset()) | tested_params(f)
+    entry: dict[str, str] = {}
+    for _ in range(ROUNDS):
+        new: dict[str, str] = {}
+        for name, (calls, cbs) in callers.items():
+            got: list[str | None] = list(cbs)
+            for caller, call in calls:
+                g = by_node.get(caller.start_byte)
+                if g is None or specialised(g.src, call, tested[name]):
+                    got.append(None)
+                    continue
+                s = sites.state(g, entry.get(g.name), call, name)
+                if s != "-":
+                    got.append(s)
+            s = meet(got)
+            if s is not None:
+                new[name] = s
+        if new == entry:
+            return entry
+        entry = new
+    return {}
+
+
+__all__ = ["cfg_nodes", "entry_states", "meet", "node_of", "node_states"]
