@@ -127,7 +127,7 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult) -> 
             if f.summary is not None and exported(f.summary):
                 result.exports[f.name] = f.summary
     result.held_calls = _close_over(fa, held_calls)
-    _with_entry_states(fa, config, oracle, done)
+    _with_entry_states(fa, config, oracle, done, queued_rw)
     if IRQ_CODES & config.enabled:
         # What this file's calls through struct fields agree on, for the
         # files storing functions in those fields (a whole-tree run).
@@ -186,7 +186,8 @@ _ENTRY_MOVES = frozenset({"lock_off", "lock_restore", "restore"})
 
 
 def _with_entry_states(fa: FileAnalysis, config: LintConfig, oracle: PercpuOracle,
-                       done: list[tuple[FunctionUnit, Result, list[RawFinding]]]) -> None:
+                       done: list[tuple[FunctionUnit, Result, list[RawFinding]]],
+                       queued_rw: bool) -> None:
     """The checks run again over the functions whose callers all agree on
     the IRQ state at entry (analysis/irqentry.py), if an IRQ move of theirs
     can tell: an _irq lock, or a restore of flags saved from that state."""
@@ -216,7 +217,7 @@ def _with_entry_states(fa: FileAnalysis, config: LintConfig, oracle: PercpuOracl
         if f not in wanted or f.name not in entries or f.info is None:
             continue
         f.entry_irq = entries[f.name]
-        obs = CheckObserver(oracle, shape_fn(f.info), config.enabled)
+        obs = CheckObserver(oracle, shape_fn(f.info), config.enabled, queued_rw)
         res = run_engine(f, obs)
         if res is not None:
             done[i] = (f, res, list(obs.findings.values()))

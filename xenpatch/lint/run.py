@@ -113,7 +113,6 @@ def _again(
     if not calls_any(item[0], names, raw=text) and not stores_any(text, known_fields(exports)):
         return None
     return lint_file(item[0], item[1], _CONFIG, exports, raw=raw)
-    return lint_file(item[0], item[1], _CONFIG, exports, raw=raw)
 
 
 def takes_only(s: Summary) -> bool:
