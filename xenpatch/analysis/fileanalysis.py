@@ -52,6 +52,7 @@ from xenpatch.c.source import (
     identifier_set,
     parse_bytes,
 )
+from xenpatch.graphs import sccs
 
 
 class FileAnalysis:
@@ -100,6 +101,7 @@ class FileAnalysis:
         self._macro_memo: dict[str, bool] = {}
         self._seeds: frozenset[bytes] | None = None
         self._idents: dict[FunctionUnit, frozenset[bytes] | set[bytes]] = {}
+        self._cycle_heads: dict[str, FunctionUnit] | None = None
         self._direct: frozenset[bytes] = frozenset()
         self.in_progress: set[str] = set()
         self.noreturn: set[str] = set()
@@ -328,6 +330,11 @@ class FileAnalysis:
         if not f.summarised:
             if f.name in self.in_progress:
                 return None  # being prepared (a recursion): summarised once done
+            head = self._cycle_head(f)
+            if head is not None:
+                self.summary_of(head.name)
+                if f.summarised:
+                    return f.summary
             f.summarised = True
             if not self.is_quiet(f):
                 self.summarise(f)
@@ -393,6 +400,11 @@ class FileAnalysis:
         """CFG and per-node actions of f (once)."""
         if f.cfg is not None or f.name in self.in_progress:
             return
+        head = self._cycle_head(f)
+        if head is not None:
+            self.prepare(head)
+            if f.cfg is not None:
+                return
         self.in_progress.add(f.name)
         try:
             cfg_config = self.cfg_config if f.src is self.src else (
@@ -409,6 +421,35 @@ class FileAnalysis:
                          self.may_resolve, self.config.irq, self.frees)
         finally:
             self.in_progress.discard(f.name)
+
+    def _cycle_head(self, f: FunctionUnit) -> FunctionUnit | None:
+        """The member a call cycle of the file's functions must be entered
+        at, when f is another member and no member is under way.  Inside a
+        cycle a callee still under way is known only by its recursion
+        summary, so what each member's summary says depends on the member
+        the cycle was entered at: entered always at its first definition,
+        a hook run asking for one name and a run over the whole file agree."""
+        if f.src is not self.src:
+            return None
+        if self._cycle_heads is None:
+            heads: dict[str, FunctionUnit] = {}
+            names = {n.encode(): g for n, g in self.fns.items()}
+
+            def succ(g: FunctionUnit) -> list[FunctionUnit]:
+                return [names[i] for i in self._idents.get(g, ()) if i in names]
+
+            for comp in sccs(self.fns.values(), succ):
+                if len(comp) > 1:
+                    first = min(comp, key=lambda g: g.node.start_byte)
+                    heads.update({g.name: first for g in comp})
+            self._cycle_heads = heads
+        head = self._cycle_heads.get(f.name)
+        if head is None or head is f or head.summarised or head.cfg is not None:
+            return None
+        members = [n for n, h in self._cycle_heads.items() if h is head]
+        if any(n in self.in_progress for n in members):
+            return None
+        return head
 
     def summarise(self, f: FunctionUnit) -> None:
         """f's summary, for its callers: a dataflow run without checks.

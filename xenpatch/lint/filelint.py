@@ -431,7 +431,9 @@ def summaries_of_text(path: Path, raw: bytes, config: LintConfig, names: frozens
         return True, {}
     fa, whole = got
     if whole:
-        return True, lint_source(fa.src, config, path).exports
+        # Functions only: the calls through fields are a whole-tree run's own.
+        return True, {n: s for n, s in lint_source(fa.src, config, path).exports.items()
+                      if not n.startswith(FIELD_KEY)}
     out: dict[str, Summary] = {}
     for f in fa.order:
         if f.name not in names or f.is_static or f.name in fa.table.ops \

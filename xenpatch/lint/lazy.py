@@ -163,6 +163,8 @@ class Plan:
         if digest is None or digest != self.cache.hashes.get(rel):
             self._unkept.setdefault(rel, {}).update(got)
             return
+        # The cache keeps functions (see own_exports).
+        got = {n: s for n, s in got.items() if not n.startswith(FIELD_KEY)}
         if complete:
             self.cache.set_exports(rel, FileExports(True, dict(got)))
             return
