@@ -1,5 +1,7 @@
-"""Strongly connected components, shared by the explorer's fairness search
-and the layering test's import-cycle check."""
+"""Graph walks shared across layers: strongly connected components (the
+explorer's fairness search, the layering test's import-cycle check, the
+lint's call cycles) and the nodes reachable from some roots (the lint's
+closures over names)."""
 
 from __future__ import annotations
 
@@ -50,3 +52,15 @@ def sccs(roots: Iterable[N], succ: Callable[[N], Iterable[N]]) -> Iterator[list[
                 if work:
                     u = work[-1][0]
                     low[u] = min(low[u], low[v])
+
+
+def reachable(roots: Iterable[N], succ: Callable[[N], Iterable[N]]) -> set[N]:
+    """The roots and every node reachable from them."""
+    seen = set(roots)
+    todo = list(seen)
+    while todo:
+        for m in succ(todo.pop()):
+            if m not in seen:
+                seen.add(m)
+                todo.append(m)
+    return seen

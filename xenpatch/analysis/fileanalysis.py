@@ -422,6 +422,14 @@ class FileAnalysis:
         finally:
             self.in_progress.discard(f.name)
 
+    def identifiers(self, f: FunctionUnit) -> frozenset[bytes] | set[bytes]:
+        """The distinct identifiers of f's text (computed once for the
+        file's own functions)."""
+        got = self._idents.get(f)
+        if got is None:
+            got = identifier_set(f.src.raw[f.node.start_byte:f.node.end_byte])
+        return got
+
     def _cycle_head(self, f: FunctionUnit) -> FunctionUnit | None:
         """The member a call cycle of the file's functions must be entered
         at, when f is another member and no member is under way.  Inside a

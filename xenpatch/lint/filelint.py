@@ -50,11 +50,11 @@ from xenpatch.c.source import (
     SourceFile,
     function_name,
     functions,
-    identifier_set,
     mentions_any,
     parse_bytes,
     walk,
 )
+from xenpatch.graphs import reachable
 from xenpatch.lint import suppress
 from xenpatch.lint.checks import CheckObserver, PercpuOracle, RawFinding
 from xenpatch.lint.config import LintConfig
@@ -166,19 +166,16 @@ def _called_holding(f: FunctionUnit, res: Result) -> set[str]:
 def _close_over(fa: FileAnalysis, names: set[str]) -> frozenset[str]:
     """``names`` plus every name the file's functions among them name,
     transitively: what runs under the callers' locks."""
-    out, todo = set(names), list(names)
-    while todo:
-        n = todo.pop()
+
+    def succ(n: str) -> set[str]:
         g = fa.fns.get(n)
         w = fa.macro_calls.get(n)  # the file's macros (and its headers')
         nxt = {w.target} if w is not None else set()
         if g is not None:
-            nxt |= {b.decode() for b in
-                    identifier_set(fa.src.raw[g.node.start_byte:g.node.end_byte])}
-        for m in nxt - out:
-            out.add(m)
-            todo.append(m)
-    return frozenset(out)
+            nxt |= {b.decode() for b in fa.identifiers(g)}
+        return nxt
+
+    return frozenset(reachable(names, succ))
 
 
 # IRQ moves whose checks read the state the function was entered in.
@@ -540,17 +537,14 @@ def reached_from(path: Path, names: frozenset[str]) -> frozenset[str]:
     """``names`` and what the inlines and macros of ``path``'s headers among
     them call, transitively (get_gfn() reaches p2m.c's function)."""
     headers = header_index(path)
-    out, todo = set(names), list(names)
-    while todo:
-        n = todo.pop()
+
+    def succ(n: str) -> list[str]:
         w = headers.wrappers.get(n)
-        nxt = [w.target] if w is not None else (
-            [b.decode() for b in inline_ids(headers, n)[0]] if n in headers.inlines else [])
-        for m in nxt:
-            if m not in out:
-                out.add(m)
-                todo.append(m)
-    return frozenset(out)
+        if w is not None:
+            return [w.target]
+        return [b.decode() for b in inline_ids(headers, n)[0]] if n in headers.inlines else []
+
+    return frozenset(reachable(names, succ))
 
 
 def _reaching(headers: HeaderIndex, names: frozenset[str]) -> frozenset[bytes]:
@@ -560,13 +554,6 @@ def _reaching(headers: HeaderIndex, names: frozenset[str]) -> frozenset[bytes]:
         # The least set holding the names and every inline or macro whose
         # body names one of the set: what reaches them backwards.
         users = headers.memo("reached by", lambda: _reached_by(headers))
-        found = {n.encode() for n in names}
-        todo = list(found)
-        while todo:
-            for n in users.get(todo.pop(), ()):
-                if n not in found:
-                    found.add(n)
-                    todo.append(n)
-        return frozenset(found)
+        return frozenset(reachable((n.encode() for n in names), lambda n: users.get(n, ())))
 
     return headers.memo(("reaching", names), make)

@@ -25,6 +25,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
+from xenpatch.graphs import reachable
+
 _IDENT = re.compile(rb"[A-Za-z_]\w*")
 # The end of a definition's parameter list: ")" then "{" at the start of a
 # later line (comments between allowed, even over lines: mtrr_set()'s doc
@@ -184,14 +186,7 @@ class Reach:
                 if got.isdisjoint(self.bodies):
                     self._memo[name] = got
                     return got
-            seen = {name}
-            todo = [name]
-            while todo:
-                for b in self.body(todo.pop()):
-                    if b not in seen:
-                        seen.add(b)
-                        todo.append(b)
-            got = self._memo[name] = frozenset(seen)
+            got = self._memo[name] = frozenset(reachable([name], self.body))
         return got
 
 
