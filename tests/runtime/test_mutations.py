@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 import test_litmus as L  # tests/runtime is on sys.path under pytest
 
-from xenpatch.runtime import locks
-from xenpatch.runtime.locks import W16, goto, ret
+from xenpatch.runtime import locks, rwlock, spinlock
+from xenpatch.runtime.rwlock import W16
+from xenpatch.runtime.steps import call, goto, ret
 
 Routine = Callable[..., Any]
 
@@ -28,7 +29,7 @@ def rw16_read_lock_no_cas_retry(ctx: Any, pc: int, a: tuple, loc: tuple, rv: Any
         ctx.cas(a[0], loc[0], loc[0] + 1)  # a failed CAS taken as success
         ctx.preempt += 1
         return ret()
-    return locks.rw16_read_lock(ctx, pc, a, loc, rv)
+    return rwlock.rw16_read_lock(ctx, pc, a, loc, rv)
 
 
 def rw16_write_lock_no_drain(ctx: Any, pc: int, a: tuple, loc: tuple, rv: Any) -> Any:
@@ -37,22 +38,22 @@ def rw16_write_lock_no_drain(ctx: Any, pc: int, a: tuple, loc: tuple, rv: Any) -
             return goto(0)
         ctx.preempt += 1  # readers already in are not waited for
         return ret()
-    return locks.rw16_write_lock(ctx, pc, a, loc, rv)
+    return rwlock.rw16_write_lock(ctx, pc, a, loc, rv)
 
 
 def qrw_write_lock_no_drain(ctx: Any, pc: int, a: tuple, loc: tuple, rv: Any) -> Any:
     if pc == 5:
         lay = ctx.lay
         ctx.fetch_add(a[0], (lay.qw_locked | ctx.me) - lay.qw_waiting)  # no wait for readers
-        return locks.call(locks.spin_unlock, (a[0] + 1, False), 7)
-    return locks.qrw_write_lock(ctx, pc, a, loc, rv)
+        return call(spinlock.spin_unlock, (a[0] + 1, False), 7)
+    return rwlock.qrw_write_lock(ctx, pc, a, loc, rv)
 
 
 def qrw_write_lock_no_cas_retry(ctx: Any, pc: int, a: tuple, loc: tuple, rv: Any) -> Any:
     if pc == 4:
         ctx.cas(a[0], loc[0], loc[0] | ctx.lay.qw_waiting)
         return goto(5)  # a failed WAITING cmpxchg taken as success
-    return locks.qrw_write_lock(ctx, pc, a, loc, rv)
+    return rwlock.qrw_write_lock(ctx, pc, a, loc, rv)
 
 
 def pc_write_lock_no_poll(ctx: Any, pc: int, a: tuple, loc: tuple, rv: Any) -> Any:
@@ -82,16 +83,16 @@ def pc_read_lock_no_barrier(ctx: Any, pc: int, a: tuple, loc: tuple, rv: Any) ->
 
 # (table, key, mutant, litmus test, its arguments)
 MUTANTS: list[tuple[str, dict, Any, Routine, Routine, tuple]] = [
-    ("rw16 read_lock: failed CAS not retried", locks.RW[False], "read_lock",
+    ("rw16 read_lock: failed CAS not retried", rwlock.RW[False], "read_lock",
      rw16_read_lock_no_cas_retry, L.test_l1_reader_and_writer_never_overlap,
      ("rwlock", "rw16", "release")),
-    ("rw16 write_lock: no drain of readers in", locks.RW[False], "write_lock",
+    ("rw16 write_lock: no drain of readers in", rwlock.RW[False], "write_lock",
      rw16_write_lock_no_drain, L.test_l1_reader_and_writer_never_overlap,
      ("rwlock", "rw16", "release")),
-    ("queued write_lock: no wait for cnts == WAITING", locks.RW[True], "write_lock",
+    ("queued write_lock: no wait for cnts == WAITING", rwlock.RW[True], "write_lock",
      qrw_write_lock_no_drain, L.test_l1_reader_and_writer_never_overlap,
      ("rwlock", "qrw", "release")),
-    ("queued write_lock: failed WAITING cmpxchg not retried", locks.RW[True], "write_lock",
+    ("queued write_lock: failed WAITING cmpxchg not retried", rwlock.RW[True], "write_lock",
      qrw_write_lock_no_cas_retry, L.test_l10_read_read_cycle_needs_both_writers,
      ("rwlock", "qrw")),
     ("percpu write_lock: no poll of the readers' slots", locks.PERCPU, "percpu_write_lock",

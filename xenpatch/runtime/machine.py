@@ -166,7 +166,7 @@ class Machine:
     ctx_type: type[Ctx] = Ctx
 
     def __init__(self, sc: Scenario, cfg: Config | None = None) -> None:
-        from xenpatch.runtime import locks  # routines need Machine's types
+        from xenpatch.runtime import locks, rwlock, spinlock  # routines need Machine's types
 
         self.sc = sc
         self.cfg = cfg or Config()
@@ -186,11 +186,11 @@ class Machine:
         for lid, decl in enumerate(sc.locks, 1):
             n = decl.name
             if decl.type == "spinlock":
-                base = alloc(locks.spinlock_fields(n, self.cfg.layout.no_cpu))
+                base = alloc(spinlock.spinlock_fields(n, self.cfg.layout.no_cpu))
                 info = LockInfo(n, lid, decl.type, base, len(init) - base)
             else:
                 pre = f"{n}.rw" if decl.type == "percpu" else n
-                base = alloc(locks.rwlock_fields(pre, self.cfg.head, self.cfg.layout.no_cpu))
+                base = alloc(rwlock.rwlock_fields(pre, self.cfg.head, self.cfg.layout.no_cpu))
                 size = len(init) - base
                 wa = alloc([(f"{n}.writer_activating", 0)]) if decl.type == "percpu" else -1
                 info = LockInfo(n, lid, decl.type, base, size, wa, decl.owner)
