@@ -459,10 +459,10 @@ def _takes(f: FunctionUnit, res: Result | None, summarised: set[str]) -> list[Ef
                 # lock at its top and again through a() under "if ( n )"
                 # takes it on every path).
                 if had.when is not None and had.when != when:
-                    every = when is None or when.lstrip("!") == had.when.lstrip("!")
                     # Taken under either of two parameters: under each, so
                     # keep one, the same whichever node comes first.
-                    takes[t] = replace(had, when=None if every else min(had.when, when))
+                    takes[t] = replace(had, when=None if when is None or when.lstrip("!")
+                                       == had.when.lstrip("!") else min(had.when, when))
                 continue
             takes[t] = Effect("take", e.kind, e.mode, e.flavour, t,
                               template(e.owner, f.info) if e.owner else None, f.name,
