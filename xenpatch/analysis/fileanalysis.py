@@ -19,7 +19,7 @@ from xenpatch.analysis.actions import fill_actions
 from xenpatch.analysis.config import AnalysisConfig
 from xenpatch.analysis.dataflow import Engine
 from xenpatch.analysis.events import Resolved
-from xenpatch.analysis.functions import collect
+from xenpatch.analysis.functions import collect, parameters
 from xenpatch.analysis.headers import (
     HeaderIndex,
     inline_ids,
@@ -267,7 +267,8 @@ class FileAnalysis:
         params: list[str] = []
         text_of_body = ""
         if f is not None and body is not None:
-            params = list(collect(f.src, f.node, f.name).params)
+            # collect()'s params, without its walk of the body.
+            params = parameters(f.src, f.node)[0]
             text_of_body = f.src.text(body)
         for n in body.named_children if body is not None else ():
             if n.type in ("return_statement", "if_statement", "goto_statement",
