@@ -224,3 +224,21 @@ def test_fnptrs_index_on_every_fixture() -> None:
         assert _spans(fnptrs._word_matches(names, code)) == want, src.path
         checked += len(want)
     assert checked > 100
+
+
+def _line_starts_by_find(raw: bytes) -> list[int]:
+    starts = [0]
+    pos = raw.find(b"\n")
+    while pos != -1:
+        starts.append(pos + 1)
+        pos = raw.find(b"\n", pos + 1)
+    return starts
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(["int x;", "\n", "\r\n", "\n\n", " ", "/* a\nb */", "é"]),
+                max_size=12))
+def test_line_starts_equal_the_newline_search(parts: list[str]) -> None:
+    raw = "".join(parts).encode()
+    src = parse_bytes("t.c", raw, default_macro_table())
+    assert src._line_starts == _line_starts_by_find(raw), raw

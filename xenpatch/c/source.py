@@ -12,6 +12,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import accumulate
+from operator import add
 from pathlib import Path
 
 import tree_sitter_c
@@ -172,11 +174,10 @@ def parse_bytes(path: str, raw: bytes, macros: MacroTable) -> SourceFile:
     masked = mask(raw, macros)
     assert len(masked) == len(raw), "masking must keep offsets"
     tree = _parser().parse(masked)
-    starts = [0]
-    pos = raw.find(b"\n")
-    while pos != -1:
-        starts.append(pos + 1)
-        pos = raw.find(b"\n", pos + 1)
+    # Line i starts after the i lines before it and their newlines: summed
+    # in C, not found one by one.
+    lines = raw.split(b"\n")
+    starts = list(map(add, accumulate(map(len, lines), initial=0), range(len(lines))))
     return SourceFile(path, raw, masked, tree, detect_newline(raw), starts)
 
 
