@@ -182,7 +182,7 @@ def _field_macros_by_pattern(raw: bytes) -> dict[str, int]:
 @given(st.lists(st.sampled_from([
     "#define M(a, b) ", "#define N(f) ", "# define O(x,y,z)", "#define P() ", "a", "b", "f",
     "x", "ab", "->", ".", " ", "(", ")", "\\\n", "\n", "é", ",", "1", "->f(", ".b (", "p->ab(",
-    "s.x\t(",
+    "s.x\t(", "#define Q(xé, b) ", "->xé(", "1.b(",
 ]), max_size=14))
 def test_field_macros_equals_the_per_parameter_pattern(parts: list[str]) -> None:
     raw = "".join(parts).encode()
@@ -193,6 +193,9 @@ def test_field_macros_shapes() -> None:
     raw = (b"#define CALL(o, f) (o)->f(o)\n#define VIA(s, g) s . g (1)\n"
            b"#define NOT(a, b) a->b + 1\n#define NAMED(x) x(1)\n")
     assert fnptrs.field_macros(raw) == {"CALL": 1, "VIA": 1} == _field_macros_by_pattern(raw)
+    # A parameter named past ASCII (which the word scan does not see).
+    raw = "#define U(o, xé) o->xé(o)\n#define W(o, xé) o->x(o)\n".encode()
+    assert fnptrs.field_macros(raw) == {"U": 1} == _field_macros_by_pattern(raw)
 
 
 def _spans(ms) -> list[tuple[int, int, int, int]]:

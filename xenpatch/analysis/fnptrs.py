@@ -105,14 +105,28 @@ def field_macros(raw: bytes) -> dict[str, int]:
     for m in _DEFINE.finditer(raw):
         params = [p.strip() for p in m.group(2).decode(errors="replace").split(",")]
         body = m.group(3)
+        called: set[bytes] | None = None
         for i, p in enumerate(params):
-            # The substring test rules out most parameters before their
-            # pattern is built (built per name, they overflowed re's cache).
-            if _IDENT.fullmatch(p) and (b := p.encode()) in body and \
-                    _field_call_of(b).search(body):
+            # The substring test rules out most parameters; the others are
+            # looked up among the words the body calls through a field (a
+            # pattern per name overflowed re's cache and compiled again).
+            if not _IDENT.fullmatch(p) or (b := p.encode()) not in body:
+                continue
+            if b.isascii():
+                if called is None:
+                    called = set(_FIELD_CALLED.findall(body))
+                hit = b in called
+            else:
+                hit = _field_call_of(b).search(body) is not None
+            if hit:
                 out[m.group(1).decode()] = i
                 break
     return out
+
+
+# ``->name (`` / ``.name(``: what one parameter's _field_call_of() finds,
+# for every ASCII name at once (the name is the whole word either way).
+_FIELD_CALLED = re.compile(rb"(?:->|\.)\s*(\w+)\s*\(")
 
 
 _IDENT = re.compile(r"[A-Za-z_]\w*")
