@@ -84,10 +84,14 @@ def precondition_findings(fa: FileAnalysis, pre: Preconditions, f: FunctionUnit,
     nonreentrant = _nonreentrant(fa)
     out: list[RawFinding] = []
     seen: set[tuple[int, str]] = set()
+    # One lock's flows serve every site naming it (they read nothing else).
+    locks: dict[str, _Lock] = {}
     for nid, line, col, name, r, key in sites:
         if (nid, key) in seen:
             continue
-        lk = graph.lock(key, nonreentrant)
+        lk = locks.get(key)
+        if lk is None:
+            lk = locks[key] = graph.lock(key, nonreentrant)
         for pair in graph.at(nid):
             _, st = pair
             if st.get(key) is not None or st.fact(UNKNOWN) is not None:
