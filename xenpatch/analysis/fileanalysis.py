@@ -106,6 +106,7 @@ class FileAnalysis:
         self.in_progress: set[str] = set()
         self.noreturn: set[str] = set()
         self._frees: dict[str, int | None] = {}
+        self._ext_bytes: frozenset[bytes] | None = None
 
     def function(self, name: str) -> FunctionUnit | None:
         """The file's (first) definition of ``name``."""
@@ -119,8 +120,7 @@ class FileAnalysis:
         # helpers.  A header inline or macro among the seeds may still turn
         # out lock-free (rcu_unlock_domain() while the rcu kind is off).
         self._direct = frozenset(
-            {n.encode() for n in self.table.names()}
-            | {n.encode() for n in self.external if n not in self.fns}
+            {n.encode() for n in self.table.names()} | self._external_bytes()
         )
         idents = self._idents = {
             f: identifier_set(self.src.raw[f.node.start_byte : f.node.end_byte])
@@ -172,11 +172,18 @@ class FileAnalysis:
         if self._seeds is None:
             seeds = {n.encode() for n in self.table.names()} | {
                 n.encode() for n in self.headers.locky
-            } | {n.encode() for n in self.external if n not in self.fns}
+            } | self._external_bytes()
             self._seeds = frozenset(seeds | {
                 n.encode() for n, w in self.macro_calls.items() if w.target.encode() in seeds
             })
         return self._seeds
+
+    def _external_bytes(self) -> frozenset[bytes]:
+        """Other files' helpers the file does not define itself, as bytes
+        (the tree's summaries name thousands: encoded once)."""
+        if self._ext_bytes is None:
+            self._ext_bytes = frozenset(n.encode() for n in self.external if n not in self.fns)
+        return self._ext_bytes
 
     # -- call resolution ------------------------------------------------------
 
