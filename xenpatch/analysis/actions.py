@@ -206,7 +206,7 @@ def fill_actions(
                     if flip:
                         # "f() == 0": true when f() returned zero.
                         r = replace(r, conditional="nz" if r.conditional == "zero" else "zero")
-                    line, col = src.line_of(call.start_byte), src.col_of(call.start_byte)
+                    line, col = src.line_col(call.start_byte)
                     br = Branch(try_op=r, try_line=line, try_col=col)
             if br.try_op is None:
                 vt = var_test(src, c, info.tracked, fv.consts, fv.eqs)
@@ -240,7 +240,7 @@ def fill_actions(
             ) and src.text(n) in object_macros:
                 r = resolver(src.text(n), [], None)
                 if r is not None:
-                    line, col = src.line_of(n.start_byte), src.col_of(n.start_byte)
+                    line, col = src.line_col(n.start_byte)
                     for e in r.effects:
                         events.append((n.end_byte, -n.start_byte, OpAct(key(e), line, col)))
                 continue
@@ -248,7 +248,7 @@ def fill_actions(
                 # A trylock tested in the condition: IRQs on or off as it went.
                 taken = info.branches[node.id]
                 if taken is not None and taken.try_op is not None:
-                    line, col = src.line_of(n.start_byte), src.col_of(n.start_byte)
+                    line, col = src.line_col(n.start_byte)
                     events.extend((n.end_byte, -n.start_byte, a) for e in taken.try_op.effects
                                   for a in irq_moves(n, call_name(src, n), e, line, col,
                                                      forget=True))
@@ -266,13 +266,13 @@ def fill_actions(
                                            FreeAct(squash(src.text(arg)))))
                         continue
                     if name in irq.calls or name in ("ASSERT", "BUG_ON"):
-                        line, col = src.line_of(n.start_byte), src.col_of(n.start_byte)
+                        line, col = src.line_col(n.start_byte)
                         events.extend((n.end_byte, -n.start_byte, a)
                                       for a in irqstate.call_acts(src, n, name, irq, line, col))
                     # A call nothing resolves does nothing to locks, whatever
                     # its name says (no guessing: issue 9, item 3).
                     continue
-                line, col = src.line_of(n.start_byte), src.col_of(n.start_byte)
+                line, col = src.line_col(n.start_byte)
                 if r.guard is not None:
                     nodes = call_args(n)
                     g = strip_parens(nodes[r.guard]) if r.guard < len(nodes) else None

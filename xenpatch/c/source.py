@@ -72,6 +72,11 @@ class SourceFile:
         """1-based byte column of a byte offset."""
         return offset - self._line_starts[self.line_of(offset) - 1] + 1
 
+    def line_col(self, offset: int) -> tuple[int, int]:
+        """(line_of(offset), col_of(offset)) with one bisection."""
+        line = bisect.bisect_right(self._line_starts, offset)
+        return line, offset - self._line_starts[line - 1] + 1
+
     def line_start(self, line: int) -> int:
         return self._line_starts[line - 1]
 
