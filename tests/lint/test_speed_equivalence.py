@@ -10,13 +10,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xenpatch.analysis import fnptrs
+from xenpatch.analysis.functions import INDEXED, collect, parameters
 from xenpatch.analysis.headers import header_index, inline_ids
 from xenpatch.analysis.irqstate import _identifiers_named
 from xenpatch.analysis.summaries import _assigned, _assigned_slow
 from xenpatch.analysis.values import constant_macros
+from xenpatch.c.cfg import build_cfg, load_cfg_config
 from xenpatch.c.masking import default_macro_table
 from xenpatch.c.source import SourceError, function_name, functions, parse_bytes, walk
 from xenpatch.lint.filelint import _reaching
+from xenpatch.paths import rules_dir
 
 # C-ish fragments: the characters and words the patterns turn on.
 _TOKENS = st.sampled_from([
@@ -245,3 +248,35 @@ def test_line_starts_equal_the_newline_search(parts: list[str]) -> None:
     raw = "".join(parts).encode()
     src = parse_bytes("t.c", raw, default_macro_table())
     assert src._line_starts == _line_starts_by_find(raw), raw
+
+
+def test_parameters_are_collects_params() -> None:
+    """frees() reads parameters() where it ran collect() for its params."""
+    checked = 0
+    for src in _sources():
+        for fn in functions(src.root):
+            name = function_name(src, fn) or "?"
+            assert parameters(src, fn)[0] == collect(src, fn, name).params, (src.path, name)
+            checked += 1
+    assert checked > 100
+
+
+def test_calls_under_a_cfg_node_by_index_equal_the_walk() -> None:
+    """precondition_findings() finds each CFG node's calls in the body's
+    index: the calls a walk of the node finds, in its order."""
+    config = load_cfg_config(rules_dir() / "locks.toml")
+    checked = 0
+    for src in _sources():
+        for fn in functions(src.root):
+            cfg = build_cfg(src, fn, function_name(src, fn) or "?", config)
+            if cfg.body is None:
+                continue
+            index = src.node_index(cfg.body, INDEXED)
+            for node in cfg.nodes:
+                if node.ast is None:
+                    continue
+                want = [n for n in walk(node.ast) if n.type == "call_expression"]
+                got = [n for n in index.under(node.ast) if n.type == "call_expression"]
+                assert got == want, (src.path, node.line)
+                checked += len(want)
+    assert checked > 100
