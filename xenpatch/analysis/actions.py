@@ -145,6 +145,15 @@ def fill_actions(
     orders = {n: o for n, o in orders.items() if o[2] in order_texts or order_texts[o[0]] > 1}
     info.repeated_conds |= {t for t, _, _ in orders.values()}
     repeated_ids = {t: ids_of_text(t) for t in info.repeated_conds}
+    naming: dict[str, tuple[str, ...]] = {}
+
+    def conds_naming(v: str) -> tuple[str, ...]:
+        """The repeated conditions naming ``v`` (asked again at each
+        assignment of it and each &v)."""
+        got = naming.get(v)
+        if got is None:
+            got = naming[v] = tuple(t for t, ids in repeated_ids.items() if v in ids)
+        return got
     info.acts = [[] for _ in cfg.nodes]
     info.branches = [None for _ in cfg.nodes]
     tested = flag_vars(src, cfg, info)
@@ -327,13 +336,13 @@ def fill_actions(
                 if op is not None and op.type == "&" and arg is not None and (
                         arg.type == "identifier"):
                     av = src.text(arg)
-                    texts = tuple(x for x, ids in repeated_ids.items() if av in ids)
+                    texts = conds_naming(av)
                     if texts:
                         events.append((n.end_byte, -n.start_byte, KillCondAct(texts)))
                     if av in info.tracked:
                         events.append((n.end_byte, -n.start_byte, AssignAct(av, None)))
             elif t in ("assignment_expression", "init_declarator", "update_expression"):
-                act = _assign_act(src, n, info, repeated_ids, fv)
+                act = _assign_act(src, n, info, repeated_ids, conds_naming, fv)
                 if act is not None:
                     events.extend((n.end_byte, -n.start_byte, a) for a in act)
                 rv = _target_var(src, n)
@@ -470,7 +479,7 @@ def _assigned_from_arm(src: SourceFile, call: Node) -> str | None:
 
 def _assign_act(
     src: SourceFile, n: Node, info: FunctionInfo, repeated_ids: dict[str, set[str]],
-    fv: values.FileValues,
+    conds_naming: Callable[[str], tuple[str, ...]], fv: values.FileValues,
 ) -> list[Act] | None:
     if n.type == "init_declarator":
         var = declarator_name(src, n.child_by_field_name("declarator"))
@@ -500,7 +509,7 @@ def _assign_act(
     if "*" + var in info.tracked:
         # p = other: *p is another object now.
         acts.append(AssignAct("*" + var, None))
-    texts = tuple(t for t, ids in repeated_ids.items() if var in ids)
+    texts = conds_naming(var)
     if texts:
         acts.append(KillCondAct(texts))
     if rhs is not None and strip_parens(rhs).type == "identifier":
