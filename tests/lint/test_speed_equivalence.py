@@ -167,10 +167,15 @@ _WORDISH = st.sampled_from([
 ])
 
 
+_DEFINE_AT_LINE_START = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)\(([^)]*)\)"
+                                   rb"((?:\\\r?\n|[^\n])*)", re.M)
+
+
 def _field_macros_by_pattern(raw: bytes) -> dict[str, int]:
-    """fnptrs.field_macros() as it was: one pattern per parameter."""
+    """fnptrs.field_macros() as it was: a line-anchored pattern, and one
+    pattern per parameter."""
     out: dict[str, int] = {}
-    for m in fnptrs._DEFINE.finditer(raw):
+    for m in _DEFINE_AT_LINE_START.finditer(raw):
         params = [p.strip() for p in m.group(2).decode(errors="replace").split(",")]
         body = m.group(3)
         for i, p in enumerate(params):
@@ -183,7 +188,8 @@ def _field_macros_by_pattern(raw: bytes) -> dict[str, int]:
 
 @settings(max_examples=1500, deadline=None)
 @given(st.lists(st.sampled_from([
-    "#define M(a, b) ", "#define N(f) ", "# define O(x,y,z)", "#define P() ", "a", "b", "f",
+    "#define M(a, b) ", "x #define R(f) ", " \t# define S(f) ", "\r\n",
+    "#define N(f) ", "# define O(x,y,z)", "#define P() ", "a", "b", "f",
     "x", "ab", "->", ".", " ", "(", ")", "\\\n", "\n", "é", ",", "1", "->f(", ".b (", "p->ab(",
     "s.x\t(", "#define Q(xé, b) ", "->xé(", "1.b(",
 ]), max_size=14))

@@ -29,7 +29,7 @@ from functools import lru_cache
 from tree_sitter import Node
 
 from xenpatch.c.cfg import call_args, call_name
-from xenpatch.c.source import SourceFile
+from xenpatch.c.source import SourceFile, directives
 
 # A call site: (the calling function's definition node, the call).
 Site = tuple[Node, Node]
@@ -94,15 +94,16 @@ _COMMENT_OR_STRING = re.compile(
     rb'/\*.*?\*/|//[^\n]*|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'', re.S)
 
 
-_DEFINE = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)\(([^)]*)\)"
-                     rb"((?:\\\r?\n|[^\n])*)", re.M)
+# A function-like #define opening a line (after blanks: source.directives,
+# which finds it by its "#" rather than trying every byte for a line start).
+_DEFINE = re.compile(rb"#[ \t]*define[ \t]+([A-Za-z_]\w*)\(([^)]*)\)((?:\\\r?\n|[^\n])*)")
 
 
 def field_macros(raw: bytes) -> dict[str, int]:
     """The file's function-like macros that call through the field one of
     their parameters names: macro -> that parameter's index."""
     out: dict[str, int] = {}
-    for m in _DEFINE.finditer(raw):
+    for m in directives(_DEFINE, raw):
         params = [p.strip() for p in m.group(2).decode(errors="replace").split(",")]
         body = m.group(3)
         called: set[bytes] | None = None
