@@ -9,13 +9,17 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from xenpatch.analysis import fnptrs
+from xenpatch.analysis.functions import INDEXED, collect, parameters
 from xenpatch.analysis.headers import header_index, inline_ids
 from xenpatch.analysis.irqstate import _identifiers_named
 from xenpatch.analysis.summaries import _assigned, _assigned_slow
 from xenpatch.analysis.values import constant_macros
+from xenpatch.c.cfg import build_cfg, load_cfg_config
 from xenpatch.c.masking import default_macro_table
-from xenpatch.c.source import SourceError, functions, parse_bytes, walk
+from xenpatch.c.source import SourceError, function_name, functions, parse_bytes, walk
 from xenpatch.lint.filelint import _reaching
+from xenpatch.paths import rules_dir
 
 # C-ish fragments: the characters and words the patterns turn on.
 _TOKENS = st.sampled_from([
@@ -153,3 +157,132 @@ def test_constant_macros_equals_the_line_anchored_pattern(parts: list[str]) -> N
         want.setdefault(m.group(1).decode(), "zero" if v == 0 else (
             "neg" if m.group(2) else "pos"))
     assert constant_macros(raw) == want, raw
+
+
+# -- the per-file analysis speed work (issue 10, pass1) ----------------------
+
+_WORDISH = st.sampled_from([
+    "f", "g", "fg", "f1", "_f", "1f", "f_g", "->", ".", " ", "\n", "(", ")", "*", "$", "é",
+    "->f", ". g", "x.f(", "p->fg (", "/* f */", '"f"', "#define", "1.5",
+])
+
+
+_DEFINE_AT_LINE_START = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)\(([^)]*)\)"
+                                   rb"((?:\\\r?\n|[^\n])*)", re.M)
+
+
+def _field_macros_by_pattern(raw: bytes) -> dict[str, int]:
+    """fnptrs.field_macros() as it was: a line-anchored pattern, and one
+    pattern per parameter."""
+    out: dict[str, int] = {}
+    for m in _DEFINE_AT_LINE_START.finditer(raw):
+        params = [p.strip() for p in m.group(2).decode(errors="replace").split(",")]
+        body = m.group(3)
+        for i, p in enumerate(params):
+            if re.fullmatch(r"[A-Za-z_]\w*", p) and re.search(
+                    rb"(?:->|\.)\s*" + p.encode() + rb"\s*\(", body):
+                out[m.group(1).decode()] = i
+                break
+    return out
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from([
+    "#define M(a, b) ", "x #define R(f) ", " \t# define S(f) ", "\r\n",
+    "#define N(f) ", "# define O(x,y,z)", "#define P() ", "a", "b", "f",
+    "x", "ab", "->", ".", " ", "(", ")", "\\\n", "\n", "é", ",", "1", "->f(", ".b (", "p->ab(",
+    "s.x\t(", "#define Q(xé, b) ", "->xé(", "1.b(",
+]), max_size=14))
+def test_field_macros_equals_the_per_parameter_pattern(parts: list[str]) -> None:
+    raw = "".join(parts).encode()
+    assert fnptrs.field_macros(raw) == _field_macros_by_pattern(raw), raw
+
+
+def test_field_macros_shapes() -> None:
+    raw = (b"#define CALL(o, f) (o)->f(o)\n#define VIA(s, g) s . g (1)\n"
+           b"#define NOT(a, b) a->b + 1\n#define NAMED(x) x(1)\n")
+    assert fnptrs.field_macros(raw) == {"CALL": 1, "VIA": 1} == _field_macros_by_pattern(raw)
+    # A parameter named past ASCII (which the word scan does not see).
+    raw = "#define U(o, xé) o->xé(o)\n#define W(o, xé) o->x(o)\n".encode()
+    assert fnptrs.field_macros(raw) == {"U": 1} == _field_macros_by_pattern(raw)
+
+
+def _spans(ms) -> list[tuple[int, int, int, int]]:
+    return [(m.start(), m.end(), m.start(m.lastindex or 0), m.end(m.lastindex or 0))
+            for m in ms]
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(_WORDISH, max_size=16),
+       st.sets(st.sampled_from(["f", "g", "fg", "f1", "_f", "f_g", "$f", "é"]), min_size=1))
+def test_word_matches_equal_the_alternation(parts: list[str], names: set[str]) -> None:
+    code = "".join(parts).encode()
+    words = fnptrs._words(names)
+    assert _spans(fnptrs._word_matches(names, code)) == _spans(words.finditer(code)), code
+    fields = re.compile(rb"(?:->|\.)\s*(" + words.pattern + rb")")
+    assert _spans(fnptrs._word_matches(names, code, after_field=True)) == _spans(
+        fields.finditer(code)), code
+
+
+def test_fnptrs_index_on_every_fixture() -> None:
+    """The index found by word lookup is the one the alternation found."""
+    checked = 0
+    for src in _sources():
+        names = {function_name(src, fn) for fn in functions(src.root)} - {None}
+        if not names:
+            continue
+        code = fnptrs.code_only(src.raw)
+        want = _spans(fnptrs._words(names).finditer(code))
+        assert _spans(fnptrs._word_matches(names, code)) == want, src.path
+        checked += len(want)
+    assert checked > 100
+
+
+def _line_starts_by_find(raw: bytes) -> list[int]:
+    starts = [0]
+    pos = raw.find(b"\n")
+    while pos != -1:
+        starts.append(pos + 1)
+        pos = raw.find(b"\n", pos + 1)
+    return starts
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(["int x;", "\n", "\r\n", "\n\n", " ", "/* a\nb */", "é"]),
+                max_size=12))
+def test_line_starts_equal_the_newline_search(parts: list[str]) -> None:
+    raw = "".join(parts).encode()
+    src = parse_bytes("t.c", raw, default_macro_table())
+    assert src._line_starts == _line_starts_by_find(raw), raw
+
+
+def test_parameters_are_collects_params() -> None:
+    """frees() reads parameters() where it ran collect() for its params."""
+    checked = 0
+    for src in _sources():
+        for fn in functions(src.root):
+            name = function_name(src, fn) or "?"
+            assert parameters(src, fn)[0] == collect(src, fn, name).params, (src.path, name)
+            checked += 1
+    assert checked > 100
+
+
+def test_calls_under_a_cfg_node_by_index_equal_the_walk() -> None:
+    """precondition_findings() finds each CFG node's calls in the body's
+    index: the calls a walk of the node finds, in its order."""
+    config = load_cfg_config(rules_dir() / "locks.toml")
+    checked = 0
+    for src in _sources():
+        for fn in functions(src.root):
+            cfg = build_cfg(src, fn, function_name(src, fn) or "?", config)
+            if cfg.body is None:
+                continue
+            index = src.node_index(cfg.body, INDEXED)
+            for node in cfg.nodes:
+                if node.ast is None:
+                    continue
+                want = [n for n in walk(node.ast) if n.type == "call_expression"]
+                got = [n for n in index.under(node.ast) if n.type == "call_expression"]
+                assert got == want, (src.path, node.line)
+                checked += len(want)
+    assert checked > 100

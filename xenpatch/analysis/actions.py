@@ -145,6 +145,15 @@ def fill_actions(
     orders = {n: o for n, o in orders.items() if o[2] in order_texts or order_texts[o[0]] > 1}
     info.repeated_conds |= {t for t, _, _ in orders.values()}
     repeated_ids = {t: ids_of_text(t) for t in info.repeated_conds}
+    naming: dict[str, tuple[str, ...]] = {}
+
+    def conds_naming(v: str) -> tuple[str, ...]:
+        """The repeated conditions naming ``v`` (asked again at each
+        assignment of it and each &v)."""
+        got = naming.get(v)
+        if got is None:
+            got = naming[v] = tuple(t for t, ids in repeated_ids.items() if v in ids)
+        return got
     info.acts = [[] for _ in cfg.nodes]
     info.branches = [None for _ in cfg.nodes]
     tested = flag_vars(src, cfg, info)
@@ -206,7 +215,7 @@ def fill_actions(
                     if flip:
                         # "f() == 0": true when f() returned zero.
                         r = replace(r, conditional="nz" if r.conditional == "zero" else "zero")
-                    line, col = src.line_of(call.start_byte), src.col_of(call.start_byte)
+                    line, col = src.line_col(call.start_byte)
                     br = Branch(try_op=r, try_line=line, try_col=col)
             if br.try_op is None:
                 vt = var_test(src, c, info.tracked, fv.consts, fv.eqs)
@@ -240,7 +249,7 @@ def fill_actions(
             ) and src.text(n) in object_macros:
                 r = resolver(src.text(n), [], None)
                 if r is not None:
-                    line, col = src.line_of(n.start_byte), src.col_of(n.start_byte)
+                    line, col = src.line_col(n.start_byte)
                     for e in r.effects:
                         events.append((n.end_byte, -n.start_byte, OpAct(key(e), line, col)))
                 continue
@@ -248,7 +257,7 @@ def fill_actions(
                 # A trylock tested in the condition: IRQs on or off as it went.
                 taken = info.branches[node.id]
                 if taken is not None and taken.try_op is not None:
-                    line, col = src.line_of(n.start_byte), src.col_of(n.start_byte)
+                    line, col = src.line_col(n.start_byte)
                     events.extend((n.end_byte, -n.start_byte, a) for e in taken.try_op.effects
                                   for a in irq_moves(n, call_name(src, n), e, line, col,
                                                      forget=True))
@@ -266,13 +275,13 @@ def fill_actions(
                                            FreeAct(squash(src.text(arg)))))
                         continue
                     if name in irq.calls or name in ("ASSERT", "BUG_ON"):
-                        line, col = src.line_of(n.start_byte), src.col_of(n.start_byte)
+                        line, col = src.line_col(n.start_byte)
                         events.extend((n.end_byte, -n.start_byte, a)
                                       for a in irqstate.call_acts(src, n, name, irq, line, col))
                     # A call nothing resolves does nothing to locks, whatever
                     # its name says (no guessing: issue 9, item 3).
                     continue
-                line, col = src.line_of(n.start_byte), src.col_of(n.start_byte)
+                line, col = src.line_col(n.start_byte)
                 if r.guard is not None:
                     nodes = call_args(n)
                     g = strip_parens(nodes[r.guard]) if r.guard < len(nodes) else None
@@ -327,13 +336,13 @@ def fill_actions(
                 if op is not None and op.type == "&" and arg is not None and (
                         arg.type == "identifier"):
                     av = src.text(arg)
-                    texts = tuple(x for x, ids in repeated_ids.items() if av in ids)
+                    texts = conds_naming(av)
                     if texts:
                         events.append((n.end_byte, -n.start_byte, KillCondAct(texts)))
                     if av in info.tracked:
                         events.append((n.end_byte, -n.start_byte, AssignAct(av, None)))
             elif t in ("assignment_expression", "init_declarator", "update_expression"):
-                act = _assign_act(src, n, info, repeated_ids, fv)
+                act = _assign_act(src, n, info, repeated_ids, conds_naming, fv)
                 if act is not None:
                     events.extend((n.end_byte, -n.start_byte, a) for a in act)
                 rv = _target_var(src, n)
@@ -470,7 +479,7 @@ def _assigned_from_arm(src: SourceFile, call: Node) -> str | None:
 
 def _assign_act(
     src: SourceFile, n: Node, info: FunctionInfo, repeated_ids: dict[str, set[str]],
-    fv: values.FileValues,
+    conds_naming: Callable[[str], tuple[str, ...]], fv: values.FileValues,
 ) -> list[Act] | None:
     if n.type == "init_declarator":
         var = declarator_name(src, n.child_by_field_name("declarator"))
@@ -500,7 +509,7 @@ def _assign_act(
     if "*" + var in info.tracked:
         # p = other: *p is another object now.
         acts.append(AssignAct("*" + var, None))
-    texts = tuple(t for t, ids in repeated_ids.items() if var in ids)
+    texts = conds_naming(var)
     if texts:
         acts.append(KillCondAct(texts))
     if rhs is not None and strip_parens(rhs).type == "identifier":

@@ -305,7 +305,7 @@ def keep_lock_guards(cfg: Cfg, info: FunctionInfo) -> None:
         # decided by the guards of the takes and releases themselves (a
         # call of a helper that locks inside is no reason to track the
         # flags around it: hvm_hap_nested_page_fault()'s states tripled).
-        if cfg.nodes[i].ast is not None and any(
+        if acts and cfg.nodes[i].ast is not None and any(
             isinstance(a, (TryAssignAct, IrqAct)) or (
                 isinstance(a, OpAct) and a.effect.action != "take") for a in acts)
     )

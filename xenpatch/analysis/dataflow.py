@@ -57,7 +57,11 @@ def entry_held_keys(cfg: Cfg, info: FunctionInfo) -> frozenset[str]:
     """Locks the function releases before (ever) taking them, on some path,
     and never takes first on any path: the caller holds them on entry."""
     keys_at: list[list[tuple[str, str]]] = []
+    none: list[tuple[str, str]] = []  # shared by the many nodes without acts: only read
     for acts in info.acts:
+        if not acts:
+            keys_at.append(none)
+            continue
         ks: list[tuple[str, str]] = []
         for a in acts:
             if isinstance(a, OpAct) and a.effect.action in ("acquire", "release", "try"):
@@ -200,11 +204,21 @@ class Engine:
         exits: dict[int, list[tuple[State, State]]] = {}
         work = deque([(cfg.entry, start)])
         per_node: dict[int, int] = {}
+        # Most nodes do nothing (step()'s first case): their successors,
+        # found here without the call.
+        acts = info.acts
+        flows = [
+            node.succ if (node.kind is Kind.STMT or node.kind is Kind.NOP)
+            and not (acts[i] if i < len(acts) else ()) else None
+            for i, node in enumerate(cfg.nodes)
+        ]
         while work:
             here = work.popleft()
             n, st = here
-            is_return = cfg.nodes[n].kind is Kind.RETURN
-            for succ, nst in self.step(n, st):
+            plain = flows[n]
+            is_return = plain is None and cfg.nodes[n].kind is Kind.RETURN
+            for succ, nst in ([(x, st) for x in plain] if plain is not None
+                              else self.step(n, st)):
                 if is_return:
                     lst = exits.setdefault(n, [])
                     if all(nst != a for a, _ in lst):

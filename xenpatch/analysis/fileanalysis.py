@@ -19,7 +19,7 @@ from xenpatch.analysis.actions import fill_actions
 from xenpatch.analysis.config import AnalysisConfig
 from xenpatch.analysis.dataflow import Engine
 from xenpatch.analysis.events import Resolved
-from xenpatch.analysis.functions import collect
+from xenpatch.analysis.functions import collect, parameters
 from xenpatch.analysis.headers import (
     HeaderIndex,
     inline_ids,
@@ -106,6 +106,7 @@ class FileAnalysis:
         self.in_progress: set[str] = set()
         self.noreturn: set[str] = set()
         self._frees: dict[str, int | None] = {}
+        self._ext_bytes: frozenset[bytes] | None = None
 
     def function(self, name: str) -> FunctionUnit | None:
         """The file's (first) definition of ``name``."""
@@ -119,8 +120,7 @@ class FileAnalysis:
         # helpers.  A header inline or macro among the seeds may still turn
         # out lock-free (rcu_unlock_domain() while the rcu kind is off).
         self._direct = frozenset(
-            {n.encode() for n in self.table.names()}
-            | {n.encode() for n in self.external if n not in self.fns}
+            {n.encode() for n in self.table.names()} | self._external_bytes()
         )
         idents = self._idents = {
             f: identifier_set(self.src.raw[f.node.start_byte : f.node.end_byte])
@@ -172,11 +172,18 @@ class FileAnalysis:
         if self._seeds is None:
             seeds = {n.encode() for n in self.table.names()} | {
                 n.encode() for n in self.headers.locky
-            } | {n.encode() for n in self.external if n not in self.fns}
+            } | self._external_bytes()
             self._seeds = frozenset(seeds | {
                 n.encode() for n, w in self.macro_calls.items() if w.target.encode() in seeds
             })
         return self._seeds
+
+    def _external_bytes(self) -> frozenset[bytes]:
+        """Other files' helpers the file does not define itself, as bytes
+        (the tree's summaries name thousands: encoded once)."""
+        if self._ext_bytes is None:
+            self._ext_bytes = frozenset(n.encode() for n in self.external if n not in self.fns)
+        return self._ext_bytes
 
     # -- call resolution ------------------------------------------------------
 
@@ -267,7 +274,8 @@ class FileAnalysis:
         params: list[str] = []
         text_of_body = ""
         if f is not None and body is not None:
-            params = list(collect(f.src, f.node, f.name).params)
+            # collect()'s params, without its walk of the body.
+            params = parameters(f.src, f.node)[0]
             text_of_body = f.src.text(body)
         for n in body.named_children if body is not None else ():
             if n.type in ("return_statement", "if_statement", "goto_statement",

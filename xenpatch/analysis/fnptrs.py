@@ -22,13 +22,14 @@ body, in masked or unparsed text -- escapes as well.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from tree_sitter import Node
 
 from xenpatch.c.cfg import call_args, call_name
-from xenpatch.c.source import SourceFile
+from xenpatch.c.source import SourceFile, directives
 
 # A call site: (the calling function's definition node, the call).
 Site = tuple[Node, Node]
@@ -93,23 +94,48 @@ _COMMENT_OR_STRING = re.compile(
     rb'/\*.*?\*/|//[^\n]*|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'', re.S)
 
 
-_DEFINE = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)\(([^)]*)\)"
-                     rb"((?:\\\r?\n|[^\n])*)", re.M)
+# A function-like #define opening a line (after blanks: source.directives,
+# which finds it by its "#" rather than trying every byte for a line start).
+_DEFINE = re.compile(rb"#[ \t]*define[ \t]+([A-Za-z_]\w*)\(([^)]*)\)((?:\\\r?\n|[^\n])*)")
 
 
 def field_macros(raw: bytes) -> dict[str, int]:
     """The file's function-like macros that call through the field one of
     their parameters names: macro -> that parameter's index."""
     out: dict[str, int] = {}
-    for m in _DEFINE.finditer(raw):
+    for m in directives(_DEFINE, raw):
         params = [p.strip() for p in m.group(2).decode(errors="replace").split(",")]
         body = m.group(3)
+        called: set[bytes] | None = None
         for i, p in enumerate(params):
-            if re.fullmatch(r"[A-Za-z_]\w*", p) and re.search(
-                    rb"(?:->|\.)\s*" + p.encode() + rb"\s*\(", body):
+            # The substring test rules out most parameters; the others are
+            # looked up among the words the body calls through a field (a
+            # pattern per name overflowed re's cache and compiled again).
+            if not _IDENT.fullmatch(p) or (b := p.encode()) not in body:
+                continue
+            if b.isascii():
+                if called is None:
+                    called = set(_FIELD_CALLED.findall(body))
+                hit = b in called
+            else:
+                hit = _field_call_of(b).search(body) is not None
+            if hit:
                 out[m.group(1).decode()] = i
                 break
     return out
+
+
+# ``->name (`` / ``.name(``: what one parameter's _field_call_of() finds,
+# for every ASCII name at once (the name is the whole word either way).
+_FIELD_CALLED = re.compile(rb"(?:->|\.)\s*(\w+)\s*\(")
+
+
+_IDENT = re.compile(r"[A-Za-z_]\w*")
+
+
+@lru_cache(maxsize=4096)
+def _field_call_of(param: bytes) -> re.Pattern[bytes]:
+    return re.compile(rb"(?:->|\.)\s*" + param + rb"\s*\(")
 
 
 def macro_field(src: SourceFile, call: Node, macros: Mapping[str, int]) -> str | None:
@@ -137,6 +163,32 @@ def _words(names: Iterable[str]) -> re.Pattern[bytes]:
     return re.compile(rb"\b(?:" + b"|".join(alts) + rb")\b")
 
 
+_WORD = re.compile(rb"\w+")
+_FIELD_WORD = re.compile(rb"(?:->|\.)\s*(\w+)")
+_C_IDENT = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _word_matches(names: set[str], code: bytes, after_field: bool = False,
+                  ) -> Iterator[re.Match[bytes]]:
+    """The matches of ``_words(names)`` in ``code`` (after ``->`` or ``.``
+    and spaces, group 1: ``after_field``).  Names that are C identifiers
+    match exactly the whole words that are one of them, so every word is
+    looked up in a set: compiling the alternation of a file's thousand
+    names cost more than the rest of the index."""
+    encoded = {n.encode() for n in names}
+    if not all(_C_IDENT.fullmatch(n) for n in encoded):
+        words = _words(names)
+        if after_field:
+            yield from re.finditer(rb"(?:->|\.)\s*(" + words.pattern + rb")", code)
+        else:
+            yield from words.finditer(code)
+        return
+    group = 1 if after_field else 0
+    for m in (_FIELD_WORD if after_field else _WORD).finditer(code):
+        if m.group(group) in encoded:
+            yield m
+
+
 def _node_at(src: SourceFile, start: int, end: int, kind: str) -> Node | None:
     n = src.root.descendant_for_byte_range(start, end)
     if n is None or n.type != kind or n.start_byte != start or n.end_byte != end:
@@ -156,7 +208,7 @@ def index(src: SourceFile, defined: Iterable[str],
     if not names:
         return refs
     code = code_only(src.raw)
-    for m in _words(names).finditer(code):
+    for m in _word_matches(names, code):
         name = m.group().decode()
         n = _node_at(src, m.start(), m.end(), "identifier")
         if n is None:
@@ -166,7 +218,7 @@ def index(src: SourceFile, defined: Iterable[str],
     fields = set(refs.stored)
     if not fields:
         return refs
-    for m in re.finditer(rb"(?:->|\.)\s*(" + _words(fields).pattern + rb")", code):
+    for m in _word_matches(fields, code, after_field=True):
         name = m.group(1).decode()
         n = _node_at(src, m.start(1), m.end(1), "field_identifier")
         if n is None or n.parent is None:

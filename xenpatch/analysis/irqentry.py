@@ -177,8 +177,12 @@ def fields_called(raw: bytes) -> dict[str, int]:
     """Every field a call goes through in the text (``p->f(``, ``(*p->f)(``,
     ``s.f(``, a use of a field-calling macro: fnptrs.field_macros()), with
     how often: a text count, which a parse can only match or fall short of."""
+    return _fields_called_in(fnptrs.code_only(raw))
+
+
+def _fields_called_in(raw: bytes) -> dict[str, int]:
+    """fields_called() of text already blanked by fnptrs.code_only()."""
     out: dict[str, int] = {}
-    raw = fnptrs.code_only(raw)
     for m in _FIELD_CALL.finditer(raw):
         n = m.group(1).decode()
         out[n] = out.get(n, 0) + 1
@@ -224,12 +228,12 @@ def field_call_states(runs: Iterable[tuple[FunctionUnit, Result]],
     """Per field the file calls through, what its calls agree on ("?":
     they do not, or some is in a function not analysed).  The calls are
     found in the text, then in the parse and in their function's run."""
-    wanted = fields_called(raw)
+    code = fnptrs.code_only(raw)
+    wanted = _fields_called_in(code)
     if not wanted:
         return {}
     by_start = {g.node.start_byte: (g, res) for g, res in runs
                 if g.cfg is not None and g.info is not None}
-    code = fnptrs.code_only(raw)
     found: dict[str, list[str | None]] = {}
     cache: dict[FunctionUnit, tuple[dict[int, tuple[str | None, str | None]],
                                     dict[tuple[int, int, str], int]]] = {}

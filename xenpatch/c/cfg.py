@@ -248,8 +248,8 @@ class _Builder:
     def new(self, kind: Kind, ast: Node | None, succ: list[int], at: Node | None = None) -> int:
         pos = at if at is not None else ast
         off = pos.start_byte if pos is not None else 0
-        line = self.src.line_of(off)
-        n = CfgNode(len(self.nodes), kind, ast, line, off - self.src.line_start(line) + 1, succ)
+        line, col = self.src.line_col(off)
+        n = CfgNode(len(self.nodes), kind, ast, line, col, succ)
         self.nodes.append(n)
         return n.id
 

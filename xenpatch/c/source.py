@@ -12,6 +12,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import accumulate
+from operator import add
 from pathlib import Path
 
 import tree_sitter_c
@@ -69,6 +71,11 @@ class SourceFile:
     def col_of(self, offset: int) -> int:
         """1-based byte column of a byte offset."""
         return offset - self._line_starts[self.line_of(offset) - 1] + 1
+
+    def line_col(self, offset: int) -> tuple[int, int]:
+        """(line_of(offset), col_of(offset)) with one bisection."""
+        line = bisect.bisect_right(self._line_starts, offset)
+        return line, offset - self._line_starts[line - 1] + 1
 
     def line_start(self, line: int) -> int:
         return self._line_starts[line - 1]
@@ -172,11 +179,10 @@ def parse_bytes(path: str, raw: bytes, macros: MacroTable) -> SourceFile:
     masked = mask(raw, macros)
     assert len(masked) == len(raw), "masking must keep offsets"
     tree = _parser().parse(masked)
-    starts = [0]
-    pos = raw.find(b"\n")
-    while pos != -1:
-        starts.append(pos + 1)
-        pos = raw.find(b"\n", pos + 1)
+    # Line i starts after the i lines before it and their newlines: summed
+    # in C, not found one by one.
+    lines = raw.split(b"\n")
+    starts = list(map(add, accumulate(map(len, lines), initial=0), range(len(lines))))
     return SourceFile(path, raw, masked, tree, detect_newline(raw), starts)
 
 

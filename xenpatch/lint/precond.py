@@ -27,6 +27,7 @@ from collections import deque
 from xenpatch.analysis.dataflow import Engine
 from xenpatch.analysis.events import OpAct, RebindAct, TryAssignAct
 from xenpatch.analysis.fileanalysis import FileAnalysis
+from xenpatch.analysis.functions import INDEXED
 from xenpatch.analysis.lockkeys import apply_aliases, key_vars
 from xenpatch.analysis.locktable import Effect, is_recursive
 from xenpatch.analysis.pathstate import UNKNOWN, Held, Result, State
@@ -49,10 +50,18 @@ def precondition_findings(fa: FileAnalysis, pre: Preconditions, f: FunctionUnit,
     if not touched:
         return []
     sites: list[tuple[int, int, int, str, Requirement, str]] = []
+    # The body's index (built once for the function: functions.collect)
+    # finds the calls under each node without walking every node again.
+    body = f.cfg.body
+    index = f.src.node_index(body, INDEXED) if body is not None else None
     for node in f.cfg.nodes:
         if node.ast is None or node.kind in (Kind.ENTRY, Kind.EXIT):
             continue
-        for call in (n for n in walk(node.ast) if n.type == "call_expression"):
+        ast = node.ast
+        inside = body is not None and body.start_byte <= ast.start_byte and \
+            ast.end_byte <= body.end_byte
+        for call in (n for n in (index.under(ast) if index is not None and inside
+                                 else walk(ast)) if n.type == "call_expression"):
             name = call_name(f.src, call)
             if name is None or name == f.name:
                 continue
@@ -75,10 +84,14 @@ def precondition_findings(fa: FileAnalysis, pre: Preconditions, f: FunctionUnit,
     nonreentrant = _nonreentrant(fa)
     out: list[RawFinding] = []
     seen: set[tuple[int, str]] = set()
+    # One lock's flows serve every site naming it (they read nothing else).
+    locks: dict[str, _Lock] = {}
     for nid, line, col, name, r, key in sites:
         if (nid, key) in seen:
             continue
-        lk = graph.lock(key, nonreentrant)
+        lk = locks.get(key)
+        if lk is None:
+            lk = locks[key] = graph.lock(key, nonreentrant)
         for pair in graph.at(nid):
             _, st = pair
             if st.get(key) is not None or st.fact(UNKNOWN) is not None:
