@@ -502,21 +502,36 @@ def exported(s: Summary | None) -> bool:
     return s is not None and any(e.action != IRQ_ON for e in s.effects)
 
 
-def calls_any(path: Path, names: frozenset[str], raw: bytes | None = None) -> bool:
+def calls_any(path: Path, names: frozenset[str], raw: bytes | None = None,
+              among: frozenset[str] | None = None) -> bool:
     """Does the file (or ``raw`` in its place) name any of ``names``, or a
     header inline or macro of its tree that reaches one (pcidevs_lock()
     calls pcidevs_lock_unsafe())?  The file is read again: cheaper than
-    keeping every file's identifiers from the first pass."""
+    keeping every file's identifiers from the first pass.  ``among``: a
+    set holding ``names``, the same for many calls (the second pass asks
+    each file for the tree's helpers less its own): what reaches it is
+    derived once, and then each name the file uses forward."""
     if raw is None:
         try:
             raw = path.read_bytes()
         except OSError:
             return False
-    wanted = _reaching(header_index(path), names)
+    headers = header_index(path)
+    wanted = _reaching(headers, names if among is None else among)
     # A substring test first: most files name none of a few dozen names.
     if not any(n in raw for n in wanted):
         return False
-    return bool(set(IDENT.findall(raw)) & wanted)
+    used = set(IDENT.findall(raw)) & wanted
+    if among is None or not used:
+        return bool(used)
+    return any(not _forward(headers, n).isdisjoint(names) for n in used)
+
+
+def _forward(headers: HeaderIndex, name: bytes) -> frozenset[str]:
+    """``name`` and what it reaches through the headers' inlines and
+    macros (reached_from() of one name, once per index)."""
+    return headers.memo(("forward", name), lambda: _reached_from(headers, frozenset({
+        name.decode()})))
 
 
 def _reached_by(headers: HeaderIndex) -> dict[bytes, list[bytes]]:
@@ -536,8 +551,10 @@ def _reached_by(headers: HeaderIndex) -> dict[bytes, list[bytes]]:
 def reached_from(path: Path, names: frozenset[str]) -> frozenset[str]:
     """``names`` and what the inlines and macros of ``path``'s headers among
     them call, transitively (get_gfn() reaches p2m.c's function)."""
-    headers = header_index(path)
+    return _reached_from(header_index(path), names)
 
+
+def _reached_from(headers: HeaderIndex, names: frozenset[str]) -> frozenset[str]:
     def succ(n: str) -> list[str]:
         w = headers.wrappers.get(n)
         if w is not None:
