@@ -108,16 +108,18 @@ def _again(
         except OSError:
             return None
     names = tree.others - own if not own.isdisjoint(tree.others) else tree.others
+    meet: set[str] = set()
     if held and tree.takers:
         under = reached_from(item[0], held)
         meet = {n for n in under & tree.takers.keys()
                 if n not in own and may_meet(tree.takers[n], text)}
-        if meet:
-            names = names | meet
+    # What reaches the tree's helpers is derived once (the few files with
+    # take-only helpers to meet derive their own).
+    called = calls_any(item[0], names | meet, raw=text) if meet else \
+        calls_any(item[0], names, raw=text, among=tree.others)
     # A field whose calls agree on the IRQ state matters to the files
     # storing a function in it only.
-    if not calls_any(item[0], names, raw=text, among=tree.names) \
-            and not stores_any(text, tree.fields):
+    if not called and not stores_any(text, tree.fields):
         return None
     return lint_file(item[0], item[1], _CONFIG, tree.summaries, raw=raw)
 
@@ -134,14 +136,13 @@ class TreeExports:
     fields: frozenset[str]
     takers: dict[str, Summary]
     others: frozenset[str]
-    names: frozenset[str]  # takers and others
 
     @classmethod
     def of(cls, exports: dict[str, Summary]) -> TreeExports:
         fns = {n: s for n, s in exports.items() if not n.startswith(FIELD_KEY)}
         takers = {n: s for n, s in fns.items() if takes_only(s)}
         return cls(exports, known_fields(exports), takers,
-                   frozenset(n for n in fns if n not in takers), frozenset(fns))
+                   frozenset(n for n in fns if n not in takers))
 
 
 @dataclass(frozen=True)
