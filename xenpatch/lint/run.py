@@ -121,7 +121,9 @@ def _again(
     # storing a function in it only.
     if not called and not stores_any(text, tree.fields):
         return None
-    return lint_file(item[0], item[1], _CONFIG, tree.summaries, raw=raw)
+    # Its exports stay its first pass's (_second), and no later pass asks
+    # where it calls holding a lock.
+    return lint_file(item[0], item[1], _CONFIG, tree.summaries, raw=raw, findings_only=True)
 
 
 @dataclass(frozen=True)
@@ -612,10 +614,11 @@ def _second(work: list[tuple[Path, str]], first: list[FileResult],
     # from another file's (the lazy plan computes them so); a callee's takes
     # now reach the second pass of nearly every file, and the summaries it
     # would give are of a second round.
+    # Where a file calls holding a lock is of its first pass too.
     out = []
     for a, b in zip(first, second, strict=True):
         if b is not None:
-            b.exports = a.exports
+            b.exports, b.held_calls = a.exports, a.held_calls
         out.append(b if b is not None else a)
     return out
 
