@@ -7,6 +7,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -101,3 +102,24 @@ def test_the_exports_sent_once_choose_and_lint_as_the_dict() -> None:
     # A file calling none of the helpers keeps its first pass.
     assert run._again((heap, heap.name), frozenset(exports), tree, None,
                       frozenset()) is None
+
+
+def _dirs_of_c_files() -> list[Path]:
+    return sorted({p.parent for p in (fixtures_dir() / "lint").rglob("*.c")})
+
+
+@pytest.mark.parametrize("where", _dirs_of_c_files(), ids=lambda p: p.name)
+def test_a_second_pass_for_findings_only_finds_what_a_full_one_does(where: Path) -> None:
+    # The second pass leaves out what only the first pass's result is asked
+    # (held_calls, the field call states among the exports): what it
+    # reports must be what the full lint with the same summaries reports.
+    config = LintConfig.load()
+    files = sorted(where.glob("*.c"))
+    exports = run.tree_exports(lint_file(p, p.name, config).exports for p in files)
+    for p in files:
+        full = lint_file(p, p.name, config, exports)
+        part = lint_file(p, p.name, config, exports, findings_only=True)
+        assert (part.findings, part.unknown, part.skipped, part.analysed, part.functions,
+                part.parsed, part.error) == (full.findings, full.unknown, full.skipped,
+                                             full.analysed, full.functions, full.parsed,
+                                             full.error)
