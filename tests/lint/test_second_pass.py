@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from xenpatch.analysis.headers import header_index
@@ -45,7 +45,10 @@ def _tree(root: Path, bodies: dict[str, list[str]], macros: dict[str, str],
 _name = st.sampled_from(HELPERS + INLINES + MACROS)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=150, deadline=None)
+@example(bodies={"inl0": ["helper0"], "inl1": [], "inl2": [], "inl3": []},
+         macros={"MAC0": "helper1", "MAC1": "helper1", "MAC2": "helper1"}, uses=["inl0"],
+         among={"helper0", "helper1"}, left_out={"helper0"})
 @given(bodies=st.fixed_dictionaries({n: st.lists(_name, max_size=3) for n in INLINES}),
        macros=st.fixed_dictionaries({m: st.sampled_from(HELPERS + INLINES) for m in MACROS}),
        uses=st.lists(_name, max_size=4),
