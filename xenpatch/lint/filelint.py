@@ -65,9 +65,13 @@ from xenpatch.lint.precond import precondition_findings
 from xenpatch.lint.treecache import content_hash
 
 
-def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult) -> None:
+def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
+                   findings_only: bool = False) -> None:
     """The checks over the file's lock-relevant functions, into ``result``
-    (findings, counts, skipped functions, and the summaries it exports)."""
+    (findings, counts, skipped functions, and the summaries it exports).
+    ``findings_only``: without what only a first pass over the tree uses
+    (the calls made holding a lock, the states of calls through fields);
+    what is computed for the exports is, as it may be asked again later."""
     rel = fa.relevant()
     for f in rel:
         if not fa.is_quiet(f):
@@ -105,7 +109,8 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult) -> 
         if res is None:
             continue
         result.analysed += 1
-        held_calls |= _called_holding(f, res)
+        if not findings_only:
+            held_calls |= _called_holding(f, res)
         for line, via, key in sorted(res.unknowns):
             why = ("its effect is unknown: nothing is reported on the paths through it"
                    if key == "*" else f"it may or may not hold '{key}' after it: nothing "
@@ -128,7 +133,7 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult) -> 
                 result.exports[f.name] = f.summary
     result.held_calls = _close_over(fa, held_calls)
     _with_entry_states(fa, config, oracle, done, queued_rw)
-    if IRQ_CODES & config.enabled:
+    if IRQ_CODES & config.enabled and not findings_only:
         # What this file's calls through struct fields agree on, for the
         # files storing functions in those fields (a whole-tree run).
         for name, state in field_call_states(((f, res) for f, res, _ in done),
@@ -319,7 +324,8 @@ def _short(src: SourceFile, n: Node | None) -> str:
 
 
 def lint_source(src: SourceFile, config: LintConfig, path: Path | None,
-                external: Mapping[str, Summary] | None = None) -> FileResult:
+                external: Mapping[str, Summary] | None = None,
+                findings_only: bool = False) -> FileResult:
     result = FileResult(src.path)
     where = src.path.replace("\\", "/")
     if any(where == p or where.endswith("/" + p) for p in config.implementation):
@@ -331,7 +337,7 @@ def lint_source(src: SourceFile, config: LintConfig, path: Path | None,
     headers = header_index(path) if path is not None else HeaderIndex(None)
     fa = FileAnalysis(config, src, headers, external)
     result.functions = len(fa.order)  # one per definition, as functions() finds them
-    lint_functions(fa, config, result)
+    lint_functions(fa, config, result, findings_only)
     result.findings = suppress.filter_findings(src, path, fa, result.findings)
     result.findings.sort(key=Finding.sort_key)
     return result
@@ -350,21 +356,24 @@ def _seed_names(config: LintConfig, headers: HeaderIndex) -> frozenset[bytes]:
 
 def lint_file(path: Path, display: str, config: LintConfig,
               external: Mapping[str, Summary] | None = None,
-              raw: bytes | None = None) -> FileResult:
+              raw: bytes | None = None, findings_only: bool = False) -> FileResult:
     """``raw``: the text to lint in the file's place (its headers are still
-    the file's), e.g. the file at another revision."""
+    the file's), e.g. the file at another revision.  ``findings_only``: a
+    second pass over a tree, whose held_calls are not asked and whose
+    exports are the first pass's (lint_functions())."""
     if raw is None:
         try:
             raw = path.read_bytes()
         except OSError as exc:
             return FileResult(display, error=f"{display}: {exc.strerror or exc}")
-    result = _lint_text(path, display, config, external, raw)
+    result = _lint_text(path, display, config, external, raw, findings_only)
     result.digest = content_hash(raw)
     return result
 
 
 def _lint_text(path: Path, display: str, config: LintConfig,
-               external: Mapping[str, Summary] | None, raw: bytes) -> FileResult:
+               external: Mapping[str, Summary] | None, raw: bytes,
+               findings_only: bool = False) -> FileResult:
     # A file that names no lock operation, wrapper or lock helper (its own
     # macros would have to name one too) has nothing to check: skip its parse.
     seeds = _seed_names(config, header_index(path))
@@ -372,7 +381,7 @@ def _lint_text(path: Path, display: str, config: LintConfig,
         external and mentions_any(raw, frozenset(n.encode() for n in external))
     ):
         out = FileResult(display, parsed=False)
-        if IRQ_CODES & config.enabled:
+        if IRQ_CODES & config.enabled and not findings_only:
             # Its calls through fields are of states nobody analysed.
             out.exports.update({FIELD_KEY + n: field_summary("?") for n in fields_called(raw)})
         return out
@@ -380,7 +389,7 @@ def _lint_text(path: Path, display: str, config: LintConfig,
         src = _parse(display, raw, config, path)
     except SourceError as exc:
         return FileResult(display, error=str(exc))
-    return lint_source(src, config, path, external)
+    return lint_source(src, config, path, external, findings_only)
 
 
 def _parse(display: str, raw: bytes, config: LintConfig, path: Path) -> SourceFile:
@@ -502,21 +511,36 @@ def exported(s: Summary | None) -> bool:
     return s is not None and any(e.action != IRQ_ON for e in s.effects)
 
 
-def calls_any(path: Path, names: frozenset[str], raw: bytes | None = None) -> bool:
+def calls_any(path: Path, names: frozenset[str], raw: bytes | None = None,
+              among: frozenset[str] | None = None) -> bool:
     """Does the file (or ``raw`` in its place) name any of ``names``, or a
     header inline or macro of its tree that reaches one (pcidevs_lock()
     calls pcidevs_lock_unsafe())?  The file is read again: cheaper than
-    keeping every file's identifiers from the first pass."""
+    keeping every file's identifiers from the first pass.  ``among``: a
+    set holding ``names``, the same for many calls (the second pass asks
+    each file for the tree's helpers less its own): what reaches it is
+    derived once, and then each name the file uses forward."""
     if raw is None:
         try:
             raw = path.read_bytes()
         except OSError:
             return False
-    wanted = _reaching(header_index(path), names)
+    headers = header_index(path)
+    wanted = _reaching(headers, names if among is None else among)
     # A substring test first: most files name none of a few dozen names.
     if not any(n in raw for n in wanted):
         return False
-    return bool(set(IDENT.findall(raw)) & wanted)
+    used = set(IDENT.findall(raw)) & wanted
+    if among is None or not used:
+        return bool(used)
+    return any(not _forward(headers, n).isdisjoint(names) for n in used)
+
+
+def _forward(headers: HeaderIndex, name: bytes) -> frozenset[str]:
+    """``name`` and what it reaches through the headers' inlines and
+    macros (reached_from() of one name, once per index)."""
+    return headers.memo(("forward", name), lambda: _reached_from(headers, frozenset({
+        name.decode()})))
 
 
 def _reached_by(headers: HeaderIndex) -> dict[bytes, list[bytes]]:
@@ -536,8 +560,10 @@ def _reached_by(headers: HeaderIndex) -> dict[bytes, list[bytes]]:
 def reached_from(path: Path, names: frozenset[str]) -> frozenset[str]:
     """``names`` and what the inlines and macros of ``path``'s headers among
     them call, transitively (get_gfn() reaches p2m.c's function)."""
-    headers = header_index(path)
+    return _reached_from(header_index(path), names)
 
+
+def _reached_from(headers: HeaderIndex, names: frozenset[str]) -> frozenset[str]:
     def succ(n: str) -> list[str]:
         w = headers.wrappers.get(n)
         if w is not None:

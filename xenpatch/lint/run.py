@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -89,7 +90,7 @@ def _one(item: tuple[Path, str], raw: bytes | None = None) -> FileResult:
 
 
 def _again(
-    item: tuple[Path, str], own: frozenset[str], exports: dict[str, Summary],
+    item: tuple[Path, str], own: frozenset[str], exports: dict[str, Summary] | TreeExports,
     raw: bytes | None = None, held: frozenset[str] = frozenset(),
 ) -> FileResult | None:
     """The file linted again with the other files' summaries, if it calls
@@ -99,20 +100,77 @@ def _again(
     from xenpatch.lint.filelint import calls_any, lint_file, reached_from
 
     assert _CONFIG is not None
+    tree = _shipped(exports)
     text = raw
     if text is None:
         try:
             text = item[0].read_bytes()
         except OSError:
             return None
-    under = reached_from(item[0], held) if held else frozenset()
-    names = frozenset(n for n in exports if n not in own and not n.startswith(FIELD_KEY) and (
-        not takes_only(exports[n]) or (n in under and may_meet(exports[n], text))))
+    names = tree.others - own if not own.isdisjoint(tree.others) else tree.others
+    meet: set[str] = set()
+    if held and tree.takers:
+        under = reached_from(item[0], held)
+        meet = {n for n in under & tree.takers.keys()
+                if n not in own and may_meet(tree.takers[n], text)}
+    # What reaches the tree's helpers is derived once (the few files with
+    # take-only helpers to meet derive their own).
+    called = calls_any(item[0], names | meet, raw=text) if meet else \
+        calls_any(item[0], names, raw=text, among=tree.others)
     # A field whose calls agree on the IRQ state matters to the files
     # storing a function in it only.
-    if not calls_any(item[0], names, raw=text) and not stores_any(text, known_fields(exports)):
+    if not called and not stores_any(text, tree.fields):
         return None
-    return lint_file(item[0], item[1], _CONFIG, exports, raw=raw)
+    # Its exports stay its first pass's (_second), and no later pass asks
+    # where it calls holding a lock.
+    return lint_file(item[0], item[1], _CONFIG, tree.summaries, raw=raw, findings_only=True)
+
+
+@dataclass(frozen=True)
+class TreeExports:
+    """The tree's summaries as the second pass asks them, split once per
+    run rather than once per file: the fields whose calls agree on the IRQ
+    state, the helpers that only take locks (they matter to a file only
+    where it may hold one, may_meet()) and the others (each matters to any
+    file calling it)."""
+
+    summaries: dict[str, Summary]
+    fields: frozenset[str]
+    takers: dict[str, Summary]
+    others: frozenset[str]
+
+    @classmethod
+    def of(cls, exports: dict[str, Summary]) -> TreeExports:
+        fns = {n: s for n, s in exports.items() if not n.startswith(FIELD_KEY)}
+        takers = {n: s for n, s in fns.items() if takes_only(s)}
+        return cls(exports, known_fields(exports), takers,
+                   frozenset(n for n in fns if n not in takers))
+
+
+@dataclass(frozen=True)
+class _Shipped:
+    """TreeExports written once to a file the workers read once each: sent
+    with every chunk of tasks, they were unpickled once per chunk (a
+    hundred and sixty times over Xen 4.17)."""
+
+    path: str
+
+
+_SHIPPED: dict[str, TreeExports] = {}
+
+
+def _shipped(exports: dict[str, Summary] | TreeExports | _Shipped) -> TreeExports:
+    if isinstance(exports, TreeExports):
+        return exports
+    if isinstance(exports, dict):
+        return TreeExports.of(exports)
+    got = _SHIPPED.get(exports.path)
+    if got is None:
+        import pickle
+
+        with open(exports.path, "rb") as fh:
+            got = _SHIPPED[exports.path] = pickle.load(fh)
+    return got
 
 
 def takes_only(s: Summary) -> bool:
@@ -547,19 +605,42 @@ def _second(work: list[tuple[Path, str]], first: list[FileResult],
     if not exports:
         return first
     own = [frozenset(r.exports) for r in first]
-    second = _counted(mapper(_again, work, own, [exports] * len(work),
-                             raws or [None] * len(work), [r.held_calls for r in first]),
-                      "files, second pass (other files' helpers)", len(work), progress)
+    with _to_workers(TreeExports.of(exports), mapper) as sent:
+        second = list(_counted(
+            mapper(_again, work, own, [sent] * len(work), raws or [None] * len(work),
+                   [r.held_calls for r in first]),
+            "files, second pass (other files' helpers)", len(work), progress))
     # Summaries are of one round: a file's come from its first pass, never
     # from another file's (the lazy plan computes them so); a callee's takes
     # now reach the second pass of nearly every file, and the summaries it
     # would give are of a second round.
+    # Where a file calls holding a lock is of its first pass too.
     out = []
     for a, b in zip(first, second, strict=True):
         if b is not None:
-            b.exports = a.exports
+            b.exports, b.held_calls = a.exports, a.held_calls
         out.append(b if b is not None else a)
     return out
+
+
+@contextmanager
+def _to_workers(tree: TreeExports, mapper: Callable[..., Iterable[Any]],
+                ) -> Iterator[TreeExports | _Shipped]:
+    """What to send with each task: the exports themselves in this process,
+    else the name of a file holding them, removed once the pass is done."""
+    if mapper is map:
+        yield tree
+        return
+    import pickle
+    import tempfile
+
+    fd, name = tempfile.mkstemp(prefix="xenpatch-exports-", suffix=".pickle")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(tree, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        yield _Shipped(name)
+    finally:
+        os.unlink(name)
 
 
 def _size(p: Path) -> int:
