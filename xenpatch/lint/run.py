@@ -484,7 +484,9 @@ def _once(item: tuple[Path, str], raw: bytes,
     takes locks, plainly (no argument decides the take, no success class,
     no out-parameters), the lint with them holds the same locks at every
     node as the lint without (a take changes no state and splits no
-    path), so its own held_calls stand for the first pass's."""
+    path), so its own held_calls stand for the first pass's -- if the
+    first pass parses the file at all: one naming no lock operation is
+    left unparsed, holding nothing, unless given summaries."""
     from xenpatch.lint import nameindex
     from xenpatch.lint.filelint import calls_any, reached_from
 
@@ -493,7 +495,7 @@ def _once(item: tuple[Path, str], raw: bytes,
     theirs = {n: s for n, s in others.items() if n not in mine and not n.startswith(FIELD_KEY)}
     if calls_any(path, frozenset(n for n, s in theirs.items() if not takes_only(s)), raw=raw):
         return _one(item, raw, others)
-    if not all(_plain_takes(s) for s in others.values()):
+    if not all(_plain_takes(s) for s in others.values()) or not _parsed_alone(path, raw):
         return None
     meet = frozenset(n for n, s in theirs.items() if may_meet(s, raw))
     if not calls_any(path, meet, raw=raw):
@@ -502,6 +504,16 @@ def _once(item: tuple[Path, str], raw: bytes,
     if calls_any(path, meet & reached_from(path, one.held_calls), raw=raw):
         return one
     return None
+
+
+def _parsed_alone(path: Path, raw: bytes) -> bool:
+    """Does lint_file() parse ``raw`` when given no summaries?"""
+    from xenpatch.analysis.headers import header_index
+    from xenpatch.c.source import mentions_any
+    from xenpatch.lint.filelint import _seed_names
+
+    assert _CONFIG is not None
+    return mentions_any(raw, _seed_names(_CONFIG, header_index(path)))
 
 
 def _plain_takes(s: Summary) -> bool:
