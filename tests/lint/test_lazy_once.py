@@ -1,6 +1,6 @@
 """One file of a tree linted from an empty cache is linted once, with the
 other files' summaries, when a whole-tree run's second pass surely lints it
-so (run._once); its findings stay the whole-tree run's in every case."""
+so (lint/once.py); its findings stay the whole-tree run's in every case."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from xenpatch.lint import run as lint_run
+from xenpatch.lint.once import plain_takes
 from xenpatch.lint.run import lint_files
 
 # A helper that takes and drops its argument's lock (a take-only summary),
@@ -159,11 +160,11 @@ def test_plain_takes_only() -> None:
     from xenpatch.analysis.locktable import Effect, Summary
 
     take = Effect("take", "spin", "write", "plain", "$0->l", None, "f", inferred=True)
-    assert lint_run._plain_takes(Summary((take,), None))
-    assert not lint_run._plain_takes(Summary((take,), "nz"))
-    assert not lint_run._plain_takes(Summary((take,), None, guard=1))
-    assert not lint_run._plain_takes(Summary((take,), None, outs=((1, "nz", "zero"),)))
+    assert plain_takes(Summary((take,), None))
+    assert not plain_takes(Summary((take,), "nz"))
+    assert not plain_takes(Summary((take,), None, guard=1))
+    assert not plain_takes(Summary((take,), None, outs=((1, "nz", "zero"),)))
     from dataclasses import replace
 
-    assert not lint_run._plain_takes(Summary((replace(take, when="$1"),), None))
-    assert not lint_run._plain_takes(Summary((replace(take, action="release"),), None))
+    assert not plain_takes(Summary((replace(take, when="$1"),), None))
+    assert not plain_takes(Summary((replace(take, action="release"),), None))

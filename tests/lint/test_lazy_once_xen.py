@@ -1,5 +1,5 @@
 """The rule run._once rests on, over every file of Xen 4.17: a file linted
-with summaries that are all plain takes (run._plain_takes) holds locks at
+with summaries that are all plain takes (once.plain_takes) holds locks at
 the same calls as linted with none, wherever the lint without parses it.
 If the analysis ever lets a take change a path, this fails, and a cold
 single-file lint could then differ from the whole-tree run's."""
@@ -14,6 +14,7 @@ import pytest
 from xenpatch.lint import run as lint_run
 from xenpatch.lint.config import LintConfig
 from xenpatch.lint.filelint import lint_file
+from xenpatch.lint.once import plain_takes
 
 pytestmark = [pytest.mark.xen, pytest.mark.slow]
 
@@ -44,7 +45,7 @@ def test_plain_takes_change_no_held_call(xen417: Path, tmp_path: Path,
     with ProcessPoolExecutor(2, initializer=_init) as pool:
         firsts = list(pool.map(_first, files, chunksize=8))
         tree = lint_run.tree_exports(e for e, _, _ in firsts)
-        plain = {n: s for n, s in tree.items() if lint_run._plain_takes(s)}
+        plain = {n: s for n, s in tree.items() if plain_takes(s)}
         assert len(plain) >= 50
         again = dict(pool.map(_with, [(p, plain) for p in files], chunksize=8))
     differ = [str(p) for p, (_, held, parsed) in zip(files, firsts, strict=True)
