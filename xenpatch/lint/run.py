@@ -25,6 +25,7 @@ from xenpatch.paths import rules_dir
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
 
+    from xenpatch.lint import lazy as lazy_t
     from xenpatch.lint.config import LintConfig
 
 # The checker itself (the C front end, the analysis) is imported only when a
@@ -80,13 +81,15 @@ def _loaded(rules: Path | None) -> LintConfig:
     return _CONFIG
 
 
-def _one(item: tuple[Path, str], raw: bytes | None = None) -> FileResult:
+def _one(item: tuple[Path, str], raw: bytes | None = None,
+         external: Mapping[str, Summary] | None = None) -> FileResult:
+    """The file linted (``external``: with those other files' summaries)."""
     from xenpatch.lint.filelint import lint_file
 
     assert _CONFIG is not None
     if raw is None:
-        return lint_file(item[0], item[1], _CONFIG)
-    return lint_file(item[0], item[1], _CONFIG, raw=raw)
+        return lint_file(item[0], item[1], _CONFIG, external)
+    return lint_file(item[0], item[1], _CONFIG, external, raw=raw)
 
 
 def _again(
@@ -425,9 +428,13 @@ def _lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str |
         # summaries it is given are as when it was kept (its own first pass
         # gave the asked files' summaries then).
         done: dict[tuple[Path, str], FileResult] = {}
-        if early is None and not todo and all(
-                r is not None and cache.file_exports(r) is not None for r in mine):
-            exports = _exports(plan, every, asked, [
+        # One file linted here is linted once, with the others' summaries
+        # (see _alone): its result is kept under theirs only, its own
+        # being a function of its content.
+        alone = len(files) == 1 and early is None
+        if early is None and not todo and (alone and mine[0] is not None or all(
+                r is not None and cache.file_exports(r) is not None for r in mine)):
+            exports = _exports(plan, every, asked, [] if alone else [
                 cache.file_exports(r).known for r in sorted(asked)])  # type: ignore[union-attr]
             for item in files:
                 rel = kept[item]
@@ -457,7 +464,11 @@ def _lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str |
             exports = _exports(plan, every, asked, own)
             return _second(work, first, exports, mapper, raws=raws), exports
 
-        if on_pool is not None and early is not None:
+        if alone:
+            with _mapper(jobs, len(jobs_todo), rules, bool(loaded)) as mapper:
+                results, exports = _alone(work[0], raws[0], plan, jobs_todo, every, asked,
+                                          kept[work[0]], mapper)
+        elif on_pool is not None and early is not None:
             assert work == every_file and later.keys() == todo.keys()
             results, exports = finish(
                 [later[r].result() for r, _ in jobs_todo], [f.result() for f in early],
@@ -480,6 +491,42 @@ def _lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str |
             cache.set_result(rel, lazy.exports_key(exports, needs[item]), lazy.result_out(r))
         done[item] = r
     return [done[item] for item in files]
+
+
+def _alone(item: tuple[Path, str], raw: bytes | None, plan: lazy_t.Plan,
+           jobs_todo: list[tuple[str, frozenset[str]]], every: frozenset[str],
+           asked: set[str], rel: str | None, mapper: Callable[..., Iterable[Any]],
+           ) -> tuple[list[FileResult], dict[str, Summary]]:
+    """One file of the tree, with the summaries it needs of the others
+    (``jobs_todo``: those still to compute): (its result, the others'
+    summaries it was given).
+
+    A whole-tree run lints a file twice, the second time only if it calls
+    another file's helper (_again); its own summaries come from the
+    first.  Here nothing needs those (the other files' summaries are
+    computed without them, and the file's own definitions are its own in
+    any lint of it), so when the second pass surely runs the file is
+    linted once, as that pass lints it (once.py).  Otherwise both passes run
+    as in the whole-tree run."""
+    from xenpatch.lint import lazy
+
+    got = list(mapper(_summaries, [plan.cache.root / r for r, _ in jobs_todo],
+                      [n for _, n in jobs_todo]))
+    for (r, names), (complete, ex, digest) in zip(jobs_todo, got, strict=True):
+        plan.record(r, names, ex, complete, digest)
+    others = _exports(plan, every, asked, [])
+    from xenpatch.lint.once import once
+
+    one = once(item, raw, others) if raw is not None and others else None
+    if one is not None:
+        # Its own summaries would be of a second round: none are given.
+        one.exports = {}
+        return [one], others
+    first = _one(item, raw)
+    if _as_hashed(plan.cache, rel, first):
+        lazy.own_exports([(rel, first)], plan.cache)
+    full = _exports(plan, every, asked, [first.exports])
+    return _second([item], [first], full, mapper, raws=[raw]), others
 
 
 def _exports(plan, every: frozenset[str], asked: set[str],
