@@ -22,7 +22,7 @@ from xenpatch.analysis.locktable import Effect, Summary
 from xenpatch.analysis.pathstate import UNKNOWN, Held, Result, State
 from xenpatch.analysis.templates import template
 from xenpatch.analysis.unit import FunctionUnit
-from xenpatch.analysis.values import NEG, NZ, POS, ZERO, value_class
+from xenpatch.analysis.values import NEG, NZ, POS, ZERO, arg_truth, value_class
 from xenpatch.c.cfg import Cfg, Kind
 from xenpatch.c.source import SourceFile
 
@@ -413,19 +413,24 @@ def takes_summary(f: FunctionUnit) -> Summary | None:
 
 
 def _takes(f: FunctionUnit, res: Result | None, summarised: set[str]) -> list[Effect]:
-    """Locks taken during the run (and dropped before returning, or kept),
-    on every path: a caller holding one of them meets it at the call
-    (issue 9, item 5).  A lock taken on some paths only is left out: on
-    which, the caller cannot tell (page_make_private() behind "if (
-    validate_only ) goto out")."""
+    """Locks taken during the run (and dropped before returning, or kept):
+    a caller holding one of them meets it at the call (issue 9, item 5).
+    On every path, or on a parameter's say (``when``); or on some paths
+    only (``origin``: put_page() frees the page on its last reference only,
+    and a caller holding the heap lock deadlocks then).  A take on some
+    paths is left out where its function tests whether a lock is held
+    (``if ( !p2m_locked_by_me(p2m) ) p2m_lock(p2m)``): its paths are then
+    chosen by the caller's holding, which no summary states."""
     assert f.info is not None and f.cfg is not None
     takes: dict[str, Effect] = {}
     tested: set[str] | None = None
+    held_test: bool | None = None
     for nid, acts in enumerate(f.info.acts):
         if not any(isinstance(a, OpAct) and a.effect.action in ("acquire", "take")
                    for a in acts):
             continue
         when: str | None = None
+        some = False
         if not _on_every_path(f.cfg, nid):
             # Taken on every path once a parameter's truth is known: the
             # call's argument says whether (``if ( !locked ) spin_lock(l)``).
@@ -435,13 +440,22 @@ def _takes(f: FunctionUnit, res: Result | None, summarised: set[str]) -> list[Ef
             if tested is None:
                 tested = _tested_names(f.src, f.cfg)
             body = f.src.text(f.node)
-            when = next((("" if truth else "!") + f"${i}"
-                         for i, p in enumerate(f.info.params)
-                         if p in tested and not _assigned(body, p)
+            params = [(i, p) for i, p in enumerate(f.info.params)
+                      if p in tested and not _assigned(body, p)]
+            when = next((("" if truth else "!") + f"${i}" for i, p in params
                          for truth in (True, False)
                          if _on_every_path(f.cfg, nid, (f.src, p, truth))), None)
             if when is None:
-                continue
+                if held_test is None:
+                    held_test = _tests_held(f.src, f.cfg, f.info.params)
+                if held_test:
+                    continue
+                some = True
+                # On some paths, and only where a parameter says so: the
+                # call's argument must say so too.
+                when = next((("" if truth else "!") + f"${i}" for i, p in params
+                             for truth in (True, False)
+                             if not _reaches(f.cfg, nid, (f.src, p, not truth))), None)
         for a in acts:
             if not isinstance(a, OpAct) or a.effect.action not in ("acquire", "take"):
                 continue
@@ -452,10 +466,66 @@ def _takes(f: FunctionUnit, res: Result | None, summarised: set[str]) -> list[Ef
             t = template(e.key, f.info)
             if t is None or t in summarised or t in takes:
                 continue
+            w = when
+            if e.action == "take" and e.when is not None:
+                # The callee's own condition, bound to this call's argument:
+                # one of f's parameters carries on to f's callers.
+                arg, neg = e.when.lstrip("!"), e.when.startswith("!")
+                known = arg_truth(arg, None)
+                if known is not None:
+                    if known is neg:
+                        continue  # the argument says no
+                elif arg in f.info.params:
+                    inner = ("!" if neg else "") + f"${f.info.params.index(arg)}"
+                    if w is not None and w != inner:
+                        continue  # two conditions: a summary states one
+                    w = inner
+                elif e.origin is not None or some:
+                    continue  # some paths, on a condition nobody can bind
+            origin = e.origin if e.action == "take" else None
+            if origin is None and some:
+                where = f"{f.src.path.rsplit('/', 1)[-1]}:{a.line}"
+                origin = f"{f.name}() at {where}" if e.action != "take" else (
+                    f"{e.via}(), called by {f.name}() at {where}")
             takes[t] = Effect("take", e.kind, e.mode, e.flavour, t,
                               template(e.owner, f.info) if e.owner else None, f.name,
-                              inferred=True, when=when)
+                              inferred=True, when=w, origin=origin)
     return [takes[t] for t in sorted(takes)]
+
+
+# A condition asking whether a lock is held (spin_is_locked(),
+# p2m_locked_by_me(), a "locked" flag, mm_lock()'s "locker" test).
+_HELD_TEST = re.compile(r"locke[dr]", re.I)
+
+
+def _tests_held(src: SourceFile, cfg: Cfg, params: list[str]) -> bool:
+    """Does a condition of the function ask whether a lock is held?  A
+    parameter's plain test is not one: the call's argument binds it."""
+    return any(n.kind is Kind.COND and n.ast is not None
+               and _HELD_TEST.search(src.text(n.ast)) is not None
+               and _tested_name(src, n.ast) not in params for n in cfg.nodes)
+
+
+def _reaches(cfg: Cfg, node: int, assume: tuple[SourceFile, str, bool]) -> bool:
+    """Can ``node`` be reached from the entry with the parameter assumed
+    (see _on_every_path)?"""
+    src, p, truth = assume
+    seen, todo = {cfg.entry}, [cfg.entry]
+    while todo:
+        i = todo.pop()
+        if i == node:
+            return True
+        n = cfg.nodes[i]
+        succ = n.succ
+        if n.kind is Kind.COND and len(succ) == 2:
+            t = _param_test(src, n.ast, p)
+            if t is not None:
+                succ = [succ[0] if t == truth else succ[1]]
+        for x in succ:
+            if x not in seen:
+                seen.add(x)
+                todo.append(x)
+    return False
 
 
 def _assigned(body: str, var: str) -> bool:
