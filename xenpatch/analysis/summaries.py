@@ -425,6 +425,7 @@ def _takes(f: FunctionUnit, res: Result | None, summarised: set[str]) -> list[Ef
     takes: dict[str, Effect] = {}
     tested: set[str] | None = None
     held_test: bool | None = None
+    value_tests: list[tuple[int, str | None]] | None = None
     for nid, acts in enumerate(f.info.acts):
         if not any(isinstance(a, OpAct) and a.effect.action in ("acquire", "take")
                    for a in acts):
@@ -456,6 +457,15 @@ def _takes(f: FunctionUnit, res: Result | None, summarised: set[str]) -> list[Ef
                 when = next((("" if truth else "!") + f"${i}" for i, p in params
                              for truth in (True, False)
                              if not _reaches(f.cfg, nid, (f.src, p, not truth))), None)
+                if value_tests is None:
+                    value_tests = _value_tests(f.src, f.cfg, f.info.params)
+                bound = f.info.params[int(when.lstrip("!")[1:])] if when else None
+                if _decided_by(f.cfg, nid, [c for c, p in value_tests if p is None or p != bound]):
+                    # The path to the take needs a parameter's value that
+                    # no summary states (vlapic_set_irq() reports a vector
+                    # below 16 under its lock, and its caller passes one
+                    # only when it is not): the call's argument decides.
+                    continue
         for a in acts:
             if not isinstance(a, OpAct) or a.effect.action not in ("acquire", "take"):
                 continue
@@ -504,6 +514,52 @@ def _tests_held(src: SourceFile, cfg: Cfg, params: list[str]) -> bool:
     return any(n.kind is Kind.COND and n.ast is not None
                and _HELD_TEST.search(src.text(n.ast)) is not None
                and _tested_name(src, n.ast) not in params for n in cfg.nodes)
+
+
+# Where a parameter's identifier stands for something else than its value:
+# the object it points to (p->f, p[i], *p) or a call's argument (whose use
+# the callee's summary already states).
+_NOT_VALUE = frozenset(("field_expression", "subscript_expression", "pointer_expression",
+                        "argument_list"))
+
+
+def _value_tests(src: SourceFile, cfg: Cfg, params: list[str]) -> list[tuple[int, str | None]]:
+    """The branches (COND, and a C switch) that read a parameter's own
+    value (``vec < 16``, ``flags & F``, ``switch ( op )``): (node, the
+    parameter when the test is its plain truth, which ``when`` may bind)."""
+    out: list[tuple[int, str | None]] = []
+    ps = set(params)
+    for n in cfg.nodes:
+        if n.ast is None or len(n.succ) < 2 or n.kind not in (Kind.COND, Kind.SWITCH):
+            continue
+        stack = [n.ast]
+        while stack:
+            x = stack.pop()
+            if x.type == "identifier" and src.text(x) in ps and (
+                    x.parent is None or x.parent.type not in _NOT_VALUE):
+                plain = _tested_name(src, n.ast) if n.kind is Kind.COND else None
+                out.append((n.id, plain if plain in ps else None))
+                break
+            stack.extend(x.named_children)
+    return out
+
+
+def _decided_by(cfg: Cfg, node: int, tests: list[int]) -> bool:
+    """Does one of these branches decide whether ``node`` is reached (it
+    is reached from one successor and not from another)?"""
+    if not tests:
+        return False
+    preds: dict[int, list[int]] = {}
+    for n in cfg.nodes:
+        for x in n.succ:
+            preds.setdefault(x, []).append(n.id)
+    reach, todo = {node}, [node]
+    while todo:
+        for p in preds.get(todo.pop(), ()):
+            if p not in reach:
+                reach.add(p)
+                todo.append(p)
+    return any(c in reach and any(x not in reach for x in cfg.nodes[c].succ) for c in tests)
 
 
 def _reaches(cfg: Cfg, node: int, assume: tuple[SourceFile, str, bool]) -> bool:
