@@ -448,7 +448,7 @@ def _takes(f: FunctionUnit, res: Result | None, summarised: set[str]) -> list[Ef
                          if _on_every_path(f.cfg, nid, (f.src, p, truth))), None)
             if when is None:
                 if held_test is None:
-                    held_test = _tests_held(f.src, f.cfg, f.info.params)
+                    held_test = _tests_held(f.src, f.cfg, f.node, f.info.params)
                 if held_test:
                     continue
                 some = True
@@ -504,43 +504,67 @@ def _takes(f: FunctionUnit, res: Result | None, summarised: set[str]) -> list[Ef
 
 
 # A condition asking whether a lock is held (spin_is_locked(),
-# p2m_locked_by_me(), a "locked" flag, mm_lock()'s "locker" test).
+# p2m_locked_by_me(), a "locked" flag, mm_lock()'s "locker" test), and a
+# call asking it whose answer a local keeps for a later test ("do_locking =
+# !shadow_locked_by_me(d); if ( do_locking ) shadow_lock(d);").
 _HELD_TEST = re.compile(r"locke[dr]", re.I)
+_HELD_CALL = re.compile(rb"locked\w*\s*\(", re.I)
 
 
-def _tests_held(src: SourceFile, cfg: Cfg, params: list[str]) -> bool:
-    """Does a condition of the function ask whether a lock is held?  A
-    parameter's plain test is not one: the call's argument binds it."""
+def _tests_held(src: SourceFile, cfg: Cfg, f: Node, params: list[str]) -> bool:
+    """Does the function ask whether a lock is held?  A parameter's plain
+    test is not asking: the call's argument binds it."""
+    body = f.child_by_field_name("body")
+    if body is not None and _HELD_CALL.search(body.text or b"") is not None:
+        return True
     return any(n.kind is Kind.COND and n.ast is not None
                and _HELD_TEST.search(src.text(n.ast)) is not None
                and _tested_name(src, n.ast) not in params for n in cfg.nodes)
 
 
-# Where a parameter's identifier stands for something else than its value:
-# the object it points to (p->f, p[i], *p) or a call's argument (whose use
-# the callee's summary already states).
-_NOT_VALUE = frozenset(("field_expression", "subscript_expression", "pointer_expression",
-                        "argument_list"))
+# What reads an object's state, not a value its caller passed.
+_NOT_VALUE = ("field_expression", "subscript_expression", "pointer_expression")
+_CONST = re.compile(r"[A-Z_][A-Z0-9_]*|true|false")
+# Branch-prediction hints: their argument is the condition itself.
+_HINTS = frozenset(("likely", "unlikely"))
+
+
+def _call_name(src: SourceFile, call: Node | None) -> str | None:
+    fn = call.child_by_field_name("function") if call is not None else None
+    return src.text(fn) if fn is not None else None
 
 
 def _value_tests(src: SourceFile, cfg: Cfg, params: list[str]) -> list[tuple[int, str | None]]:
-    """The branches (COND, and a C switch) that read a parameter's own
-    value (``vec < 16``, ``flags & F``, ``switch ( op )``): (node, the
-    parameter when the test is its plain truth, which ``when`` may bind)."""
+    """The branches (COND, and a C switch) that a call's arguments decide:
+    they read parameters' own values and constants only (``vec < 16``,
+    ``flags & F``, ``switch ( op )``; not ``toks >= ms``, which a static
+    local decides as much).  Each as (node, the parameter when the test is
+    its plain truth, which ``when`` may bind)."""
     out: list[tuple[int, str | None]] = []
     ps = set(params)
     for n in cfg.nodes:
         if n.ast is None or len(n.succ) < 2 or n.kind not in (Kind.COND, Kind.SWITCH):
             continue
-        stack = [n.ast]
-        while stack:
+        stack, reads, other = [n.ast], False, False
+        while stack and not other:
             x = stack.pop()
-            if x.type == "identifier" and src.text(x) in ps and (
-                    x.parent is None or x.parent.type not in _NOT_VALUE):
-                plain = _tested_name(src, n.ast) if n.kind is Kind.COND else None
-                out.append((n.id, plain if plain in ps else None))
-                break
+            if x.type in _NOT_VALUE:
+                other = True  # an object's state: not the argument's to say
+            elif x.type == "identifier":
+                name = src.text(x)
+                if name in ps and x.parent is not None and x.parent.type == "argument_list" \
+                        and _call_name(src, x.parent.parent) not in _HINTS:
+                    other = True  # is_xen_heap_page(pg): the callee reads the object
+                elif name in ps:
+                    reads = True
+                elif not _CONST.fullmatch(name) and not (
+                        x.parent is not None and x.parent.type == "call_expression"
+                        and x.parent.child_by_field_name("function") == x):
+                    other = True
             stack.extend(x.named_children)
+        if reads and not other:
+            plain = _tested_name(src, n.ast) if n.kind is Kind.COND else None
+            out.append((n.id, plain if plain in ps else None))
     return out
 
 
