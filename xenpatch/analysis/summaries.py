@@ -476,6 +476,12 @@ def _takes(f: FunctionUnit, res: Result | None, summarised: set[str]) -> list[Ef
             t = template(e.key, f.info)
             if t is None or t in summarised or t in takes:
                 continue
+            if some and e.action == "take" and e.origin is not None:
+                # Some paths of some paths: the two branches may exclude
+                # each other (do_tmem_get() delists only a pool that is not
+                # persistent, pgp_delist_free() locks the persistent
+                # lists only for one that is), and nothing here relates them.
+                continue
             w = when
             if e.action == "take" and e.when is not None:
                 # The callee's own condition, bound to this call's argument:
@@ -744,8 +750,10 @@ def _quiet_exits(f: FunctionUnit) -> frozenset[int]:
 
     def locky(i: int) -> bool:
         br = info.branches[i] if i < len(info.branches) else None
+        # A callee's take leaves the held set as it was: no lock operation.
         return (br is not None and br.try_op is not None) or any(
-            isinstance(a, (OpAct, TryAssignAct)) for a in info.acts[i]
+            isinstance(a, TryAssignAct) or (isinstance(a, OpAct) and a.effect.action != "take")
+            for a in info.acts[i]
         )
 
     out = set()
