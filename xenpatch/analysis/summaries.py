@@ -500,9 +500,12 @@ def _takes(f: FunctionUnit, res: Result | None, summarised: set[str]) -> list[Ef
                     continue  # some paths, on a condition nobody can bind
             origin = e.origin if e.action == "take" else None
             if origin is None and some:
-                where = f"{f.src.path.rsplit('/', 1)[-1]}:{a.line}"
-                origin = f"{f.name}() at {where}" if e.action != "take" else (
-                    f"{e.via}(), called by {f.name}() at {where}")
+                # The file, not the line: a summary computed from an
+                # excerpt of the file (lint/excerpt.py) must equal the
+                # whole file's.
+                where = f.src.path.rsplit("/", 1)[-1]
+                origin = f"{f.name}() in {where}" if e.action != "take" else (
+                    f"{e.via}(), called by {f.name}() in {where}")
             takes[t] = Effect("take", e.kind, e.mode, e.flavour, t,
                               template(e.owner, f.info) if e.owner else None, f.name,
                               inferred=True, when=w, origin=origin)
