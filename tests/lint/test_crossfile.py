@@ -140,3 +140,18 @@ def test_the_name_index_finds_a_definition_with_a_comment_before_its_body() -> N
            b"int k(int a)\n/* not a body */;\n"
            b"int __attribute__((pure)) __m(int a)\n{\n}\nstatic void __init n(void)\n{\n}\n")
     assert [d.name for d in definitions(src)] == ["f", "g", "h", "__m", "n"]
+
+
+def test_takes_on_some_paths_are_exported_with_their_site() -> None:
+    # buf_release() frees into the pool on its last reference only; the
+    # locked variant on its argument's say, and on some paths only: its
+    # callers must bind the argument (pool_trim_held() passes 1).
+    pool = TREE / "pool.c"
+    [r] = lint_files([(pool, pool.name)], jobs=1)
+    takes = {n: [(e.action, e.key, e.when, e.origin) for e in s.effects]
+             for n, s in r.exports.items()}
+    assert takes == {
+        "buf_release": [("take", "pool_lock", None,
+                         "pool_insert(), called by buf_release() in pool.c")],
+        "buf_release_locked": [("take", "pool_lock", "!$1", "buf_release_locked() in pool.c")],
+    }

@@ -86,6 +86,11 @@ class Effect:
     # argument's text at a call) or false ("!$1"): a callee that locks
     # unless its caller says it already holds the lock (issue 9, item 5).
     when: str | None = None
+    # A "take" on some paths of the helper only (free_domheap_pages() frees
+    # through free_heap_pages() on most of its branches): where the lock
+    # operation is, "fn() at file.c:line"; None: on every path (or on
+    # ``when``'s say).
+    origin: str | None = None
 
 
 @dataclass(frozen=True)

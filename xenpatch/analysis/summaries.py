@@ -22,7 +22,7 @@ from xenpatch.analysis.locktable import Effect, Summary
 from xenpatch.analysis.pathstate import UNKNOWN, Held, Result, State
 from xenpatch.analysis.templates import template
 from xenpatch.analysis.unit import FunctionUnit
-from xenpatch.analysis.values import NEG, NZ, POS, ZERO, value_class
+from xenpatch.analysis.values import NEG, NZ, POS, ZERO, arg_truth, value_class
 from xenpatch.c.cfg import Cfg, Kind
 from xenpatch.c.source import SourceFile
 
@@ -413,19 +413,25 @@ def takes_summary(f: FunctionUnit) -> Summary | None:
 
 
 def _takes(f: FunctionUnit, res: Result | None, summarised: set[str]) -> list[Effect]:
-    """Locks taken during the run (and dropped before returning, or kept),
-    on every path: a caller holding one of them meets it at the call
-    (issue 9, item 5).  A lock taken on some paths only is left out: on
-    which, the caller cannot tell (page_make_private() behind "if (
-    validate_only ) goto out")."""
+    """Locks taken during the run (and dropped before returning, or kept):
+    a caller holding one of them meets it at the call (issue 9, item 5).
+    On every path, or on a parameter's say (``when``); or on some paths
+    only (``origin``: put_page() frees the page on its last reference only,
+    and a caller holding the heap lock deadlocks then).  A take on some
+    paths is left out where its function tests whether a lock is held
+    (``if ( !p2m_locked_by_me(p2m) ) p2m_lock(p2m)``): its paths are then
+    chosen by the caller's holding, which no summary states."""
     assert f.info is not None and f.cfg is not None
     takes: dict[str, Effect] = {}
     tested: set[str] | None = None
+    held_test: bool | None = None
+    value_tests: list[tuple[int, str | None]] | None = None
     for nid, acts in enumerate(f.info.acts):
         if not any(isinstance(a, OpAct) and a.effect.action in ("acquire", "take")
                    for a in acts):
             continue
         when: str | None = None
+        some = False
         if not _on_every_path(f.cfg, nid):
             # Taken on every path once a parameter's truth is known: the
             # call's argument says whether (``if ( !locked ) spin_lock(l)``).
@@ -435,13 +441,31 @@ def _takes(f: FunctionUnit, res: Result | None, summarised: set[str]) -> list[Ef
             if tested is None:
                 tested = _tested_names(f.src, f.cfg)
             body = f.src.text(f.node)
-            when = next((("" if truth else "!") + f"${i}"
-                         for i, p in enumerate(f.info.params)
-                         if p in tested and not _assigned(body, p)
+            params = [(i, p) for i, p in enumerate(f.info.params)
+                      if p in tested and not _assigned(body, p)]
+            when = next((("" if truth else "!") + f"${i}" for i, p in params
                          for truth in (True, False)
                          if _on_every_path(f.cfg, nid, (f.src, p, truth))), None)
             if when is None:
-                continue
+                if held_test is None:
+                    held_test = _tests_held(f.src, f.cfg, f.node, f.info.params)
+                if held_test:
+                    continue
+                some = True
+                # On some paths, and only where a parameter says so: the
+                # call's argument must say so too.
+                when = next((("" if truth else "!") + f"${i}" for i, p in params
+                             for truth in (True, False)
+                             if not _reaches(f.cfg, nid, (f.src, p, not truth))), None)
+                if value_tests is None:
+                    value_tests = _value_tests(f.src, f.cfg, f.info.params)
+                bound = f.info.params[int(when.lstrip("!")[1:])] if when else None
+                if _decided_by(f.cfg, nid, [c for c, p in value_tests if p is None or p != bound]):
+                    # The path to the take needs a parameter's value that
+                    # no summary states (vlapic_set_irq() reports a vector
+                    # below 16 under its lock, and its caller passes one
+                    # only when it is not): the call's argument decides.
+                    continue
         for a in acts:
             if not isinstance(a, OpAct) or a.effect.action not in ("acquire", "take"):
                 continue
@@ -464,10 +488,145 @@ def _takes(f: FunctionUnit, res: Result | None, summarised: set[str]) -> list[Ef
                     takes[t] = replace(had, when=None if when is None or when.lstrip("!")
                                        == had.when.lstrip("!") else min(had.when, when))
                 continue
+            if some and e.action == "take" and e.origin is not None:
+                # Some paths of some paths: the two branches may exclude
+                # each other (do_tmem_get() delists only a pool that is not
+                # persistent, pgp_delist_free() locks the persistent
+                # lists only for one that is), and nothing here relates them.
+                continue
+            w = when
+            if e.action == "take" and e.when is not None:
+                # The callee's own condition, bound to this call's argument:
+                # one of f's parameters carries on to f's callers.
+                arg, neg = e.when.lstrip("!"), e.when.startswith("!")
+                known = arg_truth(arg, None)
+                if known is not None:
+                    if known is neg:
+                        continue  # the argument says no
+                elif arg in f.info.params:
+                    inner = ("!" if neg else "") + f"${f.info.params.index(arg)}"
+                    if w is not None and w != inner:
+                        continue  # two conditions: a summary states one
+                    w = inner
+                elif e.origin is not None or some:
+                    continue  # some paths, on a condition nobody can bind
+            origin = e.origin if e.action == "take" else None
+            if origin is None and some:
+                # The file, not the line: a summary computed from an
+                # excerpt of the file (lint/excerpt.py) must equal the
+                # whole file's.
+                where = f.src.path.rsplit("/", 1)[-1]
+                origin = f"{f.name}() in {where}" if e.action != "take" else (
+                    f"{e.via}(), called by {f.name}() in {where}")
             takes[t] = Effect("take", e.kind, e.mode, e.flavour, t,
                               template(e.owner, f.info) if e.owner else None, f.name,
-                              inferred=True, when=when)
+                              inferred=True, when=w, origin=origin)
     return [takes[t] for t in sorted(takes)]
+
+
+# A condition asking whether a lock is held (spin_is_locked(),
+# p2m_locked_by_me(), a "locked" flag, mm_lock()'s "locker" test), and a
+# call asking it whose answer a local keeps for a later test ("do_locking =
+# !shadow_locked_by_me(d); if ( do_locking ) shadow_lock(d);").
+_HELD_TEST = re.compile(r"locke[dr]", re.I)
+_HELD_CALL = re.compile(rb"locked\w*\s*\(", re.I)
+
+
+def _tests_held(src: SourceFile, cfg: Cfg, f: Node, params: list[str]) -> bool:
+    """Does the function ask whether a lock is held?  A parameter's plain
+    test is not asking: the call's argument binds it."""
+    body = f.child_by_field_name("body")
+    if body is not None and _HELD_CALL.search(body.text or b"") is not None:
+        return True
+    return any(n.kind is Kind.COND and n.ast is not None
+               and _HELD_TEST.search(src.text(n.ast)) is not None
+               and _tested_name(src, n.ast) not in params for n in cfg.nodes)
+
+
+# What reads an object's state, not a value its caller passed.
+_NOT_VALUE = ("field_expression", "subscript_expression", "pointer_expression")
+_CONST = re.compile(r"[A-Z_][A-Z0-9_]*|true|false")
+# Branch-prediction hints: their argument is the condition itself.
+_HINTS = frozenset(("likely", "unlikely"))
+
+
+def _call_name(src: SourceFile, call: Node | None) -> str | None:
+    fn = call.child_by_field_name("function") if call is not None else None
+    return src.text(fn) if fn is not None else None
+
+
+def _value_tests(src: SourceFile, cfg: Cfg, params: list[str]) -> list[tuple[int, str | None]]:
+    """The branches (COND, and a C switch) that a call's arguments decide:
+    they read parameters' own values and constants only (``vec < 16``,
+    ``flags & F``, ``switch ( op )``; not ``toks >= ms``, which a static
+    local decides as much).  Each as (node, the parameter when the test is
+    its plain truth, which ``when`` may bind)."""
+    out: list[tuple[int, str | None]] = []
+    ps = set(params)
+    for n in cfg.nodes:
+        if n.ast is None or len(n.succ) < 2 or n.kind not in (Kind.COND, Kind.SWITCH):
+            continue
+        stack, reads, other = [n.ast], False, False
+        while stack and not other:
+            x = stack.pop()
+            if x.type in _NOT_VALUE:
+                other = True  # an object's state: not the argument's to say
+            elif x.type == "identifier":
+                name = src.text(x)
+                if name in ps and x.parent is not None and x.parent.type == "argument_list" \
+                        and _call_name(src, x.parent.parent) not in _HINTS:
+                    other = True  # is_xen_heap_page(pg): the callee reads the object
+                elif name in ps:
+                    reads = True
+                elif not _CONST.fullmatch(name) and not (
+                        x.parent is not None and x.parent.type == "call_expression"
+                        and x.parent.child_by_field_name("function") == x):
+                    other = True
+            stack.extend(x.named_children)
+        if reads and not other:
+            plain = _tested_name(src, n.ast) if n.kind is Kind.COND else None
+            out.append((n.id, plain if plain in ps else None))
+    return out
+
+
+def _decided_by(cfg: Cfg, node: int, tests: list[int]) -> bool:
+    """Does one of these branches decide whether ``node`` is reached (it
+    is reached from one successor and not from another)?"""
+    if not tests:
+        return False
+    preds: dict[int, list[int]] = {}
+    for n in cfg.nodes:
+        for x in n.succ:
+            preds.setdefault(x, []).append(n.id)
+    reach, todo = {node}, [node]
+    while todo:
+        for p in preds.get(todo.pop(), ()):
+            if p not in reach:
+                reach.add(p)
+                todo.append(p)
+    return any(c in reach and any(x not in reach for x in cfg.nodes[c].succ) for c in tests)
+
+
+def _reaches(cfg: Cfg, node: int, assume: tuple[SourceFile, str, bool]) -> bool:
+    """Can ``node`` be reached from the entry with the parameter assumed
+    (see _on_every_path)?"""
+    src, p, truth = assume
+    seen, todo = {cfg.entry}, [cfg.entry]
+    while todo:
+        i = todo.pop()
+        if i == node:
+            return True
+        n = cfg.nodes[i]
+        succ = n.succ
+        if n.kind is Kind.COND and len(succ) == 2:
+            t = _param_test(src, n.ast, p)
+            if t is not None:
+                succ = [succ[0] if t == truth else succ[1]]
+        for x in succ:
+            if x not in seen:
+                seen.add(x)
+                todo.append(x)
+    return False
 
 
 def _assigned(body: str, var: str) -> bool:
@@ -606,8 +765,10 @@ def _quiet_exits(f: FunctionUnit) -> frozenset[int]:
 
     def locky(i: int) -> bool:
         br = info.branches[i] if i < len(info.branches) else None
+        # A callee's take leaves the held set as it was: no lock operation.
         return (br is not None and br.try_op is not None) or any(
-            isinstance(a, (OpAct, TryAssignAct)) for a in info.acts[i]
+            isinstance(a, TryAssignAct) or (isinstance(a, OpAct) and a.effect.action != "take")
+            for a in info.acts[i]
         )
 
     out = set()

@@ -161,13 +161,16 @@ class CheckObserver:
     findings: dict[tuple[str, int, str], RawFinding] = field(default_factory=dict)
 
     def add(self, cid: str, node: int, state: State, line: int, col: int, key: str,
-            acq_site: int = -1, **fmt: object) -> None:
+            acq_site: int = -1, origin: str | None = None, **fmt: object) -> None:
         if cid not in self.enabled:
             return
         k = (cid, node, key)
         if k in self.findings:
             return
         msg = CHECKS[cid].message.format(key=key, **fmt)
+        if origin is not None:
+            # A callee's take on some of its paths: say which take.
+            msg += f" (on some paths of the callee: taken in {origin})"
         self.findings[k] = RawFinding(cid, node, state, line, col, key, msg, acq_site)
 
     def restart(self) -> None:
@@ -199,17 +202,21 @@ class CheckObserver:
         if cur is not None and (cur.unknown or (e.kind == "rw" and not e.mode)):
             cur = None  # unknown, or a mode nobody can tell (lock_both(d, w))
         if cur is not None and not trying and "[*]" not in e.key:
+            o = e.origin
             if e.kind == "percpu" and cur.mode == "read" and mode == "read":
-                self.add("XL005", node, state, line, col, e.key, cur.site, acq_line=cur.line)
+                self.add("XL005", node, state, line, col, e.key, cur.site, o,
+                         acq_line=cur.line)
             elif cur.mode == "read" and mode == "write":
-                self.add("XL007", node, state, line, col, e.key, cur.site, acq_line=cur.line)
+                self.add("XL007", node, state, line, col, e.key, cur.site, o,
+                         acq_line=cur.line)
             elif not (is_recursive(cur.flavour) and is_recursive(e.flavour)) and not (
                     cur.mode == "read" and mode == "read"):
-                self.add("XL010", node, state, line, col, e.key, cur.site, via=e.via,
+                self.add("XL010", node, state, line, col, e.key, cur.site, o, via=e.via,
                          acq_line=cur.line)
             elif self.queued_rw and e.kind == "rw" and cur.kind == "rw" and (
                     cur.mode == "read" and mode == "read"):
-                self.add("XL016", node, state, line, col, e.key, cur.site, acq_line=cur.line)
+                self.add("XL016", node, state, line, col, e.key, cur.site, o,
+                         acq_line=cur.line)
         if e.kind == "percpu" and mode == "read" and e.owner is not None:
             for h in state.held:
                 if (h.key != e.key and h.kind == "percpu" and h.mode == "read" and not h.unknown
