@@ -476,18 +476,6 @@ def _takes(f: FunctionUnit, res: Result | None, summarised: set[str]) -> list[Ef
             t = template(e.key, f.info)
             if t is None or t in summarised:
                 continue
-            had = takes.get(t)
-            if had is not None:
-                # Taken at several nodes: under the weakest of their
-                # conditions, whichever node comes first (b() taking the
-                # lock at its top and again through a() under "if ( n )"
-                # takes it on every path).
-                if had.when is not None and had.when != when:
-                    # Taken under either of two parameters: under each, so
-                    # keep one, the same whichever node comes first.
-                    takes[t] = replace(had, when=None if when is None or when.lstrip("!")
-                                       == had.when.lstrip("!") else min(had.when, when))
-                continue
             if some and e.action == "take" and e.origin is not None:
                 # Some paths of some paths: the two branches may exclude
                 # each other (do_tmem_get() delists only a pool that is not
@@ -518,10 +506,26 @@ def _takes(f: FunctionUnit, res: Result | None, summarised: set[str]) -> list[Ef
                 where = f.src.path.rsplit("/", 1)[-1]
                 origin = f"{f.name}() in {where}" if e.action != "take" else (
                     f"{e.via}(), called by {f.name}() in {where}")
-            takes[t] = Effect("take", e.kind, e.mode, e.flavour, t,
-                              template(e.owner, f.info) if e.owner else None, f.name,
-                              inferred=True, when=w, origin=origin)
+            new = Effect("take", e.kind, e.mode, e.flavour, t,
+                         template(e.owner, f.info) if e.owner else None, f.name,
+                         inferred=True, when=w, origin=origin)
+            had = takes.get(t)
+            takes[t] = new if had is None else _weaker(had, new)
     return [takes[t] for t in sorted(takes)]
+
+
+def _weaker(a: Effect, b: Effect) -> Effect:
+    """One take of a lock the function takes at two nodes: the one under
+    the weaker condition, whichever node comes first (b() taking the lock
+    at its top and again through a() under "if ( n )" takes it on every
+    path).  Under a parameter and under its negation is on every path;
+    under either of two parameters is under each, so one is kept."""
+    if a.when is not None and b.when is not None and a.origin is None and b.origin is None \
+            and a.when != b.when and a.when.lstrip("!") == b.when.lstrip("!"):
+        return replace(a, when=None)
+    # Every path before some paths, unconditional before conditional.
+    return min(a, b, key=lambda e: (e.origin is not None, e.when is not None,
+                                    e.when or "", e.origin or "", e.mode, e.flavour))
 
 
 # A condition asking whether a lock is held (spin_is_locked(),
