@@ -60,6 +60,7 @@ from xenpatch.lint.checks import CheckObserver, PercpuOracle, RawFinding
 from xenpatch.lint.config import LintConfig
 from xenpatch.lint.findings import FileResult, Finding, Step
 from xenpatch.lint.irqchecks import IRQ_CODES, irq_findings
+from xenpatch.lint.irqsafe import CODE, covered, era_kinds, irq_safety_findings, sound_runs
 from xenpatch.lint.leaks import leak_findings
 from xenpatch.lint.precond import precondition_findings
 from xenpatch.lint.treecache import content_hash
@@ -127,7 +128,10 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult) -> 
             if f.summary is not None and exported(f.summary):
                 result.exports[f.name] = f.summary
     result.held_calls = _close_over(fa, held_calls)
-    _with_entry_states(fa, config, oracle, done, queued_rw)
+    safe_kinds = era_kinds(config.irqsafe_eras, fa.headers.root) \
+        if CODE in config.enabled else frozenset()
+    first = {f: res for f, res, _ in done}
+    entries = _with_entry_states(fa, config, oracle, done, queued_rw, safe_kinds)
     if IRQ_CODES & config.enabled:
         # What this file's calls through struct fields agree on, for the
         # files storing functions in those fields (a whole-tree run).
@@ -148,6 +152,11 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult) -> 
             raws.extend(precondition_findings(fa, pre, f, res))
         for r in raws:
             found.append(_finding(fa.src, f, res, r))
+    if safe_kinds:
+        runs = sound_runs(fa.order, first, {f: res for f, res, _ in done}, entries,
+                          fa.identifiers)
+        found.extend(_finding(fa.src, f, runs[f], r) for f, r in
+                     irq_safety_findings(runs.items(), safe_kinds))
     result.findings.extend(found)
 
 
@@ -184,16 +193,19 @@ _ENTRY_MOVES = frozenset({"lock_off", "lock_restore", "restore"})
 
 def _with_entry_states(fa: FileAnalysis, config: LintConfig, oracle: PercpuOracle,
                        done: list[tuple[FunctionUnit, Result, list[RawFinding]]],
-                       queued_rw: bool) -> None:
+                       queued_rw: bool, safe_kinds: frozenset[str] = frozenset()
+                       ) -> dict[str, str]:
     """The checks run again over the functions whose callers all agree on
     the IRQ state at entry (analysis/irqentry.py), if an IRQ move of theirs
-    can tell: an _irq lock, or a restore of flags saved from that state."""
+    can tell: an _irq lock, or a restore of flags saved from that state;
+    or a plain take of a lock of ``safe_kinds`` (XL017)."""
     if not IRQ_CODES & config.enabled:
-        return
-    wanted = {f for f, _, _ in done if f.info is not None and any(
-        isinstance(a, IrqAct) and a.op in _ENTRY_MOVES for acts in f.info.acts for a in acts)}
+        return {}
+    wanted = {f for f, _, _ in done if f.info is not None and (any(
+        isinstance(a, IrqAct) and a.op in _ENTRY_MOVES for acts in f.info.acts for a in acts)
+        or (safe_kinds and covered(f, safe_kinds)))}
     if not wanted:
-        return
+        return {}
     refs = fnptrs.index(fa.src, [f.name for f in fa.order], fa.config.irq.callbacks)
     by_node = {f.node.start_byte: f for f in fa.order}
 
@@ -218,6 +230,7 @@ def _with_entry_states(fa: FileAnalysis, config: LintConfig, oracle: PercpuOracl
         res = run_engine(f, obs)
         if res is not None:
             done[i] = (f, res, list(obs.findings.values()))
+    return entries
 
 
 def _paired_shapes(fa: FileAnalysis, drops: Mapping[FunctionUnit, set[tuple[str, str]]],
@@ -264,6 +277,8 @@ def _finding(src: SourceFile, f: FunctionUnit, res: Result, r: RawFinding) -> Fi
             start = len(nodes) - 1 - nodes[::-1].index(r.acq_site)
             nodes = nodes[start:]
         flow = _steps(src, f.cfg, nodes, f.info.acts if f.info is not None else [])
+    # Notes elsewhere first: the path still ends at the finding's line.
+    flow[:0] = [Step(*n) for n in r.notes]
     return Finding(src.path, r.line, r.col, r.check, r.message, f.name, tuple(flow),
                    r.key.rstrip("'"))
 

@@ -1,0 +1,233 @@
+"""XL017: a lock taken with IRQs known off at one take and known on at
+another, within one file.
+
+Xen's check_lock() (common/spinlock.c) latches each lock's IRQ safety at
+its first take and BUG()s in a debug build when a later take disagrees: an
+IRQ-safe lock is always held with IRQs off, an IRQ-unsafe one always with
+them on.  A lock held with IRQs on by a CPU whose interrupt handler (or an
+IRQ-context rendezvous) then wants it, or spins for it with IRQs off while
+the holder takes that interrupt, deadlocks.
+
+A take's IRQ state is the one the held-lock dataflow carries
+(analysis/irqstate.py, with the entry states of analysis/irqentry.py): an
+``_irq``/``_irqsave`` form is a take with IRQs off; a plain one is off or on
+when every path reaching it says so, and says nothing otherwise.  Trylocks
+are left out: one with IRQs off cannot spin (Xen exempts it since 4.15),
+and one with IRQs on is rare enough not to be worth the branch outcomes.
+Locks are compared by shape (the declared struct type of the head and the
+field path, or the file-scope expression): every lock of one struct field
+keeps one convention.  Which lock kinds check_lock() covers depends on the
+tree's era: rules/lint.toml's [[irqsafe.era]].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from xenpatch.analysis.events import OpAct
+from xenpatch.analysis.functions import FunctionInfo, shape_fn
+from xenpatch.analysis.irqentry import fields_called
+from xenpatch.analysis.irqstate import IRQ_FLAVOURS, is_irq_move, transfer
+from xenpatch.analysis.lockkeys import KEY_HEAD
+from xenpatch.analysis.locktable import KINDS
+from xenpatch.analysis.pathstate import UNKNOWN, Result, State
+from xenpatch.analysis.unit import FunctionUnit
+from xenpatch.errors import XenpatchError
+from xenpatch.lint.checks import CHECKS, RawFinding
+
+CODE = "XL017"
+
+
+@dataclass(frozen=True)
+class Era:
+    """The lock kinds check_lock() covers in trees whose ``file`` (under
+    the hypervisor directory) contains ``contains``; no file: any tree."""
+
+    kinds: frozenset[str]
+    file: str = ""
+    contains: str = ""
+
+
+def load_eras(data: Any, where: str) -> tuple[Era, ...]:
+    """lint.toml's ``[[irqsafe.era]]`` list."""
+    if data is None:
+        return ()
+    if not isinstance(data, list):
+        raise XenpatchError(f"{where}: irqsafe.era must be an array of tables")
+    out: list[Era] = []
+    for i, e in enumerate(data):
+        kinds = e.get("kinds") if isinstance(e, dict) else None
+        if not isinstance(kinds, list) or not kinds or any(k not in KINDS for k in kinds):
+            raise XenpatchError(f"{where}: irqsafe.era[{i}].kinds must list lock kinds "
+                                f"of {', '.join(KINDS)}")
+        file, contains = str(e.get("file", "")), str(e.get("contains", ""))
+        if bool(file) != bool(contains):
+            raise XenpatchError(f"{where}: irqsafe.era[{i}]: file and contains go together")
+        out.append(Era(frozenset(kinds), file, contains))
+    return tuple(out)
+
+
+def era_kinds(eras: Sequence[Era], xen: Path | None) -> frozenset[str]:
+    """The kinds of the first era that applies to the tree at ``xen`` (the
+    directory holding include/xen/); outside a tree only an era without a
+    file applies."""
+    for e in eras:
+        if not e.file:
+            return e.kinds
+        if xen is None:
+            continue
+        try:
+            text = (xen / e.file).read_text(errors="replace")
+        except OSError:
+            continue
+        if e.contains in text:
+            return e.kinds
+    return frozenset()
+
+
+def covered(f: FunctionUnit, kinds: frozenset[str]) -> bool:
+    """Does f take a lock of ``kinds`` plainly (a take whose IRQ state only
+    the analysis can tell)?"""
+    return f.info is not None and any(
+        isinstance(a, OpAct) and a.effect.action == "acquire" and not a.effect.inferred
+        and a.effect.kind in kinds and a.effect.flavour not in IRQ_FLAVOURS
+        for acts in f.info.acts for a in acts)
+
+
+@dataclass(frozen=True)
+class _Take:
+    f: FunctionUnit
+    node: int
+    state: State  # one state reaching the node: the witness path's
+    line: int
+    col: int
+    key: str
+    via: str
+    off: bool
+    plain: bool
+
+
+def identity(info: FunctionInfo, key: str) -> tuple[str, str] | None:
+    """What names the same lock in every function: (struct type, field
+    path) for a lock reached through a typed variable, ("", key) for one of
+    file scope; None when the key names no class (``*l``: any lock; a
+    variable of unknown type; an expression)."""
+    m = KEY_HEAD.match(key)
+    if m is None or m.group(1):
+        return None
+    head, rest = m.group(2), key[m.end():]
+    if head in info.params or head in info.locals:
+        t, path = shape_fn(info)(key)
+        if _untyped(t):
+            # ``struct ring *r = data;`` names the lock as data->lock (the
+            # alias is resolved): the local's type is the one it has.
+            typed = {info.local_types.get(v) for v, a in info.aliases.items() if a == head}
+            typed.discard(None)
+            t = typed.pop() if len(typed) == 1 else ""  # type: ignore[assignment]
+        if _untyped(t) or not rest.startswith(("->", ".")):
+            return None
+        return (" ".join(t.split()), path)
+    return ("", key)
+
+
+def _untyped(t: str) -> bool:
+    """No type, or ``void *``: nothing that says which struct."""
+    return t.replace("const", "").replace("volatile", "").strip(" *") in ("", "void")
+
+
+def _takes(f: FunctionUnit, res: Result, kinds: frozenset[str]) -> Iterable[_Take]:
+    """f's takes of ``kinds`` whose IRQ state every path agrees on."""
+    info = f.info
+    if info is None:
+        return
+    wanted = {i for i, acts in enumerate(info.acts) if any(
+        isinstance(a, OpAct) and a.effect.action == "acquire" and not a.effect.inferred
+        and a.effect.kind in kinds for a in acts)}
+    if not wanted:
+        return
+    # (node, index of the act) -> states seen there, and a witness state.
+    seen: dict[tuple[int, int], set[str | None]] = {}
+    witness: dict[tuple[int, int], State] = {}
+    for n, st in res.parents:
+        if n not in wanted:
+            continue
+        cur = st
+        for i, a in enumerate(info.acts[n]):
+            if isinstance(a, OpAct) and a.effect.action == "acquire" and \
+                    not a.effect.inferred and a.effect.kind in kinds:
+                v = None if cur.fact(UNKNOWN) is not None else cur.fact("%irq")
+                seen.setdefault((n, i), set()).add(v)
+                witness.setdefault((n, i), st)
+            if is_irq_move(a):
+                cur = transfer(cur, a)  # type: ignore[arg-type]
+    for (n, i), vals in seen.items():
+        a = info.acts[n][i]
+        assert isinstance(a, OpAct)
+        e = a.effect
+        if e.flavour in IRQ_FLAVOURS:
+            off, plain = True, False
+        elif vals in ({"on"}, {"off"}):
+            off, plain = vals == {"off"}, True
+        else:
+            continue
+        yield _Take(f, n, witness[(n, i)], a.line, a.col, e.key, e.via, off, plain)
+
+
+def sound_runs(order: Sequence[FunctionUnit], first: Mapping[FunctionUnit, Result],
+               final: Mapping[FunctionUnit, Result], entries: Mapping[str, str],
+               idents: Callable[[FunctionUnit], Iterable[bytes]]) -> dict[FunctionUnit, Result]:
+    """The runs whose IRQ states XL017 may read: those with the entry
+    states of irqentry.py (``final``), except where the entry is a guess
+    -- a function other files can call, entered as this file's callers
+    alone say -- or may rest on one: a function such a one names, or any,
+    if it calls through a field.  Those keep the run with the entry
+    unknown (``first``).  ``idents``: the identifiers of a function's text."""
+    by_name = {f.name: f for f in order}
+    todo = [f for f in order if not f.is_static and f.name in entries]
+    guessed: set[str] = set()
+    while todo:
+        h = todo.pop()
+        if h.name in guessed:
+            continue
+        guessed.add(h.name)
+        names = {b.decode() for b in idents(h)}
+        if fields_called(h.src.raw[h.node.start_byte:h.node.end_byte]):
+            names |= set(entries)  # a call through a field may reach any of them
+        todo.extend(by_name[n] for n in names & set(entries) if n in by_name)
+    return {f: (first.get(f, res) if f.name in guessed else res) for f, res in final.items()}
+
+
+def irq_safety_findings(done: Iterable[tuple[FunctionUnit, Result]], kinds: frozenset[str]
+                        ) -> list[tuple[FunctionUnit, RawFinding]]:
+    """One finding per take with IRQs known on of a lock some take of the
+    file holds with IRQs known off, with a note at that take."""
+    by_lock: dict[tuple[str, str], tuple[list[_Take], list[_Take]]] = {}
+    for f, res in done:
+        if f.info is None:
+            continue
+        for t in _takes(f, res, kinds):
+            ident = identity(f.info, t.key)
+            if ident is not None:
+                by_lock.setdefault(ident, ([], []))[t.off].append(t)
+    out: list[tuple[FunctionUnit, RawFinding]] = []
+    for ons, offs in by_lock.values():
+        if not ons or not offs:
+            continue
+        other = min(offs, key=lambda t: (t.line, t.col))
+        how = f"'{other.via}'" if not other.plain else \
+            f"'{other.via}' with IRQs off on every path to it"
+        note = (other.line, other.col,
+                f"'{other.key}' taken with IRQs off here, in '{other.f.name}' ({how})")
+        for t in sorted(ons, key=lambda t: (t.line, t.col)):
+            msg = CHECKS[CODE].message.format(
+                via=t.via, key=t.key, other_line=other.line, other_fn=other.f.name)
+            out.append((t.f, RawFinding(CODE, t.node, t.state, t.line, t.col, t.key, msg,
+                                        notes=(note,))))
+    return out
+
+
+__all__ = ["CODE", "Era", "covered", "era_kinds", "identity", "irq_safety_findings",
+           "load_eras", "sound_runs"]
