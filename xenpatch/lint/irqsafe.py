@@ -59,9 +59,9 @@ def load_eras(data: Any, where: str) -> tuple[Era, ...]:
         raise XenpatchError(f"{where}: irqsafe.era must be an array of tables")
     out: list[Era] = []
     for i, e in enumerate(data):
-        kinds = e.get("kinds") if isinstance(e, dict) else None
+        kinds = e.get("covers") if isinstance(e, dict) else None
         if not isinstance(kinds, list) or not kinds or any(k not in KINDS for k in kinds):
-            raise XenpatchError(f"{where}: irqsafe.era[{i}].kinds must list lock kinds "
+            raise XenpatchError(f"{where}: irqsafe.era[{i}].covers must list lock kinds "
                                 f"of {', '.join(KINDS)}")
         file, contains = str(e.get("file", "")), str(e.get("contains", ""))
         if bool(file) != bool(contains):
