@@ -45,6 +45,7 @@ def _line(path: Path, text: str) -> int:
     ("queue_remove", "queue_add", "spin_lock(&queue_lock"),  # under another irqsave
     ("ring_push", "ring_flush", "spin_lock(&r->lock"),  # entered with IRQs off
     ("log_drain", "log_interrupt", "spin_lock_irqsave(&the_log"),  # a tasklet: IRQs on
+    ("chan_interrupt", "chan_idle_enter", "spin_lock(&chan_lock"),  # a handler: IRQs on
 ])
 def test_reported_with_note(found: dict[str, Finding], fn: str, other_fn: str,
                             other: str) -> None:
@@ -61,7 +62,7 @@ def test_quiet_twins(found: dict[str, Finding]) -> None:
     # unknown state, mixed paths, a bare lock pointer, a trylock with IRQs
     # off, two structs' fields, consistent takes, an entry other files decide
     assert set(found) == {"devs_lookup", "chan_kick", "queue_remove", "ring_push",
-                          "log_drain"}
+                          "log_drain", "chan_interrupt"}
 
 
 def test_era_decides_kinds(config: LintConfig, tmp_path: Path) -> None:
