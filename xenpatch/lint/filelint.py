@@ -154,7 +154,8 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult) -> 
             found.append(_finding(fa.src, f, res, r))
     if safe_kinds:
         runs = sound_runs(fa.order, first, {f: res for f, res, _ in done}, entries,
-                          fa.identifiers)
+                          lambda: fnptrs.index(fa.src, [g.name for g in fa.order],
+                                               fa.config.irq.callbacks))
         found.extend(_finding(fa.src, f, runs[f], r) for f, r in
                      irq_safety_findings(runs.items(), safe_kinds))
     result.findings.extend(found)

@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from xenpatch.analysis import fnptrs
 from xenpatch.analysis.events import OpAct
 from xenpatch.analysis.functions import FunctionInfo, shape_fn
-from xenpatch.analysis.irqentry import fields_called
 from xenpatch.analysis.irqstate import IRQ_FLAVOURS, is_irq_move, transfer
 from xenpatch.analysis.lockkeys import KEY_HEAD
 from xenpatch.analysis.locktable import KINDS
@@ -178,25 +178,27 @@ def _takes(f: FunctionUnit, res: Result, kinds: frozenset[str]) -> Iterable[_Tak
 
 def sound_runs(order: Sequence[FunctionUnit], first: Mapping[FunctionUnit, Result],
                final: Mapping[FunctionUnit, Result], entries: Mapping[str, str],
-               idents: Callable[[FunctionUnit], Iterable[bytes]]) -> dict[FunctionUnit, Result]:
+               refs: Callable[[], fnptrs.FnRefs]) -> dict[FunctionUnit, Result]:
     """The runs whose IRQ states XL017 may read: those with the entry
     states of irqentry.py (``final``), except where the entry is a guess
     -- a function other files can call, entered as this file's callers
-    alone say -- or may rest on one: a function such a one names, or any,
-    if it calls through a field.  Those keep the run with the entry
-    unknown (``first``).  ``idents``: the identifiers of a function's text."""
-    by_name = {f.name: f for f in order}
-    todo = [f for f in order if not f.is_static and f.name in entries]
-    guessed: set[str] = set()
-    while todo:
-        h = todo.pop()
-        if h.name in guessed:
-            continue
-        guessed.add(h.name)
-        names = {b.decode() for b in idents(h)}
-        if fields_called(h.src.raw[h.node.start_byte:h.node.end_byte]):
-            names |= set(entries)  # a call through a field may reach any of them
-        todo.extend(by_name[n] for n in names & set(entries) if n in by_name)
+    alone say -- or rests on one: a function a call site of which (direct,
+    or through a field it is stored in) is in such a function.  Those keep
+    the run with the entry unknown (``first``).  ``refs``: the file's
+    function references (fnptrs.index), asked only when there is a guess."""
+    guessed = {f.name for f in order if not f.is_static and f.name in entries}
+    if guessed:
+        index = refs()
+        by_start = {f.node.start_byte: f.name for f in order}
+        grew = True
+        while grew:
+            grew = False
+            for name in set(entries) - guessed:
+                sites = index.callers(name)
+                if sites is not None and any(
+                        by_start.get(caller.start_byte) in guessed for caller, _ in sites[0]):
+                    guessed.add(name)
+                    grew = True
     return {f: (first.get(f, res) if f.name in guessed else res) for f, res in final.items()}
 
 
