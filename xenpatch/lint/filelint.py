@@ -60,7 +60,7 @@ from xenpatch.lint.checks import CheckObserver, PercpuOracle, RawFinding
 from xenpatch.lint.config import LintConfig
 from xenpatch.lint.findings import FileResult, Finding, Step
 from xenpatch.lint.irqchecks import IRQ_CODES, irq_findings
-from xenpatch.lint.irqsafe import CODE, covered, era_kinds, irq_safety_findings, sound_runs
+from xenpatch.lint.irqsafe import CODE, contested, era_kinds, irq_safety_findings, sound_runs
 from xenpatch.lint.leaks import leak_findings
 from xenpatch.lint.precond import precondition_findings
 from xenpatch.lint.treecache import content_hash
@@ -130,8 +130,10 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult) -> 
     result.held_calls = _close_over(fa, held_calls)
     safe_kinds = era_kinds(config.irqsafe_eras, fa.headers.root) \
         if CODE in config.enabled else frozenset()
+    takes = contested((f for f, _, _ in done), safe_kinds) if safe_kinds else {}
     first = {f: res for f, res, _ in done}
-    entries = _with_entry_states(fa, config, oracle, done, queued_rw, safe_kinds)
+    entries = _with_entry_states(fa, config, oracle, done, queued_rw,
+                                 {f for f, lst in takes.items() if any(s[3] for s in lst)})
     if IRQ_CODES & config.enabled:
         # What this file's calls through struct fields agree on, for the
         # files storing functions in those fields (a whole-tree run).
@@ -152,12 +154,12 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult) -> 
             raws.extend(precondition_findings(fa, pre, f, res))
         for r in raws:
             found.append(_finding(fa.src, f, res, r))
-    if safe_kinds:
+    if takes:
         runs = sound_runs(fa.order, first, {f: res for f, res, _ in done}, entries,
                           lambda: fnptrs.index(fa.src, [g.name for g in fa.order],
                                                fa.config.irq.callbacks))
         found.extend(_finding(fa.src, f, runs[f], r) for f, r in
-                     irq_safety_findings(runs.items(), safe_kinds))
+                     irq_safety_findings(runs.items(), takes))
     result.findings.extend(found)
 
 
@@ -194,17 +196,17 @@ _ENTRY_MOVES = frozenset({"lock_off", "lock_restore", "restore"})
 
 def _with_entry_states(fa: FileAnalysis, config: LintConfig, oracle: PercpuOracle,
                        done: list[tuple[FunctionUnit, Result, list[RawFinding]]],
-                       queued_rw: bool, safe_kinds: frozenset[str] = frozenset()
+                       queued_rw: bool, plain_takes: set[FunctionUnit] | None = None
                        ) -> dict[str, str]:
     """The checks run again over the functions whose callers all agree on
     the IRQ state at entry (analysis/irqentry.py), if an IRQ move of theirs
     can tell: an _irq lock, or a restore of flags saved from that state;
-    or a plain take of a lock of ``safe_kinds`` (XL017)."""
+    or a plain take XL017 wants the state of (``plain_takes``)."""
     if not IRQ_CODES & config.enabled:
         return {}
     wanted = {f for f, _, _ in done if f.info is not None and (any(
         isinstance(a, IrqAct) and a.op in _ENTRY_MOVES for acts in f.info.acts for a in acts)
-        or (safe_kinds and covered(f, safe_kinds)))}
+        or (plain_takes is not None and f in plain_takes))}
     if not wanted:
         return {}
     refs = fnptrs.index(fa.src, [f.name for f in fa.order], fa.config.irq.callbacks)

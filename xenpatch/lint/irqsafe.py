@@ -88,26 +88,52 @@ def era_kinds(eras: Sequence[Era], xen: Path | None) -> frozenset[str]:
     return frozenset()
 
 
-def covered(f: FunctionUnit, kinds: frozenset[str]) -> bool:
-    """Does f take a lock of ``kinds`` plainly (a take whose IRQ state only
-    the analysis can tell)?"""
-    return f.info is not None and any(
-        isinstance(a, OpAct) and a.effect.action == "acquire" and not a.effect.inferred
-        and a.effect.kind in kinds and a.effect.flavour not in IRQ_FLAVOURS
-        for acts in f.info.acts for a in acts)
+Site = tuple[int, int, tuple[str, str], bool]  # node, act index, lock identity, plain
+
+
+def sites(f: FunctionUnit, kinds: frozenset[str]) -> list[Site]:
+    """f's takes of ``kinds`` of a lock with an identity (table ops and
+    wrappers: a helper's take may follow its own IRQ moves)."""
+    info = f.info
+    if info is None:
+        return []
+    out: list[Site] = []
+    for n, acts in enumerate(info.acts):
+        for i, a in enumerate(acts):
+            if isinstance(a, OpAct) and a.effect.action == "acquire" and \
+                    not a.effect.inferred and a.effect.kind in kinds and \
+                    (ident := identity(info, a.effect.key)) is not None:
+                out.append((n, i, ident, a.effect.flavour not in IRQ_FLAVOURS))
+    return out
+
+
+def contested(units: Iterable[FunctionUnit], kinds: frozenset[str]
+              ) -> dict[FunctionUnit, list[Site]]:
+    """The takes that may meet another: of a lock the file takes at two
+    sites or more, one of them plain (only a plain take can have IRQs on).
+    What is worth knowing IRQ states for, by function."""
+    by_fn = {f: sites(f, kinds) for f in units}
+    count: dict[tuple[str, str], list[bool]] = {}
+    for lst in by_fn.values():
+        for _, _, ident, plain in lst:
+            count.setdefault(ident, []).append(plain)
+    keep = {k for k, v in count.items() if len(v) >= 2 and any(v)}
+    out = {f: [x for x in lst if x[2] in keep] for f, lst in by_fn.items()}
+    return {f: lst for f, lst in out.items() if lst}
 
 
 @dataclass(frozen=True)
 class _Take:
     f: FunctionUnit
     node: int
-    state: State  # one state reaching the node: the witness path's
+    state: State | None  # a state reaching a plain take: the witness path's
     line: int
     col: int
     key: str
     via: str
     off: bool
     plain: bool
+    ident: tuple[str, str]
 
 
 def identity(info: FunctionInfo, key: str) -> tuple[str, str] | None:
@@ -138,42 +164,38 @@ def _untyped(t: str) -> bool:
     return t.replace("const", "").replace("volatile", "").strip(" *") in ("", "void")
 
 
-def _takes(f: FunctionUnit, res: Result, kinds: frozenset[str]) -> Iterable[_Take]:
-    """f's takes of ``kinds`` whose IRQ state every path agrees on."""
+def _takes(f: FunctionUnit, res: Result, wanted: list[Site]) -> Iterable[_Take]:
+    """The takes at ``wanted`` whose IRQ state every path agrees on."""
     info = f.info
-    if info is None:
+    if info is None or not wanted:
         return
-    wanted = {i for i, acts in enumerate(info.acts) if any(
-        isinstance(a, OpAct) and a.effect.action == "acquire" and not a.effect.inferred
-        and a.effect.kind in kinds for a in acts)}
-    if not wanted:
-        return
+    plain = {(n, i) for n, i, _, p in wanted if p}
+    nodes = {n for n, _ in plain}
     # (node, index of the act) -> states seen there, and a witness state.
     seen: dict[tuple[int, int], set[str | None]] = {}
     witness: dict[tuple[int, int], State] = {}
-    for n, st in res.parents:
-        if n not in wanted:
+    for n, st in res.parents if nodes else ():
+        if n not in nodes:
             continue
         cur = st
         for i, a in enumerate(info.acts[n]):
-            if isinstance(a, OpAct) and a.effect.action == "acquire" and \
-                    not a.effect.inferred and a.effect.kind in kinds:
+            if (n, i) in plain:
                 v = None if cur.fact(UNKNOWN) is not None else cur.fact("%irq")
                 seen.setdefault((n, i), set()).add(v)
                 witness.setdefault((n, i), st)
             if is_irq_move(a):
                 cur = transfer(cur, a)  # type: ignore[arg-type]
-    for (n, i), vals in seen.items():
+    for n, i, ident, p in wanted:
         a = info.acts[n][i]
         assert isinstance(a, OpAct)
-        e = a.effect
-        if e.flavour in IRQ_FLAVOURS:
-            off, plain = True, False
-        elif vals in ({"on"}, {"off"}):
-            off, plain = vals == {"off"}, True
+        if not p:
+            off: bool = True
+        elif seen.get((n, i)) in ({"on"}, {"off"}):
+            off = seen[(n, i)] == {"off"}
         else:
             continue
-        yield _Take(f, n, witness[(n, i)], a.line, a.col, e.key, e.via, off, plain)
+        yield _Take(f, n, witness.get((n, i)), a.line, a.col, a.effect.key, a.effect.via, off,
+                    p, ident)
 
 
 def sound_runs(order: Sequence[FunctionUnit], first: Mapping[FunctionUnit, Result],
@@ -202,18 +224,16 @@ def sound_runs(order: Sequence[FunctionUnit], first: Mapping[FunctionUnit, Resul
     return {f: (first.get(f, res) if f.name in guessed else res) for f, res in final.items()}
 
 
-def irq_safety_findings(done: Iterable[tuple[FunctionUnit, Result]], kinds: frozenset[str]
+def irq_safety_findings(done: Iterable[tuple[FunctionUnit, Result]],
+                        wanted: Mapping[FunctionUnit, list[Site]]
                         ) -> list[tuple[FunctionUnit, RawFinding]]:
     """One finding per take with IRQs known on of a lock some take of the
-    file holds with IRQs known off, with a note at that take."""
+    file holds with IRQs known off, with a note at that take.  ``wanted``:
+    the takes to look at (contested())."""
     by_lock: dict[tuple[str, str], tuple[list[_Take], list[_Take]]] = {}
     for f, res in done:
-        if f.info is None:
-            continue
-        for t in _takes(f, res, kinds):
-            ident = identity(f.info, t.key)
-            if ident is not None:
-                by_lock.setdefault(ident, ([], []))[t.off].append(t)
+        for t in _takes(f, res, wanted.get(f, [])):
+            by_lock.setdefault(t.ident, ([], []))[t.off].append(t)
     out: list[tuple[FunctionUnit, RawFinding]] = []
     for ons, offs in by_lock.values():
         if not ons or not offs:
@@ -231,5 +251,5 @@ def irq_safety_findings(done: Iterable[tuple[FunctionUnit, Result]], kinds: froz
     return out
 
 
-__all__ = ["CODE", "Era", "covered", "era_kinds", "identity", "irq_safety_findings",
-           "load_eras", "sound_runs"]
+__all__ = ["CODE", "Era", "contested", "era_kinds", "identity", "irq_safety_findings",
+           "load_eras", "sites", "sound_runs"]
