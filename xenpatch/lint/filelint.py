@@ -12,8 +12,9 @@ second runs the dataflow with the checks on.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from tree_sitter import Node
@@ -128,12 +129,15 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult) -> 
             if f.summary is not None and exported(f.summary):
                 result.exports[f.name] = f.summary
     result.held_calls = _close_over(fa, held_calls)
-    safe_kinds = era_kinds(config.irqsafe_eras, fa.headers.root) \
-        if CODE in config.enabled else frozenset()
+    safe_kinds = fa.headers.memo(("irqsafe-era", config.irqsafe_eras), lambda: era_kinds(
+        config.irqsafe_eras, fa.headers.root)) if CODE in config.enabled else frozenset()
+    refs_of = functools.cache(lambda: fnptrs.index(fa.src, [g.name for g in fa.order],
+                                                   fa.config.irq.callbacks))
     takes = contested((f for f, _, _ in done), safe_kinds) if safe_kinds else {}
     first = {f: res for f, res, _ in done}
     entries = _with_entry_states(fa, config, oracle, done, queued_rw,
-                                 {f for f, lst in takes.items() if any(s[3] for s in lst)})
+                                 {f for f, lst in takes.items() if any(s[3] for s in lst)},
+                                 refs_of)
     if IRQ_CODES & config.enabled:
         # What this file's calls through struct fields agree on, for the
         # files storing functions in those fields (a whole-tree run).
@@ -156,8 +160,7 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult) -> 
             found.append(_finding(fa.src, f, res, r))
     if takes:
         runs = sound_runs(fa.order, first, {f: res for f, res, _ in done}, entries,
-                          lambda: fnptrs.index(fa.src, [g.name for g in fa.order],
-                                               fa.config.irq.callbacks))
+                          refs_of)
         found.extend(_finding(fa.src, f, runs[f], r) for f, r in
                      irq_safety_findings(runs.items(), takes))
     result.findings.extend(found)
@@ -196,8 +199,8 @@ _ENTRY_MOVES = frozenset({"lock_off", "lock_restore", "restore"})
 
 def _with_entry_states(fa: FileAnalysis, config: LintConfig, oracle: PercpuOracle,
                        done: list[tuple[FunctionUnit, Result, list[RawFinding]]],
-                       queued_rw: bool, plain_takes: set[FunctionUnit] | None = None
-                       ) -> dict[str, str]:
+                       queued_rw: bool, plain_takes: set[FunctionUnit] | None = None,
+                       refs_of: Callable[[], fnptrs.FnRefs] | None = None) -> dict[str, str]:
     """The checks run again over the functions whose callers all agree on
     the IRQ state at entry (analysis/irqentry.py), if an IRQ move of theirs
     can tell: an _irq lock, or a restore of flags saved from that state;
@@ -209,7 +212,8 @@ def _with_entry_states(fa: FileAnalysis, config: LintConfig, oracle: PercpuOracl
         or (plain_takes is not None and f in plain_takes))}
     if not wanted:
         return {}
-    refs = fnptrs.index(fa.src, [f.name for f in fa.order], fa.config.irq.callbacks)
+    refs = refs_of() if refs_of is not None else \
+        fnptrs.index(fa.src, [f.name for f in fa.order], fa.config.irq.callbacks)
     by_node = {f.node.start_byte: f for f in fa.order}
 
     def run(g: FunctionUnit, entry: str | None) -> Result | None:
