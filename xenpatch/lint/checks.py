@@ -88,6 +88,14 @@ CHECKS: dict[str, Check] = {
               "behind it, which waits for the first (deadlock).",
               "read lock of '{key}' while it is already read-held (taken at line "
               "{acq_line}): a waiting writer deadlocks this CPU"),
+        # IRQ safety across takes (lint/irqsafe.py).
+        Check("XL017", "irq-safety-mixed",
+              "A lock is taken with IRQs known on at one take and known off at another: "
+              "Xen's check_lock() wants every lock either IRQ-safe or IRQ-unsafe, and "
+              "an interrupt on a CPU holding it with IRQs on can deadlock.",
+              "'{via}' takes '{key}' with IRQs on, but it is taken with IRQs off at "
+              "line {other_line} (in '{other_fn}'): an interrupt wanting it while this "
+              "CPU holds it deadlocks"),
     )
 }
 
@@ -107,6 +115,8 @@ class RawFinding:
     # The witness path, when it is not the run's own to ``node`` (a check
     # that needs a path the run did not keep as the pair's parent).
     nodes: tuple[int, ...] | None = None
+    # Steps shown after the path: (line, col, note) elsewhere in the file.
+    notes: tuple[tuple[int, int, str], ...] = ()
 
 
 class PercpuOracle:

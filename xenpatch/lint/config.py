@@ -8,11 +8,14 @@ from pathlib import Path
 
 from xenpatch.analysis.config import AnalysisConfig, analysis_fields, read_lint_toml, rules_dir
 from xenpatch.lint.checks import CHECKS
+from xenpatch.lint.irqsafe import Era, load_eras
 
 
 @dataclass(frozen=True)
 class LintConfig(AnalysisConfig):
     enabled: frozenset[str] = frozenset(CHECKS)
+    # XL017: the lock kinds Xen's check_lock() covers, by the tree's era.
+    irqsafe_eras: tuple[Era, ...] = ()
 
     @staticmethod
     def load(rules: Path | None = None) -> LintConfig:
@@ -22,7 +25,8 @@ class LintConfig(AnalysisConfig):
         unknown = enabled - set(CHECKS)
         if unknown:
             raise ValueError(f"{d / 'lint.toml'}: unknown check IDs {sorted(unknown)}")
-        return LintConfig(**analysis_fields(d, data), enabled=enabled)
+        eras = load_eras(data.get("irqsafe", {}).get("era"), str(d / "lint.toml"))
+        return LintConfig(**analysis_fields(d, data), enabled=enabled, irqsafe_eras=eras)
 
 
 def lint_rules_dir() -> Path:

@@ -12,8 +12,9 @@ second runs the dataflow with the checks on.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from tree_sitter import Node
@@ -60,6 +61,7 @@ from xenpatch.lint.checks import CheckObserver, PercpuOracle, RawFinding
 from xenpatch.lint.config import LintConfig
 from xenpatch.lint.findings import FileResult, Finding, Step
 from xenpatch.lint.irqchecks import IRQ_CODES, irq_findings
+from xenpatch.lint.irqsafe import CODE, contested, era_kinds, irq_safety_findings, sound_runs
 from xenpatch.lint.leaks import leak_findings
 from xenpatch.lint.precond import precondition_findings
 from xenpatch.lint.treecache import content_hash
@@ -132,7 +134,15 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
             if f.summary is not None and exported(f.summary):
                 result.exports[f.name] = f.summary
     result.held_calls = _close_over(fa, held_calls)
-    _with_entry_states(fa, config, oracle, done, queued_rw)
+    safe_kinds = fa.headers.memo(("irqsafe-era", config.irqsafe_eras), lambda: era_kinds(
+        config.irqsafe_eras, fa.headers.root)) if CODE in config.enabled else frozenset()
+    refs_of = functools.cache(lambda: fnptrs.index(fa.src, [g.name for g in fa.order],
+                                                   fa.config.irq.callbacks))
+    takes = contested((f for f, _, _ in done), safe_kinds) if safe_kinds else {}
+    first = {f: res for f, res, _ in done}
+    entries = _with_entry_states(fa, config, oracle, done, queued_rw,
+                                 {f for f, lst in takes.items() if any(s[3] for s in lst)},
+                                 refs_of)
     if IRQ_CODES & config.enabled and not findings_only:
         # What this file's calls through struct fields agree on, for the
         # files storing functions in those fields (a whole-tree run).
@@ -153,6 +163,11 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
             raws.extend(precondition_findings(fa, pre, f, res))
         for r in raws:
             found.append(_finding(fa.src, f, res, r))
+    if takes:
+        runs = sound_runs(fa.order, first, {f: res for f, res, _ in done}, entries,
+                          refs_of)
+        found.extend(_finding(fa.src, f, runs[f], r) for f, r in
+                     irq_safety_findings(runs.items(), takes))
     result.findings.extend(found)
 
 
@@ -189,17 +204,21 @@ _ENTRY_MOVES = frozenset({"lock_off", "lock_restore", "restore"})
 
 def _with_entry_states(fa: FileAnalysis, config: LintConfig, oracle: PercpuOracle,
                        done: list[tuple[FunctionUnit, Result, list[RawFinding]]],
-                       queued_rw: bool) -> None:
+                       queued_rw: bool, plain_takes: set[FunctionUnit] | None = None,
+                       refs_of: Callable[[], fnptrs.FnRefs] | None = None) -> dict[str, str]:
     """The checks run again over the functions whose callers all agree on
     the IRQ state at entry (analysis/irqentry.py), if an IRQ move of theirs
-    can tell: an _irq lock, or a restore of flags saved from that state."""
+    can tell: an _irq lock, or a restore of flags saved from that state;
+    or a plain take XL017 wants the state of (``plain_takes``)."""
     if not IRQ_CODES & config.enabled:
-        return
-    wanted = {f for f, _, _ in done if f.info is not None and any(
-        isinstance(a, IrqAct) and a.op in _ENTRY_MOVES for acts in f.info.acts for a in acts)}
+        return {}
+    wanted = {f for f, _, _ in done if f.info is not None and (any(
+        isinstance(a, IrqAct) and a.op in _ENTRY_MOVES for acts in f.info.acts for a in acts)
+        or (plain_takes is not None and f in plain_takes))}
     if not wanted:
-        return
-    refs = fnptrs.index(fa.src, [f.name for f in fa.order], fa.config.irq.callbacks)
+        return {}
+    refs = refs_of() if refs_of is not None else \
+        fnptrs.index(fa.src, [f.name for f in fa.order], fa.config.irq.callbacks)
     by_node = {f.node.start_byte: f for f in fa.order}
 
     def run(g: FunctionUnit, entry: str | None) -> Result | None:
@@ -223,6 +242,7 @@ def _with_entry_states(fa: FileAnalysis, config: LintConfig, oracle: PercpuOracl
         res = run_engine(f, obs)
         if res is not None:
             done[i] = (f, res, list(obs.findings.values()))
+    return entries
 
 
 def _paired_shapes(fa: FileAnalysis, drops: Mapping[FunctionUnit, set[tuple[str, str]]],
@@ -269,6 +289,8 @@ def _finding(src: SourceFile, f: FunctionUnit, res: Result, r: RawFinding) -> Fi
             start = len(nodes) - 1 - nodes[::-1].index(r.acq_site)
             nodes = nodes[start:]
         flow = _steps(src, f.cfg, nodes, f.info.acts if f.info is not None else [])
+    # Notes elsewhere first: the path still ends at the finding's line.
+    flow[:0] = [Step(*n) for n in r.notes]
     return Finding(src.path, r.line, r.col, r.check, r.message, f.name, tuple(flow),
                    r.key.rstrip("'"))
 

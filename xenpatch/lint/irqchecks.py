@@ -16,7 +16,8 @@ _CODES = {
     "call_enables": "XL014",
 }
 
-IRQ_CODES = frozenset(_CODES.values())
+# XL017 (lint/irqsafe.py) reads the same IRQ states.
+IRQ_CODES = frozenset(_CODES.values()) | {"XL017"}
 
 
 def irq_findings(f: FunctionUnit, res: Result, enabled: frozenset[str]) -> list[RawFinding]:
