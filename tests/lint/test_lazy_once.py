@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from lint.trees import small_tree
 from xenpatch.lint import run as lint_run
 from xenpatch.lint.once import plain_takes
 from xenpatch.lint.run import lint_files
@@ -102,13 +103,7 @@ void mine(struct domain *d)
 @pytest.fixture()
 def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / "cache"))
-    xen = tmp_path / "xen"
-    (xen / "include" / "xen").mkdir(parents=True)
-    (xen / "include" / "xen" / "spinlock.h").write_text("/* the lock API */\n")
-    for rel, text in {"common/log.c": HELPERS, **FILES}.items():
-        (xen / rel).parent.mkdir(parents=True, exist_ok=True)
-        (xen / rel).write_text(text)
-    return xen
+    return small_tree(tmp_path / "xen", {"common/log.c": HELPERS, **FILES})
 
 
 def _found(results) -> dict[str, list[tuple[int, str]]]:

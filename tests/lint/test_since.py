@@ -4,13 +4,13 @@ fingerprint; and the library call the series check uses."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from lint.snippets import LEAK
+from lint.trees import small_tree
 from xenpatch.lint import api
 from xenpatch.lint.cli import main
 from xenpatch.lint.run import lint_files
@@ -106,13 +106,9 @@ def test_in_a_tree_the_cache_keeps_the_files_as_they_are(tmp_path: Path, capsys,
     """Linting the old contents keeps nothing about them in the tree cache."""
     monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / "cache"))
     repo = tmp_path / "tree"
-    xen = repo / "xen"
-    (xen / "include" / "xen").mkdir(parents=True)
-    (xen / "include" / "xen" / "spinlock.h").write_text("/* the lock API */\n")
     cross = fixtures_dir() / "lint" / "crossfile"
-    for name, where in (("msix.c", "arch/x86/hvm"), ("dump.c", "drivers/vpci")):
-        (xen / where).mkdir(parents=True)
-        shutil.copy(cross / name, xen / where / name)
+    xen = small_tree(repo / "xen", {"arch/x86/hvm/msix.c": cross / "msix.c",
+                                    "drivers/vpci/dump.c": cross / "dump.c"})
     _git(repo, "init", "-q")
     _git(repo, "add", "-A")
     _git(repo, "commit", "-q", "-m", "base")

@@ -7,11 +7,11 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
+from lint.trees import small_tree
 from xenpatch.lint import run as lint_run
 from xenpatch.lint import treecache
 from xenpatch.lint.run import lint_files
@@ -37,15 +37,9 @@ int other_leave(int x)
 @pytest.fixture()
 def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / "cache"))
-    xen = tmp_path / "xen"
-    (xen / "include" / "xen").mkdir(parents=True)
-    (xen / "include" / "xen" / "spinlock.h").write_text("/* the lock API */\n")
-    for name, where in (("msix.c", "arch/x86/hvm"), ("dump.c", "drivers/vpci")):
-        (xen / where).mkdir(parents=True)
-        shutil.copy(CROSS / name, xen / where / name)
-    (xen / "common").mkdir()
-    (xen / "common" / "other.c").write_text(OTHER)
-    return xen
+    return small_tree(tmp_path / "xen", {"arch/x86/hvm/msix.c": CROSS / "msix.c",
+                                         "drivers/vpci/dump.c": CROSS / "dump.c",
+                                         "common/other.c": OTHER})
 
 
 @pytest.fixture()
