@@ -398,9 +398,11 @@ def _lint_text(path: Path, display: str, config: LintConfig,
                findings_only: bool = False) -> FileResult:
     # A file that names no lock operation, wrapper or lock helper (its own
     # macros would have to name one too) has nothing to check: skip its parse.
-    seeds = _seed_names(config, header_index(path))
-    if not mentions_any(raw, seeds) and not (
-        external and mentions_any(raw, frozenset(n.encode() for n in external))
+    # Another file's helper counts when reached through a header inline or
+    # macro too (get_gfn_query() reaches p2m.c's lock).
+    headers = header_index(path)
+    if not mentions_any(raw, _seed_names(config, headers)) and not (
+        external and mentions_any(raw, _reaching(headers, frozenset(external)))
     ):
         out = FileResult(display, parsed=False)
         if IRQ_CODES & config.enabled and not findings_only:

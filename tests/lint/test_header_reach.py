@@ -1,0 +1,83 @@
+"""A file that names no lock operation and no other file's helper, but
+reaches one through a header inline (as get_gfn_query() reaches p2m.c),
+is linted with that helper's summary: the second pass chose it for that
+reach, and then skipped its parse for naming none of the helpers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lint.trees import small_tree
+from xenpatch.lint.run import collect_files, lint_files
+
+_HEADER = """struct pool { spinlock_t lock; int refs; };
+int __pool_get(struct pool *p);
+void __pool_put(struct pool *p);
+
+static inline int pool_get(struct pool *p)
+{
+    return __pool_get(p);
+}
+
+static inline void pool_put(struct pool *p)
+{
+    __pool_put(p);
+}
+
+static inline void pool_reset(struct pool *p)
+{
+    spin_lock(&p->lock);
+    p->refs = 0;
+    spin_unlock(&p->lock);
+}
+"""
+
+_POOL = """#include <xen/pool.h>
+
+int __pool_get(struct pool *p)
+{
+    spin_lock(&p->lock);
+    p->refs++;
+    return 0;
+}
+
+void __pool_put(struct pool *p)
+{
+    p->refs--;
+    spin_unlock(&p->lock);
+}
+"""
+
+_USER = """#include <xen/pool.h>
+
+int use_pool(struct pool *p, int x)
+{
+    pool_get(p);
+    if ( x )
+        return -1;
+    pool_put(p);
+    return 0;
+}
+"""
+
+
+def test_a_helper_reached_only_through_a_header_inline_is_seen(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / "cache"))
+    xen = small_tree(tmp_path / "xen", {"include/xen/pool.h": _HEADER,
+                                        "common/pool.c": _POOL, "common/user.c": _USER})
+    results = {Path(r.path).name: r for r in lint_files(collect_files([xen]), jobs=1)}
+    found = [(f.function, f.check, f.line) for f in results["user.c"].findings]
+    assert found == [("use_pool", "XL001", 7)]
+    assert results["pool.c"].findings == []
+
+
+def test_the_hook_linting_the_file_alone_finds_it_too(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / "cache"))
+    xen = small_tree(tmp_path / "xen", {"include/xen/pool.h": _HEADER,
+                                        "common/pool.c": _POOL, "common/user.c": _USER})
+    (result,) = lint_files([(xen / "common" / "user.c", "user.c")], jobs=1)
+    assert [(f.function, f.check, f.line) for f in result.findings] == [("use_pool", "XL001", 7)]
