@@ -81,3 +81,42 @@ def test_the_hook_linting_the_file_alone_finds_it_too(
                                         "common/pool.c": _POOL, "common/user.c": _USER})
     (result,) = lint_files([(xen / "common" / "user.c", "user.c")], jobs=1)
     assert [(f.function, f.check, f.line) for f in result.findings] == [("use_pool", "XL001", 7)]
+
+
+_LAYERED = """struct pool { spinlock_t lock; int refs; };
+
+static inline void pool_take(struct pool *p)
+{
+    spin_lock(&p->lock);
+}
+
+static inline void pool_enter(struct pool *p)
+{
+    pool_take(p);
+}
+"""
+
+_ENTER = """#include <xen/pool.h>
+
+int enter_pool(struct pool *p, int x)
+{
+    pool_enter(p);
+    if ( x )
+        return -1;
+    p->refs++;
+    return 0;
+}
+"""
+
+
+def test_a_file_reaching_a_lock_only_through_layered_inlines_is_parsed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pool_enter() names no lock operation itself: only pool_take(),
+    which it calls, does (get_gfn_query() -> get_gfn_type() ->
+    p2m_get_gfn_type_access() is of that shape)."""
+    monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / "cache"))
+    xen = small_tree(tmp_path / "xen", {"include/xen/pool.h": _LAYERED,
+                                        "common/enter.c": _ENTER})
+    (result,) = lint_files([(xen / "common" / "enter.c", "enter.c")], jobs=1)
+    assert result.parsed
+    assert {(f.function, f.check) for f in result.findings} == {("enter_pool", "XL001")}

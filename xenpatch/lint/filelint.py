@@ -371,7 +371,10 @@ def _seed_names(config: LintConfig, headers: HeaderIndex) -> frozenset[bytes]:
 
     def make() -> frozenset[bytes]:
         table = lock_reaching(config.table.with_wrappers(headers.wrappers))
-        return frozenset(n.encode() for n in (*table.names(), *headers.locky))
+        # With the header inlines and macros that reach one of them
+        # (get_gfn_query() reaches p2m_get_gfn_type_access() through
+        # get_gfn_type()).
+        return _reaching(headers, frozenset((*table.names(), *headers.locky)))
 
     return headers.memo(("seeds", config.table.value_key), make)
 
