@@ -88,8 +88,9 @@ class Effect:
     when: str | None = None
     # A "take" on some paths of the helper only (free_domheap_pages() frees
     # through free_heap_pages() on most of its branches): where the lock
-    # operation is, "fn() at file.c:line"; None: on every path (or on
-    # ``when``'s say).
+    # operation is, "fn() in file.c" (no line: a summary computed from an
+    # excerpt of the file must equal the whole file's); None: on every path
+    # (or on ``when``'s say).
     origin: str | None = None
 
 

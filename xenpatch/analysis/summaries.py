@@ -10,6 +10,7 @@ by design (xenpatch.lint.leaks).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from tree_sitter import Node
@@ -25,6 +26,7 @@ from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.analysis.values import NEG, NZ, POS, ZERO, arg_truth, value_class
 from xenpatch.c.cfg import Cfg, Kind
 from xenpatch.c.source import SourceFile
+from xenpatch.graphs import reachable
 
 
 def _ret_class(f: FunctionUnit, node_id: int, st: State) -> str | None:
@@ -602,31 +604,20 @@ def _decided_by(cfg: Cfg, node: int, tests: list[int]) -> bool:
     for n in cfg.nodes:
         for x in n.succ:
             preds.setdefault(x, []).append(n.id)
-    reach, todo = {node}, [node]
-    while todo:
-        for p in preds.get(todo.pop(), ()):
-            if p not in reach:
-                reach.add(p)
-                todo.append(p)
+    reach = reachable([node], lambda i: preds.get(i, ()))
     return any(c in reach and any(x not in reach for x in cfg.nodes[c].succ) for c in tests)
 
 
 def _reaches(cfg: Cfg, node: int, assume: tuple[SourceFile, str, bool]) -> bool:
     """Can ``node`` be reached from the entry with the parameter assumed
     (see _on_every_path)?"""
-    src, p, truth = assume
+    succ = _assumed_succ(cfg, assume)
     seen, todo = {cfg.entry}, [cfg.entry]
     while todo:
         i = todo.pop()
         if i == node:
             return True
-        n = cfg.nodes[i]
-        succ = n.succ
-        if n.kind is Kind.COND and len(succ) == 2:
-            t = _param_test(src, n.ast, p)
-            if t is not None:
-                succ = [succ[0] if t == truth else succ[1]]
-        for x in succ:
+        for x in succ(i):
             if x not in seen:
                 seen.add(x)
                 todo.append(x)
@@ -721,23 +712,34 @@ def _on_every_path(cfg: Cfg, node: int,
     only plain tests of it are followed)."""
     if node == cfg.entry:
         return True
+    succ = _assumed_succ(cfg, assume)
     seen, todo = {cfg.entry}, [cfg.entry]
     while todo:
         i = todo.pop()
-        n = cfg.nodes[i]
-        if n.kind is Kind.RETURN:
+        if cfg.nodes[i].kind is Kind.RETURN:
             return False
-        succ = n.succ
-        if assume is not None and n.kind is Kind.COND and len(succ) == 2:
-            src, p, truth = assume
-            t = _param_test(src, n.ast, p)
-            if t is not None:
-                succ = [succ[0] if t == truth else succ[1]]
-        for x in succ:
+        for x in succ(i):
             if x != node and x not in seen:
                 seen.add(x)
                 todo.append(x)
     return True
+
+
+def _assumed_succ(cfg: Cfg, assume: tuple[SourceFile, str, bool] | None,
+                  ) -> Callable[[int], list[int]]:
+    """A node's successors, a branch that plainly tests the ``assume``d
+    parameter following its assumed truth."""
+
+    def succ(i: int) -> list[int]:
+        n = cfg.nodes[i]
+        if assume is not None and n.kind is Kind.COND and len(n.succ) == 2:
+            src, p, truth = assume
+            t = _param_test(src, n.ast, p)
+            if t is not None:
+                return [n.succ[0] if t == truth else n.succ[1]]
+        return n.succ
+
+    return succ
 
 
 def _mode_of(info: FunctionInfo, key: str, exits: list[tuple[int, State, State]],

@@ -204,8 +204,8 @@ _ENTRY_MOVES = frozenset({"lock_off", "lock_restore", "restore"})
 
 def _with_entry_states(fa: FileAnalysis, config: LintConfig, oracle: PercpuOracle,
                        done: list[tuple[FunctionUnit, Result, list[RawFinding]]],
-                       queued_rw: bool, plain_takes: set[FunctionUnit] | None = None,
-                       refs_of: Callable[[], fnptrs.FnRefs] | None = None) -> dict[str, str]:
+                       queued_rw: bool, plain_takes: set[FunctionUnit],
+                       refs_of: Callable[[], fnptrs.FnRefs]) -> dict[str, str]:
     """The checks run again over the functions whose callers all agree on
     the IRQ state at entry (analysis/irqentry.py), if an IRQ move of theirs
     can tell: an _irq lock, or a restore of flags saved from that state;
@@ -214,11 +214,10 @@ def _with_entry_states(fa: FileAnalysis, config: LintConfig, oracle: PercpuOracl
         return {}
     wanted = {f for f, _, _ in done if f.info is not None and (any(
         isinstance(a, IrqAct) and a.op in _ENTRY_MOVES for acts in f.info.acts for a in acts)
-        or (plain_takes is not None and f in plain_takes))}
+        or f in plain_takes)}
     if not wanted:
         return {}
-    refs = refs_of() if refs_of is not None else \
-        fnptrs.index(fa.src, [f.name for f in fa.order], fa.config.irq.callbacks)
+    refs = refs_of()
     by_node = {f.node.start_byte: f for f in fa.order}
 
     def run(g: FunctionUnit, entry: str | None) -> Result | None:

@@ -36,6 +36,7 @@ from xenpatch.analysis.locktable import KINDS
 from xenpatch.analysis.pathstate import UNKNOWN, Result, State
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.errors import XenpatchError
+from xenpatch.graphs import reachable
 from xenpatch.lint.checks import CHECKS, RawFinding
 
 CODE = "XL017"
@@ -212,15 +213,14 @@ def sound_runs(order: Sequence[FunctionUnit], first: Mapping[FunctionUnit, Resul
     if guessed:
         index = refs()
         by_start = {f.node.start_byte: f.name for f in order}
-        grew = True
-        while grew:
-            grew = False
-            for name in set(entries) - guessed:
-                sites = index.callers(name)
-                if sites is not None and any(
-                        by_start.get(caller.start_byte) in guessed for caller, _ in sites[0]):
-                    guessed.add(name)
-                    grew = True
+        # Caller -> the functions with an entry state it calls.
+        calls: dict[str, set[str]] = {}
+        for name in set(entries) - guessed:
+            sites = index.callers(name)
+            for caller, _ in sites[0] if sites is not None else ():
+                if (c := by_start.get(caller.start_byte)) is not None:
+                    calls.setdefault(c, set()).add(name)
+        guessed = reachable(guessed, lambda n: calls.get(n, ()))
     return {f: (first.get(f, res) if f.name in guessed else res) for f, res in final.items()}
 
 
