@@ -25,13 +25,19 @@ if TYPE_CHECKING:
 W16 = 1 << 31
 
 
+def _await_no_writer(ctx: Ctx, b: int) -> Res:
+    """Step 0 of both blocking rw16 acquires: spin until no writer holds
+    the lock, then try the CAS from the value seen (step 1)."""
+    check_lock(ctx, b + 1)
+    ctx.track_enter(b)
+    x = ctx.await_(b, lambda v: not v & W16, "!W")
+    return goto(1, (x,))
+
+
 def rw16_read_lock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
     b = a[0]
     if pc == 0:
-        check_lock(ctx, b + 1)
-        ctx.track_enter(b)
-        x = ctx.await_(b, lambda v: not v & W16, "!W")
-        return goto(1, (x,))
+        return _await_no_writer(ctx, b)
     if ctx.cas(b, loc[0], loc[0] + 1):
         ctx.preempt += 1
         ctx.track_add(b)
@@ -65,10 +71,7 @@ def rw16_read_unlock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
 def rw16_write_lock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
     b = a[0]
     if pc == 0:
-        check_lock(ctx, b + 1)
-        ctx.track_enter(b)
-        x = ctx.await_(b, lambda v: not v & W16, "!W")
-        return goto(1, (x,))
+        return _await_no_writer(ctx, b)
     if pc == 1:
         if not ctx.cas(b, loc[0], loc[0] | W16):
             return goto(0)

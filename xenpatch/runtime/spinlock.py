@@ -107,6 +107,13 @@ def spin_trylock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
     return ret(True)
 
 
+def _recurse_once(ctx: Ctx, b: int) -> None:
+    """recurse_cnt++ of the lock at ``b``, this CPU being its recurse_cpu."""
+    n = ctx.own(b + 3)
+    ctx.assert_(n < ctx.lay.max_recurse, "recurse_cnt < SPINLOCK_MAX_RECURSE")
+    ctx.fold_store(b + 3, (n + 1) & ctx.lay.recurse_mask)
+
+
 def spin_lock_recursive(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
     b, _ = a
     if pc == 0:
@@ -117,9 +124,7 @@ def spin_lock_recursive(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res
         return goto(2)
     if pc == 1:
         ctx.fold_store(b + 2, ctx.me)
-    n = ctx.own(b + 3)
-    ctx.assert_(n < ctx.lay.max_recurse, "recurse_cnt < SPINLOCK_MAX_RECURSE")
-    ctx.fold_store(b + 3, (n + 1) & ctx.lay.recurse_mask)
+    _recurse_once(ctx, b)
     return ret()
 
 
@@ -133,9 +138,7 @@ def spin_trylock_recursive(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> 
         if not rv:
             return ret(False)
         ctx.fold_store(b + 2, ctx.me)
-    n = ctx.own(b + 3)
-    ctx.assert_(n < ctx.lay.max_recurse, "recurse_cnt < SPINLOCK_MAX_RECURSE")
-    ctx.fold_store(b + 3, (n + 1) & ctx.lay.recurse_mask)
+    _recurse_once(ctx, b)
     return ret(True)
 
 
