@@ -13,7 +13,7 @@ from xenpatch.analysis import fnptrs
 from xenpatch.analysis.functions import INDEXED, collect, parameters
 from xenpatch.analysis.headers import header_index, inline_ids
 from xenpatch.analysis.irqstate import _identifiers_named
-from xenpatch.analysis.summaries import _assigned, _assigned_slow
+from xenpatch.analysis.takes import _assigned, _assigned_slow
 from xenpatch.analysis.values import constant_macros
 from xenpatch.c.cfg import build_cfg, load_cfg_config
 from xenpatch.c.masking import default_macro_table

@@ -39,7 +39,8 @@ from xenpatch.analysis.locktable import (
     substitute,
 )
 from xenpatch.analysis.pathstate import Observer, RecordingObserver, Result, TooManyStates
-from xenpatch.analysis.summaries import helper_summary, takes_summary
+from xenpatch.analysis.summaries import helper_summary
+from xenpatch.analysis.takes import takes_summary
 from xenpatch.analysis.templates import instantiate, template
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.analysis.values import ZERO, FileValues, constant_macros, file_values

@@ -4,16 +4,14 @@ with its locks named through its parameters (``$0->lock``) or its result
 (``$ret``; templates.py names them and binds them at each call site).
 
 The same classification tells the lint which locks held at an exit are not
-by design (xenpatch.lint.leaks).
+by design (xenpatch.lint.leaks).  The locks taken during the run, held
+at the exits or not, are takes.py's.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-
-from tree_sitter import Node
 
 from xenpatch.analysis import irqstate
 from xenpatch.analysis.events import OpAct, TryAssignAct
@@ -21,12 +19,11 @@ from xenpatch.analysis.functions import FunctionInfo, shape_fn
 from xenpatch.analysis.lockkeys import key_head
 from xenpatch.analysis.locktable import Effect, Summary
 from xenpatch.analysis.pathstate import UNKNOWN, Held, Result, State
+from xenpatch.analysis.takes import lock_takes
 from xenpatch.analysis.templates import template
 from xenpatch.analysis.unit import FunctionUnit
-from xenpatch.analysis.values import NEG, NZ, POS, ZERO, arg_truth, value_class
-from xenpatch.c.cfg import Cfg, Kind
-from xenpatch.c.source import SourceFile
-from xenpatch.graphs import reachable
+from xenpatch.analysis.values import NEG, NZ, POS, ZERO, value_class
+from xenpatch.c.cfg import Kind
 
 
 def _ret_class(f: FunctionUnit, node_id: int, st: State) -> str | None:
@@ -361,7 +358,7 @@ def _lock_summary(f: FunctionUnit, res: Result) -> Summary | None:
         effects.append(Effect(action, h.kind, mode, flavour, t,
                               template(h.owner, info) if h.owner else None, f.name,
                               inferred=True, mode_arg=mode_arg))
-    effects.extend(_takes(f, res, {e.key for e in effects}))
+    effects.extend(lock_takes(f, res, {e.key for e in effects}))
     # What the function left unknown, its callers cannot know either.
     for k in sorted(ex.unknown):
         t = "*" if k == "*" else template(k, info, ret_var)
@@ -405,341 +402,6 @@ def out_facts(f: FunctionUnit, exits: list[tuple[int, State, State]], success: s
             if y is not None and n_ is not None:
                 outs.append((i, y, n_))
     return tuple(outs)
-
-
-def takes_summary(f: FunctionUnit) -> Summary | None:
-    """The summary of a function that holds no lock itself: the locks its
-    callees take on every path of its run (or on its argument's say)."""
-    takes = _takes(f, None, set())
-    return Summary(tuple(takes), None) if takes else None
-
-
-def _takes(f: FunctionUnit, res: Result | None, summarised: set[str]) -> list[Effect]:
-    """Locks taken during the run (and dropped before returning, or kept):
-    a caller holding one of them meets it at the call (issue 9, item 5).
-    On every path, or on a parameter's say (``when``); or on some paths
-    only (``origin``: put_page() frees the page on its last reference only,
-    and a caller holding the heap lock deadlocks then).  A take on some
-    paths is left out where its function tests whether a lock is held
-    (``if ( !p2m_locked_by_me(p2m) ) p2m_lock(p2m)``): its paths are then
-    chosen by the caller's holding, which no summary states."""
-    assert f.info is not None and f.cfg is not None
-    takes: dict[str, Effect] = {}
-    tested: set[str] | None = None
-    held_test: bool | None = None
-    value_tests: list[tuple[int, str | None]] | None = None
-    for nid, acts in enumerate(f.info.acts):
-        if not any(isinstance(a, OpAct) and a.effect.action in ("acquire", "take")
-                   for a in acts):
-            continue
-        when: str | None = None
-        some = False
-        if not _on_every_path(f.cfg, nid):
-            # Taken on every path once a parameter's truth is known: the
-            # call's argument says whether (``if ( !locked ) spin_lock(l)``).
-            # Assuming a parameter no branch tests changes no path: only
-            # the tested ones are tried (the body's scan for assignments,
-            # _assigned(), is then rarely needed).
-            if tested is None:
-                tested = _tested_names(f.src, f.cfg)
-            body = f.src.text(f.node)
-            params = [(i, p) for i, p in enumerate(f.info.params)
-                      if p in tested and not _assigned(body, p)]
-            when = next((("" if truth else "!") + f"${i}" for i, p in params
-                         for truth in (True, False)
-                         if _on_every_path(f.cfg, nid, (f.src, p, truth))), None)
-            if when is None:
-                if held_test is None:
-                    held_test = _tests_held(f.src, f.cfg, f.node, f.info.params)
-                if held_test:
-                    continue
-                some = True
-                # On some paths, and only where a parameter says so: the
-                # call's argument must say so too.
-                when = next((("" if truth else "!") + f"${i}" for i, p in params
-                             for truth in (True, False)
-                             if not _reaches(f.cfg, nid, (f.src, p, not truth))), None)
-                if value_tests is None:
-                    value_tests = _value_tests(f.src, f.cfg, f.info.params)
-                bound = f.info.params[int(when.lstrip("!")[1:])] if when else None
-                if _decided_by(f.cfg, nid, [c for c, p in value_tests if p is None or p != bound]):
-                    # The path to the take needs a parameter's value that
-                    # no summary states (vlapic_set_irq() reports a vector
-                    # below 16 under its lock, and its caller passes one
-                    # only when it is not): the call's argument decides.
-                    continue
-        for a in acts:
-            if not isinstance(a, OpAct) or a.effect.action not in ("acquire", "take"):
-                continue
-            e = a.effect
-            if (res is not None and e.key in res.entry_keys) or "[*]" in e.key \
-                    or e.key.endswith("'"):
-                continue
-            t = template(e.key, f.info)
-            if t is None or t in summarised:
-                continue
-            if some and e.action == "take" and e.origin is not None:
-                # Some paths of some paths: the two branches may exclude
-                # each other (do_tmem_get() delists only a pool that is not
-                # persistent, pgp_delist_free() locks the persistent
-                # lists only for one that is), and nothing here relates them.
-                continue
-            w = when
-            if e.action == "take" and e.when is not None:
-                # The callee's own condition, bound to this call's argument:
-                # one of f's parameters carries on to f's callers.
-                arg, neg = e.when.lstrip("!"), e.when.startswith("!")
-                known = arg_truth(arg, None)
-                if known is not None:
-                    if known is neg:
-                        continue  # the argument says no
-                elif arg in f.info.params:
-                    inner = ("!" if neg else "") + f"${f.info.params.index(arg)}"
-                    if w is not None and w != inner:
-                        continue  # two conditions: a summary states one
-                    w = inner
-                elif e.origin is not None or some:
-                    continue  # some paths, on a condition nobody can bind
-            origin = e.origin if e.action == "take" else None
-            if origin is None and some:
-                # The file, not the line: a summary computed from an
-                # excerpt of the file (lint/excerpt.py) must equal the
-                # whole file's.
-                where = f.src.path.rsplit("/", 1)[-1]
-                origin = f"{f.name}() in {where}" if e.action != "take" else (
-                    f"{e.via}(), called by {f.name}() in {where}")
-            new = Effect("take", e.kind, e.mode, e.flavour, t,
-                         template(e.owner, f.info) if e.owner else None, f.name,
-                         inferred=True, when=w, origin=origin)
-            had = takes.get(t)
-            takes[t] = new if had is None else _weaker(had, new)
-    return [takes[t] for t in sorted(takes)]
-
-
-def _weaker(a: Effect, b: Effect) -> Effect:
-    """One take of a lock the function takes at two nodes: the one under
-    the weaker condition, whichever node comes first (b() taking the lock
-    at its top and again through a() under "if ( n )" takes it on every
-    path).  Under a parameter and under its negation is on every path;
-    under either of two parameters is under each, so one is kept."""
-    if a.when is not None and b.when is not None and a.origin is None and b.origin is None \
-            and a.when != b.when and a.when.lstrip("!") == b.when.lstrip("!"):
-        return replace(a, when=None)
-    # Every path before some paths, unconditional before conditional.
-    return min(a, b, key=lambda e: (e.origin is not None, e.when is not None,
-                                    e.when or "", e.origin or "", e.mode, e.flavour))
-
-
-# A condition asking whether a lock is held (spin_is_locked(),
-# p2m_locked_by_me(), a "locked" flag, mm_lock()'s "locker" test), and a
-# call asking it whose answer a local keeps for a later test ("do_locking =
-# !shadow_locked_by_me(d); if ( do_locking ) shadow_lock(d);").
-_HELD_TEST = re.compile(r"locke[dr]", re.I)
-_HELD_CALL = re.compile(rb"locked\w*\s*\(", re.I)
-
-
-def _tests_held(src: SourceFile, cfg: Cfg, f: Node, params: list[str]) -> bool:
-    """Does the function ask whether a lock is held?  A parameter's plain
-    test is not asking: the call's argument binds it."""
-    body = f.child_by_field_name("body")
-    if body is not None and _HELD_CALL.search(body.text or b"") is not None:
-        return True
-    return any(n.kind is Kind.COND and n.ast is not None
-               and _HELD_TEST.search(src.text(n.ast)) is not None
-               and _tested_name(src, n.ast) not in params for n in cfg.nodes)
-
-
-# What reads an object's state, not a value its caller passed.
-_NOT_VALUE = ("field_expression", "subscript_expression", "pointer_expression")
-_CONST = re.compile(r"[A-Z_][A-Z0-9_]*|true|false")
-# Branch-prediction hints: their argument is the condition itself.
-_HINTS = frozenset(("likely", "unlikely"))
-
-
-def _call_name(src: SourceFile, call: Node | None) -> str | None:
-    fn = call.child_by_field_name("function") if call is not None else None
-    return src.text(fn) if fn is not None else None
-
-
-def _value_tests(src: SourceFile, cfg: Cfg, params: list[str]) -> list[tuple[int, str | None]]:
-    """The branches (COND, and a C switch) that a call's arguments decide:
-    they read parameters' own values and constants only (``vec < 16``,
-    ``flags & F``, ``switch ( op )``; not ``toks >= ms``, which a static
-    local decides as much).  Each as (node, the parameter when the test is
-    its plain truth, which ``when`` may bind)."""
-    out: list[tuple[int, str | None]] = []
-    ps = set(params)
-    for n in cfg.nodes:
-        if n.ast is None or len(n.succ) < 2 or n.kind not in (Kind.COND, Kind.SWITCH):
-            continue
-        stack, reads, other = [n.ast], False, False
-        while stack and not other:
-            x = stack.pop()
-            if x.type in _NOT_VALUE:
-                other = True  # an object's state: not the argument's to say
-            elif x.type == "identifier":
-                name = src.text(x)
-                if name in ps and x.parent is not None and x.parent.type == "argument_list" \
-                        and _call_name(src, x.parent.parent) not in _HINTS:
-                    other = True  # is_xen_heap_page(pg): the callee reads the object
-                elif name in ps:
-                    reads = True
-                elif not _CONST.fullmatch(name) and not (
-                        x.parent is not None and x.parent.type == "call_expression"
-                        and x.parent.child_by_field_name("function") == x):
-                    other = True
-            stack.extend(x.named_children)
-        if reads and not other:
-            plain = _tested_name(src, n.ast) if n.kind is Kind.COND else None
-            out.append((n.id, plain if plain in ps else None))
-    return out
-
-
-def _decided_by(cfg: Cfg, node: int, tests: list[int]) -> bool:
-    """Does one of these branches decide whether ``node`` is reached (it
-    is reached from one successor and not from another)?"""
-    if not tests:
-        return False
-    preds: dict[int, list[int]] = {}
-    for n in cfg.nodes:
-        for x in n.succ:
-            preds.setdefault(x, []).append(n.id)
-    reach = reachable([node], lambda i: preds.get(i, ()))
-    return any(c in reach and any(x not in reach for x in cfg.nodes[c].succ) for c in tests)
-
-
-def _reaches(cfg: Cfg, node: int, assume: tuple[SourceFile, str, bool]) -> bool:
-    """Can ``node`` be reached from the entry with the parameter assumed
-    (see _on_every_path)?"""
-    succ = _assumed_succ(cfg, assume)
-    seen, todo = {cfg.entry}, [cfg.entry]
-    while todo:
-        i = todo.pop()
-        if i == node:
-            return True
-        for x in succ(i):
-            if x not in seen:
-                seen.add(x)
-                todo.append(x)
-    return False
-
-
-def _assigned(body: str, var: str) -> bool:
-    """May ``var`` change in this text (assigned, incremented, address taken)?"""
-    if _IDENT_RE.fullmatch(var) is None:
-        return _assigned_slow(body, var)
-    return var in _assigned_names(body)
-
-
-# Speed only: the names _assigned_slow() says may change, all at once.  A
-# regex per (body, name) was compiled thousands of times a tree (more
-# patterns than re's cache keeps); these three scans find, per shape, the
-# whole identifier each such pattern would have to spell out.
-_IDENT_RE = re.compile(r"[A-Za-z_]\w*")
-_ASSIGNED_SCANS = (
-    # Possessive: a shorter prefix of a name is followed by a word
-    # character, never by the operator, so backtracking into it is waste.
-    re.compile(r"\b([A-Za-z_]\w*+)(?=\s*(?:[-+*/%|&^]|<<|>>)?=(?!=)|\s*(?:\+\+|--))"),
-    re.compile(r"(?:\+\+|--)\s*([A-Za-z_]\w*)\b"),
-    re.compile(r"(?:^|[(,=])\s*&\s*([A-Za-z_]\w*)\b", re.M),
-)
-_ASSIGNED_MEMO: dict[str, frozenset[str]] = {}
-
-
-def _assigned_names(body: str) -> frozenset[str]:
-    got = _ASSIGNED_MEMO.get(body)
-    if got is None:
-        if len(_ASSIGNED_MEMO) > 256:
-            _ASSIGNED_MEMO.clear()
-        got = _ASSIGNED_MEMO[body] = frozenset(
-            m.group(1) for scan in _ASSIGNED_SCANS for m in scan.finditer(body))
-    return got
-
-
-def _assigned_slow(body: str, var: str) -> bool:
-    v = re.escape(var)
-    return re.search(rf"(?:\b{v}\s*(?:[-+*/%|&^]|<<|>>)?=(?!=)|\b{v}\s*(?:\+\+|--)|"
-                     rf"(?:\+\+|--)\s*{v}\b|(?:^|[(,=])\s*&\s*{v}\b)", body, re.M) is not None
-
-
-def _tested_names(src: SourceFile, cfg: Cfg) -> set[str]:
-    """The names _on_every_path() may follow: each two-way branch's plain
-    test of one identifier (``p``, ``!p``)."""
-    out: set[str] = set()
-    for n in cfg.nodes:
-        if n.kind is Kind.COND and len(n.succ) == 2:
-            name = _tested_name(src, n.ast)
-            if name is not None:
-                out.add(name)
-    return out
-
-
-def _tested_name(src: SourceFile, ast: Node | None) -> str | None:
-    """The identifier a condition tests as itself or negated, else None:
-    ``_param_test(src, ast, p) is not None`` iff this is p."""
-    while ast is not None:
-        if ast.type == "parenthesized_expression" and ast.named_child_count == 1:
-            ast = ast.named_children[0]
-        elif ast.type == "unary_expression" and src.text(ast).lstrip().startswith("!"):
-            ast = ast.child_by_field_name("argument")
-        else:
-            break
-    return src.text(ast) if ast is not None and ast.type == "identifier" else None
-
-
-def _param_test(src: SourceFile, ast: Node | None, param: str) -> bool | None:
-    """Is this condition ``param`` (True) or ``!param`` (False)?  None if it
-    is anything else."""
-    neg = False
-    while ast is not None:
-        if ast.type == "parenthesized_expression" and ast.named_child_count == 1:
-            ast = ast.named_children[0]
-        elif ast.type == "unary_expression" and src.text(ast).lstrip().startswith("!"):
-            neg = not neg
-            ast = ast.child_by_field_name("argument")
-        else:
-            break
-    if ast is None or ast.type != "identifier" or src.text(ast) != param:
-        return None
-    return not neg
-
-
-def _on_every_path(cfg: Cfg, node: int,
-                   assume: tuple[SourceFile, str, bool] | None = None) -> bool:
-    """Does every path from the entry to a return pass through ``node``?
-    With ``assume`` (a parameter and its truth), the branches that test that
-    parameter itself follow its value (the parameter is assumed unchanged:
-    only plain tests of it are followed)."""
-    if node == cfg.entry:
-        return True
-    succ = _assumed_succ(cfg, assume)
-    seen, todo = {cfg.entry}, [cfg.entry]
-    while todo:
-        i = todo.pop()
-        if cfg.nodes[i].kind is Kind.RETURN:
-            return False
-        for x in succ(i):
-            if x != node and x not in seen:
-                seen.add(x)
-                todo.append(x)
-    return True
-
-
-def _assumed_succ(cfg: Cfg, assume: tuple[SourceFile, str, bool] | None,
-                  ) -> Callable[[int], list[int]]:
-    """A node's successors, a branch that plainly tests the ``assume``d
-    parameter following its assumed truth."""
-
-    def succ(i: int) -> list[int]:
-        n = cfg.nodes[i]
-        if assume is not None and n.kind is Kind.COND and len(n.succ) == 2:
-            src, p, truth = assume
-            t = _param_test(src, n.ast, p)
-            if t is not None:
-                return [n.succ[0] if t == truth else n.succ[1]]
-        return n.succ
-
-    return succ
 
 
 def _mode_of(info: FunctionInfo, key: str, exits: list[tuple[int, State, State]],
