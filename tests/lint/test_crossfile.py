@@ -101,7 +101,7 @@ def test_takes_cross_files_bound_by_their_parameters() -> None:
 ])
 def test_a_take_only_summary_matters_to_a_file_naming_its_lock(key: str, text: bytes,
                                                                meets: bool) -> None:
-    from xenpatch.lint.run import may_meet
+    from xenpatch.lint.takers import may_meet
 
     take = Summary((Effect("take", "spin", "write", "plain", key, None, "f"),), None)
     assert may_meet(take, text) is meets

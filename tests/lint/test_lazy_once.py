@@ -162,4 +162,10 @@ def test_plain_takes_only() -> None:
     from dataclasses import replace
 
     assert not plain_takes(Summary((replace(take, when="$1"),), None))
+    # On an argument's say: plain enough when the lint says it tracked
+    # nothing for it (FileResult.when_tracked).
+    assert plain_takes(Summary((replace(take, when="$1"),), None), said=True)
+    assert not plain_takes(Summary((replace(take, nonnull="$1"),), None), said=True)
+    assert not plain_takes(Summary((replace(take, mode_arg="$1"),), None), said=True)
+    assert not plain_takes(Summary((take,), "nz"), said=True)
     assert not plain_takes(Summary((replace(take, action="release"),), None))

@@ -1,8 +1,11 @@
 """The rule run._once rests on, over every file of Xen 4.17: a file linted
 with summaries that are all plain takes (once.plain_takes) holds locks at
-the same calls as linted with none, wherever the lint without parses it.
-If the analysis ever lets a take change a path, this fails, and a cold
-single-file lint could then differ from the whole-tree run's."""
+the same calls as linted with none, wherever the lint without parses it;
+and so does one linted with takes on an argument's say too (``when``:
+vfree()'s), wherever that lint says it tracked no variable for them
+(FileResult.when_tracked).  If the analysis ever lets a take change a
+path, this fails, and a cold single-file lint could then differ from the
+whole-tree run's."""
 
 from __future__ import annotations
 
@@ -32,10 +35,11 @@ def _first(p: Path):
     return r.exports, r.held_calls, r.parsed
 
 
-def _with(args) -> tuple[str, frozenset[str]]:
+def _with(args) -> tuple[str, tuple[frozenset[str], bool]]:
     p, given = args
     assert _CONFIG is not None
-    return str(p), lint_file(p, str(p), _CONFIG, given).held_calls
+    r = lint_file(p, str(p), _CONFIG, given)
+    return str(p), (r.held_calls, r.when_tracked)
 
 
 def test_plain_takes_change_no_held_call(xen417: Path, tmp_path: Path,
@@ -46,10 +50,20 @@ def test_plain_takes_change_no_held_call(xen417: Path, tmp_path: Path,
         firsts = list(pool.map(_first, files, chunksize=8))
         tree = lint_run.tree_exports(e for e, _, _ in firsts)
         plain = {n: s for n, s in tree.items() if plain_takes(s)}
-        assert len(plain) >= 50
-        again = dict(pool.map(_with, [(p, plain) for p in files], chunksize=8))
+        said = {n: s for n, s in tree.items() if plain_takes(s, said=True)}
+        assert len(plain) >= 50 and len(said) > len(plain)
+        again = dict(pool.map(_with, [(p, said) for p in files], chunksize=8))
+        # Where the takes on an argument's say made the lint track one,
+        # the claim is the plain takes' alone.
+        tracked = [p for p in files if again[str(p)][1]]
+        again.update(pool.map(_with, [(p, plain) for p in tracked], chunksize=8))
     differ = [str(p) for p, (_, held, parsed) in zip(files, firsts, strict=True)
-              if parsed and again[str(p)] != held]
+              if parsed and again[str(p)][0] != held]
     assert differ == []
-    # Not vacuous: many files hold locks at calls of those helpers.
+    # Not vacuous: many files hold locks at calls of those helpers, some at
+    # calls of those taking on an argument's say, without tracking it.
     assert sum(1 for _, held, _ in firsts if held & plain.keys()) >= 10
+    whens = said.keys() - plain.keys()
+    assert sum(1 for p, (_, held, _) in zip(files, firsts, strict=True)
+               if held & whens and p not in tracked) >= 3
+    assert tracked, "no file tracks a variable for such a take: the check is idle"

@@ -344,7 +344,7 @@ def keep_lock_guards(cfg: Cfg, info: FunctionInfo) -> None:
         lo = bisect.bisect_left(op_starts, st.start_byte)
         return lo < len(op_starts) and op_starts[lo] < st.end_byte
 
-    keep_vars: set[str] = set(try_vars) | arm_vars | when_vars
+    keep_vars: set[str] = set(try_vars) | arm_vars
     null_vars: set[str] = set()
     keep_texts: set[str] = {b.on_false for b in info.branches if b is not None and b.on_false}
     # a == b of two variables a lock is reached through (equalities.py).
@@ -378,6 +378,8 @@ def keep_lock_guards(cfg: Cfg, info: FunctionInfo) -> None:
             keep_texts.add(br.text)
             if br.eq is not None:
                 keep_vars.update(v for v in br.eq if v[0] != "@")
+    info.when_only = when_vars - keep_vars
+    keep_vars |= when_vars
     info.guard_vars = set(keep_vars)
     keep_vars |= null_vars | out_vars
     for i, br in enumerate(info.branches):

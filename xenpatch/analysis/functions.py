@@ -42,6 +42,10 @@ class FunctionInfo:
     # Tracked variables that guard a lock operation (the others are tracked
     # for what a NULL argument does): only these make a guard parameter.
     guard_vars: set[str] = field(default_factory=set)
+    # Variables tracked only because a callee's take is on their say
+    # (Effect.when): with a plain take instead, nothing else would track
+    # them (lint/once.py asks whether such a take changed any path).
+    when_only: set[str] = field(default_factory=set)
     # Locals whose every assignment is a constant of one class ("int ret =
     # -EBUSY;" returned later): what a "return ret;" returns.
     const_locals: dict[str, str] = field(default_factory=dict)

@@ -359,6 +359,8 @@ def lint_source(src: SourceFile, config: LintConfig, path: Path | None,
     fa = FileAnalysis(config, src, headers, external)
     result.functions = len(fa.order)  # one per definition, as functions() finds them
     lint_functions(fa, config, result, findings_only)
+    result.when_tracked = any(f is not None and f.info is not None and bool(f.info.when_only)
+                              for f in (*fa.order, *fa.header_fns.values()))
     result.findings = suppress.filter_findings(src, path, fa, result.findings)
     result.findings.sort(key=Finding.sort_key)
     return result

@@ -50,6 +50,10 @@ class FileResult:
     # takes locks can matter at those calls only (run._again).  Not kept in
     # the cache: a kept result needs no second pass.
     held_calls: frozenset[str] = frozenset()
+    # Did a callee's take on an argument's say (Effect.when) make some
+    # function track a variable nothing else tracks?  Then paths may differ
+    # from a lint with plain takes (lint/once.py).  Not kept either.
+    when_tracked: bool = field(default=False, compare=False)
     # The content hash (treecache.content_hash) of the text linted: what
     # the tree cache keeps of this result is kept under it, never under
     # the hash of another version of the file read before or after.

@@ -6,22 +6,32 @@ The whole-tree run's second pass (run._again) lints a file again if it
 names another file's helper, leaving out take-only helpers except where
 its first pass may hold a lock.  Here the rule is decided without that
 first pass where it can be, and left to both passes where it cannot.
+
+The configuration and the lint itself are handed in by the caller (run.py):
+this module imports neither run.py nor anything importing it.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xenpatch.analysis.irqentry import FIELD_KEY
 from xenpatch.analysis.locktable import Summary
-from xenpatch.lint import run
 from xenpatch.lint.findings import FileResult
+from xenpatch.lint.takers import may_meet, takes_only
+
+if TYPE_CHECKING:
+    from xenpatch.lint.config import LintConfig
+
+# The file (path, display name) and its text linted with those summaries.
+Lint = Callable[[tuple[Path, str], bytes, Mapping[str, Summary]], FileResult]
 
 
-def once(item: tuple[Path, str], raw: bytes,
-         others: dict[str, Summary]) -> FileResult | None:
+def once(item: tuple[Path, str], raw: bytes, others: dict[str, Summary],
+         config: LintConfig, lint: Lint) -> FileResult | None:
     """The file's lint with the other files' summaries, if a whole-tree
     run's second pass (run._again) surely lints it so, whatever its first pass
     finds; None if that cannot be told without the first pass.
@@ -32,33 +42,49 @@ def once(item: tuple[Path, str], raw: bytes,
     What is left surely calls for the second pass if it holds a helper
     that does more than take locks.  Take-only helpers call for it only
     where the first pass may hold a lock; when every summary given only
-    takes locks, plainly (no argument decides the take, no success class,
-    no out-parameters), the lint with them holds the same locks at every
-    node as the lint without (a take changes no state and splits no
-    path), so its own held_calls stand for the first pass's -- if the
-    first pass parses the file at all: one naming no lock operation is
-    left unparsed, holding nothing, unless given summaries."""
+    takes locks, plainly (no success class, no out-parameters, no take on
+    an argument's nullness or a mode it chooses), the lint with them holds
+    the same locks at every node as the lint without (a take changes no
+    state and splits no path), so its own held_calls stand for the first
+    pass's -- if the first pass parses the file at all: one naming no
+    lock operation is left unparsed, holding nothing, unless given
+    summaries.  A take on an argument's say (``when``: vfree() takes
+    vm_lock for a non-NULL pointer) splits no path either, but makes the
+    lint track that argument where it is a variable, and a tracked
+    variable's facts may prune paths or make a parameter a guard: such a
+    lint says so (FileResult.when_tracked) and is no witness then.  As
+    most calls pass a variable (vfree(p)), the text is asked first
+    (by_variable()): a lint likely to track one is not run first."""
     from xenpatch.lint import nameindex
     from xenpatch.lint.filelint import calls_any, reached_from
 
     path = item[0]
     mine = {d.name for d in nameindex.definitions(raw)}
     theirs = {n: s for n, s in others.items() if n not in mine and not n.startswith(FIELD_KEY)}
-    if calls_any(path, frozenset(n for n, s in theirs.items() if not run.takes_only(s)), raw=raw):
-        return run._one(item, raw, others)
-    if not all(plain_takes(s) for s in others.values()) or not parsed_alone(path, raw):
+    if calls_any(path, frozenset(n for n, s in theirs.items() if not takes_only(s)), raw=raw):
+        return lint(item, raw, others)
+    if not all(plain_takes(s, said=True) for s in others.values()) \
+            or not parsed_alone(path, raw, config):
         return None
-    meet = frozenset(n for n, s in theirs.items() if run.may_meet(s, raw))
-    if not calls_any(path, meet, raw=raw) or not after_acquires(path, raw, meet):
+    meet = frozenset(n for n, s in theirs.items() if may_meet(s, raw))
+    if not calls_any(path, meet, raw=raw) or not after_acquires(path, raw, meet, config):
         # Likely the first pass's result stands: it is the one to run.
         return None
-    one = run._one(item, raw, others)
-    if calls_any(path, meet & reached_from(path, one.held_calls), raw=raw):
+    said = {n: frozenset(_index(e.when) for e in s.effects if e.when)
+            for n, s in theirs.items() if any(e.when for e in s.effects)}
+    if said and (by_variable(raw, said) or calls_any(
+            path, frozenset(said.keys() - named(raw, said.keys())), raw=raw)):
+        # Likely a lint with them tracks a variable (also where a header's
+        # inline or macro calls them, with its own parameter): no witness.
+        return None
+    one = lint(item, raw, others)
+    if not one.when_tracked and calls_any(path, meet & reached_from(path, one.held_calls),
+                                          raw=raw):
         return one
     return None
 
 
-def after_acquires(path: Path, raw: bytes, names: frozenset[str]) -> bool:
+def after_acquires(path: Path, raw: bytes, names: frozenset[str], config: LintConfig) -> bool:
     """May one of ``names`` be called holding a lock, as the text shows it:
     named after a lock operation that takes one in some function of the
     file (or in what its headers' inlines and macros named there call).
@@ -68,8 +94,6 @@ def after_acquires(path: Path, raw: bytes, names: frozenset[str]) -> bool:
     from xenpatch.lint import nameindex
     from xenpatch.lint.filelint import reached_from
 
-    config = run._CONFIG
-    assert config is not None
     table = config.table
     takes = _ACQUIRES.get(table.value_key)
     if takes is None:
@@ -89,20 +113,71 @@ def after_acquires(path: Path, raw: bytes, names: frozenset[str]) -> bool:
 _ACQUIRES: dict[Any, re.Pattern[bytes]] = {}
 
 
-def parsed_alone(path: Path, raw: bytes) -> bool:
+def by_variable(raw: bytes, said: Mapping[str, frozenset[int]]) -> bool:
+    """Is one of the helpers called with a plain variable as an argument
+    whose truth decides a take of it (``vfree(p)``, not
+    ``vfree(t->maptrack)``)?  Only a guess, from the text: the lint
+    itself tells what it tracked."""
+    for m in _call_of(said.keys()).finditer(raw):
+        args = _arguments(raw, m.end())
+        if any(_PLAIN.fullmatch(a) for i in said[m.group(1).decode()]
+               for a in (args if i < 0 else args[i:i + 1])):
+            return True
+    return False
+
+
+def _index(when: str) -> int:
+    """The argument a take's condition names ("$1", "!$0"; -1: any)."""
+    m = re.fullmatch(r"!?\$(\d+)", when.strip())
+    return int(m.group(1)) if m else -1
+
+
+def named(raw: bytes, names: Iterable[str]) -> set[str]:
+    """The ones of ``names`` the text calls itself."""
+    return {m.group(1).decode() for m in _call_of(names).finditer(raw)}
+
+
+def _call_of(names: Iterable[str]) -> re.Pattern[bytes]:
+    return re.compile(rb"\b(" + b"|".join(re.escape(n.encode()) for n in sorted(names))
+                      + rb")\s*\(")
+
+
+_PLAIN = re.compile(rb"\s*\(*\s*!?\s*[A-Za-z_]\w*\s*\)*\s*")
+
+
+def _arguments(raw: bytes, at: int) -> list[bytes]:
+    """The arguments of the call whose ``(`` ends before ``at``."""
+    out: list[bytes] = []
+    depth, start = 0, at
+    for i in range(at, min(len(raw), at + 2000)):
+        c = raw[i]
+        if c in b"([{":
+            depth += 1
+        elif c in b")]}":
+            if depth == 0:
+                out.append(raw[start:i])
+                return out
+            depth -= 1
+        elif c == 0x2C and depth == 0:  # ","
+            out.append(raw[start:i])
+            start = i + 1
+    return out
+
+
+def parsed_alone(path: Path, raw: bytes, config: LintConfig) -> bool:
     """Does lint_file() parse ``raw`` when given no summaries?"""
     from xenpatch.analysis.headers import header_index
     from xenpatch.c.source import mentions_any
     from xenpatch.lint.filelint import _seed_names
 
-    assert run._CONFIG is not None
-    return mentions_any(raw, _seed_names(run._CONFIG, header_index(path)))
+    return mentions_any(raw, _seed_names(config, header_index(path)))
 
 
-def plain_takes(s: Summary) -> bool:
+def plain_takes(s: Summary, said: bool = False) -> bool:
     """Only takes, none of them decided by an argument, of a helper that
     is no try-like one: nothing a call of it does changes the caller's
-    paths."""
+    paths.  ``said``: a take on an argument's truth (``when``) counts too;
+    the lint with it then tells whether it tracked a variable for it."""
     return (s.conditional is None and s.guard is None and not s.outs and all(
-        e.action == "take" and e.when is None and e.nonnull is None and e.mode_arg is None
-        for e in s.effects))
+        e.action == "take" and (said or e.when is None) and e.nonnull is None
+        and e.mode_arg is None for e in s.effects))

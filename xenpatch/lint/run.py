@@ -19,6 +19,7 @@ from xenpatch.analysis.irqentry import FIELD_KEY, field_summary, stores_any, sum
 from xenpatch.analysis.locktable import Summary
 from xenpatch.errors import XenpatchError
 from xenpatch.lint.findings import FileResult
+from xenpatch.lint.takers import may_meet, takes_only
 from xenpatch.lint.treecache import TreeCache
 from xenpatch.paths import rules_dir
 
@@ -174,26 +175,6 @@ def _shipped(exports: dict[str, Summary] | TreeExports | _Shipped) -> TreeExport
         with open(exports.path, "rb") as fh:
             got = _SHIPPED[exports.path] = pickle.load(fh)
     return got
-
-
-def takes_only(s: Summary) -> bool:
-    return all(e.action == "take" for e in s.effects)
-
-
-def may_meet(s: Summary, text: bytes) -> bool:
-    """Can a call of a helper with this summary change what the file's lint
-    says?  One that only takes locks (printk() takes console_lock) matters
-    only to a caller that may hold one of them: the file must name that
-    lock's field (or global) somewhere, where it takes or releases it, or
-    through a wrapper named after it (pcidevs_lock() takes _pcidevs_lock).
-    A lock the helper is handed itself ("*$0") may be any."""
-    from xenpatch.analysis.lockkeys import last_field
-
-    for e in s.effects:
-        name = last_field(e.key).lstrip("_")
-        if e.action != "take" or "$" in name or not name or name.encode() in text:
-            return True
-    return False
 
 
 def tree_exports(per_file: Iterable[Mapping[str, Summary]]) -> dict[str, Summary]:
@@ -517,7 +498,8 @@ def _alone(item: tuple[Path, str], raw: bytes | None, plan: lazy_t.Plan,
     others = _exports(plan, every, asked, [])
     from xenpatch.lint.once import once
 
-    one = once(item, raw, others) if raw is not None and others else None
+    assert _CONFIG is not None
+    one = once(item, raw, others, _CONFIG, _one) if raw is not None and others else None
     if one is not None:
         # Its own summaries would be of a second round: none are given.
         one.exports = {}
