@@ -27,7 +27,7 @@ from xenpatch.analysis.irqstate import IRQ_KEY, is_irq_move
 from xenpatch.analysis.locktable import Effect, Summary
 from xenpatch.analysis.pathstate import UNKNOWN, Result
 from xenpatch.analysis.unit import FunctionUnit
-from xenpatch.c.cfg import Cfg, Kind, call_args
+from xenpatch.c.cfg import Cfg, Kind, call_args, call_name
 from xenpatch.c.source import SourceFile, walk
 
 STATES = ("on", "off")
@@ -157,6 +157,15 @@ FIELD_KEY = "%irq:->"
 _FIELD_CALL = re.compile(rb"(?:->|\.)\s*([A-Za-z_]\w*)\s*\)?\s*\(")
 
 
+# Direct calls of a function another file defines: "%irq:->()NAME" -> what
+# this file's calls of NAME agree on, exported only when every mention of
+# NAME in the file's code is such a call and its state is known (lint:
+# irqcalls.py checks the whole tree's mentions before any file reads one).
+# The prefix is FIELD_KEY's on purpose: every filter that keeps these
+# whole-tree facts out of a function's summaries covers both.
+CALL_KEY = FIELD_KEY + "()"
+
+
 def field_summary(state: str) -> Summary:
     return Summary((Effect("irqentry", "spin", state, "plain", IRQ_KEY, None, "irqentry",
                            inferred=True),), None)
@@ -170,7 +179,60 @@ def summary_state(s: Summary) -> str:
 def external_entries(external: Mapping[str, Summary]) -> dict[str, str]:
     """Field name -> what the calls through it in the tree agree on."""
     return {k[len(FIELD_KEY):]: summary_state(s) for k, s in external.items()
-            if k.startswith(FIELD_KEY)}
+            if k.startswith(FIELD_KEY) and not k.startswith(CALL_KEY)}
+
+
+def external_calls(external: Mapping[str, Summary]) -> dict[str, str]:
+    """Function name -> what the other files' calls of it agree on (only
+    what irqcalls.settle() let through: every other mention is such a call)."""
+    return {k[len(CALL_KEY):]: summary_state(s) for k, s in external.items()
+            if k.startswith(CALL_KEY)}
+
+
+def call_states(runs: Iterable[tuple[FunctionUnit, Result]], raw: bytes,
+                defined: Iterable[str]) -> dict[str, str]:
+    """Per function the file calls but does not define, the IRQ state its
+    calls agree on, for those whose every mention in the file's code is a
+    call of a function analysed here reached with that state known ("on" or
+    "off"): what the defining file may take as these callers' say."""
+    mine = set(defined)
+    found: dict[str, list[str | None]] = {}
+    for g, res in runs:
+        if g.cfg is None or g.info is None or g.node is None:
+            continue
+        body = g.node.child_by_field_name("body")
+        if body is None:
+            continue
+        own = set(g.info.params) | g.info.locals
+        calls = [(c, n) for c in walk(body) if c.type == "call_expression"
+                 and (n := call_name(g.src, c)) is not None and n not in mine and n not in own]
+        if not calls:
+            continue
+        states = node_states(res, g.info.acts)
+        nodes = cfg_nodes(g.cfg)
+        for c, n in calls:
+            node = node_of(nodes, c)
+            st, mover = states.get(node, (None, None)) if node is not None else (None, None)
+            if node is not None and node not in states:
+                st = "-"  # no path reaches it: says nothing, counted as seen
+            elif mover is not None and mover != n:
+                st = None
+            found.setdefault(n, []).append(st)
+    if not found:
+        return {}
+    code = fnptrs.code_only(raw)
+    out: dict[str, str] = {}
+    for n, got in found.items():
+        s = meet(x for x in got if x != "-")
+        if s is None:
+            continue
+        # Any other mention (its address taken, a macro's body, a call in
+        # a function not analysed) is a caller this file cannot state.
+        if len(re.findall(rb"(?<![\w$])" + re.escape(n.encode()) + rb"(?![\w$])", code)) \
+                != len(got):
+            continue
+        out[n] = s
+    return out
 
 
 def fields_called(raw: bytes) -> dict[str, int]:
@@ -287,21 +349,28 @@ def _field_calls(src: SourceFile, code: bytes,
 def entry_states(units: list[FunctionUnit], refs: fnptrs.FnRefs,
                  by_node: Mapping[int, FunctionUnit], run: Run,
                  first: Mapping[FunctionUnit, Result] | None = None,
-                 external: Mapping[str, str] | None = None) -> dict[str, str]:
+                 external: Mapping[str, str] | None = None,
+                 settled: Mapping[str, str] | None = None) -> dict[str, str]:
     """Function name -> "on"/"off" for the ``units`` whose callers all agree.
 
     ``by_node``: the file's functions by their definition's start byte (the
     callers); ``run(g, entry)``: g's dataflow with that entry state (None
     if it cannot run); ``first``: runs already made with the entry unknown;
     ``external``: per struct field, what the other files' calls through it
-    agree on ("on"/"off"; any other value: they do not)."""
+    agree on ("on"/"off"; any other value: they do not); ``settled``: per
+    function the other files call, what all their mentions of it, calls
+    each, agree on (irqcalls.settle()): the callers a function other files
+    can call has besides this file's."""
     sites = _Sites(run, first or {})
     ext = external or {}
+    others = settled or {}
     callers: dict[str, tuple[list[fnptrs.Site], list[str]]] = {}
     tested: dict[str, frozenset[int]] = {}
     for f in units:
         c = refs.callers(f.name)
         outside = [ext[n] for n in refs.fields_of(f.name) if n in ext]
+        if not f.is_static and f.name in others:
+            outside.append(others[f.name])
         if c is not None and (c[0] or c[1] or outside):
             callers[f.name] = (c[0], c[1] + outside)
             tested[f.name] = tested.get(f.name, frozenset()) | tested_params(f)
@@ -327,4 +396,5 @@ def entry_states(units: list[FunctionUnit], refs: fnptrs.FnRefs,
     return {}
 
 
-__all__ = ["cfg_nodes", "entry_states", "meet", "node_of", "node_states"]
+__all__ = ["CALL_KEY", "call_states", "cfg_nodes", "entry_states", "external_calls", "meet",
+           "node_of", "node_states"]

@@ -31,8 +31,11 @@ from xenpatch.analysis.headers import (
     percpu_members,
 )
 from xenpatch.analysis.irqentry import (
+    CALL_KEY,
     FIELD_KEY,
+    call_states,
     entry_states,
+    external_calls,
     external_entries,
     field_call_states,
     field_summary,
@@ -143,12 +146,19 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
     entries = _with_entry_states(fa, config, oracle, done, queued_rw,
                                  {f for f, lst in takes.items() if any(s[3] for s in lst)},
                                  refs_of)
+    runs: dict[FunctionUnit, Result] | None = None
     if IRQ_CODES & config.enabled and not findings_only:
         # What this file's calls through struct fields agree on, for the
         # files storing functions in those fields (a whole-tree run).
         for name, state in field_call_states(((f, res) for f, res, _ in done),
                                              fa.src.raw).items():
             result.exports[FIELD_KEY + name] = field_summary(state)
+        # And its calls of other files' functions, from the runs whose entry
+        # is no guess (irqcalls.py settles them over the tree).
+        runs = sound_runs(fa.order, first, {f: res for f, res, _ in done}, entries, refs_of,
+                          external_calls(fa.external))
+        for name, state in call_states(runs.items(), fa.src.raw, fa.fns).items():
+            result.exports[CALL_KEY + name] = field_summary(state)
     for f in rel:
         if f.skip is not None:
             result.skipped.append((f.name, fa.src.line_of(f.node.start_byte), f.skip))
@@ -164,8 +174,9 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
         for r in raws:
             found.append(_finding(fa.src, f, res, r))
     if takes:
-        runs = sound_runs(fa.order, first, {f: res for f, res, _ in done}, entries,
-                          refs_of)
+        if runs is None:
+            runs = sound_runs(fa.order, first, {f: res for f, res, _ in done}, entries,
+                              refs_of, external_calls(fa.external))
         found.extend(_finding(fa.src, f, runs[f], r) for f, r in
                      irq_safety_findings(runs.items(), takes))
     result.findings.extend(found)
@@ -219,6 +230,7 @@ def _with_entry_states(fa: FileAnalysis, config: LintConfig, oracle: PercpuOracl
         return {}
     refs = refs_of()
     by_node = {f.node.start_byte: f for f in fa.order}
+    first = {f: res for f, res, _ in done}
 
     def run(g: FunctionUnit, entry: str | None) -> Result | None:
         fa.prepare(g)
@@ -231,8 +243,13 @@ def _with_entry_states(fa: FileAnalysis, config: LintConfig, oracle: PercpuOracl
             g.entry_irq = None
             g.skip = None
 
-    entries = entry_states([f for f, _, _ in done], refs, by_node, run,
-                           {f: res for f, res, _ in done}, external_entries(fa.external))
+    calls = external_calls(fa.external)
+    # A function with no lock of its own whose callers elsewhere agree is a
+    # way in for the ones it calls (through a field too).
+    units = [f for f, _, _ in done]
+    units += [f for f in fa.order if f.name in calls and not f.is_static and f not in first]
+    entries = entry_states(units, refs, by_node, run, first, external_entries(fa.external),
+                           calls)
     for i, (f, _, _) in enumerate(done):
         if f not in wanted or f.name not in entries or f.info is None:
             continue
