@@ -180,7 +180,7 @@ def tree_summaries(commit: str) -> dict[str, Summary]:
         paths = sorted(xen.rglob("*.c"))
         results = [lint_file(p, str(p.relative_to(xen)), _CONFIGS["default"]) for p in paths]
         out = tree_exports(r.exports for r in results)
-        out.update(settle([(p, r.exports) for p, r in zip(paths, results, strict=True)]))
+        out.update(settle([(p, r.path, r.exports) for p, r in zip(paths, results, strict=True)]))
     return out
 
 

@@ -176,10 +176,23 @@ def summary_state(s: Summary) -> str:
         else "?"
 
 
-def external_entries(external: Mapping[str, Summary]) -> dict[str, str]:
-    """Field name -> what the calls through it in the tree agree on."""
-    return {k[len(FIELD_KEY):]: summary_state(s) for k, s in external.items()
-            if k.startswith(FIELD_KEY) and not k.startswith(CALL_KEY)}
+def external_entries(external: Mapping[str, Summary], me: str = "") -> dict[str, str]:
+    """Field name -> what the calls through it in the tree agree on; for
+    the file named ``me``, what the other files' calls agree on where the
+    tree settled it (lint: irqcalls.settle(), "%irq:->FIELD|FILE"; "-": no
+    other file calls through it)."""
+    out: dict[str, str] = {}
+    mine: dict[str, str] = {}
+    for k, s in external.items():
+        if not k.startswith(FIELD_KEY) or k.startswith(CALL_KEY):
+            continue
+        name, _, who = k[len(FIELD_KEY):].partition("|")
+        if not who:
+            out[name] = summary_state(s)
+        elif who == me:
+            mine[name] = summary_state(s)
+    out.update(mine)
+    return {n: s for n, s in out.items() if s != "-"}
 
 
 def external_calls(external: Mapping[str, Summary]) -> dict[str, str]:

@@ -248,8 +248,8 @@ def _with_entry_states(fa: FileAnalysis, config: LintConfig, oracle: PercpuOracl
     # way in for the ones it calls (through a field too).
     units = [f for f, _, _ in done]
     units += [f for f in fa.order if f.name in calls and not f.is_static and f not in first]
-    entries = entry_states(units, refs, by_node, run, first, external_entries(fa.external),
-                           calls)
+    entries = entry_states(units, refs, by_node, run, first,
+                           external_entries(fa.external, fa.src.path), calls)
     for i, (f, _, _) in enumerate(done):
         if f not in wanted or f.name not in entries or f.info is None:
             continue

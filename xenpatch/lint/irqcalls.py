@@ -14,8 +14,17 @@ nothing for it) drops the name: its entry stays unknown.
 
 What remains lets the defining file take these callers' word for a
 non-static function (irqentry.entry_states()), as it does its own callers'
-for a static one.  The check reads the text of the tree once per run, for
-the few names exported with a known state.
+for a static one.
+
+The calls through a struct field are merged over the tree as each file's
+first pass saw them ("%irq:->FIELD"), the calling file's own word
+included, said before its functions' entries were known.  For a file that
+calls through a field itself, what the OTHER files' calls agree on is
+settled here the same way ("%irq:->FIELD|FILE"; "-": no other file names
+the field), which its second pass reads instead.
+
+The check reads the text of the tree once per run, for the few names
+exported with a known state or a field a file could not state alone.
 """
 
 from __future__ import annotations
@@ -26,7 +35,7 @@ from pathlib import Path
 
 from xenpatch.analysis import fnptrs
 from xenpatch.analysis.headers import find_xen_root
-from xenpatch.analysis.irqentry import CALL_KEY, summary_state
+from xenpatch.analysis.irqentry import CALL_KEY, FIELD_KEY, field_summary, meet, summary_state
 from xenpatch.analysis.locktable import Summary
 from xenpatch.c.source import directives
 from xenpatch.lint import nameindex
@@ -37,64 +46,96 @@ _IDENT = re.compile(rb"[A-Za-z_]\w*")
 _DIRECTIVE = re.compile(rb"#(?:\\\r?\n|[^\n])*")
 
 
-def settle(per_file: Sequence[tuple[Path, Mapping[str, Summary]]]) -> dict[str, Summary]:
-    """The "%irq:->()NAME" facts the tree stands by: those the files that
-    export one agree on, kept only where every mention of NAME in the tree
-    is accounted for (module doc).  ``per_file``: each linted file's path
-    and own exports (run.tree_exports() leaves these facts out)."""
-    wanted: dict[str, Summary] = {}
+def settle(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[str, Summary]:
+    """The tree-level IRQ facts that stand once every mention in the tree
+    is accounted for (module doc).  ``per_file``: each linted file's path,
+    name in the run (FileResult.path) and own exports (run.tree_exports()
+    leaves the call facts out)."""
+    calls: dict[str, Summary] = {}
     said: dict[str, set[Path]] = {}
     clash: set[str] = set()
-    for p, ex in per_file:
+    fields: dict[str, dict[Path, tuple[str, str]]] = {}
+    for p, display, ex in per_file:
+        rp = p.resolve()
         for k, s in ex.items():
-            if not k.startswith(CALL_KEY):
-                continue
-            n = k[len(CALL_KEY):]
-            if summary_state(s) not in ("on", "off") or wanted.setdefault(n, s) != s:
-                clash.add(n)
-            said.setdefault(n, set()).add(p.resolve())
+            if k.startswith(CALL_KEY):
+                n = k[len(CALL_KEY):]
+                if summary_state(s) not in ("on", "off") or calls.setdefault(n, s) != s:
+                    clash.add(n)
+                said.setdefault(n, set()).add(rp)
+            elif k.startswith(FIELD_KEY):
+                fields.setdefault(k[len(FIELD_KEY):], {})[rp] = (display, summary_state(s))
     for n in clash:
-        wanted.pop(n, None)
-    if not wanted:
+        calls.pop(n, None)
+    # A field worth settling: one a file calls through in a state it could
+    # not state alone, which the others' calls (or their absence) may settle.
+    unsure = {f: by for f, by in fields.items()
+              if any(st not in ("on", "off") for _, st in by.values())}
+    if not calls and not unsure:
         return {}
-    roots = {find_xen_root(p.resolve()) for p, _ in per_file}
+    roots = {find_xen_root(p.resolve()) for p, _, _ in per_file}
     root = roots.pop() if len(roots) == 1 else None
     if root is None:
         return {}
-    return {CALL_KEY + n: wanted[n] for n in accounted(root, wanted.keys(), said)}
+    mentions = _mentions(root, set(calls) | set(unsure))
+    out: dict[str, Summary] = {CALL_KEY + n: calls[n]
+                               for n in _accounted(calls, said, mentions)}
+    for f, by in unsure.items():
+        where = mentions.get(f, {})
+        for x, (display, st) in by.items():
+            if st in ("on", "off"):
+                continue
+            others = [p for p in where if p != x]
+            if any(p not in by for p in others):
+                continue  # a mention that is no call stated: a caller unknown
+            s = meet(by[p][1] for p in others) if others else "-"
+            if s is not None:
+                out[f"{FIELD_KEY}{f}|{display}"] = field_summary(s)
+    return out
 
 
-def accounted(root: Path, names: Iterable[str], said: Mapping[str, set[Path]]) -> set[str]:
-    """The ``names`` whose every mention under ``root`` is in a file of
-    ``said[name]``, in the one C file defining it, or a header's prototype."""
-    ok = set(names)
-    definers: dict[str, list[Path]] = {}
+def _mentions(root: Path, names: set[str]) -> dict[str, dict[Path, str]]:
+    """Per name, the files of the tree whose code mentions it, with how:
+    "def" (a C file defining it), "proto" (a header declaring it only),
+    "use" (anything else)."""
+    out: dict[str, dict[Path, str]] = {}
+    if not names:
+        return out
     for path in sorted(_sources(root)):
-        if not ok:
-            break
         try:
             raw = path.read_bytes()
         except OSError:
             continue
-        if not any(n.encode() in raw for n in ok):
+        if not any(n.encode() in raw for n in names):
             continue
         code = fnptrs.code_only(raw)
-        here = {m.decode() for m in _IDENT.findall(code)} & ok
+        here = {m.decode() for m in _IDENT.findall(code)} & names
         if not here:
             continue
         p = path.resolve()
         defined = {d.name for d in nameindex.definitions(code)} if path.suffix == ".c" \
             else set()
         for n in here:
-            if p in said.get(n, ()):
-                continue
-            if n in defined:
-                definers.setdefault(n, []).append(p)
-            elif path.suffix != ".h" or not prototypes_only(code, n):
-                ok.discard(n)
-    # A function defined twice (one per architecture, or under #ifdef):
-    # which one a call reaches is the build's.
-    return {n for n in ok if len(definers.get(n, ())) == 1}
+            how = "def" if n in defined else \
+                "proto" if path.suffix == ".h" and prototypes_only(code, n) else "use"
+            out.setdefault(n, {})[p] = how
+    return out
+
+
+def _accounted(calls: Mapping[str, Summary], said: Mapping[str, set[Path]],
+               mentions: Mapping[str, Mapping[Path, str]]) -> set[str]:
+    """The called names whose every mention is in a file that stated it,
+    in the one C file defining it, or in a header's prototype."""
+    ok = set()
+    for n in calls:
+        where = mentions.get(n, {})
+        mine = said.get(n, set())
+        defs = [p for p, how in where.items() if how == "def" and p not in mine]
+        # A function defined twice (one per architecture, or under #ifdef):
+        # which one a call reaches is the build's.
+        if len(defs) == 1 and all(how != "use" or p in mine for p, how in where.items()):
+            ok.add(n)
+    return ok
 
 
 def defines_any(raw: bytes, names: frozenset[str]) -> bool:
@@ -113,20 +154,20 @@ def prototypes_only(code: bytes, name: str) -> bool:
     """Is every mention of ``name`` in a header's code (comments and
     literals blank) a declaration at file scope: ``... name(...)`` up to a
     ``;``, no body, not in a directive (a macro may call it)?"""
+    word = re.compile(rb"\b" + re.escape(name.encode()) + rb"\b")
     for m in directives(_DIRECTIVE, code):
-        if re.search(rb"\b" + re.escape(name.encode()) + rb"\b", m.group(0)):
+        if word.search(m.group(0)):
             return False
-    pat = re.compile(rb"\b" + re.escape(name.encode()) + rb"\b")
-    for m in pat.finditer(code):
+    for m in word.finditer(code):
         if code.count(b"{", 0, m.start()) != code.count(b"}", 0, m.start()):
             return False  # in an inline's body, a struct, an initialiser
         rest = code[m.end():]
         if not rest.lstrip().startswith(b"("):
             return False
         semi, brace = rest.find(b";"), rest.find(b"{")
-        if semi < 0 or (0 <= brace < semi):
+        if semi < 0 or 0 <= brace < semi:
             return False
     return True
 
 
-__all__ = ["accounted", "defines_any", "prototypes_only", "settle"]
+__all__ = ["defines_any", "prototypes_only", "settle"]

@@ -229,9 +229,11 @@ def tree_exports(per_file: Iterable[Mapping[str, Summary]]) -> dict[str, Summary
 def known_fields(exports: Mapping[str, Summary]) -> frozenset[str]:
     """The fields whose calls all agree on the IRQ state: a file storing a
     function there (naming the field) is linted again with that."""
-    return frozenset(k[len(FIELD_KEY):] for k, s in exports.items()
+    # A file's own view of a field it calls through (irqcalls.settle(),
+    # "FIELD|FILE") may say "-": nobody else calls through it.
+    return frozenset(k[len(FIELD_KEY):].partition("|")[0] for k, s in exports.items()
                      if k.startswith(FIELD_KEY) and not k.startswith(CALL_KEY)
-                     and summary_state(s) in ("on", "off"))
+                     and summary_state(s) in (("on", "off", "-") if "|" in k else ("on", "off")))
 
 
 def default_jobs() -> int:
@@ -627,7 +629,8 @@ def _two_passes(work: list[tuple[Path, str]], mapper, progress: Progress | None 
     pairs = list(_counted_pairs(mapper(_first, work, raws, index), len(work), progress))
     first = [r for r, _ in pairs]
     exports = tree_exports(r.exports for r in first)
-    exports.update(irqcalls.settle([(w[0], r.exports) for w, r in zip(work, first, strict=True)]))
+    exports.update(irqcalls.settle([(w[0], r.path, r.exports)
+                                    for w, r in zip(work, first, strict=True)]))
     return _second(work, first, exports, mapper, progress, raws), [n for _, n in pairs]
 
 
