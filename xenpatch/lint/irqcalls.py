@@ -88,9 +88,9 @@ def settle(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[
             others = [p for p in where if p != x]
             if any(p not in by for p in others):
                 continue  # a mention that is no call stated: a caller unknown
-            s = meet(by[p][1] for p in others) if others else "-"
-            if s is not None:
-                out[f"{FIELD_KEY}{f}|{display}"] = field_summary(s)
+            agreed = meet(by[p][1] for p in others) if others else "-"
+            if agreed is not None:
+                out[f"{FIELD_KEY}{f}|{display}"] = field_summary(agreed)
     return out
 
 

@@ -169,9 +169,9 @@ def _through_address(info: FunctionInfo, key: str) -> tuple[str, str] | None:
     rest = key[m.end():] if m is not None else ""
     if m is None or m.group(1) or not rest.startswith("->"):
         return None
-    typed = {info.local_types.get(v) for v, a in info.aliases.items()
+    typed = {info.local_types.get(v) or "" for v, a in info.aliases.items()
              if a.replace(" ", "") == "&" + m.group(2)}
-    typed.discard(None)
+    typed.discard("")
     t = typed.pop() if len(typed) == 1 else ""
     return None if _untyped(t) else (" ".join(t.split()), rest)
 
