@@ -70,7 +70,7 @@ def test_settled_facts() -> None:
     assert {k: summary_state(s) for k, s in got.items()} == {
         CALL_KEY + "chan_tick": "on",
         # Nobody but chan.c names the field: its own calls decide.
-        FIELD_KEY + "handler|chan.c": "-",
+        FIELD_KEY + "handler|arch/chan.c": "-",
     }
 
 

@@ -178,7 +178,7 @@ def summary_state(s: Summary) -> str:
 
 def external_entries(external: Mapping[str, Summary], me: str = "") -> dict[str, str]:
     """Field name -> what the calls through it in the tree agree on; for
-    the file named ``me``, what the other files' calls agree on where the
+    the file at ``me`` (its path under xen/), what the other files' calls agree on where the
     tree settled it (lint: irqcalls.settle(), "%irq:->FIELD|FILE"; "-": no
     other file calls through it)."""
     out: dict[str, str] = {}
@@ -189,7 +189,7 @@ def external_entries(external: Mapping[str, Summary], me: str = "") -> dict[str,
         name, _, who = k[len(FIELD_KEY):].partition("|")
         if not who:
             out[name] = summary_state(s)
-        elif who == me:
+        elif me and who == me:
             mine[name] = summary_state(s)
     out.update(mine)
     return {n: s for n, s in out.items() if s != "-"}

@@ -249,7 +249,7 @@ def _with_entry_states(fa: FileAnalysis, config: LintConfig, oracle: PercpuOracl
     units = [f for f, _, _ in done]
     units += [f for f in fa.order if f.name in calls and not f.is_static and f not in first]
     entries = entry_states(units, refs, by_node, run, first,
-                           external_entries(fa.external, fa.src.path), calls)
+                           external_entries(fa.external, fa.tree_path), calls)
     for i, (f, _, _) in enumerate(done):
         if f not in wanted or f.name not in entries or f.info is None:
             continue
@@ -374,11 +374,22 @@ def lint_source(src: SourceFile, config: LintConfig, path: Path | None,
         return result
     headers = header_index(path) if path is not None else HeaderIndex(None)
     fa = FileAnalysis(config, src, headers, external)
+    fa.tree_path = tree_path(path, headers.root)
     result.functions = len(fa.order)  # one per definition, as functions() finds them
     lint_functions(fa, config, result, findings_only)
     result.findings = suppress.filter_findings(src, path, fa, result.findings)
     result.findings.sort(key=Finding.sort_key)
     return result
+
+
+def tree_path(path: Path | None, root: Path | None) -> str:
+    """``path`` under the tree's ``root`` (posix), "" if not under it."""
+    if path is None or root is None:
+        return ""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except (OSError, ValueError):
+        return ""
 
 
 def _seed_names(config: LintConfig, headers: HeaderIndex) -> frozenset[bytes]:

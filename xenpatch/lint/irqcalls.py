@@ -20,8 +20,8 @@ The calls through a struct field are merged over the tree as each file's
 first pass saw them ("%irq:->FIELD"), the calling file's own word
 included, said before its functions' entries were known.  For a file that
 calls through a field itself, what the OTHER files' calls agree on is
-settled here the same way ("%irq:->FIELD|FILE"; "-": no other file names
-the field), which its second pass reads instead.
+settled here the same way ("%irq:->FIELD|FILE", FILE its path under
+xen/; "-": no other file names the field), which its second pass reads instead.
 
 The check reads the text of the tree once per run, for the few names
 exported with a known state or a field a file could not state alone.
@@ -78,19 +78,21 @@ def settle(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[
     if root is None:
         return {}
     mentions = _mentions(root, set(calls) | set(unsure))
+    base = root.resolve()
     out: dict[str, Summary] = {CALL_KEY + n: calls[n]
                                for n in _accounted(calls, said, mentions)}
     for f, by in unsure.items():
         where = mentions.get(f, {})
-        for x, (display, st) in by.items():
-            if st in ("on", "off"):
+        for x, (_, st) in by.items():
+            if st in ("on", "off") or not x.is_relative_to(base):
                 continue
             others = [p for p in where if p != x]
             if any(p not in by for p in others):
                 continue  # a mention that is no call stated: a caller unknown
             agreed = meet(by[p][1] for p in others) if others else "-"
             if agreed is not None:
-                out[f"{FIELD_KEY}{f}|{display}"] = field_summary(agreed)
+                out[f"{FIELD_KEY}{f}|{x.relative_to(base).as_posix()}"] = \
+                    field_summary(agreed)
     return out
 
 
