@@ -17,7 +17,7 @@ calls reaching back to itself never knows more than its way in says.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 from tree_sitter import Node
 
@@ -186,8 +186,8 @@ def external_entries(external: Mapping[str, Summary], me: str = "") -> dict[str,
     for k, s in external.items():
         if not k.startswith(FIELD_KEY) or k.startswith(CALL_KEY):
             continue
-        name, _, who = k[len(FIELD_KEY):].partition("|")
-        if not who:
+        name, sep, who = k[len(FIELD_KEY):].partition("|")
+        if not sep:
             out[name] = summary_state(s)
         elif me and who == me:
             mine[name] = summary_state(s)
@@ -200,6 +200,36 @@ def external_calls(external: Mapping[str, Summary]) -> dict[str, str]:
     what irqcalls.settle() let through: every other mention is such a call)."""
     return {k[len(CALL_KEY):]: summary_state(s) for k, s in external.items()
             if k.startswith(CALL_KEY)}
+
+
+# The state a file exports for a name or field whose entry it would use:
+# irqcalls.settle() settles only those (what the tree's text is read for).
+WANT = "want"
+
+
+def entry_matters(wanted: Iterable[str], refs: fnptrs.FnRefs,
+                  by_node: Mapping[int, FunctionUnit]) -> set[str]:
+    """The ``wanted`` functions (whose checks read the entry state) and
+    those of the file reaching one through its direct calls or the fields
+    they are stored in: the functions whose entry state changes a finding."""
+
+    def callers(n: str) -> Iterator[str]:
+        sites = list(refs.direct.get(n, []))
+        for f in refs.fields_of(n):
+            sites.extend(refs.field_calls.get(f, []))
+        for caller, _ in sites:
+            g = by_node.get(caller.start_byte)
+            if g is not None:
+                yield g.name
+
+    seen = set(wanted)
+    todo = list(seen)
+    while todo:
+        for c in callers(todo.pop()):
+            if c not in seen:
+                seen.add(c)
+                todo.append(c)
+    return seen
 
 
 def call_states(runs: Iterable[tuple[FunctionUnit, Result]], raw: bytes,
@@ -216,6 +246,8 @@ def call_states(runs: Iterable[tuple[FunctionUnit, Result]], raw: bytes,
         body = g.node.child_by_field_name("body")
         if body is None:
             continue
+        if not any(st.fact("%irq") is not None for _, st in res.parents):
+            continue  # no state known anywhere: its calls say nothing (counted short)
         own = set(g.info.params) | g.info.locals
         calls = [(c, n) for c in walk(body) if c.type == "call_expression"
                  and (n := call_name(g.src, c)) is not None and n not in mine and n not in own]
@@ -409,5 +441,5 @@ def entry_states(units: list[FunctionUnit], refs: fnptrs.FnRefs,
     return {}
 
 
-__all__ = ["CALL_KEY", "call_states", "cfg_nodes", "entry_states", "external_calls", "meet",
-           "node_of", "node_states"]
+__all__ = ["CALL_KEY", "WANT", "call_states", "cfg_nodes", "entry_matters", "entry_states",
+           "external_calls", "meet", "node_of", "node_states"]

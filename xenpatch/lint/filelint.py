@@ -33,7 +33,9 @@ from xenpatch.analysis.headers import (
 from xenpatch.analysis.irqentry import (
     CALL_KEY,
     FIELD_KEY,
+    WANT,
     call_states,
+    entry_matters,
     entry_states,
     external_calls,
     external_entries,
@@ -150,9 +152,11 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
     if IRQ_CODES & config.enabled and not findings_only:
         # What this file's calls through struct fields agree on, for the
         # files storing functions in those fields (a whole-tree run).
-        for name, state in field_call_states(((f, res) for f, res, _ in done),
-                                             fa.src.raw).items():
+        own_fields = field_call_states(((f, res) for f, res, _ in done), fa.src.raw)
+        for name, state in own_fields.items():
             result.exports[FIELD_KEY + name] = field_summary(state)
+        wanted = _entry_wanted(done, {f for f, lst in takes.items() if any(s[3] for s in lst)})
+        result.exports.update(_entry_wants(fa, wanted, refs_of(), own_fields) if wanted else {})
         # And its calls of other files' functions, from the runs whose entry
         # is no guess (irqcalls.py settles them over the tree).
         runs = sound_runs(fa.order, first, {f: res for f, res, _ in done}, entries, refs_of,
@@ -213,6 +217,35 @@ def _close_over(fa: FileAnalysis, names: set[str]) -> frozenset[str]:
 _ENTRY_MOVES = frozenset({"lock_off", "lock_restore", "restore"})
 
 
+def _entry_wanted(done: list[tuple[FunctionUnit, Result, list[RawFinding]]],
+                  plain_takes: set[FunctionUnit]) -> set[FunctionUnit]:
+    """The functions whose checks read the state they are entered in."""
+    return {f for f, _, _ in done if f.info is not None and (any(
+        isinstance(a, IrqAct) and a.op in _ENTRY_MOVES for acts in f.info.acts for a in acts)
+        or f in plain_takes)}
+
+
+def _entry_wants(fa: FileAnalysis, wanted: set[FunctionUnit], refs: fnptrs.FnRefs,
+                 own_fields: Mapping[str, str]) -> dict[str, Summary]:
+    """The tree-level facts this file would read (irqcalls.settle() settles
+    only those): the entries of its non-static functions that reach a
+    function in ``wanted``, and what the other files' calls agree on for
+    a field it stores such a function in and calls through in a state it
+    cannot state alone (``own_fields``: its calls' states)."""
+    if not wanted:
+        return {}
+    by_node = {f.node.start_byte: f for f in fa.order}
+    matters = entry_matters({f.name for f in wanted}, refs, by_node)
+    want = field_summary(WANT)
+    out = {CALL_KEY + f.name: want for f in fa.order
+           if f.name in matters and not f.is_static}
+    for fld, names in refs.stored.items():
+        if own_fields.get(fld, "?") not in ("on", "off") and refs.field_calls.get(fld) \
+                and names & matters:
+            out[FIELD_KEY + fld + "|"] = want
+    return out
+
+
 def _with_entry_states(fa: FileAnalysis, config: LintConfig, oracle: PercpuOracle,
                        done: list[tuple[FunctionUnit, Result, list[RawFinding]]],
                        queued_rw: bool, plain_takes: set[FunctionUnit],
@@ -223,9 +256,7 @@ def _with_entry_states(fa: FileAnalysis, config: LintConfig, oracle: PercpuOracl
     or a plain take XL017 wants the state of (``plain_takes``)."""
     if not IRQ_CODES & config.enabled:
         return {}
-    wanted = {f for f, _, _ in done if f.info is not None and (any(
-        isinstance(a, IrqAct) and a.op in _ENTRY_MOVES for acts in f.info.acts for a in acts)
-        or f in plain_takes)}
+    wanted = _entry_wanted(done, plain_takes)
     if not wanted:
         return {}
     refs = refs_of()

@@ -29,13 +29,21 @@ exported with a known state or a field a file could not state alone.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from xenpatch.analysis import fnptrs
 from xenpatch.analysis.headers import find_xen_root
-from xenpatch.analysis.irqentry import CALL_KEY, FIELD_KEY, field_summary, meet, summary_state
+from xenpatch.analysis.irqentry import (
+    CALL_KEY,
+    FIELD_KEY,
+    WANT,
+    field_summary,
+    meet,
+    summary_state,
+)
 from xenpatch.analysis.locktable import Summary
 from xenpatch.c.source import directives
 from xenpatch.lint import nameindex
@@ -55,22 +63,33 @@ def settle(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[
     said: dict[str, set[Path]] = {}
     clash: set[str] = set()
     fields: dict[str, dict[Path, tuple[str, str]]] = {}
+    # What the files would read: their functions' entries, their own views
+    # of fields (irqentry.WANT); only those are settled.
+    wants: set[str] = set()
+    field_wants: dict[str, set[Path]] = {}
     for p, display, ex in per_file:
         rp = p.resolve()
         for k, s in ex.items():
+            st = summary_state(s)
             if k.startswith(CALL_KEY):
                 n = k[len(CALL_KEY):]
-                if summary_state(s) not in ("on", "off") or calls.setdefault(n, s) != s:
+                if st == WANT:
+                    wants.add(n)
+                    continue
+                if st not in ("on", "off") or calls.setdefault(n, s) != s:
                     clash.add(n)
                 said.setdefault(n, set()).add(rp)
             elif k.startswith(FIELD_KEY):
-                fields.setdefault(k[len(FIELD_KEY):], {})[rp] = (display, summary_state(s))
-    for n in clash:
-        calls.pop(n, None)
-    # A field worth settling: one a file calls through in a state it could
-    # not state alone, which the others' calls (or their absence) may settle.
-    unsure = {f: by for f, by in fields.items()
-              if any(st not in ("on", "off") for _, st in by.values())}
+                name, sep, _ = k[len(FIELD_KEY):].partition("|")
+                if sep:
+                    if st == WANT:
+                        field_wants.setdefault(name, set()).add(rp)
+                else:
+                    fields.setdefault(name, {})[rp] = (display, st)
+    calls = {n: s for n, s in calls.items() if n in wants and n not in clash}
+    # A field worth settling: one a file stores a function in whose entry
+    # matters, and calls through in a state it could not state alone.
+    unsure = {f: by for f, by in fields.items() if f in field_wants}
     if not calls and not unsure:
         return {}
     roots = {find_xen_root(p.resolve()) for p, _, _ in per_file}
@@ -83,8 +102,8 @@ def settle(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[
                                for n in _accounted(calls, said, mentions)}
     for f, by in unsure.items():
         where = mentions.get(f, {})
-        for x, (_, st) in by.items():
-            if st in ("on", "off") or not x.is_relative_to(base):
+        for x in by:
+            if x not in field_wants[f] or not x.is_relative_to(base):
                 continue
             others = [p for p in where if p != x]
             if any(p not in by for p in others):
@@ -148,8 +167,10 @@ def defines_any(raw: bytes, names: frozenset[str]) -> bool:
 
 
 def _sources(root: Path) -> Iterable[Path]:
-    for suffix in _SUFFIXES:
-        yield from root.rglob("*" + suffix)
+    for d, _, names in os.walk(root):
+        for n in names:
+            if n.endswith(_SUFFIXES):
+                yield Path(d, n)
 
 
 def prototypes_only(code: bytes, name: str) -> bool:
