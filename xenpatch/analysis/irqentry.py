@@ -232,6 +232,12 @@ def entry_matters(wanted: Iterable[str], refs: fnptrs.FnRefs,
     return seen
 
 
+_WORD = re.compile(rb"[A-Za-z_]\w*")
+_CALLED = re.compile(rb"\b([A-Za-z_]\w*)\s*\(")
+_NOT_CALLS = frozenset({"if", "while", "for", "switch", "return", "sizeof", "typeof",
+                        "__typeof__", "alignof", "_Alignof", "defined", "do", "case"})
+
+
 def call_states(runs: Iterable[tuple[FunctionUnit, Result]], raw: bytes,
                 defined: Iterable[str]) -> dict[str, str]:
     """Per function the file calls but does not define, the IRQ state its
@@ -240,6 +246,7 @@ def call_states(runs: Iterable[tuple[FunctionUnit, Result]], raw: bytes,
     "off"): what the defining file may take as these callers' say."""
     mine = set(defined)
     found: dict[str, list[str | None]] = {}
+    code: bytes | None = None
     for g, res in runs:
         if g.cfg is None or g.info is None or g.node is None:
             continue
@@ -248,9 +255,22 @@ def call_states(runs: Iterable[tuple[FunctionUnit, Result]], raw: bytes,
             continue
         if not any(st.fact("%irq") is not None for _, st in res.parents):
             continue  # no state known anywhere: its calls say nothing (counted short)
+        if code is None:
+            code = fnptrs.code_only(raw)
         own = set(g.info.params) | g.info.locals
-        calls = [(c, n) for c in walk(body) if c.type == "call_expression"
-                 and (n := call_name(g.src, c)) is not None and n not in mine and n not in own]
+        # The calls found by their text, then in the parse (walking every
+        # node of every body cost more than the rest of this together).
+        calls: list[tuple[Node, str]] = []
+        for m in _CALLED.finditer(code, body.start_byte, body.end_byte):
+            n = m.group(1).decode()
+            if n in mine or n in own or n in _NOT_CALLS:
+                continue
+            ident = g.src.root.descendant_for_byte_range(m.start(1), m.end(1))
+            call = fnptrs.up(ident) if ident is not None and ident.type == "identifier" \
+                else None
+            if call is not None and call.type == "call_expression" and \
+                    call_name(g.src, call) == n:
+                calls.append((call, n))
         if not calls:
             continue
         states = node_states(res, g.info.acts)
@@ -263,21 +283,19 @@ def call_states(runs: Iterable[tuple[FunctionUnit, Result]], raw: bytes,
             elif mover is not None and mover != n:
                 st = None
             found.setdefault(n, []).append(st)
-    if not found:
+    if not found or code is None:
         return {}
-    code = fnptrs.code_only(raw)
-    out: dict[str, str] = {}
-    for n, got in found.items():
-        s = meet(x for x in got if x != "-")
-        if s is None:
-            continue
-        # Any other mention (its address taken, a macro's body, a call in
-        # a function not analysed) is a caller this file cannot state.
-        if len(re.findall(rb"(?<![\w$])" + re.escape(n.encode()) + rb"(?![\w$])", code)) \
-                != len(got):
-            continue
-        out[n] = s
-    return out
+    agreed = {n: s for n, got in found.items()
+              if (s := meet(x for x in got if x != "-")) is not None}
+    if not agreed:
+        return {}
+    # Any other mention (its address taken, a macro's body, a call in a
+    # function not analysed) is a caller this file cannot state.
+    counts: dict[str, int] = {}
+    for w in _WORD.findall(code):
+        if (t := w.decode()) in agreed:
+            counts[t] = counts.get(t, 0) + 1
+    return {n: s for n, s in agreed.items() if counts.get(n, 0) == len(found[n])}
 
 
 def fields_called(raw: bytes) -> dict[str, int]:
