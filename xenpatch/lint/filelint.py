@@ -229,16 +229,20 @@ def _entry_wants(fa: FileAnalysis, wanted: set[FunctionUnit], refs: fnptrs.FnRef
                  own_fields: Mapping[str, str]) -> dict[str, Summary]:
     """The tree-level facts this file would read (irqcalls.settle() settles
     only those): the entries of its non-static functions that reach a
-    function in ``wanted``, and what the other files' calls agree on for
-    a field it stores such a function in and calls through in a state it
-    cannot state alone (``own_fields``: its calls' states)."""
+    function in ``wanted`` and that only other files call, and what the
+    other files' calls agree on for a field it stores such a function in
+    and calls through in a state it cannot state alone (``own_fields``: its
+    calls' states)."""
     if not wanted:
         return {}
     by_node = {f.node.start_byte: f for f in fa.order}
     matters = entry_matters({f.name for f in wanted}, refs, by_node)
     want = field_summary(WANT)
+    # A function this file calls or stores too is left to its own callers
+    # (what the tree settles is read for the names asked: fewer is cheaper).
     out = {CALL_KEY + f.name: want for f in fa.order
-           if f.name in matters and not f.is_static}
+           if f.name in matters and not f.is_static and f.name not in refs.direct
+           and not refs.fields_of(f.name) and f.name not in refs.escapes}
     for fld, names in refs.stored.items():
         if own_fields.get(fld, "?") not in ("on", "off") and refs.field_calls.get(fld) \
                 and names & matters:
