@@ -117,3 +117,14 @@ def test_comparing_an_address_calls_nothing() -> None:
     refs = fnptrs.index(src, ["h", "is_h", "set", "run"])
     got = refs.callers("h")
     assert got is not None and len(got[0]) == 1
+
+
+def test_many_names_are_found_as_few() -> None:
+    from xenpatch.lint.irqcalls import _mentions
+
+    few = {"chan_tick", "chan_poke", "handler"}
+    many = few | {f"absent_name_{i}" for i in range(40)}
+    got = _mentions(TREE, many)
+    assert got == _mentions(TREE, few)
+    assert {p.name: how for p, how in got["chan_tick"].items()} == {
+        "chan.c": "def", "clock.c": "use", "chan.h": "proto"}
