@@ -15,13 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xenpatch.analysis.headers import find_xen_root
-from xenpatch.analysis.irqentry import (
-    CALL_KEY,
-    FIELD_KEY,
-    field_summary,
-    stores_any,
-    summary_state,
-)
+from xenpatch.analysis.irqentry import CALL_KEY, FIELD_KEY, field_summary, stores_any, summary_state
 from xenpatch.analysis.locktable import Summary
 from xenpatch.errors import XenpatchError
 from xenpatch.lint import irqcalls
