@@ -71,7 +71,7 @@ def settle(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[
     wants: set[str] = set()
     field_wants: dict[str, set[Path]] = {}
     for p, display, ex in per_file:
-        rp = p.resolve()
+        rp = _abs(p)
         for k, s in ex.items():
             st = summary_state(s)
             if k.startswith(CALL_KEY):
@@ -95,12 +95,14 @@ def settle(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[
     unsure = {f: by for f, by in fields.items() if f in field_wants}
     if not calls and not unsure:
         return {}
-    roots = {find_xen_root(p.resolve()) for p, _, _ in per_file}
-    root = roots.pop() if len(roots) == 1 else None
-    if root is None:
+    root = find_xen_root(_abs(per_file[0][0]))
+    if root is None or any(not _abs(p).is_relative_to(root) for p, _, _ in per_file):
         return {}
-    mentions = _mentions(root, set(calls) | set(unsure))
-    base = root.resolve()
+    stated = {n: said.get(n, set()) for n in calls}
+    stated.update({f: set(by) for f, by in unsure.items() if f not in stated})
+    mentions = _mentions(root, set(calls) | set(unsure), set(calls),
+                         stated if not set(calls) & set(unsure) else None)
+    base = root
     out: dict[str, Summary] = {CALL_KEY + n: calls[n]
                                for n in _accounted(calls, said, mentions)}
     for f, by in unsure.items():
@@ -118,38 +120,50 @@ def settle(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[
     return out
 
 
-def _mentions(root: Path, names: set[str]) -> dict[str, dict[Path, str]]:
+def _abs(p: Path) -> Path:
+    """The path made absolute, links kept: the tree's walk names files so
+    (resolving every path cost more than the rest of the check)."""
+    return Path(os.path.abspath(p))
+
+
+def _mentions(root: Path, names: set[str], functions: set[str] | None = None,
+              stated: Mapping[str, set[Path]] | None = None) -> dict[str, dict[Path, str]]:
     """Per name, the files of the tree whose code mentions it, with how:
-    "def" (a C file defining it), "proto" (a header declaring it only),
-    "use" (anything else)."""
+    "def" (a C file defining it; asked of ``functions`` only, default all),
+    "proto" (a header declaring it only), "use" (anything else).  With
+    ``stated`` (per name, the files whose mentions are accounted for), a
+    name another file uses is dropped at once and looked for no further:
+    nothing can settle it any more (a field named "init" is in most files)."""
+    fns = names if functions is None else functions
     out: dict[str, dict[Path, str]] = {}
-    if not names:
-        return out
-    wanted = {n.encode() for n in names}
-    # A substring search per name costs more than splitting the text into
-    # words once past a few dozen names (measured on 4.17's tree).
-    split = len(wanted) > 24
+    live = set(names)
     for path in sorted(_sources(root)):
+        if not live:
+            break
         try:
             raw = path.read_bytes()
         except OSError:
             continue
-        if split:
-            if wanted.isdisjoint(raw.translate(_WORDS_ONLY).split()):
+        # A substring search per name costs more than splitting the text
+        # into words once past a few dozen names (measured on 4.17's tree).
+        if len(live) > 24:
+            if live.isdisjoint(w.decode() for w in raw.translate(_WORDS_ONLY).split()):
                 continue
-        elif not any(n in raw for n in wanted):
+        elif not any(n.encode() in raw for n in live):
             continue
         code = fnptrs.code_only(raw)
-        here = {m.decode() for m in _IDENT.findall(code)} & names
+        here = {m.decode() for m in _IDENT.findall(code)} & live
         if not here:
             continue
-        p = path.resolve()
-        defined = {d.name for d in nameindex.definitions(code)} if path.suffix == ".c" \
-            else set()
+        p = _abs(path)
+        defined = {d.name for d in nameindex.definitions(code)} \
+            if path.suffix == ".c" and not here.isdisjoint(fns) else set()
         for n in here:
             how = "def" if n in defined else \
                 "proto" if path.suffix == ".h" and prototypes_only(code, n) else "use"
             out.setdefault(n, {})[p] = how
+            if how == "use" and stated is not None and p not in stated.get(n, ()):
+                live.discard(n)
     return out
 
 
