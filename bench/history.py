@@ -63,6 +63,7 @@ from xenpatch.analysis.locktable import Summary  # noqa: E402
 from xenpatch.c.source import SourceError, function_name, functions, parse_bytes  # noqa: E402
 from xenpatch.lint.config import LintConfig  # noqa: E402
 from xenpatch.lint.filelint import lint_file  # noqa: E402
+from xenpatch.lint.irqcalls import settle  # noqa: E402
 from xenpatch.lint.run import tree_exports  # noqa: E402
 
 MIRROR = Path(os.environ.get("XENPATCH_XEN_MIRROR", "/work/.mirror/xen-project+xen/repo"))
@@ -176,9 +177,11 @@ def tree_summaries(commit: str) -> dict[str, Summary]:
                                  capture_output=True, check=True).stdout
         subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
         xen = Path(tmp) / "xen"
-        results = [lint_file(p, str(p.relative_to(xen)), _CONFIGS["default"])
-                   for p in sorted(xen.rglob("*.c"))]
-    return tree_exports(r.exports for r in results)
+        paths = sorted(xen.rglob("*.c"))
+        results = [lint_file(p, str(p.relative_to(xen)), _CONFIGS["default"]) for p in paths]
+        out = tree_exports(r.exports for r in results)
+        out.update(settle([(p, r.path, r.exports) for p, r in zip(paths, results, strict=True)]))
+    return out
 
 
 def lint_one(job: tuple[str, str, str], external: dict[str, Summary] | None = None) -> dict:

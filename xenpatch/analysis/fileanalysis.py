@@ -87,6 +87,9 @@ class FileAnalysis:
         }
         # Summaries of other files' functions (a second pass over the tree).
         self.external: Mapping[str, Summary] = external or {}
+        # The file's path under its tree's xen/ (the name the tree's facts
+        # about one file use), "" when unknown.
+        self.tree_path = ""
         # Names used bare, as a statement: LOAD_UNLOCK;
         self.object_macros = frozenset(n for n in objects if n in self.table.wrappers)
         self.cfg_config = config.cfg.with_file_macros(src).with_arch(headers.arch)

@@ -287,6 +287,8 @@ def _identifier_use(src: SourceFile, n: Node, name: str, refs: FnRefs,
             return
     if p.type == "function_declarator" and p.child_by_field_name("declarator") == n:
         return  # its definition or a prototype
+    if p.type == "binary_expression" and p.children[1].type in ("==", "!="):
+        return  # its address compared (ops->fn == f): nothing calls it there
     if p.type == "initializer_pair":
         designators = [c for c in p.children if c.type == "field_designator"]
         if len(designators) == 1 and p.child_by_field_name("value") is not None:

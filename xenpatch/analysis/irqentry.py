@@ -17,7 +17,7 @@ calls reaching back to itself never knows more than its way in says.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 from tree_sitter import Node
 
@@ -27,7 +27,7 @@ from xenpatch.analysis.irqstate import IRQ_KEY, is_irq_move
 from xenpatch.analysis.locktable import Effect, Summary
 from xenpatch.analysis.pathstate import UNKNOWN, Result
 from xenpatch.analysis.unit import FunctionUnit
-from xenpatch.c.cfg import Cfg, Kind, call_args
+from xenpatch.c.cfg import Cfg, Kind, call_args, call_name
 from xenpatch.c.source import SourceFile, walk
 
 STATES = ("on", "off")
@@ -157,6 +157,15 @@ FIELD_KEY = "%irq:->"
 _FIELD_CALL = re.compile(rb"(?:->|\.)\s*([A-Za-z_]\w*)\s*\)?\s*\(")
 
 
+# Direct calls of a function another file defines: "%irq:->()NAME" -> what
+# this file's calls of NAME agree on, exported only when every mention of
+# NAME in the file's code is such a call and its state is known (lint:
+# irqcalls.py checks the whole tree's mentions before any file reads one).
+# The prefix is FIELD_KEY's on purpose: every filter that keeps these
+# whole-tree facts out of a function's summaries covers both.
+CALL_KEY = FIELD_KEY + "()"
+
+
 def field_summary(state: str) -> Summary:
     return Summary((Effect("irqentry", "spin", state, "plain", IRQ_KEY, None, "irqentry",
                            inferred=True),), None)
@@ -167,10 +176,126 @@ def summary_state(s: Summary) -> str:
         else "?"
 
 
-def external_entries(external: Mapping[str, Summary]) -> dict[str, str]:
-    """Field name -> what the calls through it in the tree agree on."""
-    return {k[len(FIELD_KEY):]: summary_state(s) for k, s in external.items()
-            if k.startswith(FIELD_KEY)}
+def external_entries(external: Mapping[str, Summary], me: str = "") -> dict[str, str]:
+    """Field name -> what the calls through it in the tree agree on; for
+    the file at ``me`` (its path under xen/), what the other files' calls agree on where the
+    tree settled it (lint: irqcalls.settle(), "%irq:->FIELD|FILE"; "-": no
+    other file calls through it)."""
+    out: dict[str, str] = {}
+    mine: dict[str, str] = {}
+    for k, s in external.items():
+        if not k.startswith(FIELD_KEY) or k.startswith(CALL_KEY):
+            continue
+        name, sep, who = k[len(FIELD_KEY):].partition("|")
+        if not sep:
+            out[name] = summary_state(s)
+        elif me and who == me:
+            mine[name] = summary_state(s)
+    out.update(mine)
+    return {n: s for n, s in out.items() if s != "-"}
+
+
+def external_calls(external: Mapping[str, Summary]) -> dict[str, str]:
+    """Function name -> what the other files' calls of it agree on (only
+    what irqcalls.settle() let through: every other mention is such a call)."""
+    return {k[len(CALL_KEY):]: summary_state(s) for k, s in external.items()
+            if k.startswith(CALL_KEY)}
+
+
+# The state a file exports for a name or field whose entry it would use:
+# irqcalls.settle() settles only those (what the tree's text is read for).
+WANT = "want"
+
+
+def entry_matters(wanted: Iterable[str], refs: fnptrs.FnRefs,
+                  by_node: Mapping[int, FunctionUnit]) -> set[str]:
+    """The ``wanted`` functions (whose checks read the entry state) and
+    those of the file reaching one through its direct calls or the fields
+    they are stored in: the functions whose entry state changes a finding."""
+
+    def callers(n: str) -> Iterator[str]:
+        sites = list(refs.direct.get(n, []))
+        for f in refs.fields_of(n):
+            sites.extend(refs.field_calls.get(f, []))
+        for caller, _ in sites:
+            g = by_node.get(caller.start_byte)
+            if g is not None:
+                yield g.name
+
+    seen = set(wanted)
+    todo = list(seen)
+    while todo:
+        for c in callers(todo.pop()):
+            if c not in seen:
+                seen.add(c)
+                todo.append(c)
+    return seen
+
+
+_WORD = re.compile(rb"[A-Za-z_]\w*")
+_CALLED = re.compile(rb"\b([A-Za-z_]\w*)\s*\(")
+_NOT_CALLS = frozenset({"if", "while", "for", "switch", "return", "sizeof", "typeof",
+                        "__typeof__", "alignof", "_Alignof", "defined", "do", "case"})
+
+
+def call_states(runs: Iterable[tuple[FunctionUnit, Result]], raw: bytes,
+                defined: Iterable[str]) -> dict[str, str]:
+    """Per function the file calls but does not define, the IRQ state its
+    calls agree on, for those whose every mention in the file's code is a
+    call of a function analysed here reached with that state known ("on" or
+    "off"): what the defining file may take as these callers' say."""
+    mine = set(defined)
+    found: dict[str, list[str | None]] = {}
+    code: bytes | None = None
+    for g, res in runs:
+        if g.cfg is None or g.info is None or g.node is None:
+            continue
+        body = g.node.child_by_field_name("body")
+        if body is None:
+            continue
+        if not any(st.fact("%irq") is not None for _, st in res.parents):
+            continue  # no state known anywhere: its calls say nothing (counted short)
+        if code is None:
+            code = fnptrs.code_only(raw)
+        own = set(g.info.params) | g.info.locals
+        # The calls found by their text, then in the parse (walking every
+        # node of every body cost more than the rest of this together).
+        calls: list[tuple[Node, str]] = []
+        for m in _CALLED.finditer(code, body.start_byte, body.end_byte):
+            n = m.group(1).decode()
+            if n in mine or n in own or n in _NOT_CALLS:
+                continue
+            ident = g.src.root.descendant_for_byte_range(m.start(1), m.end(1))
+            call = fnptrs.up(ident) if ident is not None and ident.type == "identifier" \
+                else None
+            if call is not None and call.type == "call_expression" and \
+                    call_name(g.src, call) == n:
+                calls.append((call, n))
+        if not calls:
+            continue
+        states = node_states(res, g.info.acts)
+        nodes = cfg_nodes(g.cfg)
+        for c, n in calls:
+            node = node_of(nodes, c)
+            st, mover = states.get(node, (None, None)) if node is not None else (None, None)
+            if node is not None and node not in states:
+                st = "-"  # no path reaches it: says nothing, counted as seen
+            elif mover is not None and mover != n:
+                st = None
+            found.setdefault(n, []).append(st)
+    if not found or code is None:
+        return {}
+    agreed = {n: s for n, got in found.items()
+              if (s := meet(x for x in got if x != "-")) is not None}
+    if not agreed:
+        return {}
+    # Any other mention (its address taken, a macro's body, a call in a
+    # function not analysed) is a caller this file cannot state.
+    counts: dict[str, int] = {}
+    for w in _WORD.findall(code):
+        if (t := w.decode()) in agreed:
+            counts[t] = counts.get(t, 0) + 1
+    return {n: s for n, s in agreed.items() if counts.get(n, 0) == len(found[n])}
 
 
 def fields_called(raw: bytes) -> dict[str, int]:
@@ -287,21 +412,28 @@ def _field_calls(src: SourceFile, code: bytes,
 def entry_states(units: list[FunctionUnit], refs: fnptrs.FnRefs,
                  by_node: Mapping[int, FunctionUnit], run: Run,
                  first: Mapping[FunctionUnit, Result] | None = None,
-                 external: Mapping[str, str] | None = None) -> dict[str, str]:
+                 external: Mapping[str, str] | None = None,
+                 settled: Mapping[str, str] | None = None) -> dict[str, str]:
     """Function name -> "on"/"off" for the ``units`` whose callers all agree.
 
     ``by_node``: the file's functions by their definition's start byte (the
     callers); ``run(g, entry)``: g's dataflow with that entry state (None
     if it cannot run); ``first``: runs already made with the entry unknown;
     ``external``: per struct field, what the other files' calls through it
-    agree on ("on"/"off"; any other value: they do not)."""
+    agree on ("on"/"off"; any other value: they do not); ``settled``: per
+    function the other files call, what all their mentions of it, calls
+    each, agree on (irqcalls.settle()): the callers a function other files
+    can call has besides this file's."""
     sites = _Sites(run, first or {})
     ext = external or {}
+    others = settled or {}
     callers: dict[str, tuple[list[fnptrs.Site], list[str]]] = {}
     tested: dict[str, frozenset[int]] = {}
     for f in units:
         c = refs.callers(f.name)
         outside = [ext[n] for n in refs.fields_of(f.name) if n in ext]
+        if not f.is_static and f.name in others:
+            outside.append(others[f.name])
         if c is not None and (c[0] or c[1] or outside):
             callers[f.name] = (c[0], c[1] + outside)
             tested[f.name] = tested.get(f.name, frozenset()) | tested_params(f)
@@ -327,4 +459,5 @@ def entry_states(units: list[FunctionUnit], refs: fnptrs.FnRefs,
     return {}
 
 
-__all__ = ["cfg_nodes", "entry_states", "meet", "node_of", "node_states"]
+__all__ = ["CALL_KEY", "WANT", "call_states", "cfg_nodes", "entry_matters", "entry_states",
+           "external_calls", "meet", "node_of", "node_states"]

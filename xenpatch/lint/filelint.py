@@ -31,8 +31,13 @@ from xenpatch.analysis.headers import (
     percpu_members,
 )
 from xenpatch.analysis.irqentry import (
+    CALL_KEY,
     FIELD_KEY,
+    WANT,
+    call_states,
+    entry_matters,
     entry_states,
+    external_calls,
     external_entries,
     field_call_states,
     field_summary,
@@ -143,12 +148,21 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
     entries = _with_entry_states(fa, config, oracle, done, queued_rw,
                                  {f for f, lst in takes.items() if any(s[3] for s in lst)},
                                  refs_of)
+    runs: dict[FunctionUnit, Result] | None = None
     if IRQ_CODES & config.enabled and not findings_only:
         # What this file's calls through struct fields agree on, for the
         # files storing functions in those fields (a whole-tree run).
-        for name, state in field_call_states(((f, res) for f, res, _ in done),
-                                             fa.src.raw).items():
+        own_fields = field_call_states(((f, res) for f, res, _ in done), fa.src.raw)
+        for name, state in own_fields.items():
             result.exports[FIELD_KEY + name] = field_summary(state)
+        wanted = _entry_wanted(done, {f for f, lst in takes.items() if any(s[3] for s in lst)})
+        result.exports.update(_entry_wants(fa, wanted, refs_of(), own_fields) if wanted else {})
+        # And its calls of other files' functions, from the runs whose entry
+        # is no guess (irqcalls.py settles them over the tree).
+        runs = sound_runs(fa.order, first, {f: res for f, res, _ in done}, entries, refs_of,
+                          external_calls(fa.external))
+        for name, state in call_states(runs.items(), fa.src.raw, fa.fns).items():
+            result.exports[CALL_KEY + name] = field_summary(state)
     for f in rel:
         if f.skip is not None:
             result.skipped.append((f.name, fa.src.line_of(f.node.start_byte), f.skip))
@@ -164,8 +178,9 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
         for r in raws:
             found.append(_finding(fa.src, f, res, r))
     if takes:
-        runs = sound_runs(fa.order, first, {f: res for f, res, _ in done}, entries,
-                          refs_of)
+        if runs is None:
+            runs = sound_runs(fa.order, first, {f: res for f, res, _ in done}, entries,
+                              refs_of, external_calls(fa.external))
         found.extend(_finding(fa.src, f, runs[f], r) for f, r in
                      irq_safety_findings(runs.items(), takes))
     result.findings.extend(found)
@@ -202,6 +217,39 @@ def _close_over(fa: FileAnalysis, names: set[str]) -> frozenset[str]:
 _ENTRY_MOVES = frozenset({"lock_off", "lock_restore", "restore"})
 
 
+def _entry_wanted(done: list[tuple[FunctionUnit, Result, list[RawFinding]]],
+                  plain_takes: set[FunctionUnit]) -> set[FunctionUnit]:
+    """The functions whose checks read the state they are entered in."""
+    return {f for f, _, _ in done if f.info is not None and (any(
+        isinstance(a, IrqAct) and a.op in _ENTRY_MOVES for acts in f.info.acts for a in acts)
+        or f in plain_takes)}
+
+
+def _entry_wants(fa: FileAnalysis, wanted: set[FunctionUnit], refs: fnptrs.FnRefs,
+                 own_fields: Mapping[str, str]) -> dict[str, Summary]:
+    """The tree-level facts this file would read (irqcalls.settle() settles
+    only those): the entries of its non-static functions that reach a
+    function in ``wanted`` and that only other files call, and what the
+    other files' calls agree on for a field it stores such a function in
+    and calls through in a state it cannot state alone (``own_fields``: its
+    calls' states)."""
+    if not wanted:
+        return {}
+    by_node = {f.node.start_byte: f for f in fa.order}
+    matters = entry_matters({f.name for f in wanted}, refs, by_node)
+    want = field_summary(WANT)
+    # A function this file calls or stores too is left to its own callers
+    # (what the tree settles is read for the names asked: fewer is cheaper).
+    out = {CALL_KEY + f.name: want for f in fa.order
+           if f.name in matters and not f.is_static and f.name not in refs.direct
+           and not refs.fields_of(f.name) and f.name not in refs.escapes}
+    for fld, names in refs.stored.items():
+        if own_fields.get(fld, "?") not in ("on", "off") and refs.field_calls.get(fld) \
+                and names & matters:
+            out[FIELD_KEY + fld + "|"] = want
+    return out
+
+
 def _with_entry_states(fa: FileAnalysis, config: LintConfig, oracle: PercpuOracle,
                        done: list[tuple[FunctionUnit, Result, list[RawFinding]]],
                        queued_rw: bool, plain_takes: set[FunctionUnit],
@@ -212,13 +260,12 @@ def _with_entry_states(fa: FileAnalysis, config: LintConfig, oracle: PercpuOracl
     or a plain take XL017 wants the state of (``plain_takes``)."""
     if not IRQ_CODES & config.enabled:
         return {}
-    wanted = {f for f, _, _ in done if f.info is not None and (any(
-        isinstance(a, IrqAct) and a.op in _ENTRY_MOVES for acts in f.info.acts for a in acts)
-        or f in plain_takes)}
+    wanted = _entry_wanted(done, plain_takes)
     if not wanted:
         return {}
     refs = refs_of()
     by_node = {f.node.start_byte: f for f in fa.order}
+    first = {f: res for f, res, _ in done}
 
     def run(g: FunctionUnit, entry: str | None) -> Result | None:
         fa.prepare(g)
@@ -231,8 +278,13 @@ def _with_entry_states(fa: FileAnalysis, config: LintConfig, oracle: PercpuOracl
             g.entry_irq = None
             g.skip = None
 
-    entries = entry_states([f for f, _, _ in done], refs, by_node, run,
-                           {f: res for f, res, _ in done}, external_entries(fa.external))
+    calls = external_calls(fa.external)
+    # A function with no lock of its own whose callers elsewhere agree is a
+    # way in for the ones it calls (through a field too).
+    units = [f for f, _, _ in done]
+    units += [f for f in fa.order if f.name in calls and not f.is_static and f not in first]
+    entries = entry_states(units, refs, by_node, run, first,
+                           external_entries(fa.external, fa.tree_path), calls)
     for i, (f, _, _) in enumerate(done):
         if f not in wanted or f.name not in entries or f.info is None:
             continue
@@ -357,6 +409,7 @@ def lint_source(src: SourceFile, config: LintConfig, path: Path | None,
         return result
     headers = header_index(path) if path is not None else HeaderIndex(None)
     fa = FileAnalysis(config, src, headers, external)
+    fa.tree_path = tree_path(path, headers.root)
     result.functions = len(fa.order)  # one per definition, as functions() finds them
     lint_functions(fa, config, result, findings_only)
     result.when_tracked = any(f is not None and f.info is not None and bool(f.info.when_only)
@@ -364,6 +417,16 @@ def lint_source(src: SourceFile, config: LintConfig, path: Path | None,
     result.findings = suppress.filter_findings(src, path, fa, result.findings)
     result.findings.sort(key=Finding.sort_key)
     return result
+
+
+def tree_path(path: Path | None, root: Path | None) -> str:
+    """``path`` under the tree's ``root`` (posix), "" if not under it."""
+    if path is None or root is None:
+        return ""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except (OSError, ValueError):
+        return ""
 
 
 def _seed_names(config: LintConfig, headers: HeaderIndex) -> frozenset[bytes]:

@@ -143,6 +143,8 @@ def identity(info: FunctionInfo, key: str) -> tuple[str, str] | None:
     file scope; None when the key names no class (``*l``: any lock; a
     variable of unknown type; an expression)."""
     m = KEY_HEAD.match(key)
+    if m is None and key.startswith("&"):
+        return _through_address(info, key[1:])
     if m is None or m.group(1):
         return None
     head, rest = m.group(2), key[m.end():]
@@ -158,6 +160,20 @@ def identity(info: FunctionInfo, key: str) -> tuple[str, str] | None:
             return None
         return (" ".join(t.split()), path)
     return ("", key)
+
+
+def _through_address(info: FunctionInfo, key: str) -> tuple[str, str] | None:
+    """``&G->lock``: a typed local pointing at the object G (``struct ch
+    *ch = &G;``, the alias resolved) names its lock by the local's type."""
+    m = KEY_HEAD.match(key)
+    rest = key[m.end():] if m is not None else ""
+    if m is None or m.group(1) or not rest.startswith("->"):
+        return None
+    typed = {info.local_types.get(v) or "" for v, a in info.aliases.items()
+             if a.replace(" ", "") == "&" + m.group(2)}
+    typed.discard("")
+    t = typed.pop() if len(typed) == 1 else ""
+    return None if _untyped(t) else (" ".join(t.split()), rest)
 
 
 def _untyped(t: str) -> bool:
@@ -201,15 +217,20 @@ def _takes(f: FunctionUnit, res: Result, wanted: list[Site]) -> Iterable[_Take]:
 
 def sound_runs(order: Sequence[FunctionUnit], first: Mapping[FunctionUnit, Result],
                final: Mapping[FunctionUnit, Result], entries: Mapping[str, str],
-               refs: Callable[[], fnptrs.FnRefs]) -> dict[FunctionUnit, Result]:
+               refs: Callable[[], fnptrs.FnRefs],
+               settled: Mapping[str, str] | None = None) -> dict[FunctionUnit, Result]:
     """The runs whose IRQ states XL017 may read: those with the entry
     states of irqentry.py (``final``), except where the entry is a guess
     -- a function other files can call, entered as this file's callers
     alone say -- or rests on one: a function a call site of which (direct,
     or through a field it is stored in) is in such a function.  Those keep
     the run with the entry unknown (``first``).  ``refs``: the file's
-    function references (fnptrs.index), asked only when there is a guess."""
-    guessed = {f.name for f in order if not f.is_static and f.name in entries}
+    function references (fnptrs.index), asked only when there is a guess;
+    ``settled``: the functions whose other files' callers the tree has
+    stated (irqentry.external_calls()): their entry is no guess."""
+    others = settled or {}
+    guessed = {f.name for f in order
+               if not f.is_static and f.name in entries and f.name not in others}
     if guessed:
         index = refs()
         by_start = {f.node.start_byte: f.name for f in order}

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xenpatch.analysis.headers import find_xen_root
-from xenpatch.analysis.irqentry import FIELD_KEY, field_summary, stores_any, summary_state
+from xenpatch.analysis.irqentry import CALL_KEY, FIELD_KEY, field_summary, stores_any, summary_state
 from xenpatch.analysis.locktable import Summary
 from xenpatch.errors import XenpatchError
+from xenpatch.lint import irqcalls
 from xenpatch.lint.findings import FileResult
 from xenpatch.lint.takers import may_meet, takes_only
 from xenpatch.lint.treecache import TreeCache
@@ -123,7 +124,8 @@ def _again(
         calls_any(item[0], names, raw=text, among=tree.others)
     # A field whose calls agree on the IRQ state matters to the files
     # storing a function in it only.
-    if not called and not stores_any(text, tree.fields):
+    if not called and not stores_any(text, tree.fields) and \
+            not irqcalls.defines_any(text, tree.called):
         return None
     # Its exports stay its first pass's (_second), and no later pass asks
     # where it calls holding a lock.
@@ -142,13 +144,17 @@ class TreeExports:
     fields: frozenset[str]
     takers: dict[str, Summary]
     others: frozenset[str]
+    # Functions the other files call in a state the tree settled: their
+    # definers are linted again with it.
+    called: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, exports: dict[str, Summary]) -> TreeExports:
         fns = {n: s for n, s in exports.items() if not n.startswith(FIELD_KEY)}
         takers = {n: s for n, s in fns.items() if takes_only(s)}
         return cls(exports, known_fields(exports), takers,
-                   frozenset(n for n in fns if n not in takers))
+                   frozenset(n for n in fns if n not in takers),
+                   frozenset(k[len(CALL_KEY):] for k in exports if k.startswith(CALL_KEY)))
 
 
 @dataclass(frozen=True)
@@ -189,15 +195,20 @@ def tree_exports(per_file: Iterable[Mapping[str, Summary]]) -> dict[str, Summary
                 clash.add(name)
     # What the calls through a field agree on: files that disagree make it
     # unknown, which is not the same as no file calling through it.
+    # A file's word on its calls of another file's function stands only
+    # once the whole tree is accounted for (irqcalls.settle()).
     return {n: s if n not in clash else field_summary("?") for n, s in out.items()
-            if n not in clash or n.startswith(FIELD_KEY)}
+            if (n not in clash or n.startswith(FIELD_KEY)) and not n.startswith(CALL_KEY)}
 
 
 def known_fields(exports: Mapping[str, Summary]) -> frozenset[str]:
     """The fields whose calls all agree on the IRQ state: a file storing a
     function there (naming the field) is linted again with that."""
-    return frozenset(k[len(FIELD_KEY):] for k, s in exports.items()
-                     if k.startswith(FIELD_KEY) and summary_state(s) in ("on", "off"))
+    # A file's own view of a field it calls through (irqcalls.settle(),
+    # "FIELD|FILE") may say "-": nobody else calls through it.
+    return frozenset(k[len(FIELD_KEY):].partition("|")[0] for k, s in exports.items()
+                     if k.startswith(FIELD_KEY) and not k.startswith(CALL_KEY)
+                     and summary_state(s) in (("on", "off", "-") if "|" in k else ("on", "off")))
 
 
 def default_jobs() -> int:
@@ -594,6 +605,8 @@ def _two_passes(work: list[tuple[Path, str]], mapper, progress: Progress | None 
     pairs = list(_counted_pairs(mapper(_first, work, raws, index), len(work), progress))
     first = [r for r, _ in pairs]
     exports = tree_exports(r.exports for r in first)
+    exports.update(irqcalls.settle([(w[0], r.path, r.exports)
+                                    for w, r in zip(work, first, strict=True)]))
     return _second(work, first, exports, mapper, progress, raws), [n for _, n in pairs]
 
 

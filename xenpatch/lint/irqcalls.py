@@ -1,0 +1,220 @@
+"""The IRQ state other files call a function in, settled over the tree.
+
+A file's first pass exports, per function it calls but does not define,
+the IRQ state its calls agree on, when every mention of the name in its
+code is such a call (irqentry.call_states(), "%irq:->()NAME").  That says
+nothing of the files that mention the name without saying so: a header's
+inline or macro, an assembly caller, a file that takes its address or calls
+it where the state is unknown.  So before any file reads one, every
+mention of the name in the tree is accounted for here: each is in a file
+that exported the same state, in the one C file defining the function, or
+in a header's prototype.  Anything else (a second definition, a mention in
+a directive, an inline body, a struct, a .S file, a C file that exported
+nothing for it) drops the name: its entry stays unknown.
+
+What remains lets the defining file take these callers' word for a
+non-static function (irqentry.entry_states()), as it does its own callers'
+for a static one.
+
+The calls through a struct field are merged over the tree as each file's
+first pass saw them ("%irq:->FIELD"), the calling file's own word
+included, said before its functions' entries were known.  For a file that
+calls through a field itself, what the OTHER files' calls agree on is
+settled here the same way ("%irq:->FIELD|FILE", FILE its path under
+xen/; "-": no other file names the field), which its second pass reads instead.
+
+The check reads the text of the tree once per run, for the few names
+exported with a known state or a field a file could not state alone.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+from xenpatch.analysis import fnptrs
+from xenpatch.analysis.headers import find_xen_root
+from xenpatch.analysis.irqentry import (
+    CALL_KEY,
+    FIELD_KEY,
+    WANT,
+    field_summary,
+    meet,
+    summary_state,
+)
+from xenpatch.analysis.locktable import Summary
+from xenpatch.c.source import directives
+from xenpatch.lint import nameindex
+
+# Where a caller may hide: what the build compiles or includes.
+_SUFFIXES = (".c", ".h", ".S", ".s", ".inc")
+_IDENT = re.compile(rb"[A-Za-z_]\w*")
+# Every byte that cannot be in an identifier made a blank.
+_WORDS_ONLY = bytes(c if chr(c).isascii() and (chr(c).isalnum() or c == 0x5F) else 0x20
+                    for c in range(256))
+_DIRECTIVE = re.compile(rb"#(?:\\\r?\n|[^\n])*")
+
+
+def settle(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[str, Summary]:
+    """The tree-level IRQ facts that stand once every mention in the tree
+    is accounted for (module doc).  ``per_file``: each linted file's path,
+    name in the run (FileResult.path) and own exports (run.tree_exports()
+    leaves the call facts out)."""
+    calls: dict[str, Summary] = {}
+    said: dict[str, set[Path]] = {}
+    clash: set[str] = set()
+    fields: dict[str, dict[Path, tuple[str, str]]] = {}
+    # What the files would read: their functions' entries, their own views
+    # of fields (irqentry.WANT); only those are settled.
+    wants: set[str] = set()
+    field_wants: dict[str, set[Path]] = {}
+    for p, display, ex in per_file:
+        rp = _abs(p)
+        for k, s in ex.items():
+            st = summary_state(s)
+            if k.startswith(CALL_KEY):
+                n = k[len(CALL_KEY):]
+                if st == WANT:
+                    wants.add(n)
+                    continue
+                if st not in ("on", "off") or calls.setdefault(n, s) != s:
+                    clash.add(n)
+                said.setdefault(n, set()).add(rp)
+            elif k.startswith(FIELD_KEY):
+                name, sep, _ = k[len(FIELD_KEY):].partition("|")
+                if sep:
+                    if st == WANT:
+                        field_wants.setdefault(name, set()).add(rp)
+                else:
+                    fields.setdefault(name, {})[rp] = (display, st)
+    calls = {n: s for n, s in calls.items() if n in wants and n not in clash}
+    # A field worth settling: one a file stores a function in whose entry
+    # matters, and calls through in a state it could not state alone.
+    unsure = {f: by for f, by in fields.items() if f in field_wants}
+    if not calls and not unsure:
+        return {}
+    root = find_xen_root(_abs(per_file[0][0]))
+    if root is None or any(not _abs(p).is_relative_to(root) for p, _, _ in per_file):
+        return {}
+    stated = {n: said.get(n, set()) for n in calls}
+    stated.update({f: set(by) for f, by in unsure.items() if f not in stated})
+    mentions = _mentions(root, set(calls) | set(unsure), set(calls),
+                         stated if not set(calls) & set(unsure) else None)
+    base = root
+    out: dict[str, Summary] = {CALL_KEY + n: calls[n]
+                               for n in _accounted(calls, said, mentions)}
+    for f, by in unsure.items():
+        where = mentions.get(f, {})
+        for x in by:
+            if x not in field_wants[f] or not x.is_relative_to(base):
+                continue
+            others = [p for p in where if p != x]
+            if any(p not in by for p in others):
+                continue  # a mention that is no call stated: a caller unknown
+            agreed = meet(by[p][1] for p in others) if others else "-"
+            if agreed is not None:
+                out[f"{FIELD_KEY}{f}|{x.relative_to(base).as_posix()}"] = \
+                    field_summary(agreed)
+    return out
+
+
+def _abs(p: Path) -> Path:
+    """The path made absolute, links kept: the tree's walk names files so
+    (resolving every path cost more than the rest of the check)."""
+    return Path(os.path.abspath(p))
+
+
+def _mentions(root: Path, names: set[str], functions: set[str] | None = None,
+              stated: Mapping[str, set[Path]] | None = None) -> dict[str, dict[Path, str]]:
+    """Per name, the files of the tree whose code mentions it, with how:
+    "def" (a C file defining it; asked of ``functions`` only, default all),
+    "proto" (a header declaring it only), "use" (anything else).  With
+    ``stated`` (per name, the files whose mentions are accounted for), a
+    name another file uses is dropped at once and looked for no further:
+    nothing can settle it any more (a field named "init" is in most files)."""
+    fns = names if functions is None else functions
+    out: dict[str, dict[Path, str]] = {}
+    live = set(names)
+    for path in sorted(_sources(root)):
+        if not live:
+            break
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            continue
+        # A substring search per name costs more than splitting the text
+        # into words once past a few dozen names (measured on 4.17's tree).
+        if len(live) > 24:
+            if live.isdisjoint(w.decode() for w in raw.translate(_WORDS_ONLY).split()):
+                continue
+        elif not any(n.encode() in raw for n in live):
+            continue
+        code = fnptrs.code_only(raw)
+        here = {m.decode() for m in _IDENT.findall(code)} & live
+        if not here:
+            continue
+        p = _abs(path)
+        defined = {d.name for d in nameindex.definitions(code)} \
+            if path.suffix == ".c" and not here.isdisjoint(fns) else set()
+        for n in here:
+            how = "def" if n in defined else \
+                "proto" if path.suffix == ".h" and prototypes_only(code, n) else "use"
+            out.setdefault(n, {})[p] = how
+            if how == "use" and stated is not None and p not in stated.get(n, ()):
+                live.discard(n)
+    return out
+
+
+def _accounted(calls: Mapping[str, Summary], said: Mapping[str, set[Path]],
+               mentions: Mapping[str, Mapping[Path, str]]) -> set[str]:
+    """The called names whose every mention is in a file that stated it,
+    in the one C file defining it, or in a header's prototype."""
+    ok = set()
+    for n in calls:
+        where = mentions.get(n, {})
+        mine = said.get(n, set())
+        defs = [p for p, how in where.items() if how == "def" and p not in mine]
+        # A function defined twice (one per architecture, or under #ifdef):
+        # which one a call reaches is the build's.
+        if len(defs) == 1 and all(how != "use" or p in mine for p, how in where.items()):
+            ok.add(n)
+    return ok
+
+
+def defines_any(raw: bytes, names: frozenset[str]) -> bool:
+    """Does the text define (not static) one of ``names``?"""
+    if not names or not any(n.encode() in raw for n in names):
+        return False
+    return any(not d.static and d.name in names for d in nameindex.definitions(raw))
+
+
+def _sources(root: Path) -> Iterable[Path]:
+    for d, _, names in os.walk(root):
+        for n in names:
+            if n.endswith(_SUFFIXES):
+                yield Path(d, n)
+
+
+def prototypes_only(code: bytes, name: str) -> bool:
+    """Is every mention of ``name`` in a header's code (comments and
+    literals blank) a declaration at file scope: ``... name(...)`` up to a
+    ``;``, no body, not in a directive (a macro may call it)?"""
+    word = re.compile(rb"\b" + re.escape(name.encode()) + rb"\b")
+    for m in directives(_DIRECTIVE, code):
+        if word.search(m.group(0)):
+            return False
+    for m in word.finditer(code):
+        if code.count(b"{", 0, m.start()) != code.count(b"}", 0, m.start()):
+            return False  # in an inline's body, a struct, an initialiser
+        rest = code[m.end():]
+        if not rest.lstrip().startswith(b"("):
+            return False
+        semi, brace = rest.find(b";"), rest.find(b"{")
+        if semi < 0 or 0 <= brace < semi:
+            return False
+    return True
+
+
+__all__ = ["defines_any", "prototypes_only", "settle"]
