@@ -229,7 +229,10 @@ def _scan_header(
     percpu = frozenset(percpu_members(raw)) if b"percpu_rwlock_t" in raw else frozenset()
     made = macro_functions(raw)
     if not _LOCKY.search(raw) and not made:
-        return {}, [], percpu
+        # A header naming no lock still has macros calling a function of
+        # another file that takes one (``free_domheap_page(p)`` is
+        # free_domheap_pages(p, 0)): a call of the macro is a call of it.
+        return _calling_macros(raw), [], percpu
     inlines = []
     for m in _INLINE.finditer(raw):
         body = _definition(raw, m.start())
@@ -243,6 +246,12 @@ def _scan_header(
     # one is still a definition that does nothing (fileanalysis._without_stubs).
     inlines.extend((m.group(1).decode(), m.group(0), False) for m in _EMPTY_INLINE.finditer(raw))
     return macro_wrappers(raw), inlines, percpu
+
+
+def _calling_macros(raw: bytes) -> dict[str, Wrapper]:
+    """macro_wrappers() of a header without a lock call: only a
+    ``#define`` can hold one (most headers of a tree are these)."""
+    return macro_wrappers(raw) if b"define" in raw else {}
 
 
 _EMPTY_INLINE = re.compile(
