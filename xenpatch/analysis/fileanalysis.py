@@ -14,12 +14,14 @@ from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
+from tree_sitter import Node
+
 from xenpatch.analysis import typesafe
 from xenpatch.analysis.actions import fill_actions
 from xenpatch.analysis.config import AnalysisConfig
 from xenpatch.analysis.dataflow import Engine
 from xenpatch.analysis.events import Resolved
-from xenpatch.analysis.functions import collect, parameters
+from xenpatch.analysis.functions import collect, collected, parameters
 from xenpatch.analysis.headers import (
     HeaderIndex,
     inline_ids,
@@ -44,7 +46,7 @@ from xenpatch.analysis.takes import takes_summary
 from xenpatch.analysis.templates import instantiate, template
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.analysis.values import ZERO, FileValues, constant_macros, file_values
-from xenpatch.c.cfg import build_cfg, call_args, call_name
+from xenpatch.c.cfg import Cfg, CfgConfig, build_cfg, call_args, call_name
 from xenpatch.c.source import (
     SourceError,
     SourceFile,
@@ -418,11 +420,11 @@ class FileAnalysis:
         try:
             cfg_config = self.cfg_config if f.src is self.src else (
                 self.config.cfg.with_arch(self.headers.arch))
-            f.cfg = build_cfg(f.src, f.node, f.name, cfg_config)
+            f.cfg = built_cfg(f.src, f.node, f.name, cfg_config)
             if not f.cfg.complete:
                 f.skip = "; ".join(f.cfg.problems) or "incomplete parse"
                 return
-            f.info = collect(f.src, f.node, f.name)
+            f.info = collected(f.src, f.node, f.name)
             mine = f.src is self.src
             fill_actions(f.src, f.cfg, f.info, self.resolver,
                          self.object_macros if mine else frozenset(),
@@ -497,6 +499,18 @@ class FileAnalysis:
                 f.summary = _unknown_summary(f.name)
         finally:
             self.in_progress.discard(f.name)
+
+
+def built_cfg(src: SourceFile, fn: Node, name: str, config: CfgConfig) -> Cfg:
+    """build_cfg(), once per function and configuration while ``src`` is
+    kept (nothing changes a CFG once built: its users share it)."""
+    key = ("cfg", fn.start_byte, fn.end_byte, name)
+    got = src.derived.get(key)
+    if got is not None and (got[0] is config or got[0] == config):
+        return got[1]  # type: ignore[no-any-return]
+    cfg = build_cfg(src, fn, name, config)
+    src.derived[key] = (config, cfg)
+    return cfg
 
 
 def _param_assigned(body: str, p: str) -> bool:

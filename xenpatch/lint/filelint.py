@@ -56,7 +56,7 @@ from xenpatch.c.source import (
     walk,
 )
 from xenpatch.graphs import reachable
-from xenpatch.lint import suppress
+from xenpatch.lint import reuse, suppress
 from xenpatch.lint.checks import CheckObserver, PercpuOracle, RawFinding
 from xenpatch.lint.config import LintConfig
 from xenpatch.lint.findings import FileResult, Finding, Step
@@ -411,10 +411,19 @@ def _lint_text(path: Path, display: str, config: LintConfig,
             # Its calls through fields are of states nobody analysed.
             out.exports.update({FIELD_KEY + n: field_summary("?") for n in fields_called(raw)})
         return out
-    try:
-        src = _parse(display, raw, config, path)
-    except SourceError as exc:
-        return FileResult(display, error=str(exc))
+    from xenpatch.c.masking import table_for
+
+    # A second pass over a tree finds the parse of the first in this
+    # process (reuse.py); a first pass keeps it for the second.
+    macros = table_for(config.macros, path)
+    src = reuse.take(display, path, raw, macros) if findings_only else None
+    if src is None:
+        try:
+            src = _parse(display, raw, config, path)
+        except SourceError as exc:
+            return FileResult(display, error=str(exc))
+        if not findings_only:
+            reuse.keep(display, path, raw, macros, src)
     return lint_source(src, config, path, external, findings_only)
 
 

@@ -1,0 +1,108 @@
+"""The worker processes of a whole-tree run, each file's second pass sent
+to the worker that did its first.
+
+A tree's second pass lints again, with the other files' summaries, the
+files that call one of those; what it needs of a file's text alone (its
+parse, its functions' CFGs) the first pass had worked out in the worker
+that linted it (reuse.py).  One pool of ``jobs`` workers hands tasks to
+whichever is free; here each worker is a pool of its own, so that a task
+goes where this process sends it: in the first map to the first worker
+with room, in a later map of the same tasks to the worker that had it
+then, unless that worker's queue has run dry while another's has not
+(a worker idle at the end costs more wall time than a parse).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import ExitStack, contextmanager
+from typing import Any
+
+# Chunks sent ahead to each worker: one it works on, one waiting, so it
+# never waits for this process between two.
+_AHEAD = 2
+
+
+class Pinned:
+    """``map`` over workers that keep what they learnt of each task's file
+    for the later maps of the same tasks (see the module's docstring)."""
+
+    def __init__(self, pools: list[ProcessPoolExecutor]) -> None:
+        self.pools = pools
+        # For each task of the first map: the worker that ran it.
+        self.owner: list[int] | None = None
+
+    def __call__(self, fn: Callable[..., Any], *its: Iterable[Any]) -> Iterator[Any]:
+        tasks = list(zip(*its, strict=True))
+        n = len(tasks)
+        size = max(1, min(8, n // (len(self.pools) * 8)))
+        first = self.owner is None or len(self.owner) != n
+        if first:
+            self.owner = [0] * n
+        owner = self.owner
+        assert owner is not None
+        queues: list[deque[list[int]]] = [deque() for _ in self.pools]
+        if first:
+            shared: deque[list[int]] = deque(
+                list(range(i, min(i + size, n))) for i in range(0, n, size))
+            queues = [shared] * len(self.pools)
+        else:
+            # Each worker's own tasks, in the order given (biggest first).
+            mine: list[list[int]] = [[] for _ in self.pools]
+            for i in range(n):
+                mine[owner[i]].append(i)
+            for w, idx in enumerate(mine):
+                queues[w].extend(idx[j:j + size] for j in range(0, len(idx), size))
+        results: list[Any] = [None] * n
+        done = [False] * n
+        running: dict[Future[list[Any]], tuple[int, list[int]]] = {}
+
+        def submit(w: int) -> bool:
+            q = queues[w]
+            if not q:
+                # Its own queue is empty: the tail (the smallest files) of
+                # the longest other one.
+                q = max(queues, key=len)
+                if not q:
+                    return False
+                chunk = q.pop()
+            else:
+                chunk = q.popleft()
+            fut = self.pools[w].submit(_chunk, fn, [tasks[i] for i in chunk])
+            running[fut] = (w, chunk)
+            return True
+
+        for w in range(len(self.pools)):
+            for _ in range(_AHEAD):
+                submit(w)
+        nxt = 0
+        while running:
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                w, chunk = running.pop(fut)
+                for i, r in zip(chunk, fut.result(), strict=True):
+                    results[i] = r
+                    done[i] = True
+                    if first:
+                        owner[i] = w
+                submit(w)
+            while nxt < n and done[nxt]:
+                yield results[nxt]
+                results[nxt] = None
+                nxt += 1
+
+
+def _chunk(fn: Callable[..., Any], tasks: list[tuple[Any, ...]]) -> list[Any]:
+    return [fn(*t) for t in tasks]
+
+
+@contextmanager
+def pinned(jobs: int, initializer: Callable[..., None], initargs: tuple[Any, ...],
+           ) -> Iterator[Pinned]:
+    """``jobs`` workers, each started with ``initializer(*initargs)``."""
+    with ExitStack() as stack:
+        pools = [stack.enter_context(ProcessPoolExecutor(
+            1, initializer=initializer, initargs=initargs)) for _ in range(jobs)]
+        yield Pinned(pools)
