@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from tree_sitter import Node
 
@@ -21,7 +22,7 @@ from xenpatch.analysis.actions import fill_actions
 from xenpatch.analysis.config import AnalysisConfig
 from xenpatch.analysis.dataflow import Engine
 from xenpatch.analysis.events import Resolved
-from xenpatch.analysis.functions import collect, collected, parameters
+from xenpatch.analysis.functions import FunctionInfo, collect, collected, fresh_copy, parameters
 from xenpatch.analysis.headers import (
     HeaderIndex,
     inline_ids,
@@ -30,6 +31,7 @@ from xenpatch.analysis.headers import (
     object_macro_wrappers,
     with_functions,
 )
+from xenpatch.analysis.irqstate import IrqTable
 from xenpatch.analysis.lockkeys import apply_aliases
 from xenpatch.analysis.locktable import (
     Effect,
@@ -97,6 +99,13 @@ class FileAnalysis:
                               consts={**headers.consts, **constant_macros(src.raw),
                                       **dict.fromkeys(ts.sentinels, ZERO)},
                               eqs=ts.eqs)
+        # One object for one value while the parse is kept: the fills kept
+        # on it (_filled) are of these values if they are these.
+        got = src.derived.get("values")
+        if got is not None and got == self.values:
+            self.values = got
+        else:
+            src.derived["values"] = self.values
         self.header_fns: dict[str, FunctionUnit | None] = {}
         self.relevant_names: set[str] = set()
         self._rel_bytes: set[bytes] | None = None
@@ -424,14 +433,68 @@ class FileAnalysis:
             if not f.cfg.complete:
                 f.skip = "; ".join(f.cfg.problems) or "incomplete parse"
                 return
-            f.info = collected(f.src, f.node, f.name)
             mine = f.src is self.src
-            fill_actions(f.src, f.cfg, f.info, self.resolver,
-                         self.object_macros if mine else frozenset(),
-                         self.values if mine else FileValues(self.config.values),
-                         self.may_resolve, self.config.irq, self.frees)
+            f.info = self._filled(f, self.object_macros if mine else frozenset(),
+                                  self.values if mine else self.config.memo(
+                                      ("header values",),
+                                      lambda: FileValues(self.config.values)))
         finally:
             self.in_progress.discard(f.name)
+
+    def _filled(self, f: FunctionUnit, objects: frozenset[str], fv: FileValues) -> FunctionInfo:
+        """fill_actions() over f's collected facts.  Its input beyond f's
+        text and CFG is the answers of the resolver, may_resolve() and
+        frees(): a fill of the same function kept on its parse (the first
+        pass over a tree, another file using the same header inline) is
+        taken again when each of its questions, asked again in its order,
+        gets the same answer (the fill would ask the same next question
+        and do the same with the answer).  The questions are asked here as
+        the fill would ask them, with their side effects (callees
+        summarised, marked called)."""
+        assert f.cfg is not None
+        key = ("filled", f.node.start_byte, f.node.end_byte, f.name)
+        kept: _Fill | None = f.src.derived.get(key)
+        if kept is not None and kept.cfg is f.cfg and kept.values is fv \
+                and kept.irq is self.config.irq and kept.objects == objects \
+                and self._same_answers(kept.asked):
+            f.runs = kept.runs
+            return fresh_copy(kept.info)
+        asked: list[tuple[Any, ...]] = []
+
+        def resolver(name: str, args: list[str], target: str | None = None) -> Resolved | None:
+            got = self.resolver(name, args, target)
+            asked.append((name, tuple(args), target, got))
+            return got
+
+        def may_resolve(name: str) -> bool:
+            got = self.may_resolve(name)
+            asked.append((name, got))
+            return got
+
+        def frees(name: str) -> int | None:
+            got = self.frees(name)
+            asked.append((name, None, got))
+            return got
+
+        info = collected(f.src, f.node, f.name)
+        fill_actions(f.src, f.cfg, info, resolver, objects, fv, may_resolve, self.config.irq,
+                     frees)
+        kept = f.src.derived[key] = _Fill(f.cfg, fv, self.config.irq, objects, tuple(asked),
+                                          fresh_copy(info), {})
+        f.runs = kept.runs
+        return info
+
+    def _same_answers(self, asked: tuple[tuple[Any, ...], ...]) -> bool:
+        for q in asked:
+            if len(q) == 4:
+                same = self.resolver(q[0], list(q[1]), q[2]) == q[3]
+            elif len(q) == 2:
+                same = self.may_resolve(q[0]) == q[1]
+            else:
+                same = self.frees(q[0]) == q[2]
+            if not same:
+                return False
+        return True
 
     def identifiers(self, f: FunctionUnit) -> frozenset[bytes] | set[bytes]:
         """The distinct identifiers of f's text (computed once for the
@@ -501,6 +564,21 @@ class FileAnalysis:
             self.in_progress.discard(f.name)
 
 
+@dataclass(frozen=True)
+class _Fill:
+    """A fill_actions() run kept on its function's parse (_filled)."""
+
+    cfg: Cfg
+    values: FileValues
+    irq: IrqTable
+    objects: frozenset[str]
+    asked: tuple[tuple[Any, ...], ...]  # (question..., answer), in order
+    info: FunctionInfo
+    # Entry IRQ state -> the dataflow run over info from it (run_engine):
+    # its result, its observer calls, why it failed (f.skip).
+    runs: dict[str | None, tuple[Result | None, RecordingObserver, str | None]]
+
+
 def built_cfg(src: SourceFile, fn: Node, name: str, config: CfgConfig) -> Cfg:
     """build_cfg(), once per function and configuration while ``src`` is
     kept (nothing changes a CFG once built: its users share it)."""
@@ -566,7 +644,31 @@ def _unknown_summary(name: str) -> Summary:
 
 def run_engine(f: FunctionUnit, obs: Observer | None) -> Result | None:
     """The dataflow over f (prepared), path-sensitive unless that meets too
-    many states; None (and f.skip says why) if neither run finishes."""
+    many states; None (and f.skip says why) if neither run finishes.
+
+    A run depends on f's CFG, its filled facts and its entry state only:
+    one of a fill kept on the parse (FileAnalysis._filled) is kept with
+    it, with the calls it made to its observer, which a later run from the
+    same entry state replays (an observer only watches the run; the one
+    that saw a run start over saw only what this record keeps)."""
+    runs = f.runs
+    if runs is None:
+        return _run_engine(f, obs)
+    got = runs.get(f.entry_irq)
+    if got is None:
+        rec = RecordingObserver()
+        res = _run_engine(f, rec)
+        got = runs[f.entry_irq] = (res, rec, f.skip if res is None else None)
+    else:
+        res = got[0]
+        if got[2] is not None:
+            f.skip = got[2]
+    if obs is not None:
+        got[1].replay(obs)
+    return res
+
+
+def _run_engine(f: FunctionUnit, obs: Observer | None) -> Result | None:
     assert f.cfg is not None and f.info is not None
     entry = (("%irq", f.entry_irq),) if f.entry_irq is not None else ()
     try:

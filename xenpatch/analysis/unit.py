@@ -36,6 +36,9 @@ class FunctionUnit:
     # This CPU's IRQ state on entry, when every caller agrees on it
     # ("on"/"off", irqentry.py); None: unknown, as for any function.
     entry_irq: str | None = None
+    # The dataflow runs over its CFG and facts by entry state, kept with
+    # the fill they are of (fileanalysis.run_engine); None: not kept.
+    runs: dict[str | None, tuple[Result | None, RecordingObserver, str | None]] | None = None
 
     @property
     def is_static(self) -> bool:
