@@ -134,10 +134,14 @@ class FileAnalysis:
         self._direct = frozenset(
             {n.encode() for n in self.table.names()} | self._external_bytes()
         )
-        idents = self._idents = {
-            f: identifier_set(self.src.raw[f.node.start_byte : f.node.end_byte])
-            for f in self.order
-        }
+        # Each function's identifiers: of the text alone, kept on the parse
+        # (frozen: every analysis of it shares them).
+        per_fn: list[frozenset[bytes]] | None = self.src.derived.get("idents")
+        if per_fn is None or len(per_fn) != len(self.order):
+            per_fn = self.src.derived["idents"] = [
+                frozenset(identifier_set(self.src.raw[f.node.start_byte : f.node.end_byte]))
+                for f in self.order]
+        idents = self._idents = dict(zip(self.order, per_fn, strict=True))
         rel: set[FunctionUnit] = set()
         # Only a header inline or a macro can reach a relevant name
         # (_reaches() is False for any other identifier): the fixpoint
@@ -556,7 +560,7 @@ class FileAnalysis:
             rec = RecordingObserver()
             res = run_engine(f, rec)
             if res is not None:
-                f.summary = helper_summary(f, res)
+                f.summary = kept_summary(f, res)
                 f.run_record = (res, rec)
             else:
                 f.summary = _unknown_summary(f.name)
@@ -576,7 +580,8 @@ class _Fill:
     info: FunctionInfo
     # Entry IRQ state -> the dataflow run over info from it (run_engine):
     # its result, its observer calls, why it failed (f.skip).
-    runs: dict[str | None, tuple[Result | None, RecordingObserver, str | None]]
+    # And ("summary", called) -> (the run, its helper_summary()).
+    runs: dict[Any, Any]
 
 
 def built_cfg(src: SourceFile, fn: Node, name: str, config: CfgConfig) -> Cfg:
@@ -666,6 +671,21 @@ def run_engine(f: FunctionUnit, obs: Observer | None) -> Result | None:
     if obs is not None:
         got[1].replay(obs)
     return res
+
+
+def kept_summary(f: FunctionUnit, res: Result) -> Summary | None:
+    """helper_summary(f, res), kept with the run: a function of f's CFG,
+    facts and text, of the run and of whether other code calls f."""
+    runs = f.runs
+    if runs is None:
+        return helper_summary(f, res)
+    key = ("summary", f.called)
+    got = runs.get(key)
+    if got is not None and got[0] is res:
+        return got[1]  # type: ignore[no-any-return]
+    s = helper_summary(f, res)
+    runs[key] = (res, s)
+    return s
 
 
 def _run_engine(f: FunctionUnit, obs: Observer | None) -> Result | None:

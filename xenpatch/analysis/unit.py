@@ -7,6 +7,7 @@ on demand; lint and the runtime's lock programs read them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from tree_sitter import Node
 
@@ -38,7 +39,7 @@ class FunctionUnit:
     entry_irq: str | None = None
     # The dataflow runs over its CFG and facts by entry state, kept with
     # the fill they are of (fileanalysis.run_engine); None: not kept.
-    runs: dict[str | None, tuple[Result | None, RecordingObserver, str | None]] | None = None
+    runs: dict[Any, Any] | None = None
 
     @property
     def is_static(self) -> bool:

@@ -21,7 +21,7 @@ from tree_sitter import Node
 
 from xenpatch.analysis import fnptrs
 from xenpatch.analysis.events import IrqAct, OpAct
-from xenpatch.analysis.fileanalysis import FileAnalysis, run_engine
+from xenpatch.analysis.fileanalysis import FileAnalysis, kept_summary, run_engine
 from xenpatch.analysis.functions import shape_fn
 from xenpatch.analysis.headers import (
     IDENT,
@@ -43,7 +43,6 @@ from xenpatch.analysis.locktable import Summary, lock_reaching
 from xenpatch.analysis.pathstate import Result
 from xenpatch.analysis.preconditions import Preconditions
 from xenpatch.analysis.rwera import tree_has_queued_rwlock
-from xenpatch.analysis.summaries import helper_summary
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.c.cfg import Cfg, Kind, call_name
 from xenpatch.c.source import (
@@ -130,14 +129,13 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
                 and f.name not in fa.table.wrappers:
             if not f.summarised:
                 f.summarised = True
-                f.summary = helper_summary(f, res)
+                f.summary = kept_summary(f, res)
             if f.summary is not None and exported(f.summary):
                 result.exports[f.name] = f.summary
     result.held_calls = _close_over(fa, held_calls)
     safe_kinds = fa.headers.memo(("irqsafe-era", config.irqsafe_eras), lambda: era_kinds(
         config.irqsafe_eras, fa.headers.root)) if CODE in config.enabled else frozenset()
-    refs_of = functools.cache(lambda: fnptrs.index(fa.src, [g.name for g in fa.order],
-                                                   fa.config.irq.callbacks))
+    refs_of = functools.cache(lambda: _fn_refs(fa))
     takes = contested((f for f, _, _ in done), safe_kinds) if safe_kinds else {}
     first = {f: res for f, res, _ in done}
     entries = _with_entry_states(fa, config, oracle, done, queued_rw,
@@ -169,6 +167,20 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
         found.extend(_finding(fa.src, f, runs[f], r) for f, r in
                      irq_safety_findings(runs.items(), takes))
     result.findings.extend(found)
+
+
+def _fn_refs(fa: FileAnalysis) -> fnptrs.FnRefs:
+    """The file's function references (fnptrs.index()), a function of its
+    text and the rules' callbacks: kept on the parse, for a second pass
+    over it (nothing changes an index once made)."""
+    callbacks = fa.config.irq.callbacks
+    names = [g.name for g in fa.order]
+    got = fa.src.derived.get("fnptrs")
+    if got is not None and got[0] is callbacks and got[1] == names:
+        return got[2]  # type: ignore[no-any-return]
+    refs = fnptrs.index(fa.src, names, callbacks)
+    fa.src.derived["fnptrs"] = (callbacks, names, refs)
+    return refs
 
 
 def _called_holding(f: FunctionUnit, res: Result) -> set[str]:
