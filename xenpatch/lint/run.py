@@ -362,14 +362,14 @@ def _pass_mapper(jobs: int, n: int, rules: Path | None) -> Iterator[Callable[...
     """The whole-tree run's ``map``: each file's second pass where its first
     ran, which kept its parse (reuse.py, passes.py)."""
     from xenpatch.lint import reuse
+    from xenpatch.lint.passes import collecting_less, pinned
 
     if jobs <= 1 or n <= 1:
-        with reuse.keeping():
+        with reuse.keeping(), collecting_less():
             yield map
         return
     from xenpatch.c.texts import forget
     from xenpatch.lint import filelint  # noqa: F401  (see _mapper)
-    from xenpatch.lint.passes import pinned
 
     forget()
     with pinned(jobs, _keeping, (rules,)) as mapper:
@@ -380,9 +380,11 @@ def _keeping(rules: Path | None) -> None:
     """A whole-tree run's worker: its configuration, and what its first
     passes learn kept for its second passes."""
     from xenpatch.lint import reuse
+    from xenpatch.lint.passes import collect_less
 
     _loaded(rules)
     reuse.start()
+    collect_less()
 
 
 def _lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str | None],
