@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import ExitStack, contextmanager
+from pathlib import Path
 from typing import Any
 
 # The cyclic collector's first threshold during a run: at the default
@@ -130,3 +131,37 @@ def collecting_less() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*before)
+
+
+@contextmanager
+def pass_mapper(jobs: int, n: int, rules: Path | None) -> Iterator[Callable[..., Iterable[Any]]]:
+    """The whole-tree run's ``map`` over ``n`` files: each file's second
+    pass where its first ran, which kept its parse (reuse.py)."""
+    from xenpatch.lint import reuse
+
+    if jobs <= 1 or n <= 1:
+        with reuse.keeping(), collecting_less():
+            yield map
+        return
+    from xenpatch.c.texts import forget
+
+    # The checker, imported here once: forked workers inherit it instead
+    # of each importing it.
+    from xenpatch.lint import filelint  # noqa: F401
+
+    # Forked workers would each hold a copy of the tree's text for nothing.
+    forget()
+    with pinned(jobs, _worker, (rules,)) as mapper:
+        yield mapper
+
+
+def _worker(rules: Path | None) -> None:
+    """A whole-tree run's worker: its configuration (inherited when
+    forked), what its first passes learn kept for its second passes, and
+    the collector run less often."""
+    from xenpatch.lint import reuse
+    from xenpatch.lint.run import _loaded
+
+    _loaded(rules)
+    reuse.start()
+    collect_less()

@@ -290,7 +290,9 @@ def _lint_files(
     index = [item[0] not in over and rels.get(item) in sources for item in work]
     _init(rules)
     _warm(real.values())
-    with _pass_mapper(jobs, len(work), rules) as mapper:
+    from xenpatch.lint.passes import pass_mapper
+
+    with pass_mapper(jobs, len(work), rules) as mapper:
         results, read = _two_passes(work, mapper, progress, raws, index)
     if cache is not None:
         from xenpatch.lint.lazy import Plan, own_exports
@@ -355,36 +357,6 @@ def _mapper(jobs: int, n: int, rules: Path | None,
     # see _warm); spawned ones load it.
     with ProcessPoolExecutor(jobs, initializer=_loaded, initargs=(rules,)) as ex:
         yield lambda fn, *its: ex.map(fn, *its, chunksize=chunk)
-
-
-@contextmanager
-def _pass_mapper(jobs: int, n: int, rules: Path | None) -> Iterator[Callable[..., Iterable[Any]]]:
-    """The whole-tree run's ``map``: each file's second pass where its first
-    ran, which kept its parse (reuse.py, passes.py)."""
-    from xenpatch.lint import reuse
-    from xenpatch.lint.passes import collecting_less, pinned
-
-    if jobs <= 1 or n <= 1:
-        with reuse.keeping(), collecting_less():
-            yield map
-        return
-    from xenpatch.c.texts import forget
-    from xenpatch.lint import filelint  # noqa: F401  (see _mapper)
-
-    forget()
-    with pinned(jobs, _keeping, (rules,)) as mapper:
-        yield mapper
-
-
-def _keeping(rules: Path | None) -> None:
-    """A whole-tree run's worker: its configuration, and what its first
-    passes learn kept for its second passes."""
-    from xenpatch.lint import reuse
-    from xenpatch.lint.passes import collect_less
-
-    _loaded(rules)
-    reuse.start()
-    collect_less()
 
 
 def _lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str | None],
