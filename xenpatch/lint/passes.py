@@ -15,6 +15,7 @@ then, unless that worker's queue has run dry while another's has not
 from __future__ import annotations
 
 import gc
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -39,8 +40,10 @@ class Pinned:
 
     def __init__(self, pools: list[ProcessPoolExecutor]) -> None:
         self.pools = pools
-        # For each task of the first map: the worker that ran it.
+        # For each task of the first map: the worker that ran it, and the
+        # CPU time it took there.
         self.owner: list[int] | None = None
+        self.cost: list[float] = []
 
     def __call__(self, fn: Callable[..., Any], *its: Iterable[Any]) -> Iterator[Any]:
         tasks = list(zip(*its, strict=True))
@@ -49,6 +52,7 @@ class Pinned:
         first = self.owner is None or len(self.owner) != n
         if first:
             self.owner = [0] * n
+            self.cost = [0.0] * n
         owner = self.owner
         assert owner is not None
         queues: list[deque[list[int]]] = [deque() for _ in self.pools]
@@ -57,9 +61,11 @@ class Pinned:
                 list(range(i, min(i + size, n))) for i in range(0, n, size))
             queues = [shared] * len(self.pools)
         else:
-            # Each worker's own tasks, in the order given (biggest first).
+            # Each worker's own tasks, the costliest first time first: a
+            # worker whose queue runs dry takes the cheap tail of another's,
+            # whose tasks were cheap because they had little to keep.
             mine: list[list[int]] = [[] for _ in self.pools]
-            for i in range(n):
+            for i in sorted(range(n), key=lambda i: -self.cost[i]):
                 mine[owner[i]].append(i)
             for w, idx in enumerate(mine):
                 queues[w].extend(idx[j:j + size] for j in range(0, len(idx), size))
@@ -70,7 +76,7 @@ class Pinned:
         def submit(w: int) -> bool:
             q = queues[w]
             if not q:
-                # Its own queue is empty: the tail (the smallest files) of
+                # Its own queue is empty: the tail (the cheapest tasks) of
                 # the longest other one.
                 q = max(queues, key=len)
                 if not q:
@@ -90,11 +96,12 @@ class Pinned:
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for fut in finished:
                 w, chunk = running.pop(fut)
-                for i, r in zip(chunk, fut.result(), strict=True):
+                for i, (r, cpu) in zip(chunk, fut.result(), strict=True):
                     results[i] = r
                     done[i] = True
                     if first:
                         owner[i] = w
+                        self.cost[i] = cpu
                 submit(w)
             while nxt < n and done[nxt]:
                 yield results[nxt]
@@ -102,8 +109,14 @@ class Pinned:
                 nxt += 1
 
 
-def _chunk(fn: Callable[..., Any], tasks: list[tuple[Any, ...]]) -> list[Any]:
-    return [fn(*t) for t in tasks]
+def _chunk(fn: Callable[..., Any], tasks: list[tuple[Any, ...]]) -> list[tuple[Any, float]]:
+    """Each task's result and the CPU time it took."""
+    out = []
+    for t in tasks:
+        c0 = time.process_time()
+        r = fn(*t)
+        out.append((r, time.process_time() - c0))
+    return out
 
 
 @contextmanager
