@@ -348,3 +348,28 @@ def test_two_passes_keeping_the_first_find_what_they_found_anew(
     if jobs == 1:
         # Both kinds of kept fill met: taken again, and asked again in vain.
         assert True in reused and False in reused
+
+
+def _pid(_: int) -> int:
+    import os
+
+    return os.getpid()
+
+
+def _nothing() -> None:
+    return None
+
+
+def test_pinned_workers_run_a_later_map_where_the_first_ran() -> None:
+    """Each worker of the two gets its two tasks at once (two chunks ahead):
+    the later map of the same tasks goes to the same workers, each its own."""
+    from xenpatch.lint.passes import pinned
+
+    with pinned(2, _nothing, ()) as mapper:
+        first = list(mapper(_pid, range(4)))
+        later = list(mapper(_pid, [10, 11, 12, 13]))
+        owner = mapper.owner
+    assert len(set(first)) == 2
+    assert later == first
+    # What it keeps: the worker that ran each task.
+    assert owner is not None and [first[owner.index(w)] for w in owner] == first
