@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
-
-from tree_sitter import Node
 
 from xenpatch.analysis import typesafe
 from xenpatch.analysis.actions import fill_actions
 from xenpatch.analysis.config import AnalysisConfig
-from xenpatch.analysis.dataflow import Engine
 from xenpatch.analysis.events import Resolved
 from xenpatch.analysis.functions import FunctionInfo, collect, collected, fresh_copy, parameters
 from xenpatch.analysis.headers import (
@@ -31,7 +28,7 @@ from xenpatch.analysis.headers import (
     object_macro_wrappers,
     with_functions,
 )
-from xenpatch.analysis.irqstate import IrqTable
+from xenpatch.analysis.kept import Fill, built_cfg, kept_summary, run_engine
 from xenpatch.analysis.lockkeys import apply_aliases
 from xenpatch.analysis.locktable import (
     Effect,
@@ -42,13 +39,12 @@ from xenpatch.analysis.locktable import (
     resolve,
     substitute,
 )
-from xenpatch.analysis.pathstate import Observer, RecordingObserver, Result, TooManyStates
-from xenpatch.analysis.summaries import helper_summary
+from xenpatch.analysis.pathstate import RecordingObserver
 from xenpatch.analysis.takes import takes_summary
 from xenpatch.analysis.templates import instantiate, template
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.analysis.values import ZERO, FileValues, constant_macros, file_values
-from xenpatch.c.cfg import Cfg, CfgConfig, build_cfg, call_args, call_name
+from xenpatch.c.cfg import call_args, call_name
 from xenpatch.c.source import (
     SourceError,
     SourceFile,
@@ -457,7 +453,7 @@ class FileAnalysis:
         summarised, marked called)."""
         assert f.cfg is not None
         key = ("filled", f.node.start_byte, f.node.end_byte, f.name)
-        kept: _Fill | None = f.src.derived.get(key)
+        kept: Fill | None = f.src.derived.get(key)
         if kept is not None and kept.cfg is f.cfg and kept.values is fv \
                 and kept.irq is self.config.irq and kept.objects == objects \
                 and self._same_answers(kept.asked):
@@ -483,7 +479,7 @@ class FileAnalysis:
         info = collected(f.src, f.node, f.name)
         fill_actions(f.src, f.cfg, info, resolver, objects, fv, may_resolve, self.config.irq,
                      frees)
-        kept = f.src.derived[key] = _Fill(f.cfg, fv, self.config.irq, objects, tuple(asked),
+        kept = f.src.derived[key] = Fill(f.cfg, fv, self.config.irq, objects, tuple(asked),
                                           fresh_copy(info), {})
         f.runs = kept.runs
         return info
@@ -568,34 +564,6 @@ class FileAnalysis:
             self.in_progress.discard(f.name)
 
 
-@dataclass(frozen=True)
-class _Fill:
-    """A fill_actions() run kept on its function's parse (_filled)."""
-
-    cfg: Cfg
-    values: FileValues
-    irq: IrqTable
-    objects: frozenset[str]
-    asked: tuple[tuple[Any, ...], ...]  # (question..., answer), in order
-    info: FunctionInfo
-    # Entry IRQ state -> the dataflow run over info from it (run_engine):
-    # its result, its observer calls, why it failed (f.skip).
-    # And ("summary", called) -> (the run, its helper_summary()).
-    runs: dict[Any, Any]
-
-
-def built_cfg(src: SourceFile, fn: Node, name: str, config: CfgConfig) -> Cfg:
-    """build_cfg(), once per function and configuration while ``src`` is
-    kept (nothing changes a CFG once built: its users share it)."""
-    key = ("cfg", fn.start_byte, fn.end_byte, name)
-    got = src.derived.get(key)
-    if got is not None and (got[0] is config or got[0] == config):
-        return got[1]  # type: ignore[no-any-return]
-    cfg = build_cfg(src, fn, name, config)
-    src.derived[key] = (config, cfg)
-    return cfg
-
-
 def _param_assigned(body: str, p: str) -> bool:
     """May the parameter ``p`` itself change in ``body`` (assigned, or its
     address handed on; ``&p->f`` is a member's address, not p's)?"""
@@ -645,62 +613,6 @@ def _outs(s: Summary, args: list[str]) -> tuple[tuple[str, str, str], ...]:
 
 def _unknown_summary(name: str) -> Summary:
     return Summary((Effect("unknown", "spin", "", "any", "*", None, name, inferred=True),), None)
-
-
-def run_engine(f: FunctionUnit, obs: Observer | None) -> Result | None:
-    """The dataflow over f (prepared), path-sensitive unless that meets too
-    many states; None (and f.skip says why) if neither run finishes.
-
-    A run depends on f's CFG, its filled facts and its entry state only:
-    one of a fill kept on the parse (FileAnalysis._filled) is kept with
-    it, with the calls it made to its observer, which a later run from the
-    same entry state replays (an observer only watches the run; the one
-    that saw a run start over saw only what this record keeps)."""
-    runs = f.runs
-    if runs is None:
-        return _run_engine(f, obs)
-    got = runs.get(f.entry_irq)
-    if got is None:
-        rec = RecordingObserver()
-        res = _run_engine(f, rec)
-        got = runs[f.entry_irq] = (res, rec, f.skip if res is None else None)
-    else:
-        res = got[0]
-        if got[2] is not None:
-            f.skip = got[2]
-    if obs is not None:
-        got[1].replay(obs)
-    return res
-
-
-def kept_summary(f: FunctionUnit, res: Result) -> Summary | None:
-    """helper_summary(f, res), kept with the run: a function of f's CFG,
-    facts and text, of the run and of whether other code calls f."""
-    runs = f.runs
-    if runs is None:
-        return helper_summary(f, res)
-    key = ("summary", f.called)
-    got = runs.get(key)
-    if got is not None and got[0] is res:
-        return got[1]  # type: ignore[no-any-return]
-    s = helper_summary(f, res)
-    runs[key] = (res, s)
-    return s
-
-
-def _run_engine(f: FunctionUnit, obs: Observer | None) -> Result | None:
-    assert f.cfg is not None and f.info is not None
-    entry = (("%irq", f.entry_irq),) if f.entry_irq is not None else ()
-    try:
-        return Engine(f.cfg, f.info, obs, entry_facts=entry).run()
-    except TooManyStates:
-        if obs is not None:
-            obs.restart()
-        try:
-            return Engine(f.cfg, f.info, obs, path_sensitive=False, entry_facts=entry).run()
-        except TooManyStates:
-            f.skip = "too many lock states"
-            return None
 
 
 def _parse_header(config: AnalysisConfig, name: str, text: bytes,

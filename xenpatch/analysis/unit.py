@@ -38,7 +38,7 @@ class FunctionUnit:
     # ("on"/"off", irqentry.py); None: unknown, as for any function.
     entry_irq: str | None = None
     # The dataflow runs over its CFG and facts by entry state, kept with
-    # the fill they are of (fileanalysis.run_engine); None: not kept.
+    # the fill they are of (kept.run_engine); None: not kept.
     runs: dict[Any, Any] | None = None
 
     @property

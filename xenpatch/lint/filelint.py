@@ -21,7 +21,7 @@ from tree_sitter import Node
 
 from xenpatch.analysis import fnptrs
 from xenpatch.analysis.events import IrqAct, OpAct
-from xenpatch.analysis.fileanalysis import FileAnalysis, kept_summary, run_engine
+from xenpatch.analysis.fileanalysis import FileAnalysis
 from xenpatch.analysis.functions import shape_fn
 from xenpatch.analysis.headers import (
     IDENT,
@@ -39,6 +39,7 @@ from xenpatch.analysis.irqentry import (
     fields_called,
 )
 from xenpatch.analysis.irqstate import IRQ_ON
+from xenpatch.analysis.kept import kept_summary, run_engine
 from xenpatch.analysis.locktable import Summary, lock_reaching
 from xenpatch.analysis.pathstate import Result
 from xenpatch.analysis.preconditions import Preconditions

@@ -3,7 +3,7 @@
 The second pass (run._again) lints again the files that call another
 file's helper, with the tree's summaries: what it asks of the file's text
 alone (the masking, the parse, each function's CFG and collected facts,
-kept on the SourceFile: analysis/fileanalysis.built_cfg) is what the
+kept on the SourceFile: analysis/kept.py) is what the
 first pass had.  The worker that linted a file first gets its second pass
 too (passes.py), and finds the parse here; another process parses again.
 
