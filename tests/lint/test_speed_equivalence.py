@@ -6,15 +6,17 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xenpatch.analysis import fnptrs
-from xenpatch.analysis.functions import INDEXED, collect, parameters
+from xenpatch.analysis.functions import INDEXED, FunctionInfo, collect, parameters
 from xenpatch.analysis.headers import header_index, inline_ids
 from xenpatch.analysis.irqstate import _identifiers_named
 from xenpatch.analysis.takes import _assigned, _assigned_slow
-from xenpatch.analysis.values import constant_macros
+from xenpatch.analysis.unit import FunctionUnit
+from xenpatch.analysis.values import FileValues, constant_macros
 from xenpatch.c.cfg import build_cfg, load_cfg_config
 from xenpatch.c.masking import default_macro_table
 from xenpatch.c.source import SourceError, function_name, functions, parse_bytes, walk
@@ -286,3 +288,88 @@ def test_calls_under_a_cfg_node_by_index_equal_the_walk() -> None:
                 assert got == want, (src.path, node.line)
                 checked += len(want)
     assert checked > 100
+
+
+# -- what a second pass takes from the first (lint/reuse.py, lint/passes.py,
+# FileAnalysis._filled, run_engine's kept runs) ---------------------------
+
+def _as_before(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The analysis as it was: no parse kept for the second pass, each CFG
+    built, each function collected and filled, each dataflow run anew."""
+    from xenpatch.analysis import fileanalysis
+    from xenpatch.analysis.actions import fill_actions
+    from xenpatch.lint import reuse
+
+    def filled(self: fileanalysis.FileAnalysis, f: FunctionUnit, objects: frozenset[str],
+               fv: FileValues) -> FunctionInfo:
+        info = collect(f.src, f.node, f.name)
+        fill_actions(f.src, f.cfg, info, self.resolver, objects, fv, self.may_resolve,
+                     self.config.irq, self.frees)
+        return info
+
+    monkeypatch.setattr(fileanalysis.FileAnalysis, "_filled", filled)
+    monkeypatch.setattr(fileanalysis, "built_cfg", build_cfg)
+    monkeypatch.setattr(reuse, "BUDGET", 0)
+
+
+def _fixture_runs() -> list[list[tuple[Path, str]]]:
+    """Runs over fixture files that call each other's helpers: the
+    cross-file fixtures and every lint fixture together (both passes)."""
+    lint = _FIXTURES / "lint"
+    return [[(p, p.name) for p in sorted((lint / "crossfile").glob("*.c"))],
+            [(p, p.name) for p in sorted(lint.rglob("*.c"))]]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_two_passes_keeping_the_first_find_what_they_found_anew(
+        jobs: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    from xenpatch.analysis.fileanalysis import FileAnalysis
+    from xenpatch.lint.run import lint_files
+
+    reused: list[bool] = []
+    same = FileAnalysis._same_answers
+
+    def counted(self: FileAnalysis, asked: tuple[tuple[object, ...], ...]) -> bool:
+        got = same(self, asked)
+        reused.append(got)
+        return got
+
+    runs = _fixture_runs()
+    with monkeypatch.context() as m:
+        m.setattr(FileAnalysis, "_same_answers", counted)
+        new = [lint_files(files, jobs=jobs, tree=False) for files in runs]
+    with monkeypatch.context() as m:
+        _as_before(m)
+        old = [lint_files(files, jobs=1, tree=False) for files in runs]
+    assert sum(len(r) for r in old) > 30
+    assert any(r.findings for rs in old for r in rs)
+    for a, b in zip(old, new, strict=True):
+        assert a == b
+    if jobs == 1:
+        # Both kinds of kept fill met: taken again, and asked again in vain.
+        assert True in reused and False in reused
+
+
+def _pid(_: int) -> int:
+    import os
+
+    return os.getpid()
+
+
+def _nothing() -> None:
+    return None
+
+
+def test_pinned_workers_run_a_later_map_where_the_first_ran() -> None:
+    """Each worker of the two gets its two tasks at once (two chunks ahead):
+    the later map of the same tasks goes to the same workers, each its own."""
+    from xenpatch.lint.passes import pinned
+
+    with pinned(2, _nothing, ()) as mapper:
+        first = list(mapper(_pid, range(4)))
+        later = list(mapper(_pid, [10, 11, 12, 13]))
+        owner = mapper.owner
+    assert len(set(first)) == 2
+    assert later == first
+    # What it keeps: the worker that ran each task.
+    assert owner is not None and [first[owner.index(w)] for w in owner] == first

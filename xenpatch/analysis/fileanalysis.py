@@ -13,13 +13,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from xenpatch.analysis import typesafe
 from xenpatch.analysis.actions import fill_actions
 from xenpatch.analysis.config import AnalysisConfig
-from xenpatch.analysis.dataflow import Engine
 from xenpatch.analysis.events import Resolved
-from xenpatch.analysis.functions import collect, parameters
+from xenpatch.analysis.functions import FunctionInfo, collect, collected, fresh_copy, parameters
 from xenpatch.analysis.headers import (
     HeaderIndex,
     inline_ids,
@@ -28,6 +28,7 @@ from xenpatch.analysis.headers import (
     object_macro_wrappers,
     with_functions,
 )
+from xenpatch.analysis.kept import Fill, built_cfg, kept_summary, run_engine
 from xenpatch.analysis.lockkeys import apply_aliases
 from xenpatch.analysis.locktable import (
     Effect,
@@ -38,13 +39,12 @@ from xenpatch.analysis.locktable import (
     resolve,
     substitute,
 )
-from xenpatch.analysis.pathstate import Observer, RecordingObserver, Result, TooManyStates
-from xenpatch.analysis.summaries import helper_summary
+from xenpatch.analysis.pathstate import RecordingObserver
 from xenpatch.analysis.takes import takes_summary
 from xenpatch.analysis.templates import instantiate, template
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.analysis.values import ZERO, FileValues, constant_macros, file_values
-from xenpatch.c.cfg import build_cfg, call_args, call_name
+from xenpatch.c.cfg import call_args, call_name
 from xenpatch.c.source import (
     SourceError,
     SourceFile,
@@ -98,6 +98,13 @@ class FileAnalysis:
                               consts={**headers.consts, **constant_macros(src.raw),
                                       **dict.fromkeys(ts.sentinels, ZERO)},
                               eqs=ts.eqs)
+        # One object for one value while the parse is kept: the fills kept
+        # on it (_filled) are of these values if they are these.
+        got = src.derived.get("values")
+        if got is not None and got == self.values:
+            self.values = got
+        else:
+            src.derived["values"] = self.values
         self.header_fns: dict[str, FunctionUnit | None] = {}
         self.relevant_names: set[str] = set()
         self._rel_bytes: set[bytes] | None = None
@@ -126,10 +133,14 @@ class FileAnalysis:
         self._direct = frozenset(
             {n.encode() for n in self.table.names()} | self._external_bytes()
         )
-        idents = self._idents = {
-            f: identifier_set(self.src.raw[f.node.start_byte : f.node.end_byte])
-            for f in self.order
-        }
+        # Each function's identifiers: of the text alone, kept on the parse
+        # (frozen: every analysis of it shares them).
+        per_fn: list[frozenset[bytes]] | None = self.src.derived.get("idents")
+        if per_fn is None or len(per_fn) != len(self.order):
+            per_fn = self.src.derived["idents"] = [
+                frozenset(identifier_set(self.src.raw[f.node.start_byte : f.node.end_byte]))
+                for f in self.order]
+        idents = self._idents = dict(zip(self.order, per_fn, strict=True))
         rel: set[FunctionUnit] = set()
         # Only a header inline or a macro can reach a relevant name
         # (_reaches() is False for any other identifier): the fixpoint
@@ -421,18 +432,72 @@ class FileAnalysis:
         try:
             cfg_config = self.cfg_config if f.src is self.src else (
                 self.config.cfg.with_arch(self.headers.arch))
-            f.cfg = build_cfg(f.src, f.node, f.name, cfg_config)
+            f.cfg = built_cfg(f.src, f.node, f.name, cfg_config)
             if not f.cfg.complete:
                 f.skip = "; ".join(f.cfg.problems) or "incomplete parse"
                 return
-            f.info = collect(f.src, f.node, f.name)
             mine = f.src is self.src
-            fill_actions(f.src, f.cfg, f.info, self.resolver,
-                         self.object_macros if mine else frozenset(),
-                         self.values if mine else FileValues(self.config.values),
-                         self.may_resolve, self.config.irq, self.frees)
+            f.info = self._filled(f, self.object_macros if mine else frozenset(),
+                                  self.values if mine else self.config.memo(
+                                      ("header values",),
+                                      lambda: FileValues(self.config.values)))
         finally:
             self.in_progress.discard(f.name)
+
+    def _filled(self, f: FunctionUnit, objects: frozenset[str], fv: FileValues) -> FunctionInfo:
+        """fill_actions() over f's collected facts.  Its input beyond f's
+        text and CFG is the answers of the resolver, may_resolve() and
+        frees(): a fill of the same function kept on its parse (the first
+        pass over a tree, another file using the same header inline) is
+        taken again when each of its questions, asked again in its order,
+        gets the same answer (the fill would ask the same next question
+        and do the same with the answer).  The questions are asked here as
+        the fill would ask them, with their side effects (callees
+        summarised, marked called)."""
+        assert f.cfg is not None
+        key = ("filled", f.node.start_byte, f.node.end_byte, f.name)
+        kept: Fill | None = f.src.derived.get(key)
+        if kept is not None and kept.cfg is f.cfg and kept.values is fv \
+                and kept.irq is self.config.irq and kept.objects == objects \
+                and self._same_answers(kept.asked):
+            f.runs = kept.runs
+            return fresh_copy(kept.info)
+        asked: list[tuple[Any, ...]] = []
+
+        def resolver(name: str, args: list[str], target: str | None = None) -> Resolved | None:
+            got = self.resolver(name, args, target)
+            asked.append((name, tuple(args), target, got))
+            return got
+
+        def may_resolve(name: str) -> bool:
+            got = self.may_resolve(name)
+            asked.append((name, got))
+            return got
+
+        def frees(name: str) -> int | None:
+            got = self.frees(name)
+            asked.append((name, None, got))
+            return got
+
+        info = collected(f.src, f.node, f.name)
+        fill_actions(f.src, f.cfg, info, resolver, objects, fv, may_resolve, self.config.irq,
+                     frees)
+        kept = f.src.derived[key] = Fill(f.cfg, fv, self.config.irq, objects, tuple(asked),
+                                          fresh_copy(info), {})
+        f.runs = kept.runs
+        return info
+
+    def _same_answers(self, asked: tuple[tuple[Any, ...], ...]) -> bool:
+        for q in asked:
+            if len(q) == 4:
+                same = self.resolver(q[0], list(q[1]), q[2]) == q[3]
+            elif len(q) == 2:
+                same = self.may_resolve(q[0]) == q[1]
+            else:
+                same = self.frees(q[0]) == q[2]
+            if not same:
+                return False
+        return True
 
     def identifiers(self, f: FunctionUnit) -> frozenset[bytes] | set[bytes]:
         """The distinct identifiers of f's text (computed once for the
@@ -494,7 +559,7 @@ class FileAnalysis:
             rec = RecordingObserver()
             res = run_engine(f, rec)
             if res is not None:
-                f.summary = helper_summary(f, res)
+                f.summary = kept_summary(f, res)
                 f.run_record = (res, rec)
             else:
                 f.summary = _unknown_summary(f.name)
@@ -551,23 +616,6 @@ def _outs(s: Summary, args: list[str]) -> tuple[tuple[str, str, str], ...]:
 
 def _unknown_summary(name: str) -> Summary:
     return Summary((Effect("unknown", "spin", "", "any", "*", None, name, inferred=True),), None)
-
-
-def run_engine(f: FunctionUnit, obs: Observer | None) -> Result | None:
-    """The dataflow over f (prepared), path-sensitive unless that meets too
-    many states; None (and f.skip says why) if neither run finishes."""
-    assert f.cfg is not None and f.info is not None
-    entry = (("%irq", f.entry_irq),) if f.entry_irq is not None else ()
-    try:
-        return Engine(f.cfg, f.info, obs, entry_facts=entry).run()
-    except TooManyStates:
-        if obs is not None:
-            obs.restart()
-        try:
-            return Engine(f.cfg, f.info, obs, path_sensitive=False, entry_facts=entry).run()
-        except TooManyStates:
-            f.skip = "too many lock states"
-            return None
 
 
 def _parse_header(config: AnalysisConfig, name: str, text: bytes,

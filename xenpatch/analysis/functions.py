@@ -246,6 +246,31 @@ def collect(src: SourceFile, fn: Node, name: str) -> FunctionInfo:
     return info
 
 
+def collected(src: SourceFile, fn: Node, name: str) -> FunctionInfo:
+    """collect()'s facts, worked out once per function while ``src`` is
+    kept (a tree's second pass over a file, a header inline analysed for
+    many files), each caller getting its own copy: fill_actions() fills
+    the copy in."""
+    key = ("collect", fn.start_byte, fn.end_byte, name)
+    got = src.derived.get(key)
+    if got is None:
+        got = src.derived[key] = collect(src, fn, name)
+    return fresh_copy(got)
+
+
+def fresh_copy(info: FunctionInfo) -> FunctionInfo:
+    """``info`` with every container of its own (their items are not
+    changed in place: strings, nodes, tuples; the lists of ``assigned``
+    are copied too)."""
+    return FunctionInfo(
+        info.name, list(info.params), dict(info.param_types), dict(info.aliases),
+        set(info.tracked), set(info.repeated_conds), set(info.locals), dict(info.local_types),
+        [list(a) for a in info.acts], list(info.branches), dict(info.switch_facts),
+        info.relevant, info.value_rules, set(info.guard_vars), dict(info.const_locals),
+        info.consts, info.eqs, {v: list(r) for v, r in info.assigned.items()},
+        set(info.var_equalities))
+
+
 def local_field(src: SourceFile, e: Node) -> str | None:
     """``buf.start``: a field of a struct variable (not through a pointer)."""
     if e.type != "field_expression":

@@ -7,6 +7,7 @@ on demand; lint and the runtime's lock programs read them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from tree_sitter import Node
 
@@ -36,6 +37,9 @@ class FunctionUnit:
     # This CPU's IRQ state on entry, when every caller agrees on it
     # ("on"/"off", irqentry.py); None: unknown, as for any function.
     entry_irq: str | None = None
+    # The dataflow runs over its CFG and facts by entry state, kept with
+    # the fill they are of (kept.run_engine); None: not kept.
+    runs: dict[Any, Any] | None = None
 
     @property
     def is_static(self) -> bool:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import accumulate
 from operator import add
 from pathlib import Path
+from typing import Any
 
 import tree_sitter_c
 from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
@@ -59,6 +60,10 @@ class SourceFile:
     _indexes: dict[tuple[Node, frozenset[str]], NodeIndex] = field(
         default_factory=dict, repr=False
     )
+    # What analyses derive from this text alone (a function's CFG), kept
+    # for as long as the file is: a second pass over the same parse, or a
+    # header inline analysed again for another file, builds it once.
+    derived: dict[Hashable, Any] = field(default_factory=dict, repr=False)
 
     @property
     def root(self) -> Node:

@@ -21,7 +21,7 @@ from tree_sitter import Node
 
 from xenpatch.analysis import fnptrs
 from xenpatch.analysis.events import IrqAct, OpAct
-from xenpatch.analysis.fileanalysis import FileAnalysis, run_engine
+from xenpatch.analysis.fileanalysis import FileAnalysis
 from xenpatch.analysis.functions import shape_fn
 from xenpatch.analysis.headers import (
     IDENT,
@@ -44,11 +44,11 @@ from xenpatch.analysis.irqentry import (
     fields_called,
 )
 from xenpatch.analysis.irqstate import IRQ_ON
+from xenpatch.analysis.kept import kept_summary, run_engine
 from xenpatch.analysis.locktable import Summary, lock_reaching
 from xenpatch.analysis.pathstate import Result
 from xenpatch.analysis.preconditions import Preconditions
 from xenpatch.analysis.rwera import tree_has_queued_rwlock
-from xenpatch.analysis.summaries import helper_summary
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.c.cfg import Cfg, Kind, call_name
 from xenpatch.c.source import (
@@ -61,7 +61,7 @@ from xenpatch.c.source import (
     walk,
 )
 from xenpatch.graphs import reachable
-from xenpatch.lint import suppress
+from xenpatch.lint import reuse, suppress
 from xenpatch.lint.checks import CheckObserver, PercpuOracle, RawFinding
 from xenpatch.lint.config import LintConfig
 from xenpatch.lint.findings import FileResult, Finding, Step
@@ -135,14 +135,13 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
                 and f.name not in fa.table.wrappers:
             if not f.summarised:
                 f.summarised = True
-                f.summary = helper_summary(f, res)
+                f.summary = kept_summary(f, res)
             if f.summary is not None and exported(f.summary):
                 result.exports[f.name] = f.summary
     result.held_calls = _close_over(fa, held_calls)
     safe_kinds = fa.headers.memo(("irqsafe-era", config.irqsafe_eras), lambda: era_kinds(
         config.irqsafe_eras, fa.headers.root)) if CODE in config.enabled else frozenset()
-    refs_of = functools.cache(lambda: fnptrs.index(fa.src, [g.name for g in fa.order],
-                                                   fa.config.irq.callbacks))
+    refs_of = functools.cache(lambda: _fn_refs(fa))
     takes = contested((f for f, _, _ in done), safe_kinds) if safe_kinds else {}
     first = {f: res for f, res, _ in done}
     entries = _with_entry_states(fa, config, oracle, done, queued_rw,
@@ -184,6 +183,20 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
         found.extend(_finding(fa.src, f, runs[f], r) for f, r in
                      irq_safety_findings(runs.items(), takes))
     result.findings.extend(found)
+
+
+def _fn_refs(fa: FileAnalysis) -> fnptrs.FnRefs:
+    """The file's function references (fnptrs.index()), a function of its
+    text and the rules' callbacks: kept on the parse, for a second pass
+    over it (nothing changes an index once made)."""
+    callbacks = fa.config.irq.callbacks
+    names = [g.name for g in fa.order]
+    got = fa.src.derived.get("fnptrs")
+    if got is not None and got[0] is callbacks and got[1] == names:
+        return got[2]  # type: ignore[no-any-return]
+    refs = fnptrs.index(fa.src, names, callbacks)
+    fa.src.derived["fnptrs"] = (callbacks, names, refs)
+    return refs
 
 
 def _called_holding(f: FunctionUnit, res: Result) -> set[str]:
@@ -476,10 +489,19 @@ def _lint_text(path: Path, display: str, config: LintConfig,
             # Its calls through fields are of states nobody analysed.
             out.exports.update({FIELD_KEY + n: field_summary("?") for n in fields_called(raw)})
         return out
-    try:
-        src = _parse(display, raw, config, path)
-    except SourceError as exc:
-        return FileResult(display, error=str(exc))
+    from xenpatch.c.masking import table_for
+
+    # A second pass over a tree finds the parse of the first in this
+    # process (reuse.py); a first pass keeps it for the second.
+    macros = table_for(config.macros, path)
+    src = reuse.take(display, path, raw, macros) if findings_only else None
+    if src is None:
+        try:
+            src = _parse(display, raw, config, path)
+        except SourceError as exc:
+            return FileResult(display, error=str(exc))
+        if not findings_only:
+            reuse.keep(display, path, raw, macros, src)
     return lint_source(src, config, path, external, findings_only)
 
 

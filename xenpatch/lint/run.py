@@ -282,11 +282,9 @@ def _lint_files(
     index = [item[0] not in over and rels.get(item) in sources for item in work]
     _init(rules)
     _warm(real.values())
-    if jobs > 1 and len(work) > 1:
-        from xenpatch.c.texts import forget
+    from xenpatch.lint.passes import pass_mapper
 
-        forget()
-    with _mapper(jobs, len(work), rules, loaded=True) as mapper:
+    with pass_mapper(jobs, len(work), rules) as mapper:
         results, read = _two_passes(work, mapper, progress, raws, index)
     if cache is not None:
         from xenpatch.lint.lazy import Plan, own_exports

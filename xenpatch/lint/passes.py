@@ -1,0 +1,180 @@
+"""The worker processes of a whole-tree run, each file's second pass sent
+to the worker that did its first.
+
+A tree's second pass lints again, with the other files' summaries, the
+files that call one of those; what it needs of a file's text alone (its
+parse, its functions' CFGs) the first pass had worked out in the worker
+that linted it (reuse.py).  One pool of ``jobs`` workers hands tasks to
+whichever is free; here each worker is a pool of its own, so that a task
+goes where this process sends it: in the first map to the first worker
+with room, in a later map of the same tasks to the worker that had it
+then, unless that worker's queue has run dry while another's has not
+(a worker idle at the end costs more wall time than a parse).
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+# The cyclic collector's first threshold during a run: at the default
+# (700 allocations) it ran 1300 times over Xen 4.17, 7% of the lint's CPU,
+# walking the many long-lived objects of the analyses again and again;
+# the garbage it finds in a run is little.
+GC_THRESHOLD = 50_000
+
+# Chunks sent ahead to each worker: one it works on, one waiting, so it
+# never waits for this process between two.
+_AHEAD = 2
+
+
+class Pinned:
+    """``map`` over workers that keep what they learnt of each task's file
+    for the later maps of the same tasks (see the module's docstring)."""
+
+    def __init__(self, pools: list[ProcessPoolExecutor]) -> None:
+        self.pools = pools
+        # For each task of the first map: the worker that ran it, and the
+        # CPU time it took there.
+        self.owner: list[int] | None = None
+        self.cost: list[float] = []
+
+    def __call__(self, fn: Callable[..., Any], *its: Iterable[Any]) -> Iterator[Any]:
+        tasks = list(zip(*its, strict=True))
+        n = len(tasks)
+        size = max(1, min(8, n // (len(self.pools) * 8)))
+        first = self.owner is None or len(self.owner) != n
+        if first:
+            self.owner = [0] * n
+            self.cost = [0.0] * n
+        owner = self.owner
+        assert owner is not None
+        queues: list[deque[list[int]]] = [deque() for _ in self.pools]
+        if first:
+            shared: deque[list[int]] = deque(
+                list(range(i, min(i + size, n))) for i in range(0, n, size))
+            queues = [shared] * len(self.pools)
+        else:
+            # Each worker's own tasks, the costliest first time first: a
+            # worker whose queue runs dry takes the cheap tail of another's,
+            # whose tasks were cheap because they had little to keep.
+            mine: list[list[int]] = [[] for _ in self.pools]
+            for i in sorted(range(n), key=lambda i: -self.cost[i]):
+                mine[owner[i]].append(i)
+            for w, idx in enumerate(mine):
+                queues[w].extend(idx[j:j + size] for j in range(0, len(idx), size))
+        results: list[Any] = [None] * n
+        done = [False] * n
+        running: dict[Future[list[Any]], tuple[int, list[int]]] = {}
+
+        def submit(w: int) -> bool:
+            q = queues[w]
+            if not q:
+                # Its own queue is empty: the tail (the cheapest tasks) of
+                # the longest other one.
+                q = max(queues, key=len)
+                if not q:
+                    return False
+                chunk = q.pop()
+            else:
+                chunk = q.popleft()
+            fut = self.pools[w].submit(_chunk, fn, [tasks[i] for i in chunk])
+            running[fut] = (w, chunk)
+            return True
+
+        for w in range(len(self.pools)):
+            for _ in range(_AHEAD):
+                submit(w)
+        nxt = 0
+        while running:
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                w, chunk = running.pop(fut)
+                for i, (r, cpu) in zip(chunk, fut.result(), strict=True):
+                    results[i] = r
+                    done[i] = True
+                    if first:
+                        owner[i] = w
+                        self.cost[i] = cpu
+                submit(w)
+            while nxt < n and done[nxt]:
+                yield results[nxt]
+                results[nxt] = None
+                nxt += 1
+
+
+def _chunk(fn: Callable[..., Any], tasks: list[tuple[Any, ...]]) -> list[tuple[Any, float]]:
+    """Each task's result and the CPU time it took."""
+    out = []
+    for t in tasks:
+        c0 = time.process_time()
+        r = fn(*t)
+        out.append((r, time.process_time() - c0))
+    return out
+
+
+@contextmanager
+def pinned(jobs: int, initializer: Callable[..., None], initargs: tuple[Any, ...],
+           ) -> Iterator[Pinned]:
+    """``jobs`` workers, each started with ``initializer(*initargs)``."""
+    with ExitStack() as stack:
+        pools = [stack.enter_context(ProcessPoolExecutor(
+            1, initializer=initializer, initargs=initargs)) for _ in range(jobs)]
+        yield Pinned(pools)
+
+
+def collect_less() -> None:
+    """For the rest of this process (a worker's life): see GC_THRESHOLD."""
+    _, g1, g2 = gc.get_threshold()
+    gc.set_threshold(GC_THRESHOLD, max(g1, 20), max(g2, 100))
+
+
+@contextmanager
+def collecting_less() -> Iterator[None]:
+    """The same within (a run in this process)."""
+    before = gc.get_threshold()
+    collect_less()
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
+@contextmanager
+def pass_mapper(jobs: int, n: int, rules: Path | None) -> Iterator[Callable[..., Iterable[Any]]]:
+    """The whole-tree run's ``map`` over ``n`` files: each file's second
+    pass where its first ran, which kept its parse (reuse.py)."""
+    from xenpatch.lint import reuse
+
+    if jobs <= 1 or n <= 1:
+        with reuse.keeping(), collecting_less():
+            yield map
+        return
+    from xenpatch.c.texts import forget
+
+    # The checker, imported here once: forked workers inherit it instead
+    # of each importing it.
+    from xenpatch.lint import filelint  # noqa: F401
+
+    # Forked workers would each hold a copy of the tree's text for nothing.
+    forget()
+    with pinned(jobs, _worker, (rules,)) as mapper:
+        yield mapper
+
+
+def _worker(rules: Path | None) -> None:
+    """A whole-tree run's worker: its configuration (inherited when
+    forked), what its first passes learn kept for its second passes, and
+    the collector run less often."""
+    from xenpatch.lint import reuse
+    from xenpatch.lint.run import _loaded
+
+    _loaded(rules)
+    reuse.start()
+    collect_less()
