@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from tree_sitter import Node
 
@@ -262,13 +262,18 @@ def fresh_copy(info: FunctionInfo) -> FunctionInfo:
     """``info`` with every container of its own (their items are not
     changed in place: strings, nodes, tuples; the lists of ``assigned``
     are copied too)."""
-    return FunctionInfo(
-        info.name, list(info.params), dict(info.param_types), dict(info.aliases),
-        set(info.tracked), set(info.repeated_conds), set(info.locals), dict(info.local_types),
-        [list(a) for a in info.acts], list(info.branches), dict(info.switch_facts),
-        info.relevant, info.value_rules, set(info.guard_vars), dict(info.const_locals),
-        info.consts, info.eqs, {v: list(r) for v, r in info.assigned.items()},
-        set(info.var_equalities))
+    # By keyword: a field added to FunctionInfo between two others must not
+    # shift the rest (a positional copy did, silently, when when_only came).
+    return replace(
+        info, params=list(info.params), param_types=dict(info.param_types),
+        aliases=dict(info.aliases), tracked=set(info.tracked),
+        repeated_conds=set(info.repeated_conds), locals=set(info.locals),
+        local_types=dict(info.local_types), acts=[list(a) for a in info.acts],
+        branches=list(info.branches), switch_facts=dict(info.switch_facts),
+        guard_vars=set(info.guard_vars), when_only=set(info.when_only),
+        const_locals=dict(info.const_locals),
+        assigned={v: list(r) for v, r in info.assigned.items()},
+        var_equalities=set(info.var_equalities))
 
 
 def local_field(src: SourceFile, e: Node) -> str | None:
