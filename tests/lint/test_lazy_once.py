@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lint.trees import small_tree
-from xenpatch.lint import run as lint_run
+from lint.trees import count_lints, small_tree
 from xenpatch.lint.once import plain_takes
 from xenpatch.lint.run import lint_files
 
@@ -122,14 +121,7 @@ def test_one_lint_where_the_second_pass_surely_runs(
                               tree=False))
     assert alone["common/drops.c"] == [(9, "XL001")]
 
-    linted: list[tuple[str, bool]] = []
-    one = lint_run._one
-
-    def counted(item, raw=None, external=None):
-        linted.append((item[1], bool(external)))
-        return one(item, raw, external)
-
-    monkeypatch.setattr(lint_run, "_one", counted)
+    linted = count_lints(monkeypatch)
     for i, rel in enumerate(sorted(FILES)):
         monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / f"cold{i}"))
         linted.clear()

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from lint.trees import small_tree
-from xenpatch.lint import run as lint_run
+from lint.trees import count_lints, small_tree
 from xenpatch.lint.config import LintConfig
 from xenpatch.lint.filelint import lint_file
 from xenpatch.lint.run import lint_files
@@ -161,14 +160,7 @@ def test_one_lint_with_a_take_on_an_argument(
     assert whole["common/field.c"] == [(9, "XL010")]
     assert whole["common/tracked.c"] == [(9, "XL010")]
 
-    linted: list[tuple[str, bool]] = []
-    one = lint_run._one
-
-    def counted(item, raw=None, external=None):
-        linted.append((item[1], bool(external)))
-        return one(item, raw, external)
-
-    monkeypatch.setattr(lint_run, "_one", counted)
+    linted = count_lints(monkeypatch)
     for i, rel in enumerate(sorted(FILES)):
         monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / f"cold{i}"))
         linted.clear()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 
 def small_tree(xen: Path, files: Mapping[str, str | Path]) -> Path:
@@ -22,3 +23,20 @@ def small_tree(xen: Path, files: Mapping[str, str | Path]) -> Path:
         else:
             dest.write_text(what)
     return xen
+
+
+def count_lints(monkeypatch: Any) -> list[tuple[str, bool]]:
+    """Record each lint of a file from here on (``run._one``): its display
+    name and whether it was given other files' summaries.  The list is the
+    caller's to clear between runs."""
+    from xenpatch.lint import run as lint_run
+
+    linted: list[tuple[str, bool]] = []
+    one = lint_run._one
+
+    def counted(item, raw=None, external=None):  # type: ignore[no-untyped-def]
+        linted.append((item[1], bool(external)))
+        return one(item, raw, external)
+
+    monkeypatch.setattr(lint_run, "_one", counted)
+    return linted

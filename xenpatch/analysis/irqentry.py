@@ -29,6 +29,7 @@ from xenpatch.analysis.pathstate import UNKNOWN, Result
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.c.cfg import Cfg, Kind, call_args, call_name
 from xenpatch.c.source import SourceFile, walk
+from xenpatch.graphs import reachable
 
 STATES = ("on", "off")
 # Rounds of the fixpoint; one more entry known per round at the least, and
@@ -222,14 +223,7 @@ def entry_matters(wanted: Iterable[str], refs: fnptrs.FnRefs,
             if g is not None:
                 yield g.name
 
-    seen = set(wanted)
-    todo = list(seen)
-    while todo:
-        for c in callers(todo.pop()):
-            if c not in seen:
-                seen.add(c)
-                todo.append(c)
-    return seen
+    return reachable(wanted, callers)
 
 
 _WORD = re.compile(rb"[A-Za-z_]\w*")
