@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lint.trees import count_lints, small_tree
+from lint.trees import cold_runs, count_lints, small_tree
 from xenpatch.lint.once import plain_takes
 from xenpatch.lint.run import lint_files
 
@@ -122,10 +122,7 @@ def test_one_lint_where_the_second_pass_surely_runs(
     assert alone["common/drops.c"] == [(9, "XL001")]
 
     linted = count_lints(monkeypatch)
-    for i, rel in enumerate(sorted(FILES)):
-        monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / f"cold{i}"))
-        linted.clear()
-        [r] = lint_files([(tree / rel, rel)], jobs=1)
+    for rel, r in cold_runs(tree, FILES, tmp_path, monkeypatch, linted):
         assert _found([r])[rel] == whole[rel], rel
         if rel in ("common/held.c", "common/drops.c"):
             # Once, with the helpers' summaries.

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from lint.trees import count_lints, small_tree
+from lint.trees import cold_runs, count_lints, small_tree
 from xenpatch.lint.config import LintConfig
 from xenpatch.lint.filelint import lint_file
 from xenpatch.lint.run import lint_files
@@ -161,10 +161,7 @@ def test_one_lint_with_a_take_on_an_argument(
     assert whole["common/tracked.c"] == [(9, "XL010")]
 
     linted = count_lints(monkeypatch)
-    for i, rel in enumerate(sorted(FILES)):
-        monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / f"cold{i}"))
-        linted.clear()
-        [r] = lint_files([(tree / rel, rel)], jobs=1)
+    for rel, r in cold_runs(tree, FILES, tmp_path, monkeypatch, linted):
         assert _found([r])[rel] == whole[rel], rel
         if rel == "common/field.c":
             # Once, with the summaries: the second pass surely runs.

@@ -5,7 +5,7 @@ Xen tree to the lint) and the C files given."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -40,3 +40,17 @@ def count_lints(monkeypatch: Any) -> list[tuple[str, bool]]:
 
     monkeypatch.setattr(lint_run, "_one", counted)
     return linted
+
+
+def cold_runs(tree: Path, rels: Iterable[str], tmp_path: Path, monkeypatch: Any,
+              linted: list[tuple[str, bool]]) -> Iterator[tuple[str, Any]]:
+    """Each file of ``tree`` linted alone, from an empty cache of its own
+    (the hook's first run), ``linted`` cleared before: (its path under
+    the tree, its FileResult)."""
+    from xenpatch.lint.run import lint_files
+
+    for i, rel in enumerate(sorted(rels)):
+        monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / f"cold{i}"))
+        linted.clear()
+        [r] = lint_files([(tree / rel, rel)], jobs=1)
+        yield rel, r
