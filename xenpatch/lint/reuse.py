@@ -26,14 +26,17 @@ BUDGET = 4 << 20
 
 _KEPT: dict[tuple[str, Path], tuple[bytes, MacroTable, SourceFile]] | None = None
 _used = 0
+_budget = BUDGET
 
 
-def start() -> None:
+def start(budget: int | None = None) -> None:
     """Keep the parses of this process's first passes (a worker's whole
-    life: the pool ends with the run)."""
-    global _KEPT
+    life: the pool ends with the run), up to ``budget`` bytes of their
+    text (BUDGET)."""
+    global _KEPT, _budget
     if _KEPT is None:
         _KEPT = {}
+        _budget = BUDGET if budget is None else budget
 
 
 def stop() -> None:
@@ -42,9 +45,9 @@ def stop() -> None:
 
 
 @contextmanager
-def keeping() -> Iterator[None]:
+def keeping(budget: int | None = None) -> Iterator[None]:
     """Keep them within (both passes run in this process)."""
-    start()
+    start(budget)
     try:
         yield
     finally:
@@ -53,7 +56,7 @@ def keeping() -> Iterator[None]:
 
 def keep(display: str, path: Path, raw: bytes, macros: MacroTable, src: SourceFile) -> None:
     global _used
-    if _KEPT is None or _used + len(raw) > BUDGET:
+    if _KEPT is None or _used + len(raw) > _budget:
         return
     _KEPT[(display, path)] = (raw, macros, src)
     _used += len(raw)
