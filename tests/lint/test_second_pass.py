@@ -15,6 +15,7 @@ from xenpatch.analysis.headers import header_index
 from xenpatch.lint import run
 from xenpatch.lint.config import LintConfig
 from xenpatch.lint.filelint import _reaching, calls_any, lint_file
+from xenpatch.lint.shipping import Shipped, to_workers
 from xenpatch.paths import fixtures_dir
 
 TREE = fixtures_dir() / "lint" / "crossfile"
@@ -98,8 +99,8 @@ def test_the_exports_sent_once_choose_and_lint_as_the_dict() -> None:
     want = found(exports)
     assert want  # the other file's helpers change the verdict here
     assert found(tree) == want
-    with run._to_workers(tree, lambda *a: iter(())) as sent:
-        assert isinstance(sent, run._Shipped) and Path(sent.path).exists()
+    with to_workers(tree, lambda *a: iter(())) as sent:
+        assert isinstance(sent, Shipped) and Path(sent.path).exists()
         assert found(sent) == want
     assert not Path(sent.path).exists()
     # A file calling none of the helpers keeps its first pass.

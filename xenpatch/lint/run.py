@@ -20,6 +20,7 @@ from xenpatch.analysis.locktable import Summary
 from xenpatch.errors import XenpatchError
 from xenpatch.lint import irqcalls
 from xenpatch.lint.findings import FileResult
+from xenpatch.lint.shipping import Shipped, received, to_workers
 from xenpatch.lint.takers import may_meet, takes_only
 from xenpatch.lint.treecache import TreeCache
 from xenpatch.paths import rules_dir
@@ -157,29 +158,12 @@ class TreeExports:
                    frozenset(k[len(CALL_KEY):] for k in exports if k.startswith(CALL_KEY)))
 
 
-@dataclass(frozen=True)
-class _Shipped:
-    """TreeExports written once to a file the workers read once each: sent
-    with every chunk of tasks, they were unpickled once per chunk (a
-    hundred and sixty times over Xen 4.17)."""
-
-    path: str
-
-
-_SHIPPED: dict[str, TreeExports] = {}
-
-
-def _shipped(exports: dict[str, Summary] | TreeExports | _Shipped) -> TreeExports:
+def _shipped(exports: dict[str, Summary] | TreeExports | Shipped) -> TreeExports:
     if isinstance(exports, TreeExports):
         return exports
     if isinstance(exports, dict):
         return TreeExports.of(exports)
-    got = _SHIPPED.get(exports.path)
-    if got is None:
-        import pickle
-
-        with open(exports.path, "rb") as fh:
-            got = _SHIPPED[exports.path] = pickle.load(fh)
+    got: TreeExports = received(exports)
     return got
 
 
@@ -645,7 +629,7 @@ def _second(work: list[tuple[Path, str]], first: list[FileResult],
     if not exports:
         return first
     own = [frozenset(r.exports) for r in first]
-    with _to_workers(TreeExports.of(exports), mapper) as sent:
+    with to_workers(TreeExports.of(exports), mapper) as sent:
         second = list(_counted(
             mapper(_again, work, own, [sent] * len(work), raws or [None] * len(work),
                    [r.held_calls for r in first]),
@@ -661,26 +645,6 @@ def _second(work: list[tuple[Path, str]], first: list[FileResult],
             b.exports, b.held_calls = a.exports, a.held_calls
         out.append(b if b is not None else a)
     return out
-
-
-@contextmanager
-def _to_workers(tree: TreeExports, mapper: Callable[..., Iterable[Any]],
-                ) -> Iterator[TreeExports | _Shipped]:
-    """What to send with each task: the exports themselves in this process,
-    else the name of a file holding them, removed once the pass is done."""
-    if mapper is map:
-        yield tree
-        return
-    import pickle
-    import tempfile
-
-    fd, name = tempfile.mkstemp(prefix="xenpatch-exports-", suffix=".pickle")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            pickle.dump(tree, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        yield _Shipped(name)
-    finally:
-        os.unlink(name)
 
 
 def _size(p: Path) -> int:
