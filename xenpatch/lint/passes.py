@@ -147,9 +147,12 @@ def collecting_less() -> Iterator[None]:
 
 
 @contextmanager
-def pass_mapper(jobs: int, n: int, rules: Path | None) -> Iterator[Callable[..., Iterable[Any]]]:
+def pass_mapper(jobs: int, n: int, load: Callable[[Path | None], Any],
+                rules: Path | None) -> Iterator[Callable[..., Iterable[Any]]]:
     """The whole-tree run's ``map`` over ``n`` files: each file's second
-    pass where its first ran, which kept its parse (reuse.py)."""
+    pass where its first ran, which kept its parse (reuse.py).  ``load``
+    loads the configuration from ``rules`` in a worker (run.py's, handed
+    in: this module does not import run.py, which imports it)."""
     from xenpatch.lint import reuse
 
     if jobs <= 1 or n <= 1:
@@ -168,17 +171,16 @@ def pass_mapper(jobs: int, n: int, rules: Path | None) -> Iterator[Callable[...,
 
     # Forked workers would each hold a copy of the tree's text for nothing.
     forget()
-    with pinned(jobs, _worker, (rules,)) as mapper:
+    with pinned(jobs, _worker, (load, rules)) as mapper:
         yield mapper
 
 
-def _worker(rules: Path | None) -> None:
+def _worker(load: Callable[[Path | None], Any], rules: Path | None) -> None:
     """A whole-tree run's worker: its configuration (inherited when
     forked), what its first passes learn kept for its second passes, and
     the collector run less often."""
     from xenpatch.lint import reuse
-    from xenpatch.lint.run import _loaded
 
-    _loaded(rules)
+    load(rules)
     reuse.start()
     collect_less()

@@ -268,7 +268,7 @@ def _lint_files(
     _warm(real.values())
     from xenpatch.lint.passes import pass_mapper
 
-    with pass_mapper(jobs, len(work), rules) as mapper:
+    with pass_mapper(jobs, len(work), _loaded, rules) as mapper:
         results, read = _two_passes(work, mapper, progress, raws, index)
     if cache is not None:
         from xenpatch.lint.lazy import Plan, own_exports

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from xenpatch.runtime.machine import NULL, LockInfo
+from xenpatch.runtime.layout import NULL, LockInfo
 from xenpatch.runtime.programs import IRQ_VARIANTS, Op
 from xenpatch.runtime.rwlock import RW, W16
 from xenpatch.runtime.spinlock import SPIN, spin_barrier, spin_lock, spin_trylock

@@ -23,7 +23,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
+from xenpatch.runtime import locks, rwlock, spinlock
 from xenpatch.runtime.ctx import Crash, Ctx, _Blocked, _Yield
+from xenpatch.runtime.layout import CALL as CALL
+from xenpatch.runtime.layout import GOTO as GOTO
+from xenpatch.runtime.layout import LAYOUTS as LAYOUTS
+from xenpatch.runtime.layout import MODEL_NAMES as MODEL_NAMES
+from xenpatch.runtime.layout import NULL as NULL
+from xenpatch.runtime.layout import RET as RET
+from xenpatch.runtime.layout import Layout as Layout
+from xenpatch.runtime.layout import LockInfo as LockInfo
+from xenpatch.runtime.layout import LockModel as LockModel
 from xenpatch.runtime.programs import (
     LOCAL_OPS,
     PERCPU_OPS,
@@ -33,48 +43,9 @@ from xenpatch.runtime.programs import (
     Scenario,
 )
 
-LockModel = Literal["rw16", "q417", "qrw"]
-
-# What each model is, for summaries: the tree it follows.
-MODEL_NAMES: dict[str, str] = {
-    "rw16": "2016 counter rwlock (W bit + reader count; 12/4-bit spinlock recursion)",
-    "q417": "4.17 queued rwlock (12-bit writer CPU, readers from bit 14; "
-            "12/4-bit spinlock recursion)",
-    "qrw": "4.19+ queued rwlock layout (14-bit writer CPU, readers from bit 16; "
-           "16/8-bit spinlock recursion)",
-}
-
-
-class Layout(NamedTuple):
-    """Bit layouts of one era's lock words (rwlock.h, spinlock.h)."""
-
-    qw_cpumask: int
-    qw_waiting: int
-    qw_locked: int
-    qw_wmask: int
-    qr_bias: int
-    no_cpu: int  # SPINLOCK_NO_CPU: all ones in recurse_cpu's width
-    recurse_mask: int  # recurse_cnt's width
-    max_recurse: int
-
-
-def _layout(qw_shift: int, cpu_bits: int, recurse_bits: int) -> Layout:
-    return Layout((1 << qw_shift) - 1, 1 << qw_shift, 3 << qw_shift, 3 << qw_shift,
-                  1 << (qw_shift + 2), (1 << cpu_bits) - 1, (1 << recurse_bits) - 1, 15)
-
-
-LAYOUTS: dict[str, Layout] = {
-    "rw16": _layout(12, 12, 4),  # no queued rwlock: the qw fields are unused
-    "q417": _layout(12, 12, 4),
-    "qrw": _layout(14, 16, 8),
-}
 Build = Literal["debug", "release"]
 
-NULL = 0  # value of an empty percpu slot; lock ids start at 1
 RUN, DONE, CRASHED = 0, 1, 2
-
-# Routine results (see locks.py).
-GOTO, CALL, RET = 0, 1, 2
 
 # Bound on local transitions in one step; only a program that loops without
 # ever touching memory can reach it.
@@ -137,17 +108,6 @@ class Cpu(NamedTuple):
 State = tuple[tuple[int, ...], tuple[Cpu, ...], tuple]
 
 
-@dataclass(frozen=True)
-class LockInfo:
-    name: str
-    lid: int  # the lock's "address"; what a percpu slot holds
-    type: str
-    base: int  # first memory word of the lock (percpu: of its inner rwlock)
-    size: int
-    wa: int = -1  # percpu writer_activating word
-    owner: str | None = None
-
-
 class StepResult(NamedTuple):
     state: State
     reads: int  # bitmask of memory words read
@@ -166,8 +126,6 @@ class Machine:
     ctx_type: type[Ctx] = Ctx
 
     def __init__(self, sc: Scenario, cfg: Config | None = None) -> None:
-        from xenpatch.runtime import locks, rwlock, spinlock  # routines need Machine's types
-
         self.sc = sc
         self.cfg = cfg or Config()
         self.ncpus = len(sc.programs)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from xenpatch.runtime.machine import Layout
+from xenpatch.runtime.layout import Layout
 from xenpatch.runtime.spinlock import (
     IRQ_UNSEEN,
     check_lock,

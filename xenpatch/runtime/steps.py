@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from xenpatch.runtime.machine import CALL, GOTO, RET
+from xenpatch.runtime.layout import CALL, GOTO, RET
 
 Res = tuple
 
