@@ -45,15 +45,11 @@ from xenpatch.analysis.irqentry import (
     summary_state,
 )
 from xenpatch.analysis.locktable import Summary
-from xenpatch.c.source import directives
+from xenpatch.c.source import directives, identifier_set
 from xenpatch.lint import nameindex
 
 # Where a caller may hide: what the build compiles or includes.
 _SUFFIXES = (".c", ".h", ".S", ".s", ".inc")
-_IDENT = re.compile(rb"[A-Za-z_]\w*")
-# Every byte that cannot be in an identifier made a blank.
-_WORDS_ONLY = bytes(c if chr(c).isascii() and (chr(c).isalnum() or c == 0x5F) else 0x20
-                    for c in range(256))
 _DIRECTIVE = re.compile(rb"#(?:\\\r?\n|[^\n])*")
 
 
@@ -102,20 +98,19 @@ def settle(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[
     stated.update({f: set(by) for f, by in unsure.items() if f not in stated})
     mentions = _mentions(root, set(calls) | set(unsure), set(calls),
                          stated if not set(calls) & set(unsure) else None)
-    base = root
     out: dict[str, Summary] = {CALL_KEY + n: calls[n]
                                for n in _accounted(calls, said, mentions)}
     for f, by in unsure.items():
         where = mentions.get(f, {})
         for x in by:
-            if x not in field_wants[f] or not x.is_relative_to(base):
+            if x not in field_wants[f] or not x.is_relative_to(root):
                 continue
             others = [p for p in where if p != x]
             if any(p not in by for p in others):
                 continue  # a mention that is no call stated: a caller unknown
             agreed = meet(by[p][1] for p in others) if others else "-"
             if agreed is not None:
-                out[f"{FIELD_KEY}{f}|{x.relative_to(base).as_posix()}"] = \
+                out[f"{FIELD_KEY}{f}|{x.relative_to(root).as_posix()}"] = \
                     field_summary(agreed)
     return out
 
@@ -147,12 +142,13 @@ def _mentions(root: Path, names: set[str], functions: set[str] | None = None,
         # A substring search per name costs more than splitting the text
         # into words once past a few dozen names (measured on 4.17's tree).
         if len(live) > 24:
-            if live.isdisjoint(w.decode() for w in raw.translate(_WORDS_ONLY).split()):
+            if live.isdisjoint(w.decode() for w in identifier_set(raw)):
                 continue
         elif not any(n.encode() in raw for n in live):
             continue
         code = fnptrs.code_only(raw)
-        here = {m.decode() for m in _IDENT.findall(code)} & live
+        words = identifier_set(code)
+        here = {n for n in live if n.encode() in words}
         if not here:
             continue
         p = _abs(path)
