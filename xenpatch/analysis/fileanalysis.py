@@ -466,17 +466,17 @@ class FileAnalysis:
 
         def resolver(name: str, args: list[str], target: str | None = None) -> Resolved | None:
             got = self.resolver(name, args, target)
-            asked.append((name, tuple(args), target, got))
+            asked.append(("resolver", got, name, tuple(args), target))
             return got
 
         def may_resolve(name: str) -> bool:
             got = self.may_resolve(name)
-            asked.append((name, got))
+            asked.append(("may_resolve", got, name))
             return got
 
         def frees(name: str) -> int | None:
             got = self.frees(name)
-            asked.append((name, None, got))
+            asked.append(("frees", got, name))
             return got
 
         info = collected(f.src, f.node, f.name)
@@ -488,14 +488,14 @@ class FileAnalysis:
         return info
 
     def _same_answers(self, asked: tuple[tuple[Any, ...], ...]) -> bool:
-        for q in asked:
-            if len(q) == 4:
-                same = self.resolver(q[0], list(q[1]), q[2]) == q[3]
-            elif len(q) == 2:
-                same = self.may_resolve(q[0]) == q[1]
+        for kind, answer, name, *rest in asked:
+            if kind == "resolver":
+                got: Any = self.resolver(name, list(rest[0]), rest[1])
+            elif kind == "may_resolve":
+                got = self.may_resolve(name)
             else:
-                same = self.frees(q[0]) == q[2]
-            if not same:
+                got = self.frees(name)
+            if got != answer:
                 return False
         return True
 

@@ -32,7 +32,7 @@ class Fill:
     values: FileValues
     irq: IrqTable
     objects: frozenset[str]
-    asked: tuple[tuple[Any, ...], ...]  # (question..., answer), in order
+    asked: tuple[tuple[Any, ...], ...]  # (who, answer, question...), in order
     info: FunctionInfo
     # Entry IRQ state -> the dataflow run over info from it (run_engine):
     # its result, its observer calls, why it failed (f.skip).
