@@ -144,9 +144,10 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
     refs_of = functools.cache(lambda: _fn_refs(fa))
     takes = contested((f for f, _, _ in done), safe_kinds) if safe_kinds else {}
     first = {f: res for f, res, _ in done}
-    entries = _with_entry_states(fa, config, oracle, done, queued_rw,
-                                 {f for f, lst in takes.items() if any(s[3] for s in lst)},
-                                 refs_of)
+    # The functions whose checks read the state they are entered in (an IRQ
+    # move of theirs, or a plain take XL017 wants the state of).
+    wanted = _entry_wanted(done, {f for f, lst in takes.items() if any(s[3] for s in lst)})
+    entries = _with_entry_states(fa, config, oracle, done, queued_rw, wanted, refs_of)
     runs: dict[FunctionUnit, Result] | None = None
     if IRQ_CODES & config.enabled and not findings_only:
         # What this file's calls through struct fields agree on, for the
@@ -154,7 +155,6 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
         own_fields = field_call_states(((f, res) for f, res, _ in done), fa.src.raw)
         for name, state in own_fields.items():
             result.exports[FIELD_KEY + name] = field_summary(state)
-        wanted = _entry_wanted(done, {f for f, lst in takes.items() if any(s[3] for s in lst)})
         result.exports.update(_entry_wants(fa, wanted, refs_of(), own_fields) if wanted else {})
         # And its calls of other files' functions, from the runs whose entry
         # is no guess (irqcalls.py settles them over the tree).
@@ -265,16 +265,13 @@ def _entry_wants(fa: FileAnalysis, wanted: set[FunctionUnit], refs: fnptrs.FnRef
 
 def _with_entry_states(fa: FileAnalysis, config: LintConfig, oracle: PercpuOracle,
                        done: list[tuple[FunctionUnit, Result, list[RawFinding]]],
-                       queued_rw: bool, plain_takes: set[FunctionUnit],
+                       queued_rw: bool, wanted: set[FunctionUnit],
                        refs_of: Callable[[], fnptrs.FnRefs]) -> dict[str, str]:
-    """The checks run again over the functions whose callers all agree on
-    the IRQ state at entry (analysis/irqentry.py), if an IRQ move of theirs
-    can tell: an _irq lock, or a restore of flags saved from that state;
-    or a plain take XL017 wants the state of (``plain_takes``)."""
-    if not IRQ_CODES & config.enabled:
-        return {}
-    wanted = _entry_wanted(done, plain_takes)
-    if not wanted:
+    """The checks run again over the ``wanted`` functions (_entry_wanted())
+    whose callers all agree on the IRQ state at entry (analysis/irqentry.py):
+    an IRQ move of theirs can tell (an _irq lock, or a restore of flags
+    saved from that state), or XL017 wants the state of a plain take."""
+    if not IRQ_CODES & config.enabled or not wanted:
         return {}
     refs = refs_of()
     by_node = {f.node.start_byte: f for f in fa.order}
