@@ -266,7 +266,11 @@ def _lint_files(
     index = [item[0] not in over and rels.get(item) in sources for item in work]
     _init(rules)
     _warm(real.values())
+    from xenpatch.lint.filelint import warm_headers
     from xenpatch.lint.passes import pass_mapper
+
+    assert _CONFIG is not None
+    warm_headers((item[0] for item in work), _CONFIG)
 
     with pass_mapper(jobs, len(work), _loaded, rules) as mapper:
         results, read = _two_passes(work, mapper, progress, raws, index)
