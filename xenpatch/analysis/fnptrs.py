@@ -99,9 +99,13 @@ _COMMENT_OR_STRING = re.compile(
 _DEFINE = re.compile(rb"#[ \t]*define[ \t]+([A-Za-z_]\w*)\(([^)]*)\)((?:\\\r?\n|[^\n])*)")
 
 
+@lru_cache(maxsize=8)
 def field_macros(raw: bytes) -> dict[str, int]:
     """The file's function-like macros that call through the field one of
-    their parameters names: macro -> that parameter's index."""
+    their parameters names: macro -> that parameter's index.  Kept for the
+    last few texts (index() asks at each use of one, and the IRQ checks
+    ask for the same file again; a bytes object hashes once): not to be
+    changed by the caller."""
     out: dict[str, int] = {}
     for m in directives(_DEFINE, raw):
         params = [p.strip() for p in m.group(2).decode(errors="replace").split(",")]
@@ -153,8 +157,11 @@ def _blank(m: re.Match[bytes]) -> bytes:
     return b" " * (m.end() - m.start())
 
 
+@lru_cache(maxsize=8)
 def code_only(raw: bytes) -> bytes:
-    """``raw`` with comments and literals blanked, every offset kept."""
+    """``raw`` with comments and literals blanked, every offset kept.  Kept
+    for the last few texts: a parsed file's is asked for three times (its
+    function references, its calls through fields, its IRQ call states)."""
     return _COMMENT_OR_STRING.sub(_blank, raw)
 
 
