@@ -226,11 +226,19 @@ def mentions_any(text: bytes, names: frozenset[bytes]) -> bool:
         # Names with "lock" in them cannot occur: most files naming no lock
         # API have no "lock" at all.  Look for the few others one by one.
         return any(_is_identifier_in(text, n) for n in _without(names, b"lock"))
-    words = set(text.translate(_TO_BLANK).split())
+    blanked = text.translate(_TO_BLANK)
+    # The word runs looked up in ``names`` as they come: a set of them
+    # would cost more to build than the lookups (most files name none).
     # A word led by a digit is not an identifier (findall skips the digits).
-    if any(w[0] not in _DIGITS for w in names.intersection(words)):
+    if any(w[0] not in _DIGITS for w in names.intersection(blanked.split())):
         return True
-    return any(w[0] in _DIGITS and (x := w.lstrip(_DIGITS)) and x in names for w in words)
+    # What findall finds in a run led by digits: the rest of the run.
+    return not names.isdisjoint(_DIGIT_LED.findall(blanked))
+
+
+# A word run led by digits with more after them (in blanked text: every
+# run starts after a blank), the rest as group 1.
+_DIGIT_LED = re.compile(rb"(?<!\w)[0-9]+([A-Za-z_]\w*)")
 
 
 @cache
