@@ -66,7 +66,8 @@ class FileAnalysis:
         # helpers too, resolved as the headers' inlines are.
         self.headers = headers = with_functions(headers, made) if made else headers
         wrappers = dict(headers.wrappers)
-        wrappers.update(macro_wrappers(src.raw))
+        own = macro_wrappers(src.raw)
+        wrappers.update(own)
         objects = object_macro_wrappers(src.raw)
         wrappers.update(objects)
         self.fns: dict[str, FunctionUnit] = {}
@@ -78,8 +79,18 @@ class FileAnalysis:
             self.fns.setdefault(name, f)
         # Only macros that end in a lock op are wrappers; the others would
         # just make every function that uses them look lock-relevant.
-        self.table = lock_reaching(
-            _without_stubs(config.table, headers, self.fns).with_wrappers(wrappers))
+        base = _without_stubs(config.table, headers, self.fns)
+        if base is config.table and not own and not objects:
+            # The headers' wrappers only (most files): the table is the
+            # index's, worked out once for every file sharing it.
+            self.table = headers.memo(("lock_reaching", base.value_key),
+                                      lambda: lock_reaching(base.with_wrappers(wrappers)))
+            self._table_names: frozenset[bytes] | None = headers.memo(
+                ("lock_reaching names", base.value_key),
+                lambda: frozenset(n.encode() for n in self.table.names()))
+        else:
+            self.table = lock_reaching(base.with_wrappers(wrappers))
+            self._table_names = None
         # The other macros may still reach a helper with a summary:
         # get_gfn(d, g, t) is get_gfn_type(d, g, t, P2M_ALLOC).
         self.macro_calls = {
@@ -130,9 +141,7 @@ class FileAnalysis:
         # Names that resolve on their own: the table's and other files'
         # helpers.  A header inline or macro among the seeds may still turn
         # out lock-free (rcu_unlock_domain() while the rcu kind is off).
-        self._direct = frozenset(
-            {n.encode() for n in self.table.names()} | self._external_bytes()
-        )
+        self._direct = self._table_bytes() | self._external_bytes()
         # Each function's identifiers: of the text alone, kept on the parse
         # (frozen: every analysis of it shares them).
         per_fn: list[frozenset[bytes]] | None = self.src.derived.get("idents")
@@ -185,13 +194,20 @@ class FileAnalysis:
         # Fixed once the file is read; asked again each time the relevant
         # names grow (_relevant_bytes).
         if self._seeds is None:
-            seeds = {n.encode() for n in self.table.names()} | {
+            seeds = self._table_bytes() | {
                 n.encode() for n in self.headers.locky
             } | self._external_bytes()
             self._seeds = frozenset(seeds | {
                 n.encode() for n, w in self.macro_calls.items() if w.target.encode() in seeds
             })
         return self._seeds
+
+    def _table_bytes(self) -> frozenset[bytes]:
+        """The table's names as bytes (shared by the files whose table is
+        their headers' alone)."""
+        if self._table_names is None:
+            self._table_names = frozenset(n.encode() for n in self.table.names())
+        return self._table_names
 
     def _external_bytes(self) -> frozenset[bytes]:
         """Other files' helpers the file does not define itself, as bytes

@@ -444,7 +444,10 @@ def _seed_names(config: LintConfig, headers: HeaderIndex) -> frozenset[bytes]:
     lock table (by value: a new table is never taken for an old one)."""
 
     def make() -> frozenset[bytes]:
-        table = lock_reaching(config.table.with_wrappers(headers.wrappers))
+        # The table FileAnalysis takes for a file adding no wrapper: one
+        # memo for both.
+        table = headers.memo(("lock_reaching", config.table.value_key),
+                             lambda: lock_reaching(config.table.with_wrappers(headers.wrappers)))
         # With the header inlines and macros that reach one of them
         # (get_gfn_query() reaches p2m_get_gfn_type_access() through
         # get_gfn_type()).
