@@ -60,7 +60,9 @@ _TOP_OP = re.compile(r"[+\-*/%<>=!?:|^~,](?!>)")
 @lru_cache(maxsize=1 << 14)
 def squash(text: str) -> str:
     """Expression text without comments, blanks or redundant parentheses."""
-    t = _WS.sub("", _COMMENT.sub(" ", text))
+    t = _WS.sub("", _COMMENT.sub(" ", text) if "/" in text else text)
+    if "(" not in t and "&*" not in t and "*&" not in t:
+        return t  # what the loop below rewrites needs one of these
     prev = None
     while prev != t:
         prev = t
