@@ -493,6 +493,8 @@ def _assign_act(
         if var is None:
             # p->flag = x: a repeated condition reading p->flag is stale
             # (but not one comparing the pointer p itself).
+            if not repeated_ids:
+                return None
             lhs = squash(src.text(left))
             texts = tuple(t for t in repeated_ids if lhs in t)
             return [KillCondAct(texts)] if texts else None
