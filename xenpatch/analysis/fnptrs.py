@@ -196,6 +196,33 @@ def _word_matches(names: set[str], code: bytes, after_field: bool = False,
             yield m
 
 
+_WORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+def _word_spans(names: set[str], code: bytes) -> list[tuple[int, int]]:
+    """The spans of _word_matches(names, code), in order.  C identifiers
+    are found by a search for each (a file defines a hundred functions,
+    named a few times each) rather than by a look at each of the file's
+    ten thousand words: a whole word is an occurrence with no word byte
+    on either side."""
+    encoded = {n.encode() for n in names}
+    if not all(_C_IDENT.fullmatch(n) for n in encoded):
+        return [m.span() for m in _word_matches(names, code)]
+    spans: list[tuple[int, int]] = []
+    size = len(code)
+    for b in encoded:
+        i = code.find(b)
+        while i >= 0:
+            j = i + len(b)
+            if (i == 0 or code[i - 1] not in _WORD_BYTES) and (
+                    j == size or code[j] not in _WORD_BYTES):
+                spans.append((i, j))
+            i = code.find(b, i + 1)
+    # Whole words never overlap: by start is the text's order.
+    spans.sort()
+    return spans
+
+
 def _node_at(src: SourceFile, start: int, end: int, kind: str) -> Node | None:
     n = src.root.descendant_for_byte_range(start, end)
     if n is None or n.type != kind or n.start_byte != start or n.end_byte != end:
@@ -215,9 +242,9 @@ def index(src: SourceFile, defined: Iterable[str],
     if not names:
         return refs
     code = code_only(src.raw)
-    for m in _word_matches(names, code):
-        name = m.group().decode()
-        n = _node_at(src, m.start(), m.end(), "identifier")
+    for start, end in _word_spans(names, code):
+        name = code[start:end].decode()
+        n = _node_at(src, start, end, "identifier")
         if n is None:
             refs.escapes.add(name)  # a macro body, masked or unparsed text
             continue
