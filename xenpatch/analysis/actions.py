@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, fields, replace
+from typing import Any
 
 from tree_sitter import Node
 
@@ -49,6 +50,7 @@ from xenpatch.analysis.functions import (
     INDEXED,
     FunctionInfo,
     declarator_name,
+    fresh_copy,
     is_path,
     required,
     strip_parens,
@@ -68,6 +70,7 @@ def fill_actions(
     may_resolve: Callable[[str], bool] | None = None,
     irq: irqstate.IrqTable | None = None,
     frees: Callable[[str], int | None] | None = None,
+    keep: dict[Any, Any] | None = None,
 ) -> None:
     """Compute, once per function, what every CFG node does.
 
@@ -82,69 +85,19 @@ def fill_actions(
     if frees is None:
         deallocators = fv.rules.deallocators
         frees = lambda name: 0 if name in deallocators else None  # noqa: E731
-    info.value_rules = fv.rules
-    info.consts = fv.consts
-    info.eqs = fv.eqs
-    accessed: dict[str, str] = {}  # accessor call text -> the local holding its result
-    info.var_equalities |= variable_comparisons(src, cfg, set(info.params) | set(info.locals))
-    for local, rhss in info.assigned.items():
-        classes = {value_class(src, r, fv.consts) if r is not None else None for r in rhss}
-        cls = classes.pop() if len(classes) == 1 else None
-        if cls is not None:
-            info.const_locals[local] = cls
-        # hp2m = p2m_get_hostp2m(d), assigned once from an accessor the
-        # rules declare ([values] distinct): the accessor's result, named
-        # anywhere in the function, is that local's object (put_gfn(d)
-        # releases p2m_get_hostp2m(d)->lock, the lock taken as hp2m->lock).
-        # Keys keep the local's name: what a summary can say of it is
-        # unchanged.
-        one = strip_parens(rhss[0]) if len(rhss) == 1 and rhss[0] is not None else None
-        if one is not None and local not in info.aliases and one.type == "call_expression" and \
-                fv.rules.accessor(call_name(src, one) or "") and all(
-                    is_path(a) and not (set(re.findall(r"[A-Za-z_]\w*", src.text(a)))
-                                        & set(info.assigned)) for a in call_args(one)):
-            accessed[squash(src.text(one))] = local
-    info.assigned = {}
-    cond_texts: dict[str, int] = {}
-    canon: dict[int, tuple[str, bool]] = {}  # node id -> canon_cond(), used again below
-    for node in cfg.nodes:
-        if node.kind is Kind.COND and node.ast is not None:
-            canon[node.id] = canon_cond(src, node.ast)
-            t = canon[node.id][0]
-            cond_texts[t] = cond_texts.get(t, 0) + 1
-    info.repeated_conds = {t for t, n in cond_texts.items() if n > 1}
-    # for ( try = 0; try < 3; try++ ) ... if ( try == 3 ): leaving the loop
-    # by its condition makes the later test true.
-    exit_facts: dict[int, str] = {}
-    for node in cfg.nodes:
-        if node.kind is Kind.COND and node.ast is not None:
-            bound = counted_exit(src, node.ast)
-            if bound is not None and bound in cond_texts:
-                exit_facts[node.id] = bound
-                info.repeated_conds.add(bound)
-    bounds = set(exit_facts.values())
-    # A case label and a later if on the same value are a repeated fact.
-    info.switch_facts = switch_facts(src, cfg, set(cond_texts))
-    info.repeated_conds |= {t for edges in info.switch_facts.values()
-                            for facts in edges for t, _ in facts}
-    # Pointer comparisons their origins may decide (buf.start == emerg_buf).
-    eqs = pointer_tests(src, cfg, info, fv)
-    info.repeated_conds |= set(eqs)
-    # Two variables compared or copied: where equal, a lock through one is
-    # the other's (analysis/equalities.py).
-    info.repeated_conds |= info.var_equalities
-    # a > b and a < b of one function: each rules the other out.
-    orders: dict[int, tuple[str, bool, str]] = {}  # node -> (x<y, negated, y<x)
-    for node in cfg.nodes:
-        if node.kind is Kind.COND and node.ast is not None and (
-                o := order_cond(src, node.ast)) is not None:
-            orders[node.id] = (f"{o[0]}<{o[1]}", o[2], f"{o[1]}<{o[0]}")
-    order_texts: dict[str, int] = {}
-    for t, _, _ in orders.values():
-        order_texts[t] = order_texts.get(t, 0) + 1
-    orders = {n: o for n, o in orders.items() if o[2] in order_texts or order_texts[o[0]] > 1}
-    info.repeated_conds |= {t for t, _, _ in orders.values()}
-    repeated_ids = {t: ids_of_text(t) for t in info.repeated_conds}
+    pre = keep.get("prelude") if keep is not None else None
+    if pre is not None and pre[0] is cfg and pre[1] is fv:
+        p: _Prelude = pre[2]
+        # The facts the prelude leaves in info, each container info's own.
+        copy = fresh_copy(p.info)
+        for fld in fields(info):
+            setattr(info, fld.name, getattr(copy, fld.name))
+    else:
+        p = _prelude(src, cfg, info, fv)
+        if keep is not None:
+            keep["prelude"] = (cfg, fv, p)
+    accessed, canon, exit_facts, bounds, eqs, orders, repeated_ids, stepped = (
+        p.accessed, p.canon, p.exit_facts, p.bounds, p.eqs, p.orders, p.repeated_ids, p.stepped)
     naming: dict[str, tuple[str, ...]] = {}
 
     def conds_naming(v: str) -> tuple[str, ...]:
@@ -154,13 +107,6 @@ def fill_actions(
         if got is None:
             got = naming[v] = tuple(t for t, ids in repeated_ids.items() if v in ids)
         return got
-    info.acts = [[] for _ in cfg.nodes]
-    info.branches = [None for _ in cfg.nodes]
-    tested = flag_vars(src, cfg, info)
-    info.tracked &= tested | {v for sides in eqs.values() for v in sides if v[0] != "@"} | {
-        v for v in info.tracked if v.startswith("*")}
-
-    stepped = loop_vars(src, cfg)
 
     def key(e: Effect) -> Effect:
         k = apply_aliases(e.key, info.aliases)
@@ -392,6 +338,100 @@ def fill_actions(
             info.relevant = True
     _unsaved_at_entry(src, cfg, info, irq)
     keep_lock_guards(cfg, info)
+
+
+@dataclass(frozen=True)
+class _Prelude:
+    """What fill_actions() works out before it asks the resolver anything:
+    a function of the function's text, CFG, collected facts and file
+    values alone.  ``info``: the facts as the prelude leaves them (a
+    snapshot, copied for each fill)."""
+
+    info: FunctionInfo
+    accessed: dict[str, str]
+    canon: dict[int, tuple[str, bool]]
+    exit_facts: dict[int, str]
+    bounds: set[str]
+    eqs: dict[str, tuple[str, str]]
+    orders: dict[int, tuple[str, bool, str]]
+    repeated_ids: dict[str, set[str]]
+    stepped: set[str]
+
+
+def _prelude(src: SourceFile, cfg: Cfg, info: FunctionInfo,
+             fv: values.FileValues) -> _Prelude:
+    info.value_rules = fv.rules
+    info.consts = fv.consts
+    info.eqs = fv.eqs
+    accessed: dict[str, str] = {}  # accessor call text -> the local holding its result
+    info.var_equalities |= variable_comparisons(src, cfg, set(info.params) | set(info.locals))
+    for local, rhss in info.assigned.items():
+        classes = {value_class(src, r, fv.consts) if r is not None else None for r in rhss}
+        cls = classes.pop() if len(classes) == 1 else None
+        if cls is not None:
+            info.const_locals[local] = cls
+        # hp2m = p2m_get_hostp2m(d), assigned once from an accessor the
+        # rules declare ([values] distinct): the accessor's result, named
+        # anywhere in the function, is that local's object (put_gfn(d)
+        # releases p2m_get_hostp2m(d)->lock, the lock taken as hp2m->lock).
+        # Keys keep the local's name: what a summary can say of it is
+        # unchanged.
+        one = strip_parens(rhss[0]) if len(rhss) == 1 and rhss[0] is not None else None
+        if one is not None and local not in info.aliases and one.type == "call_expression" and \
+                fv.rules.accessor(call_name(src, one) or "") and all(
+                    is_path(a) and not (set(re.findall(r"[A-Za-z_]\w*", src.text(a)))
+                                        & set(info.assigned)) for a in call_args(one)):
+            accessed[squash(src.text(one))] = local
+    info.assigned = {}
+    cond_texts: dict[str, int] = {}
+    canon: dict[int, tuple[str, bool]] = {}  # node id -> canon_cond(), used again below
+    for node in cfg.nodes:
+        if node.kind is Kind.COND and node.ast is not None:
+            canon[node.id] = canon_cond(src, node.ast)
+            t = canon[node.id][0]
+            cond_texts[t] = cond_texts.get(t, 0) + 1
+    info.repeated_conds = {t for t, n in cond_texts.items() if n > 1}
+    # for ( try = 0; try < 3; try++ ) ... if ( try == 3 ): leaving the loop
+    # by its condition makes the later test true.
+    exit_facts: dict[int, str] = {}
+    for node in cfg.nodes:
+        if node.kind is Kind.COND and node.ast is not None:
+            bound = counted_exit(src, node.ast)
+            if bound is not None and bound in cond_texts:
+                exit_facts[node.id] = bound
+                info.repeated_conds.add(bound)
+    bounds = set(exit_facts.values())
+    # A case label and a later if on the same value are a repeated fact.
+    info.switch_facts = switch_facts(src, cfg, set(cond_texts))
+    info.repeated_conds |= {t for edges in info.switch_facts.values()
+                            for facts in edges for t, _ in facts}
+    # Pointer comparisons their origins may decide (buf.start == emerg_buf).
+    eqs = pointer_tests(src, cfg, info, fv)
+    info.repeated_conds |= set(eqs)
+    # Two variables compared or copied: where equal, a lock through one is
+    # the other's (analysis/equalities.py).
+    info.repeated_conds |= info.var_equalities
+    # a > b and a < b of one function: each rules the other out.
+    orders: dict[int, tuple[str, bool, str]] = {}  # node -> (x<y, negated, y<x)
+    for node in cfg.nodes:
+        if node.kind is Kind.COND and node.ast is not None and (
+                o := order_cond(src, node.ast)) is not None:
+            orders[node.id] = (f"{o[0]}<{o[1]}", o[2], f"{o[1]}<{o[0]}")
+    order_texts: dict[str, int] = {}
+    for t, _, _ in orders.values():
+        order_texts[t] = order_texts.get(t, 0) + 1
+    orders = {n: o for n, o in orders.items() if o[2] in order_texts or order_texts[o[0]] > 1}
+    info.repeated_conds |= {t for t, _, _ in orders.values()}
+    repeated_ids = {t: ids_of_text(t) for t in info.repeated_conds}
+    info.acts = [[] for _ in cfg.nodes]
+    info.branches = [None for _ in cfg.nodes]
+    tested = flag_vars(src, cfg, info)
+    info.tracked &= tested | {v for sides in eqs.values() for v in sides if v[0] != "@"} | {
+        v for v in info.tracked if v.startswith("*")}
+
+    stepped = loop_vars(src, cfg)
+    return _Prelude(fresh_copy(info), accessed, canon, exit_facts, bounds, eqs, orders,
+                    repeated_ids, stepped)
 
 
 def _unsaved_at_entry(src: SourceFile, cfg: Cfg, info: FunctionInfo,

@@ -496,8 +496,13 @@ class FileAnalysis:
             return got
 
         info = collected(f.src, f.node, f.name)
+        # What the fill works out before its first question is kept on the
+        # parse too: a fill asked again with other answers (a tree's second
+        # pass, a header inline in another file) starts from it.
+        pre: dict[Any, Any] = f.src.derived.setdefault(
+            ("fill prelude", f.node.start_byte, f.node.end_byte, f.name), {})
         fill_actions(f.src, f.cfg, info, resolver, objects, fv, may_resolve, self.config.irq,
-                     frees)
+                     frees, pre)
         kept = f.src.derived[key] = Fill(f.cfg, fv, self.config.irq, objects, tuple(asked),
                                           fresh_copy(info), {})
         f.runs = kept.runs
