@@ -299,6 +299,8 @@ class FileAnalysis:
         self._frees[name] = None  # recursion
         f = self.fns.get(name)
         if f is None and name in self.headers.inlines:
+            if depth >= 3 or not self._may_free(name):
+                return None
             f = self.header_fn(name)
         got = None
         body = f.node.child_by_field_name("body") if f is not None and depth < 3 else None
@@ -327,6 +329,16 @@ class FileAnalysis:
                     break
         self._frees[name] = got
         return got
+
+    def _may_free(self, name: str) -> bool:
+        """Does the header inline ``name`` name something frees() may find
+        freeing (a deallocator, a function of the file, another inline)?
+        If not, none of its calls does, and it frees nothing: no need to
+        parse it to know (most inlines a file calls are never parsed)."""
+        ids, _ = inline_ids(self.headers, name)
+        dealloc = self.config.values.deallocators
+        return any((d := i.decode()) in dealloc or d in self.fns or d in self.headers.inlines
+                   for i in ids)
 
     def may_resolve(self, name: str) -> bool:
         """False if ``resolver(name, ...)`` is None whatever the arguments.
