@@ -46,15 +46,27 @@ def tree_table(base: MacroTable, xen_dir: Path, lazy: bool = False) -> MacroTabl
     when masking first asks for it (see LazyKinds): a run that masks a few
     files needs a few hundred of the thousands of names the headers
     define.  A later eager call in the process derives them all."""
-    xen_dir = xen_dir.resolve()
-    if not (xen_dir / "include" / "xen").is_dir():
-        if not (xen_dir / "xen" / "include" / "xen").is_dir():
-            return base  # no tree: nothing to derive from
-        xen_dir = xen_dir / "xen"
+    tree = _tree_dir(xen_dir)
+    if tree is None:
+        return base  # no tree: nothing to derive from
+    xen_dir = tree
     table = base._trees.get(xen_dir)
     if table is None or (not lazy and isinstance(table.derived, LazyKinds)):
         table = base._trees[xen_dir] = base.with_derived(_tree_kinds(base, xen_dir, lazy))
     return table
+
+
+@cache
+def _tree_dir(xen_dir: Path) -> Path | None:
+    """The tree's xen/ that ``xen_dir`` names, resolved; None if neither
+    it nor its xen/ holds include/xen/.  Once per folder named (a run
+    asks for each file and each header inline it parses)."""
+    xen_dir = xen_dir.resolve()
+    if not (xen_dir / "include" / "xen").is_dir():
+        if not (xen_dir / "xen" / "include" / "xen").is_dir():
+            return None
+        xen_dir = xen_dir / "xen"
+    return xen_dir
 
 
 def table_for(base: MacroTable, path: Path) -> MacroTable:
