@@ -88,6 +88,8 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
         ("queued-rwlock",), lambda: tree_has_queued_rwlock(fa.headers.root))
     done: list[tuple[FunctionUnit, Result, list[RawFinding]]] = []
     held_calls: set[str] = set()
+    # Per function, the calls it makes holding a lock (held_untracked()).
+    held_by: list[tuple[FunctionUnit, set[str]]] = []
     # Per function, the caller's locks it drops on some path (as shapes).
     drops: dict[FunctionUnit, set[tuple[str, str]]] = {}
     for f in rel:
@@ -117,7 +119,9 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
             continue
         result.analysed += 1
         if not findings_only:
-            held_calls |= _called_holding(f, res)
+            mine = _called_holding(f, res)
+            held_calls |= mine
+            held_by.append((f, mine))
         for line, via, key in sorted(res.unknowns):
             why = ("its effect is unknown: nothing is reported on the paths through it"
                    if key == "*" else f"it may or may not hold '{key}' after it: nothing "
@@ -139,6 +143,8 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
             if f.summary is not None and exported(f.summary):
                 result.exports[f.name] = f.summary
     result.held_calls = _close_over(fa, held_calls)
+    if not findings_only:
+        result.held_untracked = held_untracked(fa, held_by)
     safe_kinds = fa.headers.memo(("irqsafe-era", config.irqsafe_eras), lambda: era_kinds(
         config.irqsafe_eras, fa.headers.root)) if CODE in config.enabled else frozenset()
     refs_of = functools.cache(lambda: _fn_refs(fa))
@@ -209,6 +215,48 @@ def _called_holding(f: FunctionUnit, res: Result) -> set[str]:
             if c.type == "call_expression" and (name := call_name(f.src, c)):
                 out.add(name)
     return out
+
+
+def held_untracked(fa: FileAnalysis, held_by: list[tuple[FunctionUnit, set[str]]],
+                   ) -> frozenset[str]:
+    """The held calls (closed over as held_calls is) of the functions that
+    reach no function tracking a variable for a callee's take on its say
+    alone (FunctionInfo.when_only), through the file's functions, its and
+    its headers' macros and its headers' inlines.  Such a function's run
+    tracks what a run with plain takes tracks, its callees' summaries
+    differ from those of a run without the takes by takes only (which
+    change no caller's state), so it holds the same locks at the same
+    nodes as in a lint without those summaries: lint/once.py takes these
+    calls for the first pass's too.  A tracking function's own run, or
+    one through its summary, may differ (a guard parameter, paths told
+    apart): left out."""
+    tracking = {f.name for f in (*fa.order, *fa.header_fns.values())
+                if f is not None and f.info is not None and f.info.when_only}
+    if not tracking:
+        return _close_over(fa, set().union(*(c for _, c in held_by)))
+    headers = fa.headers
+
+    def succ(n: str) -> set[str]:
+        nxt: set[str] = set()
+        g = fa.fns.get(n) or fa.header_fns.get(n)
+        if g is not None:
+            nxt |= {b.decode() for b in fa.identifiers(g)}
+        for w in (fa.macro_calls.get(n), headers.wrappers.get(n)):
+            if w is not None:
+                nxt.add(w.target)
+        if n in headers.inlines:
+            nxt |= {b.decode() for b in inline_ids(headers, n)[0]}
+        return nxt
+
+    memo: dict[str, bool] = {}
+
+    def touched(name: str) -> bool:
+        got = memo.get(name)
+        if got is None:
+            got = memo[name] = not tracking.isdisjoint(reachable([name], succ))
+        return got
+
+    return _close_over(fa, set().union(*(c for f, c in held_by if not touched(f.name))))
 
 
 def _close_over(fa: FileAnalysis, names: set[str]) -> frozenset[str]:
