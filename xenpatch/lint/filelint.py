@@ -253,7 +253,8 @@ def held_untracked(fa: FileAnalysis, held_by: list[tuple[FunctionUnit, set[str]]
     def touched(name: str) -> bool:
         got = memo.get(name)
         if got is None:
-            got = memo[name] = not tracking.isdisjoint(reachable([name], succ))
+            reached: set[str] = reachable([name], succ)
+            got = memo[name] = not tracking.isdisjoint(reached)
         return got
 
     return _close_over(fa, set().union(*(c for f, c in held_by if not touched(f.name))))
