@@ -386,6 +386,11 @@ def _lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str |
             pool = stack.enter_context(
                 ProcessPoolExecutor(jobs, initializer=_loaded, initargs=(rules,)))
             early = [pool.submit(_one, item, texts[item]) for item in every_file]
+        if len(files) == 1 and early is None:
+            # The name index of a tree not indexed yet (a first run) is
+            # scanned in a child while this process finds the names needed.
+            stack.callback(plan.close)
+            plan.prefetch(_PREFETCH_LEAST)
         needs = {item: plan.needed(kept[item], item[0], texts[item]) for item in files}
         every = frozenset().union(*needs.values())
         # The other files' summaries of those names: computed where missing
@@ -484,8 +489,9 @@ def _alone(item: tuple[Path, str], raw: bytes | None, plan: lazy_t.Plan,
     as in the whole-tree run."""
     from xenpatch.lint import lazy
 
-    got = list(mapper(_summaries, [plan.cache.root / r for r, _ in jobs_todo],
-                      [n for _, n in jobs_todo]))
+    got = _halved(plan.cache.root, jobs_todo) if mapper is map else list(
+        mapper(_summaries, [plan.cache.root / r for r, _ in jobs_todo],
+               [n for _, n in jobs_todo]))
     for (r, names), (complete, ex, digest) in zip(jobs_todo, got, strict=True):
         plan.record(r, names, ex, complete, digest)
     others = _exports(plan, every, asked, [])
@@ -502,6 +508,50 @@ def _alone(item: tuple[Path, str], raw: bytes | None, plan: lazy_t.Plan,
         lazy.own_exports([(rel, first)], plan.cache)
     full = _exports(plan, every, asked, [first.exports])
     return _second([item], [first], full, mapper, raws=[raw]), others
+
+
+# Files of the tree not in the name index yet for which the scan is worth
+# a child of its own (a first run has them all; a few changed ones are
+# scanned here in less time than a fork costs).
+_PREFETCH_LEAST = 64
+
+
+def _halved(root: Path, jobs_todo: list[tuple[str, frozenset[str]]],
+            ) -> list[tuple[bool, dict[str, Summary], str | None]]:
+    """_summaries() of each, half of them (by size) in a child forked
+    here, where a second CPU is there: a pool's workers would each import
+    and derive again what this process has (the header indexes found by
+    the plan's text scans), a child forked now inherits it.  A child that
+    gives no whole answer leaves its half to this process: the result is
+    the same either way."""
+    from xenpatch.lint import forked
+
+    def of(i: int) -> tuple[bool, dict[str, Summary], str | None]:
+        return _summaries(root / jobs_todo[i][0], jobs_todo[i][1])
+
+    if len(jobs_todo) < 2 or not forked.can_fork():
+        return [of(i) for i in range(len(jobs_todo))]
+    sizes = [_size(root / r) for r, _ in jobs_todo]
+    mine: list[int] = []
+    theirs: list[int] = []
+    load = [0, 0]
+    for i in sorted(range(len(jobs_todo)), key=lambda i: -sizes[i]):
+        side = 0 if load[0] <= load[1] else 1
+        (mine if side == 0 else theirs).append(i)
+        load[side] += sizes[i]
+    child = forked.Child(lambda: [of(i) for i in theirs])
+    out: dict[int, tuple[bool, dict[str, Summary], str | None]] = {}
+    try:
+        for i in mine:
+            out[i] = of(i)
+    except BaseException:
+        child.cancel()
+        raise
+    got = child.result()
+    if got is None or len(got) != len(theirs):
+        got = [of(i) for i in theirs]
+    out.update(zip(theirs, got, strict=True))
+    return [out[i] for i in range(len(jobs_todo))]
 
 
 def _exports(plan, every: frozenset[str], asked: set[str],
