@@ -347,7 +347,9 @@ def _lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str |
         # each derive again the macro kinds and header indexes this process
         # needs too, and the pool costs more CPU than the overlap saves in
         # wall time on a machine with other work (bench/lint.py, measured
-        # both ways on Xen 4.17's grant_table.c).
+        # both ways on Xen 4.17's grant_table.c).  A second CPU still helps
+        # through children forked where they inherit what they need
+        # (Plan.prefetch(), _halved()).
         jobs = 1
     loaded: list[LintConfig] = []
 
