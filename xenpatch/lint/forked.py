@@ -14,6 +14,8 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+import signal
+import struct
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -73,9 +75,75 @@ class Child(Generic[T]):
         if self._done:
             return
         self._done = True
-        import signal
-
         with contextlib.suppress(ProcessLookupError):
             os.kill(self._pid, signal.SIGKILL)
         os.close(self._fd)
         os.waitpid(self._pid, 0)
+
+
+_FRAME = struct.Struct("<Q")
+
+
+def shared_map(fn: Callable[[int], T], n: int) -> list[T]:
+    """``[fn(i) for i in range(n)]``, this process taking them from the
+    first, a forked child from the last, until they meet: however unequal
+    the tasks, each side works while there is work.  The child hands each
+    answer on as it has it, pickled whole in a frame of its length; this
+    process takes only whole frames, and does itself every task the child
+    has not answered (all of them if it dies), so the list is the same
+    whatever becomes of the child."""
+    if n < 2 or not can_fork():
+        return [fn(i) for i in range(n)]
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: nothing of the parent's runs past here
+        os.close(r)
+        code = 1
+        try:
+            with os.fdopen(w, "wb") as out:
+                for i in reversed(range(n)):
+                    data = pickle.dumps((i, fn(i)), protocol=pickle.HIGHEST_PROTOCOL)
+                    out.write(_FRAME.pack(len(data)) + data)
+                    out.flush()
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(w)
+    os.set_blocking(r, False)
+    got: dict[int, T] = {}
+    buf = bytearray()
+
+    def drain() -> None:
+        while True:
+            try:
+                chunk = os.read(r, 1 << 20)
+            except BlockingIOError:
+                break
+            if not chunk:
+                break
+            buf.extend(chunk)
+        while len(buf) >= _FRAME.size:
+            (size,) = _FRAME.unpack_from(buf)
+            if len(buf) < _FRAME.size + size:
+                break
+            try:
+                i, value = pickle.loads(bytes(buf[_FRAME.size:_FRAME.size + size]))
+            except Exception:  # noqa: BLE001 -- not whole: done here
+                return
+            del buf[:_FRAME.size + size]
+            got[i] = value
+
+    try:
+        for i in range(n):
+            drain()
+            # The child answers from the last down: one answer for i means
+            # answers for all after it.
+            if i in got:
+                break
+            got[i] = fn(i)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        os.close(r)
+        os.waitpid(pid, 0)
+    return [got[i] if i in got else fn(i) for i in range(n)]

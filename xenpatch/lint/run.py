@@ -520,39 +520,20 @@ _PREFETCH_LEAST = 64
 
 def _halved(root: Path, jobs_todo: list[tuple[str, frozenset[str]]],
             ) -> list[tuple[bool, dict[str, Summary], str | None]]:
-    """_summaries() of each, half of them (by size) in a child forked
-    here, where a second CPU is there: a pool's workers would each import
+    """_summaries() of each, shared with a child forked here where a second
+    CPU is there (forked.shared_map()): a pool's workers would each import
     and derive again what this process has (the header indexes found by
-    the plan's text scans), a child forked now inherits it.  A child that
-    gives no whole answer leaves its half to this process: the result is
-    the same either way."""
+    the plan's text scans), a child forked now inherits it.  The biggest
+    files are at both ends, where each side starts, the smallest where
+    they meet.  What the child does not answer whole this process does:
+    the result is the same either way."""
     from xenpatch.lint import forked
 
-    def of(i: int) -> tuple[bool, dict[str, Summary], str | None]:
-        return _summaries(root / jobs_todo[i][0], jobs_todo[i][1])
-
-    if len(jobs_todo) < 2 or not forked.can_fork():
-        return [of(i) for i in range(len(jobs_todo))]
-    sizes = [_size(root / r) for r, _ in jobs_todo]
-    mine: list[int] = []
-    theirs: list[int] = []
-    load = [0, 0]
-    for i in sorted(range(len(jobs_todo)), key=lambda i: -sizes[i]):
-        side = 0 if load[0] <= load[1] else 1
-        (mine if side == 0 else theirs).append(i)
-        load[side] += sizes[i]
-    child = forked.Child(lambda: [of(i) for i in theirs])
-    out: dict[int, tuple[bool, dict[str, Summary], str | None]] = {}
-    try:
-        for i in mine:
-            out[i] = of(i)
-    except BaseException:
-        child.cancel()
-        raise
-    got = child.result()
-    if got is None or len(got) != len(theirs):
-        got = [of(i) for i in theirs]
-    out.update(zip(theirs, got, strict=True))
+    by_size = sorted(range(len(jobs_todo)), key=lambda i: (-_size(root / jobs_todo[i][0]), i))
+    ends = by_size[0::2] + by_size[1::2][::-1]
+    got = forked.shared_map(lambda k: _summaries(root / jobs_todo[ends[k]][0],
+                                                 jobs_todo[ends[k]][1]), len(ends))
+    out = dict(zip(ends, got, strict=True))
     return [out[i] for i in range(len(jobs_todo))]
 
 
