@@ -538,9 +538,10 @@ def _lint_text(path: Path, display: str, config: LintConfig,
     from xenpatch.c.masking import table_for
 
     # A second pass over a tree finds the parse of the first in this
-    # process (reuse.py); a first pass keeps it for the second.
+    # process (reuse.py); a first pass keeps it for the second (and finds
+    # one made beforehand: preparse()).
     macros = table_for(config.macros, path)
-    src = reuse.take(display, path, raw, macros) if findings_only else None
+    src = reuse.take(display, path, raw, macros)
     if src is None:
         try:
             src = _parse(display, raw, config, path)
@@ -549,6 +550,20 @@ def _lint_text(path: Path, display: str, config: LintConfig,
         if not findings_only:
             reuse.keep(display, path, raw, macros, src)
     return lint_source(src, config, path, external, findings_only)
+
+
+def preparse(path: Path, display: str, raw: bytes, config: LintConfig) -> None:
+    """The parse lint_file() of ``raw`` will make, made now and kept
+    (reuse.py, if keeping): a cold single-file run makes it while a child
+    scans for the name index (run._lazily)."""
+    from xenpatch.c.masking import table_for
+
+    macros = table_for(config.macros, path)
+    try:
+        src = _parse(display, raw, config, path)
+    except SourceError:
+        return  # the lint says so itself
+    reuse.keep(display, path, raw, macros, src)
 
 
 def _parse(display: str, raw: bytes, config: LintConfig, path: Path) -> SourceFile:

@@ -131,6 +131,10 @@ class Plan:
             return
         self._child = forked.Child(self._scan)
 
+    def prefetching(self) -> bool:
+        """Is a child scanning for the name index?"""
+        return self._child is not None
+
     def close(self) -> None:
         if self._child is not None:
             self._child.cancel()

@@ -390,10 +390,18 @@ def _lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str |
             early = [pool.submit(_one, item, texts[item]) for item in every_file]
         if len(files) == 1 and early is None:
             # The name index of a tree not indexed yet (a first run) is
-            # scanned in a child while this process finds the names needed.
+            # scanned in a child while this process finds the names needed
+            # and parses the file (its lints here find the parse kept).
+            from xenpatch.lint import reuse
+
+            stack.enter_context(reuse.keeping())
             stack.callback(plan.close)
             plan.prefetch(_PREFETCH_LEAST)
         needs = {item: plan.needed(kept[item], item[0], texts[item]) for item in files}
+        if plan.prefetching() and texts[files[0]] is not None:
+            from xenpatch.lint.filelint import preparse
+
+            preparse(files[0][0], files[0][1], texts[files[0]], config())  # type: ignore[arg-type]
         every = frozenset().union(*needs.values())
         # The other files' summaries of those names: computed where missing
         # (with workers started, each file's as soon as it is known).
