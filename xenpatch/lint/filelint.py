@@ -222,7 +222,8 @@ def held_untracked(fa: FileAnalysis, held_by: list[tuple[FunctionUnit, set[str]]
     """The held calls (closed over as held_calls is) of the functions that
     reach no function tracking a variable for a callee's take on its say
     alone (FunctionInfo.when_only), through the file's functions, its and
-    its headers' macros and its headers' inlines.  Such a function's run
+    its headers' macros (the lock wrappers among them too) and its
+    headers' inlines.  Such a function's run
     tracks what a run with plain takes tracks, its callees' summaries
     differ from those of a run without the takes by takes only (which
     change no caller's state), so it holds the same locks at the same
@@ -241,7 +242,7 @@ def held_untracked(fa: FileAnalysis, held_by: list[tuple[FunctionUnit, set[str]]
         g = fa.fns.get(n) or fa.header_fns.get(n)
         if g is not None:
             nxt |= {b.decode() for b in fa.identifiers(g)}
-        for w in (fa.macro_calls.get(n), headers.wrappers.get(n)):
+        for w in (fa.macro_calls.get(n), fa.table.wrappers.get(n), headers.wrappers.get(n)):
             if w is not None:
                 nxt.add(w.target)
         if n in headers.inlines:
