@@ -23,13 +23,22 @@ T = TypeVar("T")
 
 
 def can_fork() -> bool:
-    """Is there a second CPU for a child, and fork to make one?"""
+    """Is there a second CPU for a child, idle on average over the last
+    minute, and fork to make one?  On a machine busy with other work the
+    child would only add its CPU time (its half of the work runs beside
+    this process's, and the answers it gives after this process has done
+    the same work are thrown away); the results are the same either way."""
     if not hasattr(os, "fork"):
         return False
     try:
-        return len(os.sched_getaffinity(0)) > 1
+        cpus = len(os.sched_getaffinity(0))
     except AttributeError:
-        return (os.cpu_count() or 1) > 1
+        cpus = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        load = 0.0
+    return cpus > 1 and load <= cpus - 1
 
 
 class Child(Generic[T]):
