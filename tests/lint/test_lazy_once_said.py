@@ -3,8 +3,11 @@ helper that takes a lock on its argument's say (``when``: vfree() takes
 vm_lock for a non-NULL pointer): such a take changes no path unless the
 lint tracks that argument for it alone, which the lint tells
 (FileResult.when_tracked).  Where it tracks nothing the file is linted
-once, as grant_table.c calls vfree(t->maptrack); where it may, both passes
-run; the findings are the whole-tree run's either way."""
+once, as grant_table.c calls vfree(t->maptrack); where it does, the calls
+made holding a lock by the functions no tracking reaches
+(FileResult.held_untracked) are the first pass's too, and witness alone;
+where they do not, both passes run; the findings are the whole-tree run's
+either way."""
 
 from __future__ import annotations
 
@@ -111,6 +114,22 @@ void user(struct domain *d)
     spin_unlock(&d->log_lock);
 }
 """,
+    # A variable tracked for the take alone, in a function that holds no
+    # lock: another one's held call witnesses for the first pass.
+    "common/apart.c": _DECLS + """
+void drop(void *p)
+{
+    vm_release(p);
+}
+
+void put(struct domain *d)
+{
+    spin_lock(&d->log_lock);
+    vm_release(d->buf);
+    log_dom(d); /* expect: XL010 */
+    spin_unlock(&d->log_lock);
+}
+""",
     # The text passes no variable to the helper, a header inline does.
     "common/inline.c": "#include <xen/buf.h>\n" + _DECLS + """
 void drop(struct domain *d, void *q)
@@ -144,7 +163,8 @@ def test_when_tracked_says_what_the_take_alone_tracks(tree: Path) -> None:
     helpers = lint_file(tree / "common/vm.c", "common/vm.c", config)
     assert helpers.exports["vm_release"].effects[0].when == "$0"
     for rel, tracked in (("common/field.c", False), ("common/tracked.c", False),
-                         ("common/grab.c", True), ("common/inline.c", True)):
+                         ("common/grab.c", True), ("common/inline.c", True),
+                         ("common/apart.c", True)):
         r = lint_file(tree / rel, rel, config, helpers.exports)
         assert r.when_tracked is tracked, rel
         # Without the summaries, only grab()'s own take on its argument's
@@ -153,23 +173,44 @@ def test_when_tracked_says_what_the_take_alone_tracks(tree: Path) -> None:
         assert lint_file(tree / rel, rel, config).when_tracked is (rel == "common/grab.c"), rel
 
 
+def test_held_untracked_are_the_first_pass_calls(tree: Path) -> None:
+    """What a function reaching a tracking one calls holding a lock may be
+    the lint's own (grab.c: grab() a guarded lock, user() then holds it at
+    log_dom(): left out); the other functions' held calls are the first
+    pass's (apart.c: put()'s, though drop() tracks its argument)."""
+    config = LintConfig.load()
+    helpers = lint_file(tree / "common/vm.c", "common/vm.c", config)
+    for rel in FILES:
+        first = lint_file(tree / rel, rel, config)
+        r = lint_file(tree / rel, rel, config, helpers.exports)
+        assert r.held_untracked <= first.held_calls, rel
+        if not r.when_tracked:
+            assert r.held_untracked == r.held_calls, rel
+    grab = lint_file(tree / "common/grab.c", "common/grab.c", config, helpers.exports)
+    assert "log_dom" in grab.held_calls and "log_dom" not in grab.held_untracked
+    apart = lint_file(tree / "common/apart.c", "common/apart.c", config, helpers.exports)
+    assert "log_dom" in apart.held_untracked
+
+
 def test_one_lint_with_a_take_on_an_argument(
         tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     files = sorted(tree.rglob("*.c"))
     whole = _found(lint_files([(p, str(p.relative_to(tree))) for p in files], jobs=1))
     assert whole["common/field.c"] == [(9, "XL010")]
     assert whole["common/tracked.c"] == [(9, "XL010")]
+    assert whole["common/apart.c"] == [(14, "XL010")]
 
     linted = count_lints(monkeypatch)
     for rel, r in cold_runs(tree, FILES, tmp_path, monkeypatch, linted):
         assert _found([r])[rel] == whole[rel], rel
-        if rel == "common/field.c":
-            # Once, with the summaries: the second pass surely runs.
+        if rel in ("common/field.c", "common/tracked.c", "common/apart.c"):
+            # Once, with the summaries: the second pass surely runs (in
+            # apart.c, put()'s held call says so, drop() tracks p).
             assert linted == [(rel, True)], linted
         else:
-            # The first pass runs: the text passes a variable (the lint with
-            # the summaries is not run first), or, in inline.c, the lint
-            # run first tracked one and is no witness of the first pass's
-            # held calls.
+            # The first pass runs: in inline.c the lint run first tracked a
+            # variable for the take alone in what holds the lock at
+            # log_dom() and is no witness; in grab.c no lock operation is
+            # seen before log_dom() in the text (once.after_acquires()).
             assert (rel, False) in linted, (rel, linted)
             assert linted[0] == ((rel, True) if rel == "common/inline.c" else (rel, False))

@@ -74,27 +74,38 @@ def macro_wrappers(raw: bytes) -> dict[str, Wrapper]:
     # module, and the C front end is most of a warm run's import time.
     from xenpatch.c.source import directives
 
+    # A cold single-file run reads every #define of hundreds of headers
+    # here: each regex is asked only where its text can match.
     out: dict[str, Wrapper] = {}
     for m in directives(_DEFINE, raw):
-        body = re.sub(rb"\\\r?\n", b" ", m.group(3)).decode(errors="replace").strip()
+        text = m.group(3)
+        if b"\\" in text:
+            text = _CONTINUED.sub(b" ", text)
+        body = text.decode(errors="replace").strip()
         if "##" in body or not body:
             continue
-        body = re.sub(r"/\*.*?\*/", " ", body).strip()
-        inner = re.fullmatch(r"do\s*\{\s*(.*?);?\s*\}\s*while\s*\(\s*0\s*\)", body, re.S)
-        if inner:
-            body = inner.group(1).strip()
+        if "/*" in body:
+            body = _COMMENT.sub(" ", body).strip()
+        if body.startswith("do") and (head := _DO_HEAD.match(body)) is not None:
+            # The body of "do { ... } while (0)": up to the first place
+            # from which the rest is ";} while (0)" (what a lazy (.*?)
+            # before it finds, a character at a time).
+            tail = _DO_TAIL.search(body, head.end())
+            if tail is not None:
+                body = body[head.end():tail.start()].strip()
         for _ in range(3):
-            while body.startswith("(") and body.endswith(")") and balanced_parens(body[1:-1]):
+            while body.startswith("(") and body.endswith(")") and _balanced(body[1:-1]):
                 body = body[1:-1].strip()
             # lock_evaluate_nospec(x) is x with a speculation barrier.
-            t = re.fullmatch(r"(?:lock_evaluate_nospec|evaluate_nospec)\s*\((.*)\)", body, re.S)
-            if t and balanced_parens(t.group(1)):
-                body = t.group(1).strip()
-        call = re.fullmatch(r"([A-Za-z_]\w*)\s*\((.*)\)", body, re.S)
-        if call is None or not balanced_parens(call.group(2)):
+            if "evaluate_nospec" in body:
+                t = _NOSPEC.fullmatch(body)
+                if t and _balanced(t.group(1)):
+                    body = t.group(1).strip()
+        call = _CALLED.fullmatch(body)
+        if call is None or not _balanced(call.group(2)):
             continue
         params = [p.strip() for p in m.group(2).decode().split(",") if p.strip()]
-        if any(not re.fullmatch(r"[A-Za-z_]\w*", p) for p in params):
+        if any(not _PARAM.fullmatch(p) for p in params):
             continue  # variadic macros: leave alone
         args = _split_args(call.group(2))
         # Each parameter named in an argument becomes $i (the first of a
@@ -108,6 +119,31 @@ def macro_wrappers(raw: bytes) -> dict[str, Wrapper]:
         if call.group(1) != name:
             out[name] = Wrapper(name, call.group(1), tuple(templ))
     return out
+
+
+_CONTINUED = re.compile(rb"\\\r?\n")
+_COMMENT = re.compile(r"/\*.*?\*/")
+_DO_HEAD = re.compile(r"do\s*\{\s*")
+_DO_TAIL = re.compile(r";?\s*\}\s*while\s*\(\s*0\s*\)\Z")
+_NOSPEC = re.compile(r"(?:lock_evaluate_nospec|evaluate_nospec)\s*\((.*)\)", re.S)
+_CALLED = re.compile(r"([A-Za-z_]\w*)\s*\((.*)\)", re.S)
+_PARAM = re.compile(r"[A-Za-z_]\w*")
+_PARENS = re.compile(r"[()]")
+
+
+def _balanced(t: str) -> bool:
+    """lockkeys.balanced_parens(), over the parentheses alone."""
+    if t.count("(") != t.count(")"):
+        return False
+    depth = 0
+    for c in _PARENS.findall(t):
+        if c == "(":
+            depth += 1
+        else:
+            depth -= 1
+            if depth < 0:
+                return False
+    return True
 
 
 _WORD = re.compile(r"\w+")

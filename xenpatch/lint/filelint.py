@@ -50,7 +50,7 @@ from xenpatch.analysis.pathstate import Result
 from xenpatch.analysis.preconditions import Preconditions
 from xenpatch.analysis.rwera import tree_has_queued_rwlock
 from xenpatch.analysis.unit import FunctionUnit
-from xenpatch.c.cfg import Cfg, Kind, call_name
+from xenpatch.c.cfg import Cfg, Kind
 from xenpatch.c.source import (
     SourceError,
     SourceFile,
@@ -58,13 +58,13 @@ from xenpatch.c.source import (
     functions,
     mentions_any,
     parse_bytes,
-    walk,
 )
 from xenpatch.graphs import reachable
 from xenpatch.lint import reuse, suppress
 from xenpatch.lint.checks import CheckObserver, PercpuOracle, RawFinding
 from xenpatch.lint.config import LintConfig
 from xenpatch.lint.findings import FileResult, Finding, Step
+from xenpatch.lint.heldcalls import called_holding, close_over, held_untracked
 from xenpatch.lint.irqchecks import IRQ_CODES, irq_findings
 from xenpatch.lint.irqsafe import CODE, contested, era_kinds, irq_safety_findings, sound_runs
 from xenpatch.lint.leaks import leak_findings
@@ -88,6 +88,8 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
         ("queued-rwlock",), lambda: tree_has_queued_rwlock(fa.headers.root))
     done: list[tuple[FunctionUnit, Result, list[RawFinding]]] = []
     held_calls: set[str] = set()
+    # Per function, the calls it makes holding a lock (held_untracked()).
+    held_by: list[tuple[FunctionUnit, set[str]]] = []
     # Per function, the caller's locks it drops on some path (as shapes).
     drops: dict[FunctionUnit, set[tuple[str, str]]] = {}
     for f in rel:
@@ -117,7 +119,9 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
             continue
         result.analysed += 1
         if not findings_only:
-            held_calls |= _called_holding(f, res)
+            mine = called_holding(f, res)
+            held_calls |= mine
+            held_by.append((f, mine))
         for line, via, key in sorted(res.unknowns):
             why = ("its effect is unknown: nothing is reported on the paths through it"
                    if key == "*" else f"it may or may not hold '{key}' after it: nothing "
@@ -138,7 +142,9 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
                 f.summary = kept_summary(f, res)
             if f.summary is not None and exported(f.summary):
                 result.exports[f.name] = f.summary
-    result.held_calls = _close_over(fa, held_calls)
+    result.held_calls = close_over(fa, held_calls)
+    if not findings_only:
+        result.held_untracked = held_untracked(fa, held_by)
     safe_kinds = fa.headers.memo(("irqsafe-era", config.irqsafe_eras), lambda: era_kinds(
         config.irqsafe_eras, fa.headers.root)) if CODE in config.enabled else frozenset()
     refs_of = functools.cache(lambda: _fn_refs(fa))
@@ -197,33 +203,6 @@ def _fn_refs(fa: FileAnalysis) -> fnptrs.FnRefs:
     refs = fnptrs.index(fa.src, names, callbacks)
     fa.src.derived["fnptrs"] = (callbacks, names, refs)
     return refs
-
-
-def _called_holding(f: FunctionUnit, res: Result) -> set[str]:
-    """Names f calls at a node it may reach holding a lock."""
-    nodes = {n for n, st in res.parents if st.held}
-    out: set[str] = set()
-    for n in nodes:
-        ast = f.cfg.nodes[n].ast if f.cfg is not None and n >= 0 else None
-        for c in walk(ast) if ast is not None else ():
-            if c.type == "call_expression" and (name := call_name(f.src, c)):
-                out.add(name)
-    return out
-
-
-def _close_over(fa: FileAnalysis, names: set[str]) -> frozenset[str]:
-    """``names`` plus every name the file's functions among them name,
-    transitively: what runs under the callers' locks."""
-
-    def succ(n: str) -> set[str]:
-        g = fa.fns.get(n)
-        w = fa.macro_calls.get(n)  # the file's macros (and its headers')
-        nxt = {w.target} if w is not None else set()
-        if g is not None:
-            nxt |= {b.decode() for b in fa.identifiers(g)}
-        return nxt
-
-    return frozenset(reachable(names, succ))
 
 
 # IRQ moves whose checks read the state the function was entered in.
@@ -501,9 +480,10 @@ def _lint_text(path: Path, display: str, config: LintConfig,
     from xenpatch.c.masking import table_for
 
     # A second pass over a tree finds the parse of the first in this
-    # process (reuse.py); a first pass keeps it for the second.
+    # process (reuse.py); a first pass keeps it for the second (and finds
+    # one made beforehand: preparse()).
     macros = table_for(config.macros, path)
-    src = reuse.take(display, path, raw, macros) if findings_only else None
+    src = reuse.take(display, path, raw, macros)
     if src is None:
         try:
             src = _parse(display, raw, config, path)
@@ -512,6 +492,20 @@ def _lint_text(path: Path, display: str, config: LintConfig,
         if not findings_only:
             reuse.keep(display, path, raw, macros, src)
     return lint_source(src, config, path, external, findings_only)
+
+
+def preparse(path: Path, display: str, raw: bytes, config: LintConfig) -> None:
+    """The parse lint_file() of ``raw`` will make, made now and kept
+    (reuse.py, if keeping): a cold single-file run makes it while a child
+    scans for the name index (run._lazily)."""
+    from xenpatch.c.masking import table_for
+
+    macros = table_for(config.macros, path)
+    try:
+        src = _parse(display, raw, config, path)
+    except SourceError:
+        return  # the lint says so itself
+    reuse.keep(display, path, raw, macros, src)
 
 
 def _parse(display: str, raw: bytes, config: LintConfig, path: Path) -> SourceFile:

@@ -54,6 +54,10 @@ class FileResult:
     # function track a variable nothing else tracks?  Then paths may differ
     # from a lint with plain takes (lint/once.py).  Not kept either.
     when_tracked: bool = field(default=False, compare=False)
+    # held_calls of the functions whose runs no such tracking reaches
+    # (filelint.held_untracked()): those of a lint without the summaries
+    # hold them too.  Not kept either.
+    held_untracked: frozenset[str] = field(default=frozenset(), compare=False)
     # The content hash (treecache.content_hash) of the text linted: what
     # the tree cache keeps of this result is kept under it, never under
     # the hash of another version of the file read before or after.

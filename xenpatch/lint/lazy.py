@@ -37,6 +37,7 @@ from xenpatch.lint.treecache import (
 )
 
 if TYPE_CHECKING:
+    from xenpatch.lint import forked
     from xenpatch.lint.config import LintConfig
 
 class Plan:
@@ -54,6 +55,9 @@ class Plan:
         self._unkept: dict[str, dict[str, Summary]] = {}
         # Files read in this run whose text was not the one the cache hashed.
         self._changed: set[str] = set()
+        # A child scanning for the name index (prefetch()).
+        self._child: forked.Child[tuple[dict[str, list[str]], dict[str, list[str]],
+                                        set[str]]] | None = None
 
     def read(self, rel: str) -> bytes:
         return read_bytes(self.cache.root / rel)
@@ -82,21 +86,59 @@ class Plan:
     def definers(self) -> dict[str, list[str]]:
         """Name -> the tree's files defining it (external definitions)."""
         if self._definers is None:
-            out: dict[str, list[str]] = {}
-            for rel in self.cache.sources():
-                names = self.cache.definitions(rel)
-                if names is None:
-                    try:
-                        raw = self.read(rel)
-                    except OSError:
-                        continue
-                    names = nameindex.external_names(raw)
-                    if self._as_hashed(rel, raw):
-                        self.cache.set_definitions(rel, names)
-                for n in names:
-                    out.setdefault(n, []).append(rel)
+            got = self._child.result() if self._child is not None else None
+            self._child = None
+            out, keep, changed = got if got is not None else self._scan()
+            for rel, names in keep.items():
+                self.cache.set_definitions(rel, names)
+            self._changed |= changed
             self._definers = out
         return self._definers
+
+    def _scan(self) -> tuple[dict[str, list[str]], dict[str, list[str]], set[str]]:
+        """(definers(), the entries the cache lacks of the files read as it
+        hashed them, the files read changed since)."""
+        out: dict[str, list[str]] = {}
+        keep: dict[str, list[str]] = {}
+        changed: set[str] = set()
+        for rel in self.cache.sources():
+            names = self.cache.definitions(rel)
+            if names is None:
+                try:
+                    raw = self.read(rel)
+                except OSError:
+                    continue
+                names = nameindex.external_names(raw)
+                if content_hash(raw) == self.cache.hashes.get(rel):
+                    keep[rel] = names
+                else:
+                    changed.add(rel)
+            for n in names:
+                out.setdefault(n, []).append(rel)
+        return out, keep, changed
+
+    def prefetch(self, least: int = 64) -> None:
+        """Scan for the name index in a forked child, while this process
+        goes on (a cold run: at least ``least`` files not indexed yet),
+        where a second CPU is there.  definers() takes the child's answer,
+        or scans itself if the child gives none whole; close() ends a
+        child whose answer is not asked for."""
+        from xenpatch.lint import forked
+
+        if self._definers is not None or self._child is not None or not forked.can_fork():
+            return
+        if sum(1 for r in self.cache.sources() if self.cache.definitions(r) is None) < least:
+            return
+        self._child = forked.Child(self._scan)
+
+    def prefetching(self) -> bool:
+        """Is a child scanning for the name index?"""
+        return self._child is not None
+
+    def close(self) -> None:
+        if self._child is not None:
+            self._child.cancel()
+            self._child = None
 
     def may_export(self, rel: str, only: frozenset[str] | None = None) -> frozenset[str]:
         """The file's external functions that may reach a lock (of

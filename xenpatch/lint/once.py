@@ -14,7 +14,7 @@ this module imports neither run.py nor anything importing it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,10 +51,12 @@ def once(item: tuple[Path, str], raw: bytes, others: dict[str, Summary],
     summaries.  A take on an argument's say (``when``: vfree() takes
     vm_lock for a non-NULL pointer) splits no path either, but makes the
     lint track that argument where it is a variable, and a tracked
-    variable's facts may prune paths or make a parameter a guard: such a
-    lint says so (FileResult.when_tracked) and is no witness then.  As
-    most calls pass a variable (vfree(p)), the text is asked first
-    (by_variable()): a lint likely to track one is not run first."""
+    variable's facts may prune paths or make a parameter a guard, in the
+    function tracking it and, through its summary, in what calls it: the
+    held calls of the other functions (FileResult.held_untracked) are the
+    first pass's, and only those witness for it (alloc_domheap_page(e, ..)
+    in grant_table.c's gnttab_transfer() leaves the calls that its
+    callers and it make holding a lock out, the others' stand)."""
     from xenpatch.lint import nameindex
     from xenpatch.lint.filelint import calls_any, reached_from
 
@@ -70,16 +72,11 @@ def once(item: tuple[Path, str], raw: bytes, others: dict[str, Summary],
     if not calls_any(path, meet, raw=raw) or not after_acquires(path, raw, meet, config):
         # Likely the first pass's result stands: it is the one to run.
         return None
-    said = {n: frozenset(_index(e.when) for e in s.effects if e.when)
-            for n, s in theirs.items() if any(e.when for e in s.effects)}
-    if said and (by_variable(raw, said) or calls_any(
-            path, frozenset(said.keys() - named(raw, said.keys())), raw=raw)):
-        # Likely a lint with them tracks a variable (also where a header's
-        # inline or macro calls them, with its own parameter): no witness.
-        return None
     one = lint(item, raw, others)
-    if not one.when_tracked and calls_any(path, meet & reached_from(path, one.held_calls),
-                                          raw=raw):
+    # A function tracking a variable for a take on its say alone, and what
+    # reaches one, may hold other locks than in the first pass: the calls
+    # of the others are the first pass's too (filelint.held_untracked()).
+    if calls_any(path, meet & reached_from(path, one.held_untracked), raw=raw):
         return one
     return None
 
@@ -111,57 +108,6 @@ def after_acquires(path: Path, raw: bytes, names: frozenset[str], config: LintCo
 
 
 _ACQUIRES: dict[Any, re.Pattern[bytes]] = {}
-
-
-def by_variable(raw: bytes, said: Mapping[str, frozenset[int]]) -> bool:
-    """Is one of the helpers called with a plain variable as an argument
-    whose truth decides a take of it (``vfree(p)``, not
-    ``vfree(t->maptrack)``)?  Only a guess, from the text: the lint
-    itself tells what it tracked."""
-    for m in _call_of(said.keys()).finditer(raw):
-        args = _arguments(raw, m.end())
-        if any(_PLAIN.fullmatch(a) for i in said[m.group(1).decode()]
-               for a in (args if i < 0 else args[i:i + 1])):
-            return True
-    return False
-
-
-def _index(when: str) -> int:
-    """The argument a take's condition names ("$1", "!$0"; -1: any)."""
-    m = re.fullmatch(r"!?\$(\d+)", when.strip())
-    return int(m.group(1)) if m else -1
-
-
-def named(raw: bytes, names: Iterable[str]) -> set[str]:
-    """The ones of ``names`` the text calls itself."""
-    return {m.group(1).decode() for m in _call_of(names).finditer(raw)}
-
-
-def _call_of(names: Iterable[str]) -> re.Pattern[bytes]:
-    return re.compile(rb"\b(" + b"|".join(re.escape(n.encode()) for n in sorted(names))
-                      + rb")\s*\(")
-
-
-_PLAIN = re.compile(rb"\s*\(*\s*!?\s*[A-Za-z_]\w*\s*\)*\s*")
-
-
-def _arguments(raw: bytes, at: int) -> list[bytes]:
-    """The arguments of the call whose ``(`` ends before ``at``."""
-    out: list[bytes] = []
-    depth, start = 0, at
-    for i in range(at, min(len(raw), at + 2000)):
-        c = raw[i]
-        if c in b"([{":
-            depth += 1
-        elif c in b")]}":
-            if depth == 0:
-                out.append(raw[start:i])
-                return out
-            depth -= 1
-        elif c == 0x2C and depth == 0:  # ","
-            out.append(raw[start:i])
-            start = i + 1
-    return out
 
 
 def parsed_alone(path: Path, raw: bytes, config: LintConfig) -> bool:

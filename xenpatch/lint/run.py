@@ -351,7 +351,9 @@ def _lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str |
         # each derive again the macro kinds and header indexes this process
         # needs too, and the pool costs more CPU than the overlap saves in
         # wall time on a machine with other work (bench/lint.py, measured
-        # both ways on Xen 4.17's grant_table.c).
+        # both ways on Xen 4.17's grant_table.c).  A second CPU still helps
+        # through children forked where they inherit what they need
+        # (Plan.prefetch(), _halved()).
         jobs = 1
     loaded: list[LintConfig] = []
 
@@ -390,7 +392,20 @@ def _lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str |
             pool = stack.enter_context(
                 ProcessPoolExecutor(jobs, initializer=_loaded, initargs=(rules,)))
             early = [pool.submit(_one, item, texts[item]) for item in every_file]
+        if len(files) == 1 and early is None:
+            # The name index of a tree not indexed yet (a first run) is
+            # scanned in a child while this process finds the names needed
+            # and parses the file (its lints here find the parse kept).
+            from xenpatch.lint import reuse
+
+            stack.enter_context(reuse.keeping())
+            stack.callback(plan.close)
+            plan.prefetch(_PREFETCH_LEAST)
         needs = {item: plan.needed(kept[item], item[0], texts[item]) for item in files}
+        if plan.prefetching() and texts[files[0]] is not None:
+            from xenpatch.lint.filelint import preparse
+
+            preparse(files[0][0], files[0][1], texts[files[0]], config())  # type: ignore[arg-type]
         every = frozenset().union(*needs.values())
         # The other files' summaries of those names: computed where missing
         # (with workers started, each file's as soon as it is known).
@@ -488,8 +503,9 @@ def _alone(item: tuple[Path, str], raw: bytes | None, plan: lazy_t.Plan,
     as in the whole-tree run."""
     from xenpatch.lint import lazy
 
-    got = list(mapper(_summaries, [plan.cache.root / r for r, _ in jobs_todo],
-                      [n for _, n in jobs_todo]))
+    got = _halved(plan.cache.root, jobs_todo) if mapper is map else list(
+        mapper(_summaries, [plan.cache.root / r for r, _ in jobs_todo],
+               [n for _, n in jobs_todo]))
     for (r, names), (complete, ex, digest) in zip(jobs_todo, got, strict=True):
         plan.record(r, names, ex, complete, digest)
     others = _exports(plan, every, asked, [])
@@ -506,6 +522,31 @@ def _alone(item: tuple[Path, str], raw: bytes | None, plan: lazy_t.Plan,
         lazy.own_exports([(rel, first)], plan.cache)
     full = _exports(plan, every, asked, [first.exports])
     return _second([item], [first], full, mapper, raws=[raw]), others
+
+
+# Files of the tree not in the name index yet for which the scan is worth
+# a child of its own (a first run has them all; a few changed ones are
+# scanned here in less time than a fork costs).
+_PREFETCH_LEAST = 64
+
+
+def _halved(root: Path, jobs_todo: list[tuple[str, frozenset[str]]],
+            ) -> list[tuple[bool, dict[str, Summary], str | None]]:
+    """_summaries() of each, shared with a child forked here where a second
+    CPU is there (forked.shared_map()): a pool's workers would each import
+    and derive again what this process has (the header indexes found by
+    the plan's text scans), a child forked now inherits it.  The biggest
+    files are at both ends, where each side starts, the smallest where
+    they meet.  What the child does not answer whole this process does:
+    the result is the same either way."""
+    from xenpatch.lint import forked
+
+    by_size = sorted(range(len(jobs_todo)), key=lambda i: (-_size(root / jobs_todo[i][0]), i))
+    ends = by_size[0::2] + by_size[1::2][::-1]
+    got = forked.shared_map(lambda k: _summaries(root / jobs_todo[ends[k]][0],
+                                                 jobs_todo[ends[k]][1]), len(ends))
+    out = dict(zip(ends, got, strict=True))
+    return [out[i] for i in range(len(jobs_todo))]
 
 
 def _exports(plan, every: frozenset[str], asked: set[str],

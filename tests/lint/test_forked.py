@@ -1,0 +1,185 @@
+"""The cold single-file run's forked child (lint/forked.py): its answer
+is taken only whole, from a child that exited cleanly; otherwise the run
+does the work itself, and the results are the same either way."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from lint.trees import small_tree
+from xenpatch.lint import forked
+from xenpatch.lint import run as lint_run
+from xenpatch.lint.run import lint_files
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+
+
+def test_child_answers_whole() -> None:
+    child = forked.Child(lambda: {"a": list(range(100000))})
+    assert child.result() == {"a": list(range(100000))}
+    assert child.result() is None  # asked once
+
+
+def _fails() -> int:
+    raise RuntimeError("no")
+
+
+def _killed() -> int:
+    os.kill(os.getpid(), signal.SIGKILL)
+    return 1
+
+
+def _exits() -> int:
+    os._exit(0)
+
+
+@pytest.mark.parametrize("fn", [_fails, _killed, _exits])
+def test_child_without_a_whole_answer_gives_none(fn) -> None:  # type: ignore[no-untyped-def]
+    assert forked.Child(fn).result() is None
+
+
+def test_cancel_reaps_the_child() -> None:
+    import time
+
+    child = forked.Child(lambda: time.sleep(30))
+    child.cancel()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(child._pid, os.WNOHANG)
+    assert child.result() is None
+
+
+def _slow(i: int) -> tuple[int, int]:
+    import time
+
+    time.sleep(0.02 * (i % 3))
+    return i * i, os.getpid()
+
+
+def test_shared_map_is_the_map(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(forked, "can_fork", lambda: True)
+    got = forked.shared_map(_slow, 40)
+    assert [v for v, _ in got] == [i * i for i in range(40)]
+    # Not vacuous: both sides answered some.
+    assert len({pid for _, pid in got}) == 2
+
+
+def _child_dies(parent: int, after: int) -> object:
+    def fn(i: int) -> tuple[int, int]:
+        if os.getpid() != parent and i < after:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return _slow(i)
+    return fn
+
+
+def _child_fails(parent: int) -> object:
+    def fn(i: int) -> tuple[int, int]:
+        if os.getpid() != parent:
+            raise RuntimeError("child")
+        return _slow(i)
+    return fn
+
+
+@pytest.mark.parametrize("after", [40, 35, 0])
+def test_shared_map_without_the_child(after: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A child dying at once, after some answers, or failing: the same list."""
+    monkeypatch.setattr(forked, "can_fork", lambda: True)
+    me = os.getpid()
+    got = forked.shared_map(_child_dies(me, after), 40)  # type: ignore[arg-type]
+    assert [v for v, _ in got] == [i * i for i in range(40)]
+    got = forked.shared_map(_child_fails(me), 40)  # type: ignore[arg-type]
+    assert [v for v, _ in got] == [i * i for i in range(40)]
+    assert {pid for _, pid in got} == {me}
+
+
+_HELPERS = """struct domain { spinlock_t a; spinlock_t b; int n; };
+void lock_a(struct domain *d) { spin_lock(&d->a); }
+void unlock_a(struct domain *d) { spin_unlock(&d->a); }
+void take_b(struct domain *d)
+{
+    spin_lock(&d->b);
+    d->n++;
+    spin_unlock(&d->b);
+}
+"""
+
+_MORE = """struct domain { spinlock_t a; spinlock_t b; int n; };
+int grab_a(struct domain *d)
+{
+    if ( d->n )
+        return -1;
+    spin_lock(&d->a);
+    return 0;
+}
+"""
+
+_USER = """struct domain { spinlock_t a; spinlock_t b; int n; };
+void lock_a(struct domain *d);
+void unlock_a(struct domain *d);
+void take_b(struct domain *d);
+int grab_a(struct domain *d);
+
+void user(struct domain *d)
+{
+    lock_a(d);
+    take_b(d);
+    d->n = 0;
+}
+
+void other(struct domain *d)
+{
+    if ( grab_a(d) )
+        return;
+    take_b(d);
+}
+"""
+
+
+def _cold(tree: Path, tmp: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> object:
+    monkeypatch.setenv("XENPATCH_CACHE", str(tmp / name))
+    [r] = lint_files([(tree / "common/user.c", "common/user.c")], jobs=1)
+    return ([(f.line, f.col, f.check, f.message, f.flow) for f in r.findings],
+            r.functions, r.analysed, r.skipped, r.unknown)
+
+
+def test_cold_run_same_with_a_child_failing(tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    tree = small_tree(tmp_path / "xen", {"common/helpers.c": _HELPERS,
+                                         "arch/x86/more.c": _MORE, "common/user.c": _USER})
+    started: list[str] = []
+    real, real_map = forked.Child, forked.shared_map
+
+    def counted(fn):  # type: ignore[no-untyped-def]
+        started.append("child")
+        return real(fn)
+
+    def counted_map(fn, n):  # type: ignore[no-untyped-def]
+        started.append("shared")
+        return real_map(fn, n)
+
+    monkeypatch.setattr(forked, "can_fork", lambda: True)
+    monkeypatch.setattr(forked, "Child", counted)
+    monkeypatch.setattr(forked, "shared_map", counted_map)
+    # Every index entry is missing on a cold run: prefetch it even here.
+    monkeypatch.setattr(lint_run, "_PREFETCH_LEAST", 1)
+    with_child = _cold(tree, tmp_path, monkeypatch, "c1")
+    # Not vacuous: a child scanned the name index, one shared the summaries.
+    assert sorted(started) == ["child", "shared"], started
+    assert with_child[0], with_child  # findings there
+
+    monkeypatch.setattr(forked, "can_fork", lambda: False)
+    monkeypatch.setattr(forked, "Child", real)
+    monkeypatch.setattr(forked, "shared_map", real_map)
+    assert _cold(tree, tmp_path, monkeypatch, "c2") == with_child
+
+    # Children that die before answering, or fail: the run does their work.
+    monkeypatch.setattr(forked, "can_fork", lambda: True)
+    me = os.getpid()
+    for broken in (_killed, _fails):
+        monkeypatch.setattr(forked, "Child", lambda fn, b=broken: real(b))
+        monkeypatch.setattr(forked, "shared_map", lambda fn, n, b=broken: real_map(
+            lambda i: (b() if os.getpid() != me else None, fn(i))[1], n))
+        assert _cold(tree, tmp_path, monkeypatch, f"c-{broken.__name__}") == with_child

@@ -1,0 +1,158 @@
+"""Work done in one forked child while this process does other work: the
+cold single-file run's second core (run._lazily).
+
+A pool (ProcessPoolExecutor) costs more than it saves for one file (its
+workers start, import and derive again what this process has); a child
+forked once has all of it.  What the child returns is pickled whole into a
+pipe and read back only if the child exited cleanly: a child killed,
+failing or cut short gives nothing (None), never a part, and the caller
+then does the work itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import signal
+import struct
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+def can_fork() -> bool:
+    """Is there a second CPU for a child, idle on average over the last
+    minute, and fork to make one?  On a machine busy with other work the
+    child would only add its CPU time (its half of the work runs beside
+    this process's, and the answers it gives after this process has done
+    the same work are thrown away); the results are the same either way."""
+    if not hasattr(os, "fork"):
+        return False
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cpus = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        load = 0.0
+    return cpus > 1 and load <= cpus - 1
+
+
+class Child(Generic[T]):
+    """``fn()`` run in a forked child; result() waits for it."""
+
+    def __init__(self, fn: Callable[[], T]) -> None:
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: nothing of the parent's runs past here
+            os.close(r)
+            code = 1
+            try:
+                data = pickle.dumps(fn(), protocol=pickle.HIGHEST_PROTOCOL)
+                with os.fdopen(w, "wb") as out:
+                    out.write(data)
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(w)
+        self._pid, self._fd = pid, r
+        self._done = False
+
+    def result(self) -> T | None:
+        """The child's result, or None if it gave none whole."""
+        if self._done:
+            return None
+        self._done = True
+        chunks = []
+        with os.fdopen(self._fd, "rb") as inp:
+            while chunk := inp.read(1 << 20):
+                chunks.append(chunk)
+        _, status = os.waitpid(self._pid, 0)
+        if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+            return None
+        try:
+            got: T = pickle.loads(b"".join(chunks))
+        except Exception:  # noqa: BLE001 -- a truncated pickle: none whole
+            return None
+        return got
+
+    def cancel(self) -> None:
+        """The child's result is not wanted: end it, reap it."""
+        if self._done:
+            return
+        self._done = True
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self._pid, signal.SIGKILL)
+        os.close(self._fd)
+        os.waitpid(self._pid, 0)
+
+
+_FRAME = struct.Struct("<Q")
+
+
+def shared_map(fn: Callable[[int], T], n: int) -> list[T]:
+    """``[fn(i) for i in range(n)]``, this process taking them from the
+    first, a forked child from the last, until they meet: however unequal
+    the tasks, each side works while there is work.  The child hands each
+    answer on as it has it, pickled whole in a frame of its length; this
+    process takes only whole frames, and does itself every task the child
+    has not answered (all of them if it dies), so the list is the same
+    whatever becomes of the child."""
+    if n < 2 or not can_fork():
+        return [fn(i) for i in range(n)]
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: nothing of the parent's runs past here
+        os.close(r)
+        code = 1
+        try:
+            with os.fdopen(w, "wb") as out:
+                for i in reversed(range(n)):
+                    data = pickle.dumps((i, fn(i)), protocol=pickle.HIGHEST_PROTOCOL)
+                    out.write(_FRAME.pack(len(data)) + data)
+                    out.flush()
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(w)
+    os.set_blocking(r, False)
+    got: dict[int, T] = {}
+    buf = bytearray()
+
+    def drain() -> None:
+        while True:
+            try:
+                chunk = os.read(r, 1 << 20)
+            except BlockingIOError:
+                break
+            if not chunk:
+                break
+            buf.extend(chunk)
+        while len(buf) >= _FRAME.size:
+            (size,) = _FRAME.unpack_from(buf)
+            if len(buf) < _FRAME.size + size:
+                break
+            try:
+                i, value = pickle.loads(bytes(buf[_FRAME.size:_FRAME.size + size]))
+            except Exception:  # noqa: BLE001 -- not whole: done here
+                return
+            del buf[:_FRAME.size + size]
+            got[i] = value
+
+    try:
+        for i in range(n):
+            drain()
+            # The child answers from the last down: one answer for i means
+            # answers for all after it.
+            if i in got:
+                break
+            got[i] = fn(i)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        os.close(r)
+        os.waitpid(pid, 0)
+    return [got[i] if i in got else fn(i) for i in range(n)]

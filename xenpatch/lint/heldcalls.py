@@ -1,0 +1,85 @@
+"""Where a file's functions call holding a lock: the calls a whole-tree
+run's second pass asks about (run._again), and those of them a lint with
+other files' take-only summaries shares with the lint without
+(held_untracked(), for lint/once.py)."""
+
+from __future__ import annotations
+
+from xenpatch.analysis.fileanalysis import FileAnalysis
+from xenpatch.analysis.headers import inline_ids
+from xenpatch.analysis.pathstate import Result
+from xenpatch.analysis.unit import FunctionUnit
+from xenpatch.c.cfg import call_name
+from xenpatch.c.source import walk
+from xenpatch.graphs import reachable
+
+
+def called_holding(f: FunctionUnit, res: Result) -> set[str]:
+    """Names f calls at a node it may reach holding a lock."""
+    nodes = {n for n, st in res.parents if st.held}
+    out: set[str] = set()
+    for n in nodes:
+        ast = f.cfg.nodes[n].ast if f.cfg is not None and n >= 0 else None
+        for c in walk(ast) if ast is not None else ():
+            if c.type == "call_expression" and (name := call_name(f.src, c)):
+                out.add(name)
+    return out
+
+
+def held_untracked(fa: FileAnalysis, held_by: list[tuple[FunctionUnit, set[str]]],
+                   ) -> frozenset[str]:
+    """The held calls (closed over as held_calls is) of the functions that
+    reach no function tracking a variable for a callee's take on its say
+    alone (FunctionInfo.when_only), through the file's functions, its and
+    its headers' macros (the lock wrappers among them too) and its
+    headers' inlines.  Such a function's run
+    tracks what a run with plain takes tracks, its callees' summaries
+    differ from those of a run without the takes by takes only (which
+    change no caller's state), so it holds the same locks at the same
+    nodes as in a lint without those summaries: lint/once.py takes these
+    calls for the first pass's too.  A tracking function's own run, or
+    one through its summary, may differ (a guard parameter, paths told
+    apart): left out."""
+    tracking = {f.name for f in (*fa.order, *fa.header_fns.values())
+                if f is not None and f.info is not None and f.info.when_only}
+    if not tracking:
+        return close_over(fa, set().union(*(c for _, c in held_by)))
+    headers = fa.headers
+
+    def succ(n: str) -> set[str]:
+        nxt: set[str] = set()
+        g = fa.fns.get(n) or fa.header_fns.get(n)
+        if g is not None:
+            nxt |= {b.decode() for b in fa.identifiers(g)}
+        for w in (fa.macro_calls.get(n), fa.table.wrappers.get(n), headers.wrappers.get(n)):
+            if w is not None:
+                nxt.add(w.target)
+        if n in headers.inlines:
+            nxt |= {b.decode() for b in inline_ids(headers, n)[0]}
+        return nxt
+
+    memo: dict[str, bool] = {}
+
+    def touched(name: str) -> bool:
+        got = memo.get(name)
+        if got is None:
+            reached: set[str] = reachable([name], succ)
+            got = memo[name] = not tracking.isdisjoint(reached)
+        return got
+
+    return close_over(fa, set().union(*(c for f, c in held_by if not touched(f.name))))
+
+
+def close_over(fa: FileAnalysis, names: set[str]) -> frozenset[str]:
+    """``names`` plus every name the file's functions among them name,
+    transitively: what runs under the callers' locks."""
+
+    def succ(n: str) -> set[str]:
+        g = fa.fns.get(n)
+        w = fa.macro_calls.get(n)  # the file's macros (and its headers')
+        nxt = {w.target} if w is not None else set()
+        if g is not None:
+            nxt |= {b.decode() for b in fa.identifiers(g)}
+        return nxt
+
+    return frozenset(reachable(names, succ))
