@@ -92,6 +92,11 @@ class Effect:
     # excerpt of the file must equal the whole file's); None: on every path
     # (or on ``when``'s say).
     origin: str | None = None
+    # With ``origin``: the predicates the path to that take tests, one a
+    # line (analysis/pathconds.py), ``${i}`` for the parameters; "" when it
+    # tests none a caller could share.  A caller's path to the call that
+    # may contradict them does not compose with it (analysis/takes.py).
+    conds: str | None = None
 
 
 @dataclass(frozen=True)
