@@ -20,6 +20,7 @@ from typing import Any
 from xenpatch.analysis.irqentry import CALL_KEY, FIELD_KEY
 from xenpatch.analysis.locktable import Summary
 from xenpatch.lint.findings import FileResult
+from xenpatch.lint.nameindex import external_names, identifiers
 from xenpatch.lint.shipping import to_workers
 
 Merge = Callable[[Iterable[Mapping[str, Summary]]], dict[str, Summary]]
@@ -46,6 +47,8 @@ def third(work: list[tuple[Path, str]], first: list[FileResult], results: list[F
     summaries are sent to it, run.TreeExports.of)."""
     if not later:
         return results
+    raws = raws or [None] * len(work)
+    later = _summaries_called_holding(work, first, later, exports, mapper, again, pack, raws)
     new = changed(first, later, exports, merge)
     # Only a file whose calls under a lock may reach one of them (its
     # header inlines and macros are followed in the worker).
@@ -53,34 +56,93 @@ def third(work: list[tuple[Path, str]], first: list[FileResult], results: list[F
     if not todo:
         return results
     tree = {**exports, **new}
-    raws = raws or [None] * len(work)
     with to_workers(pack(tree), mapper) as sent:
         got = list(mapper(again, [work[i] for i in todo],
                           [frozenset(first[i].exports) for i in todo], [sent] * len(todo),
                           [raws[i] for i in todo], [first[i].held_calls for i in todo],
                           [frozenset(new)] * len(todo)))
     out = list(results)
+    held = frozenset().union(*(a.held_calls for a in first))
     # Names two files define with different summaries: no caller gets one.
     clash = {n for a in first for n in a.exports if n not in exports}
     for i, b in zip(todo, got, strict=True):
         if b is None:
             continue
-        # Its own functions whose summary this round changes again: their
-        # callers elsewhere were linted with the previous one.
-        # (A file the second pass left alone kept its first-pass summaries:
-        # it calls no other file's helper that matters there.)
-        prev = later[i]
-        moved = [] if prev is None else sorted(
-            n for n, s in b.exports.items()
-            if not n.startswith((FIELD_KEY, CALL_KEY)) and n not in clash and prev.get(n) != s)
+        # Its own functions whose summary this round changes, called
+        # holding a lock somewhere: those callers were linted with the
+        # previous one.
+        was = later[i]
+        prev = was if was is not None else first[i].exports
+        moved = sorted(n for n, s in b.exports.items()
+                       if n in held and n not in clash and prev.get(n) != s)
         b.exports, b.held_calls = first[i].exports, first[i].held_calls
         b.unknown = [*b.unknown, *((n, 0, _BOUND) for n in moved)]
         out[i] = b
+    # A file the third pass left alone whose functions some file calls
+    # holding a lock, and which calls one whose summary the second round
+    # changed: its own would change in a fourth.
+    names = frozenset(new)
+    for i in set(range(len(work))) - {i for i, b in zip(todo, got, strict=True) if b is not None}:
+        raw = _raw(work[i][0], raws[i])
+        mine = frozenset(external_names(raw))
+        if not held.isdisjoint(mine):
+            met = sorted(names & identifiers(raw) - mine)
+            if met:
+                out[i].unknown = [*out[i].unknown, *((n, 0, _CALLS) for n in met)]
     if progress is not None:
         progress("files, third round (summaries of the second)", len(todo), len(todo))
     return out
 
 
-_BOUND = ("its summary changed again in the third round of cross-file summaries: its "
-          "callers in other files were linted with the second round's (the rounds stop "
+_CALLS = ("called here: its summary changed in the second round of cross-file summaries, "
+          "and this file's were not computed again with it (the rounds stop at three)")
+_BOUND = ("its summary changed in the third round of cross-file summaries: its callers "
+          "holding a lock in other files were linted with an earlier one (the rounds stop "
           "at three)")
+
+
+def _summaries_called_holding(work: list[tuple[Path, str]], first: list[FileResult],
+                              later: list[dict[str, Summary] | None],
+                              exports: dict[str, Summary], mapper: Any,
+                              again: Callable[..., FileResult | None],
+                              pack: Callable[[dict[str, Summary]], Any],
+                              raws: list[bytes | None]) -> list[dict[str, Summary] | None]:
+    """``later`` with the second-round summaries of the files the second
+    pass left alone (it relints a file for a helper that only takes locks
+    where the file may hold one) whose functions some file calls holding a
+    lock, if they call such a helper of another file: mm.c's put_page(),
+    called under heap_lock by page_alloc.c, calls page_alloc.c's
+    free_domheap_pages() holding nothing."""
+    held = frozenset().union(*(a.held_calls for a in first))
+    takers = frozenset(n for n, s in exports.items()
+                       if not n.startswith((FIELD_KEY, CALL_KEY)) and s.effects
+                       and all(e.action == "take" for e in s.effects))
+    if not takers:
+        return later
+    todo = [i for i, b in enumerate(later) if b is None and _defines_any(work[i][0], raws[i], held)]
+    if not todo:
+        return later
+    with to_workers(pack(exports), mapper) as sent:
+        got = list(mapper(again, [work[i] for i in todo],
+                          [frozenset(first[i].exports) for i in todo], [sent] * len(todo),
+                          [raws[i] for i in todo], [frozenset()] * len(todo),
+                          [takers] * len(todo)))
+    out = list(later)
+    for i, b in zip(todo, got, strict=True):
+        if b is not None:
+            out[i] = b.exports
+    return out
+
+
+def _defines_any(path: Path, raw: bytes | None, names: frozenset[str]) -> bool:
+    """Does the file define (not static) one of ``names``?"""
+    return not names.isdisjoint(external_names(_raw(path, raw)))
+
+
+def _raw(path: Path, raw: bytes | None) -> bytes:
+    if raw is not None:
+        return raw
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""

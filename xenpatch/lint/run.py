@@ -103,13 +103,15 @@ def _again(
     """The file linted again with the other files' summaries, if it calls
     one of those functions; None if the first pass stands.  ``held``: the
     first pass's held_calls (a helper that only takes locks matters only
-    where one may be held).  ``only``: a later round's, where the file
-    matters only if it may call one of these holding a lock."""
+    where one may be held).  ``only``: a later round's (lint/rounds.py),
+    where the file matters only if it may call one of these holding a lock
+    (with ``held``), or at all (without: for its summaries)."""
     from xenpatch.lint.filelint import calls_any, lint_file, reached_from
 
     assert _CONFIG is not None
     if only is not None:
-        if (reached_from(item[0], held) & only) - own:
+        if (reached_from(item[0], held) & only) - own if held else \
+                calls_any(item[0], only - own, raw=raw):
             return lint_file(item[0], item[1], _CONFIG, _shipped(exports).summaries, raw=raw,
                              findings_only=True)
         return None
