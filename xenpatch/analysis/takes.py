@@ -58,9 +58,14 @@ def lock_takes(f: FunctionUnit, res: Result | None, summarised: set[str]) -> lis
             at[node] = pathconds.decided_conds(src, cfg, node, preds[0])
         return at[node]
 
+    hid: list[set[str]] = []
+
     def hidden() -> set[str]:
-        body = src.text(f.node)
-        return (info.locals - set(info.params)) | {p for p in info.params if _assigned(body, p)}
+        if not hid:
+            body = src.text(f.node)
+            hid.append((info.locals - set(info.params))
+                       | {p for p in info.params if _assigned(body, p)})
+        return hid[0]
 
     for nid, acts in enumerate(f.info.acts):
         if not any(isinstance(a, OpAct) and a.effect.action in ("acquire", "take")
