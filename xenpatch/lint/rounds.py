@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from xenpatch.analysis.irqentry import CALL_KEY, FIELD_KEY
+from xenpatch.analysis.lockkeys import last_field
 from xenpatch.analysis.locktable import Summary
 from xenpatch.lint.findings import FileResult
 from xenpatch.lint.nameindex import external_names, identifiers
@@ -113,20 +114,50 @@ def _summaries_called_holding(work: list[tuple[Path, str]], first: list[FileResu
     lock, if they call such a helper of another file: mm.c's put_page(),
     called under heap_lock by page_alloc.c, calls page_alloc.c's
     free_domheap_pages() holding nothing."""
-    held = frozenset().union(*(a.held_calls for a in first))
     takers = frozenset(n for n, s in exports.items()
                        if not n.startswith((FIELD_KEY, CALL_KEY)) and s.effects
                        and all(e.action == "take" for e in s.effects))
     if not takers:
         return later
-    todo = [i for i, b in enumerate(later) if b is None and _defines_any(work[i][0], raws[i], held)]
+    texts = [_raw(w[0], r) for w, r in zip(work, raws, strict=True)]
+    defs = [frozenset(external_names(t)) for t in texts]
+    definer: dict[str, list[int]] = {}
+    for i, d in enumerate(defs):
+        for n in d - first[i].exports.keys():
+            # Only those with no summary of their own yet: put_page()'s
+            # shape, a function holding no lock whose callees' takes are
+            # another file's.
+            definer.setdefault(n, []).append(i)
+    # Called holding a lock by a file that does not define them (a file's
+    # own callees are in its own summaries already).
+    callers: dict[int, set[int]] = {}
+    for a, (r, d) in enumerate(zip(first, defs, strict=True)):
+        for n in r.held_calls - d:
+            for b in definer.get(n, ()):
+                if later[b] is None and b != a:
+                    callers.setdefault(b, set()).add(a)
+    if not callers:
+        return later
+    ids: dict[int, frozenset[str]] = {}
+    named = {n: _lock_names(exports[n]) for n in takers}
+    todo, wanted = [], []
+    for b, cs in sorted(callers.items()):
+        for a in cs:
+            if a not in ids:
+                ids[a] = identifiers(texts[a])
+        # A taker matters where a caller may hold its lock: a caller's file
+        # names it (as the second pass's may_meet()).
+        meet = frozenset(t for t, ns in named.items()
+                         if ns is None or any(not ns.isdisjoint(ids[a]) for a in cs))
+        if meet:
+            todo.append(b)
+            wanted.append(meet)
     if not todo:
         return later
     with to_workers(pack(exports), mapper) as sent:
         got = list(mapper(again, [work[i] for i in todo],
                           [frozenset(first[i].exports) for i in todo], [sent] * len(todo),
-                          [raws[i] for i in todo], [frozenset()] * len(todo),
-                          [takers] * len(todo)))
+                          [raws[i] for i in todo], [frozenset()] * len(todo), wanted))
     out = list(later)
     for i, b in zip(todo, got, strict=True):
         if b is not None:
@@ -146,3 +177,16 @@ def _raw(path: Path, raw: bytes | None) -> bytes:
         return path.read_bytes()
     except OSError:
         return b""
+
+
+def _lock_names(s: Summary) -> frozenset[str] | None:
+    """The names a caller holding one of the summary's locks must use (the
+    lock's field or global, bare or with leading underscores); None: a lock
+    it is handed, which may be any."""
+    out: set[str] = set()
+    for e in s.effects:
+        name = last_field(e.key).lstrip("_")
+        if "$" in name or not name:
+            return None
+        out |= {name, "_" + name, "__" + name}
+    return frozenset(out)

@@ -109,12 +109,6 @@ def _again(
     from xenpatch.lint.filelint import calls_any, lint_file, reached_from
 
     assert _CONFIG is not None
-    if only is not None:
-        if (reached_from(item[0], held) & only) - own if held else \
-                calls_any(item[0], only - own, raw=raw):
-            return lint_file(item[0], item[1], _CONFIG, _shipped(exports).summaries, raw=raw,
-                             findings_only=True)
-        return None
     tree = _shipped(exports)
     text = raw
     if text is None:
@@ -122,6 +116,13 @@ def _again(
             text = item[0].read_bytes()
         except OSError:
             return None
+    if only is not None:
+        # As the second pass's takers: only a lock the file names.
+        hit = any(n not in tree.takers or may_meet(tree.takers[n], text)
+                  for n in (reached_from(item[0], held) & only) - own) if held else \
+            calls_any(item[0], only - own, raw=text)
+        return lint_file(item[0], item[1], _CONFIG, tree.summaries, raw=raw,
+                         findings_only=True) if hit else None
     names = tree.others - own if not own.isdisjoint(tree.others) else tree.others
     meet: set[str] = set()
     if held and tree.takers:
