@@ -49,11 +49,36 @@ def third(work: list[tuple[Path, str]], first: list[FileResult], results: list[F
     if not later:
         return results
     raws = raws or [None] * len(work)
-    later = _summaries_called_holding(work, first, later, exports, mapper, again, pack, raws)
+    texts = [_raw(w[0], r) for w, r in zip(work, raws, strict=True)]
+    ids: dict[int, frozenset[str]] = {}
+
+    def ids_of(i: int) -> frozenset[str]:
+        if i not in ids:
+            ids[i] = identifiers(texts[i])
+        return ids[i]
+
+    later = _summaries_called_holding(work, first, later, exports, mapper, again, pack, raws,
+                                      texts, ids_of)
     new = changed(first, later, exports, merge)
+    # What each change adds: takes only, of locks a caller must name to
+    # hold (None: anything else, or a lock it is handed).
+    added: dict[str, frozenset[str] | None] = {}
+    for n, s in new.items():
+        old = exports.get(n)
+        more = [e for e in s.effects if old is None or e not in old.effects]
+        added[n] = _lock_names(Summary(tuple(more), None)) \
+            if all(e.action == "take" for e in more) else None
     # Only a file whose calls under a lock may reach one of them (its
-    # header inlines and macros are followed in the worker).
-    todo = [i for i, a in enumerate(first) if a.held_calls] if new else []
+    # header inlines and macros are followed in the worker), for a lock it
+    # names.
+    todo, wanted = [], []
+    for i, a in enumerate(first):
+        if a.held_calls and new:
+            meet = frozenset(n for n, ns in added.items()
+                             if ns is None or not ns.isdisjoint(ids_of(i)))
+            if meet:
+                todo.append(i)
+                wanted.append(meet)
     if not todo:
         return results
     tree = {**exports, **new}
@@ -61,7 +86,7 @@ def third(work: list[tuple[Path, str]], first: list[FileResult], results: list[F
         got = list(mapper(again, [work[i] for i in todo],
                           [frozenset(first[i].exports) for i in todo], [sent] * len(todo),
                           [raws[i] for i in todo], [first[i].held_calls for i in todo],
-                          [frozenset(new)] * len(todo)))
+                          wanted))
     out = list(results)
     held = frozenset().union(*(a.held_calls for a in first))
     # Names two files define with different summaries: no caller gets one.
@@ -107,7 +132,9 @@ def _summaries_called_holding(work: list[tuple[Path, str]], first: list[FileResu
                               exports: dict[str, Summary], mapper: Any,
                               again: Callable[..., FileResult | None],
                               pack: Callable[[dict[str, Summary]], Any],
-                              raws: list[bytes | None]) -> list[dict[str, Summary] | None]:
+                              raws: list[bytes | None], texts: list[bytes],
+                              ids_of: Callable[[int], frozenset[str]],
+                              ) -> list[dict[str, Summary] | None]:
     """``later`` with the second-round summaries of the files the second
     pass left alone (it relints a file for a helper that only takes locks
     where the file may hold one) whose functions some file calls holding a
@@ -119,7 +146,6 @@ def _summaries_called_holding(work: list[tuple[Path, str]], first: list[FileResu
                        and all(e.action == "take" for e in s.effects))
     if not takers:
         return later
-    texts = [_raw(w[0], r) for w, r in zip(work, raws, strict=True)]
     defs = [frozenset(external_names(t)) for t in texts]
     definer: dict[str, list[int]] = {}
     for i, d in enumerate(defs):
@@ -138,17 +164,13 @@ def _summaries_called_holding(work: list[tuple[Path, str]], first: list[FileResu
                     callers.setdefault(b, set()).add(a)
     if not callers:
         return later
-    ids: dict[int, frozenset[str]] = {}
     named = {n: _lock_names(exports[n]) for n in takers}
     todo, wanted = [], []
     for b, cs in sorted(callers.items()):
-        for a in cs:
-            if a not in ids:
-                ids[a] = identifiers(texts[a])
         # A taker matters where a caller may hold its lock: a caller's file
         # names it (as the second pass's may_meet()).
         meet = frozenset(t for t, ns in named.items()
-                         if ns is None or any(not ns.isdisjoint(ids[a]) for a in cs))
+                         if ns is None or any(not ns.isdisjoint(ids_of(a)) for a in cs))
         if meet:
             todo.append(b)
             wanted.append(meet)
