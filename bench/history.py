@@ -64,6 +64,7 @@ from xenpatch.c.source import SourceError, function_name, functions, parse_bytes
 from xenpatch.lint.config import LintConfig  # noqa: E402
 from xenpatch.lint.filelint import lint_file  # noqa: E402
 from xenpatch.lint.irqcalls import settle  # noqa: E402
+from xenpatch.lint.rounds import changed  # noqa: E402
 from xenpatch.lint.run import tree_exports  # noqa: E402
 
 MIRROR = Path(os.environ.get("XENPATCH_XEN_MIRROR", "/work/.mirror/xen-project+xen/repo"))
@@ -181,6 +182,13 @@ def tree_summaries(commit: str) -> dict[str, Summary]:
         results = [lint_file(p, str(p.relative_to(xen)), _CONFIGS["default"]) for p in paths]
         out = tree_exports(r.exports for r in results)
         out.update(settle([(p, r.path, r.exports) for p, r in zip(paths, results, strict=True)]))
+        # The second round of summaries, as a whole-tree run's third pass
+        # meets them (lint/rounds.py): the files exporting a summary, with
+        # the others' (put_page() of mm.c reaching page_alloc.c).
+        later = [lint_file(p, str(p.relative_to(xen)), _CONFIGS["default"], out,
+                           findings_only=True).exports if r.exports else None
+                 for p, r in zip(paths, results, strict=True)]
+        out.update(changed(results, later, out, tree_exports))
     return out
 
 

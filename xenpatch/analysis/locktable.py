@@ -11,7 +11,7 @@ the lock named by its normalised expression (see ``lock_key``).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -92,6 +92,14 @@ class Effect:
     # excerpt of the file must equal the whole file's); None: on every path
     # (or on ``when``'s say).
     origin: str | None = None
+    # With ``origin``: the predicates the path to that take tests, one a
+    # line (analysis/pathconds.py), ``${i}`` for the parameters; "" when it
+    # tests none a caller could share.  A caller's path to the call that
+    # may contradict them does not compose with it (analysis/takes.py).
+    # Not compared: a refinement of the take, not another take (each
+    # architecture's put_page() tests its own things before the same free,
+    # and a tree's summaries keep a name only where its definitions agree).
+    conds: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

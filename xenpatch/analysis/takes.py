@@ -14,6 +14,7 @@ from dataclasses import replace
 
 from tree_sitter import Node
 
+from xenpatch.analysis import pathconds
 from xenpatch.analysis.events import OpAct
 from xenpatch.analysis.locktable import Effect, Summary
 from xenpatch.analysis.pathstate import Result
@@ -46,6 +47,26 @@ def lock_takes(f: FunctionUnit, res: Result | None, summarised: set[str]) -> lis
     tested: set[str] | None = None
     held_test: bool | None = None
     value_tests: list[tuple[int, str | None]] | None = None
+    cfg, src, info = f.cfg, f.src, f.info
+    preds: list[dict[int, list[int]]] = []
+    at: dict[int, list[pathconds.Cond]] = {}
+
+    def conds_at(node: int) -> list[pathconds.Cond]:
+        if node not in at:
+            if not preds:
+                preds.append(pathconds.predecessors(cfg))
+            at[node] = pathconds.decided_conds(src, cfg, node, preds[0])
+        return at[node]
+
+    hid: list[set[str]] = []
+
+    def hidden() -> set[str]:
+        if not hid:
+            body = src.text(f.node)
+            hid.append((info.locals - set(info.params))
+                       | {p for p in info.params if _assigned(body, p)})
+        return hid[0]
+
     for nid, acts in enumerate(f.info.acts):
         if not any(isinstance(a, OpAct) and a.effect.action in ("acquire", "take")
                    for a in acts):
@@ -96,11 +117,16 @@ def lock_takes(f: FunctionUnit, res: Result | None, summarised: set[str]) -> lis
             t = template(e.key, f.info)
             if t is None or t in summarised:
                 continue
-            if some and e.action == "take" and e.origin is not None:
-                # Some paths of some paths: the two branches may exclude
+            if some and e.action == "take" and e.origin is not None and (
+                    e.conds is None or pathconds.may_exclude(conds_at(nid),
+                                                             pathconds.decode(e.conds))):
+                # Some paths of some paths, whose two conditions may exclude
                 # each other (do_tmem_get() delists only a pool that is not
                 # persistent, pgp_delist_free() locks the persistent
-                # lists only for one that is), and nothing here relates them.
+                # lists only for one that is): nothing here relates them.
+                # Independent ones compose (put_page() frees on the last
+                # reference, free_domheap_pages() takes the heap lock for
+                # a page that is not a Xen heap page).
                 continue
             w = when
             if e.action == "take" and e.when is not None:
@@ -119,6 +145,13 @@ def lock_takes(f: FunctionUnit, res: Result | None, summarised: set[str]) -> lis
                 elif e.origin is not None or some:
                     continue  # some paths, on a condition nobody can bind
             origin = e.origin if e.action == "take" else None
+            conds = None
+            if origin is not None or some:
+                # What the path to the take tests, in f's callers' terms.
+                mine = conds_at(nid) if some else []
+                theirs = pathconds.decode(e.conds) if origin is not None else []
+                conds = pathconds.encode(pathconds.template_conds(
+                    [*mine, *theirs], f.info.params, hidden()))
             if origin is None and some:
                 # The file, not the line: a summary computed from an
                 # excerpt of the file (lint/excerpt.py) must equal the
@@ -128,7 +161,7 @@ def lock_takes(f: FunctionUnit, res: Result | None, summarised: set[str]) -> lis
                     f"{e.via}(), called by {f.name}() in {where}")
             new = Effect("take", e.kind, e.mode, e.flavour, t,
                          template(e.owner, f.info) if e.owner else None, f.name,
-                         inferred=True, when=w, origin=origin)
+                         inferred=True, when=w, origin=origin, conds=conds)
             had = takes.get(t)
             takes[t] = new if had is None else _weaker(had, new)
     return [takes[t] for t in sorted(takes)]

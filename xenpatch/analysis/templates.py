@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from xenpatch.analysis import pathconds
 from xenpatch.analysis.functions import FunctionInfo
 from xenpatch.analysis.lockkeys import KEY_HEAD, lock_key, squash
 from xenpatch.analysis.locktable import Effect
@@ -94,6 +95,8 @@ def instantiate(e: Effect, args: list[str], target: str | None = None) -> Effect
         neg = e.when.startswith("!")
         a = _arg_of(e.when.lstrip("!"), args)
         e = replace(e, when=None if a is None else ("!" if neg else "") + a)
+    if e.conds:
+        e = replace(e, conds=pathconds.bind(e.conds, args))
     if e.mode_arg is not None:
         a = _arg_of(e.mode_arg, args)
         truth = _truth(a)

@@ -18,7 +18,7 @@ from xenpatch.analysis.headers import find_xen_root
 from xenpatch.analysis.irqentry import CALL_KEY, FIELD_KEY, field_summary, stores_any, summary_state
 from xenpatch.analysis.locktable import Summary
 from xenpatch.errors import XenpatchError
-from xenpatch.lint import irqcalls
+from xenpatch.lint import irqcalls, rounds
 from xenpatch.lint.findings import FileResult
 from xenpatch.lint.shipping import Shipped, received, to_workers
 from xenpatch.lint.takers import may_meet, takes_only
@@ -98,11 +98,14 @@ def _one(item: tuple[Path, str], raw: bytes | None = None,
 def _again(
     item: tuple[Path, str], own: frozenset[str], exports: dict[str, Summary] | TreeExports,
     raw: bytes | None = None, held: frozenset[str] = frozenset(),
+    only: frozenset[str] | None = None,
 ) -> FileResult | None:
     """The file linted again with the other files' summaries, if it calls
     one of those functions; None if the first pass stands.  ``held``: the
     first pass's held_calls (a helper that only takes locks matters only
-    where one may be held)."""
+    where one may be held).  ``only``: a later round's (lint/rounds.py),
+    where the file matters only if it may call one of these holding a lock
+    (with ``held``), or at all (without: for its summaries)."""
     from xenpatch.lint.filelint import calls_any, lint_file, reached_from
 
     assert _CONFIG is not None
@@ -113,6 +116,13 @@ def _again(
             text = item[0].read_bytes()
         except OSError:
             return None
+    if only is not None:
+        # As the second pass's takers: only a lock the file names.
+        hit = any(n not in tree.takers or may_meet(tree.takers[n], text)
+                  for n in (reached_from(item[0], held) & only) - own) if held else \
+            calls_any(item[0], only - own, raw=text)
+        return lint_file(item[0], item[1], _CONFIG, tree.summaries, raw=raw,
+                         findings_only=True) if hit else None
     names = tree.others - own if not own.isdisjoint(tree.others) else tree.others
     meet: set[str] = set()
     if held and tree.takers:
@@ -634,7 +644,14 @@ def _two_passes(work: list[tuple[Path, str]], mapper, progress: Progress | None 
     exports = tree_exports(r.exports for r in first)
     exports.update(irqcalls.settle([(w[0], r.path, r.exports)
                                     for w, r in zip(work, first, strict=True)]))
-    return _second(work, first, exports, mapper, progress, raws), [n for _, n in pairs]
+    later: list[dict[str, Summary] | None] = []
+    results = _second(work, first, exports, mapper, progress, raws, later)
+    # A third round, bounded: put_page() (mm.c) takes the heap lock only
+    # through page_alloc.c's free_domheap_pages(), which page_alloc.c's
+    # own callers then meet.
+    results = rounds.third(work, first, results, later, exports, mapper, _again, tree_exports,
+                           TreeExports.of, progress, raws)
+    return results, [n for _, n in pairs]
 
 
 def _counted_pairs(pairs: Iterable[tuple[FileResult, Any]], total: int,
@@ -670,7 +687,10 @@ def _first(item: tuple[Path, str], raw: bytes | None,
 
 def _second(work: list[tuple[Path, str]], first: list[FileResult],
             exports: dict[str, Summary], mapper, progress: Progress | None = None,
-            raws: list[bytes | None] | None = None) -> list[FileResult]:
+            raws: list[bytes | None] | None = None,
+            later: list[dict[str, Summary] | None] | None = None) -> list[FileResult]:
+    """``later``: filled with each file's summaries of this pass (None
+    where the first pass stands), for a later round."""
     if not exports:
         return first
     own = [frozenset(r.exports) for r in first]
@@ -686,6 +706,8 @@ def _second(work: list[tuple[Path, str]], first: list[FileResult],
     # Where a file calls holding a lock is of its first pass too.
     out = []
     for a, b in zip(first, second, strict=True):
+        if later is not None:
+            later.append(None if b is None else b.exports)
         if b is not None:
             b.exports, b.held_calls = a.exports, a.held_calls
         out.append(b if b is not None else a)

@@ -1,0 +1,214 @@
+"""A bounded third round of cross-file summaries for a whole-tree run.
+
+The second pass lints each file with the other files' first-pass
+summaries; the summaries it computes then are of a second round: put_page()
+of mm.c takes the heap lock only through page_alloc.c's
+free_domheap_pages(), which its first pass could not see.  A file that may
+call, holding a lock, a function whose summary the second round changed is
+linted once more with those summaries.  The rounds stop there: a summary
+the third round changes again is not followed, and the run says so (``-v``,
+on the function's file).  What a result keeps as its exports stays its
+first pass's, as the tree cache and the lazy plan compute them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from xenpatch.analysis.irqentry import CALL_KEY, FIELD_KEY
+from xenpatch.analysis.lockkeys import last_field
+from xenpatch.analysis.locktable import Summary
+from xenpatch.lint.findings import FileResult
+from xenpatch.lint.nameindex import external_names, identifiers
+from xenpatch.lint.shipping import to_workers
+
+Merge = Callable[[Iterable[Mapping[str, Summary]]], dict[str, Summary]]
+
+
+def changed(first: list[FileResult], later: list[dict[str, Summary] | None],
+            exports: Mapping[str, Summary], merge: Merge) -> dict[str, Summary]:
+    """The functions whose tree-level summary the second round changes (or
+    gives: one with no lock of its own whose callee's take was in another
+    file), with that summary."""
+    plain = [{n: s for n, s in (b if b is not None else a.exports).items()
+              if not n.startswith((FIELD_KEY, CALL_KEY))}
+             for a, b in zip(first, later, strict=True)]
+    return {n: s for n, s in merge(plain).items() if exports.get(n) != s}
+
+
+def third(work: list[tuple[Path, str]], first: list[FileResult], results: list[FileResult],
+          later: list[dict[str, Summary] | None], exports: dict[str, Summary], mapper: Any,
+          again: Callable[..., FileResult | None], merge: Merge,
+          pack: Callable[[dict[str, Summary]], Any], progress: Any = None,
+          raws: list[bytes | None] | None = None) -> list[FileResult]:
+    """``results`` with the files a third round of summaries changes linted
+    again (``again``: run._again with ``only``; ``pack``: how the tree's
+    summaries are sent to it, run.TreeExports.of)."""
+    if not later:
+        return results
+    raws = raws or [None] * len(work)
+    texts = [_raw(w[0], r) for w, r in zip(work, raws, strict=True)]
+    ids: dict[int, frozenset[str]] = {}
+
+    def ids_of(i: int) -> frozenset[str]:
+        if i not in ids:
+            ids[i] = identifiers(texts[i])
+        return ids[i]
+
+    later = _summaries_called_holding(work, first, later, exports, mapper, again, pack, raws,
+                                      texts, ids_of)
+    new = changed(first, later, exports, merge)
+    # What each change adds: takes only, of locks a caller must name to
+    # hold (None: anything else, or a lock it is handed).
+    added: dict[str, frozenset[str] | None] = {}
+    for n, s in new.items():
+        old = exports.get(n)
+        more = [e for e in s.effects if old is None or e not in old.effects]
+        added[n] = _lock_names(Summary(tuple(more), None)) \
+            if all(e.action == "take" for e in more) else None
+    # Only a file whose calls under a lock may reach one of them (its
+    # header inlines and macros are followed in the worker), for a lock it
+    # names.
+    todo, wanted = [], []
+    for i, a in enumerate(first):
+        if a.held_calls and new:
+            meet = frozenset(n for n, ns in added.items()
+                             if ns is None or not ns.isdisjoint(ids_of(i)))
+            if meet:
+                todo.append(i)
+                wanted.append(meet)
+    if not todo:
+        return results
+    tree = {**exports, **new}
+    with to_workers(pack(tree), mapper) as sent:
+        got = list(mapper(again, [work[i] for i in todo],
+                          [frozenset(first[i].exports) for i in todo], [sent] * len(todo),
+                          [raws[i] for i in todo], [first[i].held_calls for i in todo],
+                          wanted))
+    out = list(results)
+    held = frozenset().union(*(a.held_calls for a in first))
+    # Names two files define with different summaries: no caller gets one.
+    clash = {n for a in first for n in a.exports if n not in exports}
+    for i, b in zip(todo, got, strict=True):
+        if b is None:
+            continue
+        # Its own functions whose summary this round changes, called
+        # holding a lock somewhere: those callers were linted with the
+        # previous one.
+        was = later[i]
+        prev = was if was is not None else first[i].exports
+        moved = sorted(n for n, s in b.exports.items()
+                       if n in held and n not in clash and prev.get(n) != s)
+        b.exports, b.held_calls = first[i].exports, first[i].held_calls
+        b.unknown = [*b.unknown, *((n, 0, _BOUND) for n in moved)]
+        out[i] = b
+    # A file the third pass left alone whose functions some file calls
+    # holding a lock, and which calls one whose summary the second round
+    # changed: its own would change in a fourth.
+    names = frozenset(new)
+    for i in set(range(len(work))) - {i for i, b in zip(todo, got, strict=True) if b is not None}:
+        raw = _raw(work[i][0], raws[i])
+        mine = frozenset(external_names(raw))
+        if not held.isdisjoint(mine):
+            met = sorted(names & identifiers(raw) - mine)
+            if met:
+                out[i].unknown = [*out[i].unknown, *((n, 0, _CALLS) for n in met)]
+    if progress is not None:
+        progress("files, third round (summaries of the second)", len(todo), len(todo))
+    return out
+
+
+_CALLS = ("called here: its summary changed in the second round of cross-file summaries, "
+          "and this file's were not computed again with it (the rounds stop at three)")
+_BOUND = ("its summary changed in the third round of cross-file summaries: its callers "
+          "holding a lock in other files were linted with an earlier one (the rounds stop "
+          "at three)")
+
+
+def _summaries_called_holding(work: list[tuple[Path, str]], first: list[FileResult],
+                              later: list[dict[str, Summary] | None],
+                              exports: dict[str, Summary], mapper: Any,
+                              again: Callable[..., FileResult | None],
+                              pack: Callable[[dict[str, Summary]], Any],
+                              raws: list[bytes | None], texts: list[bytes],
+                              ids_of: Callable[[int], frozenset[str]],
+                              ) -> list[dict[str, Summary] | None]:
+    """``later`` with the second-round summaries of the files the second
+    pass left alone (it relints a file for a helper that only takes locks
+    where the file may hold one) whose functions some file calls holding a
+    lock, if they call such a helper of another file: mm.c's put_page(),
+    called under heap_lock by page_alloc.c, calls page_alloc.c's
+    free_domheap_pages() holding nothing."""
+    takers = frozenset(n for n, s in exports.items()
+                       if not n.startswith((FIELD_KEY, CALL_KEY)) and s.effects
+                       and all(e.action == "take" for e in s.effects))
+    if not takers:
+        return later
+    defs = [frozenset(external_names(t)) for t in texts]
+    definer: dict[str, list[int]] = {}
+    for i, d in enumerate(defs):
+        for n in d - first[i].exports.keys():
+            # Only those with no summary of their own yet: put_page()'s
+            # shape, a function holding no lock whose callees' takes are
+            # another file's.
+            definer.setdefault(n, []).append(i)
+    # Called holding a lock by a file that does not define them (a file's
+    # own callees are in its own summaries already).
+    callers: dict[int, set[int]] = {}
+    for a, (r, d) in enumerate(zip(first, defs, strict=True)):
+        for n in r.held_calls - d:
+            for b in definer.get(n, ()):
+                if later[b] is None and b != a:
+                    callers.setdefault(b, set()).add(a)
+    if not callers:
+        return later
+    named = {n: _lock_names(exports[n]) for n in takers}
+    todo, wanted = [], []
+    for b, cs in sorted(callers.items()):
+        # A taker matters where a caller may hold its lock: a caller's file
+        # names it (as the second pass's may_meet()).
+        meet = frozenset(t for t, ns in named.items()
+                         if ns is None or any(not ns.isdisjoint(ids_of(a)) for a in cs))
+        if meet:
+            todo.append(b)
+            wanted.append(meet)
+    if not todo:
+        return later
+    with to_workers(pack(exports), mapper) as sent:
+        got = list(mapper(again, [work[i] for i in todo],
+                          [frozenset(first[i].exports) for i in todo], [sent] * len(todo),
+                          [raws[i] for i in todo], [frozenset()] * len(todo), wanted))
+    out = list(later)
+    for i, b in zip(todo, got, strict=True):
+        if b is not None:
+            out[i] = b.exports
+    return out
+
+
+def _defines_any(path: Path, raw: bytes | None, names: frozenset[str]) -> bool:
+    """Does the file define (not static) one of ``names``?"""
+    return not names.isdisjoint(external_names(_raw(path, raw)))
+
+
+def _raw(path: Path, raw: bytes | None) -> bytes:
+    if raw is not None:
+        return raw
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
+
+
+def _lock_names(s: Summary) -> frozenset[str] | None:
+    """The names a caller holding one of the summary's locks must use (the
+    lock's field or global, bare or with leading underscores); None: a lock
+    it is handed, which may be any."""
+    out: set[str] = set()
+    for e in s.effects:
+        name = last_field(e.key).lstrip("_")
+        if "$" in name or not name:
+            return None
+        out |= {name, "_" + name, "__" + name}
+    return frozenset(out)
