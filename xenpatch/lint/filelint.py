@@ -34,7 +34,9 @@ from xenpatch.analysis.irqentry import (
     CALL_KEY,
     FIELD_KEY,
     WANT,
+    WITNESS,
     call_states,
+    call_witnesses,
     entry_matters,
     entry_states,
     external_calls,
@@ -66,7 +68,15 @@ from xenpatch.lint.checks import CheckObserver, PercpuOracle, RawFinding
 from xenpatch.lint.config import LintConfig
 from xenpatch.lint.findings import FileResult, Finding, Step
 from xenpatch.lint.irqchecks import IRQ_CODES, irq_findings
-from xenpatch.lint.irqsafe import CODE, contested, era_kinds, irq_safety_findings, sound_runs
+from xenpatch.lint.irqcontext import context_findings
+from xenpatch.lint.irqsafe import (
+    CODE,
+    contested,
+    era_kinds,
+    guessed_entries,
+    irq_safety_findings,
+    sound_runs,
+)
 from xenpatch.lint.leaks import leak_findings
 from xenpatch.lint.precond import precondition_findings
 from xenpatch.lint.treecache import content_hash
@@ -147,7 +157,8 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
     # The functions whose checks read the state they are entered in (an IRQ
     # move of theirs, or a plain take XL017 wants the state of).
     wanted = _entry_wanted(done, {f for f, lst in takes.items() if any(s[3] for s in lst)})
-    entries = _with_entry_states(fa, config, oracle, done, queued_rw, wanted, refs_of)
+    entries, in_context = _with_entry_states(fa, config, oracle, done, queued_rw, wanted,
+                                             refs_of)
     runs: dict[FunctionUnit, Result] | None = None
     if IRQ_CODES & config.enabled and not findings_only:
         # What this file's calls through struct fields agree on, for the
@@ -155,13 +166,19 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
         own_fields = field_call_states(((f, res) for f, res, _ in done), fa.src.raw)
         for name, state in own_fields.items():
             result.exports[FIELD_KEY + name] = field_summary(state)
-        result.exports.update(_entry_wants(fa, wanted, refs_of(), own_fields) if wanted else {})
+        result.exports.update(_entry_wants(fa, wanted, refs_of(), own_fields, entries)
+                              if wanted else {})
         # And its calls of other files' functions, from the runs whose entry
         # is no guess (irqcalls.py settles them over the tree).
         runs = sound_runs(fa.order, first, {f: res for f, res, _ in done}, entries, refs_of,
                           external_calls(fa.external))
         for name, state in call_states(runs.items(), fa.src.raw, fa.fns).items():
             result.exports[CALL_KEY + name] = field_summary(state)
+        for name, by_state in call_witnesses(
+                runs.items(), fa.src.raw,
+                {*fa.fns, *fa.table.ops, *fa.table.wrappers}).items():
+            for state, s in by_state.items():
+                result.exports[f"{WITNESS}{name}|{state}"] = s
     for f in rel:
         if f.skip is not None:
             result.skipped.append((f.name, fa.src.line_of(f.node.start_byte), f.skip))
@@ -176,6 +193,7 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
             raws.extend(precondition_findings(fa, pre, f, res))
         for r in raws:
             found.append(_finding(fa.src, f, res, r))
+    found.extend(_finding(fa.src, f, res, r) for f, res, r in in_context)
     if takes:
         if runs is None:
             runs = sound_runs(fa.order, first, {f: res for f, res, _ in done}, entries,
@@ -239,7 +257,8 @@ def _entry_wanted(done: list[tuple[FunctionUnit, Result, list[RawFinding]]],
 
 
 def _entry_wants(fa: FileAnalysis, wanted: set[FunctionUnit], refs: fnptrs.FnRefs,
-                 own_fields: Mapping[str, str]) -> dict[str, Summary]:
+                 own_fields: Mapping[str, str], entries: Mapping[str, str]
+                 ) -> dict[str, Summary]:
     """The tree-level facts this file would read (irqcalls.settle() settles
     only those): the entries of its non-static functions that reach a
     function in ``wanted`` and that only other files call, and what the
@@ -256,6 +275,10 @@ def _entry_wants(fa: FileAnalysis, wanted: set[FunctionUnit], refs: fnptrs.FnRef
     out = {CALL_KEY + f.name: want for f in fa.order
            if f.name in matters and not f.is_static and f.name not in refs.direct
            and not refs.fields_of(f.name) and f.name not in refs.escapes}
+    # And one other file's call at a time, for those whose callers here do
+    # not agree (irqcontext.py).
+    out.update({WITNESS + f.name: want for f in fa.order
+                if f.name in matters and not f.is_static and f.name not in entries})
     for fld, names in refs.stored.items():
         if own_fields.get(fld, "?") not in ("on", "off") and refs.field_calls.get(fld) \
                 and names & matters:
@@ -266,13 +289,16 @@ def _entry_wants(fa: FileAnalysis, wanted: set[FunctionUnit], refs: fnptrs.FnRef
 def _with_entry_states(fa: FileAnalysis, config: LintConfig, oracle: PercpuOracle,
                        done: list[tuple[FunctionUnit, Result, list[RawFinding]]],
                        queued_rw: bool, wanted: set[FunctionUnit],
-                       refs_of: Callable[[], fnptrs.FnRefs]) -> dict[str, str]:
+                       refs_of: Callable[[], fnptrs.FnRefs]) -> tuple[dict[str, str],
+                                  list[tuple[FunctionUnit, Result, RawFinding]]]:
     """The checks run again over the ``wanted`` functions (_entry_wanted())
     whose callers all agree on the IRQ state at entry (analysis/irqentry.py):
     an IRQ move of theirs can tell (an _irq lock, or a restore of flags
-    saved from that state), or XL017 wants the state of a plain take."""
+    saved from that state), or XL017 wants the state of a plain take.  With
+    them, the findings of the functions whose callers disagree in one
+    caller's context (irqcontext.py)."""
     if not IRQ_CODES & config.enabled or not wanted:
-        return {}
+        return {}, []
     refs = refs_of()
     by_node = {f.node.start_byte: f for f in fa.order}
     first = {f: res for f, res, _ in done}
@@ -303,7 +329,10 @@ def _with_entry_states(fa: FileAnalysis, config: LintConfig, oracle: PercpuOracl
         res = run_engine(f, obs)
         if res is not None:
             done[i] = (f, res, list(obs.findings.values()))
-    return entries
+    in_context = context_findings(
+        fa.order, wanted, refs, run, first, entries,
+        guessed_entries(fa.order, entries, refs_of, calls), fa.external, config.enabled)
+    return entries, in_context
 
 
 def _paired_shapes(fa: FileAnalysis, drops: Mapping[FunctionUnit, set[tuple[str, str]]],

@@ -1,0 +1,99 @@
+"""IRQ-state findings (XL011-XL014) in one caller's context.
+
+A function whose callers do not all agree on the IRQ state at its entry
+is run with the entry unknown (analysis/irqentry.py), which says nothing
+of a ``spin_lock_irq()`` that re-enables IRQs under a caller that had them
+off.  Each caller is its own context, though: when one calls it with IRQs
+off (or on) on every path to the call, the function runs with that entry
+again, and what that run reports beyond the unknown-entry run is a
+finding in that caller's context, shown with a note naming the caller
+(and, when the caller's state came from its own caller, that one first).
+
+The callers are this file's direct calls, read from runs whose entry is
+no guess (irqsafe.guessed_entries()), and in a whole-tree run one call per
+state from each other file (irqentry.call_witnesses(), settled over the
+tree by irqcalls.settle(): only for a function the tree defines once).  A
+call passing a constant where the callee branches on that argument is no
+context for all the callee's paths and is left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from xenpatch.analysis import fnptrs
+from xenpatch.analysis.irqentry import (
+    Note,
+    Run,
+    caller_contexts,
+    entry_matters,
+    external_witnesses,
+    tested_params,
+)
+from xenpatch.analysis.pathstate import Result
+from xenpatch.analysis.unit import FunctionUnit
+from xenpatch.lint.checks import RawFinding
+from xenpatch.lint.irqchecks import irq_findings, tail_call
+
+
+def context_findings(units: list[FunctionUnit], wanted: Iterable[FunctionUnit],
+                     refs: fnptrs.FnRefs, run: Run, first: Mapping[FunctionUnit, Result],
+                     entries: Mapping[str, str], guessed: Iterable[str],
+                     external: Mapping[str, object], enabled: frozenset[str],
+                     ) -> list[tuple[FunctionUnit, Result, RawFinding]]:
+    """The findings of the ``wanted`` functions (whose checks read their
+    entry state) that a caller's context gives and the unknown entry does
+    not.  ``first``: the runs with the entry unknown."""
+    todo = [f for f in wanted if f.name not in entries and f in first]
+    if not todo:
+        return []
+    by_node = {f.node.start_byte: f for f in units}
+    names = entry_matters({f.name for f in todo}, refs, by_node)
+    seeds = _seeds(units, names, entries, external)
+    ctx = caller_contexts(names, units, refs, by_node, run, first, entries, guessed, seeds,
+                          tail_call)
+    out: list[tuple[FunctionUnit, Result, RawFinding]] = []
+    for f in todo:
+        states = ctx.get(f.name)
+        if not states:
+            continue
+        seen = {(r.check, r.node, r.key) for r in irq_findings(f, first[f], enabled)}
+        for state in sorted(states):
+            res = run(f, state)
+            if res is None:
+                continue
+            for r in irq_findings(f, res, enabled):
+                k = (r.check, r.node, r.key)
+                if k in seen:
+                    continue
+                seen.add(k)
+                out.append((f, res, RawFinding(r.check, r.node, r.state, r.line, r.col, r.key,
+                                               r.message, r.acq_site, r.nodes,
+                                               (*states[state], *r.notes))))
+    return out
+
+
+def _seeds(units: list[FunctionUnit], names: set[str], entries: Mapping[str, str],
+           external: Mapping[str, object]) -> dict[str, dict[str, tuple[Note, ...]]]:
+    """The contexts the other files' calls give the file's non-static
+    functions (irqentry.external_witnesses()), each with a note at the
+    function's name."""
+    got = external_witnesses(external)  # type: ignore[arg-type]
+    if not got:
+        return {}
+    out: dict[str, dict[str, tuple[Note, ...]]] = {}
+    for f in units:
+        if f.name not in names or f.name in entries or f.is_static or f.name not in got:
+            continue
+        tested = tested_params(f)
+        line, col = f.src.line_col(f.node.start_byte)
+        for state, (caller, file, at, lits) in got[f.name].items():
+            if tested & lits:
+                continue  # the caller's constant picks the callee's paths
+            out.setdefault(f.name, {})[state] = ((line, col, (
+                f"'{f.name}' called with IRQs {state} by '{caller}' ({file}:{at})")),)
+    return out
+
+
+
+__all__ = ["context_findings"]
