@@ -95,9 +95,7 @@ def test_settled_facts() -> None:
         # (cpu_park()'s caller's state is unknown: nothing).
         WITNESS + "cpu_quiesce|off": "off",
         WITNESS + "cpu_drain|off": "off",
-        # clock.c's call of chan_resume() (power.c's, with IRQs on, is no
-        # context: XL011-XL014 find nothing more with IRQs on).
-        WITNESS + "chan_resume|off": "off",
+        # (chan.c asks for none: chan_resume() has no IRQ move to check.)
         # Nobody but chan.c names the field: its own calls decide.
         FIELD_KEY + "handler|arch/chan.c": "-",
     }

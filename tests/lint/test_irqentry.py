@@ -57,6 +57,28 @@ def test_shape(config: LintConfig, fn: str, reported: bool) -> None:
     assert (fn in xl011(config, FIXTURE)) is reported
 
 
+@pytest.mark.parametrize(("fn", "reported"), [
+    ("mixed_kick", True),  # a callee enabling under the IRQs-off caller's context
+    ("handover_kick", False),  # that caller's call is its last act: handed over
+])
+def test_callee_enabling_in_a_callers_context(config: LintConfig, fn: str,
+                                              reported: bool) -> None:
+    got = [f for f in lint_file(FIXTURE, FIXTURE.name, config).findings
+           if f.check == "XL014" and f.function == fn]
+    assert bool(got) is reported
+    for f in got:
+        assert "the caller's IRQs-off section" in f.message
+        assert f.flow[0].note == "'mixed_kick' called here with IRQs off, in 'kick_caller_off'"
+
+
+def test_the_context_note_chains_callers(config: LintConfig) -> None:
+    [f] = [f for f in lint_file(FIXTURE, FIXTURE.name, config).findings
+           if f.function == "kick_end"]
+    assert [s.note for s in f.flow[:2]] == [
+        "'mixed_kick' called here with IRQs off, in 'kick_caller_off'",
+        "'kick_end' called here with IRQs off, in 'mixed_kick'"]
+
+
 def test_index(config: LintConfig) -> None:
     raw = FIXTURE.read_bytes()
     src = parse_bytes(FIXTURE.name, raw, config.macros)

@@ -68,7 +68,7 @@ from xenpatch.lint.checks import CheckObserver, PercpuOracle, RawFinding
 from xenpatch.lint.config import LintConfig
 from xenpatch.lint.findings import FileResult, Finding, Step
 from xenpatch.lint.irqchecks import IRQ_CODES, irq_findings
-from xenpatch.lint.irqcontext import context_findings
+from xenpatch.lint.irqcontext import context_findings, context_wanted
 from xenpatch.lint.irqsafe import (
     CODE,
     contested,
@@ -166,16 +166,20 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
         own_fields = field_call_states(((f, res) for f, res, _ in done), fa.src.raw)
         for name, state in own_fields.items():
             result.exports[FIELD_KEY + name] = field_summary(state)
-        result.exports.update(_entry_wants(fa, wanted, refs_of(), own_fields, entries)
-                              if wanted else {})
+        in_ctx = context_wanted(first)
+        result.exports.update(_entry_wants(fa, wanted, refs_of(), own_fields, entries, in_ctx)
+                              if wanted or in_ctx else {})
         # And its calls of other files' functions, from the runs whose entry
         # is no guess (irqcalls.py settles them over the tree).
         runs = sound_runs(fa.order, first, {f: res for f, res, _ in done}, entries, refs_of,
                           external_calls(fa.external))
         for name, state in call_states(runs.items(), fa.src.raw, fa.fns).items():
             result.exports[CALL_KEY + name] = field_summary(state)
+        # A function that turns IRQs off without a lock of its own (the
+        # stop-machine side of CPU teardown) is no lock function, but its
+        # calls are contexts for the functions it calls.
         for name, by_state in call_witnesses(
-                runs.items(), fa.src.raw,
+                [*runs.items(), *_irq_only_runs(fa, first)], fa.src.raw,
                 {*fa.fns, *fa.table.ops, *fa.table.wrappers}).items():
             for state, s in by_state.items():
                 result.exports[f"{WITNESS}{name}|{state}"] = s
@@ -201,6 +205,25 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
         found.extend(_finding(fa.src, f, runs[f], r) for f, r in
                      irq_safety_findings(runs.items(), takes))
     result.findings.extend(found)
+
+
+def _irq_only_runs(fa: FileAnalysis, done: Mapping[FunctionUnit, Result]
+                   ) -> list[tuple[FunctionUnit, Result]]:
+    """The runs, entry unknown, of the file's functions not analysed for
+    locks that turn IRQs off themselves."""
+    off = {n.encode() for n, (effect, _) in fa.config.irq.calls.items()
+           if effect in ("off", "save")}
+    out: list[tuple[FunctionUnit, Result]] = []
+    for f in fa.order:
+        if f in done or f.src is not fa.src or fa.identifiers(f).isdisjoint(off):
+            continue
+        fa.prepare(f)
+        res = run_engine(f, None) if f.skip is None and f.cfg is not None and \
+            f.info is not None else None
+        f.skip = None
+        if res is not None:
+            out.append((f, res))
+    return out
 
 
 def _fn_refs(fa: FileAnalysis) -> fnptrs.FnRefs:
@@ -257,18 +280,20 @@ def _entry_wanted(done: list[tuple[FunctionUnit, Result, list[RawFinding]]],
 
 
 def _entry_wants(fa: FileAnalysis, wanted: set[FunctionUnit], refs: fnptrs.FnRefs,
-                 own_fields: Mapping[str, str], entries: Mapping[str, str]
-                 ) -> dict[str, Summary]:
+                 own_fields: Mapping[str, str], entries: Mapping[str, str],
+                 in_context: set[FunctionUnit]) -> dict[str, Summary]:
     """The tree-level facts this file would read (irqcalls.settle() settles
     only those): the entries of its non-static functions that reach a
     function in ``wanted`` and that only other files call, and what the
     other files' calls agree on for a field it stores such a function in
     and calls through in a state it cannot state alone (``own_fields``: its
-    calls' states)."""
-    if not wanted:
-        return {}
+    calls' states); and other files' calls one at a time of its non-static
+    functions reaching one in ``in_context`` (irqcontext.context_wanted())
+    whose entry it does not know."""
     by_node = {f.node.start_byte: f for f in fa.order}
-    matters = entry_matters({f.name for f in wanted}, refs, by_node)
+    matters = entry_matters({f.name for f in wanted}, refs, by_node) if wanted else set()
+    by_ctx = entry_matters({f.name for f in in_context}, refs, by_node) if in_context \
+        else set()
     want = field_summary(WANT)
     # A function this file calls or stores too is left to its own callers
     # (what the tree settles is read for the names asked: fewer is cheaper).
@@ -278,7 +303,7 @@ def _entry_wants(fa: FileAnalysis, wanted: set[FunctionUnit], refs: fnptrs.FnRef
     # And one other file's call at a time, for those whose callers here do
     # not agree (irqcontext.py).
     out.update({WITNESS + f.name: want for f in fa.order
-                if f.name in matters and not f.is_static and f.name not in entries})
+                if f.name in by_ctx and not f.is_static and f.name not in entries})
     for fld, names in refs.stored.items():
         if own_fields.get(fld, "?") not in ("on", "off") and refs.field_calls.get(fld) \
                 and names & matters:
@@ -297,7 +322,8 @@ def _with_entry_states(fa: FileAnalysis, config: LintConfig, oracle: PercpuOracl
     saved from that state), or XL017 wants the state of a plain take.  With
     them, the findings of the functions whose callers disagree in one
     caller's context (irqcontext.py)."""
-    if not IRQ_CODES & config.enabled or not wanted:
+    if not IRQ_CODES & config.enabled or not wanted and not context_wanted(
+            f for f, _, _ in done):
         return {}, []
     refs = refs_of()
     by_node = {f.node.start_byte: f for f in fa.order}
@@ -330,7 +356,7 @@ def _with_entry_states(fa: FileAnalysis, config: LintConfig, oracle: PercpuOracl
         if res is not None:
             done[i] = (f, res, list(obs.findings.values()))
     in_context = context_findings(
-        fa.order, wanted, refs, run, first, entries,
+        fa.order, context_wanted(first), refs, run, first, entries,
         guessed_entries(fa.order, entries, refs_of, calls), fa.external, config.enabled)
     return entries, in_context
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from xenpatch.analysis import fnptrs
+from xenpatch.analysis.events import IrqAct, OpAct
 from xenpatch.analysis.irqentry import (
     Note,
     Run,
@@ -30,10 +31,24 @@ from xenpatch.analysis.irqentry import (
     external_witnesses,
     tested_params,
 )
+from xenpatch.analysis.irqstate import CALLER_OFF, IRQ_ON
 from xenpatch.analysis.pathstate import Result
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.lint.checks import RawFinding
 from xenpatch.lint.irqchecks import irq_findings, tail_call
+
+
+def context_wanted(units: Iterable[FunctionUnit]) -> set[FunctionUnit]:
+    """The functions whose IRQ checks a caller's context can change: an
+    IRQ move that reads the state it meets (an _irq lock, a restore) or a
+    callee that turns IRQs on."""
+    return {f for f in units if f.info is not None and any(
+        (isinstance(a, IrqAct) and a.op in _ENTRY_MOVES) or
+        (isinstance(a, OpAct) and a.effect.action == IRQ_ON)
+        for acts in f.info.acts for a in acts)}
+
+
+_ENTRY_MOVES = frozenset({"lock_off", "lock_restore", "restore"})
 
 
 def context_findings(units: list[FunctionUnit], wanted: Iterable[FunctionUnit],
@@ -41,9 +56,9 @@ def context_findings(units: list[FunctionUnit], wanted: Iterable[FunctionUnit],
                      entries: Mapping[str, str], guessed: Iterable[str],
                      external: Mapping[str, object], enabled: frozenset[str],
                      ) -> list[tuple[FunctionUnit, Result, RawFinding]]:
-    """The findings of the ``wanted`` functions (whose checks read their
-    entry state) that a caller's context gives and the unknown entry does
-    not.  ``first``: the runs with the entry unknown."""
+    """The findings of the ``wanted`` functions (context_wanted()) that a
+    caller's context gives and the unknown entry does not.  ``first``: the
+    runs with the entry unknown."""
     todo = [f for f in wanted if f.name not in entries and f in first]
     if not todo:
         return []
@@ -59,7 +74,9 @@ def context_findings(units: list[FunctionUnit], wanted: Iterable[FunctionUnit],
             continue
         seen = {(r.check, r.node, r.key) for r in irq_findings(f, first[f], enabled)}
         for state in sorted(states):
-            res = run(f, state)
+            # IRQs off by the caller, as an assert at the entry would say:
+            # a callee's enable breaks the caller's section (XL014) too.
+            res = run(f, CALLER_OFF if state == "off" else state)
             if res is None:
                 continue
             for r in irq_findings(f, res, enabled):
@@ -67,10 +84,17 @@ def context_findings(units: list[FunctionUnit], wanted: Iterable[FunctionUnit],
                 if k in seen:
                     continue
                 seen.add(k)
+                msg = r.message.replace(_MINE, _CALLERS)
                 out.append((f, res, RawFinding(r.check, r.node, r.state, r.line, r.col, r.key,
-                                               r.message, r.acq_site, r.nodes,
+                                               msg, r.acq_site, r.nodes,
                                                (*states[state], *r.notes))))
     return out
+
+
+# XL014's words for a section opened by no move of the function: in a
+# context run, the caller's.
+_MINE = "IRQs turned off in this function is still open here"
+_CALLERS = "the caller's IRQs-off section is still open here"
 
 
 def _seeds(units: list[FunctionUnit], names: set[str], entries: Mapping[str, str],
@@ -96,4 +120,4 @@ def _seeds(units: list[FunctionUnit], names: set[str], entries: Mapping[str, str
 
 
 
-__all__ = ["context_findings"]
+__all__ = ["context_findings", "context_wanted"]
