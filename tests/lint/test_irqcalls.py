@@ -128,6 +128,19 @@ def test_another_file_calling_through_the_field_decides(tmp_path: Path) -> None:
     assert _found(root)["chan.c"] == []
 
 
+def test_defined_once(tmp_path: Path) -> None:
+    from xenpatch.lint.irqcalls import _defined_once
+
+    (tmp_path / "a.c").write_text("int\nquiesce(int cpu)\n{\n    return cpu;\n}\n"
+                                  "static void park(void)\n{\n}\n")
+    (tmp_path / "b.c").write_text("void park(void)\n{\n    quiesce(1);\n}\n"
+                                  "int drain(void)\n{\n    return 0;\n}\n")
+    (tmp_path / "c.c").write_text("int drain(void)\n{\n    return 1;\n}\n")
+    # A definition split after its type counts, a call does not, a static
+    # one is its file's own; two definitions are the build's choice.
+    assert _defined_once(tmp_path, {"quiesce", "park", "drain"}) == {"quiesce", "park"}
+
+
 def test_prototypes_only() -> None:
     assert prototypes_only(b"int f(void);\nextern void g(int f);\n", "g")
     assert not prototypes_only(b"static inline int g(void)\n{\n    return f();\n}\n", "f")

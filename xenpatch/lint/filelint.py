@@ -180,7 +180,8 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
         # calls are contexts for the functions it calls.
         for name, by_state in call_witnesses(
                 [*runs.items(), *_irq_only_runs(fa, first)], fa.src.raw,
-                {*fa.fns, *fa.table.ops, *fa.table.wrappers}).items():
+                {*fa.fns, *fa.table.ops, *fa.table.wrappers, *fa.macro_calls,
+                 *fa.headers.inlines}).items():
             for state, s in by_state.items():
                 result.exports[f"{WITNESS}{name}|{state}"] = s
     for f in rel:

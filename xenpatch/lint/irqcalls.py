@@ -205,6 +205,10 @@ def _defined_once(root: Path, names: set[str]) -> set[str]:
     """The ``names`` that exactly one C file of the tree defines with
     external linkage."""
     count: dict[str, int] = {}
+    # A definition's declarator starts its line (nameindex.definitions()
+    # asks the same): a file where no line does so is not parsed for it.
+    head = re.compile(rb"(?m)^(?:[A-Za-z_][^\n;(]*?\b)?(?:" +
+                      b"|".join(re.escape(n.encode()) for n in sorted(names)) + rb")\s*\(")
     for path in _sources(root):
         if path.suffix != ".c":
             continue
@@ -212,9 +216,10 @@ def _defined_once(root: Path, names: set[str]) -> set[str]:
             raw = path.read_bytes()
         except OSError:
             continue
-        if not any(n.encode() in raw for n in names):
+        if head.search(raw) is None:
             continue
-        for d in nameindex.definitions(fnptrs.code_only(raw)):
+        # The raw text, as the name index reads every file of a tree.
+        for d in nameindex.definitions(raw):
             if d.name in names and not d.static:
                 count[d.name] = count.get(d.name, 0) + 1
     return {n for n, c in count.items() if c == 1}
