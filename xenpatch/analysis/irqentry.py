@@ -12,6 +12,10 @@ States at call sites depend on the callers' own entry states, so the
 states are a fixpoint: all unknown first, then each round re-runs the
 callers whose entry became known, until no entry changes.  A chain of
 calls reaching back to itself never knows more than its way in says.
+
+Callers that disagree give no entry state, but each one that calls with
+IRQs known off is a context of its own (caller_contexts(); other files'
+calls: call_witnesses()): lint/irqcontext.py checks the function in it.
 """
 
 from __future__ import annotations

@@ -36,7 +36,6 @@ from xenpatch.analysis.irqentry import (
     WANT,
     WITNESS,
     call_states,
-    call_witnesses,
     entry_matters,
     entry_states,
     external_calls,
@@ -68,15 +67,8 @@ from xenpatch.lint.checks import CheckObserver, PercpuOracle, RawFinding
 from xenpatch.lint.config import LintConfig
 from xenpatch.lint.findings import FileResult, Finding, Step
 from xenpatch.lint.irqchecks import IRQ_CODES, irq_findings
-from xenpatch.lint.irqcontext import context_findings, context_wanted
-from xenpatch.lint.irqsafe import (
-    CODE,
-    contested,
-    era_kinds,
-    guessed_entries,
-    irq_safety_findings,
-    sound_runs,
-)
+from xenpatch.lint.irqcontext import context_findings, context_wanted, witness_exports
+from xenpatch.lint.irqsafe import CODE, contested, era_kinds, irq_safety_findings, sound_runs
 from xenpatch.lint.leaks import leak_findings
 from xenpatch.lint.precond import precondition_findings
 from xenpatch.lint.treecache import content_hash
@@ -175,15 +167,7 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
                           external_calls(fa.external))
         for name, state in call_states(runs.items(), fa.src.raw, fa.fns).items():
             result.exports[CALL_KEY + name] = field_summary(state)
-        # A function that turns IRQs off without a lock of its own (the
-        # stop-machine side of CPU teardown) is no lock function, but its
-        # calls are contexts for the functions it calls.
-        for name, by_state in call_witnesses(
-                [*runs.items(), *_irq_only_runs(fa, first)], fa.src.raw,
-                {*fa.fns, *fa.table.ops, *fa.table.wrappers, *fa.macro_calls,
-                 *fa.headers.inlines}).items():
-            for state, s in by_state.items():
-                result.exports[f"{WITNESS}{name}|{state}"] = s
+        result.exports.update(witness_exports(fa, runs, first))
     for f in rel:
         if f.skip is not None:
             result.skipped.append((f.name, fa.src.line_of(f.node.start_byte), f.skip))
@@ -206,25 +190,6 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
         found.extend(_finding(fa.src, f, runs[f], r) for f, r in
                      irq_safety_findings(runs.items(), takes))
     result.findings.extend(found)
-
-
-def _irq_only_runs(fa: FileAnalysis, done: Mapping[FunctionUnit, Result]
-                   ) -> list[tuple[FunctionUnit, Result]]:
-    """The runs, entry unknown, of the file's functions not analysed for
-    locks that turn IRQs off themselves."""
-    off = {n.encode() for n, (effect, _) in fa.config.irq.calls.items()
-           if effect in ("off", "save")}
-    out: list[tuple[FunctionUnit, Result]] = []
-    for f in fa.order:
-        if f in done or f.src is not fa.src or fa.identifiers(f).isdisjoint(off):
-            continue
-        fa.prepare(f)
-        res = run_engine(f, None) if f.skip is None and f.cfg is not None and \
-            f.info is not None else None
-        f.skip = None
-        if res is not None:
-            out.append((f, res))
-    return out
 
 
 def _fn_refs(fa: FileAnalysis) -> fnptrs.FnRefs:
@@ -356,9 +321,8 @@ def _with_entry_states(fa: FileAnalysis, config: LintConfig, oracle: PercpuOracl
         res = run_engine(f, obs)
         if res is not None:
             done[i] = (f, res, list(obs.findings.values()))
-    in_context = context_findings(
-        fa.order, context_wanted(first), refs, run, first, entries,
-        guessed_entries(fa.order, entries, refs_of, calls), fa.external, config.enabled)
+    in_context = context_findings(fa.order, context_wanted(first), refs_of, run, first,
+                                  entries, calls, fa.external, config.enabled)
     return entries, in_context
 
 

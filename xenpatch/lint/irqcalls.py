@@ -23,6 +23,14 @@ calls through a field itself, what the OTHER files' calls agree on is
 settled here the same way ("%irq:->FIELD|FILE", FILE its path under
 xen/; "-": no other file names the field), which its second pass reads instead.
 
+A single call is a fact too, whatever the other callers do: a file's
+first call with IRQs known off of a function another file defines
+("%irq:->()@NAME|off", irqentry.call_witnesses()) is the context
+lint/irqcontext.py checks NAME in, for a file asking for it (a function
+whose own callers disagree).  No mention needs accounting for, only the
+definition: NAME must be defined with external linkage by one C file of
+the tree (one per architecture: which one a call reaches is the build's).
+
 The check reads the text of the tree once per run, for the few names
 exported with a known state or a field a file could not state alone.
 """

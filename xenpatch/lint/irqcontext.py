@@ -19,23 +19,29 @@ context for all the callee's paths and is left out.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from xenpatch.analysis import fnptrs
 from xenpatch.analysis.events import IrqAct, OpAct
+from xenpatch.analysis.fileanalysis import FileAnalysis
 from xenpatch.analysis.irqentry import (
+    WITNESS,
     Note,
     Run,
+    call_witnesses,
     caller_contexts,
     entry_matters,
     external_witnesses,
     tested_params,
 )
 from xenpatch.analysis.irqstate import CALLER_OFF, IRQ_ON
+from xenpatch.analysis.kept import run_engine
+from xenpatch.analysis.locktable import Summary
 from xenpatch.analysis.pathstate import Result
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.lint.checks import RawFinding
 from xenpatch.lint.irqchecks import irq_findings, tail_call
+from xenpatch.lint.irqsafe import guessed_entries
 
 
 def context_wanted(units: Iterable[FunctionUnit]) -> set[FunctionUnit]:
@@ -52,16 +58,19 @@ _ENTRY_MOVES = frozenset({"lock_off", "lock_restore", "restore"})
 
 
 def context_findings(units: list[FunctionUnit], wanted: Iterable[FunctionUnit],
-                     refs: fnptrs.FnRefs, run: Run, first: Mapping[FunctionUnit, Result],
-                     entries: Mapping[str, str], guessed: Iterable[str],
-                     external: Mapping[str, object], enabled: frozenset[str],
-                     ) -> list[tuple[FunctionUnit, Result, RawFinding]]:
+                     refs_of: Callable[[], fnptrs.FnRefs], run: Run,
+                     first: Mapping[FunctionUnit, Result], entries: Mapping[str, str],
+                     settled: Mapping[str, str], external: Mapping[str, object],
+                     enabled: frozenset[str]) -> list[tuple[FunctionUnit, Result, RawFinding]]:
     """The findings of the ``wanted`` functions (context_wanted()) that a
     caller's context gives and the unknown entry does not.  ``first``: the
-    runs with the entry unknown."""
+    runs with the entry unknown; ``settled``: the entries the tree settled
+    (irqsafe.guessed_entries())."""
     todo = [f for f in wanted if f.name not in entries and f in first]
     if not todo:
         return []
+    refs = refs_of()
+    guessed = guessed_entries(units, entries, refs_of, settled)
     by_node = {f.node.start_byte: f for f in units}
     names = entry_matters({f.name for f in todo}, refs, by_node)
     seeds = _seeds(units, names, entries, external)
@@ -120,4 +129,36 @@ def _seeds(units: list[FunctionUnit], names: set[str], entries: Mapping[str, str
 
 
 
-__all__ = ["context_findings", "context_wanted"]
+def witness_exports(fa: FileAnalysis, runs: Mapping[FunctionUnit, Result],
+                    done: Mapping[FunctionUnit, Result]) -> dict[str, Summary]:
+    """The file's calls with IRQs known off of functions other files define
+    (irqentry.call_witnesses(), WITNESS keys), from ``runs`` (those whose
+    entry is no guess) and the functions not analysed for locks that turn
+    IRQs off themselves (the stop-machine side of CPU teardown): their
+    calls are contexts for what they call."""
+    skip = {*fa.fns, *fa.table.ops, *fa.table.wrappers, *fa.macro_calls, *fa.headers.inlines}
+    got = call_witnesses([*runs.items(), *_irq_only_runs(fa, done)], fa.src.raw, skip)
+    return {f"{WITNESS}{name}|{state}": s for name, by_state in got.items()
+            for state, s in by_state.items()}
+
+
+def _irq_only_runs(fa: FileAnalysis, done: Mapping[FunctionUnit, Result]
+                   ) -> list[tuple[FunctionUnit, Result]]:
+    """The runs, entry unknown, of the file's functions not analysed for
+    locks that turn IRQs off themselves."""
+    off = {n.encode() for n, (effect, _) in fa.config.irq.calls.items()
+           if effect in ("off", "save")}
+    out: list[tuple[FunctionUnit, Result]] = []
+    for f in fa.order:
+        if f in done or f.src is not fa.src or fa.identifiers(f).isdisjoint(off):
+            continue
+        fa.prepare(f)
+        res = run_engine(f, None) if f.skip is None and f.cfg is not None and \
+            f.info is not None else None
+        f.skip = None
+        if res is not None:
+            out.append((f, res))
+    return out
+
+
+__all__ = ["context_findings", "context_wanted", "witness_exports"]
