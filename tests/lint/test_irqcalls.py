@@ -15,7 +15,7 @@ import pytest
 
 from lint.test_fixtures import expected
 from xenpatch.analysis import fnptrs
-from xenpatch.analysis.irqentry import CALL_KEY, FIELD_KEY, summary_state
+from xenpatch.analysis.irqentry import CALL_KEY, FIELD_KEY, WITNESS, summary_state
 from xenpatch.c.source import parse_bytes
 from xenpatch.lint.config import LintConfig
 from xenpatch.lint.filelint import lint_file
@@ -48,13 +48,35 @@ def test_whole_tree_knows_the_handler_runs_with_irqs_on(jobs: int) -> None:
 
 def test_the_finding_names_the_other_take() -> None:
     files = [(p, p.name) for p in sorted(TREE.rglob("*.c"))]
-    [f] = [f for r in lint_files(files, jobs=1, tree=False) for f in r.findings]
+    [f] = [f for r in lint_files(files, jobs=1, tree=False) for f in r.findings
+           if r.path == "chan.c"]
     assert "in 'chan_idle_exit'" in f.message  # reached as &the_chan: its type names it
 
 
-def test_alone_the_entry_is_unknown() -> None:
-    [r] = lint_files([(CHAN, CHAN.name)], jobs=1, tree=False)
+@pytest.mark.parametrize("path", [CHAN, TREE / "arch" / "cpu.c"], ids=lambda p: p.name)
+def test_alone_the_entry_is_unknown(path: Path) -> None:
+    [r] = lint_files([(path, path.name)], jobs=1, tree=False)
     assert r.findings == []
+
+
+def test_one_other_files_context_is_shown() -> None:
+    """cpu_quiesce()'s callers disagree (smp.c: IRQs off, pool.c: on): the
+    finding stands in smp.c's context, with a note naming that call."""
+    files = [(p, p.name) for p in sorted(TREE.rglob("*.c"))]
+    [f] = [f for r in lint_files(files, jobs=1, tree=False) for f in r.findings
+           if r.path == "cpu.c"]
+    assert (f.function, f.check) == ("cpu_quiesce", "XL011")
+    assert f.flow[0].note == "'cpu_quiesce' called with IRQs off by 'cpu_down_local' (smp.c:14)"
+    assert f.flow[-1].line == f.line
+
+
+def test_a_second_definition_is_no_context(tmp_path: Path) -> None:
+    """Defined once per architecture: which one smp.c's call reaches is the
+    build's."""
+    root = _tree(tmp_path)
+    (root / "arch" / "other.c").write_text(
+        "int cpu_quiesce(unsigned int cpu)\n{\n    return 0;\n}\n")
+    assert _found(root)["cpu.c"] == []
 
 
 def test_settled_facts() -> None:
@@ -62,13 +84,18 @@ def test_settled_facts() -> None:
     per = [(p, p.name, lint_file(p, p.name, config).exports) for p in sorted(TREE.rglob("*.c"))]
     clock = next(ex for p, _, ex in per if p.name == "clock.c")
     # clock.c states all three of its calls ...
-    assert {k for k in clock if k.startswith(CALL_KEY)} == {
+    assert {k for k in clock if k.startswith(CALL_KEY) and not k.startswith(WITNESS)} == {
         CALL_KEY + "chan_tick", CALL_KEY + "chan_poke", CALL_KEY + "chan_resume"}
     got = settle(per)
     # ... but a header macro calls chan_poke() too, and power.c calls
     # chan_resume() with IRQs on: only chan_tick() is settled.
     assert {k: summary_state(s) for k, s in got.items()} == {
         CALL_KEY + "chan_tick": "on",
+        # smp.c's calls with IRQs off of the teardown helpers cpu.c asks for
+        # (cpu_park()'s caller's state is unknown: nothing).
+        WITNESS + "cpu_quiesce|off": "off",
+        WITNESS + "cpu_drain|off": "off",
+        # (chan.c asks for none: chan_resume() has no IRQ move to check.)
         # Nobody but chan.c names the field: its own calls decide.
         FIELD_KEY + "handler|arch/chan.c": "-",
     }
@@ -99,6 +126,19 @@ def test_another_file_calling_through_the_field_decides(tmp_path: Path) -> None:
         "void peek(struct chan *c, struct chan_ops *o)\n{\n    spin_lock(&l);\n"
         "    spin_unlock(&l);\n    o->handler(c);\n}\n")
     assert _found(root)["chan.c"] == []
+
+
+def test_defined_once(tmp_path: Path) -> None:
+    from xenpatch.lint.irqcalls import _defined_once
+
+    (tmp_path / "a.c").write_text("int\nquiesce(int cpu)\n{\n    return cpu;\n}\n"
+                                  "static void park(void)\n{\n}\n")
+    (tmp_path / "b.c").write_text("void park(void)\n{\n    quiesce(1);\n}\n"
+                                  "int drain(void)\n{\n    return 0;\n}\n")
+    (tmp_path / "c.c").write_text("int drain(void)\n{\n    return 1;\n}\n")
+    # A definition split after its type counts, a call does not, a static
+    # one is its file's own; two definitions are the build's choice.
+    assert _defined_once(tmp_path, {"quiesce", "park", "drain"}) == {"quiesce", "park"}
 
 
 def test_prototypes_only() -> None:

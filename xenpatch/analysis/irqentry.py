@@ -12,6 +12,10 @@ States at call sites depend on the callers' own entry states, so the
 states are a fixpoint: all unknown first, then each round re-runs the
 callers whose entry became known, until no entry changes.  A chain of
 calls reaching back to itself never knows more than its way in says.
+
+Callers that disagree give no entry state, but each one that calls with
+IRQs known off is a context of its own (caller_contexts(); other files'
+calls: call_witnesses()): lint/irqcontext.py checks the function in it.
 """
 
 from __future__ import annotations
@@ -166,6 +170,13 @@ _FIELD_CALL = re.compile(rb"(?:->|\.)\s*([A-Za-z_]\w*)\s*\)?\s*\(")
 # whole-tree facts out of a function's summaries covers both.
 CALL_KEY = FIELD_KEY + "()"
 
+# What the other files' calls of a function say one call at a time, where
+# their states differ (lint: irqcalls.settle(), whole-tree runs):
+# "%irq:->()@NAME|STATE" -> a summary whose effect's mode is the state and
+# whose ``via`` is "CALLER|FILE|LINE|ARGS" (ARGS: the indices of the
+# arguments the call passes as literals, comma-separated).
+WITNESS = CALL_KEY + "@"
+
 
 def field_summary(state: str) -> Summary:
     return Summary((Effect("irqentry", "spin", state, "plain", IRQ_KEY, None, "irqentry",
@@ -200,7 +211,7 @@ def external_calls(external: Mapping[str, Summary]) -> dict[str, str]:
     """Function name -> what the other files' calls of it agree on (only
     what irqcalls.settle() let through: every other mention is such a call)."""
     return {k[len(CALL_KEY):]: summary_state(s) for k, s in external.items()
-            if k.startswith(CALL_KEY)}
+            if k.startswith(CALL_KEY) and not k.startswith(WITNESS)}
 
 
 # The state a file exports for a name or field whose entry it would use:
@@ -403,6 +414,142 @@ def _field_calls(src: SourceFile, code: bytes,
                 yield f, p
 
 
+# A note shown with a finding: (line, col, text), in the callee's file.
+Note = tuple[int, int, str]
+
+
+
+def witness_summary(state: str, caller: str, file: str, line: int,
+                    literals: Iterable[int]) -> Summary:
+    via = f"{caller}|{file}|{line}|{','.join(str(i) for i in sorted(literals))}"
+    return Summary((Effect("irqentry", "spin", state, "plain", IRQ_KEY, None, via,
+                           inferred=True),), None)
+
+
+def external_witnesses(external: Mapping[str, Summary]
+                       ) -> dict[str, dict[str, tuple[str, str, int, frozenset[int]]]]:
+    """Function name -> state -> (caller, file, line, literal arguments) of a
+    call in another file reaching it in that state (WITNESS)."""
+    out: dict[str, dict[str, tuple[str, str, int, frozenset[int]]]] = {}
+    for k, s in external.items():
+        if not k.startswith(WITNESS) or len(s.effects) != 1:
+            continue
+        name, _, state = k[len(WITNESS):].partition("|")
+        parts = s.effects[0].via.split("|")
+        if state not in STATES or len(parts) != 4 or not parts[2].isdigit():
+            continue
+        lits = frozenset(int(i) for i in parts[3].split(",") if i.isdigit())
+        out.setdefault(name, {})[state] = (parts[0], parts[1], int(parts[2]), lits)
+    return out
+
+
+def call_witnesses(runs: Iterable[tuple[FunctionUnit, Result]], raw: bytes,
+                   defined: Iterable[str], states: frozenset[str] = frozenset({"off"})
+                   ) -> dict[str, dict[str, Summary]]:
+    """Per function the file calls but does not define (nor ``defined``
+    names: the lock table's), per IRQ state of ``states`` some direct call
+    of it is reached in on every path (in a run whose entry is no guess),
+    the first such call: one caller's word, which says what the callee
+    meets in that caller's context even when other callers differ.  Only
+    IRQs off by default: entered with them on, no IRQ check finds more than
+    with the entry unknown."""
+    mine = set(defined)
+    out: dict[str, dict[str, Summary]] = {}
+    code: bytes | None = None
+    for g, res in runs:
+        if g.cfg is None or g.info is None or g.node is None:
+            continue
+        body = g.node.child_by_field_name("body")
+        if body is None or not any(st.fact("%irq") is not None for _, st in res.parents):
+            continue
+        if code is None:
+            code = fnptrs.code_only(raw)
+        own = set(g.info.params) | g.info.locals
+        at: dict[int, tuple[str | None, str | None]] | None = None
+        nodes: dict[tuple[int, int, str], int] = {}
+        for m in _CALLED.finditer(code, body.start_byte, body.end_byte):
+            n = m.group(1).decode()
+            if n in mine or n in own or n in _NOT_CALLS:
+                continue
+            ident = g.src.root.descendant_for_byte_range(m.start(1), m.end(1))
+            call = fnptrs.up(ident) if ident is not None and ident.type == "identifier" \
+                else None
+            if call is None or call.type != "call_expression" or call_name(g.src, call) != n:
+                continue
+            if at is None:
+                at, nodes = node_states(res, g.info.acts), cfg_nodes(g.cfg)
+            node = node_of(nodes, call)
+            st, mover = at.get(node, (None, None)) if node is not None else (None, None)
+            if st not in states or (mover is not None and mover != n) or \
+                    st in out.get(n, {}):
+                continue
+            lits = [i for i, a in enumerate(call_args(call))
+                    if _LITERAL.match(" ".join(g.src.text(a).split()))]
+            out.setdefault(n, {})[st] = witness_summary(
+                st, g.name, g.src.path, g.src.line_of(call.start_byte),
+                lits)
+    return out
+
+
+def caller_contexts(names: Iterable[str], units: Sequence[FunctionUnit],
+                    refs: fnptrs.FnRefs, by_node: Mapping[int, FunctionUnit], run: Run,
+                    first: Mapping[FunctionUnit, Result], entries: Mapping[str, str],
+                    guessed: Iterable[str],
+                    seeds: Mapping[str, Mapping[str, tuple[Note, ...]]] | None = None,
+                    intended: Callable[[FunctionUnit, int], bool] | None = None,
+                    states: frozenset[str] = frozenset({"off"})
+                    ) -> dict[str, dict[str, tuple[Note, ...]]]:
+    """Per function of ``names`` whose callers do not all agree (no entry in
+    ``entries``), each IRQ state one of its callers calls it in on every
+    path to that call, with the notes naming that caller (and its own
+    callers', when its state there came from them): what the function
+    meets in that caller's context.  ``guessed``: the functions whose entry
+    in ``entries`` is this file's guess (irqsafe.sound_runs()): their call
+    sites are read from the run with the entry unknown.  ``seeds``: the
+    states other files' calls give (external_witnesses()).
+    ``intended(g, node)``: is the call at g's CFG node one whose callee's
+    IRQ moves the caller means (its own section handed over to the
+    callee's enable): no context then.  ``states``: the contexts looked
+    for (call_witnesses())."""
+    by_name = {f.name: f for f in units}
+    bad = set(guessed)
+    want = {n for n in names if n not in entries and n in by_name}
+    ctx: dict[str, dict[str, tuple[Note, ...]]] = {
+        n: dict(s) for n, s in (seeds or {}).items() if n in want}
+    sites = _Sites(run, first)
+    tested = {n: tested_params(by_name[n]) for n in want}
+    # A direct call is a context whatever else the name is used for (an
+    # escaping address only hides other callers).
+    calls = {n: list(refs.direct.get(n, [])) if (c := refs.callers(n)) is None else c[0]
+             for n in want}
+    for _ in range(ROUNDS):
+        changed = False
+        for name in sorted(want):
+            for caller, call in calls[name]:
+                g = by_node.get(caller.start_byte)
+                if g is None or specialised(g.src, call, tested[name]):
+                    continue
+                if g.name in entries:
+                    opts: list[tuple[str | None, tuple[Note, ...]]] = \
+                        [(None if g.name in bad else entries[g.name], ())]
+                else:
+                    opts = [(None, ())] + list(ctx.get(g.name, {}).items())
+                for e, before in opts:
+                    s = sites.state(g, e, call, name)
+                    if s not in states or s in ctx.get(name, {}):
+                        continue
+                    node = node_of(sites.calls[g], call)
+                    if intended is not None and node is not None and intended(g, node):
+                        continue
+                    line, col = g.src.line_col(call.start_byte)
+                    note = (line, col, f"'{name}' called here with IRQs {s}, in '{g.name}'")
+                    ctx.setdefault(name, {})[s] = (*before, note)
+                    changed = True
+        if not changed:
+            break
+    return ctx
+
+
 def entry_states(units: list[FunctionUnit], refs: fnptrs.FnRefs,
                  by_node: Mapping[int, FunctionUnit], run: Run,
                  first: Mapping[FunctionUnit, Result] | None = None,
@@ -453,5 +600,6 @@ def entry_states(units: list[FunctionUnit], refs: fnptrs.FnRefs,
     return {}
 
 
-__all__ = ["CALL_KEY", "WANT", "call_states", "cfg_nodes", "entry_matters", "entry_states",
+__all__ = ["CALL_KEY", "WANT", "WITNESS", "call_states", "call_witnesses", "caller_contexts",
+           "external_witnesses", "witness_summary", "cfg_nodes", "entry_matters", "entry_states",
            "external_calls", "meet", "node_of", "node_states"]

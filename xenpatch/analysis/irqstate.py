@@ -417,6 +417,21 @@ def _check_call(s: State, e: Effect) -> list[IrqIssue]:
     return []
 
 
+# An entry state: IRQs off by the one caller whose context the function is
+# run in (lint/irqcontext.py), as an ASSERT(!local_irq_is_enabled()) at its
+# entry would say: an enable then breaks the caller's IRQs-off section.
+CALLER_OFF = "off:caller"
+
+
+def entry_facts(entry: str | None) -> tuple[tuple[str, str], ...]:
+    """The IRQ facts a run entered in ``entry`` starts with."""
+    if entry is None:
+        return ()
+    if entry == CALLER_OFF:
+        return (("%irq", "off"), ("%cpu", "1"))
+    return (("%irq", entry),)
+
+
 def is_irq_move(act: object) -> bool:
     return isinstance(act, IrqAct) or (isinstance(act, OpAct) and act.effect.action == IRQ_ON)
 

@@ -14,7 +14,7 @@ from tree_sitter import Node
 
 from xenpatch.analysis.dataflow import Engine
 from xenpatch.analysis.functions import FunctionInfo
-from xenpatch.analysis.irqstate import IrqTable
+from xenpatch.analysis.irqstate import IrqTable, entry_facts
 from xenpatch.analysis.locktable import Summary
 from xenpatch.analysis.pathstate import Observer, RecordingObserver, Result, TooManyStates
 from xenpatch.analysis.summaries import helper_summary
@@ -95,7 +95,7 @@ def kept_summary(f: FunctionUnit, res: Result) -> Summary | None:
 
 def _run_engine(f: FunctionUnit, obs: Observer | None) -> Result | None:
     assert f.cfg is not None and f.info is not None
-    entry = (("%irq", f.entry_irq),) if f.entry_irq is not None else ()
+    entry = entry_facts(f.entry_irq)
     try:
         return Engine(f.cfg, f.info, obs, entry_facts=entry).run()
     except TooManyStates:

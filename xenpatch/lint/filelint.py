@@ -34,6 +34,7 @@ from xenpatch.analysis.irqentry import (
     CALL_KEY,
     FIELD_KEY,
     WANT,
+    WITNESS,
     call_states,
     entry_matters,
     entry_states,
@@ -66,6 +67,7 @@ from xenpatch.lint.config import LintConfig
 from xenpatch.lint.findings import FileResult, Finding, Step
 from xenpatch.lint.heldcalls import called_holding, close_over, held_untracked
 from xenpatch.lint.irqchecks import IRQ_CODES, irq_findings
+from xenpatch.lint.irqcontext import context_findings, context_wanted, witness_exports
 from xenpatch.lint.irqsafe import CODE, contested, era_kinds, irq_safety_findings, sound_runs
 from xenpatch.lint.leaks import leak_findings
 from xenpatch.lint.precond import precondition_findings
@@ -153,7 +155,8 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
     # The functions whose checks read the state they are entered in (an IRQ
     # move of theirs, or a plain take XL017 wants the state of).
     wanted = _entry_wanted(done, {f for f, lst in takes.items() if any(s[3] for s in lst)})
-    entries = _with_entry_states(fa, config, oracle, done, queued_rw, wanted, refs_of)
+    entries, in_context = _with_entry_states(fa, config, oracle, done, queued_rw, wanted,
+                                             refs_of)
     runs: dict[FunctionUnit, Result] | None = None
     if IRQ_CODES & config.enabled and not findings_only:
         # What this file's calls through struct fields agree on, for the
@@ -161,13 +164,16 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
         own_fields = field_call_states(((f, res) for f, res, _ in done), fa.src.raw)
         for name, state in own_fields.items():
             result.exports[FIELD_KEY + name] = field_summary(state)
-        result.exports.update(_entry_wants(fa, wanted, refs_of(), own_fields) if wanted else {})
+        in_ctx = context_wanted(first)
+        result.exports.update(_entry_wants(fa, wanted, refs_of(), own_fields, entries, in_ctx)
+                              if wanted or in_ctx else {})
         # And its calls of other files' functions, from the runs whose entry
         # is no guess (irqcalls.py settles them over the tree).
         runs = sound_runs(fa.order, first, {f: res for f, res, _ in done}, entries, refs_of,
                           external_calls(fa.external))
         for name, state in call_states(runs.items(), fa.src.raw, fa.fns).items():
             result.exports[CALL_KEY + name] = field_summary(state)
+        result.exports.update(witness_exports(fa, runs, first))
     for f in rel:
         if f.skip is not None:
             result.skipped.append((f.name, fa.src.line_of(f.node.start_byte), f.skip))
@@ -182,6 +188,7 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
             raws.extend(precondition_findings(fa, pre, f, res))
         for r in raws:
             found.append(_finding(fa.src, f, res, r))
+    found.extend(_finding(fa.src, f, res, r) for f, res, r in in_context)
     if takes:
         if runs is None:
             runs = sound_runs(fa.order, first, {f: res for f, res, _ in done}, entries,
@@ -218,23 +225,30 @@ def _entry_wanted(done: list[tuple[FunctionUnit, Result, list[RawFinding]]],
 
 
 def _entry_wants(fa: FileAnalysis, wanted: set[FunctionUnit], refs: fnptrs.FnRefs,
-                 own_fields: Mapping[str, str]) -> dict[str, Summary]:
+                 own_fields: Mapping[str, str], entries: Mapping[str, str],
+                 in_context: set[FunctionUnit]) -> dict[str, Summary]:
     """The tree-level facts this file would read (irqcalls.settle() settles
     only those): the entries of its non-static functions that reach a
     function in ``wanted`` and that only other files call, and what the
     other files' calls agree on for a field it stores such a function in
     and calls through in a state it cannot state alone (``own_fields``: its
-    calls' states)."""
-    if not wanted:
-        return {}
+    calls' states); and other files' calls one at a time of its non-static
+    functions reaching one in ``in_context`` (irqcontext.context_wanted())
+    whose entry it does not know."""
     by_node = {f.node.start_byte: f for f in fa.order}
-    matters = entry_matters({f.name for f in wanted}, refs, by_node)
+    matters = entry_matters({f.name for f in wanted}, refs, by_node) if wanted else set()
+    by_ctx = entry_matters({f.name for f in in_context}, refs, by_node) if in_context \
+        else set()
     want = field_summary(WANT)
     # A function this file calls or stores too is left to its own callers
     # (what the tree settles is read for the names asked: fewer is cheaper).
     out = {CALL_KEY + f.name: want for f in fa.order
            if f.name in matters and not f.is_static and f.name not in refs.direct
            and not refs.fields_of(f.name) and f.name not in refs.escapes}
+    # And one other file's call at a time, for those whose callers here do
+    # not agree (irqcontext.py).
+    out.update({WITNESS + f.name: want for f in fa.order
+                if f.name in by_ctx and not f.is_static and f.name not in entries})
     for fld, names in refs.stored.items():
         if own_fields.get(fld, "?") not in ("on", "off") and refs.field_calls.get(fld) \
                 and names & matters:
@@ -245,13 +259,17 @@ def _entry_wants(fa: FileAnalysis, wanted: set[FunctionUnit], refs: fnptrs.FnRef
 def _with_entry_states(fa: FileAnalysis, config: LintConfig, oracle: PercpuOracle,
                        done: list[tuple[FunctionUnit, Result, list[RawFinding]]],
                        queued_rw: bool, wanted: set[FunctionUnit],
-                       refs_of: Callable[[], fnptrs.FnRefs]) -> dict[str, str]:
+                       refs_of: Callable[[], fnptrs.FnRefs]) -> tuple[dict[str, str],
+                                  list[tuple[FunctionUnit, Result, RawFinding]]]:
     """The checks run again over the ``wanted`` functions (_entry_wanted())
     whose callers all agree on the IRQ state at entry (analysis/irqentry.py):
     an IRQ move of theirs can tell (an _irq lock, or a restore of flags
-    saved from that state), or XL017 wants the state of a plain take."""
-    if not IRQ_CODES & config.enabled or not wanted:
-        return {}
+    saved from that state), or XL017 wants the state of a plain take.  With
+    them, the findings of the functions whose callers disagree in one
+    caller's context (irqcontext.py)."""
+    if not IRQ_CODES & config.enabled or not wanted and not context_wanted(
+            f for f, _, _ in done):
+        return {}, []
     refs = refs_of()
     by_node = {f.node.start_byte: f for f in fa.order}
     first = {f: res for f, res, _ in done}
@@ -282,7 +300,9 @@ def _with_entry_states(fa: FileAnalysis, config: LintConfig, oracle: PercpuOracl
         res = run_engine(f, obs)
         if res is not None:
             done[i] = (f, res, list(obs.findings.values()))
-    return entries
+    in_context = context_findings(fa.order, context_wanted(first), refs_of, run, first,
+                                  entries, calls, fa.external, config.enabled)
+    return entries, in_context
 
 
 def _paired_shapes(fa: FileAnalysis, drops: Mapping[FunctionUnit, set[tuple[str, str]]],

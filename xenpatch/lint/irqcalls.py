@@ -23,6 +23,14 @@ calls through a field itself, what the OTHER files' calls agree on is
 settled here the same way ("%irq:->FIELD|FILE", FILE its path under
 xen/; "-": no other file names the field), which its second pass reads instead.
 
+A single call is a fact too, whatever the other callers do: a file's
+first call with IRQs known off of a function another file defines
+("%irq:->()@NAME|off", irqentry.call_witnesses()) is the context
+lint/irqcontext.py checks NAME in, for a file asking for it (a function
+whose own callers disagree).  No mention needs accounting for, only the
+definition: NAME must be defined with external linkage by one C file of
+the tree (one per architecture: which one a call reaches is the build's).
+
 The check reads the text of the tree once per run, for the few names
 exported with a known state or a field a file could not state alone.
 """
@@ -40,6 +48,7 @@ from xenpatch.analysis.irqentry import (
     CALL_KEY,
     FIELD_KEY,
     WANT,
+    WITNESS,
     field_summary,
     meet,
     summary_state,
@@ -66,10 +75,22 @@ def settle(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[
     # of fields (irqentry.WANT); only those are settled.
     wants: set[str] = set()
     field_wants: dict[str, set[Path]] = {}
+    # One call per state from other files, for the functions whose callers
+    # differ (irqentry.WITNESS: irqcontext.py reads them).
+    witness_wants: set[str] = set()
+    witnesses: dict[str, dict[str, Summary]] = {}
     for p, display, ex in per_file:
         rp = _abs(p)
         for k, s in ex.items():
             st = summary_state(s)
+            if k.startswith(WITNESS):
+                rest = k[len(WITNESS):]
+                if st == WANT:
+                    witness_wants.add(rest)
+                else:
+                    name, _, state = rest.partition("|")
+                    witnesses.setdefault(name, {}).setdefault(state, s)
+                continue
             if k.startswith(CALL_KEY):
                 n = k[len(CALL_KEY):]
                 if st == WANT:
@@ -89,17 +110,26 @@ def settle(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[
     # A field worth settling: one a file stores a function in whose entry
     # matters, and calls through in a state it could not state alone.
     unsure = {f: by for f, by in fields.items() if f in field_wants}
-    if not calls and not unsure:
+    witnesses = {n: w for n, w in witnesses.items() if n in witness_wants}
+    if not calls and not unsure and not witnesses:
         return {}
     root = find_xen_root(_abs(per_file[0][0]))
     if root is None or any(not _abs(p).is_relative_to(root) for p, _, _ in per_file):
         return {}
+    out: dict[str, Summary] = {}
+    if witnesses:
+        # A call reaches the one definition the tree has; with one per
+        # architecture, which one is the build's.
+        once = _defined_once(root, set(witnesses))
+        out.update({f"{WITNESS}{n}|{st}": s for n in sorted(once)
+                    for st, s in witnesses[n].items()})
+    if not calls and not unsure:
+        return out
     stated = {n: said.get(n, set()) for n in calls}
     stated.update({f: set(by) for f, by in unsure.items() if f not in stated})
     mentions = _mentions(root, set(calls) | set(unsure), set(calls),
                          stated if not set(calls) & set(unsure) else None)
-    out: dict[str, Summary] = {CALL_KEY + n: calls[n]
-                               for n in _accounted(calls, said, mentions)}
+    out.update({CALL_KEY + n: calls[n] for n in _accounted(calls, said, mentions)})
     for f, by in unsure.items():
         where = mentions.get(f, {})
         for x in by:
@@ -177,6 +207,30 @@ def _accounted(calls: Mapping[str, Summary], said: Mapping[str, set[Path]],
         if len(defs) == 1 and all(how != "use" or p in mine for p, how in where.items()):
             ok.add(n)
     return ok
+
+
+def _defined_once(root: Path, names: set[str]) -> set[str]:
+    """The ``names`` that exactly one C file of the tree defines with
+    external linkage."""
+    count: dict[str, int] = {}
+    # A definition's declarator starts its line (nameindex.definitions()
+    # asks the same): a file where no line does so is not parsed for it.
+    head = re.compile(rb"(?m)^(?:[A-Za-z_][^\n;(]*?\b)?(?:" +
+                      b"|".join(re.escape(n.encode()) for n in sorted(names)) + rb")\s*\(")
+    for path in _sources(root):
+        if path.suffix != ".c":
+            continue
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            continue
+        if head.search(raw) is None:
+            continue
+        # The raw text, as the name index reads every file of a tree.
+        for d in nameindex.definitions(raw):
+            if d.name in names and not d.static:
+                count[d.name] = count.get(d.name, 0) + 1
+    return {n for n, c in count.items() if c == 1}
 
 
 def defines_any(raw: bytes, names: frozenset[str]) -> bool:

@@ -31,7 +31,7 @@ def irq_findings(f: FunctionUnit, res: Result, enabled: frozenset[str]) -> list[
         k = (cid, node, issue.key)
         if cid not in enabled or k in out:
             continue
-        if cid == "XL014" and issue.fmt.get("open_line") == 0 and _tail_call(f, node):
+        if cid == "XL014" and issue.fmt.get("open_line") == 0 and tail_call(f, node):
             # The function's own local_irq_disable() section, ended by a
             # helper's enable as its last act (a context switch's tail does
             # so): what a local_irq_enable() there would do, no code after.
@@ -42,7 +42,7 @@ def irq_findings(f: FunctionUnit, res: Result, enabled: frozenset[str]) -> list[
     return list(out.values())
 
 
-def _tail_call(f: FunctionUnit, node: int) -> bool:
+def tail_call(f: FunctionUnit, node: int) -> bool:
     """Is the IRQ move at ``node`` the last thing f does: the node's last
     act, nothing but joins after it, then a return of no expression (or of
     an identifier or constant) or the end?"""

@@ -228,6 +228,15 @@ def sound_runs(order: Sequence[FunctionUnit], first: Mapping[FunctionUnit, Resul
     function references (fnptrs.index), asked only when there is a guess;
     ``settled``: the functions whose other files' callers the tree has
     stated (irqentry.external_calls()): their entry is no guess."""
+    guessed = guessed_entries(order, entries, refs, settled)
+    return {f: (first.get(f, res) if f.name in guessed else res) for f, res in final.items()}
+
+
+def guessed_entries(order: Sequence[FunctionUnit], entries: Mapping[str, str],
+                    refs: Callable[[], fnptrs.FnRefs],
+                    settled: Mapping[str, str] | None = None) -> set[str]:
+    """The functions of ``entries`` whose entry state is a guess or rests
+    on one (sound_runs())."""
     others = settled or {}
     guessed = {f.name for f in order
                if not f.is_static and f.name in entries and f.name not in others}
@@ -242,7 +251,7 @@ def sound_runs(order: Sequence[FunctionUnit], first: Mapping[FunctionUnit, Resul
                 if (c := by_start.get(caller.start_byte)) is not None:
                     calls.setdefault(c, set()).add(name)
         guessed = reachable(guessed, lambda n: calls.get(n, ()))
-    return {f: (first.get(f, res) if f.name in guessed else res) for f, res in final.items()}
+    return guessed
 
 
 def irq_safety_findings(done: Iterable[tuple[FunctionUnit, Result]],
@@ -272,5 +281,5 @@ def irq_safety_findings(done: Iterable[tuple[FunctionUnit, Result]],
     return out
 
 
-__all__ = ["CODE", "Era", "contested", "era_kinds", "identity", "irq_safety_findings",
-           "load_eras", "sites", "sound_runs"]
+__all__ = ["CODE", "Era", "contested", "era_kinds", "guessed_entries", "identity",
+           "irq_safety_findings", "load_eras", "sites", "sound_runs"]

@@ -165,7 +165,8 @@ class TreeExports:
         takers = {n: s for n, s in fns.items() if takes_only(s)}
         return cls(exports, known_fields(exports), takers,
                    frozenset(n for n in fns if n not in takers),
-                   frozenset(k[len(CALL_KEY):] for k in exports if k.startswith(CALL_KEY)))
+                   frozenset(k[len(CALL_KEY):].lstrip("@").partition("|")[0]
+                             for k in exports if k.startswith(CALL_KEY)))
 
 
 def _shipped(exports: dict[str, Summary] | TreeExports | Shipped) -> TreeExports:
