@@ -35,7 +35,7 @@ from xenpatch.analysis.locktable import Effect, Summary  # noqa: E402
 from xenpatch.c.source import SourceError, SourceFile  # noqa: E402
 from xenpatch.lint.config import LintConfig  # noqa: E402
 from xenpatch.lint.filelint import _parse, lint_file  # noqa: E402
-from xenpatch.lint.run import tree_exports  # noqa: E402
+from xenpatch.lint.treeexports import tree_exports  # noqa: E402
 
 Finding = tuple[str, str, int, str]
 Stored = dict[str, list[tuple[str, list[Effect]]]]

@@ -65,7 +65,7 @@ from xenpatch.lint.config import LintConfig  # noqa: E402
 from xenpatch.lint.filelint import lint_file  # noqa: E402
 from xenpatch.lint.irqcalls import settle  # noqa: E402
 from xenpatch.lint.rounds import changed  # noqa: E402
-from xenpatch.lint.run import tree_exports  # noqa: E402
+from xenpatch.lint.treeexports import tree_exports  # noqa: E402
 
 MIRROR = Path(os.environ.get("XENPATCH_XEN_MIRROR", "/work/.mirror/xen-project+xen/repo"))
 CACHE = Path(

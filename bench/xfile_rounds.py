@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 from xenpatch.analysis.locktable import Summary  # noqa: E402
 from xenpatch.lint.config import LintConfig  # noqa: E402
 from xenpatch.lint.filelint import lint_file  # noqa: E402
-from xenpatch.lint.run import tree_exports  # noqa: E402
+from xenpatch.lint.treeexports import tree_exports  # noqa: E402
 
 Finding = tuple[str, str, int, str]
 _CONFIG: list[LintConfig] = []

@@ -11,7 +11,8 @@ from lint.test_fixtures import expected
 from xenpatch.analysis.irqentry import FIELD_KEY
 from xenpatch.analysis.locktable import Effect, Summary
 from xenpatch.lint.findings import FileResult
-from xenpatch.lint.run import lint_files, tree_exports
+from xenpatch.lint.run import lint_files
+from xenpatch.lint.treeexports import tree_exports
 from xenpatch.paths import fixtures_dir
 
 TREE = fixtures_dir() / "lint" / "crossfile"

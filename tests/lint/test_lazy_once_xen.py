@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from xenpatch.lint import run as lint_run
+from xenpatch.lint import treeexports
 from xenpatch.lint.config import LintConfig
 from xenpatch.lint.filelint import lint_file
 from xenpatch.lint.once import plain_takes
@@ -50,7 +50,7 @@ def test_plain_takes_change_no_held_call(xen417: Path, tmp_path: Path,
     files = sorted((xen417 / "xen").rglob("*.c"))
     with ProcessPoolExecutor(2, initializer=_init) as pool:
         firsts = list(pool.map(_first, files, chunksize=8))
-        tree = lint_run.tree_exports(e for e, _, _ in firsts)
+        tree = treeexports.tree_exports(e for e, _, _ in firsts)
         plain = {n: s for n, s in tree.items() if plain_takes(s)}
         said = {n: s for n, s in tree.items() if plain_takes(s, said=True)}
         assert len(plain) >= 50 and len(said) > len(plain)

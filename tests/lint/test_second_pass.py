@@ -12,9 +12,10 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from xenpatch.analysis.headers import header_index
-from xenpatch.lint import run
+from xenpatch.lint import run, treeexports
 from xenpatch.lint.config import LintConfig
-from xenpatch.lint.filelint import _reaching, calls_any, lint_file
+from xenpatch.lint.filelint import lint_file
+from xenpatch.lint.reaching import calls_any, reaching_names
 from xenpatch.lint.shipping import Shipped, to_workers
 from xenpatch.paths import fixtures_dir
 
@@ -67,7 +68,7 @@ def test_names_among_a_wider_set_are_called_as_alone(
         wide = frozenset(among)
         assert calls_any(c, names, among=wide) == calls_any(c, names)
         # And the cheap test is not vacuous: what the file names decides.
-        reach = _reaching(header_index(c), names)
+        reach = reaching_names(header_index(c), names)
         assert calls_any(c, names) == any(u.encode() in reach for u in uses)
         assert set(header_index(c).inlines) >= set(INLINES)
 
@@ -87,7 +88,7 @@ def test_the_exports_sent_once_choose_and_lint_as_the_dict() -> None:
     exports = dict(lint_file(heap, heap.name, config).exports)
     first = lint_file(user, user.name, config)
     run._init(None)
-    tree = run.TreeExports.of(exports)
+    tree = treeexports.TreeExports.of(exports)
     assert tree.takers and tree.takers.keys() | tree.others == {
         n for n in exports if not n.startswith("field:")}
 
@@ -119,7 +120,7 @@ def test_a_second_pass_for_findings_only_finds_what_a_full_one_does(where: Path)
     # reports must be what the full lint with the same summaries reports.
     config = LintConfig.load()
     files = sorted(where.glob("*.c"))
-    exports = run.tree_exports(lint_file(p, p.name, config).exports for p in files)
+    exports = treeexports.tree_exports(lint_file(p, p.name, config).exports for p in files)
     for p in files:
         full = lint_file(p, p.name, config, exports)
         part = lint_file(p, p.name, config, exports, findings_only=True)

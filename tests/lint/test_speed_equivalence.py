@@ -20,7 +20,7 @@ from xenpatch.analysis.values import FileValues, constant_macros
 from xenpatch.c.cfg import build_cfg, load_cfg_config
 from xenpatch.c.masking import default_macro_table
 from xenpatch.c.source import SourceError, function_name, functions, parse_bytes, walk
-from xenpatch.lint.filelint import _reaching
+from xenpatch.lint.reaching import reaching_names
 from xenpatch.paths import rules_dir
 
 # C-ish fragments: the characters and words the patterns turn on.
@@ -134,7 +134,7 @@ def test_reaching_equals_the_fixpoint() -> None:
         assert pool, d
         for k in range(0, len(pool), 7):
             names = frozenset(pool[k:k + 3])
-            assert _reaching(h, names) == _reaching_by_fixpoint(h, names), (d, names)
+            assert reaching_names(h, names) == _reaching_by_fixpoint(h, names), (d, names)
 
 
 _DEFINE_BY_LINE = re.compile(

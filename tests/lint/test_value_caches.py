@@ -22,7 +22,8 @@ from xenpatch.analysis.headers import HeaderIndex, inline_ids
 from xenpatch.analysis.locktable import LockTable, OpSpec
 from xenpatch.lint import filelint
 from xenpatch.lint.config import LintConfig
-from xenpatch.lint.filelint import calls_any, lint_file
+from xenpatch.lint.filelint import lint_file
+from xenpatch.lint.reaching import calls_any
 
 
 @pytest.fixture

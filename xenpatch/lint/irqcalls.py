@@ -65,7 +65,7 @@ _DIRECTIVE = re.compile(rb"#(?:\\\r?\n|[^\n])*")
 def settle(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[str, Summary]:
     """The tree-level IRQ facts that stand once every mention in the tree
     is accounted for (module doc).  ``per_file``: each linted file's path,
-    name in the run (FileResult.path) and own exports (run.tree_exports()
+    name in the run (FileResult.path) and own exports (treeexports.tree_exports()
     leaves the call facts out)."""
     calls: dict[str, Summary] = {}
     said: dict[str, set[Path]] = {}

@@ -217,7 +217,7 @@ class Plan:
 
     def exports_for(self, needed: frozenset[str], skip: set[str]) -> list[dict[str, Summary]]:
         """The other files' summaries of the needed names, one dict per file
-        (for run.tree_exports(), which drops the names files disagree on)."""
+        (for treeexports.tree_exports(), which drops the names files disagree on)."""
         definers = self.definers()
         per_file: dict[str, dict[str, Summary]] = {}
         for n in sorted(needed):

@@ -58,7 +58,7 @@ def once(item: tuple[Path, str], raw: bytes, others: dict[str, Summary],
     in grant_table.c's gnttab_transfer() leaves the calls that its
     callers and it make holding a lock out, the others' stand)."""
     from xenpatch.lint import nameindex
-    from xenpatch.lint.filelint import calls_any, reached_from
+    from xenpatch.lint.reaching import calls_any, reached_from
 
     path = item[0]
     mine = {d.name for d in nameindex.definitions(raw)}
@@ -89,7 +89,7 @@ def after_acquires(path: Path, raw: bytes, names: frozenset[str], config: LintCo
     of the one it runs (following the file's own functions too made the
     guess yes in all 6 files of 4.19 it was tried on, wrongly in 5)."""
     from xenpatch.lint import nameindex
-    from xenpatch.lint.filelint import reached_from
+    from xenpatch.lint.reaching import reached_from
 
     table = config.table
     takes = _ACQUIRES.get(table.value_key)

@@ -45,7 +45,7 @@ def third(work: list[tuple[Path, str]], first: list[FileResult], results: list[F
           raws: list[bytes | None] | None = None) -> list[FileResult]:
     """``results`` with the files a third round of summaries changes linted
     again (``again``: run._again with ``only``; ``pack``: how the tree's
-    summaries are sent to it, run.TreeExports.of)."""
+    summaries are sent to it, treeexports.TreeExports.of)."""
     if not later:
         return results
     raws = raws or [None] * len(work)

@@ -10,19 +10,19 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xenpatch.analysis.headers import find_xen_root
-from xenpatch.analysis.irqentry import CALL_KEY, FIELD_KEY, field_summary, stores_any, summary_state
+from xenpatch.analysis.irqentry import stores_any
 from xenpatch.analysis.locktable import Summary
 from xenpatch.errors import XenpatchError
 from xenpatch.lint import irqcalls, rounds
 from xenpatch.lint.findings import FileResult
-from xenpatch.lint.shipping import Shipped, received, to_workers
-from xenpatch.lint.takers import may_meet, takes_only
+from xenpatch.lint.shipping import to_workers
+from xenpatch.lint.takers import may_meet
 from xenpatch.lint.treecache import TreeCache
+from xenpatch.lint.treeexports import TreeExports, shipped, tree_exports
 from xenpatch.paths import rules_dir
 
 if TYPE_CHECKING:
@@ -106,10 +106,11 @@ def _again(
     where one may be held).  ``only``: a later round's (lint/rounds.py),
     where the file matters only if it may call one of these holding a lock
     (with ``held``), or at all (without: for its summaries)."""
-    from xenpatch.lint.filelint import calls_any, lint_file, reached_from
+    from xenpatch.lint.filelint import lint_file
+    from xenpatch.lint.reaching import calls_any, reached_from
 
     assert _CONFIG is not None
-    tree = _shipped(exports)
+    tree = shipped(exports)
     text = raw
     if text is None:
         try:
@@ -141,69 +142,6 @@ def _again(
     # Its exports stay its first pass's (_second), and no later pass asks
     # where it calls holding a lock.
     return lint_file(item[0], item[1], _CONFIG, tree.summaries, raw=raw, findings_only=True)
-
-
-@dataclass(frozen=True)
-class TreeExports:
-    """The tree's summaries as the second pass asks them, split once per
-    run rather than once per file: the fields whose calls agree on the IRQ
-    state, the helpers that only take locks (they matter to a file only
-    where it may hold one, may_meet()) and the others (each matters to any
-    file calling it)."""
-
-    summaries: dict[str, Summary]
-    fields: frozenset[str]
-    takers: dict[str, Summary]
-    others: frozenset[str]
-    # Functions the other files call in a state the tree settled: their
-    # definers are linted again with it.
-    called: frozenset[str] = frozenset()
-
-    @classmethod
-    def of(cls, exports: dict[str, Summary]) -> TreeExports:
-        fns = {n: s for n, s in exports.items() if not n.startswith(FIELD_KEY)}
-        takers = {n: s for n, s in fns.items() if takes_only(s)}
-        return cls(exports, known_fields(exports), takers,
-                   frozenset(n for n in fns if n not in takers),
-                   frozenset(k[len(CALL_KEY):].lstrip("@").partition("|")[0]
-                             for k in exports if k.startswith(CALL_KEY)))
-
-
-def _shipped(exports: dict[str, Summary] | TreeExports | Shipped) -> TreeExports:
-    if isinstance(exports, TreeExports):
-        return exports
-    if isinstance(exports, dict):
-        return TreeExports.of(exports)
-    got: TreeExports = received(exports)
-    return got
-
-
-def tree_exports(per_file: Iterable[Mapping[str, Summary]]) -> dict[str, Summary]:
-    """One summary per external function of the tree; a name defined with
-    different summaries (each architecture's p2m_get_page_from_gfn()) is
-    left out: which one a caller gets depends on the build."""
-    out: dict[str, Summary] = {}
-    clash: set[str] = set()
-    for exports in per_file:
-        for name, summary in exports.items():
-            if out.setdefault(name, summary) != summary:
-                clash.add(name)
-    # What the calls through a field agree on: files that disagree make it
-    # unknown, which is not the same as no file calling through it.
-    # A file's word on its calls of another file's function stands only
-    # once the whole tree is accounted for (irqcalls.settle()).
-    return {n: s if n not in clash else field_summary("?") for n, s in out.items()
-            if (n not in clash or n.startswith(FIELD_KEY)) and not n.startswith(CALL_KEY)}
-
-
-def known_fields(exports: Mapping[str, Summary]) -> frozenset[str]:
-    """The fields whose calls all agree on the IRQ state: a file storing a
-    function there (naming the field) is linted again with that."""
-    # A file's own view of a field it calls through (irqcalls.settle(),
-    # "FIELD|FILE") may say "-": nobody else calls through it.
-    return frozenset(k[len(FIELD_KEY):].partition("|")[0] for k, s in exports.items()
-                     if k.startswith(FIELD_KEY) and not k.startswith(CALL_KEY)
-                     and summary_state(s) in (("on", "off", "-") if "|" in k else ("on", "off")))
 
 
 def default_jobs() -> int:
