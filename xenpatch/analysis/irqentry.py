@@ -243,6 +243,27 @@ _NOT_CALLS = frozenset({"if", "while", "for", "switch", "return", "sizeof", "typ
                         "__typeof__", "alignof", "_Alignof", "defined", "do", "case"})
 
 
+def _direct_calls(g: FunctionUnit, code: bytes, mine: set[str]) -> Iterator[tuple[Node, str]]:
+    """The calls in ``g``'s body of functions neither ``mine`` nor its own
+    parameters or locals (function pointers), with the name called: found
+    by their text (``code``: the file's, comments and strings blanked), then
+    in the parse (walking every node of every body cost more than the rest
+    of the IRQ call facts together)."""
+    assert g.node is not None and g.info is not None
+    body = g.node.child_by_field_name("body")
+    if body is None:
+        return
+    own = set(g.info.params) | g.info.locals
+    for m in _CALLED.finditer(code, body.start_byte, body.end_byte):
+        n = m.group(1).decode()
+        if n in mine or n in own or n in _NOT_CALLS:
+            continue
+        ident = g.src.root.descendant_for_byte_range(m.start(1), m.end(1))
+        call = fnptrs.up(ident) if ident is not None and ident.type == "identifier" else None
+        if call is not None and call.type == "call_expression" and call_name(g.src, call) == n:
+            yield call, n
+
+
 def call_states(runs: Iterable[tuple[FunctionUnit, Result]], raw: bytes,
                 defined: Iterable[str]) -> dict[str, str]:
     """Per function the file calls but does not define, the IRQ state its
@@ -255,27 +276,11 @@ def call_states(runs: Iterable[tuple[FunctionUnit, Result]], raw: bytes,
     for g, res in runs:
         if g.cfg is None or g.info is None or g.node is None:
             continue
-        body = g.node.child_by_field_name("body")
-        if body is None:
-            continue
         if not any(st.fact("%irq") is not None for _, st in res.parents):
             continue  # no state known anywhere: its calls say nothing (counted short)
         if code is None:
             code = fnptrs.code_only(raw)
-        own = set(g.info.params) | g.info.locals
-        # The calls found by their text, then in the parse (walking every
-        # node of every body cost more than the rest of this together).
-        calls: list[tuple[Node, str]] = []
-        for m in _CALLED.finditer(code, body.start_byte, body.end_byte):
-            n = m.group(1).decode()
-            if n in mine or n in own or n in _NOT_CALLS:
-                continue
-            ident = g.src.root.descendant_for_byte_range(m.start(1), m.end(1))
-            call = fnptrs.up(ident) if ident is not None and ident.type == "identifier" \
-                else None
-            if call is not None and call.type == "call_expression" and \
-                    call_name(g.src, call) == n:
-                calls.append((call, n))
+        calls = list(_direct_calls(g, code, mine))
         if not calls:
             continue
         states = node_states(res, g.info.acts)
@@ -459,23 +464,13 @@ def call_witnesses(runs: Iterable[tuple[FunctionUnit, Result]], raw: bytes,
     for g, res in runs:
         if g.cfg is None or g.info is None or g.node is None:
             continue
-        body = g.node.child_by_field_name("body")
-        if body is None or not any(st.fact("%irq") is not None for _, st in res.parents):
+        if not any(st.fact("%irq") is not None for _, st in res.parents):
             continue
         if code is None:
             code = fnptrs.code_only(raw)
-        own = set(g.info.params) | g.info.locals
         at: dict[int, tuple[str | None, str | None]] | None = None
         nodes: dict[tuple[int, int, str], int] = {}
-        for m in _CALLED.finditer(code, body.start_byte, body.end_byte):
-            n = m.group(1).decode()
-            if n in mine or n in own or n in _NOT_CALLS:
-                continue
-            ident = g.src.root.descendant_for_byte_range(m.start(1), m.end(1))
-            call = fnptrs.up(ident) if ident is not None and ident.type == "identifier" \
-                else None
-            if call is None or call.type != "call_expression" or call_name(g.src, call) != n:
-                continue
+        for call, n in _direct_calls(g, code, mine):
             if at is None:
                 at, nodes = node_states(res, g.info.acts), cfg_nodes(g.cfg)
             node = node_of(nodes, call)

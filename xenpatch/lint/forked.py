@@ -17,7 +17,7 @@ import pickle
 import signal
 import struct
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import BinaryIO, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -41,24 +41,34 @@ def can_fork() -> bool:
     return cpus > 1 and load <= cpus - 1
 
 
+def _fork(write: Callable[[BinaryIO], None]) -> tuple[int, int]:
+    """A child forked to ``write`` into a pipe: (its pid, the pipe's read
+    end).  The child exits with 0 only once all it wrote is flushed, and
+    runs nothing of the parent's past here (os._exit, not the parent's
+    handlers and finally clauses)."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        code = 1
+        try:
+            with os.fdopen(w, "wb") as out:
+                write(out)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(w)
+    return pid, r
+
+
 class Child(Generic[T]):
     """``fn()`` run in a forked child; result() waits for it."""
 
     def __init__(self, fn: Callable[[], T]) -> None:
-        r, w = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: nothing of the parent's runs past here
-            os.close(r)
-            code = 1
-            try:
-                data = pickle.dumps(fn(), protocol=pickle.HIGHEST_PROTOCOL)
-                with os.fdopen(w, "wb") as out:
-                    out.write(data)
-                code = 0
-            finally:
-                os._exit(code)
-        os.close(w)
-        self._pid, self._fd = pid, r
+        def write(out: BinaryIO) -> None:
+            out.write(pickle.dumps(fn(), protocol=pickle.HIGHEST_PROTOCOL))
+
+        self._pid, self._fd = _fork(write)
         self._done = False
 
     def result(self) -> T | None:
@@ -103,21 +113,13 @@ def shared_map(fn: Callable[[int], T], n: int) -> list[T]:
     whatever becomes of the child."""
     if n < 2 or not can_fork():
         return [fn(i) for i in range(n)]
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: nothing of the parent's runs past here
-        os.close(r)
-        code = 1
-        try:
-            with os.fdopen(w, "wb") as out:
-                for i in reversed(range(n)):
-                    data = pickle.dumps((i, fn(i)), protocol=pickle.HIGHEST_PROTOCOL)
-                    out.write(_FRAME.pack(len(data)) + data)
-                    out.flush()
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(w)
+    def write(out: BinaryIO) -> None:
+        for i in reversed(range(n)):
+            data = pickle.dumps((i, fn(i)), protocol=pickle.HIGHEST_PROTOCOL)
+            out.write(_FRAME.pack(len(data)) + data)
+            out.flush()
+
+    pid, r = _fork(write)
     os.set_blocking(r, False)
     got: dict[int, T] = {}
     buf = bytearray()
