@@ -188,7 +188,7 @@ def tree_summaries(commit: str) -> dict[str, Summary]:
         later = [lint_file(p, str(p.relative_to(xen)), _CONFIGS["default"], out,
                            findings_only=True).exports if r.exports else None
                  for p, r in zip(paths, results, strict=True)]
-        out.update(changed(results, later, out, tree_exports))
+        out.update(changed(results, later, out))
     return out
 
 

@@ -144,7 +144,7 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
                 result.exports[f.name] = f.summary
     result.held_calls = close_over(fa, held_calls)
     if not findings_only:
-        result.held_untracked = held_untracked(fa, held_by)
+        result.held_untracked = held_untracked(fa, held_by, result.held_calls)
     safe_kinds = fa.headers.memo(("irqsafe-era", config.irqsafe_eras), lambda: era_kinds(
         config.irqsafe_eras, fa.headers.root)) if CODE in config.enabled else frozenset()
     refs_of = functools.cache(lambda: _fn_refs(fa))
@@ -153,8 +153,10 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
     # The functions whose checks read the state they are entered in (an IRQ
     # move of theirs, or a plain take XL017 wants the state of).
     wanted = _entry_wanted(done, {f for f, lst in takes.items() if any(s[3] for s in lst)})
+    # The functions a caller's context can change (irqcontext.py).
+    in_ctx = context_wanted(first) if IRQ_CODES & config.enabled else set()
     entries, in_context = _with_entry_states(fa, config, oracle, done, queued_rw, wanted,
-                                             refs_of)
+                                             in_ctx, refs_of)
     runs: dict[FunctionUnit, Result] | None = None
     if IRQ_CODES & config.enabled and not findings_only:
         # What this file's calls through struct fields agree on, for the
@@ -162,7 +164,6 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
         own_fields = field_call_states(((f, res) for f, res, _ in done), fa.src.raw)
         for name, state in own_fields.items():
             result.exports[FIELD_KEY + name] = field_summary(state)
-        in_ctx = context_wanted(first)
         result.exports.update(_entry_wants(fa, wanted, refs_of(), own_fields, entries, in_ctx)
                               if wanted or in_ctx else {})
         # And its calls of other files' functions, from the runs whose entry
@@ -257,6 +258,7 @@ def _entry_wants(fa: FileAnalysis, wanted: set[FunctionUnit], refs: fnptrs.FnRef
 def _with_entry_states(fa: FileAnalysis, config: LintConfig, oracle: PercpuOracle,
                        done: list[tuple[FunctionUnit, Result, list[RawFinding]]],
                        queued_rw: bool, wanted: set[FunctionUnit],
+                       in_ctx: set[FunctionUnit],
                        refs_of: Callable[[], fnptrs.FnRefs]) -> tuple[dict[str, str],
                                   list[tuple[FunctionUnit, Result, RawFinding]]]:
     """The checks run again over the ``wanted`` functions (_entry_wanted())
@@ -264,9 +266,8 @@ def _with_entry_states(fa: FileAnalysis, config: LintConfig, oracle: PercpuOracl
     an IRQ move of theirs can tell (an _irq lock, or a restore of flags
     saved from that state), or XL017 wants the state of a plain take.  With
     them, the findings of the functions whose callers disagree in one
-    caller's context (irqcontext.py)."""
-    if not IRQ_CODES & config.enabled or not wanted and not context_wanted(
-            f for f, _, _ in done):
+    caller's context (``in_ctx``: irqcontext.context_wanted())."""
+    if not IRQ_CODES & config.enabled or not wanted and not in_ctx:
         return {}, []
     refs = refs_of()
     by_node = {f.node.start_byte: f for f in fa.order}
@@ -298,7 +299,7 @@ def _with_entry_states(fa: FileAnalysis, config: LintConfig, oracle: PercpuOracl
         res = run_engine(f, obs)
         if res is not None:
             done[i] = (f, res, list(obs.findings.values()))
-    in_context = context_findings(fa.order, context_wanted(first), refs_of, run, first,
+    in_context = context_findings(fa.order, in_ctx, refs_of, run, first,
                                   entries, calls, fa.external, config.enabled)
     return entries, in_context
 

@@ -27,7 +27,7 @@ def called_holding(f: FunctionUnit, res: Result) -> set[str]:
 
 
 def held_untracked(fa: FileAnalysis, held_by: list[tuple[FunctionUnit, set[str]]],
-                   ) -> frozenset[str]:
+                   held_calls: frozenset[str]) -> frozenset[str]:
     """The held calls (closed over as held_calls is) of the functions that
     reach no function tracking a variable for a callee's take on its say
     alone (FunctionInfo.when_only), through the file's functions, its and
@@ -39,11 +39,12 @@ def held_untracked(fa: FileAnalysis, held_by: list[tuple[FunctionUnit, set[str]]
     nodes as in a lint without those summaries: lint/once.py takes these
     calls for the first pass's too.  A tracking function's own run, or
     one through its summary, may differ (a guard parameter, paths told
-    apart): left out."""
+    apart): left out.  ``held_calls``: all of them closed over, the
+    answer where no function tracks such a variable."""
     tracking = {f.name for f in (*fa.order, *fa.header_fns.values())
                 if f is not None and f.info is not None and f.info.when_only}
     if not tracking:
-        return close_over(fa, set().union(*(c for _, c in held_by)))
+        return held_calls
     headers = fa.headers
 
     def succ(n: str) -> set[str]:

@@ -13,7 +13,7 @@ first pass's, as the tree cache and the lazy plan compute them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,29 +23,27 @@ from xenpatch.analysis.locktable import Summary
 from xenpatch.lint.findings import FileResult
 from xenpatch.lint.nameindex import external_names, identifiers
 from xenpatch.lint.shipping import to_workers
-
-Merge = Callable[[Iterable[Mapping[str, Summary]]], dict[str, Summary]]
+from xenpatch.lint.takers import takes_only
+from xenpatch.lint.treeexports import TreeExports, tree_exports
 
 
 def changed(first: list[FileResult], later: list[dict[str, Summary] | None],
-            exports: Mapping[str, Summary], merge: Merge) -> dict[str, Summary]:
+            exports: Mapping[str, Summary]) -> dict[str, Summary]:
     """The functions whose tree-level summary the second round changes (or
     gives: one with no lock of its own whose callee's take was in another
     file), with that summary."""
     plain = [{n: s for n, s in (b if b is not None else a.exports).items()
               if not n.startswith((FIELD_KEY, CALL_KEY))}
              for a, b in zip(first, later, strict=True)]
-    return {n: s for n, s in merge(plain).items() if exports.get(n) != s}
+    return {n: s for n, s in tree_exports(plain).items() if exports.get(n) != s}
 
 
 def third(work: list[tuple[Path, str]], first: list[FileResult], results: list[FileResult],
           later: list[dict[str, Summary] | None], exports: dict[str, Summary], mapper: Any,
-          again: Callable[..., FileResult | None], merge: Merge,
-          pack: Callable[[dict[str, Summary]], Any], progress: Any = None,
+          again: Callable[..., FileResult | None], progress: Any = None,
           raws: list[bytes | None] | None = None) -> list[FileResult]:
     """``results`` with the files a third round of summaries changes linted
-    again (``again``: run._again with ``only``; ``pack``: how the tree's
-    summaries are sent to it, treeexports.TreeExports.of)."""
+    again (``again``: run._again with ``only``)."""
     if not later:
         return results
     raws = raws or [None] * len(work)
@@ -57,9 +55,9 @@ def third(work: list[tuple[Path, str]], first: list[FileResult], results: list[F
             ids[i] = identifiers(texts[i])
         return ids[i]
 
-    later = _summaries_called_holding(work, first, later, exports, mapper, again, pack, raws,
+    later = _summaries_called_holding(work, first, later, exports, mapper, again, raws,
                                       texts, ids_of)
-    new = changed(first, later, exports, merge)
+    new = changed(first, later, exports)
     # What each change adds: takes only, of locks a caller must name to
     # hold (None: anything else, or a lock it is handed).
     added: dict[str, frozenset[str] | None] = {}
@@ -82,7 +80,7 @@ def third(work: list[tuple[Path, str]], first: list[FileResult], results: list[F
     if not todo:
         return results
     tree = {**exports, **new}
-    with to_workers(pack(tree), mapper) as sent:
+    with to_workers(TreeExports.of(tree), mapper) as sent:
         got = list(mapper(again, [work[i] for i in todo],
                           [frozenset(first[i].exports) for i in todo], [sent] * len(todo),
                           [raws[i] for i in todo], [first[i].held_calls for i in todo],
@@ -131,7 +129,6 @@ def _summaries_called_holding(work: list[tuple[Path, str]], first: list[FileResu
                               later: list[dict[str, Summary] | None],
                               exports: dict[str, Summary], mapper: Any,
                               again: Callable[..., FileResult | None],
-                              pack: Callable[[dict[str, Summary]], Any],
                               raws: list[bytes | None], texts: list[bytes],
                               ids_of: Callable[[int], frozenset[str]],
                               ) -> list[dict[str, Summary] | None]:
@@ -143,7 +140,7 @@ def _summaries_called_holding(work: list[tuple[Path, str]], first: list[FileResu
     free_domheap_pages() holding nothing."""
     takers = frozenset(n for n, s in exports.items()
                        if not n.startswith((FIELD_KEY, CALL_KEY)) and s.effects
-                       and all(e.action == "take" for e in s.effects))
+                       and takes_only(s))
     if not takers:
         return later
     defs = [frozenset(external_names(t)) for t in texts]
@@ -176,7 +173,7 @@ def _summaries_called_holding(work: list[tuple[Path, str]], first: list[FileResu
             wanted.append(meet)
     if not todo:
         return later
-    with to_workers(pack(exports), mapper) as sent:
+    with to_workers(TreeExports.of(exports), mapper) as sent:
         got = list(mapper(again, [work[i] for i in todo],
                           [frozenset(first[i].exports) for i in todo], [sent] * len(todo),
                           [raws[i] for i in todo], [frozenset()] * len(todo), wanted))
@@ -185,11 +182,6 @@ def _summaries_called_holding(work: list[tuple[Path, str]], first: list[FileResu
         if b is not None:
             out[i] = b.exports
     return out
-
-
-def _defines_any(path: Path, raw: bytes | None, names: frozenset[str]) -> bool:
-    """Does the file define (not static) one of ``names``?"""
-    return not names.isdisjoint(external_names(_raw(path, raw)))
 
 
 def _raw(path: Path, raw: bytes | None) -> bytes:

@@ -588,8 +588,7 @@ def _two_passes(work: list[tuple[Path, str]], mapper, progress: Progress | None 
     # A third round, bounded: put_page() (mm.c) takes the heap lock only
     # through page_alloc.c's free_domheap_pages(), which page_alloc.c's
     # own callers then meet.
-    results = rounds.third(work, first, results, later, exports, mapper, _again, tree_exports,
-                           TreeExports.of, progress, raws)
+    results = rounds.third(work, first, results, later, exports, mapper, _again, progress, raws)
     return results, [n for _, n in pairs]
 
 
