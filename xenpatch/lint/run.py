@@ -122,8 +122,10 @@ def _again(
         hit = any(n not in tree.takers or may_meet(tree.takers[n], text)
                   for n in (reached_from(item[0], held) & only) - own) if held else \
             calls_any(item[0], only - own, raw=text)
+        # Without ``held``: for its summaries alone (rounds.py), not its
+        # findings.
         return lint_file(item[0], item[1], _CONFIG, tree.summaries, raw=raw,
-                         findings_only=True) if hit else None
+                         findings_only=True, exports_only=not held) if hit else None
     names = tree.others - own if not own.isdisjoint(tree.others) else tree.others
     meet: set[str] = set()
     if held and tree.takers:
@@ -588,8 +590,10 @@ def _two_passes(work: list[tuple[Path, str]], mapper, progress: Progress | None 
     # A third round, bounded: put_page() (mm.c) takes the heap lock only
     # through page_alloc.c's free_domheap_pages(), which page_alloc.c's
     # own callers then meet.
-    results = rounds.third(work, first, results, later, exports, mapper, _again, progress, raws)
-    return results, [n for _, n in pairs]
+    read = [n for _, n in pairs]
+    results = rounds.third(work, first, results, later, exports, mapper, _again, progress, raws,
+                           [n[1] if n is not None else None for n in read])
+    return results, read
 
 
 def _counted_pairs(pairs: Iterable[tuple[FileResult, Any]], total: int,
