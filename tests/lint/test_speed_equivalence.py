@@ -466,3 +466,29 @@ def test_rounds_given_the_first_pass_names_find_what_they_read_anew(
     assert given == [True]
     assert any(r.findings for r in runs[0])
     assert runs[0] == runs[1]
+
+
+def _defined_both_ways(xen: Path) -> tuple[set[str], set[str]]:
+    """irqcalls._defined_once() over a tree, reading every file and given
+    each C file's external names (what a whole-tree run's first passes
+    read): the same."""
+    from xenpatch.lint import irqcalls
+    from xenpatch.lint.nameindex import external_names
+
+    defined = {irqcalls.absolute(p): frozenset(external_names(p.read_bytes()))
+               for p in irqcalls._sources(irqcalls.absolute(xen)) if p.suffix == ".c"}
+    every = sorted(set().union(*defined.values()))
+    # Names defined once, more than once (each architecture's), and never.
+    names = set(every[::7]) | {"main", "no_such_function", "memcpy"}
+    root = irqcalls.absolute(xen)
+    return irqcalls._defined_once(root, names), irqcalls._defined_once(root, names, defined)
+
+
+def test_defined_once_given_the_names_read_finds_what_it_reads() -> None:
+    a, b = _defined_both_ways(_FIXTURES / "xen" / "xen")
+    assert a and a == b
+
+
+def test_defined_once_given_the_names_read_finds_what_it_reads_on_xen(xen417: Path) -> None:
+    a, b = _defined_both_ways(xen417 / "xen")
+    assert len(a) > 100 and a == b

@@ -583,8 +583,12 @@ def _two_passes(work: list[tuple[Path, str]], mapper, progress: Progress | None 
     pairs = list(_counted_pairs(mapper(_first, work, raws, index), len(work), progress))
     first = [r for r, _ in pairs]
     exports = tree_exports(r.exports for r in first)
+    # The external functions the first passes read (where they were read
+    # from disk): the tree's walk for one definition need not read those.
+    defined = {irqcalls.absolute(w[0]): frozenset(p[1]) for w, (_, p)
+               in zip(work, pairs, strict=True) if p is not None and p[1] is not None}
     exports.update(irqcalls.settle([(w[0], r.path, r.exports)
-                                    for w, r in zip(work, first, strict=True)]))
+                                    for w, r in zip(work, first, strict=True)], defined))
     later: list[dict[str, Summary] | None] = []
     results = _second(work, first, exports, mapper, progress, raws, later)
     # A third round, bounded: put_page() (mm.c) takes the heap lock only
