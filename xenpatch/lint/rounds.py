@@ -166,12 +166,19 @@ def _summaries_called_holding(work: list[tuple[Path, str]], first: list[FileResu
     if not callers:
         return later
     named = {n: _lock_names(exports[n]) for n in takers}
+    # The lock names each caller's file names, of those the takers' locks
+    # have: a taker meets one of b's callers where its names meet theirs.
+    every = frozenset().union(*(ns for ns in named.values() if ns is not None))
+    names_in: dict[int, frozenset[str]] = {}
     todo, wanted = [], []
     for b, cs in sorted(callers.items()):
         # A taker matters where a caller may hold its lock: a caller's file
         # names it (as the second pass's may_meet()).
-        meet = frozenset(t for t, ns in named.items()
-                         if ns is None or any(not ns.isdisjoint(ids_of(a)) for a in cs))
+        for a in cs if every else ():
+            if a not in names_in:
+                names_in[a] = ids_of(a) & every
+        met = frozenset().union(*(names_in[a] for a in cs))
+        meet = frozenset(t for t, ns in named.items() if ns is None or not ns.isdisjoint(met))
         if meet:
             todo.append(b)
             wanted.append(meet)
