@@ -492,24 +492,3 @@ def test_defined_once_given_the_names_read_finds_what_it_reads() -> None:
 def test_defined_once_given_the_names_read_finds_what_it_reads_on_xen(xen417: Path) -> None:
     a, b = _defined_both_ways(xen417 / "xen")
     assert len(a) > 100 and a == b
-
-
-def test_calls_any_without_the_substring_search_says_the_same(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """Past a few dozen names calls_any() splits the text into words at once
-    instead of searching it for each name first: the same answers."""
-    from xenpatch.lint import reaching
-    from xenpatch.lint.nameindex import external_names
-
-    files = sorted((_FIXTURES / "xen" / "xen").rglob("*.c"))
-    every = sorted({n for p in files for n in external_names(p.read_bytes())})
-    sets = [frozenset(every[i::k]) for k in (1, 3, 17) for i in range(min(k, 3))]
-    sets += [frozenset({"no_such_name", *every[:2]}), frozenset({"spin_lock"})]
-    answers = []
-    for least in (10**9, 0):
-        with monkeypatch.context() as m:
-            m.setattr(reaching, "_SUBSTRINGS", least)
-            answers.append([reaching.calls_any(p, names, among=among) for p in files
-                            for names in sets for among in (None, frozenset(every) | names)])
-    assert True in answers[0] and False in answers[0]
-    assert answers[0] == answers[1]

@@ -10,9 +10,6 @@ from pathlib import Path
 from xenpatch.analysis.headers import IDENT, HeaderIndex, header_index, inline_ids
 from xenpatch.graphs import reachable
 
-# Names up to which a substring search per name comes before the split.
-_SUBSTRINGS = 24
-
 
 def calls_any(path: Path, names: frozenset[str], raw: bytes | None = None,
               among: frozenset[str] | None = None) -> bool:
@@ -31,10 +28,7 @@ def calls_any(path: Path, names: frozenset[str], raw: bytes | None = None,
     headers = header_index(path)
     wanted = reaching_names(headers, names if among is None else among)
     # A substring test first: most files name none of a few dozen names.
-    # Past that, one split of the text into words costs less than a
-    # search of it per name (the second pass asks for the tree's hundreds
-    # of helpers); either way only the words decide.
-    if len(wanted) <= _SUBSTRINGS and not any(n in raw for n in wanted):
+    if not any(n in raw for n in wanted):
         return False
     used = set(IDENT.findall(raw)) & wanted
     if among is None or not used:
