@@ -373,3 +373,122 @@ def test_pinned_workers_run_a_later_map_where_the_first_ran() -> None:
     assert later == first
     # What it keeps: the worker that ran each task.
     assert owner is not None and [first[owner.index(w)] for w in owner] == first
+
+
+def _first_keys(key: str) -> int:
+    import os
+
+    return os.getpid()
+
+
+def test_pinned_workers_run_a_later_map_of_fewer_tasks_where_the_first_ran() -> None:
+    """A later map of some of the tasks (the third round's) finds each
+    where it first ran, by its first argument; one of unknown tasks is a
+    first map again."""
+    from xenpatch.lint.passes import pinned
+
+    keys = ["a", "b", "c", "d"]
+    with pinned(2, _nothing, ()) as mapper:
+        first = dict(zip(keys, mapper(_first_keys, keys), strict=True))
+        some = ["d", "a"]
+        later = list(mapper(_first_keys, some))
+        assert later == [first[k] for k in some]
+        assert mapper._placed([("e",)]) is None
+        assert mapper._placed([("b",), ("c",)]) == [1, 2]
+    assert len(set(first.values())) == 2
+
+
+def _round_exports(files: list[tuple[Path, str]]) -> list[tuple[dict, dict]]:
+    """Each file's exports when linted again with the tree's first-pass
+    summaries: for its findings (findings_only) and for its exports alone
+    (exports_only, what a third round asks: lint/rounds.py)."""
+    from xenpatch.lint.config import LintConfig
+    from xenpatch.lint.filelint import lint_file
+    from xenpatch.lint.treeexports import tree_exports
+
+    config = LintConfig.load(None)
+    tree = tree_exports(lint_file(p, d, config).exports for p, d in files)
+    return [(lint_file(p, d, config, tree, findings_only=True).exports,
+             lint_file(p, d, config, tree, exports_only=True).exports) for p, d in files]
+
+
+def test_exports_alone_are_those_of_the_findings_lint() -> None:
+    got = [pair for files in _fixture_runs() for pair in _round_exports(files)]
+    assert sum(len(a) for a, _ in got) > 10
+    for a, b in got:
+        assert a == b
+
+
+def test_exports_alone_are_those_of_the_findings_lint_on_xen(xen417: Path) -> None:
+    xen = xen417 / "xen"
+    files = [(xen / r, r) for r in ("arch/x86/mm.c", "common/page_alloc.c", "arch/x86/mm/p2m.c",
+                                    "arch/x86/mm/p2m-pod.c", "drivers/passthrough/pci.c",
+                                    "arch/x86/hvm/vmsi.c", "common/grant_table.c")]
+    got = _round_exports(files)
+    assert sum(len(a) for a, _ in got) > 50
+    for (a, b), (_, rel) in zip(got, files, strict=True):
+        assert a == b, rel
+
+
+def test_rounds_given_the_first_pass_names_find_what_they_read_anew(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The third round takes each file's external names from its first
+    pass (the same read) instead of scanning the text again: the same."""
+    from lint.trees import small_tree
+    from xenpatch.lint import rounds
+    from xenpatch.lint.run import collect_files, lint_files
+
+    lint = _FIXTURES / "lint"
+    xen = small_tree(tmp_path / "xen", {f"common/{p.name}": p
+                                        for p in sorted((lint / "crossfile").glob("*.c"))})
+    files = collect_files([xen])
+    given: list[bool] = []
+    third = rounds.third
+
+    def named(a: tuple, k: dict) -> object:  # type: ignore[type-arg]
+        return a[9] if len(a) > 9 else k.get("named")
+
+    def told(*a, **k):  # type: ignore[no-untyped-def]
+        n = named(a, k)
+        given.append(n is not None and any(x is not None for x in n))
+        return third(*a, **k)
+
+    def anew(*a, **k):  # type: ignore[no-untyped-def]
+        k.pop("named", None)
+        return third(*a[:9], **k)
+
+    runs = []
+    for fake in (told, anew):
+        with monkeypatch.context() as m:
+            m.setenv("XENPATCH_CACHE", str(tmp_path / f"cache-{fake.__name__}"))
+            m.setattr(rounds, "third", fake)
+            runs.append(lint_files(files, jobs=1))
+    assert given == [True]
+    assert any(r.findings for r in runs[0])
+    assert runs[0] == runs[1]
+
+
+def _defined_both_ways(xen: Path) -> tuple[set[str], set[str]]:
+    """irqcalls._defined_once() over a tree, reading every file and given
+    each C file's external names (what a whole-tree run's first passes
+    read): the same."""
+    from xenpatch.lint import irqcalls
+    from xenpatch.lint.nameindex import external_names
+
+    defined = {irqcalls.absolute(p): frozenset(external_names(p.read_bytes()))
+               for p in irqcalls._sources(irqcalls.absolute(xen)) if p.suffix == ".c"}
+    every = sorted(set().union(*defined.values()))
+    # Names defined once, more than once (each architecture's), and never.
+    names = set(every[::7]) | {"main", "no_such_function", "memcpy"}
+    root = irqcalls.absolute(xen)
+    return irqcalls._defined_once(root, names), irqcalls._defined_once(root, names, defined)
+
+
+def test_defined_once_given_the_names_read_finds_what_it_reads() -> None:
+    a, b = _defined_both_ways(_FIXTURES / "xen" / "xen")
+    assert a and a == b
+
+
+def test_defined_once_given_the_names_read_finds_what_it_reads_on_xen(xen417: Path) -> None:
+    a, b = _defined_both_ways(xen417 / "xen")
+    assert len(a) > 100 and a == b

@@ -152,7 +152,7 @@ def fill_actions(
         skip: Node | None = None
         if node.kind is Kind.COND:
             c = strip_parens(ast)
-            br = Branch()
+            br = _NO_BRANCH
             call, flip = tested_call(src, c, fv.consts)
             if call is not None:
                 r = resolve_call(call, call_name(src, call))
@@ -184,7 +184,7 @@ def fill_actions(
                             br = Branch(strict_ne=eq)
             if node.id in exit_facts:
                 br = replace(br, on_false=exit_facts[node.id])
-            if br != Branch():
+            if br != _NO_BRANCH:
                 info.branches[node.id] = br
         events: list[tuple[int, int, Act]] = []
         # Object macros are identifiers, which the body's index leaves out.
@@ -338,6 +338,11 @@ def fill_actions(
             info.relevant = True
     _unsaved_at_entry(src, cfg, info, irq)
     keep_lock_guards(cfg, info)
+
+
+# A condition that teaches nothing (one made per condition node cost a
+# frozen dataclass's construction, twice).
+_NO_BRANCH = Branch()
 
 
 @dataclass(frozen=True)

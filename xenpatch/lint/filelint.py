@@ -73,17 +73,20 @@ from xenpatch.lint.treecache import content_hash
 
 
 def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
-                   findings_only: bool = False) -> None:
+                   findings_only: bool = False, exports_only: bool = False) -> None:
     """The checks over the file's lock-relevant functions, into ``result``
     (findings, counts, skipped functions, and the summaries it exports).
     ``findings_only``: without what only a first pass over the tree uses
     (the calls made holding a lock, the states of calls through fields);
-    what is computed for the exports is, as it may be asked again later."""
+    what is computed for the exports is, as it may be asked again later.
+    ``exports_only`` (with ``findings_only``): the exports alone, which
+    the loop below settles before any check reads a run (a later round
+    asks a file for nothing else: lint/rounds.py)."""
     rel = fa.relevant()
     for f in rel:
         if not fa.is_quiet(f):
             fa.prepare(f)
-    oracle = percpu_oracle(fa, config, rel)
+    oracle = percpu_oracle(fa, config, rel) if not exports_only else PercpuOracle()
     queued_rw = "XL016" in config.enabled and fa.headers.memo(
         ("queued-rwlock",), lambda: tree_has_queued_rwlock(fa.headers.root))
     done: list[tuple[FunctionUnit, Result, list[RawFinding]]] = []
@@ -108,16 +111,27 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
                 if s is not None and exported(s):
                     result.exports[f.name] = s
             continue
-        obs = CheckObserver(oracle, shape_fn(f.info), config.enabled, queued_rw)
+        obs = CheckObserver(oracle, shape_fn(f.info), config.enabled, queued_rw) \
+            if not exports_only else None
         res: Result | None
         if f.run_record is not None:
             res, rec = f.run_record
-            rec.replay(obs)
+            if obs is not None:
+                rec.replay(obs)
         else:
             res = run_engine(f, obs)
         if res is None:
             continue
         result.analysed += 1
+        if exports_only:
+            if f.src is fa.src and not f.is_static and f.name not in fa.table.ops \
+                    and f.name not in fa.table.wrappers:
+                if not f.summarised:
+                    f.summarised = True
+                    f.summary = kept_summary(f, res)
+                if f.summary is not None and exported(f.summary):
+                    result.exports[f.name] = f.summary
+            continue
         if not findings_only:
             mine = called_holding(f, res)
             held_calls |= mine
@@ -133,6 +147,7 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
         for k in res.entry_keys:
             if any(a.get(k) is None for lst in res.exits.values() for a, _ in lst):
                 drops.setdefault(f, set()).add(shape(k))
+        assert obs is not None
         done.append((f, res, list(obs.findings.values())))
         # The table's names are known everywhere already.
         if f.src is fa.src and not f.is_static and f.name not in fa.table.ops \
@@ -142,6 +157,8 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
                 f.summary = kept_summary(f, res)
             if f.summary is not None and exported(f.summary):
                 result.exports[f.name] = f.summary
+    if exports_only:
+        return
     result.held_calls = close_over(fa, held_calls)
     if not findings_only:
         result.held_untracked = held_untracked(fa, held_by, result.held_calls)
@@ -406,7 +423,7 @@ def _short(src: SourceFile, n: Node | None) -> str:
 
 def lint_source(src: SourceFile, config: LintConfig, path: Path | None,
                 external: Mapping[str, Summary] | None = None,
-                findings_only: bool = False) -> FileResult:
+                findings_only: bool = False, exports_only: bool = False) -> FileResult:
     result = FileResult(src.path)
     where = src.path.replace("\\", "/")
     if any(where == p or where.endswith("/" + p) for p in config.implementation):
@@ -419,7 +436,7 @@ def lint_source(src: SourceFile, config: LintConfig, path: Path | None,
     fa = FileAnalysis(config, src, headers, external)
     fa.tree_path = tree_path(path, headers.root)
     result.functions = len(fa.order)  # one per definition, as functions() finds them
-    lint_functions(fa, config, result, findings_only)
+    lint_functions(fa, config, result, findings_only or exports_only, exports_only)
     result.when_tracked = any(f is not None and f.info is not None and bool(f.info.when_only)
                               for f in (*fa.order, *fa.header_fns.values()))
     result.findings = suppress.filter_findings(src, path, fa, result.findings)
@@ -465,24 +482,27 @@ def warm_headers(paths: Iterable[Path], config: LintConfig) -> None:
 
 def lint_file(path: Path, display: str, config: LintConfig,
               external: Mapping[str, Summary] | None = None,
-              raw: bytes | None = None, findings_only: bool = False) -> FileResult:
+              raw: bytes | None = None, findings_only: bool = False,
+              exports_only: bool = False) -> FileResult:
     """``raw``: the text to lint in the file's place (its headers are still
     the file's), e.g. the file at another revision.  ``findings_only``: a
     second pass over a tree, whose held_calls are not asked and whose
-    exports are the first pass's (lint_functions())."""
+    exports are the first pass's (lint_functions()).  ``exports_only``: a
+    later round's, which asks for the exports alone (not the findings)."""
     if raw is None:
         try:
             raw = path.read_bytes()
         except OSError as exc:
             return FileResult(display, error=f"{display}: {exc.strerror or exc}")
-    result = _lint_text(path, display, config, external, raw, findings_only)
+    result = _lint_text(path, display, config, external, raw, findings_only or exports_only,
+                        exports_only)
     result.digest = content_hash(raw)
     return result
 
 
 def _lint_text(path: Path, display: str, config: LintConfig,
                external: Mapping[str, Summary] | None, raw: bytes,
-               findings_only: bool = False) -> FileResult:
+               findings_only: bool = False, exports_only: bool = False) -> FileResult:
     # A file that names no lock operation, wrapper or lock helper (its own
     # macros would have to name one too) has nothing to check: skip its parse.
     # Another file's helper counts when reached through a header inline or
@@ -510,7 +530,7 @@ def _lint_text(path: Path, display: str, config: LintConfig,
             return FileResult(display, error=str(exc))
         if not findings_only:
             reuse.keep(display, path, raw, macros, src)
-    return lint_source(src, config, path, external, findings_only)
+    return lint_source(src, config, path, external, findings_only, exports_only)
 
 
 def preparse(path: Path, display: str, raw: bytes, config: LintConfig) -> None:

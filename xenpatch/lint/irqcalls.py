@@ -62,11 +62,14 @@ _SUFFIXES = (".c", ".h", ".S", ".s", ".inc")
 _DIRECTIVE = re.compile(rb"#(?:\\\r?\n|[^\n])*")
 
 
-def settle(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[str, Summary]:
+def settle(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]],
+           defined: Mapping[Path, frozenset[str]] | None = None) -> dict[str, Summary]:
     """The tree-level IRQ facts that stand once every mention in the tree
     is accounted for (module doc).  ``per_file``: each linted file's path,
     name in the run (FileResult.path) and own exports (treeexports.tree_exports()
-    leaves the call facts out)."""
+    leaves the call facts out).  ``defined``: the external functions of
+    some C files (by absolute path, nameindex.external_names() of the text
+    on disk), which need not be read again for them."""
     calls: dict[str, Summary] = {}
     said: dict[str, set[Path]] = {}
     clash: set[str] = set()
@@ -120,7 +123,7 @@ def settle(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[
     if witnesses:
         # A call reaches the one definition the tree has; with one per
         # architecture, which one is the build's.
-        once = _defined_once(root, set(witnesses))
+        once = _defined_once(root, set(witnesses), defined or {})
         out.update({f"{WITNESS}{n}|{st}": s for n in sorted(once)
                     for st, s in witnesses[n].items()})
     if not calls and not unsure:
@@ -149,6 +152,10 @@ def _abs(p: Path) -> Path:
     """The path made absolute, links kept: the tree's walk names files so
     (resolving every path cost more than the rest of the check)."""
     return Path(os.path.abspath(p))
+
+
+# As settle() names files (its ``defined``).
+absolute = _abs
 
 
 def _mentions(root: Path, names: set[str], functions: set[str] | None = None,
@@ -209,9 +216,11 @@ def _accounted(calls: Mapping[str, Summary], said: Mapping[str, set[Path]],
     return ok
 
 
-def _defined_once(root: Path, names: set[str]) -> set[str]:
+def _defined_once(root: Path, names: set[str],
+                  defined: Mapping[Path, frozenset[str]] | None = None) -> set[str]:
     """The ``names`` that exactly one C file of the tree defines with
-    external linkage."""
+    external linkage.  ``defined``: what some files define so (a file
+    defining none of ``names`` is not read)."""
     count: dict[str, int] = {}
     # A definition's declarator starts its line (nameindex.definitions()
     # asks the same): a file where no line does so is not parsed for it.
@@ -219,6 +228,9 @@ def _defined_once(root: Path, names: set[str]) -> set[str]:
                       b"|".join(re.escape(n.encode()) for n in sorted(names)) + rb")\s*\(")
     for path in _sources(root):
         if path.suffix != ".c":
+            continue
+        known = defined.get(path) if defined else None
+        if known is not None and known.isdisjoint(names):
             continue
         try:
             raw = path.read_bytes()

@@ -9,7 +9,9 @@ whichever is free; here each worker is a pool of its own, so that a task
 goes where this process sends it: in the first map to the first worker
 with room, in a later map of the same tasks to the worker that had it
 then, unless that worker's queue has run dry while another's has not
-(a worker idle at the end costs more wall time than a parse).
+(a worker idle at the end costs more wall time than a parse).  A later
+map of some of those tasks (the third round's, lint/rounds.py) finds
+each where its first ran by its first argument (the file).
 """
 
 from __future__ import annotations
@@ -44,19 +46,24 @@ class Pinned:
         # CPU time it took there.
         self.owner: list[int] | None = None
         self.cost: list[float] = []
+        # The first map's task of each first argument (its file), when
+        # hashable: where a later map of fewer tasks sends each.
+        self.first_of: dict[Any, int] = {}
 
     def __call__(self, fn: Callable[..., Any], *its: Iterable[Any]) -> Iterator[Any]:
         tasks = list(zip(*its, strict=True))
         n = len(tasks)
         size = max(1, min(8, n // (len(self.pools) * 8)))
-        first = self.owner is None or len(self.owner) != n
-        if first:
+        at = self._placed(tasks)
+        first = at is None
+        if at is None:
             self.owner = [0] * n
             self.cost = [0.0] * n
+            self.first_of = _first_args(tasks)
         owner = self.owner
         assert owner is not None
         queues: list[deque[list[int]]] = [deque() for _ in self.pools]
-        if first:
+        if at is None:
             shared: deque[list[int]] = deque(
                 list(range(i, min(i + size, n))) for i in range(0, n, size))
             queues = [shared] * len(self.pools)
@@ -65,8 +72,8 @@ class Pinned:
             # worker whose queue runs dry takes the cheap tail of another's,
             # whose tasks were cheap because they had little to keep.
             mine: list[list[int]] = [[] for _ in self.pools]
-            for i in sorted(range(n), key=lambda i: -self.cost[i]):
-                mine[owner[i]].append(i)
+            for i in sorted(range(n), key=lambda i: -self.cost[at[i]]):
+                mine[owner[at[i]]].append(i)
             for w, idx in enumerate(mine):
                 queues[w].extend(idx[j:j + size] for j in range(0, len(idx), size))
         results: list[Any] = [None] * n
@@ -88,8 +95,10 @@ class Pinned:
             running[fut] = (w, chunk)
             return True
 
-        for w in range(len(self.pools)):
-            for _ in range(_AHEAD):
+        # One chunk to each in turn: a worker takes from another's queue
+        # only once its own is empty, not before that one has started.
+        for _ in range(_AHEAD):
+            for w in range(len(self.pools)):
                 submit(w)
         nxt = 0
         while running:
@@ -107,6 +116,42 @@ class Pinned:
                 yield results[nxt]
                 results[nxt] = None
                 nxt += 1
+
+    def _placed(self, tasks: list[tuple[Any, ...]]) -> list[int] | None:
+        """For each task of a later map, its task in the first map (None:
+        this is a first map): the same place for a map of as many tasks,
+        else the task of the same first argument, if each has one."""
+        if self.owner is None:
+            return None
+        if len(tasks) == len(self.owner):
+            return list(range(len(tasks)))
+        got = [self.first_of.get(_key(t)) for t in tasks]
+        if not tasks or any(i is None for i in got):
+            return None
+        return got  # type: ignore[return-value]
+
+
+def _key(task: tuple[Any, ...]) -> Any:
+    """A task's first argument, if it can be a key (else None)."""
+    if not task:
+        return None
+    try:
+        hash(task[0])
+    except TypeError:
+        return None
+    return task[0]
+
+
+def _first_args(tasks: list[tuple[Any, ...]]) -> dict[Any, int]:
+    """Each task's index by its first argument (kept only when they are
+    distinct keys)."""
+    out: dict[Any, int] = {}
+    for i, t in enumerate(tasks):
+        k = _key(t)
+        if k is None or k in out:
+            return {}
+        out[k] = i
+    return out
 
 
 def _chunk(fn: Callable[..., Any], tasks: list[tuple[Any, ...]]) -> list[tuple[Any, float]]:

@@ -41,13 +41,16 @@ def changed(first: list[FileResult], later: list[dict[str, Summary] | None],
 def third(work: list[tuple[Path, str]], first: list[FileResult], results: list[FileResult],
           later: list[dict[str, Summary] | None], exports: dict[str, Summary], mapper: Any,
           again: Callable[..., FileResult | None], progress: Any = None,
-          raws: list[bytes | None] | None = None) -> list[FileResult]:
+          raws: list[bytes | None] | None = None,
+          named: list[list[str] | None] | None = None) -> list[FileResult]:
     """``results`` with the files a third round of summaries changes linted
-    again (``again``: run._again with ``only``)."""
+    again (``again``: run._again with ``only``).  ``named``: each file's
+    external names (nameindex.external_names()) where its first pass read
+    them from the same text (None: read here)."""
     if not later:
         return results
     raws = raws or [None] * len(work)
-    texts = [_raw(w[0], r) for w, r in zip(work, raws, strict=True)]
+    texts = _Texts(work, raws)
     ids: dict[int, frozenset[str]] = {}
 
     def ids_of(i: int) -> frozenset[str]:
@@ -55,8 +58,11 @@ def third(work: list[tuple[Path, str]], first: list[FileResult], results: list[F
             ids[i] = identifiers(texts[i])
         return ids[i]
 
+    given = named or [None] * len(work)
+    defs = [frozenset(n) if n is not None else frozenset(external_names(texts[i]))
+            for i, n in enumerate(given)]
     later = _summaries_called_holding(work, first, later, exports, mapper, again, raws,
-                                      texts, ids_of)
+                                      defs, ids_of)
     new = changed(first, later, exports)
     # What each change adds: takes only, of locks a caller must name to
     # hold (None: anything else, or a lock it is handed).
@@ -107,10 +113,9 @@ def third(work: list[tuple[Path, str]], first: list[FileResult], results: list[F
     # changed: its own would change in a fourth.
     names = frozenset(new)
     for i in set(range(len(work))) - {i for i, b in zip(todo, got, strict=True) if b is not None}:
-        raw = _raw(work[i][0], raws[i])
-        mine = frozenset(external_names(raw))
+        mine = defs[i]
         if not held.isdisjoint(mine):
-            met = sorted(names & identifiers(raw) - mine)
+            met = sorted(names & ids_of(i) - mine)
             if met:
                 out[i].unknown = [*out[i].unknown, *((n, 0, _CALLS) for n in met)]
     if progress is not None:
@@ -129,7 +134,7 @@ def _summaries_called_holding(work: list[tuple[Path, str]], first: list[FileResu
                               later: list[dict[str, Summary] | None],
                               exports: dict[str, Summary], mapper: Any,
                               again: Callable[..., FileResult | None],
-                              raws: list[bytes | None], texts: list[bytes],
+                              raws: list[bytes | None], defs: list[frozenset[str]],
                               ids_of: Callable[[int], frozenset[str]],
                               ) -> list[dict[str, Summary] | None]:
     """``later`` with the second-round summaries of the files the second
@@ -143,7 +148,6 @@ def _summaries_called_holding(work: list[tuple[Path, str]], first: list[FileResu
                        and takes_only(s))
     if not takers:
         return later
-    defs = [frozenset(external_names(t)) for t in texts]
     definer: dict[str, list[int]] = {}
     for i, d in enumerate(defs):
         for n in d - first[i].exports.keys():
@@ -162,12 +166,19 @@ def _summaries_called_holding(work: list[tuple[Path, str]], first: list[FileResu
     if not callers:
         return later
     named = {n: _lock_names(exports[n]) for n in takers}
+    # The lock names each caller's file names, of those the takers' locks
+    # have: a taker meets one of b's callers where its names meet theirs.
+    every = frozenset().union(*(ns for ns in named.values() if ns is not None))
+    names_in: dict[int, frozenset[str]] = {}
     todo, wanted = [], []
     for b, cs in sorted(callers.items()):
         # A taker matters where a caller may hold its lock: a caller's file
         # names it (as the second pass's may_meet()).
-        meet = frozenset(t for t, ns in named.items()
-                         if ns is None or any(not ns.isdisjoint(ids_of(a)) for a in cs))
+        for a in cs if every else ():
+            if a not in names_in:
+                names_in[a] = ids_of(a) & every
+        met = frozenset().union(*(names_in[a] for a in cs))
+        meet = frozenset(t for t, ns in named.items() if ns is None or not ns.isdisjoint(met))
         if meet:
             todo.append(b)
             wanted.append(meet)
@@ -182,6 +193,20 @@ def _summaries_called_holding(work: list[tuple[Path, str]], first: list[FileResu
         if b is not None:
             out[i] = b.exports
     return out
+
+
+class _Texts:
+    """Each file's text, read when first asked (most files never are)."""
+
+    def __init__(self, work: list[tuple[Path, str]], raws: list[bytes | None]) -> None:
+        self.work, self.raws = work, raws
+        self.read: dict[int, bytes] = {}
+
+    def __getitem__(self, i: int) -> bytes:
+        got = self.read.get(i)
+        if got is None:
+            got = self.read[i] = _raw(self.work[i][0], self.raws[i])
+        return got
 
 
 def _raw(path: Path, raw: bytes | None) -> bytes:

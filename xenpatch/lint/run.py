@@ -122,8 +122,10 @@ def _again(
         hit = any(n not in tree.takers or may_meet(tree.takers[n], text)
                   for n in (reached_from(item[0], held) & only) - own) if held else \
             calls_any(item[0], only - own, raw=text)
+        # Without ``held``: for its summaries alone (rounds.py), not its
+        # findings.
         return lint_file(item[0], item[1], _CONFIG, tree.summaries, raw=raw,
-                         findings_only=True) if hit else None
+                         findings_only=True, exports_only=not held) if hit else None
     names = tree.others - own if not own.isdisjoint(tree.others) else tree.others
     meet: set[str] = set()
     if held and tree.takers:
@@ -581,15 +583,21 @@ def _two_passes(work: list[tuple[Path, str]], mapper, progress: Progress | None 
     pairs = list(_counted_pairs(mapper(_first, work, raws, index), len(work), progress))
     first = [r for r, _ in pairs]
     exports = tree_exports(r.exports for r in first)
+    # The external functions the first passes read (where they were read
+    # from disk): the tree's walk for one definition need not read those.
+    defined = {irqcalls.absolute(w[0]): frozenset(p[1]) for w, (_, p)
+               in zip(work, pairs, strict=True) if p is not None and p[1] is not None}
     exports.update(irqcalls.settle([(w[0], r.path, r.exports)
-                                    for w, r in zip(work, first, strict=True)]))
+                                    for w, r in zip(work, first, strict=True)], defined))
     later: list[dict[str, Summary] | None] = []
     results = _second(work, first, exports, mapper, progress, raws, later)
     # A third round, bounded: put_page() (mm.c) takes the heap lock only
     # through page_alloc.c's free_domheap_pages(), which page_alloc.c's
     # own callers then meet.
-    results = rounds.third(work, first, results, later, exports, mapper, _again, progress, raws)
-    return results, [n for _, n in pairs]
+    read = [n for _, n in pairs]
+    results = rounds.third(work, first, results, later, exports, mapper, _again, progress, raws,
+                           [n[1] if n is not None else None for n in read])
+    return results, read
 
 
 def _counted_pairs(pairs: Iterable[tuple[FileResult, Any]], total: int,
