@@ -565,8 +565,13 @@ def file_summaries(path: Path, config: LintConfig,
 
 def summaries_of_text(path: Path, raw: bytes, config: LintConfig, names: frozenset[str],
                       cut: bool = True) -> tuple[bool, dict[str, Summary]]:
-    """file_summaries() of ``raw``, the file's text; ``cut``: over an
-    excerpt (else the whole file, which the excerpt must agree with)."""
+    """file_summaries() of ``raw``, the file's text; ``cut``: as the full
+    lint's exports, over an excerpt where that tells (partial.py), else
+    the file's analysis without its checks."""
+    if cut:
+        from xenpatch.lint.partial import exports_of
+
+        return False, exports_of(path, raw, config, names)
     got = summary_analysis(path, raw, config, names, cut)
     if got is None:
         return True, {}
