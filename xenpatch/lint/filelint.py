@@ -553,9 +553,8 @@ def file_summaries(path: Path, config: LintConfig,
     what their summaries need (their own and their callees' analyses, not
     every function's checks, over an excerpt of the file: excerpt.py): the
     lazy cross-file summaries ask this of the files defining what a linted
-    file calls.  Returns (whole?, summaries): a name the file defines
-    twice (under #ifdef) gets the full lint, whose exports are then all
-    there."""
+    file calls.  Returns (whole?, summaries): those of ``names`` only
+    (partial.py)."""
     try:
         raw = path.read_bytes()
     except OSError:
