@@ -36,7 +36,7 @@ from xenpatch.analysis.locktable import Summary
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.c.source import SourceError, mentions_any
 from xenpatch.lint import nameindex
-from xenpatch.lint.excerpt import Excerpt, excerpt, file_reach
+from xenpatch.lint.excerpt import Excerpt, _bodies, _scan, excerpt, file_reach, reached
 
 if TYPE_CHECKING:
     from xenpatch.lint.config import LintConfig
@@ -84,6 +84,8 @@ def _from_excerpt(path: Path, raw: bytes, config: LintConfig, names: frozenset[s
     fa = _analysis(path, part.text, config, headers)
     if fa is None or not _emptied_bodies(fa, part):
         return None
+    if _order_may_matter(fa, raw, part, reach):
+        return None
     rel = _prepared(fa)
     if _cut_may_decide(fa, raw, part, names, reach):
         return None
@@ -111,6 +113,42 @@ def _prepared(fa: FileAnalysis) -> list[FunctionUnit]:
         if not fa.is_quiet(f):
             fa.prepare(f)
     return rel
+
+
+def _order_may_matter(fa: FileAnalysis, raw: bytes, part: Excerpt,
+                      reach: nameindex.Reach) -> bool:
+    """May the cut-away functions change the order the kept ones are
+    summarised in, where that order matters: a name the file defines
+    twice whose definitions reach it again (the analysis tells a
+    function under way by its name, so one definition being prepared
+    hides the other's summary from what it calls: which of them a caller
+    asks for first decides what the other sees), and which a cut-away
+    body may reach too?"""
+    counts: dict[str, int] = {}
+    for f in fa.order:
+        counts[f.name] = counts.get(f.name, 0) + 1
+    twice = {n for n, k in counts.items() if k > 1}
+    if not twice:
+        return False
+    defs = nameindex.definitions(raw)
+    scanned = _scan(raw)
+    if scanned is None:
+        return True
+    bodies = _bodies(raw, defs, scanned[0])
+
+    def from_texts(texts: list[bytes]) -> set[str]:
+        ids: set[str] = set()
+        for t in texts:
+            ids |= nameindex.identifiers(t)
+        return reached(raw, (), reach, defs, bodies, frozenset(ids))[1]
+
+    from_cut = from_texts([raw[s:e] for s, e in part.cut])
+    for n in twice & from_cut:
+        own = [raw[d.brace:(bodies[i] or (d.brace, len(raw)))[1]]
+               for i, d in enumerate(defs) if d.name == n]
+        if n in from_texts(own):
+            return True
+    return False
 
 
 def _cut_may_decide(fa: FileAnalysis, raw: bytes, part: Excerpt, names: frozenset[str],
