@@ -142,13 +142,12 @@ def _order_may_matter(fa: FileAnalysis, raw: bytes, part: Excerpt,
             ids |= nameindex.identifiers(t)
         return reached(raw, (), reach, defs, bodies, frozenset(ids))[1]
 
-    from_cut = from_texts([raw[s:e] for s, e in part.cut])
-    for n in twice & from_cut:
-        own = [raw[d.brace:(bodies[i] or (d.brace, len(raw)))[1]]
-               for i, d in enumerate(defs) if d.name == n]
-        if n in from_texts(own):
-            return True
-    return False
+    # Whether a definition reaches its name again first: a few bodies,
+    # where what the cut-away ones reach is most of the file.
+    again = {n for n in twice if n in from_texts(
+        [raw[d.brace:(bodies[i] or (d.brace, len(raw)))[1]]
+         for i, d in enumerate(defs) if d.name == n])}
+    return bool(again) and not again.isdisjoint(from_texts([raw[s:e] for s, e in part.cut]))
 
 
 def _cut_may_decide(fa: FileAnalysis, raw: bytes, part: Excerpt, names: frozenset[str],
