@@ -163,6 +163,9 @@ class Excerpt:
     text: bytes
     emptied: list[int]  # offsets in text of the emptied bodies' "{"
     reached: set[str]  # the names the kept bodies may call
+    # The emptied bodies in the original text ("{" and "}" offsets): what
+    # they may call is what the cut-away functions may (partial.py).
+    cut: tuple[tuple[int, int], ...] = ()
 
 
 def excerpt(raw: bytes, names: Iterable[str], reach: nameindex.Reach) -> Excerpt | None:
@@ -202,7 +205,7 @@ def excerpt(raw: bytes, names: Iterable[str], reach: nameindex.Reach) -> Excerpt
             di += 1
         pos = close
     out.append(raw[pos:])
-    return Excerpt(b"".join(out), braces, seen)
+    return Excerpt(b"".join(out), braces, seen, tuple(cut))
 
 
 _REACH: dict[int, tuple[HeaderIndex, nameindex.Reach]] = {}

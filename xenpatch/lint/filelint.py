@@ -573,9 +573,8 @@ def file_summaries(path: Path, config: LintConfig,
     what their summaries need (their own and their callees' analyses, not
     every function's checks, over an excerpt of the file: excerpt.py): the
     lazy cross-file summaries ask this of the files defining what a linted
-    file calls.  Returns (whole?, summaries): a name the file defines
-    twice (under #ifdef) gets the full lint, whose exports are then all
-    there."""
+    file calls.  Returns (whole?, summaries): those of ``names`` only
+    (partial.py)."""
     try:
         raw = path.read_bytes()
     except OSError:
@@ -585,8 +584,13 @@ def file_summaries(path: Path, config: LintConfig,
 
 def summaries_of_text(path: Path, raw: bytes, config: LintConfig, names: frozenset[str],
                       cut: bool = True) -> tuple[bool, dict[str, Summary]]:
-    """file_summaries() of ``raw``, the file's text; ``cut``: over an
-    excerpt (else the whole file, which the excerpt must agree with)."""
+    """file_summaries() of ``raw``, the file's text; ``cut``: as the full
+    lint's exports, over an excerpt where that tells (partial.py), else
+    the file's analysis without its checks."""
+    if cut:
+        from xenpatch.lint.partial import exports_of
+
+        return False, exports_of(path, raw, config, names)
     got = summary_analysis(path, raw, config, names, cut)
     if got is None:
         return True, {}

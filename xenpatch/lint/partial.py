@@ -1,0 +1,217 @@
+"""Some functions' summaries of one C file, as its full lint exports them,
+from an analysis of only what those summaries need: the lazy cross-file
+summaries ask this of the files defining what a linted file calls.
+
+The full lint (filelint.lint_functions()) prepares every relevant function
+first, in file order (each question a fill asks of a callee marks it
+called, FunctionUnit.called), then walks them in order again: a function
+whose facts hold no lock of its own exports its (first definition's)
+summary, one that does the summary of its own run, and a function that
+could not be analysed (skipped) exports none.  A name defined twice (under
+#ifdef) is exported by the last of its definitions that exports one.
+exports_of() does the same two walks over the file cut down to what the
+asked names reach (excerpt.py), the second walk for the asked names only,
+so the answer is the full lint's, name for name (tests/lint/test_partial*.py
+compare them):
+
+- a function the excerpt keeps is analysed as in the whole file (its
+  callees are kept too), and its summaries are of one order of questions
+  (the file analysis enters each call cycle at its first definition);
+- what a cut-away function could change is whether an asked function is
+  called (helper_summary() reads it, through designed_helper()).  Where
+  that matters (the summary with it set differs from the one without) and
+  a cut-away body may name the function (through the file's macros and its
+  headers' inlines), the file is analysed whole instead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from xenpatch.analysis.fileanalysis import FileAnalysis
+from xenpatch.analysis.headers import HeaderIndex, header_index, macro_functions
+from xenpatch.analysis.kept import kept_summary, run_engine
+from xenpatch.analysis.locktable import Summary
+from xenpatch.analysis.unit import FunctionUnit
+from xenpatch.c.source import SourceError, mentions_any
+from xenpatch.lint import nameindex
+from xenpatch.lint.excerpt import Excerpt, _bodies, _scan, excerpt, file_reach, reached
+
+if TYPE_CHECKING:
+    from xenpatch.lint.config import LintConfig
+
+
+def exports_of(path: Path, raw: bytes, config: LintConfig,
+               names: frozenset[str]) -> dict[str, Summary]:
+    """What ``lint_file(path).exports`` holds of ``names`` (``raw``: the
+    file's text)."""
+    from xenpatch.lint.filelint import _seed_names
+
+    headers = header_index(path)
+    if not mentions_any(raw, _seed_names(config, headers)):
+        return {}  # not parsed by the lint: no summaries
+    where = str(path).replace("\\", "/")
+    if any(where == p or where.endswith("/" + p) for p in config.implementation):
+        return {}  # the lock API's own: none either
+    got = _from_excerpt(path, raw, config, names, headers)
+    if got is not None:
+        return got
+    fa = _analysis(path, raw, config, headers)
+    return {} if fa is None else _exports(fa, names, _prepared(fa))
+
+
+def _analysis(path: Path, text: bytes, config: LintConfig,
+              headers: HeaderIndex) -> FileAnalysis | None:
+    from xenpatch.lint.filelint import _parse
+
+    try:
+        src = _parse(str(path), text, config, path)
+    except SourceError:
+        return None
+    return FileAnalysis(config, src, headers, None)
+
+
+def _from_excerpt(path: Path, raw: bytes, config: LintConfig, names: frozenset[str],
+                  headers: HeaderIndex) -> dict[str, Summary] | None:
+    """exports_of() over the excerpt; None where it cannot tell (no
+    excerpt, one that does not parse as the text scan took it, or a
+    cut-away function that may decide a summary)."""
+    reach = file_reach(headers, raw, macro_functions(raw))
+    part = excerpt(raw, names, reach)
+    if part is None:
+        return None
+    fa = _analysis(path, part.text, config, headers)
+    if fa is None or not _emptied_bodies(fa, part):
+        return None
+    if _order_may_matter(fa, raw, part, reach):
+        return None
+    rel = _prepared(fa)
+    if _cut_may_decide(fa, raw, part, names, reach):
+        return None
+    return _exports(fa, names, rel)
+
+
+def _emptied_bodies(fa: FileAnalysis, part: Excerpt) -> bool:
+    """Is each emptied block a function's body, of a function the text
+    scan did not take for a reached one?"""
+    emptied = set(part.emptied)
+    for f in fa.order:
+        body = f.node.child_by_field_name("body")
+        if body is not None and body.start_byte in emptied:
+            emptied.discard(body.start_byte)
+            if f.name in part.reached:
+                return False
+    return not emptied
+
+
+def _prepared(fa: FileAnalysis) -> list[FunctionUnit]:
+    """The relevant functions, each prepared as the full lint's first walk
+    prepares it (the questions asked in the same order)."""
+    rel = fa.relevant()
+    for f in rel:
+        if not fa.is_quiet(f):
+            fa.prepare(f)
+    return rel
+
+
+def _order_may_matter(fa: FileAnalysis, raw: bytes, part: Excerpt,
+                      reach: nameindex.Reach) -> bool:
+    """May the cut-away functions change the order the kept ones are
+    summarised in, where that order matters: a name the file defines
+    twice whose definitions reach it again (the analysis tells a
+    function under way by its name, so one definition being prepared
+    hides the other's summary from what it calls: which of them a caller
+    asks for first decides what the other sees), and which a cut-away
+    body may reach too?"""
+    counts: dict[str, int] = {}
+    for f in fa.order:
+        counts[f.name] = counts.get(f.name, 0) + 1
+    twice = {n for n, k in counts.items() if k > 1}
+    if not twice:
+        return False
+    defs = nameindex.definitions(raw)
+    scanned = _scan(raw)
+    if scanned is None:
+        return True
+    bodies = _bodies(raw, defs, scanned[0])
+
+    def from_texts(texts: list[bytes]) -> set[str]:
+        ids: set[str] = set()
+        for t in texts:
+            ids |= nameindex.identifiers(t)
+        return reached(raw, (), reach, defs, bodies, frozenset(ids))[1]
+
+    # Whether a definition reaches its name again first: a few bodies,
+    # where what the cut-away ones reach is most of the file.
+    again = {n for n in twice if n in from_texts(
+        [raw[d.brace:(bodies[i] or (d.brace, len(raw)))[1]]
+         for i, d in enumerate(defs) if d.name == n])}
+    return bool(again) and not again.isdisjoint(from_texts([raw[s:e] for s, e in part.cut]))
+
+
+def _cut_may_decide(fa: FileAnalysis, raw: bytes, part: Excerpt, names: frozenset[str],
+                    reach: nameindex.Reach) -> bool:
+    """May a cut-away function change an asked name's summary: is one not
+    called by what is kept, whose summary would differ if it were, named
+    by a cut-away body?"""
+    open_to: set[str] = set()
+    for n in names:
+        f = fa.fns.get(n)
+        if f is None or f.called or f.cfg is None or f.info is None or f.skip is not None \
+                or not f.info.relevant:
+            # Called already, or exporting nothing, or what takes_summary()
+            # says (which reads no caller).
+            continue
+        res = f.run_record[0] if f.run_record is not None else run_engine(f, None)
+        if res is None:
+            continue
+        alone = kept_summary(f, res)
+        f.called = True
+        try:
+            called = kept_summary(f, res)
+        finally:
+            f.called = False
+        if alone != called:
+            open_to.add(n)
+    if not open_to:
+        return False
+    ids: set[str] = set()
+    for s, e in part.cut:
+        ids |= nameindex.identifiers(raw[s:e])
+    return not reach.closure(ids).isdisjoint(open_to)
+
+
+def _exports(fa: FileAnalysis, names: frozenset[str],
+             rel: list[FunctionUnit]) -> dict[str, Summary]:
+    """The full lint's second walk (filelint.lint_functions()), for the
+    exports of ``names``: the other functions' runs there change none of
+    these (their questions were all asked in the first walk)."""
+    from xenpatch.lint.filelint import exported
+
+    out: dict[str, Summary] = {}
+    for f in rel:
+        if f.name not in names:
+            continue
+        if f.quiet and f.cfg is None:
+            continue
+        if f.skip is not None or f.cfg is None or f.info is None:
+            continue
+        mine = f.src is fa.src and not f.is_static and f.name not in fa.table.ops \
+            and f.name not in fa.table.wrappers
+        if not f.info.relevant:
+            if mine:
+                s = fa.summary_of(f.name)
+                if s is not None and exported(s):
+                    out[f.name] = s
+            continue
+        res = f.run_record[0] if f.run_record is not None else run_engine(f, None)
+        if res is None:
+            continue
+        if mine:
+            if not f.summarised:
+                f.summarised = True
+                f.summary = kept_summary(f, res)
+            if f.summary is not None and exported(f.summary):
+                out[f.name] = f.summary
+    return out
