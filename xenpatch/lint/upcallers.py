@@ -1,0 +1,364 @@
+"""The IRQ state other files call one linted file's functions in, for a
+run on a few files of a tree (the pre-commit hook's): the upward half of
+what a whole-tree run settles (lint/irqcalls.py).
+
+The lazy summaries (lazy.py) follow a file's calls down; the IRQ facts a
+whole-tree run gives a file come from its callers, up: the state every
+other file calls a non-static function in (an entry), one other file's
+call with IRQs off (a context, lint/irqcontext.py), what the other files'
+calls through a field the file stores a function in agree on.  A file's
+first pass says which of these it would read (irqentry.WANT): only
+functions whose findings can depend on their caller's IRQ state.  For
+those names only:
+
+- the files of the tree whose code mentions one (a text scan of every
+  source, as irqcalls reads them; kept per tree state);
+- of those, the ones that could state an IRQ state at all (their text, or
+  their headers' inlines and macros, name the IRQ API) get their first
+  pass, as a whole-tree run's (kept by content); a name some other mention
+  of which no file can state is not looked at further: irqcalls.settle()
+  would leave it unknown;
+- irqcalls.settle() over the file and those callers, in a whole-tree run's
+  order, gives the facts; the file is linted again with them.
+
+A mention left out is never a fact: settle() drops a name a file mentions
+without stating it, and a missing context is one finding fewer, never one
+more (no guessing).  Everything is kept in one JSON file per tree beside
+the tree cache, written whole or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from xenpatch.analysis.irqentry import CALL_KEY, FIELD_KEY, WANT, WITNESS, summary_state
+from xenpatch.analysis.locktable import Summary
+from xenpatch.lint.treecache import TreeCache, content_hash, summary_in, summary_out
+
+if TYPE_CHECKING:
+    from xenpatch.lint.config import LintConfig
+    from xenpatch.lint.findings import FileResult
+
+# Where a caller may hide (irqcalls._SUFFIXES).
+_SUFFIXES = (".c", ".h", ".S", ".s", ".inc")
+# At most this many caller files get a first pass for one linted file:
+# past it, the file's names are left unknown (a hook must stay quick).
+MOST_CALLERS = 8
+_FORMAT = 1
+
+# (path, display name, text) -> the file's first pass.
+FirstPass = Callable[[Path, str, bytes], "FileResult"]
+
+
+def wanted(exports: Mapping[str, Summary]) -> tuple[frozenset[str], frozenset[str],
+                                                     frozenset[str]]:
+    """The facts a first pass's exports ask of the tree: (functions whose
+    entry, functions whose other callers one at a time, fields whose
+    other callers)."""
+    entry, ctx, fields = set(), set(), set()
+    for k, s in exports.items():
+        if summary_state(s) != WANT:
+            continue
+        if k.startswith(WITNESS):
+            ctx.add(k[len(WITNESS):])
+        elif k.startswith(CALL_KEY):
+            entry.add(k[len(CALL_KEY):])
+        elif k.startswith(FIELD_KEY) and k.endswith("|"):
+            fields.add(k[len(FIELD_KEY):-1])
+    return frozenset(entry), frozenset(ctx), frozenset(fields)
+
+
+def caller_facts(cache: TreeCache, path: Path, display: str, raw: bytes,
+                 own: Mapping[str, Summary], config: LintConfig, first_pass: FirstPass,
+                 display_of: Callable[[Path], str]) -> dict[str, Summary]:
+    """The IRQ facts a whole-tree run gives the file at ``path`` (``raw``
+    its text, ``own`` its first pass's exports) from its callers in other
+    files, as external summaries for its lint."""
+    entry, ctx, fields = wanted(own)
+    if not entry and not ctx and not fields:
+        return {}
+    rel = _rel(cache, path)
+    if rel is None:
+        return {}
+    side = _Side.open(cache)
+    state = side.tree_state(cache, rel)
+    key = _key(state, content_hash(raw), own, display)
+    got = side.facts.get(rel)
+    if got is not None and got[0] == key:
+        return {k: summary_in(v) for k, v in got[1].items()}
+    names = entry | ctx | fields
+    mentions = side.mentions(cache.root, state, names)
+    callers = _callers(cache.root, rel, mentions, entry | fields, ctx, config)
+    facts: dict[str, Summary] = {}
+    if callers:
+        facts = _settled(cache, side, path, display, own, callers, first_pass, display_of,
+                         entry, ctx, fields, rel)
+    side.facts[rel] = (key, {k: summary_out(s) for k, s in sorted(facts.items())},
+                       content_hash(raw), state)
+    side.dirty = True
+    side.save()
+    return facts
+
+
+def fresh(cache: TreeCache, rel: str, raw: bytes) -> bool:
+    """Are the facts a kept result of the file (its text ``raw``) was
+    linted with still what its callers give?  A file whose text asks
+    nothing of them has no entry: nothing to go stale."""
+    side = _Side.open(cache)
+    got = side.facts.get(rel)
+    if got is None or got[2] != content_hash(raw):
+        return True
+    return side.tree_state(cache, rel) == got[3]
+
+
+def _rel(cache: TreeCache, path: Path) -> str | None:
+    try:
+        return Path(os.path.abspath(path)).relative_to(cache.root).as_posix()
+    except ValueError:
+        return cache.rel(path.resolve())
+
+
+def _key(state: str, digest: str, own: Mapping[str, Summary], display: str) -> str:
+    h = hashlib.sha256(f"{state}\0{digest}\0{display}\0".encode())
+    h.update(json.dumps({k: summary_out(s) for k, s in sorted(own.items())
+                         if k.startswith(FIELD_KEY)}, sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def _callers(root: Path, rel: str, mentions: Mapping[str, list[str]], whole: frozenset[str],
+             ctx: frozenset[str], config: LintConfig) -> list[str]:
+    """The files worth a first pass: for a name ``whole`` (every other
+    mention must state its calls), all its mentioning files if each can
+    state one (else none); for a name of ``ctx`` (one call at a time),
+    those that can."""
+    from xenpatch.c.source import identifier_set
+    from xenpatch.lint.irqcalls import prototypes_only
+
+    can: dict[str, bool] = {}
+    texts: dict[str, bytes] = {}
+
+    def text(r: str) -> bytes:
+        if r not in texts:
+            try:
+                texts[r] = (root / r).read_bytes()
+            except OSError:
+                texts[r] = b""
+        return texts[r]
+
+    def states(r: str) -> bool:
+        if r not in can:
+            can[r] = r.endswith((".c", ".h")) and _names_irq(root / r, text(r), config,
+                                                               identifier_set)
+        return can[r]
+
+    out: set[str] = set()
+    for n in sorted(mentions):
+        files = [r for r in mentions[n] if r != rel]
+        if n in whole:
+            from xenpatch.analysis import fnptrs
+
+            users = [r for r in files if not (r.endswith(".h") and prototypes_only(
+                fnptrs.code_only(text(r)), n))]
+            if users and all(states(r) for r in users) and \
+                    len(out | set(users)) <= MOST_CALLERS:
+                out |= set(users)
+        if n in ctx:
+            for r in files:
+                if states(r) and len(out) < MOST_CALLERS:
+                    out.add(r)
+    return sorted(out)
+
+
+def _names_irq(path: Path, raw: bytes, config: LintConfig, identifier_set) -> bool:
+    """Can the file's first pass know an IRQ state anywhere: does its text
+    name the IRQ API (a move, an _irq lock, a callback with a known state,
+    the enabled test an assert makes), or a header inline or macro that
+    does?"""
+    from xenpatch.analysis.headers import header_index
+    from xenpatch.analysis.irqstate import IRQ_FLAVOURS
+    from xenpatch.lint.reaching import reaching_names
+
+    irq = config.irq
+    seeds = frozenset({*irq.calls, *irq.flags, *irq.callbacks, "local_irq_is_enabled",
+                       *(n for n, op in config.table.ops.items()
+                         if op.flavour in IRQ_FLAVOURS)})
+    names = reaching_names(header_index(path), seeds)
+    return not names.isdisjoint(identifier_set(raw))
+
+
+def _settled(cache: TreeCache, side: _Side, path: Path, display: str,
+             own: Mapping[str, Summary], callers: list[str], first_pass: FirstPass,
+             display_of: Callable[[Path], str], entry: frozenset[str],
+             ctx: frozenset[str], fields: frozenset[str], rel: str) -> dict[str, Summary]:
+    from xenpatch.lint.irqcalls import settle
+
+    items: list[tuple[int, str, Path, Mapping[str, Summary]]] = []
+    for r in callers:
+        p = cache.root / r
+        try:
+            raw = p.read_bytes()
+        except OSError:
+            continue
+        shown = display_of(p)
+        items.append((len(raw), shown, p, side.first(r, raw, shown, p, first_pass)))
+    items.append((len(path.read_bytes()) if path.exists() else 0, display, path, own))
+    # A whole-tree run's order: biggest first, then by name (the first
+    # file saying a context is the one its note names).
+    items.sort(key=lambda t: (-t[0], t[1]))
+    got = settle([(p, shown, ex) for _, shown, p, ex in items])
+    out: dict[str, Summary] = {}
+    for k, s in got.items():
+        if k.startswith(WITNESS):
+            if k[len(WITNESS):].partition("|")[0] in ctx:
+                out[k] = s
+        elif k.startswith(CALL_KEY):
+            if k[len(CALL_KEY):] in entry:
+                out[k] = s
+        elif k.startswith(FIELD_KEY):
+            fld, _, who = k[len(FIELD_KEY):].partition("|")
+            if fld in fields and who == rel:
+                out[k] = s
+    return out
+
+
+@dataclass
+class _Side:
+    """What is kept for a tree: the mentions of names in one state of the
+    tree, and each caller file's first-pass IRQ exports by content."""
+
+    path: Path
+    context: str
+    state: str = ""
+    found: dict[str, list[str]] = field(default_factory=dict)
+    firsts: dict[str, tuple[str, str, dict[str, Any]]] = field(default_factory=dict)
+    # Per linted file: (key, facts, its content hash, the tree state).
+    facts: dict[str, tuple[str, dict[str, Any], str, str]] = field(default_factory=dict)
+    dirty: bool = False
+    _state: dict[str, str] = field(default_factory=dict)
+
+    @staticmethod
+    def open(cache: TreeCache) -> _Side:
+        side = _Side(cache.path.with_name(cache.path.stem + "-upcallers.json"), cache.context)
+        try:
+            data = json.loads(side.path.read_text(encoding="utf-8"))
+            if data.get("format") != _FORMAT or data.get("context") != cache.context:
+                return side
+            side.state = str(data["state"])
+            side.found = {str(n): [str(r) for r in rs] for n, rs in data["found"].items()}
+            side.firsts = {str(r): (str(h), str(d), dict(ex))
+                           for r, (h, d, ex) in data["firsts"].items()}
+            side.facts = {str(r): (str(k), dict(v), str(h), str(st))
+                          for r, (k, v, h, st) in data["facts"].items()}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return _Side(side.path, cache.context)
+        return side
+
+    def tree_state(self, cache: TreeCache, rel: str) -> str:
+        """The content of every file a mention may be in but ``rel``
+        (whose own mentions are its first pass's): the C files and headers
+        by the tree cache's hashes, the others by size and time."""
+        if rel in self._state:
+            return self._state[rel]
+        h = hashlib.sha256()
+        for r in sorted(cache.hashes):
+            if r != rel:
+                h.update(f"{r}\0{cache.hashes[r]}\n".encode())
+        for d, dirs, names in os.walk(cache.root):
+            dirs.sort()
+            for n in sorted(names):
+                if n.endswith(_SUFFIXES[2:]):
+                    p = os.path.join(d, n)
+                    try:
+                        st = os.stat(p)
+                    except OSError:
+                        continue
+                    h.update(f"{p}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        self._state[rel] = got = h.hexdigest()
+        return got
+
+    def mentions(self, root: Path, state: str, names: Iterable[str]) -> dict[str, list[str]]:
+        """Per name, the files (relative) whose code mentions it."""
+        if state != self.state:
+            self.state, self.found, self.dirty = state, {}, True
+        todo = sorted(n for n in names if n not in self.found)
+        if todo:
+            got = _scan(root, todo)
+            for n in todo:
+                self.found[n] = got.get(n, [])
+            self.dirty = True
+        return {n: self.found[n] for n in names}
+
+    def first(self, rel: str, raw: bytes, shown: str, path: Path,
+              first_pass: FirstPass) -> dict[str, Summary]:
+        """The IRQ facts the file's first pass exports (kept by content)."""
+        digest = content_hash(raw)
+        got = self.firsts.get(rel)
+        if got is not None and got[0] == digest and got[1] == shown:
+            return {k: summary_in(v) for k, v in got[2].items()}
+        r = first_pass(path, shown, raw)
+        ex = {k: s for k, s in r.exports.items() if k.startswith(FIELD_KEY)}
+        self.firsts[rel] = (digest, shown, {k: summary_out(s) for k, s in sorted(ex.items())})
+        self.dirty = True
+        return ex
+
+    def save(self) -> None:
+        if not self.dirty:
+            return
+        data = {"format": _FORMAT, "context": self.context, "state": self.state,
+                "found": self.found,
+                "firsts": {r: list(v) for r, v in sorted(self.firsts.items())},
+                "facts": {r: list(v) for r, v in sorted(self.facts.items())}}
+        tmp = None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-")
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(json.dumps(data, separators=(",", ":")))
+            os.replace(tmp, self.path)
+            tmp = None
+            self.dirty = False
+        except OSError:
+            pass  # only slower next time
+        finally:
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
+
+
+def _scan(root: Path, names: list[str]) -> dict[str, list[str]]:
+    """Per name, the sources under ``root`` whose code (comments and
+    literals blank) names it as a word."""
+    from xenpatch.analysis import fnptrs
+    from xenpatch.c.source import identifier_set
+
+    wanted = [n.encode() for n in names]
+    out: dict[str, list[str]] = {}
+    for d, dirs, files in os.walk(root):
+        dirs.sort()
+        for f in sorted(files):
+            if not f.endswith(_SUFFIXES):
+                continue
+            p = os.path.join(d, f)
+            try:
+                with open(p, "rb") as fh:
+                    raw = fh.read()
+            except OSError:
+                continue
+            here = [n for n in wanted if n in raw]
+            if not here:
+                continue
+            words = identifier_set(fnptrs.code_only(raw))
+            rel = os.path.relpath(p, root).replace(os.sep, "/")
+            for n in here:
+                if n in words:
+                    out.setdefault(n.decode(), []).append(rel)
+    return out
+
+
+__all__ = ["MOST_CALLERS", "caller_facts", "fresh", "wanted"]
