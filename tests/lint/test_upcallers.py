@@ -4,8 +4,11 @@ tree summaries reports what linting the whole tree reports for it.
 fixtures/lint/upcallers/ is a small tree: common/runner.c's runner_flush()
 is called with IRQs off by arch/halt.c and on by common/pool.c (its
 _irq pair is wrong in halt.c's context); runner_reset()'s IRQs-off
-caller's own state is unknown (no context).  fixtures/lint/irqcalls/
-(test_irqcalls.py) adds an entry settled over the tree and a field."""
+caller's own state is unknown (no context); common/switch.c stores
+fast_switch_to() in the ->switch_to field common/sched.c calls through
+with IRQs off (its _irq pair is wrong there).  fixtures/lint/irqcalls/
+(test_irqcalls.py) adds an entry settled over the tree and a field the
+file calls through itself."""
 
 from __future__ import annotations
 
@@ -70,3 +73,22 @@ def test_a_caller_whose_state_is_unknown_gives_no_context(tmp_path: Path) -> Non
     halt.write_text(halt.read_text().replace("local_irq_disable();", "halts++;"))
     runner = root / "common" / "runner.c"
     assert lint_files([(runner, "runner.c")], jobs=1, tree=True)[0].findings == []
+
+
+def test_a_field_the_file_stores_in_gives_its_callers_state() -> None:
+    switch = TREES[0] / "common" / "switch.c"
+    [r] = lint_files([(switch, _display(switch))], jobs=1, tree=True)
+    assert [(f.function, f.check) for f in r.findings] == [("fast_switch_to", "XL011")]
+
+
+def test_a_field_named_where_no_call_shows_is_unknown(tmp_path: Path) -> None:
+    """A macro's argument may be a call through the field the text does
+    not show: what the calls agree on is then not known."""
+    root = tmp_path / "tree"
+    shutil.copytree(TREES[0], root)
+    (root / "common" / "hook.c").write_text(
+        "#include <xen/spinlock.h>\n#include <asm/switch.h>\n"
+        "#define CALL_HOOK(s, f, c) ((s)->ops->f((s), (c)))\n"
+        "void hook_run(struct switcher *s)\n{\n    CALL_HOOK(s, switch_to, 0);\n}\n")
+    switch = root / "common" / "switch.c"
+    assert lint_files([(switch, "switch.c")], jobs=1, tree=True)[0].findings == []

@@ -32,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -82,7 +83,10 @@ def caller_facts(cache: TreeCache, path: Path, display: str, raw: bytes,
     its text, ``own`` its first pass's exports) from its callers in other
     files, as external summaries for its lint."""
     entry, ctx, fields = wanted(own)
-    if not entry and not ctx and not fields:
+    stored = stored_fields(raw) - fields
+    if stored and not _names_irq(path, raw, config):
+        stored = frozenset()  # no check of the file reads its entry state
+    if not entry and not ctx and not fields and not stored:
         return {}
     rel = _rel(cache, path)
     if rel is None:
@@ -93,13 +97,16 @@ def caller_facts(cache: TreeCache, path: Path, display: str, raw: bytes,
     got = side.facts.get(rel)
     if got is not None and got[0] == key:
         return {k: summary_in(v) for k, v in got[1].items()}
-    names = entry | ctx | fields
+    names = entry | ctx | fields | stored
     mentions = side.mentions(cache.root, state, names)
     callers = _callers(cache.root, rel, mentions, entry | fields, ctx, config)
     facts: dict[str, Summary] = {}
     if callers:
         facts = _settled(cache, side, path, display, own, callers, first_pass, display_of,
                          entry, ctx, fields, rel)
+    if stored:
+        facts.update(_field_facts(cache, side, rel, own, stored, mentions, config, first_pass,
+                                  display_of))
     side.facts[rel] = (key, {k: summary_out(s) for k, s in sorted(facts.items())},
                        content_hash(raw), state)
     side.dirty = True
@@ -176,7 +183,80 @@ def _callers(root: Path, rel: str, mentions: Mapping[str, list[str]], whole: fro
     return sorted(out)
 
 
-def _names_irq(path: Path, raw: bytes, config: LintConfig, identifier_set) -> bool:
+# A function stored into a field: ``.f = name`` or ``->f = name``.
+_STORE = re.compile(rb"(?:->|\.)\s*([A-Za-z_]\w*)\s*=(?!=)\s*&?\s*([A-Za-z_]\w*)")
+
+
+def stored_fields(raw: bytes) -> frozenset[str]:
+    """The fields the text stores one of its own functions in."""
+    from xenpatch.lint import nameindex
+
+    mine = {d.name.encode() for d in nameindex.definitions(raw)}
+    return frozenset(m.group(1).decode() for m in _STORE.finditer(raw) if m.group(2) in mine)
+
+
+def _field_facts(cache: TreeCache, side: _Side, rel: str, own: Mapping[str, Summary],
+                 stored: frozenset[str], mentions: Mapping[str, list[str]],
+                 config: LintConfig, first_pass: FirstPass,
+                 display_of: Callable[[Path], str]) -> dict[str, Summary]:
+    """What the tree's calls through each field the file stores a function
+    in agree on, as a whole-tree run merges the files' words
+    (treeexports.tree_exports(): "%irq:->FIELD"): from the first passes of
+    the files calling through it.  A field some file names otherwise than
+    as a member (a macro's argument: a call the text cannot see) is left
+    unknown, as is one a caller that can state no IRQ state calls through."""
+    from xenpatch.analysis.irqentry import fields_called
+    from xenpatch.c.source import identifier_set
+    from xenpatch.lint.treeexports import tree_exports
+
+    out: dict[str, Summary] = {}
+    for fld in sorted(stored):
+        calling: list[str] = []
+        ok = True
+        for r in mentions.get(fld, []):
+            if r == rel:
+                continue
+            try:
+                raw = (cache.root / r).read_bytes()
+            except OSError:
+                ok = False
+                break
+            if fld in fields_called(raw):
+                if not r.endswith((".c", ".h")) or not _names_irq(cache.root / r, raw, config,
+                                                                   identifier_set):
+                    ok = False
+                    break
+                calling.append(r)
+            elif not _members_only(raw, fld):
+                ok = False
+                break
+        if not ok or not calling or len(calling) > MOST_CALLERS:
+            continue
+        words: list[Mapping[str, Summary]] = [side.first(r, (cache.root / r).read_bytes(), display_of(cache.root / r),
+                            cache.root / r, first_pass) for r in calling]
+        words.append(own)
+        key = FIELD_KEY + fld
+        got = tree_exports({key: ex[key]} if key in ex else {} for ex in words).get(key)
+        if got is not None and summary_state(got) in ("on", "off"):
+            out[key] = got
+    return out
+
+
+def _members_only(raw: bytes, fld: str) -> bool:
+    """Is every mention of ``fld`` in the code a member (after ``.`` or
+    ``->``) or a member's declaration (``(*fld)``)?"""
+    from xenpatch.analysis import fnptrs
+
+    code = fnptrs.code_only(raw)
+    for m in re.finditer(rb"\b" + re.escape(fld.encode()) + rb"\b", code):
+        before = code[max(0, m.start() - 8):m.start()].rstrip()
+        if before.endswith((b".", b"->")) or before.endswith(b"(*"):
+            continue
+        return False
+    return True
+
+
+def _names_irq(path: Path, raw: bytes, config: LintConfig, identifier_set=None) -> bool:
     """Can the file's first pass know an IRQ state anywhere: does its text
     name the IRQ API (a move, an _irq lock, a callback with a known state,
     the enabled test an assert makes), or a header inline or macro that
@@ -185,6 +265,8 @@ def _names_irq(path: Path, raw: bytes, config: LintConfig, identifier_set) -> bo
     from xenpatch.analysis.irqstate import IRQ_FLAVOURS
     from xenpatch.lint.reaching import reaching_names
 
+    if identifier_set is None:
+        from xenpatch.c.source import identifier_set
     irq = config.irq
     seeds = frozenset({*irq.calls, *irq.flags, *irq.callbacks, "local_irq_is_enabled",
                        *(n for n, op in config.table.ops.items()
