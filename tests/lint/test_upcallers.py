@@ -92,3 +92,16 @@ def test_a_field_named_where_no_call_shows_is_unknown(tmp_path: Path) -> None:
         "void hook_run(struct switcher *s)\n{\n    CALL_HOOK(s, switch_to, 0);\n}\n")
     switch = root / "common" / "switch.c"
     assert lint_files([(switch, "switch.c")], jobs=1, tree=True)[0].findings == []
+
+
+def test_a_broken_record_of_the_callers_is_read_again(tmp_path: Path) -> None:
+    """What is kept of the callers lives in one file per tree, written
+    whole or not at all; one that does not read (cut short, another
+    version's) is computed again."""
+    runner = TREES[0] / "common" / "runner.c"
+    item = (runner, _display(runner))
+    first = _seen(lint_files([item], jobs=1, tree=True))
+    [kept] = (tmp_path / "cache" / "lint" / "upcallers").glob("*.json")
+    for broken in (kept.read_text()[:40], '{"format": 0}', "[]"):
+        kept.write_text(broken)
+        assert _seen(lint_files([item], jobs=1, tree=True)) == first

@@ -23,8 +23,9 @@ those names only:
 
 A mention left out is never a fact: settle() drops a name a file mentions
 without stating it, and a missing context is one finding fewer, never one
-more (no guessing).  Everything is kept in one JSON file per tree beside
-the tree cache, written whole or not at all.
+more (no guessing).  A name with more callers to read than MOST_CALLERS
+is left unknown.  Everything is kept in one JSON file per tree (under the
+tree cache's directory, in upcallers/), written whole or not at all.
 """
 
 from __future__ import annotations
@@ -86,12 +87,18 @@ def caller_facts(cache: TreeCache, path: Path, display: str, raw: bytes,
     stored = stored_fields(raw) - fields
     if stored and not _names_irq(path, raw, config):
         stored = frozenset()  # no check of the file reads its entry state
-    if not entry and not ctx and not fields and not stored:
-        return {}
     rel = _rel(cache, path)
     if rel is None:
         return {}
     side = _Side.open(cache)
+    if not entry and not ctx and not fields and not stored:
+        # Nothing asked of the tree: what is kept of the file stands
+        # whatever the other files hold (fresh()).
+        if side.facts.get(rel, ("", {}, "", ""))[2:] != (content_hash(raw), ""):
+            side.facts[rel] = ("", {}, content_hash(raw), "")
+            side.dirty = True
+            side.save()
+        return {}
     state = side.tree_state(cache, rel)
     key = _key(state, content_hash(raw), own, display)
     got = side.facts.get(rel)
@@ -116,13 +123,13 @@ def caller_facts(cache: TreeCache, path: Path, display: str, raw: bytes,
 
 def fresh(cache: TreeCache, rel: str, raw: bytes) -> bool:
     """Are the facts a kept result of the file (its text ``raw``) was
-    linted with still what its callers give?  A file whose text asks
-    nothing of them has no entry: nothing to go stale."""
+    linted with still what its callers give?  No record of the text: not
+    known (the record was lost), so no."""
     side = _Side.open(cache)
     got = side.facts.get(rel)
     if got is None or got[2] != content_hash(raw):
-        return True
-    return side.tree_state(cache, rel) == got[3]
+        return False
+    return got[3] == "" or side.tree_state(cache, rel) == got[3]
 
 
 def _rel(cache: TreeCache, path: Path) -> str | None:
@@ -177,9 +184,11 @@ def _callers(root: Path, rel: str, mentions: Mapping[str, list[str]], whole: fro
                     len(out | set(users)) <= MOST_CALLERS:
                 out |= set(users)
         if n in ctx:
-            for r in files:
-                if states(r) and len(out) < MOST_CALLERS:
-                    out.add(r)
+            # All of them or none: the first in a whole-tree run's order is
+            # the one the note names.
+            some = {r for r in files if states(r)}
+            if len(out | some) <= MOST_CALLERS:
+                out |= some
     return sorted(out)
 
 
@@ -327,7 +336,7 @@ class _Side:
 
     @staticmethod
     def open(cache: TreeCache) -> _Side:
-        side = _Side(cache.path.with_name(cache.path.stem + "-upcallers.json"), cache.context)
+        side = _Side(cache.path.parent / "upcallers" / cache.path.name, cache.context)
         try:
             data = json.loads(side.path.read_text(encoding="utf-8"))
             if data.get("format") != _FORMAT or data.get("context") != cache.context:
