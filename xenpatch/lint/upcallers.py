@@ -241,8 +241,9 @@ def _field_facts(cache: TreeCache, side: _Side, rel: str, own: Mapping[str, Summ
                 break
         if not ok or not calling or len(calling) > MOST_CALLERS:
             continue
-        words: list[Mapping[str, Summary]] = [side.first(r, (cache.root / r).read_bytes(), display_of(cache.root / r),
-                            cache.root / r, first_pass) for r in calling]
+        words: list[Mapping[str, Summary]] = [
+            side.first(r, (cache.root / r).read_bytes(), display_of(cache.root / r),
+                       cache.root / r, first_pass) for r in calling]
         words.append(own)
         key = FIELD_KEY + fld
         got = tree_exports({key: ex[key]} if key in ex else {} for ex in words).get(key)
