@@ -150,12 +150,14 @@ def _callers(root: Path, rel: str, mentions: Mapping[str, list[str]], whole: fro
              ctx: frozenset[str], config: LintConfig) -> list[str]:
     """The files worth a first pass: for a name ``whole`` (every other
     mention must state its calls), all its mentioning files if each can
-    state one (else none); for a name of ``ctx`` (one call at a time),
-    those that can."""
+    state one (else none); for a name of ``ctx`` (one call at a time with
+    IRQs off), all those that can turn them off, or none.  Names needing
+    fewer files first, up to MOST_CALLERS files in all."""
+    from xenpatch.analysis import fnptrs
     from xenpatch.c.source import identifier_set
     from xenpatch.lint.irqcalls import prototypes_only
 
-    can: dict[str, bool] = {}
+    can: dict[tuple[str, bool], bool] = {}
     texts: dict[str, bytes] = {}
 
     def text(r: str) -> bytes:
@@ -166,29 +168,30 @@ def _callers(root: Path, rel: str, mentions: Mapping[str, list[str]], whole: fro
                 texts[r] = b""
         return texts[r]
 
-    def states(r: str) -> bool:
-        if r not in can:
-            can[r] = r.endswith((".c", ".h")) and _names_irq(root / r, text(r), config,
-                                                               identifier_set)
-        return can[r]
+    def states(r: str, off: bool) -> bool:
+        if (r, off) not in can:
+            can[(r, off)] = r.endswith((".c", ".h")) and _names_irq(
+                root / r, text(r), config, identifier_set, off)
+        return can[(r, off)]
 
-    out: set[str] = set()
+    asks: list[tuple[int, str, set[str]]] = []
     for n in sorted(mentions):
         files = [r for r in mentions[n] if r != rel]
         if n in whole:
-            from xenpatch.analysis import fnptrs
-
             users = [r for r in files if not (r.endswith(".h") and prototypes_only(
                 fnptrs.code_only(text(r)), n))]
-            if users and all(states(r) for r in users) and \
-                    len(out | set(users)) <= MOST_CALLERS:
-                out |= set(users)
+            if users and all(states(r, False) for r in users):
+                asks.append((len(users), n, set(users)))
         if n in ctx:
             # All of them or none: the first in a whole-tree run's order is
             # the one the note names.
-            some = {r for r in files if states(r)}
-            if len(out | some) <= MOST_CALLERS:
-                out |= some
+            some = {r for r in files if states(r, True)}
+            if some:
+                asks.append((len(some), n, some))
+    out: set[str] = set()
+    for _, _, some in sorted(asks, key=lambda a: (a[0], a[1])):
+        if len(out | some) <= MOST_CALLERS:
+            out |= some
     return sorted(out)
 
 
@@ -266,11 +269,14 @@ def _members_only(raw: bytes, fld: str) -> bool:
     return True
 
 
-def _names_irq(path: Path, raw: bytes, config: LintConfig, identifier_set=None) -> bool:
-    """Can the file's first pass know an IRQ state anywhere: does its text
-    name the IRQ API (a move, an _irq lock, a callback with a known state,
-    the enabled test an assert makes), or a header inline or macro that
-    does?"""
+def _names_irq(path: Path, raw: bytes, config: LintConfig, identifier_set=None,
+               off: bool = False) -> bool:
+    """Can the file's first pass know an IRQ state anywhere (``off``: know
+    IRQs off): does its text name the IRQ API (a move, an _irq lock, a
+    callback with a known state, the enabled test an assert makes), or a
+    header inline or macro that does?  Only a move that turns IRQs off or
+    saves them, an _irq lock, a callback run with them off or the test can
+    make them known off."""
     from xenpatch.analysis.headers import header_index
     from xenpatch.analysis.irqstate import IRQ_FLAVOURS
     from xenpatch.lint.reaching import reaching_names
@@ -278,9 +284,11 @@ def _names_irq(path: Path, raw: bytes, config: LintConfig, identifier_set=None) 
     if identifier_set is None:
         from xenpatch.c.source import identifier_set
     irq = config.irq
-    seeds = frozenset({*irq.calls, *irq.flags, *irq.callbacks, "local_irq_is_enabled",
-                       *(n for n, op in config.table.ops.items()
-                         if op.flavour in IRQ_FLAVOURS)})
+    seeds = frozenset({
+        *(n for n, (effect, _) in irq.calls.items() if not off or effect in ("off", "save")),
+        *(n for n, (_, state) in irq.callbacks.items() if not off or state == "off"),
+        *(() if off else irq.flags), "local_irq_is_enabled",
+        *(n for n, op in config.table.ops.items() if op.flavour in IRQ_FLAVOURS)})
     names = reaching_names(header_index(path), seeds)
     return not names.isdisjoint(identifier_set(raw))
 
