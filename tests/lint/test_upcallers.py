@@ -105,3 +105,15 @@ def test_a_broken_record_of_the_callers_is_read_again(tmp_path: Path) -> None:
     for broken in (kept.read_text()[:40], '{"format": 0}', "[]"):
         kept.write_text(broken)
         assert _seen(lint_files([item], jobs=1, tree=True)) == first
+
+
+def test_an_unwritable_record_is_only_slower(tmp_path: Path) -> None:
+    runner = TREES[0] / "common" / "runner.c"
+    item = (runner, _display(runner))
+    lint = tmp_path / "cache" / "lint"
+    lint.mkdir(parents=True)
+    (lint / "upcallers").write_text("")  # a file where the folder goes
+    for _ in range(2):
+        [r] = lint_files([item], jobs=1, tree=True)
+        assert [f.check for f in r.findings] == ["XL011"]
+    assert sorted(p.name for p in lint.iterdir() if p.name.startswith(".tmp")) == []

@@ -54,6 +54,8 @@ _SUFFIXES = (".c", ".h", ".S", ".s", ".inc")
 # past it, the file's names are left unknown (a hook must stay quick).
 MOST_CALLERS = 8
 _FORMAT = 1
+# The tree states whose mentions are kept.
+_STATES = 4
 
 # (path, display name, text) -> the file's first pass.
 FirstPass = Callable[[Path, str, bytes], "FileResult"]
@@ -100,7 +102,7 @@ def caller_facts(cache: TreeCache, path: Path, display: str, raw: bytes,
             side.save()
         return {}
     state = side.tree_state(cache, rel)
-    key = _key(state, content_hash(raw), own, display)
+    key = _key(state, content_hash(raw), own, display + "\0" + display_of(cache.root))
     got = side.facts.get(rel)
     if got is not None and got[0] == key:
         return {k: summary_in(v) for k, v in got[1].items()}
@@ -335,8 +337,9 @@ class _Side:
 
     path: Path
     context: str
-    state: str = ""
-    found: dict[str, list[str]] = field(default_factory=dict)
+    # Tree state -> name -> the files mentioning it (the last few states:
+    # each linted file's state leaves its own text out).
+    found: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     firsts: dict[str, tuple[str, str, dict[str, Any]]] = field(default_factory=dict)
     # Per linted file: (key, facts, its content hash, the tree state).
     facts: dict[str, tuple[str, dict[str, Any], str, str]] = field(default_factory=dict)
@@ -350,8 +353,8 @@ class _Side:
             data = json.loads(side.path.read_text(encoding="utf-8"))
             if data.get("format") != _FORMAT or data.get("context") != cache.context:
                 return side
-            side.state = str(data["state"])
-            side.found = {str(n): [str(r) for r in rs] for n, rs in data["found"].items()}
+            side.found = {str(st): {str(n): [str(r) for r in rs] for n, rs in by.items()}
+                          for st, by in data["found"].items()}
             side.firsts = {str(r): (str(h), str(d), dict(ex))
                            for r, (h, d, ex) in data["firsts"].items()}
             side.facts = {str(r): (str(k), dict(v), str(h), str(st))
@@ -385,15 +388,17 @@ class _Side:
 
     def mentions(self, root: Path, state: str, names: Iterable[str]) -> dict[str, list[str]]:
         """Per name, the files (relative) whose code mentions it."""
-        if state != self.state:
-            self.state, self.found, self.dirty = state, {}, True
-        todo = sorted(n for n in names if n not in self.found)
+        if state not in self.found:
+            while len(self.found) >= _STATES:
+                del self.found[next(iter(self.found))]
+        here = self.found.setdefault(state, {})
+        todo = sorted(n for n in names if n not in here)
         if todo:
             got = _scan(root, todo)
             for n in todo:
-                self.found[n] = got.get(n, [])
+                here[n] = got.get(n, [])
             self.dirty = True
-        return {n: self.found[n] for n in names}
+        return {n: here[n] for n in names}
 
     def first(self, rel: str, raw: bytes, shown: str, path: Path,
               first_pass: FirstPass) -> dict[str, Summary]:
@@ -411,8 +416,7 @@ class _Side:
     def save(self) -> None:
         if not self.dirty:
             return
-        data = {"format": _FORMAT, "context": self.context, "state": self.state,
-                "found": self.found,
+        data = {"format": _FORMAT, "context": self.context, "found": self.found,
                 "firsts": {r: list(v) for r, v in sorted(self.firsts.items())},
                 "facts": {r: list(v) for r, v in sorted(self.facts.items())}}
         tmp = None
