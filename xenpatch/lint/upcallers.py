@@ -182,6 +182,11 @@ def _callers(root: Path, rel: str, mentions: Mapping[str, list[str]], whole: fro
         if n in whole:
             users = [r for r in files if not (r.endswith(".h") and prototypes_only(
                 fnptrs.code_only(text(r)), n))]
+            # The ones that surely cannot state a call first (an assembly
+            # file), then those whose headers are indexed already (the
+            # linted file's folder): one that cannot settles it.
+            here = rel.rpartition("/")[0]
+            users.sort(key=lambda r: (r.endswith((".c", ".h")), r.rpartition("/")[0] != here))
             if users and all(states(r, False) for r in users):
                 asks.append((len(users), n, set(users)))
         if n in ctx:
@@ -197,8 +202,9 @@ def _callers(root: Path, rel: str, mentions: Mapping[str, list[str]], whole: fro
     return sorted(out)
 
 
-# A function stored into a field: ``.f = name`` or ``->f = name``.
-_STORE = re.compile(rb"(?:->|\.)\s*([A-Za-z_]\w*)\s*=(?!=)\s*&?\s*([A-Za-z_]\w*)")
+# A function stored into a field: ``.f = name`` or ``->f = name`` (not a
+# call of it: ``->f = name(``).
+_STORE = re.compile(rb"(?:->|\.)\s*([A-Za-z_]\w*)\s*=(?!=)\s*&?\s*([A-Za-z_]\w*)\b(?!\s*\()")
 
 
 def stored_fields(raw: bytes) -> frozenset[str]:
@@ -345,6 +351,7 @@ class _Side:
     facts: dict[str, tuple[str, dict[str, Any], str, str]] = field(default_factory=dict)
     dirty: bool = False
     _state: dict[str, str] = field(default_factory=dict)
+    _sources: list[str] = field(default_factory=list)
 
     @staticmethod
     def open(cache: TreeCache) -> _Side:
@@ -373,6 +380,7 @@ class _Side:
         for r in sorted(cache.hashes):
             if r != rel:
                 h.update(f"{r}\0{cache.hashes[r]}\n".encode())
+        others = []
         for d, dirs, names in os.walk(cache.root):
             dirs.sort()
             for n in sorted(names):
@@ -383,6 +391,9 @@ class _Side:
                     except OSError:
                         continue
                     h.update(f"{p}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+                    others.append(os.path.relpath(p, cache.root).replace(os.sep, "/"))
+        # Where the mentions are looked for: the walk is done once.
+        self._sources = sorted([*cache.hashes, *others])
         self._state[rel] = got = h.hexdigest()
         return got
 
@@ -394,7 +405,7 @@ class _Side:
         here = self.found.setdefault(state, {})
         todo = sorted(n for n in names if n not in here)
         if todo:
-            got = _scan(root, todo)
+            got = _scan(root, self._sources, todo)
             for n in todo:
                 here[n] = got.get(n, [])
             self.dirty = True
@@ -435,33 +446,28 @@ class _Side:
                 Path(tmp).unlink(missing_ok=True)
 
 
-def _scan(root: Path, names: list[str]) -> dict[str, list[str]]:
-    """Per name, the sources under ``root`` whose code (comments and
-    literals blank) names it as a word."""
+def _scan(root: Path, sources: list[str], names: list[str]) -> dict[str, list[str]]:
+    """Per name, the ``sources`` (relative to ``root``) whose code
+    (comments and literals blank) names it as a word."""
     from xenpatch.analysis import fnptrs
     from xenpatch.c.source import identifier_set
 
     wanted = [n.encode() for n in names]
     out: dict[str, list[str]] = {}
-    for d, dirs, files in os.walk(root):
-        dirs.sort()
-        for f in sorted(files):
-            if not f.endswith(_SUFFIXES):
-                continue
-            p = os.path.join(d, f)
-            try:
-                with open(p, "rb") as fh:
-                    raw = fh.read()
-            except OSError:
-                continue
-            here = [n for n in wanted if n in raw]
-            if not here:
-                continue
-            words = identifier_set(fnptrs.code_only(raw))
-            rel = os.path.relpath(p, root).replace(os.sep, "/")
-            for n in here:
-                if n in words:
-                    out.setdefault(n.decode(), []).append(rel)
+    top = str(root)
+    for rel in sources:
+        try:
+            with open(os.path.join(top, rel), "rb") as fh:
+                raw = fh.read()
+        except OSError:
+            continue
+        here = [n for n in wanted if n in raw]
+        if not here:
+            continue
+        words = identifier_set(fnptrs.code_only(raw))
+        for n in here:
+            if n in words:
+                out.setdefault(n.decode(), []).append(rel)
     return out
 
 
