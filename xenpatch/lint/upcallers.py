@@ -108,7 +108,7 @@ def caller_facts(cache: TreeCache, path: Path, display: str, raw: bytes,
         return {k: summary_in(v) for k, v in got[1].items()}
     names = entry | ctx | fields | stored
     mentions = side.mentions(cache.root, state, names)
-    callers = _callers(cache.root, rel, mentions, entry | fields, ctx, config)
+    callers = _callers(cache, side, rel, mentions, entry | fields, ctx, config)
     facts: dict[str, Summary] = {}
     if callers:
         facts = _settled(cache, side, path, display, own, callers, first_pass, display_of,
@@ -148,18 +148,17 @@ def _key(state: str, digest: str, own: Mapping[str, Summary], display: str) -> s
     return h.hexdigest()
 
 
-def _callers(root: Path, rel: str, mentions: Mapping[str, list[str]], whole: frozenset[str],
-             ctx: frozenset[str], config: LintConfig) -> list[str]:
+def _callers(cache: TreeCache, side: _Side, rel: str, mentions: Mapping[str, list[str]],
+             whole: frozenset[str], ctx: frozenset[str], config: LintConfig) -> list[str]:
     """The files worth a first pass: for a name ``whole`` (every other
     mention must state its calls), all its mentioning files if each can
     state one (else none); for a name of ``ctx`` (one call at a time with
     IRQs off), all those that can turn them off, or none.  Names needing
     fewer files first, up to MOST_CALLERS files in all."""
     from xenpatch.analysis import fnptrs
-    from xenpatch.c.source import identifier_set
     from xenpatch.lint.irqcalls import prototypes_only
 
-    can: dict[tuple[str, bool], bool] = {}
+    root = cache.root
     texts: dict[str, bytes] = {}
 
     def text(r: str) -> bytes:
@@ -171,10 +170,7 @@ def _callers(root: Path, rel: str, mentions: Mapping[str, list[str]], whole: fro
         return texts[r]
 
     def states(r: str, off: bool) -> bool:
-        if (r, off) not in can:
-            can[(r, off)] = r.endswith((".c", ".h")) and _names_irq(
-                root / r, text(r), config, identifier_set, off)
-        return can[(r, off)]
+        return side.can_state(cache, r, off, text, config)
 
     asks: list[tuple[int, str, set[str]]] = []
     for n in sorted(mentions):
@@ -226,7 +222,6 @@ def _field_facts(cache: TreeCache, side: _Side, rel: str, own: Mapping[str, Summ
     as a member (a macro's argument: a call the text cannot see) is left
     unknown, as is one a caller that can state no IRQ state calls through."""
     from xenpatch.analysis.irqentry import fields_called
-    from xenpatch.c.source import identifier_set
     from xenpatch.lint.treeexports import tree_exports
 
     out: dict[str, Summary] = {}
@@ -242,8 +237,7 @@ def _field_facts(cache: TreeCache, side: _Side, rel: str, own: Mapping[str, Summ
                 ok = False
                 break
             if fld in fields_called(raw):
-                if not r.endswith((".c", ".h")) or not _names_irq(cache.root / r, raw, config,
-                                                                   identifier_set):
+                if not side.can_state(cache, r, False, _text_of(raw), config):
                     ok = False
                     break
                 calling.append(r)
@@ -263,6 +257,10 @@ def _field_facts(cache: TreeCache, side: _Side, rel: str, own: Mapping[str, Summ
     return out
 
 
+def _text_of(raw: bytes) -> Callable[[str], bytes]:
+    return lambda _rel: raw
+
+
 def _members_only(raw: bytes, fld: str) -> bool:
     """Is every mention of ``fld`` in the code a member (after ``.`` or
     ``->``) or a member's declaration (``(*fld)``)?"""
@@ -277,8 +275,7 @@ def _members_only(raw: bytes, fld: str) -> bool:
     return True
 
 
-def _names_irq(path: Path, raw: bytes, config: LintConfig, identifier_set=None,
-               off: bool = False) -> bool:
+def _names_irq(path: Path, raw: bytes, config: LintConfig, off: bool = False) -> bool:
     """Can the file's first pass know an IRQ state anywhere (``off``: know
     IRQs off): does its text name the IRQ API (a move, an _irq lock, a
     callback with a known state, the enabled test an assert makes), or a
@@ -289,8 +286,8 @@ def _names_irq(path: Path, raw: bytes, config: LintConfig, identifier_set=None,
     from xenpatch.analysis.irqstate import IRQ_FLAVOURS
     from xenpatch.lint.reaching import reaching_names
 
-    if identifier_set is None:
-        from xenpatch.c.source import identifier_set
+    from xenpatch.c.source import identifier_set
+
     irq = config.irq
     seeds = frozenset({
         *(n for n, (effect, _) in irq.calls.items() if not off or effect in ("off", "save")),
@@ -347,6 +344,8 @@ class _Side:
     # each linted file's state leaves its own text out).
     found: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     firsts: dict[str, tuple[str, str, dict[str, Any]]] = field(default_factory=dict)
+    # Per file: (content hash, can state an IRQ state, can state IRQs off).
+    can: dict[str, tuple[str, bool, bool]] = field(default_factory=dict)
     # Per linted file: (key, facts, its content hash, the tree state).
     facts: dict[str, tuple[str, dict[str, Any], str, str]] = field(default_factory=dict)
     dirty: bool = False
@@ -364,6 +363,7 @@ class _Side:
                           for st, by in data["found"].items()}
             side.firsts = {str(r): (str(h), str(d), dict(ex))
                            for r, (h, d, ex) in data["firsts"].items()}
+            side.can = {str(r): (str(h), bool(a), bool(o)) for r, (h, a, o) in data["can"].items()}
             side.facts = {str(r): (str(k), dict(v), str(h), str(st))
                           for r, (k, v, h, st) in data["facts"].items()}
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
@@ -411,6 +411,24 @@ class _Side:
             self.dirty = True
         return {n: here[n] for n in names}
 
+    def can_state(self, cache: TreeCache, rel: str, off: bool,
+                  text: Callable[[str], bytes], config: LintConfig) -> bool:
+        """_names_irq() of a C file or header of the tree (kept by content;
+        the headers are the context's), False for any other file."""
+        digest = cache.hashes.get(rel)
+        if digest is None:
+            return False
+        got = self.can.get(rel)
+        if got is None or got[0] != digest:
+            raw = text(rel)
+            if content_hash(raw) != digest:
+                return _names_irq(cache.root / rel, raw, config, off=off)  # changed since
+            got = (digest, _names_irq(cache.root / rel, raw, config),
+                   _names_irq(cache.root / rel, raw, config, off=True))
+            self.can[rel] = got
+            self.dirty = True
+        return got[2] if off else got[1]
+
     def first(self, rel: str, raw: bytes, shown: str, path: Path,
               first_pass: FirstPass) -> dict[str, Summary]:
         """The IRQ facts the file's first pass exports (kept by content)."""
@@ -429,6 +447,7 @@ class _Side:
             return
         data = {"format": _FORMAT, "context": self.context, "found": self.found,
                 "firsts": {r: list(v) for r, v in sorted(self.firsts.items())},
+                "can": {r: list(v) for r, v in sorted(self.can.items())},
                 "facts": {r: list(v) for r, v in sorted(self.facts.items())}}
         tmp = None
         try:
