@@ -284,9 +284,8 @@ def _names_irq(path: Path, raw: bytes, config: LintConfig, off: bool = False) ->
     make them known off."""
     from xenpatch.analysis.headers import header_index
     from xenpatch.analysis.irqstate import IRQ_FLAVOURS
-    from xenpatch.lint.reaching import reaching_names
-
     from xenpatch.c.source import identifier_set
+    from xenpatch.lint.reaching import reaching_names
 
     irq = config.irq
     seeds = frozenset({
