@@ -117,3 +117,16 @@ def test_an_unwritable_record_is_only_slower(tmp_path: Path) -> None:
         [r] = lint_files([item], jobs=1, tree=True)
         assert [f.check for f in r.findings] == ["XL011"]
     assert sorted(p.name for p in lint.iterdir() if p.name.startswith(".tmp")) == []
+
+
+def test_an_edit_of_the_file_keeps_its_callers_contexts(tmp_path: Path) -> None:
+    root = tmp_path / "tree"
+    shutil.copytree(TREES[0], root)
+    runner = root / "common" / "runner.c"
+    before = lint_files([(runner, "runner.c")], jobs=1, tree=True)[0].findings
+    for i in range(2):
+        runner.write_text(runner.read_text() + f"/* edit {i} */\n")
+        assert lint_files([(runner, "runner.c")], jobs=1, tree=True)[0].findings == before
+    # An edit that makes the function static leaves no other file's call.
+    runner.write_text(runner.read_text().replace("int runner_flush(", "static int runner_flush("))
+    assert lint_files([(runner, "runner.c")], jobs=1, tree=True)[0].findings == []

@@ -111,8 +111,8 @@ def caller_facts(cache: TreeCache, path: Path, display: str, raw: bytes,
     callers = _callers(cache, side, rel, mentions, entry | fields, ctx, config)
     facts: dict[str, Summary] = {}
     if callers:
-        facts = _settled(cache, side, path, display, own, callers, first_pass, display_of,
-                         entry, ctx, fields, rel)
+        facts = _settled(cache, side, path, display, raw, own, callers, first_pass,
+                         display_of, entry, ctx, fields, rel, state)
     if stored:
         facts.update(_field_facts(cache, side, rel, own, stored, mentions, config, first_pass,
                                   display_of))
@@ -297,10 +297,17 @@ def _names_irq(path: Path, raw: bytes, config: LintConfig, off: bool = False) ->
     return not names.isdisjoint(identifier_set(raw))
 
 
-def _settled(cache: TreeCache, side: _Side, path: Path, display: str,
+def _settled(cache: TreeCache, side: _Side, path: Path, display: str, text: bytes,
              own: Mapping[str, Summary], callers: list[str], first_pass: FirstPass,
              display_of: Callable[[Path], str], entry: frozenset[str],
-             ctx: frozenset[str], fields: frozenset[str], rel: str) -> dict[str, Summary]:
+             ctx: frozenset[str], fields: frozenset[str], rel: str,
+             state: str) -> dict[str, Summary]:
+    """irqcalls.settle() over the file and its ``callers``, for the names
+    asked.  Each file's word is cut to those names (what settle() says of a
+    name rests on the words about it and the tree's text only), so an edit
+    of the file that changes none of them reads the answer back: settle()
+    reads the whole tree."""
+    from xenpatch.lint import nameindex
     from xenpatch.lint.irqcalls import settle
 
     items: list[tuple[int, str, Path, Mapping[str, Summary]]] = []
@@ -316,7 +323,22 @@ def _settled(cache: TreeCache, side: _Side, path: Path, display: str,
     # A whole-tree run's order: biggest first, then by name (the first
     # file saying a context is the one its note names).
     items.sort(key=lambda t: (-t[0], t[1]))
-    got = settle([(p, shown, ex) for _, shown, p, ex in items])
+    asked = entry | ctx | fields
+    per_file = [(p, shown, {k: s for k, s in ex.items() if _name_of(k) in asked})
+                for _, shown, p, ex in items]
+    h = hashlib.sha256(f"{state}\0{rel}\0".encode())
+    h.update(json.dumps([[shown, {k: summary_out(s) for k, s in sorted(ex.items())}]
+                         for _, shown, ex in per_file]).encode())
+    # The file's own text counts in settle() by what it defines.
+    h.update(repr(sorted((d.name, d.static) for d in nameindex.definitions(text))).encode())
+    key = h.hexdigest()
+    kept = side.settled.get(rel)
+    if kept is not None and kept[0] == key:
+        got = {k: summary_in(v) for k, v in kept[1].items()}
+    else:
+        got = settle(per_file)
+        side.settled[rel] = (key, {k: summary_out(s) for k, s in sorted(got.items())})
+        side.dirty = True
     out: dict[str, Summary] = {}
     for k, s in got.items():
         if k.startswith(WITNESS):
@@ -332,6 +354,15 @@ def _settled(cache: TreeCache, side: _Side, path: Path, display: str,
     return out
 
 
+def _name_of(key: str) -> str:
+    """The function or field an IRQ fact is about."""
+    if key.startswith(WITNESS):
+        return key[len(WITNESS):].partition("|")[0]
+    if key.startswith(CALL_KEY):
+        return key[len(CALL_KEY):]
+    return key[len(FIELD_KEY):].partition("|")[0]
+
+
 @dataclass
 class _Side:
     """What is kept for a tree: the mentions of names in one state of the
@@ -343,6 +374,8 @@ class _Side:
     # each linted file's state leaves its own text out).
     found: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     firsts: dict[str, tuple[str, str, dict[str, Any]]] = field(default_factory=dict)
+    # Per linted file: (the key of what settle() was given, what it said).
+    settled: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
     # Per file: (content hash, can state an IRQ state, can state IRQs off).
     can: dict[str, tuple[str, bool, bool]] = field(default_factory=dict)
     # Per linted file: (key, facts, its content hash, the tree state).
@@ -362,6 +395,7 @@ class _Side:
                           for st, by in data["found"].items()}
             side.firsts = {str(r): (str(h), str(d), dict(ex))
                            for r, (h, d, ex) in data["firsts"].items()}
+            side.settled = {str(r): (str(k), dict(v)) for r, (k, v) in data["settled"].items()}
             side.can = {str(r): (str(h), bool(a), bool(o)) for r, (h, a, o) in data["can"].items()}
             side.facts = {str(r): (str(k), dict(v), str(h), str(st))
                           for r, (k, v, h, st) in data["facts"].items()}
@@ -447,6 +481,7 @@ class _Side:
         data = {"format": _FORMAT, "context": self.context, "found": self.found,
                 "firsts": {r: list(v) for r, v in sorted(self.firsts.items())},
                 "can": {r: list(v) for r, v in sorted(self.can.items())},
+                "settled": {r: list(v) for r, v in sorted(self.settled.items())},
                 "facts": {r: list(v) for r, v in sorted(self.facts.items())}}
         tmp = None
         try:
