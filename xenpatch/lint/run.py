@@ -383,7 +383,7 @@ def _lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str |
                 assert rel is not None
                 got = cache.result(rel, lazy.exports_key(exports, needs[item]))
                 r = lazy.result_in(got, item[1]) if got is not None else None
-                if r is not None and not upcallers_fresh(cache, rel, texts[item]):
+                if r is not None and not _callers_fresh(cache, rel, texts[item]):
                     r = None  # its callers' IRQ facts may have changed
                 if r is not None:
                     done[item] = r
@@ -479,6 +479,12 @@ def _alone(item: tuple[Path, str], raw: bytes | None, plan: lazy_t.Plan,
     return [_with_callers(item, raw, plan.cache, first.exports, full, linted)], others
 
 
+def _callers_fresh(cache: TreeCache, rel: str, raw: bytes | None) -> bool:
+    from xenpatch.lint import upcallers
+
+    return raw is not None and upcallers.fresh(cache, rel, raw)
+
+
 def _with_callers(item: tuple[Path, str], raw: bytes | None, cache: TreeCache,
                   own: Mapping[str, Summary], given: Mapping[str, Summary],
                   result: FileResult) -> FileResult:
@@ -526,12 +532,6 @@ def _halved(root: Path, jobs_todo: list[tuple[str, frozenset[str]]],
                                                  jobs_todo[ends[k]][1]), len(ends))
     out = dict(zip(ends, got, strict=True))
     return [out[i] for i in range(len(jobs_todo))]
-
-
-def upcallers_fresh(cache: TreeCache, rel: str, raw: bytes | None) -> bool:
-    from xenpatch.lint import upcallers
-
-    return raw is not None and upcallers.fresh(cache, rel, raw)
 
 
 def _exports(plan, every: frozenset[str], asked: set[str],
