@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from xenpatch.analysis.irqentry import CALL_KEY, FIELD_KEY, WANT, WITNESS, summary_state
 from xenpatch.analysis.locktable import Summary
+from xenpatch.c.texts import read_bytes
 from xenpatch.lint.treecache import TreeCache, content_hash, summary_in, summary_out
 
 if TYPE_CHECKING:
@@ -164,7 +165,7 @@ def _callers(cache: TreeCache, side: _Side, rel: str, mentions: Mapping[str, lis
     def text(r: str) -> bytes:
         if r not in texts:
             try:
-                texts[r] = (root / r).read_bytes()
+                texts[r] = read_bytes(root / r)
             except OSError:
                 texts[r] = b""
         return texts[r]
@@ -232,7 +233,7 @@ def _field_facts(cache: TreeCache, side: _Side, rel: str, own: Mapping[str, Summ
             if r == rel:
                 continue
             try:
-                raw = (cache.root / r).read_bytes()
+                raw = read_bytes(cache.root / r)
             except OSError:
                 ok = False
                 break
@@ -247,7 +248,7 @@ def _field_facts(cache: TreeCache, side: _Side, rel: str, own: Mapping[str, Summ
         if not ok or not calling or len(calling) > MOST_CALLERS:
             continue
         words: list[Mapping[str, Summary]] = [
-            side.first(r, (cache.root / r).read_bytes(), display_of(cache.root / r),
+            side.first(r, read_bytes(cache.root / r), display_of(cache.root / r),
                        cache.root / r, first_pass) for r in calling]
         words.append(own)
         key = FIELD_KEY + fld
@@ -314,12 +315,12 @@ def _settled(cache: TreeCache, side: _Side, path: Path, display: str, text: byte
     for r in callers:
         p = cache.root / r
         try:
-            raw = p.read_bytes()
+            raw = read_bytes(p)
         except OSError:
             continue
         shown = display_of(p)
         items.append((len(raw), shown, p, side.first(r, raw, shown, p, first_pass)))
-    items.append((len(path.read_bytes()) if path.exists() else 0, display, path, own))
+    items.append((path.stat().st_size if path.exists() else 0, display, path, own))
     # A whole-tree run's order: biggest first, then by name (the first
     # file saying a context is the one its note names).
     items.sort(key=lambda t: (-t[0], t[1]))
@@ -510,8 +511,8 @@ def _scan(root: Path, sources: list[str], names: list[str]) -> dict[str, list[st
     top = str(root)
     for rel in sources:
         try:
-            with open(os.path.join(top, rel), "rb") as fh:
-                raw = fh.read()
+            # Through the run's shared reads: a header is read once a run.
+            raw = read_bytes(os.path.join(top, rel))
         except OSError:
             continue
         here = [n for n in wanted if n in raw]
