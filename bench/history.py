@@ -1,13 +1,19 @@
 """Recall of ``xenpatch lint`` on lock bugs Xen fixed upstream.
 
-    .venv/bin/python bench/history.py [-j JOBS] [--only FIX ...] [--json OUT] [--whole-tree]
+    .venv/bin/python bench/history.py [-j JOBS] [--only FIX ...] [--json OUT]
+                                      [--whole-tree | --checkout]
                                       [--bugs bench/history_heldout.toml]
 
-Two settings: by default each file is linted with its headers only (what a
-pre-commit hook on that file sees); with --whole-tree it is linted with the
-summaries of every other C file of its revision too (what `xenpatch lint
-xen/` does in CI: get_gfn()/put_gfn() reach the p2m lock only through
-arch/x86/mm/p2m.c).
+Three settings: by default each file is linted with its headers only (an
+export of the headers, no other C file); with --whole-tree it is linted
+with the summaries of every other C file of its revision too (what
+`xenpatch lint xen/` does in CI: get_gfn()/put_gfn() reach the p2m lock
+only through arch/x86/mm/p2m.c); with --checkout the files are linted as
+the pre-commit hook lints them in a clone: `xenpatch lint FILES` run inside
+a full export of the revision's xen/, with the tree summaries the CLI
+computes lazily for the files alone (lint/lazy.py), one process per
+revision (exports kept under <cache>/checkout/<commit>/, the tree-summary
+cache under <cache>/checkout-summaries/).
 
 For each bug of bench/history_bugs.toml, the files the fix touches are
 linted at the fix's parent (the buggy version) and at the fix, each inside a
@@ -146,6 +152,53 @@ def export(commit: str, files: list[str]) -> Path:
     tmp.write_text("\n".join(sorted(have | set(want))))
     tmp.replace(manifest)
     return top
+
+
+def full_export(commit: str) -> Path:
+    """The cached export of ``commit``'s whole xen/ (a checkout's, for
+    --checkout), made in a temporary directory and renamed into place:
+    one interrupted leaves nothing half there."""
+    top = CACHE / "checkout" / commit
+    if (top / "xen").is_dir():
+        return top
+    top.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=top.parent, prefix=f".{commit[:10]}-"))
+    try:
+        archive = git("archive", commit, "xen/")
+        subprocess.run(["tar", "-x", "-C", str(tmp)], input=archive, check=True)
+        tmp.rename(top)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return top
+
+
+def checkout_lint(job: tuple[str, tuple[str, ...], str]) -> dict[str, dict]:
+    """``xenpatch lint --format json FILES`` inside the export ``tree``, in
+    a process of its own (as the hook runs it), with the rules ``rules``:
+    per file, lint_one()'s shape (``seconds``: the process's, shared)."""
+    tree, files, rules = job
+    env = dict(os.environ, XENPATCH_CACHE=str(CACHE / "checkout-summaries"))
+    code = "import sys; from xenpatch.cli import main; sys.exit(main(sys.argv[1:]))"
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "lint", "--format", "json", "--rules", rules, *files],
+        cwd=tree, env={**env, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True)
+    seconds = time.perf_counter() - t0
+    error = None
+    try:
+        doc = json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        doc = {"findings": [], "not_analysed": []}
+        error = f"exit {proc.returncode}: {proc.stderr.strip()[-300:]}"
+    out = {f: {"findings": [], "skipped": [], "parsed": True, "error": error,
+               "seconds": seconds} for f in files}
+    for f in doc["findings"]:
+        out[f["path"]]["findings"].append({"line": f["line"], "id": f["id"],
+                                           "message": f["message"], "function": f["function"]})
+    for s in doc["not_analysed"]:
+        out[s["path"]]["skipped"].append([s["function"], s["line"], s["reason"]])
+    return out
 
 
 def hunk_lines(parent: str, fix: str, path: str) -> list[int]:
@@ -309,7 +362,13 @@ def main() -> int:
     ap.add_argument("--whole-tree", action="store_true",
                     help="lint each file with the summaries of every other file of its "
                     "revision, as `xenpatch lint xen/` does (exports whole trees: minutes)")
+    ap.add_argument("--checkout", action="store_true",
+                    help="lint the files as the pre-commit hook does in a clone: "
+                    "`xenpatch lint FILES` inside a full export of each revision, with the "
+                    "lazy tree summaries, one process per revision")
     args = ap.parse_args()
+    if args.whole_tree and args.checkout:
+        ap.error("--whole-tree and --checkout are two settings: choose one")
 
     t_start = time.perf_counter()
     bugs = load_bugs(args.only, args.bugs)
@@ -327,7 +386,7 @@ def main() -> int:
     trees: dict[tuple[str, str], Path] = {}
     for b in bugs:
         for c in (b.parent_full, b.fix_full):
-            trees[(b.fix, c)] = export(c, b.files)
+            trees[(b.fix, c)] = full_export(c) if args.checkout else export(c, b.files)
     t_export = time.perf_counter() - t0
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -351,7 +410,22 @@ def main() -> int:
                 sums = dict(zip(commits, ex.map(tree_summaries, commits), strict=True))
                 by_tree = {str(t): sums[c] for (_, c), t in trees.items()}
                 externals = [by_tree[j[0]] for j in jobs]
-            results = dict(zip(jobs, ex.map(lint_one, jobs, externals), strict=True))
+            if args.checkout:
+                # One process per revision and rules, its files together.
+                per_run: dict[tuple[str, str], set[str]] = {}
+                for tree, path, which in jobs:
+                    per_run.setdefault((tree, which), set()).add(path)
+                runs = [(tree, tuple(sorted(paths)), str(args.rules if which == "default"
+                                                         else rcu))
+                        for (tree, which), paths in sorted(per_run.items())]
+                from concurrent.futures import ThreadPoolExecutor
+
+                with ThreadPoolExecutor(args.jobs) as threads:
+                    got = dict(zip(sorted(per_run), threads.map(checkout_lint, runs),
+                                   strict=True))
+                results = {j: got[(j[0], j[2])][j[1]] for j in jobs}
+            else:
+                results = dict(zip(jobs, ex.map(lint_one, jobs, externals), strict=True))
             changed = dict(zip(hunk_jobs, ex.map(changed_functions, hunk_jobs), strict=True))
         t_lint = time.perf_counter() - t0
 

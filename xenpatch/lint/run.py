@@ -385,6 +385,8 @@ def _lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str |
                 assert rel is not None
                 got = cache.result(rel, lazy.exports_key(exports, needs[item]))
                 r = lazy.result_in(got, item[1]) if got is not None else None
+                if r is not None and not _callers_fresh(cache, rel, texts[item]):
+                    r = None  # its callers' IRQ facts may have changed
                 if r is not None:
                     done[item] = r
         rest = [item for item in files if item not in done]
@@ -406,7 +408,9 @@ def _lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str |
                    (cache.file_exports(r) or lazy.FileExports()).known for r in sorted(asked)]
             own += [r.exports for item, r in zip(work, first, strict=True) if rels[item] is None]
             exports = _exports(plan, every, asked, own)
-            return _second(work, first, exports, mapper, raws=raws), exports
+            second = _second(work, first, exports, mapper, raws=raws)
+            return [_with_callers(item, raw, cache, r.exports, exports, b) for item, raw, r, b
+                    in zip(work, raws, first, second, strict=True)], exports
 
         if alone:
             with _mapper(jobs, len(jobs_todo), rules, bool(loaded)) as mapper:
@@ -465,14 +469,46 @@ def _alone(item: tuple[Path, str], raw: bytes | None, plan: lazy_t.Plan,
     assert _CONFIG is not None
     one = once(item, raw, others, _CONFIG, _one) if raw is not None and others else None
     if one is not None:
+        own = one.exports
         # Its own summaries would be of a second round: none are given.
         one.exports = {}
-        return [one], others
+        return [_with_callers(item, raw, plan.cache, own, others, one)], others
     first = _one(item, raw)
     if _as_hashed(plan.cache, rel, first):
         lazy.own_exports([(rel, first)], plan.cache)
     full = _exports(plan, every, asked, [first.exports])
-    return _second([item], [first], full, mapper, raws=[raw]), others
+    [linted] = _second([item], [first], full, mapper, raws=[raw])
+    return [_with_callers(item, raw, plan.cache, first.exports, full, linted)], others
+
+
+def _callers_fresh(cache: TreeCache, rel: str, raw: bytes | None) -> bool:
+    from xenpatch.lint import upcallers
+
+    return raw is not None and upcallers.fresh(cache, rel, raw)
+
+
+def _with_callers(item: tuple[Path, str], raw: bytes | None, cache: TreeCache,
+                  own: Mapping[str, Summary], given: Mapping[str, Summary],
+                  result: FileResult) -> FileResult:
+    """The file linted again with the IRQ facts its callers in other files
+    give (upcallers.py: what a whole-tree run settles), if any; ``own``:
+    its first pass's exports, ``given``: the summaries ``result`` was
+    linted with."""
+    from xenpatch.lint import upcallers
+
+    if raw is None or result.error is not None:
+        return result
+    assert _CONFIG is not None
+    facts = upcallers.caller_facts(cache, item[0], item[1], raw, own, _CONFIG,
+                                   lambda p, shown, text: _one((p, shown), text), _display)
+    if not facts:
+        return result
+    from xenpatch.lint.filelint import lint_file
+
+    again = lint_file(item[0], item[1], _CONFIG, {**given, **facts}, raw=raw,
+                      findings_only=True)
+    again.exports, again.held_calls = result.exports, result.held_calls
+    return again
 
 
 # Files of the tree not in the name index yet for which the scan is worth
