@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from xenpatch.lint.calleesummaries import file_summaries
 from xenpatch.lint.config import LintConfig
-from xenpatch.lint.filelint import file_summaries, lint_file
+from xenpatch.lint.filelint import lint_file
 
 _FUNCTIONS = {
     # b() turns IRQs on on every path and takes the lock; a() and b() call

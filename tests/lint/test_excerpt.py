@@ -10,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xenpatch.lint import excerpt, nameindex
+from xenpatch.lint.calleesummaries import summaries_of_text
 from xenpatch.lint.config import LintConfig
-from xenpatch.lint.filelint import summaries_of_text, summary_analysis
+from xenpatch.lint.filelint import summary_analysis
 
 NO_REACH = nameindex.Reach({})
 

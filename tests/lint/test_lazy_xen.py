@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from xenpatch.lint import lazy, nameindex, treecache
+from xenpatch.lint.calleesummaries import file_summaries
 from xenpatch.lint.config import LintConfig
-from xenpatch.lint.filelint import file_summaries
 from xenpatch.lint.run import lint_files
 
 pytestmark = [pytest.mark.xen, pytest.mark.slow]

@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 from xenpatch.analysis.irqentry import FIELD_KEY
 from xenpatch.analysis.locktable import Summary
 from xenpatch.lint import filelint, nameindex
+from xenpatch.lint.calleesummaries import summaries_of_text
 from xenpatch.lint.config import LintConfig
-from xenpatch.lint.filelint import lint_file, summaries_of_text
+from xenpatch.lint.filelint import lint_file
 from xenpatch.lint.lazy import Plan
 from xenpatch.lint.partial import exports_of
 from xenpatch.lint.treecache import TreeCache

@@ -199,8 +199,9 @@ def test_open_reports_to_the_stream_given(tree: Path) -> None:
 
 def test_summaries_of_the_names_asked_are_the_full_lints(tree: Path) -> None:
     from xenpatch.analysis.irqentry import FIELD_KEY
+    from xenpatch.lint.calleesummaries import file_summaries
     from xenpatch.lint.config import LintConfig
-    from xenpatch.lint.filelint import file_summaries, lint_file
+    from xenpatch.lint.filelint import lint_file
 
     config = LintConfig.load()
     files = [*sorted((fixtures_dir() / "lint").rglob("*.c")), *sorted(tree.rglob("*.c"))]

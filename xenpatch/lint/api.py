@@ -16,7 +16,8 @@ def lint_paths(paths: list[Path], out: TextIO | None = None, jobs: int | None = 
     code the CLI would (0 clean, 1 findings, 2 unreadable input).  Without
     the tree cache: the callers lint throwaway clones."""
     from xenpatch.lint import report
-    from xenpatch.lint.run import UsageError, collect_files, lint_files
+    from xenpatch.lint.inputs import UsageError, collect_files
+    from xenpatch.lint.run import lint_files
 
     out = out or sys.stdout
     try:
@@ -38,8 +39,9 @@ def lint_findings(paths: list[Path], root: Path) -> list[Finding]:
     in report order; without the tree cache (callers lint throwaway clones)."""
     from dataclasses import replace
 
+    from xenpatch.lint.inputs import collect_files
     from xenpatch.lint.report import findings_of
-    from xenpatch.lint.run import collect_files, lint_files
+    from xenpatch.lint.run import lint_files
 
     results = lint_files(collect_files(paths), None, tree=False)
     return [replace(f, path=_relative(f.path, root)) for f in findings_of(results)]

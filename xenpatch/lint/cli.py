@@ -77,8 +77,9 @@ def run(args: argparse.Namespace) -> int:
         print("xenpatch lint: --jobs must be at least 1", file=sys.stderr)
         return 2
     from xenpatch.errors import XenpatchError
+    from xenpatch.lint.inputs import collect_files
     from xenpatch.lint.locate import Locator
-    from xenpatch.lint.run import collect_files, lint_files
+    from xenpatch.lint.run import lint_files
 
     progress = _Progress(sys.stderr) if sys.stderr.isatty() else None
     try:
@@ -148,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _check_output(output: Path, files: list[tuple[Path, str]]) -> None:
     """The report must not replace a folder or one of the inputs."""
-    from xenpatch.lint.run import UsageError
+    from xenpatch.lint.inputs import UsageError
 
     if output.is_dir():
         raise UsageError(f"{output}: -o names a folder; give a file for the report")

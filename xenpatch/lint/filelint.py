@@ -567,49 +567,6 @@ def _parse(display: str, raw: bytes, config: LintConfig, path: Path) -> SourceFi
         return parse_bytes(display, clean, macros)
 
 
-def file_summaries(path: Path, config: LintConfig,
-                   names: frozenset[str]) -> tuple[bool, dict[str, Summary]]:
-    """What ``lint_file(path).exports`` holds of ``names``, computing only
-    what their summaries need (their own and their callees' analyses, not
-    every function's checks, over an excerpt of the file: excerpt.py): the
-    lazy cross-file summaries ask this of the files defining what a linted
-    file calls.  Returns (whole?, summaries): those of ``names`` only
-    (partial.py)."""
-    try:
-        raw = path.read_bytes()
-    except OSError:
-        return True, {}
-    return summaries_of_text(path, raw, config, names)
-
-
-def summaries_of_text(path: Path, raw: bytes, config: LintConfig, names: frozenset[str],
-                      cut: bool = True) -> tuple[bool, dict[str, Summary]]:
-    """file_summaries() of ``raw``, the file's text; ``cut``: as the full
-    lint's exports, over an excerpt where that tells (partial.py), else
-    the file's analysis without its checks."""
-    if cut:
-        from xenpatch.lint.partial import exports_of
-
-        return False, exports_of(path, raw, config, names)
-    got = summary_analysis(path, raw, config, names, cut)
-    if got is None:
-        return True, {}
-    fa, whole = got
-    if whole:
-        # Functions only: the calls through fields are a whole-tree run's own.
-        return True, {n: s for n, s in lint_source(fa.src, config, path).exports.items()
-                      if not n.startswith(FIELD_KEY)}
-    out: dict[str, Summary] = {}
-    for f in fa.order:
-        if f.name not in names or f.is_static or f.name in fa.table.ops \
-                or f.name in fa.table.wrappers:
-            continue
-        s = fa.summary_of(f.name)
-        if s is not None and exported(s):
-            out[f.name] = s
-    return False, out
-
-
 def summary_analysis(path: Path, raw: bytes, config: LintConfig, names: frozenset[str],
                       cut: bool) -> tuple[FileAnalysis, bool] | None:
     """The file analysis the summaries of ``names`` come from, its relevant

@@ -1,4 +1,4 @@
-"""Which files to lint, and linting them in parallel with a stable order.
+"""Linting files in parallel with a stable order (which files: inputs.py).
 
 One file (the pre-commit case, with the tree's summaries cached) is linted
 in this process: starting a pool would cost more than the work.  Otherwise
@@ -13,17 +13,19 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from xenpatch.analysis.headers import find_xen_root
 from xenpatch.analysis.irqentry import stores_any
 from xenpatch.analysis.locktable import Summary
-from xenpatch.errors import XenpatchError
 from xenpatch.lint import irqcalls, rounds
 from xenpatch.lint.findings import FileResult
+from xenpatch.lint.inputs import display as _display
+from xenpatch.lint.inputs import read as _read
+from xenpatch.lint.inputs import real_paths as _real_paths
+from xenpatch.lint.inputs import size as _size
+from xenpatch.lint.inputs import tree_cache as _tree_cache
 from xenpatch.lint.shipping import to_workers
 from xenpatch.lint.takers import may_meet
 from xenpatch.lint.treecache import TreeCache
 from xenpatch.lint.treeexports import TreeExports, shipped, tree_exports
-from xenpatch.paths import rules_dir
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
@@ -33,38 +35,6 @@ if TYPE_CHECKING:
 
 # The checker itself (the C front end, the analysis) is imported only when a
 # file is linted: a run whose results the cache holds does without.
-
-
-class UsageError(XenpatchError):
-    pass
-
-
-def collect_files(paths: list[Path]) -> list[tuple[Path, str]]:
-    """(path, display name) of every C file named or under a named directory.
-
-    Files named explicitly are linted whatever their suffix; directories
-    contribute their ``*.c`` files and their headers, whose functions (the
-    ``static inline`` ones) are linted once each there, not in every file
-    including them.  A missing path is a usage error.
-    """
-    out: dict[str, Path] = {}
-    for p in paths:
-        if p.is_dir():
-            for f in sorted([*p.rglob("*.c"), *p.rglob("*.h")]):
-                if f.is_file():
-                    out.setdefault(_display(f), f)
-        elif p.exists():
-            out.setdefault(_display(p), p)
-        else:
-            raise UsageError(f"{p}: no such file or directory")
-    return [(out[k], k) for k in sorted(out)]
-
-
-def _display(p: Path) -> str:
-    try:
-        return str(p.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(p)
 
 
 _CONFIG: LintConfig | None = None
@@ -557,7 +527,7 @@ def _summaries(path: Path, names: frozenset[str],
                ) -> tuple[bool, dict[str, Summary], str | None]:
     """A file's summaries of ``names`` for its callers: (all of them?,
     summaries, the content hash of the text they are of)."""
-    from xenpatch.lint.filelint import summaries_of_text
+    from xenpatch.lint.calleesummaries import summaries_of_text
     from xenpatch.lint.treecache import content_hash
 
     assert _CONFIG is not None
@@ -566,46 +536,6 @@ def _summaries(path: Path, names: frozenset[str],
         return True, {}, None
     complete, got = summaries_of_text(path, raw, _CONFIG, names)
     return complete, got, content_hash(raw)
-
-
-def _read(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except OSError:
-        return None
-
-
-def _real_paths(paths: Iterable[Path]) -> dict[Path, Path]:
-    """``p.resolve()`` of each path, each directory resolved once:
-    resolve() lstat()s every component of its path, and doing that for
-    each of a tree's 600 files, three times, was most of the parent's
-    serial time before the workers get their first file."""
-    dirs: dict[Path, Path] = {}
-    out: dict[Path, Path] = {}
-    for p in paths:
-        if p.is_symlink():
-            out[p] = p.resolve()
-            continue
-        d = dirs.get(p.parent)
-        if d is None:
-            d = dirs[p.parent] = p.parent.resolve()
-        out[p] = d / p.name
-    return out
-
-
-def _tree_cache(real: Iterable[Path], rules: Path | None) -> TreeCache | None:
-    """The cache of the one Xen tree all files (resolved) belong to, if they
-    do."""
-    by_dir: dict[Path, Path | None] = {}
-    for p in real:
-        if p.parent not in by_dir:
-            by_dir[p.parent] = find_xen_root(p)
-    roots = set(by_dir.values())
-    if len(roots) != 1 or None in roots:
-        return None
-    (root,) = roots
-    assert root is not None
-    return TreeCache.open(root, rules or rules_dir())
 
 
 def _two_passes(work: list[tuple[Path, str]], mapper, progress: Progress | None = None,
@@ -694,10 +624,3 @@ def _second(work: list[tuple[Path, str]], first: list[FileResult],
             b.exports, b.held_calls = a.exports, a.held_calls
         out.append(b if b is not None else a)
     return out
-
-
-def _size(p: Path) -> int:
-    try:
-        return p.stat().st_size
-    except OSError:
-        return 0

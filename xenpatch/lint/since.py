@@ -14,8 +14,9 @@ from pathlib import Path
 
 from xenpatch.lint.findings import FileResult, Finding
 from xenpatch.lint.fingerprints import new_since
+from xenpatch.lint.inputs import UsageError
 from xenpatch.lint.locate import Locator, git_top
-from xenpatch.lint.run import UsageError, lint_files
+from xenpatch.lint.run import lint_files
 
 
 def old_contents(rev: str, files: list[tuple[Path, str]]) -> dict[Path, bytes | None]:
