@@ -12,7 +12,8 @@ import pytest
 from lint.test_fixtures import expected
 from lint.trees import small_tree
 from xenpatch.analysis.headers import header_index
-from xenpatch.lint.run import collect_files, lint_files
+from xenpatch.lint.inputs import collect_files
+from xenpatch.lint.run import lint_files
 from xenpatch.paths import fixtures_dir
 
 FIX = fixtures_dir() / "lint" / "calleemacro"

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections import Counter
 
 from lint.test_fixtures import expected
-from xenpatch.lint.run import collect_files, lint_files
+from xenpatch.lint.inputs import collect_files
+from xenpatch.lint.run import lint_files
 from xenpatch.paths import fixtures_dir
 
 DIR = fixtures_dir() / "lint" / "headers"

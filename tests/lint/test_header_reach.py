@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from lint.trees import small_tree
-from xenpatch.lint.run import collect_files, lint_files
+from xenpatch.lint.inputs import collect_files
+from xenpatch.lint.run import lint_files
 
 _HEADER = """struct pool { spinlock_t lock; int refs; };
 int __pool_get(struct pool *p);

@@ -436,7 +436,8 @@ def test_rounds_given_the_first_pass_names_find_what_they_read_anew(
     pass (the same read) instead of scanning the text again: the same."""
     from lint.trees import small_tree
     from xenpatch.lint import rounds
-    from xenpatch.lint.run import collect_files, lint_files
+    from xenpatch.lint.inputs import collect_files
+    from xenpatch.lint.run import lint_files
 
     lint = _FIXTURES / "lint"
     xen = small_tree(tmp_path / "xen", {f"common/{p.name}": p

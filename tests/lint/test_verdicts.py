@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from xensource import git_tree_at
 
-from xenpatch.lint.run import collect_files, lint_files
+from xenpatch.lint.inputs import collect_files
+from xenpatch.lint.run import lint_files
 from xenpatch.paths import project_root
 
 pytestmark = [pytest.mark.xen, pytest.mark.slow]

@@ -37,6 +37,7 @@ from xenpatch.lint import nameindex
 
 if TYPE_CHECKING:
     from xenpatch.analysis.headers import HeaderIndex
+    from xenpatch.analysis.unit import FunctionUnit
 
 # Comments, string and character literals, preprocessor lines (with their
 # continuations) and braces: scanned left to right, the first to start
@@ -166,6 +167,19 @@ class Excerpt:
     # The emptied bodies in the original text ("{" and "}" offsets): what
     # they may call is what the cut-away functions may (partial.py).
     cut: tuple[tuple[int, int], ...] = ()
+
+    def parsed_as_cut(self, functions: Iterable[FunctionUnit]) -> bool:
+        """Is each emptied block, in the excerpt's parse (``functions``), a
+        function's body, of a function the text scan did not take for a
+        reached one?  Else the cut is not the one the scan meant."""
+        emptied = set(self.emptied)
+        for f in functions:
+            body = f.node.child_by_field_name("body")
+            if body is not None and body.start_byte in emptied:
+                emptied.discard(body.start_byte)
+                if f.name in self.reached:
+                    return False
+        return not emptied
 
 
 def excerpt(raw: bytes, names: Iterable[str], reach: nameindex.Reach) -> Excerpt | None:

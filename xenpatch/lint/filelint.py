@@ -124,13 +124,7 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
             continue
         result.analysed += 1
         if exports_only:
-            if f.src is fa.src and not f.is_static and f.name not in fa.table.ops \
-                    and f.name not in fa.table.wrappers:
-                if not f.summarised:
-                    f.summarised = True
-                    f.summary = kept_summary(f, res)
-                if f.summary is not None and exported(f.summary):
-                    result.exports[f.name] = f.summary
+            _export(fa, f, res, result)
             continue
         if not findings_only:
             mine = called_holding(f, res)
@@ -149,14 +143,7 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
                 drops.setdefault(f, set()).add(shape(k))
         assert obs is not None
         done.append((f, res, list(obs.findings.values())))
-        # The table's names are known everywhere already.
-        if f.src is fa.src and not f.is_static and f.name not in fa.table.ops \
-                and f.name not in fa.table.wrappers:
-            if not f.summarised:
-                f.summarised = True
-                f.summary = kept_summary(f, res)
-            if f.summary is not None and exported(f.summary):
-                result.exports[f.name] = f.summary
+        _export(fa, f, res, result)
     if exports_only:
         return
     result.held_calls = close_over(fa, held_calls)
@@ -594,19 +581,10 @@ def summary_analysis(path: Path, raw: bytes, config: LintConfig, names: frozense
             return None
         return summary_analysis(path, raw, config, names, False)
     fa = FileAnalysis(config, src, headers, None)
-    if part is not None:
-        emptied = set(part.emptied)
-        for f in fa.order:
-            body = f.node.child_by_field_name("body")
-            if body is not None and body.start_byte in emptied:
-                emptied.discard(body.start_byte)
-                if f.name in part.reached:
-                    # Emptied, yet named by what is kept: the text scan
-                    # took another name for it.
-                    emptied.add(-1)
-        if emptied:
-            # Or an emptied block was not a function's body after all.
-            return summary_analysis(path, raw, config, names, False)
+    # An emptied block that was not a function's body after all, or one the
+    # text scan took for another name: the whole file then.
+    if part is not None and not part.parsed_as_cut(fa.order):
+        return summary_analysis(path, raw, config, names, False)
     defined = [f.name for f in fa.order]
     if any(defined.count(n) > 1 for n in names):
         if part is not None:
@@ -614,6 +592,19 @@ def summary_analysis(path: Path, raw: bytes, config: LintConfig, names: frozense
         return fa, True
     fa.relevant()
     return fa, False
+
+
+def _export(fa: FileAnalysis, f: FunctionUnit, res: Result, result: FileResult) -> None:
+    """``f``'s summary among the file's exports, if it is one of the file's
+    own external functions (the table's names are known everywhere already)
+    and its summary tells callers something."""
+    if f.src is fa.src and not f.is_static and f.name not in fa.table.ops \
+            and f.name not in fa.table.wrappers:
+        if not f.summarised:
+            f.summarised = True
+            f.summary = kept_summary(f, res)
+        if f.summary is not None and exported(f.summary):
+            result.exports[f.name] = f.summary
 
 
 def exported(s: Summary | None) -> bool:

@@ -82,7 +82,7 @@ def _from_excerpt(path: Path, raw: bytes, config: LintConfig, names: frozenset[s
     if part is None:
         return None
     fa = _analysis(path, part.text, config, headers)
-    if fa is None or not _emptied_bodies(fa, part):
+    if fa is None or not part.parsed_as_cut(fa.order):
         return None
     if _order_may_matter(fa, raw, part, reach):
         return None
@@ -90,19 +90,6 @@ def _from_excerpt(path: Path, raw: bytes, config: LintConfig, names: frozenset[s
     if _cut_may_decide(fa, raw, part, names, reach):
         return None
     return _exports(fa, names, rel)
-
-
-def _emptied_bodies(fa: FileAnalysis, part: Excerpt) -> bool:
-    """Is each emptied block a function's body, of a function the text
-    scan did not take for a reached one?"""
-    emptied = set(part.emptied)
-    for f in fa.order:
-        body = f.node.child_by_field_name("body")
-        if body is not None and body.start_byte in emptied:
-            emptied.discard(body.start_byte)
-            if f.name in part.reached:
-                return False
-    return not emptied
 
 
 def _prepared(fa: FileAnalysis) -> list[FunctionUnit]:

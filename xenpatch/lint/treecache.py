@@ -329,22 +329,30 @@ class TreeCache:
             "results": {r: [h, v] for r, (h, v) in sorted(self.results.items())
                         if self.hashes.get(r) == h},
         }
-        tmp = None
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-")
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                # dumps(), not dump(): dump() encodes in Python, chunk by
-                # chunk (three times the CPU on a cold run's cache).
-                f.write(json.dumps(data, separators=(",", ":")))
-            os.replace(tmp, self.path)
-            tmp = None
+        if write_whole(self.path, data):
             self.dirty = False
-        except OSError:
-            pass  # a cache that cannot be written is only slower next time
-        finally:
-            if tmp is not None:
-                Path(tmp).unlink(missing_ok=True)
+
+
+def write_whole(path: Path, data: Any) -> bool:
+    """``data`` as JSON at ``path``, whole or not at all (a temporary file
+    renamed over it); False when it could not be written, which for a
+    cache only means slower next time."""
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            # dumps(), not dump(): dump() encodes in Python, chunk by chunk
+            # (three times the CPU on a cold run's cache).
+            f.write(json.dumps(data, separators=(",", ":")))
+        os.replace(tmp, path)
+        tmp = None
+        return True
+    except OSError:
+        return False
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
 
 
 def _walk(root: Path, old: dict[str, Any]) -> tuple[dict[str, str], dict[str, list[Any]], bool]:

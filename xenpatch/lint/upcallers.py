@@ -34,7 +34,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 from xenpatch.analysis.irqentry import CALL_KEY, FIELD_KEY, WANT, WITNESS, summary_state
 from xenpatch.analysis.locktable import Summary
 from xenpatch.c.texts import read_bytes
-from xenpatch.lint.treecache import TreeCache, content_hash, summary_in, summary_out
+from xenpatch.lint.treecache import TreeCache, content_hash, summary_in, summary_out, write_whole
 
 if TYPE_CHECKING:
     from xenpatch.lint.config import LintConfig
@@ -484,20 +483,8 @@ class _Side:
                 "can": {r: list(v) for r, v in sorted(self.can.items())},
                 "settled": {r: list(v) for r, v in sorted(self.settled.items())},
                 "facts": {r: list(v) for r, v in sorted(self.facts.items())}}
-        tmp = None
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-")
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(json.dumps(data, separators=(",", ":")))
-            os.replace(tmp, self.path)
-            tmp = None
+        if write_whole(self.path, data):  # else only slower next time
             self.dirty = False
-        except OSError:
-            pass  # only slower next time
-        finally:
-            if tmp is not None:
-                Path(tmp).unlink(missing_ok=True)
 
 
 def _scan(root: Path, sources: list[str], names: list[str]) -> dict[str, list[str]]:
