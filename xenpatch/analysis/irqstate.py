@@ -128,7 +128,9 @@ def load_irq_table(path: Path, data: dict[str, Any] | None = None) -> IrqTable:
 # -- what a call does to the IRQ state (for actions.py) -----------------------
 
 _ASSERTS = frozenset({"ASSERT", "BUG_ON"})
-_IS_ENABLED = re.compile(r"^(!?)\s*local_irq_is_enabled\s*\(\s*\)$")
+# The API's test of the IRQ state, whose assertion states it.
+ENABLED_TEST = "local_irq_is_enabled"
+_IS_ENABLED = re.compile(r"^(!?)\s*" + ENABLED_TEST + r"\s*\(\s*\)$")
 
 
 def call_acts(src: SourceFile, call: Node, name: str | None, table: IrqTable,

@@ -283,7 +283,7 @@ def _names_irq(path: Path, raw: bytes, config: LintConfig, off: bool = False) ->
     saves them, an _irq lock, a callback run with them off or the test can
     make them known off."""
     from xenpatch.analysis.headers import header_index
-    from xenpatch.analysis.irqstate import IRQ_FLAVOURS
+    from xenpatch.analysis.irqstate import ENABLED_TEST, IRQ_FLAVOURS
     from xenpatch.c.source import identifier_set
     from xenpatch.lint.reaching import reaching_names
 
@@ -291,7 +291,7 @@ def _names_irq(path: Path, raw: bytes, config: LintConfig, off: bool = False) ->
     seeds = frozenset({
         *(n for n, (effect, _) in irq.calls.items() if not off or effect in ("off", "save")),
         *(n for n, (_, state) in irq.callbacks.items() if not off or state == "off"),
-        *(() if off else irq.flags), "local_irq_is_enabled",
+        *(() if off else irq.flags), ENABLED_TEST,
         *(n for n, op in config.table.ops.items() if op.flavour in IRQ_FLAVOURS)})
     names = reaching_names(header_index(path), seeds)
     return not names.isdisjoint(identifier_set(raw))
