@@ -105,11 +105,7 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
             result.analysed += 1
             # No lock of its own, but its callees' takes are its callers'
             # too (put_page() reaching free_heap_pages()).
-            if f.src is fa.src and not f.is_static and f.name not in fa.table.ops \
-                    and f.name not in fa.table.wrappers:
-                s = fa.summary_of(f.name)
-                if s is not None and exported(s):
-                    result.exports[f.name] = s
+            export_lockless(fa, f, result.exports)
             continue
         obs = CheckObserver(oracle, shape_fn(f.info), config.enabled, queued_rw) \
             if not exports_only else None
@@ -124,7 +120,7 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
             continue
         result.analysed += 1
         if exports_only:
-            _export(fa, f, res, result)
+            export_run(fa, f, res, result.exports)
             continue
         if not findings_only:
             mine = called_holding(f, res)
@@ -143,7 +139,7 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
                 drops.setdefault(f, set()).add(shape(k))
         assert obs is not None
         done.append((f, res, list(obs.findings.values())))
-        _export(fa, f, res, result)
+        export_run(fa, f, res, result.exports)
     if exports_only:
         return
     result.held_calls = close_over(fa, held_calls)
@@ -594,17 +590,33 @@ def summary_analysis(path: Path, raw: bytes, config: LintConfig, names: frozense
     return fa, False
 
 
-def _export(fa: FileAnalysis, f: FunctionUnit, res: Result, result: FileResult) -> None:
-    """``f``'s summary among the file's exports, if it is one of the file's
-    own external functions (the table's names are known everywhere already)
-    and its summary tells callers something."""
-    if f.src is fa.src and not f.is_static and f.name not in fa.table.ops \
-            and f.name not in fa.table.wrappers:
+def own_external(fa: FileAnalysis, f: FunctionUnit) -> bool:
+    """Is ``f`` one of the file's own external functions whose summary its
+    callers elsewhere read (the table's names are known everywhere)?"""
+    return f.src is fa.src and not f.is_static and f.name not in fa.table.ops \
+        and f.name not in fa.table.wrappers
+
+
+def export_run(fa: FileAnalysis, f: FunctionUnit, res: Result,
+               out: dict[str, Summary]) -> None:
+    """``f``'s summary from its run ``res`` into ``out``, if it is
+    own_external() and tells callers something."""
+    if own_external(fa, f):
         if not f.summarised:
             f.summarised = True
             f.summary = kept_summary(f, res)
         if f.summary is not None and exported(f.summary):
-            result.exports[f.name] = f.summary
+            out[f.name] = f.summary
+
+
+def export_lockless(fa: FileAnalysis, f: FunctionUnit, out: dict[str, Summary]) -> None:
+    """The summary of ``f``, which has no lock of its own, into ``out``:
+    its callees' takes are its callers' too (put_page() reaching
+    free_heap_pages())."""
+    if own_external(fa, f):
+        s = fa.summary_of(f.name)
+        if s is not None and exported(s):
+            out[f.name] = s
 
 
 def exported(s: Summary | None) -> bool:

@@ -174,7 +174,7 @@ def _exports(fa: FileAnalysis, names: frozenset[str],
     """The full lint's second walk (filelint.lint_functions()), for the
     exports of ``names``: the other functions' runs there change none of
     these (their questions were all asked in the first walk)."""
-    from xenpatch.lint.filelint import exported
+    from xenpatch.lint.filelint import export_lockless, export_run
 
     out: dict[str, Summary] = {}
     for f in rel:
@@ -184,21 +184,10 @@ def _exports(fa: FileAnalysis, names: frozenset[str],
             continue
         if f.skip is not None or f.cfg is None or f.info is None:
             continue
-        mine = f.src is fa.src and not f.is_static and f.name not in fa.table.ops \
-            and f.name not in fa.table.wrappers
         if not f.info.relevant:
-            if mine:
-                s = fa.summary_of(f.name)
-                if s is not None and exported(s):
-                    out[f.name] = s
+            export_lockless(fa, f, out)
             continue
         res = f.run_record[0] if f.run_record is not None else run_engine(f, None)
-        if res is None:
-            continue
-        if mine:
-            if not f.summarised:
-                f.summarised = True
-                f.summary = kept_summary(f, res)
-            if f.summary is not None and exported(f.summary):
-                out[f.name] = f.summary
+        if res is not None:
+            export_run(fa, f, res, out)
     return out

@@ -93,16 +93,17 @@ def caller_facts(cache: TreeCache, path: Path, display: str, raw: bytes,
     if rel is None:
         return {}
     side = _Side.open(cache)
+    digest = content_hash(raw)
     if not entry and not ctx and not fields and not stored:
         # Nothing asked of the tree: what is kept of the file stands
         # whatever the other files hold (fresh()).
-        if side.facts.get(rel, ("", {}, "", ""))[2:] != (content_hash(raw), ""):
-            side.facts[rel] = ("", {}, content_hash(raw), "")
+        if side.facts.get(rel, ("", {}, "", ""))[2:] != (digest, ""):
+            side.facts[rel] = ("", {}, digest, "")
             side.dirty = True
             side.save()
         return {}
     state = side.tree_state(cache, rel)
-    key = _key(state, content_hash(raw), own, display + "\0" + display_of(cache.root))
+    key = _key(state, digest, own, display + "\0" + display_of(cache.root))
     got = side.facts.get(rel)
     if got is not None and got[0] == key:
         return {k: summary_in(v) for k, v in got[1].items()}
@@ -117,7 +118,7 @@ def caller_facts(cache: TreeCache, path: Path, display: str, raw: bytes,
         facts.update(_field_facts(cache, side, rel, own, stored, mentions, config, first_pass,
                                   display_of))
     side.facts[rel] = (key, {k: summary_out(s) for k, s in sorted(facts.items())},
-                       content_hash(raw), state)
+                       digest, state)
     side.dirty = True
     side.save()
     return facts
@@ -226,7 +227,7 @@ def _field_facts(cache: TreeCache, side: _Side, rel: str, own: Mapping[str, Summ
 
     out: dict[str, Summary] = {}
     for fld in sorted(stored):
-        calling: list[str] = []
+        calling: list[tuple[str, bytes]] = []
         ok = True
         for r in mentions.get(fld, []):
             if r == rel:
@@ -240,15 +241,15 @@ def _field_facts(cache: TreeCache, side: _Side, rel: str, own: Mapping[str, Summ
                 if not side.can_state(cache, r, False, _text_of(raw), config):
                     ok = False
                     break
-                calling.append(r)
+                calling.append((r, raw))
             elif not _members_only(raw, fld):
                 ok = False
                 break
         if not ok or not calling or len(calling) > MOST_CALLERS:
             continue
         words: list[Mapping[str, Summary]] = [
-            side.first(r, read_bytes(cache.root / r), display_of(cache.root / r),
-                       cache.root / r, first_pass) for r in calling]
+            side.first(r, raw, display_of(cache.root / r), cache.root / r, first_pass)
+            for r, raw in calling]
         words.append(own)
         key = FIELD_KEY + fld
         got = tree_exports({key: ex[key]} if key in ex else {} for ex in words).get(key)
