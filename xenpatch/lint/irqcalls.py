@@ -58,7 +58,7 @@ from xenpatch.c.source import directives, identifier_set
 from xenpatch.lint import nameindex
 
 # Where a caller may hide: what the build compiles or includes.
-_SUFFIXES = (".c", ".h", ".S", ".s", ".inc")
+SOURCE_SUFFIXES = (".c", ".h", ".S", ".s", ".inc")
 _DIRECTIVE = re.compile(rb"#(?:\\\r?\n|[^\n])*")
 
 
@@ -83,7 +83,7 @@ def settle(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]],
     witness_wants: set[str] = set()
     witnesses: dict[str, dict[str, Summary]] = {}
     for p, display, ex in per_file:
-        rp = _abs(p)
+        rp = absolute(p)
         for k, s in ex.items():
             st = summary_state(s)
             if k.startswith(WITNESS):
@@ -116,8 +116,8 @@ def settle(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]],
     witnesses = {n: w for n, w in witnesses.items() if n in witness_wants}
     if not calls and not unsure and not witnesses:
         return {}
-    root = find_xen_root(_abs(per_file[0][0]))
-    if root is None or any(not _abs(p).is_relative_to(root) for p, _, _ in per_file):
+    root = find_xen_root(absolute(per_file[0][0]))
+    if root is None or any(not absolute(p).is_relative_to(root) for p, _, _ in per_file):
         return {}
     out: dict[str, Summary] = {}
     if witnesses:
@@ -148,14 +148,11 @@ def settle(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]],
     return out
 
 
-def _abs(p: Path) -> Path:
+def absolute(p: Path) -> Path:
     """The path made absolute, links kept: the tree's walk names files so
     (resolving every path cost more than the rest of the check)."""
     return Path(os.path.abspath(p))
 
-
-# As settle() names files (its ``defined``).
-absolute = _abs
 
 
 def _mentions(root: Path, names: set[str], functions: set[str] | None = None,
@@ -188,7 +185,7 @@ def _mentions(root: Path, names: set[str], functions: set[str] | None = None,
         here = {n for n in live if n.encode() in words}
         if not here:
             continue
-        p = _abs(path)
+        p = absolute(path)
         defined = {d.name for d in nameindex.definitions(code)} \
             if path.suffix == ".c" and not here.isdisjoint(fns) else set()
         for n in here:
@@ -255,7 +252,7 @@ def defines_any(raw: bytes, names: frozenset[str]) -> bool:
 def _sources(root: Path) -> Iterable[Path]:
     for d, _, names in os.walk(root):
         for n in names:
-            if n.endswith(_SUFFIXES):
+            if n.endswith(SOURCE_SUFFIXES):
                 yield Path(d, n)
 
 

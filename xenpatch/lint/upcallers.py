@@ -42,14 +42,13 @@ from typing import TYPE_CHECKING, Any
 from xenpatch.analysis.irqentry import CALL_KEY, FIELD_KEY, WANT, WITNESS, summary_state
 from xenpatch.analysis.locktable import Summary
 from xenpatch.c.texts import read_bytes
+from xenpatch.lint.irqcalls import SOURCE_SUFFIXES
 from xenpatch.lint.treecache import TreeCache, content_hash, summary_in, summary_out, write_whole
 
 if TYPE_CHECKING:
     from xenpatch.lint.config import LintConfig
     from xenpatch.lint.findings import FileResult
 
-# Where a caller may hide (irqcalls._SUFFIXES).
-_SUFFIXES = (".c", ".h", ".S", ".s", ".inc")
 # At most this many caller files get a first pass for one linted file:
 # past it, the file's names are left unknown (a hook must stay quick).
 MOST_CALLERS = 8
@@ -418,7 +417,7 @@ class _Side:
         for d, dirs, names in os.walk(cache.root):
             dirs.sort()
             for n in sorted(names):
-                if n.endswith(_SUFFIXES[2:]):
+                if n.endswith(SOURCE_SUFFIXES[2:]):
                     p = os.path.join(d, n)
                     try:
                         st = os.stat(p)
