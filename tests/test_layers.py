@@ -5,7 +5,7 @@
     cost
     analysis                           the general C analysis of lock use
     c                                  C source: parsing, masking, CFG, types
-    rules  paths  templating           data and helpers every layer may use
+    rules  paths  templating  cachefiles   data and helpers every layer may use
 
 Arrows only point down; within a package any import is allowed, but no
 module-level import cycle anywhere.  Function-level imports count for the
@@ -29,7 +29,7 @@ from xenpatch.graphs import sccs
 PKG = Path(__file__).resolve().parent.parent / "xenpatch"
 
 BASE = {"xenpatch", "xenpatch.graphs", "xenpatch.rules", "xenpatch.paths",
-        "xenpatch.templating", "xenpatch.errors"}
+        "xenpatch.templating", "xenpatch.errors", "xenpatch.cachefiles"}
 # Writing files and talking to git: every tool may use them, no analysis does.
 IO = {"xenpatch.git", "xenpatch.journal", "xenpatch.recovery"}
 TOOLS = ("lint", "rewrite", "runtime", "series", "cost")
