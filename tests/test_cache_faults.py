@@ -200,3 +200,16 @@ def test_a_write_that_fails_leaves_the_file_as_it_was(tmp_path: Path, monkeypatc
     monkeypatch.setattr(os, "write", real)
     assert target.read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.json"]
+
+
+def test_the_difftest_copy_a_killed_run_left_is_removed(tmp_path: Path) -> None:
+    from xenpatch import cachefiles
+    from xenpatch.runtime import cprograms
+
+    dead = tmp_path / f"xenpatch-difftest-{_dead_pid()}-k2j4x9"
+    live = tmp_path / f"xenpatch-difftest-{os.getpid()}-a1b2c3"
+    for d in (dead, live):
+        (d / "tree" / "xen").mkdir(parents=True)
+        (d / "tree" / "xen" / "a.c").write_text("int a;\n")
+    assert cachefiles.sweep_dead(tmp_path, cprograms._SCRATCH) == [dead]
+    assert not dead.exists() and live.exists()

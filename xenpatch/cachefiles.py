@@ -10,7 +10,8 @@ time; Ctrl-C removes it too and goes on.  A run killed outright (SIGKILL,
 a power cut: no ``finally`` runs) leaves its temp file behind; its name
 carries the run's process id, and the next write into the same folder
 or read from the same folder removes those of processes that are gone
-(the same for the lint's shipped exports: lint/shipping.py).
+(the same for the lint's shipped exports, lint/shipping.py, and the
+difftest's copy of the tree, runtime/cprograms.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -63,9 +65,9 @@ def read_text(path: Path) -> str | None:
 
 
 def sweep_dead(folder: Path, name: re.Pattern[str]) -> list[Path]:
-    """Remove the files of ``folder`` whose name matches ``name`` (its first
-    group: the process id of the run that made it) and whose run is gone;
-    the removed ones."""
+    """Remove the files and folders of ``folder`` whose name matches
+    ``name`` (its first group: the process id of the run that made it) and
+    whose run is gone; the removed ones."""
     gone: list[Path] = []
     try:
         names = os.listdir(folder)
@@ -75,11 +77,15 @@ def sweep_dead(folder: Path, name: re.Pattern[str]) -> list[Path]:
         m = name.fullmatch(n)
         if m is None or alive(int(m.group(1))):
             continue
+        path = folder / n
         try:
-            (folder / n).unlink()
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
         except OSError:
             continue  # another run's sweep was first, or not ours to remove
-        gone.append(folder / n)
+        gone.append(path)
     return gone
 
 
