@@ -157,17 +157,24 @@ def leftovers(*roots: Path) -> list[str]:
 
 def main(argv: list[str]) -> int:
     """``python -m faults --kill-at N [--now T] -- xenpatch-args...``: SIGKILL
-    at point N; ``--now`` fixes the clock (a series' dates and Message-IDs)."""
-    kill_at = int(argv[argv.index("--kill-at") + 1])
+    at point N; ``--fail-at N --kind K [--sticky]`` raises K there instead
+    (KINDS); ``--now`` fixes the clock (a series' dates and Message-IDs).
+    Prints the number of fault points met on stderr."""
+    head = argv[:argv.index("--")]
     args = argv[argv.index("--") + 1:]
-    if "--now" in argv[:argv.index("--")]:
+    if "--now" in head:
         import time
 
-        now = float(argv[argv.index("--now") + 1])
+        now = float(head[head.index("--now") + 1])
         time.time = lambda: now
     from xenpatch.cli import main as xmain
 
-    with Faults(kill_at, kill=True).installed() as f:
+    if "--kill-at" in head:
+        faults = Faults(int(head[head.index("--kill-at") + 1]), kill=True)
+    else:
+        faults = Faults(int(head[head.index("--fail-at") + 1]),
+                        head[head.index("--kind") + 1], sticky="--sticky" in head)
+    with faults.installed() as f:
         code = xmain(args)
     print(f"fault points: {f.count}", file=sys.stderr)
     return code

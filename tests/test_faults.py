@@ -154,7 +154,28 @@ def series(fast: pytest.TempPathFactory) -> WritePath:
     return WritePath("series", base, write, lambda b: b / "out", lambda b: b / "repo")
 
 
-PATHS = ["in_place", "commit", "series"]
+@pytest.fixture(scope="module")
+def cost_plot(fast: pytest.TempPathFactory) -> WritePath:
+    """`cost --plot` over the plot of an earlier run with other figures."""
+    pytest.importorskip("matplotlib")
+    from xenpatch.cost.report import build, plot
+    from xenpatch.cost.throughput import Params
+
+    base = fast.mktemp("plot")
+    png = base / "out" / "cost.png"
+    png.parent.mkdir()
+
+    def report(section_ns: float):  # type: ignore[no-untyped-def]
+        return build("rw16", Params(section_ns, 0.0, 2, 40.0, 120.0, 7.0, 10.0, 1.0, 0.0),
+                     [1, 2], None)
+
+    plot(report(200.0), png)
+    new = report(100.0)
+    return WritePath("cost --plot", base, lambda b: plot(new, b / "out" / "cost.png"),
+                     lambda b: b / "out", lambda b: None)
+
+
+PATHS = ["in_place", "commit", "series", "cost_plot"]
 
 
 _SAVED: dict[str, Path] = {}

@@ -5,12 +5,15 @@
     cost
     analysis                           the general C analysis of lock use
     c                                  C source: parsing, masking, CFG, types
-    rules  paths  templating           data and helpers every layer may use
+    rules  paths  templating  cachefiles   data and helpers every layer may use
 
 Arrows only point down; within a package any import is allowed, but no
 module-level import cycle anywhere.  Function-level imports count for the
 layers (they are dependencies all the same) but not for cycles (they run
-after every module is loaded).
+after every module is loaded).  Imports under ``if TYPE_CHECKING:`` never
+run, and still say which module's types another needs: they may not close
+a cycle either (runtime/state.py holds what ctx.py and locks.py would
+otherwise name from machine.py, which imports them).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from xenpatch.graphs import sccs
 PKG = Path(__file__).resolve().parent.parent / "xenpatch"
 
 BASE = {"xenpatch", "xenpatch.graphs", "xenpatch.rules", "xenpatch.paths",
-        "xenpatch.templating", "xenpatch.errors"}
+        "xenpatch.templating", "xenpatch.errors", "xenpatch.cachefiles"}
 # Writing files and talking to git: every tool may use them, no analysis does.
 IO = {"xenpatch.git", "xenpatch.journal", "xenpatch.recovery"}
 TOOLS = ("lint", "rewrite", "runtime", "series", "cost")
@@ -73,11 +76,12 @@ def _is_type_checking(test: ast.expr) -> bool:
 
 
 def imports(source: str, name: str, is_package: bool,
-            known: set[str]) -> list[tuple[str, bool]]:
+            known: set[str], types: bool = False) -> list[tuple[str, bool]]:
     """(imported xenpatch module, at module level?) for each import in the
     source, including ``importlib.import_module("...")`` with a literal.
     ``from P import x`` is P.x when that is a module, else P.  Imports
-    under ``if TYPE_CHECKING:`` are left out: they never run."""
+    under ``if TYPE_CHECKING:`` are left out (they never run) unless
+    ``types``."""
     tree = ast.parse(source)
     out: list[tuple[str, bool]] = []
     package = name if is_package else name.rpartition(".")[0]
@@ -87,7 +91,7 @@ def imports(source: str, name: str, is_package: bool,
             out.append((mod, top))
 
     def visit(node: ast.AST, top: bool) -> None:
-        if isinstance(node, ast.If) and _is_type_checking(node.test):
+        if isinstance(node, ast.If) and _is_type_checking(node.test) and not types:
             for other in node.orelse:
                 visit(other, top)
             return
@@ -118,11 +122,12 @@ def imports(source: str, name: str, is_package: bool,
 
 
 @cache
-def load_graph() -> dict[str, list[tuple[str, bool]]]:
+def load_graph(types: bool = False) -> dict[str, list[tuple[str, bool]]]:
     files = {module_name(p): p for p in PKG.rglob("*.py")}
     known = set(files)
     return {
-        name: imports(p.read_text(encoding="utf-8"), name, p.name == "__init__.py", known)
+        name: imports(p.read_text(encoding="utf-8"), name, p.name == "__init__.py", known,
+                      types)
         for name, p in sorted(files.items())
     }
 
@@ -181,6 +186,17 @@ def test_arrows_only_point_down():
 
 def test_no_import_cycles():
     assert cycles(load_graph()) == []
+
+
+def test_no_cycles_of_type_imports_either():
+    assert cycles(load_graph(types=True)) == []
+
+
+def test_type_imports_are_read():
+    src = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from xenpatch.c import cfg\n"
+    known = {"xenpatch.c", "xenpatch.c.cfg"}
+    assert imports(src, "xenpatch.x", False, known) == []
+    assert imports(src, "xenpatch.x", False, known, types=True) == [("xenpatch.c.cfg", True)]
 
 
 def test_every_allowed_exception_is_used():

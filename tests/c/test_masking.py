@@ -451,6 +451,33 @@ def test_preprocessing_numbers_become_names_and_numbers_stay() -> None:
     assert out == b"f(_dnow, _a, 0x1fUL, 10u, 1ULL, 1.5f, 1e5, 1e+5, 0x1p3, 2lu); x = 3dnow;"
 
 
+def test_unnamed_bitfields_get_a_name_and_nothing_else_changes() -> None:
+    src = """void exit_handler(unsigned long q)
+{
+    union {
+        unsigned long raw;
+        struct {
+            uint16_t size:3;
+            uint16_t :9;
+            unsigned int   : 2;
+            uint16_t port;
+        };
+    } io;
+    unsigned int mask = q ? FLAG_A : 0;
+    switch ( q ) { case 1: io.raw = q; break; default: break; }
+ out:
+    io.raw = mask;
+}
+"""
+    out = parses_clean(src)
+    lines = out.decode().splitlines()
+    assert lines[6] == "            uint16_t __;"
+    assert lines[7] == "            unsigned int   ___;"
+    # A named bit-field, a ternary, case and default labels, a goto label.
+    changed = [i for i, (a, b) in enumerate(zip(src.splitlines(), lines, strict=True)) if a != b]
+    assert changed == [6, 7]
+
+
 @pytest.mark.parametrize("name", sorted(SHAPES))
 def test_shape_parses_clean(name: str) -> None:
     out = parses_clean(SHAPES[name])

@@ -108,6 +108,21 @@ def _returned_var(f: FunctionUnit, exits: list[tuple[int, State, State]]) -> str
     return None
 
 
+def _as_returned(key: str, info: FunctionInfo, ret_var: str | None) -> str:
+    """``key`` through the returned local when it names that local's one
+    value: with ``desc = &descs[v]`` (an alias: assigned once) and ``return
+    desc``, the lock taken as ``&descs[v]->lock`` is ``desc->lock``, the
+    caller's ``$ret->lock``; a key the local's value does not start is
+    as it was."""
+    if ret_var is None or ret_var not in info.aliases:
+        return key
+    value = info.aliases[ret_var]
+    rest = key[len(value):]
+    if key.startswith(value) and (not rest or rest.startswith(("->", "."))):
+        return ret_var + rest
+    return key
+
+
 def _guard_param(info: FunctionInfo, held: list[State], free: list[State]) -> int | None:
     """A parameter that is true on every path that took the lock and false
     on every path that did not: ``spin_lock_if(cond, l)``."""
@@ -346,7 +361,7 @@ def _lock_summary(f: FunctionUnit, res: Result) -> Summary | None:
                               inferred=True, nonnull=nonnull))
     for k in sorted(by_design | cond_keys):
         h = acquired[k]
-        t = template(k.rstrip("'"), info, ret_var)
+        t = template(_as_returned(k.rstrip("'"), info, ret_var), info, ret_var)
         if t is None:
             continue
         action = "try" if k in cond_keys and conditional is not None else "acquire"
@@ -361,7 +376,7 @@ def _lock_summary(f: FunctionUnit, res: Result) -> Summary | None:
     effects.extend(lock_takes(f, res, {e.key for e in effects}))
     # What the function left unknown, its callers cannot know either.
     for k in sorted(ex.unknown):
-        t = "*" if k == "*" else template(k, info, ret_var)
+        t = "*" if k == "*" else template(_as_returned(k, info, ret_var), info, ret_var)
         if t is not None:
             effects.append(Effect("unknown", "spin", "", "any", t, None, f.name, inferred=True))
     if not any(e.action != "take" for e in effects) and not acquired:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from xenpatch import journal
 from xenpatch.cost.counts import LOCK_TYPES, Contended, CostError, LockType, contended, uncontended
 from xenpatch.cost.mix import Mix
 from xenpatch.cost.throughput import Params, Point, curve
@@ -167,7 +169,9 @@ def as_json(rep: Report) -> dict[str, Any]:
 
 
 def plot(rep: Report, path: Path) -> None:
-    """Throughput against CPUs, one line per lock type (matplotlib)."""
+    """Throughput against CPUs, one line per lock type (matplotlib), as a
+    PNG at ``path``: rendered in memory, then written whole or not at all
+    (a Ctrl-C or a full disk mid-write leaves the file as it was)."""
     try:
         import matplotlib
 
@@ -189,5 +193,8 @@ def plot(rep: Report, path: Path) -> None:
     ax.legend()
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path)
+    png = io.BytesIO()
+    fig.savefig(png, format="png")
     plt.close(fig)
+    target = path.resolve()
+    journal.write_files(target.parent, {target: png.getvalue()}, what="cost --plot")

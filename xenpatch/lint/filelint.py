@@ -20,7 +20,7 @@ from pathlib import Path
 from tree_sitter import Node
 
 from xenpatch.analysis import fnptrs
-from xenpatch.analysis.events import IrqAct, OpAct
+from xenpatch.analysis.events import FreeAct, IrqAct, OpAct, RebindAct, TryAssignAct
 from xenpatch.analysis.fileanalysis import FileAnalysis
 from xenpatch.analysis.functions import shape_fn
 from xenpatch.analysis.headers import (
@@ -55,6 +55,7 @@ from xenpatch.c.source import (
     SourceFile,
     function_name,
     functions,
+    identifier_set,
     mentions_any,
     parse_bytes,
 )
@@ -365,35 +366,102 @@ def _lock_note(acts: list) -> str | None:
     return "; ".join(dict.fromkeys(said)) or None
 
 
+# What a statement on a path can do that the path's reader needs to see: a
+# lock or IRQ moved, a trylock's result kept, an object holding a lock freed
+# or a lock name bound to another object.
+_EVENTS = (OpAct, IrqAct, TryAssignAct, FreeAct, RebindAct)
+
+
 def _steps(src: SourceFile, cfg: Cfg | None, nodes: list[int],
            acts: list[list] | None = None) -> list[Step]:
+    """The path's events as gcc's and clang's analyzers show them: each
+    branch taken, each lock or IRQ move, the assignments a later branch
+    on the path tests, and where it ends; the other statements are not
+    steps (a declaration, a printk, an ASSERT of something else)."""
     if cfg is None:
         return []
+    acts = acts or []
     out: list[Step] = []
+    # Names the branches still ahead on the path test, nearest first.
+    tested: list[set[bytes]] = [set()] * (len(nodes) + 1)
+    for i in range(len(nodes) - 1, -1, -1):
+        node = cfg.nodes[nodes[i]]
+        ahead = tested[i + 1]
+        if node.kind in (Kind.COND, Kind.SWITCH) and node.ast is not None:
+            ahead = ahead | identifier_set(src.raw[node.ast.start_byte:node.ast.end_byte])
+        tested[i] = ahead
     for i, n in enumerate(nodes):
         node = cfg.nodes[n]
-        if node.kind in (Kind.ENTRY, Kind.EXIT) or (node.kind is Kind.NOP and node.ast is None
-                                                    and node.line == 0):
+        taken = nodes[i + 1] if i + 1 < len(nodes) else None
+        if node.kind in (Kind.ENTRY, Kind.EXIT, Kind.NOP):
             continue
-        if node.kind is Kind.COND and i + 1 < len(nodes):
-            taken = nodes[i + 1]
-            which = "true" if taken == node.succ[0] else "false"
-            note = f"'{_short(src, node.ast)}' is {which}"
+        note: str | None
+        if node.kind is Kind.COND:
+            note = f"'{_short(src, node.ast)}'" if taken is None else \
+                f"'{_short(src, node.ast)}' is {'true' if taken == node.succ[0] else 'false'}"
+        elif node.kind is Kind.SWITCH:
+            note = _switch_note(src, cfg, n, taken)
         elif node.kind is Kind.RETURN:
             line = src.line_text(node.line)[node.col - 1 :] if node.line else ""
             note = ("returns here" if line.lstrip().startswith("return")
                     else "falls off the end here")
-        elif node.kind is Kind.NOP:
-            continue
-        elif node.kind is Kind.COND:
-            note = f"'{_short(src, node.ast)}'"
         else:
-            note = (_lock_note(acts[n]) if acts and n < len(acts) else None) or (
-                _short(src, node.ast) if node.ast is not None else node.kind.value)
+            mine = acts[n] if n < len(acts) else []
+            note = _lock_note(mine)
+            # The last is where the finding is (a call made without the
+            # lock it needs, an IRQ move): always a step.
+            if note is None and node.ast is not None and (
+                    taken is None or any(isinstance(a, _EVENTS) for a in mine)
+                    or not _assigned(src, node.ast).isdisjoint(tested[i + 1])):
+                note = _short(src, node.ast)
+        if note is None:
+            continue
         step = Step(node.line, node.col, note)
         if out and out[-1].line == step.line and out[-1].note == step.note:
             continue
         out.append(step)
+    return out
+
+
+def _switch_note(src: SourceFile, cfg: Cfg, n: int, taken: int | None) -> str | None:
+    """A switch's case taken, an #if's side, or a control-flow macro's
+    statement; None for a join without a test of its own."""
+    node = cfg.nodes[n]
+    if n in cfg.pp_conds:
+        side = "" if taken is None else (" is true" if taken == node.succ[0] else " is false")
+        return f"'#if {cfg.pp_conds[n]}'{side}"
+    if node.ast is None:
+        return None
+    if node.ast.type != "parenthesized_expression" and n not in cfg.case_values:
+        return _short(src, node.ast)  # a macro hiding a goto or a return
+    inner = node.ast.named_children
+    test = _short(src, inner[0] if len(inner) == 1 else node.ast)
+    values = cfg.case_values.get(n)
+    if taken is None or values is None or taken not in node.succ:
+        return f"'switch {test}'"
+    value = values[node.succ.index(taken)]
+    return f"'{test}' matches no case" if value is None else \
+        f"'{test}' is {_short(src, value)}"
+
+
+def _assigned(src: SourceFile, n: Node) -> set[bytes]:
+    """The variables a statement assigns (``v = ...``, ``T v = ...``, ``v++``)."""
+    out: set[bytes] = set()
+    stack = [n]
+    while stack:
+        x = stack.pop()
+        if x.type in ("assignment_expression", "update_expression"):
+            left = x.child_by_field_name("left") or x.child_by_field_name("argument")
+            if left is not None and left.type == "identifier":
+                out.add(src.raw[left.start_byte:left.end_byte])
+        elif x.type == "init_declarator":
+            d = x.child_by_field_name("declarator")
+            while d is not None and d.type == "pointer_declarator":
+                d = d.child_by_field_name("declarator")
+            if d is not None and d.type == "identifier":
+                out.add(src.raw[d.start_byte:d.end_byte])
+        if x.type not in ("compound_statement", "function_definition"):
+            stack.extend(x.named_children)
     return out
 
 

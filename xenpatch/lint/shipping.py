@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from xenpatch.cachefiles import sweep_dead
+
 PREFIX = "xenpatch-exports-"
 _NAME = re.compile(re.escape(PREFIX) + r"(\d+)-[^/]*\.pickle")
 
@@ -63,28 +65,4 @@ def to_workers(obj: Any, mapper: Callable[..., Iterable[Any]]) -> Iterator[Any]:
 
 def sweep(folder: Path) -> list[Path]:
     """Remove the files of runs whose process is gone; the removed ones."""
-    gone: list[Path] = []
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return gone
-    for n in names:
-        m = _NAME.fullmatch(n)
-        if m is None or _alive(int(m.group(1))):
-            continue
-        try:
-            (folder / n).unlink()
-        except OSError:
-            continue  # another run's sweep was first, or not ours to remove
-        gone.append(folder / n)
-    return gone
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # exists, another user's
-    return True
+    return sweep_dead(folder, _NAME)

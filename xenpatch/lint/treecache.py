@@ -29,12 +29,12 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from xenpatch import cachefiles
 from xenpatch.analysis.locktable import Effect, Summary
 from xenpatch.c.texts import read_bytes
 from xenpatch.errors import XenpatchError
@@ -215,10 +215,7 @@ class TreeCache:
         name = hashlib.sha256(str(root).encode()).hexdigest()[:24] + ".json"
         path = cache_dir() / "lint" / name
         data: Any = None
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            text = None
+        text = cachefiles.read_text(path)
         if text is not None:
             try:
                 data = json.loads(text)
@@ -334,25 +331,12 @@ class TreeCache:
 
 
 def write_whole(path: Path, data: Any) -> bool:
-    """``data`` as JSON at ``path``, whole or not at all (a temporary file
-    renamed over it); False when it could not be written, which for a
-    cache only means slower next time."""
-    tmp = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            # dumps(), not dump(): dump() encodes in Python, chunk by chunk
-            # (three times the CPU on a cold run's cache).
-            f.write(json.dumps(data, separators=(",", ":")))
-        os.replace(tmp, path)
-        tmp = None
-        return True
-    except OSError:
-        return False
-    finally:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
+    """``data`` as JSON at ``path``, whole or not at all (cachefiles.py);
+    False when it could not be written, which for a cache only means
+    slower next time."""
+    # dumps(), not dump(): dump() encodes in Python, chunk by chunk (three
+    # times the CPU on a cold run's cache).
+    return cachefiles.write_whole(path, json.dumps(data, separators=(",", ":")))
 
 
 def _walk(root: Path, old: dict[str, Any]) -> tuple[dict[str, str], dict[str, list[Any]], bool]:

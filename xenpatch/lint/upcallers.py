@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from xenpatch import cachefiles
 from xenpatch.analysis.irqentry import CALL_KEY, FIELD_KEY, WANT, WITNESS, summary_state
 from xenpatch.analysis.locktable import Summary
 from xenpatch.c.texts import read_bytes
@@ -387,8 +388,11 @@ class _Side:
     @staticmethod
     def open(cache: TreeCache) -> _Side:
         side = _Side(cache.path.parent / "upcallers" / cache.path.name, cache.context)
+        text = cachefiles.read_text(side.path)
+        if text is None:
+            return side
         try:
-            data = json.loads(side.path.read_text(encoding="utf-8"))
+            data = json.loads(text)
             if data.get("format") != _FORMAT or data.get("context") != cache.context:
                 return side
             side.found = {str(st): {str(n): [str(r) for r in rs] for n, rs in by.items()}

@@ -524,6 +524,10 @@ class ConversionPrograms:
 LONG = f"longer than {MAX_OPS} lock operations (lock operations in a loop)"
 SHAPE = "changed shape in the conversion"
 
+# The folder of the converted tree's copy: its run's process id after it.
+_SCRATCH_PREFIX = "xenpatch-difftest-"
+_SCRATCH = re.compile(re.escape(_SCRATCH_PREFIX) + r"(\d+)-\w+")
+
 
 def in_irq(p: Program) -> Program:
     """p run from interrupt context."""
@@ -543,8 +547,11 @@ def conversion_programs(root: Path, rule, result, only: set[str] | None = None,
     reported); None runs them all.  Programs of ``irq_functions`` run in
     interrupt context.
     """
+    import os
     import shutil
     import tempfile
+
+    from xenpatch import cachefiles
 
     out = ConversionPrograms()
     sites: dict[str, dict[str, set[int]]] = {}
@@ -556,7 +563,12 @@ def conversion_programs(root: Path, rule, result, only: set[str] | None = None,
     config = AnalysisConfig.load()
     owner = rule.lock.owner
     seen: set[tuple[Program, Program]] = set()
-    with tempfile.TemporaryDirectory(prefix="xenpatch-difftest-") as tmp:
+    # Named after this run: one a killed run left behind (a copy of the
+    # whole tree) is removed by the next.
+    scratch = Path(tempfile.gettempdir())
+    cachefiles.sweep_dead(scratch, _SCRATCH)
+    with tempfile.TemporaryDirectory(prefix=f"{_SCRATCH_PREFIX}{os.getpid()}-",
+                                     dir=scratch) as tmp:
         after_root = Path(tmp) / "tree"
         shutil.copytree(root, after_root, symlinks=True,
                         ignore=shutil.ignore_patterns(".git"))

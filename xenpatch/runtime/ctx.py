@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from xenpatch.runtime.machine import Cpu, Machine
+    from xenpatch.runtime.state import Cpu, MachineView
 
 
 class Crash(Exception):
@@ -38,7 +38,8 @@ class Ctx:
         "irq_off", "irq_saved",
     )
 
-    def __init__(self, m: Machine, mem: tuple[int, ...], cpu: Cpu, me: int, trace: bool) -> None:
+    def __init__(self, m: MachineView, mem: tuple[int, ...], cpu: Cpu, me: int,
+                 trace: bool) -> None:
         self.m = m
         self.mem = mem
         self.over: dict[int, int] = {}

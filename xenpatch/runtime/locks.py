@@ -17,7 +17,7 @@ from xenpatch.runtime.steps import M16, Res, call, goto, ret
 
 if TYPE_CHECKING:
     from xenpatch.runtime.ctx import Ctx
-    from xenpatch.runtime.machine import Machine
+    from xenpatch.runtime.state import MachineView
 
 # ---------------------------------------------------------------------------
 # percpu_rwlock_t (spec 3).  args = (lid, rw base, writer_activating word,
@@ -168,7 +168,7 @@ for _t in (SPIN, RW[False], RW[True]):
 # ---------------------------------------------------------------------------
 # Glue for machine.py
 
-def routine_for(m: Machine, op: Op, cpu: int) -> tuple[Any, tuple]:
+def routine_for(m: MachineView, op: Op, cpu: int) -> tuple[Any, tuple]:
     info = m.locks[op.lock or ""]
     if op.kind in SPIN:
         return SPIN[op.kind], (info.base, True)
@@ -182,7 +182,7 @@ def _mask(lo: int, n: int) -> int:
     return ((1 << n) - 1) << lo
 
 
-def op_footprint(m: Machine, op: Op, cpu: int) -> tuple[int, int]:
+def op_footprint(m: MachineView, op: Op, cpu: int) -> tuple[int, int]:
     """(may-read, may-write) words of any step of op on this CPU."""
     if op.lock is None:
         return 0, 0
@@ -201,7 +201,7 @@ def op_footprint(m: Machine, op: Op, cpu: int) -> tuple[int, int]:
     return lock | wa | all_slots, lock | wa
 
 
-def ticket_bases(m: Machine) -> list[int]:
+def ticket_bases(m: MachineView) -> list[int]:
     """First word of every ticket lock, including queued rwlocks' internal ones."""
     out = []
     for info in m.locks.values():
@@ -244,18 +244,18 @@ def _shift_frame(f: tuple, shift: dict[int, int]) -> tuple:
     return (r, pc, a, tuple((x - d) & M16 for x in loc))
 
 
-def write_locked_word(m: Machine, info: LockInfo, mem: tuple[int, ...]) -> bool:
+def write_locked_word(m: MachineView, info: LockInfo, mem: tuple[int, ...]) -> bool:
     w = mem[info.base]
     lay = m.cfg.layout
     return (w & lay.qw_wmask) == lay.qw_locked if m.cfg.head else w == W16
 
 
-def reader_count(m: Machine, info: LockInfo, mem: tuple[int, ...]) -> int:
+def reader_count(m: MachineView, info: LockInfo, mem: tuple[int, ...]) -> int:
     w = mem[info.base]
     return w // m.cfg.layout.qr_bias if m.cfg.head else w & ~W16
 
 
-def is_clean(m: Machine, info: LockInfo, mem: tuple[int, ...]) -> bool:
+def is_clean(m: MachineView, info: LockInfo, mem: tuple[int, ...]) -> bool:
     words = mem[info.base : info.base + info.size]
     if info.type == "spinlock":
         return words[0] == words[1] and words[2] == m.cfg.layout.no_cpu

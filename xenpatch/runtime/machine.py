@@ -20,8 +20,7 @@ deadlock "no CPU can move" and keeps spin loops out of the state space.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 
 from xenpatch.runtime import locks, rwlock, spinlock
 from xenpatch.runtime.ctx import Crash, Ctx, _Blocked, _Yield
@@ -42,70 +41,15 @@ from xenpatch.runtime.programs import (
     Op,
     Scenario,
 )
-
-Build = Literal["debug", "release"]
+from xenpatch.runtime.state import Config as Config
+from xenpatch.runtime.state import Cpu as Cpu
+from xenpatch.runtime.state import State as State
 
 RUN, DONE, CRASHED = 0, 1, 2
 
 # Bound on local transitions in one step; only a program that loops without
 # ever touching memory can reach it.
 _MAX_LOCAL = 10_000
-
-
-@dataclass(frozen=True)
-class Config:
-    """Which Xen the model is (MODEL_NAMES).  ``rw16`` is the 2016 tree
-    (counter+writer-bit rwlock, preempt counted after spinlock acquisition,
-    no percpu fast-path preempt, no lock tracking); ``q417`` the queued
-    rwlock as 4.16-4.18 lay it out (writer CPU in 12 bits); ``qrw`` 4.19 and
-    later (writer CPU in 14 bits, wider spinlock recursion fields, debug lock
-    tracking).  ``record_order`` keeps the order in
-    which locks were acquired in the state, for comparing with real runs."""
-
-    lock_model: LockModel = "qrw"
-    build: Build = "release"
-    record_order: bool = False
-    # CONFIG_DEBUG_LOCKS' per-CPU list of held locks (debug builds only);
-    # None: as the era has it (HEAD yes, 2016 no).  Xen 4.17 has the queued
-    # rwlock but not the list: Config("qrw", "debug", lock_tracking=False).
-    lock_tracking: bool | None = None
-
-    @property
-    def head(self) -> bool:
-        """The queued-rwlock eras (preempt counted first, percpu fast path
-        counts preempt, debug spinlock owner check)."""
-        return self.lock_model != "rw16"
-
-    @property
-    def layout(self) -> Layout:
-        return LAYOUTS[self.lock_model]
-
-    @property
-    def tracking(self) -> bool:
-        dflt = self.lock_model == "qrw"
-        on = dflt if self.lock_tracking is None else self.lock_tracking
-        return on and self.debug
-
-    @property
-    def debug(self) -> bool:
-        return self.build == "debug"
-
-
-class Cpu(NamedTuple):
-    op_idx: int
-    started: bool  # current op made its first access (releases drop the hold then)
-    stack: tuple  # frames (routine, pc, args, locals), innermost last
-    preempt: int
-    in_irq: bool
-    holds: tuple  # (lock, mode r|w|x, kind) for checking only; behaviour never reads it
-    dbg: tuple  # HEAD CONFIG_DEBUG_LOCKS per-CPU list of held lock keys
-    obs: tuple  # (op_idx, value) of trylocks and queries
-    status: int
-    irq_off: bool = False  # local interrupts disabled
-    irq_saved: tuple = ()  # flags saved by _irqsave locks, innermost last
-
-
-State = tuple[tuple[int, ...], tuple[Cpu, ...], tuple]
 
 
 class StepResult(NamedTuple):

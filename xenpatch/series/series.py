@@ -459,7 +459,7 @@ def _write_whole(repo_dir: str | os.PathLike[str], series: Series, out: Path,
     for name in stale - {m.filename for m in series.mails}:
         if (out / name).exists():
             writes[out / name] = None
-    # versions.save's format, written with the rest
+    # The series state (versions.load() reads it), written with the rest
     text = json.dumps(state, indent=1, sort_keys=True) + "\n"
     writes[versions.state_path(repo_dir)] = text.encode("utf-8")
     staging = out.parent / f".{out.name}.xenpatch-stage-{secrets.token_hex(4)}"

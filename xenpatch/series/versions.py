@@ -17,7 +17,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -51,16 +50,6 @@ def load(repo_dir: str | os.PathLike[str]) -> dict[str, Any]:
         return {"series": {}}
     data.setdefault("series", {})
     return data
-
-
-def save(repo_dir: str | os.PathLike[str], state: dict[str, Any]) -> None:
-    path = state_path(repo_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".series.json.")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(state, fh, indent=1, sort_keys=True)
-        fh.write("\n")
-    os.replace(tmp, path)
 
 
 def records(state: dict[str, Any], name: str) -> dict[str, Any]:

@@ -43,6 +43,12 @@ FALSE_TEST = re.compile(
     rb"(?P<name>[A-Za-z_]\w*)[ \t]*\)?\s*$"
 )
 ELLIPSIS = re.compile(rb"\.\.\.")
+# A member declaration's head up to its bit-field width: "uint16_t :9" (no
+# name: padding) or "unsigned int flag : 1" (shapes.unnamed_bitfields()).
+BITFIELD = re.compile(
+    rb"(?<=[;{])\s*+((?:[A-Za-z_]\w*[ \t]+)*[A-Za-z_]\w*)[ \t]*(:[ \t]*\w+[ \t]*)(?=;)")
+# The words that end a bit-field's type (its name is none of them).
+INT_TYPE_WORDS = frozenset(b"int char short long unsigned signed bool _Bool".split())
 CALL_CLOSE_THEN_WORD = re.compile(rb"\)(?=\s*[A-Za-z_}])")
 CALL_CLOSE_THEN = re.compile(rb"\)\s*([{:])")
 ASM_LABEL = re.compile(rb"\s(?:asm|__asm__|__asm)\s*\(")

@@ -8,6 +8,7 @@ from xenpatch.c.masking.lexical import (
     ASM_OPERAND_NAME,
     ASM_STATEMENT,
     ATTRIBUTE_KW,
+    BITFIELD,
     C_NUMBER,
     CALL_CLOSE_THEN,
     CALL_CLOSE_THEN_WORD,
@@ -15,6 +16,7 @@ from xenpatch.c.masking.lexical import (
     DECLARATOR_LIST,
     ELLIPSIS,
     IDENT,
+    INT_TYPE_WORDS,
     KEYWORDS,
     PP_WORD,
     STAR_ARG,
@@ -71,6 +73,32 @@ def pp_words(v: CodeView) -> None:
     for m in PP_WORD.finditer(code):
         if not C_NUMBER.fullmatch(m.group()) and v.in_call(m.start()):
             v.put(m.start(), b"_")
+
+
+def unnamed_bitfields(v: CodeView) -> None:
+    """A bit-field without a name (``uint16_t :9;``, padding), which the C
+    grammar does not parse: its width becomes a name of underscores
+    (``uint16_t __;``), a member like any other.  Only in a struct or
+    union's braces, where the head is a type alone: one word (a type
+    and a name are two), or words ending in an integer type's keyword."""
+    code = v.code
+    if b":" not in code:
+        return
+    for m in BITFIELD.finditer(code):
+        words = m.group(1).split()
+        if len(words) > 1 and words[-1] not in INT_TYPE_WORDS:
+            continue  # "uint16_t size:3": it has a name
+        if words[0] in (b"case", b"default", b"return", b"goto"):
+            continue
+        opener = v.enclosing(m.start())
+        head = v.prev_tok(opener) if opener is not None and code[opener] == 0x7B else None
+        if head is not None and head[1] not in (b"struct", b"union"):
+            head = v.prev_tok(head[0]) if is_word(head[1]) else None
+        if head is None or head[1] not in (b"struct", b"union"):
+            continue
+        s, e = m.span(2)
+        if b"\n" not in code[s:e]:
+            v.put(s, b"_" * (e - s))
 
 
 def case_ranges(v: CodeView) -> None:
@@ -234,6 +262,7 @@ def statement_semicolons(v: CodeView) -> None:
 # wrote (an asm template made a string is no macro argument any more).
 SHAPES = (
     pp_words,
+    unnamed_bitfields,
     case_ranges,
     asm_templates,
     asm_operands_as_arguments,

@@ -15,12 +15,12 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from xenpatch import cachefiles
 from xenpatch.c.masking.derive import DERIVED_KINDS, Definition, Deriver, definitions, merge
 from xenpatch.c.masking.table import MacroTable
 from xenpatch.c.texts import read_bytes
@@ -121,9 +121,12 @@ def _cache_file(key: str) -> Path:
 
 
 def _read_cache(key: str) -> dict[bytes, str] | None:
+    text = cachefiles.read_text(_cache_file(key))
+    if text is None:
+        return None
     try:
-        data = json.loads(_cache_file(key).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = json.loads(text)
+    except ValueError:
         return None
     if not isinstance(data, dict) or not all(
         isinstance(k, str) and v in DERIVED_KINDS for k, v in data.items()
@@ -134,15 +137,8 @@ def _read_cache(key: str) -> dict[bytes, str] | None:
 
 def _write_cache(key: str, kinds: dict[bytes, str]) -> None:
     """Written whole or not at all; a cache that cannot be written is no error."""
-    path = _cache_file(key)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({k.decode(): v for k, v in sorted(kinds.items())}, f)
-        os.replace(tmp, path)
-    except OSError:
-        return
+    cachefiles.write_whole(_cache_file(key),
+                           json.dumps({k.decode(): v for k, v in sorted(kinds.items())}))
 
 
 # '#define NAME' or '#undef NAME' somewhere in a line (a superset of the

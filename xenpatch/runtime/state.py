@@ -1,0 +1,84 @@
+"""What a machine is made of and what its lock routines read of it: the
+Xen it models (``Config``), one CPU's state (``Cpu``), a whole state, and
+the view of a machine that a step's context and the routines take
+(``MachineView``; machine.py's ``Machine`` is one).  Below ctx.py and
+locks.py, so that neither reaches up to machine.py for a type."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, NamedTuple, Protocol
+
+from xenpatch.runtime.layout import LAYOUTS, Layout, LockInfo, LockModel
+
+Build = Literal["debug", "release"]
+
+
+@dataclass(frozen=True)
+class Config:
+    """Which Xen the model is (MODEL_NAMES).  ``rw16`` is the 2016 tree
+    (counter+writer-bit rwlock, preempt counted after spinlock acquisition,
+    no percpu fast-path preempt, no lock tracking); ``q417`` the queued
+    rwlock as 4.16-4.18 lay it out (writer CPU in 12 bits); ``qrw`` 4.19 and
+    later (writer CPU in 14 bits, wider spinlock recursion fields, debug lock
+    tracking).  ``record_order`` keeps the order in
+    which locks were acquired in the state, for comparing with real runs."""
+
+    lock_model: LockModel = "qrw"
+    build: Build = "release"
+    record_order: bool = False
+    # CONFIG_DEBUG_LOCKS' per-CPU list of held locks (debug builds only);
+    # None: as the era has it (HEAD yes, 2016 no).  Xen 4.17 has the queued
+    # rwlock but not the list: Config("qrw", "debug", lock_tracking=False).
+    lock_tracking: bool | None = None
+
+    @property
+    def head(self) -> bool:
+        """The queued-rwlock eras (preempt counted first, percpu fast path
+        counts preempt, debug spinlock owner check)."""
+        return self.lock_model != "rw16"
+
+    @property
+    def layout(self) -> Layout:
+        return LAYOUTS[self.lock_model]
+
+    @property
+    def tracking(self) -> bool:
+        dflt = self.lock_model == "qrw"
+        on = dflt if self.lock_tracking is None else self.lock_tracking
+        return on and self.debug
+
+    @property
+    def debug(self) -> bool:
+        return self.build == "debug"
+
+
+class Cpu(NamedTuple):
+    op_idx: int
+    started: bool  # current op made its first access (releases drop the hold then)
+    stack: tuple  # frames (routine, pc, args, locals), innermost last
+    preempt: int
+    in_irq: bool
+    holds: tuple  # (lock, mode r|w|x, kind) for checking only; behaviour never reads it
+    dbg: tuple  # HEAD CONFIG_DEBUG_LOCKS per-CPU list of held lock keys
+    obs: tuple  # (op_idx, value) of trylocks and queries
+    status: int
+    irq_off: bool = False  # local interrupts disabled
+    irq_saved: tuple = ()  # flags saved by _irqsave locks, innermost last
+
+
+State = tuple[tuple[int, ...], tuple[Cpu, ...], tuple]
+
+
+class MachineView(Protocol):
+    """What a step's context (ctx.Ctx) and the lock routines' glue
+    (locks.py) read of the machine running them."""
+
+    cfg: Config
+    ncpus: int
+    var_names: list[str]
+    key_names: dict[int, str]
+    locks: dict[str, LockInfo]
+    slots: dict[str, int]
+
+    def lock_name(self, lid: int) -> str: ...
