@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from lint.test_fixtures import expected
-from xenpatch.analysis.locktable import LockTableError, load_lock_table
+from xenpatch.analysis.locktable import LockTableError, load_lock_table, resolve
 from xenpatch.lint.config import LintConfig
 from xenpatch.lint.filelint import lint_file
 from xenpatch.paths import fixtures_dir, rules_dir
@@ -50,3 +50,20 @@ def test_success_zero_only_for_a_try(tmp_path: Path) -> None:
     bad.write_text('[op.x]\naction = "acquire"\nkind = "spin"\nlock = 0\nsuccess = "zero"\n')
     with pytest.raises(LockTableError, match="success"):
         load_lock_table(bad)
+
+
+def test_returns_lock_only_for_a_take(tmp_path: Path) -> None:
+    bad = tmp_path / "locks.toml"
+    bad.write_text('[op.x]\naction = "release"\nkind = "rcu"\nlock = 0\nreturns = "lock"\n')
+    with pytest.raises(LockTableError, match="returns"):
+        load_lock_table(bad)
+
+
+def test_returns_lock_names_the_target(tmp_path: Path) -> None:
+    """x = op(d) of an op returning its lock argument names the lock *x;
+    without a target, *d."""
+    good = tmp_path / "locks.toml"
+    good.write_text('[op.x]\naction = "acquire"\nkind = "rcu"\nlock = 0\nreturns = "lock"\n')
+    table = load_lock_table(good)
+    assert [e.key for e in resolve(table, "x", ["d"], target="t")] == ["*t"]
+    assert [e.key for e in resolve(table, "x", ["d"])] == ["*d"]

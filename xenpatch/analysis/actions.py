@@ -224,6 +224,9 @@ def fill_actions(
                         line, col = src.line_col(n.start_byte)
                         events.extend((n.end_byte, -n.start_byte, a)
                                       for a in irqstate.call_acts(src, n, name, irq, line, col))
+                        nonnull = asserted_nonnull(src, n, name, info, fv)
+                        if nonnull is not None:
+                            events.append((n.end_byte, -n.start_byte, DerefAct(nonnull)))
                     # A call nothing resolves does nothing to locks, whatever
                     # its name says (no guessing: issue 9, item 3).
                     continue
@@ -463,6 +466,19 @@ def _default_irq_table() -> irqstate.IrqTable:
 
         _IRQ_TABLE.append(irqstate.load_irq_table(rules_dir() / "locks.toml"))
     return _IRQ_TABLE[0]
+
+
+def asserted_nonnull(src: SourceFile, call: Node, name: str | None, info: FunctionInfo,
+                     fv: values.FileValues) -> str | None:
+    """The variable ``ASSERT(v)`` or ``ASSERT(v != NULL)`` says is not NULL
+    (not zero): past it, a path where v is NULL does not go on, as past a
+    dereference of v, whatever a lookup that may fail returned.  (BUG_ON()
+    is a branch of the CFG already.)"""
+    args = call_args(call)
+    if name != "ASSERT" or len(args) != 1:
+        return None
+    vt = var_test(src, strip_parens(args[0]), info.locals | set(info.params), fv.consts, fv.eqs)
+    return vt.var if vt is not None and vt.op == "truthy" and vt.k is None else None
 
 
 def _target_var(src: SourceFile, n: Node) -> str | None:

@@ -324,6 +324,10 @@ def keep_lock_guards(cfg: Cfg, info: FunctionInfo) -> None:
          for v, _, _ in b.try_op.outs}
     heads: set[str] = set()
     arm_vars: set[str] = set()  # c of a lock named (c ? a : b)->lock
+    # v of a lock *v taken here (an RCU domain reference): a held one says
+    # v is not NULL, so "if ( !v ) return" after the take is decided by
+    # what is held (Engine._holds_through), even if it guards nothing.
+    pointers: set[str] = set()
     for acts in info.acts:
         for a in acts:
             effs = (a.effect,) if isinstance(a, OpAct) else (
@@ -334,6 +338,9 @@ def keep_lock_guards(cfg: Cfg, info: FunctionInfo) -> None:
                 heads.update(key_vars(e.key))
                 if (c := arms_condition(e.key)) is not None:
                     arm_vars.add(c)
+                if e.action in ("acquire", "try") and e.key[1:].isidentifier() and \
+                        e.key.startswith("*"):
+                    pointers.add(e.key[1:])
 
     def guards(ast: Node) -> bool:
         st = ast.parent
@@ -370,7 +377,8 @@ def keep_lock_guards(cfg: Cfg, info: FunctionInfo) -> None:
             # "if ( !d ) return;": what a helper does with a NULL argument.
             null_vars.add(br.var_test.var)
             continue
-        if ast is None or not guards(ast):
+        if ast is None or not (guards(ast) or (
+                br.var_test is not None and br.var_test.var in pointers)):
             continue
         if br.var_test is not None:
             keep_vars.add(br.var_test.var)
@@ -473,9 +481,24 @@ def tested_call(src: SourceFile, c: Node,
     left, right = c.child_by_field_name("left"), c.child_by_field_name("right")
     if op is None or op.type not in ("==", "!=") or left is None or right is None:
         return None, False
-    left, right = strip_parens(left), strip_parens(right)
+    left, right = _stored_call(strip_parens(left)), _stored_call(strip_parens(right))
     if left.type != "call_expression":
         left, right = right, left
     if left.type != "call_expression" or value_class(src, right, consts) != ZERO:
         return None, False
     return left, op.type == "=="
+
+
+def _stored_call(e: Node) -> Node:
+    """The call of ``(*d = f(x)) == NULL``, whose result goes to an
+    out-parameter or a field and is tested at once; ``e`` itself otherwise
+    (``(v = f(x))`` into a variable is a test of v: var_test)."""
+    if e.type != "assignment_expression":
+        return e
+    left, right = e.child_by_field_name("left"), e.child_by_field_name("right")
+    op = e.child_by_field_name("operator")
+    if left is None or right is None or op is None or op.type != "=" or \
+            strip_parens(left).type == "identifier":
+        return e
+    right = strip_parens(right)
+    return right if right.type == "call_expression" else e

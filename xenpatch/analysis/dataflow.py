@@ -374,8 +374,10 @@ class Engine:
     @staticmethod
     def _holds_through(s: State, var: str) -> bool:
         for h in s.held:
+            # p->lock held, or *p itself (an RCU domain reference, a lock
+            # passed by pointer): p points at it.
             if holder(h.key) == var and not h.entry and not h.key.endswith("'") and (
-                "->" in h.key
+                "->" in h.key or h.key == "*" + var
             ):
                 return True
         return False

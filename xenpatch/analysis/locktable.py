@@ -48,6 +48,9 @@ class OpSpec:
     lock: int
     owner: int | None
     success: str = "nz"  # a try's result on success: "nz" (non-zero) or "zero"
+    # The call returns its lock argument (rcu_lock_domain(d) is d): where
+    # the result is stored, that variable names the same lock.
+    returns_lock: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,8 +206,11 @@ def load_lock_table(path: Path, data: dict[str, Any] | None = None) -> LockTable
         success = spec.get("success", "nz")
         if success not in ("nz", "zero") or (success != "nz" and action != "try"):
             raise LockTableError(f"{where}: success is \"nz\" or \"zero\", for a try only")
+        returns = spec.get("returns")
+        if returns not in (None, "lock") or (returns and action not in ("acquire", "try")):
+            raise LockTableError(f"{where}: returns is \"lock\", for an acquire or a try only")
         ops[name] = OpSpec(name, action, kind, mode, flavour, spec["lock"], spec.get("owner"),
-                           success)
+                           success, returns == "lock")
     wrappers: dict[str, Wrapper] = {}
     for name, spec in data.get("wrapper", {}).items():
         if "op" not in spec or not isinstance(spec.get("args"), list):
@@ -249,8 +255,11 @@ def resolve(
         owner = None
         if op.owner is not None and op.owner < len(args):
             owner = squash(args[op.owner])
+        # x = rcu_lock_domain(d): x is d, and the name the caller goes on
+        # using (it may release through either: see actions.py).
+        lock = target if op.returns_lock and target is not None else args[op.lock]
         return [
-            Effect(op.action, op.kind, op.mode, op.flavour, lock_key(args[op.lock]), owner, name,
+            Effect(op.action, op.kind, op.mode, op.flavour, lock_key(lock), owner, name,
                    success=op.success)
         ]
     w = table.wrappers.get(name)

@@ -332,30 +332,32 @@ def _lock_summary(f: FunctionUnit, res: Result) -> Summary | None:
     )
     effects: list[Effect] = []
     for k in sorted(res.entry_keys):
+        t = template(k, info)
+        # unlock_x(NULL) does nothing: every path that leaves the lock
+        # alone found its pointer parameter NULL (issue 9, item 2), be it at
+        # an early return or at the exit the release reaches too ("if ( d )
+        # rcu_unlock_domain(d);").
+        nonnull = None
+        m = re.match(r"^\*?\$(\d+)(?!\d)", t) if t is not None else None
+        kept = [a for _, a, _ in exits if a.get(k) is not None]
+        if m is not None and kept and int(m.group(1)) < len(info.params) and all(
+                a.fact(info.params[int(m.group(1))]) == ZERO for a in kept):
+            nonnull = "$" + m.group(1)
         if not all(after.get(k) is None for _, after, _ in loud) and not (
             union_release and k in released_any
-        ):
+        ) and (nonnull is None or len(kept) == len(exits)):
             continue
         rels = {
             (a.effect.kind, a.effect.mode, a.effect.flavour): a.effect
             for acts in info.acts for a in acts
             if isinstance(a, OpAct) and a.effect.key == k and a.effect.action == "release"
         }
-        t = template(k, info)
         if not rels or t is None:
             continue
         e0 = next(iter(rels.values()))
         mode, flavour = (e0.mode, e0.flavour) if len(rels) == 1 else ("", "any")
         if flavour in ("plain", "irq", "irqsave"):
             flavour = "any"  # the helper handles IRQ state its own way
-        # unlock_x(NULL) does nothing: every path that leaves the lock
-        # alone found its pointer parameter NULL (issue 9, item 2).
-        nonnull = None
-        m = re.match(r"^\*?\$(\d+)(?!\d)", t)
-        kept = [a for _, a, _ in exits if a.get(k) is not None]
-        if m is not None and kept and int(m.group(1)) < len(info.params) and all(
-                a.fact(info.params[int(m.group(1))]) == ZERO for a in kept):
-            nonnull = "$" + m.group(1)
         effects.append(Effect("release", e0.kind, mode, flavour, t,
                               template(e0.owner, info) if e0.owner else None, f.name,
                               inferred=True, nonnull=nonnull))

@@ -457,16 +457,23 @@ class _Builder:
         body = s.child_by_field_name("body")
         assert body is not None  # a required field in tree-sitter-c's grammar
         cases = [c for c in body.named_children if c.type == "case_statement"]
-        others = [c for c in body.named_children if c.type not in ("case_statement", "comment")]
-        if others and not cases:
-            # A switch without case labels just runs nothing; but keep its labels.
-            pass
+        # tree-sitter-c ends a case at an #ifdef in its body: what follows
+        # (the #ifdef, and the case's statements after it) comes as the
+        # switch body's own children, up to the next label.  They are that
+        # case's, run after its own statements.
+        tails: dict[int, list[Node]] = {}
+        current: Node | None = None
+        for c in body.named_children:
+            if c.type == "case_statement":
+                current = c
+            elif current is not None and c.type != "comment":
+                tails.setdefault(current.id, []).append(c)
         targets: list[int] = []
         values: list[Node | None] = []
         after = nxt
         has_default = False
         for case in reversed(cases):
-            after = self.seq(self.case_body(case), after, nxt, cont)
+            after = self.seq(self.case_body(case) + tails.get(case.id, []), after, nxt, cont)
             targets.append(after)
             values.append(case.child_by_field_name("value"))
             if values[-1] is None:
