@@ -1,0 +1,341 @@
+"""The lazy plan's later rounds: a file linted alone (the pre-commit hook's
+run) gets what a whole-tree run's third round (rounds.py) gives it.
+
+The lazy summaries (lazy.py) are of one round: another file's function
+whose take is a third file's (or the linted file's own) has none there.
+page_alloc.c's offline_page() calls mm.c's put_page() holding heap_lock;
+put_page() reaches page_alloc.c's free_domheap_pages() (which takes it)
+through the free_domheap_page() macro: mm.c's first pass cannot see that,
+its second pass (with the tree's summaries) does, and the third round
+brings put_page()'s second-round summary back to page_alloc.c.
+
+Here, for the file's calls made holding a lock (its first pass's
+held_calls, through its headers' inlines and macros):
+
+- the other files defining those names (the name index), where a text
+  scan says the name's body may reach another file's function with a
+  summary (nameindex closure, then those summaries, computed as the lazy
+  plan computes the file's own, up to MOST_SUMMARISED files);
+- each such file's first pass, then its second as run._again() decides
+  it (or the third round's relint for its summaries alone, where the
+  linted file is a caller holding a lock that a take-only helper takes:
+  rounds._summaries_called_holding()), up to MOST_FILES files;
+- the names whose summary over their definers (treeexports.tree_exports())
+  changed, and the file linted again with them as rounds.third() decides
+  it (run._again() with ``only``).
+
+Bounded, never guessing: a name whose definers, or whose callees'
+summaries, are past the budget gets no second-round summary (a finding
+fewer than the whole-tree run, never one more); the rounds stop at the
+same place as rounds.py's.  What the later round read (files and their
+content hashes) is kept with the result: a kept result stands only while
+they are unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from xenpatch.analysis.irqentry import CALL_KEY, FIELD_KEY
+from xenpatch.analysis.locktable import Summary
+from xenpatch.lint import nameindex
+from xenpatch.lint.findings import FileResult
+from xenpatch.lint.rounds import _lock_names
+from xenpatch.lint.takers import takes_only
+from xenpatch.lint.treeexports import tree_exports
+
+if TYPE_CHECKING:
+    from xenpatch.lint.config import LintConfig
+    from xenpatch.lint.lazy import Plan
+
+# At most this many other files get a first (and second) pass for the
+# linted file's later round; past it, their names get no later summary.
+MOST_FILES = 6
+# At most this many files are summarised for those files' callees.
+MOST_SUMMARISED = 24
+
+# (path, display name), text -> the file's first pass.
+FirstPass = Callable[[tuple[Path, str], bytes], FileResult]
+# run._again: (item, own, exports, raw, held, only) -> a relint or None.
+Again = Callable[..., "FileResult | None"]
+# (path, names) -> (complete, summaries, content hash): run._summaries.
+Summarise = Callable[[Path, frozenset[str]], "tuple[bool, dict[str, Summary], str | None]"]
+
+
+@dataclass
+class Later:
+    """What the later round gave: the summaries that changed (to lint the
+    file with, and key its kept result by) and the files it read."""
+
+    changed: dict[str, Summary] = field(default_factory=dict)
+    read: dict[str, str] = field(default_factory=dict)  # rel -> content hash
+    result: FileResult | None = None
+
+
+def later_round(item: tuple[Path, str], raw: bytes, held: frozenset[str],
+                given: Mapping[str, Summary], own: Mapping[str, Summary], plan: Plan,
+                config: LintConfig, first_pass: FirstPass, again: Again,
+                summarise: Summarise) -> Later:
+    """The file's third-round lint (``result``: None where the whole-tree
+    run's stands as ``given`` gives it), with the other files' summaries
+    of the second round that changed.  ``held``: the file's first pass's
+    held_calls; ``given``: the summaries it was linted with; ``own``: its
+    own summaries, of its first pass or of its lint with ``given`` (where
+    once.py spared the first pass: a round later, which has every effect
+    of the first's and more; they only choose what to look at here)."""
+    out = Later()
+    if not held:
+        return out
+    from xenpatch.lint.reaching import calls_any, reached_from
+
+    path = item[0]
+    ids = nameindex.identifiers(raw)
+    external = frozenset(nameindex.external_names(raw))
+    # The summaries at hand whose effects, composed into a caller's, could
+    # make the file's lint change: any but a take of a lock the file never
+    # names (as rounds.third() asks of what a change adds).  The file's own
+    # count where its first pass is not at hand.
+    at_hand = {**given, **own}
+    meets = frozenset(n for n, s in at_hand.items()
+                      if not n.startswith((FIELD_KEY, CALL_KEY)) and s.effects
+                      and _meets(s, ids))
+    if not meets:
+        return out
+    cache = plan.cache
+    me = cache.rel(path.resolve()) if path.exists() else None
+    mine = frozenset(d.name for d in nameindex.definitions(raw))
+    reach = reached_from(path, held) - mine
+    definers = plan.definers()
+    table = config.table
+    # Each name called holding a lock that another file defines, with its
+    # definers (all of them: tree_exports() over them decides its summary).
+    cands: dict[str, list[str]] = {}
+    for n in sorted(reach):
+        if n in nameindex.RESERVED or n in table.ops or n in table.wrappers:
+            continue
+        ds = [r for r in definers.get(n, ()) if r != me]
+        if ds and not any(_implements(r, config.implementation) for r in ds):
+            cands[n] = ds
+    if not cands:
+        return out
+    files = sorted({r for ds in cands.values() for r in ds})
+    texts: dict[str, bytes] = {}
+    for r in files:
+        out.read[r] = cache.hashes.get(r, "")
+        try:
+            texts[r] = plan.read(r)
+        except OSError:
+            continue
+    # What each candidate's body reaches in its file (the file's own
+    # functions followed, its macros and headers' inlines too) that another
+    # file defines: its second-round summary can differ only through those,
+    # and matters here only through one of ``meets``.
+    ext: dict[tuple[str, str], frozenset[str]] = {}
+    for r in files:
+        if r not in texts or not calls_any(cache.root / r, meets, raw=texts[r]):
+            continue
+        closure = _Closure(cache.root / r, texts[r])
+        for n, ds in cands.items():
+            if r in ds:
+                got = closure.outside(n, definers, r)
+                if not got.isdisjoint(meets):
+                    ext[(r, n)] = got
+    if not ext:
+        return out
+    # The names that come back into the file first (their change is of its
+    # own summaries: the chain this round is for), then those called
+    # holding a lock directly, then the smallest definers.
+    back = {n for (r, n), reached in ext.items() if not reached.isdisjoint(mine)}
+
+    def order(n: str) -> tuple[bool, bool, int, str]:
+        return (n not in back, n not in held, sum(len(texts[r]) for r in cands[n]), n)
+
+    ext = dict(sorted(ext.items(), key=lambda kv: (order(kv[0][1]), kv[0][0])))
+    tree, unanswered = _summaries_of(plan, ext, summarise, out)
+    # Only the definers whose candidates reach a summary: the others' second
+    # pass gives those names the first's.
+    live: dict[str, set[str]] = {}
+    for (r, n), reached in ext.items():
+        if not reached.isdisjoint(tree.keys()) and reached.isdisjoint(unanswered):
+            live.setdefault(r, set()).add(n)
+    if not live:
+        return out
+    # Every definer of a live name must be passed (a name's summary is over
+    # them all); a name whose definers are past the budget gets none.
+    names: set[str] = {n for ns in live.values() for n in ns}
+    names = {n for n in names if all(r in texts for r in cands[n])}
+    keep: set[str] = set()
+    for n in sorted(names, key=order):
+        if len(keep | set(cands[n])) <= MOST_FILES:
+            keep |= set(cands[n])
+    names = {n for n in names if set(cands[n]) <= keep}
+    need = sorted({r for n in names for r in cands[n]})
+    per_file: list[dict[str, Summary]] = []
+    for r in need:
+        item_g = (cache.root / r, r)
+        first = first_pass(item_g, texts[r])
+        if first.error is not None:
+            names -= {n for n in names if r in cands[n]}
+            continue
+        second = _second_round(item_g, texts[r], first, tree, again,
+                               frozenset(n for n in names if r in cands[n]), held, external, ids)
+        ex = second if second is not None else first.exports
+        per_file.append({n: s for n, s in ex.items() if n in names})
+    later = tree_exports(per_file)
+    new = {n: s for n, s in later.items() if n in names and given.get(n) != s}
+    if not new:
+        return out
+    # As rounds.third(): what each change adds, if takes only, of locks a
+    # caller must name to hold; the file is linted again if a call it makes
+    # holding a lock may reach one of them.
+    meet = set()
+    for n, s in new.items():
+        old = given.get(n)
+        more = [e for e in s.effects if old is None or e not in old.effects]
+        if _meets(Summary(tuple(more), None), ids):
+            meet.add(n)
+    if not meet:
+        return out
+    out.changed = new
+    out.result = again(item, mine, {**given, **new}, raw, held, frozenset(meet))
+    return out
+
+
+def _meets(s: Summary, ids: frozenset[str]) -> bool:
+    """Could these effects, a callee's, change the lint of a file naming
+    ``ids``: any but takes of locks it never names (rounds.third()'s test)."""
+    if not all(e.action == "take" for e in s.effects):
+        return True
+    ns = _lock_names(s)
+    return ns is None or not ns.isdisjoint(ids)
+
+
+def _second_round(item: tuple[Path, str], raw: bytes, first: FileResult,
+                  tree: dict[str, Summary], again: Again, called: frozenset[str],
+                  held: frozenset[str], external: frozenset[str],
+                  ids: frozenset[str]) -> dict[str, Summary] | None:
+    """A definer's second-round summaries, as the whole-tree run computes
+    them: its second pass (run._again), else, for its functions the linted
+    file calls holding a lock with no summary of their own yet, the relint
+    for its summaries of rounds._summaries_called_holding() (the linted
+    file one caller among those the whole tree has: a take-only helper
+    whose lock it names); None: the first pass's stand."""
+    own = frozenset(first.exports)
+    got = again(item, own, tree, raw, first.held_calls)
+    if got is not None:
+        return dict(got.exports)
+    if not (called & held) - external - own:
+        return None
+    takers = {n: s for n, s in tree.items()
+              if not n.startswith((FIELD_KEY, CALL_KEY)) and s.effects and takes_only(s)}
+    meet = frozenset(n for n, s in takers.items()
+                     if (ns := _lock_names(s)) is None or not ns.isdisjoint(ids))
+    if not meet:
+        return None
+    got = again(item, own, tree, raw, frozenset(), meet)
+    return dict(got.exports) if got is not None else None
+
+
+class _Closure:
+    """What a file's functions reach (through its other functions, its
+    macros and its headers' inlines), each body's names found once."""
+
+    def __init__(self, path: Path, raw: bytes) -> None:
+        from xenpatch.analysis.headers import header_index
+        from xenpatch.lint.excerpt import file_reach
+
+        self.raw = raw
+        self.defs = nameindex.definitions(raw)
+        self.reach = file_reach(header_index(path), raw) if self.defs else None
+        d = self.defs
+        self.ends = [d[i + 1].brace if i + 1 < len(d) else len(raw) for i in range(len(d))]
+        self.by_name: dict[str, list[int]] = {}
+        for i, x in enumerate(d):
+            self.by_name.setdefault(x.name, []).append(i)
+        self._ids: dict[int, frozenset[str]] = {}
+
+    def _body(self, i: int) -> frozenset[str]:
+        got = self._ids.get(i)
+        if got is None:
+            assert self.reach is not None
+            d = self.defs[i]
+            got = self._ids[i] = self.reach.closure(
+                nameindex.identifiers(self.raw[d.brace:self.ends[i]]))
+        return got
+
+    def outside(self, name: str, definers: Mapping[str, list[str]],
+                rel: str) -> frozenset[str]:
+        """The names ``name``'s body reaches that only other files define."""
+        seen: set[int] = set()
+        ids: set[str] = set()
+        todo = list(self.by_name.get(name, ()))
+        while todo:
+            i = todo.pop()
+            if i in seen:
+                continue
+            seen.add(i)
+            got = self._body(i)
+            ids |= got
+            todo.extend(j for n in got for j in self.by_name.get(n, ()) if j not in seen)
+        return frozenset(n for n in ids if n not in self.by_name
+                         and n not in nameindex.RESERVED
+                         and any(r != rel for r in definers.get(n, ())))
+
+
+def _summaries_of(plan: Plan, ext: Mapping[tuple[str, str], frozenset[str]],
+                  summarise: Summarise, out: Later,
+                  ) -> tuple[dict[str, Summary], frozenset[str]]:
+    """The tree's first-round summaries of the names ``ext`` reaches (as the
+    lazy plan gives the linted file its own), and the names left
+    unanswered: the text scans first, then the files to parse for each
+    candidate in turn (``ext``'s order) while they fit in MOST_SUMMARISED."""
+    every = frozenset().union(*ext.values())
+    todo = plan.wanted(every, set())
+    by_name: dict[str, set[str]] = {}
+    for r, ns in todo.items():
+        for n in ns:
+            by_name.setdefault(n, set()).add(r)
+    chosen: set[str] = set()
+    for names in ext.values():
+        files = set().union(*(by_name.get(n, set()) for n in names))
+        if len(chosen | files) <= MOST_SUMMARISED:
+            chosen |= files
+    skipped: set[str] = set()
+    for r, ns in sorted(todo.items()):
+        if r not in chosen:
+            skipped |= ns
+            continue
+        complete, got, digest = summarise(plan.cache.root / r, ns)
+        plan.record(r, ns, got, complete, digest)
+    definers = plan.definers()
+    for n in every:
+        for r in definers.get(n, ()):
+            out.read.setdefault(r, plan.cache.hashes.get(r, ""))
+    # A name some definer of which was not summarised is unanswered: its
+    # summary over them all is not known.
+    unanswered = frozenset(skipped)
+    tree = tree_exports(plan.exports_for(every - unanswered, set()))
+    return tree, unanswered
+
+
+def _implements(rel: str, implementation: Iterable[str]) -> bool:
+    return any(rel == p or rel.endswith("/" + p) for p in implementation)
+
+
+def record_out(later: Later) -> dict[str, Any]:
+    """What a kept result records of the later round: the files it read."""
+    return {"read": dict(sorted(later.read.items()))}
+
+
+def fresh(kept: Mapping[str, Any], hashes: Mapping[str, str]) -> bool:
+    """Does a kept result's later round stand: every file it read as it was?"""
+    got = kept.get("rounds")
+    if got is None:
+        return True
+    try:
+        return all(hashes.get(r) == h for r, h in got["read"].items())
+    except (AttributeError, KeyError, TypeError):
+        return False
