@@ -233,6 +233,15 @@ class Plan:
         return [per_file[r] for r in sorted(per_file)]
 
 
+    def known(self, rel: str, name: str) -> Summary | None:
+        """The file's own summary of ``name`` as recorded (None: none, or
+        not asked)."""
+        if rel in self._unkept:
+            return self._unkept[rel].get(name)
+        ex = self.cache.file_exports(rel)
+        return ex.known.get(name) if ex is not None else None
+
+
 def _implements(rel: str, implementation: tuple[str, ...]) -> bool:
     """As filelint.lint_source() tells a file implementing the lock API."""
     return any(rel == p or rel.endswith("/" + p) for p in implementation)

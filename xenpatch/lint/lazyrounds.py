@@ -10,19 +10,25 @@ its second pass (with the tree's summaries) does, and the third round
 brings put_page()'s second-round summary back to page_alloc.c.
 
 Here, for the file's calls made holding a lock (its first pass's
-held_calls, through its headers' inlines and macros):
+held_calls, through its headers' inlines and macros) into other files:
 
-- the other files defining those names (the name index), where a text
-  scan says the name's body may reach another file's function with a
-  summary (nameindex closure, then those summaries, computed as the lazy
-  plan computes the file's own, up to MOST_SUMMARISED files);
-- each such file's first pass, then its second as run._again() decides
-  it (or the third round's relint for its summaries alone, where the
-  linted file is a caller holding a lock that a take-only helper takes:
-  rounds._summaries_called_holding()), up to MOST_FILES files;
-- the names whose summary over their definers (treeexports.tree_exports())
-  changed, and the file linted again with them as rounds.third() decides
-  it (run._again() with ``only``).
+- the names whose body, in the file defining them (the name index), calls
+  (through that file's own functions, its macros and its headers'
+  inlines: a text scan) a function of another file whose summary is at
+  hand and could change this file's lint (any but a take of a lock it
+  never names): the summaries the file was linted with, and its own;
+- those names' summaries as their definers' lint with the summaries at
+  hand gives them (partial.exports_of() with ``external``), where the
+  whole-tree run lints them with the tree's summaries at all (_relinted():
+  run._again()'s test, or rounds._summaries_called_holding()'s), up to
+  MOST_FILES files; a name they leave as it was, or change in no way that
+  meets the file, stops here (most do, before anything else is parsed);
+- for the rest, the first-round summaries of everything their bodies
+  call, computed as the lazy plan computes the file's own (up to
+  MOST_SUMMARISED files), and their summaries again with those: exact;
+- the names whose summary over all their definers
+  (treeexports.tree_exports()) changed, and the file linted again with
+  them where rounds.third() would (run._again() with ``only``).
 
 Bounded, never guessing: a name whose definers, or whose callees'
 summaries, are past the budget gets no second-round summary (a finding
@@ -34,6 +40,7 @@ they are unchanged.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,8 +51,7 @@ from xenpatch.analysis.locktable import Summary
 from xenpatch.lint import nameindex
 from xenpatch.lint.findings import FileResult
 from xenpatch.lint.rounds import _lock_names
-from xenpatch.lint.takers import takes_only
-from xenpatch.lint.treeexports import tree_exports
+from xenpatch.lint.treeexports import TreeExports, tree_exports
 
 if TYPE_CHECKING:
     from xenpatch.lint.config import LintConfig
@@ -57,8 +63,10 @@ MOST_FILES = 6
 # At most this many files are summarised for those files' callees.
 MOST_SUMMARISED = 24
 
-# (path, display name), text -> the file's first pass.
-FirstPass = Callable[[tuple[Path, str], bytes], FileResult]
+# (path, text, names, other files' summaries) -> the file's summaries of
+# the names, linted with those (partial.exports_of()).
+SummariseWith = Callable[[Path, bytes, frozenset[str], Mapping[str, Summary]],
+                         "dict[str, Summary]"]
 # run._again: (item, own, exports, raw, held, only) -> a relint or None.
 Again = Callable[..., "FileResult | None"]
 # (path, names) -> (complete, summaries, content hash): run._summaries.
@@ -77,8 +85,8 @@ class Later:
 
 def later_round(item: tuple[Path, str], raw: bytes, held: frozenset[str],
                 given: Mapping[str, Summary], own: Mapping[str, Summary], plan: Plan,
-                config: LintConfig, first_pass: FirstPass, again: Again,
-                summarise: Summarise) -> Later:
+                config: LintConfig, again: Again, summarise: Summarise,
+                summarise_with: SummariseWith) -> Later:
     """The file's third-round lint (``result``: None where the whole-tree
     run's stands as ``given`` gives it), with the other files' summaries
     of the second round that changed.  ``held``: the file's first pass's
@@ -154,54 +162,66 @@ def later_round(item: tuple[Path, str], raw: bytes, held: frozenset[str],
         return (n not in back, n not in held, sum(len(texts[r]) for r in cands[n]), n)
 
     ext = dict(sorted(ext.items(), key=lambda kv: (order(kv[0][1]), kv[0][0])))
-    tree, unanswered = _summaries_of(plan, ext, summarise, out)
-    # Only the definers whose candidates reach a summary: the others' second
-    # pass gives those names the first's.
-    live: dict[str, set[str]] = {}
-    for (r, n), reached in ext.items():
-        if not reached.isdisjoint(tree.keys()) and reached.isdisjoint(unanswered):
-            live.setdefault(r, set()).add(n)
-    if not live:
-        return out
-    # Every definer of a live name must be passed (a name's summary is over
+    # Every definer of a name must be passed (a name's summary is over
     # them all); a name whose definers are past the budget gets none.
-    names: set[str] = {n for ns in live.values() for n in ns}
-    names = {n for n in names if all(r in texts for r in cands[n])}
+    names: set[str] = {n for _, n in ext if all(r in texts for r in cands[n])}
     keep: set[str] = set()
     for n in sorted(names, key=order):
         if len(keep | set(cands[n])) <= MOST_FILES:
             keep |= set(cands[n])
     names = {n for n in names if set(cands[n]) <= keep}
-    need = sorted({r for n in names for r in cands[n]})
-    per_file: list[dict[str, Summary]] = []
-    for r in need:
-        item_g = (cache.root / r, r)
-        first = first_pass(item_g, texts[r])
-        if first.error is not None:
-            names -= {n for n in names if r in cands[n]}
-            continue
-        second = _second_round(item_g, texts[r], first, tree, again,
-                               frozenset(n for n in names if r in cands[n]), held, external, ids)
-        ex = second if second is not None else first.exports
-        per_file.append({n: s for n, s in ex.items() if n in names})
-    later = tree_exports(per_file)
-    new = {n: s for n, s in later.items() if n in names and given.get(n) != s}
+    # First with the summaries at hand only: a name they leave as it was,
+    # or change in no way that meets this file, is left (the summaries of
+    # its other callees could still change it: a finding fewer at most,
+    # never one more).  Most names stop here, before any other file is
+    # summarised for them.
+    near = {n: s for n, s in at_hand.items() if not n.startswith((FIELD_KEY, CALL_KEY))}
+    new = _changed(names, cands, texts, near, given, plan, held, external, ids, summarise_with)
+    names = {n for n in new if _meets(_added(new[n], given.get(n)), ids)}
+    if not names:
+        return out
+    # Then exactly: the first-round summaries of everything these names'
+    # bodies reach, computed where missing (within MOST_SUMMARISED files).
+    ext = {k: v for k, v in ext.items() if k[1] in names}
+    tree, unanswered = _summaries_of(plan, ext, summarise, out)
+    names = {n for n in names
+             if all(ext[(r, n)].isdisjoint(unanswered) for r in cands[n] if (r, n) in ext)}
+    new = _changed(names, cands, texts, tree, given, plan, held, external, ids, summarise_with)
     if not new:
         return out
     # As rounds.third(): what each change adds, if takes only, of locks a
     # caller must name to hold; the file is linted again if a call it makes
     # holding a lock may reach one of them.
-    meet = set()
-    for n, s in new.items():
-        old = given.get(n)
-        more = [e for e in s.effects if old is None or e not in old.effects]
-        if _meets(Summary(tuple(more), None), ids):
-            meet.add(n)
+    meet = {n for n, s in new.items() if _meets(_added(s, given.get(n)), ids)}
     if not meet:
         return out
     out.changed = new
     out.result = again(item, mine, {**given, **new}, raw, held, frozenset(meet))
     return out
+
+
+def _changed(names: set[str], cands: Mapping[str, list[str]], texts: Mapping[str, bytes],
+             tree: dict[str, Summary], given: Mapping[str, Summary], plan: Plan,
+             held: frozenset[str], external: frozenset[str], ids: frozenset[str],
+             summarise_with: SummariseWith) -> dict[str, Summary]:
+    """The names whose second-round summary over their definers, with
+    ``tree`` as the other files' summaries, is not the one ``given``."""
+    per_file: list[dict[str, Summary]] = []
+    trees = TreeExports.of(tree)
+    root = plan.cache.root
+    for r in sorted({r for n in names for r in cands[n]}):
+        mine_g = frozenset(n for n in names if r in cands[n])
+        if _relinted(root / r, texts[r], mine_g, trees, plan, r, held, external, ids):
+            per_file.append(summarise_with(root / r, texts[r], mine_g, tree))
+        else:
+            per_file.append({n: s for n in mine_g if (s := plan.known(r, n)) is not None})
+    later = tree_exports(per_file)
+    return {n: s for n, s in later.items() if n in names and given.get(n) != s}
+
+
+def _added(s: Summary, old: Summary | None) -> Summary:
+    """The effects ``s`` has that ``old`` has not."""
+    return Summary(tuple(e for e in s.effects if old is None or e not in old.effects), None)
 
 
 def _meets(s: Summary, ids: frozenset[str]) -> bool:
@@ -213,30 +233,41 @@ def _meets(s: Summary, ids: frozenset[str]) -> bool:
     return ns is None or not ns.isdisjoint(ids)
 
 
-def _second_round(item: tuple[Path, str], raw: bytes, first: FileResult,
-                  tree: dict[str, Summary], again: Again, called: frozenset[str],
-                  held: frozenset[str], external: frozenset[str],
-                  ids: frozenset[str]) -> dict[str, Summary] | None:
-    """A definer's second-round summaries, as the whole-tree run computes
-    them: its second pass (run._again), else, for its functions the linted
-    file calls holding a lock with no summary of their own yet, the relint
-    for its summaries of rounds._summaries_called_holding() (the linted
-    file one caller among those the whole tree has: a take-only helper
-    whose lock it names); None: the first pass's stand."""
-    own = frozenset(first.exports)
-    got = again(item, own, tree, raw, first.held_calls)
-    if got is not None:
-        return dict(got.exports)
-    if not (called & held) - external - own:
-        return None
-    takers = {n: s for n, s in tree.items()
-              if not n.startswith((FIELD_KEY, CALL_KEY)) and s.effects and takes_only(s)}
-    meet = frozenset(n for n, s in takers.items()
-                     if (ns := _lock_names(s)) is None or not ns.isdisjoint(ids))
-    if not meet:
-        return None
-    got = again(item, own, tree, raw, frozenset(), meet)
-    return dict(got.exports) if got is not None else None
+def _relinted(path: Path, raw: bytes, names: frozenset[str], tree: TreeExports,
+              plan: Plan, rel: str, held: frozenset[str], external: frozenset[str],
+              ids: frozenset[str]) -> bool:
+    """Does the whole-tree run give a definer second-round summaries: its
+    second pass (run._again: it calls another file's helper that does more
+    than take locks), or, for its functions the linted file calls holding
+    a lock with no summary of their own yet, the relint for its summaries
+    of rounds._summaries_called_holding() (the linted file one caller among
+    those the whole tree has: a take-only helper whose lock it names)?
+    Where that needs more than this knows (the definer's own first pass:
+    its held calls, its exports, which its definitions stand for here) the
+    answer is no: its first-round summaries, a finding fewer at most."""
+    from xenpatch.lint.reaching import calls_any
+
+    own = frozenset(d.name for d in nameindex.definitions(raw))
+    others = tree.others - own
+    if others and calls_any(path, others, raw=raw):
+        return True
+    if not any(n in held and n not in external and plan.known(rel, n) is None
+               for n in names):
+        return False
+    meet = frozenset(n for n, s in tree.takers.items()
+                     if s.effects and ((ns := _lock_names(s)) is None or not ns.isdisjoint(ids)))
+    return bool(meet - own) and calls_any(path, meet - own, raw=raw)
+
+
+# A name called: followed by "(" (a function, or a function-like macro
+# whose body reach.closure() follows).  A function only named (stored in a
+# field, passed on) is not called there: the analysis composes no summary
+# through it.
+_CALLED = re.compile(r"([A-Za-z_]\w*)\s*\(", re.ASCII)
+
+
+def _called(text: bytes) -> frozenset[str]:
+    return frozenset(_CALLED.findall(text.decode("latin-1")))
 
 
 class _Closure:
@@ -262,8 +293,7 @@ class _Closure:
         if got is None:
             assert self.reach is not None
             d = self.defs[i]
-            got = self._ids[i] = self.reach.closure(
-                nameindex.identifiers(self.raw[d.brace:self.ends[i]]))
+            got = self._ids[i] = self.reach.closure(_called(self.raw[d.brace:self.ends[i]]))
         return got
 
     def outside(self, name: str, definers: Mapping[str, list[str]],

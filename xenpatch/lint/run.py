@@ -479,8 +479,8 @@ def _later(item: tuple[Path, str], raw: bytes | None, plan: lazy_t.Plan, held: f
     from xenpatch.lint import lazyrounds
 
     assert _CONFIG is not None
-    later = lazyrounds.later_round(item, raw, held, given, own, plan, _CONFIG,
-                                   lambda it, text: _one(it, text), _again, _summaries)
+    later = lazyrounds.later_round(item, raw, held, given, own, plan, _CONFIG, _again,
+                                   _summaries, _summaries_with)
     if later.result is None:
         return result, given, later
     got = later.result
@@ -573,6 +573,16 @@ def _summaries(path: Path, names: frozenset[str],
         return True, {}, None
     complete, got = summaries_of_text(path, raw, _CONFIG, names)
     return complete, got, content_hash(raw)
+
+
+def _summaries_with(path: Path, raw: bytes, names: frozenset[str],
+                    external: Mapping[str, Summary]) -> dict[str, Summary]:
+    """A file's summaries of ``names`` as its lint with the other files'
+    summaries ``external`` exports them (a second round's)."""
+    from xenpatch.lint.partial import exports_of
+
+    assert _CONFIG is not None
+    return exports_of(path, raw, _CONFIG, names, external)
 
 
 def _two_passes(work: list[tuple[Path, str]], mapper, progress: Progress | None = None,
