@@ -57,3 +57,25 @@ def test_a_kept_result_follows_the_other_files(tmp_path: Path,
     x86.write_text(x86.read_text().replace("    obj_release(o);\n", "    o->users = 0;\n"))
     [r] = lint_files([(xen / rel, rel)], jobs=1)
     assert r.findings == []
+
+
+def test_summaries_with_the_others_are_the_full_lints(tmp_path: Path) -> None:
+    # partial.exports_of() given other files' summaries: what lint_file()
+    # exports with them (obj_put() takes slab_lock through the macro).
+    from xenpatch.lint.config import LintConfig
+    from xenpatch.lint.filelint import lint_file
+    from xenpatch.lint.partial import exports_of
+
+    xen = _tree(tmp_path)
+    config = LintConfig.load()
+    slab = lint_file(xen / "common" / "slab.c", "common/slab.c", config)
+    assert "slab_give_back" in slab.exports
+    for rel in ("arch/x86/obj.c", "arch/arm/obj.c"):
+        path = xen / rel
+        full = lint_file(path, rel, config, slab.exports, findings_only=True).exports
+        got = exports_of(path, path.read_bytes(), config, frozenset({"obj_put"}),
+                         slab.exports)
+        assert got == {n: s for n, s in full.items() if n == "obj_put"}, rel
+        assert ("obj_put" in got) == (rel == "arch/x86/obj.c")
+        # Without them: no summary (a first round's).
+        assert exports_of(path, path.read_bytes(), config, frozenset({"obj_put"})) == {}
