@@ -40,6 +40,7 @@ they are unchanged.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -56,9 +57,10 @@ from xenpatch.lint.treeexports import TreeExports, tree_exports
 if TYPE_CHECKING:
     from xenpatch.lint.config import LintConfig
     from xenpatch.lint.lazy import Plan
+    from xenpatch.lint.roundskept import Kept
 
-# At most this many other files get a first (and second) pass for the
-# linted file's later round; past it, their names get no later summary.
+# At most this many other files are analysed for their second-round
+# summaries; past it, their names get none.
 MOST_FILES = 6
 # At most this many files are summarised for those files' callees.
 MOST_SUMMARISED = 24
@@ -141,16 +143,29 @@ def later_round(item: tuple[Path, str], raw: bytes, held: frozenset[str],
     # functions followed, its macros and headers' inlines too) that another
     # file defines: its second-round summary can differ only through those,
     # and matters here only through one of ``meets``.
+    from xenpatch.lint.roundskept import Kept
+
+    kept = Kept(cache)
     ext: dict[tuple[str, str], frozenset[str]] = {}
     for r in files:
-        if r not in texts or not calls_any(cache.root / r, meets, raw=texts[r]):
+        if r not in texts:
             continue
-        closure = _Closure(cache.root / r, texts[r])
-        for n, ds in cands.items():
-            if r in ds:
-                got = closure.outside(n, definers, r)
-                if not got.isdisjoint(meets):
-                    ext[(r, n)] = got
+        mine_r = sorted(n for n, ds in cands.items() if r in ds)
+        reached = {n: kept.reached(r, texts[r], n) for n in mine_r}
+        if any(v is None for v in reached.values()):
+            # The text test first: cheaper than following the bodies.
+            if not calls_any(cache.root / r, meets, raw=texts[r]):
+                continue
+            closure = _Closure(cache.root / r, texts[r])
+            for n in mine_r:
+                if reached[n] is None:
+                    reached[n] = kept.keep_reached(r, texts[r], n, closure.reached(n))
+        for n in mine_r:
+            got = frozenset(m for m in reached[n] or ()
+                            if any(d != r for d in definers.get(m, ())))
+            if not got.isdisjoint(meets):
+                ext[(r, n)] = got
+    kept.save()
     if not ext:
         return out
     # The names that come back into the file first (their change is of its
@@ -176,7 +191,8 @@ def later_round(item: tuple[Path, str], raw: bytes, held: frozenset[str],
     # never one more).  Most names stop here, before any other file is
     # summarised for them.
     near = {n: s for n, s in at_hand.items() if not n.startswith((FIELD_KEY, CALL_KEY))}
-    new = _changed(names, cands, texts, near, given, plan, held, external, ids, summarise_with)
+    new = _changed(names, cands, texts, near, given, plan, held, external, ids, summarise_with,
+                   kept)
     names = {n for n in new if _meets(_added(new[n], given.get(n)), ids)}
     if not names:
         return out
@@ -186,7 +202,8 @@ def later_round(item: tuple[Path, str], raw: bytes, held: frozenset[str],
     tree, unanswered = _summaries_of(plan, ext, summarise, out)
     names = {n for n in names
              if all(ext[(r, n)].isdisjoint(unanswered) for r in cands[n] if (r, n) in ext)}
-    new = _changed(names, cands, texts, tree, given, plan, held, external, ids, summarise_with)
+    new = _changed(names, cands, texts, tree, given, plan, held, external, ids, summarise_with,
+                   kept)
     if not new:
         return out
     # As rounds.third(): what each change adds, if takes only, of locks a
@@ -203,7 +220,7 @@ def later_round(item: tuple[Path, str], raw: bytes, held: frozenset[str],
 def _changed(names: set[str], cands: Mapping[str, list[str]], texts: Mapping[str, bytes],
              tree: dict[str, Summary], given: Mapping[str, Summary], plan: Plan,
              held: frozenset[str], external: frozenset[str], ids: frozenset[str],
-             summarise_with: SummariseWith) -> dict[str, Summary]:
+             summarise_with: SummariseWith, kept: Kept) -> dict[str, Summary]:
     """The names whose second-round summary over their definers, with
     ``tree`` as the other files' summaries, is not the one ``given``."""
     per_file: list[dict[str, Summary]] = []
@@ -212,9 +229,12 @@ def _changed(names: set[str], cands: Mapping[str, list[str]], texts: Mapping[str
     for r in sorted({r for n in names for r in cands[n]}):
         mine_g = frozenset(n for n in names if r in cands[n])
         if _relinted(root / r, texts[r], mine_g, trees, plan, r, held, external, ids):
-            per_file.append(summarise_with(root / r, texts[r], mine_g, tree))
+            per_file.append(kept.summaries(
+                r, texts[r], mine_g, tree,
+                functools.partial(summarise_with, root / r, texts[r], mine_g, tree)))
         else:
             per_file.append({n: s for n in mine_g if (s := plan.known(r, n)) is not None})
+    kept.save()
     later = tree_exports(per_file)
     return {n: s for n, s in later.items() if n in names and given.get(n) != s}
 
@@ -296,9 +316,8 @@ class _Closure:
             got = self._ids[i] = self.reach.closure(_called(self.raw[d.brace:self.ends[i]]))
         return got
 
-    def outside(self, name: str, definers: Mapping[str, list[str]],
-                rel: str) -> frozenset[str]:
-        """The names ``name``'s body reaches that only other files define."""
+    def reached(self, name: str) -> frozenset[str]:
+        """The names ``name``'s body calls that the file does not define."""
         seen: set[int] = set()
         ids: set[str] = set()
         todo = list(self.by_name.get(name, ()))
@@ -311,8 +330,7 @@ class _Closure:
             ids |= got
             todo.extend(j for n in got for j in self.by_name.get(n, ()) if j not in seen)
         return frozenset(n for n in ids if n not in self.by_name
-                         and n not in nameindex.RESERVED
-                         and any(r != rel for r in definers.get(n, ())))
+                         and n not in nameindex.RESERVED)
 
 
 def _summaries_of(plan: Plan, ext: Mapping[tuple[str, str], frozenset[str]],
