@@ -62,7 +62,9 @@ if TYPE_CHECKING:
 # At most this many other files are analysed for their second-round
 # summaries; past it, their names get none.
 MOST_FILES = 6
-# At most this many files are summarised for those files' callees.
+# At most this many files are scanned, and of those parsed, for the
+# summaries of those files' callees.
+MOST_SCANNED = 32
 MOST_SUMMARISED = 24
 
 # (path, text, names, other files' summaries) -> the file's summaries of
@@ -199,8 +201,8 @@ def later_round(item: tuple[Path, str], raw: bytes, held: frozenset[str],
     # Then exactly: the first-round summaries of everything these names'
     # bodies reach, computed where missing (within MOST_SUMMARISED files).
     ext = {k: v for k, v in ext.items() if k[1] in names}
-    tree, unanswered = _summaries_of(plan, ext, summarise, out)
-    names = {n for n in names
+    tree, unanswered, left = _summaries_of(plan, ext, summarise, out)
+    names = {n for n in names - left
              if all(ext[(r, n)].isdisjoint(unanswered) for r in cands[n] if (r, n) in ext)}
     new = _changed(names, cands, texts, tree, given, plan, held, external, ids, summarise_with,
                    kept)
@@ -335,20 +337,44 @@ class _Closure:
 
 def _summaries_of(plan: Plan, ext: Mapping[tuple[str, str], frozenset[str]],
                   summarise: Summarise, out: Later,
-                  ) -> tuple[dict[str, Summary], frozenset[str]]:
+                  ) -> tuple[dict[str, Summary], frozenset[str], frozenset[str]]:
     """The tree's first-round summaries of the names ``ext`` reaches (as the
-    lazy plan gives the linted file its own), and the names left
-    unanswered: the text scans first, then the files to parse for each
-    candidate in turn (``ext``'s order) while they fit in MOST_SUMMARISED."""
+    lazy plan gives the linted file its own), the names left unanswered,
+    and the candidates left out: the text scans first, then the files to
+    parse for each candidate in turn (``ext``'s order) while they fit in
+    MOST_SCANNED and MOST_SUMMARISED."""
+    # The files whose text is scanned for each candidate (the definers of
+    # what its bodies call, whose summaries are not recorded yet): within
+    # MOST_SCANNED in all, candidate by candidate; the others are left
+    # unanswered.
+    definers = plan.definers()
+    scan: dict[str, set[str]] = {}
+    for (_, n), names in ext.items():
+        scan.setdefault(n, set()).update(
+            r for m in names for r in definers.get(m, ()) if not plan.answers(r, m))
+    scanned: set[str] = set()
+    left: set[str] = set()
+    for n, files in scan.items():
+        if len(scanned | files) <= MOST_SCANNED:
+            scanned |= files
+        else:
+            left.add(n)
+    ext = {k: v for k, v in ext.items() if k[1] not in left}
+    if not ext:
+        return {}, frozenset(), frozenset(left)
     every = frozenset().union(*ext.values())
     todo = plan.wanted(every, set())
     by_name: dict[str, set[str]] = {}
     for r, ns in todo.items():
         for n in ns:
             by_name.setdefault(n, set()).add(r)
+    # A candidate is answered over all its definers or not at all: the
+    # files its bodies need, all of them within the budget, or none.
+    per_name: dict[str, set[str]] = {}
+    for (_, n), names in ext.items():
+        per_name.setdefault(n, set()).update(*(by_name.get(m, set()) for m in names))
     chosen: set[str] = set()
-    for names in ext.values():
-        files = set().union(*(by_name.get(n, set()) for n in names))
+    for files in per_name.values():
         if len(chosen | files) <= MOST_SUMMARISED:
             chosen |= files
     skipped: set[str] = set()
@@ -366,7 +392,7 @@ def _summaries_of(plan: Plan, ext: Mapping[tuple[str, str], frozenset[str]],
     # summary over them all is not known.
     unanswered = frozenset(skipped)
     tree = tree_exports(plan.exports_for(every - unanswered, set()))
-    return tree, unanswered
+    return tree, unanswered, frozenset(left)
 
 
 def _implements(rel: str, implementation: Iterable[str]) -> bool:
