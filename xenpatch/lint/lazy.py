@@ -233,6 +233,22 @@ class Plan:
         return [per_file[r] for r in sorted(per_file)]
 
 
+    def answers(self, rel: str, name: str) -> bool:
+        """Is the file's summary of ``name`` (or that it has none) recorded?"""
+        if rel in self._unkept and name in self._unkept[rel]:
+            return True
+        ex = self.cache.file_exports(rel)
+        return ex is not None and ex.answers(frozenset({name}))
+
+    def known(self, rel: str, name: str) -> Summary | None:
+        """The file's own summary of ``name`` as recorded (None: none, or
+        not asked)."""
+        if rel in self._unkept:
+            return self._unkept[rel].get(name)
+        ex = self.cache.file_exports(rel)
+        return ex.known.get(name) if ex is not None else None
+
+
 def _implements(rel: str, implementation: tuple[str, ...]) -> bool:
     """As filelint.lint_source() tells a file implementing the lock API."""
     return any(rel == p or rel.endswith("/" + p) for p in implementation)

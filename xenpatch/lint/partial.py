@@ -26,6 +26,7 @@ compare them):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,43 +38,49 @@ from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.c.source import SourceError, mentions_any
 from xenpatch.lint import nameindex
 from xenpatch.lint.excerpt import Excerpt, _bodies, _scan, excerpt, file_reach, reached
+from xenpatch.lint.reaching import reaching_names
 
 if TYPE_CHECKING:
     from xenpatch.lint.config import LintConfig
 
 
 def exports_of(path: Path, raw: bytes, config: LintConfig,
-               names: frozenset[str]) -> dict[str, Summary]:
-    """What ``lint_file(path).exports`` holds of ``names`` (``raw``: the
-    file's text)."""
+               names: frozenset[str],
+               external: Mapping[str, Summary] | None = None) -> dict[str, Summary]:
+    """What ``lint_file(path, external=external).exports`` holds of
+    ``names`` (``raw``: the file's text; ``external``: other files'
+    summaries, as a second pass gives them: then a file naming no lock
+    operation is still parsed, lint_file() parsing it for them)."""
     from xenpatch.lint.filelint import _seed_names
 
     headers = header_index(path)
-    if not mentions_any(raw, _seed_names(config, headers)):
-        return {}  # not parsed by the lint: no summaries
+    if not mentions_any(raw, _seed_names(config, headers)) and not (
+            external and mentions_any(raw, reaching_names(headers, frozenset(external)))):
+        return {}  # not parsed by the lint (as filelint._lint_text()): no summaries
     where = str(path).replace("\\", "/")
     if any(where == p or where.endswith("/" + p) for p in config.implementation):
         return {}  # the lock API's own: none either
-    got = _from_excerpt(path, raw, config, names, headers)
+    got = _from_excerpt(path, raw, config, names, headers, external)
     if got is not None:
         return got
-    fa = _analysis(path, raw, config, headers)
+    fa = _analysis(path, raw, config, headers, external)
     return {} if fa is None else _exports(fa, names, _prepared(fa))
 
 
-def _analysis(path: Path, text: bytes, config: LintConfig,
-              headers: HeaderIndex) -> FileAnalysis | None:
+def _analysis(path: Path, text: bytes, config: LintConfig, headers: HeaderIndex,
+              external: Mapping[str, Summary] | None = None) -> FileAnalysis | None:
     from xenpatch.lint.filelint import _parse
 
     try:
         src = _parse(str(path), text, config, path)
     except SourceError:
         return None
-    return FileAnalysis(config, src, headers, None)
+    return FileAnalysis(config, src, headers, external)
 
 
 def _from_excerpt(path: Path, raw: bytes, config: LintConfig, names: frozenset[str],
-                  headers: HeaderIndex) -> dict[str, Summary] | None:
+                  headers: HeaderIndex,
+                  external: Mapping[str, Summary] | None = None) -> dict[str, Summary] | None:
     """exports_of() over the excerpt; None where it cannot tell (no
     excerpt, one that does not parse as the text scan took it, or a
     cut-away function that may decide a summary)."""
@@ -81,7 +88,7 @@ def _from_excerpt(path: Path, raw: bytes, config: LintConfig, names: frozenset[s
     part = excerpt(raw, names, reach)
     if part is None:
         return None
-    fa = _analysis(path, part.text, config, headers)
+    fa = _analysis(path, part.text, config, headers, external)
     if fa is None or not part.parsed_as_cut(fa.order):
         return None
     if _order_may_matter(fa, raw, part, reach):

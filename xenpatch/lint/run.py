@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
 
     from xenpatch.lint import lazy as lazy_t
+    from xenpatch.lint import lazyrounds as lazyrounds_t
     from xenpatch.lint.config import LintConfig
 
 # The checker itself (the C front end, the analysis) is imported only when a
@@ -357,6 +358,11 @@ def _lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str |
                 r = lazy.result_in(got, item[1]) if got is not None else None
                 if r is not None and not _callers_fresh(cache, rel, texts[item]):
                     r = None  # its callers' IRQ facts may have changed
+                if r is not None and got is not None and "rounds" in got:
+                    from xenpatch.lint import lazyrounds
+
+                    if not lazyrounds.fresh(got, cache.hashes):
+                        r = None  # what its later round read has changed
                 if r is not None:
                     done[item] = r
         rest = [item for item in files if item not in done]
@@ -382,10 +388,11 @@ def _lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str |
             return [_with_callers(item, raw, cache, r.exports, exports, b) for item, raw, r, b
                     in zip(work, raws, first, second, strict=True)], exports
 
+        third: lazyrounds_t.Later | None = None
         if alone:
             with _mapper(jobs, len(jobs_todo), rules, bool(loaded)) as mapper:
-                results, exports = _alone(work[0], raws[0], plan, jobs_todo, every, asked,
-                                          kept[work[0]], mapper)
+                results, exports, third = _alone(work[0], raws[0], plan, jobs_todo, every,
+                                                 asked, kept[work[0]], mapper)
         elif on_pool is not None and early is not None:
             assert work == every_file and later.keys() == todo.keys()
             results, exports = finish(
@@ -406,7 +413,14 @@ def _lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str |
     for item, r in zip(work, results, strict=True):
         rel = kept[item]
         if rel is not None and r.error is None and _as_hashed(cache, rel, r):
-            cache.set_result(rel, lazy.exports_key(exports, needs[item]), lazy.result_out(r))
+            kept_r = lazy.result_out(r)
+            if third is not None and third.read:
+                from xenpatch.lint import lazyrounds
+
+                # The files the later round read: the result stands while
+                # they are as they were (its key is of the first round's).
+                kept_r["rounds"] = lazyrounds.record_out(third)
+            cache.set_result(rel, lazy.exports_key(exports, needs[item]), kept_r)
         done[item] = r
     return [done[item] for item in files]
 
@@ -414,7 +428,7 @@ def _lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str |
 def _alone(item: tuple[Path, str], raw: bytes | None, plan: lazy_t.Plan,
            jobs_todo: list[tuple[str, frozenset[str]]], every: frozenset[str],
            asked: set[str], rel: str | None, mapper: Callable[..., Iterable[Any]],
-           ) -> tuple[list[FileResult], dict[str, Summary]]:
+           ) -> tuple[list[FileResult], dict[str, Summary], lazyrounds_t.Later | None]:
     """One file of the tree, with the summaries it needs of the others
     (``jobs_todo``: those still to compute): (its result, the others'
     summaries it was given).
@@ -442,13 +456,36 @@ def _alone(item: tuple[Path, str], raw: bytes | None, plan: lazy_t.Plan,
         own = one.exports
         # Its own summaries would be of a second round: none are given.
         one.exports = {}
-        return [_with_callers(item, raw, plan.cache, own, others, one)], others
+        linted, given, later = _later(item, raw, plan, one.held_calls, others, own, one)
+        return [_with_callers(item, raw, plan.cache, own, given, linted)], others, later
     first = _one(item, raw)
     if _as_hashed(plan.cache, rel, first):
         lazy.own_exports([(rel, first)], plan.cache)
     full = _exports(plan, every, asked, [first.exports])
     [linted] = _second([item], [first], full, mapper, raws=[raw])
-    return [_with_callers(item, raw, plan.cache, first.exports, full, linted)], others
+    linted, given, later = _later(item, raw, plan, first.held_calls, full, first.exports,
+                                  linted)
+    return [_with_callers(item, raw, plan.cache, first.exports, given, linted)], others, later
+
+
+def _later(item: tuple[Path, str], raw: bytes | None, plan: lazy_t.Plan, held: frozenset[str],
+           given: dict[str, Summary], own: dict[str, Summary], result: FileResult,
+           ) -> tuple[FileResult, dict[str, Summary], lazyrounds_t.Later | None]:
+    """The file's result after the lazy plan's later round (lazyrounds.py,
+    as a whole-tree run's third): (result, the summaries it was linted
+    with, what the round read; None: it did not run)."""
+    if raw is None or result.error is not None:
+        return result, given, None
+    from xenpatch.lint import lazyrounds
+
+    assert _CONFIG is not None
+    later = lazyrounds.later_round(item, raw, held, given, own, plan, _CONFIG, _again,
+                                   _summaries, _summaries_with)
+    if later.result is None:
+        return result, given, later
+    got = later.result
+    got.exports, got.held_calls = result.exports, result.held_calls
+    return got, {**given, **later.changed}, later
 
 
 def _callers_fresh(cache: TreeCache, rel: str, raw: bytes | None) -> bool:
@@ -536,6 +573,16 @@ def _summaries(path: Path, names: frozenset[str],
         return True, {}, None
     complete, got = summaries_of_text(path, raw, _CONFIG, names)
     return complete, got, content_hash(raw)
+
+
+def _summaries_with(path: Path, raw: bytes, names: frozenset[str],
+                    external: Mapping[str, Summary]) -> dict[str, Summary]:
+    """A file's summaries of ``names`` as its lint with the other files'
+    summaries ``external`` exports them (a second round's)."""
+    from xenpatch.lint.partial import exports_of
+
+    assert _CONFIG is not None
+    return exports_of(path, raw, _CONFIG, names, external)
 
 
 def _two_passes(work: list[tuple[Path, str]], mapper, progress: Progress | None = None,

@@ -1,0 +1,81 @@
+"""A file linted alone (the pre-commit hook's run) gets what a whole-tree
+run's third round gives it (lint/lazyrounds.py): a call made holding a
+lock, into another file whose function comes back, through a header
+macro, to a take in the linted file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lint.test_fixtures import expected
+from lint.trees import cold_runs, count_lints, small_tree
+from xenpatch.lint.run import lint_files
+from xenpatch.paths import fixtures_dir
+
+FIXTURE = fixtures_dir() / "lint" / "hookrounds"
+RELS = ["common/slab.c", "arch/x86/obj.c", "arch/arm/obj.c"]
+
+
+def _tree(tmp_path: Path) -> Path:
+    return small_tree(tmp_path / "xen", {
+        **{rel: FIXTURE / rel for rel in RELS},
+        "include/xen/obj.h": FIXTURE / "include" / "xen" / "obj.h"})
+
+
+def _findings(r) -> list[tuple[int, int, str, str]]:
+    return sorted((f.line, f.col, f.check, f.message) for f in r.findings)
+
+
+def test_alone_finds_what_the_whole_tree_run_finds(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    xen = _tree(tmp_path)
+    monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / "whole"))
+    whole = {r.path: _findings(r) for r in lint_files([(xen / r, r) for r in RELS], jobs=1)}
+    # The whole-tree run's third round finds it (lint/rounds.py).
+    assert [(ln, c) for ln, _, c, _ in whole["common/slab.c"]] == \
+        expected(FIXTURE / "common" / "slab.c")
+    linted = count_lints(monkeypatch)
+    for rel, r in cold_runs(xen, RELS, tmp_path, monkeypatch, linted):
+        assert _findings(r) == whole[rel], rel
+
+
+def test_a_kept_result_follows_the_other_files(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # Linted alone twice with one cache: the second run's kept result
+    # stands while the files the later round read are unchanged, and not
+    # once x86's obj_put() no longer gives the object back.
+    xen = _tree(tmp_path)
+    monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / "cache"))
+    rel = "common/slab.c"
+    [r] = lint_files([(xen / rel, rel)], jobs=1)
+    assert [f.check for f in r.findings] == ["XL010"]
+    [r] = lint_files([(xen / rel, rel)], jobs=1)
+    assert [f.check for f in r.findings] == ["XL010"]
+    x86 = xen / "arch" / "x86" / "obj.c"
+    x86.write_text(x86.read_text().replace("    obj_release(o);\n", "    o->users = 0;\n"))
+    [r] = lint_files([(xen / rel, rel)], jobs=1)
+    assert r.findings == []
+
+
+def test_summaries_with_the_others_are_the_full_lints(tmp_path: Path) -> None:
+    # partial.exports_of() given other files' summaries: what lint_file()
+    # exports with them (obj_put() takes slab_lock through the macro).
+    from xenpatch.lint.config import LintConfig
+    from xenpatch.lint.filelint import lint_file
+    from xenpatch.lint.partial import exports_of
+
+    xen = _tree(tmp_path)
+    config = LintConfig.load()
+    slab = lint_file(xen / "common" / "slab.c", "common/slab.c", config)
+    assert "slab_give_back" in slab.exports
+    for rel in ("arch/x86/obj.c", "arch/arm/obj.c"):
+        path = xen / rel
+        full = lint_file(path, rel, config, slab.exports, findings_only=True).exports
+        got = exports_of(path, path.read_bytes(), config, frozenset({"obj_put"}),
+                         slab.exports)
+        assert got == {n: s for n, s in full.items() if n == "obj_put"}, rel
+        assert ("obj_put" in got) == (rel == "arch/x86/obj.c")
+        # Without them: no summary (a first round's).
+        assert exports_of(path, path.read_bytes(), config, frozenset({"obj_put"})) == {}

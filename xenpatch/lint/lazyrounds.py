@@ -1,0 +1,415 @@
+"""The lazy plan's later rounds: a file linted alone (the pre-commit hook's
+run) gets what a whole-tree run's third round (rounds.py) gives it.
+
+The lazy summaries (lazy.py) are of one round: another file's function
+whose take is a third file's (or the linted file's own) has none there.
+page_alloc.c's offline_page() calls mm.c's put_page() holding heap_lock;
+put_page() reaches page_alloc.c's free_domheap_pages() (which takes it)
+through the free_domheap_page() macro: mm.c's first pass cannot see that,
+its second pass (with the tree's summaries) does, and the third round
+brings put_page()'s second-round summary back to page_alloc.c.
+
+Here, for the file's calls made holding a lock (its first pass's
+held_calls, through its headers' inlines and macros) into other files:
+
+- the names whose body, in the file defining them (the name index), calls
+  (through that file's own functions, its macros and its headers'
+  inlines: a text scan) a function of another file whose summary is at
+  hand and could change this file's lint (any but a take of a lock it
+  never names): the summaries the file was linted with, and its own;
+- those names' summaries as their definers' lint with the summaries at
+  hand gives them (partial.exports_of() with ``external``), where the
+  whole-tree run lints them with the tree's summaries at all (_relinted():
+  run._again()'s test, or rounds._summaries_called_holding()'s), up to
+  MOST_FILES files; a name they leave as it was, or change in no way that
+  meets the file, stops here (most do, before anything else is parsed);
+- for the rest, the first-round summaries of everything their bodies
+  call, computed as the lazy plan computes the file's own (up to
+  MOST_SUMMARISED files), and their summaries again with those: exact;
+- the names whose summary over all their definers
+  (treeexports.tree_exports()) changed, and the file linted again with
+  them where rounds.third() would (run._again() with ``only``).
+
+Bounded, never guessing: a name whose definers, or whose callees'
+summaries, are past the budget gets no second-round summary (a finding
+fewer than the whole-tree run, never one more); the rounds stop at the
+same place as rounds.py's.  What the later round read (files and their
+content hashes) is kept with the result: a kept result stands only while
+they are unchanged.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from xenpatch.analysis.irqentry import CALL_KEY, FIELD_KEY
+from xenpatch.analysis.locktable import Summary
+from xenpatch.lint import nameindex
+from xenpatch.lint.findings import FileResult
+from xenpatch.lint.rounds import _lock_names
+from xenpatch.lint.treeexports import TreeExports, tree_exports
+
+if TYPE_CHECKING:
+    from xenpatch.lint.config import LintConfig
+    from xenpatch.lint.lazy import Plan
+    from xenpatch.lint.roundskept import Kept
+
+# At most this many other files are analysed for their second-round
+# summaries; past it, their names get none.
+MOST_FILES = 6
+# At most this many files are scanned, and of those parsed, for the
+# summaries of those files' callees.
+MOST_SCANNED = 32
+MOST_SUMMARISED = 24
+
+# (path, text, names, other files' summaries) -> the file's summaries of
+# the names, linted with those (partial.exports_of()).
+SummariseWith = Callable[[Path, bytes, frozenset[str], Mapping[str, Summary]],
+                         "dict[str, Summary]"]
+# run._again: (item, own, exports, raw, held, only) -> a relint or None.
+Again = Callable[..., "FileResult | None"]
+# (path, names) -> (complete, summaries, content hash): run._summaries.
+Summarise = Callable[[Path, frozenset[str]], "tuple[bool, dict[str, Summary], str | None]"]
+
+
+@dataclass
+class Later:
+    """What the later round gave: the summaries that changed (to lint the
+    file with, and key its kept result by) and the files it read."""
+
+    changed: dict[str, Summary] = field(default_factory=dict)
+    read: dict[str, str] = field(default_factory=dict)  # rel -> content hash
+    result: FileResult | None = None
+
+
+def later_round(item: tuple[Path, str], raw: bytes, held: frozenset[str],
+                given: Mapping[str, Summary], own: Mapping[str, Summary], plan: Plan,
+                config: LintConfig, again: Again, summarise: Summarise,
+                summarise_with: SummariseWith) -> Later:
+    """The file's third-round lint (``result``: None where the whole-tree
+    run's stands as ``given`` gives it), with the other files' summaries
+    of the second round that changed.  ``held``: the file's first pass's
+    held_calls; ``given``: the summaries it was linted with; ``own``: its
+    own summaries, of its first pass or of its lint with ``given`` (where
+    once.py spared the first pass: a round later, which has every effect
+    of the first's and more; they only choose what to look at here)."""
+    out = Later()
+    if not held:
+        return out
+    from xenpatch.lint.reaching import calls_any, reached_from
+
+    path = item[0]
+    ids = nameindex.identifiers(raw)
+    external = frozenset(nameindex.external_names(raw))
+    # The summaries at hand whose effects, composed into a caller's, could
+    # make the file's lint change: any but a take of a lock the file never
+    # names (as rounds.third() asks of what a change adds).  The file's own
+    # count where its first pass is not at hand.
+    at_hand = {**given, **own}
+    meets = frozenset(n for n, s in at_hand.items()
+                      if not n.startswith((FIELD_KEY, CALL_KEY)) and s.effects
+                      and _meets(s, ids))
+    if not meets:
+        return out
+    cache = plan.cache
+    me = cache.rel(path.resolve()) if path.exists() else None
+    mine = frozenset(d.name for d in nameindex.definitions(raw))
+    reach = reached_from(path, held) - mine
+    definers = plan.definers()
+    table = config.table
+    # Each name called holding a lock that another file defines, with its
+    # definers (all of them: tree_exports() over them decides its summary).
+    cands: dict[str, list[str]] = {}
+    for n in sorted(reach):
+        if n in nameindex.RESERVED or n in table.ops or n in table.wrappers:
+            continue
+        ds = [r for r in definers.get(n, ()) if r != me]
+        if ds and not any(_implements(r, config.implementation) for r in ds):
+            cands[n] = ds
+    if not cands:
+        return out
+    files = sorted({r for ds in cands.values() for r in ds})
+    texts: dict[str, bytes] = {}
+    for r in files:
+        out.read[r] = cache.hashes.get(r, "")
+        try:
+            texts[r] = plan.read(r)
+        except OSError:
+            continue
+    # What each candidate's body reaches in its file (the file's own
+    # functions followed, its macros and headers' inlines too) that another
+    # file defines: its second-round summary can differ only through those,
+    # and matters here only through one of ``meets``.
+    from xenpatch.lint.roundskept import Kept
+
+    kept = Kept(cache)
+    ext: dict[tuple[str, str], frozenset[str]] = {}
+    for r in files:
+        if r not in texts:
+            continue
+        mine_r = sorted(n for n, ds in cands.items() if r in ds)
+        reached = {n: kept.reached(r, texts[r], n) for n in mine_r}
+        if any(v is None for v in reached.values()):
+            # The text test first: cheaper than following the bodies.
+            if not calls_any(cache.root / r, meets, raw=texts[r]):
+                continue
+            closure = _Closure(cache.root / r, texts[r])
+            for n in mine_r:
+                if reached[n] is None:
+                    reached[n] = kept.keep_reached(r, texts[r], n, closure.reached(n))
+        for n in mine_r:
+            got = frozenset(m for m in reached[n] or ()
+                            if any(d != r for d in definers.get(m, ())))
+            if not got.isdisjoint(meets):
+                ext[(r, n)] = got
+    kept.save()
+    if not ext:
+        return out
+    # The names that come back into the file first (their change is of its
+    # own summaries: the chain this round is for), then those called
+    # holding a lock directly, then the smallest definers.
+    back = {n for (r, n), reached in ext.items() if not reached.isdisjoint(mine)}
+
+    def order(n: str) -> tuple[bool, bool, int, str]:
+        return (n not in back, n not in held, sum(len(texts[r]) for r in cands[n]), n)
+
+    ext = dict(sorted(ext.items(), key=lambda kv: (order(kv[0][1]), kv[0][0])))
+    # Every definer of a name must be passed (a name's summary is over
+    # them all); a name whose definers are past the budget gets none.
+    names: set[str] = {n for _, n in ext if all(r in texts for r in cands[n])}
+    keep: set[str] = set()
+    for n in sorted(names, key=order):
+        if len(keep | set(cands[n])) <= MOST_FILES:
+            keep |= set(cands[n])
+    names = {n for n in names if set(cands[n]) <= keep}
+    # First with the summaries at hand only: a name they leave as it was,
+    # or change in no way that meets this file, is left (the summaries of
+    # its other callees could still change it: a finding fewer at most,
+    # never one more).  Most names stop here, before any other file is
+    # summarised for them.
+    near = {n: s for n, s in at_hand.items() if not n.startswith((FIELD_KEY, CALL_KEY))}
+    new = _changed(names, cands, texts, near, given, plan, held, external, ids, summarise_with,
+                   kept)
+    names = {n for n in new if _meets(_added(new[n], given.get(n)), ids)}
+    if not names:
+        return out
+    # Then exactly: the first-round summaries of everything these names'
+    # bodies reach, computed where missing (within MOST_SUMMARISED files).
+    ext = {k: v for k, v in ext.items() if k[1] in names}
+    tree, unanswered, left = _summaries_of(plan, ext, summarise, out)
+    names = {n for n in names - left
+             if all(ext[(r, n)].isdisjoint(unanswered) for r in cands[n] if (r, n) in ext)}
+    new = _changed(names, cands, texts, tree, given, plan, held, external, ids, summarise_with,
+                   kept)
+    if not new:
+        return out
+    # As rounds.third(): what each change adds, if takes only, of locks a
+    # caller must name to hold; the file is linted again if a call it makes
+    # holding a lock may reach one of them.
+    meet = {n for n, s in new.items() if _meets(_added(s, given.get(n)), ids)}
+    if not meet:
+        return out
+    out.changed = new
+    out.result = again(item, mine, {**given, **new}, raw, held, frozenset(meet))
+    return out
+
+
+def _changed(names: set[str], cands: Mapping[str, list[str]], texts: Mapping[str, bytes],
+             tree: dict[str, Summary], given: Mapping[str, Summary], plan: Plan,
+             held: frozenset[str], external: frozenset[str], ids: frozenset[str],
+             summarise_with: SummariseWith, kept: Kept) -> dict[str, Summary]:
+    """The names whose second-round summary over their definers, with
+    ``tree`` as the other files' summaries, is not the one ``given``."""
+    per_file: list[dict[str, Summary]] = []
+    trees = TreeExports.of(tree)
+    root = plan.cache.root
+    for r in sorted({r for n in names for r in cands[n]}):
+        mine_g = frozenset(n for n in names if r in cands[n])
+        if _relinted(root / r, texts[r], mine_g, trees, plan, r, held, external, ids):
+            per_file.append(kept.summaries(
+                r, texts[r], mine_g, tree,
+                functools.partial(summarise_with, root / r, texts[r], mine_g, tree)))
+        else:
+            per_file.append({n: s for n in mine_g if (s := plan.known(r, n)) is not None})
+    kept.save()
+    later = tree_exports(per_file)
+    return {n: s for n, s in later.items() if n in names and given.get(n) != s}
+
+
+def _added(s: Summary, old: Summary | None) -> Summary:
+    """The effects ``s`` has that ``old`` has not."""
+    return Summary(tuple(e for e in s.effects if old is None or e not in old.effects), None)
+
+
+def _meets(s: Summary, ids: frozenset[str]) -> bool:
+    """Could these effects, a callee's, change the lint of a file naming
+    ``ids``: any but takes of locks it never names (rounds.third()'s test)."""
+    if not all(e.action == "take" for e in s.effects):
+        return True
+    ns = _lock_names(s)
+    return ns is None or not ns.isdisjoint(ids)
+
+
+def _relinted(path: Path, raw: bytes, names: frozenset[str], tree: TreeExports,
+              plan: Plan, rel: str, held: frozenset[str], external: frozenset[str],
+              ids: frozenset[str]) -> bool:
+    """Does the whole-tree run give a definer second-round summaries: its
+    second pass (run._again: it calls another file's helper that does more
+    than take locks), or, for its functions the linted file calls holding
+    a lock with no summary of their own yet, the relint for its summaries
+    of rounds._summaries_called_holding() (the linted file one caller among
+    those the whole tree has: a take-only helper whose lock it names)?
+    Where that needs more than this knows (the definer's own first pass:
+    its held calls, its exports, which its definitions stand for here) the
+    answer is no: its first-round summaries, a finding fewer at most."""
+    from xenpatch.lint.reaching import calls_any
+
+    own = frozenset(d.name for d in nameindex.definitions(raw))
+    others = tree.others - own
+    if others and calls_any(path, others, raw=raw):
+        return True
+    if not any(n in held and n not in external and plan.known(rel, n) is None
+               for n in names):
+        return False
+    meet = frozenset(n for n, s in tree.takers.items()
+                     if s.effects and ((ns := _lock_names(s)) is None or not ns.isdisjoint(ids)))
+    return bool(meet - own) and calls_any(path, meet - own, raw=raw)
+
+
+# A name called: followed by "(" (a function, or a function-like macro
+# whose body reach.closure() follows).  A function only named (stored in a
+# field, passed on) is not called there: the analysis composes no summary
+# through it.
+_CALLED = re.compile(r"([A-Za-z_]\w*)\s*\(", re.ASCII)
+
+
+def _called(text: bytes) -> frozenset[str]:
+    return frozenset(_CALLED.findall(text.decode("latin-1")))
+
+
+class _Closure:
+    """What a file's functions reach (through its other functions, its
+    macros and its headers' inlines), each body's names found once."""
+
+    def __init__(self, path: Path, raw: bytes) -> None:
+        from xenpatch.analysis.headers import header_index
+        from xenpatch.lint.excerpt import file_reach
+
+        self.raw = raw
+        self.defs = nameindex.definitions(raw)
+        self.reach = file_reach(header_index(path), raw) if self.defs else None
+        d = self.defs
+        self.ends = [d[i + 1].brace if i + 1 < len(d) else len(raw) for i in range(len(d))]
+        self.by_name: dict[str, list[int]] = {}
+        for i, x in enumerate(d):
+            self.by_name.setdefault(x.name, []).append(i)
+        self._ids: dict[int, frozenset[str]] = {}
+
+    def _body(self, i: int) -> frozenset[str]:
+        got = self._ids.get(i)
+        if got is None:
+            assert self.reach is not None
+            d = self.defs[i]
+            got = self._ids[i] = self.reach.closure(_called(self.raw[d.brace:self.ends[i]]))
+        return got
+
+    def reached(self, name: str) -> frozenset[str]:
+        """The names ``name``'s body calls that the file does not define."""
+        seen: set[int] = set()
+        ids: set[str] = set()
+        todo = list(self.by_name.get(name, ()))
+        while todo:
+            i = todo.pop()
+            if i in seen:
+                continue
+            seen.add(i)
+            got = self._body(i)
+            ids |= got
+            todo.extend(j for n in got for j in self.by_name.get(n, ()) if j not in seen)
+        return frozenset(n for n in ids if n not in self.by_name
+                         and n not in nameindex.RESERVED)
+
+
+def _summaries_of(plan: Plan, ext: Mapping[tuple[str, str], frozenset[str]],
+                  summarise: Summarise, out: Later,
+                  ) -> tuple[dict[str, Summary], frozenset[str], frozenset[str]]:
+    """The tree's first-round summaries of the names ``ext`` reaches (as the
+    lazy plan gives the linted file its own), the names left unanswered,
+    and the candidates left out: the text scans first, then the files to
+    parse for each candidate in turn (``ext``'s order) while they fit in
+    MOST_SCANNED and MOST_SUMMARISED."""
+    # The files whose text is scanned for each candidate (the definers of
+    # what its bodies call, whose summaries are not recorded yet): within
+    # MOST_SCANNED in all, candidate by candidate; the others are left
+    # unanswered.
+    definers = plan.definers()
+    scan: dict[str, set[str]] = {}
+    for (_, n), names in ext.items():
+        scan.setdefault(n, set()).update(
+            r for m in names for r in definers.get(m, ()) if not plan.answers(r, m))
+    scanned: set[str] = set()
+    left: set[str] = set()
+    for n, files in scan.items():
+        if len(scanned | files) <= MOST_SCANNED:
+            scanned |= files
+        else:
+            left.add(n)
+    ext = {k: v for k, v in ext.items() if k[1] not in left}
+    if not ext:
+        return {}, frozenset(), frozenset(left)
+    every = frozenset().union(*ext.values())
+    todo = plan.wanted(every, set())
+    by_name: dict[str, set[str]] = {}
+    for r, ns in todo.items():
+        for n in ns:
+            by_name.setdefault(n, set()).add(r)
+    # A candidate is answered over all its definers or not at all: the
+    # files its bodies need, all of them within the budget, or none.
+    per_name: dict[str, set[str]] = {}
+    for (_, n), names in ext.items():
+        per_name.setdefault(n, set()).update(*(by_name.get(m, set()) for m in names))
+    chosen: set[str] = set()
+    for files in per_name.values():
+        if len(chosen | files) <= MOST_SUMMARISED:
+            chosen |= files
+    skipped: set[str] = set()
+    for r, ns in sorted(todo.items()):
+        if r not in chosen:
+            skipped |= ns
+            continue
+        complete, got, digest = summarise(plan.cache.root / r, ns)
+        plan.record(r, ns, got, complete, digest)
+    definers = plan.definers()
+    for n in every:
+        for r in definers.get(n, ()):
+            out.read.setdefault(r, plan.cache.hashes.get(r, ""))
+    # A name some definer of which was not summarised is unanswered: its
+    # summary over them all is not known.
+    unanswered = frozenset(skipped)
+    tree = tree_exports(plan.exports_for(every - unanswered, set()))
+    return tree, unanswered, frozenset(left)
+
+
+def _implements(rel: str, implementation: Iterable[str]) -> bool:
+    return any(rel == p or rel.endswith("/" + p) for p in implementation)
+
+
+def record_out(later: Later) -> dict[str, Any]:
+    """What a kept result records of the later round: the files it read."""
+    return {"read": dict(sorted(later.read.items()))}
+
+
+def fresh(kept: Mapping[str, Any], hashes: Mapping[str, str]) -> bool:
+    """Does a kept result's later round stand: every file it read as it was?"""
+    got = kept.get("rounds")
+    if got is None:
+        return True
+    try:
+        return all(hashes.get(r) == h for r, h in got["read"].items())
+    except (AttributeError, KeyError, TypeError):
+        return False
