@@ -14,6 +14,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from xenpatch import cachefiles
 from xenpatch.analysis.locktable import Summary
 from xenpatch.lint.treecache import (
     TreeCache,
@@ -36,8 +37,9 @@ class Kept:
         self.context = cache.context
         self.entries: dict[str, dict[str, Any]] = {}
         self.dirty = False
+        text = cachefiles.read_text(self.path)
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            data = json.loads(text) if text is not None else {}
             if data.get("format") == _FORMAT and data.get("context") == self.context:
                 self.entries = {str(k): dict(v) for k, v in data["entries"].items()}
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
