@@ -188,6 +188,7 @@ class Engine:
         self.path_sensitive = path_sensitive
         # (line, via, key) of the effects that made a lock or a path unknown.
         self.unknowns: set[tuple[int, str, str]] = set()
+        self._guard_memo: dict[int, tuple[Effect, ...]] = {}
 
     def run(self) -> Result:
         cfg, info = self.cfg, self.info
@@ -302,7 +303,49 @@ class Engine:
             f = self.cfg.nodes[n].succ[1]
             k = "?" + br.on_false
             out = [(x, st.with_fact(k, "T" if x == f else "F")) for x, st in out]
+        skipped = self._guarded_releases(n)
+        if skipped:
+            # "if ( taken(i) ) unlock(&a[i].lock)": which elements a loop
+            # of such releases frees depends on what each test says of its
+            # element, which no fact relates to the takes: past a skipped
+            # one the collective lock may or may not be held (unknown, not
+            # a leak; -v says so).
+            f = self.cfg.nodes[n].succ[1]
+            out = [(x, self._may_be_released(st, skipped) if x == f else st) for x, st in out]
         return out
+
+    def _guarded_releases(self, n: int) -> tuple[Effect, ...]:
+        """The releases of a collective lock (an element's lock taken in a
+        loop: "[*]") on the true arm of condition ``n`` alone: reached from
+        its true successor before the two arms meet."""
+        got = self._guard_memo.get(n)
+        if got is None:
+            t, f = self.cfg.nodes[n].succ
+            false_arm = set(self._straight(f))
+            got = tuple(a.effect for x in self._straight(t) if x not in false_arm
+                        for a in (self.info.acts[x] if x < len(self.info.acts) else ())
+                        if isinstance(a, OpAct) and a.effect.action == "release"
+                        and "[*]" in a.effect.key)
+            self._guard_memo[n] = got
+        return got
+
+    def _straight(self, x: int, most: int = 6) -> list[int]:
+        """The nodes from ``x`` on while each has one successor (at most
+        ``most``): a branch arm's statements up to where it meets another."""
+        out = [x]
+        while len(out) < most:
+            node = self.cfg.nodes[out[-1]]
+            if node.kind not in (Kind.STMT, Kind.NOP) or len(node.succ) != 1:
+                break
+            out.append(node.succ[0])
+        return out
+
+    def _may_be_released(self, s: State, skipped: tuple[Effect, ...]) -> State:
+        for e in skipped:
+            cur = s.get(e.key)
+            if cur is not None and not cur.unknown:
+                s = self.make_unknown(s, e, cur.line)
+        return s
 
     def _branch(self, n: int, s: State, br) -> list[tuple[int, State]]:
         t, f = self.cfg.nodes[n].succ

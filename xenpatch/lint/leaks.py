@@ -32,6 +32,8 @@ def leak_findings(
         if after.fact(UNKNOWN) is not None:
             continue  # a path through an effect nobody can state
         for h in after.held:
+            if h.unknown:
+                continue  # it may or may not be held: nothing is said of it
             if h.key in ex.partial and (n, h.key.rstrip("'")) not in seen:
                 seen.add((n, h.key.rstrip("'")))
                 node = f.cfg.nodes[n]
