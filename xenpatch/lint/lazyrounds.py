@@ -49,9 +49,8 @@ from typing import TYPE_CHECKING, Any
 
 from xenpatch.analysis.irqentry import CALL_KEY, FIELD_KEY
 from xenpatch.analysis.locktable import Summary
-from xenpatch.lint import nameindex
+from xenpatch.lint import nameindex, takers
 from xenpatch.lint.findings import FileResult
-from xenpatch.lint.rounds import _lock_names
 from xenpatch.lint.treeexports import TreeExports, tree_exports
 
 if TYPE_CHECKING:
@@ -113,7 +112,7 @@ def later_round(item: tuple[Path, str], raw: bytes, held: frozenset[str],
     at_hand = {**given, **own}
     meets = frozenset(n for n, s in at_hand.items()
                       if not n.startswith((FIELD_KEY, CALL_KEY)) and s.effects
-                      and _meets(s, ids))
+                      and takers.meets(takers.take_names(s), ids))
     if not meets:
         return out
     cache = plan.cache
@@ -195,7 +194,7 @@ def later_round(item: tuple[Path, str], raw: bytes, held: frozenset[str],
     near = {n: s for n, s in at_hand.items() if not n.startswith((FIELD_KEY, CALL_KEY))}
     new = _changed(names, cands, texts, near, given, plan, held, external, ids, summarise_with,
                    kept)
-    names = {n for n in new if _meets(_added(new[n], given.get(n)), ids)}
+    names = {n for n in new if takers.change_meets(new[n], given.get(n), ids)}
     if not names:
         return out
     # Then exactly: the first-round summaries of everything these names'
@@ -211,7 +210,7 @@ def later_round(item: tuple[Path, str], raw: bytes, held: frozenset[str],
     # As rounds.third(): what each change adds, if takes only, of locks a
     # caller must name to hold; the file is linted again if a call it makes
     # holding a lock may reach one of them.
-    meet = {n for n, s in new.items() if _meets(_added(s, given.get(n)), ids)}
+    meet = {n for n, s in new.items() if takers.change_meets(s, given.get(n), ids)}
     if not meet:
         return out
     out.changed = new
@@ -241,20 +240,6 @@ def _changed(names: set[str], cands: Mapping[str, list[str]], texts: Mapping[str
     return {n: s for n, s in later.items() if n in names and given.get(n) != s}
 
 
-def _added(s: Summary, old: Summary | None) -> Summary:
-    """The effects ``s`` has that ``old`` has not."""
-    return Summary(tuple(e for e in s.effects if old is None or e not in old.effects), None)
-
-
-def _meets(s: Summary, ids: frozenset[str]) -> bool:
-    """Could these effects, a callee's, change the lint of a file naming
-    ``ids``: any but takes of locks it never names (rounds.third()'s test)."""
-    if not all(e.action == "take" for e in s.effects):
-        return True
-    ns = _lock_names(s)
-    return ns is None or not ns.isdisjoint(ids)
-
-
 def _relinted(path: Path, raw: bytes, names: frozenset[str], tree: TreeExports,
               plan: Plan, rel: str, held: frozenset[str], external: frozenset[str],
               ids: frozenset[str]) -> bool:
@@ -277,7 +262,7 @@ def _relinted(path: Path, raw: bytes, names: frozenset[str], tree: TreeExports,
                for n in names):
         return False
     meet = frozenset(n for n, s in tree.takers.items()
-                     if s.effects and ((ns := _lock_names(s)) is None or not ns.isdisjoint(ids)))
+                     if s.effects and takers.meets(takers.lock_names(s), ids))
     return bool(meet - own) and calls_any(path, meet - own, raw=raw)
 
 

@@ -18,12 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from xenpatch.analysis.irqentry import CALL_KEY, FIELD_KEY
-from xenpatch.analysis.lockkeys import last_field
 from xenpatch.analysis.locktable import Summary
+from xenpatch.lint import takers
 from xenpatch.lint.findings import FileResult
 from xenpatch.lint.nameindex import external_names, identifiers
 from xenpatch.lint.shipping import to_workers
-from xenpatch.lint.takers import takes_only
 from xenpatch.lint.treeexports import TreeExports, tree_exports
 
 
@@ -66,20 +65,14 @@ def third(work: list[tuple[Path, str]], first: list[FileResult], results: list[F
     new = changed(first, later, exports)
     # What each change adds: takes only, of locks a caller must name to
     # hold (None: anything else, or a lock it is handed).
-    added: dict[str, frozenset[str] | None] = {}
-    for n, s in new.items():
-        old = exports.get(n)
-        more = [e for e in s.effects if old is None or e not in old.effects]
-        added[n] = _lock_names(Summary(tuple(more), None)) \
-            if all(e.action == "take" for e in more) else None
+    added = {n: takers.take_names(takers.added(s, exports.get(n))) for n, s in new.items()}
     # Only a file whose calls under a lock may reach one of them (its
     # header inlines and macros are followed in the worker), for a lock it
     # names.
     todo, wanted = [], []
     for i, a in enumerate(first):
         if a.held_calls and new:
-            meet = frozenset(n for n, ns in added.items()
-                             if ns is None or not ns.isdisjoint(ids_of(i)))
+            meet = frozenset(n for n, ns in added.items() if takers.meets(ns, ids_of(i)))
             if meet:
                 todo.append(i)
                 wanted.append(meet)
@@ -143,10 +136,10 @@ def _summaries_called_holding(work: list[tuple[Path, str]], first: list[FileResu
     lock, if they call such a helper of another file: mm.c's put_page(),
     called under heap_lock by page_alloc.c, calls page_alloc.c's
     free_domheap_pages() holding nothing."""
-    takers = frozenset(n for n, s in exports.items()
+    taking = frozenset(n for n, s in exports.items()
                        if not n.startswith((FIELD_KEY, CALL_KEY)) and s.effects
-                       and takes_only(s))
-    if not takers:
+                       and takers.takes_only(s))
+    if not taking:
         return later
     definer: dict[str, list[int]] = {}
     for i, d in enumerate(defs):
@@ -165,7 +158,7 @@ def _summaries_called_holding(work: list[tuple[Path, str]], first: list[FileResu
                     callers.setdefault(b, set()).add(a)
     if not callers:
         return later
-    named = {n: _lock_names(exports[n]) for n in takers}
+    named = {n: takers.lock_names(exports[n]) for n in taking}
     # The lock names each caller's file names, of those the takers' locks
     # have: a taker meets one of b's callers where its names meet theirs.
     every = frozenset().union(*(ns for ns in named.values() if ns is not None))
@@ -216,16 +209,3 @@ def _raw(path: Path, raw: bytes | None) -> bytes:
         return path.read_bytes()
     except OSError:
         return b""
-
-
-def _lock_names(s: Summary) -> frozenset[str] | None:
-    """The names a caller holding one of the summary's locks must use (the
-    lock's field or global, bare or with leading underscores); None: a lock
-    it is handed, which may be any."""
-    out: set[str] = set()
-    for e in s.effects:
-        name = last_field(e.key).lstrip("_")
-        if "$" in name or not name:
-            return None
-        out |= {name, "_" + name, "__" + name}
-    return frozenset(out)
