@@ -224,14 +224,10 @@ class Plan:
             for rel in definers.get(n, ()):
                 if rel in skip:
                     continue
-                ex = self.cache.file_exports(rel)
-                if rel in self._unkept:
-                    if n in self._unkept[rel]:
-                        per_file.setdefault(rel, {})[n] = self._unkept[rel][n]
-                elif ex is not None and n in ex.known:
-                    per_file.setdefault(rel, {})[n] = ex.known[n]
+                s = self.known(rel, n)
+                if s is not None:
+                    per_file.setdefault(rel, {})[n] = s
         return [per_file[r] for r in sorted(per_file)]
-
 
     def answers(self, rel: str, name: str) -> bool:
         """Is the file's summary of ``name`` (or that it has none) recorded?"""

@@ -14,14 +14,14 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from xenpatch import cachefiles
 from xenpatch.analysis.locktable import Summary
 from xenpatch.lint.treecache import (
     TreeCache,
     content_hash,
+    read_record,
     summary_in,
     summary_out,
-    write_whole,
+    write_record,
 )
 
 _FORMAT = 1
@@ -37,12 +37,11 @@ class Kept:
         self.context = cache.context
         self.entries: dict[str, dict[str, Any]] = {}
         self.dirty = False
-        text = cachefiles.read_text(self.path)
+        data = read_record(self.path, _FORMAT, self.context)
         try:
-            data = json.loads(text) if text is not None else {}
-            if data.get("format") == _FORMAT and data.get("context") == self.context:
+            if data is not None:
                 self.entries = {str(k): dict(v) for k, v in data["entries"].items()}
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        except (KeyError, TypeError, ValueError, AttributeError):
             self.entries = {}
 
     def summaries(self, rel: str, raw: bytes, names: frozenset[str],
@@ -84,8 +83,7 @@ class Kept:
         if not self.dirty:
             return
         entries = dict(list(self.entries.items())[-_MOST:])
-        if write_whole(self.path, {"format": _FORMAT, "context": self.context,
-                                   "entries": entries}):
+        if write_record(self.path, _FORMAT, self.context, {"entries": entries}):
             self.dirty = False
 
 

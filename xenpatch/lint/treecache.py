@@ -330,6 +330,28 @@ class TreeCache:
             self.dirty = False
 
 
+def read_record(path: Path, fmt: int, context: str) -> dict[str, Any] | None:
+    """A record kept beside a tree's cache (upcallers.py, roundskept.py):
+    its data if it is of this format and this context (the configuration,
+    the headers), None if there is none of those (or none to read)."""
+    text = cachefiles.read_text(path)
+    if text is None:
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or data.get("format") != fmt \
+            or data.get("context") != context:
+        return None
+    return data
+
+
+def write_record(path: Path, fmt: int, context: str, data: dict[str, Any]) -> bool:
+    """read_record()'s counterpart, whole or not at all (write_whole())."""
+    return write_whole(path, {"format": fmt, "context": context, **data})
+
+
 def write_whole(path: Path, data: Any) -> bool:
     """``data`` as JSON at ``path``, whole or not at all (cachefiles.py);
     False when it could not be written, which for a cache only means

@@ -39,12 +39,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from xenpatch import cachefiles
 from xenpatch.analysis.irqentry import CALL_KEY, FIELD_KEY, WANT, WITNESS, summary_state
 from xenpatch.analysis.locktable import Summary
 from xenpatch.c.texts import read_bytes
 from xenpatch.lint.irqcalls import SOURCE_SUFFIXES
-from xenpatch.lint.treecache import TreeCache, content_hash, summary_in, summary_out, write_whole
+from xenpatch.lint.treecache import (
+    TreeCache,
+    content_hash,
+    read_record,
+    summary_in,
+    summary_out,
+    write_record,
+)
 
 if TYPE_CHECKING:
     from xenpatch.lint.config import LintConfig
@@ -388,13 +394,10 @@ class _Side:
     @staticmethod
     def open(cache: TreeCache) -> _Side:
         side = _Side(cache.path.parent / "upcallers" / cache.path.name, cache.context)
-        text = cachefiles.read_text(side.path)
-        if text is None:
+        data = read_record(side.path, _FORMAT, cache.context)
+        if data is None:
             return side
         try:
-            data = json.loads(text)
-            if data.get("format") != _FORMAT or data.get("context") != cache.context:
-                return side
             side.found = {str(st): {str(n): [str(r) for r in rs] for n, rs in by.items()}
                           for st, by in data["found"].items()}
             side.firsts = {str(r): (str(h), str(d), dict(ex))
@@ -482,12 +485,12 @@ class _Side:
     def save(self) -> None:
         if not self.dirty:
             return
-        data = {"format": _FORMAT, "context": self.context, "found": self.found,
+        data = {"found": self.found,
                 "firsts": {r: list(v) for r, v in sorted(self.firsts.items())},
                 "can": {r: list(v) for r, v in sorted(self.can.items())},
                 "settled": {r: list(v) for r, v in sorted(self.settled.items())},
                 "facts": {r: list(v) for r, v in sorted(self.facts.items())}}
-        if write_whole(self.path, data):  # else only slower next time
+        if write_record(self.path, _FORMAT, self.context, data):  # else only slower next time
             self.dirty = False
 
 
