@@ -188,7 +188,7 @@ class Engine:
         self.path_sensitive = path_sensitive
         # (line, via, key) of the effects that made a lock or a path unknown.
         self.unknowns: set[tuple[int, str, str]] = set()
-        self._guard_memo: dict[int, tuple[Effect, ...]] = {}
+        self._guard_memo: dict[int, tuple[OpAct, ...]] = {}
 
     def run(self) -> Result:
         cfg, info = self.cfg, self.info
@@ -314,7 +314,7 @@ class Engine:
             out = [(x, self._may_be_released(st, skipped) if x == f else st) for x, st in out]
         return out
 
-    def _guarded_releases(self, n: int) -> tuple[Effect, ...]:
+    def _guarded_releases(self, n: int) -> tuple[OpAct, ...]:
         """The releases of a collective lock (an element's lock taken in a
         loop: "[*]") on the true arm of condition ``n`` alone: reached from
         its true successor before the two arms meet."""
@@ -322,7 +322,7 @@ class Engine:
         if got is None:
             t, f = self.cfg.nodes[n].succ
             false_arm = set(self._straight(f))
-            got = tuple(a.effect for x in self._straight(t) if x not in false_arm
+            got = tuple(a for x in self._straight(t) if x not in false_arm
                         for a in (self.info.acts[x] if x < len(self.info.acts) else ())
                         if isinstance(a, OpAct) and a.effect.action == "release"
                         and "[*]" in a.effect.key)
@@ -340,11 +340,12 @@ class Engine:
             out.append(node.succ[0])
         return out
 
-    def _may_be_released(self, s: State, skipped: tuple[Effect, ...]) -> State:
-        for e in skipped:
-            cur = s.get(e.key)
+    def _may_be_released(self, s: State, skipped: tuple[OpAct, ...]) -> State:
+        for a in skipped:
+            cur = s.get(a.effect.key)
             if cur is not None and not cur.unknown:
-                s = self.make_unknown(s, e, cur.line)
+                # -v names the release skipped, at its own line.
+                s = self.make_unknown(s, a.effect, a.line)
         return s
 
     def _branch(self, n: int, s: State, br) -> list[tuple[int, State]]:

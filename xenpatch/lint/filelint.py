@@ -22,7 +22,7 @@ from tree_sitter import Node
 from xenpatch.analysis import fnptrs
 from xenpatch.analysis.events import FreeAct, IrqAct, OpAct, RebindAct, TryAssignAct
 from xenpatch.analysis.fileanalysis import FileAnalysis
-from xenpatch.analysis.functions import shape_fn
+from xenpatch.analysis.functions import declarator_name, shape_fn
 from xenpatch.analysis.headers import (
     HeaderIndex,
     header_index,
@@ -455,11 +455,9 @@ def _assigned(src: SourceFile, n: Node) -> set[bytes]:
             if left is not None and left.type == "identifier":
                 out.add(src.raw[left.start_byte:left.end_byte])
         elif x.type == "init_declarator":
-            d = x.child_by_field_name("declarator")
-            while d is not None and d.type == "pointer_declarator":
-                d = d.child_by_field_name("declarator")
-            if d is not None and d.type == "identifier":
-                out.add(src.raw[d.start_byte:d.end_byte])
+            name = declarator_name(src, x.child_by_field_name("declarator"))
+            if name is not None:
+                out.add(name.encode())
         if x.type not in ("compound_statement", "function_definition"):
             stack.extend(x.named_children)
     return out

@@ -88,8 +88,6 @@ def unnamed_bitfields(v: CodeView) -> None:
         words = m.group(1).split()
         if len(words) > 1 and words[-1] not in INT_TYPE_WORDS:
             continue  # "uint16_t size:3": it has a name
-        if words[0] in (b"case", b"default", b"return", b"goto"):
-            continue
         opener = v.enclosing(m.start())
         head = v.prev_tok(opener) if opener is not None and code[opener] == 0x7B else None
         if head is not None and head[1] not in (b"struct", b"union"):
