@@ -383,8 +383,13 @@ class _Builder:
                 alt = c
             elif fname not in ("condition", "name") and c.is_named and c.type != "comment":
                 body.append(c)
-        a = self.stmt(alt, nxt, brk, cont) if alt is not None else nxt
         b = self.seq(body, nxt, brk, cont)
+        if s.type == "preproc_else":
+            # The #else of an #if whose condition the enclosing SWITCH tests:
+            # its body is that side, not a further choice (a choice here made
+            # the body optional, and two #ifdef X/#else pairs unrelated).
+            return b
+        a = self.stmt(alt, nxt, brk, cont) if alt is not None else nxt
         if a == b:
             return a
         cond = self.pp_condition(s)
