@@ -142,6 +142,8 @@ def fill_actions(
         return irqstate.lock_acts(e, name, [src.text(a) for a in call_args(call)],
                                   _assigned_var(src, call), irq, line, col)
 
+    switch_texts = {t for edges in info.switch_facts.values() for facts in edges
+                    for t, _ in facts}
     index = (
         src.node_index(cfg.body, INDEXED) if cfg.body is not None and not object_macros else None
     )
@@ -168,7 +170,15 @@ def fill_actions(
                 if vt is not None and vt.k is not None and canon[node.id][0] in bounds:
                     vt = None  # "try == 3" after a counted loop: the loop's fact
                 if vt is not None:
-                    br = Branch(var_test=vt)
+                    t, neg = canon[node.id]
+                    if in_if(ast) and t in info.repeated_conds and (
+                            vt.k is not None or t in switch_texts):
+                        # What the value cannot tell (a parameter compared
+                        # with a constant; a case label's edge) the repeated
+                        # condition does: it is remembered per path.
+                        br = Branch(var_test=vt, text=t, negated=neg)
+                    else:
+                        br = Branch(var_test=vt)
                 else:
                     t, neg = canon[node.id]
                     if node.id in orders and in_if(ast):

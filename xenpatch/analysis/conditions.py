@@ -9,6 +9,7 @@ those are worth tracking at all (keep_lock_guards).
 from __future__ import annotations
 
 import bisect
+from dataclasses import replace
 import re
 from collections.abc import Container, Mapping
 
@@ -382,7 +383,7 @@ def keep_lock_guards(cfg: Cfg, info: FunctionInfo) -> None:
             continue
         if br.var_test is not None:
             keep_vars.add(br.var_test.var)
-        elif br.text is not None:
+        if br.text is not None:
             keep_texts.add(br.text)
             if br.eq is not None:
                 keep_vars.update(v for v in br.eq if v[0] != "@")
@@ -393,10 +394,12 @@ def keep_lock_guards(cfg: Cfg, info: FunctionInfo) -> None:
     for i, br in enumerate(info.branches):
         if br is None or br.try_op is not None:
             continue
-        if (br.var_test is not None and br.var_test.var not in keep_vars) or (
-            br.text is not None and br.text not in keep_texts
-        ):
+        if br.var_test is not None and br.var_test.var not in keep_vars:
             info.branches[i] = None
+        elif br.text is not None and br.text not in keep_texts:
+            # A value test keeps its value; only the text goes.
+            info.branches[i] = None if br.var_test is None else \
+                replace(br, text=None, negated=False)
     for i, acts in enumerate(info.acts):
         if not acts:
             continue

@@ -365,22 +365,31 @@ class Engine:
             cls = s.fact(vt.var)
             if vt.k is not None:
                 known = vt.eval_exact(cls, s.fact("=" + vt.var))
-                if known is not None:
-                    return [(t, s)] if known else [(f, s)]
-                return [(t, s), (f, s)]
-            known = vt.eval(cls) if cls is not None else None
+            else:
+                known = vt.eval(cls) if cls is not None else None
             if known is True:
                 return [(t, s)]
             if known is False:
                 return [(f, s)]
-            out = []
-            for succ, outcome in ((t, True), (f, False)):
-                new = vt.refine(outcome, cls) or cls
-                # A pointer whose object's lock is held is not NULL.
-                if new == ZERO and self._holds_through(s, vt.var):
-                    continue
-                out.append((succ, s.with_fact(vt.var, new)))
-            return out
+            sides: list[State | None] = [s, s]
+            if vt.k is None:
+                for i, outcome in enumerate((True, False)):
+                    new = vt.refine(outcome, cls) or cls
+                    # A pointer whose object's lock is held is not NULL.
+                    ok = not (new == ZERO and self._holds_through(s, vt.var))
+                    sides[i] = s.with_fact(vt.var, new) if ok else None
+            if br.text is not None:
+                # The value cannot tell; an earlier test of the same
+                # condition (or a case label) on this path can.
+                k = "?" + br.text
+                v = s.fact(k)
+                yes, no = ("F", "T") if br.negated else ("T", "F")
+                if v is not None:
+                    sides = [sides[0] if v == yes else None, sides[1] if v == no else None]
+                else:
+                    sides = [x.with_fact(k, val) if x is not None else None
+                             for x, val in zip(sides, (yes, no), strict=True)]
+            return [(succ, x) for succ, x in zip((t, f), sides, strict=True) if x is not None]
         if br.strict_ne is not None and br.excludes is None:
             k = "?" + br.strict_ne
             if s.fact(k) == "T":  # a == b known: a < b is false
