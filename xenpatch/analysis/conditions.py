@@ -9,9 +9,9 @@ those are worth tracking at all (keep_lock_guards).
 from __future__ import annotations
 
 import bisect
-from dataclasses import replace
 import re
 from collections.abc import Container, Mapping
+from dataclasses import replace
 
 from tree_sitter import Node
 
