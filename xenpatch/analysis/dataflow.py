@@ -376,8 +376,8 @@ class Engine:
                 for i, outcome in enumerate((True, False)):
                     new = vt.refine(outcome, cls) or cls
                     # A pointer whose object's lock is held is not NULL.
-                    ok = not (new == ZERO and self._holds_through(s, vt.var))
-                    sides[i] = s.with_fact(vt.var, new) if ok else None
+                    null_held = new == ZERO and self._holds_through(s, vt.var)
+                    sides[i] = None if null_held else s.with_fact(vt.var, new)
             if br.text is not None:
                 # The value cannot tell; an earlier test of the same
                 # condition (or a case label) on this path can.
