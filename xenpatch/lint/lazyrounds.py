@@ -283,13 +283,15 @@ class _Closure:
 
     def __init__(self, path: Path, raw: bytes) -> None:
         from xenpatch.analysis.headers import header_index
-        from xenpatch.lint.excerpt import file_reach
+        from xenpatch.lint.excerpt import file_reach, text_ends
 
         self.raw = raw
         self.defs = nameindex.definitions(raw)
         self.reach = file_reach(header_index(path), raw) if self.defs else None
         d = self.defs
-        self.ends = [d[i + 1].brace if i + 1 < len(d) else len(raw) for i in range(len(d))]
+        # Each body to its "}" where the braces show it (the next
+        # definition's name is no call of it).
+        self.ends = text_ends(raw, d)
         self.by_name: dict[str, list[int]] = {}
         for i, x in enumerate(d):
             self.by_name.setdefault(x.name, []).append(i)

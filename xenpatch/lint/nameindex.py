@@ -15,8 +15,9 @@ nothing, say which files to parse:
   summary for their callers.
 
 Each errs on the side of too much (a parsed file too many costs time; one
-too few would change findings): a function's text runs to the next
-definition, and anything a macro or inline mentions counts as called.
+too few would change findings): a function's text runs to the "}" that
+plainly closes its body, else to the next definition (excerpt.text_ends()),
+and anything a macro or inline mentions counts as called.
 """
 
 from __future__ import annotations
@@ -221,16 +222,20 @@ def needed(raw: bytes, reach: Reach) -> frozenset[str]:
 
 
 def may_export(raw: bytes, defs: list[Definition], seeds: frozenset[str],
-               reach: Reach, only: frozenset[str] | None = None) -> frozenset[str]:
+               reach: Reach, only: frozenset[str] | None = None,
+               ends: list[int] | None = None) -> frozenset[str]:
     """The file's external functions that may reach a lock: those whose
     text, or what it reaches through macros and inlines, names a seed (a
     lock operation, a lock helper of the headers) or a function of the file
     that does (the analysis's relevance fixpoint, over text).  ``only``:
     the answer is wanted for these names only; the fixpoint then runs over
-    the definitions they reach (whose answers are all theirs depend on)."""
+    the definitions they reach (whose answers are all theirs depend on).
+    ``ends``: where each definition's text ends (excerpt.text_ends());
+    by default at the next definition's ``{``."""
     if not defs:
         return frozenset()
-    ends = [defs[i + 1].brace if i + 1 < len(defs) else len(raw) for i in range(len(defs))]
+    if ends is None:
+        ends = [defs[i + 1].brace if i + 1 < len(defs) else len(raw) for i in range(len(defs))]
     if only is None:
         chosen = list(range(len(defs)))
         ids = {i: reach.closure(identifiers(raw[defs[i].brace:ends[i]])) for i in chosen}
