@@ -28,6 +28,7 @@ it parses the whole file.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -51,9 +52,12 @@ _TOKENS = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=64)
 def _scan(raw: bytes) -> tuple[dict[int, int], list[tuple[int, int]]] | None:
     """Each depth-0 ``{`` -> its ``}``, and the preprocessor lines (start,
-    end); None when a ``}`` has no ``{`` (braces split by #if branches)."""
+    end); None when a ``}`` has no ``{`` (braces split by #if branches).
+    Kept for the last texts asked (the lazy plan's scans, excerpts and
+    later round ask it of a callee file again): shared, never changed."""
     blocks: dict[int, int] = {}
     directives: list[tuple[int, int]] = []
     depth = 0

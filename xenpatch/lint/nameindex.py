@@ -22,6 +22,7 @@ and anything a macro or inline mentions counts as called.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
@@ -73,8 +74,16 @@ def definitions(raw: bytes) -> list[Definition]:
     """The functions ``raw`` defines, in order (a superset: a function-like
     macro call followed by a block counts too).  A definition named only by
     ``__`` names counts too, named by the last of them that is not
-    ``__attribute__``.  The name index runs this over every file of a tree
-    on a cold run: its loop is kept lean."""
+    ``__attribute__``.  Kept for the last texts asked: a cold single-file
+    run asks it of each callee file several times (its exports, excerpt,
+    later round), and the list is shared, never to be changed."""
+    return _kept_definitions(raw)
+
+
+def scan_definitions(raw: bytes) -> list[Definition]:
+    """definitions(), not kept: the name index runs this over every file of
+    a tree on a cold run (its loop is kept lean), which would only push out
+    the texts asked again."""
     out: list[Definition] = []
     append = out.append
     rfind = raw.rfind
@@ -120,10 +129,13 @@ def definitions(raw: bytes) -> list[Definition]:
     return out
 
 
+_kept_definitions = functools.lru_cache(maxsize=64)(scan_definitions)
+
+
 def external_names(raw: bytes) -> list[str]:
     """The name index's entry of a file: the functions it defines that are
     not static, sorted."""
-    return sorted({d.name for d in definitions(raw) if not d.static})
+    return sorted({d.name for d in scan_definitions(raw) if not d.static})
 
 
 # The same identifiers over text decoded byte for byte (Latin-1 maps each
