@@ -219,3 +219,55 @@ def test_xen_417_summaries_agree(xen417: Path) -> None:
                 (p, sorted(asked))
         cut_any += excerpt.excerpt(raw, names[:1], nameindex.Reach({})) is not None
     assert files >= 400 and cut_any >= 300
+
+
+TEXTS = b"""\
+void first(void)
+{
+    helper();
+}
+
+static void
+second(int x)
+{
+    spin_lock(&a_lock);
+}
+
+void unplain(void)
+{
+    if ( x ) { y(); }}
+
+void after_unplain(void)
+{
+}
+
+void before_kr(void)
+{
+}
+
+int kr(a)
+    int a;
+{
+    take_it();
+}
+
+void last(void)
+{
+}
+"""
+
+
+def test_a_definitions_text_ends_with_its_plain_body() -> None:
+    # The scans take a body to its "}" where the braces show it: the next
+    # declaration (its name, a call to the scans) is not in first()'s.
+    defs = nameindex.definitions(TEXTS)
+    ends = dict(zip((d.name for d in defs), excerpt.text_ends(TEXTS, defs), strict=True))
+    brace = {d.name: d.brace for d in defs}
+    assert TEXTS[brace["first"]:ends["first"]] == b"{\n    helper();\n}"
+    assert b"second" not in TEXTS[brace["first"]:ends["first"]]
+    # A "}" not at the start of a line: to the next definition's "{", as
+    # before, and so is a body followed by a block that may be a function
+    # the scan did not find (a K&R definition): its text stays with it.
+    assert ends["unplain"] == brace["after_unplain"]
+    assert "kr" not in brace and ends["before_kr"] == brace["last"]
+    assert TEXTS[brace["last"]:ends["last"]] == b"{\n}"

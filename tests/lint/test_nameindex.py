@@ -126,3 +126,18 @@ def test_a_files_macros_over_its_headers_closure(base: dict[str, frozenset[str]]
     for names in asks:
         shared.closure(names)  # the base's memo filled first, or not
         assert over.closure(names) == nameindex.Reach(flat).closure(names)
+
+
+def test_may_export_reads_each_body_to_its_end() -> None:
+    # a() is followed by b(), which takes a lock: the text from a()'s "{"
+    # to b()'s names b (a call, to the scan), not a()'s body.
+    from xenpatch.lint.excerpt import text_ends
+
+    raw = (b"void a(void)\n{\n    x();\n}\n\nvoid b(void)\n{\n    spin_lock(&l);\n}\n\n"
+           b"void c(void)\n{\n    b();\n}\n")
+    defs = nameindex.definitions(raw)
+    ends = text_ends(raw, defs)
+    got = nameindex.may_export(raw, defs, _SEEDS, nameindex.Reach({}), ends=ends)
+    assert got == {"b", "c"}
+    assert nameindex.may_export(raw, defs, _SEEDS, nameindex.Reach({}),
+                                frozenset({"a", "c"}), ends) == {"c"}

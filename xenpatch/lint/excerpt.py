@@ -28,6 +28,7 @@ it parses the whole file.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -51,9 +52,12 @@ _TOKENS = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=64)
 def _scan(raw: bytes) -> tuple[dict[int, int], list[tuple[int, int]]] | None:
     """Each depth-0 ``{`` -> its ``}``, and the preprocessor lines (start,
-    end); None when a ``}`` has no ``{`` (braces split by #if branches)."""
+    end); None when a ``}`` has no ``{`` (braces split by #if branches).
+    Kept for the last texts asked (the lazy plan's scans, excerpts and
+    later round ask it of a callee file again): shared, never changed."""
     blocks: dict[int, int] = {}
     directives: list[tuple[int, int]] = []
     depth = 0
@@ -157,6 +161,35 @@ def _unnamed(raw: bytes, blocks: dict[int, int],
         if open_ not in known and not _NOT_CODE.search(raw, max(0, open_ - 80), open_):
             out |= nameindex.identifiers(raw[open_:close])
     return frozenset(out)
+
+
+def text_ends(raw: bytes, defs: list[nameindex.Definition]) -> list[int]:
+    """Where the text the scans take for each definition's body ends: its
+    ``}`` where _bodies() finds it plainly delimited and no top-level
+    block that may be a function the scan did not find (_unnamed()) sits
+    before the next definition, else the next definition's ``{`` (then the
+    text holds the next declaration too, a superset)."""
+    ends = [defs[i + 1].brace if i + 1 < len(defs) else len(raw) for i in range(len(defs))]
+    scanned = _scan(raw) if defs else None
+    if scanned is None:
+        return ends
+    blocks = scanned[0]
+    bodies = _bodies(raw, defs, blocks)
+    known = {b[0] for b in bodies if b is not None}
+    # The blocks between definitions that may be code: their text stays
+    # with the definition before them, as the next-definition rule has it.
+    code = sorted(o for o in blocks if o not in known
+                  and not _NOT_CODE.search(raw, max(0, o - 80), o))
+    k = 0
+    for i, b in enumerate(bodies):
+        if b is None:
+            continue
+        while k < len(code) and code[k] < b[1]:
+            k += 1
+        if k < len(code) and code[k] < ends[i]:
+            continue
+        ends[i] = b[1] + 1
+    return ends
 
 
 @dataclass(frozen=True)

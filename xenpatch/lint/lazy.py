@@ -26,7 +26,7 @@ from xenpatch.analysis.irqentry import FIELD_KEY
 from xenpatch.analysis.locktable import Summary
 from xenpatch.c.texts import read_bytes
 from xenpatch.lint import nameindex
-from xenpatch.lint.excerpt import file_reach
+from xenpatch.lint.excerpt import file_reach, text_ends
 from xenpatch.lint.findings import FileResult, Finding, Step
 from xenpatch.lint.treecache import (
     FileExports,
@@ -153,8 +153,9 @@ class Plan:
             raw = read_bytes(path)
             headers = header_index(path)
             seeds = frozenset(s.decode() for s in _seed_names(self.config(), headers))
-            got = nameindex.may_export(raw, nameindex.definitions(raw), seeds,
-                                       file_reach(headers, raw), only)
+            defs = nameindex.definitions(raw)
+            got = nameindex.may_export(raw, defs, seeds, file_reach(headers, raw), only,
+                                       text_ends(raw, defs))
             if self._as_hashed(rel, raw) and only is None:
                 self.cache.set_may_export(rel, got)
         return got if only is None else got & only

@@ -193,7 +193,7 @@ def later_round(item: tuple[Path, str], raw: bytes, held: frozenset[str],
     # summarised for them.
     near = {n: s for n, s in at_hand.items() if not n.startswith((FIELD_KEY, CALL_KEY))}
     new = _changed(names, cands, texts, near, given, plan, held, external, ids, summarise_with,
-                   kept)
+                   kept, meeting=True)
     names = {n for n in new if takers.change_meets(new[n], given.get(n), ids)}
     if not names:
         return out
@@ -221,23 +221,50 @@ def later_round(item: tuple[Path, str], raw: bytes, held: frozenset[str],
 def _changed(names: set[str], cands: Mapping[str, list[str]], texts: Mapping[str, bytes],
              tree: dict[str, Summary], given: Mapping[str, Summary], plan: Plan,
              held: frozenset[str], external: frozenset[str], ids: frozenset[str],
-             summarise_with: SummariseWith, kept: Kept) -> dict[str, Summary]:
+             summarise_with: SummariseWith, kept: Kept,
+             meeting: bool = False) -> dict[str, Summary]:
     """The names whose second-round summary over their definers, with
-    ``tree`` as the other files' summaries, is not the one ``given``."""
+    ``tree`` as the other files' summaries, is not the one ``given``.
+
+    ``meeting``: of those, the ones whose change may meet the file
+    (takers.change_meets()) are all that is asked.  A name's summary over
+    its definers is the one each gives, or none where they disagree
+    (tree_exports()), so the first definer to give one decides the name:
+    either its summary, or no change.  If that summary's change cannot
+    meet the file, neither can the name's, and its other definers are not
+    asked for it: the definers whose summaries are at hand (not linted
+    again) first, then the smallest.  The answer is the same set of
+    names; only their summaries may be of fewer definers."""
     per_file: list[dict[str, Summary]] = []
     trees = TreeExports.of(tree)
     root = plan.cache.root
-    for r in sorted({r for n in names for r in cands[n]}):
-        mine_g = frozenset(n for n in names if r in cands[n])
-        if _relinted(root / r, texts[r], mine_g, trees, plan, r, held, external, ids):
-            per_file.append(kept.summaries(
+    files = sorted({r for n in names for r in cands[n]})
+    # Each definer's names, and whether it is linted again, decided over
+    # all of them (as without ``meeting``).
+    asked = {r: frozenset(n for n in names if r in cands[n]) for r in files}
+    again = {r: _relinted(root / r, texts[r], asked[r], trees, plan, r, held, external, ids)
+             for r in files}
+    if meeting:
+        files.sort(key=lambda r: (again[r], len(texts[r]), r))
+    decided: set[str] = set()
+    for r in files:
+        mine_g = asked[r] - decided
+        if not mine_g:
+            continue
+        if again[r]:
+            got = kept.summaries(
                 r, texts[r], mine_g, tree,
-                functools.partial(summarise_with, root / r, texts[r], mine_g, tree)))
+                functools.partial(summarise_with, root / r, texts[r], mine_g, tree))
         else:
-            per_file.append({n: s for n in mine_g if (s := plan.known(r, n)) is not None})
+            got = {n: s for n in mine_g if (s := plan.known(r, n)) is not None}
+        per_file.append(got)
+        if meeting:
+            decided |= {n for n, s in got.items()
+                        if not takers.change_meets(s, given.get(n), ids)}
     kept.save()
     later = tree_exports(per_file)
-    return {n: s for n, s in later.items() if n in names and given.get(n) != s}
+    return {n: s for n, s in later.items()
+            if n in names and n not in decided and given.get(n) != s}
 
 
 def _relinted(path: Path, raw: bytes, names: frozenset[str], tree: TreeExports,
@@ -283,13 +310,15 @@ class _Closure:
 
     def __init__(self, path: Path, raw: bytes) -> None:
         from xenpatch.analysis.headers import header_index
-        from xenpatch.lint.excerpt import file_reach
+        from xenpatch.lint.excerpt import file_reach, text_ends
 
         self.raw = raw
         self.defs = nameindex.definitions(raw)
         self.reach = file_reach(header_index(path), raw) if self.defs else None
         d = self.defs
-        self.ends = [d[i + 1].brace if i + 1 < len(d) else len(raw) for i in range(len(d))]
+        # Each body to its "}" where the braces show it (the next
+        # definition's name is no call of it).
+        self.ends = text_ends(raw, d)
         self.by_name: dict[str, list[int]] = {}
         for i, x in enumerate(d):
             self.by_name.setdefault(x.name, []).append(i)

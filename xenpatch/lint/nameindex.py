@@ -15,12 +15,14 @@ nothing, say which files to parse:
   summary for their callers.
 
 Each errs on the side of too much (a parsed file too many costs time; one
-too few would change findings): a function's text runs to the next
-definition, and anything a macro or inline mentions counts as called.
+too few would change findings): a function's text runs to the "}" that
+plainly closes its body, else to the next definition (excerpt.text_ends()),
+and anything a macro or inline mentions counts as called.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
@@ -72,8 +74,16 @@ def definitions(raw: bytes) -> list[Definition]:
     """The functions ``raw`` defines, in order (a superset: a function-like
     macro call followed by a block counts too).  A definition named only by
     ``__`` names counts too, named by the last of them that is not
-    ``__attribute__``.  The name index runs this over every file of a tree
-    on a cold run: its loop is kept lean."""
+    ``__attribute__``.  Kept for the last texts asked: a cold single-file
+    run asks it of each callee file several times (its exports, excerpt,
+    later round), and the list is shared, never to be changed."""
+    return _kept_definitions(raw)
+
+
+def scan_definitions(raw: bytes) -> list[Definition]:
+    """definitions(), not kept: the name index runs this over every file of
+    a tree on a cold run (its loop is kept lean), which would only push out
+    the texts asked again."""
     out: list[Definition] = []
     append = out.append
     rfind = raw.rfind
@@ -119,10 +129,13 @@ def definitions(raw: bytes) -> list[Definition]:
     return out
 
 
+_kept_definitions = functools.lru_cache(maxsize=64)(scan_definitions)
+
+
 def external_names(raw: bytes) -> list[str]:
     """The name index's entry of a file: the functions it defines that are
     not static, sorted."""
-    return sorted({d.name for d in definitions(raw) if not d.static})
+    return sorted({d.name for d in scan_definitions(raw) if not d.static})
 
 
 # The same identifiers over text decoded byte for byte (Latin-1 maps each
@@ -221,16 +234,20 @@ def needed(raw: bytes, reach: Reach) -> frozenset[str]:
 
 
 def may_export(raw: bytes, defs: list[Definition], seeds: frozenset[str],
-               reach: Reach, only: frozenset[str] | None = None) -> frozenset[str]:
+               reach: Reach, only: frozenset[str] | None = None,
+               ends: list[int] | None = None) -> frozenset[str]:
     """The file's external functions that may reach a lock: those whose
     text, or what it reaches through macros and inlines, names a seed (a
     lock operation, a lock helper of the headers) or a function of the file
     that does (the analysis's relevance fixpoint, over text).  ``only``:
     the answer is wanted for these names only; the fixpoint then runs over
-    the definitions they reach (whose answers are all theirs depend on)."""
+    the definitions they reach (whose answers are all theirs depend on).
+    ``ends``: where each definition's text ends (excerpt.text_ends());
+    by default at the next definition's ``{``."""
     if not defs:
         return frozenset()
-    ends = [defs[i + 1].brace if i + 1 < len(defs) else len(raw) for i in range(len(defs))]
+    if ends is None:
+        ends = [defs[i + 1].brace if i + 1 < len(defs) else len(raw) for i in range(len(defs))]
     if only is None:
         chosen = list(range(len(defs)))
         ids = {i: reach.closure(identifiers(raw[defs[i].brace:ends[i]])) for i in chosen}

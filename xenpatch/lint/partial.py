@@ -26,6 +26,7 @@ compare them):
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,6 +43,12 @@ from xenpatch.lint.reaching import reaching_names
 
 if TYPE_CHECKING:
     from xenpatch.lint.config import LintConfig
+
+
+# A callee file's functions written out by its macros, kept for the last
+# texts asked: the lazy plan asks a file for its summaries of one round,
+# then of the next (lazyrounds.py); the list is shared, never changed.
+_made = functools.lru_cache(maxsize=64)(macro_functions)
 
 
 def exports_of(path: Path, raw: bytes, config: LintConfig,
@@ -84,7 +91,7 @@ def _from_excerpt(path: Path, raw: bytes, config: LintConfig, names: frozenset[s
     """exports_of() over the excerpt; None where it cannot tell (no
     excerpt, one that does not parse as the text scan took it, or a
     cut-away function that may decide a summary)."""
-    reach = file_reach(headers, raw, macro_functions(raw))
+    reach = file_reach(headers, raw, _made(raw))
     part = excerpt(raw, names, reach)
     if part is None:
         return None

@@ -30,6 +30,7 @@ from xenpatch.lint.treeexports import TreeExports, shipped, tree_exports
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
 
+    from xenpatch.lint import forked as forked_t
     from xenpatch.lint import lazy as lazy_t
     from xenpatch.lint import lazyrounds as lazyrounds_t
     from xenpatch.lint.config import LintConfig
@@ -456,16 +457,21 @@ def _alone(item: tuple[Path, str], raw: bytes | None, plan: lazy_t.Plan,
         own = one.exports
         # Its own summaries would be of a second round: none are given.
         one.exports = {}
-        linted, given, later = _later(item, raw, plan, one.held_calls, others, own, one)
-        return [_with_callers(item, raw, plan.cache, own, given, linted)], others, later
+        aside = _facts_aside(item, raw, plan.cache, own)
+        with _ended_on_error(aside):
+            linted, given, later = _later(item, raw, plan, one.held_calls, others, own, one)
+        return [_with_callers(item, raw, plan.cache, own, given, linted, aside)], others, later
     first = _one(item, raw)
     if _as_hashed(plan.cache, rel, first):
         lazy.own_exports([(rel, first)], plan.cache)
     full = _exports(plan, every, asked, [first.exports])
     [linted] = _second([item], [first], full, mapper, raws=[raw])
-    linted, given, later = _later(item, raw, plan, first.held_calls, full, first.exports,
-                                  linted)
-    return [_with_callers(item, raw, plan.cache, first.exports, given, linted)], others, later
+    aside = _facts_aside(item, raw, plan.cache, first.exports)
+    with _ended_on_error(aside):
+        linted, given, later = _later(item, raw, plan, first.held_calls, full, first.exports,
+                                      linted)
+    return [_with_callers(item, raw, plan.cache, first.exports, given, linted, aside)], \
+        others, later
 
 
 def _later(item: tuple[Path, str], raw: bytes | None, plan: lazy_t.Plan, held: frozenset[str],
@@ -494,20 +500,61 @@ def _callers_fresh(cache: TreeCache, rel: str, raw: bytes | None) -> bool:
     return raw is not None and upcallers.fresh(cache, rel, raw)
 
 
+def _caller_facts(item: tuple[Path, str], raw: bytes, cache: TreeCache,
+                  own: Mapping[str, Summary]) -> dict[str, Summary]:
+    from xenpatch.lint import upcallers
+
+    assert _CONFIG is not None
+    return upcallers.caller_facts(cache, item[0], item[1], raw, own, _CONFIG,
+                                  lambda p, shown, text: _one((p, shown), text), _display)
+
+
+def _facts_aside(item: tuple[Path, str], raw: bytes | None, cache: TreeCache,
+                 own: Mapping[str, Summary]) -> forked_t.Child[dict[str, Summary]] | None:
+    """_caller_facts() in a child forked now, where a second CPU is there
+    and the file asks its callers anything: the IRQ facts depend on the
+    file's own exports only, not on the later round (lazyrounds.py), which
+    this process runs meanwhile.  What the child keeps (upcallers.py's
+    record of the tree) it writes itself; the parent keeps nothing of it."""
+    from xenpatch.lint import forked, upcallers
+
+    if raw is None or not forked.can_fork():
+        return None
+    entry, ctx, fields = upcallers.wanted(own)
+    if not entry and not ctx and not fields and not upcallers.stored_fields(raw):
+        return None  # answered at once: not worth a fork
+    return forked.Child(lambda: _caller_facts(item, raw, cache, own))
+
+
+@contextmanager
+def _ended_on_error(child: forked_t.Child[Any] | None) -> Iterator[None]:
+    """A child whose answer will not be asked for, the work beside it
+    having failed, is ended and reaped."""
+    try:
+        yield
+    except BaseException:
+        if child is not None:
+            child.cancel()
+        raise
+
+
 def _with_callers(item: tuple[Path, str], raw: bytes | None, cache: TreeCache,
                   own: Mapping[str, Summary], given: Mapping[str, Summary],
-                  result: FileResult) -> FileResult:
+                  result: FileResult,
+                  aside: forked_t.Child[dict[str, Summary]] | None = None) -> FileResult:
     """The file linted again with the IRQ facts its callers in other files
     give (upcallers.py: what a whole-tree run settles), if any; ``own``:
     its first pass's exports, ``given``: the summaries ``result`` was
-    linted with."""
-    from xenpatch.lint import upcallers
-
+    linted with; ``aside``: a child computing the facts (_facts_aside()),
+    whose answer is taken if it gives one whole."""
     if raw is None or result.error is not None:
+        if aside is not None:
+            aside.cancel()
         return result
     assert _CONFIG is not None
-    facts = upcallers.caller_facts(cache, item[0], item[1], raw, own, _CONFIG,
-                                   lambda p, shown, text: _one((p, shown), text), _display)
+    facts = aside.result() if aside is not None else None
+    if facts is None:
+        facts = _caller_facts(item, raw, cache, own)
     if not facts:
         return result
     from xenpatch.lint.filelint import lint_file

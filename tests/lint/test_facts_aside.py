@@ -1,0 +1,60 @@
+"""The IRQ facts of a file's callers (upcallers.py) computed in a child
+forked beside the lazy plan's later round (run._facts_aside()): the same
+findings as computed in the process itself, whatever becomes of the child."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from xenpatch.lint import forked
+from xenpatch.lint import run as lint_run
+from xenpatch.lint.run import _display, lint_files
+from xenpatch.paths import fixtures_dir
+
+TREE = fixtures_dir() / "lint" / "upcallers"
+
+
+def _seen(results) -> dict[str, list[tuple[int, str, str, tuple[str, ...]]]]:
+    return {r.path: sorted((f.line, f.check, f.message, tuple(s.note for s in f.flow))
+                           for f in r.findings) for r in results}
+
+
+def _alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> dict[str, list]:
+    """Each file of the tree linted alone from an empty cache."""
+    monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / name))
+    out: dict[str, list] = {}
+    for p in sorted(TREE.rglob("*.c")):
+        out.update(_seen(lint_files([(p, _display(p))], jobs=1, tree=True)))
+    return out
+
+
+class _Dead(forked.Child):  # type: ignore[type-arg]
+    """A child that gives nothing whole."""
+
+    def result(self) -> None:
+        super().result()
+        return None
+
+
+def test_the_facts_aside_are_the_facts_here(tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(forked, "can_fork", lambda: False)
+    here = _alone(tmp_path, monkeypatch, "here")
+    assert any(here.values())
+    asides: list[object] = []
+    real = lint_run._facts_aside
+
+    def counted(*args: object) -> object:
+        got = real(*args)  # type: ignore[arg-type]
+        asides.append(got)
+        return got
+
+    monkeypatch.setattr(forked, "can_fork", lambda: True)
+    monkeypatch.setattr(lint_run, "_facts_aside", counted)
+    assert _alone(tmp_path, monkeypatch, "aside") == here
+    # Not vacuous: some file's facts were computed in a child.
+    assert any(a is not None for a in asides)
+    monkeypatch.setattr(forked, "Child", _Dead)
+    assert _alone(tmp_path, monkeypatch, "dead") == here
