@@ -24,8 +24,11 @@ from xenpatch.analysis.conditions import (
     int_literal,
     keep_lock_guards,
     loop_vars,
+    named_constant,
     order_cond,
     pointer_tests,
+    sentinel_test,
+    sentinels,
     strict_order_fact,
     switch_facts,
     tested_call,
@@ -164,7 +167,9 @@ def fill_actions(
                     line, col = src.line_col(call.start_byte)
                     br = Branch(try_op=r, try_line=line, try_col=col)
             if br.try_op is None:
-                vt = var_test(src, c, info.tracked, fv.consts, fv.eqs)
+                vt = var_test(src, c, info.tracked, fv.consts, fv.eqs, fv.rules.tests)
+                if vt is None and info.sentinels:
+                    vt = sentinel_test(src, c, info.sentinels)
                 if vt is not None and vt.k is not None and canon[node.id][0] in bounds:
                     vt = None  # "try == 3" after a counted loop: the loop's fact
                 if vt is not None:
@@ -260,9 +265,8 @@ def fill_actions(
                     forget = [a for e in r.effects
                               for a in irq_moves(n, name, e, line, col, forget=True)]
                     if target is not None:
-                        events.append(
-                            (n.end_byte + 1, 0, TryAssignAct(target, r, line, col, arm=arm))
-                        )
+                        events.append((n.end_byte + 1, 0, TryAssignAct(
+                            target, r, line, col, arm=arm, origin=values.origin(src, n, fv))))
                         events.extend((n.end_byte + 1, 0, a) for a in forget)
                         continue
                     events.append((n.end_byte, -n.start_byte, TryAssignAct("", r, line, col)))
@@ -340,7 +344,7 @@ def fill_actions(
         ):
             info.relevant = True
     _unsaved_at_entry(src, cfg, info, irq)
-    keep_lock_guards(cfg, info)
+    keep_lock_guards(src, cfg, info)
 
 
 # A condition that teaches nothing (one made per condition node cost a
@@ -390,6 +394,7 @@ def _prelude(src: SourceFile, cfg: Cfg, info: FunctionInfo,
                     is_path(a) and not (set(re.findall(r"[A-Za-z_]\w*", src.text(a)))
                                         & set(info.assigned)) for a in call_args(one)):
             accessed[squash(src.text(one))] = local
+    info.sentinels = sentinels(src, info.assigned)
     info.assigned = {}
     cond_texts: dict[str, int] = {}
     canon: dict[int, tuple[str, bool]] = {}  # node id -> canon_cond(), used again below
@@ -434,7 +439,8 @@ def _prelude(src: SourceFile, cfg: Cfg, info: FunctionInfo,
     info.acts = [[] for _ in cfg.nodes]
     info.branches = [None for _ in cfg.nodes]
     tested = flag_vars(src, cfg, info)
-    info.tracked &= tested | {v for sides in eqs.values() for v in sides if v[0] != "@"} | {
+    info.tracked &= tested | {v for sides in eqs.values() for v in sides
+                                 if not values.constant_side(v)} | {
         v for v in info.tracked if v.startswith("*")}
 
     stepped = loop_vars(src, cfg)
@@ -567,8 +573,11 @@ def _assign_act(
         return None
     acts: list[Act] = []
     if var in info.tracked:
-        acts.append(AssignAct(var, value_class(src, rhs, fv.consts) or values.origin(src, rhs, fv),
-                              int_literal(src, rhs)))
+        named = named_constant(src, rhs)
+        acts.append(AssignAct(var, value_class(src, rhs, fv.consts) or values.origin(
+            src, rhs, fv, info.locals | set(info.params)),
+            named if named is not None and f"{var}=={named}" in info.sentinels
+            else int_literal(src, rhs)))
     if "*" + var in info.tracked:
         # p = other: *p is another object now.
         acts.append(AssignAct("*" + var, None))

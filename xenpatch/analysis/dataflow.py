@@ -368,6 +368,11 @@ class Engine:
                 if known is not None:
                     return [(t, s)] if known else [(f, s)]
                 return [(t, s), (f, s)]
+            if vt.test is not None:
+                known = values.member_test(cls, vt.test, self.info.value_rules)
+                if known is not None:
+                    return [(t, s)] if known else [(f, s)]
+                return [(t, s), (f, s)]
             known = vt.eval(cls) if cls is not None else None
             if known is True:
                 return [(t, s)]
@@ -391,7 +396,7 @@ class Engine:
             v = s.fact(k)
             yes, no = ("F", "T") if br.negated else ("T", "F")
             if v is None and br.eq is not None:
-                a, b = (x if x[0] == "@" else s.fact(x) for x in br.eq)
+                a, b = (x if values.constant_side(x) else s.fact(x) for x in br.eq)
                 equal = values.same(a, b, self.info.value_rules)
                 if equal is not None:
                     return [(t, s)] if equal != br.negated else [(f, s)]
@@ -478,6 +483,8 @@ class Engine:
                     return [ok().with_fact(var, NZ), s.with_fact(var, ZERO)]
                 return [ok()] if known != ZERO else [s]
             succ_cls = ZERO if act.resolved.conditional == "zero" else NZ
+            if succ_cls == NZ and act.origin is not None and act.origin.startswith("call:"):
+                succ_cls = values.nonnull_call(act.origin)  # what it returned, not NULL
             fail_cls = NEG if act.resolved.conditional == "zero" else ZERO
             if not self.path_sensitive and act.var:
                 return [ok(), s]
