@@ -269,6 +269,15 @@ def after_test(cls: str, nonnull: bool) -> str:
     return ALLOC_NZ if cls == ALLOC else cls
 
 
+def plain(cls: str | None) -> str | None:
+    """What a returned value's class says to a caller, who cannot know the
+    origin: a lookup's non-NULL result, or a member's global, is "nz"."""
+    if cls is not None and (cls.startswith(FIXED) or (
+            cls.startswith("call:") and cls.endswith("+"))):
+        return NZ
+    return cls
+
+
 def nonnull_call(cls: str) -> str:
     """``call:F`` known not NULL."""
     return cls if cls.endswith("+") else cls + "+"
