@@ -103,3 +103,16 @@ def test_sets_schema() -> None:
         ValueRules.from_toml({"sets": [{"name": "x", "members": "dom_io"}]}, "lint.toml")
     with pytest.raises(ValueRulesError, match="values.sets"):
         ValueRules.from_toml({"sets": [{"name": "x", "extra": 1}]}, "lint.toml")
+
+
+def test_a_sentinel_below_a_bound_is_none_of_the_names_above_it() -> None:
+    rules = ValueRules.from_toml({"floors": [{"floor": "FIRST_RESERVED",
+                                              "names": ["ID_NONE", "ID_IO"]}]}, "lint.toml")
+    assert rules.floors["ID_NONE"] == frozenset({"FIRST_RESERVED"})
+    eq = VarTest("dom", "eqk", "ID_NONE", floors=rules.floors["ID_NONE"])
+    assert eq.eval_exact(None, "<FIRST_RESERVED") is False
+    assert VarTest("dom", "nek", "ID_NONE", floors=rules.floors["ID_NONE"]).eval_exact(
+        None, "<FIRST_RESERVED") is True
+    assert VarTest("dom", "eqk", "ID_OTHER").eval_exact(None, "<FIRST_RESERVED") is None
+    with pytest.raises(ValueRulesError, match="values.floors"):
+        ValueRules.from_toml({"floors": [{"floor": "F"}]}, "lint.toml")

@@ -7,7 +7,7 @@ facts its condition teaches.  Computed once per function (fill_actions).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -27,6 +27,7 @@ from xenpatch.analysis.conditions import (
     named_constant,
     order_cond,
     pointer_tests,
+    sentinel_bounds,
     sentinel_test,
     sentinels,
     strict_order_fact,
@@ -169,7 +170,7 @@ def fill_actions(
             if br.try_op is None:
                 vt = var_test(src, c, info.tracked, fv.consts, fv.eqs, fv.rules.tests)
                 if vt is None and info.sentinels:
-                    vt = sentinel_test(src, c, info.sentinels)
+                    vt = sentinel_test(src, c, info.sentinels, fv.rules.floors)
                 if vt is not None and vt.k is not None and canon[node.id][0] in bounds:
                     vt = None  # "try == 3" after a counted loop: the loop's fact
                 if vt is not None:
@@ -395,6 +396,8 @@ def _prelude(src: SourceFile, cfg: Cfg, info: FunctionInfo,
                                         & set(info.assigned)) for a in call_args(one)):
             accessed[squash(src.text(one))] = local
     info.sentinels = sentinels(src, info.assigned)
+    sources = {v: [r for r in rhss if r is not None] for v, rhss in info.assigned.items()
+               if any(t.startswith(v + "==") for t in info.sentinels)}
     info.assigned = {}
     cond_texts: dict[str, int] = {}
     canon: dict[int, tuple[str, bool]] = {}  # node id -> canon_cond(), used again below
@@ -433,7 +436,13 @@ def _prelude(src: SourceFile, cfg: Cfg, info: FunctionInfo,
     order_texts: dict[str, int] = {}
     for t, _, _ in orders.values():
         order_texts[t] = order_texts.get(t, 0) + 1
-    orders = {n: o for n, o in orders.items() if o[2] in order_texts or order_texts[o[0]] > 1}
+    # dom = op->domain after "op->domain >= DOMID_FIRST_RESERVED" was
+    # false: dom is below the bound, so not DOMID_INVALID (a sentinel it is
+    # compared with, at or above it: [[values.floors]]).
+    info.bounds = sentinel_bounds(src, sources, info.sentinels, fv.rules.floors, order_texts)
+    bound_texts = {t for b in info.bounds.values() for t in b}
+    orders = {n: o for n, o in orders.items() if o[2] in order_texts or order_texts[o[0]] > 1
+              or o[0] in bound_texts}
     info.repeated_conds |= {t for t, _, _ in orders.values()}
     repeated_ids = {t: ids_of_text(t) for t in info.repeated_conds}
     info.acts = [[] for _ in cfg.nodes]
@@ -544,6 +553,14 @@ def _assigned_from_arm(src: SourceFile, call: Node) -> str | None:
     return _assigned_var(src, top)
 
 
+def _bound_of(src: SourceFile, rhs: Node | None, bounds: Iterable[str]) -> str | None:
+    """The "x<F" test of ``bounds`` whose x is ``rhs``."""
+    if rhs is None:
+        return None
+    x = squash(src.text(strip_parens(rhs)))
+    return next((t for t in sorted(bounds) if t.rpartition("<")[0] == x), None)
+
+
 def _assign_act(
     src: SourceFile, n: Node, info: FunctionInfo, repeated_ids: dict[str, set[str]],
     conds_naming: Callable[[str], tuple[str, ...]], fv: values.FileValues,
@@ -577,7 +594,8 @@ def _assign_act(
         acts.append(AssignAct(var, value_class(src, rhs, fv.consts) or values.origin(
             src, rhs, fv, info.locals | set(info.params)),
             named if named is not None and f"{var}=={named}" in info.sentinels
-            else int_literal(src, rhs)))
+            else int_literal(src, rhs),
+            _bound_of(src, rhs, info.bounds.get(var, ()))))
     if "*" + var in info.tracked:
         # p = other: *p is another object now.
         acts.append(AssignAct("*" + var, None))

@@ -124,7 +124,8 @@ def sentinels(src: SourceFile, assigned: Mapping[str, list[Node | None]]) -> set
             if (k := named_constant(src, r)) is not None}
 
 
-def sentinel_test(src: SourceFile, c: Node, facts: Container[str]) -> VarTest | None:
+def sentinel_test(src: SourceFile, c: Node, facts: Container[str],
+                  floors: Mapping[str, frozenset[str]] | None = None) -> VarTest | None:
     """``v == NAME`` / ``v != NAME`` of a local assigned NAME somewhere
     (``facts``, sentinels()): decided where v's last value is known."""
     c = strip_parens(c)
@@ -137,8 +138,26 @@ def sentinel_test(src: SourceFile, c: Node, facts: Container[str]) -> VarTest | 
     for v, k in ((left, right), (right, left)):
         name = named_constant(src, k)
         if v.type == "identifier" and name is not None and f"{src.text(v)}=={name}" in facts:
-            return VarTest(src.text(v), "eqk" if op.type == "==" else "nek", name)
+            return VarTest(src.text(v), "eqk" if op.type == "==" else "nek", name,
+                           floors=(floors or {}).get(name, frozenset()))
     return None
+
+
+def sentinel_bounds(src: SourceFile, sources: Mapping[str, list[Node]], facts: set[str],
+                    floors: Mapping[str, frozenset[str]],
+                    orders: Container[str]) -> dict[str, set[str]]:
+    """Per sentinel v (``sources``: what v is assigned), the order tests
+    ``x<F`` of the function (``orders``) with x a path v is assigned and F
+    a bound of a constant v is compared with (``facts``, sentinels())."""
+    out: dict[str, set[str]] = {}
+    for v, rhss in sources.items():
+        fs = {f for t in facts if t.startswith(v + "==") for f in floors.get(t[len(v) + 2:], ())}
+        for r in rhss:
+            if not fs or named_constant(src, r) is not None or not is_path(strip_parens(r)):
+                continue
+            x = squash(src.text(strip_parens(r)))
+            out.setdefault(v, set()).update(t for f in fs if (t := f"{x}<{f}") in orders)
+    return {v: b for v, b in out.items() if b}
 
 
 def int_literal(src: SourceFile, e: Node | None) -> int | None:
@@ -279,7 +298,8 @@ def flag_vars(src: SourceFile, cfg: Cfg, info: FunctionInfo) -> set[str]:
     for node in cfg.nodes:
         if node.kind is Kind.COND and node.ast is not None:
             vt = var_test(src, node.ast, info.tracked, info.consts, info.eqs,
-                          info.value_rules.tests) or sentinel_test(src, node.ast, info.sentinels)
+                          info.value_rules.tests) or sentinel_test(src, node.ast, info.sentinels,
+                                                                   info.value_rules.floors)
             if vt is not None:
                 found.add(vt.var)
     return found
@@ -422,6 +442,8 @@ def keep_lock_guards(src: SourceFile, cfg: Cfg, info: FunctionInfo) -> None:
     keep_vars: set[str] = set(try_vars) | arm_vars
     null_vars: set[str] = set()
     keep_texts: set[str] = {b.on_false for b in info.branches if b is not None and b.on_false}
+    # x<F tests that bound what a sentinel is assigned (sentinel_bounds()).
+    keep_texts |= {t for b in info.bounds.values() for t in b}
     # a == b of two variables a lock is reached through (equalities.py).
     keep_texts |= {t for t in info.var_equalities if not heads.isdisjoint(t.split("=="))}
     for nid, edges in info.switch_facts.items():

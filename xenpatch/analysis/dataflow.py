@@ -510,8 +510,11 @@ class Engine:
         if not self.path_sensitive:
             return [s]
         if isinstance(act, AssignAct):
+            exact = None if act.exact is None else str(act.exact)
+            if act.bound is not None and s.fact("?" + act.bound) == "T":
+                exact = "<" + act.bound.rpartition("<")[2]  # below that bound
             s = s.with_fact(act.var, act.cls)
-            return [s.with_fact("=" + act.var, None if act.exact is None else str(act.exact))]
+            return [s.with_fact("=" + act.var, exact)]
         if isinstance(act, DerefAct):
             cls = s.fact(act.var)
             if cls == ZERO:

@@ -45,6 +45,9 @@ class AssignAct:
     cls: str | None  # None: unknown value, forget what was known
     # An integer literal assigned: its value; a named constant: its name.
     exact: int | str | None = None
+    # "x<F" of a sentinel assigned x: where the path knows it, v is below
+    # the bound F (its exact value "<F").
+    bound: str | None = None
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,8 @@ class ValueRules:
     # Functions that free the object their first argument points to.
     deallocators: frozenset[str] = frozenset()
     sets: tuple[ValueSet, ...] = ()
+    # Named constant -> the named bounds it is at or above ([[values.floors]]).
+    floors: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     @staticmethod
     def from_toml(data: dict, where: str) -> ValueRules:
@@ -92,7 +94,8 @@ class ValueRules:
         if not isinstance(deallocators, list) or not all(isinstance(a, str) for a in deallocators):
             raise ValueRulesError(f"{where}: [values] deallocators must be a list of names")
         return ValueRules(frozenset(allocators), tuple(frozenset(g) for g in distinct),
-                          frozenset(deallocators), _sets(data.get("sets", []), where))
+                          frozenset(deallocators), _sets(data.get("sets", []), where),
+                          _floors(data.get("floors", []), where))
 
     def accessor(self, name: str) -> bool:
         return any(name in g for g in self.distinct) or any(name in s.never for s in self.sets)
@@ -108,6 +111,18 @@ class ValueRules:
 
 def _names(v: object) -> bool:
     return isinstance(v, list) and all(isinstance(n, str) for n in v)
+
+
+def _floors(data: object, where: str) -> dict[str, frozenset[str]]:
+    if not isinstance(data, list) or not all(
+            isinstance(d, dict) and isinstance(d.get("floor"), str) and _names(d.get("names"))
+            and set(d) == {"floor", "names"} for d in data):
+        raise ValueRulesError(f"{where}: [[values.floors]] needs floor (a name) and names")
+    out: dict[str, set[str]] = {}
+    for d in data:
+        for n in d["names"]:
+            out.setdefault(n, set()).add(d["floor"])
+    return {n: frozenset(f) for n, f in out.items()}
 
 
 def _sets(data: object, where: str) -> tuple[ValueSet, ...]:
@@ -403,14 +418,18 @@ class VarTest:
     # value nothing here knows: only the same name is known equal).
     k: int | str | None = None
     test: str | None = None  # the set's test function of "member" (member_test())
+    # Of a named k: the named bounds it is at or above (ValueRules.floors).
+    floors: frozenset[str] = frozenset()
 
     def eval_exact(self, cls: str | None, exact: str | None) -> bool | None:
         """``v == K`` / ``v != K`` from v's exact value (an integer's text or
         a constant's name), or its class."""
         assert self.k is not None
-        if isinstance(self.k, str) or (exact is not None and not _INT.fullmatch(exact)):
+        if exact is not None and exact.startswith("<") and exact[1:] in self.floors:
+            eq: bool | None = False  # v below a bound k is at or above
+        elif isinstance(self.k, str) or (exact is not None and not _INT.fullmatch(exact)):
             # Two names (or a name and a number) may be one value.
-            eq: bool | None = True if exact == self.k else None
+            eq = True if exact == self.k else None
         elif exact is not None:
             eq = int(exact) == self.k
         elif cls == ZERO or (cls == NEG and self.k > 0) or (cls == POS and self.k < 0):
