@@ -145,7 +145,7 @@ def sentinel_test(src: SourceFile, c: Node, facts: Container[str],
 
 def sentinel_bounds(src: SourceFile, sources: Mapping[str, list[Node]], facts: set[str],
                     floors: Mapping[str, frozenset[str]],
-                    orders: Container[str]) -> dict[str, set[str]]:
+                    orders: Container[str]) -> dict[str, frozenset[str]]:
     """Per sentinel v (``sources``: what v is assigned), the order tests
     ``x<F`` of the function (``orders``) with x a path v is assigned and F
     a bound of a constant v is compared with (``facts``, sentinels())."""
@@ -157,7 +157,7 @@ def sentinel_bounds(src: SourceFile, sources: Mapping[str, list[Node]], facts: s
                 continue
             x = squash(src.text(strip_parens(r)))
             out.setdefault(v, set()).update(t for f in fs if (t := f"{x}<{f}") in orders)
-    return {v: b for v, b in out.items() if b}
+    return {v: frozenset(b) for v, b in out.items() if b}
 
 
 def int_literal(src: SourceFile, e: Node | None) -> int | None:

@@ -62,7 +62,7 @@ class FunctionInfo:
     sentinels: set[str] = field(default_factory=set)
     # Sentinel v -> the "x<F" tests that bound what v may be assigned
     # (x the assigned path, F a bound of a constant v is compared with).
-    bounds: dict[str, set[str]] = field(default_factory=dict)
+    bounds: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 def shape_fn(info: FunctionInfo) -> Callable[[str], tuple[str, str]]:
@@ -280,7 +280,7 @@ def fresh_copy(info: FunctionInfo) -> FunctionInfo:
         const_locals=dict(info.const_locals),
         assigned={v: list(r) for v, r in info.assigned.items()},
         var_equalities=set(info.var_equalities), sentinels=set(info.sentinels),
-        bounds={v: set(b) for v, b in info.bounds.items()})
+        bounds=dict(info.bounds))
 
 
 def local_field(src: SourceFile, e: Node) -> str | None:
