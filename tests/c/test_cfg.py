@@ -145,3 +145,29 @@ def test_deep_nesting_does_not_crash() -> None:
     body = "if ( a ) {" * 400 + "g();" + "}" * 400
     cfg, _ = cfg_of("void f(int a)\n{\n" + body + "\n}\n")
     assert cfg.nodes
+
+
+def test_switch_jumps_to_a_case_label_nested_in_an_if() -> None:
+    """do_domctl()'s "if ( ... ) { case X: d = NULL; break; }": the switch
+    has an edge to X's statements, labelled X (it went to default)."""
+    code = ("int f(int x, int y)\n{\n    switch ( x )\n    {\n    case 1:\n"
+            "        if ( y )\n        {\n    case 2:\n            return 2;\n        }\n"
+            "        /* fall through */\n    default:\n        return 3;\n    }\n}\n")
+    cfg, src = cfg_of(code)
+    sw = next(n for n in cfg.nodes if n.kind is Kind.SWITCH)
+    labels = [None if v is None else src.text(v) for v in cfg.case_values[sw.id]]
+    assert labels == ["1", None, "2"]
+    target = cfg.nodes[sw.succ[2]]
+    assert target.kind is Kind.RETURN and target.line == 9
+
+
+def test_a_nested_switch_keeps_its_own_nested_labels() -> None:
+    code = ("int f(int x, int y)\n{\n    switch ( x )\n    {\n    case 1:\n"
+            "        switch ( y )\n        {\n        case 5:\n            if ( x )\n"
+            "            {\n        case 6:\n                return 6;\n            }\n"
+            "        }\n        return 1;\n    }\n    return 0;\n}\n")
+    cfg, src = cfg_of(code)
+    outer, inner = sorted((n for n in cfg.nodes if n.kind is Kind.SWITCH), key=lambda n: n.line)
+    assert [None if v is None else src.text(v) for v in cfg.case_values[outer.id]] == ["1", None]
+    assert [None if v is None else src.text(v) for v in cfg.case_values[inner.id]] == \
+        ["5", "6", None]

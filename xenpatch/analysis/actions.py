@@ -7,7 +7,7 @@ facts its condition teaches.  Computed once per function (fill_actions).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -24,8 +24,12 @@ from xenpatch.analysis.conditions import (
     int_literal,
     keep_lock_guards,
     loop_vars,
+    named_constant,
     order_cond,
     pointer_tests,
+    sentinel_bounds,
+    sentinel_test,
+    sentinels,
     strict_order_fact,
     switch_facts,
     tested_call,
@@ -166,13 +170,15 @@ def fill_actions(
                     line, col = src.line_col(call.start_byte)
                     br = Branch(try_op=r, try_line=line, try_col=col)
             if br.try_op is None:
-                vt = var_test(src, c, info.tracked, fv.consts, fv.eqs)
+                vt = var_test(src, c, info.tracked, fv.consts, fv.eqs, fv.rules.tests)
+                if vt is None and info.sentinels:
+                    vt = sentinel_test(src, c, info.sentinels, fv.rules.floors)
                 if vt is not None and vt.k is not None and canon[node.id][0] in bounds:
                     vt = None  # "try == 3" after a counted loop: the loop's fact
                 if vt is not None:
                     t, neg = canon[node.id]
                     if in_if(ast) and t in info.repeated_conds and (
-                            vt.k is not None or t in switch_texts):
+                            vt.k is not None or vt.test is not None or t in switch_texts):
                         # What the value cannot tell (a parameter compared
                         # with a constant; a case label's edge) the repeated
                         # condition does: it is remembered per path.
@@ -270,9 +276,8 @@ def fill_actions(
                     forget = [a for e in r.effects
                               for a in irq_moves(n, name, e, line, col, forget=True)]
                     if target is not None:
-                        events.append(
-                            (n.end_byte + 1, 0, TryAssignAct(target, r, line, col, arm=arm))
-                        )
+                        events.append((n.end_byte + 1, 0, TryAssignAct(
+                            target, r, line, col, arm=arm, origin=values.origin(src, n, fv))))
                         events.extend((n.end_byte + 1, 0, a) for a in forget)
                         continue
                     events.append((n.end_byte, -n.start_byte, TryAssignAct("", r, line, col)))
@@ -350,7 +355,7 @@ def fill_actions(
         ):
             info.relevant = True
     _unsaved_at_entry(src, cfg, info, irq)
-    keep_lock_guards(cfg, info)
+    keep_lock_guards(src, cfg, info)
 
 
 # A condition that teaches nothing (one made per condition node cost a
@@ -400,6 +405,9 @@ def _prelude(src: SourceFile, cfg: Cfg, info: FunctionInfo,
                     is_path(a) and not (set(re.findall(r"[A-Za-z_]\w*", src.text(a)))
                                         & set(info.assigned)) for a in call_args(one)):
             accessed[squash(src.text(one))] = local
+    info.sentinels = sentinels(src, info.assigned)
+    sources = {v: [r for r in rhss if r is not None] for v, rhss in info.assigned.items()
+               if any(t.startswith(v + "==") for t in info.sentinels)}
     info.assigned = {}
     cond_texts: dict[str, int] = {}
     canon: dict[int, tuple[str, bool]] = {}  # node id -> canon_cond(), used again below
@@ -438,13 +446,20 @@ def _prelude(src: SourceFile, cfg: Cfg, info: FunctionInfo,
     order_texts: dict[str, int] = {}
     for t, _, _ in orders.values():
         order_texts[t] = order_texts.get(t, 0) + 1
-    orders = {n: o for n, o in orders.items() if o[2] in order_texts or order_texts[o[0]] > 1}
+    # dom = op->domain after "op->domain >= DOMID_FIRST_RESERVED" was
+    # false: dom is below the bound, so not DOMID_INVALID (a sentinel it is
+    # compared with, at or above it: [[values.floors]]).
+    info.bounds = sentinel_bounds(src, sources, info.sentinels, fv.rules.floors, order_texts)
+    bound_texts = {t for b in info.bounds.values() for t in b}
+    orders = {n: o for n, o in orders.items() if o[2] in order_texts or order_texts[o[0]] > 1
+              or o[0] in bound_texts}
     info.repeated_conds |= {t for t, _, _ in orders.values()}
     repeated_ids = {t: ids_of_text(t) for t in info.repeated_conds}
     info.acts = [[] for _ in cfg.nodes]
     info.branches = [None for _ in cfg.nodes]
     tested = flag_vars(src, cfg, info)
-    info.tracked &= tested | {v for sides in eqs.values() for v in sides if v[0] != "@"} | {
+    info.tracked &= tested | {v for sides in eqs.values() for v in sides
+                                 if not values.constant_side(v)} | {
         v for v in info.tracked if v.startswith("*")}
 
     stepped = loop_vars(src, cfg)
@@ -548,6 +563,14 @@ def _assigned_from_arm(src: SourceFile, call: Node) -> str | None:
     return _assigned_var(src, top)
 
 
+def _bound_of(src: SourceFile, rhs: Node | None, bounds: Iterable[str]) -> str | None:
+    """The "x<F" test of ``bounds`` whose x is ``rhs``."""
+    if rhs is None:
+        return None
+    x = squash(src.text(strip_parens(rhs)))
+    return next((t for t in sorted(bounds) if t.rpartition("<")[0] == x), None)
+
+
 def _assign_act(
     src: SourceFile, n: Node, info: FunctionInfo, repeated_ids: dict[str, set[str]],
     conds_naming: Callable[[str], tuple[str, ...]], fv: values.FileValues,
@@ -577,8 +600,12 @@ def _assign_act(
         return None
     acts: list[Act] = []
     if var in info.tracked:
-        acts.append(AssignAct(var, value_class(src, rhs, fv.consts) or values.origin(src, rhs, fv),
-                              int_literal(src, rhs)))
+        named = named_constant(src, rhs)
+        acts.append(AssignAct(var, value_class(src, rhs, fv.consts) or values.origin(
+            src, rhs, fv, info.locals | set(info.params)),
+            named if named is not None and f"{var}=={named}" in info.sentinels
+            else int_literal(src, rhs),
+            _bound_of(src, rhs, info.bounds.get(var, ()))))
     if "*" + var in info.tracked:
         # p = other: *p is another object now.
         acts.append(AssignAct("*" + var, None))

@@ -51,7 +51,8 @@ def _var_of(e: Node) -> Node:
 
 def var_test(src: SourceFile, c: Node, tracked: set[str],
              consts: Mapping[str, str] | None = None,
-             eqs: frozenset[str] = frozenset()) -> VarTest | None:
+             eqs: frozenset[str] = frozenset(),
+             tests: frozenset[str] = frozenset()) -> VarTest | None:
     c = _var_of(c)
     v = tracked_name(src, c, tracked) if c.type == "field_expression" else None
     if v is not None:
@@ -88,6 +89,13 @@ def var_test(src: SourceFile, c: Node, tracked: set[str],
                 name = tracked_name(src, one, tracked)
                 if name is not None and value_class(src, other, consts) == ZERO:
                     return VarTest(name, "eqzero")
+    if c.type == "call_expression" and tests and (fn := call_name(src, c)) in tests:
+        # is_system_domain(d): a set's test ([[values.sets]]).
+        args = call_args(c)
+        if len(args) == 1 and strip_parens(args[0]).type == "identifier":
+            v = src.text(strip_parens(args[0]))
+            if v in tracked:
+                return VarTest(v, "member", test=fn)
     if c.type == "call_expression" and call_name(src, c) in ("IS_ERR", "IS_ERR_OR_NULL"):
         args = call_args(c)
         if len(args) == 1 and strip_parens(args[0]).type == "identifier":
@@ -95,6 +103,62 @@ def var_test(src: SourceFile, c: Node, tracked: set[str],
             if v in tracked:
                 return VarTest(v, "iserr" if call_name(src, c) == "IS_ERR" else "iserrnull")
     return None
+
+
+_NAMED = re.compile(r"[A-Z][A-Z0-9_]*")
+
+
+def named_constant(src: SourceFile, e: Node | None) -> str | None:
+    """``DOMID_INVALID``: an upper-case name, Xen's spelling of a constant
+    macro."""
+    if e is None:
+        return None
+    e = strip_parens(e)
+    t = src.text(e) if e.type == "identifier" else ""
+    return t if _NAMED.fullmatch(t) else None
+
+
+def sentinels(src: SourceFile, assigned: Mapping[str, list[Node | None]]) -> set[str]:
+    """``v==NAME`` for each local assigned a named constant (``domid_t dom
+    = DOMID_INVALID;``), as sentinel_test() names it."""
+    return {f"{v}=={k}" for v, rhss in assigned.items() for r in rhss
+            if (k := named_constant(src, r)) is not None}
+
+
+def sentinel_test(src: SourceFile, c: Node, facts: Container[str],
+                  floors: Mapping[str, frozenset[str]] | None = None) -> VarTest | None:
+    """``v == NAME`` / ``v != NAME`` of a local assigned NAME somewhere
+    (``facts``, sentinels()): decided where v's last value is known."""
+    c = strip_parens(c)
+    if c.type != "binary_expression":
+        return None
+    op = c.child_by_field_name("operator")
+    if op is None or op.type not in ("==", "!="):
+        return None
+    left, right = strip_parens(required(c, "left")), strip_parens(required(c, "right"))
+    for v, k in ((left, right), (right, left)):
+        name = named_constant(src, k)
+        if v.type == "identifier" and name is not None and f"{src.text(v)}=={name}" in facts:
+            return VarTest(src.text(v), "eqk" if op.type == "==" else "nek", name,
+                           floors=(floors or {}).get(name, frozenset()))
+    return None
+
+
+def sentinel_bounds(src: SourceFile, sources: Mapping[str, list[Node]], facts: set[str],
+                    floors: Mapping[str, frozenset[str]],
+                    orders: Container[str]) -> dict[str, frozenset[str]]:
+    """Per sentinel v (``sources``: what v is assigned), the order tests
+    ``x<F`` of the function (``orders``) with x a path v is assigned and F
+    a bound of a constant v is compared with (``facts``, sentinels())."""
+    out: dict[str, set[str]] = {}
+    for v, rhss in sources.items():
+        fs = {f for t in facts if t.startswith(v + "==") for f in floors.get(t[len(v) + 2:], ())}
+        for r in rhss:
+            if not fs or named_constant(src, r) is not None or not is_path(strip_parens(r)):
+                continue
+            x = squash(src.text(strip_parens(r)))
+            out.setdefault(v, set()).update(t for f in fs if (t := f"{x}<{f}") in orders)
+    return {v: frozenset(b) for v, b in out.items() if b}
 
 
 def int_literal(src: SourceFile, e: Node | None) -> int | None:
@@ -219,10 +283,11 @@ def pointer_tests(
         sides = []
         for side in (required(c, "left"), required(c, "right")):
             e = strip_parens(side)
-            v = tracked_name(src, e, info.tracked) or values.constant_origin(src, e, fv)
+            v = tracked_name(src, e, info.tracked) or values.constant_origin(src, e, fv) or \
+                values.fixed_value(src, e, fv, info.locals | set(info.params))
             sides.append(v)
         a, b = sides
-        if a is None or b is None or (a[0] == "@" and b[0] == "@"):
+        if a is None or b is None or (values.constant_side(a) and values.constant_side(b)):
             continue
         out[canon_cond(src, c)[0]] = (a, b)
     return out
@@ -233,7 +298,9 @@ def flag_vars(src: SourceFile, cfg: Cfg, info: FunctionInfo) -> set[str]:
     found: set[str] = set()
     for node in cfg.nodes:
         if node.kind is Kind.COND and node.ast is not None:
-            vt = var_test(src, node.ast, info.tracked, info.consts, info.eqs)
+            vt = var_test(src, node.ast, info.tracked, info.consts, info.eqs,
+                          info.value_rules.tests) or sentinel_test(src, node.ast, info.sentinels,
+                                                                   info.value_rules.floors)
             if vt is not None:
                 found.add(vt.var)
     return found
@@ -293,7 +360,7 @@ def loop_vars(src: SourceFile, cfg: Cfg) -> set[str]:
     return out
 
 
-def keep_lock_guards(cfg: Cfg, info: FunctionInfo) -> None:
+def keep_lock_guards(src: SourceFile, cfg: Cfg, info: FunctionInfo) -> None:
     """Forget flag tracking that cannot matter: path-sensitivity pays only
     for conditions that guard a lock operation (``if ( locked ) unlock``)
     or test a trylock's result.  Tracking every flag blows up the states."""
@@ -327,7 +394,8 @@ def keep_lock_guards(cfg: Cfg, info: FunctionInfo) -> None:
     arm_vars: set[str] = set()  # c of a lock named (c ? a : b)->lock
     # v of a lock *v taken here (an RCU domain reference): a held one says
     # v is not NULL, so "if ( !v ) return" after the take is decided by
-    # what is held (Engine._holds_through), even if it guards nothing.
+    # what is held (Engine._holds_through), even if it guards nothing; so
+    # may v's origin decide "if ( v == dom_xen ) return" (values.same()).
     pointers: set[str] = set()
     for acts in info.acts:
         for a in acts:
@@ -352,9 +420,31 @@ def keep_lock_guards(cfg: Cfg, info: FunctionInfo) -> None:
         lo = bisect.bisect_left(op_starts, st.start_byte)
         return lo < len(op_starts) and op_starts[lo] < st.end_byte
 
+    def sets_pointer(ast: Node) -> bool:
+        """Does the if ``ast`` tests assign a variable a lock *v is taken
+        through ("if ( op->domain == DOMID_INVALID ) { d = dom_xen; break;
+        }" before a lookup that locks *d): a repeated test of the same
+        condition decides what d is, and so whether its lock is held."""
+        st = ast.parent
+        while st is not None and st.type in ("parenthesized_expression", "condition_clause"):
+            st = st.parent
+        if st is None or st.type != "if_statement":
+            return False
+        todo = [c for c in st.named_children if c.start_byte >= ast.end_byte]
+        while todo:
+            n = todo.pop()
+            if n.type == "assignment_expression":
+                left = strip_parens(required(n, "left"))
+                if left.type == "identifier" and src.text(left) in pointers:
+                    return True
+            todo.extend(n.named_children)
+        return False
+
     keep_vars: set[str] = set(try_vars) | arm_vars
     null_vars: set[str] = set()
     keep_texts: set[str] = {b.on_false for b in info.branches if b is not None and b.on_false}
+    # x<F tests that bound what a sentinel is assigned (sentinel_bounds()).
+    keep_texts |= {t for b in info.bounds.values() for t in b}
     # a == b of two variables a lock is reached through (equalities.py).
     keep_texts |= {t for t in info.var_equalities if not heads.isdisjoint(t.split("=="))}
     for nid, edges in info.switch_facts.items():
@@ -379,14 +469,19 @@ def keep_lock_guards(cfg: Cfg, info: FunctionInfo) -> None:
             null_vars.add(br.var_test.var)
             continue
         if ast is None or not (guards(ast) or (
-                br.var_test is not None and br.var_test.var in pointers)):
+                br.var_test is not None and br.var_test.var in pointers) or (
+                br.eq is not None and not pointers.isdisjoint(br.eq)) or (
+                # A sentinel's test: whichever way it goes, it may skip a
+                # lock operation further on (a break past an unlock).
+                br.var_test is not None and isinstance(br.var_test.k, str)) or (
+                br.text is not None and pointers and sets_pointer(ast))):
             continue
         if br.var_test is not None:
             keep_vars.add(br.var_test.var)
         if br.text is not None:
             keep_texts.add(br.text)
             if br.eq is not None:
-                keep_vars.update(v for v in br.eq if v[0] != "@")
+                keep_vars.update(v for v in br.eq if not values.constant_side(v))
     info.when_only = when_vars - keep_vars
     keep_vars |= when_vars
     info.guard_vars = set(keep_vars)

@@ -365,6 +365,8 @@ class Engine:
             cls = s.fact(vt.var)
             if vt.k is not None:
                 known = vt.eval_exact(cls, s.fact("=" + vt.var))
+            elif vt.test is not None:
+                known = values.member_test(cls, vt.test, self.info.value_rules)
             else:
                 known = vt.eval(cls) if cls is not None else None
             if known is True:
@@ -372,7 +374,7 @@ class Engine:
             if known is False:
                 return [(f, s)]
             sides: list[State | None] = [s, s]
-            if vt.k is None:
+            if vt.k is None and vt.test is None:
                 for i, outcome in enumerate((True, False)):
                     new = vt.refine(outcome, cls) or cls
                     # A pointer whose object's lock is held is not NULL.
@@ -400,7 +402,7 @@ class Engine:
             v = s.fact(k)
             yes, no = ("F", "T") if br.negated else ("T", "F")
             if v is None and br.eq is not None:
-                a, b = (x if x[0] == "@" else s.fact(x) for x in br.eq)
+                a, b = (x if values.constant_side(x) else s.fact(x) for x in br.eq)
                 equal = values.same(a, b, self.info.value_rules)
                 if equal is not None:
                     return [(t, s)] if equal != br.negated else [(f, s)]
@@ -487,6 +489,8 @@ class Engine:
                     return [ok().with_fact(var, NZ), s.with_fact(var, ZERO)]
                 return [ok()] if known != ZERO else [s]
             succ_cls = ZERO if act.resolved.conditional == "zero" else NZ
+            if succ_cls == NZ and act.origin is not None and act.origin.startswith("call:"):
+                succ_cls = values.nonnull_call(act.origin)  # what it returned, not NULL
             fail_cls = NEG if act.resolved.conditional == "zero" else ZERO
             if not self.path_sensitive and act.var:
                 return [ok(), s]
@@ -512,8 +516,11 @@ class Engine:
         if not self.path_sensitive:
             return [s]
         if isinstance(act, AssignAct):
+            exact = None if act.exact is None else str(act.exact)
+            if act.bound is not None and s.fact("?" + act.bound) == "T":
+                exact = "<" + act.bound.rpartition("<")[2]  # below that bound
             s = s.with_fact(act.var, act.cls)
-            return [s.with_fact("=" + act.var, None if act.exact is None else str(act.exact))]
+            return [s.with_fact("=" + act.var, exact)]
         if isinstance(act, DerefAct):
             cls = s.fact(act.var)
             if cls == ZERO:

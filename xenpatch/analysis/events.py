@@ -43,7 +43,11 @@ class OpAct:
 class AssignAct:
     var: str
     cls: str | None  # None: unknown value, forget what was known
-    exact: int | None = None  # an integer literal assigned: its value
+    # An integer literal assigned: its value; a named constant: its name.
+    exact: int | str | None = None
+    # "x<F" of a sentinel assigned x: where the path knows it, v is below
+    # the bound F (its exact value "<F").
+    bound: str | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,9 @@ class TryAssignAct:
     # The call is one arm of ``v = c ? call() : other``: the other arm
     # leaves the lock alone and v unknown.
     arm: bool = False
+    # What the call's result is ("call:F" of an accessor the value rules
+    # name, values.py): on success, that known non-NULL.
+    origin: str | None = None
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,12 @@ class FunctionInfo:
     # "a==b" facts of two variables compared or copied one to the other
     # (analysis/equalities.py): kept where a lock is reached through either.
     var_equalities: set[str] = field(default_factory=set)
+    # "v==NAME" of a local assigned a named constant (conditions.sentinels):
+    # a later test of v against it is decided by what v was last given.
+    sentinels: set[str] = field(default_factory=set)
+    # Sentinel v -> the "x<F" tests that bound what v may be assigned
+    # (x the assigned path, F a bound of a constant v is compared with).
+    bounds: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 def shape_fn(info: FunctionInfo) -> Callable[[str], tuple[str, str]]:
@@ -273,7 +279,8 @@ def fresh_copy(info: FunctionInfo) -> FunctionInfo:
         guard_vars=set(info.guard_vars), when_only=set(info.when_only),
         const_locals=dict(info.const_locals),
         assigned={v: list(r) for v, r in info.assigned.items()},
-        var_equalities=set(info.var_equalities))
+        var_equalities=set(info.var_equalities), sentinels=set(info.sentinels),
+        bounds=dict(info.bounds))
 
 
 def local_field(src: SourceFile, e: Node) -> str | None:

@@ -22,7 +22,7 @@ from xenpatch.analysis.pathstate import UNKNOWN, Held, Result, State
 from xenpatch.analysis.takes import lock_takes
 from xenpatch.analysis.templates import template
 from xenpatch.analysis.unit import FunctionUnit
-from xenpatch.analysis.values import NEG, NZ, POS, ZERO, value_class
+from xenpatch.analysis.values import NEG, NZ, POS, ZERO, plain, value_class
 from xenpatch.c.cfg import Kind
 
 
@@ -40,9 +40,9 @@ def _ret_class(f: FunctionUnit, node_id: int, st: State) -> str | None:
     if e.type == "identifier":
         v = st.fact(f.src.text(e)) or f.info.const_locals.get(f.src.text(e))
         if v is not None:
-            return v
+            return plain(v)
     v = st.fact("$ret")
-    return v
+    return plain(v)
 
 
 def _try_like(

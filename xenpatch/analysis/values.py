@@ -14,15 +14,28 @@ A fresh allocation is never a file-scope object, so the unlock runs exactly
 on the paths that took the lock.  Accessors the rules declare distinct
 (``p2m_get_altp2m()`` never returns the host p2m) work the same way.
 
+Sets the rules name ([[values.sets]]) work the same way: the system
+domains are a set whose members some globals point at (``dom_io``), a test
+says whether a domain is one (``is_system_domain()``) and a lookup never
+returns one (``rcu_lock_domain_by_id()`` finds only domains of the domain
+list), so that after
+
+    d = op == IO ? dom_io : rcu_lock_domain_by_id(id);
+    ...
+    if ( d != dom_io ) rcu_unlock_domain(d);
+
+the unlock runs exactly on the paths that took the reference.
+
 Classes: ``alloc`` (an allocator's result, maybe NULL), ``alloc+`` (the
 same, known non-NULL), ``@G`` (the address of file-scope object G),
-``call:F`` (what accessor F returned).
+``call:F`` (what accessor F returned; ``call:F+`` known non-NULL),
+``val:G`` (the value of G, a global the rules name as a set's member).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
 
 from tree_sitter import Node
@@ -35,6 +48,20 @@ from xenpatch.errors import XenpatchError
 # 0/false/NULL, >0/true, -E.../ERR_PTR, and "not zero".
 ZERO, POS, NEG, NZ = "zero", "pos", "neg", "nz"
 ALLOC, ALLOC_NZ = "alloc", "alloc+"
+# The value of a global a set's rules name as a member (dom_io).
+FIXED = "val:"
+
+
+@dataclass(frozen=True)
+class ValueSet:
+    """Objects an API keeps apart: what ``test`` is true on exactly, the
+    globals that always point at a member (set once, never NULL), and the
+    accessors whose result (when not NULL) never is one."""
+
+    name: str
+    test: str | None
+    members: frozenset[str]
+    never: frozenset[str]
 
 
 class ValueRulesError(XenpatchError, ValueError):
@@ -48,6 +75,9 @@ class ValueRules:
     distinct: tuple[frozenset[str], ...] = ()
     # Functions that free the object their first argument points to.
     deallocators: frozenset[str] = frozenset()
+    sets: tuple[ValueSet, ...] = ()
+    # Named constant -> the named bounds it is at or above ([[values.floors]]).
+    floors: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     @staticmethod
     def from_toml(data: dict, where: str) -> ValueRules:
@@ -64,10 +94,52 @@ class ValueRules:
         if not isinstance(deallocators, list) or not all(isinstance(a, str) for a in deallocators):
             raise ValueRulesError(f"{where}: [values] deallocators must be a list of names")
         return ValueRules(frozenset(allocators), tuple(frozenset(g) for g in distinct),
-                          frozenset(deallocators))
+                          frozenset(deallocators), _sets(data.get("sets", []), where),
+                          _floors(data.get("floors", []), where))
 
     def accessor(self, name: str) -> bool:
-        return any(name in g for g in self.distinct)
+        return any(name in g for g in self.distinct) or any(name in s.never for s in self.sets)
+
+    def member(self, name: str) -> bool:
+        """Is ``name`` a global the rules say always points at a set's member?"""
+        return any(name in s.members for s in self.sets)
+
+    @property
+    def tests(self) -> frozenset[str]:
+        return frozenset(s.test for s in self.sets if s.test is not None)
+
+
+def _names(v: object) -> bool:
+    return isinstance(v, list) and all(isinstance(n, str) for n in v)
+
+
+def _floors(data: object, where: str) -> dict[str, frozenset[str]]:
+    if not isinstance(data, list) or not all(
+            isinstance(d, dict) and isinstance(d.get("floor"), str) and _names(d.get("names"))
+            and set(d) == {"floor", "names"} for d in data):
+        raise ValueRulesError(f"{where}: [[values.floors]] needs floor (a name) and names")
+    out: dict[str, set[str]] = {}
+    for d in data:
+        for n in d["names"]:
+            out.setdefault(n, set()).add(d["floor"])
+    return {n: frozenset(f) for n, f in out.items()}
+
+
+def _sets(data: object, where: str) -> tuple[ValueSet, ...]:
+    if not isinstance(data, list) or not all(isinstance(d, dict) for d in data):
+        raise ValueRulesError(f"{where}: [[values.sets]] must be tables")
+    out = []
+    for d in data:
+        name, test = d.get("name"), d.get("test")
+        members, never = d.get("members", []), d.get("never", [])
+        if not isinstance(name, str) or not (test is None or isinstance(test, str)) or \
+                not _names(members) or not _names(never) or set(d) - {
+                    "name", "test", "members", "never"}:
+            raise ValueRulesError(
+                f"{where}: [[values.sets]] needs a name, and takes test (a function name), "
+                "members and never (lists of names)")
+        out.append(ValueSet(name, test, frozenset(members), frozenset(never)))
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -154,11 +226,27 @@ def constant_origin(src: SourceFile, e: Node, fv: FileValues) -> str | None:
     return None
 
 
-def origin(src: SourceFile, e: Node | None, fv: FileValues) -> str | None:
+def fixed_value(src: SourceFile, e: Node, fv: FileValues,
+                local: Container[str] = ()) -> str | None:
+    """``val:G`` for ``G``, a global the rules name as a set's member (and
+    no local of that name hides)."""
+    e = _strip(e)
+    if e.type == "identifier":
+        name = src.text(e)
+        if name not in local and fv.rules.member(name):
+            return FIXED + name
+    return None
+
+
+def origin(src: SourceFile, e: Node | None, fv: FileValues,
+           local: Container[str] = ()) -> str | None:
     """The class of a pointer assigned from ``e``, if it says where from."""
     if e is None:
         return None
     e = _strip(e)
+    fixed = fixed_value(src, e, fv, local)
+    if fixed is not None:
+        return fixed
     if e.type == "call_expression":
         name = call_name(src, e)
         if name in fv.rules.allocators:
@@ -169,13 +257,20 @@ def origin(src: SourceFile, e: Node | None, fv: FileValues) -> str | None:
     return constant_origin(src, e, fv)
 
 
+def constant_side(x: str) -> bool:
+    """A side of a pointer comparison that is a class (``@G``, ``val:G``),
+    not a variable."""
+    return x.startswith(("@", FIXED))
+
+
 def is_origin(cls: str | None) -> bool:
-    return cls is not None and (cls in (ALLOC, ALLOC_NZ) or cls.startswith(("@", "call:")))
+    return cls is not None and (cls in (ALLOC, ALLOC_NZ) or cls.startswith(("@", "call:", FIXED)))
 
 
 def truth(cls: str) -> bool | None:
     """Is a pointer of this class non-NULL?"""
-    if cls == ALLOC_NZ or cls.startswith("@"):
+    if cls == ALLOC_NZ or cls.startswith(("@", FIXED)) or (
+            cls.startswith("call:") and cls.endswith("+")):
         return True
     return None
 
@@ -184,7 +279,43 @@ def after_test(cls: str, nonnull: bool) -> str:
     """The class once ``if ( p )`` has been decided."""
     if not nonnull:
         return ZERO
+    if cls.startswith("call:"):
+        return nonnull_call(cls)
     return ALLOC_NZ if cls == ALLOC else cls
+
+
+def plain(cls: str | None) -> str | None:
+    """What a returned value's class says to a caller, who cannot know the
+    origin: a lookup's non-NULL result, or a member's global, is "nz"."""
+    if cls is not None and (cls.startswith(FIXED) or (
+            cls.startswith("call:") and cls.endswith("+"))):
+        return NZ
+    return cls
+
+
+def nonnull_call(cls: str) -> str:
+    """``call:F`` known not NULL."""
+    return cls if cls.endswith("+") else cls + "+"
+
+
+def _accessor_of(cls: str) -> str:
+    return cls[5:].rstrip("+")
+
+
+def member_test(cls: str | None, test: str, rules: ValueRules) -> bool | None:
+    """What ``test(p)`` (a set's test) is for a pointer of this class: true
+    for a member's global, false for a non-NULL result of an accessor that
+    never returns a member; else not known."""
+    if cls is None:
+        return None
+    for s in rules.sets:
+        if s.test != test:
+            continue
+        if cls.startswith(FIXED) and cls[len(FIXED):] in s.members:
+            return True
+        if cls.startswith("call:") and truth(cls) and _accessor_of(cls) in s.never:
+            return False
+    return None
 
 
 def same(a: str | None, b: str | None, rules: ValueRules) -> bool | None:
@@ -194,16 +325,24 @@ def same(a: str | None, b: str | None, rules: ValueRules) -> bool | None:
         return None
     if a.startswith("@") and b.startswith("@"):
         return a == b
+    if a.startswith(FIXED) and b.startswith(FIXED) and a == b:
+        return True  # one global, set once
     fresh = {a, b} & {ALLOC_NZ}
     if fresh and ({a, b} - {ALLOC_NZ}) and all(
-        c in (ALLOC_NZ, ZERO) or c.startswith(("@", "call:")) for c in (a, b)
+        c in (ALLOC_NZ, ZERO) or c.startswith(("@", "call:", FIXED)) for c in (a, b)
     ):
         return False  # a fresh allocation is no existing object, nor NULL
     if ZERO in (a, b) and truth(b if a == ZERO else a):
         return False
     if a.startswith("call:") and b.startswith("call:") and a != b:
-        fa, fb = a[5:], b[5:]
-        if any(fa in g and fb in g for g in rules.distinct):
+        fa, fb = _accessor_of(a), _accessor_of(b)
+        if fa != fb and any(fa in g and fb in g for g in rules.distinct):
+            return False
+    for x, y in ((a, b), (b, a)):
+        # A member's global is never NULL, and never what an accessor that
+        # never returns a member returned.
+        if x.startswith(FIXED) and y.startswith("call:") and any(
+                x[len(FIXED):] in s.members and _accessor_of(y) in s.never for s in rules.sets):
             return False
     return None
 
@@ -265,19 +404,34 @@ def value_class(src: SourceFile, e: Node | None,
     return None
 
 
+_INT = re.compile(r"-?\d+")
+
+
 @dataclass(frozen=True)
 class VarTest:
     """A condition on a tracked variable: ``v``, ``v == 0``, ``v < 0``..."""
 
     var: str
-    op: str  # "truthy" | "eqzero" | "lt0" | "iserr" | "iserrnull" | "eqk" | "nek"
-    k: int | None = None  # the constant of "eqk"/"nek"
+    # "truthy" | "eqzero" | "lt0" | "iserr" | "iserrnull" | "eqk" | "nek" | "member"
+    op: str
+    # The constant of "eqk"/"nek": an integer, or a named one (a macro, whose
+    # value nothing here knows: only the same name is known equal).
+    k: int | str | None = None
+    test: str | None = None  # the set's test function of "member" (member_test())
+    # Of a named k: the named bounds it is at or above (ValueRules.floors).
+    floors: frozenset[str] = frozenset()
 
     def eval_exact(self, cls: str | None, exact: str | None) -> bool | None:
-        """``v == K`` / ``v != K`` from v's exact value, or its class."""
+        """``v == K`` / ``v != K`` from v's exact value (an integer's text or
+        a constant's name), or its class."""
         assert self.k is not None
-        if exact is not None:
-            eq: bool | None = int(exact) == self.k
+        if exact is not None and exact.startswith("<") and exact[1:] in self.floors:
+            eq: bool | None = False  # v below a bound k is at or above
+        elif isinstance(self.k, str) or (exact is not None and not _INT.fullmatch(exact)):
+            # Two names (or a name and a number) may be one value.
+            eq = True if exact == self.k else None
+        elif exact is not None:
+            eq = int(exact) == self.k
         elif cls == ZERO or (cls == NEG and self.k > 0) or (cls == POS and self.k < 0):
             eq = False
         else:
@@ -287,6 +441,8 @@ class VarTest:
         return eq if self.op == "eqk" else not eq
 
     def eval(self, cls: str) -> bool | None:
+        if self.op == "member":
+            return None  # the rules decide: member_test()
         if is_origin(cls):
             t = truth(cls)
             if t is None or self.op not in ("truthy", "eqzero"):

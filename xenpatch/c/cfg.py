@@ -243,6 +243,9 @@ class _Builder:
         self.exit = -1
         self.pp_conds: dict[int, str] = {}
         self.case_values: dict[int, list[Node | None]] = {}
+        # Case labels below a switch's top level, with the node their
+        # statements start at: the innermost switch around them jumps there.
+        self.loose_cases: list[tuple[Node, int]] = []
         self.noreturn_re = _names_regex(frozenset(config.noreturn))
 
     def new(self, kind: Kind, ast: Node | None, succ: list[int], at: Node | None = None) -> int:
@@ -354,9 +357,12 @@ class _Builder:
             expr = s.named_children[0] if s.named_children else None
             return self.new(Kind.RETURN, expr, [self.exit], at=s)
         if t == "case_statement":
-            # A case label outside a switch's top level (Duff's device): its
-            # statements still run in sequence.
-            return self.seq(self.case_body(s), nxt, brk, cont)
+            # A case label outside a switch's top level (Duff's device, or
+            # do_domctl()'s "if ( ... ) { case X: d = NULL; break; }"): its
+            # statements run in sequence, and its switch jumps to them.
+            nid = self.seq(self.case_body(s), nxt, brk, cont)
+            self.loose_cases.append((s, nid))
+            return nid
         if t in ("preproc_if", "preproc_ifdef", "preproc_else", "preproc_elif", "preproc_elifdef"):
             return self.preproc(s, nxt, brk, cont)
         if t in ("comment", ";", "preproc_call", "preproc_def", "preproc_function_def",
@@ -477,6 +483,7 @@ class _Builder:
         values: list[Node | None] = []
         after = nxt
         has_default = False
+        mark = len(self.loose_cases)
         for case in reversed(cases):
             after = self.seq(self.case_body(case) + tails.get(case.id, []), after, nxt, cont)
             targets.append(after)
@@ -485,6 +492,13 @@ class _Builder:
                 has_default = True
         targets.reverse()
         values.reverse()
+        # Labels nested in this switch's statements (a switch inside took
+        # its own already).
+        for case, entry in sorted(self.loose_cases[mark:], key=lambda x: x[0].start_byte):
+            targets.append(entry)
+            values.append(case.child_by_field_name("value"))
+            has_default |= values[-1] is None
+        del self.loose_cases[mark:]
         if not has_default:
             targets.append(nxt)
             values.append(None)
