@@ -45,6 +45,14 @@ def test_rcu_kind_off_by_default(path: Path) -> None:
     assert lint_file(path, path.name, LintConfig.load()).findings == []
 
 
+def test_a_definition_of_an_op_is_the_apis_own(rcu_rules: Path) -> None:
+    path = fixtures_dir() / "lint" / "rcu" / "opdefined.c"
+    result = lint_file(path, path.name, LintConfig.load(rcu_rules))
+    assert [(n, why) for n, _, why in result.skipped] == [
+        ("rcu_lock_domain", "implements the lock API")]
+    assert {f.function for f in result.findings} == {"domain_pause_leak"}
+
+
 def test_success_zero_only_for_a_try(tmp_path: Path) -> None:
     bad = tmp_path / "locks.toml"
     bad.write_text('[op.x]\naction = "acquire"\nkind = "spin"\nlock = 0\nsuccess = "zero"\n')
