@@ -12,9 +12,9 @@ findings, and how many findings the touched files had before the patch;
 at the end the totals, and how many of the caught ones the old exit-code
 comparison would have missed (the file had a finding already).
 
-Bugs on RCU read sections need the lint's ``rcu`` kind, off in
-rules/lint.toml: --check runs the default rules, so those pass (the lint's
-recall, not the check's).  The history comes from XENPATCH_XEN_MIRROR
+Bugs on RCU read sections need the lint's ``rcu`` kind (on in
+rules/lint.toml; with it off, --check passes those: the lint's recall, not
+the check's).  The history comes from XENPATCH_XEN_MIRROR
 (default /work/.mirror/xen-project+xen/repo), read only; clones go to a
 temporary folder.
 """
