@@ -48,6 +48,7 @@ from xenpatch.analysis.events import (
     RebindAct,
     Resolved,
     Resolver,
+    StoreAct,
     TryAssignAct,
 )
 from xenpatch.analysis.functions import (
@@ -306,6 +307,11 @@ def fill_actions(
                     if av in info.tracked:
                         events.append((n.end_byte, -n.start_byte, AssignAct(av, None)))
             elif t in ("assignment_expression", "init_declarator", "update_expression"):
+                stored = _stored_pointer(src, n, info)
+                if stored is not None:
+                    line, _ = src.line_col(n.start_byte)
+                    events.append((n.end_byte, -n.start_byte,
+                                   StoreAct(stored, squash(src.text(n)), line)))
                 act = _assign_act(src, n, info, repeated_ids, conds_naming, fv)
                 if act is not None:
                     events.extend((n.end_byte, -n.start_byte, a) for a in act)
@@ -569,6 +575,33 @@ def _bound_of(src: SourceFile, rhs: Node | None, bounds: Iterable[str]) -> str |
         return None
     x = squash(src.text(strip_parens(rhs)))
     return next((t for t in sorted(bounds) if t.rpartition("<")[0] == x), None)
+
+
+def _stored_pointer(src: SourceFile, n: Node, info: FunctionInfo) -> str | None:
+    """``obj->field = v`` (or into a global): v, a local or parameter, kept
+    where the function's end does not reach; None for any other assignment
+    (into a local, of an expression)."""
+    if n.type != "assignment_expression":
+        return None
+    op = n.child_by_field_name("operator")
+    left, right = n.child_by_field_name("left"), n.child_by_field_name("right")
+    if op is None or op.type != "=" or left is None or right is None:
+        return None
+    right = strip_parens(right)
+    while right.type == "cast_expression" and (v := right.child_by_field_name("value")):
+        right = strip_parens(v)
+    if right.type != "identifier":
+        return None
+    var = src.text(right)
+    if var not in info.locals and var not in info.params:
+        return None
+    lhs = squash(src.text(strip_parens(left)))
+    head = re.match(r"[A-Za-z_]\w*", lhs)
+    if head is None or ("->" not in lhs and head.group(0) in info.locals):
+        return None
+    if lhs == var or head.group(0) in info.locals and lhs == head.group(0):
+        return None
+    return var
 
 
 def _assign_act(

@@ -28,6 +28,7 @@ from xenpatch.analysis.events import (
     KillCondAct,
     OpAct,
     RebindAct,
+    StoreAct,
     TryAssignAct,
 )
 from xenpatch.analysis.functions import FunctionInfo
@@ -174,6 +175,11 @@ def _first_entry_release(info: FunctionInfo, key: str) -> Effect | None:
             if e.key == key and e.action == "release":
                 return e
     return None
+
+
+# Lock kinds whose hold is a reference through a pointer (an RCU domain
+# reference, *d), which storing the pointer may hand on.
+HANDED_ON = frozenset({"rcu"})
 
 
 class Engine:
@@ -505,6 +511,16 @@ class Engine:
             return [irqstate.transfer(s, act)]
         if isinstance(act, RebindAct):
             return [self.rebind(s, act.var)]
+        if isinstance(act, StoreAct):
+            # A reference held through *v and v kept in a longer-lived
+            # object: handed on there (released later by whoever reads it
+            # back) or still the function's to drop.  Which, nothing here
+            # tells: unknown from here, neither a leak nor a release.
+            cur = s.get("*" + act.var)
+            if cur is not None and not cur.unknown and cur.kind in HANDED_ON:
+                self.unknowns.add((act.line, act.via, cur.key))
+                return [s.with_held(replace(cur, unknown=True), cur.key)]
+            return [s]
         if isinstance(act, FreeAct):
             # The lock went with the object holding it: nothing to release,
             # nor to leak (a primed key is an older object's).

@@ -90,6 +90,17 @@ class FreeAct:
 
 
 @dataclass(frozen=True)
+class StoreAct:
+    """``obj->field = v``: the pointer v kept in an object that outlives
+    the function (a transitive grant's domain in its active entry), so a
+    reference held through *v may be handed on there."""
+
+    var: str
+    via: str  # the assignment's text, for -v
+    line: int
+
+
+@dataclass(frozen=True)
 class DerefAct:
     """``v->f`` evaluated unconditionally: v is not NULL past this node, and
     a path on which it was NULL ends there (the access faults)."""
@@ -116,7 +127,7 @@ class IrqAct:
 
 
 Act = (OpAct | AssignAct | TryAssignAct | KillCondAct | RebindAct | IrqAct | DerefAct
-       | FreeAct)
+       | FreeAct | StoreAct)
 
 
 @dataclass(frozen=True)
