@@ -112,20 +112,39 @@ def _before_in_node(acts: Sequence[object], line: int, col: int) -> bool:
                for a in acts)
 
 
+def unchecked_nodes(f: FunctionUnit, names: frozenset[str]) -> set[int]:
+    """The CFG nodes a call of one of ``names`` (after which check_lock()
+    checks nothing: spin_debug_disable()) may precede, its own included:
+    a take there latches nothing.  Its re-enabling is not followed."""
+    cfg = f.cfg
+    if cfg is None or not names or not any(n.encode() in f.src.text(f.node).encode()
+                                           for n in names):
+        return set()
+    at = [node.id for node in cfg.nodes if node.ast is not None and any(
+        c.type == "call_expression" and call_name(f.src, c) in names for c in walk(node.ast))]
+    return reachable(at, lambda i: cfg.nodes[i].succ) if at else set()
+
+
 def function_takes(f: FunctionUnit, kinds: frozenset[str],
                    callee: Callable[[str], Sequence[Template] | None],
                    macros: Mapping[str, Wrapper], table_names: frozenset[str],
+                   unchecked: frozenset[str] = frozenset(),
                    ) -> tuple[list[Take], list[Call]]:
     """f's takes of locks of ``kinds`` (module doc), and its calls of the
     functions ``callee`` has no record of (None), once per node and name.
     ``macros``: the header macros that call a function; ``table_names``:
-    the lock API (its ops are f's acts already)."""
+    the lock API (its ops are f's acts already); ``unchecked``: calls
+    after which check_lock() checks nothing (unchecked_nodes()): the takes
+    and calls they may precede are left out."""
     info, cfg = f.info, f.cfg
     if info is None or cfg is None:
         return [], []
     bad = tainted(cfg, info.acts)
+    dead = unchecked_nodes(f, unchecked)
     out: list[Take] = []
     for n, acts in enumerate(info.acts):
+        if n in dead:
+            continue
         for a in acts:
             if not isinstance(a, OpAct) or a.effect.action != "acquire" or \
                     a.effect.inferred or a.effect.kind not in kinds:
@@ -136,7 +155,7 @@ def function_takes(f: FunctionUnit, kinds: frozenset[str],
     calls: list[Call] = []
     seen: set[tuple[int, str]] = set()
     for node in cfg.nodes:
-        if node.ast is None or node.id >= len(info.acts):
+        if node.ast is None or node.id >= len(info.acts) or node.id in dead:
             continue
         for c in walk(node.ast):
             if c.type != "call_expression":
@@ -205,4 +224,5 @@ def state_at(res: Result, acts: Sequence[Sequence[object]], node: int, line: int
     return next(iter(seen)) if len(seen) == 1 and None not in seen else None
 
 
-__all__ = ["Call", "Take", "Template", "function_takes", "state_at", "tainted"]
+__all__ = ["Call", "Take", "Template", "function_takes", "state_at", "tainted",
+           "unchecked_nodes"]

@@ -112,8 +112,9 @@ class Records:
     own functions' records and other files' (``TAKES`` in ``external``)."""
 
     def __init__(self, fa: FileAnalysis, kinds: frozenset[str],
-                 relevant: Iterable[FunctionUnit]) -> None:
-        self.fa, self.kinds = fa, kinds
+                 relevant: Iterable[FunctionUnit],
+                 unchecked: frozenset[str] = frozenset()) -> None:
+        self.fa, self.kinds, self.unchecked = fa, kinds, unchecked
         self.rel = {f.name for f in relevant}
         self.ext = {k[len(TAKES):]: _templates(s) for k, s in fa.external.items()
                     if k.startswith(TAKES)}
@@ -128,7 +129,8 @@ class Records:
         got = self.memo.get(f)
         if got is None:
             got = self.memo[f] = function_takes(f, self.kinds, self.templates,
-                                                self.fa.macro_calls, self.names)
+                                                self.fa.macro_calls, self.names,
+                                                self.unchecked)
         return got
 
     def templates(self, name: str) -> list[Template] | None:
