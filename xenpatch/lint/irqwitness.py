@@ -19,20 +19,24 @@ summaries covers them):
   file-scope static object qualified by its file: each file has its own),
   one take with IRQs known in STATE -- its own, or inside a function of
   the file -- from the runs whose entry is no guess (irqsafe.sound_runs());
+  an _irq/_irqsave take's STATE is ``IRQ``;
 - ``CALLS + NAME|STATE``: one call with IRQs known in STATE of each
   function another file defines.
 
 merge() puts them together over the tree: a call of another file's
 function in a known state is a take, in that state, of each lock of file
 scope the callee takes in its caller's state (an _irq take: off), named
-as the defining file names it.  Only locks taken in both states somewhere
-are kept, with up to two takes per state from different files, and every
-file having a take one of them disagrees with is marked (``RELINT``) for
-the second pass.  There a file reports each of its takes (its own, or
-inside a callee, this file's or another's through ``TAKES``) whose known
-state another file's take disagrees with, naming that take -- unless the
-file itself takes the lock in both states: that pair is the one-file
-check's.
+as the defining file names it.  A lock's convention is what its takes
+declare: IRQ-safe where one of them is an _irq/_irqsave form, IRQ-unsafe
+where all are plain.  Only locks taken in both states somewhere are kept,
+with up to two takes in the state of the convention from different files,
+and every file with a take against it (IRQs on for an IRQ-safe lock, off
+for an IRQ-unsafe one: the allocator called under an irqsave lock) where
+another file has one of those is marked (``RELINT``) for the second pass.
+There a file reports each of its takes (its own, or inside a callee, this
+file's or another's through ``TAKES``) against the convention, naming
+another file's take -- unless the file itself takes the lock in both
+states: that pair is the one-file check's.
 
 A single-file run (lint FILE, the hook) does not run merge(): cross-file
 XL017 is the whole-tree run's (module lazy.py's plan has no tree of
@@ -63,6 +67,8 @@ LOCK = XKEY + "lock:"
 CALLS = XKEY + "call:"
 RELINT = XKEY + "file:"
 _WITNESS = "irqwitness"
+# The state of an _irq/_irqsave take (off, and the lock declared IRQ-safe).
+IRQ = "irq"
 _MAX = 2  # takes kept per lock and state, from different files
 
 
@@ -219,7 +225,7 @@ def exports(rec: Records, runs: Mapping[FunctionUnit, Result],
             if ident is None:
                 continue
             w = Witness(f.name, fa.src.path, t.line, t.callee or t.via, t.key)
-            k = f"{LOCK}{ident}|{st}"
+            k = f"{LOCK}{ident}|{IRQ if t.off else st}"
             if k not in locks or (t.line, t.col) < locks[k][0]:
                 locks[k] = ((t.line, t.col), w)
         for c in called:
@@ -263,21 +269,30 @@ def merge(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[s
         for t in _templates(rec) if rec is not None else ():
             if "$" in t.key or not t.ident:
                 continue
-            found.setdefault((t.ident, "off" if t.off else st), []).append(
+            found.setdefault((t.ident, IRQ if t.off else st), []).append(
                 Witness(w.fn, w.file, w.line, name, t.key))
-    both = {i for i, st in found if st == "on" and (i, "off") in found}
     out: dict[str, Summary] = {}
     marked: set[str] = set()
-    for (ident, st), ws in found.items():
-        if ident not in both:
+    for ident in sorted({i for i, _ in found}):
+        # The lock's convention: IRQ-safe where some take is an _irq form,
+        # IRQ-unsafe where every take is plain.  The takes against it are
+        # the ones reported (a plain take with IRQs on of an IRQ-safe lock,
+        # a plain take with IRQs off of an IRQ-unsafe one: the allocator's
+        # pool lock under a caller's irqsave).
+        good = [*found.get((ident, IRQ), []), *found.get((ident, "off"), [])] \
+            if (ident, IRQ) in found else found.get((ident, "on"), [])
+        bad = found.get((ident, "on" if (ident, IRQ) in found else "off"), [])
+        if not good or not bad:
             continue
-        other = {w.file for w in found[(ident, "off" if st == "on" else "on")]}
         kept: list[Witness] = []
-        for w in ws:
-            if other - {w.file}:
-                marked.add(w.file)
+        for w in good:
             if all(w.file != x.file for x in kept) and len(kept) < _MAX:
                 kept.append(w)
+        mark = {w.file for w in bad if {x.file for x in good} - {w.file}}
+        if not mark:
+            continue
+        marked |= mark
+        st = "off" if (ident, IRQ) in found else "on"
         out[f"{LOCK}{ident}|{st}"] = Summary(tuple(_witness_effect(st, w) for w in kept), None)
     if not out:
         return {}
@@ -303,6 +318,7 @@ def findings(rec: Records, runs: Mapping[FunctionUnit, Result]
             tree[(ident, st)] = [w for w in _witnesses(s) if w.file != fa.src.path]
     if not tree:
         return []
+    good = dict(tree)
     mine: dict[str, dict[str, list[tuple[FunctionUnit, Take, Result]]]] = {}
     for f, res in runs.items():
         if f.info is None:
@@ -310,7 +326,8 @@ def findings(rec: Records, runs: Mapping[FunctionUnit, Result]
         for t in rec.of(f)[0]:
             known = _state(t, f, res)
             who = (t.ident or rec.ident(f, t.key)) if known is not None else None
-            if who is None or known is None or (who, "on") not in tree:
+            if who is None or known is None or \
+                    ((who, "on") not in good and (who, "off") not in good):
                 continue
             mine.setdefault(who, {}).setdefault(known, []).append((f, t, res))
     out: list[tuple[FunctionUnit, RawFinding]] = []
@@ -318,7 +335,8 @@ def findings(rec: Records, runs: Mapping[FunctionUnit, Result]
         if len(by) == 2:
             continue  # the file's own pair: the one-file check's
         [(st, lst)] = by.items()
-        others = tree.get((ident, "off" if st == "on" else "on"), [])
+        # Only the takes against the lock's convention (merge()).
+        others = good.get((ident, "off" if st == "on" else "on"), [])
         if not others:
             continue
         w = others[0]
