@@ -233,7 +233,10 @@ def tree_summaries(commit: str) -> dict[str, Summary]:
         subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
         xen = Path(tmp) / "xen"
         paths = sorted(xen.rglob("*.c"))
-        results = [lint_file(p, str(p.relative_to(xen)), _CONFIGS["default"]) for p in paths]
+        # Named as lint_one() names the bug's files ("xen/..."): the takes
+        # of a lock across files (lint/irqwitness.py) say which file is which.
+        results = [lint_file(p, str(p.relative_to(xen.parent)), _CONFIGS["default"])
+                   for p in paths]
         out = tree_exports(r.exports for r in results)
         out.update(settle([(p, r.path, r.exports) for p, r in zip(paths, results, strict=True)]))
         out.update(irqwitness.merge([(p, r.path, r.exports)
@@ -241,7 +244,7 @@ def tree_summaries(commit: str) -> dict[str, Summary]:
         # The second round of summaries, as a whole-tree run's third pass
         # meets them (lint/rounds.py): the files exporting a summary, with
         # the others' (put_page() of mm.c reaching page_alloc.c).
-        later = [lint_file(p, str(p.relative_to(xen)), _CONFIGS["default"], out,
+        later = [lint_file(p, str(p.relative_to(xen.parent)), _CONFIGS["default"], out,
                            findings_only=True).exports if r.exports else None
                  for p, r in zip(paths, results, strict=True)]
         out.update(changed(results, later, out))
