@@ -61,6 +61,9 @@ class Template:
     off: bool
     via: str
     ident: str = ""
+    # Not a take: a call of another file's function (``key``, its name)
+    # no IRQ move of the function precedes, made in its caller's state.
+    call: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,7 @@ class Call:
     line: int
     col: int
     name: str
+    clean: bool = False  # no IRQ move of the function precedes it
 
 
 def _moves(act: object) -> bool:
@@ -166,13 +170,20 @@ def function_takes(f: FunctionUnit, kinds: frozenset[str],
             name, args = got
             line, col = f.src.line_col(c.start_byte)
             recs = callee(name)
+            clean = node.id not in bad and not _before_in_node(info.acts[node.id], line, col)
             if recs is None:
                 if (node.id, name) not in seen:
                     seen.add((node.id, name))
-                    calls.append(Call(node.id, line, col, name))
+                    calls.append(Call(node.id, line, col, name, clean))
                 continue
-            clean = node.id not in bad and not _before_in_node(info.acts[node.id], line, col)
             for t in recs:
+                if t.call:
+                    # Another file's function called by this callee on entry:
+                    # called here, in this state.
+                    if (node.id, t.key) not in seen:
+                        seen.add((node.id, t.key))
+                        calls.append(Call(node.id, line, col, t.key, clean))
+                    continue
                 if t.kind not in kinds:
                     continue
                 key = t.key

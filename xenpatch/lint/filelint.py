@@ -158,7 +158,7 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
     in_ctx = context_wanted(first) if IRQ_CODES & config.enabled else set()
     # XL017 across files (irqwitness.py): the takes of the file's functions,
     # in the state their callers agree on where they do.
-    xrec = irqwitness.Records(fa, safe_kinds, rel, config.irqsafe_unchecked) if safe_kinds and (
+    xrec = irqwitness.Records(fa, safe_kinds, config.irqsafe_unchecked) if safe_kinds and (
         not findings_only or irqwitness.wanted(fa.external, fa.src.path)) else None
     also = {f for f, _, _ in done if any(not t.off for t in xrec.of(f)[0])} \
         if xrec is not None else set()

@@ -46,7 +46,7 @@ takes to compare with).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,10 +118,8 @@ class Records:
     own functions' records and other files' (``TAKES`` in ``external``)."""
 
     def __init__(self, fa: FileAnalysis, kinds: frozenset[str],
-                 relevant: Iterable[FunctionUnit],
                  unchecked: frozenset[str] = frozenset()) -> None:
         self.fa, self.kinds, self.unchecked = fa, kinds, unchecked
-        self.rel = {f.name for f in relevant}
         self.ext = {k[len(TAKES):]: _templates(s) for k, s in fa.external.items()
                     if k.startswith(TAKES)}
         # The lock API, and the IRQ API (moves, not calls of another file's).
@@ -142,23 +140,22 @@ class Records:
     def templates(self, name: str) -> list[Template] | None:
         """What a call of ``name`` takes; None: nothing known (another
         file's function the tree has no record of, a recursion)."""
-        g = self.fa.fns.get(name)
-        if g is None:
-            return self.ext.get(name)
         if name in self.tmpl:
             return self.tmpl[name]
-        if name not in self.rel:
-            return []  # reaches no lock of the file's
+        g = self.fa.fns.get(name)
+        if g is None and name in self.fa.headers.inlines:
+            g = self.fa.header_fn(name)  # zalloc_cpumask_var() allocates
+        if g is None:
+            return self.ext.get(name)
         if name in self.busy:
             return None
         self.busy.add(name)
         try:
+            # A function reaching no lock of the file's may still call
+            # another file's that takes one (sidtab_insert() allocates).
             self.fa.prepare(g)
-            if g.skip is not None or g.info is None or g.cfg is None:
-                g.skip = None
-                out = None
-            else:
-                out = self.own(g)
+            ok = g.skip is None and g.info is not None and g.cfg is not None
+            out = self.own(g) if ok else None
         finally:
             self.busy.discard(name)
         self.tmpl[name] = out
@@ -168,7 +165,12 @@ class Records:
         """g's takes in its callers' terms."""
         assert g.info is not None
         out: dict[tuple[str, bool], Template] = {}
-        for t in self.of(g)[0]:
+        takes, calls = self.of(g)
+        for c in calls:
+            if c.clean:
+                out.setdefault(("()" + c.name, False), Template(c.name, "", False, c.name,
+                                                                call=True))
+        for t in takes:
             if not t.off and not t.clean:
                 continue  # after an IRQ move of g's: in no state its caller knows
             k = template(t.key, g.info)
@@ -208,7 +210,7 @@ def exports(rec: Records, runs: Mapping[FunctionUnit, Result],
     for f in relevant:
         if f.is_static or f.info is None or f.cfg is None or f.skip is not None:
             continue
-        got = rec.templates(f.name)
+        got = [t for t in rec.templates(f.name) or () if not t.call]
         if got:
             out[TAKES + f.name] = Summary(tuple(
                 Effect("irqtake", t.kind, "", "irq" if t.off else "plain", t.key, None, t.via,
