@@ -6,8 +6,9 @@ object, behind the pool_new() macro of a cast call, as xmalloc() is);
 table.c allocates holding an irqsave lock, user.c with IRQs known on after
 an _irq unlock.  The twins that must stay silent: _quick_get() masks IRQs
 itself before its plain take; user_grow() allocates with IRQs as its
-callers have them; each of table.c and user.c has its own static
-stats_lock, taken in the two states."""
+callers have them; table_release() frees through table_put(), which
+calls pool_put() on some paths only; each of table.c and user.c has its
+own static stats_lock, taken in the two states."""
 
 from __future__ import annotations
 
@@ -55,18 +56,21 @@ def test_the_allocators_lock_is_taken_in_both_states(jobs: int) -> None:
     assert got == want
     # Every take of the pool's lock is plain: the one with IRQs off is the
     # one against its convention.
-    assert got["common/table.c"] == [(23, "XL017")]
+    assert got["common/table.c"] == [(23, "XL017"), (69, "XL017")]
     assert got["common/user.c"] == []
 
 
 def test_the_finding_names_the_other_files_take() -> None:
     files = [(p, p.relative_to(TREE).as_posix()) for p in sorted(TREE.rglob("*.c"))]
-    [f] = [f for r in lint_files(files, jobs=1, tree=False) for f in r.findings
-           if r.path == "common/table.c"]
+    [f, g] = [f for r in lint_files(files, jobs=1, tree=False) for f in r.findings
+              if r.path == "common/table.c"]
     assert f.function == "table_add"
     assert "with IRQs off" in f.message and "common/user.c:20 (in 'user_refill')" in f.message
     assert f.flow[0].note == ("'main_pool->lock' taken with IRQs on at common/user.c:20, "
                               "in 'user_refill' (through '_pool_get')")
+    # Through table_free(), on every path of which pool_put() is called.
+    assert (g.function, g.line) == ("table_del", 69)
+    assert g.message.startswith("'table_free' (through 'spin_lock') takes 'main_pool->lock'")
 
 
 def test_unknown_state_at_the_other_call_says_nothing(tmp_path: Path) -> None:
@@ -89,7 +93,7 @@ def test_a_shared_lock_of_that_name_is_one_lock(tmp_path: Path) -> None:
     _edit(root / "common" / "user.c", "static DEFINE_SPINLOCK(stats_lock);",
           "extern spinlock_t stats_lock;")
     got = _found(root)
-    assert got["common/table.c"] == [(23, "XL017")]
+    assert got["common/table.c"] == [(23, "XL017"), (69, "XL017")]
     assert got["common/user.c"] == [(41, "XL017")]
 
 
@@ -101,7 +105,7 @@ def test_a_callee_masking_irqs_itself_binds_no_state(tmp_path: Path) -> None:
     _edit(pool, "    local_irq_save(flags);\n", "")
     _edit(pool, "    local_irq_restore(flags);\n", "")
     got = _found(root)
-    assert got["common/table.c"] == [(23, "XL017"), (40, "XL017")]
+    assert got["common/table.c"] == [(23, "XL017"), (40, "XL017"), (69, "XL017")]
     assert got["common/user.c"] == []
 
 
@@ -131,9 +135,30 @@ def test_a_files_own_take_is_no_other_files() -> None:
 def test_a_take_check_lock_does_not_check_latches_nothing(tmp_path: Path) -> None:
     """After spin_debug_disable() (rules/lint.toml's irqsafe.unchecked),
     check_lock() returns at once: table_add()'s allocation there latches
-    no IRQ safety, and user.c's take meets no other."""
+    no IRQ safety."""
     root = _tree(tmp_path)
     _edit(root / "common" / "table.c", "    spin_lock_irqsave(&table_lock, flags);\n"
           "    e = pool_new", "    spin_debug_disable();\n"
           "    spin_lock_irqsave(&table_lock, flags);\n    e = pool_new")
+    assert _found(root)["common/table.c"] == [(70, "XL017")]  # table_del()'s only
+
+
+def _in_arch(root: Path, arch: str) -> None:
+    """table.c moved under arch/ARCH/, and the only call with IRQs known
+    on made by a file of arch/x86/."""
+    (root / "arch" / arch).mkdir(parents=True, exist_ok=True)
+    (root / "common" / "table.c").rename(root / "arch" / arch / "table.c")
+    (root / "arch" / "x86").mkdir(parents=True, exist_ok=True)
+    (root / "common" / "user.c").rename(root / "arch" / "x86" / "user.c")
+
+
+def test_two_architectures_are_never_built_together(tmp_path: Path) -> None:
+    root = _tree(tmp_path)
+    _in_arch(root, "arm")
     assert all(v == [] for v in _found(root).values())
+
+
+def test_one_architecture_is(tmp_path: Path) -> None:
+    root = _tree(tmp_path)
+    _in_arch(root, "x86")
+    assert _found(root)["arch/x86/table.c"] == [(23, "XL017"), (69, "XL017")]

@@ -36,6 +36,7 @@ from xenpatch.analysis.irqstate import IRQ_FLAVOURS, is_irq_move, transfer
 from xenpatch.analysis.lockkeys import apply_aliases
 from xenpatch.analysis.locktable import Effect, Wrapper, substitute
 from xenpatch.analysis.pathstate import UNKNOWN, Result
+from xenpatch.analysis.takes import on_every_path
 from xenpatch.analysis.templates import instantiate
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.c.cfg import Cfg, call_args, call_name
@@ -82,6 +83,7 @@ class Take:
     via: str
     ident: str = ""
     callee: str = ""
+    every: bool = True  # the call of ``callee`` is on every path of the function
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ class Call:
     col: int
     name: str
     clean: bool = False  # no IRQ move of the function precedes it
+    every: bool = False  # on every path from the function's entry to a return
 
 
 def _moves(act: object) -> bool:
@@ -174,15 +177,17 @@ def function_takes(f: FunctionUnit, kinds: frozenset[str],
             if recs is None:
                 if (node.id, name) not in seen:
                     seen.add((node.id, name))
-                    calls.append(Call(node.id, line, col, name, clean))
+                    calls.append(Call(node.id, line, col, name, clean,
+                                      on_every_path(cfg, node.id)))
                 continue
             for t in recs:
                 if t.call:
-                    # Another file's function called by this callee on entry:
-                    # called here, in this state.
+                    # Another file's function the callee calls on entry, on
+                    # every path: called here, in this state.
                     if (node.id, t.key) not in seen:
                         seen.add((node.id, t.key))
-                        calls.append(Call(node.id, line, col, t.key, clean))
+                        calls.append(Call(node.id, line, col, t.key, clean,
+                                          on_every_path(cfg, node.id)))
                     continue
                 if t.kind not in kinds:
                     continue
@@ -194,7 +199,7 @@ def function_takes(f: FunctionUnit, kinds: frozenset[str],
                         continue
                 key = apply_aliases(key, info.aliases)
                 out.append(Take(node.id, line, col, key, t.kind, t.off, clean, t.via,
-                                t.ident, name))
+                                t.ident, name, on_every_path(cfg, node.id)))
     return out, calls
 
 

@@ -167,12 +167,20 @@ class Records:
         out: dict[tuple[str, bool], Template] = {}
         takes, calls = self.of(g)
         for c in calls:
-            if c.clean:
+            # Another file's function called on some paths of g only: its
+            # condition is g's business, which no caller's state says
+            # (vgic_put_irq() frees the last reference of an LPI only).  The
+            # file's own functions' takes on some paths are its record
+            # (the allocator takes its pool's lock for small sizes only).
+            if c.clean and c.every:
                 out.setdefault(("()" + c.name, False), Template(c.name, "", False, c.name,
                                                                 call=True))
         for t in takes:
             if not t.off and not t.clean:
                 continue  # after an IRQ move of g's: in no state its caller knows
+            if t.callee and not t.every and t.callee not in self.fa.fns and \
+                    t.callee not in self.fa.headers.inlines:
+                continue  # another file's function, called on some paths (above)
             k = template(t.key, g.info)
             if k is None:
                 continue
@@ -288,9 +296,12 @@ def merge(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[s
             continue
         kept: list[Witness] = []
         for w in good:
-            if all(w.file != x.file for x in kept) and len(kept) < _MAX:
+            # Up to _MAX files per architecture (and of common code).
+            same = [x for x in kept if _arch(x.file) == _arch(w.file)]
+            if all(w.file != x.file for x in same) and len(same) < _MAX:
                 kept.append(w)
-        mark = {w.file for w in bad if {x.file for x in good} - {w.file}}
+        mark = {w.file for w in bad
+                if any(x.file != w.file and _built_together(x.file, w.file) for x in good)}
         if not mark:
             continue
         marked |= mark
@@ -301,6 +312,23 @@ def merge(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[s
     out.update({TAKES + n: s for n, s in takes.items()})
     out.update({RELINT + f: Summary((), None) for f in sorted(marked)})
     return out
+
+
+_ARCH = re.compile(r"(?:^|/)arch/([^/]+)/")
+
+
+def _arch(path: str) -> str:
+    """The architecture a file under arch/NAME/ is built for; "" for
+    common code."""
+    m = _ARCH.search(path)
+    return m.group(1) if m is not None else ""
+
+
+def _built_together(a: str, b: str) -> bool:
+    """Can the two files be in one hypervisor: not two architectures'
+    (check_lock() latches per running hypervisor)."""
+    x, y = _arch(a), _arch(b)
+    return not x or not y or x == y
 
 
 def wanted(external: Mapping[str, Summary], path: str) -> bool:
@@ -338,7 +366,8 @@ def findings(rec: Records, runs: Mapping[FunctionUnit, Result]
             continue  # the file's own pair: the one-file check's
         [(st, lst)] = by.items()
         # Only the takes against the lock's convention (merge()).
-        others = good.get((ident, "off" if st == "on" else "on"), [])
+        others = [w for w in good.get((ident, "off" if st == "on" else "on"), [])
+                  if _built_together(w.file, fa.src.path)]
         if not others:
             continue
         w = others[0]
