@@ -21,7 +21,12 @@ summaries covers them):
   the file -- from the runs whose entry is no guess (irqsafe.sound_runs());
   an _irq/_irqsave take's STATE is ``IRQ``;
 - ``CALLS + NAME|STATE``: one call with IRQs known in STATE of each
-  function another file defines.
+  function another file defines, made here or by a helper of the file
+  (or a header inline) that calls it on entry -- no IRQ move before it --
+  and on every path: a call on some paths of a helper is the helper's
+  business, which no caller's state says (vgic_put_irq() frees the last
+  reference of an LPI only), unlike the file's own takes on some paths
+  (the allocator takes its pool's lock for small sizes only).
 
 merge() puts them together over the tree: a call of another file's
 function in a known state is a take, in that state, of each lock of file
@@ -36,7 +41,8 @@ another file has one of those is marked (``RELINT``) for the second pass.
 There a file reports each of its takes (its own, or inside a callee, this
 file's or another's through ``TAKES``) against the convention, naming
 another file's take -- unless the file itself takes the lock in both
-states: that pair is the one-file check's.
+states: that pair is the one-file check's.  Two files under different
+arch/NAME/ are never built together: their takes never meet.
 
 A single-file run (lint FILE, the hook) does not run merge(): cross-file
 XL017 is the whole-tree run's (module lazy.py's plan has no tree of
