@@ -29,7 +29,7 @@ LISTED = re.compile(r"^- `([^`]+:\d+:\d+)` (XL\d{3}) `(\w+)`:\s+\*\*", re.M)
 # An entry found by XL017 across files: a whole-tree run's alone (a file
 # linted alone, the hook's case, compares its own takes only).
 ACROSS = re.compile(r"^- `([^`]+:\d+:\d+)` (XL017) `(\w+)`:\s+\*\*(?:(?!^- `).)*?"
-                    r"Found by XL017 across files", re.M | re.S)
+                    r"Found by XL017 across\s+files", re.M | re.S)
 
 
 def across_files(doc: Path) -> set[tuple[str, ...]]:
