@@ -67,6 +67,7 @@ sys.path.insert(0, str(ROOT))
 
 from xenpatch.analysis.locktable import Summary  # noqa: E402
 from xenpatch.c.source import SourceError, function_name, functions, parse_bytes  # noqa: E402
+from xenpatch.lint import irqwitness  # noqa: E402
 from xenpatch.lint.config import LintConfig  # noqa: E402
 from xenpatch.lint.filelint import lint_file  # noqa: E402
 from xenpatch.lint.irqcalls import settle  # noqa: E402
@@ -232,13 +233,18 @@ def tree_summaries(commit: str) -> dict[str, Summary]:
         subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
         xen = Path(tmp) / "xen"
         paths = sorted(xen.rglob("*.c"))
-        results = [lint_file(p, str(p.relative_to(xen)), _CONFIGS["default"]) for p in paths]
+        # Named as lint_one() names the bug's files ("xen/..."): the takes
+        # of a lock across files (lint/irqwitness.py) say which file is which.
+        results = [lint_file(p, str(p.relative_to(xen.parent)), _CONFIGS["default"])
+                   for p in paths]
         out = tree_exports(r.exports for r in results)
         out.update(settle([(p, r.path, r.exports) for p, r in zip(paths, results, strict=True)]))
+        out.update(irqwitness.merge([(p, r.path, r.exports)
+                                     for p, r in zip(paths, results, strict=True)]))
         # The second round of summaries, as a whole-tree run's third pass
         # meets them (lint/rounds.py): the files exporting a summary, with
         # the others' (put_page() of mm.c reaching page_alloc.c).
-        later = [lint_file(p, str(p.relative_to(xen)), _CONFIGS["default"], out,
+        later = [lint_file(p, str(p.relative_to(xen.parent)), _CONFIGS["default"], out,
                            findings_only=True).exports if r.exports else None
                  for p, r in zip(paths, results, strict=True)]
         out.update(changed(results, later, out))

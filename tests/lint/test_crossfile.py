@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lint.test_fixtures import expected
-from xenpatch.analysis.irqentry import FIELD_KEY
+from xenpatch.analysis.irqentry import FIELD_KEY, LOCKS_KEY
 from xenpatch.analysis.locktable import Effect, Summary
 from xenpatch.lint.findings import FileResult
 from xenpatch.lint.run import lint_files
@@ -82,7 +82,9 @@ def test_takes_cross_files_bound_by_their_parameters() -> None:
     # to heap_user.c all the same, the domain's lock bound to the argument.
     heap = TREE / "heap.c"
     [r] = lint_files([(heap, heap.name)], jobs=1)
-    assert {n: sorted((e.action, e.key) for e in s.effects) for n, s in r.exports.items()} == {
+    # (Their takes for XL017 across files go apart: irqwitness.py.)
+    assert {n: sorted((e.action, e.key) for e in s.effects) for n, s in r.exports.items()
+            if not n.startswith(LOCKS_KEY)} == {
         "free_page_to_heap": [("take", "heap_lock")],
         "free_dom_page": [("take", "$0->alloc_lock"), ("take", "heap_lock")],
     }

@@ -40,6 +40,10 @@ def _plain(raw: bytes) -> dict[str, Wrapper]:
             if t and balanced_parens(t.group(1)):
                 body = t.group(1).strip()
         call = re.fullmatch(r"([A-Za-z_]\w*)\s*\((.*)\)", body, re.S)
+        cast = re.match(r"\(\s*(?:const\s+)?(?:struct\s+)?[A-Za-z_]\w*(?:\s+const)?\s*\*+\s*\)\s*",
+                        body) if call is None else None
+        if cast is not None:  # (t *)_xmalloc(...): the call under a pointer cast
+            call = re.fullmatch(r"([A-Za-z_]\w*)\s*\((.*)\)", body[cast.end():], re.S)
         if call is None or not balanced_parens(call.group(2)):
             continue
         params = [p.strip() for p in m.group(2).decode().split(",") if p.strip()]

@@ -26,6 +26,16 @@ DOCS = project_root() / "docs" / "lint-findings"
 LISTED = re.compile(r"^- `([^`]+:\d+:\d+)` (XL\d{3}) `(\w+)`:\s+\*\*", re.M)
 
 
+# An entry found by XL017 across files: a whole-tree run's alone (a file
+# linted alone, the hook's case, compares its own takes only).
+ACROSS = re.compile(r"^- `([^`]+:\d+:\d+)` (XL017) `(\w+)`:\s+\*\*(?:(?!^- `).)*?"
+                    r"Found by XL017 across\s+files", re.M | re.S)
+
+
+def across_files(doc: Path) -> set[tuple[str, ...]]:
+    return {m.groups() for m in ACROSS.finditer(doc.read_text(encoding="utf-8"))}
+
+
 def listed(doc: Path) -> list[tuple[str, ...]]:
     return sorted(m.groups() for m in LISTED.finditer(doc.read_text(encoding="utf-8")))
 

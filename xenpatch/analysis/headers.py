@@ -102,6 +102,10 @@ def macro_wrappers(raw: bytes) -> dict[str, Wrapper]:
                 if t and _balanced(t.group(1)):
                     body = t.group(1).strip()
         call = _CALLED.fullmatch(body)
+        if call is None and (cast := _CAST.match(body)) is not None:
+            # xmalloc(t) is ((t *)_xmalloc(sizeof(t), ...)): the cast
+            # changes the value's type, not the call.
+            call = _CALLED.fullmatch(body[cast.end():])
         if call is None or not _balanced(call.group(2)):
             continue
         params = [p.strip() for p in m.group(2).decode().split(",") if p.strip()]
@@ -127,6 +131,8 @@ _DO_HEAD = re.compile(r"do\s*\{\s*")
 _DO_TAIL = re.compile(r";?\s*\}\s*while\s*\(\s*0\s*\)\Z")
 _NOSPEC = re.compile(r"(?:lock_evaluate_nospec|evaluate_nospec)\s*\((.*)\)", re.S)
 _CALLED = re.compile(r"([A-Za-z_]\w*)\s*\((.*)\)", re.S)
+# A cast to a pointer type before a macro's call.
+_CAST = re.compile(r"\(\s*(?:const\s+)?(?:struct\s+)?[A-Za-z_]\w*(?:\s+const)?\s*\*+\s*\)\s*")
 _PARAM = re.compile(r"[A-Za-z_]\w*")
 _PARENS = re.compile(r"[()]")
 

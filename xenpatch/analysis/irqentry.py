@@ -169,6 +169,9 @@ _FIELD_CALL = re.compile(rb"(?:->|\.)\s*([A-Za-z_]\w*)\s*\)?\s*\(")
 # The prefix is FIELD_KEY's on purpose: every filter that keeps these
 # whole-tree facts out of a function's summaries covers both.
 CALL_KEY = FIELD_KEY + "()"
+# The takes of locks over the tree, for XL017 across files (lint:
+# irqwitness.py): no function's entry, under CALL_KEY for the same filters.
+LOCKS_KEY = CALL_KEY + "&"
 
 # What the other files' calls of a function say one call at a time, where
 # their states differ (lint: irqcalls.settle(), whole-tree runs):

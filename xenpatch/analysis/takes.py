@@ -73,7 +73,7 @@ def lock_takes(f: FunctionUnit, res: Result | None, summarised: set[str]) -> lis
             continue
         when: str | None = None
         some = False
-        if not _on_every_path(f.cfg, nid):
+        if not on_every_path(f.cfg, nid):
             # Taken on every path once a parameter's truth is known: the
             # call's argument says whether (``if ( !locked ) spin_lock(l)``).
             # Assuming a parameter no branch tests changes no path: only
@@ -86,7 +86,7 @@ def lock_takes(f: FunctionUnit, res: Result | None, summarised: set[str]) -> lis
                       if p in tested and not _assigned(body, p)]
             when = next((("" if truth else "!") + f"${i}" for i, p in params
                          for truth in (True, False)
-                         if _on_every_path(f.cfg, nid, (f.src, p, truth))), None)
+                         if on_every_path(f.cfg, nid, (f.src, p, truth))), None)
             if when is None:
                 if held_test is None:
                     held_test = _tests_held(f.src, f.cfg, f.node, f.info.params)
@@ -261,7 +261,7 @@ def _decided_by(cfg: Cfg, node: int, tests: list[int]) -> bool:
 
 def _reaches(cfg: Cfg, node: int, assume: tuple[SourceFile, str, bool]) -> bool:
     """Can ``node`` be reached from the entry with the parameter assumed
-    (see _on_every_path)?"""
+    (see on_every_path)?"""
     succ = _assumed_succ(cfg, assume)
     seen, todo = {cfg.entry}, [cfg.entry]
     while todo:
@@ -314,7 +314,7 @@ def _assigned_slow(body: str, var: str) -> bool:
 
 
 def _tested_names(src: SourceFile, cfg: Cfg) -> set[str]:
-    """The names _on_every_path() may follow: each two-way branch's plain
+    """The names on_every_path() may follow: each two-way branch's plain
     test of one identifier (``p``, ``!p``)."""
     out: set[str] = set()
     for n in cfg.nodes:
@@ -355,8 +355,8 @@ def _param_test(src: SourceFile, ast: Node | None, param: str) -> bool | None:
     return not neg
 
 
-def _on_every_path(cfg: Cfg, node: int,
-                   assume: tuple[SourceFile, str, bool] | None = None) -> bool:
+def on_every_path(cfg: Cfg, node: int,
+                  assume: tuple[SourceFile, str, bool] | None = None) -> bool:
     """Does every path from the entry to a return pass through ``node``?
     With ``assume`` (a parameter and its truth), the branches that test that
     parameter itself follow its value (the parameter is assumed unchanged:

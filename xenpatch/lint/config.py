@@ -16,6 +16,8 @@ class LintConfig(AnalysisConfig):
     enabled: frozenset[str] = frozenset(CHECKS)
     # XL017: the lock kinds Xen's check_lock() covers, by the tree's era.
     irqsafe_eras: tuple[Era, ...] = ()
+    # Calls after which check_lock() checks nothing (spin_debug_disable()).
+    irqsafe_unchecked: frozenset[str] = frozenset()
 
     @staticmethod
     def load(rules: Path | None = None) -> LintConfig:
@@ -26,7 +28,11 @@ class LintConfig(AnalysisConfig):
         if unknown:
             raise ValueError(f"{d / 'lint.toml'}: unknown check IDs {sorted(unknown)}")
         eras = load_eras(data.get("irqsafe", {}).get("era"), str(d / "lint.toml"))
-        return LintConfig(**analysis_fields(d, data), enabled=enabled, irqsafe_eras=eras)
+        unchecked = data.get("irqsafe", {}).get("unchecked", [])
+        if not isinstance(unchecked, list) or not all(isinstance(n, str) for n in unchecked):
+            raise ValueError(f"{d / 'lint.toml'}: irqsafe.unchecked must list function names")
+        return LintConfig(**analysis_fields(d, data), enabled=enabled, irqsafe_eras=eras,
+                          irqsafe_unchecked=frozenset(unchecked))
 
 
 def lint_rules_dir() -> Path:

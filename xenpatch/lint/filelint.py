@@ -59,7 +59,7 @@ from xenpatch.c.source import (
     mentions_any,
     parse_bytes,
 )
-from xenpatch.lint import reuse, suppress
+from xenpatch.lint import irqwitness, reuse, suppress
 from xenpatch.lint.checks import CheckObserver, PercpuOracle, RawFinding
 from xenpatch.lint.config import LintConfig
 from xenpatch.lint.findings import FileResult, Finding, Step
@@ -164,8 +164,14 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
     wanted = _entry_wanted(done, {f for f, lst in takes.items() if any(s[3] for s in lst)})
     # The functions a caller's context can change (irqcontext.py).
     in_ctx = context_wanted(first) if IRQ_CODES & config.enabled else set()
+    # XL017 across files (irqwitness.py): the takes of the file's functions,
+    # in the state their callers agree on where they do.
+    xrec = irqwitness.Records(fa, safe_kinds, config.irqsafe_unchecked) if safe_kinds and (
+        not findings_only or irqwitness.wanted(fa.external, fa.src.path)) else None
+    also = {f for f, _, _ in done if any(not t.off for t in xrec.of(f)[0])} \
+        if xrec is not None else set()
     entries, in_context = _with_entry_states(fa, config, oracle, done, queued_rw, wanted,
-                                             in_ctx, refs_of)
+                                             in_ctx, refs_of, also)
     runs: dict[FunctionUnit, Result] | None = None
     if IRQ_CODES & config.enabled and not findings_only:
         # What this file's calls through struct fields agree on, for the
@@ -182,6 +188,9 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
         for name, state in call_states(runs.items(), fa.src.raw, fa.fns).items():
             result.exports[CALL_KEY + name] = field_summary(state)
         result.exports.update(witness_exports(fa, runs, first))
+        if xrec is not None:
+            result.exports.update(irqwitness.exports(
+                xrec, _entered(fa, done, also - wanted, entries, runs, first, refs_of), rel))
     for f in rel:
         if f.skip is not None:
             result.skipped.append((f.name, fa.src.line_of(f.node.start_byte), f.skip))
@@ -203,7 +212,38 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
                               refs_of, external_calls(fa.external))
         found.extend(_finding(fa.src, f, runs[f], r) for f, r in
                      irq_safety_findings(runs.items(), takes))
+    if xrec is not None and irqwitness.wanted(fa.external, fa.src.path):
+        if runs is None:
+            runs = sound_runs(fa.order, first, {f: res for f, res, _ in done}, entries,
+                              refs_of, external_calls(fa.external))
+        entered = _entered(fa, done, also - wanted, entries, runs, first, refs_of)
+        found.extend(_finding(fa.src, f, entered[f], r) for f, r in
+                     irqwitness.findings(xrec, entered))
     result.findings.extend(found)
+
+
+def _entered(fa: FileAnalysis, done: list[tuple[FunctionUnit, Result, list[RawFinding]]],
+             extra: set[FunctionUnit], entries: Mapping[str, str],
+             runs: Mapping[FunctionUnit, Result], first: Mapping[FunctionUnit, Result],
+             refs_of: Callable[[], fnptrs.FnRefs]) -> dict[FunctionUnit, Result]:
+    """``runs`` (sound_runs()) with the ``extra`` functions whose callers
+    agree on their entry state run in it (without checks: only XL017 across
+    files reads them), where that entry is no guess."""
+    more: dict[FunctionUnit, Result] = {}
+    for f in extra:
+        if f.name not in entries or f.info is None:
+            continue
+        f.entry_irq = entries[f.name]
+        try:
+            res = run_engine(f, None)
+        finally:
+            f.entry_irq = None
+        if res is not None:
+            more[f] = res
+    if not more:
+        return dict(runs)
+    final = {**{f: res for f, res, _ in done}, **more}
+    return sound_runs(fa.order, first, final, entries, refs_of, external_calls(fa.external))
 
 
 def _fn_refs(fa: FileAnalysis) -> fnptrs.FnRefs:
@@ -268,15 +308,18 @@ def _with_entry_states(fa: FileAnalysis, config: LintConfig, oracle: PercpuOracl
                        done: list[tuple[FunctionUnit, Result, list[RawFinding]]],
                        queued_rw: bool, wanted: set[FunctionUnit],
                        in_ctx: set[FunctionUnit],
-                       refs_of: Callable[[], fnptrs.FnRefs]) -> tuple[dict[str, str],
+                       refs_of: Callable[[], fnptrs.FnRefs],
+                       also: set[FunctionUnit] | None = None) -> tuple[dict[str, str],
                                   list[tuple[FunctionUnit, Result, RawFinding]]]:
     """The checks run again over the ``wanted`` functions (_entry_wanted())
     whose callers all agree on the IRQ state at entry (analysis/irqentry.py):
     an IRQ move of theirs can tell (an _irq lock, or a restore of flags
     saved from that state), or XL017 wants the state of a plain take.  With
     them, the findings of the functions whose callers disagree in one
-    caller's context (``in_ctx``: irqcontext.context_wanted())."""
-    if not IRQ_CODES & config.enabled or not wanted and not in_ctx:
+    caller's context (``in_ctx``: irqcontext.context_wanted()).  ``also``:
+    functions whose entry states XL017 across files reads (irqwitness.py),
+    not run again here."""
+    if not IRQ_CODES & config.enabled or not wanted and not in_ctx and not also:
         return {}, []
     refs = refs_of()
     by_node = {f.node.start_byte: f for f in fa.order}

@@ -47,6 +47,7 @@ from xenpatch.analysis.headers import find_xen_root
 from xenpatch.analysis.irqentry import (
     CALL_KEY,
     FIELD_KEY,
+    LOCKS_KEY,
     WANT,
     WITNESS,
     field_summary,
@@ -85,6 +86,8 @@ def settle(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]],
     for p, display, ex in per_file:
         rp = absolute(p)
         for k, s in ex.items():
+            if k.startswith(LOCKS_KEY):
+                continue  # irqwitness.merge()'s
             st = summary_state(s)
             if k.startswith(WITNESS):
                 rest = k[len(WITNESS):]

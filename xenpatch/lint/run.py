@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from xenpatch.analysis.irqentry import stores_any
 from xenpatch.analysis.locktable import Summary
-from xenpatch.lint import irqcalls, rounds
+from xenpatch.lint import irqcalls, irqwitness, rounds
 from xenpatch.lint.findings import FileResult
 from xenpatch.lint.inputs import display as _display
 from xenpatch.lint.inputs import read as _read
@@ -111,7 +111,8 @@ def _again(
     # A field whose calls agree on the IRQ state matters to the files
     # storing a function in it only.
     if not called and not stores_any(text, tree.fields) and \
-            not irqcalls.defines_any(text, tree.called):
+            not irqcalls.defines_any(text, tree.called) and \
+            not irqwitness.wanted(tree.summaries, item[1]):
         return None
     # Its exports stay its first pass's (_second), and no later pass asks
     # where it calls holding a lock.
@@ -649,6 +650,9 @@ def _two_passes(work: list[tuple[Path, str]], mapper, progress: Progress | None 
                in zip(work, pairs, strict=True) if p is not None and p[1] is not None}
     exports.update(irqcalls.settle([(w[0], r.path, r.exports)
                                     for w, r in zip(work, first, strict=True)], defined))
+    # XL017 across files: the takes of each lock over the tree.
+    exports.update(irqwitness.merge([(w[0], r.path, r.exports)
+                                     for w, r in zip(work, first, strict=True)]))
     later: list[dict[str, Summary] | None] = []
     results = _second(work, first, exports, mapper, progress, raws, later)
     # A third round, bounded: put_page() (mm.c) takes the heap lock only

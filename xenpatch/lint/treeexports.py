@@ -8,7 +8,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from xenpatch.analysis.irqentry import CALL_KEY, FIELD_KEY, field_summary, summary_state
+from xenpatch.analysis.irqentry import (
+    CALL_KEY,
+    FIELD_KEY,
+    LOCKS_KEY,
+    field_summary,
+    summary_state,
+)
 from xenpatch.analysis.locktable import Summary
 from xenpatch.lint.shipping import Shipped, received
 from xenpatch.lint.takers import takes_only
@@ -37,7 +43,8 @@ class TreeExports:
         return cls(exports, known_fields(exports), takers,
                    frozenset(n for n in fns if n not in takers),
                    frozenset(k[len(CALL_KEY):].lstrip("@").partition("|")[0]
-                             for k in exports if k.startswith(CALL_KEY)))
+                             for k in exports if k.startswith(CALL_KEY)
+                             and not k.startswith(LOCKS_KEY)))
 
 
 def shipped(exports: dict[str, Summary] | TreeExports | Shipped) -> TreeExports:

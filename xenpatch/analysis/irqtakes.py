@@ -1,0 +1,244 @@
+"""Where a function takes a lock, itself or inside the functions it calls,
+and in which IRQ state: what XL017 compares across files (lint/irqwitness.py).
+
+A take is one of:
+
+- a lock operation of the function (the table's, a wrapper's): with IRQs
+  off whatever the state when it is an ``_irq``/``_irqsave`` form, in the
+  state the function is in there when it is plain;
+- a take inside a callee, from the callee's own record (``Template``):
+  "off" (its ``_irq``/``_irqsave`` take), or "entry" -- a plain take no IRQ
+  move of the callee precedes on any path, which happens in the state the
+  caller calls it in.  A plain take after an IRQ move of the callee says
+  nothing about the caller's state and is not recorded at all.
+
+Summaries of the lock API (locktable "take" effects) do not say whether an
+IRQ move precedes a callee's plain take, and leave out takes a parameter's
+value decides (xmalloc()'s pool lock, taken for small sizes only), which a
+caller holding a lock must not meet but which still fix the lock's IRQ
+safety when they happen: so the record here is its own, computed from the
+function's acts and CFG, a callee's bound at each call through the macros
+of the file's headers (``xmalloc(t)`` is ``_xmalloc(sizeof(t), ...)``).
+
+Nothing here knows where a state comes from: the caller replays its own
+run's states (state_at()).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from tree_sitter import Node
+
+from xenpatch.analysis.events import IrqAct, OpAct
+from xenpatch.analysis.irqstate import IRQ_FLAVOURS, is_irq_move, transfer
+from xenpatch.analysis.lockkeys import apply_aliases
+from xenpatch.analysis.locktable import Effect, Wrapper, substitute
+from xenpatch.analysis.pathstate import UNKNOWN, Result
+from xenpatch.analysis.takes import on_every_path
+from xenpatch.analysis.templates import instantiate
+from xenpatch.analysis.unit import FunctionUnit
+from xenpatch.c.cfg import Cfg, call_args, call_name
+from xenpatch.c.source import walk
+from xenpatch.graphs import reachable
+
+# IRQ acts that read or state the IRQ state without changing it.
+_NOT_MOVES = frozenset({"assert_on", "assert_off", "read"})
+# Macros followed to the function a call reaches (xmalloc -> _xmalloc).
+_MACRO_DEPTH = 4
+
+
+@dataclass(frozen=True)
+class Template:
+    """A take inside a function, in its callers' terms: ``key`` with $i for
+    its parameters; ``off`` for an ``_irq``/``_irqsave`` take, else one in
+    the state the function was entered in; ``ident``: the lock's identity
+    as the defining file named it, for a lock of file scope (a static
+    object is its file's alone), else ""."""
+
+    key: str
+    kind: str
+    off: bool
+    via: str
+    ident: str = ""
+    # Not a take: a call of another file's function (``key``, its name)
+    # no IRQ move of the function precedes, made in its caller's state.
+    call: bool = False
+
+
+@dataclass(frozen=True)
+class Take:
+    """A take in a function: at CFG ``node``, (line, col); ``key`` in the
+    function's terms; ``clean``: no IRQ move of the function precedes it
+    on any path (it happens in the entry state, unless ``off``)."""
+
+    node: int
+    line: int
+    col: int
+    key: str
+    kind: str
+    off: bool
+    clean: bool
+    via: str
+    ident: str = ""
+    callee: str = ""
+    every: bool = True  # the call of ``callee`` is on every path of the function
+
+
+@dataclass(frozen=True)
+class Call:
+    """A call of a function the record of which is not known here (another
+    file's): its state is what another file's record binds to."""
+
+    node: int
+    line: int
+    col: int
+    name: str
+    clean: bool = False  # no IRQ move of the function precedes it
+    every: bool = False  # on every path from the function's entry to a return
+
+
+def _moves(act: object) -> bool:
+    return is_irq_move(act) and not (isinstance(act, IrqAct) and act.op in _NOT_MOVES)
+
+
+def tainted(cfg: Cfg, acts: Sequence[Sequence[object]]) -> set[int]:
+    """The nodes some IRQ move of the function may precede on entry to the
+    node (a node with a move of its own is tainted after it: see Take)."""
+    movers = [i for i, a in enumerate(acts) if any(_moves(x) for x in a)]
+    if not movers:
+        return set()
+    return reachable([s for m in movers for s in cfg.nodes[m].succ],
+                     lambda i: cfg.nodes[i].succ)
+
+
+def _before_in_node(acts: Sequence[object], line: int, col: int) -> bool:
+    """Does an IRQ move of the node come before (line, col)?"""
+    return any(_moves(a) and (getattr(a, "line", 0), getattr(a, "col", 0)) < (line, col)
+               for a in acts)
+
+
+def unchecked_nodes(f: FunctionUnit, names: frozenset[str]) -> set[int]:
+    """The CFG nodes a call of one of ``names`` (after which check_lock()
+    checks nothing: spin_debug_disable()) may precede, its own included:
+    a take there latches nothing.  Its re-enabling is not followed."""
+    cfg = f.cfg
+    if cfg is None or not names or not any(n.encode() in f.src.text(f.node).encode()
+                                           for n in names):
+        return set()
+    at = [node.id for node in cfg.nodes if node.ast is not None and any(
+        c.type == "call_expression" and call_name(f.src, c) in names for c in walk(node.ast))]
+    return reachable(at, lambda i: cfg.nodes[i].succ) if at else set()
+
+
+def function_takes(f: FunctionUnit, kinds: frozenset[str],
+                   callee: Callable[[str], Sequence[Template] | None],
+                   macros: Mapping[str, Wrapper], table_names: frozenset[str],
+                   unchecked: frozenset[str] = frozenset(),
+                   ) -> tuple[list[Take], list[Call]]:
+    """f's takes of locks of ``kinds`` (module doc), and its calls of the
+    functions ``callee`` has no record of (None), once per node and name.
+    ``macros``: the header macros that call a function; ``table_names``:
+    the lock API (its ops are f's acts already); ``unchecked``: calls
+    after which check_lock() checks nothing (unchecked_nodes()): the takes
+    and calls they may precede are left out."""
+    info, cfg = f.info, f.cfg
+    if info is None or cfg is None:
+        return [], []
+    bad = tainted(cfg, info.acts)
+    dead = unchecked_nodes(f, unchecked)
+    out: list[Take] = []
+    for n, acts in enumerate(info.acts):
+        if n in dead:
+            continue
+        for a in acts:
+            if not isinstance(a, OpAct) or a.effect.action != "acquire" or \
+                    a.effect.inferred or a.effect.kind not in kinds:
+                continue
+            e = a.effect
+            out.append(Take(n, a.line, a.col, e.key, e.kind, e.flavour in IRQ_FLAVOURS,
+                            n not in bad and not _before_in_node(acts, a.line, a.col), e.via))
+    calls: list[Call] = []
+    seen: set[tuple[int, str]] = set()
+    for node in cfg.nodes:
+        if node.ast is None or node.id >= len(info.acts) or node.id in dead:
+            continue
+        for c in walk(node.ast):
+            if c.type != "call_expression":
+                continue
+            got = _reached(f, c, macros, table_names)
+            if got is None:
+                continue
+            name, args = got
+            line, col = f.src.line_col(c.start_byte)
+            recs = callee(name)
+            clean = node.id not in bad and not _before_in_node(info.acts[node.id], line, col)
+            if recs is None:
+                if (node.id, name) not in seen:
+                    seen.add((node.id, name))
+                    calls.append(Call(node.id, line, col, name, clean,
+                                      on_every_path(cfg, node.id)))
+                continue
+            for t in recs:
+                if t.call:
+                    # Another file's function the callee calls on entry, on
+                    # every path: called here, in this state.
+                    if (node.id, t.key) not in seen:
+                        seen.add((node.id, t.key))
+                        calls.append(Call(node.id, line, col, t.key, clean,
+                                          on_every_path(cfg, node.id)))
+                    continue
+                if t.kind not in kinds:
+                    continue
+                key = t.key
+                if "$" in key:
+                    key = instantiate(Effect("take", t.kind, "", "plain", key, None, t.via),
+                                      args).key
+                    if "$" in key:
+                        continue
+                key = apply_aliases(key, info.aliases)
+                out.append(Take(node.id, line, col, key, t.kind, t.off, clean, t.via,
+                                t.ident, name, on_every_path(cfg, node.id)))
+    return out, calls
+
+
+def _reached(f: FunctionUnit, call: Node, macros: Mapping[str, Wrapper],
+             table_names: frozenset[str]) -> tuple[str, list[str]] | None:
+    """The function a call reaches through the header macros, with its
+    arguments; None for the lock API's own ops and calls of no name."""
+    name = call_name(f.src, call)
+    if name is None or name in table_names:
+        return None
+    args = [f.src.text(a) for a in call_args(call)]
+    for _ in range(_MACRO_DEPTH):
+        w = macros.get(name)
+        if w is None:
+            break
+        name, args = w.target, [substitute(a, args) for a in w.args]
+        if name in table_names:
+            return None
+    return name, args
+
+
+def state_at(res: Result, acts: Sequence[Sequence[object]], node: int, line: int,
+             col: int) -> str | None:
+    """The IRQ state every path of the run agrees on at (line, col) of CFG
+    ``node``: "on", "off", or None."""
+    seen: set[str | None] = set()
+    for n, st in res.parents:
+        if n != node:
+            continue
+        cur = st
+        for a in acts[node]:
+            # A node's acts come in evaluation order, not by position.
+            if (getattr(a, "line", 0), getattr(a, "col", 0)) < (line, col) and is_irq_move(a):
+                cur = transfer(cur, a)  # type: ignore[arg-type]
+        seen.add(None if cur.fact(UNKNOWN) is not None else cur.fact("%irq"))
+        if len(seen) > 1:
+            return None
+    return next(iter(seen)) if len(seen) == 1 and None not in seen else None
+
+
+__all__ = ["Call", "Take", "Template", "function_takes", "state_at", "tainted",
+           "unchecked_nodes"]

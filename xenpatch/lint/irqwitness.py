@@ -1,0 +1,399 @@
+"""XL017 across files: a lock taken with IRQs known on in one file and known
+off in another (lint/irqsafe.py compares the takes of one file).
+
+Xen's check_lock() latches a lock's IRQ safety at its first take over the
+whole hypervisor.  The commonest miss is the allocator's: a function holding
+a lock with IRQs off (spin_lock_irqsave()) calls xmalloc(), whose pool lock
+is taken plainly in xmalloc_tlsf.c -- with IRQs off there, and with IRQs on
+wherever the allocator is called with IRQs known on.
+
+Each file's first pass of a whole-tree run exports (keys under ``XKEY``,
+a CALL_KEY prefix: every filter keeping tree facts out of function
+summaries covers them):
+
+- ``TAKES + NAME``: the takes inside each of its non-static functions, in
+  callers' terms (analysis/irqtakes.py: an _irq/_irqsave take, or a plain
+  one no IRQ move of the function precedes, which happens in the caller's
+  state);
+- ``LOCK + IDENT|STATE``: per lock identity (irqsafe.identity(), a
+  file-scope static object qualified by its file: each file has its own),
+  one take with IRQs known in STATE -- its own, or inside a function of
+  the file -- from the runs whose entry is no guess (irqsafe.sound_runs());
+  an _irq/_irqsave take's STATE is ``IRQ``;
+- ``CALLS + NAME|STATE``: one call with IRQs known in STATE of each
+  function another file defines, made here or by a helper of the file
+  (or a header inline) that calls it on entry -- no IRQ move before it --
+  and on every path: a call on some paths of a helper is the helper's
+  business, which no caller's state says (vgic_put_irq() frees the last
+  reference of an LPI only), unlike the file's own takes on some paths
+  (the allocator takes its pool's lock for small sizes only).
+
+merge() puts them together over the tree: a call of another file's
+function in a known state is a take, in that state, of each lock of file
+scope the callee takes in its caller's state (an _irq take: off), named
+as the defining file names it.  A lock's convention is what its takes
+declare: IRQ-safe where one of them is an _irq/_irqsave form, IRQ-unsafe
+where all are plain.  Only locks taken in both states somewhere are kept,
+with up to two takes in the state of the convention from different files,
+and every file with a take against it (IRQs on for an IRQ-safe lock, off
+for an IRQ-unsafe one: the allocator called under an irqsave lock) where
+another file has one of those is marked (``RELINT``) for the second pass.
+There a file reports each of its takes (its own, or inside a callee, this
+file's or another's through ``TAKES``) against the convention, naming
+another file's take -- unless the file itself takes the lock in both
+states: that pair is the one-file check's.  Two files under different
+arch/NAME/ are never built together: their takes never meet.
+
+A single-file run (lint FILE, the hook) does not run merge(): cross-file
+XL017 is the whole-tree run's (module lazy.py's plan has no tree of
+takes to compare with).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from xenpatch.analysis.fileanalysis import FileAnalysis
+from xenpatch.analysis.irqentry import LOCKS_KEY
+from xenpatch.analysis.irqtakes import Call, Take, Template, function_takes, state_at
+from xenpatch.analysis.lockkeys import KEY_HEAD
+from xenpatch.analysis.locktable import Effect, Summary
+from xenpatch.analysis.pathstate import Result
+from xenpatch.analysis.templates import template
+from xenpatch.analysis.unit import FunctionUnit
+from xenpatch.lint.checks import RawFinding
+from xenpatch.lint.irqsafe import CODE, identity
+
+XKEY = LOCKS_KEY
+TAKES = XKEY + "take:"
+LOCK = XKEY + "lock:"
+CALLS = XKEY + "call:"
+RELINT = XKEY + "file:"
+_WITNESS = "irqwitness"
+# The state of an _irq/_irqsave take (off, and the lock declared IRQ-safe).
+IRQ = "irq"
+_MAX = 2  # takes kept per lock and state, from different files
+
+
+@dataclass(frozen=True)
+class Witness:
+    fn: str
+    file: str
+    line: int
+    via: str
+    key: str
+
+
+def _witness_effect(state: str, w: Witness) -> Effect:
+    return Effect(_WITNESS, "spin", state, "plain", w.key, None,
+                  f"{w.fn}|{w.file}|{w.line}|{w.via}", inferred=True)
+
+
+def _witnesses(s: Summary) -> list[Witness]:
+    out = []
+    for e in s.effects:
+        parts = e.via.split("|")
+        if e.action == _WITNESS and len(parts) == 4 and parts[2].isdigit():
+            out.append(Witness(parts[0], parts[1], int(parts[2]), parts[3], e.key))
+    return out
+
+
+def _templates(s: Summary) -> list[Template]:
+    return [Template(e.key, e.kind, e.flavour == "irq", e.via, e.origin or "")
+            for e in s.effects if e.action == "irqtake"]
+
+
+def _static_heads(raw: bytes) -> frozenset[str]:
+    """The names the file declares static at file scope (roughly: a
+    ``static`` declaration's last identifier before ``;``, ``=``, ``[`` or
+    ``,``, and ``static DEFINE_SPINLOCK(x)``)."""
+    out = {m.group(1).decode() for m in _STATIC_DECL.finditer(raw)}
+    out |= {m.group(1).decode() for m in _STATIC_DEFINE.finditer(raw)}
+    return frozenset(out)
+
+
+_STATIC_DECL = re.compile(rb"(?m)^static\b[^;{}()=]*?\b([A-Za-z_]\w*)\s*(?:\[[^\]]*\]\s*)*[;=,]")
+_STATIC_DEFINE = re.compile(rb"(?m)^static\s+DEFINE_\w+\s*\(\s*([A-Za-z_]\w*)")
+
+
+class Records:
+    """The takes of a file's functions (irqtakes.function_takes()), with its
+    own functions' records and other files' (``TAKES`` in ``external``)."""
+
+    def __init__(self, fa: FileAnalysis, kinds: frozenset[str],
+                 unchecked: frozenset[str] = frozenset()) -> None:
+        self.fa, self.kinds, self.unchecked = fa, kinds, unchecked
+        self.ext = {k[len(TAKES):]: _templates(s) for k, s in fa.external.items()
+                    if k.startswith(TAKES)}
+        # The lock API, and the IRQ API (moves, not calls of another file's).
+        self.names = frozenset(fa.table.names()) | frozenset(fa.config.irq.calls)
+        self.memo: dict[FunctionUnit, tuple[list[Take], list[Call]]] = {}
+        self.tmpl: dict[str, list[Template] | None] = {}
+        self.busy: set[str] = set()
+        self._static: frozenset[str] | None = None
+
+    def of(self, f: FunctionUnit) -> tuple[list[Take], list[Call]]:
+        got = self.memo.get(f)
+        if got is None:
+            got = self.memo[f] = function_takes(f, self.kinds, self.templates,
+                                                self.fa.macro_calls, self.names,
+                                                self.unchecked)
+        return got
+
+    def templates(self, name: str) -> list[Template] | None:
+        """What a call of ``name`` takes; None: nothing known (another
+        file's function the tree has no record of, a recursion)."""
+        if name in self.tmpl:
+            return self.tmpl[name]
+        g = self.fa.fns.get(name)
+        if g is None and name in self.fa.headers.inlines:
+            g = self.fa.header_fn(name)  # zalloc_cpumask_var() allocates
+        if g is None:
+            return self.ext.get(name)
+        if name in self.busy:
+            return None
+        self.busy.add(name)
+        try:
+            # A function reaching no lock of the file's may still call
+            # another file's that takes one (sidtab_insert() allocates).
+            self.fa.prepare(g)
+            ok = g.skip is None and g.info is not None and g.cfg is not None
+            out = self.own(g) if ok else None
+        finally:
+            self.busy.discard(name)
+        self.tmpl[name] = out
+        return out
+
+    def own(self, g: FunctionUnit) -> list[Template]:
+        """g's takes in its callers' terms."""
+        assert g.info is not None
+        out: dict[tuple[str, bool], Template] = {}
+        takes, calls = self.of(g)
+        for c in calls:
+            # Another file's function called on some paths of g only: its
+            # condition is g's business, which no caller's state says
+            # (vgic_put_irq() frees the last reference of an LPI only).  The
+            # file's own functions' takes on some paths are its record
+            # (the allocator takes its pool's lock for small sizes only).
+            if c.clean and c.every:
+                out.setdefault(("()" + c.name, False), Template(c.name, "", False, c.name,
+                                                                call=True))
+        for t in takes:
+            if not t.off and not t.clean:
+                continue  # after an IRQ move of g's: in no state its caller knows
+            if t.callee and not t.every and t.callee not in self.fa.fns and \
+                    t.callee not in self.fa.headers.inlines:
+                continue  # another file's function, called on some paths (above)
+            k = template(t.key, g.info)
+            if k is None:
+                continue
+            ident = t.ident or (self.ident(g, t.key) or "" if "$" not in k else "")
+            out.setdefault((k, t.off), Template(k, t.kind, t.off, t.via, ident))
+        return [out[k] for k in sorted(out)]
+
+    def ident(self, f: FunctionUnit, key: str) -> str | None:
+        """The lock's identity across files, as text: a file-scope static
+        object's is its file's alone."""
+        assert f.info is not None
+        got = identity(f.info, key)
+        if got is None:
+            return None
+        t, path = got
+        if not t:
+            m = KEY_HEAD.match(key.lstrip("&"))
+            if self._static is None:
+                self._static = _static_heads(self.fa.src.raw)
+            if m is not None and m.group(2) in self._static:
+                path = f"{self.fa.src.path}:{path}"
+        return f"{t}#{path}"
+
+
+def _state(t: Take, f: FunctionUnit, res: Result) -> str | None:
+    assert f.info is not None
+    return "off" if t.off else state_at(res, f.info.acts, t.node, t.line, t.col)
+
+
+def exports(rec: Records, runs: Mapping[FunctionUnit, Result],
+            relevant: Sequence[FunctionUnit]) -> dict[str, Summary]:
+    """The file's first-pass facts (module doc)."""
+    fa = rec.fa
+    out: dict[str, Summary] = {}
+    for f in relevant:
+        if f.is_static or f.info is None or f.cfg is None or f.skip is not None:
+            continue
+        got = [t for t in rec.templates(f.name) or () if not t.call]
+        if got:
+            out[TAKES + f.name] = Summary(tuple(
+                Effect("irqtake", t.kind, "", "irq" if t.off else "plain", t.key, None, t.via,
+                       inferred=True, origin=t.ident or None) for t in got), None)
+    locks: dict[str, tuple[tuple[int, int], Witness]] = {}
+    calls: dict[str, tuple[tuple[int, int], Witness]] = {}
+    for f, res in runs.items():
+        if f.info is None:
+            continue
+        takes, called = rec.of(f)
+        for t in takes:
+            st = _state(t, f, res)
+            ident = (t.ident or rec.ident(f, t.key)) if st is not None else None
+            if ident is None:
+                continue
+            w = Witness(f.name, fa.src.path, t.line, t.callee or t.via, t.key)
+            k = f"{LOCK}{ident}|{IRQ if t.off else st}"
+            if k not in locks or (t.line, t.col) < locks[k][0]:
+                locks[k] = ((t.line, t.col), w)
+        for c in called:
+            st = state_at(res, f.info.acts, c.node, c.line, c.col)
+            if st is None:
+                continue
+            k = f"{CALLS}{c.name}|{st}"
+            if k not in calls or (c.line, c.col) < calls[k][0]:
+                calls[k] = ((c.line, c.col), Witness(f.name, fa.src.path, c.line, c.name, ""))
+    for k, (_, w) in [*locks.items(), *calls.items()]:
+        out[k] = Summary((_witness_effect(k.rpartition("|")[2], w),), None)
+    return out
+
+
+def merge(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[str, Summary]:
+    """The tree's takes per lock and state (module doc), the callees'
+    records the files' second passes bind, and the files to lint again."""
+    takes: dict[str, Summary] = {}
+    clash: set[str] = set()
+    found: dict[tuple[str, str], list[Witness]] = {}
+    calls: list[tuple[str, str, Witness]] = []
+    for _, _, ex in per_file:
+        for k, s in ex.items():
+            if not k.startswith(XKEY):
+                continue
+            if k.startswith(TAKES):
+                n = k[len(TAKES):]
+                if takes.setdefault(n, s) != s:
+                    clash.add(n)
+            elif k.startswith(LOCK):
+                ident, _, st = k[len(LOCK):].rpartition("|")
+                found.setdefault((ident, st), []).extend(_witnesses(s))
+            elif k.startswith(CALLS):
+                name, _, st = k[len(CALLS):].rpartition("|")
+                calls.extend((name, st, w) for w in _witnesses(s))
+    for n in clash:
+        del takes[n]
+    # A call of another file's function takes its file-scope locks there.
+    for name, st, w in calls:
+        rec = takes.get(name)
+        for t in _templates(rec) if rec is not None else ():
+            if "$" in t.key or not t.ident:
+                continue
+            found.setdefault((t.ident, IRQ if t.off else st), []).append(
+                Witness(w.fn, w.file, w.line, name, t.key))
+    out: dict[str, Summary] = {}
+    marked: set[str] = set()
+    for ident in sorted({i for i, _ in found}):
+        # The lock's convention: IRQ-safe where some take is an _irq form,
+        # IRQ-unsafe where every take is plain.  The takes against it are
+        # the ones reported (a plain take with IRQs on of an IRQ-safe lock,
+        # a plain take with IRQs off of an IRQ-unsafe one: the allocator's
+        # pool lock under a caller's irqsave).
+        good = [*found.get((ident, IRQ), []), *found.get((ident, "off"), [])] \
+            if (ident, IRQ) in found else found.get((ident, "on"), [])
+        bad = found.get((ident, "on" if (ident, IRQ) in found else "off"), [])
+        if not good or not bad:
+            continue
+        kept: list[Witness] = []
+        for w in good:
+            # Up to _MAX files per architecture (and of common code).
+            same = [x for x in kept if _arch(x.file) == _arch(w.file)]
+            if all(w.file != x.file for x in same) and len(same) < _MAX:
+                kept.append(w)
+        mark = {w.file for w in bad
+                if any(x.file != w.file and _built_together(x.file, w.file) for x in good)}
+        if not mark:
+            continue
+        marked |= mark
+        st = "off" if (ident, IRQ) in found else "on"
+        out[f"{LOCK}{ident}|{st}"] = Summary(tuple(_witness_effect(st, w) for w in kept), None)
+    if not out:
+        return {}
+    out.update({TAKES + n: s for n, s in takes.items()})
+    out.update({RELINT + f: Summary((), None) for f in sorted(marked)})
+    return out
+
+
+_ARCH = re.compile(r"(?:^|/)arch/([^/]+)/")
+
+
+def _arch(path: str) -> str:
+    """The architecture a file under arch/NAME/ is built for; "" for
+    common code."""
+    m = _ARCH.search(path)
+    return m.group(1) if m is not None else ""
+
+
+def _built_together(a: str, b: str) -> bool:
+    """Can the two files be in one hypervisor: not two architectures'
+    (check_lock() latches per running hypervisor)."""
+    x, y = _arch(a), _arch(b)
+    return not x or not y or x == y
+
+
+def wanted(external: Mapping[str, Summary], path: str) -> bool:
+    """Has the tree a take of a lock this file takes in the other state?"""
+    return RELINT + path in external
+
+
+def findings(rec: Records, runs: Mapping[FunctionUnit, Result]
+             ) -> list[tuple[FunctionUnit, RawFinding]]:
+    """One finding per take of the file whose known state another file's
+    take of the lock disagrees with (module doc)."""
+    fa = rec.fa
+    tree: dict[tuple[str, str], list[Witness]] = {}
+    for k, s in fa.external.items():
+        if k.startswith(LOCK):
+            ident, _, st = k[len(LOCK):].rpartition("|")
+            tree[(ident, st)] = [w for w in _witnesses(s) if w.file != fa.src.path]
+    if not tree:
+        return []
+    good = dict(tree)
+    mine: dict[str, dict[str, list[tuple[FunctionUnit, Take, Result]]]] = {}
+    for f, res in runs.items():
+        if f.info is None:
+            continue
+        for t in rec.of(f)[0]:
+            known = _state(t, f, res)
+            who = (t.ident or rec.ident(f, t.key)) if known is not None else None
+            if who is None or known is None or \
+                    ((who, "on") not in good and (who, "off") not in good):
+                continue
+            mine.setdefault(who, {}).setdefault(known, []).append((f, t, res))
+    out: list[tuple[FunctionUnit, RawFinding]] = []
+    for ident, by in mine.items():
+        if len(by) == 2:
+            continue  # the file's own pair: the one-file check's
+        [(st, lst)] = by.items()
+        # Only the takes against the lock's convention (merge()).
+        others = [w for w in good.get((ident, "off" if st == "on" else "on"), [])
+                  if _built_together(w.file, fa.src.path)]
+        if not others:
+            continue
+        w = others[0]
+        seen: set[tuple[int, int]] = set()
+        for f, t, res in sorted(lst, key=lambda x: (x[1].line, x[1].col)):
+            if (t.line, t.col) in seen:
+                continue
+            seen.add((t.line, t.col))
+            how = f"'{t.via}'" if not t.callee else f"'{t.callee}' (through '{t.via}')"
+            msg = (f"{how} takes '{t.key}' with IRQs {st}, but it is taken with IRQs "
+                   f"{'off' if st == 'on' else 'on'} in another file, at {w.file}:{w.line} "
+                   f"(in '{w.fn}'): check_lock() wants every lock either IRQ-safe or "
+                   "IRQ-unsafe")
+            note = (t.line, t.col, f"'{w.key}' taken with IRQs {'off' if st == 'on' else 'on'} "
+                    f"at {w.file}:{w.line}, in '{w.fn}' (through '{w.via}')")
+            state = next((s for n, s in res.parents if n == t.node), None)
+            out.append((f, RawFinding(CODE, t.node, state, t.line, t.col, t.key, msg,
+                                      notes=(note,))))
+    return out
+
+
+__all__ = ["CALLS", "LOCK", "RELINT", "Records", "TAKES", "XKEY", "exports", "findings",
+           "merge", "wanted"]
