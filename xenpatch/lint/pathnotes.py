@@ -1,0 +1,146 @@
+"""A finding as the report shows it: the warning and the path to it as
+gcc's and clang's analyzers print theirs, one ``note:`` per event (a lock
+or IRQ move, a branch, a switch case, an #if side, an assignment a later
+branch tests, where the path ends)."""
+
+from __future__ import annotations
+
+from tree_sitter import Node
+
+from xenpatch.analysis.events import FreeAct, IrqAct, OpAct, RebindAct, TryAssignAct
+from xenpatch.analysis.functions import declarator_name
+from xenpatch.analysis.pathstate import Result
+from xenpatch.analysis.unit import FunctionUnit
+from xenpatch.c.cfg import Cfg, Kind
+from xenpatch.c.source import SourceFile, identifier_set
+from xenpatch.lint.checks import RawFinding
+from xenpatch.lint.findings import Finding, Step
+
+
+def finding_of(src: SourceFile, f: FunctionUnit, res: Result, r: RawFinding) -> Finding:
+    flow: list[Step] = []
+    if r.state is not None:
+        nodes = list(r.nodes) if r.nodes is not None else res.path(r.node, r.state)
+        if r.acq_site >= 0 and r.acq_site in nodes:
+            start = len(nodes) - 1 - nodes[::-1].index(r.acq_site)
+            nodes = nodes[start:]
+        flow = _steps(src, f.cfg, nodes, f.info.acts if f.info is not None else [])
+    # Notes elsewhere first: the path still ends at the finding's line.
+    flow[:0] = [Step(*n) for n in r.notes]
+    return Finding(src.path, r.line, r.col, r.check, r.message, f.name, tuple(flow),
+                   r.key.rstrip("'"))
+
+
+# How a step that takes or drops a lock reads, as gcc's notes do.
+_DONE = {"acquire": "taken", "release": "released"}
+
+
+def _lock_note(acts: list) -> str | None:
+    """"'l' taken here" for a node whose actions take or release locks."""
+    said = [f"'{a.effect.key.rstrip(chr(39))}' {_DONE[a.effect.action]} here"
+            for a in acts if isinstance(a, OpAct) and a.effect.action in _DONE]
+    return "; ".join(dict.fromkeys(said)) or None
+
+
+# What a statement on a path can do that the path's reader needs to see: a
+# lock or IRQ moved, a trylock's result kept, an object holding a lock freed
+# or a lock name bound to another object.
+_EVENTS = (OpAct, IrqAct, TryAssignAct, FreeAct, RebindAct)
+
+
+def _steps(src: SourceFile, cfg: Cfg | None, nodes: list[int],
+           acts: list[list] | None = None) -> list[Step]:
+    """The path's events as gcc's and clang's analyzers show them: each
+    branch taken, each lock or IRQ move, the assignments a later branch
+    on the path tests, and where it ends; the other statements are not
+    steps (a declaration, a printk, an ASSERT of something else)."""
+    if cfg is None:
+        return []
+    acts = acts or []
+    out: list[Step] = []
+    # Names the branches still ahead on the path test, nearest first.
+    tested: list[set[bytes]] = [set()] * (len(nodes) + 1)
+    for i in range(len(nodes) - 1, -1, -1):
+        node = cfg.nodes[nodes[i]]
+        ahead = tested[i + 1]
+        if node.kind in (Kind.COND, Kind.SWITCH) and node.ast is not None:
+            ahead = ahead | identifier_set(src.raw[node.ast.start_byte:node.ast.end_byte])
+        tested[i] = ahead
+    for i, n in enumerate(nodes):
+        node = cfg.nodes[n]
+        taken = nodes[i + 1] if i + 1 < len(nodes) else None
+        if node.kind in (Kind.ENTRY, Kind.EXIT, Kind.NOP):
+            continue
+        note: str | None
+        if node.kind is Kind.COND:
+            note = f"'{_short(src, node.ast)}'" if taken is None else \
+                f"'{_short(src, node.ast)}' is {'true' if taken == node.succ[0] else 'false'}"
+        elif node.kind is Kind.SWITCH:
+            note = _switch_note(src, cfg, n, taken)
+        elif node.kind is Kind.RETURN:
+            line = src.line_text(node.line)[node.col - 1 :] if node.line else ""
+            note = ("returns here" if line.lstrip().startswith("return")
+                    else "falls off the end here")
+        else:
+            mine = acts[n] if n < len(acts) else []
+            note = _lock_note(mine)
+            # The last is where the finding is (a call made without the
+            # lock it needs, an IRQ move): always a step.
+            if note is None and node.ast is not None and (
+                    taken is None or any(isinstance(a, _EVENTS) for a in mine)
+                    or not _assigned(src, node.ast).isdisjoint(tested[i + 1])):
+                note = _short(src, node.ast)
+        if note is None:
+            continue
+        step = Step(node.line, node.col, note)
+        if out and out[-1].line == step.line and out[-1].note == step.note:
+            continue
+        out.append(step)
+    return out
+
+
+def _switch_note(src: SourceFile, cfg: Cfg, n: int, taken: int | None) -> str | None:
+    """A switch's case taken, an #if's side, or a control-flow macro's
+    statement; None for a join without a test of its own."""
+    node = cfg.nodes[n]
+    if n in cfg.pp_conds:
+        side = "" if taken is None else (" is true" if taken == node.succ[0] else " is false")
+        return f"'#if {cfg.pp_conds[n]}'{side}"
+    if node.ast is None:
+        return None
+    if node.ast.type != "parenthesized_expression" and n not in cfg.case_values:
+        return _short(src, node.ast)  # a macro hiding a goto or a return
+    inner = node.ast.named_children
+    test = _short(src, inner[0] if len(inner) == 1 else node.ast)
+    values = cfg.case_values.get(n)
+    if taken is None or values is None or taken not in node.succ:
+        return f"'switch {test}'"
+    value = values[node.succ.index(taken)]
+    return f"'{test}' matches no case" if value is None else \
+        f"'{test}' is {_short(src, value)}"
+
+
+def _assigned(src: SourceFile, n: Node) -> set[bytes]:
+    """The variables a statement assigns (``v = ...``, ``T v = ...``, ``v++``)."""
+    out: set[bytes] = set()
+    stack = [n]
+    while stack:
+        x = stack.pop()
+        if x.type in ("assignment_expression", "update_expression"):
+            left = x.child_by_field_name("left") or x.child_by_field_name("argument")
+            if left is not None and left.type == "identifier":
+                out.add(src.raw[left.start_byte:left.end_byte])
+        elif x.type == "init_declarator":
+            name = declarator_name(src, x.child_by_field_name("declarator"))
+            if name is not None:
+                out.add(name.encode())
+        if x.type not in ("compound_statement", "function_definition"):
+            stack.extend(x.named_children)
+    return out
+
+
+def _short(src: SourceFile, n: Node | None) -> str:
+    if n is None:
+        return ""
+    t = " ".join(src.text(n).split())
+    return t if len(t) <= 60 else t[:57] + "..."
