@@ -221,8 +221,11 @@ def test_readme_gitlab_job_runs(tmp_path: Path) -> None:
     assert r.returncode in [0, *allowed] and r.returncode == 1, r.stderr
     report = repo / job["artifacts"]["reports"]["codequality"]
     doc = json.loads(report.read_text())
-    _check_codequality(doc, {"xen/common/leak.c"})
-    assert [i["location"]["lines"]["begin"] for i in doc] == [6]
+    # The fixture tree's own finding (grant_table.c's transitive domain
+    # kept for the copy, the rcu kind's intentional hand-off) comes too.
+    _check_codequality(doc, {"xen/common/leak.c", "xen/common/grant_table.c"})
+    assert [i["location"]["lines"]["begin"] for i in doc
+            if i["location"]["path"] == "xen/common/leak.c"] == [6]
 
 
 # --- progress -------------------------------------------------------------
