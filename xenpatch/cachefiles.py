@@ -17,11 +17,13 @@ difftest's copy of the tree, runtime/cprograms.py).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 # ".xenpatch-" also marks it for the fault tests' search for leftovers.
 TEMP_PREFIX = ".xenpatch-cache-"
@@ -61,6 +63,18 @@ def read_text(path: Path) -> str | None:
     try:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
+        return None
+
+
+def read_json(path: Path) -> Any:
+    """The cache file's JSON data, None if there is none to read or it is
+    not JSON (read_text())."""
+    text = read_text(path)
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
         return None
 
 

@@ -334,13 +334,7 @@ def read_record(path: Path, fmt: int, context: str) -> dict[str, Any] | None:
     """A record kept beside a tree's cache (upcallers.py, roundskept.py):
     its data if it is of this format and this context (the configuration,
     the headers), None if there is none of those (or none to read)."""
-    text = cachefiles.read_text(path)
-    if text is None:
-        return None
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return None
+    data = cachefiles.read_json(path)
     if not isinstance(data, dict) or data.get("format") != fmt \
             or data.get("context") != context:
         return None

@@ -121,13 +121,7 @@ def _cache_file(key: str) -> Path:
 
 
 def _read_cache(key: str) -> dict[bytes, str] | None:
-    text = cachefiles.read_text(_cache_file(key))
-    if text is None:
-        return None
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return None
+    data = cachefiles.read_json(_cache_file(key))
     if not isinstance(data, dict) or not all(
         isinstance(k, str) and v in DERIVED_KINDS for k, v in data.items()
     ):
