@@ -389,14 +389,7 @@ class Engine:
             if br.text is not None:
                 # The value cannot tell; an earlier test of the same
                 # condition (or a case label) on this path can.
-                k = "?" + br.text
-                v = s.fact(k)
-                yes, no = ("F", "T") if br.negated else ("T", "F")
-                if v is not None:
-                    sides = [sides[0] if v == yes else None, sides[1] if v == no else None]
-                else:
-                    sides = [x.with_fact(k, val) if x is not None else None
-                             for x, val in zip(sides, (yes, no), strict=True)]
+                sides = _remembered(br, s.fact("?" + br.text), sides)
             return [(succ, x) for succ, x in zip((t, f), sides, strict=True) if x is not None]
         if br.strict_ne is not None and br.excludes is None:
             k = "?" + br.strict_ne
@@ -416,20 +409,17 @@ class Engine:
                     s.fact("?" + br.excludes) == "T" or (
                         br.strict_ne is not None and s.fact("?" + br.strict_ne) == "T")):
                 v = "F"  # y<x (or x==y) known: x<y is false
-            if v == yes:
-                return [(t, s)]
-            if v == no:
-                return [(f, s)]
-            if br.excludes is not None:
-                # Where x<y holds, y<x and x==y do not.
-                s_t, s_f = s.with_fact(k, yes), s.with_fact(k, no)
-                held = s_t if yes == "T" else s_f
-                held = held.with_fact("?" + br.excludes, "F")
-                if br.strict_ne is not None:
-                    held = held.with_fact("?" + br.strict_ne, "F")
-                s_t, s_f = (held, s_f) if yes == "T" else (s_t, held)
-                return [(t, s_t), (f, s_f)]
-            return [(t, s.with_fact(k, yes)), (f, s.with_fact(k, no))]
+            if v is not None or br.excludes is None:
+                return [(succ, x) for succ, x in zip((t, f), _remembered(br, v, [s, s]),
+                                                     strict=True) if x is not None]
+            # Where x<y holds, y<x and x==y do not.
+            s_t, s_f = s.with_fact(k, yes), s.with_fact(k, no)
+            held = s_t if yes == "T" else s_f
+            held = held.with_fact("?" + br.excludes, "F")
+            if br.strict_ne is not None:
+                held = held.with_fact("?" + br.strict_ne, "F")
+            s_t, s_f = (held, s_f) if yes == "T" else (s_t, held)
+            return [(t, s_t), (f, s_f)]
         return [(t, s), (f, s)]
 
     @staticmethod
@@ -665,6 +655,18 @@ class Engine:
         if cur.count > 1:
             return s.with_held(replace(cur, count=cur.count - 1), e.key)
         return s.with_held(None, e.key)
+
+
+def _remembered(br, v: str | None, sides: list[State | None]) -> list[State | None]:
+    """The (true, false) states after the repeated condition ``br.text``,
+    whose fact on the path is ``v`` ("T"/"F"; None: not known yet, so each
+    side remembers its outcome); a side None is not taken."""
+    k = "?" + br.text
+    yes, no = ("F", "T") if br.negated else ("T", "F")
+    if v is not None:
+        return [sides[0] if v == yes else None, sides[1] if v == no else None]
+    return [x.with_fact(k, val) if x is not None else None
+            for x, val in zip(sides, (yes, no), strict=True)]
 
 
 def _with_outs(ok: State, failed: State,
