@@ -597,9 +597,9 @@ def _stored_pointer(src: SourceFile, n: Node, info: FunctionInfo) -> str | None:
         return None
     lhs = squash(src.text(strip_parens(left)))
     head = re.match(r"[A-Za-z_]\w*", lhs)
-    if head is None or ("->" not in lhs and head.group(0) in info.locals):
-        return None
-    if lhs == var or head.group(0) in info.locals and lhs == head.group(0):
+    # A parameter is a local of the function too: "keep = d" keeps d here.
+    if head is None or ("->" not in lhs and (
+            head.group(0) in info.locals or head.group(0) in info.params)):
         return None
     return var
 
