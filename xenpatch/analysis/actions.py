@@ -50,6 +50,7 @@ from xenpatch.analysis.events import (
     Resolver,
     StoreAct,
     TryAssignAct,
+    UpdateAct,
 )
 from xenpatch.analysis.functions import (
     INDEXED,
@@ -604,6 +605,24 @@ def _stored_pointer(src: SourceFile, n: Node, info: FunctionInfo) -> str | None:
     return var
 
 
+# v op= K: the operator of each compound assignment the values follow.
+_UPDATES = {"|=": "|", "&=": "&", "^=": "^", "+=": "+", "-=": "-"}
+
+
+def _update(src: SourceFile, n: Node) -> tuple[str, int] | None:
+    """``v |= K``, ``v += K``, ``v++``, ``--v``: (operator, K) with K an
+    integer literal; None for anything else."""
+    if n.type == "update_expression":
+        op = next((c.type for c in n.children if c.type in ("++", "--")), None)
+        return None if op is None else ("+" if op == "++" else "-", 1)
+    if n.type != "assignment_expression":
+        return None
+    op = n.child_by_field_name("operator")
+    sym = _UPDATES.get(op.type) if op is not None else None
+    k = int_literal(src, n.child_by_field_name("right"))
+    return None if sym is None or k is None else (sym, k)
+
+
 def _assign_act(
     src: SourceFile, n: Node, info: FunctionInfo, repeated_ids: dict[str, set[str]],
     conds_naming: Callable[[str], tuple[str, ...]], fv: values.FileValues,
@@ -632,7 +651,10 @@ def _assign_act(
     if var is None:
         return None
     acts: list[Act] = []
-    if var in info.tracked:
+    update = _update(src, n) if var in info.tracked else None
+    if update is not None:
+        acts.append(UpdateAct(var, *update))
+    elif var in info.tracked:
         named = named_constant(src, rhs)
         acts.append(AssignAct(var, value_class(src, rhs, fv.consts) or values.origin(
             src, rhs, fv, info.locals | set(info.params)),

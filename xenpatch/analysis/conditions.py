@@ -25,6 +25,7 @@ from xenpatch.analysis.events import (
     OpAct,
     RebindAct,
     TryAssignAct,
+    UpdateAct,
 )
 from xenpatch.analysis.functions import (
     FunctionInfo,
@@ -33,7 +34,7 @@ from xenpatch.analysis.functions import (
     strip_parens,
     tracked_name,
 )
-from xenpatch.analysis.lockkeys import arms_condition, key_vars, squash
+from xenpatch.analysis.lockkeys import arms_condition, holder, key_vars, squash
 from xenpatch.analysis.values import ZERO, VarTest, value_class
 from xenpatch.c.cfg import Cfg, Kind, call_args, call_name
 from xenpatch.c.source import SourceFile
@@ -77,6 +78,9 @@ def var_test(src: SourceFile, c: Node, tracked: set[str],
         if rc == ZERO and optype == "<" and left == _var_of(required(c, "left")):
             return VarTest(v, "lt0")
         k = int_literal(src, right)
+        if k is not None and k != 0 and optype == "&":
+            # flags & LOCKED_A: a flag word set from constants (v |= K).
+            return VarTest(v, "bitand", k)
         if k is not None and k != 0 and optype in ("==", "!="):
             # locked == 1: a flag set from constants, compared with one.
             return VarTest(v, "eqk" if optype == "==" else "nek", k)
@@ -410,6 +414,11 @@ def keep_lock_guards(src: SourceFile, cfg: Cfg, info: FunctionInfo) -> None:
                 if e.action in ("acquire", "try") and e.key[1:].isidentifier() and \
                         e.key.startswith("*"):
                     pointers.add(e.key[1:])
+                elif e.action in ("acquire", "try") and "->" in e.key and (
+                        (v := holder(e.key)) is not None and e.key.startswith(v + "->")):
+                    # p->lock taken: p was dereferenced, so a later "if ( !p )"
+                    # is decided by the lock held through it as well.
+                    pointers.add(v)
 
     def guards(ast: Node) -> bool:
         st = ast.parent
@@ -500,7 +509,7 @@ def keep_lock_guards(src: SourceFile, cfg: Cfg, info: FunctionInfo) -> None:
             continue
         new: list[Act] = []
         for a in acts:
-            if isinstance(a, (AssignAct, DerefAct)) and a.var not in keep_vars:
+            if isinstance(a, (AssignAct, UpdateAct, DerefAct)) and a.var not in keep_vars:
                 continue
             if isinstance(a, RebindAct) and a.var not in heads:
                 continue

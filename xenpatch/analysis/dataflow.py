@@ -30,6 +30,7 @@ from xenpatch.analysis.events import (
     RebindAct,
     StoreAct,
     TryAssignAct,
+    UpdateAct,
 )
 from xenpatch.analysis.functions import FunctionInfo
 from xenpatch.analysis.lockkeys import holder, key_vars, last_field, may_name
@@ -439,6 +440,10 @@ class Engine:
                 s = self.acquire(n, s, e, line, col, trying=True) or s
             elif e.action == "release":
                 s = self.release(n, s, e, line, col)
+            elif e.action == "unknown":
+                # What a successful try-like helper may also hold (its
+                # summary cannot say when): unknown here, as it was there.
+                s = self.make_unknown(s, e, line)
         return s
 
     def apply(self, n: int, s: State, act) -> list[State]:
@@ -527,6 +532,15 @@ class Engine:
                 exact = "<" + act.bound.rpartition("<")[2]  # below that bound
             s = s.with_fact(act.var, act.cls)
             return [s.with_fact("=" + act.var, exact)]
+        if isinstance(act, UpdateAct):
+            exact = s.fact("=" + act.var)
+            new = values.updated(exact, act.op, act.k)
+            if new is not None:
+                s = s.with_fact(act.var, values.int_class(new))
+                return [s.with_fact("=" + act.var, str(new))]
+            # v |= K of an unknown v: not zero now, whatever it was.
+            s = s.with_fact(act.var, NZ if act.op == "|" and act.k else None)
+            return [s.with_fact("=" + act.var, None)]
         if isinstance(act, DerefAct):
             cls = s.fact(act.var)
             if cls == ZERO:

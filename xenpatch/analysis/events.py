@@ -51,6 +51,16 @@ class AssignAct:
 
 
 @dataclass(frozen=True)
+class UpdateAct:
+    """``v |= K``, ``v += K``, ``v++``...: v's new value from its old one,
+    where the path knows it exactly (a flag word built from constants)."""
+
+    var: str
+    op: str  # "|", "&", "^", "+", "-"
+    k: int
+
+
+@dataclass(frozen=True)
 class TryAssignAct:
     var: str
     resolved: Resolved
@@ -126,8 +136,8 @@ class IrqAct:
     col: int = 0
 
 
-Act = (OpAct | AssignAct | TryAssignAct | KillCondAct | RebindAct | IrqAct | DerefAct
-       | FreeAct | StoreAct)
+Act = (OpAct | AssignAct | UpdateAct | TryAssignAct | KillCondAct | RebindAct | IrqAct
+       | DerefAct | FreeAct | StoreAct)
 
 
 @dataclass(frozen=True)

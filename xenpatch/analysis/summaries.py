@@ -249,6 +249,17 @@ def classify_exits(
             g = _guard_param(info, held_states, free_states) if c is None else None
             if c is not None or g is not None:
                 conditional, guard, cond_keys, partial = c, g, partial, set()
+        elif mixed and free_states:
+            core, c, also = _try_core(f, exits, partial)
+            if c is not None:
+                # A try-like helper (its core locks held exactly on success)
+                # that on some of its successes also holds another lock, on
+                # a condition its result does not state (a feature that is
+                # on or off): that lock is unknown to its callers, not a
+                # leak; success without the core is not this shape.
+                conditional, cond_keys = c, core
+                unknown |= {k.rstrip("'") for k in also}
+                partial = set()
     if partial and helper and all(
             any(not h.entry and not h.unknown for h in a.held) for _, a, _ in exits):
         # A helper that returns holding a lock on every path, and another
@@ -268,6 +279,31 @@ def classify_exits(
         partial = {k for k in partial if k.rstrip("'") not in unknown}
     return ExitClasses(exits, acquired, by_design, partial, conditional, guard, cond_keys,
                        unknown, failing)
+
+
+def _try_core(f: FunctionUnit, exits: list[tuple[int, State, State]], partial: set[str]
+              ) -> tuple[set[str], str | None, set[str]]:
+    """The locks of ``partial`` held exactly on the returns of one success
+    class (the core), that class, and the others: each held on some of
+    the core's returns only.  (set(), None, set()) when that is not so."""
+    cls = [(_ret_class(f, n, a), a) for n, a, _ in exits]
+    pointer = _returns_pointer(f)
+    core: set[str] = set()
+    c: str | None = None
+    for k in sorted(partial):
+        got = _try_like({r for r, a in cls if a.get(k) is not None},
+                        {r for r, a in cls if a.get(k) is None}, pointer)
+        if got is not None and c in (None, got):
+            core.add(k)
+            c = got
+    if c is None:
+        return set(), None, set()
+    also = partial - core
+    for k in also:
+        # Held only where the whole core is.
+        if any(a.get(k) is not None and any(a.get(x) is None for x in core) for _, a in cls):
+            return set(), None, set()
+    return core, c, also
 
 
 def _failure_exits(

@@ -407,12 +407,26 @@ def value_class(src: SourceFile, e: Node | None,
 _INT = re.compile(r"-?\d+")
 
 
+def int_class(v: int) -> str:
+    return ZERO if v == 0 else (NEG if v < 0 else POS)
+
+
+def updated(exact: str | None, op: str, k: int) -> int | None:
+    """v's value after ``v op= k`` from its exact value before (None:
+    not known exactly, or not an integer)."""
+    if exact is None or not _INT.fullmatch(exact):
+        return None
+    v = int(exact)
+    return {"|": v | k, "&": v & k, "^": v ^ k, "+": v + k, "-": v - k}[op]
+
+
 @dataclass(frozen=True)
 class VarTest:
     """A condition on a tracked variable: ``v``, ``v == 0``, ``v < 0``..."""
 
     var: str
     # "truthy" | "eqzero" | "lt0" | "iserr" | "iserrnull" | "eqk" | "nek" | "member"
+    # | "bitand" (v & K, K a non-zero integer)
     op: str
     # The constant of "eqk"/"nek": an integer, or a named one (a macro, whose
     # value nothing here knows: only the same name is known equal).
@@ -425,6 +439,11 @@ class VarTest:
         """``v == K`` / ``v != K`` from v's exact value (an integer's text or
         a constant's name), or its class."""
         assert self.k is not None
+        if self.op == "bitand":
+            # v & K: set bits from v's exact value; none of a zero v's.
+            if exact is not None and _INT.fullmatch(exact) and isinstance(self.k, int):
+                return int(exact) & self.k != 0
+            return False if cls == ZERO else None
         if exact is not None and exact.startswith("<") and exact[1:] in self.floors:
             eq: bool | None = False  # v below a bound k is at or above
         elif isinstance(self.k, str) or (exact is not None and not _INT.fullmatch(exact)):
