@@ -613,8 +613,8 @@ def _update(src: SourceFile, n: Node) -> tuple[str, int] | None:
     """``v |= K``, ``v += K``, ``v++``, ``--v``: (operator, K) with K an
     integer literal; None for anything else."""
     if n.type == "update_expression":
-        op = next((c.type for c in n.children if c.type in ("++", "--")), None)
-        return None if op is None else ("+" if op == "++" else "-", 1)
+        step = next((c.type for c in n.children if c.type in ("++", "--")), None)
+        return None if step is None else ("+" if step == "++" else "-", 1)
     if n.type != "assignment_expression":
         return None
     op = n.child_by_field_name("operator")
