@@ -614,13 +614,32 @@ def _update(src: SourceFile, n: Node) -> tuple[str, int] | None:
     integer literal; None for anything else."""
     if n.type == "update_expression":
         step = next((c.type for c in n.children if c.type in ("++", "--")), None)
-        return None if step is None else ("+" if step == "++" else "-", 1)
-    if n.type != "assignment_expression":
+        got = None if step is None else ("+" if step == "++" else "-", 1)
+    elif n.type == "assignment_expression":
+        op = n.child_by_field_name("operator")
+        sym = _UPDATES.get(op.type) if op is not None else None
+        k = int_literal(src, n.child_by_field_name("right"))
+        got = None if sym is None or k is None else (sym, k)
+    else:
         return None
-    op = n.child_by_field_name("operator")
-    sym = _UPDATES.get(op.type) if op is not None else None
-    k = int_literal(src, n.child_by_field_name("right"))
-    return None if sym is None or k is None else (sym, k)
+    # A count in a loop takes a new value each round: every round a state
+    # of its own, the states' facts then dropped for the budget.  Or-ing
+    # and and-ing constants settles after one round.
+    if got is not None and got[0] in ("+", "-", "^") and _in_loop(n):
+        return None
+    return got
+
+
+_LOOPS = frozenset({"for_statement", "while_statement", "do_statement"})
+
+
+def _in_loop(n: Node) -> bool:
+    p = n.parent
+    while p is not None and p.type != "function_definition":
+        if p.type in _LOOPS:
+            return True
+        p = p.parent
+    return False
 
 
 def _assign_act(
