@@ -21,6 +21,7 @@ from dataclasses import replace
 from xenpatch.analysis import irqstate, values
 from xenpatch.analysis.equalities import named_here, other_names
 from xenpatch.analysis.events import (
+    ASSERTED,
     AssignAct,
     DerefAct,
     FreeAct,
@@ -459,6 +460,13 @@ class Engine:
                 return [self.acquire(n, s, e, act.line, act.col, trying=True) or s, s]
             if e.action == "unknown":
                 return [self.make_unknown(s, e, act.line)]
+            if e.action == ASSERTED:
+                # Asserted held where this path does not hold it: the
+                # caller's, whose discipline it is from here (the function
+                # may hand its release on or drop it): unknown, not "not held".
+                if s.get(e.key) is None and s.get(e.key + "'") is None:
+                    return [self.make_unknown(s, e, act.line)]
+                return [s]
             if e.action == "take":
                 # A lock a callee takes (and drops) during its run: checked
                 # against what is held here, nothing changes.  One it takes

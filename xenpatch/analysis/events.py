@@ -19,6 +19,10 @@ from xenpatch.analysis.values import VarTest
 # (callee, argument texts, variable the result is assigned to) -> effects
 Resolver = Callable[[str, list[str], "str | None"], "Resolved | None"]
 
+# The action of a lock an assertion says is held (fileanalysis._asserted_held).
+ASSERTED = "asserted"
+
+
 @dataclass(frozen=True)
 class Resolved:
     """What a call does: fixed effects, or (try-like) effects on success."""

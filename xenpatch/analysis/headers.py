@@ -111,7 +111,7 @@ def macro_wrappers(raw: bytes) -> dict[str, Wrapper]:
         params = [p.strip() for p in m.group(2).decode().split(",") if p.strip()]
         if any(not _PARAM.fullmatch(p) for p in params):
             continue  # variadic macros: leave alone
-        args = _split_args(call.group(2))
+        args = split_args(call.group(2))
         # Each parameter named in an argument becomes $i (the first of a
         # name given twice): a word, as \bp\b finds it, is a whole run of
         # word characters.  One regex for all, not one compiled per name.
@@ -176,12 +176,13 @@ def object_macro_wrappers(raw: bytes) -> dict[str, Wrapper]:
         if not balanced_parens(args):
             continue
         out[m.group(1).decode()] = Wrapper(
-            m.group(1).decode(), m.group(2).decode(), tuple(_split_args(args))
+            m.group(1).decode(), m.group(2).decode(), tuple(split_args(args))
         )
     return out
 
 
-def _split_args(t: str) -> list[str]:
+def split_args(t: str) -> list[str]:
+    """A call's argument text split at its top-level commas."""
     args, depth, cur = [], 0, ""
     for c in t:
         if c in "([{":
