@@ -461,11 +461,13 @@ class Engine:
             if e.action == "unknown":
                 return [self.make_unknown(s, e, act.line)]
             if e.action == ASSERTED:
-                # Asserted held where this path does not hold it: the
-                # caller's, whose discipline it is from here (the function
-                # may hand its release on or drop it): unknown, not "not held".
+                # Asserted held where this path does not hold it: held by
+                # the caller, as a lock the function only drops is (a
+                # release of it is the caller's hand-off, an exit holding it
+                # no leak); not "not held", and nothing the callers learn.
                 if s.get(e.key) is None and s.get(e.key + "'") is None:
-                    return [self.make_unknown(s, e, act.line)]
+                    return [s.with_held(Held(e.key, e.kind, e.mode, e.flavour, e.owner, e.via,
+                                             1, True, -1, act.line), e.key)]
                 return [s]
             if e.action == "take":
                 # A lock a callee takes (and drops) during its run: checked
