@@ -142,6 +142,27 @@ def test_unparsed_function_is_reported(tmp_path: Path, capsys) -> None:
     assert "1 function(s) not analysed" in capsys.readouterr().err
 
 
+def test_a_gap_in_coverage_is_not_a_clean_run(tmp_path: Path, capsys) -> None:
+    """No vacuous success: without findings, a function that could not be
+    analysed makes the run incomplete (exit 3), unless --partial accepts
+    that; the lock API's own definitions are out of scope, not a gap."""
+    p = tmp_path / "broken.c"
+    p.write_text("static DEFINE_SPINLOCK(l);\nint h(int);\n"
+                 "void g(void)\n{\n    spin_lock(&l);\n    h(;\n    spin_unlock(&l);\n}\n")
+    assert main([str(p)]) == 3
+    err = capsys.readouterr().err
+    assert "incomplete: 1 function(s) could not be analysed" in err
+    assert main(["--partial", str(p)]) == 0
+    assert "1 function(s) not analysed, 1 of them a gap" in capsys.readouterr().err
+    api = tmp_path / "api.c"
+    api.write_text("void _spin_lock(spinlock_t *lock)\n{\n    while ( lock->v ) ;\n}\n"
+                   "static DEFINE_SPINLOCK(l);\nvoid ok(void)\n{\n    spin_lock(&l);\n"
+                   "    spin_unlock(&l);\n}\n")
+    assert main([str(api)]) == 0
+    assert "1 function(s) not analysed (each implements the lock API)" in \
+        capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("file", "text", "reason"),
     [

@@ -17,7 +17,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "lint",
         help="check lock discipline on every path of every function",
         description="Path-sensitive lock-discipline checker for Xen C sources. "
-        "Exit status: 0 clean, 1 findings, 2 bad usage or unreadable input.",
+        "Exit status: 0 clean, 1 findings, 2 bad usage or unreadable input, 3 no "
+        "findings but some function could not be analysed (unparsed code, too many "
+        "states: the run covered less than asked; --partial accepts that as clean).",
     )
     p.add_argument("paths", nargs="*", type=Path, help="C files or directories (*.c)")
     p.add_argument("--format", choices=FORMATS, default="text",
@@ -36,6 +38,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                            help="also list the functions not analysed")
     verbosity.add_argument("--quiet", "-q", action="store_true",
                            help="one line per finding, without the path that shows it")
+    p.add_argument("--partial", action="store_true",
+                   help="exit 0 without findings even when some function could not be "
+                   "analysed (they are still listed)")
     p.add_argument("--list-checks", action="store_true", help="list the check IDs and exit")
     p.add_argument("--no-tree-summaries", action="store_true",
                    help="know only the files' own and their headers' helpers: neither read "
@@ -142,9 +147,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"xenpatch lint: {e}", file=sys.stderr)
     if errors:
         return 2
-    if chosen is not None:
-        return 1 if chosen else 0
-    return 1 if any(r.findings for r in results) else 0
+    found = bool(chosen) if chosen is not None else any(r.findings for r in results)
+    if found:
+        return 1
+    gaps = report.gaps_of(results)
+    if gaps and not args.partial:
+        # No vacuous success: "clean" would claim paths nobody followed.
+        print(f"xenpatch lint: incomplete: {len(gaps)} function(s) could not be analysed "
+              "(exit 3; --partial accepts partial results)", file=sys.stderr)
+        return 3
+    return 0
 
 
 def _check_output(output: Path, files: list[tuple[Path, str]]) -> None:

@@ -58,7 +58,7 @@ from xenpatch.c.source import (
 from xenpatch.lint import irqwitness, reuse, suppress
 from xenpatch.lint.checks import CheckObserver, PercpuOracle, RawFinding
 from xenpatch.lint.config import LintConfig
-from xenpatch.lint.findings import FileResult, Finding
+from xenpatch.lint.findings import LOCK_API_DEFINITION, FileResult, Finding
 from xenpatch.lint.heldcalls import called_holding, close_over, held_untracked
 from xenpatch.lint.irqchecks import IRQ_CODES, irq_findings
 from xenpatch.lint.irqcontext import context_findings, context_wanted, witness_exports
@@ -105,7 +105,7 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
             # the table's word to its callers, and its body breaks the
             # rules by design, as the [skip] implementation files do.
             result.skipped.append((f.name, f.src.line_of(f.node.start_byte),
-                                   "implements the lock API"))
+                                   LOCK_API_DEFINITION))
             continue
         if not f.info.relevant:
             result.analysed += 1
@@ -398,7 +398,7 @@ def lint_source(src: SourceFile, config: LintConfig, path: Path | None,
         result.functions = len(functions(src.root))
         for fn in functions(src.root):
             name = function_name(src, fn) or "?"
-            result.skipped.append((name, src.line_of(fn.start_byte), "implements the lock API"))
+            result.skipped.append((name, src.line_of(fn.start_byte), LOCK_API_DEFINITION))
         return result
     headers = header_index(path) if path is not None else HeaderIndex(None)
     fa = FileAnalysis(config, src, headers, external)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import quote
 
-from xenpatch.lint.findings import FileResult, Finding
+from xenpatch.lint.findings import FileResult, Finding, is_gap
 from xenpatch.lint.fingerprints import VERSION, fingerprints
 from xenpatch.lint.locate import Locator
 
@@ -55,11 +55,20 @@ def write_text(results: list[FileResult], out: TextIO, err: TextIO, verbose: boo
         if verbose:
             for path, name, line, why in skipped:
                 err.write(f"{path}:{line}: note: '{name}' not analysed: {why}\n")
+        gaps = len(gaps_of(results))
         err.write(
             f"xenpatch lint: {len(skipped)} function(s) not analysed"
+            + (f", {gaps} of them a gap in this run's coverage" if gaps else
+               " (each implements the lock API)")
             + ("" if verbose else " (-v lists them)")
             + "\n"
         )
+
+
+def gaps_of(results: Iterable[FileResult]) -> list[tuple[str, str, int, str]]:
+    """The functions not analysed for a reason that leaves the run's
+    coverage incomplete (findings.is_gap())."""
+    return [x for x in not_analysed(results) if is_gap(x[3])]
 
 
 def _locator(locator: Locator | None) -> Locator:
