@@ -89,12 +89,6 @@ def keep_again(display: str, path: Path, raw: bytes, macros: MacroTable,
         _KEPT[(display, path)] = (raw, macros, _slim(src))
 
 
-def drop(display: str, path: Path) -> None:
-    """Let go of a kept parse no later lint will take."""
-    if _KEPT is not None:
-        _KEPT.pop((display, path), None)
-
-
 def take(display: str, path: Path, raw: bytes, macros: MacroTable) -> SourceFile | None:
     """The parse kept of this text with this macro table, if any."""
     if _KEPT is None:

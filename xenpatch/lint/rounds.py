@@ -37,20 +37,6 @@ def changed(first: list[FileResult], later: list[dict[str, Summary] | None],
     return {n: s for n, s in tree_exports(plain).items() if exports.get(n) != s}
 
 
-def may_ask(first: list[FileResult], named: list[list[str] | None]) -> list[bool]:
-    """Whether a later round may lint each file again, from its first pass
-    and its external names (None: not known, then it may): third() lints
-    only a file that calls holding a lock, _summaries_called_holding() one
-    defining a function without a summary that another file calls holding
-    one.  A whole-tree run's workers let go of the other files' parses
-    after their second pass (reuse.py)."""
-    defs = [frozenset(n) if n is not None else None for n in named]
-    under = frozenset().union(*(r.held_calls - (d or frozenset())
-                                for r, d in zip(first, defs, strict=True)))
-    return [bool(r.held_calls) or d is None or not under.isdisjoint(d - r.exports.keys())
-            for r, d in zip(first, defs, strict=True)]
-
-
 def third(work: list[tuple[Path, str]], first: list[FileResult], results: list[FileResult],
           later: list[dict[str, Summary] | None], exports: dict[str, Summary], mapper: Any,
           again: Callable[..., FileResult | None], progress: Any = None,

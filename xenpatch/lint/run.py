@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from xenpatch.analysis.irqentry import stores_any
 from xenpatch.analysis.locktable import Summary
-from xenpatch.lint import irqcalls, irqwitness, reuse, rounds
+from xenpatch.lint import irqcalls, irqwitness, rounds
 from xenpatch.lint.findings import FileResult
 from xenpatch.lint.inputs import display as _display
 from xenpatch.lint.inputs import read as _read
@@ -70,17 +70,14 @@ def _one(item: tuple[Path, str], raw: bytes | None = None,
 def _again(
     item: tuple[Path, str], own: frozenset[str], exports: dict[str, Summary] | TreeExports,
     raw: bytes | None = None, held: frozenset[str] = frozenset(),
-    only: frozenset[str] | None = None, later: bool | None = None,
+    only: frozenset[str] | None = None,
 ) -> FileResult | None:
     """The file linted again with the other files' summaries, if it calls
     one of those functions; None if the first pass stands.  ``held``: the
     first pass's held_calls (a helper that only takes locks matters only
     where one may be held).  ``only``: a later round's (lint/rounds.py),
     where the file matters only if it may call one of these holding a lock
-    (with ``held``), or at all (without: for its summaries).  ``later``
-    (the second pass of a whole-tree run): whether a later round may lint
-    the file again (rounds.may_ask()): else its kept parse is let go of
-    here (reuse.py; None: kept where it calls under a lock)."""
+    (with ``held``), or at all (without: for its summaries)."""
     from xenpatch.lint.filelint import lint_file
     from xenpatch.lint.reaching import calls_any, reached_from
 
@@ -114,20 +111,16 @@ def _again(
         calls_any(item[0], names, raw=text, among=tree.others)
     # A field whose calls agree on the IRQ state matters to the files
     # storing a function in it only.
-    if later is None:
-        later = bool(held)
     if not called and not stores_any(text, tree.fields) and \
             not irqcalls.defines_any(text, tree.called) and \
             not irqwitness.wanted(tree.summaries, item[1]):
-        if not later:
-            reuse.drop(item[1], item[0])
         return None
     # Its exports stay its first pass's (_second), and no later pass asks
-    # where it calls holding a lock.  A file a later round may lint again
-    # (rounds.py), with much the same summaries, keeps its parse and fills
-    # for it.
+    # where it calls holding a lock.  A file calling under a lock may be
+    # linted in the third round (rounds.third()) with much the same
+    # summaries: its parse and fills stay kept for it (reuse.py).
     return lint_file(item[0], item[1], _CONFIG, tree.summaries, raw=raw, findings_only=True,
-                     again=later)
+                     again=bool(held))
 
 
 def default_jobs() -> int:
@@ -667,8 +660,7 @@ def _two_passes(work: list[tuple[Path, str]], mapper, progress: Progress | None 
     later: list[dict[str, Summary] | None] = []
     read = [n for _, n in pairs]
     named = [n[1] if n is not None else None for n in read]
-    results = _second(work, first, exports, mapper, progress, raws, later,
-                      rounds.may_ask(first, named))
+    results = _second(work, first, exports, mapper, progress, raws, later)
     # A third round, bounded: put_page() (mm.c) takes the heap lock only
     # through page_alloc.c's free_domheap_pages(), which page_alloc.c's
     # own callers then meet.
@@ -711,19 +703,16 @@ def _first(item: tuple[Path, str], raw: bytes | None,
 def _second(work: list[tuple[Path, str]], first: list[FileResult],
             exports: dict[str, Summary], mapper, progress: Progress | None = None,
             raws: list[bytes | None] | None = None,
-            later: list[dict[str, Summary] | None] | None = None,
-            asked: list[bool] | None = None) -> list[FileResult]:
+            later: list[dict[str, Summary] | None] | None = None) -> list[FileResult]:
     """``later``: filled with each file's summaries of this pass (None
-    where the first pass stands), for a later round.  ``asked``: whether a
-    later round may lint each file again (rounds.may_ask())."""
+    where the first pass stands), for a later round."""
     if not exports:
         return first
     own = [frozenset(r.exports) for r in first]
     with to_workers(TreeExports.of(exports), mapper) as sent:
         second = list(_counted(
             mapper(_again, work, own, [sent] * len(work), raws or [None] * len(work),
-                   [r.held_calls for r in first], [None] * len(work),
-                   asked if asked is not None else [None] * len(work)),
+                   [r.held_calls for r in first]),
             "files, second pass (other files' helpers)", len(work), progress))
     # Summaries are of one round: a file's come from its first pass, never
     # from another file's (the lazy plan computes them so); a callee's takes
