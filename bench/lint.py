@@ -7,7 +7,9 @@ runner: both passes, the tree cache filled from cold), of a parse-only pass
 over the same files with the same 2 processes, and their ratios (target:
 lint <= 1.5x parse-only, goal 1.2x), best of ROUNDS alternated runs of each
 ($XENPATCH_BENCH_ROUNDS, default 3); the peak RSS of the largest worker of
-each (target: < 200 MB; each measured in a process of its own); and the
+each (target: < 200 MB; each measured in a process of its own); each
+map of the lint over its workers (the first pass, the second, the later
+rounds': files, files linted in it, CPU); and the
 wall and CPU times of one `xenpatch lint` process on common/grant_table.c,
 interpreter start included, beside one process that only parses that file:
 with an empty cache (target <= 1.0 s), warm (target <= 0.3 s) and warm
@@ -82,6 +84,11 @@ def _child(what: str, xen: Path) -> None:
         # The real runner: both passes, and the tree cache brought up to date.
         results = lint_files([(Path(f), f) for f in order], jobs=JOBS)
         nfind = sum(len(r.findings) for r in results)
+        from xenpatch.lint.passes import FIGURES
+
+        # Each map of the run: what, files, files linted (not None), CPU.
+        print(";".join(f"{m.what},{m.tasks},{m.results},{m.cpu:.2f}" for m in FIGURES),
+              file=sys.stderr)
     wall = time.perf_counter() - t0
     kid = resource.getrusage(resource.RUSAGE_CHILDREN)
     me = resource.getrusage(resource.RUSAGE_SELF)
@@ -92,11 +99,31 @@ def _child(what: str, xen: Path) -> None:
 
 def _measure(what: str, xen: Path) -> tuple[float, float, float, int, float]:
     with tempfile.TemporaryDirectory() as cache:
-        out = subprocess.run(
+        done = subprocess.run(
             [sys.executable, __file__, "--child", what, str(xen)], capture_output=True,
             text=True, check=True, env={**os.environ, "XENPATCH_CACHE": cache},
-        ).stdout.split()
+        )
+    out = done.stdout.split()
+    if what == "lint":
+        _MAPS.append(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "")
     return float(out[0]), float(out[1]), float(out[2]), int(out[3]), float(out[4])
+
+
+# Each lint round's maps, as its child printed them (_child).
+_MAPS: list[str] = []
+
+
+def _print_maps() -> None:
+    """The passes of the lint round with the least CPU: files, files
+    linted in that pass, CPU of the workers."""
+    names = {"_first": "first pass", "_again": "second pass / later rounds"}
+    rounds = [[m.split(",") for m in line.split(";")] for line in _MAPS if line]
+    if not rounds:
+        return
+    best = min(rounds, key=lambda ms: sum(float(m[3]) for m in ms))
+    for what, tasks, linted, cpu in best:
+        print(f"  {names.get(what, what):27}: {int(tasks):5} files, {int(linted):4} linted, "
+              f"{float(cpu):6.2f} s CPU in the workers")
 
 
 def _timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
@@ -203,6 +230,8 @@ def main() -> int:
           "findings; both passes, cold tree cache)")
     print(f"lint / parse-only    : {lint_t / parse_t:7.2f} wall {lint_cpu / parse_cpu:7.2f} CPU"
           "   (target <= 1.5, goal 1.2)")
+    print("lint's maps over the workers (the round with the least CPU in them):")
+    _print_maps()
     print(f"peak RSS of a worker, parse-only: {parse_kid:.0f} MB (parent {parse_me:.0f} MB)   "
           "(target < 200 MB)")
     print(f"peak RSS of a worker, lint      : {lint_kid:.0f} MB (parent {lint_me:.0f} MB)   "

@@ -62,3 +62,17 @@ def test_a_file_left_by_sigkill_goes_with_the_next_run() -> None:
         pass
     assert not left.exists()
     assert left.parent == Path(tempfile.gettempdir())
+
+
+def test_only_the_last_object_received_is_held() -> None:
+    """A worker gets each round's tree summaries in turn: the earlier ones
+    are let go of, and one asked again is read again, the same."""
+    from xenpatch.lint import shipping
+
+    with to_workers({"round": 2}, lambda *a: iter(())) as second, \
+            to_workers({"round": 3}, lambda *a: iter(())) as third:
+        assert received(second) == {"round": 2}
+        assert received(third) == {"round": 3}
+        assert list(shipping._RECEIVED) == [third.path]
+        assert received(second) == {"round": 2}
+        assert list(shipping._RECEIVED) == [second.path]

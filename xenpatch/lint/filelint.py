@@ -451,26 +451,29 @@ def warm_headers(paths: Iterable[Path], config: LintConfig) -> None:
 def lint_file(path: Path, display: str, config: LintConfig,
               external: Mapping[str, Summary] | None = None,
               raw: bytes | None = None, findings_only: bool = False,
-              exports_only: bool = False) -> FileResult:
+              exports_only: bool = False, again: bool = False) -> FileResult:
     """``raw``: the text to lint in the file's place (its headers are still
     the file's), e.g. the file at another revision.  ``findings_only``: a
     second pass over a tree, whose held_calls are not asked and whose
     exports are the first pass's (lint_functions()).  ``exports_only``: a
-    later round's, which asks for the exports alone (not the findings)."""
+    later round's, which asks for the exports alone (not the findings).
+    ``again``: a later round may lint this text again (with summaries
+    that differ little): the parse it found kept stays kept (reuse.py)."""
     if raw is None:
         try:
             raw = path.read_bytes()
         except OSError as exc:
             return FileResult(display, error=f"{display}: {exc.strerror or exc}")
     result = _lint_text(path, display, config, external, raw, findings_only or exports_only,
-                        exports_only)
+                        exports_only, again)
     result.digest = content_hash(raw)
     return result
 
 
 def _lint_text(path: Path, display: str, config: LintConfig,
                external: Mapping[str, Summary] | None, raw: bytes,
-               findings_only: bool = False, exports_only: bool = False) -> FileResult:
+               findings_only: bool = False, exports_only: bool = False,
+               again: bool = False) -> FileResult:
     # A file that names no lock operation, wrapper or lock helper (its own
     # macros would have to name one too) has nothing to check: skip its parse.
     # Another file's helper counts when reached through a header inline or
@@ -491,14 +494,20 @@ def _lint_text(path: Path, display: str, config: LintConfig,
     # one made beforehand: preparse()).
     macros = table_for(config.macros, path)
     src = reuse.take(display, path, raw, macros)
+    taken = src is not None
     if src is None:
         try:
             src = _parse(display, raw, config, path)
         except SourceError as exc:
             return FileResult(display, error=str(exc))
-        if not findings_only:
-            reuse.keep(display, path, raw, macros, src)
-    return lint_source(src, config, path, external, findings_only, exports_only)
+    result = lint_source(src, config, path, external, findings_only, exports_only)
+    # Kept once linted: what reuse.py lets go of it then is let go of
+    # before the next file's lint.
+    if not taken and not findings_only:
+        reuse.keep(display, path, raw, macros, src)
+    elif taken and again:
+        reuse.keep_again(display, path, raw, macros, src)
+    return result
 
 
 def preparse(path: Path, display: str, raw: bytes, config: LintConfig) -> None:

@@ -22,6 +22,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,22 @@ GC_THRESHOLD = 50_000
 # Chunks sent ahead to each worker: one it works on, one waiting, so it
 # never waits for this process between two.
 _AHEAD = 2
+
+
+@dataclass
+class MapFigures:
+    """One map of a whole-tree run, for bench/lint.py: its tasks, those
+    that gave a result (a file linted again: not None), and the CPU
+    seconds its workers spent on them."""
+
+    what: str
+    tasks: int = 0
+    results: int = 0
+    cpu: float = 0.0
+
+
+# The maps of the last whole-tree run over pinned workers, in order.
+FIGURES: list[MapFigures] = []
 
 
 class Pinned:
@@ -78,6 +95,8 @@ class Pinned:
                 queues[w].extend(idx[j:j + size] for j in range(0, len(idx), size))
         results: list[Any] = [None] * n
         done = [False] * n
+        figures = MapFigures(getattr(fn, "__name__", "?"), n)
+        FIGURES.append(figures)
         running: dict[Future[list[Any]], tuple[int, list[int]]] = {}
 
         def submit(w: int) -> bool:
@@ -108,6 +127,8 @@ class Pinned:
                 for i, (r, cpu) in zip(chunk, fut.result(), strict=True):
                     results[i] = r
                     done[i] = True
+                    figures.cpu += cpu
+                    figures.results += r is not None
                     if first:
                         owner[i] = w
                         self.cost[i] = cpu
@@ -168,6 +189,7 @@ def _chunk(fn: Callable[..., Any], tasks: list[tuple[Any, ...]]) -> list[tuple[A
 def pinned(jobs: int, initializer: Callable[..., None], initargs: tuple[Any, ...],
            ) -> Iterator[Pinned]:
     """``jobs`` workers, each started with ``initializer(*initargs)``."""
+    FIGURES.clear()
     with ExitStack() as stack:
         pools = [stack.enter_context(ProcessPoolExecutor(
             1, initializer=initializer, initargs=initargs)) for _ in range(jobs)]

@@ -95,9 +95,10 @@ def _again(
                   for n in (reached_from(item[0], held) & only) - own) if held else \
             calls_any(item[0], only - own, raw=text)
         # Without ``held``: for its summaries alone (rounds.py), not its
-        # findings.
+        # findings; the third round's may lint it again.
         return lint_file(item[0], item[1], _CONFIG, tree.summaries, raw=raw,
-                         findings_only=True, exports_only=not held) if hit else None
+                         findings_only=True, exports_only=not held,
+                         again=not held) if hit else None
     names = tree.others - own if not own.isdisjoint(tree.others) else tree.others
     meet: set[str] = set()
     if held and tree.takers:
@@ -115,8 +116,11 @@ def _again(
             not irqwitness.wanted(tree.summaries, item[1]):
         return None
     # Its exports stay its first pass's (_second), and no later pass asks
-    # where it calls holding a lock.
-    return lint_file(item[0], item[1], _CONFIG, tree.summaries, raw=raw, findings_only=True)
+    # where it calls holding a lock.  A file calling under a lock may be
+    # linted in the third round (rounds.third()) with much the same
+    # summaries: its parse and fills stay kept for it (reuse.py).
+    return lint_file(item[0], item[1], _CONFIG, tree.summaries, raw=raw, findings_only=True,
+                     again=bool(held))
 
 
 def default_jobs() -> int:
@@ -654,13 +658,14 @@ def _two_passes(work: list[tuple[Path, str]], mapper, progress: Progress | None 
     exports.update(irqwitness.merge([(w[0], r.path, r.exports)
                                      for w, r in zip(work, first, strict=True)]))
     later: list[dict[str, Summary] | None] = []
+    read = [n for _, n in pairs]
+    named = [n[1] if n is not None else None for n in read]
     results = _second(work, first, exports, mapper, progress, raws, later)
     # A third round, bounded: put_page() (mm.c) takes the heap lock only
     # through page_alloc.c's free_domheap_pages(), which page_alloc.c's
     # own callers then meet.
-    read = [n for _, n in pairs]
     results = rounds.third(work, first, results, later, exports, mapper, _again, progress, raws,
-                           [n[1] if n is not None else None for n in read])
+                           named)
     return results, read
 
 

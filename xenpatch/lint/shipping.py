@@ -36,11 +36,15 @@ _RECEIVED: dict[str, Any] = {}
 
 
 def received(sent: Shipped) -> Any:
-    """The object, read once per process."""
+    """The object, read once per process.  Only the last one is held: a
+    pass's tasks all carry the same, and a worker of a whole-tree run would
+    otherwise hold each round's tree summaries to its end."""
     got = _RECEIVED.get(sent.path)
     if got is None:
         with open(sent.path, "rb") as fh:
-            got = _RECEIVED[sent.path] = pickle.load(fh)
+            got = pickle.load(fh)
+        _RECEIVED.clear()
+        _RECEIVED[sent.path] = got
     return got
 
 
