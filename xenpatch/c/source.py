@@ -146,18 +146,12 @@ class NodeIndex:
         starts, ends = self._starts, self._ends
         lo = bisect.bisect_left(starts, start)
         hi = bisect.bisect_right(starts, end, lo)
-        out = []
-        for i in range(lo, hi):
-            s, e = starts[i], ends[i]
-            if e > end:
-                continue
-            # Spans nest, so a node whose span lies in node's is under it,
-            # unless it is an ancestor with the same span or an empty
-            # (missing) node beside it.
-            if (e == end and s == start or s == e) and not _within(self.nodes[i], node):
-                continue
-            out.append(self.nodes[i])
-        return out
+        # Spans nest, so a node whose span lies in node's is under it,
+        # unless it is an ancestor with the same span or an empty (missing)
+        # node beside it.  One comprehension over the slices: this is asked
+        # for every CFG node of every function, several times.
+        return [n for n, s, e in zip(self.nodes[lo:hi], starts[lo:hi], ends[lo:hi], strict=True)
+                if e <= end and ((e != end or s != start) and s != e or _within(n, node))]
 
 
 def _within(n: Node, root: Node) -> bool:
