@@ -122,9 +122,10 @@ class NodeIndex:
     those under any node of the subtree found by bisection, not a walk:
     walking the same nodes in several passes is costly in Python."""
 
-    __slots__ = ("nodes", "_starts", "_ends")
+    __slots__ = ("nodes", "_starts", "_ends", "_under")
 
     def __init__(self, root: Node, types: frozenset[str]) -> None:
+        self._under: dict[Node, list[Node]] = {}
         # A query finds them in C, 40% cheaper than walk(); sorted by start,
         # longest first, they are in pre-order unless two share a span.
         found = QueryCursor(_types_query(types)).captures(root).get("n", [])
@@ -141,7 +142,15 @@ class NodeIndex:
 
     def under(self, node: Node) -> list[Node]:
         """The indexed nodes in ``node``'s subtree (itself included), in
-        pre-order: ``[n for n in walk(node) if n.type in types]``."""
+        pre-order: ``[n for n in walk(node) if n.type in types]``.  Kept
+        per node (a CFG node's statement is asked by the fill, XL017's
+        takes and XL015's calls): shared, never to be changed."""
+        got = self._under.get(node)
+        if got is None:
+            got = self._under[node] = self._find(node)
+        return got
+
+    def _find(self, node: Node) -> list[Node]:
         start, end = node.start_byte, node.end_byte
         starts, ends = self._starts, self._ends
         lo = bisect.bisect_left(starts, start)
