@@ -71,3 +71,6 @@ def test_node_index_under_is_filtered_walk() -> None:
         assert index.nodes == [n for n in walk(src.root) if n.type in types]
         for node in walk(src.root):
             assert index.under(node) == [n for n in walk(node) if n.type in types]
+        # Asked again (kept per node): the same answers.
+        for node in walk(src.root):
+            assert index.under(node) == [n for n in walk(node) if n.type in types]

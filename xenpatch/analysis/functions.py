@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
@@ -268,10 +268,14 @@ def fresh_copy(info: FunctionInfo) -> FunctionInfo:
     """``info`` with every container of its own (their items are not
     changed in place: strings, nodes, tuples; the lists of ``assigned``
     are copied too)."""
-    # By keyword: a field added to FunctionInfo between two others must not
-    # shift the rest (a positional copy did, silently, when when_only came).
-    return replace(
-        info, params=list(info.params), param_types=dict(info.param_types),
+    # By name, every field at once: a field added to FunctionInfo is copied
+    # as it is (shared) unless named here.  Its __dict__ copied, not
+    # dataclasses.replace(), which runs __init__ over every field (a
+    # tenth of fill_actions() on a whole tree; FunctionInfo has no
+    # __post_init__ nor init=False field for it to run).
+    out = object.__new__(FunctionInfo)
+    out.__dict__.update(
+        info.__dict__, params=list(info.params), param_types=dict(info.param_types),
         aliases=dict(info.aliases), tracked=set(info.tracked),
         repeated_conds=set(info.repeated_conds), locals=set(info.locals),
         local_types=dict(info.local_types), acts=[list(a) for a in info.acts],
@@ -281,6 +285,7 @@ def fresh_copy(info: FunctionInfo) -> FunctionInfo:
         assigned={v: list(r) for v, r in info.assigned.items()},
         var_equalities=set(info.var_equalities), sentinels=set(info.sentinels),
         bounds=dict(info.bounds))
+    return out
 
 
 def local_field(src: SourceFile, e: Node) -> str | None:

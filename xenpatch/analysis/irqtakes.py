@@ -32,10 +32,11 @@ from dataclasses import dataclass
 from tree_sitter import Node
 
 from xenpatch.analysis.events import IrqAct, OpAct
+from xenpatch.analysis.functions import INDEXED
 from xenpatch.analysis.irqstate import IRQ_FLAVOURS, is_irq_move, transfer
 from xenpatch.analysis.lockkeys import apply_aliases
 from xenpatch.analysis.locktable import Effect, Wrapper, substitute
-from xenpatch.analysis.pathstate import UNKNOWN, Result
+from xenpatch.analysis.pathstate import UNKNOWN, Result, State
 from xenpatch.analysis.takes import on_every_path
 from xenpatch.analysis.templates import instantiate
 from xenpatch.analysis.unit import FunctionUnit
@@ -127,8 +128,9 @@ def unchecked_nodes(f: FunctionUnit, names: frozenset[str]) -> set[int]:
     if cfg is None or not names or not any(n.encode() in f.src.text(f.node).encode()
                                            for n in names):
         return set()
+    calls = _calls_under(f)
     at = [node.id for node in cfg.nodes if node.ast is not None and any(
-        c.type == "call_expression" and call_name(f.src, c) in names for c in walk(node.ast))]
+        call_name(f.src, c) in names for c in calls(node.ast))]
     return reachable(at, lambda i: cfg.nodes[i].succ) if at else set()
 
 
@@ -161,12 +163,20 @@ def function_takes(f: FunctionUnit, kinds: frozenset[str],
                             n not in bad and not _before_in_node(acts, a.line, a.col), e.via))
     calls: list[Call] = []
     seen: set[tuple[int, str]] = set()
+    under = _calls_under(f)
+    # Whether a node is on every path, asked once per node (not per call).
+    every: dict[int, bool] = {}
+
+    def on_every(i: int) -> bool:
+        got = every.get(i)
+        if got is None:
+            got = every[i] = on_every_path(cfg, i)
+        return got
+
     for node in cfg.nodes:
         if node.ast is None or node.id >= len(info.acts) or node.id in dead:
             continue
-        for c in walk(node.ast):
-            if c.type != "call_expression":
-                continue
+        for c in under(node.ast):
             got = _reached(f, c, macros, table_names)
             if got is None:
                 continue
@@ -177,8 +187,7 @@ def function_takes(f: FunctionUnit, kinds: frozenset[str],
             if recs is None:
                 if (node.id, name) not in seen:
                     seen.add((node.id, name))
-                    calls.append(Call(node.id, line, col, name, clean,
-                                      on_every_path(cfg, node.id)))
+                    calls.append(Call(node.id, line, col, name, clean, on_every(node.id)))
                 continue
             for t in recs:
                 if t.call:
@@ -187,7 +196,7 @@ def function_takes(f: FunctionUnit, kinds: frozenset[str],
                     if (node.id, t.key) not in seen:
                         seen.add((node.id, t.key))
                         calls.append(Call(node.id, line, col, t.key, clean,
-                                          on_every_path(cfg, node.id)))
+                                          on_every(node.id)))
                     continue
                 if t.kind not in kinds:
                     continue
@@ -199,8 +208,19 @@ def function_takes(f: FunctionUnit, kinds: frozenset[str],
                         continue
                 key = apply_aliases(key, info.aliases)
                 out.append(Take(node.id, line, col, key, t.kind, t.off, clean, t.via,
-                                t.ident, name, on_every_path(cfg, node.id)))
+                                t.ident, name, on_every(node.id)))
     return out, calls
+
+
+def _calls_under(f: FunctionUnit) -> Callable[[Node], list[Node]]:
+    """The calls in a CFG node's subtree, in pre-order: from the body's node
+    index (SourceFile.node_index(), shared with fill_actions()), not a walk
+    of every node of the subtree."""
+    cfg = f.cfg
+    if cfg is None or cfg.body is None:
+        return lambda ast: [c for c in walk(ast) if c.type == "call_expression"]
+    index = f.src.node_index(cfg.body, INDEXED)
+    return lambda ast: [c for c in index.under(ast) if c.type == "call_expression"]
 
 
 def _reached(f: FunctionUnit, call: Node, macros: Mapping[str, Wrapper],
@@ -225,10 +245,28 @@ def state_at(res: Result, acts: Sequence[Sequence[object]], node: int, line: int
              col: int) -> str | None:
     """The IRQ state every path of the run agrees on at (line, col) of CFG
     ``node``: "on", "off", or None."""
-    seen: set[str | None] = set()
+    return state_in([st for n, st in res.parents if n == node], acts, node, line, col)
+
+
+def states_by_node(res: Result) -> dict[int, list[State]]:
+    """The run's states on entry to each CFG node (for state_in(): one pass
+    over the run's states, not one per question)."""
+    out: dict[int, list[State]] = {}
     for n, st in res.parents:
-        if n != node:
-            continue
+        got = out.get(n)
+        if got is None:
+            out[n] = [st]
+        else:
+            got.append(st)
+    return out
+
+
+def state_in(states: Sequence[State], acts: Sequence[Sequence[object]], node: int, line: int,
+             col: int) -> str | None:
+    """state_at() from the run's ``states`` on entry to ``node``
+    (states_by_node())."""
+    seen: set[str | None] = set()
+    for st in states:
         cur = st
         for a in acts[node]:
             # A node's acts come in evaluation order, not by position.
@@ -240,5 +278,5 @@ def state_at(res: Result, acts: Sequence[Sequence[object]], node: int, line: int
     return next(iter(seen)) if len(seen) == 1 and None not in seen else None
 
 
-__all__ = ["Call", "Take", "Template", "function_takes", "state_at", "tainted",
-           "unchecked_nodes"]
+__all__ = ["Call", "Take", "Template", "function_takes", "state_at", "state_in",
+           "states_by_node", "tainted", "unchecked_nodes"]

@@ -122,9 +122,10 @@ class NodeIndex:
     those under any node of the subtree found by bisection, not a walk:
     walking the same nodes in several passes is costly in Python."""
 
-    __slots__ = ("nodes", "_starts", "_ends")
+    __slots__ = ("nodes", "_starts", "_ends", "_under")
 
     def __init__(self, root: Node, types: frozenset[str]) -> None:
+        self._under: dict[Node, list[Node]] = {}
         # A query finds them in C, 40% cheaper than walk(); sorted by start,
         # longest first, they are in pre-order unless two share a span.
         found = QueryCursor(_types_query(types)).captures(root).get("n", [])
@@ -141,23 +142,25 @@ class NodeIndex:
 
     def under(self, node: Node) -> list[Node]:
         """The indexed nodes in ``node``'s subtree (itself included), in
-        pre-order: ``[n for n in walk(node) if n.type in types]``."""
+        pre-order: ``[n for n in walk(node) if n.type in types]``.  Kept
+        per node (a CFG node's statement is asked by the fill, XL017's
+        takes and XL015's calls): shared, never to be changed."""
+        got = self._under.get(node)
+        if got is None:
+            got = self._under[node] = self._find(node)
+        return got
+
+    def _find(self, node: Node) -> list[Node]:
         start, end = node.start_byte, node.end_byte
         starts, ends = self._starts, self._ends
         lo = bisect.bisect_left(starts, start)
         hi = bisect.bisect_right(starts, end, lo)
-        out = []
-        for i in range(lo, hi):
-            s, e = starts[i], ends[i]
-            if e > end:
-                continue
-            # Spans nest, so a node whose span lies in node's is under it,
-            # unless it is an ancestor with the same span or an empty
-            # (missing) node beside it.
-            if (e == end and s == start or s == e) and not _within(self.nodes[i], node):
-                continue
-            out.append(self.nodes[i])
-        return out
+        # Spans nest, so a node whose span lies in node's is under it,
+        # unless it is an ancestor with the same span or an empty (missing)
+        # node beside it.  One comprehension over the slices: this is asked
+        # for every CFG node of every function, several times.
+        return [n for n, s, e in zip(self.nodes[lo:hi], starts[lo:hi], ends[lo:hi], strict=True)
+                if e <= end and ((e != end or s != start) and s != e or _within(n, node))]
 
 
 def _within(n: Node, root: Node) -> bool:

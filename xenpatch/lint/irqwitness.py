@@ -58,10 +58,17 @@ from pathlib import Path
 
 from xenpatch.analysis.fileanalysis import FileAnalysis
 from xenpatch.analysis.irqentry import LOCKS_KEY
-from xenpatch.analysis.irqtakes import Call, Take, Template, function_takes, state_at
+from xenpatch.analysis.irqtakes import (
+    Call,
+    Take,
+    Template,
+    function_takes,
+    state_in,
+    states_by_node,
+)
 from xenpatch.analysis.lockkeys import KEY_HEAD
 from xenpatch.analysis.locktable import Effect, Summary
-from xenpatch.analysis.pathstate import Result
+from xenpatch.analysis.pathstate import Result, State
 from xenpatch.analysis.templates import template
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.lint.checks import RawFinding
@@ -211,9 +218,11 @@ class Records:
         return f"{t}#{path}"
 
 
-def _state(t: Take, f: FunctionUnit, res: Result) -> str | None:
+def _state(t: Take, f: FunctionUnit, by_node: Mapping[int, Sequence[State]]) -> str | None:
+    """``by_node``: the run's states (irqtakes.states_by_node())."""
     assert f.info is not None
-    return "off" if t.off else state_at(res, f.info.acts, t.node, t.line, t.col)
+    return "off" if t.off else state_in(by_node.get(t.node, ()), f.info.acts, t.node,
+                                        t.line, t.col)
 
 
 def exports(rec: Records, runs: Mapping[FunctionUnit, Result],
@@ -235,8 +244,9 @@ def exports(rec: Records, runs: Mapping[FunctionUnit, Result],
         if f.info is None:
             continue
         takes, called = rec.of(f)
+        by_node = states_by_node(res) if takes or called else {}
         for t in takes:
-            st = _state(t, f, res)
+            st = _state(t, f, by_node)
             ident = (t.ident or rec.ident(f, t.key)) if st is not None else None
             if ident is None:
                 continue
@@ -245,7 +255,7 @@ def exports(rec: Records, runs: Mapping[FunctionUnit, Result],
             if k not in locks or (t.line, t.col) < locks[k][0]:
                 locks[k] = ((t.line, t.col), w)
         for c in called:
-            st = state_at(res, f.info.acts, c.node, c.line, c.col)
+            st = state_in(by_node.get(c.node, ()), f.info.acts, c.node, c.line, c.col)
             if st is None:
                 continue
             k = f"{CALLS}{c.name}|{st}"
@@ -359,8 +369,10 @@ def findings(rec: Records, runs: Mapping[FunctionUnit, Result]
     for f, res in runs.items():
         if f.info is None:
             continue
-        for t in rec.of(f)[0]:
-            known = _state(t, f, res)
+        takes = rec.of(f)[0]
+        by_node = states_by_node(res) if takes else {}
+        for t in takes:
+            known = _state(t, f, by_node)
             who = (t.ident or rec.ident(f, t.key)) if known is not None else None
             if who is None or known is None or \
                     ((who, "on") not in good and (who, "off") not in good):

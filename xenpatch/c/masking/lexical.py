@@ -45,8 +45,11 @@ FALSE_TEST = re.compile(
 ELLIPSIS = re.compile(rb"\.\.\.")
 # A member declaration's head up to its bit-field width: "uint16_t :9" (no
 # name: padding) or "unsigned int flag : 1" (shapes.unnamed_bitfields()).
+# The ";" or "{" before it is matched, not looked behind for: a pattern
+# opening with a lookbehind is tried at every byte of the file, one opening
+# with a character is searched for (a whole tree's masking, 40% less here).
 BITFIELD = re.compile(
-    rb"(?<=[;{])\s*+((?:[A-Za-z_]\w*[ \t]+)*[A-Za-z_]\w*)[ \t]*(:[ \t]*\w+[ \t]*)(?=;)")
+    rb"[;{]\s*+((?:[A-Za-z_]\w*[ \t]+)*[A-Za-z_]\w*)[ \t]*(:[ \t]*\w+[ \t]*)(?=;)")
 # The words that end a bit-field's type (its name is none of them).
 INT_TYPE_WORDS = frozenset(b"int char short long unsigned signed bool _Bool".split())
 CALL_CLOSE_THEN_WORD = re.compile(rb"\)(?=\s*[A-Za-z_}])")
@@ -113,7 +116,12 @@ def is_word(tok: bytes | None) -> bool:
 # X86EMUL_OPC_XOP(0a, 0x10): pasted into a name by the macro): digits then
 # letters that no integer or floating constant spells.  A token ending in
 # an exponent's e or p may go on with its sign: taken as a number.
-PP_WORD = re.compile(rb"(?<![\w.])[0-9]\w*[A-Za-z_]\w*")
+# Found without its "not after a word byte or '.'" (pp_words() tests that,
+# PP_AFTER): a pattern opening with a lookbehind is tried at every byte,
+# one opening with a digit is searched for.  A match after such a byte is
+# all word bytes, so none of the matches it hides could stand either.
+PP_WORD = re.compile(rb"[0-9]\w*[A-Za-z_]\w*")
+PP_AFTER = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.")
 C_NUMBER = re.compile(
     rb"0[xX][0-9a-fA-F]*(?:[pP][0-9]*)?[fFlLuU]*"
     rb"|0[bB][01]+[uUlL]*"

@@ -18,6 +18,7 @@ from xenpatch.c.masking.lexical import (
     IDENT,
     INT_TYPE_WORDS,
     KEYWORDS,
+    PP_AFTER,
     PP_WORD,
     STAR_ARG,
     STAR_END,
@@ -71,8 +72,11 @@ def pp_words(v: CodeView) -> None:
     digit becomes ``_``, an identifier."""
     code = v.code
     for m in PP_WORD.finditer(code):
-        if not C_NUMBER.fullmatch(m.group()) and v.in_call(m.start()):
-            v.put(m.start(), b"_")
+        start = m.start()
+        if start and code[start - 1] in PP_AFTER:
+            continue  # inside a word or after a "." (a number's or a member's)
+        if not C_NUMBER.fullmatch(m.group()) and v.in_call(start):
+            v.put(start, b"_")
 
 
 def unnamed_bitfields(v: CodeView) -> None:
@@ -88,7 +92,7 @@ def unnamed_bitfields(v: CodeView) -> None:
         words = m.group(1).split()
         if len(words) > 1 and words[-1] not in INT_TYPE_WORDS:
             continue  # "uint16_t size:3": it has a name
-        opener = v.enclosing(m.start())
+        opener = v.enclosing(m.start() + 1)  # after the ";" or "{" matched
         head = v.prev_tok(opener) if opener is not None and code[opener] == 0x7B else None
         if head is not None and head[1] not in (b"struct", b"union"):
             head = v.prev_tok(head[0]) if is_word(head[1]) else None
