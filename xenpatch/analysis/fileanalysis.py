@@ -17,8 +17,9 @@ from typing import Any
 
 from xenpatch.analysis import typesafe
 from xenpatch.analysis.actions import fill_actions
+from xenpatch.analysis.asserted import ASSERTS, asserted_held
 from xenpatch.analysis.config import AnalysisConfig
-from xenpatch.analysis.events import ASSERTED, Resolved
+from xenpatch.analysis.events import Resolved
 from xenpatch.analysis.functions import FunctionInfo, collect, collected, fresh_copy, parameters
 from xenpatch.analysis.headers import (
     HeaderIndex,
@@ -26,7 +27,6 @@ from xenpatch.analysis.headers import (
     macro_functions,
     macro_wrappers,
     object_macro_wrappers,
-    split_args,
     with_functions,
 )
 from xenpatch.analysis.kept import Fill, built_cfg, kept_summary, run_engine
@@ -55,11 +55,6 @@ from xenpatch.c.source import (
     parse_bytes,
 )
 from xenpatch.graphs import sccs
-
-# Assertions whose condition may say a lock is held, and the predicate call
-# they name.
-_ASSERTS = frozenset({"ASSERT"})
-_PREDICATE = re.compile(r"\s*(!?)\s*([A-Za-z_]\w*)\s*\((.*)\)\s*", re.S)
 
 
 class FileAnalysis:
@@ -225,8 +220,8 @@ class FileAnalysis:
     # -- call resolution ------------------------------------------------------
 
     def resolver(self, name: str, args: list[str], target: str | None = None) -> Resolved | None:
-        if name in _ASSERTS:
-            return self._asserted_held(name, args)
+        if name in ASSERTS:
+            return asserted_held(self.table, name, args)
         effects = resolve(self.table, name, args, target=target)
         if effects is not None:
             cond = next((e.success for e in effects if e.action == "try"), None)
@@ -255,18 +250,6 @@ class FileAnalysis:
         if not bound:
             return None
         return Resolved(bound, s.conditional, s.guard, _outs(s, args))
-
-    def _asserted_held(self, name: str, args: list[str]) -> Resolved | None:
-        """``ASSERT(rw_is_write_locked(l))``: the lock the assertion says is
-        held, as an ``asserted`` effect (a path that does not hold it there
-        was entered with the caller's).  (BUG_ON is a branch of the CFG, whose
-        surviving arm no resolver sees.)"""
-        m = _PREDICATE.fullmatch(args[0]) if len(args) == 1 else None
-        if m is None or m.group(1):
-            return None
-        effs = resolve(self.table, m.group(2), split_args(m.group(3)))
-        held = tuple(replace(e, action=ASSERTED) for e in effs or () if e.action == "query")
-        return Resolved(held) if held else None
 
     def recursion_summary(self, f: FunctionUnit,
                           seen: frozenset[str] = frozenset()) -> Summary | None:
@@ -364,7 +347,7 @@ class FileAnalysis:
         """False if ``resolver(name, ...)`` is None whatever the arguments.
         Does what the resolver does before it looks at them (marks the
         callee called, summarises it), so skipping the resolver is exact."""
-        if name in self.table.ops or name in self.table.wrappers or name in _ASSERTS:
+        if name in self.table.ops or name in self.table.wrappers or name in ASSERTS:
             return True
         f = self.fns.get(name)
         if f is not None:
@@ -383,7 +366,7 @@ class FileAnalysis:
         r = self._macro_memo.get(name)
         if r is None:
             w = self.macro_calls[name]
-            r = w.target in self.relevant_names or w.target in _ASSERTS or \
+            r = w.target in self.relevant_names or w.target in ASSERTS or \
                 self._reaches(w.target)
             self._macro_memo[name] = r
         return r
