@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xenpatch.analysis.headers import _DEFINE, _param, _split_args, macro_wrappers
+from xenpatch.analysis.headers import _DEFINE, _param, macro_wrappers, split_args
 from xenpatch.analysis.lockkeys import balanced_parens
 from xenpatch.analysis.locktable import Wrapper
 from xenpatch.c.source import directives
@@ -49,7 +49,7 @@ def _plain(raw: bytes) -> dict[str, Wrapper]:
         params = [p.strip() for p in m.group(2).decode().split(",") if p.strip()]
         if any(not re.fullmatch(r"[A-Za-z_]\w*", p) for p in params):
             continue
-        args = _split_args(call.group(2))
+        args = split_args(call.group(2))
         index: dict[str, str] = {}
         for i, p in enumerate(params):
             index.setdefault(p, f"${i}")
