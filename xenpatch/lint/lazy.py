@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from xenpatch.analysis.irqdemand import NEED
 from xenpatch.analysis.irqentry import FIELD_KEY
 from xenpatch.analysis.locktable import Summary
 from xenpatch.c.texts import read_bytes
@@ -228,6 +229,10 @@ class Plan:
                 s = self.known(rel, n)
                 if s is not None:
                     per_file.setdefault(rel, {})[n] = s
+                    # And the IRQ state it demands (irqdemand.py).
+                    d = self.known(rel, NEED + n)
+                    if d is not None:
+                        per_file[rel][NEED + n] = d
         return [per_file[r] for r in sorted(per_file)]
 
     def answers(self, rel: str, name: str) -> bool:
@@ -254,7 +259,8 @@ def _implements(rel: str, implementation: tuple[str, ...]) -> bool:
 def exports_key(exports: Mapping[str, Summary], needed: frozenset[str]) -> str:
     """What a file's result depends on besides its content and the context:
     the summaries it is given of the names it may call."""
-    mine = {n: summary_out(s) for n, s in sorted(exports.items()) if n in needed}
+    mine = {n: summary_out(s) for n, s in sorted(exports.items())
+            if n.removeprefix(NEED) in needed}
     return hashlib.sha256(json.dumps(mine, sort_keys=True).encode()).hexdigest()
 
 

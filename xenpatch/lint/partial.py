@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 
 from xenpatch.analysis.fileanalysis import FileAnalysis
 from xenpatch.analysis.headers import HeaderIndex, header_index, macro_functions
+from xenpatch.analysis.irqdemand import export_demands
 from xenpatch.analysis.kept import kept_summary, run_engine
 from xenpatch.analysis.locktable import Summary
 from xenpatch.analysis.unit import FunctionUnit
@@ -204,4 +205,5 @@ def _exports(fa: FileAnalysis, names: frozenset[str],
         res = f.run_record[0] if f.run_record is not None else run_engine(f, None)
         if res is not None:
             export_run(fa, f, res, out)
+    export_demands(fa, out)  # as the full lint's (irqdemand.py)
     return out

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from xenpatch.analysis.irqdemand import NEED
 from xenpatch.analysis.irqentry import (
     CALL_KEY,
     FIELD_KEY,
@@ -40,8 +41,11 @@ class TreeExports:
     def of(cls, exports: dict[str, Summary]) -> TreeExports:
         fns = {n: s for n, s in exports.items() if not n.startswith(FIELD_KEY)}
         takers = {n: s for n, s in fns.items() if takes_only(s)}
+        # A function demanding an IRQ state matters to any file calling it
+        # (XL018), a take-only one too.
+        demanding = {n[len(NEED):] for n in exports if n.startswith(NEED)}
         return cls(exports, known_fields(exports), takers,
-                   frozenset(n for n in fns if n not in takers),
+                   frozenset(n for n in fns if n not in takers or n in demanding),
                    frozenset(k[len(CALL_KEY):].lstrip("@").partition("|")[0]
                              for k in exports if k.startswith(CALL_KEY)
                              and not k.startswith(LOCKS_KEY)))

@@ -1,0 +1,96 @@
+"""XL018: a call of a function that demands an IRQ state of its caller
+(xenpatch.analysis.irqdemand) where the caller's path knows IRQs are in
+the other state.
+
+Known, not merely unseen: the path's state comes from this function's own
+moves (an _irq/_irqsave section still open, local_irq_disable()/save(),
+an _irq unlock, local_irq_enable(), a restore of flags it saved, an
+assertion of the state), read from the held-lock dataflow's states (so
+the path feasibility it knows applies).  The run read is the one entered
+in an unknown state: a state the callers agree on (irqentry.py) is theirs
+to vouch for, and a call the caller makes in whatever state it was
+entered in says nothing.  Pairs through an unknown effect are never
+reported.
+"""
+
+from __future__ import annotations
+
+from xenpatch.analysis.fileanalysis import FileAnalysis
+from xenpatch.analysis.functions import INDEXED
+from xenpatch.analysis.irqdemand import NEED, Demand, Demands
+from xenpatch.analysis.irqstate import is_irq_move
+from xenpatch.analysis.pathstate import UNKNOWN, Result
+from xenpatch.analysis.unit import FunctionUnit
+from xenpatch.c.cfg import Kind, call_name
+from xenpatch.c.source import walk
+from xenpatch.lint.checks import CHECKS, RawFinding
+
+
+def demand_findings(fa: FileAnalysis, dem: Demands, f: FunctionUnit,
+                    res: Result) -> list[RawFinding]:
+    """XL018 findings of one analysed function (``res``: its run entered
+    in an unknown IRQ state)."""
+    assert f.cfg is not None and f.info is not None
+    acts = f.info.acts
+    moves = {i for i, a in enumerate(acts) if any(is_irq_move(x) for x in a)}
+    if not moves:
+        return []  # nothing of its own says what the state is
+    by_node: dict[int, list] = {}
+    for pair, parent in res.parents.items():
+        if parent is None and pair[1].fact("%irq") is not None:
+            return []  # entered in a state its callers vouch for
+        by_node.setdefault(pair[0], []).append(pair)
+    body = f.cfg.body
+    index = f.src.node_index(body, INDEXED) if body is not None else None
+    out: list[RawFinding] = []
+    for node in f.cfg.nodes:
+        if node.ast is None or node.kind in (Kind.ENTRY, Kind.EXIT) or node.id not in by_node:
+            continue
+        ast = node.ast
+        inside = body is not None and body.start_byte <= ast.start_byte and \
+            ast.end_byte <= body.end_byte
+        for call in (n for n in (index.under(ast) if index is not None and inside
+                                 else walk(ast)) if n.type == "call_expression"):
+            name = call_name(f.src, call)
+            if name is None or name == f.name or not _may_demand(fa, name):
+                continue
+            d = dem.of(name)
+            if d is None:
+                continue
+            line, col = f.src.line_of(call.start_byte), f.src.col_of(call.start_byte)
+            # A move of this node's before the call: the state on arrival
+            # is not the call's.
+            if node.id in moves and any(
+                    is_irq_move(a) and (a.line, a.col) < (line, col) for a in acts[node.id]):
+                continue
+            got = _site(f, res, by_node[node.id], moves, name, d, line, col, node.id)
+            if got is not None:
+                out.append(got)
+    return out
+
+
+def _may_demand(fa: FileAnalysis, name: str) -> bool:
+    return name in fa.fns or name in fa.headers.inlines or NEED + name in fa.external
+
+
+def _site(f: FunctionUnit, res: Result, pairs: list, moves: set[int], name: str,
+          d: Demand, line: int, col: int, nid: int) -> RawFinding | None:
+    for n, st in pairs:
+        have = st.fact("%irq")
+        if have is None or have == d.state or st.fact(UNKNOWN) is not None:
+            continue
+        path = res.path(n, st)
+        # Where the state the call meets was set: the path's last move
+        # (the take, the disable) before the call's node.
+        site = next((p for p in reversed(path[:-1]) if p in moves), -1)
+        if site < 0:
+            continue
+        if d.func == name:
+            why = f"it asserts so at line {d.line}" if not d.file else \
+                f"it asserts so at {d.file}:{d.line}"
+        else:
+            where = f" at {d.file}:{d.line}" if d.file else f" at line {d.line}"
+            why = f"its callee '{d.func}' asserts so{where}"
+        msg = CHECKS["XL018"].message.format(via=name, want=d.state, why=why, have=have)
+        return RawFinding("XL018", nid, st, line, col, name, msg, acq_site=site)
+    return None
