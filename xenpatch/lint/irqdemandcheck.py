@@ -15,15 +15,18 @@ reported.
 
 from __future__ import annotations
 
+from xenpatch.analysis.events import IrqAct, OpAct
 from xenpatch.analysis.fileanalysis import FileAnalysis
 from xenpatch.analysis.functions import INDEXED
 from xenpatch.analysis.irqdemand import NEED, Demand, Demands
 from xenpatch.analysis.irqstate import is_irq_move
-from xenpatch.analysis.pathstate import UNKNOWN, Result
+from xenpatch.analysis.pathstate import UNKNOWN, Result, State
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.c.cfg import Kind, call_name
 from xenpatch.c.source import walk
 from xenpatch.lint.checks import CHECKS, RawFinding
+
+Pair = tuple[int, State]
 
 
 def demand_findings(fa: FileAnalysis, dem: Demands, f: FunctionUnit,
@@ -35,7 +38,7 @@ def demand_findings(fa: FileAnalysis, dem: Demands, f: FunctionUnit,
     moves = {i for i, a in enumerate(acts) if any(is_irq_move(x) for x in a)}
     if not moves:
         return []  # nothing of its own says what the state is
-    by_node: dict[int, list] = {}
+    by_node: dict[int, list[Pair]] = {}
     for pair, parent in res.parents.items():
         if parent is None and pair[1].fact("%irq") is not None:
             return []  # entered in a state its callers vouch for
@@ -61,7 +64,8 @@ def demand_findings(fa: FileAnalysis, dem: Demands, f: FunctionUnit,
             # A move of this node's before the call: the state on arrival
             # is not the call's.
             if node.id in moves and any(
-                    is_irq_move(a) and (a.line, a.col) < (line, col) for a in acts[node.id]):
+                    isinstance(a, IrqAct | OpAct) and is_irq_move(a) and (a.line, a.col) < (
+                        line, col) for a in acts[node.id]):
                 continue
             got = _site(f, res, by_node[node.id], moves, name, d, line, col, node.id)
             if got is not None:
@@ -73,7 +77,7 @@ def _may_demand(fa: FileAnalysis, name: str) -> bool:
     return name in fa.fns or name in fa.headers.inlines or NEED + name in fa.external
 
 
-def _site(f: FunctionUnit, res: Result, pairs: list, moves: set[int], name: str,
+def _site(f: FunctionUnit, res: Result, pairs: list[Pair], moves: set[int], name: str,
           d: Demand, line: int, col: int, nid: int) -> RawFinding | None:
     for n, st in pairs:
         have = st.fact("%irq")
