@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from xenpatch.analysis.fileanalysis import FileAnalysis
 from xenpatch.analysis.irqstate import IRQ_FLAVOURS, IRQ_KEY, IRQ_ON, call_acts
@@ -188,10 +189,25 @@ def export_demands(fa: FileAnalysis, exports: dict[str, Summary]) -> None:
     if not names:
         return
     own = Demands(fa, external=False)
-    file = fa.tree_path or fa.src.path
+    file = _tree_path(fa)
     for n in names:
         if n not in fa.fns:
             continue
         d = own.of(n)
         if d is not None:
             exports[NEED + n] = demand_summary(d, d.via, file)
+
+
+def _tree_path(fa: FileAnalysis) -> str:
+    """The file's path under its tree's root, as every run names it (a
+    whole-tree run, the lazy plan's analysis of an excerpt); else its
+    path as given."""
+    if fa.tree_path:
+        return fa.tree_path
+    root = fa.headers.root
+    if root is not None:
+        try:
+            return Path(fa.src.path).resolve().relative_to(root.resolve()).as_posix()
+        except (OSError, ValueError):
+            pass
+    return fa.src.path
