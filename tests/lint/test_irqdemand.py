@@ -128,7 +128,7 @@ def test_across_files_whole_tree() -> None:
     results = lint_files(files, jobs=1, tree=False)
     got = {r.path: sorted((f.line, f.check) for f in r.findings) for r in results}
     assert got == _want()
-    assert got["arch/smp.c"] == [(12, "XL018"), (29, "XL018")]
+    assert got["arch/smp.c"] == [(12, "XL018"), (29, "XL018"), (50, "XL018")]
     # Alone, the caller cannot know what its callees demand.
     smp = TREE / "arch" / "smp.c"
     [r] = lint_files([(smp, "arch/smp.c")], jobs=1, tree=False)
@@ -138,7 +138,10 @@ def test_across_files_whole_tree() -> None:
         "'intc_cpu_off' must be called with IRQs off (it asserts so at arch/intc.c:10), "
         "but IRQs are on here",
         "'intc_cpu_resync' must be called with IRQs on (its callee 'intc_wait_remote' "
-        "asserts so at arch/intc.c:19), but IRQs are off here"]
+        "asserts so at arch/intc.c:19), but IRQs are off here",
+        # A function with no lock of its own demands too.
+        "'intc_save_state' must be called with IRQs off (it asserts so at "
+        "arch/intc.c:34), but IRQs are on here"]
 
 
 @pytest.mark.usefixtures("_cache")
@@ -155,7 +158,8 @@ def test_across_files_file_by_file() -> None:
 def test_the_demand_is_exported_with_the_summary(config: LintConfig) -> None:
     r = lint_file(TREE / "arch" / "intc.c", "arch/intc.c", config)
     needs = {n: demand_in(s) for n, s in r.exports.items() if n.startswith(NEED)}
-    assert set(needs) == {NEED + "intc_cpu_off", NEED + "intc_cpu_resync"}
+    assert set(needs) == {NEED + "intc_cpu_off", NEED + "intc_cpu_resync",
+                          NEED + "intc_save_state"}
     off, on = needs[NEED + "intc_cpu_off"], needs[NEED + "intc_cpu_resync"]
     assert off is not None and (off.state, off.func, off.line) == ("off", "intc_cpu_off", 10)
     assert on is not None and (on.state, on.via, on.func) == (
@@ -168,9 +172,9 @@ def test_the_lazy_plans_summaries_carry_the_demand(config: LintConfig) -> None:
     the full lint exports, name for name."""
     p = TREE / "arch" / "intc.c"
     raw = p.read_bytes()
-    names = frozenset({"intc_cpu_off", "intc_cpu_resync"})
+    names = frozenset({"intc_cpu_off", "intc_cpu_resync", "intc_save_state"})
     full = {n: s for n, s in lint_file(p, "arch/intc.c", config).exports.items()
             if n.removeprefix(NEED) in names}
-    assert NEED + "intc_cpu_off" in full
+    assert {NEED + "intc_cpu_off", NEED + "intc_save_state"} <= full.keys()
     assert exports_of(p, raw, config, names) == full
     assert summaries_of_text(p, raw, config, names, cut=False)[1] == full

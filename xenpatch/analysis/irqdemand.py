@@ -23,10 +23,8 @@ nothing: the other disjunct is unknown.
 Another file's function demands what its file's exports say
 (``NEED + name``, export_demands()).  An export is of the function's own
 file alone (its callees there and its headers' inlines), as every summary
-is of one round; and it goes with the function's lock summary (a function
-that exports none exports no demand): the files the lazy plan asks for
-summaries, and those a whole-tree run lints again, are found through
-those.
+is of one round; a file the lint does not parse (it names no lock API)
+exports none, in a whole-tree run as in the lazy plan.
 """
 
 from __future__ import annotations
@@ -36,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xenpatch.analysis.fileanalysis import FileAnalysis
-from xenpatch.analysis.irqstate import IRQ_FLAVOURS, IRQ_KEY, IRQ_ON, call_acts
+from xenpatch.analysis.irqstate import ENABLED_TEST, IRQ_FLAVOURS, IRQ_KEY, IRQ_ON, call_acts
 from xenpatch.analysis.locktable import Effect, Summary, resolve
 from xenpatch.analysis.preconditions import prefix_calls
 from xenpatch.analysis.unit import FunctionUnit
@@ -77,11 +75,20 @@ class Demands:
             return self.memo[name]
         if name in self.busy:
             return None
-        f = self._unit(name)
+        fa = self.fa
+        f = fa.fns.get(name)
         if f is None:
-            got = demand_in(self.external.get(NEED + name))
-            self.memo[name] = got
-            return got
+            text = fa.headers.inlines.get(name)
+            if text is None:
+                got = demand_in(self.external.get(NEED + name))
+                self.memo[name] = got
+                return got
+            # An inline demands what it asserts itself: its text is read
+            # before it is parsed (most are never).
+            f = fa.header_fn(name) if ENABLED_TEST.encode() in text else None
+            if f is None:
+                self.memo[name] = None
+                return None
         self.busy.add(name)
         try:
             got = self._compute(f)
@@ -89,13 +96,6 @@ class Demands:
             self.busy.discard(name)
         self.memo[name] = got
         return got
-
-    def _unit(self, name: str) -> FunctionUnit | None:
-        fa = self.fa
-        f = fa.fns.get(name)
-        if f is None and name in fa.headers.inlines:
-            f = fa.header_fn(name)
-        return f
 
     def _compute(self, f: FunctionUnit) -> Demand | None:
         src, fa = f.src, self.fa
@@ -132,15 +132,18 @@ class Demands:
         got = self._moves.get(name)
         if got is not None:
             return got
-        f = self._unit(name)
-        if f is None:
-            s = self.external.get(name) or self.fa.external.get(name)
+        fa = self.fa
+        f = fa.fns.get(name)
+        text = f.src.raw[f.node.start_byte:f.node.end_byte] if f is not None else \
+            fa.headers.inlines.get(name)
+        if text is None:
+            s = self.external.get(name) or fa.external.get(name)
             got = s is not None and any(
                 e.action == IRQ_ON or e.flavour in IRQ_FLAVOURS for e in s.effects)
             self._moves[name] = got
             return got
         self._moves[name] = True  # a recursion: taken to move
-        ids = identifier_set(f.src.raw[f.node.start_byte:f.node.end_byte])
+        ids = identifier_set(text)
         got = not ids.isdisjoint(self._moving()) or any(
             (n := i.decode()) != name and (n in self.fa.fns or n in self.fa.headers.inlines)
             and self._moves_irqs(n) for i in ids)
@@ -182,20 +185,23 @@ def demand_summary(d: Demand, via: str, file: str) -> Summary:
                            f"{d.func}|{d.file or file}|{d.line}", inferred=True),), None)
 
 
-def export_demands(fa: FileAnalysis, exports: dict[str, Summary]) -> None:
-    """The demands of the functions ``exports`` holds a summary of, from
-    the file alone, into ``exports``."""
-    names = [n for n in exports if not n.startswith("%")]
-    if not names:
-        return
-    own = Demands(fa, external=False)
-    file = _tree_path(fa)
-    for n in names:
-        if n not in fa.fns:
+def export_demands(fa: FileAnalysis, exports: dict[str, Summary],
+                   names: frozenset[str] | None = None) -> None:
+    """The demands of the file's external functions (of ``names``, if
+    given), from the file alone, into ``exports``."""
+    own: Demands | None = None
+    file = ""
+    table = fa.table
+    for f in fa.order:
+        if f.is_static or f.src is not fa.src or (names is not None and f.name not in names) \
+                or f.name in table.ops or f.name in table.wrappers:
             continue
-        d = own.of(n)
+        if own is None:
+            own = Demands(fa, external=False)
+            file = _tree_path(fa)
+        d = own.of(f.name)
         if d is not None:
-            exports[NEED + n] = demand_summary(d, d.via, file)
+            exports[NEED + f.name] = demand_summary(d, d.via, file)
 
 
 def _tree_path(fa: FileAnalysis) -> str:

@@ -55,5 +55,5 @@ def summaries_of_text(path: Path, raw: bytes, config: LintConfig, names: frozens
         s = fa.summary_of(f.name)
         if s is not None and exported(s):
             out[f.name] = s
-    export_demands(fa, out)  # as the full lint's (irqdemand.py)
+    export_demands(fa, out, names)  # as the full lint's (irqdemand.py)
     return False, out

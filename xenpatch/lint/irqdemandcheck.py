@@ -19,12 +19,13 @@ from xenpatch.analysis.events import IrqAct, OpAct
 from xenpatch.analysis.fileanalysis import FileAnalysis
 from xenpatch.analysis.functions import INDEXED
 from xenpatch.analysis.irqdemand import NEED, Demand, Demands
-from xenpatch.analysis.irqstate import is_irq_move
+from xenpatch.analysis.irqstate import ENABLED_TEST, IRQ_FLAVOURS, is_irq_move
 from xenpatch.analysis.pathstate import UNKNOWN, Result, State
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.c.cfg import Kind, call_name
-from xenpatch.c.source import walk
+from xenpatch.c.source import mentions_any, walk
 from xenpatch.lint.checks import CHECKS, RawFinding
+from xenpatch.lint.config import LintConfig
 
 Pair = tuple[int, State]
 
@@ -98,3 +99,24 @@ def _site(f: FunctionUnit, res: Result, pairs: list[Pair], moves: set[int], name
         msg = CHECKS["XL018"].message.format(via=name, want=d.state, why=why, have=have)
         return RawFinding("XL018", nid, st, line, col, name, msg, acq_site=site)
     return None
+
+
+def may_break_demand(text: bytes, config: LintConfig) -> bool:
+    """Could a function of this file know its IRQ state at a call: does
+    its text name an IRQ move or the API's test of the state?  (A whole-
+    tree run lints a file again for its calls of other files' demanding
+    functions only then.)"""
+    return mentions_any(text, _move_names(config))
+
+
+def _move_names(config: LintConfig) -> frozenset[bytes]:
+    got = _MOVES.get(id(config))
+    if got is None or got[0] is not config:
+        names = {n for n, (eff, _) in config.irq.calls.items() if eff != "read"}
+        names |= {n for n, op in config.table.ops.items() if op.flavour in IRQ_FLAVOURS}
+        names.add(ENABLED_TEST)
+        got = _MOVES[id(config)] = (config, frozenset(n.encode() for n in names))
+    return got[1]
+
+
+_MOVES: dict[int, tuple[LintConfig, frozenset[bytes]]] = {}

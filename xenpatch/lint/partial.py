@@ -205,5 +205,5 @@ def _exports(fa: FileAnalysis, names: frozenset[str],
         res = f.run_record[0] if f.run_record is not None else run_engine(f, None)
         if res is not None:
             export_run(fa, f, res, out)
-    export_demands(fa, out)  # as the full lint's (irqdemand.py)
+    export_demands(fa, out, names)  # as the full lint's (irqdemand.py)
     return out

@@ -36,19 +36,20 @@ class TreeExports:
     # Functions the other files call in a state the tree settled: their
     # definers are linted again with it.
     called: frozenset[str] = frozenset()
+    # Functions demanding an IRQ state of their callers (XL018): they
+    # matter to a file with an IRQ move of its own (irqdemandcheck.py).
+    demanding: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, exports: dict[str, Summary]) -> TreeExports:
         fns = {n: s for n, s in exports.items() if not n.startswith(FIELD_KEY)}
         takers = {n: s for n, s in fns.items() if takes_only(s)}
-        # A function demanding an IRQ state matters to any file calling it
-        # (XL018), a take-only one too.
-        demanding = {n[len(NEED):] for n in exports if n.startswith(NEED)}
         return cls(exports, known_fields(exports), takers,
-                   frozenset(n for n in fns if n not in takers or n in demanding),
+                   frozenset(n for n in fns if n not in takers),
                    frozenset(k[len(CALL_KEY):].lstrip("@").partition("|")[0]
                              for k in exports if k.startswith(CALL_KEY)
-                             and not k.startswith(LOCKS_KEY)))
+                             and not k.startswith(LOCKS_KEY)),
+                   frozenset(k[len(NEED):] for k in exports if k.startswith(NEED)))
 
 
 def shipped(exports: dict[str, Summary] | TreeExports | Shipped) -> TreeExports:
