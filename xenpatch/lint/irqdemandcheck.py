@@ -26,6 +26,7 @@ from xenpatch.c.cfg import Kind, call_name
 from xenpatch.c.source import mentions_any, walk
 from xenpatch.lint.checks import CHECKS, RawFinding
 from xenpatch.lint.config import LintConfig
+from xenpatch.lint.nameindex import definitions
 
 Pair = tuple[int, State]
 
@@ -101,12 +102,22 @@ def _site(f: FunctionUnit, res: Result, pairs: list[Pair], moves: set[int], name
     return None
 
 
-def may_break_demand(text: bytes, config: LintConfig) -> bool:
-    """Could a function of this file know its IRQ state at a call: does
-    its text name an IRQ move or the API's test of the state?  (A whole-
-    tree run lints a file again for its calls of other files' demanding
-    functions only then.)"""
-    return mentions_any(text, _move_names(config))
+def may_break_demand(text: bytes, config: LintConfig, demanding: frozenset[str]) -> bool:
+    """Could a function of this file know its IRQ state at a call of one
+    of ``demanding``: does one function's text name both such a function
+    and an IRQ move (or the API's test of the state)?  A whole-tree run
+    lints a file again for those calls only then; a call through a macro
+    or an inline is not seen here."""
+    moves = _move_names(config)
+    if not demanding or not mentions_any(text, moves):
+        return False
+    want = frozenset(n.encode() for n in demanding)
+    defs = definitions(text)
+    for i, d in enumerate(defs):
+        body = text[d.brace:defs[i + 1].brace if i + 1 < len(defs) else len(text)]
+        if mentions_any(body, want) and mentions_any(body, moves):
+            return True
+    return False
 
 
 def _move_names(config: LintConfig) -> frozenset[bytes]:

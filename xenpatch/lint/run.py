@@ -112,8 +112,8 @@ def _again(
     # A field whose calls agree on the IRQ state matters to the files
     # storing a function in it only.
     # A function demanding an IRQ state (XL018), where the file may know it.
-    if not called and tree.demanding and may_break_demand(text, _CONFIG):
-        called = calls_any(item[0], tree.demanding - own, raw=text)
+    if not called and tree.demanding:
+        called = may_break_demand(text, _CONFIG, tree.demanding - own)
     if not called and not stores_any(text, tree.fields) and \
             not irqcalls.defines_any(text, tree.called) and \
             not irqwitness.wanted(tree.summaries, item[1]):
