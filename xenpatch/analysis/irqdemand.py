@@ -119,11 +119,11 @@ class Demands:
             d = self.of(name)
             if d is not None:
                 return Demand(d.state, name, d.line, d.func, d.file)
-            if self._moves_irqs(name):
+            if self.moves_irqs(name):
                 return None
         return None
 
-    def _moves_irqs(self, name: str) -> bool:
+    def moves_irqs(self, name: str) -> bool:
         """May a call of ``name`` move the IRQ state?  A function of the
         file or an inline whose text (or a function of the file it names)
         names an IRQ move may; another file's as its summary says; a name
@@ -146,7 +146,7 @@ class Demands:
         ids = identifier_set(text)
         got = not ids.isdisjoint(self._moving()) or any(
             (n := i.decode()) != name and (n in self.fa.fns or n in self.fa.headers.inlines)
-            and self._moves_irqs(n) for i in ids)
+            and self.moves_irqs(n) for i in ids)
         self._moves[name] = got
         return got
 

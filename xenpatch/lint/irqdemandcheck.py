@@ -69,7 +69,7 @@ def demand_findings(fa: FileAnalysis, dem: Demands, f: FunctionUnit,
                     isinstance(a, IrqAct | OpAct) and is_irq_move(a) and (a.line, a.col) < (
                         line, col) for a in acts[node.id]):
                 continue
-            got = _site(f, res, by_node[node.id], moves, name, d, line, col, node.id)
+            got = _site(fa, dem, f, res, by_node[node.id], moves, name, d, line, col, node.id)
             if got is not None:
                 out.append(got)
     return out
@@ -79,8 +79,9 @@ def _may_demand(fa: FileAnalysis, name: str) -> bool:
     return name in fa.fns or name in fa.headers.inlines or NEED + name in fa.external
 
 
-def _site(f: FunctionUnit, res: Result, pairs: list[Pair], moves: set[int], name: str,
-          d: Demand, line: int, col: int, nid: int) -> RawFinding | None:
+def _site(fa: FileAnalysis, dem: Demands, f: FunctionUnit, res: Result, pairs: list[Pair],
+          moves: set[int], name: str, d: Demand, line: int, col: int,
+          nid: int) -> RawFinding | None:
     for n, st in pairs:
         have = st.fact("%irq")
         if have is None or have == d.state or st.fact(UNKNOWN) is not None:
@@ -88,9 +89,10 @@ def _site(f: FunctionUnit, res: Result, pairs: list[Pair], moves: set[int], name
         path = res.path(n, st)
         # Where the state the call meets was set: the path's last move
         # (the take, the disable) before the call's node.
-        site = next((p for p in reversed(path[:-1]) if p in moves), -1)
-        if site < 0:
+        site = next((i for i in range(len(path) - 2, -1, -1) if path[i] in moves), -1)
+        if site < 0 or _unmodelled_move(fa, dem, f, path[site + 1:], line, col):
             continue
+        site = path[site]
         if d.func == name:
             why = f"it asserts so at line {d.line}" if not d.file else \
                 f"it asserts so at {d.file}:{d.line}"
@@ -100,6 +102,32 @@ def _site(f: FunctionUnit, res: Result, pairs: list[Pair], moves: set[int], name
         msg = CHECKS["XL018"].message.format(via=name, want=d.state, why=why, have=have)
         return RawFinding("XL018", nid, st, line, col, name, msg, acq_site=site)
     return None
+
+
+def _unmodelled_move(fa: FileAnalysis, dem: Demands, f: FunctionUnit, nodes: list[int],
+                     line: int, col: int) -> bool:
+    """Does a call on ``nodes`` (before the call at line:col) move the IRQ
+    state in a way the dataflow's state does not show: a helper whose
+    text moves it (its summary says which locks it leaves taken, not that
+    its irqsave take left IRQs off)?  Then the state at the call is not
+    known."""
+    assert f.cfg is not None
+    table, irq = fa.table, fa.config.irq
+    for i, nid in enumerate(nodes):
+        ast = f.cfg.nodes[nid].ast
+        if ast is None:
+            continue
+        for call in (c for c in walk(ast) if c.type == "call_expression"):
+            if i == len(nodes) - 1 and (f.src.line_of(call.start_byte),
+                                        f.src.col_of(call.start_byte)) >= (line, col):
+                continue  # the call's own node: what comes after it
+            name = call_name(f.src, call)
+            if name is None or name in table.ops or name in table.wrappers or \
+                    name in irq.calls or name in ("ASSERT", "BUG_ON"):
+                continue  # what the dataflow models itself
+            if dem.moves_irqs(name):
+                return True
+    return False
 
 
 def may_break_demand(text: bytes, config: LintConfig, demanding: frozenset[str]) -> bool:
