@@ -126,9 +126,9 @@ class Demands:
     def moves_irqs(self, name: str) -> bool:
         """May a call of ``name`` move the IRQ state?  A function of the
         file or an inline whose text (or a function of the file it names)
-        names an IRQ move may; another file's as its summary says; a name
-        the lint knows nothing of is taken to move nothing, as the
-        dataflow takes it."""
+        names an IRQ move may; another file's as its summary says (a take
+        or drop of a flavour it does not know may); a name the lint knows
+        nothing of is taken to move nothing, as the dataflow takes it."""
         got = self._moves.get(name)
         if got is not None:
             return got
@@ -137,9 +137,14 @@ class Demands:
         text = f.src.raw[f.node.start_byte:f.node.end_byte] if f is not None else \
             fa.headers.inlines.get(name)
         if text is None:
+            # Another file's helper that leaves a lock taken or drops one
+            # may have moved IRQs with it: its summary's flavour says so
+            # only when it is known ("any": a take returned holding).
             s = self.external.get(name) or fa.external.get(name)
             got = s is not None and any(
-                e.action == IRQ_ON or e.flavour in IRQ_FLAVOURS for e in s.effects)
+                e.action == IRQ_ON or e.flavour in IRQ_FLAVOURS or (
+                    e.action in ("acquire", "try", "release") and e.flavour != "plain")
+                for e in s.effects)
             self._moves[name] = got
             return got
         self._moves[name] = True  # a recursion: taken to move
