@@ -29,8 +29,8 @@ exports none, in a whole-tree run as in the lazy plan.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from xenpatch.analysis.fileanalysis import FileAnalysis
@@ -191,9 +191,11 @@ def demand_summary(d: Demand, via: str, file: str) -> Summary:
 
 
 def export_demands(fa: FileAnalysis, exports: dict[str, Summary],
-                   names: frozenset[str] | None = None) -> None:
+                   names: frozenset[str] | None = None,
+                   lines: Callable[[int], int] | None = None) -> None:
     """The demands of the file's external functions (of ``names``, if
-    given), from the file alone, into ``exports``."""
+    given), from the file alone, into ``exports``.  ``lines``: the file's
+    line of a line of the text analysed (an excerpt of it)."""
     own: Demands | None = None
     file = ""
     table = fa.table
@@ -206,6 +208,8 @@ def export_demands(fa: FileAnalysis, exports: dict[str, Summary],
             file = _tree_path(fa)
         d = own.of(f.name)
         if d is not None:
+            if lines is not None and not d.file:
+                d = replace(d, line=lines(d.line))
             exports[NEED + f.name] = demand_summary(d, d.via, file)
 
 
