@@ -11,6 +11,9 @@ bench/irq_injected.py.  The shapes are those of fixes in Xen's history:
   "double spin_lock_irqsave()" fix): the outer restore is wrong  -> XL013
 * ``callee-enables``     local_irq_disable() before a call of a function of
   the file that turns IRQs on on every path (its summary says so) -> XL014
+* ``call-breaks-demand`` a cross-CPU call inside the section: smp_call_function()
+  of common/smp.c asserts IRQs on (through on_selected_cpus(), which it
+  calls first), another file's demand                            -> XL018
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from xenpatch.c.source import SourceError
 
 _PAIR = {"spin_lock_irqsave": ("spin_unlock_irqrestore",)}
 SHAPES = ("restore-constant", "irq-under-irqsave", "enable-in-section", "nested-save",
-          "callee-enables")
+          "callee-enables", "call-breaks-demand")
 
 
 def _restore_after(lines: list[str], start: int, last: int, arg: str,
@@ -69,6 +72,11 @@ def irq_injections(rel: str, raw: bytes) -> Iterator[Injection]:
             lines[i + 1:]
         yield Injection("nested-save", rel, fn.name, _joined(new, nl), "XL013", j + 3,
                         (i + 1, i + 2, j + 3))
+        if not rel.endswith("common/smp.c"):
+            new = lines[: i + 1] + [f"{indent}smp_call_function(NULL, NULL, 0);"] + \
+                lines[i + 1:]
+            yield Injection("call-breaks-demand", rel, fn.name, _joined(new, nl), "XL018",
+                            i + 2, (i + 1, i + 2))
 
 
 def _enablers(path: Path, raw: bytes) -> set[str]:

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from xenpatch.analysis.irqdemand import NEED
 from xenpatch.analysis.irqentry import FIELD_KEY
 from xenpatch.analysis.locktable import Summary
 from xenpatch.lint import filelint, nameindex
@@ -27,7 +28,9 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "lint" / "partial"
 def _full(path: Path, names: frozenset[str]) -> dict[str, Summary]:
     """The full lint's exports of ``names``."""
     r = lint_file(path, str(path), CONFIG)
-    return {n: s for n, s in r.exports.items() if n in names and not n.startswith(FIELD_KEY)}
+    # A name's demand (irqdemand.NEED) goes with its summary.
+    return {n: s for n, s in r.exports.items()
+            if n.removeprefix(NEED) in names and not n.startswith(FIELD_KEY)}
 
 
 def _partial(path: Path, names: frozenset[str]) -> dict[str, Summary]:

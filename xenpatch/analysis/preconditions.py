@@ -20,6 +20,7 @@ caller's path shows the lock is known not held.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from tree_sitter import Node
@@ -139,45 +140,36 @@ class Preconditions:
         return got
 
     def _compute(self, f: FunctionUnit) -> tuple[Requirement, ...]:
-        body = f.node.child_by_field_name("body")
-        if body is None:
-            return ()
         src = f.src
         info: FunctionInfo | None = None
         reqs: dict[str, Requirement] = {}
         taken: set[str] = set()  # locks the straight-line prefix takes
-        for stmt in body.named_children:
-            if stmt.type in _BRANCHY or stmt.type not in _STRAIGHT:
-                break
-            for call in (n for n in walk(stmt) if n.type == "call_expression"):
-                name = call_name(src, call)
-                if name is None:
+        for call, name in prefix_calls(f):
+            args = [src.text(a) for a in call_args(call)]
+            line = src.line_of(call.start_byte)
+            if name in ("ASSERT", "BUG_ON") and call_args(call):
+                if info is None:
+                    info = collect(src, f.node, f.name)
+                for e in self._asserted(src, call_args(call)[0], name == "BUG_ON"):
+                    t = _templ(e.key, info)
+                    if t is not None and e.key not in taken:
+                        reqs.setdefault(t, Requirement(t, e.kind, e.via, line, f.name))
+                continue
+            if self._takes(name, args, taken):
+                continue
+            if name == f.name or not self._maybe_requires(name):
+                continue
+            for r in self.of(name):
+                e = instantiate(Effect("query", r.kind, "", "any", r.key, None, name),
+                                args)
+                if "$" in e.key:
                     continue
-                args = [src.text(a) for a in call_args(call)]
-                line = src.line_of(call.start_byte)
-                if name in ("ASSERT", "BUG_ON") and call_args(call):
-                    if info is None:
-                        info = collect(src, f.node, f.name)
-                    for e in self._asserted(src, call_args(call)[0], name == "BUG_ON"):
-                        t = _templ(e.key, info)
-                        if t is not None and e.key not in taken:
-                            reqs.setdefault(t, Requirement(t, e.kind, e.via, line, f.name))
-                    continue
-                if self._takes(name, args, taken):
-                    continue
-                if name == f.name or not self._maybe_requires(name):
-                    continue
-                for r in self.of(name):
-                    e = instantiate(Effect("query", r.kind, "", "any", r.key, None, name),
-                                    args)
-                    if "$" in e.key:
-                        continue
-                    if info is None:
-                        info = collect(src, f.node, f.name)
-                    key = apply_aliases(e.key, info.aliases)
-                    t = _templ(key, info)
-                    if t is not None and key not in taken:
-                        reqs.setdefault(t, Requirement(t, r.kind, name, line, r.func))
+                if info is None:
+                    info = collect(src, f.node, f.name)
+                key = apply_aliases(e.key, info.aliases)
+                t = _templ(key, info)
+                if t is not None and key not in taken:
+                    reqs.setdefault(t, Requirement(t, r.kind, name, line, r.func))
         return tuple(reqs[k] for k in sorted(reqs))
 
     def _maybe_requires(self, name: str) -> bool:
@@ -224,6 +216,25 @@ class Preconditions:
         args = [src.text(a) for a in call_args(e)]
         return [Effect("query", x.kind, x.mode, x.flavour, x.key, x.owner, name)
                 for x in self.predicate(name, args)]
+
+
+def prefix_calls(f: FunctionUnit) -> Iterator[tuple[Node, str]]:
+    """The named calls of the body's straight-line prefix, in text order:
+    what runs on every path from the entry before anything branches (the
+    top-level statements up to the first that is not an expression or a
+    declaration).  XL015's requirements and the IRQ demands
+    (irqdemand.py) are read from these."""
+    body = f.node.child_by_field_name("body")
+    if body is None:
+        return
+    src = f.src
+    for stmt in body.named_children:
+        if stmt.type in _BRANCHY or stmt.type not in _STRAIGHT:
+            return
+        for call in (n for n in walk(stmt) if n.type == "call_expression"):
+            name = call_name(src, call)
+            if name is not None:
+                yield call, name
 
 
 def _templ(key: str, info: FunctionInfo) -> str | None:

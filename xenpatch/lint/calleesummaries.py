@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from xenpatch.analysis.irqdemand import export_demands
 from xenpatch.analysis.irqentry import FIELD_KEY
 from xenpatch.analysis.locktable import Summary
 from xenpatch.lint.filelint import exported, lint_source, summary_analysis
@@ -54,4 +55,5 @@ def summaries_of_text(path: Path, raw: bytes, config: LintConfig, names: frozens
         s = fa.summary_of(f.name)
         if s is not None and exported(s):
             out[f.name] = s
+    export_demands(fa, out, names)  # as the full lint's (irqdemand.py)
     return False, out

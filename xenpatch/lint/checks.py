@@ -96,6 +96,12 @@ CHECKS: dict[str, Check] = {
               "'{via}' takes '{key}' with IRQs on, but it is taken with IRQs off at "
               "line {other_line} (in '{other_fn}'): an interrupt wanting it while this "
               "CPU holds it deadlocks"),
+        # Callee IRQ-state demands (analysis/irqdemand.py, lint/irqdemandcheck.py).
+        Check("XL018", "call-breaks-irq-precondition",
+              "A function that demands an IRQ state of its caller (it asserts it at its "
+              "entry, or a callee it calls there does) is called where this function's "
+              "path has IRQs in the other state.",
+              "'{via}' must be called with IRQs {want} ({why}), but IRQs are {have} here"),
     )
 }
 

@@ -26,6 +26,7 @@ from xenpatch.analysis.headers import (
     header_index,
     percpu_members,
 )
+from xenpatch.analysis.irqdemand import Demands, export_demands
 from xenpatch.analysis.irqentry import (
     CALL_KEY,
     FIELD_KEY,
@@ -62,6 +63,7 @@ from xenpatch.lint.findings import LOCK_API_DEFINITION, FileResult, Finding
 from xenpatch.lint.heldcalls import called_holding, close_over, held_untracked
 from xenpatch.lint.irqchecks import IRQ_CODES, irq_findings
 from xenpatch.lint.irqcontext import context_findings, context_wanted, witness_exports
+from xenpatch.lint.irqdemandcheck import demand_findings
 from xenpatch.lint.irqsafe import CODE, contested, era_kinds, irq_safety_findings, sound_runs
 from xenpatch.lint.leaks import leak_findings
 from xenpatch.lint.pathnotes import finding_of
@@ -146,6 +148,8 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
         assert obs is not None
         done.append((f, res, list(obs.findings.values())))
         export_run(fa, f, res, result.exports)
+    # The IRQ states the exported functions demand (irqdemand.py).
+    export_demands(fa, result.exports)
     if exports_only:
         return
     result.held_calls = close_over(fa, held_calls)
@@ -193,6 +197,7 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
             result.skipped.append((f.name, fa.src.line_of(f.node.start_byte), f.skip))
     found: list[Finding] = []
     pre = Preconditions(fa) if "XL015" in config.enabled else None
+    dem = Demands(fa) if "XL018" in config.enabled else None
     for f, res, raws in done:
         if "XL001" in config.enabled or "XL003" in config.enabled:
             leaks = leak_findings(f, res, _paired_shapes(fa, drops, f))
@@ -200,6 +205,10 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
         raws.extend(irq_findings(f, res, config.enabled))
         if pre is not None:
             raws.extend(precondition_findings(fa, pre, f, res))
+        if dem is not None:
+            # In the run entered in an unknown state (irqdemandcheck.py).
+            f0 = first.get(f, res)
+            found.extend(finding_of(fa.src, f, f0, r) for r in demand_findings(fa, dem, f, f0))
         for r in raws:
             found.append(finding_of(fa.src, f, res, r))
     found.extend(finding_of(fa.src, f, res, r) for f, res, r in in_context)

@@ -22,7 +22,9 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from xenpatch.analysis.irqdemand import NEED
 from xenpatch.analysis.irqentry import FIELD_KEY
+from xenpatch.analysis.irqstate import ENABLED_TEST
 from xenpatch.analysis.locktable import Summary
 from xenpatch.c.texts import read_bytes
 from xenpatch.lint import nameindex
@@ -141,7 +143,8 @@ class Plan:
             self._child = None
 
     def may_export(self, rel: str, only: frozenset[str] | None = None) -> frozenset[str]:
-        """The file's external functions that may reach a lock (of
+        """The file's external functions that may reach a lock or assert the
+        IRQ state (of
         ``only``, if given: then only what those reach is scanned, and the
         partial answer is not kept)."""
         got = self.cache.may_export(rel)
@@ -152,7 +155,10 @@ class Plan:
             path = self.cache.root / rel
             raw = read_bytes(path)
             headers = header_index(path)
-            seeds = frozenset(s.decode() for s in _seed_names(self.config(), headers))
+            # With the test of the IRQ state: a function asserting it
+            # exports its demand (irqdemand.py).
+            seeds = frozenset(s.decode() for s in _seed_names(self.config(), headers)) | {
+                ENABLED_TEST}
             defs = nameindex.definitions(raw)
             got = nameindex.may_export(raw, defs, seeds, file_reach(headers, raw), only,
                                        text_ends(raw, defs))
@@ -228,6 +234,10 @@ class Plan:
                 s = self.known(rel, n)
                 if s is not None:
                     per_file.setdefault(rel, {})[n] = s
+                # And the IRQ state it demands (irqdemand.py).
+                d = self.known(rel, NEED + n)
+                if d is not None:
+                    per_file.setdefault(rel, {})[NEED + n] = d
         return [per_file[r] for r in sorted(per_file)]
 
     def answers(self, rel: str, name: str) -> bool:
@@ -254,7 +264,8 @@ def _implements(rel: str, implementation: tuple[str, ...]) -> bool:
 def exports_key(exports: Mapping[str, Summary], needed: frozenset[str]) -> str:
     """What a file's result depends on besides its content and the context:
     the summaries it is given of the names it may call."""
-    mine = {n: summary_out(s) for n, s in sorted(exports.items()) if n in needed}
+    mine = {n: summary_out(s) for n, s in sorted(exports.items())
+            if n.removeprefix(NEED) in needed}
     return hashlib.sha256(json.dumps(mine, sort_keys=True).encode()).hexdigest()
 
 

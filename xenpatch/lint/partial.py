@@ -27,12 +27,13 @@ compare them):
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from xenpatch.analysis.fileanalysis import FileAnalysis
 from xenpatch.analysis.headers import HeaderIndex, header_index, macro_functions
+from xenpatch.analysis.irqdemand import export_demands
 from xenpatch.analysis.kept import kept_summary, run_engine
 from xenpatch.analysis.locktable import Summary
 from xenpatch.analysis.unit import FunctionUnit
@@ -103,7 +104,7 @@ def _from_excerpt(path: Path, raw: bytes, config: LintConfig, names: frozenset[s
     rel = _prepared(fa)
     if _cut_may_decide(fa, raw, part, names, reach):
         return None
-    return _exports(fa, names, rel)
+    return _exports(fa, names, rel, _lines_of(raw, part))
 
 
 def _prepared(fa: FileAnalysis) -> list[FunctionUnit]:
@@ -183,8 +184,33 @@ def _cut_may_decide(fa: FileAnalysis, raw: bytes, part: Excerpt, names: frozense
     return not reach.closure(ids).isdisjoint(open_to)
 
 
-def _exports(fa: FileAnalysis, names: frozenset[str],
-             rel: list[FunctionUnit]) -> dict[str, Summary]:
+def _lines_of(raw: bytes, part: Excerpt) -> Callable[[int], int]:
+    """The file's line of a line of the excerpt (outside an emptied body):
+    the text after each emptied body is the file's from that body's "}"
+    to the next emptied body's "{"."""
+    text = part.text
+    closes: list[tuple[int, int]] = []  # ("}" in the excerpt, "}" in the file)
+    for i, (_, close) in enumerate(part.cut):
+        nxt = part.emptied[i + 1] - (part.cut[i + 1][0] - close) if i + 1 < len(part.cut) \
+            else len(text) - (len(raw) - close)
+        closes.append((nxt, close))
+
+    def line(n: int) -> int:
+        x = 0
+        for _ in range(n - 1):
+            x = text.find(b"\n", x) + 1
+        orig = x
+        for at, close in reversed(closes):
+            if at <= x:
+                orig = close + (x - at)
+                break
+        return raw.count(b"\n", 0, orig) + 1
+
+    return line
+
+
+def _exports(fa: FileAnalysis, names: frozenset[str], rel: list[FunctionUnit],
+             lines: Callable[[int], int] | None = None) -> dict[str, Summary]:
     """The full lint's second walk (filelint.lint_functions()), for the
     exports of ``names``: the other functions' runs there change none of
     these (their questions were all asked in the first walk)."""
@@ -204,4 +230,5 @@ def _exports(fa: FileAnalysis, names: frozenset[str],
         res = f.run_record[0] if f.run_record is not None else run_engine(f, None)
         if res is not None:
             export_run(fa, f, res, out)
+    export_demands(fa, out, names, lines)  # as the full lint's (irqdemand.py)
     return out

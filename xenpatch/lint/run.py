@@ -79,6 +79,7 @@ def _again(
     where the file matters only if it may call one of these holding a lock
     (with ``held``), or at all (without: for its summaries)."""
     from xenpatch.lint.filelint import lint_file
+    from xenpatch.lint.irqdemandcheck import may_break_demand
     from xenpatch.lint.reaching import calls_any, reached_from
 
     assert _CONFIG is not None
@@ -111,6 +112,9 @@ def _again(
         calls_any(item[0], names, raw=text, among=tree.others)
     # A field whose calls agree on the IRQ state matters to the files
     # storing a function in it only.
+    # A function demanding an IRQ state (XL018), where the file may know it.
+    if not called and tree.demanding:
+        called = may_break_demand(text, _CONFIG, tree.demanding - own)
     if not called and not stores_any(text, tree.fields) and \
             not irqcalls.defines_any(text, tree.called) and \
             not irqwitness.wanted(tree.summaries, item[1]):

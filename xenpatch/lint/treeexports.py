@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from xenpatch.analysis.irqdemand import NEED
 from xenpatch.analysis.irqentry import (
     CALL_KEY,
     FIELD_KEY,
@@ -35,6 +36,9 @@ class TreeExports:
     # Functions the other files call in a state the tree settled: their
     # definers are linted again with it.
     called: frozenset[str] = frozenset()
+    # Functions demanding an IRQ state of their callers (XL018): they
+    # matter to a file with an IRQ move of its own (irqdemandcheck.py).
+    demanding: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, exports: dict[str, Summary]) -> TreeExports:
@@ -44,7 +48,8 @@ class TreeExports:
                    frozenset(n for n in fns if n not in takers),
                    frozenset(k[len(CALL_KEY):].lstrip("@").partition("|")[0]
                              for k in exports if k.startswith(CALL_KEY)
-                             and not k.startswith(LOCKS_KEY)))
+                             and not k.startswith(LOCKS_KEY)),
+                   frozenset(k[len(NEED):] for k in exports if k.startswith(NEED)))
 
 
 def shipped(exports: dict[str, Summary] | TreeExports | Shipped) -> TreeExports:
