@@ -24,6 +24,7 @@ from xenpatch.c.masking.lexical import (
     DEFINE_HEAD,
     FALSE_TEST,
     KEYWORDS,
+    LITERAL_IF,
     MATCH_START,
     NAMED_VARIADIC,
     OPERAND_START_ONLY,
@@ -153,7 +154,7 @@ def directive(v: CodeView, d: Directive, stack: list, groups: list[_Group]) -> N
     if w.startswith(b"if"):
         ctx = v.kind_of(stack[-1]) if stack else "T"
         g = _Group(ctx, list(stack), [d])
-        if v.table.false_macros and w in (b"ifdef", b"ifndef", b"if"):
+        if w in (b"ifdef", b"ifndef", b"if"):
             g.false_branch = false_branch(v, d)
         groups.append(g)
         return
@@ -185,8 +186,14 @@ def directive(v: CodeView, d: Directive, stack: list, groups: list[_Group]) -> N
 
 
 def false_branch(v: CodeView, d: Directive) -> int | None:
-    """0 for '#ifdef __ASSEMBLY__', 1 (the #else) for '#ifndef __ASSEMBLY__'."""
+    """0 for '#ifdef __ASSEMBLY__' and '#if 0', 1 (the #else) for
+    '#ifndef __ASSEMBLY__' and '#if 1'."""
     text = COMMENT_IN_PP.sub(b" ", v.raw[d.start : d.end])
+    lit = LITERAL_IF.match(text)
+    if lit is not None:
+        return 0 if lit.group("value") == b"0" else 1
+    if not v.table.false_macros:
+        return None
     m = FALSE_TEST.match(text)
     if m is None or m.group("name") not in v.table.false_macros:
         return None

@@ -37,6 +37,8 @@ ASM_STATEMENT = re.compile(
 DECLARATOR_LIST = re.compile(rb"\s*[A-Za-z_]\w*\s*(?:,\s*[A-Za-z_]\w*\s*)*")
 STAR_END = re.compile(rb"\*[\s*]*[,)]")
 CONTINUATION = re.compile(rb"\\(?=\r?\n)")
+# "#if 0" / "#if 1": a branch no compiler ever sees, whatever the build.
+LITERAL_IF = re.compile(rb"[ \t]*\#[ \t]*if[ \t]+\(?[ \t]*(?P<value>[01])[ \t]*\)?\s*$")
 FALSE_TEST = re.compile(
     rb"[ \t]*\#[ \t]*(?:(?P<word>ifdef|ifndef)[ \t]+"
     rb"|if[ \t]+(?P<not>!?)[ \t]*defined[ \t]*\(?[ \t]*)"
