@@ -1,7 +1,8 @@
 """Graph walks shared across layers: strongly connected components (the
 explorer's fairness search, the layering test's import-cycle check, the
-lint's call cycles) and the nodes reachable from some roots (the lint's
-closures over names)."""
+lint's call cycles), the nodes reachable from some roots (the lint's
+closures over names) and a memo that cuts recursion (the lint's
+per-function facts that follow calls)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,24 @@ from collections.abc import Callable, Hashable, Iterable, Iterator
 from typing import TypeVar
 
 N = TypeVar("N", bound=Hashable)
+V = TypeVar("V")
+
+
+def once_cut(memo: dict[N, V], busy: set[N], key: N, compute: Callable[[], V], cut: V) -> V:
+    """compute() for ``key`` once (kept in ``memo``); a key asked again while
+    its own computation is under way (a recursion through the call graph)
+    gets ``cut``, which is not kept."""
+    if key in memo:
+        return memo[key]
+    if key in busy:
+        return cut
+    busy.add(key)
+    try:
+        got = compute()
+    finally:
+        busy.discard(key)
+    memo[key] = got
+    return got
 
 
 def sccs(roots: Iterable[N], succ: Callable[[N], Iterable[N]]) -> Iterator[list[N]]:

@@ -40,6 +40,7 @@ from xenpatch.analysis.preconditions import prefix_calls
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.c.cfg import call_args
 from xenpatch.c.source import identifier_set
+from xenpatch.graphs import once_cut
 
 # The exports' key of a function's demand, and the action of its effect.
 NEED = "%need:"
@@ -89,13 +90,8 @@ class Demands:
             if f is None:
                 self.memo[name] = None
                 return None
-        self.busy.add(name)
-        try:
-            got = self._compute(f)
-        finally:
-            self.busy.discard(name)
-        self.memo[name] = got
-        return got
+        g = f
+        return once_cut(self.memo, self.busy, name, lambda: self._compute(g), None)
 
     def _compute(self, f: FunctionUnit) -> Demand | None:
         src, fa = f.src, self.fa

@@ -33,6 +33,7 @@ from xenpatch.analysis.templates import instantiate, template
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.c.cfg import call_args, call_name
 from xenpatch.c.source import SourceFile, walk
+from xenpatch.graphs import once_cut
 
 # What a held-lock predicate's name may end in, after the name of the
 # function that takes that lock's stem: paging_locked_by_me / paging_lock.
@@ -131,13 +132,8 @@ class Preconditions:
         if f is None:
             self.memo[name] = ()
             return ()
-        self.busy.add(name)
-        try:
-            got = self._compute(f)
-        finally:
-            self.busy.discard(name)
-        self.memo[name] = got
-        return got
+        g = f
+        return once_cut(self.memo, self.busy, name, lambda: self._compute(g), ())
 
     def _compute(self, f: FunctionUnit) -> tuple[Requirement, ...]:
         src = f.src

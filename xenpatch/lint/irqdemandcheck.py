@@ -17,12 +17,12 @@ from __future__ import annotations
 
 from xenpatch.analysis.events import IrqAct, OpAct
 from xenpatch.analysis.fileanalysis import FileAnalysis
-from xenpatch.analysis.functions import INDEXED
 from xenpatch.analysis.irqdemand import NEED, Demand, Demands
 from xenpatch.analysis.irqstate import ENABLED_TEST, IRQ_FLAVOURS, is_irq_move
+from xenpatch.analysis.nodecalls import node_calls
 from xenpatch.analysis.pathstate import UNKNOWN, Result, State
 from xenpatch.analysis.unit import FunctionUnit
-from xenpatch.c.cfg import Kind, call_name
+from xenpatch.c.cfg import call_name
 from xenpatch.c.source import mentions_any, walk
 from xenpatch.lint.checks import CHECKS, RawFinding
 from xenpatch.lint.config import LintConfig
@@ -45,33 +45,23 @@ def demand_findings(fa: FileAnalysis, dem: Demands, f: FunctionUnit,
         if parent is None and pair[1].fact("%irq") is not None:
             return []  # entered in a state its callers vouch for
         by_node.setdefault(pair[0], []).append(pair)
-    body = f.cfg.body
-    index = f.src.node_index(body, INDEXED) if body is not None else None
     out: list[RawFinding] = []
-    for node in f.cfg.nodes:
-        if node.ast is None or node.kind in (Kind.ENTRY, Kind.EXIT) or node.id not in by_node:
+    for node, call, name in node_calls(f, by_node):
+        if not _may_demand(fa, name):
             continue
-        ast = node.ast
-        inside = body is not None and body.start_byte <= ast.start_byte and \
-            ast.end_byte <= body.end_byte
-        for call in (n for n in (index.under(ast) if index is not None and inside
-                                 else walk(ast)) if n.type == "call_expression"):
-            name = call_name(f.src, call)
-            if name is None or name == f.name or not _may_demand(fa, name):
-                continue
-            d = dem.of(name)
-            if d is None:
-                continue
-            line, col = f.src.line_of(call.start_byte), f.src.col_of(call.start_byte)
-            # A move of this node's before the call: the state on arrival
-            # is not the call's.
-            if node.id in moves and any(
-                    isinstance(a, IrqAct | OpAct) and is_irq_move(a) and (a.line, a.col) < (
-                        line, col) for a in acts[node.id]):
-                continue
-            got = _site(fa, dem, f, res, by_node[node.id], moves, name, d, line, col, node.id)
-            if got is not None:
-                out.append(got)
+        d = dem.of(name)
+        if d is None:
+            continue
+        line, col = f.src.line_of(call.start_byte), f.src.col_of(call.start_byte)
+        # A move of this node's before the call: the state on arrival
+        # is not the call's.
+        if node.id in moves and any(
+                isinstance(a, IrqAct | OpAct) and is_irq_move(a) and (a.line, a.col) < (
+                    line, col) for a in acts[node.id]):
+            continue
+        got = _site(fa, dem, f, res, by_node[node.id], moves, name, d, line, col, node.id)
+        if got is not None:
+            out.append(got)
     return out
 
 

@@ -27,15 +27,14 @@ from collections import deque
 from xenpatch.analysis.dataflow import Engine
 from xenpatch.analysis.events import OpAct, RebindAct, TryAssignAct
 from xenpatch.analysis.fileanalysis import FileAnalysis
-from xenpatch.analysis.functions import INDEXED
 from xenpatch.analysis.lockkeys import apply_aliases, key_vars
 from xenpatch.analysis.locktable import Effect, is_recursive
+from xenpatch.analysis.nodecalls import node_calls
 from xenpatch.analysis.pathstate import UNKNOWN, Held, Result, State
 from xenpatch.analysis.preconditions import Preconditions, Requirement
 from xenpatch.analysis.templates import instantiate
 from xenpatch.analysis.unit import FunctionUnit
-from xenpatch.c.cfg import Kind, call_args, call_name
-from xenpatch.c.source import walk
+from xenpatch.c.cfg import Kind, call_args
 from xenpatch.lint.checks import CHECKS, RawFinding
 
 Pair = tuple[int, State]
@@ -50,34 +49,20 @@ def precondition_findings(fa: FileAnalysis, pre: Preconditions, f: FunctionUnit,
     if not touched:
         return []
     sites: list[tuple[int, int, int, str, Requirement, str]] = []
-    # The body's index (built once for the function: functions.collect)
-    # finds the calls under each node without walking every node again.
-    body = f.cfg.body
-    index = f.src.node_index(body, INDEXED) if body is not None else None
-    for node in f.cfg.nodes:
-        if node.ast is None or node.kind in (Kind.ENTRY, Kind.EXIT):
+    for node, call, name in node_calls(f):
+        if name not in fa.fns and name not in fa.headers.inlines:
             continue
-        ast = node.ast
-        inside = body is not None and body.start_byte <= ast.start_byte and \
-            ast.end_byte <= body.end_byte
-        for call in (n for n in (index.under(ast) if index is not None and inside
-                                 else walk(ast)) if n.type == "call_expression"):
-            name = call_name(f.src, call)
-            if name is None or name == f.name:
+        reqs = pre.of(name)
+        if not reqs:
+            continue
+        args = [f.src.text(a) for a in call_args(call)]
+        for r in reqs:
+            e = instantiate(Effect("query", r.kind, "", "any", r.key, None, name), args)
+            key = apply_aliases(e.key, info.aliases)
+            if "$" in key or key not in touched:
                 continue
-            if name not in fa.fns and name not in fa.headers.inlines:
-                continue
-            reqs = pre.of(name)
-            if not reqs:
-                continue
-            args = [f.src.text(a) for a in call_args(call)]
-            for r in reqs:
-                e = instantiate(Effect("query", r.kind, "", "any", r.key, None, name), args)
-                key = apply_aliases(e.key, info.aliases)
-                if "$" in key or key not in touched:
-                    continue
-                sites.append((node.id, f.src.line_of(call.start_byte),
-                              f.src.col_of(call.start_byte), name, r, key))
+            sites.append((node.id, f.src.line_of(call.start_byte),
+                          f.src.col_of(call.start_byte), name, r, key))
     if not sites:
         return []
     graph = _Graph(f, res)
