@@ -411,11 +411,11 @@ def keep_lock_guards(src: SourceFile, cfg: Cfg, info: FunctionInfo) -> None:
                 heads.update(key_vars(e.key))
                 if (c := arms_condition(e.key)) is not None:
                     arm_vars.add(c)
-                if e.action in ("acquire", "try") and e.key[1:].isidentifier() and \
-                        e.key.startswith("*"):
+                if e.action not in ("acquire", "try"):
+                    continue
+                if e.key.startswith("*") and e.key[1:].isidentifier():
                     pointers.add(e.key[1:])
-                elif e.action in ("acquire", "try") and "->" in e.key and (
-                        (v := holder(e.key)) is not None and e.key.startswith(v + "->")):
+                elif (v := holder(e.key)) is not None and e.key.startswith(v + "->"):
                     # p->lock taken: p was dereferenced, so a later "if ( !p )"
                     # is decided by the lock held through it as well.
                     pointers.add(v)

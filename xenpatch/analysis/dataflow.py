@@ -84,7 +84,7 @@ class Engine:
             e = first_entry_release(info, k)
             if e is None:
                 continue
-            held.append(Held(k, e.kind, e.mode, e.flavour, e.owner, e.via, 1, True, -1, 0))
+            held.append(_callers(e, k, 0))
         start = State(tuple(held), self.entry_facts)
         parents: dict[tuple[int, State], tuple[int, State] | None] = {(cfg.entry, start): None}
         exits: dict[int, list[tuple[State, State]]] = {}
@@ -343,8 +343,7 @@ class Engine:
                 # release of it is the caller's hand-off, an exit holding it
                 # no leak); not "not held", and nothing the callers learn.
                 if s.get(e.key) is None and s.get(e.key + "'") is None:
-                    return [s.with_held(Held(e.key, e.kind, e.mode, e.flavour, e.owner, e.via,
-                                             1, True, -1, act.line), e.key)]
+                    return [s.with_held(_callers(e, e.key, act.line), e.key)]
                 return [s]
             if e.action == "take":
                 # A lock a callee takes (and drops) during its run: checked
@@ -556,6 +555,12 @@ class Engine:
         if cur.count > 1:
             return s.with_held(replace(cur, count=cur.count - 1), e.key)
         return s.with_held(None, e.key)
+
+
+def _callers(e: Effect, key: str, line: int) -> Held:
+    """``key`` held by the caller on entry (the function only drops it),
+    as the effect ``e`` names it."""
+    return Held(key, e.kind, e.mode, e.flavour, e.owner, e.via, 1, True, -1, line)
 
 
 def _remembered(br, v: str | None, sides: list[State | None]) -> list[State | None]:

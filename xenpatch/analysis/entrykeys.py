@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from collections.abc import Iterator
 
 from xenpatch.analysis.equalities import other_names
 from xenpatch.analysis.events import OpAct, TryAssignAct
@@ -87,21 +88,27 @@ def entry_held_keys(cfg: Cfg, info: FunctionInfo) -> frozenset[str]:
                      if not named_otherwise(k) and not taken_otherwise(k))
 
 
+def _effects(info: FunctionInfo) -> Iterator[Effect]:
+    """Every lock effect of the function's acts, then of its branches'
+    trylocks, in node order."""
+    for acts in info.acts:
+        for a in acts:
+            if isinstance(a, OpAct):
+                yield a.effect
+            elif isinstance(a, TryAssignAct):
+                yield from a.resolved.effects
+    for br in info.branches:
+        if br is not None and br.try_op is not None:
+            yield from br.try_op.effects
+
+
 def _taken_types(info: FunctionInfo) -> dict[str, set[bool]]:
     """The locks the function takes, each with whether it is taken as a
     recursive lock (a recursive and a plain lock are never one object)."""
     out: dict[str, set[bool]] = {}
-    for acts in info.acts:
-        for a in acts:
-            effects = (a.effect,) if isinstance(a, OpAct) else (
-                a.resolved.effects if isinstance(a, TryAssignAct) else ())
-            for e in effects:
-                if e.action in ("acquire", "try"):
-                    out.setdefault(e.key, set()).add(is_recursive(e.flavour))
-    for b in info.branches:
-        for e in b.try_op.effects if b is not None and b.try_op is not None else ():
-            if e.action in ("acquire", "try"):
-                out.setdefault(e.key, set()).add(is_recursive(e.flavour))
+    for e in _effects(info):
+        if e.action in ("acquire", "try"):
+            out.setdefault(e.key, set()).add(is_recursive(e.flavour))
     return out
 
 
@@ -126,15 +133,4 @@ def names_indirectly(e: Effect) -> bool:
 
 def first_entry_release(info: FunctionInfo, key: str) -> Effect | None:
     """The first release of ``key`` among the function's acts (its effect)."""
-    for acts in info.acts:
-        for a in acts:
-            effects = (a.effect,) if isinstance(a, OpAct) else (
-                a.resolved.effects if isinstance(a, TryAssignAct) else ())
-            for e in effects:
-                if e.key == key and e.action == "release":
-                    return e
-    for b in info.branches:
-        for e in b.try_op.effects if b is not None and b.try_op is not None else ():
-            if e.key == key and e.action == "release":
-                return e
-    return None
+    return next((e for e in _effects(info) if e.key == key and e.action == "release"), None)

@@ -365,6 +365,11 @@ def arg_truth(arg: str, cls: str | None) -> bool | None:
 
 
 
+def int_class(v: int) -> str:
+    """The class of an integer's value."""
+    return ZERO if v == 0 else (NEG if v < 0 else POS)
+
+
 def value_class(src: SourceFile, e: Node | None,
                 consts: Mapping[str, str] | None = None) -> str | None:
     """Class of a constant expression: 0/false/NULL, >0/true, -E.../ERR_PTR,
@@ -379,7 +384,7 @@ def value_class(src: SourceFile, e: Node | None,
             v = int(src.text(e).rstrip("uUlL"), 0)
         except ValueError:
             return None
-        return ZERO if v == 0 else (NEG if v < 0 else POS)
+        return int_class(v)
     if t in ("true", "false", "null"):
         return POS if t == "true" else ZERO
     if t == "identifier":
@@ -405,10 +410,6 @@ def value_class(src: SourceFile, e: Node | None,
 
 
 _INT = re.compile(r"-?\d+")
-
-
-def int_class(v: int) -> str:
-    return ZERO if v == 0 else (NEG if v < 0 else POS)
 
 
 def updated(exact: str | None, op: str, k: int) -> int | None:
