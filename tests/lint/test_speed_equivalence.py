@@ -290,6 +290,22 @@ def test_calls_under_a_cfg_node_by_index_equal_the_walk() -> None:
     assert checked > 100
 
 
+def test_every_path_nodes_equals_the_walk_per_node() -> None:
+    """every_path_nodes() (one dominator pass) finds the nodes for which
+    on_every_path() (one walk per node) holds, on every function."""
+    from xenpatch.analysis.takes import every_path_nodes, on_every_path
+
+    config = load_cfg_config(rules_dir() / "locks.toml")
+    checked = 0
+    for src in _sources():
+        for fn in functions(src.root):
+            cfg = build_cfg(src, fn, function_name(src, fn) or "?", config)
+            want = {i for i in range(len(cfg.nodes)) if on_every_path(cfg, i)}
+            assert every_path_nodes(cfg) == want, (src.path, cfg.name)
+            checked += 1
+    assert checked > 100
+
+
 # -- what a second pass takes from the first (lint/reuse.py, lint/passes.py,
 # FileAnalysis._filled, run_engine's kept runs) ---------------------------
 

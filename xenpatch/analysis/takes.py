@@ -59,6 +59,8 @@ def lock_takes(f: FunctionUnit, res: Result | None, summarised: set[str]) -> lis
         return at[node]
 
     hid: list[set[str]] = []
+    # The nodes on every path (on_every_path() of each), found once.
+    every: list[frozenset[int]] = []
 
     def hidden() -> set[str]:
         if not hid:
@@ -73,7 +75,9 @@ def lock_takes(f: FunctionUnit, res: Result | None, summarised: set[str]) -> lis
             continue
         when: str | None = None
         some = False
-        if not on_every_path(f.cfg, nid):
+        if not every:
+            every.append(every_path_nodes(f.cfg))
+        if nid not in every[0]:
             # Taken on every path once a parameter's truth is known: the
             # call's argument says whether (``if ( !locked ) spin_lock(l)``).
             # Assuming a parameter no branch tests changes no path: only
@@ -374,6 +378,74 @@ def on_every_path(cfg: Cfg, node: int,
                 seen.add(x)
                 todo.append(x)
     return True
+
+
+def every_path_nodes(cfg: Cfg) -> frozenset[int]:
+    """The nodes for which on_every_path(cfg, node) holds, found at once:
+    those dominating a sink after every return (a return's successors
+    matter to no path to a return: it ends them), or every node where no
+    return is reached.  One dominator pass instead of one walk per node
+    asked (Cooper, Harvey and Kennedy's iteration over reverse postorder)."""
+    nodes = cfg.nodes
+    sink = len(nodes)
+
+    def succ(i: int) -> list[int]:
+        if i == sink:
+            return []
+        return [sink] if nodes[i].kind is Kind.RETURN else nodes[i].succ
+
+    # Postorder of what the entry reaches.
+    post: list[int] = []
+    seen = {cfg.entry}
+    stack = [(cfg.entry, iter(succ(cfg.entry)))]
+    while stack:
+        i, it = stack[-1]
+        for x in it:
+            if x not in seen:
+                seen.add(x)
+                stack.append((x, iter(succ(x))))
+                break
+        else:
+            stack.pop()
+            post.append(i)
+    if sink not in seen:
+        return frozenset(range(len(nodes)))
+    rank = {i: k for k, i in enumerate(post)}
+    preds: dict[int, list[int]] = {i: [] for i in post}
+    for i in post:
+        for x in succ(i):
+            preds[x].append(i)
+    idom = {cfg.entry: cfg.entry}
+    order = post[::-1]
+    changed = True
+    while changed:
+        changed = False
+        for i in order:
+            if i == cfg.entry:
+                continue
+            new = -1
+            for p in preds[i]:
+                if p not in idom:
+                    continue
+                if new == -1:
+                    new = p
+                    continue
+                a, b = p, new
+                while a != b:
+                    while rank[a] < rank[b]:
+                        a = idom[a]
+                    while rank[b] < rank[a]:
+                        b = idom[b]
+                new = a
+            if idom.get(i) != new:
+                idom[i] = new
+                changed = True
+    out = {cfg.entry}
+    i = sink
+    while i != cfg.entry:
+        i = idom[i]
+        out.add(i)
+    return frozenset(out)
 
 
 def _assumed_succ(cfg: Cfg, assume: tuple[SourceFile, str, bool] | None,
