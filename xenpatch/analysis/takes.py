@@ -381,70 +381,62 @@ def on_every_path(cfg: Cfg, node: int,
 
 
 def every_path_nodes(cfg: Cfg) -> frozenset[int]:
-    """The nodes for which on_every_path(cfg, node) holds, found at once:
-    those dominating a sink after every return (a return's successors
-    matter to no path to a return: it ends them), or every node where no
-    return is reached.  One dominator pass instead of one walk per node
-    asked (Cooper, Harvey and Kennedy's iteration over reverse postorder)."""
+    """The nodes for which on_every_path(cfg, node) holds, found at once
+    (in time linear in the CFG, not one walk per node asked): those every
+    path from the entry to a return passes, or every node where no return
+    is reached.  Such a node lies on any one path to a return; walking that
+    path, a node of it is on every path when nothing reached from the
+    nodes before it (the path's nodes not passed through) reaches a node
+    of the path after it."""
     nodes = cfg.nodes
-    sink = len(nodes)
-
-    def succ(i: int) -> list[int]:
-        if i == sink:
-            return []
-        return [sink] if nodes[i].kind is Kind.RETURN else nodes[i].succ
-
-    # Postorder of what the entry reaches.
-    post: list[int] = []
-    seen = {cfg.entry}
-    stack = [(cfg.entry, iter(succ(cfg.entry)))]
-    while stack:
-        i, it = stack[-1]
-        for x in it:
-            if x not in seen:
-                seen.add(x)
-                stack.append((x, iter(succ(x))))
-                break
-        else:
-            stack.pop()
-            post.append(i)
-    if sink not in seen:
+    entry = cfg.entry
+    # One path from the entry to a return, by the first found (a return's
+    # successors lead to no other return that it did not reach first).
+    parent: dict[int, int] = {entry: -1}
+    todo = [entry]
+    end = -1
+    while todo and end < 0:
+        i = todo.pop()
+        if nodes[i].kind is Kind.RETURN:
+            end = i
+            break
+        for x in nodes[i].succ:
+            if x not in parent:
+                parent[x] = i
+                todo.append(x)
+    if end < 0:
         return frozenset(range(len(nodes)))
-    rank = {i: k for k, i in enumerate(post)}
-    preds: dict[int, list[int]] = {i: [] for i in post}
-    for i in post:
-        for x in succ(i):
-            preds[x].append(i)
-    idom = {cfg.entry: cfg.entry}
-    order = post[::-1]
-    changed = True
-    while changed:
-        changed = False
-        for i in order:
-            if i == cfg.entry:
-                continue
-            new = -1
-            for p in preds[i]:
-                if p not in idom:
-                    continue
-                if new == -1:
-                    new = p
-                    continue
-                a, b = p, new
-                while a != b:
-                    while rank[a] < rank[b]:
-                        a = idom[a]
-                    while rank[b] < rank[a]:
-                        b = idom[b]
-                new = a
-            if idom.get(i) != new:
-                idom[i] = new
-                changed = True
-    out = {cfg.entry}
-    i = sink
-    while i != cfg.entry:
-        i = idom[i]
-        out.add(i)
+    path = [end]
+    while path[-1] != entry:
+        path.append(parent[path[-1]])
+    path.reverse()
+    at = {x: k for k, x in enumerate(path)}
+    out = {entry}
+    seen: set[int] = set()
+    far = 0  # the furthest node of the path reached so far
+    for k, p in enumerate(path):
+        if k and far == k:
+            out.add(p)
+        if nodes[p].kind is Kind.RETURN:
+            # A return ends every path through it.  Reached before the
+            # path's end: that return is reached avoiding what follows.
+            if k < len(path) - 1:
+                far = len(path)
+            continue
+        stack = [p]
+        while stack:
+            i = stack.pop()
+            for x in nodes[i].succ:
+                j = at.get(x)
+                if j is not None:
+                    if j > far:
+                        far = j
+                elif x not in seen:
+                    seen.add(x)
+                    if nodes[x].kind is Kind.RETURN:
+                        far = len(path)  # a return reached off the path
+                    else:
+                        stack.append(x)
     return frozenset(out)
 
 
