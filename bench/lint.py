@@ -14,7 +14,10 @@ wall and CPU times of one `xenpatch lint` process on common/grant_table.c,
 interpreter start included, beside one process that only parses that file:
 with an empty cache (target <= 1.0 s), warm (target <= 0.3 s) and warm
 after an edit of the file ($XENPATCH_BENCH_SINGLE=1: these only, the
-whole-tree figures left out).  The package is compiled first, as an install
+whole-tree figures left out).  $XENPATCH_BENCH_PROFILE=1 prints instead
+where the whole-tree lint's time goes: the run in one process under
+cProfile, each stage's share of it (stages nest: a fill inside XL017's
+records counts in both).  The package is compiled first, as an install
 has it.  CPU times and the load average are printed because a loaded
 machine stretches wall times.  No assertion: the machine's load is not
 ours to judge.
@@ -193,6 +196,9 @@ def _single_file(xen: Path) -> dict[str, tuple[float, float]]:
 
 
 def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == "--profile":
+        _profile(Path(sys.argv[2]))
+        return 0
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         _child(sys.argv[2], Path(sys.argv[3]))
         return 0
@@ -209,6 +215,11 @@ def main() -> int:
                        k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"})
     print(f"xen tree: {xen} ({n} .c files), {JOBS} worker processes")
     print(f"load average before: {_loadavg()}")
+    if os.environ.get("XENPATCH_BENCH_PROFILE") == "1":
+        with tempfile.TemporaryDirectory() as cache:
+            subprocess.run([sys.executable, __file__, "--profile", str(xen)], check=True,
+                           env={**os.environ, "XENPATCH_CACHE": cache})
+        return 0
     if os.environ.get("XENPATCH_BENCH_SINGLE") == "1":
         _print_single(xen)
         return 0
@@ -252,6 +263,47 @@ def _print_single(xen: Path) -> None:
         print(f"  {what:36}: {wall:5.2f} s wall {cpu:5.2f} s CPU   ({wall / p_wall:4.2f}x "
               f"parse-only){'   target ' + target if target else ''}")
     print(f"load average after: {_loadavg()}")
+
+
+# (label, module path suffix, function): the stages _profile() reports.
+_STAGES = (
+    ("first pass (run._first)", "lint/run.py", "_first"),
+    ("second pass, later rounds (run._again)", "lint/run.py", "_again"),
+    ("  parse (source.parse_bytes)", "c/source.py", "parse_bytes"),
+    ("  CFGs (cfg.build_cfg)", "c/cfg.py", "build_cfg"),
+    ("  fills (actions.fill_actions)", "analysis/actions.py", "fill_actions"),
+    ("    their preludes (actions._prelude)", "analysis/actions.py", "_prelude"),
+    ("  facts collected for fills (functions.collect)", "analysis/functions.py", "collect"),
+    ("  dataflow runs (dataflow.Engine.run)", "analysis/dataflow.py", "run"),
+    ("  helpers' summaries (FileAnalysis.summarise)", "analysis/fileanalysis.py", "summarise"),
+    ("  XL017's take records (irqwitness.Records.of)", "lint/irqwitness.py", "of"),
+    ("  entry states (filelint._with_entry_states)", "lint/filelint.py", "_with_entry_states"),
+    ("  XL015 (precond.precondition_findings)", "lint/precond.py", "precondition_findings"),
+)
+
+
+def _profile(xen: Path) -> None:
+    """The whole-tree lint in this process (one job: cProfile sees one
+    process) under cProfile: each stage's share of its time."""
+    import cProfile
+    import pstats
+
+    from xenpatch.lint.run import lint_files
+
+    files = sorted(xen.rglob("*.c"))
+    order = [(f, str(f)) for f in sorted(files, key=lambda f: -f.stat().st_size)]
+    prof = cProfile.Profile()
+    prof.enable()
+    lint_files(order, jobs=1)
+    prof.disable()
+    stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
+    total = sum(tt for _, _, tt, _, _ in stats.values())
+    print(f"whole-tree lint in one process under cProfile: {total:.1f} s "
+          "(profiled; stages nest)")
+    for label, where, name in _STAGES:
+        cum = sum(ct for (file, _, fn), (_, _, _, ct, _) in stats.items()
+                  if fn == name and file.endswith(where))
+        print(f"  {label:48}: {cum:6.2f} s  {100 * cum / total:5.1f} %")
 
 
 def _loadavg() -> str:

@@ -290,6 +290,22 @@ def test_calls_under_a_cfg_node_by_index_equal_the_walk() -> None:
     assert checked > 100
 
 
+def test_every_path_nodes_equals_the_walk_per_node() -> None:
+    """every_path_nodes() (one dominator pass) finds the nodes for which
+    on_every_path() (one walk per node) holds, on every function."""
+    from xenpatch.analysis.takes import every_path_nodes, on_every_path
+
+    config = load_cfg_config(rules_dir() / "locks.toml")
+    checked = 0
+    for src in _sources():
+        for fn in functions(src.root):
+            cfg = build_cfg(src, fn, function_name(src, fn) or "?", config)
+            want = {i for i in range(len(cfg.nodes)) if on_every_path(cfg, i)}
+            assert every_path_nodes(cfg) == want, (src.path, cfg.name)
+            checked += 1
+    assert checked > 100
+
+
 # -- what a second pass takes from the first (lint/reuse.py, lint/passes.py,
 # FileAnalysis._filled, run_engine's kept runs) ---------------------------
 
@@ -493,3 +509,28 @@ def test_defined_once_given_the_names_read_finds_what_it_reads() -> None:
 def test_defined_once_given_the_names_read_finds_what_it_reads_on_xen(xen417: Path) -> None:
     a, b = _defined_both_ways(xen417 / "xen")
     assert len(a) > 100 and a == b
+
+
+def test_displays_equal_display_per_file(tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """collect_files()'s display names, each directory resolved once, are
+    display()'s: through a symlinked folder and file, inside the working
+    directory and outside it."""
+    from xenpatch.lint.inputs import _Displays, display
+
+    tree = tmp_path / "tree"
+    (tree / "a" / "b").mkdir(parents=True)
+    (tree / "a" / "x.c").write_text("int x;\n")
+    (tree / "a" / "b" / "y.h").write_text("int y;\n")
+    (tree / "link").symlink_to(tree / "a" / "b")
+    (tree / "z.c").symlink_to(tree / "a" / "x.c")
+    other = tmp_path / "other"
+    other.mkdir()
+    files = sorted([*tree.rglob("*.c"), *tree.rglob("*.h")])
+    assert len(files) >= 3
+    for cwd in (tree, tree / "a", other):
+        monkeypatch.chdir(cwd)
+        for root in (tree, Path(".")):
+            fs = sorted([*root.rglob("*.c"), *root.rglob("*.h")])
+            shown = _Displays()
+            assert [shown(f) for f in fs] == [display(f) for f in fs]

@@ -37,7 +37,7 @@ from xenpatch.analysis.irqstate import IRQ_FLAVOURS, is_irq_move, transfer
 from xenpatch.analysis.lockkeys import apply_aliases
 from xenpatch.analysis.locktable import Effect, Wrapper, substitute
 from xenpatch.analysis.pathstate import UNKNOWN, Result, State
-from xenpatch.analysis.takes import on_every_path
+from xenpatch.analysis.takes import every_path_nodes
 from xenpatch.analysis.templates import instantiate
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.c.cfg import Cfg, call_args, call_name
@@ -164,14 +164,13 @@ def function_takes(f: FunctionUnit, kinds: frozenset[str],
     calls: list[Call] = []
     seen: set[tuple[int, str]] = set()
     under = _calls_under(f)
-    # Whether a node is on every path, asked once per node (not per call).
-    every: dict[int, bool] = {}
+    # The nodes on every path, found once (not walked per node asked).
+    every: list[frozenset[int]] = []
 
     def on_every(i: int) -> bool:
-        got = every.get(i)
-        if got is None:
-            got = every[i] = on_every_path(cfg, i)
-        return got
+        if not every:
+            every.append(every_path_nodes(cfg))
+        return i in every[0]
 
     for node in cfg.nodes:
         if node.ast is None or node.id >= len(info.acts) or node.id in dead:

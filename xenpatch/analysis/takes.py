@@ -59,6 +59,8 @@ def lock_takes(f: FunctionUnit, res: Result | None, summarised: set[str]) -> lis
         return at[node]
 
     hid: list[set[str]] = []
+    # The nodes on every path (on_every_path() of each), found once.
+    every: list[frozenset[int]] = []
 
     def hidden() -> set[str]:
         if not hid:
@@ -73,7 +75,9 @@ def lock_takes(f: FunctionUnit, res: Result | None, summarised: set[str]) -> lis
             continue
         when: str | None = None
         some = False
-        if not on_every_path(f.cfg, nid):
+        if not every:
+            every.append(every_path_nodes(f.cfg))
+        if nid not in every[0]:
             # Taken on every path once a parameter's truth is known: the
             # call's argument says whether (``if ( !locked ) spin_lock(l)``).
             # Assuming a parameter no branch tests changes no path: only
@@ -374,6 +378,66 @@ def on_every_path(cfg: Cfg, node: int,
                 seen.add(x)
                 todo.append(x)
     return True
+
+
+def every_path_nodes(cfg: Cfg) -> frozenset[int]:
+    """The nodes for which on_every_path(cfg, node) holds, found at once
+    (in time linear in the CFG, not one walk per node asked): those every
+    path from the entry to a return passes, or every node where no return
+    is reached.  Such a node lies on any one path to a return; walking that
+    path, a node of it is on every path when nothing reached from the
+    nodes before it (the path's nodes not passed through) reaches a node
+    of the path after it."""
+    nodes = cfg.nodes
+    entry = cfg.entry
+    # One path from the entry to a return, by the first found (a return's
+    # successors lead to no other return that it did not reach first).
+    parent: dict[int, int] = {entry: -1}
+    todo = [entry]
+    end = -1
+    while todo and end < 0:
+        i = todo.pop()
+        if nodes[i].kind is Kind.RETURN:
+            end = i
+            break
+        for x in nodes[i].succ:
+            if x not in parent:
+                parent[x] = i
+                todo.append(x)
+    if end < 0:
+        return frozenset(range(len(nodes)))
+    path = [end]
+    while path[-1] != entry:
+        path.append(parent[path[-1]])
+    path.reverse()
+    at = {x: k for k, x in enumerate(path)}
+    out = {entry}
+    seen: set[int] = set()
+    far = 0  # the furthest node of the path reached so far
+    for k, p in enumerate(path):
+        if k and far == k:
+            out.add(p)
+        if nodes[p].kind is Kind.RETURN:
+            # A return ends every path through it.  Reached before the
+            # path's end: that return is reached avoiding what follows.
+            if k < len(path) - 1:
+                far = len(path)
+            continue
+        stack = [p]
+        while stack:
+            i = stack.pop()
+            for x in nodes[i].succ:
+                j = at.get(x)
+                if j is not None:
+                    if j > far:
+                        far = j
+                elif x not in seen:
+                    seen.add(x)
+                    if nodes[x].kind is Kind.RETURN:
+                        far = len(path)  # a return reached off the path
+                    else:
+                        stack.append(x)
+    return frozenset(out)
 
 
 def _assumed_succ(cfg: Cfg, assume: tuple[SourceFile, str, bool] | None,

@@ -82,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
         print("xenpatch lint: --jobs must be at least 1", file=sys.stderr)
         return 2
     from xenpatch.errors import XenpatchError
+    from xenpatch.lint.collector import collecting_less
     from xenpatch.lint.inputs import collect_files
     from xenpatch.lint.locate import Locator
     from xenpatch.lint.run import lint_files
@@ -102,8 +103,11 @@ def run(args: argparse.Namespace) -> int:
         if progress is not None and len(files) < 2:
             progress = None  # one file: nothing to count
         try:
-            results = lint_files(files, args.jobs, args.rules, tree=not args.no_tree_summaries,
-                                 progress=progress)
+            # The collector run less often (collector.py): what it would
+            # walk again and again here is the run's long-lived facts.
+            with collecting_less():
+                results = lint_files(files, args.jobs, args.rules,
+                                     tree=not args.no_tree_summaries, progress=progress)
         finally:
             if progress is not None:
                 progress.close()

@@ -28,9 +28,10 @@ def collect_files(paths: list[Path]) -> list[tuple[Path, str]]:
     out: dict[str, Path] = {}
     for p in paths:
         if p.is_dir():
+            shown = _Displays()
             for f in sorted([*p.rglob("*.c"), *p.rglob("*.h")]):
                 if f.is_file():
-                    out.setdefault(display(f), f)
+                    out.setdefault(shown(f), f)
         elif p.exists():
             out.setdefault(display(p), p)
         else:
@@ -43,6 +44,30 @@ def display(p: Path) -> str:
         return str(p.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(p)
+
+
+class _Displays:
+    """display() of many files of a tree, the working directory and each
+    directory resolved once (resolve() lstat()s every component of its
+    path: twice per file, for a tree's 1300 files and headers, was a
+    tenth of a second of the parent's serial time on Xen 4.17)."""
+
+    def __init__(self) -> None:
+        self.cwd = Path.cwd().resolve()
+        self.dirs: dict[Path, Path] = {}
+
+    def __call__(self, p: Path) -> str:
+        if p.is_symlink():
+            real = p.resolve()
+        else:
+            d = self.dirs.get(p.parent)
+            if d is None:
+                d = self.dirs[p.parent] = p.parent.resolve()
+            real = d / p.name
+        try:
+            return str(real.relative_to(self.cwd))
+        except ValueError:
+            return str(p)
 
 
 def read(path: Path) -> bytes | None:

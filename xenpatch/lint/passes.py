@@ -16,7 +16,6 @@ each where its first ran by its first argument (the file).
 
 from __future__ import annotations
 
-import gc
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -26,11 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-# The cyclic collector's first threshold during a run: at the default
-# (700 allocations) it ran 1300 times over Xen 4.17, 7% of the lint's CPU,
-# walking the many long-lived objects of the analyses again and again;
-# the garbage it finds in a run is little.
-GC_THRESHOLD = 50_000
+from xenpatch.lint.collector import collect_less, collecting_less
 
 # Chunks sent ahead to each worker: one it works on, one waiting, so it
 # never waits for this process between two.
@@ -194,23 +189,6 @@ def pinned(jobs: int, initializer: Callable[..., None], initargs: tuple[Any, ...
         pools = [stack.enter_context(ProcessPoolExecutor(
             1, initializer=initializer, initargs=initargs)) for _ in range(jobs)]
         yield Pinned(pools)
-
-
-def collect_less() -> None:
-    """For the rest of this process (a worker's life): see GC_THRESHOLD."""
-    _, g1, g2 = gc.get_threshold()
-    gc.set_threshold(GC_THRESHOLD, max(g1, 20), max(g2, 100))
-
-
-@contextmanager
-def collecting_less() -> Iterator[None]:
-    """The same within (a run in this process)."""
-    before = gc.get_threshold()
-    collect_less()
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
 
 
 @contextmanager
