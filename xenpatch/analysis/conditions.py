@@ -130,9 +130,15 @@ def sentinels(src: SourceFile, assigned: Mapping[str, list[Node | None]]) -> set
 
 
 def sentinel_test(src: SourceFile, c: Node, facts: Container[str],
-                  floors: Mapping[str, frozenset[str]] | None = None) -> VarTest | None:
-    """``v == NAME`` / ``v != NAME`` of a local assigned NAME somewhere
-    (``facts``, sentinels()): decided where v's last value is known."""
+                  floors: Mapping[str, frozenset[str]] | None = None,
+                  exacts: Mapping[str, int | str] | None = None,
+                  tracked: set[str] | None = None) -> VarTest | None:
+    """``v == NAME`` / ``v != NAME``: of a local assigned NAME somewhere
+    (``facts``, sentinels()), or of a tracked v (a local, a parameter, *p
+    of a pointer parameter) and a macro whose body is an integer literal
+    (``exacts``, values.exact_macros()): decided where v's last value is
+    known.  NAME is its value when it has one, so that two names of one
+    literal are one constant; else only the same name is known equal."""
     c = strip_parens(c)
     if c.type != "binary_expression":
         return None
@@ -141,11 +147,39 @@ def sentinel_test(src: SourceFile, c: Node, facts: Container[str],
         return None
     left, right = strip_parens(required(c, "left")), strip_parens(required(c, "right"))
     for v, k in ((left, right), (right, left)):
-        name = named_constant(src, k)
-        if v.type == "identifier" and name is not None and f"{src.text(v)}=={name}" in facts:
-            return VarTest(src.text(v), "eqk" if op.type == "==" else "nek", name,
-                           floors=(floors or {}).get(name, frozenset()))
+        name = src.text(k) if k.type == "identifier" else None
+        if name is None:
+            continue
+        var = src.text(v) if v.type == "identifier" else None
+        assigned = var is not None and named_constant(src, k) is not None and \
+            f"{var}=={name}" in facts
+        if not assigned:
+            if exacts is None or name not in exacts or tracked is None:
+                continue
+            var = tracked_name(src, v, tracked)
+            if var is None:
+                continue
+        assert var is not None
+        return VarTest(var, "eqk" if op.type == "==" else "nek",
+                       exacts.get(name, name) if exacts else name,
+                       floors=(floors or {}).get(name, frozenset()), assigned=assigned)
     return None
+
+
+def assigned_exact(src: SourceFile, rhs: Node | None, var: str, facts: Container[str],
+                   exacts: Mapping[str, int | str]) -> int | str | None:
+    """The exact value ``v = rhs`` gives v, as sentinel_test() compares it:
+    an integer literal's, a literal macro's, or the name of a constant v is
+    compared with (``facts``)."""
+    k = int_literal(src, rhs)
+    if k is not None or rhs is None:
+        return k
+    rhs = strip_parens(rhs)
+    name = src.text(rhs) if rhs.type == "identifier" else None
+    if name is not None and name in exacts:
+        return exacts[name]
+    named = named_constant(src, rhs)
+    return named if named is not None and f"{var}=={named}" in facts else None
 
 
 def sentinel_bounds(src: SourceFile, sources: Mapping[str, list[Node]], facts: set[str],
@@ -303,8 +337,8 @@ def flag_vars(src: SourceFile, cfg: Cfg, info: FunctionInfo) -> set[str]:
     for node in cfg.nodes:
         if node.kind is Kind.COND and node.ast is not None:
             vt = var_test(src, node.ast, info.tracked, info.consts, info.eqs,
-                          info.value_rules.tests) or sentinel_test(src, node.ast, info.sentinels,
-                                                                   info.value_rules.floors)
+                          info.value_rules.tests) or sentinel_test(
+                src, node.ast, info.sentinels, info.value_rules.floors, info.exacts, info.tracked)
             if vt is not None:
                 found.add(vt.var)
     return found
@@ -482,7 +516,7 @@ def keep_lock_guards(src: SourceFile, cfg: Cfg, info: FunctionInfo) -> None:
                 br.eq is not None and not pointers.isdisjoint(br.eq)) or (
                 # A sentinel's test: whichever way it goes, it may skip a
                 # lock operation further on (a break past an unlock).
-                br.var_test is not None and isinstance(br.var_test.k, str)) or (
+                br.var_test is not None and br.var_test.assigned) or (
                 br.text is not None and pointers and sets_pointer(ast))):
             continue
         if br.var_test is not None:
