@@ -13,8 +13,8 @@ FIXTURE = fixtures_dir() / "lint" / "sentinel.c"
 
 
 def test_fixture_findings_exactly() -> None:
-    """The helper and its callers that test the result, the out-parameter or
-    one arm of "?:" are clean; the wrong test, a truth test, another
+    """The helper and its callers that test the result (stored, or at once),
+    the out-parameter or one arm of "?:" are clean; the wrong test, a truth test, another
     constant, a leaking helper and a non-literal macro are reported."""
     result = lint_file(FIXTURE, FIXTURE.name, LintConfig.load())
     assert result.error is None
@@ -26,6 +26,8 @@ def test_fixture_findings_exactly() -> None:
         ("page_leak", 102, "XL001"),
         ("page_other_constant", 133, "XL002"),
         ("page_other_constant", 134, "XL001"),
+        ("page_tested_wrong_at_once", 212, "XL002"),
+        ("page_tested_wrong_at_once", 213, "XL001"),
         ("page_truth", 123, "XL002"),
         ("page_truth", 124, "XL001"),
         ("page_wrong_test", 113, "XL002"),

@@ -161,9 +161,13 @@ def fill_actions(
         if node.kind is Kind.COND:
             c = strip_parens(ast)
             br = _NO_BRANCH
-            call, flip = tested_call(src, c, fv.consts)
+            call, flip, want = tested_call(src, c, fv.consts, fv.exacts)
             if call is not None:
                 r = resolve_call(call, call_name(src, call))
+                if r is not None and want is not None:
+                    # "f() != K": true on success for a helper succeeding on
+                    # "!K"; for any other, no test of its outcome.
+                    r = replace(r, conditional="nz") if r.conditional == want else None
                 if r is not None and values.truth_success(r.conditional):
                     skip = call
                     if flip:

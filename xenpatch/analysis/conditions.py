@@ -166,18 +166,25 @@ def sentinel_test(src: SourceFile, c: Node, facts: Container[str],
     return None
 
 
+def exact_of(src: SourceFile, e: Node | None,
+             exacts: Mapping[str, int | str]) -> int | str | None:
+    """The exact value of an integer literal or of a literal macro
+    (``exacts``, values.exact_macros()), else None."""
+    k = int_literal(src, e)
+    if k is not None or e is None:
+        return k
+    e = strip_parens(e)
+    return exacts.get(src.text(e)) if e.type == "identifier" else None
+
+
 def assigned_exact(src: SourceFile, rhs: Node | None, var: str, facts: Container[str],
                    exacts: Mapping[str, int | str]) -> int | str | None:
     """The exact value ``v = rhs`` gives v, as sentinel_test() compares it:
-    an integer literal's, a literal macro's, or the name of a constant v is
-    compared with (``facts``)."""
-    k = int_literal(src, rhs)
+    a literal's or a literal macro's (exact_of()), or the name of a
+    constant v is compared with (``facts``)."""
+    k = exact_of(src, rhs, exacts)
     if k is not None or rhs is None:
         return k
-    rhs = strip_parens(rhs)
-    name = src.text(rhs) if rhs.type == "identifier" else None
-    if name is not None and name in exacts:
-        return exacts[name]
     named = named_constant(src, rhs)
     return named if named is not None and f"{var}=={named}" in facts else None
 
@@ -610,24 +617,32 @@ def deref_var(src: SourceFile, n: Node, top: Node,
     return src.text(arg)
 
 
-def tested_call(src: SourceFile, c: Node,
-                consts: Mapping[str, str]) -> tuple[Node | None, bool]:
+def tested_call(src: SourceFile, c: Node, consts: Mapping[str, str],
+                exacts: Mapping[str, int | str] | None = None
+                ) -> tuple[Node | None, bool, str | None]:
     """The call a condition tests: ``f()``, ``f() != 0`` (as is), ``f() ==
-    OK`` with OK a zero constant (flipped)."""
+    OK`` with OK a zero constant (flipped); and ``f() != K`` / ``f() == K``
+    (flipped) with K a literal or a literal macro (``exacts``), which says
+    f's outcome only if f's success is "!K" (the third item)."""
     if c.type == "call_expression":
-        return c, False
+        return c, False, None
     if c.type != "binary_expression":
-        return None, False
+        return None, False, None
     op = c.child_by_field_name("operator")
     left, right = c.child_by_field_name("left"), c.child_by_field_name("right")
     if op is None or op.type not in ("==", "!=") or left is None or right is None:
-        return None, False
+        return None, False, None
     left, right = _stored_call(strip_parens(left)), _stored_call(strip_parens(right))
     if left.type != "call_expression":
         left, right = right, left
-    if left.type != "call_expression" or value_class(src, right, consts) != ZERO:
-        return None, False
-    return left, op.type == "=="
+    if left.type != "call_expression":
+        return None, False, None
+    if value_class(src, right, consts) == ZERO:
+        return left, op.type == "==", None
+    k = exact_of(src, right, exacts) if exacts is not None else None
+    if k is None:
+        return None, False, None
+    return left, op.type == "==", values.NOT + str(k)
 
 
 def _stored_call(e: Node) -> Node:

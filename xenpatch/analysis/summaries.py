@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from xenpatch.analysis import irqstate
-from xenpatch.analysis.conditions import assigned_exact
+from xenpatch.analysis.conditions import exact_of
 from xenpatch.analysis.events import OpAct, TryAssignAct
 from xenpatch.analysis.functions import FunctionInfo, shape_fn, strip_parens
 from xenpatch.analysis.lockkeys import key_head
@@ -55,7 +55,7 @@ def _ret_exact(f: FunctionUnit, node_id: int, st: State) -> str | None:
     if ast is None:
         return None
     e = strip_parens(ast)
-    k = assigned_exact(f.src, e, "", (), f.info.exacts)
+    k = exact_of(f.src, e, f.info.exacts)
     if k is not None:
         return str(k)
     return st.fact(EXACT + f.src.text(e)) if e.type == "identifier" else None

@@ -26,6 +26,14 @@ list), so that after
 
 the unlock runs exactly on the paths that took the reference.
 
+Exact values (the flag tracking's "=v" facts, VarTest.eval_exact): an
+integer, a constant's name, or "!K" (known not K).  A macro whose body is
+an integer literal is its value (exact_macros()): before frame numbers were
+boxed, ``#define INVALID_MFN (~0UL)`` was a plain integer's sentinel, and a
+helper holding a lock exactly when its result is not K is try-like with
+success "!K" (outcomes()).  "Is K" never means "is zero": 0 is a valid
+frame.
+
 Classes: ``alloc`` (an allocator's result, maybe NULL), ``alloc+`` (the
 same, known non-NULL), ``@G`` (the address of file-scope object G),
 ``call:F`` (what accessor F returned; ``call:F+`` known non-NULL),
