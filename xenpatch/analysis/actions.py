@@ -15,6 +15,7 @@ from tree_sitter import Node
 
 from xenpatch.analysis import irqstate, values
 from xenpatch.analysis.conditions import (
+    assigned_exact,
     canon_cond,
     counted_exit,
     deref_var,
@@ -24,7 +25,6 @@ from xenpatch.analysis.conditions import (
     int_literal,
     keep_lock_guards,
     loop_vars,
-    named_constant,
     order_cond,
     pointer_tests,
     sentinel_bounds,
@@ -161,10 +161,14 @@ def fill_actions(
         if node.kind is Kind.COND:
             c = strip_parens(ast)
             br = _NO_BRANCH
-            call, flip = tested_call(src, c, fv.consts)
+            call, flip, want = tested_call(src, c, fv.consts, fv.exacts)
             if call is not None:
                 r = resolve_call(call, call_name(src, call))
-                if r is not None and r.conditional is not None:
+                if r is not None and want is not None:
+                    # "f() != K": true on success for a helper succeeding on
+                    # "!K"; for any other, no test of its outcome.
+                    r = replace(r, conditional="nz") if r.conditional == want else None
+                if r is not None and values.truth_success(r.conditional):
                     skip = call
                     if flip:
                         # "f() == 0": true when f() returned zero.
@@ -173,8 +177,9 @@ def fill_actions(
                     br = Branch(try_op=r, try_line=line, try_col=col)
             if br.try_op is None:
                 vt = var_test(src, c, info.tracked, fv.consts, fv.eqs, fv.rules.tests)
-                if vt is None and info.sentinels:
-                    vt = sentinel_test(src, c, info.sentinels, fv.rules.floors)
+                if vt is None:
+                    vt = sentinel_test(src, c, info.sentinels, fv.rules.floors, fv.exacts,
+                                       info.tracked)
                 if vt is not None and vt.k is not None and canon[node.id][0] in bounds:
                     vt = None  # "try == 3" after a counted loop: the loop's fact
                 if vt is not None:
@@ -393,6 +398,7 @@ def _prelude(src: SourceFile, cfg: Cfg, info: FunctionInfo,
     info.value_rules = fv.rules
     info.consts = fv.consts
     info.eqs = fv.eqs
+    info.exacts = fv.exacts
     accessed: dict[str, str] = {}  # accessor call text -> the local holding its result
     info.var_equalities |= variable_comparisons(src, cfg, set(info.params) | set(info.locals))
     for local, rhss in info.assigned.items():
@@ -674,11 +680,9 @@ def _assign_act(
     if update is not None:
         acts.append(UpdateAct(var, *update))
     elif var in info.tracked:
-        named = named_constant(src, rhs)
         acts.append(AssignAct(var, value_class(src, rhs, fv.consts) or values.origin(
             src, rhs, fv, info.locals | set(info.params)),
-            named if named is not None and f"{var}=={named}" in info.sentinels
-            else int_literal(src, rhs),
+            assigned_exact(src, rhs, var, info.sentinels, fv.exacts),
             _bound_of(src, rhs, info.bounds.get(var, ()))))
     if "*" + var in info.tracked:
         # p = other: *p is another object now.

@@ -130,9 +130,15 @@ def sentinels(src: SourceFile, assigned: Mapping[str, list[Node | None]]) -> set
 
 
 def sentinel_test(src: SourceFile, c: Node, facts: Container[str],
-                  floors: Mapping[str, frozenset[str]] | None = None) -> VarTest | None:
-    """``v == NAME`` / ``v != NAME`` of a local assigned NAME somewhere
-    (``facts``, sentinels()): decided where v's last value is known."""
+                  floors: Mapping[str, frozenset[str]] | None = None,
+                  exacts: Mapping[str, int | str] | None = None,
+                  tracked: set[str] | None = None) -> VarTest | None:
+    """``v == NAME`` / ``v != NAME``: of a local assigned NAME somewhere
+    (``facts``, sentinels()), or of a tracked v (a local, a parameter, *p
+    of a pointer parameter) and a macro whose body is an integer literal
+    (``exacts``, values.exact_macros()): decided where v's last value is
+    known.  NAME is its value when it has one, so that two names of one
+    literal are one constant; else only the same name is known equal."""
     c = strip_parens(c)
     if c.type != "binary_expression":
         return None
@@ -141,11 +147,46 @@ def sentinel_test(src: SourceFile, c: Node, facts: Container[str],
         return None
     left, right = strip_parens(required(c, "left")), strip_parens(required(c, "right"))
     for v, k in ((left, right), (right, left)):
-        name = named_constant(src, k)
-        if v.type == "identifier" and name is not None and f"{src.text(v)}=={name}" in facts:
-            return VarTest(src.text(v), "eqk" if op.type == "==" else "nek", name,
-                           floors=(floors or {}).get(name, frozenset()))
+        name = src.text(k) if k.type == "identifier" else None
+        if name is None:
+            continue
+        var = src.text(v) if v.type == "identifier" else None
+        assigned = var is not None and named_constant(src, k) is not None and \
+            f"{var}=={name}" in facts
+        if not assigned:
+            if exacts is None or name not in exacts or tracked is None:
+                continue
+            var = tracked_name(src, v, tracked)
+            if var is None:
+                continue
+        assert var is not None
+        return VarTest(var, "eqk" if op.type == "==" else "nek",
+                       exacts.get(name, name) if exacts else name,
+                       floors=(floors or {}).get(name, frozenset()), assigned=assigned)
     return None
+
+
+def exact_of(src: SourceFile, e: Node | None,
+             exacts: Mapping[str, int | str]) -> int | str | None:
+    """The exact value of an integer literal or of a literal macro
+    (``exacts``, values.exact_macros()), else None."""
+    k = int_literal(src, e)
+    if k is not None or e is None:
+        return k
+    e = strip_parens(e)
+    return exacts.get(src.text(e)) if e.type == "identifier" else None
+
+
+def assigned_exact(src: SourceFile, rhs: Node | None, var: str, facts: Container[str],
+                   exacts: Mapping[str, int | str]) -> int | str | None:
+    """The exact value ``v = rhs`` gives v, as sentinel_test() compares it:
+    a literal's or a literal macro's (exact_of()), or the name of a
+    constant v is compared with (``facts``)."""
+    k = exact_of(src, rhs, exacts)
+    if k is not None or rhs is None:
+        return k
+    named = named_constant(src, rhs)
+    return named if named is not None and f"{var}=={named}" in facts else None
 
 
 def sentinel_bounds(src: SourceFile, sources: Mapping[str, list[Node]], facts: set[str],
@@ -303,8 +344,8 @@ def flag_vars(src: SourceFile, cfg: Cfg, info: FunctionInfo) -> set[str]:
     for node in cfg.nodes:
         if node.kind is Kind.COND and node.ast is not None:
             vt = var_test(src, node.ast, info.tracked, info.consts, info.eqs,
-                          info.value_rules.tests) or sentinel_test(src, node.ast, info.sentinels,
-                                                                   info.value_rules.floors)
+                          info.value_rules.tests) or sentinel_test(
+                src, node.ast, info.sentinels, info.value_rules.floors, info.exacts, info.tracked)
             if vt is not None:
                 found.add(vt.var)
     return found
@@ -482,7 +523,7 @@ def keep_lock_guards(src: SourceFile, cfg: Cfg, info: FunctionInfo) -> None:
                 br.eq is not None and not pointers.isdisjoint(br.eq)) or (
                 # A sentinel's test: whichever way it goes, it may skip a
                 # lock operation further on (a break past an unlock).
-                br.var_test is not None and isinstance(br.var_test.k, str)) or (
+                br.var_test is not None and br.var_test.assigned) or (
                 br.text is not None and pointers and sets_pointer(ast))):
             continue
         if br.var_test is not None:
@@ -576,24 +617,32 @@ def deref_var(src: SourceFile, n: Node, top: Node,
     return src.text(arg)
 
 
-def tested_call(src: SourceFile, c: Node,
-                consts: Mapping[str, str]) -> tuple[Node | None, bool]:
+def tested_call(src: SourceFile, c: Node, consts: Mapping[str, str],
+                exacts: Mapping[str, int | str] | None = None
+                ) -> tuple[Node | None, bool, str | None]:
     """The call a condition tests: ``f()``, ``f() != 0`` (as is), ``f() ==
-    OK`` with OK a zero constant (flipped)."""
+    OK`` with OK a zero constant (flipped); and ``f() != K`` / ``f() == K``
+    (flipped) with K a literal or a literal macro (``exacts``), which says
+    f's outcome only if f's success is "!K" (the third item)."""
     if c.type == "call_expression":
-        return c, False
+        return c, False, None
     if c.type != "binary_expression":
-        return None, False
+        return None, False, None
     op = c.child_by_field_name("operator")
     left, right = c.child_by_field_name("left"), c.child_by_field_name("right")
     if op is None or op.type not in ("==", "!=") or left is None or right is None:
-        return None, False
+        return None, False, None
     left, right = _stored_call(strip_parens(left)), _stored_call(strip_parens(right))
     if left.type != "call_expression":
         left, right = right, left
-    if left.type != "call_expression" or value_class(src, right, consts) != ZERO:
-        return None, False
-    return left, op.type == "=="
+    if left.type != "call_expression":
+        return None, False, None
+    if value_class(src, right, consts) == ZERO:
+        return left, op.type == "==", None
+    k = exact_of(src, right, exacts) if exacts is not None else None
+    if k is None:
+        return None, False, None
+    return left, op.type == "==", values.NOT + str(k)
 
 
 def _stored_call(e: Node) -> Node:

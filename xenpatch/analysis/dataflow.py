@@ -45,7 +45,7 @@ from xenpatch.analysis.pathstate import (
     State,
     TooManyStates,
 )
-from xenpatch.analysis.values import NEG, NZ, ZERO
+from xenpatch.analysis.values import NZ, ZERO
 from xenpatch.c.cfg import Cfg, Kind
 
 RECURSION_CAP = 3
@@ -259,7 +259,11 @@ class Engine:
             if known is False:
                 return [(f, s)]
             sides: list[State | None] = [s, s]
-            if vt.k is None and vt.test is None:
+            if vt.k is not None:
+                # v == K went one way: v is K, or is not.
+                exact = s.fact("=" + vt.var)
+                sides = [s.with_fact("=" + vt.var, vt.exact_after(o, exact)) for o in (True, False)]
+            elif vt.test is None:
                 for i, outcome in enumerate((True, False)):
                     new = vt.refine(outcome, cls) or cls
                     # A pointer whose object's lock is held is not NULL.
@@ -375,15 +379,16 @@ class Engine:
                         return [ok(), s]
                     return [ok().with_fact(var, NZ), s.with_fact(var, ZERO)]
                 return [ok()] if known != ZERO else [s]
-            succ_cls = ZERO if act.resolved.conditional == "zero" else NZ
+            (succ_cls, succ_x), (fail_cls, fail_x) = values.outcomes(
+                act.resolved.conditional or NZ)
             if succ_cls == NZ and act.origin is not None and act.origin.startswith("call:"):
                 succ_cls = values.nonnull_call(act.origin)  # what it returned, not NULL
-            fail_cls = NEG if act.resolved.conditional == "zero" else ZERO
             if not self.path_sensitive and act.var:
                 return [ok(), s]
             won, lost = _with_outs(ok(), s, act.resolved.outs)
-            other = [s.with_fact(var, None)] if act.arm else []
-            return [won.with_fact(var, succ_cls), lost.with_fact(var, fail_cls), *other]
+            other = [s.with_fact(var, None).with_fact("=" + var, None)] if act.arm else []
+            return [won.with_fact(var, succ_cls).with_fact("=" + var, succ_x),
+                    lost.with_fact(var, fail_cls).with_fact("=" + var, fail_x), *other]
         if isinstance(act, IrqAct):
             # local_irq_restore()/local_irq_enable() after a plain release
             # of an irqsave/irq lock settles the swap.
@@ -579,7 +584,10 @@ def _with_outs(ok: State, failed: State,
                outs: tuple[tuple[str, str, str], ...]) -> tuple[State, State]:
     """What a try-like helper left in its out-parameters, on each outcome."""
     for v, yes, no in outs:
-        ok, failed = ok.with_fact(v, yes), failed.with_fact(v, no)
+        (a, ax), (b, bx) = values.fact_slots(v, yes)
+        ok = ok.with_fact(a, ax).with_fact(b, bx)
+        (a, ax), (b, bx) = values.fact_slots(v, no)
+        failed = failed.with_fact(a, ax).with_fact(b, bx)
     return ok, failed
 
 

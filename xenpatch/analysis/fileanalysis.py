@@ -109,7 +109,8 @@ class FileAnalysis:
         self.values = replace(file_values(src, config.values),
                               consts={**headers.consts, **constant_macros(src.raw),
                                       **dict.fromkeys(ts.sentinels, ZERO)},
-                              eqs=ts.eqs)
+                              eqs=ts.eqs,
+                              exacts=typesafe.file_exacts(headers.root, headers.arch, src.raw))
         # One object for one value while the parse is kept: the fills kept
         # on it (_filled) are of these values if they are these.
         got = src.derived.get("values")

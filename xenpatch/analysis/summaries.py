@@ -14,15 +14,16 @@ import re
 from dataclasses import dataclass, field, replace
 
 from xenpatch.analysis import irqstate
+from xenpatch.analysis.conditions import exact_of
 from xenpatch.analysis.events import OpAct, TryAssignAct
-from xenpatch.analysis.functions import FunctionInfo, shape_fn
+from xenpatch.analysis.functions import FunctionInfo, shape_fn, strip_parens
 from xenpatch.analysis.lockkeys import key_head
 from xenpatch.analysis.locktable import Effect, Summary
 from xenpatch.analysis.pathstate import UNKNOWN, Held, Result, State
 from xenpatch.analysis.takes import lock_takes
 from xenpatch.analysis.templates import template
 from xenpatch.analysis.unit import FunctionUnit
-from xenpatch.analysis.values import NEG, NZ, POS, ZERO, plain, value_class
+from xenpatch.analysis.values import EXACT, NEG, NOT, NZ, POS, ZERO, plain, value_class
 from xenpatch.c.cfg import Kind
 
 
@@ -43,6 +44,37 @@ def _ret_class(f: FunctionUnit, node_id: int, st: State) -> str | None:
             return plain(v)
     v = st.fact("$ret")
     return plain(v)
+
+
+def _ret_exact(f: FunctionUnit, node_id: int, st: State) -> str | None:
+    """The exact fact of what a return returns (values.VarTest.eval_exact's
+    language): a literal's or a literal macro's value, or the returned
+    local's fact on this path ("!K": known not K)."""
+    assert f.cfg is not None and f.info is not None
+    ast = f.cfg.nodes[node_id].ast
+    if ast is None:
+        return None
+    e = strip_parens(ast)
+    k = exact_of(f.src, e, f.info.exacts)
+    if k is not None:
+        return str(k)
+    return st.fact(EXACT + f.src.text(e)) if e.type == "identifier" else None
+
+
+_NAME = re.compile(r"[A-Za-z_]\w*")
+
+
+def _sentinel_success(held_x: set[str | None], free_x: set[str | None]) -> str | None:
+    """"!K" when every return holding the locks returns a value known not
+    to be K and every other returns K: a plain integer's sentinel (a frame
+    number, with "#define NO_PAGE (~0UL)").  K is a value, never only a
+    name (a macro whose body is not a literal says nothing of its value)."""
+    if len(free_x) != 1 or len(held_x) != 1:
+        return None
+    k = next(iter(free_x))
+    if k is None or k.startswith((NOT, "<")) or _NAME.fullmatch(k):
+        return None
+    return NOT + k if held_x == {NOT + k} else None
 
 
 def _try_like(
@@ -245,7 +277,11 @@ def classify_exits(
                 _ret_class(f, n, a) for n, a, _ in exits
                 if all(a.get(k) is None for k in partial)
             }
-            c = _try_like(held_cls, free_cls, _returns_pointer(f))
+            c = _try_like(held_cls, free_cls, _returns_pointer(f)) or _sentinel_success(
+                {_ret_exact(f, n, a) for n, a, _ in exits
+                 if any(a.get(k) is not None for k in partial)},
+                {_ret_exact(f, n, a) for n, a, _ in exits
+                 if all(a.get(k) is None for k in partial)})
             g = _guard_param(info, held_states, free_states) if c is None else None
             if c is not None or g is not None:
                 conditional, guard, cond_keys, partial = c, g, partial, set()
@@ -446,9 +482,18 @@ def out_facts(f: FunctionUnit, exits: list[tuple[int, State, State]], success: s
         got: dict[bool, set[str | None]] = {True: set(), False: set()}
         for n, after, _ in exits:
             c = _ret_class(f, n, after)
-            ok = (c in (NZ, POS) if success == "nz" else c == ZERO) if c is not None else any(
-                after.get(k) is not None for k in keys)
-            got[ok].add(after.fact(v))
+            x = _ret_exact(f, n, after) if success.startswith(NOT) else None
+            if x in (success, success[len(NOT):]):
+                ok = x == success
+            elif c is not None and not success.startswith(NOT):
+                ok = c in (NZ, POS) if success == "nz" else c == ZERO
+            else:
+                ok = any(after.get(k) is not None for k in keys)
+            # A class, else an exact fact (*idx is NO_INDEX on failure).
+            fact = after.fact(v)
+            if fact is None and (x := after.fact(EXACT + v)) is not None:
+                fact = EXACT + x
+            got[ok].add(fact)
         yes, no = got[True], got[False]
         if len(yes) == 1 and len(no) == 1 and yes != no:
             y, n_ = yes.pop(), no.pop()

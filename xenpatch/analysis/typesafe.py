@@ -25,11 +25,12 @@ macro is a boxed literal -- never from the names.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
 
+from xenpatch.analysis.values import exact_macros
 from xenpatch.c.texts import read_bytes
 
 _CONT = re.compile(rb"\\\r?\n")
@@ -235,3 +236,21 @@ def for_file(root: Path | None, arch: str | None, raw: bytes) -> TypeSafe:
         if own.sentinels or own.eqs:
             return own
     return tree_typesafe(root, arch)
+
+
+# Before the wrappers, the same convention on a plain integer: "#define
+# INVALID_MFN (~0UL)", a helper returning an unsigned long.  Its constant is
+# any object macro whose body is an integer literal (values.exact_macros()),
+# compared by value: there is no type to single one out, and none is needed
+# (a comparison with the constant is exact, whatever else the type has).
+@cache
+def tree_exacts(root: Path | None, arch: str | None) -> Mapping[str, int | str]:
+    """The literal macros of a tree's headers, once per process."""
+    return exact_macros(tree_texts(root, arch)) if root is not None else {}
+
+
+def file_exacts(root: Path | None, arch: str | None, raw: bytes) -> Mapping[str, int | str]:
+    """What a C file sees: its tree's literal macros, and its own."""
+    tree = tree_exacts(root, arch)
+    own = exact_macros((raw,))
+    return {**tree, **own} if own else tree

@@ -26,6 +26,14 @@ list), so that after
 
 the unlock runs exactly on the paths that took the reference.
 
+Exact values (the flag tracking's "=v" facts, VarTest.eval_exact): an
+integer, a constant's name, or "!K" (known not K).  A macro whose body is
+an integer literal is its value (exact_macros()): before frame numbers were
+boxed, ``#define INVALID_MFN (~0UL)`` was a plain integer's sentinel, and a
+helper holding a lock exactly when its result is not K is try-like with
+success "!K" (outcomes()).  "Is K" never means "is zero": 0 is a valid
+frame.
+
 Classes: ``alloc`` (an allocator's result, maybe NULL), ``alloc+`` (the
 same, known non-NULL), ``@G`` (the address of file-scope object G),
 ``call:F`` (what accessor F returned; ``call:F+`` known non-NULL),
@@ -35,7 +43,7 @@ same, known non-NULL), ``@G`` (the address of file-scope object G),
 from __future__ import annotations
 
 import re
-from collections.abc import Container, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from tree_sitter import Node
@@ -157,6 +165,11 @@ class FileValues:
     # constant (a "zero" in consts: INVALID_MFN) they test a value as
     # "!v" tests a pointer (see typesafe.py).
     eqs: frozenset[str] = frozenset()
+    # Object-like macros whose body is a non-zero integer literal, of the
+    # tree's headers and the file: name -> exact value (exact_macros()).
+    # "v == NO_PAGE" with "#define NO_PAGE (~0UL)" compares v with that
+    # value, whatever v was assigned: a plain integer's sentinel.
+    exacts: Mapping[str, int | str] = field(default_factory=dict)
 
 
 def file_values(src: SourceFile, rules: ValueRules) -> FileValues:
@@ -183,23 +196,66 @@ def file_values(src: SourceFile, rules: ValueRules) -> FileValues:
 
 
 # Searched for with source.directives(): a "^[ \t]*" lead would have the
-# regex engine try every byte of the file.
+# regex engine try every byte of the file.  "-5", "(0x10)", "(~0UL)".
 _CONST_DEFINE = re.compile(
-    rb"#[ \t]*define[ \t]+([A-Za-z_]\w*)[ \t]+\(?[ \t]*(-?)[ \t]*"
-    rb"(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9]\d*)[uUlL]*[ \t]*\)?[ \t]*(?:/\*.*?\*/[ \t]*)?$",
+    rb"#[ \t]*define[ \t]+([A-Za-z_]\w*)[ \t]+(\(?)[ \t]*([-~]?)[ \t]*"
+    rb"(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9]\d*)([uUlL]*)[ \t]*(\)?)[ \t]*(?:/\*.*?\*/[ \t]*)?$",
     re.M,
 )
 
 
-def constant_macros(raw: bytes) -> dict[str, str]:
-    """Object-like macros defined as an integer literal: name -> class."""
-    out: dict[str, str] = {}
+def _literal_defines(raw: bytes) -> list[tuple[str, str, int, str, bool]]:
+    """Object-like macros whose body is an integer literal: (name, its
+    operator "", "-" or "~", the literal's value, its suffix, whether its
+    parentheses pair up)."""
+    out = []
     for m in directives(_CONST_DEFINE, raw):
-        t = m.group(3)
+        t = m.group(4)
         v = int(t, 16) if t[:2] in (b"0x", b"0X") else int(t, 8 if t.startswith(b"0") else 10)
-        cls = "zero" if v == 0 else ("neg" if m.group(2) else "pos")
-        out.setdefault(m.group(1).decode(), cls)
+        out.append((m.group(1).decode(), m.group(3).decode(), v, m.group(5).decode().upper(),
+                    bool(m.group(2)) == bool(m.group(6))))
     return out
+
+
+def constant_macros(raw: bytes) -> dict[str, str]:
+    """Object-like macros defined as an integer literal: name -> class.
+    A complemented literal has none: ``~0UL`` is the largest unsigned
+    long, ``~0`` is -1."""
+    out: dict[str, str] = {}
+    for name, op, v, _, _ in _literal_defines(raw):
+        if op != "~":
+            out.setdefault(name, "zero" if v == 0 else ("neg" if op else "pos"))
+    return out
+
+
+# Values that mean the same whatever integer type they are compared in:
+# beyond, a literal is known only as itself (exact_value()).
+_SMALL = 1 << 31
+
+
+def exact_value(op: str, v: int, suffix: str) -> int | str:
+    """The exact value of a literal as the flag tracking compares it: an
+    int when its value cannot depend on the type it is converted to, else
+    its canonical text ("~0:LU"), equal only to the same text (``~0UL`` and
+    ``-1`` may be one value in an unsigned long, or not)."""
+    if op != "~" and v < _SMALL:
+        return -v if op == "-" else v
+    return f"{op}{v}:{''.join(sorted(suffix))}"
+
+
+def exact_macros(texts: Iterable[bytes]) -> dict[str, int | str]:
+    """Object-like macros whose body is a non-zero integer literal, in
+    these sources: name -> exact value (exact_value()).  A name defined
+    as two different values (per configuration) has none; zero is a
+    class (constant_macros()), not a sentinel."""
+    out: dict[str, int | str] = {}
+    bad: set[str] = set()
+    for raw in texts:
+        for name, op, v, suffix, paired in _literal_defines(raw):
+            x = exact_value(op, v, suffix)
+            if x == 0 or not paired or out.setdefault(name, x) != x:
+                bad.add(name)
+    return {n: x for n, x in out.items() if n not in bad}
 
 
 def _strip(e: Node) -> Node:
@@ -410,6 +466,43 @@ def value_class(src: SourceFile, e: Node | None,
 
 
 _INT = re.compile(r"-?\d+")
+# An exact fact "!K": the value is not K (an integer's text or a constant's
+# name, as eqk/nek name it).  As a try-like helper's success class
+# (Summary.conditional), "!K": it succeeded exactly when its result is not
+# K, a plain integer's sentinel (a frame number, "not NO_PAGE").
+NOT = "!"
+# An out-parameter's fact (Summary.outs) that is an exact one, not a class.
+EXACT = "="
+
+
+def outcomes(success: str) -> tuple[tuple[str | None, str | None],
+                                   tuple[str | None, str | None]]:
+    """A try-like helper's result as (class, exact fact), on success and on
+    failure.  A sentinel's success says nothing of the truth: 0 may be a
+    valid result (a frame number), and is not the sentinel."""
+    if success.startswith(NOT):
+        return (None, success), (None, success[len(NOT):])
+    if success == ZERO:
+        return (ZERO, None), (NEG, None)
+    return (NZ, None), (ZERO, None)
+
+
+def truth_success(success: str | None) -> bool:
+    """Does the result's truth say the outcome ("nz", "zero"), so that
+    ``if ( f() )`` branches on it?"""
+    return success in (NZ, ZERO)
+
+
+_Slot = tuple[str, str | None]
+
+
+def fact_slots(var: str, value: str | None) -> tuple[_Slot, _Slot]:
+    """The (class, exact) facts of v to set for an out-parameter's value (a
+    class, or EXACT + an exact fact): the other slot is forgotten, v being
+    written anew."""
+    if value is not None and value.startswith(EXACT):
+        return (var, None), (EXACT + var, value[len(EXACT):])
+    return (var, value), (EXACT + var, None)
 
 
 def updated(exact: str | None, op: str, k: int) -> int | None:
@@ -435,18 +528,23 @@ class VarTest:
     test: str | None = None  # the set's test function of "member" (member_test())
     # Of a named k: the named bounds it is at or above (ValueRules.floors).
     floors: frozenset[str] = frozenset()
+    # Of a named k: v is a local assigned that constant somewhere
+    # (conditions.sentinels()), the test of a sentinel it set itself.
+    assigned: bool = False
 
     def eval_exact(self, cls: str | None, exact: str | None) -> bool | None:
         """``v == K`` / ``v != K`` from v's exact value (an integer's text or
-        a constant's name), or its class."""
+        a constant's name; NOT + one of those: v is not it), or its class."""
         assert self.k is not None
         if self.op == "bitand":
             # v & K: set bits from v's exact value; none of a zero v's.
             if exact is not None and _INT.fullmatch(exact) and isinstance(self.k, int):
                 return int(exact) & self.k != 0
             return False if cls == ZERO else None
-        if exact is not None and exact.startswith("<") and exact[1:] in self.floors:
-            eq: bool | None = False  # v below a bound k is at or above
+        if exact is not None and exact.startswith(NOT):
+            eq: bool | None = False if exact[1:] == str(self.k) else None
+        elif exact is not None and exact.startswith("<") and exact[1:] in self.floors:
+            eq = False  # v below a bound k is at or above
         elif isinstance(self.k, str) or (exact is not None and not _INT.fullmatch(exact)):
             # Two names (or a name and a number) may be one value.
             eq = True if exact == self.k else None
@@ -459,6 +557,16 @@ class VarTest:
         if eq is None:
             return None
         return eq if self.op == "eqk" else not eq
+
+    def exact_after(self, outcome: bool, exact: str | None) -> str | None:
+        """v's exact fact once ``v == K`` / ``v != K`` went this way (was
+        ``exact``, which did not decide it): K, or NOT K where nothing
+        more was known (a bound "<F" says more)."""
+        if self.op not in ("eqk", "nek") or self.k is None:
+            return exact
+        if outcome == (self.op == "eqk"):
+            return str(self.k)
+        return NOT + str(self.k) if exact is None else exact
 
     def eval(self, cls: str) -> bool | None:
         if self.op == "member":
