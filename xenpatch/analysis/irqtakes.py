@@ -21,12 +21,17 @@ function's acts and CFG, a callee's bound at each call through the macros
 of the file's headers (``xmalloc(t)`` is ``_xmalloc(sizeof(t), ...)``).
 
 Nothing here knows where a state comes from: the caller replays its own
-run's states (state_at()).
+run's states (state_at()).  What the code after a point states is here,
+though (ahead_states()): every path from a plain take reaching, before any
+IRQ move, an ``_irq`` lock op (Xen's _spin_lock_irq() and its rwlock kin
+ASSERT(local_irq_is_enabled()), since b9efe73964 in 2008) or an assertion
+on the IRQ state says what the state was at the take; a path returning
+first, a move first, or a loop that may not reach it says nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from tree_sitter import Node
@@ -40,7 +45,7 @@ from xenpatch.analysis.pathstate import UNKNOWN, Result, State
 from xenpatch.analysis.takes import every_path_nodes
 from xenpatch.analysis.templates import instantiate
 from xenpatch.analysis.unit import FunctionUnit
-from xenpatch.c.cfg import Cfg, call_args, call_name
+from xenpatch.c.cfg import Cfg, Kind, call_args, call_name
 from xenpatch.c.source import walk
 from xenpatch.graphs import reachable
 
@@ -240,11 +245,102 @@ def _reached(f: FunctionUnit, call: Node, macros: Mapping[str, Wrapper],
     return name, args
 
 
+# IRQ acts that state the IRQ state at the point they are reached: an
+# assertion, and an _irq lock op (Xen's _spin_lock_irq() and its kin
+# ASSERT(local_irq_is_enabled()) before they disable, since b9efe73964).
+_STATES = {"assert_on": "on", "lock_off": "on", "assert_off": "off"}
+_MOVED = "x"  # no state ahead: a move (or an exit) comes first on some path
+
+
+def _first_ahead(acts: Sequence[object], after: tuple[int, int] | None) -> str | None:
+    """What the node's first IRQ act (after position ``after``; None: the
+    whole node) says of the state before it: "on"/"off" for one that states
+    it, _MOVED for a move, None when the node has neither."""
+    for a in acts:
+        if after is not None and (getattr(a, "line", 0), getattr(a, "col", 0)) <= after:
+            continue
+        if isinstance(a, IrqAct) and a.op in _STATES:
+            return _STATES[a.op]
+        if _moves(a):
+            return _MOVED
+    return None
+
+
+def ahead_states(cfg: Cfg, acts: Sequence[Sequence[object]]) -> dict[int, str]:
+    """The IRQ state on entry to each CFG node that every path from it
+    states before any IRQ move: an _irq lock op or an assertion reached on
+    every path to a return ("on"/"off"; _MOVED where they differ, a move
+    comes first or a path returns first).  A path that ends in a call that
+    never returns states nothing and is not counted; a loop that may not
+    reach the statement (none of its nodes is settled) gives nothing.
+    Callees are taken to leave the state as they found it unless their
+    summary says they enable, as the forward dataflow takes them."""
+    if not cfg.complete:
+        return {}
+    val: dict[int, str] = {}
+    for node in cfg.nodes:
+        got = _first_ahead(acts[node.id], None) if node.id < len(acts) else None
+        if got is not None:
+            val[node.id] = got
+    more = True
+    while more:
+        more = False
+        for node in reversed(cfg.nodes):
+            if node.id in val or node.kind == Kind.ABORT:
+                continue
+            succ = [s for s in node.succ if cfg.nodes[s].kind != Kind.ABORT]
+            if not succ:
+                if not node.succ:
+                    val[node.id] = _MOVED  # the exit: nothing stated
+                    more = True
+                elif all(s in val or cfg.nodes[s].kind == Kind.ABORT for s in node.succ):
+                    val[node.id] = _MOVED
+                    more = True
+                continue
+            if any(s not in val for s in succ):
+                continue
+            vs = {val[s] for s in succ}
+            val[node.id] = vs.pop() if len(vs) == 1 else _MOVED
+            more = True
+    return {n: v for n, v in val.items() if v != _MOVED}
+
+
+def ahead_at(ahead: Mapping[int, str], cfg: Cfg, acts: Sequence[Sequence[object]], node: int,
+             line: int, col: int) -> str | None:
+    """The state every path from (line, col) of CFG ``node`` states before
+    any IRQ move (ahead_states()), or None."""
+    got = _first_ahead(acts[node], (line, col)) if node < len(acts) else None
+    if got is not None:
+        return None if got == _MOVED else got
+    succ = [s for s in cfg.nodes[node].succ if cfg.nodes[s].kind != Kind.ABORT]
+    vs = {ahead.get(s) for s in succ}
+    return vs.pop() if len(vs) == 1 and None not in vs else None
+
+
+def settle(known: str | None, seen: Iterable[str | None], ahead: str | None) -> str | None:
+    """A take's state: ``known`` (every path reaching it agrees), else
+    ``ahead`` (every path from it states it) where no path reaching it
+    says otherwise (one that does breaks the statement: the IRQ checks'
+    business, not a state to read)."""
+    if known is not None or ahead is None:
+        return known
+    return ahead if set(seen) <= {None, ahead} else None
+
+
 def state_at(res: Result, acts: Sequence[Sequence[object]], node: int, line: int,
              col: int) -> str | None:
     """The IRQ state every path of the run agrees on at (line, col) of CFG
     ``node``: "on", "off", or None."""
     return state_in([st for n, st in res.parents if n == node], acts, node, line, col)
+
+
+def _state_of(st: State, acts: Sequence[Sequence[object]], node: int, line: int,
+              col: int) -> str | None:
+    cur = st
+    for a in acts[node]:
+        if (getattr(a, "line", 0), getattr(a, "col", 0)) < (line, col) and is_irq_move(a):
+            cur = transfer(cur, a)  # type: ignore[arg-type]
+    return None if cur.fact(UNKNOWN) is not None else cur.fact("%irq")
 
 
 def states_by_node(res: Result) -> dict[int, list[State]]:
@@ -261,9 +357,14 @@ def states_by_node(res: Result) -> dict[int, list[State]]:
 
 
 def state_in(states: Sequence[State], acts: Sequence[Sequence[object]], node: int, line: int,
-             col: int) -> str | None:
+             col: int, ahead: str | None = None) -> str | None:
     """state_at() from the run's ``states`` on entry to ``node``
-    (states_by_node())."""
+    (states_by_node()); ``ahead``: the state every path from there states
+    (ahead_at()), read where the run's states do not know (settle())."""
+    if ahead is not None and states:
+        seen_all = {_state_of(st, acts, node, line, col) for st in states}
+        known = next(iter(seen_all)) if len(seen_all) == 1 and None not in seen_all else None
+        return settle(known, seen_all, ahead)
     seen: set[str | None] = set()
     for st in states:
         cur = st
@@ -277,5 +378,5 @@ def state_in(states: Sequence[State], acts: Sequence[Sequence[object]], node: in
     return next(iter(seen)) if len(seen) == 1 and None not in seen else None
 
 
-__all__ = ["Call", "Take", "Template", "function_takes", "state_at", "state_in",
-           "states_by_node", "tainted", "unchecked_nodes"]
+__all__ = ["Call", "Take", "Template", "ahead_at", "ahead_states", "function_takes", "settle",
+           "state_at", "state_in", "states_by_node", "tainted", "unchecked_nodes"]

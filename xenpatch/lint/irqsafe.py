@@ -11,7 +11,11 @@ the holder takes that interrupt, deadlocks.
 A take's IRQ state is the one the held-lock dataflow carries
 (analysis/irqstate.py, with the entry states of analysis/irqentry.py): an
 ``_irq``/``_irqsave`` form is a take with IRQs off; a plain one is off or on
-when every path reaching it says so, and says nothing otherwise.  Trylocks
+when every path reaching it says so, or else when every path leaving it
+states it before any IRQ move (irqtakes.ahead_states(): an ``_irq`` lock op,
+whose Xen implementation asserts IRQs on, or an assertion on
+local_irq_is_enabled()) and no path reaching it says otherwise; it says
+nothing otherwise.  Trylocks
 are left out: one with IRQs off cannot spin (Xen exempts it since 4.15),
 and one with IRQs on is rare enough not to be worth the branch outcomes.
 Locks are compared by shape (the declared struct type of the head and the
@@ -31,6 +35,7 @@ from xenpatch.analysis import fnptrs
 from xenpatch.analysis.events import OpAct
 from xenpatch.analysis.functions import FunctionInfo, shape_fn
 from xenpatch.analysis.irqstate import IRQ_FLAVOURS, is_irq_move, transfer
+from xenpatch.analysis.irqtakes import ahead_at, ahead_states, settle
 from xenpatch.analysis.lockkeys import KEY_HEAD
 from xenpatch.analysis.locktable import KINDS
 from xenpatch.analysis.pathstate import UNKNOWN, Result, State
@@ -135,6 +140,7 @@ class _Take:
     off: bool
     plain: bool
     ident: tuple[str, str]
+    ahead: bool = False  # the state from the paths leaving it (irqtakes.ahead_at())
 
 
 def identity(info: FunctionInfo, key: str) -> tuple[str, str] | None:
@@ -202,17 +208,30 @@ def _takes(f: FunctionUnit, res: Result, wanted: list[Site]) -> Iterable[_Take]:
                 witness.setdefault((n, i), st)
             if is_irq_move(a):
                 cur = transfer(cur, a)  # type: ignore[arg-type]
+    aheads: dict[int, str] | None = None
     for n, i, ident, p in wanted:
+        said = False
         a = info.acts[n][i]
         assert isinstance(a, OpAct)
         if not p:
             off: bool = True
         elif seen.get((n, i)) in ({"on"}, {"off"}):
             off = seen[(n, i)] == {"off"}
+        elif (n, i) in seen and f.cfg is not None:
+            # Not known from the paths reaching it: from those leaving it,
+            # where every one states the state before any move.
+            if aheads is None:
+                aheads = ahead_states(f.cfg, info.acts)
+            got = settle(None, seen[(n, i)],
+                         ahead_at(aheads, f.cfg, info.acts, n, a.line, a.col))
+            if got is None:
+                continue
+            off = got == "off"
+            said = True
         else:
             continue
         yield _Take(f, n, witness.get((n, i)), a.line, a.col, a.effect.key, a.effect.via, off,
-                    p, ident)
+                    p, ident, said)
 
 
 def sound_runs(order: Sequence[FunctionUnit], first: Mapping[FunctionUnit, Result],
@@ -270,6 +289,7 @@ def irq_safety_findings(done: Iterable[tuple[FunctionUnit, Result]],
             continue
         other = min(offs, key=lambda t: (t.line, t.col))
         how = f"'{other.via}'" if not other.plain else \
+            f"'{other.via}', every path from which states IRQs off" if other.ahead else \
             f"'{other.via}' with IRQs off on every path to it"
         note = (other.line, other.col,
                 f"'{other.key}' taken with IRQs off here, in '{other.f.name}' ({how})")

@@ -62,6 +62,8 @@ from xenpatch.analysis.irqtakes import (
     Call,
     Take,
     Template,
+    ahead_at,
+    ahead_states,
     function_takes,
     state_in,
     states_by_node,
@@ -140,7 +142,17 @@ class Records:
         self.memo: dict[FunctionUnit, tuple[list[Take], list[Call]]] = {}
         self.tmpl: dict[str, list[Template] | None] = {}
         self.busy: set[str] = set()
+        self.aheads: dict[FunctionUnit, dict[int, str]] = {}
         self._static: frozenset[str] | None = None
+
+    def ahead(self, f: FunctionUnit, node: int, line: int, col: int) -> str | None:
+        """The state every path from the point states (irqtakes.ahead_at())."""
+        if f.cfg is None or f.info is None:
+            return None
+        got = self.aheads.get(f)
+        if got is None:
+            got = self.aheads[f] = ahead_states(f.cfg, f.info.acts)
+        return ahead_at(got, f.cfg, f.info.acts, node, line, col) if got else None
 
     def of(self, f: FunctionUnit) -> tuple[list[Take], list[Call]]:
         got = self.memo.get(f)
@@ -218,11 +230,12 @@ class Records:
         return f"{t}#{path}"
 
 
-def _state(t: Take, f: FunctionUnit, by_node: Mapping[int, Sequence[State]]) -> str | None:
+def _state(rec: Records, t: Take, f: FunctionUnit,
+           by_node: Mapping[int, Sequence[State]]) -> str | None:
     """``by_node``: the run's states (irqtakes.states_by_node())."""
     assert f.info is not None
     return "off" if t.off else state_in(by_node.get(t.node, ()), f.info.acts, t.node,
-                                        t.line, t.col)
+                                        t.line, t.col, rec.ahead(f, t.node, t.line, t.col))
 
 
 def exports(rec: Records, runs: Mapping[FunctionUnit, Result],
@@ -246,7 +259,7 @@ def exports(rec: Records, runs: Mapping[FunctionUnit, Result],
         takes, called = rec.of(f)
         by_node = states_by_node(res) if takes or called else {}
         for t in takes:
-            st = _state(t, f, by_node)
+            st = _state(rec, t, f, by_node)
             ident = (t.ident or rec.ident(f, t.key)) if st is not None else None
             if ident is None:
                 continue
@@ -255,7 +268,8 @@ def exports(rec: Records, runs: Mapping[FunctionUnit, Result],
             if k not in locks or (t.line, t.col) < locks[k][0]:
                 locks[k] = ((t.line, t.col), w)
         for c in called:
-            st = state_in(by_node.get(c.node, ()), f.info.acts, c.node, c.line, c.col)
+            st = state_in(by_node.get(c.node, ()), f.info.acts, c.node, c.line, c.col,
+                          rec.ahead(f, c.node, c.line, c.col))
             if st is None:
                 continue
             k = f"{CALLS}{c.name}|{st}"
@@ -372,7 +386,7 @@ def findings(rec: Records, runs: Mapping[FunctionUnit, Result]
         takes = rec.of(f)[0]
         by_node = states_by_node(res) if takes else {}
         for t in takes:
-            known = _state(t, f, by_node)
+            known = _state(rec, t, f, by_node)
             who = (t.ident or rec.ident(f, t.key)) if known is not None else None
             if who is None or known is None or \
                     ((who, "on") not in good and (who, "off") not in good):
