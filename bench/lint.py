@@ -119,7 +119,7 @@ _MAPS: list[str] = []
 def _print_maps() -> None:
     """The passes of the lint round with the least CPU: files, files
     linted in that pass, CPU of the workers."""
-    names = {"_first": "first pass", "_again": "second pass / later rounds"}
+    names = {"first": "first pass", "again": "second pass / later rounds"}
     rounds = [[m.split(",") for m in line.split(";")] for line in _MAPS if line]
     if not rounds:
         return
@@ -267,8 +267,8 @@ def _print_single(xen: Path) -> None:
 
 # (label, module path suffix, function): the stages _profile() reports.
 _STAGES = (
-    ("first pass (run._first)", "lint/run.py", "_first"),
-    ("second pass, later rounds (run._again)", "lint/run.py", "_again"),
+    ("first pass (workers.first)", "lint/workers.py", "first"),
+    ("second pass, later rounds (workers.again)", "lint/workers.py", "again"),
     ("  parse (source.parse_bytes)", "c/source.py", "parse_bytes"),
     ("  CFGs (cfg.build_cfg)", "c/cfg.py", "build_cfg"),
     ("  fills (actions.fill_actions)", "analysis/actions.py", "fill_actions"),

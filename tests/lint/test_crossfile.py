@@ -117,7 +117,7 @@ def test_a_take_only_helper_sends_a_file_to_the_second_pass_where_a_lock_is_held
     # heap_user.c calls heap.c's helpers under their locks (and elsewhere
     # outside them): its first pass says which calls may hold a lock, and a
     # file calling them at none is not linted again.
-    from xenpatch.lint import run
+    from xenpatch.lint import workers
     from xenpatch.lint.config import LintConfig
     from xenpatch.lint.filelint import lint_file
 
@@ -127,11 +127,11 @@ def test_a_take_only_helper_sends_a_file_to_the_second_pass_where_a_lock_is_held
     first = lint_file(user, user.name, config)
     assert {"free_page_to_heap", "free_dom_page"} <= first.held_calls
     assert "mark_offline" in first.held_calls and "scrub_page" not in first.held_calls
-    run._init(None)
-    again = run._again((user, user.name), frozenset(), exports, None, first.held_calls)
+    workers.init(None)
+    again = workers.again((user, user.name), frozenset(), exports, None, first.held_calls)
     assert again is not None and sorted((f.line, f.check) for f in again.findings) == [
         (13, "XL010"), (28, "XL010")]
-    assert run._again((user, user.name), frozenset(), exports, None, frozenset()) is None
+    assert workers.again((user, user.name), frozenset(), exports, None, frozenset()) is None
 
 
 def test_the_name_index_finds_a_definition_with_a_comment_before_its_body() -> None:

@@ -1,5 +1,5 @@
 """The IRQ facts of a file's callers (upcallers.py) computed in a child
-forked beside the lazy plan's later round (run._facts_aside()): the same
+forked beside the lazy plan's later round (lazyrun._facts_aside()): the same
 findings as computed in the process itself, whatever becomes of the child."""
 
 from __future__ import annotations
@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from xenpatch.lint import forked
-from xenpatch.lint import run as lint_run
-from xenpatch.lint.run import _display, lint_files
+from xenpatch.lint import lazyrun as lint_lazyrun
+from xenpatch.lint.inputs import display as _display
+from xenpatch.lint.run import lint_files
 from xenpatch.paths import fixtures_dir
 
 TREE = fixtures_dir() / "lint" / "upcallers"
@@ -44,7 +45,7 @@ def test_the_facts_aside_are_the_facts_here(tmp_path: Path,
     here = _alone(tmp_path, monkeypatch, "here")
     assert any(here.values())
     asides: list[object] = []
-    real = lint_run._facts_aside
+    real = lint_lazyrun._facts_aside
 
     def counted(*args: object) -> object:
         got = real(*args)  # type: ignore[arg-type]
@@ -52,7 +53,7 @@ def test_the_facts_aside_are_the_facts_here(tmp_path: Path,
         return got
 
     monkeypatch.setattr(forked, "can_fork", lambda: True)
-    monkeypatch.setattr(lint_run, "_facts_aside", counted)
+    monkeypatch.setattr(lint_lazyrun, "_facts_aside", counted)
     assert _alone(tmp_path, monkeypatch, "aside") == here
     # Not vacuous: some file's facts were computed in a child.
     assert any(a is not None for a in asides)

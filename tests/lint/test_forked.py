@@ -12,7 +12,7 @@ import pytest
 
 from lint.trees import small_tree
 from xenpatch.lint import forked
-from xenpatch.lint import run as lint_run
+from xenpatch.lint import lazyrun as lint_lazyrun
 from xenpatch.lint.run import lint_files
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
@@ -164,7 +164,7 @@ def test_cold_run_same_with_a_child_failing(tmp_path: Path,
     monkeypatch.setattr(forked, "Child", counted)
     monkeypatch.setattr(forked, "shared_map", counted_map)
     # Every index entry is missing on a cold run: prefetch it even here.
-    monkeypatch.setattr(lint_run, "_PREFETCH_LEAST", 1)
+    monkeypatch.setattr(lint_lazyrun, "_PREFETCH_LEAST", 1)
     with_child = _cold(tree, tmp_path, monkeypatch, "c1")
     # Not vacuous: a child scanned the name index, one shared the summaries.
     assert sorted(started) == ["child", "shared"], started

@@ -18,8 +18,9 @@ from xenpatch.analysis.irqdemand import NEED, demand_in
 from xenpatch.lint.calleesummaries import summaries_of_text
 from xenpatch.lint.config import LintConfig
 from xenpatch.lint.filelint import lint_file
+from xenpatch.lint.inputs import display as _display
 from xenpatch.lint.partial import exports_of
-from xenpatch.lint.run import _display, lint_files
+from xenpatch.lint.run import lint_files
 from xenpatch.paths import fixtures_dir
 
 FIXTURE = fixtures_dir() / "lint" / "irqdemand.c"

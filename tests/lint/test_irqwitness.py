@@ -20,7 +20,8 @@ import pytest
 from lint.test_fixtures import expected
 from xenpatch.analysis.locktable import Summary
 from xenpatch.lint import irqwitness
-from xenpatch.lint.run import _display, lint_files
+from xenpatch.lint.inputs import display as _display
+from xenpatch.lint.run import lint_files
 from xenpatch.paths import fixtures_dir
 
 TREE = fixtures_dir() / "lint" / "irqsafe_xfile"

@@ -1,4 +1,4 @@
-"""The rule run._once rests on, over every file of Xen 4.17: a file linted
+"""The rule lazyrun._alone rests on, over every file of Xen 4.17: a file linted
 with summaries that are all plain takes (once.plain_takes) holds locks at
 the same calls as linted with none, wherever the lint without parses it;
 and so does one linted with takes on an argument's say too (``when``:

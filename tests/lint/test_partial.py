@@ -34,7 +34,7 @@ def _full(path: Path, names: frozenset[str]) -> dict[str, Summary]:
 
 
 def _partial(path: Path, names: frozenset[str]) -> dict[str, Summary]:
-    """What the lazy plan is given (run._summaries())."""
+    """What the lazy plan is given (workers.summaries())."""
     _, got = summaries_of_text(path, path.read_bytes(), CONFIG, names)
     return {n: s for n, s in got.items() if n in names}
 

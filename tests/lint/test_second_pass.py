@@ -1,4 +1,4 @@
-"""The second pass's choice of files (run._again): what is derived once per
+"""The second pass's choice of files (workers.again): what is derived once per
 run (the exports' split, what reaches them through the headers, the
 exports sent to the workers once) chooses as the per-file derivation did."""
 
@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from xenpatch.analysis.headers import header_index
 from xenpatch.analysis.irqentry import LOCKS_KEY
-from xenpatch.lint import run, treeexports
+from xenpatch.lint import treeexports, workers
 from xenpatch.lint.config import LintConfig
 from xenpatch.lint.filelint import lint_file
 from xenpatch.lint.reaching import calls_any, reaching_names
@@ -88,13 +88,13 @@ def test_the_exports_sent_once_choose_and_lint_as_the_dict() -> None:
     config = LintConfig.load()
     exports = dict(lint_file(heap, heap.name, config).exports)
     first = lint_file(user, user.name, config)
-    run._init(None)
+    workers.init(None)
     tree = treeexports.TreeExports.of(exports)
     assert tree.takers and tree.takers.keys() | tree.others == {
         n for n in exports if not n.startswith(("field:", LOCKS_KEY))}
 
     def found(ex: object) -> object:
-        r = run._again((user, user.name), frozenset(), ex, None,  # type: ignore[arg-type]
+        r = workers.again((user, user.name), frozenset(), ex, None,  # type: ignore[arg-type]
                        first.held_calls)
         return None if r is None else sorted((f.line, f.check, f.message) for f in r.findings)
 
@@ -106,7 +106,7 @@ def test_the_exports_sent_once_choose_and_lint_as_the_dict() -> None:
         assert found(sent) == want
     assert not Path(sent.path).exists()
     # A file calling none of the helpers keeps its first pass.
-    assert run._again((heap, heap.name), frozenset(exports), tree, None,
+    assert workers.again((heap, heap.name), frozenset(exports), tree, None,
                       frozenset()) is None
 
 

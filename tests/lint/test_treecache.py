@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from lint.trees import small_tree
-from xenpatch.lint import run as lint_run
 from xenpatch.lint import treecache
+from xenpatch.lint import workers as lint_workers
 from xenpatch.lint.run import lint_files
 from xenpatch.paths import fixtures_dir
 
@@ -46,7 +46,7 @@ def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def parsed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The files the runner lints or summarises, by name."""
     seen: list[str] = []
-    one, summaries = lint_run._one, lint_run._summaries
+    one, summaries = lint_workers.one, lint_workers.summaries
 
     def _one(item, *rest):
         seen.append(Path(item[0]).name)
@@ -56,8 +56,8 @@ def parsed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         seen.append(Path(path).name)
         return summaries(path, names)
 
-    monkeypatch.setattr(lint_run, "_one", _one)
-    monkeypatch.setattr(lint_run, "_summaries", _summaries)
+    monkeypatch.setattr(lint_workers, "one", _one)
+    monkeypatch.setattr(lint_workers, "summaries", _summaries)
     return seen
 
 
@@ -288,14 +288,14 @@ def test_a_whole_tree_run_keeps_the_name_index_its_passes_read(
 
     other = tree / "common" / "other.c"
     before = other.read_bytes()
-    first = lint_run._first
+    first = lint_workers.first
 
     def changing(item, raw, index):
         if Path(item[0]).name == "other.c":
             other.write_text(OTHER + "void other_new(void)\n{\n}\n")
         return first(item, raw, index)
 
-    monkeypatch.setattr(lint_run, "_first", changing)
+    monkeypatch.setattr(lint_workers, "first", changing)
     files = sorted(tree.rglob("*.c"))
     lint_files([(p, p.name) for p in files], jobs=1)
     defs = json.loads(_cache_files(tree)[0].read_text())["defs"]
@@ -307,7 +307,7 @@ def test_a_whole_tree_run_keeps_the_name_index_its_passes_read(
     # Under the old hash: nothing, or the old content's names.
     assert defs.get(old, nameindex.external_names(before)) == nameindex.external_names(before)
 
-    monkeypatch.setattr(lint_run, "_first", first)
+    monkeypatch.setattr(lint_workers, "first", first)
     lint_files([(p, p.name) for p in files], jobs=1)
     defs = json.loads(_cache_files(tree)[0].read_text())["defs"]
     assert "other_new" in defs[hashes["other.c"]]
@@ -321,7 +321,7 @@ def test_a_callee_changed_mid_run_is_not_kept_under_its_old_hash(
     dump = tree / "drivers" / "vpci" / "dump.c"
     msix = tree / "arch" / "x86" / "hvm" / "msix.c"
     old = treecache.content_hash(msix.read_bytes())
-    summaries = lint_run._summaries
+    summaries = lint_workers.summaries
     # The same text but one comment: the same summaries, another hash.
     changed = msix.read_bytes() + b"/* edited */\n"
 
@@ -330,13 +330,13 @@ def test_a_callee_changed_mid_run_is_not_kept_under_its_old_hash(
             msix.write_bytes(changed)
         return summaries(path, names)
 
-    monkeypatch.setattr(lint_run, "_summaries", editing)
+    monkeypatch.setattr(lint_workers, "summaries", editing)
     assert _lint(dump) == [(30, "XL002")]
     data = json.loads(_cache_files(tree)[0].read_text())
     entry = data["exports"].get("arch/x86/hvm/msix.c")
     assert entry is None or entry[0] != old or not entry[1]["known"]
 
-    monkeypatch.setattr(lint_run, "_summaries", summaries)
+    monkeypatch.setattr(lint_workers, "summaries", summaries)
     assert _lint(dump) == [(30, "XL002")]
     data = json.loads(_cache_files(tree)[0].read_text())
     got = data["exports"]["arch/x86/hvm/msix.c"]

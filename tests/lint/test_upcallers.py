@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from xenpatch.lint.run import _display, lint_files
+from xenpatch.lint.inputs import display as _display
+from xenpatch.lint.run import lint_files
 from xenpatch.paths import fixtures_dir
 
 TREES = [fixtures_dir() / "lint" / "upcallers", fixtures_dir() / "lint" / "irqcalls"]

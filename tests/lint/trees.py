@@ -26,19 +26,19 @@ def small_tree(xen: Path, files: Mapping[str, str | Path]) -> Path:
 
 
 def count_lints(monkeypatch: Any) -> list[tuple[str, bool]]:
-    """Record each lint of a file from here on (``run._one``): its display
+    """Record each lint of a file from here on (``workers.one``): its display
     name and whether it was given other files' summaries.  The list is the
     caller's to clear between runs."""
-    from xenpatch.lint import run as lint_run
+    from xenpatch.lint import workers as lint_workers
 
     linted: list[tuple[str, bool]] = []
-    one = lint_run._one
+    one = lint_workers.one
 
     def counted(item, raw=None, external=None):  # type: ignore[no-untyped-def]
         linted.append((item[1], bool(external)))
         return one(item, raw, external)
 
-    monkeypatch.setattr(lint_run, "_one", counted)
+    monkeypatch.setattr(lint_workers, "one", counted)
     return linted
 
 

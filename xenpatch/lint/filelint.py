@@ -522,7 +522,7 @@ def _lint_text(path: Path, display: str, config: LintConfig,
 def preparse(path: Path, display: str, raw: bytes, config: LintConfig) -> None:
     """The parse lint_file() of ``raw`` will make, made now and kept
     (reuse.py, if keeping): a cold single-file run makes it while a child
-    scans for the name index (run._lazily)."""
+    scans for the name index (lazyrun.lazily)."""
     from xenpatch.c.masking import table_for
 
     macros = table_for(config.macros, path)

@@ -58,7 +58,7 @@ class FileResult:
     exports: dict[str, Summary] = field(default_factory=dict)
     # Names called where the caller may hold a lock, and what the file's
     # functions called there call in turn: another file's helper that only
-    # takes locks can matter at those calls only (run._again).  Not kept in
+    # takes locks can matter at those calls only (workers.again).  Not kept in
     # the cache: a kept result needs no second pass.
     held_calls: frozenset[str] = frozenset()
     # Did a callee's take on an argument's say (Effect.when) make some

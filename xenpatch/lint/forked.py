@@ -1,5 +1,5 @@
 """Work done in one forked child while this process does other work: the
-cold single-file run's second core (run._lazily).
+cold single-file run's second core (lazyrun.lazily).
 
 A pool (ProcessPoolExecutor) costs more than it saves for one file (its
 workers start, import and derive again what this process has); a child

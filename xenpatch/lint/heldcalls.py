@@ -1,5 +1,5 @@
 """Where a file's functions call holding a lock: the calls a whole-tree
-run's second pass asks about (run._again), and those of them a lint with
+run's second pass asks about (workers.again), and those of them a lint with
 other files' take-only summaries shares with the lint without
 (held_untracked(), for lint/once.py)."""
 

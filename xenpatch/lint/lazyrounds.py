@@ -20,7 +20,7 @@ held_calls, through its headers' inlines and macros) into other files:
 - those names' summaries as their definers' lint with the summaries at
   hand gives them (partial.exports_of() with ``external``), where the
   whole-tree run lints them with the tree's summaries at all (_relinted():
-  run._again()'s test, or rounds._summaries_called_holding()'s), up to
+  workers.again()'s test, or rounds._summaries_called_holding()'s), up to
   MOST_FILES files; a name they leave as it was, or change in no way that
   meets the file, stops here (most do, before anything else is parsed);
 - for the rest, the first-round summaries of everything their bodies
@@ -28,7 +28,7 @@ held_calls, through its headers' inlines and macros) into other files:
   MOST_SUMMARISED files), and their summaries again with those: exact;
 - the names whose summary over all their definers
   (treeexports.tree_exports()) changed, and the file linted again with
-  them where rounds.third() would (run._again() with ``only``).
+  them where rounds.third() would (workers.again() with ``only``).
 
 Bounded, never guessing: a name whose definers, or whose callees'
 summaries, are past the budget gets no second-round summary (a finding
@@ -70,9 +70,9 @@ MOST_SUMMARISED = 24
 # the names, linted with those (partial.exports_of()).
 SummariseWith = Callable[[Path, bytes, frozenset[str], Mapping[str, Summary]],
                          "dict[str, Summary]"]
-# run._again: (item, own, exports, raw, held, only) -> a relint or None.
+# workers.again: (item, own, exports, raw, held, only) -> a relint or None.
 Again = Callable[..., "FileResult | None"]
-# (path, names) -> (complete, summaries, content hash): run._summaries.
+# (path, names) -> (complete, summaries, content hash): workers.summaries.
 Summarise = Callable[[Path, frozenset[str]], "tuple[bool, dict[str, Summary], str | None]"]
 
 
@@ -271,7 +271,7 @@ def _relinted(path: Path, raw: bytes, names: frozenset[str], tree: TreeExports,
               plan: Plan, rel: str, held: frozenset[str], external: frozenset[str],
               ids: frozenset[str]) -> bool:
     """Does the whole-tree run give a definer second-round summaries: its
-    second pass (run._again: it calls another file's helper that does more
+    second pass (workers.again: it calls another file's helper that does more
     than take locks), or, for its functions the linted file calls holding
     a lock with no summary of their own yet, the relint for its summaries
     of rounds._summaries_called_holding() (the linted file one caller among

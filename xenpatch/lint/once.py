@@ -1,8 +1,8 @@
 """One file of a tree linted once from an empty cache: when a whole-tree
 run's second pass surely lints it with the other files' summaries, that
-lint is its result and its first pass is not needed (run._alone).
+lint is its result and its first pass is not needed (lazyrun._alone).
 
-The whole-tree run's second pass (run._again) lints a file again if it
+The whole-tree run's second pass (workers.again) lints a file again if it
 names another file's helper, leaving out take-only helpers except where
 its first pass may hold a lock.  Here the rule is decided without that
 first pass where it can be, and left to both passes where it cannot.
@@ -33,10 +33,10 @@ Lint = Callable[[tuple[Path, str], bytes, Mapping[str, Summary]], FileResult]
 def once(item: tuple[Path, str], raw: bytes, others: dict[str, Summary],
          config: LintConfig, lint: Lint) -> FileResult | None:
     """The file's lint with the other files' summaries, if a whole-tree
-    run's second pass (run._again) surely lints it so, whatever its first pass
+    run's second pass (workers.again) surely lints it so, whatever its first pass
     finds; None if that cannot be told without the first pass.
 
-    run._again leaves out the file's own exports, which only its first pass
+    workers.again leaves out the file's own exports, which only its first pass
     knows: here the names the name index finds defined in the file are
     left out, a superset (the lazy plan finds every helper's file by them).
     What is left surely calls for the second pass if it holds a helper

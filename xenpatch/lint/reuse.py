@@ -1,6 +1,6 @@
 """A file's parse kept from its first pass over a tree for its second.
 
-The second pass (run._again) lints again the files that call another
+The second pass (workers.again) lints again the files that call another
 file's helper, with the tree's summaries: what it asks of the file's text
 alone (the masking, the parse, each function's CFG and collected facts,
 kept on the SourceFile: analysis/kept.py) is what the

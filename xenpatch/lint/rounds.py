@@ -43,7 +43,7 @@ def third(work: list[tuple[Path, str]], first: list[FileResult], results: list[F
           raws: list[bytes | None] | None = None,
           named: list[list[str] | None] | None = None) -> list[FileResult]:
     """``results`` with the files a third round of summaries changes linted
-    again (``again``: run._again with ``only``).  ``named``: each file's
+    again (``again``: workers.again with ``only``).  ``named``: each file's
     external names (nameindex.external_names()) where its first pass read
     them from the same text (None: read here)."""
     if not later:

@@ -1,5 +1,5 @@
 """Helpers that only take locks (take-only summaries): what the second pass
-over a tree (run._again), the one-lint of a cold single file (once.py) and
+over a tree (workers.again), the one-lint of a cold single file (once.py) and
 the later rounds (rounds.py, lazyrounds.py: can what a summary adds change
 a file's lint?) ask of them.  A leaf: none of those modules is imported
 here."""

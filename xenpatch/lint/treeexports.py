@@ -1,7 +1,7 @@
 """The tree's summaries of its external functions, as the second pass of a
 whole-tree or lazy run asks them: one per name (a name the files disagree
 on is left out), split once per run into what each file's second pass
-checks (run._again)."""
+checks (workers.again)."""
 
 from __future__ import annotations
 
