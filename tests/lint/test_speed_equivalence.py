@@ -534,3 +534,63 @@ def test_displays_equal_display_per_file(tmp_path: Path,
             fs = sorted([*root.rglob("*.c"), *root.rglob("*.h")])
             shown = _Displays()
             assert [shown(f) for f in fs] == [display(f) for f in fs]
+
+
+# -- ahead_states(): a worklist for what was one sweep of the CFG per settled node
+
+
+def _ahead_by_sweeps(cfg, acts) -> dict[int, str]:
+    """ahead_states() as first written: sweep the CFG backwards until no
+    node settles (the reference the worklist must equal)."""
+    from xenpatch.analysis.irqtakes import _MOVED, _first_ahead
+    from xenpatch.c.cfg import Kind
+
+    if not cfg.complete:
+        return {}
+    val: dict[int, str] = {}
+    for node in cfg.nodes:
+        got = _first_ahead(acts[node.id], None) if node.id < len(acts) else None
+        if got is not None:
+            val[node.id] = got
+    more = True
+    while more:
+        more = False
+        for node in reversed(cfg.nodes):
+            if node.id in val or node.kind == Kind.ABORT:
+                continue
+            succ = [s for s in node.succ if cfg.nodes[s].kind != Kind.ABORT]
+            if not succ:
+                if not node.succ or all(s in val or cfg.nodes[s].kind == Kind.ABORT
+                                        for s in node.succ):
+                    val[node.id] = _MOVED
+                    more = True
+                continue
+            if any(s not in val for s in succ):
+                continue
+            vs = {val[s] for s in succ}
+            val[node.id] = vs.pop() if len(vs) == 1 else _MOVED
+            more = True
+    return {n: v for n, v in val.items() if v != _MOVED}
+
+
+def test_ahead_states_equals_the_sweeps_on_every_fixture(monkeypatch: pytest.MonkeyPatch) -> None:
+    from xenpatch.analysis import irqtakes
+    from xenpatch.lint import irqsafe, irqwitness
+    from xenpatch.lint.run import lint_files
+
+    asked: list[int] = []
+    stated: list[int] = []
+
+    def both(cfg, acts):
+        got = irqtakes.ahead_states(cfg, acts)
+        assert got == _ahead_by_sweeps(cfg, acts)
+        asked.append(len(cfg.nodes))
+        stated.append(len(got))
+        return got
+
+    monkeypatch.setattr(irqsafe, "ahead_states", both)
+    monkeypatch.setattr(irqwitness, "ahead_states", both)
+    files = sorted(_FIXTURES.rglob("*.c"))
+    lint_files([(f, f.name) for f in files], jobs=1, tree=False)
+    # Asked of many functions, and some of them state a state ahead.
+    assert len(asked) > 50 and sum(stated) > 0

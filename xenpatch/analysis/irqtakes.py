@@ -282,26 +282,32 @@ def ahead_states(cfg: Cfg, acts: Sequence[Sequence[object]]) -> dict[int, str]:
         got = _first_ahead(acts[node.id], None) if node.id < len(acts) else None
         if got is not None:
             val[node.id] = got
-    more = True
-    while more:
-        more = False
-        for node in reversed(cfg.nodes):
-            if node.id in val or node.kind == Kind.ABORT:
+    # A node is settled once every successor is (its value never changes
+    # after), so the order does not matter: a worklist from the settled
+    # nodes back along the edges, not a sweep of the CFG per settled node.
+    nodes = cfg.nodes
+    preds: list[list[int]] = [[] for _ in nodes]
+    for node in nodes:
+        for s in node.succ:
+            preds[s].append(node.id)
+    work = [n.id for n in nodes if n.id not in val and n.kind != Kind.ABORT
+            and all(nodes[s].kind == Kind.ABORT for s in n.succ)]
+    for n in work:
+        val[n] = _MOVED  # the exit, or only aborts ahead: nothing stated
+    seeded = set(work)
+    work.extend(n for n in val if n not in seeded)
+    while work:
+        settled = work.pop()
+        for p in preds[settled]:
+            node = nodes[p]
+            if p in val or node.kind == Kind.ABORT:
                 continue
-            succ = [s for s in node.succ if cfg.nodes[s].kind != Kind.ABORT]
-            if not succ:
-                if not node.succ:
-                    val[node.id] = _MOVED  # the exit: nothing stated
-                    more = True
-                elif all(s in val or cfg.nodes[s].kind == Kind.ABORT for s in node.succ):
-                    val[node.id] = _MOVED
-                    more = True
-                continue
+            succ = [s for s in node.succ if nodes[s].kind != Kind.ABORT]
             if any(s not in val for s in succ):
                 continue
             vs = {val[s] for s in succ}
-            val[node.id] = vs.pop() if len(vs) == 1 else _MOVED
-            more = True
+            val[p] = vs.pop() if len(vs) == 1 else _MOVED
+            work.append(p)
     return {n: v for n, v in val.items() if v != _MOVED}
 
 
