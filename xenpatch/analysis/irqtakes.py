@@ -41,6 +41,7 @@ from xenpatch.analysis.functions import INDEXED
 from xenpatch.analysis.irqstate import IRQ_FLAVOURS, is_irq_move, transfer
 from xenpatch.analysis.lockkeys import apply_aliases
 from xenpatch.analysis.locktable import Effect, Wrapper, substitute
+from xenpatch.analysis.pathconds import predecessors
 from xenpatch.analysis.pathstate import UNKNOWN, Result, State
 from xenpatch.analysis.takes import every_path_nodes
 from xenpatch.analysis.templates import instantiate
@@ -286,10 +287,7 @@ def ahead_states(cfg: Cfg, acts: Sequence[Sequence[object]]) -> dict[int, str]:
     # after), so the order does not matter: a worklist from the settled
     # nodes back along the edges, not a sweep of the CFG per settled node.
     nodes = cfg.nodes
-    preds: list[list[int]] = [[] for _ in nodes]
-    for node in nodes:
-        for s in node.succ:
-            preds[s].append(node.id)
+    preds = predecessors(cfg)
     work = [n.id for n in nodes if n.id not in val and n.kind != Kind.ABORT
             and all(nodes[s].kind == Kind.ABORT for s in n.succ)]
     for n in work:
@@ -298,7 +296,7 @@ def ahead_states(cfg: Cfg, acts: Sequence[Sequence[object]]) -> dict[int, str]:
     work.extend(n for n in val if n not in seeded)
     while work:
         settled = work.pop()
-        for p in preds[settled]:
+        for p in preds.get(settled, ()):
             node = nodes[p]
             if p in val or node.kind == Kind.ABORT:
                 continue
