@@ -45,7 +45,7 @@ from xenpatch.analysis.pathstate import (
     State,
     TooManyStates,
 )
-from xenpatch.analysis.values import NZ, ZERO
+from xenpatch.analysis.values import EXACT, NZ, ZERO
 from xenpatch.c.cfg import Cfg, Kind
 
 RECURSION_CAP = 3
@@ -249,7 +249,7 @@ class Engine:
             vt = br.var_test
             cls = s.fact(vt.var)
             if vt.k is not None:
-                known = vt.eval_exact(cls, s.fact("=" + vt.var))
+                known = vt.eval_exact(cls, s.fact(EXACT + vt.var))
             elif vt.test is not None:
                 known = values.member_test(cls, vt.test, self.info.value_rules)
             else:
@@ -261,8 +261,9 @@ class Engine:
             sides: list[State | None] = [s, s]
             if vt.k is not None:
                 # v == K went one way: v is K, or is not.
-                exact = s.fact("=" + vt.var)
-                sides = [s.with_fact("=" + vt.var, vt.exact_after(o, exact)) for o in (True, False)]
+                exact = s.fact(EXACT + vt.var)
+                sides = [s.with_fact(EXACT + vt.var, vt.exact_after(o, exact))
+                         for o in (True, False)]
             elif vt.test is None:
                 for i, outcome in enumerate((True, False)):
                     new = vt.refine(outcome, cls) or cls
@@ -386,9 +387,9 @@ class Engine:
             if not self.path_sensitive and act.var:
                 return [ok(), s]
             won, lost = _with_outs(ok(), s, act.resolved.outs)
-            other = [s.with_fact(var, None).with_fact("=" + var, None)] if act.arm else []
-            return [won.with_fact(var, succ_cls).with_fact("=" + var, succ_x),
-                    lost.with_fact(var, fail_cls).with_fact("=" + var, fail_x), *other]
+            other = [s.with_fact(var, None).with_fact(EXACT + var, None)] if act.arm else []
+            return [won.with_fact(var, succ_cls).with_fact(EXACT + var, succ_x),
+                    lost.with_fact(var, fail_cls).with_fact(EXACT + var, fail_x), *other]
         if isinstance(act, IrqAct):
             # local_irq_restore()/local_irq_enable() after a plain release
             # of an irqsave/irq lock settles the swap.
@@ -422,16 +423,16 @@ class Engine:
             if act.bound is not None and s.fact("?" + act.bound) == "T":
                 exact = "<" + act.bound.rpartition("<")[2]  # below that bound
             s = s.with_fact(act.var, act.cls)
-            return [s.with_fact("=" + act.var, exact)]
+            return [s.with_fact(EXACT + act.var, exact)]
         if isinstance(act, UpdateAct):
-            exact = s.fact("=" + act.var)
+            exact = s.fact(EXACT + act.var)
             new = values.updated(exact, act.op, act.k)
             if new is not None:
                 s = s.with_fact(act.var, values.int_class(new))
-                return [s.with_fact("=" + act.var, str(new))]
+                return [s.with_fact(EXACT + act.var, str(new))]
             # v |= K of an unknown v: not zero now, whatever it was.
             s = s.with_fact(act.var, NZ if act.op == "|" and act.k else None)
-            return [s.with_fact("=" + act.var, None)]
+            return [s.with_fact(EXACT + act.var, None)]
         if isinstance(act, DerefAct):
             cls = s.fact(act.var)
             if cls == ZERO:
