@@ -13,29 +13,17 @@ import re
 from pathlib import Path
 
 import pytest
-import tree_sitter_c
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tree_sitter import Language, Node, Parser
+from maskshapes import PARSER, errors
+from tree_sitter import Node
 
 from xenpatch.c.masking import default_macro_table, mask, table_for, tree_table
 from xenpatch.c.masking import derive as derive_module
 from xenpatch.c.masking import tree as masking_tree
 from xenpatch.c.masking.derive import Deriver, definitions, merge
 
-PARSER = Parser(Language(tree_sitter_c.language()))
 TABLE = default_macro_table()
-
-
-def errors(root: Node) -> list[str]:
-    found = []
-    stack = [root]
-    while stack:
-        n = stack.pop()
-        if n.type == "ERROR" or n.is_missing:
-            found.append(f"{n.type} at {n.start_point}")
-        stack.extend(n.children)
-    return found
 
 
 def node_types(root: Node) -> set[str]:
