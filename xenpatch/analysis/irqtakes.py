@@ -31,6 +31,7 @@ first, a move first, or a loop that may not reach it says nothing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -39,11 +40,11 @@ from tree_sitter import Node
 from xenpatch.analysis.events import IrqAct, OpAct
 from xenpatch.analysis.functions import INDEXED
 from xenpatch.analysis.irqstate import IRQ_FLAVOURS, is_irq_move, transfer
-from xenpatch.analysis.lockkeys import apply_aliases
+from xenpatch.analysis.lockkeys import apply_aliases, squash
 from xenpatch.analysis.locktable import Effect, Wrapper, substitute
 from xenpatch.analysis.pathconds import predecessors
 from xenpatch.analysis.pathstate import UNKNOWN, Result, State
-from xenpatch.analysis.takes import every_path_nodes
+from xenpatch.analysis.takes import every_path_nodes, hidden_names
 from xenpatch.analysis.templates import instantiate
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.c.cfg import Cfg, Kind, call_args, call_name
@@ -72,6 +73,9 @@ class Template:
     # Not a take: a call of another file's function (``key``, its name)
     # no IRQ move of the function precedes, made in its caller's state.
     call: bool = False
+    # The parameters the path to it needs non-NULL (pathconds.
+    # blind_to_caller()): a call binds them (nonnull_at()).
+    nonnull: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -195,6 +199,9 @@ def function_takes(f: FunctionUnit, kinds: frozenset[str],
                     calls.append(Call(node.id, line, col, name, clean, on_every(node.id)))
                 continue
             for t in recs:
+                if t.nonnull and not all(i < len(args) and nonnull_at(f, node.id, args[i])
+                                         for i in t.nonnull):
+                    continue  # its path needs an argument this call may pass NULL
                 if t.call:
                     # Another file's function the callee calls on entry, on
                     # every path: called here, in this state.
@@ -215,6 +222,34 @@ def function_takes(f: FunctionUnit, kinds: frozenset[str],
                 out.append(Take(node.id, line, col, key, t.kind, t.off, clean, t.via,
                                 t.ident, name, on_every(node.id)))
     return out, calls
+
+
+def nonnull_at(f: FunctionUnit, node: int, arg: str) -> bool:
+    """Is ``arg`` known non-NULL at CFG ``node`` of f: one of f's
+    parameters its body never assigns, dereferenced (``arg->``, a lock op
+    on ``&arg->lock``) at a node every path to ``node`` passes first?  A
+    NULL one would have faulted there."""
+    info, cfg = f.info, f.cfg
+    arg = squash(arg)
+    if info is None or cfg is None or arg not in info.params or arg in hidden_names(f):
+        return False
+    deref = re.compile(rf"(?<![\w.>]){re.escape(arg)}\s*->")
+    for d in cfg.nodes:
+        if d.id == node or d.ast is None or d.id >= len(info.acts):
+            continue
+        if deref.search(f.src.text(d.ast)) is None and not any(
+                isinstance(a, OpAct) and deref.match(a.effect.key.lstrip("&")) is not None
+                for a in info.acts[d.id]):
+            continue
+        # d dominates node: no path from the entry reaches node avoiding d.
+        if d.id == cfg.entry or node not in _reach_avoiding(cfg, d.id):
+            return True
+    return False
+
+
+def _reach_avoiding(cfg: Cfg, avoid: int) -> set[int]:
+    """The nodes reached from the entry on paths not through ``avoid``."""
+    return reachable([cfg.entry], lambda i: [s for s in cfg.nodes[i].succ if s != avoid])
 
 
 def _calls_under(f: FunctionUnit) -> Callable[[Node], list[Node]]:
@@ -382,5 +417,6 @@ def state_in(states: Sequence[State], acts: Sequence[Sequence[object]], node: in
     return next(iter(seen)) if len(seen) == 1 and None not in seen else None
 
 
-__all__ = ["Call", "Take", "Template", "ahead_at", "ahead_states", "function_takes", "settle",
+__all__ = ["Call", "Take", "Template", "ahead_at", "ahead_states", "function_takes",
+           "nonnull_at", "settle",
            "state_at", "state_in", "states_by_node", "tainted", "unchecked_nodes"]

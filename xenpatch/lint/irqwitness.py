@@ -28,7 +28,9 @@ summaries covers them):
   reference of an LPI only), unlike the file's own takes on some paths
   (the allocator takes its pool's lock for small sizes only).
 
-merge() puts them together over the tree: a call of another file's
+merge() puts them together over the tree (a function two files define
+with different records: the definition the Makefiles build when the
+others are known not built, c/builtobjs.py; else no record): a call of another file's
 function in a known state is a take, in that state, of each lock of file
 scope the callee takes in its caller's state (an _irq take: off), named
 as the defining file names it.  A lock's convention is what its takes
@@ -53,7 +55,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from xenpatch.analysis.fileanalysis import FileAnalysis
@@ -70,9 +72,12 @@ from xenpatch.analysis.irqtakes import (
 )
 from xenpatch.analysis.lockkeys import KEY_HEAD
 from xenpatch.analysis.locktable import Effect, Summary
+from xenpatch.analysis.pathconds import blind_to_caller, pointer_params, predecessors
 from xenpatch.analysis.pathstate import Result, State
+from xenpatch.analysis.takes import hidden_names
 from xenpatch.analysis.templates import template
 from xenpatch.analysis.unit import FunctionUnit
+from xenpatch.c.builtobjs import built_one
 from xenpatch.lint.checks import RawFinding
 from xenpatch.lint.irqsafe import CODE, identity
 
@@ -192,26 +197,49 @@ class Records:
         out: dict[tuple[str, bool], Template] = {}
         takes, calls = self.of(g)
         for c in calls:
-            # Another file's function called on some paths of g only: its
-            # condition is g's business, which no caller's state says
-            # (vgic_put_irq() frees the last reference of an LPI only).  The
-            # file's own functions' takes on some paths are its record
-            # (the allocator takes its pool's lock for small sizes only).
-            if c.clean and c.every:
-                out.setdefault(("()" + c.name, False), Template(c.name, "", False, c.name,
-                                                                call=True))
+            # Another file's function called on some paths of g only: the
+            # callers' business when no caller's argument decides the path
+            # (pathconds.blind_to_caller(): init_one_irq_desc() allocates
+            # for a descriptor not yet initialised), else g's, which no
+            # caller's state says (vgic_put_irq() frees the last reference
+            # of an LPI only).  The file's own functions' takes on some
+            # paths are its record (the allocator takes its pool's lock
+            # for small sizes only).
+            need = frozenset[int]() if c.every else self.blind(g, c.node)
+            if c.clean and need is not None:
+                got = out.setdefault(("()" + c.name, False),
+                                     Template(c.name, "", False, c.name, call=True,
+                                              nonnull=tuple(sorted(need))))
+                if got.nonnull and not need:
+                    out[("()" + c.name, False)] = replace(got, nonnull=())
         for t in takes:
             if not t.off and not t.clean:
                 continue  # after an IRQ move of g's: in no state its caller knows
+            need = frozenset()
             if t.callee and not t.every and t.callee not in self.fa.fns and \
                     t.callee not in self.fa.headers.inlines:
-                continue  # another file's function, called on some paths (above)
+                # Another file's function, called on some paths (above).
+                need = self.blind(g, t.node)
+                if need is None:
+                    continue
             k = template(t.key, g.info)
             if k is None:
                 continue
             ident = t.ident or (self.ident(g, t.key) or "" if "$" not in k else "")
-            out.setdefault((k, t.off), Template(k, t.kind, t.off, t.via, ident))
+            nn = tuple(sorted(need))
+            got = out.setdefault((k, t.off), Template(k, t.kind, t.off, t.via, ident,
+                                                      nonnull=nn))
+            if got.nonnull and not nn:
+                out[(k, t.off)] = replace(got, nonnull=())  # one path needs none
         return [out[k] for k in sorted(out)]
+
+    def blind(self, g: FunctionUnit, node: int) -> frozenset[int] | None:
+        """Is CFG ``node`` of g reached on paths no caller's argument
+        decides (pathconds.blind_to_caller()): None if not, else the
+        parameters a call must pass non-NULL."""
+        assert g.cfg is not None and g.info is not None
+        return blind_to_caller(g.src, g.cfg, node, predecessors(g.cfg), g.info.params,
+                               pointer_params(g.src, g.node), hidden_names(g))
 
     def ident(self, f: FunctionUnit, key: str) -> str | None:
         """The lock's identity across files, as text: a file-scope static
@@ -246,7 +274,9 @@ def exports(rec: Records, runs: Mapping[FunctionUnit, Result],
     for f in relevant:
         if f.is_static or f.info is None or f.cfg is None or f.skip is not None:
             continue
-        got = [t for t in rec.templates(f.name) or () if not t.call]
+        # A take needing the call's argument non-NULL: no other file's call
+        # site is read (merge() binds a call's state, not its arguments).
+        got = [t for t in rec.templates(f.name) or () if not t.call and not t.nonnull]
         if got:
             out[TAKES + f.name] = Summary(tuple(
                 Effect("irqtake", t.kind, "", "irq" if t.off else "plain", t.key, None, t.via,
@@ -284,25 +314,31 @@ def merge(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[s
     """The tree's takes per lock and state (module doc), the callees'
     records the files' second passes bind, and the files to lint again."""
     takes: dict[str, Summary] = {}
-    clash: set[str] = set()
+    defs: dict[str, list[tuple[Path, Summary]]] = {}
     found: dict[tuple[str, str], list[Witness]] = {}
     calls: list[tuple[str, str, Witness]] = []
-    for _, _, ex in per_file:
+    for path, _, ex in per_file:
         for k, s in ex.items():
             if not k.startswith(XKEY):
                 continue
             if k.startswith(TAKES):
-                n = k[len(TAKES):]
-                if takes.setdefault(n, s) != s:
-                    clash.add(n)
+                defs.setdefault(k[len(TAKES):], []).append((path, s))
             elif k.startswith(LOCK):
                 ident, _, st = k[len(LOCK):].rpartition("|")
                 found.setdefault((ident, st), []).extend(_witnesses(s))
             elif k.startswith(CALLS):
                 name, _, st = k[len(CALLS):].rpartition("|")
                 calls.extend((name, st, w) for w in _witnesses(s))
-    for n in clash:
-        del takes[n]
+    for n, got in defs.items():
+        if all(x == got[0][1] for _, x in got):
+            takes[n] = got[0][1]
+            continue
+        # Defined twice with different records: the one the Makefiles
+        # build, when the others are known not built (the parent of a
+        # rewrite keeps both allocators); else no record.
+        one = built_one([p for p, _ in got])
+        if one is not None:
+            takes[n] = got[one][1]
     # A call of another file's function takes its file-scope locks there.
     for name, st, w in calls:
         rec = takes.get(name)
