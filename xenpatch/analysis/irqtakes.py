@@ -37,6 +37,7 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
+from xenpatch.analysis import pathconds
 from xenpatch.analysis.events import IrqAct, OpAct
 from xenpatch.analysis.functions import INDEXED
 from xenpatch.analysis.irqstate import IRQ_FLAVOURS, is_irq_move, transfer
@@ -44,7 +45,7 @@ from xenpatch.analysis.lockkeys import apply_aliases, squash
 from xenpatch.analysis.locktable import Effect, Wrapper, substitute
 from xenpatch.analysis.pathconds import predecessors
 from xenpatch.analysis.pathstate import UNKNOWN, Result, State
-from xenpatch.analysis.takes import every_path_nodes, hidden_names
+from xenpatch.analysis.takes import every_path_nodes
 from xenpatch.analysis.templates import instantiate
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.c.cfg import Cfg, Kind, call_args, call_name
@@ -76,6 +77,10 @@ class Template:
     # The parameters the path to it needs non-NULL (pathconds.
     # blind_to_caller()): a call binds them (nonnull_at()).
     nonnull: tuple[int, ...] = ()
+    # What the path to it tests (pathconds.encode(), ${i} for parameters),
+    # for a take or call on some paths: a caller whose own path to the
+    # call may contradict it does not meet it (pathconds.may_exclude()).
+    conds: str = ""
 
 
 @dataclass(frozen=True)
@@ -177,6 +182,13 @@ def function_takes(f: FunctionUnit, kinds: frozenset[str],
     # The nodes on every path, found once (not walked per node asked).
     every: list[frozenset[int]] = []
 
+    preds: list[dict[int, list[int]]] = []
+
+    def conds_at(i: int) -> list[pathconds.Cond]:
+        if not preds:
+            preds.append(predecessors(cfg))
+        return pathconds.decided_conds(f.src, cfg, i, preds[0])
+
     def on_every(i: int) -> bool:
         if not every:
             every.append(every_path_nodes(cfg))
@@ -202,6 +214,9 @@ def function_takes(f: FunctionUnit, kinds: frozenset[str],
                 if t.nonnull and not all(i < len(args) and nonnull_at(f, node.id, args[i])
                                          for i in t.nonnull):
                     continue  # its path needs an argument this call may pass NULL
+                if t.conds and pathconds.may_exclude(
+                        conds_at(node.id), pathconds.decode(pathconds.bind(t.conds, args))):
+                    continue  # this call's path and the callee's may exclude each other
                 if t.call:
                     # Another file's function the callee calls on entry, on
                     # every path: called here, in this state.
@@ -231,9 +246,16 @@ def nonnull_at(f: FunctionUnit, node: int, arg: str) -> bool:
     NULL one would have faulted there."""
     info, cfg = f.info, f.cfg
     arg = squash(arg)
-    if info is None or cfg is None or arg not in info.params or arg in hidden_names(f):
+    if info is None or cfg is None or arg not in info.params:
         return False
-    deref = re.compile(rf"(?<![\w.>]){re.escape(arg)}\s*->")
+    a = re.escape(arg)
+    # Assigned, stepped, or its own address taken (``&r->lock`` is the
+    # field's): it may hold another value at the call.
+    if re.search(rf"(?<![\w.>]){a}\s*(?:[-+*/%|&^]|<<|>>)?=(?!=)|(?<![\w.>]){a}\s*(?:\+\+|--)"
+                 rf"|(?:\+\+|--)\s*{a}\b|&\s*{a}\b(?!\s*(?:->|\[|\.))",
+                 f.src.text(f.node)) is not None:
+        return False
+    deref = re.compile(rf"(?<![\w.>]){a}\s*->")
     for d in cfg.nodes:
         if d.id == node or d.ast is None or d.id >= len(info.acts):
             continue

@@ -25,6 +25,10 @@ Whether a caller may meet a call its callee makes on some paths only
 only for a descriptor not yet initialised) is read per deciding branch,
 from what its condition reads:
 
+- a condition that changes what it tests (``--p->refs``, ``atomic_dec_and_test(
+  &p->refcnt)``: a put frees on the last reference only): the caller's own
+  use of the object (the reference it holds) decides, which nothing here
+  reads -- not blind;
 - a local of the callee's, or a parameter it assigns (a lookup's result,
   ``cur && sid == cur->sid``): state the callee computes, which no
   caller's argument decides -- both outcomes are possible from any
@@ -39,7 +43,7 @@ from what its condition reads:
   it here, and a take it leads to is not the caller's.
 
 The path is blind to its caller when every deciding branch is of the
-first two kinds, or a NULL test of a pointer parameter the path passes
+second or third kind, or a NULL test of a pointer parameter the path passes
 (``if ( !s ) return -EINVAL;``): that one a call site binds, when it
 has dereferenced its argument before the call on every path (its
 ``&s->lock`` is held there).
@@ -155,6 +159,8 @@ def _branch_blind(src: SourceFile, e: Node, params: frozenset[str], pointers: fr
                   hidden: frozenset[str]) -> bool:
     """Does condition ``e`` read only what no caller's argument decides
     (module doc)?"""
+    if _writes(e):
+        return False
     object_use = False
     for n in _walk_ids(e):
         name = src.text(n)
@@ -168,6 +174,23 @@ def _branch_blind(src: SourceFile, e: Node, params: frozenset[str], pointers: fr
             return False  # the argument's own value decides
         object_use = True
     return object_use
+
+
+def _writes(e: Node) -> bool:
+    """Does condition ``e`` change what it tests: an update or assignment
+    (``--e->refs``), or a call given a field's address (``atomic_dec_and_test(
+    &p->refcnt)``, ``test_and_clear_bit(n, &p->flags)``)?"""
+    todo = [e]
+    while todo:
+        n = todo.pop()
+        if n.type in ("update_expression", "assignment_expression"):
+            return True
+        if n.type == "pointer_expression" and _op(n) == "&":
+            arg = n.child_by_field_name("argument")
+            if arg is not None and arg.type in ("field_expression", "subscript_expression"):
+                return True
+        todo.extend(n.named_children)
+    return False
 
 
 def _walk_ids(e: Node) -> list[Node]:

@@ -113,8 +113,9 @@ def is_built(path: Path) -> bool | None:
         return None
     if path.stem in got:
         return True
+    body = "\n".join(_logical_lines(text))  # comments say nothing
     if re.search(rf"(?<![\w-]){re.escape(path.stem)}(?![\w-])|"
-                 rf"(?<![\w-]){re.escape(path.stem)}[_-]\d", text) is not None:
+                 rf"(?<![\w-]){re.escape(path.stem)}[_-]\d", body) is not None:
         # Named otherwise: a rule builds it under another name (guest_walk.c
         # as guest_walk_2.o; not xmalloc.c for xmalloc_tlsf.o).
         return None

@@ -55,7 +55,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from xenpatch.analysis.fileanalysis import FileAnalysis
@@ -72,7 +72,14 @@ from xenpatch.analysis.irqtakes import (
 )
 from xenpatch.analysis.lockkeys import KEY_HEAD
 from xenpatch.analysis.locktable import Effect, Summary
-from xenpatch.analysis.pathconds import blind_to_caller, pointer_params, predecessors
+from xenpatch.analysis.pathconds import (
+    blind_to_caller,
+    decided_conds,
+    encode,
+    pointer_params,
+    predecessors,
+    template_conds,
+)
 from xenpatch.analysis.pathstate import Result, State
 from xenpatch.analysis.takes import hidden_names
 from xenpatch.analysis.templates import template
@@ -202,44 +209,48 @@ class Records:
             # (pathconds.blind_to_caller(): init_one_irq_desc() allocates
             # for a descriptor not yet initialised), else g's, which no
             # caller's state says (vgic_put_irq() frees the last reference
-            # of an LPI only).  The file's own functions' takes on some
-            # paths are its record (the allocator takes its pool's lock
-            # for small sizes only).
-            need = frozenset[int]() if c.every else self.blind(g, c.node)
-            if c.clean and need is not None:
-                got = out.setdefault(("()" + c.name, False),
-                                     Template(c.name, "", False, c.name, call=True,
-                                              nonnull=tuple(sorted(need))))
-                if got.nonnull and not need:
-                    out[("()" + c.name, False)] = replace(got, nonnull=())
+            # of an LPI only: a put, and a test of its argument's number).
+            # The file's own functions' takes on some paths are its record
+            # (the allocator takes its pool's lock for small sizes only).
+            got = (frozenset[int](), "") if c.every else self.blind(g, c.node)
+            if c.clean and got is not None:
+                new = Template(c.name, "", False, c.name, call=True,
+                               nonnull=tuple(sorted(got[0])), conds=got[1])
+                _keep(out, ("()" + c.name, False), new)
         for t in takes:
             if not t.off and not t.clean:
                 continue  # after an IRQ move of g's: in no state its caller knows
-            need = frozenset()
+            why: tuple[frozenset[int], str] | None = (frozenset(), "")
             if t.callee and not t.every and t.callee not in self.fa.fns and \
                     t.callee not in self.fa.headers.inlines:
                 # Another file's function, called on some paths (above).
-                need = self.blind(g, t.node)
-                if need is None:
+                why = self.blind(g, t.node)
+                if why is None:
                     continue
             k = template(t.key, g.info)
             if k is None:
                 continue
             ident = t.ident or (self.ident(g, t.key) or "" if "$" not in k else "")
-            nn = tuple(sorted(need))
-            got = out.setdefault((k, t.off), Template(k, t.kind, t.off, t.via, ident,
-                                                      nonnull=nn))
-            if got.nonnull and not nn:
-                out[(k, t.off)] = replace(got, nonnull=())  # one path needs none
+            assert why is not None
+            _keep(out, (k, t.off), Template(k, t.kind, t.off, t.via, ident,
+                                            nonnull=tuple(sorted(why[0])), conds=why[1]))
         return [out[k] for k in sorted(out)]
 
-    def blind(self, g: FunctionUnit, node: int) -> frozenset[int] | None:
+    def blind(self, g: FunctionUnit, node: int) -> tuple[frozenset[int], str] | None:
         """Is CFG ``node`` of g reached on paths no caller's argument
         decides (pathconds.blind_to_caller()): None if not, else the
-        parameters a call must pass non-NULL."""
+        parameters a call must pass non-NULL, and what the path tests in
+        its callers' terms (a caller's path may contradict it)."""
         assert g.cfg is not None and g.info is not None
-        return blind_to_caller(g.src, g.cfg, node, predecessors(g.cfg), g.info.params,
-                               pointer_params(g.src, g.node), hidden_names(g))
+        preds = predecessors(g.cfg)
+        hidden = hidden_names(g)
+        need = blind_to_caller(g.src, g.cfg, node, preds, g.info.params,
+                               pointer_params(g.src, g.node), hidden)
+        if need is None:
+            return None
+        conds = template_conds(decided_conds(g.src, g.cfg, node, preds), g.info.params,
+                               set(hidden))
+        return need, encode(conds)
 
     def ident(self, f: FunctionUnit, key: str) -> str | None:
         """The lock's identity across files, as text: a file-scope static
@@ -258,6 +269,14 @@ class Records:
         return f"{t}#{path}"
 
 
+def _keep(out: dict[tuple[str, bool], Template], k: tuple[str, bool], new: Template) -> None:
+    """One template per key: the first, unless a later one needs less of
+    its callers (no argument non-NULL, no path condition)."""
+    had = out.get(k)
+    if had is None or ((had.nonnull or had.conds) and not (new.nonnull or new.conds)):
+        out[k] = new
+
+
 def _state(rec: Records, t: Take, f: FunctionUnit,
            by_node: Mapping[int, Sequence[State]]) -> str | None:
     """``by_node``: the run's states (irqtakes.states_by_node())."""
@@ -274,9 +293,11 @@ def exports(rec: Records, runs: Mapping[FunctionUnit, Result],
     for f in relevant:
         if f.is_static or f.info is None or f.cfg is None or f.skip is not None:
             continue
-        # A take needing the call's argument non-NULL: no other file's call
-        # site is read (merge() binds a call's state, not its arguments).
-        got = [t for t in rec.templates(f.name) or () if not t.call and not t.nonnull]
+        # A take needing the call's argument non-NULL, or on a path a
+        # caller's may contradict: no other file's call site is read
+        # (merge() binds a call's state, not its arguments or path).
+        got = [t for t in rec.templates(f.name) or ()
+               if not t.call and not t.nonnull and not t.conds]
         if got:
             out[TAKES + f.name] = Summary(tuple(
                 Effect("irqtake", t.kind, "", "irq" if t.off else "plain", t.key, None, t.via,
