@@ -20,6 +20,13 @@ safety when they happen: so the record here is its own, computed from the
 function's acts and CFG, a callee's bound at each call through the macros
 of the file's headers (``xmalloc(t)`` is ``_xmalloc(sizeof(t), ...)``).
 
+A callee's record may hold a take (or a call of another file's function)
+on some of its paths only, when no caller's argument decides them
+(lint/irqwitness.py, pathconds.blind_to_caller()): with the pointer
+parameters the path needs non-NULL, which a call binds where its argument
+was dereferenced first on every path (nonnull_at()), and what the path
+tests, which a call's own path may contradict (pathconds.may_exclude()).
+
 Nothing here knows where a state comes from: the caller replays its own
 run's states (state_at()).  What the code after a point states is here,
 though (ahead_states()): every path from a plain take reaching, before any

@@ -14,7 +14,8 @@ summaries covers them):
 - ``TAKES + NAME``: the takes inside each of its non-static functions, in
   callers' terms (analysis/irqtakes.py: an _irq/_irqsave take, or a plain
   one no IRQ move of the function precedes, which happens in the caller's
-  state);
+  state) -- not those whose path a call site must bind (below): merge()
+  reads no call site's arguments or path;
 - ``LOCK + IDENT|STATE``: per lock identity (irqsafe.identity(), a
   file-scope static object qualified by its file: each file has its own),
   one take with IRQs known in STATE -- its own, or inside a function of
@@ -23,15 +24,23 @@ summaries covers them):
 - ``CALLS + NAME|STATE``: one call with IRQs known in STATE of each
   function another file defines, made here or by a helper of the file
   (or a header inline) that calls it on entry -- no IRQ move before it --
-  and on every path: a call on some paths of a helper is the helper's
-  business, which no caller's state says (vgic_put_irq() frees the last
-  reference of an LPI only), unlike the file's own takes on some paths
-  (the allocator takes its pool's lock for small sizes only).
+  and on every path, or on paths no caller's argument decides
+  (pathconds.blind_to_caller(): sidtab_insert() allocates on a lookup
+  miss, init_one_irq_desc() for a descriptor not set up yet).  A call on
+  paths an argument decides (a size, a command, a pointer's own value)
+  or a put deciding on its caller's reference (vgic_put_irq() frees the
+  last reference of an LPI only) is the helper's business, which no
+  caller's state says; a NULL test of a pointer parameter is bound where
+  the caller dereferenced its argument before the call on every path
+  (irqtakes.nonnull_at()), and a caller whose own path to the call
+  contradicts the helper's (pathconds.may_exclude()) does not meet it.
+  The file's own takes on some paths are its record whatever decides
+  them (the allocator takes its pool's lock for small sizes only).
 
 merge() puts them together over the tree (a function two files define
 with different records: the definition the Makefiles build when the
-others are known not built, c/builtobjs.py; else no record): a call of another file's
-function in a known state is a take, in that state, of each lock of file
+others are known not built, c/builtobjs.py; else no record): a call of
+another file's function in a known state is a take, in that state, of each lock of file
 scope the callee takes in its caller's state (an _irq take: off), named
 as the defining file names it.  A lock's convention is what its takes
 declare: IRQ-safe where one of them is an _irq/_irqsave form, IRQ-unsafe
