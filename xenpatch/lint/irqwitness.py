@@ -165,6 +165,10 @@ class Records:
         self.busy: set[str] = set()
         self.aheads: dict[FunctionUnit, dict[int, str]] = {}
         self._static: frozenset[str] | None = None
+        # Per function: its CFG's predecessors, pointer parameters and
+        # hidden names (blind()).
+        self.facts: dict[FunctionUnit, tuple[dict[int, list[int]], frozenset[str],
+                                             frozenset[str]]] = {}
 
     def ahead(self, f: FunctionUnit, node: int, line: int, col: int) -> str | None:
         """The state every path from the point states (irqtakes.ahead_at())."""
@@ -251,10 +255,12 @@ class Records:
         parameters a call must pass non-NULL, and what the path tests in
         its callers' terms (a caller's path may contradict it)."""
         assert g.cfg is not None and g.info is not None
-        preds = predecessors(g.cfg)
-        hidden = hidden_names(g)
-        need = blind_to_caller(g.src, g.cfg, node, preds, g.info.params,
-                               pointer_params(g.src, g.node), hidden)
+        got = self.facts.get(g)
+        if got is None:  # once per function, not per call node asked
+            got = self.facts[g] = (predecessors(g.cfg), pointer_params(g.src, g.node),
+                                   hidden_names(g))
+        preds, pointers, hidden = got
+        need = blind_to_caller(g.src, g.cfg, node, preds, g.info.params, pointers, hidden)
         if need is None:
             return None
         conds = template_conds(decided_conds(g.src, g.cfg, node, preds), g.info.params,
