@@ -190,11 +190,14 @@ def function_takes(f: FunctionUnit, kinds: frozenset[str],
     every: list[frozenset[int]] = []
 
     preds: list[dict[int, list[int]]] = []
+    at: dict[int, list[pathconds.Cond]] = {}
 
     def conds_at(i: int) -> list[pathconds.Cond]:
-        if not preds:
-            preds.append(predecessors(cfg))
-        return pathconds.decided_conds(f.src, cfg, i, preds[0])
+        if i not in at:
+            if not preds:
+                preds.append(predecessors(cfg))
+            at[i] = pathconds.decided_conds(f.src, cfg, i, preds[0])
+        return at[i]
 
     def on_every(i: int) -> bool:
         if not every:

@@ -76,19 +76,17 @@ def decided_conds(src: SourceFile, cfg: Cfg, node: int,
     """The predicates of the branches that decide whether ``node`` is
     reached (one successor reaches it, another does not), in the
     function's own names (squashed text)."""
-    reach = reachable([node], lambda i: preds.get(i, ()))
+    return branch_conds(src, cfg, deciding_branches(cfg, node, preds))
+
+
+def branch_conds(src: SourceFile, cfg: Cfg,
+                 branches: list[tuple[int, bool | None]]) -> list[Cond]:
+    """decided_conds() of deciding_branches() found already."""
     out: list[Cond] = []
-    for c in reach:
-        n = cfg.nodes[c]
-        if c == node or n.ast is None or len(n.succ) < 2 or n.kind not in (Kind.COND, Kind.SWITCH):
-            continue
-        on = [x in reach for x in n.succ]
-        if all(on):
-            continue
-        pol: bool | None = None
-        if n.kind is Kind.COND and len(n.succ) == 2:
-            pol = on[0]
-        out.extend(atoms(src, n.ast, pol))
+    for c, pol in branches:
+        ast = cfg.nodes[c].ast
+        if ast is not None:
+            out.extend(atoms(src, ast, pol))
     return out
 
 
@@ -210,18 +208,19 @@ def _walk_ids(e: Node) -> list[Node]:
     return out
 
 
-def blind_to_caller(src: SourceFile, cfg: Cfg, node: int, preds: dict[int, list[int]],
+def blind_to_caller(src: SourceFile, cfg: Cfg, branches: list[tuple[int, bool | None]],
                     params: list[str], pointers: frozenset[str], hidden: frozenset[str]
                     ) -> frozenset[int] | None:
-    """Is ``node`` reached on the paths every deciding branch of which
-    reads only what no caller's argument decides (module doc)?  None if
+    """Is a node reached on the paths every deciding branch of which
+    (``branches``: deciding_branches()) reads only what no caller's
+    argument decides (module doc)?  None if
     not; else the indexes of the pointer parameters the path needs
     non-NULL (``if ( !s ) goto out;`` before the take: a call site binds
     them, irqtakes.nonnull_at()).  A node on every path has no deciding
     branch: blind, needing nothing."""
     ps = frozenset(params)
     need: set[int] = set()
-    for c, pol in deciding_branches(cfg, node, preds):
+    for c, pol in branches:
         ast = cfg.nodes[c].ast
         if ast is None:
             return None

@@ -83,7 +83,8 @@ from xenpatch.analysis.lockkeys import KEY_HEAD
 from xenpatch.analysis.locktable import Effect, Summary
 from xenpatch.analysis.pathconds import (
     blind_to_caller,
-    decided_conds,
+    branch_conds,
+    deciding_branches,
     encode,
     pointer_params,
     predecessors,
@@ -169,6 +170,7 @@ class Records:
         # hidden names (blind()).
         self.facts: dict[FunctionUnit, tuple[dict[int, list[int]], frozenset[str],
                                              frozenset[str]]] = {}
+        self.blinds: dict[tuple[FunctionUnit, int], tuple[frozenset[int], str] | None] = {}
 
     def ahead(self, f: FunctionUnit, node: int, line: int, col: int) -> str | None:
         """The state every path from the point states (irqtakes.ahead_at())."""
@@ -225,8 +227,10 @@ class Records:
             # of an LPI only: a put, and a test of its argument's number).
             # The file's own functions' takes on some paths are its record
             # (the allocator takes its pool's lock for small sizes only).
+            if not c.clean:
+                continue
             got = (frozenset[int](), "") if c.every else self.blind(g, c.node)
-            if c.clean and got is not None:
+            if got is not None:
                 new = Template(c.name, "", False, c.name, call=True,
                                nonnull=tuple(sorted(got[0])), conds=got[1])
                 _keep(out, ("()" + c.name, False), new)
@@ -255,15 +259,23 @@ class Records:
         parameters a call must pass non-NULL, and what the path tests in
         its callers' terms (a caller's path may contradict it)."""
         assert g.cfg is not None and g.info is not None
+        if (g, node) in self.blinds:  # the calls of one node share it
+            return self.blinds[(g, node)]
+        self.blinds[(g, node)] = out = self._blind(g, node)
+        return out
+
+    def _blind(self, g: FunctionUnit, node: int) -> tuple[frozenset[int], str] | None:
+        assert g.cfg is not None and g.info is not None
         got = self.facts.get(g)
         if got is None:  # once per function, not per call node asked
             got = self.facts[g] = (predecessors(g.cfg), pointer_params(g.src, g.node),
                                    hidden_names(g))
         preds, pointers, hidden = got
-        need = blind_to_caller(g.src, g.cfg, node, preds, g.info.params, pointers, hidden)
+        branches = deciding_branches(g.cfg, node, preds)
+        need = blind_to_caller(g.src, g.cfg, branches, g.info.params, pointers, hidden)
         if need is None:
             return None
-        conds = template_conds(decided_conds(g.src, g.cfg, node, preds), g.info.params,
+        conds = template_conds(branch_conds(g.src, g.cfg, branches), g.info.params,
                                set(hidden))
         return need, encode(conds)
 
