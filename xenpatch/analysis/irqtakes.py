@@ -20,6 +20,13 @@ safety when they happen: so the record here is its own, computed from the
 function's acts and CFG, a callee's bound at each call through the macros
 of the file's headers (``xmalloc(t)`` is ``_xmalloc(sizeof(t), ...)``).
 
+A callee's record may hold a take (or a call of another file's function)
+on some of its paths only, when no caller's argument decides them
+(lint/irqwitness.py, pathconds.blind_to_caller()): with the pointer
+parameters the path needs non-NULL, which a call binds where its argument
+was dereferenced first on every path (nonnull_at()), and what the path
+tests, which a call's own path may contradict (pathconds.may_exclude()).
+
 Nothing here knows where a state comes from: the caller replays its own
 run's states (state_at()).  What the code after a point states is here,
 though (ahead_states()): every path from a plain take reaching, before any
@@ -31,15 +38,17 @@ first, a move first, or a loop that may not reach it says nothing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from tree_sitter import Node
 
+from xenpatch.analysis import pathconds
 from xenpatch.analysis.events import IrqAct, OpAct
 from xenpatch.analysis.functions import INDEXED
 from xenpatch.analysis.irqstate import IRQ_FLAVOURS, is_irq_move, transfer
-from xenpatch.analysis.lockkeys import apply_aliases
+from xenpatch.analysis.lockkeys import apply_aliases, squash
 from xenpatch.analysis.locktable import Effect, Wrapper, substitute
 from xenpatch.analysis.pathconds import predecessors
 from xenpatch.analysis.pathstate import UNKNOWN, Result, State
@@ -72,6 +81,13 @@ class Template:
     # Not a take: a call of another file's function (``key``, its name)
     # no IRQ move of the function precedes, made in its caller's state.
     call: bool = False
+    # The parameters the path to it needs non-NULL (pathconds.
+    # blind_to_caller()): a call binds them (nonnull_at()).
+    nonnull: tuple[int, ...] = ()
+    # What the path to it tests (pathconds.encode(), ${i} for parameters),
+    # for a take or call on some paths: a caller whose own path to the
+    # call may contradict it does not meet it (pathconds.may_exclude()).
+    conds: str = ""
 
 
 @dataclass(frozen=True)
@@ -173,6 +189,16 @@ def function_takes(f: FunctionUnit, kinds: frozenset[str],
     # The nodes on every path, found once (not walked per node asked).
     every: list[frozenset[int]] = []
 
+    preds: list[dict[int, list[int]]] = []
+    at: dict[int, list[pathconds.Cond]] = {}
+
+    def conds_at(i: int) -> list[pathconds.Cond]:
+        if i not in at:
+            if not preds:
+                preds.append(predecessors(cfg))
+            at[i] = pathconds.decided_conds(f.src, cfg, i, preds[0])
+        return at[i]
+
     def on_every(i: int) -> bool:
         if not every:
             every.append(every_path_nodes(cfg))
@@ -195,6 +221,12 @@ def function_takes(f: FunctionUnit, kinds: frozenset[str],
                     calls.append(Call(node.id, line, col, name, clean, on_every(node.id)))
                 continue
             for t in recs:
+                if t.nonnull and not all(i < len(args) and nonnull_at(f, node.id, args[i])
+                                         for i in t.nonnull):
+                    continue  # its path needs an argument this call may pass NULL
+                if t.conds and pathconds.may_exclude(
+                        conds_at(node.id), pathconds.decode(pathconds.bind(t.conds, args))):
+                    continue  # this call's path and the callee's may exclude each other
                 if t.call:
                     # Another file's function the callee calls on entry, on
                     # every path: called here, in this state.
@@ -215,6 +247,41 @@ def function_takes(f: FunctionUnit, kinds: frozenset[str],
                 out.append(Take(node.id, line, col, key, t.kind, t.off, clean, t.via,
                                 t.ident, name, on_every(node.id)))
     return out, calls
+
+
+def nonnull_at(f: FunctionUnit, node: int, arg: str) -> bool:
+    """Is ``arg`` known non-NULL at CFG ``node`` of f: one of f's
+    parameters its body never assigns, dereferenced (``arg->``, a lock op
+    on ``&arg->lock``) at a node every path to ``node`` passes first?  A
+    NULL one would have faulted there."""
+    info, cfg = f.info, f.cfg
+    arg = squash(arg)
+    if info is None or cfg is None or arg not in info.params:
+        return False
+    a = re.escape(arg)
+    # Assigned, stepped, or its own address taken (``&r->lock`` is the
+    # field's): it may hold another value at the call.
+    if re.search(rf"(?<![\w.>]){a}\s*(?:[-+*/%|&^]|<<|>>)?=(?!=)|(?<![\w.>]){a}\s*(?:\+\+|--)"
+                 rf"|(?:\+\+|--)\s*{a}\b|&\s*{a}\b(?!\s*(?:->|\[|\.))",
+                 f.src.text(f.node)) is not None:
+        return False
+    deref = re.compile(rf"(?<![\w.>]){a}\s*->")
+    for d in cfg.nodes:
+        if d.id == node or d.ast is None or d.id >= len(info.acts):
+            continue
+        if deref.search(f.src.text(d.ast)) is None and not any(
+                isinstance(a, OpAct) and deref.match(a.effect.key.lstrip("&")) is not None
+                for a in info.acts[d.id]):
+            continue
+        # d dominates node: no path from the entry reaches node avoiding d.
+        if d.id == cfg.entry or node not in _reach_avoiding(cfg, d.id):
+            return True
+    return False
+
+
+def _reach_avoiding(cfg: Cfg, avoid: int) -> set[int]:
+    """The nodes reached from the entry on paths not through ``avoid``."""
+    return reachable([cfg.entry], lambda i: [s for s in cfg.nodes[i].succ if s != avoid])
 
 
 def _calls_under(f: FunctionUnit) -> Callable[[Node], list[Node]]:
@@ -382,5 +449,6 @@ def state_in(states: Sequence[State], acts: Sequence[Sequence[object]], node: in
     return next(iter(seen)) if len(seen) == 1 and None not in seen else None
 
 
-__all__ = ["Call", "Take", "Template", "ahead_at", "ahead_states", "function_takes", "settle",
+__all__ = ["Call", "Take", "Template", "ahead_at", "ahead_states", "function_takes",
+           "nonnull_at", "settle",
            "state_at", "state_in", "states_by_node", "tainted", "unchecked_nodes"]

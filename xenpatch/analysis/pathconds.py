@@ -19,6 +19,34 @@ page.  A head both test, on the same text with the same outcome, agrees; on
 another text, or another or an open outcome, the two may exclude each other
 (a caller delists only a pool that is not persistent, its callee locks for
 one that is): the composition is dropped.
+
+Whether a caller may meet a call its callee makes on some paths only
+(blind_to_caller(), XL017 across files: init_one_irq_desc() allocates
+only for a descriptor not yet initialised) is read per deciding branch,
+from what its condition reads:
+
+- a condition that changes what it tests (``--p->refs``, ``atomic_dec_and_test(
+  &p->refcnt)``: a put frees on the last reference only): the caller's own
+  use of the object (the reference it holds) decides, which nothing here
+  reads -- not blind;
+- a local of the callee's, or a parameter it assigns (a lookup's result,
+  ``cur && sid == cur->sid``): state the callee computes, which no
+  caller's argument decides -- both outcomes are possible from any
+  caller;
+- a pointer parameter only through what it points to (``p->field``,
+  ``*p``, ``p[i]``, passed to a call: ``is_initialised(p)``): the object's
+  state, which the caller does not know either, unless its own path to
+  the call tests it too (may_exclude());
+- otherwise (a parameter's own value: ``!p``, ``size > 16``, ``switch
+  (cmd)``; or only globals and constants): the argument, or state the
+  caller may well know, decides.  No such path is blind: nothing binds
+  it here, and a take it leads to is not the caller's.
+
+The path is blind to its caller when every deciding branch is of the
+second or third kind, or a NULL test of a pointer parameter the path passes
+(``if ( !s ) return -EINVAL;``): that one a call site binds, when it
+has dereferenced its argument before the call on every path (its
+``&s->lock`` is held there).
 """
 
 from __future__ import annotations
@@ -48,8 +76,27 @@ def decided_conds(src: SourceFile, cfg: Cfg, node: int,
     """The predicates of the branches that decide whether ``node`` is
     reached (one successor reaches it, another does not), in the
     function's own names (squashed text)."""
-    reach = reachable([node], lambda i: preds.get(i, ()))
+    return branch_conds(src, cfg, deciding_branches(cfg, node, preds))
+
+
+def branch_conds(src: SourceFile, cfg: Cfg,
+                 branches: list[tuple[int, bool | None]]) -> list[Cond]:
+    """decided_conds() of deciding_branches() found already."""
     out: list[Cond] = []
+    for c, pol in branches:
+        ast = cfg.nodes[c].ast
+        if ast is not None:
+            out.extend(atoms(src, ast, pol))
+    return out
+
+
+def deciding_branches(cfg: Cfg, node: int, preds: dict[int, list[int]]
+                      ) -> list[tuple[int, bool | None]]:
+    """The branch nodes that decide whether ``node`` is reached (one
+    successor reaches it, another does not), each with the outcome the
+    path needs (None: a switch, or a branch of more successors)."""
+    reach = reachable([node], lambda i: preds.get(i, ()))
+    out: list[tuple[int, bool | None]] = []
     for c in reach:
         n = cfg.nodes[c]
         if c == node or n.ast is None or len(n.succ) < 2 or n.kind not in (Kind.COND, Kind.SWITCH):
@@ -57,11 +104,134 @@ def decided_conds(src: SourceFile, cfg: Cfg, node: int,
         on = [x in reach for x in n.succ]
         if all(on):
             continue
-        pol: bool | None = None
-        if n.kind is Kind.COND and len(n.succ) == 2:
-            pol = on[0]
-        out.extend(atoms(src, n.ast, pol))
+        out.append((c, on[0] if n.kind is Kind.COND and len(n.succ) == 2 else None))
     return out
+
+
+def pointer_params(src: SourceFile, fn: Node) -> frozenset[str]:
+    """The parameters of function definition ``fn`` declared as pointers
+    or arrays (``struct irq_desc *desc``; a typedef'd pointer is not seen)."""
+    decl = fn.child_by_field_name("declarator")
+    while decl is not None and decl.type != "function_declarator":
+        decl = decl.child_by_field_name("declarator")
+    plist = decl.child_by_field_name("parameters") if decl is not None else None
+    out: set[str] = set()
+    for p in plist.named_children if plist is not None else []:
+        d = p.child_by_field_name("declarator")
+        pointer = False
+        while d is not None and d.type != "identifier":
+            pointer = pointer or d.type in ("pointer_declarator", "array_declarator")
+            d = d.child_by_field_name("declarator")
+        if d is not None and pointer:
+            out.add(src.text(d))
+    return frozenset(out)
+
+
+_DEREF_BASE = {"field_expression": "argument", "subscript_expression": "argument",
+               "pointer_expression": "argument"}
+
+
+def _object_use(e: Node, root: Node) -> bool:
+    """Is identifier ``e`` (under ``root``) read for what it points to: the
+    base of ``->``/``.``/``[]``/``*``, or inside a call's arguments?"""
+    child, up = e, e.parent
+    while up is not None and child.id != root.id:
+        if up.type == "argument_list":
+            return True
+        field = _DEREF_BASE.get(up.type)
+        base = up.child_by_field_name(field) if field is not None else None
+        if base is not None and base.id == child.id and \
+                not (up.type == "pointer_expression" and _op(up) == "&"):
+            return True
+        child, up = up, up.parent
+    return False
+
+
+def _op(e: Node) -> str:
+    """A pointer_expression's operator (``*`` or ``&``)."""
+    op = e.child_by_field_name("operator")
+    return op.type if op is not None else ""
+
+
+def _branch_blind(src: SourceFile, e: Node, params: frozenset[str], pointers: frozenset[str],
+                  hidden: frozenset[str]) -> bool:
+    """Does condition ``e`` read only what no caller's argument decides
+    (module doc)?"""
+    if _writes(e):
+        return False
+    object_use = False
+    for n in _walk_ids(e):
+        name = src.text(n)
+        if name in hidden:
+            return True  # the callee's own state decides, whatever else is read
+    for n in _walk_ids(e):
+        name = src.text(n)
+        if name not in params:
+            continue
+        if name not in pointers or not _object_use(n, e):
+            return False  # the argument's own value decides
+        object_use = True
+    return object_use
+
+
+def _writes(e: Node) -> bool:
+    """Does condition ``e`` change what it tests: an update or assignment
+    (``--e->refs``), or a call given a field's address (``atomic_dec_and_test(
+    &p->refcnt)``, ``test_and_clear_bit(n, &p->flags)``)?"""
+    todo = [e]
+    while todo:
+        n = todo.pop()
+        if n.type in ("update_expression", "assignment_expression"):
+            return True
+        if n.type == "pointer_expression" and _op(n) == "&":
+            arg = n.child_by_field_name("argument")
+            if arg is not None and arg.type in ("field_expression", "subscript_expression"):
+                return True
+        todo.extend(n.named_children)
+    return False
+
+
+def _walk_ids(e: Node) -> list[Node]:
+    """The identifiers ``e`` reads as values (not a call's function name)."""
+    out: list[Node] = []
+    todo = [e]
+    while todo:
+        n = todo.pop()
+        if n.type == "identifier":
+            up = n.parent
+            fn = up.child_by_field_name("function") if up is not None and \
+                up.type == "call_expression" else None
+            if fn is None or fn.id != n.id:
+                out.append(n)
+            continue
+        todo.extend(n.named_children)
+    return out
+
+
+def blind_to_caller(src: SourceFile, cfg: Cfg, branches: list[tuple[int, bool | None]],
+                    params: list[str], pointers: frozenset[str], hidden: frozenset[str]
+                    ) -> frozenset[int] | None:
+    """Is a node reached on the paths every deciding branch of which
+    (``branches``: deciding_branches()) reads only what no caller's
+    argument decides (module doc)?  None if
+    not; else the indexes of the pointer parameters the path needs
+    non-NULL (``if ( !s ) goto out;`` before the take: a call site binds
+    them, irqtakes.nonnull_at()).  A node on every path has no deciding
+    branch: blind, needing nothing."""
+    ps = frozenset(params)
+    need: set[int] = set()
+    for c, pol in branches:
+        ast = cfg.nodes[c].ast
+        if ast is None:
+            return None
+        if _branch_blind(src, ast, ps, pointers, hidden):
+            continue
+        got = atoms(src, ast, pol) if pol is not None else []
+        if len(got) == 1 and got[0][1] is True and got[0][0] in pointers:
+            need.add(params.index(got[0][0]))  # a NULL test the path passes
+            continue
+        return None
+    return frozenset(need)
 
 
 def predecessors(cfg: Cfg) -> dict[int, list[int]]:

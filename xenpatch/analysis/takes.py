@@ -171,6 +171,15 @@ def lock_takes(f: FunctionUnit, res: Result | None, summarised: set[str]) -> lis
     return [takes[t] for t in sorted(takes)]
 
 
+def hidden_names(f: FunctionUnit) -> frozenset[str]:
+    """The names of f no caller can see: its locals, and the parameters
+    its body may assign."""
+    assert f.info is not None
+    body = f.src.text(f.node)
+    return frozenset((f.info.locals - set(f.info.params))
+                     | {p for p in f.info.params if _assigned(body, p)})
+
+
 def _weaker(a: Effect, b: Effect) -> Effect:
     """One take of a lock the function takes at two nodes: the one under
     the weaker condition, whichever node comes first (b() taking the lock

@@ -14,7 +14,8 @@ summaries covers them):
 - ``TAKES + NAME``: the takes inside each of its non-static functions, in
   callers' terms (analysis/irqtakes.py: an _irq/_irqsave take, or a plain
   one no IRQ move of the function precedes, which happens in the caller's
-  state);
+  state) -- not those whose path a call site must bind (below): merge()
+  reads no call site's arguments or path;
 - ``LOCK + IDENT|STATE``: per lock identity (irqsafe.identity(), a
   file-scope static object qualified by its file: each file has its own),
   one take with IRQs known in STATE -- its own, or inside a function of
@@ -23,13 +24,23 @@ summaries covers them):
 - ``CALLS + NAME|STATE``: one call with IRQs known in STATE of each
   function another file defines, made here or by a helper of the file
   (or a header inline) that calls it on entry -- no IRQ move before it --
-  and on every path: a call on some paths of a helper is the helper's
-  business, which no caller's state says (vgic_put_irq() frees the last
-  reference of an LPI only), unlike the file's own takes on some paths
-  (the allocator takes its pool's lock for small sizes only).
+  and on every path, or on paths no caller's argument decides
+  (pathconds.blind_to_caller(): sidtab_insert() allocates on a lookup
+  miss, init_one_irq_desc() for a descriptor not set up yet).  A call on
+  paths an argument decides (a size, a command, a pointer's own value)
+  or a put deciding on its caller's reference (vgic_put_irq() frees the
+  last reference of an LPI only) is the helper's business, which no
+  caller's state says; a NULL test of a pointer parameter is bound where
+  the caller dereferenced its argument before the call on every path
+  (irqtakes.nonnull_at()), and a caller whose own path to the call
+  contradicts the helper's (pathconds.may_exclude()) does not meet it.
+  The file's own takes on some paths are its record whatever decides
+  them (the allocator takes its pool's lock for small sizes only).
 
-merge() puts them together over the tree: a call of another file's
-function in a known state is a take, in that state, of each lock of file
+merge() puts them together over the tree (a function two files define
+with different records: the definition the Makefiles build when the
+others are known not built, c/builtobjs.py; else no record): a call of
+another file's function in a known state is a take, in that state, of each lock of file
 scope the callee takes in its caller's state (an _irq take: off), named
 as the defining file names it.  A lock's convention is what its takes
 declare: IRQ-safe where one of them is an _irq/_irqsave form, IRQ-unsafe
@@ -70,9 +81,20 @@ from xenpatch.analysis.irqtakes import (
 )
 from xenpatch.analysis.lockkeys import KEY_HEAD
 from xenpatch.analysis.locktable import Effect, Summary
+from xenpatch.analysis.pathconds import (
+    blind_to_caller,
+    branch_conds,
+    deciding_branches,
+    encode,
+    pointer_params,
+    predecessors,
+    template_conds,
+)
 from xenpatch.analysis.pathstate import Result, State
+from xenpatch.analysis.takes import hidden_names
 from xenpatch.analysis.templates import template
 from xenpatch.analysis.unit import FunctionUnit
+from xenpatch.c.builtobjs import built_one
 from xenpatch.lint.checks import RawFinding
 from xenpatch.lint.irqsafe import CODE, identity
 
@@ -144,6 +166,11 @@ class Records:
         self.busy: set[str] = set()
         self.aheads: dict[FunctionUnit, dict[int, str]] = {}
         self._static: frozenset[str] | None = None
+        # Per function: its CFG's predecessors, pointer parameters and
+        # hidden names (blind()).
+        self.facts: dict[FunctionUnit, tuple[dict[int, list[int]], frozenset[str],
+                                             frozenset[str]]] = {}
+        self.blinds: dict[tuple[FunctionUnit, int], tuple[frozenset[int], str] | None] = {}
 
     def ahead(self, f: FunctionUnit, node: int, line: int, col: int) -> str | None:
         """The state every path from the point states (irqtakes.ahead_at())."""
@@ -192,26 +219,65 @@ class Records:
         out: dict[tuple[str, bool], Template] = {}
         takes, calls = self.of(g)
         for c in calls:
-            # Another file's function called on some paths of g only: its
-            # condition is g's business, which no caller's state says
-            # (vgic_put_irq() frees the last reference of an LPI only).  The
-            # file's own functions' takes on some paths are its record
+            # Another file's function called on some paths of g only: the
+            # callers' business when no caller's argument decides the path
+            # (pathconds.blind_to_caller(): init_one_irq_desc() allocates
+            # for a descriptor not yet initialised), else g's, which no
+            # caller's state says (vgic_put_irq() frees the last reference
+            # of an LPI only: a put, and a test of its argument's number).
+            # The file's own functions' takes on some paths are its record
             # (the allocator takes its pool's lock for small sizes only).
-            if c.clean and c.every:
-                out.setdefault(("()" + c.name, False), Template(c.name, "", False, c.name,
-                                                                call=True))
+            if not c.clean:
+                continue
+            got = (frozenset[int](), "") if c.every else self.blind(g, c.node)
+            if got is not None:
+                new = Template(c.name, "", False, c.name, call=True,
+                               nonnull=tuple(sorted(got[0])), conds=got[1])
+                _keep(out, ("()" + c.name, False), new)
         for t in takes:
             if not t.off and not t.clean:
                 continue  # after an IRQ move of g's: in no state its caller knows
+            why: tuple[frozenset[int], str] | None = (frozenset(), "")
             if t.callee and not t.every and t.callee not in self.fa.fns and \
                     t.callee not in self.fa.headers.inlines:
-                continue  # another file's function, called on some paths (above)
+                # Another file's function, called on some paths (above).
+                why = self.blind(g, t.node)
+                if why is None:
+                    continue
             k = template(t.key, g.info)
             if k is None:
                 continue
             ident = t.ident or (self.ident(g, t.key) or "" if "$" not in k else "")
-            out.setdefault((k, t.off), Template(k, t.kind, t.off, t.via, ident))
+            assert why is not None
+            _keep(out, (k, t.off), Template(k, t.kind, t.off, t.via, ident,
+                                            nonnull=tuple(sorted(why[0])), conds=why[1]))
         return [out[k] for k in sorted(out)]
+
+    def blind(self, g: FunctionUnit, node: int) -> tuple[frozenset[int], str] | None:
+        """Is CFG ``node`` of g reached on paths no caller's argument
+        decides (pathconds.blind_to_caller()): None if not, else the
+        parameters a call must pass non-NULL, and what the path tests in
+        its callers' terms (a caller's path may contradict it)."""
+        assert g.cfg is not None and g.info is not None
+        if (g, node) in self.blinds:  # the calls of one node share it
+            return self.blinds[(g, node)]
+        self.blinds[(g, node)] = out = self._blind(g, node)
+        return out
+
+    def _blind(self, g: FunctionUnit, node: int) -> tuple[frozenset[int], str] | None:
+        assert g.cfg is not None and g.info is not None
+        got = self.facts.get(g)
+        if got is None:  # once per function, not per call node asked
+            got = self.facts[g] = (predecessors(g.cfg), pointer_params(g.src, g.node),
+                                   hidden_names(g))
+        preds, pointers, hidden = got
+        branches = deciding_branches(g.cfg, node, preds)
+        need = blind_to_caller(g.src, g.cfg, branches, g.info.params, pointers, hidden)
+        if need is None:
+            return None
+        conds = template_conds(branch_conds(g.src, g.cfg, branches), g.info.params,
+                               set(hidden))
+        return need, encode(conds)
 
     def ident(self, f: FunctionUnit, key: str) -> str | None:
         """The lock's identity across files, as text: a file-scope static
@@ -230,6 +296,14 @@ class Records:
         return f"{t}#{path}"
 
 
+def _keep(out: dict[tuple[str, bool], Template], k: tuple[str, bool], new: Template) -> None:
+    """One template per key: the first, unless a later one needs less of
+    its callers (no argument non-NULL, no path condition)."""
+    had = out.get(k)
+    if had is None or ((had.nonnull or had.conds) and not (new.nonnull or new.conds)):
+        out[k] = new
+
+
 def _state(rec: Records, t: Take, f: FunctionUnit,
            by_node: Mapping[int, Sequence[State]]) -> str | None:
     """``by_node``: the run's states (irqtakes.states_by_node())."""
@@ -246,7 +320,11 @@ def exports(rec: Records, runs: Mapping[FunctionUnit, Result],
     for f in relevant:
         if f.is_static or f.info is None or f.cfg is None or f.skip is not None:
             continue
-        got = [t for t in rec.templates(f.name) or () if not t.call]
+        # A take needing the call's argument non-NULL, or on a path a
+        # caller's may contradict: no other file's call site is read
+        # (merge() binds a call's state, not its arguments or path).
+        got = [t for t in rec.templates(f.name) or ()
+               if not t.call and not t.nonnull and not t.conds]
         if got:
             out[TAKES + f.name] = Summary(tuple(
                 Effect("irqtake", t.kind, "", "irq" if t.off else "plain", t.key, None, t.via,
@@ -284,25 +362,31 @@ def merge(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[s
     """The tree's takes per lock and state (module doc), the callees'
     records the files' second passes bind, and the files to lint again."""
     takes: dict[str, Summary] = {}
-    clash: set[str] = set()
+    defs: dict[str, list[tuple[Path, Summary]]] = {}
     found: dict[tuple[str, str], list[Witness]] = {}
     calls: list[tuple[str, str, Witness]] = []
-    for _, _, ex in per_file:
+    for path, _, ex in per_file:
         for k, s in ex.items():
             if not k.startswith(XKEY):
                 continue
             if k.startswith(TAKES):
-                n = k[len(TAKES):]
-                if takes.setdefault(n, s) != s:
-                    clash.add(n)
+                defs.setdefault(k[len(TAKES):], []).append((path, s))
             elif k.startswith(LOCK):
                 ident, _, st = k[len(LOCK):].rpartition("|")
                 found.setdefault((ident, st), []).extend(_witnesses(s))
             elif k.startswith(CALLS):
                 name, _, st = k[len(CALLS):].rpartition("|")
                 calls.extend((name, st, w) for w in _witnesses(s))
-    for n in clash:
-        del takes[n]
+    for n, got in defs.items():
+        if all(x == got[0][1] for _, x in got):
+            takes[n] = got[0][1]
+            continue
+        # Defined twice with different records: the one the Makefiles
+        # build, when the others are known not built (the parent of a
+        # rewrite keeps both allocators); else no record.
+        one = built_one([p for p, _ in got])
+        if one is not None:
+            takes[n] = got[one][1]
     # A call of another file's function takes its file-scope locks there.
     for name, st, w in calls:
         rec = takes.get(name)
