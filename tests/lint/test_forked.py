@@ -67,6 +67,30 @@ def test_shared_map_is_the_map(monkeypatch: pytest.MonkeyPatch) -> None:
     assert len({pid for _, pid in got}) == 2
 
 
+def test_shared_map_does_no_task_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A task the child has started is waited for, not done here too: the
+    child starts the last at once and takes long over it; this process
+    reaches it after the others."""
+    import time
+
+    monkeypatch.setattr(forked, "can_fork", lambda: True)
+    me = os.getpid()
+    here: list[int] = []
+
+    def fn(i: int) -> tuple[int, int]:
+        if os.getpid() == me:
+            here.append(i)
+            time.sleep(0.3 if i == 0 else 0)
+        elif i == 2:
+            time.sleep(0.6)
+        return i * i, os.getpid()
+
+    got = forked.shared_map(fn, 3)
+    assert [v for v, _ in got] == [0, 1, 4]
+    assert here == [0, 1]
+    assert got[2][1] != me
+
+
 def _child_dies(parent: int, after: int) -> object:
     def fn(i: int) -> tuple[int, int]:
         if os.getpid() != parent and i < after:
