@@ -55,9 +55,11 @@ another file's take -- unless the file itself takes the lock in both
 states: that pair is the one-file check's.  Two files under different
 arch/NAME/ are never built together: their takes never meet.
 
-A single-file run (lint FILE, the hook) does not run merge(): cross-file
-XL017 is the whole-tree run's (module lazy.py's plan has no tree of
-takes to compare with).
+A run on some files of a tree (lint FILE, the hook) runs merge() over
+the few files lint/lazywitness.py finds for a file calling another
+file's function with IRQs known off: the whole-tree run's report of it
+where that search decides it; the symmetric case (a file taking plainly
+with IRQs on a lock some other file takes _irq) is the whole-tree run's.
 """
 
 from __future__ import annotations
@@ -445,6 +447,9 @@ def _built_together(a: str, b: str) -> bool:
     return not x or not y or x == y
 
 
+built_together = _built_together
+
+
 def wanted(external: Mapping[str, Summary], path: str) -> bool:
     """Has the tree a take of a lock this file takes in the other state?"""
     return RELINT + path in external
@@ -505,5 +510,5 @@ def findings(rec: Records, runs: Mapping[FunctionUnit, Result]
     return out
 
 
-__all__ = ["CALLS", "LOCK", "RELINT", "Records", "TAKES", "XKEY", "exports", "findings",
-           "merge", "wanted"]
+__all__ = ["CALLS", "LOCK", "RELINT", "Records", "TAKES", "XKEY", "built_together", "exports",
+           "findings", "merge", "wanted"]

@@ -60,6 +60,9 @@ class Plan:
         # A child scanning for the name index (prefetch()).
         self._child: forked.Child[tuple[dict[str, list[str]], dict[str, list[str]],
                                         set[str]]] | None = None
+        # First passes of other files run in this process (lazywitness.py's
+        # search), by relative path: the files linted share them.
+        self.passes: dict[str, FileResult] = {}
 
     def read(self, rel: str) -> bytes:
         return read_bytes(self.cache.root / rel)

@@ -151,10 +151,17 @@ def lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str | 
             own += [r.exports for item, r in zip(work, first, strict=True) if rels[item] is None]
             exports = _exports(plan, every, asked, own)
             second = passmaps.second(work, first, exports, mapper, raws=raws)
-            return [_with_callers(item, raw, cache, r.exports, exports, b) for item, raw, r, b
-                    in zip(work, raws, first, second, strict=True)], exports
+            out = []
+            for item, raw, r, b in zip(work, raws, first, second, strict=True):
+                extra, read = _witnessed(item, plan, r.exports, b, None)
+                if read is not None:
+                    witnessed[item] = read
+                out.append(_with_callers(item, raw, cache, r.exports, exports, b, extra=extra))
+            return out, exports
 
         third: lazyrounds_t.Later | None = None
+        # The files XL017's search read for each file (lazywitness.py).
+        witnessed: dict[tuple[Path, str], lazyrounds_t.Later] = {}
         if alone:
             with passmaps.map_for(jobs, len(jobs_todo), rules, bool(loaded)) as mapper:
                 results, exports, third = _alone(work[0], raws[0], plan, jobs_todo, every,
@@ -180,12 +187,13 @@ def lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str | 
         rel = kept[item]
         if rel is not None and r.error is None and passmaps.as_hashed(cache, rel, r):
             kept_r = lazy.result_out(r)
-            if third is not None and third.read:
+            read = third if third is not None else witnessed.get(item)
+            if read is not None and read.read:
                 from xenpatch.lint import lazyrounds
 
                 # The files the later round read: the result stands while
                 # they are as they were (its key is of the first round's).
-                kept_r["rounds"] = lazyrounds.record_out(third)
+                kept_r["rounds"] = lazyrounds.record_out(read)
             cache.set_result(rel, lazy.exports_key(exports, needs[item]), kept_r)
         done[item] = r
     return [done[item] for item in files]
@@ -225,7 +233,9 @@ def _alone(item: tuple[Path, str], raw: bytes | None, plan: lazy_t.Plan,
         aside = _facts_aside(item, raw, plan.cache, own)
         with _ended_on_error(aside):
             linted, given, later = _later(item, raw, plan, one.held_calls, others, own, one)
-        return [_with_callers(item, raw, plan.cache, own, given, linted, aside)], others, later
+            extra, later = _witnessed(item, plan, own, linted, later)
+        return [_with_callers(item, raw, plan.cache, own, given, linted, aside, extra)], \
+            others, later
     first = workers.one(item, raw)
     if passmaps.as_hashed(plan.cache, rel, first):
         lazy.own_exports([(rel, first)], plan.cache)
@@ -235,8 +245,29 @@ def _alone(item: tuple[Path, str], raw: bytes | None, plan: lazy_t.Plan,
     with _ended_on_error(aside):
         linted, given, later = _later(item, raw, plan, first.held_calls, full, first.exports,
                                       linted)
-    return [_with_callers(item, raw, plan.cache, first.exports, given, linted, aside)], \
+        extra, later = _witnessed(item, plan, first.exports, linted, later)
+    return [_with_callers(item, raw, plan.cache, first.exports, given, linted, aside, extra)], \
         others, later
+
+
+def _witnessed(item: tuple[Path, str], plan: lazy_t.Plan, own: Mapping[str, Summary],
+               result: FileResult, later: lazyrounds_t.Later | None,
+               ) -> tuple[dict[str, Summary], lazyrounds_t.Later | None]:
+    """XL017 across files as a whole-tree run merges it for this file
+    (lazywitness.py): (the facts to lint it again with, the later round's
+    record with the files the search read added)."""
+    if result.error is not None:
+        return {}, later
+    from xenpatch.lint import lazywitness
+
+    got = lazywitness.search(item, own, plan.cache.root, plan.definers(), plan.cache.hashes,
+                             lambda p, r: _first_pass(plan, p, r))
+    if got.read:
+        from xenpatch.lint import lazyrounds
+
+        later = later if later is not None else lazyrounds.Later()
+        later.read.update(got.read)
+    return got.merged, later
 
 
 def _later(item: tuple[Path, str], raw: bytes | None, plan: lazy_t.Plan, held: frozenset[str],
@@ -256,6 +287,13 @@ def _later(item: tuple[Path, str], raw: bytes | None, plan: lazy_t.Plan, held: f
     got = later.result
     got.exports, got.held_calls = result.exports, result.held_calls
     return got, {**given, **later.changed}, later
+
+
+def _first_pass(plan: lazy_t.Plan, path: Path, rel: str) -> FileResult:
+    got = plan.passes.get(rel)
+    if got is None:
+        got = plan.passes[rel] = workers.one((path, rel))
+    return got
 
 
 def _callers_fresh(cache: TreeCache, rel: str, raw: bytes | None) -> bool:
@@ -304,7 +342,8 @@ def _ended_on_error(child: forked_t.Child[Any] | None) -> Iterator[None]:
 def _with_callers(item: tuple[Path, str], raw: bytes | None, cache: TreeCache,
                   own: Mapping[str, Summary], given: Mapping[str, Summary],
                   result: FileResult,
-                  aside: forked_t.Child[dict[str, Summary]] | None = None) -> FileResult:
+                  aside: forked_t.Child[dict[str, Summary]] | None = None,
+                  extra: Mapping[str, Summary] | None = None) -> FileResult:
     """The file linted again with the IRQ facts its callers in other files
     give (upcallers.py: what a whole-tree run settles), if any; ``own``:
     its first pass's exports, ``given``: the summaries ``result`` was
@@ -317,11 +356,13 @@ def _with_callers(item: tuple[Path, str], raw: bytes | None, cache: TreeCache,
     facts = aside.result() if aside is not None else None
     if facts is None:
         facts = _caller_facts(item, raw, cache, own)
-    if not facts:
+    if not facts and not extra:
         return result
     from xenpatch.lint.filelint import lint_file
 
-    again = lint_file(item[0], item[1], workers.config(), {**given, **facts}, raw=raw,
+    # ``extra``: the tree's takes XL017 compares with (lazywitness.py).
+    again = lint_file(item[0], item[1], workers.config(), {**given, **facts, **(extra or {})},
+                      raw=raw,
                       findings_only=True)
     again.exports, again.held_calls = result.exports, result.held_calls
     return again

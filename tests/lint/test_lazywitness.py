@@ -1,0 +1,93 @@
+"""XL017 across files in a single-file run (lint/lazywitness.py): the
+file linted alone reports what a whole-tree run reports of it, naming the
+same take of another file.
+
+fixtures/lint/irqlazy/: drivers/events.c calls common/ring.c's functions
+holding an irqsave lock; ring.c takes its file-scope lock plainly;
+common/trace.c and drivers/console.c take it with IRQs known on (after an
+_irq unlock), trace.c the bigger, the one a whole-tree run names.
+events.c's plain take of log.c's lock with IRQs off is silent: log.c's
+log_fast() takes it _irqsave, so whether the lock is IRQ-safe depends on
+the tree (the whole-tree run reports trace.c's take with IRQs on)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from lint.test_fixtures import expected
+from xenpatch.lint import lazywitness
+from xenpatch.lint.findings import Finding
+from xenpatch.lint.run import lint_files
+from xenpatch.paths import fixtures_dir
+
+TREE = fixtures_dir() / "lint" / "irqlazy"
+EVENTS = "drivers/events.c"
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / "cache"))
+
+
+def _whole(root: Path) -> dict[str, list[Finding]]:
+    files = [(p, p.relative_to(root).as_posix()) for p in sorted(root.rglob("*.c"))]
+    return {r.path: r.findings for r in lint_files(files, jobs=1, tree=False)}
+
+
+def _alone(root: Path, rel: str) -> list[Finding]:
+    [r] = lint_files([(root / rel, rel)], jobs=1)
+    return r.findings
+
+
+def _shape(fs: list[Finding]) -> list[tuple[object, ...]]:
+    return sorted((f.line, f.col, f.check, f.function, f.message, f.flow, f.key) for f in fs)
+
+
+def test_the_whole_tree_run_reports_the_fixtures_expectations() -> None:
+    got = {p: sorted((f.line, f.check) for f in fs) for p, fs in _whole(TREE).items()}
+    assert got == {p.relative_to(TREE).as_posix(): expected(p) for p in sorted(TREE.rglob("*.c"))}
+
+
+def test_the_file_alone_reports_what_the_whole_tree_run_does() -> None:
+    whole = _whole(TREE)[EVENTS]
+    alone = _alone(TREE, EVENTS)
+    assert [(f.line, f.check) for f in whole] == [(20, "XL017"), (36, "XL017")]
+    assert _shape(alone) == _shape(whole)
+    # The biggest file taking the lock with IRQs on is the one named.
+    assert "at common/trace.c:33 (in 'trace_point')" in alone[0].message
+
+
+def test_the_other_files_alone_report_nothing_new() -> None:
+    # trace.c's take against log.c's IRQ-safe lock is the whole-tree run's
+    # (the symmetric case is not searched for).
+    for rel in ("common/ring.c", "common/log.c", "drivers/console.c", "common/trace.c"):
+        assert _alone(TREE, rel) == []
+
+
+def test_a_search_stopping_at_its_bound_says_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lazywitness, "BOUND", 0)
+    assert _alone(TREE, EVENTS) == []
+
+
+def test_without_a_take_with_irqs_on_nothing_is_reported(tmp_path: Path) -> None:
+    root = tmp_path / "tree"
+    shutil.copytree(TREE, root)
+    for rel in ("common/trace.c", "drivers/console.c"):
+        (root / rel).unlink()
+    assert _whole(root)[EVENTS] == []
+    assert _alone(root, EVENTS) == []
+
+
+def test_the_witness_of_a_changed_tree_is_searched_again(tmp_path: Path) -> None:
+    """A second run after the witnesses changed says what the whole-tree
+    run says of the changed tree."""
+    root = tmp_path / "tree"
+    shutil.copytree(TREE, root)
+    assert len(_alone(root, EVENTS)) == 2
+    for rel in ("common/trace.c", "drivers/console.c"):
+        p = root / rel
+        p.write_text(p.read_text().replace("spin_unlock_irq(", "spin_unlock("))
+    assert _alone(root, EVENTS) == _whole(root)[EVENTS] == []

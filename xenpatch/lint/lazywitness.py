@@ -1,0 +1,185 @@
+"""XL017 across files in a single-file run (the hook's case): the few
+files irqwitness.merge() needs to say what a whole-tree run says of this
+file, found lazily.
+
+The case taken: the file calls another file's function with IRQs known
+off (its ``CALLS`` record), and that function (its defining file's
+``TAKES``, from that file's first pass) takes plainly, in its caller's
+state, a lock of its file's scope (an identity qualified by the defining
+file: no other file takes it but through that file's functions).  Where
+the defining file has no IRQ-flavoured take of the lock (an _irq take of
+its own, or a function taking it _irq: another file could call that one),
+no file of the tree can make the lock IRQ-safe, so the lock is
+IRQ-unsafe and the file's takes with IRQs off are against it -- if some
+other file takes it with IRQs known on: the defining file itself (its
+``LOCK`` record), or a file calling one of its functions taking the lock
+with IRQs known on.  Those are searched in the order the whole-tree run
+lists the files (biggest first), so the first found is the take the
+whole-tree run names; a search stopping at its bound says nothing.
+
+The first passes found are given to irqwitness.merge() as the tree, and
+the file is linted again with its answer: the finding is the whole-tree
+run's report, text and fingerprint alike."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from xenpatch.analysis.locktable import Summary
+from xenpatch.lint import irqwitness
+from xenpatch.lint.findings import FileResult
+from xenpatch.lint.inputs import size as _size
+from xenpatch.lint.irqwitness import CALLS, IRQ, LOCK, TAKES
+
+# The files a search runs first passes of, at most (biggest first: a
+# witness is most often in a big file).
+BOUND = 24
+
+First = Callable[[Path, str], FileResult]
+
+
+@dataclass
+class Search:
+    """merge()'s answer for the file (empty: nothing to report, or not
+    decided), the files read (rel -> content hash: a kept result stands
+    while they are as they were) and what was left undecided."""
+
+    merged: dict[str, Summary] = field(default_factory=dict)
+    read: dict[str, str] = field(default_factory=dict)
+    undecided: list[str] = field(default_factory=list)
+
+
+def _off_calls(own: Mapping[str, Summary]) -> dict[str, set[str]]:
+    """The other files' functions the file calls, by state."""
+    out: dict[str, set[str]] = {}
+    for k in own:
+        if k.startswith(CALLS):
+            name, _, st = k[len(CALLS):].rpartition("|")
+            out.setdefault(st, set()).add(name)
+    return out
+
+
+def _takers(ex: Mapping[str, Summary], ident: str) -> tuple[set[str], bool]:
+    """The file's functions taking ``ident`` plainly in their callers'
+    state, and whether any takes it _irq."""
+    plain: set[str] = set()
+    irq = False
+    for k, s in ex.items():
+        if not k.startswith(TAKES):
+            continue
+        for e in s.effects:
+            if e.action == "irqtake" and e.origin == ident and "$" not in e.key:
+                if e.flavour == "irq":
+                    irq = True
+                else:
+                    plain.add(k[len(TAKES):])
+    return plain, irq
+
+
+def search(item: tuple[Path, str], own: Mapping[str, Summary], root: Path,
+           definers: Mapping[str, list[str]], hashes: Mapping[str, str],
+           first: First, bound: int | None = None) -> Search:
+    """The whole-tree XL017 facts for the file linted alone (module doc);
+    ``own``: its exports, ``first``: a file's first pass."""
+    out = Search()
+    states = _off_calls(own)
+    off = states.get("off", set())
+    if not off:
+        return out  # the common case: no search
+    rel = item[1]
+    passes: dict[str, FileResult] = {}
+
+    def run(r: str) -> FileResult:
+        got = passes.get(r)
+        if got is None:
+            got = passes[r] = first(root / r, r)
+            if r in hashes:
+                out.read[r] = hashes[r]
+        return got
+
+    per_file: list[tuple[Path, str, Mapping[str, Summary]]] = [(item[0], rel, own)]
+    for name in sorted(off):
+        defs = [d for d in definers.get(name, ()) if d != rel]
+        if len(defs) != 1:
+            continue  # defined twice: the build decides (merge()'s)
+        home = defs[0]
+        ex = run(home).exports
+        for e in (ex.get(TAKES + name) or Summary((), None)).effects:
+            ident = e.origin or ""
+            if e.action != "irqtake" or e.flavour == "irq" or "$" in e.key or \
+                    not ident.startswith(f"#{home}:"):
+                continue
+            takers, irq = _takers(ex, ident)
+            if irq or f"{LOCK}{ident}|{IRQ}" in ex:
+                continue  # another file may make it IRQ-safe: not decided here
+            if not all(definers.get(n, [home]) == [home] for n in takers):
+                continue
+            if any(n in states.get("on", set()) for n in takers):
+                continue  # the file's own pair: the one-file check's
+            if home not in [r for _, r, _ in per_file]:
+                per_file.append((root / home, home, ex))
+            if f"{LOCK}{ident}|on" in ex:
+                continue  # the defining file's own take is the witness
+            w = _witness(rel, home, takers, root, definers, run,
+                         BOUND if bound is None else bound)
+            if w is None:
+                out.undecided.append(f"{name}: {ident}")
+                continue
+            if w not in [r for _, r, _ in per_file]:
+                per_file.append((root / w, w, run(w).exports))
+    if len(per_file) == 1:
+        return out
+    # As the whole-tree run orders them: biggest first.
+    others = sorted(per_file[1:], key=lambda x: (-_size(x[0]), x[1]))
+    merged = irqwitness.merge([per_file[0], *others])
+    if irqwitness.wanted(merged, rel):
+        out.merged = merged
+    return out
+
+
+def _witness(rel: str, home: str, takers: set[str], root: Path,
+             definers: Mapping[str, list[str]], run: Callable[[str], FileResult],
+             bound: int) -> str | None:
+    """The first file (biggest first) calling one of ``takers`` with IRQs
+    known on; None if none is found within ``bound`` files."""
+    names = takers | _macros(root, takers)
+    pat = re.compile(rb"\b(?:" + b"|".join(re.escape(n.encode()) for n in sorted(names))
+                     + rb")\b")
+    want = {f"{CALLS}{n}|on" for n in takers}
+    cands = []
+    for r in sorted({r for rs in definers.values() for r in rs}):
+        if r in (rel, home) or not irqwitness.built_together(r, rel):
+            continue
+        try:
+            raw = (root / r).read_bytes()
+        except OSError:
+            continue
+        if pat.search(raw):
+            cands.append((-len(raw), r))
+    for _, r in sorted(cands)[:bound]:
+        if want & run(r).exports.keys():
+            return r
+    return None
+
+
+_DEFINE = re.compile(rb"(?m)^[ \t]*#[ \t]*define[ \t]+(\w+)((?:[^\n]*\\\n)*[^\n]*)")
+
+
+def _macros(root: Path, names: set[str]) -> set[str]:
+    """The headers' macros whose bodies name one of ``names`` (xmalloc()
+    expands to _xmalloc()): a file may call them through those."""
+    pat = re.compile(rb"\b(?:" + b"|".join(re.escape(n.encode()) for n in sorted(names))
+                     + rb")\b")
+    out: set[str] = set()
+    for h in sorted(root.glob("include/**/*.h")) + sorted(root.glob("arch/*/include/**/*.h")):
+        try:
+            raw = h.read_bytes()
+        except OSError:
+            continue
+        if not pat.search(raw):
+            continue
+        out |= {m.group(1).decode() for m in _DEFINE.finditer(raw) if pat.search(m.group(2))}
+    return out
