@@ -67,9 +67,19 @@ def test_the_other_files_alone_report_nothing_new() -> None:
         assert _alone(TREE, rel) == []
 
 
-def test_a_search_stopping_at_its_bound_says_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_search_stopping_at_its_bound_reports_nothing_and_says_so(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(lazywitness, "BOUND", 0)
-    assert _alone(TREE, EVENTS) == []
+    [r] = lint_files([(TREE / EVENTS, EVENTS)], jobs=1)
+    assert r.findings == []
+    # Not a clean bill: -v lists each search that stopped (FileResult.unknown).
+    notes = [u for u in r.unknown if "XL017 across files is not decided" in u[2]]
+    assert notes and all("the 0 biggest files" in u[2] for u in notes)
+
+
+def test_a_search_that_found_its_witness_leaves_no_note() -> None:
+    [r] = lint_files([(TREE / EVENTS, EVENTS)], jobs=1)
+    assert not [u for u in r.unknown if "XL017 across files" in u[2]]
 
 
 def test_without_a_take_with_irqs_on_nothing_is_reported(tmp_path: Path) -> None:

@@ -26,8 +26,8 @@ DOCS = project_root() / "docs" / "lint-findings"
 LISTED = re.compile(r"^- `([^`]+:\d+:\d+)` (XL\d{3}) `(\w+)`:\s+\*\*", re.M)
 
 
-# An entry found by XL017 across files: a whole-tree run's alone (a file
-# linted alone, the hook's case, compares its own takes only).
+# An entry found by XL017 across files (a whole-tree run's merge; a file
+# linted alone finds it through lint/lazywitness.py's search).
 ACROSS = re.compile(r"^- `([^`]+:\d+:\d+)` (XL017) `(\w+)`:\s+\*\*(?:(?!^- `).)*?"
                     r"Found by XL017 across\s+files", re.M | re.S)
 

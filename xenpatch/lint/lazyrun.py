@@ -153,10 +153,11 @@ def lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str | 
             second = passmaps.second(work, first, exports, mapper, raws=raws)
             out = []
             for item, raw, r, b in zip(work, raws, first, second, strict=True):
-                extra, read = _witnessed(item, plan, r.exports, b, None)
+                extra, read, undecided = _witnessed(item, plan, r.exports, b, None)
                 if read is not None:
                     witnessed[item] = read
-                out.append(_with_callers(item, raw, cache, r.exports, exports, b, extra=extra))
+                out.append(_noted(_with_callers(item, raw, cache, r.exports, exports, b,
+                                                extra=extra), undecided))
             return out, exports
 
         third: lazyrounds_t.Later | None = None
@@ -233,9 +234,9 @@ def _alone(item: tuple[Path, str], raw: bytes | None, plan: lazy_t.Plan,
         aside = _facts_aside(item, raw, plan.cache, own)
         with _ended_on_error(aside):
             linted, given, later = _later(item, raw, plan, one.held_calls, others, own, one)
-            extra, later = _witnessed(item, plan, own, linted, later)
-        return [_with_callers(item, raw, plan.cache, own, given, linted, aside, extra)], \
-            others, later
+            extra, later, undecided = _witnessed(item, plan, own, linted, later)
+        return [_noted(_with_callers(item, raw, plan.cache, own, given, linted, aside, extra),
+                       undecided)], others, later
     first = workers.one(item, raw)
     if passmaps.as_hashed(plan.cache, rel, first):
         lazy.own_exports([(rel, first)], plan.cache)
@@ -245,19 +246,28 @@ def _alone(item: tuple[Path, str], raw: bytes | None, plan: lazy_t.Plan,
     with _ended_on_error(aside):
         linted, given, later = _later(item, raw, plan, first.held_calls, full, first.exports,
                                       linted)
-        extra, later = _witnessed(item, plan, first.exports, linted, later)
-    return [_with_callers(item, raw, plan.cache, first.exports, given, linted, aside, extra)], \
-        others, later
+        extra, later, undecided = _witnessed(item, plan, first.exports, linted, later)
+    return [_noted(_with_callers(item, raw, plan.cache, first.exports, given, linted, aside,
+                                 extra), undecided)], others, later
+
+
+def _noted(result: FileResult, undecided: list[tuple[str, int, str]]) -> FileResult:
+    """``result`` with the searches that stopped at their bound among what
+    the analysis could not state (-v lists them)."""
+    result.unknown.extend(undecided)
+    return result
 
 
 def _witnessed(item: tuple[Path, str], plan: lazy_t.Plan, own: Mapping[str, Summary],
                result: FileResult, later: lazyrounds_t.Later | None,
-               ) -> tuple[dict[str, Summary], lazyrounds_t.Later | None]:
+               ) -> tuple[dict[str, Summary], lazyrounds_t.Later | None,
+                          list[tuple[str, int, str]]]:
     """XL017 across files as a whole-tree run merges it for this file
     (lazywitness.py): (the facts to lint it again with, the later round's
-    record with the files the search read added)."""
+    record with the files the search read added, the searches left
+    undecided)."""
     if result.error is not None:
-        return {}, later
+        return {}, later, []
     from xenpatch.lint import lazywitness
 
     got = lazywitness.search(item, own, plan.cache.root, plan.definers(), plan.cache.hashes,
@@ -267,7 +277,7 @@ def _witnessed(item: tuple[Path, str], plan: lazy_t.Plan, own: Mapping[str, Summ
 
         later = later if later is not None else lazyrounds.Later()
         later.read.update(got.read)
-    return got.merged, later
+    return got.merged, later, got.undecided
 
 
 def _later(item: tuple[Path, str], raw: bytes | None, plan: lazy_t.Plan, held: frozenset[str],

@@ -49,7 +49,9 @@ class Search:
 
     merged: dict[str, Summary] = field(default_factory=dict)
     read: dict[str, str] = field(default_factory=dict)
-    undecided: list[str] = field(default_factory=list)
+    # (callee, 0, why): the searches that stopped at their bound, in
+    # FileResult.unknown's form (-v lists them; nothing is reported there).
+    undecided: list[tuple[str, int, str]] = field(default_factory=list)
 
 
 def _off_calls(own: Mapping[str, Summary]) -> dict[str, set[str]]:
@@ -123,10 +125,13 @@ def search(item: tuple[Path, str], own: Mapping[str, Summary], root: Path,
                 per_file.append((root / home, home, ex))
             if f"{LOCK}{ident}|on" in ex:
                 continue  # the defining file's own take is the witness
-            w = _witness(rel, home, takers, root, definers, run,
-                         BOUND if bound is None else bound)
+            limit = BOUND if bound is None else bound
+            w = _witness(rel, home, takers, root, definers, run, limit)
             if w is None:
-                out.undecided.append(f"{name}: {ident}")
+                out.undecided.append((name, 0, (
+                    f"called with IRQs off: no take of {home}'s lock with IRQs on found among "
+                    f"the {limit} biggest files naming it, so XL017 across files is not "
+                    "decided here (a whole-tree run decides it)")))
                 continue
             if w not in [r for _, r, _ in per_file]:
                 per_file.append((root / w, w, run(w).exports))
