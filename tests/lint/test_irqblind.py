@@ -17,12 +17,12 @@ irqsave lock meets slab.c's record."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from lint.test_fixtures import expected
+from lint.trees import copied, edit, found_whole
 from xenpatch.lint.run import lint_files
 from xenpatch.paths import fixtures_dir
 
@@ -35,31 +35,13 @@ def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / "cache"))
 
 
-def _found(root: Path, jobs: int = 1) -> dict[str, list[tuple[int, str]]]:
-    files = [(p, p.relative_to(root).as_posix()) for p in sorted(root.rglob("*.c"))]
-    return {r.path: sorted((f.line, f.check) for f in r.findings)
-            for r in lint_files(files, jobs=jobs, tree=False)}
-
-
 def _want(root: Path) -> dict[str, list[tuple[int, str]]]:
     return {p.relative_to(root).as_posix(): expected(p) for p in sorted(root.rglob("*.c"))}
 
 
-def _copy(src: Path, tmp_path: Path) -> Path:
-    root = tmp_path / "tree"
-    shutil.copytree(src, root)
-    return root
-
-
-def _edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text
-    path.write_text(text.replace(old, new))
-
-
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_some_paths_no_argument_decides_are_the_callers(jobs: int) -> None:
-    got = _found(BLIND, jobs)
+    got = found_whole(BLIND, jobs)
     assert got == _want(BLIND)
     assert [f for f, _ in got["common/registry.c"]] == [81, 92]
 
@@ -76,43 +58,43 @@ def test_the_finding_names_the_helper_and_the_other_files_take() -> None:
 def test_a_caller_path_agreeing_with_the_helpers_meets_it(tmp_path: Path) -> None:
     """registry_refresh() setting up a registry it found not ready: the
     helper's allocating path is its own."""
-    root = _copy(BLIND, tmp_path)
-    _edit(root / "common" / "registry.c", "    if ( registry_ready(r) )\n        registry_setup",
+    root = copied(BLIND, tmp_path)
+    edit(root / "common" / "registry.c", "    if ( registry_ready(r) )\n        registry_setup",
           "    if ( !registry_ready(r) )\n        registry_setup")
-    assert [f for f, _ in _found(root)["common/registry.c"]] == [81, 92, 118]
+    assert [f for f, _ in found_whole(root)["common/registry.c"]] == [81, 92, 118]
 
 
 def test_a_test_that_does_not_change_the_object_is_blind(tmp_path: Path) -> None:
     """registry_put() reading its count without dropping it: the object's
     state, which its caller does not know."""
-    root = _copy(BLIND, tmp_path)
-    _edit(root / "common" / "registry.c", "if ( --r->refs )", "if ( r->refs )")
-    assert [f for f, _ in _found(root)["common/registry.c"]] == [81, 92, 138]
+    root = copied(BLIND, tmp_path)
+    edit(root / "common" / "registry.c", "if ( --r->refs )", "if ( r->refs )")
+    assert [f for f, _ in found_whole(root)["common/registry.c"]] == [81, 92, 138]
 
 
 def test_a_helper_argument_the_caller_reassigns_is_not_bound(tmp_path: Path) -> None:
     """registry_add() passing a registry it may have replaced: not known
     non-NULL at the call."""
-    root = _copy(BLIND, tmp_path)
-    _edit(root / "common" / "registry.c", "    rc = registry_insert(r, key); /* expect: XL017 */",
+    root = copied(BLIND, tmp_path)
+    edit(root / "common" / "registry.c", "    rc = registry_insert(r, key); /* expect: XL017 */",
           "    r = r->head ? r : 0;\n    rc = registry_insert(r, key);")
-    assert [f for f, _ in _found(root)["common/registry.c"]] == [93]
+    assert [f for f, _ in found_whole(root)["common/registry.c"]] == [93]
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_a_function_defined_twice_takes_the_built_definitions_record(jobs: int) -> None:
-    got = _found(BUILT, jobs)
+    got = found_whole(BUILT, jobs)
     assert got == _want(BUILT)
     assert got["common/user.c"] == [(20, "XL017")]
 
 
 def test_without_the_makefile_a_function_defined_twice_has_no_record(tmp_path: Path) -> None:
-    root = _copy(BUILT, tmp_path)
+    root = copied(BUILT, tmp_path)
     (root / "common" / "Makefile").unlink()
-    assert _found(root)["common/user.c"] == []
+    assert found_whole(root)["common/user.c"] == []
 
 
 def test_both_definitions_built_have_no_record(tmp_path: Path) -> None:
-    root = _copy(BUILT, tmp_path)
-    _edit(root / "common" / "Makefile", "obj-y += slab.o", "obj-y += slab.o oldslab.o")
-    assert _found(root)["common/user.c"] == []
+    root = copied(BUILT, tmp_path)
+    edit(root / "common" / "Makefile", "obj-y += slab.o", "obj-y += slab.o oldslab.o")
+    assert found_whole(root)["common/user.c"] == []

@@ -12,12 +12,12 @@ own static stats_lock, taken in the two states."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from lint.test_fixtures import expected
+from lint.trees import copied, edit, found_whole
 from xenpatch.analysis.locktable import Summary
 from xenpatch.lint import irqwitness
 from xenpatch.lint.inputs import display as _display
@@ -32,27 +32,9 @@ def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / "cache"))
 
 
-def _found(root: Path, jobs: int = 1) -> dict[str, list[tuple[int, str]]]:
-    files = [(p, p.relative_to(root).as_posix()) for p in sorted(root.rglob("*.c"))]
-    return {r.path: sorted((f.line, f.check) for f in r.findings)
-            for r in lint_files(files, jobs=jobs, tree=False)}
-
-
-def _tree(tmp_path: Path) -> Path:
-    root = tmp_path / "tree"
-    shutil.copytree(TREE, root)
-    return root
-
-
-def _edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text
-    path.write_text(text.replace(old, new))
-
-
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_the_allocators_lock_is_taken_in_both_states(jobs: int) -> None:
-    got = _found(TREE, jobs)
+    got = found_whole(TREE, jobs)
     want = {p.relative_to(TREE).as_posix(): expected(p) for p in sorted(TREE.rglob("*.c"))}
     assert got == want
     # Every take of the pool's lock is plain: the one with IRQs off is the
@@ -77,23 +59,23 @@ def test_the_finding_names_the_other_files_take() -> None:
 def test_unknown_state_at_the_other_call_says_nothing(tmp_path: Path) -> None:
     """user_refill() entered with IRQs as its callers have them: no take of
     the pool's lock is known to have IRQs on."""
-    root = _tree(tmp_path)
-    _edit(root / "common" / "user.c", "    spin_lock_irq(&user_lock);\n    nr_users++;\n"
+    root = copied(TREE, tmp_path)
+    edit(root / "common" / "user.c", "    spin_lock_irq(&user_lock);\n    nr_users++;\n"
           "    spin_unlock_irq(&user_lock);\n    return pool_new(struct item);",
           "    return pool_new(struct item);")
-    assert all(v == [] for v in _found(root).values())
+    assert all(v == [] for v in found_whole(root).values())
 
 
 def test_a_shared_lock_of_that_name_is_one_lock(tmp_path: Path) -> None:
     """stats_lock made one global object: table.c's irqsave take and
     user.c's take with IRQs on meet; the irqsave form declares it IRQ-safe,
     so the take with IRQs on is reported."""
-    root = _tree(tmp_path)
-    _edit(root / "common" / "table.c", "static DEFINE_SPINLOCK(stats_lock);",
+    root = copied(TREE, tmp_path)
+    edit(root / "common" / "table.c", "static DEFINE_SPINLOCK(stats_lock);",
           "DEFINE_SPINLOCK(stats_lock);")
-    _edit(root / "common" / "user.c", "static DEFINE_SPINLOCK(stats_lock);",
+    edit(root / "common" / "user.c", "static DEFINE_SPINLOCK(stats_lock);",
           "extern spinlock_t stats_lock;")
-    got = _found(root)
+    got = found_whole(root)
     assert got["common/table.c"] == [(23, "XL017"), (69, "XL017")]
     assert got["common/user.c"] == [(41, "XL017")]
 
@@ -101,11 +83,11 @@ def test_a_shared_lock_of_that_name_is_one_lock(tmp_path: Path) -> None:
 def test_a_callee_masking_irqs_itself_binds_no_state(tmp_path: Path) -> None:
     """_quick_get() without its own local_irq_save(): its plain take is
     then in its callers' states, which differ."""
-    root = _tree(tmp_path)
+    root = copied(TREE, tmp_path)
     pool = root / "common" / "pool.c"
-    _edit(pool, "    local_irq_save(flags);\n", "")
-    _edit(pool, "    local_irq_restore(flags);\n", "")
-    got = _found(root)
+    edit(pool, "    local_irq_save(flags);\n", "")
+    edit(pool, "    local_irq_restore(flags);\n", "")
+    got = found_whole(root)
     assert got["common/table.c"] == [(23, "XL017"), (40, "XL017"), (69, "XL017")]
     assert got["common/user.c"] == []
 
@@ -138,11 +120,11 @@ def test_a_take_check_lock_does_not_check_latches_nothing(tmp_path: Path) -> Non
     """After spin_debug_disable() (rules/lint.toml's irqsafe.unchecked),
     check_lock() returns at once: table_add()'s allocation there latches
     no IRQ safety."""
-    root = _tree(tmp_path)
-    _edit(root / "common" / "table.c", "    spin_lock_irqsave(&table_lock, flags);\n"
+    root = copied(TREE, tmp_path)
+    edit(root / "common" / "table.c", "    spin_lock_irqsave(&table_lock, flags);\n"
           "    e = pool_new", "    spin_debug_disable();\n"
           "    spin_lock_irqsave(&table_lock, flags);\n    e = pool_new")
-    assert _found(root)["common/table.c"] == [(70, "XL017")]  # table_del()'s only
+    assert found_whole(root)["common/table.c"] == [(70, "XL017")]  # table_del()'s only
 
 
 def _in_arch(root: Path, arch: str) -> None:
@@ -155,12 +137,12 @@ def _in_arch(root: Path, arch: str) -> None:
 
 
 def test_two_architectures_are_never_built_together(tmp_path: Path) -> None:
-    root = _tree(tmp_path)
+    root = copied(TREE, tmp_path)
     _in_arch(root, "arm")
-    assert all(v == [] for v in _found(root).values())
+    assert all(v == [] for v in found_whole(root).values())
 
 
 def test_one_architecture_is(tmp_path: Path) -> None:
-    root = _tree(tmp_path)
+    root = copied(TREE, tmp_path)
     _in_arch(root, "x86")
-    assert _found(root)["arch/x86/table.c"] == [(23, "XL017"), (69, "XL017")]
+    assert found_whole(root)["arch/x86/table.c"] == [(23, "XL017"), (69, "XL017")]

@@ -54,3 +54,27 @@ def cold_runs(tree: Path, rels: Iterable[str], tmp_path: Path, monkeypatch: Any,
         linted.clear()
         [r] = lint_files([(tree / rel, rel)], jobs=1)
         yield rel, r
+
+
+def found_whole(root: Path, jobs: int = 1) -> dict[str, list[tuple[int, str]]]:
+    """Every .c file under ``root`` linted as one tree (the whole-tree
+    run): path under ``root`` -> its findings' (line, check)."""
+    from xenpatch.lint.run import lint_files
+
+    files = [(p, p.relative_to(root).as_posix()) for p in sorted(root.rglob("*.c"))]
+    return {r.path: sorted((f.line, f.check) for f in r.findings)
+            for r in lint_files(files, jobs=jobs, tree=False)}
+
+
+def copied(src: Path, tmp_path: Path) -> Path:
+    """A copy of the fixture tree ``src`` to edit."""
+    root = tmp_path / "tree"
+    shutil.copytree(src, root)
+    return root
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """Replace ``old`` (which must be there) by ``new`` in ``path``."""
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
