@@ -542,16 +542,13 @@ def test_displays_equal_display_per_file(tmp_path: Path,
 def _ahead_by_sweeps(cfg, acts) -> dict[int, str]:
     """ahead_states() as first written: sweep the CFG backwards until no
     node settles (the reference the worklist must equal)."""
-    from xenpatch.analysis.irqtakes import _MOVED, _first_ahead
+    from xenpatch.analysis.irqtakes import _MOVED, ahead_seeds
     from xenpatch.c.cfg import Kind
 
     if not cfg.complete:
         return {}
-    val: dict[int, str] = {}
-    for node in cfg.nodes:
-        got = _first_ahead(acts[node.id], None) if node.id < len(acts) else None
-        if got is not None:
-            val[node.id] = got
+    # The same start as the worklist's: the sweep is what is compared.
+    val = ahead_seeds(cfg, acts)
     more = True
     while more:
         more = False

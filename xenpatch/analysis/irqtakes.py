@@ -334,6 +334,17 @@ def _first_ahead(acts: Sequence[object], after: tuple[int, int] | None) -> str |
     return None
 
 
+def ahead_seeds(cfg: Cfg, acts: Sequence[Sequence[object]]) -> dict[int, str]:
+    """The nodes settled by their own acts (the first IRQ statement or move
+    among them), where ahead_states() starts from."""
+    val: dict[int, str] = {}
+    for node in cfg.nodes:
+        got = _first_ahead(acts[node.id], None) if node.id < len(acts) else None
+        if got is not None:
+            val[node.id] = got
+    return val
+
+
 def ahead_states(cfg: Cfg, acts: Sequence[Sequence[object]]) -> dict[int, str]:
     """The IRQ state on entry to each CFG node that every path from it
     states before any IRQ move: an _irq lock op or an assertion reached on
@@ -345,11 +356,7 @@ def ahead_states(cfg: Cfg, acts: Sequence[Sequence[object]]) -> dict[int, str]:
     summary says they enable, as the forward dataflow takes them."""
     if not cfg.complete:
         return {}
-    val: dict[int, str] = {}
-    for node in cfg.nodes:
-        got = _first_ahead(acts[node.id], None) if node.id < len(acts) else None
-        if got is not None:
-            val[node.id] = got
+    val = ahead_seeds(cfg, acts)
     # A node is settled once every successor is (its value never changes
     # after), so the order does not matter: a worklist from the settled
     # nodes back along the edges, not a sweep of the CFG per settled node.
@@ -449,6 +456,6 @@ def state_in(states: Sequence[State], acts: Sequence[Sequence[object]], node: in
     return next(iter(seen)) if len(seen) == 1 and None not in seen else None
 
 
-__all__ = ["Call", "Take", "Template", "ahead_at", "ahead_states", "function_takes",
+__all__ = ["Call", "Take", "Template", "ahead_at", "ahead_seeds", "ahead_states", "function_takes",
            "nonnull_at", "settle",
            "state_at", "state_in", "states_by_node", "tainted", "unchecked_nodes"]

@@ -160,12 +160,10 @@ def _branch_blind(src: SourceFile, e: Node, params: frozenset[str], pointers: fr
     if _writes(e):
         return False
     object_use = False
-    for n in _walk_ids(e):
-        name = src.text(n)
-        if name in hidden:
-            return True  # the callee's own state decides, whatever else is read
-    for n in _walk_ids(e):
-        name = src.text(n)
+    ids = [(n, src.text(n)) for n in _walk_ids(e)]
+    if any(name in hidden for _, name in ids):
+        return True  # the callee's own state decides, whatever else is read
+    for n, name in ids:
         if name not in params:
             continue
         if name not in pointers or not _object_use(n, e):

@@ -417,7 +417,7 @@ def merge(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[s
             if all(w.file != x.file for x in same) and len(same) < _MAX:
                 kept.append(w)
         mark = {w.file for w in bad
-                if any(x.file != w.file and _built_together(x.file, w.file) for x in good)}
+                if any(x.file != w.file and built_together(x.file, w.file) for x in good)}
         if not mark:
             continue
         marked |= mark
@@ -440,14 +440,11 @@ def _arch(path: str) -> str:
     return m.group(1) if m is not None else ""
 
 
-def _built_together(a: str, b: str) -> bool:
+def built_together(a: str, b: str) -> bool:
     """Can the two files be in one hypervisor: not two architectures'
     (check_lock() latches per running hypervisor)."""
     x, y = _arch(a), _arch(b)
     return not x or not y or x == y
-
-
-built_together = _built_together
 
 
 def wanted(external: Mapping[str, Summary], path: str) -> bool:
@@ -488,7 +485,7 @@ def findings(rec: Records, runs: Mapping[FunctionUnit, Result]
         [(st, lst)] = by.items()
         # Only the takes against the lock's convention (merge()).
         others = [w for w in good.get((ident, "off" if st == "on" else "on"), [])
-                  if _built_together(w.file, fa.src.path)]
+                  if built_together(w.file, fa.src.path)]
         if not others:
             continue
         w = others[0]

@@ -102,6 +102,18 @@ def search(item: tuple[Path, str], own: Mapping[str, Summary], root: Path,
                 out.read[r] = hashes[r]
         return got
 
+    texts: dict[Path, bytes | None] = {}
+
+    def read(p: Path) -> bytes | None:
+        """A file's bytes, read once however many names the search asks
+        about (None: unreadable)."""
+        if p not in texts:
+            try:
+                texts[p] = p.read_bytes()
+            except OSError:
+                texts[p] = None
+        return texts[p]
+
     per_file: list[tuple[Path, str, Mapping[str, Summary]]] = [(item[0], rel, own)]
     for name in sorted(off):
         defs = [d for d in definers.get(name, ()) if d != rel]
@@ -126,7 +138,7 @@ def search(item: tuple[Path, str], own: Mapping[str, Summary], root: Path,
             if f"{LOCK}{ident}|on" in ex:
                 continue  # the defining file's own take is the witness
             limit = BOUND if bound is None else bound
-            w = _witness(rel, home, takers, root, definers, run, limit)
+            w = _witness(rel, home, takers, root, definers, run, limit, read)
             if w is None:
                 out.undecided.append((name, 0, (
                     f"called with IRQs off: no take of {home}'s lock with IRQs on found among "
@@ -147,10 +159,10 @@ def search(item: tuple[Path, str], own: Mapping[str, Summary], root: Path,
 
 def _witness(rel: str, home: str, takers: set[str], root: Path,
              definers: Mapping[str, list[str]], run: Callable[[str], FileResult],
-             bound: int) -> str | None:
+             bound: int, read: Callable[[Path], bytes | None]) -> str | None:
     """The first file (biggest first) calling one of ``takers`` with IRQs
     known on; None if none is found within ``bound`` files."""
-    names = takers | _macros(root, takers)
+    names = takers | _macros(root, takers, read)
     pat = re.compile(rb"\b(?:" + b"|".join(re.escape(n.encode()) for n in sorted(names))
                      + rb")\b")
     want = {f"{CALLS}{n}|on" for n in takers}
@@ -158,11 +170,8 @@ def _witness(rel: str, home: str, takers: set[str], root: Path,
     for r in sorted({r for rs in definers.values() for r in rs}):
         if r in (rel, home) or not irqwitness.built_together(r, rel):
             continue
-        try:
-            raw = (root / r).read_bytes()
-        except OSError:
-            continue
-        if pat.search(raw):
+        raw = read(root / r)
+        if raw is not None and pat.search(raw):
             cands.append((-len(raw), r))
     for _, r in sorted(cands)[:bound]:
         if want & run(r).exports.keys():
@@ -173,18 +182,15 @@ def _witness(rel: str, home: str, takers: set[str], root: Path,
 _DEFINE = re.compile(rb"(?m)^[ \t]*#[ \t]*define[ \t]+(\w+)((?:[^\n]*\\\n)*[^\n]*)")
 
 
-def _macros(root: Path, names: set[str]) -> set[str]:
+def _macros(root: Path, names: set[str], read: Callable[[Path], bytes | None]) -> set[str]:
     """The headers' macros whose bodies name one of ``names`` (xmalloc()
     expands to _xmalloc()): a file may call them through those."""
     pat = re.compile(rb"\b(?:" + b"|".join(re.escape(n.encode()) for n in sorted(names))
                      + rb")\b")
     out: set[str] = set()
     for h in sorted(root.glob("include/**/*.h")) + sorted(root.glob("arch/*/include/**/*.h")):
-        try:
-            raw = h.read_bytes()
-        except OSError:
-            continue
-        if not pat.search(raw):
+        raw = read(h)
+        if raw is None or not pat.search(raw):
             continue
         out |= {m.group(1).decode() for m in _DEFINE.finditer(raw) if pat.search(m.group(2))}
     return out
