@@ -70,6 +70,7 @@ from xenpatch.c.source import SourceError, function_name, functions, parse_bytes
 from xenpatch.lint import irqwitness  # noqa: E402
 from xenpatch.lint.config import LintConfig  # noqa: E402
 from xenpatch.lint.filelint import lint_file  # noqa: E402
+from xenpatch.lint.inputs import size  # noqa: E402
 from xenpatch.lint.irqcalls import settle  # noqa: E402
 from xenpatch.lint.rounds import changed  # noqa: E402
 from xenpatch.lint.treeexports import tree_exports  # noqa: E402
@@ -232,7 +233,10 @@ def tree_summaries(commit: str) -> dict[str, Summary]:
                                  capture_output=True, check=True).stdout
         subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
         xen = Path(tmp) / "xen"
-        paths = sorted(xen.rglob("*.c"))
+        # In the order a whole-tree run lints them (lint/run.py: biggest
+        # first, ties by path): irqwitness.merge() names the first take it
+        # meets, so another order would name another witness.
+        paths = sorted(sorted(xen.rglob("*.c")), key=lambda p: -size(p))
         # Named as lint_one() names the bug's files ("xen/..."): the takes
         # of a lock across files (lint/irqwitness.py) say which file is which.
         results = [lint_file(p, str(p.relative_to(xen.parent)), _CONFIGS["default"])

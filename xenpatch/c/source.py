@@ -325,6 +325,26 @@ def functions(root: Node) -> list[Node]:
                 return found
 
 
+def stray_errors(root: Node) -> list[Node]:
+    """The unparsed stretches of a file outside every function definition
+    (an ERROR node, or a node the parser made up, at file scope or in a
+    declaration): a definition the parser could not recognise is hidden in
+    one, and no function of functions() holds it.  Subtrees without an
+    error are not walked (most files have none)."""
+    if not root.has_error:
+        return []
+    fd = _function_kind()
+    found: list[Node] = []
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        if n.type == "ERROR" or n.is_missing:
+            found.append(n)
+        elif n.kind_id != fd:
+            stack.extend(c for c in reversed(n.children) if c.has_error or c.is_missing)
+    return sorted(found, key=lambda n: n.start_byte)
+
+
 @cache
 def _function_kind() -> int:
     kind = _language().id_for_node_kind("function_definition", True)

@@ -55,6 +55,7 @@ from xenpatch.c.source import (
     functions,
     mentions_any,
     parse_bytes,
+    stray_errors,
 )
 from xenpatch.lint import irqwitness, reuse, suppress
 from xenpatch.lint.checks import CheckObserver, PercpuOracle, RawFinding
@@ -414,6 +415,7 @@ def lint_source(src: SourceFile, config: LintConfig, path: Path | None,
     fa.tree_path = tree_path(path, headers.root)
     result.functions = len(fa.order)  # one per definition, as functions() finds them
     lint_functions(fa, config, result, findings_only or exports_only, exports_only)
+    result.skipped.extend(_stray(src, _seed_names(config, headers)))
     result.when_tracked = any(f is not None and f.info is not None and bool(f.info.when_only)
                               for f in (*fa.order, *fa.header_fns.values()))
     result.findings = suppress.filter_findings(src, path, fa, result.findings)
@@ -446,6 +448,20 @@ def _seed_names(config: LintConfig, headers: HeaderIndex) -> frozenset[bytes]:
         return reaching_names(headers, frozenset((*table.names(), *headers.locky)))
 
     return headers.memo(("seeds", config.table.value_key), make)
+
+
+def _stray(src: SourceFile, seeds: frozenset[bytes]) -> list[tuple[str, int, str]]:
+    """Unparsed code outside every function that names the lock API: a
+    definition hidden there is not analysed, and the run must not look
+    complete (exit 3, not 0).  The name is the line's, no function's."""
+    out = []
+    for n in stray_errors(src.root):
+        if mentions_any(src.masked[n.start_byte:n.end_byte], seeds):
+            line = src.line_of(n.start_byte)
+            out.append((f"<file scope, line {line}>", line,
+                        f"unparsed code at line {line}, outside any function definition, "
+                        "names the lock API"))
+    return out
 
 
 def warm_headers(paths: Iterable[Path], config: LintConfig) -> None:

@@ -23,15 +23,20 @@ def collect_files(paths: list[Path]) -> list[tuple[Path, str]]:
     Files named explicitly are linted whatever their suffix; directories
     contribute their ``*.c`` files and their headers, whose functions (the
     ``static inline`` ones) are linted once each there, not in every file
-    including them.  A missing path is a usage error.
+    including them.  A missing path, or a directory holding no C file, is a
+    usage error.
     """
     out: dict[str, Path] = {}
     for p in paths:
         if p.is_dir():
             shown = _Displays()
-            for f in sorted([*p.rglob("*.c"), *p.rglob("*.h")]):
-                if f.is_file():
-                    out.setdefault(shown(f), f)
+            found = [f for f in sorted([*p.rglob("*.c"), *p.rglob("*.h")]) if f.is_file()]
+            if not found:
+                # Nothing linted is no clean run: a wrong directory would
+                # otherwise pass as a tree without findings.
+                raise UsageError(f"{p}: no .c or .h file under this directory")
+            for f in found:
+                out.setdefault(shown(f), f)
         elif p.exists():
             out.setdefault(display(p), p)
         else:
