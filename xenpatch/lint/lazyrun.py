@@ -91,9 +91,10 @@ def lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str | 
             plan.prefetch(_PREFETCH_LEAST)
         needs = {item: plan.needed(kept[item], item[0], texts[item]) for item in files}
         if plan.prefetching() and texts[files[0]] is not None:
-            from xenpatch.lint.filelint import preparse
+            from xenpatch.lint.filelint import preparse, warm
 
             preparse(files[0][0], files[0][1], texts[files[0]], config())  # type: ignore[arg-type]
+            warm(files[0][0], config())
         every = frozenset().union(*needs.values())
         # The other files' summaries of those names: computed where missing
         # (with workers started, each file's as soon as it is known).
