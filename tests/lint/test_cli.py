@@ -181,3 +181,23 @@ def test_bad_rules_are_one_line_exit_2(tmp_path: Path, capsys, file: str, text: 
     assert main(["--rules", str(rules), str(fixtures_dir() / "lint" / "basic.c")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and str(rules / file) in err[0] and reason in err[0]
+
+
+def test_lint_imports_no_other_capability() -> None:
+    """``xenpatch lint`` (the pre-commit hook's run) builds its own
+    subcommand only: the other capabilities' CLIs are not imported."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from xenpatch.cli import main; main(['lint', '--list-checks']); "
+            "print(sorted(m for m in sys.modules if m.startswith(('xenpatch.rewrite', "
+            "'xenpatch.series', 'xenpatch.runtime', 'xenpatch.cost'))), file=sys.stderr)")
+    got = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert got.stderr.strip().splitlines()[-1] == "[]"
+    assert "XL001" in got.stdout
+    # The command line as a whole still lists them all.
+    code = "from xenpatch.cli import build_parser; build_parser().print_help()"
+    helped = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True).stdout
+    assert "lint" in helped and "rewrite" in helped and "series" in helped
