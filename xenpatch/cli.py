@@ -73,6 +73,21 @@ def _flush_stdout() -> None:
         raise
 
 
+def _exit_at_once(status: int) -> None:
+    """End the process now, its output flushed, without the interpreter's
+    teardown: a command whose work is all done and written (set
+    ``exit_at_once`` in its defaults) holds a heap of parse trees and
+    analysis facts that freeing object by object takes ~0.06 s of the
+    pre-commit hook's cold ``xenpatch lint`` (Xen 4.17's grant_table.c).
+    Only where nothing is left for the interpreter to do at exit: no exit
+    handler, no unwritten file, no child to reap."""
+    try:
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    os._exit(status)
+
+
 def _discard_stdout() -> None:
     """What is left in stdout's buffer goes nowhere (it could not be written)."""
     try:
@@ -104,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         status = int(args.handler(args))
         if argv is None:
             _flush_stdout()
+            if getattr(args, "exit_at_once", False):
+                _exit_at_once(status)
         return status
     except KeyboardInterrupt:
         print("xenpatch: interrupted", file=sys.stderr)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -201,3 +202,25 @@ def test_lint_imports_no_other_capability() -> None:
     helped = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True).stdout
     assert "lint" in helped and "rewrite" in helped and "series" in helped
+
+
+def test_process_ends_with_everything_written(tmp_path: Path) -> None:
+    """``xenpatch lint`` ends its process without the interpreter's teardown
+    (cli._exit_at_once): its output, piped or to --output, and the tree
+    cache are whole, and its exit status is the run's."""
+    from lint.trees import small_tree
+
+    tree = small_tree(tmp_path / "xen", {"common/bad.c": LEAK})
+    env = {**os.environ, "XENPATCH_CACHE": str(tmp_path / "cache")}
+    args = [sys.executable, "-m", "xenpatch.cli", "lint"]
+    piped = subprocess.run([*args, "common/bad.c"], capture_output=True, text=True,
+                           cwd=tree, env=env)
+    assert piped.returncode == 1, piped.stderr
+    assert "[XL001]" in piped.stdout and piped.stdout.endswith("\n")
+    out = tmp_path / "out.json"
+    written = subprocess.run([*args, "--format", "json", "--output", str(out), "common/bad.c"],
+                             capture_output=True, text=True, cwd=tree, env=env)
+    assert written.returncode == 1, written.stderr
+    assert [f["id"] for f in json.loads(out.read_text())["findings"]] == ["XL001"]
+    [kept] = (tmp_path / "cache" / "lint").glob("*.json")
+    assert "common/bad.c" in json.loads(kept.read_text())["exports"]
