@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import importlib
 import os
@@ -81,10 +82,8 @@ def _exit_at_once(status: int) -> None:
     pre-commit hook's cold ``xenpatch lint`` (Xen 4.17's grant_table.c).
     Only where nothing is left for the interpreter to do at exit: no exit
     handler, no unwritten file, no child to reap."""
-    try:
+    with contextlib.suppress(OSError, ValueError):
         sys.stderr.flush()
-    except (OSError, ValueError):
-        pass
     os._exit(status)
 
 
