@@ -253,7 +253,10 @@ def test_cold_run_shares_the_text_scans(tmp_path: Path,
     """With a second CPU, the text scans of the definers are shared with a
     child (the run's second shared map, before the summaries'): the same
     findings, and the same tree cache kept, as when they are not."""
-    files = {f"common/callee{n}.c": _CALLEE.format(n=n) for n in range(5)}
+    # Two of them another architecture's: handed to this process first
+    # (lazy.shared_order()).
+    files = {f"{'arch/arm' if n > 2 else 'common'}/callee{n}.c": _CALLEE.format(n=n)
+             for n in range(5)}
     files["common/user.c"] = _CALLER
     tree = small_tree(tmp_path / "xen", files)
     sizes: list[int] = []
@@ -265,6 +268,8 @@ def test_cold_run_shares_the_text_scans(tmp_path: Path,
 
     monkeypatch.setattr(forked, "can_fork", lambda: True)
     monkeypatch.setattr(forked, "shared_map", counted_map)
+    # The name index scanned in a child too, the header facts derived here.
+    monkeypatch.setattr(lint_lazyrun, "_PREFETCH_LEAST", 1)
     shared = _cold(tree, tmp_path, monkeypatch, "s1")
     # The scans of the five definers, then their summaries.
     assert sizes == [5, 5], sizes
@@ -277,3 +282,20 @@ def test_cold_run_shares_the_text_scans(tmp_path: Path,
         return sorted(p.read_text() for p in (tmp_path / name / "lint").glob("*.json"))
 
     assert kept("s1") == kept("s2")
+
+
+def test_shared_order_gives_this_process_the_other_architectures() -> None:
+    """lazy.shared_order(): the files of another architecture than the one
+    this process derived the header facts of come first (this process
+    takes from the front), the others biggest at both ends."""
+    from xenpatch.lint.lazy import shared_order
+
+    sizes = {"arch/arm/mm.c": 5, "arch/arm/p2m.c": 9, "arch/x86/mm.c": 50,
+             "common/page_alloc.c": 40, "common/vmap.c": 3, "common/domain.c": 7}
+    got = shared_order(list(sizes), "x86", sizes.__getitem__)
+    assert got == ["arch/arm/p2m.c", "arch/arm/mm.c",
+                   "arch/x86/mm.c", "common/domain.c", "common/vmap.c", "common/page_alloc.c"]
+    # No architecture derived yet: by size only.
+    assert shared_order(list(sizes), None, sizes.__getitem__) == [
+        "arch/x86/mm.c", "arch/arm/p2m.c", "arch/arm/mm.c", "common/vmap.c",
+        "common/domain.c", "common/page_alloc.c"]

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from xenpatch.analysis.headers import arch_of
 from xenpatch.analysis.irqdemand import NEED
 from xenpatch.analysis.irqentry import FIELD_KEY
 from xenpatch.analysis.irqstate import ENABLED_TEST
@@ -63,6 +64,9 @@ class Plan:
         # First passes of other files run in this process (lazywitness.py's
         # search), by relative path: the files linted share them.
         self.passes: dict[str, FileResult] = {}
+        # The architecture whose header facts this process has derived
+        # (filelint.warm()), if any: shared_order() hands it the others'.
+        self.home: str | None = None
 
     def read(self, rel: str) -> bytes:
         return read_bytes(self.cache.root / rel)
@@ -220,17 +224,15 @@ class Plan:
         from xenpatch.lint import forked
 
         config = self.config()
-        todo = sorted(
+        todo = list(
             (rel for rel, names in per_file.items()
              if not _implements(rel, config.implementation)
              and self.cache.may_export(rel) is None
              and not ((ex := self.cache.file_exports(rel)) is not None
-                      and ex.answers(frozenset(names)))),
-            key=lambda r: (-_size(self.cache.root / r), r))
+                      and ex.answers(frozenset(names)))))
         if len(todo) < _LEAST_SHARED or not forked.can_fork():
             return {}
-        # The biggest at both ends, where each side starts.
-        ends = todo[0::2] + todo[1::2][::-1]
+        ends = shared_order(todo, self.home, lambda r: _size(self.cache.root / r))
 
         def scan(k: int) -> tuple[frozenset[str], bool]:
             rel = ends[k]
@@ -294,6 +296,22 @@ class Plan:
             return self._unkept[rel].get(name)
         ex = self.cache.file_exports(rel)
         return ex.known.get(name) if ex is not None else None
+
+
+def shared_order(rels: list[str], home: str | None, size: Callable[[str], int]) -> list[str]:
+    """The order forked.shared_map() is to take the files in (this process
+    from the front, the child from the back): the files of another
+    architecture than ``home`` first, so that this process derives their
+    headers' facts (a child's are lost with it, and the later round asks
+    these files again here: lazyrounds.py), then the others with the
+    biggest at both ends, where each side starts, the smallest where
+    they meet.  Only who does what changes, never the answers."""
+    def by_size(rs: list[str]) -> list[str]:
+        return sorted(rs, key=lambda r: (-size(r), r))
+
+    foreign = by_size([r for r in rels if home is not None and arch_of(r) != home])
+    rest = by_size([r for r in rels if r not in foreign])
+    return foreign + rest[0::2] + rest[1::2][::-1]
 
 
 # Fewer files to scan than this are scanned here: a fork costs more.
