@@ -190,7 +190,10 @@ class Plan:
                 if rel not in skip:
                     per_file.setdefault(rel, set()).add(n)
         todo: dict[str, frozenset[str]] = {}
-        scanned = self._scanned(per_file)
+        # With workers started (``found``), the scans share no child: the
+        # workers have both CPUs, and a fork beside a pool's threads is not
+        # one to make.
+        scanned = self._scanned(per_file) if found is None else {}
         for rel, names in sorted(per_file.items()):
             asked = frozenset(names)
             ex = self.cache.file_exports(rel)
