@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import importlib
 import os
@@ -23,13 +24,26 @@ _CAPABILITIES = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """Every capability's subcommands; with ``command``, only those of the
+    capability named so, if it registers that command (the pre-commit
+    hook's ``xenpatch lint`` then imports no other capability's CLI)."""
+    own = f"xenpatch.{command}.cli"
+    if command is not None and own in _CAPABILITIES:
+        parser, commands = _parser((own,))
+        if command in commands:
+            return parser
+    return _parser(_CAPABILITIES)[0]
+
+
+def _parser(capabilities: tuple[str, ...]) -> tuple[argparse.ArgumentParser, set[str]]:
+    """The parser with these capabilities' subcommands, and their names."""
     parser = argparse.ArgumentParser(
         prog="xenpatch",
         description="Lock conversions, lock-discipline lint, patch series and lock models for Xen.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in _CAPABILITIES:
+    for name in capabilities:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
@@ -37,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue
         module.register(sub)
-    return parser
+    return parser, set(sub.choices)
 
 
 def _paths_of(args: argparse.Namespace) -> list[Path]:
@@ -60,6 +74,19 @@ def _flush_stdout() -> None:
         raise
 
 
+def _exit_at_once(status: int) -> None:
+    """End the process now, its output flushed, without the interpreter's
+    teardown: a command whose work is all done and written (set
+    ``exit_at_once`` in its defaults) holds a heap of parse trees and
+    analysis facts that freeing object by object takes ~0.06 s of the
+    pre-commit hook's cold ``xenpatch lint`` (Xen 4.17's grant_table.c).
+    Only where nothing is left for the interpreter to do at exit: no exit
+    handler, no unwritten file, no child to reap."""
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.flush()
+    os._exit(status)
+
+
 def _discard_stdout() -> None:
     """What is left in stdout's buffer goes nowhere (it could not be written)."""
     try:
@@ -78,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     read-only folder) and libgit2's errors end here whichever subcommand
     raised them, so none reaches the user as a traceback.
     """
-    parser = build_parser()
+    given = sys.argv[1:] if argv is None else argv
+    parser = build_parser(given[0] if given and not given[0].startswith("-") else None)
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help(sys.stderr)
@@ -90,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
         status = int(args.handler(args))
         if argv is None:
             _flush_stdout()
+            if getattr(args, "exit_at_once", False):
+                _exit_at_once(status)
         return status
     except KeyboardInterrupt:
         print("xenpatch: interrupted", file=sys.stderr)

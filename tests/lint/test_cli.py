@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -181,3 +182,45 @@ def test_bad_rules_are_one_line_exit_2(tmp_path: Path, capsys, file: str, text: 
     assert main(["--rules", str(rules), str(fixtures_dir() / "lint" / "basic.c")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and str(rules / file) in err[0] and reason in err[0]
+
+
+def test_lint_imports_no_other_capability() -> None:
+    """``xenpatch lint`` (the pre-commit hook's run) builds its own
+    subcommand only: the other capabilities' CLIs are not imported."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from xenpatch.cli import main; main(['lint', '--list-checks']); "
+            "print(sorted(m for m in sys.modules if m.startswith(('xenpatch.rewrite', "
+            "'xenpatch.series', 'xenpatch.runtime', 'xenpatch.cost'))), file=sys.stderr)")
+    got = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert got.stderr.strip().splitlines()[-1] == "[]"
+    assert "XL001" in got.stdout
+    # The command line as a whole still lists them all.
+    code = "from xenpatch.cli import build_parser; build_parser().print_help()"
+    helped = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True).stdout
+    assert "lint" in helped and "rewrite" in helped and "series" in helped
+
+
+def test_process_ends_with_everything_written(tmp_path: Path) -> None:
+    """``xenpatch lint`` ends its process without the interpreter's teardown
+    (cli._exit_at_once): its output, piped or to --output, and the tree
+    cache are whole, and its exit status is the run's."""
+    from lint.trees import small_tree
+
+    tree = small_tree(tmp_path / "xen", {"common/bad.c": LEAK})
+    env = {**os.environ, "XENPATCH_CACHE": str(tmp_path / "cache")}
+    args = [sys.executable, "-m", "xenpatch.cli", "lint"]
+    piped = subprocess.run([*args, "common/bad.c"], capture_output=True, text=True,
+                           cwd=tree, env=env)
+    assert piped.returncode == 1, piped.stderr
+    assert "[XL001]" in piped.stdout and piped.stdout.endswith("\n")
+    out = tmp_path / "out.json"
+    written = subprocess.run([*args, "--format", "json", "--output", str(out), "common/bad.c"],
+                             capture_output=True, text=True, cwd=tree, env=env)
+    assert written.returncode == 1, written.stderr
+    assert [f["id"] for f in json.loads(out.read_text())["findings"]] == ["XL001"]
+    [kept] = (tmp_path / "cache" / "lint").glob("*.json")
+    assert "common/bad.c" in json.loads(kept.read_text())["exports"]

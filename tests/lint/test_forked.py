@@ -207,3 +207,95 @@ def test_cold_run_same_with_a_child_failing(tmp_path: Path,
         monkeypatch.setattr(forked, "shared_map", lambda fn, n, b=broken: real_map(
             lambda i: (b() if os.getpid() != me else None, fn(i))[1], n))
         assert _cold(tree, tmp_path, monkeypatch, f"c-{broken.__name__}") == with_child
+
+
+# A file calling helpers of five other files: enough definers for the text
+# scans to be shared with a child (lazy.Plan._scanned()).
+_CALLEE = """struct domain {{ spinlock_t a; spinlock_t b; int n; }};
+void take_{n}(struct domain *d)
+{{
+    spin_lock(&d->a);
+    d->n = {n};
+    spin_unlock(&d->a);
+}}
+
+int grab_{n}(struct domain *d)
+{{
+    if ( d->n == {n} )
+        return -1;
+    spin_lock(&d->b);
+    return 0;
+}}
+
+int plain_{n}(int x)
+{{
+    return x + {n};
+}}
+"""
+
+_CALLER = """struct domain { spinlock_t a; spinlock_t b; int n; };
+""" + "".join(f"""void take_{n}(struct domain *d);
+int grab_{n}(struct domain *d);
+int plain_{n}(int x);
+""" for n in range(5)) + """
+void caller(struct domain *d)
+{
+""" + "".join(f"""    if ( grab_{n}(d) )
+        return;
+    take_{n}(d);
+    d->n = plain_{n}(d->n);
+""" for n in range(5)) + """}
+"""
+
+
+def test_cold_run_shares_the_text_scans(tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a second CPU, the text scans of the definers are shared with a
+    child (the run's second shared map, before the summaries'): the same
+    findings, and the same tree cache kept, as when they are not."""
+    # Two of them another architecture's: handed to this process first
+    # (lazy.shared_order()).
+    files = {f"{'arch/arm' if n > 2 else 'common'}/callee{n}.c": _CALLEE.format(n=n)
+             for n in range(5)}
+    files["common/user.c"] = _CALLER
+    tree = small_tree(tmp_path / "xen", files)
+    sizes: list[int] = []
+    real_map = forked.shared_map
+
+    def counted_map(fn, n):  # type: ignore[no-untyped-def]
+        sizes.append(n)
+        return real_map(fn, n)
+
+    monkeypatch.setattr(forked, "can_fork", lambda: True)
+    monkeypatch.setattr(forked, "shared_map", counted_map)
+    # The name index scanned in a child too, the header facts derived here.
+    monkeypatch.setattr(lint_lazyrun, "_PREFETCH_LEAST", 1)
+    shared = _cold(tree, tmp_path, monkeypatch, "s1")
+    # The scans of the five definers, then their summaries.
+    assert sizes == [5, 5], sizes
+    assert shared[0], shared  # findings there
+
+    monkeypatch.setattr(forked, "can_fork", lambda: False)
+    assert _cold(tree, tmp_path, monkeypatch, "s2") == shared
+
+    def kept(name: str) -> list[str]:
+        return sorted(p.read_text() for p in (tmp_path / name / "lint").glob("*.json"))
+
+    assert kept("s1") == kept("s2")
+
+
+def test_shared_order_gives_this_process_the_other_architectures() -> None:
+    """lazy.shared_order(): the files of another architecture than the one
+    this process derived the header facts of come first (this process
+    takes from the front), the others biggest at both ends."""
+    from xenpatch.lint.lazy import shared_order
+
+    sizes = {"arch/arm/mm.c": 5, "arch/arm/p2m.c": 9, "arch/x86/mm.c": 50,
+             "common/page_alloc.c": 40, "common/vmap.c": 3, "common/domain.c": 7}
+    got = shared_order(list(sizes), "x86", sizes.__getitem__)
+    assert got == ["arch/arm/p2m.c", "arch/arm/mm.c",
+                   "arch/x86/mm.c", "common/domain.c", "common/vmap.c", "common/page_alloc.c"]
+    # No architecture derived yet: by size only.
+    assert shared_order(list(sizes), None, sizes.__getitem__) == [
+        "arch/x86/mm.c", "arch/arm/p2m.c", "arch/arm/mm.c", "common/vmap.c",
+        "common/domain.c", "common/page_alloc.c"]

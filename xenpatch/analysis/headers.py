@@ -387,10 +387,15 @@ def _index_for_dir(parent: Path) -> HeaderIndex:
     root = find_xen_root(path)
     if root is None:
         return _NO_TREE
-    rel = path.relative_to(root).parts
+    return _local_index(root, arch_of(path.relative_to(root).as_posix()), path.parent)
+
+
+def arch_of(rel: str) -> str:
+    """The architecture whose headers a C file of the tree (its path under
+    xen/) is indexed with."""
+    parts = rel.split("/")
     # Common code is built for x86 by default; its arch macros are x86's.
-    arch = rel[1] if len(rel) > 2 and rel[0] == "arch" else "x86"
-    return _local_index(root, arch, path.parent)
+    return parts[1] if len(parts) > 2 and parts[0] == "arch" else "x86"
 
 
 @cache

@@ -45,8 +45,28 @@ def read_bytes(path: str | os.PathLike[str]) -> bytes:
         got = run.get(key)
         if got is not None:
             return got
-    with open(key, "rb") as f:
-        raw = f.read()
+    raw = _read(key)
     if run is not None:
         run[key] = raw
     return raw
+
+
+def _read(path: str) -> bytes:
+    """The whole file, in one read where its size says how much (a cold
+    run reads every file of the tree: a buffered file object for each
+    costs more than the read)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        size = os.fstat(fd).st_size
+        first = os.read(fd, size + 1)
+        if len(first) == size:
+            return first  # all of it, as its size said
+        chunks = [first]
+        while more := os.read(fd, 1 << 20):
+            chunks.append(more)
+        return b"".join(chunks)
+    except OSError as exc:
+        # Named, as open() names it (a directory fails only here).
+        raise OSError(exc.errno, exc.strerror, path) from None
+    finally:
+        os.close(fd)

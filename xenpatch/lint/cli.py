@@ -45,7 +45,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--no-tree-summaries", action="store_true",
                    help="know only the files' own and their headers' helpers: neither read "
                    "nor update the cache of the tree's other files' summaries")
-    p.set_defaults(handler=run)
+    # Its work is all written when run() returns (the tree cache whole or
+    # not at all, the forked children reaped): the process ends then,
+    # without the interpreter's teardown of the run's heap.
+    p.set_defaults(handler=run, exit_at_once=True)
 
 
 class _Progress:

@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
-from xenpatch.analysis import fnptrs
+from xenpatch.analysis import fnptrs, typesafe
 from xenpatch.analysis.events import IrqAct, OpAct
 from xenpatch.analysis.fileanalysis import FileAnalysis
 from xenpatch.analysis.functions import shape_fn
@@ -547,6 +547,21 @@ def preparse(path: Path, display: str, raw: bytes, config: LintConfig) -> None:
     except SourceError:
         return  # the lint says so itself
     reuse.keep(display, path, raw, macros, src)
+
+
+def warm(path: Path, config: LintConfig) -> str | None:
+    """What every file analysis of the file's tree and architecture derives
+    first from its headers (the lock table's seed names, the typesafe
+    wrappers, the literal macros: once per process), derived now: a cold
+    single-file run does it while a child scans for the name index, and
+    the children it forks later (the text scans', the summaries') inherit
+    it instead of each deriving it again (~0.04 s on Xen 4.17).  Returns
+    the architecture they are of."""
+    headers = header_index(path)
+    _seed_names(config, headers)
+    typesafe.tree_typesafe(headers.root, headers.arch)
+    typesafe.tree_exacts(headers.root, headers.arch)
+    return headers.arch
 
 
 def _parse(display: str, raw: bytes, config: LintConfig, path: Path) -> SourceFile:

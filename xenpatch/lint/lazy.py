@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from xenpatch.analysis.headers import arch_of
 from xenpatch.analysis.irqdemand import NEED
 from xenpatch.analysis.irqentry import FIELD_KEY
 from xenpatch.analysis.irqstate import ENABLED_TEST
@@ -63,6 +64,9 @@ class Plan:
         # First passes of other files run in this process (lazywitness.py's
         # search), by relative path: the files linted share them.
         self.passes: dict[str, FileResult] = {}
+        # The architecture whose header facts this process has derived
+        # (filelint.warm()), if any: shared_order() hands it the others'.
+        self.home: str | None = None
 
     def read(self, rel: str) -> bytes:
         return read_bytes(self.cache.root / rel)
@@ -186,6 +190,10 @@ class Plan:
                 if rel not in skip:
                     per_file.setdefault(rel, set()).add(n)
         todo: dict[str, frozenset[str]] = {}
+        # With workers started (``found``), the scans share no child: the
+        # workers have both CPUs, and a fork beside a pool's threads is not
+        # one to make.
+        scanned = self._scanned(per_file) if found is None else {}
         for rel, names in sorted(per_file.items()):
             asked = frozenset(names)
             ex = self.cache.file_exports(rel)
@@ -196,7 +204,8 @@ class Plan:
             # The lock API's own files and names have no summaries for
             # their callers (the lock table describes them).
             may = frozenset() if _implements(rel, config.implementation) else (
-                self.may_export(rel, asked) - config.table.ops.keys())
+                (scanned[rel] if rel in scanned else self.may_export(rel, asked))
+                - config.table.ops.keys())
             ex.none |= asked - may
             if rel not in self._changed:
                 self.cache.set_exports(rel, ex)
@@ -206,6 +215,39 @@ class Plan:
                 if found is not None:
                     found(rel, rest)
         return todo
+
+    def _scanned(self, per_file: Mapping[str, set[str]]) -> dict[str, frozenset[str]]:
+        """may_export() of the files wanted() is to scan, shared with a
+        child forked here where a second CPU is there (forked.shared_map():
+        the scans of a cold run's ~30 definers are ~0.08 s of its critical
+        path); {} where this process is to scan them itself, as wanted()
+        then does.  The answers are the same either way: a scan asked for
+        some names keeps nothing in the cache, and what it learns of a
+        file changed since the cache hashed it is handed back."""
+        from xenpatch.lint import forked
+
+        config = self.config()
+        todo = list(
+            (rel for rel, names in per_file.items()
+             if not _implements(rel, config.implementation)
+             and self.cache.may_export(rel) is None
+             and not ((ex := self.cache.file_exports(rel)) is not None
+                      and ex.answers(frozenset(names)))))
+        if len(todo) < _LEAST_SHARED or not forked.can_fork():
+            return {}
+        ends = shared_order(todo, self.home, lambda r: _size(self.cache.root / r))
+
+        def scan(k: int) -> tuple[frozenset[str], bool]:
+            rel = ends[k]
+            got = self.may_export(rel, frozenset(per_file[rel]))
+            return got, rel in self._changed
+
+        out: dict[str, frozenset[str]] = {}
+        for rel, (got, changed) in zip(ends, forked.shared_map(scan, len(ends)), strict=True):
+            if changed:
+                self._changed.add(rel)
+            out[rel] = got
+        return out
 
     def record(self, rel: str, asked: frozenset[str], got: Mapping[str, Summary],
                complete: bool = False, digest: str | None = None) -> None:
@@ -257,6 +299,33 @@ class Plan:
             return self._unkept[rel].get(name)
         ex = self.cache.file_exports(rel)
         return ex.known.get(name) if ex is not None else None
+
+
+def shared_order(rels: list[str], home: str | None, size: Callable[[str], int]) -> list[str]:
+    """The order forked.shared_map() is to take the files in (this process
+    from the front, the child from the back): the files of another
+    architecture than ``home`` first, so that this process derives their
+    headers' facts (a child's are lost with it, and the later round asks
+    these files again here: lazyrounds.py), then the others with the
+    biggest at both ends, where each side starts, the smallest where
+    they meet.  Only who does what changes, never the answers."""
+    def by_size(rs: list[str]) -> list[str]:
+        return sorted(rs, key=lambda r: (-size(r), r))
+
+    foreign = by_size([r for r in rels if home is not None and arch_of(r) != home])
+    rest = by_size([r for r in rels if r not in foreign])
+    return foreign + rest[0::2] + rest[1::2][::-1]
+
+
+# Fewer files to scan than this are scanned here: a fork costs more.
+_LEAST_SHARED = 4
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _implements(rel: str, implementation: tuple[str, ...]) -> bool:

@@ -91,9 +91,10 @@ def lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str | 
             plan.prefetch(_PREFETCH_LEAST)
         needs = {item: plan.needed(kept[item], item[0], texts[item]) for item in files}
         if plan.prefetching() and texts[files[0]] is not None:
-            from xenpatch.lint.filelint import preparse
+            from xenpatch.lint.filelint import preparse, warm
 
             preparse(files[0][0], files[0][1], texts[files[0]], config())  # type: ignore[arg-type]
+            plan.home = warm(files[0][0], config())
         every = frozenset().union(*needs.values())
         # The other files' summaries of those names: computed where missing
         # (with workers started, each file's as soon as it is known).
@@ -217,7 +218,7 @@ def _alone(item: tuple[Path, str], raw: bytes | None, plan: lazy_t.Plan,
     as in the whole-tree run."""
     from xenpatch.lint import lazy
 
-    got = _halved(plan.cache.root, jobs_todo) if mapper is map else list(
+    got = _halved(plan.cache.root, jobs_todo, plan.home) if mapper is map else list(
         mapper(workers.summaries, [plan.cache.root / r for r, _ in jobs_todo],
                [n for _, n in jobs_todo]))
     for (r, names), (complete, ex, digest) in zip(jobs_todo, got, strict=True):
@@ -384,19 +385,19 @@ def _with_callers(item: tuple[Path, str], raw: bytes | None, cache: TreeCache,
 _PREFETCH_LEAST = 64
 
 
-def _halved(root: Path, jobs_todo: list[tuple[str, frozenset[str]]],
+def _halved(root: Path, jobs_todo: list[tuple[str, frozenset[str]]], home: str | None,
             ) -> list[tuple[bool, dict[str, Summary], str | None]]:
     """workers.summaries() of each, shared with a child forked here where a second
     CPU is there (forked.shared_map()): a pool's workers would each import
     and derive again what this process has (the header indexes found by
-    the plan's text scans), a child forked now inherits it.  The biggest
-    files are at both ends, where each side starts, the smallest where
-    they meet.  What the child does not answer whole this process does:
+    the plan's text scans), a child forked now inherits it; in
+    lazy.shared_order()'s order (``home``: the architecture whose header
+    facts this process has).  What the child does not answer whole this process does:
     the result is the same either way."""
-    from xenpatch.lint import forked
+    from xenpatch.lint import forked, lazy
 
-    by_size = sorted(range(len(jobs_todo)), key=lambda i: (-_size(root / jobs_todo[i][0]), i))
-    ends = by_size[0::2] + by_size[1::2][::-1]
+    at = {r: i for i, (r, _) in enumerate(jobs_todo)}
+    ends = [at[r] for r in lazy.shared_order(list(at), home, lambda r: _size(root / r))]
     got = forked.shared_map(lambda k: workers.summaries(root / jobs_todo[ends[k]][0],
                                                  jobs_todo[ends[k]][1]), len(ends))
     out = dict(zip(ends, got, strict=True))
