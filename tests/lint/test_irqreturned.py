@@ -12,7 +12,10 @@ takes it with IRQs known on.  Reported: the allocation past
 allocation on chan_find()'s NULL side (IRQs as they were: on), and the one
 after chan_get_plain() (IRQs as the caller has them, which nothing says),
 and the one after chan_unlock(), which restores flags it was handed (the
-IRQ state after it is unknown: summaries.py's release ``irq``).
+IRQ state after it is unknown: summaries.py's release ``irq``).  An unlock
+helper that turns IRQs on on every path (chan_put()) is still checked
+against the state before it: XL014 inside chan_poll()'s
+local_irq_disable() section, after chan_get().
 
 fixtures/lint/irqbuilt/ linted a file alone (lint/lazywitness.py): the
 allocator defined twice, the Makefile building one; the search takes the
@@ -58,11 +61,11 @@ def test_the_whole_tree_run_reports_the_fixtures_expectations() -> None:
     got = found_whole(TREE)
     assert got == {p.relative_to(TREE).as_posix(): expected(p)
                    for p in sorted(TREE.rglob("*.c"))}
-    assert got[CHAN] == [(66, "XL017"), (92, "XL017")]
+    assert got[CHAN] == [(66, "XL017"), (92, "XL017"), (141, "XL014")]
 
 
 def test_the_success_side_of_the_result_test_has_irqs_off() -> None:
-    [f, _] = _whole(TREE)[CHAN]
+    [f, _, _] = _whole(TREE)[CHAN]
     assert f.function == "chan_attach"
     assert "'_pool_get' (through 'spin_lock') takes 'pool_lock' with IRQs off" in f.message
     assert "at common/stats.c:18 (in 'stats_sample')" in f.message
@@ -97,6 +100,8 @@ def test_summaries_say_irqs_off_only_for_an_irq_take() -> None:
     assert irq("chan_get_plain") == [("acquire", None)]
     # Its caller's IRQ state after it is unknown: not the acquire's "off".
     assert irq("chan_unlock") == [("release", "?")]
+    # IRQ_ON says what chan_put() leaves: on.
+    assert irq("chan_put") == [("release", None), ("irqon", None)]
 
 
 def test_an_allocator_defined_twice_is_the_built_ones_for_a_file_alone() -> None:

@@ -370,7 +370,11 @@ def helper_summary(f: FunctionUnit, res: Result) -> Summary | None:
     on = irqstate.irq_on_effect(f.name)
     if s is None:
         return Summary((on,), None)
-    return replace(s, effects=(*s.effects, on))
+    # IRQ_ON says what its releases leave (on), and its call is checked
+    # against the state before it (XL014): no "unknown" in between.
+    kept = tuple(replace(e, irq=None) if e.action == "release" and e.irq == "?" else e
+                 for e in s.effects)
+    return replace(s, effects=(*kept, on))
 
 
 def _lock_summary(f: FunctionUnit, res: Result) -> Summary | None:
@@ -485,8 +489,8 @@ def _irq_held(key: str, h: Held, exits: list[tuple[int, State, State]]) -> str |
 def _irq_dropped(rels: Iterable[Effect]) -> str | None:
     """"?" when the helper releases the lock with an _irq/_irqrestore op:
     what IRQ state it leaves its caller, its summary does not say (flags
-    it was handed), unless it turns them on on every path (IRQ_ON, after
-    this effect).  A caller's IRQs-off section ends there, by the helper's
+    it was handed), unless it turns them on on every path (then IRQ_ON
+    says it instead: helper_summary()).  A caller's IRQs-off section ends there, by the helper's
     hand, as it started in it when an acquire helper's ``irq`` is "off"."""
     return "?" if any(r.flavour in irqstate.IRQ_FLAVOURS for r in rels) else None
 
