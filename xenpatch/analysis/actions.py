@@ -140,7 +140,10 @@ def fill_actions(
     def irq_moves(call: Node, name: str | None, e: Effect, line: int, col: int,
                   forget: bool = False) -> list[IrqAct]:
         """The IRQ moves of a lock op's call, after its lock effect (a try:
-        the state is unknown after it, whichever way it went)."""
+        the state is unknown after it, whichever way it went; a helper's
+        acquire whose summary says IRQs are off after it: off)."""
+        if not forget and (off := irqstate.callee_act(e, line, col)) is not None:
+            return [off]
         if e.flavour not in irqstate.IRQ_FLAVOURS or name is None:
             return []
         if forget:

@@ -321,8 +321,11 @@ class Engine:
         for e in effects:
             if e.action in ("try", "acquire"):
                 s = self.acquire(n, s, e, line, col, trying=True) or s
+                # A helper's success returns with IRQs off (summaries.py):
+                # the side of the test it succeeded on has them off.
+                s = irqstate.callee_after(s, e)
             elif e.action == "release":
-                s = self.release(n, s, e, line, col)
+                s = irqstate.callee_after(self.release(n, s, e, line, col), e)
             elif e.action == "unknown":
                 # What a successful try-like helper may also hold (its
                 # summary cannot say when): unknown here, as it was there.
@@ -339,7 +342,8 @@ class Engine:
                 return [self.release(n, s, e, act.line, act.col)]
             if e.action == "try":
                 # A trylock whose result nobody tests: either outcome.
-                return [self.acquire(n, s, e, act.line, act.col, trying=True) or s, s]
+                won = self.acquire(n, s, e, act.line, act.col, trying=True) or s
+                return [irqstate.callee_off(won) if e.irq == "off" else won, s]
             if e.action == "unknown":
                 return [self.make_unknown(s, e, act.line)]
             if e.action == ASSERTED:

@@ -273,7 +273,7 @@ def transfer(s: State, act: IrqAct | OpAct) -> State:
         return _on(s)
     if op == "off":
         return _off(s, cpu=True)
-    if op == "lock_off":
+    if op in ("lock_off", "callee_off"):
         return _off(s, cpu=False)
     if op in ("save", "lock_save"):
         return _off(_save(s, act), cpu=act.op == "save")
@@ -299,6 +299,35 @@ def transfer(s: State, act: IrqAct | OpAct) -> State:
         for v in (act.var or "").split():
             s = s.with_fact(_flags_key(v), Saved("u", 0, False, "-", 0).text())
         return s
+    return s
+
+
+def callee_off(s: State) -> State:
+    """After a helper that returns holding a lock it took with IRQs off
+    (a summary effect's ``irq``): off, by a lock as an _irq take leaves
+    them; nothing to check (the helper's own take was checked in it)."""
+    return _off(s, cpu=False)
+
+
+def callee_act(e: Effect, line: int, col: int) -> IrqAct | None:
+    """The IRQ move of a call whose summary effect ``e`` says what IRQ
+    state it leaves where it holds: off after an acquire helper's call,
+    unknown after a release helper's that drops the lock _irq/_irqrestore;
+    None for any other."""
+    if e.irq == "off" and e.action == "acquire":
+        return IrqAct("", "callee_off", None, e.key, e.via, line, col)
+    if e.irq == "?" and e.action == "release":
+        return IrqAct("", "forget", None, e.key, e.via, line, col)
+    return None
+
+
+def callee_after(s: State, e: Effect) -> State:
+    """callee_act()'s move where the effect happens on one side of a
+    try-like helper's result test (dataflow's try_success)."""
+    if e.irq == "off" and e.action in ("try", "acquire"):
+        return callee_off(s)
+    if e.irq == "?" and e.action == "release":
+        return transfer(s, IrqAct("", "forget", None, e.key, e.via))
     return s
 
 
@@ -500,6 +529,8 @@ def irq_on_effect(name: str) -> Effect:
 
 
 __all__ = [
-    "IRQ_ON", "IrqIssue", "IrqTable", "call_acts", "check", "enables_on_every_path",
-    "irq_on_effect", "issues", "load_irq_table", "lock_acts", "transfer", "unsaved_locals",
+    "IRQ_ON", "IrqIssue", "IrqTable", "call_acts", "callee_act", "callee_after", "callee_off",
+    "check",
+    "enables_on_every_path", "irq_on_effect", "issues", "load_irq_table", "lock_acts",
+    "transfer", "unsaved_locals",
 ]

@@ -103,6 +103,15 @@ class Effect:
     # architecture's put_page() tests its own things before the same free,
     # and a tree's summaries keep a name only where its definitions agree).
     conds: str | None = field(default=None, compare=False)
+    # An acquire or try of a helper's summary: "off" when every exit of the
+    # helper that holds the lock has IRQs off by its _irq/_irqsave take
+    # (domain_spin_lock_irq_desc() returns its descriptor locked with IRQs
+    # off, NULL with them as they were): the caller's IRQs are off where the
+    # effect holds -- after an acquire, on a try's success side.  A release:
+    # "?" when the helper drops the lock with an _irq/_irqrestore op, which
+    # leaves the caller's IRQ state unknown (unless the summary's IRQ_ON
+    # follows).  None: the call says nothing of the IRQ state (summaries.py).
+    irq: str | None = None
 
 
 @dataclass(frozen=True)

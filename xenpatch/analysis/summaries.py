@@ -11,6 +11,7 @@ at the exits or not, are takes.py's.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from xenpatch.analysis import irqstate
@@ -369,7 +370,11 @@ def helper_summary(f: FunctionUnit, res: Result) -> Summary | None:
     on = irqstate.irq_on_effect(f.name)
     if s is None:
         return Summary((on,), None)
-    return replace(s, effects=(*s.effects, on))
+    # IRQ_ON says what its releases leave (on), and its call is checked
+    # against the state before it (XL014): no "unknown" in between.
+    kept = tuple(replace(e, irq=None) if e.action == "release" and e.irq == "?" else e
+                 for e in s.effects)
+    return replace(s, effects=(*kept, on))
 
 
 def _lock_summary(f: FunctionUnit, res: Result) -> Summary | None:
@@ -432,7 +437,7 @@ def _lock_summary(f: FunctionUnit, res: Result) -> Summary | None:
             flavour = "any"  # the helper handles IRQ state its own way
         effects.append(Effect("release", e0.kind, mode, flavour, t,
                               template(e0.owner, info) if e0.owner else None, f.name,
-                              inferred=True, nonnull=nonnull))
+                              inferred=True, nonnull=nonnull, irq=_irq_dropped(rels.values())))
     for k in sorted(by_design | cond_keys):
         h = acquired[k]
         t = template(_as_returned(k.rstrip("'"), info, ret_var), info, ret_var)
@@ -446,7 +451,7 @@ def _lock_summary(f: FunctionUnit, res: Result) -> Summary | None:
         mode, mode_arg = _mode_of(info, k, exits, h.mode)
         effects.append(Effect(action, h.kind, mode, flavour, t,
                               template(h.owner, info) if h.owner else None, f.name,
-                              inferred=True, mode_arg=mode_arg))
+                              inferred=True, mode_arg=mode_arg, irq=_irq_held(k, h, exits)))
     effects.extend(lock_takes(f, res, {e.key for e in effects}))
     # What the function left unknown, its callers cannot know either.
     for k in sorted(ex.unknown):
@@ -465,6 +470,29 @@ def _lock_summary(f: FunctionUnit, res: Result) -> Summary | None:
                            outs=out_facts(f, exits, conditional, cond_keys))
         return Summary(tuple(effects), None, guard)
     return Summary(tuple(effects), None)
+
+
+def _irq_held(key: str, h: Held, exits: list[tuple[int, State, State]]) -> str | None:
+    """"off" when the helper took ``key`` with an _irq/_irqsave op and every
+    exit holding it has IRQs known off: the state its caller has wherever
+    the effect holds (an acquire's every path, a try's success side), told
+    apart by the helper's result as its lock is.  The exits that do not
+    hold it say nothing (NULL returned with IRQs as they were)."""
+    if h.flavour not in irqstate.IRQ_FLAVOURS:
+        return None
+    held = [a for _, a, _ in exits if a.get(key) is not None]
+    if held and all(a.fact(UNKNOWN) is None and a.fact("%irq") == "off" for a in held):
+        return "off"
+    return None
+
+
+def _irq_dropped(rels: Iterable[Effect]) -> str | None:
+    """"?" when the helper releases the lock with an _irq/_irqrestore op:
+    what IRQ state it leaves its caller, its summary does not say (flags
+    it was handed), unless it turns them on on every path (then IRQ_ON
+    says it instead: helper_summary()).  A caller's IRQs-off section ends there, by the helper's
+    hand, as it started in it when an acquire helper's ``irq`` is "off"."""
+    return "?" if any(r.flavour in irqstate.IRQ_FLAVOURS for r in rels) else None
 
 
 def out_facts(f: FunctionUnit, exits: list[tuple[int, State, State]], success: str,
@@ -589,7 +617,8 @@ def _conditional_release(
                    and a.effect.key == k and a.effect.action == "release"), None)
         if t is None or e0 is None:
             return None
-        effects.append(Effect("release", e0.kind, "", "any", t, None, f.name, inferred=True))
+        effects.append(Effect("release", e0.kind, "", "any", t, None, f.name, inferred=True,
+                              irq=_irq_dropped((e0,))))
     return Summary(tuple(effects), success)
 
 

@@ -6,7 +6,9 @@ The case taken: the file calls another file's function with IRQs known
 off (its ``CALLS`` record), and that function (its defining file's
 ``TAKES``, from that file's first pass) takes plainly, in its caller's
 state, a lock of its file's scope (an identity qualified by the defining
-file: no other file takes it but through that file's functions).  Where
+file: no other file takes it but through that file's functions; of a
+function the tree defines twice, the definition its Makefile builds when
+the other is known not built, as merge() takes it).  Where
 the defining file has no IRQ-flavoured take of the lock (an _irq take of
 its own, or a function taking it _irq: another file could call that one),
 no file of the tree can make the lock IRQ-safe, so the lock is
@@ -29,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from xenpatch.analysis.locktable import Summary
+from xenpatch.c.builtobjs import built_one
 from xenpatch.lint import irqwitness
 from xenpatch.lint.findings import FileResult
 from xenpatch.lint.inputs import size as _size
@@ -116,10 +119,9 @@ def search(item: tuple[Path, str], own: Mapping[str, Summary], root: Path,
 
     per_file: list[tuple[Path, str, Mapping[str, Summary]]] = [(item[0], rel, own)]
     for name in sorted(off):
-        defs = [d for d in definers.get(name, ()) if d != rel]
-        if len(defs) != 1:
-            continue  # defined twice: the build decides (merge()'s)
-        home = defs[0]
+        home = _home(root, [d for d in definers.get(name, ()) if d != rel])
+        if home is None:
+            continue
         ex = run(home).exports
         for e in (ex.get(TAKES + name) or Summary((), None)).effects:
             ident = e.origin or ""
@@ -129,7 +131,7 @@ def search(item: tuple[Path, str], own: Mapping[str, Summary], root: Path,
             takers, irq = _takers(ex, ident)
             if irq or f"{LOCK}{ident}|{IRQ}" in ex:
                 continue  # another file may make it IRQ-safe: not decided here
-            if not all(definers.get(n, [home]) == [home] for n in takers):
+            if not all(_home(root, definers.get(n, [home])) == home for n in takers):
                 continue
             if any(n in states.get("on", set()) for n in takers):
                 continue  # the file's own pair: the one-file check's
@@ -155,6 +157,17 @@ def search(item: tuple[Path, str], own: Mapping[str, Summary], root: Path,
     if irqwitness.wanted(merged, rel):
         out.merged = merged
     return out
+
+
+def _home(root: Path, defs: list[str]) -> str | None:
+    """The file whose definition of a function the tree's record is: its
+    one definer, or of several the one the Makefiles build when the others
+    are known not built (merge()'s choice: the parent of a rewrite keeps
+    both allocators); else None (the build decides, nothing here can)."""
+    if len(defs) == 1:
+        return defs[0]
+    one = built_one([root / d for d in defs]) if defs else None
+    return None if one is None else defs[one]
 
 
 def _witness(rel: str, home: str, takers: set[str], root: Path,

@@ -1,0 +1,113 @@
+"""The IRQ state after a call of a helper that returns holding a lock it
+took with IRQs off (summaries.py, Effect.irq): off where its effect holds
+-- after an acquire helper, on the success side of a try-like one's
+result test -- so XL017 sees the caller's allocation made with IRQs off.
+
+fixtures/lint/irqreturned/: common/chan.c's chan_find() returns a channel
+locked _irqsave, or NULL with nothing locked (as the IRQ descriptor
+lookups do); chan_get() always returns it locked _irq, chan_get_plain()
+locked plainly.  The pool's lock (common/pool.c) is IRQ-unsafe: stats.c
+takes it with IRQs known on.  Reported: the allocation past
+``if ( c == NULL ) return`` and the one after chan_get().  Silent: the
+allocation on chan_find()'s NULL side (IRQs as they were: on), and the one
+after chan_get_plain() (IRQs as the caller has them, which nothing says),
+and the one after chan_unlock(), which restores flags it was handed (the
+IRQ state after it is unknown: summaries.py's release ``irq``).  An unlock
+helper that turns IRQs on on every path (chan_put()) is still checked
+against the state before it: XL014 inside chan_poll()'s
+local_irq_disable() section, after chan_get().
+
+fixtures/lint/irqbuilt/ linted a file alone (lint/lazywitness.py): the
+allocator defined twice, the Makefile building one; the search takes the
+built definition's record, as the whole-tree run's merge does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lint.test_fixtures import expected
+from lint.trees import found_whole
+from xenpatch.lint.findings import Finding
+from xenpatch.lint.run import lint_files
+from xenpatch.paths import fixtures_dir
+
+TREE = fixtures_dir() / "lint" / "irqreturned"
+BUILT = fixtures_dir() / "lint" / "irqbuilt"
+CHAN = "common/chan.c"
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / "cache"))
+
+
+def _whole(root: Path) -> dict[str, list[Finding]]:
+    files = [(p, p.relative_to(root).as_posix()) for p in sorted(root.rglob("*.c"))]
+    return {r.path: r.findings for r in lint_files(files, jobs=1, tree=False)}
+
+
+def _alone(root: Path, rel: str) -> list[Finding]:
+    [r] = lint_files([(root / rel, rel)], jobs=1)
+    return r.findings
+
+
+def _shape(fs: list[Finding]) -> list[tuple[object, ...]]:
+    return sorted((f.line, f.col, f.check, f.function, f.message, f.flow, f.key) for f in fs)
+
+
+def test_the_whole_tree_run_reports_the_fixtures_expectations() -> None:
+    got = found_whole(TREE)
+    assert got == {p.relative_to(TREE).as_posix(): expected(p)
+                   for p in sorted(TREE.rglob("*.c"))}
+    assert got[CHAN] == [(66, "XL017"), (92, "XL017"), (141, "XL014")]
+
+
+def test_the_success_side_of_the_result_test_has_irqs_off() -> None:
+    [f, _, _] = _whole(TREE)[CHAN]
+    assert f.function == "chan_attach"
+    assert "'_pool_get' (through 'spin_lock') takes 'pool_lock' with IRQs off" in f.message
+    assert "at common/stats.c:18 (in 'stats_sample')" in f.message
+    # The path runs through the helper's call and the test it passed.
+    notes = [s.note for s in f.flow]
+    assert "c = chan_find(port, NULL);" in notes and "'c == NULL' is false" in notes
+
+
+def test_the_file_alone_reports_what_the_whole_tree_run_does() -> None:
+    assert _shape(_alone(TREE, CHAN)) == _shape(_whole(TREE)[CHAN])
+
+
+def test_summaries_say_irqs_off_only_for_an_irq_take() -> None:
+    from xenpatch.analysis.fileanalysis import FileAnalysis
+    from xenpatch.analysis.headers import header_index
+    from xenpatch.lint.config import LintConfig
+    from xenpatch.lint.filelint import _parse
+
+    path = TREE / CHAN
+    config = LintConfig.load()
+    src = _parse(str(path), path.read_bytes(), config, path)
+    fa = FileAnalysis(config, src, header_index(path), None)
+    fa.relevant()
+
+    def irq(name: str) -> list[tuple[str, str | None]]:
+        s = fa.summary_of(name)
+        assert s is not None
+        return [(e.action, e.irq) for e in s.effects if e.action != "take"]
+
+    assert irq("chan_find") == [("try", "off")]
+    assert irq("chan_get") == [("acquire", "off")]
+    assert irq("chan_get_plain") == [("acquire", None)]
+    # Its caller's IRQ state after it is unknown: not the acquire's "off".
+    assert irq("chan_unlock") == [("release", "?")]
+    # IRQ_ON says what chan_put() leaves: on.
+    assert irq("chan_put") == [("release", None), ("irqon", None)]
+
+
+def test_an_allocator_defined_twice_is_the_built_ones_for_a_file_alone() -> None:
+    """irqbuilt/common/user.c alone: slab.c's record (the Makefile's), as
+    the whole-tree run merges it."""
+    rel = "common/user.c"
+    alone = _alone(BUILT, rel)
+    assert [(f.line, f.check) for f in alone] == [(20, "XL017")]
+    assert _shape(alone) == _shape(_whole(BUILT)[rel])
