@@ -448,6 +448,15 @@ def _seed_names(config: LintConfig, headers: HeaderIndex) -> frozenset[bytes]:
     return headers.memo(("seeds", config.table.value_key), make)
 
 
+def _irq_move_names(config: LintConfig, headers: HeaderIndex) -> frozenset[bytes]:
+    """The IRQ API's moves that make IRQs known off (a disable, a save),
+    with the header inlines and macros reaching one: once per index and
+    table of them."""
+    moves = frozenset(n for n, (effect, _) in config.irq.calls.items()
+                      if effect in ("off", "save"))
+    return headers.memo(("irq-moves", moves), lambda: reaching_names(headers, moves))
+
+
 def warm_headers(paths: Iterable[Path], config: LintConfig) -> None:
     """The header index of each directory of ``paths`` and the seed names
     derived from it, worked out here (a whole-tree run's parent, before
@@ -455,6 +464,7 @@ def warm_headers(paths: Iterable[Path], config: LintConfig) -> None:
     every directory it meets (6% of a run's CPU on Xen 4.17, twice)."""
     for d in {p.parent for p in paths}:
         _seed_names(config, header_index(d / "x.c"))
+        _irq_move_names(config, header_index(d / "x.c"))
 
 
 def lint_file(path: Path, display: str, config: LintConfig,
@@ -490,6 +500,13 @@ def _lint_text(path: Path, display: str, config: LintConfig,
     headers = header_index(path)
     if not mentions_any(raw, _seed_names(config, headers)) and not (
         external and mentions_any(raw, reaching_names(headers, frozenset(external)))
+    ) and not (
+        # A first pass exports the file's calls made with IRQs known off
+        # (irqcontext.witness_exports()): a file naming no lock but a
+        # disable or save of IRQs (a CPU's teardown) is such a caller of
+        # the other files' functions, which only this pass would say.
+        IRQ_CODES & config.enabled and not findings_only
+        and mentions_any(raw, _irq_move_names(config, headers))
     ):
         out = FileResult(display, parsed=False)
         if IRQ_CODES & config.enabled and not findings_only:
