@@ -30,6 +30,7 @@ from xenpatch.analysis.irqdemand import Demands, export_demands
 from xenpatch.analysis.irqentry import (
     CALL_KEY,
     FIELD_KEY,
+    STATES,
     WANT,
     WITNESS,
     call_states,
@@ -40,6 +41,7 @@ from xenpatch.analysis.irqentry import (
     field_call_states,
     field_summary,
     fields_called,
+    summary_state,
 )
 from xenpatch.analysis.irqstate import IRQ_ON
 from xenpatch.analysis.kept import kept_summary, run_engine
@@ -464,6 +466,15 @@ def _stray(src: SourceFile, seeds: frozenset[bytes]) -> list[tuple[str, int, str
     return out
 
 
+def _irq_move_names(config: LintConfig, headers: HeaderIndex) -> frozenset[bytes]:
+    """The IRQ API's moves that make IRQs known off (a disable, a save),
+    with the header inlines and macros reaching one: once per index and
+    table of them."""
+    moves = frozenset(n for n, (effect, _) in config.irq.calls.items()
+                      if effect in ("off", "save"))
+    return headers.memo(("irq-moves", moves), lambda: reaching_names(headers, moves))
+
+
 def warm_headers(paths: Iterable[Path], config: LintConfig) -> None:
     """The header index of each directory of ``paths`` and the seed names
     derived from it, worked out here (a whole-tree run's parent, before
@@ -471,6 +482,7 @@ def warm_headers(paths: Iterable[Path], config: LintConfig) -> None:
     every directory it meets (6% of a run's CPU on Xen 4.17, twice)."""
     for d in {p.parent for p in paths}:
         _seed_names(config, header_index(d / "x.c"))
+        _irq_move_names(config, header_index(d / "x.c"))
 
 
 def lint_file(path: Path, display: str, config: LintConfig,
@@ -504,14 +516,24 @@ def _lint_text(path: Path, display: str, config: LintConfig,
     # Another file's helper counts when reached through a header inline or
     # macro too (get_gfn_query() reaches p2m.c's lock).
     headers = header_index(path)
+    witnesses_only = False
     if not mentions_any(raw, _seed_names(config, headers)) and not (
         external and mentions_any(raw, reaching_names(headers, frozenset(external)))
     ):
         out = FileResult(display, parsed=False)
-        if IRQ_CODES & config.enabled and not findings_only:
-            # Its calls through fields are of states nobody analysed.
-            out.exports.update({FIELD_KEY + n: field_summary("?") for n in fields_called(raw)})
-        return out
+        if not IRQ_CODES & config.enabled or findings_only:
+            return out
+        # Its calls through fields are of states nobody analysed.
+        out.exports.update({FIELD_KEY + n: field_summary("?") for n in fields_called(raw)})
+        # A first pass exports the file's calls made with IRQs known off
+        # (irqcontext.witness_exports()): a file naming no lock but a
+        # disable or save of IRQs (a CPU's teardown) is such a caller of
+        # the other files' functions, which only this pass would say.  Its
+        # lint is for those alone: what else it finds or exports stays as
+        # a file with nothing to check, the same whole or alone.
+        if not mentions_any(raw, _irq_move_names(config, headers)):
+            return out
+        witnesses_only = True
     from xenpatch.c.masking import table_for
 
     # A second pass over a tree finds the parse of the first in this
@@ -524,7 +546,8 @@ def _lint_text(path: Path, display: str, config: LintConfig,
         try:
             src = _parse(display, raw, config, path)
         except SourceError as exc:
-            return FileResult(display, error=str(exc))
+            # Parsed for its witnesses alone, it had nothing to check.
+            return out if witnesses_only else FileResult(display, error=str(exc))
     result = lint_source(src, config, path, external, findings_only, exports_only)
     # Kept once linted: what reuse.py lets go of it then is let go of
     # before the next file's lint.
@@ -532,6 +555,10 @@ def _lint_text(path: Path, display: str, config: LintConfig,
         reuse.keep(display, path, raw, macros, src)
     elif taken and again:
         reuse.keep_again(display, path, raw, macros, src)
+    if witnesses_only:
+        out.exports.update({k: v for k, v in result.exports.items()
+                            if k.startswith(WITNESS) and summary_state(v) in STATES})
+        return out
     return result
 
 
