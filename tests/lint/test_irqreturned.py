@@ -27,10 +27,8 @@ from pathlib import Path
 
 import pytest
 
+from lint import trees
 from lint.test_fixtures import expected
-from lint.trees import found_whole
-from xenpatch.lint.findings import Finding
-from xenpatch.lint.run import lint_files
 from xenpatch.paths import fixtures_dir
 
 TREE = fixtures_dir() / "lint" / "irqreturned"
@@ -43,29 +41,15 @@ def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / "cache"))
 
 
-def _whole(root: Path) -> dict[str, list[Finding]]:
-    files = [(p, p.relative_to(root).as_posix()) for p in sorted(root.rglob("*.c"))]
-    return {r.path: r.findings for r in lint_files(files, jobs=1, tree=False)}
-
-
-def _alone(root: Path, rel: str) -> list[Finding]:
-    [r] = lint_files([(root / rel, rel)], jobs=1)
-    return r.findings
-
-
-def _shape(fs: list[Finding]) -> list[tuple[object, ...]]:
-    return sorted((f.line, f.col, f.check, f.function, f.message, f.flow, f.key) for f in fs)
-
-
 def test_the_whole_tree_run_reports_the_fixtures_expectations() -> None:
-    got = found_whole(TREE)
+    got = trees.found_whole(TREE)
     assert got == {p.relative_to(TREE).as_posix(): expected(p)
                    for p in sorted(TREE.rglob("*.c"))}
     assert got[CHAN] == [(66, "XL017"), (92, "XL017"), (141, "XL014")]
 
 
 def test_the_success_side_of_the_result_test_has_irqs_off() -> None:
-    [f, _, _] = _whole(TREE)[CHAN]
+    [f, _, _] = trees.whole(TREE)[CHAN]
     assert f.function == "chan_attach"
     assert "'_pool_get' (through 'spin_lock') takes 'pool_lock' with IRQs off" in f.message
     assert "at common/stats.c:18 (in 'stats_sample')" in f.message
@@ -75,7 +59,7 @@ def test_the_success_side_of_the_result_test_has_irqs_off() -> None:
 
 
 def test_the_file_alone_reports_what_the_whole_tree_run_does() -> None:
-    assert _shape(_alone(TREE, CHAN)) == _shape(_whole(TREE)[CHAN])
+    assert trees.shape(trees.alone(TREE, CHAN)) == trees.shape(trees.whole(TREE)[CHAN])
 
 
 def test_summaries_say_irqs_off_only_for_an_irq_take() -> None:
@@ -108,6 +92,6 @@ def test_an_allocator_defined_twice_is_the_built_ones_for_a_file_alone() -> None
     """irqbuilt/common/user.c alone: slab.c's record (the Makefile's), as
     the whole-tree run merges it."""
     rel = "common/user.c"
-    alone = _alone(BUILT, rel)
+    alone = trees.alone(BUILT, rel)
     assert [(f.line, f.check) for f in alone] == [(20, "XL017")]
-    assert _shape(alone) == _shape(_whole(BUILT)[rel])
+    assert trees.shape(alone) == trees.shape(trees.whole(BUILT)[rel])

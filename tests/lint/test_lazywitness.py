@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from lint import trees
 from lint.test_fixtures import expected
 from xenpatch.lint import lazywitness
-from xenpatch.lint.findings import Finding
 from xenpatch.lint.run import lint_files
 from xenpatch.paths import fixtures_dir
 
@@ -32,30 +32,16 @@ def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / "cache"))
 
 
-def _whole(root: Path) -> dict[str, list[Finding]]:
-    files = [(p, p.relative_to(root).as_posix()) for p in sorted(root.rglob("*.c"))]
-    return {r.path: r.findings for r in lint_files(files, jobs=1, tree=False)}
-
-
-def _alone(root: Path, rel: str) -> list[Finding]:
-    [r] = lint_files([(root / rel, rel)], jobs=1)
-    return r.findings
-
-
-def _shape(fs: list[Finding]) -> list[tuple[object, ...]]:
-    return sorted((f.line, f.col, f.check, f.function, f.message, f.flow, f.key) for f in fs)
-
-
 def test_the_whole_tree_run_reports_the_fixtures_expectations() -> None:
-    got = {p: sorted((f.line, f.check) for f in fs) for p, fs in _whole(TREE).items()}
+    got = {p: sorted((f.line, f.check) for f in fs) for p, fs in trees.whole(TREE).items()}
     assert got == {p.relative_to(TREE).as_posix(): expected(p) for p in sorted(TREE.rglob("*.c"))}
 
 
 def test_the_file_alone_reports_what_the_whole_tree_run_does() -> None:
-    whole = _whole(TREE)[EVENTS]
-    alone = _alone(TREE, EVENTS)
+    whole = trees.whole(TREE)[EVENTS]
+    alone = trees.alone(TREE, EVENTS)
     assert [(f.line, f.check) for f in whole] == [(20, "XL017"), (36, "XL017")]
-    assert _shape(alone) == _shape(whole)
+    assert trees.shape(alone) == trees.shape(whole)
     # The biggest file taking the lock with IRQs on is the one named.
     assert "at common/trace.c:33 (in 'trace_point')" in alone[0].message
 
@@ -64,7 +50,7 @@ def test_the_other_files_alone_report_nothing_new() -> None:
     # trace.c's take against log.c's IRQ-safe lock is the whole-tree run's
     # (the symmetric case is not searched for).
     for rel in ("common/ring.c", "common/log.c", "drivers/console.c", "common/trace.c"):
-        assert _alone(TREE, rel) == []
+        assert trees.alone(TREE, rel) == []
 
 
 def test_a_search_stopping_at_its_bound_reports_nothing_and_says_so(
@@ -87,8 +73,8 @@ def test_without_a_take_with_irqs_on_nothing_is_reported(tmp_path: Path) -> None
     shutil.copytree(TREE, root)
     for rel in ("common/trace.c", "drivers/console.c"):
         (root / rel).unlink()
-    assert _whole(root)[EVENTS] == []
-    assert _alone(root, EVENTS) == []
+    assert trees.whole(root)[EVENTS] == []
+    assert trees.alone(root, EVENTS) == []
 
 
 def test_the_witness_of_a_changed_tree_is_searched_again(tmp_path: Path) -> None:
@@ -96,8 +82,8 @@ def test_the_witness_of_a_changed_tree_is_searched_again(tmp_path: Path) -> None
     run says of the changed tree."""
     root = tmp_path / "tree"
     shutil.copytree(TREE, root)
-    assert len(_alone(root, EVENTS)) == 2
+    assert len(trees.alone(root, EVENTS)) == 2
     for rel in ("common/trace.c", "drivers/console.c"):
         p = root / rel
         p.write_text(p.read_text().replace("spin_unlock_irq(", "spin_unlock("))
-    assert _alone(root, EVENTS) == _whole(root)[EVENTS] == []
+    assert trees.alone(root, EVENTS) == trees.whole(root)[EVENTS] == []

@@ -56,14 +56,31 @@ def cold_runs(tree: Path, rels: Iterable[str], tmp_path: Path, monkeypatch: Any,
         yield rel, r
 
 
-def found_whole(root: Path, jobs: int = 1) -> dict[str, list[tuple[int, str]]]:
+def whole(root: Path, jobs: int = 1) -> dict[str, list[Any]]:
     """Every .c file under ``root`` linted as one tree (the whole-tree
-    run): path under ``root`` -> its findings' (line, check)."""
+    run): path under ``root`` -> its findings."""
     from xenpatch.lint.run import lint_files
 
     files = [(p, p.relative_to(root).as_posix()) for p in sorted(root.rglob("*.c"))]
-    return {r.path: sorted((f.line, f.check) for f in r.findings)
-            for r in lint_files(files, jobs=jobs, tree=False)}
+    return {r.path: r.findings for r in lint_files(files, jobs=jobs, tree=False)}
+
+
+def found_whole(root: Path, jobs: int = 1) -> dict[str, list[tuple[int, str]]]:
+    """whole()'s findings as (line, check)."""
+    return {p: sorted((f.line, f.check) for f in fs) for p, fs in whole(root, jobs).items()}
+
+
+def alone(root: Path, rel: str) -> list[Any]:
+    """The findings of ``root/rel`` linted alone (the hook's run)."""
+    from xenpatch.lint.run import lint_files
+
+    [r] = lint_files([(root / rel, rel)], jobs=1)
+    return r.findings
+
+
+def shape(fs: Iterable[Any]) -> list[tuple[object, ...]]:
+    """Findings compared whole: where, what, the path and the lock."""
+    return sorted((f.line, f.col, f.check, f.function, f.message, f.flow, f.key) for f in fs)
 
 
 def copied(src: Path, tmp_path: Path) -> Path:
