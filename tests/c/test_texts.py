@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -48,14 +49,21 @@ def test_a_lint_run_reads_each_header_once(tmp_path: Path,
     (xen / "common" / "a.c").write_bytes(src)
     (xen / "common" / "b.c").write_bytes(src)
     opened: list[str] = []
-    real_open = open
+    real_open, real_os_open = open, os.open
 
     def counting(file, *a, **k):  # type: ignore[no-untyped-def]
         if str(file).endswith(".h"):
             opened.append(str(file))
         return real_open(file, *a, **k)
 
+    def os_counting(file, *a, **k):  # type: ignore[no-untyped-def]
+        if str(file).endswith(".h"):
+            opened.append(str(file))
+        return real_os_open(file, *a, **k)
+
+    # Read either way: a file object, or texts.read_bytes()'s one os.read.
     monkeypatch.setattr("builtins.open", counting)
+    monkeypatch.setattr(os, "open", os_counting)
     lint_files([(xen / "common" / "a.c", "a.c")], jobs=1)
     assert opened.count(str(xen / "include" / "xen" / "spinlock.h")) == 1, opened
 
