@@ -530,7 +530,6 @@ def irq_on_effect(name: str) -> Effect:
 
 __all__ = [
     "IRQ_ON", "IrqIssue", "IrqTable", "call_acts", "callee_act", "callee_after", "callee_off",
-    "check",
-    "enables_on_every_path", "irq_on_effect", "issues", "load_irq_table", "lock_acts",
+    "check", "enables_on_every_path", "irq_on_effect", "issues", "load_irq_table", "lock_acts",
     "transfer", "unsaved_locals",
 ]

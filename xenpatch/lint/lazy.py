@@ -31,6 +31,7 @@ from xenpatch.c.texts import read_bytes
 from xenpatch.lint import nameindex
 from xenpatch.lint.excerpt import file_reach, text_ends
 from xenpatch.lint.findings import FileResult, Finding, Step
+from xenpatch.lint.inputs import size
 from xenpatch.lint.treecache import (
     FileExports,
     TreeCache,
@@ -235,7 +236,7 @@ class Plan:
                       and ex.answers(frozenset(names)))))
         if len(todo) < _LEAST_SHARED or not forked.can_fork():
             return {}
-        ends = shared_order(todo, self.home, lambda r: _size(self.cache.root / r))
+        ends = shared_order(todo, self.home, lambda r: size(self.cache.root / r))
 
         def scan(k: int) -> tuple[frozenset[str], bool]:
             rel = ends[k]
@@ -301,7 +302,7 @@ class Plan:
         return ex.known.get(name) if ex is not None else None
 
 
-def shared_order(rels: list[str], home: str | None, size: Callable[[str], int]) -> list[str]:
+def shared_order(rels: list[str], home: str | None, size_of: Callable[[str], int]) -> list[str]:
     """The order forked.shared_map() is to take the files in (this process
     from the front, the child from the back): the files of another
     architecture than ``home`` first, so that this process derives their
@@ -310,22 +311,15 @@ def shared_order(rels: list[str], home: str | None, size: Callable[[str], int]) 
     biggest at both ends, where each side starts, the smallest where
     they meet.  Only who does what changes, never the answers."""
     def by_size(rs: list[str]) -> list[str]:
-        return sorted(rs, key=lambda r: (-size(r), r))
+        return sorted(rs, key=lambda r: (-size_of(r), r))
 
     foreign = by_size([r for r in rels if home is not None and arch_of(r) != home])
-    rest = by_size([r for r in rels if r not in foreign])
+    rest = by_size([r for r in rels if home is None or arch_of(r) == home])
     return foreign + rest[0::2] + rest[1::2][::-1]
 
 
 # Fewer files to scan than this are scanned here: a fork costs more.
 _LEAST_SHARED = 4
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
 
 
 def _implements(rel: str, implementation: tuple[str, ...]) -> bool:

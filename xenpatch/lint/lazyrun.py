@@ -373,8 +373,7 @@ def _with_callers(item: tuple[Path, str], raw: bytes | None, cache: TreeCache,
 
     # ``extra``: the tree's takes XL017 compares with (lazywitness.py).
     again = lint_file(item[0], item[1], workers.config(), {**given, **facts, **(extra or {})},
-                      raw=raw,
-                      findings_only=True)
+                      raw=raw, findings_only=True)
     again.exports, again.held_calls = result.exports, result.held_calls
     return again
 
