@@ -11,6 +11,8 @@ driver's helper takes)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from lint.test_fixtures import expected
@@ -92,3 +94,25 @@ def test_statics_are_the_files_own() -> None:
     code = b"static DEFINE_SPINLOCK(a_lock);\nstatic spinlock_t b_lock;\nspinlock_t c_lock;\n"
     assert file_statics(code) >= {"a_lock", "b_lock"}
     assert "c_lock" not in file_statics(code)
+
+
+def test_hook_alone_reports_what_the_whole_tree_does(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hook's run of one file (lint/upcallers.py) reads the other files'
+    calls through the fields as the whole tree's settle does."""
+    from xenpatch.lint.inputs import display
+
+    monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / "cache"))
+    files = [(p, display(p)) for p in sorted(TREE.rglob("*.c"))]
+
+    def seen(results) -> dict[str, list[tuple[int, str, str]]]:
+        return {r.path: sorted((f.line, f.check, f.message) for f in r.findings)
+                for r in results}
+
+    whole = seen(lint_files(files, jobs=1, tree=False))
+    for _ in range(2):  # from an empty cache, then warm
+        alone: dict[str, list[tuple[int, str, str]]] = {}
+        for item in files:
+            alone.update(seen(lint_files([item], jobs=1, tree=True)))
+        assert alone == whole
+    assert len(whole[display(TREE / "drv" / "vendor.c")]) == 2

@@ -304,10 +304,10 @@ def _mention_ok(code: bytes, start: int, end: int) -> bool:
     return False
 
 
-def settle(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[str, Summary]:
-    """The fields the files asked about (WANT_KEY), each with what every
-    other file's calls through it hold, where every mention in the tree
-    is accounted for (module doc)."""
+def _words(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]
+           ) -> tuple[dict[str, set[Path]], dict[str, dict[Path, HeldSet]]]:
+    """(field -> the files asking about it, field -> file -> what its calls
+    through it hold), by absolute path."""
     wants: dict[str, set[Path]] = {}
     said: dict[str, dict[Path, HeldSet]] = {}
     for p, _, ex in per_file:
@@ -317,6 +317,32 @@ def settle(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[
                 wants.setdefault(k[len(WANT_KEY):], set()).add(rp)
             elif k.startswith(FIELD) and "|" not in k:
                 said.setdefault(k[len(FIELD):], {})[rp] = _held(s)
+    return wants, said
+
+
+def mentions_ok(raw: bytes, fld: str) -> bool:
+    """Is every mention of ``fld`` in the text one no call through it can
+    hide in (_mention_ok())?"""
+    code = fnptrs.code_only(raw)
+    return all(_mention_ok(code, m.start(), m.end())
+               for m in re.finditer(rb"\b" + re.escape(fld.encode()) + rb"\b", code))
+
+
+def _decide(fld: str, x: Path, rel: str, said: Mapping[Path, HeldSet]) -> Summary | None:
+    """What the other files' calls through ``fld`` hold, for the file ``x``
+    (at ``rel`` under the tree), every mention being accounted for."""
+    sets = [s for p, s in said.items() if p != x]
+    if not sets:
+        return Summary((), None)
+    held = meet(sets)
+    return _summary(held) if held else None
+
+
+def settle(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[str, Summary]:
+    """The fields the files asked about (WANT_KEY), each with what every
+    other file's calls through it hold, where every mention in the tree
+    is accounted for (module doc)."""
+    wants, said = _words(per_file)
     if not wants:
         return {}
     root = find_xen_root(Path(os.path.abspath(per_file[0][0])))
@@ -324,7 +350,6 @@ def settle(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[
         return {}
     # Per field, the files whose mentions are unaccounted for.
     bad: dict[str, set[Path]] = {f: set() for f in wants}
-    where: dict[str, set[Path]] = {f: set() for f in wants}
     words = {f.encode(): f for f in wants}
     for path in sorted(_sources(root)):
         try:
@@ -337,10 +362,7 @@ def settle(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[
         ids = identifier_set(code)
         rp = Path(os.path.abspath(path))
         for w, fld in words.items():
-            if w not in ids:
-                continue
-            where[fld].add(rp)
-            if rp in said.get(fld, {}):
+            if w not in ids or rp in said.get(fld, {}):
                 continue
             for m in re.finditer(rb"\b" + re.escape(w) + rb"\b", code):
                 if not _mention_ok(code, m.start(), m.end()):
@@ -349,18 +371,60 @@ def settle(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[
     out: dict[str, Summary] = {}
     for fld, askers in sorted(wants.items()):
         for x in sorted(askers):
-            if not x.is_relative_to(root):
+            if not x.is_relative_to(root) or bad[fld] - {x}:
                 continue
-            if bad[fld] - {x}:
+            rel = x.relative_to(root).as_posix()
+            got = _decide(fld, x, rel, said.get(fld, {}))
+            if got is not None:
+                out[f"{FIELD}{fld}|{rel}"] = got
+    return out
+
+
+def asked(exports: Mapping[str, Summary]) -> frozenset[str]:
+    """The fields a first pass asks the tree about."""
+    return frozenset(k[len(WANT_KEY):] for k in exports if k.startswith(WANT_KEY))
+
+
+def caller_fields(path: Path, rel: str, own: Mapping[str, Summary],
+                  mentions: Mapping[str, Sequence[str]], root: Path,
+                  read: Callable[[str], bytes | None],
+                  first: Callable[[str, bytes], Mapping[str, Summary]],
+                  most: int) -> dict[str, Summary]:
+    """For a run on a few files (the hook's: lint/upcallers.py), settle()'s
+    answer for the fields the file at ``path`` (``rel`` under ``root``)
+    asks about: ``mentions``, per field, the files of the tree naming it
+    (relative); ``read(r)``, a file's text; ``first(r, text)``, its first
+    pass's exports.  A file whose mentions are all of the harmless kinds
+    needs no pass; a C file whose are not gets one (at most ``most`` in
+    all, per field); any other file, or more, leaves the field unknown."""
+    out: dict[str, Summary] = {}
+    x = Path(os.path.abspath(path))
+    for fld in sorted(asked(own)):
+        said: dict[Path, HeldSet] = {}
+        ok = True
+        passes = 0
+        for r in mentions.get(fld, ()):
+            if r == rel:
                 continue
-            sets = [s for p, s in said.get(fld, {}).items() if p != x]
-            key = f"{FIELD}{fld}|{x.relative_to(root).as_posix()}"
-            if not sets:
-                out[key] = Summary((), None)
+            raw = read(r)
+            if raw is None:
+                ok = False
+                break
+            if mentions_ok(raw, fld):
                 continue
-            held = meet(sets)
-            if held:
-                out[key] = _summary(held)
+            passes += 1
+            if not r.endswith(".c") or passes > most:
+                ok = False
+                break
+            s = first(r, raw).get(FIELD + fld)
+            if s is None:
+                ok = False  # a mention its first pass could not state
+                break
+            said[Path(os.path.abspath(root / r))] = _held(s)
+        if ok:
+            got = _decide(fld, x, rel, said)
+            if got is not None:
+                out[f"{FIELD}{fld}|{rel}"] = got
     return out
 
 
@@ -379,5 +443,5 @@ def stores_settled(summaries: Mapping[str, Summary], text: bytes) -> bool:
     return stores_any(text, got[1])
 
 
-__all__ = ["FIELD", "HELD_KEY", "check", "file_statics", "settle", "settled_fields",
-           "stores_settled"]
+__all__ = ["FIELD", "HELD_KEY", "asked", "caller_fields", "check", "file_statics",
+           "mentions_ok", "settle", "settled_fields", "stores_settled"]
