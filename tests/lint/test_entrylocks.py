@@ -116,3 +116,14 @@ def test_hook_alone_reports_what_the_whole_tree_does(tmp_path: Path,
             alone.update(seen(lint_files([item], jobs=1, tree=True)))
         assert alone == whole
     assert len(whole[display(TREE / "drv" / "vendor.c")]) == 2
+
+
+def test_statics_of_every_shape() -> None:
+    from xenpatch.lint.entryheld import file_statics
+
+    code = (b"static struct { spinlock_t lock; int n; } state;\n"
+            b"static int f(int x) { static int y; return x; }\n"
+            b"spinlock_t shared_lock;\nstatic spinlock_t locks[4], one_more = X;\n")
+    got = file_statics(code)
+    assert {"state", "locks", "one_more"} <= got
+    assert not got & {"shared_lock", "y", "x", "lock", "n"}

@@ -130,12 +130,27 @@ class Flow:
     def __init__(self, f: FunctionUnit, res: Result) -> None:
         assert f.cfg is not None and f.info is not None
         self.f, self.res = f, res
-        self.states: dict[int, list[State]] = {}
-        for n, st in res.parents:
-            self.states.setdefault(n, []).append(st)
-        self.touch = [_touched(f, i) for i in range(len(f.cfg.nodes))]
+        self._states: dict[int, list[State]] | None = None
+        self._touch: list[set[str]] | None = None
         self._after: dict[str, set[int]] = {}
         self._nodes: dict[tuple[int, int, str], int] | None = None
+
+    # Made when first asked: most functions of a file are no caller of
+    # interest.
+    @property
+    def states(self) -> dict[int, list[State]]:
+        if self._states is None:
+            self._states = {}
+            for n, st in self.res.parents:
+                self._states.setdefault(n, []).append(st)
+        return self._states
+
+    @property
+    def touch(self) -> list[set[str]]:
+        if self._touch is None:
+            assert self.f.cfg is not None
+            self._touch = [_touched(self.f, i) for i in range(len(self.f.cfg.nodes))]
+        return self._touch
 
     def node(self, call: Node) -> int | None:
         if self._nodes is None:
@@ -261,7 +276,10 @@ def entry_holds(units: Sequence[FunctionUnit], refs: fnptrs.FnRefs,
         fl = refs.fields_of(f.name)
         if any(x not in fields for x in fl):
             continue
-        outside[f.name] = [h for x in fl if (h := fields[x]) is not None]
+        # Another file's name is this function's lock only if the function
+        # does not declare that name itself.
+        outside[f.name] = [{k: v for k, v in h.items() if is_global(k, (f,))}
+                           for x in fl if (h := fields[x]) is not None]
         callers[f.name] = sites
     entry: dict[str, dict[str, Hold]] = {}
     for _ in range(ROUNDS):

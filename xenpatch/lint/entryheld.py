@@ -77,14 +77,50 @@ _WANT = Summary((Effect("want", "spin", "", "plain", "", None, ""),), None)
 
 
 def file_statics(code: bytes) -> frozenset[str]:
-    """Names the text declares ``static`` outside any function: a lock of
-    that name is the file's own."""
+    """Names the text (comments and strings blank) declares ``static``
+    outside any function (``static spinlock_t l;``, ``static struct {...}
+    s;``, ``static DEFINE_SPINLOCK(l);``): a lock of that name is the file's
+    own."""
     out: set[str] = set()
-    for m in re.finditer(rb"(?m)^\s*static\b[^;{(]*?\b([A-Za-z_]\w*)\s*(?:\[[^\]]*\])?\s*[;=,)]",
-                         code):
+    for m in re.finditer(rb"\bstatic\s+DEFINE_\w+\s*\(\s*([A-Za-z_]\w*)", code):
         out.add(m.group(1).decode())
-    for m in re.finditer(rb"(?m)^\s*static\s+DEFINE_\w+\s*\(\s*([A-Za-z_]\w*)", code):
-        out.add(m.group(1).decode())
+    depth, i, n = 0, 0, len(code)
+    start: int | None = None  # where a file-scope "static" statement began
+    words: list[tuple[bytes, int]] = []  # its depth-0 words, with their end
+    paren = 0
+    init = False
+    while i < n:
+        c = code[i:i + 1]
+        if c == b"{":
+            if depth == 0 and code[:i].rstrip().endswith(b")"):
+                start, words = None, []  # a function's body: no declarator follows
+            depth += 1
+        elif c == b"}":
+            depth -= 1
+        elif c == b"(" and depth == 0:
+            paren += 1
+        elif c == b")" and depth == 0:
+            paren -= 1
+        elif c == b";" and depth == 0 and paren == 0:
+            if start is not None:
+                for w, end in words:
+                    if re.match(rb"\s*(?:\[[^\]]*\]\s*)*[;=,]", code[end:end + 80]):
+                        out.add(w.decode())
+            start, words, init = None, [], False
+        elif c == b"=" and depth == 0 and paren == 0:
+            init = True  # an initialiser's words name no declarator
+        elif c == b"," and depth == 0 and paren == 0:
+            init = False
+        elif depth == 0 and paren == 0 and (c.isalpha() or c == b"_"):
+            m = re.compile(rb"[A-Za-z_]\w*").match(code, i)
+            assert m is not None
+            if m.group(0) == b"static" and start is None:
+                start, words = i, []
+            elif start is not None and not init:
+                words.append((m.group(0), m.end()))
+            i = m.end()
+            continue
+        i += 1
     return frozenset(out)
 
 
@@ -152,7 +188,7 @@ def field_exports(fa: FileAnalysis, flows: Flows,
         return {}
     src = fa.src
     by_start = {f.node.start_byte: f for f in fa.order}
-    statics = file_statics(code)
+    statics: frozenset[str] | None = None
     out: dict[str, Summary] = {}
     for fld in sorted(fields):
         sets: list[HeldSet] = []
@@ -187,7 +223,10 @@ def field_exports(fa: FileAnalysis, flows: Flows,
                 sets.append(s)
         if not ok or not sets:
             continue
-        held = _shared(meet(sets), statics)
+        held = meet(sets)
+        if held:
+            statics = file_statics(code) if statics is None else statics
+            held = _shared(held, statics)
         if held:
             out[FIELD + fld] = _summary(held)
     return out
@@ -241,9 +280,9 @@ def check(fa: FileAnalysis, done: Sequence[tuple[FunctionUnit, Result]], refs: f
     # stored in a field) passes its callers' holds on.
     units = [f for f in fa.order if f.node is not None]
     code = fnptrs.code_only(fa.src.raw)
-    statics = file_statics(code)
-    fields = {k: (None if v is None else _shared(v, statics))
-              for k, v in settled_fields(fa.external, fa.tree_path).items()}
+    settled = settled_fields(fa.external, fa.tree_path)
+    statics = file_statics(code) if settled else frozenset()
+    fields = {k: (None if v is None else _shared(v, statics)) for k, v in settled.items()}
     entry = entry_holds(units, refs, by_node, flows, fields)
     ctx = contexts(units, refs, by_node, flows, entry)
     out: dict[str, Summary] = {}
@@ -328,9 +367,9 @@ def mentions_ok(raw: bytes, fld: str) -> bool:
                for m in re.finditer(rb"\b" + re.escape(fld.encode()) + rb"\b", code))
 
 
-def _decide(fld: str, x: Path, rel: str, said: Mapping[Path, HeldSet]) -> Summary | None:
-    """What the other files' calls through ``fld`` hold, for the file ``x``
-    (at ``rel`` under the tree), every mention being accounted for."""
+def _decide(x: Path, said: Mapping[Path, HeldSet]) -> Summary | None:
+    """What the other files' calls through a field hold, for the file ``x``,
+    every mention being accounted for (no effect: none calls through it)."""
     sets = [s for p, s in said.items() if p != x]
     if not sets:
         return Summary((), None)
@@ -374,7 +413,7 @@ def settle(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[
             if not x.is_relative_to(root) or bad[fld] - {x}:
                 continue
             rel = x.relative_to(root).as_posix()
-            got = _decide(fld, x, rel, said.get(fld, {}))
+            got = _decide(x, said.get(fld, {}))
             if got is not None:
                 out[f"{FIELD}{fld}|{rel}"] = got
     return out
@@ -396,33 +435,37 @@ def caller_fields(path: Path, rel: str, own: Mapping[str, Summary],
     (relative); ``read(r)``, a file's text; ``first(r, text)``, its first
     pass's exports.  A file whose mentions are all of the harmless kinds
     needs no pass; a C file whose are not gets one (at most ``most`` in
-    all, per field); any other file, or more, leaves the field unknown."""
+    all); any other file, or more, leaves the field unknown."""
     out: dict[str, Summary] = {}
     x = Path(os.path.abspath(path))
+    budget = most
     for fld in sorted(asked(own)):
-        said: dict[Path, HeldSet] = {}
+        # The files needing a pass, found before any is run: past the
+        # budget, the field is left unknown at no more cost.
+        need: list[tuple[str, bytes]] = []
         ok = True
-        passes = 0
         for r in mentions.get(fld, ()):
             if r == rel:
                 continue
             raw = read(r)
-            if raw is None:
-                ok = False
-                break
-            if mentions_ok(raw, fld):
+            if raw is not None and mentions_ok(raw, fld):
                 continue
-            passes += 1
-            if not r.endswith(".c") or passes > most:
+            if raw is None or not r.endswith(".c"):
                 ok = False
                 break
+            need.append((r, raw))
+        if not ok or len(need) > budget:
+            continue
+        budget -= len(need)
+        said: dict[Path, HeldSet] = {}
+        for r, raw in need:
             s = first(r, raw).get(FIELD + fld)
             if s is None:
                 ok = False  # a mention its first pass could not state
                 break
             said[Path(os.path.abspath(root / r))] = _held(s)
         if ok:
-            got = _decide(fld, x, rel, said)
+            got = _decide(x, said)
             if got is not None:
                 out[f"{FIELD}{fld}|{rel}"] = got
     return out
