@@ -50,7 +50,7 @@ from xenpatch.analysis.lockentry import (
 from xenpatch.analysis.locktable import Effect, Summary
 from xenpatch.analysis.pathstate import Result
 from xenpatch.analysis.unit import FunctionUnit
-from xenpatch.c.source import identifier_set
+from xenpatch.c.source import directives, identifier_set
 from xenpatch.lint.checks import CHECKS, RawFinding
 
 # Under irqentry.CALL_KEY on purpose: every filter keeping the whole-tree
@@ -329,8 +329,6 @@ def _mention_ok(code: bytes, start: int, end: int) -> bool:
     before = code[max(0, start - 200):start]
     after = code[end:end + 200]
     line_start = code.rfind(b"\n", 0, start) + 1
-    if code[line_start:start].lstrip().startswith(b"#"):
-        return False
     if re.search(rb"(?:->|\.)\s*$", before):
         return re.match(rb"\s*(?:=(?!=)|\.|->)", after) is not None
     if re.search(rb"\(\s*\*\s*$", before) and re.match(rb"\s*\)\s*\(", after):
@@ -362,9 +360,18 @@ def _words(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]
 def mentions_ok(raw: bytes, fld: str) -> bool:
     """Is every mention of ``fld`` in the text one no call through it can
     hide in (_mention_ok())?"""
-    code = fnptrs.code_only(raw)
-    return all(_mention_ok(code, m.start(), m.end())
-               for m in re.finditer(rb"\b" + re.escape(fld.encode()) + rb"\b", code))
+    return _all_ok(fnptrs.code_only(raw), fld.encode())
+
+
+_DIRECTIVE = re.compile(rb"#(?:\\\r?\n|[^\n])*")
+
+
+def _all_ok(code: bytes, w: bytes) -> bool:
+    word = re.compile(rb"\b" + re.escape(w) + rb"\b")
+    for d in directives(_DIRECTIVE, code):
+        if word.search(d.group(0)):
+            return False  # a macro's body may call through it
+    return all(_mention_ok(code, m.start(), m.end()) for m in word.finditer(code))
 
 
 def _decide(x: Path, said: Mapping[Path, HeldSet]) -> Summary | None:
@@ -403,10 +410,8 @@ def settle(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[
         for w, fld in words.items():
             if w not in ids or rp in said.get(fld, {}):
                 continue
-            for m in re.finditer(rb"\b" + re.escape(w) + rb"\b", code):
-                if not _mention_ok(code, m.start(), m.end()):
-                    bad[fld].add(rp)
-                    break
+            if not _all_ok(code, w):
+                bad[fld].add(rp)
     out: dict[str, Summary] = {}
     for fld, askers in sorted(wants.items()):
         for x in sorted(askers):
