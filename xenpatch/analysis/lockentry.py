@@ -256,19 +256,23 @@ def _sites(refs: fnptrs.FnRefs, name: str) -> list[fnptrs.Site] | None:
 
 def entry_holds(units: Sequence[FunctionUnit], refs: fnptrs.FnRefs,
                 by_node: Mapping[int, FunctionUnit], flows: Flows,
-                fields: Mapping[str, HeldSet | None]) -> dict[str, dict[str, Hold]]:
+                fields: Mapping[str, HeldSet | None],
+                calls: Mapping[str, HeldSet | None] | None = None
+                ) -> dict[str, dict[str, Hold]]:
     """Function name -> the global locks every caller holds at its call.
 
     ``flows``: the file's analysed functions (the callers it can read);
     ``fields``: per struct field, what the other files' calls through it
     hold (lint/entryheld.py's settle; absent: unknown, so a function
-    stored in that field has no entry fact).  Static functions only: any
-    file may call one that is not."""
+    stored in that field has no entry fact; None: no other file calls
+    through it); ``calls``: the same of the other files' direct calls of
+    a function that is not static (absent: unknown, so no entry fact)."""
+    others = calls or {}
     callers: dict[str, list[fnptrs.Site]] = {}
     outside: dict[str, list[HeldSet]] = {}
     by_name = {f.name: [f] for f in units}
     for f in units:
-        if not f.is_static:
+        if not f.is_static and f.name not in others:
             continue
         sites = _sites(refs, f.name)
         if sites is None:
@@ -278,8 +282,11 @@ def entry_holds(units: Sequence[FunctionUnit], refs: fnptrs.FnRefs,
             continue
         # Another file's name is this function's lock only if the function
         # does not declare that name itself.
+        theirs = [fields[x] for x in fl]
+        if not f.is_static:
+            theirs.append(others[f.name])
         outside[f.name] = [{k: v for k, v in h.items() if is_global(k, (f,))}
-                           for x in fl if (h := fields[x]) is not None]
+                           for h in theirs if h is not None]
         callers[f.name] = sites
     entry: dict[str, dict[str, Hold]] = {}
     for _ in range(ROUNDS):

@@ -36,6 +36,7 @@ from xenpatch.analysis import fnptrs
 from xenpatch.analysis.fileanalysis import FileAnalysis
 from xenpatch.analysis.headers import find_xen_root
 from xenpatch.analysis.irqentry import CALL_KEY, entry_matters, stores_any
+from xenpatch.analysis.irqentry import _direct_calls as direct_calls
 from xenpatch.analysis.lockentry import (
     Flows,
     HeldSet,
@@ -56,8 +57,11 @@ from xenpatch.lint.checks import CHECKS, RawFinding
 # Under irqentry.CALL_KEY on purpose: every filter keeping the whole-tree
 # call facts out of the functions' summaries covers these too.
 HELD_KEY = CALL_KEY + "="
-WANT_KEY = HELD_KEY + "?->"
+# What a file asks: HELD_KEY + "?->" + FIELD, HELD_KEY + "?()" + FUNCTION.
+WANT_KEY = HELD_KEY + "?"
 FIELD = HELD_KEY + "->"
+# What its direct calls of another file's function hold.
+CALLS = HELD_KEY + "()"
 _SUFFIXES = (".c", ".h", ".S", ".s", ".inc")
 
 Run = Callable[[FunctionUnit], "Result | None"]
@@ -232,6 +236,41 @@ def field_exports(fa: FileAnalysis, flows: Flows,
     return out
 
 
+def call_exports(fa: FileAnalysis, flows: Flows, entry: Mapping[str, HeldSet],
+                 code: bytes) -> dict[str, Summary]:
+    """Per function of another file this file calls, the global locks held
+    at every call (not the file's own statics), when each mention of its
+    name in the file is such a call, in a function holding something."""
+    mine = set(fa.fns)
+    found: dict[str, list[HeldSet]] = {}
+    for g in fa.order:
+        e = entry.get(g.name, {})
+        if g not in flows.analysed and not e:
+            continue  # no lock of its own, none on entry: holds none
+        if g.info is None or g.node is None:
+            continue
+        for call, n in direct_calls(g, code, mine):
+            s = flows.held(g, call, e, n, (),
+                           f"'{g.name}' ({fa.src.path}:{fa.src.line_of(call.start_byte)})")
+            if s is not None:
+                found.setdefault(n, []).append(s)
+    out: dict[str, Summary] = {}
+    statics: frozenset[str] | None = None
+    for n, sets in sorted(found.items()):
+        held = meet(sets)
+        if not held:
+            continue
+        # Every mention a call counted here: another (a call in a function
+        # holding nothing, an address taken, a macro) is a caller unstated.
+        if len(re.findall(rb"\b" + re.escape(n.encode()) + rb"\b", code)) != len(sets):
+            continue
+        statics = file_statics(code) if statics is None else statics
+        held = _shared(held, statics)
+        if held:
+            out[CALLS + n] = _summary(held)
+    return out
+
+
 def _wants(fa: FileAnalysis, flows: Flows, refs: fnptrs.FnRefs) -> dict[str, Summary]:
     """The fields this file stores a static function in that reaches a
     take of a global lock (through its direct calls): what the other
@@ -240,26 +279,35 @@ def _wants(fa: FileAnalysis, flows: Flows, refs: fnptrs.FnRefs) -> dict[str, Sum
         getattr(a, "effect", None) is not None and a.effect.action == "acquire"
         and a.effect.kind in ("spin", "rw") and is_global(a.effect.key, (f,))
         for acts in f.info.acts for a in acts)}
-    if not takers or not refs.stored:
+    if not takers:
         return {}
     by_node = {f.node.start_byte: f for f in fa.order}
     matters = entry_matters(takers, refs, by_node)
     statics = {f.name for f in fa.order if f.is_static}
-    return {WANT_KEY + fld: _WANT for fld, names in refs.stored.items()
-            if names & matters & statics}
+    out = {WANT_KEY + "->" + fld: _WANT for fld, names in refs.stored.items()
+           if names & matters & statics}
+    # A function other files may call: their direct calls, and the fields
+    # it is stored in whatever its linkage.
+    for f in fa.order:
+        if f.name in matters and not f.is_static and f.name not in refs.escapes:
+            out[WANT_KEY + "()" + f.name] = _WANT
+            out.update({WANT_KEY + "->" + fld: _WANT for fld in refs.fields_of(f.name)})
+    return out
 
 
-def settled_fields(external: Mapping[str, Summary], me: str) -> dict[str, HeldSet | None]:
-    """Field -> what the other files' calls through it hold (None: no other
-    file calls through it), as settle() said for the file at ``me``."""
+def settled_fields(external: Mapping[str, Summary], me: str,
+                   prefix: str = FIELD) -> dict[str, HeldSet | None]:
+    """Field (or, with ``prefix`` CALLS, function) -> what the other files'
+    calls through it (of it) hold (None: no other file calls it), as
+    settle() said for the file at ``me``."""
     out: dict[str, HeldSet | None] = {}
     if not me:
         return out
     for k, s in external.items():
-        if k.startswith(FIELD) and "|" in k:
-            fld, _, who = k[len(FIELD):].partition("|")
+        if k.startswith(prefix) and "|" in k:
+            name, _, who = k[len(prefix):].partition("|")
             if who == me:
-                out[fld] = _held(s) if s.effects else None
+                out[name] = _held(s) if s.effects else None
     return out
 
 
@@ -281,13 +329,16 @@ def check(fa: FileAnalysis, done: Sequence[tuple[FunctionUnit, Result]], refs: f
     units = [f for f in fa.order if f.node is not None]
     code = fnptrs.code_only(fa.src.raw)
     settled = settled_fields(fa.external, fa.tree_path)
-    statics = file_statics(code) if settled else frozenset()
+    called = settled_fields(fa.external, fa.tree_path, CALLS)
+    statics = file_statics(code) if settled or called else frozenset()
     fields = {k: (None if v is None else _shared(v, statics)) for k, v in settled.items()}
-    entry = entry_holds(units, refs, by_node, flows, fields)
+    calls = {k: (None if v is None else _shared(v, statics)) for k, v in called.items()}
+    entry = entry_holds(units, refs, by_node, flows, fields, calls)
     ctx = contexts(units, refs, by_node, flows, entry)
     out: dict[str, Summary] = {}
     if exports:
         out.update(field_exports(fa, flows, entry, code))
+        out.update(call_exports(fa, flows, entry, code))
         out.update(_wants(fa, flows, refs))
     found: list[tuple[FunctionUnit, Result, RawFinding]] = []
     if "XL010" not in set(enabled):
@@ -352,15 +403,26 @@ def _words(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]
         for k, s in ex.items():
             if k.startswith(WANT_KEY):
                 wants.setdefault(k[len(WANT_KEY):], set()).add(rp)
-            elif k.startswith(FIELD) and "|" not in k:
-                said.setdefault(k[len(FIELD):], {})[rp] = _held(s)
+            elif k.startswith((FIELD, CALLS)) and "|" not in k:
+                said.setdefault(k[len(HELD_KEY):], {})[rp] = _held(s)
     return wants, said
 
 
-def mentions_ok(raw: bytes, fld: str) -> bool:
-    """Is every mention of ``fld`` in the text one no call through it can
-    hide in (_mention_ok())?"""
-    return _all_ok(fnptrs.code_only(raw), fld.encode())
+def _word_ok(code: bytes, name: str, header: bool) -> bool:
+    """Is every mention of the asked ``name`` ("->FIELD" or "()FUNCTION")
+    in a file that said nothing of it harmless: for a field, _all_ok(); for
+    a function, a header's prototype."""
+    if name.startswith("->"):
+        return _all_ok(code, name[2:].encode())
+    from xenpatch.lint.irqcalls import prototypes_only  # it settles through this module
+
+    return header and prototypes_only(code, name[2:])
+
+
+def mentions_ok(raw: bytes, name: str, header: bool = False) -> bool:
+    """Is every mention of the asked ``name`` ("->FIELD", "()FUNCTION") in
+    the text (of a header?) one no call can hide in (_word_ok())?"""
+    return _word_ok(fnptrs.code_only(raw), name, header)
 
 
 _DIRECTIVE = re.compile(rb"#(?:\\\r?\n|[^\n])*")
@@ -396,7 +458,7 @@ def settle(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[
         return {}
     # Per field, the files whose mentions are unaccounted for.
     bad: dict[str, set[Path]] = {f: set() for f in wants}
-    words = {f.encode(): f for f in wants}
+    words = {f[2:].encode(): [n for n in wants if n[2:] == f[2:]] for f in wants}
     for path in sorted(_sources(root)):
         try:
             raw = path.read_bytes()
@@ -407,25 +469,28 @@ def settle(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[
         code = fnptrs.code_only(raw)
         ids = identifier_set(code)
         rp = Path(os.path.abspath(path))
-        for w, fld in words.items():
-            if w not in ids or rp in said.get(fld, {}):
+        for w, names in words.items():
+            if w not in ids:
                 continue
-            if not _all_ok(code, w):
-                bad[fld].add(rp)
+            for name in names:
+                if rp not in said.get(name, {}) and \
+                        not _word_ok(code, name, path.suffix == ".h"):
+                    bad[name].add(rp)
     out: dict[str, Summary] = {}
-    for fld, askers in sorted(wants.items()):
+    for name, askers in sorted(wants.items()):
         for x in sorted(askers):
-            if not x.is_relative_to(root) or bad[fld] - {x}:
+            if not x.is_relative_to(root) or bad[name] - {x}:
                 continue
             rel = x.relative_to(root).as_posix()
-            got = _decide(x, said.get(fld, {}))
+            got = _decide(x, said.get(name, {}))
             if got is not None:
-                out[f"{FIELD}{fld}|{rel}"] = got
+                out[f"{HELD_KEY}{name}|{rel}"] = got
     return out
 
 
 def asked(exports: Mapping[str, Summary]) -> frozenset[str]:
-    """The fields a first pass asks the tree about."""
+    """The fields ("->FIELD") and functions ("()NAME") a first pass asks
+    the tree about."""
     return frozenset(k[len(WANT_KEY):] for k in exports if k.startswith(WANT_KEY))
 
 
@@ -449,11 +514,11 @@ def caller_fields(path: Path, rel: str, own: Mapping[str, Summary],
         # budget, the field is left unknown at no more cost.
         need: list[tuple[str, bytes]] = []
         ok = True
-        for r in mentions.get(fld, ()):
+        for r in mentions.get(fld[2:], ()):
             if r == rel:
                 continue
             raw = read(r)
-            if raw is not None and mentions_ok(raw, fld):
+            if raw is not None and mentions_ok(raw, fld, r.endswith(".h")):
                 continue
             if raw is None or not r.endswith(".c"):
                 ok = False
@@ -464,7 +529,7 @@ def caller_fields(path: Path, rel: str, own: Mapping[str, Summary],
         budget -= len(need)
         said: dict[Path, HeldSet] = {}
         for r, raw in need:
-            s = first(r, raw).get(FIELD + fld)
+            s = first(r, raw).get(HELD_KEY + fld)
             if s is None:
                 ok = False  # a mention its first pass could not state
                 break
@@ -472,7 +537,7 @@ def caller_fields(path: Path, rel: str, own: Mapping[str, Summary],
         if ok:
             got = _decide(x, said)
             if got is not None:
-                out[f"{FIELD}{fld}|{rel}"] = got
+                out[f"{HELD_KEY}{fld}|{rel}"] = got
     return out
 
 
@@ -480,15 +545,20 @@ _SETTLED: dict[int, tuple[Mapping[str, Summary], frozenset[str]]] = {}
 
 
 def stores_settled(summaries: Mapping[str, Summary], text: bytes) -> bool:
-    """Does the text store into a field the tree settled for some file (a
-    second pass may find in it what the first could not)?"""
+    """Does the text store into a field, or define a function, the tree
+    settled for some file (a second pass may find in it what the first
+    could not)?"""
     got = _SETTLED.get(id(summaries))
     if got is None or got[0] is not summaries:
-        names = frozenset(k[len(FIELD):].partition("|")[0] for k in summaries
-                          if k.startswith(FIELD) and "|" in k)
+        names = frozenset(k[len(HELD_KEY):].partition("|")[0] for k in summaries
+                          if k.startswith((FIELD, CALLS)) and "|" in k)
         _SETTLED.clear()
         _SETTLED[id(summaries)] = got = (summaries, names)
-    return stores_any(text, got[1])
+    from xenpatch.lint.irqcalls import defines_any  # it settles through this module
+
+    fields = [n[2:] for n in got[1] if n.startswith("->")]
+    fns = frozenset(n[2:] for n in got[1] if n.startswith("()"))
+    return stores_any(text, fields) or defines_any(text, fns)
 
 
 __all__ = ["FIELD", "HELD_KEY", "asked", "caller_fields", "check", "file_statics",

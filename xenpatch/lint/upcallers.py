@@ -118,7 +118,7 @@ def caller_facts(cache: TreeCache, path: Path, display: str, raw: bytes,
     got = side.facts.get(rel)
     if got is not None and got[0] == key:
         return {k: summary_in(v) for k, v in got[1].items()}
-    names = entry | ctx | fields | stored | held
+    names = entry | ctx | fields | stored | frozenset(n[2:] for n in held)
     mentions = side.mentions(cache.root, state, names)
     callers = _callers(cache, side, rel, mentions, entry | fields, ctx, config)
     facts: dict[str, Summary] = {}
