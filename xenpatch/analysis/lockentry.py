@@ -414,6 +414,21 @@ def self_takes(fl: Flow, holds: HeldSet, own: Iterable[str]) -> Iterator[tuple[T
                 break
 
 
+def always_taken(f: FunctionUnit) -> set[str]:
+    """The global locks ``f`` acquires on every path from its entry to a
+    return (the takes a caller's hold could deadlock: self_takes())."""
+    if f.info is None or f.cfg is None:
+        return set()
+    at: dict[str, set[int]] = {}
+    for i, acts in enumerate(f.info.acts):
+        for a in acts:
+            if isinstance(a, OpAct) and a.effect.action == "acquire" and \
+                    a.effect.kind in _KINDS and a.effect.mode != "read" and \
+                    is_global(a.effect.key, (f,)):
+                at.setdefault(a.effect.key, set()).add(i)
+    return {k for k, nodes in at.items() if _always(f, nodes)}
+
+
 def _always(f: FunctionUnit, takes: set[int]) -> bool:
     """Does every path from the entry to a return pass one of ``takes``?"""
     assert f.cfg is not None
@@ -431,5 +446,5 @@ def _always(f: FunctionUnit, takes: set[int]) -> bool:
     return True
 
 
-__all__ = ["Flow", "Flows", "Hold", "HeldSet", "Take", "contexts", "entry_holds", "global_root",
-           "is_global", "meet", "self_takes"]
+__all__ = ["Flow", "Flows", "HeldSet", "Hold", "Take", "always_taken", "contexts", "entry_holds",
+           "global_root", "is_global", "meet", "self_takes"]

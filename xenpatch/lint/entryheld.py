@@ -41,10 +41,10 @@ from xenpatch.analysis.lockentry import (
     Flows,
     HeldSet,
     Hold,
+    always_taken,
     contexts,
     entry_holds,
     global_root,
-    is_global,
     meet,
     self_takes,
 )
@@ -272,13 +272,11 @@ def call_exports(fa: FileAnalysis, flows: Flows, entry: Mapping[str, HeldSet],
 
 
 def _wants(fa: FileAnalysis, flows: Flows, refs: fnptrs.FnRefs) -> dict[str, Summary]:
-    """The fields this file stores a static function in that reaches a
-    take of a global lock (through its direct calls): what the other
-    files' calls through them hold is worth settling."""
-    takers = {f.name for f in flows.analysed if f.info is not None and any(
-        getattr(a, "effect", None) is not None and a.effect.action == "acquire"
-        and a.effect.kind in ("spin", "rw") and is_global(a.effect.key, (f,))
-        for acts in f.info.acts for a in acts)}
+    """The fields this file stores a static function in, and its functions
+    other files may call, that reach (through its direct calls) a function
+    taking a global lock on every path: what the other files' calls hold
+    is worth settling for those only."""
+    takers = {f.name for f in flows.analysed if always_taken(f)}
     if not takers:
         return {}
     by_node = {f.node.start_byte: f for f in fa.order}
