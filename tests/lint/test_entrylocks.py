@@ -80,12 +80,12 @@ def test_alone_the_fields_are_unknown(config: LintConfig) -> None:
 
 
 def test_settle_accounts_for_every_mention(config: LintConfig) -> None:
-    from xenpatch.lint import entryheld
+    from xenpatch.lint import entryheld, entrysettle
 
     per = []
     for p in sorted(TREE.rglob("*.c")):
         per.append((p, p.name, lint_file(p, p.name, config).exports))
-    got = {k[len(entryheld.FIELD):] for k in entryheld.settle(per)
+    got = {k[len(entryheld.FIELD):] for k in entrysettle.settle(per)
            if k.startswith(entryheld.FIELD) and "|" in k}
     # ->assign: probe.c calls it holding nothing; ->reset: named in a macro's
     # arguments; ->flush2: devs.c holds its own static local_lock.

@@ -1,23 +1,19 @@
 """XL010 where the first take is the callers': a lock every caller holds
 (analysis/lockentry.py), taken again inside the function.
 
-Within a file, the callers are its own (static functions: any file may
-call one that is not).  A function stored in a struct field is also
-called through that field from other files; what those calls hold is a
-whole-tree fact, settled here over the files' first passes:
+Within a file, the callers are its own (a function that is not static may
+be called by any file).  Other files' calls -- through a struct field the
+function is stored in, or direct calls of one that is not static -- are a
+whole-tree fact, settled over the files' first passes (lint/entrysettle.py):
 
-- each file exports, per field it calls through, the global locks held at
-  every such call (``HELD_KEY + "->" + FIELD``), when each of its mentions
-  of the field is a call found in an analysed function, a store or a test;
-- a file storing a static function whose lock takes could deadlock in a
-  field asks for it (``HELD_KEY + "?->" + FIELD``);
-- settle() accounts for every mention of the field's name in the tree's
-  other files: each in a file that exported the field, or a store, a
-  struct member's declaration, a member of it (``x.f.y``), a function's
-  prototype or definition of that name.  Any other mention (a macro, a
-  copy, a call it could not state) leaves the field unknown.  What the
-  calls agree on goes to the asking file (``HELD_KEY + "->" + FIELD + "|" +
-  FILE``; no effect: no other file calls through it).
+- each file exports, per field it calls through and per function of
+  another file it calls, the global locks held at every such call
+  (``HELD_KEY + "->" + FIELD``, ``HELD_KEY + "()" + NAME``), when each of
+  its mentions of the name is such a call in an analysed function (for a
+  field, or a store or a test);
+- a file storing or defining a function that reaches a lock taken on every
+  path asks for its field or name (``HELD_KEY + "?->" + FIELD``,
+  ``HELD_KEY + "?()" + NAME``), and reads back what settle() gives it.
 
 A lock key is carried across files only when neither file declares its
 name static at file scope (a static of that name in each is two objects).
@@ -25,17 +21,14 @@ name static at file scope (a static of that name in each is two objects).
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from pathlib import Path
 
 from tree_sitter import Node
 
 from xenpatch.analysis import fnptrs
 from xenpatch.analysis.fileanalysis import FileAnalysis
-from xenpatch.analysis.headers import find_xen_root
-from xenpatch.analysis.irqentry import CALL_KEY, entry_matters, stores_any
+from xenpatch.analysis.irqentry import LOCKS_KEY, entry_matters
 from xenpatch.analysis.irqentry import _direct_calls as direct_calls
 from xenpatch.analysis.lockentry import (
     Flows,
@@ -51,28 +44,27 @@ from xenpatch.analysis.lockentry import (
 from xenpatch.analysis.locktable import Effect, Summary
 from xenpatch.analysis.pathstate import Result
 from xenpatch.analysis.unit import FunctionUnit
-from xenpatch.c.source import directives, identifier_set
 from xenpatch.lint.checks import CHECKS, RawFinding
 
-# Under irqentry.CALL_KEY on purpose: every filter keeping the whole-tree
-# call facts out of the functions' summaries covers these too.
-HELD_KEY = CALL_KEY + "="
+# Under irqentry.LOCKS_KEY (itself under CALL_KEY and FIELD_KEY) on
+# purpose: every filter keeping the whole-tree facts out of the functions'
+# summaries covers these too, and irqcalls' IRQ settle passes them by.
+HELD_KEY = LOCKS_KEY + "held:"
 # What a file asks: HELD_KEY + "?->" + FIELD, HELD_KEY + "?()" + FUNCTION.
 WANT_KEY = HELD_KEY + "?"
 FIELD = HELD_KEY + "->"
 # What its direct calls of another file's function hold.
 CALLS = HELD_KEY + "()"
-_SUFFIXES = (".c", ".h", ".S", ".s", ".inc")
 
 Run = Callable[[FunctionUnit], "Result | None"]
 
 
-def _summary(held: HeldSet) -> Summary:
+def summary_of(held: HeldSet) -> Summary:
     return Summary(tuple(Effect("held", h.kind, h.mode, h.flavour, k, None, "\n".join(h.where))
                          for k, h in sorted(held.items())), None)
 
 
-def _held(s: Summary) -> dict[str, Hold]:
+def held_of(s: Summary) -> dict[str, Hold]:
     return {e.key: Hold(e.kind, e.mode, e.flavour, tuple(w for w in e.via.split("\n") if w))
             for e in s.effects if e.action == "held"}
 
@@ -232,7 +224,7 @@ def field_exports(fa: FileAnalysis, flows: Flows,
             statics = file_statics(code) if statics is None else statics
             held = _shared(held, statics)
         if held:
-            out[FIELD + fld] = _summary(held)
+            out[FIELD + fld] = summary_of(held)
     return out
 
 
@@ -267,7 +259,7 @@ def call_exports(fa: FileAnalysis, flows: Flows, entry: Mapping[str, HeldSet],
         statics = file_statics(code) if statics is None else statics
         held = _shared(held, statics)
         if held:
-            out[CALLS + n] = _summary(held)
+            out[CALLS + n] = summary_of(held)
     return out
 
 
@@ -305,7 +297,7 @@ def settled_fields(external: Mapping[str, Summary], me: str,
         if k.startswith(prefix) and "|" in k:
             name, _, who = k[len(prefix):].partition("|")
             if who == me:
-                out[name] = _held(s) if s.effects else None
+                out[name] = held_of(s) if s.effects else None
     return out
 
 
@@ -362,206 +354,5 @@ def check(fa: FileAnalysis, done: Sequence[tuple[FunctionUnit, Result]], refs: f
     return found, out
 
 
-# --------------------------------------------------------------- the tree
-
-def _sources(root: Path) -> Iterable[Path]:
-    for d, _, names in os.walk(root):
-        for n in names:
-            if n.endswith(_SUFFIXES):
-                yield Path(d, n)
-
-
-def _mention_ok(code: bytes, start: int, end: int) -> bool:
-    """A mention, in a file that said nothing of the field, that no call
-    through it can hide in: a store, a member's declaration, a member of
-    it, a prototype or definition of a function of that name."""
-    before = code[max(0, start - 200):start]
-    after = code[end:end + 200]
-    line_start = code.rfind(b"\n", 0, start) + 1
-    if re.search(rb"(?:->|\.)\s*$", before):
-        return re.match(rb"\s*(?:=(?!=)|\.|->)", after) is not None
-    if re.search(rb"\(\s*\*\s*$", before) and re.match(rb"\s*\)\s*\(", after):
-        return True
-    if re.match(rb"\s*\(", after) and re.fullmatch(
-            rb"\s*(?:(?:static|extern|inline|const|unsigned|signed|struct)\s+)*"
-            rb"[A-Za-z_]\w*[\s*]+", code[line_start:start]):
-        depth = code.count(b"{", 0, start) - code.count(b"}", 0, start)
-        return depth == 0
-    return False
-
-
-def _words(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]
-           ) -> tuple[dict[str, set[Path]], dict[str, dict[Path, HeldSet]]]:
-    """(field -> the files asking about it, field -> file -> what its calls
-    through it hold), by absolute path."""
-    wants: dict[str, set[Path]] = {}
-    said: dict[str, dict[Path, HeldSet]] = {}
-    for p, _, ex in per_file:
-        rp = Path(os.path.abspath(p))
-        for k, s in ex.items():
-            if k.startswith(WANT_KEY):
-                wants.setdefault(k[len(WANT_KEY):], set()).add(rp)
-            elif k.startswith((FIELD, CALLS)) and "|" not in k:
-                said.setdefault(k[len(HELD_KEY):], {})[rp] = _held(s)
-    return wants, said
-
-
-def _word_ok(code: bytes, name: str, header: bool) -> bool:
-    """Is every mention of the asked ``name`` ("->FIELD" or "()FUNCTION")
-    in a file that said nothing of it harmless: for a field, _all_ok(); for
-    a function, a header's prototype."""
-    if name.startswith("->"):
-        return _all_ok(code, name[2:].encode())
-    from xenpatch.lint.irqcalls import prototypes_only  # it settles through this module
-
-    return header and prototypes_only(code, name[2:])
-
-
-def mentions_ok(raw: bytes, name: str, header: bool = False) -> bool:
-    """Is every mention of the asked ``name`` ("->FIELD", "()FUNCTION") in
-    the text (of a header?) one no call can hide in (_word_ok())?"""
-    return _word_ok(fnptrs.code_only(raw), name, header)
-
-
-_DIRECTIVE = re.compile(rb"#(?:\\\r?\n|[^\n])*")
-
-
-def _all_ok(code: bytes, w: bytes) -> bool:
-    word = re.compile(rb"\b" + re.escape(w) + rb"\b")
-    for d in directives(_DIRECTIVE, code):
-        if word.search(d.group(0)):
-            return False  # a macro's body may call through it
-    return all(_mention_ok(code, m.start(), m.end()) for m in word.finditer(code))
-
-
-def _decide(x: Path, said: Mapping[Path, HeldSet]) -> Summary | None:
-    """What the other files' calls through a field hold, for the file ``x``,
-    every mention being accounted for (no effect: none calls through it)."""
-    sets = [s for p, s in said.items() if p != x]
-    if not sets:
-        return Summary((), None)
-    held = meet(sets)
-    return _summary(held) if held else None
-
-
-def settle(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[str, Summary]:
-    """The fields the files asked about (WANT_KEY), each with what every
-    other file's calls through it hold, where every mention in the tree
-    is accounted for (module doc)."""
-    wants, said = _words(per_file)
-    if not wants:
-        return {}
-    root = find_xen_root(Path(os.path.abspath(per_file[0][0])))
-    if root is None:
-        return {}
-    # Per field, the files whose mentions are unaccounted for.
-    bad: dict[str, set[Path]] = {f: set() for f in wants}
-    words = {f[2:].encode(): [n for n in wants if n[2:] == f[2:]] for f in wants}
-    for path in sorted(_sources(root)):
-        try:
-            raw = path.read_bytes()
-        except OSError:
-            continue
-        # A substring search per name costs more than splitting the text
-        # into words once past a few dozen names (irqcalls._mentions()).
-        if len(words) > 24:
-            if not any(w in words for w in identifier_set(raw)):
-                continue
-        elif not any(w in raw for w in words):
-            continue
-        code = fnptrs.code_only(raw)
-        ids = identifier_set(code)
-        rp = Path(os.path.abspath(path))
-        for w in ids & words.keys():
-            names = words[w]
-            for name in names:
-                if rp not in said.get(name, {}) and \
-                        not _word_ok(code, name, path.suffix == ".h"):
-                    bad[name].add(rp)
-    out: dict[str, Summary] = {}
-    for name, askers in sorted(wants.items()):
-        for x in sorted(askers):
-            if not x.is_relative_to(root) or bad[name] - {x}:
-                continue
-            rel = x.relative_to(root).as_posix()
-            got = _decide(x, said.get(name, {}))
-            if got is not None:
-                out[f"{HELD_KEY}{name}|{rel}"] = got
-    return out
-
-
-def asked(exports: Mapping[str, Summary]) -> frozenset[str]:
-    """The fields ("->FIELD") and functions ("()NAME") a first pass asks
-    the tree about."""
-    return frozenset(k[len(WANT_KEY):] for k in exports if k.startswith(WANT_KEY))
-
-
-def caller_fields(path: Path, rel: str, own: Mapping[str, Summary],
-                  mentions: Mapping[str, Sequence[str]], root: Path,
-                  read: Callable[[str], bytes | None],
-                  first: Callable[[str, bytes], Mapping[str, Summary]],
-                  most: int) -> dict[str, Summary]:
-    """For a run on a few files (the hook's: lint/upcallers.py), settle()'s
-    answer for the fields the file at ``path`` (``rel`` under ``root``)
-    asks about: ``mentions``, per field, the files of the tree naming it
-    (relative); ``read(r)``, a file's text; ``first(r, text)``, its first
-    pass's exports.  A file whose mentions are all of the harmless kinds
-    needs no pass; a C file whose are not gets one (at most ``most`` in
-    all); any other file, or more, leaves the field unknown."""
-    out: dict[str, Summary] = {}
-    x = Path(os.path.abspath(path))
-    budget = most
-    for fld in sorted(asked(own)):
-        # The files needing a pass, found before any is run: past the
-        # budget, the field is left unknown at no more cost.
-        need: list[tuple[str, bytes]] = []
-        ok = True
-        for r in mentions.get(fld[2:], ()):
-            if r == rel:
-                continue
-            raw = read(r)
-            if raw is not None and mentions_ok(raw, fld, r.endswith(".h")):
-                continue
-            if raw is None or not r.endswith(".c"):
-                ok = False
-                break
-            need.append((r, raw))
-        if not ok or len(need) > budget:
-            continue
-        budget -= len(need)
-        said: dict[Path, HeldSet] = {}
-        for r, raw in need:
-            s = first(r, raw).get(HELD_KEY + fld)
-            if s is None:
-                ok = False  # a mention its first pass could not state
-                break
-            said[Path(os.path.abspath(root / r))] = _held(s)
-        if ok:
-            got = _decide(x, said)
-            if got is not None:
-                out[f"{HELD_KEY}{fld}|{rel}"] = got
-    return out
-
-
-_SETTLED: dict[int, tuple[Mapping[str, Summary], frozenset[str]]] = {}
-
-
-def stores_settled(summaries: Mapping[str, Summary], text: bytes) -> bool:
-    """Does the text store into a field, or define a function, the tree
-    settled for some file (a second pass may find in it what the first
-    could not)?"""
-    got = _SETTLED.get(id(summaries))
-    if got is None or got[0] is not summaries:
-        names = frozenset(k[len(HELD_KEY):].partition("|")[0] for k in summaries
-                          if k.startswith((FIELD, CALLS)) and "|" in k)
-        _SETTLED.clear()
-        _SETTLED[id(summaries)] = got = (summaries, names)
-    from xenpatch.lint.irqcalls import defines_any  # it settles through this module
-
-    fields = [n[2:] for n in got[1] if n.startswith("->")]
-    fns = frozenset(n[2:] for n in got[1] if n.startswith("()"))
-    return stores_any(text, fields) or defines_any(text, fns)
-
-
-__all__ = ["FIELD", "HELD_KEY", "asked", "caller_fields", "check", "file_statics",
-           "mentions_ok", "settle", "settled_fields", "stores_settled"]
+__all__ = ["CALLS", "FIELD", "HELD_KEY", "WANT_KEY", "call_exports", "check", "field_exports",
+           "file_statics", "held_of", "settled_fields", "summary_of"]

@@ -56,7 +56,7 @@ from xenpatch.analysis.irqentry import (
 )
 from xenpatch.analysis.locktable import Summary
 from xenpatch.c.source import directives, identifier_set
-from xenpatch.lint import entryheld, nameindex
+from xenpatch.lint import entrysettle, nameindex
 
 # Where a caller may hide: what the build compiles or includes.
 SOURCE_SUFFIXES = (".c", ".h", ".S", ".s", ".inc")
@@ -66,9 +66,9 @@ _DIRECTIVE = re.compile(rb"#(?:\\\r?\n|[^\n])*")
 def settle(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]],
            defined: Mapping[Path, frozenset[str]] | None = None) -> dict[str, Summary]:
     """The tree-level facts: the IRQ states (_settle_irq()) and, from
-    lint/entryheld.py, the locks held by the calls through struct fields."""
+    lint/entrysettle.py, the locks held by the calls through struct fields."""
     out = _settle_irq(per_file, defined)
-    out.update(entryheld.settle(per_file))
+    out.update(entrysettle.settle(per_file))
     return out
 
 

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 from xenpatch.analysis.irqentry import CALL_KEY, FIELD_KEY, WANT, WITNESS, summary_state
 from xenpatch.analysis.locktable import Summary
 from xenpatch.c.texts import read_bytes
-from xenpatch.lint import entryheld
+from xenpatch.lint import entrysettle
 from xenpatch.lint.irqcalls import SOURCE_SUFFIXES
 from xenpatch.lint.treecache import (
     TreeCache,
@@ -99,7 +99,7 @@ def caller_facts(cache: TreeCache, path: Path, display: str, raw: bytes,
     if stored and not _names_irq(path, raw, config):
         stored = frozenset()  # no check of the file reads its entry state
     # The fields whose callers' held locks the file asks (lint/entryheld.py).
-    held = entryheld.asked(own)
+    held = entrysettle.asked(own)
     rel = _rel(cache, path)
     if rel is None:
         return {}
@@ -129,7 +129,7 @@ def caller_facts(cache: TreeCache, path: Path, display: str, raw: bytes,
         facts.update(_field_facts(cache, side, rel, own, stored, mentions, config, first_pass,
                                   display_of))
     if held:
-        facts.update(entryheld.caller_fields(
+        facts.update(entrysettle.caller_fields(
             path, rel, own, mentions, cache.root, lambda r: _read_or_none(cache.root / r),
             lambda r, text: side.first(r, text, display_of(cache.root / r), cache.root / r,
                                        first_pass), MOST_CALLERS))
