@@ -69,7 +69,14 @@ def held_of(s: Summary) -> dict[str, Hold]:
             for e in s.effects if e.action == "held"}
 
 
+# A file's ask; "own": it calls the name itself (so "no other file calls
+# it" is a fact worth having: its own calls then decide).
 _WANT = Summary((Effect("want", "spin", "", "plain", "", None, ""),), None)
+_WANT_OWN = Summary((Effect("want", "spin", "", "plain", "", None, "own"),), None)
+
+
+def asks_own(s: Summary) -> bool:
+    return any(e.action == "want" and e.via == "own" for e in s.effects)
 
 
 def file_statics(code: bytes) -> frozenset[str]:
@@ -274,14 +281,17 @@ def _wants(fa: FileAnalysis, flows: Flows, refs: fnptrs.FnRefs) -> dict[str, Sum
     by_node = {f.node.start_byte: f for f in fa.order}
     matters = entry_matters(takers, refs, by_node)
     statics = {f.name for f in fa.order if f.is_static}
-    out = {WANT_KEY + "->" + fld: _WANT for fld, names in refs.stored.items()
+    def field(fld: str) -> Summary:
+        return _WANT_OWN if refs.field_calls.get(fld) else _WANT
+
+    out = {WANT_KEY + "->" + fld: field(fld) for fld, names in refs.stored.items()
            if names & matters & statics}
     # A function other files may call: their direct calls, and the fields
     # it is stored in whatever its linkage.
     for f in fa.order:
         if f.name in matters and not f.is_static and f.name not in refs.escapes:
-            out[WANT_KEY + "()" + f.name] = _WANT
-            out.update({WANT_KEY + "->" + fld: _WANT for fld in refs.fields_of(f.name)})
+            out[WANT_KEY + "()" + f.name] = _WANT_OWN if refs.direct.get(f.name) else _WANT
+            out.update({WANT_KEY + "->" + fld: field(fld) for fld in refs.fields_of(f.name)})
     return out
 
 
@@ -354,5 +364,5 @@ def check(fa: FileAnalysis, done: Sequence[tuple[FunctionUnit, Result]], refs: f
     return found, out
 
 
-__all__ = ["CALLS", "FIELD", "HELD_KEY", "WANT_KEY", "call_exports", "check", "field_exports",
-           "file_statics", "held_of", "settled_fields", "summary_of"]
+__all__ = ["CALLS", "FIELD", "HELD_KEY", "WANT_KEY", "asks_own", "call_exports", "check",
+           "field_exports", "file_statics", "held_of", "settled_fields", "summary_of"]

@@ -24,11 +24,18 @@ from pathlib import Path
 
 from xenpatch.analysis import fnptrs
 from xenpatch.analysis.headers import find_xen_root
-from xenpatch.analysis.irqentry import stores_any
 from xenpatch.analysis.lockentry import HeldSet, meet
 from xenpatch.analysis.locktable import Summary
 from xenpatch.c.source import directives, identifier_set
-from xenpatch.lint.entryheld import CALLS, FIELD, HELD_KEY, WANT_KEY, held_of, summary_of
+from xenpatch.lint.entryheld import (
+    CALLS,
+    FIELD,
+    HELD_KEY,
+    WANT_KEY,
+    asks_own,
+    held_of,
+    summary_of,
+)
 
 _SUFFIXES = (".c", ".h", ".S", ".s", ".inc")
 
@@ -60,19 +67,23 @@ def _mention_ok(code: bytes, start: int, end: int) -> bool:
 
 
 def _words(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]
-           ) -> tuple[dict[str, set[Path]], dict[str, dict[Path, HeldSet]]]:
+           ) -> tuple[dict[str, set[Path]], dict[str, dict[Path, HeldSet]],
+                      dict[str, set[Path]]]:
     """(field -> the files asking about it, field -> file -> what its calls
     through it hold), by absolute path."""
     wants: dict[str, set[Path]] = {}
     said: dict[str, dict[Path, HeldSet]] = {}
+    own: dict[str, set[Path]] = {}
     for p, _, ex in per_file:
         rp = Path(os.path.abspath(p))
         for k, s in ex.items():
             if k.startswith(WANT_KEY):
                 wants.setdefault(k[len(WANT_KEY):], set()).add(rp)
+                if asks_own(s):
+                    own.setdefault(k[len(WANT_KEY):], set()).add(rp)
             elif k.startswith((FIELD, CALLS)) and "|" not in k:
                 said.setdefault(k[len(HELD_KEY):], {})[rp] = held_of(s)
-    return wants, said
+    return wants, said, own
 
 
 def _word_ok(code: bytes, name: str, header: bool) -> bool:
@@ -103,12 +114,13 @@ def _all_ok(code: bytes, w: bytes) -> bool:
     return all(_mention_ok(code, m.start(), m.end()) for m in word.finditer(code))
 
 
-def _decide(x: Path, said: Mapping[Path, HeldSet]) -> Summary | None:
-    """What the other files' calls through a field hold, for the file ``x``,
-    every mention being accounted for (no effect: none calls through it)."""
+def _decide(x: Path, said: Mapping[Path, HeldSet], own: bool) -> Summary | None:
+    """What the other files' calls hold, for the file ``x``, every mention
+    being accounted for (no effect: none calls it; said only to a file
+    calling it itself, ``own``, whose calls then decide)."""
     sets = [s for p, s in said.items() if p != x]
     if not sets:
-        return Summary((), None)
+        return Summary((), None) if own else None
     held = meet(sets)
     return summary_of(held) if held else None
 
@@ -117,7 +129,7 @@ def settle(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[
     """The fields the files asked about (WANT_KEY), each with what every
     other file's calls through it hold, where every mention in the tree
     is accounted for (module doc)."""
-    wants, said = _words(per_file)
+    wants, said, own = _words(per_file)
     if not wants:
         return {}
     root = find_xen_root(Path(os.path.abspath(per_file[0][0])))
@@ -153,7 +165,7 @@ def settle(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[
             if not x.is_relative_to(root) or bad[name] - {x}:
                 continue
             rel = x.relative_to(root).as_posix()
-            got = _decide(x, said.get(name, {}))
+            got = _decide(x, said.get(name, {}), x in own.get(name, ()))
             if got is not None:
                 out[f"{HELD_KEY}{name}|{rel}"] = got
     return out
@@ -206,7 +218,7 @@ def caller_fields(path: Path, rel: str, own: Mapping[str, Summary],
                 break
             said[Path(os.path.abspath(root / r))] = held_of(s)
         if ok:
-            got = _decide(x, said)
+            got = _decide(x, said, asks_own(own[WANT_KEY + fld]))
             if got is not None:
                 out[f"{HELD_KEY}{fld}|{rel}"] = got
     return out
@@ -215,21 +227,21 @@ def caller_fields(path: Path, rel: str, own: Mapping[str, Summary],
 _SETTLED: dict[int, tuple[Mapping[str, Summary], frozenset[str]]] = {}
 
 
-def stores_settled(summaries: Mapping[str, Summary], text: bytes) -> bool:
-    """Does the text store into a field, or define a function, the tree
-    settled for some file (a second pass may find in it what the first
-    could not)?"""
+def settled_for(summaries: Mapping[str, Summary], path: Path) -> bool:
+    """Did the tree settle a name for the file at ``path`` (one it asked
+    about: a second pass may find in it what the first could not)?"""
     got = _SETTLED.get(id(summaries))
     if got is None or got[0] is not summaries:
-        names = frozenset(k[len(HELD_KEY):].partition("|")[0] for k in summaries
+        files = frozenset(k.rpartition("|")[2] for k in summaries
                           if k.startswith((FIELD, CALLS)) and "|" in k)
         _SETTLED.clear()
-        _SETTLED[id(summaries)] = got = (summaries, names)
-    from xenpatch.lint.irqcalls import defines_any  # it settles through this module
+        _SETTLED[id(summaries)] = got = (summaries, files)
+    if not got[1]:
+        return False
+    p = Path(os.path.abspath(path))
+    root = find_xen_root(p)
+    return root is not None and p.is_relative_to(root) and \
+        p.relative_to(root).as_posix() in got[1]
 
-    fields = [n[2:] for n in got[1] if n.startswith("->")]
-    fns = frozenset(n[2:] for n in got[1] if n.startswith("()"))
-    return stores_any(text, fields) or defines_any(text, fns)
 
-
-__all__ = ["asked", "caller_fields", "mentions_ok", "settle", "stores_settled"]
+__all__ = ["asked", "caller_fields", "mentions_ok", "settle", "settled_for"]

@@ -112,7 +112,7 @@ def again(
     if not called and not stores_any(text, tree.fields) and \
             not irqcalls.defines_any(text, tree.called) and \
             not irqwitness.wanted(tree.summaries, item[1]) and \
-            not entrysettle.stores_settled(tree.summaries, text):  # lint/entrysettle.py
+            not entrysettle.settled_for(tree.summaries, item[0]):  # lint/entrysettle.py
         return None
     # Its exports stay its first pass's (passmaps.second), and no later pass asks
     # where it calls holding a lock.  A file calling under a lock may be
