@@ -44,6 +44,7 @@ def test_same_file_names_the_callers(config: LintConfig) -> None:
 
 
 @pytest.mark.parametrize("fn", ["put_other", "escaping", "nest_inner", "drop_retake", "bump",
+                                "take_twice",
                                 "move_locked2"])
 def test_quiet_twins(config: LintConfig, fn: str) -> None:
     r = lint_file(SAME, SAME.name, config)

@@ -198,13 +198,17 @@ class Flow:
         if "*" in moved:
             return {}
         fns = (self.f, *others)
+        # A lock the run holds from the entry because the function drops it
+        # (entrykeys.py) is the engine's reading of the function, not its
+        # callers' word: only the entry facts say that.
+        seeded = self.res.entry_keys
         sets: list[dict[str, Hold]] = []
         for st in sts:
             if st.fact(UNKNOWN) is not None:
                 return {}
             sets.append({h.key: Hold(h.kind, h.mode, h.flavour, (where,)) for h in st.held
                          if not h.unknown and h.kind in _KINDS and h.key not in moved
-                         and is_global(h.key, fns)})
+                         and not (h.entry and h.key in seeded) and is_global(h.key, fns)})
         out = meet(sets)
         for k, h in entry.items():
             if k not in out and k not in moved and self.clean(k, node) and is_global(k, fns):
