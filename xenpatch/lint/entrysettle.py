@@ -58,12 +58,27 @@ def _mention_ok(code: bytes, start: int, end: int) -> bool:
         return re.match(rb"\s*(?:=(?!=)|\.|->)", after) is not None
     if re.search(rb"\(\s*\*\s*$", before) and re.match(rb"\s*\)\s*\(", after):
         return True
-    if re.match(rb"\s*\(", after) and re.fullmatch(
+    return _declarator(code, start, end, line_start)
+
+
+def _declarator(code: bytes, start: int, end: int, line_start: int) -> bool:
+    """Is the mention the name of a function declared or defined at file
+    scope (``int name(...)`` leading its line)?"""
+    if re.match(rb"\s*\(", code[end:end + 200]) and re.fullmatch(
             rb"\s*(?:(?:static|extern|inline|const|unsigned|signed|struct)\s+)*"
             rb"[A-Za-z_]\w*[\s*]+", code[line_start:start]):
         depth = code.count(b"{", 0, start) - code.count(b"}", 0, start)
         return depth == 0
     return False
+
+
+def _prototype(code: bytes, start: int, end: int) -> bool:
+    """A declaration of the function (not its definition): a ``;`` ends it
+    before any ``{``."""
+    if not _declarator(code, start, end, code.rfind(b"\n", 0, start) + 1):
+        return False
+    semi, brace = code.find(b";", end), code.find(b"{", end)
+    return semi >= 0 and (brace < 0 or semi < brace)
 
 
 def _words(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]
@@ -92,9 +107,12 @@ def _word_ok(code: bytes, name: str, header: bool) -> bool:
     a function, a header's prototype."""
     if name.startswith("->"):
         return _all_ok(code, name[2:].encode())
-    from xenpatch.lint.irqcalls import prototypes_only  # it settles through this module
-
-    return header and prototypes_only(code, name[2:])
+    if not header:
+        return False
+    word = re.compile(rb"\b" + re.escape(name[2:].encode()) + rb"\b")
+    if any(word.search(d.group(0)) for d in directives(_DIRECTIVE, code)):
+        return False  # a macro's body may call it
+    return all(_prototype(code, m.start(), m.end()) for m in word.finditer(code))
 
 
 def mentions_ok(raw: bytes, name: str, header: bool = False) -> bool:
@@ -144,7 +162,7 @@ def settle(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[
         except OSError:
             continue
         # A substring search per name costs more than splitting the text
-        # into words once past a few dozen names (irqcalls._mentions()).
+        # into words once past a few dozen names (as irqcalls._mentions()).
         if len(words) > 24:
             if not any(w in words for w in identifier_set(raw)):
                 continue
