@@ -66,7 +66,8 @@ _DIRECTIVE = re.compile(rb"#(?:\\\r?\n|[^\n])*")
 def settle(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]],
            defined: Mapping[Path, frozenset[str]] | None = None) -> dict[str, Summary]:
     """The tree-level facts: the IRQ states (_settle_irq()) and, from
-    lint/entrysettle.py, the locks held by the calls through struct fields."""
+    lint/entrysettle.py, the locks other files' calls of a function, or
+    through a field, hold."""
     out = _settle_irq(per_file, defined)
     out.update(entrysettle.settle(per_file))
     return out

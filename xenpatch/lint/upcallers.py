@@ -60,8 +60,8 @@ if TYPE_CHECKING:
 # At most this many caller files get a first pass for one linted file:
 # past it, the file's names are left unknown (a hook must stay quick).
 MOST_CALLERS = 8
-# 2: the first passes kept carry the held locks of the calls through
-# fields too (lint/entryheld.py).
+# 2: the first passes kept carry the locks their calls hold too
+# (lint/entryheld.py).
 _FORMAT = 2
 # The tree states whose mentions are kept.
 _STATES = 4
@@ -98,7 +98,8 @@ def caller_facts(cache: TreeCache, path: Path, display: str, raw: bytes,
     stored = stored_fields(raw) - fields
     if stored and not _names_irq(path, raw, config):
         stored = frozenset()  # no check of the file reads its entry state
-    # The fields whose callers' held locks the file asks (lint/entryheld.py).
+    # The fields and functions whose other callers' held locks the file
+    # asks about (lint/entrysettle.py).
     held = entrysettle.asked(own)
     rel = _rel(cache, path)
     if rel is None:
