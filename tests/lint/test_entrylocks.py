@@ -39,7 +39,7 @@ def test_same_file(config: LintConfig) -> None:
 def test_same_file_names_the_callers(config: LintConfig) -> None:
     r = lint_file(SAME, SAME.name, config)
     [f] = [f for f in r.findings if f.function == "move_locked"]
-    assert "held on entry by every caller" in f.message
+    assert "already held on entry: every caller holds it" in f.message
     assert "'move_one'" in f.message and "'move_two'" in f.message
 
 
@@ -70,9 +70,10 @@ def test_tree_notes_name_the_other_files_caller() -> None:
     files = [(p, p.name) for p in sorted(TREE.rglob("*.c"))]
     [r] = [r for r in lint_files(files, jobs=1, tree=False) if r.path == "vendor.c"]
     by_fn = {f.function: f.message for f in r.findings}
-    assert "every caller ('dev_flush' (devs.c:27))" in by_fn["vendor_flush"]
+    assert "every caller holds it ('dev_flush' (devs.c:27))" in by_fn["vendor_flush"]
     # one caller's context: vendor_return() held by dev_release()'s assertion
-    assert "'vendor_return'" in by_fn["vendor_move"] and "devs.c:21" in by_fn["vendor_move"]
+    assert "called from 'vendor_return' (vendor.c:25), which holds it from 'dev_release' " \
+        "(devs.c:21)" in by_fn["vendor_move"]
 
 
 def test_alone_the_fields_are_unknown(config: LintConfig) -> None:

@@ -352,16 +352,23 @@ def check(fa: FileAnalysis, done: Sequence[tuple[FunctionUnit, Result]], refs: f
         if fl is None:
             continue
         for take, h in self_takes(fl, {**one, **every}, own):
-            who = "every caller" if take.key in every else "a caller"
-            sites = ", ".join(h.where[:3]) + (", ..." if len(h.where) > 3 else "")
-            msg = CHECKS["XL010"].message.format(key=take.key, via=take.via,
-                                                 acq_line="entry")
-            msg = msg.replace("already held since line entry",
-                              f"already held on entry by {who} ({sites})")
-            note = (take.line, take.col, f"'{take.key}' held by {who}: {sites}")
+            # The message's own words, as XL010's template words the rest.
+            if take.key in every:
+                why = f"every caller holds it ({_sites(h.where)})"
+            else:
+                why = f"called from {h.where[0]}"
+                if h.where[1:]:
+                    why += f", which holds it from {_sites(h.where[1:])}"
+            msg = CHECKS["XL010"].message.format(key=take.key, via=take.via, acq_line="0")
+            msg = msg.replace("already held since line 0", f"already held on entry: {why}")
+            note = (take.line, take.col, f"'{take.key}' held on entry: {why}")
             found.append((f, fl.res, RawFinding("XL010", take.node, take.state, take.line,
                                                 take.col, take.key, msg, notes=(note,))))
     return found, out
+
+
+def _sites(where: Sequence[str]) -> str:
+    return ", ".join(where[:3]) + (", ..." if len(where) > 3 else "")
 
 
 __all__ = ["CALLS", "FIELD", "HELD_KEY", "WANT_KEY", "asks_own", "call_exports", "check",
