@@ -28,8 +28,7 @@ from tree_sitter import Node
 
 from xenpatch.analysis import fnptrs
 from xenpatch.analysis.fileanalysis import FileAnalysis
-from xenpatch.analysis.irqentry import LOCKS_KEY, entry_matters
-from xenpatch.analysis.irqentry import _direct_calls as direct_calls
+from xenpatch.analysis.irqentry import LOCKS_KEY, direct_calls, entry_matters
 from xenpatch.analysis.lockentry import (
     Flows,
     HeldSet,
