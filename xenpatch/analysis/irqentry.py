@@ -267,6 +267,11 @@ def _direct_calls(g: FunctionUnit, code: bytes, mine: set[str]) -> Iterator[tupl
             yield call, n
 
 
+def direct_calls(g: FunctionUnit, code: bytes, mine: set[str]) -> Iterator[tuple[Node, str]]:
+    """_direct_calls(), for the lock facts of such calls (lint/entryheld.py)."""
+    return _direct_calls(g, code, mine)
+
+
 def call_states(runs: Iterable[tuple[FunctionUnit, Result]], raw: bytes,
                 defined: Iterable[str]) -> dict[str, str]:
     """Per function the file calls but does not define, the IRQ state its
@@ -599,5 +604,5 @@ def entry_states(units: list[FunctionUnit], refs: fnptrs.FnRefs,
 
 
 __all__ = ["CALL_KEY", "WANT", "WITNESS", "call_states", "call_witnesses", "caller_contexts",
-           "external_witnesses", "witness_summary", "cfg_nodes", "entry_matters", "entry_states",
-           "external_calls", "meet", "node_of", "node_states"]
+           "external_witnesses", "witness_summary", "cfg_nodes", "direct_calls", "entry_matters",
+           "entry_states", "external_calls", "meet", "node_of", "node_states"]

@@ -59,7 +59,7 @@ from xenpatch.c.source import (
     parse_bytes,
     stray_errors,
 )
-from xenpatch.lint import irqwitness, reuse, suppress
+from xenpatch.lint import entryheld, irqwitness, reuse, suppress
 from xenpatch.lint.checks import CheckObserver, PercpuOracle, RawFinding
 from xenpatch.lint.config import LintConfig
 from xenpatch.lint.findings import LOCK_API_DEFINITION, FileResult, Finding
@@ -228,7 +228,24 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
         entered = _entered(fa, done, also - wanted, entries, runs, first, refs_of)
         found.extend(finding_of(fa.src, f, entered[f], r) for f, r in
                      irqwitness.findings(xrec, entered))
+    # Locks every caller holds, taken again inside (lint/entryheld.py).
+    held, held_ex = entryheld.check(fa, [(f, first[f]) for f, _, _ in done], refs_of(),
+                                    functools.partial(_plain_run, fa), config.enabled,
+                                    not findings_only)
+    result.exports.update(held_ex)
+    found.extend(finding_of(fa.src, f, res, r) for f, res, r in held)
     result.findings.extend(found)
+
+
+def _plain_run(fa: FileAnalysis, g: FunctionUnit) -> Result | None:
+    """g's dataflow entered in an unknown state, without checks."""
+    fa.prepare(g)
+    if g.skip is not None or g.cfg is None or g.info is None:
+        return None
+    try:
+        return run_engine(g, None)
+    finally:
+        g.skip = None
 
 
 def _entered(fa: FileAnalysis, done: list[tuple[FunctionUnit, Result, list[RawFinding]]],

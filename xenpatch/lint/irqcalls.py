@@ -56,7 +56,7 @@ from xenpatch.analysis.irqentry import (
 )
 from xenpatch.analysis.locktable import Summary
 from xenpatch.c.source import directives, identifier_set
-from xenpatch.lint import nameindex
+from xenpatch.lint import entrysettle, nameindex
 
 # Where a caller may hide: what the build compiles or includes.
 SOURCE_SUFFIXES = (".c", ".h", ".S", ".s", ".inc")
@@ -65,6 +65,16 @@ _DIRECTIVE = re.compile(rb"#(?:\\\r?\n|[^\n])*")
 
 def settle(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]],
            defined: Mapping[Path, frozenset[str]] | None = None) -> dict[str, Summary]:
+    """The tree-level facts: the IRQ states (_settle_irq()) and, from
+    lint/entrysettle.py, the locks other files' calls of a function, or
+    through a field, hold."""
+    out = _settle_irq(per_file, defined)
+    out.update(entrysettle.settle(per_file))
+    return out
+
+
+def _settle_irq(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]],
+                defined: Mapping[Path, frozenset[str]] | None = None) -> dict[str, Summary]:
     """The tree-level IRQ facts that stand once every mention in the tree
     is accounted for (module doc).  ``per_file``: each linted file's path,
     name in the run (FileResult.path) and own exports (treeexports.tree_exports()

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 from xenpatch.analysis.irqentry import CALL_KEY, FIELD_KEY, WANT, WITNESS, summary_state
 from xenpatch.analysis.locktable import Summary
 from xenpatch.c.texts import read_bytes
+from xenpatch.lint import entrysettle
 from xenpatch.lint.irqcalls import SOURCE_SUFFIXES
 from xenpatch.lint.treecache import (
     TreeCache,
@@ -59,7 +60,9 @@ if TYPE_CHECKING:
 # At most this many caller files get a first pass for one linted file:
 # past it, the file's names are left unknown (a hook must stay quick).
 MOST_CALLERS = 8
-_FORMAT = 1
+# 2: the first passes kept carry the locks their calls hold too
+# (lint/entryheld.py).
+_FORMAT = 2
 # The tree states whose mentions are kept.
 _STATES = 4
 
@@ -95,12 +98,15 @@ def caller_facts(cache: TreeCache, path: Path, display: str, raw: bytes,
     stored = stored_fields(raw) - fields
     if stored and not _names_irq(path, raw, config):
         stored = frozenset()  # no check of the file reads its entry state
+    # The fields and functions whose other callers' held locks the file
+    # asks about (lint/entrysettle.py).
+    held = entrysettle.asked(own)
     rel = _rel(cache, path)
     if rel is None:
         return {}
     side = _Side.open(cache)
     digest = content_hash(raw)
-    if not entry and not ctx and not fields and not stored:
+    if not entry and not ctx and not fields and not stored and not held:
         # Nothing asked of the tree: what is kept of the file stands
         # whatever the other files hold (fresh()).
         if side.facts.get(rel, ("", {}, "", ""))[2:] != (digest, ""):
@@ -113,7 +119,7 @@ def caller_facts(cache: TreeCache, path: Path, display: str, raw: bytes,
     got = side.facts.get(rel)
     if got is not None and got[0] == key:
         return {k: summary_in(v) for k, v in got[1].items()}
-    names = entry | ctx | fields | stored
+    names = entry | ctx | fields | stored | frozenset(n[2:] for n in held)
     mentions = side.mentions(cache.root, state, names)
     callers = _callers(cache, side, rel, mentions, entry | fields, ctx, config)
     facts: dict[str, Summary] = {}
@@ -123,6 +129,11 @@ def caller_facts(cache: TreeCache, path: Path, display: str, raw: bytes,
     if stored:
         facts.update(_field_facts(cache, side, rel, own, stored, mentions, config, first_pass,
                                   display_of))
+    if held:
+        facts.update(entrysettle.caller_fields(
+            path, rel, own, mentions, cache.root, lambda r: _read_or_none(cache.root / r),
+            lambda r, text: side.first(r, text, display_of(cache.root / r), cache.root / r,
+                                       first_pass), MOST_CALLERS))
     side.facts[rel] = (key, {k: summary_out(s) for k, s in sorted(facts.items())},
                        digest, state)
     side.dirty = True
@@ -262,6 +273,13 @@ def _field_facts(cache: TreeCache, side: _Side, rel: str, own: Mapping[str, Summ
         if got is not None and summary_state(got) in ("on", "off"):
             out[key] = got
     return out
+
+
+def _read_or_none(p: Path) -> bytes | None:
+    try:
+        return read_bytes(p)
+    except OSError:
+        return None
 
 
 def _text_of(raw: bytes) -> Callable[[str], bytes]:

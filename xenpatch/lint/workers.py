@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from xenpatch.analysis.irqentry import stores_any
 from xenpatch.analysis.locktable import Summary
-from xenpatch.lint import irqcalls, irqwitness
+from xenpatch.lint import entrysettle, irqcalls, irqwitness
 from xenpatch.lint.findings import FileResult
 from xenpatch.lint.inputs import read as _read
 from xenpatch.lint.takers import may_meet
@@ -111,7 +111,8 @@ def again(
         called = may_break_demand(text, _CONFIG, tree.demanding - own)
     if not called and not stores_any(text, tree.fields) and \
             not irqcalls.defines_any(text, tree.called) and \
-            not irqwitness.wanted(tree.summaries, item[1]):
+            not irqwitness.wanted(tree.summaries, item[1]) and \
+            not entrysettle.settled_for(tree.summaries, item[0]):  # lint/entrysettle.py
         return None
     # Its exports stay its first pass's (passmaps.second), and no later pass asks
     # where it calls holding a lock.  A file calling under a lock may be
