@@ -76,8 +76,8 @@ def _shared_value(f: FunctionUnit, freed: list[Exit], kept: list[Exit],
     apart or is not known."""
     if void:
         return ""
-    common = {_value(f, x) for x in freed} & {_value(f, x) for x in kept}
-    common.discard(None)
+    common = {v for x in freed if (v := _value(f, x)) is not None} & {
+        _value(f, x) for x in kept}
     return min(common) if common else None
 
 
