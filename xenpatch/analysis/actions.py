@@ -213,6 +213,10 @@ def fill_actions(
             if br != _NO_BRANCH:
                 info.branches[node.id] = br
         events: list[tuple[int, int, Act]] = []
+        # Per ?: whose arms are calls with lock effects: each arm's effects
+        # and the events they made.
+        arms: dict[int, dict[bool, tuple[tuple[tuple[str, ...], ...],
+                                         list[tuple[int, int, Act]]]]] = {}
         # Object macros are identifiers, which the body's index leaves out.
         for n in index.under(ast) if index is not None else walk(ast):
             t = n.type
@@ -293,10 +297,17 @@ def fill_actions(
                     events.append((n.end_byte, -n.start_byte, TryAssignAct("", r, line, col)))
                     events.extend((n.end_byte, -n.start_byte, a) for a in forget)
                     continue
+                mine: list[tuple[int, int, Act]] = []
                 for e in r.effects:
-                    events.append((n.end_byte, -n.start_byte, OpAct(e, line, col)))
-                    events.extend((n.end_byte, -n.start_byte, a)
-                                  for a in irq_moves(n, name, e, line, col))
+                    mine.append((n.end_byte, -n.start_byte, OpAct(e, line, col)))
+                    mine.extend((n.end_byte, -n.start_byte, a)
+                                for a in irq_moves(n, name, e, line, col))
+                side = _arm_of(n)
+                if side is not None:
+                    # "c ? get_a(d) : get_b(d)": one arm runs, not both.
+                    arms.setdefault(side[0], {})[side[1]] = (
+                        tuple((e.action, e.key, e.kind, e.mode) for e in r.effects), mine)
+                events.extend(mine)
             elif t == "field_expression":
                 dv = deref_var(src, n, ast, info.tracked)
                 if dv is not None and dv in info.tracked:
@@ -331,6 +342,11 @@ def fill_actions(
                     rhs = n.child_by_field_name("value" if t == "init_declarator" else "right")
                     at = rhs.start_byte if rhs is not None else n.end_byte
                     events.append((at, 1 << 40, RebindAct(rv)))
+        for both in arms.values():
+            if len(both) == 2 and both[True][0] == both[False][0]:
+                # The same effects whichever arm runs: once, not twice.
+                drop = {id(x) for x in both[False][1]}
+                events = [x for x in events if id(x) not in drop]
         if not events:
             # Most nodes do nothing: their acts stay [].
             taken = info.branches[node.id]
@@ -560,6 +576,21 @@ def _assigned_var(src: SourceFile, call: Node) -> str | None:
             return src.text(left)
     if p.type == "init_declarator":
         return declarator_name(src, p.child_by_field_name("declarator"))
+    return None
+
+
+def _arm_of(call: Node) -> tuple[int, bool] | None:
+    """The ?: whose arm ``call`` is (through parentheses), by its start,
+    and which arm: True for the one taken when the condition holds."""
+    arm, p = call, call.parent
+    while p is not None and p.type == "parenthesized_expression":
+        arm, p = p, p.parent
+    if p is None or p.type != "conditional_expression":
+        return None
+    if arm == p.child_by_field_name("consequence"):
+        return p.start_byte, True
+    if arm == p.child_by_field_name("alternative"):
+        return p.start_byte, False
     return None
 
 

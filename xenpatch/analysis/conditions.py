@@ -41,12 +41,19 @@ from xenpatch.c.source import SourceFile
 
 
 def _var_of(e: Node) -> Node:
-    """``(v = f(x))`` tests v."""
+    """``(v = f(x))`` tests v; so does ``(op->rd = v = f(x))``, whose value
+    is v's."""
     e = strip_parens(e)
-    if e.type == "assignment_expression":
+    while e.type == "assignment_expression":
+        op = e.child_by_field_name("operator")
         left = e.child_by_field_name("left")
         if left is not None and strip_parens(left).type == "identifier":
             return strip_parens(left)
+        right = e.child_by_field_name("right")
+        if op is None or op.type != "=" or right is None or \
+                strip_parens(right).type != "assignment_expression":
+            break
+        e = strip_parens(right)
     return e
 
 

@@ -52,6 +52,10 @@ _CALL_PAREN = re.compile(
 _DEREF_ADDR = re.compile(r"\*\(&([A-Za-z_\$]\w*(?:(?:->|\.)\w+)*)\)")
 _DEREF_FIELD = re.compile(r"\(\*([A-Za-z_\$]\w*(?:->\w+)*)\)\.")
 _DEREF_DOT = re.compile(r"^\*([A-Za-z_\$]\w*)\.")
+# (&x->y)->z: x->y.z, the member of the object whose address was taken
+# (p2m = &d->arch.p2m makes p2m->lock the lock d->arch.p2m.lock).
+_ADDR_FIELD = re.compile(
+    r"(?<![\w\]\)])\(&([A-Za-z_\$]\w*(?:(?:->|\.)\w+|\[[^\[\]()]*\])*)\)->")
 _TOP_OP = re.compile(r"[+\-*/%<>=!?:|^~,](?!>)")
 
 
@@ -68,6 +72,7 @@ def squash(text: str) -> str:
         prev = t
         t = _DEREF_FIELD.sub(r"\1->", t)
         t = _DEREF_ADDR.sub(r"\1", t)
+        t = _ADDR_FIELD.sub(r"\1.", t)
         t = _SIMPLE_PAREN.sub(r"\1", t)
         t = _CALL_PAREN.sub(r"\1", t)
         t = t.replace("&*", "").replace("*&", "")
@@ -121,6 +126,8 @@ def apply_aliases(key: str, aliases: dict[str, str]) -> str:
         if star:
             # *p with p = &x->lock designates x->lock.
             key = lock_key(value) + rest if value.startswith("&") else "*" + value + rest
+        elif value.startswith("&") and rest.startswith("->"):
+            key = squash("(" + value + ")" + rest)  # (&x.y)->lock: x.y.lock
         else:
             key = value + rest
     return key

@@ -28,7 +28,7 @@ from xenpatch.analysis.values import EXACT, NEG, NOT, NZ, POS, ZERO, plain, valu
 from xenpatch.c.cfg import Kind
 
 
-def _ret_class(f: FunctionUnit, node_id: int, st: State) -> str | None:
+def ret_class(f: FunctionUnit, node_id: int, st: State) -> str | None:
     assert f.cfg is not None and f.info is not None
     ast = f.cfg.nodes[node_id].ast
     if ast is None:
@@ -144,7 +144,7 @@ def _returned_var(f: FunctionUnit, exits: list[tuple[int, State, State]]) -> str
 def _as_returned(key: str, info: FunctionInfo, ret_var: str | None) -> str:
     """``key`` through the returned local when it names that local's one
     value: with ``desc = &descs[v]`` (an alias: assigned once) and ``return
-    desc``, the lock taken as ``&descs[v]->lock`` is ``desc->lock``, the
+    desc``, the lock taken as ``descs[v].lock`` is ``desc->lock``, the
     caller's ``$ret->lock``; a key the local's value does not start is
     as it was."""
     if ret_var is None or ret_var not in info.aliases:
@@ -153,6 +153,10 @@ def _as_returned(key: str, info: FunctionInfo, ret_var: str | None) -> str:
     rest = key[len(value):]
     if key.startswith(value) and (not rest or rest.startswith(("->", "."))):
         return ret_var + rest
+    # The lock of the object whose address the local holds: descs[v].lock.
+    obj = value[1:] if value.startswith("&") else None
+    if obj and key.startswith(obj + "."):
+        return ret_var + "->" + key[len(obj) + 1:]
     return key
 
 
@@ -271,11 +275,11 @@ def classify_exits(
         )
         if not mixed and free_states:
             held_cls = {
-                _ret_class(f, n, a) for n, a, _ in exits
+                ret_class(f, n, a) for n, a, _ in exits
                 if any(a.get(k) is not None for k in partial)
             }
             free_cls = {
-                _ret_class(f, n, a) for n, a, _ in exits
+                ret_class(f, n, a) for n, a, _ in exits
                 if all(a.get(k) is None for k in partial)
             }
             c = _try_like(held_cls, free_cls, _returns_pointer(f)) or _sentinel_success(
@@ -323,7 +327,7 @@ def _try_core(f: FunctionUnit, exits: list[tuple[int, State, State]], partial: s
     """The locks of ``partial`` held exactly on the returns of one success
     class (the core), that class, and the others: each held on some of
     the core's returns only.  (set(), None, set()) when that is not so."""
-    cls = [(_ret_class(f, n, a), a) for n, a, _ in exits]
+    cls = [(ret_class(f, n, a), a) for n, a, _ in exits]
     pointer = _returns_pointer(f)
     core: set[str] = set()
     c: str | None = None
@@ -350,7 +354,7 @@ def _failure_exits(
     the failure returns, when the results say which is which (a pointer
     helper returning NULL on some paths, an int one returning 0 on some and
     a negative constant on others); None when they do not."""
-    classes = [(_ret_class(f, n, a), (n, a, b)) for n, a, b in exits]
+    classes = [(ret_class(f, n, a), (n, a, b)) for n, a, b in exits]
     if _returns_pointer(f):
         bad = [x for c, x in classes if c == ZERO]
         if bad and len(bad) < len(classes) and not any(c == NEG for c, _ in classes):
@@ -509,7 +513,7 @@ def out_facts(f: FunctionUnit, exits: list[tuple[int, State, State]], success: s
             continue
         got: dict[bool, set[str | None]] = {True: set(), False: set()}
         for n, after, _ in exits:
-            c = _ret_class(f, n, after)
+            c = ret_class(f, n, after)
             x = _ret_exact(f, n, after) if success.startswith(NOT) else None
             if x in (success, success[len(NOT):]):
                 ok = x == success
@@ -599,8 +603,8 @@ def _conditional_release(
     ]
     if not partial:
         return None
-    freed = {_ret_class(f, n, a) for n, a, _ in exits if all(a.get(k) is None for k in partial)}
-    kept = {_ret_class(f, n, a) for n, a, _ in exits if all(a.get(k) is not None for k in partial)}
+    freed = {ret_class(f, n, a) for n, a, _ in exits if all(a.get(k) is None for k in partial)}
+    kept = {ret_class(f, n, a) for n, a, _ in exits if all(a.get(k) is not None for k in partial)}
     ok_kept = {POS, NZ, None} if _returns_pointer(f) else {POS, NZ}
     if freed == {ZERO} and kept and kept <= ok_kept:
         success = "zero"

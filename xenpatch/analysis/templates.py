@@ -33,7 +33,9 @@ def template(key: str, info: FunctionInfo, ret_var: str | None = None) -> str | 
         return f"{m.group(1)}${info.params.index(head)}{key[m.end():]}"
     if head in info.locals:
         return None
-    return key
+    # A global's lock, perhaps indexed by a parameter or a local
+    # (chans[slot].lock of "c = &chans[slot]").
+    return _templ_inner(key, info)
 
 
 _VAR = re.compile(r"(?<![.>\w$])[A-Za-z_]\w*")

@@ -102,6 +102,13 @@ CHECKS: dict[str, Check] = {
               "entry, or a callee it calls there does) is called where this function's "
               "path has IRQs in the other state.",
               "'{via}' must be called with IRQs {want} ({why}), but IRQs are {have} here"),
+        # A caller's lock dropped on some returns only (lint/partialrelease.py).
+        Check("XL019", "partial-release-of-callers-lock",
+              "A lock the function requires held on entry (it asserts so) is released on "
+              "some paths to a return and still held on others that return the same value: "
+              "its caller cannot tell whether it still holds the lock.",
+              "'{key}', which the caller holds ({why}), is {how} at this return, but the "
+              "return at line {other_line} gives the same value{value} and {other}"),
     )
 }
 

@@ -69,6 +69,7 @@ from xenpatch.lint.irqcontext import context_findings, context_wanted, witness_e
 from xenpatch.lint.irqdemandcheck import demand_findings
 from xenpatch.lint.irqsafe import CODE, contested, era_kinds, irq_safety_findings, sound_runs
 from xenpatch.lint.leaks import leak_findings
+from xenpatch.lint.partialrelease import partial_release_findings
 from xenpatch.lint.pathnotes import finding_of
 from xenpatch.lint.precond import precondition_findings
 from xenpatch.lint.reaching import reaching_names
@@ -199,15 +200,17 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
         if f.skip is not None:
             result.skipped.append((f.name, fa.src.line_of(f.node.start_byte), f.skip))
     found: list[Finding] = []
-    pre = Preconditions(fa) if "XL015" in config.enabled else None
+    pre = Preconditions(fa) if {"XL015", "XL019"} & config.enabled else None
     dem = Demands(fa) if "XL018" in config.enabled else None
     for f, res, raws in done:
         if "XL001" in config.enabled or "XL003" in config.enabled:
             leaks = leak_findings(f, res, _paired_shapes(fa, drops, f))
             raws.extend(r for r in leaks if r.check in config.enabled)
         raws.extend(irq_findings(f, res, config.enabled))
-        if pre is not None:
+        if pre is not None and "XL015" in config.enabled:
             raws.extend(precondition_findings(fa, pre, f, res))
+        if pre is not None and "XL019" in config.enabled:
+            raws.extend(partial_release_findings(pre, f, res))
         if dem is not None:
             # In the run entered in an unknown state (irqdemandcheck.py).
             f0 = first.get(f, res)

@@ -165,12 +165,16 @@ def identity(info: FunctionInfo, key: str) -> tuple[str, str] | None:
         if _untyped(t) or not rest.startswith(("->", ".")):
             return None
         return (" ".join(t.split()), path)
+    if rest.startswith(".") and (through := _through_address(info, head + "->" + rest[1:])):
+        # G.lock named through a typed local holding &G (the alias resolved).
+        return through
     return ("", key)
 
 
 def _through_address(info: FunctionInfo, key: str) -> tuple[str, str] | None:
-    """``&G->lock``: a typed local pointing at the object G (``struct ch
-    *ch = &G;``, the alias resolved) names its lock by the local's type."""
+    """``G->lock`` of ``G.lock`` or ``&G->lock``: a typed local pointing at
+    the object G (``struct ch *ch = &G;``, the alias resolved) names its
+    lock by the local's type."""
     m = KEY_HEAD.match(key)
     rest = key[m.end():] if m is not None else ""
     if m is None or m.group(1) or not rest.startswith("->"):
