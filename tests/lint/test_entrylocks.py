@@ -43,6 +43,15 @@ def test_same_file_names_the_callers(config: LintConfig) -> None:
     assert "'move_one'" in f.message and "'move_two'" in f.message
 
 
+def test_a_hold_from_the_entry_names_no_line(config: LintConfig) -> None:
+    """drop_after() holds table_lock from its entry (it drops it after the
+    call): the message says so, not "since line 0"."""
+    r = lint_file(SAME, SAME.name, config)
+    [f] = [f for f in r.findings if f.function == "drop_after"]
+    assert f.message.endswith("already held on entry")
+    assert "line 0" not in f.message
+
+
 @pytest.mark.parametrize("fn", ["put_other", "escaping", "nest_inner", "drop_retake", "bump",
                                 "take_twice",
                                 "move_locked2"])

@@ -191,6 +191,11 @@ class CheckObserver:
         if k in self.findings:
             return
         msg = CHECKS[cid].message.format(key=key, **fmt)
+        if fmt.get("acq_line") == 0:
+            # Held from the entry (a lock the function drops before taking
+            # it again, so its caller held it): no line took it here.
+            msg = msg.replace("since line 0", "on entry").replace(
+                "taken at line 0", "held on entry")
         if origin is not None:
             # A callee's take on some of its paths: say which take.
             msg += f" (on some paths of the callee: taken in {origin})"
