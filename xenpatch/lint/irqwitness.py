@@ -104,6 +104,7 @@ XKEY = LOCKS_KEY
 TAKES = XKEY + "take:"
 LOCK = XKEY + "lock:"
 CALLS = XKEY + "call:"
+HOPS = XKEY + "hop:"
 RELINT = XKEY + "file:"
 _WITNESS = "irqwitness"
 # The state of an _irq/_irqsave take (off, and the lock declared IRQ-safe).
@@ -118,6 +119,10 @@ class Witness:
     line: int
     via: str
     key: str
+    # Through a callee's take on paths its call site must agree with
+    # (arguments non-NULL, path conditions): marks the file for its second
+    # pass, which binds them, but names no take to another file (merge()).
+    weak: bool = False
 
 
 def _witness_effect(state: str, w: Witness) -> Effect:
@@ -134,9 +139,23 @@ def _witnesses(s: Summary) -> list[Witness]:
     return out
 
 
-def _templates(s: Summary) -> list[Template]:
-    return [Template(e.key, e.kind, e.flavour == "irq", e.via, e.origin or "")
-            for e in s.effects if e.action == "irqtake"]
+def _templates(s: Summary, action: str = "irqtake") -> list[Template]:
+    """A record's templates: its takes (``irqtake``), or its calls of other
+    files' functions in its callers' state (``irqcall``, HOPS)."""
+    return [Template(e.key, e.kind, e.flavour == "irq", e.via, e.origin or "",
+                     call=action == "irqcall", nonnull=_indexes(e.nonnull), conds=e.conds or "")
+            for e in s.effects if e.action == action]
+
+
+def _effect(t: Template) -> Effect:
+    """A template as its record's effect (_templates() reads it back)."""
+    return Effect("irqcall" if t.call else "irqtake", t.kind, "", "irq" if t.off else "plain",
+                  t.key, None, t.via, inferred=True, origin=t.ident or None,
+                  nonnull=",".join(map(str, t.nonnull)) or None, conds=t.conds or None)
+
+
+def _indexes(text: str | None) -> tuple[int, ...]:
+    return tuple(int(x) for x in text.split(",")) if text else ()
 
 
 def _static_heads(raw: bytes) -> frozenset[str]:
@@ -314,6 +333,24 @@ def _state(rec: Records, t: Take, f: FunctionUnit,
                                         t.line, t.col, rec.ahead(f, t.node, t.line, t.col))
 
 
+def records(rec: Records, name: str) -> dict[str, Summary]:
+    """A non-static function's records for other files: ``TAKES``, its
+    takes no call site must bind (merge() reads no call's arguments or
+    path); ``HOPS``, its calls of other files' functions in its callers'
+    state (Records.own(): clean, on every path or on paths no caller's
+    argument decides), with what their call sites must bind, which the
+    second pass of a caller's file does (irqtakes.function_takes())."""
+    tmpl = rec.templates(name) or ()
+    got = [t for t in tmpl if not t.call and not t.nonnull and not t.conds]
+    hops = [t for t in tmpl if t.call]
+    out: dict[str, Summary] = {}
+    if got:
+        out[TAKES + name] = Summary(tuple(_effect(t) for t in got), None)
+    if hops:
+        out[HOPS + name] = Summary(tuple(_effect(t) for t in hops), None)
+    return out
+
+
 def exports(rec: Records, runs: Mapping[FunctionUnit, Result],
             relevant: Sequence[FunctionUnit]) -> dict[str, Summary]:
     """The file's first-pass facts (module doc)."""
@@ -325,12 +362,7 @@ def exports(rec: Records, runs: Mapping[FunctionUnit, Result],
         # A take needing the call's argument non-NULL, or on a path a
         # caller's may contradict: no other file's call site is read
         # (merge() binds a call's state, not its arguments or path).
-        got = [t for t in rec.templates(f.name) or ()
-               if not t.call and not t.nonnull and not t.conds]
-        if got:
-            out[TAKES + f.name] = Summary(tuple(
-                Effect("irqtake", t.kind, "", "irq" if t.off else "plain", t.key, None, t.via,
-                       inferred=True, origin=t.ident or None) for t in got), None)
+        out.update(records(rec, f.name))
     locks: dict[str, tuple[tuple[int, int], Witness]] = {}
     calls: dict[str, tuple[tuple[int, int], Witness]] = {}
     for f, res in runs.items():
@@ -360,43 +392,56 @@ def exports(rec: Records, runs: Mapping[FunctionUnit, Result],
     return out
 
 
-def merge(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[str, Summary]:
+def merge(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]],
+          complete: bool = True) -> dict[str, Summary]:
     """The tree's takes per lock and state (module doc), the callees'
-    records the files' second passes bind, and the files to lint again."""
-    takes: dict[str, Summary] = {}
-    defs: dict[str, list[tuple[Path, Summary]]] = {}
+    records the files' second passes bind, and the files to lint again.
+    ``complete``: first give the functions called with IRQs known off
+    that no first pass gave a record of theirs (lint/irqhops.py: a file
+    naming no lock op is not parsed by its first pass)."""
+    if complete:
+        from xenpatch.lint import irqhops
+
+        per_file = [*per_file, *irqhops.complete(per_file)]
+    defs: dict[str, dict[Path, list[Summary | None]]] = {}
     found: dict[tuple[str, str], list[Witness]] = {}
     calls: list[tuple[str, str, Witness]] = []
     for path, _, ex in per_file:
         for k, s in ex.items():
             if not k.startswith(XKEY):
                 continue
-            if k.startswith(TAKES):
-                defs.setdefault(k[len(TAKES):], []).append((path, s))
+            if k.startswith((TAKES, HOPS)):
+                at = 0 if k.startswith(TAKES) else 1
+                name = k[len(TAKES):] if at == 0 else k[len(HOPS):]
+                defs.setdefault(name, {}).setdefault(path, [None, None])[at] = s
             elif k.startswith(LOCK):
                 ident, _, st = k[len(LOCK):].rpartition("|")
                 found.setdefault((ident, st), []).extend(_witnesses(s))
             elif k.startswith(CALLS):
                 name, _, st = k[len(CALLS):].rpartition("|")
                 calls.extend((name, st, w) for w in _witnesses(s))
-    for n, got in defs.items():
-        if all(x == got[0][1] for _, x in got):
-            takes[n] = got[0][1]
-            continue
-        # Defined twice with different records: the one the Makefiles
-        # build, when the others are known not built (the parent of a
-        # rewrite keeps both allocators); else no record.
-        one = built_one([p for p, _ in got])
+    own: dict[str, list[Template]] = {}
+    hops: dict[str, list[Template]] = {}
+    for n, by in defs.items():
+        got = list(by.items())
+        one: int | None = 0
+        if not all(x == got[0][1] for _, x in got):
+            # Defined twice with different records: the one the Makefiles
+            # build, when the others are known not built (the parent of a
+            # rewrite keeps both allocators); else no record.
+            one = built_one([p for p, _ in got])
         if one is not None:
-            takes[n] = got[one][1]
+            t, h = got[one][1]
+            own[n] = _templates(t) if t is not None else []
+            hops[n] = _templates(h, "irqcall") if h is not None else []
+    takes = composed(own, hops)
     # A call of another file's function takes its file-scope locks there.
     for name, st, w in calls:
-        rec = takes.get(name)
-        for t in _templates(rec) if rec is not None else ():
+        for t in takes.get(name, ()):
             if "$" in t.key or not t.ident:
                 continue
             found.setdefault((t.ident, IRQ if t.off else st), []).append(
-                Witness(w.fn, w.file, w.line, name, t.key))
+                Witness(w.fn, w.file, w.line, name, t.key, weak=bool(t.nonnull or t.conds)))
     out: dict[str, Summary] = {}
     marked: set[str] = set()
     for ident in sorted({i for i, _ in found}):
@@ -405,8 +450,9 @@ def merge(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[s
         # the ones reported (a plain take with IRQs on of an IRQ-safe lock,
         # a plain take with IRQs off of an IRQ-unsafe one: the allocator's
         # pool lock under a caller's irqsave).
-        good = [*found.get((ident, IRQ), []), *found.get((ident, "off"), [])] \
-            if (ident, IRQ) in found else found.get((ident, "on"), [])
+        good = [w for w in ([*found.get((ident, IRQ), []), *found.get((ident, "off"), [])]
+                            if (ident, IRQ) in found else found.get((ident, "on"), []))
+                if not w.weak]
         bad = found.get((ident, "on" if (ident, IRQ) in found else "off"), [])
         if not good or not bad:
             continue
@@ -425,8 +471,56 @@ def merge(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[s
         out[f"{LOCK}{ident}|{st}"] = Summary(tuple(_witness_effect(st, w) for w in kept), None)
     if not out:
         return {}
-    out.update({TAKES + n: s for n, s in takes.items()})
+    out.update({TAKES + n: Summary(tuple(_effect(t) for t in ts), None)
+                for n, ts in takes.items() if ts})
     out.update({RELINT + f: Summary((), None) for f in sorted(marked)})
+    return out
+
+
+def composed(own: Mapping[str, Sequence[Template]],
+             hops: Mapping[str, Sequence[Template]]) -> dict[str, list[Template]]:
+    """Each function's takes with those of the other files' functions it
+    calls in its callers' state (``hops``), to a fixpoint (a chain reaching
+    back to itself adds nothing more).  A callee's take is followed when no
+    call site must bind it (a callee's own path conditions are in its
+    parameters' terms, which no record here binds); it then needs what
+    the hop needs of its own call site (pathconds: the caller's second
+    pass binds them, irqtakes.function_takes())."""
+    out: dict[str, dict[tuple[str, bool], Template]] = {}
+    for n in set(own) | set(hops):
+        cur = out[n] = {}
+        for t in own.get(n, ()):
+            _keep(cur, (t.key, t.off), t)
+    changed = True
+    while changed:
+        changed = False
+        for n, hs in hops.items():
+            cur = out[n]
+            for h in hs:
+                for t in list(out.get(h.key, {}).values()):
+                    if t.nonnull or t.conds or "$" in t.key or not t.ident:
+                        continue
+                    k = (t.key, t.off)
+                    had = cur.get(k)
+                    _keep(cur, k, Template(t.key, t.kind, t.off, t.via, t.ident,
+                                           nonnull=h.nonnull, conds=h.conds))
+                    changed |= cur[k] is not had
+    return {n: [cur[k] for k in sorted(cur)] for n, cur in out.items()}
+
+
+def _against(mine: Mapping[str, Mapping[str, list[tuple[FunctionUnit, Take, Result]]]]
+             ) -> list[tuple[str, str, list[tuple[FunctionUnit, Take, Result]]]]:
+    """The file's takes per lock and state that other files' may be
+    against.  A lock the file takes in both states by its own lock ops is
+    the one-file check's pair (irqsafe.sites(): those ops, no callee's
+    take); one it takes in a state only inside other files' functions
+    (an allocation under its irqsave lock, another with IRQs on) is not
+    seen there, and each state's takes stand against the tree's."""
+    out = []
+    for ident, by in mine.items():
+        if len(by) == 2 and all(any(not t.callee for _, t, _ in lst) for lst in by.values()):
+            continue
+        out.extend((ident, st, lst) for st, lst in sorted(by.items()))
     return out
 
 
@@ -479,10 +573,7 @@ def findings(rec: Records, runs: Mapping[FunctionUnit, Result]
                 continue
             mine.setdefault(who, {}).setdefault(known, []).append((f, t, res))
     out: list[tuple[FunctionUnit, RawFinding]] = []
-    for ident, by in mine.items():
-        if len(by) == 2:
-            continue  # the file's own pair: the one-file check's
-        [(st, lst)] = by.items()
+    for ident, st, lst in _against(mine):
         # Only the takes against the lock's convention (merge()).
         others = [w for w in good.get((ident, "off" if st == "on" else "on"), [])
                   if built_together(w.file, fa.src.path)]

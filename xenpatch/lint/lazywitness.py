@@ -153,7 +153,7 @@ def search(item: tuple[Path, str], own: Mapping[str, Summary], root: Path,
         return out
     # As the whole-tree run orders them: biggest first.
     others = sorted(per_file[1:], key=lambda x: (-_size(x[0]), x[1]))
-    merged = irqwitness.merge([per_file[0], *others])
+    merged = irqwitness.merge([per_file[0], *others], complete=False)
     if irqwitness.wanted(merged, rel):
         out.merged = merged
     return out
