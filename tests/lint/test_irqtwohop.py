@@ -1,0 +1,90 @@
+"""XL017 across files, two hops: a function holding an irqsave lock calls
+another file's function, which calls (in its caller's state) a third
+file's that takes an IRQ-unsafe lock (irqwitness HOPS, merge()'s
+composition, lint/irqhops.py).
+
+fixtures/lint/irqtwohop/: common/ctl.c holds its irqsave lock around
+slot.c's functions; slot.c names no lock operation (a first pass skips
+it); slot_setup() allocates, for a slot not set up yet, through
+pool_fill(), an inline of a header naming no lock (the header index
+leaves it out), which calls pool.c's _pool_get(), taking its lock
+plainly; refill.c allocates with IRQs known on.  slot_reserve()
+allocates for a size its caller passes: the caller's business, silent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lint.test_fixtures import expected
+from lint.trees import copied, edit, found_whole, whole
+from xenpatch.paths import fixtures_dir
+
+TREE = fixtures_dir() / "lint" / "irqtwohop"
+CTL = "common/ctl.c"
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / "cache"))
+
+
+def _want(root: Path) -> dict[str, list[tuple[int, str]]]:
+    return {p.relative_to(root).as_posix(): expected(p) for p in sorted(root.rglob("*.c"))}
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_two_hops_across_files_are_reported_whole_tree(jobs: int) -> None:
+    got = found_whole(TREE, jobs)
+    assert got == _want(TREE)
+    assert got[CTL] == [(17, "XL017")]  # not ctl_grow(): an argument decides
+
+
+def test_the_finding_names_the_middle_function_and_the_other_files_take() -> None:
+    [f] = whole(TREE)[CTL]
+    assert f.function == "ctl_create"
+    assert f.message.startswith("'slot_setup' (through 'spin_lock') takes 'pool_lock' "
+                                "with IRQs off")
+    assert "common/refill.c:18 (in 'refill_one')" in f.message
+
+
+def test_an_irq_safe_end_lock_is_not_reported(tmp_path: Path) -> None:
+    root = copied(TREE, tmp_path)
+    edit(root / "common" / "pool.c", "    spin_lock(&pool_lock);",
+         "    unsigned long flags;\n\n    spin_lock_irqsave(&pool_lock, flags);")
+    edit(root / "common" / "pool.c", "    spin_unlock(&pool_lock);",
+         "    spin_unlock_irqrestore(&pool_lock, flags);")
+    assert all(fs == [] for fs in found_whole(root).values())
+
+
+def test_a_middle_path_its_argument_decides_is_not_reported(tmp_path: Path) -> None:
+    """slot_setup() allocating for a slot its caller says is not ready: the
+    argument's value, which no record binds."""
+    root = copied(TREE, tmp_path)
+    edit(root / "common" / "slot.c", "int slot_setup(struct slot *s)\n{\n    if ( s->ready )",
+         "int slot_setup(struct slot *s, int done)\n{\n    if ( done )")
+    edit(root / "common" / "ctl.c", "int slot_setup(struct slot *s);",
+         "int slot_setup(struct slot *s, int done);")
+    edit(root / "common" / "ctl.c", "rc = slot_setup(s); /* expect: XL017 */",
+         "rc = slot_setup(s, 0);")
+    assert found_whole(root)[CTL] == []
+
+
+def test_a_file_taking_the_lock_both_ways_inside_callees_still_reports(tmp_path: Path) -> None:
+    """ctl.c allocating itself with IRQs known on too: its own lock ops never
+    take the pool's lock, so the one-file check sees no pair."""
+    root = copied(TREE, tmp_path)
+    edit(root / "common" / "ctl.c", "#include <xen/spinlock.h>\n",
+         "#include <xen/spinlock.h>\n#include <xen/pool.h>\n")
+    (root / "common" / "ctl.c").write_text((root / "common" / "ctl.c").read_text() + (
+        "\nvoid *ctl_spare(void)\n{\n    spin_lock_irq(&ctl_lock);\n"
+        "    spin_unlock_irq(&ctl_lock);\n    return _pool_get(8);\n}\n"))
+    assert found_whole(root)[CTL] == [(18, "XL017")]
+
+
+def test_a_chain_cut_at_the_bound_reports_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from xenpatch.lint import irqhops
+
+    monkeypatch.setattr(irqhops, "BOUND", 0)
+    assert found_whole(TREE)[CTL] == []
