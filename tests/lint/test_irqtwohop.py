@@ -17,8 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from lint import trees
 from lint.test_fixtures import expected
 from lint.trees import copied, edit, found_whole, whole
+from xenpatch.lint.run import lint_files
 from xenpatch.paths import fixtures_dir
 
 TREE = fixtures_dir() / "lint" / "irqtwohop"
@@ -88,3 +90,21 @@ def test_a_chain_cut_at_the_bound_reports_nothing(monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setattr(irqhops, "BOUND", 0)
     assert found_whole(TREE)[CTL] == []
+
+
+def test_the_file_alone_reports_what_the_whole_tree_run_does() -> None:
+    """The hook's setting: lint/lazywitness.py follows the chain too."""
+    alone = trees.alone(TREE, CTL)
+    assert trees.shape(alone) == trees.shape(whole(TREE)[CTL])
+    assert [f.line for f in alone] == [17]
+
+
+def test_a_chain_cut_at_its_bound_alone_reports_nothing_and_says_so(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from xenpatch.lint import lazywitness
+
+    monkeypatch.setattr(lazywitness, "CHAIN_BOUND", 0)
+    [r] = lint_files([(TREE / CTL, CTL)], jobs=1)
+    assert r.findings == []
+    notes = [u for u in r.unknown if "XL017 across files is not decided" in u[2]]
+    assert notes and all("through 0 files" in u[2] for u in notes)

@@ -30,7 +30,7 @@ call reaches is the build's).
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from xenpatch.analysis.fileanalysis import FileAnalysis
@@ -71,45 +71,66 @@ def complete(per_file: Sequence[PerFile], config: LintConfig | None = None,
     root = find_xen_root(absolute(per_file[0][0]))
     if root is None:
         return []
+    files = {absolute(p): rel for p, rel, _ in per_file}
+    defs = _Definers(files, root)
+
+    def known(name: str) -> set[str] | None:
+        return hops.get(name)
+
+    return walk(sorted(off), known, defs.home, root, config, bound)[0]
+
+
+Home = tuple[Path, str, "bytes | None"]  # a file, its name in the run, an inline's definition
+
+
+def walk(start: Sequence[str], known: Callable[[str], set[str] | None],
+         home: Callable[[str], Home | None], root: Path, config: LintConfig | None = None,
+         bound: int | None = None) -> tuple[list[PerFile], bool]:
+    """Breadth first from ``start`` along the calls the records name
+    (``HOPS``): a name ``known`` gives the calls of (a first pass's record)
+    goes on from them, another is analysed where ``home`` says it is
+    defined, up to ``bound`` files.  The records worked out here, and
+    whether the walk stopped at its bound."""
     if config is None:
         from xenpatch.lint import workers
 
         config = workers.loaded(None)
     if CODE not in config.enabled:
-        return []
-    files = {absolute(p): rel for p, rel, _ in per_file}
-    defs = _Definers(files, root)
+        return [], False
     limit = BOUND if bound is None else bound
     analyses: dict[tuple[Path, str], Records | None] = {}
     out: list[PerFile] = []
     done: set[str] = set()
-    # Breadth first from the calls: the nearest hops first.
-    todo = deque(sorted(off))
+    cut = False
+    todo = deque(start)
     while todo:
         name = todo.popleft()
         if name in done:
             continue
         done.add(name)
-        if name in hops:  # a first pass's record: the chain goes on from it
-            todo.extend(sorted(hops[name] - done))
+        calls = known(name)
+        if calls is not None:  # a first pass's record: the chain goes on from it
+            todo.extend(sorted(calls - done))
             continue
-        home = defs.home(name)
-        if home is None:
+        at = home(name)
+        if at is None:
             continue
-        if home not in analyses:
+        path, rel, inline = at
+        if (path, rel) not in analyses:
             if len(analyses) >= limit:
+                cut = True
                 continue  # the chain is cut here: nothing more, never more findings
-            analyses[home] = _analysis(home[0], home[1], defs.inline(name), config, root)
-        rec = analyses[home]
+            analyses[(path, rel)] = _analysis(path, rel, inline, config, root)
+        rec = analyses[(path, rel)]
         f = rec.fa.fns.get(name) if rec is not None else None
-        if rec is None or f is None or (f.is_static and home[0].suffix != ".h"):
+        if rec is None or f is None or (f.is_static and inline is None):
             continue
         got = irqwitness.records(rec, name)
         if got:
-            out.append((home[0], home[1], got))
+            out.append((path, rel, got))
         more = got.get(HOPS + name)
         todo.extend(sorted(e.key for e in more.effects if e.key not in done) if more else ())
-    return out
+    return out, cut
 
 
 class _Definers:
@@ -122,8 +143,8 @@ class _Definers:
         self.c: dict[str, list[Path]] | None = None
         self.inlines: dict[str, tuple[Path, bytes]] | None = None
 
-    def home(self, name: str) -> tuple[Path, str] | None:
-        """(the file, its name in the run), or None."""
+    def home(self, name: str) -> Home | None:
+        """(the file, its name in the run, an inline's definition), or None."""
         if self.c is None:
             self.c = {}
             for p in self.files:
@@ -136,22 +157,23 @@ class _Definers:
         got = self.c.get(name, [])
         if got:
             one = 0 if len(got) == 1 else built_one(got)
-            return None if one is None else (got[one], self.files[got[one]])
+            return None if one is None else (got[one], self.files[got[one]], None)
         if self.inlines is None:
-            self.inlines = _common_inlines(self.root)
-        hit = self.inlines.get(name)
-        if hit is None:
-            return None
-        # Each inline is analysed alone: named by its header and itself.
-        return hit[0], f"{hit[0].relative_to(self.root).as_posix()}:{name}"
-
-    def inline(self, name: str) -> bytes | None:
-        """The definition of the inline ``name`` home() found, if it is one."""
-        hit = self.inlines.get(name) if self.inlines is not None else None
-        return hit[1] if hit is not None and (self.c is None or name not in self.c) else None
+            self.inlines = common_inlines(self.root)
+        return common_inline(self.inlines, self.root, name)
 
 
-def _common_inlines(root: Path) -> dict[str, tuple[Path, bytes]]:
+def common_inline(inlines: Mapping[str, tuple[Path, bytes]], root: Path, name: str
+                  ) -> Home | None:
+    """The inline ``name`` of the common headers as a Home (named by its
+    header and itself: each is analysed alone)."""
+    hit = inlines.get(name)
+    if hit is None:
+        return None
+    return hit[0], f"{hit[0].relative_to(root).as_posix()}:{name}", hit[1]
+
+
+def common_inlines(root: Path) -> dict[str, tuple[Path, bytes]]:
     """The inlines of include/xen/'s headers: name -> (header, definition),
     the first definition of a name (headers._scan() keeps the first)."""
     out: dict[str, tuple[Path, bytes]] = {}
@@ -201,4 +223,4 @@ def _analysis(path: Path, rel: str, inline: bytes | None, config: LintConfig,
     return Records(FileAnalysis(config, src, headers, {}), kinds, config.irqsafe_unchecked)
 
 
-__all__ = ["BOUND", "complete"]
+__all__ = ["BOUND", "Home", "common_inline", "common_inlines", "complete", "walk"]

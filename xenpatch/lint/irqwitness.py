@@ -139,7 +139,7 @@ def _witnesses(s: Summary) -> list[Witness]:
     return out
 
 
-def _templates(s: Summary, action: str = "irqtake") -> list[Template]:
+def record_templates(s: Summary, action: str = "irqtake") -> list[Template]:
     """A record's templates: its takes (``irqtake``), or its calls of other
     files' functions in its callers' state (``irqcall``, HOPS)."""
     return [Template(e.key, e.kind, e.flavour == "irq", e.via, e.origin or "",
@@ -148,7 +148,7 @@ def _templates(s: Summary, action: str = "irqtake") -> list[Template]:
 
 
 def _effect(t: Template) -> Effect:
-    """A template as its record's effect (_templates() reads it back)."""
+    """A template as its record's effect (record_templates() reads it back)."""
     return Effect("irqcall" if t.call else "irqtake", t.kind, "", "irq" if t.off else "plain",
                   t.key, None, t.via, inferred=True, origin=t.ident or None,
                   nonnull=",".join(map(str, t.nonnull)) or None, conds=t.conds or None)
@@ -178,7 +178,7 @@ class Records:
     def __init__(self, fa: FileAnalysis, kinds: frozenset[str],
                  unchecked: frozenset[str] = frozenset()) -> None:
         self.fa, self.kinds, self.unchecked = fa, kinds, unchecked
-        self.ext = {k[len(TAKES):]: _templates(s) for k, s in fa.external.items()
+        self.ext = {k[len(TAKES):]: record_templates(s) for k, s in fa.external.items()
                     if k.startswith(TAKES)}
         # The lock API, and the IRQ API (moves, not calls of another file's).
         self.names = frozenset(fa.table.names()) | frozenset(fa.config.irq.calls)
@@ -432,8 +432,8 @@ def merge(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]],
             one = built_one([p for p, _ in got])
         if one is not None:
             t, h = got[one][1]
-            own[n] = _templates(t) if t is not None else []
-            hops[n] = _templates(h, "irqcall") if h is not None else []
+            own[n] = record_templates(t) if t is not None else []
+            hops[n] = record_templates(h, "irqcall") if h is not None else []
     takes = composed(own, hops)
     # A call of another file's function takes its file-scope locks there.
     for name, st, w in calls:
@@ -598,5 +598,5 @@ def findings(rec: Records, runs: Mapping[FunctionUnit, Result]
     return out
 
 
-__all__ = ["CALLS", "LOCK", "RELINT", "Records", "TAKES", "XKEY", "built_together", "exports",
-           "findings", "merge", "wanted"]
+__all__ = ["CALLS", "HOPS", "LOCK", "RELINT", "Records", "TAKES", "XKEY", "built_together",
+           "composed", "exports", "findings", "merge", "record_templates", "records", "wanted"]

@@ -30,18 +30,25 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from xenpatch.analysis.irqtakes import Template
 from xenpatch.analysis.locktable import Summary
 from xenpatch.c.builtobjs import built_one
 from xenpatch.lint import irqwitness
 from xenpatch.lint.findings import FileResult
 from xenpatch.lint.inputs import size as _size
-from xenpatch.lint.irqwitness import CALLS, IRQ, LOCK, TAKES
+from xenpatch.lint.irqwitness import CALLS, HOPS, IRQ, LOCK, TAKES, composed, record_templates
 
 # The files a search runs first passes of, at most (biggest first: a
 # witness is most often in a big file).
 BOUND = 24
 
+# The files a chain of calls in the caller's state is followed through
+# where no first pass gave their records (lint/irqhops.py), per function
+# called with IRQs off.
+CHAIN_BOUND = 8
+
 First = Callable[[Path, str], FileResult]
+PerFile = tuple[Path, str, Mapping[str, Summary]]
 
 
 @dataclass
@@ -118,23 +125,30 @@ def search(item: tuple[Path, str], own: Mapping[str, Summary], root: Path,
         return texts[p]
 
     per_file: list[tuple[Path, str, Mapping[str, Summary]]] = [(item[0], rel, own)]
+    chain = _Chain(root, rel, own, definers, run)
     for name in sorted(off):
-        home = _home(root, [d for d in definers.get(name, ()) if d != rel])
-        if home is None:
+        got = chain.takes(name)
+        if got is None:
+            out.undecided.append((name, 0, (
+                f"called with IRQs off: the calls it makes in its caller's state were followed "
+                f"through {chain.bound} files without an end, so XL017 across files is not "
+                "decided here (a whole-tree run decides it)")))
             continue
-        ex = run(home).exports
-        for e in (ex.get(TAKES + name) or Summary((), None)).effects:
-            ident = e.origin or ""
-            if e.action != "irqtake" or e.flavour == "irq" or "$" in e.key or \
-                    not ident.startswith(f"#{home}:"):
+        for t in got:
+            ident = t.ident
+            # The lock's file: its first pass says who else takes it.
+            home = ident[1:].partition(":")[0] if ident.startswith("#") else ""
+            if t.off or "$" in t.key or not home or home == rel:
                 continue
+            ex = run(home).exports
             takers, irq = _takers(ex, ident)
             if irq or f"{LOCK}{ident}|{IRQ}" in ex:
                 continue  # another file may make it IRQ-safe: not decided here
             if not all(_home(root, definers.get(n, [home])) == home for n in takers):
                 continue
-            if any(n in states.get("on", set()) for n in takers):
-                continue  # the file's own pair: the one-file check's
+            for entry in chain.records(name):
+                if entry not in per_file:
+                    per_file.append(entry)
             if home not in [r for _, r, _ in per_file]:
                 per_file.append((root / home, home, ex))
             if f"{LOCK}{ident}|on" in ex:
@@ -157,6 +171,87 @@ def search(item: tuple[Path, str], own: Mapping[str, Summary], root: Path,
     if irqwitness.wanted(merged, rel):
         out.merged = merged
     return out
+
+
+class _Chain:
+    """The takes of another file's function in its caller's state, through
+    the other files' functions it calls so (irqwitness HOPS): from the
+    first passes of the files defining them where those give a record,
+    else worked out as a whole-tree run's irqhops.complete() does (a file
+    naming no lock op, a common header's inline), up to ``bound`` files
+    per name followed."""
+
+    def __init__(self, root: Path, rel: str, own: Mapping[str, Summary],
+                 definers: Mapping[str, list[str]], run: Callable[[str], FileResult],
+                 bound: int | None = None) -> None:
+        self.root, self.rel, self.own, self.definers, self.run = root, rel, own, definers, run
+        self.bound = CHAIN_BOUND if bound is None else bound
+        self.got: dict[str, tuple[list[Template], list[tuple[Path, str, Mapping[str, Summary]]]]
+                       | None] = {}
+        self.inlines: dict[str, tuple[Path, bytes]] | None = None
+
+    def _first(self, name: str) -> tuple[str, Mapping[str, Summary]] | None:
+        """The file defining ``name`` (this one's own records included) and
+        its first pass's exports; None where the name has no one definer."""
+        defs = self.definers.get(name, [])
+        if self.rel in defs:
+            return self.rel, self.own
+        home = _home(self.root, defs)
+        return None if home is None else (home, self.run(home).exports)
+
+    def takes(self, name: str) -> list[Template] | None:
+        """``name``'s takes in its caller's state (irqwitness.composed());
+        None: the walk stopped at its bound."""
+        if name not in self.got:
+            self.got[name] = self._walk(name)
+        got = self.got[name]
+        return None if got is None else got[0]
+
+    def records(self, name: str) -> list[tuple[Path, str, Mapping[str, Summary]]]:
+        """The records takes() composed, as merge() reads them."""
+        got = self.got.get(name)
+        return [] if got is None else got[1]
+
+    def _walk(self, name: str) -> tuple[list[Template], list[PerFile]] | None:
+        from xenpatch.lint import irqhops
+
+        seen: list[tuple[Path, str, Mapping[str, Summary]]] = []
+
+        def known(n: str) -> set[str] | None:
+            first = self._first(n)
+            if first is None:
+                return None
+            home, ex = first
+            rec = {k: s for k, s in ex.items() if k in (TAKES + n, HOPS + n)}
+            if not rec:
+                return None  # not in the first pass's records: worked out
+            seen.append((self.root / home, home, rec))
+            hops = rec.get(HOPS + n)
+            return {e.key for e in hops.effects} if hops is not None else set()
+
+        def home(n: str) -> irqhops.Home | None:
+            first = self._first(n) if n in self.definers else None
+            if first is not None:
+                return self.root / first[0], first[0], None
+            if n in self.definers:
+                return None  # defined in several files, none known to be the one built
+            if self.inlines is None:
+                self.inlines = irqhops.common_inlines(self.root)
+            return irqhops.common_inline(self.inlines, self.root, n)
+
+        made, cut = irqhops.walk([name], known, home, self.root, bound=self.bound)
+        if cut:
+            return None
+        per = [*seen, *made]
+        own: dict[str, list[Template]] = {}
+        hops: dict[str, list[Template]] = {}
+        for _, _, rec in per:
+            for k, s in rec.items():
+                if k.startswith(TAKES):
+                    own[k[len(TAKES):]] = record_templates(s)
+                elif k.startswith(HOPS):
+                    hops[k[len(HOPS):]] = record_templates(s, "irqcall")
+        return composed(own, hops).get(name, []), per
 
 
 def _home(root: Path, defs: list[str]) -> str | None:
