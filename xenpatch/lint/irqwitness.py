@@ -147,7 +147,7 @@ def record_templates(s: Summary, action: str = "irqtake") -> list[Template]:
             for e in s.effects if e.action == action]
 
 
-def _effect(t: Template) -> Effect:
+def effect(t: Template) -> Effect:
     """A template as its record's effect (record_templates() reads it back)."""
     return Effect("irqcall" if t.call else "irqtake", t.kind, "", "irq" if t.off else "plain",
                   t.key, None, t.via, inferred=True, origin=t.ident or None,
@@ -345,9 +345,9 @@ def records(rec: Records, name: str) -> dict[str, Summary]:
     hops = [t for t in tmpl if t.call]
     out: dict[str, Summary] = {}
     if got:
-        out[TAKES + name] = Summary(tuple(_effect(t) for t in got), None)
+        out[TAKES + name] = Summary(tuple(effect(t) for t in got), None)
     if hops:
-        out[HOPS + name] = Summary(tuple(_effect(t) for t in hops), None)
+        out[HOPS + name] = Summary(tuple(effect(t) for t in hops), None)
     return out
 
 
@@ -471,7 +471,7 @@ def merge(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]],
         out[f"{LOCK}{ident}|{st}"] = Summary(tuple(_witness_effect(st, w) for w in kept), None)
     if not out:
         return {}
-    out.update({TAKES + n: Summary(tuple(_effect(t) for t in ts), None)
+    out.update({TAKES + n: Summary(tuple(effect(t) for t in ts), None)
                 for n, ts in takes.items() if ts})
     out.update({RELINT + f: Summary((), None) for f in sorted(marked)})
     return out
@@ -599,4 +599,5 @@ def findings(rec: Records, runs: Mapping[FunctionUnit, Result]
 
 
 __all__ = ["CALLS", "HOPS", "LOCK", "RELINT", "Records", "TAKES", "XKEY", "built_together",
-           "composed", "exports", "findings", "merge", "record_templates", "records", "wanted"]
+           "composed", "effect", "exports", "findings", "merge", "record_templates", "records",
+           "wanted"]

@@ -43,9 +43,8 @@ from xenpatch.lint.irqwitness import CALLS, HOPS, IRQ, LOCK, TAKES, composed, re
 BOUND = 24
 
 # The files a chain of calls in the caller's state is followed through
-# where no first pass gave their records (lint/irqhops.py), per function
-# called with IRQs off.
-CHAIN_BOUND = 8
+# where no first pass gave their records (lint/irqhops.py), in all.
+CHAIN_BOUND = 16
 
 First = Callable[[Path, str], FileResult]
 PerFile = tuple[Path, str, Mapping[str, Summary]]
@@ -125,20 +124,24 @@ def search(item: tuple[Path, str], own: Mapping[str, Summary], root: Path,
         return texts[p]
 
     per_file: list[tuple[Path, str, Mapping[str, Summary]]] = [(item[0], rel, own)]
-    chain = _Chain(root, rel, own, definers, run)
+    chain = _Chain(root, rel, own, definers, run, off)
+    # Per function called with IRQs off, its takes decided here: merge()
+    # is given these alone as its record (a take of another lock on the
+    # chain would meet no file saying how the tree takes it).
+    decided: dict[str, list[Template]] = {}
     for name in sorted(off):
-        got = chain.takes(name)
-        if got is None:
+        got = chain.takes.get(name, [])
+        if chain.cut and not got:
             out.undecided.append((name, 0, (
                 f"called with IRQs off: the calls it makes in its caller's state were followed "
                 f"through {chain.bound} files without an end, so XL017 across files is not "
                 "decided here (a whole-tree run decides it)")))
-            continue
         for t in got:
             ident = t.ident
-            # The lock's file: its first pass says who else takes it.
-            home = ident[1:].partition(":")[0] if ident.startswith("#") else ""
-            if t.off or "$" in t.key or not home or home == rel:
+            # The lock's file (a file-scope lock's identity names it): its
+            # first pass says who else takes it.
+            home, sep, _ = ident[1:].partition(":") if ident.startswith("#") else ("", "", "")
+            if t.off or "$" in t.key or not sep or home == rel or not (root / home).is_file():
                 continue
             ex = run(home).exports
             takers, irq = _takers(ex, ident)
@@ -146,9 +149,7 @@ def search(item: tuple[Path, str], own: Mapping[str, Summary], root: Path,
                 continue  # another file may make it IRQ-safe: not decided here
             if not all(_home(root, definers.get(n, [home])) == home for n in takers):
                 continue
-            for entry in chain.records(name):
-                if entry not in per_file:
-                    per_file.append(entry)
+            decided.setdefault(name, []).append(t)
             if home not in [r for _, r, _ in per_file]:
                 per_file.append((root / home, home, ex))
             if f"{LOCK}{ident}|on" in ex:
@@ -167,6 +168,10 @@ def search(item: tuple[Path, str], own: Mapping[str, Summary], root: Path,
         return out
     # As the whole-tree run orders them: biggest first.
     others = sorted(per_file[1:], key=lambda x: (-_size(x[0]), x[1]))
+    names = {k for n in decided for k in (TAKES + n, HOPS + n)}
+    others = [(p, r, {k: s for k, s in ex.items() if k not in names}) for p, r, ex in others]
+    others.extend((root / f"<{n}>", f"<{n}>", {TAKES + n: Summary(tuple(
+        irqwitness.effect(t) for t in ts), None)}) for n, ts in sorted(decided.items()))
     merged = irqwitness.merge([per_file[0], *others], complete=False)
     if irqwitness.wanted(merged, rel):
         out.merged = merged
@@ -174,84 +179,59 @@ def search(item: tuple[Path, str], own: Mapping[str, Summary], root: Path,
 
 
 class _Chain:
-    """The takes of another file's function in its caller's state, through
-    the other files' functions it calls so (irqwitness HOPS): from the
-    first passes of the files defining them where those give a record,
-    else worked out as a whole-tree run's irqhops.complete() does (a file
-    naming no lock op, a common header's inline), up to ``bound`` files
-    per name followed."""
+    """The takes of the other files' functions the file calls with IRQs
+    off, in their callers' state, through the other files' functions they
+    call so (irqwitness HOPS): one walk from all of them (irqhops.walk()),
+    from the first passes of the files defining the functions called
+    (the one-hop search's own reads), then worked out as a whole-tree
+    run's irqhops.complete() does for the functions they call (cheaper
+    than those files' first passes), up to ``bound`` files in all."""
 
     def __init__(self, root: Path, rel: str, own: Mapping[str, Summary],
                  definers: Mapping[str, list[str]], run: Callable[[str], FileResult],
-                 bound: int | None = None) -> None:
-        self.root, self.rel, self.own, self.definers, self.run = root, rel, own, definers, run
-        self.bound = CHAIN_BOUND if bound is None else bound
-        self.got: dict[str, tuple[list[Template], list[tuple[Path, str, Mapping[str, Summary]]]]
-                       | None] = {}
-        self.inlines: dict[str, tuple[Path, bytes]] | None = None
-
-    def _first(self, name: str) -> tuple[str, Mapping[str, Summary]] | None:
-        """The file defining ``name`` (this one's own records included) and
-        its first pass's exports; None where the name has no one definer."""
-        defs = self.definers.get(name, [])
-        if self.rel in defs:
-            return self.rel, self.own
-        home = _home(self.root, defs)
-        return None if home is None else (home, self.run(home).exports)
-
-    def takes(self, name: str) -> list[Template] | None:
-        """``name``'s takes in its caller's state (irqwitness.composed());
-        None: the walk stopped at its bound."""
-        if name not in self.got:
-            self.got[name] = self._walk(name)
-        got = self.got[name]
-        return None if got is None else got[0]
-
-    def records(self, name: str) -> list[tuple[Path, str, Mapping[str, Summary]]]:
-        """The records takes() composed, as merge() reads them."""
-        got = self.got.get(name)
-        return [] if got is None else got[1]
-
-    def _walk(self, name: str) -> tuple[list[Template], list[PerFile]] | None:
+                 start: set[str], bound: int | None = None) -> None:
         from xenpatch.lint import irqhops
 
-        seen: list[tuple[Path, str, Mapping[str, Summary]]] = []
+        self.bound = CHAIN_BOUND if bound is None else bound
+        seen: list[PerFile] = []
+        inlines: list[dict[str, tuple[Path, bytes]]] = []
 
         def known(n: str) -> set[str] | None:
-            first = self._first(n)
-            if first is None:
+            if n not in start:
+                return None  # worked out
+            defs = definers.get(n, [])
+            home = rel if rel in defs else _home(root, defs)
+            if home is None:
                 return None
-            home, ex = first
+            ex = own if home == rel else run(home).exports
             rec = {k: s for k, s in ex.items() if k in (TAKES + n, HOPS + n)}
             if not rec:
                 return None  # not in the first pass's records: worked out
-            seen.append((self.root / home, home, rec))
+            seen.append((root / home, home, rec))
             hops = rec.get(HOPS + n)
             return {e.key for e in hops.effects} if hops is not None else set()
 
         def home(n: str) -> irqhops.Home | None:
-            first = self._first(n) if n in self.definers else None
-            if first is not None:
-                return self.root / first[0], first[0], None
-            if n in self.definers:
-                return None  # defined in several files, none known to be the one built
-            if self.inlines is None:
-                self.inlines = irqhops.common_inlines(self.root)
-            return irqhops.common_inline(self.inlines, self.root, n)
+            defs = definers.get(n)
+            if defs:
+                h = _home(root, defs)
+                # Defined in several files, none known to be the one built.
+                return None if h is None else (root / h, h, None)
+            if not inlines:
+                inlines.append(irqhops.common_inlines(root))
+            return irqhops.common_inline(inlines[0], root, n)
 
-        made, cut = irqhops.walk([name], known, home, self.root, bound=self.bound)
-        if cut:
-            return None
-        per = [*seen, *made]
-        own: dict[str, list[Template]] = {}
-        hops: dict[str, list[Template]] = {}
-        for _, _, rec in per:
+        made, self.cut = irqhops.walk(sorted(start), known, home, root, bound=self.bound)
+        self.per = [*seen, *made]
+        own_t: dict[str, list[Template]] = {}
+        hops_t: dict[str, list[Template]] = {}
+        for _, _, rec in self.per:
             for k, s in rec.items():
                 if k.startswith(TAKES):
-                    own[k[len(TAKES):]] = record_templates(s)
+                    own_t[k[len(TAKES):]] = record_templates(s)
                 elif k.startswith(HOPS):
-                    hops[k[len(HOPS):]] = record_templates(s, "irqcall")
-        return composed(own, hops).get(name, []), per
+                    hops_t[k[len(HOPS):]] = record_templates(s, "irqcall")
+        self.takes = composed(own_t, hops_t)
 
 
 def _home(root: Path, defs: list[str]) -> str | None:
