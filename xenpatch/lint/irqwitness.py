@@ -123,6 +123,9 @@ class Witness:
     # (arguments non-NULL, path conditions): marks the file for its second
     # pass, which binds them, but names no take to another file (merge()).
     weak: bool = False
+    # A take inside another file's function (a call's, composed here): a
+    # pair of the file's own with it is none the one-file check sees.
+    through: bool = False
 
 
 def _witness_effect(state: str, w: Witness) -> Effect:
@@ -441,7 +444,8 @@ def merge(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]],
             if "$" in t.key or not t.ident:
                 continue
             found.setdefault((t.ident, IRQ if t.off else st), []).append(
-                Witness(w.fn, w.file, w.line, name, t.key, weak=bool(t.nonnull or t.conds)))
+                Witness(w.fn, w.file, w.line, name, t.key, weak=bool(t.nonnull or t.conds),
+                        through=True))
     out: dict[str, Summary] = {}
     marked: set[str] = set()
     for ident in sorted({i for i, _ in found}):
@@ -462,8 +466,12 @@ def merge(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]],
             same = [x for x in kept if _arch(x.file) == _arch(w.file)]
             if all(w.file != x.file for x in same) and len(same) < _MAX:
                 kept.append(w)
-        mark = {w.file for w in bad
-                if any(x.file != w.file and built_together(x.file, w.file) for x in good)}
+        # A file taking it both ways is marked too where one of the takes is
+        # inside another file's function: the one-file check does not see
+        # that pair (findings()).
+        mark = {w.file for w in bad if any(
+            built_together(x.file, w.file) and (x.file != w.file or x.through or w.through)
+            for x in good)}
         if not mark:
             continue
         marked |= mark
@@ -575,11 +583,20 @@ def findings(rec: Records, runs: Mapping[FunctionUnit, Result]
     out: list[tuple[FunctionUnit, RawFinding]] = []
     for ident, st, lst in _against(mine):
         # Only the takes against the lock's convention (merge()).
-        others = [w for w in good.get((ident, "off" if st == "on" else "on"), [])
-                  if built_together(w.file, fa.src.path)]
+        opp = "off" if st == "on" else "on"
+        if (ident, opp) not in good:
+            continue
+        # The file's own take the other way (inside a callee: the one-file
+        # check's pairs are left out above) is named first, whatever other
+        # files do: the same report however many files the run read.
+        mine_opp = sorted(mine[ident].get(opp, []), key=lambda x: (x[1].line, x[1].col))
+        others = [Witness(g.name, fa.src.path, t.line, t.callee or t.via, t.key)
+                  for g, t, _ in mine_opp[:1]]
+        others += [w for w in good[(ident, opp)] if built_together(w.file, fa.src.path)]
         if not others:
             continue
         w = others[0]
+        where = "in another file" if w.file != fa.src.path else "in this file too"
         seen: set[tuple[int, int]] = set()
         for f, t, res in sorted(lst, key=lambda x: (x[1].line, x[1].col)):
             if (t.line, t.col) in seen:
@@ -587,7 +604,7 @@ def findings(rec: Records, runs: Mapping[FunctionUnit, Result]
             seen.add((t.line, t.col))
             how = f"'{t.via}'" if not t.callee else f"'{t.callee}' (through '{t.via}')"
             msg = (f"{how} takes '{t.key}' with IRQs {st}, but it is taken with IRQs "
-                   f"{'off' if st == 'on' else 'on'} in another file, at {w.file}:{w.line} "
+                   f"{opp} {where}, at {w.file}:{w.line} "
                    f"(in '{w.fn}'): check_lock() wants every lock either IRQ-safe or "
                    "IRQ-unsafe")
             note = (t.line, t.col, f"'{w.key}' taken with IRQs {'off' if st == 'on' else 'on'} "

@@ -44,7 +44,7 @@ BOUND = 24
 
 # The files a chain of calls in the caller's state is followed through
 # where no first pass gave their records (lint/irqhops.py), in all.
-CHAIN_BOUND = 16
+CHAIN_BOUND = 48
 
 First = Callable[[Path, str], FileResult]
 PerFile = tuple[Path, str, Mapping[str, Summary]]
@@ -124,14 +124,17 @@ def search(item: tuple[Path, str], own: Mapping[str, Summary], root: Path,
         return texts[p]
 
     per_file: list[tuple[Path, str, Mapping[str, Summary]]] = [(item[0], rel, own)]
-    chain = _Chain(root, rel, own, definers, run, off)
+    # The file as the name index names it (under the tree's root; the run
+    # may name it from elsewhere, xen/arch/...): never its own witness.
+    me = _under(root, item[0]) or rel
+    chain = _Chain(root, me, own, definers, run, off)
     # Per function called with IRQs off, its takes decided here: merge()
     # is given these alone as its record (a take of another lock on the
     # chain would meet no file saying how the tree takes it).
     decided: dict[str, list[Template]] = {}
     for name in sorted(off):
         got = chain.takes.get(name, [])
-        if chain.cut and not got:
+        if chain.cut and not got and name in definers:
             out.undecided.append((name, 0, (
                 f"called with IRQs off: the calls it makes in its caller's state were followed "
                 f"through {chain.bound} files without an end, so XL017 across files is not "
@@ -141,7 +144,7 @@ def search(item: tuple[Path, str], own: Mapping[str, Summary], root: Path,
             # The lock's file (a file-scope lock's identity names it): its
             # first pass says who else takes it.
             home, sep, _ = ident[1:].partition(":") if ident.startswith("#") else ("", "", "")
-            if t.off or "$" in t.key or not sep or home == rel or not (root / home).is_file():
+            if t.off or "$" in t.key or not sep or home == me or not (root / home).is_file():
                 continue
             ex = run(home).exports
             takers, irq = _takers(ex, ident)
@@ -154,8 +157,10 @@ def search(item: tuple[Path, str], own: Mapping[str, Summary], root: Path,
                 per_file.append((root / home, home, ex))
             if f"{LOCK}{ident}|on" in ex:
                 continue  # the defining file's own take is the witness
+            if any(n in states.get("on", set()) for n in takers):
+                continue  # this file's own, inside a callee: findings() names it first
             limit = BOUND if bound is None else bound
-            w = _witness(rel, home, takers, root, definers, run, limit, read)
+            w = _witness(me, home, takers, root, definers, run, limit, read)
             if w is None:
                 out.undecided.append((name, 0, (
                     f"called with IRQs off: no take of {home}'s lock with IRQs on found among "
@@ -232,6 +237,13 @@ class _Chain:
                 elif k.startswith(HOPS):
                     hops_t[k[len(HOPS):]] = record_templates(s, "irqcall")
         self.takes = composed(own_t, hops_t)
+
+
+def _under(root: Path, path: Path) -> str | None:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except (OSError, ValueError):
+        return None
 
 
 def _home(root: Path, defs: list[str]) -> str | None:
