@@ -35,14 +35,27 @@ summaries covers them):
   (irqtakes.nonnull_at()), and a caller whose own path to the call
   contradicts the helper's (pathconds.may_exclude()) does not meet it.
   The file's own takes on some paths are its record whatever decides
-  them (the allocator takes its pool's lock for small sizes only).
+  them (the allocator takes its pool's lock for small sizes only);
+- ``HOPS + NAME``: the other files' functions each non-static function
+  calls in its callers' state (Records.own(): no IRQ move before, on every
+  path or on paths no caller's argument decides), with what a call site
+  must bind (arguments non-NULL, path conditions).  A file naming no lock
+  op is not parsed by its first pass: lint/irqhops.py gives the records
+  of its functions some file calls with IRQs known off, before merge().
 
 merge() puts them together over the tree (a function two files define
 with different records: the definition the Makefiles build when the
-others are known not built, c/builtobjs.py; else no record): a call of
-another file's function in a known state is a take, in that state, of each lock of file
-scope the callee takes in its caller's state (an _irq take: off), named
-as the defining file names it.  A lock's convention is what its takes
+others are known not built, c/builtobjs.py; else no record), the
+records composed first (composed(): a function's takes are its own and
+those of the functions its HOPS name, to a fixpoint -- create_irq()
+holds an irqsave lock around init_one_irq_desc() of common/irq.c, which
+allocates: the allocator's lock, two files away): a call of another
+file's function in a known state is a take, in that state, of each lock
+of file scope the callee takes in its caller's state (an _irq take:
+off), named as the defining file names it.  A take through a hop whose
+call site must bind it (``weak``) marks the file for its second pass,
+which binds it at the call (irqtakes.function_takes()), but is no
+other file's witness.  A lock's convention is what its takes
 declare: IRQ-safe where one of them is an _irq/_irqsave form, IRQ-unsafe
 where all are plain.  Only locks taken in both states somewhere are kept,
 with up to two takes in the state of the convention from different files,
@@ -51,8 +64,10 @@ for an IRQ-unsafe one: the allocator called under an irqsave lock) where
 another file has one of those is marked (``RELINT``) for the second pass.
 There a file reports each of its takes (its own, or inside a callee, this
 file's or another's through ``TAKES``) against the convention, naming
-another file's take -- unless the file itself takes the lock in both
-states: that pair is the one-file check's.  Two files under different
+its own take the other way first where it has one inside another file's
+function (the same report whichever files a run read), else another
+file's -- unless the file takes the lock in both states by its own lock
+ops: that pair is the one-file check's.  Two files under different
 arch/NAME/ are never built together: their takes never meet.
 
 A run on some files of a tree (lint FILE, the hook) runs merge() over

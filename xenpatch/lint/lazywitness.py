@@ -19,6 +19,16 @@ with IRQs known on.  Those are searched in the order the whole-tree run
 lists the files (biggest first), so the first found is the take the
 whole-tree run names; a search stopping at its bound says nothing.
 
+The function called may take the lock only inside another file's
+function it calls in its caller's state (irqwitness ``HOPS``:
+create_irq() -> init_one_irq_desc() of common/irq.c, a file naming no
+lock op -> alloc_cpumask_var(), a header's inline -> the allocator): the
+chain is followed from the first passes of the functions' files, then
+as irqhops.py does, up to ``CHAIN_BOUND`` files (a walk stopping there
+says so, as the witness search does), and merge() is given, per function
+called, the takes decided here.  A file that takes the lock with IRQs on
+itself, inside a callee, is its own witness (irqwitness.findings()).
+
 The first passes found are given to irqwitness.merge() as the tree, and
 the file is linted again with its answer: the finding is the whole-tree
 run's report, text and fingerprint alike."""
