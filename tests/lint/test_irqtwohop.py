@@ -113,3 +113,15 @@ def test_a_chain_cut_at_its_bound_alone_reports_nothing_and_says_so(
     assert r.findings == []
     notes = [u for u in r.unknown if "XL017 across files is not decided" in u[2]]
     assert notes and all("through 0 files" in u[2] for u in notes)
+
+
+def test_a_parameter_tested_before_the_body_assigns_it_is_the_arguments(tmp_path: Path) -> None:
+    """slot_reserve() testing its size before it rounds it up: the caller's
+    argument decides the allocating path (xfree() tests its pointer's
+    alignment before it strips the padding)."""
+    root = copied(TREE, tmp_path)
+    edit(root / "common" / "slot.c", "    if ( n <= 4 )\n        return 0;\n",
+         "    if ( n <= 4 )\n        return 0;\n    n = (n + 7) & ~7ul;\n")
+    edit(root / "common" / "slot.c", "    s->buf = pool_new(struct slot);",
+         "    s->buf = pool_new(struct slot);\n    s->want = n;")
+    assert found_whole(root)[CTL] == [(17, "XL017")]

@@ -108,10 +108,11 @@ from xenpatch.analysis.pathconds import (
     template_conds,
 )
 from xenpatch.analysis.pathstate import Result, State
-from xenpatch.analysis.takes import hidden_names
+from xenpatch.analysis.takes import _assigned, hidden_names
 from xenpatch.analysis.templates import template
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.c.builtobjs import built_one
+from xenpatch.graphs import reachable
 from xenpatch.lint.checks import RawFinding
 from xenpatch.lint.irqsafe import CODE, identity
 
@@ -311,6 +312,7 @@ class Records:
                                    hidden_names(g))
         preds, pointers, hidden = got
         branches = deciding_branches(g.cfg, node, preds)
+        hidden = _hidden_at(g, hidden, [c for c, _ in branches])
         need = blind_to_caller(g.src, g.cfg, branches, g.info.params, pointers, hidden)
         if need is None:
             return None
@@ -333,6 +335,29 @@ class Records:
             if m is not None and m.group(2) in self._static:
                 path = f"{self.fa.src.path}:{path}"
         return f"{t}#{path}"
+
+
+def _hidden_at(g: FunctionUnit, hidden: frozenset[str], at: Sequence[int]) -> frozenset[str]:
+    """``hidden`` (takes.hidden_names(): locals, parameters the body may
+    assign) without the parameters no assignment reaches the branches
+    ``at`` after: tested there, a parameter holds its argument (xfree()
+    tests its pointer's alignment before it strips the padding from it:
+    the caller's pointer decides, not the callee's state)."""
+    assert g.info is not None and g.cfg is not None
+    cfg = g.cfg
+    params = [p for p in g.info.params if p in hidden]
+    if not params or not at:
+        return hidden
+    drop: set[str] = set()
+    for p in params:
+        writes = [n.id for n in cfg.nodes
+                  if n.ast is not None and _assigned(g.src.text(n.ast), p)]
+        after = reachable([s for w in writes for s in cfg.nodes[w].succ],
+                          lambda i: cfg.nodes[i].succ)
+        # A branch assigning it itself (``if ( (p = next(p)) )``) keeps it.
+        if not any(c in after or c in writes for c in at):
+            drop.add(p)
+    return hidden - drop
 
 
 def _keep(out: dict[tuple[str, bool], Template], k: tuple[str, bool], new: Template) -> None:
