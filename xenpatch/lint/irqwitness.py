@@ -627,12 +627,16 @@ def findings(rec: Records, runs: Mapping[FunctionUnit, Result]
         if (ident, opp) not in good:
             continue
         # The file's own take the other way (inside a callee: the one-file
-        # check's pairs are left out above) is named first, whatever other
-        # files do: the same report however many files the run read.
+        # check's pairs are left out above).  Against an IRQ-unsafe lock
+        # (a take with IRQs off) it is named first, whatever other files
+        # do: the same report however many files the run read (a file
+        # alone decides that case, lint/lazywitness.py); against an
+        # IRQ-safe one (the whole-tree run's case) after the other files'.
         mine_opp = sorted(mine[ident].get(opp, []), key=lambda x: (x[1].line, x[1].col))
-        others = [Witness(g.name, fa.src.path, t.line, t.callee or t.via, t.key)
-                  for g, t, _ in mine_opp[:1]]
-        others += [w for w in good[(ident, opp)] if built_together(w.file, fa.src.path)]
+        own = [Witness(g.name, fa.src.path, t.line, t.callee or t.via, t.key)
+               for g, t, _ in mine_opp[:1]]
+        others = [w for w in good[(ident, opp)] if built_together(w.file, fa.src.path)]
+        others = [*own, *others] if st == "off" else [*others, *own]
         if not others:
             continue
         w = others[0]
