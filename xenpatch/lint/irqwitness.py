@@ -312,8 +312,11 @@ class Records:
                                    hidden_names(g))
         preds, pointers, hidden = got
         branches = deciding_branches(g.cfg, node, preds)
-        hidden = _hidden_at(g, hidden, [c for c, _ in branches])
-        need = blind_to_caller(g.src, g.cfg, branches, g.info.params, pointers, hidden)
+        # Blind: by the parameters' values at the branches; what the path
+        # tests is still read as before (a name the body assigns stays out
+        # of it: may_exclude() reads the conditions a caller shares).
+        need = blind_to_caller(g.src, g.cfg, branches, g.info.params, pointers,
+                               _hidden_at(g, hidden, [c for c, _ in branches]))
         if need is None:
             return None
         conds = template_conds(branch_conds(g.src, g.cfg, branches), g.info.params,
