@@ -162,15 +162,21 @@ def record_templates(s: Summary, action: str = "irqtake") -> list[Template]:
     """A record's templates: its takes (``irqtake``), or its calls of other
     files' functions in its callers' state (``irqcall``, HOPS)."""
     return [Template(e.key, e.kind, e.flavour == "irq", e.via, e.origin or "",
-                     call=action == "irqcall", nonnull=_indexes(e.nonnull), conds=e.conds or "")
+                     call=action == "irqcall", nonnull=_indexes(e.nonnull), conds=e.conds or "",
+                     some=e.mode == _SOME)
             for e in s.effects if e.action == action]
 
 
 def effect(t: Template) -> Effect:
     """A template as its record's effect (record_templates() reads it back)."""
-    return Effect("irqcall" if t.call else "irqtake", t.kind, "", "irq" if t.off else "plain",
+    return Effect("irqcall" if t.call else "irqtake", t.kind, _SOME if t.some else "",
+                  "irq" if t.off else "plain",
                   t.key, None, t.via, inferred=True, origin=t.ident or None,
                   nonnull=",".join(map(str, t.nonnull)) or None, conds=t.conds or None)
+
+
+# Effect.mode of a record's template holding on some paths of a hop only.
+_SOME = "some"
 
 
 def _indexes(text: str | None) -> tuple[int, ...]:
@@ -272,7 +278,7 @@ class Records:
             got = (frozenset[int](), "") if c.every else self.blind(g, c.node)
             if got is not None:
                 new = Template(c.name, "", False, c.name, call=True,
-                               nonnull=tuple(sorted(got[0])), conds=got[1])
+                               nonnull=tuple(sorted(got[0])), conds=got[1], some=not c.every)
                 _keep(out, ("()" + c.name, False), new)
         for t in takes:
             if not t.off and not t.clean:
@@ -367,8 +373,14 @@ def _keep(out: dict[tuple[str, bool], Template], k: tuple[str, bool], new: Templ
     """One template per key: the first, unless a later one needs less of
     its callers (no argument non-NULL, no path condition)."""
     had = out.get(k)
-    if had is None or ((had.nonnull or had.conds) and not (new.nonnull or new.conds)):
+    if had is None or (_needs(had) and not _needs(new)):
         out[k] = new
+
+
+def _needs(t: Template) -> bool:
+    """Does the template need something of its callers (an argument
+    non-NULL, a path condition), or hold on some paths of a hop only?"""
+    return bool(t.nonnull or t.conds or t.some)
 
 
 def _state(rec: Records, t: Take, f: FunctionUnit,
@@ -487,8 +499,7 @@ def merge(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]],
             if "$" in t.key or not t.ident:
                 continue
             found.setdefault((t.ident, IRQ if t.off else st), []).append(
-                Witness(w.fn, w.file, w.line, name, t.key, weak=bool(t.nonnull or t.conds),
-                        through=True))
+                Witness(w.fn, w.file, w.line, name, t.key, weak=_needs(t), through=True))
     out: dict[str, Summary] = {}
     marked: set[str] = set()
     for ident in sorted({i for i, _ in found}):
@@ -554,7 +565,8 @@ def composed(own: Mapping[str, Sequence[Template]],
                     k = (t.key, t.off)
                     had = cur.get(k)
                     _keep(cur, k, Template(t.key, t.kind, t.off, t.via, t.ident,
-                                           nonnull=h.nonnull, conds=h.conds))
+                                           nonnull=h.nonnull, conds=h.conds,
+                                           some=h.some or t.some))
                     changed |= cur[k] is not had
     return {n: [cur[k] for k in sorted(cur)] for n, cur in out.items()}
 
@@ -635,7 +647,8 @@ def findings(rec: Records, runs: Mapping[FunctionUnit, Result]
         # do: the same report however many files the run read (a file
         # alone decides that case, lint/lazywitness.py); against an
         # IRQ-safe one (the whole-tree run's case) after the other files'.
-        mine_opp = sorted(mine[ident].get(opp, []), key=lambda x: (x[1].line, x[1].col))
+        mine_opp = sorted((x for x in mine[ident].get(opp, []) if not x[1].some),
+                          key=lambda x: (x[1].line, x[1].col))
         own = [Witness(g.name, fa.src.path, t.line, t.callee or t.via, t.key)
                for g, t, _ in mine_opp[:1]]
         others = [w for w in good[(ident, opp)] if built_together(w.file, fa.src.path)]
