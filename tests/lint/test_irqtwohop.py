@@ -125,3 +125,26 @@ def test_a_parameter_tested_before_the_body_assigns_it_is_the_arguments(tmp_path
     edit(root / "common" / "slot.c", "    s->buf = pool_new(struct slot);",
          "    s->buf = pool_new(struct slot);\n    s->want = n;")
     assert found_whole(root)[CTL] == [(17, "XL017")]
+
+
+def test_a_take_on_some_paths_of_a_hop_names_no_witness(tmp_path: Path) -> None:
+    """refill.c allocating with IRQs on only through slot_prime()'s path
+    its own local decides: a take its caller may meet, but the state
+    deciding it may be one that caller never has (xfree() freeing a big
+    block's pages), so it is no take with IRQs on to name."""
+    root = copied(TREE, tmp_path)
+    slot = root / "common" / "slot.c"
+    slot.write_text(slot.read_text() + (
+        "\nstatic int slot_count;\n\nint slot_prime(struct slot *s)\n{\n"
+        "    int have = slot_count;\n\n    if ( have )\n        return 0;\n"
+        "    s->buf = pool_new(struct slot);\n    return 0;\n}\n"))
+    edit(root / "common" / "refill.c", "    return pool_new(struct chunk);",
+         "    slot_prime(s);\n    return 0;")
+    edit(root / "common" / "refill.c", "struct chunk *refill_one(void)",
+         "struct slot;\nint slot_prime(struct slot *s);\n\nstruct chunk *refill_one(struct slot *s)")
+    ctl = root / CTL
+    ctl.write_text(ctl.read_text() + (
+        "\nint slot_prime(struct slot *s);\n\nvoid ctl_prime(struct slot *s)\n{\n"
+        "    unsigned long flags;\n\n    spin_lock_irqsave(&ctl_lock, flags);\n"
+        "    slot_prime(s);\n    spin_unlock_irqrestore(&ctl_lock, flags);\n}\n"))
+    assert found_whole(root)[CTL] == []
