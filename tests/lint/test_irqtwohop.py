@@ -141,7 +141,8 @@ def test_a_take_on_some_paths_of_a_hop_names_no_witness(tmp_path: Path) -> None:
     edit(root / "common" / "refill.c", "    return pool_new(struct chunk);",
          "    slot_prime(s);\n    return 0;")
     edit(root / "common" / "refill.c", "struct chunk *refill_one(void)",
-         "struct slot;\nint slot_prime(struct slot *s);\n\nstruct chunk *refill_one(struct slot *s)")
+         "struct slot;\nint slot_prime(struct slot *s);\n\n"
+         "struct chunk *refill_one(struct slot *s)")
     ctl = root / CTL
     ctl.write_text(ctl.read_text() + (
         "\nint slot_prime(struct slot *s);\n\nvoid ctl_prime(struct slot *s)\n{\n"
