@@ -578,11 +578,17 @@ def _against(mine: Mapping[str, Mapping[str, list[tuple[FunctionUnit, Take, Resu
     the one-file check's pair (irqsafe.sites(): those ops, no callee's
     take); one it takes in a state only inside other files' functions
     (an allocation under its irqsave lock, another with IRQs on) is not
-    seen there, and each state's takes stand against the tree's."""
+    seen there, and its takes with IRQs off stand against the tree's."""
     out = []
     for ident, by in mine.items():
-        if len(by) == 2 and all(any(not t.callee for _, t, _ in lst) for lst in by.values()):
-            continue
+        if len(by) == 2:
+            if all(any(not t.callee for _, t, _ in lst) for lst in by.values()):
+                continue
+            # Its takes with IRQs off only, against an IRQ-unsafe lock (the
+            # allocator under its irqsave lock, with IRQs on elsewhere in
+            # it); a plain take with IRQs on of an IRQ-safe one stays the
+            # pair's (as before: not this change's).
+            by = {"off": by["off"]}
         out.extend((ident, st, lst) for st, lst in sorted(by.items()))
     return out
 
