@@ -88,6 +88,11 @@ class Template:
     # for a take or call on some paths: a caller whose own path to the
     # call may contradict it does not meet it (pathconds.may_exclude()).
     conds: str = ""
+    # Through another file's function called on some paths only (a hop
+    # of lint/irqwitness.py): a take a caller may meet, which names no
+    # take of the tree's (the object's state deciding it may be one its
+    # callers never have: xfree() frees a big block's pages).
+    some: bool = False
 
 
 @dataclass(frozen=True)
@@ -107,6 +112,7 @@ class Take:
     ident: str = ""
     callee: str = ""
     every: bool = True  # the call of ``callee`` is on every path of the function
+    some: bool = False  # the callee's take is through a hop on some paths (Template.some)
 
 
 @dataclass(frozen=True)
@@ -233,7 +239,7 @@ def function_takes(f: FunctionUnit, kinds: frozenset[str],
                     if (node.id, t.key) not in seen:
                         seen.add((node.id, t.key))
                         calls.append(Call(node.id, line, col, t.key, clean,
-                                          on_every(node.id)))
+                                          on_every(node.id) and not t.some))
                     continue
                 if t.kind not in kinds:
                     continue
@@ -245,7 +251,7 @@ def function_takes(f: FunctionUnit, kinds: frozenset[str],
                         continue
                 key = apply_aliases(key, info.aliases)
                 out.append(Take(node.id, line, col, key, t.kind, t.off, clean, t.via,
-                                t.ident, name, on_every(node.id)))
+                                t.ident, name, on_every(node.id), t.some))
     return out, calls
 
 

@@ -35,14 +35,27 @@ summaries covers them):
   (irqtakes.nonnull_at()), and a caller whose own path to the call
   contradicts the helper's (pathconds.may_exclude()) does not meet it.
   The file's own takes on some paths are its record whatever decides
-  them (the allocator takes its pool's lock for small sizes only).
+  them (the allocator takes its pool's lock for small sizes only);
+- ``HOPS + NAME``: the other files' functions each non-static function
+  calls in its callers' state (Records.own(): no IRQ move before, on every
+  path or on paths no caller's argument decides), with what a call site
+  must bind (arguments non-NULL, path conditions).  A file naming no lock
+  op is not parsed by its first pass: lint/irqhops.py gives the records
+  of its functions some file calls with IRQs known off, before merge().
 
 merge() puts them together over the tree (a function two files define
 with different records: the definition the Makefiles build when the
-others are known not built, c/builtobjs.py; else no record): a call of
-another file's function in a known state is a take, in that state, of each lock of file
-scope the callee takes in its caller's state (an _irq take: off), named
-as the defining file names it.  A lock's convention is what its takes
+others are known not built, c/builtobjs.py; else no record), the
+records composed first (composed(): a function's takes are its own and
+those of the functions its HOPS name, to a fixpoint -- create_irq()
+holds an irqsave lock around init_one_irq_desc() of common/irq.c, which
+allocates: the allocator's lock, two files away): a call of another
+file's function in a known state is a take, in that state, of each lock
+of file scope the callee takes in its caller's state (an _irq take:
+off), named as the defining file names it.  A take through a hop whose
+call site must bind it (``weak``) marks the file for its second pass,
+which binds it at the call (irqtakes.function_takes()), but is no
+other file's witness.  A lock's convention is what its takes
 declare: IRQ-safe where one of them is an _irq/_irqsave form, IRQ-unsafe
 where all are plain.  Only locks taken in both states somewhere are kept,
 with up to two takes in the state of the convention from different files,
@@ -51,8 +64,10 @@ for an IRQ-unsafe one: the allocator called under an irqsave lock) where
 another file has one of those is marked (``RELINT``) for the second pass.
 There a file reports each of its takes (its own, or inside a callee, this
 file's or another's through ``TAKES``) against the convention, naming
-another file's take -- unless the file itself takes the lock in both
-states: that pair is the one-file check's.  Two files under different
+its own take the other way first where it has one inside another file's
+function (the same report whichever files a run read), else another
+file's -- unless the file takes the lock in both states by its own lock
+ops: that pair is the one-file check's.  Two files under different
 arch/NAME/ are never built together: their takes never meet.
 
 A run on some files of a tree (lint FILE, the hook) runs merge() over
@@ -93,10 +108,11 @@ from xenpatch.analysis.pathconds import (
     template_conds,
 )
 from xenpatch.analysis.pathstate import Result, State
-from xenpatch.analysis.takes import hidden_names
+from xenpatch.analysis.takes import _assigned, hidden_names
 from xenpatch.analysis.templates import template
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.c.builtobjs import built_one
+from xenpatch.graphs import reachable
 from xenpatch.lint.checks import RawFinding
 from xenpatch.lint.irqsafe import CODE, identity
 
@@ -104,6 +120,7 @@ XKEY = LOCKS_KEY
 TAKES = XKEY + "take:"
 LOCK = XKEY + "lock:"
 CALLS = XKEY + "call:"
+HOPS = XKEY + "hop:"
 RELINT = XKEY + "file:"
 _WITNESS = "irqwitness"
 # The state of an _irq/_irqsave take (off, and the lock declared IRQ-safe).
@@ -118,6 +135,13 @@ class Witness:
     line: int
     via: str
     key: str
+    # Through a callee's take on paths its call site must agree with
+    # (arguments non-NULL, path conditions): marks the file for its second
+    # pass, which binds them, but names no take to another file (merge()).
+    weak: bool = False
+    # A take inside another file's function (a call's, composed here): a
+    # pair of the file's own with it is none the one-file check sees.
+    through: bool = False
 
 
 def _witness_effect(state: str, w: Witness) -> Effect:
@@ -134,9 +158,29 @@ def _witnesses(s: Summary) -> list[Witness]:
     return out
 
 
-def _templates(s: Summary) -> list[Template]:
-    return [Template(e.key, e.kind, e.flavour == "irq", e.via, e.origin or "")
-            for e in s.effects if e.action == "irqtake"]
+def record_templates(s: Summary, action: str = "irqtake") -> list[Template]:
+    """A record's templates: its takes (``irqtake``), or its calls of other
+    files' functions in its callers' state (``irqcall``, HOPS)."""
+    return [Template(e.key, e.kind, e.flavour == "irq", e.via, e.origin or "",
+                     call=action == "irqcall", nonnull=_indexes(e.nonnull), conds=e.conds or "",
+                     some=e.mode == _SOME)
+            for e in s.effects if e.action == action]
+
+
+def effect(t: Template) -> Effect:
+    """A template as its record's effect (record_templates() reads it back)."""
+    return Effect("irqcall" if t.call else "irqtake", t.kind, _SOME if t.some else "",
+                  "irq" if t.off else "plain",
+                  t.key, None, t.via, inferred=True, origin=t.ident or None,
+                  nonnull=",".join(map(str, t.nonnull)) or None, conds=t.conds or None)
+
+
+# Effect.mode of a record's template holding on some paths of a hop only.
+_SOME = "some"
+
+
+def _indexes(text: str | None) -> tuple[int, ...]:
+    return tuple(int(x) for x in text.split(",")) if text else ()
 
 
 def _static_heads(raw: bytes) -> frozenset[str]:
@@ -159,7 +203,7 @@ class Records:
     def __init__(self, fa: FileAnalysis, kinds: frozenset[str],
                  unchecked: frozenset[str] = frozenset()) -> None:
         self.fa, self.kinds, self.unchecked = fa, kinds, unchecked
-        self.ext = {k[len(TAKES):]: _templates(s) for k, s in fa.external.items()
+        self.ext = {k[len(TAKES):]: record_templates(s) for k, s in fa.external.items()
                     if k.startswith(TAKES)}
         # The lock API, and the IRQ API (moves, not calls of another file's).
         self.names = frozenset(fa.table.names()) | frozenset(fa.config.irq.calls)
@@ -234,7 +278,7 @@ class Records:
             got = (frozenset[int](), "") if c.every else self.blind(g, c.node)
             if got is not None:
                 new = Template(c.name, "", False, c.name, call=True,
-                               nonnull=tuple(sorted(got[0])), conds=got[1])
+                               nonnull=tuple(sorted(got[0])), conds=got[1], some=not c.every)
                 _keep(out, ("()" + c.name, False), new)
         for t in takes:
             if not t.off and not t.clean:
@@ -274,7 +318,11 @@ class Records:
                                    hidden_names(g))
         preds, pointers, hidden = got
         branches = deciding_branches(g.cfg, node, preds)
-        need = blind_to_caller(g.src, g.cfg, branches, g.info.params, pointers, hidden)
+        # Blind: by the parameters' values at the branches; what the path
+        # tests is still read as before (a name the body assigns stays out
+        # of it: may_exclude() reads the conditions a caller shares).
+        need = blind_to_caller(g.src, g.cfg, branches, g.info.params, pointers,
+                               _hidden_at(g, hidden, [c for c, _ in branches]))
         if need is None:
             return None
         conds = template_conds(branch_conds(g.src, g.cfg, branches), g.info.params,
@@ -298,12 +346,41 @@ class Records:
         return f"{t}#{path}"
 
 
+def _hidden_at(g: FunctionUnit, hidden: frozenset[str], at: Sequence[int]) -> frozenset[str]:
+    """``hidden`` (takes.hidden_names(): locals, parameters the body may
+    assign) without the parameters no assignment reaches the branches
+    ``at`` after: tested there, a parameter holds its argument (xfree()
+    tests its pointer's alignment before it strips the padding from it:
+    the caller's pointer decides, not the callee's state)."""
+    assert g.info is not None and g.cfg is not None
+    cfg = g.cfg
+    params = [p for p in g.info.params if p in hidden]
+    if not params or not at:
+        return hidden
+    drop: set[str] = set()
+    for p in params:
+        writes = [n.id for n in cfg.nodes
+                  if n.ast is not None and _assigned(g.src.text(n.ast), p)]
+        after = reachable([s for w in writes for s in cfg.nodes[w].succ],
+                          lambda i: cfg.nodes[i].succ)
+        # A branch assigning it itself (``if ( (p = next(p)) )``) keeps it.
+        if not any(c in after or c in writes for c in at):
+            drop.add(p)
+    return hidden - drop
+
+
 def _keep(out: dict[tuple[str, bool], Template], k: tuple[str, bool], new: Template) -> None:
     """One template per key: the first, unless a later one needs less of
     its callers (no argument non-NULL, no path condition)."""
     had = out.get(k)
-    if had is None or ((had.nonnull or had.conds) and not (new.nonnull or new.conds)):
+    if had is None or (_needs(had) and not _needs(new)):
         out[k] = new
+
+
+def _needs(t: Template) -> bool:
+    """Does the template need something of its callers (an argument
+    non-NULL, a path condition), or hold on some paths of a hop only?"""
+    return bool(t.nonnull or t.conds or t.some)
 
 
 def _state(rec: Records, t: Take, f: FunctionUnit,
@@ -312,6 +389,24 @@ def _state(rec: Records, t: Take, f: FunctionUnit,
     assert f.info is not None
     return "off" if t.off else state_in(by_node.get(t.node, ()), f.info.acts, t.node,
                                         t.line, t.col, rec.ahead(f, t.node, t.line, t.col))
+
+
+def records(rec: Records, name: str) -> dict[str, Summary]:
+    """A non-static function's records for other files: ``TAKES``, its
+    takes no call site must bind (merge() reads no call's arguments or
+    path); ``HOPS``, its calls of other files' functions in its callers'
+    state (Records.own(): clean, on every path or on paths no caller's
+    argument decides), with what their call sites must bind, which the
+    second pass of a caller's file does (irqtakes.function_takes())."""
+    tmpl = rec.templates(name) or ()
+    got = [t for t in tmpl if not t.call and not t.nonnull and not t.conds]
+    hops = [t for t in tmpl if t.call]
+    out: dict[str, Summary] = {}
+    if got:
+        out[TAKES + name] = Summary(tuple(effect(t) for t in got), None)
+    if hops:
+        out[HOPS + name] = Summary(tuple(effect(t) for t in hops), None)
+    return out
 
 
 def exports(rec: Records, runs: Mapping[FunctionUnit, Result],
@@ -325,12 +420,7 @@ def exports(rec: Records, runs: Mapping[FunctionUnit, Result],
         # A take needing the call's argument non-NULL, or on a path a
         # caller's may contradict: no other file's call site is read
         # (merge() binds a call's state, not its arguments or path).
-        got = [t for t in rec.templates(f.name) or ()
-               if not t.call and not t.nonnull and not t.conds]
-        if got:
-            out[TAKES + f.name] = Summary(tuple(
-                Effect("irqtake", t.kind, "", "irq" if t.off else "plain", t.key, None, t.via,
-                       inferred=True, origin=t.ident or None) for t in got), None)
+        out.update(records(rec, f.name))
     locks: dict[str, tuple[tuple[int, int], Witness]] = {}
     calls: dict[str, tuple[tuple[int, int], Witness]] = {}
     for f, res in runs.items():
@@ -360,43 +450,56 @@ def exports(rec: Records, runs: Mapping[FunctionUnit, Result],
     return out
 
 
-def merge(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[str, Summary]:
+def merge(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]],
+          complete: bool = True) -> dict[str, Summary]:
     """The tree's takes per lock and state (module doc), the callees'
-    records the files' second passes bind, and the files to lint again."""
-    takes: dict[str, Summary] = {}
-    defs: dict[str, list[tuple[Path, Summary]]] = {}
+    records the files' second passes bind, and the files to lint again.
+    ``complete``: first give the functions called with IRQs known off
+    that no first pass gave a record of theirs (lint/irqhops.py: a file
+    naming no lock op is not parsed by its first pass)."""
+    if complete:
+        from xenpatch.lint import irqhops
+
+        per_file = [*per_file, *irqhops.complete(per_file)]
+    defs: dict[str, dict[Path, list[Summary | None]]] = {}
     found: dict[tuple[str, str], list[Witness]] = {}
     calls: list[tuple[str, str, Witness]] = []
     for path, _, ex in per_file:
         for k, s in ex.items():
             if not k.startswith(XKEY):
                 continue
-            if k.startswith(TAKES):
-                defs.setdefault(k[len(TAKES):], []).append((path, s))
+            if k.startswith((TAKES, HOPS)):
+                at = 0 if k.startswith(TAKES) else 1
+                name = k[len(TAKES):] if at == 0 else k[len(HOPS):]
+                defs.setdefault(name, {}).setdefault(path, [None, None])[at] = s
             elif k.startswith(LOCK):
                 ident, _, st = k[len(LOCK):].rpartition("|")
                 found.setdefault((ident, st), []).extend(_witnesses(s))
             elif k.startswith(CALLS):
                 name, _, st = k[len(CALLS):].rpartition("|")
                 calls.extend((name, st, w) for w in _witnesses(s))
-    for n, got in defs.items():
-        if all(x == got[0][1] for _, x in got):
-            takes[n] = got[0][1]
-            continue
-        # Defined twice with different records: the one the Makefiles
-        # build, when the others are known not built (the parent of a
-        # rewrite keeps both allocators); else no record.
-        one = built_one([p for p, _ in got])
+    own: dict[str, list[Template]] = {}
+    hops: dict[str, list[Template]] = {}
+    for n, by in defs.items():
+        got = list(by.items())
+        one: int | None = 0
+        if not all(x == got[0][1] for _, x in got):
+            # Defined twice with different records: the one the Makefiles
+            # build, when the others are known not built (the parent of a
+            # rewrite keeps both allocators); else no record.
+            one = built_one([p for p, _ in got])
         if one is not None:
-            takes[n] = got[one][1]
+            t, h = got[one][1]
+            own[n] = record_templates(t) if t is not None else []
+            hops[n] = record_templates(h, "irqcall") if h is not None else []
+    takes = composed(own, hops)
     # A call of another file's function takes its file-scope locks there.
     for name, st, w in calls:
-        rec = takes.get(name)
-        for t in _templates(rec) if rec is not None else ():
+        for t in takes.get(name, ()):
             if "$" in t.key or not t.ident:
                 continue
             found.setdefault((t.ident, IRQ if t.off else st), []).append(
-                Witness(w.fn, w.file, w.line, name, t.key))
+                Witness(w.fn, w.file, w.line, name, t.key, weak=_needs(t), through=True))
     out: dict[str, Summary] = {}
     marked: set[str] = set()
     for ident in sorted({i for i, _ in found}):
@@ -405,8 +508,9 @@ def merge(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[s
         # the ones reported (a plain take with IRQs on of an IRQ-safe lock,
         # a plain take with IRQs off of an IRQ-unsafe one: the allocator's
         # pool lock under a caller's irqsave).
-        good = [*found.get((ident, IRQ), []), *found.get((ident, "off"), [])] \
-            if (ident, IRQ) in found else found.get((ident, "on"), [])
+        good = [w for w in ([*found.get((ident, IRQ), []), *found.get((ident, "off"), [])]
+                            if (ident, IRQ) in found else found.get((ident, "on"), []))
+                if not w.weak]
         bad = found.get((ident, "on" if (ident, IRQ) in found else "off"), [])
         if not good or not bad:
             continue
@@ -416,8 +520,12 @@ def merge(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[s
             same = [x for x in kept if _arch(x.file) == _arch(w.file)]
             if all(w.file != x.file for x in same) and len(same) < _MAX:
                 kept.append(w)
-        mark = {w.file for w in bad
-                if any(x.file != w.file and built_together(x.file, w.file) for x in good)}
+        # A file taking it both ways is marked too where one of the takes is
+        # inside another file's function: the one-file check does not see
+        # that pair (findings()).
+        mark = {w.file for w in bad if any(
+            built_together(x.file, w.file) and (x.file != w.file or x.through or w.through)
+            for x in good)}
         if not mark:
             continue
         marked |= mark
@@ -425,8 +533,63 @@ def merge(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[s
         out[f"{LOCK}{ident}|{st}"] = Summary(tuple(_witness_effect(st, w) for w in kept), None)
     if not out:
         return {}
-    out.update({TAKES + n: s for n, s in takes.items()})
+    out.update({TAKES + n: Summary(tuple(effect(t) for t in ts), None)
+                for n, ts in takes.items() if ts})
     out.update({RELINT + f: Summary((), None) for f in sorted(marked)})
+    return out
+
+
+def composed(own: Mapping[str, Sequence[Template]],
+             hops: Mapping[str, Sequence[Template]]) -> dict[str, list[Template]]:
+    """Each function's takes with those of the other files' functions it
+    calls in its callers' state (``hops``), to a fixpoint (a chain reaching
+    back to itself adds nothing more).  A callee's take is followed when no
+    call site must bind it (a callee's own path conditions are in its
+    parameters' terms, which no record here binds); it then needs what
+    the hop needs of its own call site (pathconds: the caller's second
+    pass binds them, irqtakes.function_takes())."""
+    out: dict[str, dict[tuple[str, bool], Template]] = {}
+    for n in set(own) | set(hops):
+        cur = out[n] = {}
+        for t in own.get(n, ()):
+            _keep(cur, (t.key, t.off), t)
+    changed = True
+    while changed:
+        changed = False
+        for n, hs in hops.items():
+            cur = out[n]
+            for h in hs:
+                for t in list(out.get(h.key, {}).values()):
+                    if t.nonnull or t.conds or "$" in t.key or not t.ident:
+                        continue
+                    k = (t.key, t.off)
+                    had = cur.get(k)
+                    _keep(cur, k, Template(t.key, t.kind, t.off, t.via, t.ident,
+                                           nonnull=h.nonnull, conds=h.conds,
+                                           some=h.some or t.some))
+                    changed |= cur[k] is not had
+    return {n: [cur[k] for k in sorted(cur)] for n, cur in out.items()}
+
+
+def _against(mine: Mapping[str, Mapping[str, list[tuple[FunctionUnit, Take, Result]]]]
+             ) -> list[tuple[str, str, list[tuple[FunctionUnit, Take, Result]]]]:
+    """The file's takes per lock and state that other files' may be
+    against.  A lock the file takes in both states by its own lock ops is
+    the one-file check's pair (irqsafe.sites(): those ops, no callee's
+    take); one it takes in a state only inside other files' functions
+    (an allocation under its irqsave lock, another with IRQs on) is not
+    seen there, and its takes with IRQs off stand against the tree's."""
+    out = []
+    for ident, by in mine.items():
+        if len(by) == 2:
+            if all(any(not t.callee for _, t, _ in lst) for lst in by.values()):
+                continue
+            # Its takes with IRQs off only, against an IRQ-unsafe lock (the
+            # allocator under its irqsave lock, with IRQs on elsewhere in
+            # it); a plain take with IRQs on of an IRQ-safe one stays the
+            # pair's (as before: not this change's).
+            by = {"off": by["off"]}
+        out.extend((ident, st, lst) for st, lst in sorted(by.items()))
     return out
 
 
@@ -479,16 +642,27 @@ def findings(rec: Records, runs: Mapping[FunctionUnit, Result]
                 continue
             mine.setdefault(who, {}).setdefault(known, []).append((f, t, res))
     out: list[tuple[FunctionUnit, RawFinding]] = []
-    for ident, by in mine.items():
-        if len(by) == 2:
-            continue  # the file's own pair: the one-file check's
-        [(st, lst)] = by.items()
+    for ident, st, lst in _against(mine):
         # Only the takes against the lock's convention (merge()).
-        others = [w for w in good.get((ident, "off" if st == "on" else "on"), [])
-                  if built_together(w.file, fa.src.path)]
+        opp = "off" if st == "on" else "on"
+        if (ident, opp) not in good:
+            continue
+        # The file's own take the other way (inside a callee: the one-file
+        # check's pairs are left out above).  Against an IRQ-unsafe lock
+        # (a take with IRQs off) it is named first, whatever other files
+        # do: the same report however many files the run read (a file
+        # alone decides that case, lint/lazywitness.py); against an
+        # IRQ-safe one (the whole-tree run's case) after the other files'.
+        mine_opp = sorted((x for x in mine[ident].get(opp, []) if not x[1].some),
+                          key=lambda x: (x[1].line, x[1].col))
+        own = [Witness(g.name, fa.src.path, t.line, t.callee or t.via, t.key)
+               for g, t, _ in mine_opp[:1]]
+        others = [w for w in good[(ident, opp)] if built_together(w.file, fa.src.path)]
+        others = [*own, *others] if st == "off" else [*others, *own]
         if not others:
             continue
         w = others[0]
+        where = "in another file" if w.file != fa.src.path else "in this file too"
         seen: set[tuple[int, int]] = set()
         for f, t, res in sorted(lst, key=lambda x: (x[1].line, x[1].col)):
             if (t.line, t.col) in seen:
@@ -496,7 +670,7 @@ def findings(rec: Records, runs: Mapping[FunctionUnit, Result]
             seen.add((t.line, t.col))
             how = f"'{t.via}'" if not t.callee else f"'{t.callee}' (through '{t.via}')"
             msg = (f"{how} takes '{t.key}' with IRQs {st}, but it is taken with IRQs "
-                   f"{'off' if st == 'on' else 'on'} in another file, at {w.file}:{w.line} "
+                   f"{opp} {where}, at {w.file}:{w.line} "
                    f"(in '{w.fn}'): check_lock() wants every lock either IRQ-safe or "
                    "IRQ-unsafe")
             note = (t.line, t.col, f"'{w.key}' taken with IRQs {'off' if st == 'on' else 'on'} "
@@ -507,5 +681,6 @@ def findings(rec: Records, runs: Mapping[FunctionUnit, Result]
     return out
 
 
-__all__ = ["CALLS", "LOCK", "RELINT", "Records", "TAKES", "XKEY", "built_together", "exports",
-           "findings", "merge", "wanted"]
+__all__ = ["CALLS", "HOPS", "LOCK", "RELINT", "Records", "TAKES", "XKEY", "built_together",
+           "composed", "effect", "exports", "findings", "merge", "record_templates", "records",
+           "wanted"]

@@ -19,6 +19,16 @@ with IRQs known on.  Those are searched in the order the whole-tree run
 lists the files (biggest first), so the first found is the take the
 whole-tree run names; a search stopping at its bound says nothing.
 
+The function called may take the lock only inside another file's
+function it calls in its caller's state (irqwitness ``HOPS``:
+create_irq() -> init_one_irq_desc() of common/irq.c, a file naming no
+lock op -> alloc_cpumask_var(), a header's inline -> the allocator): the
+chain is followed from the first passes of the functions' files, then
+as irqhops.py does, up to ``CHAIN_BOUND`` files (a walk stopping there
+says so, as the witness search does), and merge() is given, per function
+called, the takes decided here.  A file that takes the lock with IRQs on
+itself, inside a callee, is its own witness (irqwitness.findings()).
+
 The first passes found are given to irqwitness.merge() as the tree, and
 the file is linted again with its answer: the finding is the whole-tree
 run's report, text and fingerprint alike."""
@@ -30,18 +40,24 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from xenpatch.analysis.irqtakes import Template
 from xenpatch.analysis.locktable import Summary
 from xenpatch.c.builtobjs import built_one
 from xenpatch.lint import irqwitness
 from xenpatch.lint.findings import FileResult
 from xenpatch.lint.inputs import size as _size
-from xenpatch.lint.irqwitness import CALLS, IRQ, LOCK, TAKES
+from xenpatch.lint.irqwitness import CALLS, HOPS, IRQ, LOCK, TAKES, composed, record_templates
 
 # The files a search runs first passes of, at most (biggest first: a
 # witness is most often in a big file).
 BOUND = 24
 
+# The files a chain of calls in the caller's state is followed through
+# where no first pass gave their records (lint/irqhops.py), in all.
+CHAIN_BOUND = 48
+
 First = Callable[[Path, str], FileResult]
+PerFile = tuple[Path, str, Mapping[str, Summary]]
 
 
 @dataclass
@@ -118,29 +134,43 @@ def search(item: tuple[Path, str], own: Mapping[str, Summary], root: Path,
         return texts[p]
 
     per_file: list[tuple[Path, str, Mapping[str, Summary]]] = [(item[0], rel, own)]
+    # The file as the name index names it (under the tree's root; the run
+    # may name it from elsewhere, xen/arch/...): never its own witness.
+    me = _under(root, item[0]) or rel
+    chain = _Chain(root, me, own, definers, run, off)
+    # Per function called with IRQs off, its takes decided here: merge()
+    # is given these alone as its record (a take of another lock on the
+    # chain would meet no file saying how the tree takes it).
+    decided: dict[str, list[Template]] = {}
     for name in sorted(off):
-        home = _home(root, [d for d in definers.get(name, ()) if d != rel])
-        if home is None:
-            continue
-        ex = run(home).exports
-        for e in (ex.get(TAKES + name) or Summary((), None)).effects:
-            ident = e.origin or ""
-            if e.action != "irqtake" or e.flavour == "irq" or "$" in e.key or \
-                    not ident.startswith(f"#{home}:"):
+        got = chain.takes.get(name, [])
+        if chain.cut and not got and name in definers:
+            out.undecided.append((name, 0, (
+                f"called with IRQs off: the calls it makes in its caller's state were followed "
+                f"through {chain.bound} files without an end, so XL017 across files is not "
+                "decided here (a whole-tree run decides it)")))
+        for t in got:
+            ident = t.ident
+            # The lock's file (a file-scope lock's identity names it): its
+            # first pass says who else takes it.
+            home, sep, _ = ident[1:].partition(":") if ident.startswith("#") else ("", "", "")
+            if t.off or "$" in t.key or not sep or home == me or not (root / home).is_file():
                 continue
+            ex = run(home).exports
             takers, irq = _takers(ex, ident)
             if irq or f"{LOCK}{ident}|{IRQ}" in ex:
                 continue  # another file may make it IRQ-safe: not decided here
             if not all(_home(root, definers.get(n, [home])) == home for n in takers):
                 continue
-            if any(n in states.get("on", set()) for n in takers):
-                continue  # the file's own pair: the one-file check's
+            decided.setdefault(name, []).append(t)
             if home not in [r for _, r, _ in per_file]:
                 per_file.append((root / home, home, ex))
             if f"{LOCK}{ident}|on" in ex:
                 continue  # the defining file's own take is the witness
+            if any(n in states.get("on", set()) for n in takers):
+                continue  # this file's own, inside a callee: findings() names it first
             limit = BOUND if bound is None else bound
-            w = _witness(rel, home, takers, root, definers, run, limit, read)
+            w = _witness(me, home, takers, root, definers, run, limit, read)
             if w is None:
                 out.undecided.append((name, 0, (
                     f"called with IRQs off: no take of {home}'s lock with IRQs on found among "
@@ -153,10 +183,77 @@ def search(item: tuple[Path, str], own: Mapping[str, Summary], root: Path,
         return out
     # As the whole-tree run orders them: biggest first.
     others = sorted(per_file[1:], key=lambda x: (-_size(x[0]), x[1]))
-    merged = irqwitness.merge([per_file[0], *others])
+    names = {k for n in decided for k in (TAKES + n, HOPS + n)}
+    others = [(p, r, {k: s for k, s in ex.items() if k not in names}) for p, r, ex in others]
+    others.extend((root / f"<{n}>", f"<{n}>", {TAKES + n: Summary(tuple(
+        irqwitness.effect(t) for t in ts), None)}) for n, ts in sorted(decided.items()))
+    merged = irqwitness.merge([per_file[0], *others], complete=False)
     if irqwitness.wanted(merged, rel):
         out.merged = merged
     return out
+
+
+class _Chain:
+    """The takes of the other files' functions the file calls with IRQs
+    off, in their callers' state, through the other files' functions they
+    call so (irqwitness HOPS): one walk from all of them (irqhops.walk()),
+    from the first passes of the files defining the functions called
+    (the one-hop search's own reads), then worked out as a whole-tree
+    run's irqhops.complete() does for the functions they call (cheaper
+    than those files' first passes), up to ``bound`` files in all."""
+
+    def __init__(self, root: Path, rel: str, own: Mapping[str, Summary],
+                 definers: Mapping[str, list[str]], run: Callable[[str], FileResult],
+                 start: set[str], bound: int | None = None) -> None:
+        from xenpatch.lint import irqhops
+
+        self.bound = CHAIN_BOUND if bound is None else bound
+        seen: list[PerFile] = []
+        inlines: list[dict[str, tuple[Path, bytes]]] = []
+
+        def known(n: str) -> set[str] | None:
+            if n not in start:
+                return None  # worked out
+            defs = definers.get(n, [])
+            home = rel if rel in defs else _home(root, defs)
+            if home is None:
+                return None
+            ex = own if home == rel else run(home).exports
+            rec = {k: s for k, s in ex.items() if k in (TAKES + n, HOPS + n)}
+            if not rec:
+                return None  # not in the first pass's records: worked out
+            seen.append((root / home, home, rec))
+            hops = rec.get(HOPS + n)
+            return {e.key for e in hops.effects} if hops is not None else set()
+
+        def home(n: str) -> irqhops.Home | None:
+            defs = definers.get(n)
+            if defs:
+                h = _home(root, defs)
+                # Defined in several files, none known to be the one built.
+                return None if h is None else (root / h, h, None)
+            if not inlines:
+                inlines.append(irqhops.common_inlines(root))
+            return irqhops.common_inline(inlines[0], root, n)
+
+        made, self.cut = irqhops.walk(sorted(start), known, home, root, bound=self.bound)
+        self.per = [*seen, *made]
+        own_t: dict[str, list[Template]] = {}
+        hops_t: dict[str, list[Template]] = {}
+        for _, _, rec in self.per:
+            for k, s in rec.items():
+                if k.startswith(TAKES):
+                    own_t[k[len(TAKES):]] = record_templates(s)
+                elif k.startswith(HOPS):
+                    hops_t[k[len(HOPS):]] = record_templates(s, "irqcall")
+        self.takes = composed(own_t, hops_t)
+
+
+def _under(root: Path, path: Path) -> str | None:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except (OSError, ValueError):
+        return None
 
 
 def _home(root: Path, defs: list[str]) -> str | None:
