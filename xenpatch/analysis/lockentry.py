@@ -296,17 +296,18 @@ def entry_holds(units: Sequence[FunctionUnit], refs: fnptrs.FnRefs,
     for _ in range(ROUNDS):
         new: dict[str, dict[str, Hold]] = {}
         for name, sites in callers.items():
-            got: list[HeldSet] | None = list(outside[name])
+            got: list[HeldSet] = list(outside[name])
+            seen_all = True
             for caller, call in sites:
                 g = by_node.get(caller.start_byte)
                 if g is None:
-                    got = None
+                    seen_all = False
                     break
                 s = flows.held(g, call, entry.get(g.name, {}), name, by_name[name],
                                _where(g, call))
                 if s is not None:
                     got.append(s)
-            if got:
+            if seen_all and got:
                 m = meet(got)
                 if m:
                     new[name] = m

@@ -57,6 +57,8 @@ CALLS = HELD_KEY + "()"
 
 Run = Callable[[FunctionUnit], "Result | None"]
 
+_WORD = re.compile(rb"[A-Za-z_]\w*")
+
 
 def summary_of(held: HeldSet) -> Summary:
     return Summary(tuple(Effect("held", h.kind, h.mode, h.flavour, k, None, "\n".join(h.where))
@@ -114,13 +116,13 @@ def file_statics(code: bytes) -> frozenset[str]:
         elif c == b"," and depth == 0 and paren == 0:
             init = False
         elif depth == 0 and paren == 0 and (c.isalpha() or c == b"_"):
-            m = re.compile(rb"[A-Za-z_]\w*").match(code, i)
-            assert m is not None
-            if m.group(0) == b"static" and start is None:
+            wm = _WORD.match(code, i)
+            assert wm is not None
+            if wm.group(0) == b"static" and start is None:
                 start, words = i, []
             elif start is not None and not init:
-                words.append((m.group(0), m.end()))
-            i = m.end()
+                words.append((wm.group(0), wm.end()))
+            i = wm.end()
             continue
         i += 1
     return frozenset(out)

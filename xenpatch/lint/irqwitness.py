@@ -495,11 +495,11 @@ def merge(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]],
     takes = composed(own, hops)
     # A call of another file's function takes its file-scope locks there.
     for name, st, w in calls:
-        for t in takes.get(name, ()):
-            if "$" in t.key or not t.ident:
+        for tp in takes.get(name, ()):
+            if "$" in tp.key or not tp.ident:
                 continue
-            found.setdefault((t.ident, IRQ if t.off else st), []).append(
-                Witness(w.fn, w.file, w.line, name, t.key, weak=_needs(t), through=True))
+            found.setdefault((tp.ident, IRQ if tp.off else st), []).append(
+                Witness(w.fn, w.file, w.line, name, tp.key, weak=_needs(tp), through=True))
     out: dict[str, Summary] = {}
     marked: set[str] = set()
     for ident in sorted({i for i, _ in found}):
@@ -579,7 +579,7 @@ def _against(mine: Mapping[str, Mapping[str, list[tuple[FunctionUnit, Take, Resu
     take); one it takes in a state only inside other files' functions
     (an allocation under its irqsave lock, another with IRQs on) is not
     seen there, and its takes with IRQs off stand against the tree's."""
-    out = []
+    out: list[tuple[str, str, list[tuple[FunctionUnit, Take, Result]]]] = []
     for ident, by in mine.items():
         if len(by) == 2:
             if all(any(not t.callee for _, t, _ in lst) for lst in by.values()):
