@@ -21,8 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from lint.test_fixtures import expected
-from lint.trees import copied, edit, found_whole
+from lint.trees import copied, edit, found_whole, wanted
 from xenpatch.lint.run import lint_files
 from xenpatch.paths import fixtures_dir
 
@@ -35,14 +34,11 @@ def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / "cache"))
 
 
-def _want(root: Path) -> dict[str, list[tuple[int, str]]]:
-    return {p.relative_to(root).as_posix(): expected(p) for p in sorted(root.rglob("*.c"))}
-
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_some_paths_no_argument_decides_are_the_callers(jobs: int) -> None:
     got = found_whole(BLIND, jobs)
-    assert got == _want(BLIND)
+    assert got == wanted(BLIND)
     assert [f for f, _ in got["common/registry.c"]] == [81, 92]
 
 
@@ -84,7 +80,7 @@ def test_a_helper_argument_the_caller_reassigns_is_not_bound(tmp_path: Path) -> 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_a_function_defined_twice_takes_the_built_definitions_record(jobs: int) -> None:
     got = found_whole(BUILT, jobs)
-    assert got == _want(BUILT)
+    assert got == wanted(BUILT)
     assert got["common/user.c"] == [(20, "XL017")]
 
 

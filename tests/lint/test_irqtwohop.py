@@ -18,8 +18,7 @@ from pathlib import Path
 import pytest
 
 from lint import trees
-from lint.test_fixtures import expected
-from lint.trees import copied, edit, found_whole, whole
+from lint.trees import copied, edit, found_whole, wanted, whole
 from xenpatch.lint.run import lint_files
 from xenpatch.paths import fixtures_dir
 
@@ -32,14 +31,11 @@ def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / "cache"))
 
 
-def _want(root: Path) -> dict[str, list[tuple[int, str]]]:
-    return {p.relative_to(root).as_posix(): expected(p) for p in sorted(root.rglob("*.c"))}
-
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_two_hops_across_files_are_reported_whole_tree(jobs: int) -> None:
     got = found_whole(TREE, jobs)
-    assert got == _want(TREE)
+    assert got == wanted(TREE)
     assert got[CTL] == [(17, "XL017")]  # not ctl_grow(): an argument decides
 
 

@@ -65,6 +65,14 @@ def whole(root: Path, jobs: int = 1) -> dict[str, list[Any]]:
     return {r.path: r.findings for r in lint_files(files, jobs=jobs, tree=False)}
 
 
+def wanted(root: Path) -> dict[str, list[tuple[int, str]]]:
+    """What the fixture files under ``root`` expect (their ``expect:``
+    comments), by path under ``root``: found_whole()'s shape."""
+    from lint.test_fixtures import expected
+
+    return {p.relative_to(root).as_posix(): expected(p) for p in sorted(root.rglob("*.c"))}
+
+
 def found_whole(root: Path, jobs: int = 1) -> dict[str, list[tuple[int, str]]]:
     """whole()'s findings as (line, check)."""
     return {p: sorted((f.line, f.check) for f in fs) for p, fs in whole(root, jobs).items()}
