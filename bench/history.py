@@ -67,7 +67,7 @@ sys.path.insert(0, str(ROOT))
 
 from xenpatch.analysis.locktable import Summary  # noqa: E402
 from xenpatch.c.source import SourceError, function_name, functions, parse_bytes  # noqa: E402
-from xenpatch.lint import irqwitness  # noqa: E402
+from xenpatch.lint import irqhops  # noqa: E402
 from xenpatch.lint.config import LintConfig  # noqa: E402
 from xenpatch.lint.filelint import lint_file  # noqa: E402
 from xenpatch.lint.inputs import size  # noqa: E402
@@ -243,8 +243,8 @@ def tree_summaries(commit: str) -> dict[str, Summary]:
                    for p in paths]
         out = tree_exports(r.exports for r in results)
         out.update(settle([(p, r.path, r.exports) for p, r in zip(paths, results, strict=True)]))
-        out.update(irqwitness.merge([(p, r.path, r.exports)
-                                     for p, r in zip(paths, results, strict=True)]))
+        out.update(irqhops.merged([(p, r.path, r.exports)
+                                   for p, r in zip(paths, results, strict=True)]))
         # The second round of summaries, as a whole-tree run's third pass
         # meets them (lint/rounds.py): the files exporting a summary, with
         # the others' (put_page() of mm.c reaching page_alloc.c).

@@ -50,6 +50,12 @@ BOUND = 256
 PerFile = tuple[Path, str, Mapping[str, Summary]]
 
 
+def merged(per_file: Sequence[PerFile]) -> dict[str, Summary]:
+    """irqwitness.merge() over the first passes and the records complete()
+    adds: a whole-tree run's XL017 facts across files."""
+    return irqwitness.merge([*per_file, *complete(per_file)])
+
+
 def complete(per_file: Sequence[PerFile], config: LintConfig | None = None,
              bound: int | None = None) -> list[PerFile]:
     """The records the first passes left out that a chain from a call with

@@ -450,17 +450,12 @@ def exports(rec: Records, runs: Mapping[FunctionUnit, Result],
     return out
 
 
-def merge(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]],
-          complete: bool = True) -> dict[str, Summary]:
+def merge(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[str, Summary]:
     """The tree's takes per lock and state (module doc), the callees'
     records the files' second passes bind, and the files to lint again.
-    ``complete``: first give the functions called with IRQs known off
-    that no first pass gave a record of theirs (lint/irqhops.py: a file
-    naming no lock op is not parsed by its first pass)."""
-    if complete:
-        from xenpatch.lint import irqhops
-
-        per_file = [*per_file, *irqhops.complete(per_file)]
+    A whole-tree run gives first the records of the functions called with
+    IRQs known off that no first pass gave (irqhops.merged(): a file naming
+    no lock op is not parsed by its first pass)."""
     defs: dict[str, dict[Path, list[Summary | None]]] = {}
     found: dict[tuple[str, str], list[Witness]] = {}
     calls: list[tuple[str, str, Witness]] = []

@@ -187,7 +187,7 @@ def search(item: tuple[Path, str], own: Mapping[str, Summary], root: Path,
     others = [(p, r, {k: s for k, s in ex.items() if k not in names}) for p, r, ex in others]
     others.extend((root / f"<{n}>", f"<{n}>", {TAKES + n: Summary(tuple(
         irqwitness.effect(t) for t in ts), None)}) for n, ts in sorted(decided.items()))
-    merged = irqwitness.merge([per_file[0], *others], complete=False)
+    merged = irqwitness.merge([per_file[0], *others])
     if irqwitness.wanted(merged, rel):
         out.merged = merged
     return out

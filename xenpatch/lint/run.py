@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from xenpatch.analysis.locktable import Summary
-from xenpatch.lint import irqcalls, irqwitness, lazyrun, passmaps, rounds, workers
+from xenpatch.lint import irqcalls, irqhops, lazyrun, passmaps, rounds, workers
 from xenpatch.lint.findings import FileResult
 from xenpatch.lint.inputs import real_paths as _real_paths
 from xenpatch.lint.inputs import size as _size
@@ -140,8 +140,8 @@ def _two_passes(work: list[tuple[Path, str]], mapper, progress: Progress | None 
     exports.update(irqcalls.settle([(w[0], r.path, r.exports)
                                     for w, r in zip(work, first, strict=True)], defined))
     # XL017 across files: the takes of each lock over the tree.
-    exports.update(irqwitness.merge([(w[0], r.path, r.exports)
-                                     for w, r in zip(work, first, strict=True)]))
+    exports.update(irqhops.merged([(w[0], r.path, r.exports)
+                                   for w, r in zip(work, first, strict=True)]))
     later: list[dict[str, Summary] | None] = []
     read = [n for _, n in pairs]
     named = [n[1] if n is not None else None for n in read]
