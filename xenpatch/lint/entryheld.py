@@ -57,7 +57,15 @@ CALLS = HELD_KEY + "()"
 
 Run = Callable[[FunctionUnit], "Result | None"]
 
-_WORD = re.compile(rb"[A-Za-z_]\w*")
+_TOKEN = re.compile(rb"[{}();=,]|[A-Za-z_]\w*")
+
+
+def _before(code: bytes, i: int) -> bytes:
+    """The last byte before ``i`` that is not a blank."""
+    j = i - 1
+    while j >= 0 and code[j] in b" \t\r\n\f\v":
+        j -= 1
+    return code[j:j + 1]
 
 
 def summary_of(held: HeldSet) -> Summary:
@@ -88,43 +96,43 @@ def file_statics(code: bytes) -> frozenset[str]:
     out: set[str] = set()
     for m in re.finditer(rb"\bstatic\s+DEFINE_\w+\s*\(\s*([A-Za-z_]\w*)", code):
         out.add(m.group(1).decode())
-    depth, i, n = 0, 0, len(code)
+    depth = 0
     start: int | None = None  # where a file-scope "static" statement began
     words: list[tuple[bytes, int]] = []  # its depth-0 words, with their end
     paren = 0
     init = False
-    while i < n:
-        c = code[i:i + 1]
+    # Only these tokens matter; every other byte is passed over.
+    for t in _TOKEN.finditer(code):
+        c = t.group(0)
+        i = t.start()
         if c == b"{":
-            if depth == 0 and code[:i].rstrip().endswith(b")"):
+            if depth == 0 and _before(code, i) == b")":
                 start, words = None, []  # a function's body: no declarator follows
             depth += 1
         elif c == b"}":
             depth -= 1
-        elif c == b"(" and depth == 0:
+        elif depth != 0:
+            continue
+        elif c == b"(":
             paren += 1
-        elif c == b")" and depth == 0:
+        elif c == b")":
             paren -= 1
-        elif c == b";" and depth == 0 and paren == 0:
+        elif paren != 0:
+            continue
+        elif c == b";":
             if start is not None:
                 for w, end in words:
                     if re.match(rb"\s*(?:\[[^\]]*\]\s*)*[;=,]", code[end:end + 80]):
                         out.add(w.decode())
             start, words, init = None, [], False
-        elif c == b"=" and depth == 0 and paren == 0:
+        elif c == b"=":
             init = True  # an initialiser's words name no declarator
-        elif c == b"," and depth == 0 and paren == 0:
+        elif c == b",":
             init = False
-        elif depth == 0 and paren == 0 and (c.isalpha() or c == b"_"):
-            wm = _WORD.match(code, i)
-            assert wm is not None
-            if wm.group(0) == b"static" and start is None:
-                start, words = i, []
-            elif start is not None and not init:
-                words.append((wm.group(0), wm.end()))
-            i = wm.end()
-            continue
-        i += 1
+        elif c == b"static" and start is None:
+            start, words = i, []
+        elif start is not None and not init:
+            words.append((c, t.end()))
     return frozenset(out)
 
 

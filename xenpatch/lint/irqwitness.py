@@ -217,6 +217,9 @@ class Records:
         self.facts: dict[FunctionUnit, tuple[dict[int, list[int]], frozenset[str],
                                              frozenset[str]]] = {}
         self.blinds: dict[tuple[FunctionUnit, int], tuple[frozenset[int], str] | None] = {}
+        # Per function and parameter: the nodes writing it, and the nodes
+        # reached after one (_hidden_at(), asked for many nodes of g).
+        self.written: dict[tuple[FunctionUnit, str], frozenset[int]] = {}
 
     def ahead(self, f: FunctionUnit, node: int, line: int, col: int) -> str | None:
         """The state every path from the point states (irqtakes.ahead_at())."""
@@ -322,7 +325,7 @@ class Records:
         # tests is still read as before (a name the body assigns stays out
         # of it: may_exclude() reads the conditions a caller shares).
         need = blind_to_caller(g.src, g.cfg, branches, g.info.params, pointers,
-                               _hidden_at(g, hidden, [c for c, _ in branches]))
+                               _hidden_at(g, hidden, [c for c, _ in branches], self.written))
         if need is None:
             return None
         conds = template_conds(branch_conds(g.src, g.cfg, branches), g.info.params,
@@ -346,7 +349,9 @@ class Records:
         return f"{t}#{path}"
 
 
-def _hidden_at(g: FunctionUnit, hidden: frozenset[str], at: Sequence[int]) -> frozenset[str]:
+def _hidden_at(g: FunctionUnit, hidden: frozenset[str], at: Sequence[int],
+               memo: dict[tuple[FunctionUnit, str], frozenset[int]] | None = None
+               ) -> frozenset[str]:
     """``hidden`` (takes.hidden_names(): locals, parameters the body may
     assign) without the parameters no assignment reaches the branches
     ``at`` after: tested there, a parameter holds its argument (xfree()
@@ -359,12 +364,17 @@ def _hidden_at(g: FunctionUnit, hidden: frozenset[str], at: Sequence[int]) -> fr
         return hidden
     drop: set[str] = set()
     for p in params:
-        writes = [n.id for n in cfg.nodes
-                  if n.ast is not None and _assigned(g.src.text(n.ast), p)]
-        after = reachable([s for w in writes for s in cfg.nodes[w].succ],
-                          lambda i: cfg.nodes[i].succ)
-        # A branch assigning it itself (``if ( (p = next(p)) )``) keeps it.
-        if not any(c in after or c in writes for c in at):
+        seen = memo.get((g, p)) if memo is not None else None
+        if seen is None:
+            writes = [n.id for n in cfg.nodes
+                      if n.ast is not None and _assigned(g.src.text(n.ast), p)]
+            after = reachable([s for w in writes for s in cfg.nodes[w].succ],
+                              lambda i: cfg.nodes[i].succ)
+            # A branch assigning it itself (``if ( (p = next(p)) )``) keeps it.
+            seen = frozenset(after) | frozenset(writes)
+            if memo is not None:
+                memo[(g, p)] = seen
+        if not any(c in seen for c in at):
             drop.add(p)
     return hidden - drop
 
