@@ -113,6 +113,14 @@ CHECKS: dict[str, Check] = {
 }
 
 
+def held_on_entry(message: str, why: str = "") -> str:
+    """A check's message formatted with ``acq_line=0`` (the lock held from
+    the function's entry, taken on no line of it), said so; ``why``: whose
+    hold it is."""
+    said = "on entry" + (f": {why}" if why else "")
+    return message.replace("since line 0", said).replace("taken at line 0", "held " + said)
+
+
 @dataclass
 class RawFinding:
     """A finding inside one function, before suppression and reporting."""
@@ -194,8 +202,7 @@ class CheckObserver:
         if fmt.get("acq_line") == 0:
             # Held from the entry (a lock the function drops before taking
             # it again, so its caller held it): no line took it here.
-            msg = msg.replace("since line 0", "on entry").replace(
-                "taken at line 0", "held on entry")
+            msg = held_on_entry(msg)
         if origin is not None:
             # A callee's take on some of its paths: say which take.
             msg += f" (on some paths of the callee: taken in {origin})"

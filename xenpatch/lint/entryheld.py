@@ -21,6 +21,7 @@ name static at file scope (a static of that name in each is two objects).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
@@ -43,7 +44,7 @@ from xenpatch.analysis.lockentry import (
 from xenpatch.analysis.locktable import Effect, Summary
 from xenpatch.analysis.pathstate import Result
 from xenpatch.analysis.unit import FunctionUnit
-from xenpatch.lint.checks import CHECKS, RawFinding
+from xenpatch.lint.checks import CHECKS, RawFinding, held_on_entry
 
 # Under irqentry.LOCKS_KEY (itself under CALL_KEY and FIELD_KEY) on
 # purpose: every filter keeping the whole-tree facts out of the functions'
@@ -189,18 +190,18 @@ def _ident_ok(n: Node) -> bool:
     return True
 
 
-def field_exports(fa: FileAnalysis, flows: Flows,
-                  entry: Mapping[str, HeldSet], code: bytes) -> dict[str, Summary]:
+def field_exports(fa: FileAnalysis, flows: Flows, entry: Mapping[str, HeldSet], code: bytes,
+                  statics: Callable[[], frozenset[str]]) -> dict[str, Summary]:
     """Per field the file calls through, the global locks held at every call
-    (not the file's own statics), when every mention of the field's name in
-    the file is accounted for (module doc)."""
+    (not the file's own statics: ``statics()``, file_statics() of ``code``),
+    when every mention of the field's name in the file is accounted for
+    (module doc)."""
     fields = {m.group(1).decode() for m in re.finditer(
         rb"(?:->|\.)\s*([A-Za-z_]\w*)\s*\)?\s*\(", code)}
     if not fields:
         return {}
     src = fa.src
     by_start = {f.node.start_byte: f for f in fa.order}
-    statics: frozenset[str] | None = None
     out: dict[str, Summary] = {}
     for fld in sorted(fields):
         sets: list[HeldSet] = []
@@ -237,15 +238,14 @@ def field_exports(fa: FileAnalysis, flows: Flows,
             continue
         held = meet(sets)
         if held:
-            statics = file_statics(code) if statics is None else statics
-            held = _shared(held, statics)
+            held = _shared(held, statics())
         if held:
             out[FIELD + fld] = summary_of(held)
     return out
 
 
-def call_exports(fa: FileAnalysis, flows: Flows, entry: Mapping[str, HeldSet],
-                 code: bytes) -> dict[str, Summary]:
+def call_exports(fa: FileAnalysis, flows: Flows, entry: Mapping[str, HeldSet], code: bytes,
+                 statics: Callable[[], frozenset[str]]) -> dict[str, Summary]:
     """Per function of another file this file calls, the global locks held
     at every call (not the file's own statics), when each mention of its
     name in the file is such a call, in a function holding something."""
@@ -263,7 +263,6 @@ def call_exports(fa: FileAnalysis, flows: Flows, entry: Mapping[str, HeldSet],
             if s is not None:
                 found.setdefault(n, []).append(s)
     out: dict[str, Summary] = {}
-    statics: frozenset[str] | None = None
     for n, sets in sorted(found.items()):
         held = meet(sets)
         if not held:
@@ -272,8 +271,7 @@ def call_exports(fa: FileAnalysis, flows: Flows, entry: Mapping[str, HeldSet],
         # holding nothing, an address taken, a macro) is a caller unstated.
         if len(re.findall(rb"\b" + re.escape(n.encode()) + rb"\b", code)) != len(sets):
             continue
-        statics = file_statics(code) if statics is None else statics
-        held = _shared(held, statics)
+        held = _shared(held, statics())
         if held:
             out[CALLS + n] = summary_of(held)
     return out
@@ -339,15 +337,16 @@ def check(fa: FileAnalysis, done: Sequence[tuple[FunctionUnit, Result]], refs: f
     code = fnptrs.code_only(fa.src.raw)
     settled = settled_fields(fa.external, fa.tree_path)
     called = settled_fields(fa.external, fa.tree_path, CALLS)
-    statics = file_statics(code) if settled or called else frozenset()
-    fields = {k: (None if v is None else _shared(v, statics)) for k, v in settled.items()}
-    calls = {k: (None if v is None else _shared(v, statics)) for k, v in called.items()}
+    # The file's statics, worked out once if a step needs them.
+    statics = functools.cache(lambda: file_statics(code))
+    fields = {k: (None if v is None else _shared(v, statics())) for k, v in settled.items()}
+    calls = {k: (None if v is None else _shared(v, statics())) for k, v in called.items()}
     entry = entry_holds(units, refs, by_node, flows, fields, calls)
     ctx = contexts(units, refs, by_node, flows, entry)
     out: dict[str, Summary] = {}
     if exports:
-        out.update(field_exports(fa, flows, entry, code))
-        out.update(call_exports(fa, flows, entry, code))
+        out.update(field_exports(fa, flows, entry, code, statics))
+        out.update(call_exports(fa, flows, entry, code, statics))
         out.update(_wants(fa, flows, refs))
     found: list[tuple[FunctionUnit, Result, RawFinding]] = []
     if "XL010" not in set(enabled):
@@ -368,8 +367,8 @@ def check(fa: FileAnalysis, done: Sequence[tuple[FunctionUnit, Result]], refs: f
                 why = f"called from {h.where[0]}"
                 if h.where[1:]:
                     why += f", which holds it from {_sites(h.where[1:])}"
-            msg = CHECKS["XL010"].message.format(key=take.key, via=take.via, acq_line="0")
-            msg = msg.replace("already held since line 0", f"already held on entry: {why}")
+            msg = held_on_entry(
+                CHECKS["XL010"].message.format(key=take.key, via=take.via, acq_line=0), why)
             note = (take.line, take.col, f"'{take.key}' held on entry: {why}")
             found.append((f, fl.res, RawFinding("XL010", take.node, take.state, take.line,
                                                 take.col, take.key, msg, notes=(note,))))

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from xenpatch.analysis import fnptrs
@@ -36,15 +36,7 @@ from xenpatch.lint.entryheld import (
     held_of,
     summary_of,
 )
-
-_SUFFIXES = (".c", ".h", ".S", ".s", ".inc")
-
-
-def _sources(root: Path) -> Iterable[Path]:
-    for d, _, names in os.walk(root):
-        for n in names:
-            if n.endswith(_SUFFIXES):
-                yield Path(d, n)
+from xenpatch.lint.inputs import tree_sources
 
 
 def _mention_ok(code: bytes, start: int, end: int) -> bool:
@@ -156,7 +148,7 @@ def settle(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[
     # Per field, the files whose mentions are unaccounted for.
     bad: dict[str, set[Path]] = {f: set() for f in wants}
     words = {f[2:].encode(): [n for n in wants if n[2:] == f[2:]] for f in wants}
-    for path in sorted(_sources(root)):
+    for path in sorted(tree_sources(root)):
         try:
             raw = path.read_bytes()
         except OSError:

@@ -4,7 +4,8 @@ belong to (whose summary cache the run uses)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from xenpatch.analysis.headers import find_xen_root
@@ -120,3 +121,16 @@ def size(p: Path) -> int:
         return p.stat().st_size
     except OSError:
         return 0
+
+
+# The texts of a tree the whole-tree facts scan for a name's mentions:
+# C files, headers, assembly and included fragments.
+SOURCE_SUFFIXES = (".c", ".h", ".S", ".s", ".inc")
+
+
+def tree_sources(root: Path) -> Iterator[Path]:
+    """Every file under ``root`` with one of SOURCE_SUFFIXES."""
+    for d, _, names in os.walk(root):
+        for n in names:
+            if n.endswith(SOURCE_SUFFIXES):
+                yield Path(d, n)

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from xenpatch.analysis import fnptrs
@@ -57,9 +57,9 @@ from xenpatch.analysis.irqentry import (
 from xenpatch.analysis.locktable import Summary
 from xenpatch.c.source import directives, identifier_set
 from xenpatch.lint import entrysettle, nameindex
+from xenpatch.lint.inputs import tree_sources
 
 # Where a caller may hide: what the build compiles or includes.
-SOURCE_SUFFIXES = (".c", ".h", ".S", ".s", ".inc")
 _DIRECTIVE = re.compile(rb"#(?:\\\r?\n|[^\n])*")
 
 
@@ -179,7 +179,7 @@ def _mentions(root: Path, names: set[str], functions: set[str] | None = None,
     fns = names if functions is None else functions
     out: dict[str, dict[Path, str]] = {}
     live = set(names)
-    for path in sorted(_sources(root)):
+    for path in sorted(tree_sources(root)):
         if not live:
             break
         try:
@@ -236,7 +236,7 @@ def _defined_once(root: Path, names: set[str],
     # asks the same): a file where no line does so is not parsed for it.
     head = re.compile(rb"(?m)^(?:[A-Za-z_][^\n;(]*?\b)?(?:" +
                       b"|".join(re.escape(n.encode()) for n in sorted(names)) + rb")\s*\(")
-    for path in _sources(root):
+    for path in tree_sources(root):
         if path.suffix != ".c":
             continue
         known = defined.get(path) if defined else None
@@ -261,12 +261,6 @@ def defines_any(raw: bytes, names: frozenset[str]) -> bool:
         return False
     return any(not d.static and d.name in names for d in nameindex.definitions(raw))
 
-
-def _sources(root: Path) -> Iterable[Path]:
-    for d, _, names in os.walk(root):
-        for n in names:
-            if n.endswith(SOURCE_SUFFIXES):
-                yield Path(d, n)
 
 
 def prototypes_only(code: bytes, name: str) -> bool:

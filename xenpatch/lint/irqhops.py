@@ -50,16 +50,20 @@ BOUND = 256
 PerFile = tuple[Path, str, Mapping[str, Summary]]
 
 
-def merged(per_file: Sequence[PerFile]) -> dict[str, Summary]:
+def merged(per_file: Sequence[PerFile],
+           defined: Mapping[Path, frozenset[str]] | None = None) -> dict[str, Summary]:
     """irqwitness.merge() over the first passes and the records complete()
     adds: a whole-tree run's XL017 facts across files."""
-    return irqwitness.merge([*per_file, *complete(per_file)])
+    return irqwitness.merge([*per_file, *complete(per_file, defined=defined)])
 
 
 def complete(per_file: Sequence[PerFile], config: LintConfig | None = None,
-             bound: int | None = None) -> list[PerFile]:
+             bound: int | None = None,
+             defined: Mapping[Path, frozenset[str]] | None = None) -> list[PerFile]:
     """The records the first passes left out that a chain from a call with
-    IRQs known off needs (module doc), as more first passes' exports."""
+    IRQs known off needs (module doc), as more first passes' exports.
+    ``defined``: the external names of files the first passes read (by
+    absolute path), which the search for a definition need not read again."""
     # The records the first passes gave (a name's calls, where it has
     # some), and the names called with IRQs known off.
     hops: dict[str, set[str]] = {}
@@ -78,7 +82,7 @@ def complete(per_file: Sequence[PerFile], config: LintConfig | None = None,
     if root is None:
         return []
     files = {absolute(p): rel for p, rel, _ in per_file}
-    defs = _Definers(files, root)
+    defs = _Definers(files, root, defined or {})
 
     def known(name: str) -> set[str] | None:
         return hops.get(name)
@@ -144,8 +148,9 @@ class _Definers:
     run (of several, the one built), else an inline of the common headers
     (module doc); read from the texts on the first question."""
 
-    def __init__(self, files: Mapping[Path, str], root: Path) -> None:
-        self.files, self.root = files, root
+    def __init__(self, files: Mapping[Path, str], root: Path,
+                 defined: Mapping[Path, frozenset[str]]) -> None:
+        self.files, self.root, self.defined = files, root, defined
         self.c: dict[str, list[Path]] | None = None
         self.inlines: dict[str, tuple[Path, bytes]] | None = None
 
@@ -154,11 +159,13 @@ class _Definers:
         if self.c is None:
             self.c = {}
             for p in self.files:
-                try:
-                    raw = p.read_bytes()
-                except OSError:
-                    continue
-                for n in nameindex.external_names(raw):
+                names = self.defined.get(p)
+                if names is None:
+                    try:
+                        names = frozenset(nameindex.external_names(p.read_bytes()))
+                    except OSError:
+                        continue
+                for n in sorted(names):
                     self.c.setdefault(n, []).append(p)
         got = self.c.get(name, [])
         if got:

@@ -141,7 +141,7 @@ def _two_passes(work: list[tuple[Path, str]], mapper, progress: Progress | None 
                                     for w, r in zip(work, first, strict=True)], defined))
     # XL017 across files: the takes of each lock over the tree.
     exports.update(irqhops.merged([(w[0], r.path, r.exports)
-                                   for w, r in zip(work, first, strict=True)]))
+                                   for w, r in zip(work, first, strict=True)], defined))
     later: list[dict[str, Summary] | None] = []
     read = [n for _, n in pairs]
     named = [n[1] if n is not None else None for n in read]

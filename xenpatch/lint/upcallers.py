@@ -43,7 +43,7 @@ from xenpatch.analysis.irqentry import CALL_KEY, FIELD_KEY, WANT, WITNESS, summa
 from xenpatch.analysis.locktable import Summary
 from xenpatch.c.texts import read_bytes
 from xenpatch.lint import entrysettle
-from xenpatch.lint.irqcalls import SOURCE_SUFFIXES
+from xenpatch.lint.inputs import SOURCE_SUFFIXES
 from xenpatch.lint.treecache import (
     TreeCache,
     content_hash,
