@@ -490,10 +490,11 @@ def _defined_both_ways(xen: Path) -> tuple[set[str], set[str]]:
     each C file's external names (what a whole-tree run's first passes
     read): the same."""
     from xenpatch.lint import irqcalls
+    from xenpatch.lint.inputs import tree_sources
     from xenpatch.lint.nameindex import external_names
 
     defined = {irqcalls.absolute(p): frozenset(external_names(p.read_bytes()))
-               for p in irqcalls._sources(irqcalls.absolute(xen)) if p.suffix == ".c"}
+               for p in tree_sources(irqcalls.absolute(xen)) if p.suffix == ".c"}
     every = sorted(set().union(*defined.values()))
     # Names defined once, more than once (each architecture's), and never.
     names = set(every[::7]) | {"main", "no_such_function", "memcpy"}
