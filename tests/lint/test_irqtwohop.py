@@ -107,7 +107,7 @@ def test_a_chain_cut_at_its_bound_alone_reports_nothing_and_says_so(
     monkeypatch.setattr(lazywitness, "CHAIN_BOUND", 0)
     [r] = lint_files([(TREE / CTL, CTL)], jobs=1)
     assert r.findings == []
-    notes = [u for u in r.unknown if "XL017 across files is not decided" in u[2]]
+    notes = [u for u in r.undecided if "XL017 across files is not decided" in u[2]]
     assert notes and all("through 0 files" in u[2] for u in notes)
 
 

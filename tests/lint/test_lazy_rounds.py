@@ -79,3 +79,20 @@ def test_summaries_with_the_others_are_the_full_lints(tmp_path: Path) -> None:
         assert ("obj_put" in got) == (rel == "arch/x86/obj.c")
         # Without them: no summary (a first round's).
         assert exports_of(path, path.read_bytes(), config, frozenset({"obj_put"})) == {}
+
+
+def test_a_budget_that_stops_the_later_round_is_a_gap_not_a_clean_bill(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # With no room for obj_put()'s definers, the file alone cannot say what
+    # the whole-tree run says: no finding, and the run says it did not decide.
+    from xenpatch.lint import lazyrounds
+
+    xen = _tree(tmp_path)
+    monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(lazyrounds, "MOST_FILES", 0)
+    rel = "common/slab.c"
+    [r] = lint_files([(xen / rel, rel)], jobs=1)
+    assert r.findings == []
+    assert [(n, why.split(":")[0]) for n, _, why in r.undecided] == \
+        [("obj_put", "called holding a lock")]
+    assert "a whole-tree run decides it" in r.undecided[0][2]

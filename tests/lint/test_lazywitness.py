@@ -12,9 +12,11 @@ the tree (the whole-tree run reports trace.c's take with IRQs on)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from lint import trees
@@ -58,14 +60,47 @@ def test_a_search_stopping_at_its_bound_reports_nothing_and_says_so(
     monkeypatch.setattr(lazywitness, "BOUND", 0)
     [r] = lint_files([(TREE / EVENTS, EVENTS)], jobs=1)
     assert r.findings == []
-    # Not a clean bill: -v lists each search that stopped (FileResult.unknown).
-    notes = [u for u in r.unknown if "XL017 across files is not decided" in u[2]]
+    # Not a clean bill: each search that stopped is a gap in the run's
+    # coverage (FileResult.undecided), not an effect nobody can state.
+    notes = [u for u in r.undecided if "XL017 across files is not decided" in u[2]]
     assert notes and all("the 0 biggest files" in u[2] for u in notes)
+    assert not [u for u in r.unknown if "XL017 across files" in u[2]]
+
+
+def test_the_cli_exits_3_when_a_search_stopped_unless_partial(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        tmp_path: Path) -> None:
+    from xenpatch.cli import main
+
+    monkeypatch.chdir(TREE)
+    monkeypatch.setattr(lazywitness, "BOUND", 0)
+    assert main(["lint", EVENTS]) == 3
+    err = capsys.readouterr().err
+    assert "check(s) left undecided at a search bound (exit 3" in err
+    assert "-v lists them" in err
+    assert main(["lint", "--partial", EVENTS]) == 0
+    assert main(["lint", "-v", "--partial", EVENTS]) == 0
+    assert f"{EVENTS}:0: note: in '" in capsys.readouterr().err
+    assert main(["lint", "--format", "json", "--partial", EVENTS]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["stats"]["undecided"] == len(report["undecided"]) > 0
+    assert all(u["path"] == EVENTS and "not decided" in u["reason"] for u in report["undecided"])
+    # In SARIF, each is a tool notification of the run (a valid log).
+    assert main(["lint", "--format", "sarif", "--partial", EVENTS]) == 0
+    sarif = json.loads(capsys.readouterr().out)
+    jsonschema.validate(sarif, json.loads(
+        (Path(__file__).with_name("sarif-schema-2.1.0.json")).read_text()))
+    notes = sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    assert [n for n in notes if n["level"] == "warning" and "not decided" in n["message"]["text"]]
+    # The same file with the search bound given room: decided, reported.
+    monkeypatch.setattr(lazywitness, "BOUND", 24)
+    monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / "fresh"))
+    assert main(["lint", EVENTS]) == 1
 
 
 def test_a_search_that_found_its_witness_leaves_no_note() -> None:
     [r] = lint_files([(TREE / EVENTS, EVENTS)], jobs=1)
-    assert not [u for u in r.unknown if "XL017 across files" in u[2]]
+    assert not [u for u in r.unknown + r.undecided if "XL017 across files" in u[2]]
 
 
 def test_without_a_take_with_irqs_on_nothing_is_reported(tmp_path: Path) -> None:

@@ -19,7 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         description="Path-sensitive lock-discipline checker for Xen C sources. "
         "Exit status: 0 clean, 1 findings, 2 bad usage or unreadable input, 3 no "
         "findings but some function could not be analysed (unparsed code, too many "
-        "states: the run covered less than asked; --partial accepts that as clean).",
+        "states) or a bounded search stopped before deciding a check: the run covered "
+        "less than asked; --partial accepts that as clean).",
     )
     p.add_argument("paths", nargs="*", type=Path, help="C files or directories (*.c)")
     p.add_argument("--format", choices=FORMATS, default="text",
@@ -160,7 +161,11 @@ def run(args: argparse.Namespace) -> int:
     gaps = report.gaps_of(results)
     if gaps and not args.partial:
         # No vacuous success: "clean" would claim paths nobody followed.
-        print(f"xenpatch lint: incomplete: {len(gaps)} function(s) could not be analysed "
+        undecided = len(report.undecided_of(results))
+        what = [f"{n} {w}" for n, w in (
+            (len(gaps) - undecided, "function(s) could not be analysed"),
+            (undecided, "check(s) left undecided at a search bound")) if n]
+        print(f"xenpatch lint: incomplete: {', '.join(what)} "
               "(exit 3; --partial accepts partial results)", file=sys.stderr)
         return 3
     return 0

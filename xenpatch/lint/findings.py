@@ -51,6 +51,10 @@ class FileResult:
     # Effects the analysis could not state, each making a lock (or a path)
     # unknown past it: (function, line, what), listed by -v.
     unknown: list[tuple[str, int, str]] = field(default_factory=list)
+    # Questions a bounded search stopped on before deciding them (name,
+    # line, why): what a finding needs was not looked at, so unlike an
+    # unknown effect they are a gap in the run's coverage (exit 3).
+    undecided: list[tuple[str, int, str]] = field(default_factory=list)
     error: str | None = None
     parsed: bool = True  # False: the file names no lock API at all
     # What the file's external functions do to their callers' locks, for

@@ -341,6 +341,7 @@ def result_out(r: FileResult) -> dict[str, Any]:
                       [[s.line, s.col, s.note] for s in f.flow], f.key] for f in r.findings],
         "functions": r.functions, "analysed": r.analysed,
         "skipped": [list(s) for s in r.skipped], "unknown": [list(u) for u in r.unknown],
+        "undecided": [list(u) for u in r.undecided],
         "error": r.error, "parsed": r.parsed,
         "exports": {n: summary_out(s) for n, s in sorted(r.exports.items())},
     }
@@ -357,6 +358,7 @@ def result_in(d: dict[str, Any], display: str) -> FileResult | None:
             functions=d["functions"], analysed=d["analysed"],
             skipped=[tuple(s) for s in d["skipped"]],  # type: ignore[misc]
             unknown=[tuple(u) for u in d["unknown"]],  # type: ignore[misc]
+            undecided=[tuple(u) for u in d["undecided"]],  # type: ignore[misc]
             error=d["error"], parsed=d["parsed"],
             exports={n: summary_in(s) for n, s in d["exports"].items()},
         )

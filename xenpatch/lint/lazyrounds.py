@@ -84,6 +84,16 @@ class Later:
     changed: dict[str, Summary] = field(default_factory=dict)
     read: dict[str, str] = field(default_factory=dict)  # rel -> content hash
     result: FileResult | None = None
+    # The names called holding a lock whose second-round summary a budget
+    # left uncomputed (FileResult.undecided's form): where a whole-tree run
+    # could report more than this one.
+    undecided: list[tuple[str, int, str]] = field(default_factory=list)
+
+    def left_out(self, names: Iterable[str], budget: str) -> None:
+        self.undecided.extend((n, 0, (
+            f"called holding a lock: its second-round summary was not computed (past the "
+            f"later round's budget of {budget}), so what it reaches in other files is "
+            "not decided here (a whole-tree run decides it)")) for n in sorted(names))
 
 
 def later_round(item: tuple[Path, str], raw: bytes, held: frozenset[str],
@@ -185,6 +195,7 @@ def later_round(item: tuple[Path, str], raw: bytes, held: frozenset[str],
     for n in sorted(names, key=order):
         if len(keep | set(cands[n])) <= MOST_FILES:
             keep |= set(cands[n])
+    out.left_out({n for n in names if not set(cands[n]) <= keep}, f"{MOST_FILES} files")
     names = {n for n in names if set(cands[n]) <= keep}
     # First with the summaries at hand only: a name they leave as it was,
     # or change in no way that meets this file, is left (the summaries of
@@ -201,8 +212,11 @@ def later_round(item: tuple[Path, str], raw: bytes, held: frozenset[str],
     # bodies reach, computed where missing (within MOST_SUMMARISED files).
     ext = {k: v for k, v in ext.items() if k[1] in names}
     tree, unanswered, left = _summaries_of(plan, ext, summarise, out)
-    names = {n for n in names - left
-             if all(ext[(r, n)].isdisjoint(unanswered) for r in cands[n] if (r, n) in ext)}
+    answered = {n for n in names - left
+                if all(ext[(r, n)].isdisjoint(unanswered) for r in cands[n] if (r, n) in ext)}
+    out.left_out(names - answered, f"{MOST_SCANNED} files scanned and {MOST_SUMMARISED} "
+                 "summarised")
+    names = answered
     new = _changed(names, cands, texts, tree, given, plan, held, external, ids, summarise_with,
                    kept)
     if not new:

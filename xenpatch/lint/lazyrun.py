@@ -253,9 +253,9 @@ def _alone(item: tuple[Path, str], raw: bytes | None, plan: lazy_t.Plan,
 
 
 def _noted(result: FileResult, undecided: list[tuple[str, int, str]]) -> FileResult:
-    """``result`` with the searches that stopped at their bound among what
-    the analysis could not state (-v lists them)."""
-    result.unknown.extend(undecided)
+    """``result`` with the searches that stopped at their bound: a gap in
+    what the run covered, not an effect nobody can state."""
+    result.undecided.extend(undecided)
     return result
 
 
@@ -265,8 +265,8 @@ def _witnessed(item: tuple[Path, str], plan: lazy_t.Plan, own: Mapping[str, Summ
                           list[tuple[str, int, str]]]:
     """XL017 across files as a whole-tree run merges it for this file
     (lazywitness.py): (the facts to lint it again with, the later round's
-    record with the files the search read added, the searches left
-    undecided)."""
+    record with the files the search read added, the questions left
+    undecided: the later round's budgets' and the search's bounds')."""
     if result.error is not None:
         return {}, later, []
     from xenpatch.lint import lazywitness
@@ -278,7 +278,7 @@ def _witnessed(item: tuple[Path, str], plan: lazy_t.Plan, own: Mapping[str, Summ
 
         later = later if later is not None else lazyrounds.Later()
         later.read.update(got.read)
-    return got.merged, later, got.undecided
+    return got.merged, later, [*(later.undecided if later is not None else ()), *got.undecided]
 
 
 def _later(item: tuple[Path, str], raw: bytes | None, plan: lazy_t.Plan, held: frozenset[str],

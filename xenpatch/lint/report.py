@@ -34,6 +34,11 @@ def not_analysed(results: Iterable[FileResult]) -> list[tuple[str, str, int, str
     return sorted((r.path, name, line, why) for r in results for name, line, why in r.skipped)
 
 
+def undecided_of(results: Iterable[FileResult]) -> list[tuple[str, str, int, str]]:
+    """The questions a bounded search left undecided (FileResult.undecided)."""
+    return sorted((r.path, name, line, why) for r in results for name, line, why in r.undecided)
+
+
 def write_text(results: list[FileResult], out: TextIO, err: TextIO, verbose: bool,
                quiet: bool = False, findings: list[Finding] | None = None) -> None:
     """gcc's layout: the warning, then each step of its path as a ``note:``
@@ -50,6 +55,12 @@ def write_text(results: list[FileResult], out: TextIO, err: TextIO, verbose: boo
         for path, name, line, why in sorted(
                 (r.path, n, ln, w) for r in results for n, ln, w in r.unknown):
             err.write(f"{path}:{line}: note: in '{name}', {why}\n")
+    undecided = undecided_of(results)
+    for path, name, line, why in undecided if verbose else ():
+        err.write(f"{path}:{line}: note: in '{name}', {why}\n")
+    if undecided:
+        err.write(f"xenpatch lint: {len(undecided)} check(s) left undecided where a bounded "
+                  "search stopped" + ("" if verbose else " (-v lists them)") + "\n")
     skipped = not_analysed(results)
     if skipped:
         if verbose:
@@ -66,9 +77,11 @@ def write_text(results: list[FileResult], out: TextIO, err: TextIO, verbose: boo
 
 
 def gaps_of(results: Iterable[FileResult]) -> list[tuple[str, str, int, str]]:
-    """The functions not analysed for a reason that leaves the run's
-    coverage incomplete (findings.is_gap())."""
-    return [x for x in not_analysed(results) if is_gap(x[3])]
+    """What leaves the run's coverage incomplete: the functions not
+    analysed for such a reason (findings.is_gap()) and the checks a
+    bounded search left undecided."""
+    results = list(results)
+    return [x for x in not_analysed(results) if is_gap(x[3])] + undecided_of(results)
 
 
 def _locator(locator: Locator | None) -> Locator:
@@ -102,12 +115,17 @@ def to_json(results: list[FileResult], locator: Locator | None = None,
             {"path": p, "function": n, "line": ln, "reason": why}
             for p, n, ln, why in not_analysed(results)
         ],
+        "undecided": [
+            {"path": p, "name": n, "line": ln, "reason": why}
+            for p, n, ln, why in undecided_of(results)
+        ],
         "stats": {
             "files": len(results),
             "files_parsed": sum(r.parsed for r in results),
             "functions": sum(r.functions for r in results),
             "analysed": analysed,
             "not_analysed": sum(len(r.skipped) for r in results),
+            "undecided": sum(len(r.undecided) for r in results),
         },
     }
 
@@ -183,6 +201,14 @@ def to_sarif(results: list[FileResult], version: str = "0.1.0",
             "locations": [_location(loc, path, line, 1)],
         }
         for path, name, line, why in not_analysed(results)
+    ]
+    notes += [
+        {
+            "level": "warning",
+            "message": {"text": f"in '{name}', {why}"},
+            "locations": [_location(loc, path, max(line, 1), 1)],
+        }
+        for path, name, line, why in undecided_of(results)
     ]
     notes += [
         {"level": "error", "message": {"text": r.error}} for r in results if r.error is not None
