@@ -93,7 +93,7 @@ def test_the_cli_exits_3_when_a_search_stopped_unless_partial(
     notes = sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"]
     assert [n for n in notes if n["level"] == "warning" and "not decided" in n["message"]["text"]]
     # The same file with the search bound given room: decided, reported.
-    monkeypatch.setattr(lazywitness, "BOUND", 24)
+    monkeypatch.setattr(lazywitness, "BOUND", 2)
     monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / "fresh"))
     assert main(["lint", EVENTS]) == 1
 

@@ -49,8 +49,13 @@ from xenpatch.lint.inputs import size as _size
 from xenpatch.lint.irqwitness import CALLS, HOPS, IRQ, LOCK, TAKES, composed, record_templates
 
 # The files a search runs first passes of, at most (biggest first: a
-# witness is most often in a big file).
-BOUND = 24
+# witness is most often in a big file).  A search runs only where a file
+# calls another file's plain take with IRQs off, and one that stops is a
+# gap (exit 3): linting each of Xen 4.17's 629 and master's 728 C files
+# alone, no search stopped at 24 or at 64, and the runs took the same
+# time; a witness past the 24th file (the allocator's, taken with IRQs on
+# by the 39th biggest file naming it in a 2008 tree) is found at 64.
+BOUND = 64
 
 # The files a chain of calls in the caller's state is followed through
 # where no first pass gave their records (lint/irqhops.py), in all.
