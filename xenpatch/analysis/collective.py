@@ -37,7 +37,7 @@ XL005-XL007/XL016 rules -- apply as to any callee's take).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from functools import cache
 from pathlib import Path
@@ -46,7 +46,7 @@ from typing import NamedTuple
 from tree_sitter import Node
 
 from xenpatch.analysis import typesafe
-from xenpatch.analysis.events import OpAct
+from xenpatch.analysis.events import Act, OpAct
 from xenpatch.analysis.functions import FunctionInfo, strip_parens
 from xenpatch.analysis.lockkeys import squash
 from xenpatch.analysis.locktable import Effect
@@ -59,12 +59,12 @@ EVERY = "which takes the lock of every element of"
 
 
 class Element(NamedTuple):
-    """A local holding one element of a collection: ``&C[index]`` (sep
-    ".": ``v->f`` is ``C[index].f``) or the pointer ``C[index]`` (sep "->")."""
+    """A local holding one element of a collection: ``&C[subscript]`` (sep
+    ".": ``v->f`` is ``C[subscript].f``) or the pointer ``C[subscript]`` (sep "->")."""
 
     collection: str
     sep: str
-    index: str
+    subscript: str  # the index expression, squashed
     at: int  # start byte of the assignment's right-hand side
 
 
@@ -221,7 +221,7 @@ def expand_takes(info: FunctionInfo) -> None:
             info.acts[i][at:at] = extra
 
 
-def restated(e: Effect, acts: list) -> bool:  # type: ignore[type-arg]
+def restated(e: Effect, acts: Sequence[Act]) -> bool:
     """Is this take one expand_takes() made from a take of every element at
     the same node (its summary states the collective one)?"""
     if e.action != "take" or is_every(e) or e.origin is None or EVERY not in e.origin:
@@ -290,7 +290,7 @@ def _stepped_key(src: SourceFile, cfg: Cfg, info: FunctionInfo, nid: int, key: s
     and the names the element goes by in the loop (element locals)."""
     body = loop.child_by_field_name("body")
     assert body is not None
-    mine = {v: el for v, el in info.elements.items() if el.index == i
+    mine = {v: el for v, el in info.elements.items() if el.subscript == i
             and body.start_byte <= el.at < body.end_byte
             and _dominates(cfg, el.at, nid, loop)}
     m = _KEY_LOCAL.fullmatch(key)
