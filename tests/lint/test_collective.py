@@ -8,10 +8,12 @@ fixtures/lint/collective/: include/xen/slot.h's slot_of(n) is
 slots by their own state) and zero_hits() (``slot_table[n]`` directly)
 take every slot's lock; show_others() skips the slot whose number its
 caller passes, show_peers() the slot this_slot() returns, show_first()
-stops where its caller says, count_slots() takes each slot's stat_lock:
-none of these is reported.  The callers hold one slot's lock as
+stops where its caller says, show_until() stops at the caller's slot,
+show_remote() skips the one a call names, count_slots() takes each
+slot's stat_lock: none of these is reported.  The callers hold one slot's lock as
 ``s->lock`` of ``s = slot_of(nr)`` (slot.c, and fault.c in another file)
-or as ``slot_table[nr].lock``."""
+or as ``slot_table[nr].lock``; slot_report() meets dump_slots()'s take
+through report_all(), which locks nothing itself."""
 
 from __future__ import annotations
 
@@ -36,12 +38,12 @@ def test_the_whole_tree_run_reports_the_fixtures_expectations() -> None:
     got = trees.found_whole(TREE)
     assert got == {p.relative_to(TREE).as_posix(): expected(p)
                    for p in sorted(TREE.rglob("*.c"))}
-    assert got[SLOT] == [(109, "XL010"), (121, "XL010")]
+    assert got[SLOT] == [(109, "XL010"), (121, "XL010"), (179, "XL010")]
     assert got["common/fault.c"] == [(11, "XL010")]
 
 
 def test_the_finding_names_the_callees_take_of_every_element() -> None:
-    [f, _] = trees.whole(TREE)[SLOT]
+    f = trees.whole(TREE)[SLOT][0]
     assert f.function == "slot_check"
     assert f.message.startswith("'dump_slots' takes 's->lock', already held since line 107")
     assert "taken in dump_slots() in slot.c, which takes the lock of every element of " \
@@ -74,7 +76,14 @@ def test_only_loops_over_every_element_say_so() -> None:
     # Another field's lock of every element: a caller holding .lock
     # meets none of it.
     assert takes("count_slots") == ["slot_table[*].stat_lock"]
+    # Through a callee: the take keeps naming the loop that makes it.
+    [e] = fa.summary_of("report_all").effects  # type: ignore[union-attr]
+    assert e.key == "slot_table[*].lock" and e.origin is not None \
+        and e.origin.startswith("dump_slots() in slot.c")
     # The caller's own slot skipped, or the range the caller's to say.
     assert takes("show_others") == []
     assert takes("show_peers") == []
     assert takes("show_first") == []
+    # Stopping at the caller's slot; skipping this CPU's.
+    assert takes("show_until") == []
+    assert takes("show_remote") == []
