@@ -15,6 +15,8 @@ Layers, each importing only those above it in this list (and xenpatch.c):
   the moves, what is wrong at one, "turns IRQs on on every path"
 * ``functions``    -- per-function facts: parameters, aliases, tracked flags
 * ``conditions``   -- branch conditions and the correlated tests between them
+* ``collective``   -- locals holding a collection's element, loops taking the lock
+  of every element (a summary's take of ``C[*].f``), restated at a call
 * ``actions``      -- fill_actions: the events of every CFG node of a function
 * ``dataflow``     -- the path-sensitive held-lock engine and its Observer seam
 * ``unit``         -- FunctionUnit: one function and what is known of it

@@ -14,6 +14,7 @@ from typing import Any
 from tree_sitter import Node
 
 from xenpatch.analysis import irqstate, values
+from xenpatch.analysis.collective import element_locals, expand_takes
 from xenpatch.analysis.conditions import (
     assigned_exact,
     canon_cond,
@@ -385,6 +386,7 @@ def fill_actions(
             br_here is not None and br_here.try_op is not None
         ):
             info.relevant = True
+    expand_takes(info)
     _unsaved_at_entry(src, cfg, info, irq)
     keep_lock_guards(src, cfg, info)
 
@@ -438,6 +440,7 @@ def _prelude(src: SourceFile, cfg: Cfg, info: FunctionInfo,
                                         & set(info.assigned)) for a in call_args(one)):
             accessed[squash(src.text(one))] = local
     info.sentinels = sentinels(src, info.assigned)
+    info.elements = element_locals(src, info.assigned, fv.elements) if fv.elements else {}
     sources = {v: [r for r in rhss if r is not None] for v, rhss in info.assigned.items()
                if any(t.startswith(v + "==") for t in info.sentinels)}
     info.assigned = {}

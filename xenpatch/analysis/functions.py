@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from tree_sitter import Node
 
@@ -64,6 +65,9 @@ class FunctionInfo:
     # Sentinel v -> the "x<F" tests that bound what v may be assigned
     # (x the assigned path, F a bound of a constant v is compared with).
     bounds: dict[str, frozenset[str]] = field(default_factory=dict)
+    # Locals assigned once from one element of a collection (&C[i], an
+    # element accessor macro): analysis/collective.py's Element.
+    elements: Mapping[str, Any] = field(default_factory=dict)
 
 
 def shape_fn(info: FunctionInfo) -> Callable[[str], tuple[str, str]]:

@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from tree_sitter import Node
 
-from xenpatch.analysis import pathconds
+from xenpatch.analysis import collective, pathconds
 from xenpatch.analysis.events import OpAct
 from xenpatch.analysis.locktable import Effect, Summary
 from xenpatch.analysis.pathstate import Result
@@ -115,10 +115,15 @@ def lock_takes(f: FunctionUnit, res: Result | None, summarised: set[str]) -> lis
             if not isinstance(a, OpAct) or a.effect.action not in ("acquire", "take"):
                 continue
             e = a.effect
-            if (res is not None and e.key in res.entry_keys) or "[*]" in e.key \
-                    or e.key.endswith("'"):
+            # The lock of every element of a collection, taken in turn by
+            # a loop of f's or by a callee (analysis/collective.py).
+            each = e.key if collective.is_every(e) else collective.every_element(
+                f.src, f.cfg, f.info, nid, e.key) if e.action == "acquire" else None
+            if each is None and ((res is not None and e.key in res.entry_keys)
+                                 or "[*]" in e.key or e.key.endswith("'")
+                                 or collective.restated(e, acts)):
                 continue
-            t = template(e.key, f.info)
+            t = template(each or e.key, f.info)
             if t is None or t in summarised:
                 continue
             if some and e.action == "take" and e.origin is not None and (
@@ -150,12 +155,18 @@ def lock_takes(f: FunctionUnit, res: Result | None, summarised: set[str]) -> lis
                     continue  # some paths, on a condition nobody can bind
             origin = e.origin if e.action == "take" else None
             conds = None
-            if origin is not None or some:
+            if origin is not None or some or each is not None:
                 # What the path to the take tests, in f's callers' terms.
                 mine = conds_at(nid) if some else []
                 theirs = pathconds.decode(e.conds) if origin is not None else []
                 conds = pathconds.encode(pathconds.template_conds(
                     [*mine, *theirs], f.info.params, hidden()))
+            if each is not None and origin is None:
+                # Marked (collective.EVERY): a caller holding one element's
+                # lock meets it, whichever element it holds.
+                where = f.src.path.rsplit("/", 1)[-1]
+                origin = (f"{f.name}() in {where}, {collective.EVERY} "
+                          f"'{each[:each.index('[*]')]}'")
             if origin is None and some:
                 # The file, not the line: a summary computed from an
                 # excerpt of the file (lint/excerpt.py) must equal the

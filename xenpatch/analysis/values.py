@@ -170,6 +170,9 @@ class FileValues:
     # "v == NO_PAGE" with "#define NO_PAGE (~0UL)" compares v with that
     # value, whatever v was assigned: a plain integer's sentinel.
     exacts: Mapping[str, int | str] = field(default_factory=dict)
+    # Element accessor macros of the tree's headers and the file: name ->
+    # (collection, "." or "->") (analysis/collective.py).
+    elements: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
 
 def file_values(src: SourceFile, rules: ValueRules) -> FileValues:
