@@ -52,6 +52,18 @@ _CAP = 3
 
 
 @dataclass(frozen=True)
+class EntryRoot:
+    """Functions entered in ``state`` by the tree's entry code, named from
+    a header of the tree: for each ``#define <define>NAME <number>`` of
+    ``header`` (a path under xen/), the functions ``<prefix>NAME``."""
+
+    header: str
+    define: str
+    prefixes: tuple[str, ...]
+    state: str
+
+
+@dataclass(frozen=True)
 class IrqTable:
     """The IRQ API: CPU-level calls (name -> (effect, flags index)), the
     flags argument of the lock ops' _irqsave forms (name -> "1", "&1", "ret"),
@@ -61,10 +73,13 @@ class IrqTable:
     calls: dict[str, tuple[str, int | None]] = field(default_factory=dict)
     flags: dict[str, str] = field(default_factory=dict)
     callbacks: dict[str, tuple[int, str]] = field(default_factory=dict)
+    # The functions the tree's own entry code calls in a known IRQ state
+    # (rules/locks.toml's [irqentry]; analysis/irqroots.py reads the tree).
+    entries: tuple[EntryRoot, ...] = ()
 
     def __hash__(self) -> int:
         return hash((tuple(sorted(self.calls.items())), tuple(sorted(self.flags.items())),
-                     tuple(sorted(self.callbacks.items()))))
+                     tuple(sorted(self.callbacks.items())), self.entries))
 
     def flags_arg(self, name: str, args: list[str], target: str | None) -> str | None:
         """The flags variable a lock op's call names, or None."""
@@ -122,7 +137,19 @@ def load_irq_table(path: Path, data: dict[str, Any] | None = None) -> IrqTable:
             raise LockTableError(f"{path}: irqcallback.{name}: needs arg (an argument "
                                  "index) and state (\"on\" or \"off\")")
         callbacks[name] = (arg, state)
-    return IrqTable(calls, flags, callbacks)
+    entries: list[EntryRoot] = []
+    for name, spec in data.get("irqentry", {}).items():
+        header, define, prefixes, state = (spec.get(k) for k in
+                                           ("header", "define", "prefixes", "state"))
+        if not (isinstance(header, str) and isinstance(define, str)
+                and re.fullmatch(r"\w+", define) and isinstance(prefixes, list) and prefixes
+                and all(isinstance(x, str) and re.fullmatch(r"\w+", x) for x in prefixes)
+                and state in ("on", "off")):
+            raise LockTableError(f"{path}: irqentry.{name}: needs header (a path under "
+                                 "xen/), define (a macro prefix), prefixes (function name "
+                                 "prefixes) and state (\"on\" or \"off\")")
+        entries.append(EntryRoot(header, define, tuple(prefixes), state))
+    return IrqTable(calls, flags, callbacks, tuple(entries))
 
 
 # -- what a call does to the IRQ state (for actions.py) -----------------------
@@ -529,7 +556,7 @@ def irq_on_effect(name: str) -> Effect:
 
 
 __all__ = [
-    "IRQ_ON", "IrqIssue", "IrqTable", "call_acts", "callee_act", "callee_after", "callee_off",
-    "check", "enables_on_every_path", "irq_on_effect", "issues", "load_irq_table", "lock_acts",
-    "transfer", "unsaved_locals",
+    "IRQ_ON", "EntryRoot", "IrqIssue", "IrqTable", "call_acts", "callee_act", "callee_after",
+    "callee_off", "check", "enables_on_every_path", "irq_on_effect", "issues", "load_irq_table",
+    "lock_acts", "transfer", "unsaved_locals",
 ]

@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
-from xenpatch.analysis import fnptrs, typesafe
+from xenpatch.analysis import fnptrs, irqroots, typesafe
 from xenpatch.analysis.events import IrqAct, OpAct
 from xenpatch.analysis.fileanalysis import FileAnalysis
 from xenpatch.analysis.functions import shape_fn
@@ -175,6 +175,10 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
         not findings_only or irqwitness.wanted(fa.external, fa.src.path)) else None
     also = {f for f, _, _ in done if any(not t.off for t in xrec.of(f)[0])} \
         if xrec is not None else set()
+    # Quiet ways in: their runs state what other files meet (the records),
+    # while the takes they show are their callees', reported there.
+    ways_in = _ways_in(fa, xrec, first) if xrec is not None else set()
+    also |= ways_in
     entries, in_context = _with_entry_states(fa, config, oracle, done, queued_rw, wanted,
                                              in_ctx, refs_of, also)
     runs: dict[FunctionUnit, Result] | None = None
@@ -189,7 +193,7 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
         # And its calls of other files' functions, from the runs whose entry
         # is no guess (irqcalls.py settles them over the tree).
         runs = sound_runs(fa.order, first, {f: res for f, res, _ in done}, entries, refs_of,
-                          external_calls(fa.external))
+                          _stated_calls(fa))
         for name, state in call_states(runs.items(), fa.src.raw, fa.fns).items():
             result.exports[CALL_KEY + name] = field_summary(state)
         result.exports.update(witness_exports(fa, runs, first))
@@ -221,14 +225,14 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
     if takes:
         if runs is None:
             runs = sound_runs(fa.order, first, {f: res for f, res, _ in done}, entries,
-                              refs_of, external_calls(fa.external))
+                              refs_of, _stated_calls(fa))
         found.extend(finding_of(fa.src, f, runs[f], r) for f, r in
                      irq_safety_findings(runs.items(), takes))
     if xrec is not None and irqwitness.wanted(fa.external, fa.src.path):
         if runs is None:
             runs = sound_runs(fa.order, first, {f: res for f, res, _ in done}, entries,
-                              refs_of, external_calls(fa.external))
-        entered = _entered(fa, done, also - wanted, entries, runs, first, refs_of)
+                              refs_of, _stated_calls(fa))
+        entered = _entered(fa, done, also - wanted - ways_in, entries, runs, first, refs_of)
         found.extend(finding_of(fa.src, f, entered[f], r) for f, r in
                      irqwitness.findings(xrec, entered))
     # Locks every caller holds, taken again inside (lint/entryheld.py).
@@ -272,7 +276,38 @@ def _entered(fa: FileAnalysis, done: list[tuple[FunctionUnit, Result, list[RawFi
     if not more:
         return dict(runs)
     final = {**{f: res for f, res, _ in done}, **more}
-    return sound_runs(fa.order, first, final, entries, refs_of, external_calls(fa.external))
+    return sound_runs(fa.order, first, final, entries, refs_of, _stated_calls(fa))
+
+
+def _ways_in(fa: FileAnalysis, xrec: irqwitness.Records,
+             linted: Mapping[FunctionUnit, Result]) -> set[FunctionUnit]:
+    """The functions entered in a state the tree states (other files'
+    calls, the entry code's) that the lint left out as quiet -- their
+    locks are their callees' -- but whose callees take one in their state:
+    a hypercall's dispatcher is where the takes below it get their state
+    (XL017 across files reads them)."""
+    stated = _stated_calls(fa)
+    out: set[FunctionUnit] = set()
+    for f in fa.order:
+        if f in linted or f.is_static or stated.get(f.name) not in ("on", "off"):
+            continue
+        fa.prepare(f)
+        if f.skip is None and f.info is not None and f.cfg is not None and \
+                any(not t.off for t in xrec.of(f)[0]):
+            out.add(f)
+    return out
+
+
+def _stated_calls(fa: FileAnalysis) -> dict[str, str]:
+    """Per function, the state the file's own callers of it are met with:
+    what other files' calls agree on, and the tree's entry code's calls
+    (analysis/irqroots.py); once per analysis."""
+    got = fa.src.derived.get("stated_calls")
+    if got is None or got[0] is not fa.external:
+        got = (fa.external, irqroots.stated(fa.config.irq, fa.headers.root,
+                                            external_calls(fa.external)))
+        fa.src.derived["stated_calls"] = got
+    return got[1]  # type: ignore[no-any-return]
 
 
 def _fn_refs(fa: FileAnalysis) -> fnptrs.FnRefs:
@@ -365,7 +400,7 @@ def _with_entry_states(fa: FileAnalysis, config: LintConfig, oracle: PercpuOracl
             g.entry_irq = None
             g.skip = None
 
-    calls = external_calls(fa.external)
+    calls = _stated_calls(fa)
     # A function with no lock of its own whose callers elsewhere agree is a
     # way in for the ones it calls (through a field too).
     units = [f for f, _, _ in done]

@@ -615,6 +615,13 @@ def built_together(a: str, b: str) -> bool:
     return not x or not y or x == y
 
 
+def home_of(ident: str) -> str:
+    """The file a file-scope lock's identity names ("#FILE:NAME"); "" for
+    any other lock."""
+    home, sep, _ = ident[1:].partition(":") if ident.startswith("#") else ("", "", "")
+    return home if sep else ""
+
+
 def wanted(external: Mapping[str, Summary], path: str) -> bool:
     """Has the tree a take of a lock this file takes in the other state?"""
     return RELINT + path in external
@@ -652,6 +659,12 @@ def findings(rec: Records, runs: Mapping[FunctionUnit, Result]
         opp = "off" if st == "on" else "on"
         if (ident, opp) not in good:
             continue
+        # A file-scope lock is in one architecture's hypervisor only where
+        # its file is: a chain of calls through common code that reaches
+        # another architecture's definition is not a take of it here.
+        home = home_of(ident)
+        if not built_together(home, fa.src.path):
+            continue
         # The file's own take the other way (inside a callee: the one-file
         # check's pairs are left out above).  Against an IRQ-unsafe lock
         # (a take with IRQs off) it is named first, whatever other files
@@ -662,7 +675,8 @@ def findings(rec: Records, runs: Mapping[FunctionUnit, Result]
                           key=lambda x: (x[1].line, x[1].col))
         own = [Witness(g.name, fa.src.path, t.line, t.callee or t.via, t.key)
                for g, t, _ in mine_opp[:1]]
-        others = [w for w in good[(ident, opp)] if built_together(w.file, fa.src.path)]
+        others = [w for w in good[(ident, opp)]
+                  if built_together(w.file, fa.src.path) and built_together(home, w.file)]
         others = [*own, *others] if st == "off" else [*others, *own]
         if not others:
             continue
@@ -687,5 +701,5 @@ def findings(rec: Records, runs: Mapping[FunctionUnit, Result]
 
 
 __all__ = ["CALLS", "HOPS", "LOCK", "RELINT", "Records", "TAKES", "XKEY", "built_together",
-           "composed", "effect", "exports", "findings", "merge", "record_templates", "records",
-           "wanted"]
+           "composed", "effect", "exports", "findings", "home_of", "merge", "record_templates",
+           "records", "wanted"]

@@ -158,8 +158,8 @@ def search(item: tuple[Path, str], own: Mapping[str, Summary], root: Path,
             ident = t.ident
             # The lock's file (a file-scope lock's identity names it): its
             # first pass says who else takes it.
-            home, sep, _ = ident[1:].partition(":") if ident.startswith("#") else ("", "", "")
-            if t.off or "$" in t.key or not sep or home == me or not (root / home).is_file():
+            home = irqwitness.home_of(ident)
+            if t.off or "$" in t.key or not home or home == me or not (root / home).is_file():
                 continue
             ex = run(home).exports
             takers, irq = _takers(ex, ident)
