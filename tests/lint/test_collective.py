@@ -56,16 +56,7 @@ def test_the_file_alone_reports_what_the_whole_tree_run_does() -> None:
 
 
 def test_only_loops_over_every_element_say_so() -> None:
-    from xenpatch.analysis.fileanalysis import FileAnalysis
-    from xenpatch.analysis.headers import header_index
-    from xenpatch.lint.config import LintConfig
-    from xenpatch.lint.filelint import _parse
-
-    path = TREE / SLOT
-    config = LintConfig.load()
-    src = _parse(str(path), path.read_bytes(), config, path)
-    fa = FileAnalysis(config, src, header_index(path), None)
-    fa.relevant()
+    fa = trees.analysed(TREE / SLOT)
 
     def takes(name: str) -> list[str]:
         s = fa.summary_of(name)

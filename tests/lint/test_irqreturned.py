@@ -63,16 +63,7 @@ def test_the_file_alone_reports_what_the_whole_tree_run_does() -> None:
 
 
 def test_summaries_say_irqs_off_only_for_an_irq_take() -> None:
-    from xenpatch.analysis.fileanalysis import FileAnalysis
-    from xenpatch.analysis.headers import header_index
-    from xenpatch.lint.config import LintConfig
-    from xenpatch.lint.filelint import _parse
-
-    path = TREE / CHAN
-    config = LintConfig.load()
-    src = _parse(str(path), path.read_bytes(), config, path)
-    fa = FileAnalysis(config, src, header_index(path), None)
-    fa.relevant()
+    fa = trees.analysed(TREE / CHAN)
 
     def irq(name: str) -> list[tuple[str, str | None]]:
         s = fa.summary_of(name)

@@ -103,3 +103,18 @@ def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert old in text
     path.write_text(text.replace(old, new))
+
+
+def analysed(path: Path) -> Any:
+    """The FileAnalysis of the C file ``path`` alone (its headers, no other
+    file's summaries), its functions' summaries made: to read them."""
+    from xenpatch.analysis.fileanalysis import FileAnalysis
+    from xenpatch.analysis.headers import header_index
+    from xenpatch.lint.config import LintConfig
+    from xenpatch.lint.filelint import _parse
+
+    config = LintConfig.load()
+    src = _parse(str(path), path.read_bytes(), config, path)
+    fa = FileAnalysis(config, src, header_index(path), None)
+    fa.relevant()
+    return fa
