@@ -277,7 +277,7 @@ _STAGES = (
     ("  dataflow runs (dataflow.Engine.run)", "analysis/dataflow.py", "run"),
     ("  helpers' summaries (FileAnalysis.summarise)", "analysis/fileanalysis.py", "summarise"),
     ("  XL017's take records (irqwitness.Records.of)", "lint/irqwitness.py", "of"),
-    ("  entry states (filelint._with_entry_states)", "lint/filelint.py", "_with_entry_states"),
+    ("  entry states (irqentries.with_entry_states)", "lint/irqentries.py", "with_entry_states"),
     ("  XL015 (precond.precondition_findings)", "lint/precond.py", "precondition_findings"),
 )
 

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from xenpatch.analysis import fnptrs, irqroots, typesafe
-from xenpatch.analysis.events import IrqAct, OpAct
+from xenpatch.analysis import typesafe
+from xenpatch.analysis.events import OpAct
 from xenpatch.analysis.fileanalysis import FileAnalysis
 from xenpatch.analysis.functions import shape_fn
 from xenpatch.analysis.headers import (
@@ -31,13 +31,8 @@ from xenpatch.analysis.irqentry import (
     CALL_KEY,
     FIELD_KEY,
     STATES,
-    WANT,
     WITNESS,
     call_states,
-    entry_matters,
-    entry_states,
-    external_calls,
-    external_entries,
     field_call_states,
     field_summary,
     fields_called,
@@ -59,13 +54,13 @@ from xenpatch.c.source import (
     parse_bytes,
     stray_errors,
 )
-from xenpatch.lint import entryheld, irqwitness, reuse, suppress
+from xenpatch.lint import entryheld, irqentries, irqwitness, reuse, suppress
 from xenpatch.lint.checks import CheckObserver, PercpuOracle, RawFinding
 from xenpatch.lint.config import LintConfig
 from xenpatch.lint.findings import LOCK_API_DEFINITION, FileResult, Finding
 from xenpatch.lint.heldcalls import called_holding, close_over, held_untracked
 from xenpatch.lint.irqchecks import IRQ_CODES, irq_findings
-from xenpatch.lint.irqcontext import context_findings, context_wanted, witness_exports
+from xenpatch.lint.irqcontext import context_wanted, witness_exports
 from xenpatch.lint.irqdemandcheck import demand_findings
 from xenpatch.lint.irqsafe import CODE, contested, era_kinds, irq_safety_findings, sound_runs
 from xenpatch.lint.leaks import leak_findings
@@ -161,12 +156,13 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
         result.held_untracked = held_untracked(fa, held_by, result.held_calls)
     safe_kinds = fa.headers.memo(("irqsafe-era", config.irqsafe_eras), lambda: era_kinds(
         config.irqsafe_eras, fa.headers.root)) if CODE in config.enabled else frozenset()
-    refs_of = functools.cache(lambda: _fn_refs(fa))
+    refs_of = functools.cache(lambda: irqentries.fn_refs(fa))
     takes = contested((f for f, _, _ in done), safe_kinds) if safe_kinds else {}
     first = {f: res for f, res, _ in done}
     # The functions whose checks read the state they are entered in (an IRQ
     # move of theirs, or a plain take XL017 wants the state of).
-    wanted = _entry_wanted(done, {f for f, lst in takes.items() if any(s[3] for s in lst)})
+    wanted = irqentries.entry_wanted(
+        done, {f for f, lst in takes.items() if any(s[3] for s in lst)})
     # The functions a caller's context can change (irqcontext.py).
     in_ctx = context_wanted(first) if IRQ_CODES & config.enabled else set()
     # XL017 across files (irqwitness.py): the takes of the file's functions,
@@ -177,9 +173,9 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
         if xrec is not None else set()
     # Quiet ways in: their runs state what other files meet (the records),
     # while the takes they show are their callees', reported there.
-    ways_in = _ways_in(fa, xrec, first) if xrec is not None else set()
+    ways_in = irqentries.ways_in(fa, xrec, first) if xrec is not None else set()
     also |= ways_in
-    entries, in_context = _with_entry_states(fa, config, oracle, done, queued_rw, wanted,
+    entries, in_context = irqentries.with_entry_states(fa, config, oracle, done, queued_rw, wanted,
                                              in_ctx, refs_of, also)
     runs: dict[FunctionUnit, Result] | None = None
     if IRQ_CODES & config.enabled and not findings_only:
@@ -188,18 +184,20 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
         own_fields = field_call_states(((f, res) for f, res, _ in done), fa.src.raw)
         for name, state in own_fields.items():
             result.exports[FIELD_KEY + name] = field_summary(state)
-        result.exports.update(_entry_wants(fa, wanted, refs_of(), own_fields, entries, in_ctx)
+        result.exports.update(irqentries.entry_wants(fa, wanted, refs_of(), own_fields, entries,
+                                                     in_ctx)
                               if wanted or in_ctx else {})
         # And its calls of other files' functions, from the runs whose entry
         # is no guess (irqcalls.py settles them over the tree).
         runs = sound_runs(fa.order, first, {f: res for f, res, _ in done}, entries, refs_of,
-                          _stated_calls(fa))
+                          irqentries.stated_calls(fa))
         for name, state in call_states(runs.items(), fa.src.raw, fa.fns).items():
             result.exports[CALL_KEY + name] = field_summary(state)
         result.exports.update(witness_exports(fa, runs, first))
         if xrec is not None:
             result.exports.update(irqwitness.exports(
-                xrec, _entered(fa, done, also - wanted, entries, runs, first, refs_of), rel))
+                xrec, irqentries.entered(fa, done, also - wanted, entries, runs, first, refs_of),
+                rel))
     for f in rel:
         if f.skip is not None:
             result.skipped.append((f.name, fa.src.line_of(f.node.start_byte), f.skip))
@@ -225,14 +223,15 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
     if takes:
         if runs is None:
             runs = sound_runs(fa.order, first, {f: res for f, res, _ in done}, entries,
-                              refs_of, _stated_calls(fa))
+                              refs_of, irqentries.stated_calls(fa))
         found.extend(finding_of(fa.src, f, runs[f], r) for f, r in
                      irq_safety_findings(runs.items(), takes))
     if xrec is not None and irqwitness.wanted(fa.external, fa.src.path):
         if runs is None:
             runs = sound_runs(fa.order, first, {f: res for f, res, _ in done}, entries,
-                              refs_of, _stated_calls(fa))
-        entered = _entered(fa, done, also - wanted - ways_in, entries, runs, first, refs_of)
+                              refs_of, irqentries.stated_calls(fa))
+        entered = irqentries.entered(fa, done, also - wanted - ways_in, entries, runs, first,
+                                     refs_of)
         found.extend(finding_of(fa.src, f, entered[f], r) for f, r in
                      irqwitness.findings(xrec, entered))
     # Locks every caller holds, taken again inside (lint/entryheld.py).
@@ -253,171 +252,6 @@ def _plain_run(fa: FileAnalysis, g: FunctionUnit) -> Result | None:
         return run_engine(g, None)
     finally:
         g.skip = None
-
-
-def _entered(fa: FileAnalysis, done: list[tuple[FunctionUnit, Result, list[RawFinding]]],
-             extra: set[FunctionUnit], entries: Mapping[str, str],
-             runs: Mapping[FunctionUnit, Result], first: Mapping[FunctionUnit, Result],
-             refs_of: Callable[[], fnptrs.FnRefs]) -> dict[FunctionUnit, Result]:
-    """``runs`` (sound_runs()) with the ``extra`` functions whose callers
-    agree on their entry state run in it (without checks: only XL017 across
-    files reads them), where that entry is no guess."""
-    more: dict[FunctionUnit, Result] = {}
-    for f in extra:
-        if f.name not in entries or f.info is None:
-            continue
-        f.entry_irq = entries[f.name]
-        try:
-            res = run_engine(f, None)
-        finally:
-            f.entry_irq = None
-        if res is not None:
-            more[f] = res
-    if not more:
-        return dict(runs)
-    final = {**{f: res for f, res, _ in done}, **more}
-    return sound_runs(fa.order, first, final, entries, refs_of, _stated_calls(fa))
-
-
-def _ways_in(fa: FileAnalysis, xrec: irqwitness.Records,
-             linted: Mapping[FunctionUnit, Result]) -> set[FunctionUnit]:
-    """The functions entered in a state the tree states (other files'
-    calls, the entry code's) that the lint left out as quiet -- their
-    locks are their callees' -- but whose callees take one in their state:
-    a hypercall's dispatcher is where the takes below it get their state
-    (XL017 across files reads them)."""
-    stated = _stated_calls(fa)
-    out: set[FunctionUnit] = set()
-    for f in fa.order:
-        if f in linted or f.is_static or stated.get(f.name) not in ("on", "off"):
-            continue
-        fa.prepare(f)
-        if f.skip is None and f.info is not None and f.cfg is not None and \
-                any(not t.off for t in xrec.of(f)[0]):
-            out.add(f)
-    return out
-
-
-def _stated_calls(fa: FileAnalysis) -> dict[str, str]:
-    """Per function, the state the file's own callers of it are met with:
-    what other files' calls agree on, and the tree's entry code's calls
-    (analysis/irqroots.py); once per analysis."""
-    got = fa.src.derived.get("stated_calls")
-    if got is None or got[0] is not fa.external:
-        got = (fa.external, irqroots.stated(fa.config.irq, fa.headers.root,
-                                            external_calls(fa.external)))
-        fa.src.derived["stated_calls"] = got
-    return got[1]  # type: ignore[no-any-return]
-
-
-def _fn_refs(fa: FileAnalysis) -> fnptrs.FnRefs:
-    """The file's function references (fnptrs.index()), a function of its
-    text and the rules' callbacks: kept on the parse, for a second pass
-    over it (nothing changes an index once made)."""
-    callbacks = fa.config.irq.callbacks
-    names = [g.name for g in fa.order]
-    got = fa.src.derived.get("fnptrs")
-    if got is not None and got[0] is callbacks and got[1] == names:
-        return got[2]  # type: ignore[no-any-return]
-    refs = fnptrs.index(fa.src, names, callbacks)
-    fa.src.derived["fnptrs"] = (callbacks, names, refs)
-    return refs
-
-
-# IRQ moves whose checks read the state the function was entered in.
-_ENTRY_MOVES = frozenset({"lock_off", "lock_restore", "restore"})
-
-
-def _entry_wanted(done: list[tuple[FunctionUnit, Result, list[RawFinding]]],
-                  plain_takes: set[FunctionUnit]) -> set[FunctionUnit]:
-    """The functions whose checks read the state they are entered in."""
-    return {f for f, _, _ in done if f.info is not None and (any(
-        isinstance(a, IrqAct) and a.op in _ENTRY_MOVES for acts in f.info.acts for a in acts)
-        or f in plain_takes)}
-
-
-def _entry_wants(fa: FileAnalysis, wanted: set[FunctionUnit], refs: fnptrs.FnRefs,
-                 own_fields: Mapping[str, str], entries: Mapping[str, str],
-                 in_context: set[FunctionUnit]) -> dict[str, Summary]:
-    """The tree-level facts this file would read (irqcalls.settle() settles
-    only those): the entries of its non-static functions that reach a
-    function in ``wanted`` and that only other files call, and what the
-    other files' calls agree on for a field it stores such a function in
-    and calls through in a state it cannot state alone (``own_fields``: its
-    calls' states); and other files' calls one at a time of its non-static
-    functions reaching one in ``in_context`` (irqcontext.context_wanted())
-    whose entry it does not know."""
-    by_node = {f.node.start_byte: f for f in fa.order}
-    matters = entry_matters({f.name for f in wanted}, refs, by_node) if wanted else set()
-    by_ctx = entry_matters({f.name for f in in_context}, refs, by_node) if in_context \
-        else set()
-    want = field_summary(WANT)
-    # A function this file calls or stores too is left to its own callers
-    # (what the tree settles is read for the names asked: fewer is cheaper).
-    out = {CALL_KEY + f.name: want for f in fa.order
-           if f.name in matters and not f.is_static and f.name not in refs.direct
-           and not refs.fields_of(f.name) and f.name not in refs.escapes}
-    # And one other file's call at a time, for those whose callers here do
-    # not agree (irqcontext.py).
-    out.update({WITNESS + f.name: want for f in fa.order
-                if f.name in by_ctx and not f.is_static and f.name not in entries})
-    for fld, names in refs.stored.items():
-        if own_fields.get(fld, "?") not in ("on", "off") and refs.field_calls.get(fld) \
-                and names & matters:
-            out[FIELD_KEY + fld + "|"] = want
-    return out
-
-
-def _with_entry_states(fa: FileAnalysis, config: LintConfig, oracle: PercpuOracle,
-                       done: list[tuple[FunctionUnit, Result, list[RawFinding]]],
-                       queued_rw: bool, wanted: set[FunctionUnit],
-                       in_ctx: set[FunctionUnit],
-                       refs_of: Callable[[], fnptrs.FnRefs],
-                       also: set[FunctionUnit] | None = None) -> tuple[dict[str, str],
-                                  list[tuple[FunctionUnit, Result, RawFinding]]]:
-    """The checks run again over the ``wanted`` functions (_entry_wanted())
-    whose callers all agree on the IRQ state at entry (analysis/irqentry.py):
-    an IRQ move of theirs can tell (an _irq lock, or a restore of flags
-    saved from that state), or XL017 wants the state of a plain take.  With
-    them, the findings of the functions whose callers disagree in one
-    caller's context (``in_ctx``: irqcontext.context_wanted()).  ``also``:
-    functions whose entry states XL017 across files reads (irqwitness.py),
-    not run again here."""
-    if not IRQ_CODES & config.enabled or not wanted and not in_ctx and not also:
-        return {}, []
-    refs = refs_of()
-    by_node = {f.node.start_byte: f for f in fa.order}
-    first = {f: res for f, res, _ in done}
-
-    def run(g: FunctionUnit, entry: str | None) -> Result | None:
-        fa.prepare(g)
-        if g.skip is not None or g.cfg is None or g.info is None:
-            return None
-        g.entry_irq = entry
-        try:
-            return run_engine(g, None)
-        finally:
-            g.entry_irq = None
-            g.skip = None
-
-    calls = _stated_calls(fa)
-    # A function with no lock of its own whose callers elsewhere agree is a
-    # way in for the ones it calls (through a field too).
-    units = [f for f, _, _ in done]
-    units += [f for f in fa.order if f.name in calls and not f.is_static and f not in first]
-    entries = entry_states(units, refs, by_node, run, first,
-                           external_entries(fa.external, fa.tree_path), calls)
-    for i, (f, _, _) in enumerate(done):
-        if f not in wanted or f.name not in entries or f.info is None:
-            continue
-        f.entry_irq = entries[f.name]
-        obs = CheckObserver(oracle, shape_fn(f.info), config.enabled, queued_rw)
-        res = run_engine(f, obs)
-        if res is not None:
-            done[i] = (f, res, list(obs.findings.values()))
-    in_context = context_findings(fa.order, in_ctx, refs_of, run, first,
-                                  entries, calls, fa.external, config.enabled)
-    return entries, in_context
 
 
 def _paired_shapes(fa: FileAnalysis, drops: Mapping[FunctionUnit, set[tuple[str, str]]],

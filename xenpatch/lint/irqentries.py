@@ -1,0 +1,202 @@
+"""The IRQ state each function of a file is entered in, for the checks
+that read it and for XL017 across files: the callers' agreement within
+the file (analysis/irqentry.py), what other files' calls and the tree's
+entry code state (analysis/irqroots.py), the runs in those states and the
+ones whose entry is no guess (irqsafe.sound_runs()).  lint_functions()
+(filelint.py) asks; nothing here reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from xenpatch.analysis import fnptrs, irqroots
+from xenpatch.analysis.events import IrqAct
+from xenpatch.analysis.fileanalysis import FileAnalysis
+from xenpatch.analysis.functions import shape_fn
+from xenpatch.analysis.irqentry import (
+    CALL_KEY,
+    FIELD_KEY,
+    WANT,
+    WITNESS,
+    entry_matters,
+    entry_states,
+    external_calls,
+    external_entries,
+    field_summary,
+)
+from xenpatch.analysis.kept import run_engine
+from xenpatch.analysis.locktable import Summary
+from xenpatch.analysis.pathstate import Result
+from xenpatch.analysis.unit import FunctionUnit
+from xenpatch.lint import irqwitness
+from xenpatch.lint.checks import CheckObserver, PercpuOracle, RawFinding
+from xenpatch.lint.config import LintConfig
+from xenpatch.lint.irqchecks import IRQ_CODES
+from xenpatch.lint.irqcontext import context_findings
+from xenpatch.lint.irqsafe import sound_runs
+
+
+def entered(fa: FileAnalysis, done: list[tuple[FunctionUnit, Result, list[RawFinding]]],
+            extra: set[FunctionUnit], entries: Mapping[str, str],
+            runs: Mapping[FunctionUnit, Result], first: Mapping[FunctionUnit, Result],
+            refs_of: Callable[[], fnptrs.FnRefs]) -> dict[FunctionUnit, Result]:
+    """``runs`` (sound_runs()) with the ``extra`` functions whose callers
+    agree on their entry state run in it (without checks: only XL017 across
+    files reads them), where that entry is no guess."""
+    more: dict[FunctionUnit, Result] = {}
+    for f in extra:
+        if f.name not in entries or f.info is None:
+            continue
+        f.entry_irq = entries[f.name]
+        try:
+            res = run_engine(f, None)
+        finally:
+            f.entry_irq = None
+        if res is not None:
+            more[f] = res
+    if not more:
+        return dict(runs)
+    final = {**{f: res for f, res, _ in done}, **more}
+    return sound_runs(fa.order, first, final, entries, refs_of, stated_calls(fa))
+
+
+def ways_in(fa: FileAnalysis, xrec: irqwitness.Records,
+            linted: Mapping[FunctionUnit, Result]) -> set[FunctionUnit]:
+    """The functions entered in a state the tree states (other files'
+    calls, the entry code's) that the lint left out as quiet -- their
+    locks are their callees' -- but whose callees take one in their state:
+    a hypercall's dispatcher is where the takes below it get their state
+    (XL017 across files reads them)."""
+    stated = stated_calls(fa)
+    out: set[FunctionUnit] = set()
+    for f in fa.order:
+        if f in linted or f.is_static or stated.get(f.name) not in ("on", "off"):
+            continue
+        fa.prepare(f)
+        if f.skip is None and f.info is not None and f.cfg is not None and \
+                any(not t.off for t in xrec.of(f)[0]):
+            out.add(f)
+    return out
+
+
+def stated_calls(fa: FileAnalysis) -> dict[str, str]:
+    """Per function, the state the file's own callers of it are met with:
+    what other files' calls agree on, and the tree's entry code's calls
+    (analysis/irqroots.py); once per analysis."""
+    got = fa.src.derived.get("stated_calls")
+    if got is None or got[0] is not fa.external:
+        got = (fa.external, irqroots.stated(fa.config.irq, fa.headers.root,
+                                            external_calls(fa.external)))
+        fa.src.derived["stated_calls"] = got
+    return got[1]  # type: ignore[no-any-return]
+
+
+def fn_refs(fa: FileAnalysis) -> fnptrs.FnRefs:
+    """The file's function references (fnptrs.index()), a function of its
+    text and the rules' callbacks: kept on the parse, for a second pass
+    over it (nothing changes an index once made)."""
+    callbacks = fa.config.irq.callbacks
+    names = [g.name for g in fa.order]
+    got = fa.src.derived.get("fnptrs")
+    if got is not None and got[0] is callbacks and got[1] == names:
+        return got[2]  # type: ignore[no-any-return]
+    refs = fnptrs.index(fa.src, names, callbacks)
+    fa.src.derived["fnptrs"] = (callbacks, names, refs)
+    return refs
+
+
+# IRQ moves whose checks read the state the function was entered in.
+_ENTRY_MOVES = frozenset({"lock_off", "lock_restore", "restore"})
+
+
+def entry_wanted(done: list[tuple[FunctionUnit, Result, list[RawFinding]]],
+                 plain_takes: set[FunctionUnit]) -> set[FunctionUnit]:
+    """The functions whose checks read the state they are entered in."""
+    return {f for f, _, _ in done if f.info is not None and (any(
+        isinstance(a, IrqAct) and a.op in _ENTRY_MOVES for acts in f.info.acts for a in acts)
+        or f in plain_takes)}
+
+
+def entry_wants(fa: FileAnalysis, wanted: set[FunctionUnit], refs: fnptrs.FnRefs,
+                own_fields: Mapping[str, str], entries: Mapping[str, str],
+                in_context: set[FunctionUnit]) -> dict[str, Summary]:
+    """The tree-level facts this file would read (irqcalls.settle() settles
+    only those): the entries of its non-static functions that reach a
+    function in ``wanted`` and that only other files call, and what the
+    other files' calls agree on for a field it stores such a function in
+    and calls through in a state it cannot state alone (``own_fields``: its
+    calls' states); and other files' calls one at a time of its non-static
+    functions reaching one in ``in_context`` (irqcontext.context_wanted())
+    whose entry it does not know."""
+    by_node = {f.node.start_byte: f for f in fa.order}
+    matters = entry_matters({f.name for f in wanted}, refs, by_node) if wanted else set()
+    by_ctx = entry_matters({f.name for f in in_context}, refs, by_node) if in_context \
+        else set()
+    want = field_summary(WANT)
+    # A function this file calls or stores too is left to its own callers
+    # (what the tree settles is read for the names asked: fewer is cheaper).
+    out = {CALL_KEY + f.name: want for f in fa.order
+           if f.name in matters and not f.is_static and f.name not in refs.direct
+           and not refs.fields_of(f.name) and f.name not in refs.escapes}
+    # And one other file's call at a time, for those whose callers here do
+    # not agree (irqcontext.py).
+    out.update({WITNESS + f.name: want for f in fa.order
+                if f.name in by_ctx and not f.is_static and f.name not in entries})
+    for fld, names in refs.stored.items():
+        if own_fields.get(fld, "?") not in ("on", "off") and refs.field_calls.get(fld) \
+                and names & matters:
+            out[FIELD_KEY + fld + "|"] = want
+    return out
+
+
+def with_entry_states(fa: FileAnalysis, config: LintConfig, oracle: PercpuOracle,
+                      done: list[tuple[FunctionUnit, Result, list[RawFinding]]],
+                      queued_rw: bool, wanted: set[FunctionUnit],
+                      in_ctx: set[FunctionUnit],
+                      refs_of: Callable[[], fnptrs.FnRefs],
+                      also: set[FunctionUnit] | None = None) -> tuple[dict[str, str],
+                                 list[tuple[FunctionUnit, Result, RawFinding]]]:
+    """The checks run again over the ``wanted`` functions (entry_wanted())
+    whose callers all agree on the IRQ state at entry (analysis/irqentry.py):
+    an IRQ move of theirs can tell (an _irq lock, or a restore of flags
+    saved from that state), or XL017 wants the state of a plain take.  With
+    them, the findings of the functions whose callers disagree in one
+    caller's context (``in_ctx``: irqcontext.context_wanted()).  ``also``:
+    functions whose entry states XL017 across files reads (irqwitness.py),
+    not run again here."""
+    if not IRQ_CODES & config.enabled or not wanted and not in_ctx and not also:
+        return {}, []
+    refs = refs_of()
+    by_node = {f.node.start_byte: f for f in fa.order}
+    first = {f: res for f, res, _ in done}
+
+    def run(g: FunctionUnit, entry: str | None) -> Result | None:
+        fa.prepare(g)
+        if g.skip is not None or g.cfg is None or g.info is None:
+            return None
+        g.entry_irq = entry
+        try:
+            return run_engine(g, None)
+        finally:
+            g.entry_irq = None
+            g.skip = None
+
+    calls = stated_calls(fa)
+    # A function with no lock of its own whose callers elsewhere agree is a
+    # way in for the ones it calls (through a field too).
+    units = [f for f, _, _ in done]
+    units += [f for f in fa.order if f.name in calls and not f.is_static and f not in first]
+    entries = entry_states(units, refs, by_node, run, first,
+                           external_entries(fa.external, fa.tree_path), calls)
+    for i, (f, _, _) in enumerate(done):
+        if f not in wanted or f.name not in entries or f.info is None:
+            continue
+        f.entry_irq = entries[f.name]
+        obs = CheckObserver(oracle, shape_fn(f.info), config.enabled, queued_rw)
+        res = run_engine(f, obs)
+        if res is not None:
+            done[i] = (f, res, list(obs.findings.values()))
+    in_context = context_findings(fa.order, in_ctx, refs_of, run, first,
+                                  entries, calls, fa.external, config.enabled)
+    return entries, in_context
