@@ -13,6 +13,8 @@ Layers, each importing only those above it in this list (and xenpatch.c):
 * ``events``       -- what a CFG node does (OpAct, ...) and what a branch teaches
 * ``irqstate``     -- this CPU's IRQ state as dataflow facts: the IRQ API table,
   the moves, what is wrong at one, "turns IRQs on on every path"
+* ``irqroots``     -- the functions the tree's entry code calls in a known IRQ
+  state (a hypercall's handler), named from the tree's own header
 * ``functions``    -- per-function facts: parameters, aliases, tracked flags
 * ``conditions``   -- branch conditions and the correlated tests between them
 * ``collective``   -- locals holding a collection's element, loops taking the lock
