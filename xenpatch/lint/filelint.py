@@ -54,7 +54,7 @@ from xenpatch.c.source import (
     parse_bytes,
     stray_errors,
 )
-from xenpatch.lint import entryheld, irqentries, irqwitness, reuse, suppress
+from xenpatch.lint import entryheld, irqacross, irqentries, irqwitness, reuse, suppress
 from xenpatch.lint.checks import CheckObserver, PercpuOracle, RawFinding
 from xenpatch.lint.config import LintConfig
 from xenpatch.lint.findings import LOCK_API_DEFINITION, FileResult, Finding
@@ -233,7 +233,7 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
         entered = irqentries.entered(fa, done, also - wanted - ways_in, entries, runs, first,
                                      refs_of)
         found.extend(finding_of(fa.src, f, entered[f], r) for f, r in
-                     irqwitness.findings(xrec, entered))
+                     irqacross.findings(xrec, entered))
     # Locks every caller holds, taken again inside (lint/entryheld.py).
     held, held_ex = entryheld.check(fa, [(f, first[f]) for f, _, _ in done], refs_of(),
                                     functools.partial(_plain_run, fa), config.enabled,

@@ -62,13 +62,14 @@ with up to two takes in the state of the convention from different files,
 and every file with a take against it (IRQs on for an IRQ-safe lock, off
 for an IRQ-unsafe one: the allocator called under an irqsave lock) where
 another file has one of those is marked (``RELINT``) for the second pass.
-There a file reports each of its takes (its own, or inside a callee, this
+There (lint/irqacross.py) a file reports each of its takes (its own, or inside a callee, this
 file's or another's through ``TAKES``) against the convention, naming
 its own take the other way first where it has one inside another file's
 function (the same report whichever files a run read), else another
 file's -- unless the file takes the lock in both states by its own lock
 ops: that pair is the one-file check's.  Two files under different
-arch/NAME/ are never built together: their takes never meet.
+arch/NAME/ are never built together: their takes never meet, nor does a
+take in one with another architecture's file-scope lock.
 
 A run on some files of a tree (lint FILE, the hook) runs merge() over
 the few files lint/lazywitness.py finds for a file calling another
@@ -113,8 +114,7 @@ from xenpatch.analysis.templates import template
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.c.builtobjs import built_one
 from xenpatch.graphs import reachable
-from xenpatch.lint.checks import RawFinding
-from xenpatch.lint.irqsafe import CODE, identity
+from xenpatch.lint.irqsafe import identity
 
 XKEY = LOCKS_KEY
 TAKES = XKEY + "take:"
@@ -149,7 +149,7 @@ def _witness_effect(state: str, w: Witness) -> Effect:
                   f"{w.fn}|{w.file}|{w.line}|{w.via}", inferred=True)
 
 
-def _witnesses(s: Summary) -> list[Witness]:
+def witnesses_of(s: Summary) -> list[Witness]:
     out = []
     for e in s.effects:
         parts = e.via.split("|")
@@ -393,7 +393,7 @@ def _needs(t: Template) -> bool:
     return bool(t.nonnull or t.conds or t.some)
 
 
-def _state(rec: Records, t: Take, f: FunctionUnit,
+def take_state(rec: Records, t: Take, f: FunctionUnit,
            by_node: Mapping[int, Sequence[State]]) -> str | None:
     """``by_node``: the run's states (irqtakes.states_by_node())."""
     assert f.info is not None
@@ -439,7 +439,7 @@ def exports(rec: Records, runs: Mapping[FunctionUnit, Result],
         takes, called = rec.of(f)
         by_node = states_by_node(res) if takes or called else {}
         for t in takes:
-            st = _state(rec, t, f, by_node)
+            st = take_state(rec, t, f, by_node)
             ident = (t.ident or rec.ident(f, t.key)) if st is not None else None
             if ident is None:
                 continue
@@ -479,10 +479,10 @@ def merge(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[s
                 defs.setdefault(name, {}).setdefault(path, [None, None])[at] = s
             elif k.startswith(LOCK):
                 ident, _, st = k[len(LOCK):].rpartition("|")
-                found.setdefault((ident, st), []).extend(_witnesses(s))
+                found.setdefault((ident, st), []).extend(witnesses_of(s))
             elif k.startswith(CALLS):
                 name, _, st = k[len(CALLS):].rpartition("|")
-                calls.extend((name, st, w) for w in _witnesses(s))
+                calls.extend((name, st, w) for w in witnesses_of(s))
     own: dict[str, list[Template]] = {}
     hops: dict[str, list[Template]] = {}
     for n, by in defs.items():
@@ -527,7 +527,7 @@ def merge(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[s
                 kept.append(w)
         # A file taking it both ways is marked too where one of the takes is
         # inside another file's function: the one-file check does not see
-        # that pair (findings()).
+        # that pair (irqacross.findings()).
         mark = {w.file for w in bad if any(
             built_together(x.file, w.file) and (x.file != w.file or x.through or w.through)
             for x in good)}
@@ -576,28 +576,6 @@ def composed(own: Mapping[str, Sequence[Template]],
     return {n: [cur[k] for k in sorted(cur)] for n, cur in out.items()}
 
 
-def _against(mine: Mapping[str, Mapping[str, list[tuple[FunctionUnit, Take, Result]]]]
-             ) -> list[tuple[str, str, list[tuple[FunctionUnit, Take, Result]]]]:
-    """The file's takes per lock and state that other files' may be
-    against.  A lock the file takes in both states by its own lock ops is
-    the one-file check's pair (irqsafe.sites(): those ops, no callee's
-    take); one it takes in a state only inside other files' functions
-    (an allocation under its irqsave lock, another with IRQs on) is not
-    seen there, and its takes with IRQs off stand against the tree's."""
-    out: list[tuple[str, str, list[tuple[FunctionUnit, Take, Result]]]] = []
-    for ident, by in mine.items():
-        if len(by) == 2:
-            if all(any(not t.callee for _, t, _ in lst) for lst in by.values()):
-                continue
-            # Its takes with IRQs off only, against an IRQ-unsafe lock (the
-            # allocator under its irqsave lock, with IRQs on elsewhere in
-            # it); a plain take with IRQs on of an IRQ-safe one stays the
-            # pair's (as before: not this change's).
-            by = {"off": by["off"]}
-        out.extend((ident, st, lst) for st, lst in sorted(by.items()))
-    return out
-
-
 _ARCH = re.compile(r"(?:^|/)arch/([^/]+)/")
 
 
@@ -627,79 +605,6 @@ def wanted(external: Mapping[str, Summary], path: str) -> bool:
     return RELINT + path in external
 
 
-def findings(rec: Records, runs: Mapping[FunctionUnit, Result]
-             ) -> list[tuple[FunctionUnit, RawFinding]]:
-    """One finding per take of the file whose known state another file's
-    take of the lock disagrees with (module doc)."""
-    fa = rec.fa
-    tree: dict[tuple[str, str], list[Witness]] = {}
-    for k, s in fa.external.items():
-        if k.startswith(LOCK):
-            ident, _, st = k[len(LOCK):].rpartition("|")
-            tree[(ident, st)] = [w for w in _witnesses(s) if w.file != fa.src.path]
-    if not tree:
-        return []
-    good = dict(tree)
-    mine: dict[str, dict[str, list[tuple[FunctionUnit, Take, Result]]]] = {}
-    for f, res in runs.items():
-        if f.info is None:
-            continue
-        takes = rec.of(f)[0]
-        by_node = states_by_node(res) if takes else {}
-        for t in takes:
-            known = _state(rec, t, f, by_node)
-            who = (t.ident or rec.ident(f, t.key)) if known is not None else None
-            if who is None or known is None or \
-                    ((who, "on") not in good and (who, "off") not in good):
-                continue
-            mine.setdefault(who, {}).setdefault(known, []).append((f, t, res))
-    out: list[tuple[FunctionUnit, RawFinding]] = []
-    for ident, st, lst in _against(mine):
-        # Only the takes against the lock's convention (merge()).
-        opp = "off" if st == "on" else "on"
-        if (ident, opp) not in good:
-            continue
-        # A file-scope lock is in one architecture's hypervisor only where
-        # its file is: a chain of calls through common code that reaches
-        # another architecture's definition is not a take of it here.
-        home = home_of(ident)
-        if not built_together(home, fa.src.path):
-            continue
-        # The file's own take the other way (inside a callee: the one-file
-        # check's pairs are left out above).  Against an IRQ-unsafe lock
-        # (a take with IRQs off) it is named first, whatever other files
-        # do: the same report however many files the run read (a file
-        # alone decides that case, lint/lazywitness.py); against an
-        # IRQ-safe one (the whole-tree run's case) after the other files'.
-        mine_opp = sorted((x for x in mine[ident].get(opp, []) if not x[1].some),
-                          key=lambda x: (x[1].line, x[1].col))
-        own = [Witness(g.name, fa.src.path, t.line, t.callee or t.via, t.key)
-               for g, t, _ in mine_opp[:1]]
-        others = [w for w in good[(ident, opp)]
-                  if built_together(w.file, fa.src.path) and built_together(home, w.file)]
-        others = [*own, *others] if st == "off" else [*others, *own]
-        if not others:
-            continue
-        w = others[0]
-        where = "in another file" if w.file != fa.src.path else "in this file too"
-        seen: set[tuple[int, int]] = set()
-        for f, t, res in sorted(lst, key=lambda x: (x[1].line, x[1].col)):
-            if (t.line, t.col) in seen:
-                continue
-            seen.add((t.line, t.col))
-            how = f"'{t.via}'" if not t.callee else f"'{t.callee}' (through '{t.via}')"
-            msg = (f"{how} takes '{t.key}' with IRQs {st}, but it is taken with IRQs "
-                   f"{opp} {where}, at {w.file}:{w.line} "
-                   f"(in '{w.fn}'): check_lock() wants every lock either IRQ-safe or "
-                   "IRQ-unsafe")
-            note = (t.line, t.col, f"'{w.key}' taken with IRQs {'off' if st == 'on' else 'on'} "
-                    f"at {w.file}:{w.line}, in '{w.fn}' (through '{w.via}')")
-            state = next((s for n, s in res.parents if n == t.node), None)
-            out.append((f, RawFinding(CODE, t.node, state, t.line, t.col, t.key, msg,
-                                      notes=(note,))))
-    return out
-
-
 __all__ = ["CALLS", "HOPS", "LOCK", "RELINT", "Records", "TAKES", "XKEY", "built_together",
-           "composed", "effect", "exports", "findings", "home_of", "merge", "record_templates",
-           "records", "wanted"]
+           "composed", "effect", "exports", "home_of", "merge", "record_templates", "records",
+           "take_state", "wanted", "witnesses_of"]

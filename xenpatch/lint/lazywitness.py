@@ -27,7 +27,7 @@ chain is followed from the first passes of the functions' files, then
 as irqhops.py does, up to ``CHAIN_BOUND`` files (a walk stopping there
 says so, as the witness search does), and merge() is given, per function
 called, the takes decided here.  A file that takes the lock with IRQs on
-itself, inside a callee, is its own witness (irqwitness.findings()).
+itself, inside a callee, is its own witness (irqacross.findings()).
 
 The first passes found are given to irqwitness.merge() as the tree, and
 the file is linted again with its answer: the finding is the whole-tree
