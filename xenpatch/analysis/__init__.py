@@ -19,6 +19,8 @@ Layers, each importing only those above it in this list (and xenpatch.c):
 * ``conditions``   -- branch conditions and the correlated tests between them
 * ``collective``   -- locals holding a collection's element, loops taking the lock
   of every element (a summary's take of ``C[*].f``), restated at a call
+* ``assignments``  -- what an assignment names and does: a call's result's
+  variable, a stored pointer, a flag update, the AssignAct
 * ``actions``      -- fill_actions: the events of every CFG node of a function
 * ``dataflow``     -- the path-sensitive held-lock engine and its Observer seam
 * ``unit``         -- FunctionUnit: one function and what is known of it

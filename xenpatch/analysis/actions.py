@@ -7,23 +7,30 @@ facts its condition teaches.  Computed once per function (fill_actions).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from tree_sitter import Node
 
 from xenpatch.analysis import irqstate, values
+from xenpatch.analysis.assignments import (
+    arm_of,
+    assign_act,
+    assigned_from_arm,
+    assigned_lvalue,
+    assigned_var,
+    stored_pointer,
+    target_var,
+)
 from xenpatch.analysis.collective import element_locals, expand_takes
 from xenpatch.analysis.conditions import (
-    assigned_exact,
     canon_cond,
     counted_exit,
     deref_var,
     flag_vars,
     ids_of_text,
     in_if,
-    int_literal,
     keep_lock_guards,
     loop_vars,
     order_cond,
@@ -51,17 +58,13 @@ from xenpatch.analysis.events import (
     Resolver,
     StoreAct,
     TryAssignAct,
-    UpdateAct,
 )
 from xenpatch.analysis.functions import (
     INDEXED,
     FunctionInfo,
-    declarator_name,
     fresh_copy,
     is_path,
-    required,
     strip_parens,
-    tracked_name,
 )
 from xenpatch.analysis.lockkeys import apply_aliases, holder, squash
 from xenpatch.analysis.locktable import Effect
@@ -130,7 +133,7 @@ def fill_actions(
         """``name``: call_name() of ``call``, which the caller needs too."""
         if name is None or (may_resolve is not None and not may_resolve(name)):
             return None
-        target = _assigned_lvalue(src, call)
+        target = assigned_lvalue(src, call)
         if target is not None:
             target = apply_aliases(target, info.aliases)
         r = resolver(name, [src.text(a) for a in call_args(call)], target)
@@ -150,7 +153,7 @@ def fill_actions(
         if forget:
             e = replace(e, action="try")
         return irqstate.lock_acts(e, name, [src.text(a) for a in call_args(call)],
-                                  _assigned_var(src, call), irq, line, col)
+                                  assigned_var(src, call), irq, line, col)
 
     switch_texts = {t for edges in info.switch_facts.values() for facts in edges
                     for t, _ in facts}
@@ -283,10 +286,10 @@ def fill_actions(
                 if r.conditional is not None:
                     # A trylock whose result is not a condition or stored in a
                     # tracked variable: the lock may or may not be held after.
-                    target = _assigned_var(src, n)
+                    target = assigned_var(src, n)
                     arm = False
                     if target is None:
-                        target = _assigned_from_arm(src, n)
+                        target = assigned_from_arm(src, n)
                         arm = target is not None
                     forget = [a for e in r.effects
                               for a in irq_moves(n, name, e, line, col, forget=True)]
@@ -303,7 +306,7 @@ def fill_actions(
                     mine.append((n.end_byte, -n.start_byte, OpAct(e, line, col)))
                     mine.extend((n.end_byte, -n.start_byte, a)
                                 for a in irq_moves(n, name, e, line, col))
-                side = _arm_of(n)
+                side = arm_of(n)
                 if side is not None:
                     # "c ? get_a(d) : get_b(d)": one arm runs, not both.
                     arms.setdefault(side[0], {})[side[1]] = (
@@ -328,15 +331,15 @@ def fill_actions(
                     if av in info.tracked:
                         events.append((n.end_byte, -n.start_byte, AssignAct(av, None)))
             elif t in ("assignment_expression", "init_declarator", "update_expression"):
-                stored = _stored_pointer(src, n, info)
+                stored = stored_pointer(src, n, info)
                 if stored is not None:
                     line, _ = src.line_col(n.start_byte)
                     events.append((n.end_byte, -n.start_byte,
                                    StoreAct(stored, squash(src.text(n)), line)))
-                act = _assign_act(src, n, info, repeated_ids, conds_naming, fv)
+                act = assign_act(src, n, info, repeated_ids, conds_naming, fv)
                 if act is not None:
                     events.extend((n.end_byte, -n.start_byte, a) for a in act)
-                rv = _target_var(src, n)
+                rv = target_var(src, n)
                 if rv is not None and rv not in info.aliases:
                     # Before the right-hand side's effects: a helper returning
                     # a locked object locks the new value, not the old.
@@ -539,197 +542,3 @@ def asserted_nonnull(src: SourceFile, call: Node, name: str | None, info: Functi
         return None
     vt = var_test(src, strip_parens(args[0]), info.locals | set(info.params), fv.consts, fv.eqs)
     return vt.var if vt is not None and vt.op == "truthy" and vt.k is None else None
-
-
-def _target_var(src: SourceFile, n: Node) -> str | None:
-    if n.type == "init_declarator":
-        return declarator_name(src, n.child_by_field_name("declarator"))
-    field_ = "left" if n.type == "assignment_expression" else "argument"
-    t = n.child_by_field_name(field_)
-    if t is None:
-        return None
-    t = strip_parens(t)
-    return src.text(t) if t.type == "identifier" else None
-
-
-def _assigned_lvalue(src: SourceFile, call: Node) -> str | None:
-    """Where ``call``'s result is stored: ``v``, ``*lock``, ``p->l``."""
-    p = call.parent
-    while p is not None and p.type == "parenthesized_expression":
-        p = p.parent
-    if p is not None and p.type == "assignment_expression":
-        left = p.child_by_field_name("left")
-        op = p.child_by_field_name("operator")
-        if left is not None and op is not None and op.type == "=" and is_path(left):
-            return squash(src.text(left))
-    return _assigned_var(src, call)
-
-
-def _assigned_var(src: SourceFile, call: Node) -> str | None:
-    """``v = call(...)`` or ``int v = call(...)``: the variable v."""
-    p = call.parent
-    while p is not None and p.type == "parenthesized_expression":
-        p = p.parent
-    if p is None:
-        return None
-    if p.type == "assignment_expression":
-        left = strip_parens(required(p, "left"))
-        op = p.child_by_field_name("operator")
-        if left.type == "identifier" and op is not None and op.type == "=":
-            return src.text(left)
-    if p.type == "init_declarator":
-        return declarator_name(src, p.child_by_field_name("declarator"))
-    return None
-
-
-def _arm_of(call: Node) -> tuple[int, bool] | None:
-    """The ?: whose arm ``call`` is (through parentheses), by its start,
-    and which arm: True for the one taken when the condition holds."""
-    arm, p = call, call.parent
-    while p is not None and p.type == "parenthesized_expression":
-        arm, p = p, p.parent
-    if p is None or p.type != "conditional_expression":
-        return None
-    if arm == p.child_by_field_name("consequence"):
-        return p.start_byte, True
-    if arm == p.child_by_field_name("alternative"):
-        return p.start_byte, False
-    return None
-
-
-def _assigned_from_arm(src: SourceFile, call: Node) -> str | None:
-    """``v = c ? call(...) : other``: the variable v."""
-    p = call.parent
-    while p is not None and p.type == "parenthesized_expression":
-        p = p.parent
-    if p is None or p.type != "conditional_expression":
-        return None
-    cond = p.child_by_field_name("condition")
-    if cond is None or cond.start_byte <= call.start_byte < cond.end_byte:
-        return None
-    top = p
-    while top.parent is not None and top.parent.type == "parenthesized_expression":
-        top = top.parent
-    return _assigned_var(src, top)
-
-
-def _bound_of(src: SourceFile, rhs: Node | None, bounds: Iterable[str]) -> str | None:
-    """The "x<F" test of ``bounds`` whose x is ``rhs``."""
-    if rhs is None:
-        return None
-    x = squash(src.text(strip_parens(rhs)))
-    return next((t for t in sorted(bounds) if t.rpartition("<")[0] == x), None)
-
-
-def _stored_pointer(src: SourceFile, n: Node, info: FunctionInfo) -> str | None:
-    """``obj->field = v`` (or into a global): v, a local or parameter, kept
-    where the function's end does not reach; None for any other assignment
-    (into a local, of an expression)."""
-    if n.type != "assignment_expression":
-        return None
-    op = n.child_by_field_name("operator")
-    left, right = n.child_by_field_name("left"), n.child_by_field_name("right")
-    if op is None or op.type != "=" or left is None or right is None:
-        return None
-    right = strip_parens(right)
-    while right.type == "cast_expression" and (v := right.child_by_field_name("value")):
-        right = strip_parens(v)
-    if right.type != "identifier":
-        return None
-    var = src.text(right)
-    if var not in info.locals and var not in info.params:
-        return None
-    lhs = squash(src.text(strip_parens(left)))
-    head = re.match(r"[A-Za-z_]\w*", lhs)
-    # A parameter is a local of the function too: "keep = d" keeps d here.
-    if head is None or ("->" not in lhs and (
-            head.group(0) in info.locals or head.group(0) in info.params)):
-        return None
-    return var
-
-
-# v op= K: the operator of each compound assignment the values follow.
-_UPDATES = {"|=": "|", "&=": "&", "^=": "^", "+=": "+", "-=": "-"}
-
-
-def _update(src: SourceFile, n: Node) -> tuple[str, int] | None:
-    """``v |= K``, ``v += K``, ``v++``, ``--v``: (operator, K) with K an
-    integer literal; None for anything else."""
-    if n.type == "update_expression":
-        step = next((c.type for c in n.children if c.type in ("++", "--")), None)
-        got = None if step is None else ("+" if step == "++" else "-", 1)
-    elif n.type == "assignment_expression":
-        op = n.child_by_field_name("operator")
-        sym = _UPDATES.get(op.type) if op is not None else None
-        k = int_literal(src, n.child_by_field_name("right"))
-        got = None if sym is None or k is None else (sym, k)
-    else:
-        return None
-    # A count in a loop takes a new value each round: every round a state
-    # of its own, the states' facts then dropped for the budget.  Or-ing
-    # and and-ing constants settles after one round.
-    if got is not None and got[0] in ("+", "-", "^") and _in_loop(n):
-        return None
-    return got
-
-
-_LOOPS = frozenset({"for_statement", "while_statement", "do_statement"})
-
-
-def _in_loop(n: Node) -> bool:
-    p = n.parent
-    while p is not None and p.type != "function_definition":
-        if p.type in _LOOPS:
-            return True
-        p = p.parent
-    return False
-
-
-def _assign_act(
-    src: SourceFile, n: Node, info: FunctionInfo, repeated_ids: dict[str, set[str]],
-    conds_naming: Callable[[str], tuple[str, ...]], fv: values.FileValues,
-) -> list[Act] | None:
-    if n.type == "init_declarator":
-        var = declarator_name(src, n.child_by_field_name("declarator"))
-        rhs = n.child_by_field_name("value")
-    elif n.type == "assignment_expression":
-        left = strip_parens(required(n, "left"))
-        var = src.text(left) if left.type == "identifier" else (
-            tracked_name(src, left, info.tracked))
-        op = n.child_by_field_name("operator")
-        rhs = n.child_by_field_name("right") if op is not None and op.type == "=" else None
-        if var is None:
-            # p->flag = x: a repeated condition reading p->flag is stale
-            # (but not one comparing the pointer p itself).
-            if not repeated_ids:
-                return None
-            lhs = squash(src.text(left))
-            texts = tuple(t for t in repeated_ids if lhs in t)
-            return [KillCondAct(texts)] if texts else None
-    else:
-        arg = strip_parens(required(n, "argument"))
-        var = src.text(arg) if arg.type == "identifier" else None
-        rhs = None
-    if var is None:
-        return None
-    acts: list[Act] = []
-    update = _update(src, n) if var in info.tracked else None
-    if update is not None:
-        acts.append(UpdateAct(var, *update))
-    elif var in info.tracked:
-        acts.append(AssignAct(var, value_class(src, rhs, fv.consts) or values.origin(
-            src, rhs, fv, info.locals | set(info.params)),
-            assigned_exact(src, rhs, var, info.sentinels, fv.exacts),
-            _bound_of(src, rhs, info.bounds.get(var, ()))))
-    if "*" + var in info.tracked:
-        # p = other: *p is another object now.
-        acts.append(AssignAct("*" + var, None))
-    texts = conds_naming(var)
-    if texts:
-        acts.append(KillCondAct(texts))
-    if rhs is not None and strip_parens(rhs).type == "identifier":
-        # old_q = q: now "old_q == q" holds.
-        lo, hi = sorted((var, src.text(strip_parens(rhs))))
-        if f"{lo}=={hi}" in repeated_ids:
-            acts.append(KillCondAct((f"{lo}=={hi}",), value="T"))
-    return acts or None
