@@ -48,8 +48,9 @@ from tree_sitter import Node
 from xenpatch.analysis import typesafe
 from xenpatch.analysis.events import Act, OpAct
 from xenpatch.analysis.functions import FunctionInfo, strip_parens
-from xenpatch.analysis.lockkeys import squash
+from xenpatch.analysis.lockkeys import balanced_parens, squash
 from xenpatch.analysis.locktable import Effect
+from xenpatch.analysis.pathconds import predecessors
 from xenpatch.c.cfg import Cfg, Kind
 from xenpatch.c.source import SourceFile, walk
 
@@ -90,7 +91,7 @@ def element_macros(texts: Iterable[bytes]) -> dict[str, tuple[str, str]]:
             body = re.sub(r"\s+", "", m.group(3).decode(errors="replace"))
             if not body or "[" not in body or body.endswith("\\"):
                 continue
-            while body.startswith("(") and body.endswith(")") and _balanced(body[1:-1]):
+            while body.startswith("(") and body.endswith(")") and balanced_parens(body[1:-1]):
                 body = body[1:-1]
             param = m.group(2).decode()
             got = None
@@ -120,16 +121,6 @@ def file_elements(root: Path | None, arch: str | None,
     tree = tree_elements(root, arch)
     own = element_macros((raw,))
     return {**tree, **own} if own else tree
-
-
-def _balanced(t: str) -> bool:
-    depth = 0
-    for c in t:
-        depth += c == "("
-        depth -= c == ")"
-        if depth < 0:
-            return False
-    return depth == 0
 
 
 def element_locals(src: SourceFile, assigned: Mapping[str, list[Node | None]],
@@ -321,18 +312,10 @@ def _loop_heads(cfg: Cfg, loop: Node) -> set[int]:
     return out
 
 
-def _preds(cfg: Cfg) -> dict[int, list[int]]:
-    preds: dict[int, list[int]] = {}
-    for n in cfg.nodes:
-        for x in n.succ:
-            preds.setdefault(x, []).append(n.id)
-    return preds
-
-
 def _before(cfg: Cfg, nid: int, stop: set[int]) -> tuple[set[int], bool]:
     """The nodes reaching ``nid`` within the iteration (walking back from it,
     not past ``stop``), and whether a stop node was reached."""
-    preds = _preds(cfg)
+    preds = predecessors(cfg)
     seen, todo, hit = {nid}, [nid], False
     while todo:
         for p in preds.get(todo.pop(), ()):
@@ -361,7 +344,7 @@ def _dominates(cfg: Cfg, at: int, nid: int, loop: Node) -> bool:
 
 def _reaches_avoiding(cfg: Cfg, nid: int, heads: set[int], avoid: int) -> bool:
     """Walking back from nid, is a loop head reached without ``avoid``?"""
-    preds = _preds(cfg)
+    preds = predecessors(cfg)
     seen, todo = {nid}, [nid]
     while todo:
         for p in preds.get(todo.pop(), ()):
