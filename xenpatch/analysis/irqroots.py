@@ -38,13 +38,20 @@ def _named(root: Path, entry: EntryRoot) -> frozenset[str]:
     return frozenset(p + n for n in names for p in entry.prefixes)
 
 
+def _meet(out: dict[str, str], name: str, state: str) -> None:
+    """``state`` met into what ``out`` says of ``name``: two ways in that
+    disagree give no state."""
+    out[name] = state if out.get(name, state) == state else MIXED
+
+
 def roots(table: IrqTable, root: Path | None) -> dict[str, str]:
     """Function name -> the state the tree's entry code calls it in."""
     out: dict[str, str] = {}
-    for entry in table.entries if root is not None else ():
-        assert root is not None
+    if root is None:
+        return out
+    for entry in table.entries:
         for name in _named(root, entry):
-            out[name] = entry.state if out.get(name, entry.state) == entry.state else MIXED
+            _meet(out, name, entry.state)
     return out
 
 
@@ -54,7 +61,7 @@ def stated(table: IrqTable, root: Path | None, calls: Mapping[str, str]) -> dict
     function are met with."""
     out = dict(calls)
     for name, state in roots(table, root).items():
-        out[name] = state if out.get(name, state) == state else MIXED
+        _meet(out, name, state)
     return out
 
 

@@ -11,7 +11,7 @@ disappears silently.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import quote
@@ -30,13 +30,21 @@ def findings_of(results: Iterable[FileResult]) -> list[Finding]:
     return out
 
 
-def not_analysed(results: Iterable[FileResult]) -> list[tuple[str, str, int, str]]:
-    return sorted((r.path, name, line, why) for r in results for name, line, why in r.skipped)
+Row = tuple[str, str, int, str]  # (path, function or name, line, why)
 
 
-def undecided_of(results: Iterable[FileResult]) -> list[tuple[str, str, int, str]]:
+def _rows(results: Iterable[FileResult],
+          of: Callable[[FileResult], list[tuple[str, int, str]]]) -> list[Row]:
+    return sorted((r.path, name, line, why) for r in results for name, line, why in of(r))
+
+
+def not_analysed(results: Iterable[FileResult]) -> list[Row]:
+    return _rows(results, lambda r: r.skipped)
+
+
+def undecided_of(results: Iterable[FileResult]) -> list[Row]:
     """The questions a bounded search left undecided (FileResult.undecided)."""
-    return sorted((r.path, name, line, why) for r in results for name, line, why in r.undecided)
+    return _rows(results, lambda r: r.undecided)
 
 
 def write_text(results: list[FileResult], out: TextIO, err: TextIO, verbose: bool,
@@ -50,14 +58,12 @@ def write_text(results: list[FileResult], out: TextIO, err: TextIO, verbose: boo
         if not quiet:
             for s in f.flow:
                 out.write(f"{f.path}:{s.line}:{s.col}: note: {s.note}\n")
-    if verbose:
-        # Paths not followed past an effect nobody can state (issue 9, item 3).
-        for path, name, line, why in sorted(
-                (r.path, n, ln, w) for r in results for n, ln, w in r.unknown):
-            err.write(f"{path}:{line}: note: in '{name}', {why}\n")
     undecided = undecided_of(results)
-    for path, name, line, why in undecided if verbose else ():
-        err.write(f"{path}:{line}: note: in '{name}', {why}\n")
+    if verbose:
+        # Paths not followed past an effect nobody can state (issue 9, item
+        # 3), then the questions a bounded search left open.
+        for path, name, line, why in [*_rows(results, lambda r: r.unknown), *undecided]:
+            err.write(f"{path}:{line}: note: in '{name}', {why}\n")
     if undecided:
         err.write(f"xenpatch lint: {len(undecided)} check(s) left undecided where a bounded "
                   "search stopped" + ("" if verbose else " (-v lists them)") + "\n")
@@ -76,7 +82,7 @@ def write_text(results: list[FileResult], out: TextIO, err: TextIO, verbose: boo
         )
 
 
-def gaps_of(results: Iterable[FileResult]) -> list[tuple[str, str, int, str]]:
+def gaps_of(results: Iterable[FileResult]) -> list[Row]:
     """What leaves the run's coverage incomplete: the functions not
     analysed for such a reason (findings.is_gap()) and the checks a
     bounded search left undecided."""
