@@ -15,15 +15,28 @@ That is a closed queueing network of N customers, a delay station (the
 own time Z) and one queue (the serialised demand D); mean value analysis
 (Reiser and Lavenberg 1980) solves it exactly for a fixed D.  D is not fixed
 here: the more CPUs contend at once, the more a compare-and-swap loop fails
-and retries, so D is read from the counts measured with as many CPUs
-contending as the queue holds at that population (1 + Q(n-1)), interpolated
-between the simulated CPU counts.
+and retries, so Z and D are read from the counts measured with c CPUs
+contending, interpolated between the simulated CPU counts, and c must be
+consistent with itself: with N CPUs and the demands of level c, an arriving
+CPU finds c - 1 others at the lock (c = 1 + Q(N-1), the arrival theorem).
+Of the levels that are, the least is taken: the one a lock reaches from
+idle.  No bound is applied afterwards: MVA's answer never exceeds 1/D.
+
+Why a fixed point: the level of N CPUs taken from the queue of N-1 (one
+step of the recursion) under-states the retries, and the 1/D cap that made
+up for it was not monotone in the latencies: slower transfers could raise
+the predicted throughput.  With the level consistent, X = N / (Z (1 + c
+phi(c))), phi being the inverse of the queue in D/Z; so when only D grows
+with the latencies (every lock type but percpu's writer, whose polls are
+own time), c and then Z(c) (own counts grow with contention) do not fall,
+and neither does the time per section.
 """
 
 from __future__ import annotations
 
+import itertools
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 from xenpatch.cost.coherence import cross_fraction
@@ -82,7 +95,7 @@ class Point:
     read_per_us: float  # read sections per microsecond, all CPUs together (= M/s)
     own_ns: float  # Z
     serial_ns: float  # D at the population's contention
-    contenders: float  # 1 + Q(n-1)
+    contenders: float  # c = 1 + Q(n-1) at the demands of c
 
 
 def sim_points(limit: int) -> list[int]:
@@ -108,6 +121,52 @@ def _interp(xs: Sequence[int], ys: Sequence[float], x: float) -> float:
     return y0 + (y1 - y0) * (x - x0) / (x1 - x0)
 
 
+def _queue(z: float, d: float, n: int) -> float:
+    """Mean number at the lock of exact MVA with ``n`` CPUs, own time ``z``
+    and serialised demand ``d`` both fixed."""
+    q = 0.0
+    for m in range(1, n + 1):
+        r = d * (1.0 + q)
+        q = m * r / (z + r) if r > 0 else 0.0
+    return q
+
+
+# Grid steps per interval between simulated CPU counts when looking for the
+# first contention level that is consistent with itself (_least_root).
+_STEPS = 32
+
+
+def _least_root(excess: Callable[[float], float], knots: Sequence[float], hi: float) -> float:
+    """The least c in [1, hi] above which ``excess`` turns positive:
+    inf{c : excess(c) > 0}, or ``hi`` when it never does.
+
+    Between two knots the demands are linear in c, so their ratio, and with
+    it the queue, is monotone there: the excess crosses zero once where the
+    queue falls, and where it rises more than once only if it bends back
+    within an interval.  A grid of _STEPS per interval, then bisection on the
+    first step that turns positive, finds the first crossing unless two of
+    them fall within one step."""
+    if excess(1.0) > 0:
+        return 1.0
+    grid = sorted({1.0, hi} | {k for k in knots if 1.0 < k < hi})
+    lo = 1.0
+    for a, b in itertools.pairwise(grid):
+        for i in range(1, _STEPS + 1):
+            c = a + (b - a) * i / _STEPS
+            if excess(c) > 0:
+                # excess(lo) <= 0 < excess(c): bisect down to the float
+                while True:
+                    mid = (lo + c) / 2
+                    if not lo < mid < c:
+                        return c
+                    if excess(mid) > 0:
+                        c = mid
+                    else:
+                        lo = mid
+            lo = c
+    return hi
+
+
 def curve(kind: LockKind, model: LockModel, cpus: Sequence[int], p: Params) -> list[Point]:
     """Predicted read-side throughput at each CPU count of ``cpus``."""
     p.check()
@@ -121,8 +180,7 @@ def curve(kind: LockKind, model: LockModel, cpus: Sequence[int], p: Params) -> l
     passing = contended(kind, model, 2, "serial")
     w = 0.0 if kind == "spinlock" else p.write_fraction
     out: list[Point] = []
-    q = 0.0
-    for n in range(1, want[-1] + 1):
+    for n in want:
         t = transfer_ns(n, p)
         zs, ds = [], []
         for r in ([passing] + runs[1:] if n > 1 else runs):
@@ -130,25 +188,27 @@ def curve(kind: LockKind, model: LockModel, cpus: Sequence[int], p: Params) -> l
             zw, dw = _split(r.write, t, p)
             if kind == "spinlock":
                 # every section is exclusive: its body waits for the lock
-                zs.append(zr)
+                zs.append(zr + p.outside_ns)
                 ds.append(dr + p.section_ns)
             else:
-                zs.append((1 - w) * (p.section_ns + zr) + w * zw)
+                zs.append((1 - w) * (p.section_ns + zr) + w * zw + p.outside_ns)
                 ds.append((1 - w) * dr + w * (dw + p.section_ns))
-        c = min(float(n), 1.0 + q)
-        z = _interp(ks, zs, c) + p.outside_ns
-        d = _interp(ks, ds, c)
-        r_ = d * (1.0 + q)
+
+        def demands(c: float, zs: list[float] = zs, ds: list[float] = ds) -> tuple[float, float]:
+            return _interp(ks, zs, c), _interp(ks, ds, c)
+
+        def excess(c: float, n: int = n) -> float:
+            # > 0: the lock would hold fewer than c CPUs at contention c
+            return c - 1.0 - _queue(*demands(c), n - 1)
+
+        # The contention level of n CPUs: consistent with itself (the
+        # queue that an arriving CPU finds, with the demands of that many
+        # contenders, is the level less the CPU itself), the least such.
+        c = _least_root(excess, ks, float(n))
+        z, d = demands(c)
+        r_ = d * (1.0 + _queue(z, d, n - 1))
         x = n / (z + r_) if z + r_ > 0 else float("inf")
-        if d > 0 and x * d > 1.0:
-            # D grew with the contention (retries): the recursion's queue
-            # from the smaller D of n-1 CPUs under-states the wait.  The
-            # line cannot serve more than 1/D; Little's law gives the queue.
-            x = 1.0 / d
-        q = n - x * z
-        if n in want:
-            read = (1 - w) * x if kind != "spinlock" else x
-            out.append(Point(n, read * 1.0, z, d, c))
-    # x is in sections per ns; per microsecond is x * 1000
-    return [Point(pt.cpus, pt.read_per_us * 1000.0, pt.own_ns, pt.serial_ns, pt.contenders)
-            for pt in out]
+        read = (1 - w) * x if kind != "spinlock" else x
+        # x is in sections per ns; per microsecond is x * 1000
+        out.append(Point(n, read * 1000.0, z, d, c))
+    return out
