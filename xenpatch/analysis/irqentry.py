@@ -27,7 +27,7 @@ from tree_sitter import Node
 
 from xenpatch.analysis import fnptrs
 from xenpatch.analysis.events import OpAct
-from xenpatch.analysis.irqstate import IRQ_KEY, is_irq_move
+from xenpatch.analysis.irqstate import BOOT, IRQ_KEY, is_irq_move
 from xenpatch.analysis.locktable import Effect, Summary
 from xenpatch.analysis.pathstate import UNKNOWN, Result
 from xenpatch.analysis.unit import FunctionUnit
@@ -44,13 +44,19 @@ Run = Callable[[FunctionUnit, "str | None"], "Result | None"]
 
 
 def meet(states: Iterable[str | None]) -> str | None:
-    """"on"/"off" when every state is that one; None (unknown) when one is
-    unknown, they differ, or there is none."""
+    """"on"/"off" when every state is that one, BOOT when each is "off" or
+    BOOT and one is BOOT; None (unknown) when one is unknown, they differ,
+    or there is none."""
     out: str | None = None
     for s in states:
-        if s not in STATES or (out is not None and s != out):
+        if s not in STATES and s != BOOT:
             return None
-        out = s
+        if out is None or s == out:
+            out = s
+        elif {out, s} == {"off", BOOT}:
+            out = BOOT
+        else:
+            return None
     return out
 
 
@@ -273,11 +279,13 @@ def direct_calls(g: FunctionUnit, code: bytes, mine: set[str]) -> Iterator[tuple
 
 
 def call_states(runs: Iterable[tuple[FunctionUnit, Result]], raw: bytes,
-                defined: Iterable[str]) -> dict[str, str]:
+                defined: Iterable[str], boot: Iterable[FunctionUnit] = ()) -> dict[str, str]:
     """Per function the file calls but does not define, the IRQ state its
     calls agree on, for those whose every mention in the file's code is a
     call of a function analysed here reached with that state known ("on" or
-    "off"): what the defining file may take as these callers' say."""
+    "off"): what the defining file may take as these callers' say.  The
+    ``boot`` functions' runs are a bring-up's: IRQs off there are BOOT."""
+    booting = set(boot)
     mine = set(defined)
     found: dict[str, list[str | None]] = {}
     code: bytes | None = None
@@ -300,6 +308,8 @@ def call_states(runs: Iterable[tuple[FunctionUnit, Result]], raw: bytes,
                 st = "-"  # no path reaches it: says nothing, counted as seen
             elif mover is not None and mover != n:
                 st = None
+            elif st == "off" and g in booting:
+                st = BOOT
             found.setdefault(n, []).append(st)
     if not found or code is None:
         return {}
@@ -557,7 +567,8 @@ def entry_states(units: list[FunctionUnit], refs: fnptrs.FnRefs,
                  by_node: Mapping[int, FunctionUnit], run: Run,
                  first: Mapping[FunctionUnit, Result] | None = None,
                  external: Mapping[str, str] | None = None,
-                 settled: Mapping[str, str] | None = None) -> dict[str, str]:
+                 settled: Mapping[str, str] | None = None,
+                 own: Mapping[str, str] | None = None) -> dict[str, str]:
     """Function name -> "on"/"off" for the ``units`` whose callers all agree.
 
     ``by_node``: the file's functions by their definition's start byte (the
@@ -567,16 +578,19 @@ def entry_states(units: list[FunctionUnit], refs: fnptrs.FnRefs,
     agree on ("on"/"off"; any other value: they do not); ``settled``: per
     function the other files call, what all their mentions of it, calls
     each, agree on (irqcalls.settle()): the callers a function other files
-    can call has besides this file's."""
+    can call has besides this file's; ``own``: the functions, static ones
+    too, whose own body states their way in (irqroots.self_stated()),
+    their state met into ``settled``."""
     sites = _Sites(run, first or {})
     ext = external or {}
     others = settled or {}
+    mine = own or {}
     callers: dict[str, tuple[list[fnptrs.Site], list[str]]] = {}
     tested: dict[str, frozenset[int]] = {}
     for f in units:
         c = refs.callers(f.name)
         outside = [ext[n] for n in refs.fields_of(f.name) if n in ext]
-        if not f.is_static and f.name in others:
+        if f.name in others and (not f.is_static or f.name in mine):
             outside.append(others[f.name])
         if c is not None and (c[0] or c[1] or outside):
             callers[f.name] = (c[0], c[1] + outside)
@@ -603,6 +617,7 @@ def entry_states(units: list[FunctionUnit], refs: fnptrs.FnRefs,
     return {}
 
 
-__all__ = ["CALL_KEY", "WANT", "WITNESS", "call_states", "call_witnesses", "caller_contexts",
-           "external_witnesses", "witness_summary", "cfg_nodes", "direct_calls", "entry_matters",
+__all__ = ["BOOT", "CALL_KEY", "WANT", "WITNESS", "call_states", "call_witnesses",
+           "caller_contexts", "external_witnesses", "witness_summary", "cfg_nodes",
+           "direct_calls", "entry_matters",
            "entry_states", "external_calls", "meet", "node_of", "node_states"]

@@ -479,12 +479,23 @@ def _check_call(s: State, e: Effect) -> list[IrqIssue]:
 # run in (lint/irqcontext.py), as an ASSERT(!local_irq_is_enabled()) at its
 # entry would say: an enable then breaks the caller's IRQs-off section.
 CALLER_OFF = "off:caller"
+# IRQs off on a CPU's bring-up, before they were ever on there (a function
+# whose own body says so: irqroots.self_stated()), and what its calls and
+# the callees only it calls are entered in: "off" to the IRQ-state checks,
+# but nothing XL017 reads (Xen's check_lock() is off until the bring-up
+# turns spin_debug on, as __start_xen() and start_secondary() do) and no
+# context of its own (lint/irqcontext.py), as Xen's boot code runs a CPU
+# through code written for every state; one hop: a function entered so
+# exports nothing further (irqsafe.guessed_entries()).
+BOOT = "off:boot"
 
 
 def entry_facts(entry: str | None) -> tuple[tuple[str, str], ...]:
     """The IRQ facts a run entered in ``entry`` starts with."""
     if entry is None:
         return ()
+    if entry == BOOT:
+        return (("%irq", "off"),)
     if entry == CALLER_OFF:
         return (("%irq", "off"), ("%cpu", "1"))
     return (("%irq", entry),)

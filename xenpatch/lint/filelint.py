@@ -28,10 +28,10 @@ from xenpatch.analysis.headers import (
 )
 from xenpatch.analysis.irqdemand import Demands, export_demands
 from xenpatch.analysis.irqentry import (
+    BOOT,
     CALL_KEY,
     FIELD_KEY,
     STATES,
-    WITNESS,
     call_states,
     field_call_states,
     field_summary,
@@ -191,7 +191,8 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
         # is no guess (irqcalls.py settles them over the tree).
         runs = sound_runs(fa.order, first, {f: res for f, res, _ in done}, entries, refs_of,
                           irqentries.stated_calls(fa))
-        for name, state in call_states(runs.items(), fa.src.raw, fa.fns).items():
+        rooted, boot = irqentries.from_roots(fa, done, wanted, entries, runs, first, refs_of)
+        for name, state in call_states(rooted.items(), fa.src.raw, fa.fns, boot).items():
             result.exports[CALL_KEY + name] = field_summary(state)
         result.exports.update(witness_exports(fa, runs, first))
         if xrec is not None:
@@ -208,7 +209,10 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
         if "XL001" in config.enabled or "XL003" in config.enabled:
             leaks = leak_findings(f, res, _paired_shapes(fa, drops, f))
             raws.extend(r for r in leaks if r.check in config.enabled)
-        raws.extend(irq_findings(f, res, config.enabled))
+        irqs = irq_findings(f, res, config.enabled)
+        if f.entry_irq is not None and f in first and first[f] is not res:
+            irqs = irqentries.entry_noted(f, irq_findings(f, first[f], config.enabled), irqs)
+        raws.extend(irqs)
         if pre is not None and "XL015" in config.enabled:
             raws.extend(precondition_findings(fa, pre, f, res))
         if pre is not None and "XL019" in config.enabled:
@@ -415,11 +419,13 @@ def _lint_text(path: Path, display: str, config: LintConfig,
         # Its calls through fields are of states nobody analysed.
         out.exports.update({FIELD_KEY + n: field_summary("?") for n in fields_called(raw)})
         # A first pass exports the file's calls made with IRQs known off
-        # (irqcontext.witness_exports()): a file naming no lock but a
-        # disable or save of IRQs (a CPU's teardown) is such a caller of
-        # the other files' functions, which only this pass would say.  Its
-        # lint is for those alone: what else it finds or exports stays as
-        # a file with nothing to check, the same whole or alone.
+        # (irqcontext.witness_exports()) and the states its calls of other
+        # files' functions agree on (irqentry.call_states()): a file naming
+        # no lock but a move of IRQs (a CPU's teardown, its bring-up) is
+        # such a caller of the other files' functions, which only this pass
+        # would say.  Its lint is for those alone: what else it finds or
+        # exports stays as a file with nothing to check, the same whole or
+        # alone.
         if not mentions_any(raw, _irq_move_names(config, headers)):
             return out
         witnesses_only = True
@@ -446,7 +452,8 @@ def _lint_text(path: Path, display: str, config: LintConfig,
         reuse.keep_again(display, path, raw, macros, src)
     if witnesses_only:
         out.exports.update({k: v for k, v in result.exports.items()
-                            if k.startswith(WITNESS) and summary_state(v) in STATES})
+                            if k.startswith(CALL_KEY)
+                            and summary_state(v) in (*STATES, BOOT)})
         return out
     return result
 

@@ -45,9 +45,11 @@ from pathlib import Path
 from xenpatch.analysis import fnptrs
 from xenpatch.analysis.headers import find_xen_root
 from xenpatch.analysis.irqentry import (
+    BOOT,
     CALL_KEY,
     FIELD_KEY,
     LOCKS_KEY,
+    STATES,
     WANT,
     WITNESS,
     field_summary,
@@ -112,7 +114,7 @@ def _settle_irq(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]],
                 if st == WANT:
                     wants.add(n)
                     continue
-                if st not in ("on", "off") or calls.setdefault(n, s) != s:
+                if st not in (*STATES, BOOT) or calls.setdefault(n, s) != s:
                     clash.add(n)
                 said.setdefault(n, set()).add(rp)
             elif k.startswith(FIELD_KEY):

@@ -9,14 +9,17 @@ ones whose entry is no guess (irqsafe.sound_runs()).  lint_functions()
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 
 from xenpatch.analysis import fnptrs, irqroots
 from xenpatch.analysis.events import IrqAct
 from xenpatch.analysis.fileanalysis import FileAnalysis
 from xenpatch.analysis.functions import shape_fn
 from xenpatch.analysis.irqentry import (
+    BOOT,
     CALL_KEY,
     FIELD_KEY,
+    STATES,
     WANT,
     WITNESS,
     entry_matters,
@@ -61,6 +64,38 @@ def entered(fa: FileAnalysis, done: list[tuple[FunctionUnit, Result, list[RawFin
     return sound_runs(fa.order, first, final, entries, refs_of, stated_calls(fa))
 
 
+def from_roots(fa: FileAnalysis, done: list[tuple[FunctionUnit, Result, list[RawFinding]]],
+               wanted: set[FunctionUnit], entries: Mapping[str, str],
+               runs: Mapping[FunctionUnit, Result], first: Mapping[FunctionUnit, Result],
+               refs_of: Callable[[], fnptrs.FnRefs]
+               ) -> tuple[dict[FunctionUnit, Result], set[FunctionUnit]]:
+    """``runs`` with the functions the tree's entry code or their own body
+    state the way in of (stated_calls()) run in that state, and those of
+    them that are a bring-up (BOOT): the calls they make are in it (a CPU's
+    bring-up calls its set-up with IRQs off), for the files defining the
+    callees (irqentry.call_states())."""
+    stated = stated_calls(fa)
+    roots = {f for f in fa.order if f.src is fa.src and f.name in entries
+             and stated.get(f.name) in (*STATES, BOOT)}
+    out = dict(entered(fa, done, roots - wanted, entries, runs, first, refs_of)
+               if roots - wanted else runs)
+    boot: set[FunctionUnit] = set()
+    for f in roots:
+        if entries[f.name] != BOOT or f.info is None:
+            continue
+        # sound_runs() keeps a bring-up's unknown entry for what XL017
+        # reads: its own calls are run in it here.
+        f.entry_irq = BOOT
+        try:
+            res = run_engine(f, None)
+        finally:
+            f.entry_irq = None
+        if res is not None:
+            out[f] = res
+            boot.add(f)
+    return out, boot
+
+
 def ways_in(fa: FileAnalysis, xrec: irqwitness.Records,
             linted: Mapping[FunctionUnit, Result]) -> set[FunctionUnit]:
     """The functions entered in a state the tree states (other files'
@@ -82,14 +117,61 @@ def ways_in(fa: FileAnalysis, xrec: irqwitness.Records,
 
 def stated_calls(fa: FileAnalysis) -> dict[str, str]:
     """Per function, the state the file's own callers of it are met with:
-    what other files' calls agree on, and the tree's entry code's calls
+    what other files' calls agree on, the tree's entry code's calls and
+    what the file's functions' own bodies say of their way in
     (analysis/irqroots.py); once per analysis."""
     got = fa.src.derived.get("stated_calls")
     if got is None or got[0] is not fa.external:
-        got = (fa.external, irqroots.stated(fa.config.irq, fa.headers.root,
-                                            external_calls(fa.external)))
+        calls = irqroots.stated(fa.config.irq, fa.headers.root, external_calls(fa.external))
+        own = self_stated(fa)
+        for name, state in own.items():
+            irqroots.meet_into(calls, name, state)
+        got = (fa.external, calls, own)
         fa.src.derived["stated_calls"] = got
     return got[1]  # type: ignore[no-any-return]
+
+
+def self_stated(fa: FileAnalysis) -> dict[str, str]:
+    """The file's functions whose own body states their way in
+    (irqroots.self_stated()): static ones too, whose callers are all in
+    the file (entry_states() meets them)."""
+    got = fa.src.derived.get("stated_calls")
+    if got is not None and got[0] is fa.external:
+        return got[2]  # type: ignore[no-any-return]
+    names = {n.encode() for n in irqroots.enables(fa.config.irq)}
+    out: dict[str, str] = {}
+    for f in fa.order:
+        if f.src is not fa.src or not names & fa.identifiers(f) or fa.fns.get(f.name) is not f:
+            continue
+        fa.prepare(f)
+        if f.skip is None and (state := irqroots.self_stated(f)) is not None:
+            out[f.name] = state
+    return out
+
+
+# Why a finding's path starts with IRQs in a state (the function's entry).
+_ENTERED = {
+    "on": "'{f}' is entered with IRQs on: each of its callers calls it so",
+    "off": "'{f}' is entered with IRQs off: each of its callers calls it so",
+    BOOT: "'{f}' is entered with IRQs off: it is called on a CPU's bring-up, before IRQs "
+          "were first turned on there",
+}
+
+
+def entry_noted(f: FunctionUnit, before: list[RawFinding],
+                after: list[RawFinding]) -> list[RawFinding]:
+    """``after`` (the findings of f's run in its entry state, f.entry_irq),
+    those that the run with the entry unknown (``before``) did not give
+    noted with where the state comes from, as the first step of their
+    path."""
+    seen = {(r.check, r.node, r.key) for r in before}
+    text = _ENTERED.get(f.entry_irq or "")
+    if text is None:
+        return after
+    line, col = f.src.line_col(f.node.start_byte)
+    note = (line, col, text.format(f=f.name))
+    return [r if (r.check, r.node, r.key) in seen else replace(r, notes=(note, *r.notes))
+            for r in after]
 
 
 def fn_refs(fa: FileAnalysis) -> fnptrs.FnRefs:
@@ -165,7 +247,8 @@ def with_entry_states(fa: FileAnalysis, config: LintConfig, oracle: PercpuOracle
     caller's context (``in_ctx``: irqcontext.context_wanted()).  ``also``:
     functions whose entry states XL017 across files reads (irqwitness.py),
     not run again here."""
-    if not IRQ_CODES & config.enabled or not wanted and not in_ctx and not also:
+    if not IRQ_CODES & config.enabled or not wanted and not in_ctx and not also \
+            and not self_stated(fa):
         return {}, []
     refs = refs_of()
     by_node = {f.node.start_byte: f for f in fa.order}
@@ -186,9 +269,11 @@ def with_entry_states(fa: FileAnalysis, config: LintConfig, oracle: PercpuOracle
     # A function with no lock of its own whose callers elsewhere agree is a
     # way in for the ones it calls (through a field too).
     units = [f for f, _, _ in done]
-    units += [f for f in fa.order if f.name in calls and not f.is_static and f not in first]
+    own = self_stated(fa)
+    units += [f for f in fa.order if f.name in calls and (not f.is_static or f.name in own)
+              and f not in first]
     entries = entry_states(units, refs, by_node, run, first,
-                           external_entries(fa.external, fa.tree_path), calls)
+                           external_entries(fa.external, fa.tree_path), calls, own)
     for i, (f, _, _) in enumerate(done):
         if f not in wanted or f.name not in entries or f.info is None:
             continue

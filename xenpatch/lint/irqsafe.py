@@ -34,7 +34,7 @@ from typing import Any
 from xenpatch.analysis import fnptrs
 from xenpatch.analysis.events import OpAct
 from xenpatch.analysis.functions import FunctionInfo, shape_fn
-from xenpatch.analysis.irqstate import IRQ_FLAVOURS, is_irq_move, transfer
+from xenpatch.analysis.irqstate import BOOT, IRQ_FLAVOURS, is_irq_move, transfer
 from xenpatch.analysis.irqtakes import ahead_at, ahead_states, settle
 from xenpatch.analysis.lockkeys import KEY_HEAD
 from xenpatch.analysis.locktable import KINDS
@@ -263,6 +263,9 @@ def guessed_entries(order: Sequence[FunctionUnit], entries: Mapping[str, str],
     others = settled or {}
     guessed = {f.name for f in order
                if not f.is_static and f.name in entries and f.name not in others}
+    # A bring-up's state says nothing XL017 or another file reads
+    # (irqstate.BOOT).
+    guessed |= {n for n, s in entries.items() if s == BOOT}
     if guessed:
         index = refs()
         by_start = {f.node.start_byte: f.name for f in order}
