@@ -15,19 +15,19 @@ FIXTURE = fixtures_dir() / "lint" / "sentinel.c"
 def test_fixture_findings_exactly() -> None:
     """The helper and its callers that test the result (stored, or at once),
     the out-parameter or one arm of "?:" are clean; the wrong test, a truth test, another
-    constant, a leaking helper and a non-literal macro are reported."""
+    constant, a leaking helper's failure return (not its success) and a
+    non-literal macro are reported."""
     result = lint_file(FIXTURE, FIXTURE.name, LintConfig.load())
     assert result.error is None
     got = sorted((f.function, f.line, f.check) for f in result.findings)
     assert got == [
-        ("leaky_page_of", 148, "XL001"),
-        ("leaky_page_of", 154, "XL001"),
-        ("odd_page_of", 183, "XL001"),
+        ("leaky_page_of", 150, "XL001"),
+        ("odd_page_of", 185, "XL001"),
         ("page_leak", 102, "XL001"),
         ("page_other_constant", 133, "XL002"),
         ("page_other_constant", 134, "XL001"),
-        ("page_tested_wrong_at_once", 212, "XL002"),
-        ("page_tested_wrong_at_once", 213, "XL001"),
+        ("page_tested_wrong_at_once", 214, "XL002"),
+        ("page_tested_wrong_at_once", 215, "XL001"),
         ("page_truth", 123, "XL002"),
         ("page_truth", 124, "XL001"),
         ("page_wrong_test", 113, "XL002"),

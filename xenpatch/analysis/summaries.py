@@ -78,6 +78,27 @@ def _sentinel_success(held_x: set[str | None], free_x: set[str | None]) -> str |
     return NOT + k if held_x == {NOT + k} else None
 
 
+def _failure_value(f: FunctionUnit, exits: list[tuple[int, State, State]],
+                   partial: set[str]) -> str | None:
+    """K when every return holding none of ``partial`` returns the value K
+    (a literal's, never only a name's), some return holding them returns K
+    too, and no return holding them returns a value known to be another
+    literal: K is the failure its callers test for."""
+    free_x = {_ret_exact(f, n, a) for n, a, _ in exits
+              if all(a.get(k) is None for k in partial)}
+    held_x = {_ret_exact(f, n, a) for n, a, _ in exits
+              if any(a.get(k) is not None for k in partial)}
+    if len(free_x) != 1:
+        return None
+    k = next(iter(free_x))
+    if k is None or k.startswith((NOT, "<")) or _NAME.fullmatch(k) or k not in held_x:
+        return None
+    others = held_x - {k}
+    if any(x is not None and not x.startswith((NOT, "<")) for x in others):
+        return None
+    return k
+
+
 def _try_like(
     held_cls: set[str | None], free_cls: set[str | None], returns_pointer: bool
 ) -> str | None:
@@ -290,6 +311,17 @@ def classify_exits(
             g = _guard_param(info, held_states, free_states) if c is None else None
             if c is not None or g is not None:
                 conditional, guard, cond_keys, partial = c, g, partial, set()
+            elif (k := _failure_value(f, exits, partial)) is not None:
+                # Its returns without the lock all return one value, which
+                # some returns holding it return too: that value is its
+                # failure, and those returns are the leak; the others are
+                # its success, its callers' to release (issue 9, item 6).
+                conditional, cond_keys = NOT + k, partial
+                for n, a, b in exits:
+                    if _ret_exact(f, n, a) == k:
+                        failing.extend((n, a, b, h) for key in sorted(partial)
+                                       if (h := a.get(key)) is not None)
+                partial = set()
         elif mixed and free_states:
             core, c, also = _try_core(f, exits, partial)
             if c is not None:
@@ -470,8 +502,13 @@ def _lock_summary(f: FunctionUnit, res: Result) -> Summary | None:
         return None
     if cond_keys and not (by_design - cond_keys):
         if conditional is not None:
+            # Its failure returns still holding the lock are its bug,
+            # reported there: what its callers may read is the protocol
+            # its other returns keep.
+            bad = {n for n, _, _, _ in ex.failing}
             return Summary(tuple(effects), conditional,
-                           outs=out_facts(f, exits, conditional, cond_keys))
+                           outs=out_facts(f, [x for x in exits if x[0] not in bad],
+                                          conditional, cond_keys))
         return Summary(tuple(effects), None, guard)
     return Summary(tuple(effects), None)
 
