@@ -42,7 +42,7 @@ def test_the_set_up_file_alone_reports_it_too() -> None:
     [got] = trees.alone(TREE, rel)
     assert got.check == "XL011"
     # The path starts where the state does: the function's entry.
-    assert "is called on a CPU's bring-up" in got.flow[0].note
+    assert "called before its caller first turns them on" in got.flow[0].note
 
 
 def _units(rel: str) -> dict[str, FunctionUnit]:

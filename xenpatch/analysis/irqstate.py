@@ -479,11 +479,13 @@ def _check_call(s: State, e: Effect) -> list[IrqIssue]:
 # run in (lint/irqcontext.py), as an ASSERT(!local_irq_is_enabled()) at its
 # entry would say: an enable then breaks the caller's IRQs-off section.
 CALLER_OFF = "off:caller"
-# IRQs off on a CPU's bring-up, before they were ever on there (a function
-# whose own body says so: irqroots.self_stated()), and what its calls and
-# the callees only it calls are entered in: "off" to the IRQ-state checks,
-# but nothing XL017 reads (Xen's check_lock() is off until the bring-up
-# turns spin_debug on, as __start_xen() and start_secondary() do) and no
+# IRQs off before a function first turns them on, never having turned them
+# off (its own body says so: irqroots.self_stated(); a CPU's bring-up, an
+# entry from assembly), and what its calls and the callees only it calls
+# are entered in: "off" to the IRQ-state checks, but nothing XL017 reads
+# (on a bring-up Xen's check_lock() is off until it turns spin_debug on,
+# as __start_xen() and start_secondary() do; where it is on, a VM exit's
+# handler, a witness fewer is a finding fewer, never a false one) and no
 # context of its own (lint/irqcontext.py), as Xen's boot code runs a CPU
 # through code written for every state; one hop: a function entered so
 # exports nothing further (irqsafe.guessed_entries()).

@@ -153,8 +153,8 @@ def self_stated(fa: FileAnalysis) -> dict[str, str]:
 _ENTERED = {
     "on": "'{f}' is entered with IRQs on: each of its callers calls it so",
     "off": "'{f}' is entered with IRQs off: each of its callers calls it so",
-    BOOT: "'{f}' is entered with IRQs off: it is called on a CPU's bring-up, before IRQs "
-          "were first turned on there",
+    BOOT: "'{f}' is entered with IRQs off: called before its caller first turns them on "
+          "(a CPU's bring-up, an entry from assembly)",
 }
 
 
