@@ -82,8 +82,8 @@ def _failure_value(f: FunctionUnit, exits: list[tuple[int, State, State]],
                    partial: set[str]) -> str | None:
     """K when every return holding none of ``partial`` returns the value K
     (a literal's, never only a name's), some return holding them returns K
-    too, and no return holding them returns a value known to be another
-    literal: K is the failure its callers test for."""
+    too, another returns something else, and none returns a value known to
+    be another literal: K is the failure its callers test for."""
     free_x = {_ret_exact(f, n, a) for n, a, _ in exits
               if all(a.get(k) is None for k in partial)}
     held_x = {_ret_exact(f, n, a) for n, a, _ in exits
@@ -93,8 +93,10 @@ def _failure_value(f: FunctionUnit, exits: list[tuple[int, State, State]],
     k = next(iter(free_x))
     if k is None or k.startswith((NOT, "<")) or _NAME.fullmatch(k) or k not in held_x:
         return None
+    # A success to hold it on: some return holding it returns something
+    # else (all of them returning K is a plain leak, no acquire helper).
     others = held_x - {k}
-    if any(x is not None and not x.startswith((NOT, "<")) for x in others):
+    if not others or any(x is not None and not x.startswith((NOT, "<")) for x in others):
         return None
     return k
 
