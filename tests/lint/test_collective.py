@@ -17,8 +17,6 @@ through report_all(), which locks nothing itself."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from lint import trees
@@ -28,9 +26,8 @@ TREE = fixtures_dir() / "lint" / "collective"
 SLOT = "common/slot.c"
 
 
-@pytest.fixture(autouse=True)
-def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / "cache"))
+# Each test with a cache of its own (conftest.py).
+pytestmark = pytest.mark.usefixtures("fresh_cache")
 
 
 def test_the_whole_tree_run_reports_the_fixtures_expectations() -> None:

@@ -11,8 +11,6 @@ frames_ok.c's helper, done right, gives nothing."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from lint import trees
@@ -21,9 +19,8 @@ from xenpatch.paths import fixtures_dir
 TREE = fixtures_dir() / "lint" / "failvalue"
 
 
-@pytest.fixture(autouse=True)
-def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / "cache"))
+# Each test with a cache of its own (conftest.py).
+pytestmark = pytest.mark.usefixtures("fresh_cache")
 
 
 def test_the_whole_tree_run_reports_the_fixtures_expectations() -> None:

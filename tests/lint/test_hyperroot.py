@@ -24,9 +24,8 @@ from xenpatch.paths import fixtures_dir
 TREE = fixtures_dir() / "lint" / "hyperroot"
 
 
-@pytest.fixture(autouse=True)
-def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / "cache"))
+# Each test with a cache of its own (conftest.py).
+pytestmark = pytest.mark.usefixtures("fresh_cache")
 
 
 def test_the_whole_tree_run_reports_the_fixtures_expectations() -> None:

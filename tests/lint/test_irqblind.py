@@ -29,9 +29,8 @@ BLIND = fixtures_dir() / "lint" / "irqblind"
 BUILT = fixtures_dir() / "lint" / "irqbuilt"
 
 
-@pytest.fixture(autouse=True)
-def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / "cache"))
+# Each test with a cache of its own (conftest.py).
+pytestmark = pytest.mark.usefixtures("fresh_cache")
 
 
 

@@ -23,8 +23,6 @@ built definition's record, as the whole-tree run's merge does."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from lint import trees
@@ -36,9 +34,8 @@ BUILT = fixtures_dir() / "lint" / "irqbuilt"
 CHAN = "common/chan.c"
 
 
-@pytest.fixture(autouse=True)
-def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / "cache"))
+# Each test with a cache of its own (conftest.py).
+pytestmark = pytest.mark.usefixtures("fresh_cache")
 
 
 def test_the_whole_tree_run_reports_the_fixtures_expectations() -> None:

@@ -27,9 +27,8 @@ from xenpatch.paths import fixtures_dir
 TREE = fixtures_dir() / "lint" / "irqsafe_xfile"
 
 
-@pytest.fixture(autouse=True)
-def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / "cache"))
+# Each test with a cache of its own (conftest.py).
+pytestmark = pytest.mark.usefixtures("fresh_cache")
 
 
 @pytest.mark.parametrize("jobs", [1, 2])

@@ -29,9 +29,8 @@ TREE = fixtures_dir() / "lint" / "irqlazy"
 EVENTS = "drivers/events.c"
 
 
-@pytest.fixture(autouse=True)
-def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / "cache"))
+# Each test with a cache of its own (conftest.py).
+pytestmark = pytest.mark.usefixtures("fresh_cache")
 
 
 def test_the_whole_tree_run_reports_the_fixtures_expectations() -> None:

@@ -11,8 +11,6 @@ their way in.  A plain take on the bring-up path is no witness for XL017
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from lint import trees
@@ -24,9 +22,8 @@ from xenpatch.paths import fixtures_dir
 TREE = fixtures_dir() / "lint" / "selfroot"
 
 
-@pytest.fixture(autouse=True)
-def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / "cache"))
+# Each test with a cache of its own (conftest.py).
+pytestmark = pytest.mark.usefixtures("fresh_cache")
 
 
 def test_the_whole_tree_run_reports_the_fixtures_expectations() -> None:

@@ -29,9 +29,8 @@ def _seen(results) -> dict[str, list[tuple[int, str, str, tuple[str, ...]]]]:
                            for f in r.findings) for r in results}
 
 
-@pytest.fixture(autouse=True)
-def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / "cache"))
+# Each test with a cache of its own (conftest.py).
+pytestmark = pytest.mark.usefixtures("fresh_cache")
 
 
 @pytest.mark.parametrize("tree", TREES, ids=lambda p: p.name)

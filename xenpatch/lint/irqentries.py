@@ -49,14 +49,7 @@ def entered(fa: FileAnalysis, done: list[tuple[FunctionUnit, Result, list[RawFin
     files reads them), where that entry is no guess."""
     more: dict[FunctionUnit, Result] = {}
     for f in extra:
-        if f.name not in entries or f.info is None:
-            continue
-        f.entry_irq = entries[f.name]
-        try:
-            res = run_engine(f, None)
-        finally:
-            f.entry_irq = None
-        if res is not None:
+        if f.name in entries and (res := _run_entered(f, entries[f.name])) is not None:
             more[f] = res
     if not more:
         return dict(runs)
@@ -81,19 +74,24 @@ def from_roots(fa: FileAnalysis, done: list[tuple[FunctionUnit, Result, list[Raw
                if roots - wanted else runs)
     boot: set[FunctionUnit] = set()
     for f in roots:
-        if entries[f.name] != BOOT or f.info is None:
-            continue
         # sound_runs() keeps a bring-up's unknown entry for what XL017
         # reads: its own calls are run in it here.
-        f.entry_irq = BOOT
-        try:
-            res = run_engine(f, None)
-        finally:
-            f.entry_irq = None
-        if res is not None:
+        if entries[f.name] == BOOT and (res := _run_entered(f, BOOT)) is not None:
             out[f] = res
             boot.add(f)
     return out, boot
+
+
+def _run_entered(f: FunctionUnit, entry: str) -> Result | None:
+    """f's dataflow entered in ``entry``, without checks (None if f has no
+    facts to run)."""
+    if f.info is None:
+        return None
+    f.entry_irq = entry
+    try:
+        return run_engine(f, None)
+    finally:
+        f.entry_irq = None
 
 
 def ways_in(fa: FileAnalysis, xrec: irqwitness.Records,
