@@ -313,16 +313,16 @@ def classify_exits(
             g = _guard_param(info, held_states, free_states) if c is None else None
             if c is not None or g is not None:
                 conditional, guard, cond_keys, partial = c, g, partial, set()
-            elif (k := _failure_value(f, exits, partial)) is not None:
+            elif (fail := _failure_value(f, exits, partial)) is not None:
                 # Its returns without the lock all return one value, which
                 # some returns holding it return too: that value is its
                 # failure, and those returns are the leak; the others are
                 # its success, its callers' to release (issue 9, item 6).
-                conditional, cond_keys = NOT + k, partial
+                conditional, cond_keys = NOT + fail, partial
                 for n, a, b in exits:
-                    if _ret_exact(f, n, a) == k:
-                        failing.extend((n, a, b, h) for key in sorted(partial)
-                                       if (h := a.get(key)) is not None)
+                    if _ret_exact(f, n, a) == fail:
+                        failing.extend((n, a, b, kept) for key in sorted(partial)
+                                       if (kept := a.get(key)) is not None)
                 partial = set()
         elif mixed and free_states:
             core, c, also = _try_core(f, exits, partial)
