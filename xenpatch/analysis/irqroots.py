@@ -83,11 +83,11 @@ def enables(table: IrqTable) -> frozenset[str]:
 
 
 def self_stated(f: FunctionUnit) -> str | None:
-    """BOOT (off, on a CPU's bring-up) when ``f`` (prepared: its CFG and
-    facts) turns IRQs on with a
-    CPU-level enable on some path from its entry on which nothing before
-    moved the IRQ state (a callee's _irq unlock aside), read it or tested
-    it: f's author has them off on the way in.  None otherwise."""
+    """BOOT (off, before f first turns them on) when ``f`` (prepared: its
+    CFG and facts) turns IRQs on with a CPU-level enable on some path from
+    its entry on which nothing before moved the IRQ state (a callee's _irq
+    unlock aside), read it or tested it: f's author has them off on the
+    way in.  None otherwise."""
     cfg, info = f.cfg, f.info
     if cfg is None or info is None:
         return None
@@ -102,8 +102,7 @@ def self_stated(f: FunctionUnit) -> str | None:
         moves = [a for a in info.acts[n] if isinstance(a, IrqAct) and a.op != "unsaved"] \
             if n < len(info.acts) else []
         if moves:
-            first = moves[0]
-            if isinstance(first, IrqAct) and first.op == "on" and first.key in (None, "-"):
+            if moves[0].op == "on" and moves[0].key in (None, "-"):
                 return BOOT
             continue
         node = cfg.nodes[n]
