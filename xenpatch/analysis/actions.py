@@ -7,7 +7,7 @@ facts its condition teaches.  Computed once per function (fill_actions).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -134,6 +134,10 @@ def fill_actions(
         if name is None or (may_resolve is not None and not may_resolve(name)):
             return None
         target = assigned_lvalue(src, call)
+        if target is None:
+            # "v = c ? f() : g()": the arm's result is v too (what a helper
+            # returning the object it locked locks: _paired_arms()).
+            target = assigned_from_arm(src, call)
         if target is not None:
             target = apply_aliases(target, info.aliases)
         r = resolver(name, [src.text(a) for a in call_args(call)], target)
@@ -219,8 +223,9 @@ def fill_actions(
         events: list[tuple[int, int, Act]] = []
         # Per ?: whose arms are calls with lock effects: each arm's effects
         # and the events they made.
-        arms: dict[int, dict[bool, tuple[tuple[tuple[str, ...], ...],
-                                         list[tuple[int, int, Act]]]]] = {}
+        arms: dict[int, dict[bool, Arm]] = {}
+        # ... and each arm that is a try assigned to the ?:'s variable.
+        tries: dict[int, dict[bool, Tried]] = {}
         # Object macros are identifiers, which the body's index leaves out.
         for n in index.under(ast) if index is not None else walk(ast):
             t = n.type
@@ -294,9 +299,12 @@ def fill_actions(
                     forget = [a for e in r.effects
                               for a in irq_moves(n, name, e, line, col, forget=True)]
                     if target is not None:
-                        events.append((n.end_byte + 1, 0, TryAssignAct(
-                            target, r, line, col, arm=arm, origin=values.origin(src, n, fv))))
+                        tried = (n.end_byte + 1, 0, TryAssignAct(
+                            target, r, line, col, arm=arm, origin=values.origin(src, n, fv)))
+                        events.append(tried)
                         events.extend((n.end_byte + 1, 0, a) for a in forget)
+                        if arm and (side := arm_of(n)) is not None:
+                            tries.setdefault(side[0], {})[side[1]] = (_signature(r), tried)
                         continue
                     events.append((n.end_byte, -n.start_byte, TryAssignAct("", r, line, col)))
                     events.extend((n.end_byte, -n.start_byte, a) for a in forget)
@@ -309,8 +317,9 @@ def fill_actions(
                 side = arm_of(n)
                 if side is not None:
                     # "c ? get_a(d) : get_b(d)": one arm runs, not both.
-                    arms.setdefault(side[0], {})[side[1]] = (
-                        tuple((e.action, e.key, e.kind, e.mode) for e in r.effects), mine)
+                    v = assigned_from_arm(src, n)
+                    returned = v is not None and any(holder(e.key) == v for e in r.effects)
+                    arms.setdefault(side[0], {})[side[1]] = (_signature(r), mine, returned)
                 events.extend(mine)
             elif t == "field_expression":
                 dv = deref_var(src, n, ast, info.tracked)
@@ -351,6 +360,7 @@ def fill_actions(
                 # The same effects whichever arm runs: once, not twice.
                 drop = {id(x) for x in both[False][1]}
                 events = [x for x in events if id(x) not in drop]
+        events = _paired_arms(events, arms, tries)
         if not events:
             # Most nodes do nothing: their acts stay [].
             taken = info.branches[node.id]
@@ -415,6 +425,51 @@ class _Prelude:
     orders: dict[int, tuple[str, bool, str]]
     repeated_ids: dict[str, set[str]]
     stepped: set[str]
+
+
+def _signature(r: Resolved) -> tuple[tuple[str, ...], ...]:
+    """What a call's lock effects do, to compare two arms of a ?:."""
+    return tuple((e.action, e.key, e.kind, e.mode) for e in r.effects)
+
+
+def _as_acquire(sig: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], ...]:
+    """A try's effects as the acquire of the same lock's."""
+    return tuple(("acquire", *rest) if action == "try" else (action, *rest)
+                 for action, *rest in sig)
+
+
+Events = list[tuple[int, int, Act]]
+# One arm of a ?: that is a lock call: its effects, its events, and whether
+# its lock is the object it returns (the ?:'s variable).
+Arm = tuple[tuple[tuple[str, ...], ...], Events, bool]
+Tried = tuple[tuple[tuple[str, ...], ...], tuple[int, int, Act]]
+
+
+def _paired_arms(events: Events, arms: Mapping[int, Mapping[bool, Arm]],
+                 tries: Mapping[int, Mapping[bool, Tried]]) -> Events:
+    """``v = c ? try_get(x) : get(y)``, the two locking the same object
+    through v: together a try on v (the acquire never returns NULL and
+    holds what it returns), so the try's other arm is that acquire, not an
+    arm leaving v unknown, and the acquire adds nothing.  An arm whose lock
+    is the object it returns (a $ret helper), with an other arm that does
+    not lock the same, is left out, as it was before arms had a target:
+    which arm runs, the node does not say."""
+    for start, sides in arms.items():
+        for side, (sig, mine, returned) in sides.items():
+            other = sides.get(not side)
+            if other is not None and other[0] == sig:
+                continue  # the same effects either way (counted once above)
+            tried = tries.get(start, {}).get(not side)
+            if tried is not None and _as_acquire(tried[0]) == _as_acquire(sig):
+                at, order, act = tried[1]
+                assert isinstance(act, TryAssignAct)
+                events = [(at, order, replace(act, arm=False)) if x is tried[1] else x
+                          for x in events]
+            elif not returned:
+                continue
+            drop = {id(x) for x in mine}
+            events = [x for x in events if id(x) not in drop]
+    return events
 
 
 def _prelude(src: SourceFile, cfg: Cfg, info: FunctionInfo,
