@@ -57,6 +57,7 @@ from collections.abc import Iterable
 from tree_sitter import Node
 
 from xenpatch.analysis.lockkeys import squash
+from xenpatch.c import fields as fid
 from xenpatch.c.cfg import Cfg, Kind
 from xenpatch.c.source import SourceFile
 from xenpatch.graphs import reachable
@@ -111,17 +112,17 @@ def deciding_branches(cfg: Cfg, node: int, preds: dict[int, list[int]]
 def pointer_params(src: SourceFile, fn: Node) -> frozenset[str]:
     """The parameters of function definition ``fn`` declared as pointers
     or arrays (``struct irq_desc *desc``; a typedef'd pointer is not seen)."""
-    decl = fn.child_by_field_name("declarator")
+    decl = fn.child_by_field_id(fid.DECLARATOR)
     while decl is not None and decl.type != "function_declarator":
-        decl = decl.child_by_field_name("declarator")
-    plist = decl.child_by_field_name("parameters") if decl is not None else None
+        decl = decl.child_by_field_id(fid.DECLARATOR)
+    plist = decl.child_by_field_id(fid.PARAMETERS) if decl is not None else None
     out: set[str] = set()
     for p in plist.named_children if plist is not None else []:
-        d = p.child_by_field_name("declarator")
+        d = p.child_by_field_id(fid.DECLARATOR)
         pointer = False
         while d is not None and d.type != "identifier":
             pointer = pointer or d.type in ("pointer_declarator", "array_declarator")
-            d = d.child_by_field_name("declarator")
+            d = d.child_by_field_id(fid.DECLARATOR)
         if d is not None and pointer:
             out.add(src.text(d))
     return frozenset(out)
@@ -139,7 +140,7 @@ def _object_use(e: Node, root: Node) -> bool:
         if up.type == "argument_list":
             return True
         field = _DEREF_BASE.get(up.type)
-        base = up.child_by_field_name(field) if field is not None else None
+        base = up.child_by_field_id(fid.ID[field]) if field is not None else None
         if base is not None and base.id == child.id and \
                 not (up.type == "pointer_expression" and _op(up) == "&"):
             return True
@@ -149,7 +150,7 @@ def _object_use(e: Node, root: Node) -> bool:
 
 def _op(e: Node) -> str:
     """A pointer_expression's operator (``*`` or ``&``)."""
-    op = e.child_by_field_name("operator")
+    op = e.child_by_field_id(fid.OPERATOR)
     return op.type if op is not None else ""
 
 
@@ -182,7 +183,7 @@ def _writes(e: Node) -> bool:
         if n.type in ("update_expression", "assignment_expression"):
             return True
         if n.type == "pointer_expression" and _op(n) == "&":
-            arg = n.child_by_field_name("argument")
+            arg = n.child_by_field_id(fid.ARGUMENT)
             if arg is not None and arg.type in ("field_expression", "subscript_expression"):
                 return True
         todo.extend(n.named_children)
@@ -197,7 +198,7 @@ def _walk_ids(e: Node) -> list[Node]:
         n = todo.pop()
         if n.type == "identifier":
             up = n.parent
-            fn = up.child_by_field_name("function") if up is not None and \
+            fn = up.child_by_field_id(fid.FUNCTION) if up is not None and \
                 up.type == "call_expression" else None
             if fn is None or fn.id != n.id:
                 out.append(n)
@@ -247,21 +248,21 @@ def atoms(src: SourceFile, e: Node, pol: bool | None) -> list[Cond]:
         if e.type == "parenthesized_expression" and e.named_child_count == 1:
             e = e.named_children[0]
         elif e.type == "unary_expression" and src.text(e).lstrip().startswith("!"):
-            arg = e.child_by_field_name("argument")
+            arg = e.child_by_field_id(fid.ARGUMENT)
             if arg is None:
                 return []
             e, pol = arg, (None if pol is None else not pol)
         elif e.type == "call_expression" and _fn_name(src, e) in _HINTS:
-            args = e.child_by_field_name("arguments")
+            args = e.child_by_field_id(fid.ARGUMENTS)
             if args is None or args.named_child_count != 1:
                 return []
             e = args.named_children[0]
         else:
             break
     if e.type == "binary_expression":
-        op = e.child_by_field_name("operator")
+        op = e.child_by_field_id(fid.OPERATOR)
         o = src.text(op) if op is not None else ""
-        left, right = e.child_by_field_name("left"), e.child_by_field_name("right")
+        left, right = e.child_by_field_id(fid.LEFT), e.child_by_field_id(fid.RIGHT)
         if left is None or right is None:
             return []
         if o in ("==", "!=") and (_zero(src, left) or _zero(src, right)):
@@ -286,7 +287,7 @@ def atoms(src: SourceFile, e: Node, pol: bool | None) -> list[Cond]:
 
 
 def _fn_name(src: SourceFile, call: Node) -> str | None:
-    fn = call.child_by_field_name("function")
+    fn = call.child_by_field_id(fid.FUNCTION)
     return src.text(fn) if fn is not None else None
 
 

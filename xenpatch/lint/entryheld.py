@@ -44,6 +44,7 @@ from xenpatch.analysis.lockentry import (
 from xenpatch.analysis.locktable import Effect, Summary
 from xenpatch.analysis.pathstate import Result
 from xenpatch.analysis.unit import FunctionUnit
+from xenpatch.c import fields as fid
 from xenpatch.lint.checks import CHECKS, RawFinding, held_on_entry
 
 # Under irqentry.LOCKS_KEY (itself under CALL_KEY and FIELD_KEY) on
@@ -157,11 +158,11 @@ def _field_word_ok(src_text: Callable[[Node], str], n: Node) -> bool:
     if p is None:
         return False
     if p.type == "call_expression":
-        fn = p.child_by_field_name("function")
+        fn = p.child_by_field_id(fid.FUNCTION)
         return fn is not None and fnptrs.strip(fn) == fe
-    if p.type == "field_expression" and p.child_by_field_name("argument") == fe:
+    if p.type == "field_expression" and p.child_by_field_id(fid.ARGUMENT) == fe:
         return True  # x.f.y: f is no function pointer
-    if p.type == "assignment_expression" and p.child_by_field_name("left") == fe:
+    if p.type == "assignment_expression" and p.child_by_field_id(fid.LEFT) == fe:
         return True
     return p.type in ("if_statement", "while_statement", "condition_clause") or (
         p.type == "unary_expression" and bool(p.children) and p.children[0].type == "!") or (
@@ -175,11 +176,11 @@ def _ident_ok(n: Node) -> bool:
     p = fnptrs.up(n)
     if p is None:
         return False
-    if p.type == "function_declarator" and p.child_by_field_name("declarator") == n:
+    if p.type == "function_declarator" and p.child_by_field_id(fid.DECLARATOR) == n:
         return True
     if p.type != "call_expression":
         return False
-    fn = p.child_by_field_name("function")
+    fn = p.child_by_field_id(fid.FUNCTION)
     if fn is None or fnptrs.strip(fn) != n:
         return False
     q = p.parent
