@@ -60,7 +60,6 @@ from xenpatch.analysis.lockkeys import squash
 from xenpatch.c import fields as fid
 from xenpatch.c.cfg import Cfg, Kind
 from xenpatch.c.source import SourceFile
-from xenpatch.graphs import reachable
 
 Cond = tuple[str, bool | None]
 
@@ -72,12 +71,11 @@ _ATOMS = ("call_expression", "field_expression", "identifier", "subscript_expres
           "pointer_expression")
 
 
-def decided_conds(src: SourceFile, cfg: Cfg, node: int,
-                  preds: dict[int, list[int]]) -> list[Cond]:
+def decided_conds(src: SourceFile, cfg: Cfg, node: int, deciders: Deciders) -> list[Cond]:
     """The predicates of the branches that decide whether ``node`` is
     reached (one successor reaches it, another does not), in the
-    function's own names (squashed text)."""
-    return branch_conds(src, cfg, deciding_branches(cfg, node, preds))
+    function's own names (squashed text).  ``deciders``: the CFG's."""
+    return branch_conds(src, cfg, deciding_branches(cfg, node, deciders))
 
 
 def branch_conds(src: SourceFile, cfg: Cfg,
@@ -91,16 +89,41 @@ def branch_conds(src: SourceFile, cfg: Cfg,
     return out
 
 
-def deciding_branches(cfg: Cfg, node: int, preds: dict[int, list[int]]
+class Deciders:
+    """What deciding_branches() reads of one CFG, found once for the many
+    nodes asked of it: each node's predecessors, and the branch nodes (a
+    condition or a switch with two successors or more)."""
+
+    __slots__ = ("preds", "branches")
+
+    def __init__(self, cfg: Cfg) -> None:
+        preds: list[list[int]] = [[] for _ in cfg.nodes]
+        for n in cfg.nodes:
+            for x in n.succ:
+                preds[x].append(n.id)
+        self.preds = preds
+        self.branches = [n for n in cfg.nodes if n.ast is not None and len(n.succ) >= 2
+                         and n.kind in (Kind.COND, Kind.SWITCH)]
+
+
+def deciding_branches(cfg: Cfg, node: int, deciders: Deciders
                       ) -> list[tuple[int, bool | None]]:
     """The branch nodes that decide whether ``node`` is reached (one
     successor reaches it, another does not), each with the outcome the
-    path needs (None: a switch, or a branch of more successors)."""
-    reach = reachable([node], lambda i: preds.get(i, ()))
+    path needs (None: a switch, or a branch of more successors); in the
+    order of their ids (every user reads them as a set)."""
+    preds = deciders.preds
+    reach = {node}
+    todo = [node]
+    while todo:
+        for m in preds[todo.pop()]:
+            if m not in reach:
+                reach.add(m)
+                todo.append(m)
     out: list[tuple[int, bool | None]] = []
-    for c in reach:
-        n = cfg.nodes[c]
-        if c == node or n.ast is None or len(n.succ) < 2 or n.kind not in (Kind.COND, Kind.SWITCH):
+    for n in deciders.branches:
+        c = n.id
+        if c == node or c not in reach:
             continue
         on = [x in reach for x in n.succ]
         if all(on):

@@ -49,14 +49,14 @@ def lock_takes(f: FunctionUnit, res: Result | None, summarised: set[str]) -> lis
     held_test: bool | None = None
     value_tests: list[tuple[int, str | None]] | None = None
     cfg, src, info = f.cfg, f.src, f.info
-    preds: list[dict[int, list[int]]] = []
+    deciders: list[pathconds.Deciders] = []
     at: dict[int, list[pathconds.Cond]] = {}
 
     def conds_at(node: int) -> list[pathconds.Cond]:
         if node not in at:
-            if not preds:
-                preds.append(pathconds.predecessors(cfg))
-            at[node] = pathconds.decided_conds(src, cfg, node, preds[0])
+            if not deciders:
+                deciders.append(pathconds.Deciders(cfg))
+            at[node] = pathconds.decided_conds(src, cfg, node, deciders[0])
         return at[node]
 
     hid: list[set[str]] = []

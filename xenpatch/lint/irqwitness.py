@@ -100,12 +100,12 @@ from xenpatch.analysis.irqtakes import (
 from xenpatch.analysis.lockkeys import KEY_HEAD
 from xenpatch.analysis.locktable import Effect, Summary
 from xenpatch.analysis.pathconds import (
+    Deciders,
     blind_to_caller,
     branch_conds,
     deciding_branches,
     encode,
     pointer_params,
-    predecessors,
     template_conds,
 )
 from xenpatch.analysis.pathstate import Result, State
@@ -212,9 +212,9 @@ class Records:
         self.busy: set[str] = set()
         self.aheads: dict[FunctionUnit, dict[int, str]] = {}
         self._static: frozenset[str] | None = None
-        # Per function: its CFG's predecessors, pointer parameters and
-        # hidden names (blind()).
-        self.facts: dict[FunctionUnit, tuple[dict[int, list[int]], frozenset[str],
+        # Per function: what decides its CFG's paths, its pointer
+        # parameters and hidden names (blind()).
+        self.facts: dict[FunctionUnit, tuple[Deciders, frozenset[str],
                                              frozenset[str]]] = {}
         self.blinds: dict[tuple[FunctionUnit, int], tuple[frozenset[int], str] | None] = {}
         # Per function and parameter: the nodes writing it, and the nodes
@@ -317,10 +317,10 @@ class Records:
         assert g.cfg is not None and g.info is not None
         got = self.facts.get(g)
         if got is None:  # once per function, not per call node asked
-            got = self.facts[g] = (predecessors(g.cfg), pointer_params(g.src, g.node),
+            got = self.facts[g] = (Deciders(g.cfg), pointer_params(g.src, g.node),
                                    hidden_names(g))
-        preds, pointers, hidden = got
-        branches = deciding_branches(g.cfg, node, preds)
+        deciders, pointers, hidden = got
+        branches = deciding_branches(g.cfg, node, deciders)
         # Blind: by the parameters' values at the branches; what the path
         # tests is still read as before (a name the body assigns stays out
         # of it: may_exclude() reads the conditions a caller shares).
