@@ -26,14 +26,14 @@ from dataclasses import dataclass
 from tree_sitter import Node
 
 from xenpatch.analysis.fileanalysis import FileAnalysis
-from xenpatch.analysis.functions import FunctionInfo, collect, strip_parens
+from xenpatch.analysis.functions import INDEXED, FunctionInfo, collect, strip_parens
 from xenpatch.analysis.lockkeys import apply_aliases
 from xenpatch.analysis.locktable import Effect, resolve, substitute
 from xenpatch.analysis.templates import instantiate, template
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.c import fields as fid
 from xenpatch.c.cfg import call_args, call_name
-from xenpatch.c.source import SourceFile, walk
+from xenpatch.c.source import SourceFile
 from xenpatch.graphs import once_cut
 
 # What a held-lock predicate's name may end in, after the name of the
@@ -225,10 +225,13 @@ def prefix_calls(f: FunctionUnit) -> Iterator[tuple[Node, str]]:
     if body is None:
         return
     src = f.src
+    # The body's node index (functions.collect() made it): its nodes under
+    # a statement are walk()'s of those types, in the same order.
+    index = src.node_index(body, INDEXED)
     for stmt in body.named_children:
         if stmt.type in _BRANCHY or stmt.type not in _STRAIGHT:
             return
-        for call in (n for n in walk(stmt) if n.type == "call_expression"):
+        for call in (n for n in index.under(stmt) if n.type == "call_expression"):
             name = call_name(src, call)
             if name is not None:
                 yield call, name
