@@ -45,6 +45,7 @@ from xenpatch.analysis.locktable import Effect, Summary
 from xenpatch.analysis.pathstate import Result
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.c import fields as fid
+from xenpatch.c.source import word_runs
 from xenpatch.lint.checks import CHECKS, RawFinding, held_on_entry
 
 # Under irqentry.LOCKS_KEY (itself under CALL_KEY and FIELD_KEY) on
@@ -264,18 +265,32 @@ def call_exports(fa: FileAnalysis, flows: Flows, entry: Mapping[str, HeldSet], c
             if s is not None:
                 found.setdefault(n, []).append(s)
     out: dict[str, Summary] = {}
+    mentions = _mentions(code, found) if found else {}
     for n, sets in sorted(found.items()):
         held = meet(sets)
         if not held:
             continue
         # Every mention a call counted here: another (a call in a function
         # holding nothing, an address taken, a macro) is a caller unstated.
-        if len(re.findall(rb"\b" + re.escape(n.encode()) + rb"\b", code)) != len(sets):
+        if mentions.get(n, 0) != len(sets):
             continue
         held = _shared(held, statics())
         if held:
             out[CALLS + n] = summary_of(held)
     return out
+
+
+def _mentions(code: bytes, names: Iterable[str]) -> dict[str, int]:
+    r"""How often each of ``names`` (C identifiers) is a whole word of
+    ``code``: ``len(re.findall(rb"\bNAME\b", code))``, for all of them in
+    one pass (a whole word of the text is a maximal run of word bytes)."""
+    wanted = {n.encode() for n in names}
+    counts: dict[str, int] = {}
+    for w in word_runs(code):
+        if w in wanted:
+            k = w.decode()
+            counts[k] = counts.get(k, 0) + 1
+    return counts
 
 
 def _wants(fa: FileAnalysis, flows: Flows, refs: fnptrs.FnRefs) -> dict[str, Summary]:
