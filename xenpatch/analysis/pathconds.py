@@ -231,29 +231,51 @@ def _walk_ids(e: Node) -> list[Node]:
 
 
 def blind_to_caller(src: SourceFile, cfg: Cfg, branches: list[tuple[int, bool | None]],
-                    params: list[str], pointers: frozenset[str], hidden: frozenset[str]
-                    ) -> frozenset[int] | None:
+                    params: list[str], pointers: frozenset[str], hidden: frozenset[str],
+                    memo: dict[tuple[int, bool | None, frozenset[str]], bool | int | None]
+                    | None = None) -> frozenset[int] | None:
     """Is a node reached on the paths every deciding branch of which
     (``branches``: deciding_branches()) reads only what no caller's
     argument decides (module doc)?  None if
     not; else the indexes of the pointer parameters the path needs
     non-NULL (``if ( !s ) goto out;`` before the take: a call site binds
     them, irqtakes.nonnull_at()).  A node on every path has no deciding
-    branch: blind, needing nothing."""
+    branch: blind, needing nothing.  ``memo``: each branch's verdict, for
+    the many nodes of one function (of its ``src``, ``cfg``, ``params``
+    and ``pointers``) that share branches."""
     ps = frozenset(params)
     need: set[int] = set()
     for c, pol in branches:
-        ast = cfg.nodes[c].ast
-        if ast is None:
+        if memo is None:
+            got = _branch_verdict(src, cfg, c, pol, params, ps, pointers, hidden)
+        else:
+            key = (c, pol, hidden)
+            if key in memo:
+                got = memo[key]
+            else:
+                got = memo[key] = _branch_verdict(src, cfg, c, pol, params, ps, pointers, hidden)
+        if got is None:
             return None
-        if _branch_blind(src, ast, ps, pointers, hidden):
-            continue
-        got = atoms(src, ast, pol) if pol is not None else []
-        if len(got) == 1 and got[0][1] is True and got[0][0] in pointers:
-            need.add(params.index(got[0][0]))  # a NULL test the path passes
-            continue
-        return None
+        if got is not True:
+            need.add(got)
     return frozenset(need)
+
+
+def _branch_verdict(src: SourceFile, cfg: Cfg, c: int, pol: bool | None, params: list[str],
+                    ps: frozenset[str], pointers: frozenset[str], hidden: frozenset[str]
+                    ) -> bool | int | None:
+    """One deciding branch of blind_to_caller(): True if it reads only
+    what no caller's argument decides, the index of the pointer parameter
+    a NULL test of which the path passes, else None."""
+    ast = cfg.nodes[c].ast
+    if ast is None:
+        return None
+    if _branch_blind(src, ast, ps, pointers, hidden):
+        return True
+    got = atoms(src, ast, pol) if pol is not None else []
+    if len(got) == 1 and got[0][1] is True and got[0][0] in pointers:
+        return params.index(got[0][0])  # a NULL test the path passes
+    return None
 
 
 def predecessors(cfg: Cfg) -> dict[int, list[int]]:

@@ -213,9 +213,11 @@ class Records:
         self.aheads: dict[FunctionUnit, dict[int, str]] = {}
         self._static: frozenset[str] | None = None
         # Per function: what decides its CFG's paths, its pointer
-        # parameters and hidden names (blind()).
-        self.facts: dict[FunctionUnit, tuple[Deciders, frozenset[str],
-                                             frozenset[str]]] = {}
+        # parameters and hidden names, and each deciding branch's verdict
+        # (blind()).
+        self.facts: dict[FunctionUnit, tuple[Deciders, frozenset[str], frozenset[str],
+                                             dict[tuple[int, bool | None, frozenset[str]],
+                                                  bool | int | None]]] = {}
         self.blinds: dict[tuple[FunctionUnit, int], tuple[frozenset[int], str] | None] = {}
         # Per function and parameter: the nodes writing it, and the nodes
         # reached after one (_hidden_at(), asked for many nodes of g).
@@ -318,14 +320,15 @@ class Records:
         got = self.facts.get(g)
         if got is None:  # once per function, not per call node asked
             got = self.facts[g] = (Deciders(g.cfg), pointer_params(g.src, g.node),
-                                   hidden_names(g))
-        deciders, pointers, hidden = got
+                                   hidden_names(g), {})
+        deciders, pointers, hidden, verdicts = got
         branches = deciding_branches(g.cfg, node, deciders)
         # Blind: by the parameters' values at the branches; what the path
         # tests is still read as before (a name the body assigns stays out
         # of it: may_exclude() reads the conditions a caller shares).
         need = blind_to_caller(g.src, g.cfg, branches, g.info.params, pointers,
-                               _hidden_at(g, hidden, [c for c, _ in branches], self.written))
+                               _hidden_at(g, hidden, [c for c, _ in branches], self.written),
+                               verdicts)
         if need is None:
             return None
         conds = template_conds(branch_conds(g.src, g.cfg, branches), g.info.params,
