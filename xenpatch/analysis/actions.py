@@ -69,6 +69,7 @@ from xenpatch.analysis.functions import (
 from xenpatch.analysis.lockkeys import apply_aliases, holder, squash
 from xenpatch.analysis.locktable import Effect
 from xenpatch.analysis.values import NZ, ZERO, value_class
+from xenpatch.c import fields as fid
 from xenpatch.c.cfg import Cfg, Kind, call_args, call_name
 from xenpatch.c.source import SourceFile, walk
 
@@ -329,8 +330,8 @@ def fill_actions(
                 # &v handed on: whoever gets it may change v, so what was
                 # known of it, and of the conditions naming it, is stale
                 # (issue 9, item 1).
-                op = n.child_by_field_name("operator")
-                arg = n.child_by_field_name("argument")
+                op = n.child_by_field_id(fid.OPERATOR)
+                arg = n.child_by_field_id(fid.ARGUMENT)
                 if op is not None and op.type == "&" and arg is not None and (
                         arg.type == "identifier"):
                     av = src.text(arg)
@@ -352,7 +353,7 @@ def fill_actions(
                 if rv is not None and rv not in info.aliases:
                     # Before the right-hand side's effects: a helper returning
                     # a locked object locks the new value, not the old.
-                    rhs = n.child_by_field_name("value" if t == "init_declarator" else "right")
+                    rhs = n.child_by_field_id(fid.VALUE if t == "init_declarator" else fid.RIGHT)
                     at = rhs.start_byte if rhs is not None else n.end_byte
                     events.append((at, 1 << 40, RebindAct(rv)))
         for both in arms.values():

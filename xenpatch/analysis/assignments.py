@@ -34,14 +34,15 @@ from xenpatch.analysis.functions import (
 )
 from xenpatch.analysis.lockkeys import squash
 from xenpatch.analysis.values import value_class
+from xenpatch.c import fields as fid
 from xenpatch.c.source import SourceFile
 
 
 def target_var(src: SourceFile, n: Node) -> str | None:
     if n.type == "init_declarator":
-        return declarator_name(src, n.child_by_field_name("declarator"))
+        return declarator_name(src, n.child_by_field_id(fid.DECLARATOR))
     field_ = "left" if n.type == "assignment_expression" else "argument"
-    t = n.child_by_field_name(field_)
+    t = n.child_by_field_id(fid.ID[field_])
     if t is None:
         return None
     t = strip_parens(t)
@@ -54,8 +55,8 @@ def assigned_lvalue(src: SourceFile, call: Node) -> str | None:
     while p is not None and p.type == "parenthesized_expression":
         p = p.parent
     if p is not None and p.type == "assignment_expression":
-        left = p.child_by_field_name("left")
-        op = p.child_by_field_name("operator")
+        left = p.child_by_field_id(fid.LEFT)
+        op = p.child_by_field_id(fid.OPERATOR)
         if left is not None and op is not None and op.type == "=" and is_path(left):
             return squash(src.text(left))
     return assigned_var(src, call)
@@ -70,11 +71,11 @@ def assigned_var(src: SourceFile, call: Node) -> str | None:
         return None
     if p.type == "assignment_expression":
         left = strip_parens(required(p, "left"))
-        op = p.child_by_field_name("operator")
+        op = p.child_by_field_id(fid.OPERATOR)
         if left.type == "identifier" and op is not None and op.type == "=":
             return src.text(left)
     if p.type == "init_declarator":
-        return declarator_name(src, p.child_by_field_name("declarator"))
+        return declarator_name(src, p.child_by_field_id(fid.DECLARATOR))
     return None
 
 
@@ -86,9 +87,9 @@ def arm_of(call: Node) -> tuple[int, bool] | None:
         arm, p = p, p.parent
     if p is None or p.type != "conditional_expression":
         return None
-    if arm == p.child_by_field_name("consequence"):
+    if arm == p.child_by_field_id(fid.CONSEQUENCE):
         return p.start_byte, True
-    if arm == p.child_by_field_name("alternative"):
+    if arm == p.child_by_field_id(fid.ALTERNATIVE):
         return p.start_byte, False
     return None
 
@@ -100,7 +101,7 @@ def assigned_from_arm(src: SourceFile, call: Node) -> str | None:
         p = p.parent
     if p is None or p.type != "conditional_expression":
         return None
-    cond = p.child_by_field_name("condition")
+    cond = p.child_by_field_id(fid.CONDITION)
     if cond is None or cond.start_byte <= call.start_byte < cond.end_byte:
         return None
     top = p
@@ -123,12 +124,12 @@ def stored_pointer(src: SourceFile, n: Node, info: FunctionInfo) -> str | None:
     (into a local, of an expression)."""
     if n.type != "assignment_expression":
         return None
-    op = n.child_by_field_name("operator")
-    left, right = n.child_by_field_name("left"), n.child_by_field_name("right")
+    op = n.child_by_field_id(fid.OPERATOR)
+    left, right = n.child_by_field_id(fid.LEFT), n.child_by_field_id(fid.RIGHT)
     if op is None or op.type != "=" or left is None or right is None:
         return None
     right = strip_parens(right)
-    while right.type == "cast_expression" and (v := right.child_by_field_name("value")):
+    while right.type == "cast_expression" and (v := right.child_by_field_id(fid.VALUE)):
         right = strip_parens(v)
     if right.type != "identifier":
         return None
@@ -155,9 +156,9 @@ def _update(src: SourceFile, n: Node) -> tuple[str, int] | None:
         step = next((c.type for c in n.children if c.type in ("++", "--")), None)
         got = None if step is None else ("+" if step == "++" else "-", 1)
     elif n.type == "assignment_expression":
-        op = n.child_by_field_name("operator")
+        op = n.child_by_field_id(fid.OPERATOR)
         sym = _UPDATES.get(op.type) if op is not None else None
-        k = int_literal(src, n.child_by_field_name("right"))
+        k = int_literal(src, n.child_by_field_id(fid.RIGHT))
         got = None if sym is None or k is None else (sym, k)
     else:
         return None
@@ -186,14 +187,14 @@ def assign_act(
     conds_naming: Callable[[str], tuple[str, ...]], fv: values.FileValues,
 ) -> list[Act] | None:
     if n.type == "init_declarator":
-        var = declarator_name(src, n.child_by_field_name("declarator"))
-        rhs = n.child_by_field_name("value")
+        var = declarator_name(src, n.child_by_field_id(fid.DECLARATOR))
+        rhs = n.child_by_field_id(fid.VALUE)
     elif n.type == "assignment_expression":
         left = strip_parens(required(n, "left"))
         var = src.text(left) if left.type == "identifier" else (
             tracked_name(src, left, info.tracked))
-        op = n.child_by_field_name("operator")
-        rhs = n.child_by_field_name("right") if op is not None and op.type == "=" else None
+        op = n.child_by_field_id(fid.OPERATOR)
+        rhs = n.child_by_field_id(fid.RIGHT) if op is not None and op.type == "=" else None
         if var is None:
             # p->flag = x: a repeated condition reading p->flag is stale
             # (but not one comparing the pointer p itself).

@@ -51,6 +51,7 @@ from xenpatch.analysis.functions import FunctionInfo, strip_parens
 from xenpatch.analysis.lockkeys import balanced_parens, squash
 from xenpatch.analysis.locktable import Effect
 from xenpatch.analysis.pathconds import predecessors
+from xenpatch.c import fields as fid
 from xenpatch.c.cfg import Cfg, Kind
 from xenpatch.c.source import SourceFile, walk
 
@@ -133,13 +134,13 @@ def element_locals(src: SourceFile, assigned: Mapping[str, list[Node | None]],
         r = _strip(rhss[0])
         got: tuple[str, str, Node] | None = None
         if r.type == "call_expression":
-            fn = r.child_by_field_name("function")
-            args = r.child_by_field_name("arguments")
+            fn = r.child_by_field_id(fid.FUNCTION)
+            args = r.child_by_field_id(fid.ARGUMENTS)
             m = macros.get(src.text(fn)) if fn is not None else None
             if m is not None and args is not None and args.named_child_count == 1:
                 got = (m[0], m[1], args.named_children[0])
         elif r.type == "pointer_expression" and src.text(r).lstrip().startswith("&"):
-            arg = r.child_by_field_name("argument")
+            arg = r.child_by_field_id(fid.ARGUMENT)
             sub = _strip(arg) if arg is not None else None
             if sub is not None and sub.type == "subscript_expression":
                 got = _subscript(src, sub, ".")
@@ -151,7 +152,7 @@ def element_locals(src: SourceFile, assigned: Mapping[str, list[Node | None]],
 
 
 def _subscript(src: SourceFile, s: Node, sep: str) -> tuple[str, str, Node] | None:
-    arg, idx = s.child_by_field_name("argument"), s.child_by_field_name("index")
+    arg, idx = s.child_by_field_id(fid.ARGUMENT), s.child_by_field_id(fid.INDEX)
     if arg is None or idx is None:
         return None
     return squash(src.text(arg)), sep, idx
@@ -160,7 +161,7 @@ def _subscript(src: SourceFile, s: Node, sep: str) -> tuple[str, str, Node] | No
 def _strip(e: Node) -> Node:
     while True:
         e = strip_parens(e)
-        if e.type == "cast_expression" and (v := e.child_by_field_name("value")) is not None:
+        if e.type == "cast_expression" and (v := e.child_by_field_id(fid.VALUE)) is not None:
             e = v
             continue
         return e
@@ -250,8 +251,9 @@ _STEP = re.compile(r"([A-Za-z_]\w*)\s*\+\+|\+\+\s*([A-Za-z_]\w*)|([A-Za-z_]\w*)\
 def _loop_index(src: SourceFile, loop: Node, info: FunctionInfo) -> str | None:
     """i of ``for ( i = 0; i < B; i++ )`` with B a bound the caller does
     not choose, i assigned nowhere in the body."""
-    init, cond, upd = (loop.child_by_field_name(x) for x in ("initializer", "condition", "update"))
-    body = loop.child_by_field_name("body")
+    init, cond, upd = (loop.child_by_field_id(x)
+                       for x in (fid.INITIALIZER, fid.CONDITION, fid.UPDATE))
+    body = loop.child_by_field_id(fid.BODY)
     if init is None or cond is None or upd is None or body is None:
         return None
     m = _INIT.fullmatch(src.text(init).strip())
@@ -262,7 +264,7 @@ def _loop_index(src: SourceFile, loop: Node, info: FunctionInfo) -> str | None:
     cond = strip_parens(cond)
     if cond.type != "binary_expression":
         return None
-    op, left, right = (cond.child_by_field_name(x) for x in ("operator", "left", "right"))
+    op, left, right = (cond.child_by_field_id(fid.ID[x]) for x in ("operator", "left", "right"))
     if op is None or op.type != "<" or left is None or right is None or src.text(left) != i:
         return None
     bound = squash(src.text(right))
@@ -279,7 +281,7 @@ def _stepped_key(src: SourceFile, cfg: Cfg, info: FunctionInfo, nid: int, key: s
                  loop: Node, i: str) -> tuple[str, set[str]] | None:
     """The collective key of ``key`` when its element is the loop index's,
     and the names the element goes by in the loop (element locals)."""
-    body = loop.child_by_field_name("body")
+    body = loop.child_by_field_id(fid.BODY)
     assert body is not None
     mine = {v: el for v, el in info.elements.items() if el.subscript == i
             and body.start_byte <= el.at < body.end_byte
@@ -304,7 +306,7 @@ def _loop_heads(cfg: Cfg, loop: Node) -> set[int]:
     """The nodes of the loop's condition and step."""
     out: set[int] = set()
     for fld in ("condition", "update"):
-        x = loop.child_by_field_name(fld)
+        x = loop.child_by_field_id(fid.ID[fld])
         if x is None:
             continue
         out |= {n.id for n in cfg.nodes if n.ast is not None
@@ -369,7 +371,7 @@ def _excluding(src: SourceFile, cfg: Cfg, info: FunctionInfo, nid: int, loop: No
         if n.ast is not None and n.kind in (Kind.COND, Kind.SWITCH) and x not in heads \
                 and any(y not in before for y in n.succ):
             conds.append((n.ast, n.kind is Kind.SWITCH))
-    body = loop.child_by_field_name("body")
+    body = loop.child_by_field_id(fid.BODY)
     assert body is not None
     conds.extend(_exit_guards(body))
     return any(_relates(src, c, sw, names, i, coll, info) for c, sw in conds)
@@ -393,7 +395,7 @@ def _exit_guards(body: Node) -> list[tuple[Node, bool]]:
                 own = False  # an inner loop's or switch's break
                 break
             if p.type in ("if_statement", "switch_statement", *_LOOPS):
-                c = p.child_by_field_name("condition")
+                c = p.child_by_field_id(fid.CONDITION)
                 if c is not None:
                     guards.append((c, p.type == "switch_statement"))
             p = p.parent
@@ -427,19 +429,19 @@ def _occurrence(src: SourceFile, n: Node, names: set[str], i: str, coll: str) ->
         if t == i:
             p = n.parent
             if p is not None and p.type == "subscript_expression" and \
-                    p.child_by_field_name("index") == n and _is_coll(src, p, coll):
+                    p.child_by_field_id(fid.INDEX) == n and _is_coll(src, p, coll):
                 return None  # C[i]: the subscript is the occurrence
             return "index"
         return None
     if n.type == "subscript_expression" and _is_coll(src, n, coll):
-        idx = n.child_by_field_name("index")
+        idx = n.child_by_field_id(fid.INDEX)
         if idx is not None and squash(src.text(idx)) == i:
             return "elem-object"
     return None
 
 
 def _is_coll(src: SourceFile, sub: Node, coll: str) -> bool:
-    arg = sub.child_by_field_name("argument")
+    arg = sub.child_by_field_id(fid.ARGUMENT)
     return arg is not None and squash(src.text(arg)) == coll
 
 
@@ -460,10 +462,10 @@ def _plain_use(src: SourceFile, cond: Node, n: Node, occ: str, info: FunctionInf
         if t in ("parenthesized_expression", "cast_expression"):
             cur = p
             continue
-        if t == "field_expression" and p.child_by_field_name("argument") == cur:
+        if t == "field_expression" and p.child_by_field_id(fid.ARGUMENT) == cur:
             kind, cur = "state", p
             continue
-        if t == "subscript_expression" and p.child_by_field_name("argument") == cur:
+        if t == "subscript_expression" and p.child_by_field_id(fid.ARGUMENT) == cur:
             kind, cur = "state", p
             continue
         if t == "pointer_expression":
@@ -478,12 +480,12 @@ def _plain_use(src: SourceFile, cond: Node, n: Node, occ: str, info: FunctionInf
             cur, kind = p, "state"
             continue
         if t == "binary_expression":
-            op = p.child_by_field_name("operator")
+            op = p.child_by_field_id(fid.OPERATOR)
             o = op.type if op is not None else ""
             if o in ("&&", "||"):
                 return True
-            left = p.child_by_field_name("left")
-            other = p.child_by_field_name("right") if left == cur else left
+            left = p.child_by_field_id(fid.LEFT)
+            other = p.child_by_field_id(fid.RIGHT) if left == cur else left
             if other is None:
                 return False
             if o in _COMPARE:
@@ -521,15 +523,15 @@ def _constant(src: SourceFile, e: Node, info: FunctionInfo) -> bool:
     if t == "identifier":
         return _CONST_NAME.fullmatch(src.text(e)) is not None
     if t == "pointer_expression" and src.text(e).lstrip().startswith("&"):
-        arg = e.child_by_field_name("argument")
+        arg = e.child_by_field_id(fid.ARGUMENT)
         arg = _strip(arg) if arg is not None else None
         return arg is not None and arg.type == "identifier" and \
             src.text(arg) not in info.locals | set(info.params)
     if t == "unary_expression":
-        arg = e.child_by_field_name("argument")
+        arg = e.child_by_field_id(fid.ARGUMENT)
         return arg is not None and _constant(src, arg, info)
     if t == "binary_expression":
-        a, b = e.child_by_field_name("left"), e.child_by_field_name("right")
+        a, b = e.child_by_field_id(fid.LEFT), e.child_by_field_id(fid.RIGHT)
         return a is not None and b is not None and _constant(src, a, info) and \
             _constant(src, b, info)
     return False

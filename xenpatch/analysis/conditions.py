@@ -36,6 +36,7 @@ from xenpatch.analysis.functions import (
 )
 from xenpatch.analysis.lockkeys import arms_condition, holder, key_vars, squash
 from xenpatch.analysis.values import ZERO, VarTest, value_class
+from xenpatch.c import fields as fid
 from xenpatch.c.cfg import Cfg, Kind, call_args, call_name
 from xenpatch.c.source import SourceFile
 
@@ -45,11 +46,11 @@ def _var_of(e: Node) -> Node:
     is v's."""
     e = strip_parens(e)
     while e.type == "assignment_expression":
-        op = e.child_by_field_name("operator")
-        left = e.child_by_field_name("left")
+        op = e.child_by_field_id(fid.OPERATOR)
+        left = e.child_by_field_id(fid.LEFT)
         if left is not None and strip_parens(left).type == "identifier":
             return strip_parens(left)
-        right = e.child_by_field_name("right")
+        right = e.child_by_field_id(fid.RIGHT)
         if op is None or op.type != "=" or right is None or \
                 strip_parens(right).type != "assignment_expression":
             break
@@ -68,7 +69,7 @@ def var_test(src: SourceFile, c: Node, tracked: set[str],
     if c.type == "identifier" and src.text(c) in tracked:
         return VarTest(src.text(c), "truthy")
     if c.type == "binary_expression":
-        op = c.child_by_field_name("operator")
+        op = c.child_by_field_id(fid.OPERATOR)
         left = _var_of(required(c, "left"))
         right = _var_of(required(c, "right"))
         if left.type != "identifier" or src.text(left) not in tracked:
@@ -149,7 +150,7 @@ def sentinel_test(src: SourceFile, c: Node, facts: Container[str],
     c = strip_parens(c)
     if c.type != "binary_expression":
         return None
-    op = c.child_by_field_name("operator")
+    op = c.child_by_field_id(fid.OPERATOR)
     if op is None or op.type not in ("==", "!="):
         return None
     left, right = strip_parens(required(c, "left")), strip_parens(required(c, "right"))
@@ -220,8 +221,8 @@ def int_literal(src: SourceFile, e: Node | None) -> int | None:
     e = strip_parens(e)
     neg = False
     if e.type == "unary_expression":
-        op = e.child_by_field_name("operator")
-        arg = e.child_by_field_name("argument")
+        op = e.child_by_field_id(fid.OPERATOR)
+        arg = e.child_by_field_id(fid.ARGUMENT)
         if op is None or op.type != "-" or arg is None:
             return None
         neg, e = True, strip_parens(arg)
@@ -238,7 +239,7 @@ def int_literal(src: SourceFile, e: Node | None) -> int | None:
 def strict_order_fact(src: SourceFile, c: Node) -> str | None:
     """``a < b`` or ``a > b``: the equality fact (as canon_cond names it) it rules out."""
     c = strip_parens(c)
-    op = c.child_by_field_name("operator") if c.type == "binary_expression" else None
+    op = c.child_by_field_id(fid.OPERATOR) if c.type == "binary_expression" else None
     if op is None or op.type not in ("<", ">"):
         return None
     lo, hi = sorted((squash(src.text(required(c, "left"))),
@@ -252,7 +253,7 @@ def order_cond(src: SourceFile, c: Node) -> tuple[str, str, bool] | None:
     ``a > b`` is ``b<a``, ``a >= b`` is not ``a<b``.  ``x<y`` and ``y<x``
     exclude each other, which the dataflow uses (Branch.excludes)."""
     c = strip_parens(c)
-    op = c.child_by_field_name("operator") if c.type == "binary_expression" else None
+    op = c.child_by_field_id(fid.OPERATOR) if c.type == "binary_expression" else None
     if op is None or op.type not in ("<", ">", "<=", ">="):
         return None
     left, right = required(c, "left"), required(c, "right")
@@ -270,7 +271,7 @@ def canon_cond(src: SourceFile, c: Node) -> tuple[str, bool]:
     ``q != old_q`` (negated) are one fact."""
     c = strip_parens(c)
     if c.type == "binary_expression":
-        op = c.child_by_field_name("operator")
+        op = c.child_by_field_id(fid.OPERATOR)
         if op is not None and op.type in ("==", "!="):
             a = squash(src.text(required(c, "left")))
             b = squash(src.text(required(c, "right")))
@@ -285,9 +286,9 @@ def counted_exit(src: SourceFile, c: Node) -> str | None:
     p = c.parent
     if c.type != "binary_expression" or p is None or p.type != "for_statement":
         return None
-    op = c.child_by_field_name("operator")
-    left, right = c.child_by_field_name("left"), c.child_by_field_name("right")
-    upd = p.child_by_field_name("update")
+    op = c.child_by_field_id(fid.OPERATOR)
+    left, right = c.child_by_field_id(fid.LEFT), c.child_by_field_id(fid.RIGHT)
+    upd = p.child_by_field_id(fid.UPDATE)
     if op is None or op.type != "<" or left is None or right is None or upd is None:
         return None
     v = src.text(left)
@@ -329,7 +330,7 @@ def pointer_tests(
         c = strip_parens(node.ast)
         if c.type != "binary_expression" or not in_if(node.ast):
             continue
-        op = c.child_by_field_name("operator")
+        op = c.child_by_field_id(fid.OPERATOR)
         if op is None or op.type not in ("==", "!="):
             continue
         sides = []
@@ -406,7 +407,7 @@ def loop_vars(src: SourceFile, cfg: Cfg) -> set[str]:
         p = ast.parent if ast is not None else None
         if p is not None and p.type == "for_statement" and p.id not in seen:
             seen.add(p.id)
-            upd = p.child_by_field_name("update")
+            upd = p.child_by_field_id(fid.UPDATE)
             if upd is not None:
                 out.update(x for x in re.findall(r"[A-Za-z_]\w*", src.text(upd)))
     return out
@@ -586,7 +587,7 @@ def early_return(ast: Node) -> bool:
         st = st.parent
     if st is None or st.type != "if_statement":
         return False
-    body = st.child_by_field_name("consequence")
+    body = st.child_by_field_id(fid.CONSEQUENCE)
     while body is not None and body.type == "compound_statement" and body.named_child_count == 1:
         body = body.named_children[0]
     return body is not None and body.type == "return_statement"
@@ -604,8 +605,8 @@ def deref_var(src: SourceFile, n: Node, top: Node,
     is: not under ``&``, ``sizeof``, ``?:`` or one side of ``&&``/``||``.
     ``among``: the only names wanted (the others are None before the walk
     up the tree)."""
-    op = n.child_by_field_name("operator")
-    arg = n.child_by_field_name("argument")
+    op = n.child_by_field_id(fid.OPERATOR)
+    arg = n.child_by_field_id(fid.ARGUMENT)
     if op is None or op.type != "->" or arg is None or arg.type != "identifier":
         return None
     if among is not None and src.text(arg) not in among:
@@ -615,7 +616,7 @@ def deref_var(src: SourceFile, n: Node, top: Node,
         if p.type in _MAYBE_EVALUATED:
             return None
         if p.type == "binary_expression":
-            o = p.child_by_field_name("operator")
+            o = p.child_by_field_id(fid.OPERATOR)
             if o is not None and o.type in ("&&", "||"):
                 return None
         p = p.parent
@@ -635,8 +636,8 @@ def tested_call(src: SourceFile, c: Node, consts: Mapping[str, str],
         return c, False, None
     if c.type != "binary_expression":
         return None, False, None
-    op = c.child_by_field_name("operator")
-    left, right = c.child_by_field_name("left"), c.child_by_field_name("right")
+    op = c.child_by_field_id(fid.OPERATOR)
+    left, right = c.child_by_field_id(fid.LEFT), c.child_by_field_id(fid.RIGHT)
     if op is None or op.type not in ("==", "!=") or left is None or right is None:
         return None, False, None
     left, right = _stored_call(strip_parens(left)), _stored_call(strip_parens(right))
@@ -658,8 +659,8 @@ def _stored_call(e: Node) -> Node:
     (``(v = f(x))`` into a variable is a test of v: var_test)."""
     if e.type != "assignment_expression":
         return e
-    left, right = e.child_by_field_name("left"), e.child_by_field_name("right")
-    op = e.child_by_field_name("operator")
+    left, right = e.child_by_field_id(fid.LEFT), e.child_by_field_id(fid.RIGHT)
+    op = e.child_by_field_id(fid.OPERATOR)
     if left is None or right is None or op is None or op.type != "=" or \
             strip_parens(left).type == "identifier":
         return e

@@ -29,6 +29,7 @@ from xenpatch.analysis.conditions import canon_cond, in_if
 from xenpatch.analysis.functions import required, strip_parens
 from xenpatch.analysis.lockkeys import apply_aliases, split_arms, squash
 from xenpatch.analysis.values import arg_truth
+from xenpatch.c import fields as fid
 from xenpatch.c.cfg import Cfg, Kind
 from xenpatch.c.source import SourceFile
 
@@ -87,7 +88,7 @@ def variable_comparisons(src: SourceFile, cfg: Cfg, names: set[str]) -> set[str]
         c = strip_parens(node.ast)
         if c.type != "binary_expression":
             continue
-        op = c.child_by_field_name("operator")
+        op = c.child_by_field_id(fid.OPERATOR)
         # Whether it is an if's, last: that walks up the tree.
         if op is None or op.type not in ("==", "!=") or not in_if(node.ast):
             continue

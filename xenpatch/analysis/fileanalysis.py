@@ -45,6 +45,7 @@ from xenpatch.analysis.takes import takes_summary
 from xenpatch.analysis.templates import instantiate, template
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.analysis.values import ZERO, FileValues, constant_macros, file_values
+from xenpatch.c import fields as fid
 from xenpatch.c.cfg import call_args, call_name
 from xenpatch.c.source import (
     SourceError,
@@ -263,7 +264,7 @@ class FileAnalysis:
         prepared counts with that function's own recursion summary: the
         recursion through another function (a() calls b() calls a())."""
         info = collect(f.src, f.node, f.name)
-        body = f.node.child_by_field_name("body")
+        body = f.node.child_by_field_id(fid.BODY)
         takes: dict[str, Effect] = {}
         for n in body.named_children if body is not None else ():
             # Statements of the body itself: taken whatever the path, as
@@ -309,7 +310,7 @@ class FileAnalysis:
                 return None
             f = self.header_fn(name)
         got = None
-        body = f.node.child_by_field_name("body") if f is not None and depth < 3 else None
+        body = f.node.child_by_field_id(fid.BODY) if f is not None and depth < 3 else None
         params: list[str] = []
         text_of_body = ""
         if f is not None and body is not None:

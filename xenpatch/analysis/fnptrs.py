@@ -28,6 +28,7 @@ from functools import lru_cache
 
 from tree_sitter import Node
 
+from xenpatch.c import fields as fid
 from xenpatch.c.cfg import call_args, call_name
 from xenpatch.c.source import SourceFile, directives
 
@@ -279,7 +280,7 @@ def index(src: SourceFile, defined: Iterable[str],
 
 
 def _field_use(src: SourceFile, fe: Node, refs: FnRefs) -> None:
-    f = fe.child_by_field_name("field")
+    f = fe.child_by_field_id(fid.FIELD)
     if f is None:
         return
     name = src.text(f)
@@ -287,15 +288,15 @@ def _field_use(src: SourceFile, fe: Node, refs: FnRefs) -> None:
     if p is None:
         refs.read_fields.add(name)
         return
-    if p.type == "call_expression" and p.child_by_field_name("function") is not None and \
-            strip(p.child_by_field_name("function")) == fe:  # type: ignore[arg-type]
+    if p.type == "call_expression" and p.child_by_field_id(fid.FUNCTION) is not None and \
+            strip(p.child_by_field_id(fid.FUNCTION)) == fe:  # type: ignore[arg-type]
         caller = _enclosing_function(p)
         if caller is not None:
             refs.field_calls.setdefault(name, []).append((caller, p))
         else:
             refs.read_fields.add(name)
         return
-    if p.type == "assignment_expression" and p.child_by_field_name("left") == fe:
+    if p.type == "assignment_expression" and p.child_by_field_id(fid.LEFT) == fe:
         return  # a store: what is stored is indexed at the right side
     if p.type in ("if_statement", "while_statement", "condition_clause") or (
             p.type == "unary_expression" and p.children and p.children[0].type == "!") or (
@@ -311,7 +312,7 @@ def _identifier_use(src: SourceFile, n: Node, name: str, refs: FnRefs,
         refs.escapes.add(name)
         return
     if p.type == "call_expression":
-        fn = p.child_by_field_name("function")
+        fn = p.child_by_field_id(fid.FUNCTION)
         if fn is not None and strip(fn) == n:
             caller = _enclosing_function(p)
             if caller is None:
@@ -319,22 +320,22 @@ def _identifier_use(src: SourceFile, n: Node, name: str, refs: FnRefs,
             else:
                 refs.direct.setdefault(name, []).append((caller, p))
             return
-    if p.type == "function_declarator" and p.child_by_field_name("declarator") == n:
+    if p.type == "function_declarator" and p.child_by_field_id(fid.DECLARATOR) == n:
         return  # its definition or a prototype
     if p.type == "binary_expression" and p.children[1].type in ("==", "!="):
         return  # its address compared (ops->fn == f): nothing calls it there
     if p.type == "initializer_pair":
         designators = [c for c in p.children if c.type == "field_designator"]
-        if len(designators) == 1 and p.child_by_field_name("value") is not None:
+        if len(designators) == 1 and p.child_by_field_id(fid.VALUE) is not None:
             fd = designators[0].named_children
             if fd:
                 refs.stored.setdefault(src.text(fd[-1]), set()).add(name)
                 return
-    if p.type == "assignment_expression" and p.child_by_field_name("operator") is not None \
-            and src.text(p.child_by_field_name("operator")) == "=":  # type: ignore[arg-type]
-        left = p.child_by_field_name("left")
+    if p.type == "assignment_expression" and p.child_by_field_id(fid.OPERATOR) is not None \
+            and src.text(p.child_by_field_id(fid.OPERATOR)) == "=":  # type: ignore[arg-type]
+        left = p.child_by_field_id(fid.LEFT)
         if left is not None and left.type == "field_expression" and left != n:
-            fld = left.child_by_field_name("field")
+            fld = left.child_by_field_id(fid.FIELD)
             if fld is not None:
                 refs.stored.setdefault(src.text(fld), set()).add(name)
                 return

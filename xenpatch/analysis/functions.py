@@ -20,6 +20,7 @@ from tree_sitter import Node
 from xenpatch.analysis import values
 from xenpatch.analysis.events import Act, Branch
 from xenpatch.analysis.lockkeys import KEY_HEAD, squash
+from xenpatch.c import fields as fid
 from xenpatch.c.source import SourceFile
 
 
@@ -91,27 +92,27 @@ def shape_fn(info: FunctionInfo) -> Callable[[str], tuple[str, str]]:
 
 def declarator_name(src: SourceFile, d: Node | None) -> str | None:
     while d is not None and d.type not in ("identifier",):
-        d = d.child_by_field_name("declarator")
+        d = d.child_by_field_id(fid.DECLARATOR)
     return src.text(d) if d is not None else None
 
 
 def parameters(src: SourceFile, fn: Node) -> tuple[list[str], dict[str, str]]:
-    decl = fn.child_by_field_name("declarator")
+    decl = fn.child_by_field_id(fid.DECLARATOR)
     while decl is not None and decl.type != "function_declarator":
-        decl = decl.child_by_field_name("declarator")
+        decl = decl.child_by_field_id(fid.DECLARATOR)
     names: list[str] = []
     types: dict[str, str] = {}
     if decl is None:
         return names, types
-    plist = decl.child_by_field_name("parameters")
+    plist = decl.child_by_field_id(fid.PARAMETERS)
     for p in plist.named_children if plist is not None else []:
         if p.type != "parameter_declaration":
             continue
-        name = declarator_name(src, p.child_by_field_name("declarator"))
+        name = declarator_name(src, p.child_by_field_id(fid.DECLARATOR))
         if name is None:
             continue
         names.append(name)
-        t = p.child_by_field_name("type")
+        t = p.child_by_field_id(fid.TYPE)
         types[name] = squash(src.text(t)) if t is not None else ""
     return names, types
 
@@ -125,7 +126,7 @@ def strip_parens(e: Node) -> Node:
 def required(n: Node, name: str) -> Node:
     """A field the grammar always gives a node of this type (an
     assignment's left side, a binary expression's operands)."""
-    c = n.child_by_field_name(name)
+    c = n.child_by_field_id(fid.ID[name])
     assert c is not None, f"{n.type} at byte {n.start_byte} has no {name}"
     return c
 
@@ -136,14 +137,14 @@ def is_path(e: Node) -> bool:
     if e.type == "identifier":
         return True
     if e.type == "field_expression":
-        arg = e.child_by_field_name("argument")
+        arg = e.child_by_field_id(fid.ARGUMENT)
         return arg is not None and is_path(arg)
     if e.type == "pointer_expression":
-        arg = e.child_by_field_name("argument")
+        arg = e.child_by_field_id(fid.ARGUMENT)
         return arg is not None and is_path(arg)
     if e.type == "subscript_expression":
-        arg = e.child_by_field_name("argument")
-        idx = e.child_by_field_name("index")
+        arg = e.child_by_field_id(fid.ARGUMENT)
+        idx = e.child_by_field_id(fid.INDEX)
         return arg is not None and is_path(arg) and idx is not None and (
             idx.type in ("identifier", "number_literal")
         )
@@ -161,7 +162,7 @@ INDEXED = frozenset({
 def collect(src: SourceFile, fn: Node, name: str) -> FunctionInfo:
     """Aliases and flag variables of one function."""
     params, ptypes = parameters(src, fn)
-    body = fn.child_by_field_name("body")
+    body = fn.child_by_field_id(fid.BODY)
     assigns: dict[str, list[Node | None]] = {}
     locals_: set[str] = set()
     addr_taken: set[str] = set()
@@ -173,12 +174,12 @@ def collect(src: SourceFile, fn: Node, name: str) -> FunctionInfo:
     for n in src.node_index(body, INDEXED).nodes if body is not None else ():
         t = n.type
         if t == "init_declarator":
-            v = declarator_name(src, n.child_by_field_name("declarator"))
+            v = declarator_name(src, n.child_by_field_id(fid.DECLARATOR))
             if v is not None:
                 locals_.add(v)
-                assigns.setdefault(v, []).append(n.child_by_field_name("value"))
+                assigns.setdefault(v, []).append(n.child_by_field_id(fid.VALUE))
         elif t == "declaration":
-            ty = n.child_by_field_name("type")
+            ty = n.child_by_field_id(fid.TYPE)
             for d in n.children_by_field_name("declarator"):
                 v = declarator_name(src, d)
                 if v is not None:
@@ -190,20 +191,20 @@ def collect(src: SourceFile, fn: Node, name: str) -> FunctionInfo:
             if (o := out_param(src, left)) is not None and o[1:] in params:
                 # *gfn = INVALID_GFN: what the caller finds in its variable
                 # after the call (summaries.out_facts).
-                op = n.child_by_field_name("operator")
-                rhs = n.child_by_field_name("right") if op is not None and op.type == "=" else None
+                op = n.child_by_field_id(fid.OPERATOR)
+                rhs = n.child_by_field_id(fid.RIGHT) if op is not None and op.type == "=" else None
                 assigns.setdefault(o, []).append(rhs)
             elif left.type == "identifier" or local_field(src, left) is not None:
-                op = n.child_by_field_name("operator")
-                rhs = n.child_by_field_name("right") if op is not None and op.type == "=" else None
+                op = n.child_by_field_id(fid.OPERATOR)
+                rhs = n.child_by_field_id(fid.RIGHT) if op is not None and op.type == "=" else None
                 assigns.setdefault(squash(src.text(left)), []).append(rhs)
         elif t == "update_expression":
             arg = strip_parens(required(n, "argument"))
             if arg.type == "identifier":
                 assigns.setdefault(src.text(arg), []).append(None)
         elif t == "pointer_expression":
-            op = n.child_by_field_name("operator")
-            target = n.child_by_field_name("argument")
+            op = n.child_by_field_id(fid.OPERATOR)
+            target = n.child_by_field_id(fid.ARGUMENT)
             if op is not None and op.type == "&" and target is not None \
                     and target.type == "identifier":
                 addr_taken.add(src.text(target))
@@ -297,9 +298,9 @@ def local_field(src: SourceFile, e: Node) -> str | None:
     """``buf.start``: a field of a struct variable (not through a pointer)."""
     if e.type != "field_expression":
         return None
-    op = e.child_by_field_name("operator")
-    arg = e.child_by_field_name("argument")
-    fld = e.child_by_field_name("field")
+    op = e.child_by_field_id(fid.OPERATOR)
+    arg = e.child_by_field_id(fid.ARGUMENT)
+    fld = e.child_by_field_id(fid.FIELD)
     if op is None or op.type != "." or arg is None or arg.type != "identifier" or fld is None:
         return None
     return src.text(arg) + "." + src.text(fld)
@@ -316,8 +317,8 @@ def out_param(src: SourceFile, e: Node) -> str | None:
     for its caller (the name is only tracked for parameters)."""
     if e.type != "pointer_expression":
         return None
-    op = e.child_by_field_name("operator")
-    arg = e.child_by_field_name("argument")
+    op = e.child_by_field_id(fid.OPERATOR)
+    arg = e.child_by_field_id(fid.ARGUMENT)
     arg = strip_parens(arg) if arg is not None else None
     if op is None or op.type != "*" or arg is None or arg.type != "identifier":
         return None

@@ -85,8 +85,15 @@ def node_states(res: Result, info_acts: Sequence[Sequence[object]]
     entered), or "*" when other moves may come first (a call there may
     come after the move: its state is unknown)."""
     seen: dict[int, set[str | None]] = {}
+    # The states of a run share few distinct facts: each read once (by
+    # the tuple's identity: they all live in res.parents meanwhile).
+    read: dict[int, str | None] = {}
     for n, st in res.parents:
-        v = None if st.fact(UNKNOWN) is not None else st.fact("%irq")
+        key = id(st.facts)
+        if key in read:
+            v = read[key]
+        else:
+            v = read[key] = None if st.fact(UNKNOWN) is not None else st.fact("%irq")
         seen.setdefault(n, set()).add(v)
     out: dict[int, tuple[str | None, str | None]] = {}
     for n, vals in seen.items():

@@ -195,14 +195,14 @@ def function_takes(f: FunctionUnit, kinds: frozenset[str],
     # The nodes on every path, found once (not walked per node asked).
     every: list[frozenset[int]] = []
 
-    preds: list[dict[int, list[int]]] = []
+    deciders: list[pathconds.Deciders] = []
     at: dict[int, list[pathconds.Cond]] = {}
 
     def conds_at(i: int) -> list[pathconds.Cond]:
         if i not in at:
-            if not preds:
-                preds.append(predecessors(cfg))
-            at[i] = pathconds.decided_conds(f.src, cfg, i, preds[0])
+            if not deciders:
+                deciders.append(pathconds.Deciders(cfg))
+            at[i] = pathconds.decided_conds(f.src, cfg, i, deciders[0])
         return at[i]
 
     def on_every(i: int) -> bool:

@@ -57,9 +57,9 @@ from collections.abc import Iterable
 from tree_sitter import Node
 
 from xenpatch.analysis.lockkeys import squash
+from xenpatch.c import fields as fid
 from xenpatch.c.cfg import Cfg, Kind
 from xenpatch.c.source import SourceFile
-from xenpatch.graphs import reachable
 
 Cond = tuple[str, bool | None]
 
@@ -71,12 +71,11 @@ _ATOMS = ("call_expression", "field_expression", "identifier", "subscript_expres
           "pointer_expression")
 
 
-def decided_conds(src: SourceFile, cfg: Cfg, node: int,
-                  preds: dict[int, list[int]]) -> list[Cond]:
+def decided_conds(src: SourceFile, cfg: Cfg, node: int, deciders: Deciders) -> list[Cond]:
     """The predicates of the branches that decide whether ``node`` is
     reached (one successor reaches it, another does not), in the
-    function's own names (squashed text)."""
-    return branch_conds(src, cfg, deciding_branches(cfg, node, preds))
+    function's own names (squashed text).  ``deciders``: the CFG's."""
+    return branch_conds(src, cfg, deciding_branches(cfg, node, deciders))
 
 
 def branch_conds(src: SourceFile, cfg: Cfg,
@@ -90,16 +89,41 @@ def branch_conds(src: SourceFile, cfg: Cfg,
     return out
 
 
-def deciding_branches(cfg: Cfg, node: int, preds: dict[int, list[int]]
+class Deciders:
+    """What deciding_branches() reads of one CFG, found once for the many
+    nodes asked of it: each node's predecessors, and the branch nodes (a
+    condition or a switch with two successors or more)."""
+
+    __slots__ = ("preds", "branches")
+
+    def __init__(self, cfg: Cfg) -> None:
+        preds: list[list[int]] = [[] for _ in cfg.nodes]
+        for n in cfg.nodes:
+            for x in n.succ:
+                preds[x].append(n.id)
+        self.preds = preds
+        self.branches = [n for n in cfg.nodes if n.ast is not None and len(n.succ) >= 2
+                         and n.kind in (Kind.COND, Kind.SWITCH)]
+
+
+def deciding_branches(cfg: Cfg, node: int, deciders: Deciders
                       ) -> list[tuple[int, bool | None]]:
     """The branch nodes that decide whether ``node`` is reached (one
     successor reaches it, another does not), each with the outcome the
-    path needs (None: a switch, or a branch of more successors)."""
-    reach = reachable([node], lambda i: preds.get(i, ()))
+    path needs (None: a switch, or a branch of more successors); in the
+    order of their ids (every user reads them as a set)."""
+    preds = deciders.preds
+    reach = {node}
+    todo = [node]
+    while todo:
+        for m in preds[todo.pop()]:
+            if m not in reach:
+                reach.add(m)
+                todo.append(m)
     out: list[tuple[int, bool | None]] = []
-    for c in reach:
-        n = cfg.nodes[c]
-        if c == node or n.ast is None or len(n.succ) < 2 or n.kind not in (Kind.COND, Kind.SWITCH):
+    for n in deciders.branches:
+        c = n.id
+        if c == node or c not in reach:
             continue
         on = [x in reach for x in n.succ]
         if all(on):
@@ -111,17 +135,17 @@ def deciding_branches(cfg: Cfg, node: int, preds: dict[int, list[int]]
 def pointer_params(src: SourceFile, fn: Node) -> frozenset[str]:
     """The parameters of function definition ``fn`` declared as pointers
     or arrays (``struct irq_desc *desc``; a typedef'd pointer is not seen)."""
-    decl = fn.child_by_field_name("declarator")
+    decl = fn.child_by_field_id(fid.DECLARATOR)
     while decl is not None and decl.type != "function_declarator":
-        decl = decl.child_by_field_name("declarator")
-    plist = decl.child_by_field_name("parameters") if decl is not None else None
+        decl = decl.child_by_field_id(fid.DECLARATOR)
+    plist = decl.child_by_field_id(fid.PARAMETERS) if decl is not None else None
     out: set[str] = set()
     for p in plist.named_children if plist is not None else []:
-        d = p.child_by_field_name("declarator")
+        d = p.child_by_field_id(fid.DECLARATOR)
         pointer = False
         while d is not None and d.type != "identifier":
             pointer = pointer or d.type in ("pointer_declarator", "array_declarator")
-            d = d.child_by_field_name("declarator")
+            d = d.child_by_field_id(fid.DECLARATOR)
         if d is not None and pointer:
             out.add(src.text(d))
     return frozenset(out)
@@ -139,7 +163,7 @@ def _object_use(e: Node, root: Node) -> bool:
         if up.type == "argument_list":
             return True
         field = _DEREF_BASE.get(up.type)
-        base = up.child_by_field_name(field) if field is not None else None
+        base = up.child_by_field_id(fid.ID[field]) if field is not None else None
         if base is not None and base.id == child.id and \
                 not (up.type == "pointer_expression" and _op(up) == "&"):
             return True
@@ -149,7 +173,7 @@ def _object_use(e: Node, root: Node) -> bool:
 
 def _op(e: Node) -> str:
     """A pointer_expression's operator (``*`` or ``&``)."""
-    op = e.child_by_field_name("operator")
+    op = e.child_by_field_id(fid.OPERATOR)
     return op.type if op is not None else ""
 
 
@@ -182,7 +206,7 @@ def _writes(e: Node) -> bool:
         if n.type in ("update_expression", "assignment_expression"):
             return True
         if n.type == "pointer_expression" and _op(n) == "&":
-            arg = n.child_by_field_name("argument")
+            arg = n.child_by_field_id(fid.ARGUMENT)
             if arg is not None and arg.type in ("field_expression", "subscript_expression"):
                 return True
         todo.extend(n.named_children)
@@ -197,7 +221,7 @@ def _walk_ids(e: Node) -> list[Node]:
         n = todo.pop()
         if n.type == "identifier":
             up = n.parent
-            fn = up.child_by_field_name("function") if up is not None and \
+            fn = up.child_by_field_id(fid.FUNCTION) if up is not None and \
                 up.type == "call_expression" else None
             if fn is None or fn.id != n.id:
                 out.append(n)
@@ -207,29 +231,51 @@ def _walk_ids(e: Node) -> list[Node]:
 
 
 def blind_to_caller(src: SourceFile, cfg: Cfg, branches: list[tuple[int, bool | None]],
-                    params: list[str], pointers: frozenset[str], hidden: frozenset[str]
-                    ) -> frozenset[int] | None:
+                    params: list[str], pointers: frozenset[str], hidden: frozenset[str],
+                    memo: dict[tuple[int, bool | None, frozenset[str]], bool | int | None]
+                    | None = None) -> frozenset[int] | None:
     """Is a node reached on the paths every deciding branch of which
     (``branches``: deciding_branches()) reads only what no caller's
     argument decides (module doc)?  None if
     not; else the indexes of the pointer parameters the path needs
     non-NULL (``if ( !s ) goto out;`` before the take: a call site binds
     them, irqtakes.nonnull_at()).  A node on every path has no deciding
-    branch: blind, needing nothing."""
+    branch: blind, needing nothing.  ``memo``: each branch's verdict, for
+    the many nodes of one function (of its ``src``, ``cfg``, ``params``
+    and ``pointers``) that share branches."""
     ps = frozenset(params)
     need: set[int] = set()
     for c, pol in branches:
-        ast = cfg.nodes[c].ast
-        if ast is None:
+        if memo is None:
+            got = _branch_verdict(src, cfg, c, pol, params, ps, pointers, hidden)
+        else:
+            key = (c, pol, hidden)
+            if key in memo:
+                got = memo[key]
+            else:
+                got = memo[key] = _branch_verdict(src, cfg, c, pol, params, ps, pointers, hidden)
+        if got is None:
             return None
-        if _branch_blind(src, ast, ps, pointers, hidden):
-            continue
-        got = atoms(src, ast, pol) if pol is not None else []
-        if len(got) == 1 and got[0][1] is True and got[0][0] in pointers:
-            need.add(params.index(got[0][0]))  # a NULL test the path passes
-            continue
-        return None
+        if got is not True:
+            need.add(got)
     return frozenset(need)
+
+
+def _branch_verdict(src: SourceFile, cfg: Cfg, c: int, pol: bool | None, params: list[str],
+                    ps: frozenset[str], pointers: frozenset[str], hidden: frozenset[str]
+                    ) -> bool | int | None:
+    """One deciding branch of blind_to_caller(): True if it reads only
+    what no caller's argument decides, the index of the pointer parameter
+    a NULL test of which the path passes, else None."""
+    ast = cfg.nodes[c].ast
+    if ast is None:
+        return None
+    if _branch_blind(src, ast, ps, pointers, hidden):
+        return True
+    got = atoms(src, ast, pol) if pol is not None else []
+    if len(got) == 1 and got[0][1] is True and got[0][0] in pointers:
+        return params.index(got[0][0])  # a NULL test the path passes
+    return None
 
 
 def predecessors(cfg: Cfg) -> dict[int, list[int]]:
@@ -247,21 +293,21 @@ def atoms(src: SourceFile, e: Node, pol: bool | None) -> list[Cond]:
         if e.type == "parenthesized_expression" and e.named_child_count == 1:
             e = e.named_children[0]
         elif e.type == "unary_expression" and src.text(e).lstrip().startswith("!"):
-            arg = e.child_by_field_name("argument")
+            arg = e.child_by_field_id(fid.ARGUMENT)
             if arg is None:
                 return []
             e, pol = arg, (None if pol is None else not pol)
         elif e.type == "call_expression" and _fn_name(src, e) in _HINTS:
-            args = e.child_by_field_name("arguments")
+            args = e.child_by_field_id(fid.ARGUMENTS)
             if args is None or args.named_child_count != 1:
                 return []
             e = args.named_children[0]
         else:
             break
     if e.type == "binary_expression":
-        op = e.child_by_field_name("operator")
+        op = e.child_by_field_id(fid.OPERATOR)
         o = src.text(op) if op is not None else ""
-        left, right = e.child_by_field_name("left"), e.child_by_field_name("right")
+        left, right = e.child_by_field_id(fid.LEFT), e.child_by_field_id(fid.RIGHT)
         if left is None or right is None:
             return []
         if o in ("==", "!=") and (_zero(src, left) or _zero(src, right)):
@@ -286,7 +332,7 @@ def atoms(src: SourceFile, e: Node, pol: bool | None) -> list[Cond]:
 
 
 def _fn_name(src: SourceFile, call: Node) -> str | None:
-    fn = call.child_by_field_name("function")
+    fn = call.child_by_field_id(fid.FUNCTION)
     return src.text(fn) if fn is not None else None
 
 

@@ -26,13 +26,14 @@ from dataclasses import dataclass
 from tree_sitter import Node
 
 from xenpatch.analysis.fileanalysis import FileAnalysis
-from xenpatch.analysis.functions import FunctionInfo, collect, strip_parens
+from xenpatch.analysis.functions import INDEXED, FunctionInfo, collect, strip_parens
 from xenpatch.analysis.lockkeys import apply_aliases
 from xenpatch.analysis.locktable import Effect, resolve, substitute
 from xenpatch.analysis.templates import instantiate, template
 from xenpatch.analysis.unit import FunctionUnit
+from xenpatch.c import fields as fid
 from xenpatch.c.cfg import call_args, call_name
-from xenpatch.c.source import SourceFile, walk
+from xenpatch.c.source import SourceFile
 from xenpatch.graphs import once_cut
 
 # What a held-lock predicate's name may end in, after the name of the
@@ -108,7 +109,7 @@ class Preconditions:
             f = fa.header_fn(name)
         if f is None:
             return None
-        body = f.node.child_by_field_name("body")
+        body = f.node.child_by_field_id(fid.BODY)
         stmts = [c for c in body.named_children if c.type != "comment"] if body else []
         if len(stmts) != 1 or stmts[0].type != "return_statement" or not stmts[0].named_children:
             return None
@@ -193,16 +194,16 @@ class Preconditions:
         (BUG_ON's: the negated ones)."""
         e = strip_parens(e)
         if e.type == "binary_expression":
-            op = e.child_by_field_name("operator")
+            op = e.child_by_field_id(fid.OPERATOR)
             if op is not None and op.type == ("||" if negated else "&&"):
-                left, right = e.child_by_field_name("left"), e.child_by_field_name("right")
+                left, right = e.child_by_field_id(fid.LEFT), e.child_by_field_id(fid.RIGHT)
                 return [*(self._asserted(src, left, negated) if left else []),
                         *(self._asserted(src, right, negated) if right else [])]
             return []
         if negated:
             if e.type != "unary_expression" or not src.text(e).lstrip().startswith("!"):
                 return []
-            arg = e.child_by_field_name("argument")
+            arg = e.child_by_field_id(fid.ARGUMENT)
             return self._asserted(src, arg, False) if arg is not None else []
         if e.type != "call_expression":
             return []
@@ -220,14 +221,17 @@ def prefix_calls(f: FunctionUnit) -> Iterator[tuple[Node, str]]:
     top-level statements up to the first that is not an expression or a
     declaration).  XL015's requirements and the IRQ demands
     (irqdemand.py) are read from these."""
-    body = f.node.child_by_field_name("body")
+    body = f.node.child_by_field_id(fid.BODY)
     if body is None:
         return
     src = f.src
+    # The body's node index (functions.collect() made it): its nodes under
+    # a statement are walk()'s of those types, in the same order.
+    index = src.node_index(body, INDEXED)
     for stmt in body.named_children:
         if stmt.type in _BRANCHY or stmt.type not in _STRAIGHT:
             return
-        for call in (n for n in walk(stmt) if n.type == "call_expression"):
+        for call in (n for n in index.under(stmt) if n.type == "call_expression"):
             name = call_name(src, call)
             if name is not None:
                 yield call, name

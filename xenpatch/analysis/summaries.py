@@ -25,6 +25,7 @@ from xenpatch.analysis.takes import lock_takes
 from xenpatch.analysis.templates import template
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.analysis.values import EXACT, NEG, NOT, NZ, POS, ZERO, plain, value_class
+from xenpatch.c import fields as fid
 from xenpatch.c.cfg import Kind
 
 
@@ -121,7 +122,7 @@ def _try_like(
 
 
 def _returns_pointer(f: FunctionUnit) -> bool:
-    d = f.node.child_by_field_name("declarator")
+    d = f.node.child_by_field_id(fid.DECLARATOR)
     return d is not None and d.type == "pointer_declarator"
 
 

@@ -21,6 +21,7 @@ from xenpatch.analysis.pathstate import Result
 from xenpatch.analysis.templates import template
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.analysis.values import arg_truth
+from xenpatch.c import fields as fid
 from xenpatch.c.cfg import Cfg, Kind
 from xenpatch.c.source import SourceFile
 from xenpatch.graphs import reachable
@@ -48,14 +49,14 @@ def lock_takes(f: FunctionUnit, res: Result | None, summarised: set[str]) -> lis
     held_test: bool | None = None
     value_tests: list[tuple[int, str | None]] | None = None
     cfg, src, info = f.cfg, f.src, f.info
-    preds: list[dict[int, list[int]]] = []
+    deciders: list[pathconds.Deciders] = []
     at: dict[int, list[pathconds.Cond]] = {}
 
     def conds_at(node: int) -> list[pathconds.Cond]:
         if node not in at:
-            if not preds:
-                preds.append(pathconds.predecessors(cfg))
-            at[node] = pathconds.decided_conds(src, cfg, node, preds[0])
+            if not deciders:
+                deciders.append(pathconds.Deciders(cfg))
+            at[node] = pathconds.decided_conds(src, cfg, node, deciders[0])
         return at[node]
 
     hid: list[set[str]] = []
@@ -216,7 +217,7 @@ _HELD_CALL = re.compile(rb"locked\w*\s*\(", re.I)
 def _tests_held(src: SourceFile, cfg: Cfg, f: Node, params: list[str]) -> bool:
     """Does the function ask whether a lock is held?  A parameter's plain
     test is not asking: the call's argument binds it."""
-    body = f.child_by_field_name("body")
+    body = f.child_by_field_id(fid.BODY)
     if body is not None and _HELD_CALL.search(body.text or b"") is not None:
         return True
     return any(n.kind is Kind.COND and n.ast is not None
@@ -232,7 +233,7 @@ _HINTS = frozenset(("likely", "unlikely"))
 
 
 def _call_name(src: SourceFile, call: Node | None) -> str | None:
-    fn = call.child_by_field_name("function") if call is not None else None
+    fn = call.child_by_field_id(fid.FUNCTION) if call is not None else None
     return src.text(fn) if fn is not None else None
 
 
@@ -261,7 +262,7 @@ def _value_tests(src: SourceFile, cfg: Cfg, params: list[str]) -> list[tuple[int
                     reads = True
                 elif not _CONST.fullmatch(name) and not (
                         x.parent is not None and x.parent.type == "call_expression"
-                        and x.parent.child_by_field_name("function") == x):
+                        and x.parent.child_by_field_id(fid.FUNCTION) == x):
                     other = True
             stack.extend(x.named_children)
         if reads and not other:
@@ -356,7 +357,7 @@ def _tested_name(src: SourceFile, ast: Node | None) -> str | None:
         if ast.type == "parenthesized_expression" and ast.named_child_count == 1:
             ast = ast.named_children[0]
         elif ast.type == "unary_expression" and src.text(ast).lstrip().startswith("!"):
-            ast = ast.child_by_field_name("argument")
+            ast = ast.child_by_field_id(fid.ARGUMENT)
         else:
             break
     return src.text(ast) if ast is not None and ast.type == "identifier" else None
@@ -371,7 +372,7 @@ def _param_test(src: SourceFile, ast: Node | None, param: str) -> bool | None:
             ast = ast.named_children[0]
         elif ast.type == "unary_expression" and src.text(ast).lstrip().startswith("!"):
             neg = not neg
-            ast = ast.child_by_field_name("argument")
+            ast = ast.child_by_field_id(fid.ARGUMENT)
         else:
             break
     if ast is None or ast.type != "identifier" or src.text(ast) != param:

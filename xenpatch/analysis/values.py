@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
+from xenpatch.c import fields as fid
 from xenpatch.c.cfg import call_name
 from xenpatch.c.source import SourceFile, directives
 from xenpatch.errors import XenpatchError
@@ -184,12 +185,12 @@ def file_values(src: SourceFile, rules: ValueRules) -> FileValues:
         for declarator in d.children_by_field_name("declarator"):
             decl: Node | None = declarator
             if declarator.type == "init_declarator":
-                decl = declarator.child_by_field_name("declarator")
+                decl = declarator.child_by_field_id(fid.DECLARATOR)
             if decl is None or decl.type in ("function_declarator", "pointer_declarator"):
                 continue
             is_array = decl.type == "array_declarator"
             while decl is not None and decl.type != "identifier":
-                decl = decl.child_by_field_name("declarator")
+                decl = decl.child_by_field_id(fid.DECLARATOR)
             if decl is None:
                 continue
             objects.add(src.text(decl))
@@ -263,7 +264,7 @@ def exact_macros(texts: Iterable[bytes]) -> dict[str, int | str]:
 
 def _strip(e: Node) -> Node:
     while e.type in ("parenthesized_expression", "cast_expression"):
-        inner = e.child_by_field_name("value") if e.type == "cast_expression" else (
+        inner = e.child_by_field_id(fid.VALUE) if e.type == "cast_expression" else (
             e.named_children[0] if e.named_child_count == 1 else None)
         if inner is None:
             break
@@ -277,8 +278,8 @@ def constant_origin(src: SourceFile, e: Node, fv: FileValues) -> str | None:
     if e.type == "identifier" and src.text(e) in fv.arrays:
         return "@" + src.text(e)
     if e.type == "pointer_expression":
-        op = e.child_by_field_name("operator")
-        arg = e.child_by_field_name("argument")
+        op = e.child_by_field_id(fid.OPERATOR)
+        arg = e.child_by_field_id(fid.ARGUMENT)
         if op is not None and op.type == "&" and arg is not None and arg.type == "identifier" \
                 and src.text(arg) in fv.objects:
             return "@" + src.text(arg)
@@ -454,8 +455,8 @@ def value_class(src: SourceFile, e: Node | None,
             return ZERO
         return consts.get(name) if consts else None
     if t == "unary_expression":
-        op = e.child_by_field_name("operator")
-        arg = e.child_by_field_name("argument")
+        op = e.child_by_field_id(fid.OPERATOR)
+        arg = e.child_by_field_id(fid.ARGUMENT)
         if op is not None and op.type == "-" and arg is not None and (
             arg.type == "number_literal"
             or (arg.type == "identifier" and src.text(arg).isupper())
@@ -464,7 +465,7 @@ def value_class(src: SourceFile, e: Node | None,
     if t == "call_expression" and call_name(src, e) == "ERR_PTR":
         return NEG
     if t == "cast_expression":
-        return value_class(src, e.child_by_field_name("value"), consts)
+        return value_class(src, e.child_by_field_id(fid.VALUE), consts)
     return None
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from tree_sitter import Node
 
+from xenpatch.c import fields as fid
 from xenpatch.c.source import SourceFile, directives, walk
 from xenpatch.errors import XenpatchError
 
@@ -188,7 +189,7 @@ def file_flow_macros(
 
 
 def call_name(src: SourceFile, call: Node) -> str | None:
-    fn = call.child_by_field_name("function")
+    fn = call.child_by_field_id(fid.FUNCTION)
     if fn is None:
         return None
     while fn.type == "parenthesized_expression" and fn.named_child_count == 1:
@@ -199,7 +200,7 @@ def call_name(src: SourceFile, call: Node) -> str | None:
 
 
 def call_args(call: Node) -> list[Node]:
-    args = call.child_by_field_name("arguments")
+    args = call.child_by_field_id(fid.ARGUMENTS)
     if args is None:
         return []
     return [a for a in args.named_children if a.type != "comment"]
@@ -297,30 +298,30 @@ class _Builder:
         if t in ("expression_statement", "declaration"):
             return self.simple(s, nxt)
         if t == "if_statement":
-            alt = s.child_by_field_name("alternative")
+            alt = s.child_by_field_id(fid.ALTERNATIVE)
             f = nxt
             if alt is not None:
                 # tree-sitter-c wraps the else branch in an else_clause.
                 f = self.stmt(alt, nxt, brk, cont)
-            cons = s.child_by_field_name("consequence")
+            cons = s.child_by_field_id(fid.CONSEQUENCE)
             tr = self.stmt(cons, nxt, brk, cont) if cons is not None else nxt
-            return self.cond(s.child_by_field_name("condition"), tr, f)
+            return self.cond(s.child_by_field_id(fid.CONDITION), tr, f)
         if t == "else_clause":
             return self.seq(s.named_children, nxt, brk, cont)
         if t == "while_statement":
             head = self.new(Kind.NOP, None, [], at=s)
-            body_node = s.child_by_field_name("body")
+            body_node = s.child_by_field_id(fid.BODY)
             assert body_node is not None  # a required field in tree-sitter-c's grammar
             body = self.stmt(body_node, head, nxt, head)
-            self.nodes[head].succ = [self.cond(s.child_by_field_name("condition"), body, nxt)]
+            self.nodes[head].succ = [self.cond(s.child_by_field_id(fid.CONDITION), body, nxt)]
             return head
         if t == "do_statement":
             head = self.new(Kind.NOP, None, [], at=s)
-            test = self.new(Kind.NOP, None, [], at=s.child_by_field_name("condition"))
-            body_node = s.child_by_field_name("body")
+            test = self.new(Kind.NOP, None, [], at=s.child_by_field_id(fid.CONDITION))
+            body_node = s.child_by_field_id(fid.BODY)
             assert body_node is not None  # a required field in tree-sitter-c's grammar
             body = self.stmt(body_node, test, nxt, test)
-            self.nodes[test].succ = [self.cond(s.child_by_field_name("condition"), head, nxt)]
+            self.nodes[test].succ = [self.cond(s.child_by_field_id(fid.CONDITION), head, nxt)]
             self.nodes[head].succ = [body]
             return head
         if t == "for_statement":
@@ -340,11 +341,11 @@ class _Builder:
                 return nxt
             return self.new(Kind.NOP, None, [cont], at=s)
         if t == "goto_statement":
-            lbl = s.child_by_field_name("label")
+            lbl = s.child_by_field_id(fid.LABEL)
             assert lbl is not None  # a required field in tree-sitter-c's grammar
             return self.new(Kind.NOP, None, [self.label(self.src.text(lbl))], at=s)
         if t == "labeled_statement":
-            lbl = s.child_by_field_name("label")
+            lbl = s.child_by_field_id(fid.LABEL)
             assert lbl is not None  # a required field in tree-sitter-c's grammar
             name = self.src.text(lbl)
             self.defined_labels.add(name)
@@ -412,10 +413,10 @@ class _Builder:
 
     def pp_condition(self, s: Node) -> str | None:
         if s.type in ("preproc_if", "preproc_elif"):
-            c = s.child_by_field_name("condition")
+            c = s.child_by_field_id(fid.CONDITION)
             return " ".join(self.src.text(c).split()) if c is not None else None
         if s.type in ("preproc_ifdef", "preproc_elifdef"):
-            name = s.child_by_field_name("name")
+            name = s.child_by_field_id(fid.NAME)
             if name is None:
                 return None
             neg = self.src.text(s.children[0]).strip().endswith("ndef")
@@ -423,12 +424,12 @@ class _Builder:
         return None
 
     def for_stmt(self, s: Node, nxt: int) -> int:
-        init = s.child_by_field_name("initializer")
-        cond = s.child_by_field_name("condition")
-        upd = s.child_by_field_name("update")
+        init = s.child_by_field_id(fid.INITIALIZER)
+        cond = s.child_by_field_id(fid.CONDITION)
+        upd = s.child_by_field_id(fid.UPDATE)
         head = self.new(Kind.NOP, None, [], at=s)
         step = self.new(Kind.STMT, upd, [head], at=upd) if upd is not None else head
-        body_node = s.child_by_field_name("body")
+        body_node = s.child_by_field_id(fid.BODY)
         body = self.stmt(body_node, step, nxt, step) if body_node is not None else step
         self.nodes[head].succ = [self.cond(cond, body, nxt) if cond is not None else body]
         # for ( i = 0; i < NR_THINGS; i++ ) runs its body at least once: a
@@ -449,8 +450,8 @@ class _Builder:
         m = re.fullmatch(r"(?:\w+\s+)?([A-Za-z_]\w*)\s*=\s*0", self.src.text(init).strip())
         if m is None:
             return False
-        op = cond.child_by_field_name("operator")
-        left, right = cond.child_by_field_name("left"), cond.child_by_field_name("right")
+        op = cond.child_by_field_id(fid.OPERATOR)
+        left, right = cond.child_by_field_id(fid.LEFT), cond.child_by_field_id(fid.RIGHT)
         if op is None or op.type != "<" or left is None or right is None:
             return False
         if self.src.text(left) != m.group(1):
@@ -461,11 +462,11 @@ class _Builder:
         return right.type == "identifier" and bound.isupper()
 
     def case_body(self, case: Node) -> list[Node]:
-        value = case.child_by_field_name("value")
+        value = case.child_by_field_id(fid.VALUE)
         return [c for c in case.named_children if c != value and c.type != "comment"]
 
     def switch(self, s: Node, nxt: int, cont: int | None) -> int:
-        body = s.child_by_field_name("body")
+        body = s.child_by_field_id(fid.BODY)
         assert body is not None  # a required field in tree-sitter-c's grammar
         cases = [c for c in body.named_children if c.type == "case_statement"]
         # tree-sitter-c ends a case at an #ifdef in its body: what follows
@@ -487,7 +488,7 @@ class _Builder:
         for case in reversed(cases):
             after = self.seq(self.case_body(case) + tails.get(case.id, []), after, nxt, cont)
             targets.append(after)
-            values.append(case.child_by_field_name("value"))
+            values.append(case.child_by_field_id(fid.VALUE))
             if values[-1] is None:
                 has_default = True
         targets.reverse()
@@ -496,13 +497,13 @@ class _Builder:
         # its own already).
         for case, entry in sorted(self.loose_cases[mark:], key=lambda x: x[0].start_byte):
             targets.append(entry)
-            values.append(case.child_by_field_name("value"))
+            values.append(case.child_by_field_id(fid.VALUE))
             has_default |= values[-1] is None
         del self.loose_cases[mark:]
         if not has_default:
             targets.append(nxt)
             values.append(None)
-        cond = s.child_by_field_name("condition")
+        cond = s.child_by_field_id(fid.CONDITION)
         nid = self.new(Kind.SWITCH, cond, targets or [nxt], at=s)
         if targets:
             self.case_values[nid] = values
@@ -568,18 +569,18 @@ class _Builder:
             if len(args) == 1:
                 return self.cond(args[0], t, f)
         if c.type == "binary_expression":
-            op = c.child_by_field_name("operator")
+            op = c.child_by_field_id(fid.OPERATOR)
             optext = op.type if op is not None else ""
-            left = c.child_by_field_name("left")
-            right = c.child_by_field_name("right")
+            left = c.child_by_field_id(fid.LEFT)
+            right = c.child_by_field_id(fid.RIGHT)
             if optext == "&&":
                 return self.cond(left, self.cond(right, t, f), f)
             if optext == "||":
                 return self.cond(left, t, self.cond(right, t, f))
         if c.type == "unary_expression":
-            op = c.child_by_field_name("operator")
+            op = c.child_by_field_id(fid.OPERATOR)
             if op is not None and op.type == "!":
-                return self.cond(c.child_by_field_name("argument"), f, t)
+                return self.cond(c.child_by_field_id(fid.ARGUMENT), f, t)
         const = self.constant(c)
         if const is not None:
             return t if const else f
@@ -599,7 +600,7 @@ class _Builder:
 
 
 def function_body(fn: Node) -> Node | None:
-    return fn.child_by_field_name("body")
+    return fn.child_by_field_id(fid.BODY)
 
 
 def build_cfg(src: SourceFile, fn: Node, name: str, config: CfgConfig) -> Cfg:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from tree_sitter import Node
 
+from xenpatch.c import fields as fid
 from xenpatch.c.masking import MacroTable, default_macro_table
 from xenpatch.c.source import SourceError, SourceFile, parse_bytes
 from xenpatch.c.types import CType, FileFacts, MacroBody, file_facts, idioms, type_from_text
@@ -229,7 +230,7 @@ def _parse_expression(path: str, body: bytes) -> tuple[SourceFile, Node] | None:
     except SourceError:
         return None
     fn = src.root.named_children[0] if src.root.named_children else None
-    body_node = fn.child_by_field_name("body") if fn is not None else None
+    body_node = fn.child_by_field_id(fid.BODY) if fn is not None else None
     if body_node is None or src.root.has_error:
         return None
     stmts = [c for c in body_node.named_children if c.type != "comment"]

@@ -17,6 +17,7 @@ from typing import TypeAlias
 
 from tree_sitter import Node
 
+from xenpatch.c import fields as fid
 from xenpatch.c.source import SourceFile
 from xenpatch.c.typefacts import _PRIMITIVE_WORDS, CType, Unknown, declarator_name, type_base
 
@@ -71,20 +72,20 @@ class FunctionScope:
         self.src = src
         self.fn = fn
         self._by_name: dict[str, list[_Binding]] = {}
-        declarator = fn.child_by_field_name("declarator")
+        declarator = fn.child_by_field_id(fid.DECLARATOR)
         while declarator is not None and declarator.type != "function_declarator":
-            declarator = declarator.child_by_field_name("declarator")
+            declarator = declarator.child_by_field_id(fid.DECLARATOR)
         if declarator is not None:
-            params = declarator.child_by_field_name("parameters")
+            params = declarator.child_by_field_id(fid.PARAMETERS)
             for p in params.named_children if params is not None else ():
                 if p.type == "parameter_declaration":
                     self._bind_decl(p, fn.start_byte, fn.end_byte)
-        body = fn.child_by_field_name("body")
+        body = fn.child_by_field_id(fid.BODY)
         if body is not None:
             self._collect(body)
 
     def _bind_decl(self, decl: Node, scope_start: int, scope_end: int) -> None:
-        base = type_base(self.src, decl.child_by_field_name("type"))
+        base = type_base(self.src, decl.child_by_field_id(fid.TYPE))
         for d in decl.children_by_field_name("declarator"):
             name_node, ptr, is_func = declarator_name(d)
             if name_node is None:
@@ -196,14 +197,14 @@ def expr_chain(scope: FunctionScope | MacroScope | None, node: Node) -> TypeChai
         assert src is not None
         return TypeChain(CType("null" if src.text(node) == "0" else "int"))
     if t == "conditional_expression":
-        branches = [node.child_by_field_name(f) for f in ("consequence", "alternative")]
+        branches = [node.child_by_field_id(fid.ID[f]) for f in ("consequence", "alternative")]
         if any(b is None for b in branches):
             return Unknown("'?:' without both branches")
         return TypeChain(Choice(tuple(expr_chain(scope, b) for b in branches if b)))
     if t == "field_expression":
-        arg = node.child_by_field_name("argument")
-        fld = node.child_by_field_name("field")
-        op = node.child_by_field_name("operator")
+        arg = node.child_by_field_id(fid.ARGUMENT)
+        fld = node.child_by_field_id(fid.FIELD)
+        op = node.child_by_field_id(fid.OPERATOR)
         if arg is None or fld is None:
             return Unknown("malformed field expression")
         base = expr_chain(scope, arg)
@@ -213,8 +214,8 @@ def expr_chain(scope: FunctionScope | MacroScope | None, node: Node) -> TypeChai
         op_text = src.text(op) if op is not None else "->"
         return base.then(("->" if op_text == "->" else ".") + src.text(fld))
     if t == "pointer_expression":
-        arg = node.child_by_field_name("argument")
-        op = node.child_by_field_name("operator")
+        arg = node.child_by_field_id(fid.ARGUMENT)
+        op = node.child_by_field_id(fid.OPERATOR)
         if arg is None:
             return Unknown("malformed pointer expression")
         base = expr_chain(scope, arg)
@@ -223,26 +224,26 @@ def expr_chain(scope: FunctionScope | MacroScope | None, node: Node) -> TypeChai
         assert src is not None
         return base.then("&" if op is not None and src.text(op) == "&" else "*")
     if t == "subscript_expression":
-        arg = node.child_by_field_name("argument")
+        arg = node.child_by_field_id(fid.ARGUMENT)
         if arg is None:
             return Unknown("malformed subscript")
         base = expr_chain(scope, arg)
         return base if isinstance(base, Unknown) else base.then("[]")
     if t == "cast_expression":
         assert src is not None
-        tdesc = node.child_by_field_name("type")
+        tdesc = node.child_by_field_id(fid.TYPE)
         if tdesc is None:
             return Unknown("malformed cast")
-        abstract = tdesc.child_by_field_name("declarator")
+        abstract = tdesc.child_by_field_id(fid.DECLARATOR)
         ptr = 0
         while abstract is not None and abstract.type == "abstract_pointer_declarator":
             ptr += 1
-            abstract = abstract.child_by_field_name("declarator")
-        return TypeChain(CType(type_base(src, tdesc.child_by_field_name("type")), ptr))
+            abstract = abstract.child_by_field_id(fid.DECLARATOR)
+        return TypeChain(CType(type_base(src, tdesc.child_by_field_id(fid.TYPE)), ptr))
     if t == "call_expression":
         assert src is not None
-        fn = node.child_by_field_name("function")
-        args = node.child_by_field_name("arguments")
+        fn = node.child_by_field_id(fid.FUNCTION)
+        args = node.child_by_field_id(fid.ARGUMENTS)
         callee: str | None = src.text(fn) if fn is not None and fn.type == "identifier" else None
         arg_nodes = [c for c in args.named_children if c.type != "comment"] if args else []
         known = idioms()

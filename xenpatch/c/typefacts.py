@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
+from xenpatch.c import fields as fid
 from xenpatch.c.source import SourceFile
 
 
@@ -102,7 +103,7 @@ def declarator_name(node: Node | None) -> tuple[Node | None, int, bool]:
             continue
         elif t not in ("init_declarator", "attributed_declarator"):
             return None, ptr, is_func
-        node = node.child_by_field_name("declarator")
+        node = node.child_by_field_id(fid.DECLARATOR)
     return None, ptr, is_func
 
 
@@ -117,7 +118,7 @@ def type_base(src: SourceFile, node: Node | None) -> str:
     t = node.type
     if t in ("struct_specifier", "union_specifier"):
         kind = "struct" if t == "struct_specifier" else "union"
-        name = node.child_by_field_name("name")
+        name = node.child_by_field_id(fid.NAME)
         return f"{kind} {src.text(name)}" if name is not None else _anon_name(kind, node)
     if t == "enum_specifier":
         return "int"
@@ -144,13 +145,13 @@ def _field_children(src: SourceFile, body: Node,
 def _branch_condition(src: SourceFile, node: Node) -> tuple[str, str]:
     """(the #if line true in this branch, the one true where it is not)."""
     if node.type in ("preproc_ifdef", "preproc_elifdef"):
-        name = node.child_by_field_name("name")
+        name = node.child_by_field_id(fid.NAME)
         word = src.text(node.children[0]).lstrip("#").strip()
         ident = src.text(name) if name is not None else "?"
         positive = word.endswith("ifdef")
         return ((f"#ifdef {ident}", f"#ifndef {ident}") if positive
                 else (f"#ifndef {ident}", f"#ifdef {ident}"))
-    cond = node.child_by_field_name("condition")
+    cond = node.child_by_field_id(fid.CONDITION)
     text = " ".join(src.text(cond).split()) if cond is not None else "1"
     return f"#if {text}", f"#if !({text})"
 
@@ -163,7 +164,7 @@ def _conditional(src: SourceFile, node: Node, conds: tuple[str, ...],
     else:
         yes, no = _branch_condition(src, node)
         here = conds + negated + (yes,)
-        alternative = node.child_by_field_name("alternative")
+        alternative = node.child_by_field_id(fid.ALTERNATIVE)
         negated = negated + (no,)
     for child in node.named_children:
         if child == alternative:
@@ -199,15 +200,15 @@ def leading_comment_start(src: SourceFile, start: int) -> int:
 
 
 def _struct_def(src: SourceFile, spec: Node, name: str, facts: FileFacts) -> None:
-    body = spec.child_by_field_name("body")
+    body = spec.child_by_field_id(fid.BODY)
     if body is None:
         return
     fields: dict[str, FieldDecl] = {}
     for fd, conds in _field_children(src, body):
-        ftype = fd.child_by_field_name("type")
+        ftype = fd.child_by_field_id(fid.TYPE)
         base = type_base(src, ftype)
         if ftype is not None and ftype.type in ("struct_specifier", "union_specifier"):
-            inner = ftype.child_by_field_name("body")
+            inner = ftype.child_by_field_id(fid.BODY)
             if inner is not None:
                 inner_name = base
                 _struct_def(src, ftype, inner_name, facts)
@@ -264,7 +265,7 @@ def _top_level_items(node: Node) -> Iterator[Node]:
 def _collect_specs(src: SourceFile, type_node: Node | None, facts: FileFacts) -> None:
     if type_node is None or type_node.type not in ("struct_specifier", "union_specifier"):
         return
-    if type_node.child_by_field_name("body") is not None:
+    if type_node.child_by_field_id(fid.BODY) is not None:
         _struct_def(src, type_node, type_base(src, type_node), facts)
 
 
@@ -274,18 +275,18 @@ def file_facts(src: SourceFile) -> FileFacts:
     for item in _top_level_items(src.root):
         t = item.type
         if t == "function_definition":
-            name_node, ptr, _ = declarator_name(item.child_by_field_name("declarator"))
+            name_node, ptr, _ = declarator_name(item.child_by_field_id(fid.DECLARATOR))
             if name_node is not None:
                 name = src.text(name_node)
                 facts.function_names.add(name)
-                facts.returns[name] = CType(type_base(src, item.child_by_field_name("type")), ptr)
+                facts.returns[name] = CType(type_base(src, item.child_by_field_id(fid.TYPE)), ptr)
             continue
         if t == "struct_specifier" or t == "union_specifier":
             _collect_specs(src, item, facts)
             continue
         if t not in ("declaration", "type_definition"):
             continue
-        type_node = item.child_by_field_name("type")
+        type_node = item.child_by_field_id(fid.TYPE)
         before = len(facts.structs)
         _collect_specs(src, type_node, facts)
         base = type_base(src, type_node)

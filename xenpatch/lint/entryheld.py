@@ -44,6 +44,8 @@ from xenpatch.analysis.lockentry import (
 from xenpatch.analysis.locktable import Effect, Summary
 from xenpatch.analysis.pathstate import Result
 from xenpatch.analysis.unit import FunctionUnit
+from xenpatch.c import fields as fid
+from xenpatch.c.source import word_runs
 from xenpatch.lint.checks import CHECKS, RawFinding, held_on_entry
 
 # Under irqentry.LOCKS_KEY (itself under CALL_KEY and FIELD_KEY) on
@@ -157,11 +159,11 @@ def _field_word_ok(src_text: Callable[[Node], str], n: Node) -> bool:
     if p is None:
         return False
     if p.type == "call_expression":
-        fn = p.child_by_field_name("function")
+        fn = p.child_by_field_id(fid.FUNCTION)
         return fn is not None and fnptrs.strip(fn) == fe
-    if p.type == "field_expression" and p.child_by_field_name("argument") == fe:
+    if p.type == "field_expression" and p.child_by_field_id(fid.ARGUMENT) == fe:
         return True  # x.f.y: f is no function pointer
-    if p.type == "assignment_expression" and p.child_by_field_name("left") == fe:
+    if p.type == "assignment_expression" and p.child_by_field_id(fid.LEFT) == fe:
         return True
     return p.type in ("if_statement", "while_statement", "condition_clause") or (
         p.type == "unary_expression" and bool(p.children) and p.children[0].type == "!") or (
@@ -175,11 +177,11 @@ def _ident_ok(n: Node) -> bool:
     p = fnptrs.up(n)
     if p is None:
         return False
-    if p.type == "function_declarator" and p.child_by_field_name("declarator") == n:
+    if p.type == "function_declarator" and p.child_by_field_id(fid.DECLARATOR) == n:
         return True
     if p.type != "call_expression":
         return False
-    fn = p.child_by_field_name("function")
+    fn = p.child_by_field_id(fid.FUNCTION)
     if fn is None or fnptrs.strip(fn) != n:
         return False
     q = p.parent
@@ -263,18 +265,32 @@ def call_exports(fa: FileAnalysis, flows: Flows, entry: Mapping[str, HeldSet], c
             if s is not None:
                 found.setdefault(n, []).append(s)
     out: dict[str, Summary] = {}
+    mentions = _mentions(code, found) if found else {}
     for n, sets in sorted(found.items()):
         held = meet(sets)
         if not held:
             continue
         # Every mention a call counted here: another (a call in a function
         # holding nothing, an address taken, a macro) is a caller unstated.
-        if len(re.findall(rb"\b" + re.escape(n.encode()) + rb"\b", code)) != len(sets):
+        if mentions.get(n, 0) != len(sets):
             continue
         held = _shared(held, statics())
         if held:
             out[CALLS + n] = summary_of(held)
     return out
+
+
+def _mentions(code: bytes, names: Iterable[str]) -> dict[str, int]:
+    r"""How often each of ``names`` (C identifiers) is a whole word of
+    ``code``: ``len(re.findall(rb"\bNAME\b", code))``, for all of them in
+    one pass (a whole word of the text is a maximal run of word bytes)."""
+    wanted = {n.encode() for n in names}
+    counts: dict[str, int] = {}
+    for w in word_runs(code):
+        if w in wanted:
+            k = w.decode()
+            counts[k] = counts.get(k, 0) + 1
+    return counts
 
 
 def _wants(fa: FileAnalysis, flows: Flows, refs: fnptrs.FnRefs) -> dict[str, Summary]:

@@ -34,6 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from xenpatch.c import fields as fid
 from xenpatch.lint import nameindex
 
 if TYPE_CHECKING:
@@ -207,7 +208,7 @@ class Excerpt:
         reached one?  Else the cut is not the one the scan meant."""
         emptied = set(self.emptied)
         for f in functions:
-            body = f.node.child_by_field_name("body")
+            body = f.node.child_by_field_id(fid.BODY)
             if body is not None and body.start_byte in emptied:
                 emptied.discard(body.start_byte)
                 if f.name in self.reached:

@@ -6,6 +6,7 @@ other files' take-only summaries shares with the lint without
 from __future__ import annotations
 
 from xenpatch.analysis.fileanalysis import FileAnalysis
+from xenpatch.analysis.functions import INDEXED
 from xenpatch.analysis.headers import inline_ids
 from xenpatch.analysis.pathstate import Result
 from xenpatch.analysis.unit import FunctionUnit
@@ -18,9 +19,17 @@ def called_holding(f: FunctionUnit, res: Result) -> set[str]:
     """Names f calls at a node it may reach holding a lock."""
     nodes = {n for n, st in res.parents if st.held}
     out: set[str] = set()
+    body = f.cfg.body if f.cfg is not None else None
+    # The body's node index (functions.collect() made it): its nodes under
+    # a node of the body are walk()'s of those types.
+    index = f.src.node_index(body, INDEXED) if body is not None else None
     for n in nodes:
         ast = f.cfg.nodes[n].ast if f.cfg is not None and n >= 0 else None
-        for c in walk(ast) if ast is not None else ():
+        if ast is None:
+            continue
+        inside = index is not None and body is not None and \
+            body.start_byte <= ast.start_byte and ast.end_byte <= body.end_byte
+        for c in index.under(ast) if index is not None and inside else walk(ast):
             if c.type == "call_expression" and (name := call_name(f.src, c)):
                 out.add(name)
     return out

@@ -100,12 +100,12 @@ from xenpatch.analysis.irqtakes import (
 from xenpatch.analysis.lockkeys import KEY_HEAD
 from xenpatch.analysis.locktable import Effect, Summary
 from xenpatch.analysis.pathconds import (
+    Deciders,
     blind_to_caller,
     branch_conds,
     deciding_branches,
     encode,
     pointer_params,
-    predecessors,
     template_conds,
 )
 from xenpatch.analysis.pathstate import Result, State
@@ -212,10 +212,12 @@ class Records:
         self.busy: set[str] = set()
         self.aheads: dict[FunctionUnit, dict[int, str]] = {}
         self._static: frozenset[str] | None = None
-        # Per function: its CFG's predecessors, pointer parameters and
-        # hidden names (blind()).
-        self.facts: dict[FunctionUnit, tuple[dict[int, list[int]], frozenset[str],
-                                             frozenset[str]]] = {}
+        # Per function: what decides its CFG's paths, its pointer
+        # parameters and hidden names, and each deciding branch's verdict
+        # (blind()).
+        self.facts: dict[FunctionUnit, tuple[Deciders, frozenset[str], frozenset[str],
+                                             dict[tuple[int, bool | None, frozenset[str]],
+                                                  bool | int | None]]] = {}
         self.blinds: dict[tuple[FunctionUnit, int], tuple[frozenset[int], str] | None] = {}
         # Per function and parameter: the nodes writing it, and the nodes
         # reached after one (_hidden_at(), asked for many nodes of g).
@@ -317,15 +319,16 @@ class Records:
         assert g.cfg is not None and g.info is not None
         got = self.facts.get(g)
         if got is None:  # once per function, not per call node asked
-            got = self.facts[g] = (predecessors(g.cfg), pointer_params(g.src, g.node),
-                                   hidden_names(g))
-        preds, pointers, hidden = got
-        branches = deciding_branches(g.cfg, node, preds)
+            got = self.facts[g] = (Deciders(g.cfg), pointer_params(g.src, g.node),
+                                   hidden_names(g), {})
+        deciders, pointers, hidden, verdicts = got
+        branches = deciding_branches(g.cfg, node, deciders)
         # Blind: by the parameters' values at the branches; what the path
         # tests is still read as before (a name the body assigns stays out
         # of it: may_exclude() reads the conditions a caller shares).
         need = blind_to_caller(g.src, g.cfg, branches, g.info.params, pointers,
-                               _hidden_at(g, hidden, [c for c, _ in branches], self.written))
+                               _hidden_at(g, hidden, [c for c, _ in branches], self.written),
+                               verdicts)
         if need is None:
             return None
         conds = template_conds(branch_conds(g.src, g.cfg, branches), g.info.params,

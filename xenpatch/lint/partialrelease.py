@@ -21,6 +21,7 @@ from xenpatch.analysis.summaries import classify_exits, ret_class
 from xenpatch.analysis.templates import template
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.analysis.values import NEG, NZ, POS, ZERO
+from xenpatch.c import fields as fid
 from xenpatch.lint.checks import CHECKS, RawFinding
 
 Exit = tuple[int, State, State]
@@ -83,7 +84,7 @@ def _shared_value(f: FunctionUnit, freed: list[Exit], kept: list[Exit],
 
 def _returns_void(f: FunctionUnit) -> bool:
     """Declared ``void NAME(...)`` (not a pointer to void)."""
-    t = f.node.child_by_field_name("type")
-    d = f.node.child_by_field_name("declarator")
+    t = f.node.child_by_field_id(fid.TYPE)
+    d = f.node.child_by_field_id(fid.DECLARATOR)
     return t is not None and f.src.text(t) == "void" and d is not None and \
         d.type == "function_declarator"

@@ -11,6 +11,7 @@ from xenpatch.analysis.events import FreeAct, IrqAct, OpAct, RebindAct, TryAssig
 from xenpatch.analysis.functions import declarator_name
 from xenpatch.analysis.pathstate import Result
 from xenpatch.analysis.unit import FunctionUnit
+from xenpatch.c import fields as fid
 from xenpatch.c.cfg import Cfg, Kind
 from xenpatch.c.source import SourceFile, identifier_set
 from xenpatch.lint.checks import RawFinding
@@ -127,11 +128,11 @@ def _assigned(src: SourceFile, n: Node) -> set[bytes]:
     while stack:
         x = stack.pop()
         if x.type in ("assignment_expression", "update_expression"):
-            left = x.child_by_field_name("left") or x.child_by_field_name("argument")
+            left = x.child_by_field_id(fid.LEFT) or x.child_by_field_id(fid.ARGUMENT)
             if left is not None and left.type == "identifier":
                 out.add(src.raw[left.start_byte:left.end_byte])
         elif x.type == "init_declarator":
-            name = declarator_name(src, x.child_by_field_name("declarator"))
+            name = declarator_name(src, x.child_by_field_id(fid.DECLARATOR))
             if name is not None:
                 out.add(name.encode())
         if x.type not in ("compound_statement", "function_definition"):
