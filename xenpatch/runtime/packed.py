@@ -41,6 +41,12 @@ FIELD = (1 << W) - 1
 _Hit = tuple[int, int, int, frozenset[str], Crash | None, tuple, tuple]
 
 
+def log_bit(m: Machine) -> int:
+    """The pseudo-word a step appending to the acquisition log writes (past
+    the machine's memory words): two such steps do not commute."""
+    return 1 << len(m.init_mem)
+
+
 class PStep(NamedTuple):
     """A step on packed states; the fields of machine.StepResult the
     explorer needs."""
@@ -74,7 +80,7 @@ class Packer:
         self._norm: dict[int, tuple[int, tuple]] = {}
         self._cpu_norm: dict[tuple[int, tuple], int] = {}
         self._tickets = m._tickets
-        self._log_bit = 1 << len(m.init_mem)
+        self._log_bit = log_bit(m)
         self._perm_mem: dict[tuple[int, Perm], int] = {}
         self._sym_groups: list[tuple[list[int], list[tuple[int, tuple[int, ...]]]]] | None = None
 

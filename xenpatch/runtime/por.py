@@ -53,7 +53,7 @@ nodes.  Sleep sets, DPOR's other half, are in the explorer (explore.py).
 from __future__ import annotations
 
 from xenpatch.runtime.machine import RUN, Cpu, Machine
-from xenpatch.runtime.packed import Packer, PState, PStep
+from xenpatch.runtime.packed import Packer, PState, PStep, log_bit
 
 
 def visible(m: Machine, cpus: list[Cpu], i: int, r: PStep) -> bool:
@@ -61,10 +61,12 @@ def visible(m: Machine, cpus: list[Cpu], i: int, r: PStep) -> bool:
     of holds on a lock another CPU holds or may still touch."""
     if r.crash is not None:
         return True
+    if m.cfg.record_order and (r.held or r.writes & log_bit(m)):
+        # The acquisition log is part of the outcome, and a step can add
+        # to it without changing a hold: a recursive lock taken again.
+        return True
     if not r.held:
         return False
-    if m.cfg.record_order:
-        return True  # the acquisition log is part of the outcome
     held_words = 0
     for name in r.held:
         held_words |= m.lock_words[name]
