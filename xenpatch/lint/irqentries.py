@@ -149,8 +149,10 @@ def self_stated(fa: FileAnalysis) -> dict[str, str]:
 
 # Why a finding's path starts with IRQs in a state (the function's entry).
 _ENTERED = {
-    "on": "'{f}' is entered with IRQs on: each of its callers calls it so",
-    "off": "'{f}' is entered with IRQs off: each of its callers calls it so",
+    "on": "'{f}' is entered with IRQs on: every way in the lint sees (its callers, the "
+          "tree's entry code) has them on",
+    "off": "'{f}' is entered with IRQs off: every way in the lint sees (its callers) has "
+           "them off",
     BOOT: "'{f}' is entered with IRQs off: called before its caller first turns them on "
           "(a CPU's bring-up, an entry from assembly)",
 }
