@@ -356,11 +356,6 @@ def fill_actions(
                     rhs = n.child_by_field_id(fid.VALUE if t == "init_declarator" else fid.RIGHT)
                     at = rhs.start_byte if rhs is not None else n.end_byte
                     events.append((at, 1 << 40, RebindAct(rv)))
-        for both in arms.values():
-            if len(both) == 2 and both[True][0] == both[False][0]:
-                # The same effects whichever arm runs: once, not twice.
-                drop = {id(x) for x in both[False][1]}
-                events = [x for x in events if id(x) not in drop]
         events = _paired_arms(events, arms, tries)
         if not events:
             # Most nodes do nothing: their acts stay [].
@@ -448,18 +443,24 @@ Tried = tuple[tuple[tuple[str, ...], ...], tuple[int, int, Act]]
 
 def _paired_arms(events: Events, arms: Mapping[int, Mapping[bool, Arm]],
                  tries: Mapping[int, Mapping[bool, Tried]]) -> Events:
-    """``v = c ? try_get(x) : get(y)``, the two locking the same object
-    through v: together a try on v (the acquire never returns NULL and
-    holds what it returns), so the try's other arm is that acquire, not an
-    arm leaving v unknown, and the acquire adds nothing.  An arm whose lock
-    is the object it returns (a $ret helper), with an other arm that does
-    not lock the same, is left out, as it was before arms had a target:
-    which arm runs, the node does not say."""
+    """The events of a node's ?: arms that are lock calls, as one arm runs.
+    Two arms with the same effects: once, not twice.  ``v = c ? try_get(x)
+    : get(y)``, the two locking the same object through v: together a try
+    on v (the acquire never returns NULL and holds what it returns), so the
+    try's other arm is that acquire, not an arm leaving v unknown, and the
+    acquire adds nothing.  An arm whose lock is the object it returns (a
+    $ret helper), with an other arm that does not lock the same, is left
+    out, as it was before arms had a target: which arm runs, the node does
+    not say."""
     for start, sides in arms.items():
         for side, (sig, mine, returned) in sides.items():
             other = sides.get(not side)
             if other is not None and other[0] == sig:
-                continue  # the same effects either way (counted once above)
+                if not side:
+                    # The same effects whichever arm runs: the true arm's.
+                    drop = {id(x) for x in mine}
+                    events = [x for x in events if id(x) not in drop]
+                continue
             tried = tries.get(start, {}).get(not side)
             if tried is not None and _as_acquire(tried[0]) == _as_acquire(sig):
                 at, order, act = tried[1]

@@ -36,6 +36,8 @@ from xenpatch.c.source import SourceFile, walk
 from xenpatch.graphs import reachable
 
 STATES = ("on", "off")
+# A state a call or a way in can be stated in: BOOT is off, of a bring-up.
+STATED = (*STATES, BOOT)
 # Rounds of the fixpoint; one more entry known per round at the least, and
 # chains of calls within a file are short.  Past it nothing is claimed.
 ROUNDS = 12
@@ -49,7 +51,7 @@ def meet(states: Iterable[str | None]) -> str | None:
     or there is none."""
     out: str | None = None
     for s in states:
-        if s not in STATES and s != BOOT:
+        if s not in STATED:
             return None
         if out is None or s == out:
             out = s
@@ -624,7 +626,7 @@ def entry_states(units: list[FunctionUnit], refs: fnptrs.FnRefs,
     return {}
 
 
-__all__ = ["BOOT", "CALL_KEY", "WANT", "WITNESS", "call_states", "call_witnesses",
+__all__ = ["BOOT", "CALL_KEY", "STATED", "WANT", "WITNESS", "call_states", "call_witnesses",
            "caller_contexts", "external_witnesses", "witness_summary", "cfg_nodes",
            "direct_calls", "entry_matters",
            "entry_states", "external_calls", "meet", "node_of", "node_states"]

@@ -79,16 +79,12 @@ def _sentinel_success(held_x: set[str | None], free_x: set[str | None]) -> str |
     return NOT + k if held_x == {NOT + k} else None
 
 
-def _failure_value(f: FunctionUnit, exits: list[tuple[int, State, State]],
-                   partial: set[str]) -> str | None:
-    """K when every return holding none of ``partial`` returns the value K
-    (a literal's, never only a name's), some return holding them returns K
-    too, another returns something else, and none returns a value known to
-    be another literal: K is the failure its callers test for."""
-    free_x = {_ret_exact(f, n, a) for n, a, _ in exits
-              if all(a.get(k) is None for k in partial)}
-    held_x = {_ret_exact(f, n, a) for n, a, _ in exits
-              if any(a.get(k) is not None for k in partial)}
+def _failure_value(held_x: set[str | None], free_x: set[str | None]) -> str | None:
+    """K when every return holding none of the locks returns the value K
+    (``free_x``: a literal's, never only a name's), some return holding
+    them returns K too (``held_x``), another returns something else, and
+    none returns a value known to be another literal: K is the failure its
+    callers test for."""
     if len(free_x) != 1:
         return None
     k = next(iter(free_x))
@@ -306,15 +302,16 @@ def classify_exits(
                 ret_class(f, n, a) for n, a, _ in exits
                 if all(a.get(k) is None for k in partial)
             }
+            held_x = {_ret_exact(f, n, a) for n, a, _ in exits
+                      if any(a.get(k) is not None for k in partial)}
+            free_x = {_ret_exact(f, n, a) for n, a, _ in exits
+                      if all(a.get(k) is None for k in partial)}
             c = _try_like(held_cls, free_cls, _returns_pointer(f)) or _sentinel_success(
-                {_ret_exact(f, n, a) for n, a, _ in exits
-                 if any(a.get(k) is not None for k in partial)},
-                {_ret_exact(f, n, a) for n, a, _ in exits
-                 if all(a.get(k) is None for k in partial)})
+                held_x, free_x)
             g = _guard_param(info, held_states, free_states) if c is None else None
             if c is not None or g is not None:
                 conditional, guard, cond_keys, partial = c, g, partial, set()
-            elif (fail := _failure_value(f, exits, partial)) is not None:
+            elif (fail := _failure_value(held_x, free_x)) is not None:
                 # Its returns without the lock all return one value, which
                 # some returns holding it return too: that value is its
                 # failure, and those returns are the leak; the others are

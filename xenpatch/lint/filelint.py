@@ -28,10 +28,9 @@ from xenpatch.analysis.headers import (
 )
 from xenpatch.analysis.irqdemand import Demands, export_demands
 from xenpatch.analysis.irqentry import (
-    BOOT,
     CALL_KEY,
     FIELD_KEY,
-    STATES,
+    STATED,
     call_states,
     field_call_states,
     field_summary,
@@ -453,7 +452,7 @@ def _lint_text(path: Path, display: str, config: LintConfig,
     if witnesses_only:
         out.exports.update({k: v for k, v in result.exports.items()
                             if k.startswith(CALL_KEY)
-                            and summary_state(v) in (*STATES, BOOT)})
+                            and summary_state(v) in STATED})
         return out
     return result
 

@@ -45,11 +45,10 @@ from pathlib import Path
 from xenpatch.analysis import fnptrs
 from xenpatch.analysis.headers import find_xen_root
 from xenpatch.analysis.irqentry import (
-    BOOT,
     CALL_KEY,
     FIELD_KEY,
     LOCKS_KEY,
-    STATES,
+    STATED,
     WANT,
     WITNESS,
     field_summary,
@@ -114,7 +113,7 @@ def _settle_irq(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]],
                 if st == WANT:
                     wants.add(n)
                     continue
-                if st not in (*STATES, BOOT) or calls.setdefault(n, s) != s:
+                if st not in STATED or calls.setdefault(n, s) != s:
                     clash.add(n)
                 said.setdefault(n, set()).add(rp)
             elif k.startswith(FIELD_KEY):

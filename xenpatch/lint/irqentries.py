@@ -19,7 +19,7 @@ from xenpatch.analysis.irqentry import (
     BOOT,
     CALL_KEY,
     FIELD_KEY,
-    STATES,
+    STATED,
     WANT,
     WITNESS,
     entry_matters,
@@ -69,7 +69,7 @@ def from_roots(fa: FileAnalysis, done: list[tuple[FunctionUnit, Result, list[Raw
     callees (irqentry.call_states())."""
     stated = stated_calls(fa)
     roots = {f for f in fa.order if f.src is fa.src and f.name in entries
-             and stated.get(f.name) in (*STATES, BOOT)}
+             and stated.get(f.name) in STATED}
     out = dict(entered(fa, done, roots - wanted, entries, runs, first, refs_of)
                if roots - wanted else runs)
     boot: set[FunctionUnit] = set()
@@ -118,33 +118,35 @@ def stated_calls(fa: FileAnalysis) -> dict[str, str]:
     what other files' calls agree on, the tree's entry code's calls and
     what the file's functions' own bodies say of their way in
     (analysis/irqroots.py); once per analysis."""
-    got = fa.src.derived.get("stated_calls")
-    if got is None or got[0] is not fa.external:
-        calls = irqroots.stated(fa.config.irq, fa.headers.root, external_calls(fa.external))
-        own = self_stated(fa)
-        for name, state in own.items():
-            irqroots.meet_into(calls, name, state)
-        got = (fa.external, calls, own)
-        fa.src.derived["stated_calls"] = got
-    return got[1]  # type: ignore[no-any-return]
+    return _stated(fa)[0]
 
 
 def self_stated(fa: FileAnalysis) -> dict[str, str]:
     """The file's functions whose own body states their way in
     (irqroots.self_stated()): static ones too, whose callers are all in
     the file (entry_states() meets them)."""
+    return _stated(fa)[1]
+
+
+def _stated(fa: FileAnalysis) -> tuple[dict[str, str], dict[str, str]]:
+    """stated_calls() and self_stated(), worked out together once per
+    analysis (kept on the parse while the other files' facts are these)."""
     got = fa.src.derived.get("stated_calls")
     if got is not None and got[0] is fa.external:
-        return got[2]  # type: ignore[no-any-return]
+        return got[1]  # type: ignore[no-any-return]
     names = {n.encode() for n in irqroots.enables(fa.config.irq)}
-    out: dict[str, str] = {}
+    own: dict[str, str] = {}
     for f in fa.order:
         if f.src is not fa.src or not names & fa.identifiers(f) or fa.fns.get(f.name) is not f:
             continue
         fa.prepare(f)
         if f.skip is None and (state := irqroots.self_stated(f)) is not None:
-            out[f.name] = state
-    return out
+            own[f.name] = state
+    calls = irqroots.stated(fa.config.irq, fa.headers.root, external_calls(fa.external))
+    for name, state in own.items():
+        irqroots.meet_into(calls, name, state)
+    fa.src.derived["stated_calls"] = (fa.external, (calls, own))
+    return calls, own
 
 
 # Why a finding's path starts with IRQs in a state (the function's entry).
