@@ -104,3 +104,16 @@ def test_the_table_takes_param_or_arg(tmp_path: Path) -> None:
     assert table.params == {"run_it": "fn"} and table.callbacks == {"run_it": (-1, "on")}
     # No declaration and no fallback index: unknown.
     assert cbargs.callback_args(table, None, None, None, b"") == {}
+
+
+def test_arches_bound_the_fact(tmp_path: Path, config: LintConfig) -> None:
+    """An entry naming the architectures whose code states the callback's
+    state holds in their files only: another architecture's are unknown."""
+    named = ROOT / "named"
+    raw = (named / "arch" / "intc.c").read_bytes()
+    assert "request_irq" in cbargs.callback_args(config.irq, named, "arm", None, raw)
+    assert "request_irq" not in cbargs.callback_args(config.irq, named, "powerpc", None, raw)
+    p = tmp_path / "locks.toml"
+    p.write_text('[irqcallback.run_it]\narg = 0\nstate = "on"\narches = "x86"\n')
+    with pytest.raises(LockTableError, match="arches"):
+        load_irq_table(p)

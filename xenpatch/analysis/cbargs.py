@@ -13,7 +13,10 @@ file's own shadows the others, as the preprocessor does.  An index all the
 declarations agree on is taken; declarations that disagree, or one that
 does not name the parameter, leave the callback unknown (its function's
 entry stays unknown: nothing is guessed).  Only a tree that declares the
-API nowhere the file sees falls back to the entry's ``arg``.
+API nowhere the file sees falls back to the entry's ``arg``.  An entry
+naming ``arches`` holds for the files of those architectures only (common
+code is built for each; analysis/headers.arch_of()); a file outside any
+tree has no architecture to tell, and the entry holds for it as before.
 
 A declaration is told from a call by the word before the name: a type or
 ``*`` (``extern int request_irq(``, ``void *f(``), not ``return`` or an
@@ -233,7 +236,7 @@ def callback_args(table: IrqTable, root: Path | None, arch: str | None, where: P
     """The [irqcallback] APIs as a file sees them: name -> (the index of
     the callback among a call's arguments, the state it runs in).  An API
     left out is unknown in this file."""
-    if not table.params:
+    if not table.params and not table.arches:
         return dict(table.callbacks)
     names = frozenset(table.params)
     seen_macros, seen_fns = _visible(root, arch, where, names)
@@ -241,6 +244,8 @@ def callback_args(table: IrqTable, root: Path | None, arch: str | None, where: P
     own_fns = functions(raw, names)
     out: dict[str, tuple[int, str]] = {}
     for name, (arg, state) in table.callbacks.items():
+        if name in table.arches and arch is not None and arch not in table.arches[name]:
+            continue  # the state was read in other architectures' code
         param = table.params.get(name)
         if param is None:
             out[name] = (arg, state)

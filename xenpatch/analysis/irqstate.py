@@ -80,11 +80,14 @@ class IrqTable:
     # The callback's parameter name, for the APIs whose argument order the
     # tree's own declaration says (callbacks' index: where it declares none).
     params: dict[str, str] = field(default_factory=dict)
+    # The architectures whose code the callback's state was read in, for
+    # the APIs that say (their files elsewhere: unknown).
+    arches: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def __hash__(self) -> int:
         return hash((tuple(sorted(self.calls.items())), tuple(sorted(self.flags.items())),
                      tuple(sorted(self.callbacks.items())), self.entries,
-                     tuple(sorted(self.params.items()))))
+                     tuple(sorted(self.params.items())), tuple(sorted(self.arches.items()))))
 
     def flags_arg(self, name: str, args: list[str], target: str | None) -> str | None:
         """The flags variable a lock op's call names, or None."""
@@ -136,8 +139,16 @@ def load_irq_table(path: Path, data: dict[str, Any] | None = None) -> IrqTable:
         flags[name] = w
     callbacks: dict[str, tuple[int, str]] = {}
     params: dict[str, str] = {}
+    arches: dict[str, frozenset[str]] = {}
     for name, spec in data.get("irqcallback", {}).items():
         arg, param, state = spec.get("arg", -1), spec.get("param"), spec.get("state")
+        archs = spec.get("arches")
+        if archs is not None and not (isinstance(archs, list) and archs and all(
+                isinstance(a, str) and re.fullmatch(r"\w+", a) for a in archs)):
+            raise LockTableError(f"{path}: irqcallback.{name}: arches must list "
+                                 "architecture names")
+        if archs is not None:
+            arches[name] = frozenset(archs)
         if not isinstance(arg, int) or isinstance(arg, bool) or arg < -1 or \
                 (arg == -1 and param is None) or \
                 (param is not None and not (isinstance(param, str)
@@ -161,7 +172,7 @@ def load_irq_table(path: Path, data: dict[str, Any] | None = None) -> IrqTable:
                                  "xen/), define (a macro prefix), prefixes (function name "
                                  "prefixes) and state (\"on\" or \"off\")")
         entries.append(EntryRoot(header, define, tuple(prefixes), state))
-    return IrqTable(calls, flags, callbacks, tuple(entries), params)
+    return IrqTable(calls, flags, callbacks, tuple(entries), params, arches)
 
 
 # -- what a call does to the IRQ state (for actions.py) -----------------------
