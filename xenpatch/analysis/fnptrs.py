@@ -346,7 +346,7 @@ def _identifier_use(src: SourceFile, n: Node, name: str, refs: FnRefs,
         if spec is not None:
             args = call_args(p.parent)
             i, state = spec
-            if i < len(args) and strip(args[i]) == n:
+            if 0 <= i < len(args) and strip(args[i]) == n:
                 refs.callbacks.setdefault(name, []).append(state)
                 return
     refs.escapes.add(name)

@@ -218,15 +218,27 @@ def find_xen_root(path: Path) -> Path | None:
 @cache
 def _index(root: Path, arch: str | None) -> HeaderIndex:
     idx = HeaderIndex(root, arch=arch)
+    for d in tree_header_dirs(root, arch):
+        for h in sorted(d.rglob("*.h")) if d.is_dir() else ():
+            _scan(idx, h)
+    return idx
+
+
+def tree_header_dirs(root: Path, arch: str | None) -> list[Path]:
+    """The directories of the tree's headers every file of ``arch`` sees
+    (searched to any depth)."""
     dirs = [root / "include" / "xen"]
     if arch is not None:
         dirs.append(root / "arch" / arch / "include" / "asm")
         # Trees before 4.17 (2022) keep them in include/asm-<arch>/.
         dirs.append(root / "include" / f"asm-{arch}")
-    for d in dirs:
-        for h in sorted(d.rglob("*.h")) if d.is_dir() else ():
-            _scan(idx, h)
-    return idx
+    return dirs
+
+
+def local_header_dirs(root: Path, where: Path) -> list[Path]:
+    """The directories of private headers a C file in ``where`` sees (their
+    own headers only): its own and the one above, inside the tree."""
+    return [d for d in (where, where.parent) if d != root and root in d.parents]
 
 
 def _scan(idx: HeaderIndex, h: Path) -> None:
@@ -405,9 +417,7 @@ def _local_index(root: Path, arch: str | None, where: Path) -> HeaderIndex:
     base = _index(root, arch)
     local = HeaderIndex(root, dict(base.wrappers), dict(base.inlines), set(base.locky),
                         set(base.percpu_fields), arch)
-    for d in (where, where.parent):
-        if d == root or root not in d.parents:
-            continue
+    for d in local_header_dirs(root, where):
         for h in sorted(d.glob("*.h")):
             _scan(local, h)
             for k, v in _header_consts(h).items():

@@ -68,7 +68,8 @@ class IrqTable:
     """The IRQ API: CPU-level calls (name -> (effect, flags index)), the
     flags argument of the lock ops' _irqsave forms (name -> "1", "&1", "ret"),
     and the APIs that call a function argument with a known IRQ state
-    (name -> (argument index, "on"/"off"))."""
+    (name -> (argument index, "on"/"off"); -1: an API whose index only
+    its ``params`` entry gives, read from the tree by analysis/cbargs.py)."""
 
     calls: dict[str, tuple[str, int | None]] = field(default_factory=dict)
     flags: dict[str, str] = field(default_factory=dict)
@@ -76,10 +77,17 @@ class IrqTable:
     # The functions the tree's own entry code calls in a known IRQ state
     # (rules/locks.toml's [irqentry]; analysis/irqroots.py reads the tree).
     entries: tuple[EntryRoot, ...] = ()
+    # The callback's parameter name, for the APIs whose argument order the
+    # tree's own declaration says (callbacks' index: where it declares none).
+    params: dict[str, str] = field(default_factory=dict)
+    # The architectures whose code the callback's state was read in, for
+    # the APIs that say (their files elsewhere: unknown).
+    arches: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def __hash__(self) -> int:
         return hash((tuple(sorted(self.calls.items())), tuple(sorted(self.flags.items())),
-                     tuple(sorted(self.callbacks.items())), self.entries))
+                     tuple(sorted(self.callbacks.items())), self.entries,
+                     tuple(sorted(self.params.items())), tuple(sorted(self.arches.items()))))
 
     def flags_arg(self, name: str, args: list[str], target: str | None) -> str | None:
         """The flags variable a lock op's call names, or None."""
@@ -130,13 +138,28 @@ def load_irq_table(path: Path, data: dict[str, Any] | None = None) -> IrqTable:
                                  "or \"ret\"")
         flags[name] = w
     callbacks: dict[str, tuple[int, str]] = {}
+    params: dict[str, str] = {}
+    arches: dict[str, frozenset[str]] = {}
     for name, spec in data.get("irqcallback", {}).items():
-        arg, state = spec.get("arg"), spec.get("state")
-        if not isinstance(arg, int) or isinstance(arg, bool) or arg < 0 or \
+        arg, param, state = spec.get("arg", -1), spec.get("param"), spec.get("state")
+        archs = spec.get("arches")
+        if archs is not None and not (isinstance(archs, list) and archs and all(
+                isinstance(a, str) and re.fullmatch(r"\w+", a) for a in archs)):
+            raise LockTableError(f"{path}: irqcallback.{name}: arches must list "
+                                 "architecture names")
+        if archs is not None:
+            arches[name] = frozenset(archs)
+        if not isinstance(arg, int) or isinstance(arg, bool) or arg < -1 or \
+                (arg == -1 and param is None) or \
+                (param is not None and not (isinstance(param, str)
+                                            and re.fullmatch(r"[A-Za-z_]\w*", param))) or \
                 state not in ("on", "off"):
-            raise LockTableError(f"{path}: irqcallback.{name}: needs arg (an argument "
-                                 "index) and state (\"on\" or \"off\")")
+            raise LockTableError(f"{path}: irqcallback.{name}: needs param (the callback's "
+                                 "parameter name) or arg (an argument index), or both, "
+                                 "and state (\"on\" or \"off\")")
         callbacks[name] = (arg, state)
+        if param is not None:
+            params[name] = param
     entries: list[EntryRoot] = []
     for name, spec in data.get("irqentry", {}).items():
         header, define, prefixes, state = (spec.get(k) for k in
@@ -149,7 +172,7 @@ def load_irq_table(path: Path, data: dict[str, Any] | None = None) -> IrqTable:
                                  "xen/), define (a macro prefix), prefixes (function name "
                                  "prefixes) and state (\"on\" or \"off\")")
         entries.append(EntryRoot(header, define, tuple(prefixes), state))
-    return IrqTable(calls, flags, callbacks, tuple(entries))
+    return IrqTable(calls, flags, callbacks, tuple(entries), params, arches)
 
 
 # -- what a call does to the IRQ state (for actions.py) -----------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 
-from xenpatch.analysis import fnptrs, irqroots
+from xenpatch.analysis import cbargs, fnptrs, irqroots
 from xenpatch.analysis.events import IrqAct
 from xenpatch.analysis.fileanalysis import FileAnalysis
 from xenpatch.analysis.functions import shape_fn
@@ -178,12 +178,15 @@ def entry_noted(f: FunctionUnit, before: list[RawFinding],
 
 def fn_refs(fa: FileAnalysis) -> fnptrs.FnRefs:
     """The file's function references (fnptrs.index()), a function of its
-    text and the rules' callbacks: kept on the parse, for a second pass
-    over it (nothing changes an index once made)."""
-    callbacks = fa.config.irq.callbacks
+    text, the rules' callbacks and where the tree declares them
+    (analysis/cbargs.py): kept on the parse, for a second pass over it
+    (nothing changes an index once made)."""
+    root = fa.headers.root
+    where = (root / fa.tree_path).parent if root is not None and fa.tree_path else None
+    callbacks = cbargs.callback_args(fa.config.irq, root, fa.headers.arch, where, fa.src.raw)
     names = [g.name for g in fa.order]
     got = fa.src.derived.get("fnptrs")
-    if got is not None and got[0] is callbacks and got[1] == names:
+    if got is not None and got[0] == callbacks and got[1] == names:
         return got[2]  # type: ignore[no-any-return]
     refs = fnptrs.index(fa.src, names, callbacks)
     fa.src.derived["fnptrs"] = (callbacks, names, refs)

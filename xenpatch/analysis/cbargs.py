@@ -1,0 +1,270 @@
+"""Where each [irqcallback] API of rules/locks.toml takes its function,
+read from the tree's own declaration of the API.
+
+An API's argument order is a fact of the tree, not of the rules: Xen's
+request_irq() took its handler as argument 1 until 2014 and as argument 2
+since (an irqflags argument was put before it), and a file may wrap the API
+in a macro of another order (arm/smmu.c's Linux-order request_irq()).  A
+table entry that names the callback's parameter (``param = "handler"``)
+has its index read from every declaration the file sees -- the prototypes,
+definitions and function-like macros of the tree's headers (the directories
+analysis/headers.py indexes) and of the file itself -- and a macro of the
+file's own shadows the others, as the preprocessor does.  An index all the
+declarations agree on is taken; declarations that disagree, or one that
+does not name the parameter, leave the callback unknown (its function's
+entry stays unknown: nothing is guessed).  Only a tree that declares the
+API nowhere the file sees falls back to the entry's ``arg``.  An entry
+naming ``arches`` holds for the files of those architectures only (common
+code is built for each; analysis/headers.arch_of()); a file outside any
+tree has no architecture to tell, and the entry holds for it as before.
+
+A declaration is told from a call by the word before the name: a type or
+``*`` (``extern int request_irq(``, ``void *f(``), not ``return`` or an
+operator; its parameters' names come from a parse of its parameter list.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from functools import cache, lru_cache
+from pathlib import Path
+
+from xenpatch.analysis import headers as hdr
+from xenpatch.analysis.irqstate import IrqTable
+from xenpatch.c.source import directives
+from xenpatch.c.texts import read_bytes
+
+# One declaration's parameter names, in order; None: a parameter without
+# a name (or one the parse cannot read).
+Params = tuple[str | None, ...]
+
+_DEFINE = re.compile(rb"#[ \t]*define[ \t]+([A-Za-z_]\w*)\(([^)]*)\)((?:\\\r?\n|[^\n])*)")
+_COMMENT_OR_STRING = re.compile(rb'/\*.*?\*/|//[^\n]*|"(?:\\.|[^"\\\n])*"', re.S)
+# Words after which a name followed by "(" is called, not declared.
+_NOT_TYPES = frozenset({b"return", b"else", b"do", b"case", b"goto", b"sizeof",
+                        b"typeof", b"__typeof__", b"defined", b"define"})
+_DIRECTIVE = re.compile(rb"^[ \t]*#(?:\\\r?\n|[^\n])*", re.M)
+_WORD_END = re.compile(rb"(\w+)\s*$")
+_IDENT = re.compile(r"[A-Za-z_]\w*")
+
+
+def _blank(m: re.Match[bytes]) -> bytes:
+    return re.sub(rb"[^\n]", b" ", m.group(0))
+
+
+@lru_cache(maxsize=64)
+def _names_pattern(names: frozenset[str]) -> re.Pattern[bytes]:
+    alts = b"|".join(re.escape(n.encode()) for n in sorted(names))
+    return re.compile(rb"(?<![\w.>])(" + alts + rb")\s*\(")
+
+
+def _closing(code: bytes, open_: int) -> int | None:
+    """The offset of the ``)`` closing the ``(`` at ``open_``."""
+    depth = 0
+    for i in range(open_, min(len(code), open_ + 4000)):
+        c = code[i]
+        if c == 0x28:
+            depth += 1
+        elif c == 0x29:
+            depth -= 1
+            if depth == 0:
+                return i
+    return None
+
+
+def _is_declaration(code: bytes, start: int) -> bool:
+    """Is the name at ``start`` declared (a type or ``*`` before it)?"""
+    before = code[max(0, start - 200):start].rstrip()
+    if before.endswith(b"*"):
+        return True
+    m = _WORD_END.search(before)
+    return m is not None and m.group(1) not in _NOT_TYPES and not m.group(1)[:1].isdigit()
+
+
+def parameter_names(params: bytes) -> Params | None:
+    """The names of a parameter list's parameters (the text between the
+    parentheses), None when the parse cannot read it as declarations."""
+    from xenpatch.c.masking import default_macro_table
+    from xenpatch.c.source import SourceError, parse_bytes
+    from xenpatch.c.typefacts import declarator_name
+
+    text = b" ".join(params.split())
+    if text in (b"", b"void"):
+        return ()
+    try:
+        src = parse_bytes("<params>", b"void f(" + text + b");\n", default_macro_table())
+    except SourceError:
+        return None
+    root = src.root
+    if root.has_error or root.named_child_count != 1:
+        return None
+    decl = root.named_children[0]
+    fd = decl.child_by_field_name("declarator")
+    plist = fd.child_by_field_name("parameters") if fd is not None else None
+    if fd is None or fd.type != "function_declarator" or plist is None:
+        return None
+    out: list[str | None] = []
+    for p in plist.named_children:
+        if p.type == "comment":
+            continue
+        if p.type == "variadic_parameter":
+            out.append(None)
+            continue
+        if p.type != "parameter_declaration":
+            return None
+        name, _, _ = declarator_name(p.child_by_field_name("declarator"))
+        out.append(src.text(name) if name is not None else None)
+    return tuple(out)
+
+
+def _macro_params(text: bytes) -> Params | None:
+    params = [p.strip() for p in text.decode(errors="replace").split(",")]
+    if params == [""]:
+        return ()
+    if any(not _IDENT.fullmatch(p) for p in params):
+        return None  # variadic: not read
+    return tuple(params)
+
+
+def macros(raw: bytes, names: frozenset[str]) -> dict[str, list[tuple[Params | None, bytes]]]:
+    """The function-like macros of ``raw`` named in ``names``: their
+    parameters and body."""
+    out: dict[str, list[tuple[Params | None, bytes]]] = {}
+    if not any(n.encode() in raw for n in names):
+        return out
+    for m in directives(_DEFINE, raw):
+        name = m.group(1).decode()
+        if name in names:
+            body = re.sub(rb"\\\r?\n", b" ", m.group(3))
+            out.setdefault(name, []).append((_macro_params(m.group(2)), body))
+    return out
+
+
+def functions(raw: bytes, names: frozenset[str]) -> dict[str, list[Params | None]]:
+    """The prototypes and definitions of ``raw`` named in ``names``: their
+    parameter names (None: a declaration whose parameters the parse cannot
+    read)."""
+    out: dict[str, list[Params | None]] = {}
+    if not any(n.encode() in raw for n in names):
+        return out
+    # Directives blanked too: a macro's name or body is no declaration, and
+    # the word before a declaration is not an #ifdef's.
+    code = _DIRECTIVE.sub(_blank, _COMMENT_OR_STRING.sub(_blank, raw))
+    for m in _names_pattern(names).finditer(code):
+        if not _is_declaration(code, m.start()):
+            continue
+        open_ = m.end() - 1
+        close = _closing(code, open_)
+        if close is None:
+            continue
+        out.setdefault(m.group(1).decode(), []).append(parameter_names(code[open_ + 1:close]))
+    return out
+
+
+@cache
+def _header_decls(h: Path, names: frozenset[str]) -> tuple[
+        dict[str, list[tuple[Params | None, bytes]]], dict[str, list[Params | None]]]:
+    """A header's macros and declarations of ``names``, once per header."""
+    try:
+        raw = read_bytes(h)
+    except OSError:
+        return {}, {}
+    return macros(raw, names), functions(raw, names)
+
+
+def _merge(into: tuple[dict[str, list], dict[str, list]],
+           got: tuple[Mapping[str, list], Mapping[str, list]]) -> None:
+    for mine, theirs in zip(into, got, strict=True):
+        for k, v in theirs.items():
+            mine.setdefault(k, []).extend(v)
+
+
+@cache
+def _dir_decls(d: Path, names: frozenset[str], recursive: bool) -> tuple[
+        dict[str, list[tuple[Params | None, bytes]]], dict[str, list[Params | None]]]:
+    out: tuple[dict[str, list], dict[str, list]] = ({}, {})
+    if d.is_dir():
+        for h in sorted(d.rglob("*.h") if recursive else d.glob("*.h")):
+            _merge(out, _header_decls(h, names))
+    return out
+
+
+def _visible(root: Path | None, arch: str | None, where: Path | None,
+             names: frozenset[str]) -> tuple[dict[str, list[tuple[Params | None, bytes]]],
+                                             dict[str, list[Params | None]]]:
+    """The declarations of ``names`` in the headers a file of ``where``
+    sees (the directories analysis/headers.py indexes)."""
+    out: tuple[dict[str, list], dict[str, list]] = ({}, {})
+    if root is None:
+        return out
+    for d in hdr.tree_header_dirs(root, arch):
+        _merge(out, _dir_decls(d, names, True))
+    if where is not None:
+        for d in hdr.local_header_dirs(root, where):
+            _merge(out, _dir_decls(d, names, False))
+    return out
+
+
+def _index_of(decls: Iterable[Params | None], param: str) -> int | None:
+    """The one index of ``param`` in every declaration, else None."""
+    got: set[int | None] = set()
+    for d in decls:
+        got.add(d.index(param) if d is not None and param in d else None)
+    return got.pop() if len(got) == 1 else None
+
+
+def _through_macro(params: Params | None, body: bytes, name: str, inner: int | None
+                   ) -> int | None:
+    """A macro of the file named as the API whose body calls the API:
+    the macro parameter its call passes at the API's index ``inner``."""
+    if params is None or inner is None:
+        return None
+    body = body.strip()
+    m = re.fullmatch(rb"\(?\s*" + re.escape(name.encode()) + rb"\s*\((.*)\)\s*\)?;?", body,
+                     re.S)
+    if m is None:
+        return None
+    args = hdr.split_args(m.group(1).decode(errors="replace"))
+    if inner >= len(args) or (a := args[inner].strip()) not in params:
+        return None
+    return params.index(a)
+
+
+def callback_args(table: IrqTable, root: Path | None, arch: str | None, where: Path | None,
+                  raw: bytes) -> dict[str, tuple[int, str]]:
+    """The [irqcallback] APIs as a file sees them: name -> (the index of
+    the callback among a call's arguments, the state it runs in).  An API
+    left out is unknown in this file."""
+    if not table.params and not table.arches:
+        return dict(table.callbacks)
+    names = frozenset(table.params)
+    seen_macros, seen_fns = _visible(root, arch, where, names)
+    own_macros = macros(raw, names)
+    own_fns = functions(raw, names)
+    out: dict[str, tuple[int, str]] = {}
+    for name, (arg, state) in table.callbacks.items():
+        if name in table.arches and arch is not None and arch not in table.arches[name]:
+            continue  # the state was read in other architectures' code
+        param = table.params.get(name)
+        if param is None:
+            out[name] = (arg, state)
+            continue
+        fns = [*seen_fns.get(name, ()), *own_fns.get(name, ())]
+        if name in own_macros:
+            # The file's macro shadows every declaration: it names the
+            # parameter, or passes one of its own to the API's.
+            idx = _index_of([p for p, _ in own_macros[name]], param)
+            if idx is None and len(own_macros[name]) == 1:
+                params, body = own_macros[name][0]
+                idx = _through_macro(params, body, name, _index_of(fns, param) if fns else None)
+        else:
+            decls = [*(p for p, _ in seen_macros.get(name, ())), *fns]
+            # Declared nowhere the file sees: the rules' index, if any.
+            idx = _index_of(decls, param) if decls else (arg if arg >= 0 else None)
+        if idx is not None:
+            out[name] = (idx, state)
+    return out
+
+
+__all__ = ["Params", "callback_args", "functions", "macros", "parameter_names"]
