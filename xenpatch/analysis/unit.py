@@ -6,7 +6,8 @@ on demand; lint and the runtime's lock programs read them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -26,8 +27,11 @@ class FunctionUnit:
     src: SourceFile
     node: Node
     name: str
-    cfg: Cfg | None = None
-    info: FunctionInfo | None = None
+    # No class attribute (a factory's default): a unit whose preparation is
+    # deferred (defer()) has neither in its __dict__, and reading one makes
+    # them (__getattr__); every other read finds them in the instance.
+    cfg: Cfg | None = field(default_factory=lambda: None)
+    info: FunctionInfo | None = field(default_factory=lambda: None)
     summary: Summary | None = None
     summarised: bool = False
     called: bool = False  # some other function of the file calls it
@@ -50,3 +54,22 @@ class FunctionUnit:
             c.type == "storage_class_specifier" and self.src.text(c) == "static"
             for c in self.node.children
         )
+
+    def defer(self, prepare: Callable[[FunctionUnit], None]) -> None:
+        """Leave the CFG and facts of this unit (not prepared yet) to be made
+        by ``prepare(self)`` when first read, as they would have been now:
+        a reader finds what it would have found."""
+        assert self.__dict__.get("cfg") is None and self.__dict__.get("info") is None
+        del self.__dict__["cfg"], self.__dict__["info"]
+        self.__dict__["_deferred"] = prepare
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for an attribute the instance lacks: a deferred
+        # unit's cfg or info.
+        prepare = self.__dict__.pop("_deferred", None) if name in ("cfg", "info") else None
+        if prepare is None:
+            raise AttributeError(name)
+        self.cfg = self.info = None
+        prepare(self)
+        return self.__dict__[name]
+

@@ -255,10 +255,15 @@ class Records:
         self.busy.add(name)
         try:
             # A function reaching no lock of the file's may still call
-            # another file's that takes one (sidtab_insert() allocates).
-            self.fa.prepare(g)
-            ok = g.skip is None and g.info is not None and g.cfg is not None
-            out = self.own(g) if ok else None
+            # another file's that takes one (sidtab_insert() allocates):
+            # of one that cannot lock nor move IRQs, its CFG and calls
+            # are all this reads, not its fill (FileAnalysis.without_acts()).
+            unit = self.fa.without_acts(g)
+            if unit is None:
+                self.fa.prepare(g)
+                unit = g
+            ok = unit.skip is None and unit.info is not None and unit.cfg is not None
+            out = self.own(unit) if ok else None
         finally:
             self.busy.discard(name)
         self.tmpl[name] = out
