@@ -482,16 +482,16 @@ class FileAnalysis:
         own preparation is deferred to its first reader (FunctionUnit.defer()),
         who gets what preparing it now would have given.  None otherwise
         (prepare() it)."""
-        if "_deferred" not in f.__dict__ and (f.cfg is not None or not self.inert(f)):
+        if not f.deferred and (f.cfg is not None or not self.inert(f)):
             return None
         cfg = built_cfg(f.src, f.node, f.name, self.cfg_config)
         if not cfg.complete:
             return None  # prepare() says why (f.skip)
         info = collected(f.src, f.node, f.name)
+        if not f.deferred:
+            f.defer(self.prepare, collected(f.src, f.node, f.name))
         info.acts = [[] for _ in cfg.nodes]
         info.branches = [None for _ in cfg.nodes]
-        if "_deferred" not in f.__dict__:
-            f.defer(self.prepare)
         return FunctionUnit(f.src, f.node, f.name, cfg=cfg, info=info)
 
     # -- pass 1 ---------------------------------------------------------------

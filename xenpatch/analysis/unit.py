@@ -6,6 +6,7 @@ on demand; lint and the runtime's lock programs read them.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -55,21 +56,40 @@ class FunctionUnit:
             for c in self.node.children
         )
 
-    def defer(self, prepare: Callable[[FunctionUnit], None]) -> None:
+    def defer(self, prepare: Callable[[FunctionUnit], None], collected: FunctionInfo) -> None:
         """Leave the CFG and facts of this unit (not prepared yet) to be made
         by ``prepare(self)`` when first read, as they would have been now:
-        a reader finds what it would have found."""
+        a reader finds what it would have found.  ``collected``: collect()'s
+        facts of its text, which its fill would not change (text_facts())."""
         assert self.__dict__.get("cfg") is None and self.__dict__.get("info") is None
         del self.__dict__["cfg"], self.__dict__["info"]
-        self.__dict__["_deferred"] = prepare
+        # Weakly: the analysis holds its units, and a cycle back to it would
+        # keep each file's analysis alive until the collector runs (rarely
+        # in a tree's workers, lint/collector.py), not until its lint ends.
+        self.__dict__["_deferred"] = weakref.WeakMethod(prepare)  # type: ignore[arg-type]
+        self.__dict__["_collected"] = collected
+
+    @property
+    def deferred(self) -> bool:
+        """Is its preparation deferred (defer())?  FileAnalysis defers only
+        a function that can neither lock nor move IRQs (FileAnalysis.inert())."""
+        return "_deferred" in self.__dict__
+
+    def text_facts(self) -> FunctionInfo | None:
+        """Its parameters, locals and aliases (collect()'s, which a fill does
+        not change): info's, or a deferred unit's without preparing it."""
+        got = self.__dict__.get("_collected") if "_deferred" in self.__dict__ else None
+        return got if got is not None else self.info
 
     def __getattr__(self, name: str) -> Any:
         # Only reached for an attribute the instance lacks: a deferred
         # unit's cfg or info.
-        prepare = self.__dict__.pop("_deferred", None) if name in ("cfg", "info") else None
-        if prepare is None:
+        ref = self.__dict__.pop("_deferred", None) if name in ("cfg", "info") else None
+        if ref is None:
             raise AttributeError(name)
         self.cfg = self.info = None
-        prepare(self)
+        prepare = ref()
+        if prepare is not None:  # else its analysis is gone: never prepared
+            prepare(self)
         return self.__dict__[name]
 
