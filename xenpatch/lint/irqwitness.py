@@ -274,6 +274,9 @@ class Records:
         assert g.info is not None
         out: dict[tuple[str, bool], Template] = {}
         takes, calls = self.of(g)
+        # A name g calls on every path (clean) has that call's record, which
+        # no call on some paths replaces (_keep()): those need no verdict.
+        every = {c.name for c in calls if c.clean and c.every}
         for c in calls:
             # Another file's function called on some paths of g only: the
             # callers' business when no caller's argument decides the path
@@ -283,7 +286,7 @@ class Records:
             # of an LPI only: a put, and a test of its argument's number).
             # The file's own functions' takes on some paths are its record
             # (the allocator takes its pool's lock for small sizes only).
-            if not c.clean:
+            if not c.clean or (not c.every and c.name in every):
                 continue
             got = (frozenset[int](), "") if c.every else self.blind(g, c.node)
             if got is not None:
