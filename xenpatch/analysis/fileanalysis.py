@@ -134,7 +134,6 @@ class FileAnalysis:
         self.noreturn: set[str] = set()
         self._frees: dict[str, int | None] = {}
         self._ext_bytes: frozenset[bytes] | None = None
-        self._irq_bytes: frozenset[bytes] | None = None
 
     def function(self, name: str) -> FunctionUnit | None:
         """The file's (first) definition of ``name``."""
@@ -454,45 +453,16 @@ class FileAnalysis:
         self.header_fns[name] = found
         return found
 
-    # -- functions that can do nothing to a lock or the IRQ state -------------
+    # -- what relevant() read (analysis/inert.py) ------------------------------
 
-    def inert(self, f: FunctionUnit) -> bool:
-        """Is ``f`` a function of the file whose text names nothing its fill
-        could make a lock op or an IRQ move of: no name relevant() found
-        relevant (the lock API, the file's and other files' helpers, the
-        header inlines and macros reaching one) and no call of the IRQ API?
-        Its fill then asks only questions answered "nothing".  Known once
-        relevant() has run (False before)."""
-        if f.src is not self.src or f.name in self.relevant_names:
-            return False
-        ids = self._idents.get(f)
-        if ids is None or not ids.isdisjoint(self._relevant_bytes()):
-            return False
-        if self._irq_bytes is None:
-            self._irq_bytes = frozenset(n.encode() for n in self.config.irq.calls)
-        return ids.isdisjoint(self._irq_bytes)
+    def names_read(self, f: FunctionUnit) -> frozenset[bytes] | set[bytes] | None:
+        """The identifiers of a function of the file as relevant() read
+        them; None before it ran (or for another parse's function)."""
+        return self._idents.get(f)
 
-    def without_acts(self, f: FunctionUnit) -> FunctionUnit | None:
-        """For an inert() function not prepared yet: a unit of the same
-        function with its CFG and collect()'s facts, every node's acts
-        empty -- what its fill would hold of lock ops and IRQ moves (none)
-        and of its parameters, locals and aliases (collect()'s) -- for a
-        reader of those alone (the callee records of lint/irqwitness.py,
-        which ask it of every function a lock-relevant one calls).  f's
-        own preparation is deferred to its first reader (FunctionUnit.defer()),
-        who gets what preparing it now would have given.  None otherwise
-        (prepare() it)."""
-        if not f.deferred and (f.cfg is not None or not self.inert(f)):
-            return None
-        cfg = built_cfg(f.src, f.node, f.name, self.cfg_config)
-        if not cfg.complete:
-            return None  # prepare() says why (f.skip)
-        info = collected(f.src, f.node, f.name)
-        if not f.deferred:
-            f.defer(self.prepare, collected(f.src, f.node, f.name))
-        info.acts = [[] for _ in cfg.nodes]
-        info.branches = [None for _ in cfg.nodes]
-        return FunctionUnit(f.src, f.node, f.name, cfg=cfg, info=info)
+    def relevant_bytes(self) -> set[bytes]:
+        """The names that make a function relevant (relevant()'s closure)."""
+        return self._relevant_bytes()
 
     # -- pass 1 ---------------------------------------------------------------
 

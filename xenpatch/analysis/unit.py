@@ -72,7 +72,7 @@ class FunctionUnit:
     @property
     def deferred(self) -> bool:
         """Is its preparation deferred (defer())?  FileAnalysis defers only
-        a function that can neither lock nor move IRQs (FileAnalysis.inert())."""
+        a function that can neither lock nor move IRQs (analysis/inert.py)."""
         return "_deferred" in self.__dict__
 
     def text_facts(self) -> FunctionInfo | None:

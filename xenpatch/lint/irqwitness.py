@@ -86,6 +86,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xenpatch.analysis.fileanalysis import FileAnalysis
+from xenpatch.analysis.inert import without_acts
 from xenpatch.analysis.irqentry import LOCKS_KEY
 from xenpatch.analysis.irqtakes import (
     Call,
@@ -257,8 +258,8 @@ class Records:
             # A function reaching no lock of the file's may still call
             # another file's that takes one (sidtab_insert() allocates):
             # of one that cannot lock nor move IRQs, its CFG and calls
-            # are all this reads, not its fill (FileAnalysis.without_acts()).
-            unit = self.fa.without_acts(g)
+            # are all this reads, not its fill (analysis/inert.py).
+            unit = without_acts(self.fa, g)
             if unit is None:
                 self.fa.prepare(g)
                 unit = g
