@@ -7,7 +7,7 @@ facts its condition teaches.  Computed once per function (fill_actions).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -82,8 +82,15 @@ def fill_actions(
     irq: irqstate.IrqTable | None = None,
     frees: Callable[[str], int | None] | None = None,
     keep: dict[Any, Any] | None = None,
-) -> None:
-    """Compute, once per function, what every CFG node does.
+    earlier: Sequence[NodeFill | None] | None = None,
+) -> list[NodeFill | None]:
+    """Compute, once per function, what every CFG node does.  Returns per
+    node the questions it asked (resolver, may_resolve, frees) with their
+    answers, in order, and what it did (NodeFill); ``earlier``: those of an
+    earlier fill of the same CFG and prelude (the same file values,
+    IRQ table and object macros), whose nodes getting the same answers
+    again are taken as they are (a tree's second pass, where a few calls
+    of the function now resolve to other files' helpers).
 
     ``frees(name)``: the argument a call of ``name`` frees on every path
     (None: none); by default the rules' deallocators free their first.
@@ -96,6 +103,20 @@ def fill_actions(
     if frees is None:
         deallocators = fv.rules.deallocators
         frees = lambda name: 0 if name in deallocators else None  # noqa: E731
+    # Each node's questions with their answers, in order (_node_fill()).
+    questions: list[tuple[Any, ...]] = []
+    resolver, may_resolve, frees = _asking(questions, resolver, may_resolve, frees)
+
+    def ask(q: tuple[Any, ...]) -> Any:
+        """A question of an earlier fill asked again (recorded again)."""
+        kind, _, name, *rest = q
+        if kind == "resolver":
+            return resolver(name, list(rest[0]), rest[1])
+        if kind == "may_resolve":
+            assert may_resolve is not None
+            return may_resolve(name)
+        return frees(name)
+
     pre = keep.get("prelude") if keep is not None else None
     if pre is not None and pre[0] is cfg and pre[1] is fv:
         p: _Prelude = pre[2]
@@ -165,239 +186,305 @@ def fill_actions(
     index = (
         src.node_index(cfg.body, INDEXED) if cfg.body is not None and not object_macros else None
     )
+    out: list[NodeFill | None] = []
     for node in cfg.nodes:
         ast = node.ast
         if ast is None:
+            out.append(None)
             continue
-        skip: Node | None = None
-        if node.kind is Kind.COND:
-            c = strip_parens(ast)
-            br = _NO_BRANCH
-            call, flip, want = tested_call(src, c, fv.consts, fv.exacts)
-            if call is not None:
-                r = resolve_call(call, call_name(src, call))
-                if r is not None and want is not None:
-                    # "f() != K": true on success for a helper succeeding on
-                    # "!K"; for any other, no test of its outcome.
-                    r = replace(r, conditional="nz") if r.conditional == want else None
-                if r is not None and values.truth_success(r.conditional):
-                    skip = call
-                    if flip:
-                        # "f() == 0": true when f() returned zero.
-                        r = replace(r, conditional="nz" if r.conditional == "zero" else "zero")
-                    line, col = src.line_col(call.start_byte)
-                    br = Branch(try_op=r, try_line=line, try_col=col)
-            if br.try_op is None:
-                vt = var_test(src, c, info.tracked, fv.consts, fv.eqs, fv.rules.tests)
-                if vt is None:
-                    vt = sentinel_test(src, c, info.sentinels, fv.rules.floors, fv.exacts,
-                                       info.tracked)
-                if vt is not None and vt.k is not None and canon[node.id][0] in bounds:
-                    vt = None  # "try == 3" after a counted loop: the loop's fact
-                if vt is not None:
-                    t, neg = canon[node.id]
-                    if in_if(ast) and t in info.repeated_conds and (
-                            vt.k is not None or vt.test is not None or t in switch_texts):
-                        # What the value cannot tell (a parameter compared
-                        # with a constant; a case label's edge) the repeated
-                        # condition does: it is remembered per path.
-                        br = Branch(var_test=vt, text=t, negated=neg)
+        # A node of an earlier fill of the same prelude whose questions get
+        # the same answers again, asked in its order: the node does what it
+        # did then (what a node does depends on the prelude, its own text
+        # and those answers only).
+        questions.clear()
+        prev = earlier[node.id] if earlier is not None and node.id < len(earlier) else None
+        if prev is not None and all(ask(q) == q[1] for q in prev[0]):
+            if prev[1] is not None:
+                info.branches[node.id] = prev[1]
+            if prev[2] is not None:
+                info.acts[node.id] = list(prev[2])
+            info.relevant = info.relevant or prev[3]
+            out.append(prev)
+            continue
+        questions.clear()
+        was, info.relevant = info.relevant, False
+        try:
+            skip: Node | None = None
+            if node.kind is Kind.COND:
+                c = strip_parens(ast)
+                br = _NO_BRANCH
+                call, flip, want = tested_call(src, c, fv.consts, fv.exacts)
+                if call is not None:
+                    r = resolve_call(call, call_name(src, call))
+                    if r is not None and want is not None:
+                        # "f() != K": true on success for a helper succeeding on
+                        # "!K"; for any other, no test of its outcome.
+                        r = replace(r, conditional="nz") if r.conditional == want else None
+                    if r is not None and values.truth_success(r.conditional):
+                        skip = call
+                        if flip:
+                            # "f() == 0": true when f() returned zero.
+                            r = replace(r, conditional="nz" if r.conditional == "zero" else "zero")
+                        line, col = src.line_col(call.start_byte)
+                        br = Branch(try_op=r, try_line=line, try_col=col)
+                if br.try_op is None:
+                    vt = var_test(src, c, info.tracked, fv.consts, fv.eqs, fv.rules.tests)
+                    if vt is None:
+                        vt = sentinel_test(src, c, info.sentinels, fv.rules.floors, fv.exacts,
+                                           info.tracked)
+                    if vt is not None and vt.k is not None and canon[node.id][0] in bounds:
+                        vt = None  # "try == 3" after a counted loop: the loop's fact
+                    if vt is not None:
+                        t, neg = canon[node.id]
+                        if in_if(ast) and t in info.repeated_conds and (
+                                vt.k is not None or vt.test is not None or t in switch_texts):
+                            # What the value cannot tell (a parameter compared
+                            # with a constant; a case label's edge) the repeated
+                            # condition does: it is remembered per path.
+                            br = Branch(var_test=vt, text=t, negated=neg)
+                        else:
+                            br = Branch(var_test=vt)
                     else:
-                        br = Branch(var_test=vt)
-                else:
-                    t, neg = canon[node.id]
-                    if node.id in orders and in_if(ast):
-                        ot, oneg, mirror = orders[node.id]
-                        eq = strict_order_fact(src, ast)
-                        br = Branch(text=ot, negated=oneg, excludes=mirror, strict_ne=(
-                            eq if eq is not None and eq in info.repeated_conds else None))
-                    elif t in info.repeated_conds and in_if(ast):
-                        br = Branch(text=t, negated=neg, eq=eqs.get(t))
-                    else:
-                        eq = strict_order_fact(src, ast)
-                        if eq is not None and eq in info.repeated_conds:
-                            br = Branch(strict_ne=eq)
-            if node.id in exit_facts:
-                br = replace(br, on_false=exit_facts[node.id])
-            if br != _NO_BRANCH:
-                info.branches[node.id] = br
-        events: list[tuple[int, int, Act]] = []
-        # Per ?: whose arms are calls with lock effects: each arm's effects
-        # and the events they made.
-        arms: dict[int, dict[bool, Arm]] = {}
-        # ... and each arm that is a try assigned to the ?:'s variable.
-        tries: dict[int, dict[bool, Tried]] = {}
-        # Object macros are identifiers, which the body's index leaves out.
-        for n in index.under(ast) if index is not None else walk(ast):
-            t = n.type
-            if t == "identifier" and object_macros and n.parent is not None and (
-                n.parent.type == "expression_statement"
-            ) and src.text(n) in object_macros:
-                r = resolver(src.text(n), [], None)
-                if r is not None:
+                        t, neg = canon[node.id]
+                        if node.id in orders and in_if(ast):
+                            ot, oneg, mirror = orders[node.id]
+                            eq = strict_order_fact(src, ast)
+                            br = Branch(text=ot, negated=oneg, excludes=mirror, strict_ne=(
+                                eq if eq is not None and eq in info.repeated_conds else None))
+                        elif t in info.repeated_conds and in_if(ast):
+                            br = Branch(text=t, negated=neg, eq=eqs.get(t))
+                        else:
+                            eq = strict_order_fact(src, ast)
+                            if eq is not None and eq in info.repeated_conds:
+                                br = Branch(strict_ne=eq)
+                if node.id in exit_facts:
+                    br = replace(br, on_false=exit_facts[node.id])
+                if br != _NO_BRANCH:
+                    info.branches[node.id] = br
+            events: list[tuple[int, int, Act]] = []
+            # Per ?: whose arms are calls with lock effects: each arm's effects
+            # and the events they made.
+            arms: dict[int, dict[bool, Arm]] = {}
+            # ... and each arm that is a try assigned to the ?:'s variable.
+            tries: dict[int, dict[bool, Tried]] = {}
+            # Object macros are identifiers, which the body's index leaves out.
+            for n in index.under(ast) if index is not None else walk(ast):
+                t = n.type
+                if t == "identifier" and object_macros and n.parent is not None and (
+                    n.parent.type == "expression_statement"
+                ) and src.text(n) in object_macros:
+                    r = resolver(src.text(n), [], None)
+                    if r is not None:
+                        line, col = src.line_col(n.start_byte)
+                        for e in r.effects:
+                            events.append((n.end_byte, -n.start_byte, OpAct(key(e), line, col)))
+                    continue
+                if t == "call_expression" and skip is not None and n == skip:
+                    # A trylock tested in the condition: IRQs on or off as it went.
+                    taken = info.branches[node.id]
+                    if taken is not None and taken.try_op is not None:
+                        line, col = src.line_col(n.start_byte)
+                        events.extend((n.end_byte, -n.start_byte, a) for e in taken.try_op.effects
+                                      for a in irq_moves(n, call_name(src, n), e, line, col,
+                                                         forget=True))
+                    continue
+                if t == "call_expression" and n is not skip and n != skip:
+                    name = call_name(src, n)
+                    r = resolve_call(n, name)
+                    if r is None:
+                        gone = frees(name) if name is not None else None
+                        if gone is not None:
+                            nodes = call_args(n)
+                            arg = strip_parens(nodes[gone]) if gone < len(nodes) else None
+                            if arg is not None and arg.type in ("identifier", "field_expression"):
+                                events.append((n.end_byte, -n.start_byte,
+                                               FreeAct(squash(src.text(arg)))))
+                            continue
+                        if name in irq.calls or name in ("ASSERT", "BUG_ON"):
+                            line, col = src.line_col(n.start_byte)
+                            events.extend((n.end_byte, -n.start_byte, a)
+                                          for a in irqstate.call_acts(src, n, name, irq, line, col))
+                            nonnull = asserted_nonnull(src, n, name, info, fv)
+                            if nonnull is not None:
+                                events.append((n.end_byte, -n.start_byte, DerefAct(nonnull)))
+                        # A call nothing resolves does nothing to locks, whatever
+                        # its name says (no guessing: issue 9, item 3).
+                        continue
                     line, col = src.line_col(n.start_byte)
+                    if r.guard is not None:
+                        nodes = call_args(n)
+                        g = strip_parens(nodes[r.guard]) if r.guard < len(nodes) else None
+                        gc = value_class(src, g, fv.consts)
+                        if gc == ZERO:
+                            continue  # locked=0: the helper takes nothing
+                        if gc is not None:
+                            for e in r.effects:
+                                events.append((n.end_byte, -n.start_byte, OpAct(e, line, col)))
+                                events.extend((n.end_byte, -n.start_byte, a)
+                                              for a in irq_moves(n, name, e, line, col))
+                            continue
+                        var = src.text(g) if g is not None and g.type == "identifier" else ""
+                        events.append((n.end_byte, -n.start_byte, TryAssignAct(
+                            var, Resolved(r.effects, "nz"), line, col, guard=True)))
+                        events.extend((n.end_byte + 1, 0, a) for e in r.effects
+                                      for a in irq_moves(n, name, e, line, col, forget=True))
+                        continue
+                    if r.conditional is not None:
+                        # A trylock whose result is not a condition or stored in a
+                        # tracked variable: the lock may or may not be held after.
+                        target = assigned_var(src, n)
+                        arm = False
+                        if target is None:
+                            target = assigned_from_arm(src, n)
+                            arm = target is not None
+                        forget = [a for e in r.effects
+                                  for a in irq_moves(n, name, e, line, col, forget=True)]
+                        if target is not None:
+                            tried = (n.end_byte + 1, 0, TryAssignAct(
+                                target, r, line, col, arm=arm, origin=values.origin(src, n, fv)))
+                            events.append(tried)
+                            events.extend((n.end_byte + 1, 0, a) for a in forget)
+                            if arm and (side := arm_of(n)) is not None:
+                                tries.setdefault(side[0], {})[side[1]] = (_signature(r), tried)
+                            continue
+                        events.append((n.end_byte, -n.start_byte, TryAssignAct("", r, line, col)))
+                        events.extend((n.end_byte, -n.start_byte, a) for a in forget)
+                        continue
+                    mine: list[tuple[int, int, Act]] = []
                     for e in r.effects:
-                        events.append((n.end_byte, -n.start_byte, OpAct(key(e), line, col)))
-                continue
-            if t == "call_expression" and skip is not None and n == skip:
-                # A trylock tested in the condition: IRQs on or off as it went.
+                        mine.append((n.end_byte, -n.start_byte, OpAct(e, line, col)))
+                        mine.extend((n.end_byte, -n.start_byte, a)
+                                    for a in irq_moves(n, name, e, line, col))
+                    side = arm_of(n)
+                    if side is not None:
+                        # "c ? get_a(d) : get_b(d)": one arm runs, not both.
+                        v = assigned_from_arm(src, n)
+                        returned = v is not None and any(holder(e.key) == v for e in r.effects)
+                        arms.setdefault(side[0], {})[side[1]] = (_signature(r), mine, returned)
+                    events.extend(mine)
+                elif t == "field_expression":
+                    dv = deref_var(src, n, ast, info.tracked)
+                    if dv is not None and dv in info.tracked:
+                        events.append((n.end_byte, -n.start_byte, DerefAct(dv)))
+                elif t == "pointer_expression":
+                    # &v handed on: whoever gets it may change v, so what was
+                    # known of it, and of the conditions naming it, is stale
+                    # (issue 9, item 1).
+                    op = n.child_by_field_id(fid.OPERATOR)
+                    arg = n.child_by_field_id(fid.ARGUMENT)
+                    if op is not None and op.type == "&" and arg is not None and (
+                            arg.type == "identifier"):
+                        av = src.text(arg)
+                        texts = conds_naming(av)
+                        if texts:
+                            events.append((n.end_byte, -n.start_byte, KillCondAct(texts)))
+                        if av in info.tracked:
+                            events.append((n.end_byte, -n.start_byte, AssignAct(av, None)))
+                elif t in ("assignment_expression", "init_declarator", "update_expression"):
+                    stored = stored_pointer(src, n, info)
+                    if stored is not None:
+                        line, _ = src.line_col(n.start_byte)
+                        events.append((n.end_byte, -n.start_byte,
+                                       StoreAct(stored, squash(src.text(n)), line)))
+                    act = assign_act(src, n, info, repeated_ids, conds_naming, fv)
+                    if act is not None:
+                        events.extend((n.end_byte, -n.start_byte, a) for a in act)
+                    rv = target_var(src, n)
+                    if rv is not None and rv not in info.aliases:
+                        # Before the right-hand side's effects: a helper returning
+                        # a locked object locks the new value, not the old.
+                        rhs = n.child_by_field_id(
+                            fid.VALUE if t == "init_declarator" else fid.RIGHT)
+                        at = rhs.start_byte if rhs is not None else n.end_byte
+                        events.append((at, 1 << 40, RebindAct(rv)))
+            events = _paired_arms(events, arms, tries)
+            if not events:
+                # Most nodes do nothing: their acts stay [].
                 taken = info.branches[node.id]
                 if taken is not None and taken.try_op is not None:
-                    line, col = src.line_col(n.start_byte)
-                    events.extend((n.end_byte, -n.start_byte, a) for e in taken.try_op.effects
-                                  for a in irq_moves(n, call_name(src, n), e, line, col,
-                                                     forget=True))
+                    info.relevant = True
                 continue
-            if t == "call_expression" and n is not skip and n != skip:
-                name = call_name(src, n)
-                r = resolve_call(n, name)
-                if r is None:
-                    gone = frees(name) if name is not None else None
-                    if gone is not None:
-                        nodes = call_args(n)
-                        arg = strip_parens(nodes[gone]) if gone < len(nodes) else None
-                        if arg is not None and arg.type in ("identifier", "field_expression"):
-                            events.append((n.end_byte, -n.start_byte,
-                                           FreeAct(squash(src.text(arg)))))
-                        continue
-                    if name in irq.calls or name in ("ASSERT", "BUG_ON"):
-                        line, col = src.line_col(n.start_byte)
-                        events.extend((n.end_byte, -n.start_byte, a)
-                                      for a in irqstate.call_acts(src, n, name, irq, line, col))
-                        nonnull = asserted_nonnull(src, n, name, info, fv)
-                        if nonnull is not None:
-                            events.append((n.end_byte, -n.start_byte, DerefAct(nonnull)))
-                    # A call nothing resolves does nothing to locks, whatever
-                    # its name says (no guessing: issue 9, item 3).
+            events.sort(key=lambda x: (x[0], x[1]))
+            # A TryAssign to a var replaces that var's plain assignment; a var
+            # that receives the object a helper just locked is not NULL.
+            acts: list[Act] = []
+            try_vars = {a.var for _, _, a in events if isinstance(a, TryAssignAct) and a.var}
+            # &v handed to a helper whose summary says what it leaves in v:
+            # the TryAssign sets v (and the other arm of a ?: leaves it be).
+            out_vars = {v for _, _, a in events if isinstance(a, TryAssignAct)
+                        for v, _, _ in a.resolved.outs}
+            locked_vars = {
+                v for _, _, a in events if isinstance(a, OpAct)
+                and a.effect.action == "acquire" and (v := holder(a.effect.key))
+            }
+            for _, _, a in events:
+                if isinstance(a, AssignAct) and (a.var in try_vars or (
+                        a.var in out_vars and a.cls is None)):
                     continue
-                line, col = src.line_col(n.start_byte)
-                if r.guard is not None:
-                    nodes = call_args(n)
-                    g = strip_parens(nodes[r.guard]) if r.guard < len(nodes) else None
-                    gc = value_class(src, g, fv.consts)
-                    if gc == ZERO:
-                        continue  # locked=0: the helper takes nothing
-                    if gc is not None:
-                        for e in r.effects:
-                            events.append((n.end_byte, -n.start_byte, OpAct(e, line, col)))
-                            events.extend((n.end_byte, -n.start_byte, a)
-                                          for a in irq_moves(n, name, e, line, col))
-                        continue
-                    var = src.text(g) if g is not None and g.type == "identifier" else ""
-                    events.append((n.end_byte, -n.start_byte, TryAssignAct(
-                        var, Resolved(r.effects, "nz"), line, col, guard=True)))
-                    events.extend((n.end_byte + 1, 0, a) for e in r.effects
-                                  for a in irq_moves(n, name, e, line, col, forget=True))
-                    continue
-                if r.conditional is not None:
-                    # A trylock whose result is not a condition or stored in a
-                    # tracked variable: the lock may or may not be held after.
-                    target = assigned_var(src, n)
-                    arm = False
-                    if target is None:
-                        target = assigned_from_arm(src, n)
-                        arm = target is not None
-                    forget = [a for e in r.effects
-                              for a in irq_moves(n, name, e, line, col, forget=True)]
-                    if target is not None:
-                        tried = (n.end_byte + 1, 0, TryAssignAct(
-                            target, r, line, col, arm=arm, origin=values.origin(src, n, fv)))
-                        events.append(tried)
-                        events.extend((n.end_byte + 1, 0, a) for a in forget)
-                        if arm and (side := arm_of(n)) is not None:
-                            tries.setdefault(side[0], {})[side[1]] = (_signature(r), tried)
-                        continue
-                    events.append((n.end_byte, -n.start_byte, TryAssignAct("", r, line, col)))
-                    events.extend((n.end_byte, -n.start_byte, a) for a in forget)
-                    continue
-                mine: list[tuple[int, int, Act]] = []
-                for e in r.effects:
-                    mine.append((n.end_byte, -n.start_byte, OpAct(e, line, col)))
-                    mine.extend((n.end_byte, -n.start_byte, a)
-                                for a in irq_moves(n, name, e, line, col))
-                side = arm_of(n)
-                if side is not None:
-                    # "c ? get_a(d) : get_b(d)": one arm runs, not both.
-                    v = assigned_from_arm(src, n)
-                    returned = v is not None and any(holder(e.key) == v for e in r.effects)
-                    arms.setdefault(side[0], {})[side[1]] = (_signature(r), mine, returned)
-                events.extend(mine)
-            elif t == "field_expression":
-                dv = deref_var(src, n, ast, info.tracked)
-                if dv is not None and dv in info.tracked:
-                    events.append((n.end_byte, -n.start_byte, DerefAct(dv)))
-            elif t == "pointer_expression":
-                # &v handed on: whoever gets it may change v, so what was
-                # known of it, and of the conditions naming it, is stale
-                # (issue 9, item 1).
-                op = n.child_by_field_id(fid.OPERATOR)
-                arg = n.child_by_field_id(fid.ARGUMENT)
-                if op is not None and op.type == "&" and arg is not None and (
-                        arg.type == "identifier"):
-                    av = src.text(arg)
-                    texts = conds_naming(av)
-                    if texts:
-                        events.append((n.end_byte, -n.start_byte, KillCondAct(texts)))
-                    if av in info.tracked:
-                        events.append((n.end_byte, -n.start_byte, AssignAct(av, None)))
-            elif t in ("assignment_expression", "init_declarator", "update_expression"):
-                stored = stored_pointer(src, n, info)
-                if stored is not None:
-                    line, _ = src.line_col(n.start_byte)
-                    events.append((n.end_byte, -n.start_byte,
-                                   StoreAct(stored, squash(src.text(n)), line)))
-                act = assign_act(src, n, info, repeated_ids, conds_naming, fv)
-                if act is not None:
-                    events.extend((n.end_byte, -n.start_byte, a) for a in act)
-                rv = target_var(src, n)
-                if rv is not None and rv not in info.aliases:
-                    # Before the right-hand side's effects: a helper returning
-                    # a locked object locks the new value, not the old.
-                    rhs = n.child_by_field_id(fid.VALUE if t == "init_declarator" else fid.RIGHT)
-                    at = rhs.start_byte if rhs is not None else n.end_byte
-                    events.append((at, 1 << 40, RebindAct(rv)))
-        events = _paired_arms(events, arms, tries)
-        if not events:
-            # Most nodes do nothing: their acts stay [].
-            taken = info.branches[node.id]
-            if taken is not None and taken.try_op is not None:
+                if isinstance(a, AssignAct) and a.cls is None and a.var in locked_vars:
+                    a = AssignAct(a.var, NZ)
+                acts.append(a)
+            info.acts[node.id] = acts
+            if any(isinstance(a, IrqAct) and a.op in ("on", "off", "save", "restore")
+                   for a in acts):
                 info.relevant = True
-            continue
-        events.sort(key=lambda x: (x[0], x[1]))
-        # A TryAssign to a var replaces that var's plain assignment; a var
-        # that receives the object a helper just locked is not NULL.
-        acts: list[Act] = []
-        try_vars = {a.var for _, _, a in events if isinstance(a, TryAssignAct) and a.var}
-        # &v handed to a helper whose summary says what it leaves in v:
-        # the TryAssign sets v (and the other arm of a ?: leaves it be).
-        out_vars = {v for _, _, a in events if isinstance(a, TryAssignAct)
-                    for v, _, _ in a.resolved.outs}
-        locked_vars = {
-            v for _, _, a in events if isinstance(a, OpAct)
-            and a.effect.action == "acquire" and (v := holder(a.effect.key))
-        }
-        for _, _, a in events:
-            if isinstance(a, AssignAct) and (a.var in try_vars or (
-                    a.var in out_vars and a.cls is None)):
-                continue
-            if isinstance(a, AssignAct) and a.cls is None and a.var in locked_vars:
-                a = AssignAct(a.var, NZ)
-            acts.append(a)
-        info.acts[node.id] = acts
-        if any(isinstance(a, IrqAct) and a.op in ("on", "off", "save", "restore")
-               for a in acts):
-            info.relevant = True
-        br_here = info.branches[node.id]
-        # A callee's takes alone do not make a function worth running: it
-        # holds nothing they could meet.
-        if any(isinstance(a, TryAssignAct) or (isinstance(a, OpAct) and a.effect.action != "take")
-               for a in acts) or (
-            br_here is not None and br_here.try_op is not None
-        ):
-            info.relevant = True
+            br_here = info.branches[node.id]
+            # A callee's takes alone do not make a function worth running: it
+            # holds nothing they could meet.
+            if any(isinstance(a, TryAssignAct)
+                   or (isinstance(a, OpAct) and a.effect.action != "take")
+                   for a in acts) or (
+                br_here is not None and br_here.try_op is not None
+            ):
+                info.relevant = True
+        finally:
+            out.append(_node_fill(tuple(questions), info.branches[node.id], info.acts[node.id],
+                                  info.relevant))
+            info.relevant = was or info.relevant
     expand_takes(info)
     _unsaved_at_entry(src, cfg, info, irq)
     keep_lock_guards(src, cfg, info)
+    return out
+
+
+# One node of a fill: its questions with their answers (as FileAnalysis
+# records them: ("resolver", answer, name, args, target), ("may_resolve",
+# answer, name), ("frees", answer, name)), the branch it set, its acts
+# (None: none), and whether it made the function relevant.
+NodeFill = tuple[tuple[tuple[Any, ...], ...], Branch | None, tuple[Act, ...] | None, bool]
+_DOING_NOTHING: NodeFill = ((), None, None, False)
+
+
+def _node_fill(questions: tuple[tuple[Any, ...], ...], branch: Branch | None,
+               acts: list[Act], relevant: bool) -> NodeFill:
+    if not questions and branch is None and not acts and not relevant:
+        return _DOING_NOTHING  # most nodes: one object for all
+    return questions, branch, tuple(acts) if acts else None, relevant
+
+
+def _asking(questions: list[tuple[Any, ...]], resolver: Resolver,
+            may_resolve: Callable[[str], bool] | None,
+            frees: Callable[[str], int | None],
+            ) -> tuple[Resolver, Callable[[str], bool] | None, Callable[[str], int | None]]:
+    """The three callbacks, each recording its questions into ``questions``."""
+
+    def asked_resolver(name: str, args: list[str], target: str | None = None) -> Any:
+        got = resolver(name, args, target)
+        questions.append(("resolver", got, name, tuple(args), target))
+        return got
+
+    def asked_may_resolve(name: str) -> bool:
+        assert may_resolve is not None
+        got = may_resolve(name)
+        questions.append(("may_resolve", got, name))
+        return got
+
+    def asked_frees(name: str) -> int | None:
+        got = frees(name)
+        questions.append(("frees", got, name))
+        return got
+
+    return asked_resolver, asked_may_resolve if may_resolve is not None else None, asked_frees
 
 
 # A condition that teaches nothing (one made per condition node cost a

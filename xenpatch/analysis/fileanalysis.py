@@ -453,6 +453,17 @@ class FileAnalysis:
         self.header_fns[name] = found
         return found
 
+    # -- what relevant() read (analysis/inert.py) ------------------------------
+
+    def names_read(self, f: FunctionUnit) -> frozenset[bytes] | set[bytes] | None:
+        """The identifiers of a function of the file as relevant() read
+        them; None before it ran (or for another parse's function)."""
+        return self._idents.get(f)
+
+    def relevant_bytes(self) -> set[bytes]:
+        """The names that make a function relevant (relevant()'s closure)."""
+        return self._relevant_bytes()
+
     # -- pass 1 ---------------------------------------------------------------
 
     def prepare(self, f: FunctionUnit) -> None:
@@ -493,38 +504,26 @@ class FileAnalysis:
         assert f.cfg is not None
         key = ("filled", f.node.start_byte, f.node.end_byte, f.name)
         kept: Fill | None = f.src.derived.get(key)
+        nodes = None
         if kept is not None and kept.cfg is f.cfg and kept.values is fv \
-                and kept.irq is self.config.irq and kept.objects == objects \
-                and self._same_answers(kept.asked):
-            f.runs = kept.runs
-            return fresh_copy(kept.info)
-        asked: list[tuple[Any, ...]] = []
-
-        def resolver(name: str, args: list[str], target: str | None = None) -> Resolved | None:
-            got = self.resolver(name, args, target)
-            asked.append(("resolver", got, name, tuple(args), target))
-            return got
-
-        def may_resolve(name: str) -> bool:
-            got = self.may_resolve(name)
-            asked.append(("may_resolve", got, name))
-            return got
-
-        def frees(name: str) -> int | None:
-            got = self.frees(name)
-            asked.append(("frees", got, name))
-            return got
-
+                and kept.irq is self.config.irq and kept.objects == objects:
+            if self._same_answers(kept.asked):
+                f.runs = kept.runs
+                return fresh_copy(kept.info)
+            # Some answers differ: its nodes that get the same are taken
+            # again (fill_actions()).
+            nodes = kept.nodes
         info = collected(f.src, f.node, f.name)
         # What the fill works out before its first question is kept on the
         # parse too: a fill asked again with other answers (a tree's second
         # pass, a header inline in another file) starts from it.
         pre: dict[Any, Any] = f.src.derived.setdefault(
             ("fill prelude", f.node.start_byte, f.node.end_byte, f.name), {})
-        fill_actions(f.src, f.cfg, info, resolver, objects, fv, may_resolve, self.config.irq,
-                     frees, pre)
-        kept = f.src.derived[key] = Fill(f.cfg, fv, self.config.irq, objects, tuple(asked),
-                                          fresh_copy(info), {})
+        done = fill_actions(f.src, f.cfg, info, self.resolver, objects, fv, self.may_resolve,
+                            self.config.irq, self.frees, pre, nodes)
+        asked = tuple(q for n in done if n is not None for q in n[0])
+        kept = f.src.derived[key] = Fill(f.cfg, fv, self.config.irq, objects, asked,
+                                          fresh_copy(info), {}, tuple(done))
         f.runs = kept.runs
         return info
 

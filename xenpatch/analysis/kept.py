@@ -38,6 +38,10 @@ class Fill:
     # its result, its observer calls, why it failed (f.skip).
     # And ("summary", called) -> (the run, its helper_summary()).
     runs: dict[Any, Any]
+    # Per CFG node, its questions and what it did (actions.NodeFill): a
+    # fill of the same CFG and prelude asked other answers takes again the
+    # nodes that get the same ones.
+    nodes: tuple[Any, ...] = ()
 
 
 def built_cfg(src: SourceFile, fn: Node, name: str, config: CfgConfig) -> Cfg:

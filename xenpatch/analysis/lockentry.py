@@ -81,8 +81,8 @@ def is_global(key: str, fns: Iterable[FunctionUnit]) -> bool:
     root = global_root(key)
     if root is None:
         return False
-    return all(f.info is not None and root not in f.info.params and root not in f.info.locals
-               for f in fns)
+    return all((i := f.text_facts()) is not None and root not in i.params
+               and root not in i.locals for f in fns)
 
 
 def meet(sets: Sequence[HeldSet]) -> dict[str, Hold]:

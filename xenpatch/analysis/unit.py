@@ -6,7 +6,9 @@ on demand; lint and the runtime's lock programs read them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -26,8 +28,11 @@ class FunctionUnit:
     src: SourceFile
     node: Node
     name: str
-    cfg: Cfg | None = None
-    info: FunctionInfo | None = None
+    # No class attribute (a factory's default): a unit whose preparation is
+    # deferred (defer()) has neither in its __dict__, and reading one makes
+    # them (__getattr__); every other read finds them in the instance.
+    cfg: Cfg | None = field(default_factory=lambda: None)
+    info: FunctionInfo | None = field(default_factory=lambda: None)
     summary: Summary | None = None
     summarised: bool = False
     called: bool = False  # some other function of the file calls it
@@ -50,3 +55,41 @@ class FunctionUnit:
             c.type == "storage_class_specifier" and self.src.text(c) == "static"
             for c in self.node.children
         )
+
+    def defer(self, prepare: Callable[[FunctionUnit], None], collected: FunctionInfo) -> None:
+        """Leave the CFG and facts of this unit (not prepared yet) to be made
+        by ``prepare(self)`` when first read, as they would have been now:
+        a reader finds what it would have found.  ``collected``: collect()'s
+        facts of its text, which its fill would not change (text_facts())."""
+        assert self.__dict__.get("cfg") is None and self.__dict__.get("info") is None
+        del self.__dict__["cfg"], self.__dict__["info"]
+        # Weakly: the analysis holds its units, and a cycle back to it would
+        # keep each file's analysis alive until the collector runs (rarely
+        # in a tree's workers, lint/collector.py), not until its lint ends.
+        self.__dict__["_deferred"] = weakref.WeakMethod(prepare)  # type: ignore[arg-type]
+        self.__dict__["_collected"] = collected
+
+    @property
+    def deferred(self) -> bool:
+        """Is its preparation deferred (defer())?  FileAnalysis defers only
+        a function that can neither lock nor move IRQs (analysis/inert.py)."""
+        return "_deferred" in self.__dict__
+
+    def text_facts(self) -> FunctionInfo | None:
+        """Its parameters, locals and aliases (collect()'s, which a fill does
+        not change): info's, or a deferred unit's without preparing it."""
+        got = self.__dict__.get("_collected") if "_deferred" in self.__dict__ else None
+        return got if got is not None else self.info
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for an attribute the instance lacks: a deferred
+        # unit's cfg or info.
+        ref = self.__dict__.pop("_deferred", None) if name in ("cfg", "info") else None
+        if ref is None:
+            raise AttributeError(name)
+        self.cfg = self.info = None
+        prepare = ref()
+        if prepare is not None:  # else its analysis is gone: never prepared
+            prepare(self)
+        return self.__dict__[name]
+

@@ -310,7 +310,9 @@ def lint_source(src: SourceFile, config: LintConfig, path: Path | None,
     result.functions = len(fa.order)  # one per definition, as functions() finds them
     lint_functions(fa, config, result, findings_only or exports_only, exports_only)
     result.skipped.extend(_stray(src, _seed_names(config, headers)))
-    result.when_tracked = any(f is not None and f.info is not None and bool(f.info.when_only)
+    # A unit whose preparation is deferred takes no lock: no "when" to track.
+    result.when_tracked = any(f is not None and not f.deferred and f.info is not None
+                              and bool(f.info.when_only)
                               for f in (*fa.order, *fa.header_fns.values()))
     result.findings = suppress.filter_findings(src, path, fa, result.findings)
     result.findings.sort(key=Finding.sort_key)

@@ -50,8 +50,10 @@ def held_untracked(fa: FileAnalysis, held_by: list[tuple[FunctionUnit, set[str]]
     one through its summary, may differ (a guard parameter, paths told
     apart): left out.  ``held_calls``: all of them closed over, the
     answer where no function tracks such a variable."""
+    # A unit whose preparation is deferred takes no lock: no "when" to track.
     tracking = {f.name for f in (*fa.order, *fa.header_fns.values())
-                if f is not None and f.info is not None and f.info.when_only}
+                if f is not None and not f.deferred and f.info is not None
+                and f.info.when_only}
     if not tracking:
         return held_calls
     headers = fa.headers

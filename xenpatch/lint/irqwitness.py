@@ -86,6 +86,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xenpatch.analysis.fileanalysis import FileAnalysis
+from xenpatch.analysis.inert import without_acts
 from xenpatch.analysis.irqentry import LOCKS_KEY
 from xenpatch.analysis.irqtakes import (
     Call,
@@ -255,10 +256,15 @@ class Records:
         self.busy.add(name)
         try:
             # A function reaching no lock of the file's may still call
-            # another file's that takes one (sidtab_insert() allocates).
-            self.fa.prepare(g)
-            ok = g.skip is None and g.info is not None and g.cfg is not None
-            out = self.own(g) if ok else None
+            # another file's that takes one (sidtab_insert() allocates):
+            # of one that cannot lock nor move IRQs, its CFG and calls
+            # are all this reads, not its fill (analysis/inert.py).
+            unit = without_acts(self.fa, g)
+            if unit is None:
+                self.fa.prepare(g)
+                unit = g
+            ok = unit.skip is None and unit.info is not None and unit.cfg is not None
+            out = self.own(unit) if ok else None
         finally:
             self.busy.discard(name)
         self.tmpl[name] = out
@@ -269,6 +275,9 @@ class Records:
         assert g.info is not None
         out: dict[tuple[str, bool], Template] = {}
         takes, calls = self.of(g)
+        # A name g calls on every path (clean) has that call's record, which
+        # no call on some paths replaces (_keep()): those need no verdict.
+        every = {c.name for c in calls if c.clean and c.every}
         for c in calls:
             # Another file's function called on some paths of g only: the
             # callers' business when no caller's argument decides the path
@@ -278,7 +287,7 @@ class Records:
             # of an LPI only: a put, and a test of its argument's number).
             # The file's own functions' takes on some paths are its record
             # (the allocator takes its pool's lock for small sizes only).
-            if not c.clean:
+            if not c.clean or (not c.every and c.name in every):
                 continue
             got = (frozenset[int](), "") if c.every else self.blind(g, c.node)
             if got is not None:
