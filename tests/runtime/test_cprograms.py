@@ -243,9 +243,12 @@ def test_irq_handlers_follow_the_trees_prototype(tmp_path: Path) -> None:
 
     src = tmp_path / "xen" / "arch"
     src.mkdir(parents=True)
-    (src / "irq.c").write_text(
+    inc = tmp_path / "xen" / "include" / "xen"
+    inc.mkdir(parents=True)
+    (inc / "irq.h").write_text(
         "int request_irq(unsigned int irq, unsigned int irqflags,\n"
-        "                void (*handler)(int, void *), const char *name, void *dev);\n"
+        "                void (*handler)(int, void *), const char *name, void *dev);\n")
+    (src / "irq.c").write_text(
         "static void timer_fn(int irq, void *d) { }\n"
         "void setup(void) { request_irq(3, 0, timer_fn, \"t\", NULL); }\n")
     (src / "drv.c").write_text(

@@ -231,6 +231,30 @@ def _through_macro(params: Params | None, body: bytes, name: str, inner: int | N
     return params.index(a)
 
 
+Macros = Mapping[str, list[tuple[Params | None, bytes]]]
+Functions = Mapping[str, list[Params | None]]
+
+
+def resolve_index(name: str, param: str, seen_macros: Macros, seen_fns: Functions,
+                  own_macros: Macros, own_fns: Functions, fallback: int | None = None
+                  ) -> int | None:
+    """The index of the API ``name``'s parameter ``param`` in a file that
+    sees the headers' ``seen_*`` declarations and has its ``own_*``; None
+    when they disagree or do not name it.  ``fallback``: the index for a
+    tree that declares the API nowhere the file sees."""
+    fns = [*seen_fns.get(name, ()), *own_fns.get(name, ())]
+    if name in own_macros:
+        # The file's macro shadows every declaration: it names the
+        # parameter, or passes one of its own to the API's.
+        idx = _index_of([p for p, _ in own_macros[name]], param)
+        if idx is None and len(own_macros[name]) == 1:
+            params, body = own_macros[name][0]
+            idx = _through_macro(params, body, name, _index_of(fns, param) if fns else None)
+        return idx
+    decls = [*(p for p, _ in seen_macros.get(name, ())), *fns]
+    return _index_of(decls, param) if decls else fallback
+
+
 def callback_args(table: IrqTable, root: Path | None, arch: str | None, where: Path | None,
                   raw: bytes) -> dict[str, tuple[int, str]]:
     """The [irqcallback] APIs as a file sees them: name -> (the index of
@@ -250,21 +274,29 @@ def callback_args(table: IrqTable, root: Path | None, arch: str | None, where: P
         if param is None:
             out[name] = (arg, state)
             continue
-        fns = [*seen_fns.get(name, ()), *own_fns.get(name, ())]
-        if name in own_macros:
-            # The file's macro shadows every declaration: it names the
-            # parameter, or passes one of its own to the API's.
-            idx = _index_of([p for p, _ in own_macros[name]], param)
-            if idx is None and len(own_macros[name]) == 1:
-                params, body = own_macros[name][0]
-                idx = _through_macro(params, body, name, _index_of(fns, param) if fns else None)
-        else:
-            decls = [*(p for p, _ in seen_macros.get(name, ())), *fns]
-            # Declared nowhere the file sees: the rules' index, if any.
-            idx = _index_of(decls, param) if decls else (arg if arg >= 0 else None)
+        idx = resolve_index(name, param, seen_macros, seen_fns, own_macros, own_fns,
+                            arg if arg >= 0 else None)
         if idx is not None:
             out[name] = (idx, state)
     return out
 
 
-__all__ = ["Params", "callback_args", "functions", "macros", "parameter_names"]
+def calls(raw: bytes, names: frozenset[str]) -> list[tuple[str, list[str]]]:
+    """The calls of ``names`` in ``raw`` (declarations, macros, comments and
+    strings left out), each with its arguments' texts."""
+    out: list[tuple[str, list[str]]] = []
+    if not any(n.encode() in raw for n in names):
+        return out
+    code = _DIRECTIVE.sub(_blank, _COMMENT_OR_STRING.sub(_blank, raw))
+    for m in _names_pattern(names).finditer(code):
+        if _is_declaration(code, m.start()):
+            continue
+        close = _closing(code, m.end() - 1)
+        if close is not None:
+            args = code[m.end():close].decode(errors="replace")
+            out.append((m.group(1).decode(), hdr.split_args(args)))
+    return out
+
+
+__all__ = ["Params", "callback_args", "calls", "functions", "macros", "parameter_names",
+           "resolve_index"]
