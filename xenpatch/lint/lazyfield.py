@@ -19,13 +19,14 @@ declared type's), directly or through a header's macro whose body names
 the path, or call a header's inline naming it: a cheap scan of
 the tree's files, every architecture's (one _irq take anywhere makes the
 lock IRQ-safe to merge()).  Those are linted (their first passes, as a
-whole-tree run's, biggest first), up to ``BOUND`` of them: all of them
-or nothing, since the absence of an IRQ-flavoured take is what the
-report rests on -- a search with more candidates than that says so and
-reports nothing (``undecided``, as lazywitness.py does).  A candidate
-whose record has an _irq take of the lock (its own, or in a function's
-``TAKES`` another file could call) ends the search: nothing to report
-here.  Else the candidates' records of the lock, and the file's, are put
+whole-tree run's), those whose text takes the path with an _irq form
+first, biggest first.  A candidate whose record has an _irq take of the
+lock (its own, or in a function's ``TAKES`` another file could call)
+ends the search: nothing to report here (desc->lock is IRQ-safe by the
+first file linted).  Else every candidate is needed, the absence of an
+IRQ-flavoured take being what the report rests on: past ``BOUND`` files
+the search says so and reports nothing (``undecided``, as lazywitness.py
+does).  The candidates' records of the lock, and the file's, are put
 through irqwitness.merge(): the finding and the take it names are the
 whole-tree run's, which lists the files biggest first too.
 
@@ -194,6 +195,7 @@ def search(me: str, own: Mapping[str, Summary], root: Path, hashes: Mapping[str,
         own_text = _any(pat, macros)
         assert own_text is not None
         via_inline = _any(None, inlines)
+        irq_text = re.compile(rb"_irq\w*\s*\([^;]*?" + pat.pattern)
         cands = []
         for r in sources:
             raw = read(root / r)
@@ -201,29 +203,32 @@ def search(me: str, own: Mapping[str, Summary], root: Path, hashes: Mapping[str,
                 continue
             if (own_text.search(raw) and (typed is None or typed.search(raw))) or \
                     (via_inline is not None and via_inline.search(raw)):
-                cands.append((-len(raw), r))
+                # Those whose text takes the path _irq first: one such take
+                # decides the search (an order only, for its cost).
+                cands.append((irq_text.search(raw) is None, -len(raw), r))
         cands.sort()
-        if len(cands) > limit:
-            out.undecided.append((fn, line, (
-                f"takes '{ident}' with IRQs off: {len(cands)} files name the field, more than "
-                f"the {limit} the search lints, so whether any takes it with IRQs on, or "
-                "IRQ-safe, is not known and XL017 across files is not decided here (a "
-                "whole-tree run decides it)")))
-            continue
         irq = None
         recs: dict[str, dict[str, Summary]] = {}
-        for _, r in cands:
+        for _, _, r in cands[:limit]:
             ex = run(r).exports
             if _irq_taken(ex, ident):
                 irq = r
                 break
             recs[r] = {k: s for k, s in ex.items() if k.startswith(f"{LOCK}{ident}|")}
-        files = ", ".join(r for _, r in cands) or "none"
         if irq is not None:
             out.searched.append((fn, line, (
                 f"'{ident}' taken with IRQs off: {irq} takes it IRQ-safe, so nothing is "
-                f"against it here (files naming it: {files})")))
+                f"against it here ({len(recs) + 1} of the {len(cands)} files naming it "
+                "linted)")))
             continue
+        if len(cands) > limit:
+            out.undecided.append((fn, line, (
+                f"takes '{ident}' with IRQs off: {len(cands)} files name the field, and none "
+                f"of the {limit} the search lints takes it IRQ-safe, so whether one of the "
+                "others does is not known and XL017 across files is not decided here (a "
+                "whole-tree run decides it)")))
+            continue
+        files = ", ".join(r for _, _, r in cands) or "none"
         out.searched.append((fn, line, (
             f"'{ident}' taken with IRQs off: searched the {len(cands)} files naming it for "
             f"takes with IRQs on or IRQ-safe ({files})")))
