@@ -48,11 +48,11 @@ def test_the_search_is_listed_and_reads_the_files_naming_the_field() -> None:
     # The pool's lock: the two files declaring a struct pool and naming
     # the path (queuectl.c names struct pool, but its ->lock is a queue's:
     # its record has no take of the pool's lock).
-    assert any("'structpool#->lock'" in w and "common/poolctl.c" in w
+    assert any("'struct pool->lock'" in w and "common/poolctl.c" in w
                and "common/queuectl.c" in w for w in said)
-    assert any("'structpool#->stat_lock'" in w and "searched the 0 files" in w for w in said)
+    assert any("'struct pool->stat_lock'" in w and "searched the 0 files" in w for w in said)
     # The queue's lock is IRQ-safe by queuectl.c's take.
-    assert any("'structqueue#->lock'" in w and "common/queuectl.c takes it IRQ-safe" in w
+    assert any("'struct queue->lock'" in w and "common/queuectl.c takes it IRQ-safe" in w
                for w in said)
     assert r.undecided == []
 

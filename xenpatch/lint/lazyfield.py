@@ -103,6 +103,16 @@ def path_pattern(ident: str) -> re.Pattern[bytes] | None:
     return re.compile(sep + body + rb"\b")
 
 
+def shown(ident: str) -> str:
+    """The identity as C spells it: ``struct domain->page_alloc_lock``."""
+    t, _, path = ident.partition("#")
+    for kw in ("struct", "union", "enum"):
+        if t.startswith(kw) and len(t) > len(kw):
+            t = f"{kw} {t[len(kw):]}"
+            break
+    return t + path
+
+
 def type_pattern(ident: str) -> re.Pattern[bytes] | None:
     """What declares the variable a take names the lock through: the
     identity's type as a declaration spells it (functions.parameters()
@@ -180,10 +190,11 @@ def search(me: str, own: Mapping[str, Summary], root: Path, hashes: Mapping[str,
     keep: dict[str, dict[str, Summary]] = {}
     decided: list[str] = []
     for ident, (fn, line) in sorted(want.items()):
+        name = shown(ident)
         pat = path_pattern(ident)
         if pat is None:
             out.undecided.append((fn, line, (
-                f"takes '{ident}' with IRQs off: its path is no field chain the tree's text "
+                f"takes '{name}' with IRQs off: its path is no field chain the tree's text "
                 "can be searched for, so XL017 across files is not decided here (a whole-tree "
                 "run decides it)")))
             continue
@@ -217,20 +228,20 @@ def search(me: str, own: Mapping[str, Summary], root: Path, hashes: Mapping[str,
             recs[r] = {k: s for k, s in ex.items() if k.startswith(f"{LOCK}{ident}|")}
         if irq is not None:
             out.searched.append((fn, line, (
-                f"'{ident}' taken with IRQs off: {irq} takes it IRQ-safe, so nothing is "
+                f"'{name}' taken with IRQs off: {irq} takes it IRQ-safe, so nothing is "
                 f"against it here ({len(recs) + 1} of the {len(cands)} files naming it "
                 "linted)")))
             continue
         if len(cands) > limit:
             out.undecided.append((fn, line, (
-                f"takes '{ident}' with IRQs off: {len(cands)} files name the field, and none "
+                f"takes '{name}' with IRQs off: {len(cands)} files name the field, and none "
                 f"of the {limit} the search lints takes it IRQ-safe, so whether one of the "
                 "others does is not known and XL017 across files is not decided here (a "
                 "whole-tree run decides it)")))
             continue
         files = ", ".join(r for _, _, r in cands) or "none"
         out.searched.append((fn, line, (
-            f"'{ident}' taken with IRQs off: searched the {len(cands)} files naming it for "
+            f"'{name}' taken with IRQs off: searched the {len(cands)} files naming it for "
             f"takes with IRQs on or IRQ-safe ({files})")))
         decided.append(ident)
         for r, got in recs.items():
@@ -247,4 +258,4 @@ def search(me: str, own: Mapping[str, Summary], root: Path, hashes: Mapping[str,
     return out
 
 
-__all__ = ["BOUND", "FieldSearch", "path_pattern", "search", "wanted"]
+__all__ = ["BOUND", "FieldSearch", "path_pattern", "search", "shown", "type_pattern", "wanted"]
