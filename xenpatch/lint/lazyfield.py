@@ -129,10 +129,13 @@ def type_pattern(ident: str) -> re.Pattern[bytes] | None:
 
 
 def _header_names(headers: list[str], root: Path, pat: re.Pattern[bytes],
-                  read: Callable[[Path], bytes | None]) -> tuple[set[str], set[str]]:
+                  typed: re.Pattern[bytes] | None, read: Callable[[Path], bytes | None],
+                  ) -> tuple[set[str], set[str]]:
     """The headers' macros and inline functions whose bodies name the
-    path (a file may take the lock through them).  A function's body is
-    taken to run to the next definition: too much, never too little."""
+    path (a file may take the lock through them); an inline's text names
+    the type too (its variable's declaration, as a file's does).  A
+    function's text is taken to run to the next definition: too much,
+    never too little."""
     macros: set[str] = set()
     inlines: set[str] = set()
     for h in headers:
@@ -145,7 +148,8 @@ def _header_names(headers: list[str], root: Path, pat: re.Pattern[bytes],
         defs = nameindex.definitions(raw)
         for i, d in enumerate(defs):
             end = defs[i + 1].start if i + 1 < len(defs) else len(raw)
-            if pat.search(raw, d.brace, max(end, d.brace)):
+            if pat.search(raw, d.brace, max(end, d.brace)) and \
+                    (typed is None or typed.search(raw, d.start, max(end, d.brace))):
                 inlines.add(d.name)
     return macros, inlines
 
@@ -198,8 +202,8 @@ def search(me: str, own: Mapping[str, Summary], root: Path, hashes: Mapping[str,
                 "can be searched for, so XL017 across files is not decided here (a whole-tree "
                 "run decides it)")))
             continue
-        macros, inlines = _header_names(headers, root, pat, read)
         typed = type_pattern(ident)
+        macros, inlines = _header_names(headers, root, pat, typed, read)
         # A take in the file's own text, or through a header's macro, names
         # the variable's declared type (the identity's); a header inline's
         # take is in the inline's terms.
