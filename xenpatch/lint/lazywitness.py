@@ -31,7 +31,9 @@ itself, inside a callee, is its own witness (irqacross.findings()).
 
 The first passes found are given to irqwitness.merge() as the tree, and
 the file is linted again with its answer: the finding is the whole-tree
-run's report, text and fingerprint alike."""
+run's report, text and fingerprint alike.  A struct field's lock the
+file takes with IRQs off itself is lazyfield.py's search, merged apart
+(its identities are none of these)."""
 
 from __future__ import annotations
 
