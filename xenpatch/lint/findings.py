@@ -55,6 +55,9 @@ class FileResult:
     # line, why): what a finding needs was not looked at, so unlike an
     # unknown effect they are a gap in the run's coverage (exit 3).
     undecided: list[tuple[str, int, str]] = field(default_factory=list)
+    # What a search of the tree for another file's takes looked at, to
+    # decide a check (function, line, what): listed by -v.
+    searched: list[tuple[str, int, str]] = field(default_factory=list)
     error: str | None = None
     parsed: bool = True  # False: the file names no lock API at all
     # What the file's external functions do to their callers' locks, for

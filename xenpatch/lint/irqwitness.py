@@ -73,8 +73,10 @@ take in one with another architecture's file-scope lock.
 
 A run on some files of a tree (lint FILE, the hook) runs merge() over
 the few files lint/lazywitness.py finds for a file calling another
-file's function with IRQs known off: the whole-tree run's report of it
-where that search decides it; the symmetric case (a file taking plainly
+file's function with IRQs known off, or lint/lazyfield.py for a file
+taking a struct field's lock with IRQs known off (the files naming its
+identity): the whole-tree run's report of it where that search decides
+it; the symmetric case (a file taking plainly
 with IRQs on a lock some other file takes _irq) is the whole-tree run's.
 """
 

@@ -342,6 +342,7 @@ def result_out(r: FileResult) -> dict[str, Any]:
         "functions": r.functions, "analysed": r.analysed,
         "skipped": [list(s) for s in r.skipped], "unknown": [list(u) for u in r.unknown],
         "undecided": [list(u) for u in r.undecided],
+        "searched": [list(u) for u in r.searched],
         "error": r.error, "parsed": r.parsed,
         "exports": {n: summary_out(s) for n, s in sorted(r.exports.items())},
     }
@@ -359,6 +360,7 @@ def result_in(d: dict[str, Any], display: str) -> FileResult | None:
             skipped=[tuple(s) for s in d["skipped"]],  # type: ignore[misc]
             unknown=[tuple(u) for u in d["unknown"]],  # type: ignore[misc]
             undecided=[tuple(u) for u in d["undecided"]],  # type: ignore[misc]
+            searched=[tuple(u) for u in d.get("searched", ())],  # type: ignore[misc]
             error=d["error"], parsed=d["parsed"],
             exports={n: summary_in(s) for n, s in d["exports"].items()},
         )

@@ -154,11 +154,11 @@ def lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str | 
             second = passmaps.second(work, first, exports, mapper, raws=raws)
             out = []
             for item, raw, r, b in zip(work, raws, first, second, strict=True):
-                extra, read, undecided = _witnessed(item, plan, r.exports, b, None)
+                extra, read, undecided, searched = _witnessed(item, plan, r.exports, b, None)
                 if read is not None:
                     witnessed[item] = read
                 out.append(_noted(_with_callers(item, raw, cache, r.exports, exports, b,
-                                                extra=extra), undecided))
+                                                extra=extra), undecided, searched))
             return out, exports
 
         third: lazyrounds_t.Later | None = None
@@ -235,9 +235,9 @@ def _alone(item: tuple[Path, str], raw: bytes | None, plan: lazy_t.Plan,
         aside = _facts_aside(item, raw, plan.cache, own)
         with _ended_on_error(aside):
             linted, given, later = _later(item, raw, plan, one.held_calls, others, own, one)
-            extra, later, undecided = _witnessed(item, plan, own, linted, later)
+            extra, later, undecided, searched = _witnessed(item, plan, own, linted, later)
         return [_noted(_with_callers(item, raw, plan.cache, own, given, linted, aside, extra),
-                       undecided)], others, later
+                       undecided, searched)], others, later
     first = workers.one(item, raw)
     if passmaps.as_hashed(plan.cache, rel, first):
         lazy.own_exports([(rel, first)], plan.cache)
@@ -247,28 +247,32 @@ def _alone(item: tuple[Path, str], raw: bytes | None, plan: lazy_t.Plan,
     with _ended_on_error(aside):
         linted, given, later = _later(item, raw, plan, first.held_calls, full, first.exports,
                                       linted)
-        extra, later, undecided = _witnessed(item, plan, first.exports, linted, later)
+        extra, later, undecided, searched = _witnessed(item, plan, first.exports, linted,
+                                                       later)
     return [_noted(_with_callers(item, raw, plan.cache, first.exports, given, linted, aside,
-                                 extra), undecided)], others, later
+                                 extra), undecided, searched)], others, later
 
 
-def _noted(result: FileResult, undecided: list[tuple[str, int, str]]) -> FileResult:
+def _noted(result: FileResult, undecided: list[tuple[str, int, str]],
+           searched: list[tuple[str, int, str]]) -> FileResult:
     """``result`` with the searches that stopped at their bound: a gap in
-    what the run covered, not an effect nobody can state."""
+    what the run covered, not an effect nobody can state; and what the
+    searches that ran searched (-v)."""
     result.undecided.extend(undecided)
+    result.searched.extend(searched)
     return result
 
 
 def _witnessed(item: tuple[Path, str], plan: lazy_t.Plan, own: Mapping[str, Summary],
                result: FileResult, later: lazyrounds_t.Later | None,
                ) -> tuple[dict[str, Summary], lazyrounds_t.Later | None,
-                          list[tuple[str, int, str]]]:
+                          list[tuple[str, int, str]], list[tuple[str, int, str]]]:
     """XL017 across files as a whole-tree run merges it for this file
     (lazywitness.py): (the facts to lint it again with, the later round's
     record with the files the search read added, the questions left
     undecided: the later round's budgets' and the search's bounds')."""
     if result.error is not None:
-        return {}, later, []
+        return {}, later, [], []
     from xenpatch.lint import lazywitness
 
     got = lazywitness.search(item, own, plan.cache.root, plan.definers(), plan.cache.hashes,
@@ -278,7 +282,8 @@ def _witnessed(item: tuple[Path, str], plan: lazy_t.Plan, own: Mapping[str, Summ
 
         later = later if later is not None else lazyrounds.Later()
         later.read.update(got.read)
-    return got.merged, later, [*(later.undecided if later is not None else ()), *got.undecided]
+    return (got.merged, later, [*(later.undecided if later is not None else ()), *got.undecided],
+            got.searched)
 
 
 def _later(item: tuple[Path, str], raw: bytes | None, plan: lazy_t.Plan, held: frozenset[str],

@@ -31,7 +31,9 @@ itself, inside a callee, is its own witness (irqacross.findings()).
 
 The first passes found are given to irqwitness.merge() as the tree, and
 the file is linted again with its answer: the finding is the whole-tree
-run's report, text and fingerprint alike."""
+run's report, text and fingerprint alike.  A struct field's lock the
+file takes with IRQs off itself is lazyfield.py's search, merged apart
+(its identities are none of these)."""
 
 from __future__ import annotations
 
@@ -43,7 +45,7 @@ from pathlib import Path
 from xenpatch.analysis.irqtakes import Template
 from xenpatch.analysis.locktable import Summary
 from xenpatch.c.builtobjs import built_one
-from xenpatch.lint import irqwitness
+from xenpatch.lint import irqwitness, lazyfield
 from xenpatch.lint.findings import FileResult
 from xenpatch.lint.inputs import size as _size
 from xenpatch.lint.irqwitness import CALLS, HOPS, IRQ, LOCK, TAKES, composed, record_templates
@@ -76,6 +78,9 @@ class Search:
     # (callee, 0, why): the searches that stopped at their bound, in
     # FileResult.unknown's form (-v lists them; nothing is reported there).
     undecided: list[tuple[str, int, str]] = field(default_factory=list)
+    # (function, line, what): the searches run for a field's lock
+    # (lazyfield.py), which -v lists.
+    searched: list[tuple[str, int, str]] = field(default_factory=list)
 
 
 def _off_calls(own: Mapping[str, Summary]) -> dict[str, set[str]]:
@@ -113,7 +118,8 @@ def search(item: tuple[Path, str], own: Mapping[str, Summary], root: Path,
     out = Search()
     states = _off_calls(own)
     off = states.get("off", set())
-    if not off:
+    fields = lazyfield.wanted(own)
+    if not off and not fields:
         return out  # the common case: no search
     rel = item[1]
     passes: dict[str, FileResult] = {}
@@ -138,10 +144,26 @@ def search(item: tuple[Path, str], own: Mapping[str, Summary], root: Path,
                 texts[p] = None
         return texts[p]
 
-    per_file: list[tuple[Path, str, Mapping[str, Summary]]] = [(item[0], rel, own)]
     # The file as the name index names it (under the tree's root; the run
     # may name it from elsewhere, xen/arch/...): never its own witness.
     me = _under(root, item[0]) or rel
+    field_merged: dict[str, Summary] = {}
+    if fields:
+        # A struct field's lock (lazyfield.py): merged on its own, its
+        # identities being none of the file-scope ones below.
+        fs = lazyfield.search(me, own, root, hashes, run, read)
+        out.read.update(fs.read)
+        out.undecided.extend(fs.undecided)
+        out.searched.extend(fs.searched)
+        if fs.per_file:
+            mine, *rest = fs.per_file
+            merged = irqwitness.merge([(item[0], rel, mine[2]), *rest])
+            if irqwitness.wanted(merged, rel):
+                field_merged = merged
+    if not off:
+        out.merged.update(field_merged)
+        return out
+    per_file: list[tuple[Path, str, Mapping[str, Summary]]] = [(item[0], rel, own)]
     chain = _Chain(root, me, own, definers, run, off)
     # Per function called with IRQs off, its takes decided here: merge()
     # is given these alone as its record (a take of another lock on the
@@ -185,6 +207,7 @@ def search(item: tuple[Path, str], own: Mapping[str, Summary], root: Path,
             if w not in [r for _, r, _ in per_file]:
                 per_file.append((root / w, w, run(w).exports))
     if len(per_file) == 1:
+        out.merged.update(field_merged)
         return out
     # As the whole-tree run orders them: biggest first.
     others = sorted(per_file[1:], key=lambda x: (-_size(x[0]), x[1]))
@@ -194,7 +217,9 @@ def search(item: tuple[Path, str], own: Mapping[str, Summary], root: Path,
         irqwitness.effect(t) for t in ts), None)}) for n, ts in sorted(decided.items()))
     merged = irqwitness.merge([per_file[0], *others])
     if irqwitness.wanted(merged, rel):
-        out.merged = merged
+        out.merged.update(merged)
+    # The field locks' records are of every file naming them: theirs stand.
+    out.merged.update(field_merged)
     return out
 
 

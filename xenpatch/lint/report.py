@@ -64,6 +64,9 @@ def write_text(results: list[FileResult], out: TextIO, err: TextIO, verbose: boo
         # 3), then the questions a bounded search left open.
         for path, name, line, why in [*_rows(results, lambda r: r.unknown), *undecided]:
             err.write(f"{path}:{line}: note: in '{name}', {why}\n")
+        # What the searches of the tree for other files' takes looked at.
+        for path, name, line, why in _rows(results, lambda r: r.searched):
+            err.write(f"{path}:{line}: note: in '{name}', {why}\n")
     if undecided:
         err.write(f"xenpatch lint: {len(undecided)} check(s) left undecided where a bounded "
                   "search stopped" + ("" if verbose else " (-v lists them)") + "\n")
