@@ -35,7 +35,7 @@ from xenpatch.analysis.events import (
 )
 from xenpatch.analysis.functions import FunctionInfo
 from xenpatch.analysis.lockkeys import holder, key_vars, last_field, may_name
-from xenpatch.analysis.locktable import Effect, is_recursive
+from xenpatch.analysis.locktable import MAYRELEASE, Effect, is_recursive
 from xenpatch.analysis.pathstate import (
     UNKNOWN,
     Held,
@@ -346,6 +346,18 @@ class Engine:
                 return [irqstate.callee_off(won) if e.irq == "off" else won, s]
             if e.action == "unknown":
                 return [self.make_unknown(s, e, act.line)]
+            if e.action == MAYRELEASE:
+                # Released on some of the callee's paths, kept on the others
+                # (both are, whatever the caller: summaries._may_release()).
+                # Where it released, what follows may test what tells the
+                # two apart (a result, an out-parameter): unknown there,
+                # remembering where for a release straight after the call.
+                cur = s.get(e.key)
+                if cur is None or cur.unknown:
+                    return [s]
+                gone = replace(cur, unknown=True, dropped_at=n,
+                               dropped_by=f"{e.origin}, called at line {act.line}")
+                return [s.with_held(gone, e.key), s]
             if e.action == ASSERTED:
                 # Asserted held where this path does not hold it: held by
                 # the caller, as a lock the function only drops is (a
@@ -537,7 +549,14 @@ class Engine:
                         s = s.with_held(replace(h, unknown=True), h.key)
                     return s
         if cur is not None and cur.unknown:
-            return s.with_held(None, cur.key)
+            gone = s.with_held(None, cur.key)
+            if cur.dropped_at >= 0 and self.obs is not None and \
+                    _no_test_between(self.cfg, cur.dropped_at, n):
+                # Nothing between the call and this release tests anything:
+                # on the callee's paths that released it, this releases it
+                # again (issue 9, item 2: a summary's condition met).
+                self.obs.release(n, s, replace(e, origin=cur.dropped_by), line, col, False)
+            return gone
         excused = False
         if cur is not None and not cur.entry and cur.kind == e.kind and cur.flavour != e.flavour \
                 and "any" not in (cur.flavour, e.flavour) and {
@@ -565,6 +584,24 @@ class Engine:
         if cur.count > 1:
             return s.with_held(replace(cur, count=cur.count - 1), e.key)
         return s.with_held(None, e.key)
+
+
+def _no_test_between(cfg: Cfg, a: int, b: int) -> bool:
+    """Is ``b`` reached from ``a`` through statements alone, no branch
+    between (a join is no test: what comes in there from elsewhere never
+    passed ``a``)?"""
+    n, seen = a, set()
+    while n not in seen:
+        seen.add(n)
+        succ = cfg.nodes[n].succ
+        if len(succ) != 1:
+            return False
+        n = succ[0]
+        if n == b:
+            return True
+        if cfg.nodes[n].kind not in (Kind.STMT, Kind.NOP):
+            return False
+    return False
 
 
 def _callers(e: Effect, key: str, line: int) -> Held:

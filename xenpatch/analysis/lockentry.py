@@ -39,7 +39,7 @@ from tree_sitter import Node
 from xenpatch.analysis import fnptrs
 from xenpatch.analysis.events import OpAct, TryAssignAct
 from xenpatch.analysis.irqentry import cfg_nodes, node_of
-from xenpatch.analysis.locktable import is_recursive
+from xenpatch.analysis.locktable import MAYRELEASE, is_recursive
 from xenpatch.analysis.pathstate import UNKNOWN, Result, State
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.c.cfg import Kind
@@ -47,7 +47,7 @@ from xenpatch.c.cfg import Kind
 ROUNDS = 12
 _GLOBAL = re.compile(r"^([A-Za-z_]\w*)(?:\.[A-Za-z_]\w*)*$")
 # Lock actions that change what is held (a callee's "take" and drop does not).
-_MOVES = frozenset({"acquire", "release", "try", "unknown"})
+_MOVES = frozenset({"acquire", "release", "try", "unknown", MAYRELEASE})
 _KINDS = frozenset({"spin", "rw"})
 
 

@@ -22,8 +22,12 @@ from xenpatch.errors import XenpatchError
 ACTIONS = ("acquire", "release", "try", "query", "init")
 # Summaries only: "take" (a lock a helper takes, and may drop, during its
 # run), "unknown" (an effect nobody can state: the lock, or with key "*"
-# every lock and the path, is unknown after the call).
-SUMMARY_ACTIONS = ("take", "unknown")
+# every lock and the path, is unknown after the call), "mayrelease" (a
+# caller's lock the helper releases on some of its paths only, on branches
+# no caller decides: unknown after the call, and released again straight
+# after it on those paths).
+MAYRELEASE = "mayrelease"
+SUMMARY_ACTIONS = ("take", "unknown", MAYRELEASE)
 KINDS = ("spin", "rw", "percpu", "rcu")
 FLAVOURS = ("plain", "irq", "irqsave", "bh", "recursive", "recursive_irqsave")
 

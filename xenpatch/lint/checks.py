@@ -192,7 +192,8 @@ class CheckObserver:
     findings: dict[tuple[str, int, str], RawFinding] = field(default_factory=dict)
 
     def add(self, cid: str, node: int, state: State, line: int, col: int, key: str,
-            acq_site: int = -1, origin: str | None = None, **fmt: object) -> None:
+            acq_site: int = -1, origin: str | None = None, released_in: str | None = None,
+            **fmt: object) -> None:
         if cid not in self.enabled:
             return
         k = (cid, node, key)
@@ -206,6 +207,9 @@ class CheckObserver:
         if origin is not None:
             # A callee's take on some of its paths: say which take.
             msg += f" (on some paths of the callee: taken in {origin})"
+        if released_in is not None:
+            # A callee's release on some of its paths, met by this one.
+            msg += f" (on some paths of the callee: released in {released_in})"
         self.findings[k] = RawFinding(cid, node, state, line, col, key, msg, acq_site)
 
     def restart(self) -> None:
@@ -274,8 +278,11 @@ class CheckObserver:
         if e.kind == "percpu" and e.owner is not None:
             self._owner(node, state, e, line, col)
         cur = state.get(e.key)
-        if cur is None:
-            self.add("XL002", node, state, line, col, e.key, via=e.via)
+        if cur is None or (cur.unknown and cur.dropped_by is not None
+                           and e.origin == cur.dropped_by):
+            # Not held, or released by a callee on some of its paths and
+            # again here straight after the call (dataflow.py).
+            self.add("XL002", node, state, line, col, e.key, via=e.via, released_in=e.origin)
             return
         if cur.entry or cur.unknown:
             return

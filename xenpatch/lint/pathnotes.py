@@ -9,6 +9,7 @@ from tree_sitter import Node
 
 from xenpatch.analysis.events import FreeAct, IrqAct, OpAct, RebindAct, TryAssignAct
 from xenpatch.analysis.functions import declarator_name
+from xenpatch.analysis.locktable import MAYRELEASE
 from xenpatch.analysis.pathstate import Result
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.c import fields as fid
@@ -33,7 +34,8 @@ def finding_of(src: SourceFile, f: FunctionUnit, res: Result, r: RawFinding) -> 
 
 
 # How a step that takes or drops a lock reads, as gcc's notes do.
-_DONE = {"acquire": "taken", "release": "released"}
+_DONE = {"acquire": "taken", "release": "released",
+         MAYRELEASE: "released on some paths of the callee"}
 
 
 def _lock_note(acts: list) -> str | None:
