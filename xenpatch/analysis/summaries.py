@@ -21,7 +21,7 @@ from xenpatch.analysis.functions import FunctionInfo, shape_fn, strip_parens
 from xenpatch.analysis.lockkeys import key_head
 from xenpatch.analysis.locktable import MAYRELEASE, Effect, Summary
 from xenpatch.analysis.pathstate import UNKNOWN, Held, Result, State
-from xenpatch.analysis.takes import hidden_names, lock_takes
+from xenpatch.analysis.takes import hidden_at, hidden_names, lock_takes
 from xenpatch.analysis.templates import template
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.analysis.values import EXACT, NEG, NOT, NZ, POS, ZERO, plain, value_class
@@ -644,10 +644,17 @@ def _may_release(f: FunctionUnit, key: str, t: str) -> list[Effect]:
     pointers = pathconds.pointer_params(f.src, f.node)
     hidden = hidden_names(f)
     verdicts: dict = {}
-    if not any((branches := pathconds.deciding_branches(f.cfg, n, deciders))
-               and pathconds.blind_to_caller(f.src, f.cfg, branches, f.info.params, pointers,
-                                             hidden, verdicts) is not None
-               for n, _ in rels):
+    written: dict = {}
+    cfg, params = f.cfg, f.info.params
+
+    def blind(n: int) -> bool:
+        branches = pathconds.deciding_branches(cfg, n, deciders)
+        # A parameter tested before the body assigns it holds its argument.
+        at = hidden_at(f, hidden, [c for c, _ in branches], written)
+        return bool(branches) and pathconds.blind_to_caller(
+            f.src, cfg, branches, params, pointers, at, verdicts) is not None
+
+    if not any(blind(n) for n, _ in rels):
         return []
     e0 = rels[0][1]
     where = f.src.path.rsplit("/", 1)[-1]

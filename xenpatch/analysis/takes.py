@@ -9,7 +9,7 @@ these alone (takes_summary); summaries.py adds them to a helper's.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from tree_sitter import Node
@@ -190,6 +190,36 @@ def hidden_names(f: FunctionUnit) -> frozenset[str]:
     body = f.src.text(f.node)
     return frozenset((f.info.locals - set(f.info.params))
                      | {p for p in f.info.params if _assigned(body, p)})
+
+
+def hidden_at(g: FunctionUnit, hidden: frozenset[str], at: Sequence[int],
+               memo: dict[tuple[FunctionUnit, str], frozenset[int]] | None = None
+               ) -> frozenset[str]:
+    """``hidden`` (takes.hidden_names(): locals, parameters the body may
+    assign) without the parameters no assignment reaches the branches
+    ``at`` after: tested there, a parameter holds its argument (xfree()
+    tests its pointer's alignment before it strips the padding from it:
+    the caller's pointer decides, not the callee's state)."""
+    assert g.info is not None and g.cfg is not None
+    cfg = g.cfg
+    params = [p for p in g.info.params if p in hidden]
+    if not params or not at:
+        return hidden
+    drop: set[str] = set()
+    for p in params:
+        seen = memo.get((g, p)) if memo is not None else None
+        if seen is None:
+            writes = [n.id for n in cfg.nodes
+                      if n.ast is not None and _assigned(g.src.text(n.ast), p)]
+            after = reachable([s for w in writes for s in cfg.nodes[w].succ],
+                              lambda i: cfg.nodes[i].succ)
+            # A branch assigning it itself (``if ( (p = next(p)) )``) keeps it.
+            seen = frozenset(after) | frozenset(writes)
+            if memo is not None:
+                memo[(g, p)] = seen
+        if not any(c in seen for c in at):
+            drop.add(p)
+    return hidden - drop
 
 
 def _weaker(a: Effect, b: Effect) -> Effect:

@@ -112,11 +112,10 @@ from xenpatch.analysis.pathconds import (
     template_conds,
 )
 from xenpatch.analysis.pathstate import Result, State
-from xenpatch.analysis.takes import _assigned, hidden_names
+from xenpatch.analysis.takes import hidden_at, hidden_names
 from xenpatch.analysis.templates import template
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.c.builtobjs import built_one
-from xenpatch.graphs import reachable
 from xenpatch.lint.irqsafe import identity
 
 XKEY = LOCKS_KEY
@@ -223,7 +222,7 @@ class Records:
                                                   bool | int | None]]] = {}
         self.blinds: dict[tuple[FunctionUnit, int], tuple[frozenset[int], str] | None] = {}
         # Per function and parameter: the nodes writing it, and the nodes
-        # reached after one (_hidden_at(), asked for many nodes of g).
+        # reached after one (takes.hidden_at(), asked for many nodes of g).
         self.written: dict[tuple[FunctionUnit, str], frozenset[int]] = {}
 
     def ahead(self, f: FunctionUnit, node: int, line: int, col: int) -> str | None:
@@ -338,7 +337,7 @@ class Records:
         # tests is still read as before (a name the body assigns stays out
         # of it: may_exclude() reads the conditions a caller shares).
         need = blind_to_caller(g.src, g.cfg, branches, g.info.params, pointers,
-                               _hidden_at(g, hidden, [c for c, _ in branches], self.written),
+                               hidden_at(g, hidden, [c for c, _ in branches], self.written),
                                verdicts)
         if need is None:
             return None
@@ -361,36 +360,6 @@ class Records:
             if m is not None and m.group(2) in self._static:
                 path = f"{self.fa.src.path}:{path}"
         return f"{t}#{path}"
-
-
-def _hidden_at(g: FunctionUnit, hidden: frozenset[str], at: Sequence[int],
-               memo: dict[tuple[FunctionUnit, str], frozenset[int]] | None = None
-               ) -> frozenset[str]:
-    """``hidden`` (takes.hidden_names(): locals, parameters the body may
-    assign) without the parameters no assignment reaches the branches
-    ``at`` after: tested there, a parameter holds its argument (xfree()
-    tests its pointer's alignment before it strips the padding from it:
-    the caller's pointer decides, not the callee's state)."""
-    assert g.info is not None and g.cfg is not None
-    cfg = g.cfg
-    params = [p for p in g.info.params if p in hidden]
-    if not params or not at:
-        return hidden
-    drop: set[str] = set()
-    for p in params:
-        seen = memo.get((g, p)) if memo is not None else None
-        if seen is None:
-            writes = [n.id for n in cfg.nodes
-                      if n.ast is not None and _assigned(g.src.text(n.ast), p)]
-            after = reachable([s for w in writes for s in cfg.nodes[w].succ],
-                              lambda i: cfg.nodes[i].succ)
-            # A branch assigning it itself (``if ( (p = next(p)) )``) keeps it.
-            seen = frozenset(after) | frozenset(writes)
-            if memo is not None:
-                memo[(g, p)] = seen
-        if not any(c in seen for c in at):
-            drop.add(p)
-    return hidden - drop
 
 
 def _keep(out: dict[tuple[str, bool], Template], k: tuple[str, bool], new: Template) -> None:
