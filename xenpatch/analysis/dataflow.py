@@ -348,7 +348,7 @@ class Engine:
                 return [self.make_unknown(s, e, act.line)]
             if e.action == MAYRELEASE:
                 # Released on some of the callee's paths, kept on the others
-                # (both are, whatever the caller: summaries._may_release()).
+                # (both are, whatever the caller: mayrelease.may_release()).
                 # Where it released, what follows may test what tells the
                 # two apart (a result, an out-parameter): unknown there,
                 # remembering where for a release straight after the call.

@@ -14,14 +14,15 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from xenpatch.analysis import irqstate, pathconds
+from xenpatch.analysis import irqstate
 from xenpatch.analysis.conditions import exact_of
 from xenpatch.analysis.events import OpAct, TryAssignAct
 from xenpatch.analysis.functions import FunctionInfo, shape_fn, strip_parens
 from xenpatch.analysis.lockkeys import key_head
-from xenpatch.analysis.locktable import MAYRELEASE, Effect, Summary
+from xenpatch.analysis.locktable import Effect, Summary
+from xenpatch.analysis.mayrelease import may_release
 from xenpatch.analysis.pathstate import UNKNOWN, Held, Result, State
-from xenpatch.analysis.takes import hidden_at, hidden_names, lock_takes
+from xenpatch.analysis.takes import lock_takes
 from xenpatch.analysis.templates import template
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.analysis.values import EXACT, NEG, NOT, NZ, POS, ZERO, plain, value_class
@@ -460,7 +461,7 @@ def _lock_summary(f: FunctionUnit, res: Result) -> Summary | None:
             union_release and k in released_any
         ) and (nonnull is None or len(kept) == len(exits)):
             if k in released_any and t is not None and not acquired:
-                effects.extend(_may_release(f, k, t))
+                effects.extend(may_release(f, k, t))
             continue
         rels = {
             (a.effect.kind, a.effect.mode, a.effect.flavour): a.effect
@@ -624,42 +625,6 @@ def _quiet_exits(f: FunctionUnit) -> frozenset[int]:
         else:
             out.add(node.id)
     return frozenset(out)
-
-
-def _may_release(f: FunctionUnit, key: str, t: str) -> list[Effect]:
-    """A caller's lock released on some paths and kept on others, where
-    every release is reached on paths no caller's argument decides
-    (pathconds.blind_to_caller(): a loop over the pointee's count, a test
-    of the pointee's state, of a local) at one release at least: "mayrelease", unknown to the
-    caller after the call, and a double release where it releases the lock
-    straight after (dataflow.py).  A release a parameter's value decides
-    (a flag), or one the result tells apart (_conditional_release()), is
-    not this; those stay as they were."""
-    assert f.info is not None and f.cfg is not None
-    rels = [(n, a.effect) for n, acts in enumerate(f.info.acts) for a in acts
-            if isinstance(a, OpAct) and a.effect.key == key and a.effect.action == "release"]
-    if not rels:
-        return []
-    deciders = pathconds.Deciders(f.cfg)
-    pointers = pathconds.pointer_params(f.src, f.node)
-    hidden = hidden_names(f)
-    verdicts: dict = {}
-    written: dict = {}
-    cfg, params = f.cfg, f.info.params
-
-    def blind(n: int) -> bool:
-        branches = pathconds.deciding_branches(cfg, n, deciders)
-        # A parameter tested before the body assigns it holds its argument.
-        at = hidden_at(f, hidden, [c for c, _ in branches], written)
-        return bool(branches) and pathconds.blind_to_caller(
-            f.src, cfg, branches, params, pointers, at, verdicts) is not None
-
-    if not any(blind(n) for n, _ in rels):
-        return []
-    e0 = rels[0][1]
-    where = f.src.path.rsplit("/", 1)[-1]
-    return [Effect(MAYRELEASE, e0.kind, "", "any", t, None, f.name, inferred=True,
-                   origin=f"{f.name}() in {where}")]
 
 
 def _conditional_release(
