@@ -31,7 +31,7 @@ class Held:
     # nothing about it is reported on this path (issue 9, items 3 and 7).
     unknown: bool = False
     # Unknown because a callee releases it on some of its paths only
-    # (summaries.py's "mayrelease"): the call's CFG node and the callee,
+    # (analysis/mayrelease.py): the call's CFG node and the callee,
     # for a release of it straight after the call (dataflow.py).
     dropped_at: int = -1
     dropped_by: str | None = None
