@@ -31,16 +31,15 @@ from functools import cache, lru_cache
 from pathlib import Path
 
 from xenpatch.analysis import headers as hdr
+from xenpatch.analysis.fnptrs import code_only
 from xenpatch.analysis.irqstate import IrqTable
-from xenpatch.c.source import directives
+from xenpatch.c.source import FN_DEFINE, directives
 from xenpatch.c.texts import read_bytes
 
 # One declaration's parameter names, in order; None: a parameter without
 # a name (or one the parse cannot read).
 Params = tuple[str | None, ...]
 
-_DEFINE = re.compile(rb"#[ \t]*define[ \t]+([A-Za-z_]\w*)\(([^)]*)\)((?:\\\r?\n|[^\n])*)")
-_COMMENT_OR_STRING = re.compile(rb'/\*.*?\*/|//[^\n]*|"(?:\\.|[^"\\\n])*"', re.S)
 # Words after which a name followed by "(" is called, not declared.
 _NOT_TYPES = frozenset({b"return", b"else", b"do", b"case", b"goto", b"sizeof",
                         b"typeof", b"__typeof__", b"defined", b"define"})
@@ -133,7 +132,7 @@ def macros(raw: bytes, names: frozenset[str]) -> dict[str, list[tuple[Params | N
     out: dict[str, list[tuple[Params | None, bytes]]] = {}
     if not any(n.encode() in raw for n in names):
         return out
-    for m in directives(_DEFINE, raw):
+    for m in directives(FN_DEFINE, raw):
         name = m.group(1).decode()
         if name in names:
             body = re.sub(rb"\\\r?\n", b" ", m.group(3))
@@ -150,7 +149,7 @@ def functions(raw: bytes, names: frozenset[str]) -> dict[str, list[Params | None
         return out
     # Directives blanked too: a macro's name or body is no declaration, and
     # the word before a declaration is not an #ifdef's.
-    code = _DIRECTIVE.sub(_blank, _COMMENT_OR_STRING.sub(_blank, raw))
+    code = _DIRECTIVE.sub(_blank, code_only(raw))
     for m in _names_pattern(names).finditer(code):
         if not _is_declaration(code, m.start()):
             continue
@@ -287,7 +286,7 @@ def calls(raw: bytes, names: frozenset[str]) -> list[tuple[str, list[str]]]:
     out: list[tuple[str, list[str]]] = []
     if not any(n.encode() in raw for n in names):
         return out
-    code = _DIRECTIVE.sub(_blank, _COMMENT_OR_STRING.sub(_blank, raw))
+    code = _DIRECTIVE.sub(_blank, code_only(raw))
     for m in _names_pattern(names).finditer(code):
         if _is_declaration(code, m.start()):
             continue

@@ -30,7 +30,7 @@ from tree_sitter import Node
 
 from xenpatch.c import fields as fid
 from xenpatch.c.cfg import call_args, call_name
-from xenpatch.c.source import SourceFile, directives
+from xenpatch.c.source import FN_DEFINE, SourceFile, directives
 
 # A call site: (the calling function's definition node, the call).
 Site = tuple[Node, Node]
@@ -95,11 +95,6 @@ _COMMENT_OR_STRING = re.compile(
     rb'/\*.*?\*/|//[^\n]*|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'', re.S)
 
 
-# A function-like #define opening a line (after blanks: source.directives,
-# which finds it by its "#" rather than trying every byte for a line start).
-_DEFINE = re.compile(rb"#[ \t]*define[ \t]+([A-Za-z_]\w*)\(([^)]*)\)((?:\\\r?\n|[^\n])*)")
-
-
 @lru_cache(maxsize=8)
 def field_macros(raw: bytes) -> dict[str, int]:
     """The file's function-like macros that call through the field one of
@@ -108,7 +103,7 @@ def field_macros(raw: bytes) -> dict[str, int]:
     ask for the same file again; a bytes object hashes once): not to be
     changed by the caller."""
     out: dict[str, int] = {}
-    for m in directives(_DEFINE, raw):
+    for m in directives(FN_DEFINE, raw):
         params = [p.strip() for p in m.group(2).decode(errors="replace").split(",")]
         body = m.group(3)
         called: set[bytes] | None = None

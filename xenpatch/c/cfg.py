@@ -26,7 +26,7 @@ from pathlib import Path
 from tree_sitter import Node
 
 from xenpatch.c import fields as fid
-from xenpatch.c.source import SourceFile, directives, walk
+from xenpatch.c.source import FN_DEFINE, SourceFile, directives, walk
 from xenpatch.errors import XenpatchError
 
 
@@ -160,9 +160,6 @@ _RETURN = re.compile(r"\breturn\b")
 _COND = re.compile(r"\b(if|while|for|switch)\b|\?")
 
 
-_FN_DEFINE = re.compile(rb"#[ \t]*define[ \t]+([A-Za-z_]\w*)\(([^)]*)\)((?:\\\r?\n|[^\n])*)")
-
-
 def file_flow_macros(
     src: SourceFile,
 ) -> tuple[dict[str, tuple[int | str, bool]], dict[str, bool]]:
@@ -172,7 +169,7 @@ def file_flow_macros(
         return {}, {}
     gotos: dict[str, tuple[int | str, bool]] = {}
     rets: dict[str, bool] = {}
-    for m in directives(_FN_DEFINE, src.raw):
+    for m in directives(FN_DEFINE, src.raw):
         body = m.group(3).decode(errors="replace")
         if "goto" not in body and "return" not in body:
             continue

@@ -273,6 +273,12 @@ def _is_identifier_in(text: bytes, name: bytes) -> bool:
     return False
 
 
+# A function-like #define opening a line (after blanks: directives(), which
+# finds it by its "#" rather than trying every byte for a line start): its
+# name, its parameters' text, its body with its continuation lines.
+FN_DEFINE = re.compile(rb"#[ \t]*define[ \t]+([A-Za-z_]\w*)\(([^)]*)\)((?:\\\r?\n|[^\n])*)")
+
+
 def directives(pattern: re.Pattern[bytes], raw: bytes) -> Iterator[re.Match[bytes]]:
     r"""The matches of ``pattern``, which starts with ``#``, at the start of a
     line after blanks: what ``re.finditer(rb"^[ \t]*" + pattern, raw, re.M)``

@@ -142,9 +142,7 @@ def _header_names(headers: list[str], root: Path, pat: re.Pattern[bytes],
         raw = read(root / h)
         if raw is None or not pat.search(raw):
             continue
-        for m in _DEFINE.finditer(raw):
-            if pat.search(m.group(2)):
-                macros.add(m.group(1).decode())
+        macros |= nameindex.macros_naming(raw, pat)
         defs = nameindex.definitions(raw)
         for i, d in enumerate(defs):
             end = defs[i + 1].start if i + 1 < len(defs) else len(raw)
@@ -161,9 +159,6 @@ def _any(pat: re.Pattern[bytes] | None, names: set[str]) -> re.Pattern[bytes] | 
         alts.append(rb"\b(?:" + b"|".join(re.escape(n.encode()) for n in sorted(names))
                     + rb")\b")
     return re.compile(b"|".join(alts)) if alts else None
-
-
-_DEFINE = re.compile(rb"(?m)^[ \t]*#[ \t]*define[ \t]+(\w+)((?:[^\n]*\\\n)*[^\n]*)")
 
 
 def _irq_taken(ex: Mapping[str, Summary], ident: str) -> bool:

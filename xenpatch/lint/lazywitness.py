@@ -45,7 +45,7 @@ from pathlib import Path
 from xenpatch.analysis.irqtakes import Template
 from xenpatch.analysis.locktable import Summary
 from xenpatch.c.builtobjs import built_one
-from xenpatch.lint import irqwitness, lazyfield
+from xenpatch.lint import irqwitness, lazyfield, nameindex
 from xenpatch.lint.findings import FileResult
 from xenpatch.lint.inputs import size as _size
 from xenpatch.lint.irqwitness import CALLS, HOPS, IRQ, LOCK, TAKES, composed, record_templates
@@ -319,9 +319,6 @@ def _witness(rel: str, home: str, takers: set[str], root: Path,
     return None
 
 
-_DEFINE = re.compile(rb"(?m)^[ \t]*#[ \t]*define[ \t]+(\w+)((?:[^\n]*\\\n)*[^\n]*)")
-
-
 def _macros(root: Path, names: set[str], read: Callable[[Path], bytes | None]) -> set[str]:
     """The headers' macros whose bodies name one of ``names`` (xmalloc()
     expands to _xmalloc()): a file may call them through those."""
@@ -332,5 +329,5 @@ def _macros(root: Path, names: set[str], read: Callable[[Path], bytes | None]) -
         raw = read(h)
         if raw is None or not pat.search(raw):
             continue
-        out |= {m.group(1).decode() for m in _DEFINE.finditer(raw) if pat.search(m.group(2))}
+        out |= nameindex.macros_naming(raw, pat)
     return out

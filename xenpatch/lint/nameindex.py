@@ -227,6 +227,14 @@ def local_macros(raw: bytes) -> dict[str, frozenset[str]]:
     return out
 
 
+def macros_naming(raw: bytes, pat: re.Pattern[bytes]) -> set[str]:
+    """The ``#define``s of ``raw`` whose bodies match ``pat``: a file may
+    reach what ``pat`` names through them (xmalloc() expands to _xmalloc())."""
+    from xenpatch.c.source import directives  # the C front end: not for a warm run
+
+    return {m.group(1).decode() for m in directives(_DEFINE, raw) if pat.search(m.group(2))}
+
+
 def needed(raw: bytes, reach: Reach) -> frozenset[str]:
     """Every name the file may call, through its headers' inlines and macros
     and its own macros too."""
