@@ -40,6 +40,7 @@ from xenpatch.analysis.conditions import (
     sentinels,
     strict_order_fact,
     switch_facts,
+    switch_vars,
     tested_call,
     var_test,
 )
@@ -297,8 +298,10 @@ def fill_actions(
                             nodes = call_args(n)
                             arg = strip_parens(nodes[gone]) if gone < len(nodes) else None
                             if arg is not None and arg.type in ("identifier", "field_expression"):
-                                events.append((n.end_byte, -n.start_byte,
-                                               FreeAct(squash(src.text(arg)))))
+                                # Named as the held keys are: through the
+                                # function's aliases (t = d->arch.t).
+                                events.append((n.end_byte, -n.start_byte, FreeAct(
+                                    apply_aliases(squash(src.text(arg)), info.aliases))))
                             continue
                         if name in irq.calls or name in ("ASSERT", "BUG_ON"):
                             line, col = src.line_col(n.start_byte)
@@ -643,6 +646,7 @@ def _prelude(src: SourceFile, cfg: Cfg, info: FunctionInfo,
     info.tracked &= tested | {v for sides in eqs.values() for v in sides
                                  if not values.constant_side(v)} | {
         v for v in info.tracked if v.startswith("*")}
+    info.switch_vars = switch_vars(src, cfg, info.tracked, fv.consts, fv.exacts)
 
     stepped = loop_vars(src, cfg)
     return _Prelude(fresh_copy(info), accessed, canon, exit_facts, bounds, eqs, orders,

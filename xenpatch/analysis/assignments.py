@@ -28,6 +28,7 @@ from xenpatch.analysis.functions import (
     FunctionInfo,
     declarator_name,
     is_path,
+    out_param,
     required,
     strip_parens,
     tracked_name,
@@ -72,8 +73,13 @@ def assigned_var(src: SourceFile, call: Node) -> str | None:
     if p.type == "assignment_expression":
         left = strip_parens(required(p, "left"))
         op = p.child_by_field_id(fid.OPERATOR)
-        if left.type == "identifier" and op is not None and op.type == "=":
+        if op is None or op.type != "=":
+            return None
+        if left.type == "identifier":
             return src.text(left)
+        # "*rc = lock_target(id, &d)": a status left in the caller's
+        # variable, tested there as "*rc" (tracked for a pointer parameter).
+        return out_param(src, left)
     if p.type == "init_declarator":
         return declarator_name(src, p.child_by_field_id(fid.DECLARATOR))
     return None

@@ -30,6 +30,7 @@ from xenpatch.analysis.events import (
 from xenpatch.analysis.functions import (
     FunctionInfo,
     is_path,
+    out_param,
     required,
     strip_parens,
     tracked_name,
@@ -39,6 +40,12 @@ from xenpatch.analysis.values import ZERO, VarTest, value_class
 from xenpatch.c import fields as fid
 from xenpatch.c.cfg import Cfg, Kind, call_args, call_name
 from xenpatch.c.source import SourceFile
+
+
+def _named(src: SourceFile, e: Node) -> str | None:
+    """A variable a test names: ``v``, or ``*p`` of a pointer parameter
+    (functions.out_param(), tracked only for those)."""
+    return src.text(e) if e.type == "identifier" else out_param(src, e)
 
 
 def _var_of(e: Node) -> Node:
@@ -66,17 +73,17 @@ def var_test(src: SourceFile, c: Node, tracked: set[str],
     v = tracked_name(src, c, tracked) if c.type == "field_expression" else None
     if v is not None:
         return VarTest(v, "truthy")
-    if c.type == "identifier" and src.text(c) in tracked:
-        return VarTest(src.text(c), "truthy")
+    if (v := _named(src, c)) is not None and v in tracked:
+        return VarTest(v, "truthy")
     if c.type == "binary_expression":
         op = c.child_by_field_id(fid.OPERATOR)
         left = _var_of(required(c, "left"))
         right = _var_of(required(c, "right"))
-        if left.type != "identifier" or src.text(left) not in tracked:
+        if _named(src, left) not in tracked:
             left, right = right, left
-        if left.type != "identifier" or src.text(left) not in tracked:
+        v = _named(src, left)
+        if v is None or v not in tracked:
             return None
-        v = src.text(left)
         rc = value_class(src, right, consts)
         optype = op.type if op is not None else ""
         if rc == ZERO and optype == "==":
@@ -347,8 +354,10 @@ def pointer_tests(
 
 
 def flag_vars(src: SourceFile, cfg: Cfg, info: FunctionInfo) -> set[str]:
-    """Variables tested by some condition: only these are worth tracking."""
-    found: set[str] = set()
+    """Variables tested by some condition or switched on: only these are
+    worth tracking."""
+    found: set[str] = {v for v in (_switched(src, cfg, nid) for nid in cfg.case_values)
+                       if v is not None and v in info.tracked}
     for node in cfg.nodes:
         if node.kind is Kind.COND and node.ast is not None:
             vt = var_test(src, node.ast, info.tracked, info.consts, info.eqs,
@@ -395,6 +404,42 @@ def switch_facts(
                 (t, "T" if t == mine else "F") for t in set(names.values()) & tested
             )))
         out[nid] = edges
+    return out
+
+
+def _switched(src: SourceFile, cfg: Cfg, nid: int) -> str | None:
+    """The variable ``switch ( v )`` at node ``nid`` switches on, if a name."""
+    ast = cfg.nodes[nid].ast
+    e = strip_parens(ast) if ast is not None else None
+    return src.text(e) if e is not None and e.type == "identifier" else None
+
+
+def switch_vars(src: SourceFile, cfg: Cfg, tracked: Container[str],
+                consts: Mapping[str, str], exacts: Mapping[str, int | str]
+                ) -> dict[int, tuple[str, tuple[int | None, ...]]]:
+    """``switch ( st )`` on a tracked variable: per successor, the value of
+    its case label (None: the default, or no label matched).  A local set
+    from constants decides which case runs (``st = B_KILLED; ... switch (
+    st )`` takes B_KILLED's): dataflow.py drops the others' edges.  A
+    switch with a label of unknown value is left out."""
+    out: dict[int, tuple[str, tuple[int | None, ...]]] = {}
+    for nid, labels in cfg.case_values.items():
+        v = _switched(src, cfg, nid)
+        if v is None or v not in tracked:
+            continue
+        ks: list[int | None] = []
+        for lab in labels:
+            if lab is None:
+                ks.append(None)
+                continue
+            k = exact_of(src, lab, exacts)
+            if k is None and value_class(src, lab, consts) == ZERO:
+                k = 0
+            if not isinstance(k, int):
+                break
+            ks.append(k)
+        else:
+            out[nid] = (v, tuple(ks))
     return out
 
 
@@ -513,6 +558,16 @@ def keep_lock_guards(src: SourceFile, cfg: Cfg, info: FunctionInfo) -> None:
             lo = bisect.bisect_left(op_starts, st.start_byte)
             if lo < len(op_starts) and op_starts[lo] < st.end_byte:
                 keep_texts.update(t for e in edges for t, _ in e)
+    for nid, (v, _) in info.switch_vars.items():
+        # A switch on a flag whose cases lock or unlock: its value matters.
+        ast = cfg.nodes[nid].ast
+        st = ast.parent if ast is not None else None
+        while st is not None and st.type != "switch_statement":
+            st = st.parent
+        if st is not None:
+            lo = bisect.bisect_left(op_starts, st.start_byte)
+            if lo < len(op_starts) and op_starts[lo] < st.end_byte:
+                keep_vars.add(v)
     # What a helper leaves in *p for its caller (summaries.out_facts).
     out_vars = {v for v in info.tracked if v.startswith("*")}
     for i, br in enumerate(info.branches):
@@ -570,6 +625,7 @@ def keep_lock_guards(src: SourceFile, cfg: Cfg, info: FunctionInfo) -> None:
             new.append(a)
         info.acts[i] = new
     info.tracked = keep_vars
+    info.switch_vars = {n: sv for n, sv in info.switch_vars.items() if sv[0] in keep_vars}
     for nid, edges in list(info.switch_facts.items()):
         kept = [tuple(kv for kv in e if kv[0] in keep_texts) for e in edges]
         if any(kept):

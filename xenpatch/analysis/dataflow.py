@@ -14,6 +14,7 @@ release, query and exit with the state at that point, and decides.
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from dataclasses import replace
 
@@ -47,6 +48,8 @@ from xenpatch.analysis.pathstate import (
 )
 from xenpatch.analysis.values import EXACT, NZ, ZERO
 from xenpatch.c.cfg import Cfg, Kind
+
+_INT_TEXT = re.compile(r"-?\d+")
 
 RECURSION_CAP = 3
 STATE_LIMIT = 20000
@@ -151,9 +154,15 @@ class Engine:
         br = self.info.branches[n] if node.kind is Kind.COND else None
         pp = self.cfg.pp_conds.get(n) if node.kind is Kind.SWITCH else None
         cases = self.info.switch_facts.get(n) if self.path_sensitive else None
+        sv = self.info.switch_vars.get(n) if self.path_sensitive else None
         for s in states:
             if node.kind is Kind.COND:
                 out.extend(self.branch(n, s, br))
+            elif sv is not None:
+                ok = _cases_possible(s, *sv)
+                edges = (self._case(s, succ, cases[i]) if cases is not None else (succ, s)
+                         for i, succ in enumerate(node.succ) if ok[i])
+                out.extend(x for x in edges if x is not None)
             elif cases is not None:
                 edges = (self._case(s, succ, facts)
                          for succ, facts in zip(node.succ, cases, strict=True))
@@ -558,7 +567,13 @@ class Engine:
                 self.obs.release(n, s, replace(e, origin=cur.dropped_by), line, col, False)
             return gone
         excused = False
-        if cur is not None and not cur.entry and cur.kind == e.kind and cur.flavour != e.flavour \
+        if cur is not None and not cur.entry and cur.flavour == "plain" and \
+                e.flavour in ("irq", "irqsave") and s.fact("%cpu") == "1":
+            # local_irq_save(f); spin_lock(l); ... spin_unlock_irqrestore(l,
+            # f): IRQs are off by the CPU-level call, and the release's IRQ
+            # half undoes that call, not the plain take: no swap.
+            excused = True
+        elif cur is not None and not cur.entry and cur.kind == e.kind and cur.flavour != e.flavour \
                 and "any" not in (cur.flavour, e.flavour) and {
             cur.flavour, e.flavour
         } <= _IRQ_FLAVOURS:
@@ -663,3 +678,31 @@ def _same_type(h: Held, e: Effect) -> bool:
     a recursive lock and a plain one (rspinlock_t against spinlock_t; the
     p2m's recursive mm lock against a grant table's spinlock)."""
     return is_recursive(h.flavour) == is_recursive(e.flavour)
+
+
+def _cases_possible(s: State, var: str, labels: tuple[int | None, ...]) -> list[bool]:
+    """Which edges of ``switch ( var )`` the state can take: the one case
+    whose label equals var's known value, else every label var may equal
+    and the default (None)."""
+    exact = s.fact(EXACT + var)
+    cls = s.fact(var)
+    eqs: list[bool | None] = []
+    for k in labels:
+        if k is None:
+            eqs.append(None)
+        elif exact is not None and _INT_TEXT.fullmatch(exact):
+            eqs.append(int(exact) == k)
+        elif exact is not None and exact.startswith(values.NOT):
+            eqs.append(False if exact[len(values.NOT):] == str(k) else None)
+        elif cls == ZERO:
+            # A class (a named zero's exact fact is its name: its class says).
+            eqs.append(k == 0)
+        elif (k == 0 and cls in (NZ, values.POS, values.NEG)) or (
+                cls == values.NEG and k > 0) or (cls == values.POS and k < 0):
+            eqs.append(False)
+        else:
+            eqs.append(None)
+    if True in eqs:
+        return [e is True for e in eqs]
+    return [e is not False for e in eqs]
+

@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from xenpatch.analysis import collective, typesafe
+from xenpatch.analysis import collective, noreturn, typesafe
 from xenpatch.analysis.actions import fill_actions
 from xenpatch.analysis.asserted import ASSERTS, asserted_held
 from xenpatch.analysis.config import AnalysisConfig
@@ -105,7 +105,10 @@ class FileAnalysis:
         self.tree_path = ""
         # Names used bare, as a statement: LOAD_UNLOCK;
         self.object_macros = frozenset(n for n in objects if n in self.table.wrappers)
-        self.cfg_config = config.cfg.with_file_macros(src).with_arch(headers.arch)
+        self.cfg_config = noreturn.file_config(
+            src, config.cfg.with_file_macros(src).with_arch(headers.arch), headers.noreturn)
+        self._header_cfg_config = config.cfg.with_arch(headers.arch).with_noreturn(
+            headers.noreturn)
         ts = typesafe.for_file(headers.root, headers.arch, src.raw)
         self.values = replace(file_values(src, config.values),
                               consts={**headers.consts, **constant_macros(src.raw),
@@ -477,8 +480,7 @@ class FileAnalysis:
                 return
         self.in_progress.add(f.name)
         try:
-            cfg_config = self.cfg_config if f.src is self.src else (
-                self.config.cfg.with_arch(self.headers.arch))
+            cfg_config = self.cfg_config if f.src is self.src else self._header_cfg_config
             f.cfg = built_cfg(f.src, f.node, f.name, cfg_config)
             if not f.cfg.complete:
                 f.skip = "; ".join(f.cfg.problems) or "incomplete parse"

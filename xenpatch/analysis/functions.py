@@ -39,6 +39,9 @@ class FunctionInfo:
     # SWITCH node -> per successor, the repeated-condition facts its case
     # label settles: ("XENMAPSPACE_gmfn==space", "T")
     switch_facts: dict[int, list[tuple[tuple[str, str], ...]]] = field(default_factory=dict)
+    # SWITCH node on a tracked variable -> (it, each successor's case value;
+    # None: the default): conditions.switch_vars().
+    switch_vars: dict[int, tuple[str, tuple[int | None, ...]]] = field(default_factory=dict)
     relevant: bool = False  # any lock effect at all
     value_rules: values.ValueRules = field(default_factory=values.ValueRules)
     # Tracked variables that guard a lock operation (the others are tracked
@@ -286,6 +289,7 @@ def fresh_copy(info: FunctionInfo) -> FunctionInfo:
         repeated_conds=set(info.repeated_conds), locals=set(info.locals),
         local_types=dict(info.local_types), acts=[list(a) for a in info.acts],
         branches=list(info.branches), switch_facts=dict(info.switch_facts),
+        switch_vars=dict(info.switch_vars),
         guard_vars=set(info.guard_vars), when_only=set(info.when_only),
         const_locals=dict(info.const_locals),
         assigned={v: list(r) for v, r in info.assigned.items()},

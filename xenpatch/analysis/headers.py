@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from xenpatch.analysis.lockkeys import balanced_parens
 from xenpatch.analysis.locktable import Wrapper
+from xenpatch.c.noreturn import declared
 from xenpatch.c.texts import read_bytes
 
 T = TypeVar("T")
@@ -61,6 +62,8 @@ class HeaderIndex:
             return got
     # Integer-literal macros of the headers beside the file (values.constant_macros).
     consts: dict[str, str] = field(default_factory=dict)
+    # Functions the headers declare noreturn (analysis/noreturn.py).
+    noreturn: frozenset[str] = frozenset()
 
 
 def macro_wrappers(raw: bytes) -> dict[str, Wrapper]:
@@ -243,6 +246,9 @@ def local_header_dirs(root: Path, where: Path) -> list[Path]:
 
 def _scan(idx: HeaderIndex, h: Path) -> None:
     wrappers, inlines, percpu = _scan_header(h)
+    nr = _header_noreturn(h)
+    if not nr <= idx.noreturn:
+        idx.noreturn |= nr
     idx.percpu_fields |= percpu
     for name, w in wrappers.items():
         idx.wrappers.setdefault(name, w)
@@ -301,6 +307,14 @@ def _scan_header(
     # one is still a definition that does nothing (fileanalysis._without_stubs).
     inlines.extend((m.group(1).decode(), m.group(0), False) for m in _EMPTY_INLINE.finditer(raw))
     return macro_wrappers(raw), inlines, percpu
+
+
+@cache
+def _header_noreturn(h: Path) -> frozenset[str]:
+    try:
+        return declared(read_bytes(h))
+    except OSError:
+        return frozenset()
 
 
 def _calling_macros(raw: bytes) -> dict[str, Wrapper]:
@@ -416,7 +430,7 @@ def _local_index(root: Path, arch: str | None, where: Path) -> HeaderIndex:
     above) a directory of C files; once per directory."""
     base = _index(root, arch)
     local = HeaderIndex(root, dict(base.wrappers), dict(base.inlines), set(base.locky),
-                        set(base.percpu_fields), arch)
+                        set(base.percpu_fields), arch, noreturn=base.noreturn)
     for d in local_header_dirs(root, where):
         for h in sorted(d.glob("*.h")):
             _scan(local, h)
@@ -425,8 +439,9 @@ def _local_index(root: Path, arch: str | None, where: Path) -> HeaderIndex:
     # Scanning only adds: the same sizes mean nothing was found.  Sharing the
     # tree's index then lets what is derived from it be computed once.
     if (len(local.wrappers), len(local.inlines), len(local.locky),
-            len(local.percpu_fields), len(local.consts)) == (
-        len(base.wrappers), len(base.inlines), len(base.locky), len(base.percpu_fields), 0
+            len(local.percpu_fields), len(local.consts), len(local.noreturn)) == (
+        len(base.wrappers), len(base.inlines), len(base.locky), len(base.percpu_fields), 0,
+        len(base.noreturn)
     ):
         return base
     return local
@@ -436,7 +451,8 @@ def with_functions(idx: HeaderIndex, made: list[tuple[str, bytes]]) -> HeaderInd
     """``idx`` plus functions a C file defines through its own macros
     (macro_functions), resolved like the headers' inlines."""
     out = HeaderIndex(idx.root, dict(idx.wrappers), dict(idx.inlines), set(idx.locky),
-                      set(idx.percpu_fields), idx.arch, consts=dict(idx.consts))
+                      set(idx.percpu_fields), idx.arch, consts=dict(idx.consts),
+                      noreturn=idx.noreturn)
     for name, body in made:
         out.inlines.setdefault(name, body)
         if _LOCKY.search(body, body.find(b"{")):

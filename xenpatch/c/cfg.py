@@ -73,6 +73,10 @@ class CfgConfig:
         known = self.arch_symbols.get(arch or "", {})
         return replace(self, pp_known=known) if known != self.pp_known else self
 
+    def with_noreturn(self, names: frozenset[str]) -> CfgConfig:
+        """Add functions the tree declares or the file shows never return."""
+        return self if names <= self.noreturn else replace(self, noreturn=self.noreturn | names)
+
     def with_file_macros(self, src: SourceFile) -> CfgConfig:
         """Add the goto/return macros ``#define``d in the file itself."""
         gotos, rets = file_flow_macros(src)
