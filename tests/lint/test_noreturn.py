@@ -23,6 +23,7 @@ _Noreturn void c11_exit(int);
 static inline void noreturn spin_forever(void) { for ( ;; ) ; }
 /* void noreturn in_a_comment(void); */
 typedef void (*handler_t)(void) __attribute__((noreturn));
+struct ops { void noreturn (*tail)(void); };
 void plain(void);
 """
     assert declared(raw) == {"panic", "old_panic", "machine_halt", "fatal", "c11_exit",

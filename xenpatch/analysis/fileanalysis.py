@@ -32,12 +32,14 @@ from xenpatch.analysis.headers import (
 from xenpatch.analysis.kept import Fill, built_cfg, kept_summary, run_engine
 from xenpatch.analysis.lockkeys import apply_aliases
 from xenpatch.analysis.locktable import (
+    DISCARDED,
     Effect,
     LockTable,
     Summary,
     Wrapper,
     lock_reaching,
     resolve,
+    returns_lock,
     substitute,
 )
 from xenpatch.analysis.pathstate import RecordingObserver
@@ -227,9 +229,16 @@ class FileAnalysis:
     # -- call resolution ------------------------------------------------------
 
     def resolver(self, name: str, args: list[str], target: str | None = None) -> Resolved | None:
+        """What a call does to locks; ``target``: the variable its result is
+        stored in (locktable.DISCARDED: the statement drops it)."""
         if name in ASSERTS:
             return asserted_held(self.table, name, args)
-        effects = resolve(self.table, name, args, target=target)
+        dropped = target == DISCARDED
+        effects = resolve(self.table, name, args, target=None if dropped else target)
+        if effects is None and dropped and returns_lock(self.table, name):
+            # 4.1's statement macro pcpu_schedule_lock_irqsave(cpu, flags),
+            # where the table describes today's, which returns the lock.
+            return Resolved((_held_unnamed(name),), None, None)
         if effects is not None:
             cond = next((e.success for e in effects if e.action == "try"), None)
             w = self.table.wrappers.get(name)
@@ -251,9 +260,9 @@ class FileAnalysis:
                 return _through_macro(r, w)
         if s is None or not s.effects:
             return None
-        bound = tuple(
-            x for x in (instantiate(e, args, target) for e in s.effects) if "$" not in x.key
-        )
+        bound = tuple(x for e in s.effects
+                      if (x := _named_at_call(instantiate(e, args, None if dropped else target),
+                                              dropped)) is not None)
         if not bound:
             return None
         return Resolved(bound, s.conditional, s.guard, _outs(s, args))
@@ -654,6 +663,24 @@ def _outs(s: Summary, args: list[str]) -> tuple[tuple[str, str, str], ...]:
         if i < len(args) and (m := re.fullmatch(r"&\(?\s*([A-Za-z_]\w*)\s*\)?", args[i].strip())):
             out.append((m.group(1), ok, fail))
     return tuple(out)
+
+
+def _named_at_call(e: Effect, dropped: bool) -> Effect | None:
+    """A callee's effect as the call can name it: a lock it returns held
+    whose result the statement drops (``pcpu_schedule_lock(cpu);``, 4.1's
+    form, released by another name) is held by no name this function can
+    release it by: unknown, not nothing (no guessing); other effects on
+    what the call cannot name are left out (a result handed on, as in
+    ``return c ? lock_it(x) : NULL``, is the summary's to state)."""
+    if "$" not in e.key:
+        return e
+    if dropped and e.action in ("acquire", "try"):
+        return _held_unnamed(e.via)
+    return None
+
+
+def _held_unnamed(via: str) -> Effect:
+    return Effect("unknown", "spin", "", "any", "*", None, via, inferred=True)
 
 
 def _unknown_summary(name: str) -> Summary:

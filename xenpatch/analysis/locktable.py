@@ -254,6 +254,17 @@ def substitute(template: str, args: list[str]) -> str:
     return re.sub(r"\$(\d+)", one, template)
 
 
+# The ``target`` of a call whose statement drops its result (the call is
+# the whole statement): a lock it returns held has no name in the caller.
+DISCARDED = ""
+
+
+def returns_lock(table: LockTable, name: str) -> bool:
+    """Is ``name`` a table wrapper returning the lock it took ($ret)?"""
+    w = table.wrappers.get(name)
+    return w is not None and any("$ret" in a for a in w.args)
+
+
 def resolve(
     table: LockTable, name: str, args: list[str], depth: int = 0, target: str | None = None
 ) -> list[Effect] | None:

@@ -10,6 +10,7 @@ import re
 
 _ATTR = re.compile(rb"\b(?:_Noreturn|__noreturn__|__noreturn|noreturn)\b")
 _COMMENT = re.compile(rb"/\*.*?\*/|//[^\n]*", re.S)
+_DIRECTIVE = re.compile(rb"(?m)^[ \t]*#(?:\\\r?\n|[^\n])*")
 _CALLEE = re.compile(rb"\b([A-Za-z_]\w*)\s*\(")
 # Names before a "(" that are not the declared function: attributes and a
 # function pointer's type ("void (*fn)(void) noreturn").
@@ -24,15 +25,12 @@ def declared(raw: bytes) -> frozenset[str]:
     """The functions ``raw`` declares or defines with a noreturn attribute."""
     if b"oreturn" not in raw:
         return frozenset()
-    text = _COMMENT.sub(lambda m: b" " * (m.end() - m.start()), raw)
+    # Comments and directives (their continuation lines too) blanked:
+    # "#define noreturn __attribute__((__noreturn__))" declares nothing.
+    text = _DIRECTIVE.sub(_blank, _COMMENT.sub(_blank, raw))
     out: set[str] = set()
     for m in _ATTR.finditer(text):
-        line_start = text.rfind(b"\n", 0, m.start()) + 1
-        if text[line_start:m.start()].lstrip().startswith(b"#"):
-            continue  # "#define noreturn __attribute__((noreturn))"
-        start = max(text.rfind(c, 0, m.start()) for c in (b";", b"}", b"{", b"#")) + 1
-        if text[start - 1:start] == b"#":
-            start = text.find(b"\n", start) + 1  # past a directive's line
+        start = max(text.rfind(c, 0, m.start()) for c in (b";", b"}", b"{")) + 1
         ends = [i for i in (text.find(b";", m.end()), text.find(b"{", m.end())) if i >= 0]
         end = min(ends) if ends else len(text)
         name = _declared_name(text[start:end])
@@ -41,12 +39,18 @@ def declared(raw: bytes) -> frozenset[str]:
     return frozenset(out)
 
 
+def _blank(m: re.Match[bytes]) -> bytes:
+    return b" " * (m.end() - m.start())
+
+
 def _declared_name(stmt: bytes) -> str | None:
     """The function one declaration names: the first word before a "(" that
     is neither an attribute nor a type (then it is a function pointer)."""
     for c in _CALLEE.finditer(stmt):
         word = c.group(1)
-        if word in _NOT_NAME or word.startswith(b"__attribute"):
+        if word in _NOT_NAME or word.startswith(b"__attribute") or _ATTR.fullmatch(word):
+            if stmt[c.end():].lstrip().startswith(b"*"):
+                return None  # "void noreturn (*tail)(void);": a pointer member
             continue
         if word in _TYPE_WORDS:
             return None
