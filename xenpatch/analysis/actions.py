@@ -570,6 +570,7 @@ def _prelude(src: SourceFile, cfg: Cfg, info: FunctionInfo,
     info.consts = fv.consts
     info.eqs = fv.eqs
     info.exacts = fv.exacts
+    info.masks = fv.masks
     accessed: dict[str, str] = {}  # accessor call text -> the local holding its result
     info.var_equalities |= variable_comparisons(src, cfg, set(info.params) | set(info.locals))
     for local, rhss in info.assigned.items():

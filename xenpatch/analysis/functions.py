@@ -57,6 +57,7 @@ class FunctionInfo:
     consts: Mapping[str, str] = field(default_factory=dict)  # FileValues.consts
     eqs: frozenset[str] = frozenset()  # FileValues.eqs
     exacts: Mapping[str, int | str] = field(default_factory=dict)  # FileValues.exacts
+    masks: Any = None  # FileValues.masks (analysis/flagbits.Masks)
     # Each local's assigned right-hand sides (None: not a plain "="), until
     # fill_actions() has classified them.
     assigned: dict[str, list[Node | None]] = field(default_factory=dict)

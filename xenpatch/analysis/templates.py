@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from xenpatch.analysis import pathconds
+from xenpatch.analysis import flagbits, pathconds
 from xenpatch.analysis.functions import FunctionInfo
 from xenpatch.analysis.lockkeys import KEY_HEAD, lock_key, squash
 from xenpatch.analysis.locktable import Effect
@@ -95,7 +95,11 @@ def instantiate(e: Effect, args: list[str], target: str | None = None) -> Effect
         e = replace(e, nonnull=_arg_of(e.nonnull, args))
     if e.when is not None:
         neg = e.when.startswith("!")
-        a = _arg_of(e.when.lstrip("!"), args)
+        bare = e.when.lstrip("!")
+        # A bit of a flags parameter ("$4&0x4"): that bit of the argument.
+        a = _arg_of(bare, args) if "&" not in bare else flagbits.bind(bare, args)
+        if a is not None and "&" in bare:
+            a = squash(a)
         e = replace(e, when=None if a is None else ("!" if neg else "") + a)
     if e.conds:
         e = replace(e, conds=pathconds.bind(e.conds, args))
