@@ -69,6 +69,7 @@ from xenpatch.analysis.functions import (
 )
 from xenpatch.analysis.lockkeys import apply_aliases, holder, squash
 from xenpatch.analysis.locktable import Effect
+from xenpatch.analysis.takes import _assigned
 from xenpatch.analysis.values import NZ, ZERO, value_class
 from xenpatch.c import fields as fid
 from xenpatch.c.cfg import Cfg, Kind, call_args, call_name
@@ -590,6 +591,10 @@ def _prelude(src: SourceFile, cfg: Cfg, info: FunctionInfo,
                     is_path(a) and not (set(re.findall(r"[A-Za-z_]\w*", src.text(a)))
                                         & set(info.assigned)) for a in call_args(one)):
             accessed[squash(src.text(one))] = local
+    body = src.text(cfg.body) if cfg.body is not None and accessed else ""
+    info.accessed = {local: call for call, local in accessed.items()
+                     if not any(v in info.params and _assigned(body, v)
+                                for v in re.findall(r"(?<![.>\w])[A-Za-z_]\w*", call))}
     info.sentinels = sentinels(src, info.assigned)
     info.elements = element_locals(src, info.assigned, fv.elements) if fv.elements else {}
     sources = {v: [r for r in rhss if r is not None] for v, rhss in info.assigned.items()

@@ -58,6 +58,11 @@ class FunctionInfo:
     eqs: frozenset[str] = frozenset()  # FileValues.eqs
     exacts: Mapping[str, int | str] = field(default_factory=dict)  # FileValues.exacts
     masks: Any = None  # FileValues.masks (analysis/flagbits.Masks)
+    # Locals assigned once from an accessor the rules declare, its
+    # arguments the caller's (parameters the body never assigns, or
+    # globals): local -> the call's text ("p2m" -> "p2m_get_hostp2m(d)"),
+    # how a summary names a lock reached through the local (templates.py).
+    accessed: dict[str, str] = field(default_factory=dict)
     # Each local's assigned right-hand sides (None: not a plain "="), until
     # fill_actions() has classified them.
     assigned: dict[str, list[Node | None]] = field(default_factory=dict)

@@ -18,7 +18,7 @@ from xenpatch.analysis import collective, flagbits, pathconds
 from xenpatch.analysis.events import OpAct
 from xenpatch.analysis.locktable import Effect, Summary
 from xenpatch.analysis.pathstate import Result
-from xenpatch.analysis.templates import template
+from xenpatch.analysis.templates import accessed_template, template
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.analysis.values import arg_truth
 from xenpatch.c import fields as fid
@@ -125,6 +125,8 @@ def lock_takes(f: FunctionUnit, res: Result | None, summarised: set[str]) -> lis
                                  or collective.restated(e, acts)):
                 continue
             t = template(each or e.key, f.info)
+            if t is None and each is None:
+                t = accessed_template(e.key, f.info)
             if t is None or t in summarised:
                 continue
             if some and e.action == "take" and e.origin is not None and (

@@ -38,6 +38,22 @@ def template(key: str, info: FunctionInfo, ret_var: str | None = None) -> str | 
     return _templ_inner(key, info)
 
 
+def accessed_template(key: str, info: FunctionInfo) -> str | None:
+    """A key reached through a local holding an accessor's result (p2m =
+    p2m_get_hostp2m(d): p2m->lock) as the lock of that result in terms of
+    parameters (p2m_get_hostp2m(${0})->lock), which a caller names the
+    same way (actions.py maps it to a local of its own); None if the key
+    is not of such a local.  For the locks a function takes and drops
+    (takes.py): an accessor returning its object locked
+    (p2m_get_nestedp2m_locked()) leaves a release in its caller that is
+    not a take."""
+    m = KEY_HEAD.match(key)
+    call = info.accessed.get(m.group(2)) if m is not None and not m.group(1) else None
+    if call is None or m is None or m.group(2) not in info.locals:
+        return None
+    return _templ_inner(call + key[m.end():], info)
+
+
 _VAR = re.compile(r"(?<![.>\w$])[A-Za-z_]\w*")
 
 
