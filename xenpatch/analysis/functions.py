@@ -300,7 +300,7 @@ def fresh_copy(info: FunctionInfo) -> FunctionInfo:
         const_locals=dict(info.const_locals),
         assigned={v: list(r) for v, r in info.assigned.items()},
         var_equalities=set(info.var_equalities), sentinels=set(info.sentinels),
-        bounds=dict(info.bounds))
+        bounds=dict(info.bounds), accessed=dict(info.accessed))
     return out
 
 
