@@ -69,7 +69,7 @@ from xenpatch.analysis.functions import (
 )
 from xenpatch.analysis.lockkeys import alias_args, apply_aliases, holder, squash
 from xenpatch.analysis.locktable import Effect
-from xenpatch.analysis.takes import _assigned
+from xenpatch.analysis.takes import callers_accessors
 from xenpatch.analysis.values import NZ, ZERO, value_class
 from xenpatch.c import fields as fid
 from xenpatch.c.cfg import Cfg, Kind, call_args, call_name
@@ -595,10 +595,8 @@ def _prelude(src: SourceFile, cfg: Cfg, info: FunctionInfo,
                                         & (set(info.assigned) - set(info.aliases)))
                     for a in call_args(one)):
             accessed[alias_args(squash(src.text(one)), info.aliases)] = local
-    body = src.text(cfg.body) if cfg.body is not None and accessed else ""
-    info.accessed = {local: call for call, local in accessed.items()
-                     if not any(v in info.params and _assigned(body, v)
-                                for v in re.findall(r"(?<![.>\w])[A-Za-z_]\w*", call))}
+    info.accessed = callers_accessors(accessed, info.params,
+                                      src.text(cfg.body) if cfg.body is not None else "")
     info.sentinels = sentinels(src, info.assigned)
     info.elements = element_locals(src, info.assigned, fv.elements) if fv.elements else {}
     sources = {v: [r for r in rhss if r is not None] for v, rhss in info.assigned.items()

@@ -380,8 +380,9 @@ class Engine:
                 # against what is held here, nothing changes.  One it takes
                 # on an argument's say only when that argument is known to
                 # say so here.
-                if e.when is not None and self._when_truth(e.when.lstrip("!"), s) is not (
-                        not e.when.startswith("!")):
+                w = e.when.lstrip("!") if e.when is not None else ""
+                if e.when is not None and flagbits.when_truth(
+                        w, s.fact(w), self.info, self.cfg.body) is not (not e.when.startswith("!")):
                     return [s]
                 if self.obs is not None:
                     self.obs.acquire(n, s, e, act.line, act.col, False)
@@ -467,20 +468,6 @@ class Engine:
                 s = s.with_fact("?" + t, act.value)
             return [s]
         return [s]
-
-    def _when_truth(self, arg: str, s: State) -> bool | None:
-        """The truth of a take's condition at this call: the argument's on
-        this path, or a constant expression's (``(F_A|F_B)&0x4``, one bit
-        of a flags word the call passes: analysis/flagbits.py)."""
-        known = values.arg_truth(arg, s.fact(arg))
-        if known is None and "&" in arg:
-            names = self.info.locals | set(self.info.params)
-            known = flagbits.truth(arg, self.info.masks, names)
-            if known is None:
-                # A bit of a local word built from constants.
-                known = flagbits.word_truth(arg, self.cfg.body, self.info.locals - set(
-                    self.info.params), names, self.info.masks)
-        return known
 
     def make_unknown(self, s: State, e: Effect, line: int) -> State:
         """What an effect nobody can state leaves: the lock it names (or,

@@ -22,7 +22,9 @@ from pathlib import Path
 
 from tree_sitter import Node
 
+from xenpatch.analysis.functions import FunctionInfo
 from xenpatch.analysis.typesafe import tree_texts
+from xenpatch.analysis.values import arg_truth
 from xenpatch.c import fields as fid
 from xenpatch.c.source import directives
 
@@ -297,3 +299,17 @@ def word_truth(arg: str, body: Node | None, local: Container[str], names: Contai
             if mask is not None:
                 return local_truth(body, v, mask, masks, names)
     return None
+
+
+def when_truth(arg: str, cls: str | None, info: FunctionInfo, body: Node | None) -> bool | None:
+    """The truth of a take's condition ``arg`` at a call: the argument's on
+    this path (values.arg_truth(), ``cls`` its class there), else a
+    constant expression's (``(F_A|F_B)&0x4``) or that bit of a local word
+    built from constants."""
+    known = arg_truth(arg, cls)
+    if known is None and "&" in arg:
+        names = info.locals | set(info.params)
+        known = truth(arg, info.masks, names)
+        if known is None:
+            known = word_truth(arg, body, info.locals - set(info.params), names, info.masks)
+    return known

@@ -206,6 +206,15 @@ def _names(f: FunctionUnit) -> frozenset[str]:
     return frozenset(f.info.locals) | frozenset(f.info.params)
 
 
+def callers_accessors(accessed: dict[str, str], params: list[str], body: str) -> dict[str, str]:
+    """Of the accessor locals (call text -> local, the actions prelude's),
+    those whose arguments are the caller's: local -> call text, none of
+    its parameters assigned by the body (FunctionInfo.accessed)."""
+    return {local: call for call, local in accessed.items()
+            if not any(v in params and _assigned(body, v)
+                       for v in re.findall(r"(?<![.>\w])[A-Za-z_]\w*", call))}
+
+
 def hidden_names(f: FunctionUnit) -> frozenset[str]:
     """The names of f no caller can see: its locals, and the parameters
     its body may assign."""
