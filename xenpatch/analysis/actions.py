@@ -67,8 +67,9 @@ from xenpatch.analysis.functions import (
     is_path,
     strip_parens,
 )
-from xenpatch.analysis.lockkeys import apply_aliases, holder, squash
+from xenpatch.analysis.lockkeys import alias_args, apply_aliases, holder, squash
 from xenpatch.analysis.locktable import DISCARDED, Effect
+from xenpatch.analysis.takes import callers_accessors
 from xenpatch.analysis.values import NZ, ZERO, value_class
 from xenpatch.c import fields as fid
 from xenpatch.c.cfg import Cfg, Kind, call_args, call_name
@@ -143,9 +144,11 @@ def fill_actions(
 
     def key(e: Effect) -> Effect:
         k = apply_aliases(e.key, info.aliases)
-        for call_text, local in accessed.items():
-            if k.startswith((call_text + "->", call_text + ".")):
-                k = local + k[len(call_text):]
+        if accessed:
+            named = alias_args(k, info.aliases)
+            for call_text, local in accessed.items():
+                if named.startswith((call_text + "->", call_text + ".")):
+                    k = local + named[len(call_text):]
         if stepped and "[" in k:
             # The lock of "each element": one collective lock (see Engine).
             k = re.sub(r"\[([A-Za-z_]\w*)\]",
@@ -572,6 +575,7 @@ def _prelude(src: SourceFile, cfg: Cfg, info: FunctionInfo,
     info.consts = fv.consts
     info.eqs = fv.eqs
     info.exacts = fv.exacts
+    info.masks = fv.masks
     accessed: dict[str, str] = {}  # accessor call text -> the local holding its result
     info.var_equalities |= variable_comparisons(src, cfg, set(info.params) | set(info.locals))
     for local, rhss in info.assigned.items():
@@ -583,14 +587,18 @@ def _prelude(src: SourceFile, cfg: Cfg, info: FunctionInfo,
         # rules declare ([values] distinct): the accessor's result, named
         # anywhere in the function, is that local's object (put_gfn(d)
         # releases p2m_get_hostp2m(d)->lock, the lock taken as hp2m->lock).
-        # Keys keep the local's name: what a summary can say of it is
-        # unchanged.
+        # Keys keep the local's name; a summary of the locks the function
+        # takes names it as the accessor's result (takes.py).  An argument
+        # that is an alias (d = v->domain) is named by what it aliases.
         one = strip_parens(rhss[0]) if len(rhss) == 1 and rhss[0] is not None else None
         if one is not None and local not in info.aliases and one.type == "call_expression" and \
                 fv.rules.accessor(call_name(src, one) or "") and all(
                     is_path(a) and not (set(re.findall(r"[A-Za-z_]\w*", src.text(a)))
-                                        & set(info.assigned)) for a in call_args(one)):
-            accessed[squash(src.text(one))] = local
+                                        & (set(info.assigned) - set(info.aliases)))
+                    for a in call_args(one)):
+            accessed[alias_args(squash(src.text(one)), info.aliases)] = local
+    info.accessed = callers_accessors(accessed, info.params,
+                                      src.text(cfg.body) if cfg.body is not None else "")
     info.sentinels = sentinels(src, info.assigned)
     info.elements = element_locals(src, info.assigned, fv.elements) if fv.elements else {}
     sources = {v: [r for r in rhss if r is not None] for v, rhss in info.assigned.items()

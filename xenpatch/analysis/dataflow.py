@@ -18,7 +18,7 @@ import re
 from collections import deque
 from dataclasses import replace
 
-from xenpatch.analysis import irqstate, values
+from xenpatch.analysis import flagbits, irqstate, values
 from xenpatch.analysis.entrykeys import entry_held_keys, first_entry_release, names_indirectly
 from xenpatch.analysis.equalities import named_here
 from xenpatch.analysis.events import (
@@ -380,9 +380,9 @@ class Engine:
                 # against what is held here, nothing changes.  One it takes
                 # on an argument's say only when that argument is known to
                 # say so here.
-                if e.when is not None and values.arg_truth(
-                        e.when.lstrip("!"), s.fact(e.when.lstrip("!"))) is not (
-                        not e.when.startswith("!")):
+                w = e.when.lstrip("!") if e.when is not None else ""
+                if e.when is not None and flagbits.when_truth(
+                        w, s.fact(w), self.info, self.cfg.body) is not (not e.when.startswith("!")):
                     return [s]
                 if self.obs is not None:
                     self.obs.acquire(n, s, e, act.line, act.col, False)

@@ -57,6 +57,12 @@ class FunctionInfo:
     consts: Mapping[str, str] = field(default_factory=dict)  # FileValues.consts
     eqs: frozenset[str] = frozenset()  # FileValues.eqs
     exacts: Mapping[str, int | str] = field(default_factory=dict)  # FileValues.exacts
+    masks: Any = None  # FileValues.masks (analysis/flagbits.Masks)
+    # Locals assigned once from an accessor the rules declare, its
+    # arguments the caller's (parameters the body never assigns, or
+    # globals): local -> the call's text ("p2m" -> "p2m_get_hostp2m(d)"),
+    # how a summary names a lock reached through the local (templates.py).
+    accessed: dict[str, str] = field(default_factory=dict)
     # Each local's assigned right-hand sides (None: not a plain "="), until
     # fill_actions() has classified them.
     assigned: dict[str, list[Node | None]] = field(default_factory=dict)
@@ -294,7 +300,7 @@ def fresh_copy(info: FunctionInfo) -> FunctionInfo:
         const_locals=dict(info.const_locals),
         assigned={v: list(r) for v, r in info.assigned.items()},
         var_equalities=set(info.var_equalities), sentinels=set(info.sentinels),
-        bounds=dict(info.bounds))
+        bounds=dict(info.bounds), accessed=dict(info.accessed))
     return out
 
 

@@ -133,6 +133,26 @@ def apply_aliases(key: str, aliases: dict[str, str]) -> str:
     return key
 
 
+# An accessor call at a key's head: p2m_get_hostp2m(d)->lock.
+_HEAD_CALL = re.compile(r"([A-Za-z_]\w*)\(([^()]*)\)")
+_NAME = re.compile(r"(?<![.>\w$])[A-Za-z_]\w*")
+
+
+def alias_args(key: str, aliases: dict[str, str]) -> str:
+    """A key whose head is a call (an accessor's result) with the aliases
+    in the call's arguments resolved: with ``d = v->domain``,
+    ``p2m_get_hostp2m(d)->lock`` is ``p2m_get_hostp2m(v->domain)->lock``
+    (apply_aliases() rewrites the head variable only)."""
+    m = _HEAD_CALL.match(key)
+    if m is None or not aliases:
+        return key
+    args = _NAME.sub(lambda x: "(" + aliases[x.group(0)] + ")" if x.group(0) in aliases
+                     else x.group(0), m.group(2))
+    if args == m.group(2):
+        return key
+    return squash(f"{m.group(1)}({args})") + key[m.end():]
+
+
 _PATH = r"[A-Za-z_]\w*(?:(?:->|\.)\w+)*"
 # (c?a:b)->rest, as a key spells it (extra parentheses around it from a
 # macro's "(x)" allowed): c, a, b and the rest.

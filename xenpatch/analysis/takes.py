@@ -14,11 +14,11 @@ from dataclasses import replace
 
 from tree_sitter import Node
 
-from xenpatch.analysis import collective, pathconds
+from xenpatch.analysis import collective, flagbits, pathconds
 from xenpatch.analysis.events import OpAct
 from xenpatch.analysis.locktable import Effect, Summary
 from xenpatch.analysis.pathstate import Result
-from xenpatch.analysis.templates import template
+from xenpatch.analysis.templates import accessed_template, template
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.analysis.values import arg_truth
 from xenpatch.c import fields as fid
@@ -125,6 +125,8 @@ def lock_takes(f: FunctionUnit, res: Result | None, summarised: set[str]) -> lis
                                  or collective.restated(e, acts)):
                 continue
             t = template(each or e.key, f.info)
+            if t is None and each is None:
+                t = accessed_template(e.key, f.info)
             if t is None or t in summarised:
                 continue
             if some and e.action == "take" and e.origin is not None and (
@@ -144,16 +146,31 @@ def lock_takes(f: FunctionUnit, res: Result | None, summarised: set[str]) -> lis
                 # one of f's parameters carries on to f's callers.
                 arg, neg = e.when.lstrip("!"), e.when.startswith("!")
                 known = arg_truth(arg, None)
+                if known is None:
+                    # A constant expression of the tree's macros
+                    # ("(COPY_to_guest|COPY_ipa)&0x4"): its value says.
+                    known = flagbits.truth(arg, f.info.masks, _names(f))
+                if known is None:
+                    # A bit of a local word built from constants.
+                    known = flagbits.word_truth(arg, f.node, f.info.locals - set(f.info.params),
+                                                _names(f), f.info.masks)
+                bit = None if known is not None or arg in f.info.params else \
+                    flagbits.param_bit(arg, f.info.params, f.info.masks, hidden())
                 if known is not None:
                     if known is neg:
                         continue  # the argument says no
-                elif arg in f.info.params:
-                    inner = ("!" if neg else "") + f"${f.info.params.index(arg)}"
+                elif arg in f.info.params or bit is not None:
+                    # The parameter itself, or one bit of it ("flags &
+                    # COPY_linear"): its caller's argument says.
+                    inner = ("!" if neg else "") + (
+                        bit or f"${f.info.params.index(arg)}")
                     if w is not None and w != inner:
                         continue  # two conditions: a summary states one
                     w = inner
-                elif e.origin is not None or some:
-                    continue  # some paths, on a condition nobody can bind
+                elif e.origin is not None or some or flagbits.split_and(arg) is not None:
+                    # Some paths, or a bit of a word nobody here can say:
+                    # on a condition nobody can bind.
+                    continue
             origin = e.origin if e.action == "take" else None
             conds = None
             if origin is not None or some or each is not None:
@@ -181,6 +198,21 @@ def lock_takes(f: FunctionUnit, res: Result | None, summarised: set[str]) -> lis
             had = takes.get(t)
             takes[t] = new if had is None else _weaker(had, new)
     return [takes[t] for t in sorted(takes)]
+
+
+def _names(f: FunctionUnit) -> frozenset[str]:
+    """f's parameters and locals: a name of the tree's macros they hide."""
+    assert f.info is not None
+    return frozenset(f.info.locals) | frozenset(f.info.params)
+
+
+def callers_accessors(accessed: dict[str, str], params: list[str], body: str) -> dict[str, str]:
+    """Of the accessor locals (call text -> local, the actions prelude's),
+    those whose arguments are the caller's: local -> call text, none of
+    its parameters assigned by the body (FunctionInfo.accessed)."""
+    return {local: call for call, local in accessed.items()
+            if not any(v in params and _assigned(body, v)
+                       for v in re.findall(r"(?<![.>\w])[A-Za-z_]\w*", call))}
 
 
 def hidden_names(f: FunctionUnit) -> frozenset[str]:

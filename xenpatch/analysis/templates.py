@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from xenpatch.analysis import pathconds
+from xenpatch.analysis import flagbits, pathconds
 from xenpatch.analysis.functions import FunctionInfo
 from xenpatch.analysis.lockkeys import KEY_HEAD, lock_key, squash
 from xenpatch.analysis.locktable import Effect
@@ -36,6 +36,22 @@ def template(key: str, info: FunctionInfo, ret_var: str | None = None) -> str | 
     # A global's lock, perhaps indexed by a parameter or a local
     # (chans[slot].lock of "c = &chans[slot]").
     return _templ_inner(key, info)
+
+
+def accessed_template(key: str, info: FunctionInfo) -> str | None:
+    """A key reached through a local holding an accessor's result (p2m =
+    p2m_get_hostp2m(d): p2m->lock) as the lock of that result in terms of
+    parameters (p2m_get_hostp2m(${0})->lock), which a caller names the
+    same way (actions.py maps it to a local of its own); None if the key
+    is not of such a local.  For the locks a function takes and drops
+    (takes.py): an accessor returning its object locked
+    (p2m_get_nestedp2m_locked()) leaves a release in its caller that is
+    not a take."""
+    m = KEY_HEAD.match(key)
+    call = info.accessed.get(m.group(2)) if m is not None and not m.group(1) else None
+    if call is None or m is None or m.group(2) not in info.locals:
+        return None
+    return _templ_inner(call + key[m.end():], info)
 
 
 _VAR = re.compile(r"(?<![.>\w$])[A-Za-z_]\w*")
@@ -95,7 +111,11 @@ def instantiate(e: Effect, args: list[str], target: str | None = None) -> Effect
         e = replace(e, nonnull=_arg_of(e.nonnull, args))
     if e.when is not None:
         neg = e.when.startswith("!")
-        a = _arg_of(e.when.lstrip("!"), args)
+        bare = e.when.lstrip("!")
+        # A bit of a flags parameter ("$4&0x4"): that bit of the argument.
+        a = _arg_of(bare, args) if "&" not in bare else flagbits.bind(bare, args)
+        if a is not None and "&" in bare:
+            a = squash(a)
         e = replace(e, when=None if a is None else ("!" if neg else "") + a)
     if e.conds:
         e = replace(e, conds=pathconds.bind(e.conds, args))

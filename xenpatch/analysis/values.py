@@ -45,6 +45,7 @@ from __future__ import annotations
 import re
 from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from tree_sitter import Node
 
@@ -151,6 +152,13 @@ def _sets(data: object, where: str) -> tuple[ValueSet, ...]:
     return tuple(out)
 
 
+class IntMacros(Protocol):
+    """What a file's integer macros say of a constant expression's value
+    (analysis/flagbits.Masks)."""
+
+    def value(self, text: str, depth: int = 0) -> int | None: ...
+
+
 @dataclass(frozen=True)
 class FileValues:
     """The rules plus what the file declares at file scope."""
@@ -174,6 +182,9 @@ class FileValues:
     # Element accessor macros of the tree's headers and the file: name ->
     # (collection, "." or "->") (analysis/collective.py).
     elements: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    # The integer macros the file sees, evaluated on demand: what a
+    # constant flags word says of one of its bits (analysis/flagbits.py).
+    masks: IntMacros | None = None
 
 
 def file_values(src: SourceFile, rules: ValueRules) -> FileValues:
