@@ -20,11 +20,13 @@ from xenpatch.analysis.assignments import (
     assigned_from_arm,
     assigned_lvalue,
     assigned_var,
+    dropped,
     stored_pointer,
     target_var,
 )
 from xenpatch.analysis.collective import element_locals, expand_takes
 from xenpatch.analysis.conditions import (
+    asserted_nonnull,
     canon_cond,
     counted_exit,
     deref_var,
@@ -39,8 +41,6 @@ from xenpatch.analysis.conditions import (
     sentinel_test,
     sentinels,
     strict_order_fact,
-    switch_facts,
-    switch_vars,
     tested_call,
     var_test,
 )
@@ -69,7 +69,9 @@ from xenpatch.analysis.functions import (
 )
 from xenpatch.analysis.lockkeys import alias_args, apply_aliases, holder, squash
 from xenpatch.analysis.locktable import DISCARDED, Effect
+from xenpatch.analysis.switches import switch_facts, switch_vars
 from xenpatch.analysis.takes import callers_accessors
+from xenpatch.analysis.templates import lock_typed
 from xenpatch.analysis.values import NZ, ZERO, value_class
 from xenpatch.c import fields as fid
 from xenpatch.c.cfg import Cfg, Kind, call_args, call_name
@@ -166,12 +168,12 @@ def fill_actions(
             target = assigned_from_arm(src, call)
         if target is not None:
             target = apply_aliases(target, info.aliases)
-        elif _dropped(call):
+        elif dropped(call):
             target = DISCARDED
         r = resolver(name, [src.text(a) for a in call_args(call)], target)
         if r is None:
             return None
-        return replace(r, effects=tuple(_lock_typed(key(e), info) for e in r.effects))
+        return replace(r, effects=tuple(lock_typed(key(e), info) for e in r.effects))
 
     def irq_moves(call: Node, name: str | None, e: Effect, line: int, col: int,
                   forget: bool = False) -> list[IrqAct]:
@@ -687,46 +689,3 @@ def _default_irq_table() -> irqstate.IrqTable:
 
         _IRQ_TABLE.append(irqstate.load_irq_table(rules_dir() / "locks.toml"))
     return _IRQ_TABLE[0]
-
-
-def asserted_nonnull(src: SourceFile, call: Node, name: str | None, info: FunctionInfo,
-                     fv: values.FileValues) -> str | None:
-    """The variable ``ASSERT(v)`` or ``ASSERT(v != NULL)`` says is not NULL
-    (not zero): past it, a path where v is NULL does not go on, as past a
-    dereference of v, whatever a lookup that may fail returned.  (BUG_ON()
-    is a branch of the CFG already.)"""
-    args = call_args(call)
-    if name != "ASSERT" or len(args) != 1:
-        return None
-    vt = var_test(src, strip_parens(args[0]), info.locals | set(info.params), fv.consts, fv.eqs)
-    return vt.var if vt is not None and vt.op == "truthy" and vt.k is None else None
-
-
-# Integer types as FunctionInfo records them (their words run together).
-_INTEGER_TYPE = re.compile(
-    r"(?:const|volatile|signed|unsigned|short|long|int|char)+|"
-    r"(?:const)?(?:bool|bool_t|_Bool|u?int(?:8|16|32|64)_t|[us](?:8|16|32|64)|size_t)")
-
-
-def _lock_typed(e: Effect, info: FunctionInfo) -> Effect:
-    """A lock named by a variable the function declares as an integer
-    (``pcpu_schedule_unlock(cpu)`` where the table describes today's
-    ``pcpu_schedule_unlock(lock, cpu)``): the table's word does not fit
-    this call, so its effect on what is held is unknown."""
-    m = re.fullmatch(r"\*([A-Za-z_]\w*)", e.key)
-    if m is None or e.action not in ("acquire", "release", "try"):
-        return e
-    ty = info.param_types.get(m.group(1)) or info.local_types.get(m.group(1))
-    if ty is None or not _INTEGER_TYPE.fullmatch(ty.replace(" ", "")):
-        return e
-    return Effect("unknown", e.kind, "", "any", "*", None, e.via, inferred=True)
-
-
-def _dropped(call: Node) -> bool:
-    """Is ``call`` a statement of its own, its result dropped (through
-    parentheses and a ``(void)`` cast)?"""
-    p = call.parent
-    while p is not None and p.type in ("parenthesized_expression", "cast_expression"):
-        p = p.parent
-    return p is not None and p.type == "expression_statement"
-

@@ -236,3 +236,12 @@ def assign_act(
         if f"{lo}=={hi}" in repeated_ids:
             acts.append(KillCondAct((f"{lo}=={hi}",), value="T"))
     return acts or None
+
+
+def dropped(call: Node) -> bool:
+    """Is ``call`` a statement of its own, its result dropped (through
+    parentheses and a ``(void)`` cast)?"""
+    p = call.parent
+    while p is not None and p.type in ("parenthesized_expression", "cast_expression"):
+        p = p.parent
+    return p is not None and p.type == "expression_statement"

@@ -356,7 +356,7 @@ def pointer_tests(
 def flag_vars(src: SourceFile, cfg: Cfg, info: FunctionInfo) -> set[str]:
     """Variables tested by some condition or switched on: only these are
     worth tracking."""
-    found: set[str] = {v for v in (_switched(src, cfg, nid) for nid in cfg.case_values)
+    found: set[str] = {v for v in (switched(src, cfg, nid) for nid in cfg.case_values)
                        if v is not None and v in info.tracked}
     for node in cfg.nodes:
         if node.kind is Kind.COND and node.ast is not None:
@@ -368,79 +368,11 @@ def flag_vars(src: SourceFile, cfg: Cfg, info: FunctionInfo) -> set[str]:
     return found
 
 
-def switch_facts(
-    src: SourceFile, cfg: Cfg, tested: set[str]
-) -> dict[int, list[tuple[tuple[str, str], ...]]]:
-    """``switch ( space ) { case XENMAPSPACE_gmfn: ...`` makes the later
-    ``if ( space == XENMAPSPACE_gmfn )`` true on that case's edge and false
-    on the others' (case labels are distinct constants)."""
-    out: dict[int, list[tuple[tuple[str, str], ...]]] = {}
-    per_switch: dict[int, dict[int, str]] = {}
-    for nid, labels in cfg.case_values.items():
-        ast = cfg.nodes[nid].ast
-        if ast is None:
-            continue
-        x = squash(src.text(strip_parens(ast)))
-        # Per successor (by position), the fact its case label makes true.
-        per_switch[nid] = {i: "==".join(sorted((x, squash(src.text(v)))))
-                           for i, v in enumerate(labels) if v is not None}
-    # Two switches on one value settle each other's labels too (issue 9,
-    # item 1): "switch ( space ) ... switch ( space )".
-    seen: dict[str, int] = {}
-    for names in per_switch.values():
-        for t in set(names.values()):
-            seen[t] = seen.get(t, 0) + 1
-    tested = tested | {t for t, c in seen.items() if c > 1}
-    for nid, labels in cfg.case_values.items():
-        if nid not in per_switch:
-            continue
-        names = per_switch[nid]
-        if not set(names.values()) & tested:
-            continue
-        edges = []
-        for i in range(len(labels)):
-            mine = names.get(i)
-            edges.append(tuple(sorted(
-                (t, "T" if t == mine else "F") for t in set(names.values()) & tested
-            )))
-        out[nid] = edges
-    return out
-
-
-def _switched(src: SourceFile, cfg: Cfg, nid: int) -> str | None:
+def switched(src: SourceFile, cfg: Cfg, nid: int) -> str | None:
     """The variable ``switch ( v )`` at node ``nid`` switches on, if a name."""
     ast = cfg.nodes[nid].ast
     e = strip_parens(ast) if ast is not None else None
     return src.text(e) if e is not None and e.type == "identifier" else None
-
-
-def switch_vars(src: SourceFile, cfg: Cfg, tracked: Container[str],
-                consts: Mapping[str, str], exacts: Mapping[str, int | str]
-                ) -> dict[int, tuple[str, tuple[int | None, ...]]]:
-    """``switch ( st )`` on a tracked variable: per successor, the value of
-    its case label (None: the default, or no label matched).  A local set
-    from constants decides which case runs (``st = B_KILLED; ... switch (
-    st )`` takes B_KILLED's): dataflow.py drops the others' edges.  A
-    switch with a label of unknown value is left out."""
-    out: dict[int, tuple[str, tuple[int | None, ...]]] = {}
-    for nid, labels in cfg.case_values.items():
-        v = _switched(src, cfg, nid)
-        if v is None or v not in tracked:
-            continue
-        ks: list[int | None] = []
-        for lab in labels:
-            if lab is None:
-                ks.append(None)
-                continue
-            k = exact_of(src, lab, exacts)
-            if k is None and value_class(src, lab, consts) == ZERO:
-                k = 0
-            if not isinstance(k, int):
-                break
-            ks.append(k)
-        else:
-            out[nid] = (v, tuple(ks))
-    return out
 
 
 def loop_vars(src: SourceFile, cfg: Cfg) -> set[str]:
@@ -722,3 +654,16 @@ def _stored_call(e: Node) -> Node:
         return e
     right = strip_parens(right)
     return right if right.type == "call_expression" else e
+
+
+def asserted_nonnull(src: SourceFile, call: Node, name: str | None, info: FunctionInfo,
+                     fv: values.FileValues) -> str | None:
+    """The variable ``ASSERT(v)`` or ``ASSERT(v != NULL)`` says is not NULL
+    (not zero): past it, a path where v is NULL does not go on, as past a
+    dereference of v, whatever a lookup that may fail returned.  (BUG_ON()
+    is a branch of the CFG already.)"""
+    args = call_args(call)
+    if name != "ASSERT" or len(args) != 1:
+        return None
+    vt = var_test(src, strip_parens(args[0]), info.locals | set(info.params), fv.consts, fv.eqs)
+    return vt.var if vt is not None and vt.op == "truthy" and vt.k is None else None

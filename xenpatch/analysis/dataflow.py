@@ -14,7 +14,6 @@ release, query and exit with the state at that point, and decides.
 
 from __future__ import annotations
 
-import re
 from collections import deque
 from dataclasses import replace
 
@@ -46,10 +45,9 @@ from xenpatch.analysis.pathstate import (
     State,
     TooManyStates,
 )
+from xenpatch.analysis.switches import cases_possible
 from xenpatch.analysis.values import EXACT, NZ, ZERO
 from xenpatch.c.cfg import Cfg, Kind
-
-_INT_TEXT = re.compile(r"-?\d+")
 
 RECURSION_CAP = 3
 STATE_LIMIT = 20000
@@ -159,7 +157,7 @@ class Engine:
             if node.kind is Kind.COND:
                 out.extend(self.branch(n, s, br))
             elif sv is not None:
-                ok = _cases_possible(s, *sv)
+                ok = cases_possible(s, *sv)
                 edges = (self._case(s, succ, cases[i]) if cases is not None else (succ, s)
                          for i, succ in enumerate(node.succ) if ok[i])
                 out.extend(x for x in edges if x is not None)
@@ -678,31 +676,3 @@ def _same_type(h: Held, e: Effect) -> bool:
     a recursive lock and a plain one (rspinlock_t against spinlock_t; the
     p2m's recursive mm lock against a grant table's spinlock)."""
     return is_recursive(h.flavour) == is_recursive(e.flavour)
-
-
-def _cases_possible(s: State, var: str, labels: tuple[int | None, ...]) -> list[bool]:
-    """Which edges of ``switch ( var )`` the state can take: the one case
-    whose label equals var's known value, else every label var may equal
-    and the default (None)."""
-    exact = s.fact(EXACT + var)
-    cls = s.fact(var)
-    eqs: list[bool | None] = []
-    for k in labels:
-        if k is None:
-            eqs.append(None)
-        elif exact is not None and _INT_TEXT.fullmatch(exact):
-            eqs.append(int(exact) == k)
-        elif exact is not None and exact.startswith(values.NOT):
-            eqs.append(False if exact[len(values.NOT):] == str(k) else None)
-        elif cls == ZERO:
-            # A class (a named zero's exact fact is its name: its class says).
-            eqs.append(k == 0)
-        elif (k == 0 and cls in (NZ, values.POS, values.NEG)) or (
-                cls == values.NEG and k > 0) or (cls == values.POS and k < 0):
-            eqs.append(False)
-        else:
-            eqs.append(None)
-    if True in eqs:
-        return [e is True for e in eqs]
-    return [e is not False for e in eqs]
-

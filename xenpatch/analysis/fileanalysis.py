@@ -44,7 +44,13 @@ from xenpatch.analysis.locktable import (
 )
 from xenpatch.analysis.pathstate import RecordingObserver
 from xenpatch.analysis.takes import takes_summary
-from xenpatch.analysis.templates import instantiate, template
+from xenpatch.analysis.templates import (
+    held_unnamed,
+    instantiate,
+    named_at_call,
+    outs_at_call,
+    template,
+)
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.analysis.values import ZERO, FileValues, constant_macros, file_values
 from xenpatch.c import fields as fid
@@ -239,7 +245,7 @@ class FileAnalysis:
         if effects is None and dropped and returns_lock(self.table, name):
             # 4.1's statement macro pcpu_schedule_lock_irqsave(cpu, flags),
             # where the table describes today's, which returns the lock.
-            return Resolved((_held_unnamed(name),), None, None)
+            return Resolved((held_unnamed(name),), None, None)
         if effects is not None:
             cond = next((e.success for e in effects if e.action == "try"), None)
             w = self.table.wrappers.get(name)
@@ -262,11 +268,11 @@ class FileAnalysis:
         if s is None or not s.effects:
             return None
         bound = tuple(x for e in s.effects
-                      if (x := _named_at_call(instantiate(e, args, None if dropped else target),
+                      if (x := named_at_call(instantiate(e, args, None if dropped else target),
                                               dropped)) is not None)
         if not bound:
             return None
-        return Resolved(bound, s.conditional, s.guard, _outs(s, args))
+        return Resolved(bound, s.conditional, s.guard, outs_at_call(s, args))
 
     def recursion_summary(self, f: FunctionUnit,
                           seen: frozenset[str] = frozenset()) -> Summary | None:
@@ -654,34 +660,6 @@ def _without_stubs(table: LockTable, headers: HeaderIndex,
     if not stubs:
         return table
     return LockTable(table.ops, {n: w for n, w in table.wrappers.items() if n not in stubs})
-
-
-def _outs(s: Summary, args: list[str]) -> tuple[tuple[str, str, str], ...]:
-    """A summary's out-parameter facts at a call: for ``&v`` passed as the
-    out-parameter, what v holds after success and after failure."""
-    out = []
-    for i, ok, fail in s.outs if s.conditional is not None else ():
-        if i < len(args) and (m := re.fullmatch(r"&\(?\s*([A-Za-z_]\w*)\s*\)?", args[i].strip())):
-            out.append((m.group(1), ok, fail))
-    return tuple(out)
-
-
-def _named_at_call(e: Effect, dropped: bool) -> Effect | None:
-    """A callee's effect as the call can name it: a lock it returns held
-    whose result the statement drops (``pcpu_schedule_lock(cpu);``, 4.1's
-    form, released by another name) is held by no name this function can
-    release it by: unknown, not nothing (no guessing); other effects on
-    what the call cannot name are left out (a result handed on, as in
-    ``return c ? lock_it(x) : NULL``, is the summary's to state)."""
-    if "$" not in e.key:
-        return e
-    if dropped and e.action in ("acquire", "try"):
-        return _held_unnamed(e.via)
-    return None
-
-
-def _held_unnamed(via: str) -> Effect:
-    return Effect("unknown", "spin", "", "any", "*", None, via, inferred=True)
 
 
 def _unknown_summary(name: str) -> Summary:

@@ -40,7 +40,7 @@ class FunctionInfo:
     # label settles: ("XENMAPSPACE_gmfn==space", "T")
     switch_facts: dict[int, list[tuple[tuple[str, str], ...]]] = field(default_factory=dict)
     # SWITCH node on a tracked variable -> (it, each successor's case value;
-    # None: the default): conditions.switch_vars().
+    # None: the default): switches.switch_vars().
     switch_vars: dict[int, tuple[str, tuple[int | None, ...]]] = field(default_factory=dict)
     relevant: bool = False  # any lock effect at all
     value_rules: values.ValueRules = field(default_factory=values.ValueRules)

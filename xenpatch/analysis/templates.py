@@ -10,7 +10,7 @@ from dataclasses import replace
 from xenpatch.analysis import flagbits, pathconds
 from xenpatch.analysis.functions import FunctionInfo
 from xenpatch.analysis.lockkeys import KEY_HEAD, lock_key, squash
-from xenpatch.analysis.locktable import Effect
+from xenpatch.analysis.locktable import Effect, Summary
 
 
 def template(key: str, info: FunctionInfo, ret_var: str | None = None) -> str | None:
@@ -144,3 +144,51 @@ def _truth(arg: str | None) -> bool | None:
     if re.fullmatch(r"(?:0[xX][0-9a-fA-F]+|\d+)[uUlL]*|true", arg):
         return True
     return None
+
+
+def named_at_call(e: Effect, dropped: bool) -> Effect | None:
+    """A callee's effect as the call can name it: a lock it returns held
+    whose result the statement drops (``pcpu_schedule_lock(cpu);``, 4.1's
+    form, released by another name) is held by no name this function can
+    release it by: unknown, not nothing (no guessing); other effects on
+    what the call cannot name are left out (a result handed on, as in
+    ``return c ? lock_it(x) : NULL``, is the summary's to state)."""
+    if "$" not in e.key:
+        return e
+    if dropped and e.action in ("acquire", "try"):
+        return held_unnamed(e.via)
+    return None
+
+
+def held_unnamed(via: str) -> Effect:
+    return Effect("unknown", "spin", "", "any", "*", None, via, inferred=True)
+
+
+# Integer types as FunctionInfo records them (their words run together).
+_INTEGER_TYPE = re.compile(
+    r"(?:const|volatile|signed|unsigned|short|long|int|char)+|"
+    r"(?:const)?(?:bool|bool_t|_Bool|u?int(?:8|16|32|64)_t|[us](?:8|16|32|64)|size_t)")
+
+
+def lock_typed(e: Effect, info: FunctionInfo) -> Effect:
+    """A lock named by a variable the function declares as an integer
+    (``pcpu_schedule_unlock(cpu)`` where the table describes today's
+    ``pcpu_schedule_unlock(lock, cpu)``): the table's word does not fit
+    this call, so its effect on what is held is unknown."""
+    m = re.fullmatch(r"\*([A-Za-z_]\w*)", e.key)
+    if m is None or e.action not in ("acquire", "release", "try"):
+        return e
+    ty = info.param_types.get(m.group(1)) or info.local_types.get(m.group(1))
+    if ty is None or not _INTEGER_TYPE.fullmatch(ty.replace(" ", "")):
+        return e
+    return Effect("unknown", e.kind, "", "any", "*", None, e.via, inferred=True)
+
+
+def outs_at_call(s: Summary, args: list[str]) -> tuple[tuple[str, str, str], ...]:
+    """A summary's out-parameter facts at a call: for ``&v`` passed as the
+    out-parameter, what v holds after success and after failure."""
+    out = []
+    for i, ok, fail in s.outs if s.conditional is not None else ():
+        if i < len(args) and (m := re.fullmatch(r"&\(?\s*([A-Za-z_]\w*)\s*\)?", args[i].strip())):
+            out.append((m.group(1), ok, fail))
+    return tuple(out)
