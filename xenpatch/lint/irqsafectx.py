@@ -20,8 +20,13 @@ takes in that state.  A lock taken with IRQs known on at one take and
 known off at another, one of the two from a context, is reported at each
 take with IRQs on -- as irqsafe.py does -- with notes naming the callers
 that give each state.  The pairs irqsafe.py reports (both states from
-runs whose entry is no guess) are not reported again.  Unknown stays
-unknown: a caller whose state at the call is mixed gives no context.
+runs whose entry is no guess) are not reported again, nor a lock of file
+scope taken in another file's context: irqwitness.merge() composes that
+file's call with this file's record of the take and reports it in the
+calling file (a struct field's lock reached through a local or a
+parameter has no such record: here is where it is compared).  Unknown
+stays unknown: a caller whose state at the call is mixed gives no context,
+nor one after spin_debug_disable() (check_lock() then checks nothing).
 """
 
 from __future__ import annotations
@@ -83,25 +88,29 @@ def context_safety_findings(fa: FileAnalysis, takes: Mapping[FunctionUnit, list[
     ctx = caller_contexts(names, fa.order, refs, by_node, _runner(fa), first, entries,
                           guessed, seeds, lambda g, node: node in quiet(g),
                           frozenset(STATES))
-    extra: list[_Seen] = []
-    for f in todo:
-        for state, notes in sorted(ctx.get(f.name, {}).items()):
-            res = _run(fa, f, state)
-            if res is None:
-                continue
-            # A take check_lock() does not check latches nothing.
-            extra.extend((t, res, notes) for t in known_takes(f, res, takes[f])
-                         if t.node not in quiet(f))
-    if not extra:
-        return []
-    base: list[_Seen] = [(t, res, ()) for f, res in runs.items()
-                         for t in known_takes(f, res, takes.get(f, []))]
     # Where each context comes from: another file's call (its seed's
     # note first), or this file's own callers.
     files = external_witnesses(fa.external, True)  # type: ignore[arg-type]
     origin = {notes[0]: files[n][st][1] for n, by in seeds.items()
               for st, notes in by.items() if notes and st in files.get(n, {})}
     home = fa.src.path
+    extra: list[_Seen] = []
+    for f in todo:
+        for state, notes in sorted(ctx.get(f.name, {}).items()):
+            res = _run(fa, f, state)
+            if res is None:
+                continue
+            away = bool(notes) and origin.get(notes[0], home) != home
+            # A take check_lock() does not check latches nothing.  A lock of
+            # file scope taken in another file's context is irqwitness.py's
+            # (its merge composes that file's call with this file's record),
+            # reported there.
+            extra.extend((t, res, notes) for t in known_takes(f, res, takes[f])
+                         if t.node not in quiet(f) and not (away and not t.ident[0]))
+    if not extra:
+        return []
+    base: list[_Seen] = [(t, res, ()) for f, res in runs.items()
+                         for t in known_takes(f, res, takes.get(f, []))]
     return _pairs(base, extra, lambda notes: origin.get(notes[0], home) if notes else home)
 
 
