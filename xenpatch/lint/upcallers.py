@@ -5,8 +5,10 @@ what a whole-tree run settles (lint/irqcalls.py).
 The lazy summaries (lazy.py) follow a file's calls down; the IRQ facts a
 whole-tree run gives a file come from its callers, up: the state every
 other file calls a non-static function in (an entry), one other file's
-call with IRQs off (a context, lint/irqcontext.py), what the other files'
-calls through a field the file stores a function in agree on.  A file's
+call with IRQs off (a context, lint/irqcontext.py) -- or on, for a plain
+take XL017 wants the state of (irqentry.ON_TOO, lint/irqsafectx.py) --,
+what the other files' calls through a field the file stores a function
+in agree on.  A file's
 first pass says which of these it would read (irqentry.WANT): only
 functions whose findings can depend on their caller's IRQ state.  For
 those names only:
@@ -14,8 +16,9 @@ those names only:
 - the files of the tree whose code mentions one (a text scan of every
   source, as irqcalls reads them; kept per tree state);
 - of those, the ones that could state an IRQ state at all (their text, or
-  their headers' inlines and macros, name the IRQ API) get their first
-  pass, as a whole-tree run's (kept by content); a name some other mention
+  their headers' inlines and macros, name the IRQ API; for a call with
+  IRQs on, defining a hypercall's handler, analysis/irqroots.py) get their
+  first pass, as a whole-tree run's (kept by content); a name some other mention
   of which no file can state is not looked at further: irqcalls.settle()
   would leave it unknown;
 - irqcalls.settle() over the file and those callers, in a whole-tree run's
