@@ -20,7 +20,9 @@ takes in that state.  A lock taken with IRQs known on at one take and
 known off at another, one of the two from a context, is reported at each
 take with IRQs on -- as irqsafe.py does -- with notes naming the callers
 that give each state.  The pairs irqsafe.py reports (both states from
-runs whose entry is no guess) are not reported again, nor a lock of file
+runs whose entry is no guess) are not reported again, nor one take met in
+both states by two callers (its callers' conflict: irqwitness.py reports
+the caller against the lock's convention), nor a lock of file
 scope taken in another file's context: irqwitness.merge() composes that
 file's call with this file's record of the take and reports it in the
 calling file (a struct field's lock reached through a local or a
@@ -126,8 +128,7 @@ def _pairs(base: list[_Seen], extra: list[_Seen], origin: Callable[[tuple[Note, 
             got = by_lock.setdefault(x[0].ident, ([], []))[x[0].off]
             # A take already in a state from a run whose entry is no guess
             # keeps that one.
-            if not mine or all((y[0].f, y[0].node, y[0].line, y[0].col) !=
-                               (x[0].f, x[0].node, x[0].line, x[0].col) for y in got):
+            if not mine or all(_site(y) != _site(x) for y in got):
                 got.append(x)
     out: list[tuple[FunctionUnit, Result, RawFinding]] = []
     base_ids = {id(x) for x in base}
@@ -135,17 +136,27 @@ def _pairs(base: list[_Seen], extra: list[_Seen], origin: Callable[[tuple[Note, 
         if not ons or not offs:
             continue
         sound = [x for x in offs if id(x) in base_ids]
-        other = min(sound or offs, key=lambda x: (x[0].line, x[0].col))
         # irqsafe.py reports the sound takes with IRQs on against a sound one.
-        todo = [x for x in ons if (not sound or id(x) not in base_ids)
-                and built_together(origin(x[2]), origin(other[2]))]
-        note = off_note(other[0])
+        todo = [x for x in ons if not sound or id(x) not in base_ids]
         for t, res, notes in sorted(todo, key=lambda x: (x[0].line, x[0].col)):
+            # One take met in both states, by two callers' contexts, is its
+            # callers' conflict, not this file's: the function only passes
+            # their states on (irqwitness.py reports a caller against the
+            # lock's convention).  Two architectures' callers never meet.
+            others = [x for x in (sound or offs) if _site(x) != _site((t, res, notes))
+                      and built_together(origin(notes), origin(x[2]))]
+            if not others:
+                continue
+            other = min(others, key=lambda x: (x[0].line, x[0].col))
             msg = CHECKS[CODE].message.format(
                 via=t.via, key=t.key, other_line=other[0].line, other_fn=other[0].f.name)
             out.append((t.f, res, RawFinding(CODE, t.node, t.state, t.line, t.col, t.key, msg,
-                                             notes=(*notes, *other[2], note))))
+                                             notes=(*notes, *other[2], off_note(other[0])))))
     return out
+
+
+def _site(x: _Seen) -> tuple[FunctionUnit, int, int, int]:
+    return (x[0].f, x[0].node, x[0].line, x[0].col)
 
 
 def _run(fa: FileAnalysis, g: FunctionUnit, entry: str | None) -> Result | None:
