@@ -135,7 +135,7 @@ def specialised(src: SourceFile, call: Node, tested: frozenset[int]) -> bool:
                for i in tested)
 
 
-class _Sites:
+class Sites:
     """Per caller and entry state, the state at each of its calls."""
 
     def __init__(self, run: Run, first: Mapping[FunctionUnit, Result]) -> None:
@@ -194,6 +194,10 @@ LOCKS_KEY = CALL_KEY + "&"
 # whose ``via`` is "CALLER|FILE|LINE|ARGS" (ARGS: the indices of the
 # arguments the call passes as literals, comma-separated).
 WITNESS = CALL_KEY + "@"
+# A file asking for WITNESS + NAME (state WANT) is given the calls with IRQs
+# off; asking for WITNESS + NAME + ON_TOO too, those with IRQs on (XL017 in
+# a caller's context, lint/irqsafectx.py: the IRQ checks read off ones only).
+ON_TOO = "|on"
 
 
 def field_summary(state: str) -> Summary:
@@ -452,19 +456,28 @@ Note = tuple[int, int, str]
 
 
 def witness_summary(state: str, caller: str, file: str, line: int,
-                    literals: Iterable[int]) -> Summary:
+                    literals: Iterable[int], unchecked: bool = False) -> Summary:
+    """``unchecked``: the call may follow one after which Xen's
+    check_lock() checks nothing (spin_debug_disable()): a context for the
+    IRQ checks, none for XL017 (flavour ``UNCHECKED``)."""
     via = f"{caller}|{file}|{line}|{','.join(str(i) for i in sorted(literals))}"
-    return Summary((Effect("irqentry", "spin", state, "plain", IRQ_KEY, None, via,
-                           inferred=True),), None)
+    return Summary((Effect("irqentry", "spin", state, UNCHECKED if unchecked else "plain",
+                           IRQ_KEY, None, via, inferred=True),), None)
 
 
-def external_witnesses(external: Mapping[str, Summary]
+UNCHECKED = "unchecked"
+
+
+def external_witnesses(external: Mapping[str, Summary], checked: bool = False
                        ) -> dict[str, dict[str, tuple[str, str, int, frozenset[int]]]]:
     """Function name -> state -> (caller, file, line, literal arguments) of a
-    call in another file reaching it in that state (WITNESS)."""
+    call in another file reaching it in that state (WITNESS); ``checked``:
+    only calls where check_lock() checks (witness_summary())."""
     out: dict[str, dict[str, tuple[str, str, int, frozenset[int]]]] = {}
     for k, s in external.items():
         if not k.startswith(WITNESS) or len(s.effects) != 1:
+            continue
+        if checked and s.effects[0].flavour == UNCHECKED:
             continue
         name, _, state = k[len(WITNESS):].partition("|")
         parts = s.effects[0].via.split("|")
@@ -476,7 +489,8 @@ def external_witnesses(external: Mapping[str, Summary]
 
 
 def call_witnesses(runs: Iterable[tuple[FunctionUnit, Result]], raw: bytes,
-                   defined: Iterable[str], states: frozenset[str] = frozenset({"off"})
+                   defined: Iterable[str], states: frozenset[str] = frozenset({"off"}),
+                   unchecked: Callable[[FunctionUnit], set[int]] | None = None
                    ) -> dict[str, dict[str, Summary]]:
     """Per function the file calls but does not define (nor ``defined``
     names: the lock table's), per IRQ state of ``states`` some direct call
@@ -484,7 +498,9 @@ def call_witnesses(runs: Iterable[tuple[FunctionUnit, Result]], raw: bytes,
     the first such call: one caller's word, which says what the callee
     meets in that caller's context even when other callers differ.  Only
     IRQs off by default: entered with them on, no IRQ check finds more than
-    with the entry unknown."""
+    with the entry unknown.  ``unchecked(g)``: the CFG nodes of g where
+    check_lock() checks nothing (irqtakes.unchecked_nodes()): a call there
+    is marked so."""
     mine = set(defined)
     out: dict[str, dict[str, Summary]] = {}
     code: bytes | None = None
@@ -509,7 +525,7 @@ def call_witnesses(runs: Iterable[tuple[FunctionUnit, Result]], raw: bytes,
                     if _LITERAL.match(" ".join(g.src.text(a).split()))]
             out.setdefault(n, {})[st] = witness_summary(
                 st, g.name, g.src.path, g.src.line_of(call.start_byte),
-                lits)
+                lits, unchecked is not None and node in unchecked(g))
     return out
 
 
@@ -536,9 +552,12 @@ def caller_contexts(names: Iterable[str], units: Sequence[FunctionUnit],
     by_name = {f.name: f for f in units}
     bad = set(guessed)
     want = {n for n in names if n not in entries and n in by_name}
+    # Only the states looked for: another file's call in another state is
+    # no context here.
     ctx: dict[str, dict[str, tuple[Note, ...]]] = {
-        n: dict(s) for n, s in (seeds or {}).items() if n in want}
-    sites = _Sites(run, first)
+        n: got for n, s in (seeds or {}).items() if n in want
+        and (got := {st: v for st, v in s.items() if st in states})}
+    sites = Sites(run, first)
     tested = {n: tested_params(by_name[n]) for n in want}
     # A direct call is a context whatever else the name is used for (an
     # escaping address only hides other callers).
@@ -590,7 +609,7 @@ def entry_states(units: list[FunctionUnit], refs: fnptrs.FnRefs,
     can call has besides this file's; ``own``: the functions, static ones
     too, whose own body states their way in (irqroots.self_stated()),
     their state met into ``settled``."""
-    sites = _Sites(run, first or {})
+    sites = Sites(run, first or {})
     ext = external or {}
     others = settled or {}
     mine = own or {}
@@ -626,7 +645,7 @@ def entry_states(units: list[FunctionUnit], refs: fnptrs.FnRefs,
     return {}
 
 
-__all__ = ["BOOT", "CALL_KEY", "STATED", "WANT", "WITNESS", "call_states", "call_witnesses",
-           "caller_contexts", "external_witnesses", "witness_summary", "cfg_nodes",
-           "direct_calls", "entry_matters",
-           "entry_states", "external_calls", "meet", "node_of", "node_states"]
+__all__ = ["BOOT", "CALL_KEY", "ON_TOO", "STATED", "Sites", "UNCHECKED", "WANT", "WITNESS",
+           "call_states", "call_witnesses", "caller_contexts", "cfg_nodes", "direct_calls",
+           "entry_matters", "entry_states", "external_calls", "external_witnesses", "meet",
+           "node_of", "node_states", "witness_summary"]

@@ -62,6 +62,7 @@ from xenpatch.lint.irqchecks import IRQ_CODES, irq_findings
 from xenpatch.lint.irqcontext import context_wanted, witness_exports
 from xenpatch.lint.irqdemandcheck import demand_findings
 from xenpatch.lint.irqsafe import CODE, contested, era_kinds, irq_safety_findings, sound_runs
+from xenpatch.lint.irqsafectx import context_safety_findings
 from xenpatch.lint.leaks import leak_findings
 from xenpatch.lint.partialrelease import partial_release_findings
 from xenpatch.lint.pathnotes import finding_of
@@ -160,8 +161,8 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
     first = {f: res for f, res, _ in done}
     # The functions whose checks read the state they are entered in (an IRQ
     # move of theirs, or a plain take XL017 wants the state of).
-    wanted = irqentries.entry_wanted(
-        done, {f for f, lst in takes.items() if any(s[3] for s in lst)})
+    plain_takers = {f for f, lst in takes.items() if any(s[3] for s in lst)}
+    wanted = irqentries.entry_wanted(done, plain_takers)
     # The functions a caller's context can change (irqcontext.py).
     in_ctx = context_wanted(first) if IRQ_CODES & config.enabled else set()
     # XL017 across files (irqwitness.py): the takes of the file's functions,
@@ -183,8 +184,10 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
         own_fields = field_call_states(((f, res) for f, res, _ in done), fa.src.raw)
         for name, state in own_fields.items():
             result.exports[FIELD_KEY + name] = field_summary(state)
+        # A plain take's state in one other file's caller's context too
+        # (irqsafectx.py).
         result.exports.update(irqentries.entry_wants(fa, wanted, refs_of(), own_fields, entries,
-                                                     in_ctx)
+                                                     in_ctx, plain_takers)
                               if wanted or in_ctx else {})
         # And its calls of other files' functions, from the runs whose entry
         # is no guess (irqcalls.py settles them over the tree).
@@ -193,7 +196,11 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
         rooted, boot = irqentries.from_roots(fa, done, wanted, entries, runs, first, refs_of)
         for name, state in call_states(rooted.items(), fa.src.raw, fa.fns, boot).items():
             result.exports[CALL_KEY + name] = field_summary(state)
-        result.exports.update(witness_exports(fa, runs, first))
+        # The tree's ways in are run in their state (a hypercall's handler:
+        # on) for the witnesses too; a bring-up's is none (irqroots.BOOT).
+        result.exports.update(witness_exports(
+            fa, {f: res for f, res in rooted.items() if f not in boot}, first, refs_of,
+                                              config.irqsafe_unchecked))
         if xrec is not None:
             result.exports.update(irqwitness.exports(
                 xrec, irqentries.entered(fa, done, also - wanted, entries, runs, first, refs_of),
@@ -229,6 +236,9 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
                               refs_of, irqentries.stated_calls(fa))
         found.extend(finding_of(fa.src, f, runs[f], r) for f, r in
                      irq_safety_findings(runs.items(), takes))
+        found.extend(finding_of(fa.src, f, res, r) for f, res, r in context_safety_findings(
+            fa, takes, runs, first, entries, irqentries.stated_calls(fa), refs_of,
+            config.irqsafe_unchecked))
     if xrec is not None and irqwitness.wanted(fa.external, fa.src.path):
         if runs is None:
             runs = sound_runs(fa.order, first, {f: res for f, res, _ in done}, entries,

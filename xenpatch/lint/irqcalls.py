@@ -48,6 +48,7 @@ from xenpatch.analysis.irqentry import (
     CALL_KEY,
     FIELD_KEY,
     LOCKS_KEY,
+    ON_TOO,
     STATED,
     WANT,
     WITNESS,
@@ -93,6 +94,7 @@ def _settle_irq(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]],
     # One call per state from other files, for the functions whose callers
     # differ (irqentry.WITNESS: irqcontext.py reads them).
     witness_wants: set[str] = set()
+    on_wants: set[str] = set()  # the names asked with ON_TOO
     witnesses: dict[str, dict[str, Summary]] = {}
     for p, display, ex in per_file:
         rp = absolute(p)
@@ -103,7 +105,8 @@ def _settle_irq(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]],
             if k.startswith(WITNESS):
                 rest = k[len(WITNESS):]
                 if st == WANT:
-                    witness_wants.add(rest)
+                    name, _, on = rest.partition("|")
+                    (on_wants if "|" + on == ON_TOO else witness_wants).add(name)
                 else:
                     name, _, state = rest.partition("|")
                     witnesses.setdefault(name, {}).setdefault(state, s)
@@ -127,7 +130,9 @@ def _settle_irq(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]],
     # A field worth settling: one a file stores a function in whose entry
     # matters, and calls through in a state it could not state alone.
     unsure = {f: by for f, by in fields.items() if f in field_wants}
-    witnesses = {n: w for n, w in witnesses.items() if n in witness_wants}
+    witnesses = {n: got for n, w in witnesses.items()
+                 if (got := {st: s for st, s in w.items()
+                             if (n in witness_wants and st != "on") or n in on_wants})}
     if not calls and not unsure and not witnesses:
         return {}
     root = find_xen_root(absolute(per_file[0][0]))

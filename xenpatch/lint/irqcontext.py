@@ -25,6 +25,7 @@ from xenpatch.analysis import fnptrs
 from xenpatch.analysis.events import IrqAct, OpAct
 from xenpatch.analysis.fileanalysis import FileAnalysis
 from xenpatch.analysis.irqentry import (
+    STATES,
     WITNESS,
     Note,
     Run,
@@ -35,6 +36,7 @@ from xenpatch.analysis.irqentry import (
     tested_params,
 )
 from xenpatch.analysis.irqstate import CALLER_OFF, IRQ_ON
+from xenpatch.analysis.irqtakes import unchecked_nodes
 from xenpatch.analysis.kept import run_engine
 from xenpatch.analysis.locktable import Summary
 from xenpatch.analysis.pathstate import Result
@@ -42,6 +44,7 @@ from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.lint.checks import RawFinding
 from xenpatch.lint.irqchecks import irq_findings, tail_call
 from xenpatch.lint.irqsafe import guessed_entries
+from xenpatch.lint.offchains import off_runs
 
 
 def context_wanted(units: Iterable[FunctionUnit]) -> set[FunctionUnit]:
@@ -73,7 +76,7 @@ def context_findings(units: list[FunctionUnit], wanted: Iterable[FunctionUnit],
     guessed = guessed_entries(units, entries, refs_of, settled)
     by_node = {f.node.start_byte: f for f in units}
     names = entry_matters({f.name for f in todo}, refs, by_node)
-    seeds = _seeds(units, names, entries, external)
+    seeds = external_seeds(units, names, entries, external)
     ctx = caller_contexts(names, units, refs, by_node, run, first, entries, guessed, seeds,
                           tail_call)
     out: list[tuple[FunctionUnit, Result, RawFinding]] = []
@@ -106,12 +109,13 @@ _MINE = "IRQs turned off in this function is still open here"
 _CALLERS = "the caller's IRQs-off section is still open here"
 
 
-def _seeds(units: list[FunctionUnit], names: set[str], entries: Mapping[str, str],
-           external: Mapping[str, object]) -> dict[str, dict[str, tuple[Note, ...]]]:
+def external_seeds(units: list[FunctionUnit], names: set[str], entries: Mapping[str, str],
+                   external: Mapping[str, object], checked: bool = False
+                   ) -> dict[str, dict[str, tuple[Note, ...]]]:
     """The contexts the other files' calls give the file's non-static
     functions (irqentry.external_witnesses()), each with a note at the
-    function's name."""
-    got = external_witnesses(external)  # type: ignore[arg-type]
+    function's name; ``checked``: only calls where check_lock() checks."""
+    got = external_witnesses(external, checked)  # type: ignore[arg-type]
     if not got:
         return {}
     out: dict[str, dict[str, tuple[Note, ...]]] = {}
@@ -130,14 +134,35 @@ def _seeds(units: list[FunctionUnit], names: set[str], entries: Mapping[str, str
 
 
 def witness_exports(fa: FileAnalysis, runs: Mapping[FunctionUnit, Result],
-                    done: Mapping[FunctionUnit, Result]) -> dict[str, Summary]:
-    """The file's calls with IRQs known off of functions other files define
-    (irqentry.call_witnesses(), WITNESS keys), from ``runs`` (those whose
-    entry is no guess) and the functions not analysed for locks that turn
-    IRQs off themselves (the stop-machine side of CPU teardown): their
-    calls are contexts for what they call."""
+                    done: Mapping[FunctionUnit, Result],
+                    refs_of: Callable[[], fnptrs.FnRefs],
+                    unchecked: frozenset[str] = frozenset()) -> dict[str, Summary]:
+    """The file's calls with IRQs known off or on of functions other files
+    define (irqentry.call_witnesses(), WITNESS keys), from ``runs`` (those
+    whose entry is no guess) and the functions not analysed for locks that
+    turn IRQs off themselves (the stop-machine side of CPU teardown): their
+    calls are contexts for what they call.  Then the file's functions
+    those call with IRQs off, run so (lint/offchains.py): a helper with no
+    lock of its own called under an _irqsave section calls another file's
+    function with IRQs off too.  The calls with IRQs on are for XL017
+    (irqsafectx.py), which compares a take in one caller's context with
+    one in another's; the IRQ checks read the off ones only.  ``unchecked``:
+    the calls after which check_lock() checks nothing (spin_debug_disable()):
+    a call they may precede is marked (irqentry.witness_summary()), and no
+    chain is followed from it."""
     skip = {*fa.fns, *fa.table.ops, *fa.table.wrappers, *fa.macro_calls, *fa.headers.inlines}
-    got = call_witnesses([*runs.items(), *_irq_only_runs(fa, done)], fa.src.raw, skip)
+    base = [*runs.items(), *_irq_only_runs(fa, done)]
+    # The chains come last: a function's first witness stays the one a
+    # run whose entry is no guess gives.
+    memo: dict[FunctionUnit, set[int]] = {}
+
+    def quiet(g: FunctionUnit) -> set[int]:
+        if g not in memo:
+            memo[g] = unchecked_nodes(g, unchecked)
+        return memo[g]
+
+    got = call_witnesses([*base, *off_runs(fa, base, refs_of, quiet)], fa.src.raw, skip,
+                         frozenset(STATES), quiet)
     return {f"{WITNESS}{name}|{state}": s for name, by_state in got.items()
             for state, s in by_state.items()}
 
@@ -161,4 +186,4 @@ def _irq_only_runs(fa: FileAnalysis, done: Mapping[FunctionUnit, Result]
     return out
 
 
-__all__ = ["context_findings", "context_wanted", "witness_exports"]
+__all__ = ["context_findings", "context_wanted", "external_seeds", "witness_exports"]

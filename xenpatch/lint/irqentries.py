@@ -19,6 +19,7 @@ from xenpatch.analysis.irqentry import (
     BOOT,
     CALL_KEY,
     FIELD_KEY,
+    ON_TOO,
     STATED,
     WANT,
     WITNESS,
@@ -207,7 +208,8 @@ def entry_wanted(done: list[tuple[FunctionUnit, Result, list[RawFinding]]],
 
 def entry_wants(fa: FileAnalysis, wanted: set[FunctionUnit], refs: fnptrs.FnRefs,
                 own_fields: Mapping[str, str], entries: Mapping[str, str],
-                in_context: set[FunctionUnit]) -> dict[str, Summary]:
+                in_context: set[FunctionUnit],
+                takers: set[FunctionUnit] | None = None) -> dict[str, Summary]:
     """The tree-level facts this file would read (irqcalls.settle() settles
     only those): the entries of its non-static functions that reach a
     function in ``wanted`` and that only other files call, and what the
@@ -215,7 +217,9 @@ def entry_wants(fa: FileAnalysis, wanted: set[FunctionUnit], refs: fnptrs.FnRefs
     and calls through in a state it cannot state alone (``own_fields``: its
     calls' states); and other files' calls one at a time of its non-static
     functions reaching one in ``in_context`` (irqcontext.context_wanted())
-    whose entry it does not know."""
+    whose entry it does not know; of those reaching one in ``takers`` (a
+    plain take XL017 wants the state of, irqsafectx.py), such a call with
+    IRQs on too (``WITNESS + NAME|on``)."""
     by_node = {f.node.start_byte: f for f in fa.order}
     matters = entry_matters({f.name for f in wanted}, refs, by_node) if wanted else set()
     by_ctx = entry_matters({f.name for f in in_context}, refs, by_node) if in_context \
@@ -228,8 +232,14 @@ def entry_wants(fa: FileAnalysis, wanted: set[FunctionUnit], refs: fnptrs.FnRefs
            and not refs.fields_of(f.name) and f.name not in refs.escapes}
     # And one other file's call at a time, for those whose callers here do
     # not agree (irqcontext.py).
-    out.update({WITNESS + f.name: want for f in fa.order
-                if f.name in by_ctx and not f.is_static and f.name not in entries})
+    by_take = entry_matters({f.name for f in takers}, refs, by_node) if takers else set()
+    for f in fa.order:
+        if f.is_static or f.name in entries:
+            continue
+        if f.name in by_ctx or f.name in by_take:
+            out[WITNESS + f.name] = want
+        if f.name in by_take:
+            out[WITNESS + f.name + ON_TOO] = want
     for fld, names in refs.stored.items():
         if own_fields.get(fld, "?") not in ("on", "off") and refs.field_calls.get(fld) \
                 and names & matters:

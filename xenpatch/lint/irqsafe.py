@@ -129,7 +129,7 @@ def contested(units: Iterable[FunctionUnit], kinds: frozenset[str]
 
 
 @dataclass(frozen=True)
-class _Take:
+class Take:
     f: FunctionUnit
     node: int
     state: State | None  # a state reaching a plain take: the witness path's
@@ -191,7 +191,7 @@ def _untyped(t: str) -> bool:
     return t.replace("const", "").replace("volatile", "").strip(" *") in ("", "void")
 
 
-def _takes(f: FunctionUnit, res: Result, wanted: list[Site]) -> Iterable[_Take]:
+def known_takes(f: FunctionUnit, res: Result, wanted: list[Site]) -> Iterable[Take]:
     """The takes at ``wanted`` whose IRQ state every path agrees on."""
     info = f.info
     if info is None or not wanted:
@@ -234,7 +234,7 @@ def _takes(f: FunctionUnit, res: Result, wanted: list[Site]) -> Iterable[_Take]:
             said = True
         else:
             continue
-        yield _Take(f, n, witness.get((n, i)), a.line, a.col, a.effect.key, a.effect.via, off,
+        yield Take(f, n, witness.get((n, i)), a.line, a.col, a.effect.key, a.effect.via, off,
                     p, ident, said)
 
 
@@ -280,26 +280,31 @@ def guessed_entries(order: Sequence[FunctionUnit], entries: Mapping[str, str],
     return guessed
 
 
+def off_note(other: Take) -> tuple[int, int, str]:
+    """The note at the take with IRQs off a finding names."""
+    how = f"'{other.via}'" if not other.plain else \
+        f"'{other.via}', every path from which states IRQs off" if other.ahead else \
+        f"'{other.via}' with IRQs off on every path to it"
+    return (other.line, other.col,
+            f"'{other.key}' taken with IRQs off here, in '{other.f.name}' ({how})")
+
+
 def irq_safety_findings(done: Iterable[tuple[FunctionUnit, Result]],
                         wanted: Mapping[FunctionUnit, list[Site]]
                         ) -> list[tuple[FunctionUnit, RawFinding]]:
     """One finding per take with IRQs known on of a lock some take of the
     file holds with IRQs known off, with a note at that take.  ``wanted``:
     the takes to look at (contested())."""
-    by_lock: dict[tuple[str, str], tuple[list[_Take], list[_Take]]] = {}
+    by_lock: dict[tuple[str, str], tuple[list[Take], list[Take]]] = {}
     for f, res in done:
-        for t in _takes(f, res, wanted.get(f, [])):
+        for t in known_takes(f, res, wanted.get(f, [])):
             by_lock.setdefault(t.ident, ([], []))[t.off].append(t)
     out: list[tuple[FunctionUnit, RawFinding]] = []
     for ons, offs in by_lock.values():
         if not ons or not offs:
             continue
         other = min(offs, key=lambda t: (t.line, t.col))
-        how = f"'{other.via}'" if not other.plain else \
-            f"'{other.via}', every path from which states IRQs off" if other.ahead else \
-            f"'{other.via}' with IRQs off on every path to it"
-        note = (other.line, other.col,
-                f"'{other.key}' taken with IRQs off here, in '{other.f.name}' ({how})")
+        note = off_note(other)
         for t in sorted(ons, key=lambda t: (t.line, t.col)):
             msg = CHECKS[CODE].message.format(
                 via=t.via, key=t.key, other_line=other.line, other_fn=other.f.name)
@@ -308,5 +313,5 @@ def irq_safety_findings(done: Iterable[tuple[FunctionUnit, Result]],
     return out
 
 
-__all__ = ["CODE", "Era", "contested", "era_kinds", "guessed_entries", "identity",
-           "irq_safety_findings", "load_eras", "sites", "sound_runs"]
+__all__ = ["CODE", "Era", "Take", "contested", "era_kinds", "guessed_entries", "identity",
+           "irq_safety_findings", "known_takes", "load_eras", "off_note", "sites", "sound_runs"]

@@ -5,8 +5,10 @@ what a whole-tree run settles (lint/irqcalls.py).
 The lazy summaries (lazy.py) follow a file's calls down; the IRQ facts a
 whole-tree run gives a file come from its callers, up: the state every
 other file calls a non-static function in (an entry), one other file's
-call with IRQs off (a context, lint/irqcontext.py), what the other files'
-calls through a field the file stores a function in agree on.  A file's
+call with IRQs off (a context, lint/irqcontext.py) -- or on, for a plain
+take XL017 wants the state of (irqentry.ON_TOO, lint/irqsafectx.py) --,
+what the other files' calls through a field the file stores a function
+in agree on.  A file's
 first pass says which of these it would read (irqentry.WANT): only
 functions whose findings can depend on their caller's IRQ state.  For
 those names only:
@@ -14,8 +16,9 @@ those names only:
 - the files of the tree whose code mentions one (a text scan of every
   source, as irqcalls reads them; kept per tree state);
 - of those, the ones that could state an IRQ state at all (their text, or
-  their headers' inlines and macros, name the IRQ API) get their first
-  pass, as a whole-tree run's (kept by content); a name some other mention
+  their headers' inlines and macros, name the IRQ API; for a call with
+  IRQs on, defining a hypercall's handler, analysis/irqroots.py) get their
+  first pass, as a whole-tree run's (kept by content); a name some other mention
   of which no file can state is not looked at further: irqcalls.settle()
   would leave it unknown;
 - irqcalls.settle() over the file and those callers, in a whole-tree run's
@@ -39,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from xenpatch.analysis.irqentry import CALL_KEY, FIELD_KEY, WANT, WITNESS, summary_state
+from xenpatch.analysis.irqentry import CALL_KEY, FIELD_KEY, ON_TOO, WANT, WITNESS, summary_state
 from xenpatch.analysis.locktable import Summary
 from xenpatch.c.texts import read_bytes
 from xenpatch.lint import entrysettle
@@ -80,7 +83,7 @@ def wanted(exports: Mapping[str, Summary]) -> tuple[frozenset[str], frozenset[st
         if summary_state(s) != WANT:
             continue
         if k.startswith(WITNESS):
-            ctx.add(k[len(WITNESS):])
+            ctx.add(k[len(WITNESS):])  # NAME, or NAME + ON_TOO
         elif k.startswith(CALL_KEY):
             entry.add(k[len(CALL_KEY):])
         elif k.startswith(FIELD_KEY) and k.endswith("|"):
@@ -94,7 +97,10 @@ def caller_facts(cache: TreeCache, path: Path, display: str, raw: bytes,
     """The IRQ facts a whole-tree run gives the file at ``path`` (``raw``
     its text, ``own`` its first pass's exports) from its callers in other
     files, as external summaries for its lint."""
-    entry, ctx, fields = wanted(own)
+    entry, asks, fields = wanted(own)
+    # A context's name, and those asked with IRQs on too (irqentry.ON_TOO).
+    ctx = frozenset(c.partition("|")[0] for c in asks)
+    on = frozenset(c[:-len(ON_TOO)] for c in asks if c.endswith(ON_TOO))
     stored = stored_fields(raw) - fields
     if stored and not _names_irq(path, raw, config):
         stored = frozenset()  # no check of the file reads its entry state
@@ -121,7 +127,7 @@ def caller_facts(cache: TreeCache, path: Path, display: str, raw: bytes,
         return {k: summary_in(v) for k, v in got[1].items()}
     names = entry | ctx | fields | stored | frozenset(n[2:] for n in held)
     mentions = side.mentions(cache.root, state, names)
-    callers = _callers(cache, side, rel, mentions, entry | fields, ctx, config)
+    callers = _callers(cache, side, rel, mentions, entry | fields, ctx, config, on)
     facts: dict[str, Summary] = {}
     if callers:
         facts = _settled(cache, side, path, display, raw, own, callers, first_pass,
@@ -167,11 +173,15 @@ def _key(state: str, digest: str, own: Mapping[str, Summary], display: str) -> s
 
 
 def _callers(cache: TreeCache, side: _Side, rel: str, mentions: Mapping[str, list[str]],
-             whole: frozenset[str], ctx: frozenset[str], config: LintConfig) -> list[str]:
+             whole: frozenset[str], ctx: frozenset[str], config: LintConfig,
+             on: frozenset[str] = frozenset()) -> list[str]:
     """The files worth a first pass: for a name ``whole`` (every other
     mention must state its calls), all its mentioning files if each can
     state one (else none); for a name of ``ctx`` (one call at a time with
-    IRQs off), all those that can turn them off, or none.  Names needing
+    IRQs off), all those that can turn them off, or none; of ``on`` (with
+    IRQs on too), those that can know them on as well: by the IRQ API, or
+    defining a function the tree's entry code calls with IRQs on (a
+    hypercall's handler, analysis/irqroots.py).  Names needing
     fewer files first, up to MOST_CALLERS files in all."""
     from xenpatch.analysis import fnptrs
     from xenpatch.lint.irqcalls import prototypes_only
@@ -206,7 +216,8 @@ def _callers(cache: TreeCache, side: _Side, rel: str, mentions: Mapping[str, lis
         if n in ctx:
             # All of them or none: the first in a whole-tree run's order is
             # the one the note names.
-            some = {r for r in files if states(r, True)}
+            some = {r for r in files if states(r, True) or (
+                n in on and (states(r, False) or _enters_on(r, text, config, root)))}
             if some:
                 asks.append((len(some), n, some))
     out: set[str] = set()
@@ -298,6 +309,25 @@ def _members_only(raw: bytes, fld: str) -> bool:
             continue
         return False
     return True
+
+
+def _enters_on(rel: str, text: Callable[[str], bytes], config: LintConfig, root: Path) -> bool:
+    """Does the C file define a function the tree's entry code calls with
+    IRQs on (irqroots.roots(): a hypercall's handler)?"""
+    from xenpatch.analysis.irqroots import roots
+    from xenpatch.lint import nameindex
+
+    if not rel.endswith(".c"):
+        return False
+    got = _ROOTS.get(root)
+    if got is None:
+        got = _ROOTS[root] = frozenset(n for n, s in roots(config.irq, root).items()
+                                       if s == "on")
+    return any(d.name in got for d in nameindex.definitions(text(rel)))
+
+
+# Per tree: the functions its entry code calls with IRQs on (read once).
+_ROOTS: dict[Path, frozenset[str]] = {}
 
 
 def _names_irq(path: Path, raw: bytes, config: LintConfig, off: bool = False) -> bool:
