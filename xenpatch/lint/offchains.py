@@ -66,7 +66,7 @@ def off_runs(fa: FileAnalysis, runs: Iterable[tuple[FunctionUnit, Result]],
             memo[g] = _run_off(fa, g)
         return memo[g]
 
-    sites = Sites(run, given)
+    at = Sites(run, given)
     work: list[tuple[FunctionUnit, str | None]] = [(g, None) for g in given]
     done: set[FunctionUnit] = set()
     out: list[tuple[FunctionUnit, Result]] = []
@@ -75,9 +75,9 @@ def off_runs(fa: FileAnalysis, runs: Iterable[tuple[FunctionUnit, Result]],
         for h, call in calls.get(g.node.start_byte, ()):
             if h in done or h is g or specialised(g.src, call, tested_params(h)):
                 continue
-            if sites.state(g, entry, call, h.name) != "off":
+            if at.state(g, entry, call, h.name) != "off":
                 continue
-            if unchecked is not None and node_of(sites.calls[g], call) in unchecked(g):
+            if unchecked is not None and node_of(at.calls[g], call) in unchecked(g):
                 continue
             done.add(h)
             if len(done) > BOUND:
