@@ -39,6 +39,7 @@ from xenpatch.lint.treecache import (
     summary_in,
     summary_out,
 )
+from xenpatch.lint.treeexports import architecture_silence
 
 if TYPE_CHECKING:
     from xenpatch.lint import forked
@@ -273,6 +274,7 @@ class Plan:
         (for treeexports.tree_exports(), which drops the names files disagree on)."""
         definers = self.definers()
         per_file: dict[str, dict[str, Summary]] = {}
+        silent: dict[str, list[str]] = {}
         for n in sorted(needed):
             for rel in definers.get(n, ()):
                 if rel in skip:
@@ -280,11 +282,15 @@ class Plan:
                 s = self.known(rel, n)
                 if s is not None:
                     per_file.setdefault(rel, {})[n] = s
+                elif self.answers(rel, n):
+                    silent.setdefault(n, []).append(rel)
                 # And the IRQ state it demands (irqdemand.py).
                 d = self.known(rel, NEED + n)
                 if d is not None:
                     per_file.setdefault(rel, {})[NEED + n] = d
-        return [per_file[r] for r in sorted(per_file)]
+        said = {n: [r for r in definers.get(n, ()) if n in per_file.get(r, {})] for n in silent}
+        quiet = {n: [*silent[n], *said[n]] for n in silent if said[n]}
+        return [per_file[r] for r in sorted(per_file)] + architecture_silence(quiet, said)
 
     def answers(self, rel: str, name: str) -> bool:
         """Is the file's summary of ``name`` (or that it has none) recorded?"""

@@ -98,14 +98,16 @@ def _run_off(fa: FileAnalysis, g: FunctionUnit) -> Result | None:
     """g's dataflow entered with IRQs off, without checks."""
     fa.prepare(g)
     if g.skip is not None or g.cfg is None or g.info is None:
-        g.skip = None
         return None
+    # The unit's own entry state (its callers' word) is put back: the file's
+    # checks run it in that state afterwards; so is its skip reason (a run
+    # that does not finish here says nothing of the file's own).
+    was, skip = g.entry_irq, g.skip
     g.entry_irq = "off"
     try:
         return run_engine(g, None)
     finally:
-        g.entry_irq = None
-        g.skip = None
+        g.entry_irq, g.skip = was, skip
 
 
 __all__ = ["BOUND", "off_runs"]

@@ -34,7 +34,11 @@ def changed(first: list[FileResult], later: list[dict[str, Summary] | None],
     plain = [{n: s for n, s in (b if b is not None else a.exports).items()
               if not n.startswith((FIELD_KEY, CALL_KEY))}
              for a, b in zip(first, later, strict=True)]
-    return {n: s for n, s in tree_exports(plain).items() if exports.get(n) != s}
+    # A name the first round's files gave and the tree left out (two
+    # summaries, or one and another architecture's silence) stays out.
+    given = {n for a in first for n in a.exports}
+    return {n: s for n, s in tree_exports(plain).items()
+            if exports.get(n) != s and (n in exports or n not in given)}
 
 
 def third(work: list[tuple[Path, str]], first: list[FileResult], results: list[FileResult],

@@ -21,7 +21,7 @@ from xenpatch.lint.inputs import real_paths as _real_paths
 from xenpatch.lint.inputs import size as _size
 from xenpatch.lint.inputs import tree_cache as _tree_cache
 from xenpatch.lint.passmaps import Progress
-from xenpatch.lint.treeexports import tree_exports
+from xenpatch.lint.treeexports import architecture, architecture_silence, tree_exports
 
 __all__ = ["Progress", "default_jobs", "lint_files"]
 
@@ -132,11 +132,12 @@ def _two_passes(work: list[tuple[Path, str]], mapper, progress: Progress | None 
     index = index or [False] * len(work)
     pairs = list(_counted_pairs(mapper(workers.first, work, raws, index), len(work), progress))
     first = [r for r, _ in pairs]
-    exports = tree_exports(r.exports for r in first)
     # The external functions the first passes read (where they were read
     # from disk): the tree's walk for one definition need not read those.
     defined = {irqcalls.absolute(w[0]): frozenset(p[1]) for w, (_, p)
                in zip(work, pairs, strict=True) if p is not None and p[1] is not None}
+    exports = tree_exports([*(r.exports for r in first),
+                            *_silences(defined, work, first)])
     exports.update(irqcalls.settle([(w[0], r.path, r.exports)
                                     for w, r in zip(work, first, strict=True)], defined))
     # XL017 across files: the takes of each lock over the tree.
@@ -152,6 +153,25 @@ def _two_passes(work: list[tuple[Path, str]], mapper, progress: Progress | None 
     results = rounds.third(work, first, results, later, exports, mapper, workers.again, progress,
                            raws, named)
     return results, read
+
+
+def _silences(defined: dict[Path, frozenset[str]], work: list[tuple[Path, str]],
+              first: list[FileResult]) -> list[dict[str, Summary]]:
+    """treeexports.architecture_silence() of the names two architectures'
+    files define."""
+    by_name: dict[str, list[str]] = {}
+    for f, names in defined.items():
+        for n in names:
+            by_name.setdefault(n, []).append(str(f))
+    multi = {n: fs for n, fs in by_name.items()
+             if len({architecture(f) for f in fs} - {None}) >= 2}
+    if not multi:
+        return []
+    exported: dict[str, list[str]] = {}
+    for w, r in zip(work, first, strict=True):
+        for n in multi.keys() & r.exports.keys():
+            exported.setdefault(n, []).append(str(irqcalls.absolute(w[0])))
+    return architecture_silence(multi, exported)
 
 
 def _counted_pairs(pairs: Iterable[tuple[FileResult, Any]], total: int,

@@ -5,6 +5,7 @@ checks (workers.again)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -61,10 +62,46 @@ def shipped(exports: dict[str, Summary] | TreeExports | Shipped) -> TreeExports:
     return got
 
 
+# What a file defining a name says of it when it exports no summary: the
+# name does nothing to locks there (architecture_silence()).
+SILENT = Summary((), None)
+
+
+def architecture_silence(definers: Mapping[str, Iterable[str]],
+                         exported: Mapping[str, Iterable[str]]) -> list[dict[str, Summary]]:
+    """For tree_exports(): the files of one architecture defining a name
+    that exports nothing where another architecture's file exports a
+    summary of it (Arm's p2m_mem_access_check() takes its p2m lock, x86's
+    of 4.6 none its summary states): their silence is a summary too, so the
+    two disagree and the name is left out.  ``definers``: name -> the
+    files (paths under xen/ or absolute) defining it; ``exported``: name ->
+    those of them exporting a summary of it."""
+    out: list[dict[str, Summary]] = []
+    for name, files in definers.items():
+        have = set(exported.get(name, ()))
+        if not have:
+            continue
+        arches = {architecture(f) for f in have}
+        for f in files:
+            if f not in have and architecture(f) not in arches and architecture(f) is not None:
+                out.append({name: SILENT})
+    return out
+
+
+def architecture(path: str) -> str | None:
+    """The architecture whose build alone compiles the file (None: common)."""
+    m = _ARCH.search("/" + str(path).replace("\\", "/"))
+    return m.group(1) if m else None
+
+
+_ARCH = re.compile(r"/arch/([^/]+)/")
+
+
 def tree_exports(per_file: Iterable[Mapping[str, Summary]]) -> dict[str, Summary]:
     """One summary per external function of the tree; a name defined with
-    different summaries (each architecture's p2m_get_page_from_gfn()) is
-    left out: which one a caller gets depends on the build."""
+    different summaries (each architecture's p2m_get_page_from_gfn(), or
+    one and another's silence: architecture_silence()) is left out: which
+    one a caller gets depends on the build."""
     out: dict[str, Summary] = {}
     clash: set[str] = set()
     for exports in per_file:
@@ -76,7 +113,8 @@ def tree_exports(per_file: Iterable[Mapping[str, Summary]]) -> dict[str, Summary
     # A file's word on its calls of another file's function stands only
     # once the whole tree is accounted for (irqcalls.settle()).
     return {n: s if n not in clash else field_summary("?") for n, s in out.items()
-            if (n not in clash or n.startswith(FIELD_KEY)) and not n.startswith(CALL_KEY)}
+            if (n not in clash or n.startswith(FIELD_KEY)) and not n.startswith(CALL_KEY)
+            and s is not SILENT}
 
 
 def known_fields(exports: Mapping[str, Summary]) -> frozenset[str]:
