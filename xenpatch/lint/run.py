@@ -20,6 +20,7 @@ from xenpatch.lint.findings import FileResult
 from xenpatch.lint.inputs import real_paths as _real_paths
 from xenpatch.lint.inputs import size as _size
 from xenpatch.lint.inputs import tree_cache as _tree_cache
+from xenpatch.lint.nameindex import external_names
 from xenpatch.lint.passmaps import Progress
 from xenpatch.lint.treeexports import architecture, architecture_silence, tree_exports
 
@@ -137,7 +138,7 @@ def _two_passes(work: list[tuple[Path, str]], mapper, progress: Progress | None 
     defined = {irqcalls.absolute(w[0]): frozenset(p[1]) for w, (_, p)
                in zip(work, pairs, strict=True) if p is not None and p[1] is not None}
     exports = tree_exports([*(r.exports for r in first),
-                            *_silences(defined, work, first)])
+                            *_silences(defined, work, first, raws)])
     exports.update(irqcalls.settle([(w[0], r.path, r.exports)
                                     for w, r in zip(work, first, strict=True)], defined))
     # XL017 across files: the takes of each lock over the tree.
@@ -156,12 +157,19 @@ def _two_passes(work: list[tuple[Path, str]], mapper, progress: Progress | None 
 
 
 def _silences(defined: dict[Path, frozenset[str]], work: list[tuple[Path, str]],
-              first: list[FileResult]) -> list[dict[str, Summary]]:
+              first: list[FileResult], raws: list[bytes | None]) -> list[dict[str, Summary]]:
     """treeexports.architecture_silence() of the names two architectures'
-    files define."""
+    files define (the first passes' name index, else each file's text)."""
+    given = {n for r in first for n in r.exports}
     by_name: dict[str, list[str]] = {}
-    for f, names in defined.items():
-        for n in names:
+    for (path, _), raw in zip(work, raws, strict=True):
+        f = irqcalls.absolute(path)
+        names = defined.get(f)
+        if names is None:
+            if architecture(str(f)) is None:
+                continue  # common code: no one build's alone
+            names = frozenset(external_names(_text(path, raw)))
+        for n in names & given:
             by_name.setdefault(n, []).append(str(f))
     multi = {n: fs for n, fs in by_name.items()
              if len({architecture(f) for f in fs} - {None}) >= 2}
@@ -172,6 +180,15 @@ def _silences(defined: dict[Path, frozenset[str]], work: list[tuple[Path, str]],
         for n in multi.keys() & r.exports.keys():
             exported.setdefault(n, []).append(str(irqcalls.absolute(w[0])))
     return architecture_silence(multi, exported)
+
+
+def _text(path: Path, raw: bytes | None) -> bytes:
+    if raw is not None:
+        return raw
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
 
 
 def _counted_pairs(pairs: Iterable[tuple[FileResult, Any]], total: int,
