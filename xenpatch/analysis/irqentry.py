@@ -109,7 +109,10 @@ def node_states(res: Result, info_acts: Sequence[Sequence[object]]
     return out
 
 
-_LITERAL = re.compile(r"^\(?\s*(?:false|true|NULL|-?\d+[uUlL]*|0x[0-9a-fA-F]+[uUlL]*)\s*\)?$")
+# A constant argument: a literal, or an upper-case name (Xen's spelling of a
+# constant macro or enumerator: cpu_callback(&nfb, CPU_UP_PREPARE, cpu)).
+_LITERAL = re.compile(r"^\(?\s*(?:false|true|NULL|-?\d+[uUlL]*|0x[0-9a-fA-F]+[uUlL]*"
+                      r"|[A-Z][A-Z0-9_]*)\s*\)?$")
 
 
 def tested_params(f: FunctionUnit) -> frozenset[int]:
