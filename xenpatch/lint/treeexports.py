@@ -79,8 +79,8 @@ def architecture_silence(definers: Mapping[str, Iterable[str]],
     out: list[dict[str, Summary]] = []
     for name, files in definers.items():
         have = set(exported.get(name, ()))
-        if not have:
-            continue
+        if not have or len({architecture(f) for f in files} - {None}) < 2:
+            continue  # one architecture's definition beside common code's: no build's choice
         arches = {architecture(f) for f in have}
         for f in files:
             if f not in have and architecture(f) not in arches and architecture(f) is not None:
