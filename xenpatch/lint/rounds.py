@@ -202,11 +202,12 @@ class _Texts:
     def __getitem__(self, i: int) -> bytes:
         got = self.read.get(i)
         if got is None:
-            got = self.read[i] = _raw(self.work[i][0], self.raws[i])
+            got = self.read[i] = file_text(self.work[i][0], self.raws[i])
         return got
 
 
-def _raw(path: Path, raw: bytes | None) -> bytes:
+def file_text(path: Path, raw: bytes | None) -> bytes:
+    """The text given for a file, else its bytes on disk (b"" if unreadable)."""
     if raw is not None:
         return raw
     try:

@@ -168,7 +168,7 @@ def _silences(defined: dict[Path, frozenset[str]], work: list[tuple[Path, str]],
         if names is None:
             if architecture(str(f)) is None:
                 continue  # common code: no one build's alone
-            names = frozenset(external_names(_text(path, raw)))
+            names = frozenset(external_names(rounds.file_text(path, raw)))
         for n in names & given:
             by_name.setdefault(n, []).append(str(f))
     multi = {n: fs for n, fs in by_name.items()
@@ -180,15 +180,6 @@ def _silences(defined: dict[Path, frozenset[str]], work: list[tuple[Path, str]],
         for n in multi.keys() & r.exports.keys():
             exported.setdefault(n, []).append(str(irqcalls.absolute(w[0])))
     return architecture_silence(multi, exported)
-
-
-def _text(path: Path, raw: bytes | None) -> bytes:
-    if raw is not None:
-        return raw
-    try:
-        return path.read_bytes()
-    except OSError:
-        return b""
 
 
 def _counted_pairs(pairs: Iterable[tuple[FileResult, Any]], total: int,
