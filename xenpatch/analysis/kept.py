@@ -7,6 +7,7 @@ another file, takes them again instead of working them out anew.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,3 +111,21 @@ def _run_engine(f: FunctionUnit, obs: Observer | None) -> Result | None:
         except TooManyStates:
             f.skip = "too many lock states"
             return None
+
+
+def run_entered(g: FunctionUnit, entry: str | None,
+                prepare: Callable[[FunctionUnit], None]) -> Result | None:
+    """g's dataflow entered with IRQs in ``entry``, without checks (a
+    caller's context, a way in the tree states).  The unit's own entry
+    state and skip reason are put back: its file's checks run it in those
+    afterwards, and a run that does not finish here says nothing of them."""
+    prepare(g)
+    if g.skip is not None or g.cfg is None or g.info is None:
+        return None
+    was, skip = g.entry_irq, g.skip
+    g.entry_irq = entry
+    try:
+        return run_engine(g, None)
+    finally:
+        g.entry_irq, g.skip = was, skip
+

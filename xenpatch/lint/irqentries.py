@@ -29,7 +29,7 @@ from xenpatch.analysis.irqentry import (
     external_entries,
     field_summary,
 )
-from xenpatch.analysis.kept import run_engine
+from xenpatch.analysis.kept import run_engine, run_entered
 from xenpatch.analysis.locktable import Summary
 from xenpatch.analysis.pathstate import Result
 from xenpatch.analysis.unit import FunctionUnit
@@ -270,15 +270,7 @@ def with_entry_states(fa: FileAnalysis, config: LintConfig, oracle: PercpuOracle
     first = {f: res for f, res, _ in done}
 
     def run(g: FunctionUnit, entry: str | None) -> Result | None:
-        fa.prepare(g)
-        if g.skip is not None or g.cfg is None or g.info is None:
-            return None
-        g.entry_irq = entry
-        try:
-            return run_engine(g, None)
-        finally:
-            g.entry_irq = None
-            g.skip = None
+        return run_entered(g, entry, fa.prepare)
 
     calls = stated_calls(fa)
     # A function with no lock of its own whose callers elsewhere agree is a

@@ -45,7 +45,7 @@ from xenpatch.analysis.irqentry import (
     external_witnesses,
 )
 from xenpatch.analysis.irqtakes import unchecked_nodes
-from xenpatch.analysis.kept import run_engine
+from xenpatch.analysis.kept import run_entered
 from xenpatch.analysis.pathstate import Result
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.lint.checks import CHECKS, RawFinding
@@ -99,7 +99,7 @@ def context_safety_findings(fa: FileAnalysis, takes: Mapping[FunctionUnit, list[
     extra: list[_Seen] = []
     for f in todo:
         for state, notes in sorted(ctx.get(f.name, {}).items()):
-            res = _run(fa, f, state)
+            res = run_entered(f, state, fa.prepare)
             if res is None:
                 continue
             away = bool(notes) and origin.get(notes[0], home) != home
@@ -159,22 +159,8 @@ def _site(x: _Seen) -> tuple[FunctionUnit, int, int, int]:
     return (x[0].f, x[0].node, x[0].line, x[0].col)
 
 
-def _run(fa: FileAnalysis, g: FunctionUnit, entry: str | None) -> Result | None:
-    """g's dataflow entered in ``entry``, without checks."""
-    fa.prepare(g)
-    if g.skip is not None or g.cfg is None or g.info is None:
-        g.skip = None
-        return None
-    g.entry_irq = entry
-    try:
-        return run_engine(g, None)
-    finally:
-        g.entry_irq = None
-        g.skip = None
-
-
 def _runner(fa: FileAnalysis) -> Callable[[FunctionUnit, str | None], Result | None]:
-    return lambda g, entry: _run(fa, g, entry)
+    return lambda g, entry: run_entered(g, entry, fa.prepare)
 
 
 __all__ = ["context_safety_findings"]

@@ -29,7 +29,7 @@ from tree_sitter import Node
 from xenpatch.analysis import fnptrs
 from xenpatch.analysis.fileanalysis import FileAnalysis
 from xenpatch.analysis.irqentry import Sites, node_of, specialised, tested_params
-from xenpatch.analysis.kept import run_engine
+from xenpatch.analysis.kept import run_entered
 from xenpatch.analysis.pathstate import Result
 from xenpatch.analysis.unit import FunctionUnit
 
@@ -63,7 +63,7 @@ def off_runs(fa: FileAnalysis, runs: Iterable[tuple[FunctionUnit, Result]],
         if entry != "off":
             return None  # only the off runs are made here
         if g not in memo:
-            memo[g] = _run_off(fa, g)
+            memo[g] = run_entered(g, "off", fa.prepare)
         return memo[g]
 
     at = Sites(run, given)
@@ -92,22 +92,6 @@ def off_runs(fa: FileAnalysis, runs: Iterable[tuple[FunctionUnit, Result]],
 def _reaches_off(res: Result) -> bool:
     """Does some state of the run have IRQs off?"""
     return any(st.fact("%irq") == "off" for _, st in res.parents)
-
-
-def _run_off(fa: FileAnalysis, g: FunctionUnit) -> Result | None:
-    """g's dataflow entered with IRQs off, without checks."""
-    fa.prepare(g)
-    if g.skip is not None or g.cfg is None or g.info is None:
-        return None
-    # The unit's own entry state (its callers' word) is put back: the file's
-    # checks run it in that state afterwards; so is its skip reason (a run
-    # that does not finish here says nothing of the file's own).
-    was, skip = g.entry_irq, g.skip
-    g.entry_irq = "off"
-    try:
-        return run_engine(g, None)
-    finally:
-        g.entry_irq, g.skip = was, skip
 
 
 __all__ = ["BOUND", "off_runs"]
