@@ -663,7 +663,7 @@ def _without_stubs(table: LockTable, headers: HeaderIndex,
 
 
 def _unknown_summary(name: str) -> Summary:
-    return Summary((Effect("unknown", "spin", "", "any", "*", None, name, inferred=True),), None)
+    return Summary((held_unnamed(name),), None)
 
 
 def _parse_header(config: AnalysisConfig, name: str, text: bytes,

@@ -68,6 +68,11 @@ class Wrapper:
     # "locked"); None: always.
     guard: int | None = None
 
+    @property
+    def returns_lock(self) -> bool:
+        """Does it return the lock it took ($ret in its arguments)?"""
+        return any("$ret" in a for a in self.args)
+
 
 @dataclass(frozen=True, slots=True)
 class Effect:
@@ -262,7 +267,7 @@ DISCARDED = ""
 def returns_lock(table: LockTable, name: str) -> bool:
     """Is ``name`` a table wrapper returning the lock it took ($ret)?"""
     w = table.wrappers.get(name)
-    return w is not None and any("$ret" in a for a in w.args)
+    return w is not None and w.returns_lock
 
 
 def resolve(
@@ -289,7 +294,7 @@ def resolve(
     w = table.wrappers.get(name)
     if w is None or depth > 6:
         return None
-    if any("$ret" in a for a in w.args):
+    if w.returns_lock:
         if target is None:
             return None
         subst = [substitute(a.replace("$ret", target), args) for a in w.args]

@@ -20,16 +20,15 @@ rest is found here, so a tree's own panic helpers need no table:
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
 from dataclasses import replace
 
 from tree_sitter import Node
 
 from xenpatch.analysis.kept import built_cfg
-from xenpatch.c.cfg import Cfg, CfgConfig
+from xenpatch.c.cfg import Cfg, CfgConfig, names_regex
 from xenpatch.c.noreturn import declared
 from xenpatch.c.source import SourceFile, function_name, functions
+from xenpatch.graphs import reachable
 
 
 def file_config(src: SourceFile, config: CfgConfig, headers: frozenset[str]) -> CfgConfig:
@@ -42,17 +41,7 @@ def file_config(src: SourceFile, config: CfgConfig, headers: frozenset[str]) -> 
 
 def returns(cfg: Cfg) -> bool:
     """Does some path from the entry reach the function's exit?"""
-    seen = {cfg.entry}
-    work = [cfg.entry]
-    while work:
-        n = work.pop()
-        if n == cfg.exit:
-            return True
-        for s in cfg.nodes[n].succ:
-            if s not in seen:
-                seen.add(s)
-                work.append(s)
-    return False
+    return cfg.exit in reachable([cfg.entry], lambda n: cfg.nodes[n].succ)
 
 
 def inferred(src: SourceFile, config: CfgConfig) -> frozenset[str]:
@@ -66,7 +55,7 @@ def inferred(src: SourceFile, config: CfgConfig) -> frozenset[str]:
     known = set(config.noreturn)
     found: set[str] = set()
     while True:
-        pattern = _words(known)
+        pattern = names_regex(frozenset(known))
         if pattern is None:
             return frozenset(found)
         cfg_config = replace(config, noreturn=frozenset(known))
@@ -84,10 +73,3 @@ def inferred(src: SourceFile, config: CfgConfig) -> frozenset[str]:
             return frozenset(found)
         found |= new
         known |= new
-
-
-def _words(names: Iterable[str]) -> re.Pattern[bytes] | None:
-    idents = sorted(n for n in names if re.fullmatch(r"[A-Za-z_]\w*", n))
-    if not idents:
-        return None
-    return re.compile(rb"\b(?:" + b"|".join(re.escape(n.encode()) for n in idents) + rb")\s*\(")

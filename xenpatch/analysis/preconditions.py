@@ -168,8 +168,7 @@ class Preconditions:
                 # The prefix's takes as the requirement is named: through the
                 # same aliases (spin_lock(&s->lock) with s = &d->arch.vacpi
                 # takes what the callee's d->arch.vacpi.lock asks for).
-                if t is not None and key not in taken and key not in {
-                        apply_aliases(k, info.aliases) for k in taken}:
+                if t is not None and key not in {apply_aliases(k, info.aliases) for k in taken}:
                     reqs.setdefault(t, Requirement(t, r.kind, name, line, r.func))
         return tuple(reqs[k] for k in sorted(reqs))
 

@@ -160,8 +160,10 @@ def named_at_call(e: Effect, dropped: bool) -> Effect | None:
     return None
 
 
-def held_unnamed(via: str) -> Effect:
-    return Effect("unknown", "spin", "", "any", "*", None, via, inferred=True)
+def held_unnamed(via: str, kind: str = "spin") -> Effect:
+    """An effect on locks nobody can name or state: the path through it is
+    unknown."""
+    return Effect("unknown", kind, "", "any", "*", None, via, inferred=True)
 
 
 # Integer types as FunctionInfo records them (their words run together).
@@ -181,7 +183,7 @@ def lock_typed(e: Effect, info: FunctionInfo) -> Effect:
     ty = info.param_types.get(m.group(1)) or info.local_types.get(m.group(1))
     if ty is None or not _INTEGER_TYPE.fullmatch(ty.replace(" ", "")):
         return e
-    return Effect("unknown", e.kind, "", "any", "*", None, e.via, inferred=True)
+    return held_unnamed(e.via, e.kind)
 
 
 def outs_at_call(s: Summary, args: list[str]) -> tuple[tuple[str, str, str], ...]:

@@ -219,7 +219,7 @@ def calls_in(node: Node) -> list[Node]:
 
 
 @cache
-def _names_regex(names: frozenset[str]) -> re.Pattern[bytes] | None:
+def names_regex(names: frozenset[str]) -> re.Pattern[bytes] | None:
     """Finds text that may call one of ``names``: each as a word's end (a
     call of one has it as a word, so nothing is missed; the calls decide).
     Starting with the names lets the regex engine skip most bytes."""
@@ -248,7 +248,7 @@ class _Builder:
         # Case labels below a switch's top level, with the node their
         # statements start at: the innermost switch around them jumps there.
         self.loose_cases: list[tuple[Node, int]] = []
-        self.noreturn_re = _names_regex(frozenset(config.noreturn))
+        self.noreturn_re = names_regex(frozenset(config.noreturn))
 
     def new(self, kind: Kind, ast: Node | None, succ: list[int], at: Node | None = None) -> int:
         pos = at if at is not None else ast
