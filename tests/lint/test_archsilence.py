@@ -3,17 +3,25 @@ a name each of two architectures defines, one taking a lock and the other
 none, has no summary for the tree's callers, as two differing summaries
 have none; a name one architecture alone defines keeps its summary.
 
+Each architecture's files are built with its own definitions
+(treeexports.arch_overlays(), lazy.Plan.build): a name the tree's summary
+leaves out may have one in a build, and a name only other builds define
+has none in this one.
+
 fixtures/lint/archsilence/ is a small tree: Arm's access_check() takes the
-p2m lock, x86's takes nothing, and x86's fault handler calls it holding
-that lock (no deadlock on any build); arm_only_check() has Arm's
-definition alone, and the same caller meets its take (XL010)."""
+p2m lock, x86's takes nothing; x86's fault handler calls it holding that
+lock (no deadlock on any build), Arm's does too (its own definition takes
+it again: XL010).  arm_only_check() has Arm's definition alone: common
+code calling it holding the lock meets its take (XL010), x86's code does
+not (no function of x86's build)."""
 
 from __future__ import annotations
 
 import pytest
 
 from lint import trees
-from xenpatch.lint.treeexports import SILENT, architecture, architecture_silence
+from xenpatch.analysis.locktable import Summary
+from xenpatch.lint.treeexports import SILENT, arch_overlays, architecture, architecture_silence
 from xenpatch.paths import fixtures_dir
 
 TREE = fixtures_dir() / "lint" / "archsilence"
@@ -23,12 +31,13 @@ pytestmark = pytest.mark.usefixtures("fresh_cache")
 
 def test_the_whole_tree_run_reports_the_fixtures_expectations() -> None:
     assert trees.found_whole(TREE) == trees.wanted(TREE)
-    assert trees.wanted(TREE)["arch/x86/hvm/fault.c"] == [(21, "XL010")]
+    assert trees.wanted(TREE)["arch/x86/hvm/fault.c"] == []
+    assert trees.wanted(TREE)["common/vm_event.c"] == [(10, "XL010")]
 
 
-def test_the_hooks_run_of_the_caller_alone_agrees() -> None:
-    assert sorted((f.line, f.check) for f in trees.alone(TREE, "arch/x86/hvm/fault.c")) == \
-        [(21, "XL010")]
+def test_the_hooks_run_of_each_caller_alone_agrees() -> None:
+    for rel, want in trees.wanted(TREE).items():
+        assert sorted((f.line, f.check) for f in trees.alone(TREE, rel)) == want, rel
 
 
 def test_silence_counts_only_against_another_architecture() -> None:
@@ -40,3 +49,22 @@ def test_silence_counts_only_against_another_architecture() -> None:
     # x86's silence only: common code and Arm's other file are no other build.
     assert got == [{"f": SILENT}]
     assert architecture_silence({"f": files}, {"f": []}) == []
+
+
+def test_a_caller_meets_its_own_architectures_definition() -> None:
+    # Arm's caller is built with Arm's access_check(), which takes the
+    # lock it holds; the tree's summary of the name (none: the two builds
+    # differ) is no caller's.
+    assert trees.found_whole(TREE)["arch/arm/fault.c"] == [(11, "XL010")]
+    assert sorted((f.line, f.check) for f in trees.alone(TREE, "arch/arm/fault.c")) == \
+        [(11, "XL010")]
+    got = arch_overlays([("/t/xen/arch/arm/a.c", {"f": TAKES}), ("/t/xen/arch/x86/a.c", {}),
+                         ("/t/xen/common/c.c", {"g": TAKES})], {"g": TAKES})
+    assert got == {"arm": {"f": TAKES}}
+    # Within one build two definitions that differ still give none.
+    assert arch_overlays([("/t/xen/arch/arm/a.c", {"f": TAKES}),
+                          ("/t/xen/common/c.c", {"f": SILENT_OTHER})], {}) == {}
+
+
+TAKES = Summary((), None, guard=0)
+SILENT_OTHER = Summary((), "success")

@@ -7,11 +7,15 @@ import pytest
 from xenpatch.analysis.values import (
     ALLOC,
     ALLOC_NZ,
+    NEG,
+    NZ,
+    POS,
     ZERO,
     ValueRules,
     ValueRulesError,
     VarTest,
     after_test,
+    equals,
     member_test,
     same,
 )
@@ -116,3 +120,17 @@ def test_a_sentinel_below_a_bound_is_none_of_the_names_above_it() -> None:
     assert VarTest("dom", "eqk", "ID_OTHER").eval_exact(None, "<FIRST_RESERVED") is None
     with pytest.raises(ValueRulesError, match="values.floors"):
         ValueRules.from_toml({"floors": [{"floor": "F"}]}, "lint.toml")
+
+
+def test_an_if_and_a_switch_ask_one_equality() -> None:
+    # values.equals() serves VarTest.eval_exact() and switches.cases_possible():
+    # a named zero's exact fact is its name, its class says it is no other number.
+    assert equals(ZERO, "NO_OWNER", 3) is False
+    assert equals(ZERO, "NO_OWNER", 0) is True
+    assert VarTest("dom", "eqk", 3).eval_exact(ZERO, "NO_OWNER") is False
+    assert VarTest("dom", "nek", 3).eval_exact(ZERO, "NO_OWNER") is True
+    # A non-zero value is not 0; a name against a name it is not may still be one value.
+    assert VarTest("rc", "eqk", 0).eval_exact(NZ, None) is False
+    assert equals(POS, None, -2) is False and equals(NEG, None, 2) is False
+    assert equals(None, "ID_OTHER", "ID_NONE") is None
+    assert equals(None, "!7", 7) is False and equals(None, "!7", 8) is None

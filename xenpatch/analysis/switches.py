@@ -14,7 +14,7 @@ from xenpatch.analysis.conditions import exact_of, switched
 from xenpatch.analysis.functions import strip_parens
 from xenpatch.analysis.lockkeys import squash
 from xenpatch.analysis.pathstate import State
-from xenpatch.analysis.values import EXACT, NZ, ZERO, value_class
+from xenpatch.analysis.values import EXACT, ZERO, value_class
 from xenpatch.c.cfg import Cfg
 from xenpatch.c.source import SourceFile
 
@@ -95,22 +95,7 @@ def cases_possible(s: State, var: str, labels: tuple[int | None, ...]) -> list[b
     and the default (None)."""
     exact = s.fact(EXACT + var)
     cls = s.fact(var)
-    eqs: list[bool | None] = []
-    for k in labels:
-        if k is None:
-            eqs.append(None)
-        elif exact is not None and _INT_TEXT.fullmatch(exact):
-            eqs.append(int(exact) == k)
-        elif exact is not None and exact.startswith(values.NOT):
-            eqs.append(False if exact[len(values.NOT):] == str(k) else None)
-        elif cls == ZERO:
-            # A class (a named zero's exact fact is its name: its class says).
-            eqs.append(k == 0)
-        elif (k == 0 and cls in (NZ, values.POS, values.NEG)) or (
-                cls == values.NEG and k > 0) or (cls == values.POS and k < 0):
-            eqs.append(False)
-        else:
-            eqs.append(None)
+    eqs = [None if k is None else values.equals(cls, exact, k) for k in labels]
     if True in eqs:
         return [e is True for e in eqs]
     return [e is not False for e in eqs]

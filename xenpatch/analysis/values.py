@@ -481,6 +481,32 @@ def value_class(src: SourceFile, e: Node | None,
 
 
 _INT = re.compile(r"-?\d+")
+
+
+def equals(cls: str | None, exact: str | None, k: int | str,
+           floors: Container[str] = ()) -> bool | None:
+    """Does v equal the constant ``k`` (a number, or a constant's name),
+    from v's exact fact (an integer's text, a constant's name, NOT + one of
+    those: v is not it, "<" + a bound v is below) and its class?  None:
+    either may be.  An if's ``v == K`` and a switch's case ask it alike."""
+    if exact is not None:
+        if exact.startswith(NOT):
+            return False if exact[len(NOT):] == str(k) else None
+        if exact.startswith("<") and exact[1:] in floors:
+            return False  # v below a bound k is at or above
+        if _INT.fullmatch(exact) and isinstance(k, int):
+            return int(exact) == k
+        if exact == k:
+            return True
+        # Two names (or a name and a number) may be one value: the class
+        # says what it can (a named zero's exact fact is its name).
+    if not isinstance(k, int):
+        return None
+    if cls == ZERO:
+        return k == 0
+    if (k == 0 and cls in (NZ, POS, NEG)) or (cls == NEG and k > 0) or (cls == POS and k < 0):
+        return False
+    return None
 # An exact fact "!K": the value is not K (an integer's text or a constant's
 # name, as eqk/nek name it).  As a try-like helper's success class
 # (Summary.conditional), "!K": it succeeded exactly when its result is not
@@ -556,19 +582,7 @@ class VarTest:
             if exact is not None and _INT.fullmatch(exact) and isinstance(self.k, int):
                 return int(exact) & self.k != 0
             return False if cls == ZERO else None
-        if exact is not None and exact.startswith(NOT):
-            eq: bool | None = False if exact[1:] == str(self.k) else None
-        elif exact is not None and exact.startswith("<") and exact[1:] in self.floors:
-            eq = False  # v below a bound k is at or above
-        elif isinstance(self.k, str) or (exact is not None and not _INT.fullmatch(exact)):
-            # Two names (or a name and a number) may be one value.
-            eq = True if exact == self.k else None
-        elif exact is not None:
-            eq = int(exact) == self.k
-        elif cls == ZERO or (cls == NEG and self.k > 0) or (cls == POS and self.k < 0):
-            eq = False
-        else:
-            eq = None
+        eq = equals(cls, exact, self.k, self.floors)
         if eq is None:
             return None
         return eq if self.op == "eqk" else not eq

@@ -39,7 +39,7 @@ from xenpatch.lint.treecache import (
     summary_in,
     summary_out,
 )
-from xenpatch.lint.treeexports import architecture_silence
+from xenpatch.lint.treeexports import architecture, architecture_silence
 
 if TYPE_CHECKING:
     from xenpatch.lint import forked
@@ -49,11 +49,15 @@ class Plan:
     """The summaries a set of files of one tree needs, from the cache or
     to be computed."""
 
-    def __init__(self, cache: TreeCache, config: Callable[[], LintConfig]) -> None:
+    def __init__(self, cache: TreeCache, config: Callable[[], LintConfig],
+                 build: str | None = None) -> None:
         """``config``: loads the configuration (only a file not seen yet
-        needs it: a run the cache answers does without)."""
+        needs it: a run the cache answers does without).  ``build``: the
+        architecture whose build alone compiles every file linted (None:
+        common code among them), whose definitions their calls meet."""
         self.cache = cache
         self.config = config
+        self.build = build
         self._definers: dict[str, list[str]] | None = None
         # Summaries computed in this run of a file changed since the cache
         # hashed it: used, not kept.
@@ -277,8 +281,9 @@ class Plan:
         silent: dict[str, list[str]] = {}
         for n in sorted(needed):
             for rel in definers.get(n, ()):
-                if rel in skip:
-                    continue
+                if rel in skip or self.build is not None and \
+                        architecture(rel) not in (None, self.build):
+                    continue  # another build's definition (treeexports.arch_overlays())
                 s = self.known(rel, n)
                 if s is not None:
                     per_file.setdefault(rel, {})[n] = s

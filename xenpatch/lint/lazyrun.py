@@ -17,7 +17,7 @@ from xenpatch.lint.inputs import display as _display
 from xenpatch.lint.inputs import read as _read
 from xenpatch.lint.inputs import size as _size
 from xenpatch.lint.treecache import TreeCache
-from xenpatch.lint.treeexports import tree_exports
+from xenpatch.lint.treeexports import architecture, tree_exports
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
@@ -52,7 +52,8 @@ def lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str | 
             loaded.append(workers.config())
         return loaded[0]
 
-    plan = lazy.Plan(cache, config)
+    builds = {architecture(str(item[0])) for item in files}
+    plan = lazy.Plan(cache, config, builds.pop() if len(builds) == 1 else None)
     # Each file's text, read once here: its needed names, both its passes
     # and what is kept of them are of the same text (None: unreadable, the
     # first pass says so).

@@ -4,7 +4,7 @@ progress as files are done."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -65,13 +65,15 @@ def map_for(jobs: int, n: int, rules: Path | None,
 def second(work: list[tuple[Path, str]], first: list[FileResult],
             exports: dict[str, Summary], mapper, progress: Progress | None = None,
             raws: list[bytes | None] | None = None,
-            later: list[dict[str, Summary] | None] | None = None) -> list[FileResult]:
+            later: list[dict[str, Summary] | None] | None = None,
+            overlays: Mapping[str, Mapping[str, Summary]] | None = None) -> list[FileResult]:
     """``later``: filled with each file's summaries of this pass (None
-    where the first pass stands), for a later round."""
+    where the first pass stands), for a later round; ``overlays``:
+    treeexports.arch_overlays()."""
     if not exports:
         return first
     own = [frozenset(r.exports) for r in first]
-    with to_workers(TreeExports.of(exports), mapper) as sent:
+    with to_workers(TreeExports.of(exports, overlays), mapper) as sent:
         second = list(counted(
             mapper(workers.again, work, own, [sent] * len(work), raws or [None] * len(work),
                    [r.held_calls for r in first]),

@@ -45,7 +45,8 @@ def third(work: list[tuple[Path, str]], first: list[FileResult], results: list[F
           later: list[dict[str, Summary] | None], exports: dict[str, Summary], mapper: Any,
           again: Callable[..., FileResult | None], progress: Any = None,
           raws: list[bytes | None] | None = None,
-          named: list[list[str] | None] | None = None) -> list[FileResult]:
+          named: list[list[str] | None] | None = None,
+          overlays: Mapping[str, Mapping[str, Summary]] | None = None) -> list[FileResult]:
     """``results`` with the files a third round of summaries changes linted
     again (``again``: workers.again with ``only``).  ``named``: each file's
     external names (nameindex.external_names()) where its first pass read
@@ -83,7 +84,9 @@ def third(work: list[tuple[Path, str]], first: list[FileResult], results: list[F
     if not todo:
         return results
     tree = {**exports, **new}
-    with to_workers(TreeExports.of(tree), mapper) as sent:
+    # A name each architecture resolves alone stays as the second pass had
+    # it: changed() gives none of them (they are no tree-level summary).
+    with to_workers(TreeExports.of(tree, overlays), mapper) as sent:
         got = list(mapper(again, [work[i] for i in todo],
                           [frozenset(first[i].exports) for i in todo], [sent] * len(todo),
                           [raws[i] for i in todo], [first[i].held_calls for i in todo],

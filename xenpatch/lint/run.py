@@ -22,7 +22,12 @@ from xenpatch.lint.inputs import size as _size
 from xenpatch.lint.inputs import tree_cache as _tree_cache
 from xenpatch.lint.nameindex import external_names
 from xenpatch.lint.passmaps import Progress
-from xenpatch.lint.treeexports import architecture, architecture_silence, tree_exports
+from xenpatch.lint.treeexports import (
+    arch_overlays,
+    architecture,
+    architecture_silence,
+    tree_exports,
+)
 
 __all__ = ["Progress", "default_jobs", "lint_files"]
 
@@ -144,15 +149,17 @@ def _two_passes(work: list[tuple[Path, str]], mapper, progress: Progress | None 
     # XL017 across files: the takes of each lock over the tree.
     exports.update(irqhops.merged([(w[0], r.path, r.exports)
                                    for w, r in zip(work, first, strict=True)], defined))
+    overlays = arch_overlays([(str(irqcalls.absolute(w[0])), r.exports)
+                              for w, r in zip(work, first, strict=True)], exports)
     later: list[dict[str, Summary] | None] = []
     read = [n for _, n in pairs]
     named = [n[1] if n is not None else None for n in read]
-    results = passmaps.second(work, first, exports, mapper, progress, raws, later)
+    results = passmaps.second(work, first, exports, mapper, progress, raws, later, overlays)
     # A third round, bounded: put_page() (mm.c) takes the heap lock only
     # through page_alloc.c's free_domheap_pages(), which page_alloc.c's
     # own callers then meet.
     results = rounds.third(work, first, results, later, exports, mapper, workers.again, progress,
-                           raws, named)
+                           raws, named, overlays)
     return results, read
 
 

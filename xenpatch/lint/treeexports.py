@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from xenpatch.analysis.irqdemand import NEED
 from xenpatch.analysis.irqentry import (
@@ -40,9 +40,13 @@ class TreeExports:
     # Functions demanding an IRQ state of their callers (XL018): they
     # matter to a file with an IRQ move of its own (irqdemandcheck.py).
     demanding: frozenset[str] = frozenset()
+    # Per architecture, the summaries its build alone resolves (arch_overlays()).
+    overlays: Mapping[str, Mapping[str, Summary]] = field(default_factory=dict)
+    _views: dict[str, TreeExports] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
-    def of(cls, exports: dict[str, Summary]) -> TreeExports:
+    def of(cls, exports: dict[str, Summary],
+           overlays: Mapping[str, Mapping[str, Summary]] | None = None) -> TreeExports:
         fns = {n: s for n, s in exports.items() if not n.startswith(FIELD_KEY)}
         takers = {n: s for n, s in fns.items() if takes_only(s)}
         return cls(exports, known_fields(exports), takers,
@@ -50,7 +54,22 @@ class TreeExports:
                    frozenset(k[len(CALL_KEY):].lstrip("@").partition("|")[0]
                              for k in exports if k.startswith(CALL_KEY)
                              and not k.startswith(LOCKS_KEY)),
-                   frozenset(k[len(NEED):] for k in exports if k.startswith(NEED)))
+                   frozenset(k[len(NEED):] for k in exports if k.startswith(NEED)),
+                   {a: o for a, o in (overlays or {}).items() if o})
+
+    def for_path(self, path: object) -> TreeExports:
+        """The summaries a file's calls meet: a file of one architecture is
+        built with that architecture's definitions, so a name the
+        architectures define differently resolves to its own one's."""
+        arch = architecture(str(path)) if self.overlays else None
+        if arch is None or arch not in self.overlays:
+            return self
+        got = self._views.get(arch)
+        if got is None:
+            mine = self.overlays[arch]
+            got = self._views[arch] = TreeExports.of(
+                {n: s for n, s in {**self.summaries, **mine}.items() if s != OTHERS})
+        return got
 
 
 def shipped(exports: dict[str, Summary] | TreeExports | Shipped) -> TreeExports:
@@ -85,6 +104,34 @@ def architecture_silence(definers: Mapping[str, Iterable[str]],
         for f in files:
             if f not in have and architecture(f) not in arches and architecture(f) is not None:
                 out.append({name: SILENT})
+    return out
+
+
+# In an architecture's overlay: a name only other builds' files define.
+OTHERS = Summary((), "other builds")
+
+
+def arch_overlays(per_file: Iterable[tuple[str, Mapping[str, Summary]]],
+                  common: Mapping[str, Summary]) -> dict[str, dict[str, Summary]]:
+    """For each architecture, where its build's summaries differ from the
+    tree's (``common``): the files it compiles (its own and common code's,
+    ``per_file`` being (path, exports) pairs) agree on a name the tree
+    left out (Arm's p2m helper takes the p2m lock, x86's of the same name
+    none: an Arm caller holding the lock deadlocks, an x86 one does not),
+    or define none of a name the tree has (OTHERS: another build's
+    function, which none of this build's calls reaches)."""
+    files = [(architecture(p), ex) for p, ex in per_file]
+    # What the files' first passes say (the tree adds merged keys of its own).
+    given = {n for _, ex in files for n in ex if not n.startswith((FIELD_KEY, CALL_KEY))}
+    out: dict[str, dict[str, Summary]] = {}
+    for arch in sorted({a for a, _ in files} - {None}):
+        assert arch is not None
+        view = tree_exports([ex for a, ex in files if a in (None, arch)])
+        own = {n: s for n, s in view.items()
+               if n not in common and not n.startswith((FIELD_KEY, CALL_KEY))}
+        own.update((n, OTHERS) for n in given if n in common and n not in view)
+        if own:
+            out[arch] = own
     return out
 
 

@@ -77,7 +77,7 @@ def again(
     from xenpatch.lint.reaching import calls_any, reached_from
 
     assert _CONFIG is not None
-    tree = shipped(exports)
+    tree = shipped(exports).for_path(item[0])
     text = raw
     if text is None:
         try:
