@@ -68,3 +68,15 @@ def test_a_caller_meets_its_own_architectures_definition() -> None:
 
 TAKES = Summary((), None, guard=0)
 SILENT_OTHER = Summary((), "success")
+
+
+def test_the_hooks_run_of_several_builds_files_at_once_agrees() -> None:
+    # A commit touching x86's, Arm's and common code's files: each is
+    # linted with its own build's definitions, as alone.
+    from xenpatch.lint.run import lint_files
+
+    rels = ["arch/x86/hvm/fault.c", "arch/arm/fault.c", "common/vm_event.c"]
+    got = lint_files([(TREE / r, r) for r in rels], jobs=1)
+    want = trees.wanted(TREE)
+    assert {r.path: sorted((f.line, f.check) for f in r.findings) for r in got} == \
+        {r: want[r] for r in rels}

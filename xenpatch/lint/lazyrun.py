@@ -35,6 +35,16 @@ def lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str | 
     ``over``: files linted with other contents, for which nothing is kept."""
     from xenpatch.lint import lazy
 
+    builds: dict[str | None, list[tuple[Path, str]]] = {}
+    for item in files:
+        builds.setdefault(architecture(str(item[0])), []).append(item)
+    if len(builds) > 1:
+        # Each architecture's files with its own build's definitions
+        # (lazy.Plan.build); common code's with what every build agrees on.
+        got: dict[tuple[Path, str], FileResult] = {}
+        for group in builds.values():
+            got.update(zip(group, lazily(group, rels, cache, rules, jobs, over), strict=True))
+        return [got[item] for item in files]
     if len(files) == 1:
         # One file (the hook's case) in this process: workers forked for it
         # each derive again the macro kinds and header indexes this process
@@ -52,8 +62,7 @@ def lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str | 
             loaded.append(workers.config())
         return loaded[0]
 
-    builds = {architecture(str(item[0])) for item in files}
-    plan = lazy.Plan(cache, config, builds.pop() if len(builds) == 1 else None)
+    plan = lazy.Plan(cache, config, next(iter(builds)))
     # Each file's text, read once here: its needed names, both its passes
     # and what is kept of them are of the same text (None: unreadable, the
     # first pass says so).
