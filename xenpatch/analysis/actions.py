@@ -195,6 +195,7 @@ def fill_actions(
         src.node_index(cfg.body, INDEXED) if cfg.body is not None and not object_macros else None
     )
     out: list[NodeFill | None] = []
+    derefable = info.tracked | info.locals
     for node in cfg.nodes:
         ast = node.ast
         if ast is None:
@@ -373,8 +374,12 @@ def fill_actions(
                         arms.setdefault(side[0], {})[side[1]] = (_signature(r), mine, returned)
                     events.extend(mine)
                 elif t == "field_expression":
-                    dv = deref_var(src, n, ast, info.tracked)
-                    if dv is not None and dv in info.tracked:
+                    # A local too, untracked for its tests: a lookup may have
+                    # left it NULL (rd = rcu_lock_domain_by_id(id)), and past
+                    # rd->f that path has ended.  keep_lock_guards() keeps
+                    # the act only for a variable some lock's flow needs.
+                    dv = deref_var(src, n, ast, derefable)
+                    if dv is not None:
                         events.append((n.end_byte, -n.start_byte, DerefAct(dv)))
                 elif t == "pointer_expression":
                     # &v handed on: whoever gets it may change v, so what was

@@ -68,16 +68,19 @@ def entry_held_keys(cfg: Cfg, info: FunctionInfo) -> frozenset[str]:
             if new != old:
                 untouched[s] = new
                 work.append(s)
-    # A helper's release that may name a lock this function takes is that
-    # lock (see _named_otherwise) or unknown (_may_be_named), not one the
-    # caller holds.
+    # A helper's release that may name, under another spelling, a lock this
+    # function takes is that lock (see _named_otherwise) or unknown
+    # (_may_be_named), not one the caller holds.  The same spelling is the
+    # flow's to judge, as for the function's own release and take: a
+    # caller's lock dropped through one helper and taken again through
+    # another (memmap_unlock(d) ... memmap_lock(d)) is handed back.
     taken = _taken_types(info)
 
     def named_otherwise(k: str) -> bool:
         e = first_entry_release(info, k)
         return e is not None and names_indirectly(e) and any(
-            (may_name(k, t) or last_field(k) == last_field(t)) and is_recursive(e.flavour) in rec
-            for t, rec in taken.items())
+            t != k and (may_name(k, t) or last_field(k) == last_field(t))
+            and is_recursive(e.flavour) in rec for t, rec in taken.items())
 
     def taken_otherwise(k: str) -> bool:
         # (c ? a : b)->lock, or p->lock after "p = q", with q->lock taken here.

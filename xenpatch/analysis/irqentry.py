@@ -29,6 +29,7 @@ from xenpatch.analysis import fnptrs
 from xenpatch.analysis.events import OpAct
 from xenpatch.analysis.irqstate import BOOT, IRQ_KEY, is_irq_move
 from xenpatch.analysis.locktable import Effect, Summary
+from xenpatch.analysis.onceguards import once_nodes
 from xenpatch.analysis.pathstate import UNKNOWN, Result
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.c.cfg import Cfg, Kind, call_args, call_name
@@ -163,7 +164,8 @@ class Sites:
         if states is None:
             return None
         node = node_of(self.calls[g], call)
-        if node is None:
+        if node is None or node in once_nodes(g.src, g.cfg):  # type: ignore[arg-type]
+            # (A set-up run once, onceguards.py: the first caller's state.)
             return None
         if node not in states:
             return "-"  # a call no path reaches says nothing
@@ -317,10 +319,13 @@ def call_states(runs: Iterable[tuple[FunctionUnit, Result]], raw: bytes,
             continue
         states = node_states(res, g.info.acts)
         nodes = cfg_nodes(g.cfg)
+        once = once_nodes(g.src, g.cfg)
         for c, n in calls:
             node = node_of(nodes, c)
             st, mover = states.get(node, (None, None)) if node is not None else (None, None)
-            if node is not None and node not in states:
+            if node in once:
+                st = None  # a set-up run once: the first caller's state
+            elif node is not None and node not in states:
                 st = "-"  # no path reaches it: says nothing, counted as seen
             elif mover is not None and mover != n:
                 st = None
@@ -522,7 +527,7 @@ def call_witnesses(runs: Iterable[tuple[FunctionUnit, Result]], raw: bytes,
             node = node_of(nodes, call)
             st, mover = at.get(node, (None, None)) if node is not None else (None, None)
             if st not in states or (mover is not None and mover != n) or \
-                    st in out.get(n, {}):
+                    st in out.get(n, {}) or node in once_nodes(g.src, g.cfg):
                 continue
             lits = [i for i, a in enumerate(call_args(call))
                     if _LITERAL.match(" ".join(g.src.text(a).split()))]

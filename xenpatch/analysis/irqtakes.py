@@ -50,6 +50,7 @@ from xenpatch.analysis.functions import INDEXED
 from xenpatch.analysis.irqstate import IRQ_FLAVOURS, is_irq_move, transfer
 from xenpatch.analysis.lockkeys import apply_aliases, squash
 from xenpatch.analysis.locktable import Effect, Wrapper, substitute
+from xenpatch.analysis.onceguards import once_nodes
 from xenpatch.analysis.pathconds import predecessors
 from xenpatch.analysis.pathstate import UNKNOWN, Result, State
 from xenpatch.analysis.takes import every_path_nodes
@@ -177,7 +178,9 @@ def function_takes(f: FunctionUnit, kinds: frozenset[str],
     if info is None or cfg is None:
         return [], []
     bad = tainted(cfg, info.acts)
-    dead = unchecked_nodes(f, unchecked)
+    # After check_lock() is off, and in a set-up run once in the first
+    # caller's context (onceguards.py): nothing of any other caller's.
+    dead = unchecked_nodes(f, unchecked) | once_nodes(f.src, cfg)
     out: list[Take] = []
     for n, acts in enumerate(info.acts):
         if n in dead:
