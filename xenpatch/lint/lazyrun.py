@@ -41,10 +41,11 @@ def lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str | 
     if len(builds) > 1:
         # Each architecture's files with its own build's definitions
         # (lazy.Plan.build); common code's with what every build agrees on.
-        got: dict[tuple[Path, str], FileResult] = {}
+        by_item: dict[tuple[Path, str], FileResult] = {}
         for group in builds.values():
-            got.update(zip(group, lazily(group, rels, cache, rules, jobs, over), strict=True))
-        return [got[item] for item in files]
+            by_item.update(zip(group, lazily(group, rels, cache, rules, jobs, over),
+                               strict=True))
+        return [by_item[item] for item in files]
     if len(files) == 1:
         # One file (the hook's case) in this process: workers forked for it
         # each derive again the macro kinds and header indexes this process

@@ -124,8 +124,7 @@ def arch_overlays(per_file: Iterable[tuple[str, Mapping[str, Summary]]],
     # What the files' first passes say (the tree adds merged keys of its own).
     given = {n for _, ex in files for n in ex if not n.startswith((FIELD_KEY, CALL_KEY))}
     out: dict[str, dict[str, Summary]] = {}
-    for arch in sorted({a for a, _ in files} - {None}):
-        assert arch is not None
+    for arch in sorted({a for a, _ in files if a is not None}):
         view = tree_exports([ex for a, ex in files if a in (None, arch)])
         own = {n: s for n, s in view.items()
                if n not in common and not n.startswith((FIELD_KEY, CALL_KEY))}
