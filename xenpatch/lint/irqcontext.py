@@ -34,6 +34,7 @@ from xenpatch.analysis.irqentry import (
     entry_matters,
     external_witnesses,
     tested_params,
+    witness_hops,
 )
 from xenpatch.analysis.irqstate import CALLER_OFF, IRQ_ON
 from xenpatch.analysis.irqtakes import unchecked_nodes
@@ -124,11 +125,17 @@ def external_seeds(units: list[FunctionUnit], names: set[str], entries: Mapping[
             continue
         tested = tested_params(f)
         line, col = f.src.line_col(f.node.start_byte)
-        for state, (caller, file, at, lits) in got[f.name].items():
+        for state, (_, _, _, lits) in got[f.name].items():
             if tested & lits:
                 continue  # the caller's constant picks the callee's paths
-            out.setdefault(f.name, {})[state] = ((line, col, (
-                f"'{f.name}' called with IRQs {state} by '{caller}' ({file}:{at})")),)
+            # A state carried through other files' functions
+            # (lint/witnesschain.py): each call of the chain, the way in
+            # first.
+            hops = witness_hops(external[f"{WITNESS}{f.name}|{state}"])  # type: ignore[arg-type]
+            callees = [f.name, *(h[0] for h in hops)]
+            out.setdefault(f.name, {})[state] = tuple(
+                (line, col, f"'{callee}' called with IRQs {state} by '{h[0]}' ({h[1]}:{h[2]})")
+                for callee, h in reversed(list(zip(callees, hops, strict=False))))
     return out
 
 
