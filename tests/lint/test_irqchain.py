@@ -130,3 +130,60 @@ def test_a_chain_against_a_plain_take_needs_the_lock_irq_safe(tmp_path: Path) ->
                "spin_unlock(&desc->lock);")
     assert not any(trees.found_whole(root).values())
     assert trees.alone(root, "arch/pin.c") == []
+
+
+def _two_middles(tmp_path: Path) -> Path:
+    """The tree with a second middle file: the handler calls acpi.c's
+    acpi_route(), which calls gsi_register()."""
+    root = trees.copied(TREE, tmp_path)
+    (root / "arch" / "acpi.c").write_text(
+        "/* Firmware routing: no lock, no IRQ move. */\n#include <xen/pin.h>\n\n"
+        "int acpi_route(unsigned int gsi, unsigned int trig)\n{\n"
+        "    return gsi_register(gsi, trig);\n}\n")
+    trees.edit(root / "arch" / "ctl.c", "return gsi_register(gsi, trig);",
+               "return acpi_route(gsi, trig);")
+    trees.edit(root / "include" / "xen" / "pin.h", "int gsi_register(",
+               "int acpi_route(unsigned int gsi, unsigned int trig);\nint gsi_register(")
+    return root
+
+
+def test_two_middle_files(tmp_path: Path) -> None:
+    root = _two_middles(tmp_path)
+    [f] = trees.whole(root)["arch/pin.c"]
+    assert [s.note for s in f.flow][:3] == [
+        "'acpi_route' called with IRQs on by 'do_pinctl_op' (arch/ctl.c:18)",
+        "'gsi_register' called with IRQs on by 'acpi_route' (arch/acpi.c:6)",
+        CHAIN[1]]
+    assert [(g.line, g.function) for g in trees.alone(root, "arch/pin.c")] == \
+        [(26, "pin_route_set")]
+
+
+def test_the_chain_is_bounded(tmp_path: Path) -> None:
+    # resolve() follows at most ``hops`` middle functions: two are needed.
+    from xenpatch.analysis.irqentry import WITNESS
+    from xenpatch.lint import witnesschain, workers
+    from xenpatch.lint.filelint import lint_file
+
+    root = _two_middles(tmp_path)
+    config = workers.loaded(None)
+    own = lint_file(root / "arch" / "ctl.c", "arch/ctl.c", config).exports
+    every = {"acpi_route": {"on": own[f"{WITNESS}acpi_route|on"]}}
+    users = {"pin_route_set": ["arch/gsi.c"], "gsi_register": ["arch/acpi.c"],
+             "acpi_route": ["arch/ctl.c"]}
+
+    def analyse(r: str, incoming):  # type: ignore[no-untyped-def]
+        ext = {f"{WITNESS}{n}|{st}": s for n, by in incoming.items() for st, s in by.items()}
+        return witnesschain.analysis_of(root / r, r, config, ext)
+
+    def chained(hops: int) -> witnesschain.Witnesses:
+        return witnesschain.resolve(
+            {"pin_route_set": frozenset({"on"})},
+            lambda ns: {n: every[n] for n in ns if n in every},
+            lambda ns: {n: users.get(n, []) for n in ns}, lambda r: (root / r).read_bytes(),
+            analyse, hops=hops)
+
+    assert chained(1) == {}
+    got = chained(2)["pin_route_set"]["on"]
+    assert [e.via.split("|")[:3] for e in got.effects] == [
+        ["gsi_register", "arch/gsi.c", "30"], ["acpi_route", "arch/acpi.c", "6"],
+        ["do_pinctl_op", "arch/ctl.c", "18"]]

@@ -111,11 +111,14 @@ _CALLERS = "the caller's IRQs-off section is still open here"
 
 
 def external_seeds(units: list[FunctionUnit], names: set[str], entries: Mapping[str, str],
-                   external: Mapping[str, object], checked: bool = False
-                   ) -> dict[str, dict[str, tuple[Note, ...]]]:
+                   external: Mapping[str, object], checked: bool = False,
+                   chained: bool = False) -> dict[str, dict[str, tuple[Note, ...]]]:
     """The contexts the other files' calls give the file's non-static
     functions (irqentry.external_witnesses()), each with a note at the
-    function's name; ``checked``: only calls where check_lock() checks."""
+    function's name; ``checked``: only calls where check_lock() checks;
+    ``chained``: those made through other files' functions too
+    (witnesschain.py, asked for XL017 only: the IRQ checks here read the
+    direct calls)."""
     got = external_witnesses(external, checked)  # type: ignore[arg-type]
     if not got:
         return {}
@@ -132,6 +135,8 @@ def external_seeds(units: list[FunctionUnit], names: set[str], entries: Mapping[
             # (lint/witnesschain.py): each call of the chain, the way in
             # first.
             hops = witness_hops(external[f"{WITNESS}{f.name}|{state}"])  # type: ignore[arg-type]
+            if len(hops) > 1 and not chained:
+                continue
             callees = [f.name, *(h[0] for h in hops)]
             out.setdefault(f.name, {})[state] = tuple(
                 (line, col, f"'{callee}' called with IRQs {state} by '{h[0]}' ({h[1]}:{h[2]})")

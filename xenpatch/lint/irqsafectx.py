@@ -83,7 +83,7 @@ def context_safety_findings(fa: FileAnalysis, takes: Mapping[FunctionUnit, list[
     by_node = {f.node.start_byte: f for f in fa.order}
     names = entry_matters({f.name for f in todo}, refs, by_node)
     guessed = guessed_entries(fa.order, entries, refs_of, settled)
-    seeds = external_seeds(fa.order, names, entries, fa.external, checked=True)
+    seeds = external_seeds(fa.order, names, entries, fa.external, checked=True, chained=True)
     memo: dict[FunctionUnit, set[int]] = {}
 
     def quiet(g: FunctionUnit) -> set[int]:
