@@ -147,8 +147,9 @@ def _settle_irq(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]],
     if chain:
         from xenpatch.lint.witnesschain import tree_chains
 
-        for n, by in tree_chains([(p, d) for p, d, _ in per_file], every, chain, root).items():
-            witnesses.setdefault(n, {}).update(by)
+        for n, chained in tree_chains([(p, d) for p, d, _ in per_file], every, chain,
+                                      root).items():
+            witnesses.setdefault(n, {}).update(chained)
     out: dict[str, Summary] = {}
     if witnesses:
         # A call reaches the one definition the tree has; with one per

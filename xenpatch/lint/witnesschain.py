@@ -96,7 +96,7 @@ def file_chains(fa: FileAnalysis, incoming: Mapping[str, Mapping[str, Summary]],
                 continue
             quiet = unchecked_nodes(f, unchecked)
             got = call_witnesses([(f, res)], fa.src.raw, skip, frozenset({st}),
-                                 lambda _g, q=quiet: q)
+                                 lambda _g, q=quiet: q)  # type: ignore[misc]
             for name in sorted(want & set(got)):
                 w = got[name].get(st)
                 if w is None or st in out.get(name, {}):
@@ -177,35 +177,34 @@ def resolve(asked: Mapping[str, frozenset[str]],
     where: dict[str, tuple[int, set[str], set[str]]] = {}
     for depth, level in enumerate(levels):
         for r, b, callers in level:
-            got = where.setdefault(r, (depth, set(), set()))
-            got[1].add(b)
-            got[2].update(callers)
+            entry = where.setdefault(r, (depth, set(), set()))
+            entry[1].add(b)
+            entry[2].update(callers)
     used: dict[str, frozenset[tuple[str, str]]] = {}
     budget = files
     while budget > 0:
         # The nearest file whose callers have a witness it was not run
         # with: a middle function's witness made first where a level
         # below reads it, the nearest ones while the budget lasts.
-        todo = []
-        for r, (depth, _, callers) in where.items():
-            now = frozenset((a, st) for a in callers for st in have.get(a, {}))
+        ready: list[tuple[int, str, frozenset[tuple[str, str]]]] = []
+        for r, (depth, _, middle) in where.items():
+            now = frozenset((a, st) for a in middle for st in have.get(a, {}))
             if now - used.get(r, frozenset()):
-                todo.append((depth, r, now))
-        if not todo:
+                ready.append((depth, r, now))
+        if not ready:
             break
-        _, r, now = min(todo)
+        _, r, now = min(ready)
         used[r] = now
         budget -= 1
-        callers = {a for a, _ in now}
-        incoming = {a: have[a] for a in sorted(callers)}
+        incoming = {a: have[a] for a in sorted({a for a, _ in now})}
         fa = analyse(r, incoming)
         if fa is None:
             continue
         for b, by in file_chains(fa, incoming, where[r][1], unchecked).items():
             for st, w in by.items():
                 have.setdefault(b, {}).setdefault(st, w)
-    return {b: got for b, sts in asked.items()
-            if (got := {st: s for st, s in have.get(b, {}).items() if st in sts})}
+    return {b: mine for b, sts in asked.items()
+            if (mine := {st: s for st, s in have.get(b, {}).items() if st in sts})}
 
 
 def tree_chains(per_file: Iterable[tuple[Path, str]], every: Mapping[str, Mapping[str, Summary]],
