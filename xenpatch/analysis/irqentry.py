@@ -483,16 +483,31 @@ def external_witnesses(external: Mapping[str, Summary], checked: bool = False
     only calls where check_lock() checks (witness_summary())."""
     out: dict[str, dict[str, tuple[str, str, int, frozenset[int]]]] = {}
     for k, s in external.items():
-        if not k.startswith(WITNESS) or len(s.effects) != 1:
+        if not k.startswith(WITNESS):
             continue
-        if checked and s.effects[0].flavour == UNCHECKED:
+        if checked and any(e.flavour == UNCHECKED for e in s.effects):
             continue
         name, _, state = k[len(WITNESS):].partition("|")
-        parts = s.effects[0].via.split("|")
-        if state not in STATES or len(parts) != 4 or not parts[2].isdigit():
+        hops = witness_hops(s)
+        if state not in STATES or not hops:
             continue
+        out.setdefault(name, {})[state] = hops[0]
+    return out
+
+
+def witness_hops(s: Summary) -> list[tuple[str, str, int, frozenset[int]]]:
+    """A WITNESS summary's calls, the nearest first: (caller, file, line,
+    literal arguments) of the call of the function asked about, then of
+    the calls that gave that caller its state, when the state came through
+    other files' functions leaving IRQs as they found them
+    (lint/witnesschain.py).  Empty when one is not such a call."""
+    out: list[tuple[str, str, int, frozenset[int]]] = []
+    for e in s.effects:
+        parts = e.via.split("|")
+        if e.action != "irqentry" or len(parts) != 4 or not parts[2].isdigit():
+            return []
         lits = frozenset(int(i) for i in parts[3].split(",") if i.isdigit())
-        out.setdefault(name, {})[state] = (parts[0], parts[1], int(parts[2]), lits)
+        out.append((parts[0], parts[1], int(parts[2]), lits))
     return out
 
 
@@ -656,4 +671,4 @@ def entry_states(units: list[FunctionUnit], refs: fnptrs.FnRefs,
 __all__ = ["BOOT", "CALL_KEY", "ON_TOO", "STATED", "Sites", "UNCHECKED", "WANT", "WITNESS",
            "call_states", "call_witnesses", "caller_contexts", "cfg_nodes", "direct_calls",
            "entry_matters", "entry_states", "external_calls", "external_witnesses", "meet",
-           "node_of", "node_states", "witness_summary"]
+           "node_of", "node_states", "witness_hops", "witness_summary"]

@@ -62,7 +62,7 @@ from xenpatch.lint.irqchecks import IRQ_CODES, irq_findings
 from xenpatch.lint.irqcontext import context_wanted, witness_exports
 from xenpatch.lint.irqdemandcheck import demand_findings
 from xenpatch.lint.irqsafe import CODE, contested, era_kinds, irq_safety_findings, sound_runs
-from xenpatch.lint.irqsafectx import context_safety_findings
+from xenpatch.lint.irqsafectx import context_safety_findings, safe_asks
 from xenpatch.lint.leaks import leak_findings
 from xenpatch.lint.partialrelease import partial_release_findings
 from xenpatch.lint.pathnotes import finding_of
@@ -186,9 +186,11 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
             result.exports[FIELD_KEY + name] = field_summary(state)
         # A plain take's state in one other file's caller's context too
         # (irqsafectx.py).
-        result.exports.update(irqentries.entry_wants(fa, wanted, refs_of(), own_fields, entries,
-                                                     in_ctx, plain_takers)
-                              if wanted or in_ctx else {})
+        asks = irqentries.entry_wants(fa, wanted, refs_of(), own_fields, entries, in_ctx,
+                                      plain_takers) if wanted or in_ctx else {}
+        result.exports.update(asks)
+        # And the tree's IRQ-safe takes of the field locks such a take is of.
+        result.exports.update(safe_asks(takes, entries, asks))
         # And its calls of other files' functions, from the runs whose entry
         # is no guess (irqcalls.py settles them over the tree).
         runs = sound_runs(fa.order, first, {f: res for f, res, _ in done}, entries, refs_of,

@@ -50,6 +50,7 @@ from xenpatch.analysis.irqentry import (
     LOCKS_KEY,
     ON_TOO,
     STATED,
+    STATES,
     WANT,
     WITNESS,
     field_summary,
@@ -130,14 +131,25 @@ def _settle_irq(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]],
     # A field worth settling: one a file stores a function in whose entry
     # matters, and calls through in a state it could not state alone.
     unsure = {f: by for f, by in fields.items() if f in field_wants}
+    every = witnesses
     witnesses = {n: got for n, w in witnesses.items()
                  if (got := {st: s for st, s in w.items()
                              if (n in witness_wants and st != "on") or n in on_wants})}
-    if not calls and not unsure and not witnesses:
+    # XL017's asks no file's own call answers: a state carried through
+    # other files' functions (witnesschain.py).
+    chain = {n: missing for n in on_wants
+             if (missing := frozenset(STATES) - set(witnesses.get(n, {})))}
+    if not calls and not unsure and not witnesses and not chain:
         return {}
     root = find_xen_root(absolute(per_file[0][0]))
     if root is None or any(not absolute(p).is_relative_to(root) for p, _, _ in per_file):
         return {}
+    if chain:
+        from xenpatch.lint.witnesschain import tree_chains
+
+        for n, chained in tree_chains([(p, d) for p, d, _ in per_file], every, chain,
+                                      root).items():
+            witnesses.setdefault(n, {}).update(chained)
     out: dict[str, Summary] = {}
     if witnesses:
         # A call reaches the one definition the tree has; with one per

@@ -34,6 +34,7 @@ from xenpatch.analysis.irqentry import (
     entry_matters,
     external_witnesses,
     tested_params,
+    witness_hops,
 )
 from xenpatch.analysis.irqstate import CALLER_OFF, IRQ_ON
 from xenpatch.analysis.irqtakes import unchecked_nodes
@@ -110,11 +111,14 @@ _CALLERS = "the caller's IRQs-off section is still open here"
 
 
 def external_seeds(units: list[FunctionUnit], names: set[str], entries: Mapping[str, str],
-                   external: Mapping[str, object], checked: bool = False
-                   ) -> dict[str, dict[str, tuple[Note, ...]]]:
+                   external: Mapping[str, object], checked: bool = False,
+                   chained: bool = False) -> dict[str, dict[str, tuple[Note, ...]]]:
     """The contexts the other files' calls give the file's non-static
     functions (irqentry.external_witnesses()), each with a note at the
-    function's name; ``checked``: only calls where check_lock() checks."""
+    function's name; ``checked``: only calls where check_lock() checks;
+    ``chained``: those made through other files' functions too
+    (witnesschain.py, asked for XL017 only: the IRQ checks here read the
+    direct calls)."""
     got = external_witnesses(external, checked)  # type: ignore[arg-type]
     if not got:
         return {}
@@ -124,11 +128,19 @@ def external_seeds(units: list[FunctionUnit], names: set[str], entries: Mapping[
             continue
         tested = tested_params(f)
         line, col = f.src.line_col(f.node.start_byte)
-        for state, (caller, file, at, lits) in got[f.name].items():
+        for state, (_, _, _, lits) in got[f.name].items():
             if tested & lits:
                 continue  # the caller's constant picks the callee's paths
-            out.setdefault(f.name, {})[state] = ((line, col, (
-                f"'{f.name}' called with IRQs {state} by '{caller}' ({file}:{at})")),)
+            # A state carried through other files' functions
+            # (lint/witnesschain.py): each call of the chain, the way in
+            # first.
+            hops = witness_hops(external[f"{WITNESS}{f.name}|{state}"])  # type: ignore[arg-type]
+            if len(hops) > 1 and not chained:
+                continue
+            callees = [f.name, *(h[0] for h in hops)]
+            out.setdefault(f.name, {})[state] = tuple(
+                (line, col, f"'{callee}' called with IRQs {state} by '{h[0]}' ({h[1]}:{h[2]})")
+                for callee, h in reversed(list(zip(callees, hops, strict=False))))
     return out
 
 

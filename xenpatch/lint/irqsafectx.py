@@ -38,20 +38,26 @@ from collections.abc import Callable, Mapping
 from xenpatch.analysis import fnptrs
 from xenpatch.analysis.fileanalysis import FileAnalysis
 from xenpatch.analysis.irqentry import (
+    ON_TOO,
     STATES,
+    WANT,
+    WITNESS,
     Note,
     caller_contexts,
     entry_matters,
     external_witnesses,
+    field_summary,
+    witness_hops,
 )
 from xenpatch.analysis.irqtakes import unchecked_nodes
 from xenpatch.analysis.kept import run_entered
+from xenpatch.analysis.locktable import Summary
 from xenpatch.analysis.pathstate import Result
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.lint.checks import CHECKS, RawFinding
 from xenpatch.lint.irqcontext import external_seeds
 from xenpatch.lint.irqsafe import CODE, Site, Take, guessed_entries, known_takes, off_note
-from xenpatch.lint.irqwitness import built_together
+from xenpatch.lint.irqwitness import ASK, Witness, built_together, safe_of
 
 # A take with the run it was read from and the notes of its context.
 _Seen = tuple[Take, Result, tuple[Note, ...]]
@@ -77,7 +83,7 @@ def context_safety_findings(fa: FileAnalysis, takes: Mapping[FunctionUnit, list[
     by_node = {f.node.start_byte: f for f in fa.order}
     names = entry_matters({f.name for f in todo}, refs, by_node)
     guessed = guessed_entries(fa.order, entries, refs_of, settled)
-    seeds = external_seeds(fa.order, names, entries, fa.external, checked=True)
+    seeds = external_seeds(fa.order, names, entries, fa.external, checked=True, chained=True)
     memo: dict[FunctionUnit, set[int]] = {}
 
     def quiet(g: FunctionUnit) -> set[int]:
@@ -113,15 +119,89 @@ def context_safety_findings(fa: FileAnalysis, takes: Mapping[FunctionUnit, list[
         return []
     base: list[_Seen] = [(t, res, ()) for f, res in runs.items()
                          for t in known_takes(f, res, takes.get(f, []))]
-    return _pairs(base, extra, lambda notes: origin.get(notes[0], home) if notes else home)
+    where = lambda notes: origin.get(notes[0], home) if notes else home  # noqa: E731
+    # A state carried through other files' functions (witnesschain.py): a
+    # longer way in, one caller's word at each hop.  Against a lock every
+    # take of which is plain (IRQ-unsafe, as merge() reads the convention)
+    # it names no wrong take: the IRQs-off one is the suspect, reported
+    # where its state is made (the allocator's pool lock freed under an
+    # irqsave lock, avc.c).  So such a pair counts only for a lock the file
+    # takes in an _irq form somewhere.
+    far = {notes[0] for n, by in seeds.items() for st, notes in by.items()
+           if notes and len(witness_hops(fa.external[f"{WITNESS}{n}|{st}"])) > 1}
+    tree = safe_of(fa.external)
+    declared = {ident for lst in takes.values() for _, _, ident, plain in lst if not plain}
+    declared |= {ident for lst in takes.values() for _, _, ident, _ in lst
+                 if any(w.file != home and built_together(w.file, home)
+                        for w in tree.get(f"{ident[0]}#{ident[1]}", ()))}
+    out = _pairs(base, extra, where, lambda notes: bool(notes) and notes[0] in far, declared)
+    return out + _against_tree(base, extra, where, tree, home)
 
 
-def _pairs(base: list[_Seen], extra: list[_Seen], origin: Callable[[tuple[Note, ...]], str]
+def safe_asks(takes: Mapping[FunctionUnit, list[Site]], entries: Mapping[str, str],
+              wants: Mapping[str, Summary]) -> dict[str, Summary]:
+    """What the first pass asks of the tree for the struct fields' locks
+    the file takes plainly in a function whose entry it does not know,
+    where it asks for other files' calls with IRQs on too (``wants``:
+    irqentries.entry_wants()): the tree's IRQ-safe takes of each
+    (irqwitness.ASK; merge() answers irqwitness.SAFE).  A context with IRQs
+    on then stands against another file's _irq take of the lock
+    (_against_tree()): io_apic_set_pci_routing() takes desc->lock plainly,
+    irq.c takes it with spin_lock_irqsave()."""
+    if not any(k.startswith(WITNESS) and k.endswith(ON_TOO) for k in wants):
+        return {}
+    want = field_summary(WANT)
+    return {f"{ASK}{ident[0]}#{ident[1]}": want for f, lst in takes.items()
+            if f.name not in entries for _, _, ident, plain in lst if plain and ident[0]}
+
+
+def _against_tree(base: list[_Seen], extra: list[_Seen],
+                  origin: Callable[[tuple[Note, ...]], str],
+                  tree: Mapping[str, list[Witness]], home: str
+                  ) -> list[tuple[FunctionUnit, Result, RawFinding]]:
+    """Each take with IRQs on from a context (``extra``) of a struct
+    field's lock the file takes with IRQs off nowhere (no pair for
+    _pairs()) and another file takes in an _irq form (``tree``:
+    irqwitness.safe_of()): against that take, the lock being IRQ-safe by
+    it.  The file's own takes known on in runs whose entry is no guess
+    are irqwitness.merge()'s (irqacross.py), not these."""
+    if not tree:
+        return []
+    offs = {x[0].ident for x in [*base, *extra] if x[0].off}
+    mine = {_site(x) for x in base}
+    out: list[tuple[FunctionUnit, Result, RawFinding]] = []
+    seen: set[tuple[int, int]] = set()
+    for t, res, notes in sorted(extra, key=lambda x: (x[0].line, x[0].col)):
+        if t.off or not t.ident[0] or t.ident in offs or _site((t, res, notes)) in mine:
+            continue
+        ws = [w for w in tree.get(f"{t.ident[0]}#{t.ident[1]}", ())
+              if w.file != home and built_together(w.file, home)
+              and built_together(w.file, origin(notes))]
+        if not ws or (t.line, t.col) in seen:
+            continue
+        seen.add((t.line, t.col))
+        w = ws[0]
+        msg = (f"'{t.via}' takes '{t.key}' with IRQs on, but it is taken with IRQs off in "
+               f"another file, at {w.file}:{w.line} (in '{w.fn}'): check_lock() wants every "
+               "lock either IRQ-safe or IRQ-unsafe")
+        note = (t.line, t.col, f"'{w.key}' taken with IRQs off at {w.file}:{w.line}, in "
+                f"'{w.fn}' (through '{w.via}')")
+        out.append((t.f, res, RawFinding(CODE, t.node, t.state, t.line, t.col, t.key, msg,
+                                          notes=(*notes, note))))
+    return out
+
+
+def _pairs(base: list[_Seen], extra: list[_Seen], origin: Callable[[tuple[Note, ...]], str],
+           far: Callable[[tuple[Note, ...]], bool] = lambda _n: False,
+           declared: frozenset[tuple[str, str]] | set[tuple[str, str]] = frozenset()
            ) -> list[tuple[FunctionUnit, Result, RawFinding]]:
     """Per lock, each take with IRQs on of a lock taken with IRQs off
     elsewhere, where a context gives one of the two (module doc).
     ``origin(notes)``: the file a context's chain starts in (this one for
-    its own callers): two architectures' callers never meet (irqwitness.built_together())."""
+    its own callers): two architectures' callers never meet (irqwitness.built_together()).
+    ``far(notes)``: does the context come through other files' functions
+    (witnesschain.py): such a pair counts only for a lock of ``declared``
+    (taken in an _irq form in the file, or in another file the tree says)."""
     by_lock: dict[tuple[str, str], tuple[list[_Seen], list[_Seen]]] = {}
     for seen, mine in ((base, False), (extra, True)):
         for x in seen:
@@ -143,8 +223,12 @@ def _pairs(base: list[_Seen], extra: list[_Seen], origin: Callable[[tuple[Note, 
             # callers' conflict, not this file's: the function only passes
             # their states on (irqwitness.py reports a caller against the
             # lock's convention).  Two architectures' callers never meet.
+            safe = t.ident in declared
+            if far(notes) and not safe:
+                continue
             others = [x for x in (sound or offs) if _site(x) != _site((t, res, notes))
-                      and built_together(origin(notes), origin(x[2]))]
+                      and built_together(origin(notes), origin(x[2]))
+                      and (safe or not far(x[2]))]
             if not others:
                 continue
             other = min(others, key=lambda x: (x[0].line, x[0].col))
@@ -163,4 +247,4 @@ def _runner(fa: FileAnalysis) -> Callable[[FunctionUnit, str | None], Result | N
     return lambda g, entry: run_entered(g, entry, fa.prepare)
 
 
-__all__ = ["context_safety_findings"]
+__all__ = ["context_safety_findings", "safe_asks"]

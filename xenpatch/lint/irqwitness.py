@@ -83,7 +83,7 @@ with IRQs on a lock some other file takes _irq) is the whole-tree run's.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,6 +124,12 @@ LOCK = XKEY + "lock:"
 CALLS = XKEY + "call:"
 HOPS = XKEY + "hop:"
 RELINT = XKEY + "file:"
+# A struct field's lock a file takes plainly in a function whose state only
+# a caller's context may give (irqsafectx.py): the file asks for the tree's
+# IRQ-safe takes of it (``ASK + IDENT``), which merge() gives (``SAFE +
+# IDENT``: up to _MAX takes in an _irq form, from other files).
+ASK = XKEY + "ask:"
+SAFE = XKEY + "safe:"
 _WITNESS = "irqwitness"
 # The state of an _irq/_irqsave take (off, and the lock declared IRQ-safe).
 IRQ = "irq"
@@ -466,6 +472,7 @@ def merge(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[s
             elif k.startswith(CALLS):
                 name, _, st = k[len(CALLS):].rpartition("|")
                 calls.extend((name, st, w) for w in witnesses_of(s))
+    asked = {k[len(ASK):] for _, _, ex in per_file for k in ex if k.startswith(ASK)}
     own: dict[str, list[Template]] = {}
     hops: dict[str, list[Template]] = {}
     for n, by in defs.items():
@@ -488,7 +495,7 @@ def merge(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[s
                 continue
             found.setdefault((tp.ident, IRQ if tp.off else st), []).append(
                 Witness(w.fn, w.file, w.line, name, tp.key, weak=_needs(tp), through=True))
-    out: dict[str, Summary] = {}
+    out: dict[str, Summary] = safe_takes(found, asked)
     marked: set[str] = set()
     for ident in sorted({i for i, _ in found}):
         # The lock's convention: IRQ-safe where some take is an _irq form,
@@ -519,12 +526,36 @@ def merge(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[s
         marked |= mark
         st = "off" if (ident, IRQ) in found else "on"
         out[f"{LOCK}{ident}|{st}"] = Summary(tuple(_witness_effect(st, w) for w in kept), None)
-    if not out:
-        return {}
+    if not marked:
+        return out
     out.update({TAKES + n: Summary(tuple(effect(t) for t in ts), None)
                 for n, ts in takes.items() if ts})
     out.update({RELINT + f: Summary((), None) for f in sorted(marked)})
     return out
+
+
+def safe_takes(found: Mapping[tuple[str, str], Sequence[Witness]], asked: Iterable[str]
+               ) -> dict[str, Summary]:
+    """``SAFE + IDENT`` for each ``asked`` lock some file takes in an _irq
+    form, its own take (``through`` none: a callee's take is bound at its
+    call): up to _MAX such takes from different files per architecture, in
+    the run's order."""
+    out: dict[str, Summary] = {}
+    for ident in sorted(set(asked)):
+        kept: list[Witness] = []
+        for w in found.get((ident, IRQ), ()):
+            same = [x for x in kept if _arch(x.file) == _arch(w.file)]
+            if not w.weak and not w.through and all(w.file != x.file for x in same) \
+                    and len(same) < _MAX:
+                kept.append(w)
+        if kept:
+            out[SAFE + ident] = Summary(tuple(_witness_effect(IRQ, w) for w in kept), None)
+    return out
+
+
+def safe_of(external: Mapping[str, Summary]) -> dict[str, list[Witness]]:
+    """The tree's IRQ-safe takes merge() gave the file, per lock identity."""
+    return {k[len(SAFE):]: witnesses_of(s) for k, s in external.items() if k.startswith(SAFE)}
 
 
 def composed(own: Mapping[str, Sequence[Template]],
@@ -588,6 +619,7 @@ def wanted(external: Mapping[str, Summary], path: str) -> bool:
     return RELINT + path in external
 
 
-__all__ = ["CALLS", "HOPS", "LOCK", "RELINT", "Records", "TAKES", "XKEY", "built_together",
-           "composed", "effect", "exports", "home_of", "merge", "record_templates", "records",
-           "take_state", "wanted", "witnesses_of"]
+__all__ = ["ASK", "CALLS", "HOPS", "LOCK", "RELINT", "Records", "SAFE", "TAKES", "XKEY",
+           "built_together", "composed", "effect", "exports", "home_of", "merge",
+           "record_templates", "records", "safe_of", "safe_takes", "take_state", "wanted",
+           "witnesses_of"]

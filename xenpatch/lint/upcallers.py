@@ -132,6 +132,16 @@ def caller_facts(cache: TreeCache, path: Path, display: str, raw: bytes,
     if callers:
         facts = _settled(cache, side, path, display, raw, own, callers, first_pass,
                          display_of, entry, ctx, fields, rel, state)
+    if on:
+        # What a caller's caller gives through other files' functions, and
+        # the tree's IRQ-safe takes a take in such a context stands against
+        # (upchains.py).
+        from xenpatch.lint import upchains
+
+        facts.update(upchains.chained(cache, side, rel, state, facts, on, config, first_pass,
+                                      display_of))
+        if any(k.startswith(WITNESS) and k.endswith("|on") for k in facts):
+            facts.update(upchains.safe_takes(cache, side, rel, own, first_pass, display_of))
     if stored:
         facts.update(_field_facts(cache, side, rel, own, stored, mentions, config, first_pass,
                                   display_of))
