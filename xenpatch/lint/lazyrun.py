@@ -355,7 +355,7 @@ def _callers_ahead(item: tuple[Path, str], raw: bytes | None, cache: TreeCache,
     before: the same passes either way."""
     from xenpatch.lint import forked, upcallers
 
-    if raw is None or not forked.can_fork():
+    if raw is None or not forked.can_fork() or not upcallers.never_asked(cache, item[0]):
         return None
     config = workers.config()
     picked: list[list[str]] = []
