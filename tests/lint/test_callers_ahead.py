@@ -1,5 +1,5 @@
 """The likely callers' first passes made ahead, beside the file's own lint
-(lazyrun._callers_ahead(), forked.Ahead): the same findings as without
+(lazyrun._callers_ahead(), forked.Ahead, upahead.py): the same findings as without
 them, and a pass is taken only for the same text shown the same."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from xenpatch.lint import forked, upcallers
+from xenpatch.lint import forked, upahead, upcallers
 from xenpatch.lint.inputs import display as _display
 from xenpatch.lint.run import lint_files
 from xenpatch.paths import fixtures_dir
@@ -97,20 +97,20 @@ def test_passes_made_ahead_give_the_findings_made_without(
     # Not vacuous: passes made ahead were taken.
     assert used
     # And forgotten with the run.
-    assert not upcallers._AHEAD
+    assert not upahead._AHEAD
 
 
 def test_a_pass_made_ahead_of_other_text_is_not_taken(tmp_path: Path) -> None:
     p = tmp_path / "a.c"
     p.write_bytes(b"int x;\n")
-    upcallers._AHEAD[str(p)] = (upcallers.content_hash(b"int y;\n"), "a.c", {"k": None})  # type: ignore[dict-item]
+    upahead._AHEAD[str(p)] = (upahead.content_hash(b"int y;\n"), "a.c", {"k": None})  # type: ignore[dict-item]
     try:
         side = upcallers._Side(tmp_path / "side", "ctx")
         assert side._ahead("a.c", b"int x;\n", "a.c", p) is None
         assert side._ahead("a.c", b"int y;\n", "b.c", p) is None
         assert side._ahead("a.c", b"int y;\n", "a.c", p) == {"k": None}
     finally:
-        upcallers.forget_ahead()
+        upahead.forget_ahead()
 
 
 def test_nothing_is_guessed_after_an_edit(tmp_path: Path,

@@ -236,9 +236,9 @@ def _alone(item: tuple[Path, str], raw: bytes | None, plan: lazy_t.Plan,
             ahead.cancel()
         raise
     if ahead is not None:
-        from xenpatch.lint import upcallers
+        from xenpatch.lint import upahead
 
-        upcallers.made_ahead(plan.cache, (v for v in ahead.taken().values() if v is not None))
+        upahead.made_ahead(plan.cache, (v for v in ahead.taken().values() if v is not None))
     if one is not None:
         own = one.exports
         # Its own summaries would be of a second round: none are given.
@@ -338,33 +338,33 @@ def _caller_facts(item: tuple[Path, str], raw: bytes, cache: TreeCache,
 
 
 def _forget_ahead() -> None:
-    from xenpatch.lint import upcallers
+    from xenpatch.lint import upahead
 
-    upcallers.forget_ahead()
+    upahead.forget_ahead()
 
 
 def _callers_ahead(item: tuple[Path, str], raw: bytes | None, cache: TreeCache,
                    ) -> forked_t.Ahead[Any] | None:
     """The first passes of the files likeliest to be the file's callers
-    (upcallers.likely_callers()), made in a child forked now, where a
+    (upahead.likely_callers()), made in a child forked now, where a
     second CPU is there: the file's own lint, which says which callers'
     facts it asks for, leaves it idle, and those passes are most of the
     caller facts made after it (_facts_aside(): three first passes, ~0.3 s
     for Xen 4.17's grant_table.c).  What the child has made when the lint
     is done is taken (forked.Ahead), the rest is made where it is asked as
     before: the same passes either way."""
-    from xenpatch.lint import forked, upcallers
+    from xenpatch.lint import forked, upahead, upcallers
 
-    if raw is None or not forked.can_fork() or not upcallers.never_asked(cache, item[0]):
+    if raw is None or not forked.can_fork() or not upahead.never_asked(cache, item[0]):
         return None
     config = workers.config()
     picked: list[list[str]] = []
 
     def nth(i: int) -> tuple[str, str, str, dict[str, Summary]] | None:
         if not picked:
-            picked.append(upcallers.likely_callers(cache, item[0], raw, config))
+            picked.append(upahead.likely_callers(cache, item[0], raw, config))
         got = picked[0]
-        return upcallers.first_ahead(
+        return upahead.first_ahead(
             cache, got[i], lambda p, shown, text: workers.one((p, shown), text),
             _display) if i < len(got) else None
 
