@@ -458,10 +458,14 @@ def _lint_text(path: Path, display: str, config: LintConfig,
             return out if witnesses_only else FileResult(display, error=str(exc))
     result = lint_source(src, config, path, external, findings_only, exports_only)
     # Kept once linted: what reuse.py lets go of it then is let go of
-    # before the next file's lint.
+    # before the next file's lint.  A first pass that found the parse
+    # made beforehand (preparse()) puts it back as one that made it keeps
+    # it: else the cold single-file run's later lints of the file (the
+    # later round's, workers.again) parsed and filled it all again
+    # whenever a child had been forked (~0.12 s of grant_table.c's).
     if not taken and not findings_only:
         reuse.keep(display, path, raw, macros, src)
-    elif taken and again:
+    elif taken and (again or not findings_only):
         reuse.keep_again(display, path, raw, macros, src)
     if witnesses_only:
         out.exports.update({k: v for k, v in result.exports.items()

@@ -188,6 +188,64 @@ def shared_map(fn: Callable[[int], T], n: int) -> list[T]:
     return [got[i] if i in got else fn(i) for i in range(n)]
 
 
+class Ahead(Generic[T]):
+    """``fn(i)`` for i in range(n), in a child forked now, each answer handed
+    on as soon as it is made: work this process may want later, done while
+    it does other work.  taken() returns the answers whole by then and ends
+    the child: this process never waits for one still being made (it does
+    that task itself if it turns out to want it)."""
+
+    def __init__(self, fn: Callable[[int], T], n: int) -> None:
+        def write(out: BinaryIO) -> None:
+            for i in range(n):
+                data = pickle.dumps((i, fn(i)), protocol=pickle.HIGHEST_PROTOCOL)
+                out.write(_FRAME.pack(len(data)) + data)
+                out.flush()
+
+        self._pid, self._fd = _fork(write)
+        os.set_blocking(self._fd, False)
+        self._done = False
+
+    def taken(self) -> dict[int, T]:
+        """The answers the child has handed on whole (none if it failed
+        before); the child is ended and reaped."""
+        if self._done:
+            return {}
+        self._done = True
+        buf = bytearray()
+        try:
+            while True:
+                try:
+                    chunk = os.read(self._fd, 1 << 20)
+                except BlockingIOError:
+                    break
+                if not chunk:
+                    break
+                buf.extend(chunk)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._pid, signal.SIGKILL)
+            os.close(self._fd)
+            os.waitpid(self._pid, 0)
+        got: dict[int, T] = {}
+        at = 0
+        while len(buf) - at >= _FRAME.size:
+            (size,) = _FRAME.unpack_from(buf, at)
+            if len(buf) - at - _FRAME.size < size:
+                break
+            try:
+                i, value = pickle.loads(bytes(buf[at + _FRAME.size:at + _FRAME.size + size]))
+            except Exception:  # noqa: BLE001 -- not whole: not taken
+                break
+            got[i] = value
+            at += _FRAME.size + size
+        return got
+
+    def cancel(self) -> None:
+        """Not wanted after all: end it, reap it."""
+        self.taken()
+
+
 class _Started:
     """The child's word that it starts a task (shared_map())."""
 

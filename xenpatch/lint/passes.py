@@ -205,7 +205,7 @@ def pass_mapper(jobs: int, n: int, load: Callable[[Path | None], Any],
         # text: with a worker's budget it peaked at 248 MB on Xen 4.17, with
         # half of it at 173 MB (a worker's limit is 200 MB), keeping most
         # of the reuse (the biggest files are kept first).
-        with reuse.keeping(reuse.BUDGET // 2), collecting_less():
+        with reuse.keeping(reuse.BUDGET // 2, runs=False), collecting_less():
             yield map
         return
     from xenpatch.c.texts import forget
@@ -222,10 +222,11 @@ def pass_mapper(jobs: int, n: int, load: Callable[[Path | None], Any],
 
 def _worker(load: Callable[[Path | None], Any], rules: Path | None) -> None:
     """A whole-tree run's worker: its configuration (inherited when
-    forked), what its first passes learn kept for its second passes, and
-    the collector run less often."""
+    forked), what its first passes learn kept for its second passes (not
+    their dataflow runs: reuse._slim()), and the collector run less
+    often."""
     from xenpatch.lint import reuse
 
     load(rules)
-    reuse.start()
+    reuse.start(runs=False)
     collect_less()

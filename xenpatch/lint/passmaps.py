@@ -66,17 +66,22 @@ def second(work: list[tuple[Path, str]], first: list[FileResult],
             exports: dict[str, Summary], mapper, progress: Progress | None = None,
             raws: list[bytes | None] | None = None,
             later: list[dict[str, Summary] | None] | None = None,
-            overlays: Mapping[str, Mapping[str, Summary]] | None = None) -> list[FileResult]:
+            overlays: Mapping[str, Mapping[str, Summary]] | None = None,
+            asked_later: list[bool] | None = None) -> list[FileResult]:
     """``later``: filled with each file's summaries of this pass (None
     where the first pass stands), for a later round; ``overlays``:
-    treeexports.arch_overlays()."""
+    treeexports.arch_overlays().  ``asked_later``: per file, may a later
+    round lint it again (rounds.asked_later(); None: any may): the others'
+    kept parses are let go of (workers.again)."""
     if not exports:
         return first
     own = [frozenset(r.exports) for r in first]
+    n = len(work)
     with to_workers(TreeExports.of(exports, overlays), mapper) as sent:
         second = list(counted(
-            mapper(workers.again, work, own, [sent] * len(work), raws or [None] * len(work),
-                   [r.held_calls for r in first]),
+            mapper(workers.again, work, own, [sent] * n, raws or [None] * n,
+                   [r.held_calls for r in first], [None] * n,
+                   asked_later if asked_later is not None else [True] * n),
             "files, second pass (other files' helpers)", len(work), progress))
     # Summaries are of one round: a file's come from its first pass, never
     # from another file's (the lazy plan computes them so); a callee's takes

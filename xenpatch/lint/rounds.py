@@ -41,6 +41,17 @@ def changed(first: list[FileResult], later: list[dict[str, Summary] | None],
             if exports.get(n) != s and (n in exports or n not in given)}
 
 
+def asked_later(first: list[FileResult], named: list[list[str] | None]) -> list[bool]:
+    """Per file, may a round after the second pass lint it again: a
+    superset of third()'s files (their first pass holds a lock at a call)
+    and of _summaries_called_holding()'s (they define a name with no
+    summary of their own that some file calls holding a lock; ``named``:
+    each file's external names, None where not read: then it may)."""
+    held = frozenset().union(*(r.held_calls for r in first))
+    return [bool(r.held_calls) or n is None or not held.isdisjoint(
+        frozenset(n) - r.exports.keys()) for r, n in zip(first, named, strict=True)]
+
+
 def third(work: list[tuple[Path, str]], first: list[FileResult], results: list[FileResult],
           later: list[dict[str, Summary] | None], exports: dict[str, Summary], mapper: Any,
           again: Callable[..., FileResult | None], progress: Any = None,

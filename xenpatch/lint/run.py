@@ -154,7 +154,8 @@ def _two_passes(work: list[tuple[Path, str]], mapper, progress: Progress | None 
     later: list[dict[str, Summary] | None] = []
     read = [n for _, n in pairs]
     named = [n[1] if n is not None else None for n in read]
-    results = passmaps.second(work, first, exports, mapper, progress, raws, later, overlays)
+    results = passmaps.second(work, first, exports, mapper, progress, raws, later, overlays,
+                              rounds.asked_later(first, named))
     # A third round, bounded: put_page() (mm.c) takes the heap lock only
     # through page_alloc.c's free_domheap_pages(), which page_alloc.c's
     # own callers then meet.

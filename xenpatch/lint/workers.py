@@ -64,14 +64,30 @@ def one(item: tuple[Path, str], raw: bytes | None = None,
 def again(
     item: tuple[Path, str], own: frozenset[str], exports: dict[str, Summary] | TreeExports,
     raw: bytes | None = None, held: frozenset[str] = frozenset(),
-    only: frozenset[str] | None = None,
+    only: frozenset[str] | None = None, later: bool = True,
 ) -> FileResult | None:
     """The file linted again with the other files' summaries, if it calls
     one of those functions; None if the first pass stands.  ``held``: the
     first pass's held_calls (a helper that only takes locks matters only
     where one may be held).  ``only``: a later round's (lint/rounds.py),
     where the file matters only if it may call one of these holding a lock
-    (with ``held``), or at all (without: for its summaries)."""
+    (with ``held``), or at all (without: for its summaries).  ``later``:
+    may a later round lint the file again (rounds.asked_later())?  If not,
+    the parse its first pass kept (reuse.py) is let go of here whether
+    this pass takes it or not: the kept parses are most of a worker's
+    memory (~120 of Xen 4.17's ~200 MB), a quarter of them of files no
+    lint takes again."""
+    got = _again(item, own, exports, raw, held, only)
+    if not later:
+        from xenpatch.lint import reuse
+
+        reuse.drop(item[1], item[0])
+    return got
+
+
+def _again(item: tuple[Path, str], own: frozenset[str],
+           exports: dict[str, Summary] | TreeExports, raw: bytes | None,
+           held: frozenset[str], only: frozenset[str] | None) -> FileResult | None:
     from xenpatch.lint.filelint import lint_file
     from xenpatch.lint.irqdemandcheck import may_break_demand
     from xenpatch.lint.reaching import calls_any, reached_from
