@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from xenpatch.lint import forked, upahead, upcallers
+from xenpatch.lint import aheadpasses, forked, upahead, upcallers
 from xenpatch.lint.inputs import display as _display
 from xenpatch.lint.run import lint_files
 from xenpatch.paths import fixtures_dir
@@ -97,13 +97,13 @@ def test_passes_made_ahead_give_the_findings_made_without(
     # Not vacuous: passes made ahead were taken.
     assert used
     # And forgotten with the run.
-    assert not upahead._AHEAD
+    assert not aheadpasses._AHEAD
 
 
 def test_a_pass_made_ahead_of_other_text_is_not_taken(tmp_path: Path) -> None:
     p = tmp_path / "a.c"
     p.write_bytes(b"int x;\n")
-    upahead._AHEAD[str(p)] = (upahead.content_hash(b"int y;\n"), "a.c", {"k": None})  # type: ignore[dict-item]
+    aheadpasses._AHEAD[str(p)] = (aheadpasses.content_hash(b"int y;\n"), "a.c", {"k": None})  # type: ignore[dict-item]
     try:
         side = upcallers._Side(tmp_path / "side", "ctx")
         assert side._ahead("a.c", b"int x;\n", "a.c", p) is None

@@ -41,6 +41,7 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from xenpatch.analysis import fnptrs
 from xenpatch.analysis.headers import find_xen_root
@@ -62,22 +63,28 @@ from xenpatch.c.source import directives, identifier_set
 from xenpatch.lint import entrysettle, nameindex
 from xenpatch.lint.inputs import tree_sources
 
+if TYPE_CHECKING:
+    from xenpatch.lint.config import LintConfig
+
 # Where a caller may hide: what the build compiles or includes.
 _DIRECTIVE = re.compile(rb"#(?:\\\r?\n|[^\n])*")
 
 
 def settle(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]],
-           defined: Mapping[Path, frozenset[str]] | None = None) -> dict[str, Summary]:
+           defined: Mapping[Path, frozenset[str]] | None = None,
+           config: LintConfig | None = None) -> dict[str, Summary]:
     """The tree-level facts: the IRQ states (_settle_irq()) and, from
     lint/entrysettle.py, the locks other files' calls of a function, or
-    through a field, hold."""
-    out = _settle_irq(per_file, defined)
+    through a field, hold.  ``config``: the run's, for the states carried
+    through other files' functions (witnesschain.py; None: none)."""
+    out = _settle_irq(per_file, defined, config)
     out.update(entrysettle.settle(per_file))
     return out
 
 
 def _settle_irq(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]],
-                defined: Mapping[Path, frozenset[str]] | None = None) -> dict[str, Summary]:
+                defined: Mapping[Path, frozenset[str]] | None = None,
+                config: LintConfig | None = None) -> dict[str, Summary]:
     """The tree-level IRQ facts that stand once every mention in the tree
     is accounted for (module doc).  ``per_file``: each linted file's path,
     name in the run (FileResult.path) and own exports (treeexports.tree_exports()
@@ -138,17 +145,20 @@ def _settle_irq(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]],
     # XL017's asks no file's own call answers: a state carried through
     # other files' functions (witnesschain.py).
     chain = {n: missing for n in on_wants
-             if (missing := frozenset(STATES) - set(witnesses.get(n, {})))}
+             if (missing := frozenset(STATES) - set(witnesses.get(n, {})))} \
+        if config is not None else {}
     if not calls and not unsure and not witnesses and not chain:
         return {}
     root = find_xen_root(absolute(per_file[0][0]))
     if root is None or any(not absolute(p).is_relative_to(root) for p, _, _ in per_file):
         return {}
     if chain:
-        from xenpatch.lint.witnesschain import tree_chains
+        from xenpatch.lint.witnesschain import TreeText, tree_chains
 
-        for n, chained in tree_chains([(p, d) for p, d, _ in per_file], every, chain,
-                                      root).items():
+        assert config is not None
+        for n, chained in tree_chains([(p, d) for p, d, _ in per_file], every, chain, root,
+                                      config, TreeText(_defined_once, _mentions,
+                                                       absolute)).items():
             witnesses.setdefault(n, {}).update(chained)
     out: dict[str, Summary] = {}
     if witnesses:

@@ -364,7 +364,8 @@ def _callers_ahead(item: tuple[Path, str], raw: bytes | None, cache: TreeCache,
     for Xen 4.17's grant_table.c).  What the child has made when the lint
     is done is taken (forked.Ahead), the rest is made where it is asked as
     before: the same passes either way."""
-    from xenpatch.lint import forked, upahead, upcallers
+    from xenpatch.lint import forked, upahead
+    from xenpatch.lint.callerroots import MOST_CALLERS
 
     if raw is None or not forked.can_fork() or not upahead.never_asked(cache, item[0]):
         return None
@@ -379,7 +380,7 @@ def _callers_ahead(item: tuple[Path, str], raw: bytes | None, cache: TreeCache,
             cache, got[i], lambda p, shown, text: workers.one((p, shown), text),
             _display) if i < len(got) else None
 
-    return forked.Ahead(nth, upcallers.MOST_CALLERS)
+    return forked.Ahead(nth, MOST_CALLERS)
 
 
 def _facts_aside(item: tuple[Path, str], raw: bytes | None, cache: TreeCache,

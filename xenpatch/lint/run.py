@@ -145,7 +145,8 @@ def _two_passes(work: list[tuple[Path, str]], mapper, progress: Progress | None 
     exports = tree_exports([*(r.exports for r in first),
                             *_silences(defined, work, first, raws)])
     exports.update(irqcalls.settle([(w[0], r.path, r.exports)
-                                    for w, r in zip(work, first, strict=True)], defined))
+                                    for w, r in zip(work, first, strict=True)], defined,
+                                   workers.config()))
     # XL017 across files: the takes of each lock over the tree.
     exports.update(irqhops.merged([(w[0], r.path, r.exports)
                                    for w, r in zip(work, first, strict=True)], defined))

@@ -10,25 +10,20 @@ not used).  Kept for the run only (forget_ahead())."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from xenpatch.analysis.locktable import Summary
 from xenpatch.c.texts import read_bytes
 from xenpatch.lint import upcallers
+from xenpatch.lint.aheadpasses import forget_ahead, made_ahead, made_for
 from xenpatch.lint.treecache import TreeCache, content_hash
 
 if TYPE_CHECKING:
     from xenpatch.lint.config import LintConfig
 
 
-# First passes of likely callers made ahead in this run (lazyrun, beside
-# the file's own lint): the file's path (the tree's root / rel) -> (content
-# hash, display name, IRQ exports).  Taken by first()/first_all() as the
-# pass they would make of the same text shown the same (forget_ahead()
-# empties it at the end of the run).
-_AHEAD: dict[str, tuple[str, str, dict[str, Summary]]] = {}
 
 
 def likely_callers(cache: TreeCache, path: Path, raw: bytes,
@@ -79,18 +74,6 @@ def first_ahead(cache: TreeCache, rel: str, first_pass: upcallers.FirstPass,
     return rel, content_hash(raw), shown, upcallers._first_exports(first_pass, p, shown, raw)
 
 
-def made_ahead(cache: TreeCache, made: Iterable[tuple[str, str, str, dict[str, Summary]]],
-               ) -> None:
-    """Passes first_ahead() made, for upcallers' first()/first_all() of
-    this run."""
-    for rel, digest, shown, ex in made:
-        _AHEAD[str(cache.root / rel)] = (digest, shown, ex)
-
-
-def forget_ahead() -> None:
-    _AHEAD.clear()
-
-
 def _size(p: Path) -> int:
     try:
         return p.stat().st_size
@@ -98,10 +81,4 @@ def _size(p: Path) -> int:
         return 0
 
 
-def made_for(path: Path, raw: bytes, shown: str) -> dict[str, Summary] | None:
-    """The pass made ahead of the file at ``path``, if of this text shown
-    so."""
-    got = _AHEAD.get(str(path))
-    if got is None or got[0] != content_hash(raw) or got[1] != shown:
-        return None
-    return got[2]
+__all__ = ["first_ahead", "forget_ahead", "likely_callers", "made_ahead", "made_for"]

@@ -46,6 +46,7 @@ from xenpatch.analysis.irqentry import CALL_KEY, FIELD_KEY, ON_TOO, WANT, WITNES
 from xenpatch.analysis.locktable import Summary
 from xenpatch.c.texts import read_bytes
 from xenpatch.lint import entrysettle
+from xenpatch.lint.callerroots import MOST_CALLERS, enters_on, read_or_none
 from xenpatch.lint.inputs import SOURCE_SUFFIXES
 from xenpatch.lint.treecache import (
     TreeCache,
@@ -60,9 +61,6 @@ if TYPE_CHECKING:
     from xenpatch.lint.config import LintConfig
     from xenpatch.lint.findings import FileResult
 
-# At most this many caller files get a first pass for one linted file:
-# past it, the file's names are left unknown (a hook must stay quick).
-MOST_CALLERS = 8
 # 2: the first passes kept carry the locks their calls hold too
 # (lint/entryheld.py).
 _FORMAT = 2
@@ -131,7 +129,7 @@ def caller_facts(cache: TreeCache, path: Path, display: str, raw: bytes,
     facts: dict[str, Summary] = {}
     if callers:
         facts = _settled(cache, side, path, display, raw, own, callers, first_pass,
-                         display_of, entry, ctx, fields, rel, state)
+                         display_of, entry, ctx, fields, rel, state, config)
     if on:
         # What a caller's caller gives through other files' functions, and
         # the tree's IRQ-safe takes a take in such a context stands against
@@ -147,7 +145,7 @@ def caller_facts(cache: TreeCache, path: Path, display: str, raw: bytes,
                                   display_of))
     if held:
         facts.update(entrysettle.caller_fields(
-            path, rel, own, mentions, cache.root, lambda r: _read_or_none(cache.root / r),
+            path, rel, own, mentions, cache.root, lambda r: read_or_none(cache.root / r),
             lambda r, text: side.first(r, text, display_of(cache.root / r), cache.root / r,
                                        first_pass), MOST_CALLERS))
     side.facts[rel] = (key, {k: summary_out(s) for k, s in sorted(facts.items())},
@@ -227,7 +225,7 @@ def _callers(cache: TreeCache, side: _Side, rel: str, mentions: Mapping[str, lis
             # All of them or none: the first in a whole-tree run's order is
             # the one the note names.
             some = {r for r in files if states(r, True) or (
-                n in on and (states(r, False) or _enters_on(r, text, config, root)))}
+                n in on and (states(r, False) or enters_on(r, text, config, root)))}
             if some:
                 asks.append((len(some), n, some))
     out: set[str] = set()
@@ -296,13 +294,6 @@ def _field_facts(cache: TreeCache, side: _Side, rel: str, own: Mapping[str, Summ
     return out
 
 
-def _read_or_none(p: Path) -> bytes | None:
-    try:
-        return read_bytes(p)
-    except OSError:
-        return None
-
-
 def _text_of(raw: bytes) -> Callable[[str], bytes]:
     return lambda _rel: raw
 
@@ -319,25 +310,6 @@ def _members_only(raw: bytes, fld: str) -> bool:
             continue
         return False
     return True
-
-
-def _enters_on(rel: str, text: Callable[[str], bytes], config: LintConfig, root: Path) -> bool:
-    """Does the C file define a function the tree's entry code calls with
-    IRQs on (irqroots.roots(): a hypercall's handler)?"""
-    from xenpatch.analysis.irqroots import roots
-    from xenpatch.lint import nameindex
-
-    if not rel.endswith(".c"):
-        return False
-    got = _ROOTS.get(root)
-    if got is None:
-        got = _ROOTS[root] = frozenset(n for n, s in roots(config.irq, root).items()
-                                       if s == "on")
-    return any(d.name in got for d in nameindex.definitions(text(rel)))
-
-
-# Per tree: the functions its entry code calls with IRQs on (read once).
-_ROOTS: dict[Path, frozenset[str]] = {}
 
 
 def _names_irq(path: Path, raw: bytes, config: LintConfig, off: bool = False) -> bool:
@@ -366,7 +338,7 @@ def _settled(cache: TreeCache, side: _Side, path: Path, display: str, text: byte
              own: Mapping[str, Summary], callers: list[str], first_pass: FirstPass,
              display_of: Callable[[Path], str], entry: frozenset[str],
              ctx: frozenset[str], fields: frozenset[str], rel: str,
-             state: str) -> dict[str, Summary]:
+             state: str, config: LintConfig) -> dict[str, Summary]:
     """irqcalls.settle() over the file and its ``callers``, for the names
     asked.  Each file's word is cut to those names (what settle() says of a
     name rests on the words about it and the tree's text only), so an edit
@@ -403,7 +375,7 @@ def _settled(cache: TreeCache, side: _Side, path: Path, display: str, text: byte
     if kept is not None and kept[0] == key:
         got = {k: summary_in(v) for k, v in kept[1].items()}
     else:
-        got = settle(per_file)
+        got = settle(per_file, None, config)
         side.settled[rel] = (key, {k: summary_out(s) for k, s in sorted(got.items())})
         side.dirty = True
     out: dict[str, Summary] = {}
@@ -544,7 +516,7 @@ class _Side:
     def _ahead(self, rel: str, raw: bytes, shown: str, path: Path,
                ) -> dict[str, Summary] | None:
         """The pass made ahead of the same text, shown the same (upahead.py)."""
-        from xenpatch.lint.upahead import made_for
+        from xenpatch.lint.aheadpasses import made_for
 
         return made_for(path, raw, shown)
 

@@ -12,7 +12,7 @@ naming it (their text) are the middle files, their non-static functions
 naming it the middle functions; those functions' own callers in other
 files are found as upcallers.py finds a file's (their text names the
 IRQ API, or defines a hypercall's handler), and given a first pass.
-Bounded as witnesschain.resolve() is, and by upcallers.MOST_CALLERS first
+Bounded as witnesschain.resolve() is, and by callerroots.MOST_CALLERS first
 passes and middle files.
 
 The IRQ-safe takes: asked only where a context with IRQs on is given (a
@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 from xenpatch.analysis.irqentry import STATES, WITNESS
 from xenpatch.analysis.locktable import Summary
 from xenpatch.lint import lazyfield, nameindex, witnesschain
+from xenpatch.lint.callerroots import MOST_CALLERS, enters_on, read_or_none
 from xenpatch.lint.inputs import size as _size
 from xenpatch.lint.irqwitness import ASK, IRQ, LOCK, SAFE, witnesses_of
 
@@ -50,7 +51,6 @@ def chained(cache: TreeCache, side: _Side, rel: str, state: str,
     """The WITNESS facts witnesschain.resolve() gives the ``on`` names
     (asked with IRQs on too) in the states ``facts`` (the direct callers')
     leave out."""
-    from xenpatch.lint.upcallers import MOST_CALLERS, _enters_on, _read_or_none
 
     asked = {n: missing for n in sorted(on)
              if (missing := frozenset(s for s in STATES if f"{WITNESS}{n}|{s}" not in facts))}
@@ -61,7 +61,7 @@ def chained(cache: TreeCache, side: _Side, rel: str, state: str,
 
     def text(r: str) -> bytes | None:
         if r not in texts:
-            texts[r] = _read_or_none(root / r)
+            texts[r] = read_or_none(root / r)
         return texts[r]
 
     def raw_of(r: str) -> bytes:
@@ -94,7 +94,7 @@ def chained(cache: TreeCache, side: _Side, rel: str, state: str,
                 if r == rel or not r.endswith(".c") or defines(r, n):
                     continue
                 if not (side.can_state(cache, r, False, raw_of, config)
-                        or _enters_on(r, raw_of, config, root)):
+                        or enters_on(r, raw_of, config, root)):
                     continue
                 if passes[0] >= MOST_CALLERS:
                     return out  # cut: fewer witnesses, never a wrong one
@@ -120,7 +120,6 @@ def safe_takes(cache: TreeCache, side: _Side, rel: str, own: Mapping[str, Summar
     """irqwitness.SAFE for the field locks the file asks about (its
     ``ASK`` keys): the first file of the scan taking one in an _irq form
     (module doc)."""
-    from xenpatch.lint.upcallers import _read_or_none
 
     idents = sorted(k[len(ASK):] for k in own if k.startswith(ASK))
     if not idents:
@@ -134,13 +133,13 @@ def safe_takes(cache: TreeCache, side: _Side, rel: str, own: Mapping[str, Summar
         if pat is None:
             continue
         typed = lazyfield.type_pattern(ident)
-        macros, inlines = lazyfield._header_names(headers, root, pat, typed, _read_or_none)
+        macros, inlines = lazyfield._header_names(headers, root, pat, typed, read_or_none)
         own_text = lazyfield._any(pat, macros)
         via_inline = lazyfield._any(None, inlines)
         irq_text = re.compile(rb"_irq\w*\s*\([^;]*?" + pat.pattern)
         cands = []
         for r in sources:
-            raw = _read_or_none(root / r)
+            raw = read_or_none(root / r)
             if raw is None:
                 continue
             if (own_text is not None and own_text.search(raw)

@@ -38,8 +38,9 @@ the callers found by their text), through the same resolve().
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from xenpatch.analysis import fnptrs
 from xenpatch.analysis.fileanalysis import FileAnalysis
@@ -54,6 +55,19 @@ from xenpatch.analysis.irqtakes import unchecked_nodes
 from xenpatch.analysis.kept import run_entered
 from xenpatch.analysis.locktable import Summary
 from xenpatch.lint import nameindex
+
+if TYPE_CHECKING:
+    from xenpatch.lint.config import LintConfig
+
+
+@dataclass(frozen=True)
+class TreeText:
+    """The tree's text as a whole-tree run reads it (irqcalls.py's own
+    readers, handed in: they import this module, not the other way)."""
+
+    defined_once: Callable[..., set[str]]
+    mentions: Callable[..., dict[str, dict[Path, str]]]
+    absolute: Callable[[Path], Path]
 
 # Middle functions between the call giving the state and the asking
 # function's file, at most (do_physdev_op() -> mp_register_gsi() ->
@@ -208,15 +222,16 @@ def resolve(asked: Mapping[str, frozenset[str]],
 
 
 def tree_chains(per_file: Iterable[tuple[Path, str]], every: Mapping[str, Mapping[str, Summary]],
-                asked: Mapping[str, frozenset[str]], root: Path) -> Witnesses:
+                asked: Mapping[str, frozenset[str]], root: Path, config: LintConfig,
+                tree: TreeText) -> Witnesses:
     """resolve() over a whole tree's first passes: ``per_file``, each
     file's path and name in the run; ``every``: the witnesses they
-    exported, per name and state (the first, in the run's order)."""
-    from xenpatch.lint import workers
-    from xenpatch.lint.irqcalls import _defined_once, _mentions, absolute
+    exported, per name and state (the first, in the run's order);
+    ``tree``: how the run reads the tree's text (irqcalls.py hands its own
+    in, which imports this module)."""
     from xenpatch.lint.irqsafe import CODE
 
-    config = workers.loaded(None)
+    _defined_once, _mentions, absolute = tree.defined_once, tree.mentions, tree.absolute
     if CODE not in config.enabled or not asked:
         return {}
     shown = {absolute(p): d for p, d in per_file}
