@@ -1,7 +1,8 @@
 """XL017 with a take's IRQ state from a caller's caller in another file,
-through a file that neither locks nor moves IRQs (lint/witnesschain.py,
-lint/upchains.py), against another file's IRQ-safe take of the lock
-(irqwitness.SAFE).
+through a file that neither locks nor moves IRQs (lint/witnesschain.py),
+against another file's IRQ-safe take of the lock (irqwitness.SAFE): a
+whole-tree run's search (the hook's run of one file leaves it out: it
+read and analysed too many other files for a hook).
 
 fixtures/lint/irqchain/ is a small tree: the pin control hypercall
 (arch/ctl.c, a handler public xen.h numbers: entered with IRQs on) calls
@@ -44,14 +45,10 @@ def test_the_finding_shows_the_chain_and_the_irq_safe_take() -> None:
                          "'pin_desc_reset' (through 'spin_lock_irqsave')"]
 
 
-def test_the_hook_run_follows_the_chain_too() -> None:
-    got = trees.alone(TREE, "arch/pin.c")
-    assert [(f.line, f.check, f.function) for f in got] == [(26, "XL017", "pin_route_set")]
-    notes = [s.note for s in got[0].flow]
-    # The files as the run names them (from where it runs).
-    for note, want in zip(notes[:2], CHAIN, strict=True):
-        head, _, where = want.rpartition(" (")
-        assert note.startswith(head + " (") and note.endswith("/" + where)
+def test_the_hook_run_leaves_the_chain_to_the_whole_tree_run() -> None:
+    # A bound on the hook's cost, not a finding judged false: the one-file
+    # run states nothing of a caller's caller.
+    assert trees.alone(TREE, "arch/pin.c") == []
 
 
 def test_a_middle_function_moving_irqs_gives_no_state(tmp_path: Path) -> None:
@@ -61,7 +58,7 @@ def test_a_middle_function_moving_irqs_gives_no_state(tmp_path: Path) -> None:
                "    programmed[apic] |= 1UL << pin;\n    if ( trig & 2 )\n"
                "        local_irq_disable();\n")
     assert not any(trees.found_whole(root).values())
-    assert trees.alone(root, "arch/pin.c") == []
+    assert trees.found_whole(root)["arch/pin.c"] == []
 
 
 def test_a_constant_the_middle_function_branches_on_is_no_chain(tmp_path: Path) -> None:
@@ -72,7 +69,7 @@ def test_a_constant_the_middle_function_branches_on_is_no_chain(tmp_path: Path) 
                "    if ( trig > 3 || apic < 0 )\n")
     trees.edit(root / "arch" / "ctl.c", "gsi_register(gsi, trig)", "gsi_register(gsi, 1)")
     assert not any(trees.found_whole(root).values())
-    assert trees.alone(root, "arch/pin.c") == []
+    assert trees.found_whole(root)["arch/pin.c"] == []
 
 
 def test_without_an_irq_safe_take_nothing_is_reported(tmp_path: Path) -> None:
@@ -82,7 +79,7 @@ def test_without_an_irq_safe_take_nothing_is_reported(tmp_path: Path) -> None:
     trees.edit(root / "arch" / "desc.c", "spin_unlock_irqrestore(&desc->lock, flags);",
                "spin_unlock(&desc->lock);")
     assert not any(trees.found_whole(root).values())
-    assert trees.alone(root, "arch/pin.c") == []
+    assert trees.found_whole(root)["arch/pin.c"] == []
 
 
 def test_without_the_hypercall_nothing_is_reported(tmp_path: Path) -> None:
@@ -129,7 +126,7 @@ def test_a_chain_against_a_plain_take_needs_the_lock_irq_safe(tmp_path: Path) ->
     trees.edit(root / "arch" / "desc.c", "spin_unlock_irqrestore(&desc->lock, flags);",
                "spin_unlock(&desc->lock);")
     assert not any(trees.found_whole(root).values())
-    assert trees.alone(root, "arch/pin.c") == []
+    assert trees.found_whole(root)["arch/pin.c"] == []
 
 
 def _two_middles(tmp_path: Path) -> Path:
@@ -154,8 +151,6 @@ def test_two_middle_files(tmp_path: Path) -> None:
         "'acpi_route' called with IRQs on by 'do_pinctl_op' (arch/ctl.c:18)",
         "'gsi_register' called with IRQs on by 'acpi_route' (arch/acpi.c:6)",
         CHAIN[1]]
-    assert [(g.line, g.function) for g in trees.alone(root, "arch/pin.c")] == \
-        [(26, "pin_route_set")]
 
 
 def test_the_chain_is_bounded(tmp_path: Path) -> None:

@@ -1,8 +1,7 @@
-"""What the caller facts of a single-file run read of the tree, shared by
-the direct callers' search (upcallers.py) and the callers' callers'
-(upchains.py): how many calling files at most, a file's text, and
-whether a file defines a function the tree's entry code calls with IRQs
-on."""
+"""What the caller facts of a single-file run read of the tree
+(upcallers.py, entrysettle.py through it): how many calling files at
+most, a file's text, and whether a file defines a function the tree's
+entry code calls with IRQs on."""
 
 from __future__ import annotations
 
