@@ -242,7 +242,8 @@ def tree_summaries(commit: str) -> dict[str, Summary]:
         results = [lint_file(p, str(p.relative_to(xen.parent)), _CONFIGS["default"])
                    for p in paths]
         out = tree_exports(r.exports for r in results)
-        out.update(settle([(p, r.path, r.exports) for p, r in zip(paths, results, strict=True)]))
+        out.update(settle([(p, r.path, r.exports) for p, r in zip(paths, results, strict=True)],
+                          None, _CONFIGS["default"]))
         out.update(irqhops.merged([(p, r.path, r.exports)
                                    for p, r in zip(paths, results, strict=True)]))
         # The second round of summaries, as a whole-tree run's third pass
