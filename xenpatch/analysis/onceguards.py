@@ -16,7 +16,6 @@ declaration at file scope, its assignments, the branch's condition.
 from __future__ import annotations
 
 import re
-from collections import deque
 
 from tree_sitter import Node
 
@@ -24,9 +23,9 @@ from xenpatch.analysis.functions import strip_parens
 from xenpatch.c import fields as fid
 from xenpatch.c.cfg import Cfg, Kind
 from xenpatch.c.source import SourceFile, function_name, functions, walk
+from xenpatch.graphs import reachable
 
 _NULL = frozenset({"NULL", "0"})
-_IDENTITY = frozenset({"likely", "unlikely"})
 
 
 def once_nodes(src: SourceFile, cfg: Cfg) -> frozenset[int]:
@@ -41,6 +40,7 @@ def once_nodes(src: SourceFile, cfg: Cfg) -> frozenset[int]:
 
 def _once_nodes(src: SourceFile, cfg: Cfg) -> frozenset[int]:
     out: set[int] = set()
+    every: set[int] | None = None
     for node in cfg.nodes:
         if node.kind is not Kind.COND or node.ast is None or len(node.succ) != 2:
             continue
@@ -50,49 +50,33 @@ def _once_nodes(src: SourceFile, cfg: Cfg) -> frozenset[int]:
         var, edge = tested
         if not _lazy_static(src, var):
             continue
-        region = _all_nodes(cfg) - _reach_without(cfg, node.id, edge)
+        if every is None:
+            every = _reach_without(cfg, -1, 0)
+        region = every - _reach_without(cfg, node.id, edge)
         if region and _sets(src, cfg, region, var):
             out |= region
     return frozenset(out)
 
 
 def null_test(src: SourceFile, cond: Node) -> tuple[str, int] | None:
-    """(G, the successor taken when G is NULL) of a test ``!G``, ``G``,
-    ``G == NULL`` or ``G != NULL`` of a plain name."""
-    c = _unwrapped(cond)
-    if c.type == "identifier":
-        return src.text(c), 1
-    if c.type == "unary_expression":
-        op = c.child_by_field_id(fid.OPERATOR)
-        arg = c.child_by_field_id(fid.ARGUMENT)
-        if op is not None and op.type == "!" and arg is not None:
-            arg = _unwrapped(arg)
-            if arg.type == "identifier":
-                return src.text(arg), 0
+    """(G, the successor taken when G is NULL) of a COND node's test ``G``,
+    ``G == NULL`` or ``G != NULL`` of a plain name.  (The CFG has taken off
+    the condition's parentheses, branch hints and ``!``, swapping the
+    edges for the last: ``if ( unlikely(!G) )`` is a test ``G``.)"""
+    if cond.type == "identifier":
+        return src.text(cond), 1
+    if cond.type != "binary_expression":
         return None
-    if c.type == "binary_expression":
-        op = c.child_by_field_id(fid.OPERATOR)
-        left, right = c.child_by_field_id(fid.LEFT), c.child_by_field_id(fid.RIGHT)
-        if op is None or op.type not in ("==", "!=") or left is None or right is None:
-            return None
-        left, right = _unwrapped(left), _unwrapped(right)
-        if src.text(left) in _NULL:
-            left, right = right, left
-        if left.type == "identifier" and src.text(right) in _NULL:
-            return src.text(left), 0 if op.type == "==" else 1
+    op = cond.child_by_field_id(fid.OPERATOR)
+    left, right = cond.child_by_field_id(fid.LEFT), cond.child_by_field_id(fid.RIGHT)
+    if op is None or op.type not in ("==", "!=") or left is None or right is None:
+        return None
+    left, right = strip_parens(left), strip_parens(right)
+    if src.text(left) in _NULL:
+        left, right = right, left
+    if left.type == "identifier" and src.text(right) in _NULL:
+        return src.text(left), 0 if op.type == "==" else 1
     return None
-
-
-def _unwrapped(n: Node) -> Node:
-    n = strip_parens(n)
-    while n.type == "call_expression":
-        fn = n.child_by_field_id(fid.FUNCTION)
-        args = n.child_by_field_id(fid.ARGUMENTS)
-        if fn is None or args is None or fn.type != "identifier" or \
-                fn.text is None or fn.text.decode() not in _IDENTITY or args.named_child_count != 1:
-            break
-        n = strip_parens(args.named_children[0])
-    return n
 
 
 def _lazy_static(src: SourceFile, var: str) -> bool:
@@ -114,23 +98,11 @@ def _scan_static(src: SourceFile, var: str) -> bool:
     return bool(stores) and not any(s.strip() in (b"NULL", b"0") for s in stores)
 
 
-def _all_nodes(cfg: Cfg) -> set[int]:
-    return _reach_without(cfg, -1, 0)
-
-
 def _reach_without(cfg: Cfg, cond: int, edge: int) -> set[int]:
     """Nodes reachable from the entry without taking ``cond``'s successor
     ``edge``."""
-    seen = {cfg.entry}
-    todo = deque([cfg.entry])
-    while todo:
-        n = todo.popleft()
-        for i, s in enumerate(cfg.nodes[n].succ):
-            if (n == cond and i == edge) or s in seen:
-                continue
-            seen.add(s)
-            todo.append(s)
-    return seen
+    return reachable([cfg.entry], lambda n: [s for i, s in enumerate(cfg.nodes[n].succ)
+                                             if n != cond or i != edge])
 
 
 def _sets(src: SourceFile, cfg: Cfg, region: set[int], var: str) -> bool:

@@ -507,6 +507,8 @@ def equals(cls: str | None, exact: str | None, k: int | str,
     if (k == 0 and cls in (NZ, POS, NEG)) or (cls == NEG and k > 0) or (cls == POS and k < 0):
         return False
     return None
+
+
 # An exact fact "!K": the value is not K (an integer's text or a constant's
 # name, as eqk/nek name it).  As a try-like helper's success class
 # (Summary.conditional), "!K": it succeeded exactly when its result is not

@@ -117,6 +117,7 @@ from xenpatch.analysis.templates import template
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.c.builtobjs import built_one
 from xenpatch.lint.irqsafe import identity
+from xenpatch.lint.treeexports import architecture
 
 XKEY = LOCKS_KEY
 TAKES = XKEY + "take:"
@@ -512,7 +513,7 @@ def merge(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[s
         kept: list[Witness] = []
         for w in good:
             # Up to _MAX files per architecture (and of common code).
-            same = [x for x in kept if _arch(x.file) == _arch(w.file)]
+            same = [x for x in kept if architecture(x.file) == architecture(w.file)]
             if all(w.file != x.file for x in same) and len(same) < _MAX:
                 kept.append(w)
         # A file taking it both ways is marked too where one of the takes is
@@ -544,7 +545,7 @@ def safe_takes(found: Mapping[tuple[str, str], Sequence[Witness]], asked: Iterab
     for ident in sorted(set(asked)):
         kept: list[Witness] = []
         for w in found.get((ident, IRQ), ()):
-            same = [x for x in kept if _arch(x.file) == _arch(w.file)]
+            same = [x for x in kept if architecture(x.file) == architecture(w.file)]
             if not w.weak and not w.through and all(w.file != x.file for x in same) \
                     and len(same) < _MAX:
                 kept.append(w)
@@ -590,21 +591,11 @@ def composed(own: Mapping[str, Sequence[Template]],
     return {n: [cur[k] for k in sorted(cur)] for n, cur in out.items()}
 
 
-_ARCH = re.compile(r"(?:^|/)arch/([^/]+)/")
-
-
-def _arch(path: str) -> str:
-    """The architecture a file under arch/NAME/ is built for; "" for
-    common code."""
-    m = _ARCH.search(path)
-    return m.group(1) if m is not None else ""
-
-
 def built_together(a: str, b: str) -> bool:
     """Can the two files be in one hypervisor: not two architectures'
     (check_lock() latches per running hypervisor)."""
-    x, y = _arch(a), _arch(b)
-    return not x or not y or x == y
+    x, y = architecture(a), architecture(b)
+    return x is None or y is None or x == y
 
 
 def home_of(ident: str) -> str:
