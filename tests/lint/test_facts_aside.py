@@ -8,27 +8,16 @@ from pathlib import Path
 
 import pytest
 
+from lint import trees
 from xenpatch.lint import forked
 from xenpatch.lint import lazyrun as lint_lazyrun
-from xenpatch.lint.inputs import display as _display
-from xenpatch.lint.run import lint_files
 from xenpatch.paths import fixtures_dir
 
 TREE = fixtures_dir() / "lint" / "upcallers"
 
 
-def _seen(results) -> dict[str, list[tuple[int, str, str, tuple[str, ...]]]]:
-    return {r.path: sorted((f.line, f.check, f.message, tuple(s.note for s in f.flow))
-                           for f in r.findings) for r in results}
-
-
 def _alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> dict[str, list]:
-    """Each file of the tree linted alone from an empty cache."""
-    monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / name))
-    out: dict[str, list] = {}
-    for p in sorted(TREE.rglob("*.c")):
-        out.update(_seen(lint_files([(p, _display(p))], jobs=1, tree=True)))
-    return out
+    return trees.each_alone(TREE, tmp_path / name, monkeypatch)
 
 
 class _Dead(forked.Child):  # type: ignore[type-arg]

@@ -8,23 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from lint import trees
 from xenpatch.lint import forked, upcallers
-from xenpatch.lint.inputs import display as _display
-from xenpatch.lint.run import lint_files
 from xenpatch.paths import fixtures_dir
 
 TREE = fixtures_dir() / "lint" / "upcallers"
 
 
 def _alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> dict[str, list]:
-    """Each file of the tree linted alone from an empty cache."""
-    monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / name))
-    out: dict[str, list] = {}
-    for p in sorted(TREE.rglob("*.c")):
-        for r in lint_files([(p, _display(p))], jobs=1, tree=True):
-            out[r.path] = sorted((f.line, f.check, f.message, tuple(s.note for s in f.flow))
-                                 for f in r.findings)
-    return out
+    return trees.each_alone(TREE, tmp_path / name, monkeypatch)
 
 
 def test_shared_first_passes_give_the_facts_made_here(tmp_path: Path,

@@ -118,3 +118,19 @@ def analysed(path: Path) -> Any:
     fa = FileAnalysis(config, src, header_index(path), None)
     fa.relevant()
     return fa
+
+
+def each_alone(root: Path, cache: Path, monkeypatch: Any) -> dict[str, list[tuple[Any, ...]]]:
+    """Each file of ``root`` linted alone (the hook's run), from the empty
+    cache ``cache``: per file, (line, check, message, the path's notes) of
+    each finding."""
+    from xenpatch.lint.inputs import display
+    from xenpatch.lint.run import lint_files
+
+    monkeypatch.setenv("XENPATCH_CACHE", str(cache))
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    for p in sorted(root.rglob("*.c")):
+        for r in lint_files([(p, display(p))], jobs=1, tree=True):
+            out[r.path] = sorted((f.line, f.check, f.message, tuple(s.note for s in f.flow))
+                                 for f in r.findings)
+    return out
