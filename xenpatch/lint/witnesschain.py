@@ -55,6 +55,7 @@ from xenpatch.analysis.irqtakes import unchecked_nodes
 from xenpatch.analysis.kept import run_entered
 from xenpatch.analysis.locktable import Summary
 from xenpatch.lint import nameindex
+from xenpatch.lint.irqwitness import built_together
 
 if TYPE_CHECKING:
     from xenpatch.lint.config import LintConfig
@@ -68,6 +69,7 @@ class TreeText:
     defined_once: Callable[..., set[str]]
     mentions: Callable[..., dict[str, dict[Path, str]]]
     absolute: Callable[[Path], Path]
+
 
 # Middle functions between the call giving the state and the asking
 # function's file, at most (do_physdev_op() -> mp_register_gsi() ->
@@ -100,7 +102,7 @@ def file_chains(fa: FileAnalysis, incoming: Mapping[str, Mapping[str, Summary]],
                 continue
             came = by[st]
             hops = witness_hops(came)
-            if not hops or not _together(fa.src.path, hops[0][1]):
+            if not hops or not built_together(fa.src.path, hops[0][1]):
                 continue
             fa.prepare(f)
             if tested_params(f) & hops[0][3]:
@@ -120,12 +122,6 @@ def file_chains(fa: FileAnalysis, incoming: Mapping[str, Mapping[str, Summary]],
                     first = replace(first, flavour=UNCHECKED)
                 out.setdefault(name, {})[st] = Summary((first, *came.effects), None)
     return out
-
-
-def _together(a: str, b: str) -> bool:
-    from xenpatch.lint.irqwitness import built_together
-
-    return built_together(a, b)
 
 
 def callers_in(raw: bytes, name: str) -> list[str]:
