@@ -40,6 +40,7 @@ from xenpatch.runtime.programs import (
     TRYLOCK_RELEASE,
     Op,
     Scenario,
+    skip_failed_trylock,
 )
 from xenpatch.runtime.state import Config as Config
 from xenpatch.runtime.state import Cpu as Cpu
@@ -256,7 +257,7 @@ class Machine:
                     pending[0], obs, skip = _complete(before, obs, op, op_idx, res[1])
                     if self.cfg.record_order and _acquires(op) and res[1] is not False:
                         log = log + ((op.lock, i),)
-                    op_idx = _skip_body(prog.ops, op_idx) if skip else op_idx + 1
+                    op_idx = skip_failed_trylock(prog.ops, op_idx) if skip else op_idx + 1
                     if len(pending[0]) > len(before):
                         # A new hold must be seen in a state of its own, even
                         # when what follows (a recursive re-lock and unlock)
@@ -400,12 +401,3 @@ def _complete(holds: tuple, obs: tuple, op: Op, idx: int, rv: Any) -> tuple[tupl
             kind = "plain"
         return holds + ((op.lock, _mode(op), kind),), obs, False
     return holds, obs, False
-
-
-def _skip_body(ops: tuple[Op, ...], idx: int) -> int:
-    """Index after the release matching the failed trylock at idx."""
-    want = TRYLOCK_RELEASE[ops[idx].kind]
-    for j in range(idx + 1, len(ops)):
-        if ops[j].kind == want and ops[j].lock == ops[idx].lock:
-            return j + 1
-    return len(ops)

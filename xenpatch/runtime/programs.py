@@ -32,6 +32,11 @@ Op kinds (``lock`` is a lock name, ``owner`` the percpu class name):
 
 A failed trylock skips forward past the matching release of the same lock
 (``if ( trylock ) { ...; unlock; }``), so straight-line programs can use them.
+Matching counts nesting: a body that re-takes the lock with an acquire of
+the same release kind (``spin_trylock_recursive(S) spin_lock_recursive(S) cs
+spin_unlock_recursive(S) spin_unlock_recursive(S)``) is skipped whole, up to
+the release that balances the trylock -- not to the first release, which
+would leave the failed CPU running an unlock of a lock it does not hold.
 """
 
 from __future__ import annotations
@@ -77,6 +82,36 @@ TRYLOCK_RELEASE = {
     "read_trylock": "read_unlock",
     "write_trylock": "write_unlock",
 }
+
+
+def release_of(kind: str) -> str | None:
+    """The op that releases what an acquire of ``kind`` takes; None for an
+    op that acquires nothing (a release, a query, a local op)."""
+    if kind in TRYLOCK_RELEASE:
+        return TRYLOCK_RELEASE[kind]
+    if kind in LOCAL_OPS or kind in QUERY_OPS or "unlock" in kind or "_lock" not in kind:
+        return None
+    if kind.endswith("_lock_irqsave"):
+        return kind.replace("_lock_irqsave", "_unlock_irqrestore")
+    return kind.replace("_lock", "_unlock", 1)
+
+
+def skip_failed_trylock(ops: Sequence[Op], idx: int) -> int:
+    """Index after the release matching the failed trylock at ``idx``: the
+    first release of the same lock and kind not balanced by an acquire of
+    that lock, with that release kind, in between."""
+    want, lock = TRYLOCK_RELEASE[ops[idx].kind], ops[idx].lock
+    depth = 0
+    for j in range(idx + 1, len(ops)):
+        if ops[j].lock != lock:
+            continue
+        if ops[j].kind == want:
+            if depth == 0:
+                return j + 1
+            depth -= 1
+        elif release_of(ops[j].kind) == want:
+            depth += 1
+    return len(ops)
 
 
 class ProgramError(XenpatchError, ValueError):

@@ -1,6 +1,23 @@
 """spinlock_t as step functions: Xen's ticket lock, its recursive forms
 and the debug builds' IRQ-safety latch (spec 1 of docs/xen-locks.md; the
-calling convention: steps.py)."""
+calling convention: steps.py).
+
+The holder's plain read-modify-writes -- ``head += 1`` (x86 add_sized) and
+the recursion fields (``--recurse_cnt``, ``recurse_cpu := ...``) -- are one
+step each here (plain_add, own/fold_store).  That is exact while only the
+holder writes those words, which is what every release by a holder
+guarantees.  A release by a CPU that does not hold the lock is misuse, and
+there Xen's code races the holder's writes: in 2016 and 4.17
+``recurse_cpu:12`` and ``recurse_cnt:4`` share one u16, so two concurrent
+``spin_unlock_recursive`` can both see the count reach 0 and both release
+(head passes tail), and gcc's byte store of ``--recurse_cnt`` can put
+NO_CPU's top bits over another CPU's recurse_cpu (0xf01).  Those outcomes
+are not in this model; the hazards of such programs are (the foreign
+release itself: held_at_end, exclusion, the debug BUG).  So the model's
+final states are exact only for programs whose releases are held -- the
+condition tests/runtime/test_real_c.py checks of the programs it compares
+with Xen's own code.
+"""
 
 from __future__ import annotations
 

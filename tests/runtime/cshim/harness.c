@@ -181,15 +181,43 @@ static void run_op(int i, const struct op *o)
     }
 }
 
-/* Index after the release matching a failed trylock, as the model does. */
+/* What releases an acquire of kind k; -1 for ops that acquire nothing. */
+static int release_of(int k)
+{
+    switch ( k )
+    {
+    case K_SPIN_LOCK: case K_SPIN_TRYLOCK: return K_SPIN_UNLOCK;
+    case K_SPIN_LOCK_REC: case K_SPIN_TRYLOCK_REC: return K_SPIN_UNLOCK_REC;
+    case K_READ_LOCK: case K_READ_TRYLOCK: return K_READ_UNLOCK;
+    case K_WRITE_LOCK: case K_WRITE_TRYLOCK: return K_WRITE_UNLOCK;
+    case K_PR_LOCK: return K_PR_UNLOCK;
+    case K_PW_LOCK: return K_PW_UNLOCK;
+    default: return -1;
+    }
+}
+
+/*
+ * Index after the release matching a failed trylock, as the model does
+ * (programs.skip_failed_trylock): nesting counts, so a body re-taking the
+ * lock is skipped up to the release balancing the trylock, and the thread
+ * never unlocks what it does not hold.
+ */
 static int skip_body(int cpu, int i)
 {
-    int want = progs[cpu][i].kind == K_SPIN_TRYLOCK_REC ? K_SPIN_UNLOCK_REC
-             : progs[cpu][i].kind == K_SPIN_TRYLOCK ? K_SPIN_UNLOCK
-             : progs[cpu][i].kind == K_READ_TRYLOCK ? K_READ_UNLOCK : K_WRITE_UNLOCK;
+    int want = release_of(progs[cpu][i].kind), depth = 0;
     for ( int j = i + 1; j < nops[cpu]; j++ )
-        if ( progs[cpu][j].kind == want && progs[cpu][j].lock == progs[cpu][i].lock )
-            return j + 1;
+    {
+        if ( progs[cpu][j].lock != progs[cpu][i].lock )
+            continue;
+        if ( progs[cpu][j].kind == want )
+        {
+            if ( depth == 0 )
+                return j + 1;
+            depth--;
+        }
+        else if ( release_of(progs[cpu][j].kind) == want )
+            depth++;
+    }
     return nops[cpu];
 }
 
