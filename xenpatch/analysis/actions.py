@@ -399,8 +399,12 @@ def fill_actions(
                     stored = stored_pointer(src, n, info)
                     if stored is not None:
                         line, _ = src.line_col(n.start_byte)
-                        events.append((n.end_byte, -n.start_byte,
-                                       StoreAct(stored, squash(src.text(n)), line)))
+                        # "obj->f = v = try()": stored once v holds what the
+                        # try left in it (its act comes after its assignment).
+                        var, chained = stored
+                        store = StoreAct(var, squash(src.text(n)), line)
+                        events.append((n.end_byte + 1, 1, store) if chained else
+                                      (n.end_byte, -n.start_byte, store))
                     act = assign_act(src, n, info, repeated_ids, conds_naming, fv)
                     if act is not None:
                         events.extend((n.end_byte, -n.start_byte, a) for a in act)

@@ -124,9 +124,10 @@ def _bound_of(src: SourceFile, rhs: Node | None, bounds: Iterable[str]) -> str |
     return next((t for t in sorted(bounds) if t.rpartition("<")[0] == x), None)
 
 
-def stored_pointer(src: SourceFile, n: Node, info: FunctionInfo) -> str | None:
-    """``obj->field = v`` (or into a global): v, a local or parameter, kept
-    where the function's end does not reach; None for any other assignment
+def stored_pointer(src: SourceFile, n: Node, info: FunctionInfo) -> tuple[str, bool] | None:
+    """``obj->field = v`` (or into a global): (v, a local or parameter, kept
+    where the function's end does not reach; whether v is itself assigned
+    there, ``obj->field = v = take()``); None for any other assignment
     (into a local, of an expression)."""
     if n.type != "assignment_expression":
         return None
@@ -135,8 +136,17 @@ def stored_pointer(src: SourceFile, n: Node, info: FunctionInfo) -> str | None:
     if op is None or op.type != "=" or left is None or right is None:
         return None
     right = strip_parens(right)
-    while right.type == "cast_expression" and (v := right.child_by_field_id(fid.VALUE)):
-        right = strip_parens(v)
+    chained = False
+    while True:
+        if right.type == "cast_expression" and (v := right.child_by_field_id(fid.VALUE)):
+            right = strip_parens(v)
+        elif _plain_assignment(right) and (v := right.child_by_field_id(fid.LEFT)):
+            # "obj->f = v = take()" stores v as "v = take(); obj->f = v"
+            # does: an assignment's value is what its left side holds then.
+            right = strip_parens(v)
+            chained = True
+        else:
+            break
     if right.type != "identifier":
         return None
     var = src.text(right)
@@ -148,7 +158,12 @@ def stored_pointer(src: SourceFile, n: Node, info: FunctionInfo) -> str | None:
     if head is None or ("->" not in lhs and (
             head.group(0) in info.locals or head.group(0) in info.params)):
         return None
-    return var
+    return var, chained
+
+
+def _plain_assignment(n: Node) -> bool:
+    op = n.child_by_field_id(fid.OPERATOR) if n.type == "assignment_expression" else None
+    return op is not None and op.type == "="
 
 
 # v op= K: the operator of each compound assignment the values follow.

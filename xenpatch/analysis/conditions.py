@@ -49,20 +49,22 @@ def _named(src: SourceFile, e: Node) -> str | None:
 
 
 def _var_of(e: Node) -> Node:
-    """``(v = f(x))`` tests v; so does ``(op->rd = v = f(x))``, whose value
-    is v's."""
+    """``(v = f(x))`` tests v; so do ``(op->rd = v = f(x))`` and ``(w = v =
+    f(x))``, whose value is v's: the innermost variable of a chain of plain
+    assignments, the one f()'s result is known in (a try's act is on it)."""
     e = strip_parens(e)
+    var: Node | None = None
     while e.type == "assignment_expression":
         op = e.child_by_field_id(fid.OPERATOR)
         left = e.child_by_field_id(fid.LEFT)
         if left is not None and strip_parens(left).type == "identifier":
-            return strip_parens(left)
+            var = strip_parens(left)
         right = e.child_by_field_id(fid.RIGHT)
         if op is None or op.type != "=" or right is None or \
                 strip_parens(right).type != "assignment_expression":
             break
         e = strip_parens(right)
-    return e
+    return var if var is not None else e
 
 
 def var_test(src: SourceFile, c: Node, tracked: set[str],
