@@ -81,7 +81,7 @@ class FunctionInfo:
     # The collective element a loop's element local names (eachkeys.py:
     # "per_cpu(v)[*]->") -> that local's declared type: a lock of each
     # element has the shape the local's lock has.
-    element_types: dict[str, str] = field(default_factory=dict)
+    element_types: Mapping[str, str] = field(default_factory=dict)
 
 
 def shape_fn(info: FunctionInfo) -> Callable[[str], tuple[str, str]]:
