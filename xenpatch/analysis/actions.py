@@ -13,7 +13,7 @@ from typing import Any
 
 from tree_sitter import Node
 
-from xenpatch.analysis import irqstate, values
+from xenpatch.analysis import irqstate, loopmacros, values
 from xenpatch.analysis.assignments import (
     arm_of,
     assign_act,
@@ -44,6 +44,7 @@ from xenpatch.analysis.conditions import (
     tested_call,
     var_test,
 )
+from xenpatch.analysis.eachkeys import EachKeys, element_rounds, percpu_each
 from xenpatch.analysis.equalities import variable_comparisons
 from xenpatch.analysis.events import (
     Act,
@@ -134,6 +135,7 @@ def fill_actions(
             keep["prelude"] = (cfg, fv, p)
     accessed, canon, exit_facts, bounds, eqs, orders, repeated_ids, stepped = (
         p.accessed, p.canon, p.exit_facts, p.bounds, p.eqs, p.orders, p.repeated_ids, p.stepped)
+    each = p.each
     naming: dict[str, tuple[str, ...]] = {}
 
     def conds_naming(v: str) -> tuple[str, ...]:
@@ -155,6 +157,10 @@ def fill_actions(
             # The lock of "each element": one collective lock (see Engine).
             k = re.sub(r"\[([A-Za-z_]\w*)\]",
                        lambda m: "[*]" if m.group(1) in stepped else m.group(0), k)
+        if stepped:
+            # per_cpu(X, cpu), and a local holding this round's element
+            # (eachkeys.py); ``node``: the node being filled (the loop below).
+            k = each.key(percpu_each(k, stepped), node.id)
         return e if k == e.key else replace(e, key=k)
 
     def resolve_call(call: Node, name: str | None) -> Resolved | None:
@@ -527,6 +533,7 @@ class _Prelude:
     orders: dict[int, tuple[str, bool, str]]
     repeated_ids: dict[str, set[str]]
     stepped: set[str]
+    each: EachKeys
 
 
 def _signature(r: Resolved) -> tuple[tuple[str, ...], ...]:
@@ -612,6 +619,10 @@ def _prelude(src: SourceFile, cfg: Cfg, info: FunctionInfo,
                                       src.text(cfg.body) if cfg.body is not None else "")
     info.sentinels = sentinels(src, info.assigned)
     info.elements = element_locals(src, info.assigned, fv.elements) if fv.elements else {}
+    # The loops stepping a variable, and the locals holding their elements.
+    loops = loopmacros.stepping_loops(src, cfg, fv.loops)
+    each = EachKeys(cfg, element_rounds(src, info.assigned, loops) if loops else {})
+    info.element_types = each.types(info.local_types)
     sources = {v: [r for r in rhss if r is not None] for v, rhss in info.assigned.items()
                if any(t.startswith(v + "==") for t in info.sentinels)}
     info.assigned = {}
@@ -669,9 +680,9 @@ def _prelude(src: SourceFile, cfg: Cfg, info: FunctionInfo,
         v for v in info.tracked if v.startswith("*")}
     info.switch_vars = switch_vars(src, cfg, info.tracked, fv.consts, fv.exacts)
 
-    stepped = loop_vars(src, cfg)
+    stepped = loop_vars(src, cfg) | set(loops)
     return _Prelude(fresh_copy(info), accessed, canon, exit_facts, bounds, eqs, orders,
-                    repeated_ids, stepped)
+                    repeated_ids, stepped, each)
 
 
 def _unsaved_at_entry(src: SourceFile, cfg: Cfg, info: FunctionInfo,

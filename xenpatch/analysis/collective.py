@@ -344,6 +344,11 @@ def _dominates(cfg: Cfg, at: int, nid: int, loop: Node) -> bool:
     return not _reaches_avoiding(cfg, nid, _loop_heads(cfg, loop), node.id)
 
 
+def assigned_this_round(cfg: Cfg, at: int, nid: int, loop: Node) -> bool:
+    """_dominates(), for the dataflow's element locals (eachkeys.py)."""
+    return _dominates(cfg, at, nid, loop)
+
+
 def _reaches_avoiding(cfg: Cfg, nid: int, heads: set[int], avoid: int) -> bool:
     """Walking back from nid, is a loop head reached without ``avoid``?"""
     preds = predecessors(cfg)

@@ -45,6 +45,7 @@ from xenpatch.analysis.pathstate import (
     State,
     TooManyStates,
 )
+from xenpatch.analysis.releaseloops import ReleaseLoops
 from xenpatch.analysis.switches import cases_possible
 from xenpatch.analysis.values import EXACT, NZ, ZERO
 from xenpatch.c.cfg import Cfg, Kind
@@ -75,6 +76,7 @@ class Engine:
         # (line, via, key) of the effects that made a lock or a path unknown.
         self.unknowns: set[tuple[int, str, str]] = set()
         self._guard_memo: dict[int, tuple[OpAct, ...]] = {}
+        self._release_loops: ReleaseLoops | None = None
 
     def run(self) -> Result:
         cfg, info = self.cfg, self.info
@@ -204,6 +206,12 @@ class Engine:
             # a leak; -v says so).
             f = self.cfg.nodes[n].succ[1]
             out = [(x, self._may_be_released(st, skipped) if x == f else st) for x, st in out]
+        if self._release_loops is None:
+            self._release_loops = ReleaseLoops(self.cfg, self.info)
+        left = self._release_loops.leaving(n)
+        if left:
+            # Leaving a loop of such releases (analysis/releaseloops.py).
+            out = [(x, self._may_be_released(st, left[x]) if x in left else st) for x, st in out]
         return out
 
     def _guarded_releases(self, n: int) -> tuple[OpAct, ...]:

@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from xenpatch.analysis import collective, flagbits, noreturn, typesafe
+from xenpatch.analysis import collective, flagbits, loopmacros, noreturn, typesafe
 from xenpatch.analysis.actions import fill_actions
 from xenpatch.analysis.asserted import ASSERTS, asserted_held
 from xenpatch.analysis.config import AnalysisConfig
@@ -125,6 +125,7 @@ class FileAnalysis:
                               exacts=typesafe.file_exacts(headers.root, headers.arch, src.raw),
                               elements=collective.file_elements(headers.root, headers.arch,
                                                                 src.raw),
+                              loops=loopmacros.file_loops(headers.root, headers.arch, src.raw),
                               masks=flagbits.Masks(headers.root, headers.arch, src.raw))
         # One object for one value while the parse is kept: the fills kept
         # on it (_filled) are of these values if they are these.

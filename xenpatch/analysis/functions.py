@@ -78,6 +78,10 @@ class FunctionInfo:
     # Locals assigned once from one element of a collection (&C[i], an
     # element accessor macro): analysis/collective.py's Element.
     elements: Mapping[str, Any] = field(default_factory=dict)
+    # The collective element a loop's element local names (eachkeys.py:
+    # "per_cpu(v)[*]->") -> that local's declared type: a lock of each
+    # element has the shape the local's lock has.
+    element_types: Mapping[str, str] = field(default_factory=dict)
 
 
 def shape_fn(info: FunctionInfo) -> Callable[[str], tuple[str, str]]:
@@ -86,6 +90,10 @@ def shape_fn(info: FunctionInfo) -> Callable[[str], tuple[str, str]]:
     struct field compare equal across functions and variable names."""
 
     def shape(key: str) -> tuple[str, str]:
+        if info.element_types and "[*]" in key:
+            for prefix, elem in info.element_types.items():
+                if key.startswith(prefix):
+                    return (re.sub(r"^(const|volatile)", "", elem), "->" + key[len(prefix):])
         m = KEY_HEAD.match(key)
         if m is None:
             return ("", key)

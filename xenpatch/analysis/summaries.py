@@ -250,9 +250,11 @@ def classify_exits(
     # type would match, so the function must look like a helper too.
     # The function must also leave the release to the pair: one that
     # releases the lock itself on some paths owns its discipline.
+    # (Not a release of each element's lock, "[*]": which elements it
+    # frees is unknown, and the elements it does not may be the pair's.)
     released_here = {
         a.effect.key for acts in info.acts for a in acts
-        if isinstance(a, OpAct) and a.effect.action == "release"
+        if isinstance(a, OpAct) and a.effect.action == "release" and "[*]" not in a.effect.key
     }
     by_design: set[str] = {
         k for k in acquired

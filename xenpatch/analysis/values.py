@@ -45,7 +45,7 @@ from __future__ import annotations
 import re
 from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from tree_sitter import Node
 
@@ -53,6 +53,9 @@ from xenpatch.c import fields as fid
 from xenpatch.c.cfg import call_name
 from xenpatch.c.source import SourceFile, directives
 from xenpatch.errors import XenpatchError
+
+if TYPE_CHECKING:
+    from xenpatch.analysis.loopmacros import LoopSteps
 
 # Classes of a constant (and of what a test teaches of a variable):
 # 0/false/NULL, >0/true, -E.../ERR_PTR, and "not zero".
@@ -182,6 +185,9 @@ class FileValues:
     # Element accessor macros of the tree's headers and the file: name ->
     # (collection, "." or "->") (analysis/collective.py).
     elements: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    # Which arguments the loop macros the file sees step (analysis/loopmacros.py).
+    # None: none read (what a loop macro steps is then its fallback's).
+    loops: LoopSteps | None = None
     # The integer macros the file sees, evaluated on demand: what a
     # constant flags word says of one of its bits (analysis/flagbits.py).
     masks: IntMacros | None = None

@@ -1,0 +1,104 @@
+"""Ways out of a loop that releases the lock of each element of a
+collection and takes none (the dataflow's collective ``[*]`` lock).
+
+Which elements such a loop released when it is left -- by its condition
+turning false, by a ``break`` or a ``goto`` on a test of the element --
+depends on its range and on what those tests say of each element, which
+no fact relates to the loop that took them (``for_each_possible_cpu``
+twice over the same CPUs; an error loop stopping at the element the
+taking loop stopped at).  Past such a way out the collective lock may or
+may not be held: unknown, not a leak (-v says so), as past a skipped
+``if ( taken(i) ) unlock(&a[i].lock)`` (Engine._guarded_releases()).
+
+A loop that also takes the collective lock is not one: a way out of it
+with this round's element still held is a leak, reported as ever.
+"""
+
+from __future__ import annotations
+
+from tree_sitter import Node
+
+from xenpatch.analysis.events import OpAct, TryAssignAct
+from xenpatch.analysis.functions import FunctionInfo
+from xenpatch.c.cfg import Cfg, Kind
+
+_LOOPS = ("for_statement", "while_statement", "do_statement")
+
+
+class ReleaseLoops:
+    """A function's release loops, asked per condition node."""
+
+    def __init__(self, cfg: Cfg, info: FunctionInfo) -> None:
+        self.cfg = cfg
+        self.info = info
+        self._memo: dict[int, dict[int, tuple[OpAct, ...]]] = {}
+        self._loops: dict[int, tuple[OpAct, ...]] = {}
+        # Any release of a collective lock at all (most functions: none).
+        self._any = any(isinstance(a, OpAct) and a.effect.action == "release"
+                        and "[*]" in a.effect.key for acts in info.acts for a in acts)
+
+    def leaving(self, n: int) -> dict[int, tuple[OpAct, ...]]:
+        """Per successor of condition ``n`` that leaves a release loop
+        holding ``n``: the releases of that loop it leaves behind."""
+        if not self._any:
+            return {}
+        got = self._memo.get(n)
+        if got is None:
+            got = self._memo[n] = self._leaving(n)
+        return got
+
+    def _leaving(self, n: int) -> dict[int, tuple[OpAct, ...]]:
+        ast = self.cfg.nodes[n].ast
+        out: dict[int, tuple[OpAct, ...]] = {}
+        loop = ast.parent if ast is not None else None
+        while loop is not None:
+            if loop.type in _LOOPS:
+                rels = self._releases(loop)
+                if rels:
+                    for x in self.cfg.nodes[n].succ:
+                        if not _inside(self._first_placed(x), loop):
+                            out[x] = out.get(x, ()) + rels
+            loop = loop.parent
+        return out
+
+    def _releases(self, loop: Node) -> tuple[OpAct, ...]:
+        """The releases of collective locks in ``loop`` that it takes none of."""
+        got = self._loops.get(loop.id)
+        if got is not None:
+            return got
+        rels: list[OpAct] = []
+        taken: set[str] = set()
+        for node in self.cfg.nodes:
+            if node.ast is None or not _inside(node.ast, loop) or node.id >= len(self.info.acts):
+                continue
+            for a in self.info.acts[node.id]:
+                if isinstance(a, OpAct) and "[*]" in a.effect.key:
+                    if a.effect.action == "release":
+                        rels.append(a)
+                    else:
+                        taken.add(a.effect.key)
+                elif isinstance(a, TryAssignAct):
+                    taken.update(e.key for e in a.resolved.effects)
+        got = self._loops[loop.id] = tuple(a for a in rels if a.effect.key not in taken)
+        return got
+
+    def _first_placed(self, x: int) -> Node | None:
+        """The first node from ``x`` on, through nodes of one successor and
+        no text (a loop's head, a label), that has a place in the text."""
+        seen: set[int] = set()
+        while x not in seen:
+            seen.add(x)
+            node = self.cfg.nodes[x]
+            if node.kind is Kind.RETURN:
+                return None  # a return leaves every loop
+            if node.ast is not None:
+                return node.ast
+            if node.kind is not Kind.NOP or len(node.succ) != 1:
+                return None
+            x = node.succ[0]
+        return None
+
+
+def _inside(ast: Node | None, loop: Node) -> bool:
+    """None (no place: the function's exit) is outside every loop."""
+    return ast is not None and loop.start_byte <= ast.start_byte < loop.end_byte
