@@ -7,7 +7,7 @@ facts its condition teaches.  Computed once per function (fill_actions).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -25,6 +25,7 @@ from xenpatch.analysis.assignments import (
     target_var,
 )
 from xenpatch.analysis.collective import element_locals, expand_takes
+from xenpatch.analysis.condarms import Arm, Tried, paired_arms, signature
 from xenpatch.analysis.conditions import (
     asserted_nonnull,
     canon_cond,
@@ -170,7 +171,7 @@ def fill_actions(
         target = assigned_lvalue(src, call)
         if target is None:
             # "v = c ? f() : g()": the arm's result is v too (what a helper
-            # returning the object it locked locks: _paired_arms()).
+            # returning the object it locked locks: paired_arms()).
             target = assigned_from_arm(src, call)
         if target is not None:
             target = apply_aliases(target, info.aliases)
@@ -362,7 +363,7 @@ def fill_actions(
                             events.append(tried)
                             events.extend((n.end_byte + 1, 0, a) for a in forget)
                             if arm and (side := arm_of(n)) is not None:
-                                tries.setdefault(side[0], {})[side[1]] = (_signature(r), tried)
+                                tries.setdefault(side[0], {})[side[1]] = (signature(r), tried)
                             continue
                         events.append((n.end_byte, -n.start_byte, TryAssignAct("", r, line, col)))
                         events.extend((n.end_byte, -n.start_byte, a) for a in forget)
@@ -377,7 +378,7 @@ def fill_actions(
                         # "c ? get_a(d) : get_b(d)": one arm runs, not both.
                         v = assigned_from_arm(src, n)
                         returned = v is not None and any(holder(e.key) == v for e in r.effects)
-                        arms.setdefault(side[0], {})[side[1]] = (_signature(r), mine, returned)
+                        arms.setdefault(side[0], {})[side[1]] = (signature(r), mine, returned)
                     events.extend(mine)
                 elif t == "field_expression":
                     # A local too, untracked for its tests: a lookup may have
@@ -422,7 +423,7 @@ def fill_actions(
                             fid.VALUE if t == "init_declarator" else fid.RIGHT)
                         at = rhs.start_byte if rhs is not None else n.end_byte
                         events.append((at, 1 << 40, RebindAct(rv)))
-            events = _paired_arms(events, arms, tries)
+            events = paired_arms(events, arms, tries)
             if not events:
                 # Most nodes do nothing: their acts stay [].
                 taken = info.branches[node.id]
@@ -534,57 +535,6 @@ class _Prelude:
     repeated_ids: dict[str, set[str]]
     stepped: set[str]
     each: EachKeys
-
-
-def _signature(r: Resolved) -> tuple[tuple[str, ...], ...]:
-    """What a call's lock effects do, to compare two arms of a ?:."""
-    return tuple((e.action, e.key, e.kind, e.mode) for e in r.effects)
-
-
-def _as_acquire(sig: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], ...]:
-    """A try's effects as the acquire of the same lock's."""
-    return tuple(("acquire", *rest) if action == "try" else (action, *rest)
-                 for action, *rest in sig)
-
-
-Events = list[tuple[int, int, Act]]
-# One arm of a ?: that is a lock call: its effects, its events, and whether
-# its lock is the object it returns (the ?:'s variable).
-Arm = tuple[tuple[tuple[str, ...], ...], Events, bool]
-Tried = tuple[tuple[tuple[str, ...], ...], tuple[int, int, Act]]
-
-
-def _paired_arms(events: Events, arms: Mapping[int, Mapping[bool, Arm]],
-                 tries: Mapping[int, Mapping[bool, Tried]]) -> Events:
-    """The events of a node's ?: arms that are lock calls, as one arm runs.
-    Two arms with the same effects: once, not twice.  ``v = c ? try_get(x)
-    : get(y)``, the two locking the same object through v: together a try
-    on v (the acquire never returns NULL and holds what it returns), so the
-    try's other arm is that acquire, not an arm leaving v unknown, and the
-    acquire adds nothing.  An arm whose lock is the object it returns (a
-    $ret helper), with an other arm that does not lock the same, is left
-    out, as it was before arms had a target: which arm runs, the node does
-    not say."""
-    for start, sides in arms.items():
-        for side, (sig, mine, returned) in sides.items():
-            other = sides.get(not side)
-            if other is not None and other[0] == sig:
-                if not side:
-                    # The same effects whichever arm runs: the true arm's.
-                    drop = {id(x) for x in mine}
-                    events = [x for x in events if id(x) not in drop]
-                continue
-            tried = tries.get(start, {}).get(not side)
-            if tried is not None and _as_acquire(tried[0]) == _as_acquire(sig):
-                at, order, act = tried[1]
-                assert isinstance(act, TryAssignAct)
-                events = [(at, order, replace(act, arm=False)) if x is tried[1] else x
-                          for x in events]
-            elif not returned:
-                continue
-            drop = {id(x) for x in mine}
-            events = [x for x in events if id(x) not in drop]
-    return events
 
 
 def _prelude(src: SourceFile, cfg: Cfg, info: FunctionInfo,

@@ -45,9 +45,9 @@ from typing import NamedTuple
 
 from tree_sitter import Node
 
-from xenpatch.analysis import typesafe
 from xenpatch.analysis.events import Act, OpAct
 from xenpatch.analysis.functions import FunctionInfo, strip_parens
+from xenpatch.analysis.headertexts import tree_texts
 from xenpatch.analysis.lockkeys import balanced_parens, squash
 from xenpatch.analysis.locktable import Effect
 from xenpatch.analysis.pathconds import predecessors
@@ -113,7 +113,7 @@ def element_macros(texts: Iterable[bytes]) -> dict[str, tuple[str, str]]:
 @cache
 def tree_elements(root: Path | None, arch: str | None) -> Mapping[str, tuple[str, str]]:
     """The element accessor macros of a tree's headers, once per process."""
-    return element_macros(typesafe.tree_texts(root, arch)) if root is not None else {}
+    return element_macros(tree_texts(root, arch)) if root is not None else {}
 
 
 def file_elements(root: Path | None, arch: str | None,

@@ -23,7 +23,7 @@ from pathlib import Path
 from tree_sitter import Node
 
 from xenpatch.analysis.functions import FunctionInfo
-from xenpatch.analysis.typesafe import tree_texts
+from xenpatch.analysis.headertexts import tree_texts
 from xenpatch.analysis.values import arg_truth
 from xenpatch.c import fields as fid
 from xenpatch.c.source import directives

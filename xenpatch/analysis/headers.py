@@ -17,6 +17,7 @@ from functools import cache, lru_cache, partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+from xenpatch.analysis.headertexts import tree_header_dirs
 from xenpatch.analysis.lockkeys import balanced_parens
 from xenpatch.analysis.locktable import Wrapper
 from xenpatch.c.noreturn import declared
@@ -225,17 +226,6 @@ def _index(root: Path, arch: str | None) -> HeaderIndex:
         for h in sorted(d.rglob("*.h")) if d.is_dir() else ():
             _scan(idx, h)
     return idx
-
-
-def tree_header_dirs(root: Path, arch: str | None) -> list[Path]:
-    """The directories of the tree's headers every file of ``arch`` sees
-    (searched to any depth)."""
-    dirs = [root / "include" / "xen"]
-    if arch is not None:
-        dirs.append(root / "arch" / arch / "include" / "asm")
-        # Trees before 4.17 (2022) keep them in include/asm-<arch>/.
-        dirs.append(root / "include" / f"asm-{arch}")
-    return dirs
 
 
 def local_header_dirs(root: Path, where: Path) -> list[Path]:

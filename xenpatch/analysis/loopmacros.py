@@ -38,7 +38,7 @@ from pathlib import Path
 
 from tree_sitter import Node
 
-from xenpatch.analysis import typesafe
+from xenpatch.analysis.headertexts import tree_texts
 from xenpatch.analysis.lockkeys import balanced_parens
 from xenpatch.c import fields as fid
 from xenpatch.c.cfg import Cfg, Kind
@@ -205,7 +205,7 @@ def _assigned(p: str, clause: str) -> bool:
 @cache
 def tree_loops(root: Path | None, arch: str | None) -> LoopSteps:
     """The loop macros of a tree's headers, once per process."""
-    return LoopSteps(loop_definitions(typesafe.tree_texts(root, arch)) if root is not None
+    return LoopSteps(loop_definitions(tree_texts(root, arch)) if root is not None
                      else {})
 
 

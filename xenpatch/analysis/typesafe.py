@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
 
+from xenpatch.analysis.headertexts import tree_texts
 from xenpatch.analysis.values import exact_macros
-from xenpatch.c.texts import read_bytes
 
 _CONT = re.compile(rb"\\\r?\n")
 _COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
@@ -200,26 +200,6 @@ def derive(texts: Iterable[bytes]) -> TypeSafe:
                     and {x1, x2} == {pa, pb} and pa != pb:
                 eqs.add(eq_name)
     return TypeSafe(frozenset(sentinels), frozenset(eqs))
-
-
-def _header_dirs(root: Path, arch: str | None) -> list[Path]:
-    """The directories headers.py indexes for an architecture's build."""
-    dirs = [root / "include" / "xen"]
-    if arch is not None:
-        dirs += [root / "arch" / arch / "include" / "asm", root / "include" / f"asm-{arch}"]
-    return dirs
-
-
-@cache
-def tree_texts(root: Path, arch: str | None) -> tuple[bytes, ...]:
-    out = []
-    for d in _header_dirs(root, arch):
-        for h in sorted(d.rglob("*.h")) if d.is_dir() else ():
-            try:
-                out.append(read_bytes(h))
-            except OSError:
-                continue
-    return tuple(out)
 
 
 @cache
