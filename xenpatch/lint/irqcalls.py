@@ -69,6 +69,8 @@ if TYPE_CHECKING:
 
 # Where a caller may hide: what the build compiles or includes.
 _DIRECTIVE = re.compile(rb"#(?:\\\r?\n|[^\n])*")
+# What bytes.lstrip() strips, then "(".
+_OPEN_PAREN = re.compile(rb"[ \t\n\r\x0b\x0c]*\(")
 
 
 def settle(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]],
@@ -233,7 +235,9 @@ def _mentions(root: Path, names: set[str], functions: set[str] | None = None,
             if path.suffix == ".c" and not here.isdisjoint(fns) else set()
         for n in here:
             how = "def" if n in defined else \
-                "proto" if path.suffix == ".h" and prototypes_only(code, n) else "use"
+                "proto" if path.suffix == ".h" and prototypes_only(
+                    code, n, scan.memo(("directives", i), partial(_directive_text, code))) \
+                else "use"
             out.setdefault(n, {})[p] = how
             if how == "use" and stated is not None and p not in stated.get(n, ()):
                 live.discard(n)
@@ -306,24 +310,36 @@ def defines_any(raw: bytes, names: frozenset[str]) -> bool:
 
 
 
-def prototypes_only(code: bytes, name: str) -> bool:
+def prototypes_only(code: bytes, name: str, directive_text: bytes | None = None) -> bool:
     """Is every mention of ``name`` in a header's code (comments and
     literals blank) a declaration at file scope: ``... name(...)`` up to a
-    ``;``, no body, not in a directive (a macro may call it)?"""
+    ``;``, no body, not in a directive (a macro may call it)?
+    ``directive_text``: _directive_text(code), if worked out before (a
+    header is asked about many names)."""
     word = re.compile(rb"\b" + re.escape(name.encode()) + rb"\b")
-    for m in directives(_DIRECTIVE, code):
-        if word.search(m.group(0)):
-            return False
+    if directive_text is None:
+        directive_text = _directive_text(code)
+    if word.search(directive_text):
+        return False
+    # The braces before each mention, counted on from the one before.
+    depth, at = 0, 0
     for m in word.finditer(code):
-        if code.count(b"{", 0, m.start()) != code.count(b"}", 0, m.start()):
+        start = m.start()
+        depth += code.count(b"{", at, start) - code.count(b"}", at, start)
+        at = start
+        if depth:
             return False  # in an inline's body, a struct, an initialiser
-        rest = code[m.end():]
-        if not rest.lstrip().startswith(b"("):
+        if _OPEN_PAREN.match(code, m.end()) is None:
             return False
-        semi, brace = rest.find(b";"), rest.find(b"{")
+        semi, brace = code.find(b";", m.end()), code.find(b"{", m.end())
         if semi < 0 or 0 <= brace < semi:
             return False
     return True
+
+
+def _directive_text(code: bytes) -> bytes:
+    """The code's directives, one a line (a word of one is a word here)."""
+    return b"\n".join(m.group(0) for m in directives(_DIRECTIVE, code))
 
 
 __all__ = ["defines_any", "prototypes_only", "settle"]

@@ -7,15 +7,16 @@ entrysettle.settle() and, three times over, witnesschain.py's chain
 search.  Each ask read and split every file of the tree again: on Xen 4.17
 ~1.5 s of the parent's serial CPU, five reads of each of 1,370 files.
 Here each file is read and split once: its code's words, indexed word to
-files, and the code, the text and the definitions of the files asked
-about kept for the run's later asks (the answers are those of a fresh read
+files, and the code, the text and the definitions of the files kept for
+the run's later asks (the answers are those of a fresh read
 of each file: the run reads a tree it does not change).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from xenpatch.analysis import fnptrs
 from xenpatch.c.source import identifier_set
@@ -34,6 +35,7 @@ class TreeScan:
         self._code: dict[int, bytes] = {}
         self._defs: dict[int, list[nameindex.Definition]] = {}
         self._raw_defs: dict[int, list[nameindex.Definition]] = {}
+        self._memo: dict[Any, Any] = {}
 
     def _scan(self) -> dict[bytes, list[int]]:
         if self._index is None:
@@ -46,7 +48,8 @@ class TreeScan:
                     self._raw.append(None)  # skipped, as a failed read is
                     continue
                 self._raw.append(raw)
-                for w in identifier_set(fnptrs.code_only(raw)):
+                self._code[i] = code = fnptrs.code_only(raw)
+                for w in identifier_set(code):
                     got = index.get(w)
                     if got is None:
                         index[w] = [i]
@@ -90,6 +93,12 @@ class TreeScan:
         if got is None:
             got = self._defs[i] = nameindex.scan_definitions(self.code(i))
         return got
+
+    def memo(self, key: Any, make: Callable[[], Any]) -> Any:
+        """``make()``, once per ``key`` (what a caller derives of a file)."""
+        if key not in self._memo:
+            self._memo[key] = make()
+        return self._memo[key]
 
     def raw_definitions(self, i: int) -> list[nameindex.Definition]:
         """nameindex.definitions() of file ``i``'s text as it is."""
