@@ -7,9 +7,10 @@ entrysettle.settle() and, three times over, witnesschain.py's chain
 search.  Each ask read and split every file of the tree again: on Xen 4.17
 ~1.5 s of the parent's serial CPU, five reads of each of 1,370 files.
 Here each file is read and split once: its code's words, indexed word to
-files, and the code, the text and the definitions of the files kept for
-the run's later asks (the answers are those of a fresh read
-of each file: the run reads a tree it does not change).
+files (the texts are not kept: the parent would hold the tree twice over
+at its peak, +27 MB on 4.17); the code and the definitions of the files
+the asks find are kept for the later asks (the answers are those of a
+fresh read of each file: the run reads a tree it does not change).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ class TreeScan:
         self.root = root
         self.paths: list[Path] = []
         self._index: dict[bytes, list[int]] | None = None
-        self._raw: list[bytes | None] = []
+        self._read: list[bool] = []
         self._code: dict[int, bytes] = {}
         self._defs: dict[int, list[nameindex.Definition]] = {}
         self._raw_defs: dict[int, list[nameindex.Definition]] = {}
@@ -45,11 +46,12 @@ class TreeScan:
                 try:
                     raw = path.read_bytes()
                 except OSError:
-                    self._raw.append(None)  # skipped, as a failed read is
+                    self._read.append(False)  # skipped, as a failed read is
                     continue
-                self._raw.append(raw)
-                self._code[i] = code = fnptrs.code_only(raw)
-                for w in identifier_set(code):
+                self._read.append(True)
+                # Neither text is kept (the tree's twice over in this
+                # process): read again for the few files asked about.
+                for w in identifier_set(fnptrs.code_only(raw)):
                     got = index.get(w)
                     if got is None:
                         index[w] = [i]
@@ -76,10 +78,15 @@ class TreeScan:
     def raw(self, i: int) -> bytes | None:
         """The text of file ``i`` (None: it could not be read)."""
         self._scan()
-        return self._raw[i]
+        if not self._read[i]:
+            return None
+        try:
+            return self.paths[i].read_bytes()
+        except OSError:
+            return None
 
     def code(self, i: int) -> bytes:
-        """fnptrs.code_only() of file ``i`` (read)."""
+        """fnptrs.code_only() of file ``i`` (one the index names: read)."""
         got = self._code.get(i)
         if got is None:
             raw = self.raw(i)
