@@ -117,9 +117,21 @@ _LITERAL = re.compile(r"^\(?\s*(?:false|true|NULL|-?\d+[uUlL]*|0x[0-9a-fA-F]+[uU
 
 
 def tested_params(f: FunctionUnit) -> frozenset[int]:
-    """The parameters (by index) that a branch of f tests."""
+    """The parameters (by index) that a branch of f tests (kept on the
+    parse per CFG: asked again for each call of f a chain follows)."""
     if f.cfg is None or f.info is None or not f.info.params:
         return frozenset()
+    key = ("tested params", id(f.cfg))
+    got = f.src.derived.get(key)
+    params = tuple(f.info.params)
+    if got is None or got[0] is not f.cfg or got[1] != params:
+        got = f.src.derived[key] = (f.cfg, params, _tested_params(f))
+    found: frozenset[int] = got[2]
+    return found
+
+
+def _tested_params(f: FunctionUnit) -> frozenset[int]:
+    assert f.cfg is not None and f.info is not None
     where = {p: i for i, p in enumerate(f.info.params)}
     out: set[int] = set()
     for node in f.cfg.nodes:

@@ -36,7 +36,13 @@ def file_config(src: SourceFile, config: CfgConfig, headers: frozenset[str]) -> 
     noreturn functions its headers and its own text declare, and those of
     its functions that never return."""
     base = config.with_noreturn(headers | declared(src.raw))
-    return base.with_noreturn(inferred(src, base))
+    # Kept on the parse: each pass over a kept parse (a tree's second and
+    # third) asks again with the same configuration.
+    got = src.derived.get("noreturn inferred")
+    if got is None or got[0] != base:
+        got = src.derived["noreturn inferred"] = (base, inferred(src, base))
+    found: frozenset[str] = got[1]
+    return base.with_noreturn(found)
 
 
 def returns(cfg: Cfg) -> bool:

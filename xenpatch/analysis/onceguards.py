@@ -89,10 +89,27 @@ def _lazy_static(src: SourceFile, var: str) -> bool:
     return bool(got)
 
 
+# A file-scope static pointer's declaration: the name before the first
+# ";" after "static" (no "(" nor "=" before it) follows a "*".
+_STATIC_POINTER = re.compile(rb"(?m)^static\b[^;(=]*\*\s*(\w+)\s*;")
+
+
+def _static_pointers(src: SourceFile) -> frozenset[str]:
+    """The names _STATIC_POINTER declares in the file: one scan of its text
+    for every variable asked (a scan per variable was 0.3 s of 4.17's run)."""
+    key = ("static pointers",)
+    got = src.derived.get(key)
+    if got is None:
+        got = src.derived[key] = frozenset(
+            m.group(1).decode() for m in _STATIC_POINTER.finditer(src.raw))
+    found: frozenset[str] = got
+    return found
+
+
 def _scan_static(src: SourceFile, var: str) -> bool:
     v = re.escape(var).encode()
     raw = src.raw
-    if re.search(rb"(?m)^static\b[^;(=]*\*\s*" + v + rb"\s*;", raw) is None:
+    if var not in _static_pointers(src):
         return False
     stores = re.findall(rb"(?<![\w.>])" + v + rb"\s*=(?!=)\s*([^;]*);", raw)
     return bool(stores) and not any(s.strip() in (b"NULL", b"0") for s in stores)

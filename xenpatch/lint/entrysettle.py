@@ -26,7 +26,7 @@ from xenpatch.analysis import fnptrs
 from xenpatch.analysis.headers import find_xen_root
 from xenpatch.analysis.lockentry import HeldSet, meet
 from xenpatch.analysis.locktable import Summary
-from xenpatch.c.source import directives, identifier_set
+from xenpatch.c.source import directives
 from xenpatch.lint.entryheld import (
     CALLS,
     FIELD,
@@ -36,7 +36,7 @@ from xenpatch.lint.entryheld import (
     held_of,
     summary_of,
 )
-from xenpatch.lint.inputs import tree_sources
+from xenpatch.lint.treescan import TreeScan
 
 
 def _mention_ok(code: bytes, start: int, end: int) -> bool:
@@ -135,35 +135,29 @@ def _decide(x: Path, said: Mapping[Path, HeldSet], own: bool) -> Summary | None:
     return summary_of(held) if held else None
 
 
-def settle(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[str, Summary]:
+def settle(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]],
+           scan: TreeScan | None = None) -> dict[str, Summary]:
     """The fields the files asked about (WANT_KEY), each with what every
     other file's calls through it hold, where every mention in the tree
-    is accounted for (module doc)."""
+    is accounted for (module doc).  ``scan``: the tree's text as the run
+    read it (treescan.py), if of this tree."""
     wants, said, own = _words(per_file)
     if not wants:
         return {}
     root = find_xen_root(Path(os.path.abspath(per_file[0][0])))
     if root is None:
         return {}
+    if scan is None or scan.root != root:
+        scan = TreeScan(root)
     # Per field, the files whose mentions are unaccounted for.
     bad: dict[str, set[Path]] = {f: set() for f in wants}
     words = {f[2:].encode(): [n for n in wants if n[2:] == f[2:]] for f in wants}
-    for path in sorted(tree_sources(root)):
-        try:
-            raw = path.read_bytes()
-        except OSError:
-            continue
-        # A substring search per name costs more than splitting the text
-        # into words once past a few dozen names (as irqcalls._mentions()).
-        if len(words) > 24:
-            if not any(w in words for w in identifier_set(raw)):
-                continue
-        elif not any(w in raw for w in words):
-            continue
-        code = fnptrs.code_only(raw)
-        ids = identifier_set(code)
+    hits = scan.naming(words)
+    for i in sorted(hits):
+        path = scan.paths[i]
+        code = scan.code(i)
         rp = Path(os.path.abspath(path))
-        for w in ids & words.keys():
+        for w in hits[i]:
             names = words[w]
             for name in names:
                 if rp not in said.get(name, {}) and \

@@ -39,11 +39,11 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from xenpatch.analysis import fnptrs
 from xenpatch.analysis.headers import find_xen_root
 from xenpatch.analysis.irqentry import (
     CALL_KEY,
@@ -59,15 +59,18 @@ from xenpatch.analysis.irqentry import (
     summary_state,
 )
 from xenpatch.analysis.locktable import Summary
-from xenpatch.c.source import directives, identifier_set
+from xenpatch.c.source import directives
 from xenpatch.lint import entrysettle, nameindex
 from xenpatch.lint.inputs import tree_sources
+from xenpatch.lint.treescan import TreeScan
 
 if TYPE_CHECKING:
     from xenpatch.lint.config import LintConfig
 
 # Where a caller may hide: what the build compiles or includes.
 _DIRECTIVE = re.compile(rb"#(?:\\\r?\n|[^\n])*")
+# What bytes.lstrip() strips, then "(".
+_OPEN_PAREN = re.compile(rb"[ \t\n\r\x0b\x0c]*\(")
 
 
 def settle(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]],
@@ -77,20 +80,25 @@ def settle(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]],
     lint/entrysettle.py, the locks other files' calls of a function, or
     through a field, hold.  ``config``: the run's, for the states carried
     through other files' functions (witnesschain.py; None: none)."""
-    out = _settle_irq(per_file, defined, config)
-    out.update(entrysettle.settle(per_file))
+    # Both read the tree's text: once (treescan.py), on the first ask.
+    root = find_xen_root(absolute(per_file[0][0])) if per_file else None
+    scan = TreeScan(root) if root is not None else None
+    out = _settle_irq(per_file, defined, config, scan)
+    out.update(entrysettle.settle(per_file, scan))
     return out
 
 
 def _settle_irq(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]],
                 defined: Mapping[Path, frozenset[str]] | None = None,
-                config: LintConfig | None = None) -> dict[str, Summary]:
+                config: LintConfig | None = None,
+                scan: TreeScan | None = None) -> dict[str, Summary]:
     """The tree-level IRQ facts that stand once every mention in the tree
     is accounted for (module doc).  ``per_file``: each linted file's path,
     name in the run (FileResult.path) and own exports (treeexports.tree_exports()
     leaves the call facts out).  ``defined``: the external functions of
     some C files (by absolute path, nameindex.external_names() of the text
-    on disk), which need not be read again for them."""
+    on disk), which need not be read again for them.  ``scan``: the
+    tree's text as the run read it (treescan.py), if of this tree."""
     calls: dict[str, Summary] = {}
     said: dict[str, set[Path]] = {}
     clash: set[str] = set()
@@ -152,19 +160,22 @@ def _settle_irq(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]],
     root = find_xen_root(absolute(per_file[0][0]))
     if root is None or any(not absolute(p).is_relative_to(root) for p, _, _ in per_file):
         return {}
+    if scan is None or scan.root != root:
+        scan = TreeScan(root)
     if chain:
         from xenpatch.lint.witnesschain import TreeText, tree_chains
 
         assert config is not None
+        tree = TreeText(partial(_defined_once, scan=scan), partial(_mentions, scan=scan),
+                        absolute)
         for n, chained in tree_chains([(p, d) for p, d, _ in per_file], every, chain, root,
-                                      config, TreeText(_defined_once, _mentions,
-                                                       absolute)).items():
+                                      config, tree).items():
             witnesses.setdefault(n, {}).update(chained)
     out: dict[str, Summary] = {}
     if witnesses:
         # A call reaches the one definition the tree has; with one per
         # architecture, which one is the build's.
-        once = _defined_once(root, set(witnesses), defined or {})
+        once = _defined_once(root, set(witnesses), defined or {}, scan)
         out.update({f"{WITNESS}{n}|{st}": s for n in sorted(once)
                     for st, s in witnesses[n].items()})
     if not calls and not unsure:
@@ -172,7 +183,7 @@ def _settle_irq(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]],
     stated = {n: said.get(n, set()) for n in calls}
     stated.update({f: set(by) for f, by in unsure.items() if f not in stated})
     mentions = _mentions(root, set(calls) | set(unsure), set(calls),
-                         stated if not set(calls) & set(unsure) else None)
+                         stated if not set(calls) & set(unsure) else None, scan)
     out.update({CALL_KEY + n: calls[n] for n in _accounted(calls, said, mentions)})
     for f, by in unsure.items():
         where = mentions.get(f, {})
@@ -197,41 +208,36 @@ def absolute(p: Path) -> Path:
 
 
 def _mentions(root: Path, names: set[str], functions: set[str] | None = None,
-              stated: Mapping[str, set[Path]] | None = None) -> dict[str, dict[Path, str]]:
+              stated: Mapping[str, set[Path]] | None = None,
+              scan: TreeScan | None = None) -> dict[str, dict[Path, str]]:
     """Per name, the files of the tree whose code mentions it, with how:
     "def" (a C file defining it; asked of ``functions`` only, default all),
     "proto" (a header declaring it only), "use" (anything else).  With
     ``stated`` (per name, the files whose mentions are accounted for), a
     name another file uses is dropped at once and looked for no further:
-    nothing can settle it any more (a field named "init" is in most files)."""
+    nothing can settle it any more (a field named "init" is in most files).
+    ``scan``: the tree as the run read it (treescan.py; default: read now)."""
     fns = names if functions is None else functions
+    scan = scan if scan is not None else TreeScan(root)
     out: dict[str, dict[Path, str]] = {}
     live = set(names)
-    for path in sorted(tree_sources(root)):
+    hits = scan.naming(n.encode() for n in names)
+    for i in sorted(hits):
         if not live:
             break
-        try:
-            raw = path.read_bytes()
-        except OSError:
-            continue
-        # A substring search per name costs more than splitting the text
-        # into words once past a few dozen names (measured on 4.17's tree).
-        if len(live) > 24:
-            if live.isdisjoint(w.decode() for w in identifier_set(raw)):
-                continue
-        elif not any(n.encode() in raw for n in live):
-            continue
-        code = fnptrs.code_only(raw)
-        words = identifier_set(code)
-        here = {n for n in live if n.encode() in words}
+        here = {w.decode() for w in hits[i]} & live
         if not here:
             continue
+        path = scan.paths[i]
+        code = scan.code(i)
         p = absolute(path)
-        defined = {d.name for d in nameindex.definitions(code)} \
+        defined = {d.name for d in scan.definitions(i)} \
             if path.suffix == ".c" and not here.isdisjoint(fns) else set()
         for n in here:
             how = "def" if n in defined else \
-                "proto" if path.suffix == ".h" and prototypes_only(code, n) else "use"
+                "proto" if path.suffix == ".h" and prototypes_only(
+                    code, n, scan.memo(("directives", i), partial(_directive_text, code))) \
+                else "use"
             out.setdefault(n, {})[p] = how
             if how == "use" and stated is not None and p not in stated.get(n, ()):
                 live.discard(n)
@@ -255,29 +261,42 @@ def _accounted(calls: Mapping[str, Summary], said: Mapping[str, set[Path]],
 
 
 def _defined_once(root: Path, names: set[str],
-                  defined: Mapping[Path, frozenset[str]] | None = None) -> set[str]:
+                  defined: Mapping[Path, frozenset[str]] | None = None,
+                  scan: TreeScan | None = None) -> set[str]:
     """The ``names`` that exactly one C file of the tree defines with
     external linkage.  ``defined``: what some files define so (a file
-    defining none of ``names`` is not read)."""
+    defining none of ``names`` is not read).  ``scan``: the tree as the
+    run read it (treescan.py; default: each file read now)."""
     count: dict[str, int] = {}
     # A definition's declarator starts its line (nameindex.definitions()
     # asks the same): a file where no line does so is not parsed for it.
     head = re.compile(rb"(?m)^(?:[A-Za-z_][^\n;(]*?\b)?(?:" +
                       b"|".join(re.escape(n.encode()) for n in sorted(names)) + rb")\s*\(")
-    for path in tree_sources(root):
+    if scan is not None:
+        scan.naming(())  # read
+        paths: Iterable[Path] = scan.paths
+    else:
+        paths = tree_sources(root)
+    for i, path in enumerate(paths):
         if path.suffix != ".c":
             continue
         known = defined.get(path) if defined else None
         if known is not None and known.isdisjoint(names):
             continue
-        try:
-            raw = path.read_bytes()
-        except OSError:
-            continue
+        if scan is not None:
+            raw = scan.raw(i)
+            if raw is None:
+                continue
+        else:
+            try:
+                raw = path.read_bytes()
+            except OSError:
+                continue
         if head.search(raw) is None:
             continue
         # The raw text, as the name index reads every file of a tree.
-        for d in nameindex.definitions(raw):
+        defs = scan.raw_definitions(i) if scan is not None else nameindex.definitions(raw)
+        for d in defs:
             if d.name in names and not d.static:
                 count[d.name] = count.get(d.name, 0) + 1
     return {n for n, c in count.items() if c == 1}
@@ -291,24 +310,36 @@ def defines_any(raw: bytes, names: frozenset[str]) -> bool:
 
 
 
-def prototypes_only(code: bytes, name: str) -> bool:
+def prototypes_only(code: bytes, name: str, directive_text: bytes | None = None) -> bool:
     """Is every mention of ``name`` in a header's code (comments and
     literals blank) a declaration at file scope: ``... name(...)`` up to a
-    ``;``, no body, not in a directive (a macro may call it)?"""
+    ``;``, no body, not in a directive (a macro may call it)?
+    ``directive_text``: _directive_text(code), if worked out before (a
+    header is asked about many names)."""
     word = re.compile(rb"\b" + re.escape(name.encode()) + rb"\b")
-    for m in directives(_DIRECTIVE, code):
-        if word.search(m.group(0)):
-            return False
+    if directive_text is None:
+        directive_text = _directive_text(code)
+    if word.search(directive_text):
+        return False
+    # The braces before each mention, counted on from the one before.
+    depth, at = 0, 0
     for m in word.finditer(code):
-        if code.count(b"{", 0, m.start()) != code.count(b"}", 0, m.start()):
+        start = m.start()
+        depth += code.count(b"{", at, start) - code.count(b"}", at, start)
+        at = start
+        if depth:
             return False  # in an inline's body, a struct, an initialiser
-        rest = code[m.end():]
-        if not rest.lstrip().startswith(b"("):
+        if _OPEN_PAREN.match(code, m.end()) is None:
             return False
-        semi, brace = rest.find(b";"), rest.find(b"{")
+        semi, brace = code.find(b";", m.end()), code.find(b"{", m.end())
         if semi < 0 or 0 <= brace < semi:
             return False
     return True
+
+
+def _directive_text(code: bytes) -> bytes:
+    """The code's directives, one a line (a word of one is a word here)."""
+    return b"\n".join(m.group(0) for m in directives(_DIRECTIVE, code))
 
 
 __all__ = ["defines_any", "prototypes_only", "settle"]

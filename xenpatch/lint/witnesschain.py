@@ -127,18 +127,35 @@ def file_chains(fa: FileAnalysis, incoming: Mapping[str, Mapping[str, Summary]],
 def callers_in(raw: bytes, name: str) -> list[str]:
     """The non-static functions of the text whose body names ``name`` (a
     superset of its callers: the run decides)."""
-    code = fnptrs.code_only(raw)
-    defs = nameindex.definitions(code)
-    word = name.encode()
-    out: list[str] = []
-    for i, d in enumerate(defs):
-        end = defs[i + 1].start if i + 1 < len(defs) else len(code)
-        if d.static or d.name == name:
-            continue
-        body = code[d.brace:max(end, d.brace)]
-        if word in body and name in nameindex.identifiers(body):
-            out.append(d.name)
-    return out
+    return _Bodies(raw).naming(name)
+
+
+class _Bodies:
+    """A text's non-static function bodies (code only), each split into
+    identifiers when first asked: a search asks a middle file about each
+    callee it may call (4.17: 1,682 asks of 361 files)."""
+
+    def __init__(self, raw: bytes) -> None:
+        self.code = code = fnptrs.code_only(raw)
+        defs = nameindex.definitions(code)
+        self.bodies: list[tuple[str, bool, bytes]] = []
+        for i, d in enumerate(defs):
+            end = defs[i + 1].start if i + 1 < len(defs) else len(code)
+            self.bodies.append((d.name, d.static, code[d.brace:max(end, d.brace)]))
+        self.ids: dict[int, frozenset[str]] = {}
+
+    def naming(self, name: str) -> list[str]:
+        word = name.encode()
+        out: list[str] = []
+        for i, (n, static, body) in enumerate(self.bodies):
+            if static or n == name or word not in body:
+                continue
+            ids = self.ids.get(i)
+            if ids is None:
+                ids = self.ids[i] = nameindex.identifiers(body)
+            if name in ids:
+                out.append(n)
+        return out
 
 
 def resolve(asked: Mapping[str, frozenset[str]],
@@ -160,6 +177,7 @@ def resolve(asked: Mapping[str, frozenset[str]],
     levels: list[list[tuple[str, str, list[str]]]] = []  # (file, callee, its callers there)
     seen = set(asked)
     todo = sorted(asked)
+    bodies: dict[str, _Bodies | None] = {}  # per file, read once
     for _ in range(hops):
         if not todo:
             break
@@ -168,10 +186,13 @@ def resolve(asked: Mapping[str, frozenset[str]],
         found = users(todo)
         for b in todo:
             for r in found.get(b, []):
-                raw = text(r)
-                if raw is None:
+                if r not in bodies:
+                    raw = text(r)
+                    bodies[r] = _Bodies(raw) if raw is not None else None
+                got = bodies[r]
+                if got is None:
                     continue
-                callers = callers_in(raw, b)
+                callers = got.naming(b)
                 if callers:
                     level.append((r, b, callers))
                     nxt.extend(a for a in callers if a not in seen)
