@@ -38,7 +38,7 @@ from xenpatch.analysis.headers import _INLINE, _definition, find_xen_root, heade
 from xenpatch.analysis.locktable import Summary
 from xenpatch.c.builtobjs import built_one
 from xenpatch.c.source import SourceError
-from xenpatch.lint import irqwitness, nameindex
+from xenpatch.lint import irqwitness, nameindex, unarmedsettle
 from xenpatch.lint.config import LintConfig
 from xenpatch.lint.irqcalls import absolute
 from xenpatch.lint.irqsafe import CODE, era_kinds
@@ -53,8 +53,18 @@ PerFile = tuple[Path, str, Mapping[str, Summary]]
 def merged(per_file: Sequence[PerFile],
            defined: Mapping[Path, frozenset[str]] | None = None) -> dict[str, Summary]:
     """irqwitness.merge() over the first passes and the records complete()
-    adds: a whole-tree run's XL017 facts across files."""
-    return irqwitness.merge([*per_file, *complete(per_file, defined=defined)])
+    adds: a whole-tree run's XL017 facts across files, with the functions
+    the tree enters only while check_lock() is off (unarmedsettle.py):
+    their witnesses are none, and their files' second passes read them."""
+    from xenpatch.lint import workers
+
+    config = workers.loaded(None)
+    arm, quiet = unarmedsettle.settle(per_file, config) if CODE in config.enabled \
+        else ({}, set())
+    out = irqwitness.merge([*per_file, *complete(per_file, defined=defined)],
+                           (lambda fn, file: (fn, file) in quiet) if quiet else None)
+    out.update(arm)
+    return out
 
 
 def complete(per_file: Sequence[PerFile], config: LintConfig | None = None,
