@@ -46,7 +46,6 @@ from dataclasses import dataclass, field
 from tree_sitter import Node
 
 from xenpatch.analysis import fnptrs
-from xenpatch.analysis.functions import collected
 from xenpatch.analysis.irqentry import cfg_nodes, node_of
 from xenpatch.analysis.irqtakes import call_nodes, calls_reach
 from xenpatch.analysis.unit import FunctionUnit
@@ -220,9 +219,11 @@ def _calls(g: FunctionUnit, code: bytes, mine: set[str]) -> Iterable[tuple[Node,
     body = g.node.child_by_field_name("body")
     if body is None:
         return
-    # Its parameters and locals: of its fill, else of its text alone.
-    facts = g.text_facts() or collected(g.src, g.node, g.name)
-    own = set(facts.params) | facts.locals
+    # Its parameters and locals where known (a unit not prepared has none
+    # read: a pointer of that name called counts as a call, and its
+    # declaration as a mention that is none: never unchecked).
+    facts = g.text_facts()
+    own = set(facts.params) | facts.locals if facts is not None else set()
     for m in _CALLED.finditer(code, body.start_byte, body.end_byte):
         n = m.group(1).decode()
         if n in mine or n in own or n in _NOT_CALLS:

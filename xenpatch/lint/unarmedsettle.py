@@ -21,6 +21,15 @@ the defining file's second pass (its functions' ``unarmed`` nodes), and
 here by irqwitness.merge(): a witness in a function entered with the check
 off is none.  A name with a mention left unaccounted (an .S caller, an
 address taken, a file not linted) is never settled.
+
+A run on some files of a tree (lint FILE, the hook) settles nothing here:
+a file's own chain from a disable or an arming enable to its static
+functions is decided alone (analysis/unarmed.py), but an entry other files
+decide keeps its takes checked, so the hook may keep a finding the
+whole-tree run drops (check_timer() of Xen 3.4's io_apic.c), never the
+other way.  Not done either: the calls witnessing a caller's context for
+the one-file check (irqentry.call_witnesses(), lint/irqsafectx.py) are
+marked unchecked by the caller's own nodes only.
 """
 
 from __future__ import annotations
