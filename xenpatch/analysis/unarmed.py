@@ -14,10 +14,10 @@ counter at most zero (it arms the check, or balances a disable before
 it); no function leaves the check armed for its caller other than by such
 a call in its own body.  Then:
 
-- An *arming* function calls an enable on every path from its entry
-  (every node reached before it can still reach it: no return, no end,
-  no endless loop without it), and no disable of its own can precede
-  that enable: it is entered with the check off.  Its
+- An *arming* function calls an enable that every way on from its entry
+  passes: the paths missing it neither return nor join the code after
+  it (they end in a panic or a halt), it is in no loop, and no disable
+  of its own can precede it: it is entered with the check off.  Its
   nodes no enable call may precede are unchecked (``unarmed``).
 - A call site in a function g is unchecked when a disable of g may
   precede it and no enable of g may (an enable after the disable is
@@ -49,7 +49,7 @@ from xenpatch.analysis import fnptrs
 from xenpatch.analysis.irqentry import cfg_nodes, node_of
 from xenpatch.analysis.irqtakes import call_nodes, calls_reach
 from xenpatch.analysis.unit import FunctionUnit
-from xenpatch.c.cfg import Cfg, call_name
+from xenpatch.c.cfg import Cfg, Kind, call_name
 from xenpatch.c.source import directives
 from xenpatch.graphs import reachable
 
@@ -104,18 +104,17 @@ class Apis:
         disabled, _ = self.after(g)
         cfg = g.cfg
         assert cfg is not None
-        back: dict[int, list[int]] = {}
-        for node in cfg.nodes:
-            for x in node.succ:
-                back.setdefault(x, []).append(node.id)
+        ends = (Kind.RETURN, Kind.EXIT)
         for e in call_nodes(g, self.enables):
             if e in disabled:
                 continue  # a disable of g's may come first: it balances that one
-            # On every path: each node a path from the entry reaches
-            # before it can still reach it (no return, no end, no loop
-            # forever without it).
-            before = reachable([cfg.entry], lambda i, e=e: () if i == e else cfg.nodes[i].succ)
-            if before <= reachable([e], lambda i: back.get(i, ())):
+            # Every way on passes it: the paths from the entry that miss it
+            # neither return nor join the code after it (they end in a
+            # panic or a halt, as __start_xen()'s early failures do).
+            miss = reachable([cfg.entry], lambda i, e=e: () if i == e else cfg.nodes[i].succ)
+            after = reachable(cfg.nodes[e].succ, lambda i: cfg.nodes[i].succ)
+            if e not in after and not any(cfg.nodes[i].kind in ends for i in miss) \
+                    and not (miss & after):
                 return True
         return False
 
