@@ -26,6 +26,8 @@ from pathlib import Path
 import pytest
 
 from lint.trees import alone, copied, edit, found_whole, wanted
+from xenpatch.analysis.locktable import Effect, Summary
+from xenpatch.lint import irqwitness
 from xenpatch.paths import fixtures_dir
 
 TREE = fixtures_dir() / "lint" / "unarmed"
@@ -94,3 +96,31 @@ def test_what_arms_and_what_does_not() -> None:
     apis.prepare = power.prepare
     # Enables after its own disable: balances it, arms nothing.
     assert not apis.arming(power.fns["enter_sleep"])
+
+
+def _lock(fn: str, file: str, line: int, state: str, more: str | None = None) -> Summary:
+    effects = [irqwitness._witness_effect(state, irqwitness.Witness(fn, file, line, "spin_lock",
+                                                                    "l"))]
+    if more is not None:
+        effects.append(Effect(irqwitness.MAYBE, "spin", more, "plain", "", None, "",
+                              inferred=True))
+    return Summary(tuple(effects), None)
+
+
+def test_a_witness_in_a_function_entered_unchecked_is_none() -> None:
+    """merge() with the functions the tree enters with the check off: a
+    file's marked witness there is dropped, unless another function's take
+    of the file may stand ("more")."""
+    on = {f"{irqwitness.LOCK}#l|on": _lock("h", "a.c", 3, "on")}
+
+    def tree(more: str) -> list[tuple[Path, str, dict[str, Summary]]]:
+        return [(Path("a.c"), "a.c", on),
+                (Path("b.c"), "b.c", {f"{irqwitness.LOCK}#l|off": _lock("f", "b.c", 5, "off",
+                                                                         more)})]
+
+    def quiet(fn: str, file: str) -> bool:
+        return (fn, file) == ("f", "b.c")
+
+    assert f"{irqwitness.RELINT}b.c" in irqwitness.merge(tree(""))
+    assert irqwitness.merge(tree(""), quiet) == {}
+    assert f"{irqwitness.RELINT}b.c" in irqwitness.merge(tree("more"), quiet)

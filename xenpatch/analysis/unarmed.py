@@ -91,8 +91,8 @@ class Apis:
         return g.cfg
 
     def arming(self, g: FunctionUnit) -> bool:
-        """Does g arm the check: an enable on every path, no disable of its
-        own before it (module doc)?"""
+        """Does g arm the check: an enable every way on from its entry
+        passes, no disable of its own before it (module doc)?"""
         got = self._arming.get(g)
         if got is None:
             got = self._arming[g] = self._arms(g)
