@@ -40,6 +40,7 @@ are its callers' business: the whole-tree settlement reads its body.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -76,6 +77,7 @@ class Apis:
     prepare: Callable[[FunctionUnit], None] = lambda _: None
     _after: dict[FunctionUnit, tuple[set[int], set[int]]] = field(default_factory=dict)
     _arming: dict[FunctionUnit, bool] = field(default_factory=dict)
+    _named: dict[tuple[FunctionUnit, frozenset[str]], bool] = field(default_factory=dict)
 
     def after(self, g: FunctionUnit) -> tuple[set[int], set[int]]:
         """(the nodes a disable of g may precede, those an enable may)."""
@@ -118,10 +120,15 @@ class Apis:
                 return True
         return False
 
-    @staticmethod
-    def _names(g: FunctionUnit, names: frozenset[str]) -> bool:
-        text = g.src.raw[g.node.start_byte:g.node.end_byte]
-        return any(n.encode() in text for n in names)
+    def _names(self, g: FunctionUnit, names: frozenset[str]) -> bool:
+        """Does g's text name one of ``names`` (the APIs: asked per call
+        site, worked out once per function and set)?"""
+        key = (g, names)
+        got = self._named.get(key)
+        if got is None:
+            text = g.src.raw[g.node.start_byte:g.node.end_byte]
+            got = self._named[key] = any(n.encode() in text for n in names)
+        return got
 
     def site(self, g: FunctionUnit, node: Callable[[], int | None]) -> Need:
         """A call at the CFG node ``node()`` of g: unchecked at once
@@ -161,9 +168,10 @@ class Closure:
 
 
 def closure(units: Iterable[FunctionUnit], refs: fnptrs.FnRefs, raw: bytes,
-            apis: Apis) -> Closure:
+            apis: Apis, calls: bool = True) -> Closure:
     """The file's conditions (module doc).  ``units``: its functions;
-    ``refs``: their references (fnptrs.index())."""
+    ``refs``: their references (fnptrs.index()); ``calls``: those of its
+    calls of other files' functions too (else none)."""
     fns = {g.name: g for g in units}
     by_start = {g.node.start_byte: g for g in fns.values()}
     code = fnptrs.code_only(raw)
@@ -184,7 +192,9 @@ def closure(units: Iterable[FunctionUnit], refs: fnptrs.FnRefs, raw: bytes,
     for name, g in fns.items():
         got = refs.callers(name) if name not in refs.escapes or not _named_only(
             g, refs, code) else (list(refs.direct.get(name, [])), refs.callbacks.get(name, []))
-        if got is None or got[1] or refs.fields_of(name) or name in macro_uses:
+        if got is None or got[1] or refs.fields_of(name) or name in macro_uses or (
+                g.is_static and not got[0]):
+            # (A static function no call reaches: none to be entered from.)
             raw_need[name] = NEVER
             continue
         need: Need = frozenset() if g.is_static else frozenset({name})
@@ -197,7 +207,7 @@ def closure(units: Iterable[FunctionUnit], refs: fnptrs.FnRefs, raw: bytes,
     # Its calls of the functions it does not define, by text.
     found: dict[str, Need] = {}
     counts: dict[str, int] = {}
-    for g in fns.values():
+    for g in fns.values() if calls else ():
         for call, n in _calls(g, code, set(fns)):
             counts[n] = counts.get(n, 0) + 1
             if found.get(n, _NOTHING) is not None:
@@ -297,14 +307,13 @@ def _bind(s: Need, own: Mapping[str, Need]) -> Need:
 
 
 def _word_counts(code: bytes, names: set[str]) -> dict[str, int]:
-    out: dict[str, int] = {}
     if not names:
-        return out
-    for m in re.finditer(rb"[A-Za-z_]\w*", code):
-        w = m.group(0).decode()
-        if w in names:
-            out[w] = out.get(w, 0) + 1
-    return out
+        return {}
+    words = Counter(_WORD.findall(code))
+    return {n: words.get(n.encode(), 0) for n in names}
+
+
+_WORD = re.compile(rb"[A-Za-z_]\w*")
 
 
 def _macro_mentions(code: bytes, names: set[str]) -> set[str]:

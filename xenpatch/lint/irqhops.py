@@ -59,10 +59,20 @@ def merged(per_file: Sequence[PerFile],
     from xenpatch.lint import workers
 
     config = workers.loaded(None)
-    arm, quiet = unarmedsettle.settle(per_file, config) if CODE in config.enabled \
-        else ({}, set())
-    out = irqwitness.merge([*per_file, *complete(per_file, defined=defined)],
-                           (lambda fn, file: (fn, file) in quiet) if quiet else None)
+    files = [*per_file, *complete(per_file, defined=defined)]
+    out = irqwitness.merge(files)
+    if CODE not in config.enabled:
+        return out
+    # Only the files the merge marks or names can change it: their
+    # witnesses' functions are the ones whose entries are settled.
+    named = {w.file for k, s in out.items() if k.startswith(irqwitness.LOCK)
+             for w in irqwitness.witnesses_of(s)}
+    named |= {k[len(irqwitness.RELINT):] for k in out if k.startswith(irqwitness.RELINT)}
+    if not named:
+        return out
+    arm, quiet = unarmedsettle.settle(per_file, config, named)
+    if quiet:
+        out = irqwitness.merge(files, lambda fn, file: (fn, file) in quiet)
     out.update(arm)
     return out
 

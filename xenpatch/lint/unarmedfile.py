@@ -6,6 +6,7 @@ unchecked nodes, with the facts the whole-tree run settles them by
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cached_property
 from pathlib import Path
 
 from xenpatch.analysis.fileanalysis import FileAnalysis
@@ -24,17 +25,33 @@ class Marked:
     the tree (maybe())."""
 
     def __init__(self, fa: FileAnalysis, config: LintConfig, mark: bool = True) -> None:
+        self.fa, self.mark = fa, mark
         self.apis = Apis(config.irqsafe_unchecked, config.irqsafe_enables, fa.prepare)
         self.api = frozenset(fa.table.names()) | frozenset(config.irq.calls) | \
             config.irqsafe_unchecked | config.irqsafe_enables
-        self.closure: Closure = closure(fa.order, fn_refs(fa), fa.src.raw, self.apis)
         if not mark:
             return
-        entered = entered_unchecked(self.closure,
-                                    unarmedsettle.outside_of(fa.external, fa.tree_path))
         for g in fa.order:
-            g.unarmed = self.apis.unarmed(g) if g.name in entered or self.apis.arming(g) \
-                else frozenset()
+            g.unarmed = frozenset()
+        outside = unarmedsettle.outside_of(fa.external, fa.tree_path)
+        # A function is entered with the check off only from a call after a
+        # disable or before an arming enable of the file's, or from the
+        # tree's callers settled so: else none is, and the closure waits
+        # for a witness to ask it (maybe()).
+        if not outside and not any(n.encode() in fa.src.raw for n in
+                                   self.apis.disables | self.apis.enables):
+            return
+        entered = entered_unchecked(self.closure, outside)
+        for g in fa.order:
+            if g.name in entered or self.apis.arming(g):
+                g.unarmed = self.apis.unarmed(g)
+
+    @cached_property
+    def closure(self) -> Closure:
+        # (The calls' conditions are worked out for facts_of() only: the
+        # tree asks them of the files a chain up from a witness reaches.)
+        return closure(self.fa.order, fn_refs(self.fa), self.fa.src.raw, self.apis,
+                       calls=not self.mark)
 
     def maybe(self, f: FunctionUnit, node: int) -> bool:
         """Is a take at CFG ``node`` of f one the tree may find unchecked:
@@ -44,13 +61,14 @@ class Marked:
         return bool(need) and node not in f.unarmed and node not in self.apis.after(f)[1]
 
     def exports(self, witnesses: Mapping[str, Summary]) -> dict[str, Summary]:
-        """The first-pass facts: the calls' conditions, and those of the
-        functions ``witnesses`` (irqwitness.exports()) name first."""
+        """The first-pass facts: the conditions of the functions
+        ``witnesses`` (irqwitness.exports()) name first (the calls' are
+        the tree's to ask, facts_of(), of the few files a chain up from
+        them reaches)."""
         from xenpatch.lint.irqwitness import witnesses_of
 
         named = {ws[0].fn for s in witnesses.values() if (ws := witnesses_of(s))}
-        return unarmedsettle.exports(self.calls,
-                                     {n: s for n in named
+        return unarmedsettle.exports({n: s for n in named
                                       if (s := self.closure.own.get(n)) is not None})
 
     @property
@@ -62,8 +80,8 @@ class Marked:
 
 def facts_of(path: Path, rel: str, config: LintConfig) -> dict[str, Need] | None:
     """The conditions of the calls of the C file at ``path`` (``rel``: its
-    path under xen/), for a file its first pass did not parse (it names no
-    lock nor IRQ move); None where it cannot be parsed."""
+    path under xen/) of other files' functions; None where it cannot be
+    parsed."""
     from xenpatch.lint.filelint import _parse, tree_path
 
     try:

@@ -1,20 +1,24 @@
 """Which functions a whole tree enters only while check_lock() is off,
 settled over every mention of their names (analysis/unarmed.py).
 
-Each file's first pass exports, per function it calls but does not define,
-the condition under which all its mentions of the name are calls made with
-the check off (``ARM + NAME``: the file's non-static functions that must be
-entered so from the other files; none: at once), when each mention is such
-a call; and per function of its own named by one of its XL017 witnesses
-(irqwitness.exports()), the same condition for entering it (``NEED +
-NAME``).  Here a non-static function's callers outside its defining C file
-are "off" when every mention of its name in a file built with that one
-(treeexports.architecture()) is accounted for: a header's prototype, a
-file that exported a condition for it, or a header's inline whose body
-names no disable/enable call and calls it -- the inline then standing for
-a function of the header, whose own mentions are accounted for the same
-way.  The conditions are met to a fixpoint, from the calls made with the
-check off at once (before __start_xen() arms it, after a disable).
+Each file's first pass exports, per function of its own named by one of
+its XL017 witnesses (irqwitness.exports()), the condition for entering it
+with the check off (``NEED + NAME``: the file's non-static functions whose
+callers in the other files must all call with it off; analysis/unarmed.py).
+Here those functions' callers are looked for up the tree: the C files
+mentioning one are analysed (lint/unarmedfile.facts_of(): per function the
+file calls but does not define, the condition under which each of its
+mentions is a call made with the check off, if each is a call), and so on
+up from their conditions.  A non-static function's callers outside its
+defining C file are "off" when every mention of its name in a file built
+with that one (treeexports.architecture()) is accounted for -- a header's
+prototype, a file whose condition for it was found, or a header's inline
+whose body names no disable/enable call and calls it (the inline then
+standing for a function of the header, whose own mentions are accounted
+for the same way) -- and one of them at least is a call (a function no C
+calls is a way in from outside: a hypercall, an entry from assembly).  The
+conditions are met to a fixpoint, from the calls made with the check off
+at once (before __start_xen() arms it, after a disable).
 
 The answer (``UNARMED + NAME|FILE``, FILE its path under xen/) is read by
 the defining file's second pass (its functions' ``unarmed`` nodes), and
@@ -35,7 +39,7 @@ marked unchecked by the caller's own nodes only.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from pathlib import Path
 
 from xenpatch.analysis.fnptrs import code_only
@@ -48,7 +52,6 @@ from xenpatch.lint.config import LintConfig
 from xenpatch.lint.irqcalls import _mentions, absolute
 from xenpatch.lint.treeexports import architecture
 
-ARM = LOCKS_KEY + "arm:"
 NEED = LOCKS_KEY + "need:"
 UNARMED = LOCKS_KEY + "unarmed:"
 
@@ -68,14 +71,10 @@ def need_of(s: Summary) -> frozenset[str]:
     return decode(s.effects[0].via) if s.effects else frozenset()
 
 
-def exports(calls: Mapping[str, Need], own: Mapping[str, Need]) -> dict[str, Summary]:
-    """A file's first-pass facts: its calls' conditions, and its own
-    functions' named in ``own`` (those its witnesses name)."""
-    # The empty name: the file's first pass said all it calls so.
-    out = {ARM: need_summary(frozenset())}
-    out.update({ARM + n: need_summary(s) for n, s in calls.items() if s is not None})
-    out.update({NEED + n: need_summary(s) for n, s in own.items() if s})
-    return out
+def exports(own: Mapping[str, Need]) -> dict[str, Summary]:
+    """A file's first-pass facts: the conditions of its functions named in
+    ``own`` (those its witnesses name), where the tree decides them."""
+    return {NEED + n: need_summary(s) for n, s in own.items() if s}
 
 
 def outside_of(external: Mapping[str, Summary], me: str) -> frozenset[str]:
@@ -86,14 +85,14 @@ def outside_of(external: Mapping[str, Summary], me: str) -> frozenset[str]:
                      if k.startswith(UNARMED) and k.endswith(tail))
 
 
-def settle(per_file: Sequence[PerFile], config: LintConfig,
+def settle(per_file: Sequence[PerFile], config: LintConfig, only: Set[str] | None = None,
            bound: int = BOUND) -> tuple[dict[str, Summary], set[tuple[str, str]]]:
     """The settled facts (module doc), and the (function, file as the run
     names it) entered with the check off among those the files' witnesses
-    name (``NEED``).  A C file of the run no first pass said anything of
-    (it names no lock nor IRQ move: not parsed) is analysed here where it
-    mentions the disable/enable calls or a name that could settle, up to
-    ``bound`` files: a chain cut there settles nothing more."""
+    name (``NEED``), of the files ``only`` names (None: all).  Only the
+    functions such an entry waits on are looked for, up their callers: the
+    C files of the run mentioning one are analysed here (facts_of()), up
+    to ``bound`` files (a chain cut there settles nothing more)."""
     from xenpatch.lint.unarmedfile import facts_of
 
     apis = config.irqsafe_unchecked | config.irqsafe_enables
@@ -104,75 +103,60 @@ def settle(per_file: Sequence[PerFile], config: LintConfig,
     for p, shown, ex in per_file:
         rp = absolute(p)
         display[rp] = shown
+        if only is not None and shown not in only:
+            continue
         for k, s in ex.items():
-            if k == ARM:
-                ran.add(rp)
-            elif k.startswith(ARM):
-                said.setdefault(k[len(ARM):], {})[rp] = need_of(s)
-            elif k.startswith(NEED):
+            if k.startswith(NEED):
                 needs.setdefault(rp, {})[k[len(NEED):]] = need_of(s)
     root = find_xen_root(absolute(per_file[0][0])) if per_file else None
-    if root is None or not apis:
+    todo = {(x, p) for p, got in needs.items() for s in got.values() for x in s}
+    if root is None or not apis or not todo:
         return {}, set()
-    mentions: dict[str, dict[Path, str]] = {}
     left = [bound]
 
-    def analyse(files: Iterable[Path]) -> bool:
-        more = False
-        for p in sorted(set(files)):
-            if p in ran or p.suffix != ".c" or p not in display or left[0] <= 0:
-                continue
-            ran.add(p)
-            left[0] -= 1
-            got = facts_of(p, p.relative_to(root).as_posix(), config) \
-                if p.is_relative_to(root) else None
-            for n, c in (got or {}).items():
-                if c is not None:
-                    said.setdefault(n, {})[p] = c
-                    more = True
-        return more
+    def analyse(p: Path) -> None:
+        if p in ran or p.suffix != ".c" or p not in display or left[0] <= 0:
+            return
+        ran.add(p)
+        left[0] -= 1
+        got = facts_of(p, p.relative_to(root).as_posix(), config) \
+            if p.is_relative_to(root) else None
+        for n, c in (got or {}).items():
+            if c is not None:
+                said.setdefault(n, {})[p] = c
 
-    # The files arming or disarming the check: where a chain starts.
-    analyse(p for w in _mentions(root, set(apis)).values() for p in w)
-    hopeful: set[str] = set()
-    while True:
-        # First as if every mention were accounted for: the names that
-        # could settle at all, the only ones the tree's text is read for.
-        grew = True
-        while grew:
-            grew = False
-            for n, by in said.items():
-                if n not in hopeful and all(c <= hopeful for c in by.values()):
-                    hopeful.add(n)
-                    grew = True
-        new = hopeful - set(mentions)
-        if not new:
-            break
-        mentions.update({n: {} for n in new})
-        mentions.update(_mentions(root, new))
-        if not analyse(p for n in new for p in mentions[n]):
-            break
-    if not hopeful:
-        return {}, set()
-    rules: dict[Fn, list[frozenset[Fn]]] = {}
-    inl: dict[Fn, list[frozenset[Fn]]] = {}
+    # Up the callers of the functions the witnesses' entries wait on.
+    mentions: dict[str, dict[Path, str]] = {}
     headers: dict[Path, dict[str, str]] = {}
-    for n in sorted(hopeful):
-        where = mentions.get(n, {})
-        for d in (p for p, how in where.items() if how == "def"):
-            conds = _accounted(n, d, where, said.get(n, {}), apis, headers, inl)
-            if conds is not None:
-                rules[(n, d)] = conds
-    # The header inlines standing for a caller: their own mentions.
-    if inl:
-        more = _mentions(root, {i for i, _ in inl})
-        for (i, h), _ in list(inl.items()):
-            if len(re.findall(r"\b" + re.escape(i) + r"\b", headers[h]["\0code"])) != 1:
-                continue  # named again in its header: a caller not stated
-            where = {p: how for p, how in more.get(i, {}).items() if p != h}
-            conds = _accounted(i, h, where, said.get(i, {}), apis, headers, None)
-            if conds is not None:
-                rules[(i, h)] = conds
+    rules: dict[Fn, list[frozenset[Fn]]] = {}
+    done: set[Fn] = set()
+    while todo:
+        names = {n for n, _ in todo} - set(mentions)
+        if names:
+            mentions.update({n: {} for n in names})
+            mentions.update(_mentions(root, names))
+        for n, d in sorted(todo):
+            for p in mentions[n]:
+                if p != d:
+                    analyse(p)
+        done |= todo
+        new: set[Fn] = set()
+        for n, d in sorted(todo):
+            where = mentions[n]
+            if d.suffix == ".h":
+                if len(re.findall(r"\b" + re.escape(n) + r"\b", headers[d]["\0code"])) != 1:
+                    continue  # named again in its header: a caller not stated
+                where = {p: how for p, how in where.items() if p != d}
+            elif where.get(d) != "def":
+                continue
+            inl: dict[Fn, list[frozenset[Fn]]] = {}
+            conds = _accounted(n, d, where, said.get(n, {}), apis, headers,
+                               inl if d.suffix == ".c" else None)
+            if not conds:
+                continue  # a caller not stated, or none in C: a way in from outside
+            rules[(n, d)] = conds
+            new |= {f for c in conds for f in c}
+        todo = new - done
     off: set[Fn] = set()
     grew = True
     while grew:
@@ -262,4 +246,4 @@ def _close(code: bytes, brace: int) -> int | None:
     return None
 
 
-__all__ = ["ARM", "NEED", "UNARMED", "exports", "need_of", "outside_of", "settle"]
+__all__ = ["NEED", "UNARMED", "exports", "need_of", "outside_of", "settle"]
