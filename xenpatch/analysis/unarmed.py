@@ -24,9 +24,10 @@ a call in its own body.  Then:
   followed here, unlike irqtakes.unchecked_nodes()), or when no enable of
   g may precede it and g is arming or itself entered unchecked.
 - A function is entered unchecked when every mention of its name is such
-  a call: not stored in a field, not passed as a pointer, not named by a
-  macro (other than its own #define alternative), not handed to an API
-  calling it back.  Over one file that is a condition (``Need``): the
+  a call, and there is one at least (a function nothing calls is entered
+  from outside: a hypercall, an entry from assembly): not stored in a
+  field, not passed as a pointer, not named by a macro (other than its
+  own #define alternative), not handed to an API calling it back.  Over one file that is a condition (``Need``): the
   file's non-static functions whose every caller in the other files must
   be unchecked too, or ``NEVER``.  A whole-tree run settles those
   conditions over every mention in the tree (lint/unarmedsettle.py); a
