@@ -27,12 +27,12 @@ a call in its own body.  Then:
   a call, and there is one at least (a function nothing calls is entered
   from outside: a hypercall, an entry from assembly): not stored in a
   field, not passed as a pointer, not named by a macro (other than its
-  own #define alternative), not handed to an API calling it back.  Over one file that is a condition (``Need``): the
-  file's non-static functions whose every caller in the other files must
-  be unchecked too, or ``NEVER``.  A whole-tree run settles those
-  conditions over every mention in the tree (lint/unarmedsettle.py); a
-  name it does not settle keeps its takes checked (one finding more,
-  never a guess).
+  own #define alternative), not handed to an API calling it back.  Over
+  one file that is a condition (``Need``): the file's non-static
+  functions whose every caller in the other files must be unchecked too,
+  or ``NEVER``.  A whole-tree run settles those conditions over every
+  mention in the tree (lint/unarmedsettle.py); a name it does not settle
+  keeps its takes checked (one finding more, never a guess).
 
 A header inline's calls (smpboot_setup_io_apic() calling setup_IO_APIC())
 are its callers' business: the whole-tree settlement reads its body.
