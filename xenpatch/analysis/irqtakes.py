@@ -152,15 +152,35 @@ def _before_in_node(acts: Sequence[object], line: int, col: int) -> bool:
 def unchecked_nodes(f: FunctionUnit, names: frozenset[str]) -> set[int]:
     """The CFG nodes a call of one of ``names`` (after which check_lock()
     checks nothing: spin_debug_disable()) may precede, its own included:
-    a take there latches nothing.  Its re-enabling is not followed."""
+    a take there latches nothing.  Its re-enabling is not followed.  With
+    them, the nodes where the check is off by the way f is entered (its
+    ``unarmed``, analysis/unarmed.py)."""
+    cfg = f.cfg
+    if cfg is None or not names or not any(n.encode() in f.src.text(f.node).encode()
+                                           for n in names):
+        return set(f.unarmed) if cfg is not None else set()
+    return calls_reach(f, names) | f.unarmed
+
+
+def calls_reach(f: FunctionUnit, names: frozenset[str]) -> set[int]:
+    """The CFG nodes a call of one of ``names`` may precede, its own node
+    included."""
     cfg = f.cfg
     if cfg is None or not names or not any(n.encode() in f.src.text(f.node).encode()
                                            for n in names):
         return set()
-    calls = _calls_under(f)
-    at = [node.id for node in cfg.nodes if node.ast is not None and any(
-        call_name(f.src, c) in names for c in calls(node.ast))]
+    at = call_nodes(f, names)
     return reachable(at, lambda i: cfg.nodes[i].succ) if at else set()
+
+
+def call_nodes(f: FunctionUnit, names: frozenset[str]) -> list[int]:
+    """The CFG nodes holding a call of one of ``names``."""
+    cfg = f.cfg
+    if cfg is None:
+        return []
+    calls = _calls_under(f)
+    return [node.id for node in cfg.nodes if node.ast is not None and any(
+        call_name(f.src, c) in names for c in calls(node.ast))]
 
 
 def function_takes(f: FunctionUnit, kinds: frozenset[str],
@@ -465,6 +485,8 @@ def state_in(states: Sequence[State], acts: Sequence[Sequence[object]], node: in
     return next(iter(seen)) if len(seen) == 1 and None not in seen else None
 
 
-__all__ = ["Call", "Take", "Template", "ahead_at", "ahead_seeds", "ahead_states", "function_takes",
+__all__ = ["Call", "Take", "Template", "ahead_at", "ahead_seeds", "ahead_states", "call_nodes",
+           "calls_reach",
+           "function_takes",
            "nonnull_at", "settle",
            "state_at", "state_in", "states_by_node", "tainted", "unchecked_nodes"]

@@ -46,6 +46,10 @@ class FunctionUnit:
     # The dataflow runs over its CFG and facts by entry state, kept with
     # the fill they are of (kept.run_engine); None: not kept.
     runs: dict[Any, Any] | None = None
+    # The CFG nodes where check_lock() is off because of how the function
+    # is entered (analysis/unarmed.py): it arms the check itself, or only
+    # code running with it off calls it.  Set by the lint per run.
+    unarmed: frozenset[int] = frozenset()
 
     @cached_property
     def is_static(self) -> bool:

@@ -18,6 +18,8 @@ class LintConfig(AnalysisConfig):
     irqsafe_eras: tuple[Era, ...] = ()
     # Calls after which check_lock() checks nothing (spin_debug_disable()).
     irqsafe_unchecked: frozenset[str] = frozenset()
+    # Calls that arm it again (spin_debug_enable(), analysis/unarmed.py).
+    irqsafe_enables: frozenset[str] = frozenset()
 
     @staticmethod
     def load(rules: Path | None = None) -> LintConfig:
@@ -31,8 +33,12 @@ class LintConfig(AnalysisConfig):
         unchecked = data.get("irqsafe", {}).get("unchecked", [])
         if not isinstance(unchecked, list) or not all(isinstance(n, str) for n in unchecked):
             raise ValueError(f"{d / 'lint.toml'}: irqsafe.unchecked must list function names")
+        enables = data.get("irqsafe", {}).get("enables", [])
+        if not isinstance(enables, list) or not all(isinstance(n, str) for n in enables):
+            raise ValueError(f"{d / 'lint.toml'}: irqsafe.enables must list function names")
         return LintConfig(**analysis_fields(d, data), enabled=enabled, irqsafe_eras=eras,
-                          irqsafe_unchecked=frozenset(unchecked))
+                          irqsafe_unchecked=frozenset(unchecked),
+                          irqsafe_enables=frozenset(enables))
 
 
 def lint_rules_dir() -> Path:

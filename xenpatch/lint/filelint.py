@@ -53,7 +53,15 @@ from xenpatch.c.source import (
     parse_bytes,
     stray_errors,
 )
-from xenpatch.lint import entryheld, irqacross, irqentries, irqwitness, reuse, suppress
+from xenpatch.lint import (
+    entryheld,
+    irqacross,
+    irqentries,
+    irqwitness,
+    reuse,
+    suppress,
+    unarmedfile,
+)
 from xenpatch.lint.checks import CheckObserver, PercpuOracle, RawFinding
 from xenpatch.lint.config import LintConfig
 from xenpatch.lint.findings import LOCK_API_DEFINITION, FileResult, Finding
@@ -157,6 +165,8 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
     safe_kinds = fa.headers.memo(("irqsafe-era", config.irqsafe_eras), lambda: era_kinds(
         config.irqsafe_eras, fa.headers.root)) if CODE in config.enabled else frozenset()
     refs_of = functools.cache(lambda: irqentries.fn_refs(fa))
+    # Functions entered with check_lock() off: their takes latch nothing.
+    marked = unarmedfile.mark(fa, config) if safe_kinds else None
     takes = contested((f for f, _, _ in done), safe_kinds) if safe_kinds else {}
     first = {f: res for f, res, _ in done}
     # The functions whose checks read the state they are entered in (an IRQ
@@ -204,9 +214,13 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
             fa, {f: res for f, res in rooted.items() if f not in boot}, first, refs_of,
                                               config.irqsafe_unchecked))
         if xrec is not None:
-            result.exports.update(irqwitness.exports(
+            got = irqwitness.exports(
                 xrec, irqentries.entered(fa, done, also - wanted, entries, runs, first, refs_of),
-                rel))
+                rel, marked.maybe if marked is not None else None)
+            result.exports.update(got)
+        if marked is not None:
+            # What the tree settles the entries with the check off by.
+            result.exports.update(marked.exports(got if xrec is not None else {}))
     for f in rel:
         if f.skip is not None:
             result.skipped.append((f.name, fa.src.line_of(f.node.start_byte), f.skip))

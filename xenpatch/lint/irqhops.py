@@ -38,7 +38,7 @@ from xenpatch.analysis.headers import _INLINE, _definition, find_xen_root, heade
 from xenpatch.analysis.locktable import Summary
 from xenpatch.c.builtobjs import built_one
 from xenpatch.c.source import SourceError
-from xenpatch.lint import irqwitness, nameindex
+from xenpatch.lint import irqwitness, nameindex, unarmedsettle
 from xenpatch.lint.config import LintConfig
 from xenpatch.lint.irqcalls import absolute
 from xenpatch.lint.irqsafe import CODE, era_kinds
@@ -53,8 +53,28 @@ PerFile = tuple[Path, str, Mapping[str, Summary]]
 def merged(per_file: Sequence[PerFile],
            defined: Mapping[Path, frozenset[str]] | None = None) -> dict[str, Summary]:
     """irqwitness.merge() over the first passes and the records complete()
-    adds: a whole-tree run's XL017 facts across files."""
-    return irqwitness.merge([*per_file, *complete(per_file, defined=defined)])
+    adds: a whole-tree run's XL017 facts across files, with the functions
+    the tree enters only while check_lock() is off (unarmedsettle.py):
+    their witnesses are none, and their files' second passes read them."""
+    from xenpatch.lint import workers
+
+    config = workers.loaded(None)
+    files = [*per_file, *complete(per_file, defined=defined)]
+    out = irqwitness.merge(files)
+    if CODE not in config.enabled:
+        return out
+    # Only the files the merge marks or names can change it: their
+    # witnesses' functions are the ones whose entries are settled.
+    named = {w.file for k, s in out.items() if k.startswith(irqwitness.LOCK)
+             for w in irqwitness.witnesses_of(s)}
+    named |= {k[len(irqwitness.RELINT):] for k in out if k.startswith(irqwitness.RELINT)}
+    if not named:
+        return out
+    arm, quiet = unarmedsettle.settle(per_file, config, named)
+    if quiet:
+        out = irqwitness.merge(files, lambda fn, file: (fn, file) in quiet)
+    out.update(arm)
+    return out
 
 
 def complete(per_file: Sequence[PerFile], config: LintConfig | None = None,

@@ -83,7 +83,7 @@ with IRQs on a lock some other file takes _irq) is the whole-tree run's.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -410,8 +410,13 @@ def records(rec: Records, name: str) -> dict[str, Summary]:
 
 
 def exports(rec: Records, runs: Mapping[FunctionUnit, Result],
-            relevant: Sequence[FunctionUnit]) -> dict[str, Summary]:
-    """The file's first-pass facts (module doc)."""
+            relevant: Sequence[FunctionUnit],
+            maybe: Callable[[FunctionUnit, int], bool] | None = None) -> dict[str, Summary]:
+    """The file's first-pass facts (module doc).  ``maybe(f, node)``: may
+    the tree find a take or call at f's CFG node made with check_lock()
+    off (lint/unarmedfile.py)?  A witness so is followed by the first one
+    that may not, and marked (``MAYBE``): merge() drops it where the tree
+    did find so, keeping it if other takes of the file might stand."""
     fa = rec.fa
     out: dict[str, Summary] = {}
     for f in relevant:
@@ -423,6 +428,20 @@ def exports(rec: Records, runs: Mapping[FunctionUnit, Result],
         out.update(records(rec, f.name))
     locks: dict[str, tuple[tuple[int, int], Witness]] = {}
     calls: dict[str, tuple[tuple[int, int], Witness]] = {}
+    # Per key, the first witness no take of which the tree may find
+    # unchecked, and whether another function's may be (maybe()).
+    sure: dict[str, tuple[tuple[int, int], Witness]] = {}
+    doubt: dict[str, set[str]] = {}
+
+    def keep(into: dict[str, tuple[tuple[int, int], Witness]], k: str, f: FunctionUnit,
+             node: int, at: tuple[int, int], w: Witness) -> None:
+        if k not in into or at < into[k][0]:
+            into[k] = (at, w)
+        if maybe is not None and maybe(f, node):
+            doubt.setdefault(k, set()).add(f.name)
+        elif k not in sure or at < sure[k][0]:
+            sure[k] = (at, w)
+
     for f, res in runs.items():
         if f.info is None:
             continue
@@ -434,28 +453,54 @@ def exports(rec: Records, runs: Mapping[FunctionUnit, Result],
             if ident is None:
                 continue
             w = Witness(f.name, fa.src.path, t.line, t.callee or t.via, t.key)
-            k = f"{LOCK}{ident}|{IRQ if t.off else st}"
-            if k not in locks or (t.line, t.col) < locks[k][0]:
-                locks[k] = ((t.line, t.col), w)
+            keep(locks, f"{LOCK}{ident}|{IRQ if t.off else st}", f, t.node, (t.line, t.col), w)
         for c in called:
             st = state_in(by_node.get(c.node, ()), f.info.acts, c.node, c.line, c.col,
                           rec.ahead(f, c.node, c.line, c.col))
             if st is None:
                 continue
-            k = f"{CALLS}{c.name}|{st}"
-            if k not in calls or (c.line, c.col) < calls[k][0]:
-                calls[k] = ((c.line, c.col), Witness(f.name, fa.src.path, c.line, c.name, ""))
+            keep(calls, f"{CALLS}{c.name}|{st}", f, c.node, (c.line, c.col),
+                 Witness(f.name, fa.src.path, c.line, c.name, ""))
     for k, (_, w) in [*locks.items(), *calls.items()]:
-        out[k] = Summary((_witness_effect(k.rpartition("|")[2], w),), None)
+        st = k.rpartition("|")[2]
+        effects = [_witness_effect(st, w)]
+        if w.fn in doubt.get(k, ()):
+            if k in sure:
+                effects.append(_witness_effect(st, sure[k][1]))
+            more = bool(doubt[k] - {w.fn})
+            effects.append(Effect(MAYBE, "spin", "more" if more else "", "plain", "", None,
+                                  "", inferred=True))
+        out[k] = Summary(tuple(effects), None)
     return out
 
 
-def merge(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[str, Summary]:
+# An effect marking a file's witness as one the tree may find unchecked.
+MAYBE = "irqwitness-maybe"
+
+
+def standing(s: Summary, quiet: Callable[[str, str], bool] | None) -> list[Witness]:
+    """A file's witnesses of a key, less its first where that is marked
+    (exports()) and in a function the tree entered with the check off
+    (``quiet(fn, file)``): then the next one, or itself where another
+    function's take might stand (no finding fewer), else none."""
+    ws = witnesses_of(s)
+    mark = next((e for e in s.effects if e.action == MAYBE), None)
+    if mark is None or quiet is None or not ws or not quiet(ws[0].fn, ws[0].file):
+        return ws
+    if len(ws) > 1:
+        return ws[1:]
+    return ws if mark.mode == "more" else []
+
+
+def merge(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]],
+          quiet: Callable[[str, str], bool] | None = None) -> dict[str, Summary]:
     """The tree's takes per lock and state (module doc), the callees'
     records the files' second passes bind, and the files to lint again.
     A whole-tree run gives first the records of the functions called with
     IRQs known off that no first pass gave (irqhops.merged(): a file naming
-    no lock op is not parsed by its first pass)."""
+    no lock op is not parsed by its first pass).  ``quiet(fn, file)``: is
+    the function entered with check_lock() off (lint/unarmedsettle.py):
+    its witnesses are none (standing())."""
     defs: dict[str, dict[Path, list[Summary | None]]] = {}
     found: dict[tuple[str, str], list[Witness]] = {}
     calls: list[tuple[str, str, Witness]] = []
@@ -469,10 +514,10 @@ def merge(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]]) -> dict[s
                 defs.setdefault(name, {}).setdefault(path, [None, None])[at] = s
             elif k.startswith(LOCK):
                 ident, _, st = k[len(LOCK):].rpartition("|")
-                found.setdefault((ident, st), []).extend(witnesses_of(s))
+                found.setdefault((ident, st), []).extend(standing(s, quiet))
             elif k.startswith(CALLS):
                 name, _, st = k[len(CALLS):].rpartition("|")
-                calls.extend((name, st, w) for w in witnesses_of(s))
+                calls.extend((name, st, w) for w in standing(s, quiet))
     asked = {k[len(ASK):] for _, _, ex in per_file for k in ex if k.startswith(ASK)}
     own: dict[str, list[Template]] = {}
     hops: dict[str, list[Template]] = {}
@@ -610,7 +655,8 @@ def wanted(external: Mapping[str, Summary], path: str) -> bool:
     return RELINT + path in external
 
 
-__all__ = ["ASK", "CALLS", "HOPS", "LOCK", "RELINT", "Records", "SAFE", "TAKES", "XKEY",
+__all__ = ["ASK", "CALLS", "HOPS", "LOCK", "MAYBE", "RELINT", "Records", "SAFE", "TAKES", "XKEY",
            "built_together", "composed", "effect", "exports", "home_of", "merge",
-           "record_templates", "records", "safe_of", "safe_takes", "take_state", "wanted",
+           "record_templates", "records", "safe_of", "safe_takes", "standing", "take_state",
+           "wanted",
            "witnesses_of"]

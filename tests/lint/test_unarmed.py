@@ -1,0 +1,126 @@
+"""Takes in functions entered only while check_lock() is off latch nothing
+(analysis/unarmed.py, lint/unarmedsettle.py).
+
+fixtures/lint/unarmed/ is a small x86 tree.  vector_lock (irq.c) is
+IRQ-unsafe: the hypercall do_vector_op() takes it with IRQs on, and
+grab_vector() plainly in its callers' state.  The boot path start_hyp()
+(setup.c) arms the check with spin_debug_enable() on its only path, so
+what it calls before is entered with the check off: prepare_cpus()
+(smpboot.c) -> boot_cpus() -> init_uni() (apic.c) and the header inline
+hooks_setup_timer() -> setup_timer_hw() (ioapic.c) -> check_clock(),
+which calls grab_vector() with IRQs off: no finding.  The restart path
+machine_restart() (shutdown.c) disables the check, then calls its static
+real_restart() and reboot.c's bios_restart(), and the suspend path
+enter_sleep() (power.c) calls sleep.c's sleep_lowlevel() between its
+disable and enable: no finding.  Kept: timer_fallback() (its address is
+stored in a field: who else calls it is unknown), map_vectors() (called
+before the enable and from the hypercall), late_timer() (after the
+enable), sleep_prepare() (before enter_sleep()'s disable: enter_sleep()
+enables after its own disable, so it arms nothing and is entered as any
+function)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lint.trees import alone, copied, edit, found_whole, wanted
+from xenpatch.analysis.locktable import Effect, Summary
+from xenpatch.lint import irqwitness
+from xenpatch.paths import fixtures_dir
+
+TREE = fixtures_dir() / "lint" / "unarmed"
+
+# Each test with a cache of its own (conftest.py).
+pytestmark = pytest.mark.usefixtures("fresh_cache")
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_takes_entered_with_the_check_off_latch_nothing(jobs: int) -> None:
+    got = found_whole(TREE, jobs)
+    assert got == wanted(TREE)
+    assert got["arch/x86/shutdown.c"] == [] and got["arch/x86/reboot.c"] == []
+    assert got["arch/x86/sleep.c"] == []
+    assert (20, "XL017") not in got["arch/x86/ioapic.c"]
+
+
+def test_a_file_alone_keeps_what_other_files_decide() -> None:
+    """The hook: a file's own static chain after a disable is decided
+    alone (real_restart()); an entry other files decide is not settled
+    (check_clock(), sleep_lowlevel(), bios_restart()): the finding stays."""
+    assert alone(TREE, "arch/x86/shutdown.c") == []
+    assert [f.line for f in alone(TREE, "arch/x86/ioapic.c")] == [20, 34, 58, 71, 84]
+    assert [f.line for f in alone(TREE, "arch/x86/sleep.c")] == [16]
+
+
+def test_a_caller_with_the_check_on_keeps_it(tmp_path: Path) -> None:
+    """prepare_cpus() called again after the enable: the chain to
+    check_clock() is entered with the check on too."""
+    root = copied(TREE, tmp_path)
+    edit(root / "arch" / "x86" / "setup.c", "    late_timer();\n",
+         "    late_timer();\n    prepare_cpus();\n")
+    assert (20, "XL017") in found_whole(root)["arch/x86/ioapic.c"]
+
+
+def test_an_enable_on_some_paths_arms_nothing(tmp_path: Path) -> None:
+    """start_hyp() enabling on one branch only: its entry is not known
+    to be with the check off."""
+    root = copied(TREE, tmp_path)
+    edit(root / "arch" / "x86" / "setup.c", "    spin_debug_enable();\n",
+         "    if ( booted )\n        spin_debug_enable();\n")
+    edit(root / "arch" / "x86" / "setup.c", "void start_hyp(void)\n",
+         "extern int booted;\n\nvoid start_hyp(void)\n")
+    got = found_whole(root)["arch/x86/ioapic.c"]
+    assert (20, "XL017") in got
+
+
+def test_an_asm_caller_is_a_caller_not_stated(tmp_path: Path) -> None:
+    """bios_restart() named by an assembly file: a way in the tree's C
+    cannot state."""
+    root = copied(TREE, tmp_path)
+    (root / "arch" / "x86" / "entry.S").write_text("    call bios_restart\n")
+    assert found_whole(root)["arch/x86/reboot.c"] == [(14, "XL017")]
+
+
+def test_what_arms_and_what_does_not() -> None:
+    """The arming rule itself, on the fixture's functions."""
+    from lint.trees import analysed
+    from xenpatch.analysis.unarmed import Apis
+
+    apis = Apis(frozenset({"spin_debug_disable"}), frozenset({"spin_debug_enable"}))
+    setup = analysed(TREE / "arch" / "x86" / "setup.c")
+    power = analysed(TREE / "arch" / "x86" / "power.c")
+    apis.prepare = setup.prepare
+    assert apis.arming(setup.fns["start_hyp"])
+    apis.prepare = power.prepare
+    # Enables after its own disable: balances it, arms nothing.
+    assert not apis.arming(power.fns["enter_sleep"])
+
+
+def _lock(fn: str, file: str, line: int, state: str, more: str | None = None) -> Summary:
+    effects = [irqwitness._witness_effect(state, irqwitness.Witness(fn, file, line, "spin_lock",
+                                                                    "l"))]
+    if more is not None:
+        effects.append(Effect(irqwitness.MAYBE, "spin", more, "plain", "", None, "",
+                              inferred=True))
+    return Summary(tuple(effects), None)
+
+
+def test_a_witness_in_a_function_entered_unchecked_is_none() -> None:
+    """merge() with the functions the tree enters with the check off: a
+    file's marked witness there is dropped, unless another function's take
+    of the file may stand ("more")."""
+    on = {f"{irqwitness.LOCK}#l|on": _lock("h", "a.c", 3, "on")}
+
+    def tree(more: str) -> list[tuple[Path, str, dict[str, Summary]]]:
+        return [(Path("a.c"), "a.c", on),
+                (Path("b.c"), "b.c", {f"{irqwitness.LOCK}#l|off": _lock("f", "b.c", 5, "off",
+                                                                         more)})]
+
+    def quiet(fn: str, file: str) -> bool:
+        return (fn, file) == ("f", "b.c")
+
+    assert f"{irqwitness.RELINT}b.c" in irqwitness.merge(tree(""))
+    assert irqwitness.merge(tree(""), quiet) == {}
+    assert f"{irqwitness.RELINT}b.c" in irqwitness.merge(tree("more"), quiet)

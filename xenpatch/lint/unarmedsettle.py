@@ -1,0 +1,249 @@
+"""Which functions a whole tree enters only while check_lock() is off,
+settled over every mention of their names (analysis/unarmed.py).
+
+Each file's first pass exports, per function of its own named by one of
+its XL017 witnesses (irqwitness.exports()), the condition for entering it
+with the check off (``NEED + NAME``: the file's non-static functions whose
+callers in the other files must all call with it off; analysis/unarmed.py).
+Here those functions' callers are looked for up the tree: the C files
+mentioning one are analysed (lint/unarmedfile.facts_of(): per function the
+file calls but does not define, the condition under which each of its
+mentions is a call made with the check off, if each is a call), and so on
+up from their conditions.  A non-static function's callers outside its
+defining C file are "off" when every mention of its name in a file built
+with that one (treeexports.architecture()) is accounted for -- a header's
+prototype, a file whose condition for it was found, or a header's inline
+whose body names no disable/enable call and calls it (the inline then
+standing for a function of the header, whose own mentions are accounted
+for the same way) -- and one of them at least is a call (a function no C
+calls is a way in from outside: a hypercall, an entry from assembly).  The
+conditions are met to a fixpoint, from the calls made with the check off
+at once (before __start_xen() arms it, after a disable).
+
+The answer (``UNARMED + NAME|FILE``, FILE its path under xen/) is read by
+the defining file's second pass (its functions' ``unarmed`` nodes), and
+here by irqwitness.merge(): a witness in a function entered with the check
+off is none.  A name with a mention left unaccounted (an .S caller, an
+address taken, a file not linted) is never settled.
+
+A run on some files of a tree (lint FILE, the hook) settles nothing here:
+a file's own chain from a disable or an arming enable to its static
+functions is decided alone (analysis/unarmed.py), but an entry other files
+decide keeps its takes checked, so the hook may keep a finding the
+whole-tree run drops (check_timer() of Xen 3.4's io_apic.c), never the
+other way.  Not done either: the calls witnessing a caller's context for
+the one-file check (irqentry.call_witnesses(), lint/irqsafectx.py) are
+marked unchecked by the caller's own nodes only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence, Set
+from pathlib import Path
+
+from xenpatch.analysis.fnptrs import code_only
+from xenpatch.analysis.headers import find_xen_root
+from xenpatch.analysis.irqentry import LOCKS_KEY
+from xenpatch.analysis.locktable import Effect, Summary
+from xenpatch.analysis.unarmed import Need, decode, encode
+from xenpatch.lint import nameindex
+from xenpatch.lint.config import LintConfig
+from xenpatch.lint.irqcalls import _mentions, absolute
+from xenpatch.lint.treeexports import architecture
+
+NEED = LOCKS_KEY + "need:"
+UNARMED = LOCKS_KEY + "unarmed:"
+
+PerFile = tuple[Path, str, Mapping[str, Summary]]
+# Files analysed here per run, at most (as irqhops.BOUND).
+BOUND = 256
+# A function of the tree: its name and the file defining it.
+Fn = tuple[str, Path]
+
+
+def need_summary(need: frozenset[str]) -> Summary:
+    return Summary((Effect("irqarm", "spin", "", "plain", "", None, encode(need),
+                           inferred=True),), None)
+
+
+def need_of(s: Summary) -> frozenset[str]:
+    return decode(s.effects[0].via) if s.effects else frozenset()
+
+
+def exports(own: Mapping[str, Need]) -> dict[str, Summary]:
+    """A file's first-pass facts: the conditions of its functions named in
+    ``own`` (those its witnesses name), where the tree decides them."""
+    return {NEED + n: need_summary(s) for n, s in own.items() if s}
+
+
+def outside_of(external: Mapping[str, Summary], me: str) -> frozenset[str]:
+    """The names of the file at ``me`` (its path under xen/) whose callers
+    in other files the tree settled as off."""
+    tail = "|" + me
+    return frozenset(k[len(UNARMED):-len(tail)] for k in external
+                     if k.startswith(UNARMED) and k.endswith(tail))
+
+
+def settle(per_file: Sequence[PerFile], config: LintConfig, only: Set[str] | None = None,
+           bound: int = BOUND) -> tuple[dict[str, Summary], set[tuple[str, str]]]:
+    """The settled facts (module doc), and the (function, file as the run
+    names it) entered with the check off among those the files' witnesses
+    name (``NEED``), of the files ``only`` names (None: all).  Only the
+    functions such an entry waits on are looked for, up their callers: the
+    C files of the run mentioning one are analysed here (facts_of()), up
+    to ``bound`` files (a chain cut there settles nothing more)."""
+    from xenpatch.lint.unarmedfile import facts_of
+
+    apis = config.irqsafe_unchecked | config.irqsafe_enables
+    said: dict[str, dict[Path, frozenset[str]]] = {}
+    needs: dict[Path, dict[str, frozenset[str]]] = {}
+    display: dict[Path, str] = {}
+    ran: set[Path] = set()
+    for p, shown, ex in per_file:
+        rp = absolute(p)
+        display[rp] = shown
+        if only is not None and shown not in only:
+            continue
+        for k, s in ex.items():
+            if k.startswith(NEED):
+                needs.setdefault(rp, {})[k[len(NEED):]] = need_of(s)
+    root = find_xen_root(absolute(per_file[0][0])) if per_file else None
+    todo = {(x, p) for p, got in needs.items() for s in got.values() for x in s}
+    if root is None or not apis or not todo:
+        return {}, set()
+    left = [bound]
+
+    def analyse(p: Path) -> None:
+        if p in ran or p.suffix != ".c" or p not in display or left[0] <= 0:
+            return
+        ran.add(p)
+        left[0] -= 1
+        got = facts_of(p, p.relative_to(root).as_posix(), config) \
+            if p.is_relative_to(root) else None
+        for n, c in (got or {}).items():
+            if c is not None:
+                said.setdefault(n, {})[p] = c
+
+    # Up the callers of the functions the witnesses' entries wait on.
+    mentions: dict[str, dict[Path, str]] = {}
+    headers: dict[Path, dict[str, str]] = {}
+    rules: dict[Fn, list[frozenset[Fn]]] = {}
+    done: set[Fn] = set()
+    while todo:
+        names = {n for n, _ in todo} - set(mentions)
+        if names:
+            mentions.update({n: {} for n in names})
+            mentions.update(_mentions(root, names))
+        for n, d in sorted(todo):
+            for p in mentions[n]:
+                if p != d:
+                    analyse(p)
+        done |= todo
+        new: set[Fn] = set()
+        for n, d in sorted(todo):
+            where = mentions[n]
+            if d.suffix == ".h":
+                if len(re.findall(r"\b" + re.escape(n) + r"\b", headers[d]["\0code"])) != 1:
+                    continue  # named again in its header: a caller not stated
+                where = {p: how for p, how in where.items() if p != d}
+            elif where.get(d) != "def":
+                continue
+            inl: dict[Fn, list[frozenset[Fn]]] = {}
+            conds = _accounted(n, d, where, said.get(n, {}), apis, headers,
+                               inl if d.suffix == ".c" else None)
+            if not conds:
+                continue  # a caller not stated, or none in C: a way in from outside
+            rules[(n, d)] = conds
+            new |= {f for c in conds for f in c}
+        todo = new - done
+    off: set[Fn] = set()
+    grew = True
+    while grew:
+        grew = False
+        for f, conds in rules.items():
+            if f not in off and all(c <= off for c in conds):
+                off.add(f)
+                grew = True
+    out = {f"{UNARMED}{n}|{d.relative_to(root).as_posix()}": need_summary(frozenset())
+           for n, d in sorted(off) if d.suffix == ".c" and d.is_relative_to(root)}
+    quiet = {(name, display[p]) for p, got in needs.items() for name, s in got.items()
+             if all((x, p) in off for x in s)}
+    return out, quiet
+
+
+def _accounted(n: str, d: Path, where: Mapping[Path, str], said: Mapping[Path, frozenset[str]],
+               apis: frozenset[str], headers: dict[Path, dict[str, str]],
+               inl: dict[Fn, list[frozenset[Fn]]] | None) -> list[frozenset[Fn]] | None:
+    """The conditions for n's callers outside ``d`` (its definition) to be
+    off, or None when a mention is no call the tree can state."""
+    conds: list[frozenset[Fn]] = []
+    for p, how in where.items():
+        if p == d or not _together(p, d):
+            continue
+        if how == "def":
+            return None  # defined twice in one build: which one is the build's
+        if p in said:
+            conds.append(frozenset((x, p) for x in said[p]))
+        elif how == "proto":
+            continue
+        elif p.suffix == ".h" and inl is not None:
+            by = _inline_callers(p, n, apis, headers)
+            if by is None:
+                return None
+            for i in by:
+                inl.setdefault((i, p), [])
+            conds.append(frozenset((i, p) for i in by))
+        else:
+            return None
+    return conds
+
+
+def _together(a: Path, b: Path) -> bool:
+    x, y = architecture(str(a)), architecture(str(b))
+    return x is None or y is None or x == y
+
+
+def _inline_callers(h: Path, n: str, apis: frozenset[str],
+                    memo: dict[Path, dict[str, str]]) -> frozenset[str] | None:
+    """The inlines of header ``h`` whose bodies hold its every mention of
+    ``n`` (each followed by "("), none naming a disable/enable call; None
+    when a mention is elsewhere."""
+    if h not in memo:
+        try:
+            code = code_only(h.read_bytes())
+        except OSError:
+            return None
+        bodies: dict[str, str] = {}
+        for d in nameindex.definitions(code):
+            end = _close(code, d.brace)
+            if end is not None and d.static:
+                bodies[d.name] = code[d.brace:end].decode(errors="replace")
+        memo[h] = bodies
+        memo[h]["\0code"] = code.decode(errors="replace")
+    bodies = memo[h]
+    word = re.compile(r"\b" + re.escape(n) + r"\b")
+    total = len(word.findall(bodies["\0code"]))
+    by = frozenset(i for i, b in bodies.items() if i != "\0code" and word.search(b))
+    inside = sum(len(word.findall(bodies[i])) for i in by)
+    calls = sum(len(re.findall(r"\b" + re.escape(n) + r"\s*\(", bodies[i])) for i in by)
+    if not by or inside != total or calls != total or any(
+            re.search(r"\b" + re.escape(a) + r"\b", bodies[i]) for i in by for a in apis):
+        return None
+    return by
+
+
+def _close(code: bytes, brace: int) -> int | None:
+    depth = 0
+    for j in range(brace, len(code)):
+        c = code[j]
+        if c == 0x7B:
+            depth += 1
+        elif c == 0x7D:
+            depth -= 1
+            if depth == 0:
+                return j + 1
+    return None
+
+
+__all__ = ["NEED", "UNARMED", "exports", "need_of", "outside_of", "settle"]
