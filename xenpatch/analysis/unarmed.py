@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from tree_sitter import Node
@@ -114,7 +114,7 @@ class Apis:
             # Every way on passes it: the paths from the entry that miss it
             # neither return nor join the code after it (they end in a
             # panic or a halt, as __start_xen()'s early failures do).
-            miss = reachable([cfg.entry], lambda i, e=e: () if i == e else cfg.nodes[i].succ)
+            miss = reachable([cfg.entry], _stopping_at(cfg, e))
             after = reachable(cfg.nodes[e].succ, lambda i: cfg.nodes[i].succ)
             if e not in after and not any(cfg.nodes[i].kind in ends for i in miss) \
                     and not (miss & after):
@@ -344,6 +344,11 @@ def encode(s: frozenset[str]) -> str:
 
 def decode(text: str) -> frozenset[str]:
     return frozenset(x for x in text.split(",") if x)
+
+
+def _stopping_at(cfg: Cfg, stop: int) -> Callable[[int], Sequence[int]]:
+    """The CFG's successors, none past ``stop``."""
+    return lambda i: () if i == stop else cfg.nodes[i].succ
 
 
 __all__ = ["NEVER", "Apis", "Closure", "Need", "closure", "decode", "encode",

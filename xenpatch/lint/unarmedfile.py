@@ -7,15 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import cached_property
-from pathlib import Path
 
 from xenpatch.analysis.fileanalysis import FileAnalysis
-from xenpatch.analysis.headers import header_index
 from xenpatch.analysis.locktable import Summary
 from xenpatch.analysis.unarmed import Apis, Closure, Need, closure, entered_unchecked
 from xenpatch.analysis.unit import FunctionUnit
-from xenpatch.c.source import SourceError
-from xenpatch.lint import unarmedsettle
+from xenpatch.lint import unarmedkeys
 from xenpatch.lint.config import LintConfig
 from xenpatch.lint.irqentries import fn_refs
 
@@ -33,7 +30,7 @@ class Marked:
             return
         for g in fa.order:
             g.unarmed = frozenset()
-        outside = unarmedsettle.outside_of(fa.external, fa.tree_path)
+        outside = unarmedkeys.outside_of(fa.external, fa.tree_path)
         # A function is entered with the check off only from a call after a
         # disable or before an arming enable of the file's, or from the
         # tree's callers settled so: else none is, and the closure waits
@@ -68,7 +65,7 @@ class Marked:
         from xenpatch.lint.irqwitness import witnesses_of
 
         named = {ws[0].fn for s in witnesses.values() if (ws := witnesses_of(s))}
-        return unarmedsettle.exports({n: s for n in named
+        return unarmedkeys.exports({n: s for n in named
                                       if (s := self.closure.own.get(n)) is not None})
 
     @property
@@ -78,23 +75,6 @@ class Marked:
         return {n: s for n, s in self.closure.calls.items() if n not in self.api}
 
 
-def facts_of(path: Path, rel: str, config: LintConfig) -> dict[str, Need] | None:
-    """The conditions of the calls of the C file at ``path`` (``rel``: its
-    path under xen/) of other files' functions; None where it cannot be
-    parsed."""
-    from xenpatch.lint.filelint import _parse, tree_path
-
-    try:
-        raw = path.read_bytes()
-        src = _parse(rel, raw, config, path)
-    except (OSError, SourceError):
-        return None
-    headers = header_index(path)
-    fa = FileAnalysis(config, src, headers, {})
-    fa.tree_path = tree_path(path, headers.root)
-    return Marked(fa, config, mark=False).calls
-
-
 def mark(fa: FileAnalysis, config: LintConfig) -> Marked | None:
     """The file's functions' ``unarmed`` nodes set (reset where none)."""
     if not config.irqsafe_unchecked and not config.irqsafe_enables:
@@ -102,4 +82,4 @@ def mark(fa: FileAnalysis, config: LintConfig) -> Marked | None:
     return Marked(fa, config)
 
 
-__all__ = ["Marked", "facts_of", "mark"]
+__all__ = ["Marked", "mark"]

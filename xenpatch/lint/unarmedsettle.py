@@ -6,7 +6,7 @@ its XL017 witnesses (irqwitness.exports()), the condition for entering it
 with the check off (``NEED + NAME``: the file's non-static functions whose
 callers in the other files must all call with it off; analysis/unarmed.py).
 Here those functions' callers are looked for up the tree: the C files
-mentioning one are analysed (lint/unarmedfile.facts_of(): per function the
+mentioning one are analysed (facts_of(): per function the
 file calls but does not define, the condition under which each of its
 mentions is a call made with the check off, if each is a call), and so on
 up from their conditions.  A non-static function's callers outside its
@@ -42,47 +42,24 @@ import re
 from collections.abc import Mapping, Sequence, Set
 from pathlib import Path
 
+from xenpatch.analysis.fileanalysis import FileAnalysis
 from xenpatch.analysis.fnptrs import code_only
-from xenpatch.analysis.headers import find_xen_root
-from xenpatch.analysis.irqentry import LOCKS_KEY
-from xenpatch.analysis.locktable import Effect, Summary
-from xenpatch.analysis.unarmed import Need, decode, encode
+from xenpatch.analysis.headers import find_xen_root, header_index
+from xenpatch.analysis.locktable import Summary
+from xenpatch.analysis.unarmed import Need
+from xenpatch.c.source import SourceError
 from xenpatch.lint import nameindex
 from xenpatch.lint.config import LintConfig
 from xenpatch.lint.irqcalls import _mentions, absolute
 from xenpatch.lint.treeexports import architecture
-
-NEED = LOCKS_KEY + "need:"
-UNARMED = LOCKS_KEY + "unarmed:"
+from xenpatch.lint.unarmedfile import Marked
+from xenpatch.lint.unarmedkeys import NEED, UNARMED, need_of, need_summary
 
 PerFile = tuple[Path, str, Mapping[str, Summary]]
 # Files analysed here per run, at most (as irqhops.BOUND).
 BOUND = 256
 # A function of the tree: its name and the file defining it.
 Fn = tuple[str, Path]
-
-
-def need_summary(need: frozenset[str]) -> Summary:
-    return Summary((Effect("irqarm", "spin", "", "plain", "", None, encode(need),
-                           inferred=True),), None)
-
-
-def need_of(s: Summary) -> frozenset[str]:
-    return decode(s.effects[0].via) if s.effects else frozenset()
-
-
-def exports(own: Mapping[str, Need]) -> dict[str, Summary]:
-    """A file's first-pass facts: the conditions of its functions named in
-    ``own`` (those its witnesses name), where the tree decides them."""
-    return {NEED + n: need_summary(s) for n, s in own.items() if s}
-
-
-def outside_of(external: Mapping[str, Summary], me: str) -> frozenset[str]:
-    """The names of the file at ``me`` (its path under xen/) whose callers
-    in other files the tree settled as off."""
-    tail = "|" + me
-    return frozenset(k[len(UNARMED):-len(tail)] for k in external
-                     if k.startswith(UNARMED) and k.endswith(tail))
 
 
 def settle(per_file: Sequence[PerFile], config: LintConfig, only: Set[str] | None = None,
@@ -93,8 +70,6 @@ def settle(per_file: Sequence[PerFile], config: LintConfig, only: Set[str] | Non
     functions such an entry waits on are looked for, up their callers: the
     C files of the run mentioning one are analysed here (facts_of()), up
     to ``bound`` files (a chain cut there settles nothing more)."""
-    from xenpatch.lint.unarmedfile import facts_of
-
     apis = config.irqsafe_unchecked | config.irqsafe_enables
     said: dict[str, dict[Path, frozenset[str]]] = {}
     needs: dict[Path, dict[str, frozenset[str]]] = {}
@@ -246,4 +221,21 @@ def _close(code: bytes, brace: int) -> int | None:
     return None
 
 
-__all__ = ["NEED", "UNARMED", "exports", "need_of", "outside_of", "settle"]
+__all__ = ["facts_of", "settle"]
+
+
+def facts_of(path: Path, rel: str, config: LintConfig) -> dict[str, Need] | None:
+    """The conditions of the calls of the C file at ``path`` (``rel``: its
+    path under xen/) of other files' functions; None where it cannot be
+    parsed."""
+    from xenpatch.lint.filelint import _parse, tree_path
+
+    try:
+        raw = path.read_bytes()
+        src = _parse(rel, raw, config, path)
+    except (OSError, SourceError):
+        return None
+    headers = header_index(path)
+    fa = FileAnalysis(config, src, headers, {})
+    fa.tree_path = tree_path(path, headers.root)
+    return Marked(fa, config, mark=False).calls

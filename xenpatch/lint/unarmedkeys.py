@@ -1,0 +1,42 @@
+"""The keys a whole-tree run settles check_lock()'s state of entry by
+(lint/unarmedsettle.py): a file's first pass asks (``NEED + NAME``, the
+condition for entering its function NAME with the check off), the tree
+answers (``UNARMED + NAME|FILE``).  A leaf: the file's lint
+(unarmedfile.py) and the tree's settle both read them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from xenpatch.analysis.irqentry import LOCKS_KEY
+from xenpatch.analysis.locktable import Effect, Summary
+from xenpatch.analysis.unarmed import Need, decode, encode
+
+NEED = LOCKS_KEY + "need:"
+UNARMED = LOCKS_KEY + "unarmed:"
+
+
+def need_summary(need: frozenset[str]) -> Summary:
+    return Summary((Effect("irqarm", "spin", "", "plain", "", None, encode(need),
+                           inferred=True),), None)
+
+
+def need_of(s: Summary) -> frozenset[str]:
+    return decode(s.effects[0].via) if s.effects else frozenset()
+
+
+def exports(own: Mapping[str, Need]) -> dict[str, Summary]:
+    """A file's first-pass facts: the conditions of its functions named in
+    ``own`` (those its witnesses name), where the tree decides them."""
+    return {NEED + n: need_summary(s) for n, s in own.items() if s}
+
+
+def outside_of(external: Mapping[str, Summary], me: str) -> frozenset[str]:
+    """The names of the file at ``me`` (its path under xen/) whose callers
+    in other files the tree settled as off."""
+    tail = "|" + me
+    return frozenset(k[len(UNARMED):-len(tail)] for k in external
+                     if k.startswith(UNARMED) and k.endswith(tail))
+
+
+__all__ = ["NEED", "UNARMED", "exports", "need_of", "need_summary", "outside_of"]
