@@ -46,7 +46,7 @@ from typing import NamedTuple
 from tree_sitter import Node
 
 from xenpatch.analysis.events import Act, OpAct
-from xenpatch.analysis.functions import FunctionInfo, strip_parens
+from xenpatch.analysis.functions import FunctionInfo, strip_casts, strip_parens
 from xenpatch.analysis.headertexts import tree_texts
 from xenpatch.analysis.lockkeys import balanced_parens, squash
 from xenpatch.analysis.locktable import Effect
@@ -131,7 +131,7 @@ def element_locals(src: SourceFile, assigned: Mapping[str, list[Node | None]],
     for v, rhss in assigned.items():
         if len(rhss) != 1 or rhss[0] is None:
             continue
-        r = _strip(rhss[0])
+        r = strip_casts(rhss[0])
         got: tuple[str, str, Node] | None = None
         if r.type == "call_expression":
             fn = r.child_by_field_id(fid.FUNCTION)
@@ -141,7 +141,7 @@ def element_locals(src: SourceFile, assigned: Mapping[str, list[Node | None]],
                 got = (m[0], m[1], args.named_children[0])
         elif r.type == "pointer_expression" and src.text(r).lstrip().startswith("&"):
             arg = r.child_by_field_id(fid.ARGUMENT)
-            sub = _strip(arg) if arg is not None else None
+            sub = strip_casts(arg) if arg is not None else None
             if sub is not None and sub.type == "subscript_expression":
                 got = _subscript(src, sub, ".")
         elif r.type == "subscript_expression":
@@ -156,15 +156,6 @@ def _subscript(src: SourceFile, s: Node, sep: str) -> tuple[str, str, Node] | No
     if arg is None or idx is None:
         return None
     return squash(src.text(arg)), sep, idx
-
-
-def _strip(e: Node) -> Node:
-    while True:
-        e = strip_parens(e)
-        if e.type == "cast_expression" and (v := e.child_by_field_id(fid.VALUE)) is not None:
-            e = v
-            continue
-        return e
 
 
 _KEY_DIRECT = re.compile(rf"({_PATH})\[[^\[\]]+\]((?:->|\.).+)")
@@ -513,14 +504,14 @@ def _plain_use(src: SourceFile, cond: Node, n: Node, occ: str, info: FunctionInf
 
 
 def _null(src: SourceFile, e: Node) -> bool:
-    return squash(src.text(_strip(e))) in ("NULL", "0")
+    return squash(src.text(strip_casts(e))) in ("NULL", "0")
 
 
 def _constant(src: SourceFile, e: Node, info: FunctionInfo) -> bool:
     """A value no caller chooses: literals, upper-case names (macros,
     enumerators), sizeof, a global object's address, and arithmetic of
     these."""
-    e = _strip(e)
+    e = strip_casts(e)
     t = e.type
     if t in ("number_literal", "char_literal", "string_literal", "sizeof_expression",
              "true", "false", "null"):
@@ -529,7 +520,7 @@ def _constant(src: SourceFile, e: Node, info: FunctionInfo) -> bool:
         return _CONST_NAME.fullmatch(src.text(e)) is not None
     if t == "pointer_expression" and src.text(e).lstrip().startswith("&"):
         arg = e.child_by_field_id(fid.ARGUMENT)
-        arg = _strip(arg) if arg is not None else None
+        arg = strip_casts(arg) if arg is not None else None
         return arg is not None and arg.type == "identifier" and \
             src.text(arg) not in info.locals | set(info.params)
     if t == "unary_expression":

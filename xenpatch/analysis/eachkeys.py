@@ -29,7 +29,7 @@ from typing import NamedTuple
 from tree_sitter import Node
 
 from xenpatch.analysis.collective import assigned_this_round
-from xenpatch.analysis.functions import strip_parens
+from xenpatch.analysis.functions import strip_casts
 from xenpatch.analysis.lockkeys import squash
 from xenpatch.c import fields as fid
 from xenpatch.c.cfg import Cfg
@@ -94,13 +94,13 @@ def _element(src: SourceFile, r: Node,
              loops: Mapping[str, list[Node]]) -> tuple[str, str, str] | None:
     """(collective element, separator, the stepped variable) of an
     element's value (``per_cpu(X, v)``, ``C[v]``) or address (``&...``)."""
-    r = _strip(r)
+    r = strip_casts(r)
     sep = "->"
     if r.type == "pointer_expression" and src.text(r).lstrip().startswith("&"):
         arg = r.child_by_field_id(fid.ARGUMENT)
         if arg is None:
             return None
-        r, sep = _strip(arg), "."
+        r, sep = strip_casts(arg), "."
     if r.type == "subscript_expression":
         arg, idx = r.child_by_field_id(fid.ARGUMENT), r.child_by_field_id(fid.INDEX)
         if arg is None or idx is None or idx.type != "identifier":
@@ -115,15 +115,6 @@ def _element(src: SourceFile, r: Node,
             return None
         return f"{m.group(1)}({m.group(2)})[*]", sep, m.group(3)
     return None
-
-
-def _strip(e: Node) -> Node:
-    while True:
-        e = strip_parens(e)
-        if e.type == "cast_expression" and (v := e.child_by_field_id(fid.VALUE)) is not None:
-            e = v
-            continue
-        return e
 
 
 class EachKeys:

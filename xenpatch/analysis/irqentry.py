@@ -284,18 +284,23 @@ _NOT_CALLS = frozenset({"if", "while", "for", "switch", "return", "sizeof", "typ
 
 def _direct_calls(g: FunctionUnit, code: bytes, mine: set[str]) -> Iterator[tuple[Node, str]]:
     """The calls in ``g``'s body of functions neither ``mine`` nor its own
-    parameters or locals (function pointers), with the name called: found
-    by their text (``code``: the file's, comments and strings blanked), then
-    in the parse (walking every node of every body cost more than the rest
-    of the IRQ call facts together)."""
+    parameters or locals (function pointers), with the name called."""
     assert g.node is not None and g.info is not None
+    return calls_in_body(g, code, mine | set(g.info.params) | g.info.locals)
+
+
+def calls_in_body(g: FunctionUnit, code: bytes, skip: set[str]) -> Iterator[tuple[Node, str]]:
+    """The calls in ``g``'s body of the names not in ``skip``, with the
+    name called: found by their text (``code``: the file's, comments and
+    strings blanked), then in the parse (walking every node of every body
+    cost more than the rest of the IRQ call facts together)."""
+    assert g.node is not None
     body = g.node.child_by_field_name("body")
     if body is None:
         return
-    own = set(g.info.params) | g.info.locals
     for m in _CALLED.finditer(code, body.start_byte, body.end_byte):
         n = m.group(1).decode()
-        if n in mine or n in own or n in _NOT_CALLS:
+        if n in skip or n in _NOT_CALLS:
             continue
         ident = g.src.root.descendant_for_byte_range(m.start(1), m.end(1))
         call = fnptrs.up(ident) if ident is not None and ident.type == "identifier" else None

@@ -48,10 +48,10 @@ from dataclasses import dataclass, field
 from tree_sitter import Node
 
 from xenpatch.analysis import fnptrs
-from xenpatch.analysis.irqentry import cfg_nodes, node_of
+from xenpatch.analysis.irqentry import calls_in_body, cfg_nodes, node_of
 from xenpatch.analysis.irqtakes import call_nodes, calls_reach
 from xenpatch.analysis.unit import FunctionUnit
-from xenpatch.c.cfg import Cfg, Kind, call_name
+from xenpatch.c.cfg import Cfg, Kind
 from xenpatch.c.source import directives
 from xenpatch.graphs import reachable
 
@@ -219,33 +219,16 @@ def closure(units: Iterable[FunctionUnit], refs: fnptrs.FnRefs, raw: bytes,
                          if mentions.get(n, 0) == counts[n]})
 
 
-_CALLED = re.compile(rb"\b([A-Za-z_]\w*)\s*\(")
-
-
 def _calls(g: FunctionUnit, code: bytes, mine: set[str]) -> Iterable[tuple[Node, str]]:
     """The calls in g's body of functions neither ``mine`` nor its
     parameters or locals (irqentry.direct_calls(), without preparing a
     deferred unit: its text facts are enough)."""
-    body = g.node.child_by_field_name("body")
-    if body is None:
-        return
     # Its parameters and locals where known (a unit not prepared has none
     # read: a pointer of that name called counts as a call, and its
     # declaration as a mention that is none: never unchecked).
     facts = g.text_facts()
     own = set(facts.params) | facts.locals if facts is not None else set()
-    for m in _CALLED.finditer(code, body.start_byte, body.end_byte):
-        n = m.group(1).decode()
-        if n in mine or n in own or n in _NOT_CALLS:
-            continue
-        ident = g.src.root.descendant_for_byte_range(m.start(1), m.end(1))
-        call = fnptrs.up(ident) if ident is not None and ident.type == "identifier" else None
-        if call is not None and call.type == "call_expression" and call_name(g.src, call) == n:
-            yield call, n
-
-
-_NOT_CALLS = frozenset({"if", "while", "for", "switch", "return", "sizeof", "typeof",
-                        "__typeof__", "alignof", "_Alignof", "defined", "do", "case"})
+    return calls_in_body(g, code, mine | own)
 
 
 def _named_only(g: FunctionUnit, refs: fnptrs.FnRefs, code: bytes) -> bool:
