@@ -56,6 +56,9 @@ STATE_LIMIT = 20000
 # facts are a precision aid, and unbounded they multiply with every flag.
 FACT_BUDGET = 64
 _IRQ_FLAVOURS = {"plain", "irq", "irqsave"}
+# A fact: the lock of each element named after it (a "[*]" key) was released
+# in this round of the loop (Engine.release()).
+_ROUND = "%round:"
 
 
 # Lock kinds whose hold is a reference through a pointer (an RCU domain
@@ -98,7 +101,7 @@ class Engine:
         acts = info.acts
         flows = [
             node.succ if (node.kind is Kind.STMT or node.kind is Kind.NOP)
-            and not (acts[i] if i < len(acts) else ()) else None
+            and not (acts[i] if i < len(acts) else ()) and i not in cfg.loop_heads else None
             for i, node in enumerate(cfg.nodes)
         ]
         while work:
@@ -137,6 +140,10 @@ class Engine:
         node = self.cfg.nodes[n]
         kind = node.kind
         acts = self.info.acts[n] if n < len(self.info.acts) else ()
+        if st.facts and n in self.cfg.loop_heads:
+            # A loop's round: the element released in the last one is not
+            # this one's (release()).
+            st = _next_round(st)
         if not acts and (kind is Kind.STMT or kind is Kind.NOP):
             # Most nodes: the state just flows on.
             return [(x, st) for x in node.succ]
@@ -508,6 +515,8 @@ class Engine:
             cur = None  # taken now: known from here
         if cur is not None and "[*]" in e.key:
             return s  # another element's lock: the collective stays held
+        if "[*]" in e.key:
+            s = s.with_fact(_ROUND + e.key, None)
         if cur is not None:
             if (is_recursive(cur.flavour) and is_recursive(e.flavour)) or (
                 cur.mode == "read" and mode == "read"
@@ -596,7 +605,7 @@ class Engine:
                 # does by the exit, the lint reports this release.
                 s = s.with_owed(f"{cur.flavour}>{e.flavour}",
                                 OwedSwap(n, line, col, e.via, cur.via, e.key, cur.site))
-        if cur is None and "[*]" in e.key:
+        if cur is None and "[*]" in e.key and s.fact(_ROUND + e.key) is None:
             return s  # releasing each element: the first release freed them all
         if self.obs is not None:
             self.obs.release(n, s, e, line, col, excused)
@@ -604,6 +613,10 @@ class Engine:
             return s
         if cur.count > 1:
             return s.with_held(replace(cur, count=cur.count - 1), e.key)
+        if "[*]" in e.key:
+            # This round's element released: released again before the
+            # loop's next round (its head), it is released twice.
+            s = s.with_fact(_ROUND + e.key, "1")
         return s.with_held(None, e.key)
 
 
@@ -684,3 +697,10 @@ def _same_type(h: Held, e: Effect) -> bool:
     a recursive lock and a plain one (rspinlock_t against spinlock_t; the
     p2m's recursive mm lock against a grant table's spinlock)."""
     return is_recursive(h.flavour) == is_recursive(e.flavour)
+
+
+def _next_round(s: State) -> State:
+    """``s`` at a loop's head: no element released yet in this round."""
+    if not any(k.startswith(_ROUND) for k, _ in s.facts):
+        return s
+    return State(s.held, tuple(kv for kv in s.facts if not kv[0].startswith(_ROUND)), s.owed)

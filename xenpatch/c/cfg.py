@@ -103,6 +103,8 @@ class Cfg:
     # default, or no case matched), for facts like "space == XENMAPSPACE_gmfn"
     case_values: dict[int, list[Node | None]] = field(default_factory=dict)
     body: Node | None = None  # the function's compound statement
+    # Each loop's head: every round of the loop passes it (a NOP node).
+    loop_heads: frozenset[int] = frozenset()
 
     def node(self, i: int) -> CfgNode:
         return self.nodes[i]
@@ -244,6 +246,7 @@ class _Builder:
         self.problems: list[str] = []
         self.exit = -1
         self.pp_conds: dict[int, str] = {}
+        self.loop_heads: list[int] = []
         self.case_values: dict[int, list[Node | None]] = {}
         # Case labels below a switch's top level, with the node their
         # statements start at: the innermost switch around them jumps there.
@@ -283,7 +286,7 @@ class _Builder:
                     self.problems.insert(0, f"unparsed code at line {line}")
                     break
         return Cfg(self.name, self.nodes, entry, self.exit, complete, self.problems,
-                   self.pp_conds, self.case_values, body)
+                   self.pp_conds, self.case_values, body, frozenset(self.loop_heads))
 
     # -- statements -------------------------------------------------------
 
@@ -311,6 +314,7 @@ class _Builder:
             return self.seq(s.named_children, nxt, brk, cont)
         if t == "while_statement":
             head = self.new(Kind.NOP, None, [], at=s)
+            self.loop_heads.append(head)
             body_node = s.child_by_field_id(fid.BODY)
             assert body_node is not None  # a required field in tree-sitter-c's grammar
             body = self.stmt(body_node, head, nxt, head)
@@ -318,6 +322,7 @@ class _Builder:
             return head
         if t == "do_statement":
             head = self.new(Kind.NOP, None, [], at=s)
+            self.loop_heads.append(head)
             test = self.new(Kind.NOP, None, [], at=s.child_by_field_id(fid.CONDITION))
             body_node = s.child_by_field_id(fid.BODY)
             assert body_node is not None  # a required field in tree-sitter-c's grammar
@@ -429,6 +434,7 @@ class _Builder:
         cond = s.child_by_field_id(fid.CONDITION)
         upd = s.child_by_field_id(fid.UPDATE)
         head = self.new(Kind.NOP, None, [], at=s)
+        self.loop_heads.append(head)
         step = self.new(Kind.STMT, upd, [head], at=upd) if upd is not None else head
         body_node = s.child_by_field_id(fid.BODY)
         body = self.stmt(body_node, step, nxt, step) if body_node is not None else step
@@ -441,6 +447,7 @@ class _Builder:
             # The first test, whose false edge cannot be taken.
             dead = self.new(Kind.ABORT, None, [], at=cond)
             first = self.new(Kind.COND, cond, [body, dead])
+            self.loop_heads.append(first)
         if init is not None:
             return self.new(Kind.STMT, init, [first], at=init)
         return first
