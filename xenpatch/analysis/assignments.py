@@ -34,7 +34,7 @@ from xenpatch.analysis.functions import (
     tracked_name,
 )
 from xenpatch.analysis.lockkeys import squash
-from xenpatch.analysis.values import value_class
+from xenpatch.analysis.values import strip_casts, value_class
 from xenpatch.c import fields as fid
 from xenpatch.c.source import SourceFile
 
@@ -135,18 +135,13 @@ def stored_pointer(src: SourceFile, n: Node, info: FunctionInfo) -> tuple[str, b
     left, right = n.child_by_field_id(fid.LEFT), n.child_by_field_id(fid.RIGHT)
     if op is None or op.type != "=" or left is None or right is None:
         return None
-    right = strip_parens(right)
+    right = strip_casts(right)
     chained = False
-    while True:
-        if right.type == "cast_expression" and (v := right.child_by_field_id(fid.VALUE)):
-            right = strip_parens(v)
-        elif _plain_assignment(right) and (v := right.child_by_field_id(fid.LEFT)):
-            # "obj->f = v = take()" stores v as "v = take(); obj->f = v"
-            # does: an assignment's value is what its left side holds then.
-            right = strip_parens(v)
-            chained = True
-        else:
-            break
+    while _plain_assignment(right) and (v := right.child_by_field_id(fid.LEFT)):
+        # "obj->f = v = take()" stores v as "v = take(); obj->f = v" does:
+        # an assignment's value is what its left side holds then.
+        right = strip_casts(v)
+        chained = True
     if right.type != "identifier":
         return None
     var = src.text(right)

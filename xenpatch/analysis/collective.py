@@ -46,11 +46,12 @@ from typing import NamedTuple
 from tree_sitter import Node
 
 from xenpatch.analysis.events import Act, OpAct
-from xenpatch.analysis.functions import FunctionInfo, strip_casts, strip_parens
+from xenpatch.analysis.functions import FunctionInfo, strip_parens
 from xenpatch.analysis.headertexts import tree_texts
 from xenpatch.analysis.lockkeys import balanced_parens, squash
 from xenpatch.analysis.locktable import Effect
 from xenpatch.analysis.pathconds import predecessors
+from xenpatch.analysis.values import strip_casts
 from xenpatch.c import fields as fid
 from xenpatch.c.cfg import Cfg, Kind
 from xenpatch.c.source import SourceFile, walk

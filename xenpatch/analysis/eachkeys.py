@@ -29,8 +29,8 @@ from typing import NamedTuple
 from tree_sitter import Node
 
 from xenpatch.analysis.collective import assigned_this_round
-from xenpatch.analysis.functions import strip_casts
 from xenpatch.analysis.lockkeys import squash
+from xenpatch.analysis.values import strip_casts
 from xenpatch.c import fields as fid
 from xenpatch.c.cfg import Cfg
 from xenpatch.c.exprchain import idioms

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from tree_sitter import Node
 
-from xenpatch.analysis.functions import FunctionInfo
+from xenpatch.analysis.functions import FunctionInfo, strip_parens
 from xenpatch.analysis.headertexts import tree_texts
 from xenpatch.analysis.values import arg_truth
 from xenpatch.c import fields as fid
@@ -236,7 +236,7 @@ def local_truth(body: Node | None, var: str, mask: int, masks: Masks | None,
                 writes.append(("=", _choices(v, masks, names)))
         elif t == "assignment_expression":
             left = n.child_by_field_id(fid.LEFT)
-            if left is not None and _text(_strip(left)) == var:
+            if left is not None and _text(strip_parens(left)) == var:
                 op = n.child_by_field_id(fid.OPERATOR)
                 o = op.type if op is not None else ""
                 if o not in ("=", "|=", "&="):
@@ -244,7 +244,7 @@ def local_truth(body: Node | None, var: str, mask: int, masks: Masks | None,
                 writes.append((o, _choices(n.child_by_field_id(fid.RIGHT), masks, names)))
         elif t == "update_expression" or (t == "pointer_expression" and _text(n).startswith("&")):
             arg = n.child_by_field_id(fid.ARGUMENT)
-            if arg is not None and _text(_strip(arg)) == var:
+            if arg is not None and _text(strip_parens(arg)) == var:
                 return None
         stack.extend(n.named_children)
     if not writes:
@@ -262,18 +262,12 @@ def _text(n: Node) -> str:
     return (n.text or b"").decode(errors="replace").strip()
 
 
-def _strip(n: Node) -> Node:
-    while n.type == "parenthesized_expression" and n.named_child_count == 1:
-        n = n.named_children[0]
-    return n
-
-
 def _choices(e: Node | None, masks: Masks, names: Container[str]) -> list[int] | None:
     """The values a constant expression, or a choice of them (``c ? A :
     B``, the condition not counted), may have; None if not constant."""
     if e is None:
         return None
-    e = _strip(e)
+    e = strip_parens(e)
     if e.type == "conditional_expression":
         a = _choices(e.child_by_field_id(fid.CONSEQUENCE), masks, names)
         b = _choices(e.child_by_field_id(fid.ALTERNATIVE), masks, names)

@@ -140,16 +140,6 @@ def strip_parens(e: Node) -> Node:
     return e
 
 
-def strip_casts(e: Node) -> Node:
-    """``e`` without the parentheses and casts around its value."""
-    while True:
-        e = strip_parens(e)
-        if e.type == "cast_expression" and (v := e.child_by_field_id(fid.VALUE)) is not None:
-            e = v
-            continue
-        return e
-
-
 def required(n: Node, name: str) -> Node:
     """A field the grammar always gives a node of this type (an
     assignment's left side, a binary expression's operands)."""

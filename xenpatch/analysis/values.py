@@ -279,7 +279,8 @@ def exact_macros(texts: Iterable[bytes]) -> dict[str, int | str]:
     return {n: x for n, x in out.items() if n not in bad}
 
 
-def _strip(e: Node) -> Node:
+def strip_casts(e: Node) -> Node:
+    """``e`` without the parentheses and casts around its value."""
     while e.type in ("parenthesized_expression", "cast_expression"):
         inner = e.child_by_field_id(fid.VALUE) if e.type == "cast_expression" else (
             e.named_children[0] if e.named_child_count == 1 else None)
@@ -291,7 +292,7 @@ def _strip(e: Node) -> Node:
 
 def constant_origin(src: SourceFile, e: Node, fv: FileValues) -> str | None:
     """``@G`` for ``G`` (an array) or ``&G``; None otherwise."""
-    e = _strip(e)
+    e = strip_casts(e)
     if e.type == "identifier" and src.text(e) in fv.arrays:
         return "@" + src.text(e)
     if e.type == "pointer_expression":
@@ -307,7 +308,7 @@ def fixed_value(src: SourceFile, e: Node, fv: FileValues,
                 local: Container[str] = ()) -> str | None:
     """``val:G`` for ``G``, a global the rules name as a set's member (and
     no local of that name hides)."""
-    e = _strip(e)
+    e = strip_casts(e)
     if e.type == "identifier":
         name = src.text(e)
         if name not in local and fv.rules.member(name):
@@ -320,7 +321,7 @@ def origin(src: SourceFile, e: Node | None, fv: FileValues,
     """The class of a pointer assigned from ``e``, if it says where from."""
     if e is None:
         return None
-    e = _strip(e)
+    e = strip_casts(e)
     fixed = fixed_value(src, e, fv, local)
     if fixed is not None:
         return fixed
