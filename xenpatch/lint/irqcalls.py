@@ -75,14 +75,16 @@ _OPEN_PAREN = re.compile(rb"[ \t\n\r\x0b\x0c]*\(")
 
 def settle(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]],
            defined: Mapping[Path, frozenset[str]] | None = None,
-           config: LintConfig | None = None) -> dict[str, Summary]:
+           config: LintConfig | None = None,
+           scan: TreeScan | None = None) -> dict[str, Summary]:
     """The tree-level facts: the IRQ states (_settle_irq()) and, from
     lint/entrysettle.py, the locks other files' calls of a function, or
     through a field, hold.  ``config``: the run's, for the states carried
-    through other files' functions (witnesschain.py; None: none)."""
-    # Both read the tree's text: once (treescan.py), on the first ask.
-    root = find_xen_root(absolute(per_file[0][0])) if per_file else None
-    scan = TreeScan(root) if root is not None else None
+    through other files' functions (witnesschain.py; None: none); ``scan``:
+    the tree's text, read once for all the run's settles (treescan.py;
+    None: read here)."""
+    if scan is None:
+        scan = TreeScan.of_run(per_file)
     out = _settle_irq(per_file, defined, config, scan)
     out.update(entrysettle.settle(per_file, scan))
     return out

@@ -43,6 +43,7 @@ from xenpatch.lint.config import LintConfig
 from xenpatch.lint.irqcalls import absolute
 from xenpatch.lint.irqsafe import CODE, era_kinds
 from xenpatch.lint.irqwitness import CALLS, HOPS, TAKES, Records
+from xenpatch.lint.treescan import TreeScan
 
 # Files (or header inlines) analysed here per run, at most.
 BOUND = 256
@@ -51,11 +52,13 @@ PerFile = tuple[Path, str, Mapping[str, Summary]]
 
 
 def merged(per_file: Sequence[PerFile],
-           defined: Mapping[Path, frozenset[str]] | None = None) -> dict[str, Summary]:
+           defined: Mapping[Path, frozenset[str]] | None = None,
+           scan: TreeScan | None = None) -> dict[str, Summary]:
     """irqwitness.merge() over the first passes and the records complete()
     adds: a whole-tree run's XL017 facts across files, with the functions
     the tree enters only while check_lock() is off (unarmedsettle.py):
-    their witnesses are none, and their files' second passes read them."""
+    their witnesses are none, and their files' second passes read them.
+    ``scan``: the tree's text as irqcalls.settle() read it (treescan.py)."""
     from xenpatch.lint import workers
 
     config = workers.loaded(None)
@@ -70,7 +73,7 @@ def merged(per_file: Sequence[PerFile],
     named |= {k[len(irqwitness.RELINT):] for k in out if k.startswith(irqwitness.RELINT)}
     if not named:
         return out
-    arm, quiet = unarmedsettle.settle(per_file, config, named)
+    arm, quiet = unarmedsettle.settle(per_file, config, named, scan=scan)
     if quiet:
         out = irqwitness.merge(files, lambda fn, file: (fn, file) in quiet)
     out.update(arm)

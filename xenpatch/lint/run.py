@@ -28,6 +28,7 @@ from xenpatch.lint.treeexports import (
     architecture_silence,
     tree_exports,
 )
+from xenpatch.lint.treescan import TreeScan
 
 __all__ = ["Progress", "default_jobs", "lint_files"]
 
@@ -144,12 +145,12 @@ def _two_passes(work: list[tuple[Path, str]], mapper, progress: Progress | None 
                in zip(work, pairs, strict=True) if p is not None and p[1] is not None}
     exports = tree_exports([*(r.exports for r in first),
                             *_silences(defined, work, first, raws)])
-    exports.update(irqcalls.settle([(w[0], r.path, r.exports)
-                                    for w, r in zip(work, first, strict=True)], defined,
-                                   workers.config()))
+    per_file = [(w[0], r.path, r.exports) for w, r in zip(work, first, strict=True)]
+    # The tree's text, read once for every settle below (treescan.py).
+    scan = TreeScan.of_run(per_file)
+    exports.update(irqcalls.settle(per_file, defined, workers.config(), scan))
     # XL017 across files: the takes of each lock over the tree.
-    exports.update(irqhops.merged([(w[0], r.path, r.exports)
-                                   for w, r in zip(work, first, strict=True)], defined))
+    exports.update(irqhops.merged(per_file, defined, scan))
     overlays = arch_overlays([(str(irqcalls.absolute(w[0])), r.exports)
                               for w, r in zip(work, first, strict=True)], exports)
     later: list[dict[str, Summary] | None] = []

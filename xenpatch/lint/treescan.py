@@ -15,11 +15,13 @@ fresh read of each file: the run reads a tree it does not change).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import os
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from xenpatch.analysis import fnptrs
+from xenpatch.analysis.headers import find_xen_root
 from xenpatch.c.source import identifier_set
 from xenpatch.lint import nameindex
 from xenpatch.lint.inputs import tree_sources
@@ -27,6 +29,13 @@ from xenpatch.lint.inputs import tree_sources
 
 class TreeScan:
     """The sources under ``root``, in sorted order, read on the first ask."""
+
+    @staticmethod
+    def of_run(per_file: Sequence[tuple[Path, str, Any]]) -> TreeScan | None:
+        """The scan of the tree the run's files are in (its first file's;
+        None outside a tree), shared by the run's tree-level settles."""
+        root = find_xen_root(Path(os.path.abspath(per_file[0][0]))) if per_file else None
+        return TreeScan(root) if root is not None else None
 
     def __init__(self, root: Path) -> None:
         self.root = root

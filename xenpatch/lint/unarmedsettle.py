@@ -52,6 +52,7 @@ from xenpatch.lint import nameindex
 from xenpatch.lint.config import LintConfig
 from xenpatch.lint.irqcalls import _mentions, absolute
 from xenpatch.lint.treeexports import architecture
+from xenpatch.lint.treescan import TreeScan
 from xenpatch.lint.unarmedfile import Marked
 from xenpatch.lint.unarmedkeys import NEED, UNARMED, need_of, need_summary
 
@@ -63,13 +64,15 @@ Fn = tuple[str, Path]
 
 
 def settle(per_file: Sequence[PerFile], config: LintConfig, only: Set[str] | None = None,
-           bound: int = BOUND) -> tuple[dict[str, Summary], set[tuple[str, str]]]:
+           bound: int = BOUND, scan: TreeScan | None = None,
+           ) -> tuple[dict[str, Summary], set[tuple[str, str]]]:
     """The settled facts (module doc), and the (function, file as the run
     names it) entered with the check off among those the files' witnesses
     name (``NEED``), of the files ``only`` names (None: all).  Only the
     functions such an entry waits on are looked for, up their callers: the
     C files of the run mentioning one are analysed here (facts_of()), up
-    to ``bound`` files (a chain cut there settles nothing more)."""
+    to ``bound`` files (a chain cut there settles nothing more).  ``scan``:
+    the tree's text as the run's other settles read it (treescan.py)."""
     apis = config.irqsafe_unchecked | config.irqsafe_enables
     said: dict[str, dict[Path, frozenset[str]]] = {}
     needs: dict[Path, dict[str, frozenset[str]]] = {}
@@ -109,7 +112,8 @@ def settle(per_file: Sequence[PerFile], config: LintConfig, only: Set[str] | Non
         names = {n for n, _ in todo} - set(mentions)
         if names:
             mentions.update({n: {} for n in names})
-            mentions.update(_mentions(root, names))
+            mentions.update(_mentions(root, names, scan=scan if scan is not None
+                                      and scan.root == root else None))
         for n, d in sorted(todo):
             for p in mentions[n]:
                 if p != d:
