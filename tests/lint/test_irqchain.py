@@ -57,8 +57,9 @@ def test_a_middle_function_moving_irqs_gives_no_state(tmp_path: Path) -> None:
     trees.edit(root / "arch" / "gsi.c", "    programmed[apic] |= 1UL << pin;\n",
                "    programmed[apic] |= 1UL << pin;\n    if ( trig & 2 )\n"
                "        local_irq_disable();\n")
-    assert not any(trees.found_whole(root).values())
-    assert trees.found_whole(root)["arch/pin.c"] == []
+    found = trees.found_whole(root)
+    assert not any(found.values())
+    assert found["arch/pin.c"] == []
 
 
 def test_a_constant_the_middle_function_branches_on_is_no_chain(tmp_path: Path) -> None:
@@ -68,8 +69,9 @@ def test_a_constant_the_middle_function_branches_on_is_no_chain(tmp_path: Path) 
     trees.edit(root / "arch" / "gsi.c", "    if ( apic < 0 )\n",
                "    if ( trig > 3 || apic < 0 )\n")
     trees.edit(root / "arch" / "ctl.c", "gsi_register(gsi, trig)", "gsi_register(gsi, 1)")
-    assert not any(trees.found_whole(root).values())
-    assert trees.found_whole(root)["arch/pin.c"] == []
+    found = trees.found_whole(root)
+    assert not any(found.values())
+    assert found["arch/pin.c"] == []
 
 
 def test_without_an_irq_safe_take_nothing_is_reported(tmp_path: Path) -> None:
@@ -78,8 +80,9 @@ def test_without_an_irq_safe_take_nothing_is_reported(tmp_path: Path) -> None:
                "spin_lock(&desc->lock);")
     trees.edit(root / "arch" / "desc.c", "spin_unlock_irqrestore(&desc->lock, flags);",
                "spin_unlock(&desc->lock);")
-    assert not any(trees.found_whole(root).values())
-    assert trees.found_whole(root)["arch/pin.c"] == []
+    found = trees.found_whole(root)
+    assert not any(found.values())
+    assert found["arch/pin.c"] == []
 
 
 def test_without_the_hypercall_nothing_is_reported(tmp_path: Path) -> None:
@@ -125,8 +128,9 @@ def test_a_chain_against_a_plain_take_needs_the_lock_irq_safe(tmp_path: Path) ->
                "spin_lock(&desc->lock);")
     trees.edit(root / "arch" / "desc.c", "spin_unlock_irqrestore(&desc->lock, flags);",
                "spin_unlock(&desc->lock);")
-    assert not any(trees.found_whole(root).values())
-    assert trees.found_whole(root)["arch/pin.c"] == []
+    found = trees.found_whole(root)
+    assert not any(found.values())
+    assert found["arch/pin.c"] == []
 
 
 def _two_middles(tmp_path: Path) -> Path:
