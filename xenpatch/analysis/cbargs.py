@@ -33,6 +33,7 @@ from pathlib import Path
 from xenpatch.analysis import headers as hdr
 from xenpatch.analysis.fnptrs import code_only
 from xenpatch.analysis.irqstate import IrqTable
+from xenpatch.c.brackets import closing
 from xenpatch.c.source import FN_DEFINE, directives
 from xenpatch.c.texts import read_bytes
 
@@ -56,20 +57,6 @@ def _blank(m: re.Match[bytes]) -> bytes:
 def _names_pattern(names: frozenset[str]) -> re.Pattern[bytes]:
     alts = b"|".join(re.escape(n.encode()) for n in sorted(names))
     return re.compile(rb"(?<![\w.>])(" + alts + rb")\s*\(")
-
-
-def _closing(code: bytes, open_: int) -> int | None:
-    """The offset of the ``)`` closing the ``(`` at ``open_``."""
-    depth = 0
-    for i in range(open_, min(len(code), open_ + 4000)):
-        c = code[i]
-        if c == 0x28:
-            depth += 1
-        elif c == 0x29:
-            depth -= 1
-            if depth == 0:
-                return i
-    return None
 
 
 def _is_declaration(code: bytes, start: int) -> bool:
@@ -154,7 +141,7 @@ def functions(raw: bytes, names: frozenset[str]) -> dict[str, list[Params | None
         if not _is_declaration(code, m.start()):
             continue
         open_ = m.end() - 1
-        close = _closing(code, open_)
+        close = closing(code, open_, 0x28, 0x29, 4000)
         if close is None:
             continue
         out.setdefault(m.group(1).decode(), []).append(parameter_names(code[open_ + 1:close]))
@@ -290,7 +277,7 @@ def calls(raw: bytes, names: frozenset[str]) -> list[tuple[str, list[str]]]:
     for m in _names_pattern(names).finditer(code):
         if _is_declaration(code, m.start()):
             continue
-        close = _closing(code, m.end() - 1)
+        close = closing(code, m.end() - 1, 0x28, 0x29, 4000)
         if close is not None:
             args = code[m.end():close].decode(errors="replace")
             out.append((m.group(1).decode(), hdr.split_args(args)))

@@ -41,6 +41,7 @@ from tree_sitter import Node
 from xenpatch.analysis.headertexts import tree_texts
 from xenpatch.analysis.lockkeys import balanced_parens
 from xenpatch.c import fields as fid
+from xenpatch.c.brackets import closing
 from xenpatch.c.cfg import Cfg, Kind
 from xenpatch.c.source import FN_DEFINE, SourceFile, directives
 
@@ -155,16 +156,8 @@ def _definition_steps(params: tuple[str, ...], body: str,
 def _inside(body: str, at: int) -> str | None:
     """The text inside the parenthesis opening at ``at``, when it closes at
     the end of the body (the body is that head and nothing more)."""
-    depth = 0
-    for i in range(at, len(body)):
-        c = body[i]
-        if c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-            if depth == 0:
-                return body[at + 1:i] if not body[i + 1:].strip() else None
-    return None
+    i = closing(body, at, "(", ")")
+    return body[at + 1:i] if i is not None and not body[i + 1:].strip() else None
 
 
 def _split(t: str, sep: str) -> list[str]:

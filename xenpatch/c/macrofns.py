@@ -31,6 +31,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from xenpatch.c.brackets import closing
+
 # Strings and character literals are kept; comments become blanks (their
 # newlines kept, so that line structure survives for the directive walk).
 _LEX = re.compile(
@@ -169,7 +171,7 @@ class Expander:
                 out.append(t)  # a function-like macro's name alone
                 i += 1
                 continue
-            end = _close(toks, j)
+            end = closing(toks, j, "(", ")")
             if end is None:
                 out.append(t)
                 i += 1
@@ -254,19 +256,6 @@ class Expander:
             i += 1
         # Pasting made new tokens ("spin_unlock" "_irqsave"): read again.
         return _tokens(_join(out))
-
-
-def _close(toks: list[str], j: int, open_: str = "(", close: str = ")") -> int | None:
-    """The index of the bracket closing the one at j."""
-    depth = 0
-    for k in range(j, len(toks)):
-        if toks[k] == open_:
-            depth += 1
-        elif toks[k] == close:
-            depth -= 1
-            if depth == 0:
-                return k
-    return None
 
 
 def _stringise(toks: list[str]) -> str:
@@ -356,7 +345,7 @@ def _use(ex: Expander, text: str) -> list[tuple[str, bytes]] | None:
     j = _next(toks, 1)
     if j >= len(toks) or toks[j] != "(":
         return []
-    end = _close(toks, j)
+    end = closing(toks, j, "(", ")")
     if end is None:
         return None if len(text) < 20000 else []
     return [(n, d.encode()) for n, d in definitions(_join(ex.expand(toks[: end + 1])))]
@@ -373,7 +362,7 @@ def definitions(text: str) -> list[tuple[str, str]]:
         if t in (";", "}"):
             start = i + 1
         elif t == "{":
-            end = _close(toks, i, "{", "}")
+            end = closing(toks, i, "{", "}")
             if end is None:
                 break
             name = _declared_name(toks[start:i])

@@ -47,6 +47,7 @@ from xenpatch.analysis.fnptrs import code_only
 from xenpatch.analysis.headers import find_xen_root, header_index
 from xenpatch.analysis.locktable import Summary
 from xenpatch.analysis.unarmed import Need
+from xenpatch.c.brackets import closing
 from xenpatch.c.source import SourceError
 from xenpatch.lint import nameindex
 from xenpatch.lint.config import LintConfig
@@ -195,9 +196,9 @@ def _inline_callers(h: Path, n: str, apis: frozenset[str],
             return None
         bodies: dict[str, str] = {}
         for d in nameindex.definitions(code):
-            end = _close(code, d.brace)
+            end = closing(code, d.brace, 0x7B, 0x7D)
             if end is not None and d.static:
-                bodies[d.name] = code[d.brace:end].decode(errors="replace")
+                bodies[d.name] = code[d.brace:end + 1].decode(errors="replace")
         memo[h] = bodies
         memo[h]["\0code"] = code.decode(errors="replace")
     bodies = memo[h]
@@ -210,19 +211,6 @@ def _inline_callers(h: Path, n: str, apis: frozenset[str],
             re.search(r"\b" + re.escape(a) + r"\b", bodies[i]) for i in by for a in apis):
         return None
     return by
-
-
-def _close(code: bytes, brace: int) -> int | None:
-    depth = 0
-    for j in range(brace, len(code)):
-        c = code[j]
-        if c == 0x7B:
-            depth += 1
-        elif c == 0x7D:
-            depth -= 1
-            if depth == 0:
-                return j + 1
-    return None
 
 
 __all__ = ["facts_of", "settle"]

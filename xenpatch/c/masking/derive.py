@@ -30,6 +30,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Protocol
 
+from xenpatch.c.brackets import closing
 from xenpatch.c.masking.lexical import KEYWORDS
 
 BLANK_KIND = "blank"
@@ -167,16 +168,8 @@ def merge(into: dict[bytes, list[Definition]], more: Mapping[bytes, list[Definit
 
 def _close(toks: tuple[bytes, ...], i: int) -> int:
     """Index of the ')' matching the '(' at ``i`` (-1: none)."""
-    depth = 0
-    for j in range(i, len(toks)):
-        t = toks[j]
-        if t == b"(":
-            depth += 1
-        elif t == b")":
-            depth -= 1
-            if depth == 0:
-                return j
-    return -1
+    end = closing(toks, i, b"(", b")")
+    return -1 if end is None else end
 
 
 class Definitions(Protocol):
