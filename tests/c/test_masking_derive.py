@@ -68,6 +68,21 @@ def masked_with(tmp_path: Path, header: str, code: str) -> tuple[bytes, bytes]:
 # What each kind of definition derives
 
 
+def test_definitions_for_cplusplus_only_are_none() -> None:
+    # A linkage header shared with C++: what it means for C is its C branch.
+    header = (
+        "#ifdef __cplusplus\n#define CPP_LINK extern \"C\"\n#else\n#define CPP_LINK\n#endif\n"
+        "#define linkage CPP_LINK __attribute__((syscall_linkage))\n"
+        "#ifndef __cplusplus\n#define h\n#else\n#define h extern \"C\"\n#endif\n"
+        "#if defined(__cplusplus) /* C++ */\n#define k extern \"C\"\n#endif\n"
+        "#ifdef __cplusplus\n#if 0\n#endif\n#define m extern \"C\"\n#elif X\n#define n\n#endif\n"
+    )
+    assert sorted(derive(header)) == [b"CPP_LINK", b"h", b"linkage", b"n"]
+    raw = header.encode() + b"linkage void do_trap(int *regs)\n{\n    *regs = 0;\n}\n"
+    tree = PARSER.parse(mask(raw, TABLE))
+    assert errors(tree.root_node) == []
+
+
 @pytest.mark.parametrize(
     "header, name, kind",
     [
@@ -373,7 +388,8 @@ def _reference_definitions(text: bytes) -> dict[bytes, list[tuple[bool, tuple[by
     found: dict[bytes, list[tuple[bool, tuple[bytes, ...]]]] = {}
     if b"define" not in text:
         return found
-    dead = derive_module._dead_spans(text) if derive_module.IF_ZERO.search(text) else []
+    dead = derive_module._dead_spans(text) \
+        if b"__cplusplus" in text or derive_module.IF_ZERO.search(text) else []
     for m in derive_module.DEFINE.finditer(text):
         if any(s <= m.start() < e for s, e in dead):
             continue
@@ -389,7 +405,7 @@ _LINES = st.sampled_from([
     "#define a 1", "  #  define b(x) for (;;)", "\t#undef a", "x #define c", "#define d \\",
     "#define e __attribute__((x)) \\", "#if 0", "#endif", "#else", "# if 00", "/* #define f */",
     "#define\tg", "int h; #define i", "#definej", "#define k /* c */ \\", "", "  ", "#",
-    "#if 0 /* off */", "#ifdef X", "#define a inline",
+    "#if 0 /* off */", "#ifdef X", "#define a inline", "#ifdef __cplusplus", "#ifndef __cplusplus",
 ])
 
 

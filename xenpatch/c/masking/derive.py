@@ -56,6 +56,8 @@ CONDITIONAL_LINE = re.compile(
     rb"^[ \t]*\#[ \t]*(if|ifdef|ifndef|elif|else|endif)\b([^\n]*)", re.M
 )
 _ZERO = re.compile(rb"\s*0+(?![\w.])")
+_CPLUSPLUS_IF = re.compile(
+    rb"\s*(?:defined\s*\(\s*__cplusplus\s*\)|defined\s+__cplusplus|__cplusplus)\s*(?:$|/[*/])")
 _COMMENT = re.compile(rb"/\*.*?(?:\*/|\Z)|//[^\n]*", re.S)
 _TOKEN = re.compile(rb'[A-Za-z_]\w*|"(?:\\.|[^"\\])*"?|\S')
 _ATTRIBUTE_WORDS = frozenset((b"__attribute__", b"__attribute"))
@@ -87,13 +89,13 @@ def definitions(text: bytes) -> dict[bytes, list[Definition]]:
     A definition the text ``#undef``s later is scoped to the text, not one
     of what the name means: Xen's ``#define mfn_t /* grep fodder */``
     then ``#undef mfn_t`` says nothing of ``mfn_t`` (a typedef).  A name
-    left with none has an empty list.  A definition under ``#if 0`` is
-    none."""
+    left with none has an empty list.  A definition under ``#if 0`` or
+    for C++ only (_dead_spans()) is none."""
     found: dict[bytes, list[Definition]] = {}
     if b"define" not in text:
         return found
-    dead = _dead_spans(text) if next(_at_line_start(IF_ZERO, _IF_ZERO_HASH, text), None) \
-        else []
+    dead = _dead_spans(text) if b"__cplusplus" in text \
+        or next(_at_line_start(IF_ZERO, _IF_ZERO_HASH, text), None) else []
     di = 0
     for m in _at_line_start(DEFINE, _DEFINE_HASH, text):
         if dead:
@@ -137,28 +139,50 @@ def _at_line_start(pattern: re.Pattern[bytes], hashes: re.Pattern[bytes],
 
 
 def _dead_spans(text: bytes) -> list[tuple[int, int]]:
-    """Spans of the branches no compiler sees: ``#if 0`` up to its
-    ``#else``, ``#elif`` or ``#endif``."""
+    """Spans of the branches no C compiler sees: ``#if 0`` and ``#ifdef
+    __cplusplus`` up to their ``#else``, ``#elif`` or ``#endif``, and
+    ``#ifndef __cplusplus``'s ``#else`` branch.  A header shared with C++
+    (``#define CPP_ASMLINKAGE extern "C"`` in one branch, nothing in the
+    other) means for C what its C branch says."""
     spans = []
-    stack: list[bool] = []  # per open group: is its current branch '#if 0'?
+    # Per open group: is its current branch dead, is its #else branch.
+    stack: list[tuple[bool, bool]] = []
     start = 0
     for m in CONDITIONAL_LINE.finditer(text):
         word = m.group(1)
         if word.startswith(b"if"):
-            zero = word == b"if" and _ZERO.match(m.group(2)) is not None
-            if zero and not any(stack):
+            dead, else_dead = _branch_dead(word, m.group(2))
+            if dead and not any(d for d, _ in stack):
                 start = m.start()
-            stack.append(zero)
+            stack.append((dead, else_dead))
         elif stack:
-            if stack[-1] and not any(stack[:-1]):
+            dead, else_dead = stack[-1]
+            outer = any(d for d, _ in stack[:-1])
+            if dead and not outer:
                 spans.append((start, m.start()))
             if word == b"endif":
                 stack.pop()
-            else:
-                stack[-1] = False
-    if stack and stack[0]:
+                continue
+            now = word == b"else" and else_dead
+            if now and not outer:
+                start = m.start()
+            stack[-1] = (now, False)
+    if stack and stack[0][0]:
         spans.append((start, len(text)))
     return spans
+
+
+def _branch_dead(word: bytes, rest: bytes) -> tuple[bool, bool]:
+    """(is the first branch dead, is the #else branch) of a group opened by
+    ``#<word> <rest>``."""
+    if word == b"if":
+        if _ZERO.match(rest) is not None:
+            return True, False
+        return _CPLUSPLUS_IF.match(rest) is not None, False
+    name = rest.split(b"/", 1)[0].strip()
+    if name != b"__cplusplus":
+        return False, False
+    return (True, False) if word == b"ifdef" else (False, True)
 
 
 def merge(into: dict[bytes, list[Definition]], more: Mapping[bytes, list[Definition]]) -> None:
