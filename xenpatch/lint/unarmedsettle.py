@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence, Set
+from functools import partial
 from pathlib import Path
 
 from xenpatch.analysis.fileanalysis import FileAnalysis
@@ -50,9 +51,9 @@ from xenpatch.analysis.unarmed import Need
 from xenpatch.c.brackets import closing
 from xenpatch.c.source import SourceError
 from xenpatch.lint import nameindex
+from xenpatch.lint.archbuild import arches, build_of
 from xenpatch.lint.config import LintConfig
-from xenpatch.lint.irqcalls import _mentions, absolute
-from xenpatch.lint.treeexports import architecture
+from xenpatch.lint.irqcalls import _mentions, absolute, prototype_mentions
 from xenpatch.lint.treescan import TreeScan
 from xenpatch.lint.unarmedfile import Marked
 from xenpatch.lint.unarmedkeys import NEED, UNARMED, need_of, need_summary
@@ -104,10 +105,17 @@ def settle(per_file: Sequence[PerFile], config: LintConfig, only: Set[str] | Non
             if c is not None:
                 said.setdefault(n, {})[p] = c
 
-    # Up the callers of the functions the witnesses' entries wait on.
+    # Up the callers of the functions the witnesses' entries wait on, per
+    # build: a file of one architecture (archbuild.build_of()) is linked
+    # with common code and its own architecture's only.
+    arch = partial(build_of, root)
+    builds: tuple[str | None, ...] = arches(root) or (None,)
     mentions: dict[str, dict[Path, str]] = {}
     headers: dict[Path, dict[str, str]] = {}
-    rules: dict[Fn, list[frozenset[Fn]]] = {}
+    # Per build, the conditions for a function's callers there to be off.
+    rules: dict[str | None, dict[Fn, list[frozenset[Fn]]]] = {b: {} for b in builds}
+    # A function some build has a caller of it stated nowhere.
+    open_: set[Fn] = set()
     done: set[Fn] = set()
     while todo:
         names = {n for n, _ in todo} - set(mentions)
@@ -129,22 +137,21 @@ def settle(per_file: Sequence[PerFile], config: LintConfig, only: Set[str] | Non
                 where = {p: how for p, how in where.items() if p != d}
             elif where.get(d) != "def":
                 continue
-            inl: dict[Fn, list[frozenset[Fn]]] = {}
-            conds = _accounted(n, d, where, said.get(n, {}), apis, headers,
-                               inl if d.suffix == ".c" else None)
-            if not conds:
-                continue  # a caller not stated, or none in C: a way in from outside
-            rules[(n, d)] = conds
-            new |= {f for c in conds for f in c}
+            home = arch(d)
+            for b in builds:
+                if home is not None and b is not None and home != b:
+                    continue  # not in that build
+                conds = _accounted(n, d, {p: how for p, how in where.items()
+                                          if b is None or arch(p) in (None, b)},
+                                   said.get(n, {}), apis, headers, d.suffix == ".c")
+                if conds is None:
+                    open_.add((n, d))  # a caller not stated
+                elif conds:
+                    rules[b][(n, d)] = conds
+                    new |= {f for c in conds for f in c}
+                # (No call in this build: it is entered in others only.)
         todo = new - done
-    off: set[Fn] = set()
-    grew = True
-    while grew:
-        grew = False
-        for f, conds in rules.items():
-            if f not in off and all(c <= off for c in conds):
-                off.add(f)
-                grew = True
+    off = _settled(rules, open_)
     out = {f"{UNARMED}{n}|{d.relative_to(root).as_posix()}": need_summary(frozenset())
            for n, d in sorted(off) if d.suffix == ".c" and d.is_relative_to(root)}
     quiet = {(name, display[p]) for p, got in needs.items() for name, s in got.items()
@@ -154,12 +161,14 @@ def settle(per_file: Sequence[PerFile], config: LintConfig, only: Set[str] | Non
 
 def _accounted(n: str, d: Path, where: Mapping[Path, str], said: Mapping[Path, frozenset[str]],
                apis: frozenset[str], headers: dict[Path, dict[str, str]],
-               inl: dict[Fn, list[frozenset[Fn]]] | None) -> list[frozenset[Fn]] | None:
+               inlines: bool) -> list[frozenset[Fn]] | None:
     """The conditions for n's callers outside ``d`` (its definition) to be
-    off, or None when a mention is no call the tree can state."""
+    off, or None when a mention is no call the tree can state.  ``where``:
+    the mentions of n in one build's files; ``inlines``: may a header's
+    inline stand for its callers (d a C file)?"""
     conds: list[frozenset[Fn]] = []
     for p, how in where.items():
-        if p == d or not _together(p, d):
+        if p == d:
             continue
         if how == "def":
             return None  # defined twice in one build: which one is the build's
@@ -167,28 +176,42 @@ def _accounted(n: str, d: Path, where: Mapping[Path, str], said: Mapping[Path, f
             conds.append(frozenset((x, p) for x in said[p]))
         elif how == "proto":
             continue
-        elif p.suffix == ".h" and inl is not None:
+        elif p.suffix == ".h" and inlines:
             by = _inline_callers(p, n, apis, headers)
             if by is None:
                 return None
-            for i in by:
-                inl.setdefault((i, p), [])
             conds.append(frozenset((i, p) for i in by))
         else:
             return None
     return conds
 
 
-def _together(a: Path, b: Path) -> bool:
-    x, y = architecture(str(a)), architecture(str(b))
-    return x is None or y is None or x == y
+def _settled(rules: Mapping[str | None, Mapping[Fn, list[frozenset[Fn]]]],
+             open_: Set[Fn]) -> set[Fn]:
+    """The functions entered with the check off in every build calling
+    them: met to a fixpoint per build (a condition is met in the build
+    it is one of), none with a caller stated nowhere (``open_``), one
+    build calling it at least."""
+    per: dict[str | None, set[Fn]] = {}
+    for b, got in rules.items():
+        off = per[b] = set()
+        grew = True
+        while grew:
+            grew = False
+            for f, conds in got.items():
+                if f not in off and all(c <= off for c in conds):
+                    off.add(f)
+                    grew = True
+    called = {f for got in rules.values() for f in got} - set(open_)
+    return {f for f in called if all(f in per[b] for b, got in rules.items() if f in got)}
 
 
 def _inline_callers(h: Path, n: str, apis: frozenset[str],
                     memo: dict[Path, dict[str, str]]) -> frozenset[str] | None:
     """The inlines of header ``h`` whose bodies hold its every mention of
-    ``n`` (each followed by "("), none naming a disable/enable call; None
-    when a mention is elsewhere."""
+    ``n`` (each followed by "(") but its prototypes (a declaration is no
+    use: ``extern int f(void);`` beside the inline calling f), none naming
+    a disable/enable call; None when a mention is elsewhere."""
     if h not in memo:
         try:
             code = code_only(h.read_bytes())
@@ -207,7 +230,8 @@ def _inline_callers(h: Path, n: str, apis: frozenset[str],
     by = frozenset(i for i, b in bodies.items() if i != "\0code" and word.search(b))
     inside = sum(len(word.findall(bodies[i])) for i in by)
     calls = sum(len(re.findall(r"\b" + re.escape(n) + r"\s*\(", bodies[i])) for i in by)
-    if not by or inside != total or calls != total or any(
+    declared = prototype_mentions(bodies["\0code"].encode(), n) if inside != total else 0
+    if not by or inside + declared != total or calls != inside or any(
             re.search(r"\b" + re.escape(a) + r"\b", bodies[i]) for i in by for a in apis):
         return None
     return by
