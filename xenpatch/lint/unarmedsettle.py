@@ -10,15 +10,22 @@ mentioning one are analysed (facts_of(): per function the
 file calls but does not define, the condition under which each of its
 mentions is a call made with the check off, if each is a call), and so on
 up from their conditions.  A non-static function's callers outside its
-defining C file are "off" when every mention of its name in a file built
-with that one (treeexports.architecture()) is accounted for -- a header's
-prototype, a file whose condition for it was found, or a header's inline
-whose body names no disable/enable call and calls it (the inline then
-standing for a function of the header, whose own mentions are accounted
-for the same way) -- and one of them at least is a call (a function no C
-calls is a way in from outside: a hypercall, an entry from assembly).  The
-conditions are met to a fixpoint, from the calls made with the check off
-at once (before __start_xen() arms it, after a disable).
+defining C file are "off" in a build when every mention of its name in
+that build's files (archbuild.build_of(): common code and one
+architecture's) is accounted for -- a header's prototype, a file whose
+condition for it was found, or a header's inline whose body names no
+disable/enable call and calls it (the inline then standing for a function
+of the header, whose own mentions are accounted for the same way; a
+prototype beside it is no use) -- and one of them at least is a call.
+The conditions are met to a fixpoint per build, from the calls made with
+the check off at once (before __start_xen() arms it, after a disable).
+A function is entered with the check off when it is so in every build
+with a call of it, one at least (a function no C calls is a way in from
+outside: a hypercall, an entry from assembly), and no build has a mention
+left unaccounted: common code x86's boot path calls before its enable is
+settled for x86's takes though Arm's start_xen(), which never arms the
+check, calls it too -- but a common take so reached is settled only if
+Arm's calls are off as well.
 
 The answer (``UNARMED + NAME|FILE``, FILE its path under xen/) is read by
 the defining file's second pass (its functions' ``unarmed`` nodes), and
