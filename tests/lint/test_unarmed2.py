@@ -120,3 +120,15 @@ def test_a_common_caller_not_stated_keeps_it(tmp_path: Path) -> None:
     (root / "common" / "late.c").write_text(
         "#include <xen/devices.h>\n\nvoid late_iommu(void)\n{\n    iommu_boot();\n}\n")
     assert FINDING in found_whole(root)["common/devices.c"]
+
+
+def test_prototype_mentions() -> None:
+    """The declarations at file scope of a name, as prototypes_only()
+    reads one; not a call in a body, a macro, a field, a parameter."""
+    from xenpatch.lint.irqcalls import prototype_mentions
+
+    text = (b"extern int f(void);\nint f(void) __attribute__((cold));\n"
+            b"static inline int g(void)\n{\n    return f();\n}\n"
+            b"#define call_f() f()\nstruct ops { int (*f)(void); };\nvoid h(int f);\n")
+    assert prototype_mentions(text, "f") == 2
+    assert prototype_mentions(b"#define f(x) \\\n    (x)\n", "f") == 0
