@@ -339,9 +339,30 @@ def prototypes_only(code: bytes, name: str, directive_text: bytes | None = None)
     return True
 
 
+def prototype_mentions(code: bytes, name: str) -> int:
+    """How many mentions of ``name`` in a header's code (comments and
+    literals blank) are declarations at file scope, as prototypes_only()
+    reads one: ``... name(...)`` up to a ``;``, no body, at brace depth 0,
+    outside a directive (a macro may call it)."""
+    word = re.compile(rb"\b" + re.escape(name.encode()) + rb"\b")
+    spans = [(m.start(), m.end()) for m in directives(_DIRECTIVE, code)]
+    depth, at, found = 0, 0, 0
+    for m in word.finditer(code):
+        start = m.start()
+        depth += code.count(b"{", at, start) - code.count(b"}", at, start)
+        at = start
+        if depth or any(a <= start < b for a, b in spans) or \
+                _OPEN_PAREN.match(code, m.end()) is None:
+            continue
+        semi, brace = code.find(b";", m.end()), code.find(b"{", m.end())
+        if semi >= 0 and not 0 <= brace < semi:
+            found += 1
+    return found
+
+
 def _directive_text(code: bytes) -> bytes:
     """The code's directives, one a line (a word of one is a word here)."""
     return b"\n".join(m.group(0) for m in directives(_DIRECTIVE, code))
 
 
-__all__ = ["defines_any", "prototypes_only", "settle"]
+__all__ = ["defines_any", "prototype_mentions", "prototypes_only", "settle"]

@@ -135,7 +135,9 @@ def arch_overlays(per_file: Iterable[tuple[str, Mapping[str, Summary]]],
 
 
 def architecture(path: str) -> str | None:
-    """The architecture whose build alone compiles the file (None: common)."""
+    """The architecture whose build alone compiles the file (None: common),
+    by its path only (``arch/<a>/``); archbuild.build_of() reads the
+    tree's older layout and Makefiles too."""
     m = _ARCH.search("/" + str(path).replace("\\", "/"))
     return m.group(1) if m else None
 

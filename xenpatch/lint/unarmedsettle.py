@@ -10,15 +10,22 @@ mentioning one are analysed (facts_of(): per function the
 file calls but does not define, the condition under which each of its
 mentions is a call made with the check off, if each is a call), and so on
 up from their conditions.  A non-static function's callers outside its
-defining C file are "off" when every mention of its name in a file built
-with that one (treeexports.architecture()) is accounted for -- a header's
-prototype, a file whose condition for it was found, or a header's inline
-whose body names no disable/enable call and calls it (the inline then
-standing for a function of the header, whose own mentions are accounted
-for the same way) -- and one of them at least is a call (a function no C
-calls is a way in from outside: a hypercall, an entry from assembly).  The
-conditions are met to a fixpoint, from the calls made with the check off
-at once (before __start_xen() arms it, after a disable).
+defining C file are "off" in a build when every mention of its name in
+that build's files (archbuild.build_of(): common code and one
+architecture's) is accounted for -- a header's prototype, a file whose
+condition for it was found, or a header's inline whose body names no
+disable/enable call and calls it (the inline then standing for a function
+of the header, whose own mentions are accounted for the same way; a
+prototype beside it is no use) -- and one of them at least is a call.
+The conditions are met to a fixpoint per build, from the calls made with
+the check off at once (before __start_xen() arms it, after a disable).
+A function is entered with the check off when it is so in every build
+with a call of it, one at least (a function no C calls is a way in from
+outside: a hypercall, an entry from assembly), and no build has a mention
+left unaccounted: common code x86's boot path calls before its enable is
+settled for x86's takes though Arm's start_xen(), which never arms the
+check, calls it too -- but a common take so reached is settled only if
+Arm's calls are off as well.
 
 The answer (``UNARMED + NAME|FILE``, FILE its path under xen/) is read by
 the defining file's second pass (its functions' ``unarmed`` nodes), and
@@ -40,6 +47,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence, Set
+from functools import partial
 from pathlib import Path
 
 from xenpatch.analysis.fileanalysis import FileAnalysis
@@ -50,9 +58,9 @@ from xenpatch.analysis.unarmed import Need
 from xenpatch.c.brackets import closing
 from xenpatch.c.source import SourceError
 from xenpatch.lint import nameindex
+from xenpatch.lint.archbuild import arches, build_of
 from xenpatch.lint.config import LintConfig
-from xenpatch.lint.irqcalls import _mentions, absolute
-from xenpatch.lint.treeexports import architecture
+from xenpatch.lint.irqcalls import _mentions, absolute, prototype_mentions
 from xenpatch.lint.treescan import TreeScan
 from xenpatch.lint.unarmedfile import Marked
 from xenpatch.lint.unarmedkeys import NEED, UNARMED, need_of, need_summary
@@ -104,10 +112,17 @@ def settle(per_file: Sequence[PerFile], config: LintConfig, only: Set[str] | Non
             if c is not None:
                 said.setdefault(n, {})[p] = c
 
-    # Up the callers of the functions the witnesses' entries wait on.
+    # Up the callers of the functions the witnesses' entries wait on, per
+    # build: a file of one architecture (archbuild.build_of()) is linked
+    # with common code and its own architecture's only.
+    arch = partial(build_of, root)
+    builds: tuple[str | None, ...] = arches(root) or (None,)
     mentions: dict[str, dict[Path, str]] = {}
     headers: dict[Path, dict[str, str]] = {}
-    rules: dict[Fn, list[frozenset[Fn]]] = {}
+    # Per build, the conditions for a function's callers there to be off.
+    rules: dict[str | None, dict[Fn, list[frozenset[Fn]]]] = {b: {} for b in builds}
+    # A function some build has a caller of it stated nowhere.
+    open_: set[Fn] = set()
     done: set[Fn] = set()
     while todo:
         names = {n for n, _ in todo} - set(mentions)
@@ -129,22 +144,21 @@ def settle(per_file: Sequence[PerFile], config: LintConfig, only: Set[str] | Non
                 where = {p: how for p, how in where.items() if p != d}
             elif where.get(d) != "def":
                 continue
-            inl: dict[Fn, list[frozenset[Fn]]] = {}
-            conds = _accounted(n, d, where, said.get(n, {}), apis, headers,
-                               inl if d.suffix == ".c" else None)
-            if not conds:
-                continue  # a caller not stated, or none in C: a way in from outside
-            rules[(n, d)] = conds
-            new |= {f for c in conds for f in c}
+            home = arch(d)
+            for b in builds:
+                if home is not None and b is not None and home != b:
+                    continue  # not in that build
+                conds = _accounted(n, d, {p: how for p, how in where.items()
+                                          if b is None or arch(p) in (None, b)},
+                                   said.get(n, {}), apis, headers, d.suffix == ".c")
+                if conds is None:
+                    open_.add((n, d))  # a caller not stated
+                elif conds:
+                    rules[b][(n, d)] = conds
+                    new |= {f for c in conds for f in c}
+                # (No call in this build: it is entered in others only.)
         todo = new - done
-    off: set[Fn] = set()
-    grew = True
-    while grew:
-        grew = False
-        for f, conds in rules.items():
-            if f not in off and all(c <= off for c in conds):
-                off.add(f)
-                grew = True
+    off = _settled(rules, open_)
     out = {f"{UNARMED}{n}|{d.relative_to(root).as_posix()}": need_summary(frozenset())
            for n, d in sorted(off) if d.suffix == ".c" and d.is_relative_to(root)}
     quiet = {(name, display[p]) for p, got in needs.items() for name, s in got.items()
@@ -154,12 +168,14 @@ def settle(per_file: Sequence[PerFile], config: LintConfig, only: Set[str] | Non
 
 def _accounted(n: str, d: Path, where: Mapping[Path, str], said: Mapping[Path, frozenset[str]],
                apis: frozenset[str], headers: dict[Path, dict[str, str]],
-               inl: dict[Fn, list[frozenset[Fn]]] | None) -> list[frozenset[Fn]] | None:
+               inlines: bool) -> list[frozenset[Fn]] | None:
     """The conditions for n's callers outside ``d`` (its definition) to be
-    off, or None when a mention is no call the tree can state."""
+    off, or None when a mention is no call the tree can state.  ``where``:
+    the mentions of n in one build's files; ``inlines``: may a header's
+    inline stand for its callers (d a C file)?"""
     conds: list[frozenset[Fn]] = []
     for p, how in where.items():
-        if p == d or not _together(p, d):
+        if p == d:
             continue
         if how == "def":
             return None  # defined twice in one build: which one is the build's
@@ -167,28 +183,42 @@ def _accounted(n: str, d: Path, where: Mapping[Path, str], said: Mapping[Path, f
             conds.append(frozenset((x, p) for x in said[p]))
         elif how == "proto":
             continue
-        elif p.suffix == ".h" and inl is not None:
+        elif p.suffix == ".h" and inlines:
             by = _inline_callers(p, n, apis, headers)
             if by is None:
                 return None
-            for i in by:
-                inl.setdefault((i, p), [])
             conds.append(frozenset((i, p) for i in by))
         else:
             return None
     return conds
 
 
-def _together(a: Path, b: Path) -> bool:
-    x, y = architecture(str(a)), architecture(str(b))
-    return x is None or y is None or x == y
+def _settled(rules: Mapping[str | None, Mapping[Fn, list[frozenset[Fn]]]],
+             open_: Set[Fn]) -> set[Fn]:
+    """The functions entered with the check off in every build calling
+    them: met to a fixpoint per build (a condition is met in the build
+    it is one of), none with a caller stated nowhere (``open_``), one
+    build calling it at least."""
+    per: dict[str | None, set[Fn]] = {}
+    for b, got in rules.items():
+        off = per[b] = set()
+        grew = True
+        while grew:
+            grew = False
+            for f, conds in got.items():
+                if f not in off and all(c <= off for c in conds):
+                    off.add(f)
+                    grew = True
+    called = {f for got in rules.values() for f in got} - set(open_)
+    return {f for f in called if all(f in per[b] for b, got in rules.items() if f in got)}
 
 
 def _inline_callers(h: Path, n: str, apis: frozenset[str],
                     memo: dict[Path, dict[str, str]]) -> frozenset[str] | None:
     """The inlines of header ``h`` whose bodies hold its every mention of
-    ``n`` (each followed by "("), none naming a disable/enable call; None
-    when a mention is elsewhere."""
+    ``n`` (each followed by "(") but its prototypes (a declaration is no
+    use: ``extern int f(void);`` beside the inline calling f), none naming
+    a disable/enable call; None when a mention is elsewhere."""
     if h not in memo:
         try:
             code = code_only(h.read_bytes())
@@ -207,7 +237,8 @@ def _inline_callers(h: Path, n: str, apis: frozenset[str],
     by = frozenset(i for i, b in bodies.items() if i != "\0code" and word.search(b))
     inside = sum(len(word.findall(bodies[i])) for i in by)
     calls = sum(len(re.findall(r"\b" + re.escape(n) + r"\s*\(", bodies[i])) for i in by)
-    if not by or inside != total or calls != total or any(
+    declared = prototype_mentions(bodies["\0code"].encode(), n) if inside != total else 0
+    if not by or inside + declared != total or calls != inside or any(
             re.search(r"\b" + re.escape(a) + r"\b", bodies[i]) for i in by for a in apis):
         return None
     return by
