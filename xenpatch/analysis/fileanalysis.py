@@ -20,6 +20,7 @@ from xenpatch.analysis.actions import fill_actions
 from xenpatch.analysis.asserted import ASSERTS, asserted_held
 from xenpatch.analysis.config import AnalysisConfig
 from xenpatch.analysis.events import Resolved
+from xenpatch.analysis.extmemo import of_mapping
 from xenpatch.analysis.functions import FunctionInfo, collect, collected, fresh_copy, parameters
 from xenpatch.analysis.headers import (
     HeaderIndex,
@@ -231,7 +232,11 @@ class FileAnalysis:
         """Other files' helpers the file does not define itself, as bytes
         (the tree's summaries name thousands: encoded once)."""
         if self._ext_bytes is None:
-            self._ext_bytes = frozenset(n.encode() for n in self.external if n not in self.fns)
+            ext = self.external
+            every: frozenset[bytes] = of_mapping(
+                ext, "names as bytes", lambda: frozenset(n.encode() for n in ext))
+            mine = {n.encode() for n in self.fns if n in ext}
+            self._ext_bytes = every - mine if mine else every
         return self._ext_bytes
 
     # -- call resolution ------------------------------------------------------

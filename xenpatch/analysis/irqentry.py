@@ -27,6 +27,7 @@ from tree_sitter import Node
 
 from xenpatch.analysis import fnptrs
 from xenpatch.analysis.events import OpAct
+from xenpatch.analysis.extmemo import of_mapping
 from xenpatch.analysis.irqstate import BOOT, IRQ_KEY, is_irq_move
 from xenpatch.analysis.locktable import Effect, Summary
 from xenpatch.analysis.onceguards import once_nodes
@@ -232,25 +233,36 @@ def external_entries(external: Mapping[str, Summary], me: str = "") -> dict[str,
     the file at ``me`` (its path under xen/), what the other files' calls agree on where the
     tree settled it (lint: irqcalls.settle(), "%irq:->FIELD|FILE"; "-": no
     other file calls through it)."""
+    out, per_file = of_mapping(external, "field entries", lambda: _field_entries(external))
+    out = dict(out)
+    if me:
+        out.update(per_file.get(me, {}))
+    return {n: s for n, s in out.items() if s != "-"}
+
+
+def _field_entries(external: Mapping[str, Summary]
+                   ) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """external_entries()'s scan: the tree's word per field, and per file
+    what the tree settled for it."""
     out: dict[str, str] = {}
-    mine: dict[str, str] = {}
+    per_file: dict[str, dict[str, str]] = {}
     for k, s in external.items():
         if not k.startswith(FIELD_KEY) or k.startswith(CALL_KEY):
             continue
         name, sep, who = k[len(FIELD_KEY):].partition("|")
         if not sep:
             out[name] = summary_state(s)
-        elif me and who == me:
-            mine[name] = summary_state(s)
-    out.update(mine)
-    return {n: s for n, s in out.items() if s != "-"}
+        elif who:
+            per_file.setdefault(who, {})[name] = summary_state(s)
+    return out, per_file
 
 
 def external_calls(external: Mapping[str, Summary]) -> dict[str, str]:
     """Function name -> what the other files' calls of it agree on (only
     what irqcalls.settle() let through: every other mention is such a call)."""
-    return {k[len(CALL_KEY):]: summary_state(s) for k, s in external.items()
-            if k.startswith(CALL_KEY) and not k.startswith(WITNESS)}
+    return dict(of_mapping(external, "calls", lambda: {
+        k[len(CALL_KEY):]: summary_state(s) for k, s in external.items()
+        if k.startswith(CALL_KEY) and not k.startswith(WITNESS)}))
 
 
 # The state a file exports for a name or field whose entry it would use:
@@ -497,7 +509,14 @@ def external_witnesses(external: Mapping[str, Summary], checked: bool = False
                        ) -> dict[str, dict[str, tuple[str, str, int, frozenset[int]]]]:
     """Function name -> state -> (caller, file, line, literal arguments) of a
     call in another file reaching it in that state (WITNESS); ``checked``:
-    only calls where check_lock() checks (witness_summary())."""
+    only calls where check_lock() checks (witness_summary()).  Shared by
+    the lints reading one mapping: read it, do not change it."""
+    return of_mapping(external, ("witnesses", checked),
+                      lambda: _external_witnesses(external, checked))
+
+
+def _external_witnesses(external: Mapping[str, Summary], checked: bool
+                        ) -> dict[str, dict[str, tuple[str, str, int, frozenset[int]]]]:
     out: dict[str, dict[str, tuple[str, str, int, frozenset[int]]]] = {}
     for k, s in external.items():
         if not k.startswith(WITNESS):

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from tree_sitter import Node
 
 from xenpatch.analysis import fnptrs
+from xenpatch.analysis.extmemo import of_mapping
 from xenpatch.analysis.fileanalysis import FileAnalysis
 from xenpatch.analysis.irqentry import LOCKS_KEY, direct_calls, entry_matters
 from xenpatch.analysis.lockentry import (
@@ -323,14 +324,21 @@ def settled_fields(external: Mapping[str, Summary], me: str,
     """Field (or, with ``prefix`` CALLS, function) -> what the other files'
     calls through it (of it) hold (None: no other file calls it), as
     settle() said for the file at ``me``."""
-    out: dict[str, HeldSet | None] = {}
     if not me:
-        return out
+        return {}
+    return dict(of_mapping(external, ("settled fields", prefix),
+                           lambda: _settled_per_file(external, prefix)).get(me, {}))
+
+
+def _settled_per_file(external: Mapping[str, Summary], prefix: str
+                      ) -> dict[str, dict[str, HeldSet | None]]:
+    """settled_fields() of every file, from one scan of ``external``."""
+    out: dict[str, dict[str, HeldSet | None]] = {}
     for k, s in external.items():
         if k.startswith(prefix) and "|" in k:
             name, _, who = k[len(prefix):].partition("|")
-            if who == me:
-                out[name] = held_of(s) if s.effects else None
+            if who:
+                out.setdefault(who, {})[name] = held_of(s) if s.effects else None
     return out
 
 

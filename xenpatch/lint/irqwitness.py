@@ -87,6 +87,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from xenpatch.analysis.extmemo import of_mapping
 from xenpatch.analysis.fileanalysis import FileAnalysis
 from xenpatch.analysis.inert import without_acts
 from xenpatch.analysis.irqentry import LOCKS_KEY
@@ -600,8 +601,10 @@ def safe_takes(found: Mapping[tuple[str, str], Sequence[Witness]], asked: Iterab
 
 
 def safe_of(external: Mapping[str, Summary]) -> dict[str, list[Witness]]:
-    """The tree's IRQ-safe takes merge() gave the file, per lock identity."""
-    return {k[len(SAFE):]: witnesses_of(s) for k, s in external.items() if k.startswith(SAFE)}
+    """The tree's IRQ-safe takes merge() gave the file, per lock identity
+    (shared by the lints reading one mapping: read it, do not change it)."""
+    return of_mapping(external, "safe takes", lambda: {
+        k[len(SAFE):]: witnesses_of(s) for k, s in external.items() if k.startswith(SAFE)})
 
 
 def composed(own: Mapping[str, Sequence[Template]],

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from xenpatch.analysis.extmemo import of_mapping
 from xenpatch.analysis.irqentry import LOCKS_KEY
 from xenpatch.analysis.locktable import Effect, Summary
 from xenpatch.analysis.unarmed import Need, decode, encode
@@ -34,9 +35,19 @@ def exports(own: Mapping[str, Need]) -> dict[str, Summary]:
 def outside_of(external: Mapping[str, Summary], me: str) -> frozenset[str]:
     """The names of the file at ``me`` (its path under xen/) whose callers
     in other files the tree settled as off."""
-    tail = "|" + me
-    return frozenset(k[len(UNARMED):-len(tail)] for k in external
-                     if k.startswith(UNARMED) and k.endswith(tail))
+    return of_mapping(external, "unarmed outside", lambda: _outside_per_file(external)).get(
+        me, frozenset())
+
+
+def _outside_per_file(external: Mapping[str, Summary]) -> dict[str, frozenset[str]]:
+    """outside_of() of every file, from one scan of ``external``: a key is
+    UNARMED + NAME|FILE (the name may hold no "|": a function's)."""
+    out: dict[str, set[str]] = {}
+    for k in external:
+        if k.startswith(UNARMED) and "|" in k:
+            name, _, who = k[len(UNARMED):].rpartition("|")
+            out.setdefault(who, set()).add(name)
+    return {who: frozenset(ns) for who, ns in out.items()}
 
 
 __all__ = ["NEED", "UNARMED", "exports", "need_of", "need_summary", "outside_of"]
