@@ -21,6 +21,7 @@ from xenpatch.analysis.asserted import ASSERTS, asserted_held
 from xenpatch.analysis.config import AnalysisConfig
 from xenpatch.analysis.events import Resolved
 from xenpatch.analysis.extmemo import of_mapping
+from xenpatch.analysis.filetable import through_macro, without_stubs
 from xenpatch.analysis.functions import FunctionInfo, collect, collected, fresh_copy, parameters
 from xenpatch.analysis.headers import (
     HeaderIndex,
@@ -35,9 +36,7 @@ from xenpatch.analysis.lockkeys import apply_aliases
 from xenpatch.analysis.locktable import (
     DISCARDED,
     Effect,
-    LockTable,
     Summary,
-    Wrapper,
     lock_reaching,
     resolve,
     returns_lock,
@@ -90,7 +89,7 @@ class FileAnalysis:
             self.fns.setdefault(name, f)
         # Only macros that end in a lock op are wrappers; the others would
         # just make every function that uses them look lock-relevant.
-        base = _without_stubs(config.table, headers, self.fns)
+        base = without_stubs(config.table, headers, self.fns)
         if base is config.table and not own and not objects:
             # The headers' wrappers only (most files): the table is the
             # index's, worked out once for every file sharing it.
@@ -270,7 +269,7 @@ class FileAnalysis:
                     r = self.resolver(w.target, [substitute(a, args) for a in w.args], target)
                 finally:
                     self.in_progress.discard(name)
-                return _through_macro(r, w)
+                return through_macro(r, w)
         if s is None or not s.effects:
             return None
         bound = tuple(x for e in s.effects
@@ -639,35 +638,6 @@ def _param_assigned(body: str, p: str) -> bool:
                      body) is not None
 
 
-_COMMENT = re.compile(rb"/\*.*?\*/|//[^\n]*", re.S)
-
-
-def _empty_body(text: bytes | None) -> bool:
-    """Is this function definition's body empty (comments aside, or a bare
-    ``return;``)?"""
-    if text is None or (start := text.find(b"{")) < 0:
-        return False
-    body = _COMMENT.sub(b"", text[start + 1 : text.rfind(b"}")])
-    return body.split() in ([], [b"return;"])
-
-
-def _without_stubs(table: LockTable, headers: HeaderIndex,
-                   fns: Mapping[str, FunctionUnit]) -> LockTable:
-    """The table's wrappers describe helpers whose bodies are in other
-    files; a definition in view (the file's, or its headers' inline) with an
-    empty body does nothing whatever the table says: an older tree's
-    placeholder (__put_gfn() was "a noop for now" before the p2m lock
-    moved into the lookups), so its callers release no lock there."""
-    stubs = {
-        n for n in table.wrappers
-        if _empty_body(fns[n].src.raw[fns[n].node.start_byte:fns[n].node.end_byte]
-                       if n in fns else headers.inlines.get(n))
-    }
-    if not stubs:
-        return table
-    return LockTable(table.ops, {n: w for n, w in table.wrappers.items() if n not in stubs})
-
-
 def _unknown_summary(name: str) -> Summary:
     return Summary((held_unnamed(name),), None)
 
@@ -687,20 +657,3 @@ def _parse_header(config: AnalysisConfig, name: str, text: bytes,
             return None
 
     return config.memo(("inline", name, text, root), make)
-
-
-def _through_macro(r: Resolved | None, w: Wrapper) -> Resolved | None:
-    """A guarded helper called through a macro: the guard names the helper's
-    argument, which the macro fills in (``#define get_gfn_type_access(p, g,
-    t, a, q, o) __get_gfn_type_access(p, g, t, a, q, o, 1)``)."""
-    if r is None or r.guard is None:
-        return r
-    arg = w.args[r.guard].strip() if r.guard < len(w.args) else ""
-    while arg.startswith("(") and arg.endswith(")"):
-        arg = arg[1:-1].strip()
-    m = re.fullmatch(r"\$(\d+)", arg)
-    if m is not None:
-        return replace(r, guard=int(m.group(1)))
-    if re.fullmatch(r"[1-9]\d*[uUlL]*|true", arg):
-        return replace(r, guard=None)
-    return None  # 0/false: the helper takes nothing; anything else is unknown

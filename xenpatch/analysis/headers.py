@@ -294,7 +294,7 @@ def _scan_header(
     inlines.extend((name, body, bool(_LOCKY.search(body, body.find(b"{"))))
                    for name, body in made)
     # _INLINE leaves out "__" names (attributes look like them); an empty
-    # one is still a definition that does nothing (fileanalysis._without_stubs).
+    # one is still a definition that does nothing (filetable.without_stubs).
     inlines.extend((m.group(1).decode(), m.group(0), False) for m in _EMPTY_INLINE.finditer(raw))
     return macro_wrappers(raw), inlines, percpu
 

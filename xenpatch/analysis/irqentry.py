@@ -28,6 +28,7 @@ from tree_sitter import Node
 from xenpatch.analysis import fnptrs
 from xenpatch.analysis.events import OpAct
 from xenpatch.analysis.extmemo import of_mapping
+from xenpatch.analysis.fieldtexts import FIELD_CALL, fields_called_in
 from xenpatch.analysis.irqstate import BOOT, IRQ_KEY, is_irq_move
 from xenpatch.analysis.locktable import Effect, Summary
 from xenpatch.analysis.onceguards import once_nodes
@@ -192,7 +193,6 @@ class Sites:
 # agree on across files: "%irq:->NAME" -> a summary whose one effect's mode
 # is "on", "off" or "?" (lint: filelint.field_exports, run.tree_exports).
 FIELD_KEY = "%irq:->"
-_FIELD_CALL = re.compile(rb"(?:->|\.)\s*([A-Za-z_]\w*)\s*\)?\s*\(")
 
 
 # Direct calls of a function another file defines: "%irq:->()NAME" -> what
@@ -376,63 +376,13 @@ def call_states(runs: Iterable[tuple[FunctionUnit, Result]], raw: bytes,
     return {n: s for n, s in agreed.items() if counts.get(n, 0) == len(found[n])}
 
 
-def fields_called(raw: bytes) -> dict[str, int]:
-    """Every field a call goes through in the text (``p->f(``, ``(*p->f)(``,
-    ``s.f(``, a use of a field-calling macro: fnptrs.field_macros()), with
-    how often: a text count, which a parse can only match or fall short of."""
-    return _fields_called_in(fnptrs.code_only(raw))
-
-
-def _fields_called_in(raw: bytes) -> dict[str, int]:
-    """fields_called() of text already blanked by fnptrs.code_only()."""
-    out: dict[str, int] = {}
-    for m in _FIELD_CALL.finditer(raw):
-        n = m.group(1).decode()
-        out[n] = out.get(n, 0) + 1
-    for name, i in fnptrs.field_macros(raw).items():
-        for m in re.finditer(rb"\b" + name.encode() + rb"\s*\(", raw):
-            args = _top_args(raw, m.end())
-            if i < len(args) and re.fullmatch(rb"\s*[A-Za-z_]\w*\s*", args[i]):
-                n = args[i].strip().decode()
-                out[n] = out.get(n, 0) + 1
-    return out
-
-
-def stores_any(raw: bytes, fields: Iterable[str]) -> bool:
-    """Does the text store something into one of ``fields`` (``.f = ``,
-    ``->f = ``)?"""
-    fs = [f.encode() for f in fields]
-    if not fs or not any(f in raw for f in fs):
-        return False
-    pat = rb"(?:->|\.)\s*(?:" + b"|".join(re.escape(f) for f in fs) + rb")\s*=(?!=)"
-    return re.search(pat, raw) is not None
-
-
-def _top_args(raw: bytes, start: int) -> list[bytes]:
-    """The top-level arguments of the call whose "(" ends before ``start``."""
-    depth, out, cur = 0, [], start
-    for j in range(start, min(len(raw), start + 4000)):
-        c = raw[j:j + 1]
-        if c in (b"(", b"[", b"{"):
-            depth += 1
-        elif c in (b")", b"]", b"}"):
-            if depth == 0:
-                out.append(raw[cur:j])
-                return out
-            depth -= 1
-        elif c == b"," and depth == 0:
-            out.append(raw[cur:j])
-            cur = j + 1
-    return []
-
-
 def field_call_states(runs: Iterable[tuple[FunctionUnit, Result]],
                       raw: bytes) -> dict[str, str]:
     """Per field the file calls through, what its calls agree on ("?":
     they do not, or some is in a function not analysed).  The calls are
     found in the text, then in the parse and in their function's run."""
     code = fnptrs.code_only(raw)
-    wanted = _fields_called_in(code)
+    wanted = fields_called_in(code)
     if not wanted:
         return {}
     by_start = {g.node.start_byte: (g, res) for g, res in runs
@@ -468,7 +418,7 @@ def field_call_states(runs: Iterable[tuple[FunctionUnit, Result]],
 def _field_calls(src: SourceFile, code: bytes,
                  macros: Mapping[str, int]) -> Iterable[tuple[str, Node]]:
     """(field, call) of the calls through a field the parse holds."""
-    for m in _FIELD_CALL.finditer(code):
+    for m in FIELD_CALL.finditer(code):
         n = src.root.descendant_for_byte_range(m.start(1), m.end(1))
         if n is None or n.type != "field_identifier" or n.parent is None or \
                 n.parent.type != "field_expression":

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from xenpatch.analysis import typesafe
 from xenpatch.analysis.events import OpAct
+from xenpatch.analysis.fieldtexts import fields_called
 from xenpatch.analysis.fileanalysis import FileAnalysis
 from xenpatch.analysis.functions import shape_fn
 from xenpatch.analysis.headers import (
@@ -34,7 +35,6 @@ from xenpatch.analysis.irqentry import (
     call_states,
     field_call_states,
     field_summary,
-    fields_called,
     summary_state,
 )
 from xenpatch.analysis.irqstate import IRQ_ON

@@ -251,7 +251,7 @@ def _field_facts(cache: TreeCache, side: _Side, rel: str, own: Mapping[str, Summ
     the files calling through it.  A field some file names otherwise than
     as a member (a macro's argument: a call the text cannot see) is left
     unknown, as is one a caller that can state no IRQ state calls through."""
-    from xenpatch.analysis.irqentry import fields_called
+    from xenpatch.analysis.fieldtexts import fields_called
     from xenpatch.lint.treeexports import tree_exports
 
     out: dict[str, Summary] = {}

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from xenpatch.analysis.irqentry import stores_any
+from xenpatch.analysis.fieldtexts import stores_any
 from xenpatch.analysis.locktable import Summary
 from xenpatch.lint import entrysettle, irqcalls, irqwitness
 from xenpatch.lint.findings import FileResult
