@@ -17,13 +17,15 @@ from dataclasses import dataclass, field, replace
 from xenpatch.analysis import irqstate
 from xenpatch.analysis.conditions import exact_of
 from xenpatch.analysis.events import OpAct, TryAssignAct
+from xenpatch.analysis.exitnames import proven_key
 from xenpatch.analysis.functions import FunctionInfo, shape_fn, strip_parens
 from xenpatch.analysis.lockkeys import key_head
 from xenpatch.analysis.locktable import Effect, Summary
 from xenpatch.analysis.mayrelease import may_release
+from xenpatch.analysis.nonzero import nonzero_returns
 from xenpatch.analysis.pathstate import UNKNOWN, Held, Result, State
 from xenpatch.analysis.takes import lock_takes
-from xenpatch.analysis.templates import template
+from xenpatch.analysis.templates import accessed_template, held_unnamed, template
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.analysis.values import EXACT, NEG, NOT, NZ, POS, ZERO, plain, value_class
 from xenpatch.c import fields as fid
@@ -45,6 +47,9 @@ def ret_class(f: FunctionUnit, node_id: int, st: State) -> str | None:
         v = st.fact(f.src.text(e)) or f.info.const_locals.get(f.src.text(e))
         if v is not None:
             return plain(v)
+        if node_id in nonzero_returns(f):
+            # "if ( rc ) goto fail;" on every way here, rc unchanged since.
+            return NZ
     v = st.fact("$ret")
     return plain(v)
 
@@ -439,8 +444,16 @@ def _lock_summary(f: FunctionUnit, res: Result) -> Summary | None:
     # Not for a global lock: efi_rs_leave() releases efi_rs_lock only when
     # its pair efi_rs_enter() took it, which no summary says.
     per_object = any("$" in (template(k, info) or "") for k in released_any)
+    # ... unless its results tell its callers which exits released it: a
+    # set-up helper that drops its caller's lock on the returns of a
+    # non-zero rc only (its "return 0" before any lock operation is its
+    # success, not a case with nothing to do).
+    by_result = None
+    if released_any and not acquired and not ex.unknown and all(
+            any(a.get(k) is not None for _, a, _ in exits) for k in released_any):
+        by_result = _conditional_release(f, res, exits)
     loud = exits
-    if released_any and not acquired and per_object:
+    if released_any and not acquired and per_object and by_result is None:
         quiet = _quiet_exits(f)
         loud = [x for x in exits if x[0] not in quiet] or exits
     union_release = not acquired and all(
@@ -462,7 +475,7 @@ def _lock_summary(f: FunctionUnit, res: Result) -> Summary | None:
         if not all(after.get(k) is None for _, after, _ in loud) and not (
             union_release and k in released_any
         ) and (nonnull is None or len(kept) == len(exits)):
-            if k in released_any and t is not None and not acquired:
+            if k in released_any and t is not None and not acquired and by_result is None:
                 effects.extend(may_release(f, k, t))
             continue
         rels = {
@@ -481,8 +494,12 @@ def _lock_summary(f: FunctionUnit, res: Result) -> Summary | None:
                               inferred=True, nonnull=nonnull, irq=_irq_dropped(rels.values())))
     for k in sorted(by_design | cond_keys):
         h = acquired[k]
-        t = template(_as_returned(k.rstrip("'"), info, ret_var), info, ret_var)
+        t = _held_template(f, exits, k.rstrip("'"), ret_var)
         if t is None:
+            # Held at its exits under a local's name its callers cannot
+            # see: what it leaves them is unknown, not nothing (issue 9,
+            # item 3); on a try's success side only.
+            effects.append(held_unnamed(f.name, h.kind))
             continue
         action = "try" if k in cond_keys and conditional is not None else "acquire"
         # How a helper masks IRQs is its business (pirq_spin_lock_irq_desc()
@@ -496,11 +513,11 @@ def _lock_summary(f: FunctionUnit, res: Result) -> Summary | None:
     effects.extend(lock_takes(f, res, {e.key for e in effects}))
     # What the function left unknown, its callers cannot know either.
     for k in sorted(ex.unknown):
-        t = "*" if k == "*" else template(_as_returned(k, info, ret_var), info, ret_var)
-        if t is not None:
-            effects.append(Effect("unknown", "spin", "", "any", t, None, f.name, inferred=True))
+        t = "*" if k == "*" else _held_template(f, exits, k, ret_var)
+        effects.append(Effect("unknown", "spin", "", "any", t or "*", None, f.name,
+                              inferred=True))
     if not any(e.action != "take" for e in effects) and not acquired:
-        cond_rel = _conditional_release(f, res, exits)
+        cond_rel = by_result or _conditional_release(f, res, exits)
         if cond_rel is not None:
             return replace(cond_rel, effects=cond_rel.effects + tuple(effects))
     if not effects:
@@ -516,6 +533,23 @@ def _lock_summary(f: FunctionUnit, res: Result) -> Summary | None:
                                           conditional, cond_keys))
         return Summary(tuple(effects), None, guard)
     return Summary(tuple(effects), None)
+
+
+def _held_template(f: FunctionUnit, exits: list[tuple[int, State, State]], key: str,
+                   ret_var: str | None) -> str | None:
+    """A lock held at the exits in its callers' terms: through the
+    parameters or the result, through an accessor's result a local holds
+    (``p2m = p2m_get_hostp2m(d)``), or through the expression the way out
+    proved the local equal to (exitnames.py); None if only a local names
+    it."""
+    assert f.info is not None
+    info = f.info
+    t = template(_as_returned(key, info, ret_var), info, ret_var)
+    if t is None:
+        t = accessed_template(key, info)
+    if t is None and (named := proven_key(f, exits, key)) is not None:
+        t = template(named, info)
+    return t
 
 
 def _irq_held(key: str, h: Held, exits: list[tuple[int, State, State]]) -> str | None:
