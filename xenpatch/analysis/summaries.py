@@ -25,7 +25,7 @@ from xenpatch.analysis.mayrelease import may_release
 from xenpatch.analysis.nonzero import nonzero_returns
 from xenpatch.analysis.pathstate import UNKNOWN, Held, Result, State
 from xenpatch.analysis.takes import lock_takes
-from xenpatch.analysis.templates import accessed_template, held_unnamed, template
+from xenpatch.analysis.templates import held_unnamed, template
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.analysis.values import EXACT, NEG, NOT, NZ, POS, ZERO, plain, value_class
 from xenpatch.c import fields as fid
@@ -514,8 +514,9 @@ def _lock_summary(f: FunctionUnit, res: Result) -> Summary | None:
     # What the function left unknown, its callers cannot know either.
     for k in sorted(ex.unknown):
         t = "*" if k == "*" else _held_template(f, exits, k, ret_var)
-        effects.append(Effect("unknown", "spin", "", "any", t or "*", None, f.name,
-                              inferred=True))
+        if t is not None:
+            effects.append(Effect("unknown", "spin", "", "any", t, None, f.name,
+                                  inferred=True))
     if not any(e.action != "take" for e in effects) and not acquired:
         cond_rel = by_result or _conditional_release(f, res, exits)
         if cond_rel is not None:
@@ -538,15 +539,12 @@ def _lock_summary(f: FunctionUnit, res: Result) -> Summary | None:
 def _held_template(f: FunctionUnit, exits: list[tuple[int, State, State]], key: str,
                    ret_var: str | None) -> str | None:
     """A lock held at the exits in its callers' terms: through the
-    parameters or the result, through an accessor's result a local holds
-    (``p2m = p2m_get_hostp2m(d)``), or through the expression the way out
+    parameters or the result, or through the expression the way out
     proved the local equal to (exitnames.py); None if only a local names
     it."""
     assert f.info is not None
     info = f.info
     t = template(_as_returned(key, info, ret_var), info, ret_var)
-    if t is None:
-        t = accessed_template(key, info)
     if t is None and (named := proven_key(f, exits, key)) is not None:
         t = template(named, info)
     return t
