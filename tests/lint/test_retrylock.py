@@ -23,7 +23,10 @@ newer signature, an integer for the lock: unknown, even though the integer
 local is a copy of a field (actions.py asks the variable's type before its
 aliases); arch/x86/slots.c calls the
 set-up helper twice (one real double unlock on failure);
-arch/x86/slots_fixup.c's helper changes rc after the test."""
+arch/x86/slots_fixup.c's helper changes rc after the test;
+common/table_init.c's helper keeps its lock on an error return whose rc
+is proven non-zero: a leak there (XL001), not a trylock its caller would
+be blamed for (the proof serves releases only)."""
 
 from __future__ import annotations
 
@@ -42,7 +45,8 @@ def test_the_whole_tree_run_reports_the_fixtures_expectations() -> None:
     assert any(trees.wanted(TREE).values())
 
 
-@pytest.mark.parametrize("rel", ["common/queues.c", "common/queue_poke.c", "arch/x86/slots.c"])
+@pytest.mark.parametrize("rel", ["common/queues.c", "common/queue_poke.c", "common/table_init.c",
+                                 "arch/x86/slots.c"])
 def test_each_file_alone_reports_the_same(rel: str) -> None:
     assert trees.shape(trees.alone(TREE, rel)) == trees.shape(trees.whole(TREE)[rel])
 

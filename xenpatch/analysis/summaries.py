@@ -47,11 +47,19 @@ def ret_class(f: FunctionUnit, node_id: int, st: State) -> str | None:
         v = st.fact(f.src.text(e)) or f.info.const_locals.get(f.src.text(e))
         if v is not None:
             return plain(v)
-        if node_id in nonzero_returns(f):
-            # "if ( rc ) goto fail;" on every way here, rc unchanged since.
-            return NZ
     v = st.fact("$ret")
     return plain(v)
+
+
+def _released_class(f: FunctionUnit, node_id: int, st: State) -> str | None:
+    """ret_class(), or "nz" for ``return rc;`` that every path to it proves
+    non-zero (``if ( rc ) goto fail;``, rc unchanged since: nonzero.py).
+    For what a release follows only: a lock *held* at such a return is the
+    classic leak of an error path, never a trylock's success."""
+    c = ret_class(f, node_id, st)
+    if c is None and node_id in nonzero_returns(f):
+        return NZ
+    return c
 
 
 def _ret_exact(f: FunctionUnit, node_id: int, st: State) -> str | None:
@@ -677,7 +685,8 @@ def _conditional_release(
     ]
     if not partial:
         return None
-    freed = {ret_class(f, n, a) for n, a, _ in exits if all(a.get(k) is None for k in partial)}
+    freed = {_released_class(f, n, a) for n, a, _ in exits
+             if all(a.get(k) is None for k in partial)}
     kept = {ret_class(f, n, a) for n, a, _ in exits if all(a.get(k) is not None for k in partial)}
     ok_kept = {POS, NZ, None} if _returns_pointer(f) else {POS, NZ}
     if freed == {ZERO} and kept and kept <= ok_kept:
