@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 
 from xenpatch.analysis import irqstate
 from xenpatch.analysis.conditions import exact_of
-from xenpatch.analysis.events import OpAct, TryAssignAct
+from xenpatch.analysis.events import OpAct
 from xenpatch.analysis.exitnames import proven_key
 from xenpatch.analysis.functions import FunctionInfo, shape_fn, strip_parens
 from xenpatch.analysis.lockkeys import key_head
@@ -24,12 +24,12 @@ from xenpatch.analysis.locktable import Effect, Summary
 from xenpatch.analysis.mayrelease import may_release
 from xenpatch.analysis.nonzero import nonzero_returns
 from xenpatch.analysis.pathstate import UNKNOWN, Held, Result, State
+from xenpatch.analysis.quietexits import quiet_exits
 from xenpatch.analysis.takes import lock_takes
 from xenpatch.analysis.templates import held_unnamed, template
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.analysis.values import EXACT, NEG, NOT, NZ, POS, ZERO, plain, value_class
 from xenpatch.c import fields as fid
-from xenpatch.c.cfg import Kind
 
 
 def ret_class(f: FunctionUnit, node_id: int, st: State) -> str | None:
@@ -462,7 +462,7 @@ def _lock_summary(f: FunctionUnit, res: Result) -> Summary | None:
         by_result = _conditional_release(f, res, exits)
     loud = exits
     if released_any and not acquired and per_object and by_result is None:
-        quiet = _quiet_exits(f)
+        quiet = quiet_exits(f)
         loud = [x for x in exits if x[0] not in quiet] or exits
     union_release = not acquired and all(
         any(after.get(k) is None for k in res.entry_keys) for _, after, _ in loud
@@ -632,41 +632,6 @@ def _mode_of(info: FunctionInfo, key: str, exits: list[tuple[int, State, State]]
         if w and r and w <= {NZ, POS, NEG} and r == {ZERO}:
             return "", f"${i}"
     return "", None
-
-
-def _quiet_exits(f: FunctionUnit) -> frozenset[int]:
-    """Exits no path to which performs a lock operation."""
-    assert f.cfg is not None and f.info is not None
-    cfg, info = f.cfg, f.info
-    preds: dict[int, list[int]] = {}
-    for node in cfg.nodes:
-        for x in node.succ:
-            preds.setdefault(x, []).append(node.id)
-
-    def locky(i: int) -> bool:
-        br = info.branches[i] if i < len(info.branches) else None
-        # A callee's take leaves the held set as it was: no lock operation.
-        return (br is not None and br.try_op is not None) or any(
-            isinstance(a, TryAssignAct) or (isinstance(a, OpAct) and a.effect.action != "take")
-            for a in info.acts[i]
-        )
-
-    out = set()
-    for node in cfg.nodes:
-        if node.kind is not Kind.RETURN:
-            continue
-        seen, todo = {node.id}, [node.id]
-        while todo:
-            i = todo.pop()
-            if locky(i):
-                break
-            for p in preds.get(i, ()):
-                if p not in seen:
-                    seen.add(p)
-                    todo.append(p)
-        else:
-            out.add(node.id)
-    return frozenset(out)
 
 
 def _conditional_release(
