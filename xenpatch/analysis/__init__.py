@@ -24,6 +24,11 @@ Layers, each importing only those above it in this list (and xenpatch.c):
 * ``actions``      -- fill_actions: the events of every CFG node of a function
 * ``dataflow``     -- the path-sensitive held-lock engine and its Observer seam
 * ``unit``         -- FunctionUnit: one function and what is known of it
+* ``quietexits``   -- exits no path to which performs a lock operation
+* ``exitnames``    -- a lock held at exit through a local, named by the expression
+  the way out proved the local equal to (a retry-until-stable helper)
+* ``nonzero``      -- returns of a local every path proves non-zero (``if ( rc )
+  goto fail;``)
 * ``summaries``    -- exits classified, helper summaries, their instantiation
 * ``fileanalysis`` -- FileAnalysis: a file's functions, call resolution, on demand
 """

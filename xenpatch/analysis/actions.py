@@ -180,7 +180,16 @@ def fill_actions(
         r = resolver(name, [src.text(a) for a in call_args(call)], target)
         if r is None:
             return None
-        return replace(r, effects=tuple(lock_typed(key(e), info) for e in r.effects))
+        return replace(r, effects=tuple(typed(e) for e in r.effects))
+
+    def typed(e: Effect) -> Effect:
+        """The effect under the name this function knows the lock by,
+        unless the variable the call names is an integer (lock_typed()):
+        asked of that variable before its aliases ("int cpu =
+        v->processor" would make the key an expression, no longer a
+        variable to ask the type of)."""
+        t = lock_typed(e, info)
+        return t if t is not e else lock_typed(key(e), info)
 
     def irq_moves(call: Node, name: str | None, e: Effect, line: int, col: int,
                   forget: bool = False) -> list[IrqAct]:

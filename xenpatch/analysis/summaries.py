@@ -16,18 +16,20 @@ from dataclasses import dataclass, field, replace
 
 from xenpatch.analysis import irqstate
 from xenpatch.analysis.conditions import exact_of
-from xenpatch.analysis.events import OpAct, TryAssignAct
+from xenpatch.analysis.events import OpAct
+from xenpatch.analysis.exitnames import proven_key
 from xenpatch.analysis.functions import FunctionInfo, shape_fn, strip_parens
 from xenpatch.analysis.lockkeys import key_head
 from xenpatch.analysis.locktable import Effect, Summary
 from xenpatch.analysis.mayrelease import may_release
+from xenpatch.analysis.nonzero import nonzero_returns
 from xenpatch.analysis.pathstate import UNKNOWN, Held, Result, State
+from xenpatch.analysis.quietexits import quiet_exits
 from xenpatch.analysis.takes import lock_takes
-from xenpatch.analysis.templates import template
+from xenpatch.analysis.templates import held_unnamed, template
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.analysis.values import EXACT, NEG, NOT, NZ, POS, ZERO, plain, value_class
 from xenpatch.c import fields as fid
-from xenpatch.c.cfg import Kind
 
 
 def ret_class(f: FunctionUnit, node_id: int, st: State) -> str | None:
@@ -47,6 +49,17 @@ def ret_class(f: FunctionUnit, node_id: int, st: State) -> str | None:
             return plain(v)
     v = st.fact("$ret")
     return plain(v)
+
+
+def _released_class(f: FunctionUnit, node_id: int, st: State) -> str | None:
+    """ret_class(), or "nz" for ``return rc;`` that every path to it proves
+    non-zero (``if ( rc ) goto fail;``, rc unchanged since: nonzero.py).
+    For what a release follows only: a lock *held* at such a return is the
+    classic leak of an error path, never a trylock's success."""
+    c = ret_class(f, node_id, st)
+    if c is None and node_id in nonzero_returns(f):
+        return NZ
+    return c
 
 
 def _ret_exact(f: FunctionUnit, node_id: int, st: State) -> str | None:
@@ -439,9 +452,17 @@ def _lock_summary(f: FunctionUnit, res: Result) -> Summary | None:
     # Not for a global lock: efi_rs_leave() releases efi_rs_lock only when
     # its pair efi_rs_enter() took it, which no summary says.
     per_object = any("$" in (template(k, info) or "") for k in released_any)
+    # ... unless its results tell its callers which exits released it: a
+    # set-up helper that drops its caller's lock on the returns of a
+    # non-zero rc only (its "return 0" before any lock operation is its
+    # success, not a case with nothing to do).
+    by_result = None
+    if released_any and not acquired and not ex.unknown and all(
+            any(a.get(k) is not None for _, a, _ in exits) for k in released_any):
+        by_result = _conditional_release(f, res, exits)
     loud = exits
-    if released_any and not acquired and per_object:
-        quiet = _quiet_exits(f)
+    if released_any and not acquired and per_object and by_result is None:
+        quiet = quiet_exits(f)
         loud = [x for x in exits if x[0] not in quiet] or exits
     union_release = not acquired and all(
         any(after.get(k) is None for k in res.entry_keys) for _, after, _ in loud
@@ -462,7 +483,7 @@ def _lock_summary(f: FunctionUnit, res: Result) -> Summary | None:
         if not all(after.get(k) is None for _, after, _ in loud) and not (
             union_release and k in released_any
         ) and (nonnull is None or len(kept) == len(exits)):
-            if k in released_any and t is not None and not acquired:
+            if k in released_any and t is not None and not acquired and by_result is None:
                 effects.extend(may_release(f, k, t))
             continue
         rels = {
@@ -481,8 +502,12 @@ def _lock_summary(f: FunctionUnit, res: Result) -> Summary | None:
                               inferred=True, nonnull=nonnull, irq=_irq_dropped(rels.values())))
     for k in sorted(by_design | cond_keys):
         h = acquired[k]
-        t = template(_as_returned(k.rstrip("'"), info, ret_var), info, ret_var)
+        t = _held_template(f, exits, k.rstrip("'"), ret_var)
         if t is None:
+            # Held at its exits under a local's name its callers cannot
+            # see: what it leaves them is unknown, not nothing (issue 9,
+            # item 3); on a try's success side only.
+            effects.append(held_unnamed(f.name, h.kind))
             continue
         action = "try" if k in cond_keys and conditional is not None else "acquire"
         # How a helper masks IRQs is its business (pirq_spin_lock_irq_desc()
@@ -496,11 +521,12 @@ def _lock_summary(f: FunctionUnit, res: Result) -> Summary | None:
     effects.extend(lock_takes(f, res, {e.key for e in effects}))
     # What the function left unknown, its callers cannot know either.
     for k in sorted(ex.unknown):
-        t = "*" if k == "*" else template(_as_returned(k, info, ret_var), info, ret_var)
+        t = "*" if k == "*" else _held_template(f, exits, k, ret_var)
         if t is not None:
-            effects.append(Effect("unknown", "spin", "", "any", t, None, f.name, inferred=True))
+            effects.append(Effect("unknown", "spin", "", "any", t, None, f.name,
+                                  inferred=True))
     if not any(e.action != "take" for e in effects) and not acquired:
-        cond_rel = _conditional_release(f, res, exits)
+        cond_rel = by_result or _conditional_release(f, res, exits)
         if cond_rel is not None:
             return replace(cond_rel, effects=cond_rel.effects + tuple(effects))
     if not effects:
@@ -516,6 +542,20 @@ def _lock_summary(f: FunctionUnit, res: Result) -> Summary | None:
                                           conditional, cond_keys))
         return Summary(tuple(effects), None, guard)
     return Summary(tuple(effects), None)
+
+
+def _held_template(f: FunctionUnit, exits: list[tuple[int, State, State]], key: str,
+                   ret_var: str | None) -> str | None:
+    """A lock held at the exits in its callers' terms: through the
+    parameters or the result, or through the expression the way out
+    proved the local equal to (exitnames.py); None if only a local names
+    it."""
+    assert f.info is not None
+    info = f.info
+    t = template(_as_returned(key, info, ret_var), info, ret_var)
+    if t is None and (named := proven_key(f, exits, key)) is not None:
+        t = template(named, info)
+    return t
 
 
 def _irq_held(key: str, h: Held, exits: list[tuple[int, State, State]]) -> str | None:
@@ -594,41 +634,6 @@ def _mode_of(info: FunctionInfo, key: str, exits: list[tuple[int, State, State]]
     return "", None
 
 
-def _quiet_exits(f: FunctionUnit) -> frozenset[int]:
-    """Exits no path to which performs a lock operation."""
-    assert f.cfg is not None and f.info is not None
-    cfg, info = f.cfg, f.info
-    preds: dict[int, list[int]] = {}
-    for node in cfg.nodes:
-        for x in node.succ:
-            preds.setdefault(x, []).append(node.id)
-
-    def locky(i: int) -> bool:
-        br = info.branches[i] if i < len(info.branches) else None
-        # A callee's take leaves the held set as it was: no lock operation.
-        return (br is not None and br.try_op is not None) or any(
-            isinstance(a, TryAssignAct) or (isinstance(a, OpAct) and a.effect.action != "take")
-            for a in info.acts[i]
-        )
-
-    out = set()
-    for node in cfg.nodes:
-        if node.kind is not Kind.RETURN:
-            continue
-        seen, todo = {node.id}, [node.id]
-        while todo:
-            i = todo.pop()
-            if locky(i):
-                break
-            for p in preds.get(i, ()):
-                if p not in seen:
-                    seen.add(p)
-                    todo.append(p)
-        else:
-            out.add(node.id)
-    return frozenset(out)
-
-
 def _conditional_release(
     f: FunctionUnit, res: Result, exits: list[tuple[int, State, State]]
 ) -> Summary | None:
@@ -645,7 +650,8 @@ def _conditional_release(
     ]
     if not partial:
         return None
-    freed = {ret_class(f, n, a) for n, a, _ in exits if all(a.get(k) is None for k in partial)}
+    freed = {_released_class(f, n, a) for n, a, _ in exits
+             if all(a.get(k) is None for k in partial)}
     kept = {ret_class(f, n, a) for n, a, _ in exits if all(a.get(k) is not None for k in partial)}
     ok_kept = {POS, NZ, None} if _returns_pointer(f) else {POS, NZ}
     if freed == {ZERO} and kept and kept <= ok_kept:
