@@ -255,10 +255,16 @@ def _without(names: frozenset[bytes], part: bytes) -> tuple[bytes, ...]:
     return tuple(sorted(n for n in names if part not in n))
 
 
+def can_be_identifier(name: bytes) -> bool:
+    r"""Can findall(rb"[A-Za-z_]\w*") find ``name`` in any text (is it one
+    of some text's identifier_set())?"""
+    return bool(name) and name[0] not in _DIGITS and all(c in _WORD_BYTES for c in name)
+
+
 def _is_identifier_in(text: bytes, name: bytes) -> bool:
     r"""Does findall(rb"[A-Za-z_]\w*") find ``name`` in ``text``: an occurrence
     ending a word run that it starts, or that only digits precede?"""
-    if not name or name[0] in _DIGITS or any(c not in _WORD_BYTES for c in name):
+    if not can_be_identifier(name):
         return False
     i = text.find(name)
     while i >= 0:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+import select
 import signal
 import struct
 from collections.abc import Callable
@@ -193,57 +194,136 @@ class Ahead(Generic[T]):
     on as soon as it is made: work this process may want later, done while
     it does other work.  taken() returns the answers whole by then and ends
     the child: this process never waits for one still being made (it does
-    that task itself if it turns out to want it)."""
+    that task itself if it turns out to want it).  stop() instead takes
+    them and lets the child finish the task it has started, starting no
+    other: wait(i) then takes that answer where it turns out to be wanted,
+    here or in a process forked from here after stop() (the caller facts'
+    child), and end() ends the child.  What the child does not hand on
+    whole is never taken, whatever becomes of it."""
 
     def __init__(self, fn: Callable[[int], T], n: int) -> None:
+        told_r, told_w = os.pipe()
+
         def write(out: BinaryIO) -> None:
+            os.close(told_w)
+            os.set_blocking(told_r, False)
             for i in range(n):
+                if _told(told_r):
+                    return
+                started = pickle.dumps((i, _STARTED), protocol=pickle.HIGHEST_PROTOCOL)
+                out.write(_FRAME.pack(len(started)) + started)
+                out.flush()
                 data = pickle.dumps((i, fn(i)), protocol=pickle.HIGHEST_PROTOCOL)
                 out.write(_FRAME.pack(len(data)) + data)
                 out.flush()
 
         self._pid, self._fd = _fork(write)
+        os.close(told_r)
+        self._told = told_w
+        # Only the process that forked the child reaps it.
+        self._owner = os.getpid()
         os.set_blocking(self._fd, False)
-        self._done = False
+        self._buf = bytearray()
+        self._got: dict[int, T] = {}
+        self._started: set[int] = set()
+        self._ended = False  # the pipe read to its end, or a frame not whole
+        self._done = False  # the child ended (or let go of, in a forked process)
 
-    def taken(self) -> dict[int, T]:
-        """The answers the child has handed on whole (none if it failed
-        before); the child is ended and reaped."""
-        if self._done:
-            return {}
-        self._done = True
-        buf = bytearray()
-        try:
-            while True:
-                try:
-                    chunk = os.read(self._fd, 1 << 20)
-                except BlockingIOError:
-                    break
-                if not chunk:
-                    break
-                buf.extend(chunk)
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self._pid, signal.SIGKILL)
-            os.close(self._fd)
-            os.waitpid(self._pid, 0)
-        got: dict[int, T] = {}
+    def _drain(self) -> None:
+        """What the pipe has now, read; its whole frames taken."""
+        while not self._ended:
+            try:
+                chunk = os.read(self._fd, 1 << 20)
+            except BlockingIOError:
+                break
+            if not chunk:
+                self._ended = True
+                break
+            self._buf.extend(chunk)
         at = 0
+        buf = self._buf
         while len(buf) - at >= _FRAME.size:
             (size,) = _FRAME.unpack_from(buf, at)
             if len(buf) - at - _FRAME.size < size:
                 break
             try:
                 i, value = pickle.loads(bytes(buf[at + _FRAME.size:at + _FRAME.size + size]))
-            except Exception:  # noqa: BLE001 -- not whole: not taken
+            except Exception:  # noqa: BLE001 -- not whole: nothing after it taken
+                self._ended = True
                 break
-            got[i] = value
+            if isinstance(value, _Started):
+                self._started.add(i)
+            else:
+                self._got[i] = value
             at += _FRAME.size + size
-        return got
+        del buf[:at]
+
+    def taken(self) -> dict[int, T]:
+        """The answers the child has handed on whole (none if it failed
+        before); the child is ended and reaped."""
+        if self._done:
+            return {}
+        try:
+            if not self._ended:
+                self._drain()
+        finally:
+            self.end()
+        return dict(self._got)
+
+    def stop(self) -> dict[int, T]:
+        """The answers the child has handed on whole so far; it starts no
+        other task, and finishes the one it has started (wait())."""
+        if self._done:
+            return {}
+        with contextlib.suppress(OSError):
+            os.write(self._told, b"x")
+        self._drain()
+        return dict(self._got)
+
+    def started(self) -> frozenset[int]:
+        """The tasks the child has started (handed on or not)."""
+        if not self._done:
+            self._drain()
+        return frozenset(self._started | self._got.keys())
+
+    def wait(self, i: int) -> T | None:
+        """Task ``i``'s answer, waited for if the child has started it; None
+        if it is not handed on whole (not started, the child ended)."""
+        if i in self._got:
+            return self._got[i]
+        if self._done:
+            return None
+        self._drain()
+        while i not in self._got and i in self._started and not self._ended:
+            select.select([self._fd], [], [])
+            self._drain()
+        return self._got.get(i)
+
+    def end(self) -> None:
+        """The child ended (no answer taken after), and reaped here if this
+        process forked it (else it is only ended: its parent reaps it)."""
+        if self._done:
+            return
+        self._done = True
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self._pid, signal.SIGKILL)
+        os.close(self._fd)
+        os.close(self._told)
+        if os.getpid() == self._owner:
+            os.waitpid(self._pid, 0)
 
     def cancel(self) -> None:
         """Not wanted after all: end it, reap it."""
-        self.taken()
+        self.end()
+
+
+def _told(fd: int) -> bool:
+    """Has the parent said stop (a byte), or gone (the pipe's end)?"""
+    try:
+        os.read(fd, 1)
+    except BlockingIOError:
+        return False
+    return True
 
 
 class _Started:

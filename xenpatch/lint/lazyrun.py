@@ -228,8 +228,6 @@ def _alone(item: tuple[Path, str], raw: bytes | None, plan: lazy_t.Plan,
     any lint of it), so when the second pass surely runs the file is
     linted once, as that pass lints it (once.py).  Otherwise both passes run
     as in the whole-tree run."""
-    from xenpatch.lint import lazy
-
     got = _halved(plan.cache.root, jobs_todo, plan.home) if mapper is map else list(
         mapper(workers.summaries, [plan.cache.root / r for r, _ in jobs_todo],
                [n for _, n in jobs_todo]))
@@ -246,10 +244,26 @@ def _alone(item: tuple[Path, str], raw: bytes | None, plan: lazy_t.Plan,
         if ahead is not None:
             ahead.cancel()
         raise
-    if ahead is not None:
-        from xenpatch.lint import upahead
+    if ahead is None:
+        return _after_once(item, raw, plan, every, asked, rel, mapper, others, one)
+    from xenpatch.lint import upahead
 
-        upahead.made_ahead(plan.cache, (v for v in ahead.taken().values() if v is not None))
+    try:
+        upahead.took(plan.cache, ahead)
+        return _after_once(item, raw, plan, every, asked, rel, mapper, others, one)
+    finally:
+        ahead.end()  # the pass it was left to finish, if nobody waited for it
+
+
+def _after_once(item: tuple[Path, str], raw: bytes | None, plan: lazy_t.Plan,
+                every: frozenset[str], asked: set[str], rel: str | None,
+                mapper: Callable[..., Iterable[Any]], others: dict[str, Summary],
+                one: FileResult | None,
+                ) -> tuple[list[FileResult], dict[str, Summary], lazyrounds_t.Later | None]:
+    """_alone() after the file's lint (``one``: None where both passes are
+    to run)."""
+    from xenpatch.lint import lazy
+
     if one is not None:
         own = one.exports
         # Its own summaries would be of a second round: none are given.
@@ -362,25 +376,19 @@ def _callers_ahead(item: tuple[Path, str], raw: bytes | None, cache: TreeCache,
     facts it asks for, leaves it idle, and those passes are most of the
     caller facts made after it (_facts_aside(): three first passes, ~0.3 s
     for Xen 4.17's grant_table.c).  What the child has made when the lint
-    is done is taken (forked.Ahead), the rest is made where it is asked as
-    before: the same passes either way."""
+    is done is taken (forked.Ahead, upahead.took()): the passes, and the
+    mentions of the file's names it scanned for to guess; the pass it is
+    making then is left to finish, for the facts to wait for if they ask
+    it; the rest is made where it is asked as before: the same passes and
+    mentions either way."""
     from xenpatch.lint import forked, upahead
     from xenpatch.lint.callerroots import MOST_CALLERS
 
     if raw is None or not forked.can_fork() or not upahead.never_asked(cache, item[0]):
         return None
-    config = workers.config()
-    picked: list[list[str]] = []
-
-    def nth(i: int) -> tuple[str, str, str, dict[str, Summary]] | None:
-        if not picked:
-            picked.append(upahead.likely_callers(cache, item[0], raw, config))
-        got = picked[0]
-        return upahead.first_ahead(
-            cache, got[i], lambda p, shown, text: workers.one((p, shown), text),
-            _display) if i < len(got) else None
-
-    return forked.Ahead(nth, MOST_CALLERS)
+    guess = upahead.Guess(cache, item[0], raw, workers.config(),
+                          lambda p, shown, text: workers.one((p, shown), text), _display)
+    return forked.Ahead(guess.task, MOST_CALLERS + 1)
 
 
 def _facts_aside(item: tuple[Path, str], raw: bytes | None, cache: TreeCache,

@@ -44,8 +44,15 @@ from typing import TYPE_CHECKING, Any
 
 from xenpatch.analysis.irqentry import CALL_KEY, FIELD_KEY, ON_TOO, WANT, WITNESS, summary_state
 from xenpatch.analysis.locktable import Summary
+from xenpatch.c.source import can_be_identifier
 from xenpatch.c.texts import read_bytes
 from xenpatch.lint import entrysettle
+from xenpatch.lint.aheadpasses import (
+    found_for,
+    in_making,
+    let_go_unless,
+    waited_for,
+)
 from xenpatch.lint.callerroots import MOST_CALLERS, enters_on, read_or_none
 from xenpatch.lint.inputs import SOURCE_SUFFIXES
 from xenpatch.lint.treecache import (
@@ -126,6 +133,8 @@ def caller_facts(cache: TreeCache, path: Path, display: str, raw: bytes,
     names = entry | ctx | fields | stored | frozenset(n[2:] for n in held)
     mentions = side.mentions(cache.root, state, names)
     callers = _callers(cache, side, rel, mentions, entry | fields, ctx, config, on)
+    # A pass being made ahead of a file no fact asks takes no more CPU.
+    let_go_unless(cache.root / r for r in callers)
     facts: dict[str, Summary] = {}
     if callers:
         facts = _settled(cache, side, path, display, raw, own, callers, first_pass,
@@ -470,9 +479,13 @@ class _Side:
         here = self.found.setdefault(state, {})
         todo = sorted(n for n in names if n not in here)
         if todo:
-            got = _scan(root, self._sources, todo)
+            # What the guess ahead scanned for in the same state (upahead.py)
+            # is that scan's answer; a name no code word can be, none.
+            ahead = {n: seen for n in todo if (seen := found_for(root, state, n)) is not None}
+            scan = [n for n in todo if n not in ahead and can_be_identifier(n.encode())]
+            got = _scan(root, self._sources, scan) if scan else {}
             for n in todo:
-                here[n] = got.get(n, [])
+                here[n] = ahead[n] if n in ahead else got.get(n, [])
             self.dirty = True
         return {n: here[n] for n in names}
 
@@ -508,10 +521,9 @@ class _Side:
 
     def _ahead(self, rel: str, raw: bytes, shown: str, path: Path,
                ) -> dict[str, Summary] | None:
-        """The pass made ahead of the same text, shown the same (upahead.py)."""
-        from xenpatch.lint.aheadpasses import made_for
-
-        return made_for(path, raw, shown)
+        """The pass made ahead of the same text, shown the same (upahead.py),
+        waited for if it is being made."""
+        return waited_for(path, raw, shown)
 
     def first_all(self, todo: list[tuple[str, bytes, str, Path]],
                   first_pass: FirstPass) -> list[dict[str, Summary]]:
@@ -525,11 +537,15 @@ class _Side:
         from xenpatch.lint import forked
 
         out = [self._kept_first(r, raw, shown) for r, raw, shown, _ in todo]
+        # The passes still being made ahead are waited for after the others
+        # are made (here and in a child): they are made meanwhile.
+        making = [i for i, (_, _, _, p) in enumerate(todo) if out[i] is None and in_making(p)]
         for i, (r, raw, shown, p) in enumerate(todo):
-            if out[i] is None and (ex := self._ahead(r, raw, shown, p)) is not None:
+            if out[i] is None and i not in making and (
+                    ex := self._ahead(r, raw, shown, p)) is not None:
                 self._keep_first(r, raw, shown, ex)
                 out[i] = ex
-        missing = [i for i, ex in enumerate(out) if ex is None]
+        missing = [i for i, ex in enumerate(out) if ex is None and i not in making]
         got = forked.shared_map(lambda k: _first_exports(
             first_pass, todo[missing[k]][3], todo[missing[k]][2], todo[missing[k]][1]),
             len(missing))
@@ -537,6 +553,9 @@ class _Side:
             r, raw, shown, _ = todo[i]
             self._keep_first(r, raw, shown, ex)
             out[i] = ex
+        for i in making:
+            r, raw, shown, p = todo[i]
+            out[i] = self.first(r, raw, shown, p, first_pass)
         return [ex if ex is not None else {} for ex in out]
 
     def _kept_first(self, rel: str, raw: bytes, shown: str) -> dict[str, Summary] | None:
