@@ -32,7 +32,7 @@ from __future__ import annotations
 from tree_sitter import Node
 
 from xenpatch.analysis.conditions import ids_of_text
-from xenpatch.analysis.functions import required, strip_parens
+from xenpatch.analysis.functions import required, strip_parens, unhinted
 from xenpatch.analysis.lockkeys import KEY_HEAD, lock_key, squash
 from xenpatch.analysis.pathstate import State
 from xenpatch.analysis.unit import FunctionUnit
@@ -40,28 +40,12 @@ from xenpatch.c import fields as fid
 from xenpatch.c.cfg import Cfg, Kind
 from xenpatch.c.source import SourceFile
 
-# Branch hints that are the identity on their argument (cfg.py's own).
-_HINTS = frozenset(("likely", "unlikely"))
-
-
-def _unhinted(src: SourceFile, e: Node) -> Node:
-    """``e`` without parentheses and ``likely()``/``unlikely()``."""
-    e = strip_parens(e)
-    while e.type == "call_expression":
-        fn = e.child_by_field_id(fid.FUNCTION)
-        args = e.child_by_field_id(fid.ARGUMENTS)
-        if fn is None or args is None or src.text(fn) not in _HINTS or \
-                args.named_child_count != 1:
-            break
-        e = strip_parens(args.named_children[0])
-    return e
-
 
 def _equal_side(src: SourceFile, cond: Node, var: str, equal_edge_true: bool) -> str | None:
     """The other side of ``var == E`` (or ``E == var``) when the edge taken
     is the one on which the two are equal (true for ``==``, false for
     ``!=``); None otherwise.  E must not read ``var`` itself."""
-    c = _unhinted(src, cond)
+    c = unhinted(src, cond)
     if c.type != "binary_expression":
         return None
     op = c.child_by_field_id(fid.OPERATOR)

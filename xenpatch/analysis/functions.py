@@ -140,6 +140,23 @@ def strip_parens(e: Node) -> Node:
     return e
 
 
+# Branch hints that are the identity on their argument.
+_HINTS = frozenset(("likely", "unlikely"))
+
+
+def unhinted(src: SourceFile, e: Node) -> Node:
+    """``e`` without parentheses and ``likely()``/``unlikely()``."""
+    e = strip_parens(e)
+    while e.type == "call_expression":
+        fn = e.child_by_field_id(fid.FUNCTION)
+        args = e.child_by_field_id(fid.ARGUMENTS)
+        if fn is None or args is None or src.text(fn) not in _HINTS or \
+                args.named_child_count != 1:
+            break
+        e = strip_parens(args.named_children[0])
+    return e
+
+
 def required(n: Node, name: str) -> Node:
     """A field the grammar always gives a node of this type (an
     assignment's left side, a binary expression's operands)."""

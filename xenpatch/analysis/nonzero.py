@@ -22,14 +22,13 @@ from collections import OrderedDict
 from tree_sitter import Node
 
 from xenpatch.analysis.conditions import int_literal
-from xenpatch.analysis.functions import required, strip_parens
+from xenpatch.analysis.functions import required, strip_parens, unhinted
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.analysis.values import NEG, NZ, POS, value_class
 from xenpatch.c import fields as fid
 from xenpatch.c.cfg import Kind
 from xenpatch.c.source import SourceFile
 
-_HINTS = frozenset(("likely", "unlikely"))
 # The edge on which "x OP 0" (or "0 OP x") shows x non-zero: True, False.
 _NZ_EDGE = {"!=": True, "<": True, ">": True, "==": False, "<=": False, ">=": False}
 
@@ -37,18 +36,6 @@ _NZ_EDGE = {"!=": True, "<": True, ">": True, "==": False, "<=": False, ">=": Fa
 # time): their CFG, and its proven returns.
 _CACHE: OrderedDict[int, tuple[object, frozenset[int]]] = OrderedDict()
 _CACHE_SIZE = 32
-
-
-def _unhinted(src: SourceFile, e: Node) -> Node:
-    e = strip_parens(e)
-    while e.type == "call_expression":
-        fn = e.child_by_field_id(fid.FUNCTION)
-        args = e.child_by_field_id(fid.ARGUMENTS)
-        if fn is None or args is None or src.text(fn) not in _HINTS or \
-                args.named_child_count != 1:
-            break
-        e = strip_parens(args.named_children[0])
-    return e
 
 
 def _is_var(src: SourceFile, e: Node, var: str) -> bool:
@@ -65,14 +52,14 @@ def _is_var(src: SourceFile, e: Node, var: str) -> bool:
 def _nz_edge(src: SourceFile, cond: Node, var: str) -> bool | None:
     """The edge (True: the condition's true side) on which the test
     ``cond`` shows ``var`` non-zero; None if it is no such test."""
-    c = _unhinted(src, cond)
+    c = unhinted(src, cond)
     flip = False
     while c.type == "unary_expression":
         op = c.child_by_field_id(fid.OPERATOR)
         arg = c.child_by_field_id(fid.ARGUMENT)
         if op is None or op.type != "!" or arg is None:
             return None
-        flip, c = not flip, _unhinted(src, arg)
+        flip, c = not flip, unhinted(src, arg)
     if _is_var(src, c, var):
         return not flip
     if c.type != "binary_expression":
