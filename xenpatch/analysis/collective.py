@@ -50,10 +50,9 @@ from xenpatch.analysis.functions import FunctionInfo, strip_parens
 from xenpatch.analysis.headertexts import tree_texts
 from xenpatch.analysis.lockkeys import balanced_parens, squash
 from xenpatch.analysis.locktable import Effect
-from xenpatch.analysis.pathconds import predecessors
 from xenpatch.analysis.values import strip_casts
 from xenpatch.c import fields as fid
-from xenpatch.c.cfg import Cfg, Kind
+from xenpatch.c.cfg import Cfg, Kind, predecessors
 from xenpatch.c.source import SourceFile, walk
 
 # What a summary's origin of such a take says; is_every() reads it back

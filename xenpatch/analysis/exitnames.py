@@ -37,7 +37,7 @@ from xenpatch.analysis.lockkeys import KEY_HEAD, lock_key, squash
 from xenpatch.analysis.pathstate import State
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.c import fields as fid
-from xenpatch.c.cfg import Cfg, Kind
+from xenpatch.c.cfg import Kind, predecessors
 from xenpatch.c.source import SourceFile
 
 
@@ -68,14 +68,6 @@ def _acts(e: Node) -> bool:
             return True
         todo.extend(n.named_children)
     return False
-
-
-def _preds(cfg: Cfg) -> dict[int, list[int]]:
-    out: dict[int, list[int]] = {}
-    for node in cfg.nodes:
-        for x in node.succ:
-            out.setdefault(x, []).append(node.id)
-    return out
 
 
 def _proof(f: FunctionUnit, exit_id: int, var: str, preds: dict[int, list[int]]) -> str | None:
@@ -117,7 +109,7 @@ def proven_key(f: FunctionUnit, exits: list[tuple[int, State, State]], key: str)
         return None
     if m.group(1) and rest:
         return None
-    preds = _preds(f.cfg)
+    preds = predecessors(f.cfg)
     names = {_proof(f, n, var, preds) for n, after, _ in exits if after.get(key) is not None}
     if len(names) != 1:
         return None

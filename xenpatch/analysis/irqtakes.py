@@ -51,12 +51,11 @@ from xenpatch.analysis.irqstate import IRQ_FLAVOURS, is_irq_move, transfer
 from xenpatch.analysis.lockkeys import apply_aliases, squash
 from xenpatch.analysis.locktable import Effect, Wrapper, substitute
 from xenpatch.analysis.onceguards import once_nodes
-from xenpatch.analysis.pathconds import predecessors
 from xenpatch.analysis.pathstate import UNKNOWN, Result, State
 from xenpatch.analysis.takes import every_path_nodes
 from xenpatch.analysis.templates import instantiate
 from xenpatch.analysis.unit import FunctionUnit
-from xenpatch.c.cfg import Cfg, Kind, call_args, call_name
+from xenpatch.c.cfg import Cfg, Kind, call_args, call_name, predecessors
 from xenpatch.c.source import walk
 from xenpatch.graphs import reachable
 

@@ -278,14 +278,6 @@ def _branch_verdict(src: SourceFile, cfg: Cfg, c: int, pol: bool | None, params:
     return None
 
 
-def predecessors(cfg: Cfg) -> dict[int, list[int]]:
-    preds: dict[int, list[int]] = {}
-    for n in cfg.nodes:
-        for x in n.succ:
-            preds.setdefault(x, []).append(n.id)
-    return preds
-
-
 def atoms(src: SourceFile, e: Node, pol: bool | None) -> list[Cond]:
     """The predicates ``e`` tests, each with the outcome the path needs when
     ``e`` is ``pol`` (None: open)."""

@@ -6,17 +6,14 @@ from __future__ import annotations
 
 from xenpatch.analysis.events import OpAct, TryAssignAct
 from xenpatch.analysis.unit import FunctionUnit
-from xenpatch.c.cfg import Kind
+from xenpatch.c.cfg import Kind, predecessors
 
 
 def quiet_exits(f: FunctionUnit) -> frozenset[int]:
     """Exits no path to which performs a lock operation."""
     assert f.cfg is not None and f.info is not None
     cfg, info = f.cfg, f.info
-    preds: dict[int, list[int]] = {}
-    for node in cfg.nodes:
-        for x in node.succ:
-            preds.setdefault(x, []).append(node.id)
+    preds = predecessors(cfg)
 
     def locky(i: int) -> bool:
         br = info.branches[i] if i < len(info.branches) else None

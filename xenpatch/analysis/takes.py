@@ -22,7 +22,7 @@ from xenpatch.analysis.templates import accessed_template, template
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.analysis.values import arg_truth
 from xenpatch.c import fields as fid
-from xenpatch.c.cfg import Cfg, Kind
+from xenpatch.c.cfg import Cfg, Kind, predecessors
 from xenpatch.c.source import SourceFile
 from xenpatch.graphs import reachable
 
@@ -338,10 +338,7 @@ def _decided_by(cfg: Cfg, node: int, tests: list[int]) -> bool:
     is reached from one successor and not from another)?"""
     if not tests:
         return False
-    preds: dict[int, list[int]] = {}
-    for n in cfg.nodes:
-        for x in n.succ:
-            preds.setdefault(x, []).append(n.id)
+    preds = predecessors(cfg)
     reach = reachable([node], lambda i: preds.get(i, ()))
     return any(c in reach and any(x not in reach for x in cfg.nodes[c].succ) for c in tests)
 

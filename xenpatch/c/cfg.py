@@ -114,6 +114,15 @@ class CfgConfigError(XenpatchError, ValueError):
     pass
 
 
+def predecessors(cfg: Cfg) -> dict[int, list[int]]:
+    """Each node's predecessors (a node none reaches is not a key)."""
+    preds: dict[int, list[int]] = {}
+    for n in cfg.nodes:
+        for x in n.succ:
+            preds.setdefault(x, []).append(n.id)
+    return preds
+
+
 def load_cfg_config(path: Path) -> CfgConfig:
     """Read the ``[cfg]`` table of a rules file (``rules/lint.toml``)."""
     try:
