@@ -62,6 +62,14 @@ def _fork(write: Callable[[BinaryIO], None]) -> tuple[int, int]:
     return pid, r
 
 
+def _kill(pid: int, fd: int) -> None:
+    """End a child (one already gone: nothing to end) and close the pipe
+    it writes; its reaping is its parent's."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    os.close(fd)
+
+
 class Child(Generic[T]):
     """``fn()`` run in a forked child; result() waits for it."""
 
@@ -95,9 +103,7 @@ class Child(Generic[T]):
         if self._done:
             return
         self._done = True
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self._pid, signal.SIGKILL)
-        os.close(self._fd)
+        _kill(self._pid, self._fd)
         os.waitpid(self._pid, 0)
 
 
@@ -305,9 +311,7 @@ class Ahead(Generic[T]):
         if self._done:
             return
         self._done = True
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self._pid, signal.SIGKILL)
-        os.close(self._fd)
+        _kill(self._pid, self._fd)
         os.close(self._told)
         if os.getpid() == self._owner:
             os.waitpid(self._pid, 0)

@@ -98,17 +98,12 @@ class TreeScan:
         """fnptrs.code_only() of file ``i`` (one the index names: read)."""
         got = self._code.get(i)
         if got is None:
-            raw = self.raw(i)
-            assert raw is not None
-            got = self._code[i] = fnptrs.code_only(raw)
+            got = self._code[i] = fnptrs.code_only(self._read_raw(i))
         return got
 
     def definitions(self, i: int) -> list[nameindex.Definition]:
         """nameindex.definitions() of file ``i``'s code."""
-        got = self._defs.get(i)
-        if got is None:
-            got = self._defs[i] = nameindex.scan_definitions(self.code(i))
-        return got
+        return self._definitions(self._defs, i, self.code)
 
     def memo(self, key: Any, make: Callable[[], Any]) -> Any:
         """``make()``, once per ``key`` (what a caller derives of a file)."""
@@ -118,11 +113,20 @@ class TreeScan:
 
     def raw_definitions(self, i: int) -> list[nameindex.Definition]:
         """nameindex.definitions() of file ``i``'s text as it is."""
-        got = self._raw_defs.get(i)
+        return self._definitions(self._raw_defs, i, self._read_raw)
+
+    def _read_raw(self, i: int) -> bytes:
+        """The text of file ``i``, one the index names (so read once)."""
+        raw = self.raw(i)
+        assert raw is not None
+        return raw
+
+    @staticmethod
+    def _definitions(memo: dict[int, list[nameindex.Definition]], i: int,
+                     text: Callable[[int], bytes]) -> list[nameindex.Definition]:
+        got = memo.get(i)
         if got is None:
-            raw = self.raw(i)
-            assert raw is not None
-            got = self._raw_defs[i] = nameindex.scan_definitions(raw)
+            got = memo[i] = nameindex.scan_definitions(text(i))
         return got
 
 
