@@ -12,6 +12,7 @@ from xenpatch.analysis.functions import declarator_name
 from xenpatch.analysis.locktable import MAYRELEASE
 from xenpatch.analysis.pathstate import Result
 from xenpatch.analysis.unit import FunctionUnit
+from xenpatch.analysis.witnesspaths import agreeing_path
 from xenpatch.c import fields as fid
 from xenpatch.c.cfg import Cfg, Kind
 from xenpatch.c.source import SourceFile, identifier_set
@@ -22,7 +23,7 @@ from xenpatch.lint.findings import Finding, Step
 def finding_of(src: SourceFile, f: FunctionUnit, res: Result, r: RawFinding) -> Finding:
     flow: list[Step] = []
     if r.state is not None:
-        nodes = list(r.nodes) if r.nodes is not None else res.path(r.node, r.state)
+        nodes = list(r.nodes) if r.nodes is not None else _witness(src, f, res, r)
         if r.acq_site >= 0 and r.acq_site in nodes:
             start = len(nodes) - 1 - nodes[::-1].index(r.acq_site)
             nodes = nodes[start:]
@@ -31,6 +32,16 @@ def finding_of(src: SourceFile, f: FunctionUnit, res: Result, r: RawFinding) -> 
     flow[:0] = [Step(*n) for n in r.notes]
     return Finding(src.path, r.line, r.col, r.check, r.message, f.name, tuple(flow),
                    r.key.rstrip("'"))
+
+
+def _witness(src: SourceFile, f: FunctionUnit, res: Result, r: RawFinding) -> list[int]:
+    """The run's path to the finding, or one whose branches agree with
+    each other where the run's own does not (witnesspaths.py)."""
+    assert r.state is not None
+    if f.info is None or f.cfg is None:
+        return res.path(r.node, r.state)
+    got = agreeing_path(src, f.cfg, f.info, res, r.node, r.state)
+    return got if got is not None else res.path(r.node, r.state)
 
 
 # How a step that takes or drops a lock reads, as gcc's notes do.
