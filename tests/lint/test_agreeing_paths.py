@@ -69,7 +69,7 @@ def test_tests_of_one_integer_agree_exactly_when_some_value_passes_them_all(
     for op, c, outcome in tests:
         assert side is not None
         t = sidefacts._Test("x", op, None if op == "truth" else str(c), False)
-        side = sidefacts._learn(side, t, outcome, [])
+        side = sidefacts._learn(side, t, outcome, sidefacts.Consts())
         if side is None:
             break
     some = any(all(_holds(op, c, v) == outcome for op, c, outcome in tests)
@@ -78,7 +78,7 @@ def test_tests_of_one_integer_agree_exactly_when_some_value_passes_them_all(
 
 
 def test_labels_of_one_switch_differ_and_other_names_may_be_equal() -> None:
-    labels = [frozenset({"OP_GET", "OP_SET"})]
+    labels = sidefacts.Consts((frozenset({"OP_GET", "OP_SET"}),))
     eq = sidefacts._Test("x", "==", "OP_GET", False)
     side = sidefacts._learn((), eq, True, labels)
     assert side is not None
@@ -119,11 +119,16 @@ def _agreeing_outcomes(name: str) -> set[tuple[bool, ...]]:
 
 
 def test_a_fact_is_forgotten_where_the_value_may_change() -> None:
-    # &x or x handed to a call (a macro may assign it), a store to x: what
-    # the first test said is forgotten on its true arm only.
+    # &x handed to a call, a store to x: what the first test said is
+    # forgotten on its true arm only.
     changed = {(True, True), (True, False), (False, False)}
-    for name in ("handed", "given", "stored"):
+    for name in ("handed", "stored"):
         assert _agreeing_outcomes(name) == changed, name
+    # A macro of the file given x may assign it; a function the file
+    # defines or declares gets a copy.
+    assert _agreeing_outcomes("given_to_a_macro") == changed
+    for name in ("copied_to_a_function", "given"):
+        assert _agreeing_outcomes(name) == {(True, True), (False, False)}, name
     # x's address kept: nothing of x is tracked at all.
     assert _agreeing_outcomes("kept") == changed | {(False, True)}
     # A store elsewhere and a call given something else keep it.
@@ -136,3 +141,13 @@ def test_a_copy_of_another_variable_is_equal_to_it_until_either_changes() -> Non
     # A store to start forgets what at was copied from too.
     assert _agreeing_outcomes("copied_then_moved") == {
         (True, True), (True, False), (False, False)}
+
+
+def test_a_store_through_a_pointer_gives_the_stored_value() -> None:
+    # version == 0, then set to 1: "version == 2" is false on that arm.
+    assert _agreeing_outcomes("stored_through") == {(True, False), (False, True), (False, False)}
+
+
+def test_enumerators_of_the_file_have_their_values() -> None:
+    # M_read is 0 and M_next 5 (after M_flush = 4): not both.
+    assert _agreeing_outcomes("by_enum") == {(True, False), (False, True), (False, False)}

@@ -29,7 +29,8 @@ any store through a pointer.  A variable whose address is kept anywhere
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
@@ -43,6 +44,7 @@ _TERM = re.compile(r"[A-Za-z_]\w*(?:(?:\.|->)[A-Za-z_]\w*)*")
 _CAPS = re.compile(r"[A-Z_][A-Z0-9_]*")
 _NUMBER = re.compile(r"-?(0[xX][0-9a-fA-F]+|\d+)[uUlL]*")
 _NULLS = frozenset({"NULL", "0"})
+_FN_MACRO = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)\(", re.M)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,11 +90,14 @@ class Agreement:
     def __init__(self, src: SourceFile, cfg: Cfg, info: FunctionInfo) -> None:
         self.cfg = cfg
         self._vars = set(info.locals) | set(info.params)
-        self._labels: list[frozenset[str]] = [
-            frozenset(_text(src, v) for v in vals if v is not None)
-            for vals in cfg.case_values.values()]
-        self._case_names = frozenset().union(*self._labels) if self._labels else frozenset()
+        labels = tuple(frozenset(_text(src, v) for v in vals if v is not None)
+                       for vals in cfg.case_values.values())
+        self._case_names = frozenset().union(*labels) if labels else frozenset()
+        values = {k: v for k, v in info.exacts.items() if isinstance(v, int)}
+        values.update(_enumerators(src))
+        self._consts = Consts(labels, values)
         self._kept_addr = self._addresses_kept(src, cfg)
+        self._functions = _file_functions(src)
         self._tests: dict[int, _Test | None] = {}
         self._kills: dict[int, tuple[frozenset[str], bool, bool]] = {}
         # Node -> the tracked expressions it sets to a number or to another
@@ -122,7 +127,7 @@ class Agreement:
 
     def _const(self, text: str) -> bool:
         return bool(_NUMBER.fullmatch(text)) or text in self._case_names or \
-            bool(_CAPS.fullmatch(text)) or text == "NULL"
+            bool(_CAPS.fullmatch(text)) or text == "NULL" or text in self._consts.values
 
     def _term(self, text: str) -> bool:
         return bool(_TERM.fullmatch(text)) and _root(text) in self._vars \
@@ -164,7 +169,7 @@ class Agreement:
             if not (self._term(lt) and self._const(rt)):
                 return None
             if op not in ("==", "!="):
-                if not _is_number(rt):
+                if self._consts.num(rt) is None:
                     return None
                 if lt != _text(src, strip_parens(left)):
                     # "C < x" is "x > C".
@@ -172,7 +177,7 @@ class Agreement:
                 return _Test(lt, op, rt, negated)
             if rt in _NULLS:
                 # x == NULL: x is zero
-                return _Test(lt, "truth", None, negated == (op == "=="))
+                return _Test(lt, "truth", None, negated != (op == "=="))
             return _Test(lt, op, rt, negated)
         t = _text(src, e)
         if self._term(t):
@@ -201,15 +206,17 @@ class Agreement:
                         t = _text(src, strip_parens(lv))
                         if _TERM.fullmatch(t) and "->" not in t:
                             stored.add(t)
-                            right = x.child_by_field_id(fid.RIGHT)
-                            op = x.child_by_field_id(fid.OPERATOR)
-                            if right is not None and op is not None and src.text(op) == "=":
-                                r = _text(src, strip_parens(right))
-                                if _NUMBER.fullmatch(r) or (r != t and self._term(r)):
-                                    given[t] = r
                         else:
+                            # Through a pointer: whatever else it may alias.
                             through = True
                             stored.add(_root(t.lstrip("*(&")))
+                        right = x.child_by_field_id(fid.RIGHT)
+                        op = x.child_by_field_id(fid.OPERATOR)
+                        if _TERM.fullmatch(t) and right is not None and op is not None \
+                                and src.text(op) == "=":
+                            r = _text(src, strip_parens(right))
+                            if _NUMBER.fullmatch(r) or (r != t and self._term(r)):
+                                given[t] = r
                 elif x.type == "declaration":
                     # "int x;" (an initialised one is its init_declarator's)
                     for c in x.children_by_field_name("declarator"):
@@ -229,10 +236,17 @@ class Agreement:
                 elif x.type == "call_expression":
                     calls = True
                     args = x.child_by_field_id(fid.ARGUMENTS)
+                    callee = x.child_by_field_id(fid.FUNCTION)
+                    # A function gets copies; a macro may assign what it is
+                    # given.  Only the file's own functions are known not
+                    # to be macros.
+                    by_value = callee is not None and src.text(callee) in self._functions
                     for a in (args.named_children if args is not None else ()):
-                        t = _text(src, strip_parens(a)).lstrip("&")
-                        if _TERM.fullmatch(t):
-                            stored.add(t)
+                        t = _text(src, strip_parens(a))
+                        if t.startswith("&") or not by_value:
+                            t = t.lstrip("&")
+                            if _TERM.fullmatch(t):
+                                stored.add(t)
         got = (frozenset(stored), calls, through)
         self._kills[n] = got
         # Only a node storing nothing else: its order among them is unknown.
@@ -251,14 +265,14 @@ class Agreement:
                 for x in _names(t, k)))
         for t, c in self._given.get(n, ()):
             if self._term(t):
-                side = _learn(side, _pair(t, "==", c), True, self._labels) or side
+                side = _learn(side, _pair(t, "==", c), True, self._consts) or side
         node = self.cfg.nodes[n]
         if node.kind is Kind.COND and len(node.succ) == 2 and node.succ[0] != node.succ[1]:
             test = self.test(n)
             if test is None:
                 return side
             outcome = (succ == node.succ[0]) != test.negated
-            return _learn(side, test, outcome, self._labels)
+            return _learn(side, test, outcome, self._consts)
         if node.kind is Kind.SWITCH and n in self.cfg.case_values and node.ast is not None:
             inner = strip_parens(node.ast)
             term = _text(self._src, inner)
@@ -268,13 +282,13 @@ class Agreement:
             label = vals[node.succ.index(succ)]
             if label is not None:
                 return _learn(side, _Test(term, "==", _text(self._src, label), False), True,
-                              self._labels)
+                              self._consts)
             # The default: none of the labels.
             now: Side | None = side
             for v in vals:
                 if v is not None and now is not None:
                     now = _learn(now, _Test(term, "!=", _text(self._src, v), False), True,
-                                 self._labels)
+                                 self._consts)
             return now
         return side
 
@@ -287,8 +301,22 @@ class Agreement:
         return False
 
 
-def _learn(side: Side, test: _Test, outcome: bool,
-           labels: list[frozenset[str]]) -> Side | None:
+@dataclass(frozen=True)
+class Consts:
+    """What the function's constants are known to be: the labels of each
+    switch (distinct, as C wants them) and the values of named constants
+    (the tree's integer macros, the file's enumerators)."""
+
+    labels: tuple[frozenset[str], ...] = ()
+    values: Mapping[str, int] = field(default_factory=dict)
+
+    def num(self, t: str) -> int | None:
+        if _is_number(t):
+            return _value(t)
+        return self.values.get(t)
+
+
+def _learn(side: Side, test: _Test, outcome: bool, consts: Consts) -> Side | None:
     cur = dict(side)
     k = cur.get(test.term, Known())
     c = test.const
@@ -299,14 +327,14 @@ def _learn(side: Side, test: _Test, outcome: bool,
     elif test.op in ("==", "!="):
         assert c is not None
         if outcome == (test.op == "=="):
-            if k.eq is not None and _distinct(k.eq, c, labels):
+            if k.eq is not None and _distinct(k.eq, c, consts):
                 return None
             k = Known(c, k.ne, k.truth, k.lo, k.hi)
         else:
             k = Known(k.eq, k.ne | {c}, k.truth, k.lo, k.hi)
     else:
-        assert c is not None
-        v = _value(c)
+        v = consts.num(c) if c is not None else None
+        assert v is not None
         # The bounds each outcome sets (integers: "x < v" is "x <= v - 1").
         lo, hi = {
             ("<", True): (None, v - 1), ("<", False): (v, None),
@@ -317,33 +345,53 @@ def _learn(side: Side, test: _Test, outcome: bool,
         k = Known(k.eq, k.ne, k.truth,
                   k.lo if lo is None else lo if k.lo is None else max(k.lo, lo),
                   k.hi if hi is None else hi if k.hi is None else min(k.hi, hi))
-    if not _consistent(k):
+    if not _consistent(k, consts):
         return None
     cur[test.term] = k
     return tuple(sorted(cur.items(), key=lambda kv: kv[0]))
 
 
-def _consistent(k: Known) -> bool:
-    """Can one integer be all that k says?  Exact for what numbers say;
-    a named constant's value is not known, so it only meets its own name."""
+def _consistent(k: Known, consts: Consts) -> bool:
+    """Can one integer be all that k says?  Exact for what numbers say; a
+    named constant whose value is not known only meets its own name."""
     if k.eq is not None and k.eq in k.ne:
         return False
     if k.lo is not None and k.hi is not None and k.lo > k.hi:
         return False
-    banned = {_value(n) for n in k.ne if _is_number(n)}
+    banned = {v for n in k.ne if (v := consts.num(n)) is not None}
 
     def fits(v: int) -> bool:
         return (k.lo is None or v >= k.lo) and (k.hi is None or v <= k.hi) \
             and v not in banned and (k.truth is None or (v != 0) == k.truth)
 
-    if k.eq is not None and _is_number(k.eq):
-        return fits(_value(k.eq))
+    if k.eq is not None and (v := consts.num(k.eq)) is not None:
+        return fits(v)
     if k.truth is False:
         return fits(0)
     if k.lo is not None and k.hi is not None and k.hi - k.lo <= 64:
         return any(fits(v) for v in range(k.lo, k.hi + 1))
     # Unbounded on a side: finitely many values are ruled out.
     return True
+
+
+def _file_functions(src: SourceFile) -> frozenset[str]:
+    """The names the file defines or declares as functions, less those it
+    also defines as macros."""
+    out: set[str] = set()
+    for top in src.tree.root_node.named_children:
+        if top.type not in ("function_definition", "declaration"):
+            continue
+        stack = [top]
+        while stack:
+            d = stack.pop()
+            if d.type == "function_declarator":
+                name = d.child_by_field_id(fid.DECLARATOR)
+                if name is not None and name.type == "identifier":
+                    out.add(src.text(name))
+            elif d.type != "compound_statement":
+                stack.extend(d.named_children)
+    macros = {m.group(1).decode() for m in _FN_MACRO.finditer(src.raw)}
+    return frozenset(out - macros)
 
 
 def _pair(a: str, op: str, b: str, negated: bool = False) -> _Test:
@@ -379,12 +427,39 @@ def _value(t: str) -> int:
     return sign * int(digits, 0)
 
 
-def _distinct(a: str, b: str, labels: list[frozenset[str]]) -> bool:
+def _distinct(a: str, b: str, consts: Consts) -> bool:
     if a == b:
         return False
-    if _is_number(a) and _is_number(b):
-        return _value(a) != _value(b)
-    return any(a in ls and b in ls for ls in labels)
+    va, vb = consts.num(a), consts.num(b)
+    if va is not None and vb is not None:
+        return va != vb
+    return any(a in ls and b in ls for ls in consts.labels)
+
+
+def _enumerators(src: SourceFile) -> dict[str, int]:
+    """The values of the file's enumerators: given, or one more than the
+    one before (unknown after one whose value is not a number)."""
+    out: dict[str, int] = {}
+    for top in src.tree.root_node.named_children:
+        stack = [top]
+        while stack:
+            d = stack.pop()
+            if d.type == "enumerator_list":
+                nxt: int | None = 0
+                for e in d.named_children:
+                    if e.type != "enumerator":
+                        continue
+                    name = e.child_by_field_id(fid.NAME)
+                    val = e.child_by_field_id(fid.VALUE)
+                    if val is not None:
+                        t = _text(src, strip_parens(val))
+                        nxt = _value(t) if _is_number(t) else None
+                    if name is not None and nxt is not None:
+                        out[src.text(name)] = nxt
+                    nxt = None if nxt is None else nxt + 1
+            elif d.type not in ("compound_statement", "function_definition"):
+                stack.extend(d.named_children)
+    return out
 
 
 def _text(src: SourceFile, n: Node) -> str:
