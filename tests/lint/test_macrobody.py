@@ -115,3 +115,35 @@ def test_the_file_alone_agrees(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     for name in ("gizmo.c", "nestedmm.c"):
         (one,) = lint_files([(xen / "arch" / "x86" / "mm" / name, name)], jobs=1)
         assert sorted((f.line, f.check) for f in one.findings) == expected(FIX / name)
+
+
+def test_a_one_call_macro_of_an_op_wins_over_the_entry() -> None:
+    # Arm's rank lock of 2013-2014 (a plain spinlock of two arguments in
+    # vgic.c), where the entry describes the later irqsave form.
+    config = AnalysisConfig.load()
+    raw = b"#define vgic_lock_rank(v, r) spin_lock(&(r)->lock)\n"
+    w = config.table.with_wrappers(macro_wrappers(raw)).wrappers["vgic_lock_rank"]
+    assert (w.target, w.args) == ("spin_lock", ("&($1)->lock",))
+
+
+def test_a_refused_statement_macro_leaves_the_entry() -> None:
+    # The IRQ state changes beside the lock call: not bookkeeping.
+    config = AnalysisConfig.load()
+    raw = (b"#define pcpu_schedule_lock_irq(p) \\\n"
+           b"    do { local_irq_disable(); spin_lock(&(p)->lock); } while ( 0 )\n")
+    got = macro_wrappers(raw)
+    assert got["pcpu_schedule_lock_irq"].stated is not None
+    table = config.table.with_wrappers(got, ASSERTS | config.cfg.bug_on, config.cfg.noreturn)
+    assert table.wrappers["pcpu_schedule_lock_irq"] == \
+        config.table.wrappers["pcpu_schedule_lock_irq"]
+
+
+def test_a_statement_macro_makes_no_file_worth_parsing_by_itself(tmp_path: Path) -> None:
+    # Its lock call counts only as the table accepts the macro (a table
+    # name is a seed of its own): a refused one is an unknown call, as
+    # before, and must not pull its callers' files into the run.
+    from xenpatch.lint.reaching import reaching_names
+
+    idx = header_index(_tree(tmp_path) / "arch" / "x86" / "mm" / "gizmo.c")
+    got = reaching_names(idx, frozenset({"spin_lock", "spin_unlock"}))
+    assert b"gizmo_lock_irq" not in got and b"gizmo_lock_noted" not in got
