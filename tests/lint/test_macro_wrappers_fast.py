@@ -71,9 +71,12 @@ def test_same_wrappers_over_real_trees(xen417: Path) -> None:
         for f in sorted([*tree.rglob("*.h"), *tree.rglob("*.c")]):
             raw = f.read_bytes()
             got = macro_wrappers(raw)
-            assert got == _plain(raw), f
+            # The statement macros read as their one lock call
+            # (test_macrobody.py) are new; the one-call ones are as they were.
+            one_call = {n: w for n, w in got.items() if w.stated is None}
+            assert one_call == _plain(raw), f
             seen += 1
-            found += len(got)
+            found += len(one_call)
     # Not vacuous: thousands of files, and wrappers of every shape in them.
     assert seen > 1000 and found > 500
 

@@ -36,7 +36,9 @@ from xenpatch.analysis.lockkeys import apply_aliases
 from xenpatch.analysis.locktable import (
     DISCARDED,
     Effect,
+    LockTable,
     Summary,
+    Wrapper,
     lock_reaching,
     resolve,
     returns_lock,
@@ -64,6 +66,16 @@ from xenpatch.c.source import (
     parse_bytes,
 )
 from xenpatch.graphs import sccs
+
+
+def wrapped_table(config: AnalysisConfig, base: LockTable, headers: HeaderIndex,
+                  wrappers: dict[str, Wrapper]) -> LockTable:
+    """``base`` with the wrappers the file and its headers define, those
+    reaching no lock op left out.  A statement macro's bookkeeping is
+    cleared against the assertions (ASSERT and the configuration's
+    BUG_ON-like names) and the calls that never return."""
+    return lock_reaching(base.with_wrappers(
+        wrappers, ASSERTS | config.cfg.bug_on, config.cfg.noreturn | headers.noreturn))
 
 
 class FileAnalysis:
@@ -94,17 +106,19 @@ class FileAnalysis:
             # The headers' wrappers only (most files): the table is the
             # index's, worked out once for every file sharing it.
             self.table = headers.memo(("lock_reaching", base.value_key),
-                                      lambda: lock_reaching(base.with_wrappers(wrappers)))
+                                      lambda: wrapped_table(config, base, headers, wrappers))
             self._table_names: frozenset[bytes] | None = headers.memo(
                 ("lock_reaching names", base.value_key),
                 lambda: frozenset(n.encode() for n in self.table.names()))
         else:
-            self.table = lock_reaching(base.with_wrappers(wrappers))
+            self.table = wrapped_table(config, base, headers, wrappers)
             self._table_names = None
         # The other macros may still reach a helper with a summary:
-        # get_gfn(d, g, t) is get_gfn_type(d, g, t, P2M_ALLOC).
+        # get_gfn(d, g, t) is get_gfn_type(d, g, t, P2M_ALLOC).  A statement
+        # macro the table refused is no call of its lock call: unknown.
         self.macro_calls = {
-            n: w for n, w in wrappers.items() if n not in self.table.wrappers
+            n: w for n, w in wrappers.items()
+            if n not in self.table.wrappers and w.stated is None
         }
         # Summaries of other files' functions (a second pass over the tree).
         self.external: Mapping[str, Summary] = external or {}

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from xenpatch.analysis.headertexts import tree_header_dirs
 from xenpatch.analysis.lockkeys import balanced_parens
-from xenpatch.analysis.locktable import Wrapper
+from xenpatch.analysis.locktable import Stated, Wrapper
 from xenpatch.c.noreturn import declared
 from xenpatch.c.texts import read_bytes
 
@@ -71,8 +71,10 @@ def macro_wrappers(raw: bytes) -> dict[str, Wrapper]:
     """``#define NAME(a, b) CALLEE(args)`` macros as wrappers of CALLEE.
 
     Also unwraps ``({ ... })``/``do { CALL; } while (0)`` around a single
-    call.  Token pasting (``##``) and multi-statement bodies are skipped: a
-    table entry must describe those.
+    call, and reads a block of statements whose one lock call is all it does
+    to the locks (stmtmacros.py: its other statements assert, store, or
+    stop the hypervisor).  Token pasting (``##``) and other multi-statement
+    bodies are skipped: a table entry must describe those.
     """
     # Imported here: find_xen_root() is all the lint's cache needs of this
     # module, and the C front end is most of a warm run's import time.
@@ -90,6 +92,7 @@ def macro_wrappers(raw: bytes) -> dict[str, Wrapper]:
             continue
         if "/*" in body:
             body = _COMMENT.sub(" ", body).strip()
+        block = False  # the body is a block's statements
         if body.startswith("do") and (head := _DO_HEAD.match(body)) is not None:
             # The body of "do { ... } while (0)": up to the first place
             # from which the rest is ";} while (0)" (what a lazy (.*?)
@@ -97,6 +100,7 @@ def macro_wrappers(raw: bytes) -> dict[str, Wrapper]:
             tail = _DO_TAIL.search(body, head.end())
             if tail is not None:
                 body = body[head.end():tail.start()].strip()
+                block = True
         for _ in range(3):
             while body.startswith("(") and body.endswith(")") and _balanced(body[1:-1]):
                 body = body[1:-1].strip()
@@ -110,12 +114,25 @@ def macro_wrappers(raw: bytes) -> dict[str, Wrapper]:
             # xmalloc(t) is ((t *)_xmalloc(sizeof(t), ...)): the cast
             # changes the value's type, not the call.
             call = _CALLED.fullmatch(body[cast.end():])
+        stated = None
         if call is None or not _balanced(call.group(2)):
-            continue
+            # A statement macro ("({ ... })" leaves "{ ... }" here) whose one
+            # lock call is all it does to the locks.  Only a body naming a
+            # lock is worth reading (most statement macros name none).
+            if "lock" not in body:
+                continue
+            if not block and body.startswith("{") and body.endswith("}"):
+                body, block = body[1:-1], True
+            if not block or (one := _statement_form(m.group(2), body)) is None:
+                continue
+            callee, argtext, stated = one
+            args = split_args(argtext)
+        else:
+            callee = call.group(1)
+            args = split_args(call.group(2))
         params = [p.strip() for p in m.group(2).decode().split(",") if p.strip()]
         if any(not _PARAM.fullmatch(p) for p in params):
             continue  # variadic macros: leave alone
-        args = split_args(call.group(2))
         # Each parameter named in an argument becomes $i (the first of a
         # name given twice): a word, as \bp\b finds it, is a whole run of
         # word characters.  One regex for all, not one compiled per name.
@@ -124,9 +141,18 @@ def macro_wrappers(raw: bytes) -> dict[str, Wrapper]:
             index.setdefault(p, f"${i}")
         templ = [_WORD.sub(partial(_param, index), a) for a in args]
         name = m.group(1).decode()
-        if call.group(1) != name:
-            out[name] = Wrapper(name, call.group(1), tuple(templ))
+        if callee != name:
+            out[name] = Wrapper(name, callee, tuple(templ), stated=stated)
     return out
+
+
+def _statement_form(params: bytes, body: str) -> tuple[str, str, Stated] | None:
+    """stmtmacros.statement_call() of a macro's block (imported here: few
+    headers have one)."""
+    from xenpatch.analysis.stmtmacros import statement_call
+
+    names = [p.strip() for p in params.decode().split(",") if p.strip()]
+    return statement_call(body, names)
 
 
 _CONTINUED = re.compile(rb"\\\r?\n")

@@ -58,6 +58,22 @@ class OpSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class Stated:
+    """What else a statement macro read as a wrapper does (``do { ASSERT(..);
+    (d)->locker = -1; spin_unlock(&(d)->lock); } while (0)``,
+    analysis/stmtmacros.py): names the table must clear before the macro may
+    stand for its one lock call (LockTable.with_wrappers)."""
+
+    # Its other calls made as statements: each must be an assertion.
+    companions: tuple[str, ...] = ()
+    # The last call of each if-guard: each must never return.
+    dead_ends: tuple[str, ...] = ()
+    # Calls inside its expressions (conditions, stored values, assertions'
+    # arguments): none may reach a lock operation other than a query.
+    inner: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Wrapper:
     """``name(a0, a1, ...)`` behaves as ``target(args with $i := ai)``."""
 
@@ -67,6 +83,8 @@ class Wrapper:
     # The call takes the lock iff this argument is true (__get_gfn_type_access's
     # "locked"); None: always.
     guard: int | None = None
+    # A statement macro's bookkeeping, None for a one-call definition.
+    stated: Stated | None = None
 
     @property
     def returns_lock(self) -> bool:
@@ -167,9 +185,46 @@ class LockTable:
                     changed = True
         return LockTable(ops, wrappers)
 
-    def with_wrappers(self, extra: dict[str, Wrapper]) -> LockTable:
-        """Table wrappers win over inferred ones: they are the user's word."""
-        return LockTable(self.ops, {**extra, **self.wrappers})
+    def with_wrappers(self, extra: dict[str, Wrapper], assertions: frozenset[str] = frozenset(),
+                      noreturn: frozenset[str] = frozenset()) -> LockTable:
+        """Table wrappers win over inferred ones: they are the user's word --
+        except over a definition of the tree that calls an op of the table
+        directly.  That is what the name does in this tree, where an entry
+        may describe another era's form of it: nestedp2m_lock() of 2011 is a
+        statement macro taking a plain spinlock and BUGging on re-entry, its
+        entry the later recursive mm lock; the tree's nestedp2m_unlock() is a
+        plain spin_unlock(), which the entry's recursive acquire would not
+        match.  A definition reaching its op only through another wrapper
+        stays second: the table may have listed the name because that chain
+        does not resolve in every era (mm_lock() changed its arguments).
+
+        A statement macro (``stated``) counts only when its bookkeeping
+        changes no lock (``assertions``: names that only assert;
+        ``noreturn``: names that never return)."""
+        out = {**extra, **self.wrappers}
+        for n, w in extra.items():
+            if w.stated is not None and not self._bookkeeping(w.stated, out, assertions,
+                                                              noreturn):
+                if out.get(n) is w:
+                    del out[n]
+            elif n in self.wrappers and w.target in self.ops:
+                out[n] = w
+        return LockTable(self.ops, out)
+
+    def _bookkeeping(self, st: Stated, wrappers: dict[str, Wrapper],
+                     assertions: frozenset[str], noreturn: frozenset[str]) -> bool:
+        """Does a statement macro's bookkeeping leave every lock alone?"""
+        if not assertions.issuperset(st.companions) or not noreturn.issuperset(st.dead_ends):
+            return False
+
+        def reaches(name: str, depth: int = 0) -> bool:
+            op = self.ops.get(name)
+            if op is not None:
+                return op.action != "query"  # asking whether it is held changes nothing
+            w = wrappers.get(name)
+            return w is not None and depth < 8 and reaches(w.target, depth + 1)
+
+        return not any(reaches(n) for n in st.inner)
 
 
 def lock_reaching(table: LockTable) -> LockTable:

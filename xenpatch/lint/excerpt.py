@@ -267,7 +267,8 @@ def header_reach(headers: HeaderIndex) -> nameindex.Reach:
     got = _REACH.get(id(headers))
     if got is None or got[0] is not headers:
         reach = nameindex.Reach.of(headers.inlines,
-                                   {n: w.target for n, w in headers.wrappers.items()})
+                                   {n: w.target for n, w in headers.wrappers.items()
+                                    if w.stated is None})
         got = _REACH[id(headers)] = (headers, reach)
     return got[1]
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from xenpatch.analysis import typesafe
 from xenpatch.analysis.events import OpAct
 from xenpatch.analysis.fieldtexts import fields_called
-from xenpatch.analysis.fileanalysis import FileAnalysis
+from xenpatch.analysis.fileanalysis import FileAnalysis, wrapped_table
 from xenpatch.analysis.functions import shape_fn
 from xenpatch.analysis.headers import (
     HeaderIndex,
@@ -39,7 +39,7 @@ from xenpatch.analysis.irqentry import (
 )
 from xenpatch.analysis.irqstate import IRQ_ON
 from xenpatch.analysis.kept import kept_summary, run_engine
-from xenpatch.analysis.locktable import Summary, lock_reaching
+from xenpatch.analysis.locktable import Summary
 from xenpatch.analysis.pathstate import Result
 from xenpatch.analysis.preconditions import Preconditions
 from xenpatch.analysis.rwera import tree_has_queued_rwlock
@@ -363,7 +363,8 @@ def _seed_names(config: LintConfig, headers: HeaderIndex) -> frozenset[bytes]:
         # The table FileAnalysis takes for a file adding no wrapper: one
         # memo for both.
         table = headers.memo(("lock_reaching", config.table.value_key),
-                             lambda: lock_reaching(config.table.with_wrappers(headers.wrappers)))
+                             lambda: wrapped_table(config, config.table, headers,
+                                                   headers.wrappers))
         # With the header inlines and macros that reach one of them
         # (get_gfn_query() reaches p2m_get_gfn_type_access() through
         # get_gfn_type()).

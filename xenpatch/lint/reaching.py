@@ -49,7 +49,10 @@ def _reached_by(headers: HeaderIndex) -> dict[bytes, list[bytes]]:
     bodies: dict[bytes, frozenset[bytes] | set[bytes]] = {
         n.encode(): inline_ids(headers, n)[0] for n in headers.inlines
     }
-    bodies.update({n.encode(): {w.target.encode()} for n, w in headers.wrappers.items()})
+    # A statement macro (``stated``) reaches its lock call only as the table
+    # accepts it, and the table's names are seeds of their own.
+    bodies.update({n.encode(): {w.target.encode()} for n, w in headers.wrappers.items()
+                   if w.stated is None})
     users: dict[bytes, list[bytes]] = {}
     for n, ids in bodies.items():
         for i in ids:
@@ -67,7 +70,7 @@ def _reached_from(headers: HeaderIndex, names: frozenset[str]) -> frozenset[str]
     def succ(n: str) -> list[str]:
         w = headers.wrappers.get(n)
         if w is not None:
-            return [w.target]
+            return [w.target] if w.stated is None else []
         return [b.decode() for b in inline_ids(headers, n)[0]] if n in headers.inlines else []
 
     return frozenset(reachable(names, succ))
