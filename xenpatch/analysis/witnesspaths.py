@@ -8,11 +8,17 @@ search over (node, state, side facts), the states stepped by the engine
 itself (so the locks held along the new path are the run's), the side
 facts kept by sidefacts.Agreement.  The search is bounded; when it finds
 nothing the first way is kept, as before.
+
+When the search runs out of paths (not of its bound) without reaching any
+state that makes a finding, every way to the finding tests a value twice
+with outcomes that cannot both hold: the finding is not reported
+(none_agree(); issue 9 item 1, for the tests the run does not track).
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 
 from xenpatch.analysis.dataflow import Engine
 from xenpatch.analysis.functions import FunctionInfo
@@ -28,18 +34,55 @@ SEARCH_LIMIT = 20000
 Pair = tuple[int, State, Side]
 
 
+# The searches of the last few runs: a finding's candidates are asked
+# about when one is picked, and its path again when it is shown.  Keyed by
+# the run's id, the run kept beside its answers so that the id is not reused.
+_ASKED: dict[int, tuple[Result, dict[object, object]]] = {}
+_ASKED_MOST = 32
+
+
+def _memo(res: Result) -> dict[object, object]:
+    got = _ASKED.get(id(res))
+    if got is None or got[0] is not res:
+        if len(_ASKED) >= _ASKED_MOST:
+            _ASKED.pop(next(iter(_ASKED)))
+        got = _ASKED[id(res)] = (res, {})
+    return got[1]
+
+
 def agreeing_path(src: SourceFile, cfg: Cfg, info: FunctionInfo, res: Result,
                   node: int, state: State) -> list[int] | None:
     """The nodes from the entry to ``node`` on a path whose branches agree
     and which reaches ``node`` holding what ``state`` holds; the run's own
     witness if it already agrees; None if none was found within the bound."""
-    first = res.path(node, state)
+    memo = _memo(res)
+    key = ("path", node, state)
+    if key not in memo:
+        first = res.path(node, state)
+        memo[key] = first if not Agreement(src, cfg, info).contradicts(first) else \
+            _search(src, cfg, info, res, node, {(state.held, state.owed)})[0]
+    return memo[key]  # type: ignore[return-value]
+
+
+def none_agree(src: SourceFile, cfg: Cfg, info: FunctionInfo, res: Result,
+               node: int, states: Iterable[State]) -> bool:
+    """Does every path of the run to ``node`` in one of ``states`` (as far
+    as the locks held go) test a value twice with outcomes that cannot both
+    hold?  Only when the search ran out of paths, not of its bound."""
+    targets: set[tuple[object, object]] = {(s.held, s.owed) for s in states}
+    found, exhausted = _search(src, cfg, info, res, node, targets)
+    return found is None and exhausted
+
+
+def _search(src: SourceFile, cfg: Cfg, info: FunctionInfo, res: Result,
+            node: int, targets: set[tuple[object, object]]) -> tuple[list[int] | None, bool]:
+    """A path whose branches agree to ``node`` in a target (held, owed),
+    and whether the search saw every such path (False: it stopped at its
+    bound)."""
     agree = Agreement(src, cfg, info)
-    if not agree.contradicts(first):
-        return first
     start = next((p for p, par in res.parents.items() if par is None), None)
     if start is None:
-        return None
+        return None, False
     eng = Engine(cfg, info, None, res.path_sensitive)
     eng.entry_keys = res.entry_keys
     root: Pair = (start[0], start[1], ())
@@ -58,15 +101,15 @@ def agreeing_path(src: SourceFile, cfg: Cfg, info: FunctionInfo, res: Result,
             if pair in parents:
                 continue
             parents[pair] = here
-            if succ == node and nst.held == state.held and nst.owed == state.owed:
+            if succ == node and (nst.held, nst.owed) in targets:
                 out: list[int] = []
                 cur: Pair | None = pair
                 while cur is not None:
                     out.append(cur[0])
                     cur = parents[cur]
                 out.reverse()
-                return out
+                return out, True
             if len(parents) > SEARCH_LIMIT:
-                return None
+                return None, False
             work.append(pair)
-    return None
+    return None, True

@@ -8,7 +8,9 @@ IDs are never reused: retire a check by leaving its entry out of
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from xenpatch.analysis.locktable import Effect, is_recursive
 from xenpatch.analysis.pathstate import UNKNOWN, Held, State
@@ -121,6 +123,37 @@ def held_on_entry(message: str, why: str = "") -> str:
     return message.replace("since line 0", said).replace("taken at line 0", "held " + said)
 
 
+# Later states kept per finding, for chosen().
+ALTERNATES = 8
+
+
+class Witnesses(Protocol):
+    """What pathnotes.agreement() answers of one function's run."""
+
+    def agrees(self, r: RawFinding) -> bool:
+        """Can r be shown along a path whose branches agree?"""
+        ...
+
+    def none_agree(self, node: int, states: Iterable[State]) -> bool:
+        """Does every path to ``node`` in one of ``states`` contradict itself?"""
+        ...
+
+
+def pick_agreeing(candidates: list[RawFinding], states: Iterable[State],
+                  w: Witnesses | None) -> RawFinding | None:
+    """The first candidate whose path's branches agree, else the first;
+    None when no path of the run to the finding agrees (every state that
+    makes it, ``states``, is reached only by paths that cannot run)."""
+    if w is None or w.agrees(candidates[0]):
+        return candidates[0]
+    for r in candidates[1:]:
+        if w.agrees(r):
+            return r
+    if w.none_agree(candidates[0].node, states):
+        return None
+    return candidates[0]
+
+
 @dataclass
 class RawFinding:
     """A finding inside one function, before suppression and reporting."""
@@ -190,6 +223,11 @@ class CheckObserver:
     # a plain rwlock this CPU already read-holds can deadlock (XL016).
     queued_rw: bool = False
     findings: dict[tuple[str, int, str], RawFinding] = field(default_factory=dict)
+    # The same finding by later states of the run (a few), for a witness
+    # whose branches agree where the first one's do not (chosen()), and
+    # every state that made it.
+    others: dict[tuple[str, int, str], list[RawFinding]] = field(default_factory=dict)
+    states: dict[tuple[str, int, str], list[State]] = field(default_factory=dict)
 
     def add(self, cid: str, node: int, state: State, line: int, col: int, key: str,
             acq_site: int = -1, origin: str | None = None, released_in: str | None = None,
@@ -198,7 +236,10 @@ class CheckObserver:
             return
         k = (cid, node, key)
         if k in self.findings:
-            return
+            self.states[k].append(state)
+            more = self.others.setdefault(k, [])
+            if len(more) >= ALTERNATES or any(r.state == state for r in more):
+                return
         msg = CHECKS[cid].message.format(key=key, **fmt)
         if fmt.get("acq_line") == 0:
             # Held from the entry (a lock the function drops before taking
@@ -210,10 +251,26 @@ class CheckObserver:
         if released_in is not None:
             # A callee's release on some of its paths, met by this one.
             msg += f" (on some paths of the callee: released in {released_in})"
-        self.findings[k] = RawFinding(cid, node, state, line, col, key, msg, acq_site)
+        raw = RawFinding(cid, node, state, line, col, key, msg, acq_site)
+        if k in self.findings:
+            self.others[k].append(raw)
+        else:
+            self.findings[k] = raw
+            self.states[k] = [state]
 
     def restart(self) -> None:
         self.findings.clear()
+        self.others.clear()
+        self.states.clear()
+
+    def chosen(self, w: Witnesses | None) -> list[RawFinding]:
+        """One raw finding per (check, node, lock): the first the run met,
+        unless its path tests a value twice with outcomes that cannot both
+        hold and a later one's does not (its message names its own take);
+        none if every path to it is such a one."""
+        got = (pick_agreeing([first, *self.others.get(k, ())], self.states[k], w)
+               for k, first in self.findings.items())
+        return [r for r in got if r is not None]
 
     def _percpu(self, key: str) -> bool:
         return self.oracle.is_percpu(key, self.shape_of(key))  # type: ignore[operator]

@@ -73,7 +73,7 @@ from xenpatch.lint.irqsafe import CODE, contested, era_kinds, irq_safety_finding
 from xenpatch.lint.irqsafectx import context_safety_findings, safe_asks
 from xenpatch.lint.leaks import leak_findings
 from xenpatch.lint.partialrelease import partial_release_findings
-from xenpatch.lint.pathnotes import finding_of
+from xenpatch.lint.pathnotes import agreement, finding_of
 from xenpatch.lint.precond import precondition_findings
 from xenpatch.lint.reaching import reaching_names
 from xenpatch.lint.treecache import content_hash
@@ -153,7 +153,7 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
             if any(a.get(k) is None for lst in res.exits.values() for a, _ in lst):
                 drops.setdefault(f, set()).add(shape(k))
         assert obs is not None
-        done.append((f, res, list(obs.findings.values())))
+        done.append((f, res, obs.chosen(agreement(fa.src, f, res))))
         export_run(fa, f, res, result.exports)
     # The IRQ states the exported functions demand (irqdemand.py).
     export_demands(fa, result.exports)
@@ -229,7 +229,8 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
     dem = Demands(fa) if "XL018" in config.enabled else None
     for f, res, raws in done:
         if "XL001" in config.enabled or "XL003" in config.enabled:
-            leaks = leak_findings(f, res, _paired_shapes(fa, drops, f))
+            leaks = leak_findings(f, res, _paired_shapes(fa, drops, f),
+                                  agreement(fa.src, f, res))
             raws.extend(r for r in leaks if r.check in config.enabled)
         irqs = irq_findings(f, res, config.enabled)
         if f.entry_irq is not None and f in first and first[f] is not res:

@@ -39,6 +39,7 @@ from xenpatch.lint.config import LintConfig
 from xenpatch.lint.irqchecks import IRQ_CODES
 from xenpatch.lint.irqcontext import context_findings
 from xenpatch.lint.irqsafe import sound_runs
+from xenpatch.lint.pathnotes import agreement
 
 
 def entered(fa: FileAnalysis, done: list[tuple[FunctionUnit, Result, list[RawFinding]]],
@@ -288,7 +289,7 @@ def with_entry_states(fa: FileAnalysis, config: LintConfig, oracle: PercpuOracle
         obs = CheckObserver(oracle, shape_fn(f.info), config.enabled, queued_rw)
         res = run_engine(f, obs)
         if res is not None:
-            done[i] = (f, res, list(obs.findings.values()))
+            done[i] = (f, res, obs.chosen(agreement(fa.src, f, res)))
     in_context = context_findings(fa.order, in_ctx, refs_of, run, first,
                                   entries, calls, fa.external, config.enabled)
     return entries, in_context

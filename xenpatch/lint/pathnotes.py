@@ -5,18 +5,20 @@ branch tests, where the path ends)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from tree_sitter import Node
 
 from xenpatch.analysis.events import FreeAct, IrqAct, OpAct, RebindAct, TryAssignAct
 from xenpatch.analysis.functions import declarator_name
 from xenpatch.analysis.locktable import MAYRELEASE
-from xenpatch.analysis.pathstate import Result
+from xenpatch.analysis.pathstate import Result, State
 from xenpatch.analysis.unit import FunctionUnit
-from xenpatch.analysis.witnesspaths import agreeing_path
+from xenpatch.analysis.witnesspaths import agreeing_path, none_agree
 from xenpatch.c import fields as fid
 from xenpatch.c.cfg import Cfg, Kind
 from xenpatch.c.source import SourceFile, identifier_set
-from xenpatch.lint.checks import RawFinding
+from xenpatch.lint.checks import RawFinding, Witnesses
 from xenpatch.lint.findings import Finding, Step
 
 
@@ -32,6 +34,31 @@ def finding_of(src: SourceFile, f: FunctionUnit, res: Result, r: RawFinding) -> 
     flow[:0] = [Step(*n) for n in r.notes]
     return Finding(src.path, r.line, r.col, r.check, r.message, f.name, tuple(flow),
                    r.key.rstrip("'"))
+
+
+class _Agreement:
+    """checks.Witnesses for one function's run (witnesspaths.py)."""
+
+    def __init__(self, src: SourceFile, f: FunctionUnit, res: Result) -> None:
+        self.src, self.f, self.res = src, f, res
+
+    def agrees(self, r: RawFinding) -> bool:
+        f = self.f
+        if r.nodes is not None or r.state is None or f.info is None or f.cfg is None:
+            return True
+        return agreeing_path(self.src, f.cfg, f.info, self.res, r.node, r.state) is not None
+
+    def none_agree(self, node: int, states: Iterable[State]) -> bool:
+        f = self.f
+        if f.info is None or f.cfg is None:
+            return False
+        return none_agree(self.src, f.cfg, f.info, self.res, node, states)
+
+
+def agreement(src: SourceFile, f: FunctionUnit, res: Result) -> Witnesses:
+    """Which of the states that make one finding of f's run is reported,
+    and whether any is (checks.pick_agreeing)."""
+    return _Agreement(src, f, res)
 
 
 def _witness(src: SourceFile, f: FunctionUnit, res: Result, r: RawFinding) -> list[int]:
