@@ -151,3 +151,9 @@ def test_a_store_through_a_pointer_gives_the_stored_value() -> None:
 def test_enumerators_of_the_file_have_their_values() -> None:
     # M_read is 0 and M_next 5 (after M_flush = 4): not both.
     assert _agreeing_outcomes("by_enum") == {(True, False), (False, True), (False, False)}
+
+
+def test_a_negative_number_says_nothing_of_an_unsigned_value() -> None:
+    # u = -1 is UINT_MAX: "u > 5" may hold after it; never for a signed s.
+    assert _agreeing_outcomes("wraps") == {(True, True), (True, False), (False, False)}
+    assert _agreeing_outcomes("does_not_wrap") == {(True, False), (False, False)}

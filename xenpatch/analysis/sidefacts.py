@@ -44,6 +44,12 @@ _TERM = re.compile(r"[A-Za-z_]\w*(?:(?:\.|->)[A-Za-z_]\w*)*")
 _CAPS = re.compile(r"[A-Z_][A-Z0-9_]*")
 _NUMBER = re.compile(r"-?(0[xX][0-9a-fA-F]+|\d+)[uUlL]*")
 _NULLS = frozenset({"NULL", "0"})
+# Declared types (blanks squashed, as FunctionInfo keeps them) whose values
+# do not wrap at the numbers a test names: signed integers.
+_SIGNED = re.compile(r"(signed)?(int|long|short|longlong|longint|char)|s(8|16|32|64)"
+                     r"|int(8|16|32|64)_t|bool|bool_t|_Bool")
+# A number any integer type holds as written.
+_SMALL = range(0, 128)
 _FN_MACRO = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)\(", re.M)
 
 
@@ -90,6 +96,7 @@ class Agreement:
     def __init__(self, src: SourceFile, cfg: Cfg, info: FunctionInfo) -> None:
         self.cfg = cfg
         self._vars = set(info.locals) | set(info.params)
+        self._types = {**info.param_types, **info.local_types}
         labels = tuple(frozenset(_text(src, v) for v in vals if v is not None)
                        for vals in cfg.case_values.values())
         self._case_names = frozenset().union(*labels) if labels else frozenset()
@@ -133,6 +140,15 @@ class Agreement:
         return bool(_TERM.fullmatch(text)) and _root(text) in self._vars \
             and _root(text) not in self._kept_addr and not self._const(text)
 
+    def _holds_number(self, term: str, number: int) -> bool:
+        """Is ``term == number`` what C compares?  Any integer holds a
+        small one; a larger or negative one only a signed integer, whose
+        declared type the function shows (an unsigned one wraps it)."""
+        if number in _SMALL:
+            return True
+        t = self._types.get(term)
+        return t is not None and "unsigned" not in t and bool(_SIGNED.fullmatch(t))
+
     def test(self, n: int) -> _Test | None:
         if n in self._tests:
             return self._tests[n]
@@ -168,8 +184,11 @@ class Agreement:
                 lt, rt = rt, lt
             if not (self._term(lt) and self._const(rt)):
                 return None
+            v = self._consts.num(rt)
+            if v is not None and not self._holds_number(lt, v):
+                return None
             if op not in ("==", "!="):
-                if self._consts.num(rt) is None:
+                if v is None:
                     return None
                 if lt != _text(src, strip_parens(left)):
                     # "C < x" is "x > C".
@@ -264,7 +283,8 @@ class Agreement:
                 any(_related(s, x) for s in stored) or ("->" in x and (calls or through))
                 for x in _names(t, k)))
         for t, c in self._given.get(n, ()):
-            if self._term(t):
+            v = self._consts.num(c)
+            if self._term(t) and (v is None or self._holds_number(t, v)):
                 side = _learn(side, _pair(t, "==", c), True, self._consts) or side
         node = self.cfg.nodes[n]
         if node.kind is Kind.COND and len(node.succ) == 2 and node.succ[0] != node.succ[1]:
