@@ -300,15 +300,18 @@ class Agreement:
                 return side
             vals = self.cfg.case_values[n]
             label = vals[node.succ.index(succ)]
-            if label is not None:
-                return _learn(side, _Test(term, "==", _text(self._src, label), False), True,
-                              self._consts)
+            texts = [None if lab is None else _text(self._src, lab) for lab in vals]
+            if any(t is not None and (num := self._consts.num(t)) is not None
+                   and not self._holds_number(term, num) for t in texts):
+                return side  # a label the switched value may hold wrapped
+            here = texts[node.succ.index(succ)]
+            if here is not None:
+                return _learn(side, _Test(term, "==", here, False), True, self._consts)
             # The default: none of the labels.
             now: Side | None = side
-            for v in vals:
-                if v is not None and now is not None:
-                    now = _learn(now, _Test(term, "!=", _text(self._src, v), False), True,
-                                 self._consts)
+            for t in texts:
+                if t is not None and now is not None:
+                    now = _learn(now, _Test(term, "!=", t, False), True, self._consts)
             return now
         return side
 
