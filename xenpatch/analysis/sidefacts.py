@@ -299,19 +299,18 @@ class Agreement:
             if not self._term(term) or node.succ.count(succ) != 1:
                 return side
             vals = self.cfg.case_values[n]
-            label = vals[node.succ.index(succ)]
             texts = [None if lab is None else _text(self._src, lab) for lab in vals]
-            if any(t is not None and (num := self._consts.num(t)) is not None
-                   and not self._holds_number(term, num) for t in texts):
+            if any(lt is not None and (num := self._consts.num(lt)) is not None
+                   and not self._holds_number(term, num) for lt in texts):
                 return side  # a label the switched value may hold wrapped
             here = texts[node.succ.index(succ)]
             if here is not None:
                 return _learn(side, _Test(term, "==", here, False), True, self._consts)
             # The default: none of the labels.
             now: Side | None = side
-            for t in texts:
-                if t is not None and now is not None:
-                    now = _learn(now, _Test(term, "!=", t, False), True, self._consts)
+            for other in texts:
+                if other is not None and now is not None:
+                    now = _learn(now, _Test(term, "!=", other, False), True, self._consts)
             return now
         return side
 
