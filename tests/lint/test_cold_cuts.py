@@ -154,3 +154,88 @@ def test_kept_reaches_are_of_the_text_asked(tmp_path: Path,
     assert kept.reached("common/a.c", new, "f") is None
     assert kept.reached("common/a.c", bytes(old), "f") == frozenset({"g"})
     assert re.fullmatch(r"[0-9a-f]{40}", kept._digest("common/a.c", new))
+
+
+# -- the tree's walk and name index made beside the imports (earlywalk.py) ---
+
+def _early_run(tree: Path, cache: Path, monkeypatch: pytest.MonkeyPatch,
+               ) -> tuple[object, list[str]]:
+    """A cold run of common/user.c as the CLI starts it (earlywalk.start()
+    first), children forced: its result, and what this process walked and
+    scanned itself."""
+    from xenpatch.lint import earlywalk, lazy, treecache
+
+    me = os.getpid()
+    here: list[str] = []
+    walk, scan = treecache._walk, lazy.Plan._scan
+
+    def walked(*a):  # type: ignore[no-untyped-def]
+        if os.getpid() == me:
+            here.append("walk")
+        return walk(*a)
+
+    def scanned(self):  # type: ignore[no-untyped-def]
+        if os.getpid() == me:
+            here.append("scan")
+        return scan(self)
+
+    monkeypatch.setattr(treecache, "_walk", walked)
+    monkeypatch.setattr(lazy.Plan, "_scan", scanned)
+    monkeypatch.setenv("XENPATCH_CACHE", str(cache))
+    earlywalk.start(tree / "common/user.c")
+    try:
+        [r] = lint_files([(tree / "common/user.c", "common/user.c")], jobs=1)
+    finally:
+        earlywalk.end()
+    return ([(f.line, f.col, f.check, f.message, f.flow) for f in r.findings],
+            r.functions, r.analysed, r.skipped, r.unknown), here
+
+
+@needs_fork
+def test_a_first_run_takes_the_walk_and_index_made_beside_the_imports(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tree = small_tree(tmp_path / "xen", {"common/helpers.c": _HELPERS,
+                                         "arch/x86/more.c": _MORE, "common/user.c": _USER})
+    monkeypatch.setattr(lint_lazyrun, "_PREFETCH_LEAST", 1)
+    monkeypatch.setattr(forked, "can_fork", lambda: False)
+    alone, here = _early_run(tree, tmp_path / "c0", monkeypatch)
+    assert here == ["walk", "scan"] and alone[0]  # all of it here; findings
+    monkeypatch.setattr(forked, "can_fork", lambda: True)
+    early, here = _early_run(tree, tmp_path / "c1", monkeypatch)
+    assert early == alone
+    assert here == []  # both made by the child
+    # A warm run forks nothing for it: the cache file is there.
+    from xenpatch.lint import earlywalk
+
+    earlywalk.start(tree / "common/user.c")
+    assert not earlywalk._CHILDREN
+    # The same cache written either way: the next run reads the same result.
+    again, _ = _early_run(tree, tmp_path / "c1", monkeypatch)
+    assert again == alone
+
+
+@needs_fork
+def test_a_first_run_walks_itself_when_the_child_gives_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from xenpatch.lint import earlywalk
+
+    tree = small_tree(tmp_path / "xen", {"common/helpers.c": _HELPERS,
+                                         "arch/x86/more.c": _MORE, "common/user.c": _USER})
+    monkeypatch.setattr(lint_lazyrun, "_PREFETCH_LEAST", 1)
+    monkeypatch.setattr(forked, "can_fork", lambda: False)
+    alone, _ = _early_run(tree, tmp_path / "c0", monkeypatch)
+    monkeypatch.setattr(forked, "can_fork", lambda: True)
+    me = os.getpid()
+    real = earlywalk._Tasks.task
+    for dies in (0, 1):
+        def task(self, i, real=real, dies=dies):  # type: ignore[no-untyped-def]
+            if os.getpid() != me and i == dies:
+                os._exit(3)
+            return real(self, i)
+
+        monkeypatch.setattr(earlywalk._Tasks, "task", task)
+        got, here = _early_run(tree, tmp_path / f"d{dies}", monkeypatch)
+        assert got == alone
+        # Dead before the walk: walked here, the index in a child of the
+        # plan's own as before; after it: the index scanned here.
+        assert here == (["walk"] if dies == 0 else ["scan"]), here

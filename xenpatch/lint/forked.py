@@ -324,15 +324,17 @@ class Ahead(Generic[T]):
             self._drain()
         return frozenset(self._started | self._got.keys())
 
-    def wait(self, i: int) -> T | None:
-        """Task ``i``'s answer, waited for if the child has started it; None
-        if it is not handed on whole (not started, the child ended)."""
+    def wait(self, i: int, unstarted: bool = False) -> T | None:
+        """Task ``i``'s answer, waited for if the child has started it (with
+        ``unstarted``, also if it has not yet: a child not told to stop
+        does its tasks in order); None if it is not handed on whole (not
+        started, the child ended)."""
         if i in self._got:
             return self._got[i]
         if self._done:
             return None
         self._drain()
-        while i not in self._got and i in self._started and not self._ended:
+        while i not in self._got and (unstarted or i in self._started) and not self._ended:
             select.select([self._fd], [], [])
             self._drain()
         return self._got.get(i)

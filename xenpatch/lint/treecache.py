@@ -48,6 +48,11 @@ def cache_dir() -> Path:
     return Path(base) if base else Path.home() / ".cache" / "xenpatch"
 
 
+def cache_file(root: Path) -> Path:
+    """Where the cache of the tree at ``root`` (resolved) is kept."""
+    return cache_dir() / "lint" / (hashlib.sha256(str(root).encode()).hexdigest()[:24] + ".json")
+
+
 def content_hash(raw: bytes) -> str:
     return hashlib.sha1(raw, usedforsecurity=False).hexdigest()
 
@@ -212,8 +217,7 @@ class TreeCache:
         files' contents.  ``err``: where the note about a bad cache file
         goes (stderr)."""
         root = root.resolve()
-        name = hashlib.sha256(str(root).encode()).hexdigest()[:24] + ".json"
-        path = cache_dir() / "lint" / name
+        path = cache_file(root)
         data: Any = None
         text = cachefiles.read_text(path)
         if text is not None:
@@ -226,7 +230,13 @@ class TreeCache:
                 print(f"xenpatch lint: cache {path}: {exc}; rebuilt", file=err or sys.stderr)
                 data = None
         old_stamps = data["stamps"] if data else {}
-        hashes, stamps, changed = _walk(root, old_stamps)
+        # A first run's walk made beside the imports (earlywalk.py), or here.
+        early = None
+        if not old_stamps:
+            from xenpatch.lint import earlywalk
+
+            early = earlywalk.walked(root)
+        hashes, stamps, changed = early if early is not None else _walk(root, old_stamps)
         headers = hashlib.sha256()
         for rel in sorted(hashes):
             if rel.endswith(".h"):
