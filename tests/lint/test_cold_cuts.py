@@ -239,3 +239,43 @@ def test_a_first_run_walks_itself_when_the_child_gives_nothing(
         # Dead before the walk: walked here, the index in a child of the
         # plan's own as before; after it: the index scanned here.
         assert here == (["walk"] if dies == 0 else ["scan"]), here
+
+
+@needs_fork
+def test_the_mentions_made_beside_the_imports_are_the_guess_scan(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from xenpatch.lint import aheadpasses, earlywalk, nameindex, upcallers
+    from xenpatch.lint.treecache import TreeCache
+
+    tree = small_tree(tmp_path / "xen", {"common/helpers.c": _HELPERS,
+                                         "arch/x86/more.c": _MORE, "common/user.c": _USER})
+    path = tree / "common/helpers.c"
+    monkeypatch.setattr(forked, "can_fork", lambda: True)
+    monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / "cache"))
+    rules = Path(__file__).resolve().parents[2] / "rules"
+    try:
+        earlywalk.start(path)
+        cache = TreeCache.open(tree, rules)
+        root = str(cache.root)
+        assert root in earlywalk._TAKEN  # the walk was the child's
+        earlywalk._CHILDREN[root].wait(2, unstarted=True)  # made by now
+        raw = path.read_bytes()
+        # Another text of the file: not taken.
+        earlywalk.mentions(cache.root, "common/helpers.c", raw + b"\nint x;\n")
+        assert not aheadpasses._FOUND
+        earlywalk.end()
+        earlywalk.start(path)
+        cache = TreeCache.open(tree, rules)
+        earlywalk._CHILDREN[root].wait(2, unstarted=True)
+        earlywalk.mentions(cache.root, "common/helpers.c", raw)
+        side = upcallers._Side(cache.path, "")
+        state = side.tree_state(cache, "common/helpers.c")
+        names = nameindex.external_names(raw)  # what the guess asks
+        scanned = upcallers._scan(cache.root, side._sources, names)
+        for n in names:
+            # Not vacuous: the names are mentioned, by the other files too.
+            assert aheadpasses.found_for(cache.root, state, n) == scanned.get(n, []), n
+        assert len(scanned["take_b"]) > 1
+    finally:
+        earlywalk.end()
+        aheadpasses.forget_ahead()

@@ -1,6 +1,6 @@
-"""The tree's walk and name index of a cold single-file run, made in a
-child forked as `xenpatch lint` starts, while this process imports the
-checker.
+"""The tree's walk and name index of a cold single-file run, and the
+mentions its callers' guess scans for, made in a child forked as
+`xenpatch lint` starts, while this process imports the checker.
 
 A first run on a tree (no cache file for it yet) hashes every C file and
 header (treecache._walk(): ~0.03 s on Xen 4.17) before anything else can
@@ -15,6 +15,14 @@ same files, so the answers are those of the parent's own walk and scan:
 the index's entries are of the texts the child hashed, and it is taken
 only by the cache that took the child's walk.  A child that gives no whole
 answer leaves the work to this process, as when none was forked.
+
+Then, with the second CPU idle again until the shared summaries, the
+child scans the tree for the mentions of the file's external names
+(upcallers._Side.mentions(), ~0.06 s), which the guess of its likely
+callers (upahead.py, in a child forked before the file's own lint) scans
+for first: taken if made by then (never waited for), of the text linted,
+they are the guess's scan of the same tree state (aheadpasses.found_for()
+answers only for that state), and its passes start that much earlier.
 
 Only where a child is worth it: one file named, inside a Xen tree whose
 cache file does not exist (a warm run's walk is mostly stamps; a cache
@@ -48,15 +56,18 @@ def start(path: Path) -> None:
     root = found.resolve()
     if str(root) in _CHILDREN or cache_file(root).exists() or not forked.can_fork():
         return
-    _CHILDREN[str(root)] = forked.Ahead(_Tasks(root).task, 2)
+    _CHILDREN[str(root)] = forked.Ahead(_Tasks(root, path).task, 3)
 
 
 class _Tasks:
     """Task 0: treecache._walk() of the tree as a first run makes it (no
-    stamps); task 1: Plan._scan()'s answer for every C file it hashed."""
+    stamps); task 1: Plan._scan()'s answer for every C file it hashed;
+    task 2: the mentions of the file's external names upahead.guess()
+    scans the tree for (mentions())."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, path: Path) -> None:
         self.root = root
+        self.path = path
         self.hashes: dict[str, str] = {}
 
     def task(self, i: int) -> Any:
@@ -70,6 +81,8 @@ class _Tasks:
             got = _walk(self.root, {})
             self.hashes = got[0]
             return got
+        if i == 2:
+            return _mentions(self.root, self.path, self.hashes)
         from xenpatch.lint import nameindex
 
         out: dict[str, list[str]] = {}
@@ -83,6 +96,50 @@ class _Tasks:
             for n in names:
                 out.setdefault(n, []).append(rel)
         return out, keep, set()
+
+
+def _mentions(root: Path, path: Path, hashes: dict[str, str],
+              ) -> tuple[str, str, str, dict[str, list[str]]] | None:
+    """(the file's relative path, the content hash of the text read, the
+    tree state, the mentions of its external names in that state), as
+    upahead.guess() finds them for a cache of these hashes."""
+    from xenpatch.c.texts import read_bytes
+    from xenpatch.lint import nameindex, upcallers
+    from xenpatch.lint.treecache import TreeCache, cache_file, content_hash
+
+    cache = TreeCache(root, cache_file(root), "", hashes, {})
+    rel = upcallers._rel(cache, path)
+    try:
+        raw = read_bytes(path)
+    except OSError:
+        return None
+    names = frozenset(nameindex.external_names(raw))
+    if rel is None or not names:
+        return None
+    side = upcallers._Side(cache.path, "")
+    state = side.tree_state(cache, rel)
+    return rel, content_hash(raw), state, side.mentions(root, state, names)
+
+
+def mentions(root: Path, rel: str, raw: bytes) -> None:
+    """The child's mentions of the file's names (``rel``, its text ``raw``),
+    for the guess of its callers to take as its scan of the same tree
+    state (aheadpasses.found_ahead()), if the child has made them by now
+    (the child is ended), of this text, for a cache that took its walk.
+    Called before the guess's child forks: it inherits them."""
+    child = _CHILDREN.get(str(root))
+    if child is None or str(root) not in _TAKEN:
+        return
+    # Never waited for: not made by now, the guess scans as before.
+    got = child.taken().get(2)
+    if got is None:
+        return
+    from xenpatch.lint.aheadpasses import found_ahead
+    from xenpatch.lint.treecache import content_hash
+
+    mine, digest, state, found = got
+    if mine == rel and digest == content_hash(raw):
+        found_ahead(root, state, found)
 
 
 def walked(root: Path) -> tuple[dict[str, str], dict[str, list[Any]], bool] | None:
@@ -107,9 +164,7 @@ class _Index:
         self.child = child
 
     def result(self) -> Any:
-        got = self.child.wait(1, unstarted=True)
-        self.child.end()
-        return got
+        return self.child.wait(1, unstarted=True)
 
     def cancel(self) -> None:
         self.child.end()
