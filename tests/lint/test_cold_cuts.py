@@ -169,10 +169,12 @@ def _early_run(tree: Path, cache: Path, monkeypatch: pytest.MonkeyPatch,
     here: list[str] = []
     walk, scan = treecache._walk, lazy.Plan._scan
 
-    def walked(*a):  # type: ignore[no-untyped-def]
+    def walked(*a, **k):  # type: ignore[no-untyped-def]
         if os.getpid() == me:
-            here.append("walk")
-        return walk(*a)
+            # The C files hashed here, or only the headers (the child's
+            # hashes of the C files given).
+            here.append("walk" if k.get("given") is None else "headers")
+        return walk(*a, **k)
 
     def scanned(self):  # type: ignore[no-untyped-def]
         if os.getpid() == me:
@@ -203,7 +205,7 @@ def test_a_first_run_takes_the_walk_and_index_made_beside_the_imports(
     monkeypatch.setattr(forked, "can_fork", lambda: True)
     early, here = _early_run(tree, tmp_path / "c1", monkeypatch)
     assert early == alone
-    assert here == []  # both made by the child
+    assert here == ["headers"]  # the C files' hashes and the index the child's
     # A warm run forks nothing for it: the cache file is there.
     from xenpatch.lint import earlywalk
 
@@ -238,44 +240,18 @@ def test_a_first_run_walks_itself_when_the_child_gives_nothing(
         assert got == alone
         # Dead before the walk: walked here, the index in a child of the
         # plan's own as before; after it: the index scanned here.
-        assert here == (["walk"] if dies == 0 else ["scan"]), here
+        assert here == (["walk"] if dies == 0 else ["headers", "scan"]), here
 
 
-@needs_fork
-def test_the_mentions_made_beside_the_imports_are_the_guess_scan(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from xenpatch.lint import aheadpasses, earlywalk, nameindex, upcallers
-    from xenpatch.lint.treecache import TreeCache
+def test_the_walk_given_the_c_files_is_the_whole_walk(tmp_path: Path) -> None:
+    from xenpatch.lint.treecache import _walk
 
-    tree = small_tree(tmp_path / "xen", {"common/helpers.c": _HELPERS,
-                                         "arch/x86/more.c": _MORE, "common/user.c": _USER})
-    path = tree / "common/helpers.c"
-    monkeypatch.setattr(forked, "can_fork", lambda: True)
-    monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / "cache"))
-    rules = Path(__file__).resolve().parents[2] / "rules"
-    try:
-        earlywalk.start(path)
-        cache = TreeCache.open(tree, rules)
-        root = str(cache.root)
-        assert root in earlywalk._TAKEN  # the walk was the child's
-        earlywalk._CHILDREN[root].wait(2, unstarted=True)  # made by now
-        raw = path.read_bytes()
-        # Another text of the file: not taken.
-        earlywalk.mentions(cache.root, "common/helpers.c", raw + b"\nint x;\n")
-        assert not aheadpasses._FOUND
-        earlywalk.end()
-        earlywalk.start(path)
-        cache = TreeCache.open(tree, rules)
-        earlywalk._CHILDREN[root].wait(2, unstarted=True)
-        earlywalk.mentions(cache.root, "common/helpers.c", raw)
-        side = upcallers._Side(cache.path, "")
-        state = side.tree_state(cache, "common/helpers.c")
-        names = nameindex.external_names(raw)  # what the guess asks
-        scanned = upcallers._scan(cache.root, side._sources, names)
-        for n in names:
-            # Not vacuous: the names are mentioned, by the other files too.
-            assert aheadpasses.found_for(cache.root, state, n) == scanned.get(n, []), n
-        assert len(scanned["take_b"]) > 1
-    finally:
-        earlywalk.end()
-        aheadpasses.forget_ahead()
+    tree = small_tree(tmp_path / "xen", {"common/helpers.c": _HELPERS, "arch/x86/more.c": _MORE,
+                                         "include/xen/more.h": "int more(void);\n",
+                                         "common/user.c": _USER, "common/notes.txt": "x"})
+    whole = _walk(tree, {})
+    c_hashes, c_stamps, _ = _walk(tree, {}, (".c",))
+    assert set(c_hashes) == {"common/helpers.c", "arch/x86/more.c", "common/user.c"}
+    given = _walk(tree, {}, given=(c_hashes, c_stamps))
+    assert list(given[0].items()) == list(whole[0].items())  # the same order too
+    assert given[1] == whole[1] and given[2] == whole[2]

@@ -1,34 +1,29 @@
-"""The tree's walk and name index of a cold single-file run, and the
-mentions its callers' guess scans for, made in a child forked as
-`xenpatch lint` starts, while this process imports the checker.
+"""The tree's walk and name index of a cold single-file run, made in a
+child forked as `xenpatch lint` starts, while this process imports the
+checker.
 
 A first run on a tree (no cache file for it yet) hashes every C file and
-header (treecache._walk(): ~0.03 s on Xen 4.17) before anything else can
-start, then scans every C file for the name index (Plan._scan(), ~0.1 s,
-in a child forked after the walk).  Neither needs the checker, whose
-imports (~0.1 s) left the second CPU idle: a child forked before them
-walks the tree, then scans it, handing each answer on as it is made
-(forked.Ahead).  TreeCache.open() takes the walk (waiting for it if need
-be) instead of walking; the lazy plan takes the index (Plan.prefetch())
-instead of forking a child for it.  Both are the same functions over the
-same files, so the answers are those of the parent's own walk and scan:
-the index's entries are of the texts the child hashed, and it is taken
-only by the cache that took the child's walk.  A child that gives no whole
-answer leaves the work to this process, as when none was forked.
-
-Then, with the second CPU idle again until the shared summaries, the
-child scans the tree for the mentions of the file's external names
-(upcallers._Side.mentions(), ~0.06 s), which the guess of its likely
-callers (upahead.py, in a child forked before the file's own lint) scans
-for first: taken if made by then (never waited for), of the text linted,
-they are the guess's scan of the same tree state (aheadpasses.found_for()
-answers only for that state), and its passes start that much earlier.
+header (treecache._walk(): ~0.03 s on Xen 4.17, two thirds of it the C
+files) before anything else can start, then scans every C file for the
+name index (Plan._scan(), ~0.1 s, in a child forked after the walk).
+Neither needs the checker, whose imports (~0.1 s) left the second CPU
+idle: a child forked before them hashes the C files, then scans them,
+handing each answer on as it is made (forked.Ahead).  TreeCache.open()
+takes the C files' hashes (waiting for them if need be) and hashes the
+headers itself (this process reads most of them anyway, for its header
+indexes: read here they are read once); the lazy plan takes the index
+(Plan.prefetch()) instead of forking a child for it.  Both are the same
+functions over the same files, so the answers are those of the parent's
+own walk and scan: the index's entries are of the texts the child
+hashed, and it is taken only by the cache that took the child's hashes.
+A child that gives no whole answer leaves the work to this process, as
+when none was forked.
 
 Only where a child is worth it: one file named, inside a Xen tree whose
 cache file does not exist (a warm run's walk is mostly stamps; a cache
 there to be read decides more), and a second CPU (forked.can_fork()).
-What the child read is its own: this process reads a file again where it
-needs it (a few hundred headers, ~5 ms), and the cache's content checks
+What the child read is its own: this process reads a C file again where
+it needs it (a few dozen), and the cache's content checks
 (Plan._as_hashed(), passmaps.as_hashed()) hold for a file changed since.
 """
 
@@ -56,18 +51,16 @@ def start(path: Path) -> None:
     root = found.resolve()
     if str(root) in _CHILDREN or cache_file(root).exists() or not forked.can_fork():
         return
-    _CHILDREN[str(root)] = forked.Ahead(_Tasks(root, path).task, 3)
+    _CHILDREN[str(root)] = forked.Ahead(_Tasks(root).task, 2)
 
 
 class _Tasks:
-    """Task 0: treecache._walk() of the tree as a first run makes it (no
-    stamps); task 1: Plan._scan()'s answer for every C file it hashed;
-    task 2: the mentions of the file's external names upahead.guess()
-    scans the tree for (mentions())."""
+    """Task 0: treecache._walk() of the tree's C files as a first run makes
+    it (no stamps); task 1: Plan._scan()'s answer for every C file it
+    hashed."""
 
-    def __init__(self, root: Path, path: Path) -> None:
+    def __init__(self, root: Path) -> None:
         self.root = root
-        self.path = path
         self.hashes: dict[str, str] = {}
 
     def task(self, i: int) -> Any:
@@ -78,11 +71,9 @@ class _Tasks:
 
             # Every file read once: the scan below reads the texts hashed.
             texts.shared_reads().__enter__()
-            got = _walk(self.root, {})
-            self.hashes = got[0]
-            return got
-        if i == 2:
-            return _mentions(self.root, self.path, self.hashes)
+            hashes, stamps, _ = _walk(self.root, {}, (".c",))
+            self.hashes = hashes
+            return hashes, stamps
         from xenpatch.lint import nameindex
 
         out: dict[str, list[str]] = {}
@@ -98,53 +89,10 @@ class _Tasks:
         return out, keep, set()
 
 
-def _mentions(root: Path, path: Path, hashes: dict[str, str],
-              ) -> tuple[str, str, str, dict[str, list[str]]] | None:
-    """(the file's relative path, the content hash of the text read, the
-    tree state, the mentions of its external names in that state), as
-    upahead.guess() finds them for a cache of these hashes."""
-    from xenpatch.c.texts import read_bytes
-    from xenpatch.lint import nameindex, upcallers
-    from xenpatch.lint.treecache import TreeCache, cache_file, content_hash
-
-    cache = TreeCache(root, cache_file(root), "", hashes, {})
-    rel = upcallers._rel(cache, path)
-    try:
-        raw = read_bytes(path)
-    except OSError:
-        return None
-    names = frozenset(nameindex.external_names(raw))
-    if rel is None or not names:
-        return None
-    side = upcallers._Side(cache.path, "")
-    state = side.tree_state(cache, rel)
-    return rel, content_hash(raw), state, side.mentions(root, state, names)
-
-
-def mentions(root: Path, rel: str, raw: bytes) -> None:
-    """The child's mentions of the file's names (``rel``, its text ``raw``),
-    for the guess of its callers to take as its scan of the same tree
-    state (aheadpasses.found_ahead()), if the child has made them by now
-    (the child is ended), of this text, for a cache that took its walk.
-    Called before the guess's child forks: it inherits them."""
-    child = _CHILDREN.get(str(root))
-    if child is None or str(root) not in _TAKEN:
-        return
-    # Never waited for: not made by now, the guess scans as before.
-    got = child.taken().get(2)
-    if got is None:
-        return
-    from xenpatch.lint.aheadpasses import found_ahead
-    from xenpatch.lint.treecache import content_hash
-
-    mine, digest, state, found = got
-    if mine == rel and digest == content_hash(raw):
-        found_ahead(root, state, found)
-
-
-def walked(root: Path) -> tuple[dict[str, str], dict[str, list[Any]], bool] | None:
-    """The child's walk of ``root`` (resolved), waited for; None: no child,
-    or none whole (the caller walks)."""
+def walked(root: Path) -> tuple[dict[str, str], dict[str, list[Any]]] | None:
+    """The child's walk of ``root``'s C files (resolved; treecache._walk()'s
+    hashes and stamps), waited for; None: no child, or none whole (the
+    caller walks them)."""
     child = _CHILDREN.get(str(root))
     if child is None:
         return None

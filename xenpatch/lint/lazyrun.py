@@ -388,17 +388,11 @@ def _callers_ahead(item: tuple[Path, str], raw: bytes | None, cache: TreeCache,
     making then is left to finish, for the facts to wait for if they ask
     it; the rest is made where it is asked as before: the same passes and
     mentions either way."""
-    from xenpatch.lint import forked, upahead, upcallers
+    from xenpatch.lint import forked, upahead
     from xenpatch.lint.callerroots import MOST_CALLERS
 
     if raw is None or not forked.can_fork() or not upahead.never_asked(cache, item[0]):
         return None
-    rel = upcallers._rel(cache, item[0])
-    if rel is not None:
-        from xenpatch.lint import earlywalk
-
-        # The mentions the guess scans for, made beside the imports.
-        earlywalk.mentions(cache.root, rel, raw)
     guess = upahead.Guess(cache, item[0], raw, workers.config(),
                           lambda p, shown, text: workers.one((p, shown), text), _display)
     return forked.Ahead(guess.task, MOST_CALLERS + 1)

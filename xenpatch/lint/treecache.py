@@ -230,13 +230,14 @@ class TreeCache:
                 print(f"xenpatch lint: cache {path}: {exc}; rebuilt", file=err or sys.stderr)
                 data = None
         old_stamps = data["stamps"] if data else {}
-        # A first run's walk made beside the imports (earlywalk.py), or here.
+        # A first run's C files hashed beside the imports (earlywalk.py):
+        # the headers, which this process reads anyway, are hashed here.
         early = None
         if not old_stamps:
             from xenpatch.lint import earlywalk
 
             early = earlywalk.walked(root)
-        hashes, stamps, changed = early if early is not None else _walk(root, old_stamps)
+        hashes, stamps, changed = _walk(root, old_stamps, given=early)
         headers = hashlib.sha256()
         for rel in sorted(hashes):
             if rel.endswith(".h"):
@@ -365,10 +366,15 @@ def write_whole(path: Path, data: Any) -> bool:
     return cachefiles.write_whole(path, json.dumps(data, separators=(",", ":")))
 
 
-def _walk(root: Path, old: dict[str, Any]) -> tuple[dict[str, str], dict[str, list[Any]], bool]:
+def _walk(root: Path, old: dict[str, Any], suffixes: tuple[str, ...] = (".c", ".h"),
+          given: tuple[dict[str, str], dict[str, list[Any]]] | None = None,
+          ) -> tuple[dict[str, str], dict[str, list[Any]], bool]:
     """The content hash of each C file and header under ``root`` (read only
     when its size or modification time differs from the stamp kept), the
-    new stamps, and whether any changed."""
+    new stamps, and whether any changed.  ``suffixes``: only the files
+    ending so.  ``given``: (hashes, stamps) a walk of some of them made
+    without stamps kept (earlywalk.py's child, of the C files), taken for
+    those files as they are: this walk reads and hashes the others."""
     hashes: dict[str, str] = {}
     stamps: dict[str, list[Any]] = {}
     changed = False
@@ -377,10 +383,15 @@ def _walk(root: Path, old: dict[str, Any]) -> tuple[dict[str, str], dict[str, li
         dirnames.sort()
         rel_dir = os.path.relpath(dirpath, root)
         for name in sorted(filenames):
-            if not name.endswith((".c", ".h")):
+            if not name.endswith(suffixes):
                 continue
             path = os.path.join(dirpath, name)
             rel = name if rel_dir == "." else f"{rel_dir}/{name}"
+            if given is not None and rel in given[0] and rel not in old:
+                hashes[rel] = given[0][rel]
+                stamps[rel] = given[1][rel]
+                changed = True  # read, as here
+                continue
             try:
                 st = os.stat(path)
             except OSError:
