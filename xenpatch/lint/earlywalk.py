@@ -9,8 +9,8 @@ name index (Plan._scan(), ~0.1 s, in a child forked after the walk).
 Neither needs the checker, whose imports (~0.1 s) left the second CPU
 idle: a child forked before them hashes the C files, then scans them,
 handing each answer on as it is made (forked.Ahead).  TreeCache.open()
-takes the C files' hashes (waiting for them if need be) and hashes the
-headers itself (this process reads most of them anyway, for its header
+is given the C files' hashes (inputs.tree_cache(): walked() waits for
+them if need be) and hashes the headers itself (this process reads most of them anyway, for its header
 indexes: read here they are read once); the lazy plan takes the index
 (Plan.prefetch()) instead of forking a child for it.  Both are the same
 functions over the same files, so the answers are those of the parent's

@@ -212,10 +212,12 @@ class TreeCache:
     dirty: bool = False
 
     @staticmethod
-    def open(root: Path, rules: Path, err=None) -> TreeCache:
+    def open(root: Path, rules: Path, err=None,
+             given: tuple[dict[str, str], dict[str, list[Any]]] | None = None) -> TreeCache:
         """The cache of the tree at ``root``, brought up to date with the
         files' contents.  ``err``: where the note about a bad cache file
-        goes (stderr)."""
+        goes (stderr).  ``given``: some files' hashes and stamps, walked
+        already (_walk())."""
         root = root.resolve()
         path = cache_file(root)
         data: Any = None
@@ -230,14 +232,10 @@ class TreeCache:
                 print(f"xenpatch lint: cache {path}: {exc}; rebuilt", file=err or sys.stderr)
                 data = None
         old_stamps = data["stamps"] if data else {}
-        # A first run's C files hashed beside the imports (earlywalk.py):
-        # the headers, which this process reads anyway, are hashed here.
-        early = None
-        if not old_stamps:
-            from xenpatch.lint import earlywalk
-
-            early = earlywalk.walked(root)
-        hashes, stamps, changed = _walk(root, old_stamps, given=early)
+        # ``given``: a first run's C files hashed beside the imports
+        # (earlywalk.py); the headers, which this process reads anyway, are
+        # hashed here.
+        hashes, stamps, changed = _walk(root, old_stamps, given=given)
         headers = hashlib.sha256()
         for rel in sorted(hashes):
             if rel.endswith(".h"):
