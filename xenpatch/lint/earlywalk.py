@@ -10,12 +10,13 @@ Neither needs the checker, whose imports (~0.1 s) left the second CPU
 idle: a child forked before them hashes the C files, then scans them,
 handing each answer on as it is made (forked.Ahead).  TreeCache.open()
 is given the C files' hashes (inputs.tree_cache(): walked() waits for
-them if need be) and hashes the headers itself (this process reads most of them anyway, for its header
-indexes: read here they are read once); the lazy plan takes the index
-(Plan.prefetch()) instead of forking a child for it.  Both are the same
-functions over the same files, so the answers are those of the parent's
-own walk and scan: the index's entries are of the texts the child
-hashed, and it is taken only by the cache that took the child's hashes.
+them if need be) and hashes the headers itself (this process reads most
+of them anyway, for its header indexes: read here they are read once);
+the lazy plan takes the index (Plan.prefetch()) instead of forking a
+child for it.  Both are the same functions over the same files, so the
+answers are those of the parent's own walk and scan: the index's entries
+are of the texts the child hashed, and it is taken only by the cache
+that took the child's hashes.
 A child that gives no whole answer leaves the work to this process, as
 when none was forked.
 
