@@ -83,3 +83,33 @@ def reachable(roots: Iterable[N], succ: Callable[[N], Iterable[N]]) -> set[N]:
                 seen.add(m)
                 todo.append(m)
     return seen
+
+
+def reaches_any(succ: Callable[[N], Iterable[N]], targets: set[N] | frozenset[N],
+                ) -> Callable[[N], bool]:
+    """A test of whether ``reachable([n], succ)`` meets ``targets``, for many
+    ``n`` of one graph: each node's successors asked once, and a node
+    found to reach none of ``targets`` (with all it reaches) not walked
+    again.  The answers are those of a walk from each node."""
+    succs: dict[N, list[N]] = {}
+    clear: set[N] = set()  # reach none of the targets
+    memo: dict[N, bool] = {}
+
+    def next_of(n: N) -> Iterable[N]:
+        if n in clear:
+            return ()  # neither it nor what it reaches is a target
+        got = succs.get(n)
+        if got is None:
+            got = succs[n] = list(succ(n))
+        return got
+
+    def test(n: N) -> bool:
+        got = memo.get(n)
+        if got is None:
+            seen = reachable([n], next_of)
+            got = memo[n] = not seen.isdisjoint(targets)
+            if not got:
+                clear.update(seen)
+        return got
+
+    return test

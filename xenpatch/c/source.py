@@ -234,7 +234,7 @@ def mentions_any(text: bytes, names: frozenset[bytes]) -> bool:
     if b"lock" not in text:
         # Names with "lock" in them cannot occur: most files naming no lock
         # API have no "lock" at all.  Look for the few others one by one.
-        return any(_is_identifier_in(text, n) for n in _without(names, b"lock"))
+        return any(is_identifier_in(text, n) for n in _without(names, b"lock"))
     blanked = text.translate(_TO_BLANK)
     # The word runs looked up in ``names`` as they come: a set of them
     # would cost more to build than the lookups (most files name none).
@@ -261,7 +261,7 @@ def can_be_identifier(name: bytes) -> bool:
     return bool(name) and name[0] not in _DIGITS and all(c in _WORD_BYTES for c in name)
 
 
-def _is_identifier_in(text: bytes, name: bytes) -> bool:
+def is_identifier_in(text: bytes, name: bytes) -> bool:
     r"""Does findall(rb"[A-Za-z_]\w*") find ``name`` in ``text``: an occurrence
     ending a word run that it starts, or that only digits precede?"""
     if not can_be_identifier(name):

@@ -86,14 +86,20 @@ def run(args: argparse.Namespace) -> int:
         print("xenpatch lint: --jobs must be at least 1", file=sys.stderr)
         return 2
     from xenpatch.errors import XenpatchError
+    from xenpatch.lint import earlywalk
     from xenpatch.lint.collector import collecting_less
     from xenpatch.lint.inputs import collect_files
     from xenpatch.lint.locate import Locator
-    from xenpatch.lint.run import lint_files
 
     progress = _Progress(sys.stderr) if sys.stderr.isatty() else None
     try:
         files = collect_files(args.paths)
+        if len(files) == 1 and not args.no_tree_summaries:
+            # A first run's tree walk and name index, made while the
+            # checker imports (earlywalk.py).
+            earlywalk.start(files[0][0])
+        from xenpatch.lint.run import lint_files
+
         if args.output is not None:
             _check_output(args.output, files)
         # The rules are loaded when a file has to be linted (lint_files loads
@@ -113,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
                 results = lint_files(files, args.jobs, args.rules,
                                      tree=not args.no_tree_summaries, progress=progress)
         finally:
+            earlywalk.end()  # whatever of it the run did not take
             if progress is not None:
                 progress.close()
         locator = Locator.of(files, args.paths)

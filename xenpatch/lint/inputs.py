@@ -113,7 +113,10 @@ def tree_cache(real: Iterable[Path], rules: Path | None) -> TreeCache | None:
         return None
     (root,) = roots
     assert root is not None
-    return TreeCache.open(root, rules or rules_dir())
+    from xenpatch.lint import earlywalk
+
+    # A first run's C files hashed while the checker imported (earlywalk.py).
+    return TreeCache.open(root, rules or rules_dir(), given=earlywalk.walked(root.resolve()))
 
 
 def size(p: Path) -> int:

@@ -138,9 +138,14 @@ class Plan:
         where a second CPU is there.  definers() takes the child's answer,
         or scans itself if the child gives none whole; close() ends a
         child whose answer is not asked for."""
-        from xenpatch.lint import forked
+        from xenpatch.lint import earlywalk, forked
 
-        if self._definers is not None or self._child is not None or not forked.can_fork():
+        if self._definers is not None or self._child is not None:
+            return
+        # Scanned already beside the imports, by the child that walked the
+        # tree for this cache (earlywalk.py).
+        self._child = earlywalk.index(self.cache.root)  # type: ignore[assignment]
+        if self._child is not None or not forked.can_fork():
             return
         if sum(1 for r in self.cache.sources() if self.cache.definitions(r) is None) < least:
             return

@@ -74,6 +74,13 @@ def lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str | 
     mine = [kept[item] for item in files]
     every_file = sorted(files, key=lambda f: -_size(f[0]))
     with ExitStack() as stack:
+        from xenpatch.lint import earlywalk, forked
+
+        # The objects frozen for the children forked below (forked._freeze()),
+        # given back to the collector with the run; the child forked as the
+        # command started (earlywalk.py) ended with it.
+        stack.callback(forked.thaw)
+        stack.callback(earlywalk.end)
         early: list[Future[FileResult]] | None = None
         pool: ProcessPoolExecutor | None = None
         if jobs > 1 and any(r is None or cache.file_exports(r) is None for r in mine):

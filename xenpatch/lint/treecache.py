@@ -48,6 +48,11 @@ def cache_dir() -> Path:
     return Path(base) if base else Path.home() / ".cache" / "xenpatch"
 
 
+def cache_file(root: Path) -> Path:
+    """Where the cache of the tree at ``root`` (resolved) is kept."""
+    return cache_dir() / "lint" / (hashlib.sha256(str(root).encode()).hexdigest()[:24] + ".json")
+
+
 def content_hash(raw: bytes) -> str:
     return hashlib.sha1(raw, usedforsecurity=False).hexdigest()
 
@@ -207,13 +212,14 @@ class TreeCache:
     dirty: bool = False
 
     @staticmethod
-    def open(root: Path, rules: Path, err=None) -> TreeCache:
+    def open(root: Path, rules: Path, err=None,
+             given: tuple[dict[str, str], dict[str, list[Any]]] | None = None) -> TreeCache:
         """The cache of the tree at ``root``, brought up to date with the
         files' contents.  ``err``: where the note about a bad cache file
-        goes (stderr)."""
+        goes (stderr).  ``given``: some files' hashes and stamps, walked
+        already (_walk())."""
         root = root.resolve()
-        name = hashlib.sha256(str(root).encode()).hexdigest()[:24] + ".json"
-        path = cache_dir() / "lint" / name
+        path = cache_file(root)
         data: Any = None
         text = cachefiles.read_text(path)
         if text is not None:
@@ -226,7 +232,10 @@ class TreeCache:
                 print(f"xenpatch lint: cache {path}: {exc}; rebuilt", file=err or sys.stderr)
                 data = None
         old_stamps = data["stamps"] if data else {}
-        hashes, stamps, changed = _walk(root, old_stamps)
+        # ``given``: a first run's C files hashed beside the imports
+        # (earlywalk.py); the headers, which this process reads anyway, are
+        # hashed here.
+        hashes, stamps, changed = _walk(root, old_stamps, given=given)
         headers = hashlib.sha256()
         for rel in sorted(hashes):
             if rel.endswith(".h"):
@@ -355,10 +364,15 @@ def write_whole(path: Path, data: Any) -> bool:
     return cachefiles.write_whole(path, json.dumps(data, separators=(",", ":")))
 
 
-def _walk(root: Path, old: dict[str, Any]) -> tuple[dict[str, str], dict[str, list[Any]], bool]:
+def _walk(root: Path, old: dict[str, Any], suffixes: tuple[str, ...] = (".c", ".h"),
+          given: tuple[dict[str, str], dict[str, list[Any]]] | None = None,
+          ) -> tuple[dict[str, str], dict[str, list[Any]], bool]:
     """The content hash of each C file and header under ``root`` (read only
     when its size or modification time differs from the stamp kept), the
-    new stamps, and whether any changed."""
+    new stamps, and whether any changed.  ``suffixes``: only the files
+    ending so.  ``given``: (hashes, stamps) a walk of some of them made
+    without stamps kept (earlywalk.py's child, of the C files), taken for
+    those files as they are: this walk reads and hashes the others."""
     hashes: dict[str, str] = {}
     stamps: dict[str, list[Any]] = {}
     changed = False
@@ -367,10 +381,15 @@ def _walk(root: Path, old: dict[str, Any]) -> tuple[dict[str, str], dict[str, li
         dirnames.sort()
         rel_dir = os.path.relpath(dirpath, root)
         for name in sorted(filenames):
-            if not name.endswith((".c", ".h")):
+            if not name.endswith(suffixes):
                 continue
             path = os.path.join(dirpath, name)
             rel = name if rel_dir == "." else f"{rel_dir}/{name}"
+            if given is not None and rel in given[0] and rel not in old:
+                hashes[rel] = given[0][rel]
+                stamps[rel] = given[1][rel]
+                changed = True  # read, as here
+                continue
             try:
                 st = os.stat(path)
             except OSError:
