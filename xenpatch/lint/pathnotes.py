@@ -14,7 +14,6 @@ from xenpatch.analysis.functions import declarator_name
 from xenpatch.analysis.locktable import MAYRELEASE
 from xenpatch.analysis.pathstate import Result, State
 from xenpatch.analysis.unit import FunctionUnit
-from xenpatch.analysis.witnesspaths import agreeing_path, none_agree
 from xenpatch.c import fields as fid
 from xenpatch.c.cfg import Cfg, Kind
 from xenpatch.c.source import SourceFile, identifier_set
@@ -43,12 +42,16 @@ class _Agreement:
         self.src, self.f, self.res = src, f, res
 
     def agrees(self, r: RawFinding) -> bool:
+        from xenpatch.analysis.witnesspaths import agreeing_path
+
         f = self.f
         if r.nodes is not None or r.state is None or f.info is None or f.cfg is None:
             return True
         return agreeing_path(self.src, f.cfg, f.info, self.res, r.node, r.state) is not None
 
     def none_agree(self, node: int, states: Iterable[State]) -> bool:
+        from xenpatch.analysis.witnesspaths import none_agree
+
         f = self.f
         if f.info is None or f.cfg is None:
             return False
@@ -67,6 +70,9 @@ def _witness(src: SourceFile, f: FunctionUnit, res: Result, r: RawFinding) -> li
     assert r.state is not None
     if f.info is None or f.cfg is None:
         return res.path(r.node, r.state)
+    # Imported here: most runs have no finding to show (a hook's run).
+    from xenpatch.analysis.witnesspaths import agreeing_path
+
     got = agreeing_path(src, f.cfg, f.info, res, r.node, r.state)
     return got if got is not None else res.path(r.node, r.state)
 
