@@ -55,6 +55,9 @@ class _Agreement:
         f = self.f
         if f.info is None or f.cfg is None:
             return False
+        states = list(states)
+        if any((node, s) not in self.res.parents for s in states):
+            return False  # one is met inside a node's actions: no search reaches it
         return none_agree(self.src, f.cfg, f.info, self.res, node, states)
 
 
