@@ -38,7 +38,7 @@ Pair = tuple[int, State, Side]
 # about when one is picked, and its path again when it is shown.  Keyed by
 # the run's id, the run kept beside its answers so that the id is not reused.
 _ASKED: dict[int, tuple[Result, dict[object, object]]] = {}
-_ASKED_MOST = 32
+_ASKED_MOST = 8
 
 
 def _memo(res: Result) -> dict[object, object]:
