@@ -34,34 +34,15 @@ SEARCH_LIMIT = 20000
 Pair = tuple[int, State, Side]
 
 
-# The searches of the last few runs: a finding's candidates are asked
-# about when one is picked, and its path again when it is shown.  Keyed by
-# the run's id, the run kept beside its answers so that the id is not reused.
-_ASKED: dict[int, tuple[Result, dict[object, object]]] = {}
-_ASKED_MOST = 8
-
-
-def _memo(res: Result) -> dict[object, object]:
-    got = _ASKED.get(id(res))
-    if got is None or got[0] is not res:
-        if len(_ASKED) >= _ASKED_MOST:
-            _ASKED.pop(next(iter(_ASKED)))
-        got = _ASKED[id(res)] = (res, {})
-    return got[1]
-
-
 def agreeing_path(src: SourceFile, cfg: Cfg, info: FunctionInfo, res: Result,
                   node: int, state: State) -> list[int] | None:
     """The nodes from the entry to ``node`` on a path whose branches agree
     and which reaches ``node`` holding what ``state`` holds; the run's own
     witness if it already agrees; None if none was found within the bound."""
-    memo = _memo(res)
-    key = ("path", node, state)
-    if key not in memo:
-        first = res.path(node, state)
-        memo[key] = first if not Agreement(src, cfg, info).contradicts(first) else \
-            _search(src, cfg, info, res, node, {(state.held, state.owed)})[0]
-    return memo[key]  # type: ignore[return-value]
+    first = res.path(node, state)
+    if not Agreement(src, cfg, info).contradicts(first):
+        return first
+    return _search(src, cfg, info, res, node, {(state.held, state.owed)})[0]
 
 
 def none_agree(src: SourceFile, cfg: Cfg, info: FunctionInfo, res: Result,

@@ -40,6 +40,8 @@ class _Agreement:
 
     def __init__(self, src: SourceFile, f: FunctionUnit, res: Result) -> None:
         self.src, self.f, self.res = src, f, res
+        # Asked again for a finding's candidates; let go of with the run.
+        self._paths: dict[tuple[int, State], bool] = {}
 
     def agrees(self, r: RawFinding) -> bool:
         from xenpatch.analysis.witnesspaths import agreeing_path
@@ -47,7 +49,11 @@ class _Agreement:
         f = self.f
         if r.nodes is not None or r.state is None or f.info is None or f.cfg is None:
             return True
-        return agreeing_path(self.src, f.cfg, f.info, self.res, r.node, r.state) is not None
+        k = (r.node, r.state)
+        if k not in self._paths:
+            self._paths[k] = agreeing_path(
+                self.src, f.cfg, f.info, self.res, r.node, r.state) is not None
+        return self._paths[k]
 
     def none_agree(self, node: int, states: Iterable[State]) -> bool:
         from xenpatch.analysis.witnesspaths import none_agree
