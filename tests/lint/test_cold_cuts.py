@@ -8,6 +8,7 @@ import gc
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -193,16 +194,23 @@ def _early_run(tree: Path, cache: Path, monkeypatch: pytest.MonkeyPatch,
             r.functions, r.analysed, r.skipped, r.unknown), here
 
 
-@needs_fork
-def test_a_first_run_takes_the_walk_and_index_made_beside_the_imports(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _alone_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Any, Any]:
+    """The small tree, its first run with no child (what it did here), and
+    children allowed from then on."""
     tree = small_tree(tmp_path / "xen", {"common/helpers.c": _HELPERS,
                                          "arch/x86/more.c": _MORE, "common/user.c": _USER})
     monkeypatch.setattr(lint_lazyrun, "_PREFETCH_LEAST", 1)
     monkeypatch.setattr(forked, "can_fork", lambda: False)
     alone, here = _early_run(tree, tmp_path / "c0", monkeypatch)
-    assert here == ["walk", "scan"] and alone[0]  # all of it here; findings
     monkeypatch.setattr(forked, "can_fork", lambda: True)
+    return tree, alone, here
+
+
+@needs_fork
+def test_a_first_run_takes_the_walk_and_index_made_beside_the_imports(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tree, alone, here = _alone_first(tmp_path, monkeypatch)
+    assert here == ["walk", "scan"] and alone[0]  # all of it here; findings
     early, here = _early_run(tree, tmp_path / "c1", monkeypatch)
     assert early == alone
     assert here == ["headers"]  # the C files' hashes and the index the child's
@@ -221,12 +229,7 @@ def test_a_first_run_walks_itself_when_the_child_gives_nothing(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from xenpatch.lint import earlywalk
 
-    tree = small_tree(tmp_path / "xen", {"common/helpers.c": _HELPERS,
-                                         "arch/x86/more.c": _MORE, "common/user.c": _USER})
-    monkeypatch.setattr(lint_lazyrun, "_PREFETCH_LEAST", 1)
-    monkeypatch.setattr(forked, "can_fork", lambda: False)
-    alone, _ = _early_run(tree, tmp_path / "c0", monkeypatch)
-    monkeypatch.setattr(forked, "can_fork", lambda: True)
+    tree, alone, _ = _alone_first(tmp_path, monkeypatch)
     me = os.getpid()
     real = earlywalk._Tasks.task
     for dies in (0, 1):
