@@ -37,7 +37,7 @@ from tree_sitter import Node
 from xenpatch.analysis.functions import FunctionInfo, strip_parens
 from xenpatch.c import fields as fid
 from xenpatch.c.cfg import Cfg, Kind
-from xenpatch.c.source import SourceFile
+from xenpatch.c.source import FN_DEFINE, SourceFile, directives, walk
 
 # An expression tracked: a variable, or fields reached from one.
 _TERM = re.compile(r"[A-Za-z_]\w*(?:(?:\.|->)[A-Za-z_]\w*)*")
@@ -50,7 +50,8 @@ _SIGNED = re.compile(r"(signed)?(int|long|short|longlong|longint|char)|s(8|16|32
                      r"|int(8|16|32|64)_t|bool|bool_t|_Bool")
 # A number any integer type holds as written.
 _SMALL = range(0, 128)
-_FN_MACRO = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)\(", re.M)
+# The file's kept facts (SourceFile.derived): _file_names().
+_FILE_NAMES = "sidefacts: file names"
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,11 +101,11 @@ class Agreement:
         labels = tuple(frozenset(_text(src, v) for v in vals if v is not None)
                        for vals in cfg.case_values.values())
         self._case_names = frozenset().union(*labels) if labels else frozenset()
+        self._functions, enumerators = _file_names(src)
         values = {k: v for k, v in info.exacts.items() if isinstance(v, int)}
-        values.update(_enumerators(src))
+        values.update(enumerators)
         self._consts = Consts(labels, values)
         self._kept_addr = self._addresses_kept(src, cfg)
-        self._functions = _file_functions(src)
         self._tests: dict[int, _Test | None] = {}
         self._kills: dict[int, tuple[frozenset[str], bool, bool]] = {}
         # Node -> the tracked expressions it sets to a number or to another
@@ -119,7 +120,7 @@ class Agreement:
         for node in cfg.nodes:
             if node.ast is None:
                 continue
-            for x in _walk(node.ast):
+            for x in walk(node.ast):
                 if x.type == "pointer_expression" and x.child_by_field_id(
                         fid.OPERATOR) is not None and src.text(
                         x.child_by_field_id(fid.OPERATOR)) == "&":
@@ -218,7 +219,7 @@ class Agreement:
         through = False
         ast = node.ast
         if ast is not None and not (node.kind is Kind.SWITCH and n in self.cfg.pp_conds):
-            for x in _walk(ast):
+            for x in walk(ast):
                 if x.type in ("assignment_expression", "update_expression"):
                     lv = x.child_by_field_id(fid.LEFT) or x.child_by_field_id(fid.ARGUMENT)
                     if lv is not None:
@@ -396,26 +397,6 @@ def _consistent(k: Known, consts: Consts) -> bool:
     return True
 
 
-def _file_functions(src: SourceFile) -> frozenset[str]:
-    """The names the file defines or declares as functions, less those it
-    also defines as macros."""
-    out: set[str] = set()
-    for top in src.tree.root_node.named_children:
-        if top.type not in ("function_definition", "declaration"):
-            continue
-        stack = [top]
-        while stack:
-            d = stack.pop()
-            if d.type == "function_declarator":
-                name = d.child_by_field_id(fid.DECLARATOR)
-                if name is not None and name.type == "identifier":
-                    out.add(src.text(name))
-            elif d.type != "compound_statement":
-                stack.extend(d.named_children)
-    macros = {m.group(1).decode() for m in _FN_MACRO.finditer(src.raw)}
-    return frozenset(out - macros)
-
-
 def _pair(a: str, op: str, b: str, negated: bool = False) -> _Test:
     """``a == b`` of two variables (or a variable and a constant) as the
     fact of the name sorting first, so that both spellings meet."""
@@ -458,15 +439,26 @@ def _distinct(a: str, b: str, consts: Consts) -> bool:
     return any(a in ls and b in ls for ls in consts.labels)
 
 
-def _enumerators(src: SourceFile) -> dict[str, int]:
-    """The values of the file's enumerators: given, or one more than the
-    one before (unknown after one whose value is not a number)."""
-    out: dict[str, int] = {}
+def _file_names(src: SourceFile) -> tuple[frozenset[str], dict[str, int]]:
+    """The names the file defines or declares as functions (less those it
+    also defines as macros), and the values of its enumerators (given, or
+    one more than the one before; unknown after one whose value is not a
+    number).  Kept on the parse: each finding of the file asks."""
+    got: tuple[frozenset[str], dict[str, int]] | None = src.derived.get(_FILE_NAMES)
+    if got is not None:
+        return got
+    functions: set[str] = set()
+    values: dict[str, int] = {}
     for top in src.tree.root_node.named_children:
+        declares = top.type in ("function_definition", "declaration")
         stack = [top]
         while stack:
             d = stack.pop()
-            if d.type == "enumerator_list":
+            if d.type == "function_declarator" and declares:
+                name = d.child_by_field_id(fid.DECLARATOR)
+                if name is not None and name.type == "identifier":
+                    functions.add(src.text(name))
+            elif d.type == "enumerator_list":
                 nxt: int | None = 0
                 for e in d.named_children:
                     if e.type != "enumerator":
@@ -477,20 +469,14 @@ def _enumerators(src: SourceFile) -> dict[str, int]:
                         t = _text(src, strip_parens(val))
                         nxt = _value(t) if _is_number(t) else None
                     if name is not None and nxt is not None:
-                        out[src.text(name)] = nxt
+                        values[src.text(name)] = nxt
                     nxt = None if nxt is None else nxt + 1
-            elif d.type not in ("compound_statement", "function_definition"):
+            if d.type not in ("compound_statement", "enumerator_list"):
                 stack.extend(d.named_children)
-    return out
+    macros = {m.group(1).decode() for m in directives(FN_DEFINE, src.raw)}
+    got = src.derived[_FILE_NAMES] = (frozenset(functions - macros), values)
+    return got
 
 
 def _text(src: SourceFile, n: Node) -> str:
     return "".join(src.text(n).split())
-
-
-def _walk(n: Node):
-    stack = [n]
-    while stack:
-        x = stack.pop()
-        yield x
-        stack.extend(x.named_children)

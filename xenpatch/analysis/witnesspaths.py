@@ -40,9 +40,10 @@ def agreeing_path(src: SourceFile, cfg: Cfg, info: FunctionInfo, res: Result,
     and which reaches ``node`` holding what ``state`` holds; the run's own
     witness if it already agrees; None if none was found within the bound."""
     first = res.path(node, state)
-    if not Agreement(src, cfg, info).contradicts(first):
+    agree = Agreement(src, cfg, info)
+    if not agree.contradicts(first):
         return first
-    return _search(src, cfg, info, res, node, {(state.held, state.owed)})[0]
+    return _search(agree, cfg, info, res, node, {(state.held, state.owed)})[0]
 
 
 def none_agree(src: SourceFile, cfg: Cfg, info: FunctionInfo, res: Result,
@@ -51,16 +52,15 @@ def none_agree(src: SourceFile, cfg: Cfg, info: FunctionInfo, res: Result,
     as the locks held go) test a value twice with outcomes that cannot both
     hold?  Only when the search ran out of paths, not of its bound."""
     targets: set[tuple[object, object]] = {(s.held, s.owed) for s in states}
-    found, exhausted = _search(src, cfg, info, res, node, targets)
+    found, exhausted = _search(Agreement(src, cfg, info), cfg, info, res, node, targets)
     return found is None and exhausted
 
 
-def _search(src: SourceFile, cfg: Cfg, info: FunctionInfo, res: Result,
+def _search(agree: Agreement, cfg: Cfg, info: FunctionInfo, res: Result,
             node: int, targets: set[tuple[object, object]]) -> tuple[list[int] | None, bool]:
     """A path whose branches agree to ``node`` in a target (held, owed),
     and whether the search saw every such path (False: it stopped at its
     bound)."""
-    agree = Agreement(src, cfg, info)
     start = next((p for p, par in res.parents.items() if par is None), None)
     if start is None:
         return None, False
