@@ -130,8 +130,9 @@ ALTERNATES = 8
 class Witnesses(Protocol):
     """What pathnotes.agreement() answers of one function's run."""
 
-    def agrees(self, r: RawFinding) -> bool:
-        """Can r be shown along a path whose branches agree?"""
+    def agreeing(self, r: RawFinding) -> RawFinding | None:
+        """r with the path it is shown along, one whose branches agree;
+        None if the search found none."""
         ...
 
     def none_agree(self, node: int, states: Iterable[State]) -> bool:
@@ -141,14 +142,16 @@ class Witnesses(Protocol):
 
 def pick_agreeing(candidates: list[RawFinding], states: Iterable[State],
                   w: Witnesses | None) -> RawFinding | None:
-    """The first candidate whose path's branches agree, else the first;
-    None when no path of the run to the finding agrees (every state that
-    makes it, ``states``, is reached only by paths that cannot run)."""
-    if w is None or w.agrees(candidates[0]):
+    """The first candidate whose path's branches agree (with that path),
+    else the first; None when no path of the run to the finding agrees
+    (every state that makes it, ``states``, is reached only by paths that
+    cannot run)."""
+    if w is None:
         return candidates[0]
-    for r in candidates[1:]:
-        if w.agrees(r):
-            return r
+    for r in candidates:
+        got = w.agreeing(r)
+        if got is not None:
+            return got
     if w.none_agree(candidates[0].node, states):
         return None
     return candidates[0]
@@ -167,7 +170,8 @@ class RawFinding:
     message: str
     acq_site: int = -1  # CFG node where the path of interest starts
     # The witness path, when it is not the run's own to ``node`` (a check
-    # that needs a path the run did not keep as the pair's parent).
+    # that needs a path the run did not keep as the pair's parent), or the
+    # one pick_agreeing() found.
     nodes: tuple[int, ...] | None = None
     # Steps shown after the path: (line, col, note) elsewhere in the file.
     notes: tuple[tuple[int, int, str], ...] = ()

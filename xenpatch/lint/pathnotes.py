@@ -6,6 +6,7 @@ branch tests, where the path ends)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from tree_sitter import Node
 
@@ -40,20 +41,16 @@ class _Agreement:
 
     def __init__(self, src: SourceFile, f: FunctionUnit, res: Result) -> None:
         self.src, self.f, self.res = src, f, res
-        # Asked again for a finding's candidates; let go of with the run.
-        self._paths: dict[tuple[int, State], bool] = {}
 
-    def agrees(self, r: RawFinding) -> bool:
+    def agreeing(self, r: RawFinding) -> RawFinding | None:
         from xenpatch.analysis.witnesspaths import agreeing_path
 
         f = self.f
         if r.nodes is not None or r.state is None or f.info is None or f.cfg is None:
-            return True
-        k = (r.node, r.state)
-        if k not in self._paths:
-            self._paths[k] = agreeing_path(
-                self.src, f.cfg, f.info, self.res, r.node, r.state) is not None
-        return self._paths[k]
+            return r
+        path = agreeing_path(self.src, f.cfg, f.info, self.res, r.node, r.state)
+        # Kept with it: finding_of() shows it without searching again.
+        return None if path is None else replace(r, nodes=tuple(path))
 
     def none_agree(self, node: int, states: Iterable[State]) -> bool:
         from xenpatch.analysis.witnesspaths import none_agree
