@@ -67,3 +67,19 @@ def test_sarif_validates_against_the_schema(results) -> None:
 
 def test_sarif_of_a_clean_run_validates() -> None:
     jsonschema.validate(report.to_sarif([]), json.loads(SCHEMA.read_text()))
+
+
+def test_unknown_effects_are_in_every_report(results) -> None:
+    # What -v lists as unknown (nothing reported past it) is not lost in
+    # JSON or SARIF either: a CI job reading them sees the gap too.
+    rows = report.unknown_of(results)
+    assert rows
+    err = io.StringIO()
+    report.write_text(results, io.StringIO(), err, verbose=True)
+    for path, name, line, why in rows:
+        assert f"{path}:{line}: note: in '{name}', {why}" in err.getvalue()
+    doc = report.to_json(results)
+    assert [(u["path"], u["function"], u["line"], u["reason"]) for u in doc["unknown"]] == rows
+    notes = report.to_sarif(results)["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    said = {n["message"]["text"] for n in notes if n["level"] == "note"}
+    assert all(f"in '{name}', {why}" in said for _, name, _, why in rows)

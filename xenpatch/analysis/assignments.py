@@ -22,6 +22,7 @@ from xenpatch.analysis.events import (
     Act,
     AssignAct,
     KillCondAct,
+    RenameAct,
     UpdateAct,
 )
 from xenpatch.analysis.functions import (
@@ -218,7 +219,13 @@ def assign_act(
                 return None
             lhs = squash(src.text(left))
             texts = tuple(t for t in repeated_ids if lhs in t)
-            return [KillCondAct(texts)] if texts else None
+            if not texts:
+                return None
+            # Before the test's fact goes: a lock named through the path
+            # takes the name the test found equal (RenameAct).
+            named = [RenameAct(lhs)] if any(
+                lhs in t.split("==") for t in texts if t in info.var_equalities) else []
+            return [*named, KillCondAct(texts)]
     else:
         arg = strip_parens(required(n, "argument"))
         var = src.text(arg) if arg.type == "identifier" else None

@@ -19,7 +19,7 @@ from dataclasses import replace
 
 from xenpatch.analysis import flagbits, irqstate, values
 from xenpatch.analysis.entrykeys import entry_held_keys, first_entry_release, names_indirectly
-from xenpatch.analysis.equalities import named_here
+from xenpatch.analysis.equalities import equal_names, named_here
 from xenpatch.analysis.events import (
     ASSERTED,
     AssignAct,
@@ -29,12 +29,13 @@ from xenpatch.analysis.events import (
     KillCondAct,
     OpAct,
     RebindAct,
+    RenameAct,
     StoreAct,
     TryAssignAct,
     UpdateAct,
 )
 from xenpatch.analysis.functions import FunctionInfo
-from xenpatch.analysis.lockkeys import holder, key_vars, last_field, may_name
+from xenpatch.analysis.lockkeys import apply_aliases, holder, key_vars, last_field, may_name
 from xenpatch.analysis.locktable import MAYRELEASE, Effect, is_recursive
 from xenpatch.analysis.pathstate import (
     UNKNOWN,
@@ -59,6 +60,9 @@ _IRQ_FLAVOURS = {"plain", "irq", "irqsave"}
 # A fact: the lock of each element named after it (a "[*]" key) was released
 # in this round of the loop (Engine.release()).
 _ROUND = "%round:"
+# "~e->owner->lock" -> "v->lock": a name that may, or may not, still name
+# the held lock renamed from it (Engine.renamed).
+_MAY_NAME = "~"
 
 
 # Lock kinds whose hold is a reference through a pointer (an RCU domain
@@ -436,6 +440,8 @@ class Engine:
             return [irqstate.transfer(s, act)]
         if isinstance(act, RebindAct):
             return [self.rebind(s, act.var)]
+        if isinstance(act, RenameAct):
+            return [self.renamed(s, act.path)]
         if isinstance(act, StoreAct):
             # A reference held through *v and v kept in a longer-lived
             # object: handed on there (released later by whoever reads it
@@ -536,11 +542,42 @@ class Engine:
         for h in list(s.held):
             if h.entry or h.key.endswith("'") or var not in key_vars(h.key):
                 continue
+            if s.facts:
+                # Found equal to another pointer on this path (v ==
+                # e->owner, e about to change): the lock keeps the name
+                # through the other, which stays right (a jump back to
+                # where the function took it as v->lock holds it so).
+                other = next((k for k in equal_names(h.key, s.facts, self.info.aliases)
+                              if var not in key_vars(k) and s.get(k) is None), None)
+                if other is not None:
+                    s = s.with_held(None, h.key).with_held(replace(h, key=other), other)
+                    continue
             # One primed name per lock expression keeps the states finite: a
             # loop that leaks the lock of each element leaks "x->lock'".
             s = s.with_held(None, h.key)
             if s.get(h.key + "'") is None:
                 s = s.with_held(replace(h, key=h.key + "'"), h.key + "'")
+        return s
+
+    def renamed(self, s: State, path: str) -> State:
+        """Before ``path = ...`` (a field stored into): the locks named
+        through it that the path found equal to another pointer take that
+        other name; the others keep theirs (what the store does to them,
+        nothing here says)."""
+        if not s.facts:
+            return s
+        prefix = apply_aliases(path + "->@", self.info.aliases)[:-1]
+        for h in list(s.held):
+            if h.entry or h.key.endswith("'") or not h.key.startswith(prefix):
+                continue
+            other = next((k for k in equal_names(h.key, s.facts, self.info.aliases)
+                          if not k.startswith(prefix) and s.get(k) is None), None)
+            if other is not None:
+                # Past the store the old name may name it or not (the value
+                # stored may be the same pointer): a release through it is
+                # unknown (release()), as a helper's through a back-pointer.
+                s = s.with_held(None, h.key).with_held(replace(h, key=other), other)
+                s = s.with_fact(_MAY_NAME + h.key, other)
         return s
 
     def release(self, n: int, s: State, e: Effect, line: int, col: int) -> State:
@@ -556,6 +593,12 @@ class Engine:
                 k := named_here(e.key, s.facts, self.info.aliases, s.get)) is not None:
             # (c ? a : b)->lock with c known; a pointer found equal to the holder's.
             e, cur = replace(e, key=k), s.get(k)
+        if cur is None and (k := s.fact(_MAY_NAME + e.key)) is not None and (
+                h := s.get(k)) is not None and not h.unknown:
+            # Named through a pointer stored into since it was found equal
+            # to the holder's (renamed()): the same lock, or another.
+            self.unknowns.add((line, e.via, k))
+            return s.with_held(replace(h, unknown=True), k)
         if cur is None and names_indirectly(e):
             other = _named_otherwise(s, e)
             if other is not None:

@@ -25,6 +25,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
+from tree_sitter import Node
+
 from xenpatch.analysis.conditions import canon_cond, in_if
 from xenpatch.analysis.functions import required, strip_parens
 from xenpatch.analysis.lockkeys import apply_aliases, split_arms, squash
@@ -35,6 +37,7 @@ from xenpatch.c.source import SourceFile
 
 Facts = tuple[tuple[str, str], ...]
 _SIDE = re.compile(r"[A-Za-z_]\w*")
+_PATH = re.compile(r"[A-Za-z_]\w*(?:(?:->|\.)[A-Za-z_]\w*)+")
 
 
 def _prefixes(var: str, aliases: dict[str, str]) -> tuple[str, str]:
@@ -66,7 +69,9 @@ def equal_names(key: str, facts: Iterable[tuple[str, str]],
         if value != "T" or not name.startswith("?") or "==" not in name:
             continue
         sides = name[1:].split("==")
-        if len(sides) != 2 or not all(_SIDE.fullmatch(x) for x in sides):
+        # Two variables, or a variable and a field path (v == e->owner).
+        if len(sides) != 2 or not all(_SIDE.fullmatch(x) or _PATH.fullmatch(x)
+                                      for x in sides):
             continue
         for x, y in (sides, sides[::-1]):
             (px, sx), (py, sy) = _prefixes(x, aliases), _prefixes(y, aliases)
@@ -93,9 +98,18 @@ def variable_comparisons(src: SourceFile, cfg: Cfg, names: set[str]) -> set[str]
         if op is None or op.type not in ("==", "!=") or not in_if(node.ast):
             continue
         sides = [strip_parens(required(c, f)) for f in ("left", "right")]
-        if all(x.type == "identifier" and src.text(x) in names for x in sides):
+        if any(x.type == "identifier" for x in sides) and all(
+                _pointer_of(src, x, names) for x in sides):
             out.add(canon_cond(src, c)[0])
     return out
+
+
+def _pointer_of(src: SourceFile, x: Node, names: set[str]) -> bool:
+    """A variable of ``names``, or a field path from one (``e->owner``, no
+    call or index): what a lock may be named through."""
+    while x.type == "field_expression":
+        x = strip_parens(required(x, "argument"))
+    return x.type == "identifier" and src.text(x) in names
 
 
 def named_here(key: str, facts: Facts, aliases: dict[str, str],

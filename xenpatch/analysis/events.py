@@ -96,6 +96,15 @@ class RebindAct:
 
 
 @dataclass(frozen=True)
+class RenameAct:
+    """``e->owner = ...``: a lock named through ``e->owner`` that the path
+    found equal to another pointer (``v == e->owner``) keeps that other
+    name, which the store leaves right."""
+
+    path: str
+
+
+@dataclass(frozen=True)
 class FreeAct:
     """``xfree(v)`` (or a helper that frees its argument on every path):
     the object is gone, and the locks inside it with it."""
@@ -140,7 +149,7 @@ class IrqAct:
     col: int = 0
 
 
-Act = (OpAct | AssignAct | UpdateAct | TryAssignAct | KillCondAct | RebindAct | IrqAct
+Act = (OpAct | AssignAct | UpdateAct | TryAssignAct | KillCondAct | RebindAct | RenameAct | IrqAct
        | DerefAct | FreeAct | StoreAct)
 
 

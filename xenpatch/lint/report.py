@@ -2,10 +2,12 @@
 2.1.0 (code scanning) and GitLab Code Quality.
 
 All take results already in stable order (file, line, column, ID).
-Functions that could not be analysed are part of every format but Code
-Quality's (which has no place for them): in text as notes on stderr, in
-JSON as ``not_analysed``, in SARIF as tool execution notifications, so none
-disappears silently.
+Functions that could not be analysed, and the effects past which nothing
+is reported (an unknown callee, a summary the bounded rounds did not
+follow), are part of every format but Code Quality's (which has no place
+for them): in text as notes on stderr (the second with ``-v``), in JSON as
+``not_analysed`` and ``unknown``, in SARIF as tool execution
+notifications, so none disappears silently.
 """
 
 from __future__ import annotations
@@ -42,6 +44,11 @@ def not_analysed(results: Iterable[FileResult]) -> list[Row]:
     return _rows(results, lambda r: r.skipped)
 
 
+def unknown_of(results: Iterable[FileResult]) -> list[Row]:
+    """The effects nothing past which is reported (FileResult.unknown)."""
+    return _rows(results, lambda r: r.unknown)
+
+
 def undecided_of(results: Iterable[FileResult]) -> list[Row]:
     """The questions a bounded search left undecided (FileResult.undecided)."""
     return _rows(results, lambda r: r.undecided)
@@ -62,7 +69,7 @@ def write_text(results: list[FileResult], out: TextIO, err: TextIO, verbose: boo
     if verbose:
         # Paths not followed past an effect nobody can state (issue 9, item
         # 3), then the questions a bounded search left open.
-        for path, name, line, why in [*_rows(results, lambda r: r.unknown), *undecided]:
+        for path, name, line, why in [*unknown_of(results), *undecided]:
             err.write(f"{path}:{line}: note: in '{name}', {why}\n")
         # What the searches of the tree for other files' takes looked at.
         for path, name, line, why in _rows(results, lambda r: r.searched):
@@ -127,6 +134,12 @@ def to_json(results: list[FileResult], locator: Locator | None = None,
         "undecided": [
             {"path": p, "name": n, "line": ln, "reason": why}
             for p, n, ln, why in undecided_of(results)
+        ],
+        # Line 0: the file (a summary the rounds of a whole-tree run did
+        # not follow).
+        "unknown": [
+            {"path": p, "function": n, "line": ln, "reason": why}
+            for p, n, ln, why in unknown_of(results)
         ],
         "stats": {
             "files": len(results),
@@ -218,6 +231,14 @@ def to_sarif(results: list[FileResult], version: str = "0.1.0",
             "locations": [_location(loc, path, max(line, 1), 1)],
         }
         for path, name, line, why in undecided_of(results)
+    ]
+    notes += [
+        {
+            "level": "note",
+            "message": {"text": f"in '{name}', {why}"},
+            "locations": [_location(loc, path, max(line, 1), 1)],
+        }
+        for path, name, line, why in unknown_of(results)
     ]
     notes += [
         {"level": "error", "message": {"text": r.error}} for r in results if r.error is not None
