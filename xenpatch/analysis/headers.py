@@ -21,13 +21,14 @@ from xenpatch.analysis.headertexts import tree_header_dirs
 from xenpatch.analysis.lockkeys import balanced_parens
 from xenpatch.analysis.locktable import Stated, Wrapper
 from xenpatch.c.noreturn import declared
+from xenpatch.c.patterns import LINE_REST
 from xenpatch.c.texts import read_bytes
 
 T = TypeVar("T")
 
 # Searched for with source.directives(): a #define at the start of a line.
 _DEFINE = re.compile(
-    rb"#[ \t]*define[ \t]+([A-Za-z_]\w*)\(([^)]*)\)[ \t]*((?:\\\r?\n|[^\n])*)"
+    rb"#[ \t]*+define[ \t]++([A-Za-z_]\w*+)\(([^)]*+)\)[ \t]*+(" + LINE_REST + rb")"
 )
 # A call of a name containing "lock" (unlock too).  Written this way, not
 # as \b\w*lock\w*\s*\(, it matches in the same texts: any "lock" lies in a word

@@ -52,6 +52,7 @@ from xenpatch.analysis.irqentry import calls_in_body, cfg_nodes, node_of
 from xenpatch.analysis.irqtakes import call_nodes, calls_reach
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.c.cfg import Cfg, Kind
+from xenpatch.c.patterns import LINE_REST
 from xenpatch.c.source import directives
 from xenpatch.graphs import reachable
 
@@ -60,7 +61,7 @@ from xenpatch.graphs import reachable
 Need = frozenset[str] | None
 NEVER: Need = None
 _NOTHING: frozenset[str] = frozenset()
-_DIRECTIVE = re.compile(rb"#(?:\\\r?\n|[^\n])*")
+_DIRECTIVE = re.compile(rb"#" + LINE_REST)
 
 
 def union(a: Need, b: Need) -> Need:

@@ -27,6 +27,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
+from xenpatch.c.patterns import LINE_REST
 from xenpatch.graphs import reachable
 
 _IDENT = re.compile(rb"[A-Za-z_]\w*")
@@ -53,7 +54,7 @@ RESERVED = frozenset((
     "_Complex", "_Generic", "_Imaginary", "_Noreturn", "_Static_assert", "_Thread_local",
 ))
 # At the start of a line, after blanks: searched for with source.directives().
-_DEFINE = re.compile(rb"#[ \t]*define[ \t]+([A-Za-z_]\w*)((?:\\\r?\n|[^\n])*)")
+_DEFINE = re.compile(rb"#[ \t]*+define[ \t]++([A-Za-z_]\w*+)(" + LINE_REST + rb")")
 
 
 class Definition(NamedTuple):
