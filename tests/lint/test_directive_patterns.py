@@ -1,7 +1,7 @@
 """The directive patterns rewritten for speed (xenpatch/c/patterns.py's
-LINE_REST, possessive runs of blanks) match what they replaced: the same
-matches, groups and group spans from every position directives() searches
-from."""
+LINE_REST, possessive runs of blanks), and the name index's end of a
+definition's parameters, match what they replaced: the same matches,
+groups and group spans from every position directives() searches from."""
 
 from __future__ import annotations
 
@@ -29,13 +29,17 @@ _BEFORE = {
     "entrysettle": (re.compile(rb"#(?:\\\r?\n|[^\n])*"), entrysettle._DIRECTIVE),
     "irqcalls": (re.compile(rb"#(?:\\\r?\n|[^\n])*"), irqcalls._DIRECTIVE),
     "unarmed": (re.compile(rb"#(?:\\\r?\n|[^\n])*"), unarmed._DIRECTIVE),
+    "definition end": (re.compile(
+        rb"\)(?:[ \t]|/\*(?:[^*]|\*(?!/))*\*/)*(?:\r?\n(?:[ \t]|/\*(?:[^*]|\*(?!/))*\*/)*)*"
+        rb"\r?\n\{|\)[ \t]*\{[ \t]*\r?\n"), nameindex._DEF_END),
 }
 
 # What directives' lines are made of, and what trips them up: blanks in
 # runs, continuations (with CR), stray backslashes, literals, comments.
 _TOKENS = [b"#", b"# ", b"define", b" ", b"\t", b"  \t ", b"\n", b"\r", b"\\", b"\\\n",
            b"\\\r\n", b"(", b")", b"x", b"FOO_1", b"_a", b"0x1F", b"0", b"0755", b"089",
-           b"12", b"-", b"~", b"UL", b"u", b"/*", b"*/", b" /* c */", b";", b",", b"{", b"}"]
+           b"12", b"-", b"~", b"UL", b"u", b"/*", b"*/", b" /* c */", b";", b",", b"{", b"}",
+           b"*", b"/", b"/* a\n b */", b")\n{", b") {\n", b"int f(void)"]
 
 
 def _matches(pattern: re.Pattern[bytes], raw: bytes) -> list[object]:
