@@ -72,3 +72,17 @@ def test_blank_keeps_newlines_only(raw: bytes) -> None:
 @given(st.binary(max_size=64), st.frozensets(st.sampled_from(["ab", "x", "tasklet_init", "q_"])))
 def test_mentions_is_any_name_in_the_text(raw: bytes, names: frozenset[str]) -> None:
     assert cbargs._mentions(raw, names) == any(n.encode() in raw for n in names)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from([b"put_page", b"p", b"_x1", b"lock", b"a.b", b"f(", b"2x"]),
+       st.lists(st.sampled_from([b"put_page", b"put_pages", b"_put_page", b"p", b"x", b" ", b"\n",
+                                 b"(", b"->", b".", b"_", b"1", b"lock", b"unlock", b"\xe9",
+                                 b"a.b", b"f(", b"2x"]), max_size=30))
+def test_whole_word_is_the_word_bounded_pattern(name: bytes, tokens: list[bytes]) -> None:
+    from xenpatch.c.patterns import whole_word
+
+    text = b"".join(tokens)
+    plain = re.compile(rb"\b" + re.escape(name) + rb"\b")
+    assert [m.span() for m in whole_word(name).finditer(text)] == \
+        [m.span() for m in plain.finditer(text)]
