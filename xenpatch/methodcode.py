@@ -18,7 +18,7 @@ The file is written like bytecode: by ``python -m xenpatch.precompile``
 (the install's compile step, as compileall writes .pyc files), and by a
 run that compiled a text not kept, unless bytecode is not to be written
 (PYTHONDONTWRITEBYTECODE).  Unreadable, or of another Python (its name
-carries the interpreter's cache tag): not used.
+carries the interpreter's cache tag and bytecode magic number): not used.
 """
 
 from __future__ import annotations
@@ -28,12 +28,15 @@ import dataclasses
 import marshal
 import os
 import sys
+from importlib.util import MAGIC_NUMBER
 from pathlib import Path
 from types import CodeType
 from typing import Any
 
+# Named by the interpreter and its bytecode's magic number, as a .pyc is
+# checked: code objects of another Python are never read.
 FILE = Path(__file__).parent / "__pycache__" / (
-    f"dataclass-methods.{sys.implementation.cache_tag}.marshal")
+    f"dataclass-methods.{sys.implementation.cache_tag}.{MAGIC_NUMBER.hex()}.marshal")
 
 # The texts and their code, as read from FILE (None: not read yet) and
 # compiled since.
