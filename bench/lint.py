@@ -210,9 +210,13 @@ def main() -> int:
     # As an installed package is: its modules compiled once (pip does it at
     # install time; PYTHONDONTWRITEBYTECODE would otherwise make every
     # process below compile them again, which no user pays).
+    # And the methods dataclasses writes for its classes (the install's
+    # step too, scripts/setup.sh: xenpatch/methodcode.py).
+    compiled = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "xenpatch")],
-                   capture_output=True, check=False, env={
-                       k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"})
+                   capture_output=True, check=False, env=compiled)
+    subprocess.run([sys.executable, "-m", "xenpatch.precompile"], capture_output=True,
+                   check=False, cwd=ROOT, env={**compiled, "PYTHONPATH": str(ROOT)})
     print(f"xen tree: {xen} ({n} .c files), {JOBS} worker processes")
     print(f"load average before: {_loadavg()}")
     if os.environ.get("XENPATCH_BENCH_PROFILE") == "1":

@@ -12,3 +12,6 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
         2> >(grep -v '^WARNING: Location' >&2)
     touch "$stamp"
 fi
+# The methods dataclasses writes for the package's classes, compiled once
+# (xenpatch/methodcode.py), as the modules' bytecode is.
+.venv/bin/python -m xenpatch.precompile

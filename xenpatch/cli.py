@@ -116,6 +116,11 @@ def main(argv: list[str] | None = None) -> int:
 
         recover_around(_paths_of(args))
         status = int(args.handler(args))
+        # The dataclass methods this run compiled, kept for the next
+        # (methodcode.py; nothing to do once kept).
+        from xenpatch import methodcode
+
+        methodcode.save()
         if argv is None:
             _flush_stdout()
             if getattr(args, "exit_at_once", False):

@@ -232,7 +232,7 @@ def test_a_first_run_walks_itself_when_the_child_gives_nothing(
     tree, alone, _ = _alone_first(tmp_path, monkeypatch)
     me = os.getpid()
     real = earlywalk._Tasks.task
-    for dies in (0, 1):
+    for dies in (0, 2):
         def task(self, i, real=real, dies=dies):  # type: ignore[no-untyped-def]
             if os.getpid() != me and i == dies:
                 os._exit(3)
@@ -244,6 +244,81 @@ def test_a_first_run_walks_itself_when_the_child_gives_nothing(
         # Dead before the walk: walked here, the index in a child of the
         # plan's own as before; after it: the index scanned here.
         assert here == (["walk"] if dies == 0 else ["headers", "scan"]), here
+
+
+def _fresh_headers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This process as a new one is, for header indexes: none made, no
+    header scanned."""
+    from xenpatch.analysis import headers
+
+    monkeypatch.setattr(headers, "_SCANS", {})
+    monkeypatch.setattr(headers, "_GIVER", [])
+    for made in (headers._index, headers._local_index, headers._index_for_dir):
+        made.cache_clear()
+
+
+@needs_fork
+def test_a_first_run_takes_the_header_scans_made_beside_the_imports(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from xenpatch.analysis import headers
+    from xenpatch.lint import earlywalk
+
+    tree, alone, _ = _alone_first(tmp_path, monkeypatch)
+    me = os.getpid()
+    here: list[Path] = []
+    scan, task = headers._scan_header, earlywalk._Tasks.task
+
+    def scanned(h):  # type: ignore[no-untyped-def]
+        if os.getpid() == me:
+            here.append(h)
+        return scan(h)
+
+    monkeypatch.setattr(headers, "_scan_header", scanned)
+    try:
+        for dies in (None, 1):
+            def dying(self, i, dies=dies):  # type: ignore[no-untyped-def]
+                if os.getpid() != me and i == dies:
+                    os._exit(3)
+                return task(self, i)
+
+            monkeypatch.setattr(earlywalk._Tasks, "task", dying)
+            _fresh_headers(monkeypatch)
+            here.clear()
+            got, _ = _early_run(tree, tmp_path / f"h{dies}", monkeypatch)
+            assert got == alone
+            # The child's scans taken (none made here), or, the child dead
+            # before them, made here.
+            assert (not here) if dies is None else here
+    finally:
+        _fresh_headers(monkeypatch)
+
+
+def test_an_index_of_given_scans_is_the_index_scanned_here(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from xenpatch.analysis import headers
+
+    tree = small_tree(tmp_path / "xen", {
+        "common/user.c": _USER, "common/local.h": "#define LOCAL_OK 3\n",
+        "include/xen/more.h": "static inline void more(spinlock_t *l)\n{\n"
+                              "    spin_lock(l);\n}\n#define more_lock(x) more(&(x)->lock)\n"})
+    try:
+        _fresh_headers(monkeypatch)
+        scanned = headers.header_index(tree / "common/user.c")
+        made = headers.scans()
+        assert any(h.name == "more.h" for h in made)
+        _fresh_headers(monkeypatch)
+        asked: list[int] = []
+        headers.scans_from(lambda: asked.append(1) or made)  # type: ignore[func-returns-value]
+        given = headers.header_index(tree / "common/user.c")
+        assert asked == [1] and given is not scanned
+        assert given == scanned and given.inlines and given.wrappers
+        assert given.consts == scanned.consts and given.noreturn == scanned.noreturn
+        # None given: scanned here.
+        _fresh_headers(monkeypatch)
+        headers.scans_from(lambda: None)
+        assert headers.header_index(tree / "common/user.c") == scanned
+    finally:
+        _fresh_headers(monkeypatch)
 
 
 def test_the_walk_given_the_c_files_is_the_whole_walk(tmp_path: Path) -> None:

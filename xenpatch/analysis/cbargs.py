@@ -29,6 +29,7 @@ import re
 from collections.abc import Iterable, Mapping
 from functools import cache, lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from xenpatch.analysis import headers as hdr
 from xenpatch.analysis.fnptrs import code_only
@@ -36,6 +37,9 @@ from xenpatch.analysis.irqstate import IrqTable
 from xenpatch.c.brackets import closing
 from xenpatch.c.source import FN_DEFINE, directives
 from xenpatch.c.texts import read_bytes
+
+if TYPE_CHECKING:
+    from xenpatch.c.masking import MacroTable
 
 # One declaration's parameter names, in order; None: a parameter without
 # a name (or one the parse cannot read).
@@ -49,8 +53,24 @@ _WORD_END = re.compile(rb"(\w+)\s*$")
 _IDENT = re.compile(r"[A-Za-z_]\w*")
 
 
+# Every byte but a newline to a blank.
+_BLANKS = bytes(b if b == 0x0A else 0x20 for b in range(256))
+
+
 def _blank(m: re.Match[bytes]) -> bytes:
-    return re.sub(rb"[^\n]", b" ", m.group(0))
+    return m.group(0).translate(_BLANKS)
+
+
+@lru_cache(maxsize=64)
+def _needles(names: frozenset[str]) -> tuple[bytes, ...]:
+    return tuple(n.encode() for n in names)
+
+
+def _mentions(raw: bytes, names: frozenset[str]) -> bool:
+    """Does one of ``names`` occur in ``raw`` (as any text)?  A header
+    naming none has neither macros nor declarations of them: most of a
+    tree's headers, asked once each for both."""
+    return any(n in raw for n in _needles(names))
 
 
 @lru_cache(maxsize=64)
@@ -68,10 +88,20 @@ def _is_declaration(code: bytes, start: int) -> bool:
     return m is not None and m.group(1) not in _NOT_TYPES and not m.group(1)[:1].isdigit()
 
 
+@cache
+def _plain_table() -> MacroTable:
+    """The project's default macro table, as parameter_names() parses
+    with: loaded once (each load reads and parses rules/macros.toml, ~3 ms:
+    a cold single-file run asked for it eight times, once per declaration
+    of an [irqcallback] API in its headers)."""
+    from xenpatch.c.masking import default_macro_table
+
+    return default_macro_table()
+
+
 def parameter_names(params: bytes) -> Params | None:
     """The names of a parameter list's parameters (the text between the
     parentheses), None when the parse cannot read it as declarations."""
-    from xenpatch.c.masking import default_macro_table
     from xenpatch.c.source import SourceError, parse_bytes
     from xenpatch.c.typefacts import declarator_name
 
@@ -79,7 +109,7 @@ def parameter_names(params: bytes) -> Params | None:
     if text in (b"", b"void"):
         return ()
     try:
-        src = parse_bytes("<params>", b"void f(" + text + b");\n", default_macro_table())
+        src = parse_bytes("<params>", b"void f(" + text + b");\n", _plain_table())
     except SourceError:
         return None
     root = src.root
@@ -117,7 +147,7 @@ def macros(raw: bytes, names: frozenset[str]) -> dict[str, list[tuple[Params | N
     """The function-like macros of ``raw`` named in ``names``: their
     parameters and body."""
     out: dict[str, list[tuple[Params | None, bytes]]] = {}
-    if not any(n.encode() in raw for n in names):
+    if not _mentions(raw, names):
         return out
     for m in directives(FN_DEFINE, raw):
         name = m.group(1).decode()
@@ -132,7 +162,7 @@ def functions(raw: bytes, names: frozenset[str]) -> dict[str, list[Params | None
     parameter names (None: a declaration whose parameters the parse cannot
     read)."""
     out: dict[str, list[Params | None]] = {}
-    if not any(n.encode() in raw for n in names):
+    if not _mentions(raw, names):
         return out
     # Directives blanked too: a macro's name or body is no declaration, and
     # the word before a declaration is not an #ifdef's.
@@ -156,6 +186,8 @@ def _header_decls(h: Path, names: frozenset[str]) -> tuple[
         raw = read_bytes(h)
     except OSError:
         return {}, {}
+    if not _mentions(raw, names):
+        return {}, {}  # what both would find, asked once
     return macros(raw, names), functions(raw, names)
 
 
@@ -271,7 +303,7 @@ def calls(raw: bytes, names: frozenset[str]) -> list[tuple[str, list[str]]]:
     """The calls of ``names`` in ``raw`` (declarations, macros, comments and
     strings left out), each with its arguments' texts."""
     out: list[tuple[str, list[str]]] = []
-    if not any(n.encode() in raw for n in names):
+    if not _mentions(raw, names):
         return out
     code = _DIRECTIVE.sub(_blank, code_only(raw))
     for m in _names_pattern(names).finditer(code):

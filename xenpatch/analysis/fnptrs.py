@@ -30,6 +30,7 @@ from tree_sitter import Node
 
 from xenpatch.c import fields as fid
 from xenpatch.c.cfg import call_args, call_name
+from xenpatch.c.patterns import whole_word
 from xenpatch.c.source import FN_DEFINE, SourceFile, directives
 
 # A call site: (the calling function's definition node, the call).
@@ -258,7 +259,7 @@ def index(src: SourceFile, defined: Iterable[str],
         elif n.parent.type != "field_designator":
             refs.read_fields.add(name)
     for macro, _ in field_macros(src.raw).items():
-        for m in re.finditer(rb"\b" + re.escape(macro.encode()) + rb"\b", code):
+        for m in whole_word(macro.encode()).finditer(code):
             n = _node_at(src, m.start(), m.end(), "identifier")
             p = n.parent if n is not None else None
             if p is not None and p.type == "preproc_function_def":

@@ -21,13 +21,14 @@ from xenpatch.analysis.headertexts import tree_header_dirs
 from xenpatch.analysis.lockkeys import balanced_parens
 from xenpatch.analysis.locktable import Stated, Wrapper
 from xenpatch.c.noreturn import declared
+from xenpatch.c.patterns import LINE_REST
 from xenpatch.c.texts import read_bytes
 
 T = TypeVar("T")
 
 # Searched for with source.directives(): a #define at the start of a line.
 _DEFINE = re.compile(
-    rb"#[ \t]*define[ \t]+([A-Za-z_]\w*)\(([^)]*)\)[ \t]*((?:\\\r?\n|[^\n])*)"
+    rb"#[ \t]*+define[ \t]++([A-Za-z_]\w*+)\(([^)]*+)\)[ \t]*+(" + LINE_REST + rb")"
 )
 # A call of a name containing "lock" (unlock too).  Written this way, not
 # as \b\w*lock\w*\s*\(, it matches in the same texts: any "lock" lies in a word
@@ -260,9 +261,46 @@ def local_header_dirs(root: Path, where: Path) -> list[Path]:
     return [d for d in (where, where.parent) if d != root and root in d.parents]
 
 
+# What one header gives an index: _scan_header() and _header_noreturn().
+Scanned = tuple[
+    tuple[dict[str, Wrapper], list[tuple[str, bytes, bool]], frozenset[tuple[str, str]]],
+    frozenset[str]]
+# Each header's scan, once per process: made here, or given (given_scans()).
+_SCANS: dict[Path, Scanned] = {}
+# Asked once, before the first header is scanned here (scans_from()).
+_GIVER: list[Callable[[], dict[Path, Scanned] | None]] = []
+
+
+def scans() -> dict[Path, Scanned]:
+    """Every header scanned so far in this process (for given_scans())."""
+    return dict(_SCANS)
+
+
+def scans_from(giver: Callable[[], dict[Path, Scanned] | None]) -> None:
+    """``giver()``: headers scanned elsewhere (scans() of a process reading
+    the same tree: a child forked as the run started), asked for once,
+    when this process first needs a header's scan; None: none to give.
+    The same functions of the same files: no index differs for it."""
+    _GIVER[:] = [giver]
+
+
+def _scanned(h: Path) -> Scanned:
+    got = _SCANS.get(h)
+    if got is None:
+        if _GIVER:
+            giver = _GIVER.pop()
+            given = giver()
+            if given:
+                for k, v in given.items():
+                    _SCANS.setdefault(k, v)
+                got = _SCANS.get(h)
+        if got is None:
+            got = _SCANS[h] = (_scan_header(h), _header_noreturn(h))
+    return got
+
+
 def _scan(idx: HeaderIndex, h: Path) -> None:
-    wrappers, inlines, percpu = _scan_header(h)
-    nr = _header_noreturn(h)
+    (wrappers, inlines, percpu), nr = _scanned(h)
     if not nr <= idx.noreturn:
         idx.noreturn |= nr
     idx.percpu_fields |= percpu
@@ -291,7 +329,6 @@ def percpu_members(raw: bytes) -> set[tuple[str, str]]:
     }
 
 
-@cache
 def _scan_header(
     h: Path,
 ) -> tuple[dict[str, Wrapper], list[tuple[str, bytes, bool]], frozenset[tuple[str, str]]]:
@@ -325,7 +362,6 @@ def _scan_header(
     return macro_wrappers(raw), inlines, percpu
 
 
-@cache
 def _header_noreturn(h: Path) -> frozenset[str]:
     try:
         return declared(read_bytes(h))

@@ -35,6 +35,7 @@ from xenpatch.analysis.onceguards import once_nodes
 from xenpatch.analysis.pathstate import UNKNOWN, Result
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.c.cfg import Cfg, Kind, call_args, call_name
+from xenpatch.c.patterns import whole_word
 from xenpatch.c.source import SourceFile, walk
 from xenpatch.graphs import reachable
 
@@ -429,7 +430,7 @@ def _field_calls(src: SourceFile, code: bytes,
             if fn is not None and fnptrs.strip(fn) == n.parent:
                 yield src.text(n), call
     for macro in macros:
-        for m in re.finditer(rb"\b" + re.escape(macro.encode()) + rb"\b", code):
+        for m in whole_word(macro.encode()).finditer(code):
             n = src.root.descendant_for_byte_range(m.start(), m.end())
             p = n.parent if n is not None and n.type == "identifier" else None
             if p is not None and p.type == "call_expression" and \

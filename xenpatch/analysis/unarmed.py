@@ -52,6 +52,7 @@ from xenpatch.analysis.irqentry import calls_in_body, cfg_nodes, node_of
 from xenpatch.analysis.irqtakes import call_nodes, calls_reach
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.c.cfg import Cfg, Kind
+from xenpatch.c.patterns import LINE_REST, whole_word
 from xenpatch.c.source import directives
 from xenpatch.graphs import reachable
 
@@ -60,7 +61,7 @@ from xenpatch.graphs import reachable
 Need = frozenset[str] | None
 NEVER: Need = None
 _NOTHING: frozenset[str] = frozenset()
-_DIRECTIVE = re.compile(rb"#(?:\\\r?\n|[^\n])*")
+_DIRECTIVE = re.compile(rb"#" + LINE_REST)
 
 
 def union(a: Need, b: Need) -> Need:
@@ -238,7 +239,7 @@ def _named_only(g: FunctionUnit, refs: fnptrs.FnRefs, code: bytes) -> bool:
     machine_real_restart())?  Else a direct call the index saw."""
     calls = {c.child_by_field_name("function").start_byte  # type: ignore[union-attr]
              for _, c in refs.direct.get(g.name, [])}
-    for m in re.finditer(rb"\b" + re.escape(g.name.encode()) + rb"\b", code):
+    for m in whole_word(g.name.encode()).finditer(code):
         if m.start() in calls:
             continue
         n = g.src.root.descendant_for_byte_range(m.start(), m.end())

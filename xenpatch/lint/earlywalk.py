@@ -30,6 +30,7 @@ it needs it (a few dozen), and the cache's content checks
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -52,16 +53,23 @@ def start(path: Path) -> None:
     root = found.resolve()
     if str(root) in _CHILDREN or cache_file(root).exists() or not forked.can_fork():
         return
-    _CHILDREN[str(root)] = forked.Ahead(_Tasks(root).task, 2)
+    child = _CHILDREN[str(root)] = forked.Ahead(_Tasks(root, path).task, 3)
+    from xenpatch.analysis import headers
+
+    me = os.getpid()
+    # Asked by this process only: a child forked later has its own pipes.
+    headers.scans_from(lambda: _header_scans(child) if os.getpid() == me else None)
 
 
 class _Tasks:
     """Task 0: treecache._walk() of the tree's C files as a first run makes
-    it (no stamps); task 1: Plan._scan()'s answer for every C file it
-    hashed."""
+    it (no stamps); task 1: the scans of the headers the file's header
+    index is made of (headers.scans()); task 2: Plan._scan()'s answer for
+    every C file it hashed."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, path: Path) -> None:
         self.root = root
+        self.path = path
         self.hashes: dict[str, str] = {}
 
     def task(self, i: int) -> Any:
@@ -75,6 +83,11 @@ class _Tasks:
             hashes, stamps, _ = _walk(self.root, {}, (".c",))
             self.hashes = hashes
             return hashes, stamps
+        if i == 1:
+            from xenpatch.analysis import headers
+
+            headers.header_index(self.path)
+            return headers.scans()
         from xenpatch.lint import nameindex
 
         out: dict[str, list[str]] = {}
@@ -113,10 +126,18 @@ class _Index:
         self.child = child
 
     def result(self) -> Any:
-        return self.child.wait(1, unstarted=True)
+        return self.child.wait(2, unstarted=True)
 
     def cancel(self) -> None:
         self.child.end()
+
+
+def _header_scans(child: forked.Ahead[Any]) -> Any:
+    """The child's header scans (task 1), waited for, while it is not
+    ended; None: none whole (this process scans the headers itself)."""
+    if not any(c is child for c in _CHILDREN.values()):
+        return None
+    return child.wait(1, unstarted=True)
 
 
 def index(root: Path) -> _Index | None:

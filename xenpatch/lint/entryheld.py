@@ -46,6 +46,7 @@ from xenpatch.analysis.locktable import Effect, Summary
 from xenpatch.analysis.pathstate import Result
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.c import fields as fid
+from xenpatch.c.patterns import whole_word
 from xenpatch.c.source import word_runs
 from xenpatch.lint.checks import CHECKS, RawFinding, held_on_entry
 
@@ -209,7 +210,7 @@ def field_exports(fa: FileAnalysis, flows: Flows, entry: Mapping[str, HeldSet], 
     for fld in sorted(fields):
         sets: list[HeldSet] = []
         ok = True
-        for m in re.finditer(rb"\b" + re.escape(fld.encode()) + rb"\b", code):
+        for m in whole_word(fld.encode()).finditer(code):
             n = src.root.descendant_for_byte_range(m.start(), m.end())
             if n is None or n.start_byte != m.start() or n.end_byte != m.end():
                 ok = False

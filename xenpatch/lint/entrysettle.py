@@ -26,6 +26,7 @@ from xenpatch.analysis import fnptrs
 from xenpatch.analysis.headers import find_xen_root
 from xenpatch.analysis.lockentry import HeldSet, meet
 from xenpatch.analysis.locktable import Summary
+from xenpatch.c.patterns import LINE_REST
 from xenpatch.c.source import directives
 from xenpatch.lint.entryheld import (
     CALLS,
@@ -113,7 +114,7 @@ def mentions_ok(raw: bytes, name: str, header: bool = False) -> bool:
     return _word_ok(fnptrs.code_only(raw), name, header)
 
 
-_DIRECTIVE = re.compile(rb"#(?:\\\r?\n|[^\n])*")
+_DIRECTIVE = re.compile(rb"#" + LINE_REST)
 
 
 def _all_ok(code: bytes, w: bytes) -> bool:

@@ -59,6 +59,7 @@ from xenpatch.analysis.irqentry import (
     summary_state,
 )
 from xenpatch.analysis.locktable import Summary
+from xenpatch.c.patterns import LINE_REST
 from xenpatch.c.source import directives
 from xenpatch.lint import entrysettle, nameindex
 from xenpatch.lint.inputs import tree_sources
@@ -68,7 +69,7 @@ if TYPE_CHECKING:
     from xenpatch.lint.config import LintConfig
 
 # Where a caller may hide: what the build compiles or includes.
-_DIRECTIVE = re.compile(rb"#(?:\\\r?\n|[^\n])*")
+_DIRECTIVE = re.compile(rb"#" + LINE_REST)
 # What bytes.lstrip() strips, then "(".
 _OPEN_PAREN = re.compile(rb"[ \t\n\r\x0b\x0c]*\(")
 

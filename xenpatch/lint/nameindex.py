@@ -27,15 +27,21 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
+from xenpatch.c.patterns import LINE_REST
 from xenpatch.graphs import reachable
 
 _IDENT = re.compile(rb"[A-Za-z_]\w*")
 # The end of a definition's parameter list: ")" then "{" at the start of a
 # later line (comments between allowed, even over lines: mtrr_set()'s doc
-# comment sits there), or ")" and "{" ending a line.
+# comment sits there), or ")" and "{" ending a line.  The runs of blanks
+# and comments possessive: a comment ends at its first "*/", and what
+# follows a run (a line's end, "{") is neither a blank nor a comment's
+# start, so no bytes given back could match (the same matches as without,
+# tests/lint/test_directive_patterns.py; the name index's scan of a tree
+# ~40 % quicker).
+_BLANKS = rb"(?:[ \t]++|/\*(?:[^*]++|\*(?!/))*+\*/)*+"
 _DEF_END = re.compile(
-    rb"\)(?:[ \t]|/\*(?:[^*]|\*(?!/))*\*/)*(?:\r?\n(?:[ \t]|/\*(?:[^*]|\*(?!/))*\*/)*)*"
-    rb"\r?\n\{|\)[ \t]*\{[ \t]*\r?\n"
+    rb"\)" + _BLANKS + rb"(?:\r?\n" + _BLANKS + rb")*\r?\n\{|\)[ \t]*+\{[ \t]*+\r?\n"
 )
 _CALL = re.compile(rb"([A-Za-z_]\w*)\s*\(")
 _COL0 = re.compile(rb"[A-Za-z_]")
@@ -53,7 +59,7 @@ RESERVED = frozenset((
     "_Complex", "_Generic", "_Imaginary", "_Noreturn", "_Static_assert", "_Thread_local",
 ))
 # At the start of a line, after blanks: searched for with source.directives().
-_DEFINE = re.compile(rb"#[ \t]*define[ \t]+([A-Za-z_]\w*)((?:\\\r?\n|[^\n])*)")
+_DEFINE = re.compile(rb"#[ \t]*+define[ \t]++([A-Za-z_]\w*+)(" + LINE_REST + rb")")
 
 
 class Definition(NamedTuple):

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 from xenpatch.analysis.irqentry import CALL_KEY, FIELD_KEY, ON_TOO, WANT, WITNESS, summary_state
 from xenpatch.analysis.locktable import Summary
+from xenpatch.c.patterns import whole_word
 from xenpatch.c.source import can_be_identifier
 from xenpatch.c.texts import read_bytes
 from xenpatch.lint import entrysettle
@@ -306,7 +307,7 @@ def _members_only(raw: bytes, fld: str) -> bool:
     from xenpatch.analysis import fnptrs
 
     code = fnptrs.code_only(raw)
-    for m in re.finditer(rb"\b" + re.escape(fld.encode()) + rb"\b", code):
+    for m in whole_word(fld.encode()).finditer(code):
         before = code[max(0, m.start() - 8):m.start()].rstrip()
         if before.endswith((b".", b"->")) or before.endswith(b"(*"):
             continue
