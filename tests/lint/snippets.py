@@ -11,3 +11,19 @@ int bad(int x)
     return 0;
 }
 """
+
+
+def if_else(lines: list[str], ind: str, cond: str, then, other) -> int:
+    """Append ``if ( cond ) { ... } else { ... }`` at indent ``ind`` to
+    ``lines``, each arm written by its callable (given the deeper indent);
+    the if's line number."""
+    lines.append(f"{ind}if ( {cond} )")
+    at = len(lines)
+    lines.append(f"{ind}{{")
+    then(ind + "    ")
+    lines.append(f"{ind}}}")
+    lines.append(f"{ind}else")
+    lines.append(f"{ind}{{")
+    other(ind + "    ")
+    lines.append(f"{ind}}}")
+    return at

@@ -13,10 +13,12 @@ functions without a store, everything some world does."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from lint.snippets import if_else
 from xenpatch.c.source import parse_bytes
 from xenpatch.lint.config import LintConfig
 from xenpatch.lint.filelint import lint_source
@@ -65,14 +67,8 @@ def render(body: tuple) -> tuple[str, dict[int, object]]:
     def emit(stmts: tuple, ind: str) -> None:
         for s in stmts:
             if isinstance(s, If):
-                lines.append(f"{ind}if ( v {'==' if s.equal else '!='} e->owner )")
-                lines.append(f"{ind}{{")
-                emit(s.then, ind + "    ")
-                lines.append(f"{ind}}}")
-                lines.append(f"{ind}else")
-                lines.append(f"{ind}{{")
-                emit(s.other, ind + "    ")
-                lines.append(f"{ind}}}")
+                if_else(lines, ind, f"v {'==' if s.equal else '!='} e->owner",
+                        partial(emit, s.then), partial(emit, s.other))
             else:
                 lines.append(ind + _TEXT[s.kind])
                 at[len(lines)] = s
@@ -88,36 +84,30 @@ def run(body: tuple, at: dict[int, object], v: str, w: str) -> set[tuple[int, st
     and XL001 (a return holding one), at their lines."""
     line_of = {id(s): k for k, s in at.items()}
     out: set[tuple[int, str]] = set()
-    env = {"owner": "A"}
-    held = {"A"}
+    owner, held = "A", {"A"}
 
-    class Returned(Exception):
-        pass
-
-    def go(stmts: tuple) -> None:
+    def returns(stmts: tuple) -> bool:
+        """Run the statements; did one of them return?"""
+        nonlocal owner
         for s in stmts:
             if isinstance(s, If):
-                go(s.then if (v == env["owner"]) == s.equal else s.other)
-                continue
-            line = line_of[id(s)]
-            if s.kind in ("unlock_v", "unlock_e"):
-                obj = v if s.kind == "unlock_v" else env["owner"]
-                if obj not in held:
-                    out.add((line, "XL002"))
-                held.discard(obj)
+                if returns(s.then if (v == owner) == s.equal else s.other):
+                    return True
             elif s.kind == "store":
-                env["owner"] = w
-            else:
+                owner = w
+            elif s.kind == "ret":
                 if held:
-                    out.add((line, "XL001"))
-                raise Returned
+                    out.add((line_of[id(s)], "XL001"))
+                return True
+            else:
+                obj = v if s.kind == "unlock_v" else owner
+                if obj not in held:
+                    out.add((line_of[id(s)], "XL002"))
+                held.discard(obj)
+        return False
 
-    try:
-        go(body)
-        if held:
-            out.add((max(at), "XL001"))
-    except Returned:
-        pass
+    if not returns(body) and held:
+        out.add((max(at), "XL001"))
     return out
 
 

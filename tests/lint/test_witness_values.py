@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import partial
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from lint.snippets import if_else
 from xenpatch.c.source import parse_bytes
 from xenpatch.lint.config import LintConfig
 from xenpatch.lint.filelint import lint_source
@@ -68,15 +70,8 @@ def render(body: tuple) -> tuple[str, dict[int, object]]:
     def emit(stmts: tuple, ind: str) -> None:
         for s in stmts:
             if isinstance(s, If):
-                lines.append(f"{ind}if ( {s.var} {s.op} {s.k} )")
-                at[len(lines)] = s
-                lines.append(f"{ind}{{")
-                emit(s.then, ind + "    ")
-                lines.append(f"{ind}}}")
-                lines.append(f"{ind}else")
-                lines.append(f"{ind}{{")
-                emit(s.other, ind + "    ")
-                lines.append(f"{ind}}}")
+                at[if_else(lines, ind, f"{s.var} {s.op} {s.k}",
+                           partial(emit, s.then), partial(emit, s.other))] = s
             else:
                 text = {"lock": "spin_lock(&lk);", "unlock": "spin_unlock(&lk);",
                         "ret": "return;"}.get(s.kind, f"y = {s.k};")
