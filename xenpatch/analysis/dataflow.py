@@ -19,7 +19,7 @@ from dataclasses import replace
 
 from xenpatch.analysis import flagbits, irqstate, values
 from xenpatch.analysis.entrykeys import entry_held_keys, first_entry_release, names_indirectly
-from xenpatch.analysis.equalities import equal_names, named_here
+from xenpatch.analysis.equalities import named_here
 from xenpatch.analysis.events import (
     ASSERTED,
     AssignAct,
@@ -35,7 +35,14 @@ from xenpatch.analysis.events import (
     UpdateAct,
 )
 from xenpatch.analysis.functions import FunctionInfo
-from xenpatch.analysis.lockkeys import apply_aliases, holder, key_vars, last_field, may_name
+from xenpatch.analysis.heldnames import (
+    may_be_named,
+    named_otherwise,
+    rebound,
+    renamed,
+    stale_name,
+)
+from xenpatch.analysis.lockkeys import holder
 from xenpatch.analysis.locktable import MAYRELEASE, Effect, is_recursive
 from xenpatch.analysis.pathstate import (
     UNKNOWN,
@@ -60,9 +67,6 @@ _IRQ_FLAVOURS = {"plain", "irq", "irqsave"}
 # A fact: the lock of each element named after it (a "[*]" key) was released
 # in this round of the loop (Engine.release()).
 _ROUND = "%round:"
-# "~e->owner->lock" -> "v->lock": a name that may, or may not, still name
-# the held lock renamed from it (Engine.renamed).
-_MAY_NAME = "~"
 
 
 # Lock kinds whose hold is a reference through a pointer (an RCU domain
@@ -441,7 +445,7 @@ class Engine:
         if isinstance(act, RebindAct):
             return [self.rebind(s, act.var)]
         if isinstance(act, RenameAct):
-            return [self.renamed(s, act.path)]
+            return [renamed(s, act.path, self.info.aliases)]
         if isinstance(act, StoreAct):
             # A reference held through *v and v kept in a longer-lived
             # object: handed on there (released later by whoever reads it
@@ -536,49 +540,8 @@ class Engine:
         return s.with_held(h, e.key)
 
     def rebind(self, s: State, var: str) -> State:
-        """Locks reached through ``var`` keep being held, under a primed
-        name: after ``irq = next(...)`` the old irq's lock is not the new
-        one's."""
-        for h in list(s.held):
-            if h.entry or h.key.endswith("'") or var not in key_vars(h.key):
-                continue
-            if s.facts:
-                # Found equal to another pointer on this path (v ==
-                # e->owner, e about to change): the lock keeps the name
-                # through the other, which stays right (a jump back to
-                # where the function took it as v->lock holds it so).
-                other = next((k for k in equal_names(h.key, s.facts, self.info.aliases)
-                              if var not in key_vars(k) and s.get(k) is None), None)
-                if other is not None:
-                    s = s.with_held(None, h.key).with_held(replace(h, key=other), other)
-                    continue
-            # One primed name per lock expression keeps the states finite: a
-            # loop that leaks the lock of each element leaks "x->lock'".
-            s = s.with_held(None, h.key)
-            if s.get(h.key + "'") is None:
-                s = s.with_held(replace(h, key=h.key + "'"), h.key + "'")
-        return s
-
-    def renamed(self, s: State, path: str) -> State:
-        """Before ``path = ...`` (a field stored into): the locks named
-        through it that the path found equal to another pointer take that
-        other name; the others keep theirs (what the store does to them,
-        nothing here says)."""
-        if not s.facts:
-            return s
-        prefix = apply_aliases(path + "->@", self.info.aliases)[:-1]
-        for h in list(s.held):
-            if h.entry or h.key.endswith("'") or not h.key.startswith(prefix):
-                continue
-            other = next((k for k in equal_names(h.key, s.facts, self.info.aliases)
-                          if not k.startswith(prefix) and s.get(k) is None), None)
-            if other is not None:
-                # Past the store the old name may name it or not (the value
-                # stored may be the same pointer): a release through it is
-                # unknown (release()), as a helper's through a back-pointer.
-                s = s.with_held(None, h.key).with_held(replace(h, key=other), other)
-                s = s.with_fact(_MAY_NAME + h.key, other)
-        return s
+        """Locks reached through ``var`` before it is assigned (heldnames.rebound())."""
+        return rebound(s, var, self.info.aliases)
 
     def release(self, n: int, s: State, e: Effect, line: int, col: int) -> State:
         if e.nonnull is not None and (
@@ -593,19 +556,18 @@ class Engine:
                 k := named_here(e.key, s.facts, self.info.aliases, s.get)) is not None:
             # (c ? a : b)->lock with c known; a pointer found equal to the holder's.
             e, cur = replace(e, key=k), s.get(k)
-        if cur is None and (k := s.fact(_MAY_NAME + e.key)) is not None and (
-                h := s.get(k)) is not None and not h.unknown:
+        if cur is None and (h := stale_name(s, e)) is not None:
             # Named through a pointer stored into since it was found equal
-            # to the holder's (renamed()): the same lock, or another.
-            self.unknowns.add((line, e.via, k))
-            return s.with_held(replace(h, unknown=True), k)
+            # to the holder's (heldnames.renamed()): the same lock, or another.
+            self.unknowns.add((line, e.via, h.key))
+            return s.with_held(replace(h, unknown=True), h.key)
         if cur is None and names_indirectly(e):
-            other = _named_otherwise(s, e)
+            other = named_otherwise(s, e)
             if other is not None:
                 e = replace(e, key=other.key)
                 cur = other
             else:
-                maybe = _may_be_named(s, e)
+                maybe = may_be_named(s, e)
                 if maybe:
                     # A helper's release through a path (a back-pointer) that
                     # may or may not be one of these held locks: unknown, not
@@ -708,38 +670,6 @@ def _with_outs(ok: State, failed: State,
         (a, ax), (b, bx) = values.fact_slots(v, no)
         failed = failed.with_fact(a, ax).with_fact(b, bx)
     return ok, failed
-
-
-def _named_otherwise(s: State, e: Effect) -> Held | None:
-    """The held lock a helper's release names in a way the caller cannot
-    match syntactically, if exactly one held lock fits.
-
-    Two shapes come up in Xen: a back-pointer (the caller holds
-    ``pdev->vpci->lock`` and the helper, given ``msix = pdev->vpci->msix``,
-    drops ``msix->pdev->vpci->lock``) and an accessor call (the caller holds
-    ``p2m->lock``; ``put_gfn(p2m->domain)`` drops
-    ``p2m_get_hostp2m(p2m->domain)->lock``).  Neither is provably the held
-    lock, but neither is provably another: with a single held lock of that
-    field and kind, reporting a release of a lock not held would be noise.
-    """
-    fits = [h for h in s.held if h.kind == e.kind and _same_type(h, e)
-            and may_name(e.key, h.key.rstrip("'"))]
-    return fits[0] if len(fits) == 1 else None
-
-
-def _may_be_named(s: State, e: Effect) -> list[Held]:
-    """Held locks of the kind and field a helper's release names through
-    another path: nothing proves they differ."""
-    f = last_field(e.key)
-    return [h for h in s.held if h.kind == e.kind and not h.unknown and _same_type(h, e)
-            and last_field(h.key.rstrip("'")) == f]
-
-
-def _same_type(h: Held, e: Effect) -> bool:
-    """Could the held lock and the one the effect names be one object?  Not
-    a recursive lock and a plain one (rspinlock_t against spinlock_t; the
-    p2m's recursive mm lock against a grant table's spinlock)."""
-    return is_recursive(h.flavour) == is_recursive(e.flavour)
 
 
 def _next_round(s: State) -> State:

@@ -69,8 +69,8 @@ def entry_held_keys(cfg: Cfg, info: FunctionInfo) -> frozenset[str]:
                 untouched[s] = new
                 work.append(s)
     # A helper's release that may name, under another spelling, a lock this
-    # function takes is that lock (see _named_otherwise) or unknown
-    # (_may_be_named), not one the caller holds.  The same spelling is the
+    # function takes is that lock (see heldnames.named_otherwise) or unknown
+    # (heldnames.may_be_named), not one the caller holds.  The same spelling is the
     # flow's to judge, as for the function's own release and take: a
     # caller's lock dropped through one helper and taken again through
     # another (memmap_unlock(d) ... memmap_lock(d)) is handed back.
