@@ -28,3 +28,15 @@ def test_the_path_shows_its_events_only() -> None:
         (_line("    if ( rc )"), "'rc' is true"),
         (_line("        return -1;"), "returns here"),
     ]
+
+
+def test_a_loop_macro_takes_an_element_or_ends() -> None:
+    path = fixtures_dir() / "lint" / "notes" / "loop_macro.c"
+    lines = path.read_text().splitlines()
+    loop = [n for n, t in enumerate(lines, 1) if "list_for_each_entry" in t]
+    result = lint_file(path, path.name, LintConfig.load())
+    steps = {f.function: [(s.line, s.col, s.note) for s in f.flow if "list_for_each" in s.note]
+             for f in result.findings}
+    text = "'list_for_each_entry(s, &t->first, next)'"
+    assert steps == {"find_slot": [(loop[0], 5, text + " takes an element")],
+                     "count_slots": [(loop[1], 5, text + " ends")]}

@@ -125,9 +125,18 @@ def _steps(src: SourceFile, cfg: Cfg | None, nodes: list[int],
         if node.kind in (Kind.ENTRY, Kind.EXIT, Kind.NOP):
             continue
         note: str | None
+        at = (node.line, node.col)
         if node.kind is Kind.COND:
-            note = f"'{_short(src, node.ast)}'" if taken is None else \
-                f"'{_short(src, node.ast)}' is {'true' if taken == node.succ[0] else 'false'}"
+            macro = _loop_macro(src, node.ast)
+            if macro is not None:
+                # A loop macro's test (list_for_each_entry(pos, head, l),
+                # read as a while): its arguments are no condition.
+                text, at = macro
+                note = f"'{text}'" + ("" if taken is None else " takes an element"
+                                      if taken == node.succ[0] else " ends")
+            else:
+                note = f"'{_short(src, node.ast)}'" if taken is None else \
+                    f"'{_short(src, node.ast)}' is {'true' if taken == node.succ[0] else 'false'}"
         elif node.kind is Kind.SWITCH:
             note = _switch_note(src, cfg, n, taken)
         elif node.kind is Kind.RETURN:
@@ -145,7 +154,7 @@ def _steps(src: SourceFile, cfg: Cfg | None, nodes: list[int],
                 note = _short(src, node.ast)
         if note is None:
             continue
-        step = Step(node.line, node.col, note)
+        step = Step(*at, note)
         if out and out[-1].line == step.line and out[-1].note == step.note:
             continue
         out.append(step)
@@ -171,6 +180,22 @@ def _switch_note(src: SourceFile, cfg: Cfg, n: int, taken: int | None) -> str | 
     value = values[node.succ.index(taken)]
     return f"'{test}' matches no case" if value is None else \
         f"'{test}' is {_short(src, value)}"
+
+
+def _loop_macro(src: SourceFile, cond: Node | None) -> tuple[str, tuple[int, int]] | None:
+    """The loop macro whose arguments ``cond`` is (the masking reads
+    ``list_for_each_entry(pos, head, l) { ... }`` as a while over them):
+    its text up to the arguments' end, and where it starts; None for any
+    other condition."""
+    p = cond.parent if cond is not None else None
+    if p is not None and p.type == "parenthesized_expression":
+        args, p = p, p.parent
+    else:
+        return None
+    if p is None or p.type != "while_statement" or src.raw.startswith(b"while", p.start_byte):
+        return None
+    text = " ".join(src.raw[p.start_byte:args.end_byte].decode(errors="replace").split())
+    return (text if len(text) <= 60 else text[:57] + "..."), src.line_col(p.start_byte)
 
 
 def _assigned(src: SourceFile, n: Node) -> set[bytes]:
