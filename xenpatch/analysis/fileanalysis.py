@@ -467,6 +467,12 @@ class FileAnalysis:
         ids, callees = inline_ids(self.headers, name)
         ok = not ids.isdisjoint(self._relevant_bytes()) or any(
             self._inline_relevant(i, depth + 1) for i in callees
+        ) or any(
+            # A macro standing for another inline's call (get_gfn_untyped()
+            # calls get_gfn(d, g, &t), get_gfn_type((d), (g), (t), P2M_ALLOC)):
+            # resolved so (macro_calls), so followed so.
+            self._inline_relevant(w.target, depth + 1)
+            for i in ids if (w := self.macro_calls.get(i.decode())) is not None
         )
         self._inline_rel[name] = ok
         return ok
