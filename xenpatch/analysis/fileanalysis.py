@@ -20,6 +20,7 @@ from xenpatch.analysis.actions import fill_actions
 from xenpatch.analysis.asserted import ASSERTS, asserted_held
 from xenpatch.analysis.config import AnalysisConfig
 from xenpatch.analysis.events import Resolved
+from xenpatch.analysis.exprmacros import given_calls
 from xenpatch.analysis.extmemo import of_mapping
 from xenpatch.analysis.filetable import through_macro, without_stubs
 from xenpatch.analysis.functions import FunctionInfo, collect, collected, fresh_copy, parameters
@@ -120,6 +121,16 @@ class FileAnalysis:
             n: w for n, w in wrappers.items()
             if n not in self.table.wrappers and w.stated is None
         }
+        if b"({" in src.raw:
+            # The file's statement-expression macros, as the one call they
+            # hand their parameters to (gfn_to_mfn_private()), where that is
+            # the name's first definition in the file (an #else's one-call
+            # form after it is another build's); one whose call is the lock
+            # API's is stmtmacros.py's to read, or nobody's.
+            names = self.table.names()
+            for n, w in given_calls(src.raw).items():
+                if n not in names and w.target not in names and n not in self.table.wrappers:
+                    self.macro_calls[n] = w
         # Summaries of other files' functions (a second pass over the tree).
         self.external: Mapping[str, Summary] = external or {}
         # The file's path under its tree's xen/ (the name the tree's facts

@@ -85,14 +85,9 @@ def macro_wrappers(raw: bytes) -> dict[str, Wrapper]:
     # here: each regex is asked only where its text can match.
     out: dict[str, Wrapper] = {}
     for m in directives(_DEFINE, raw):
-        text = m.group(3)
-        if b"\\" in text:
-            text = _CONTINUED.sub(b" ", text)
-        body = text.decode(errors="replace").strip()
-        if "##" in body or not body:
+        body = define_body(m)
+        if body is None:
             continue
-        if "/*" in body:
-            body = _COMMENT.sub(" ", body).strip()
         block = False  # the body is a block's statements
         if body.startswith("do") and (head := _DO_HEAD.match(body)) is not None:
             # The body of "do { ... } while (0)": up to the first place
@@ -131,20 +126,43 @@ def macro_wrappers(raw: bytes) -> dict[str, Wrapper]:
         else:
             callee = call.group(1)
             args = split_args(call.group(2))
-        params = [p.strip() for p in m.group(2).decode().split(",") if p.strip()]
-        if any(not _PARAM.fullmatch(p) for p in params):
-            continue  # variadic macros: leave alone
-        # Each parameter named in an argument becomes $i (the first of a
-        # name given twice): a word, as \bp\b finds it, is a whole run of
-        # word characters.  One regex for all, not one compiled per name.
-        index: dict[str, str] = {}
-        for i, p in enumerate(params):
-            index.setdefault(p, f"${i}")
-        templ = [_WORD.sub(partial(_param, index), a) for a in args]
+        templ = templated(define_params(m), args)
         name = m.group(1).decode()
-        if callee != name:
-            out[name] = Wrapper(name, callee, tuple(templ), stated=stated)
+        if templ is not None and callee != name:
+            out[name] = Wrapper(name, callee, templ, stated=stated)
     return out
+
+
+def define_body(m: re.Match[bytes]) -> str | None:
+    """A ``_DEFINE`` match's body as text, its continuations joined and
+    comments blanked; None for an empty one or one pasting tokens."""
+    text = m.group(3)
+    if b"\\" in text:
+        text = _CONTINUED.sub(b" ", text)
+    body = text.decode(errors="replace").strip()
+    if "##" in body or not body:
+        return None
+    if "/*" in body:
+        body = _COMMENT.sub(" ", body).strip()
+    return body
+
+
+def define_params(m: re.Match[bytes]) -> list[str]:
+    """A ``_DEFINE`` match's parameter names."""
+    return [p.strip() for p in m.group(2).decode().split(",") if p.strip()]
+
+
+def templated(params: list[str], args: list[str]) -> tuple[str, ...] | None:
+    """A macro's call arguments with each parameter named in them as $i
+    (the first of a name given twice); None for a variadic macro."""
+    if any(not _PARAM.fullmatch(p) for p in params):
+        return None
+    # A word, as \bp\b finds it, is a whole run of word characters.  One
+    # regex for all, not one compiled per name.
+    index: dict[str, str] = {}
+    for i, p in enumerate(params):
+        index.setdefault(p, f"${i}")
+    return tuple(_WORD.sub(partial(_param, index), a) for a in args)
 
 
 def _statement_form(params: bytes, body: str) -> tuple[str, str, Stated] | None:
