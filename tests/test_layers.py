@@ -6,6 +6,7 @@
     analysis                           the general C analysis of lock use
     c                                  C source: parsing, masking, CFG, types
     rules  paths  templating  cachefiles   data and helpers every layer may use
+    methodcode
 
 Arrows only point down; within a package any import is allowed, but no
 module-level import cycle anywhere.  Function-level imports count for the
@@ -29,7 +30,10 @@ from xenpatch.graphs import sccs
 PKG = Path(__file__).resolve().parent.parent / "xenpatch"
 
 BASE = {"xenpatch", "xenpatch.graphs", "xenpatch.rules", "xenpatch.paths",
-        "xenpatch.templating", "xenpatch.errors", "xenpatch.cachefiles"}
+        "xenpatch.templating", "xenpatch.errors", "xenpatch.cachefiles",
+        # dataclasses' generated methods, compiled once: the package's
+        # __init__ installs it before any module makes a class.
+        "xenpatch.methodcode"}
 # Writing files and talking to git: every tool may use them, no analysis does.
 IO = {"xenpatch.git", "xenpatch.journal", "xenpatch.recovery"}
 TOOLS = ("lint", "rewrite", "runtime", "series", "cost")

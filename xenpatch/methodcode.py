@@ -114,13 +114,13 @@ def compile_all() -> int:
     import pkgutil
 
     global _kept, _new
-    import xenpatch
 
     # Only what the package's classes compile: texts of an older version
     # are left out.  (Before this, only the package and this module are
-    # imported: no class is made yet.)
+    # imported: no class is made yet.)  The package's folder is this
+    # module's: importing the package here would close an import cycle.
     _kept, _new = {}, True
-    for mod in pkgutil.walk_packages(xenpatch.__path__, "xenpatch."):
+    for mod in pkgutil.walk_packages([str(Path(__file__).parent)], "xenpatch."):
         try:
             importlib.import_module(mod.name)
         except Exception:  # noqa: BLE001, S112 -- a module needing more than a lint: skipped
