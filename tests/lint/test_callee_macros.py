@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from lint.test_fixtures import expected
-from lint.trees import small_tree
+from lint.trees import found_by_file, small_tree
 from xenpatch.analysis.headers import header_index
 from xenpatch.lint.inputs import collect_files
 from xenpatch.lint.run import lint_files
@@ -23,10 +23,6 @@ def _tree(tmp: Path) -> Path:
     return small_tree(tmp / "xen", {"include/xen/frames.h": FIX / "frames.h",
                                     "common/frames.c": FIX / "frames.c",
                                     "common/retire.c": FIX / "retire.c"})
-
-
-def _found(results) -> dict[str, list[tuple[int, str]]]:
-    return {Path(r.path).name: sorted((f.line, f.check) for f in r.findings) for r in results}
 
 
 def test_the_header_without_a_lock_call_gives_its_macros(tmp_path: Path) -> None:
@@ -43,7 +39,7 @@ def test_a_macro_call_meets_the_take_of_the_function_it_calls(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int) -> None:
     monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / "cache"))
     xen = _tree(tmp_path)
-    got = _found(lint_files(collect_files([xen]), jobs=jobs))
+    got = found_by_file(lint_files(collect_files([xen]), jobs=jobs))
     assert got["retire.c"] == expected(FIX / "retire.c") == [(11, "XL010"), (18, "XL010")]
     assert got["frames.c"] == []
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from lint.test_fixtures import expected
-from lint.trees import small_tree
+from lint.trees import found_by_file, small_tree
 from xenpatch.lint.inputs import collect_files
 from xenpatch.lint.run import lint_files
 from xenpatch.paths import fixtures_dir
@@ -25,15 +25,11 @@ def _tree(tmp: Path) -> Path:
                                     "common/slot_user.c": FIX / "slot_user.c"})
 
 
-def _found(results) -> dict[str, list[tuple[int, str]]]:
-    return {Path(r.path).name: sorted((f.line, f.check) for f in r.findings) for r in results}
-
-
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_the_take_reaches_the_caller_through_the_macro(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int) -> None:
     monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / "cache"))
-    got = _found(lint_files(collect_files([_tree(tmp_path)]), jobs=jobs))
+    got = found_by_file(lint_files(collect_files([_tree(tmp_path)]), jobs=jobs))
     assert got["slot_user.c"] == expected(FIX / "slot_user.c") == [(21, "XL001")]
     assert got["slots.c"] == got["slots.h"] == []
 

@@ -134,3 +134,8 @@ def each_alone(root: Path, cache: Path, monkeypatch: Any) -> dict[str, list[tupl
             out[r.path] = sorted((f.line, f.check, f.message, tuple(s.note for s in f.flow))
                                  for f in r.findings)
     return out
+
+
+def found_by_file(results: Any) -> dict[str, list[tuple[int, str]]]:
+    """Each result's findings as (line, check), by the file's name."""
+    return {Path(r.path).name: sorted((f.line, f.check) for f in r.findings) for r in results}
