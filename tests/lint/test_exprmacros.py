@@ -27,7 +27,10 @@ def test_a_call_under_a_test_or_a_choice_is_not_read() -> None:
     for body in (b"({ int __r = 0; if ( (x) ) __r = get_it((x)); __r; })",
                  b"({ (x) ? get_it((x)) : 0; })",
                  b"({ int __r = ok() && get_it((x)); __r; })",
-                 b"({ int __r; { if ( y ) __r = get_it((x)); } __r; })"):
+                 b"({ int __r; { if ( y ) __r = get_it((x)); } __r; })",
+                 b"({ int __i, __r = 0; for ( __i = 0; __i < 4; __i++ ) __r += get_it((x));"
+                 b" __r; })",
+                 b"({ int __r = 0; while ( more() ) __r = get_it((x)); __r; })"):
         assert given_calls(b"#define m(x) " + body + b"\n") == {}, body
 
 

@@ -96,13 +96,18 @@ def _is_param(arg: str, params: list[str]) -> bool:
 def _own_statement(block: str, at: int) -> bool:
     """Is the text at ``at`` in a statement of the block itself (depth 0 of
     its braces), with no test or choice before it in that statement?"""
-    depth, start = 0, 0
+    depth, parens, start = 0, 0, 0
     for i, c in enumerate(block[:at]):
         if c == "{":
             depth += 1
         elif c == "}":
             depth -= 1
             start = i + 1
-        elif c == ";" and depth == 0:
+        elif c == "(":
+            parens += 1
+        elif c == ")":
+            parens -= 1
+        elif c == ";" and depth == 0 and parens == 0:
+            # Not a for's header's: the loop is the statement.
             start = i + 1
     return depth == 0 and _UNDER.search(block[start:at]) is None
