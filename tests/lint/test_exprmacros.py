@@ -30,7 +30,9 @@ def test_a_call_under_a_test_or_a_choice_is_not_read() -> None:
                  b"({ int __r; { if ( y ) __r = get_it((x)); } __r; })",
                  b"({ int __i, __r = 0; for ( __i = 0; __i < 4; __i++ ) __r += get_it((x));"
                  b" __r; })",
-                 b"({ int __r = 0; while ( more() ) __r = get_it((x)); __r; })"):
+                 b"({ int __r = 0; while ( more() ) __r = get_it((x)); __r; })",
+                 b"({ int __r; if ( (__r = get_it((x))) ) return __r; })",
+                 b"({ int __r = 1; if ( !(x) ) __r = 0; else __r = get_it((x)); __r; })"):
         assert given_calls(b"#define m(x) " + body + b"\n") == {}, body
 
 

@@ -27,15 +27,15 @@ import re
 
 from xenpatch.analysis.headers import _DEFINE, define_body, define_params, split_args, templated
 from xenpatch.analysis.locktable import Wrapper
-from xenpatch.c.brackets import closing
+from xenpatch.analysis.stmtmacros import close_after, statements
 
 # A name and its opening parenthesis; the argument list is found by
 # counting brackets.
 _CALL = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
 _NOT_CALLS = frozenset({"if", "for", "while", "switch", "return", "sizeof", "typeof",
                         "__typeof__", "alignof", "_Alignof", "offsetof", "defined"})
-# A statement the call must not be under, or an operator that may skip it.
-_UNDER = re.compile(r"^\s*(?:if|else|for|while|switch|do|case|default)\b|\?|&&|\|\|")
+# An operator that may skip what follows it in a statement.
+_CHOICE = re.compile(r"\?|&&|\|\|")
 
 
 def given_calls(raw: bytes) -> dict[str, Wrapper]:
@@ -68,21 +68,28 @@ def given_calls(raw: bytes) -> dict[str, Wrapper]:
 
 def _given(block: str, params: list[str]) -> tuple[str, list[str]] | None:
     """The one call of ``block`` given a parameter, and its arguments, if
-    its statement is the block's own and nothing there may skip it."""
-    found: list[tuple[str, list[str], int]] = []
-    for m in _CALL.finditer(block):
-        if m.group(1) in _NOT_CALLS:
-            continue
-        end = closing(block, m.end() - 1, "(", ")")
-        if end is None:
-            return None
-        args = split_args(block[m.end():end])
-        if any(_is_param(a, params) for a in args):
-            found.append((m.group(1), args, m.start()))
-    if len(found) != 1:
+    it is in an expression statement of the block itself (not an if's
+    condition or body), with no ``?:``, ``&&`` or ``||`` before it there
+    that may skip it."""
+    items = statements(block)  # None: a loop, a nested block, an else...
+    if items is None:
         return None
-    callee, args, at = found[0]
-    return (callee, args) if _own_statement(block, at) else None
+    found: list[tuple[str, list[str], bool]] = []
+    for kind, text, body in items:
+        for part, own in ((text, kind == "expr"), (body, False)):
+            for m in _CALL.finditer(part):
+                if m.group(1) in _NOT_CALLS:
+                    continue
+                end = close_after(part, m.end() - 1)
+                if end is None:
+                    return None
+                args = split_args(part[m.end():end - 1])
+                if any(_is_param(a, params) for a in args):
+                    found.append((m.group(1), args,
+                                  own and _CHOICE.search(part, 0, m.start()) is None))
+    if len(found) != 1 or not found[0][2]:
+        return None
+    return found[0][0], found[0][1]
 
 
 def _is_param(arg: str, params: list[str]) -> bool:
@@ -91,23 +98,3 @@ def _is_param(arg: str, params: list[str]) -> bool:
     a = arg.strip().lstrip("(&* \t")
     head = re.match(r"[A-Za-z_]\w*", a)
     return head is not None and head.group() in params and "(" not in a[head.end():]
-
-
-def _own_statement(block: str, at: int) -> bool:
-    """Is the text at ``at`` in a statement of the block itself (depth 0 of
-    its braces), with no test or choice before it in that statement?"""
-    depth, parens, start = 0, 0, 0
-    for i, c in enumerate(block[:at]):
-        if c == "{":
-            depth += 1
-        elif c == "}":
-            depth -= 1
-            start = i + 1
-        elif c == "(":
-            parens += 1
-        elif c == ")":
-            parens -= 1
-        elif c == ";" and depth == 0 and parens == 0:
-            # Not a for's header's: the loop is the statement.
-            start = i + 1
-    return depth == 0 and _UNDER.search(block[start:at]) is None

@@ -20,7 +20,6 @@ from xenpatch.analysis.actions import fill_actions
 from xenpatch.analysis.asserted import ASSERTS, asserted_held
 from xenpatch.analysis.config import AnalysisConfig
 from xenpatch.analysis.events import Resolved
-from xenpatch.analysis.exprmacros import given_calls
 from xenpatch.analysis.extmemo import of_mapping
 from xenpatch.analysis.filetable import through_macro, without_stubs
 from xenpatch.analysis.functions import FunctionInfo, collect, collected, fresh_copy, parameters
@@ -127,6 +126,9 @@ class FileAnalysis:
             # the name's first definition in the file (an #else's one-call
             # form after it is another build's); one whose call is the lock
             # API's is stmtmacros.py's to read, or nobody's.
+            # Imported here: most files define no such macro.
+            from xenpatch.analysis.exprmacros import given_calls
+
             names = self.table.names()
             for n, w in given_calls(src.raw).items():
                 if n not in names and w.target not in names and n not in self.table.wrappers:

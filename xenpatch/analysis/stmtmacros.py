@@ -61,7 +61,7 @@ _TWO_WORDS = re.compile(r"\w\s+\w")
 _STEP = re.compile(r"(?:\+\+|--)\s*([^;]+)|([^;]+?)\s*(?:\+\+|--)")
 
 
-def _close(text: str, at: int) -> int | None:
+def close_after(text: str, at: int) -> int | None:
     """The index after the bracket closing the one at ``at``."""
     stack: list[str] = []
     for m in _TOKEN.finditer(text, at):
@@ -107,7 +107,7 @@ def statements(text: str) -> list[tuple[str, str, str]] | None:
         if i >= n:
             return out
         if (m := _IF.match(text, i)) is not None:
-            close = _close(text, m.end() - 1)
+            close = close_after(text, m.end() - 1)
             if close is None:
                 return None
             cond = text[m.end():close - 1]
@@ -115,7 +115,7 @@ def statements(text: str) -> list[tuple[str, str, str]] | None:
             while j < n and text[j].isspace():
                 j += 1
             if j < n and text[j] == "{":
-                end = _close(text, j)
+                end = close_after(text, j)
                 if end is None:
                     return None
                 body, i = text[j + 1:end - 1], end
@@ -144,7 +144,7 @@ def _call(stmt: str) -> tuple[str, str] | None:
     m = _CALL.fullmatch(stmt)
     if m is None:
         return None
-    close = _close(stmt, m.start(2) - 1)
+    close = close_after(stmt, m.start(2) - 1)
     return (m.group(1), m.group(2)) if close == len(stmt) else None
 
 
