@@ -194,8 +194,8 @@ def _loop_macro(src: SourceFile, cond: Node | None) -> tuple[str, tuple[int, int
         return None
     if p is None or p.type != "while_statement" or src.raw.startswith(b"while", p.start_byte):
         return None
-    text = " ".join(src.raw[p.start_byte:args.end_byte].decode(errors="replace").split())
-    return (text if len(text) <= 60 else text[:57] + "..."), src.line_col(p.start_byte)
+    return _clip(src.raw[p.start_byte:args.end_byte].decode(errors="replace")), \
+        src.line_col(p.start_byte)
 
 
 def _assigned(src: SourceFile, n: Node) -> set[bytes]:
@@ -218,7 +218,10 @@ def _assigned(src: SourceFile, n: Node) -> set[bytes]:
 
 
 def _short(src: SourceFile, n: Node | None) -> str:
-    if n is None:
-        return ""
-    t = " ".join(src.text(n).split())
+    return "" if n is None else _clip(src.text(n))
+
+
+def _clip(text: str) -> str:
+    """A step's text on one line, at most 60 characters."""
+    t = " ".join(text.split())
     return t if len(t) <= 60 else t[:57] + "..."
