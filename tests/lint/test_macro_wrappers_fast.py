@@ -14,9 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xenpatch.analysis.headers import _DEFINE, _param, macro_wrappers, split_args
+from xenpatch.analysis.headers import _param, macro_wrappers, split_args
 from xenpatch.analysis.lockkeys import balanced_parens
 from xenpatch.analysis.locktable import Wrapper
+from xenpatch.c.patterns import FN_DEFINE
 from xenpatch.c.source import directives
 
 _WORD = re.compile(r"\w+")
@@ -25,7 +26,7 @@ _WORD = re.compile(r"\w+")
 def _plain(raw: bytes) -> dict[str, Wrapper]:
     """macro_wrappers() as it was, each regex asked of every #define."""
     out: dict[str, Wrapper] = {}
-    for m in directives(_DEFINE, raw):
+    for m in directives(FN_DEFINE, raw):
         body = re.sub(rb"\\\r?\n", b" ", m.group(3)).decode(errors="replace").strip()
         if "##" in body or not body:
             continue

@@ -35,7 +35,8 @@ from xenpatch.analysis import headers as hdr
 from xenpatch.analysis.fnptrs import code_only
 from xenpatch.analysis.irqstate import IrqTable
 from xenpatch.c.brackets import closing
-from xenpatch.c.source import FN_DEFINE, directives
+from xenpatch.c.patterns import FN_DEFINE
+from xenpatch.c.source import directives
 from xenpatch.c.texts import read_bytes
 
 if TYPE_CHECKING:

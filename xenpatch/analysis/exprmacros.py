@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import re
 
-from xenpatch.analysis.headers import _DEFINE, define_body, define_params, split_args, templated
+from xenpatch.analysis.headers import define_body, define_params, split_args, templated
 from xenpatch.analysis.locktable import Wrapper
 from xenpatch.analysis.stmtmacros import close_after, statements
+from xenpatch.c.patterns import FN_DEFINE
 
 # A name and its opening parenthesis; the argument list is found by
 # counting brackets.
@@ -47,7 +48,7 @@ def given_calls(raw: bytes) -> dict[str, Wrapper]:
 
     out: dict[str, Wrapper] = {}
     seen: set[bytes] = set()
-    for m in directives(_DEFINE, raw):
+    for m in directives(FN_DEFINE, raw):
         if m.group(1) in seen:
             continue
         seen.add(m.group(1))

@@ -30,8 +30,8 @@ from tree_sitter import Node
 
 from xenpatch.c import fields as fid
 from xenpatch.c.cfg import call_args, call_name
-from xenpatch.c.patterns import whole_word
-from xenpatch.c.source import FN_DEFINE, SourceFile, directives
+from xenpatch.c.patterns import FN_DEFINE, whole_word
+from xenpatch.c.source import SourceFile, directives
 
 # A call site: (the calling function's definition node, the call).
 Site = tuple[Node, Node]

@@ -21,15 +21,11 @@ from xenpatch.analysis.headertexts import tree_header_dirs
 from xenpatch.analysis.lockkeys import balanced_parens
 from xenpatch.analysis.locktable import Stated, Wrapper
 from xenpatch.c.noreturn import declared
-from xenpatch.c.patterns import LINE_REST
+from xenpatch.c.patterns import FN_DEFINE
 from xenpatch.c.texts import read_bytes
 
 T = TypeVar("T")
 
-# Searched for with source.directives(): a #define at the start of a line.
-_DEFINE = re.compile(
-    rb"#[ \t]*+define[ \t]++([A-Za-z_]\w*+)\(([^)]*+)\)[ \t]*+(" + LINE_REST + rb")"
-)
 # A call of a name containing "lock" (unlock too).  Written this way, not
 # as \b\w*lock\w*\s*\(, it matches in the same texts: any "lock" lies in a word
 # whose start satisfies \b; but starting from the literal lets the regex
@@ -84,7 +80,7 @@ def macro_wrappers(raw: bytes) -> dict[str, Wrapper]:
     # A cold single-file run reads every #define of hundreds of headers
     # here: each regex is asked only where its text can match.
     out: dict[str, Wrapper] = {}
-    for m in directives(_DEFINE, raw):
+    for m in directives(FN_DEFINE, raw):
         body = define_body(m)
         if body is None:
             continue
@@ -134,7 +130,7 @@ def macro_wrappers(raw: bytes) -> dict[str, Wrapper]:
 
 
 def define_body(m: re.Match[bytes]) -> str | None:
-    """A ``_DEFINE`` match's body as text, its continuations joined and
+    """A ``FN_DEFINE`` match's body as text, its continuations joined and
     comments blanked; None for an empty one or one pasting tokens."""
     text = m.group(3)
     if b"\\" in text:
@@ -148,7 +144,7 @@ def define_body(m: re.Match[bytes]) -> str | None:
 
 
 def define_params(m: re.Match[bytes]) -> list[str]:
-    """A ``_DEFINE`` match's parameter names."""
+    """A ``FN_DEFINE`` match's parameter names."""
     return [p.strip() for p in m.group(2).decode().split(",") if p.strip()]
 
 

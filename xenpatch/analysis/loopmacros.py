@@ -43,7 +43,8 @@ from xenpatch.analysis.lockkeys import balanced_parens
 from xenpatch.c import fields as fid
 from xenpatch.c.brackets import closing
 from xenpatch.c.cfg import Cfg, Kind
-from xenpatch.c.source import FN_DEFINE, SourceFile, directives
+from xenpatch.c.patterns import FN_DEFINE
+from xenpatch.c.source import SourceFile, directives
 
 _CONTINUED = re.compile(rb"\\\r?\n")
 _COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)

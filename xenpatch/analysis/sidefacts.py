@@ -37,7 +37,8 @@ from tree_sitter import Node
 from xenpatch.analysis.functions import FunctionInfo, strip_parens
 from xenpatch.c import fields as fid
 from xenpatch.c.cfg import Cfg, Kind
-from xenpatch.c.source import FN_DEFINE, SourceFile, directives, walk
+from xenpatch.c.patterns import FN_DEFINE
+from xenpatch.c.source import SourceFile, directives, walk
 
 # An expression tracked: a variable, or fields reached from one.
 _TERM = re.compile(r"[A-Za-z_]\w*(?:(?:\.|->)[A-Za-z_]\w*)*")

@@ -26,7 +26,8 @@ from pathlib import Path
 from tree_sitter import Node
 
 from xenpatch.c import fields as fid
-from xenpatch.c.source import FN_DEFINE, SourceFile, directives, walk
+from xenpatch.c.patterns import FN_DEFINE
+from xenpatch.c.source import SourceFile, directives, walk
 from xenpatch.errors import XenpatchError
 
 

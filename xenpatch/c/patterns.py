@@ -15,6 +15,13 @@ from functools import lru_cache
 # with it, nothing after it to give bytes back to.
 LINE_REST = rb"[^\n]*+(?:(?<=\\)\n[^\n]*+|(?<=\\\r)\n[^\n]*+)*+"
 
+# A function-like #define opening a line (after blanks: directives(), which
+# finds it by its "#" rather than trying every byte for a line start): its
+# name, its parameters' text, its body with its continuation lines.  (The
+# runs of blanks, the name and the parameters possessive: what follows
+# each cannot match its last byte, so no other split of them matches.)
+FN_DEFINE = re.compile(rb"#[ \t]*+define[ \t]++([A-Za-z_]\w*+)\(([^)]*+)\)(" + LINE_REST + rb")")
+
 
 # Bytes a \w of a bytes pattern matches.
 _WORD = re.compile(rb"\w+")

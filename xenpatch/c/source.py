@@ -21,7 +21,6 @@ import tree_sitter_c
 from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
 from xenpatch.c.masking import MacroTable, mask
-from xenpatch.c.patterns import LINE_REST
 from xenpatch.errors import XenpatchError
 
 
@@ -280,12 +279,6 @@ def is_identifier_in(text: bytes, name: bytes) -> bool:
     return False
 
 
-# A function-like #define opening a line (after blanks: directives(), which
-# finds it by its "#" rather than trying every byte for a line start): its
-# name, its parameters' text, its body with its continuation lines.  (The
-# runs of blanks, the name and the parameters possessive: what follows
-# each cannot match its last byte, so no other split of them matches.)
-FN_DEFINE = re.compile(rb"#[ \t]*+define[ \t]++([A-Za-z_]\w*+)\(([^)]*+)\)(" + LINE_REST + rb")")
 
 
 def directives(pattern: re.Pattern[bytes], raw: bytes) -> Iterator[re.Match[bytes]]:
