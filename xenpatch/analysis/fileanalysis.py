@@ -131,7 +131,7 @@ class FileAnalysis:
 
             names = self.table.names()
             for n, w in given_calls(src.raw).items():
-                if n not in names and w.target not in names and n not in self.table.wrappers:
+                if n not in names and w.target not in names:
                     self.macro_calls[n] = w
         # Summaries of other files' functions (a second pass over the tree).
         self.external: Mapping[str, Summary] = external or {}
