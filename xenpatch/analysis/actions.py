@@ -417,8 +417,8 @@ def fill_actions(
                         line, _ = src.line_col(n.start_byte)
                         # "obj->f = v = try()": stored once v holds what the
                         # try left in it (its act comes after its assignment).
-                        var, chained = stored
-                        store = StoreAct(var, squash(src.text(n)), line)
+                        var, chained, kept = stored
+                        store = StoreAct(var, squash(src.text(n)), line, kept)
                         events.append((n.end_byte + 1, 1, store) if chained else
                                       (n.end_byte, -n.start_byte, store))
                     act = assign_act(src, n, info, repeated_ids, conds_naming, fv)

@@ -125,11 +125,14 @@ def _bound_of(src: SourceFile, rhs: Node | None, bounds: Iterable[str]) -> str |
     return next((t for t in sorted(bounds) if t.rpartition("<")[0] == x), None)
 
 
-def stored_pointer(src: SourceFile, n: Node, info: FunctionInfo) -> tuple[str, bool] | None:
-    """``obj->field = v`` (or into a global): (v, a local or parameter, kept
-    where the function's end does not reach; whether v is itself assigned
-    there, ``obj->field = v = take()``); None for any other assignment
-    (into a local, of an expression)."""
+def stored_pointer(src: SourceFile, n: Node, info: FunctionInfo,
+                   ) -> tuple[str, bool, str] | None:
+    """``obj->field = v`` (or into a global, or ``*out = v`` of a pointer
+    parameter): (v, a local or parameter, kept where the function's end
+    does not reach; whether v is itself assigned
+    there, ``obj->field = v = take()``; where it is kept, ``obj->field``
+    squashed); None for any other assignment (into a local, of an
+    expression)."""
     if n.type != "assignment_expression":
         return None
     op = n.child_by_field_id(fid.OPERATOR)
@@ -149,12 +152,16 @@ def stored_pointer(src: SourceFile, n: Node, info: FunctionInfo) -> tuple[str, b
     if var not in info.locals and var not in info.params:
         return None
     lhs = squash(src.text(strip_parens(left)))
+    if (o := out_param(src, strip_parens(left))) is not None and o[1:] in info.params:
+        # "*out = v": handed to the caller through its out-parameter, as a
+        # returned pointer is (a lookup handing back the domain it locked).
+        return var, chained, lhs
     head = re.match(r"[A-Za-z_]\w*", lhs)
     # A parameter is a local of the function too: "keep = d" keeps d here.
     if head is None or ("->" not in lhs and (
             head.group(0) in info.locals or head.group(0) in info.params)):
         return None
-    return var, chained
+    return var, chained, lhs
 
 
 def _plain_assignment(n: Node) -> bool:

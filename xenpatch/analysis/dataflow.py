@@ -19,7 +19,7 @@ from dataclasses import replace
 
 from xenpatch.analysis import flagbits, irqstate, values
 from xenpatch.analysis.entrykeys import entry_held_keys, first_entry_release, names_indirectly
-from xenpatch.analysis.equalities import named_here
+from xenpatch.analysis.equalities import kept_in_object, named_here
 from xenpatch.analysis.events import (
     ASSERTED,
     AssignAct,
@@ -87,6 +87,8 @@ class Engine:
         # (line, via, key) of the effects that made a lock or a path unknown.
         self.unknowns: set[tuple[int, str, str]] = set()
         self._guard_memo: dict[int, tuple[OpAct, ...]] = {}
+        # (field path, variable) of the function's stores p->f = v (_kept_edges).
+        self._stores: frozenset[tuple[str, str]] | None = None
         self._release_loops: ReleaseLoops | None = None
 
     def run(self) -> Result:
@@ -212,6 +214,8 @@ class Engine:
             f = self.cfg.nodes[n].succ[1]
             k = "?" + br.on_false
             out = [(x, st.with_fact(k, "T" if x == f else "F")) for x, st in out]
+        if br is not None and br.text is not None and self.path_sensitive:
+            out = self._kept_edges(n, br.text, out)
         skipped = self._guarded_releases(n)
         if skipped:
             # "if ( taken(i) ) unlock(&a[i].lock)": which elements a loop
@@ -228,6 +232,33 @@ class Engine:
             # Leaving a loop of such releases (analysis/releaseloops.py).
             out = [(x, self._may_be_released(st, left[x]) if x in left else st) for x, st in out]
         return out
+
+    def _kept(self, s: State, var: str, line: int, via: str) -> State:
+        """A reference held through *var, and var kept in a longer-lived
+        object: handed on there (released later by whoever reads it back)
+        or still the function's to drop.  Which, nothing here tells:
+        unknown from here, neither a leak nor a release."""
+        cur = s.get("*" + var)
+        if cur is None or cur.unknown or cur.kind not in HANDED_ON:
+            return s
+        self.unknowns.add((line, via, cur.key))
+        return s.with_held(replace(cur, unknown=True), cur.key)
+
+    def _kept_edges(self, n: int, text: str,
+                    out: list[tuple[int, State]]) -> list[tuple[int, State]]:
+        """Along the edges where ``v == p->f`` holds and the function hands
+        v on by ``p->f = v`` elsewhere, v is as kept there as after that
+        store (equalities.kept_in_object())."""
+        if self._stores is None:
+            self._stores = frozenset(
+                (a.path, a.var) for acts in self.info.acts for a in acts
+                if isinstance(a, StoreAct))
+        v = kept_in_object(text, self._stores) if self._stores else None
+        if v is None:
+            return out
+        line = self.cfg.nodes[n].line
+        return [(x, self._kept(st, v, line, text) if st.fact("?" + text) == "T" else st)
+                for x, st in out]
 
     def _guarded_releases(self, n: int) -> tuple[OpAct, ...]:
         """The releases of a collective lock (an element's lock taken in a
@@ -447,15 +478,7 @@ class Engine:
         if isinstance(act, RenameAct):
             return [renamed(s, act.path, self.info.aliases)]
         if isinstance(act, StoreAct):
-            # A reference held through *v and v kept in a longer-lived
-            # object: handed on there (released later by whoever reads it
-            # back) or still the function's to drop.  Which, nothing here
-            # tells: unknown from here, neither a leak nor a release.
-            cur = s.get("*" + act.var)
-            if cur is not None and not cur.unknown and cur.kind in HANDED_ON:
-                self.unknowns.add((act.line, act.via, cur.key))
-                return [s.with_held(replace(cur, unknown=True), cur.key)]
-            return [s]
+            return [self._kept(s, act.var, act.line, act.via)]
         if isinstance(act, FreeAct):
             # The lock went with the object holding it: nothing to release,
             # nor to leak (a primed key is an older object's).

@@ -82,6 +82,24 @@ def equal_names(key: str, facts: Iterable[tuple[str, str]],
     return out
 
 
+def kept_in_object(text: str, stores: frozenset[tuple[str, str]]) -> str | None:
+    """The variable ``v`` of a fact ``v==p->f`` (either order) where the
+    function itself hands ``v`` on by the store ``p->f = v`` on some path
+    (``stores``: its (field path, variable) pairs, assignments.py's
+    stored_pointer()).  Where the fact holds, the object already keeps
+    ``v`` there as the store would leave it (a transitive grant's domain
+    its active entry holds from an earlier pin).  Equality with a field
+    the function never stores into says nothing of a hand-off: ``d ==
+    current->domain`` after a lookup is no reason to keep ``d`` locked."""
+    sides = text.split("==")
+    if len(sides) != 2:
+        return None
+    for v, p in (sides, sides[::-1]):
+        if (p, v) in stores:
+            return v
+    return None
+
+
 def variable_comparisons(src: SourceFile, cfg: Cfg, names: set[str]) -> set[str]:
     """``a == b`` / ``a != b`` of two of ``names`` (the function's
     variables) in an if, as condition facts: the engine keeps them on each

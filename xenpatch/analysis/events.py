@@ -121,6 +121,7 @@ class StoreAct:
     var: str
     via: str  # the assignment's text, for -v
     line: int
+    path: str = ""  # where v is kept: the assignment's left side, squashed
 
 
 @dataclass(frozen=True)
