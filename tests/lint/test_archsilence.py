@@ -80,3 +80,20 @@ def test_the_hooks_run_of_several_builds_files_at_once_agrees() -> None:
     want = trees.wanted(TREE)
     assert {r.path: sorted((f.line, f.check) for f in r.findings) for r in got} == \
         {r: want[r] for r in rels}
+
+
+def test_the_hooks_second_run_of_several_builds_files_reads_what_the_first_kept() -> None:
+    # The same commit's files again (a second `git commit` attempt): each
+    # build's run takes what it kept, and only its own files' exports (the
+    # other builds' files are no part of its tree: their kept exports are
+    # of another plan, and reading them as its own crashed this run).
+    from xenpatch.lint.run import lint_files
+
+    rels = ["arch/x86/hvm/fault.c", "arch/x86/mm/access.c", "arch/arm/fault.c",
+            "common/vm_event.c"]
+    want = trees.wanted(TREE)
+    for _ in range(2):
+        got = lint_files([(TREE / r, r) for r in rels], jobs=1)
+        assert [r.error for r in got] == [None] * len(rels)
+        assert {r.path: sorted((f.line, f.check) for f in r.findings) for r in got} == \
+            {r: want[r] for r in rels}

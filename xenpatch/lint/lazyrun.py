@@ -70,7 +70,9 @@ def lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str | 
     texts = {item: over[item[0]] if item[0] in over else _read(item[0]) for item in files}
     # Where what is kept about a file goes (None: nowhere).
     kept = {item: (rels[item] if item[0] not in over else None) for item in files}
-    asked = {r for r in rels.values() if r is not None}
+    # The files of this run's build (the others' are no part of its tree:
+    # their kept exports are of their own build's plan, if any).
+    asked = {r for item in files if (r := rels[item]) is not None}
     mine = [kept[item] for item in files]
     every_file = sorted(files, key=lambda f: -_size(f[0]))
     with ExitStack() as stack:
