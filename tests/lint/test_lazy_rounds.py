@@ -96,3 +96,22 @@ def test_a_budget_that_stops_the_later_round_is_a_gap_not_a_clean_bill(
     assert [(n, why.split(":")[0]) for n, _, why in r.undecided] == \
         [("obj_put", "called holding a lock")]
     assert "a whole-tree run decides it" in r.undecided[0][2]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_with_other_files_of_the_commit_it_finds_what_it_finds_alone(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int) -> None:
+    # A commit touching slab.c and another file: the hook's run over both
+    # gives slab.c the later round it gets alone (it ran on the one-file
+    # path only, and a run over several files said nothing of the round it
+    # skipped).
+    xen = _tree(tmp_path)
+    (xen / "common" / "tick.c").write_text(
+        "int ticks;\n\nvoid tick(void)\n{\n    ticks++;\n}\n")
+    rels = ["common/slab.c", "common/tick.c"]
+    for i in range(2):  # cold, then with what the first run kept
+        monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / f"cache{jobs}"))
+        got = {r.path: r for r in lint_files([(xen / r, r) for r in rels], jobs=jobs)}
+        assert [(f.line, f.check) for f in got["common/slab.c"].findings] == \
+            expected(FIXTURE / "common" / "slab.c"), i
+        assert got["common/tick.c"].findings == []

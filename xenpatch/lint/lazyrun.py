@@ -173,12 +173,16 @@ def lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str | 
             own += [r.exports for item, r in zip(work, first, strict=True) if rels[item] is None]
             exports = _exports(plan, every, asked, own)
             second = passmaps.second(work, first, exports, mapper, raws=raws)
+            config()  # the later rounds run here (workers.again, as _alone()'s)
             out = []
             for item, raw, r, b in zip(work, raws, first, second, strict=True):
-                extra, read, undecided, searched = _witnessed(item, plan, r.exports, b, None)
+                # Each file's later round, as it gets alone: a commit's
+                # other files change nothing of what its own lint follows.
+                b, given, later = _later(item, raw, plan, r.held_calls, exports, r.exports, b)
+                extra, read, undecided, searched = _witnessed(item, plan, r.exports, b, later)
                 if read is not None:
                     witnessed[item] = read
-                out.append(_noted(_with_callers(item, raw, cache, r.exports, exports, b,
+                out.append(_noted(_with_callers(item, raw, cache, r.exports, given, b,
                                                 extra=extra), undecided, searched))
             return out, exports
 
