@@ -190,8 +190,16 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "commits": len(rows), "replayed": len(ran),
         "files": sum(len(r["files"]) for r in ran),
-        "patch_blocks": [r["commit"] for r in ran if r["patch"]["exit"] == 1],
-        "plain_blocks": [r["commit"] for r in ran if r["plain"]["exit"] == 1],
+        "patch_blocks": [r["commit"] for r in ran if _blocks(r["patch"])],
+        "plain_blocks": [r["commit"] for r in ran if _blocks(r["plain"])],
+        # A crash exits 1 too (Python's status for an uncaught exception):
+        # the hook stops the commit without a finding to show.
+        "crashes": [r["commit"] for r in ran
+                    if "Traceback" in r["patch"]["stderr"] + r["plain"]["stderr"]],
+        # The patch mode's findings are the plain run's, less the old ones:
+        # one the plain run lacks is a difference between two runs of the
+        # same files (the cache, a bound).
+        "patch_not_in_plain": [r["commit"] for r in ran if _extra(r)],
         "patch_exits": _count(r["patch"]["exit"] for r in ran),
         "plain_exits": _count(r["plain"]["exit"] for r in ran),
         # Exit 3 stops a commit too, unless the hook passes --partial.
@@ -207,6 +215,19 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _blocks(run: dict[str, Any]) -> bool:
+    return run["exit"] == 1 and "Traceback" not in run["stderr"]
+
+
+def _extra(row: dict[str, Any]) -> list[dict[str, Any]]:
+    """The patch mode's findings that the plain run of the same files does
+    not report (compared without line numbers)."""
+    def same(f: dict[str, Any]) -> tuple[str, ...]:
+        return (f["path"], f["function"], f["id"], f["lock"] or "")
+    plain = {same(f) for f in row["plain"]["findings"]}
+    return [f for f in row["patch"]["findings"] if same(f) not in plain]
+
+
 def _count(values: Any) -> dict[str, int]:
     out: dict[str, int] = {}
     for v in values:
@@ -220,7 +241,7 @@ def show(rows: list[dict[str, Any]], figs: dict[str, Any]) -> None:
     print(f"patch mode (--since C^): exits {figs['patch_exits']}, "
           f"{len(figs['patch_blocks'])} commit(s) blocked")
     for r in rows:
-        if r["files"] and r["patch"]["exit"] == 1:
+        if r["files"] and _blocks(r["patch"]):
             print(f"  {r['commit'][:12]} {r['date']} {r['subject'][:70]}")
             for f in r["patch"]["findings"]:
                 print(f"    {f['path']}:{f['line']} {f['function']} [{f['id']}] "
@@ -228,11 +249,17 @@ def show(rows: list[dict[str, Any]], figs: dict[str, Any]) -> None:
     print(f"plain hook: exits {figs['plain_exits']}, "
           f"{len(figs['plain_blocks'])} commit(s) blocked")
     for r in rows:
-        if r["files"] and r["plain"]["exit"] == 1:
+        if r["files"] and _blocks(r["plain"]):
             print(f"  {r['commit'][:12]} {r['subject'][:60]}")
             for f in r["plain"]["findings"]:
                 print(f"    {f['path']}:{f['line']} {f['function']} [{f['id']}] "
                       f"{f['message'][:90]}")
+    if figs["crashes"]:
+        print(f"crashed (a traceback, exit 1): {len(figs['crashes'])} commit(s): "
+              + ", ".join(c[:12] for c in figs["crashes"]))
+    if figs["patch_not_in_plain"]:
+        print("patch-mode findings the plain run lacks: "
+              + ", ".join(c[:12] for c in figs["patch_not_in_plain"]))
     print(f"exit 3 (incomplete: blocks unless --partial): patch mode "
           f"{len(figs['patch_incomplete'])}, plain {len(figs['plain_incomplete'])} commit(s)")
     if figs["trouble"]:
@@ -264,8 +291,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", type=Path,
                     help="the hook's XENPATCH_CACHE (default: a fresh one, removed after)")
     ap.add_argument("--json", type=Path, help="write every run's record here")
+    ap.add_argument("--show", type=Path, metavar="JSON",
+                    help="print the figures of a replay written by --json, and exit")
     ap.add_argument("--mirror", type=Path, default=MIRROR, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.show is not None:
+        rows = json.loads(args.show.read_text())["commits"]
+        for r in rows:
+            for mode in ("patch", "plain"):
+                if mode in r:  # a record written before "trouble" was
+                    r[mode].setdefault("trouble", trouble(r[mode]["stderr"]))
+        show(rows, summary(rows))
+        return 0
     if not (args.mirror / "HEAD").exists():
         print("skipped: no mirror")
         return 0

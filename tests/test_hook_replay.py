@@ -106,3 +106,20 @@ def test_progress_and_status_are_no_trouble() -> None:
     err = ("\r3/7\r7/7\nxenpatch lint: incomplete: 1 check(s) left undecided\n")
     assert bench.trouble(err) == ""
     assert "Traceback" in bench.trouble(err + "Traceback (most recent call last):\n")
+
+
+def _run(exit_: int, stderr: str = "", findings: list[dict] | None = None) -> dict:
+    return {"exit": exit_, "findings": findings or [], "wall": 1.0, "cpu": 1.0,
+            "stderr": stderr, "trouble": stderr}
+
+
+def test_a_crash_is_no_block_and_extra_findings_are_named() -> None:
+    bench = _bench()
+    leak = {"path": "a.c", "function": "f", "id": "XL001", "lock": "l", "line": 3}
+    rows = [
+        {"commit": "c1", "files": ["a.c"], "patch": _run(0), "plain": _run(1, "Traceback ...")},
+        {"commit": "c2", "files": ["a.c"], "patch": _run(1, findings=[leak]), "plain": _run(0)},
+    ]
+    figs = bench.summary(rows)
+    assert figs["crashes"] == ["c1"] and figs["plain_blocks"] == []
+    assert figs["patch_blocks"] == ["c2"] and figs["patch_not_in_plain"] == ["c2"]
