@@ -164,3 +164,25 @@ def test_a_take_added_above_an_old_one_is_the_new_one(tmp_path: Path, capsys) ->
     [new] = json.loads(out)["findings"]
     assert new["line"] == new_return
     assert new["fingerprint"] == every[new_return]
+
+
+def test_a_moved_file_keeps_its_old_findings(tmp_path: Path, capsys) -> None:
+    """A file moved by the change (git sees a rename, the text edited a
+    little): its findings are compared with the file's at its old path,
+    so the old leak is not new."""
+    text = (fixtures_dir() / "lint" / "sincerename" / "moved.c").read_text()
+    r = tmp_path / "repo"
+    (r / "common").mkdir(parents=True)
+    (r / "common" / "nodes.c").write_text(text)
+    _git(r, "init", "-q")
+    _git(r, "add", "-A")
+    _git(r, "commit", "-q", "-m", "base")
+    (r / "common" / "tree").mkdir()
+    _git(r, "mv", "common/nodes.c", "common/tree/nodes.c")
+    moved = r / "common" / "tree" / "nodes.c"
+    moved.write_text(text.replace("also edits this comment", "edits this line"))
+    _git(r, "add", "-A")
+    rc, out, _ = _run(["-q", str(moved)], capsys)
+    assert rc == 1 and len(out.splitlines()) == 1
+    rc, out, err = _run(["-q", "--since", "HEAD", str(moved)], capsys)
+    assert (rc, out) == (0, ""), err

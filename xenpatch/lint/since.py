@@ -20,9 +20,11 @@ from xenpatch.lint.run import lint_files
 
 
 def old_contents(rev: str, files: list[tuple[Path, str]]) -> dict[Path, bytes | None]:
-    """Each file's content at ``rev`` (None: absent there)."""
+    """Each file's content at ``rev``, at its path or the one git sees it
+    renamed from (None: absent there)."""
     from xenpatch import git
     from xenpatch.errors import XenpatchError
+    from xenpatch.git.repo import renamed_from
 
     out: dict[Path, bytes | None] = {}
     tops: dict[Path, Path] = {}
@@ -38,7 +40,12 @@ def old_contents(rev: str, files: list[tuple[Path, str]]) -> dict[Path, bytes | 
         try:
             if top not in sha:
                 sha[top] = git.resolve(top, rev)
-            out[path] = git.read_blob(top, sha[top], real.relative_to(top).as_posix())
+            rel = real.relative_to(top).as_posix()
+            out[path] = git.read_blob(top, sha[top], rel)
+            if out[path] is None:
+                # A file moved since: its old findings are not new.
+                was = renamed_from(top, sha[top], rel)
+                out[path] = git.read_blob(top, sha[top], was) if was is not None else None
         except XenpatchError as exc:
             raise UsageError(f"{exc.what}: {exc.reason}") from exc
     return out
