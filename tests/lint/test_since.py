@@ -136,3 +136,53 @@ def test_api_new_findings_across_two_clones(tmp_path: Path) -> None:
     # Without the roots, every file differs by name: all findings are new.
     assert len(api.new_findings(before, after)) == 2
     assert api.new_findings(after, after) == []
+
+
+def test_a_take_added_above_an_old_one_is_the_new_one(tmp_path: Path, capsys) -> None:
+    """A leak of a lock added in a function above an old leak of the same
+    lock: the occurrence numbers of both move, the old one's code does not.
+    The new one (its return -7) is reported, with the fingerprint the
+    report of all gives it; the old one (return -1) is not."""
+    import json
+
+    shapes = fixtures_dir() / "lint" / "sinceshift"
+    r = tmp_path / "repo"
+    r.mkdir()
+    a = r / "a.c"
+    a.write_bytes((shapes / "before.c").read_bytes())
+    _git(r, "init", "-q")
+    _git(r, "add", "-A")
+    _git(r, "commit", "-q", "-m", "base")
+    a.write_bytes((shapes / "after.c").read_bytes())
+    lines = a.read_text().splitlines()
+    new_return = next(i for i, t in enumerate(lines, 1) if "return -7;" in t)
+    rc, out, _ = _run(["--format", "json", str(a)], capsys)
+    every = {f["line"]: f["fingerprint"] for f in json.loads(out)["findings"]}
+    assert rc == 1 and new_return in every and len(every) == 2
+    rc, out, err = _run(["--format", "json", "--since", "HEAD", str(a)], capsys)
+    assert rc == 1, err
+    [new] = json.loads(out)["findings"]
+    assert new["line"] == new_return
+    assert new["fingerprint"] == every[new_return]
+
+
+def test_a_moved_file_keeps_its_old_findings(tmp_path: Path, capsys) -> None:
+    """A file moved by the change (git sees a rename, the text edited a
+    little): its findings are compared with the file's at its old path,
+    so the old leak is not new."""
+    text = (fixtures_dir() / "lint" / "sincerename" / "moved.c").read_text()
+    r = tmp_path / "repo"
+    (r / "common").mkdir(parents=True)
+    (r / "common" / "nodes.c").write_text(text)
+    _git(r, "init", "-q")
+    _git(r, "add", "-A")
+    _git(r, "commit", "-q", "-m", "base")
+    (r / "common" / "tree").mkdir()
+    _git(r, "mv", "common/nodes.c", "common/tree/nodes.c")
+    moved = r / "common" / "tree" / "nodes.c"
+    moved.write_text(text.replace("also edits this comment", "edits this line"))
+    _git(r, "add", "-A")
+    rc, out, _ = _run(["-q", str(moved)], capsys)
+    assert rc == 1 and len(out.splitlines()) == 1
+    rc, out, err = _run(["-q", "--since", "HEAD", str(moved)], capsys)
+    assert (rc, out) == (0, ""), err

@@ -129,6 +129,21 @@ def read_blob(repo_dir: str | os.PathLike[str], rev: str, path: str) -> bytes | 
     return obj.data if isinstance(obj, pygit2.Blob) else None
 
 
+def renamed_from(repo_dir: str | os.PathLike[str], rev: str, path: str) -> str | None:
+    """The path at ``rev`` of the file that the index has at ``path``, when
+    git's rename detection (-M, 50 %) sees it renamed since (None: not)."""
+    repo = open_repo(repo_dir)
+    tree = repo.revparse_single(rev).peel(pygit2.Tree)
+    diff = repo.index.diff_to_tree(tree)
+    diff.find_similar()
+    for d in diff.deltas:
+        if d.status != pygit2.enums.DeltaStatus.RENAMED:
+            continue
+        if d.new_file.path == path:  # the tree is the old side, the index the new
+            return str(d.old_file.path)
+    return None
+
+
 def tree_dirs(repo_dir: str | os.PathLike[str], rev: str) -> frozenset[str]:
     """Every directory path (no trailing slash) in the tree of ``rev``."""
     repo = open_repo(repo_dir)

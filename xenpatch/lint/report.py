@@ -125,7 +125,7 @@ def to_json(results: list[FileResult], locator: Locator | None = None,
                 "fingerprint": fp,
                 "path_steps": [{"line": s.line, "col": s.col, "note": s.note} for s in f.flow],
             }
-            for f, fp in fingerprints(chosen, loc.name)
+            for f, fp in fingerprints(chosen, loc.name, findings_of(results))
         ],
         "not_analysed": [
             {"path": p, "function": n, "line": ln, "reason": why}
@@ -193,7 +193,7 @@ def to_sarif(results: list[FileResult], version: str = "0.1.0",
     index = {c.id: i for i, c in enumerate(CHECKS.values())}
     sarif_results = []
     chosen = findings_of(results) if findings is None else findings
-    for f, fp in fingerprints(chosen, loc.name):
+    for f, fp in fingerprints(chosen, loc.name, findings_of(results)):
         res: dict[str, Any] = {
             "ruleId": f.check,
             "ruleIndex": index[f.check],
@@ -289,7 +289,7 @@ def to_codequality(results: list[FileResult], locator: Locator | None = None,
             "severity": _SEVERITY.get(CHECKS[f.check].level, "major"),
             "location": {"path": loc.name(f.path), "lines": {"begin": f.line}},
         }
-        for f, fp in fingerprints(chosen, loc.name)
+        for f, fp in fingerprints(chosen, loc.name, findings_of(results))
     ]
 
 

@@ -13,16 +13,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from xenpatch.lint.findings import FileResult, Finding
-from xenpatch.lint.fingerprints import new_since
+from xenpatch.lint.fingerprints import Anchor, new_since
 from xenpatch.lint.inputs import UsageError
 from xenpatch.lint.locate import Locator, git_top
 from xenpatch.lint.run import lint_files
 
 
 def old_contents(rev: str, files: list[tuple[Path, str]]) -> dict[Path, bytes | None]:
-    """Each file's content at ``rev`` (None: absent there)."""
+    """Each file's content at ``rev``, at its path or the one git sees it
+    renamed from (None: absent there)."""
     from xenpatch import git
     from xenpatch.errors import XenpatchError
+    from xenpatch.git.repo import renamed_from
 
     out: dict[Path, bytes | None] = {}
     tops: dict[Path, Path] = {}
@@ -38,7 +40,12 @@ def old_contents(rev: str, files: list[tuple[Path, str]]) -> dict[Path, bytes | 
         try:
             if top not in sha:
                 sha[top] = git.resolve(top, rev)
-            out[path] = git.read_blob(top, sha[top], real.relative_to(top).as_posix())
+            rel = real.relative_to(top).as_posix()
+            out[path] = git.read_blob(top, sha[top], rel)
+            if out[path] is None:
+                # A file moved since: its old findings are not new.
+                was = renamed_from(top, sha[top], rel)
+                out[path] = git.read_blob(top, sha[top], was) if was is not None else None
         except XenpatchError as exc:
             raise UsageError(f"{exc.what}: {exc.reason}") from exc
     return out
@@ -58,4 +65,29 @@ def new_findings_since(rev: str, files: list[tuple[Path, str]], results: list[Fi
             raise UsageError(f"{r.error} (at {rev})")
     after = sorted((f for r in results for f in r.findings), key=Finding.sort_key)
     old = [f for r in before for f in r.findings]
-    return new_since(old, after, locator.name)
+    now: dict[Path, bytes | None] = {}
+    for path, _ in files:
+        try:
+            now[path] = path.read_bytes()
+        except OSError:
+            now[path] = None
+    return new_since(old, after, locator.name, (anchor(files, contents), anchor(files, now)))
+
+
+def anchor(files: list[tuple[Path, str]], texts: dict[Path, bytes | None]) -> Anchor:
+    """A finding's source text in ``texts``: its line's and its path's first
+    step's (the take), blanks ignored, so that a finding that only moved
+    has the same."""
+    lines: dict[str, list[bytes]] = {}
+    for path, display in files:
+        text = texts.get(path)
+        lines[display] = text.splitlines() if text is not None else []
+
+    def line(display: str, n: int) -> bytes:
+        got = lines.get(display, [])
+        return b" ".join(got[n - 1].split()) if 0 < n <= len(got) else b""
+
+    def of(f: Finding) -> str:
+        take = line(f.path, f.flow[0].line) if f.flow else b""
+        return (line(f.path, f.line) + b"\0" + take).decode("utf-8", "replace")
+    return of
