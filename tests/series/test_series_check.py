@@ -145,3 +145,42 @@ def test_changelog_placeholder_fails_until_written(make_repo, tmp_path):
     code, _, err = series(repo, f"{base}..HEAD", "-o", str(out), "--no-maintainers", "-v", "2",
                           "--check")
     assert code == 0, err
+
+
+def test_a_leak_added_above_an_old_one_is_the_new_one(make_repo, tmp_path):
+    """As lint --since: of a function's two leaks of one lock, the one
+    whose source text is new is reported, not the old one moved down."""
+    from xenpatch.paths import fixtures_dir
+
+    shapes = fixtures_dir() / "lint" / "sinceshift"
+    repo = make_repo()
+    base = commit(repo, {"xen/common/shift.c": HEADER + (shapes / "before.c").read_text()},
+                  "base with a known leak")
+    after = HEADER + (shapes / "after.c").read_text()
+    commit(repo, {"xen/common/shift.c": after}, "shift: a second take")
+    new_return = next(i for i, t in enumerate(after.splitlines(), 1) if "return -7;" in t)
+    code, _, err = series(repo, f"{base}..HEAD", "-o", str(tmp_path / "o"), "--check",
+                          "--cover", str(_cover(tmp_path)), "--no-maintainers")
+    assert code == 1, err
+    assert f"new lint finding: xen/common/shift.c:{new_return}: " in err, err
+    assert err.count("new lint finding") == 1
+
+
+def test_a_renamed_file_keeps_its_old_findings(make_repo, tmp_path):
+    """A patch moving a file with a known leak (git's rename, the text
+    edited a little) adds no finding."""
+    from xenpatch.paths import fixtures_dir
+
+    text = HEADER + (fixtures_dir() / "lint" / "sincerename" / "moved.c").read_text()
+    repo = make_repo()
+    base = commit(repo, {"xen/common/nodes.c": text}, "base with a known leak")
+    commit(repo, {"xen/common/nodes.c": None,
+                  "xen/common/tree/nodes.c": text.replace("also edits this comment",
+                                                          "edits this line")},
+           "nodes: move to tree/")
+    code, _, err = series(repo, f"{base}..HEAD", "-o", str(tmp_path / "o"), "--check",
+                          "--cover", str(_cover(tmp_path)), "--no-maintainers")
+    assert code == 0, err
+    assert "lint: no new finding" in err
+    [patch] = (tmp_path / "o").glob("v1-0001-*.patch")
+    assert "rename from xen/common/nodes.c" in patch.read_text()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -47,11 +47,18 @@ def lint_findings(paths: list[Path], root: Path) -> list[Finding]:
     return [replace(f, path=_relative(f.path, root)) for f in findings_of(results)]
 
 
-def new_findings_of(before: Iterable[Finding], after: Iterable[Finding]) -> list[Finding]:
-    """The findings of ``after`` whose fingerprints ``before`` lacks."""
-    from xenpatch.lint.fingerprints import new_since
+def new_findings_of(before: Iterable[Finding], after: Iterable[Finding],
+                    texts: tuple[Mapping[str, bytes | None], Mapping[str, bytes | None]]
+                    | None = None) -> list[Finding]:
+    """The findings of ``after`` whose fingerprints ``before`` lacks.
+    ``texts``: the files' texts on each side, by the findings' paths, as
+    ``lint --since`` has them: where a function has more findings of a
+    kind than before, the ones whose source text is new are the new ones
+    (fingerprints.new_since())."""
+    from xenpatch.lint.fingerprints import new_since, text_anchor
 
-    return new_since(before, after)
+    anchors = None if texts is None else (text_anchor(texts[0]), text_anchor(texts[1]))
+    return new_since(before, after, anchors=anchors)
 
 
 def new_findings(before: Iterable[FileResult], after: Iterable[FileResult], *,

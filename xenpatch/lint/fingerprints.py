@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from xenpatch.lint.findings import Finding
 
@@ -69,6 +69,23 @@ def fingerprints(
 
 
 Anchor = Callable[[Finding], str]
+
+
+def text_anchor(texts: Mapping[str, bytes | None]) -> Anchor:
+    """A finding's source text in ``texts`` (its path -> the file's text,
+    None: absent): its line's and its path's first step's (the take),
+    blanks ignored, so that a finding that only moved has the same."""
+    lines = {path: text.splitlines() if text is not None else []
+             for path, text in texts.items()}
+
+    def line(path: str, n: int) -> bytes:
+        got = lines.get(path, [])
+        return b" ".join(got[n - 1].split()) if 0 < n <= len(got) else b""
+
+    def of(f: Finding) -> str:
+        take = line(f.path, f.flow[0].line) if f.flow else b""
+        return (line(f.path, f.line) + b"\0" + take).decode("utf-8", "replace")
+    return of
 
 
 def new_since(before: Iterable[Finding], after: Iterable[Finding],

@@ -72,7 +72,7 @@ def lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str | 
     kept = {item: (rels[item] if item[0] not in over else None) for item in files}
     # The files of this run's build (the others' are no part of its tree:
     # their kept exports are of their own build's plan, if any).
-    asked = {r for item in files if (r := rels[item]) is not None}
+    asked = {rel for rel in (rels[item] for item in files) if rel is not None}
     mine = [kept[item] for item in files]
     every_file = sorted(files, key=lambda f: -_size(f[0]))
     with ExitStack() as stack:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from xenpatch.lint.findings import FileResult, Finding
-from xenpatch.lint.fingerprints import Anchor, new_since
+from xenpatch.lint.fingerprints import Anchor, new_since, text_anchor
 from xenpatch.lint.inputs import UsageError
 from xenpatch.lint.locate import Locator, git_top
 from xenpatch.lint.run import lint_files
@@ -75,19 +75,5 @@ def new_findings_since(rev: str, files: list[tuple[Path, str]], results: list[Fi
 
 
 def anchor(files: list[tuple[Path, str]], texts: dict[Path, bytes | None]) -> Anchor:
-    """A finding's source text in ``texts``: its line's and its path's first
-    step's (the take), blanks ignored, so that a finding that only moved
-    has the same."""
-    lines: dict[str, list[bytes]] = {}
-    for path, display in files:
-        text = texts.get(path)
-        lines[display] = text.splitlines() if text is not None else []
-
-    def line(display: str, n: int) -> bytes:
-        got = lines.get(display, [])
-        return b" ".join(got[n - 1].split()) if 0 < n <= len(got) else b""
-
-    def of(f: Finding) -> str:
-        take = line(f.path, f.flow[0].line) if f.flow else b""
-        return (line(f.path, f.line) + b"\0" + take).decode("utf-8", "replace")
-    return of
+    """fingerprints.text_anchor() of the files' ``texts``, by display name."""
+    return text_anchor({display: texts.get(path) for path, display in files})

@@ -85,12 +85,49 @@ def _lint_findings(root: Path, files: list[str]) -> list[Finding] | None:
         return api.lint_findings(touched, root)
 
 
-def new_findings(before: list[Finding], after: list[Finding]) -> list[Finding]:
-    """The findings of ``after`` that ``before`` lacks, by the lint's own
-    fingerprints (file, function, check, lock, occurrence; never the line)."""
+def new_findings(before: list[Finding], after: list[Finding],
+                 texts: tuple[dict[str, bytes | None], dict[str, bytes | None]] | None = None,
+                 renamed: dict[str, str] | None = None) -> list[Finding]:
+    """The findings of ``after`` that ``before`` lacks, compared as ``lint
+    --since`` compares them: by the lint's own fingerprints (file,
+    function, check, lock, occurrence; never the line), the source texts
+    (``texts``: each side's, by path) telling which of a function's
+    findings of a kind are the new ones, and a file the patch renames
+    (``renamed``: old path -> new) keeping its old findings."""
+    from dataclasses import replace
+
     from xenpatch.lint.api import new_findings_of
 
-    return new_findings_of(before, after)
+    if renamed:
+        before = [replace(f, path=renamed.get(f.path, f.path)) for f in before]
+        if texts is not None:
+            texts = ({renamed.get(p, p): t for p, t in texts[0].items()}, texts[1])
+    return new_findings_of(before, after, texts)
+
+
+def renames(patch_text: str) -> dict[str, str]:
+    """Old path -> new path of each file a patch renames (its ``rename
+    from``/``rename to`` lines)."""
+    out: dict[str, str] = {}
+    old: str | None = None
+    for line in patch_text.split("\n"):
+        if (m := re.match(r"^rename from (\S+)\s*$", line)) is not None:
+            old = m.group(1)
+        elif (m := re.match(r"^rename to (\S+)\s*$", line)) is not None and old is not None:
+            out[old] = m.group(1)
+            old = None
+    return out
+
+
+def _texts(root: Path, files: list[str]) -> dict[str, bytes | None]:
+    """Each of ``files`` (relative to ``root``) as it is now (None: absent)."""
+    out: dict[str, bytes | None] = {}
+    for f in files:
+        try:
+            out[f] = (root / f).read_bytes()
+        except OSError:
+            out[f] = None
+    return out
 
 
 def show(f: Finding) -> str:
@@ -201,6 +238,7 @@ def check(
             path.write_bytes(patch.text.encode("utf-8", "surrogateescape"))
             where = f"patch {number}/{total} ({patch.title})"
             before = _lint_findings(clone, patch.files) if lint_on else None
+            texts_before = _texts(clone, patch.files) if lint_on else {}
             if lint_on and before is None:
                 report("check: lint skipped (the lint capability is not installed)")
                 lint_on = False
@@ -221,7 +259,9 @@ def check(
                     ok = False
             if lint_on:
                 after = _lint_findings(clone, patch.files) or []
-                added = new_findings(before or [], after)
+                added = new_findings(before or [], after,
+                                     (texts_before, _texts(clone, patch.files)),
+                                     renames(patch.text))
                 for finding in added:
                     report(f"check: {where}: new lint finding: {show(finding)}")
                 if added:
