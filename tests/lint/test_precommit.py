@@ -103,3 +103,43 @@ def test_commit_with_leak_is_refused(tmp_path: Path) -> None:
                        capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "xenpatch lint" in r.stdout + r.stderr
+
+
+def test_the_new_findings_hook_lets_an_old_leak_be_edited(tmp_path: Path) -> None:
+    """xenpatch-lint-new (lint --since HEAD): a file with a leak already
+    committed can be edited; a commit adding a second leak is refused,
+    with that leak alone."""
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    rev = snapshot_repo(hooks)
+    work = tmp_path / "work"
+    work.mkdir()
+    git(work, "init", "-q")
+    (work / ".pre-commit-config.yaml").write_text(
+        f"repos:\n  - repo: {hooks}\n    rev: {rev}\n    hooks:\n      - id: xenpatch-lint-new\n"
+    )
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache"),
+           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org"}
+    r = subprocess.run([pre_commit(), "install"], cwd=work, env=env, capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    (work / "bad.c").write_text(LEAK)
+    git(work, "add", "bad.c", ".pre-commit-config.yaml")
+    git(work, "commit", "-q", "--no-verify", "-m", "an old leak")
+
+    def commit(text: str, message: str) -> subprocess.CompletedProcess[str]:
+        (work / "bad.c").write_text(text)
+        git(work, "add", "bad.c")
+        return subprocess.run(["git", "commit", "-m", message], cwd=work, env=env,
+                              capture_output=True, text=True, timeout=900)
+
+    r = commit("/* The lock of bad(). */\n" + LEAK, "a comment")
+    assert r.returncode == 0, r.stdout + r.stderr
+    second = LEAK.replace("bad(int x)", "worse(int x)").replace("DEFINE_SPINLOCK(l);\n", "")
+    r = commit("/* The lock of bad(). */\n" + LEAK + second, "a second leak")
+    out = r.stdout + r.stderr
+    assert r.returncode != 0, out
+    assert out.count("warning:") == 1, out
+    assert "bad.c:15:9: warning: 'l' taken at line 13 is still held at this return [XL001]" \
+        in out, out
