@@ -238,22 +238,15 @@ def _count(values: Any) -> dict[str, int]:
 def show(rows: list[dict[str, Any]], figs: dict[str, Any]) -> None:
     print(f"\n{figs['replayed']} commits replayed ({figs['commits']} selected), "
           f"{figs['files']} file runs")
-    print(f"patch mode (--since C^): exits {figs['patch_exits']}, "
-          f"{len(figs['patch_blocks'])} commit(s) blocked")
-    for r in rows:
-        if r["files"] and _blocks(r["patch"]):
-            print(f"  {r['commit'][:12]} {r['date']} {r['subject'][:70]}")
-            for f in r["patch"]["findings"]:
-                print(f"    {f['path']}:{f['line']} {f['function']} [{f['id']}] "
-                      f"{f['message'][:110]} {{{f['fingerprint'][:8]}}}")
-    print(f"plain hook: exits {figs['plain_exits']}, "
-          f"{len(figs['plain_blocks'])} commit(s) blocked")
-    for r in rows:
-        if r["files"] and _blocks(r["plain"]):
-            print(f"  {r['commit'][:12]} {r['subject'][:60]}")
-            for f in r["plain"]["findings"]:
-                print(f"    {f['path']}:{f['line']} {f['function']} [{f['id']}] "
-                      f"{f['message'][:90]}")
+    for mode, title in (("patch", "patch mode (--since C^)"), ("plain", "plain hook")):
+        print(f"{title}: exits {figs[mode + '_exits']}, "
+              f"{len(figs[mode + '_blocks'])} commit(s) blocked")
+        for r in rows:
+            if r["files"] and _blocks(r[mode]):
+                print(f"  {r['commit'][:12]} {r['date']} {r['subject'][:70]}")
+                for f in r[mode]["findings"]:
+                    print(f"    {f['path']}:{f['line']} {f['function']} [{f['id']}] "
+                          f"{f['message'][:110]} {{{f['fingerprint'][:8]}}}")
     if figs["crashes"]:
         print(f"crashed (a traceback, exit 1): {len(figs['crashes'])} commit(s): "
               + ", ".join(c[:12] for c in figs["crashes"]))

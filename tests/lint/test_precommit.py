@@ -67,7 +67,10 @@ def snapshot_repo(dest: Path) -> str:
     return git(dest, "rev-parse", "HEAD").strip()
 
 
-def test_commit_with_leak_is_refused(tmp_path: Path) -> None:
+def hooked(tmp_path: Path, hook: str) -> tuple[Path, dict[str, str]]:
+    """A fresh repository with this checkout's ``hook`` installed through
+    the real pre-commit framework: (its folder, the environment to commit
+    in)."""
     hooks = tmp_path / "hooks"
     hooks.mkdir()
     rev = snapshot_repo(hooks)
@@ -75,7 +78,7 @@ def test_commit_with_leak_is_refused(tmp_path: Path) -> None:
     work.mkdir()
     git(work, "init", "-q")
     (work / ".pre-commit-config.yaml").write_text(
-        f"repos:\n  - repo: {hooks}\n    rev: {rev}\n    hooks:\n      - id: xenpatch-lint\n"
+        f"repos:\n  - repo: {hooks}\n    rev: {rev}\n    hooks:\n      - id: {hook}\n"
     )
     env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache"),
            "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
@@ -83,7 +86,11 @@ def test_commit_with_leak_is_refused(tmp_path: Path) -> None:
     r = subprocess.run([pre_commit(), "install"], cwd=work, env=env, capture_output=True,
                        text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+    return work, env
 
+
+def test_commit_with_leak_is_refused(tmp_path: Path) -> None:
+    work, env = hooked(tmp_path, "xenpatch-lint")
     (work / "bad.c").write_text(LEAK)
     git(work, "add", "bad.c", ".pre-commit-config.yaml")
     r = subprocess.run(["git", "commit", "-m", "leak"], cwd=work, env=env,
@@ -109,21 +116,7 @@ def test_the_new_findings_hook_lets_an_old_leak_be_edited(tmp_path: Path) -> Non
     """xenpatch-lint-new (lint --since HEAD): a file with a leak already
     committed can be edited; a commit adding a second leak is refused,
     with that leak alone."""
-    hooks = tmp_path / "hooks"
-    hooks.mkdir()
-    rev = snapshot_repo(hooks)
-    work = tmp_path / "work"
-    work.mkdir()
-    git(work, "init", "-q")
-    (work / ".pre-commit-config.yaml").write_text(
-        f"repos:\n  - repo: {hooks}\n    rev: {rev}\n    hooks:\n      - id: xenpatch-lint-new\n"
-    )
-    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache"),
-           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org"}
-    r = subprocess.run([pre_commit(), "install"], cwd=work, env=env, capture_output=True,
-                       text=True)
-    assert r.returncode == 0, r.stdout + r.stderr
+    work, env = hooked(tmp_path, "xenpatch-lint-new")
     (work / "bad.c").write_text(LEAK)
     git(work, "add", "bad.c", ".pre-commit-config.yaml")
     git(work, "commit", "-q", "--no-verify", "-m", "an old leak")

@@ -36,15 +36,20 @@ def _git(cwd: Path, *args: str) -> str:
     return r.stdout
 
 
-@pytest.fixture()
-def repo(tmp_path: Path) -> Path:
-    r = tmp_path / "repo"
-    (r / "src").mkdir(parents=True)
-    (r / "src" / "a.c").write_text(LEAK)
+def _committed(r: Path, files: dict[str, str]) -> Path:
+    """A new repository at ``r`` with ``files`` (path -> text) committed."""
+    for rel, text in files.items():
+        (r / rel).parent.mkdir(parents=True, exist_ok=True)
+        (r / rel).write_text(text)
     _git(r, "init", "-q")
     _git(r, "add", "-A")
     _git(r, "commit", "-q", "-m", "base")
     return r
+
+
+@pytest.fixture()
+def repo(tmp_path: Path) -> Path:
+    return _committed(tmp_path / "repo", {"src/a.c": LEAK})
 
 
 def _run(argv: list[str], capsys) -> tuple[int, str, str]:
@@ -146,13 +151,8 @@ def test_a_take_added_above_an_old_one_is_the_new_one(tmp_path: Path, capsys) ->
     import json
 
     shapes = fixtures_dir() / "lint" / "sinceshift"
-    r = tmp_path / "repo"
-    r.mkdir()
+    r = _committed(tmp_path / "repo", {"a.c": (shapes / "before.c").read_text()})
     a = r / "a.c"
-    a.write_bytes((shapes / "before.c").read_bytes())
-    _git(r, "init", "-q")
-    _git(r, "add", "-A")
-    _git(r, "commit", "-q", "-m", "base")
     a.write_bytes((shapes / "after.c").read_bytes())
     lines = a.read_text().splitlines()
     new_return = next(i for i, t in enumerate(lines, 1) if "return -7;" in t)
@@ -171,12 +171,7 @@ def test_a_moved_file_keeps_its_old_findings(tmp_path: Path, capsys) -> None:
     little): its findings are compared with the file's at its old path,
     so the old leak is not new."""
     text = (fixtures_dir() / "lint" / "sincerename" / "moved.c").read_text()
-    r = tmp_path / "repo"
-    (r / "common").mkdir(parents=True)
-    (r / "common" / "nodes.c").write_text(text)
-    _git(r, "init", "-q")
-    _git(r, "add", "-A")
-    _git(r, "commit", "-q", "-m", "base")
+    r = _committed(tmp_path / "repo", {"common/nodes.c": text})
     (r / "common" / "tree").mkdir()
     _git(r, "mv", "common/nodes.c", "common/tree/nodes.c")
     moved = r / "common" / "tree" / "nodes.c"
