@@ -274,6 +274,15 @@ def resolve_index(name: str, param: str, seen_macros: Macros, seen_fns: Function
     return _index_of(decls, param) if decls else fallback
 
 
+def read_ahead(table: IrqTable, root: Path | None, arch: str | None,
+               where: Path | None) -> None:
+    """What callback_args() reads of the tree's headers for a file of
+    ``where`` (their declarations of the APIs, memoised per directory),
+    read now: a process forked after this finds it read."""
+    if table.params or table.arches:
+        _visible(root, arch, where, frozenset(table.params))
+
+
 def callback_args(table: IrqTable, root: Path | None, arch: str | None, where: Path | None,
                   raw: bytes) -> dict[str, tuple[int, str]]:
     """The [irqcallback] APIs as a file sees them: name -> (the index of

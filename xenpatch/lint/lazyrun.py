@@ -399,8 +399,11 @@ def _callers_ahead(item: tuple[Path, str], raw: bytes | None, cache: TreeCache,
 
     if raw is None or not forked.can_fork() or not upahead.never_asked(cache, item[0]):
         return None
+    from xenpatch.lint.filelint import warm_callbacks
+
     guess = upahead.Guess(cache, item[0], raw, workers.config(),
                           lambda p, shown, text: workers.one((p, shown), text), _display)
+    warm_callbacks(item[0], workers.config())
     return forked.Ahead(guess.task, MOST_CALLERS + 1)
 
 
