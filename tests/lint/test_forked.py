@@ -299,3 +299,36 @@ def test_shared_order_gives_this_process_the_other_architectures() -> None:
     assert shared_order(list(sizes), None, sizes.__getitem__) == [
         "arch/x86/mm.c", "arch/arm/p2m.c", "arch/arm/mm.c", "common/vmap.c",
         "common/domain.c", "common/page_alloc.c"]
+
+
+def test_a_busy_minute_past_leaves_the_second_cpu_to_a_child_if_it_is_free_now(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The minute's load average lags behind a build that just ended; what
+    # is runnable now (this process one of them) decides then.
+    def ask(cpus: int, load: float, now: int | None) -> bool:
+        monkeypatch.setattr(forked, "_ROOM", None)
+        monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cpus)))
+        monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
+        monkeypatch.setattr(forked, "runnable_now", lambda: now)
+        return forked.can_fork()
+
+    assert ask(2, 0.5, 5)          # an idle minute
+    assert ask(2, 3.0, 1)          # a busy minute, nothing else runnable now
+    assert not ask(2, 3.0, 2)      # another process runs now
+    assert not ask(2, 3.0, None)   # no way to tell: the minute's word
+    assert ask(4, 3.5, 3)          # two others now, a fourth CPU free
+    assert not ask(1, 0.0, 1)      # one CPU: no second one
+    # Asked again in the same process: its first answer, whatever the
+    # load says later (its own children count in it then).
+    monkeypatch.setattr(forked, "runnable_now", lambda: 9)
+    assert not forked.can_fork() and ask(2, 3.0, 1)
+    monkeypatch.setattr(forked, "runnable_now", lambda: 9)
+    assert forked.can_fork()
+
+
+def test_the_runnable_count_is_read_from_the_kernel() -> None:
+    now = forked.runnable_now()
+    if not os.path.exists("/proc/loadavg"):
+        assert now is None
+    else:
+        assert now is not None and now >= 1  # this process runs

@@ -25,22 +25,54 @@ T = TypeVar("T")
 
 
 def can_fork() -> bool:
-    """Is there a second CPU for a child, idle on average over the last
-    minute, and fork to make one?  On a machine busy with other work the
-    child would only add its CPU time (its half of the work runs beside
-    this process's, and the answers it gives after this process has done
-    the same work are thrown away); the results are the same either way."""
+    """Is there a second CPU for a child, and fork to make one?  On a
+    machine busy with other work the child would only add its CPU time
+    (its half of the work runs beside this process's, and the answers it
+    gives after this process has done the same work are thrown away); the
+    results are the same either way.  Decided once per process, at its
+    first ask, before any child of its own runs."""
+    global _ROOM
     if not hasattr(os, "fork"):
         return False
+    if _ROOM is None or _ROOM[0] != os.getpid():
+        _ROOM = (os.getpid(), _room())
+    return _ROOM[1]
+
+
+_ROOM: tuple[int, bool] | None = None  # (the process asking, its answer)
+
+
+def _room() -> bool:
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:
         cpus = os.cpu_count() or 1
+    if cpus < 2:
+        return False
     try:
         load = os.getloadavg()[0]
     except (AttributeError, OSError):
         load = 0.0
-    return cpus > 1 and load <= cpus - 1
+    if load <= cpus - 1:
+        return True
+    # The minute's average lags: a build that ended seconds ago keeps it
+    # high while the CPUs are idle (a hook run right after it, the cold
+    # bench's own earlier rounds).  The kernel's count of what is runnable
+    # now (this process one of them) says whether a CPU is free now.
+    now = runnable_now()
+    return now is not None and now - 1 <= cpus - 2
+
+
+def runnable_now() -> int | None:
+    """The scheduling entities runnable at this moment, this process's
+    among them (/proc/loadavg's fourth field, "R/T"); None where there is
+    no such file."""
+    try:
+        with open("/proc/loadavg", "rb") as f:
+            fields = f.read().split()
+        return int(fields[3].split(b"/")[0])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def _fork(write: Callable[[BinaryIO], None]) -> tuple[int, int]:
