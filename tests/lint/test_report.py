@@ -83,3 +83,19 @@ def test_unknown_effects_are_in_every_report(results) -> None:
     notes = report.to_sarif(results)["runs"][0]["invocations"][0]["toolExecutionNotifications"]
     said = {n["message"]["text"] for n in notes if n["level"] == "note"}
     assert all(f"in '{name}', {why}" in said for _, name, _, why in rows)
+
+
+def test_the_text_report_counts_the_unknown_places_without_v(results) -> None:
+    # As the functions not analysed are counted: a path not followed is
+    # coverage the run lacks, said whether or not -v lists the places.
+    n = len(report.unknown_of(results))
+    for verbose in (False, True):
+        err = io.StringIO()
+        report.write_text(results, io.StringIO(), err, verbose=verbose)
+        line = f"xenpatch lint: {n} place(s) past which a lock or a path is unknown"
+        assert line in err.getvalue()
+        assert ("(-v lists them)" in err.getvalue().split(line, 1)[1].splitlines()[0]) \
+            is not verbose
+    err = io.StringIO()
+    report.write_text([], io.StringIO(), err, verbose=False)
+    assert "unknown" not in err.getvalue()

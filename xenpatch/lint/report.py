@@ -66,14 +66,21 @@ def write_text(results: list[FileResult], out: TextIO, err: TextIO, verbose: boo
             for s in f.flow:
                 out.write(f"{f.path}:{s.line}:{s.col}: note: {s.note}\n")
     undecided = undecided_of(results)
+    unknown = unknown_of(results)
     if verbose:
         # Paths not followed past an effect nobody can state (issue 9, item
         # 3), then the questions a bounded search left open.
-        for path, name, line, why in [*unknown_of(results), *undecided]:
+        for path, name, line, why in [*unknown, *undecided]:
             err.write(f"{path}:{line}: note: in '{name}', {why}\n")
         # What the searches of the tree for other files' takes looked at.
         for path, name, line, why in _rows(results, lambda r: r.searched):
             err.write(f"{path}:{line}: note: in '{name}', {why}\n")
+    if unknown:
+        # Said without -v too, as the functions not analysed are: a path
+        # not followed is coverage the run does not have.
+        err.write(f"xenpatch lint: {len(unknown)} place(s) past which a lock or a path is "
+                  "unknown, nothing reported past them" + ("" if verbose else " (-v lists them)")
+                  + "\n")
     if undecided:
         err.write(f"xenpatch lint: {len(undecided)} check(s) left undecided where a bounded "
                   "search stopped" + ("" if verbose else " (-v lists them)") + "\n")
