@@ -129,10 +129,9 @@ def stored_pointer(src: SourceFile, n: Node, info: FunctionInfo,
                    ) -> tuple[str, bool, str] | None:
     """``obj->field = v`` (or into a global, or ``*out = v`` of a pointer
     parameter): (v, a local or parameter, kept where the function's end
-    does not reach; whether v is itself assigned
-    there, ``obj->field = v = take()``; where it is kept, ``obj->field``
-    squashed); None for any other assignment (into a local, of an
-    expression)."""
+    does not reach; whether v is itself assigned there, ``obj->field = v =
+    take()``; where it is kept, ``obj->field`` squashed); None for any
+    other assignment (into a local, of an expression)."""
     if n.type != "assignment_expression":
         return None
     op = n.child_by_field_id(fid.OPERATOR)
