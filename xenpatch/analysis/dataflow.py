@@ -474,7 +474,7 @@ class Engine:
                 s = s.with_owed(f"{act.flavour}>plain", None)
             return [irqstate.transfer(s, act)]
         if isinstance(act, RebindAct):
-            return [self.rebind(s, act.var)]
+            return [rebound(s, act.var, self.info.aliases)]
         if isinstance(act, RenameAct):
             return [renamed(s, act.path, self.info.aliases)]
         if isinstance(act, StoreAct):
@@ -561,10 +561,6 @@ class Engine:
         entry = e.key in self.entry_keys
         h = Held(e.key, e.kind, mode, e.flavour, e.owner, e.via, 1, entry, n, line)
         return s.with_held(h, e.key)
-
-    def rebind(self, s: State, var: str) -> State:
-        """Locks reached through ``var`` before it is assigned (heldnames.rebound())."""
-        return rebound(s, var, self.info.aliases)
 
     def release(self, n: int, s: State, e: Effect, line: int, col: int) -> State:
         if e.nonnull is not None and (

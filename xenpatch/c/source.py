@@ -279,8 +279,6 @@ def is_identifier_in(text: bytes, name: bytes) -> bool:
     return False
 
 
-
-
 def directives(pattern: re.Pattern[bytes], raw: bytes) -> Iterator[re.Match[bytes]]:
     r"""The matches of ``pattern``, which starts with ``#``, at the start of a
     line after blanks: what ``re.finditer(rb"^[ \t]*" + pattern, raw, re.M)``
