@@ -115,3 +115,24 @@ def test_with_other_files_of_the_commit_it_finds_what_it_finds_alone(
         assert [(f.line, f.check) for f in got["common/slab.c"].findings] == \
             expected(FIXTURE / "common" / "slab.c"), i
         assert got["common/tick.c"].findings == []
+
+
+def test_what_the_budget_covers_does_not_depend_on_the_cache(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The same file of the same tree, once with a cold cache and once after
+    # another file's run recorded the summaries the later round needs: the
+    # budget counts the files defining them either way, so both runs cover
+    # the same and say so the same (the hook exited 3 cold and 0 warm).
+    from xenpatch.lint import lazyrounds
+
+    xen = _tree(tmp_path)
+    monkeypatch.setattr(lazyrounds, "MOST_REACHED", 0)
+    rel = "common/slab.c"
+    got = []
+    for cache, before in (("cold", []), ("warm", ["arch/x86/obj.c"])):
+        monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / cache))
+        for other in before:
+            lint_files([(xen / other, other)], jobs=1)
+        [r] = lint_files([(xen / rel, rel)], jobs=1)
+        got.append((_findings(r), [(n, why.split(":")[0]) for n, _, why in r.undecided]))
+    assert got[0] == got[1] == ([], [("obj_put", "called holding a lock")])

@@ -24,8 +24,9 @@ held_calls, through its headers' inlines and macros) into other files:
   MOST_FILES files; a name they leave as it was, or change in no way that
   meets the file, stops here (most do, before anything else is parsed);
 - for the rest, the first-round summaries of everything their bodies
-  call, computed as the lazy plan computes the file's own (up to
-  MOST_SUMMARISED files), and their summaries again with those: exact;
+  call, computed as the lazy plan computes the file's own (while the
+  files defining it are at most MOST_REACHED), and their summaries again
+  with those: exact;
 - the names whose summary over all their definers
   (treeexports.tree_exports()) changed, and the file linted again with
   them where rounds.third() would (workers.again() with ``only``).
@@ -61,10 +62,11 @@ if TYPE_CHECKING:
 # At most this many other files are analysed for their second-round
 # summaries; past it, their names get none.
 MOST_FILES = 6
-# At most this many files are scanned, and of those parsed, for the
-# summaries of those files' callees.
-MOST_SCANNED = 32
-MOST_SUMMARISED = 24
+# At most this many files define what those files' callees reach, for
+# the callees' summaries.  Counted over the tree's definers, whether the
+# cache holds their summaries or not: a run's coverage (its exit code) is
+# the tree's, the same with a cold cache as with a warm one.
+MOST_REACHED = 64
 
 # (path, text, names, other files' summaries) -> the file's summaries of
 # the names, linted with those (partial.exports_of()).
@@ -209,14 +211,11 @@ def later_round(item: tuple[Path, str], raw: bytes, held: frozenset[str],
     if not names:
         return out
     # Then exactly: the first-round summaries of everything these names'
-    # bodies reach, computed where missing (within MOST_SUMMARISED files).
+    # bodies reach, computed where missing (within MOST_REACHED files).
     ext = {k: v for k, v in ext.items() if k[1] in names}
-    tree, unanswered, left = _summaries_of(plan, ext, summarise, out)
-    answered = {n for n in names - left
-                if all(ext[(r, n)].isdisjoint(unanswered) for r in cands[n] if (r, n) in ext)}
-    out.left_out(names - answered, f"{MOST_SCANNED} files scanned and {MOST_SUMMARISED} "
-                 "summarised")
-    names = answered
+    tree, left = _summaries_of(plan, ext, summarise, out)
+    out.left_out(left, f"{MOST_REACHED} files defining what they reach")
+    names -= left
     new = _changed(names, cands, texts, tree, given, plan, held, external, ids, summarise_with,
                    kept)
     if not new:
@@ -364,63 +363,34 @@ class _Closure:
 
 
 def _summaries_of(plan: Plan, ext: Mapping[tuple[str, str], frozenset[str]],
-                  summarise: Summarise, out: Later,
-                  ) -> tuple[dict[str, Summary], frozenset[str], frozenset[str]]:
+                  summarise: Summarise, out: Later) -> tuple[dict[str, Summary], frozenset[str]]:
     """The tree's first-round summaries of the names ``ext`` reaches (as the
-    lazy plan gives the linted file its own), the names left unanswered,
-    and the candidates left out: the text scans first, then the files to
-    parse for each candidate in turn (``ext``'s order) while they fit in
-    MOST_SCANNED and MOST_SUMMARISED."""
-    # The files whose text is scanned for each candidate (the definers of
-    # what its bodies call, whose summaries are not recorded yet): within
-    # MOST_SCANNED in all, candidate by candidate; the others are left
-    # unanswered.
+    lazy plan gives the linted file its own), and the candidates left out:
+    candidate by candidate in ``ext``'s order, while the files defining
+    what their bodies reach are at most MOST_REACHED.  A candidate is
+    answered over all its definers or not at all."""
     definers = plan.definers()
-    scan: dict[str, set[str]] = {}
+    reached: dict[str, set[str]] = {}
     for (_, n), names in ext.items():
-        scan.setdefault(n, set()).update(
-            r for m in names for r in definers.get(m, ()) if not plan.answers(r, m))
-    scanned: set[str] = set()
+        reached.setdefault(n, set()).update(r for m in names for r in definers.get(m, ()))
+    counted: set[str] = set()
     left: set[str] = set()
-    for n, files in scan.items():
-        if len(scanned | files) <= MOST_SCANNED:
-            scanned |= files
+    for n, files in reached.items():
+        if len(counted | files) <= MOST_REACHED:
+            counted |= files
         else:
             left.add(n)
     ext = {k: v for k, v in ext.items() if k[1] not in left}
     if not ext:
-        return {}, frozenset(), frozenset(left)
+        return {}, frozenset(left)
     every = frozenset().union(*ext.values())
-    todo = plan.wanted(every, set())
-    by_name: dict[str, set[str]] = {}
-    for r, ns in todo.items():
-        for n in ns:
-            by_name.setdefault(n, set()).add(r)
-    # A candidate is answered over all its definers or not at all: the
-    # files its bodies need, all of them within the budget, or none.
-    per_name: dict[str, set[str]] = {}
-    for (_, n), names in ext.items():
-        per_name.setdefault(n, set()).update(*(by_name.get(m, set()) for m in names))
-    chosen: set[str] = set()
-    for files in per_name.values():
-        if len(chosen | files) <= MOST_SUMMARISED:
-            chosen |= files
-    skipped: set[str] = set()
-    for r, ns in sorted(todo.items()):
-        if r not in chosen:
-            skipped |= ns
-            continue
+    for r, ns in sorted(plan.wanted(every, set()).items()):
         complete, got, digest = summarise(plan.cache.root / r, ns)
         plan.record(r, ns, got, complete, digest)
-    definers = plan.definers()
     for n in every:
         for r in definers.get(n, ()):
             out.read.setdefault(r, plan.cache.hashes.get(r, ""))
-    # A name some definer of which was not summarised is unanswered: its
-    # summary over them all is not known.
-    unanswered = frozenset(skipped)
-    tree = tree_exports(plan.exports_for(every - unanswered, set()))
-    return tree, unanswered, frozenset(left)
+    return tree_exports(plan.exports_for(every, set())), frozenset(left)
 
 
 def _implements(rel: str, implementation: Iterable[str]) -> bool:
