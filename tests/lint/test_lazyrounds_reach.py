@@ -11,7 +11,8 @@ import pytest
 
 from xenpatch.analysis.locktable import Effect, Summary
 from xenpatch.lint import takers
-from xenpatch.lint.lazyrounds import _changed, _Closure
+from xenpatch.lint.bodyreach import BodyReach
+from xenpatch.lint.lazyrounds import _changed
 from xenpatch.lint.roundskept import Kept
 
 TEXT = b"""\
@@ -38,8 +39,8 @@ def test_a_body_reaches_what_it_calls_not_the_next_declaration(tmp_path: Path) -
     path.write_bytes(TEXT)
     # local()'s text ends at its "}": next_one() (and what it calls) is
     # the next declaration, not a call of local()'s.
-    assert _Closure(path, TEXT).reached("asked") == {"far_away"}
-    assert _Closure(path, TEXT).reached("next_one") == {"takes_a_lock"}
+    assert BodyReach(path, TEXT).reached("asked") == {"far_away"}
+    assert BodyReach(path, TEXT).reached("next_one") == {"takes_a_lock"}
 
 
 def _take(key: str) -> Summary:

@@ -129,3 +129,46 @@ def test_the_bound_is_said() -> None:
     notes = [(r.path, n, why) for r in res for n, _, why in r.unknown]
     assert [(p, n) for p, n, _ in notes] == [("cache.c", "cache_evict")]
     assert "rounds stop at three" in notes[0][2]
+
+
+def _notes(res: list[FileResult]) -> list[tuple[str, str]]:
+    return [(r.path, n) for r in res for n, _, _ in r.unknown]
+
+
+def test_a_change_past_the_rounds_no_holder_names_is_no_gap() -> None:
+    # As rounds4/, but cache_evict()'s only caller holding a lock holds
+    # sweep_lock and never names pool_lock, the lock the third round adds a
+    # take of: a fourth round could not change its lint, and nothing says
+    # the run missed anything.
+    folder = fixtures_dir() / "lint" / "rounds4quiet"
+    res = _tree(folder)
+    got = {r.path: sorted((f.line, f.check) for f in r.findings) for r in res}
+    assert got == {p.name: expected(p) for p in sorted(folder.glob("*.c"))}
+    assert _notes(res) == []
+
+
+def _reach_tree(tmp_path: Path, count_calls: str) -> list[FileResult]:
+    folder = fixtures_dir() / "lint" / "roundsreach"
+    for p in folder.glob("*.c"):
+        (tmp_path / p.name).write_bytes(p.read_bytes())
+    stats = tmp_path / "stats.c"
+    stats.write_text(stats.read_text().replace("    stats_bump();\n", count_calls))
+    return _tree(tmp_path)
+
+
+def test_a_change_the_held_call_does_not_reach_is_no_gap(tmp_path: Path) -> None:
+    # stats.c calls frame_drop(), whose summary the second round changes,
+    # but not from stats_count(), the function called holding pool_lock:
+    # its summary would be the same in a fourth round.
+    res = _reach_tree(tmp_path, "    stats_bump();\n")
+    assert [(r.path, f.line, f.check) for r in res for f in r.findings] == \
+        [("frames.c", 35, "XL010")]
+    assert _notes(res) == []
+
+
+def test_a_change_the_held_call_reaches_is_said(tmp_path: Path) -> None:
+    # The same with stats_count() flushing too: the call in frames.c made
+    # holding pool_lock reaches the take a fourth round would carry back,
+    # and -v says where the rounds stopped.
+    res = _reach_tree(tmp_path, "    stats_bump();\n    stats_flush(fr);\n")
+    assert _notes(res) == [("stats.c", "frame_drop")]

@@ -42,7 +42,6 @@ they are unchanged.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +50,7 @@ from typing import TYPE_CHECKING, Any
 from xenpatch.analysis.irqentry import CALL_KEY, FIELD_KEY
 from xenpatch.analysis.locktable import Summary
 from xenpatch.lint import nameindex, takers
+from xenpatch.lint.bodyreach import BodyReach
 from xenpatch.lint.findings import FileResult
 from xenpatch.lint.treeexports import TreeExports, tree_exports
 
@@ -169,7 +169,7 @@ def later_round(item: tuple[Path, str], raw: bytes, held: frozenset[str],
             # The text test first: cheaper than following the bodies.
             if not calls_any(cache.root / r, meets, raw=texts[r]):
                 continue
-            closure = _Closure(cache.root / r, texts[r])
+            closure = BodyReach(cache.root / r, texts[r])
             for n in mine_r:
                 if reached[n] is None:
                     reached[n] = kept.keep_reached(r, texts[r], n, closure.reached(n))
@@ -304,62 +304,6 @@ def _relinted(path: Path, raw: bytes, names: frozenset[str], tree: TreeExports,
     meet = frozenset(n for n, s in tree.takers.items()
                      if s.effects and takers.meets(takers.lock_names(s), ids))
     return bool(meet - own) and calls_any(path, meet - own, raw=raw)
-
-
-# A name called: followed by "(" (a function, or a function-like macro
-# whose body reach.closure() follows).  A function only named (stored in a
-# field, passed on) is not called there: the analysis composes no summary
-# through it.
-_CALLED = re.compile(r"([A-Za-z_]\w*)\s*\(", re.ASCII)
-
-
-def _called(text: bytes) -> frozenset[str]:
-    return frozenset(_CALLED.findall(text.decode("latin-1")))
-
-
-class _Closure:
-    """What a file's functions reach (through its other functions, its
-    macros and its headers' inlines), each body's names found once."""
-
-    def __init__(self, path: Path, raw: bytes) -> None:
-        from xenpatch.analysis.headers import header_index
-        from xenpatch.lint.excerpt import file_reach, text_ends
-
-        self.raw = raw
-        self.defs = nameindex.definitions(raw)
-        self.reach = file_reach(header_index(path), raw) if self.defs else None
-        d = self.defs
-        # Each body to its "}" where the braces show it (the next
-        # definition's name is no call of it).
-        self.ends = text_ends(raw, d)
-        self.by_name: dict[str, list[int]] = {}
-        for i, x in enumerate(d):
-            self.by_name.setdefault(x.name, []).append(i)
-        self._ids: dict[int, frozenset[str]] = {}
-
-    def _body(self, i: int) -> frozenset[str]:
-        got = self._ids.get(i)
-        if got is None:
-            assert self.reach is not None
-            d = self.defs[i]
-            got = self._ids[i] = self.reach.closure(_called(self.raw[d.brace:self.ends[i]]))
-        return got
-
-    def reached(self, name: str) -> frozenset[str]:
-        """The names ``name``'s body calls that the file does not define."""
-        seen: set[int] = set()
-        ids: set[str] = set()
-        todo = list(self.by_name.get(name, ()))
-        while todo:
-            i = todo.pop()
-            if i in seen:
-                continue
-            seen.add(i)
-            got = self._body(i)
-            ids |= got
-            todo.extend(j for n in got for j in self.by_name.get(n, ()) if j not in seen)
-        return frozenset(n for n in ids if n not in self.by_name
-                         and n not in nameindex.RESERVED)
 
 
 def _summaries_of(plan: Plan, ext: Mapping[tuple[str, str], frozenset[str]],

@@ -20,6 +20,7 @@ from typing import Any
 from xenpatch.analysis.irqentry import CALL_KEY, FIELD_KEY
 from xenpatch.analysis.locktable import Summary
 from xenpatch.lint import takers
+from xenpatch.lint.bodyreach import BodyReach
 from xenpatch.lint.findings import FileResult
 from xenpatch.lint.nameindex import external_names, identifiers
 from xenpatch.lint.shipping import to_workers
@@ -104,6 +105,20 @@ def third(work: list[tuple[Path, str]], first: list[FileResult], results: list[F
                           wanted))
     out = list(results)
     held = frozenset().union(*(a.held_calls for a in first))
+    # The files calling each name holding a lock.  A summary that changes
+    # past the rounds matters to them only as the third round's own test
+    # asks (takers.meets()): where it adds anything but takes, or a take
+    # of a lock one of them names.  A change that meets none of them is
+    # no gap in what the run covers.
+    holders: dict[str, list[int]] = {}
+    for j, a in enumerate(first):
+        for n in a.held_calls:
+            holders.setdefault(n, []).append(j)
+
+    def meets_holder(called: frozenset[str], take: frozenset[str] | None) -> bool:
+        return any(takers.meets(take, ids_of(j)) for g in sorted(called)
+                   for j in holders.get(g, ()))
+
     # Names two files define with different summaries: no caller gets one.
     clash = {n for a in first for n in a.exports if n not in exports}
     for i, b in zip(todo, got, strict=True):
@@ -115,20 +130,30 @@ def third(work: list[tuple[Path, str]], first: list[FileResult], results: list[F
         was = later[i]
         prev = was if was is not None else first[i].exports
         moved = sorted(n for n, s in b.exports.items()
-                       if n in held and n not in clash and prev.get(n) != s)
+                       if n in held and n not in clash and prev.get(n) != s
+                       and meets_holder(frozenset({n}),
+                                        takers.take_names(takers.added(s, prev.get(n)))))
         b.exports, b.held_calls = first[i].exports, first[i].held_calls
         b.unknown = [*b.unknown, *((n, 0, _BOUND) for n in moved)]
         out[i] = b
     # A file the third pass left alone whose functions some file calls
     # holding a lock, and which calls one whose summary the second round
-    # changed: its own would change in a fourth.
+    # changed: the summaries of those functions that reach it (through the
+    # file's functions, macros and headers' inlines, as a summary composes)
+    # would change in a fourth, as far as the change meets their callers.
     names = frozenset(new)
-    for i in set(range(len(work))) - {i for i, b in zip(todo, got, strict=True) if b is not None}:
+    for i in sorted(set(range(len(work))) - {i for i, b in zip(todo, got, strict=True)
+                                             if b is not None}):
         mine = defs[i]
-        if not held.isdisjoint(mine):
-            met = sorted(names & ids_of(i) - mine)
-            if met:
-                out[i].unknown = [*out[i].unknown, *((n, 0, _CALLS) for n in met)]
+        called = held & mine
+        met = sorted(n for n in names & ids_of(i) - mine if meets_holder(called, added[n])) \
+            if called else []
+        if met:
+            body = BodyReach(work[i][0], texts[i])
+            reached = frozenset().union(*(body.reached(g) for g in sorted(called)))
+            met = [n for n in met if n in reached]
+        if met:
+            out[i].unknown = [*out[i].unknown, *((n, 0, _CALLS) for n in met)]
     if progress is not None:
         progress("files, third round (summaries of the second)", len(todo), len(todo))
     return out
