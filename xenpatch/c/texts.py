@@ -51,6 +51,14 @@ def read_bytes(path: str | os.PathLike[str]) -> bytes:
     return raw
 
 
+def read_or_none(path: str | os.PathLike[str]) -> bytes | None:
+    """read_bytes(), or None where the file cannot be read (absent)."""
+    try:
+        return read_bytes(path)
+    except OSError:
+        return None
+
+
 def _read(path: str) -> bytes:
     """The whole file, in one read where its size says how much (a cold
     run reads every file of the tree: a buffered file object for each

@@ -1,7 +1,7 @@
 """What the caller facts of a single-file run read of the tree
 (upcallers.py, entrysettle.py through it): how many calling files at
-most, a file's text, and whether a file defines a function the tree's
-entry code calls with IRQs on."""
+most, and whether a file defines a function the tree's entry code calls
+with IRQs on."""
 
 from __future__ import annotations
 
@@ -9,21 +9,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from xenpatch.c.texts import read_bytes
-
 if TYPE_CHECKING:
     from xenpatch.lint.config import LintConfig
 
 # At most this many caller files get a first pass for one linted file:
 # past it, the file's names are left unknown (a hook must stay quick).
 MOST_CALLERS = 8
-
-
-def read_or_none(p: Path) -> bytes | None:
-    try:
-        return read_bytes(p)
-    except OSError:
-        return None
 
 
 def enters_on(rel: str, text: Callable[[str], bytes], config: LintConfig, root: Path) -> bool:

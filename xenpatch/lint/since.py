@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from xenpatch.c.texts import read_or_none
 from xenpatch.lint.findings import FileResult, Finding
 from xenpatch.lint.fingerprints import Anchor, new_since, text_anchor
 from xenpatch.lint.inputs import UsageError
@@ -65,12 +66,7 @@ def new_findings_since(rev: str, files: list[tuple[Path, str]], results: list[Fi
             raise UsageError(f"{r.error} (at {rev})")
     after = sorted((f for r in results for f in r.findings), key=Finding.sort_key)
     old = [f for r in before for f in r.findings]
-    now: dict[Path, bytes | None] = {}
-    for path, _ in files:
-        try:
-            now[path] = path.read_bytes()
-        except OSError:
-            now[path] = None
+    now = {path: read_or_none(path) for path, _ in files}
     return new_since(old, after, locator.name, (anchor(files, contents), anchor(files, now)))
 
 

@@ -46,7 +46,7 @@ from xenpatch.analysis.irqentry import CALL_KEY, FIELD_KEY, ON_TOO, WANT, WITNES
 from xenpatch.analysis.locktable import Summary
 from xenpatch.c.patterns import whole_word
 from xenpatch.c.source import can_be_identifier
-from xenpatch.c.texts import read_bytes
+from xenpatch.c.texts import read_bytes, read_or_none
 from xenpatch.lint import entrysettle
 from xenpatch.lint.aheadpasses import (
     found_for,
@@ -54,7 +54,7 @@ from xenpatch.lint.aheadpasses import (
     let_go_unless,
     waited_for,
 )
-from xenpatch.lint.callerroots import MOST_CALLERS, enters_on, read_or_none
+from xenpatch.lint.callerroots import MOST_CALLERS, enters_on
 from xenpatch.lint.inputs import SOURCE_SUFFIXES
 from xenpatch.lint.treecache import (
     TreeCache,

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from xenpatch import git
+from xenpatch.c.texts import read_or_none
 from xenpatch.series.mail import split_message
 from xenpatch.series.series import Mail, Series
 
@@ -121,13 +122,7 @@ def renames(patch_text: str) -> dict[str, str]:
 
 def _texts(root: Path, files: list[str]) -> dict[str, bytes | None]:
     """Each of ``files`` (relative to ``root``) as it is now (None: absent)."""
-    out: dict[str, bytes | None] = {}
-    for f in files:
-        try:
-            out[f] = (root / f).read_bytes()
-        except OSError:
-            out[f] = None
-    return out
+    return {f: read_or_none(root / f) for f in files}
 
 
 def show(f: Finding) -> str:
