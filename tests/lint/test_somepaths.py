@@ -135,12 +135,19 @@ def _notes(res: list[FileResult]) -> list[tuple[str, str]]:
     return [(r.path, n) for r in res for n, _, _ in r.unknown]
 
 
-def test_a_change_past_the_rounds_no_holder_names_is_no_gap() -> None:
+def _copied(tmp_path: Path, *files: Path) -> Path:
+    for p in files:
+        (tmp_path / p.name).write_bytes(p.read_bytes())
+    return tmp_path
+
+
+def test_a_change_past_the_rounds_no_holder_names_is_no_gap(tmp_path: Path) -> None:
     # As rounds4/, but cache_evict()'s only caller holding a lock holds
     # sweep_lock and never names pool_lock, the lock the third round adds a
     # take of: a fourth round could not change its lint, and nothing says
     # the run missed anything.
-    folder = fixtures_dir() / "lint" / "rounds4quiet"
+    quiet = fixtures_dir() / "lint" / "rounds4quiet"
+    folder = _copied(tmp_path, ROUNDS4 / "cache.c", ROUNDS4 / "refs.c", *quiet.glob("*.c"))
     res = _tree(folder)
     got = {r.path: sorted((f.line, f.check) for f in r.findings) for r in res}
     assert got == {p.name: expected(p) for p in sorted(folder.glob("*.c"))}
@@ -148,12 +155,19 @@ def test_a_change_past_the_rounds_no_holder_names_is_no_gap() -> None:
 
 
 def _reach_tree(tmp_path: Path, count_calls: str) -> list[FileResult]:
-    folder = fixtures_dir() / "lint" / "roundsreach"
-    for p in folder.glob("*.c"):
-        (tmp_path / p.name).write_bytes(p.read_bytes())
-    stats = tmp_path / "stats.c"
+    # rounds/ with stats.c, and pool_retire() counting the frame there
+    # holding pool_lock.
+    folder = _copied(tmp_path, ROUNDS / "refs.c", ROUNDS / "frames.c",
+                     fixtures_dir() / "lint" / "roundsreach" / "stats.c")
+    frames = folder / "frames.c"
+    frames.write_text(frames.read_text().replace(
+        "void frame_drop(struct frame *fr);\n",
+        "void frame_drop(struct frame *fr);\nvoid stats_count(struct frame *fr);\n").replace(
+        "    pool_free--;\n    frame_drop(fr); /* expect",
+        "    pool_free--;\n    stats_count(fr);\n    frame_drop(fr); /* expect"))
+    stats = folder / "stats.c"
     stats.write_text(stats.read_text().replace("    stats_bump();\n", count_calls))
-    return _tree(tmp_path)
+    return _tree(folder)
 
 
 def test_a_change_the_held_call_does_not_reach_is_no_gap(tmp_path: Path) -> None:
@@ -162,7 +176,7 @@ def test_a_change_the_held_call_does_not_reach_is_no_gap(tmp_path: Path) -> None
     # its summary would be the same in a fourth round.
     res = _reach_tree(tmp_path, "    stats_bump();\n")
     assert [(r.path, f.line, f.check) for r in res for f in r.findings] == \
-        [("frames.c", 35, "XL010")]
+        [("frames.c", expected(tmp_path / "frames.c")[0][0], "XL010")]
     assert _notes(res) == []
 
 
