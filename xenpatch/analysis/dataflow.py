@@ -86,7 +86,6 @@ class Engine:
         self.path_sensitive = path_sensitive
         # (line, via, key) of the effects that made a lock or a path unknown.
         self.unknowns: set[tuple[int, str, str]] = set()
-        self._guard_memo: dict[int, tuple[OpAct, ...]] = {}
         # (field path, variable) of the function's stores p->f = v (_kept_edges).
         self._stores: frozenset[tuple[str, str]] | None = None
         self._release_loops: ReleaseLoops | None = None
@@ -216,7 +215,9 @@ class Engine:
             out = [(x, st.with_fact(k, "T" if x == f else "F")) for x, st in out]
         if br is not None and br.text is not None and self.path_sensitive:
             out = self._kept_edges(n, br.text, out)
-        skipped = self._guarded_releases(n)
+        if self._release_loops is None:
+            self._release_loops = ReleaseLoops(self.cfg, self.info)
+        skipped = self._release_loops.guarded(n)
         if skipped:
             # "if ( taken(i) ) unlock(&a[i].lock)": which elements a loop
             # of such releases frees depends on what each test says of its
@@ -225,8 +226,6 @@ class Engine:
             # a leak; -v says so).
             f = self.cfg.nodes[n].succ[1]
             out = [(x, self._may_be_released(st, skipped) if x == f else st) for x, st in out]
-        if self._release_loops is None:
-            self._release_loops = ReleaseLoops(self.cfg, self.info)
         left = self._release_loops.leaving(n)
         if left:
             # Leaving a loop of such releases (analysis/releaseloops.py).
@@ -259,32 +258,6 @@ class Engine:
         line = self.cfg.nodes[n].line
         return [(x, self._kept(st, v, line, text) if st.fact("?" + text) == "T" else st)
                 for x, st in out]
-
-    def _guarded_releases(self, n: int) -> tuple[OpAct, ...]:
-        """The releases of a collective lock (an element's lock taken in a
-        loop: "[*]") on the true arm of condition ``n`` alone: reached from
-        its true successor before the two arms meet."""
-        got = self._guard_memo.get(n)
-        if got is None:
-            t, f = self.cfg.nodes[n].succ
-            false_arm = set(self._straight(f))
-            got = tuple(a for x in self._straight(t) if x not in false_arm
-                        for a in (self.info.acts[x] if x < len(self.info.acts) else ())
-                        if isinstance(a, OpAct) and a.effect.action == "release"
-                        and "[*]" in a.effect.key)
-            self._guard_memo[n] = got
-        return got
-
-    def _straight(self, x: int, most: int = 6) -> list[int]:
-        """The nodes from ``x`` on while each has one successor (at most
-        ``most``): a branch arm's statements up to where it meets another."""
-        out = [x]
-        while len(out) < most:
-            node = self.cfg.nodes[out[-1]]
-            if node.kind not in (Kind.STMT, Kind.NOP) or len(node.succ) != 1:
-                break
-            out.append(node.succ[0])
-        return out
 
     def _may_be_released(self, s: State, skipped: tuple[OpAct, ...]) -> State:
         for a in skipped:

@@ -8,7 +8,7 @@ no fact relates to the loop that took them (``for_each_possible_cpu``
 twice over the same CPUs; an error loop stopping at the element the
 taking loop stopped at).  Past such a way out the collective lock may or
 may not be held: unknown, not a leak (-v says so), as past a skipped
-``if ( taken(i) ) unlock(&a[i].lock)`` (Engine._guarded_releases()).
+``if ( taken(i) ) unlock(&a[i].lock)`` (ReleaseLoops.guarded()).
 
 A loop that also takes the collective lock is not one: a way out of it
 with this round's element still held is a leak, reported as ever.
@@ -32,10 +32,46 @@ class ReleaseLoops:
         self.cfg = cfg
         self.info = info
         self._memo: dict[int, dict[int, tuple[OpAct, ...]]] = {}
+        self._guarded: dict[int, tuple[OpAct, ...]] = {}
         self._loops: dict[int, tuple[OpAct, ...]] = {}
         # Any release of a collective lock at all (most functions: none).
         self._any = any(isinstance(a, OpAct) and a.effect.action == "release"
                         and "[*]" in a.effect.key for acts in info.acts for a in acts)
+
+    def guarded(self, n: int) -> tuple[OpAct, ...]:
+        """The releases of a collective lock on the true arm of condition
+        ``n`` alone: reached from its true successor before the two arms
+        meet, and not released on the false arm too (a test both of whose
+        arms drop the element, as "if ( found ) { ...; unlock(p); break; }
+        unlock(p);" does, guards no release)."""
+        if not self._any:
+            return ()
+        got = self._guarded.get(n)
+        if got is None:
+            t, f = self.cfg.nodes[n].succ
+            false_arm = self._straight(f)
+            also = {a.effect.key for x in false_arm for a in self._node_releases(x)}
+            got = self._guarded[n] = tuple(
+                a for x in self._straight(t) if x not in false_arm
+                for a in self._node_releases(x) if a.effect.key not in also)
+        return got
+
+    def _straight(self, x: int, most: int = 6) -> list[int]:
+        """The nodes from ``x`` on while each has one successor (at most
+        ``most``): a branch arm's statements up to where it meets another."""
+        out = [x]
+        while len(out) < most:
+            node = self.cfg.nodes[out[-1]]
+            if node.kind not in (Kind.STMT, Kind.NOP) or len(node.succ) != 1:
+                break
+            out.append(node.succ[0])
+        return out
+
+    def _node_releases(self, x: int) -> list[OpAct]:
+        """Node ``x``'s releases of a collective lock."""
+        return [a for a in (self.info.acts[x] if x < len(self.info.acts) else ())
+                if isinstance(a, OpAct) and a.effect.action == "release"
+                and "[*]" in a.effect.key]
 
     def leaving(self, n: int) -> dict[int, tuple[OpAct, ...]]:
         """Per successor of condition ``n`` that leaves a release loop
