@@ -99,6 +99,18 @@ def test_difftest_fixture_is_clean(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0
 
 
+def test_difftest_takes_a_bundled_rule_by_name(capsys: pytest.CaptureFixture[str]) -> None:
+    # As `rewrite --rule grant_table` and `cost --rule grant_table` do.
+    argv = (str(FIXTURE), "--lock-model", "rw16", "--function", "__acquire_grant_for_copy")
+    by_path = _xp(capsys, "difftest", "--rule", str(RULE), *argv)
+    by_name = _xp(capsys, "difftest", "--rule", "grant_table", *argv)
+    assert by_name == by_path and by_name[1]
+    code = main(["difftest", "--rule", "no_such_rule", *argv])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and "no_such_rule" in err and "grant_table" in err
+
+
 def test_difftest_per_function_cap_counts_as_cut(capsys: pytest.CaptureFixture[str]) -> None:
     code, out = _xp(capsys, "difftest", "--rule", str(RULE), str(FIXTURE), "--lock-model", "rw16",
                     "--function", "__acquire_grant_for_copy", "--paths", "4")

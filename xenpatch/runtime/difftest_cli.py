@@ -25,7 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     p.add_argument("tree", type=tree_arg,
                    help="the Xen tree (the folder holding xen/, or xen/ itself)")
-    p.add_argument("--rule", type=Path, required=True, help="a conversion rule (rules/*.toml)")
+    p.add_argument("--rule", type=Path, required=True,
+                   help="a conversion rule (a .toml file, or a bundled rule's name: "
+                   "xenpatch rewrite --list-rules)")
     p.add_argument("--cpus", default="2", help="CPU counts to pair functions on, e.g. 2,3")
     p.add_argument("--lock-model", choices=("auto", "rw16", "q417", "qrw"), default="auto",
                    help="rw16: 2016 counter rwlock; q417: 4.17 queued rwlock; qrw: 4.19+ "
@@ -54,7 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def run(args: argparse.Namespace) -> int:
     from xenpatch.rewrite.run import TreeError, refusal, run_rule
-    from xenpatch.rules import RuleError, load_rule
+    from xenpatch.rules import RuleError, find_rule
     from xenpatch.runtime.cprograms import conversion_programs
     from xenpatch.runtime.difftest import (
         Divergence,
@@ -74,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     try:
-        rule = load_rule(args.rule, tree=args.tree)
+        rule = find_rule(args.rule, tree=args.tree)
         result = run_rule(args.tree, rule)
     except (RuleError, TreeError) as exc:
         print(f"xenpatch: {exc}", file=sys.stderr)
@@ -131,8 +133,11 @@ def run(args: argparse.Namespace) -> int:
     )
     divergences = rep.divergences
     covered = sum(c.complete for c in progs.coverage)
-    print(f"{rule.name}: {progs.functions} functions ({covered} of {len(progs.coverage)} "
-          f"fully covered), {len(progs.pairs)} programs, "
+    # Converted code in a macro body is one entry of the coverage per file.
+    macros = sum(c.function == "(macro)" for c in progs.coverage)
+    bodies = f", {macros} macro bod{'y' if macros == 1 else 'ies'}" if macros else ""
+    print(f"{rule.name}: {progs.functions} functions{bodies} ({covered} of "
+          f"{len(progs.coverage)} fully covered), {len(progs.pairs)} programs, "
           f"{rep.combinations} combinations on CPUs {','.join(map(str, cpus))}, "
           f"{args.build} build, model: {how}: "
           f"{sum(d.status != 'preexisting' for d in divergences)} divergences, "
@@ -164,7 +169,8 @@ def run(args: argparse.Namespace) -> int:
         return 1
     incomplete = bool(progs.incomplete or rep.incomplete)
     if incomplete and not args.allow_incomplete:
-        print(f"incomplete: {len(progs.incomplete)} converted functions not fully covered, "
+        print(f"incomplete: {len(progs.incomplete)} converted functions or macro bodies not "
+              "fully covered, "
               f"{len(rep.incomplete)} combinations cut short (exit 3; --allow-incomplete "
               "to accept)", file=sys.stderr)
         return 3
