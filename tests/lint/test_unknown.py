@@ -77,3 +77,15 @@ def test_a_test_dropping_the_element_on_both_arms_guards_no_release() -> None:
     assert [u for u in r.unknown if u[0] == "clear_first_busy"] == []
     # The guarded release of adjust_all() stays unknown past its skip.
     assert [u[0] for u in r.unknown if u[0] == "adjust_all"] == ["adjust_all"]
+
+
+def test_a_drop_on_every_path_of_the_other_arm_is_no_guarded_one() -> None:
+    # "else if ( !idle(p) ) { if ( first < 0 ) first = i; unlock(p); } else
+    # unlock(p);": the true arm tests something before its drop, and the
+    # drop on the false arm was read as guarded by the lookup (Xen's
+    # p2m_altp2m_propagate_change(), "may or may not hold" on 4.17 to master).
+    r = lint_file(LINT / "guarded_collective.c", "guarded_collective.c", LintConfig.load())
+    assert [u for u in r.unknown if u[0] == "first_busy"] == []
+    # Its twin keeps the slot on one path of that arm: unknown past the loop.
+    assert [u[0] for u in r.unknown if u[0] == "first_busy_keeping"] == ["first_busy_keeping"]
+    assert not [f for f in r.findings if f.function.startswith("first_busy")]

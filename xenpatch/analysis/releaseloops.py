@@ -41,20 +41,61 @@ class ReleaseLoops:
     def guarded(self, n: int) -> tuple[OpAct, ...]:
         """The releases of a collective lock on the true arm of condition
         ``n`` alone: reached from its true successor before the two arms
-        meet, and not released on the false arm too (a test both of whose
-        arms drop the element, as "if ( found ) { ...; unlock(p); break; }
-        unlock(p);" does, guards no release)."""
+        meet, and not released on every path of the false arm too (a test
+        both of whose arms drop the element, as "if ( found ) { ...;
+        unlock(p); break; } unlock(p);" does, guards no release, whatever
+        else the false arm tests before its release)."""
         if not self._any:
             return ()
         got = self._guarded.get(n)
         if got is None:
             t, f = self.cfg.nodes[n].succ
-            false_arm = self._straight(f)
-            also = {a.effect.key for x in false_arm for a in self._node_releases(x)}
+            true_arm = self._straight(t)
+            mine = [(x, a) for x in true_arm for a in self._node_releases(x)]
+            stop = frozenset(true_arm)
             got = self._guarded[n] = tuple(
-                a for x in self._straight(t) if x not in false_arm
-                for a in self._node_releases(x) if a.effect.key not in also)
+                a for x, a in mine
+                if not self._every_path_releases(f, a.effect.key, stop))
         return got
+
+    def _every_path_releases(self, x: int, key: str, stop: frozenset[int],
+                             most: int = 48) -> bool:
+        """Does every path from ``x`` release ``key`` before it reaches
+        another node of ``stop`` (the true arm's), leaves the function, or
+        goes round a loop?  At most ``most`` nodes are looked at: past
+        them, no (the release stays guarded: unknown past it, as before)."""
+        done: dict[int, bool] = {}
+        on_path: set[int] = set()
+        count = 0
+
+        def walk(y: int) -> bool:
+            nonlocal count
+            if y in done:
+                return done[y]
+            if any(a.effect.key == key for a in self._node_releases(y)):
+                # (the true arm's own release too, where the arms meet
+                # before it: "if ( c ) a(); unlock(p);" guards nothing)
+                done[y] = True
+                return True
+            if y in stop or y in on_path:
+                return False
+            count += 1
+            if count > most:
+                return False
+            node = self.cfg.nodes[y]
+            if node.kind is Kind.ABORT:
+                done[y] = True  # the path ends: no state goes on from it
+                return True
+            if node.kind in (Kind.RETURN, Kind.EXIT) or not node.succ:
+                done[y] = False
+                return False
+            on_path.add(y)
+            got = all(walk(z) for z in node.succ)
+            on_path.discard(y)
+            done[y] = got
+            return got
+
+        return walk(x)
 
     def _straight(self, x: int, most: int = 6) -> list[int]:
         """The nodes from ``x`` on while each has one successor (at most
