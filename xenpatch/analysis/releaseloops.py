@@ -33,7 +33,7 @@ class ReleaseLoops:
         self.info = info
         self._memo: dict[int, dict[int, tuple[OpAct, ...]]] = {}
         self._guarded: dict[int, tuple[OpAct, ...]] = {}
-        self._loops: dict[int, tuple[OpAct, ...]] = {}
+        self._loops: dict[int, tuple[tuple[OpAct, ...], frozenset[str]]] = {}
         # Any release of a collective lock at all (most functions: none).
         self._any = any(isinstance(a, OpAct) and a.effect.action == "release"
                         and "[*]" in a.effect.key for acts in info.acts for a in acts)
@@ -53,10 +53,25 @@ class ReleaseLoops:
             true_arm = self._straight(t)
             mine = [(x, a) for x in true_arm for a in self._node_releases(x)]
             stop = frozenset(true_arm)
+            # In a loop that takes the element too, the skip keeps this
+            # round's element held: a way out with it is a leak, as
+            # leaving() has it, not an unknown.
+            taking = self._taken_around(n) if mine else frozenset()
             got = self._guarded[n] = tuple(
-                a for x, a in mine
-                if not self._every_path_releases(f, a.effect.key, stop))
+                a for x, a in mine if a.effect.key not in taking
+                and not self._every_path_releases(f, a.effect.key, stop))
         return got
+
+    def _taken_around(self, n: int) -> frozenset[str]:
+        """The collective locks a loop around condition ``n`` takes."""
+        ast = self.cfg.nodes[n].ast
+        loop = ast.parent if ast is not None else None
+        out: set[str] = set()
+        while loop is not None:
+            if loop.type in _LOOPS:
+                out |= self._scan(loop)[1]
+            loop = loop.parent
+        return frozenset(out)
 
     def _every_path_releases(self, x: int, key: str, stop: frozenset[int],
                              most: int = 48) -> bool:
@@ -140,6 +155,11 @@ class ReleaseLoops:
 
     def _releases(self, loop: Node) -> tuple[OpAct, ...]:
         """The releases of collective locks in ``loop`` that it takes none of."""
+        rels, taken = self._scan(loop)
+        return tuple(a for a in rels if a.effect.key not in taken)
+
+    def _scan(self, loop: Node) -> tuple[tuple[OpAct, ...], frozenset[str]]:
+        """The releases of collective locks in ``loop``, and the locks it takes."""
         got = self._loops.get(loop.id)
         if got is not None:
             return got
@@ -156,7 +176,11 @@ class ReleaseLoops:
                         taken.add(a.effect.key)
                 elif isinstance(a, TryAssignAct):
                     taken.update(e.key for e in a.resolved.effects)
-        got = self._loops[loop.id] = tuple(a for a in rels if a.effect.key not in taken)
+            br = self.info.branches[node.id] if node.id < len(self.info.branches) else None
+            if br is not None and br.try_op is not None:
+                # "if ( !spin_trylock(&a[i].lock) ) continue;"
+                taken.update(e.key for e in br.try_op.effects)
+        got = self._loops[loop.id] = (tuple(rels), frozenset(taken))
         return got
 
     def _first_placed(self, x: int) -> Node | None:
