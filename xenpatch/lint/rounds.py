@@ -24,7 +24,7 @@ from xenpatch.lint.bodyreach import BodyReach
 from xenpatch.lint.findings import FileResult
 from xenpatch.lint.nameindex import external_names, identifiers
 from xenpatch.lint.shipping import to_workers
-from xenpatch.lint.treeexports import TreeExports, tree_exports
+from xenpatch.lint.treeexports import OTHERS, TreeExports, architecture, tree_exports
 
 
 def changed(first: list[FileResult], later: list[dict[str, Summary] | None],
@@ -32,14 +32,40 @@ def changed(first: list[FileResult], later: list[dict[str, Summary] | None],
     """The functions whose tree-level summary the second round changes (or
     gives: one with no lock of its own whose callee's take was in another
     file), with that summary."""
-    plain = [{n: s for n, s in (b if b is not None else a.exports).items()
-              if not n.startswith((FIELD_KEY, CALL_KEY))}
-             for a, b in zip(first, later, strict=True)]
+    plain = _plain(first, later)
     # A name the first round's files gave and the tree left out (two
     # summaries, or one and another architecture's silence) stays out.
     given = {n for a in first for n in a.exports}
     return {n: s for n, s in tree_exports(plain).items()
             if exports.get(n) != s and (n in exports or n not in given)}
+
+
+def _plain(first: list[FileResult], later: list[dict[str, Summary] | None],
+           ) -> list[dict[str, Summary]]:
+    """Each file's function summaries of the second round (else the first)."""
+    return [{n: s for n, s in (b if b is not None else a.exports).items()
+             if not n.startswith((FIELD_KEY, CALL_KEY))}
+            for a, b in zip(first, later, strict=True)]
+
+
+def quiet_builds(first: list[FileResult], later: list[dict[str, Summary] | None],
+                 new: Mapping[str, Summary], paths: list[str],
+                 defs: list[frozenset[str]]) -> dict[str, frozenset[str]]:
+    """Per architecture, the names of ``new`` its own files define with no
+    summary in this round (another architecture's file gave the one in
+    ``new``): its files' calls reach its own definition, which does
+    nothing to locks (Arm's put_page() reaching the heap lock in a second
+    round is no x86 caller's, x86's taking none).  Common code is built
+    for each architecture: its calls get the summary (a deadlock in one
+    build is one)."""
+    plain = _plain(first, later)
+    out: dict[str, set[str]] = {}
+    for p, path, d in zip(plain, paths, defs, strict=True):
+        arch = architecture(path)
+        if arch is not None:
+            for n in (d & new.keys()) - p.keys():
+                out.setdefault(arch, set()).add(n)
+    return {a: frozenset(ns) for a, ns in out.items()}
 
 
 def asked_later(first: list[FileResult], named: list[list[str] | None]) -> list[bool]:
@@ -78,8 +104,10 @@ def third(work: list[tuple[Path, str]], first: list[FileResult], results: list[F
     defs = [frozenset(n) if n is not None else frozenset(external_names(texts[i]))
             for i, n in enumerate(given)]
     later = _summaries_called_holding(work, first, later, exports, mapper, again, raws,
-                                      defs, ids_of)
+                                      defs, ids_of, overlays)
     new = changed(first, later, exports)
+    paths = [str(w[0]) for w in work]
+    quiet = quiet_builds(first, later, new, paths, defs)
     # What each change adds: takes only, of locks a caller must name to
     # hold (None: anything else, or a lock it is handed).
     added = {n: takers.take_names(takers.added(s, exports.get(n))) for n, s in new.items()}
@@ -89,7 +117,9 @@ def third(work: list[tuple[Path, str]], first: list[FileResult], results: list[F
     todo, wanted = [], []
     for i, a in enumerate(first):
         if a.held_calls and new:
-            meet = frozenset(n for n, ns in added.items() if takers.meets(ns, ids_of(i)))
+            mute = quiet.get(architecture(paths[i]) or "", frozenset())
+            meet = frozenset(n for n, ns in added.items()
+                             if n not in mute and takers.meets(ns, ids_of(i)))
             if meet:
                 todo.append(i)
                 wanted.append(meet)
@@ -98,7 +128,12 @@ def third(work: list[tuple[Path, str]], first: list[FileResult], results: list[F
     tree = {**exports, **new}
     # A name each architecture resolves alone stays as the second pass had
     # it: changed() gives none of them (they are no tree-level summary).
-    with to_workers(TreeExports.of(tree, overlays), mapper) as sent:
+    # One whose summary another architecture's file gave is none of the
+    # files of a build defining it quietly (quiet_builds()).
+    views = {arch: dict(o) for arch, o in (overlays or {}).items()}
+    for arch, names in quiet.items():
+        views.setdefault(arch, {}).update((n, OTHERS) for n in names)
+    with to_workers(TreeExports.of(tree, views), mapper) as sent:
         got = list(mapper(again, [work[i] for i in todo],
                           [frozenset(first[i].exports) for i in todo], [sent] * len(todo),
                           [raws[i] for i in todo], [first[i].held_calls for i in todo],
@@ -172,6 +207,7 @@ def _summaries_called_holding(work: list[tuple[Path, str]], first: list[FileResu
                               again: Callable[..., FileResult | None],
                               raws: list[bytes | None], defs: list[frozenset[str]],
                               ids_of: Callable[[int], frozenset[str]],
+                              overlays: Mapping[str, Mapping[str, Summary]] | None = None,
                               ) -> list[dict[str, Summary] | None]:
     """``later`` with the second-round summaries of the files the second
     pass left alone (it relints a file for a helper that only takes locks
@@ -220,7 +256,9 @@ def _summaries_called_holding(work: list[tuple[Path, str]], first: list[FileResu
             wanted.append(meet)
     if not todo:
         return later
-    with to_workers(TreeExports.of(exports), mapper) as sent:
+    # Each file with its own build's summaries (the second pass's view):
+    # a name only another architecture defines is none of its calls.
+    with to_workers(TreeExports.of(exports, overlays), mapper) as sent:
         got = list(mapper(again, [work[i] for i in todo],
                           [frozenset(first[i].exports) for i in todo], [sent] * len(todo),
                           [raws[i] for i in todo], [frozenset()] * len(todo), wanted))
