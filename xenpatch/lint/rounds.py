@@ -181,7 +181,9 @@ def third(work: list[tuple[Path, str]], first: list[FileResult], results: list[F
                                              if b is not None}):
         mine = defs[i]
         called = held & mine
-        met = sorted(n for n in names & ids_of(i) - mine if meets_holder(called, added[n])) \
+        # (a name its build defines quietly did not change for it)
+        theirs = names - quiet.get(architecture(paths[i]) or "", frozenset())
+        met = sorted(n for n in theirs & ids_of(i) - mine if meets_holder(called, added[n])) \
             if called else []
         if met:
             body = BodyReach(work[i][0], texts[i])
