@@ -20,12 +20,28 @@ CASES = fixtures_dir() / "lint" / "mutants" / "rounds"
 CALLS, BOUND = "calls", "bound"
 
 
+# Cases that are another case's tree with files of their own added or
+# put in place of its (the rest is the other case's, not copied), and
+# single files a case takes from another.
+BASES = {"mixed": "holders", "archquiet": "archown"}
+BORROWED = {"clash": {"mm.c": "holders"}, "static": {"mm.c": "holders"}}
+
+
+def _files(case: str) -> dict[str, Path]:
+    """The case's files, path under xen/ -> the fixture file."""
+    src = CASES / case
+    files = _files(BASES[case]) if case in BASES else {}
+    files.update((rel, CASES / other / rel) for rel, other in BORROWED.get(case, {}).items())
+    files.update((p.relative_to(src).as_posix(), p) for p in src.rglob("*.c"))
+    return files
+
+
 def _run(case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
     """The case's tree linted whole: path under xen/ -> (its findings as
     (check, function, line), its unknown rows as (function, kind))."""
-    src = CASES / case
-    rels = sorted(p.relative_to(src).as_posix() for p in src.rglob("*.c"))
-    xen = small_tree(tmp_path / "xen", {r: src / r for r in rels})
+    files = _files(case)
+    rels = sorted(files)
+    xen = small_tree(tmp_path / "xen", files)
     monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / "cache"))
     out: dict[str, object] = {}
     for r in lint_files([(xen / rel, rel) for rel in rels], jobs=1):
@@ -39,7 +55,7 @@ def _run(case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str
 
 
 def _xl010(case: str, rel: str, *functions: str) -> list[tuple[str, str, int]]:
-    lines = [ln for ln, c in expected(CASES / case / rel) if c == "XL010"]
+    lines = [ln for ln, c in expected(_files(case)[rel]) if c == "XL010"]
     assert len(lines) == len(functions)
     return sorted(("XL010", f, ln) for f, ln in zip(functions, lines, strict=True))
 
