@@ -16,6 +16,8 @@ with this round's element still held is a leak, reported as ever.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from tree_sitter import Node
 
 from xenpatch.analysis.events import OpAct, TryAssignAct
@@ -64,14 +66,16 @@ class ReleaseLoops:
 
     def _taken_around(self, n: int) -> frozenset[str]:
         """The collective locks a loop around condition ``n`` takes."""
+        return frozenset().union(*(self._scan(loop)[1] for loop in self._loops_around(n)))
+
+    def _loops_around(self, n: int) -> Iterator[Node]:
+        """The loops condition ``n`` is in, innermost first."""
         ast = self.cfg.nodes[n].ast
         loop = ast.parent if ast is not None else None
-        out: set[str] = set()
         while loop is not None:
             if loop.type in _LOOPS:
-                out |= self._scan(loop)[1]
+                yield loop
             loop = loop.parent
-        return frozenset(out)
 
     def _every_path_releases(self, x: int, key: str, stop: frozenset[int],
                              most: int = 48) -> bool:
@@ -140,17 +144,13 @@ class ReleaseLoops:
         return got
 
     def _leaving(self, n: int) -> dict[int, tuple[OpAct, ...]]:
-        ast = self.cfg.nodes[n].ast
         out: dict[int, tuple[OpAct, ...]] = {}
-        loop = ast.parent if ast is not None else None
-        while loop is not None:
-            if loop.type in _LOOPS:
-                rels = self._releases(loop)
-                if rels:
-                    for x in self.cfg.nodes[n].succ:
-                        if not _inside(self._first_placed(x), loop):
-                            out[x] = out.get(x, ()) + rels
-            loop = loop.parent
+        for loop in self._loops_around(n):
+            rels = self._releases(loop)
+            if rels:
+                for x in self.cfg.nodes[n].succ:
+                    if not _inside(self._first_placed(x), loop):
+                        out[x] = out.get(x, ()) + rels
         return out
 
     def _releases(self, loop: Node) -> tuple[OpAct, ...]:

@@ -129,6 +129,6 @@ def tree_mix(tree: Path, rule_path: Path | str, weights: dict[str, float] | None
         mix.unweighted = sorted(set(weights) - known)
     for cov in progs.incomplete:
         # a cut path of a function the profile never runs changes nothing
-        if weights is None or cov.function == "(macro)" or weights.get(cov.function, 0.0) > 0:
+        if weights is None or cov.in_macro or weights.get(cov.function, 0.0) > 0:
             mix.notes.append("incomplete: " + cov.describe())
     return mix

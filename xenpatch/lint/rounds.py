@@ -32,7 +32,11 @@ def changed(first: list[FileResult], later: list[dict[str, Summary] | None],
     """The functions whose tree-level summary the second round changes (or
     gives: one with no lock of its own whose callee's take was in another
     file), with that summary."""
-    plain = _plain(first, later)
+    return _changed(_plain(first, later), first, exports)
+
+
+def _changed(plain: list[dict[str, Summary]], first: list[FileResult],
+             exports: Mapping[str, Summary]) -> dict[str, Summary]:
     # A name the first round's files gave and the tree left out (two
     # summaries, or one and another architecture's silence) stays out.
     given = {n for a in first for n in a.exports}
@@ -48,17 +52,15 @@ def _plain(first: list[FileResult], later: list[dict[str, Summary] | None],
             for a, b in zip(first, later, strict=True)]
 
 
-def quiet_builds(first: list[FileResult], later: list[dict[str, Summary] | None],
-                 new: Mapping[str, Summary], paths: list[str],
-                 defs: list[frozenset[str]]) -> dict[str, frozenset[str]]:
+def quiet_builds(plain: list[dict[str, Summary]], new: Mapping[str, Summary],
+                 paths: list[str], defs: list[frozenset[str]]) -> dict[str, frozenset[str]]:
     """Per architecture, the names of ``new`` its own files define with no
     summary in this round (another architecture's file gave the one in
     ``new``): its files' calls reach its own definition, which does
     nothing to locks (Arm's put_page() reaching the heap lock in a second
     round is no x86 caller's, x86's taking none).  Common code is built
     for each architecture: its calls get the summary (a deadlock in one
-    build is one)."""
-    plain = _plain(first, later)
+    build is one).  ``plain``: each file's summaries of the round (_plain())."""
     out: dict[str, set[str]] = {}
     for p, path, d in zip(plain, paths, defs, strict=True):
         arch = architecture(path)
@@ -105,9 +107,15 @@ def third(work: list[tuple[Path, str]], first: list[FileResult], results: list[F
             for i, n in enumerate(given)]
     later = _summaries_called_holding(work, first, later, exports, mapper, again, raws,
                                       defs, ids_of, overlays)
-    new = changed(first, later, exports)
+    plain = _plain(first, later)
+    new = _changed(plain, first, exports)
     paths = [str(w[0]) for w in work]
-    quiet = quiet_builds(first, later, new, paths, defs)
+    quiet = quiet_builds(plain, new, paths, defs)
+
+    def mute(i: int) -> frozenset[str]:
+        """The names of ``new`` file i's build defines quietly."""
+        return quiet.get(architecture(paths[i]) or "", frozenset())
+
     # What each change adds: takes only, of locks a caller must name to
     # hold (None: anything else, or a lock it is handed).
     added = {n: takers.take_names(takers.added(s, exports.get(n))) for n, s in new.items()}
@@ -117,9 +125,9 @@ def third(work: list[tuple[Path, str]], first: list[FileResult], results: list[F
     todo, wanted = [], []
     for i, a in enumerate(first):
         if a.held_calls and new:
-            mute = quiet.get(architecture(paths[i]) or "", frozenset())
+            quiet_here = mute(i)
             meet = frozenset(n for n, ns in added.items()
-                             if n not in mute and takers.meets(ns, ids_of(i)))
+                             if n not in quiet_here and takers.meets(ns, ids_of(i)))
             if meet:
                 todo.append(i)
                 wanted.append(meet)
@@ -182,7 +190,7 @@ def third(work: list[tuple[Path, str]], first: list[FileResult], results: list[F
         mine = defs[i]
         called = held & mine
         # (a name its build defines quietly did not change for it)
-        theirs = names - quiet.get(architecture(paths[i]) or "", frozenset())
+        theirs = names - mute(i)
         met = sorted(n for n in theirs & ids_of(i) - mine if meets_holder(called, added[n])) \
             if called else []
         if met:

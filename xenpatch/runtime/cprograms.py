@@ -466,6 +466,11 @@ def shape(seq: tuple[Step, ...]) -> tuple[tuple[str, int], ...]:
 # -- a conversion's before/after programs ---------------------------------------------
 
 
+# The rewrite's plan names a converted site in a macro body's text so
+# (rewrite/plan.py), in place of a function.
+MACRO = "(macro)"
+
+
 @dataclass
 class Coverage:
     """What became of one converted function's paths.
@@ -487,6 +492,11 @@ class Coverage:
     @property
     def complete(self) -> bool:
         return not self.cut and not self.problems
+
+    @property
+    def in_macro(self) -> bool:
+        """Converted code in a macro body (one entry per file), not a function."""
+        return self.function == MACRO
 
     def add_cut(self, reason: str, n: int = 1) -> None:
         self.cut[reason] = self.cut.get(reason, 0) + n
@@ -556,7 +566,7 @@ def conversion_programs(root: Path, rule, result, only: set[str] | None = None,
     out = ConversionPrograms()
     sites: dict[str, dict[str, set[int]]] = {}
     for s in result.plan.sites:
-        if s.function != "(macro)":
+        if s.function != MACRO:
             sites.setdefault(s.path, {}).setdefault(s.function, set()).add(s.line)
         else:
             sites.setdefault(s.path, {}).setdefault(s.function, set())
@@ -578,12 +588,12 @@ def conversion_programs(root: Path, rule, result, only: set[str] | None = None,
             names = sorted(n for n in sites[rel] if only is None or n in only)
             if not names:
                 continue
-            if "(macro)" in names:
+            if MACRO in names:
                 # A macro body is not a function to walk: say so.
-                cov = Coverage(rel, "(macro)")
+                cov = Coverage(rel, MACRO)
                 cov.problems.append("converted code in a macro body is not analysed")
                 out.coverage.append(cov)
-                names.remove("(macro)")
+                names.remove(MACRO)
             if not names:
                 continue
             lines = {line for fn_lines in sites[rel].values() for line in fn_lines}

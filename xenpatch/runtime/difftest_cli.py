@@ -133,8 +133,7 @@ def run(args: argparse.Namespace) -> int:
     )
     divergences = rep.divergences
     covered = sum(c.complete for c in progs.coverage)
-    # Converted code in a macro body is one entry of the coverage per file.
-    macros = sum(c.function == "(macro)" for c in progs.coverage)
+    macros = sum(c.in_macro for c in progs.coverage)
     bodies = f", {macros} macro bod{'y' if macros == 1 else 'ies'}" if macros else ""
     print(f"{rule.name}: {progs.functions} functions{bodies} ({covered} of "
           f"{len(progs.coverage)} fully covered), {len(progs.pairs)} programs, "
