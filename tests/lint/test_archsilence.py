@@ -17,6 +17,9 @@ not (no function of x86's build)."""
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
 from lint import trees
@@ -97,3 +100,16 @@ def test_the_hooks_second_run_of_several_builds_files_reads_what_the_first_kept(
         assert [r.error for r in got] == [None] * len(rels)
         assert {r.path: sorted((f.line, f.check) for f in r.findings) for r in got} == \
             {r: want[r] for r in rels}
+
+
+@pytest.mark.parametrize("folder", ["arch/src", "arch/x86/src"])
+def test_a_tree_checked_out_under_a_folder_named_arch(tmp_path: Path, folder: str) -> None:
+    # A tree whose own path has an arch/ folder above it (~/arch/xen/):
+    # its common code is still common, its arch/x86/ still x86's.
+    root = tmp_path / folder / "xen"
+    shutil.copytree(TREE, root)
+    assert trees.found_whole(root) == trees.wanted(TREE)
+    for rel, want in trees.wanted(TREE).items():
+        assert sorted((f.line, f.check) for f in trees.alone(root, rel)) == want, rel
+    assert architecture(str(root / "common" / "vm_event.c")) is None
+    assert architecture(str(root / "arch" / "x86" / "hvm" / "fault.c")) == "x86"

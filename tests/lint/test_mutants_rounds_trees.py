@@ -1,8 +1,9 @@
 """Whole-tree runs over small trees (fixtures/lint/mutants/rounds/) that
-tell apart what the bounded third round of cross-file summaries
-(lint/rounds.py) decides: which files it lints again, which second-round
-summaries it computes for files the second pass left alone, and where -v
-says the rounds stopped (the ``unknown`` rows _CALLS and _BOUND)."""
+tell apart what the rounds of cross-file summaries after the second pass
+(lint/rounds.py) decide: which files they lint again, which summaries they
+compute again for files the second pass left alone, and, where the rounds
+stop (rounds.ROUNDS), where -v says so (the ``unknown`` rows _CALLS and
+_BOUND)."""
 
 from __future__ import annotations
 
@@ -48,8 +49,7 @@ def _run(case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str
         assert r.error is None, r.path
         rows = []
         for n, line, why in r.unknown:
-            kind = CALLS if why == rounds._CALLS else BOUND if why == rounds._BOUND else why
-            rows.append((n, line, kind))
+            rows.append((n, line, rounds.bound_kind(why) or why))
         out[r.path] = (sorted((f.check, f.function, f.line) for f in r.findings), rows)
     return out
 
@@ -78,9 +78,27 @@ def test_a_holder_that_never_names_the_lock_is_no_gap(tmp_path: Path,
 def test_one_holder_naming_the_lock_is_enough(tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     # As holders/, and pod.c also calls p2m_free_entry() holding heap_lock
-    # itself: a deadlock four summaries deep.  One holder of the two names
-    # the lock, and -v says where the rounds stopped (p2m.c's call of
-    # put_page()).
+    # itself: a deadlock four summaries deep (p2m.c, mm.c, page_alloc.c),
+    # which one holder of the two names.  The third round gives put_page()
+    # its take; p2m.c's p2m_free_entry() gets it in the fourth (its file
+    # summarised again, not linted: nothing there holds a lock), and pod.c
+    # is linted with it in the fifth.
+    got = _run("mixed", tmp_path, monkeypatch)
+    assert got == {
+        "domain.c": ([], []),
+        "mm.c": ([], []),
+        "p2m.c": ([], []),
+        "page_alloc.c": (_xl010("mixed", "page_alloc.c", "scrub_free_pages"), []),
+        "pod.c": (_xl010("mixed", "pod.c", "pod_reclaim_page"), []),
+    }
+
+
+def test_rounds_that_stop_short_say_where(tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    # mixed/ with the rounds stopped at the third: pod.c's deadlock is past
+    # them, and -v says so on p2m.c, whose summary was not computed again
+    # with put_page()'s (no finding, and no silence either).
+    monkeypatch.setattr(rounds, "ROUNDS", 3)
     got = _run("mixed", tmp_path, monkeypatch)
     assert got == {
         "domain.c": ([], []),
@@ -144,10 +162,20 @@ def test_a_file_not_naming_an_added_take_is_not_linted_again(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # put_page_and_unlock() releases the page's lock in the first round and
     # takes heap_lock too in the second.  grant_table.c calls it holding the
-    # page's lock and never names heap_lock: the third round leaves it
-    # alone, and -v says its call meets a changed summary (page_alloc.c
-    # calls grant_unmap_page() holding heap_lock: past the rounds).
+    # page's lock and never names heap_lock: no later round lints it again
+    # for its findings, but page_alloc.c calls its grant_unmap_page()
+    # holding heap_lock, so its summaries are computed again, and
+    # page_alloc.c, linted with that one, deadlocks.
     got = _run("release", tmp_path, monkeypatch)
+    assert got == {
+        "grant_table.c": ([], []),
+        "mm.c": ([], []),
+        "page_alloc.c": (_xl010("release", "page_alloc.c", "scrub_grant_page"), []),
+    }
+    # Stopped at the third round, -v says grant_table.c's call meets a
+    # changed summary past them.
+    monkeypatch.setattr(rounds, "ROUNDS", 3)
+    got = _run("release", tmp_path / "three", monkeypatch)
     assert got == {
         "grant_table.c": ([], [("put_page_and_unlock", 0, CALLS)]),
         "mm.c": ([], []),

@@ -1,7 +1,8 @@
 """A take on some paths of a callee's some paths (analysis/pathconds.py):
 it composes when the two paths test unrelated things, not when they may
-exclude each other; and the bounded third round of cross-file summaries
-(lint/rounds.py) that carries such a take back to the file it came from."""
+exclude each other; and the rounds of cross-file summaries after the
+second pass (lint/rounds.py) that carry such a take back to the file it
+came from, and further."""
 
 from __future__ import annotations
 
@@ -115,20 +116,33 @@ def test_third_round_reaches_back(jobs: int) -> None:
 
 
 def test_without_the_third_round_it_is_missed(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(rounds, "third", lambda work, first, results, *a, **k: results)
+    monkeypatch.setattr(rounds, "later_rounds", lambda work, first, results, *a, **k: results)
     assert all(not r.findings for r in _tree(ROUNDS))
 
 
-def test_the_bound_is_said() -> None:
-    # cache_shrink() meets frame_drop()'s second-round take (reported);
-    # pool_retire() would need a fourth round to meet cache_evict()'s: not
-    # reported, and -v says which summary changed past its callers.
+def test_a_fourth_round_reaches_further() -> None:
+    # cache_shrink() meets frame_drop()'s second-round take, pool_retire()
+    # cache_evict()'s, which a fourth round gives: both reported, and the
+    # rounds ran until no summary changed (nothing said).
     res = _tree(ROUNDS4)
     got = {r.path: sorted((f.line, f.check) for f in r.findings) for r in res}
     assert got == {p.name: expected(p) for p in sorted(ROUNDS4.glob("*.c"))}
+    assert _notes(res) == []
+
+
+def test_the_bound_is_said(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The same with the rounds stopped at the third: pool_retire() is not
+    # reported, and -v says which summary changed past its callers.
+    monkeypatch.setattr(rounds, "ROUNDS", 3)
+    res = _tree(ROUNDS4)
+    got = {r.path: sorted((f.line, f.check) for f in r.findings) for r in res}
+    want = {p.name: expected(p) for p in sorted(ROUNDS4.glob("*.c"))}
+    assert want["frames.c"]
+    assert got == {**want, "frames.c": []}
     notes = [(r.path, n, why) for r in res for n, _, why in r.unknown]
     assert [(p, n) for p, n, _ in notes] == [("cache.c", "cache_evict")]
-    assert "rounds stop at three" in notes[0][2]
+    assert rounds.bound_kind(notes[0][2]) == "bound"
+    assert notes[0][2].endswith("(the rounds stop at 3)")
 
 
 def _notes(res: list[FileResult]) -> list[tuple[str, str]]:
@@ -144,8 +158,8 @@ def _copied(tmp_path: Path, *files: Path) -> Path:
 def test_a_change_past_the_rounds_no_holder_names_is_no_gap(tmp_path: Path) -> None:
     # As rounds4/, but cache_evict()'s only caller holding a lock holds
     # sweep_lock and never names pool_lock, the lock the third round adds a
-    # take of: a fourth round could not change its lint, and nothing says
-    # the run missed anything.
+    # take of: a fourth round could not change its lint (none lints it
+    # again), and nothing says the run missed anything.
     quiet = fixtures_dir() / "lint" / "rounds4quiet"
     folder = _copied(tmp_path, ROUNDS4 / "cache.c", ROUNDS4 / "refs.c", *quiet.glob("*.c"))
     res = _tree(folder)
@@ -157,6 +171,7 @@ def test_a_change_past_the_rounds_no_holder_names_is_no_gap(tmp_path: Path) -> N
 def _reach_tree(tmp_path: Path, count_calls: str) -> list[FileResult]:
     # rounds/ with stats.c, and pool_retire() counting the frame there
     # holding pool_lock.
+    tmp_path.mkdir(parents=True, exist_ok=True)
     folder = _copied(tmp_path, ROUNDS / "refs.c", ROUNDS / "frames.c",
                      fixtures_dir() / "lint" / "roundsreach" / "stats.c")
     frames = folder / "frames.c"
@@ -180,9 +195,19 @@ def test_a_change_the_held_call_does_not_reach_is_no_gap(tmp_path: Path) -> None
     assert _notes(res) == []
 
 
-def test_a_change_the_held_call_reaches_is_said(tmp_path: Path) -> None:
+def test_a_change_the_held_call_reaches_is_said(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
     # The same with stats_count() flushing too: the call in frames.c made
-    # holding pool_lock reaches the take a fourth round would carry back,
-    # and -v says where the rounds stopped.
-    res = _reach_tree(tmp_path, "    stats_bump();\n    stats_flush(fr);\n")
+    # holding pool_lock reaches the take a fourth round carries back (stats.c's
+    # summaries computed again, frames.c linted with them); with the
+    # rounds stopped at the third, -v says where.
+    res = _reach_tree(tmp_path / "all", "    stats_bump();\n    stats_flush(fr);\n")
+    frames = tmp_path / "all" / "frames.c"
+    count = next(n for n, line in enumerate(frames.read_text().splitlines(), 1)
+                 if "stats_count(fr);" in line)
+    assert sorted((r.path, f.line, f.check) for r in res for f in r.findings) == sorted(
+        [("frames.c", expected(frames)[0][0], "XL010"), ("frames.c", count, "XL010")])
+    assert _notes(res) == []
+    monkeypatch.setattr(rounds, "ROUNDS", 3)
+    res = _reach_tree(tmp_path / "three", "    stats_bump();\n    stats_flush(fr);\n")
     assert _notes(res) == [("stats.c", "frame_drop")]

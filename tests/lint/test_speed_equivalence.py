@@ -460,7 +460,7 @@ def test_rounds_given_the_first_pass_names_find_what_they_read_anew(
                                         for p in sorted((lint / "crossfile").glob("*.c"))})
     files = collect_files([xen])
     given: list[bool] = []
-    third = rounds.third
+    later_rounds = rounds.later_rounds
 
     def named(a: tuple, k: dict) -> object:  # type: ignore[type-arg]
         return a[9] if len(a) > 9 else k.get("named")
@@ -468,17 +468,17 @@ def test_rounds_given_the_first_pass_names_find_what_they_read_anew(
     def told(*a, **k):  # type: ignore[no-untyped-def]
         n = named(a, k)
         given.append(n is not None and any(x is not None for x in n))
-        return third(*a, **k)
+        return later_rounds(*a, **k)
 
     def anew(*a, **k):  # type: ignore[no-untyped-def]
         k.pop("named", None)
-        return third(*a[:9], **k)
+        return later_rounds(*a[:9], **k)
 
     runs = []
     for fake in (told, anew):
         with monkeypatch.context() as m:
             m.setenv("XENPATCH_CACHE", str(tmp_path / f"cache-{fake.__name__}"))
-            m.setattr(rounds, "third", fake)
+            m.setattr(rounds, "later_rounds", fake)
             runs.append(lint_files(files, jobs=1))
     assert given == [True]
     assert any(r.findings for r in runs[0])

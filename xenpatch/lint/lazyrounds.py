@@ -1,4 +1,4 @@
-"""The lazy plan's later rounds: a file linted alone (the pre-commit hook's
+"""The lazy plan's later round: a file linted alone (the pre-commit hook's
 run) gets what a whole-tree run's third round (rounds.py) gives it.
 
 The lazy summaries (lazy.py) are of one round: another file's function
@@ -29,12 +29,15 @@ held_calls, through its headers' inlines and macros) into other files:
   with those: exact;
 - the names whose summary over all their definers
   (treeexports.tree_exports()) changed, and the file linted again with
-  them where rounds.third() would (workers.again() with ``only``).
+  them where rounds.later_rounds() would (workers.again() with ``only``).
 
 Bounded, never guessing: a name whose definers, or whose callees'
 summaries, are past the budget gets no second-round summary (a finding
-fewer than the whole-tree run, never one more); the rounds stop at the
-same place as rounds.py's.  What the later round read (files and their
+fewer than the whole-tree run, never one more).  It is one round: the
+summaries it computes again are of the second, as rounds.py's third round
+uses them; the whole-tree run's rounds after that (a take four summaries
+deep: pod.c holding the heap lock over p2m.c's p2m_free_entry(), which
+calls put_page()) are its own.  What the later round read (files and their
 content hashes) is kept with the result: a kept result stands only while
 they are unchanged.
 """
@@ -119,7 +122,7 @@ def later_round(item: tuple[Path, str], raw: bytes, held: frozenset[str],
     external = frozenset(nameindex.external_names(raw))
     # The summaries at hand whose effects, composed into a caller's, could
     # make the file's lint change: any but a take of a lock the file never
-    # names (as rounds.third() asks of what a change adds).  The file's own
+    # names (as rounds.later_rounds() asks of what a change adds).  The file's own
     # count where its first pass is not at hand.
     at_hand = {**given, **own}
     meets = frozenset(n for n, s in at_hand.items()
@@ -220,7 +223,7 @@ def later_round(item: tuple[Path, str], raw: bytes, held: frozenset[str],
                    kept)
     if not new:
         return out
-    # As rounds.third(): what each change adds, if takes only, of locks a
+    # As rounds.later_rounds(): what each change adds, if takes only, of locks a
     # caller must name to hold; the file is linted again if a call it makes
     # holding a lock may reach one of them.
     meet = {n for n, s in new.items() if takers.change_meets(s, given.get(n), ids)}

@@ -10,7 +10,7 @@ goes where this process sends it: in the first map to the first worker
 with room, in a later map of the same tasks to the worker that had it
 then, unless that worker's queue has run dry while another's has not
 (a worker idle at the end costs more wall time than a parse).  A later
-map of some of those tasks (the third round's, lint/rounds.py) finds
+map of some of those tasks (a later round's, lint/rounds.py) finds
 each where its first ran by its first argument (the file).
 """
 

@@ -1,19 +1,25 @@
-"""A bounded third round of cross-file summaries for a whole-tree run.
+"""The rounds of cross-file summaries after the second pass of a
+whole-tree run, until no summary changes.
 
 The second pass lints each file with the other files' first-pass
 summaries; the summaries it computes then are of a second round: put_page()
 of mm.c takes the heap lock only through page_alloc.c's
-free_domheap_pages(), which its first pass could not see.  A file that may
-call, holding a lock, a function whose summary the second round changed is
-linted once more with those summaries.  The rounds stop there: a summary
-the third round changes again is not followed, and the run says so (``-v``,
-on the function's file).  What a result keeps as its exports stays its
-first pass's, as the tree cache and the lazy plan compute them.
+free_domheap_pages(), which its first pass could not see.  Each later round
+lints again the files that may call, holding a lock, a function whose
+summary the round before changed, with those summaries, and computes again
+the summaries of the files whose functions some file calls holding a lock
+where they reach such a function (p2m.c's p2m_free_entry() calls put_page():
+pod.c, holding the heap lock over it, meets the take a round later).  The
+rounds stop when no summary changes, or after ROUNDS: a summary the last
+round changes is not followed, and the run says so (``-v``, on the
+function's file).  What a result keeps as its exports stays its first
+pass's, as the tree cache and the lazy plan compute them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -81,16 +87,17 @@ def asked_later(first: list[FileResult], named: list[list[str] | None]) -> list[
         frozenset(n) - r.exports.keys()) for r, n in zip(first, named, strict=True)]
 
 
-def third(work: list[tuple[Path, str]], first: list[FileResult], results: list[FileResult],
+def later_rounds(work: list[tuple[Path, str]], first: list[FileResult], results: list[FileResult],
           later: list[dict[str, Summary] | None], exports: dict[str, Summary], mapper: Any,
           again: Callable[..., FileResult | None], progress: Any = None,
           raws: list[bytes | None] | None = None,
           named: list[list[str] | None] | None = None,
           overlays: Mapping[str, Mapping[str, Summary]] | None = None) -> list[FileResult]:
-    """``results`` with the files a third round of summaries changes linted
-    again (``again``: workers.again with ``only``).  ``named``: each file's
-    external names (nameindex.external_names()) where its first pass read
-    them from the same text (None: read here)."""
+    """``results`` with the files the rounds after the second pass change
+    linted again (``again``: workers.again with ``only``), round after
+    round until no summary changes (at most ROUNDS rounds in all).
+    ``named``: each file's external names (nameindex.external_names())
+    where its first pass read them from the same text (None: read here)."""
     if not later:
         return results
     raws = raws or [None] * len(work)
@@ -105,110 +112,221 @@ def third(work: list[tuple[Path, str]], first: list[FileResult], results: list[F
     given = named or [None] * len(work)
     defs = [frozenset(n) if n is not None else frozenset(external_names(texts[i]))
             for i, n in enumerate(given)]
-    later = _summaries_called_holding(work, first, later, exports, mapper, again, raws,
-                                      defs, ids_of, overlays)
-    plain = _plain(first, later)
-    new = _changed(plain, first, exports)
-    paths = [str(w[0]) for w in work]
-    quiet = quiet_builds(plain, new, paths, defs)
-
-    def mute(i: int) -> frozenset[str]:
-        """The names of ``new`` file i's build defines quietly."""
-        return quiet.get(architecture(paths[i]) or "", frozenset())
-
-    # What each change adds: takes only, of locks a caller must name to
-    # hold (None: anything else, or a lock it is handed).
-    added = {n: takers.take_names(takers.added(s, exports.get(n))) for n, s in new.items()}
-    # Only a file whose calls under a lock may reach one of them (its
-    # header inlines and macros are followed in the worker), for a lock it
-    # names.
-    todo, wanted = [], []
-    for i, a in enumerate(first):
-        if a.held_calls and new:
-            quiet_here = mute(i)
-            meet = frozenset(n for n, ns in added.items()
-                             if n not in quiet_here and takers.meets(ns, ids_of(i)))
-            if meet:
-                todo.append(i)
-                wanted.append(meet)
-    if not todo:
-        return results
-    tree = {**exports, **new}
-    # A name each architecture resolves alone stays as the second pass had
-    # it: changed() gives none of them (they are no tree-level summary).
-    # One whose summary another architecture's file gave is none of the
-    # files of a build defining it quietly (quiet_builds()).
-    views = {arch: dict(o) for arch, o in (overlays or {}).items()}
-    for arch, names in quiet.items():
-        views.setdefault(arch, {}).update((n, OTHERS) for n in names)
-    with to_workers(TreeExports.of(tree, views), mapper) as sent:
-        got = list(mapper(again, [work[i] for i in todo],
-                          [frozenset(first[i].exports) for i in todo], [sent] * len(todo),
-                          [raws[i] for i in todo], [first[i].held_calls for i in todo],
-                          wanted))
+    latest = _summaries_called_holding(work, first, later, exports, mapper, again, raws,
+                                       defs, ids_of, overlays)
+    rounds = _Rounds(work, first, exports, raws, defs, ids_of, overlays, mapper, again)
     out = list(results)
-    held = frozenset().union(*(a.held_calls for a in first))
-    # The files calling each name holding a lock.  A summary that changes
-    # past the rounds matters to them only as the third round's own test
-    # asks (takers.meets()): where it adds anything but takes, or a take
-    # of a lock one of them names.  A change that meets none of them is
-    # no gap in what the run covers.
-    holders: dict[str, list[int]] = {}
-    for j, a in enumerate(first):
-        for n in a.held_calls:
-            holders.setdefault(n, []).append(j)
-
-    def meets_holder(called: frozenset[str], take: frozenset[str] | None) -> bool:
-        return any(takers.meets(take, ids_of(j)) for g in sorted(called)
-                   for j in holders.get(g, ()))
-
-    # Names two files define with different summaries: no caller gets one.
-    clash = {n for a in first for n in a.exports if n not in exports}
-    for i, b in zip(todo, got, strict=True):
-        if b is None:
-            continue
-        # Its own functions whose summary this round changes, called
-        # holding a lock somewhere: those callers were linted with the
-        # previous one.
-        was = later[i]
-        prev = was if was is not None else first[i].exports
-        moved = sorted(n for n, s in b.exports.items()
-                       if n in held and n not in clash and prev.get(n) != s
-                       and meets_holder(frozenset({n}),
-                                        takers.take_names(takers.added(s, prev.get(n)))))
-        b.exports, b.held_calls = first[i].exports, first[i].held_calls
-        b.unknown = [*b.unknown, *((n, 0, _BOUND) for n in moved)]
-        out[i] = b
-    # A file the third pass left alone whose functions some file calls
-    # holding a lock, and which calls one whose summary the second round
-    # changed: the summaries of those functions that reach it (through the
-    # file's functions, macros and headers' inlines, as a summary composes)
-    # would change in a fourth, as far as the change meets their callers.
-    names = frozenset(new)
-    for i in sorted(set(range(len(work))) - {i for i, b in zip(todo, got, strict=True)
-                                             if b is not None}):
-        mine = defs[i]
-        called = held & mine
-        # (a name its build defines quietly did not change for it)
-        theirs = names - mute(i)
-        met = sorted(n for n in theirs & ids_of(i) - mine if meets_holder(called, added[n])) \
-            if called else []
-        if met:
-            body = BodyReach(work[i][0], texts[i])
-            reached = frozenset().union(*(body.reached(g) for g in sorted(called)))
-            met = [n for n in met if n in reached]
-        if met:
-            out[i].unknown = [*out[i].unknown, *((n, 0, _CALLS) for n in met)]
-    if progress is not None:
-        progress("files, third round (summaries of the second)", len(todo), len(todo))
+    # The summaries the files were last linted with: the first round's,
+    # then each round's changes.
+    tree = dict(exports)
+    for number in range(3, ROUNDS + 1):
+        plain = _plain(first, latest)
+        new = _changed(plain, first, tree)
+        if not new:
+            break
+        last = number == ROUNDS
+        step = rounds.step(plain, new, tree)
+        with rounds.shipped({**tree, **new}, step) as sent:
+            got = rounds.lint_again(step, sent)
+            linted = {i for i, b in zip(step.todo, got, strict=True) if b is not None}
+            # The files this round leaves alone whose functions some file
+            # calls holding a lock, and which call one whose summary
+            # changed: the summaries of those functions that reach it
+            # (through the file's functions, macros and headers' inlines, as
+            # a summary composes) change in the next round, as far as the
+            # change meets their callers.  Past the last round, -v says so.
+            reach = rounds.reaching(step, linted)
+            summed = [] if last else rounds.summaries_again(reach, sent)
+        for i, b in zip(step.todo, got, strict=True):
+            if b is None:
+                continue
+            prev = latest[i]
+            was = prev if prev is not None else first[i].exports
+            if last:
+                # Its own functions whose summary this round changes, called
+                # holding a lock somewhere: those callers were linted with
+                # the previous one.
+                moved = rounds.moved(b.exports, was)
+                b.unknown = [*b.unknown, *((n, 0, _BOUND.format(ROUNDS)) for n in moved)]
+            else:
+                latest[i] = b.exports
+            b.exports, b.held_calls = first[i].exports, first[i].held_calls
+            out[i] = b
+        if last:
+            for i, met in reach.items():
+                out[i].unknown = [*out[i].unknown, *((n, 0, _CALLS.format(ROUNDS)) for n in met)]
+        for i, b in summed:
+            if b is not None:
+                latest[i] = b.exports
+        tree.update(new)
+        if progress is not None:
+            progress(f"files, round {number} of cross-file summaries", len(step.todo),
+                     len(step.todo))
     return out
 
 
-_CALLS = ("called here: its summary changed in the second round of cross-file summaries, "
-          "and this file's were not computed again with it (the rounds stop at three)")
-_BOUND = ("its summary changed in the third round of cross-file summaries: its callers "
+# The rounds of cross-file summaries a whole-tree run makes at most (the
+# first pass's, the second pass's, and the later ones here): a chain of
+# summaries that still changes after them is cut, and -v says where.
+ROUNDS = 8
+
+_CALLS = ("called here: its summary changed in the last round of cross-file summaries, "
+          "and this file's were not computed again with it (the rounds stop at {})")
+_BOUND = ("its summary changed in the last round of cross-file summaries: its callers "
           "holding a lock in other files were linted with an earlier one (the rounds stop "
-          "at three)")
+          "at {})")
+
+
+def bound_kind(why: str) -> str | None:
+    """Which of the rounds' ``unknown`` rows ``why`` is: "calls" (a file's
+    summaries not computed again with a changed one), "bound" (a changed
+    summary its callers were not linted with), else None."""
+    for kind, text in (("calls", _CALLS), ("bound", _BOUND)):
+        head, _, tail = text.partition("{}")
+        if why.startswith(head) and why.endswith(tail):
+            return kind
+    return None
+
+
+@dataclass
+class _Step:
+    """What one round's changes (``new``) ask: the files linted again
+    (``todo``, each for the names it may meet: ``wanted``), the names each
+    build defines quietly, and what each change adds (takes only: the lock
+    names a caller must name to hold them; None: anything else)."""
+    new: Mapping[str, Summary]
+    quiet: dict[str, frozenset[str]]
+    added: dict[str, frozenset[str] | None]
+    todo: list[int]
+    wanted: list[frozenset[str]]
+
+
+class _Rounds:
+    """The tree's facts every round reads: who calls what holding a lock."""
+
+    def __init__(self, work: list[tuple[Path, str]], first: list[FileResult],
+                 exports: Mapping[str, Summary], raws: list[bytes | None],
+                 defs: list[frozenset[str]],
+                 ids_of: Callable[[int], frozenset[str]],
+                 overlays: Mapping[str, Mapping[str, Summary]] | None, mapper: Any,
+                 again: Callable[..., FileResult | None]) -> None:
+        self.work, self.first, self.raws, self.defs, self.ids_of = work, first, raws, defs, ids_of
+        self.overlays, self.mapper, self.again = overlays, mapper, again
+        self.paths = [str(w[0]) for w in work]
+        self.texts = _Texts(work, raws)
+        self.held = frozenset().union(*(a.held_calls for a in first))
+        # The files calling each name holding a lock.
+        self.holders: dict[str, list[int]] = {}
+        for j, a in enumerate(first):
+            for n in a.held_calls:
+                self.holders.setdefault(n, []).append(j)
+        # Names two files define with different summaries: no caller gets one.
+        self.clash = {n for a in first for n in a.exports if n not in exports}
+
+    def mute(self, quiet: dict[str, frozenset[str]], i: int) -> frozenset[str]:
+        """The names file i's build defines quietly."""
+        return quiet.get(architecture(self.paths[i]) or "", frozenset())
+
+    def meets_holder(self, called: frozenset[str], take: frozenset[str] | None) -> bool:
+        """A summary that changes matters to the files calling it holding a
+        lock only as the rounds' own test asks (takers.meets()): where it
+        adds anything but takes, or a take of a lock one of them names.  A
+        change that meets none of them is no gap in what the run covers."""
+        return any(takers.meets(take, self.ids_of(j)) for g in sorted(called)
+                   for j in self.holders.get(g, ()))
+
+    def step(self, plain: list[dict[str, Summary]], new: Mapping[str, Summary],
+             tree: Mapping[str, Summary]) -> _Step:
+        quiet = quiet_builds(plain, new, self.paths, self.defs)
+        added = {n: takers.take_names(takers.added(s, tree.get(n))) for n, s in new.items()}
+        # Only a file whose calls under a lock may reach one of them (its
+        # header inlines and macros are followed in the worker), for a
+        # lock it names.
+        todo, wanted = [], []
+        for i, a in enumerate(self.first):
+            if a.held_calls:
+                quiet_here = self.mute(quiet, i)
+                meet = frozenset(n for n, ns in added.items()
+                                 if n not in quiet_here and takers.meets(ns, self.ids_of(i)))
+                if meet:
+                    todo.append(i)
+                    wanted.append(meet)
+        return _Step(new, quiet, added, todo, wanted)
+
+    def _views(self, quiet: dict[str, frozenset[str]]) -> dict[str, dict[str, Summary]]:
+        # A name each architecture resolves alone stays as the second pass
+        # had it: changed() gives none of them (they are no tree-level
+        # summary).  One whose summary another architecture's file gave is
+        # none of the files of a build defining it quietly (quiet_builds()).
+        views = {arch: dict(o) for arch, o in (self.overlays or {}).items()}
+        for arch, names in quiet.items():
+            views.setdefault(arch, {}).update((n, OTHERS) for n in names)
+        return views
+
+    def shipped(self, tree: dict[str, Summary], step: _Step) -> Any:
+        """The round's summaries as its tasks carry them (shipping.py), each
+        build's files seeing their own (a name a build defines quietly is
+        none of its files' calls)."""
+        return to_workers(TreeExports.of(tree, self._views(step.quiet)), self.mapper)
+
+    def lint_again(self, step: _Step, sent: Any) -> list[FileResult | None]:
+        """The round's files linted again with the summaries ``sent``, for
+        the names each may meet holding a lock."""
+        if not step.todo:
+            return []
+        first = self.first
+        return list(self.mapper(
+            self.again, [self.work[i] for i in step.todo],
+            [frozenset(first[i].exports) for i in step.todo], [sent] * len(step.todo),
+            [self.raws[i] for i in step.todo], [first[i].held_calls for i in step.todo],
+            step.wanted))
+
+    def moved(self, now: Mapping[str, Summary], was: Mapping[str, Summary]) -> list[str]:
+        """The file's functions whose summary ``now`` changes from ``was``,
+        called holding a lock somewhere, as far as the change meets those
+        callers."""
+        return sorted(n for n, s in now.items()
+                      if n in self.held and n not in self.clash and was.get(n) != s
+                      and self.meets_holder(frozenset({n}),
+                                            takers.take_names(takers.added(s, was.get(n)))))
+
+    def reaching(self, step: _Step, linted: set[int]) -> dict[int, list[str]]:
+        """Per file not ``linted`` this round, the changed names its
+        functions called holding a lock elsewhere reach."""
+        out: dict[int, list[str]] = {}
+        names = frozenset(step.new)
+        for i in sorted(set(range(len(self.work))) - linted):
+            mine = self.defs[i]
+            called = self.held & mine
+            if not called:
+                continue
+            # (a name its build defines quietly did not change for it)
+            theirs = names - self.mute(step.quiet, i)
+            met = sorted(n for n in theirs & self.ids_of(i) - mine
+                         if self.meets_holder(called, step.added[n]))
+            if met:
+                body = BodyReach(self.work[i][0], self.texts[i])
+                reached = frozenset().union(*(body.reached(g) for g in sorted(called)))
+                met = [n for n in met if n in reached]
+            if met:
+                out[i] = met
+        return out
+
+    def summaries_again(self, reach: dict[int, list[str]],
+                        sent: Any) -> list[tuple[int, FileResult | None]]:
+        """The summaries of the ``reach`` files computed again with the
+        summaries ``sent`` (for their summaries alone: their findings come
+        from the rounds that lint them for the names they call holding a
+        lock)."""
+        todo = sorted(reach)
+        if not todo:
+            return []
+        got = self.mapper(
+            self.again, [self.work[i] for i in todo],
+            [frozenset(self.first[i].exports) for i in todo], [sent] * len(todo),
+            [self.raws[i] for i in todo], [frozenset()] * len(todo),
+            [frozenset(reach[i]) for i in todo])
+        return list(zip(todo, got, strict=True))
 
 
 def _summaries_called_holding(work: list[tuple[Path, str]], first: list[FileResult],

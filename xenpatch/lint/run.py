@@ -158,11 +158,11 @@ def _two_passes(work: list[tuple[Path, str]], mapper, progress: Progress | None 
     named = [n[1] if n is not None else None for n in read]
     results = passmaps.second(work, first, exports, mapper, progress, raws, later, overlays,
                               rounds.asked_later(first, named))
-    # A third round, bounded: put_page() (mm.c) takes the heap lock only
-    # through page_alloc.c's free_domheap_pages(), which page_alloc.c's
-    # own callers then meet.
-    results = rounds.third(work, first, results, later, exports, mapper, workers.again, progress,
-                           raws, named, overlays)
+    # The later rounds, until no summary changes: put_page() (mm.c) takes
+    # the heap lock only through page_alloc.c's free_domheap_pages(), which
+    # page_alloc.c's own callers then meet, and their callers a round later.
+    results = rounds.later_rounds(work, first, results, later, exports, mapper, workers.again,
+                                  progress, raws, named, overlays)
     return results, read
 
 

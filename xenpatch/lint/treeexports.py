@@ -5,6 +5,8 @@ checks (workers.again)."""
 
 from __future__ import annotations
 
+import functools
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -136,13 +138,32 @@ def arch_overlays(per_file: Iterable[tuple[str, Mapping[str, Summary]]],
 
 def architecture(path: str) -> str | None:
     """The architecture whose build alone compiles the file (None: common),
-    by its path only (``arch/<a>/``); archbuild.build_of() reads the
-    tree's older layout and Makefiles too."""
-    m = _ARCH.search("/" + str(path).replace("\\", "/"))
-    return m.group(1) if m else None
+    by its path (``arch/<a>/`` of the tree); archbuild.build_of() reads
+    the tree's older layout and Makefiles too.  A path under the tree
+    (``arch/x86/mm.c``) is read as it is; in a longer one, an ``arch/<a>/``
+    counts where the folder above it is the tree's (it holds include/xen/),
+    so that a tree checked out under a folder named arch (``~/arch/xen/``)
+    keeps its common code common.  Where the folders are not there to ask
+    (a path of no file), the last ``arch/<a>/`` is the tree's."""
+    return _architecture(str(path).replace("\\", "/"))
 
 
-_ARCH = re.compile(r"/arch/([^/]+)/")
+@functools.lru_cache(maxsize=4096)
+def _architecture(path: str) -> str | None:
+    if path.startswith("arch/"):
+        m = _ARCH.match(path)
+        return m.group(1) if m else None
+    unasked: str | None = None
+    for m in reversed(list(_ARCH.finditer(path))):
+        above = path[:m.start()]
+        if os.path.isdir(os.path.join(above or ".", "include", "xen")):
+            return m.group(1)
+        if unasked is None and not os.path.isdir(above or "."):
+            unasked = m.group(1)
+    return unasked
+
+
+_ARCH = re.compile(r"(?:^|/)arch/([^/]+)/")
 
 
 def tree_exports(per_file: Iterable[Mapping[str, Summary]]) -> dict[str, Summary]:

@@ -106,7 +106,7 @@ def _again(item: tuple[Path, str], own: frozenset[str],
                   for n in (reached_from(item[0], held) & only) - own) if held else \
             calls_any(item[0], only - own, raw=text)
         # Without ``held``: for its summaries alone (rounds.py), not its
-        # findings; the third round's may lint it again.
+        # findings; a later round may lint it again for those.
         return lint_file(item[0], item[1], _CONFIG, tree.summaries, raw=raw,
                          findings_only=True, exports_only=not held,
                          again=not held) if hit else None
@@ -132,7 +132,7 @@ def _again(item: tuple[Path, str], own: frozenset[str],
         return None
     # Its exports stay its first pass's (passmaps.second), and no later pass asks
     # where it calls holding a lock.  A file calling under a lock may be
-    # linted in the third round (rounds.third()) with much the same
+    # linted in the later rounds (rounds.later_rounds()) with much the same
     # summaries: its parse and fills stay kept for it (reuse.py).
     return lint_file(item[0], item[1], _CONFIG, tree.summaries, raw=raw, findings_only=True,
                      again=bool(held))
