@@ -187,3 +187,25 @@ def test_a_refused_plan_exits_1_for_rewrite_and_difftest(
     err = capsys.readouterr().err
     assert code == 1, err
     assert "no equivalent of write_trylock()" in err and "cannot be converted" in err
+
+
+@pytest.mark.parametrize("cmd,status", [("rewrite", 1), ("difftest", 1), ("cost", 2)])
+def test_a_refused_plan_lists_its_sites_above_one_line(
+        capsys: pytest.CaptureFixture[str], tree: Path, cmd: str, status: int) -> None:
+    """Each command that plans the conversion lists the sites it cannot
+    convert, then one line naming the rule file; an option the line
+    suggests is one the command has."""
+    (tree / "xen" / "common" / "odd.c").write_text(
+        "#include <xen/sched.h>\n#include <xen/grant_table.h>\n\n"
+        "void f(struct domain *d)\n{\n    write_trylock(&d->grant_table->lock);\n}\n")
+    model = ["--lock-model", "q417"] if cmd == "cost" else []
+    code = main([cmd, "--rule", str(GT), *model, str(tree)])
+    lines = capsys.readouterr().err.splitlines()
+    assert code == status, lines
+    assert lines[-1].startswith(f"xenpatch: {GT}: refused: 1 sites ")
+    assert lines[-1].count("xenpatch:") == 1
+    assert any(line.startswith("xen/common/odd.c:6: error: ") for line in lines[:-1])
+    if cmd == "rewrite":
+        assert "--allow-partial converts the others" in lines[-1]
+    else:
+        assert "--allow-partial" not in lines[-1].replace("rewrite --allow-partial", "")

@@ -134,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
             _discard_stdout()
         return 0
     except XenpatchError as exc:
+        for line in exc.details:
+            print(line, file=sys.stderr)
         print(exc.line(), file=sys.stderr)
         return 2
     except OSError as exc:

@@ -13,7 +13,8 @@ from __future__ import annotations
 class XenpatchError(Exception):
     """A one-line user-facing failure: bad input or an environment problem."""
 
-    def __init__(self, what: str, reason: str | None = None) -> None:
+    def __init__(self, what: str, reason: str | None = None, *,
+                 details: list[str] | None = None) -> None:
         if reason is None:
             # one preformatted message, ``path[:line]: reason`` by convention;
             # str() stays that message
@@ -27,6 +28,9 @@ class XenpatchError(Exception):
         self.what = what
         self.reason = reason
         self.path = what  # the file (or other thing) the message names
+        # Lines printed above the message, each naming its own place (the
+        # sites a refused conversion cannot convert).
+        self.details = tuple(details or ())
 
     def line(self) -> str:
         """The message as the CLI prints it."""

@@ -89,7 +89,7 @@ def tree_mix(tree: Path, rule_path: Path | str, weights: dict[str, float] | None
     """The mix of the lock ``rule_path`` (a file, or a bundled rule's name)
     converts, in ``tree``; the tree's
     lock model from its headers unless ``model`` is given."""
-    from xenpatch.rewrite.run import TreeError, refusal, run_rule
+    from xenpatch.rewrite.run import NOT_MODELLED, TreeError, refusal, refused_sites, run_rule
     from xenpatch.rules import RuleError, find_rule
     from xenpatch.runtime.cprograms import conversion_programs
     from xenpatch.runtime.era import EraError, detect
@@ -106,9 +106,10 @@ def tree_mix(tree: Path, rule_path: Path | str, weights: dict[str, float] | None
         raise CostError(str(exc)) from None
     if result.plan.clashes:
         raise CostError(str(result.plan.clashes[0]))
-    refused = refusal(rule, result.plan)
+    refused = refusal(rule, result.plan, NOT_MODELLED)
     if refused is not None:
-        raise CostError(f"{rule.name}: the conversion is refused: {refused}")
+        raise CostError(refused.removeprefix("xenpatch: "),
+                        details=refused_sites(result.plan))
     mix = Mix(rule.name, model, evidence)
     if result.plan.nothing_to_do:
         mix.notes.append(f"nothing to convert: {result.plan.nothing_to_do}")

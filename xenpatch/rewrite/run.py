@@ -108,13 +108,28 @@ def run_rule(root: Path, rule: ConversionRule, jobs: int | None = None,
 __all__ = ["Diagnostic", "Result", "TreeError", "check_tree", "run_rule", "source_files"]
 
 
-def refusal(rule: ConversionRule, plan: Plan) -> str | None:
+# What each command that plans a conversion does instead of a refused one.
+WRITES = "nothing written (--allow-partial converts the others)"
+NOT_MODELLED = ("the conversion of the others alone is not modelled: convert these by hand "
+                "first (`xenpatch rewrite --allow-partial` writes the others)")
+
+
+def refusal(rule: ConversionRule, plan: Plan, instead: str = WRITES) -> str | None:
     """The one line that says a plan is refused (errors, or sites left that
-    cannot be converted), or None when it may be applied whole."""
+    cannot be converted), or None when it may be applied whole; ``instead``:
+    what the command does not do (and how the user can go on).  The
+    command lists the plan's errors and sites (``refused_sites()``) above
+    it."""
     if plan.errors:
         return f"xenpatch: {rule.path}: not applied ({len(plan.errors)} errors)"
     if plan.remaining:
         return (f"xenpatch: {rule.path}: refused: {len(plan.remaining)} sites of "
                 f"{rule.struct_type}.{rule.lock.field} cannot be converted (listed above); "
-                "nothing written (--allow-partial converts the others)")
+                + instead)
     return None
+
+
+def refused_sites(plan: Plan) -> list[str]:
+    """The lines a refusal() is said under: the plan's errors and its sites
+    that cannot be converted."""
+    return [str(d) for d in plan.errors + plan.remaining]

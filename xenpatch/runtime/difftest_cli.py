@@ -55,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def run(args: argparse.Namespace) -> int:
-    from xenpatch.rewrite.run import TreeError, refusal, run_rule
+    from xenpatch.rewrite.run import NOT_MODELLED, TreeError, refusal, refused_sites, run_rule
     from xenpatch.rules import RuleError, find_rule
     from xenpatch.runtime.cprograms import conversion_programs
     from xenpatch.runtime.difftest import (
@@ -85,12 +85,12 @@ def run(args: argparse.Namespace) -> int:
         for d in result.plan.clashes:
             print(str(d), file=sys.stderr)
         return 2
-    refused = refusal(rule, result.plan)
+    refused = refusal(rule, result.plan, NOT_MODELLED)
     if refused is not None:
         # a refused plan: the same line and exit status as `xenpatch rewrite`;
         # a difftest of a partial conversion would test less than it claims
-        for d in result.plan.errors + result.plan.remaining:
-            print(str(d), file=sys.stderr)
+        for line in refused_sites(result.plan):
+            print(line, file=sys.stderr)
         print(refused, file=sys.stderr)
         return 1
     if result.plan.nothing_to_do:
