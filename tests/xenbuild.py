@@ -14,11 +14,13 @@ import pytest
 _COMMENT = re.compile(r"/\*.*?\*/", re.S)
 
 
-def textual_sites(tree: Path, field: str) -> set[tuple[str, int]]:
-    """Every rwlock API call naming ->FIELD, by regex."""
+def textual_sites(tree: Path, field: str, member: str = "->") -> set[tuple[str, int]]:
+    """Every rwlock API call naming ->FIELD (``member`` ".": .FIELD, a lock
+    in a struct that is itself a member), by regex."""
     site = re.compile(
         r"\b(read_lock|read_unlock|write_lock|write_unlock|rwlock_init|rw_is_locked|"
-        r"rw_is_write_locked)\s*\(\s*&\s*([\w>\-.()]+?)\s*->\s*" + re.escape(field) + r"\s*\)"
+        r"rw_is_write_locked)\s*\(\s*&\s*([\w>\-.()]+?)\s*" + re.escape(member) + r"\s*"
+        + re.escape(field) + r"\s*\)"
     )
     found = set()
     for path in sorted((tree / "xen").rglob("*.[ch]")):

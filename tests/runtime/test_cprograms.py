@@ -298,3 +298,18 @@ def test_difftest_pointer_whose_lock_is_held_is_not_null(
     # No path takes the lock and then finds gt NULL (ending with it held).
     assert ": 0 divergences, 0 hazards on both sides" in out.splitlines()[0]
     assert "gnttab_fixture_maybe_null: 1 paths found, 1 run" in out
+
+
+def test_a_function_that_only_asserts_or_initialises_says_so(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # active_entry_acquire() only asserts the table lock, grant_table_create()
+    # only initialises it: covered with nothing to run, in those words
+    # rather than "0 paths found, 0 run" under "coverage:".
+    code, out = _xp(capsys, "difftest", "--rule", str(RULE), str(FIXTURE), "--lock-model",
+                    "rw16", "--cpus", "1", "--allow-incomplete")
+    assert code == 0, out
+    lines = {x.split(": ")[2]: x for x in out.splitlines() if x.startswith("coverage: ")}
+    for fn in ("active_entry_acquire", "grant_table_create"):
+        assert lines[fn].endswith(f"{fn}: no lock section to run (its converted sites "
+                                  "initialise or test the lock)"), lines[fn]
+    assert not [x for x in out.splitlines() if ": 0 paths found" in x]

@@ -503,6 +503,10 @@ class Coverage:
 
     def describe(self) -> str:
         parts = [f"{self.found} paths found", f"{self.run} run"]
+        if not (self.found or self.via_callers or self.cut):
+            # Its converted sites only initialise or test the lock (an
+            # ASSERT): fully covered, with nothing to run, which says so.
+            parts = ["no lock section to run (its converted sites initialise or test the lock)"]
         if self.via_callers:
             parts.append(f"{self.via_callers} covered through the callers it is inlined into")
         if self.cut:
