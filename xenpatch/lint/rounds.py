@@ -220,6 +220,7 @@ class _Rounds:
         for j, a in enumerate(first):
             for n in a.held_calls:
                 self.holders.setdefault(n, []).append(j)
+        self.bodies: dict[int, BodyReach] = {}
         # Names two files define with different summaries: no caller gets one.
         self.clash = {n for a in first for n in a.exports if n not in exports}
 
@@ -305,12 +306,19 @@ class _Rounds:
             met = sorted(n for n in theirs & self.ids_of(i) - mine
                          if self.meets_holder(called, step.added[n]))
             if met:
-                body = BodyReach(self.work[i][0], self.texts[i])
-                reached = frozenset().union(*(body.reached(g) for g in sorted(called)))
+                reached = self.reached(i, called)
                 met = [n for n in met if n in reached]
             if met:
                 out[i] = met
         return out
+
+    def reached(self, i: int, called: frozenset[str]) -> frozenset[str]:
+        """What file i's functions ``called`` reach (BodyReach), each file's
+        bodies read once for all the rounds."""
+        body = self.bodies.get(i)
+        if body is None:
+            body = self.bodies[i] = BodyReach(self.work[i][0], self.texts[i])
+        return frozenset().union(*(body.reached(g) for g in sorted(called)))
 
     def summaries_again(self, reach: dict[int, list[str]],
                         sent: Any) -> list[tuple[int, FileResult | None]]:
