@@ -168,7 +168,7 @@ def later_rounds(work: list[tuple[Path, str]], first: list[FileResult], results:
 # The rounds of cross-file summaries a whole-tree run makes at most (the
 # first pass's, the second pass's, and the later ones here): a chain of
 # summaries that still changes after them is cut, and -v says where.
-ROUNDS = 8
+ROUNDS = 12
 
 _CALLS = ("called here: its summary changed in the last round of cross-file summaries, "
           "and this file's were not computed again with it (the rounds stop at {})")
