@@ -22,7 +22,14 @@ from xenpatch.analysis.config import AnalysisConfig
 from xenpatch.analysis.events import Resolved
 from xenpatch.analysis.extmemo import of_mapping
 from xenpatch.analysis.filetable import through_macro, without_stubs
-from xenpatch.analysis.functions import FunctionInfo, collect, collected, fresh_copy, parameters
+from xenpatch.analysis.functions import (
+    FunctionInfo,
+    collect,
+    collected,
+    fresh_copy,
+    parameters,
+    with_path_macros,
+)
 from xenpatch.analysis.headers import (
     HeaderIndex,
     inline_ids,
@@ -88,10 +95,14 @@ class FileAnalysis:
         # helpers too, resolved as the headers' inlines are.
         self.headers = headers = with_functions(headers, made) if made else headers
         wrappers = dict(headers.wrappers)
-        own = macro_wrappers(src.raw)
+        own_paths: dict[str, tuple[str, str, str]] = {}
+        own = macro_wrappers(src.raw, own_paths)
         wrappers.update(own)
         objects = object_macro_wrappers(src.raw)
         wrappers.update(objects)
+        # Macros whose body is an access path (pathmacros.py): the file's
+        # own first, then its headers'.
+        self.paths = {**headers.paths, **own_paths} if own_paths else headers.paths
         self.fns: dict[str, FunctionUnit] = {}
         self.order: list[FunctionUnit] = []
         for fn in functions(src.root):
@@ -570,6 +581,10 @@ class FileAnalysis:
             # again (fill_actions()).
             nodes = kept.nodes
         info = collected(f.src, f.node, f.name)
+        if f.src is self.src and self.paths:
+            # The file's own functions (a header inline's fill is kept for
+            # every file sharing the header, whose path macros may differ).
+            with_path_macros(f.src, info, self.paths, lambda n: not fv.rules.accessor(n))
         # What the fill works out before its first question is kept on the
         # parse too: a fill asked again with other answers (a tree's second
         # pass, a header inline in another file) starts from it.

@@ -252,15 +252,8 @@ def collect(src: SourceFile, fn: Node, name: str) -> FunctionInfo:
             aliases[v] = squash(src.text(rhs))
     # Resolve chains once (a = b->c; x = a->d) and drop self-references.
     for v in list(aliases):
-        val = aliases[v]
-        for _ in range(4):
-            head = val.lstrip("&*").split("->")[0].split(".")[0].split("[")[0]
-            if head in aliases and head != v:
-                val = val.replace(head, aliases[head], 1)
-            else:
-                break
-        ids = re.findall(r"(?<![.>])\b[A-Za-z_]\w*", val)
-        if ids and ids[0] == v:
+        val = _resolved(v, aliases[v], aliases)
+        if val is None:
             del aliases[v]
         else:
             aliases[v] = val
@@ -290,6 +283,55 @@ def collect(src: SourceFile, fn: Node, name: str) -> FunctionInfo:
     info.tracked = {v for v, rhss in assigns.items() if v not in aliases} | set(params) | (
         (passed - kept) & locals_)
     return info
+
+
+def _resolved(v: str, val: str, aliases: Mapping[str, str]) -> str | None:
+    """``v``'s alias ``val`` with the aliases it starts from resolved (a =
+    b->c; x = a->d), None where it names ``v`` itself."""
+    for _ in range(4):
+        head = val.lstrip("&*").split("->")[0].split(".")[0].split("[")[0]
+        if head in aliases and head != v:
+            val = val.replace(head, aliases[head], 1)
+        else:
+            break
+    ids = re.findall(r"(?<![.>])\b[A-Za-z_]\w*", val)
+    return None if ids and ids[0] == v else val
+
+
+def with_path_macros(src: SourceFile, info: FunctionInfo,
+                     paths: Mapping[str, tuple[str, str, str]],
+                     keep: Callable[[str], bool]) -> None:
+    """``info`` with each local assigned once from a macro whose body is an
+    access path of its parameter (``hd = dom_iommu(d)``: pathmacros.py)
+    made an alias of the macro's expansion (``&d->iommu``), as a local
+    assigned that path is (collect()).  ``keep``: the macros to expand (not
+    the accessors the value rules name, which values.py reads as calls)."""
+    from xenpatch.analysis.pathmacros import expand
+
+    for v, rhss in info.assigned.items():
+        if v in info.aliases or len(rhss) != 1 or rhss[0] is None:
+            continue
+        rhs = strip_parens(rhss[0])
+        if rhs.type != "call_expression":
+            continue
+        fn = rhs.child_by_field_id(fid.FUNCTION)
+        args = rhs.child_by_field_id(fid.ARGUMENTS)
+        if fn is None or fn.type != "identifier" or args is None or \
+                args.named_child_count != 1:
+            continue
+        macro = paths.get(src.text(fn))
+        arg = args.named_children[0]
+        if macro is None or not keep(src.text(fn)) or not is_path(arg):
+            continue
+        # The path it is given must name the same object all along: none of
+        # its variables assigned again (as an accessor's arguments).
+        if set(re.findall(r"[A-Za-z_]\w*", src.text(arg))) & (
+                set(info.assigned) - set(info.aliases)):
+            continue
+        val = _resolved(v, squash(expand(macro, squash(src.text(arg)))), info.aliases)
+        if val is not None:
+            info.aliases[v] = val
+            info.tracked.discard(v)
 
 
 def collected(src: SourceFile, fn: Node, name: str) -> FunctionInfo:

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from xenpatch.analysis.headertexts import tree_header_dirs
 from xenpatch.analysis.lockkeys import balanced_parens
 from xenpatch.analysis.locktable import Stated, Wrapper
+from xenpatch.analysis.pathmacros import path_of
 from xenpatch.c.noreturn import declared
 from xenpatch.c.patterns import FN_DEFINE
 from xenpatch.c.texts import read_bytes
@@ -62,10 +63,17 @@ class HeaderIndex:
     consts: dict[str, str] = field(default_factory=dict)
     # Functions the headers declare noreturn (analysis/noreturn.py).
     noreturn: frozenset[str] = frozenset()
+    # Macros whose body is an access path of their parameter
+    # (analysis/pathmacros.py): dom_iommu(d) is &(d)->iommu.
+    paths: dict[str, tuple[str, str, str]] = field(default_factory=dict)
 
 
-def macro_wrappers(raw: bytes) -> dict[str, Wrapper]:
+def macro_wrappers(raw: bytes,
+                   paths: dict[str, tuple[str, str, str]] | None = None) -> dict[str, Wrapper]:
     """``#define NAME(a, b) CALLEE(args)`` macros as wrappers of CALLEE.
+    ``paths``: filled with the macros whose body is an access path of their
+    parameter (pathmacros.py), read in the same pass: of a name defined
+    more than once, the first definition (one build is assumed).
 
     Also unwraps ``({ ... })``/``do { CALL; } while (0)`` around a single
     call, and reads a block of statements whose one lock call is all it does
@@ -80,7 +88,10 @@ def macro_wrappers(raw: bytes) -> dict[str, Wrapper]:
     # A cold single-file run reads every #define of hundreds of headers
     # here: each regex is asked only where its text can match.
     out: dict[str, Wrapper] = {}
+    seen: set[bytes] = set()
     for m in directives(FN_DEFINE, raw):
+        first = m.group(1) not in seen
+        seen.add(m.group(1))
         body = define_body(m)
         if body is None:
             continue
@@ -102,6 +113,11 @@ def macro_wrappers(raw: bytes) -> dict[str, Wrapper]:
                 if t and _balanced(t.group(1)):
                     body = t.group(1).strip()
         call = _CALLED.fullmatch(body)
+        if call is None and first and paths is not None and ("->" in body or "." in body):
+            got = path_of(define_params(m), body)
+            if got is not None:
+                paths[m.group(1).decode()] = got
+                continue
         if call is None and (cast := _CAST.match(body)) is not None:
             # xmalloc(t) is ((t *)_xmalloc(sizeof(t), ...)): the cast
             # changes the value's type, not the call.
@@ -146,6 +162,15 @@ def define_body(m: re.Match[bytes]) -> str | None:
 def define_params(m: re.Match[bytes]) -> list[str]:
     """A ``FN_DEFINE`` match's parameter names."""
     return [p.strip() for p in m.group(2).decode().split(",") if p.strip()]
+
+
+def path_macros(raw: bytes) -> dict[str, tuple[str, str, str]]:
+    """The text's macros whose body is an access path of their parameter
+    (analysis/pathmacros.py), as macro_wrappers() reads them."""
+    paths: dict[str, tuple[str, str, str]] = {}
+    if b"define" in raw:
+        macro_wrappers(raw, paths)
+    return paths
 
 
 def templated(params: list[str], args: list[str]) -> tuple[str, ...] | None:
@@ -277,7 +302,8 @@ def local_header_dirs(root: Path, where: Path) -> list[Path]:
 
 # What one header gives an index: _scan_header() and _header_noreturn().
 Scanned = tuple[
-    tuple[dict[str, Wrapper], list[tuple[str, bytes, bool]], frozenset[tuple[str, str]]],
+    tuple[dict[str, Wrapper], list[tuple[str, bytes, bool]], frozenset[tuple[str, str]],
+          dict[str, tuple[str, str, str]]],
     frozenset[str]]
 # Each header's scan, once per process: made here, or given (given_scans()).
 _SCANS: dict[Path, Scanned] = {}
@@ -314,7 +340,9 @@ def _scanned(h: Path) -> Scanned:
 
 
 def _scan(idx: HeaderIndex, h: Path) -> None:
-    (wrappers, inlines, percpu), nr = _scanned(h)
+    (wrappers, inlines, percpu, paths), nr = _scanned(h)
+    for name, path in paths.items():
+        idx.paths.setdefault(name, path)
     if not nr <= idx.noreturn:
         idx.noreturn |= nr
     idx.percpu_fields |= percpu
@@ -345,22 +373,24 @@ def percpu_members(raw: bytes) -> set[tuple[str, str]]:
 
 def _scan_header(
     h: Path,
-) -> tuple[dict[str, Wrapper], list[tuple[str, bytes, bool]], frozenset[tuple[str, str]]]:
+) -> tuple[dict[str, Wrapper], list[tuple[str, bytes, bool]], frozenset[tuple[str, str]],
+           dict[str, tuple[str, str, str]]]:
     """A header's macro wrappers, inline functions (name, definition,
-    touches a lock?) and percpu_rwlock_t members, once: include/xen/ is in
-    every architecture's index, and a directory's headers in the index of
-    each subdirectory."""
+    touches a lock?), percpu_rwlock_t members and path macros, once:
+    include/xen/ is in every architecture's index, and a directory's
+    headers in the index of each subdirectory."""
     try:
         raw = read_bytes(h)
     except OSError:
-        return {}, [], frozenset()
+        return {}, [], frozenset(), {}
     percpu = frozenset(percpu_members(raw)) if b"percpu_rwlock_t" in raw else frozenset()
+    paths: dict[str, tuple[str, str, str]] = {}
     made = macro_functions(raw)
     if not _LOCKY.search(raw) and not made:
         # A header naming no lock still has macros calling a function of
         # another file that takes one (``free_domheap_page(p)`` is
         # free_domheap_pages(p, 0)): a call of the macro is a call of it.
-        return _calling_macros(raw), [], percpu
+        return _calling_macros(raw, paths), [], percpu, paths
     inlines = []
     for m in _INLINE.finditer(raw):
         body = _definition(raw, m.start())
@@ -373,7 +403,7 @@ def _scan_header(
     # _INLINE leaves out "__" names (attributes look like them); an empty
     # one is still a definition that does nothing (filetable.without_stubs).
     inlines.extend((m.group(1).decode(), m.group(0), False) for m in _EMPTY_INLINE.finditer(raw))
-    return macro_wrappers(raw), inlines, percpu
+    return macro_wrappers(raw, paths), inlines, percpu, paths
 
 
 def _header_noreturn(h: Path) -> frozenset[str]:
@@ -383,10 +413,11 @@ def _header_noreturn(h: Path) -> frozenset[str]:
         return frozenset()
 
 
-def _calling_macros(raw: bytes) -> dict[str, Wrapper]:
+def _calling_macros(raw: bytes,
+                    paths: dict[str, tuple[str, str, str]]) -> dict[str, Wrapper]:
     """macro_wrappers() of a header without a lock call: only a
     ``#define`` can hold one (most headers of a tree are these)."""
-    return macro_wrappers(raw) if b"define" in raw else {}
+    return macro_wrappers(raw, paths) if b"define" in raw else {}
 
 
 _EMPTY_INLINE = re.compile(
@@ -496,7 +527,8 @@ def _local_index(root: Path, arch: str | None, where: Path) -> HeaderIndex:
     above) a directory of C files; once per directory."""
     base = _index(root, arch)
     local = HeaderIndex(root, dict(base.wrappers), dict(base.inlines), set(base.locky),
-                        set(base.percpu_fields), arch, noreturn=base.noreturn)
+                        set(base.percpu_fields), arch, noreturn=base.noreturn,
+                        paths=dict(base.paths))
     for d in local_header_dirs(root, where):
         for h in sorted(d.glob("*.h")):
             _scan(local, h)
@@ -505,9 +537,10 @@ def _local_index(root: Path, arch: str | None, where: Path) -> HeaderIndex:
     # Scanning only adds: the same sizes mean nothing was found.  Sharing the
     # tree's index then lets what is derived from it be computed once.
     if (len(local.wrappers), len(local.inlines), len(local.locky),
-            len(local.percpu_fields), len(local.consts), len(local.noreturn)) == (
+            len(local.percpu_fields), len(local.consts), len(local.noreturn),
+            len(local.paths)) == (
         len(base.wrappers), len(base.inlines), len(base.locky), len(base.percpu_fields), 0,
-        len(base.noreturn)
+        len(base.noreturn), len(base.paths)
     ):
         return base
     return local
@@ -518,7 +551,7 @@ def with_functions(idx: HeaderIndex, made: list[tuple[str, bytes]]) -> HeaderInd
     (macro_functions), resolved like the headers' inlines."""
     out = HeaderIndex(idx.root, dict(idx.wrappers), dict(idx.inlines), set(idx.locky),
                       set(idx.percpu_fields), idx.arch, consts=dict(idx.consts),
-                      noreturn=idx.noreturn)
+                      noreturn=idx.noreturn, paths=idx.paths)
     for name, body in made:
         out.inlines.setdefault(name, body)
         if _LOCKY.search(body, body.find(b"{")):

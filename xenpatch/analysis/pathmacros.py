@@ -1,0 +1,62 @@
+"""Function-like macros whose body is an access path of their parameter.
+
+    #define dom_iommu(d)        (&(d)->iommu)
+    #define p2m_get_hostp2m(d)  (&(d)->arch.p2m)     (Arm)
+    #define vcpu_vlapic(x)      (&(x)->arch.hvm.vlapic)
+
+The preprocessor makes ``hd = dom_iommu(d)`` the same as ``hd = &d->iommu``;
+read as a call, ``hd`` was a local of unknown origin, and the lock
+``hd->arch.mapping_lock`` one no caller or callee could name: a callee
+taking ``d->iommu.arch.mapping_lock`` under its own ``hd`` met no held lock
+of its caller.  A local assigned once from such a macro is an alias of its
+expansion (fileanalysis.FileAnalysis._filled()).  Only a body that is the
+parameter and fields (``->f``, ``.f``), with at most a leading ``&``: a
+macro computing anything else stays a call.
+"""
+
+from __future__ import annotations
+
+import re
+
+# (param)->a.b, &(param)->a, param->a ... after the outer parentheses.
+_PATH = re.compile(r"(&?)\(?\s*([A-Za-z_]\w*)\s*\)?((?:\s*(?:->|\.)\s*[A-Za-z_]\w*)+)")
+
+
+def path_of(params: list[str], body: str | None) -> tuple[str, str, str] | None:
+    """A macro's (parameter, "&" or "", the fields after it, as ``->iommu``)
+    if its body (headers.define_body()) is such a path, else None."""
+    if len(params) != 1 or body is None:
+        return None
+    return _path(body, params[0])
+
+
+def _path(body: str, param: str) -> tuple[str, str, str] | None:
+    while body.startswith("(") and body.endswith(")") and _balanced(body[1:-1]):
+        body = body[1:-1].strip()
+    m = _PATH.fullmatch(body)
+    if m is None or m.group(2) != param:
+        return None
+    # "(d" without ")" or ")" without "(": not the parameter in parentheses.
+    head = body[len(m.group(1)):len(body) - len(m.group(3))].replace(" ", "")
+    if head not in (param, f"({param})"):
+        return None
+    return param, m.group(1), re.sub(r"\s+", "", m.group(3))
+
+
+def _balanced(t: str) -> bool:
+    depth = 0
+    for ch in t:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0
+
+
+def expand(macro: tuple[str, str, str], arg: str) -> str:
+    """The macro's body with ``arg`` (a path's text) for its parameter:
+    ``&(d)->iommu`` as the preprocessor gives it."""
+    _, amp, fields = macro
+    return f"{amp}({arg}){fields}"
