@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import re
 
+from xenpatch.analysis.lockkeys import balanced_parens
+
 # (param)->a.b, &(param)->a, param->a ... after the outer parentheses.
 _PATH = re.compile(r"(&?)\(?\s*([A-Za-z_]\w*)\s*\)?((?:\s*(?:->|\.)\s*[A-Za-z_]\w*)+)")
 
@@ -31,7 +33,7 @@ def path_of(params: list[str], body: str | None) -> tuple[str, str, str] | None:
 
 
 def _path(body: str, param: str) -> tuple[str, str, str] | None:
-    while body.startswith("(") and body.endswith(")") and _balanced(body[1:-1]):
+    while body.startswith("(") and body.endswith(")") and balanced_parens(body[1:-1]):
         body = body[1:-1].strip()
     m = _PATH.fullmatch(body)
     if m is None or m.group(2) != param:
@@ -41,18 +43,6 @@ def _path(body: str, param: str) -> tuple[str, str, str] | None:
     if head not in (param, f"({param})"):
         return None
     return param, m.group(1), re.sub(r"\s+", "", m.group(3))
-
-
-def _balanced(t: str) -> bool:
-    depth = 0
-    for ch in t:
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth < 0:
-                return False
-    return depth == 0
 
 
 def expand(macro: tuple[str, str, str], arg: str) -> str:
