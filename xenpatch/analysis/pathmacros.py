@@ -1,7 +1,6 @@
 """Function-like macros whose body is an access path of their parameter.
 
     #define dom_iommu(d)        (&(d)->iommu)
-    #define p2m_get_hostp2m(d)  (&(d)->arch.p2m)     (Arm)
     #define vcpu_vlapic(x)      (&(x)->arch.hvm.vlapic)
 
 The preprocessor makes ``hd = dom_iommu(d)`` the same as ``hd = &d->iommu``;
@@ -11,7 +10,9 @@ taking ``d->iommu.arch.mapping_lock`` under its own ``hd`` met no held lock
 of its caller.  A local assigned once from such a macro is an alias of its
 expansion (fileanalysis.FileAnalysis._filled()).  Only a body that is the
 parameter and fields (``->f``, ``.f``), with at most a leading ``&``: a
-macro computing anything else stays a call.
+macro computing anything else stays a call, and so do the accessors the
+value rules name (``p2m_get_hostp2m()``, a path on Arm), which values.py
+reads as calls.
 """
 
 from __future__ import annotations
