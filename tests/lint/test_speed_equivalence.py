@@ -318,7 +318,7 @@ def _as_before(monkeypatch: pytest.MonkeyPatch) -> None:
 
     def filled(self: fileanalysis.FileAnalysis, f: FunctionUnit, objects: frozenset[str],
                fv: FileValues) -> FunctionInfo:
-        info = collect(f.src, f.node, f.name)
+        info = self.path_aliased(f, collect(f.src, f.node, f.name), fv)
         fill_actions(f.src, f.cfg, info, self.resolver, objects, fv, self.may_resolve,
                      self.config.irq, self.frees)
         return info

@@ -580,11 +580,7 @@ class FileAnalysis:
             # Some answers differ: its nodes that get the same are taken
             # again (fill_actions()).
             nodes = kept.nodes
-        info = collected(f.src, f.node, f.name)
-        if f.src is self.src and self.paths:
-            # The file's own functions (a header inline's fill is kept for
-            # every file sharing the header, whose path macros may differ).
-            with_path_macros(f.src, info, self.paths, lambda n: not fv.rules.accessor(n))
+        info = self.path_aliased(f, collected(f.src, f.node, f.name), fv)
         # What the fill works out before its first question is kept on the
         # parse too: a fill asked again with other answers (a tree's second
         # pass, a header inline in another file) starts from it.
@@ -596,6 +592,16 @@ class FileAnalysis:
         kept = f.src.derived[key] = Fill(f.cfg, fv, self.config.irq, objects, asked,
                                           fresh_copy(info), {}, tuple(done))
         f.runs = kept.runs
+        return info
+
+    def path_aliased(self, f: FunctionUnit, info: FunctionInfo,
+                     fv: FileValues) -> FunctionInfo:
+        """``info`` (collect()'s facts of f) with its locals assigned from a
+        path macro made aliases (functions.with_path_macros()): in the
+        file's own functions only (a header inline's fill is kept for every
+        file sharing the header, whose path macros may differ)."""
+        if f.src is self.src and self.paths:
+            with_path_macros(f.src, info, self.paths, lambda n: not fv.rules.accessor(n))
         return info
 
     def _same_answers(self, asked: tuple[tuple[Any, ...], ...]) -> bool:
