@@ -87,12 +87,14 @@ def asked_later(first: list[FileResult], named: list[list[str] | None]) -> list[
         frozenset(n) - r.exports.keys()) for r, n in zip(first, named, strict=True)]
 
 
-def later_rounds(work: list[tuple[Path, str]], first: list[FileResult], results: list[FileResult],
-          later: list[dict[str, Summary] | None], exports: dict[str, Summary], mapper: Any,
-          again: Callable[..., FileResult | None], progress: Any = None,
-          raws: list[bytes | None] | None = None,
-          named: list[list[str] | None] | None = None,
-          overlays: Mapping[str, Mapping[str, Summary]] | None = None) -> list[FileResult]:
+def later_rounds(work: list[tuple[Path, str]], first: list[FileResult],
+                 results: list[FileResult], later: list[dict[str, Summary] | None],
+                 exports: dict[str, Summary], mapper: Any,
+                 again: Callable[..., FileResult | None], progress: Any = None,
+                 raws: list[bytes | None] | None = None,
+                 named: list[list[str] | None] | None = None,
+                 overlays: Mapping[str, Mapping[str, Summary]] | None = None,
+                 ) -> list[FileResult]:
     """``results`` with the files the rounds after the second pass change
     linted again (``again``: workers.again with ``only``), round after
     round until no summary changes (at most ROUNDS rounds in all).
