@@ -21,8 +21,9 @@ import re
 
 from xenpatch.analysis.lockkeys import balanced_parens
 
-# (param)->a.b, &(param)->a, param->a ... after the outer parentheses.
-_PATH = re.compile(r"(&?)\(?\s*([A-Za-z_]\w*)\s*\)?((?:\s*(?:->|\.)\s*[A-Za-z_]\w*)+)")
+# &(param)->a.b, (param)->a, param.a ... inside the outer parentheses.
+_PATH = re.compile(
+    r"(&?)\s*(?:\(\s*([A-Za-z_]\w*)\s*\)|([A-Za-z_]\w*))((?:\s*(?:->|\.)\s*[A-Za-z_]\w*)+)")
 
 
 def path_of(params: list[str], body: str | None) -> tuple[str, str, str] | None:
@@ -30,20 +31,12 @@ def path_of(params: list[str], body: str | None) -> tuple[str, str, str] | None:
     if its body (headers.define_body()) is such a path, else None."""
     if len(params) != 1 or body is None:
         return None
-    return _path(body, params[0])
-
-
-def _path(body: str, param: str) -> tuple[str, str, str] | None:
     while body.startswith("(") and body.endswith(")") and balanced_parens(body[1:-1]):
         body = body[1:-1].strip()
     m = _PATH.fullmatch(body)
-    if m is None or m.group(2) != param:
+    if m is None or (m.group(2) or m.group(3)) != params[0]:
         return None
-    # "(d" without ")" or ")" without "(": not the parameter in parentheses.
-    head = body[len(m.group(1)):len(body) - len(m.group(3))].replace(" ", "")
-    if head not in (param, f"({param})"):
-        return None
-    return param, m.group(1), re.sub(r"\s+", "", m.group(3))
+    return params[0], m.group(1), re.sub(r"\s+", "", m.group(4))
 
 
 def expand(macro: tuple[str, str, str], arg: str) -> str:

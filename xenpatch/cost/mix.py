@@ -108,8 +108,7 @@ def tree_mix(tree: Path, rule_path: Path | str, weights: dict[str, float] | None
         raise CostError(str(result.plan.clashes[0]))
     refused = refusal(rule, result.plan, NOT_MODELLED)
     if refused is not None:
-        raise CostError(refused.removeprefix("xenpatch: "),
-                        details=refused_sites(result.plan))
+        raise CostError(refused, details=refused_sites(result.plan))
     mix = Mix(rule.name, model, evidence)
     if result.plan.nothing_to_do:
         mix.notes.append(f"nothing to convert: {result.plan.nothing_to_do}")

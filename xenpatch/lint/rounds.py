@@ -116,7 +116,7 @@ def later_rounds(work: list[tuple[Path, str]], first: list[FileResult],
             for i, n in enumerate(given)]
     latest = _summaries_called_holding(work, first, later, exports, mapper, again, raws,
                                        defs, ids_of, overlays)
-    rounds = _Rounds(work, first, exports, raws, defs, ids_of, overlays, mapper, again)
+    rounds = _Rounds(work, first, exports, raws, texts, defs, ids_of, overlays, mapper, again)
     out = list(results)
     # The summaries the files were last linted with: the first round's,
     # then each round's changes.
@@ -208,14 +208,15 @@ class _Rounds:
 
     def __init__(self, work: list[tuple[Path, str]], first: list[FileResult],
                  exports: Mapping[str, Summary], raws: list[bytes | None],
-                 defs: list[frozenset[str]],
+                 texts: _Texts, defs: list[frozenset[str]],
                  ids_of: Callable[[int], frozenset[str]],
                  overlays: Mapping[str, Mapping[str, Summary]] | None, mapper: Any,
                  again: Callable[..., FileResult | None]) -> None:
         self.work, self.first, self.raws, self.defs, self.ids_of = work, first, raws, defs, ids_of
         self.overlays, self.mapper, self.again = overlays, mapper, again
         self.paths = [str(w[0]) for w in work]
-        self.texts = _Texts(work, raws)
+        # The texts ids_of() reads: each file read once for both.
+        self.texts = texts
         self.held = frozenset().union(*(a.held_calls for a in first))
         # The files calling each name holding a lock.
         self.holders: dict[str, list[int]] = {}

@@ -193,7 +193,7 @@ def _apply(args: argparse.Namespace, rule, result: Result, root: Path) -> int:
               "already", file=sys.stderr)
         return 2
     if plan.errors:
-        print(refusal(rule, plan), file=sys.stderr)
+        print(f"xenpatch: {refusal(rule, plan)}", file=sys.stderr)
         return 1
     if plan.nothing_to_do:
         print(f"{rule.name}: nothing to do: {plan.nothing_to_do}", file=sys.stderr)
@@ -201,7 +201,7 @@ def _apply(args: argparse.Namespace, rule, result: Result, root: Path) -> int:
     for d in plan.remaining:
         print(str(d), file=sys.stderr)
     if plan.remaining and not args.allow_partial:
-        print(refusal(rule, plan), file=sys.stderr)
+        print(f"xenpatch: {refusal(rule, plan)}", file=sys.stderr)
         return 1
     partial = 1 if plan.remaining else 0
     if not args.json and not (args.in_place or args.commit):

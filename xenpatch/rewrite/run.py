@@ -118,12 +118,12 @@ def refusal(rule: ConversionRule, plan: Plan, instead: str = WRITES) -> str | No
     """The one line that says a plan is refused (errors, or sites left that
     cannot be converted), or None when it may be applied whole; ``instead``:
     what the command does not do (and how the user can go on).  The
-    command lists the plan's errors and sites (``refused_sites()``) above
-    it."""
+    command prints it after ``xenpatch: ``, under the plan's errors and
+    sites (``refused_sites()``)."""
     if plan.errors:
-        return f"xenpatch: {rule.path}: not applied ({len(plan.errors)} errors)"
+        return f"{rule.path}: not applied ({len(plan.errors)} errors)"
     if plan.remaining:
-        return (f"xenpatch: {rule.path}: refused: {len(plan.remaining)} sites of "
+        return (f"{rule.path}: refused: {len(plan.remaining)} sites of "
                 f"{rule.struct_type}.{rule.lock.field} cannot be converted (listed above); "
                 + instead)
     return None

@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         # a difftest of a partial conversion would test less than it claims
         for line in refused_sites(result.plan):
             print(line, file=sys.stderr)
-        print(refused, file=sys.stderr)
+        print(f"xenpatch: {refused}", file=sys.stderr)
         return 1
     if result.plan.nothing_to_do:
         print(f"{rule.name}: nothing to do: {result.plan.nothing_to_do}", file=sys.stderr)
