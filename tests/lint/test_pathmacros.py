@@ -8,8 +8,8 @@ import hypothesis.strategies as st
 from hypothesis import given
 
 from xenpatch.analysis.headers import path_macros
-from xenpatch.analysis.lockkeys import squash
-from xenpatch.analysis.pathmacros import expand
+from xenpatch.analysis.lockkeys import apply_aliases, squash
+from xenpatch.analysis.pathmacros import expand, head_expanded, local_prefix
 
 NAME = st.from_regex(r"[a-z_][a-z0-9_]{0,6}", fullmatch=True)
 
@@ -42,3 +42,27 @@ def test_bodies_that_compute_are_no_paths() -> None:
 #define first(d)     (&(d)->other)
 """
     assert path_macros(raw) == {"first": ("d", "&", "->iommu")}
+
+
+@given(NAME, NAME, st.lists(st.tuples(st.sampled_from(["->", "."]), NAME), min_size=1,
+                            max_size=3), st.booleans(), NAME, NAME)
+def test_an_accessors_result_is_named_as_through_its_path(
+        macro: str, param: str, fields: list[tuple[str, str]], amp: bool, arg: str,
+        lock: str) -> None:
+    """``macro(arg)->lock`` (a callee's key bound at a call) and ``p->lock``
+    with ``p`` an alias of the expansion (lockkeys.apply_aliases(), a key
+    named through the path) are one key; and the prefix a local holding
+    the result stands for is where that key starts."""
+    tail = "".join(op + f for op, f in fields)
+    body = f"({'&' if amp else ''}({param}){tail})"
+    macros = path_macros(f"#define {macro}({param}) {body}\n".encode())
+    via_path = apply_aliases(f"p->{lock}", {"p": squash(expand(macros[macro], arg))})
+    assert head_expanded(f"{macro}({arg})->{lock}", macros) == via_path
+    prefix = local_prefix(macros[macro], arg)
+    assert via_path.startswith(prefix) and via_path[len(prefix):] == lock
+    # Another macro's call, or a call with two arguments, is left as it is.
+    assert head_expanded(f"other_{macro}({arg})->{lock}", macros) == \
+        f"other_{macro}({arg})->{lock}"
+    assert head_expanded(f"{macro}({arg}, 1)->{lock}", macros) == f"{macro}({arg}, 1)->{lock}"
+    # Through a field (a back-pointer: p2m->domain), the call stays.
+    assert head_expanded(f"{macro}({arg}->d)->{lock}", macros) == f"{macro}({arg}->d)->{lock}"

@@ -7,7 +7,7 @@ facts its condition teaches.  Computed once per function (fill_actions).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -71,6 +71,7 @@ from xenpatch.analysis.functions import (
 )
 from xenpatch.analysis.lockkeys import alias_args, apply_aliases, holder, squash
 from xenpatch.analysis.locktable import DISCARDED, Effect
+from xenpatch.analysis.pathmacros import head_expanded, local_prefix
 from xenpatch.analysis.switches import switch_facts, switch_vars
 from xenpatch.analysis.takes import callers_accessors
 from xenpatch.analysis.templates import lock_typed
@@ -147,13 +148,37 @@ def fill_actions(
             got = naming[v] = tuple(t for t, ids in repeated_ids.items() if v in ids)
         return got
 
+    heads = info.accessor_paths
+
     def key(e: Effect) -> Effect:
         k = apply_aliases(e.key, info.aliases)
-        if accessed:
+        if accessed or heads:
             named = alias_args(k, info.aliases)
             for call_text, local in accessed.items():
                 if named.startswith((call_text + "->", call_text + ".")):
                     k = local + named[len(call_text):]
+                    break
+            else:
+                if heads:
+                    if e.action == "take" and e.inferred:
+                        # A callee's take through an accessor's result
+                        # (p2m_get_hostp2m(d)->lock) is of the lock its
+                        # macro's path names, as a held d->arch.p2m.lock
+                        # is.  Only there: a release so named stays one
+                        # that may name any held lock of its field
+                        # (entrykeys.names_indirectly(): __put_gfn()'s of
+                        # put_gfn(d) against a held p2m->lock, p2m a
+                        # parameter), and a lock the function takes itself
+                        # keeps the name it is written with.
+                        expanded = head_expanded(named, heads)
+                        if expanded != named:
+                            k = named = expanded
+                    # A lock named through the path of the accessor call
+                    # whose result a local holds is that local's.
+                    for prefix, local in p.accessed_paths:
+                        if named.startswith(prefix):
+                            k = local + "->" + named[len(prefix):]
+                            break
         if stepped and "[" in k:
             # The lock of "each element": one collective lock (see Engine).
             k = re.sub(r"\[([A-Za-z_]\w*)\]",
@@ -536,6 +561,9 @@ class _Prelude:
 
     info: FunctionInfo
     accessed: dict[str, str]
+    # (a key's prefix through the path an accessor macro expands to, the
+    # local holding the accessor's result): ("d->arch.p2m.", "p2m").
+    accessed_paths: tuple[tuple[str, str], ...]
     canon: dict[int, tuple[str, bool]]
     exit_facts: dict[int, str]
     bounds: set[str]
@@ -640,8 +668,18 @@ def _prelude(src: SourceFile, cfg: Cfg, info: FunctionInfo,
     info.switch_vars = switch_vars(src, cfg, info.tracked, fv.consts, fv.exacts)
 
     stepped = loop_vars(src, cfg) | set(loops)
-    return _Prelude(fresh_copy(info), accessed, canon, exit_facts, bounds, eqs, orders,
-                    repeated_ids, stepped, each)
+    return _Prelude(fresh_copy(info), accessed, _accessed_paths(accessed, info.accessor_paths),
+                    canon, exit_facts, bounds, eqs, orders, repeated_ids, stepped, each)
+
+
+def _accessed_paths(accessed: dict[str, str], heads: Mapping[str, tuple[str, str, str]]
+                    ) -> tuple[tuple[str, str], ...]:
+    out = []
+    for call_text, local in accessed.items():
+        m = re.fullmatch(r"([A-Za-z_]\w*)\((.*)\)", call_text)
+        if m is not None and m.group(1) in heads and "," not in m.group(2):
+            out.append((local_prefix(heads[m.group(1)], m.group(2)), local))
+    return tuple(out)
 
 
 def _unsaved_at_entry(src: SourceFile, cfg: Cfg, info: FunctionInfo,

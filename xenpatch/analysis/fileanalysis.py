@@ -602,7 +602,15 @@ class FileAnalysis:
         file sharing the header, whose path macros may differ)."""
         if f.src is self.src and self.paths:
             with_path_macros(f.src, info, self.paths, lambda n: not fv.rules.accessor(n))
+            info.accessor_paths = self._accessor_paths(fv)
         return info
+
+    def _accessor_paths(self, fv: FileValues) -> dict[str, tuple[str, str, str]]:
+        got = self.src.derived.get("accessor paths")
+        if got is None or got[0] is not fv.rules:
+            got = self.src.derived["accessor paths"] = (fv.rules, {
+                n: m for n, m in self.paths.items() if fv.rules.accessor(n)})
+        return got[1]
 
     def _same_answers(self, asked: tuple[tuple[Any, ...], ...]) -> bool:
         for kind, answer, name, *rest in asked:

@@ -82,6 +82,11 @@ class FunctionInfo:
     # "per_cpu(v)[*]->") -> that local's declared type: a lock of each
     # element has the shape the local's lock has.
     element_types: Mapping[str, str] = field(default_factory=dict)
+    # The value rules' accessors that the file defines as a path macro
+    # (p2m_get_hostp2m(d): &(d)->arch.p2m on Arm): their calls are kept
+    # (values.py reads them), their results named by the path in lock keys
+    # (pathmacros.head_expanded()).  Set in the file's own functions only.
+    accessor_paths: Mapping[str, tuple[str, str, str]] = field(default_factory=dict)
 
 
 def shape_fn(info: FunctionInfo) -> Callable[[str], tuple[str, str]]:

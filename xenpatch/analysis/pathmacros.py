@@ -11,15 +11,21 @@ of its caller.  A local assigned once from such a macro is an alias of its
 expansion (fileanalysis.FileAnalysis._filled()).  Only a body that is the
 parameter and fields (``->f``, ``.f``), with at most a leading ``&``: a
 macro computing anything else stays a call, and so do the accessors the
-value rules name (``p2m_get_hostp2m()``, a path on Arm), which values.py
-reads as calls.
+value rules name (``p2m_get_hostp2m()``, a path on Arm and x86 alike),
+which values.py reads as calls for what they return.  A lock reached
+through such an accessor is still the lock its path names: a key with the
+call at its head is read as the expansion (head_expanded()), and a key
+through the path as the local holding the call's result (local_prefix();
+actions.fill_actions()), so ``p2m_get_hostp2m(d)->lock``, ``p2m->lock``
+and ``d->arch.p2m.lock`` are one lock in the file's own functions.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
-from xenpatch.analysis.lockkeys import balanced_parens
+from xenpatch.analysis.lockkeys import balanced_parens, squash
 
 # &(param)->a.b, (param)->a, param.a ... inside the outer parentheses.
 _PATH = re.compile(
@@ -44,3 +50,37 @@ def expand(macro: tuple[str, str, str], arg: str) -> str:
     ``&(d)->iommu`` as the preprocessor gives it."""
     _, amp, fields = macro
     return f"{amp}({arg}){fields}"
+
+
+# A key whose head is a call on a variable: p2m_get_hostp2m(d)->lock.
+_CALL_HEAD = re.compile(r"([A-Za-z_]\w*)\(\s*([A-Za-z_]\w*)\s*\)(?=->|\.)")
+
+
+def head_expanded(key: str, macros: Mapping[str, tuple[str, str, str]]) -> str:
+    """``key`` with a head call of one of ``macros`` on a variable replaced
+    by its expansion: ``p2m_get_hostp2m(d)->lock`` is ``d->arch.p2m.lock``
+    where the macro is ``(&(d)->arch.p2m)``, ``d->arch.p2m->lock`` where it
+    is ``((d)->arch.p2m)`` -- the form a lock named through the path itself
+    has (lockkeys.apply_aliases()).  A call on a field stays a call:
+    ``p2m_get_hostp2m(p2m->domain)`` goes through a back-pointer, which
+    may or may not lead to the held ``p2m->lock``, and the call at the
+    key's head is what says so (entrykeys.names_indirectly())."""
+    m = _CALL_HEAD.match(key)
+    if m is None or m.group(1) not in macros:
+        return key
+    amp, fields = macros[m.group(1)][1:]
+    rest = key[m.end():]
+    path = squash(f"({m.group(2)}){fields}")
+    if not amp:
+        return path + rest
+    return path + "." + rest[2:] if rest.startswith("->") else key
+
+
+def local_prefix(macro: tuple[str, str, str], arg: str) -> str:
+    """What a key through ``local = macro(arg)`` starts with when it is
+    named through the path instead: ``d->arch.p2m.`` for ``(&(d)->arch.p2m)``
+    (``local->lock`` is ``d->arch.p2m.lock``), ``d->arch.p2m->`` for
+    ``((d)->arch.p2m)``."""
+    _, amp, fields = macro
+    path = squash(f"({arg}){fields}")
+    return path + ("." if amp else "->")
