@@ -332,3 +332,51 @@ def test_the_runnable_count_is_read_from_the_kernel() -> None:
         assert now is None
     else:
         assert now is not None and now >= 1  # this process runs
+
+
+class _Gone:
+    """A child that gave nothing whole (killed, out of memory)."""
+
+    def __init__(self, fn) -> None:  # type: ignore[no-untyped-def]
+        pass
+
+    def result(self) -> None:
+        return None
+
+    def cancel(self) -> None:
+        pass
+
+
+def test_the_merge_beside_the_settle_gives_the_same_findings(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A whole-tree run with a second CPU merges XL017's takes (irqhops.merged())
+    in a forked child while it settles the IRQ states (run._settled()): the
+    findings are those of the merge in this process, and a child that gives
+    nothing leaves the merge to this process."""
+    from xenpatch.lint import run
+    from xenpatch.paths import fixtures_dir
+
+    tree = fixtures_dir() / "lint" / "irqsafe_xfile"
+    files = [(p, p.relative_to(tree).as_posix()) for p in sorted(tree.rglob("*.c"))]
+    here: list[int] = []
+    real = run.irqhops.merged
+
+    def merged(*a, **k):  # type: ignore[no-untyped-def]
+        here.append(os.getpid())  # a child's append stays the child's
+        return real(*a, **k)
+
+    monkeypatch.setattr(run.irqhops, "merged", merged)
+    monkeypatch.setattr(forked, "can_fork", lambda: True)
+
+    def found(jobs: int) -> list[tuple[str, int, str, str]]:
+        return sorted((r.path, f.line, f.check, f.message)
+                      for r in lint_files(files, jobs=jobs, tree=False) for f in r.findings)
+
+    alone = found(1)
+    assert here == [os.getpid()] and any(c == "XL017" for _, _, c, _ in alone)
+    here.clear()
+    assert found(2) == alone
+    assert here == []  # merged in the child
+    monkeypatch.setattr(forked, "Child", _Gone)
+    assert found(2) == alone
+    assert here == [os.getpid()]
