@@ -119,7 +119,8 @@ _MAPS: list[str] = []
 def _print_maps() -> None:
     """The passes of the lint round with the least CPU: files, files
     linted in that pass, CPU of the workers."""
-    names = {"first": "first pass", "again": "second pass / later rounds"}
+    names = {"first": "first pass", "again": "second pass / later rounds",
+             "round_task": "later round (lint, sums)"}
     rounds = [[m.split(",") for m in line.split(";")] for line in _MAPS if line]
     if not rounds:
         return

@@ -129,16 +129,20 @@ def later_rounds(work: list[tuple[Path, str]], first: list[FileResult],
         last = number == ROUNDS
         step = rounds.step(plain, new, tree)
         with rounds.shipped({**tree, **new}, step) as sent:
-            got = rounds.lint_again(step, sent)
-            linted = {i for i, b in zip(step.todo, got, strict=True) if b is not None}
             # The files this round leaves alone whose functions some file
             # calls holding a lock, and which call one whose summary
             # changed: the summaries of those functions that reach it
             # (through the file's functions, macros and headers' inlines, as
             # a summary composes) change in the next round, as far as the
             # change meets their callers.  Past the last round, -v says so.
-            reach = rounds.reaching(step, linted)
-            summed = [] if last else rounds.summaries_again(reach, sent)
+            # reaching() reads each file alone, so what it says of a file
+            # does not wait for the round's relints: one map both lints the
+            # round's files again and computes the summaries of those it
+            # leaves alone (a file asked and not linted again among them).
+            ahead = rounds.reaching(step, set())
+            got, summed = rounds.lint_and_sum(step, {} if last else ahead, sent)
+            linted = {i for i, b in zip(step.todo, got, strict=True) if b is not None}
+            reach = {i: met for i, met in ahead.items() if i not in linted}
         for i, b in zip(step.todo, got, strict=True):
             if b is None:
                 continue
@@ -273,17 +277,28 @@ class _Rounds:
         none of its files' calls)."""
         return to_workers(TreeExports.of(tree, self._views(step.quiet)), self.mapper)
 
-    def lint_again(self, step: _Step, sent: Any) -> list[FileResult | None]:
+    def lint_and_sum(self, step: _Step, reach: dict[int, list[str]], sent: Any
+                     ) -> tuple[list[FileResult | None], list[tuple[int, FileResult | None]]]:
         """The round's files linted again with the summaries ``sent``, for
-        the names each may meet holding a lock."""
-        if not step.todo:
-            return []
+        the names each may meet holding a lock; and in the same map (both
+        CPUs kept busy to its end), the summaries of the ``reach`` files
+        the round does not lint again computed again:
+        round_task()."""
         first = self.first
-        return list(self.mapper(
-            self.again, [self.work[i] for i in step.todo],
-            [frozenset(first[i].exports) for i in step.todo], [sent] * len(step.todo),
-            [self.raws[i] for i in step.todo], [first[i].held_calls for i in step.todo],
-            step.wanted))
+        todo = set(step.todo)
+        order = [*step.todo, *sorted(set(reach) - todo)]
+        if not order:
+            return [], []
+        wanted = dict(zip(step.todo, step.wanted, strict=True))
+        got = [t or (None, None) for t in self.mapper(
+            round_task, [self.work[i] for i in order],
+            [frozenset(first[i].exports) for i in order], [sent] * len(order),
+            [self.raws[i] for i in order], [first[i].held_calls for i in order],
+            [wanted.get(i) for i in order],
+            [frozenset(reach[i]) if i in reach else None for i in order],
+            [self.again] * len(order))]
+        summed = [(i, s) for i, (_, s) in zip(order, got, strict=True) if i in reach]
+        return [b for b, _ in got[:len(step.todo)]], summed
 
     def moved(self, now: Mapping[str, Summary], was: Mapping[str, Summary]) -> list[str]:
         """The file's functions whose summary ``now`` changes from ``was``,
@@ -322,22 +337,6 @@ class _Rounds:
         if body is None:
             body = self.bodies[i] = BodyReach(self.work[i][0], self.texts[i])
         return frozenset().union(*(body.reached(g) for g in sorted(called)))
-
-    def summaries_again(self, reach: dict[int, list[str]],
-                        sent: Any) -> list[tuple[int, FileResult | None]]:
-        """The summaries of the ``reach`` files computed again with the
-        summaries ``sent`` (for their summaries alone: their findings come
-        from the rounds that lint them for the names they call holding a
-        lock)."""
-        todo = sorted(reach)
-        if not todo:
-            return []
-        got = self.mapper(
-            self.again, [self.work[i] for i in todo],
-            [frozenset(self.first[i].exports) for i in todo], [sent] * len(todo),
-            [self.raws[i] for i in todo], [frozenset()] * len(todo),
-            [frozenset(reach[i]) for i in todo])
-        return list(zip(todo, got, strict=True))
 
 
 def _summaries_called_holding(work: list[tuple[Path, str]], first: list[FileResult],
@@ -406,6 +405,23 @@ def _summaries_called_holding(work: list[tuple[Path, str]], first: list[FileResu
         if b is not None:
             out[i] = b.exports
     return out
+
+
+def round_task(item: tuple[Path, str], own: frozenset[str], exports: Any, raw: bytes | None,
+               held: frozenset[str], only: frozenset[str] | None,
+               reach: frozenset[str] | None, again: Callable[..., FileResult | None],
+               ) -> tuple[FileResult | None, FileResult | None] | None:
+    """One file's part of a later round (``again``: workers.again): linted
+    again for the names ``only`` it may meet holding a lock (None: not
+    asked); if it is not, its summaries computed again for the changed
+    names ``reach`` its functions reach (None: none).  (The relint, the
+    summaries), or None for neither.  The file comes first: the pool
+    sends a task where the file's first pass ran (passes.py)."""
+    linted = again(item, own, exports, raw, held, only) if only is not None else None
+    if linted is not None:
+        return linted, None
+    summed = again(item, own, exports, raw, frozenset(), reach) if reach else None
+    return (None, summed) if summed is not None else None
 
 
 class _Texts:
