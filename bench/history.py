@@ -356,35 +356,39 @@ def at_call(funcs: set[str], par: dict[str, dict], fix: dict[str, dict]) -> list
     is (the lock is the caller's; the take is in the changed function).
     A figure apart from recall: the judge above looks where the finding
     is, this one where its take is."""
+    def taken(f: dict) -> bool:
+        m = _AT_CALL.match(f["message"])
+        return f["id"] == "XL010" and m is not None and m.group(1) in funcs \
+            and f["function"] not in funcs
+
+    return [f for f, gone in _gone_at_fix(par, fix, taken) if gone]
+
+
+def _gone_at_fix(par: dict[str, dict], fix: dict[str, dict], pick):
+    """Each finding at the parent with, for those ``pick`` takes, whether
+    the fix no longer reports it (the same key(), each finding at the fix
+    matching one at the parent once), else None."""
     at_fix = Counter(key(f, p) for p, r in fix.items() for f in r["findings"])
-    out = []
     for p, r in par.items():
         for f in r["findings"]:
-            m = _AT_CALL.match(f["message"])
-            if f["id"] == "XL010" and m is not None and m.group(1) in funcs \
-                    and f["function"] not in funcs:
-                if at_fix[key(f, p)] > 0:
-                    at_fix[key(f, p)] -= 1
-                else:
-                    out.append(f)
-    return out
+            if not pick(f):
+                yield f, None
+                continue
+            k = key(f, p)
+            if at_fix[k] > 0:
+                at_fix[k] -= 1
+                yield f, False
+            else:
+                yield f, True
 
 
 def judge(funcs: set[str], par: dict[str, dict], fix: dict[str, dict]):
     """(caught findings, noise findings, parent findings in funcs) of a bug."""
-    at_fix = Counter(key(f, p) for p, r in fix.items() for f in r["findings"])
     caught, noise, inside = [], [], []
-    for p, r in par.items():
-        for f in r["findings"]:
-            k = key(f, p)
-            if f["function"] in funcs:
-                inside.append(f)
-                if at_fix[k] > 0:
-                    at_fix[k] -= 1
-                else:
-                    caught.append(f)
-                    continue
-            noise.append(f)
+    for f, gone in _gone_at_fix(par, fix, lambda f: f["function"] in funcs):
+        if gone is not None:
+            inside.append(f)
+        (caught if gone else noise).append(f)
     return caught, noise, inside
 
 

@@ -49,16 +49,19 @@ def test_bodies_that_compute_are_no_paths() -> None:
 def test_an_accessors_result_is_named_as_through_its_path(
         macro: str, param: str, fields: list[tuple[str, str]], amp: bool, arg: str,
         lock: str) -> None:
-    """``macro(arg)->lock`` (a callee's key bound at a call) and ``p->lock``
-    with ``p`` an alias of the expansion (lockkeys.apply_aliases(), a key
+    """``macro(arg)->lock`` (a callee's key bound at a call) and ``P->lock``
+    with ``P`` an alias of the expansion (lockkeys.apply_aliases(), a key
     named through the path) are one key; and the prefix a local holding
     the result stands for is where that key starts."""
     tail = "".join(op + f for op, f in fields)
     body = f"({'&' if amp else ''}({param}){tail})"
     macros = path_macros(f"#define {macro}({param}) {body}\n".encode())
-    via_path = apply_aliases(f"p->{lock}", {"p": squash(expand(macros[macro], arg))})
+    # The local's name is one NAME never draws: an argument named as the
+    # local would be the local's own alias, resolved again.
+    via_path = apply_aliases(f"P->{lock}", {"P": squash(expand(macros[macro], arg))})
     assert head_expanded(f"{macro}({arg})->{lock}", macros) == via_path
-    prefix = local_prefix(macros[macro], arg)
+    prefix = local_prefix(f"{macro}({arg})", macros)
+    assert prefix is not None
     assert via_path.startswith(prefix) and via_path[len(prefix):] == lock
     # Another macro's call, or a call with two arguments, is left as it is.
     assert head_expanded(f"other_{macro}({arg})->{lock}", macros) == \

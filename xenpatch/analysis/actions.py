@@ -674,12 +674,8 @@ def _prelude(src: SourceFile, cfg: Cfg, info: FunctionInfo,
 
 def _accessed_paths(accessed: dict[str, str], heads: Mapping[str, tuple[str, str, str]]
                     ) -> tuple[tuple[str, str], ...]:
-    out = []
-    for call_text, local in accessed.items():
-        m = re.fullmatch(r"([A-Za-z_]\w*)\((.*)\)", call_text)
-        if m is not None and m.group(1) in heads and "," not in m.group(2):
-            out.append((local_prefix(heads[m.group(1)], m.group(2)), local))
-    return tuple(out)
+    return tuple((prefix, local) for call_text, local in accessed.items()
+                 if (prefix := local_prefix(call_text, heads)) is not None)
 
 
 def _unsaved_at_entry(src: SourceFile, cfg: Cfg, info: FunctionInfo,

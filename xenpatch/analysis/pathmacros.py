@@ -76,11 +76,20 @@ def head_expanded(key: str, macros: Mapping[str, tuple[str, str, str]]) -> str:
     return path + "." + rest[2:] if rest.startswith("->") else key
 
 
-def local_prefix(macro: tuple[str, str, str], arg: str) -> str:
-    """What a key through ``local = macro(arg)`` starts with when it is
-    named through the path instead: ``d->arch.p2m.`` for ``(&(d)->arch.p2m)``
-    (``local->lock`` is ``d->arch.p2m.lock``), ``d->arch.p2m->`` for
-    ``((d)->arch.p2m)``."""
-    _, amp, fields = macro
-    path = squash(f"({arg}){fields}")
+# An accessor call as a local holds its result: p2m_get_hostp2m(v->domain).
+_CALL = re.compile(r"([A-Za-z_]\w*)\((.*)\)")
+
+
+def local_prefix(call: str, macros: Mapping[str, tuple[str, str, str]]) -> str | None:
+    """What a key through ``local = call`` (a one-argument call of one of
+    ``macros``, its argument a path) starts with when it is named through
+    the path instead: ``d->arch.p2m.`` for ``p2m_get_hostp2m(d)`` where the
+    macro is ``(&(d)->arch.p2m)`` (``local->lock`` is ``d->arch.p2m.lock``),
+    ``d->arch.p2m->`` where it is ``((d)->arch.p2m)``; None for any other
+    call."""
+    m = _CALL.fullmatch(call)
+    if m is None or m.group(1) not in macros or "," in m.group(2):
+        return None
+    _, amp, fields = macros[m.group(1)]
+    path = squash(f"({m.group(2)}){fields}")
     return path + ("." if amp else "->")

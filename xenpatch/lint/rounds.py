@@ -139,7 +139,7 @@ def later_rounds(work: list[tuple[Path, str]], first: list[FileResult],
             # does not wait for the round's relints: one map both lints the
             # round's files again and computes the summaries of those it
             # leaves alone (a file asked and not linted again among them).
-            ahead = rounds.reaching(step, set())
+            ahead = rounds.reaching(step)
             got, summed = rounds.lint_and_sum(step, {} if last else ahead, sent)
             linted = {i for i, b in zip(step.todo, got, strict=True) if b is not None}
             reach = {i: met for i, met in ahead.items() if i not in linted}
@@ -309,12 +309,13 @@ class _Rounds:
                       and self.meets_holder(frozenset({n}),
                                             takers.take_names(takers.added(s, was.get(n)))))
 
-    def reaching(self, step: _Step, linted: set[int]) -> dict[int, list[str]]:
-        """Per file not ``linted`` this round, the changed names its
-        functions called holding a lock elsewhere reach."""
+    def reaching(self, step: _Step) -> dict[int, list[str]]:
+        """Per file, the changed names its functions called holding a lock
+        elsewhere reach, each file read alone (whether the round lints it
+        again or not: the caller keeps those it does not)."""
         out: dict[int, list[str]] = {}
         names = frozenset(step.new)
-        for i in sorted(set(range(len(self.work))) - linted):
+        for i in range(len(self.work)):
             mine = self.defs[i]
             called = self.held & mine
             if not called:
