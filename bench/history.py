@@ -315,6 +315,11 @@ class Bug:
     bug: str = ""
     # changed function -> why its finding at the fix is a bug still there
     open_at_fix: dict[str, str] = field(default_factory=dict)
+    # Why the parent's code, read whole, shows no misbehaving lock (the fix
+    # adds the bad caller itself, the leaking call took no lock then): no
+    # lint can catch it there.  Counted in the recall as any other entry;
+    # the most any lint could reach is printed beside it.
+    unseen_at_parent: str = ""
     # filled in
     fix_full: str = ""
     parent_full: str = ""
@@ -585,6 +590,15 @@ def main() -> int:
               f"unchanged caller: {len(caught_at_call)} ({', '.join(caught_at_call)}); "
               f"counted so, recall {caught_n + len(caught_at_call)}/{total} = "
               f"{(caught_n + len(caught_at_call)) / total:.0%}")
+    unseen = [b for b in bugs if b.unseen_at_parent]
+    if unseen:
+        seen = total - len(unseen)
+        caught_seen = sum(1 for b, verdict, *_ in rows
+                          if verdict == "caught" and not b.unseen_at_parent)
+        print(f"entries whose parent shows no misbehaving lock (unseen_at_parent): "
+              f"{len(unseen)} ({', '.join(b.fix for b in unseen)}): the most any lint "
+              f"can reach is {seen}/{total} = {seen / total:.1%}; caught among the "
+              f"others {caught_seen}/{seen} = {caught_seen / seen:.0%}")
     print(f"recall with the rcu kind on for RCU bugs: {caught_rcu_n}/{total} = "
           f"{caught_rcu_n / total:.0%}")
     print(f"noise with the rcu kind on: {rcu_noise_total} other findings in the "

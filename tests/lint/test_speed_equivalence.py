@@ -255,7 +255,7 @@ def _line_starts_by_find(raw: bytes) -> list[int]:
 def test_line_starts_equal_the_newline_search(parts: list[str]) -> None:
     raw = "".join(parts).encode()
     src = parse_bytes("t.c", raw, default_macro_table())
-    assert src._line_starts == _line_starts_by_find(raw), raw
+    assert list(src._line_starts) == _line_starts_by_find(raw), raw
 
 
 def test_parameters_are_collects_params() -> None:
