@@ -256,8 +256,22 @@ def main() -> int:
     return 0
 
 
+def _machine_speed() -> float:
+    """CPU seconds of a fixed pure-Python loop in this process: the
+    machine's speed at the moment.  The cold file's target is absolute, and
+    the host's speed moved it more than most changes did (docs/lint-speed.md,
+    seventh session): printed so that figures of different runs compare."""
+    c0 = time.process_time()
+    x = 0
+    for i in range(20_000_000):
+        x += i & 7
+    return time.process_time() - c0
+
+
 def _print_single(xen: Path) -> None:
+    before = _machine_speed()
     one = _single_file(xen)
+    after = _machine_speed()
     p_wall, p_cpu = one["parse"]
     print("one `xenpatch lint common/grant_table.c` process (interpreter start included),")
     print(f"  parse-only process of the same file : {p_wall:5.2f} s wall {p_cpu:5.2f} s CPU")
@@ -267,6 +281,8 @@ def _print_single(xen: Path) -> None:
         wall, cpu = one[key]
         print(f"  {what:36}: {wall:5.2f} s wall {cpu:5.2f} s CPU   ({wall / p_wall:4.2f}x "
               f"parse-only){'   target ' + target if target else ''}")
+    print(f"the machine's speed: a fixed Python loop took {before:4.2f} s of CPU before these "
+          f"runs and {after:4.2f} s after")
     print(f"load average after: {_loadavg()}")
 
 

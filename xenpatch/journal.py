@@ -20,6 +20,14 @@ moved to its new value), in which case it completes it.  Either way no
 staged file or backup survives, so a crash leaves the tree exactly as before
 or exactly as after.
 
+A record is an interrupted write only once its writer is gone: a writer
+holds the record's lock (:func:`holding`, an ``flock`` the kernel drops when
+the process dies) from before its record exists until after it is removed,
+and a command that finds a record takes the same lock before judging it.
+So two xenpatch processes writing through one record (two reports written
+into one folder, a lint started while a rewrite lands) take turns, and
+neither rolls back the other's change in flight.
+
 Every write goes through ``os.write``/``os.fsync``/``os.replace`` so that the
 fault-injection tests (tests/faults.py) can fail each one in turn.
 """
@@ -28,10 +36,11 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import json
 import os
 import shutil
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,6 +99,65 @@ def _unlink(path: Path | str | None) -> None:
 
 
 # --------------------------------------------------------------------------
+# one writer per record
+
+
+def lock_path(record: Path) -> Path:
+    return record.with_name(record.name + ".lock")
+
+
+# The locks this process holds: lock file -> [its descriptor, depth] (a
+# command that recovers a record and then writes through it takes it twice).
+_HELD: dict[str, list[int]] = {}
+
+
+@contextlib.contextmanager
+def holding(record: Path) -> Iterator[None]:
+    """The record's lock, held within: waits while another process holds it."""
+    path = str(lock_path(record))
+    held = _HELD.get(path)
+    if held is not None:
+        held[1] += 1
+        try:
+            yield
+        finally:
+            held[1] -= 1
+        return
+    if not record.parent.is_dir():
+        raise JournalError(str(record.parent), "no such folder; nothing was changed")
+    fd = _acquire(path)
+    _HELD[path] = [fd, 1]
+    try:
+        yield
+    finally:
+        del _HELD[path]
+        # Removed while still held, so that no lock file outlives the
+        # write; a process that opened it meanwhile finds it gone once it
+        # gets the lock, and opens it anew (_acquire()).
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        os.close(fd)
+
+
+def _acquire(path: str) -> int:
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            mine = os.fstat(fd)
+            try:
+                now = os.stat(path)
+            except FileNotFoundError:
+                now = None
+        except BaseException:
+            os.close(fd)
+            raise
+        if now is not None and (now.st_dev, now.st_ino) == (mine.st_dev, mine.st_ino):
+            return fd
+        os.close(fd)  # the holder before us removed this one: the lock is a new file
+
+
+# --------------------------------------------------------------------------
 # where the record goes
 
 
@@ -138,7 +206,7 @@ def find_records(paths: Iterable[Path]) -> list[Path]:
                 if gd is not None:
                     candidates.append(gd / RECORD_NAME)
             for rec in candidates:
-                if rec.is_file() or leftover_tmp(rec).is_file():
+                if rec.is_file() or leftover_tmp(rec).is_file() or lock_path(rec).is_file():
                     found[rec] = None
             if stop:
                 break
@@ -355,6 +423,13 @@ def run(journal: Journal, stage: Callable[[], None],
     clean-up are tried again once; if that fails too, the record stays for
     the next command to complete.
     """
+    with holding(journal.record):
+        _run(journal, stage, after_apply, complete)
+
+
+def _run(journal: Journal, stage: Callable[[], None],
+         after_apply: Callable[[], None] | None,
+         complete: Callable[[], None] | None) -> None:
     try:
         stage()
         journal.apply()
@@ -417,7 +492,8 @@ def _as_error(exc: BaseException, journal: Journal) -> BaseException:
         return exc
     if isinstance(exc, OSError):
         name = str(exc.filename or journal.record)
-        if name in (str(journal.record), str(leftover_tmp(journal.record))):
+        if name in (str(journal.record), str(leftover_tmp(journal.record)),
+                    str(lock_path(journal.record))):
             name = _tree_of(journal.record)  # the record is ours, not the user's
         for e in journal.entries:
             if name in (e.staged, e.backup):
@@ -473,9 +549,20 @@ def recover(record: Path, landed: LandedCheck | None = None,
     ``landed(extra)`` says whether the caller's commit point was passed (a
     ref moved); then ``complete(extra)`` finishes the steps after it and the
     change stands.  Otherwise everything is rolled back; ``cleanup(extra)``
-    removes what the caller's own steps may have left (lock files).
+    removes what the caller's own steps may have left (lock files).  Waits
+    for a writer still at work on the record; "" when it then left nothing
+    (or only its lock file, which goes with the lock).
     """
+    with holding(record):
+        return _recover(record, landed, complete, cleanup)
+
+
+def _recover(record: Path, landed: LandedCheck | None,
+             complete: Callable[[dict[str, Any]], None] | None,
+             cleanup: Callable[[dict[str, Any]], None] | None) -> str:
     if not record.exists():
+        if not leftover_tmp(record).exists():
+            return ""
         # only the first record's temp file: nothing was staged yet
         _unlink(leftover_tmp(record))
         return "removed an unused journal record"

@@ -26,11 +26,15 @@ def recover_around(paths: Iterable[Path]) -> None:
     """Recover every record found for ``paths`` (and the current folder),
     saying so on stderr, one line each."""
     for record in journal.find_records([*paths, Path.cwd()]):
-        hooks: dict[str, Any] = {}
-        if record.exists() and _has_git(record):
-            from xenpatch.git import updates
+        # Judged under its lock: a record whose writer is still at work is
+        # waited for, not taken for an interrupted one (journal.holding()).
+        with journal.holding(record):
+            hooks: dict[str, Any] = {}
+            if record.exists() and _has_git(record):
+                from xenpatch.git import updates
 
-            hooks = {"landed": updates.landed, "complete": updates.complete,
-                     "cleanup": updates.cleanup}
-        done = journal.recover(record, **hooks)
-        print(f"xenpatch: {record}: {done}", file=sys.stderr)
+                hooks = {"landed": updates.landed, "complete": updates.complete,
+                         "cleanup": updates.cleanup}
+            done = journal.recover(record, **hooks)
+        if done:
+            print(f"xenpatch: {record}: {done}", file=sys.stderr)
