@@ -129,3 +129,28 @@ def test_a_missing_folder_is_named(tmp_path: Path) -> None:
     assert err.value.what == str(gone)
     assert "no such folder" in err.value.reason
     assert os.listdir(tmp_path) == []
+
+
+def test_a_file_system_without_locks_still_writes(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+    import fcntl
+
+    def no_locks(fd: int, op: int) -> None:
+        raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    journal.write_files(tmp_path, {tmp_path / "a": b"a"}, what="test")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a"]
+    # Any other failure to lock is the write's failure, named as the tree's.
+    monkeypatch.setattr(fcntl, "flock", lambda fd, op: (_ for _ in ()).throw(
+        OSError(errno.EIO, os.strerror(errno.EIO))))
+    with pytest.raises(journal.JournalError) as err:
+        journal.write_files(tmp_path, {tmp_path / "b": b"b"}, what="test")
+    assert "nothing was changed" in err.value.reason
+    assert err.value.what == str(tmp_path)
+    # Its lock file may be another's now: left for the next command, which
+    # clears it once it holds it.
+    monkeypatch.undo()
+    recover_around([tmp_path])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a"]

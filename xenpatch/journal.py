@@ -143,7 +143,13 @@ def _acquire(path: str) -> int:
     while True:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            except OSError as exc:
+                # A file system without locks: written as before them.
+                if exc.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS):
+                    raise
+                return fd
             mine = os.fstat(fd)
             try:
                 now = os.stat(path)
@@ -423,7 +429,11 @@ def run(journal: Journal, stage: Callable[[], None],
     clean-up are tried again once; if that fails too, the record stays for
     the next command to complete.
     """
-    with holding(journal.record):
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(holding(journal.record))
+        except OSError as exc:  # the folder read-only, a lock refused: nothing began
+            raise _as_error(exc, journal) from None
         _run(journal, stage, after_apply, complete)
 
 
