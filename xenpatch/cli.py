@@ -151,6 +151,13 @@ def main(argv: list[str] | None = None) -> int:
         if type(exc).__module__.startswith(("pygit2", "_pygit2")):
             print(f"xenpatch: git: {exc}", file=sys.stderr)
             return 2
+        # A pool's worker killed from outside (lint/pools.py); looked up,
+        # not imported: most runs never load the module.
+        futures = sys.modules.get("concurrent.futures")
+        if futures is not None and isinstance(exc, futures.BrokenExecutor):
+            print("xenpatch: a worker process ended abruptly (killed, or out of memory?): "
+                  "the run is incomplete", file=sys.stderr)
+            return 2
         raise
 
 

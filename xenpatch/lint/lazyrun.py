@@ -90,15 +90,13 @@ def lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str | 
             # passes need nothing of the other files, and start now in the
             # workers while this process works out which of the others'
             # summaries they need (the name index, the text scans).
-            from concurrent.futures import ProcessPoolExecutor
-
             # The checker, imported once here: the text scans below need it
             # too, and forked workers inherit it instead of importing it each.
             from xenpatch.lint import filelint  # noqa: F401
+            from xenpatch.lint.pools import pool as workers_pool
 
             config()
-            pool = stack.enter_context(
-                ProcessPoolExecutor(jobs, initializer=workers.loaded, initargs=(rules,)))
+            pool = stack.enter_context(workers_pool(jobs, workers.loaded, (rules,)))
             early = [pool.submit(workers.one, item, texts[item]) for item in every_file]
         if len(files) == 1 and early is None:
             # The name index of a tree not indexed yet (a first run) is

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from xenpatch.lint.collector import collect_less, collecting_less
+from xenpatch.lint.pools import pool
 
 # Chunks sent ahead to each worker: one it works on, one waiting, so it
 # never waits for this process between two.
@@ -186,8 +187,7 @@ def pinned(jobs: int, initializer: Callable[..., None], initargs: tuple[Any, ...
     """``jobs`` workers, each started with ``initializer(*initargs)``."""
     FIGURES.clear()
     with ExitStack() as stack:
-        pools = [stack.enter_context(ProcessPoolExecutor(
-            1, initializer=initializer, initargs=initargs)) for _ in range(jobs)]
+        pools = [stack.enter_context(pool(1, initializer, initargs)) for _ in range(jobs)]
         yield Pinned(pools)
 
 

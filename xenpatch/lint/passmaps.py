@@ -49,16 +49,15 @@ def map_for(jobs: int, n: int, rules: Path | None,
     if jobs <= 1 or n <= 1:
         yield map
         return
-    from concurrent.futures import ProcessPoolExecutor
-
     # The checker, imported here once: forked workers inherit it instead of
     # each importing it (a tenth of a second of CPU per worker).
     from xenpatch.lint import filelint  # noqa: F401
+    from xenpatch.lint.pools import pool
 
     chunk = max(1, min(8, n // (jobs * 8)))
     # Forked workers inherit the configuration (and the tree's macro table,
     # see _warm); spawned ones load it.
-    with ProcessPoolExecutor(jobs, initializer=workers.loaded, initargs=(rules,)) as ex:
+    with pool(jobs, workers.loaded, (rules,)) as ex:
         yield lambda fn, *its: ex.map(fn, *its, chunksize=chunk)
 
 
