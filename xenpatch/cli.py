@@ -8,6 +8,7 @@ import errno
 import importlib
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from xenpatch.errors import XenpatchError
@@ -97,6 +98,35 @@ def _discard_stdout() -> None:
         pass
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM made an interruption: what an interrupted command undoes (a
+    journaled write rolled back, a pool's workers ended) a terminated one
+    undoes too, instead of dying with its writes and workers half-way."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+@contextlib.contextmanager
+def _terminable() -> Iterator[None]:
+    """SIGTERM raises Terminated within, where nobody else handles it."""
+    import signal
+
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield
+        return
+    try:
+        signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread: left as it is
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one subcommand; every expected failure is one line and exit 2.
 
@@ -114,8 +144,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from xenpatch.recovery import recover_around
 
-        recover_around(_paths_of(args))
-        status = int(args.handler(args))
+        with _terminable():
+            recover_around(_paths_of(args))
+            status = int(args.handler(args))
         # The dataclass methods this run compiled, kept for the next
         # (methodcode.py; nothing to do once kept).
         from xenpatch import methodcode
@@ -126,6 +157,9 @@ def main(argv: list[str] | None = None) -> int:
             if getattr(args, "exit_at_once", False):
                 _exit_at_once(status)
         return status
+    except Terminated:
+        print("xenpatch: terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("xenpatch: interrupted", file=sys.stderr)
         return 130

@@ -4,6 +4,7 @@ waiting for the work still queued."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -91,3 +92,81 @@ def test_a_killed_worker_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert done.stderr.strip().splitlines() == [
         "xenpatch: a worker process ended abruptly (killed, or out of memory?): "
         "the run is incomplete"]
+
+
+_TWO_POOLS = """
+import sys, time
+from contextlib import ExitStack
+sys.path.insert(0, {root!r})
+from xenpatch.cli import Terminated, _terminable
+from xenpatch.lint.pools import pool
+
+def nap(payload):
+    time.sleep(60)
+
+def started():
+    pass
+
+with _terminable():
+    try:
+        with ExitStack() as stack:
+            # As a whole-tree run's pinned pools: each worker made at its
+            # pool's first task, so each holds the other's pipes.
+            a = stack.enter_context(pool(1, started, ()))
+            b = stack.enter_context(pool(1, started, ()))
+            futs = [a.submit(nap, b"")]
+            # Enough queued behind b's first nap to fill its pipe.
+            futs += [b.submit(nap, b"x" * (1 << 16)) for _ in range(8)]
+            time.sleep(0.5)
+            print("ready", flush=True)
+            for f in futs:
+                f.result()
+    except Terminated:
+        print("terminated", file=sys.stderr)
+        sys.exit(143)
+"""
+
+
+def _live(pgid: int) -> list[str]:
+    rows = subprocess.run(["ps", "-o", "pid=,stat=", "-g", str(pgid)], capture_output=True,
+                          text=True).stdout.splitlines()
+    return [r.split()[0] for r in rows if "Z" not in r.split()[1]]  # zombies hold nothing
+
+
+def _started(tmp_path: Path) -> subprocess.Popen[str]:
+    script = tmp_path / "run.py"
+    script.write_text(_TWO_POOLS.format(root=str(ROOT)))
+    p = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, start_new_session=True)
+    assert p.stdout is not None
+    assert p.stdout.readline().strip() == "ready"
+    return p
+
+
+def test_sigterm_to_the_command_alone_ends_it_and_its_workers(tmp_path: Path) -> None:
+    p = _started(tmp_path)
+    t0 = time.monotonic()
+    os.kill(p.pid, signal.SIGTERM)  # as `timeout` sends it: the command only
+    try:
+        _, err = p.communicate(timeout=30)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(p.pid, signal.SIGKILL)
+    assert time.monotonic() - t0 < 10
+    assert p.returncode == 143
+    assert err == "terminated\n", err
+    time.sleep(0.3)
+    assert _live(p.pid) == []
+
+
+def test_sigkill_to_the_command_takes_its_workers(tmp_path: Path) -> None:
+    p = _started(tmp_path)
+    os.kill(p.pid, signal.SIGKILL)
+    try:
+        # Its workers held its stdout and stderr: a CI job reading them hung.
+        p.communicate(timeout=30)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(p.pid, signal.SIGKILL)
+    time.sleep(0.3)
+    assert _live(p.pid) == []
