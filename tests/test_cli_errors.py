@@ -209,3 +209,37 @@ def test_a_refused_plan_lists_its_sites_above_one_line(
         assert "--allow-partial converts the others" in lines[-1]
     else:
         assert "--allow-partial" not in lines[-1].replace("rewrite --allow-partial", "")
+
+
+_LEAK = "int f(void)\n{\n    spin_lock(&l);\n    return 0;\n}\n"
+
+
+def _closed(fd: int, argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The CLI run with standard stream ``fd`` closed (``>&-``)."""
+    keep = 2 if fd == 1 else 1
+    return subprocess.run(
+        [sys.executable, "-c", "import sys; from xenpatch.cli import main; sys.exit(main())",
+         *argv], cwd=cwd, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        preexec_fn=lambda: os.close(fd), pass_fds=(keep,))
+
+
+def test_a_closed_stdout_is_a_write_error_not_a_traceback(tmp_path: Path) -> None:
+    (tmp_path / "a.c").write_text(_LEAK)
+    done = _closed(1, ["lint", "a.c"], tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == ["xenpatch: stdout: Bad file descriptor"]
+    # Nothing to write there: nothing wrong.
+    (tmp_path / "b.c").write_text("int g(void)\n{\n    return 0;\n}\n")
+    assert _closed(1, ["lint", "b.c"], tmp_path).returncode == 0
+    # The report written elsewhere: the findings' exit code.
+    done = _closed(1, ["lint", "-o", "r.json", "--format", "json", "a.c"], tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert '"XL001"' in (tmp_path / "r.json").read_text()
+
+
+def test_a_closed_stderr_leaves_the_report_and_its_exit_code(tmp_path: Path) -> None:
+    (tmp_path / "a.c").write_text(_LEAK)
+    done = _closed(2, ["lint", "a.c"], tmp_path)
+    assert done.returncode == 1
+    assert "warning:" in done.stdout and "[XL001]" in done.stdout

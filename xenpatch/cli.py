@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import errno
 import importlib
+import io
 import os
 import sys
 from collections.abc import Iterator
@@ -88,6 +89,32 @@ def _exit_at_once(status: int) -> None:
     os._exit(status)
 
 
+class _Closed(io.TextIOBase):
+    """A standard stream the caller closed (``>&-``): Python leaves None in
+    its place, which the first write would trip over (a traceback, exit 1
+    as if findings were found).  Writing to it is the write error it is."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, os.strerror(errno.EBADF), self._name)
+
+    def fileno(self) -> int:
+        raise OSError(errno.EBADF, os.strerror(errno.EBADF), self._name)
+
+
+def _standard_streams() -> None:
+    if sys.stdout is None:
+        sys.stdout = _Closed("stdout")
+    if sys.stderr is None:
+        # Nothing can be said anywhere: the exit status speaks alone.
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
+
+
 def _discard_stdout() -> None:
     """What is left in stdout's buffer goes nowhere (it could not be written)."""
     try:
@@ -135,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     read-only folder) and libgit2's errors end here whichever subcommand
     raised them, so none reaches the user as a traceback.
     """
+    _standard_streams()
     given = sys.argv[1:] if argv is None else argv
     parser = build_parser(given[0] if given and not given[0].startswith("-") else None)
     args = parser.parse_args(argv)
