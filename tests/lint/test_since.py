@@ -92,6 +92,21 @@ def test_a_file_absent_at_rev_is_all_new(repo: Path, capsys) -> None:
     assert rc == 1 and len(out.splitlines()) == 1
 
 
+def test_before_the_first_commit_every_finding_is_new(tmp_path: Path, capsys) -> None:
+    # The hook's first commit in a new repository: HEAD names no commit yet.
+    r = tmp_path / "fresh"
+    (r / "src").mkdir(parents=True)
+    a = r / "src" / "a.c"
+    a.write_text(LEAK)
+    _git(r, "init", "-q")
+    _git(r, "add", "-A")
+    rc, out, err = _run(["-q", "--since", "HEAD", str(a)], capsys)
+    assert rc == 1 and len(out.splitlines()) == 1, err
+    # Another name of no commit is still an unknown revision.
+    rc, _, err = _run(["--since", "main", str(a)], capsys)
+    assert rc == 2 and "main: unknown revision" in err, err
+
+
 def test_bad_rev_and_no_repository_are_one_line_exit_2(repo: Path, tmp_path: Path,
                                                         capsys) -> None:
     a = repo / "src" / "a.c"

@@ -7,7 +7,8 @@ user gave us raises :class:`~xenpatch.errors.GitError`.
 
 - :mod:`.repo` — open, identity, config, refs, trees and blobs, dirty paths
 - :mod:`.commits` — :func:`commit_files`
-- :mod:`.history` — :func:`resolve`, :func:`resolve_range`, :class:`CommitInfo`
+- :mod:`.history` — :func:`resolve`, :func:`resolve_commit_or_unborn`, :func:`resolve_range`,
+  :class:`CommitInfo`
 - :mod:`.diff` — :func:`commit_changes` (:class:`FileChange`), binary hunks
 - :mod:`.renames` — git's rename pairing and scores
 - :mod:`.abbrev` — abbreviated object names
@@ -25,7 +26,13 @@ from xenpatch.git.abbrev import abbrev_length, abbreviator, unique_abbrev
 from xenpatch.git.commits import commit_files
 from xenpatch.git.diff import FileChange, changes_between, commit_changes
 from xenpatch.git.executable import am, clone_detached, run_git
-from xenpatch.git.history import CommitInfo, Person, resolve, resolve_range
+from xenpatch.git.history import (
+    CommitInfo,
+    Person,
+    resolve,
+    resolve_commit_or_unborn,
+    resolve_range,
+)
 from xenpatch.git.log import recent_messages
 from xenpatch.git.mailmap import mailmap_names
 from xenpatch.git.patchid import diff_patch_id, patch_ids
@@ -59,7 +66,8 @@ __all__ = [
     "commit_changes", "commit_files", "common_dir", "current_branch", "diff_patch_id",
     "differs_from_head", "dirty_paths", "export_head", "git_dir", "has_commit", "identity",
     "mailmap_names", "oid", "open_repo", "patch_ids", "quote_path_setting", "read_blob",
-    "recent_messages", "resolve", "resolve_range", "reword", "run_git", "set_ref", "signoff",
+    "recent_messages", "resolve", "resolve_commit_or_unborn", "resolve_range", "reword",
+    "run_git", "set_ref", "signoff",
     "tree_dirs", "work_tree_of",
     "tree_of", "unique_abbrev", "valid_ref_name",
 ]

@@ -71,6 +71,15 @@ def resolve(repo_dir: str | os.PathLike[str], rev: str) -> str:
         raise GitError(rev, "unknown revision") from exc
 
 
+def resolve_commit_or_unborn(repo_dir: str | os.PathLike[str], rev: str) -> str | None:
+    """resolve(), or None where ``rev`` is HEAD on a branch with no commit
+    yet (a repository's first commit): nothing was there before."""
+    repo = open_repo(repo_dir)
+    if rev in ("HEAD", "@") and repo.head_is_unborn:
+        return None
+    return resolve(repo_dir, rev)
+
+
 def resolve_range(repo_dir: str | os.PathLike[str], spec: str) -> tuple[str, list[CommitInfo]]:
     """``BASE..HEAD`` (or ``BASE`` meaning ``BASE..HEAD``) → (base sha, commits
     oldest first).  Refuses an empty range, merges, root commits and messages

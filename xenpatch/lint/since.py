@@ -29,7 +29,7 @@ def old_contents(rev: str, files: list[tuple[Path, str]]) -> dict[Path, bytes | 
 
     out: dict[Path, bytes | None] = {}
     tops: dict[Path, Path] = {}
-    sha: dict[Path, str] = {}
+    sha: dict[Path, str | None] = {}
     for path, display in files:
         real = path.resolve()
         top = tops.get(real.parent)
@@ -40,13 +40,18 @@ def old_contents(rev: str, files: list[tuple[Path, str]]) -> dict[Path, bytes | 
             top = tops[real.parent] = found
         try:
             if top not in sha:
-                sha[top] = git.resolve(top, rev)
+                sha[top] = git.resolve_commit_or_unborn(top, rev)
+            at = sha[top]
+            if at is None:
+                # HEAD before the first commit: every file is new.
+                out[path] = None
+                continue
             rel = real.relative_to(top).as_posix()
-            out[path] = git.read_blob(top, sha[top], rel)
+            out[path] = git.read_blob(top, at, rel)
             if out[path] is None:
                 # A file moved since: its old findings are not new.
-                was = renamed_from(top, sha[top], rel)
-                out[path] = git.read_blob(top, sha[top], was) if was is not None else None
+                was = renamed_from(top, at, rel)
+                out[path] = git.read_blob(top, at, was) if was is not None else None
         except XenpatchError as exc:
             raise UsageError(f"{exc.what}: {exc.reason}") from exc
     return out
