@@ -15,32 +15,41 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "fixtures" / "xen" / "xen"
 
-_INTERRUPTED = """
-import os, sys, time
+
+def _live(pgid: int) -> list[str]:
+    """The processes of a group still alive (zombies hold nothing)."""
+    rows = subprocess.run(["ps", "-o", "pid=,stat=", "-g", str(pgid)], capture_output=True,
+                          text=True).stdout.splitlines()
+    return [r.split()[0] for r in rows if "Z" not in r.split()[1]]
+
+# What each script below starts with: tasks that sleep, workers that start.
+_PRELUDE = """
+import sys, time
+from contextlib import ExitStack
 sys.path.insert(0, {root!r})
+from xenpatch.cli import Terminated, _terminable
 from xenpatch.lint.pools import pool
 
-def nap(i):
+def nap(payload):
     time.sleep(60)
 
 def started():
     pass
 
+def ready_then_wait(futs):
+    print("ready", flush=True)
+    for f in futs:
+        f.result()
+"""
+
+_INTERRUPTED = _PRELUDE + """
 try:
     with pool(2, started, ()) as ex:
-        futs = [ex.submit(nap, i) for i in range(8)]
-        print("ready", flush=True)
-        for f in futs:
-            f.result()
+        ready_then_wait([ex.submit(nap, i) for i in range(8)])
 except KeyboardInterrupt:
     print("interrupted", file=sys.stderr)
     sys.exit(130)
 """
-
-
-def _group_left(pgid: int) -> list[str]:
-    return subprocess.run(["pgrep", "-g", str(pgid)], capture_output=True,
-                          text=True).stdout.split()
 
 
 def test_ctrl_c_ends_the_workers_without_their_tracebacks(tmp_path: Path) -> None:
@@ -60,7 +69,7 @@ def test_ctrl_c_ends_the_workers_without_their_tracebacks(tmp_path: Path) -> Non
     assert p.returncode == 130
     assert err == "interrupted\n", err
     time.sleep(0.3)
-    assert _group_left(p.pid) == []
+    assert _live(p.pid) == []
 
 
 _KILLED = """
@@ -94,19 +103,7 @@ def test_a_killed_worker_is_one_line_and_exit_2(tmp_path: Path) -> None:
         "the run is incomplete"]
 
 
-_TWO_POOLS = """
-import sys, time
-from contextlib import ExitStack
-sys.path.insert(0, {root!r})
-from xenpatch.cli import Terminated, _terminable
-from xenpatch.lint.pools import pool
-
-def nap(payload):
-    time.sleep(60)
-
-def started():
-    pass
-
+_TWO_POOLS = _PRELUDE + """
 with _terminable():
     try:
         with ExitStack() as stack:
@@ -118,19 +115,11 @@ with _terminable():
             # Enough queued behind b's first nap to fill its pipe.
             futs += [b.submit(nap, b"x" * (1 << 16)) for _ in range(8)]
             time.sleep(0.5)
-            print("ready", flush=True)
-            for f in futs:
-                f.result()
+            ready_then_wait(futs)
     except Terminated:
         print("terminated", file=sys.stderr)
         sys.exit(143)
 """
-
-
-def _live(pgid: int) -> list[str]:
-    rows = subprocess.run(["ps", "-o", "pid=,stat=", "-g", str(pgid)], capture_output=True,
-                          text=True).stdout.splitlines()
-    return [r.split()[0] for r in rows if "Z" not in r.split()[1]]  # zombies hold nothing
 
 
 def _started(tmp_path: Path) -> subprocess.Popen[str]:
