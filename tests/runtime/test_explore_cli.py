@@ -92,6 +92,14 @@ def test_missing_file_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert capsys.readouterr().err.strip() == f"{tmp_path / 'nope.txt'}: No such file or directory"
 
 
+def test_a_program_not_in_utf8_is_one_line_exit_2(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    p = tmp_path / "prog.txt"
+    p.write_bytes(b"lock A spinlock\ncpu0: lock(A) \xff\n")
+    assert _main(["explore", str(p)]) == 2
+    assert capsys.readouterr().err.strip() == f"{p}: not UTF-8 (byte 30)"
+
+
 def test_no_lock_tracking_is_xen_417(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     p = _write(tmp_path, "cpu0: write_lock(A) read_lock(A) read_unlock(A) write_unlock(A)\n")
     assert _main(["explore", str(p), "--build", "debug"]) == 1  # HEAD: taken recursively

@@ -55,9 +55,12 @@ def run(args: argparse.Namespace) -> int:
 
     path: Path = args.program
     try:
-        text = path.read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        print(f"{path}: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        print(f"{path}: not UTF-8 (byte {exc.start})", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"{path}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     try:
         sc = parse_program_text(text, str(path))
