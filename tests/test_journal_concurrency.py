@@ -12,6 +12,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,8 +23,25 @@ from xenpatch.recovery import recover_around
 _CTX = mp.get_context("fork")
 
 
-def _paused_writer(folder: str, ready: mp.synchronize.Event, go: mp.synchronize.Event,
-                   result: mp.Queue) -> None:  # type: ignore[type-arg]
+def _reporting(fn: Callable[..., None], result: mp.Queue, *args: object  # type: ignore[type-arg]
+               ) -> None:
+    """``fn(*args)`` in a child, "ok" or its exception put in ``result``
+    (reported to the test, which fails on it)."""
+    try:
+        fn(*args)
+        result.put("ok")
+    except BaseException as exc:
+        result.put(f"{type(exc).__name__}: {exc}")
+
+
+def _started(fn: Callable[..., None], result: mp.Queue, *args: object  # type: ignore[type-arg]
+             ) -> mp.process.BaseProcess:
+    p = _CTX.Process(target=_reporting, args=(fn, result, *args))
+    p.start()
+    return p
+
+
+def _paused_writer(folder: str, ready: mp.synchronize.Event, go: mp.synchronize.Event) -> None:
     target = Path(folder) / "report.json"
     jn = journal.Journal(journal.record_path_for(Path(folder)), "test write")
 
@@ -32,19 +50,7 @@ def _paused_writer(folder: str, ready: mp.synchronize.Event, go: mp.synchronize.
         ready.set()
         go.wait(20)
 
-    try:
-        journal.run(jn, stage)
-        result.put("ok")
-    except BaseException as exc:  # reported to the test, which fails on it
-        result.put(f"{type(exc).__name__}: {exc}")
-
-
-def _recoverer(folder: str, result: mp.Queue) -> None:  # type: ignore[type-arg]
-    try:
-        recover_around([Path(folder)])
-        result.put("ok")
-    except BaseException as exc:
-        result.put(f"{type(exc).__name__}: {exc}")
+    journal.run(jn, stage)
 
 
 def test_a_write_in_flight_is_waited_for_not_rolled_back(tmp_path: Path,
@@ -54,13 +60,11 @@ def test_a_write_in_flight_is_waited_for_not_rolled_back(tmp_path: Path,
     target.write_bytes(b"old\n")
     ready, go = _CTX.Event(), _CTX.Event()
     wrote, recovered = _CTX.Queue(), _CTX.Queue()
-    writer = _CTX.Process(target=_paused_writer, args=(str(tmp_path), ready, go, wrote))
-    writer.start()
+    writer = _started(_paused_writer, wrote, str(tmp_path), ready, go)
     assert ready.wait(20), "the writer never staged"
     # The record is there, as an interrupted write would leave it.
     assert journal.find_records([tmp_path]) == [tmp_path / journal.DOT_RECORD_NAME]
-    other = _CTX.Process(target=_recoverer, args=(str(tmp_path), recovered))
-    other.start()
+    other = _started(recover_around, recovered, [tmp_path])
     time.sleep(0.5)
     assert other.is_alive(), "the second command judged a record whose writer is at work"
     assert target.read_bytes() == b"old\n"
@@ -75,24 +79,18 @@ def test_a_write_in_flight_is_waited_for_not_rolled_back(tmp_path: Path,
     assert "rolled back" not in capfd.readouterr().err
 
 
-def _hammer(folder: str, me: int, rounds: int, result: mp.Queue) -> None:  # type: ignore[type-arg]
+def _hammer(folder: str, me: int, rounds: int) -> None:
     d = Path(folder)
-    try:
-        for i in range(rounds):
-            recover_around([d])  # as every command starts
-            journal.write_files(d, {d / f"report-{me}.txt": f"{me} {i}\n".encode()},
-                                what="lint report")
-        result.put("ok")
-    except BaseException as exc:
-        result.put(f"{type(exc).__name__}: {exc}")
+    for i in range(rounds):
+        recover_around([d])  # as every command starts
+        journal.write_files(d, {d / f"report-{me}.txt": f"{me} {i}\n".encode()},
+                            what="lint report")
 
 
 def test_writers_into_one_folder_take_turns(tmp_path: Path) -> None:
     n, rounds = 3, 40
     q = _CTX.Queue()
-    procs = [_CTX.Process(target=_hammer, args=(str(tmp_path), me, rounds, q)) for me in range(n)]
-    for p in procs:
-        p.start()
+    procs = [_started(_hammer, q, str(tmp_path), me, rounds) for me in range(n)]
     for p in procs:
         p.join(120)
     got = [q.get(timeout=5) for _ in procs]

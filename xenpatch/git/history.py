@@ -64,11 +64,7 @@ def _info(commit: pygit2.Commit) -> CommitInfo:
 
 def resolve(repo_dir: str | os.PathLike[str], rev: str) -> str:
     """Full sha of the commit ``rev`` names."""
-    repo = open_repo(repo_dir)
-    try:
-        return str(repo.revparse_single(rev).peel(pygit2.Commit).id)
-    except (KeyError, ValueError, pygit2.GitError) as exc:
-        raise GitError(rev, "unknown revision") from exc
+    return _commit_in(open_repo(repo_dir), rev)
 
 
 def resolve_commit_or_unborn(repo_dir: str | os.PathLike[str], rev: str) -> str | None:
@@ -77,7 +73,14 @@ def resolve_commit_or_unborn(repo_dir: str | os.PathLike[str], rev: str) -> str 
     repo = open_repo(repo_dir)
     if rev in ("HEAD", "@") and repo.head_is_unborn:
         return None
-    return resolve(repo_dir, rev)
+    return _commit_in(repo, rev)
+
+
+def _commit_in(repo: pygit2.Repository, rev: str) -> str:
+    try:
+        return str(repo.revparse_single(rev).peel(pygit2.Commit).id)
+    except (KeyError, ValueError, pygit2.GitError) as exc:
+        raise GitError(rev, "unknown revision") from exc
 
 
 def resolve_range(repo_dir: str | os.PathLike[str], spec: str) -> tuple[str, list[CommitInfo]]:

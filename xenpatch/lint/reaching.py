@@ -52,8 +52,7 @@ def _forward(headers: HeaderIndex, name: bytes) -> frozenset[str]:
         # names are such and the memo is per directory's index (~80,000
         # entries, 5 MB of a whole-tree worker of Xen 4.17).
         return frozenset((text,))
-    return headers.memo(("forward", name), lambda: _reached_from(headers, frozenset({
-        name.decode()})))
+    return headers.memo(("forward", name), lambda: _reached_from(headers, frozenset({text})))
 
 
 def _reached_by(headers: HeaderIndex) -> dict[bytes, list[bytes]]:
