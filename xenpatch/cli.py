@@ -131,7 +131,16 @@ class Terminated(KeyboardInterrupt):
     undoes too, instead of dying with its writes and workers half-way."""
 
 
+# The process that installed _terminate(): a child forked from it (a
+# pool's worker, forked.Child) inherits the handler, and one signalled
+# before it sets its own (a worker ended while it starts) would print the
+# Terminated it raised as a traceback.
+_COMMAND_PID: int | None = None
+
+
 def _terminate(signum: int, frame: object) -> None:
+    if os.getpid() != _COMMAND_PID:
+        os._exit(128 + signum)  # a child: ends as the signal would end it
     raise Terminated
 
 
@@ -143,6 +152,8 @@ def _terminable() -> Iterator[None]:
     if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
         yield
         return
+    global _COMMAND_PID
+    _COMMAND_PID = os.getpid()
     try:
         signal.signal(signal.SIGTERM, _terminate)
     except ValueError:  # not the main thread: left as it is

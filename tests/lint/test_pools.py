@@ -159,3 +159,31 @@ def test_sigkill_to_the_command_takes_its_workers(tmp_path: Path) -> None:
             os.killpg(p.pid, signal.SIGKILL)
     time.sleep(0.3)
     assert _live(p.pid) == []
+
+
+_CHILD_TERMINATED = """
+import os, signal, sys
+sys.path.insert(0, {root!r})
+from xenpatch.cli import _terminable
+
+with _terminable():
+    pid = os.fork()
+    if pid == 0:
+        # A worker signalled before it sets its own handler: the command's.
+        os.kill(os.getpid(), signal.SIGTERM)
+        os._exit(0)  # not reached
+    _, status = os.waitpid(pid, 0)
+    print(os.waitstatus_to_exitcode(status))
+"""
+
+
+def test_a_child_of_the_command_signalled_early_ends_quietly(tmp_path: Path) -> None:
+    # The race CI met: a pool's worker ended while it started printed the
+    # Terminated of the handler it inherited, as a traceback.
+    script = tmp_path / "run.py"
+    script.write_text(_CHILD_TERMINATED.format(root=str(ROOT)))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "143"
+    assert done.stderr == ""
