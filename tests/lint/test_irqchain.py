@@ -1,8 +1,9 @@
 """XL017 with a take's IRQ state from a caller's caller in another file,
 through a file that neither locks nor moves IRQs (lint/witnesschain.py),
 against another file's IRQ-safe take of the lock (irqwitness.SAFE): a
-whole-tree run's search (the hook's run of one file leaves it out: it
-read and analysed too many other files for a hook).
+whole-tree run's search, and the hook's run of one file too, which
+follows the chain only where the tree's text shows an IRQ-safe take of
+the lock (lint/upchains.py).
 
 fixtures/lint/irqchain/ is a small tree: the pin control hypercall
 (arch/ctl.c, a handler public xen.h numbers: entered with IRQs on) calls
@@ -19,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from lint import trees
+from xenpatch.lint.fingerprints import subject
 from xenpatch.paths import fixtures_dir
 
 TREE = fixtures_dir() / "lint" / "irqchain"
@@ -45,10 +47,61 @@ def test_the_finding_shows_the_chain_and_the_irq_safe_take() -> None:
                          "'pin_desc_reset' (through 'spin_lock_irqsave')"]
 
 
-def test_the_hook_run_leaves_the_chain_to_the_whole_tree_run() -> None:
-    # A bound on the hook's cost, not a finding judged false: the one-file
-    # run states nothing of a caller's caller.
-    assert trees.alone(TREE, "arch/pin.c") == []
+def _same_as_whole(root: Path) -> None:
+    """The hook's run of arch/pin.c reports what the whole-tree run does:
+    the other files named as the run names them (from where it runs)."""
+    [w] = trees.whole(root)["arch/pin.c"]
+    [a] = trees.alone(root, "arch/pin.c")
+    assert (a.line, a.col, a.check, a.function, a.key, subject(a)) == \
+        (w.line, w.col, w.check, w.function, w.key, subject(w))
+    for got, want in zip([a.message, *(s.note for s in a.flow)],
+                         [w.message, *(s.note for s in w.flow)], strict=True):
+        # "arch/x.c" of the whole run is ".../tree/arch/x.c" alone.
+        assert got.replace(str(root) + "/", "") == want
+
+
+def test_the_hook_run_follows_the_chain_too() -> None:
+    got = trees.alone(TREE, "arch/pin.c")
+    assert [(f.line, f.check, f.function) for f in got] == [(26, "XL017", "pin_route_set")]
+    notes = [s.note for s in got[0].flow]
+    for note, want in zip(notes[:2], CHAIN, strict=True):
+        head, _, where = want.rpartition(" (")
+        assert note.startswith(head + " (") and note.endswith("/" + where)
+    assert "at " in got[0].message and "arch/desc.c:17 (in 'pin_desc_reset')" in got[0].message
+
+
+def test_the_hook_run_names_the_take_the_whole_tree_run_names(tmp_path: Path) -> None:
+    # Two files take the lock IRQ-safe: a whole-tree run names the bigger
+    # one's take (its files biggest first), and so does the hook's.
+    root = trees.copied(TREE, tmp_path)
+    (root / "arch" / "zap.c").write_text(
+        "/* Zapping a pin from the timer: its descriptor IRQ-safe too." + " *" * 400 + " */\n"
+        "#include <xen/spinlock.h>\n#include <xen/pin.h>\n\n"
+        "void pin_zap(unsigned int pin)\n{\n    struct pin_desc *desc = pin_to_desc(pin);\n"
+        "    unsigned long flags;\n\n    spin_lock_irqsave(&desc->lock, flags);\n"
+        "    desc->status = 0;\n    spin_unlock_irqrestore(&desc->lock, flags);\n}\n")
+    [w] = trees.whole(root)["arch/pin.c"]
+    assert "at arch/zap.c:10 (in 'pin_zap')" in w.message
+    _same_as_whole(root)
+
+
+def test_the_hook_run_follows_no_chain_without_an_irq_safe_take(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The cost: a chain reads and analyses other files, and without an
+    # IRQ-safe take of the lock its state is against nothing.
+    from xenpatch.lint import upchains
+
+    root = trees.copied(TREE, tmp_path)
+    trees.edit(root / "arch" / "desc.c", "spin_lock_irqsave(&desc->lock, flags);",
+               "spin_lock(&desc->lock);")
+    trees.edit(root / "arch" / "desc.c", "spin_unlock_irqrestore(&desc->lock, flags);",
+               "spin_unlock(&desc->lock);")
+
+    def no_chain(*_a: object, **_k: object) -> dict[str, object]:
+        raise AssertionError("a chain followed with no IRQ-safe take in the tree")
+
+    monkeypatch.setattr(upchains, "chained", no_chain)
+    assert trees.alone(root, "arch/pin.c") == []
 
 
 def test_a_middle_function_moving_irqs_gives_no_state(tmp_path: Path) -> None:
@@ -60,6 +113,7 @@ def test_a_middle_function_moving_irqs_gives_no_state(tmp_path: Path) -> None:
     found = trees.found_whole(root)
     assert not any(found.values())
     assert found["arch/pin.c"] == []
+    assert trees.alone(root, "arch/pin.c") == []
 
 
 def test_a_constant_the_middle_function_branches_on_is_no_chain(tmp_path: Path) -> None:
@@ -72,6 +126,7 @@ def test_a_constant_the_middle_function_branches_on_is_no_chain(tmp_path: Path) 
     found = trees.found_whole(root)
     assert not any(found.values())
     assert found["arch/pin.c"] == []
+    assert trees.alone(root, "arch/pin.c") == []
 
 
 def test_without_an_irq_safe_take_nothing_is_reported(tmp_path: Path) -> None:
@@ -83,12 +138,14 @@ def test_without_an_irq_safe_take_nothing_is_reported(tmp_path: Path) -> None:
     found = trees.found_whole(root)
     assert not any(found.values())
     assert found["arch/pin.c"] == []
+    assert trees.alone(root, "arch/pin.c") == []
 
 
 def test_without_the_hypercall_nothing_is_reported(tmp_path: Path) -> None:
     root = trees.copied(TREE, tmp_path)
     (root / "include" / "public" / "xen.h").unlink()
     assert not any(trees.found_whole(root).values())
+    assert trees.alone(root, "arch/pin.c") == []
 
 
 def test_the_chain_meets_a_take_with_irqs_off_in_the_same_file(tmp_path: Path) -> None:
@@ -131,6 +188,7 @@ def test_a_chain_against_a_plain_take_needs_the_lock_irq_safe(tmp_path: Path) ->
     found = trees.found_whole(root)
     assert not any(found.values())
     assert found["arch/pin.c"] == []
+    assert trees.alone(root, "arch/pin.c") == []
 
 
 def _two_middles(tmp_path: Path) -> Path:
@@ -155,6 +213,7 @@ def test_two_middle_files(tmp_path: Path) -> None:
         "'acpi_route' called with IRQs on by 'do_pinctl_op' (arch/ctl.c:18)",
         "'gsi_register' called with IRQs on by 'acpi_route' (arch/acpi.c:6)",
         CHAIN[1]]
+    _same_as_whole(root)
 
 
 def test_the_chain_is_bounded(tmp_path: Path) -> None:

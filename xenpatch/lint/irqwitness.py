@@ -77,7 +77,10 @@ file's function with IRQs known off, or lint/lazyfield.py for a file
 taking a struct field's lock with IRQs known off (the files naming its
 identity): the whole-tree run's report of it where that search decides
 it; the symmetric case (a file taking plainly
-with IRQs on a lock some other file takes _irq) is the whole-tree run's.
+with IRQs on a lock some other file takes _irq) is the whole-tree run's,
+but for a struct field's lock taken in a caller's context
+(irqsafectx.py's ASK: lint/upchains.py answers it for a file linted
+alone).
 """
 
 from __future__ import annotations

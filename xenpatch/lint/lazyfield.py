@@ -36,7 +36,8 @@ after every file's own takes, so they are named only where no file takes
 the lock with IRQs on itself: then nothing is reported here, a miss and
 no false report), and the symmetric case (a plain take with IRQs on of a
 lock another file takes _irq), left to the whole-tree run as for a
-file-scope lock."""
+file-scope lock -- but in a caller's context (irqsafectx.py), which
+upchains.py answers."""
 
 from __future__ import annotations
 

@@ -70,8 +70,8 @@ if TYPE_CHECKING:
     from xenpatch.lint.findings import FileResult
 
 # 2: the first passes kept carry the locks their calls hold too
-# (lint/entryheld.py).
-_FORMAT = 2
+# (lint/entryheld.py); 3: the chains followed (upchains.py) are kept.
+_FORMAT = 3
 # The tree states whose mentions are kept.
 _STATES = 4
 
@@ -140,9 +140,14 @@ def caller_facts(cache: TreeCache, path: Path, display: str, raw: bytes,
     if callers:
         facts = _settled(cache, side, path, display, raw, own, callers, first_pass,
                          display_of, entry, ctx, fields, rel, state, config)
-    # A caller's caller's state through other files' functions is the
-    # whole-tree run's (witnesschain.py): searched here it read and analysed
-    # other files, 3.6 s of Xen 4.17's grant_table.c run cold.
+    if on:
+        # Another file's IRQ-safe take of a field lock the file takes
+        # plainly, and then only, a caller's caller's state through other
+        # files' functions (upchains.py: the cheap search first).
+        from xenpatch.lint import upchains
+
+        facts.update(upchains.against_safe(cache, side, rel, state, own, facts, on, config,
+                                           first_pass, display_of))
     if stored:
         facts.update(_field_facts(cache, side, rel, own, stored, mentions, config, first_pass,
                                   display_of))
@@ -418,6 +423,9 @@ class _Side:
     firsts: dict[str, tuple[str, str, dict[str, Any]]] = field(default_factory=dict)
     # Per linted file: (the key of what settle() was given, what it said).
     settled: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    # What upchains.chained() found, by the tree state and the names asked
+    # (the linted file's text is in neither: an edit of it reads it back).
+    chains: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Per file: (content hash, can state an IRQ state, can state IRQs off).
     can: dict[str, tuple[str, bool, bool]] = field(default_factory=dict)
     # Per linted file: (key, facts, its content hash, the tree state).
@@ -438,6 +446,7 @@ class _Side:
             side.firsts = {str(r): (str(h), str(d), dict(ex))
                            for r, (h, d, ex) in data["firsts"].items()}
             side.settled = {str(r): (str(k), dict(v)) for r, (k, v) in data["settled"].items()}
+            side.chains = {str(k): dict(v) for k, v in data["chains"].items()}
             side.can = {str(r): (str(h), bool(a), bool(o)) for r, (h, a, o) in data["can"].items()}
             side.facts = {str(r): (str(k), dict(v), str(h), str(st))
                           for r, (k, v, h, st) in data["facts"].items()}
@@ -577,6 +586,7 @@ class _Side:
                 "firsts": {r: list(v) for r, v in sorted(self.firsts.items())},
                 "can": {r: list(v) for r, v in sorted(self.can.items())},
                 "settled": {r: list(v) for r, v in sorted(self.settled.items())},
+                "chains": self.chains,
                 "facts": {r: list(v) for r, v in sorted(self.facts.items())}}
         if write_record(self.path, _FORMAT, self.context, data):  # else only slower next time
             self.dirty = False

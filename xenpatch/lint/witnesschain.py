@@ -31,8 +31,9 @@ search; a chain cut there is one witness fewer, never a wrong one.  Only
 direct calls from a non-static function of the middle file are followed
 (a static helper in between is offchains.py's kind of chain, not done
 here).  The search is the whole-tree run's (irqcalls.settle(): every
-first pass's witnesses known) and the single-file run's (upcallers.py:
-the callers found by their text), through the same resolve().
+first pass's witnesses known) and the single-file run's where another
+file takes the lock IRQ-safe (upchains.py: the callers found by their
+text), through the same resolve().
 """
 
 from __future__ import annotations
