@@ -7,13 +7,13 @@ facts its condition teaches.  Computed once per function (fill_actions).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from collections.abc import Callable, Sequence
+from dataclasses import fields, replace
 from typing import Any
 
 from tree_sitter import Node
 
-from xenpatch.analysis import irqstate, loopmacros, values
+from xenpatch.analysis import irqstate, values
 from xenpatch.analysis.assignments import (
     arm_of,
     assign_act,
@@ -24,29 +24,19 @@ from xenpatch.analysis.assignments import (
     stored_pointer,
     target_var,
 )
-from xenpatch.analysis.collective import element_locals, expand_takes
+from xenpatch.analysis.collective import expand_takes
 from xenpatch.analysis.condarms import Arm, Tried, paired_arms, signature
 from xenpatch.analysis.conditions import (
     asserted_nonnull,
-    canon_cond,
-    counted_exit,
     deref_var,
-    flag_vars,
-    ids_of_text,
     in_if,
     keep_lock_guards,
-    loop_vars,
-    order_cond,
-    pointer_tests,
-    sentinel_bounds,
     sentinel_test,
-    sentinels,
     strict_order_fact,
     tested_call,
     var_test,
 )
-from xenpatch.analysis.eachkeys import EachKeys, element_rounds, percpu_each
-from xenpatch.analysis.equalities import variable_comparisons
+from xenpatch.analysis.eachkeys import percpu_each
 from xenpatch.analysis.events import (
     Act,
     AssignAct,
@@ -66,14 +56,12 @@ from xenpatch.analysis.functions import (
     INDEXED,
     FunctionInfo,
     fresh_copy,
-    is_path,
     strip_parens,
 )
 from xenpatch.analysis.lockkeys import alias_args, apply_aliases, holder, squash
 from xenpatch.analysis.locktable import DISCARDED, Effect
-from xenpatch.analysis.pathmacros import head_expanded, local_prefix
-from xenpatch.analysis.switches import switch_facts, switch_vars
-from xenpatch.analysis.takes import callers_accessors
+from xenpatch.analysis.pathmacros import head_expanded
+from xenpatch.analysis.prelude import Prelude, prelude
 from xenpatch.analysis.templates import lock_typed
 from xenpatch.analysis.values import NZ, ZERO, value_class
 from xenpatch.c import fields as fid
@@ -126,13 +114,13 @@ def fill_actions(
 
     pre = keep.get("prelude") if keep is not None else None
     if pre is not None and pre[0] is cfg and pre[1] is fv:
-        p: _Prelude = pre[2]
+        p: Prelude = pre[2]
         # The facts the prelude leaves in info, each container info's own.
         copy = fresh_copy(p.info)
         for fld in fields(info):
             setattr(info, fld.name, getattr(copy, fld.name))
     else:
-        p = _prelude(src, cfg, info, fv)
+        p = prelude(src, cfg, info, fv)
         if keep is not None:
             keep["prelude"] = (cfg, fv, p)
     accessed, canon, exit_facts, bounds, eqs, orders, repeated_ids, stepped = (
@@ -550,132 +538,6 @@ def _asking(questions: list[tuple[Any, ...]], resolver: Resolver,
 # A condition that teaches nothing (one made per condition node cost a
 # frozen dataclass's construction, twice).
 _NO_BRANCH = Branch()
-
-
-@dataclass(frozen=True)
-class _Prelude:
-    """What fill_actions() works out before it asks the resolver anything:
-    a function of the function's text, CFG, collected facts and file
-    values alone.  ``info``: the facts as the prelude leaves them (a
-    snapshot, copied for each fill)."""
-
-    info: FunctionInfo
-    accessed: dict[str, str]
-    # (a key's prefix through the path an accessor macro expands to, the
-    # local holding the accessor's result): ("d->arch.p2m.", "p2m").
-    accessed_paths: tuple[tuple[str, str], ...]
-    canon: dict[int, tuple[str, bool]]
-    exit_facts: dict[int, str]
-    bounds: set[str]
-    eqs: dict[str, tuple[str, str]]
-    orders: dict[int, tuple[str, bool, str]]
-    repeated_ids: dict[str, set[str]]
-    stepped: set[str]
-    each: EachKeys
-
-
-def _prelude(src: SourceFile, cfg: Cfg, info: FunctionInfo,
-             fv: values.FileValues) -> _Prelude:
-    info.value_rules = fv.rules
-    info.consts = fv.consts
-    info.eqs = fv.eqs
-    info.exacts = fv.exacts
-    info.masks = fv.masks
-    accessed: dict[str, str] = {}  # accessor call text -> the local holding its result
-    info.var_equalities |= variable_comparisons(src, cfg, set(info.params) | set(info.locals))
-    for local, rhss in info.assigned.items():
-        classes = {value_class(src, r, fv.consts) if r is not None else None for r in rhss}
-        cls = classes.pop() if len(classes) == 1 else None
-        if cls is not None:
-            info.const_locals[local] = cls
-        # hp2m = p2m_get_hostp2m(d), assigned once from an accessor the
-        # rules declare ([values] distinct): the accessor's result, named
-        # anywhere in the function, is that local's object (put_gfn(d)
-        # releases p2m_get_hostp2m(d)->lock, the lock taken as hp2m->lock).
-        # Keys keep the local's name; a summary of the locks the function
-        # takes names it as the accessor's result (takes.py).  An argument
-        # that is an alias (d = v->domain) is named by what it aliases.
-        one = strip_parens(rhss[0]) if len(rhss) == 1 and rhss[0] is not None else None
-        if one is not None and local not in info.aliases and one.type == "call_expression" and \
-                fv.rules.accessor(call_name(src, one) or "") and all(
-                    is_path(a) and not (set(re.findall(r"[A-Za-z_]\w*", src.text(a)))
-                                        & (set(info.assigned) - set(info.aliases)))
-                    for a in call_args(one)):
-            accessed[alias_args(squash(src.text(one)), info.aliases)] = local
-    info.accessed = callers_accessors(accessed, info.params,
-                                      src.text(cfg.body) if cfg.body is not None else "")
-    info.sentinels = sentinels(src, info.assigned)
-    info.elements = element_locals(src, info.assigned, fv.elements) if fv.elements else {}
-    # The loops stepping a variable, and the locals holding their elements.
-    loops = loopmacros.stepping_loops(src, cfg, fv.loops)
-    each = EachKeys(cfg, element_rounds(src, info.assigned, loops) if loops else {})
-    info.element_types = each.types(info.local_types)
-    sources = {v: [r for r in rhss if r is not None] for v, rhss in info.assigned.items()
-               if any(t.startswith(v + "==") for t in info.sentinels)}
-    info.assigned = {}
-    cond_texts: dict[str, int] = {}
-    canon: dict[int, tuple[str, bool]] = {}  # node id -> canon_cond(), used again below
-    for node in cfg.nodes:
-        if node.kind is Kind.COND and node.ast is not None:
-            canon[node.id] = canon_cond(src, node.ast)
-            t = canon[node.id][0]
-            cond_texts[t] = cond_texts.get(t, 0) + 1
-    info.repeated_conds = {t for t, n in cond_texts.items() if n > 1}
-    # for ( try = 0; try < 3; try++ ) ... if ( try == 3 ): leaving the loop
-    # by its condition makes the later test true.
-    exit_facts: dict[int, str] = {}
-    for node in cfg.nodes:
-        if node.kind is Kind.COND and node.ast is not None:
-            bound = counted_exit(src, node.ast)
-            if bound is not None and bound in cond_texts:
-                exit_facts[node.id] = bound
-                info.repeated_conds.add(bound)
-    bounds = set(exit_facts.values())
-    # A case label and a later if on the same value are a repeated fact.
-    info.switch_facts = switch_facts(src, cfg, set(cond_texts))
-    info.repeated_conds |= {t for edges in info.switch_facts.values()
-                            for facts in edges for t, _ in facts}
-    # Pointer comparisons their origins may decide (buf.start == emerg_buf).
-    eqs = pointer_tests(src, cfg, info, fv)
-    info.repeated_conds |= set(eqs)
-    # Two variables compared or copied: where equal, a lock through one is
-    # the other's (analysis/equalities.py).
-    info.repeated_conds |= info.var_equalities
-    # a > b and a < b of one function: each rules the other out.
-    orders: dict[int, tuple[str, bool, str]] = {}  # node -> (x<y, negated, y<x)
-    for node in cfg.nodes:
-        if node.kind is Kind.COND and node.ast is not None and (
-                o := order_cond(src, node.ast)) is not None:
-            orders[node.id] = (f"{o[0]}<{o[1]}", o[2], f"{o[1]}<{o[0]}")
-    order_texts: dict[str, int] = {}
-    for t, _, _ in orders.values():
-        order_texts[t] = order_texts.get(t, 0) + 1
-    # dom = op->domain after "op->domain >= DOMID_FIRST_RESERVED" was
-    # false: dom is below the bound, so not DOMID_INVALID (a sentinel it is
-    # compared with, at or above it: [[values.floors]]).
-    info.bounds = sentinel_bounds(src, sources, info.sentinels, fv.rules.floors, order_texts)
-    bound_texts = {t for b in info.bounds.values() for t in b}
-    orders = {n: o for n, o in orders.items() if o[2] in order_texts or order_texts[o[0]] > 1
-              or o[0] in bound_texts}
-    info.repeated_conds |= {t for t, _, _ in orders.values()}
-    repeated_ids = {t: ids_of_text(t) for t in info.repeated_conds}
-    info.acts = [[] for _ in cfg.nodes]
-    info.branches = [None for _ in cfg.nodes]
-    tested = flag_vars(src, cfg, info)
-    info.tracked &= tested | {v for sides in eqs.values() for v in sides
-                                 if not values.constant_side(v)} | {
-        v for v in info.tracked if v.startswith("*")}
-    info.switch_vars = switch_vars(src, cfg, info.tracked, fv.consts, fv.exacts)
-
-    stepped = loop_vars(src, cfg) | set(loops)
-    return _Prelude(fresh_copy(info), accessed, _accessed_paths(accessed, info.accessor_paths),
-                    canon, exit_facts, bounds, eqs, orders, repeated_ids, stepped, each)
-
-
-def _accessed_paths(accessed: dict[str, str], heads: Mapping[str, tuple[str, str, str]]
-                    ) -> tuple[tuple[str, str], ...]:
-    return tuple((prefix, local) for call_text, local in accessed.items()
-                 if (prefix := local_prefix(call_text, heads)) is not None)
 
 
 def _unsaved_at_entry(src: SourceFile, cfg: Cfg, info: FunctionInfo,

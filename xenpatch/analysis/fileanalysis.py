@@ -9,7 +9,6 @@ runtime's lock programs (xenpatch.runtime.cprograms) walk its functions.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -22,12 +21,12 @@ from xenpatch.analysis.config import AnalysisConfig
 from xenpatch.analysis.events import Resolved
 from xenpatch.analysis.extmemo import of_mapping
 from xenpatch.analysis.filetable import through_macro, without_stubs
+from xenpatch.analysis.frees import Frees
 from xenpatch.analysis.functions import (
     FunctionInfo,
     collect,
     collected,
     fresh_copy,
-    parameters,
     with_path_macros,
 )
 from xenpatch.analysis.headers import (
@@ -183,7 +182,7 @@ class FileAnalysis:
         self._direct: frozenset[bytes] = frozenset()
         self.in_progress: set[str] = set()
         self.noreturn: set[str] = set()
-        self._frees: dict[str, int | None] = {}
+        self._frees = Frees(config.values.deallocators, self.fns, headers, self.header_fn)
         self._ext_bytes: frozenset[bytes] | None = None
 
     def function(self, name: str) -> FunctionUnit | None:
@@ -356,58 +355,9 @@ class FileAnalysis:
                                       inferred=True)
         return Summary(tuple(takes.values()), None) if takes else None
 
-    def frees(self, name: str, depth: int = 0) -> int | None:
-        """The argument a call of ``name`` frees on every path: a
-        deallocator of the rules, or a function of the file or an inline of
-        its headers whose body, before any branch or return, hands one of
-        its parameters to one (free_pdev(): list_del(), then xfree(pdev))."""
-        if name in self.config.values.deallocators:
-            return 0
-        if name in self._frees:
-            return self._frees[name]
-        self._frees[name] = None  # recursion
-        f = self.fns.get(name)
-        if f is None and name in self.headers.inlines:
-            if depth >= 3 or not self._may_free(name):
-                return None
-            f = self.header_fn(name)
-        got = None
-        body = f.node.child_by_field_id(fid.BODY) if f is not None and depth < 3 else None
-        params: list[str] = []
-        text_of_body = ""
-        if f is not None and body is not None:
-            # collect()'s params, without its walk of the body.
-            params = parameters(f.src, f.node)[0]
-            text_of_body = f.src.text(body)
-        for n in body.named_children if body is not None else ():
-            if n.type in ("return_statement", "if_statement", "goto_statement",
-                          "switch_statement", "labeled_statement", "while_statement",
-                          "for_statement", "do_statement"):
-                break
-            call = n.named_children[0] if n.type == "expression_statement" and \
-                n.named_child_count else None
-            if call is None or call.type != "call_expression":
-                continue
-            callee = call_name(f.src, call) if f is not None else None
-            i = self.frees(callee, depth + 1) if callee else None
-            args = call_args(call)
-            if i is not None and i < len(args) and f is not None:
-                text = f.src.text(args[i]).strip()
-                if text in params and not _param_assigned(text_of_body, text):
-                    got = params.index(text)
-                    break
-        self._frees[name] = got
-        return got
-
-    def _may_free(self, name: str) -> bool:
-        """Does the header inline ``name`` name something frees() may find
-        freeing (a deallocator, a function of the file, another inline)?
-        If not, none of its calls does, and it frees nothing: no need to
-        parse it to know (most inlines a file calls are never parsed)."""
-        ids, _ = inline_ids(self.headers, name)
-        dealloc = self.config.values.deallocators
-        return any((d := i.decode()) in dealloc or d in self.fns or d in self.headers.inlines
-                   for i in ids)
+    def frees(self, name: str) -> int | None:
+        """The argument a call of ``name`` frees on every path (analysis/frees.py)."""
+        return self._frees(name)
 
     def may_resolve(self, name: str) -> bool:
         """False if ``resolver(name, ...)`` is None whatever the arguments.
@@ -690,14 +640,6 @@ class FileAnalysis:
                 f.summary = _unknown_summary(f.name)
         finally:
             self.in_progress.discard(f.name)
-
-
-def _param_assigned(body: str, p: str) -> bool:
-    """May the parameter ``p`` itself change in ``body`` (assigned, or its
-    address handed on; ``&p->f`` is a member's address, not p's)?"""
-    v = re.escape(p)
-    return re.search(rf"\b{v}\s*(?:[-+*/%|&^]|<<|>>)?=(?!=)|&\s*{v}\b(?!\s*(?:->|\.|\[))",
-                     body) is not None
 
 
 def _unknown_summary(name: str) -> Summary:
