@@ -135,3 +135,17 @@ def test_an_edit_of_the_file_keeps_its_callers_contexts(tmp_path: Path) -> None:
     # An edit that makes the function static leaves no other file's call.
     runner.write_text(runner.read_text().replace("int runner_flush(", "static int runner_flush("))
     assert lint_files([(runner, "runner.c")], jobs=1, tree=True)[0].findings == []
+
+
+def test_a_lock_asked_of_the_tree_is_no_name_to_search_callers_of() -> None:
+    # irqwitness.ASK keys share the call facts' prefix: they are a lock's
+    # (upchains.py answers them), never a function whose callers are read.
+    from xenpatch.analysis.irqentry import WANT, WITNESS, field_summary
+    from xenpatch.lint.irqwitness import ASK
+    from xenpatch.lint.upcallers import wanted
+
+    want = field_summary(WANT)
+    entry, ctx, fields = wanted({f"{ASK}structirq_desc#->lock": want,
+                                 f"{WITNESS}pin_route_set|on": want,
+                                 "%irq:->()runner_flush": want})
+    assert (entry, ctx, fields) == ({"runner_flush"}, {"pin_route_set|on"}, frozenset())

@@ -42,7 +42,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from xenpatch.analysis.irqentry import CALL_KEY, FIELD_KEY, ON_TOO, WANT, WITNESS, summary_state
+from xenpatch.analysis.irqentry import (
+    CALL_KEY,
+    FIELD_KEY,
+    LOCKS_KEY,
+    ON_TOO,
+    WANT,
+    WITNESS,
+    summary_state,
+)
 from xenpatch.analysis.locktable import Summary
 from xenpatch.c.patterns import whole_word
 from xenpatch.c.source import can_be_identifier
@@ -86,7 +94,8 @@ def wanted(exports: Mapping[str, Summary]) -> tuple[frozenset[str], frozenset[st
     other callers)."""
     entry, ctx, fields = set(), set(), set()
     for k, s in exports.items():
-        if summary_state(s) != WANT:
+        if summary_state(s) != WANT or k.startswith(LOCKS_KEY):
+            # irqwitness.ASK's: a lock's, answered by upchains.py, no name.
             continue
         if k.startswith(WITNESS):
             ctx.add(k[len(WITNESS):])  # NAME, or NAME + ON_TOO
