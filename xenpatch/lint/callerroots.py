@@ -5,12 +5,37 @@ with IRQs on."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from xenpatch.analysis.locktable import Summary
     from xenpatch.lint.config import LintConfig
+    from xenpatch.lint.findings import FileResult
+    from xenpatch.lint.treecache import TreeCache
+
+# (path, display name, text) -> the file's first pass.
+FirstPass = Callable[[Path, str, bytes], "FileResult"]
+
+
+class CallerSide(Protocol):
+    """What upcallers.py keeps of a tree (its ``_Side``), as the searches
+    it hands a file's caller facts to read and add to it (upchains.py)."""
+
+    chains: dict[str, dict[str, Any]]
+    dirty: bool
+
+    def mentions(self, root: Path, state: str, names: Iterable[str]) -> dict[str, list[str]]:
+        ...
+
+    def can_state(self, cache: TreeCache, rel: str, off: bool,
+                  text: Callable[[str], bytes], config: LintConfig) -> bool:
+        ...
+
+    def first(self, rel: str, raw: bytes, shown: str, path: Path,
+              first_pass: FirstPass) -> dict[str, Summary]:
+        ...
 
 # At most this many caller files get a first pass for one linted file:
 # past it, the file's names are left unknown (a hook must stay quick).

@@ -62,7 +62,7 @@ from xenpatch.lint.aheadpasses import (
     let_go_unless,
     waited_for,
 )
-from xenpatch.lint.callerroots import MOST_CALLERS, enters_on
+from xenpatch.lint.callerroots import MOST_CALLERS, FirstPass, enters_on
 from xenpatch.lint.inputs import SOURCE_SUFFIXES
 from xenpatch.lint.treecache import (
     TreeCache,
@@ -75,7 +75,6 @@ from xenpatch.lint.treecache import (
 
 if TYPE_CHECKING:
     from xenpatch.lint.config import LintConfig
-    from xenpatch.lint.findings import FileResult
 
 # 2: the first passes kept carry the locks their calls hold too
 # (lint/entryheld.py); 3: the chains followed (upchains.py) are kept.
@@ -83,8 +82,6 @@ _FORMAT = 3
 # The tree states whose mentions are kept.
 _STATES = 4
 
-# (path, display name, text) -> the file's first pass.
-FirstPass = Callable[[Path, str, bytes], "FileResult"]
 
 
 def wanted(exports: Mapping[str, Summary]) -> tuple[frozenset[str], frozenset[str],

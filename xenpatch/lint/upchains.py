@@ -41,7 +41,7 @@ from xenpatch.analysis.irqentry import STATES, WITNESS
 from xenpatch.analysis.locktable import Summary
 from xenpatch.c.texts import read_or_none
 from xenpatch.lint import lazyfield, nameindex, witnesschain
-from xenpatch.lint.callerroots import MOST_CALLERS, enters_on
+from xenpatch.lint.callerroots import MOST_CALLERS, CallerSide, FirstPass, enters_on
 from xenpatch.lint.irqwitness import ASK, IRQ, LOCK, Witness, safe_takes, witnesses_of
 from xenpatch.lint.treecache import summary_in, summary_out
 from xenpatch.lint.treeexports import architecture
@@ -50,7 +50,6 @@ if TYPE_CHECKING:
     from xenpatch.analysis.fileanalysis import FileAnalysis
     from xenpatch.lint.config import LintConfig
     from xenpatch.lint.treecache import TreeCache
-    from xenpatch.lint.upcallers import FirstPass, _Side
 
 
 class _Texts:
@@ -79,7 +78,7 @@ class _Texts:
         return got
 
 
-def irq_safe_takes(cache: TreeCache, side: _Side, rel: str, own: Mapping[str, Summary],
+def irq_safe_takes(cache: TreeCache, side: CallerSide, rel: str, own: Mapping[str, Summary],
                    first_pass: FirstPass, display_of: Callable[[Path], str],
                    texts: _Texts | None = None, bound: int | None = None
                    ) -> dict[str, Summary]:
@@ -225,7 +224,7 @@ def _irq_take(args: list[bytes], pat: re.Pattern[bytes], last: bytes) -> bool:
     return any(last in a and pat.search(a) is not None for a in args)
 
 
-def chained(cache: TreeCache, side: _Side, rel: str, state: str,
+def chained(cache: TreeCache, side: CallerSide, rel: str, state: str,
             facts: Mapping[str, Summary], on: Iterable[str], config: LintConfig,
             first_pass: FirstPass, display_of: Callable[[Path], str],
             texts: _Texts | None = None) -> dict[str, Summary]:
@@ -255,7 +254,7 @@ def chained(cache: TreeCache, side: _Side, rel: str, state: str,
 _CHAINS_KEPT = 64
 
 
-def _chained(cache: TreeCache, side: _Side, rel: str, state: str,
+def _chained(cache: TreeCache, side: CallerSide, rel: str, state: str,
              asked: Mapping[str, frozenset[str]], config: LintConfig, first_pass: FirstPass,
              display_of: Callable[[Path], str], texts: _Texts | None) -> dict[str, Summary]:
     root = cache.root
@@ -312,7 +311,7 @@ def _chained(cache: TreeCache, side: _Side, rel: str, state: str,
     return {f"{WITNESS}{n}|{st}": s for n, by in got.items() for st, s in by.items()}
 
 
-def against_safe(cache: TreeCache, side: _Side, rel: str, state: str,
+def against_safe(cache: TreeCache, side: CallerSide, rel: str, state: str,
                  own: Mapping[str, Summary], facts: Mapping[str, Summary],
                  on: Iterable[str], config: LintConfig, first_pass: FirstPass,
                  display_of: Callable[[Path], str]) -> dict[str, Summary]:
