@@ -245,3 +245,33 @@ def test_the_chain_is_bounded(tmp_path: Path) -> None:
     assert [e.via.split("|")[:3] for e in got.effects] == [
         ["gsi_register", "arch/gsi.c", "30"], ["acpi_route", "arch/acpi.c", "6"],
         ["do_pinctl_op", "arch/ctl.c", "18"]]
+
+
+def test_the_hook_run_follows_the_chains_of_the_functions_taking_such_a_lock_only(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # pin_count() is entered in a state no caller here states, and takes
+    # a lock the file takes with IRQs off too (pin_count_off(): a take
+    # XL017 wants pin_count()'s state for), but no file takes IRQ-safe: no
+    # chain of pin_count()'s callers can matter.
+    from xenpatch.lint import upchains
+
+    root = trees.copied(TREE, tmp_path)
+    with (root / "arch" / "pin.c").open("a") as f:
+        f.write("\nstruct pin_stat {\n    spinlock_t lock;\n    unsigned int n;\n};\n\n"
+                "void pin_count(struct pin_stat *st)\n{\n    spin_lock(&st->lock);\n"
+                "    st->n++;\n    spin_unlock(&st->lock);\n}\n\n"
+                "void pin_count_off(struct pin_stat *st)\n{\n    unsigned long flags;\n\n"
+                "    local_irq_save(flags);\n    spin_lock(&st->lock);\n    st->n--;\n"
+                "    spin_unlock(&st->lock);\n    local_irq_restore(flags);\n}\n")
+    asked: list[list[str]] = []
+    real = upchains.chained
+
+    def spy(cache, side, rel, state, facts, on, *rest):  # type: ignore[no-untyped-def]
+        asked.append(sorted(on))
+        return real(cache, side, rel, state, facts, on, *rest)
+
+    monkeypatch.setattr(upchains, "chained", spy)
+    got = trees.alone(root, "arch/pin.c")
+    assert [(f.line, f.check, f.function) for f in got] == [(26, "XL017", "pin_route_set")]
+    assert asked and all("pin_count" not in names for names in asked)
+    assert any("pin_route_set" in names for names in asked)

@@ -33,6 +33,7 @@ from xenpatch.analysis.irqentry import (
     FIELD_KEY,
     STATED,
     call_states,
+    entry_matters,
     field_call_states,
     field_summary,
     summary_state,
@@ -200,7 +201,9 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
                                       plain_takers) if wanted or in_ctx else {}
         result.exports.update(asks)
         # And the tree's IRQ-safe takes of the field locks such a take is of.
-        result.exports.update(safe_asks(takes, entries, asks))
+        by_node = {f.node.start_byte: f for f in fa.order}
+        result.exports.update(safe_asks(takes, entries, asks, lambda name: entry_matters(
+            {name}, refs_of(), by_node)))
         # And its calls of other files' functions, from the runs whose entry
         # is no guess (irqcalls.py settles them over the tree).
         runs = sound_runs(fa.order, first, {f: res for f, res, _ in done}, entries, refs_of,

@@ -134,6 +134,9 @@ RELINT = XKEY + "file:"
 # IRQ-safe takes of it (``ASK + IDENT``), which merge() gives (``SAFE +
 # IDENT``: up to _MAX takes in an _irq form, from other files).
 ASK = XKEY + "ask:"
+# ASK_BY + IDENT|NAME: the entry of the file's function NAME decides a take
+# of the asked lock IDENT (irqsafectx.safe_asks(); upchains.py reads it).
+ASK_BY = XKEY + "askby:"
 SAFE = XKEY + "safe:"
 _WITNESS = "irqwitness"
 # The state of an _irq/_irqsave take (off, and the lock declared IRQ-safe).
@@ -661,7 +664,8 @@ def wanted(external: Mapping[str, Summary], path: str) -> bool:
     return RELINT + path in external
 
 
-__all__ = ["ASK", "CALLS", "HOPS", "LOCK", "MAYBE", "RELINT", "Records", "SAFE", "TAKES", "XKEY",
+__all__ = ["ASK", "ASK_BY", "CALLS", "HOPS", "LOCK", "MAYBE", "RELINT", "Records", "SAFE", "TAKES",
+           "XKEY",
            "built_together", "composed", "effect", "exports", "home_of", "merge",
            "record_templates", "records", "safe_of", "safe_takes", "standing", "take_state",
            "wanted",

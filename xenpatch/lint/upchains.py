@@ -42,7 +42,16 @@ from xenpatch.analysis.locktable import Summary
 from xenpatch.c.texts import read_or_none
 from xenpatch.lint import lazyfield, nameindex, witnesschain
 from xenpatch.lint.callerroots import MOST_CALLERS, CallerSide, FirstPass, enters_on
-from xenpatch.lint.irqwitness import ASK, IRQ, LOCK, Witness, safe_takes, witnesses_of
+from xenpatch.lint.irqwitness import (
+    ASK,
+    ASK_BY,
+    IRQ,
+    LOCK,
+    SAFE,
+    Witness,
+    safe_takes,
+    witnesses_of,
+)
 from xenpatch.lint.treecache import summary_in, summary_out
 from xenpatch.lint.treeexports import architecture
 
@@ -322,8 +331,13 @@ def against_safe(cache: TreeCache, side: CallerSide, rel: str, state: str,
     safe = irq_safe_takes(cache, side, rel, own, first_pass, display_of, texts)
     if not safe:
         return {}
-    return {**safe, **chained(cache, side, rel, state, facts, on, config, first_pass,
-                              display_of, texts)}
+    # Only the names whose entry decides a take of such a lock: irq.c asks
+    # of 27 names, of which few take desc->lock.
+    locks = {k[len(SAFE):] for k in safe}
+    names = {n for k in own if k.startswith(ASK_BY)
+             for ident, _, n in [k[len(ASK_BY):].rpartition("|")] if ident in locks}
+    return {**safe, **chained(cache, side, rel, state, facts, sorted(set(on) & names), config,
+                              first_pass, display_of, texts)}
 
 
 __all__ = ["against_safe", "chained", "irq_safe_takes"]
