@@ -89,8 +89,10 @@ def test_the_hook_run_follows_no_chain_without_an_irq_safe_take(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # The cost: a chain reads and analyses other files, and without an
     # IRQ-safe take of the lock its state is against nothing.
-    from xenpatch.lint import upchains
+    from xenpatch.lint import forked, upchains
 
+    # What the spies see is this process's: no child made ahead.
+    monkeypatch.setattr(forked, "can_fork", lambda: False)
     root = trees.copied(TREE, tmp_path)
     trees.edit(root / "arch" / "desc.c", "spin_lock_irqsave(&desc->lock, flags);",
                "spin_lock(&desc->lock);")
@@ -253,8 +255,9 @@ def test_the_hook_run_follows_the_chains_of_the_functions_taking_such_a_lock_onl
     # a lock the file takes with IRQs off too (pin_count_off(): a take
     # XL017 wants pin_count()'s state for), but no file takes IRQ-safe: no
     # chain of pin_count()'s callers can matter.
-    from xenpatch.lint import upchains
+    from xenpatch.lint import forked, upchains
 
+    monkeypatch.setattr(forked, "can_fork", lambda: False)
     root = trees.copied(TREE, tmp_path)
     with (root / "arch" / "pin.c").open("a") as f:
         f.write("\nstruct pin_stat {\n    spinlock_t lock;\n    unsigned int n;\n};\n\n"
@@ -275,3 +278,24 @@ def test_the_hook_run_follows_the_chains_of_the_functions_taking_such_a_lock_onl
     assert [(f.line, f.check, f.function) for f in got] == [(26, "XL017", "pin_route_set")]
     assert asked and all("pin_count" not in names for names in asked)
     assert any("pin_route_set" in names for names in asked)
+
+
+def test_an_edit_of_the_file_reads_the_searches_back(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The searches read other files only: after an edit of pin.c the
+    # tree's text is not scanned again, nor a chain followed.
+    from xenpatch.lint import forked, upchains
+
+    monkeypatch.setattr(forked, "can_fork", lambda: False)
+    root = trees.copied(TREE, tmp_path)
+    first = trees.alone(root, "arch/pin.c")
+    trees.edit(root / "arch" / "pin.c", "    desc->status &= ~1u;\n",
+               "    desc->status &= ~1u; /* edited */\n")
+    scans: list[bytes] = []
+    real = upchains._irq_args
+    monkeypatch.setattr(upchains, "_irq_args", lambda raw: scans.append(raw) or real(raw))
+    monkeypatch.setattr(upchains, "_chained", lambda *_a, **_k: pytest.fail("followed again"))
+    again = trees.alone(root, "arch/pin.c")
+    assert scans == []
+    assert [(f.line, f.check, f.message) for f in again] == \
+        [(f.line, f.check, f.message) for f in first]

@@ -429,8 +429,9 @@ class _Side:
     firsts: dict[str, tuple[str, str, dict[str, Any]]] = field(default_factory=dict)
     # Per linted file: (the key of what settle() was given, what it said).
     settled: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
-    # What upchains.chained() found, by the tree state and the names asked
-    # (the linted file's text is in neither: an edit of it reads it back).
+    # What upchains.py's searches found (the IRQ-safe takes, the chains),
+    # by the tree state and what was asked (the linted file's text is in
+    # neither: an edit of it reads them back).
     chains: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Per file: (content hash, can state an IRQ state, can state IRQs off).
     can: dict[str, tuple[str, bool, bool]] = field(default_factory=dict)

@@ -244,23 +244,32 @@ def chained(cache: TreeCache, side: CallerSide, rel: str, state: str,
              if (missing := frozenset(s for s in STATES if f"{WITNESS}{n}|{s}" not in facts))}
     if not asked:
         return {}
-    # The witnesses name other files as this run shows them.
-    key = hashlib.sha256(json.dumps([state, rel, display_of(cache.root),
-                                     sorted((n, sorted(m)) for n, m in asked.items())])
-                         .encode()).hexdigest()
-    kept = side.chains.get(key)
-    if kept is not None:
-        return {k: summary_in(v) for k, v in kept.items()}
-    got = _chained(cache, side, rel, state, asked, config, first_pass, display_of, texts)
-    while len(side.chains) >= _CHAINS_KEPT:
+    return _kept(side, ["chains", state, rel, display_of(cache.root),
+                        sorted((n, sorted(m)) for n, m in asked.items())],
+                 lambda: _chained(cache, side, rel, state, asked, config, first_pass,
+                                  display_of, texts))
+
+
+# The searches' answers kept per tree (the oldest dropped first).
+_KEPT = 64
+
+
+def _kept(side: CallerSide, what: list[object],
+          make: Callable[[], dict[str, Summary]]) -> dict[str, Summary]:
+    """``make()``'s answer, kept in ``side`` under ``what``: the tree's
+    state but the linted file's (whose text is in neither search), the
+    file, how the run shows the tree's files (the witnesses name them) and
+    what was asked."""
+    key = hashlib.sha256(json.dumps(what).encode()).hexdigest()
+    got = side.chains.get(key)
+    if got is not None:
+        return {k: summary_in(v) for k, v in got.items()}
+    made = make()
+    while len(side.chains) >= _KEPT:
         del side.chains[next(iter(side.chains))]
-    side.chains[key] = {k: summary_out(v) for k, v in sorted(got.items())}
+    side.chains[key] = {k: summary_out(v) for k, v in sorted(made.items())}
     side.dirty = True
-    return got
-
-
-# The chains kept per tree (the oldest dropped first).
-_CHAINS_KEPT = 64
+    return made
 
 
 def _chained(cache: TreeCache, side: CallerSide, rel: str, state: str,
@@ -328,7 +337,9 @@ def against_safe(cache: TreeCache, side: CallerSide, rel: str, state: str,
     where there is one, the chained states of the ``on`` names (module
     doc: the cheap search first)."""
     texts = _Texts(cache.root)
-    safe = irq_safe_takes(cache, side, rel, own, first_pass, display_of, texts)
+    asks = sorted(k for k in own if k.startswith(ASK))
+    safe = _kept(side, ["safe", state, rel, display_of(cache.root), asks],
+                 lambda: irq_safe_takes(cache, side, rel, own, first_pass, display_of, texts))
     if not safe:
         return {}
     # Only the names whose entry decides a take of such a lock: irq.c asks
