@@ -24,8 +24,11 @@ run's order (biggest first), until a take is found that every build of
 the file meets: the one a whole-tree run names.  Only when some lock has
 such a take are the chains followed, as witnesschain.resolve() follows
 them in a whole-tree run, bounded by callerroots.MOST_CALLERS first
-passes and middle files.  A search stopping at a bound is one finding
-fewer, never a wrong one.
+passes and middle files, and only for the names whose entry decides a
+take of such a lock (the first pass says which: irqwitness.ASK_BY).  A
+search stopping at a bound is one finding fewer, never a wrong one.
+Both answers are kept per tree state: they read other files only, so an
+edit of the linted file reads them back.
 """
 
 from __future__ import annotations
