@@ -23,7 +23,7 @@ class CallerSide(Protocol):
     """What upcallers.py keeps of a tree (its ``_Side``), as the searches
     it hands a file's caller facts to read and add to it (upchains.py)."""
 
-    chains: dict[str, dict[str, Any]]
+    searches: dict[str, dict[str, Any]]
     dirty: bool
 
     def mentions(self, root: Path, state: str, names: Iterable[str]) -> dict[str, list[str]]:

@@ -140,7 +140,7 @@ def context_safety_findings(fa: FileAnalysis, takes: Mapping[FunctionUnit, list[
 
 def safe_asks(takes: Mapping[FunctionUnit, list[Site]], entries: Mapping[str, str],
               wants: Mapping[str, Summary],
-              matters: Callable[[str], set[str]] | None = None) -> dict[str, Summary]:
+              matters: Callable[[str], set[str]]) -> dict[str, Summary]:
     """What the first pass asks of the tree for the struct fields' locks
     the file takes plainly in a function whose entry it does not know,
     where it asks for other files' calls with IRQs on too (``wants``:
@@ -148,23 +148,23 @@ def safe_asks(takes: Mapping[FunctionUnit, list[Site]], entries: Mapping[str, st
     (irqwitness.ASK; merge() answers irqwitness.SAFE).  A context with IRQs
     on then stands against another file's _irq take of the lock
     (_against_tree()): io_apic_set_pci_routing() takes desc->lock plainly,
-    irq.c takes it with spin_lock_irqsave().  With ``matters(name)`` (the
-    file's functions whose entry reaches ``name``'s, irqentry.entry_matters()),
-    also which of those asked names' entries each lock's takes depend on
-    (irqwitness.ASK_BY): a run on the file alone follows the chains of
-    those names only (upchains.py)."""
+    irq.c takes it with spin_lock_irqsave().  And which of the asked names'
+    entries each lock's takes depend on (irqwitness.ASK_BY; ``matters(name)``:
+    the file's functions whose entry reaches ``name``'s,
+    irqentry.entry_matters()): a run on the file alone follows the chains
+    of those names only (upchains.py)."""
     if not any(k.startswith(WITNESS) and k.endswith(ON_TOO) for k in wants):
         return {}
     want = field_summary(WANT)
-    out = {f"{ASK}{ident[0]}#{ident[1]}": want for f, lst in takes.items()
-           if f.name not in entries for _, _, ident, plain in lst if plain and ident[0]}
-    for f, lst in takes.items() if matters is not None else ():
-        idents = {ident for _, _, ident, plain in lst if plain and ident[0]}
+    out: dict[str, Summary] = {}
+    for f, lst in takes.items():
+        idents = sorted({f"{i[0]}#{i[1]}" for _, _, i, plain in lst if plain and i[0]})
         if f.name in entries or not idents:
             continue
-        assert matters is not None
         names = sorted(n for n in matters(f.name) if f"{WITNESS}{n}{ON_TOO}" in wants)
-        out.update({f"{ASK_BY}{i[0]}#{i[1]}|{n}": want for i in sorted(idents) for n in names})
+        for ident in idents:
+            out[ASK + ident] = want
+            out.update({f"{ASK_BY}{ident}|{n}": want for n in names})
     return out
 
 

@@ -77,11 +77,10 @@ if TYPE_CHECKING:
     from xenpatch.lint.config import LintConfig
 
 # 2: the first passes kept carry the locks their calls hold too
-# (lint/entryheld.py); 3: the chains followed (upchains.py) are kept.
+# (lint/entryheld.py); 3: upchains.py's searches are kept.
 _FORMAT = 3
 # The tree states whose mentions are kept.
 _STATES = 4
-
 
 
 def wanted(exports: Mapping[str, Summary]) -> tuple[frozenset[str], frozenset[str],
@@ -432,7 +431,7 @@ class _Side:
     # What upchains.py's searches found (the IRQ-safe takes, the chains),
     # by the tree state and what was asked (the linted file's text is in
     # neither: an edit of it reads them back).
-    chains: dict[str, dict[str, Any]] = field(default_factory=dict)
+    searches: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Per file: (content hash, can state an IRQ state, can state IRQs off).
     can: dict[str, tuple[str, bool, bool]] = field(default_factory=dict)
     # Per linted file: (key, facts, its content hash, the tree state).
@@ -453,7 +452,7 @@ class _Side:
             side.firsts = {str(r): (str(h), str(d), dict(ex))
                            for r, (h, d, ex) in data["firsts"].items()}
             side.settled = {str(r): (str(k), dict(v)) for r, (k, v) in data["settled"].items()}
-            side.chains = {str(k): dict(v) for k, v in data["chains"].items()}
+            side.searches = {str(k): dict(v) for k, v in data["searches"].items()}
             side.can = {str(r): (str(h), bool(a), bool(o)) for r, (h, a, o) in data["can"].items()}
             side.facts = {str(r): (str(k), dict(v), str(h), str(st))
                           for r, (k, v, h, st) in data["facts"].items()}
@@ -593,7 +592,7 @@ class _Side:
                 "firsts": {r: list(v) for r, v in sorted(self.firsts.items())},
                 "can": {r: list(v) for r, v in sorted(self.can.items())},
                 "settled": {r: list(v) for r, v in sorted(self.settled.items())},
-                "chains": self.chains,
+                "searches": self.searches,
                 "facts": {r: list(v) for r, v in sorted(self.facts.items())}}
         if write_record(self.path, _FORMAT, self.context, data):  # else only slower next time
             self.dirty = False

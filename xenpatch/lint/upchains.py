@@ -92,8 +92,7 @@ class _Texts:
 
 def irq_safe_takes(cache: TreeCache, side: CallerSide, rel: str, own: Mapping[str, Summary],
                    first_pass: FirstPass, display_of: Callable[[Path], str],
-                   texts: _Texts | None = None, bound: int | None = None
-                   ) -> dict[str, Summary]:
+                   texts: _Texts | None = None) -> dict[str, Summary]:
     """irqwitness.SAFE for the field locks the file asks about (its ``ASK``
     keys), as merge() gives them in a whole-tree run (module doc)."""
     idents = sorted(k[len(ASK):] for k in own if k.startswith(ASK))
@@ -101,7 +100,6 @@ def irq_safe_takes(cache: TreeCache, side: CallerSide, rel: str, own: Mapping[st
         return {}
     root = cache.root
     text = texts or _Texts(root)
-    limit = lazyfield.BOUND if bound is None else bound
     sources = sorted(r for r in cache.hashes if r.endswith(".c") and r != rel)
     headers = sorted(r for r in cache.hashes if r.endswith(".h"))
     home = architecture(rel)
@@ -144,7 +142,7 @@ def irq_safe_takes(cache: TreeCache, side: CallerSide, rel: str, own: Mapping[st
         # IRQ-safe take is the one its reports name.
         cands.sort(key=lambda c: c[:2])
         got: list[Witness] = []
-        for _, shown, r, raw in cands[:limit]:
+        for _, shown, r, raw in cands[:lazyfield.BOUND]:
             s = side.first(r, raw, shown, root / r, first_pass).get(f"{LOCK}{ident}|{IRQ}")
             ws = witnesses_of(s) if s is not None else []
             got.extend(ws)
@@ -264,13 +262,13 @@ def _kept(side: CallerSide, what: list[object],
     file, how the run shows the tree's files (the witnesses name them) and
     what was asked."""
     key = hashlib.sha256(json.dumps(what).encode()).hexdigest()
-    got = side.chains.get(key)
+    got = side.searches.get(key)
     if got is not None:
         return {k: summary_in(v) for k, v in got.items()}
     made = make()
-    while len(side.chains) >= _KEPT:
-        del side.chains[next(iter(side.chains))]
-    side.chains[key] = {k: summary_out(v) for k, v in sorted(made.items())}
+    while len(side.searches) >= _KEPT:
+        del side.searches[next(iter(side.searches))]
+    side.searches[key] = {k: summary_out(v) for k, v in sorted(made.items())}
     side.dirty = True
     return made
 
