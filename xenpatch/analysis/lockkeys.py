@@ -76,7 +76,28 @@ def squash(text: str) -> str:
         t = _SIMPLE_PAREN.sub(r"\1", t)
         t = _CALL_PAREN.sub(r"\1", t)
         t = t.replace("&*", "").replace("*&", "")
+        if "((" in t:
+            t = _undoubled(t)
     return t
+
+
+def _undoubled(t: str) -> str:
+    """``((x))`` as ``(x)``: a wrapper's ``&(gt)->lock`` given ``(c ? a :
+    b)`` names the lock the unwrapped ``&(c ? a : b)->lock`` does.  Not a
+    call's parentheses (``f((a, b))`` passes one argument)."""
+    match: dict[int, int] = {}
+    opened: list[int] = []
+    for i, c in enumerate(t):
+        if c == "(":
+            opened.append(i)
+        elif c == ")" and opened:
+            match[opened.pop()] = i
+    drop: set[int] = set()
+    for i, j in match.items():
+        if t[i + 1:i + 2] == "(" and match.get(i + 1) == j - 1 and (
+                i == 0 or not (t[i - 1].isalnum() or t[i - 1] in "_$)]")):
+            drop.update((i, j))
+    return "".join(c for k, c in enumerate(t) if k not in drop) if drop else t
 
 
 def lock_key(arg_text: str) -> str:
