@@ -202,7 +202,7 @@ def test_a_refused_plan_lists_its_sites_above_one_line(
     code = main([cmd, "--rule", str(GT), *model, str(tree)])
     lines = capsys.readouterr().err.splitlines()
     assert code == status, lines
-    assert lines[-1].startswith(f"xenpatch: {GT}: refused: 1 sites ")
+    assert lines[-1].startswith(f"xenpatch: {GT}: refused: 1 site ")
     assert lines[-1].count("xenpatch:") == 1
     assert any(line.startswith("xen/common/odd.c:6: error: ") for line in lines[:-1])
     if cmd == "rewrite":

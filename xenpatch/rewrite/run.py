@@ -123,7 +123,8 @@ def refusal(rule: ConversionRule, plan: Plan, instead: str = WRITES) -> str | No
     if plan.errors:
         return f"{rule.path}: not applied ({len(plan.errors)} errors)"
     if plan.remaining:
-        return (f"{rule.path}: refused: {len(plan.remaining)} sites of "
+        n = len(plan.remaining)
+        return (f"{rule.path}: refused: {n} site{'' if n == 1 else 's'} of "
                 f"{rule.struct_type}.{rule.lock.field} cannot be converted (listed above); "
                 + instead)
     return None
