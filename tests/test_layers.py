@@ -42,6 +42,10 @@ TOOLS = ("lint", "rewrite", "runtime", "series", "cost")
 ALLOWED = {
     # `series --check` lints the series through the lint's library call.
     ("xenpatch.series.check", "xenpatch.lint.api"),
+    # `rewrite` lints the files it converts, before and after, through the
+    # same call, and prints the findings the conversion adds as the lint does.
+    ("xenpatch.rewrite.recheck", "xenpatch.lint.api"),
+    ("xenpatch.rewrite.cli", "xenpatch.lint.api"),
     # `difftest` converts the tree with the rewrite's public run API and
     # reads its Result (the plan's sites, the old and new texts).
     ("xenpatch.runtime.difftest_cli", "xenpatch.rewrite.run"),

@@ -194,8 +194,11 @@ def test_current_and_macros_are_followed(capsys: pytest.CaptureFixture[str],
         "    read_lock(&(c ? d->grant_table : NULL)->lock);\n"
         "    read_unlock(&((struct grant_table *)p)->lock);\n"
         "}\n")
-    code, out, err = xp(capsys, "rewrite", "--json", "--rule", str(RULES / "grant_table.toml"),
-                        str(tree))
+    # The function pairs no lock with its release (it is made of spellings):
+    # converted, its reads nest under the release's entry hold (XL006,
+    # test_recheck.py's subject), which --no-check leaves unasked.
+    code, out, err = xp(capsys, "rewrite", "--json", "--no-check", "--rule",
+                        str(RULES / "grant_table.toml"), str(tree))
     assert code == 0, err
     report = json.loads(out)
     mine = [s["new"] for s in report["sites"] if s["file"] == "xen/common/idioms.c"]

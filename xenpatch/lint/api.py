@@ -95,3 +95,11 @@ def _relative(path: str, root: Path) -> str:
         return Path(path).resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         return path
+
+
+def write_findings(findings: list[Finding], out: TextIO) -> None:
+    """``findings`` as the lint's text report has them: gcc's layout, each
+    warning with its path as ``note:`` lines."""
+    from xenpatch.lint.report import write_text
+
+    write_text([], out, out, verbose=False, findings=findings)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from xenpatch.paths import tree_arg
 
 if TYPE_CHECKING:
+    from xenpatch.lint.findings import Finding
     from xenpatch.rewrite.run import Result
 
 
@@ -42,10 +43,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "target cannot (listed; exit 1); by default such a plan is refused")
     p.add_argument("--strict", action="store_true",
                    help="accepted for compatibility: refusing a partial plan is the default")
+    p.add_argument("--allow-findings", action="store_true",
+                   help="write or commit a conversion that adds lock-discipline findings "
+                   "to the files it changes (listed; exit 1); by default such a "
+                   "conversion is printed but not written")
+    p.add_argument("--no-check", action="store_true",
+                   help="do not lint the converted files for the findings the "
+                   "conversion adds")
     p.set_defaults(handler=run)
 
 
-def _report(result: Result, rule_path: str, status: str) -> dict[str, object]:
+def _report(result: Result, rule_path: str, status: str,
+            added: list[Finding] | None) -> dict[str, object]:
     return {
         "rule": rule_path,
         "status": status,
@@ -59,6 +68,10 @@ def _report(result: Result, rule_path: str, status: str) -> dict[str, object]:
         "diagnostics": [d.as_dict() for d in result.plan.diagnostics],
         "nothing_to_do": result.plan.nothing_to_do,
         "changed_files": result.changed,
+        # None: not checked (--no-check, or nothing was converted).
+        "added_findings": None if added is None else [
+            {"path": f.path, "line": f.line, "col": f.col, "check": f.check,
+             "message": f.message, "function": f.function} for f in added],
     }
 
 
@@ -113,19 +126,21 @@ def run(args: argparse.Namespace) -> int:
     for rule in rules:
         try:
             if args.commit:
-                result = _run_on_head(root, rule, args.jobs)
+                result, added = _run_on_head(root, rule, args)
             else:
                 result = run_rule(root, rule, jobs=args.jobs)
+                added = _added(root, result, args)
         except TreeError as exc:
             print(f"xenpatch: {exc}", file=sys.stderr)
             if args.json:
                 _json_refusal(str(exc), rule.path)
             return 2
-        code = _apply(args, rule, result, root)
+        code, done = _apply(args, rule, result, root, added or [])
         if args.json:
-            reports.append(_report(result, rule.path, _STATUS[code] if code != 0 or (
-                not result.plan.nothing_to_do) else "nothing to do"))
-        if code == 2 or (code == 1 and not args.allow_partial):
+            reports.append(_report(result, rule.path, "nothing to do" if (
+                code == 0 and result.plan.nothing_to_do) else "done" if done else _STATUS[code],
+                added))
+        if code == 2 or (code == 1 and not (done or args.allow_partial)):
             status = code
             break
         status = max(status, code)
@@ -135,7 +150,26 @@ def run(args: argparse.Namespace) -> int:
     return status
 
 
-def _run_on_head(root: Path, rule, jobs: int | None) -> Result:
+def _checked(result: Result, args: argparse.Namespace) -> bool:
+    """Is this result one to lint: a conversion the command will print or
+    write (not refused for its errors, clashes or the sites it leaves)?"""
+    plan = result.plan
+    return not (args.no_check or not result.changed or plan.errors or plan.clashes
+                or (plan.remaining and not args.allow_partial))
+
+
+def _added(root: Path, result: Result, args: argparse.Namespace) -> list[Finding] | None:
+    """The lint's findings the conversion adds to the files it changes
+    (rewrite/recheck.py), or None when they are not looked for."""
+    if not _checked(result, args):
+        return None
+    from xenpatch.rewrite.recheck import added_findings
+
+    return added_findings(root, result)
+
+
+def _run_on_head(root: Path, rule, args: argparse.Namespace,
+                 ) -> tuple[Result, list[Finding] | None]:
     """The conversion of HEAD's files under ``root``: what a commit may hold.
 
     When the work tree differs from HEAD there (the user's edits with
@@ -148,10 +182,12 @@ def _run_on_head(root: Path, rule, jobs: int | None) -> Result:
     from xenpatch.rewrite.run import run_rule
 
     if not git.differs_from_head(root):
-        return run_rule(root, rule, jobs=jobs)
+        result = run_rule(root, rule, jobs=args.jobs)
+        return result, _added(root, result, args)
     with tempfile.TemporaryDirectory(prefix="xenpatch-head-") as tmp:
         git.export_head(root, Path(tmp), (".c", ".h"))
-        return run_rule(Path(tmp), rule, jobs=jobs)
+        result = run_rule(Path(tmp), rule, jobs=args.jobs)
+        return result, _added(Path(tmp), result, args)
 
 
 def _commit(root: Path, rule, result: Result, new: dict[str, bytes],
@@ -178,8 +214,11 @@ def _json_refusal(message: str, rule_path: str | None = None) -> None:
     sys.stdout.write("\n")
 
 
-def _apply(args: argparse.Namespace, rule, result: Result, root: Path) -> int:
-    """Print, write or commit one rule's result; its exit code."""
+def _apply(args: argparse.Namespace, rule, result: Result, root: Path,
+           added: list[Finding]) -> tuple[int, bool]:
+    """Print, write or commit one rule's result: its exit code, and whether
+    the conversion was printed, written or committed (not refused)."""
+    from xenpatch.lint.api import write_findings
     from xenpatch.rewrite.edits import write_atomically
     from xenpatch.rewrite.run import refusal
 
@@ -191,23 +230,34 @@ def _apply(args: argparse.Namespace, rule, result: Result, root: Path) -> int:
             print(str(d), file=sys.stderr)
         print(f"xenpatch: {rule.path}: refused: names of the conversion are in the tree "
               "already", file=sys.stderr)
-        return 2
+        return 2, False
     if plan.errors:
         print(f"xenpatch: {refusal(rule, plan)}", file=sys.stderr)
-        return 1
+        return 1, False
     if plan.nothing_to_do:
         print(f"{rule.name}: nothing to do: {plan.nothing_to_do}", file=sys.stderr)
-        return 0
+        return 0, False
     for d in plan.remaining:
         print(str(d), file=sys.stderr)
     if plan.remaining and not args.allow_partial:
         print(f"xenpatch: {refusal(rule, plan)}", file=sys.stderr)
-        return 1
-    partial = 1 if plan.remaining else 0
-    if not args.json and not (args.in_place or args.commit):
+        return 1, False
+    writes = args.in_place or args.commit
+    if added:
+        write_findings(added, sys.stderr)
+        said = (f"xenpatch: {rule.path}: the conversion adds {_count(len(added), 'finding')} "
+                "of the lint to the files it changes (listed above, at the lines of the "
+                "converted files)")
+        if writes and not args.allow_findings:
+            print(f"{said}; nothing written (convert those places by hand, or "
+                  "--allow-findings writes it as it is)", file=sys.stderr)
+            return 1, False
+        print(said, file=sys.stderr)
+    code = 1 if plan.remaining or added else 0
+    if not args.json and not writes:
         sys.stdout.write(result.diff())
     new = {p: result.new[p] for p in result.changed}
-    remain = f"; {len(plan.remaining)} sites remain (listed above)" if partial else ""
+    remain = f"; {len(plan.remaining)} sites remain (listed above)" if plan.remaining else ""
     if args.commit:
         oid = _commit(root, rule, result, new, args)
         print(f"{rule.name}: committed {oid[:12]} ({len(new)} files, "
@@ -216,7 +266,11 @@ def _apply(args: argparse.Namespace, rule, result: Result, root: Path) -> int:
         write_atomically(root, new)
         print(f"{rule.name}: wrote {len(new)} files, {len(plan.sites)} sites{remain}",
               file=sys.stderr)
-    return partial
+    return code, True
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _commit_context(rule, result: Result, root: Path) -> dict[str, object]:
