@@ -121,7 +121,8 @@ def refusal(rule: ConversionRule, plan: Plan, instead: str = WRITES) -> str | No
     command prints it after ``xenpatch: ``, under the plan's errors and
     sites (``refused_sites()``)."""
     if plan.errors:
-        return f"{rule.path}: not applied ({len(plan.errors)} errors)"
+        n = len(plan.errors)
+        return f"{rule.path}: not applied ({n} error{'' if n == 1 else 's'})"
     if plan.remaining:
         n = len(plan.remaining)
         return (f"{rule.path}: refused: {n} site{'' if n == 1 else 's'} of "
