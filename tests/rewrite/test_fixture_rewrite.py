@@ -12,20 +12,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from clicall import xp
 from xensource import ROOT
-
-from xenpatch.cli import main
 
 FIXTURE = ROOT / "fixtures" / "xen"
 EXPECTED = ROOT / "fixtures" / "expected"
 RULES = ROOT / "rules"
 GCC = ["gcc", "-std=gnu99", "-fsyntax-only", "-Wall", "-Werror"]
-
-
-def xp(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture()

@@ -17,9 +17,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from clicall import xp
 from xensource import ROOT
-
-from xenpatch.cli import main
 
 FIXTURE = ROOT / "fixtures" / "xen"
 
@@ -123,12 +122,6 @@ comment_template = "comments/rw_is_locked.c.j2"
 subject = "caps: convert the lock to a percpu rwlock"
 body = "Queries read it; convert it into a percpu rwlock."
 """
-
-
-def xp(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture()
