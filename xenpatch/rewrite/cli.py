@@ -218,7 +218,6 @@ def _apply(args: argparse.Namespace, rule, result: Result, root: Path,
            added: list[Finding]) -> tuple[int, bool]:
     """Print, write or commit one rule's result: its exit code, and whether
     the conversion was printed, written or committed (not refused)."""
-    from xenpatch.lint.api import write_findings
     from xenpatch.rewrite.edits import write_atomically
     from xenpatch.rewrite.run import refusal
 
@@ -244,6 +243,8 @@ def _apply(args: argparse.Namespace, rule, result: Result, root: Path,
         return 1, False
     writes = args.in_place or args.commit
     if added:
+        from xenpatch.lint.api import write_findings
+
         write_findings(added, sys.stderr)
         said = (f"xenpatch: {rule.path}: the conversion adds {_count(len(added), 'finding')} "
                 "of the lint to the files it changes (listed above, at the lines of the "
