@@ -43,8 +43,8 @@ def added_findings(root: Path, result: Result) -> list[Finding]:
     files = [p for p in result.changed if p.endswith(".c")]
     if not files:
         return []
-    # The lint prints nothing of its own here; what it would say of gaps
-    # goes where the rewrite's notes go.
+    # Anything the lint prints goes to stderr: stdout carries the diff or
+    # the JSON report.
     with contextlib.redirect_stdout(sys.stderr), \
             tempfile.TemporaryDirectory(prefix="xenpatch-recheck-") as tmp:
         before = api.lint_findings([root / p for p in files], root)
