@@ -219,7 +219,7 @@ def _apply(args: argparse.Namespace, rule, result: Result, root: Path,
     """Print, write or commit one rule's result: its exit code, and whether
     the conversion was printed, written or committed (not refused)."""
     from xenpatch.rewrite.edits import write_atomically
-    from xenpatch.rewrite.run import refusal
+    from xenpatch.rewrite.run import counted, refusal
 
     plan = result.plan
     for d in plan.diagnostics:
@@ -246,7 +246,7 @@ def _apply(args: argparse.Namespace, rule, result: Result, root: Path,
         from xenpatch.lint.api import write_findings
 
         write_findings(added, sys.stderr)
-        said = (f"xenpatch: {rule.path}: the conversion adds {_count(len(added), 'finding')} "
+        said = (f"xenpatch: {rule.path}: the conversion adds {counted(len(added), 'finding')} "
                 "of the lint to the files it changes (listed above, at the lines of the "
                 "converted files)")
         if writes and not args.allow_findings:
@@ -268,10 +268,6 @@ def _apply(args: argparse.Namespace, rule, result: Result, root: Path,
         print(f"{rule.name}: wrote {len(new)} files, {len(plan.sites)} sites{remain}",
               file=sys.stderr)
     return code, True
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _commit_context(rule, result: Result, root: Path) -> dict[str, object]:

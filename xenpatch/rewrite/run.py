@@ -121,14 +121,17 @@ def refusal(rule: ConversionRule, plan: Plan, instead: str = WRITES) -> str | No
     command prints it after ``xenpatch: ``, under the plan's errors and
     sites (``refused_sites()``)."""
     if plan.errors:
-        n = len(plan.errors)
-        return f"{rule.path}: not applied ({n} error{'' if n == 1 else 's'})"
+        return f"{rule.path}: not applied ({counted(len(plan.errors), 'error')})"
     if plan.remaining:
-        n = len(plan.remaining)
-        return (f"{rule.path}: refused: {n} site{'' if n == 1 else 's'} of "
+        return (f"{rule.path}: refused: {counted(len(plan.remaining), 'site')} of "
                 f"{rule.struct_type}.{rule.lock.field} cannot be converted (listed above); "
                 + instead)
     return None
+
+
+def counted(n: int, noun: str) -> str:
+    """``1 site``, ``2 sites``: a count as the messages say it."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def refused_sites(plan: Plan) -> list[str]:
