@@ -8,6 +8,7 @@ lock held in it is neither released nor leaked past the call."""
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Callable, Collection, Mapping
 
 from xenpatch.analysis.functions import parameters
@@ -32,7 +33,11 @@ class Frees:
         self.deallocators = deallocators
         self.fns = fns
         self.headers = headers
-        self.header_fn = header_fn
+        # Weakly: ``header_fn`` is the file analysis' method, and a cycle
+        # back to the analysis keeps it alive past its lint until the
+        # cyclic collector runs, rarely in a tree's workers
+        # (lint/collector.py; tests/lint/test_no_cycles.py).
+        self._header_fn = weakref.WeakMethod(header_fn)  # type: ignore[arg-type]
         self.memo: dict[str, int | None] = {}
 
     def __call__(self, name: str, depth: int = 0) -> int | None:
@@ -46,7 +51,8 @@ class Frees:
         if f is None and name in self.headers.inlines:
             if depth >= _DEPTH or not self._may_free(name):
                 return None
-            f = self.header_fn(name)
+            header_fn = self._header_fn()
+            f = header_fn(name) if header_fn is not None else None
         got = None
         body = f.node.child_by_field_id(fid.BODY) if f is not None and depth < _DEPTH else None
         params: list[str] = []
