@@ -21,8 +21,10 @@ held_calls, through its headers' inlines and macros) into other files:
   hand gives them (partial.exports_of() with ``external``), where the
   whole-tree run lints them with the tree's summaries at all (_relinted():
   workers.again()'s test, or rounds._summaries_called_holding()'s), up to
-  MOST_FILES files; a name they leave as it was, or change in no way that
-  meets the file, stops here (most do, before anything else is parsed);
+  MOST_FILES files linted again (a definer whose first-round summaries
+  stand costs none); a name they leave as it was, or change in no way
+  that meets the file, stops here (most do, before anything else is
+  parsed);
 - for the rest, the first-round summaries of everything their bodies
   call, computed as the lazy plan computes the file's own (while the
   files defining it are at most MOST_REACHED), and their summaries again
@@ -62,8 +64,9 @@ if TYPE_CHECKING:
     from xenpatch.lint.lazy import Plan
     from xenpatch.lint.roundskept import Kept
 
-# At most this many other files are analysed for their second-round
-# summaries; past it, their names get none.
+# At most this many other files are linted again for their second-round
+# summaries; past it, their names get none.  Files whose summaries are at
+# hand (the first round's stand for the second) are not counted.
 MOST_FILES = 6
 # At most this many files define what those files' callees reach, for
 # the callees' summaries.  Counted over the tree's definers, whether the
@@ -196,18 +199,15 @@ def later_round(item: tuple[Path, str], raw: bytes, held: frozenset[str],
     # Every definer of a name must be passed (a name's summary is over
     # them all); a name whose definers are past the budget gets none.
     names: set[str] = {n for _, n in ext if all(r in texts for r in cands[n])}
-    keep: set[str] = set()
-    for n in sorted(names, key=order):
-        if len(keep | set(cands[n])) <= MOST_FILES:
-            keep |= set(cands[n])
-    out.left_out({n for n in names if not set(cands[n]) <= keep}, f"{MOST_FILES} files")
-    names = {n for n in names if set(cands[n]) <= keep}
     # First with the summaries at hand only: a name they leave as it was,
     # or change in no way that meets this file, is left (the summaries of
     # its other callees could still change it: a finding fewer at most,
     # never one more).  Most names stop here, before any other file is
     # summarised for them.
     near = {n: s for n, s in at_hand.items() if not n.startswith((FIELD_KEY, CALL_KEY))}
+    spent: set[str] = set()
+    names = _within(names, order, cands, _relints(
+        names, cands, texts, near, plan, held, external, ids), spent, out)
     new = _changed(names, cands, texts, near, given, plan, held, external, ids, summarise_with,
                    kept, meeting=True)
     names = {n for n in new if takers.change_meets(new[n], given.get(n), ids)}
@@ -218,7 +218,8 @@ def later_round(item: tuple[Path, str], raw: bytes, held: frozenset[str],
     ext = {k: v for k, v in ext.items() if k[1] in names}
     tree, left = _summaries_of(plan, ext, summarise, out)
     out.left_out(left, f"{MOST_REACHED} files defining what they reach")
-    names -= left
+    names = _within(names - left, order, cands, _relints(
+        names - left, cands, texts, tree, plan, held, external, ids), spent, out)
     new = _changed(names, cands, texts, tree, given, plan, held, external, ids, summarise_with,
                    kept)
     if not new:
@@ -283,9 +284,42 @@ def _changed(names: set[str], cands: Mapping[str, list[str]], texts: Mapping[str
             if n in names and n not in decided and given.get(n) != s}
 
 
+def _relints(names: set[str], cands: Mapping[str, list[str]], texts: Mapping[str, bytes],
+             tree: dict[str, Summary], plan: Plan, held: frozenset[str],
+             external: frozenset[str], ids: frozenset[str]) -> dict[str, bool]:
+    """Per definer of ``names``, may _changed() lint it again for them,
+    given ``tree``: _relinted() with all its names asked at once and none
+    of their own summaries taken as recorded.  That is every file
+    _changed() lints for a subset of the names, and the same whatever the
+    cache holds, so what the budget covers is the tree's."""
+    trees = TreeExports.of(tree)
+    root = plan.cache.root
+    return {r: _relinted(root / r, texts[r], frozenset(n for n in names if r in cands[n]),
+                         trees, plan, r, held, external, ids, recorded=False)
+            for r in sorted({r for n in names for r in cands[n]})}
+
+
+def _within(names: set[str], order: Callable[[str], Any], cands: Mapping[str, list[str]],
+            relints: Mapping[str, bool], spent: set[str], out: Later) -> set[str]:
+    """The names, in ``order``, whose definers to lint again (``relints``)
+    fit in MOST_FILES with those already ``spent`` (added to it); the
+    others are left out.  A definer whose summaries are at hand costs
+    nothing: a common file's call of a helper each architecture defines
+    (domain.c's p2m_get_page_from_gfn(), x86's and Arm's p2m.c) took two
+    of the six places though neither needed a lint."""
+    within: set[str] = set()
+    for n in sorted(names, key=order):
+        need = {r for r in cands[n] if relints[r]}
+        if len(spent | need) <= MOST_FILES:
+            spent |= need
+            within.add(n)
+    out.left_out(names - within, f"{MOST_FILES} files linted again")
+    return within
+
+
 def _relinted(path: Path, raw: bytes, names: frozenset[str], tree: TreeExports,
               plan: Plan, rel: str, held: frozenset[str], external: frozenset[str],
-              ids: frozenset[str]) -> bool:
+              ids: frozenset[str], recorded: bool = True) -> bool:
     """Does the whole-tree run give a definer second-round summaries: its
     second pass (workers.again: it calls another file's helper that does more
     than take locks), or, for its functions the linted file calls holding
@@ -301,8 +335,8 @@ def _relinted(path: Path, raw: bytes, names: frozenset[str], tree: TreeExports,
     others = tree.others - own
     if others and calls_any(path, others, raw=raw):
         return True
-    if not any(n in held and n not in external and plan.known(rel, n) is None
-               for n in names):
+    if not any(n in held and n not in external
+               and (not recorded or plan.known(rel, n) is None) for n in names):
         return False
     meet = frozenset(n for n, s in tree.takers.items()
                      if s.effects and takers.meets(takers.lock_names(s), ids))
