@@ -288,11 +288,21 @@ def _feasible_edges(f, node_id: int, facts: Facts,
     if br.text is not None:
         yes, no = ("F", "T") if br.negated else ("T", "F")
         v = known.get(br.text)
+        if v is None and br.excludes is not None and (
+                known.get(br.excludes) == "T"
+                or (br.strict_ne is not None and known.get(br.strict_ne) == "T")):
+            v = "F"  # y<x (or x==y) known: x<y is false, as the lint reasons
         if v == yes:
             return [(0, t, facts)]
         if v == no:
             return [(1, e, facts)]
-        return [(0, t, facts | {(br.text, yes)}), (1, e, facts | {(br.text, no)})]
+        on_t, on_f = facts | {(br.text, yes)}, facts | {(br.text, no)}
+        if br.excludes is not None:
+            # Where x<y holds, y<x and x==y do not (iocaps_double_lock():
+            # d->domain_id > currd->domain_id, then < with neither changed).
+            ruled = {(br.excludes, "F")} | ({(br.strict_ne, "F")} if br.strict_ne else set())
+            on_t, on_f = (on_t | ruled, on_f) if yes == "T" else (on_t, on_f | ruled)
+        return [(0, t, on_t), (1, e, on_f)]
     if br.strict_ne is not None:
         # a < b true means a == b is false.
         if known.get(br.strict_ne) == "T":
@@ -301,13 +311,23 @@ def _feasible_edges(f, node_id: int, facts: Facts,
     return out
 
 
-Half = tuple[str, str, tuple[Step, ...], tuple[Step, ...]]  # direction, mode, before, after
+Half = tuple[str, tuple[Step, ...], tuple[Step, ...]]  # direction, before, after
+
+
+def _verb_mode(kind: str) -> tuple[str, str]:
+    """("lock" or "unlock", the mode as the kind spells it: "read",
+    "percpu_write")."""
+    mode, _, verb = kind.rpartition("_")
+    return verb, mode
 
 
 def _halves(before: list[FunctionPrograms], after: list[FunctionPrograms],
             inlined: set[str]) -> dict[str, list[Half]]:
-    """Functions that only take, or only release, the lock on one object in
-    one mode on every path: a lock API's halves, to be composed."""
+    """Functions that only take, or only release, locks of the rule on
+    every path: a lock API's halves, to be composed.  A half may name
+    several objects in several modes (iocaps_double_lock(): the current
+    domain's lock for reading and the target's in the mode its flag
+    says, in domain-id order)."""
     out: dict[str, list[Half]] = {}
     for b, a in zip(before, after, strict=True):
         if b.function in inlined:
@@ -317,37 +337,57 @@ def _halves(before: list[FunctionPrograms], after: list[FunctionPrograms],
         for seq in b.sequences:
             if not seq:
                 continue
-            kinds = {k for k, _ in seq}
-            keys = {key for _, key in seq}
+            verbs = {_verb_mode(k)[0] for k, _ in seq}
             twin = by_shape.get(shape(seq))
-            if len(kinds) != 1 or len(keys) != 1 or twin is None:
+            if len(verbs) != 1 or twin is None:
                 got = []
                 break
-            kind = next(iter(kinds))
-            mode, _, verb = kind.partition("_")
-            got.append(("release" if verb == "unlock" else "acquire", mode, seq, twin))
+            got.append(("release" if verbs == {"unlock"} else "acquire", seq, twin))
         if got:
             out[b.function] = got
     return out
 
 
+def _undoing(acquire: tuple[Step, ...], release: tuple[Step, ...]) -> dict[str, str] | None:
+    """The release path's lock keys as the acquire path's objects, when the
+    release undoes exactly what the acquire took (each object in its mode,
+    as often); None when it does not, or when nothing says which of its
+    objects is which.  Keys spelt alike are one object (``currd->lock`` in
+    both helpers); one key left on each side is the parameter both take
+    (``l->lock`` and ``m->lock`` for the same argument)."""
+    take = list(dict.fromkeys(key for _, key in acquire))
+    give = list(dict.fromkeys(key for _, key in release))
+    if len(take) != len(give):
+        return None
+    bound = {k: k for k in give if k in take}
+    rest_g = [k for k in give if k not in bound]
+    rest_t = [k for k in take if k not in bound]
+    if len(rest_g) > 1:
+        return None
+    bound.update(zip(rest_g, rest_t, strict=True))
+    held = sorted((_verb_mode(k)[1], key) for k, key in acquire)
+    freed = sorted((_verb_mode(k)[1], bound[key]) for k, key in release)
+    return bound if held == freed else None
+
+
 def _compose(fn: str, seq: tuple[Step, ...], halves: dict[str, list[Half]]
              ) -> list[tuple[str, tuple[Step, ...], tuple[Step, ...]]]:
     """Programs pairing fn's half-path seq with every path of another half
-    that undoes it (same mode, same count): acquire, then release."""
-    mine = next(h for h in halves[fn] if h[2] == seq)
-    direction, mode, sb, sa = mine
+    that undoes it (the same objects, each in its mode): acquire, then
+    release."""
+    direction, sb, sa = next(h for h in halves[fn] if h[1] == seq)
     out = []
     for other, hs in sorted(halves.items()):
-        for d2, m2, ob, oa in hs:
-            if d2 == direction or m2 != mode or len(ob) != len(sb):
+        for d2, ob, oa in hs:
+            if d2 == direction:
                 continue
             first_b, second_b = (sb, ob) if direction == "acquire" else (ob, sb)
             first_a, second_a = (sa, oa) if direction == "acquire" else (oa, sa)
-            # One object: the release half's parameter is the acquire half's.
-            kb, ka = first_b[0][1], first_a[0][1]
-            pb = first_b + tuple((k, kb) for k, _ in second_b)
-            pa = first_a + tuple((k, ka) for k, _ in second_a)
+            bb, ba = _undoing(first_b, second_b), _undoing(first_a, second_a)
+            if bb is None or ba is None:
+                continue
+            pb = first_b + tuple((k, bb[key]) for k, key in second_b)
+            pa = first_a + tuple((k, ba[key]) for k, key in second_a)
             names = (fn, other) if direction == "acquire" else (other, fn)
             out.append((f"{names[0]}+{names[1]}", pb, pa))
     return out
