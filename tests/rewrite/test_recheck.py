@@ -12,31 +12,13 @@ to settle by hand.  A leak the tree already had is not the conversion's.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from capstree import FIXTURE, caps_rule, caps_tree
 from clicall import xp
 from xensource import ROOT
-
-FIXTURE = ROOT / "fixtures" / "xen"
-
-HEADER = """\
-#ifndef __XEN_CAPS_H__
-#define __XEN_CAPS_H__
-
-#include <xen/types.h>
-#include <xen/spinlock.h>
-
-struct caps {
-    unsigned int id;
-    rwlock_t lock;
-    unsigned long bits;
-};
-
-#endif /* __XEN_CAPS_H__ */
-"""
 
 SOURCE = """\
 #include <xen/types.h>
@@ -92,51 +74,15 @@ int caps_set(struct caps *c, unsigned long v)
 }
 """
 
-RULE = """\
-name = "caps_lock"
-description = "struct caps' lock, read on every query."
-paths = ["xen"]
-
-[lock]
-struct = "caps"
-field = "lock"
-old_type = "rwlock_t"
-new_type = "percpu_rwlock_t"
-owner = "caps_rwlock"
-
-[wrappers]
-param = "c"
-template = "wrappers/percpu.c.j2"
-read_lock = "caps_read_lock"
-read_unlock = "caps_read_unlock"
-write_lock = "caps_write_lock"
-write_unlock = "caps_write_unlock"
-
-[calls]
-rwlock_init = "percpu_rwlock_resource_init"
-rw_is_write_locked = "percpu_rw_is_write_locked"
-rw_is_locked = "comment"
-comment_template = "comments/rw_is_locked.c.j2"
-
-[commit]
-subject = "caps: convert the lock to a percpu rwlock"
-body = "Queries read it; convert it into a percpu rwlock."
-"""
-
 
 @pytest.fixture()
 def tree(tmp_path: Path) -> Path:
-    root = Path(shutil.copytree(FIXTURE, tmp_path / "xen-tree"))
-    (root / "xen/include/xen/caps.h").write_text(HEADER)
-    (root / "xen/common/caps.c").write_text(SOURCE)
-    return root
+    return caps_tree(tmp_path, SOURCE)
 
 
 @pytest.fixture()
 def rule(tmp_path: Path) -> str:
-    path = tmp_path / "caps_lock.toml"
-    path.write_text(RULE)
-    return str(path)
+    return caps_rule(tmp_path)
 
 
 def _snapshot(root: Path) -> dict[str, bytes]:

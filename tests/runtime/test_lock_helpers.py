@@ -15,32 +15,13 @@ what it took, as a single-lock helper already was (mm-locks.h's)."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
+from capstree import caps_rule, caps_tree
 from clicall import xp
 
 from xenpatch.runtime import cprograms as C
-
-ROOT = Path(__file__).resolve().parents[2]
-FIXTURE = ROOT / "fixtures" / "xen"
-
-HEADER = """\
-#ifndef __XEN_CAPS_H__
-#define __XEN_CAPS_H__
-
-#include <xen/types.h>
-#include <xen/spinlock.h>
-
-struct caps {
-    unsigned int id;
-    rwlock_t lock;
-    unsigned long bits;
-};
-
-#endif /* __XEN_CAPS_H__ */
-"""
 
 SOURCE = """\
 #include <xen/types.h>
@@ -80,55 +61,10 @@ void caps_double_unlock(struct caps *d, struct caps *cur, bool write)
 }
 """
 
-RULE = """\
-name = "caps_lock"
-description = "struct caps' lock."
-paths = ["xen"]
-
-[lock]
-struct = "caps"
-field = "lock"
-old_type = "rwlock_t"
-new_type = "percpu_rwlock_t"
-owner = "caps_rwlock"
-
-[wrappers]
-param = "c"
-template = "wrappers/percpu.c.j2"
-read_lock = "caps_read_lock"
-read_unlock = "caps_read_unlock"
-write_lock = "caps_write_lock"
-write_unlock = "caps_write_unlock"
-
-[calls]
-rwlock_init = "percpu_rwlock_resource_init"
-rw_is_write_locked = "percpu_rw_is_write_locked"
-rw_is_locked = "comment"
-comment_template = "comments/rw_is_locked.c.j2"
-
-[commit]
-subject = "caps: convert the lock to a percpu rwlock"
-body = "Convert it into a percpu rwlock."
-"""
-
-
-@pytest.fixture()
-def tree(tmp_path: Path) -> Path:
-    root = Path(shutil.copytree(FIXTURE, tmp_path / "xen-tree"))
-    (root / "xen/include/xen/caps.h").write_text(HEADER)
-    (root / "xen/common/caps.c").write_text(SOURCE)
-    return root
-
-
-@pytest.fixture()
-def rule(tmp_path: Path) -> str:
-    path = tmp_path / "caps_lock.toml"
-    path.write_text(RULE)
-    return str(path)
-
 
 def test_the_double_lock_helpers_run_composed_and_feasible(
-        capsys: pytest.CaptureFixture[str], tree: Path, rule: str) -> None:
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    tree, rule = caps_tree(tmp_path, SOURCE), caps_rule(tmp_path)
     code, out, err = xp(capsys, "difftest", "--rule", rule, str(tree), "--lock-model", "qrw",
                         "--function", "caps_double_lock", "--function", "caps_double_unlock")
     head = out.splitlines()[0]
