@@ -77,6 +77,86 @@ def test_the_double_lock_helpers_run_composed_and_feasible(
     assert "one-sided" not in out
 
 
+FIND_AND_LOCK = """\
+#include <xen/types.h>
+#include <xen/spinlock.h>
+#include <xen/caps.h>
+
+struct holder {
+    int users;
+    struct caps caps;
+};
+
+void caps_init(struct caps *c, unsigned int id)
+{
+    c->id = id;
+    rwlock_init(&c->lock);
+}
+
+/* Returns c read-locked if it has the bit, else NULL with nothing held. */
+static const struct caps *caps_find_and_lock(struct caps *c, unsigned long bit)
+{
+    read_lock(&c->lock);
+    if ( c->bits & bit )
+        return c;
+    read_unlock(&c->lock);
+    return NULL;
+}
+
+bool caps_accept(struct caps *c, unsigned long bit)
+{
+    const struct caps *found = caps_find_and_lock(c, bit);
+
+    if ( !found )
+        return false;
+
+    read_unlock(&c->lock);
+    return true;
+}
+
+/* The helper's parameter points into the caller's object. */
+bool holder_accept(struct holder *h, unsigned long bit)
+{
+    struct caps *c = &h->caps;
+    const struct caps *found = caps_find_and_lock(c, bit);
+
+    if ( !found )
+        return false;
+
+    read_unlock(&c->lock);
+    return true;
+}
+
+void caps_set(struct caps *c, unsigned long bits)
+{
+    write_lock(&c->lock);
+    c->bits = bits;
+    write_unlock(&c->lock);
+}
+"""
+
+
+def test_a_try_like_helpers_result_decides_its_callers_branch(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # x86/hvm/io.c's g2m_portio_find_and_lock() and its callers, on master
+    # with a rule for struct hvm_domain's g2m_ioport_lock: the lint reads
+    # the call as a try (held exactly when the result is not NULL); the
+    # programs paired its held path with the callers' NULL exit and its
+    # caller's unlock with nothing: 9 hazards on both sides, one-sided
+    # programs.  Inlined with the result's class, each caller's path is one
+    # balanced read section, and the helper is covered through them.
+    tree, rule = caps_tree(tmp_path, FIND_AND_LOCK), caps_rule(tmp_path)
+    code, out, err = xp(capsys, "difftest", "--rule", rule, str(tree), "--lock-model", "qrw")
+    head = out.splitlines()[0]
+    assert code == 0, out + err
+    assert ": 0 divergences, 0 hazards" in head and "(5 of 5 fully covered)" in head, head
+    assert "caps.c: caps_find_and_lock: 2 paths found, 1 run, 1 covered through the callers" \
+        in out, out
+    assert "caps.c: caps_accept: 1 paths found, 1 run" in out, out
+    assert "caps.c: holder_accept: 1 paths found, 1 run" in out, out
+    assert "one-sided" not in out and "changed shape" not in out + err
+
+
 def _fp(name: str, *seqs: tuple) -> C.FunctionPrograms:
     return C.FunctionPrograms("caps.c", name, sequences=list(seqs))
 

@@ -31,12 +31,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from xenpatch.analysis.config import AnalysisConfig
-from xenpatch.analysis.events import AssignAct, KillCondAct, OpAct
+from xenpatch.analysis.events import AssignAct, KillCondAct, OpAct, TryAssignAct
 from xenpatch.analysis.fileanalysis import FileAnalysis
 from xenpatch.analysis.headers import HeaderIndex, header_index
 from xenpatch.analysis.locktable import Effect
 from xenpatch.analysis.unit import FunctionUnit
-from xenpatch.analysis.values import ZERO
+from xenpatch.analysis.values import ZERO, outcomes, truth_success
 from xenpatch.c.cfg import Kind
 from xenpatch.c.source import parse_bytes
 from xenpatch.runtime.programs import Op, Program
@@ -88,6 +88,9 @@ class Path_:
 
     steps: tuple[Step, ...]
     assumes: tuple[Assumption, ...] = ()
+    # Facts an inlined helper's path leaves in its caller's variable: the
+    # value class of the result it returned ("@x" facts, set after the node).
+    sets: tuple[tuple[str, str], ...] = ()
 
     def bind(self, bound: dict[str, str]) -> Path_:
         return Path_(tuple((k, _bind(key, bound)) for k, key in self.steps),
@@ -132,23 +135,27 @@ class _Walker:
                 bound = dict(zip(f.info.params, args, strict=False))
                 return [p.bind(bound) for p in self.paths(f, depth - 1)] or [Path_(())]
         if not ops:
+            # A try-like helper of the file assigned to a variable
+            # (``x = find_and_lock(...)``): the lint resolves its take at
+            # the test of x; its paths are inlined, each leaving x its class.
+            tries = [a for a in acts if isinstance(a, TryAssignAct) and any(
+                e.key.endswith((f"->{self.field}", f".{self.field}"))
+                for e in a.resolved.effects)]
+            via = {e.via for a in tries for e in a.resolved.effects}
+            if len(tries) == 1 and len(via) == 1:
+                got = self.inline(f, next(iter(via)), list(tries[0].resolved.effects))
+                if got is not None:
+                    paths, success = got
+                    return _with_result(tries[0].var, text, next(iter(via)), success, paths)
             return [Path_(())]
         via = {a.effect.via for a in ops}
         helper = next((v for v in via if self.fa.function(v) is not None and v != f.name), None)
         if helper is not None and len(via) == 1:
-            h = self.fa.function(helper)
-            assert h is not None
-            self.fa.prepare(h)
-            summary = self.fa.summary_of(helper)
-            if h.info is not None and h.cfg is not None and summary is not None:
-                # The summary's $i templates, matched to the caller's keys.
-                template = {s.key: a.effect.key
-                            for s, a in zip(summary.effects, ops, strict=False)}
-                suffix = f"->{self.field}"
-                bound = {p: template[f"${i}{suffix}"].removesuffix(suffix)
-                         for i, p in enumerate(h.info.params) if f"${i}{suffix}" in template}
-                self.inlined.add(helper)
-                return [p.bind(bound) for p in self.paths(h, 0)] or [Path_(())]
+            got = self.inline(f, helper, [a.effect for a in ops])
+            if got is not None:
+                assigned = [a.var for a in acts if isinstance(a, AssignAct)]
+                return _with_result(assigned[0] if len(assigned) == 1 else None, text,
+                                    helper, got[1], got[0])
         steps = []
         for a in ops:
             if self.keep(a.effect, a.line):
@@ -156,6 +163,36 @@ class _Walker:
                 if kind is not None:
                     steps.append((kind, a.effect.key))
         return [Path_(tuple(steps))]
+
+    def inline(self, f: FunctionUnit, helper: str, at_call: list[Effect]
+               ) -> tuple[list[Path_], str | None] | None:
+        """The paths of the file's ``helper`` called from ``f`` with the lock
+        effects ``at_call`` (its summary's, bound to the caller's keys), and
+        its summary's success class; None when it cannot be inlined."""
+        h = self.fa.function(helper)
+        if h is None or helper == f.name:
+            return None
+        self.fa.prepare(h)
+        summary = self.fa.summary_of(helper)
+        if h.info is None or h.cfg is None or summary is None:
+            return None
+        # The summary's $i templates, matched to the caller's keys: a
+        # parameter stands for the object (``$0->lock`` as ``gt->lock``) or
+        # for a path into one (``hvm = &d->arch.hvm``: ``$0->lock`` as
+        # ``d->arch.hvm.lock``).
+        template = {s.key: e.key for s, e in zip(summary.effects, at_call, strict=False)}
+        arrow, dot = f"->{self.field}", f".{self.field}"
+        bound: dict[str, str] = {}
+        for i, p in enumerate(h.info.params):
+            key = template.get(f"${i}{arrow}")
+            if key is None:
+                continue
+            if key.endswith(arrow):
+                bound[p] = key.removesuffix(arrow)
+            elif key.endswith(dot):
+                bound[p + "->"] = key.removesuffix(self.field)
+        self.inlined.add(helper)
+        return [p.bind(bound) for p in self.paths(h, 0)] or [Path_(())], summary.conditional
 
     def address_test(self, f: FunctionUnit, node_id: int) -> tuple[str, str, str] | None:
         """(left key, operator, right key) when a condition compares two lock objects."""
@@ -213,6 +250,9 @@ class _Walker:
                     found.add(here)
                     continue
                 for i, succ, facts2 in edges:
+                    if extra.sets:
+                        facts2 = frozenset(kv for kv in facts2 if kv[0] not in dict(extra.sets)) \
+                            | frozenset(extra.sets)
                     nxt = here
                     if test is not None:
                         nxt = Path_(steps, here.assumes + ((*test, i == 0),))
@@ -221,6 +261,27 @@ class _Walker:
                         seen.add(state)
                         work.append(state)
         return sorted(found, key=lambda p: (len(p.steps), p.steps, p.assumes))
+
+
+def _with_result(var: str | None, text: str, helper: str, success: str | None,
+                 paths: list[Path_]) -> list[Path_]:
+    """The inlined paths of a try-like helper (its summary: it holds the lock
+    exactly when its result says success) with the result's class left in
+    the variable the node assigns it to (``x = find_and_lock(...)``): a path
+    ending with the lock held returned success, the others failure, so the
+    caller's ``if ( !x )`` follows the helper's outcome (as the lint's
+    summary has it) instead of pairing the held lock with the failure exit
+    (g2m_portio_find_and_lock() and its three callers, x86/hvm/io.c)."""
+    if var is None or success is None or not truth_success(success) or re.search(
+            rf"\b{re.escape(var)}\s*=\s*(?:\([^()]*\)\s*)?{re.escape(helper)}\s*\(",
+            text) is None:
+        return paths
+    (yes, _), (no, _) = outcomes(success)
+    out = []
+    for p in paths:
+        cls = yes if _held_keys(p.steps) else no
+        out.append(Path_(p.steps, p.assumes, (("@" + var, cls),)) if cls else p)
+    return out
 
 
 # What a path knows: repeated condition text -> "T" | "F", and "@var" -> the
@@ -421,10 +482,19 @@ def _call_args(text: str, name: str) -> list[str] | None:
 
 
 def _bind(key: str, bound: dict[str, str]) -> str:
+    """``key`` with its leading name bound: ``bound[p]`` replaces ``p``;
+    ``bound["p->"]`` replaces ``p->`` (a parameter pointing into an object:
+    ``hvm->lock`` as ``d->arch.hvm.lock``)."""
     m = re.match(r"([A-Za-z_]\w*)(.*)$", key)
-    if m is None or m.group(1) not in bound:
+    if m is None:
         return key
-    return bound[m.group(1)] + m.group(2)
+    name, rest = m.groups()
+    into = bound.get(name + "->")
+    if into is not None and rest.startswith("->"):
+        return into + rest[2:]
+    if name not in bound:
+        return key
+    return bound[name] + rest
 
 
 def analyse(root: Path, rel: str, raw: bytes, headers: HeaderIndex | None = None,
