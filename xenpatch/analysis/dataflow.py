@@ -14,6 +14,7 @@ release, query and exit with the state at that point, and decides.
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 from dataclasses import replace
 
@@ -31,6 +32,7 @@ from xenpatch.analysis.events import (
     RebindAct,
     RenameAct,
     StoreAct,
+    Taught,
     TryAssignAct,
     UpdateAct,
 )
@@ -309,35 +311,16 @@ class Engine:
                 # condition (or a case label) on this path can.
                 sides = _remembered(br, s.fact("?" + br.text), sides)
             return [(succ, x) for succ, x in zip((t, f), sides, strict=True) if x is not None]
+        fact = functools.partial(_repeated_fact, s)
         if br.strict_ne is not None and br.excludes is None:
-            k = "?" + br.strict_ne
-            if s.fact(k) == "T":  # a == b known: a < b is false
-                return [(f, s)]
-            return [(t, s.with_fact(k, "F")), (f, s)]
+            return _taught(s, (t, f), br.ordered(fact))
         if br.text is not None:
-            k = "?" + br.text
-            v = s.fact(k)
-            yes, no = ("F", "T") if br.negated else ("T", "F")
-            if v is None and br.eq is not None:
+            if br.eq is not None and fact(br.text) is None:
                 a, b = (x if values.constant_side(x) else s.fact(x) for x in br.eq)
                 equal = values.same(a, b, self.info.value_rules)
                 if equal is not None:
                     return [(t, s)] if equal != br.negated else [(f, s)]
-            if br.excludes is not None and v is None and (
-                    s.fact("?" + br.excludes) == "T" or (
-                        br.strict_ne is not None and s.fact("?" + br.strict_ne) == "T")):
-                v = "F"  # y<x (or x==y) known: x<y is false
-            if v is not None or br.excludes is None:
-                return [(succ, x) for succ, x in zip((t, f), _remembered(br, v, [s, s]),
-                                                     strict=True) if x is not None]
-            # Where x<y holds, y<x and x==y do not.
-            s_t, s_f = s.with_fact(k, yes), s.with_fact(k, no)
-            held = s_t if yes == "T" else s_f
-            held = held.with_fact("?" + br.excludes, "F")
-            if br.strict_ne is not None:
-                held = held.with_fact("?" + br.strict_ne, "F")
-            s_t, s_f = (held, s_f) if yes == "T" else (s_t, held)
-            return [(t, s_t), (f, s_f)]
+            return _taught(s, (t, f), br.repeated(fact))
         return [(t, s), (f, s)]
 
     @staticmethod
@@ -639,6 +622,23 @@ def _callers(e: Effect, key: str, line: int) -> Held:
     """``key`` held by the caller on entry (the function only drops it),
     as the effect ``e`` names it."""
     return Held(key, e.kind, e.mode, e.flavour, e.owner, e.via, 1, True, -1, line)
+
+
+def _repeated_fact(s: State, text: str) -> str | None:
+    """What the path knows of a repeated condition ("T"/"F")."""
+    return s.fact("?" + text)
+
+
+def _taught(s: State, succs: tuple[int, int], taught: list[Taught]) -> list[tuple[int, State]]:
+    """The successors a branch's taught edges (Branch.repeated(), ordered())
+    lead to, each state with what its edge teaches."""
+    out = []
+    for i, learned in taught:
+        x = s
+        for text, value in learned:
+            x = x.with_fact("?" + text, value)
+        out.append((succs[i], x))
+    return out
 
 
 def _remembered(br, v: str | None, sides: list[State | None]) -> list[State | None]:

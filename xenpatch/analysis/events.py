@@ -175,3 +175,41 @@ class Branch:
     # ``text`` is ``x<y`` and this is ``y<x``: both cannot hold (d->id >
     # currd->id, then d->id < currd->id with neither changed).
     excludes: str | None = None
+
+    def ordered(self, fact: Callable[[str], str | None]) -> list[Taught]:
+        """For ``a < b`` (``strict_ne``), with the path's facts read by
+        ``fact``: the edges a path may take (0 true, 1 false) and the facts
+        each teaches.  ``a == b`` known: a < b is false."""
+        assert self.strict_ne is not None
+        if fact(self.strict_ne) == "T":
+            return [(1, ())]
+        return [(0, ((self.strict_ne, "F"),)), (1, ())]
+
+    def repeated(self, fact: Callable[[str], str | None]) -> list[Taught]:
+        """For the repeated condition ``text``, with the path's facts read
+        by ``fact``: the edges a path may take (0 true, 1 false) and the
+        facts each teaches.  An earlier test of the same condition on the
+        path decides it; so does ``y<x`` (or ``x==y``) for ``x<y``, and
+        where ``x<y`` holds, ``y<x`` and ``x==y`` do not.  The lint's
+        dataflow and the difftest's program walker both branch so."""
+        assert self.text is not None
+        yes, no = ("F", "T") if self.negated else ("T", "F")
+        v = fact(self.text)
+        if v is None and self.excludes is not None and (
+                fact(self.excludes) == "T"
+                or (self.strict_ne is not None and fact(self.strict_ne) == "T")):
+            v = "F"
+        if v is not None:
+            return [(i, ()) for i, val in ((0, yes), (1, no)) if v == val]
+        on_t: tuple[tuple[str, str], ...] = ((self.text, yes),)
+        on_f: tuple[tuple[str, str], ...] = ((self.text, no),)
+        if self.excludes is not None:
+            ruled = ((self.excludes, "F"),) + (((self.strict_ne, "F"),) if self.strict_ne
+                                               else ())
+            on_t, on_f = (on_t + ruled, on_f) if yes == "T" else (on_t, on_f + ruled)
+        return [(0, on_t), (1, on_f)]
+
+
+# An edge a path may take (0: true, 1: false) and the facts it teaches
+# (repeated condition text, "T" or "F").
+Taught = tuple[int, tuple[tuple[str, str], ...]]

@@ -347,28 +347,11 @@ def _feasible_edges(f, node_id: int, facts: Facts,
             out.append((i, succ, rest | {(k, new)} if new is not None else rest))
         return out
     if br.text is not None:
-        yes, no = ("F", "T") if br.negated else ("T", "F")
-        v = known.get(br.text)
-        if v is None and br.excludes is not None and (
-                known.get(br.excludes) == "T"
-                or (br.strict_ne is not None and known.get(br.strict_ne) == "T")):
-            v = "F"  # y<x (or x==y) known: x<y is false, as the lint reasons
-        if v == yes:
-            return [(0, t, facts)]
-        if v == no:
-            return [(1, e, facts)]
-        on_t, on_f = facts | {(br.text, yes)}, facts | {(br.text, no)}
-        if br.excludes is not None:
-            # Where x<y holds, y<x and x==y do not (iocaps_double_lock():
-            # d->domain_id > currd->domain_id, then < with neither changed).
-            ruled = {(br.excludes, "F")} | ({(br.strict_ne, "F")} if br.strict_ne else set())
-            on_t, on_f = (on_t | ruled, on_f) if yes == "T" else (on_t, on_f | ruled)
-        return [(0, t, on_t), (1, e, on_f)]
+        return [(i, (t, e)[i], facts | frozenset(learned))
+                for i, learned in br.repeated(known.get)]
     if br.strict_ne is not None:
-        # a < b true means a == b is false.
-        if known.get(br.strict_ne) == "T":
-            return [(1, e, facts)]
-        return [(0, t, facts | {(br.strict_ne, "F")}), (1, e, facts)]
+        return [(i, (t, e)[i], facts | frozenset(learned))
+                for i, learned in br.ordered(known.get)]
     return out
 
 
