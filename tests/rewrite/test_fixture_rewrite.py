@@ -452,3 +452,34 @@ def test_a_folder_named_xen_that_is_not_the_hypervisor_is_refused(
                         str(tmp_path / "xen"))
     assert code == 2 and out == ""
     assert err.startswith(f"xenpatch: {tmp_path / 'xen'}: not a Xen tree")
+
+
+def test_paths_without_the_common_headers(capsys: pytest.CaptureFixture[str], tree: Path,
+                                          tmp_path: Path) -> None:
+    # A rule narrowed to one architecture reads no common header: the tree does
+    # have percpu_rwlock_t, so saying it lacks the infrastructure would be false.
+    text = (RULES / "grant_table.toml").read_text()
+    assert 'paths = ["xen"]' in text
+    rule = tmp_path / "narrow.toml"
+    rule.write_text(text.replace('paths = ["xen"]', 'paths = ["xen/common"]'))
+    code, out, err = xp(capsys, "rewrite", "--rule", str(rule), str(tree))
+    assert code == 1 and out == ""
+    assert "lacks the percpu rwlock infrastructure" not in err
+    assert ("no file under the rule's paths (xen/common) defines percpu_rwlock_t" in err
+            and 'add "xen/include" to paths' in err)
+
+
+def test_one_definition_per_architecture(capsys: pytest.CaptureFixture[str], tree: Path,
+                                         tmp_path: Path) -> None:
+    for arch in ("arm", "x86"):
+        header = tree / f"xen/arch/{arch}/include/asm/p2m.h"
+        header.parent.mkdir(parents=True, exist_ok=True)
+        header.write_text("struct p2m_domain {\n    rwlock_t lock;\n    int x;\n};\n")
+    rule = tmp_path / "p2m.toml"
+    rule.write_text((RULES / "grant_table.toml").read_text()
+                    .replace('struct = "grant_table"', 'struct = "p2m_domain"'))
+    code, out, err = xp(capsys, "rewrite", "--rule", str(rule), str(tree))
+    assert code == 1 and out == ""
+    assert "'struct p2m_domain' has 2 definitions with a field 'lock'" in err
+    assert ('one per architecture, so narrow the rule\'s paths to one, e.g. '
+            'paths = ["xen/arch/arm", "xen/include", "xen/common"]') in err

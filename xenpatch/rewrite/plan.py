@@ -193,7 +193,7 @@ def _field_edit(rule: ConversionRule, index: TypeIndex, raw_of: RawOf, plan: Pla
         plan.diagnostics.append(Diagnostic(
             rule.path, rule.line("lock.field"), "error",
             f"'{rule.struct_type}' has {len(with_field)} definitions with a field "
-            f"'{rule.lock.field}' ({where}); expected one",
+            f"'{rule.lock.field}' ({where}); expected one{_per_arch_hint(with_field)}",
         ))
         return None
     sd = with_field[0]
@@ -226,8 +226,29 @@ def _field_edit(rule: ConversionRule, index: TypeIndex, raw_of: RawOf, plan: Pla
     return sd.path
 
 
+def _per_arch_hint(defs: list[StructDef]) -> str:
+    # Each architecture's header defines its own struct p2m_domain: a build sees
+    # one, and a rule converts one, named by narrowing its paths.
+    arches = {d.path.split("/")[2] for d in defs if d.path.startswith("xen/arch/")}
+    if len(arches) < 2 or len(arches) != len(defs):
+        return ""
+    return (": one per architecture, so narrow the rule's paths to one, e.g. "
+            f'paths = ["xen/arch/{sorted(arches)[0]}", "xen/include", "xen/common"]')
+
+
 def _line(raw: bytes, offset: int) -> int:
     return raw.count(b"\n", 0, offset) + 1
+
+
+def _no_new_type(rule: ConversionRule) -> str:
+    # Only the rule's paths are read: a rule narrowed to one architecture may
+    # leave out the common headers, and "the tree lacks it" would then be false.
+    if any("xen/include/xen/".startswith(p.rstrip("/") + "/") for p in rule.paths):
+        return (f"the tree has no {rule.lock.new_type}: it lacks the percpu rwlock "
+                "infrastructure (Xen commit ef9dd43ddd or later)")
+    return (f"no file under the rule's paths ({', '.join(rule.paths)}) defines "
+            f"{rule.lock.new_type}, which the tree's common headers do from Xen commit "
+            "ef9dd43ddd on: add \"xen/include\" to paths")
 
 
 def precheck(rule: ConversionRule, index: TypeIndex, raw_of: RawOf,
@@ -239,10 +260,7 @@ def precheck(rule: ConversionRule, index: TypeIndex, raw_of: RawOf,
     plan = Plan()
     if index.typedef(rule.lock.new_type) is None:
         plan.diagnostics.append(Diagnostic(
-            rule.path, rule.line("lock.new_type"), "error",
-            f"the tree has no {rule.lock.new_type}: it lacks the percpu rwlock infrastructure "
-            "(Xen commit ef9dd43ddd or later)",
-        ))
+            rule.path, rule.line("lock.new_type"), "error", _no_new_type(rule)))
         return plan, None
     header = _field_edit(rule, index, raw_of, plan)
     if plan.nothing_to_do or plan.errors:
