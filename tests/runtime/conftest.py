@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -50,3 +51,16 @@ def build_harness(xen: Path, out: Path, debug: bool) -> Path:
 def harnesses(xen417: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("xen-harness")
     return {"release": build_harness(xen417, out, False), "debug": build_harness(xen417, out, True)}
+
+
+@pytest.fixture(scope="session")
+def harness_for(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path, bool], Path]:
+    """build_harness() for any tree, each (tree, build) built once a session."""
+    built: dict[tuple[Path, bool], Path] = {}
+
+    def get(xen: Path, debug: bool) -> Path:
+        if (xen, debug) not in built:
+            built[(xen, debug)] = build_harness(xen, tmp_path_factory.mktemp("harness"), debug)
+        return built[(xen, debug)]
+
+    return get

@@ -206,3 +206,34 @@ def test_trylock_with_irqs_off_is_exempt_from_the_latch_after_2016() -> None:
             "spin_unlock(S)\n")
     assert run(text, "qrw", "debug")[1].ok
     assert run(text, "rw16", "debug")[1].kinds() == {"bug"}
+
+
+@pytest.mark.parametrize("kind", ("read", "write"))
+def test_h14_rwlocks_of_4_7_to_4_13_latch_only_when_queued(kind: str) -> None:
+    # Their rwlock.h calls no check_lock(): only the internal spinlock a
+    # contended acquire queues on latches (in spin_lock()), so mixed use is
+    # caught only when two acquires with IRQs set differently both queue.
+    # Spinlocks latch on every acquire, as in every era.
+    off = f"{kind}_lock_irq(R) cs {kind}_unlock_irq(R)"
+    on = f"{kind}_lock(R) cs {kind}_unlock(R)"
+    assert run(f"cpu0: {off} {on}\n", "q47", "debug")[1].ok
+    assert run(f"cpu0: {off}\ncpu1: {on}\n", "q47", "debug")[1].ok
+    three = run(f"cpu0: {off}\ncpu1: {on}\ncpu2: {on}\n", "q47", "debug")[1]
+    assert three.kinds() == ({"bug"} if kind == "write" else set())
+    assert run(f"cpu0: {off} {on}\n", "q417", "debug")[1].kinds() == {"bug"}
+    spin = "cpu0: spin_lock_irq(S) cs spin_unlock_irq(S) spin_lock(S) cs spin_unlock(S)\n"
+    assert run(spin, "q47", "debug")[1].kinds() == {"bug"}
+
+
+def test_write_unlock_of_a_lock_not_write_held_before_4_14() -> None:
+    # 4.7-4.13's _write_unlock() is atomic_sub(_QW_LOCKED) with no ASSERT: a
+    # read hold (0x100) released as a write leaves 0x01, a writer WAITING
+    # that nobody is, so every later acquire waits.  4.14 on ASSERT that
+    # this CPU write-holds it.
+    m, res = run("cpu0: read_lock(R) write_unlock(R)\n", "q47", "debug")
+    assert res.kinds() == {"held_at_end"} and len(res.outcomes) == 1
+    (o,) = res.outcomes
+    assert o.mem[m.locks["R"].base] == 0x01
+    _, res = run("cpu0: read_lock(R) write_unlock(R) read_lock(R)\n", "q47")
+    assert res.kinds() == {"deadlock"}
+    assert run("cpu0: read_lock(R) write_unlock(R)\n", "q417", "debug")[1].kinds() == {"assert"}

@@ -58,7 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--outside-ns", type=float, default=0.0,
                    help="work each CPU does between sections, holding no lock (default 0: "
                    "the lock alone)")
-    p.add_argument("--lock-model", choices=("rw16", "q417", "qrw"), default=None,
+    p.add_argument("--lock-model", choices=("rw16", "q47", "q417", "qrw"), default=None,
                    help="the era of spinlock_t, percpu_rwlock_t and the baseline rwlock_t "
                    "(default: the tree's with --rule, else rw16)")
     p.add_argument("--json", action="store_true", help="print JSON instead of the table")

@@ -25,8 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "xenpatch/runtime/programs.py for the op names.",
     )
     p.add_argument("program", type=Path, help="lock program file")
-    p.add_argument("--lock-model", choices=("rw16", "q417", "qrw"), default="qrw",
-                   help="rw16: the 2016 counter rwlock; q417: the 4.17 queued rwlock "
+    p.add_argument("--lock-model", choices=("rw16", "q47", "q417", "qrw"), default="qrw",
+                   help="rw16: the 2016 counter rwlock; q47: the 4.7-4.13 queued rwlock "
+                   "(writer byte, no writer CPU); q417: the 4.17 queued rwlock "
                    "(12-bit writer CPU); qrw: the 4.19+ layout (default)")
     p.add_argument("--build", choices=("debug", "release"), default="release",
                    help="debug builds check ASSERTs (and HEAD's lock tracking)")

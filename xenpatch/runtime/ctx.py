@@ -34,8 +34,8 @@ class Ctx:
 
     __slots__ = (
         "m", "mem", "over", "me", "preempt", "in_irq", "dbg", "accesses",
-        "reads", "writes", "started", "on_start", "trace", "head", "debug", "tracking", "lay",
-        "irq_off", "irq_saved",
+        "reads", "writes", "started", "on_start", "trace", "head", "queued", "debug",
+        "tracking", "lay", "irq_off", "irq_saved",
     )
 
     def __init__(self, m: MachineView, mem: tuple[int, ...], cpu: Cpu, me: int,
@@ -56,6 +56,7 @@ class Ctx:
         self.on_start: Callable[[], None] | None = None
         self.trace: list[str] | None = [] if trace else None
         self.head = m.cfg.head
+        self.queued = m.cfg.queued
         self.debug = m.cfg.debug
         self.tracking = m.cfg.tracking
         self.lay = m.cfg.layout

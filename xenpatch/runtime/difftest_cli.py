@@ -29,8 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                    help="a conversion rule (a .toml file, or a bundled rule's name: "
                    "xenpatch rewrite --list-rules)")
     p.add_argument("--cpus", default="2", help="CPU counts to pair functions on, e.g. 2,3")
-    p.add_argument("--lock-model", choices=("auto", "rw16", "q417", "qrw"), default="auto",
-                   help="rw16: 2016 counter rwlock; q417: 4.17 queued rwlock; qrw: 4.19+ "
+    p.add_argument("--lock-model", choices=("auto", "rw16", "q47", "q417", "qrw"), default="auto",
+                   help="rw16: 2016 counter rwlock; q47: 4.7-4.13 queued rwlock; q417: "
+                   "4.14-4.18 queued rwlock; qrw: 4.19+ "
                    "layout; auto (default): as the tree's rwlock.h/spinlock.h say")
     p.add_argument("--build", choices=("debug", "release"), default="release")
     p.add_argument("--function", action="append", default=None,

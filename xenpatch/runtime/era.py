@@ -1,8 +1,9 @@
 """Which lock model a Xen tree needs, read from the tree's own headers.
 
 The rwlock of a tree is the 2016 counter (``RW_WRITE_FLAG``, no queued
-``cnts``) or the queued rwlock, whose writer-CPU field is 12 bits wide up to
-4.18 and 14 bits from 4.19 (``_QW_SHIFT``).  Whether debug builds keep the
+``cnts``) or the queued rwlock: first with a writer byte and no writer CPU
+(``_QW_LOCKED 0xff``, ``_QR_SHIFT 8``: 4.7-4.13), then with a writer-CPU
+field 12 bits wide up to 4.18 and 14 bits from 4.19 (``_QW_SHIFT``).  Whether debug builds keep the
 per-CPU list of held locks is whether ``spinlock.h`` declares
 ``lock_enter``.  Nothing here knows version numbers: the headers decide.
 """
@@ -36,6 +37,17 @@ class Era:
 _QW_SHIFT = re.compile(r"#\s*define\s+_QW_SHIFT\s+\(?\s*(\d+)")
 _QW_CPUMASK = re.compile(r"#\s*define\s+_QW_CPUMASK\s+(0x[0-9a-fA-F]+)U?")
 _CPU_BITS = re.compile(r"#\s*define\s+SPINLOCK_CPU_BITS\s+(\d+)")
+_WRITER_BYTE = {name: re.compile(rf"#\s*define\s+{name}\s+\(?\s*(0x[0-9a-fA-F]+|\d+)U?\s*\)?\s")
+                for name in ("_QW_WAITING", "_QW_LOCKED", "_QW_WMASK", "_QR_SHIFT")}
+
+
+def _writer_byte(rwlock: str) -> dict[str, int] | None:
+    """The first queued rwlock's constants, when the header spells them as
+    numbers (no _QW_SHIFT to derive them from)."""
+    got = {n: r.search(rwlock) for n, r in _WRITER_BYTE.items()}
+    if any(m is None for m in got.values()):
+        return None
+    return {n: int(m.group(1), 0) for n, m in got.items() if m is not None}
 
 
 def _read(path: Path) -> str | None:
@@ -69,6 +81,15 @@ def detect(tree: Path) -> Era:
         if mask is not None:
             shift = int(mask.group(1), 16).bit_length()
     cpu_bits = _CPU_BITS.search(spin)
+    byte = _writer_byte(rwlock) if m is None and shift is None else None
+    if byte is not None:
+        lay = LAYOUTS["q47"]
+        if (byte["_QW_WAITING"], byte["_QW_LOCKED"], byte["_QW_WMASK"],
+                1 << byte["_QR_SHIFT"]) == (lay.qw_waiting, lay.qw_locked, lay.qw_wmask,
+                                            lay.qr_bias) and (
+                cpu_bits is None or lay.no_cpu == (1 << int(cpu_bits.group(1))) - 1):
+            return Era("q47", tracking, f"rwlock.h: _QW_LOCKED {byte['_QW_LOCKED']:#x}, "
+                       f"_QR_SHIFT {byte['_QR_SHIFT']}, no writer CPU")
     for model in ("q417", "qrw"):
         lay = LAYOUTS[model]
         if shift is not None and lay.qw_waiting == 1 << shift and (

@@ -9,11 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
-LockModel = Literal["rw16", "q417", "qrw"]
+LockModel = Literal["rw16", "q47", "q417", "qrw"]
 
 # What each model is, for summaries: the tree it follows.
 MODEL_NAMES: dict[str, str] = {
     "rw16": "2016 counter rwlock (W bit + reader count; 12/4-bit spinlock recursion)",
+    "q47": "4.7-4.13 queued rwlock (8-bit writer byte, readers from bit 8, no writer CPU; "
+           "2016-era spinlock preempt counting; 12/4-bit spinlock recursion)",
     "q417": "4.17 queued rwlock (12-bit writer CPU, readers from bit 14; "
             "12/4-bit spinlock recursion)",
     "qrw": "4.19+ queued rwlock layout (14-bit writer CPU, readers from bit 16; "
@@ -41,6 +43,9 @@ def _layout(qw_shift: int, cpu_bits: int, recurse_bits: int) -> Layout:
 
 LAYOUTS: dict[str, Layout] = {
     "rw16": _layout(12, 12, 4),  # no queued rwlock: the qw fields are unused
+    # 55d8424e4e's qrwlock (4.7-4.13): a writer byte (WAITING 1, LOCKED
+    # 0xff) and no writer CPU, so no read-after-own-write (qw_cpumask 0).
+    "q47": Layout(0, 1, 0xFF, 0xFF, 1 << 8, 0xFFF, 0xF, 15),
     "q417": _layout(12, 12, 4),
     "qrw": _layout(14, 16, 8),
 }

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 def pc_read_lock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
     lid, rw, wa, s0, owner_ok = a
-    rw_ops = RW[ctx.head]
+    rw_ops = RW[ctx.queued]
     slot = s0 + ctx.me
     if pc == 0:  # step 1
         ctx.assert_(owner_ok, "per_cpudata == percpu_rwlock->percpu_owner")
@@ -65,7 +65,7 @@ def pc_read_unlock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
     s = ctx.own(slot)
     ctx.assert_(s != NULL, "this_cpu_ptr(per_cpudata) != NULL")
     if s != lid:  # the slot decides fast vs slow release, not how it was taken
-        return call(RW[ctx.head]["read_unlock"], (rw,), 1)
+        return call(RW[ctx.queued]["read_unlock"], (rw,), 1)
     ctx.store(slot, NULL)
     ctx.fence("smp_wmb")
     if ctx.head:
@@ -78,7 +78,7 @@ def pc_write_lock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
     lid, rw, wa, s0, owner_ok = a
     if pc == 0:
         ctx.assert_(owner_ok, "per_cpudata == percpu_rwlock->percpu_owner")
-        return call(RW[ctx.head]["write_lock"], (rw,), 1)  # step 2
+        return call(RW[ctx.queued]["write_lock"], (rw,), 1)  # step 2
     if pc == 1:
         ctx.store(wa, 1)  # step 3
         ctx.fence("smp_mb")  # step 4
@@ -116,7 +116,7 @@ def pc_write_unlock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
         ctx.assert_(ctx.xchg(wa, 0) != 0, "percpu_rwlock->writer_activating")
     else:
         ctx.store(wa, 0)
-    return call(RW[ctx.head]["write_unlock"], (rw,), 1)
+    return call(RW[ctx.queued]["write_unlock"], (rw,), 1)
 
 
 # Routines whose locals at pc 1 are tickets (or a sampled head) of lock args[0].
@@ -175,7 +175,7 @@ def routine_for(m: MachineView, op: Op, cpu: int) -> tuple[Any, tuple]:
     if op.kind in PERCPU:
         owner_ok = op.owner == info.owner
         return PERCPU[op.kind], (info.lid, info.base, info.wa, m.slots[op.owner or ""], owner_ok)
-    return RW[m.cfg.head][op.kind], (info.base,)
+    return RW[m.cfg.queued][op.kind], (info.base,)
 
 
 def _mask(lo: int, n: int) -> int:
@@ -207,7 +207,7 @@ def ticket_bases(m: MachineView) -> list[int]:
     for info in m.locks.values():
         if info.type == "spinlock":
             out.append(info.base)
-        elif m.cfg.head:
+        elif m.cfg.queued:
             out.append(info.base + 1)
     return out
 
@@ -247,19 +247,19 @@ def _shift_frame(f: tuple, shift: dict[int, int]) -> tuple:
 def write_locked_word(m: MachineView, info: LockInfo, mem: tuple[int, ...]) -> bool:
     w = mem[info.base]
     lay = m.cfg.layout
-    return (w & lay.qw_wmask) == lay.qw_locked if m.cfg.head else w == W16
+    return (w & lay.qw_wmask) == lay.qw_locked if m.cfg.queued else w == W16
 
 
 def reader_count(m: MachineView, info: LockInfo, mem: tuple[int, ...]) -> int:
     w = mem[info.base]
-    return w // m.cfg.layout.qr_bias if m.cfg.head else w & ~W16
+    return w // m.cfg.layout.qr_bias if m.cfg.queued else w & ~W16
 
 
 def is_clean(m: MachineView, info: LockInfo, mem: tuple[int, ...]) -> bool:
     words = mem[info.base : info.base + info.size]
     if info.type == "spinlock":
         return words[0] == words[1] and words[2] == m.cfg.layout.no_cpu
-    rw_clean = words[0] == 0 and (not m.cfg.head or words[1] == words[2])
+    rw_clean = words[0] == 0 and (not m.cfg.queued or words[1] == words[2])
     if info.type == "rwlock":
         return rw_clean
     slots_clean = all(

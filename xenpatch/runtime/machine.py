@@ -93,7 +93,7 @@ class Machine:
                 info = LockInfo(n, lid, decl.type, base, len(init) - base)
             else:
                 pre = f"{n}.rw" if decl.type == "percpu" else n
-                base = alloc(rwlock.rwlock_fields(pre, self.cfg.head, self.cfg.layout.no_cpu))
+                base = alloc(rwlock.rwlock_fields(pre, self.cfg.queued, self.cfg.layout.no_cpu))
                 size = len(init) - base
                 wa = alloc([(f"{n}.writer_activating", 0)]) if decl.type == "percpu" else -1
                 info = LockInfo(n, lid, decl.type, base, size, wa, decl.owner)

@@ -124,7 +124,33 @@ INT_MAX = 0x7FFFFFFF
 
 def _can_read(c: int, me: int, lay: Layout) -> bool:
     wm = c & lay.qw_wmask
-    return c <= INT_MAX and (not wm or (wm == lay.qw_locked and (c & lay.qw_cpumask) == me))
+    # Read-after-own-write needs the writer's CPU in the word (868a01021c);
+    # the writer byte of 4.7-4.13 has none (qw_cpumask 0).
+    return c <= INT_MAX and (not wm or (lay.qw_cpumask != 0 and wm == lay.qw_locked
+                                        and (c & lay.qw_cpumask) == me))
+
+
+def _mine(ctx: Ctx) -> int:
+    """The word a write hold leaves: LOCKED, and the writer's CPU where the
+    layout records it."""
+    return ctx.lay.qw_locked | (ctx.me & ctx.lay.qw_cpumask)
+
+
+def _enter(ctx: Ctx, b: int, trying: bool = False) -> None:
+    """The acquire's first step: since 2020 the rwlock's own check_lock()
+    and preempt count; before, neither (the internal spinlock's check_lock
+    runs on the slow path only, _slow())."""
+    if ctx.head:
+        check_lock(ctx, b + 6, trying)
+    if not trying:
+        ctx.track_enter(b)
+    if ctx.head:
+        ctx.preempt += 1
+
+
+def _slow(ctx: Ctx, b: int) -> None:
+    if not ctx.head:
+        check_lock(ctx, b + 6)  # spin_lock(&lock->lock)'s, in the slow path
 
 
 def qrw_read_lock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
@@ -132,15 +158,14 @@ def qrw_read_lock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
     L = ctx.lay
     q = (b + 1, False)
     if pc == 0:
-        check_lock(ctx, b + 6)
-        ctx.track_enter(b)
-        ctx.preempt += 1
+        _enter(ctx, b)
         c = ctx.add_return(b, L.qr_bias)
         if _can_read(c, ctx.me, ctx.lay):
             ctx.track_add(b)
             return ret()
         return goto(1)
     if pc == 1:
+        _slow(ctx, b)
         ctx.fetch_add(b, -L.qr_bias, M32)  # undo, then queue up (FIFO)
         return call(spin_lock, q, 2)
     if pc == 2:
@@ -162,11 +187,10 @@ def qrw_read_trylock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
     b = a[0]
     L = ctx.lay
     if pc == 0:
-        check_lock(ctx, b + 6, trying=True)
-        ctx.preempt += 1
+        _enter(ctx, b, trying=True)
         if _can_read(ctx.load(b), ctx.me, ctx.lay):
             return goto(1)
-        ctx.preempt -= 1
+        _leave(ctx)
         return ret(False)
     if pc == 1:
         if _can_read(ctx.add_return(b, ctx.lay.qr_bias), ctx.me, ctx.lay):
@@ -174,8 +198,13 @@ def qrw_read_trylock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
             return ret(True)
         return goto(2)
     ctx.fetch_add(b, -L.qr_bias, M32)
-    ctx.preempt -= 1
+    _leave(ctx)
     return ret(False)
+
+
+def _leave(ctx: Ctx) -> None:
+    if ctx.head:
+        ctx.preempt -= 1
 
 
 def qrw_read_unlock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
@@ -183,7 +212,7 @@ def qrw_read_unlock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
     L = ctx.lay
     ctx.fence("release barrier")
     ctx.fetch_add(b, -L.qr_bias, M32)
-    ctx.preempt -= 1
+    _leave(ctx)
     ctx.track_remove(b)
     return ret()
 
@@ -192,14 +221,13 @@ def qrw_write_lock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
     b = a[0]
     L = ctx.lay
     q = (b + 1, False)
-    mine = ctx.lay.qw_locked | ctx.me
+    mine = _mine(ctx)
     if pc == 0:
-        check_lock(ctx, b + 6)
-        ctx.track_enter(b)
-        ctx.preempt += 1
+        _enter(ctx, b)
         if ctx.cas(b, 0, mine):
             ctx.track_add(b)
             return ret()
+        _slow(ctx, b)
         return call(spin_lock, q, 1)
     if pc == 1:
         if ctx.load(b) == 0:
@@ -230,16 +258,15 @@ def qrw_write_lock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
 def qrw_write_trylock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
     b = a[0]
     if pc == 0:
-        check_lock(ctx, b + 6, trying=True)
-        ctx.preempt += 1
+        _enter(ctx, b, trying=True)
         if ctx.load(b) != 0:
-            ctx.preempt -= 1
+            _leave(ctx)
             return ret(False)
         return goto(1)
-    if ctx.cas(b, 0, ctx.lay.qw_locked | ctx.me):
+    if ctx.cas(b, 0, _mine(ctx)):
         ctx.track_add(b)
         return ret(True)
-    ctx.preempt -= 1
+    _leave(ctx)
     return ret(False)
 
 
@@ -248,12 +275,19 @@ def qrw_write_unlock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
     L = ctx.lay
     # The owner bits cannot change while we own them, so the ASSERT's read
     # folds into the release.
+    if not L.qw_cpumask:
+        # 4.7-4.13: no owner to assert; atomic_sub(_QW_LOCKED), which a
+        # release of a lock not write-held turns into garbage, as the C does.
+        ctx.fence("release barrier")
+        ctx.fetch_add(b, -L.qw_locked, M32)
+        ctx.track_remove(b)
+        return ret()
     c = ctx.own(b)
     ctx.assert_((c & L.qw_wmask) == L.qw_locked and (c & L.qw_cpumask) == ctx.me,
                 "_is_write_locked_by_me(cnts)")
     ctx.fence("release barrier")
     ctx.fetch_and(b, ~(L.qw_cpumask | L.qw_wmask) & M32)
-    ctx.preempt -= 1
+    _leave(ctx)
     ctx.track_remove(b)
     return ret()
 

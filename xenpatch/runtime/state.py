@@ -18,8 +18,10 @@ Build = Literal["debug", "release"]
 class Config:
     """Which Xen the model is (MODEL_NAMES).  ``rw16`` is the 2016 tree
     (counter+writer-bit rwlock, preempt counted after spinlock acquisition,
-    no percpu fast-path preempt, no lock tracking); ``q417`` the queued
-    rwlock as 4.16-4.18 lay it out (writer CPU in 12 bits); ``qrw`` 4.19 and
+    no percpu fast-path preempt, no lock tracking); ``q47`` the first queued
+    rwlock (4.7-4.13: a writer byte, no writer CPU, rwlocks counting no
+    preempt, spinlocks as in 2016); ``q417`` the queued
+    rwlock as 4.14-4.18 lay it out (writer CPU in 12 bits); ``qrw`` 4.19 and
     later (writer CPU in 14 bits, wider spinlock recursion fields, debug lock
     tracking).  ``record_order`` keeps the order in
     which locks were acquired in the state, for comparing with real runs."""
@@ -33,10 +35,16 @@ class Config:
     lock_tracking: bool | None = None
 
     @property
-    def head(self) -> bool:
-        """The queued-rwlock eras (preempt counted first, percpu fast path
-        counts preempt, debug spinlock owner check)."""
+    def queued(self) -> bool:
+        """rwlock_t is the queued rwlock (spec 2b), not the 2016 counter."""
         return self.lock_model != "rw16"
+
+    @property
+    def head(self) -> bool:
+        """The eras since 2020 (preempt counted first and by rwlocks, percpu
+        fast path counts preempt, rwlocks' own check_lock(), debug spinlock
+        owner check)."""
+        return self.lock_model in ("q417", "qrw")
 
     @property
     def layout(self) -> Layout:

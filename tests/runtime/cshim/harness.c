@@ -276,8 +276,15 @@ static void print_rw(rwlock_t *rw)
     printf("x%u", (unsigned)rw->lock);
 #else
     unsigned c = (unsigned)atomic_read(&rw->cnts);
+#ifdef _QW_SHIFT
     unsigned ws = (c & _QW_WMASK) >> _QW_SHIFT;
-    printf("r%d:%u:%d:%d", (int)c >> _QR_SHIFT, ws, ws ? (int)(c & _QW_CPUMASK) : -1,
+    int owner = ws ? (int)(c & _QW_CPUMASK) : -1;
+#else
+    /* 4.7-4.13: a writer byte (WAITING 1, LOCKED 0xff), no writer CPU. */
+    unsigned ws = c & _QW_WMASK;
+    int owner = ws ? 0 : -1;
+#endif
+    printf("r%d:%u:%d:%d", (int)c >> _QR_SHIFT, ws, owner,
            rw->lock.tickets.head != rw->lock.tickets.tail);
 #endif
 }

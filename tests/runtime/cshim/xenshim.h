@@ -1,5 +1,6 @@
 /*
- * User-space stand-ins for what Xen 4.17's xen/include/xen/rwlock.h,
+ * User-space stand-ins for what Xen's xen/include/xen/rwlock.h (4.17, and 4.7 to
+ * 4.16 for XENPATCH_LOCK_TREES),
  * xen/common/rwlock.c and xen/common/spinlock.c need from the rest of the
  * hypervisor: types, atomics, barriers, per-CPU variables (one array slot
  * per simulated CPU = thread), preempt and IRQ state, ASSERT/BUG.
@@ -20,6 +21,8 @@ typedef uint8_t u8;
 typedef uint16_t u16;
 typedef uint32_t u32;
 typedef uint64_t u64;
+typedef int16_t s16;
+typedef int32_t s32;
 typedef int64_t s64;
 typedef int64_t s_time_t;
 typedef bool bool_t;

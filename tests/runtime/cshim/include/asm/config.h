@@ -1,0 +1,2 @@
+/* xenpatch shim: see ../../xenshim.h */
+#include "../../xenshim.h"
