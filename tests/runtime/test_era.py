@@ -65,3 +65,12 @@ def test_writer_cpu_layouts(tmp_path: Path, shift: int, bits: int, model: str) -
 def test_a_writer_byte_no_model_has_is_refused(tmp_path: Path, change: tuple[str, str]) -> None:
     with pytest.raises(EraError, match="a queued rwlock layout no model has"):
         detect(tree(tmp_path, SPIN, RW_BYTE.replace(*change)))
+
+
+def test_rwlock_check_lock_sets_the_fast_path_latch(tmp_path: Path) -> None:
+    rw = RW_SHIFT.replace("{mask}", "0xfffU").replace("{shift}", "12")
+    spin = SPIN_BITS.format(bits=12)
+    assert detect(tree(tmp_path / "a", spin, rw)).rw_irq_latch is False
+    era = detect(tree(tmp_path / "b", spin, rw + "    check_lock(&lock->lock.debug, true);\n"))
+    assert (era.lock_model, era.rw_irq_latch) == ("q417", True)
+    assert era.evidence.endswith(", check_lock()")

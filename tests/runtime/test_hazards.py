@@ -237,3 +237,24 @@ def test_write_unlock_of_a_lock_not_write_held_before_4_14() -> None:
     _, res = run("cpu0: read_lock(R) write_unlock(R) read_lock(R)\n", "q47")
     assert res.kinds() == {"deadlock"}
     assert run("cpu0: read_lock(R) write_unlock(R)\n", "q417", "debug")[1].kinds() == {"assert"}
+
+
+def test_h14_percpu_fast_path_latches_from_4_15() -> None:
+    # e19bcb626f (4.15) made the percpu read fast path call check_lock() on
+    # its rwlock's spinlock; before, only the read_lock() of a slow path did.
+    text = ("cpu0: local_irq_disable percpu_read_lock(A, C) percpu_read_unlock(A, C) "
+            "local_irq_enable percpu_read_lock(A, C) percpu_read_unlock(A, C)\n")
+    for era in ("q417", "qrw"):
+        (h,) = run(text, era, "debug")[1].hazards.values()
+        assert h.kind == "bug" and "CHECKLOCK FAILURE" in h.message
+        assert run(text, era)[1].ok
+    for cfg in (Config("q417", "debug", rw_irq_latch=False), Config("q47", "debug"),
+                Config("rw16", "debug")):
+        res = explore(Machine(parse_program_text(text), cfg))
+        assert res.complete and res.ok, (cfg, res.hazards)
+    # The rwlocks' own fast paths, the same way.
+    plain = "cpu0: local_irq_disable read_lock(R) read_unlock(R) local_irq_enable " \
+            "read_lock(R) read_unlock(R)\n"
+    assert run(plain, "q417", "debug")[1].kinds() == {"bug"}
+    res = explore(Machine(parse_program_text(plain), Config("q417", "debug", rw_irq_latch=False)))
+    assert res.ok

@@ -35,7 +35,7 @@ class Ctx:
     __slots__ = (
         "m", "mem", "over", "me", "preempt", "in_irq", "dbg", "accesses",
         "reads", "writes", "started", "on_start", "trace", "head", "queued", "debug",
-        "tracking", "lay", "irq_off", "irq_saved",
+        "tracking", "rw_latch", "lay", "irq_off", "irq_saved",
     )
 
     def __init__(self, m: MachineView, mem: tuple[int, ...], cpu: Cpu, me: int,
@@ -57,6 +57,7 @@ class Ctx:
         self.trace: list[str] | None = [] if trace else None
         self.head = m.cfg.head
         self.queued = m.cfg.queued
+        self.rw_latch = m.cfg.rw_latch
         self.debug = m.cfg.debug
         self.tracking = m.cfg.tracking
         self.lay = m.cfg.layout

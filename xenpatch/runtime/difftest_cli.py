@@ -110,10 +110,10 @@ def run(args: argparse.Namespace) -> int:
         except EraError as exc:
             print(f"xenpatch: {exc}", file=sys.stderr)
             return 2
-        model, tracking = era.lock_model, era.lock_tracking
+        model, tracking, latch = era.lock_model, era.lock_tracking, era.rw_irq_latch
         how = f"{MODEL_NAMES[model]}, detected from {era.evidence}"
     else:
-        model, tracking = args.lock_model, None
+        model, tracking, latch = args.lock_model, None, None
         how = f"{MODEL_NAMES[model]}, --lock-model {model}"
     from xenpatch.runtime.irqctx import irq_handlers
 
@@ -124,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     irq_converted = sorted(irq & {c.function for c in progs.coverage})
     for problem in progs.problems:
         print(f"note: {problem}", file=sys.stderr)
-    cfg = Config(model, args.build, lock_tracking=tracking)
+    cfg = Config(model, args.build, lock_tracking=tracking, rw_irq_latch=latch)
     rep = difftest_report(
         progs.pairs, cpus=cpus, before=cfg, after=cfg,
         locks_before=[LockDecl(name, "rwlock") for name in progs.locks],

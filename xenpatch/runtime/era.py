@@ -28,6 +28,7 @@ class Era:
     lock_model: LockModel
     lock_tracking: bool
     evidence: str  # which header lines decided
+    rw_irq_latch: bool = False  # rwlock.h calls check_lock() (4.15 on)
 
     @property
     def description(self) -> str:
@@ -81,6 +82,7 @@ def detect(tree: Path) -> Era:
         if mask is not None:
             shift = int(mask.group(1), 16).bit_length()
     cpu_bits = _CPU_BITS.search(spin)
+    latch = re.search(r"\bcheck_lock\s*\(", rwlock) is not None
     byte = _writer_byte(rwlock) if m is None and shift is None else None
     if byte is not None:
         lay = LAYOUTS["q47"]
@@ -89,13 +91,14 @@ def detect(tree: Path) -> Era:
                                             lay.qr_bias) and (
                 cpu_bits is None or lay.no_cpu == (1 << int(cpu_bits.group(1))) - 1):
             return Era("q47", tracking, f"rwlock.h: _QW_LOCKED {byte['_QW_LOCKED']:#x}, "
-                       f"_QR_SHIFT {byte['_QR_SHIFT']}, no writer CPU")
+                       f"_QR_SHIFT {byte['_QR_SHIFT']}, no writer CPU", latch)
     for model in ("q417", "qrw"):
         lay = LAYOUTS[model]
         if shift is not None and lay.qw_waiting == 1 << shift and (
                 cpu_bits is None or lay.no_cpu == (1 << int(cpu_bits.group(1))) - 1):
             bits = f", SPINLOCK_CPU_BITS {cpu_bits.group(1)}" if cpu_bits else ""
+            latched = ", check_lock()" if latch else ""
             return Era(model, tracking,  # type: ignore[arg-type]
-                       f"rwlock.h: _QW_SHIFT {shift}{bits}")
+                       f"rwlock.h: _QW_SHIFT {shift}{bits}{latched}", latch)
     raise EraError(f"{inc / 'rwlock.h'}: a queued rwlock layout no model has "
                    f"(_QW_SHIFT {shift}); give --lock-model")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from xenpatch.runtime.layout import NULL, LockInfo
 from xenpatch.runtime.programs import IRQ_VARIANTS, Op
 from xenpatch.runtime.rwlock import RW, W16
-from xenpatch.runtime.spinlock import SPIN, spin_barrier, spin_lock, spin_trylock
+from xenpatch.runtime.spinlock import SPIN, check_lock, spin_barrier, spin_lock, spin_trylock
 from xenpatch.runtime.steps import M16, Res, call, goto, ret
 
 if TYPE_CHECKING:
@@ -43,6 +43,10 @@ def pc_read_lock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
         return ret("slow")
     if pc == 2:  # step 5
         if ctx.load(wa) == 0:
+            if ctx.rw_latch:
+                # 4.15 on: the fast path's own check_lock(); the other
+                # paths check in the read_lock() they call.
+                check_lock(ctx, rw + 6)
             ctx.track_add(rw)
             return ret("fast")
         return goto(3)

@@ -137,10 +137,10 @@ def _mine(ctx: Ctx) -> int:
 
 
 def _enter(ctx: Ctx, b: int, trying: bool = False) -> None:
-    """The acquire's first step: since 2020 the rwlock's own check_lock()
-    and preempt count; before, neither (the internal spinlock's check_lock
-    runs on the slow path only, _slow())."""
-    if ctx.head:
+    """The acquire's first step: the rwlock's own check_lock() (4.15 on) and
+    preempt count (2020 on); before, the internal spinlock's check_lock()
+    runs on the slow path only (_slow())."""
+    if ctx.rw_latch:
         check_lock(ctx, b + 6, trying)
     if not trying:
         ctx.track_enter(b)
@@ -149,7 +149,7 @@ def _enter(ctx: Ctx, b: int, trying: bool = False) -> None:
 
 
 def _slow(ctx: Ctx, b: int) -> None:
-    if not ctx.head:
+    if not ctx.rw_latch:
         check_lock(ctx, b + 6)  # spin_lock(&lock->lock)'s, in the slow path
 
 

@@ -33,6 +33,10 @@ class Config:
     # None: as the era has it (HEAD yes, 2016 no).  Xen 4.17 has the queued
     # rwlock but not the list: Config("qrw", "debug", lock_tracking=False).
     lock_tracking: bool | None = None
+    # rwlock.h's own check_lock() on the fast paths of rwlocks and percpu
+    # rwlocks (e19bcb626f, 4.15); None: as the era has it (head).  4.14 has
+    # the 2020 layout without it: Config("q417", rw_irq_latch=False).
+    rw_irq_latch: bool | None = None
 
     @property
     def queued(self) -> bool:
@@ -42,9 +46,15 @@ class Config:
     @property
     def head(self) -> bool:
         """The eras since 2020 (preempt counted first and by rwlocks, percpu
-        fast path counts preempt, rwlocks' own check_lock(), debug spinlock
-        owner check)."""
+        fast path counts preempt, debug spinlock owner check; rw_latch's
+        default)."""
         return self.lock_model in ("q417", "qrw")
+
+    @property
+    def rw_latch(self) -> bool:
+        """Do rwlocks latch IRQ safety on every acquire, not only when they
+        queue on their spinlock?"""
+        return self.head if self.rw_irq_latch is None else self.rw_irq_latch
 
     @property
     def layout(self) -> Layout:
