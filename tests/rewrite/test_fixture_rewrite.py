@@ -318,8 +318,8 @@ def test_misspelled_field_names_its_line(capsys: pytest.CaptureFixture[str],
     line = next(i for i, t in enumerate(rule.read_text().splitlines(), 1) if "lokc" in t)
     code, _, err = xp(capsys, "rewrite", "--rule", str(rule), str(FIXTURE))
     assert code == 1
-    assert (f"{rule}:{line}: error: 'struct grant_table' has 0 definitions with a field "
-            "'lokc'") in err
+    assert (f"{rule}:{line}: error: no definition of 'struct grant_table' has a field "
+            "'lokc' (looked in ") in err
 
 
 def test_field_under_a_condition(capsys: pytest.CaptureFixture[str], tree: Path) -> None:
