@@ -85,6 +85,18 @@ def test_era_decides_kinds(config: LintConfig, tmp_path: Path) -> None:
     assert era_kinds(config.irqsafe_eras, None) == {"spin"}
 
 
+def test_rwlocks_latched_before_the_queued_rwlock(config: LintConfig, tmp_path: Path) -> None:
+    # Up to 4.6 common/spinlock.c's _read_lock()/_write_lock() call
+    # check_lock() on every acquire: the same text is reported there.
+    tree = tmp_path / "xen"
+    shutil.copytree(ERA / "inspinlock", tree)
+    copy = tree / "common" / "rwtakes.c"
+    shutil.copy(ERA / "checked" / "common" / "rwtakes.c", copy)
+    got = [f for f in lint_file(copy, copy.name, config).findings if f.check == "XL017"]
+    assert [f.function for f in got] == ["table_peek"]
+    assert era_kinds(config.irqsafe_eras, tree) == {"spin", "rw"}
+
+
 def test_check_off_without_eras(config: LintConfig) -> None:
     from dataclasses import replace
 

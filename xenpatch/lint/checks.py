@@ -85,9 +85,10 @@ CHECKS: dict[str, Check] = {
               "callee it calls there does) is called where the lock is known not held.",
               "'{via}' requires '{key}' held ({asserted}), but {why}"),
         Check("XL016", "rwlock-recursive-read",
-              "A queued rwlock is read-locked while this CPU already holds it for "
-              "reading: a writer waiting in between makes the second read wait "
-              "behind it, which waits for the first (deadlock).",
+              "An rwlock whose waiting writer holds back new readers (the queued "
+              "rwlock; before it, 4.3-4.6's counter) is read-locked while this CPU "
+              "already holds it for reading: a writer waiting in between makes the "
+              "second read wait behind it, which waits for the first (deadlock).",
               "read lock of '{key}' while it is already read-held (taken at line "
               "{acq_line}): a waiting writer deadlocks this CPU"),
         # IRQ safety across takes (lint/irqsafe.py).

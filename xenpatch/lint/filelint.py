@@ -43,7 +43,7 @@ from xenpatch.analysis.kept import kept_summary, run_engine
 from xenpatch.analysis.locktable import Summary
 from xenpatch.analysis.pathstate import Result
 from xenpatch.analysis.preconditions import Preconditions
-from xenpatch.analysis.rwera import tree_has_queued_rwlock
+from xenpatch.analysis.rwera import tree_readers_wait_for_writers
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.c.source import (
     SourceError,
@@ -96,7 +96,7 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
             fa.prepare(f)
     oracle = percpu_oracle(fa, config, rel) if not exports_only else PercpuOracle()
     queued_rw = "XL016" in config.enabled and fa.headers.memo(
-        ("queued-rwlock",), lambda: tree_has_queued_rwlock(fa.headers.root))
+        ("readers-wait",), lambda: tree_readers_wait_for_writers(fa.headers.root))
     done: list[tuple[FunctionUnit, Result, list[RawFinding]]] = []
     held_calls: set[str] = set()
     # Per function, the calls it makes holding a lock (held_untracked()).
