@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from xenpatch.rewrite.run import run_rule  # noqa: E402
 from xenpatch.rules import load_rule  # noqa: E402
-from xenpatch.runtime.cprograms import conversion_programs  # noqa: E402
+from xenpatch.runtime.conversion import conversion_programs  # noqa: E402
 from xenpatch.runtime.difftest import (  # noqa: E402
     Report,
     difftest_report,

@@ -204,12 +204,12 @@ def test_a_write_that_fails_leaves_the_file_as_it_was(tmp_path: Path, monkeypatc
 
 def test_the_difftest_copy_a_killed_run_left_is_removed(tmp_path: Path) -> None:
     from xenpatch import cachefiles
-    from xenpatch.runtime import cprograms
+    from xenpatch.runtime import conversion
 
     dead = tmp_path / f"xenpatch-difftest-{_dead_pid()}-k2j4x9"
     live = tmp_path / f"xenpatch-difftest-{os.getpid()}-a1b2c3"
     for d in (dead, live):
         (d / "tree" / "xen").mkdir(parents=True)
         (d / "tree" / "xen" / "a.c").write_text("int a;\n")
-    assert cachefiles.sweep_dead(tmp_path, cprograms._SCRATCH) == [dead]
+    assert cachefiles.sweep_dead(tmp_path, conversion._SCRATCH) == [dead]
     assert not dead.exists() and live.exists()

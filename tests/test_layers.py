@@ -64,7 +64,7 @@ ALLOWED = {
     # `cost --rule` takes the lock's read/write mix from the difftest's lock
     # programs (which need the rewrite's plan of the conversion, as the
     # difftest does) and the tree's era.
-    ("xenpatch.cost.mix", "xenpatch.runtime.cprograms"),
+    ("xenpatch.cost.mix", "xenpatch.runtime.conversion"),
     ("xenpatch.cost.mix", "xenpatch.runtime.era"),
     ("xenpatch.cost.mix", "xenpatch.rewrite.run"),
 }

@@ -11,7 +11,7 @@ a power cut: no ``finally`` runs) leaves its temp file behind; its name
 carries the run's process id, and the next write into the same folder
 or read from the same folder removes those of processes that are gone
 (the same for the lint's shipped exports, lint/shipping.py, and the
-difftest's copy of the tree, runtime/cprograms.py).
+difftest's copy of the tree, runtime/conversion.py).
 """
 
 from __future__ import annotations

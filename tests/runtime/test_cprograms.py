@@ -17,6 +17,7 @@ import pytest
 from xenpatch.cli import main
 from xenpatch.rewrite.run import run_rule
 from xenpatch.rules import load_rule
+from xenpatch.runtime import conversion as V
 from xenpatch.runtime import cprograms as C
 from xenpatch.runtime.programs import Op
 
@@ -31,13 +32,13 @@ def _ops(program) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def fixture_programs() -> C.ConversionPrograms:
+def fixture_programs() -> V.ConversionPrograms:
     rule = load_rule(RULE)
-    return C.conversion_programs(FIXTURE, rule, run_rule(FIXTURE, rule))
+    return V.conversion_programs(FIXTURE, rule, run_rule(FIXTURE, rule))
 
 
 def test_recursion_is_inlined_on_the_other_domains_lock(
-        fixture_programs: C.ConversionPrograms) -> None:
+        fixture_programs: V.ConversionPrograms) -> None:
     programs = {name: _ops(before) for name, before, _ in fixture_programs.pairs}
     assert ["read_lock(A)", "read_unlock(A)", "read_lock(B)", "read_unlock(B)",
             "read_lock(A)", "read_unlock(A)"] in programs.values()
@@ -46,7 +47,7 @@ def test_recursion_is_inlined_on_the_other_domains_lock(
             "read_lock(B)", "read_unlock(B)"] in programs.values()
 
 
-def test_double_lock_follows_address_order(fixture_programs: C.ConversionPrograms) -> None:
+def test_double_lock_follows_address_order(fixture_programs: V.ConversionPrograms) -> None:
     writes = [[o for o in _ops(b) if o.startswith("write_lock")]
               for _, b, _ in fixture_programs.pairs]
     pairs = [w for w in writes if len(w) == 2]
@@ -54,7 +55,7 @@ def test_double_lock_follows_address_order(fixture_programs: C.ConversionProgram
     assert all(w == ["write_lock(A)", "write_lock(B)"] for w in pairs)
 
 
-def test_after_programs_are_percpu_with_the_owner(fixture_programs: C.ConversionPrograms) -> None:
+def test_after_programs_are_percpu_with_the_owner(fixture_programs: V.ConversionPrograms) -> None:
     assert fixture_programs.pairs
     for name, before, after in fixture_programs.pairs:
         assert len(before.ops) == len(after.ops), name
@@ -209,18 +210,19 @@ def test_lock_api_halves_are_composed() -> None:
               _fp("mm_write_unlock", (), (("write_unlock", "l->lock"),))]
     after = [_fp(f.function, *(tuple(("percpu_" + k, key) for k, key in seq)
                                for seq in f.sequences)) for f in before]
-    halves = C._halves(before, after, set())
+    halves = C.helper_halves(before, after, set())
     assert set(halves) == {f.function for f in before}
-    made = C._compose("_mm_read_lock", (("read_lock", "l->lock"),), halves)
+    made = C.compose_halves("_mm_read_lock", (("read_lock", "l->lock"),), halves)
     assert made == [("_mm_read_lock+mm_read_unlock",
                      (("read_lock", "l->lock"), ("read_unlock", "l->lock")),
                      (("percpu_read_lock", "l->lock"), ("percpu_read_unlock", "l->lock")))]
-    assert [m[0] for m in C._compose("mm_write_unlock", (("write_unlock", "l->lock"),),
+    assert [m[0] for m in C.compose_halves("mm_write_unlock", (("write_unlock", "l->lock"),),
                                      halves)] == ["_mm_write_lock+mm_write_unlock"]
     # A function with a balanced path is no half; an inlined helper is covered by callers.
     mixed = [_fp("f", (("read_lock", "x"),), (("read_lock", "x"), ("read_unlock", "x")))]
-    assert C._halves(mixed, mixed, set()) == {}
-    assert C._halves(before, after, {"_mm_read_lock"}).keys() == set(halves) - {"_mm_read_lock"}
+    assert C.helper_halves(mixed, mixed, set()) == {}
+    inlined = C.helper_halves(before, after, {"_mm_read_lock"})
+    assert inlined.keys() == set(halves) - {"_mm_read_lock"}
 
 
 P2M_PARENT = Path("/work/trees/p2m-parent")

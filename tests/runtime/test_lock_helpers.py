@@ -176,15 +176,15 @@ D_OFF = (("write_unlock", "d->lock"),)
 def test_a_helper_of_two_objects_is_composed_with_what_undoes_it() -> None:
     before = [_fp("caps_double_lock", CUR_D, D_CUR, D),
               _fp("caps_double_unlock", BOTH_OFF, D_OFF)]
-    halves = C._halves(before, _percpu(before), set())
+    halves = C.helper_halves(before, _percpu(before), set())
     assert set(halves) == {"caps_double_lock", "caps_double_unlock"}
-    made = C._compose("caps_double_lock", D_CUR, halves)
+    made = C.compose_halves("caps_double_lock", D_CUR, halves)
     # Only the release of both objects, each in the mode it was taken in.
     assert [(name, b) for name, b, _ in made] == [
         ("caps_double_lock+caps_double_unlock", D_CUR + BOTH_OFF)]
     assert made[0][2] == tuple(("percpu_" + k, key) for k, key in D_CUR + BOTH_OFF)
-    assert [b for _, b, _ in C._compose("caps_double_lock", D, halves)] == [D + D_OFF]
-    assert [b for _, b, _ in C._compose("caps_double_unlock", D_OFF, halves)] == [D + D_OFF]
+    assert [b for _, b, _ in C.compose_halves("caps_double_lock", D, halves)] == [D + D_OFF]
+    assert [b for _, b, _ in C.compose_halves("caps_double_unlock", D_OFF, halves)] == [D + D_OFF]
 
 
 def test_what_undoes_a_take_is_decided_by_mode_count_and_object() -> None:

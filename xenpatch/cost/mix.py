@@ -91,7 +91,7 @@ def tree_mix(tree: Path, rule_path: Path | str, weights: dict[str, float] | None
     lock model from its headers unless ``model`` is given."""
     from xenpatch.rewrite.run import NOT_MODELLED, TreeError, refusal, refused_sites, run_rule
     from xenpatch.rules import RuleError, find_rule
-    from xenpatch.runtime.cprograms import conversion_programs
+    from xenpatch.runtime.conversion import conversion_programs
     from xenpatch.runtime.era import EraError, detect
 
     try:

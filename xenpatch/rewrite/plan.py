@@ -188,21 +188,13 @@ def _field_edit(rule: ConversionRule, index: TypeIndex, raw_of: RawOf, plan: Pla
                                            f"no definition of '{rule.struct_type}' in the tree"))
         return None
     with_field = [d for d in defs if rule.lock.field in d.fields]
-    if not with_field:
-        where = ", ".join(f"{d.path}:{_line(raw_of(d.path), d.start)}" for d in defs)
-        plan.diagnostics.append(Diagnostic(
-            rule.path, rule.line("lock.field"), "error",
-            f"no definition of '{rule.struct_type}' has a field '{rule.lock.field}' "
-            f"(looked in {where})",
-        ))
-        return None
     if len(with_field) != 1:
         where = ", ".join(f"{d.path}:{_line(raw_of(d.path), d.start)}" for d in defs)
-        plan.diagnostics.append(Diagnostic(
-            rule.path, rule.line("lock.field"), "error",
-            f"'{rule.struct_type}' has {len(with_field)} definitions with a field "
-            f"'{rule.lock.field}' ({where}); expected one{_per_arch_hint(with_field)}",
-        ))
+        what = (f"no definition of '{rule.struct_type}' has a field '{rule.lock.field}' "
+                f"(looked in {where})" if not with_field else
+                f"'{rule.struct_type}' has {len(with_field)} definitions with a field "
+                f"'{rule.lock.field}' ({where}); expected one{_per_arch_hint(with_field)}")
+        plan.diagnostics.append(Diagnostic(rule.path, rule.line("lock.field"), "error", what))
         return None
     sd = with_field[0]
     fd = sd.fields[rule.lock.field]

@@ -12,6 +12,9 @@
 * ``era``       -- which lock model a tree needs, from its rwlock.h/spinlock.h
 * ``irqctx``    -- which functions a tree runs in interrupt context
 * ``difftest``  -- before/after comparison of converted functions (labels
-  new / preexisting / fixed / masked; coverage in ``cprograms``)
+  new / preexisting / fixed / masked; coverage in ``conversion``)
+* ``cprograms`` -- one C function's lock programs, path by path
+* ``conversion`` -- which functions a conversion touches, their programs
+  before and after, paired
 * ``cli``       -- the ``explore`` subcommand
 """

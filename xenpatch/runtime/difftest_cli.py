@@ -58,7 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def run(args: argparse.Namespace) -> int:
     from xenpatch.rewrite.run import NOT_MODELLED, TreeError, refusal, refused_sites, run_rule
     from xenpatch.rules import RuleError, find_rule
-    from xenpatch.runtime.cprograms import conversion_programs
+    from xenpatch.runtime.conversion import conversion_programs
     from xenpatch.runtime.difftest import (
         Divergence,
         concrete,
