@@ -74,3 +74,12 @@ def test_rwlock_check_lock_sets_the_fast_path_latch(tmp_path: Path) -> None:
     era = detect(tree(tmp_path / "b", spin, rw + "    check_lock(&lock->lock.debug, true);\n"))
     assert (era.lock_model, era.rw_irq_latch) == ("q417", True)
     assert era.evidence.endswith(", check_lock()")
+
+
+def test_a_recorded_spinlock_holder_sets_the_owner_check(tmp_path: Path) -> None:
+    # 4.13 put the holder's CPU into union lock_debug (cpu:SPINLOCK_CPU_BITS).
+    spin = SPIN_BITS.format(bits=12)
+    assert detect(tree(tmp_path / "a", spin, RW_BYTE)).spin_owner_check is False
+    debug = spin + "union lock_debug { struct { uint16_t cpu:SPINLOCK_CPU_BITS; }; };\n"
+    era = detect(tree(tmp_path / "b", debug, RW_BYTE))
+    assert (era.lock_model, era.spin_owner_check) == ("q47", True)

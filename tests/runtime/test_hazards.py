@@ -258,3 +258,16 @@ def test_h14_percpu_fast_path_latches_from_4_15() -> None:
     assert run(plain, "q417", "debug")[1].kinds() == {"bug"}
     res = explore(Machine(parse_program_text(plain), Config("q417", "debug", rw_irq_latch=False)))
     assert res.ok
+
+
+def test_a_spinlock_released_by_another_cpu_by_era() -> None:
+    # Debug builds record the holder from 4.13 (got_lock()/rel_lock(): an
+    # ASSERT at the release), a BUG_ON from 4.14; before 4.13 nothing checks.
+    text = "cpu0: spin_lock(S) cs\ncpu1: spin_unlock(S)\n"
+    kinds = {era: run(text, era, "debug")[1].kinds() for era in ("rw16", "q47", "q417", "qrw")}
+    assert kinds["q417"] == kinds["qrw"] == {"bug"}
+    assert not kinds["rw16"] & {"bug", "assert"} and not kinds["q47"] & {"bug", "assert"}
+    res = explore(Machine(parse_program_text(text), Config("q47", "debug",
+                                                           spin_owner_check=True)))
+    assert res.kinds() == {"assert"}
+    assert all("smp_processor_id" in h.message for h in res.hazards.values())

@@ -35,7 +35,7 @@ class Ctx:
     __slots__ = (
         "m", "mem", "over", "me", "preempt", "in_irq", "dbg", "accesses",
         "reads", "writes", "started", "on_start", "trace", "head", "queued", "debug",
-        "tracking", "rw_latch", "lay", "irq_off", "irq_saved",
+        "tracking", "rw_latch", "owner_check", "lay", "irq_off", "irq_saved",
     )
 
     def __init__(self, m: MachineView, mem: tuple[int, ...], cpu: Cpu, me: int,
@@ -58,6 +58,7 @@ class Ctx:
         self.head = m.cfg.head
         self.queued = m.cfg.queued
         self.rw_latch = m.cfg.rw_latch
+        self.owner_check = m.cfg.owner_check and m.cfg.debug
         self.debug = m.cfg.debug
         self.tracking = m.cfg.tracking
         self.lay = m.cfg.layout

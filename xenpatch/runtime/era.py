@@ -29,6 +29,7 @@ class Era:
     lock_tracking: bool
     evidence: str  # which header lines decided
     rw_irq_latch: bool = False  # rwlock.h calls check_lock() (4.15 on)
+    spin_owner_check: bool = False  # lock_debug records the holder (4.13 on)
 
     @property
     def description(self) -> str:
@@ -67,6 +68,7 @@ def detect(tree: Path) -> Era:
         raise EraError(f"{inc / 'spinlock.h'}: cannot read it to tell the lock era; "
                        "give --lock-model")
     tracking = re.search(r"\block_enter\s*\(", spin) is not None
+    owner = re.search(r"\bcpu\s*:\s*SPINLOCK_CPU_BITS", spin) is not None
     queued = queued_rwlock_text(rwlock)
     if not queued:
         if "RW_WRITE_FLAG" in (rwlock or "") + spin:
@@ -91,7 +93,7 @@ def detect(tree: Path) -> Era:
                                             lay.qr_bias) and (
                 cpu_bits is None or lay.no_cpu == (1 << int(cpu_bits.group(1))) - 1):
             return Era("q47", tracking, f"rwlock.h: _QW_LOCKED {byte['_QW_LOCKED']:#x}, "
-                       f"_QR_SHIFT {byte['_QR_SHIFT']}, no writer CPU", latch)
+                       f"_QR_SHIFT {byte['_QR_SHIFT']}, no writer CPU", latch, owner)
     for model in ("q417", "qrw"):
         lay = LAYOUTS[model]
         if shift is not None and lay.qw_waiting == 1 << shift and (
@@ -99,6 +101,6 @@ def detect(tree: Path) -> Era:
             bits = f", SPINLOCK_CPU_BITS {cpu_bits.group(1)}" if cpu_bits else ""
             latched = ", check_lock()" if latch else ""
             return Era(model, tracking,  # type: ignore[arg-type]
-                       f"rwlock.h: _QW_SHIFT {shift}{bits}{latched}", latch)
+                       f"rwlock.h: _QW_SHIFT {shift}{bits}{latched}", latch, owner)
     raise EraError(f"{inc / 'rwlock.h'}: a queued rwlock layout no model has "
                    f"(_QW_SHIFT {shift}); give --lock-model")

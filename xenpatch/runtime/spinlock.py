@@ -77,7 +77,7 @@ def spin_lock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
     ctx.fence("acquire barrier")
     if not ctx.head:
         ctx.preempt += 1
-    if ctx.head and ctx.debug:
+    if ctx.owner_check:
         ctx.fold_store(b + 4, ctx.me)  # got_lock
     if tracked:
         ctx.track_add(b)
@@ -86,8 +86,12 @@ def spin_lock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
 
 def spin_unlock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
     b, tracked = a
-    if ctx.head and ctx.debug:
-        ctx.bug_on(ctx.own(b + 4) != ctx.me, "spinlock released by another CPU")
+    if ctx.owner_check:
+        mine = ctx.own(b + 4) == ctx.me
+        if ctx.head:
+            ctx.bug_on(not mine, "spinlock released by another CPU")
+        else:  # 4.13's rel_lock(): an ASSERT
+            ctx.assert_(mine, "debug->cpu == smp_processor_id()")
         ctx.fold_store(b + 4, ctx.lay.no_cpu)
     ctx.fence("release barrier")
     # head := head+1 is a plain load+store by the owner; one step, since
@@ -118,7 +122,7 @@ def spin_trylock(ctx: Ctx, pc: int, a: tuple, loc: tuple, rv: Any) -> Res:
         return ret(False)  # no retry: trylock never spins
     if not ctx.head:
         ctx.preempt += 1
-    if ctx.head and ctx.debug:
+    if ctx.owner_check:
         ctx.fold_store(b + 4, ctx.me)
     ctx.track_add(b)
     return ret(True)

@@ -37,6 +37,10 @@ class Config:
     # rwlocks (e19bcb626f, 4.15); None: as the era has it (head).  4.14 has
     # the 2020 layout without it: Config("q417", rw_irq_latch=False).
     rw_irq_latch: bool | None = None
+    # Debug builds record a spinlock's holder and check it at the release
+    # (got_lock()/rel_lock(), 4.13 on: an ASSERT there, a BUG_ON from 4.14);
+    # None: as the era has it (head).
+    spin_owner_check: bool | None = None
 
     @property
     def queued(self) -> bool:
@@ -55,6 +59,10 @@ class Config:
         """Do rwlocks latch IRQ safety on every acquire, not only when they
         queue on their spinlock?"""
         return self.head if self.rw_irq_latch is None else self.rw_irq_latch
+
+    @property
+    def owner_check(self) -> bool:
+        return self.head if self.spin_owner_check is None else self.spin_owner_check
 
     @property
     def layout(self) -> Layout:
