@@ -3,9 +3,12 @@
 The rwlock of a tree is the 2016 counter (``RW_WRITE_FLAG``, no queued
 ``cnts``) or the queued rwlock: first with a writer byte and no writer CPU
 (``_QW_LOCKED 0xff``, ``_QR_SHIFT 8``: 4.7-4.13), then with a writer-CPU
-field 12 bits wide up to 4.18 and 14 bits from 4.19 (``_QW_SHIFT``).  Whether debug builds keep the
-per-CPU list of held locks is whether ``spinlock.h`` declares
-``lock_enter``.  Nothing here knows version numbers: the headers decide.
+field 12 bits wide up to 4.18 and 14 bits from 4.19 (``_QW_SHIFT``).
+Debug builds' checks are read apart: the per-CPU list of held locks is
+there when ``spinlock.h`` declares ``lock_enter``, an rwlock latches its IRQ
+safety at every acquire when ``rwlock.h`` calls ``check_lock()``, and a
+spinlock's release is checked against its holder when ``lock_debug`` has a
+``cpu`` field.  Nothing here knows version numbers: the headers decide.
 """
 
 from __future__ import annotations
