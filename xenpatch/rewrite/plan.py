@@ -226,14 +226,25 @@ def _field_edit(rule: ConversionRule, index: TypeIndex, raw_of: RawOf, plan: Pla
     return sd.path
 
 
+_ARCH_HEADER = re.compile(r"^xen/(?:arch/([^/]+)/|include/asm-([^/]+)/)")
+
+
 def _per_arch_hint(defs: list[StructDef]) -> str:
     # Each architecture's header defines its own struct p2m_domain: a build sees
-    # one, and a rule converts one, named by narrowing its paths.
-    arches = {d.path.split("/")[2] for d in defs if d.path.startswith("xen/arch/")}
-    if len(arches) < 2 or len(arches) != len(defs):
+    # one, and a rule converts one, named by narrowing its paths.  Trees before
+    # 4.18 keep those headers in xen/include/asm-ARCH, beside the common ones.
+    found = [m for d in defs if (m := _ARCH_HEADER.match(d.path))]
+    arches = {m.group(1) or m.group(2) for m in found}
+    if len(arches) < 2 or len(found) != len(defs):
         return ""
-    return (": one per architecture, so narrow the rule's paths to one, e.g. "
-            f'paths = ["xen/arch/{sorted(arches)[0]}", "xen/include", "xen/common"]')
+    arch = sorted(arches)[0]
+    if any(m.group(2) for m in found):
+        paths = ["xen/arch/" + arch, "xen/include/xen", "xen/include/public",
+                 "xen/include/asm-" + arch, "xen/common"]
+    else:
+        paths = ["xen/arch/" + arch, "xen/include", "xen/common"]
+    return (": one per architecture, so narrow the rule's paths to one, e.g. paths = ["
+            + ", ".join(f'"{q}"' for q in paths) + "]")
 
 
 def _line(raw: bytes, offset: int) -> int:
