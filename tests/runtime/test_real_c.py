@@ -224,9 +224,7 @@ def test_other_releases_real_c_outcomes_are_model_outcomes(
     if tree is None or case is None:
         pytest.skip("XENPATCH_LOCK_TREES lists no other Xen tree to compare the models on")
     era = detect(tree)
-    cfg = Config(era.lock_model, case.build, record_order=True,  # type: ignore[arg-type]
-                 lock_tracking=era.lock_tracking, rw_irq_latch=era.rw_irq_latch,
-                 spin_owner_check=era.spin_owner_check)
+    cfg = era.config(case.build, record_order=True)  # type: ignore[arg-type]
     check_against_model(case, cfg, harness_for(tree, case.build == "debug"))
 
 

@@ -18,7 +18,14 @@ def queued_rwlock_text(rwlock_h: str | None) -> bool:
     return rwlock_h is not None and "cnts" in rwlock_h and "_QW_" in rwlock_h
 
 
-def _read(path: Path) -> str | None:
+def counter_rwlock_text(header: str | None) -> bool:
+    """Does this header (spinlock.h before 4.7, rwlock.h) define the
+    RW_WRITE_FLAG counter rwlock?"""
+    return header is not None and "RW_WRITE_FLAG" in header
+
+
+def read_header(path: Path) -> str | None:
+    """A header's text, None when it cannot be read."""
     try:
         return path.read_text(errors="replace")
     except OSError:
@@ -30,7 +37,7 @@ def tree_has_queued_rwlock(xen: Path | None) -> bool:
     include/xen/); False when there is none or it cannot be read."""
     if xen is None:
         return False
-    return queued_rwlock_text(_read(xen / "include" / "xen" / "rwlock.h"))
+    return queued_rwlock_text(read_header(xen / "include" / "xen" / "rwlock.h"))
 
 
 def tree_readers_wait_for_writers(xen: Path | None) -> bool:
@@ -42,4 +49,4 @@ def tree_readers_wait_for_writers(xen: Path | None) -> bool:
     if tree_has_queued_rwlock(xen):
         return True
     inc = xen / "include" / "xen"
-    return any("RW_WRITE_FLAG" in (_read(inc / h) or "") for h in ("spinlock.h", "rwlock.h"))
+    return any(counter_rwlock_text(read_header(inc / h)) for h in ("spinlock.h", "rwlock.h"))

@@ -224,9 +224,10 @@ class CheckObserver:
     oracle: PercpuOracle
     shape_of: object  # Callable[[str], tuple[str, str]]
     enabled: frozenset[str]
-    # The tree's rwlock_t is the queued one (analysis/rwera.py): a read of
-    # a plain rwlock this CPU already read-holds can deadlock (XL016).
-    queued_rw: bool = False
+    # The tree's rwlock_t makes a new reader wait for a waiting writer
+    # (analysis/rwera.py): a read of a plain rwlock this CPU already
+    # read-holds can deadlock (XL016).
+    readers_wait: bool = False
     findings: dict[tuple[str, int, str], RawFinding] = field(default_factory=dict)
     # The same finding by later states of the run (a few), for a witness
     # whose branches agree where the first one's do not (chosen()), and
@@ -320,7 +321,7 @@ class CheckObserver:
                     cur.mode == "read" and mode == "read"):
                 self.add("XL010", node, state, line, col, e.key, cur.site, o, via=e.via,
                          acq_line=cur.line)
-            elif self.queued_rw and e.kind == "rw" and cur.kind == "rw" and (
+            elif self.readers_wait and e.kind == "rw" and cur.kind == "rw" and (
                     cur.mode == "read" and mode == "read"):
                 self.add("XL016", node, state, line, col, e.key, cur.site, o,
                          acq_line=cur.line)

@@ -95,7 +95,7 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
         if not fa.is_quiet(f):
             fa.prepare(f)
     oracle = percpu_oracle(fa, config, rel) if not exports_only else PercpuOracle()
-    queued_rw = "XL016" in config.enabled and fa.headers.memo(
+    readers_wait = "XL016" in config.enabled and fa.headers.memo(
         ("readers-wait",), lambda: tree_readers_wait_for_writers(fa.headers.root))
     done: list[tuple[FunctionUnit, Result, list[RawFinding]]] = []
     held_calls: set[str] = set()
@@ -123,7 +123,7 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
             # too (put_page() reaching free_heap_pages()).
             export_lockless(fa, f, result.exports)
             continue
-        obs = CheckObserver(oracle, shape_fn(f.info), config.enabled, queued_rw) \
+        obs = CheckObserver(oracle, shape_fn(f.info), config.enabled, readers_wait) \
             if not exports_only else None
         res: Result | None
         if f.run_record is not None:
@@ -186,8 +186,8 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
     # while the takes they show are their callees', reported there.
     ways_in = irqentries.ways_in(fa, xrec, first) if xrec is not None else set()
     also |= ways_in
-    entries, in_context = irqentries.with_entry_states(fa, config, oracle, done, queued_rw, wanted,
-                                             in_ctx, refs_of, also)
+    entries, in_context = irqentries.with_entry_states(fa, config, oracle, done, readers_wait,
+                                                       wanted, in_ctx, refs_of, also)
     runs: dict[FunctionUnit, Result] | None = None
     if IRQ_CODES & config.enabled and not findings_only:
         # What this file's calls through struct fields agree on, for the

@@ -250,7 +250,7 @@ def entry_wants(fa: FileAnalysis, wanted: set[FunctionUnit], refs: fnptrs.FnRefs
 
 def with_entry_states(fa: FileAnalysis, config: LintConfig, oracle: PercpuOracle,
                       done: list[tuple[FunctionUnit, Result, list[RawFinding]]],
-                      queued_rw: bool, wanted: set[FunctionUnit],
+                      readers_wait: bool, wanted: set[FunctionUnit],
                       in_ctx: set[FunctionUnit],
                       refs_of: Callable[[], fnptrs.FnRefs],
                       also: set[FunctionUnit] | None = None) -> tuple[dict[str, str],
@@ -286,7 +286,7 @@ def with_entry_states(fa: FileAnalysis, config: LintConfig, oracle: PercpuOracle
         if f not in wanted or f.name not in entries or f.info is None:
             continue
         f.entry_irq = entries[f.name]
-        obs = CheckObserver(oracle, shape_fn(f.info), config.enabled, queued_rw)
+        obs = CheckObserver(oracle, shape_fn(f.info), config.enabled, readers_wait)
         res = run_engine(f, obs)
         if res is not None:
             done[i] = (f, res, obs.chosen(agreement(fa.src, f, res)))

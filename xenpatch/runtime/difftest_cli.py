@@ -110,12 +110,11 @@ def run(args: argparse.Namespace) -> int:
         except EraError as exc:
             print(f"xenpatch: {exc}", file=sys.stderr)
             return 2
-        model, tracking, latch = era.lock_model, era.lock_tracking, era.rw_irq_latch
-        owner: bool | None = era.spin_owner_check
-        how = f"{MODEL_NAMES[model]}, detected from {era.evidence}"
+        cfg = era.config(args.build)
+        how = f"{era.description}, detected from {era.evidence}"
     else:
-        model, tracking, latch, owner = args.lock_model, None, None, None
-        how = f"{MODEL_NAMES[model]}, --lock-model {model}"
+        cfg = Config(args.lock_model, args.build)
+        how = f"{MODEL_NAMES[args.lock_model]}, --lock-model {args.lock_model}"
     from xenpatch.runtime.irqctx import irq_handlers
 
     only = set(args.function) if args.function else None
@@ -125,8 +124,6 @@ def run(args: argparse.Namespace) -> int:
     irq_converted = sorted(irq & {c.function for c in progs.coverage})
     for problem in progs.problems:
         print(f"note: {problem}", file=sys.stderr)
-    cfg = Config(model, args.build, lock_tracking=tracking, rw_irq_latch=latch,
-                 spin_owner_check=owner)
     rep = difftest_report(
         progs.pairs, cpus=cpus, before=cfg, after=cfg,
         locks_before=[LockDecl(name, "rwlock") for name in progs.locks],

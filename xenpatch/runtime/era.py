@@ -17,9 +17,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from xenpatch.analysis.rwera import queued_rwlock_text
+from xenpatch.analysis.rwera import counter_rwlock_text, queued_rwlock_text, read_header
 from xenpatch.errors import XenpatchError
 from xenpatch.runtime.machine import LAYOUTS, MODEL_NAMES, LockModel
+from xenpatch.runtime.state import Build, Config
 
 
 class EraError(XenpatchError, ValueError):
@@ -33,6 +34,12 @@ class Era:
     evidence: str  # which header lines decided
     rw_irq_latch: bool = False  # rwlock.h calls check_lock() (4.15 on)
     spin_owner_check: bool = False  # lock_debug records the holder (4.13 on)
+
+    def config(self, build: Build = "release", record_order: bool = False) -> Config:
+        """The model's Config with the debug-build checks these headers have."""
+        return Config(self.lock_model, build, record_order=record_order,
+                      lock_tracking=self.lock_tracking, rw_irq_latch=self.rw_irq_latch,
+                      spin_owner_check=self.spin_owner_check)
 
     @property
     def description(self) -> str:
@@ -55,18 +62,11 @@ def _writer_byte(rwlock: str) -> dict[str, int] | None:
     return {n: int(m.group(1), 0) for n, m in got.items() if m is not None}
 
 
-def _read(path: Path) -> str | None:
-    try:
-        return path.read_text(errors="replace")
-    except OSError:
-        return None
-
-
 def detect(tree: Path) -> Era:
     """The lock model of the tree (the folder holding ``xen/``)."""
     inc = tree / "xen" / "include" / "xen"
-    rwlock = _read(inc / "rwlock.h")
-    spin = _read(inc / "spinlock.h")
+    rwlock = read_header(inc / "rwlock.h")
+    spin = read_header(inc / "spinlock.h")
     if spin is None:
         raise EraError(f"{inc / 'spinlock.h'}: cannot read it to tell the lock era; "
                        "give --lock-model")
@@ -74,8 +74,8 @@ def detect(tree: Path) -> Era:
     owner = re.search(r"\bcpu\s*:\s*SPINLOCK_CPU_BITS", spin) is not None
     queued = queued_rwlock_text(rwlock)
     if not queued:
-        if "RW_WRITE_FLAG" in (rwlock or "") + spin:
-            where = "rwlock.h" if rwlock and "RW_WRITE_FLAG" in rwlock else "spinlock.h"
+        if counter_rwlock_text(rwlock) or counter_rwlock_text(spin):
+            where = "rwlock.h" if counter_rwlock_text(rwlock) else "spinlock.h"
             return Era("rw16", tracking, f"{where}: RW_WRITE_FLAG counter rwlock")
         raise EraError(f"{inc}: neither a queued rwlock nor RW_WRITE_FLAG in rwlock.h/"
                        "spinlock.h; give --lock-model")

@@ -50,8 +50,7 @@ class Config:
     @property
     def head(self) -> bool:
         """The eras since 2020 (preempt counted first and by rwlocks, percpu
-        fast path counts preempt, debug spinlock owner check; rw_latch's
-        default)."""
+        fast path counts preempt; the default of rw_latch and owner_check)."""
         return self.lock_model in ("q417", "qrw")
 
     @property
