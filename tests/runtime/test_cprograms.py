@@ -315,3 +315,41 @@ def test_a_function_that_only_asserts_or_initialises_says_so(
         assert lines[fn].endswith(f"{fn}: no lock section to run (its converted sites "
                                   "initialise or test the lock)"), lines[fn]
     assert not [x for x in out.splitlines() if ": 0 paths found" in x]
+
+
+def test_difftest_of_a_converted_tree_compared_nothing(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # The fixture after its own conversion: no conversion left to compare,
+    # which is not a pass (rewrite says "nothing to do" and exits 0; here
+    # nothing was tested).
+    tree = Path(shutil.copytree(FIXTURE, tmp_path / "converted"))
+    result = run_rule(tree, load_rule(RULE))
+    for rel in result.changed:
+        (tree / rel).write_bytes(result.new[rel])
+    code = main(["difftest", "--rule", str(RULE), str(tree), "--lock-model", "rw16"])
+    err = capsys.readouterr().err
+    assert code == 3, err
+    assert "nothing to test" in err and "percpu_rwlock_t already" in err
+
+
+@pytest.mark.parametrize("option", ["--function", "--irq-context"])
+def test_difftest_name_the_conversion_does_not_change_is_refused(
+        capsys: pytest.CaptureFixture[str], option: str) -> None:
+    # A misspelt --function selected nothing and passed: "0 functions", exit 0.
+    code = main(["difftest", "--rule", str(RULE), str(FIXTURE), "--lock-model", "rw16",
+                 option, "gnttab_set_versoin"])
+    err = capsys.readouterr().err
+    assert code == 2
+    [line] = err.splitlines()
+    assert line.startswith(f"xenpatch: {option} gnttab_set_versoin: not a function the "
+                           "conversion changes")
+    assert "gnttab_set_version" not in line or "..." in line
+
+
+def test_difftest_with_no_lock_section_to_run_is_not_a_pass(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # grant_table_create() only initialises the lock: fully covered, nothing run.
+    code, out = _xp(capsys, "difftest", "--rule", str(RULE), str(FIXTURE), "--lock-model",
+                    "rw16", "--function", "grant_table_create", "--allow-incomplete")
+    assert code == 3
+    assert " 0 programs, 0 combinations" in out.splitlines()[0]

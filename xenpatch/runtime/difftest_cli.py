@@ -5,7 +5,9 @@ function's paths were run (hazards that exist on both sides are still
 printed), 1 a divergence (a hazard only before or only after; with
 ``--fail-on preexisting`` also one on both sides), 2 bad input, 3 incomplete:
 a converted function not fully covered or a combination cut short by
-``--max-states`` (``--allow-incomplete`` turns that into 0).
+``--max-states`` (``--allow-incomplete`` turns that into 0); also, whatever
+the options, a run that compared nothing: a tree with no conversion to make,
+or converted functions with no lock section to run.
 """
 
 from __future__ import annotations
@@ -95,8 +97,24 @@ def run(args: argparse.Namespace) -> int:
         print(f"xenpatch: {refused}", file=sys.stderr)
         return 1
     if result.plan.nothing_to_do:
-        print(f"{rule.name}: nothing to do: {result.plan.nothing_to_do}", file=sys.stderr)
-        return 0
+        # Unlike rewrite, where a converted tree is the goal reached, a
+        # difftest with no conversion compared nothing: not a pass.
+        print(f"xenpatch: {rule.name}: nothing to test: {result.plan.nothing_to_do}; "
+              "difftest compares a tree before the conversion with the conversion "
+              "(exit 3)", file=sys.stderr)
+        return 3
+    from xenpatch.runtime.conversion import MACRO
+
+    converted = sorted({s.function for s in result.plan.sites if s.function != MACRO})
+    for option, names in (("--function", args.function or ()), ("--irq-context",
+                                                                args.irq_context)):
+        unknown = sorted(set(names) - set(converted))
+        if unknown:
+            # A misspelt name would otherwise select nothing and pass.
+            listed = ", ".join(converted[:8]) + (", ..." if len(converted) > 8 else "")
+            print(f"xenpatch: {option} {unknown[0]}: not a function the conversion "
+                  f"changes ({len(converted)} do: {listed or 'none'})", file=sys.stderr)
+            return 2
     from xenpatch.runtime.difftest import Progress, difftest_report
     from xenpatch.runtime.era import EraError, detect
     from xenpatch.runtime.machine import MODEL_NAMES
@@ -162,6 +180,10 @@ def run(args: argparse.Namespace) -> int:
         print(format_divergence(concrete(dv, args.max_states)))
     for line in summarise_repeats(rest):
         print(line)
+    if not progs.pairs:
+        print(f"xenpatch: {rule.name}: nothing run: no converted function has a lock "
+              "section to run (exit 3)", file=sys.stderr)
+        return 3
     failing = [dv for dv in divergences
                if dv.status != "preexisting" or args.fail_on == "preexisting"]
     if failing:
