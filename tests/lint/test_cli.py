@@ -116,6 +116,10 @@ def test_api_lint_paths(tmp_path: Path, capsys) -> None:
     assert api.lint_paths([tmp_path]) == 1
     assert "[XL001]" in capsys.readouterr().out
     assert api.lint_paths([tmp_path / "missing.c"]) == 2
+    # A function it could not analyse: the CLI's exit 3, not a clean 0.
+    (tmp_path / "odd.c").write_text(CLEAN.replace("{", "{ int q = 1 @ 2;", 1))
+    assert api.lint_paths([tmp_path / "odd.c"]) == 3
+    assert main([str(tmp_path / "odd.c")]) == 3
 
 
 def test_not_utf8_is_linted(tmp_path: Path) -> None:

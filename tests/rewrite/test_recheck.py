@@ -169,3 +169,30 @@ def test_commit_is_refused_and_head_kept(capsys: pytest.CaptureFixture[str], tre
     assert code == 1 and "nothing written" in err
     assert _git(tree, "rev-parse", "HEAD") == head
     assert _git(tree, "status", "--porcelain") == ""
+
+
+
+def test_converted_code_the_lint_cannot_analyse_is_not_vouched_for(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tree: Path,
+        rule: str) -> None:
+    # Every function with a lock is past a state bound of 1: the check
+    # analyses none of them, so "adds no finding" would vouch for nothing.
+    from xenpatch.analysis import dataflow
+
+    monkeypatch.setattr(dataflow, "STATE_LIMIT", 1)
+    before = _snapshot(tree)
+    code, out, err = xp(capsys, "rewrite", "--json", "--rule", rule, str(tree))
+    report = json.loads(out)
+    assert code == 3 and report["added_findings"] == []
+    unchecked = {line.split("'")[1] for line in report["unchecked"]}
+    assert {"caps_get", "caps_set", "caps_double_read_lock"} <= unchecked, report["unchecked"]
+    assert all(": note: '" in line and "not analysed: too many lock states" in line
+               for line in report["unchecked"])
+    code, out, err = xp(capsys, "rewrite", "--rule", rule, "--in-place", str(tree))
+    assert code == 3, err
+    assert "of the converted code (listed above)" in err and "nothing written" in err
+    assert _snapshot(tree) == before
+    code, out, err = xp(capsys, "rewrite", "--rule", rule, "--in-place", "--allow-findings",
+                        str(tree))
+    assert code == 3 and "wrote " in err
+    assert b"caps_read_lock(b);" in (tree / "xen/common/caps.c").read_bytes()

@@ -50,7 +50,8 @@ def test_upstream_conversion_applies_and_matches_format_patch(upstream, tmp_path
     assert got_diff == want_diff  # index lines abbreviated to 10 as git does here
     # the real git am, on ef9dd43ddd in a temporary clone: result is eede22972f's tree
     lines: list[str] = []
-    assert check.check(upstream, built, report=lines.append, lint=False), lines
+    assert check.check(upstream, built, report=lines.append, lint=False) == check.Outcome.PASSED, \
+        lines
     assert any("tree equals HEAD" in line for line in lines)
 
 

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
     from xenpatch.lint.findings import FileResult, Finding
+    from xenpatch.lint.report import Row  # (path, function, line, why)
 
 
 def lint_paths(paths: list[Path], out: TextIO | None = None, jobs: int | None = None) -> int:
     """Lint files or directories, print findings as text; return the exit
-    code the CLI would (0 clean, 1 findings, 2 unreadable input).  Without
+    code the CLI would without --partial (0 clean, 1 findings, 2 unreadable
+    input, 3 no findings but some function not analysed).  Without
     the tree cache: the callers lint throwaway clones."""
     from xenpatch.lint import report
     from xenpatch.lint.inputs import UsageError, collect_files
@@ -31,20 +34,55 @@ def lint_paths(paths: list[Path], out: TextIO | None = None, jobs: int | None = 
             if r.error:
                 print(f"xenpatch lint: {r.error}", file=sys.stderr)
         return 2
-    return 1 if any(r.findings for r in results) else 0
+    if any(r.findings for r in results):
+        return 1
+    return 3 if report.gaps_of(results) else 0
 
 
-def lint_findings(paths: list[Path], root: Path) -> list[Finding]:
-    """The findings in ``paths`` (files), their paths relative to ``root``,
-    in report order; without the tree cache (callers lint throwaway clones)."""
+@dataclass(frozen=True)
+class Checked:
+    """What linting some files found, and what it could not cover: "no
+    finding" says nothing of a function not analysed for a reason that
+    leaves the run short (unparsed code, too many states) nor of a check a
+    bounded search left undecided (the lint's exit 3)."""
+
+    findings: list[Finding]
+    not_analysed: list[Row]
+    undecided: list[Row]
+
+    def gaps(self) -> list[str]:
+        """One line per gap, as the lint's ``-v`` lists them."""
+        from xenpatch.lint.report import place_of
+
+        return [f"{place_of(p, line)}: note: '{name}' not analysed: {why}"
+                for p, name, line, why in self.not_analysed] + \
+            [f"{place_of(p, line)}: note: in '{name}', {why}"
+             for p, name, line, why in self.undecided]
+
+    def gap_functions(self) -> set[tuple[str, str]]:
+        """(path, function) of every gap."""
+        return {(p, name) for p, name, _, _ in (*self.not_analysed, *self.undecided)}
+
+
+def lint_checked(paths: list[Path], root: Path) -> Checked:
+    """The findings in ``paths`` (files) and the gaps in their coverage,
+    paths relative to ``root``, in report order; without the tree cache
+    (callers lint throwaway clones)."""
     from dataclasses import replace
 
+    from xenpatch.lint.findings import is_gap
     from xenpatch.lint.inputs import collect_files
-    from xenpatch.lint.report import findings_of
+    from xenpatch.lint.report import findings_of, not_analysed, undecided_of
     from xenpatch.lint.run import lint_files
 
     results = lint_files(collect_files(paths), None, tree=False)
-    return [replace(f, path=_relative(f.path, root)) for f in findings_of(results)]
+
+    def rows(found: list[Row]) -> list[Row]:
+        return [(_relative(p, root), name, line, why) for p, name, line, why in found]
+
+    return Checked([replace(f, path=_relative(f.path, root)) for f in findings_of(results)],
+                   rows([x for x in not_analysed(results) if is_gap(x[3])]),
+                   rows(undecided_of(results)))
 
 
 def new_findings_of(before: Iterable[Finding], after: Iterable[Finding],

@@ -54,7 +54,7 @@ def undecided_of(results: Iterable[FileResult]) -> list[Row]:
     return _rows(results, lambda r: r.undecided)
 
 
-def _at(path: str, line: int) -> str:
+def place_of(path: str, line: int) -> str:
     """gcc's place of a note: ``path:line``, or the file alone for one about
     the file as a whole (line 0: a name called somewhere in it), as gcc
     writes ``file: note:`` (an editor's jump to line 0 goes nowhere)."""
@@ -78,10 +78,10 @@ def write_text(results: list[FileResult], out: TextIO, err: TextIO, verbose: boo
         # Paths not followed past an effect nobody can state (issue 9, item
         # 3), then the questions a bounded search left open.
         for path, name, line, why in [*unknown, *undecided]:
-            err.write(f"{_at(path, line)}: note: in '{name}', {why}\n")
+            err.write(f"{place_of(path, line)}: note: in '{name}', {why}\n")
         # What the searches of the tree for other files' takes looked at.
         for path, name, line, why in _rows(results, lambda r: r.searched):
-            err.write(f"{_at(path, line)}: note: in '{name}', {why}\n")
+            err.write(f"{place_of(path, line)}: note: in '{name}', {why}\n")
     if unknown:
         # Said without -v too, as the functions not analysed are: a path
         # not followed is coverage the run does not have.
@@ -95,7 +95,7 @@ def write_text(results: list[FileResult], out: TextIO, err: TextIO, verbose: boo
     if skipped:
         if verbose:
             for path, name, line, why in skipped:
-                err.write(f"{_at(path, line)}: note: '{name}' not analysed: {why}\n")
+                err.write(f"{place_of(path, line)}: note: '{name}' not analysed: {why}\n")
         gaps = len(gaps_of(results))
         err.write(
             f"xenpatch lint: {len(skipped)} function(s) not analysed"

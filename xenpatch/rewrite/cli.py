@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from xenpatch.paths import tree_arg
 
 if TYPE_CHECKING:
-    from xenpatch.lint.findings import Finding
+    from xenpatch.rewrite.recheck import Recheck
     from xenpatch.rewrite.run import Result
 
 
@@ -45,7 +45,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="accepted for compatibility: refusing a partial plan is the default")
     p.add_argument("--allow-findings", action="store_true",
                    help="write or commit a conversion that adds lock-discipline findings "
-                   "to the files it changes (listed; exit 1); by default such a "
+                   "to the files it changes (listed; exit 1), or whose converted code "
+                   "the lint could not analyse (listed; exit 3); by default such a "
                    "conversion is printed but not written")
     p.add_argument("--no-check", action="store_true",
                    help="do not lint the converted files for the findings the "
@@ -54,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _report(result: Result, rule_path: str, status: str,
-            added: list[Finding] | None) -> dict[str, object]:
+            checked: Recheck | None) -> dict[str, object]:
     return {
         "rule": rule_path,
         "status": status,
@@ -69,9 +70,10 @@ def _report(result: Result, rule_path: str, status: str,
         "nothing_to_do": result.plan.nothing_to_do,
         "changed_files": result.changed,
         # None: not checked (--no-check, or nothing was converted).
-        "added_findings": None if added is None else [
+        "added_findings": None if checked is None else [
             {"path": f.path, "line": f.line, "col": f.col, "check": f.check,
-             "message": f.message, "function": f.function} for f in added],
+             "message": f.message, "function": f.function} for f in checked.added],
+        "unchecked": None if checked is None else checked.unchecked,
     }
 
 
@@ -94,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
     # and exit 2 through xenpatch.cli's handler; --json still answers.
     if args.list_rules:
         return _list_rules()
+    from xenpatch.rewrite.recheck import Recheck
     from xenpatch.rewrite.run import TreeError, run_rule
     from xenpatch.rules import RuleError, find_rule
 
@@ -126,21 +129,21 @@ def run(args: argparse.Namespace) -> int:
     for rule in rules:
         try:
             if args.commit:
-                result, added = _run_on_head(root, rule, args)
+                result, checked = _run_on_head(root, rule, args)
             else:
                 result = run_rule(root, rule, jobs=args.jobs)
-                added = _added(root, result, args)
+                checked = _checked_by_lint(root, result, args)
         except TreeError as exc:
             print(f"xenpatch: {exc}", file=sys.stderr)
             if args.json:
                 _json_refusal(str(exc), rule.path)
             return 2
-        code, done = _apply(args, rule, result, root, added or [])
+        code, done = _apply(args, rule, result, root, checked or Recheck([], []))
         if args.json:
             reports.append(_report(result, rule.path, "nothing to do" if (
                 code == 0 and result.plan.nothing_to_do) else "done" if done else _STATUS[code],
-                added))
-        if code == 2 or (code == 1 and not (done or args.allow_partial)):
+                checked))
+        if code == 2 or (code in (1, 3) and not (done or args.allow_partial)):
             status = code
             break
         status = max(status, code)
@@ -158,18 +161,20 @@ def _checked(result: Result, args: argparse.Namespace) -> bool:
                 or (plan.remaining and not args.allow_partial))
 
 
-def _added(root: Path, result: Result, args: argparse.Namespace) -> list[Finding] | None:
-    """The lint's findings the conversion adds to the files it changes
-    (rewrite/recheck.py), or None when they are not looked for."""
+def _checked_by_lint(root: Path, result: Result, args: argparse.Namespace,
+                     ) -> Recheck | None:
+    """The lint's findings the conversion adds to the files it changes and
+    the converted functions it could not analyse (rewrite/recheck.py), or
+    None when they are not looked for."""
     if not _checked(result, args):
         return None
-    from xenpatch.rewrite.recheck import added_findings
+    from xenpatch.rewrite.recheck import recheck
 
-    return added_findings(root, result)
+    return recheck(root, result)
 
 
 def _run_on_head(root: Path, rule, args: argparse.Namespace,
-                 ) -> tuple[Result, list[Finding] | None]:
+                 ) -> tuple[Result, Recheck | None]:
     """The conversion of HEAD's files under ``root``: what a commit may hold.
 
     When the work tree differs from HEAD there (the user's edits with
@@ -183,11 +188,11 @@ def _run_on_head(root: Path, rule, args: argparse.Namespace,
 
     if not git.differs_from_head(root):
         result = run_rule(root, rule, jobs=args.jobs)
-        return result, _added(root, result, args)
+        return result, _checked_by_lint(root, result, args)
     with tempfile.TemporaryDirectory(prefix="xenpatch-head-") as tmp:
         git.export_head(root, Path(tmp), (".c", ".h"))
         result = run_rule(Path(tmp), rule, jobs=args.jobs)
-        return result, _added(Path(tmp), result, args)
+        return result, _checked_by_lint(Path(tmp), result, args)
 
 
 def _commit(root: Path, rule, result: Result, new: dict[str, bytes],
@@ -204,7 +209,7 @@ def _commit(root: Path, rule, result: Result, new: dict[str, bytes],
                             branch=args.branch, force=args.force)
 
 
-_STATUS = {0: "done", 1: "refused", 2: "bad input"}
+_STATUS = {0: "done", 1: "refused", 2: "bad input", 3: "refused"}
 
 
 def _json_refusal(message: str, rule_path: str | None = None) -> None:
@@ -215,7 +220,7 @@ def _json_refusal(message: str, rule_path: str | None = None) -> None:
 
 
 def _apply(args: argparse.Namespace, rule, result: Result, root: Path,
-           added: list[Finding]) -> tuple[int, bool]:
+           checked: Recheck) -> tuple[int, bool]:
     """Print, write or commit one rule's result: its exit code, and whether
     the conversion was printed, written or committed (not refused)."""
     from xenpatch.rewrite.edits import write_atomically
@@ -242,6 +247,7 @@ def _apply(args: argparse.Namespace, rule, result: Result, root: Path,
         print(f"xenpatch: {refusal(rule, plan)}", file=sys.stderr)
         return 1, False
     writes = args.in_place or args.commit
+    added = checked.added
     if added:
         from xenpatch.lint.api import write_findings
 
@@ -254,7 +260,19 @@ def _apply(args: argparse.Namespace, rule, result: Result, root: Path,
                   "--allow-findings writes it as it is)", file=sys.stderr)
             return 1, False
         print(said, file=sys.stderr)
-    code = 1 if plan.remaining or added else 0
+    if checked.unchecked:
+        for line in checked.unchecked:
+            print(line, file=sys.stderr)
+        # No vacuous success: "adds no finding" would vouch for these.
+        said = (f"xenpatch: {rule.path}: the lint could not analyse "
+                f"{counted(len(checked.unchecked), 'place')} of the converted code (listed "
+                "above): what the conversion does to its lock discipline is not checked")
+        if writes and not args.allow_findings and not added:
+            print(f"{said}; nothing written (exit 3; --allow-findings writes it as it is)",
+                  file=sys.stderr)
+            return 3, False
+        print(said, file=sys.stderr)
+    code = 1 if plan.remaining or added else 3 if checked.unchecked else 0
     if not args.json and not writes:
         sys.stdout.write(result.diff())
     new = {p: result.new[p] for p in result.changed}

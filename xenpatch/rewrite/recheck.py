@@ -12,7 +12,7 @@ converted files need the converted headers: the field's new type, the
 wrappers), and the findings the conversion adds are compared as ``lint
 --since`` compares them (fingerprints, never lines).
 
-The lint runs without the tree's summaries (``lint_findings()``: no cache
+The lint runs without the tree's summaries (``lint_checked()``: no cache
 of the user's is read or written): a percpu read nested through another
 file's helper is not seen here; ``series --check`` and the lint itself,
 run on the converted tree, see what the tree's summaries add.
@@ -24,6 +24,7 @@ import contextlib
 import shutil
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,27 +33,45 @@ if TYPE_CHECKING:
     from xenpatch.rewrite.run import Result
 
 
-def added_findings(root: Path, result: Result) -> list[Finding]:
+@dataclass(frozen=True)
+class Recheck:
+    """The lint's findings a conversion adds, and where it could not look."""
+
+    added: list[Finding]
+    # One line per gap in the lint's coverage of the converted files after
+    # the conversion that is in a converted function or new with the
+    # conversion (a function no longer analysed): "adds no finding" says
+    # nothing of those.
+    unchecked: list[str]
+
+
+def recheck(root: Path, result: Result) -> Recheck:
     """The lint's findings in the C files ``result`` changes that the
-    conversion adds, paths relative to ``root``, in report order; [] when
-    the lint capability is not installed."""
+    conversion adds, paths relative to ``root``, in report order, and the
+    converted functions the lint could not analyse; nothing when the lint
+    capability is not installed."""
     try:
         from xenpatch.lint import api
     except ImportError:
-        return []
+        return Recheck([], [])
     files = [p for p in result.changed if p.endswith(".c")]
     if not files:
-        return []
+        return Recheck([], [])
     # Anything the lint prints goes to stderr: stdout carries the diff or
     # the JSON report.
     with contextlib.redirect_stdout(sys.stderr), \
             tempfile.TemporaryDirectory(prefix="xenpatch-recheck-") as tmp:
-        before = api.lint_findings([root / p for p in files], root)
+        before = api.lint_checked([root / p for p in files], root)
         after_root = Path(tmp)
         _converted_copy(root, after_root, result)
-        after = api.lint_findings([after_root / p for p in files], after_root)
+        after = api.lint_checked([after_root / p for p in files], after_root)
     texts = ({p: result.old[p] for p in files}, {p: result.new[p] for p in files})
-    return api.new_findings_of(before, after, texts)
+    converted = {(s.path, s.function) for s in result.plan.sites}
+    had = before.gap_functions()
+    mine = api.Checked(after.findings, *(
+        [g for g in rows if (g[0], g[1]) in converted or (g[0], g[1]) not in had]
+        for rows in (after.not_analysed, after.undecided)))
+    return Recheck(api.new_findings_of(before.findings, after.findings, texts), mine.gaps())
 
 
 # What a build leaves in a tree, which no lint reads (a built Xen holds
@@ -79,4 +98,4 @@ def _converted_copy(root: Path, dest: Path, result: Result) -> None:
         target.write_bytes(result.new[p])
 
 
-__all__ = ["added_findings"]
+__all__ = ["Recheck", "recheck"]

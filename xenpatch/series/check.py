@@ -20,6 +20,7 @@ apply.  At the end the clone's tree must be HEAD's tree, byte for byte.
 from __future__ import annotations
 
 import contextlib
+import enum
 import os
 import re
 import subprocess
@@ -35,6 +36,7 @@ from xenpatch.series.mail import split_message
 from xenpatch.series.series import Mail, Series
 
 if TYPE_CHECKING:
+    from xenpatch.lint.api import Checked
     from xenpatch.lint.findings import Finding
 
 Report = Callable[[str], None]
@@ -71,19 +73,19 @@ def placeholders(series: Series) -> list[str]:
 # lint findings
 
 
-def _lint_findings(root: Path, files: list[str]) -> list[Finding] | None:
-    """The lint's findings in those of ``files`` (relative to ``root``) that
-    exist, paths relative to ``root``; None when the lint capability is not
-    installed."""
+def _lint(root: Path, files: list[str]) -> Checked | None:
+    """The lint's findings and gaps in those of ``files`` (relative to
+    ``root``) that exist, paths relative to ``root``; None when the lint
+    capability is not installed."""
     try:
         from xenpatch.lint import api
     except ImportError:
         return None
     touched = [root / f for f in files if (root / f).is_file() and f.endswith((".c", ".h"))]
     if not touched:
-        return []
+        return api.Checked([], [], [])
     with contextlib.redirect_stdout(sys.stderr):
-        return api.lint_findings(touched, root)
+        return api.lint_checked(touched, root)
 
 
 def new_findings(before: list[Finding], after: list[Finding],
@@ -203,6 +205,16 @@ def failed_hunk(mail_text: str, git_output: str) -> list[str]:
 # the check
 
 
+class Outcome(enum.IntEnum):
+    """What a check found, as the command's exit status."""
+
+    PASSED = 0
+    FAILED = 1
+    # Nothing failed, but the lint could not analyse some function of the
+    # touched files: "no new finding" would claim code nobody checked.
+    INCOMPLETE = 3
+
+
 def check(
     repo_dir: str | os.PathLike[str],
     series: Series,
@@ -210,10 +222,13 @@ def check(
     build_cmd: str | None = None,
     lint: bool = True,
     report: Report = print,
-) -> bool:
-    """True when no placeholder is left and every patch applies as the same
-    commit, adds no lint finding and builds, and the result is HEAD."""
+) -> Outcome:
+    """PASSED when no placeholder is left and every patch applies as the
+    same commit, adds no lint finding and builds, the result is HEAD and
+    the lint covered the touched files whole; INCOMPLETE when all that
+    holds but for the lint's coverage (the gaps are reported); else FAILED."""
     ok = True
+    gaps = 0
     for line in placeholders(series):
         report(f"check: {line}")
         ok = False
@@ -232,7 +247,7 @@ def check(
             path = mails / patch.filename
             path.write_bytes(patch.text.encode("utf-8", "surrogateescape"))
             where = f"patch {number}/{total} ({patch.title})"
-            before = _lint_findings(clone, patch.files) if lint_on else None
+            before = _lint(clone, patch.files) if lint_on else None
             texts_before = _texts(clone, patch.files) if lint_on else {}
             if lint_on and before is None:
                 report("check: lint skipped (the lint capability is not installed)")
@@ -244,7 +259,7 @@ def check(
                 for line in failed_hunk(patch.text, output):
                     report(f"check:   {line}")
                 git.run_git(["am", "--abort"], cwd=clone, check=False)
-                return False
+                return Outcome.FAILED
             report(f"check: {where}: git am ok")
             original = by_sha.get(patch.commit or "")
             if original is not None:
@@ -253,8 +268,10 @@ def check(
                     report(f"check: {where}: {problem}")
                     ok = False
             if lint_on:
-                after = _lint_findings(clone, patch.files) or []
-                added = new_findings(before or [], after,
+                linted = _lint(clone, patch.files)
+                after = linted.findings if linted is not None else []
+                had = before.findings if before is not None else []
+                added = new_findings(had, after,
                                      (texts_before, _texts(clone, patch.files)),
                                      renames(patch.text))
                 for finding in added:
@@ -262,11 +279,19 @@ def check(
                 if added:
                     ok = False
                     report(f"check: {where}: lint: {len(added)} new finding(s); the touched "
-                           f"files had {len(before or [])} before the patch")
+                           f"files had {len(had)} before the patch")
                 else:
                     report(f"check: {where}: lint: no new finding ({len(after)} in the "
                            "touched files, as before)" if after else
                            f"check: {where}: lint: no finding")
+                missed = linted.gaps() if linted is not None else []
+                for line in missed:
+                    report(f"check: {where}: lint: {line}")
+                if missed:
+                    gaps += len(missed)
+                    report(f"check: {where}: lint: incomplete: {len(missed)} place(s) of the "
+                           "touched files not analysed (listed above): the patch's findings "
+                           "there are not known")
             if build_cmd:
                 # the command is the user's own shell line, run in the clone
                 proc = subprocess.run(build_cmd, shell=True, cwd=clone,  # noqa: S602
@@ -276,12 +301,14 @@ def check(
                     report(f"check: {where}: build failed (exit {proc.returncode})")
                     for line in tail:
                         report(f"check:   {line}")
-                    return False
+                    return Outcome.FAILED
                 report(f"check: {where}: build ok")
         got = git.tree_of(clone, "HEAD")
         want = git.tree_of(repo_dir, series.head)
         if got != want:
             report(f"check: the applied series gives tree {got[:12]}, HEAD has {want[:12]}")
-            return False
+            return Outcome.FAILED
         report(f"check: applied on {series.base[:12]}: tree equals HEAD ({want[:12]})")
-    return ok
+    if not ok:
+        return Outcome.FAILED
+    return Outcome.INCOMPLETE if gaps else Outcome.PASSED

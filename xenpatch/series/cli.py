@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT, EXIT_INCOMPLETE = 0, 1, 2, 3
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -46,6 +46,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--check", action="store_true",
                    help="git am the series onto BASE in a temporary clone, lint, build")
     p.add_argument("--build-cmd", metavar="CMD", help="with --check: build after each patch")
+    p.add_argument("--partial", action="store_true",
+                   help="with --check: write the series even when the lint could not "
+                   "analyse some function of the touched files (listed; otherwise exit 3)")
     p.add_argument("--trailers-from", metavar="MBOX", type=Path,
                    help="first add the review trailers of the replies in MBOX (an mbox "
                    "file or a maildir) to the commits, as `xenpatch trailers` does")
@@ -121,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     # Imported here so that other subcommands do not load pygit2.
     from xenpatch.errors import XenpatchError
     from xenpatch.series import series as series_mod
-    from xenpatch.series.check import check
+    from xenpatch.series.check import Outcome, check
     from xenpatch.series.errors import SeriesError
 
     if args.signature is None:
@@ -131,8 +134,9 @@ def run(args: argparse.Namespace) -> int:
         spec = args.range or _default_range(repo, args.name)
         if args.trailers_from is not None:
             spec = _trailers_first(repo, args.trailers_from, spec)
-        if args.build_cmd and not args.check:
-            raise SeriesError("--build-cmd", "only makes sense with --check")
+        for given, option in ((args.build_cmd, "--build-cmd"), (args.partial, "--partial")):
+            if given and not args.check:
+                raise SeriesError(option, "only makes sense with --check")
         opts = series_mod.Options(
             spec=spec, version=args.version, subject_prefix=args.subject_prefix,
             rfc=args.rfc, in_reply_to=args.in_reply_to, templates=args.templates,
@@ -145,10 +149,17 @@ def run(args: argparse.Namespace) -> int:
             print(f"xenpatch: warning: {warning}", file=sys.stderr)
         if built.range_diff is not None:
             print(built.range_diff, end="")
-        if args.check and not check(repo, built, build_cmd=args.build_cmd,
-                                    report=lambda line: print(line, file=sys.stderr)):
+        outcome = check(repo, built, build_cmd=args.build_cmd,
+                        report=lambda line: print(line, file=sys.stderr)) \
+            if args.check else Outcome.PASSED
+        if outcome == Outcome.FAILED:
             print("xenpatch: series: check failed; nothing written", file=sys.stderr)
             return EXIT_CHECK_FAILED
+        if outcome == Outcome.INCOMPLETE and not args.partial:
+            print("xenpatch: series: check incomplete: the lint could not analyse all of "
+                  "the touched files (listed above); nothing written (--partial writes it)",
+                  file=sys.stderr)
+            return EXIT_INCOMPLETE
         out = args.out if args.out.is_absolute() else (Path.cwd() / args.out)
         for path in series_mod.write(repo, built, out):
             print(path)
