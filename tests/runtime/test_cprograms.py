@@ -353,3 +353,49 @@ def test_difftest_with_no_lock_section_to_run_is_not_a_pass(
                     "rw16", "--function", "grant_table_create", "--allow-incomplete")
     assert code == 3
     assert " 0 programs, 0 combinations" in out.splitlines()[0]
+
+
+UNWALKABLE = """#include <xen/types.h>
+#include <xen/spinlock.h>
+#include <xen/caps.h>
+
+void caps_init(struct caps *c)
+{
+    rwlock_init(&c->lock);
+}
+
+void caps_set(struct caps *c, unsigned long v)
+{
+    write_lock(&c->lock);
+    c->bits = v;
+    write_unlock(&c->lock);
+}
+
+unsigned long caps_get(struct caps *c)
+{
+    unsigned long v;
+
+    read_lock(&c->lock);
+    v = c->bits;
+    if ( !v )
+        goto nowhere;
+    read_unlock(&c->lock);
+    return v;
+}
+"""
+
+
+def test_a_function_whose_paths_cannot_be_built_is_not_covered(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # caps_get()'s goto has no label: no control flow graph, so no paths.
+    # It was "fully covered" with "no lock section to run", and the run
+    # passed on caps_set()'s programs alone.
+    from capstree import caps_rule, caps_tree
+
+    tree = caps_tree(tmp_path, UNWALKABLE)
+    code, out = _xp(capsys, "difftest", "--rule", caps_rule(tmp_path), str(tree),
+                    "--lock-model", "qrw")
+    assert code == 3, out
+    assert "(2 of 3 fully covered)" in out.splitlines()[0]
+    assert ("incomplete: xen/common/caps.c: caps_get: 0 paths found, 0 run; not walked: "
+            "goto to undefined label 'nowhere'") in out.splitlines()

@@ -66,7 +66,7 @@ class Coverage:
 
     def describe(self) -> str:
         parts = [f"{self.found} paths found", f"{self.run} run"]
-        if not (self.found or self.via_callers or self.cut):
+        if not (self.found or self.via_callers or self.cut or self.problems):
             # Its converted sites only initialise or test the lock (an
             # ASSERT): fully covered, with nothing to run, which says so.
             parts = ["no lock section to run (its converted sites initialise or test the lock)"]
@@ -183,7 +183,7 @@ def conversion_programs(root: Path, rule, result, only: set[str] | None = None,
                 out.functions += 1
                 cov = Coverage(rel, b.function)
                 out.coverage.append(cov)
-                for p in b.problems + a.problems:
+                for p in dict.fromkeys(b.problems + a.problems):
                     out.problems.append(f"{rel}: {b.function}: {p}")
                 if b.long_cut:
                     cov.add_cut(LONG, b.long_cut)
@@ -191,6 +191,8 @@ def conversion_programs(root: Path, rule, result, only: set[str] | None = None,
                     cov.problems.append(f"path walk stopped at {MAX_STATES} states")
                 if "not found in the file" in b.problems:
                     cov.problems.append("not found in the file")
+                elif b.unwalked or a.unwalked:
+                    cov.problems.append(f"not walked: {b.unwalked or a.unwalked}")
                 by_shape = {shape(seq): seq for seq in a.sequences}
                 kept = 0
                 for seq in b.sequences:

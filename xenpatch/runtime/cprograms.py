@@ -63,6 +63,9 @@ class FunctionPrograms:
     # walk's state bound cut it short.
     long_cut: int = 0
     truncated: bool = False
+    # Why the function's control flow could not be built (a goto to no
+    # label, a break outside a loop): its paths are unknown, none is walked.
+    unwalked: str | None = None
 
 
 def _op_kind(e: Effect, percpu: bool) -> str | None:
@@ -508,6 +511,11 @@ def function_programs(fa: FileAnalysis, names: Iterable[str], keep: Keep, percpu
             fa.prepare(f)
             if f.skip:
                 fp.problems.append(f.skip)
+            if f.cfg is None or not f.cfg.complete:
+                # Paths of a partial graph are not the function's paths.
+                fp.unwalked = f.skip or "incomplete parse"
+                out.append(fp)
+                continue
             before = walker.long_cut
             paths = walker.paths(f, depth)
             fp.long_cut = walker.long_cut - before

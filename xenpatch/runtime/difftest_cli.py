@@ -181,8 +181,8 @@ def run(args: argparse.Namespace) -> int:
     for line in summarise_repeats(rest):
         print(line)
     if not progs.pairs:
-        print(f"xenpatch: {rule.name}: nothing run: no converted function has a lock "
-              "section to run (exit 3)", file=sys.stderr)
+        print(f"xenpatch: {rule.name}: nothing run: no program to run came of the "
+              "converted functions (exit 3)", file=sys.stderr)
         return 3
     failing = [dv for dv in divergences
                if dv.status != "preexisting" or args.fail_on == "preexisting"]
