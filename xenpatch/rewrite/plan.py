@@ -358,8 +358,18 @@ def build_plan(rule: ConversionRule, scans: list[FileScan], index: TypeIndex,
         _called_names_exist(rule, text, needed, plan)
     if header is not None:
         _header_edits(rule, index, header, by_path, raw_of, plan)
-    _define_edit(rule, index, init_files, by_path, raw_of, plan)
+    if header is None or not _file_local(rule, header):
+        _define_edit(rule, index, init_files, by_path, raw_of, plan)
     return plan
+
+
+def _file_local(rule: ConversionRule, defined_in: str) -> bool:
+    """Is the struct defined in a .c file, its owner placed by default?
+    Only that file sees the lock, so the owner is defined there once,
+    static, before the wrappers (as 0581b81c2a left grant_table.c):
+    no DECLARE for other files."""
+    return defined_in.endswith(".c") and not rule.placement.declare_in and \
+        rule.placement.define_in in ("", defined_in)
 
 
 def _clashes(rule: ConversionRule, text: TreeText, plan: Plan) -> None:
@@ -469,9 +479,45 @@ def _under(conditions: tuple[str, ...], text: str, nl: str) -> str:
 def _header_edits(rule: ConversionRule, index: TypeIndex, header: str,
                   by_path: dict[str, FileScan], raw_of: RawOf, plan: Plan) -> None:
     sd, fd = _target_field(rule, index)
+    raw = raw_of(header)
+    nl = _newline_of(raw)
+    line_end = raw.find(b"\n", sd.statement_end)
+    after_struct = len(raw) if line_end == -1 else line_end + 1
+    owner = ""
+    if _file_local(rule, header):
+        owner = _under(fd.conditions,
+                       f"static DEFINE_PERCPU_RWLOCK_GLOBAL({rule.lock.owner});\n", "\n")
+        if rule.wrappers.mode != "functions":
+            plan.add(header, Edit(after_struct, after_struct,
+                                  ("\n" + owner).replace("\n", nl).encode(), "define"))
+            return
+    else:
+        _declare_edit(rule, fd, header, sd.leading_comment_start, by_path, raw_of, plan)
+    if rule.wrappers.mode != "functions":
+        return
+    from xenpatch.rewrite.render import render  # jinja2: only when needed
+
+    text = render(
+        rule.wrappers.template,
+        wrappers=[{"name": getattr(rule.wrappers, op), "percpu_api": api}
+                  for op, api in _PERCPU_API.items()],
+        struct=rule.lock.struct,
+        param=rule.wrappers.param,
+        owner=rule.lock.owner,
+        field=rule.lock.field,
+    ).rstrip("\n") + "\n"
+    block = "\n" + (owner + "\n" if owner else "") + _under(fd.conditions, text, "\n")
+    plan.add(header, Edit(after_struct, after_struct, block.replace("\n", nl).encode(),
+                          "wrappers"))
+
+
+def _declare_edit(rule: ConversionRule, fd: FieldDecl, header: str, before_struct: int,
+                  by_path: dict[str, FileScan], raw_of: RawOf, plan: Plan) -> None:
+    """The owner's DECLARE: before the struct in its header, or where the
+    rule places it."""
     declare_in = rule.placement.declare_in or header
     if declare_in == header:
-        at: int | None = sd.leading_comment_start
+        at: int | None = before_struct
     else:
         scan = by_path.get(declare_in)
         at = scan.define_anchor if scan is not None else None
@@ -486,25 +532,6 @@ def _header_edits(rule: ConversionRule, index: TypeIndex, header: str,
         decl = _under(fd.conditions, f"DECLARE_PERCPU_RWLOCK_GLOBAL({rule.lock.owner});{nl}",
                       nl) + nl
         plan.add(declare_in, Edit(at, at, decl.encode(), "declare"))
-    if rule.wrappers.mode != "functions":
-        return
-    from xenpatch.rewrite.render import render  # jinja2: only when needed
-
-    raw = raw_of(header)
-    nl = _newline_of(raw)
-    text = render(
-        rule.wrappers.template,
-        wrappers=[{"name": getattr(rule.wrappers, op), "percpu_api": api}
-                  for op, api in _PERCPU_API.items()],
-        struct=rule.lock.struct,
-        param=rule.wrappers.param,
-        owner=rule.lock.owner,
-        field=rule.lock.field,
-    ).rstrip("\n") + "\n"
-    line_end = raw.find(b"\n", sd.statement_end)
-    at = len(raw) if line_end == -1 else line_end + 1
-    block = "\n" + _under(fd.conditions, text, "\n")
-    plan.add(header, Edit(at, at, block.replace("\n", nl).encode(), "wrappers"))
 
 
 def _define_edit(rule: ConversionRule, index: TypeIndex, init_files: list[str],
