@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -103,3 +104,24 @@ def test_toml_syntax_error_names_file(tmp_path: Path) -> None:
     path.write_text("name = \n")
     with pytest.raises(RuleError, match=str(path)):
         load_rule(path)
+
+
+@pytest.mark.parametrize(("old", "new", "where", "char"), [
+    # The subject becomes the commit's and the mail's Subject: header.
+    ('subject = "', 'subject = "x\\u001b[31m', "commit.subject", "U+001B"),
+    ('subject = "', 'subject = "two\\nlines ', "commit.subject", "U+000A"),
+    ('name = "', 'name = "g\\u0007', "name", "U+0007"),
+    ('body = """', 'body = """bell \\u0007', "commit.body", "U+0007"),
+])
+def test_control_characters_in_values_are_refused(tmp_path: Path, old: str, new: str,
+                                                  where: str, char: str) -> None:
+    path = _edited(tmp_path, old, new)
+    with pytest.raises(RuleError) as err:
+        load_rule(path)
+    assert re.fullmatch(rf"{re.escape(str(path))}:\d+: {re.escape(where)}: control character "
+                        rf"{re.escape(char)} in the value.*", str(err.value)), str(err.value)
+
+
+def test_newlines_and_tabs_of_a_multiline_value_are_text(tmp_path: Path) -> None:
+    path = _edited(tmp_path, 'body = """', 'body = """\tindented\n\n')
+    assert "\tindented" in load_rule(path).commit.body

@@ -169,6 +169,19 @@ _IDENT_KEYS = {
 }
 
 
+# Values written over several lines: their newlines and tabs are text.
+_MULTILINE_KEYS = {(None, "description"), ("commit", "body")}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _control_in(value: str, multiline: bool) -> str | None:
+    """The first control character of ``value`` that it may not hold."""
+    for m in _CONTROL.finditer(value):
+        if not (multiline and m.group(0) in "\n\t\r"):
+            return m.group(0)
+    return None
+
+
 def _key_lines(text: str) -> tuple[tuple[str, int], ...]:
     """("table.key", line) of every key written as ``key = ...`` under ``[table]``."""
     found: list[tuple[str, int]] = []
@@ -223,6 +236,15 @@ def _check(data: dict[str, Any], schema: dict[str, Any], text: str, path: str,
         expected = spec[0]
         if not isinstance(value, expected):
             raise fail(key, f"must be a {expected.__name__}, not {type(value).__name__}")
+        for text_value in (value if isinstance(value, list) else [value]):
+            bad = _control_in(text_value, (table, key) in _MULTILINE_KEYS) \
+                if isinstance(text_value, str) else None
+            if bad is not None:
+                # A commit's subject becomes a mail header and every value
+                # may reach a terminal: plain text only.
+                raise fail(key, f"control character U+{ord(bad):04X} in the value"
+                           + ("" if (table, key) in _MULTILINE_KEYS else
+                              " (a one-line value)"))
         if table == "calls" and key in CALL_KEYS:
             why = _UNSUPPORTED.get((key, value))
             if why:
