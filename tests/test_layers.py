@@ -6,6 +6,7 @@
     analysis                           the general C analysis of lock use
     c                                  C source: parsing, masking, CFG, types
     rules  paths  templating  cachefiles   data and helpers every layer may use
+    plaintext
     methodcode
 
 Arrows only point down; within a package any import is allowed, but no
@@ -31,6 +32,8 @@ PKG = Path(__file__).resolve().parent.parent / "xenpatch"
 
 BASE = {"xenpatch", "xenpatch.graphs", "xenpatch.rules", "xenpatch.paths",
         "xenpatch.templating", "xenpatch.errors", "xenpatch.cachefiles",
+        # what plain text (a header's value, a rule's) may hold
+        "xenpatch.plaintext",
         # dataclasses' generated methods, compiled once: the package's
         # __init__ installs it before any module makes a class.
         "xenpatch.methodcode"}

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from xenpatch.errors import XenpatchError
+from xenpatch.plaintext import control_char
 
 
 class RuleError(XenpatchError):
@@ -169,17 +170,8 @@ _IDENT_KEYS = {
 }
 
 
-# Values written over several lines: their newlines and tabs are text.
+# Values written over several lines: their newlines are text.
 _MULTILINE_KEYS = {(None, "description"), ("commit", "body")}
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def _control_in(value: str, multiline: bool) -> str | None:
-    """The first control character of ``value`` that it may not hold."""
-    for m in _CONTROL.finditer(value):
-        if not (multiline and m.group(0) in "\n\t\r"):
-            return m.group(0)
-    return None
 
 
 def _key_lines(text: str) -> tuple[tuple[str, int], ...]:
@@ -237,7 +229,7 @@ def _check(data: dict[str, Any], schema: dict[str, Any], text: str, path: str,
         if not isinstance(value, expected):
             raise fail(key, f"must be a {expected.__name__}, not {type(value).__name__}")
         for text_value in (value if isinstance(value, list) else [value]):
-            bad = _control_in(text_value, (table, key) in _MULTILINE_KEYS) \
+            bad = control_char(text_value, (table, key) in _MULTILINE_KEYS) \
                 if isinstance(text_value, str) else None
             if bad is not None:
                 # A commit's subject becomes a mail header and every value

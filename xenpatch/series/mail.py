@@ -21,6 +21,7 @@ from typing import Any
 import jinja2
 
 from xenpatch import paths, templating
+from xenpatch.plaintext import control_char
 from xenpatch.series.errors import SeriesError
 
 # through the package's data: a wheel install has no checkout around it
@@ -33,19 +34,14 @@ ENCODED_WIDTH = 76  # rfc2047
 # --------------------------------------------------------------------------
 # header values
 
-# C0 controls but TAB (CR and LF above all: a newline in a value would start
-# a header of its own, a Bcc: say), DEL, C1 controls and the Unicode line
-# and paragraph separators, which some mail software also breaks lines at.
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
-
-
 def check_header_value(what: str, value: str) -> str:
-    """``value`` if it can go into a header as it is; SeriesError naming
-    ``what`` (the option or the source of the value) otherwise."""
-    m = _CONTROL.search(value)
-    if m:
+    """``value`` if it can go into a header as it is (xenpatch/plaintext.py);
+    SeriesError naming ``what`` (the option or the source of the value)
+    otherwise."""
+    bad = control_char(value)
+    if bad is not None:
         raise SeriesError(what, f"{value[:40]!r} contains the control character "
-                          f"U+{ord(m.group()):04X}; a header value must be one plain line")
+                          f"U+{ord(bad):04X}; a header value must be one plain line")
     return value
 
 
