@@ -27,14 +27,14 @@ void caps_init(struct caps *c)
     rwlock_init(&c->lock);
 }
 
-unsigned long caps_get(struct caps *c)
+bool caps_test(struct caps *c, unsigned int bit)
 {
-    unsigned long v;
+    bool set;
 
     read_lock(&c->lock);
-    v = c->bits;
+    set = c->bits & (1UL << bit);
     read_unlock(&c->lock);
-    return v;
+    return set;
 }
 """
 
