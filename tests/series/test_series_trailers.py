@@ -167,6 +167,22 @@ def test_bad_mailbox_is_one_line(thread, tmp_path):
     assert proc.stderr.count("\n") == 1 and str(junk) in proc.stderr
 
 
+@pytest.mark.parametrize("kind", ["mbox", "maildir"])
+def test_an_empty_mailbox_says_it_holds_no_reply(thread, tmp_path, capsys, kind):
+    # A mail client's folder before any reply: an empty file was "not an
+    # mbox" (exit 2) while an empty maildir passed as if searched.
+    repo, base, _, _ = thread
+    box = tmp_path / "box"
+    if kind == "mbox":
+        box.write_bytes(b"")
+    else:
+        for sub in ("cur", "new", "tmp"):
+            (box / sub).mkdir(parents=True)
+    assert cli.main(["trailers", "-C", str(repo), str(box), f"{base}..HEAD"]) == 0
+    assert capsys.readouterr().out == ("no new trailers for the commits of the range: the "
+                                       "mailbox holds no reply\n")
+
+
 def test_trailer_placement_follows_xens_order():
     msg = ("x: y\n\nbody\n\nReported-by: R <r@x.org>\nSigned-off-by: A <a@x.org>\n"
            "Release-Acked-by: M <m@x.org>\n")

@@ -37,6 +37,7 @@ class Result:
     rewritten: dict[str, str]  # old sha → new sha (empty on a dry run)
     base: str
     head: str  # the range's head after the rewrite
+    replies: int = 0  # the mailbox's messages that are not patches
 
 
 def _message_targets(history: list[dict[str, Any]], commits: list[git.CommitInfo],
@@ -102,7 +103,7 @@ def plan(repo_dir: str | os.PathLike[str], mailbox: Path, spec: str) -> Result:
             source = {t.key: r.source for t, r in found}
             planned.append(Planned(c.sha, c.subject, [(t, source[t.key]) for t in added],
                                    message))
-    return Result(planned, collected.unplaced, {}, base, commits[-1].sha)
+    return Result(planned, collected.unplaced, {}, base, commits[-1].sha, len(replies))
 
 
 def apply(repo_dir: str | os.PathLike[str], mailbox: Path, spec: str,
@@ -127,5 +128,6 @@ def report_lines(result: Result, *, dry_run: bool) -> list[str]:
         for trailer, source in p.added:
             lines.append(f"    {trailer.line()}  ({source})")
     if not result.planned:
-        lines.append("no new trailers for the commits of the range")
+        lines.append("no new trailers for the commits of the range" + (
+            "" if result.replies else ": the mailbox holds no reply"))
     return lines

@@ -101,6 +101,8 @@ def _messages(path: Path) -> Iterable[tuple[str, email.message.Message]]:
     elif path.is_file():
         with path.open("rb") as fh:
             head = fh.read(5)
+        if not head:
+            return  # an empty mbox: a mail client's folder before any mail
         if head != b"From ":
             raise SeriesError(str(path), "not an mbox (it does not start with a 'From ' line)")
         box = mailbox.mbox(str(path), factory=None, create=False)
