@@ -13,6 +13,11 @@ one with the real ``git am`` onto BASE in a throw-away clone; after each:
   the finding printed, while findings the file already had do not;
 - the build command runs (every patch of a series must build on its own).
 
+A function of the touched files the lint could not analyse (unparsed
+code, too many states) makes the check incomplete, not passed: "no new
+finding" would vouch for code nobody checked (Outcome.INCOMPLETE, exit 3,
+as the hook's).
+
 A patch git am refuses is reported with the file and the hunk that did not
 apply.  At the end the clone's tree must be HEAD's tree, byte for byte.
 """
