@@ -57,7 +57,7 @@ def one(bug: dict[str, str], work: Path) -> tuple[bool, int, int] | None:
     built = series_mod.build(repo, series_mod.Options(spec=f"{bug['fix']}..HEAD",
                                                       maintainers=False))
     lines: list[str] = []
-    ok = check.check(repo, built, report=lines.append, lint=True)
+    failed = check.check(repo, built, report=lines.append, lint=True) == check.Outcome.FAILED
     new = [line for line in lines if "new lint finding" in line]
     before = 0
     for line in lines:
@@ -66,7 +66,7 @@ def one(bug: dict[str, str], work: Path) -> tuple[bool, int, int] | None:
             before = int(m.group(1) or m.group(2))
     for line in new:
         print(f"    {line.split('new lint finding: ', 1)[1][:150]}")
-    return (not ok and bool(new)), len(new), before
+    return (failed and bool(new)), len(new), before
 
 
 def main() -> int:
