@@ -123,6 +123,11 @@ def test_lint_output_folder_or_input_refused(capsys: pytest.CaptureFixture[str],
     one_line(capsys, ["lint", "-o", str(victim.parent / ".." / "common" / victim.name),
                       str(tree / "xen")], victim.name)
     assert victim.read_bytes() == before
+    # a source file that is not an input: '-o' before the file meant to be linted
+    other = tree / "xen" / "common" / "event_channel.c"
+    kept = other.read_bytes()
+    one_line(capsys, ["lint", "-o", str(other), str(victim)], str(other))
+    assert other.read_bytes() == kept
 
 
 def test_lint_output_is_written_whole(capsys: pytest.CaptureFixture[str], tree: Path,

@@ -179,8 +179,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _check_output(output: Path, files: list[tuple[Path, str]]) -> None:
-    """The report must not replace a folder or one of the inputs."""
-    from xenpatch.lint.inputs import UsageError
+    """The report must not replace a folder, one of the inputs, or any
+    existing source file (``-o`` given the file meant to be linted)."""
+    from xenpatch.lint.inputs import SOURCE_SUFFIXES, UsageError
 
     if output.is_dir():
         raise UsageError(f"{output}: -o names a folder; give a file for the report")
@@ -188,6 +189,9 @@ def _check_output(output: Path, files: list[tuple[Path, str]]) -> None:
     for path, _ in files:
         if path.resolve() == target:
             raise UsageError(f"{output}: -o names an input file; the report would replace it")
+    if output.name.endswith(SOURCE_SUFFIXES) and output.exists():
+        raise UsageError(f"{output}: -o names a source file; the report would replace it "
+                         "(give a report file, such as lint.sarif)")
 
 
 def main(argv: list[str] | None = None) -> int:
