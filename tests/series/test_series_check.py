@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from _seriesutil import commit, series
 
 from xenpatch.lint.findings import Finding
@@ -230,3 +231,10 @@ def test_partial_needs_check(make_repo, tmp_path):
                           "--no-maintainers")
     assert code == 2
     assert "--partial" in err and "only makes sense with --check" in err
+
+
+def test_an_outcome_is_compared_not_tested_for_truth():
+    # A passed check is 0: read as a bool it would be a failure.
+    with pytest.raises(TypeError):
+        bool(check.Outcome.PASSED)
+    assert check.Outcome.PASSED == 0 and check.Outcome.INCOMPLETE == 3

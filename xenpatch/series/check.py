@@ -219,6 +219,11 @@ class Outcome(enum.IntEnum):
     # touched files: "no new finding" would claim code nobody checked.
     INCOMPLETE = 3
 
+    def __bool__(self) -> bool:
+        # PASSED is 0: "if not check(...)" would read a pass as a failure
+        # (bench/series_check.py did, when check() returned a bool).
+        raise TypeError("compare an Outcome with Outcome.PASSED, FAILED or INCOMPLETE")
+
 
 def check(
     repo_dir: str | os.PathLike[str],
