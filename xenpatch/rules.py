@@ -228,15 +228,14 @@ def _check(data: dict[str, Any], schema: dict[str, Any], text: str, path: str,
         expected = spec[0]
         if not isinstance(value, expected):
             raise fail(key, f"must be a {expected.__name__}, not {type(value).__name__}")
+        multiline = (table, key) in _MULTILINE_KEYS
         for text_value in (value if isinstance(value, list) else [value]):
-            bad = control_char(text_value, (table, key) in _MULTILINE_KEYS) \
-                if isinstance(text_value, str) else None
+            bad = control_char(text_value, multiline) if isinstance(text_value, str) else None
             if bad is not None:
                 # A commit's subject becomes a mail header and every value
                 # may reach a terminal: plain text only.
                 raise fail(key, f"control character U+{ord(bad):04X} in the value"
-                           + ("" if (table, key) in _MULTILINE_KEYS else
-                              " (a one-line value)"))
+                           + ("" if multiline else " (a one-line value)"))
         if table == "calls" and key in CALL_KEYS:
             why = _UNSUPPORTED.get((key, value))
             if why:

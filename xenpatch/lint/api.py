@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -50,14 +50,14 @@ class Checked:
     not_analysed: list[Row]
     undecided: list[Row]
 
-    def gaps(self) -> list[str]:
-        """One line per gap, as the lint's ``-v`` lists them."""
-        from xenpatch.lint.report import place_of
+    def gaps(self, keep: Callable[[str, str], bool] = lambda path, function: True,
+             ) -> list[str]:
+        """One line per gap whose (path, function) ``keep`` accepts, as the
+        lint's ``-v`` lists them."""
+        from xenpatch.lint.report import not_analysed_note, place_note
 
-        return [f"{place_of(p, line)}: note: '{name}' not analysed: {why}"
-                for p, name, line, why in self.not_analysed] + \
-            [f"{place_of(p, line)}: note: in '{name}', {why}"
-             for p, name, line, why in self.undecided]
+        return [not_analysed_note(g) for g in self.not_analysed if keep(g[0], g[1])] + \
+            [place_note(g) for g in self.undecided if keep(g[0], g[1])]
 
     def gap_functions(self) -> set[tuple[str, str]]:
         """(path, function) of every gap."""

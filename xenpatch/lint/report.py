@@ -54,11 +54,24 @@ def undecided_of(results: Iterable[FileResult]) -> list[Row]:
     return _rows(results, lambda r: r.undecided)
 
 
-def place_of(path: str, line: int) -> str:
+def _at(path: str, line: int) -> str:
     """gcc's place of a note: ``path:line``, or the file alone for one about
     the file as a whole (line 0: a name called somewhere in it), as gcc
     writes ``file: note:`` (an editor's jump to line 0 goes nowhere)."""
     return f"{path}:{line}" if line > 0 else path
+
+
+def not_analysed_note(row: Row) -> str:
+    """``-v``'s line for a function not analysed."""
+    path, name, line, why = row
+    return f"{_at(path, line)}: note: '{name}' not analysed: {why}"
+
+
+def place_note(row: Row) -> str:
+    """``-v``'s line for a place in a function: an unknown effect, a
+    question left undecided, a search's look."""
+    path, name, line, why = row
+    return f"{_at(path, line)}: note: in '{name}', {why}"
 
 
 def write_text(results: list[FileResult], out: TextIO, err: TextIO, verbose: bool,
@@ -77,11 +90,11 @@ def write_text(results: list[FileResult], out: TextIO, err: TextIO, verbose: boo
     if verbose:
         # Paths not followed past an effect nobody can state (issue 9, item
         # 3), then the questions a bounded search left open.
-        for path, name, line, why in [*unknown, *undecided]:
-            err.write(f"{place_of(path, line)}: note: in '{name}', {why}\n")
+        for row in [*unknown, *undecided]:
+            err.write(place_note(row) + "\n")
         # What the searches of the tree for other files' takes looked at.
-        for path, name, line, why in _rows(results, lambda r: r.searched):
-            err.write(f"{place_of(path, line)}: note: in '{name}', {why}\n")
+        for row in _rows(results, lambda r: r.searched):
+            err.write(place_note(row) + "\n")
     if unknown:
         # Said without -v too, as the functions not analysed are: a path
         # not followed is coverage the run does not have.
@@ -94,8 +107,8 @@ def write_text(results: list[FileResult], out: TextIO, err: TextIO, verbose: boo
     skipped = not_analysed(results)
     if skipped:
         if verbose:
-            for path, name, line, why in skipped:
-                err.write(f"{place_of(path, line)}: note: '{name}' not analysed: {why}\n")
+            for row in skipped:
+                err.write(not_analysed_note(row) + "\n")
         gaps = len(gaps_of(results))
         err.write(
             f"xenpatch lint: {len(skipped)} function(s) not analysed"

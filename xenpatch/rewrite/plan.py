@@ -487,13 +487,12 @@ def _header_edits(rule: ConversionRule, index: TypeIndex, header: str,
     if _file_local(rule, header):
         owner = _under(fd.conditions,
                        f"static DEFINE_PERCPU_RWLOCK_GLOBAL({rule.lock.owner});\n", "\n")
-        if rule.wrappers.mode != "functions":
-            plan.add(header, Edit(after_struct, after_struct,
-                                  ("\n" + owner).replace("\n", nl).encode(), "define"))
-            return
     else:
         _declare_edit(rule, fd, header, sd.leading_comment_start, by_path, raw_of, plan)
     if rule.wrappers.mode != "functions":
+        if owner:
+            plan.add(header, Edit(after_struct, after_struct,
+                                  ("\n" + owner).replace("\n", nl).encode(), "define"))
         return
     from xenpatch.rewrite.render import render  # jinja2: only when needed
 

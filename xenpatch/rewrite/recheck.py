@@ -68,10 +68,8 @@ def recheck(root: Path, result: Result) -> Recheck:
     texts = ({p: result.old[p] for p in files}, {p: result.new[p] for p in files})
     converted = {(s.path, s.function) for s in result.plan.sites}
     had = before.gap_functions()
-    mine = api.Checked(after.findings, *(
-        [g for g in rows if (g[0], g[1]) in converted or (g[0], g[1]) not in had]
-        for rows in (after.not_analysed, after.undecided)))
-    return Recheck(api.new_findings_of(before.findings, after.findings, texts), mine.gaps())
+    unchecked = after.gaps(lambda path, fn: (path, fn) in converted or (path, fn) not in had)
+    return Recheck(api.new_findings_of(before.findings, after.findings, texts), unchecked)
 
 
 # What a build leaves in a tree, which no lint reads (a built Xen holds
