@@ -13,18 +13,30 @@ import pytest
 
 from lint.injection import FLAG, Injection, injections
 from xenpatch.lint.findings import Finding
+from xenpatch.lint.inputs import collect_files
 from xenpatch.lint.run import lint_files
 
 pytestmark = [pytest.mark.xen, pytest.mark.slow]
 
 SHAPES = {"early-return-recursive", "early-return", "double-release",
-          "percpu-reread-helper", "self-deadlock-callee"}
+          "percpu-reread-helper", "self-deadlock-callee", "self-deadlock-extern",
+          "wrong-release-mode", "early-return-wrapper", "percpu-write-under-read"}
+# A take two files away (bench/injected.py --whole measures the hook on
+# it): the whole-tree run's rounds follow it, the hook's later round only
+# where the file itself reaches the taker.
+WHOLE_ONLY = "self-deadlock-extern2"
 
 
 @pytest.fixture(scope="module")
-def planted(xen417: Path) -> tuple[Path, list[Injection]]:
+def every(xen417: Path) -> tuple[Path, list[Injection]]:
     xen = xen417 / "xen"
     return xen, injections(xen, per_shape=4)
+
+
+@pytest.fixture(scope="module")
+def planted(every: tuple[Path, list[Injection]]) -> tuple[Path, list[Injection]]:
+    xen, injs = every
+    return xen, [i for i in injs if i.shape in SHAPES]
 
 
 def _lint(xen: Path, inj: Injection, text: bytes | None = None) -> list[Finding]:
@@ -81,3 +93,24 @@ def test_the_same_files_without_the_bug_have_no_such_finding(
         for inj in some:
             before = [f for f in found if f.function == inj.function and f.check == inj.check]
             assert not before, (inj, before)
+
+
+def test_a_take_two_files_away_is_reported_by_the_whole_tree_run(
+        every: tuple[Path, list[Injection]], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tree linted whole with one such injection per file: each is
+    reported at the call, the path naming the take's function and file."""
+    xen, injs = every
+    batch: dict[str, Injection] = {}
+    for inj in injs:
+        if inj.shape == WHOLE_ONLY:
+            batch.setdefault(inj.rel, inj)
+    assert len(batch) >= 2
+    monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path))
+    results = lint_files(collect_files([xen]), jobs=2,
+                         contents={xen / r: inj.text for r, inj in batch.items()})
+    for rel, inj in batch.items():
+        [r] = [r for r in results if r.path.endswith("/" + rel)]
+        hits = [f for f in r.findings if (f.check, f.line) == (inj.check, inj.line)]
+        assert hits, (inj, [(f.line, f.check) for f in r.findings if f.function == inj.function])
+        assert "called by" in hits[0].message, hits[0].message
