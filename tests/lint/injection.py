@@ -28,6 +28,10 @@ Shapes (issue 9, "held-out bugs injected into current Xen"):
   after a call of the file's own percpu read or write wrapper (a static
   inline function around ``percpu_read_lock()``/``percpu_write_lock()``)
   in a function that calls its unlock wrapper later: XL001;
+* ``early-return-extern-acquire``: an early return right after a call of
+  another file's lock function (a non-static ``void f(void)`` whose body is
+  one take of a global lock, ``pcidevs_lock()``), in a function that calls
+  its release function later: XL001 through that file's summary;
 * ``self-deadlock-extern``: a call of a function the tree already has, in
   another file (its one parameter a ``struct T *``, a header declaring it,
   ``spin_lock(&q->path);`` before any branch of its body), right after the
@@ -378,6 +382,81 @@ def extern_takers(xen: Path, files: list[Path], hops: int = 1,
     return out
 
 
+_ONE_OP = re.compile(r"^\{\s*(\w+)\(\s*&\s*(\w+)\s*\);\s*\}$")
+_VOID_FN = re.compile(r"^void\s+(\w+)\s*\(\s*void\s*\)\s*\n(\{.*?^\})", re.M | re.S)
+# A header's inline lock function calling the file's (4.17's pcidevs_lock()
+# around pcidevs_lock_unsafe(), with a speculation barrier after).
+_INLINE_FN = re.compile(r"static\s+(?:always_)?inline\s+void\s+(\w+)\s*\(\s*void\s*\)\s*"
+                        r"\{\s*(\w+)\(\s*\);[^{}]*\}")
+
+
+@cache
+def _ops() -> dict[str, str]:
+    return {n: o.action for n, o in LintConfig.load().table.ops.items()}
+
+
+def extern_acquires(xen: Path, files: list[Path]) -> dict[str, tuple[str, str]]:
+    """Lock function -> (its release function, their file): the tree's
+    non-static ``void f(void)`` functions, defined once and declared in a
+    header, whose body is one take (release) of the same global lock (the
+    lock table's operations), and the headers' inline functions that call
+    one of them first."""
+    headers = {h: h.read_text(errors="replace") for h in xen.rglob("*.h")}
+    declared = {n for text in headers.values() for n in re.findall(r"\b(\w+)\s*\(", text)}
+    takes: dict[str, str] = {}
+    releases: dict[str, str] = {}
+    defined: Counter[str] = Counter()
+    where: dict[str, str] = {}
+    for p in files:
+        text = p.read_text(errors="replace")
+        for m in _VOID_FN.finditer(text):
+            name = m.group(1)
+            body = " ".join(re.sub(r"/\*.*?\*/", " ", m.group(2), flags=re.S).split())
+            defined[name] += 1
+            where[name] = str(p.relative_to(xen))
+            one = _ONE_OP.match(body)
+            action = _ops().get(one.group(1)) if one else None
+            if one is None or action is None:
+                continue
+            if action == "acquire":
+                takes[name] = one.group(2)
+            elif action == "release":
+                releases.setdefault(one.group(2), name)
+    out = {n: (releases[lock], where[n]) for n, lock in sorted(takes.items())
+           if lock in releases and defined[n] == 1 and defined[releases[lock]] == 1
+           and n in declared and releases[lock] in declared
+           and where[releases[lock]] == where[n]}
+    for text in headers.values():
+        for m in _INLINE_FN.finditer(text):
+            if m.group(2) in out and m.group(1) not in defined:
+                out[m.group(1)] = out[m.group(2)]
+    return out
+
+
+def extern_acquire_returns(rel: str, raw: bytes, acquires: dict[str, tuple[str, str]],
+                           ) -> Iterator[Injection]:
+    lines, nl = _split(raw)
+    for fn in _functions(rel, raw):
+        for i in range(fn.first, fn.last - 1):
+            m = re.match(r"^(\s*)(\w+)\(\);\s*$", lines[i])
+            if m is None or m.group(2) not in acquires:
+                continue
+            release, home = acquires[m.group(2)]
+            if home == rel:
+                continue
+            tail = "\n".join(lines[i + 1 : fn.last])
+            head = "\n".join(lines[fn.first - 1 : i])
+            # Released later; not entered holding it (no release before).
+            if not re.search(rf"\b{release}\s*\(\s*\)", tail) or \
+                    re.search(rf"\b{release}\s*\(\s*\)|\b{m.group(2)}ed\s*\(", head):
+                continue
+            ret = "return;" if fn.void else "return 0;"
+            indent = m.group(1)
+            new = lines[: i + 1] + [f"{indent}if ( {FLAG} )", f"{indent}    {ret}"] + lines[i + 1 :]
+            yield Injection("early-return-extern-acquire", rel, fn.name, _joined(new, nl),
+                            "XL001", i + 3, (i + 1, i + 2, i + 3))
+
+
 def extern_self_deadlocks(rel: str, raw: bytes, takers: dict[tuple[str, str], list[_Taker]],
                           shape: str = "self-deadlock-extern") -> Iterator[Injection]:
     """After ``spin_lock(&p->path);`` with ``p`` a ``struct T *`` parameter or
@@ -414,6 +493,7 @@ def injections(xen: Path, per_shape: int, spread: int = 1) -> list[Injection]:
                    key=lambda p: hashlib.sha1(str(p.relative_to(xen)).encode()).hexdigest())
     takers = extern_takers(xen, files)
     relays = extern_takers(xen, files, hops=2)
+    acquires = extern_acquires(xen, files)
     shapes = {
         "early-return-recursive": lambda r, b: early_returns(r, b, RECURSIVE,
                                                              "early-return-recursive"),
@@ -424,6 +504,7 @@ def injections(xen: Path, per_shape: int, spread: int = 1) -> list[Injection]:
         "percpu-reread-helper": percpu_rereads,
         "percpu-write-under-read": lambda r, b: percpu_rereads(r, b, "write"),
         "self-deadlock-callee": self_deadlocks,
+        "early-return-extern-acquire": lambda r, b: extern_acquire_returns(r, b, acquires),
         "self-deadlock-extern": lambda r, b: extern_self_deadlocks(r, b, takers),
         "self-deadlock-extern2": lambda r, b: extern_self_deadlocks(r, b, relays,
                                                                     "self-deadlock-extern2"),

@@ -20,7 +20,8 @@ pytestmark = [pytest.mark.xen, pytest.mark.slow]
 
 SHAPES = {"early-return-recursive", "early-return", "double-release",
           "percpu-reread-helper", "self-deadlock-callee", "self-deadlock-extern",
-          "wrong-release-mode", "early-return-wrapper", "percpu-write-under-read"}
+          "wrong-release-mode", "early-return-wrapper", "percpu-write-under-read",
+          "early-return-extern-acquire"}
 # A take two files away (bench/injected.py --whole measures the hook on
 # it): the whole-tree run's rounds follow it, the hook's later round only
 # where the file itself reaches the taker.
@@ -82,16 +83,23 @@ def test_the_same_files_without_the_bug_have_no_such_finding(
         planted: tuple[Path, list[Injection]], tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The findings come from the injection: the untouched file has none of
-    that check in the function (so the test above cannot pass by accident)."""
+    that check in the function at the injected line, nor at the line that
+    is there once the injected lines are taken out (so the test above
+    cannot pass by accident).  A finding of the same check elsewhere in the
+    function may be the tree's own (4.17's vpci_msi_arch_update() returns
+    holding pcidevs_lock on one path, a real leak)."""
     xen, injs = planted
     monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path))
     by_file: dict[str, list[Injection]] = {}
     for inj in injs:
         by_file.setdefault(inj.rel, []).append(inj)
     for rel, some in by_file.items():
-        found = _lint(xen, some[0], (xen / rel).read_bytes())
+        raw = (xen / rel).read_bytes()
+        found = _lint(xen, some[0], raw)
         for inj in some:
-            before = [f for f in found if f.function == inj.function and f.check == inj.check]
+            shift = inj.text.count(b"\n") - raw.count(b"\n")
+            before = [f for f in found if f.function == inj.function and f.check == inj.check
+                      and f.line in (inj.line, inj.line - shift)]
             assert not before, (inj, before)
 
 

@@ -232,3 +232,69 @@ def test_a_write_through_a_helper_under_the_read_wrapper(
     path = tmp_path / "g.c"
     [r] = lint_files([(path, str(path))], jobs=1, contents={path: inj.text})
     assert [(f.check, f.line) for f in r.findings] == [("XL007", inj.line)]
+
+
+ACQUIRE_C = b"""\
+static spinlock_t _big_lock = SPIN_LOCK_UNLOCKED;
+
+void big_lock_unsafe(void)
+{
+    /* The header's big_lock() adds the barrier. */
+    spin_lock_recursive(&_big_lock);
+}
+
+void big_unlock(void)
+{
+    spin_unlock_recursive(&_big_lock);
+}
+"""
+ACQUIRE_H = b"""\
+void big_lock_unsafe(void);
+void big_unlock(void);
+static always_inline void big_lock(void)
+{
+    big_lock_unsafe();
+    block_speculation();
+}
+"""
+USER = b"""\
+#include <xen/big.h>
+
+int use(int x)
+{
+    big_lock();
+    x++;
+    big_unlock();
+    return x;
+}
+
+void released_first(void)
+{
+    big_unlock();
+    big_lock();
+    big_unlock();
+}
+"""
+
+
+def test_an_early_return_after_another_files_lock_function(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lint.injection import extern_acquire_returns, extern_acquires
+
+    xen = tmp_path / "xen"
+    (xen / "include" / "xen").mkdir(parents=True)
+    (xen / "include" / "xen" / "spinlock.h").write_bytes(b"")
+    (xen / "include" / "xen" / "big.h").write_bytes(ACQUIRE_H)
+    (xen / "common").mkdir()
+    (xen / "common" / "big.c").write_bytes(ACQUIRE_C)
+    (xen / "common" / "use.c").write_bytes(USER)
+    acquires = extern_acquires(xen, sorted(xen.rglob("*.c")))
+    assert acquires == {"big_lock_unsafe": ("big_unlock", "common/big.c"),
+                        "big_lock": ("big_unlock", "common/big.c")}
+    # released_first() releases before it takes: no site there.
+    [inj] = extern_acquire_returns("common/use.c", USER, acquires)
+    assert (inj.function, inj.line) == ("use", 7)
+    monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / "cache"))
+    path = xen / inj.rel
+    [r] = lint_files([(path, str(path))], jobs=1, contents={path: inj.text})
+    assert [(f.check, f.line) for f in r.findings if f.function == "use"] == [("XL001", 7)]
