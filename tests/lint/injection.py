@@ -101,7 +101,9 @@ def _functions(rel: str, raw: bytes) -> list[_Fn]:
         head = src.text(fn).split("{", 1)[0]
         before = head.split("(", 1)[0]
         params = head[len(before):]
-        void = re.search(r"\bvoid\s+" + re.escape(name) + r"\s*$", before.strip()) is not None
+        # void, with any attributes between (``void __init``, ``void cf_check``).
+        void = re.search(r"\bvoid\s+(?:\w+\s+)*" + re.escape(name) + r"\s*$",
+                         before.strip()) is not None
         out.append(_Fn(name, fn.start_point[0] + 1, fn.end_point[0] + 1, void, params))
     return out
 

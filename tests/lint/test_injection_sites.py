@@ -298,3 +298,18 @@ def test_an_early_return_after_another_files_lock_function(
     path = xen / inj.rel
     [r] = lint_files([(path, str(path))], jobs=1, contents={path: inj.text})
     assert [(f.check, f.line) for f in r.findings if f.function == "use"] == [("XL001", 7)]
+
+
+def test_a_void_function_with_attributes_gets_a_plain_return() -> None:
+    text = b"""\
+struct st { spinlock_t lock; int n; };
+
+void __init cf_check setup(struct st *s)
+{
+    spin_lock(&s->lock);
+    s->n = 0;
+    spin_unlock(&s->lock);
+}
+"""
+    [inj] = early_returns("s.c", text, PLAIN, "early-return")
+    assert inj.text.splitlines()[inj.line - 1].strip() == b"return;"
