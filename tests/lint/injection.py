@@ -157,14 +157,21 @@ PLAIN = {
 }
 
 
+def _early_return(shape: str, rel: str, fn: _Fn, lines: list[str], nl: str, i: int,
+                  indent: str) -> Injection:
+    """``if ( FLAG ) return ...;`` right after line ``i`` (0-based): XL001 at
+    the return, the take, the test and the return on its path."""
+    ret = "return;" if fn.void else "return 0;"
+    new = lines[: i + 1] + [f"{indent}if ( {FLAG} )", f"{indent}    {ret}"] + lines[i + 1 :]
+    return Injection(shape, rel, fn.name, _joined(new, nl), "XL001", i + 3,
+                     (i + 1, i + 2, i + 3))
+
+
 def early_returns(rel: str, raw: bytes, ops: dict[str, tuple[str, ...]],
                   shape: str) -> Iterator[Injection]:
     lines, nl = _split(raw)
     for fn, i, indent, _op, _arg in _sites(lines, _functions(rel, raw), tuple(ops), ops):
-        ret = "return;" if fn.void else "return 0;"
-        new = lines[: i + 1] + [f"{indent}if ( {FLAG} )", f"{indent}    {ret}"] + lines[i + 1 :]
-        yield Injection(shape, rel, fn.name, _joined(new, nl), "XL001", i + 3,
-                        (i + 1, i + 2, i + 3))
+        yield _early_return(shape, rel, fn, lines, nl, i, indent)
 
 
 def wrapper_early_returns(rel: str, raw: bytes) -> Iterator[Injection]:
@@ -177,10 +184,7 @@ def wrapper_early_returns(rel: str, raw: bytes) -> Iterator[Injection]:
     fns = [f for f in _functions(rel, raw)
            if f.name not in pairs and f.name not in {u for us in pairs.values() for u in us}]
     for fn, i, indent, _op, _arg in _sites(lines, fns, tuple(pairs), pairs):
-        ret = "return;" if fn.void else "return 0;"
-        new = lines[: i + 1] + [f"{indent}if ( {FLAG} )", f"{indent}    {ret}"] + lines[i + 1 :]
-        yield Injection("early-return-wrapper", rel, fn.name, _joined(new, nl), "XL001", i + 3,
-                        (i + 1, i + 2, i + 3))
+        yield _early_return("early-return-wrapper", rel, fn, lines, nl, i, indent)
 
 
 _OTHER_MODE = {"read_unlock": "write_unlock", "write_unlock": "read_unlock"}
@@ -191,11 +195,11 @@ def wrong_release_modes(rel: str, raw: bytes) -> Iterator[Injection]:
     for fn in _functions(rel, raw):
         body = lines[fn.first - 1 : fn.last]
         for i in range(fn.first, fn.last - 1):
-            m = next((m for u in _OTHER_MODE
-                      if (m := re.match(_STMT.format(op=re.escape(u)), lines[i]))), None)
-            if m is None:
+            found = next(((u, m) for u in _OTHER_MODE
+                          if (m := re.match(_STMT.format(op=re.escape(u)), lines[i]))), None)
+            if found is None:
                 continue
-            op = lines[i].strip().split("(", 1)[0]
+            op, m = found
             arg = re.escape(m.group(2).strip())
             take = op.replace("unlock", "lock")
             # Taken in that mode once, before, and in no other mode: the
@@ -315,16 +319,26 @@ class _Taker:
     through: tuple[str, ...] = ()
 
 
-def extern_takers(xen: Path, files: list[Path], hops: int = 1,
-                  ) -> dict[tuple[str, str], list[_Taker]]:
+def _declared(xen: Path) -> tuple[dict[Path, str], frozenset[str]]:
+    """The tree's headers' texts, and every name they declare or call."""
+    headers = {h: h.read_text(errors="replace") for h in xen.rglob("*.h")}
+    return headers, frozenset(n for text in headers.values()
+                              for n in re.findall(r"\b(\w+)\s*\(", text))
+
+
+Takers = dict[tuple[str, str], list[_Taker]]
+
+
+def extern_takers(xen: Path, files: list[Path], declared: frozenset[str] | None = None,
+                  ) -> tuple[Takers, Takers]:
     """(struct, lock path) -> the tree's non-static functions, declared in a
     header and defined once, with a ``struct T *q`` parameter whose body
-    takes ``&q->path`` before any branch (``hops`` 1), or calls such a
-    function of another file with ``q`` as a statement of its own, its
-    other parameters not named before the call (``hops`` 2: the lock taken
-    two files away, on the paths that make the call)."""
-    declared = {n for h in xen.rglob("*.h")
-                for n in re.findall(r"\b(\w+)\s*\(", h.read_text(errors="replace"))}
+    takes ``&q->path`` before any branch (the first map: one hop), or calls
+    such a function of another file with ``q`` as a statement of its own,
+    its other parameters not named before the call (the second: the lock
+    taken two files away, on the paths that make the call)."""
+    if declared is None:
+        declared = _declared(xen)[1]
     takes = "|".join(_TAKES)
     defs: list[tuple[str, str, list[str], str]] = []  # name, file, parameters, body
     defined: Counter[str] = Counter()
@@ -348,7 +362,7 @@ def extern_takers(xen: Path, files: list[Path], hops: int = 1,
             if q:
                 yield k, q.group(1), q.group(2)
 
-    out: dict[tuple[str, str], list[_Taker]] = {}
+    one: Takers = {}
     by_name: dict[str, tuple[tuple[str, str], _Taker]] = {}
     for name, rel, parts, body in defs:
         if not callable_(name):
@@ -358,20 +372,19 @@ def extern_takers(xen: Path, files: list[Path], hops: int = 1,
             if take and not _BRANCH.search(body[: take.start()]):
                 by_name[name] = ((struct, take.group(1)), _Taker(name, rel, len(parts), k))
                 break
-    if hops == 1:
-        for key, t in by_name.values():
-            out.setdefault(key, []).append(t)
-        return out
+    for key, t in by_name.values():
+        one.setdefault(key, []).append(t)
+    two: Takers = {}
     for name, rel, parts, body in defs:
         if not callable_(name) or name in by_name:
             continue
+        call = next((c for c in re.finditer(r"^\s*(?:\w+\s*=\s*)?(\w+)\((.*)\);", body, re.M)
+                     if c.group(1) in by_name), None)
+        if call is None:
+            continue
+        key, t = by_name[call.group(1)]
+        args = [a.strip() for a in call.group(2).split(",")]
         for k, struct, q in pointers(parts):
-            call = next((c for c in re.finditer(r"^\s*(?:\w+\s*=\s*)?(\w+)\((.*)\);", body, re.M)
-                         if c.group(1) in by_name), None)
-            if call is None:
-                continue
-            key, t = by_name[call.group(1)]
-            args = [a.strip() for a in call.group(2).split(",")]
             # The injected call passes 0 for the other parameters: a body
             # that tests one of them before the call may not make it.
             others = [w for j, part in enumerate(parts) if j != k
@@ -379,9 +392,9 @@ def extern_takers(xen: Path, files: list[Path], hops: int = 1,
             tested = any(re.search(rf"\b{w.group(1)}\b", body[: call.start()]) for w in others)
             if key[0] == struct and t.rel != rel and len(args) == t.arity and args[t.at] == q \
                     and not tested:
-                out.setdefault(key, []).append(_Taker(name, rel, len(parts), k, (t.rel,)))
+                two.setdefault(key, []).append(_Taker(name, rel, len(parts), k, (t.rel,)))
                 break
-    return out
+    return one, two
 
 
 _ONE_OP = re.compile(r"^\{\s*(\w+)\(\s*&\s*(\w+)\s*\);\s*\}$")
@@ -397,14 +410,15 @@ def _ops() -> dict[str, str]:
     return {n: o.action for n, o in LintConfig.load().table.ops.items()}
 
 
-def extern_acquires(xen: Path, files: list[Path]) -> dict[str, tuple[str, str]]:
+def extern_acquires(xen: Path, files: list[Path],
+                    headers: tuple[dict[Path, str], frozenset[str]] | None = None,
+                    ) -> dict[str, tuple[str, str]]:
     """Lock function -> (its release function, their file): the tree's
     non-static ``void f(void)`` functions, defined once and declared in a
     header, whose body is one take (release) of the same global lock (the
     lock table's operations), and the headers' inline functions that call
-    one of them first."""
-    headers = {h: h.read_text(errors="replace") for h in xen.rglob("*.h")}
-    declared = {n for text in headers.values() for n in re.findall(r"\b(\w+)\s*\(", text)}
+    one of them first.  ``headers``: _declared()'s, if read already."""
+    texts, declared = headers if headers is not None else _declared(xen)
     takes: dict[str, str] = {}
     releases: dict[str, str] = {}
     defined: Counter[str] = Counter()
@@ -428,7 +442,7 @@ def extern_acquires(xen: Path, files: list[Path]) -> dict[str, tuple[str, str]]:
            if lock in releases and defined[n] == 1 and defined[releases[lock]] == 1
            and n in declared and releases[lock] in declared
            and where[releases[lock]] == where[n]}
-    for text in headers.values():
+    for text in texts.values():
         for m in _INLINE_FN.finditer(text):
             if m.group(2) in out and m.group(1) not in defined:
                 out[m.group(1)] = out[m.group(2)]
@@ -452,11 +466,8 @@ def extern_acquire_returns(rel: str, raw: bytes, acquires: dict[str, tuple[str, 
             if not re.search(rf"\b{release}\s*\(\s*\)", tail) or \
                     re.search(rf"\b{release}\s*\(\s*\)|\b{m.group(2)}ed\s*\(", head):
                 continue
-            ret = "return;" if fn.void else "return 0;"
-            indent = m.group(1)
-            new = lines[: i + 1] + [f"{indent}if ( {FLAG} )", f"{indent}    {ret}"] + lines[i + 1 :]
-            yield Injection("early-return-extern-acquire", rel, fn.name, _joined(new, nl),
-                            "XL001", i + 3, (i + 1, i + 2, i + 3))
+            yield _early_return("early-return-extern-acquire", rel, fn, lines, nl, i,
+                                m.group(1))
 
 
 def extern_self_deadlocks(rel: str, raw: bytes, takers: dict[tuple[str, str], list[_Taker]],
@@ -466,8 +477,7 @@ def extern_self_deadlocks(rel: str, raw: bytes, takers: dict[tuple[str, str], li
     ``struct T *q`` (extern_takers()), of the caller's architecture or of
     common code; its other arguments 0."""
     lines, nl = _split(raw)
-    ops = {t: (u,) for t, u in zip(_TAKES, ("spin_unlock", "spin_unlock_irq",
-                                            "spin_unlock_irqrestore"), strict=True)}
+    ops = {t: PLAIN[t] for t in _TAKES}
     for fn, i, indent, _op, arg in _sites(lines, _functions(rel, raw), _TAKES, ops):
         m = re.fullmatch(r"&\s*(\w+)\s*->\s*([\w.]+)", arg)
         decl = "\n".join([fn.params, *lines[fn.first - 1 : i]])
@@ -493,9 +503,9 @@ def injections(xen: Path, per_shape: int, spread: int = 1) -> list[Injection]:
     files = sorted((p for p in xen.rglob("*.c") if "spinlock.c" not in p.name
                     and "rwlock.c" not in p.name),
                    key=lambda p: hashlib.sha1(str(p.relative_to(xen)).encode()).hexdigest())
-    takers = extern_takers(xen, files)
-    relays = extern_takers(xen, files, hops=2)
-    acquires = extern_acquires(xen, files)
+    headers = _declared(xen)
+    takers, relays = extern_takers(xen, files, headers[1])
+    acquires = extern_acquires(xen, files, headers)
     shapes = {
         "early-return-recursive": lambda r, b: early_returns(r, b, RECURSIVE,
                                                              "early-return-recursive"),
