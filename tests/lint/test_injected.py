@@ -18,14 +18,13 @@ from xenpatch.lint.run import lint_files
 
 pytestmark = [pytest.mark.xen, pytest.mark.slow]
 
+# A take two files away: the whole-tree run's rounds follow it, the hook's
+# later round through its second hop (lint/heldtakers.py).
+TWO_FILES = "self-deadlock-extern2"
 SHAPES = {"early-return-recursive", "early-return", "double-release",
           "percpu-reread-helper", "self-deadlock-callee", "self-deadlock-extern",
           "wrong-release-mode", "early-return-wrapper", "percpu-write-under-read",
-          "early-return-extern-acquire"}
-# A take two files away (bench/injected.py --whole measures the hook on
-# it): the whole-tree run's rounds follow it, the hook's later round only
-# where the file itself reaches the taker.
-WHOLE_ONLY = "self-deadlock-extern2"
+          "early-return-extern-acquire", TWO_FILES}
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +110,7 @@ def test_a_take_two_files_away_is_reported_by_the_whole_tree_run(
     xen, injs = every
     batch: dict[str, Injection] = {}
     for inj in injs:
-        if inj.shape == WHOLE_ONLY:
+        if inj.shape == TWO_FILES:
             batch.setdefault(inj.rel, inj)
     assert len(batch) >= 2
     monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path))

@@ -66,7 +66,7 @@ from xenpatch.lint import (
 from xenpatch.lint.checks import CheckObserver, PercpuOracle, RawFinding
 from xenpatch.lint.config import LintConfig
 from xenpatch.lint.findings import LOCK_API_DEFINITION, FileResult, Finding
-from xenpatch.lint.heldcalls import called_holding, close_over, held_untracked
+from xenpatch.lint.heldcalls import close_over, held_at_calls, held_untracked
 from xenpatch.lint.irqchecks import IRQ_CODES, irq_findings
 from xenpatch.lint.irqcontext import context_wanted, witness_exports
 from xenpatch.lint.irqdemandcheck import demand_findings
@@ -99,6 +99,7 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
         ("readers-wait",), lambda: tree_readers_wait_for_writers(fa.headers.root))
     done: list[tuple[FunctionUnit, Result, list[RawFinding]]] = []
     held_calls: set[str] = set()
+    held_locks: dict[tuple[str, str], set[str]] = {}
     # Per function, the calls it makes holding a lock (held_untracked()).
     held_by: list[tuple[FunctionUnit, set[str]]] = []
     # Per function, the caller's locks it drops on some path (as shapes).
@@ -139,8 +140,10 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
             export_run(fa, f, res, result.exports)
             continue
         if not findings_only:
-            mine = called_holding(f, res)
+            mine, locks = held_at_calls(f, res)
             held_calls |= mine
+            for lock, names in locks.items():
+                held_locks.setdefault(lock, set()).update(names)
             held_by.append((f, mine))
         for line, via, key in sorted(res.unknowns):
             why = ("its effect is unknown: nothing is reported on the paths through it"
@@ -161,6 +164,8 @@ def lint_functions(fa: FileAnalysis, config: LintConfig, result: FileResult,
     if exports_only:
         return
     result.held_calls = close_over(fa, held_calls)
+    result.held_locks = {lock: close_over(fa, names)
+                         for lock, names in sorted(held_locks.items())}
     if not findings_only:
         result.held_untracked = held_untracked(fa, held_by, result.held_calls)
     safe_kinds = fa.headers.memo(("irqsafe-era", config.irqsafe_eras), lambda: era_kinds(

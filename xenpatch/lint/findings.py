@@ -68,6 +68,13 @@ class FileResult:
     # takes locks can matter at those calls only (workers.again).  Not kept in
     # the cache: a kept result needs no second pass.
     held_calls: frozenset[str] = frozenset()
+    # The locks held at those calls, by their identities (struct type and
+    # field path, or a file-scope name: irqsafe.identity()), where known,
+    # each with the names called holding it (closed over as held_calls):
+    # which other files' takes the later round follows (lazyrounds.py).
+    # Not kept either.
+    held_locks: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict,
+                                                              compare=False)
     # Did a callee's take on an argument's say (Effect.when) make some
     # function track a variable nothing else tracks?  Then paths may differ
     # from a lint with plain takes (lint/once.py).  Not kept either.

@@ -8,7 +8,7 @@ from __future__ import annotations
 from xenpatch.analysis.fileanalysis import FileAnalysis
 from xenpatch.analysis.functions import INDEXED
 from xenpatch.analysis.headers import inline_ids
-from xenpatch.analysis.pathstate import Result
+from xenpatch.analysis.pathstate import Result, State
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.c.cfg import call_name
 from xenpatch.c.source import walk
@@ -17,21 +17,53 @@ from xenpatch.graphs import reachable, reaches_any
 
 def called_holding(f: FunctionUnit, res: Result) -> set[str]:
     """Names f calls at a node it may reach holding a lock."""
-    nodes = {n for n, st in res.parents if st.held}
+    return set().union(*(names for names, _ in _holding(f, res)))
+
+
+def held_at_calls(f: FunctionUnit, res: Result,
+                  ) -> tuple[set[str], dict[tuple[str, str], set[str]]]:
+    """called_holding(), and per lock held at those calls, by what names
+    it in every function (irqsafe.identity(): the struct type and the
+    field path, or a file-scope name) where that is known, the names
+    called holding it: the lazy plan's later round looks for other files'
+    functions reached from those calls that take it (lazyrounds.py)."""
     out: set[str] = set()
+    locks: dict[tuple[str, str], set[str]] = {}
+    info = f.info
+    from xenpatch.lint.irqsafe import identity
+
+    for names, states in _holding(f, res):
+        out |= names
+        if info is None:
+            continue
+        for key in {h.key for st in states for h in st.held if not h.unknown}:
+            if (got := identity(info, key)) is not None:
+                locks.setdefault(got, set()).update(names)
+    return out, locks
+
+
+def _holding(f: FunctionUnit, res: Result) -> list[tuple[set[str], list[State]]]:
+    """Per node reached holding a lock that calls something, the names it
+    calls and the states it is reached in."""
+    by_node: dict[int, list[State]] = {}
+    for n, st in res.parents:
+        if st.held:
+            by_node.setdefault(n, []).append(st)
+    out: list[tuple[set[str], list[State]]] = []
     body = f.cfg.body if f.cfg is not None else None
     # The body's node index (functions.collect() made it): its nodes under
     # a node of the body are walk()'s of those types.
     index = f.src.node_index(body, INDEXED) if body is not None else None
-    for n in nodes:
+    for n, states in by_node.items():
         ast = f.cfg.nodes[n].ast if f.cfg is not None and n >= 0 else None
         if ast is None:
             continue
         inside = index is not None and body is not None and \
             body.start_byte <= ast.start_byte and ast.end_byte <= body.end_byte
-        for c in index.under(ast) if index is not None and inside else walk(ast):
-            if c.type == "call_expression" and (name := call_name(f.src, c)):
-                out.add(name)
+        names = {name for c in (index.under(ast) if index is not None and inside else walk(ast))
+                 if c.type == "call_expression" and (name := call_name(f.src, c))}
+        if names:
+            out.append((names, states))
     return out
 
 

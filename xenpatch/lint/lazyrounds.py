@@ -61,6 +61,7 @@ from xenpatch.lint.treeexports import TreeExports, tree_exports
 
 if TYPE_CHECKING:
     from xenpatch.lint.config import LintConfig
+    from xenpatch.lint.heldtakers import LockTest
     from xenpatch.lint.lazy import Plan
     from xenpatch.lint.roundskept import Kept
 
@@ -107,19 +108,30 @@ class Later:
 def later_round(item: tuple[Path, str], raw: bytes, held: frozenset[str],
                 given: Mapping[str, Summary], own: Mapping[str, Summary], plan: Plan,
                 config: LintConfig, again: Again, summarise: Summarise,
-                summarise_with: SummariseWith) -> Later:
+                summarise_with: SummariseWith,
+                locks: Mapping[tuple[str, str], frozenset[str]] | None = None) -> Later:
     """The file's third-round lint (``result``: None where the whole-tree
     run's stands as ``given`` gives it), with the other files' summaries
     of the second round that changed.  ``held``: the file's first pass's
     held_calls; ``given``: the summaries it was linted with; ``own``: its
     own summaries, of its first pass or of its lint with ``given`` (where
     once.py spared the first pass: a round later, which has every effect
-    of the first's and more; they only choose what to look at here)."""
+    of the first's and more; they only choose what to look at here).
+    ``locks``: the locks held at those calls by their identities, each
+    with the names called holding it (FileResult.held_locks): their takes
+    in a third file the round follows too (heldtakers.py)."""
     out = Later()
     if not held:
         return out
+    from xenpatch.lint.heldtakers import LockTest
     from xenpatch.lint.reaching import calls_any, reached_from
 
+    table = config.table
+    acquires = [*(n for n, o in table.ops.items() if o.action in ("acquire", "try")),
+                *table.wrappers]
+    # Per held lock a text can name, its test and what is called holding it.
+    hop = [(test, reached_from(item[0], names)) for lock, names in sorted((locks or {}).items())
+           if (test := LockTest([lock], acquires))]
     path = item[0]
     ids = nameindex.identifiers(raw)
     external = frozenset(nameindex.external_names(raw))
@@ -131,14 +143,13 @@ def later_round(item: tuple[Path, str], raw: bytes, held: frozenset[str],
     meets = frozenset(n for n, s in at_hand.items()
                       if not n.startswith((FIELD_KEY, CALL_KEY)) and s.effects
                       and takers.meets(takers.take_names(s), ids))
-    if not meets:
+    if not meets and not hop:
         return out
     cache = plan.cache
     me = cache.rel(path.resolve()) if path.exists() else None
     mine = frozenset(d.name for d in nameindex.definitions(raw))
     reach = reached_from(path, held) - mine
     definers = plan.definers()
-    table = config.table
     # Each name called holding a lock that another file defines, with its
     # definers (all of them: tree_exports() over them decides its summary).
     cands: dict[str, list[str]] = {}
@@ -172,19 +183,23 @@ def later_round(item: tuple[Path, str], raw: bytes, held: frozenset[str],
         mine_r = sorted(n for n, ds in cands.items() if r in ds)
         reached = {n: kept.reached(r, texts[r], n) for n in mine_r}
         if any(v is None for v in reached.values()):
-            # The text test first: cheaper than following the bodies.
-            if not calls_any(cache.root / r, meets, raw=texts[r]):
+            # The text test first: cheaper than following the bodies
+            # (which a second hop needs whatever the file names).
+            if not hop and not calls_any(cache.root / r, meets, raw=texts[r]):
                 continue
             closure = BodyReach(cache.root / r, texts[r])
             for n in mine_r:
                 if reached[n] is None:
                     reached[n] = kept.keep_reached(r, texts[r], n, closure.reached(n))
         for n in mine_r:
-            got = frozenset(m for m in reached[n] or ()
-                            if any(d != r for d in definers.get(m, ())))
-            if not got.isdisjoint(meets):
-                ext[(r, n)] = got
+            ext[(r, n)] = frozenset(m for m in reached[n] or ()
+                                    if any(d != r for d in definers.get(m, ())))
     kept.save()
+    # The second hop: what the candidates reach with no summary at hand
+    # whose text takes a lock held at those calls; their summaries are
+    # computed below with the rest of what the candidates reach.
+    far = _far(hop, ext, at_hand, definers, me, plan, out)
+    ext = {k: v for k, v in ext.items() if k[1] in far or not v.isdisjoint(meets)}
     if not ext:
         return out
     # The names that come back into the file first (their change is of its
@@ -208,9 +223,12 @@ def later_round(item: tuple[Path, str], raw: bytes, held: frozenset[str],
     spent: set[str] = set()
     names = _within(names, order, cands, _relints(
         names, cands, texts, near, plan, held, external, ids), spent, out)
-    new = _changed(names, cands, texts, near, given, plan, held, external, ids, summarise_with,
-                   kept, meeting=True)
-    names = {n for n in new if takers.change_meets(new[n], given.get(n), ids)}
+    # Those reaching a third file's taker go on whatever the summaries at
+    # hand say: the taker's own is not among them.
+    new = _changed(names - far.keys(), cands, texts, near, given, plan, held, external, ids,
+                   summarise_with, kept, meeting=True)
+    names = {n for n in new if takers.change_meets(new[n], given.get(n), ids)} | \
+        (names & far.keys())
     if not names:
         return out
     # Then exactly: the first-round summaries of everything these names'
@@ -233,6 +251,35 @@ def later_round(item: tuple[Path, str], raw: bytes, held: frozenset[str],
     out.changed = new
     out.result = again(item, mine, {**given, **new}, raw, held, frozenset(meet))
     return out
+
+
+def _far(hop: list[tuple[LockTest, frozenset[str]]],
+         ext: Mapping[tuple[str, str], frozenset[str]], at_hand: Mapping[str, Summary],
+         definers: Mapping[str, list[str]], me: str | None, plan: Plan,
+         out: Later) -> dict[str, frozenset[str]]:
+    """The second hop: per candidate called holding a lock, what it
+    reaches with no summary at hand that takes that lock
+    (heldtakers.followed()); the files read for it are recorded.
+    ``hop``: per held lock, its test and the names called holding it
+    (closed over)."""
+    from xenpatch.lint.heldtakers import followed
+
+    def read(r: str) -> bytes | None:
+        out.read.setdefault(r, plan.cache.hashes.get(r, ""))
+        try:
+            return plan.read(r)
+        except OSError:
+            return None
+
+    got: dict[str, set[str]] = {}
+    for test, called in hop:
+        mine = {k: v for k, v in ext.items() if k[1] in called}
+        unknown = sorted({m for v in mine.values() for m in v if m not in at_hand})
+        taking = followed(test, unknown, definers, me, read) if unknown else frozenset()
+        for (_, n), v in mine.items():
+            if not v.isdisjoint(taking):
+                got.setdefault(n, set()).update(v & taking)
+    return {n: frozenset(v) for n, v in got.items()}
 
 
 def _changed(names: set[str], cands: Mapping[str, list[str]], texts: Mapping[str, bytes],

@@ -176,7 +176,7 @@ def lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str | 
             for item, raw, r, b in zip(work, raws, first, second, strict=True):
                 # Each file's later round, as it gets alone: a commit's
                 # other files change nothing of what its own lint follows.
-                b, given, later = _later(item, raw, plan, r.held_calls, exports, r.exports, b)
+                b, given, later = _later(item, raw, plan, r, exports, r.exports, b)
                 extra, read, undecided, searched = _witnessed(item, plan, r.exports, b, later)
                 if read is not None:
                     witnessed[item] = read
@@ -281,7 +281,7 @@ def _after_once(item: tuple[Path, str], raw: bytes | None, plan: lazy_t.Plan,
         one.exports = {}
         aside = _facts_aside(item, raw, plan.cache, own)
         with _ended_on_error(aside):
-            linted, given, later = _later(item, raw, plan, one.held_calls, others, own, one)
+            linted, given, later = _later(item, raw, plan, one, others, own, one)
             extra, later, undecided, searched = _witnessed(item, plan, own, linted, later)
         return [_noted(_with_callers(item, raw, plan.cache, own, given, linted, aside, extra),
                        undecided, searched)], others, later
@@ -292,7 +292,7 @@ def _after_once(item: tuple[Path, str], raw: bytes | None, plan: lazy_t.Plan,
     [linted] = passmaps.second([item], [first], full, mapper, raws=[raw])
     aside = _facts_aside(item, raw, plan.cache, first.exports)
     with _ended_on_error(aside):
-        linted, given, later = _later(item, raw, plan, first.held_calls, full, first.exports,
+        linted, given, later = _later(item, raw, plan, first, full, first.exports,
                                       linted)
         extra, later, undecided, searched = _witnessed(item, plan, first.exports, linted,
                                                        later)
@@ -333,22 +333,25 @@ def _witnessed(item: tuple[Path, str], plan: lazy_t.Plan, own: Mapping[str, Summ
             got.searched)
 
 
-def _later(item: tuple[Path, str], raw: bytes | None, plan: lazy_t.Plan, held: frozenset[str],
+def _later(item: tuple[Path, str], raw: bytes | None, plan: lazy_t.Plan, first: FileResult,
            given: dict[str, Summary], own: dict[str, Summary], result: FileResult,
            ) -> tuple[FileResult, dict[str, Summary], lazyrounds_t.Later | None]:
     """The file's result after the lazy plan's later round (lazyrounds.py,
     as a whole-tree run's third): (result, the summaries it was linted
-    with, what the round read; None: it did not run)."""
+    with, what the round read; None: it did not run).  ``first``: the
+    lint whose calls made holding a lock the round follows."""
     if raw is None or result.error is not None:
         return result, given, None
     from xenpatch.lint import lazyrounds
 
-    later = lazyrounds.later_round(item, raw, held, given, own, plan, workers.config(),
-                                   workers.again, workers.summaries, workers.summaries_with)
+    later = lazyrounds.later_round(item, raw, first.held_calls, given, own, plan,
+                                   workers.config(), workers.again, workers.summaries,
+                                   workers.summaries_with, first.held_locks)
     if later.result is None:
         return result, given, later
     got = later.result
     got.exports, got.held_calls = result.exports, result.held_calls
+    got.held_locks = result.held_locks
     return got, {**given, **later.changed}, later
 
 
@@ -459,6 +462,7 @@ def _with_callers(item: tuple[Path, str], raw: bytes | None, cache: TreeCache,
     again = lint_file(item[0], item[1], workers.config(), {**given, **facts, **(extra or {})},
                       raw=raw, findings_only=True)
     again.exports, again.held_calls = result.exports, result.held_calls
+    again.held_locks = result.held_locks
     return again
 
 

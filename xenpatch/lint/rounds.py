@@ -157,6 +157,7 @@ def later_rounds(work: list[tuple[Path, str]], first: list[FileResult],
             else:
                 latest[i] = b.exports
             b.exports, b.held_calls = first[i].exports, first[i].held_calls
+            b.held_locks = first[i].held_locks
             out[i] = b
         if last:
             for i, met in reach.items():
