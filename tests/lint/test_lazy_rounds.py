@@ -158,3 +158,43 @@ def test_what_the_budget_covers_does_not_depend_on_the_cache(
         [r] = lint_files([(xen / rel, rel)], jobs=1)
         got.append((_findings(r), [(n, why.split(":")[0]) for n, _, why in r.undecided]))
     assert got[0] == got[1] == ([], [("obj_put", "called holding a lock")])
+
+
+def _relays_tree(tmp_path: Path, relays: int) -> Path:
+    """a.c holds a_lock over calls of relays in files of their own, each
+    calling b.c's b_take(), which takes b_lock: a lock a.c names
+    elsewhere, so each relay's second-round summary is a.c's to compute
+    (lazyrounds.py), one file linted again per relay."""
+    calls = "".join(f"    relay{i}();\n" for i in range(relays))
+    files = {
+        "include/xen/x.h": "extern spinlock_t b_lock;\nvoid b_take(void);\n" + "".join(
+            f"void relay{i}(void);\n" for i in range(relays)),
+        "common/b.c": "#include <xen/x.h>\n\nDEFINE_SPINLOCK(b_lock);\n\nvoid b_take(void)\n"
+                      "{\n    spin_lock(&b_lock);\n    spin_unlock(&b_lock);\n}\n",
+        "common/a.c": "#include <xen/x.h>\n\nstatic DEFINE_SPINLOCK(a_lock);\n\n"
+                      f"void hold(void)\n{{\n    spin_lock(&a_lock);\n{calls}"
+                      "    spin_unlock(&a_lock);\n}\n\nvoid other(void)\n{\n"
+                      "    spin_lock(&b_lock);\n    spin_unlock(&b_lock);\n}\n",
+    }
+    for i in range(relays):
+        files[f"common/r{i}.c"] = f"#include <xen/x.h>\n\nvoid relay{i}(void)\n{{\n    b_take();\n}}\n"
+    return small_tree(tmp_path / "xen", files)
+
+
+def test_a_file_linted_with_others_follows_what_it_follows_alone(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Linted with b.c, a.c is given b_take()'s summary too (b.c's own
+    # lint gives it), which alone it never needs: its later round must
+    # not follow more for it, past its budget of files linted again
+    # (MOST_FILES) with a gap where alone there is none.
+    from xenpatch.lint.lazyrounds import MOST_FILES
+
+    xen = _relays_tree(tmp_path, MOST_FILES + 1)
+    rels = ["common/a.c", "common/b.c"]
+    monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / "alone"))
+    [alone] = lint_files([(xen / rels[0], rels[0])], jobs=1)
+    monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / "both"))
+    both = {r.path: r for r in lint_files([(xen / r, r) for r in rels], jobs=1)}
+    assert alone.undecided == []
+    assert both[rels[0]].undecided == alone.undecided
+    assert _findings(both[rels[0]]) == _findings(alone)

@@ -13,6 +13,7 @@ import pytest
 
 from lint.test_fixtures import expected
 from lint.trees import cold_runs, count_lints, small_tree
+from xenpatch.analysis.locktable import Wrapper
 from xenpatch.lint.heldtakers import LockTest, followed
 from xenpatch.lint.run import lint_files
 from xenpatch.paths import fixtures_dir
@@ -57,8 +58,8 @@ def test_a_kept_result_follows_the_taker(tmp_path: Path,
     ring.write_text(ring.read_text().replace("    spin_lock(&q->lock);\n", "")
                     .replace("    spin_unlock(&q->lock);\n", ""))
     [r] = lint_files([(xen / rel, rel)], jobs=1)
-    # The global list's lock is still taken two files away.
-    assert [f.function for f in r.findings] == ["rings_reset"]
+    # The macro's take and the global list's lock are still two files away.
+    assert [f.function for f in r.findings] == ["ring_shrink", "rings_reset"]
 
 
 TAKES = [
@@ -84,21 +85,41 @@ def test_what_takes_a_held_lock(text: bytes, takes: bool) -> None:
     assert test.takes(text) is takes
 
 
+def test_a_wrapper_macro_of_an_arguments_field() -> None:
+    wrappers = {
+        "ring_lock": Wrapper("ring_lock", "spin_lock", ("&($0)->lock",)),
+        # A wrapper of a wrapper: the lock is its second argument's.
+        "ring_lock_second": Wrapper("ring_lock_second", "ring_lock", ("$1",)),
+        # As mm-locks.h's: the lock is the inner wrapper's third argument.
+        "mm_lock": Wrapper("mm_lock", "spin_lock", ("$2",)),
+        "pod_lock": Wrapper("pod_lock", "mm_lock", ("pod", "($0)->domain", "&($0)->pod.lock")),
+    }
+    test = LockTest([("structring", "->lock"), ("structp2m", "->pod.lock")],
+                    {"spin_lock": 0}, wrappers)
+    assert test.takes(b"void f(struct ring *q) { ring_lock(q); }")
+    assert test.takes(b"void f(int x, struct ring *q) { ring_lock_second(x, (q)); }")
+    assert not test.takes(b"void f(struct ring *q, struct ring *z) { ring_lock_second(q, x); }")
+    assert not test.takes(b"void f(struct slot *q) { ring_lock(q); }")
+    assert test.takes(b"void f(struct p2m *p) { pod_lock(p); }")
+    assert not test.takes(b"void f(struct p2m *p) { pod_unlock(p); }")
+
+
 def test_a_lock_no_text_can_name_is_not_followed() -> None:
     # A typedef'd head, an indexed path: nothing narrows the test.
-    assert not LockTest([("ring_t", "->lock"), ("structring", "->slots[*]->lock")], ["spin_lock"])
-    assert not LockTest([("structring", "->lock")], [])
+    assert not LockTest([("ring_t", "->lock"), ("structring", "->slots[*]->lock")],
+                        {"spin_lock": 0})
+    assert not LockTest([("structring", "->lock")], {})
 
 
 def test_followed_through_the_definers_own_functions() -> None:
     raw = (FIXTURE / "common" / "ring.c").read_bytes()
-    test = LockTest([("structring", "->lock")], ["spin_lock"])
+    test = LockTest([("structring", "->lock")], {"spin_lock": 0})
     texts = {"common/ring.c": raw}
     definers = {n: ["common/ring.c"] for n in ("ring_count", "slot_touch")}
     assert followed(test, ["ring_count", "slot_touch"], definers, None, texts.get) == \
         frozenset({"ring_count"})
     # The linted file's own definitions are not followed here.
     assert followed(test, ["ring_count"], definers, "common/ring.c", texts.get) == frozenset()
-    slot = LockTest([("structslot", "->lock")], ["spin_lock"])
+    slot = LockTest([("structslot", "->lock")], {"spin_lock": 0})
     assert followed(slot, ["ring_count", "slot_touch"], definers, None, texts.get) == \
         frozenset({"slot_touch"})

@@ -19,10 +19,13 @@ of one of the lock table's acquires or wrappers:
   declares with the struct type (``struct st *q`` ...
   ``spin_lock(&q->lock)``);
 - a file-scope lock with a plain name: that name (``spin_lock(&heap_lock)``,
-  not the query of ``spin_is_locked(&heap_lock)``).
+  not the query of ``spin_is_locked(&heap_lock)``);
+- a wrapper macro (the lock table's or the linted file's headers') whose
+  lock argument is a parameter's field path, called with such a variable
+  there: ``pod_lock(p2m)`` takes ``&(p2m)->pod.lock``.
 
-A take through a macro or an inline that hides the path (``p2m_lock(p)``),
-or through a variable of another type (``gt->lock`` where the file holds
+A take through an inline or a function that hides the path, or through a
+variable of another type (``gt->lock`` where the file holds
 ``d->grant_table->lock``), is not followed: a finding fewer than the
 whole-tree run, never one more.
 """
@@ -32,6 +35,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 
+from xenpatch.analysis.locktable import Wrapper
 from xenpatch.lint import nameindex
 
 _WORD = re.compile(r"[A-Za-z_]\w*")
@@ -60,9 +64,14 @@ def _path_text(path: str) -> bytes | None:
 class LockTest:
     """The text test of one set of held locks (module doc)."""
 
-    def __init__(self, locks: Iterable[tuple[str, str]], acquires: Iterable[str] = ()) -> None:
-        self.acquires = frozenset(acquires)
-        self.fields: list[tuple[re.Pattern[bytes], bytes]] = []
+    def __init__(self, locks: Iterable[tuple[str, str]], acquires: Mapping[str, int],
+                 wrappers: Mapping[str, Wrapper] | None = None) -> None:
+        """``acquires``: the lock table's acquires and trylocks, each with
+        the index of its lock argument; ``wrappers``: macros standing for
+        a call of one of them or of another wrapper."""
+        resolved = _resolved(acquires, wrappers or {})
+        self.acquires = frozenset(acquires) | resolved.keys()
+        self.fields: list[tuple[re.Pattern[bytes], bytes, list[tuple[bytes, int]]]] = []
         names: list[bytes] = []
         tails: list[bytes] = []
         for t, path in sorted(set(locks)):
@@ -76,10 +85,14 @@ class LockTest:
             # The variables declared with the type: "struct st *q", also in
             # a parameter list or after a comma.
             decl = re.compile(typed + rb"\s*\*\s*([A-Za-z_]\w*)")
-            self.fields.append((decl, rb"\s*(?:->|\.)\s*" + tail))
+            # The wrappers taking the path of one of their arguments.
+            macros = sorted((w.encode(), i) for w, (i, p) in resolved.items()
+                            if p == path.replace(" ", ""))
+            self.fields.append((decl, rb"\s*(?:->|\.)\s*" + tail, macros))
             tails.append(tail)
+            tails.extend(rb"\b" + re.escape(w) + rb"\s*\(" for w, _ in macros)
         self.names = re.compile(rb"\b(?:" + b"|".join(names) + rb")\b") if names else None
-        self._tails = re.compile(rb"(?:->|\.)\s*(?:" + b"|".join(tails) + rb")") \
+        self._tails = re.compile(rb"(?:(?:->|\.)\s*)?(?:" + b"|".join(tails) + rb")") \
             if tails else None
 
     def may_take(self, raw: bytes) -> bool:
@@ -95,13 +108,19 @@ class LockTest:
         if self.names is not None and any(
                 self._acquired(text, m.start()) for m in self.names.finditer(text)):
             return True
-        for decl, tail in self.fields:
+        for decl, tail, macros in self.fields:
             heads = {m.group(1) for m in decl.finditer(text)}
-            if heads and any(self._acquired(text, m.start()) for m in re.finditer(
-                    rb"\b(?:" + b"|".join(re.escape(h) for h in sorted(heads)) + rb")\s*\)?"
-                    + tail,
-                    text)):
+            if not heads:
+                continue
+            alts = b"|".join(re.escape(h) for h in sorted(heads))
+            if any(self._acquired(text, m.start()) for m in re.finditer(
+                    rb"\b(?:" + alts + rb")\s*\)?" + tail, text)):
                 return True
+            for w, i in macros:
+                for m in re.finditer(rb"\b" + re.escape(w) + rb"\s*\(", text):
+                    args = _arguments(text, m.end())
+                    if i < len(args) and _bare(args[i]) in heads:
+                        return True
         return False
 
     def _acquired(self, text: bytes, at: int) -> bool:
@@ -127,6 +146,67 @@ class LockTest:
         return False
 
 
+def _resolved(acquires: Mapping[str, int], wrappers: Mapping[str, Wrapper],
+              ) -> dict[str, tuple[int, str]]:
+    """The wrappers that stand for an acquire, each with the parameter
+    its lock argument is a field path of and that path (``pod_lock`` ->
+    mm_lock -> spin_lock_recursive: (0, "->pod.lock")), or (-1, "")
+    where the lock argument is no such path."""
+    out: dict[str, tuple[int, str]] = {}
+    for name, w in wrappers.items():
+        args, target = list(w.args), w.target
+        for _ in range(4):  # a wrapper of a wrapper, a few deep
+            inner = wrappers.get(target)
+            if inner is None or inner is w:
+                break
+            args = [_substituted(a, args) for a in inner.args]
+            target = inner.target
+        if target not in acquires:
+            continue
+        at = acquires[target]
+        lock = args[at].replace(" ", "").replace("(", "").replace(")", "").lstrip("&") \
+            if at < len(args) else ""
+        m = _TEMPLATE.fullmatch(lock)
+        out[name] = (int(m.group(1)), m.group(2)) if m is not None else (-1, "")
+    return out
+
+
+def _substituted(template: str, args: list[str]) -> str:
+    """An inner wrapper's argument with the outer call's for its $i."""
+    return _PARAM.sub(lambda m: args[int(m.group(1))] if int(m.group(1)) < len(args)
+                      else m.group(0), template)
+
+
+_PARAM = re.compile(r"\$(\d+)")
+_TEMPLATE = re.compile(r"\$(\d+)((?:(?:->|\.)[A-Za-z_]\w*)+)")
+
+
+def _arguments(text: bytes, at: int) -> list[bytes]:
+    """The arguments of the call whose "(" ends right before ``at``."""
+    out: list[bytes] = []
+    depth, start = 0, at
+    for i in range(at, min(len(text), at + 512)):
+        c = text[i]
+        if c in _STOPS:
+            break
+        if c == _OPEN:
+            depth += 1
+        elif c == _CLOSE:
+            if not depth:
+                out.append(text[start:i])
+                return out
+            depth -= 1
+        elif c == _COMMA and not depth:
+            out.append(text[start:i])
+            start = i + 1
+    return []
+
+
+def _bare(arg: bytes) -> bytes:
+    return arg.replace(b" ", b"").replace(b"(", b"").replace(b")", b"").strip()
+
+
+_COMMA = ord(",")
 _STOPS = frozenset(b";{}")
 _OPEN, _CLOSE = ord("("), ord(")")
 # The name just before a "(": the call's.

@@ -109,7 +109,8 @@ def later_round(item: tuple[Path, str], raw: bytes, held: frozenset[str],
                 given: Mapping[str, Summary], own: Mapping[str, Summary], plan: Plan,
                 config: LintConfig, again: Again, summarise: Summarise,
                 summarise_with: SummariseWith,
-                locks: Mapping[tuple[str, str], frozenset[str]] | None = None) -> Later:
+                locks: Mapping[tuple[str, str], frozenset[str]] | None = None,
+                needed: frozenset[str] | None = None) -> Later:
     """The file's third-round lint (``result``: None where the whole-tree
     run's stands as ``given`` gives it), with the other files' summaries
     of the second round that changed.  ``held``: the file's first pass's
@@ -119,19 +120,23 @@ def later_round(item: tuple[Path, str], raw: bytes, held: frozenset[str],
     of the first's and more; they only choose what to look at here).
     ``locks``: the locks held at those calls by their identities, each
     with the names called holding it (FileResult.held_locks): their takes
-    in a third file the round follows too (heldtakers.py)."""
+    in a third file the round follows too (heldtakers.py).  ``needed``:
+    the names of ``given`` the file would be given alone (a run of several
+    files gives each the summaries of all): the round follows what it
+    follows alone, and the budgets count the same files."""
     out = Later()
     if not held:
         return out
+    from xenpatch.analysis.headers import header_index
     from xenpatch.lint.heldtakers import LockTest
     from xenpatch.lint.reaching import calls_any, reached_from
 
     table = config.table
-    acquires = [*(n for n, o in table.ops.items() if o.action in ("acquire", "try")),
-                *table.wrappers]
+    acquires = {n: o.lock for n, o in table.ops.items() if o.action in ("acquire", "try")}
+    wrappers = {**header_index(item[0]).wrappers, **table.wrappers} if locks else {}
     # Per held lock a text can name, its test and what is called holding it.
     hop = [(test, reached_from(item[0], names)) for lock, names in sorted((locks or {}).items())
-           if (test := LockTest([lock], acquires))]
+           if (test := LockTest([lock], acquires, wrappers))]
     path = item[0]
     ids = nameindex.identifiers(raw)
     external = frozenset(nameindex.external_names(raw))
@@ -139,7 +144,8 @@ def later_round(item: tuple[Path, str], raw: bytes, held: frozenset[str],
     # make the file's lint change: any but a take of a lock the file never
     # names (as rounds.later_rounds() asks of what a change adds).  The file's own
     # count where its first pass is not at hand.
-    at_hand = {**given, **own}
+    at_hand = {**(given if needed is None else {n: s for n, s in given.items() if n in needed}),
+               **own}
     meets = frozenset(n for n, s in at_hand.items()
                       if not n.startswith((FIELD_KEY, CALL_KEY)) and s.effects
                       and takers.meets(takers.take_names(s), ids))

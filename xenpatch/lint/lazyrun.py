@@ -176,7 +176,8 @@ def lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str | 
             for item, raw, r, b in zip(work, raws, first, second, strict=True):
                 # Each file's later round, as it gets alone: a commit's
                 # other files change nothing of what its own lint follows.
-                b, given, later = _later(item, raw, plan, r, exports, r.exports, b)
+                b, given, later = _later(item, raw, plan, r, exports, r.exports, b,
+                                         needs[item])
                 extra, read, undecided, searched = _witnessed(item, plan, r.exports, b, later)
                 if read is not None:
                     witnessed[item] = read
@@ -335,18 +336,20 @@ def _witnessed(item: tuple[Path, str], plan: lazy_t.Plan, own: Mapping[str, Summ
 
 def _later(item: tuple[Path, str], raw: bytes | None, plan: lazy_t.Plan, first: FileResult,
            given: dict[str, Summary], own: dict[str, Summary], result: FileResult,
+           needed: frozenset[str] | None = None,
            ) -> tuple[FileResult, dict[str, Summary], lazyrounds_t.Later | None]:
     """The file's result after the lazy plan's later round (lazyrounds.py,
     as a whole-tree run's third): (result, the summaries it was linted
     with, what the round read; None: it did not run).  ``first``: the
-    lint whose calls made holding a lock the round follows."""
+    lint whose calls made holding a lock the round follows; ``needed``:
+    the names of ``given`` it would be given alone (lazyrounds.py)."""
     if raw is None or result.error is not None:
         return result, given, None
     from xenpatch.lint import lazyrounds
 
     later = lazyrounds.later_round(item, raw, first.held_calls, given, own, plan,
                                    workers.config(), workers.again, workers.summaries,
-                                   workers.summaries_with, first.held_locks)
+                                   workers.summaries_with, first.held_locks, needed)
     if later.result is None:
         return result, given, later
     got = later.result
