@@ -177,7 +177,8 @@ def _relays_tree(tmp_path: Path, relays: int) -> Path:
                       "    spin_lock(&b_lock);\n    spin_unlock(&b_lock);\n}\n",
     }
     for i in range(relays):
-        files[f"common/r{i}.c"] = f"#include <xen/x.h>\n\nvoid relay{i}(void)\n{{\n    b_take();\n}}\n"
+        files[f"common/r{i}.c"] = \
+            f"#include <xen/x.h>\n\nvoid relay{i}(void)\n{{\n    b_take();\n}}\n"
     return small_tree(tmp_path / "xen", files)
 
 
