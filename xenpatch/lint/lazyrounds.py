@@ -25,6 +25,10 @@ held_calls, through its headers' inlines and macros) into other files:
   stand costs none); a name they leave as it was, or change in no way
   that meets the file, stops here (most do, before anything else is
   parsed);
+- the names whose body reaches, with no summary at hand, a function of
+  a third file whose text takes a lock the file holds at the call
+  (heldtakers.py: the second hop, a take two files away), whatever the
+  summaries at hand say of them;
 - for the rest, the first-round summaries of everything their bodies
   call, computed as the lazy plan computes the file's own (while the
   files defining it are at most MOST_REACHED), and their summaries again
@@ -231,10 +235,10 @@ def later_round(item: tuple[Path, str], raw: bytes, held: frozenset[str],
         names, cands, texts, near, plan, held, external, ids), spent, out)
     # Those reaching a third file's taker go on whatever the summaries at
     # hand say: the taker's own is not among them.
-    new = _changed(names - far.keys(), cands, texts, near, given, plan, held, external, ids,
+    new = _changed(names - far, cands, texts, near, given, plan, held, external, ids,
                    summarise_with, kept, meeting=True)
     names = {n for n in new if takers.change_meets(new[n], given.get(n), ids)} | \
-        (names & far.keys())
+        (names & far)
     if not names:
         return out
     # Then exactly: the first-round summaries of everything these names'
@@ -262,9 +266,9 @@ def later_round(item: tuple[Path, str], raw: bytes, held: frozenset[str],
 def _far(hop: list[tuple[LockTest, frozenset[str]]],
          ext: Mapping[tuple[str, str], frozenset[str]], at_hand: Mapping[str, Summary],
          definers: Mapping[str, list[str]], me: str | None, plan: Plan,
-         out: Later) -> dict[str, frozenset[str]]:
-    """The second hop: per candidate called holding a lock, what it
-    reaches with no summary at hand that takes that lock
+         out: Later) -> frozenset[str]:
+    """The second hop: the candidates called holding a lock that reach,
+    with no summary at hand, a function taking that lock
     (heldtakers.followed()); the files read for it are recorded.
     ``hop``: per held lock, its test and the names called holding it
     (closed over)."""
@@ -277,15 +281,13 @@ def _far(hop: list[tuple[LockTest, frozenset[str]]],
         except OSError:
             return None
 
-    got: dict[str, set[str]] = {}
+    got: set[str] = set()
     for test, called in hop:
         mine = {k: v for k, v in ext.items() if k[1] in called}
         unknown = sorted({m for v in mine.values() for m in v if m not in at_hand})
         taking = followed(test, unknown, definers, me, read) if unknown else frozenset()
-        for (_, n), v in mine.items():
-            if not v.isdisjoint(taking):
-                got.setdefault(n, set()).update(v & taking)
-    return {n: frozenset(v) for n, v in got.items()}
+        got |= {n for (_, n), v in mine.items() if not v.isdisjoint(taking)}
+    return frozenset(got)
 
 
 def _changed(names: set[str], cands: Mapping[str, list[str]], texts: Mapping[str, bytes],
