@@ -42,6 +42,11 @@ def test_the_hook_finds_the_take_two_files_away(tmp_path: Path,
     for rel, r in cold_runs(xen, RELS, tmp_path, monkeypatch, linted):
         assert _findings(r) == whole[rel], rel
         assert r.undecided == [], rel
+        # -v says what the second hop followed: the peer's relay too (its
+        # summary decides it is the peer's lock), not the slot's.
+        hops = {n for n, _, why in r.searched if "two files away" in why}
+        assert hops == ({"ring_relay", "ring_relay_peek", "ring_relay_peer", "ring_register"}
+                        if rel == "common/user.c" else set()), rel
 
 
 def test_a_kept_result_follows_the_taker(tmp_path: Path,

@@ -101,6 +101,8 @@ class Later:
     # left uncomputed (FileResult.undecided's form): where a whole-tree run
     # could report more than this one.
     undecided: list[tuple[str, int, str]] = field(default_factory=list)
+    # What the second hop followed (FileResult.searched's form, for -v).
+    searched: list[tuple[str, int, str]] = field(default_factory=list)
 
     def left_out(self, names: Iterable[str], budget: str) -> None:
         self.undecided.extend((n, 0, (
@@ -139,7 +141,8 @@ def later_round(item: tuple[Path, str], raw: bytes, held: frozenset[str],
     acquires = {n: o.lock for n, o in table.ops.items() if o.action in ("acquire", "try")}
     wrappers = {**header_index(item[0]).wrappers, **table.wrappers} if locks else {}
     # Per held lock a text can name, its test and what is called holding it.
-    hop = [(test, reached_from(item[0], names)) for lock, names in sorted((locks or {}).items())
+    hop = [(lock, test, reached_from(item[0], names))
+           for lock, names in sorted((locks or {}).items())
            if (test := LockTest([lock], acquires, wrappers))]
     path = item[0]
     ids = nameindex.identifiers(raw)
@@ -263,7 +266,7 @@ def later_round(item: tuple[Path, str], raw: bytes, held: frozenset[str],
     return out
 
 
-def _far(hop: list[tuple[LockTest, frozenset[str]]],
+def _far(hop: list[tuple[tuple[str, str], LockTest, frozenset[str]]],
          ext: Mapping[tuple[str, str], frozenset[str]], at_hand: Mapping[str, Summary],
          definers: Mapping[str, list[str]], me: str | None, plan: Plan,
          out: Later) -> frozenset[str]:
@@ -273,6 +276,7 @@ def _far(hop: list[tuple[LockTest, frozenset[str]]],
     ``hop``: per held lock, its test and the names called holding it
     (closed over)."""
     from xenpatch.lint.heldtakers import followed
+    from xenpatch.lint.lazyfield import shown
 
     def read(r: str) -> bytes | None:
         out.read.setdefault(r, plan.cache.hashes.get(r, ""))
@@ -282,11 +286,18 @@ def _far(hop: list[tuple[LockTest, frozenset[str]]],
             return None
 
     got: set[str] = set()
-    for test, called in hop:
+    for (t, path), test, called in hop:
         mine = {k: v for k, v in ext.items() if k[1] in called}
         unknown = sorted({m for v in mine.values() for m in v if m not in at_hand})
         taking = followed(test, unknown, definers, me, read) if unknown else frozenset()
-        got |= {n for (_, n), v in mine.items() if not v.isdisjoint(taking)}
+        for (_, n), v in sorted(mine.items()):
+            if not v.isdisjoint(taking):
+                got.add(n)
+                lock = shown(f"{t}#{path}") if t else path
+                out.searched.append((n, 0, (
+                    f"called holding '{lock}': it reaches {', '.join(sorted(v & taking))} of "
+                    "another file, whose text takes that lock: their summaries computed for "
+                    "its own (a take two files away)")))
     return frozenset(got)
 
 

@@ -331,7 +331,7 @@ def _witnessed(item: tuple[Path, str], plan: lazy_t.Plan, own: Mapping[str, Summ
         later = later if later is not None else lazyrounds.Later()
         later.read.update(got.read)
     return (got.merged, later, [*(later.undecided if later is not None else ()), *got.undecided],
-            got.searched)
+            [*(later.searched if later is not None else ()), *got.searched])
 
 
 def _later(item: tuple[Path, str], raw: bytes | None, plan: lazy_t.Plan, first: FileResult,
