@@ -87,3 +87,10 @@ class FileResult:
     # the tree cache keeps of this result is kept under it, never under
     # the hash of another version of the file read before or after.
     digest: str | None = field(default=None, compare=False)
+
+    def keep_first_pass(self, first: FileResult) -> None:
+        """A later lint of the file stands for ``first`` in what only a
+        first pass gives: its exports and the calls it makes holding a
+        lock."""
+        self.exports, self.held_calls = first.exports, first.held_calls
+        self.held_locks = first.held_locks

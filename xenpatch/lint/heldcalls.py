@@ -15,18 +15,14 @@ from xenpatch.c.source import walk
 from xenpatch.graphs import reachable, reaches_any
 
 
-def called_holding(f: FunctionUnit, res: Result) -> set[str]:
-    """Names f calls at a node it may reach holding a lock."""
-    return set().union(*(names for names, _ in _holding(f, res)))
-
-
 def held_at_calls(f: FunctionUnit, res: Result,
                   ) -> tuple[set[str], dict[tuple[str, str], set[str]]]:
-    """called_holding(), and per lock held at those calls, by what names
-    it in every function (irqsafe.identity(): the struct type and the
-    field path, or a file-scope name) where that is known, the names
-    called holding it: the lazy plan's later round looks for other files'
-    functions reached from those calls that take it (lazyrounds.py)."""
+    """The names f calls at a node it may reach holding a lock, and per
+    lock held at those calls (by what names it in every function,
+    irqsafe.identity(): the struct type and the field path, or a
+    file-scope name; where that is known) the names called holding it:
+    the lazy plan's later round looks for other files' functions reached
+    from those calls that take it (lazyrounds.py)."""
     out: set[str] = set()
     locks: dict[tuple[str, str], set[str]] = {}
     info = f.info

@@ -353,8 +353,7 @@ def _later(item: tuple[Path, str], raw: bytes | None, plan: lazy_t.Plan, first: 
     if later.result is None:
         return result, given, later
     got = later.result
-    got.exports, got.held_calls = result.exports, result.held_calls
-    got.held_locks = result.held_locks
+    got.keep_first_pass(result)
     return got, {**given, **later.changed}, later
 
 
@@ -464,8 +463,7 @@ def _with_callers(item: tuple[Path, str], raw: bytes | None, cache: TreeCache,
     # ``extra``: the tree's takes XL017 compares with (lazywitness.py).
     again = lint_file(item[0], item[1], workers.config(), {**given, **facts, **(extra or {})},
                       raw=raw, findings_only=True)
-    again.exports, again.held_calls = result.exports, result.held_calls
-    again.held_locks = result.held_locks
+    again.keep_first_pass(result)
     return again
 
 

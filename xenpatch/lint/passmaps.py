@@ -92,8 +92,7 @@ def second(work: list[tuple[Path, str]], first: list[FileResult],
         if later is not None:
             later.append(None if b is None else b.exports)
         if b is not None:
-            b.exports, b.held_calls = a.exports, a.held_calls
-            b.held_locks = a.held_locks
+            b.keep_first_pass(a)
         out.append(b if b is not None else a)
     return out
 

@@ -156,8 +156,7 @@ def later_rounds(work: list[tuple[Path, str]], first: list[FileResult],
                 b.unknown = [*b.unknown, *((n, 0, _BOUND.format(ROUNDS)) for n in moved)]
             else:
                 latest[i] = b.exports
-            b.exports, b.held_calls = first[i].exports, first[i].held_calls
-            b.held_locks = first[i].held_locks
+            b.keep_first_pass(first[i])
             out[i] = b
         if last:
             for i, met in reach.items():
