@@ -73,11 +73,14 @@ class LockTest:
         self.acquires = frozenset(acquires) | resolved.keys()
         self.fields: list[tuple[re.Pattern[bytes], bytes, list[tuple[bytes, int]]]] = []
         names: list[bytes] = []
-        tails: list[bytes] = []
+        # Per way of naming a lock, words its text must hold (substring
+        # tests: a file's whole text is asked first).
+        self._needles: list[tuple[bytes, ...]] = []
         for t, path in sorted(set(locks)):
             if not t:
                 if _WORD.fullmatch(path):
                     names.append(re.escape(path.encode()))
+                    self._needles.append((path.encode(),))
                 continue
             typed, tail = _type_text(t), _path_text(path)
             if typed is None or tail is None:
@@ -89,16 +92,14 @@ class LockTest:
             macros = sorted((w.encode(), i) for w, (i, p) in resolved.items()
                             if p == path.replace(" ", ""))
             self.fields.append((decl, rb"\s*(?:->|\.)\s*" + tail, macros))
-            tails.append(tail)
-            tails.extend(rb"\b" + re.escape(w) + rb"\s*\(" for w, _ in macros)
+            tag = _WORD.findall(t)[-1].encode().removeprefix(b"struct").removeprefix(b"union")
+            self._needles.append((tag, _PART.findall(path)[-1][1].encode()))
+            self._needles.extend((tag, w) for w, _ in macros)
         self.names = re.compile(rb"\b(?:" + b"|".join(names) + rb")\b") if names else None
-        self._tails = re.compile(rb"(?:(?:->|\.)\s*)?(?:" + b"|".join(tails) + rb")") \
-            if tails else None
 
     def may_take(self, raw: bytes) -> bool:
         """A file's text first: most name none of the locks at all."""
-        return (self.names is not None and self.names.search(raw) is not None) or \
-            (self._tails is not None and self._tails.search(raw) is not None)
+        return any(all(n in raw for n in needles) for needles in self._needles)
 
     def __bool__(self) -> bool:
         return bool(self.acquires) and (bool(self.fields) or self.names is not None)
@@ -213,15 +214,31 @@ _OPEN, _CLOSE = ord("("), ord(")")
 _CALLEE = re.compile(rb"([A-Za-z_]\w*)\s*$")
 
 
-def followed(test: LockTest, names: Iterable[str], definers: Mapping[str, Iterable[str]],
-             me: str | None, read: Callable[[str], bytes | None]) -> frozenset[str]:
-    """Those of ``names`` some definer (not ``me``) of which passes
-    ``test`` in the text of the definition and of its file's functions it
-    calls, followed by name."""
-    if not test:
-        return frozenset()
+Spans = dict[str, list[tuple[int, int]]]
+
+
+def spans_of(raw: bytes) -> Spans:
+    """Each function of a file's text and where its definitions' texts
+    run (the scans' excerpt.text_ends())."""
     from xenpatch.lint.excerpt import text_ends
 
+    defs = nameindex.definitions(raw)
+    ends = text_ends(raw, defs)
+    spans: Spans = {}
+    for i, d in enumerate(defs):
+        spans.setdefault(d.name, []).append((d.start, max(ends[i], d.brace)))
+    return spans
+
+
+def followed(test: LockTest, names: Iterable[str], definers: Mapping[str, Iterable[str]],
+             me: str | None, read: Callable[[str], bytes | None],
+             spans: Callable[[str, bytes], Spans] | None = None) -> frozenset[str]:
+    """Those of ``names`` some definer (not ``me``) of which passes
+    ``test`` in the text of the definition and of its file's functions it
+    calls, followed by name.  ``spans``: spans_of() of a definer, kept by
+    the caller for its other tests."""
+    if not test:
+        return frozenset()
     by_file: dict[str, list[str]] = {}
     for n in names:
         for r in definers.get(n, ()):
@@ -232,11 +249,7 @@ def followed(test: LockTest, names: Iterable[str], definers: Mapping[str, Iterab
         raw = read(r)
         if raw is None or not test.may_take(raw):
             continue
-        defs = nameindex.definitions(raw)
-        ends = text_ends(raw, defs)
-        spans: dict[str, list[tuple[int, int]]] = {}
-        for i, d in enumerate(defs):
-            spans.setdefault(d.name, []).append((d.start, max(ends[i], d.brace)))
+        where = spans(r, raw) if spans is not None else spans_of(raw)
         for n in ns:
             if n in out:
                 continue
@@ -244,12 +257,12 @@ def followed(test: LockTest, names: Iterable[str], definers: Mapping[str, Iterab
             todo = [n]
             while todo:
                 m = todo.pop()
-                if m in seen or m not in spans:
+                if m in seen or m not in where:
                     continue
                 seen.add(m)
-                text = b"".join(raw[a:b] for a, b in spans[m])
+                text = b"".join(raw[a:b] for a, b in where[m])
                 if test.takes(text):
                     out.add(n)
                     break
-                todo.extend(x for x in nameindex.identifiers(text) if x in spans)
+                todo.extend(x for x in nameindex.identifiers(text) if x in where)
     return frozenset(out)

@@ -275,7 +275,7 @@ def _far(hop: list[tuple[tuple[str, str], LockTest, frozenset[str]]],
     (heldtakers.followed()); the files read for it are recorded.
     ``hop``: per held lock, its test and the names called holding it
     (closed over)."""
-    from xenpatch.lint.heldtakers import followed
+    from xenpatch.lint.heldtakers import Spans, followed, spans_of
     from xenpatch.lint.lazyfield import shown
 
     def read(r: str) -> bytes | None:
@@ -285,11 +285,19 @@ def _far(hop: list[tuple[tuple[str, str], LockTest, frozenset[str]]],
         except OSError:
             return None
 
+    kept: dict[str, Spans] = {}
+
+    def spans(r: str, raw: bytes) -> Spans:
+        got = kept.get(r)
+        if got is None:
+            got = kept[r] = spans_of(raw)
+        return got
+
     got: set[str] = set()
     for (t, path), test, called in hop:
         mine = {k: v for k, v in ext.items() if k[1] in called}
         unknown = sorted({m for v in mine.values() for m in v if m not in at_hand})
-        taking = followed(test, unknown, definers, me, read) if unknown else frozenset()
+        taking = followed(test, unknown, definers, me, read, spans) if unknown else frozenset()
         for (_, n), v in sorted(mine.items()):
             if not v.isdisjoint(taking):
                 got.add(n)
