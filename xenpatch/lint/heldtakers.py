@@ -35,11 +35,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 
-from xenpatch.analysis.locktable import Wrapper
+from xenpatch.analysis.headers import split_args
+from xenpatch.analysis.locktable import Wrapper, substitute
+from xenpatch.c.brackets import closing
 from xenpatch.lint import nameindex
+from xenpatch.lint.lazyfield import path_pattern
 
 _WORD = re.compile(r"[A-Za-z_]\w*")
-_PART = re.compile(r"(->|\.)([A-Za-z_]\w*)")
 _KINDS = ("struct", "union")
 
 
@@ -52,13 +54,6 @@ def _type_text(t: str) -> bytes | None:
         if t.startswith(kw) and len(t) > len(kw) and _WORD.fullmatch(t[len(kw):]):
             return kw.encode() + rb"\s+" + re.escape(t[len(kw):].encode()) + rb"\b"
     return None
-
-
-def _path_text(path: str) -> bytes | None:
-    parts = _PART.findall(path)
-    if not parts or "".join(a + b for a, b in parts) != path.replace(" ", ""):
-        return None
-    return rb"\s*(?:->|\.)\s*".join(re.escape(b.encode()) for _, b in parts) + rb"\b"
 
 
 class LockTest:
@@ -82,7 +77,7 @@ class LockTest:
                     names.append(re.escape(path.encode()))
                     self._needles.append((path.encode(),))
                 continue
-            typed, tail = _type_text(t), _path_text(path)
+            typed, tail = _type_text(t), path_pattern(f"{t}#{path}")
             if typed is None or tail is None:
                 continue
             # The variables declared with the type: "struct st *q", also in
@@ -91,9 +86,9 @@ class LockTest:
             # The wrappers taking the path of one of their arguments.
             macros = sorted((w.encode(), i) for w, (i, p) in resolved.items()
                             if p == path.replace(" ", ""))
-            self.fields.append((decl, rb"\s*(?:->|\.)\s*" + tail, macros))
+            self.fields.append((decl, tail.pattern, macros))
             tag = _WORD.findall(t)[-1].encode().removeprefix(b"struct").removeprefix(b"union")
-            self._needles.append((tag, _PART.findall(path)[-1][1].encode()))
+            self._needles.append((tag, _WORD.findall(path)[-1].encode()))
             self._needles.extend((tag, w) for w, _ in macros)
         self.names = re.compile(rb"\b(?:" + b"|".join(names) + rb")\b") if names else None
 
@@ -119,8 +114,10 @@ class LockTest:
                 return True
             for w, i in macros:
                 for m in re.finditer(rb"\b" + re.escape(w) + rb"\s*\(", text):
-                    args = _arguments(text, m.end())
-                    if i < len(args) and _bare(args[i]) in heads:
+                    close = closing(text, m.end() - 1, _OPEN, _CLOSE, _ARGS)
+                    args = split_args(text[m.end():close].decode("latin-1")) \
+                        if close is not None else []
+                    if i < len(args) and _bare(args[i]).encode("latin-1") in heads:
                         return True
         return False
 
@@ -160,54 +157,28 @@ def _resolved(acquires: Mapping[str, int], wrappers: Mapping[str, Wrapper],
             inner = wrappers.get(target)
             if inner is None or inner is w:
                 break
-            args = [_substituted(a, args) for a in inner.args]
+            args = [substitute(a, args) for a in inner.args]
             target = inner.target
         if target not in acquires:
             continue
         at = acquires[target]
-        lock = args[at].replace(" ", "").replace("(", "").replace(")", "").lstrip("&") \
-            if at < len(args) else ""
+        lock = _bare(args[at]).lstrip("&") if at < len(args) else ""
         m = _TEMPLATE.fullmatch(lock)
         out[name] = (int(m.group(1)), m.group(2)) if m is not None else (-1, "")
     return out
 
 
-def _substituted(template: str, args: list[str]) -> str:
-    """An inner wrapper's argument with the outer call's for its $i."""
-    return _PARAM.sub(lambda m: args[int(m.group(1))] if int(m.group(1)) < len(args)
-                      else m.group(0), template)
-
-
-_PARAM = re.compile(r"\$(\d+)")
 _TEMPLATE = re.compile(r"\$(\d+)((?:(?:->|\.)[A-Za-z_]\w*)+)")
 
 
-def _arguments(text: bytes, at: int) -> list[bytes]:
-    """The arguments of the call whose "(" ends right before ``at``."""
-    out: list[bytes] = []
-    depth, start = 0, at
-    for i in range(at, min(len(text), at + 512)):
-        c = text[i]
-        if c in _STOPS:
-            break
-        if c == _OPEN:
-            depth += 1
-        elif c == _CLOSE:
-            if not depth:
-                out.append(text[start:i])
-                return out
-            depth -= 1
-        elif c == _COMMA and not depth:
-            out.append(text[start:i])
-            start = i + 1
-    return []
+def _bare(arg: str) -> str:
+    """An argument without blanks or parentheses: ``&( q )->lock`` is
+    ``&q->lock``."""
+    return arg.replace(" ", "").replace("(", "").replace(")", "").strip()
 
 
-def _bare(arg: bytes) -> bytes:
-    return arg.replace(b" ", b"").replace(b"(", b"").replace(b")", b"").strip()
-
-
-_COMMA = ord(",")
+# How far a wrapper call's arguments are looked for.
+_ARGS = 512
 _STOPS = frozenset(b";{}")
 _OPEN, _CLOSE = ord("("), ord(")")
 # The name just before a "(": the call's.

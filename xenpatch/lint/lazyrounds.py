@@ -104,6 +104,14 @@ class Later:
     # What the second hop followed (FileResult.searched's form, for -v).
     searched: list[tuple[str, int, str]] = field(default_factory=list)
 
+    def text_of(self, plan: Plan, rel: str) -> bytes | None:
+        """A file's text (None: unreadable), recorded as read."""
+        self.read[rel] = plan.cache.hashes.get(rel, "")
+        try:
+            return plan.read(rel)
+        except OSError:
+            return None
+
     def left_out(self, names: Iterable[str], budget: str) -> None:
         self.undecided.extend((n, 0, (
             f"called holding a lock: its second-round summary was not computed (past the "
@@ -177,11 +185,8 @@ def later_round(item: tuple[Path, str], raw: bytes, held: frozenset[str],
     files = sorted({r for ds in cands.values() for r in ds})
     texts: dict[str, bytes] = {}
     for r in files:
-        out.read[r] = cache.hashes.get(r, "")
-        try:
-            texts[r] = plan.read(r)
-        except OSError:
-            continue
+        if (text := out.text_of(plan, r)) is not None:
+            texts[r] = text
     # What each candidate's body reaches in its file (the file's own
     # functions followed, its macros and headers' inlines too) that another
     # file defines: its second-round summary can differ only through those,
@@ -278,13 +283,6 @@ def _far(hop: list[tuple[tuple[str, str], LockTest, frozenset[str]]],
     from xenpatch.lint.heldtakers import Spans, followed, spans_of
     from xenpatch.lint.lazyfield import shown
 
-    def read(r: str) -> bytes | None:
-        out.read.setdefault(r, plan.cache.hashes.get(r, ""))
-        try:
-            return plan.read(r)
-        except OSError:
-            return None
-
     kept: dict[str, Spans] = {}
 
     def spans(r: str, raw: bytes) -> Spans:
@@ -297,7 +295,8 @@ def _far(hop: list[tuple[tuple[str, str], LockTest, frozenset[str]]],
     for (t, path), test, called in hop:
         mine = {k: v for k, v in ext.items() if k[1] in called}
         unknown = sorted({m for v in mine.values() for m in v if m not in at_hand})
-        taking = followed(test, unknown, definers, me, read, spans) if unknown else frozenset()
+        taking = followed(test, unknown, definers, me, functools.partial(out.text_of, plan),
+                                 spans) if unknown else frozenset()
         for (_, n), v in sorted(mine.items()):
             if not v.isdisjoint(taking):
                 got.add(n)
