@@ -71,7 +71,9 @@ class Template:
     its parameters; ``off`` for an ``_irq``/``_irqsave`` take, else one in
     the state the function was entered in; ``ident``: the lock's identity
     as the defining file named it, for a lock of file scope (a static
-    object is its file's alone), else ""."""
+    object is its file's alone) or a parameter's struct field (its class,
+    which lint/irqwitness.merge() reads; a call names the lock as its
+    argument does), else ""."""
 
     key: str
     kind: str
@@ -265,15 +267,18 @@ def function_takes(f: FunctionUnit, kinds: frozenset[str],
                     continue
                 if t.kind not in kinds:
                     continue
-                key = t.key
+                key, ident = t.key, t.ident
                 if "$" in key:
+                    # Named here as the argument names it: a file-scope
+                    # object's own identity, not its struct's class.
+                    ident = ""
                     key = instantiate(Effect("take", t.kind, "", "plain", key, None, t.via),
                                       args).key
                     if "$" in key:
                         continue
                 key = apply_aliases(key, info.aliases)
                 out.append(Take(node.id, line, col, key, t.kind, t.off, clean, t.via,
-                                t.ident, name, on_every(node.id), t.some))
+                                ident, name, on_every(node.id), t.some))
     return out, calls
 
 

@@ -52,7 +52,11 @@ holds an irqsave lock around init_one_irq_desc() of common/irq.c, which
 allocates: the allocator's lock, two files away): a call of another
 file's function in a known state is a take, in that state, of each lock
 of file scope the callee takes in its caller's state (an _irq take:
-off), named as the defining file names it.  A take through a hop whose
+off), named as the defining file names it, and of each struct field of
+a parameter it takes so, named by its class (the struct type and the
+path: a vCPU's inject lock whichever vCPU the caller passes, as a typed
+variable's take of it is in any file; not through a hop, whose
+parameters no record maps).  A take through a hop whose
 call site must bind it (``weak``) marks the file for its second pass,
 which binds it at the call (irqtakes.function_takes()), but is no
 other file's witness.  A lock's convention is what its takes
@@ -322,7 +326,11 @@ class Records:
             k = template(t.key, g.info)
             if k is None:
                 continue
-            ident = t.ident or (self.ident(g, t.key) or "" if "$" not in k else "")
+            ident = t.ident or self.ident(g, t.key) or ""
+            if "$" in k and not struct_ident(ident):
+                # A parameter's lock names no class but a struct field's: the
+                # one its caller passes, which no record here binds.
+                ident = ""
             assert why is not None
             _keep(out, (k, t.off), Template(k, t.kind, t.off, t.via, ident,
                                             nonnull=tuple(sorted(why[0])), conds=why[1]))
@@ -542,12 +550,16 @@ def merge(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]],
             hops[n] = record_templates(h, "irqcall") if h is not None else []
     takes = composed(own, hops)
     # A call of another file's function takes its file-scope locks there.
+    # A take of a parameter's struct field is one of the field's class
+    # whatever the caller passes (irqsafe.identity(): the struct type and
+    # the path), as a typed variable's take of it in any file is.
     for name, st, w in calls:
         for tp in takes.get(name, ()):
-            if "$" in tp.key or not tp.ident:
+            if not tp.ident or "$" in tp.key and not struct_ident(tp.ident):
                 continue
             found.setdefault((tp.ident, IRQ if tp.off else st), []).append(
-                Witness(w.fn, w.file, w.line, name, tp.key, weak=_needs(tp), through=True))
+                Witness(w.fn, w.file, w.line, name, shown_key(tp), weak=_needs(tp),
+                        through=True))
     out: dict[str, Summary] = safe_takes(found, asked)
     marked: set[str] = set()
     for ident in sorted({i for i, _ in found}):
@@ -643,6 +655,28 @@ def composed(own: Mapping[str, Sequence[Template]],
                                            some=h.some or t.some))
                     changed |= cur[k] is not had
     return {n: [cur[k] for k in sorted(cur)] for n, cur in out.items()}
+
+
+def struct_ident(ident: str) -> bool:
+    """Is the identity a struct field's class ("struct vcpu#->lock"), not a
+    file-scope object's ("#name", "#file.c:name") or none?"""
+    return bool(ident) and not ident.startswith("#")
+
+
+def shown(ident: str) -> str:
+    """The identity as C spells it: ``struct domain->page_alloc_lock``."""
+    t, _, path = ident.partition("#")
+    for kw in ("struct", "union", "enum"):
+        if t.startswith(kw) and len(t) > len(kw):
+            t = f"{kw} {t[len(kw):]}"
+            break
+    return t + path
+
+
+def shown_key(t: Template) -> str:
+    """A take's lock as a witness names it: a parameter's struct field by
+    its class (shown()), not by the callee's parameter number."""
+    return shown(t.ident) if "$" in t.key and struct_ident(t.ident) else t.key
 
 
 def built_together(a: str, b: str) -> bool:

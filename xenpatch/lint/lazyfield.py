@@ -4,7 +4,10 @@ every file may reach through a pointer: ``d->page_alloc_lock``).
 
 The case taken: the file takes, by its own run (its ``LOCK`` record:
 its lock ops, or inside a function of its own), a field's lock plainly
-with IRQs known off -- under another lock's _irqsave, say.  The lock's
+with IRQs known off -- under another lock's _irqsave, say -- or calls
+with IRQs known off another file's function taking a field of its
+parameter so (lazywitness.py hands those over: merge() is then given the
+call and the callee's take, as a whole-tree run's records have them).  The lock's
 identity is the whole-tree merge's (irqsafe.identity(): the struct type
 and the field path from it, "struct domain#->page_alloc_lock"), so the
 takes of it in another file are those naming the same path through the
@@ -50,7 +53,7 @@ from xenpatch.analysis.locktable import Summary
 from xenpatch.lint import nameindex
 from xenpatch.lint.findings import FileResult
 from xenpatch.lint.inputs import size as _size
-from xenpatch.lint.irqwitness import IRQ, LOCK, TAKES, witnesses_of
+from xenpatch.lint.irqwitness import IRQ, LOCK, TAKES, shown, witnesses_of
 
 # The candidate files linted for one lock, at most (all of them are
 # needed: the report rests on none of them taking it _irq).
@@ -66,6 +69,8 @@ class FieldSearch:
     and what was searched (-v)."""
 
     per_file: list[PerFile] = field(default_factory=list)
+    # The identities the search decided (its files' records are per_file's).
+    decided: list[str] = field(default_factory=list)
     read: dict[str, str] = field(default_factory=dict)
     undecided: list[tuple[str, int, str]] = field(default_factory=list)
     searched: list[tuple[str, int, str]] = field(default_factory=list)
@@ -102,16 +107,6 @@ def path_pattern(ident: str) -> re.Pattern[bytes] | None:
     sep = rb"\s*(?:->|\.)\s*"
     body = sep.join(re.escape(b.encode()) for _, b in parts)
     return re.compile(sep + body + rb"\b")
-
-
-def shown(ident: str) -> str:
-    """The identity as C spells it: ``struct domain->page_alloc_lock``."""
-    t, _, path = ident.partition("#")
-    for kw in ("struct", "union", "enum"):
-        if t.startswith(kw) and len(t) > len(kw):
-            t = f"{kw} {t[len(kw):]}"
-            break
-    return t + path
 
 
 def type_pattern(ident: str) -> re.Pattern[bytes] | None:
@@ -173,12 +168,18 @@ def _irq_taken(ex: Mapping[str, Summary], ident: str) -> bool:
 
 def search(me: str, own: Mapping[str, Summary], root: Path, hashes: Mapping[str, str],
            run: Callable[[str], FileResult], read: Callable[[Path], bytes | None],
-           bound: int | None = None) -> FieldSearch:
+           bound: int | None = None,
+           extra: Mapping[str, tuple[str, int]] | None = None) -> FieldSearch:
     """The tree's records of the field locks the file takes with IRQs
     off (module doc), for merge(); ``me``: the file under the tree's
-    root, ``run``: a file's first pass."""
+    root, ``run``: a file's first pass; ``extra``: more such locks, taken
+    inside the other files' functions the file calls with IRQs off
+    (ident -> the function called, 0), which merge() is given apart."""
     out = FieldSearch()
     want = wanted(own)
+    for ident, at in (extra or {}).items():
+        if f"{LOCK}{ident}|{IRQ}" not in own:
+            want.setdefault(ident, at)
     if not want:
         return out  # the common case: no search
     limit = BOUND if bound is None else bound
@@ -249,6 +250,7 @@ def search(me: str, own: Mapping[str, Summary], root: Path, hashes: Mapping[str,
                 keep.setdefault(r, {}).update(got)
     if not decided or not keep:
         return out
+    out.decided = decided
     mine = {k: s for k, s in own.items()
             if k.startswith(LOCK) and k[len(LOCK):].rpartition("|")[0] in decided}
     out.per_file.append((root / me, me, mine))
@@ -258,4 +260,4 @@ def search(me: str, own: Mapping[str, Summary], root: Path, hashes: Mapping[str,
     return out
 
 
-__all__ = ["BOUND", "FieldSearch", "path_pattern", "search", "shown", "type_pattern", "wanted"]
+__all__ = ["BOUND", "FieldSearch", "path_pattern", "search", "type_pattern", "wanted"]

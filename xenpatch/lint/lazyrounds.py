@@ -281,7 +281,7 @@ def _far(hop: list[tuple[tuple[str, str], LockTest, frozenset[str]]],
     ``hop``: per held lock, its test and the names called holding it
     (closed over)."""
     from xenpatch.lint.heldtakers import Spans, followed, spans_of
-    from xenpatch.lint.lazyfield import shown
+    from xenpatch.lint.irqwitness import shown
 
     kept: dict[str, Spans] = {}
 

@@ -147,24 +147,34 @@ def search(item: tuple[Path, str], own: Mapping[str, Summary], root: Path,
     # The file as the name index names it (under the tree's root; the run
     # may name it from elsewhere, xen/arch/...): never its own witness.
     me = _under(root, item[0]) or rel
+    chain = _Chain(root, me, own, definers, run, off) if off else None
+    through = _field_takes(chain, off) if chain is not None else {}
     field_merged: dict[str, Summary] = {}
-    if fields:
+    if fields or through:
         # A struct field's lock (lazyfield.py): merged on its own, its
-        # identities being none of the file-scope ones below.
-        fs = lazyfield.search(me, own, root, hashes, run, read)
+        # identities being none of the file-scope ones below.  Taken by
+        # the file itself, or inside a function it calls with IRQs off
+        # (a parameter's field: its class, as merge() takes it).
+        fs = lazyfield.search(me, own, root, hashes, run, read,
+                              extra={i: (ts[0][0], 0) for i, ts in through.items()})
         out.read.update(fs.read)
         out.undecided.extend(fs.undecided)
         out.searched.extend(fs.searched)
         if fs.per_file:
             mine, *rest = fs.per_file
-            merged = irqwitness.merge([(item[0], rel, mine[2]), *rest])
+            calls = {t[0] for i in fs.decided for t in through.get(i, ())}
+            records = {**mine[2], **{k: s for k, s in own.items() if k.startswith(CALLS)
+                                     and k[len(CALLS):].rpartition("|")[0] in calls}}
+            rest.extend((root / f"<{n}>", f"<{n}>", {TAKES + n: Summary(tuple(
+                irqwitness.effect(t) for i in fs.decided for c, t in through.get(i, ())
+                if c == n), None)}) for n in sorted(calls))
+            merged = irqwitness.merge([(item[0], rel, records), *rest])
             if irqwitness.wanted(merged, rel):
                 field_merged = merged
-    if not off:
+    if chain is None:
         out.merged.update(field_merged)
         return out
     per_file: list[tuple[Path, str, Mapping[str, Summary]]] = [(item[0], rel, own)]
-    chain = _Chain(root, me, own, definers, run, off)
     # Per function called with IRQs off, its takes decided here: merge()
     # is given these alone as its record (a take of another lock on the
     # chain would meet no file saying how the tree takes it).
@@ -220,6 +230,19 @@ def search(item: tuple[Path, str], own: Mapping[str, Summary], root: Path,
         out.merged.update(merged)
     # The field locks' records are of every file naming them: theirs stand.
     out.merged.update(field_merged)
+    return out
+
+
+def _field_takes(chain: _Chain, off: set[str]) -> dict[str, list[tuple[str, Template]]]:
+    """The struct field locks the functions called with IRQs off take
+    plainly of a parameter, on every path their call reaches (no argument
+    or path of the call to bind): identity -> (function called, take)."""
+    out: dict[str, list[tuple[str, Template]]] = {}
+    for name in sorted(off):
+        for t in chain.takes.get(name, []):
+            if "$" in t.key and not t.off and not t.nonnull and not t.conds \
+                    and irqwitness.struct_ident(t.ident):
+                out.setdefault(t.ident, []).append((name, t))
     return out
 
 
