@@ -4,9 +4,12 @@ the field's class whatever the caller passes, as a typed variable's is.
 
 fixtures/lint/irqfieldcall/: common/inject.c's vcpu_inject() takes its
 vCPU's inject_lock plainly (in its caller's state); common/event.c calls
-it under an irqsave lock (IRQs off); common/mmio.c takes the same field
-of a vCPU with IRQs known on.  domain_inject() takes a domain's lock of
-the same field name, which no file takes with IRQs on: silent."""
+it under an irqsave lock (IRQs off), and through common/notify.c's relay
+vcpu_notify() (a file naming no lock op: the take two files away, past a
+hop whose parameters no record maps, is of the field's class);
+common/mmio.c takes the same field of a vCPU with IRQs known on.
+domain_inject() takes a domain's lock of the same field name, which no
+file takes with IRQs on: silent."""
 
 from __future__ import annotations
 
@@ -30,15 +33,31 @@ pytestmark = pytest.mark.usefixtures("fresh_cache")
 def test_a_callee_taking_a_parameters_field_lock_with_irqs_off_is_reported(jobs: int) -> None:
     got = found_whole(TREE, jobs)
     assert got == wanted(TREE)
-    assert got[EVENT] == [(11, "XL017")]
+    assert got[EVENT] == [(11, "XL017"), (30, "XL017")]
 
 
 def test_the_finding_names_the_callee_and_the_other_files_take() -> None:
-    [f] = whole(TREE)[EVENT]
+    f, relayed = whole(TREE)[EVENT]
     assert f.function == "send_virq"
     assert f.message.startswith("'vcpu_inject' (through 'spin_lock') takes 'v->inject_lock' "
                                 "with IRQs off")
     assert "common/mmio.c:15 (in 'mmio_write')" in f.message
+    # Past the relay no argument names the vCPU: the class does.
+    assert relayed.function == "send_notify"
+    assert relayed.message.startswith("'vcpu_notify' (through 'spin_lock') takes "
+                                      "'struct vcpu->inject_lock' with IRQs off")
+
+
+@pytest.mark.parametrize("mode", ["whole", "alone"])
+def test_a_relay_whose_path_the_caller_contradicts_is_not_met(tmp_path: Path,
+                                                              mode: str) -> None:
+    """vcpu_notify() injects only for a vCPU with nothing pending: a
+    caller calling it for one with something pending never meets the take."""
+    root = copied(TREE, tmp_path)
+    edit(root / EVENT, "    vcpu_notify(v); /* expect: XL017 */",
+         "    if ( v->pending )\n        vcpu_notify(v);")
+    got = whole(root)[EVENT] if mode == "whole" else alone(root, EVENT)
+    assert [f.function for f in got] == ["send_virq"]
 
 
 def test_an_irq_safe_take_elsewhere_makes_the_callers_take_right(tmp_path: Path) -> None:
@@ -77,7 +96,7 @@ def test_the_file_alone_reports_what_the_whole_tree_run_does() -> None:
     parameter's field to lazyfield.py's search, as the file's own take."""
     got = alone(TREE, EVENT)
     assert shape(got) == shape(whole(TREE)[EVENT])
-    assert [f.line for f in got] == [11]
+    assert [f.line for f in got] == [11, 30]
 
 
 def test_alone_an_irq_safe_take_elsewhere_ends_the_search(tmp_path: Path) -> None:

@@ -65,6 +65,26 @@ _NOT_MOVES = frozenset({"assert_on", "assert_off", "read"})
 _MACRO_DEPTH = 4
 
 
+# A take's key naming a struct field's class, not an argument's lock: a
+# parameter's field taken two files away, whose parameter no record maps
+# to its caller's (lint/irqwitness.composed()): CLASS + the identity.
+CLASS = "$?"
+
+
+def class_key(ident: str) -> str:
+    return CLASS + ident
+
+
+def shown(ident: str) -> str:
+    """An identity as C spells it: ``struct domain->page_alloc_lock``."""
+    t, _, path = ident.partition("#")
+    for kw in ("struct", "union", "enum"):
+        if t.startswith(kw) and len(t) > len(kw):
+            t = f"{kw} {t[len(kw):]}"
+            break
+    return t + path
+
+
 @dataclass(frozen=True)
 class Template:
     """A take inside a function, in its callers' terms: ``key`` with $i for
@@ -268,7 +288,11 @@ def function_takes(f: FunctionUnit, kinds: frozenset[str],
                 if t.kind not in kinds:
                     continue
                 key, ident = t.key, t.ident
-                if "$" in key:
+                if key.startswith(CLASS):
+                    # A class reached through a hop: no argument here names
+                    # which object, so its class does.
+                    key = shown(ident)
+                elif "$" in key:
                     # Named here as the argument names it: a file-scope
                     # object's own identity, not its struct's class.
                     ident = ""

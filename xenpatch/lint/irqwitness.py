@@ -104,7 +104,9 @@ from xenpatch.analysis.irqtakes import (
     Template,
     ahead_at,
     ahead_states,
+    class_key,
     function_takes,
+    shown,
     state_in,
     states_by_node,
 )
@@ -646,11 +648,14 @@ def composed(own: Mapping[str, Sequence[Template]],
             cur = out[n]
             for h in hs:
                 for t in list(out.get(h.key, {}).values()):
-                    if t.nonnull or t.conds or "$" in t.key or not t.ident:
+                    if t.nonnull or t.conds or not t.ident or \
+                            "$" in t.key and not struct_ident(t.ident):
                         continue
-                    k = (t.key, t.off)
+                    # A parameter's field, past the hop, is its class.
+                    key = t.key if "$" not in t.key else class_key(t.ident)
+                    k = (key, t.off)
                     had = cur.get(k)
-                    _keep(cur, k, Template(t.key, t.kind, t.off, t.via, t.ident,
+                    _keep(cur, k, Template(key, t.kind, t.off, t.via, t.ident,
                                            nonnull=h.nonnull, conds=h.conds,
                                            some=h.some or t.some))
                     changed |= cur[k] is not had
@@ -661,16 +666,6 @@ def struct_ident(ident: str) -> bool:
     """Is the identity a struct field's class ("struct vcpu#->lock"), not a
     file-scope object's ("#name", "#file.c:name") or none?"""
     return bool(ident) and not ident.startswith("#")
-
-
-def shown(ident: str) -> str:
-    """The identity as C spells it: ``struct domain->page_alloc_lock``."""
-    t, _, path = ident.partition("#")
-    for kw in ("struct", "union", "enum"):
-        if t.startswith(kw) and len(t) > len(kw):
-            t = f"{kw} {t[len(kw):]}"
-            break
-    return t + path
 
 
 def shown_key(t: Template) -> str:

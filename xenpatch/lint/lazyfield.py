@@ -49,11 +49,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from xenpatch.analysis.irqtakes import shown
 from xenpatch.analysis.locktable import Summary
 from xenpatch.lint import nameindex
 from xenpatch.lint.findings import FileResult
 from xenpatch.lint.inputs import size as _size
-from xenpatch.lint.irqwitness import IRQ, LOCK, TAKES, shown, witnesses_of
+from xenpatch.lint.irqwitness import IRQ, LOCK, TAKES, witnesses_of
 
 # The candidate files linted for one lock, at most (all of them are
 # needed: the report rests on none of them taking it _irq).

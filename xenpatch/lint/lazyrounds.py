@@ -280,8 +280,8 @@ def _far(hop: list[tuple[tuple[str, str], LockTest, frozenset[str]]],
     (heldtakers.followed()); the files read for it are recorded.
     ``hop``: per held lock, its test and the names called holding it
     (closed over)."""
+    from xenpatch.analysis.irqtakes import shown
     from xenpatch.lint.heldtakers import Spans, followed, spans_of
-    from xenpatch.lint.irqwitness import shown
 
     kept: dict[str, Spans] = {}
 

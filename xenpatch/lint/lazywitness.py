@@ -235,13 +235,14 @@ def search(item: tuple[Path, str], own: Mapping[str, Summary], root: Path,
 
 def _field_takes(chain: _Chain, off: set[str]) -> dict[str, list[tuple[str, Template]]]:
     """The struct field locks the functions called with IRQs off take
-    plainly of a parameter, on every path their call reaches (no argument
-    or path of the call to bind): identity -> (function called, take)."""
+    plainly of a parameter (theirs, or one past a hop: its class):
+    identity -> (function called, take).  What a take's path needs of the
+    call (arguments non-NULL, path conditions) the relint binds, as a
+    whole-tree run's second pass does."""
     out: dict[str, list[tuple[str, Template]]] = {}
     for name in sorted(off):
         for t in chain.takes.get(name, []):
-            if "$" in t.key and not t.off and not t.nonnull and not t.conds \
-                    and irqwitness.struct_ident(t.ident):
+            if "$" in t.key and not t.off and irqwitness.struct_ident(t.ident):
                 out.setdefault(t.ident, []).append((name, t))
     return out
 
