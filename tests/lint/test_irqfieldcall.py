@@ -118,4 +118,4 @@ def test_alone_a_search_past_its_bound_reports_nothing_and_says_so(
     [r] = lint_files([(TREE / EVENT, EVENT)], jobs=1)
     assert r.findings == []
     assert [u[:2] for u in r.undecided if "struct vcpu->inject_lock" in u[2]] == [
-        ("vcpu_inject", 0)]
+        ("send_virq", 11)]

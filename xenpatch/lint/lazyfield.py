@@ -175,7 +175,8 @@ def search(me: str, own: Mapping[str, Summary], root: Path, hashes: Mapping[str,
     off (module doc), for merge(); ``me``: the file under the tree's
     root, ``run``: a file's first pass; ``extra``: more such locks, taken
     inside the other files' functions the file calls with IRQs off
-    (ident -> the function called, 0), which merge() is given apart."""
+    (ident -> the function and line of such a call), which merge() is
+    given apart."""
     out = FieldSearch()
     want = wanted(own)
     for ident, at in (extra or {}).items():

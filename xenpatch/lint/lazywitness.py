@@ -156,7 +156,7 @@ def search(item: tuple[Path, str], own: Mapping[str, Summary], root: Path,
         # the file itself, or inside a function it calls with IRQs off
         # (a parameter's field: its class, as merge() takes it).
         fs = lazyfield.search(me, own, root, hashes, run, read,
-                              extra={i: (ts[0][0], 0) for i, ts in through.items()})
+                              extra={i: _call_site(own, ts[0][0]) for i, ts in through.items()})
         out.read.update(fs.read)
         out.undecided.extend(fs.undecided)
         out.searched.extend(fs.searched)
@@ -231,6 +231,12 @@ def search(item: tuple[Path, str], own: Mapping[str, Summary], root: Path,
     # The field locks' records are of every file naming them: theirs stand.
     out.merged.update(field_merged)
     return out
+
+
+def _call_site(own: Mapping[str, Summary], name: str) -> tuple[str, int]:
+    """Where the file calls ``name`` with IRQs off: (function, line)."""
+    ws = irqwitness.witnesses_of(own.get(f"{CALLS}{name}|off", Summary((), None)))
+    return (ws[0].fn, ws[0].line) if ws else (name, 0)
 
 
 def _field_takes(chain: _Chain, off: set[str]) -> dict[str, list[tuple[str, Template]]]:
