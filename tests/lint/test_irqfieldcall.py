@@ -29,6 +29,14 @@ EVENT = "common/event.c"
 pytestmark = pytest.mark.usefixtures("fresh_cache")
 
 
+def _irq_safe(root: Path) -> Path:
+    """The tree with mmio.c taking the vCPU's inject_lock _irq."""
+    mmio = root / "common" / "mmio.c"
+    edit(mmio, "    spin_lock(&v->inject_lock);", "    spin_lock_irq(&v->inject_lock);")
+    edit(mmio, "    spin_unlock(&v->inject_lock);", "    spin_unlock_irq(&v->inject_lock);")
+    return root
+
+
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_a_callee_taking_a_parameters_field_lock_with_irqs_off_is_reported(jobs: int) -> None:
     got = found_whole(TREE, jobs)
@@ -63,11 +71,7 @@ def test_a_relay_whose_path_the_caller_contradicts_is_not_met(tmp_path: Path,
 def test_an_irq_safe_take_elsewhere_makes_the_callers_take_right(tmp_path: Path) -> None:
     """mmio.c taking the field _irq: the lock is IRQ-safe, and the call
     under the irqsave lock is a take with IRQs off, as it must be."""
-    root = copied(TREE, tmp_path)
-    edit(root / "common" / "mmio.c", "    spin_lock(&v->inject_lock);",
-         "    spin_lock_irq(&v->inject_lock);")
-    edit(root / "common" / "mmio.c", "    spin_unlock(&v->inject_lock);",
-         "    spin_unlock_irq(&v->inject_lock);")
+    root = _irq_safe(copied(TREE, tmp_path))
     assert found_whole(root)[EVENT] == []
 
 
@@ -100,11 +104,7 @@ def test_the_file_alone_reports_what_the_whole_tree_run_does() -> None:
 
 
 def test_alone_an_irq_safe_take_elsewhere_ends_the_search(tmp_path: Path) -> None:
-    root = copied(TREE, tmp_path)
-    edit(root / "common" / "mmio.c", "    spin_lock(&v->inject_lock);",
-         "    spin_lock_irq(&v->inject_lock);")
-    edit(root / "common" / "mmio.c", "    spin_unlock(&v->inject_lock);",
-         "    spin_unlock_irq(&v->inject_lock);")
+    root = _irq_safe(copied(TREE, tmp_path))
     [r] = lint_files([(root / EVENT, EVENT)], jobs=1)
     assert r.findings == []
     assert any("takes it IRQ-safe" in s[2] for s in r.searched)
