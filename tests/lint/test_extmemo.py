@@ -25,7 +25,8 @@ from xenpatch.analysis.irqentry import (
 from xenpatch.analysis.lockentry import Hold
 from xenpatch.analysis.locktable import Effect, Summary
 from xenpatch.lint.entryheld import CALLS, FIELD, held_of, settled_fields, summary_of
-from xenpatch.lint.irqwitness import SAFE, safe_of, witnesses_of
+from xenpatch.lint.irqrecords import witnesses_of
+from xenpatch.lint.irqwitness import SAFE, safe_of
 from xenpatch.lint.unarmedkeys import UNARMED, outside_of
 
 FILES = ("", "common/a.c", "arch/x86/b.c", "common/none.c")

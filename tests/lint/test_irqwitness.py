@@ -19,7 +19,7 @@ import pytest
 from lint.test_fixtures import expected
 from lint.trees import copied, edit, found_whole
 from xenpatch.analysis.locktable import Summary
-from xenpatch.lint import irqwitness
+from xenpatch.lint import irqrecords, irqwitness
 from xenpatch.lint.inputs import display as _display
 from xenpatch.lint.run import lint_files
 from xenpatch.paths import fixtures_dir
@@ -99,16 +99,16 @@ def test_a_file_alone_reports_what_the_whole_tree_run_does() -> None:
 
 
 def test_a_files_own_take_is_no_other_files() -> None:
-    w = irqwitness.Witness("f", "a.c", 3, "g", "l")
-    mine = {f"{irqwitness.LOCK}#l|on": Summary((irqwitness._witness_effect("on", w),), None),
-            f"{irqwitness.LOCK}#l|off": Summary((irqwitness._witness_effect(
-                "off", irqwitness.Witness("h", "a.c", 9, "spin_lock_irq", "l")),), None)}
+    w = irqrecords.Witness("f", "a.c", 3, "g", "l")
+    mine = {f"{irqwitness.LOCK}#l|on": Summary((irqrecords.witness_effect("on", w),), None),
+            f"{irqwitness.LOCK}#l|off": Summary((irqrecords.witness_effect(
+                "off", irqrecords.Witness("h", "a.c", 9, "spin_lock_irq", "l")),), None)}
     # Both states in one file: nobody else's take to disagree with.
     assert irqwitness.merge([(Path("a.c"), "a.c", mine)]) == {}
     other = {f"{irqwitness.LOCK}#l|off": mine[f"{irqwitness.LOCK}#l|off"]}
     got = irqwitness.merge([(Path("a.c"), "a.c", mine), (Path("b.c"), "b.c", {
-        f"{irqwitness.LOCK}#l|off": Summary((irqwitness._witness_effect(
-            "off", irqwitness.Witness("k", "b.c", 5, "spin_lock", "l")),), None)})])
+        f"{irqwitness.LOCK}#l|off": Summary((irqrecords.witness_effect(
+            "off", irqrecords.Witness("k", "b.c", 5, "spin_lock", "l")),), None)})])
     # Plain takes only: the lock is IRQ-unsafe, b.c's take with IRQs off
     # is against a.c's with them on.
     assert f"{irqwitness.RELINT}b.c" in got and f"{irqwitness.RELINT}a.c" not in got

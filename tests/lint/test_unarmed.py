@@ -27,7 +27,7 @@ import pytest
 
 from lint.trees import alone, copied, edit, found_whole, wanted
 from xenpatch.analysis.locktable import Effect, Summary
-from xenpatch.lint import irqwitness
+from xenpatch.lint import irqrecords, irqwitness
 from xenpatch.paths import fixtures_dir
 
 TREE = fixtures_dir() / "lint" / "unarmed"
@@ -99,7 +99,7 @@ def test_what_arms_and_what_does_not() -> None:
 
 
 def _lock(fn: str, file: str, line: int, state: str, more: str | None = None) -> Summary:
-    effects = [irqwitness._witness_effect(state, irqwitness.Witness(fn, file, line, "spin_lock",
+    effects = [irqrecords.witness_effect(state, irqrecords.Witness(fn, file, line, "spin_lock",
                                                                     "l"))]
     if more is not None:
         effects.append(Effect(irqwitness.MAYBE, "spin", more, "plain", "", None, "",

@@ -13,16 +13,9 @@ from xenpatch.analysis.irqtakes import Take, states_by_node
 from xenpatch.analysis.pathstate import Result
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.lint.checks import RawFinding
+from xenpatch.lint.irqrecords import Witness, witnesses_of
 from xenpatch.lint.irqsafe import CODE
-from xenpatch.lint.irqwitness import (
-    LOCK,
-    Records,
-    Witness,
-    built_together,
-    home_of,
-    take_state,
-    witnesses_of,
-)
+from xenpatch.lint.irqwitness import LOCK, Records, built_together, home_of, take_state
 
 
 def _against(mine: Mapping[str, Mapping[str, list[tuple[FunctionUnit, Take, Result]]]]

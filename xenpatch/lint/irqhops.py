@@ -41,6 +41,7 @@ from xenpatch.c.source import SourceError
 from xenpatch.lint import irqwitness, nameindex, unarmedsettle
 from xenpatch.lint.config import LintConfig
 from xenpatch.lint.irqcalls import absolute
+from xenpatch.lint.irqrecords import witnesses_of
 from xenpatch.lint.irqsafe import CODE, era_kinds
 from xenpatch.lint.irqwitness import CALLS, HOPS, TAKES, Records
 from xenpatch.lint.treescan import TreeScan
@@ -69,7 +70,7 @@ def merged(per_file: Sequence[PerFile],
     # Only the files the merge marks or names can change it: their
     # witnesses' functions are the ones whose entries are settled.
     named = {w.file for k, s in out.items() if k.startswith(irqwitness.LOCK)
-             for w in irqwitness.witnesses_of(s)}
+             for w in witnesses_of(s)}
     named |= {k[len(irqwitness.RELINT):] for k in out if k.startswith(irqwitness.RELINT)}
     if not named:
         return out

@@ -56,8 +56,9 @@ from xenpatch.analysis.pathstate import Result
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.lint.checks import CHECKS, RawFinding
 from xenpatch.lint.irqcontext import external_seeds
+from xenpatch.lint.irqrecords import Witness
 from xenpatch.lint.irqsafe import CODE, Site, Take, guessed_entries, known_takes, off_note
-from xenpatch.lint.irqwitness import ASK, ASK_BY, Witness, built_together, safe_of
+from xenpatch.lint.irqwitness import ASK, ASK_BY, built_together, safe_of
 
 # A take with the run it was read from and the notes of its context.
 _Seen = tuple[Take, Result, tuple[Note, ...]]

@@ -91,7 +91,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from xenpatch.analysis.extmemo import of_mapping
@@ -126,6 +125,13 @@ from xenpatch.analysis.takes import hidden_at, hidden_names
 from xenpatch.analysis.templates import template
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.c.builtobjs import built_one
+from xenpatch.lint.irqrecords import (
+    Witness,
+    effect,
+    record_templates,
+    witness_effect,
+    witnesses_of,
+)
 from xenpatch.lint.irqsafe import identity
 from xenpatch.lint.treeexports import architecture
 
@@ -144,65 +150,9 @@ ASK = XKEY + "ask:"
 # of the asked lock IDENT (irqsafectx.safe_asks(); upchains.py reads it).
 ASK_BY = XKEY + "askby:"
 SAFE = XKEY + "safe:"
-_WITNESS = "irqwitness"
 # The state of an _irq/_irqsave take (off, and the lock declared IRQ-safe).
 IRQ = "irq"
 _MAX = 2  # takes kept per lock and state, from different files
-
-
-@dataclass(frozen=True)
-class Witness:
-    fn: str
-    file: str
-    line: int
-    via: str
-    key: str
-    # Through a callee's take on paths its call site must agree with
-    # (arguments non-NULL, path conditions): marks the file for its second
-    # pass, which binds them, but names no take to another file (merge()).
-    weak: bool = False
-    # A take inside another file's function (a call's, composed here): a
-    # pair of the file's own with it is none the one-file check sees.
-    through: bool = False
-
-
-def _witness_effect(state: str, w: Witness) -> Effect:
-    return Effect(_WITNESS, "spin", state, "plain", w.key, None,
-                  f"{w.fn}|{w.file}|{w.line}|{w.via}", inferred=True)
-
-
-def witnesses_of(s: Summary) -> list[Witness]:
-    out = []
-    for e in s.effects:
-        parts = e.via.split("|")
-        if e.action == _WITNESS and len(parts) == 4 and parts[2].isdigit():
-            out.append(Witness(parts[0], parts[1], int(parts[2]), parts[3], e.key))
-    return out
-
-
-def record_templates(s: Summary, action: str = "irqtake") -> list[Template]:
-    """A record's templates: its takes (``irqtake``), or its calls of other
-    files' functions in its callers' state (``irqcall``, HOPS)."""
-    return [Template(e.key, e.kind, e.flavour == "irq", e.via, e.origin or "",
-                     call=action == "irqcall", nonnull=_indexes(e.nonnull), conds=e.conds or "",
-                     some=e.mode == _SOME)
-            for e in s.effects if e.action == action]
-
-
-def effect(t: Template) -> Effect:
-    """A template as its record's effect (record_templates() reads it back)."""
-    return Effect("irqcall" if t.call else "irqtake", t.kind, _SOME if t.some else "",
-                  "irq" if t.off else "plain",
-                  t.key, None, t.via, inferred=True, origin=t.ident or None,
-                  nonnull=",".join(map(str, t.nonnull)) or None, conds=t.conds or None)
-
-
-# Effect.mode of a record's template holding on some paths of a hop only.
-_SOME = "some"
-
-
-def _indexes(text: str | None) -> tuple[int, ...]:
-    return tuple(int(x) for x in text.split(",")) if text else ()
 
 
 def _static_heads(raw: bytes) -> frozenset[str]:
@@ -480,10 +430,10 @@ def exports(rec: Records, runs: Mapping[FunctionUnit, Result],
                  Witness(f.name, fa.src.path, c.line, c.name, ""))
     for k, (_, w) in [*locks.items(), *calls.items()]:
         st = k.rpartition("|")[2]
-        effects = [_witness_effect(st, w)]
+        effects = [witness_effect(st, w)]
         if w.fn in doubt.get(k, ()):
             if k in sure:
-                effects.append(_witness_effect(st, sure[k][1]))
+                effects.append(witness_effect(st, sure[k][1]))
             more = bool(doubt[k] - {w.fn})
             effects.append(Effect(MAYBE, "spin", "more" if more else "", "plain", "", None,
                                   "", inferred=True))
@@ -592,7 +542,7 @@ def merge(per_file: Sequence[tuple[Path, str, Mapping[str, Summary]]],
             continue
         marked |= mark
         st = "off" if (ident, IRQ) in found else "on"
-        out[f"{LOCK}{ident}|{st}"] = Summary(tuple(_witness_effect(st, w) for w in kept), None)
+        out[f"{LOCK}{ident}|{st}"] = Summary(tuple(witness_effect(st, w) for w in kept), None)
     if not marked:
         return out
     out.update({TAKES + n: Summary(tuple(effect(t) for t in ts), None)
@@ -616,7 +566,7 @@ def safe_takes(found: Mapping[tuple[str, str], Sequence[Witness]], asked: Iterab
                     and len(same) < _MAX:
                 kept.append(w)
         if kept:
-            out[SAFE + ident] = Summary(tuple(_witness_effect(IRQ, w) for w in kept), None)
+            out[SAFE + ident] = Summary(tuple(witness_effect(IRQ, w) for w in kept), None)
     return out
 
 

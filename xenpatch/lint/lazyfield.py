@@ -54,7 +54,8 @@ from xenpatch.analysis.locktable import Summary
 from xenpatch.lint import nameindex
 from xenpatch.lint.findings import FileResult
 from xenpatch.lint.inputs import size as _size
-from xenpatch.lint.irqwitness import IRQ, LOCK, TAKES, witnesses_of
+from xenpatch.lint.irqrecords import witnesses_of
+from xenpatch.lint.irqwitness import IRQ, LOCK, TAKES
 
 # The candidate files linted for one lock, at most (all of them are
 # needed: the report rests on none of them taking it _irq).

@@ -48,7 +48,8 @@ from xenpatch.c.builtobjs import built_one
 from xenpatch.lint import irqwitness, lazyfield, nameindex
 from xenpatch.lint.findings import FileResult
 from xenpatch.lint.inputs import size as _size
-from xenpatch.lint.irqwitness import CALLS, HOPS, IRQ, LOCK, TAKES, composed, record_templates
+from xenpatch.lint.irqrecords import effect, record_templates, witnesses_of
+from xenpatch.lint.irqwitness import CALLS, HOPS, IRQ, LOCK, TAKES, composed
 
 # The files a search runs first passes of, at most (biggest first: a
 # witness is most often in a big file).  A search runs only where a file
@@ -166,7 +167,7 @@ def search(item: tuple[Path, str], own: Mapping[str, Summary], root: Path,
             records = {**mine[2], **{k: s for k, s in own.items() if k.startswith(CALLS)
                                      and k[len(CALLS):].rpartition("|")[0] in calls}}
             rest.extend((root / f"<{n}>", f"<{n}>", {TAKES + n: Summary(tuple(
-                irqwitness.effect(t) for i in fs.decided for c, t in through.get(i, ())
+                effect(t) for i in fs.decided for c, t in through.get(i, ())
                 if c == n), None)}) for n in sorted(calls))
             merged = irqwitness.merge([(item[0], rel, records), *rest])
             if irqwitness.wanted(merged, rel):
@@ -224,7 +225,7 @@ def search(item: tuple[Path, str], own: Mapping[str, Summary], root: Path,
     names = {k for n in decided for k in (TAKES + n, HOPS + n)}
     others = [(p, r, {k: s for k, s in ex.items() if k not in names}) for p, r, ex in others]
     others.extend((root / f"<{n}>", f"<{n}>", {TAKES + n: Summary(tuple(
-        irqwitness.effect(t) for t in ts), None)}) for n, ts in sorted(decided.items()))
+        effect(t) for t in ts), None)}) for n, ts in sorted(decided.items()))
     merged = irqwitness.merge([per_file[0], *others])
     if irqwitness.wanted(merged, rel):
         out.merged.update(merged)
@@ -235,7 +236,7 @@ def search(item: tuple[Path, str], own: Mapping[str, Summary], root: Path,
 
 def _call_site(own: Mapping[str, Summary], name: str) -> tuple[str, int]:
     """Where the file calls ``name`` with IRQs off: (function, line)."""
-    ws = irqwitness.witnesses_of(own.get(f"{CALLS}{name}|off", Summary((), None)))
+    ws = witnesses_of(own.get(f"{CALLS}{name}|off", Summary((), None)))
     return (ws[0].fn, ws[0].line) if ws else (name, 0)
 
 

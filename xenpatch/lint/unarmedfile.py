@@ -62,7 +62,7 @@ class Marked:
         ``witnesses`` (irqwitness.exports()) name first (the calls' are
         the tree's to ask, facts_of(), of the few files a chain up from
         them reaches)."""
-        from xenpatch.lint.irqwitness import witnesses_of
+        from xenpatch.lint.irqrecords import witnesses_of
 
         named = {ws[0].fn for s in witnesses.values() if (ws := witnesses_of(s))}
         return unarmedkeys.exports({n: s for n in named

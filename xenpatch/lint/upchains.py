@@ -45,15 +45,14 @@ from xenpatch.analysis.locktable import Summary
 from xenpatch.c.texts import read_or_none
 from xenpatch.lint import lazyfield, nameindex, witnesschain
 from xenpatch.lint.callerroots import MOST_CALLERS, CallerSide, FirstPass, enters_on
+from xenpatch.lint.irqrecords import Witness, witnesses_of
 from xenpatch.lint.irqwitness import (
     ASK,
     ASK_BY,
     IRQ,
     LOCK,
     SAFE,
-    Witness,
     safe_takes,
-    witnesses_of,
 )
 from xenpatch.lint.treecache import summary_in, summary_out
 from xenpatch.lint.treeexports import architecture
