@@ -55,8 +55,9 @@ of file scope the callee takes in its caller's state (an _irq take:
 off), named as the defining file names it, and of each struct field of
 a parameter it takes so, named by its class (the struct type and the
 path: a vCPU's inject lock whichever vCPU the caller passes, as a typed
-variable's take of it is in any file; not through a hop, whose
-parameters no record maps).  A take through a hop whose
+variable's take of it is in any file; past a hop too, whose parameters
+no record maps to the taker's, under a key no call binds).  A take
+through a hop whose
 call site must bind it (``weak``) marks the file for its second pass,
 which binds it at the call (irqtakes.function_takes()), but is no
 other file's witness.  A lock's convention is what its takes
