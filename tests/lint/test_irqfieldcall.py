@@ -119,3 +119,22 @@ def test_alone_a_search_past_its_bound_reports_nothing_and_says_so(
     assert r.findings == []
     assert [u[:2] for u in r.undecided if "struct vcpu->inject_lock" in u[2]] == [
         ("send_virq", 11)]
+
+
+def test_a_class_met_past_a_hop_is_not_read_as_a_parameter(tmp_path: Path) -> None:
+    """A static helper of event.c relaying to vcpu_notify() through a
+    parameter named ``vcpu``: the class's text (``struct vcpu->...``) is
+    carried to the helper's caller as the class, not templated on the
+    helper's parameter of that name."""
+    root = copied(TREE, tmp_path)
+    event = root / EVENT
+    event.write_text(event.read_text() + (
+        "\nstatic void relay_all(struct vcpu *vcpu)\n{\n    vcpu_notify(vcpu);\n}\n"
+        "\nvoid send_all(struct vcpu *v)\n{\n    unsigned long flags;\n\n"
+        "    spin_lock_irqsave(&v->virq_lock, flags);\n    relay_all(v);\n"
+        "    spin_unlock_irqrestore(&v->virq_lock, flags);\n}\n"))
+    got = whole(root)[EVENT]
+    [f] = [f for f in got if f.function == "send_all"]
+    assert f.message.startswith("'relay_all' (through 'spin_lock') takes "
+                                "'struct vcpu->inject_lock' with IRQs off")
+    assert shape(alone(root, EVENT)) == shape(got)

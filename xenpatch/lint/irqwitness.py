@@ -276,7 +276,10 @@ class Records:
                 why = self.blind(g, t.node)
                 if why is None:
                     continue
-            k = template(t.key, g.info)
+            # A class met past a hop is named by its class's text, which no
+            # parameter of g's may be read into (a parameter named vcpu).
+            k = class_key(t.ident) if struct_ident(t.ident) and t.key == shown(t.ident) \
+                else template(t.key, g.info)
             if k is None:
                 continue
             ident = t.ident or self.ident(g, t.key) or ""
