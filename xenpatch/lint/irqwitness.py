@@ -619,7 +619,7 @@ def composed(own: Mapping[str, Sequence[Template]],
 def struct_ident(ident: str) -> bool:
     """Is the identity a struct field's class ("struct vcpu#->lock"), not a
     file-scope object's ("#name", "#file.c:name") or none?"""
-    return bool(ident) and not ident.startswith("#")
+    return "#" in ident and not ident.startswith("#")
 
 
 def shown_key(t: Template) -> str:

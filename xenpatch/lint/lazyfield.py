@@ -55,7 +55,7 @@ from xenpatch.lint import nameindex
 from xenpatch.lint.findings import FileResult
 from xenpatch.lint.inputs import size as _size
 from xenpatch.lint.irqrecords import witnesses_of
-from xenpatch.lint.irqwitness import IRQ, LOCK, TAKES
+from xenpatch.lint.irqwitness import IRQ, LOCK, TAKES, struct_ident
 
 # The candidate files linted for one lock, at most (all of them are
 # needed: the report rests on none of them taking it _irq).
@@ -78,21 +78,24 @@ class FieldSearch:
     searched: list[tuple[str, int, str]] = field(default_factory=list)
 
 
-def wanted(own: Mapping[str, Summary]) -> dict[str, tuple[str, int]]:
+def wanted(own: Mapping[str, Summary],
+           extra: Mapping[str, tuple[str, int]] | None = None) -> dict[str, tuple[str, int]]:
     """The field locks the file takes plainly with IRQs known off and
-    never _irq itself: ident -> (function, line) of its first such take."""
+    never _irq itself: ident -> (function, line) of its first such take;
+    ``extra``: more such takes, inside other files' functions (search())."""
     out: dict[str, tuple[str, int]] = {}
     for k, s in own.items():
         if not k.startswith(LOCK):
             continue
         ident, _, st = k[len(LOCK):].rpartition("|")
-        if st != "off" or ident.startswith("#") or "#" not in ident:
+        if st != "off" or not struct_ident(ident):
             continue  # a file-scope or global lock: not a field's
-        if f"{LOCK}{ident}|{IRQ}" in own:
-            continue  # IRQ-safe by the file's own take: nothing against it
         ws = witnesses_of(s)
         out[ident] = (ws[0].fn, ws[0].line) if ws else ("", 0)
-    return out
+    for ident, at in (extra or {}).items():
+        out.setdefault(ident, at)
+    # IRQ-safe by the file's own take: nothing against it.
+    return {i: at for i, at in out.items() if f"{LOCK}{i}|{IRQ}" not in own}
 
 
 _PART = re.compile(r"(->|\.)([A-Za-z_]\w*)")
@@ -179,10 +182,7 @@ def search(me: str, own: Mapping[str, Summary], root: Path, hashes: Mapping[str,
     (ident -> the function and line of such a call), which merge() is
     given apart."""
     out = FieldSearch()
-    want = wanted(own)
-    for ident, at in (extra or {}).items():
-        if f"{LOCK}{ident}|{IRQ}" not in own:
-            want.setdefault(ident, at)
+    want = wanted(own, extra)
     if not want:
         return out  # the common case: no search
     limit = BOUND if bound is None else bound

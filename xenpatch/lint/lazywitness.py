@@ -163,12 +163,13 @@ def search(item: tuple[Path, str], own: Mapping[str, Summary], root: Path,
         out.searched.extend(fs.searched)
         if fs.per_file:
             mine, *rest = fs.per_file
-            calls = {t[0] for i in fs.decided for t in through.get(i, ())}
+            by_name: dict[str, list[Template]] = {}
+            for i in fs.decided:
+                for n, t in through.get(i, ()):
+                    by_name.setdefault(n, []).append(t)
             records = {**mine[2], **{k: s for k, s in own.items() if k.startswith(CALLS)
-                                     and k[len(CALLS):].rpartition("|")[0] in calls}}
-            rest.extend((root / f"<{n}>", f"<{n}>", {TAKES + n: Summary(tuple(
-                effect(t) for i in fs.decided for c, t in through.get(i, ())
-                if c == n), None)}) for n in sorted(calls))
+                                     and k[len(CALLS):].rpartition("|")[0] in by_name}}
+            rest.extend(_take_records(root, by_name))
             merged = irqwitness.merge([(item[0], rel, records), *rest])
             if irqwitness.wanted(merged, rel):
                 field_merged = merged
@@ -224,14 +225,20 @@ def search(item: tuple[Path, str], own: Mapping[str, Summary], root: Path,
     others = sorted(per_file[1:], key=lambda x: (-_size(x[0]), x[1]))
     names = {k for n in decided for k in (TAKES + n, HOPS + n)}
     others = [(p, r, {k: s for k, s in ex.items() if k not in names}) for p, r, ex in others]
-    others.extend((root / f"<{n}>", f"<{n}>", {TAKES + n: Summary(tuple(
-        effect(t) for t in ts), None)}) for n, ts in sorted(decided.items()))
+    others.extend(_take_records(root, decided))
     merged = irqwitness.merge([per_file[0], *others])
     if irqwitness.wanted(merged, rel):
         out.merged.update(merged)
     # The field locks' records are of every file naming them: theirs stand.
     out.merged.update(field_merged)
     return out
+
+
+def _take_records(root: Path, takes: Mapping[str, list[Template]]) -> list[PerFile]:
+    """The takes decided for each function called, as merge() is given
+    them: a record of their own per function, in place of its file's."""
+    return [(root / f"<{n}>", f"<{n}>", {TAKES + n: Summary(tuple(effect(t) for t in ts), None)})
+            for n, ts in sorted(takes.items())]
 
 
 def _call_site(own: Mapping[str, Summary], name: str) -> tuple[str, int]:
