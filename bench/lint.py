@@ -12,9 +12,11 @@ map of the lint over its workers (the first pass, the second, the later
 rounds': files, files linted in it, CPU); and the
 wall and CPU times of one `xenpatch lint` process on common/grant_table.c,
 interpreter start included, beside one process that only parses that file:
-with an empty cache (target <= 1.0 s), warm (target <= 0.3 s) and warm
-after an edit of the file ($XENPATCH_BENCH_SINGLE=1: these only, the
-whole-tree figures left out).  $XENPATCH_BENCH_PROFILE=1 prints instead
+with an empty cache (target <= 1.0 s), warm (target <= 0.3 s), warm
+after an edit of the file, and the hook's patch mode (`lint --since HEAD`
+in a scratch repository of the tree: a retried commit, and the next commit
+of the same file) ($XENPATCH_BENCH_SINGLE=1: these only, the whole-tree
+figures left out).  $XENPATCH_BENCH_PROFILE=1 prints instead
 where the whole-tree lint's time goes: the run in one process under
 cProfile, each stage's share of it (stages nest: a fill inside XL017's
 records counts in both).  The package is compiled first, as an install
@@ -193,6 +195,37 @@ def _single_file(xen: Path) -> dict[str, tuple[float, float]]:
                 f.write(f"/* edit {i} */\n")
             runs.append(_timed([exe, "lint", str(edited)], env))
         out["edited"] = _best(runs)
+        out.update(_patch_mode(exe, copy, edited, env))
+    return out
+
+
+def _patch_mode(exe: str, copy: Path, edited: Path, env: dict[str, str]
+                ) -> dict[str, tuple[float, float]]:
+    """The hook's patch mode on the file, the tree a repository (its
+    summaries warm): ``lint --since HEAD`` with the edit staged, run again
+    as a retried commit does (best of 3), and after a commit with another
+    edit staged (best of 3: only the staged version is new then)."""
+    git_env = {**env, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@localhost",
+               "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@localhost"}
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=copy, capture_output=True, check=True, env=git_env)
+
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-q", "-m", "base")
+    since = [exe, "lint", "--since", "HEAD", str(edited)]
+    with edited.open("a") as f:
+        f.write("/* staged */\n")
+    _timed(since, env)
+    out = {"retry": _best([_timed(since, env) for _ in range(3)])}
+    runs = []
+    for i in range(3):
+        git("commit", "-q", "-am", f"edit {i}")
+        with edited.open("a") as f:
+            f.write(f"/* next {i} */\n")
+        runs.append(_timed(since, env))
+    out["next"] = _best(runs)
     return out
 
 
@@ -277,7 +310,9 @@ def _print_single(xen: Path) -> None:
     print(f"  parse-only process of the same file : {p_wall:5.2f} s wall {p_cpu:5.2f} s CPU")
     for key, what, target in (("cold", "empty cache", "<= 1.0 s"),
                               ("warm", "cache warm, nothing changed", "<= 0.3 s"),
-                              ("edited", "cache warm, the file edited", "")):
+                              ("edited", "cache warm, the file edited", ""),
+                              ("retry", "--since HEAD, a commit retried", ""),
+                              ("next", "--since HEAD, the next commit", "")):
         wall, cpu = one[key]
         print(f"  {what:36}: {wall:5.2f} s wall {cpu:5.2f} s CPU   ({wall / p_wall:4.2f}x "
               f"parse-only){'   target ' + target if target else ''}")

@@ -123,7 +123,9 @@ def test_bad_rev_and_no_repository_are_one_line_exit_2(repo: Path, tmp_path: Pat
 
 def test_in_a_tree_the_cache_keeps_the_files_as_they_are(tmp_path: Path, capsys,
                                                         monkeypatch) -> None:
-    """Linting the old contents keeps nothing about them in the tree cache."""
+    """Linting the old contents leaves what is kept of the files as they are
+    (the old contents' results are kept under their own hash): a plain run
+    after it reports the files as they are."""
     monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / "cache"))
     repo = tmp_path / "tree"
     cross = fixtures_dir() / "lint" / "crossfile"

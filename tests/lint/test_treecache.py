@@ -150,6 +150,7 @@ def _corruptions() -> list[tuple[str, object]]:
         ("a summary of the wrong shape", "summary"),
         ("exports as a list", "exports"),
         ("a result of the wrong shape", "result"),
+        ("an earlier content's result of the wrong shape", "earlier"),
         ("truncated", "truncated"),
     ]
 
@@ -172,6 +173,8 @@ def test_a_cache_of_the_wrong_shape_is_rebuilt_with_a_note(
             data["exports"] = [1, 2]
         elif bad == "result":
             data["results"]["drivers/vpci/dump.c"][1] = ["not", "a", "result"]
+        elif bad == "earlier":
+            data["earlier"] = {"drivers/vpci/dump.c": [["a hash"]]}
         else:
             data = bad
         cache.write_text(json.dumps(data))

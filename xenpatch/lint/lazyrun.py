@@ -16,7 +16,7 @@ from xenpatch.lint.findings import FileResult
 from xenpatch.lint.inputs import display as _display
 from xenpatch.lint.inputs import read as _read
 from xenpatch.lint.inputs import size as _size
-from xenpatch.lint.treecache import TreeCache
+from xenpatch.lint.treecache import TreeCache, content_hash
 from xenpatch.lint.treeexports import architecture, tree_exports
 
 if TYPE_CHECKING:
@@ -32,7 +32,9 @@ def lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str | 
             cache: TreeCache, rules: Path | None, jobs: int,
             over: Mapping[Path, bytes]) -> list[FileResult]:
     """Some files of the tree, with the summaries they need of the others.
-    ``over``: files linted with other contents, for which nothing is kept."""
+    ``over``: files linted with other contents (``--since``: the committed
+    version), of which only the result is kept, under those contents' hash
+    (treecache.EARLIER)."""
     from xenpatch.lint import lazy
 
     builds: dict[str | None, list[tuple[Path, str]]] = {}
@@ -68,8 +70,10 @@ def lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str | 
     # and what is kept of them are of the same text (None: unreadable, the
     # first pass says so).
     texts = {item: over[item[0]] if item[0] in over else _read(item[0]) for item in files}
-    # Where what is kept about a file goes (None: nowhere).
+    # Where what is kept about a file goes (None: nowhere).  Of a file
+    # linted with other contents, its result only, under their hash.
     kept = {item: (rels[item] if item[0] not in over else None) for item in files}
+    digests = {item: content_hash(over[item[0]]) if item[0] in over else None for item in files}
     # The files of this run's build (the others' are no part of its tree:
     # their kept exports are of their own build's plan, if any).
     asked = {rel for rel in (rels[item] for item in files) if rel is not None}
@@ -133,14 +137,14 @@ def lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str | 
         # (see _alone): its result is kept under theirs only, its own
         # being a function of its content.
         alone = len(files) == 1 and early is None
-        if early is None and not todo and (alone and mine[0] is not None or all(
+        if early is None and not todo and (alone and rels[files[0]] is not None or all(
                 r is not None and cache.file_exports(r) is not None for r in mine)):
             exports = _exports(plan, every, asked, [] if alone else [
                 cache.file_exports(r).known for r in sorted(asked)])  # type: ignore[union-attr]
             for item in files:
-                rel = kept[item]
+                rel = rels[item]
                 assert rel is not None
-                got = cache.result(rel, lazy.exports_key(exports, needs[item]))
+                got = cache.result(rel, lazy.exports_key(exports, needs[item]), digests[item])
                 r = lazy.result_in(got, item[1]) if got is not None else None
                 if r is not None and not _callers_fresh(cache, rel, texts[item]):
                     r = None  # its callers' IRQ facts may have changed
@@ -210,8 +214,10 @@ def lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str | 
                     [out[i] for i in range(len(jobs_todo))],
                     [out[len(jobs_todo) + i] for i in range(len(work))], mapper)
     for item, r in zip(work, results, strict=True):
-        rel = kept[item]
-        if rel is not None and r.error is None and passmaps.as_hashed(cache, rel, r):
+        rel = kept[item] if digests[item] is None else rels[item]
+        if rel is not None and r.error is None and (
+                passmaps.as_hashed(cache, rel, r) if digests[item] is None
+                else alone and r.digest == digests[item]):
             kept_r = lazy.result_out(r)
             read = third if third is not None else witnessed.get(item)
             if read is not None and read.read:
@@ -220,7 +226,8 @@ def lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str | 
                 # The files the later round read: the result stands while
                 # they are as they were (its key is of the first round's).
                 kept_r["rounds"] = lazyrounds.record_out(read)
-            cache.set_result(rel, lazy.exports_key(exports, needs[item]), kept_r)
+            cache.set_result(rel, lazy.exports_key(exports, needs[item]), kept_r,
+                             digests[item])
         done[item] = r
     return [done[item] for item in files]
 

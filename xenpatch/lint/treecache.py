@@ -15,7 +15,10 @@ drops its caller's lock on failure).  This cache keeps, for a tree:
   content): each file's summaries, whole (a full first pass, as a whole-tree
   run fills them) or for the names asked so far; which of its functions may
   reach a lock (text); the names a file may call; and the result of linting
-  a file with the summaries it was given, for a run that has nothing new.
+  a file with the summaries it was given, for a run that has nothing new --
+  of its content now and of up to EARLIER others it had or was linted with
+  (``lint --since HEAD``: the committed version, linted beside the staged
+  one by every run of the hook).
 
 A change of context drops what depends on it.  A cache file of another
 version or of the wrong shape is rebuilt with a one-line note.  The cache
@@ -41,6 +44,10 @@ from xenpatch.errors import XenpatchError
 
 FORMAT = 3
 _RACY_NS = 2 * 10**9
+# Per file, the results kept of contents other than its own now: the hook's
+# patch mode lints the committed version beside the staged one each run,
+# and a retried commit or the next one on the same file meets them again.
+EARLIER = 2
 
 
 def cache_dir() -> Path:
@@ -167,6 +174,14 @@ def validate(data: Any) -> None:
     _check_keyed(data.get("may"), "may-export names", _check_names)
     _check_keyed(data.get("needs"), "needed names", _check_names)
     _check_keyed(data.get("results"), "results", _check_result)
+    earlier = data.get("earlier", {})
+    _need(isinstance(earlier, dict), "earlier results")
+    for rel, entries in earlier.items():
+        _need(isinstance(rel, str) and isinstance(entries, list), "earlier results")
+        for e in entries:
+            _need(isinstance(e, list) and len(e) == 2 and isinstance(e[0], str),
+                  "earlier results")
+            _check_result(e[1])
 
 
 # -- the cache ----------------------------------------------------------------
@@ -209,6 +224,9 @@ class TreeCache:
     may: dict[str, tuple[str, frozenset[str]]] = field(default_factory=dict)
     needs: dict[str, tuple[str, frozenset[str]]] = field(default_factory=dict)
     results: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    # By relative path, most recent first: (content hash, result) of other
+    # contents than the file's now (EARLIER).
+    earlier: dict[str, list[tuple[str, dict[str, Any]]]] = field(default_factory=dict)
     dirty: bool = False
 
     @staticmethod
@@ -261,6 +279,8 @@ class TreeCache:
         cache.may = {r: (h, frozenset(v)) for r, (h, v) in data["may"].items()}
         cache.needs = {r: (h, frozenset(v)) for r, (h, v) in data["needs"].items()}
         cache.results = {r: (h, v) for r, (h, v) in data["results"].items()}
+        cache.earlier = {r: [(h, v) for h, v in es]
+                         for r, es in data.get("earlier", {}).items()}
         return cache
 
     # -- the tree ---------------------------------------------------------
@@ -311,17 +331,60 @@ class TreeCache:
     def set_needed(self, rel: str, names: frozenset[str]) -> None:
         self._put(self.needs, rel, names)
 
-    def result(self, rel: str, key: str) -> dict[str, Any] | None:
-        got = self._fresh(self.results, rel)
-        return got["result"] if got is not None and got["key"] == key else None
+    def result(self, rel: str, key: str, digest: str | None = None) -> dict[str, Any] | None:
+        """The result kept of linting ``rel`` with ``key``'s summaries: of
+        its content now, or of the content hashed ``digest``."""
+        digest = digest or self.hashes.get(rel)
+        for h, v in self._versions(rel):
+            if h == digest:
+                return v["result"] if v["key"] == key else None  # type: ignore[no-any-return]
+        return None
 
-    def set_result(self, rel: str, key: str, result: dict[str, Any]) -> None:
-        self._put(self.results, rel, {"key": key, "result": result})
+    def set_result(self, rel: str, key: str, result: dict[str, Any],
+                   digest: str | None = None) -> None:
+        """Keep the result of linting ``rel`` (its content now, or the
+        content hashed ``digest``) with ``key``'s summaries."""
+        now = self.hashes[rel]
+        digest = digest or now
+        entry = (digest, {"key": key, "result": result})
+        rest = [x for x in self._versions(rel) if x[0] != digest]
+        if digest == now:
+            self.results[rel] = entry
+        else:
+            rest.insert(0, entry)
+        self.earlier[rel] = [x for x in rest if x[0] != now][:EARLIER]
+        self.dirty = True
+
+    def _versions(self, rel: str) -> list[tuple[str, dict[str, Any]]]:
+        now = self.results.get(rel)
+        return [*([now] if now is not None else []), *self.earlier.get(rel, ())]
+
+    def _results_out(self) -> tuple[dict[str, list[Any]], dict[str, list[list[Any]]]]:
+        """The results kept of each file: of its content now, and of up to
+        EARLIER others (a file edited since its result was kept, or back to
+        an earlier content, moves its results between the two)."""
+        now_out: dict[str, list[Any]] = {}
+        earlier_out: dict[str, list[list[Any]]] = {}
+        for rel in sorted({*self.results, *self.earlier}):
+            now = self.hashes.get(rel)
+            if now is None:
+                continue  # not in the tree any more
+            seen: set[str] = set()
+            for h, v in self._versions(rel):
+                if h in seen:
+                    continue
+                seen.add(h)
+                if h == now:
+                    now_out[rel] = [h, v]
+                elif len(earlier_out.setdefault(rel, [])) < EARLIER:
+                    earlier_out[rel].append([h, v])
+        return now_out, {r: es for r, es in earlier_out.items() if es}
 
     def save(self) -> None:
         if not self.dirty:
             return
         live = set(self.hashes.values())
+        results, earlier = self._results_out()
         data = {
             "format": FORMAT, "root": str(self.root), "context": self.context,
             "stamps": self.stamps,
@@ -332,8 +395,8 @@ class TreeCache:
                     if self.hashes.get(r) == h},
             "needs": {r: [h, sorted(v)] for r, (h, v) in sorted(self.needs.items())
                       if self.hashes.get(r) == h},
-            "results": {r: [h, v] for r, (h, v) in sorted(self.results.items())
-                        if self.hashes.get(r) == h},
+            "results": results,
+            "earlier": earlier,
         }
         if write_whole(self.path, data):
             self.dirty = False

@@ -65,6 +65,7 @@ from xenpatch.lint.aheadpasses import (
 from xenpatch.lint.callerroots import MOST_CALLERS, FirstPass, enters_on
 from xenpatch.lint.inputs import SOURCE_SUFFIXES
 from xenpatch.lint.treecache import (
+    EARLIER,
     TreeCache,
     content_hash,
     read_record,
@@ -77,8 +78,9 @@ if TYPE_CHECKING:
     from xenpatch.lint.config import LintConfig
 
 # 2: the first passes kept carry the locks their calls hold too
-# (lint/entryheld.py); 3: upchains.py's searches are kept.
-_FORMAT = 3
+# (lint/entryheld.py); 3: upchains.py's searches are kept; 4: a linted
+# file's facts are kept for a few of its contents.
+_FORMAT = 4
 # The tree states whose mentions are kept.
 _STATES = 4
 
@@ -126,15 +128,14 @@ def caller_facts(cache: TreeCache, path: Path, display: str, raw: bytes,
     if not entry and not ctx and not fields and not stored and not held:
         # Nothing asked of the tree: what is kept of the file stands
         # whatever the other files hold (fresh()).
-        if side.facts.get(rel, ("", {}, "", ""))[2:] != (digest, ""):
-            side.facts[rel] = ("", {}, digest, "")
-            side.dirty = True
+        if side.facts_of(rel, digest)[3:] != ("",):
+            side.keep_facts(rel, ("", {}, digest, ""))
             side.save()
         return {}
     state = side.tree_state(cache, rel)
     key = _key(state, digest, own, display + "\0" + display_of(cache.root))
-    got = side.facts.get(rel)
-    if got is not None and got[0] == key:
+    got = side.facts_of(rel, digest)
+    if got and got[0] == key:
         return {k: summary_in(v) for k, v in got[1].items()}
     names = entry | ctx | fields | stored | frozenset(n[2:] for n in held)
     mentions = side.mentions(cache.root, state, names)
@@ -161,9 +162,8 @@ def caller_facts(cache: TreeCache, path: Path, display: str, raw: bytes,
             path, rel, own, mentions, cache.root, lambda r: read_or_none(cache.root / r),
             lambda r, text: side.first(r, text, display_of(cache.root / r), cache.root / r,
                                        first_pass), MOST_CALLERS))
-    side.facts[rel] = (key, {k: summary_out(s) for k, s in sorted(facts.items())},
-                       digest, state)
-    side.dirty = True
+    side.keep_facts(rel, (key, {k: summary_out(s) for k, s in sorted(facts.items())},
+                          digest, state))
     side.save()
     return facts
 
@@ -173,8 +173,8 @@ def fresh(cache: TreeCache, rel: str, raw: bytes) -> bool:
     linted with still what its callers give?  No record of the text: not
     known (the record was lost), so no."""
     side = _Side.open(cache)
-    got = side.facts.get(rel)
-    if got is None or got[2] != content_hash(raw):
+    got = side.facts_of(rel, content_hash(raw))
+    if not got:
         return False
     return got[3] == "" or side.tree_state(cache, rel) == got[3]
 
@@ -434,8 +434,11 @@ class _Side:
     searches: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Per file: (content hash, can state an IRQ state, can state IRQs off).
     can: dict[str, tuple[str, bool, bool]] = field(default_factory=dict)
-    # Per linted file: (key, facts, its content hash, the tree state).
-    facts: dict[str, tuple[str, dict[str, Any], str, str]] = field(default_factory=dict)
+    # Per linted file, most recent first, one per content it was linted
+    # with (its own and up to EARLIER others: the hook's patch mode lints
+    # the committed version too): (key, facts, the content hash, the tree
+    # state).
+    facts: dict[str, list[tuple[str, dict[str, Any], str, str]]] = field(default_factory=dict)
     dirty: bool = False
     _state: dict[str, str] = field(default_factory=dict)
     _sources: list[str] = field(default_factory=list)
@@ -454,11 +457,21 @@ class _Side:
             side.settled = {str(r): (str(k), dict(v)) for r, (k, v) in data["settled"].items()}
             side.searches = {str(k): dict(v) for k, v in data["searches"].items()}
             side.can = {str(r): (str(h), bool(a), bool(o)) for r, (h, a, o) in data["can"].items()}
-            side.facts = {str(r): (str(k), dict(v), str(h), str(st))
-                          for r, (k, v, h, st) in data["facts"].items()}
+            side.facts = {str(r): [(str(k), dict(v), str(h), str(st)) for k, v, h, st in es]
+                          for r, es in data["facts"].items()}
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return _Side(side.path, cache.context)
         return side
+
+    def facts_of(self, rel: str, digest: str) -> tuple[str, dict[str, Any], str, str] | tuple[()]:
+        """What is kept of the file ``rel`` linted with the content hashed
+        ``digest`` (empty: nothing)."""
+        return next((e for e in self.facts.get(rel, ()) if e[2] == digest), ())
+
+    def keep_facts(self, rel: str, entry: tuple[str, dict[str, Any], str, str]) -> None:
+        rest = [e for e in self.facts.get(rel, ()) if e[2] != entry[2]]
+        self.facts[rel] = [entry, *rest][:1 + EARLIER]
+        self.dirty = True
 
     def tree_state(self, cache: TreeCache, rel: str) -> str:
         """The content of every file a mention may be in but ``rel``
@@ -593,7 +606,7 @@ class _Side:
                 "can": {r: list(v) for r, v in sorted(self.can.items())},
                 "settled": {r: list(v) for r, v in sorted(self.settled.items())},
                 "searches": self.searches,
-                "facts": {r: list(v) for r, v in sorted(self.facts.items())}}
+                "facts": {r: [list(e) for e in es] for r, es in sorted(self.facts.items())}}
         if write_record(self.path, _FORMAT, self.context, data):  # else only slower next time
             self.dirty = False
 

@@ -1,0 +1,176 @@
+"""The hook's patch mode (``lint --since HEAD``) warm: the committed version
+a run lints beside the staged one is kept in the tree cache under its
+content hash, with the callers' facts it was linted with, so a retried
+commit, or the next commit of the same file, lints nothing it linted
+before (xenpatch/lint/treecache.py's EARLIER, upcallers.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from lint.snippets import LEAK
+from lint.trees import small_tree
+from xenpatch.lint import treecache
+from xenpatch.lint import workers as lint_workers
+from xenpatch.lint.cli import main
+from xenpatch.lint.treecache import EARLIER, TreeCache, content_hash
+from xenpatch.paths import fixtures_dir, rules_dir
+
+CROSS = fixtures_dir() / "lint" / "crossfile"
+SECOND = LEAK.replace("DEFINE_SPINLOCK(l)", "DEFINE_SPINLOCK(l2)").replace("&l)", "&l2)")
+THIRD = LEAK.replace("DEFINE_SPINLOCK(l)", "DEFINE_SPINLOCK(l3)").replace("&l)", "&l3)")
+
+
+def _git(cwd: Path, *args: str) -> None:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org"}
+    r = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.fixture()
+def dump(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """dump.c of a small tree in a repository, its base committed."""
+    monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / "cache"))
+    repo = tmp_path / "tree"
+    xen = small_tree(repo / "xen", {"arch/x86/hvm/msix.c": CROSS / "msix.c",
+                                    "drivers/vpci/dump.c": CROSS / "dump.c"})
+    _git(repo, "init", "-q")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "base")
+    return xen / "drivers" / "vpci" / "dump.c"
+
+
+@pytest.fixture()
+def linted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The content hash of each text a file is linted with from here on."""
+    seen: list[str] = []
+    one = lint_workers.one
+
+    def counted(item, raw=None, external=None):  # type: ignore[no-untyped-def]
+        seen.append(content_hash(raw if raw is not None else Path(item[0]).read_bytes()))
+        return one(item, raw, external)
+
+    monkeypatch.setattr(lint_workers, "one", counted)
+    return seen
+
+
+def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    rc = main(argv)
+    got = capsys.readouterr()
+    assert got.err == "", got.err
+    return rc, got.out
+
+
+def _edit(dump: Path, text: str) -> bytes:
+    dump.write_text(dump.read_text() + "\n" + text)
+    return dump.read_bytes()
+
+
+def test_a_retried_commit_lints_nothing_again(dump: Path, linted: list[str], capsys) -> None:
+    base = dump.read_bytes()
+    staged = _edit(dump, SECOND)
+    first = _run(["-q", "--since", "HEAD", str(dump)], capsys)
+    assert first[0] == 1 and first[1].count("\n") == 1 and "'l2' taken" in first[1]
+    # Both versions were linted: the staged one and the committed one.
+    assert {content_hash(staged), content_hash(base)} <= set(linted)
+    linted.clear()
+    assert _run(["-q", "--since", "HEAD", str(dump)], capsys) == first
+    assert linted == []
+    # The plain hook after it: still warm (the committed version's run did
+    # not replace what the staged one's was linted with).
+    rc, out = _run(["-q", str(dump)], capsys)
+    assert rc == 1 and "[XL002]" in out
+    assert linted == []
+
+
+def test_the_next_commit_meets_the_last_staged_version(dump: Path, linted: list[str],
+                                                      capsys) -> None:
+    staged = _edit(dump, SECOND)
+    assert _run(["-q", "--since", "HEAD", str(dump)], capsys)[0] == 1
+    _git(dump.parents[3], "commit", "-q", "-am", "second")
+    now = _edit(dump, THIRD)
+    linted.clear()
+    rc, out = _run(["-q", "--since", "HEAD", str(dump)], capsys)
+    assert rc == 1 and out.count("\n") == 1 and "'l3' taken" in out, out
+    assert content_hash(now) in linted
+    assert content_hash(staged) not in linted
+
+
+def test_kept_results_are_those_of_a_cold_run(dump: Path, capsys, monkeypatch,
+                                              tmp_path: Path) -> None:
+    """Over a few commits of one file, each run with the cache kept reports
+    what a run with an empty cache does."""
+    repo = dump.parents[3]
+    for n, text in enumerate((SECOND, THIRD, "int quiet(void) { return 0; }\n")):
+        _edit(dump, text)
+        for argv in (["--since", "HEAD", str(dump)], [str(dump)], ["--since", "HEAD~1", str(dump)]
+                     if n else ["--since", "HEAD", str(dump)]):
+            monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / "cache"))
+            kept = _run(["--format", "json", *argv], capsys)
+            monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / f"cold{n}"))
+            cold = _run(["--format", "json", *argv], capsys)
+            assert kept == cold, argv
+        _git(repo, "commit", "-q", "-am", f"commit {n}")
+
+
+def _open(root: Path) -> TreeCache:
+    return TreeCache.open(root, rules_dir())
+
+
+def test_other_contents_kept_are_the_most_recent_few(dump: Path) -> None:
+    xen = dump.parents[2]
+    rel = "drivers/vpci/dump.c"
+    cache = _open(xen)
+    now = cache.hashes[rel]
+    cache.set_result(rel, "k", {"now": True})
+    for i in range(EARLIER + 2):
+        cache.set_result(rel, "k", {"i": i}, digest=f"d{i}")
+    cache.save()
+    again = _open(xen)
+    assert again.result(rel, "k") == {"now": True}
+    assert again.result(rel, "k", now) == {"now": True}
+    kept = [i for i in range(EARLIER + 2) if again.result(rel, "k", f"d{i}") is not None]
+    assert kept == list(range(2, EARLIER + 2))
+    assert again.result(rel, "k", f"d{EARLIER + 1}") == {"i": EARLIER + 1}
+    assert again.result(rel, "other key", f"d{EARLIER + 1}") is None
+
+
+def test_an_edited_file_keeps_the_result_of_its_content_before(dump: Path) -> None:
+    xen = dump.parents[2]
+    rel = "drivers/vpci/dump.c"
+    cache = _open(xen)
+    before = cache.hashes[rel]
+    cache.set_result(rel, "k", {"before": True})
+    cache.save()
+    _edit(dump, SECOND)
+    edited = _open(xen)
+    assert edited.hashes[rel] != before
+    assert edited.result(rel, "k") is None
+    assert edited.result(rel, "k", before) == {"before": True}
+    edited.set_result(rel, "k", {"after": True})
+    edited.save()
+    # Back to the first content (a checkout): its result is the one now.
+    dump.write_bytes(dump.read_bytes()[:-len(SECOND) - 1])
+    back = _open(xen)
+    assert back.hashes[rel] == before
+    assert back.result(rel, "k") == {"before": True}
+    back.dirty = True
+    back.save()
+    data = json.loads(back.path.read_text())
+    assert data["results"][rel][1]["result"] == {"before": True}
+    assert [v["result"] for _, v in data["earlier"][rel]] == [{"after": True}]
+
+
+@pytest.mark.parametrize("bad", [[1], {"drivers/vpci/dump.c": [["h"]]},
+                                 {"drivers/vpci/dump.c": [["h", {"key": 1}]]}])
+def test_earlier_results_of_the_wrong_shape_are_refused(bad: object) -> None:
+    data = {"format": treecache.FORMAT, "root": "/", "context": "", "stamps": {}, "defs": {},
+            "exports": {}, "may": {}, "needs": {}, "results": {}, "earlier": bad}
+    with pytest.raises(treecache.BadCache):
+        treecache.validate(data)
