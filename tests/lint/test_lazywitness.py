@@ -122,3 +122,24 @@ def test_the_witness_of_a_changed_tree_is_searched_again(tmp_path: Path) -> None
         p = root / rel
         p.write_text(p.read_text().replace("spin_unlock_irq(", "spin_unlock("))
     assert trees.alone(root, EVENTS) == trees.whole(root)[EVENTS] == []
+
+
+def test_an_edit_of_the_file_reads_the_other_files_records_kept(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first passes the search made of the other files are kept by
+    their content (the tree cache's first-pass records): the file edited
+    and linted again lints no other file, and reports the same."""
+    root = trees.copied(TREE, tmp_path)
+    before = trees.alone(root, EVENTS)
+    assert len(before) == 2
+    linted = trees.count_lints(monkeypatch)
+    events = root / EVENTS
+    events.write_text(events.read_text() + "\nint events_unused(void)\n{\n    return 0;\n}\n")
+    assert trees.shape(trees.alone(root, EVENTS)) == trees.shape(before)
+    assert linted and {name for name, _ in linted} == {EVENTS}
+    # A witness changed is read again (its records are of its old content).
+    trace = root / "common" / "trace.c"
+    trace.write_text(trace.read_text() + "\n/* edited */\n")
+    linted.clear()
+    assert trees.shape(trees.alone(root, EVENTS)) == trees.shape(before)
+    assert "common/trace.c" in {name for name, _ in linted}

@@ -52,7 +52,6 @@ from pathlib import Path
 from xenpatch.analysis.irqtakes import shown
 from xenpatch.analysis.locktable import Summary
 from xenpatch.lint import nameindex
-from xenpatch.lint.findings import FileResult
 from xenpatch.lint.inputs import size as _size
 from xenpatch.lint.irqrecords import witnesses_of
 from xenpatch.lint.irqwitness import IRQ, LOCK, TAKES, struct_ident
@@ -172,7 +171,7 @@ def _irq_taken(ex: Mapping[str, Summary], ident: str) -> bool:
 
 
 def search(me: str, own: Mapping[str, Summary], root: Path, hashes: Mapping[str, str],
-           run: Callable[[str], FileResult], read: Callable[[Path], bytes | None],
+           run: Callable[[str], Mapping[str, Summary]], read: Callable[[Path], bytes | None],
            bound: int | None = None,
            extra: Mapping[str, tuple[str, int]] | None = None) -> FieldSearch:
     """The tree's records of the field locks the file takes with IRQs
@@ -225,7 +224,7 @@ def search(me: str, own: Mapping[str, Summary], root: Path, hashes: Mapping[str,
         irq = None
         recs: dict[str, dict[str, Summary]] = {}
         for _, _, r in cands[:limit]:
-            ex = run(r).exports
+            ex = run(r)
             if _irq_taken(ex, ident):
                 irq = r
                 break

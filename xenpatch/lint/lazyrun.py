@@ -331,7 +331,7 @@ def _witnessed(item: tuple[Path, str], plan: lazy_t.Plan, own: Mapping[str, Summ
     from xenpatch.lint import lazywitness
 
     got = lazywitness.search(item, own, plan.cache.root, plan.definers(), plan.cache.hashes,
-                             lambda p, r: _first_pass(plan, p, r))
+                             lambda p, r: _first_records(plan, p, r))
     if got.read:
         from xenpatch.lint import lazyrounds
 
@@ -364,10 +364,21 @@ def _later(item: tuple[Path, str], raw: bytes | None, plan: lazy_t.Plan, first: 
     return got, {**given, **later.changed}, later
 
 
-def _first_pass(plan: lazy_t.Plan, path: Path, rel: str) -> FileResult:
-    got = plan.passes.get(rel)
-    if got is None:
-        got = plan.passes[rel] = workers.one((path, rel))
+def _first_records(plan: lazy_t.Plan, path: Path, rel: str) -> Mapping[str, Summary]:
+    """The XL017 records of another file's first pass (what lazywitness.py's
+    searches read), kept in the tree cache by its content: the next run
+    linting a file that searches them (the same file edited) reads them."""
+    from xenpatch.lint.irqwitness import XKEY
+
+    got = plan.cache.first_records(rel)
+    if got is not None:
+        return got
+    first = plan.passes.get(rel)
+    if first is None:
+        first = plan.passes[rel] = workers.one((path, rel))
+    got = {k: s for k, s in first.exports.items() if k.startswith(XKEY)}
+    if passmaps.as_hashed(plan.cache, rel, first):
+        plan.cache.set_first_records(rel, got)
     return got
 
 

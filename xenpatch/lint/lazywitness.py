@@ -46,7 +46,6 @@ from xenpatch.analysis.irqtakes import Template
 from xenpatch.analysis.locktable import Summary
 from xenpatch.c.builtobjs import built_one
 from xenpatch.lint import irqwitness, lazyfield, nameindex
-from xenpatch.lint.findings import FileResult
 from xenpatch.lint.inputs import size as _size
 from xenpatch.lint.irqrecords import effect, record_templates, witnesses_of
 from xenpatch.lint.irqwitness import CALLS, HOPS, IRQ, LOCK, TAKES, composed
@@ -64,7 +63,9 @@ BOUND = 64
 # where no first pass gave their records (lint/irqhops.py), in all.
 CHAIN_BOUND = 48
 
-First = Callable[[Path, str], FileResult]
+# A file's first pass's XL017 records (irqwitness.XKEY's keys: what the
+# searches read of it).
+First = Callable[[Path, str], Mapping[str, Summary]]
 PerFile = tuple[Path, str, Mapping[str, Summary]]
 
 
@@ -123,9 +124,9 @@ def search(item: tuple[Path, str], own: Mapping[str, Summary], root: Path,
     if not off and not fields:
         return out  # the common case: no search
     rel = item[1]
-    passes: dict[str, FileResult] = {}
+    passes: dict[str, Mapping[str, Summary]] = {}
 
-    def run(r: str) -> FileResult:
+    def run(r: str) -> Mapping[str, Summary]:
         got = passes.get(r)
         if got is None:
             got = passes[r] = first(root / r, r)
@@ -195,7 +196,7 @@ def search(item: tuple[Path, str], own: Mapping[str, Summary], root: Path,
             home = irqwitness.home_of(ident)
             if t.off or "$" in t.key or not home or home == me or not (root / home).is_file():
                 continue
-            ex = run(home).exports
+            ex = run(home)
             takers, irq = _takers(ex, ident)
             if irq or f"{LOCK}{ident}|{IRQ}" in ex:
                 continue  # another file may make it IRQ-safe: not decided here
@@ -217,7 +218,7 @@ def search(item: tuple[Path, str], own: Mapping[str, Summary], root: Path,
                     "decided here (a whole-tree run decides it)")))
                 continue
             if w not in [r for _, r, _ in per_file]:
-                per_file.append((root / w, w, run(w).exports))
+                per_file.append((root / w, w, run(w)))
     if len(per_file) == 1:
         out.merged.update(field_merged)
         return out
@@ -271,7 +272,7 @@ class _Chain:
     than those files' first passes), up to ``bound`` files in all."""
 
     def __init__(self, root: Path, rel: str, own: Mapping[str, Summary],
-                 definers: Mapping[str, list[str]], run: Callable[[str], FileResult],
+                 definers: Mapping[str, list[str]], run: Callable[[str], Mapping[str, Summary]],
                  start: set[str], bound: int | None = None) -> None:
         from xenpatch.lint import irqhops
 
@@ -286,7 +287,7 @@ class _Chain:
             home = rel if rel in defs else _home(root, defs)
             if home is None:
                 return None
-            ex = own if home == rel else run(home).exports
+            ex = own if home == rel else run(home)
             rec = {k: s for k, s in ex.items() if k in (TAKES + n, HOPS + n)}
             if not rec:
                 return None  # not in the first pass's records: worked out
@@ -336,7 +337,7 @@ def _home(root: Path, defs: list[str]) -> str | None:
 
 
 def _witness(rel: str, home: str, takers: set[str], root: Path,
-             definers: Mapping[str, list[str]], run: Callable[[str], FileResult],
+             definers: Mapping[str, list[str]], run: Callable[[str], Mapping[str, Summary]],
              bound: int, read: Callable[[Path], bytes | None]) -> str | None:
     """The first file (biggest first) calling one of ``takers`` with IRQs
     known on; None if none is found within ``bound`` files."""
@@ -352,7 +353,7 @@ def _witness(rel: str, home: str, takers: set[str], root: Path,
         if raw is not None and pat.search(raw):
             cands.append((-len(raw), r))
     for _, r in sorted(cands)[:bound]:
-        if want & run(r).exports.keys():
+        if want & run(r).keys():
             return r
     return None
 

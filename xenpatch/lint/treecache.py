@@ -14,7 +14,9 @@ drops its caller's lock on failure).  This cache keeps, for a tree:
 - in one *context* (the checker's code, the rule files, every header's
   content): each file's summaries, whole (a full first pass, as a whole-tree
   run fills them) or for the names asked so far; which of its functions may
-  reach a lock (text); the names a file may call; and the result of linting
+  reach a lock (text); the names a file may call; the XL017 records of its
+  first pass where a single-file run's search read them (lazywitness.py);
+  and the result of linting
   a file with the summaries it was given, for a run that has nothing new --
   of its content now and of up to EARLIER others it had or was linted with
   (``lint --since HEAD``: the committed version, linted beside the staged
@@ -148,6 +150,12 @@ def _check_exports(v: Any) -> None:
     _check_names(v["none"])
 
 
+def _check_records(v: Any) -> None:
+    _need(isinstance(v, dict) and all(isinstance(k, str) for k in v), "first-pass records")
+    for s in v.values():
+        _check_summary(s)
+
+
 def _check_result(v: Any) -> None:
     _need(isinstance(v, dict) and isinstance(v.get("key"), str)
           and isinstance(v.get("result"), dict), "a result")
@@ -172,6 +180,7 @@ def validate(data: Any) -> None:
         _check_names(names)
     _check_keyed(data.get("exports"), "exports", _check_exports)
     _check_keyed(data.get("may"), "may-export names", _check_names)
+    _check_keyed(data.get("records", {}), "first-pass records", _check_records)
     _check_keyed(data.get("needs"), "needed names", _check_names)
     _check_keyed(data.get("results"), "results", _check_result)
     earlier = data.get("earlier", {})
@@ -222,6 +231,7 @@ class TreeCache:
     # In this context, by relative path: (content hash, value).
     exports: dict[str, tuple[str, FileExports]] = field(default_factory=dict)
     may: dict[str, tuple[str, frozenset[str]]] = field(default_factory=dict)
+    records: dict[str, tuple[str, dict[str, Summary]]] = field(default_factory=dict)
     needs: dict[str, tuple[str, frozenset[str]]] = field(default_factory=dict)
     results: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
     # By relative path, most recent first: (content hash, result) of other
@@ -277,6 +287,8 @@ class TreeCache:
             return cache
         cache.exports = {r: (h, FileExports.of(v)) for r, (h, v) in data["exports"].items()}
         cache.may = {r: (h, frozenset(v)) for r, (h, v) in data["may"].items()}
+        cache.records = {r: (h, {k: summary_in(s) for k, s in v.items()})
+                         for r, (h, v) in data.get("records", {}).items()}
         cache.needs = {r: (h, frozenset(v)) for r, (h, v) in data["needs"].items()}
         cache.results = {r: (h, v) for r, (h, v) in data["results"].items()}
         cache.earlier = {r: [(h, v) for h, v in es]
@@ -324,6 +336,12 @@ class TreeCache:
 
     def set_may_export(self, rel: str, names: frozenset[str]) -> None:
         self._put(self.may, rel, names)
+
+    def first_records(self, rel: str) -> dict[str, Summary] | None:
+        return self._fresh(self.records, rel)  # type: ignore[no-any-return]
+
+    def set_first_records(self, rel: str, records: dict[str, Summary]) -> None:
+        self._put(self.records, rel, records)
 
     def needed(self, rel: str) -> frozenset[str] | None:
         return self._fresh(self.needs, rel)  # type: ignore[no-any-return]
@@ -390,6 +408,9 @@ class TreeCache:
             "stamps": self.stamps,
             "defs": {h: n for h, n in sorted(self.defs.items()) if h in live},
             "exports": {r: [h, v.out()] for r, (h, v) in sorted(self.exports.items())
+                        if self.hashes.get(r) == h},
+            "records": {r: [h, {k: summary_out(s) for k, s in sorted(v.items())}]
+                        for r, (h, v) in sorted(self.records.items())
                         if self.hashes.get(r) == h},
             "may": {r: [h, sorted(v)] for r, (h, v) in sorted(self.may.items())
                     if self.hashes.get(r) == h},
