@@ -1,0 +1,88 @@
+"""bench/hook_series.py's own logic on a history made here (the Xen mirror
+is not needed): a file's upstream versions committed one after the other,
+the patch-mode hook before each commit with a kept cache, again, and from
+an empty cache, the reports compared."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from xenpatch.paths import fixtures_dir
+
+ROOT = Path(__file__).resolve().parent.parent
+SHAPES = fixtures_dir() / "lint" / "hookreplay"
+TBL = "xen/common/tbl.c"
+
+
+def _bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("hook_series", ROOT / "bench" / "hook_series.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _git(cwd: Path, *args: str) -> None:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org"}
+    r = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.fixture()
+def mirror(tmp_path: Path) -> Path:
+    """A bare repository whose master has tbl.c with one leak, then with
+    that leak moved down and a second one added."""
+    r = tmp_path / "work"
+    (r / "xen" / "include" / "xen").mkdir(parents=True)
+    (r / "xen" / "include" / "xen" / "spinlock.h").write_text("/* the lock API */\n")
+    (r / "xen" / "common").mkdir()
+    _git(r, "init", "-q", "-b", "master")
+    for name in ("first.c", "second.c"):
+        shutil.copy(SHAPES / name, r / TBL)
+        _git(r, "add", "-A")
+        _git(r, "commit", "-q", "-m", name)
+    _git(tmp_path, "clone", "-q", "--bare", str(r), "mirror")
+    return tmp_path / "mirror"
+
+
+def test_the_series_compares_each_run_with_an_empty_cache(mirror: Path, tmp_path: Path,
+                                                          capsys) -> None:
+    bench = _bench()
+    [(sha, nxt, retry, cold)] = bench.series(mirror, "master", TBL, 1, tmp_path)
+    # The staged version adds tbl_put()'s leak: the hook stops the commit.
+    assert cold[0] == 1 and '"tbl_put"' in cold[1] and '"tbl_get"' not in cold[1]
+    assert nxt[:3] == retry[:3] == cold[:3]
+    assert "REPORTS DIFFER" not in capsys.readouterr().out
+
+
+def test_a_cache_that_changes_a_report_is_named_and_exits_1(
+        mirror: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    bench = _bench()
+    hook = bench.hook
+    runs: list[int] = []
+
+    def second_run_differs(repo: Path, path: str, cache: Path):  # type: ignore[no-untyped-def]
+        got = hook(repo, path, cache)
+        runs.append(1)
+        return (0, "{}", "", got[3]) if len(runs) == 3 else got  # the retry
+
+    monkeypatch.setattr(bench, "hook", second_run_differs)
+    monkeypatch.setattr("sys.argv", ["hook_series.py", "--mirror", str(mirror), "--file", TBL,
+                                     "--count", "1"])
+    assert bench.main() == 1
+    out = capsys.readouterr().out
+    assert "REPORTS DIFFER" in out and "differ: " in out
+
+
+def test_no_mirror_is_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    monkeypatch.setattr("sys.argv", ["hook_series.py", "--mirror", str(tmp_path / "absent")])
+    assert _bench().main() == 0
+    assert capsys.readouterr().out.strip() == "skipped: no mirror"
