@@ -5,35 +5,21 @@ adds, the plain hook everything in the files it touches."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
 import shutil
-import subprocess
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from gitrepo import bench, git
 
 from xenpatch.paths import fixtures_dir
 
-ROOT = Path(__file__).resolve().parent.parent
 SHAPES = fixtures_dir() / "lint" / "hookreplay"
 
 
 def _bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("hook_replay", ROOT / "bench" / "hook_replay.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def _git(cwd: Path, *args: str) -> None:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org"}
-    r = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
+    return bench("hook_replay")
 
 
 @pytest.fixture()
@@ -45,19 +31,19 @@ def history(tmp_path: Path) -> Path:
     (r / "xen" / "include" / "xen").mkdir(parents=True)
     (r / "xen" / "include" / "xen" / "spinlock.h").write_text("/* the lock API */\n")
     (r / "README").write_text("base\n")
-    _git(r, "init", "-q", "-b", "master")
-    _git(r, "add", "-A")
-    _git(r, "commit", "-q", "-m", "base")
+    git(r, "init", "-q", "-b", "master")
+    git(r, "add", "-A")
+    git(r, "commit", "-q", "-m", "base")
     (r / "xen" / "common").mkdir()
     for name, msg in (("first.c", "add tbl.c"), ("second.c", "tbl_put()")):
         shutil.copy(SHAPES / name, r / "xen" / "common" / "tbl.c")
-        _git(r, "add", "-A")
-        _git(r, "commit", "-q", "-m", msg)
+        git(r, "add", "-A")
+        git(r, "commit", "-q", "-m", msg)
     (r / "tools").mkdir()
     (r / "tools" / "x.c").write_text("int x;\n")
-    _git(r, "add", "-A")
-    _git(r, "commit", "-q", "-m", "tools only")
-    _git(tmp_path, "clone", "-q", "--bare", str(r), "mirror")
+    git(r, "add", "-A")
+    git(r, "commit", "-q", "-m", "tools only")
+    git(tmp_path, "clone", "-q", "--bare", str(r), "mirror")
     return tmp_path / "mirror"
 
 

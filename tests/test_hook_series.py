@@ -5,35 +5,21 @@ an empty cache, the reports compared."""
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import shutil
-import subprocess
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from gitrepo import bench, git
 
 from xenpatch.paths import fixtures_dir
 
-ROOT = Path(__file__).resolve().parent.parent
 SHAPES = fixtures_dir() / "lint" / "hookreplay"
 TBL = "xen/common/tbl.c"
 
 
 def _bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("hook_series", ROOT / "bench" / "hook_series.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def _git(cwd: Path, *args: str) -> None:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org"}
-    r = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
+    return bench("hook_series")
 
 
 @pytest.fixture()
@@ -44,12 +30,12 @@ def mirror(tmp_path: Path) -> Path:
     (r / "xen" / "include" / "xen").mkdir(parents=True)
     (r / "xen" / "include" / "xen" / "spinlock.h").write_text("/* the lock API */\n")
     (r / "xen" / "common").mkdir()
-    _git(r, "init", "-q", "-b", "master")
+    git(r, "init", "-q", "-b", "master")
     for name in ("first.c", "second.c"):
         shutil.copy(SHAPES / name, r / TBL)
-        _git(r, "add", "-A")
-        _git(r, "commit", "-q", "-m", name)
-    _git(tmp_path, "clone", "-q", "--bare", str(r), "mirror")
+        git(r, "add", "-A")
+        git(r, "commit", "-q", "-m", name)
+    git(tmp_path, "clone", "-q", "--bare", str(r), "mirror")
     return tmp_path / "mirror"
 
 

@@ -7,11 +7,10 @@ before (xenpatch/lint/treecache.py's EARLIER, upcallers.py)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
+from gitrepo import git
 
 from lint.snippets import LEAK
 from lint.trees import small_tree
@@ -26,13 +25,6 @@ SECOND = LEAK.replace("DEFINE_SPINLOCK(l)", "DEFINE_SPINLOCK(l2)").replace("&l)"
 THIRD = LEAK.replace("DEFINE_SPINLOCK(l)", "DEFINE_SPINLOCK(l3)").replace("&l)", "&l3)")
 
 
-def _git(cwd: Path, *args: str) -> None:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org"}
-    r = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-
-
 @pytest.fixture()
 def dump(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """dump.c of a small tree in a repository, its base committed."""
@@ -40,9 +32,9 @@ def dump(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     repo = tmp_path / "tree"
     xen = small_tree(repo / "xen", {"arch/x86/hvm/msix.c": CROSS / "msix.c",
                                     "drivers/vpci/dump.c": CROSS / "dump.c"})
-    _git(repo, "init", "-q")
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-q", "-m", "base")
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "base")
     return xen / "drivers" / "vpci" / "dump.c"
 
 
@@ -93,7 +85,7 @@ def test_the_next_commit_meets_the_last_staged_version(dump: Path, linted: list[
                                                       capsys) -> None:
     staged = _edit(dump, SECOND)
     assert _run(["-q", "--since", "HEAD", str(dump)], capsys)[0] == 1
-    _git(dump.parents[3], "commit", "-q", "-am", "second")
+    git(dump.parents[3], "commit", "-q", "-am", "second")
     now = _edit(dump, THIRD)
     linted.clear()
     rc, out = _run(["-q", "--since", "HEAD", str(dump)], capsys)
@@ -116,16 +108,18 @@ def test_kept_results_are_those_of_a_cold_run(dump: Path, capsys, monkeypatch,
             monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / f"cold{n}"))
             cold = _run(["--format", "json", *argv], capsys)
             assert kept == cold, argv
-        _git(repo, "commit", "-q", "-am", f"commit {n}")
+        git(repo, "commit", "-q", "-am", f"commit {n}")
 
 
 def _open(root: Path) -> TreeCache:
     return TreeCache.open(root, rules_dir())
 
 
+REL = "drivers/vpci/dump.c"
+
+
 def test_other_contents_kept_are_the_most_recent_few(dump: Path) -> None:
-    xen = dump.parents[2]
-    rel = "drivers/vpci/dump.c"
+    xen, rel = dump.parents[2], REL
     cache = _open(xen)
     now = cache.hashes[rel]
     cache.set_result(rel, "k", {"now": True})
@@ -142,8 +136,7 @@ def test_other_contents_kept_are_the_most_recent_few(dump: Path) -> None:
 
 
 def test_an_edited_file_keeps_the_result_of_its_content_before(dump: Path) -> None:
-    xen = dump.parents[2]
-    rel = "drivers/vpci/dump.c"
+    xen, rel = dump.parents[2], REL
     cache = _open(xen)
     before = cache.hashes[rel]
     cache.set_result(rel, "k", {"before": True})
