@@ -16,6 +16,7 @@ from xenpatch.paths import fixtures_dir
 
 SHAPES = fixtures_dir() / "lint" / "hookreplay"
 TBL = "xen/common/tbl.c"
+AUX = "xen/common/aux.c"
 
 
 def _bench() -> ModuleType:
@@ -31,8 +32,9 @@ def mirror(tmp_path: Path) -> Path:
     (r / "xen" / "include" / "xen" / "spinlock.h").write_text("/* the lock API */\n")
     (r / "xen" / "common").mkdir()
     git(r, "init", "-q", "-b", "master")
-    for name in ("first.c", "second.c"):
+    for i, name in enumerate(("first.c", "second.c")):
         shutil.copy(SHAPES / name, r / TBL)
+        (r / AUX).write_text(f"int aux(void) {{ return {i}; }}\n")
         git(r, "add", "-A")
         git(r, "commit", "-q", "-m", name)
     git(tmp_path, "clone", "-q", "--bare", str(r), "mirror")
@@ -42,11 +44,18 @@ def mirror(tmp_path: Path) -> Path:
 def test_the_series_compares_each_run_with_an_empty_cache(mirror: Path, tmp_path: Path,
                                                           capsys) -> None:
     bench = _bench()
-    [(sha, nxt, retry, cold)] = bench.series(mirror, "master", TBL, 1, tmp_path)
+    [(sha, nxt, retry, cold)] = bench.series(mirror, "master", [TBL], 1, tmp_path)
     # The staged version adds tbl_put()'s leak: the hook stops the commit.
     assert cold[0] == 1 and '"tbl_put"' in cold[1] and '"tbl_get"' not in cold[1]
     assert nxt[:3] == retry[:3] == cold[:3]
     assert "REPORTS DIFFER" not in capsys.readouterr().out
+
+
+def test_a_series_of_two_files_is_one_hook_run_each_commit(mirror: Path, tmp_path: Path) -> None:
+    bench = _bench()
+    [(_, nxt, retry, cold)] = bench.series(mirror, "master", [TBL, AUX], 1, tmp_path)
+    assert cold[0] == 1 and '"tbl_put"' in cold[1]
+    assert nxt[:3] == retry[:3] == cold[:3]
 
 
 def test_a_cache_that_changes_a_report_is_named_and_exits_1(
@@ -55,8 +64,8 @@ def test_a_cache_that_changes_a_report_is_named_and_exits_1(
     hook = bench.hook
     runs: list[int] = []
 
-    def second_run_differs(repo: Path, path: str, cache: Path):  # type: ignore[no-untyped-def]
-        got = hook(repo, path, cache)
+    def second_run_differs(repo: Path, paths: list[str], cache: Path):  # type: ignore[no-untyped-def]
+        got = hook(repo, paths, cache)
         runs.append(1)
         return (0, "{}", "", got[3]) if len(runs) == 3 else got  # the retry
 

@@ -31,7 +31,8 @@ def dump(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / "cache"))
     repo = tmp_path / "tree"
     xen = small_tree(repo / "xen", {"arch/x86/hvm/msix.c": CROSS / "msix.c",
-                                    "drivers/vpci/dump.c": CROSS / "dump.c"})
+                                    "drivers/vpci/dump.c": CROSS / "dump.c",
+                                    "common/other.c": "int other(void) { return 0; }\n"})
     git(repo, "init", "-q")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "base")
@@ -167,3 +168,83 @@ def test_earlier_results_of_the_wrong_shape_are_refused(bad: object) -> None:
             "exports": {}, "may": {}, "needs": {}, "results": {}, "earlier": bad}
     with pytest.raises(treecache.BadCache):
         treecache.validate(data)
+
+
+def _two(dump: Path) -> tuple[Path, Path]:
+    """dump.c and other.c edited: a commit of two files of one build (one
+    process of the hook: pre-commit hands it up to four; a run splits its
+    files by architecture first).  Linted with ``-j 1``, in this process,
+    where the lints are counted."""
+    other = dump.parents[2] / "common" / "other.c"
+    _edit(dump, SECOND)
+    _edit(other, THIRD)
+    return dump, other
+
+
+def test_a_retried_commit_of_two_files_lints_nothing_again(dump: Path, linted: list[str],
+                                                           capsys) -> None:
+    files = [str(p) for p in _two(dump)]
+    first = _run(["-q", "-j", "1", "--since", "HEAD", *files], capsys)
+    assert first[0] == 1 and "'l2' taken" in first[1] and "'l3' taken" in first[1]
+    assert linted
+    linted.clear()
+    assert _run(["-q", "-j", "1", "--since", "HEAD", *files], capsys) == first
+    assert linted == []
+    # In the other order: the same run.
+    assert _run(["-q", "-j", "1", "--since", "HEAD", *files[::-1]], capsys) == first
+    assert linted == []
+
+
+def test_the_next_commit_of_two_files_meets_their_last_staged_versions(
+        dump: Path, linted: list[str], capsys) -> None:
+    dump, other = _two(dump)
+    staged = {content_hash(p.read_bytes()) for p in (dump, other)}
+    files = [str(dump), str(other)]
+    assert _run(["-q", "-j", "1", "--since", "HEAD", *files], capsys)[0] == 1
+    git(dump.parents[3], "commit", "-q", "-am", "second")
+    _edit(dump, "int quiet(void) { return 0; }\n")
+    _edit(other, "int calm(void) { return 0; }\n")
+    linted.clear()
+    rc, out = _run(["-q", "-j", "1", "--since", "HEAD", *files], capsys)
+    assert rc == 0 and out == "", out
+    assert linted and not staged & set(linted)
+
+
+def test_a_change_elsewhere_in_the_tree_is_another_run(dump: Path, capsys, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a kept run was read from is the whole tree: another C file
+    edited, or a Makefile written, and both versions' runs are new ones --
+    reporting what an empty cache's run does."""
+    files = [str(p) for p in _two(dump)]
+    xen = dump.parents[2]
+    first = _run(["-q", "-j", "1", "--since", "HEAD", *files], capsys)
+    runs = list(_open(xen).runs)
+    assert len(runs) == 2  # the staged versions' and the committed ones'
+    for n, change in enumerate(("msix.c", "Makefile"), 1):
+        if change == "msix.c":
+            _edit(xen / "arch" / "x86" / "hvm" / "msix.c", "int more(void) { return 1; }\n")
+        else:
+            (xen / "Makefile").write_text("# written\n")
+        assert _run(["-q", "-j", "1", "--since", "HEAD", *files], capsys) == first
+        now = list(_open(xen).runs)
+        assert now[:len(runs)] == runs and len(now) == len(runs) + 2, change
+        runs = now
+        monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / f"cold{n}"))
+        assert _run(["-q", "-j", "1", "--since", "HEAD", *files], capsys) == first
+        monkeypatch.setenv("XENPATCH_CACHE", str(tmp_path / "cache"))
+
+
+def test_runs_kept_are_the_most_recent_few(dump: Path) -> None:
+    from xenpatch.lint.runmemo import RUNS
+
+    xen = dump.parents[2]
+    cache = _open(xen)
+    for i in range(RUNS + 2):
+        cache.set_run(f"run{i}", {REL: {"i": i}}, RUNS)
+    cache.set_run("run2", {REL: {"again": True}}, RUNS)  # used again: the most recent
+    cache.save()
+    again = _open(xen)
+    assert again.run("run0") is None and again.run("run1") is None
+    assert again.run("run2") == {REL: {"again": True}}
+    assert again.run(f"run{RUNS + 1}") == {REL: {"i": RUNS + 1}}
+    assert list(again.runs)[-1] == "run2" and len(again.runs) == RUNS

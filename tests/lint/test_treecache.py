@@ -152,6 +152,7 @@ def _corruptions() -> list[tuple[str, object]]:
         ("a result of the wrong shape", "result"),
         ("an earlier content's result of the wrong shape", "earlier"),
         ("a first pass's records of the wrong shape", "records"),
+        ("a several-file run of the wrong shape", "runs"),
         ("truncated", "truncated"),
     ]
 
@@ -174,6 +175,8 @@ def test_a_cache_of_the_wrong_shape_is_rebuilt_with_a_note(
             data["exports"] = [1, 2]
         elif bad == "result":
             data["results"]["drivers/vpci/dump.c"][1] = ["not", "a", "result"]
+        elif bad == "runs":
+            data["runs"] = [["a key", {"drivers/vpci/dump.c": "not a result"}]]
         elif bad == "records":
             data["records"] = {"common/other.c": ["a hash", {"k": {"effects": 3}}]}
         elif bad == "earlier":

@@ -34,7 +34,28 @@ def lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str | 
     """Some files of the tree, with the summaries they need of the others.
     ``over``: files linted with other contents (``--since``: the committed
     version), of which only the result is kept, under those contents' hash
-    (treecache.EARLIER)."""
+    (treecache.EARLIER); several files' run is kept whole (runmemo.py)."""
+    # Each file's text, read once here: its needed names, both its passes
+    # and what is kept of them are of the same text (None: unreadable, the
+    # first pass says so).
+    texts = {item: over[item[0]] if item[0] in over else _read(item[0]) for item in files}
+    if len(files) == 1:
+        return _lazily(files, rels, cache, rules, jobs, over, texts)
+    from xenpatch.lint import runmemo
+
+    run = runmemo.key(cache, files, rels, texts)
+    got = runmemo.kept(cache, run, files, rels) if run is not None else None
+    if got is not None:
+        return got
+    results = _lazily(files, rels, cache, rules, jobs, over, texts)
+    if run is not None:
+        runmemo.keep(cache, run, files, rels, results)
+    return results
+
+
+def _lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str | None],
+            cache: TreeCache, rules: Path | None, jobs: int, over: Mapping[Path, bytes],
+            texts: Mapping[tuple[Path, str], bytes | None]) -> list[FileResult]:
     from xenpatch.lint import lazy
 
     builds: dict[str | None, list[tuple[Path, str]]] = {}
@@ -45,7 +66,7 @@ def lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str | 
         # (lazy.Plan.build); common code's with what every build agrees on.
         by_item: dict[tuple[Path, str], FileResult] = {}
         for group in builds.values():
-            by_item.update(zip(group, lazily(group, rels, cache, rules, jobs, over),
+            by_item.update(zip(group, _lazily(group, rels, cache, rules, jobs, over, texts),
                                strict=True))
         return [by_item[item] for item in files]
     if len(files) == 1:
@@ -66,10 +87,6 @@ def lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str | 
         return loaded[0]
 
     plan = lazy.Plan(cache, config, next(iter(builds)))
-    # Each file's text, read once here: its needed names, both its passes
-    # and what is kept of them are of the same text (None: unreadable, the
-    # first pass says so).
-    texts = {item: over[item[0]] if item[0] in over else _read(item[0]) for item in files}
     # Where what is kept about a file goes (None: nowhere).  Of a file
     # linted with other contents, its result only, under their hash.
     kept = {item: (rels[item] if item[0] not in over else None) for item in files}

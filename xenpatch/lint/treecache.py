@@ -20,7 +20,8 @@ drops its caller's lock on failure).  This cache keeps, for a tree:
   a file with the summaries it was given, for a run that has nothing new --
   of its content now and of up to EARLIER others it had or was linted with
   (``lint --since HEAD``: the committed version, linted beside the staged
-  one by every run of the hook).
+  one by every run of the hook); and a few runs on several files, whole
+  (runmemo.py).
 
 A change of context drops what depends on it.  A cache file of another
 version or of the wrong shape is rebuilt with a one-line note.  The cache
@@ -183,6 +184,12 @@ def validate(data: Any) -> None:
     _check_keyed(data.get("records", {}), "first-pass records", _check_records)
     _check_keyed(data.get("needs"), "needed names", _check_names)
     _check_keyed(data.get("results"), "results", _check_result)
+    runs = data.get("runs", [])
+    _need(isinstance(runs, list), "runs")
+    for e in runs:
+        _need(isinstance(e, list) and len(e) == 2 and isinstance(e[0], str)
+              and isinstance(e[1], dict) and all(isinstance(r, str) and isinstance(v, dict)
+                                                 for r, v in e[1].items()), "runs")
     earlier = data.get("earlier", {})
     _need(isinstance(earlier, dict), "earlier results")
     for rel, entries in earlier.items():
@@ -237,6 +244,9 @@ class TreeCache:
     # By relative path, most recent first: (content hash, result) of other
     # contents than the file's now (EARLIER).
     earlier: dict[str, list[tuple[str, dict[str, Any]]]] = field(default_factory=dict)
+    # Runs on several files (runmemo.py): key -> results by relative path,
+    # the most recent last.
+    runs: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     dirty: bool = False
 
     @staticmethod
@@ -293,6 +303,7 @@ class TreeCache:
         cache.results = {r: (h, v) for r, (h, v) in data["results"].items()}
         cache.earlier = {r: [(h, v) for h, v in es]
                          for r, es in data.get("earlier", {}).items()}
+        cache.runs = {k: v for k, v in data.get("runs", [])}
         return cache
 
     # -- the tree ---------------------------------------------------------
@@ -373,6 +384,18 @@ class TreeCache:
         self.earlier[rel] = [x for x in rest if x[0] != now][:EARLIER]
         self.dirty = True
 
+    def run(self, key: str) -> dict[str, dict[str, Any]] | None:
+        return self.runs.get(key)
+
+    def set_run(self, key: str, results: dict[str, dict[str, Any]], most: int) -> None:
+        """Keep a run's results under ``key``, and the ``most`` runs kept
+        last."""
+        self.runs.pop(key, None)
+        self.runs[key] = results
+        while len(self.runs) > most:
+            del self.runs[next(iter(self.runs))]
+        self.dirty = True
+
     def _versions(self, rel: str) -> list[tuple[str, dict[str, Any]]]:
         now = self.results.get(rel)
         return [*([now] if now is not None else []), *self.earlier.get(rel, ())]
@@ -418,6 +441,7 @@ class TreeCache:
                       if self.hashes.get(r) == h},
             "results": results,
             "earlier": earlier,
+            "runs": [[k, v] for k, v in self.runs.items()],
         }
         if write_whole(self.path, data):
             self.dirty = False

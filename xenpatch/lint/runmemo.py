@@ -1,0 +1,95 @@
+"""Several files of a tree linted together, kept whole by what they were
+linted from: the hook's patch mode on a commit of several files.
+
+A run on one file keeps its result by the file's content and the
+summaries it was given (lazyrun.py, treecache.EARLIER).  A run on several
+files with other contents (``lint --since HEAD a.c b.c``: the committed
+versions, each linted with the others' summaries of the same revision)
+has nothing per file to key on before its first passes are made: what a
+file is given depends on the other files' versions.  So the run is kept
+whole, under everything it reads: the context (the checker, the rules,
+the headers, cache.context), each file's path, display name and the hash
+of the text linted, and the rest of the tree -- the other C files and
+headers by content, every other file (the Makefiles and Kconfig files the
+build's choices are read from, assembly) by size and time.  A run with
+the same key is the same computation.  A commit retried meets its committed versions' run; the
+next commit of the same files meets the run of the versions it staged
+before, which is kept too (every several-file run is).  RUNS of them are
+kept per tree, the most recent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from xenpatch.lint import lazy
+from xenpatch.lint.findings import FileResult
+from xenpatch.lint.inputs import SOURCE_SUFFIXES
+from xenpatch.lint.treecache import TreeCache, content_hash
+
+# The runs kept per tree: a commit's committed and staged versions, for a
+# couple of partitions (pre-commit hands a hook up to 4 files a process).
+RUNS = 8
+
+
+def key(cache: TreeCache, files: Sequence[tuple[Path, str]],
+        rels: Mapping[tuple[Path, str], str | None],
+        texts: Mapping[tuple[Path, str], bytes | None]) -> str | None:
+    """What the run on ``files`` (their ``texts``) reads; None where a file
+    is outside the tree or unreadable (such a run is not kept)."""
+    linted: dict[str, str] = {}
+    h = hashlib.sha256(f"{cache.context}\n".encode())
+    for item in sorted(files, key=lambda it: (rels[it] or "", it[1])):
+        rel, text = rels[item], texts[item]
+        if rel is None or text is None:
+            return None
+        linted[rel] = content_hash(text)
+        h.update(f"{rel}\0{item[1]}\0{linted[rel]}\n".encode())
+    for r in sorted(cache.hashes):
+        if r not in linted:
+            h.update(f"{r}\0{cache.hashes[r]}\n".encode())
+    top = str(cache.root)
+    for d, dirs, names in os.walk(top):
+        dirs.sort()
+        for n in sorted(names):
+            if n.endswith(SOURCE_SUFFIXES[:2]):
+                continue  # by content, above
+            p = os.path.join(d, n)
+            try:
+                st = os.stat(p)
+            except OSError:
+                continue
+            h.update(f"{os.path.relpath(p, top)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def kept(cache: TreeCache, run: str, files: Sequence[tuple[Path, str]],
+         rels: Mapping[tuple[Path, str], str | None]) -> list[FileResult] | None:
+    """The results of the run kept under ``run``, in ``files``' order."""
+    got = cache.run(run)
+    if got is None:
+        return None
+    out = []
+    for item in files:
+        d = got.get(rels[item] or "")
+        r = lazy.result_in(d, item[1]) if isinstance(d, dict) else None
+        if r is None:
+            return None
+        out.append(r)
+    return out
+
+
+def keep(cache: TreeCache, run: str, files: Sequence[tuple[Path, str]],
+         rels: Mapping[tuple[Path, str], str | None], results: Sequence[FileResult]) -> None:
+    """Keep the run's results, unless one of them is an error (a file
+    unreadable now may be readable next time)."""
+    if any(r.error is not None for r in results):
+        return
+    cache.set_run(run, {rels[item] or "": lazy.result_out(r)
+                        for item, r in zip(files, results, strict=True)}, RUNS)
+
+
+__all__ = ["RUNS", "keep", "kept", "key"]
