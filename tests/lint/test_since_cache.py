@@ -53,6 +53,13 @@ def linted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return seen
 
 
+def _open(root: Path) -> TreeCache:
+    return TreeCache.open(root, rules_dir())
+
+
+REL = "drivers/vpci/dump.c"
+
+
 def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
     rc = main(argv)
     got = capsys.readouterr()
@@ -72,6 +79,10 @@ def test_a_retried_commit_lints_nothing_again(dump: Path, linted: list[str], cap
     assert first[0] == 1 and first[1].count("\n") == 1 and "'l2' taken" in first[1]
     # Both versions were linted: the staged one and the committed one.
     assert {content_hash(staged), content_hash(base)} <= set(linted)
+    # The committed version's report is kept, not its summaries: no file is
+    # given another content's.
+    [(h, kept)] = _open(dump.parents[2]).earlier[REL]
+    assert h == content_hash(base) and kept["result"]["exports"] == {}
     linted.clear()
     assert _run(["-q", "--since", "HEAD", str(dump)], capsys) == first
     assert linted == []
@@ -110,13 +121,6 @@ def test_kept_results_are_those_of_a_cold_run(dump: Path, capsys, monkeypatch,
             cold = _run(["--format", "json", *argv], capsys)
             assert kept == cold, argv
         git(repo, "commit", "-q", "-am", f"commit {n}")
-
-
-def _open(root: Path) -> TreeCache:
-    return TreeCache.open(root, rules_dir())
-
-
-REL = "drivers/vpci/dump.c"
 
 
 def test_other_contents_kept_are_the_most_recent_few(dump: Path) -> None:
@@ -187,6 +191,9 @@ def test_a_retried_commit_of_two_files_lints_nothing_again(dump: Path, linted: l
     first = _run(["-q", "-j", "1", "--since", "HEAD", *files], capsys)
     assert first[0] == 1 and "'l2' taken" in first[1] and "'l3' taken" in first[1]
     assert linted
+    runs = _open(dump.parents[2]).runs
+    assert len(runs) == 2 and all(r["exports"] == {} for run in runs.values()
+                                  for r in run.values())
     linted.clear()
     assert _run(["-q", "-j", "1", "--since", "HEAD", *files], capsys) == first
     assert linted == []

@@ -71,8 +71,12 @@ if TYPE_CHECKING:
 
 # At most this many other files are linted again for their second-round
 # summaries; past it, their names get none.  Files whose summaries are at
-# hand (the first round's stand for the second) are not counted.
-MOST_FILES = 6
+# hand (the first round's stand for the second) are not counted.  Six left
+# 2015's x86 mm.c undecided (guest_physmap_add_entry() and _remove_page(),
+# called holding a lock, wanted seven: exit 3 on four of 150 commits of
+# the hook replayed on 2015-04..05, none of which a seventh and eighth lint
+# made slower).
+MOST_FILES = 8
 # At most this many files define what those files' callees reach, for
 # the callees' summaries.  Counted over the tree's definers, whether the
 # cache holds their summaries or not: a run's coverage (its exit code) is

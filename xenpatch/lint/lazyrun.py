@@ -236,6 +236,10 @@ def _lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str |
                 passmaps.as_hashed(cache, rel, r) if digests[item] is None
                 else alone and r.digest == digests[item]):
             kept_r = lazy.result_out(r)
+            if digests[item] is not None:
+                # Another content's summaries are no file's to be given: the
+                # report is what is kept (a tenth of the size).
+                kept_r["exports"] = {}
             read = third if third is not None else witnessed.get(item)
             if read is not None and read.read:
                 from xenpatch.lint import lazyrounds

@@ -84,11 +84,12 @@ def kept(cache: TreeCache, run: str, files: Sequence[tuple[Path, str]],
 
 def keep(cache: TreeCache, run: str, files: Sequence[tuple[Path, str]],
          rels: Mapping[tuple[Path, str], str | None], results: Sequence[FileResult]) -> None:
-    """Keep the run's results, unless one of them is an error (a file
-    unreadable now may be readable next time)."""
+    """Keep the run's reports (not the files' summaries, which the files'
+    own entries keep: nine tenths of a result's size), unless one of them
+    is an error (a file unreadable now may be readable next time)."""
     if any(r.error is not None for r in results):
         return
-    cache.set_run(run, {rels[item] or "": lazy.result_out(r)
+    cache.set_run(run, {rels[item] or "": {**lazy.result_out(r), "exports": {}}
                         for item, r in zip(files, results, strict=True)}, RUNS)
 
 
