@@ -12,8 +12,9 @@ commits touching one of them (``--file`` again for several: one hook
 process, as pre-commit runs up to four files in one) are committed one
 after the other on a branch, and before each commit the hook runs
 
-- with the cache kept over the series (the next commit: only the staged
-  version is new to it),
+- with the cache kept over the series (the next commit: the staged
+  version is new, and the committed one is linted again, the files' own
+  texts having changed since its report was kept),
 - again (the retry: nothing is new),
 - from an empty cache (the baseline, in the same process).
 

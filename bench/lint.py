@@ -204,7 +204,8 @@ def _patch_mode(exe: str, copy: Path, edited: Path, env: dict[str, str]
     """The hook's patch mode on the file, the tree a repository (its
     summaries warm): ``lint --since HEAD`` with the edit staged, run again
     as a retried commit does (best of 3), and after a commit with another
-    edit staged (best of 3: only the staged version is new then)."""
+    edit staged (best of 3: the committed version is linted again then, the
+    file's own text having changed since)."""
     git_env = {**env, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@localhost",
                "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@localhost"}
 

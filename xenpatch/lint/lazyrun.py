@@ -88,9 +88,10 @@ def _lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str |
 
     plan = lazy.Plan(cache, config, next(iter(builds)))
     # Where what is kept about a file goes (None: nowhere).  Of a file
-    # linted with other contents, its result only, under their hash.
+    # linted with other contents, its result only (_over_key()).
     kept = {item: (rels[item] if item[0] not in over else None) for item in files}
-    digests = {item: content_hash(over[item[0]]) if item[0] in over else None for item in files}
+    digests = {item: _over_key(cache, rels[item], over[item[0]]) if item[0] in over else None
+               for item in files}
     # The files of this run's build (the others' are no part of its tree:
     # their kept exports are of their own build's plan, if any).
     asked = {rel for rel in (rels[item] for item in files) if rel is not None}
@@ -154,7 +155,8 @@ def _lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str |
         # (see _alone): its result is kept under theirs only, its own
         # being a function of its content.
         alone = len(files) == 1 and early is None
-        if early is None and not todo and (alone and rels[files[0]] is not None or all(
+        if early is None and not todo and (alone and (
+                mine[0] is not None or digests[files[0]] is not None) or all(
                 r is not None and cache.file_exports(r) is not None for r in mine)):
             exports = _exports(plan, every, asked, [] if alone else [
                 cache.file_exports(r).known for r in sorted(asked)])  # type: ignore[union-attr]
@@ -234,7 +236,7 @@ def _lazily(files: list[tuple[Path, str]], rels: Mapping[tuple[Path, str], str |
         rel = kept[item] if digests[item] is None else rels[item]
         if rel is not None and r.error is None and (
                 passmaps.as_hashed(cache, rel, r) if digests[item] is None
-                else alone and r.digest == digests[item]):
+                else alone and r.digest == content_hash(over[item[0]])):
             kept_r = lazy.result_out(r)
             if digests[item] is not None:
                 # Another content's summaries are no file's to be given: the
@@ -383,6 +385,16 @@ def _later(item: tuple[Path, str], raw: bytes | None, plan: lazy_t.Plan, first: 
     got = later.result
     got.keep_first_pass(result)
     return got, {**given, **later.changed}, later
+
+
+def _over_key(cache: TreeCache, rel: str | None, text: bytes) -> str | None:
+    """What a file linted with other contents is kept under: their hash,
+    and the hash of the file's own text now.  An old version is linted in
+    the tree as it is, the file's own text included (the name index says
+    which names the file defines, a chain of calls may read it), so its
+    report stands only while that text does: a commit retried meets it, the
+    next commit's edit does not."""
+    return f"{content_hash(text)}@{cache.hashes[rel]}" if rel in cache.hashes else None
 
 
 def _first_records(plan: lazy_t.Plan, path: Path, rel: str) -> Mapping[str, Summary]:

@@ -9,13 +9,14 @@ has nothing per file to key on before its first passes are made: what a
 file is given depends on the other files' versions.  So the run is kept
 whole, under everything it reads: the context (the checker, the rules,
 the headers, cache.context), each file's path, display name and the hash
-of the text linted, and the rest of the tree -- the other C files and
-headers by content, every other file (the Makefiles and Kconfig files the
-build's choices are read from, assembly) by size and time.  A run with
-the same key is the same computation.  A commit retried meets its committed versions' run; the
-next commit of the same files meets the run of the versions it staged
-before, which is kept too (every several-file run is).  RUNS of them are
-kept per tree, the most recent.
+of the text linted, and the tree as it is -- every C file and header by
+content, the linted files' own texts now included (an old version's
+files read the others as they are now: their callers' facts, the name
+index), every other file (the Makefiles and Kconfig files the build's
+choices are read from, assembly) by size and time.  A run with the same
+key is the same computation: a commit retried meets its committed
+versions' run; the next commit, its files edited, is another run.  RUNS
+of them are kept per tree, the most recent.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from xenpatch.lint.inputs import SOURCE_SUFFIXES
 from xenpatch.lint.treecache import TreeCache, content_hash
 
 # The runs kept per tree: a commit's committed and staged versions, for a
-# couple of partitions (pre-commit hands a hook up to 4 files a process).
+# few partitions (pre-commit hands a hook up to 4 files a process).
 RUNS = 8
 
 
@@ -40,17 +41,14 @@ def key(cache: TreeCache, files: Sequence[tuple[Path, str]],
         texts: Mapping[tuple[Path, str], bytes | None]) -> str | None:
     """What the run on ``files`` (their ``texts``) reads; None where a file
     is outside the tree or unreadable (such a run is not kept)."""
-    linted: dict[str, str] = {}
     h = hashlib.sha256(f"{cache.context}\n".encode())
     for item in sorted(files, key=lambda it: (rels[it] or "", it[1])):
         rel, text = rels[item], texts[item]
         if rel is None or text is None:
             return None
-        linted[rel] = content_hash(text)
-        h.update(f"{rel}\0{item[1]}\0{linted[rel]}\n".encode())
+        h.update(f"{rel}\0{item[1]}\0{content_hash(text)}\n".encode())
     for r in sorted(cache.hashes):
-        if r not in linted:
-            h.update(f"{r}\0{cache.hashes[r]}\n".encode())
+        h.update(f"{r}\0{cache.hashes[r]}\n".encode())
     top = str(cache.root)
     for d, dirs, names in os.walk(top):
         dirs.sort()

@@ -16,12 +16,11 @@ drops its caller's lock on failure).  This cache keeps, for a tree:
   run fills them) or for the names asked so far; which of its functions may
   reach a lock (text); the names a file may call; the XL017 records of its
   first pass where a single-file run's search read them (lazywitness.py);
-  and the result of linting
-  a file with the summaries it was given, for a run that has nothing new --
-  of its content now and of up to EARLIER others it had or was linted with
-  (``lint --since HEAD``: the committed version, linted beside the staged
-  one by every run of the hook); and a few runs on several files, whole
-  (runmemo.py).
+  the result of linting a file with the summaries it was given, for a run
+  that has nothing new -- of its content now and of up to EARLIER others
+  it had or was linted with (``lint --since HEAD``: the committed version,
+  linted beside the staged one by every run of the hook); and a few runs
+  on several files, whole (runmemo.py).
 
 A change of context drops what depends on it.  A cache file of another
 version or of the wrong shape is rebuilt with a one-line note.  The cache
