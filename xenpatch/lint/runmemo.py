@@ -22,14 +22,13 @@ of them are kept per tree, the most recent.
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from xenpatch.lint import lazy
 from xenpatch.lint.findings import FileResult
 from xenpatch.lint.inputs import SOURCE_SUFFIXES
-from xenpatch.lint.treecache import TreeCache, content_hash
+from xenpatch.lint.treecache import TreeCache, content_hash, stamped
 
 # The runs kept per tree: a commit's committed and staged versions, for a
 # few partitions (pre-commit hands a hook up to 4 files a process).
@@ -49,18 +48,9 @@ def key(cache: TreeCache, files: Sequence[tuple[Path, str]],
         h.update(f"{rel}\0{item[1]}\0{content_hash(text)}\n".encode())
     for r in sorted(cache.hashes):
         h.update(f"{r}\0{cache.hashes[r]}\n".encode())
-    top = str(cache.root)
-    for d, dirs, names in os.walk(top):
-        dirs.sort()
-        for n in sorted(names):
-            if n.endswith(SOURCE_SUFFIXES[:2]):
-                continue  # by content, above
-            p = os.path.join(d, n)
-            try:
-                st = os.stat(p)
-            except OSError:
-                continue
-            h.update(f"{os.path.relpath(p, top)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    # The others by size and time (the C files and headers by content, above).
+    for _, stamp in stamped(cache.root, lambda n: not n.endswith(SOURCE_SUFFIXES[:2])):
+        h.update(stamp.encode())
     return h.hexdigest()
 
 

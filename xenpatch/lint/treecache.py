@@ -35,6 +35,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -469,6 +470,23 @@ def write_whole(path: Path, data: Any) -> bool:
     # dumps(), not dump(): dump() encodes in Python, chunk by chunk (three
     # times the CPU on a cold run's cache).
     return cachefiles.write_whole(path, json.dumps(data, separators=(",", ":")))
+
+
+def stamped(root: Path, wanted: Callable[[str], bool]) -> Iterator[tuple[str, str]]:
+    """Each file under ``root`` whose name ``wanted`` accepts, in a fixed
+    order: (its path, ``path\0size\0mtime``), for the files kept by size
+    and time, not content, in a tree state's hash."""
+    for d, dirs, names in os.walk(root):
+        dirs.sort()
+        for n in sorted(names):
+            if not wanted(n):
+                continue
+            p = os.path.join(d, n)
+            try:
+                st = os.stat(p)
+            except OSError:
+                continue
+            yield p, f"{p}\0{st.st_size}\0{st.st_mtime_ns}\n"
 
 
 def _walk(root: Path, old: dict[str, Any], suffixes: tuple[str, ...] = (".c", ".h"),

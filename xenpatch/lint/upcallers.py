@@ -69,6 +69,7 @@ from xenpatch.lint.treecache import (
     TreeCache,
     content_hash,
     read_record,
+    stamped,
     summary_in,
     summary_out,
     write_record,
@@ -484,17 +485,9 @@ class _Side:
             if r != rel:
                 h.update(f"{r}\0{cache.hashes[r]}\n".encode())
         others = []
-        for d, dirs, names in os.walk(cache.root):
-            dirs.sort()
-            for n in sorted(names):
-                if n.endswith(SOURCE_SUFFIXES[2:]):
-                    p = os.path.join(d, n)
-                    try:
-                        st = os.stat(p)
-                    except OSError:
-                        continue
-                    h.update(f"{p}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-                    others.append(os.path.relpath(p, cache.root).replace(os.sep, "/"))
+        for p, stamp in stamped(cache.root, lambda n: n.endswith(SOURCE_SUFFIXES[2:])):
+            h.update(stamp.encode())
+            others.append(os.path.relpath(p, cache.root).replace(os.sep, "/"))
         # Where the mentions are looked for: the walk is done once.
         self._sources = sorted([*cache.hashes, *others])
         self._state[rel] = got = h.hexdigest()
