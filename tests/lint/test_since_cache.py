@@ -265,3 +265,18 @@ def test_runs_kept_are_the_most_recent_few(dump: Path) -> None:
     assert again.run("run2") == {REL: {"again": True}}
     assert again.run(f"run{RUNS + 1}") == {REL: {"i": RUNS + 1}}
     assert list(again.runs)[-1] == "run2" and len(again.runs) == RUNS
+
+
+def test_first_pass_records_keep_their_order(dump: Path) -> None:
+    """A first pass's records come back in the order the pass made them:
+    irqwitness.merge() names the first witness it meets, so a sorted copy
+    named another take of the same file than a whole-tree run (4.17's
+    arinc653.c: pirq_guest_bind()'s call at irq.c:1644, not 1648)."""
+    from xenpatch.analysis.locktable import Summary
+
+    xen = dump.parents[2]
+    cache = _open(xen)
+    keys = ["%zeta", "%alpha", "%mid"]
+    cache.set_first_records(REL, {k: Summary((), None) for k in keys})
+    cache.save()
+    assert list(_open(xen).first_records(REL) or {}) == keys

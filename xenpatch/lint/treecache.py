@@ -432,7 +432,9 @@ class TreeCache:
             "defs": {h: n for h, n in sorted(self.defs.items()) if h in live},
             "exports": {r: [h, v.out()] for r, (h, v) in sorted(self.exports.items())
                         if self.hashes.get(r) == h},
-            "records": {r: [h, {k: summary_out(s) for k, s in sorted(v.items())}]
+            # In the first pass's order, not sorted: merge() names the first
+            # witness it meets (irqwitness.py), as a whole-tree run does.
+            "records": {r: [h, {k: summary_out(s) for k, s in v.items()}]
                         for r, (h, v) in sorted(self.records.items())
                         if self.hashes.get(r) == h},
             "may": {r: [h, sorted(v)] for r, (h, v) in sorted(self.may.items())
