@@ -85,6 +85,32 @@ def test_a_fixed_finding_is_not_reported(repo: Path, capsys) -> None:
     assert _run(["--since", "HEAD", str(a)], capsys)[:2] == (0, "")
 
 
+def test_nothing_found_now_lints_one_version(repo: Path, capsys, monkeypatch) -> None:
+    # Nothing new can come of the committed version when the staged one has
+    # no finding: the hook's common commit lints one version, not two.  With
+    # a finding now, the committed version is linted, and says it is old.
+    from xenpatch.lint import since
+
+    linted: list[list[Path]] = []
+
+    def spy(files, *args, **kwargs):
+        linted.append([p for p, _ in files])
+        return lint_files(files, *args, **kwargs)
+
+    monkeypatch.setattr(since, "lint_files", spy)
+    a = repo / "src" / "a.c"
+    a.write_text(LEAK.replace("        return -1;\n", "        x = 0;\n"))
+    assert _run(["--since", "HEAD", str(a)], capsys)[:2] == (0, "")
+    assert linted == []
+    a.write_text("\n\n" + LEAK)
+    assert _run(["--since", "HEAD", str(a)], capsys)[:2] == (0, "")
+    assert linted == [[a]]
+    # A revision git cannot resolve is bad input, found or not.
+    a.write_text(LEAK.replace("        return -1;\n", "        x = 0;\n"))
+    rc, _, err = _run(["--since", "no-such-rev", str(a)], capsys)
+    assert rc == 2 and err.count("\n") == 1 and "no-such-rev" in err, err
+
+
 def test_a_file_absent_at_rev_is_all_new(repo: Path, capsys) -> None:
     b = repo / "src" / "b.c"
     b.write_text(LEAK)

@@ -62,14 +62,21 @@ def new_findings_since(rev: str, files: list[tuple[Path, str]], results: list[Fi
                        tree: bool = True) -> list[Finding]:
     """The findings of ``results`` (the files as they are) that the files at
     ``rev`` do not have, in report order."""
+    # Read first whatever the answer: a revision git cannot resolve, or files
+    # outside a work tree, are bad input even where nothing is found.
     contents = old_contents(rev, files)
+    after = sorted((f for r in results for f in r.findings), key=Finding.sort_key)
+    if not after:
+        # Nothing found now, so nothing is new, whatever the files had at
+        # ``rev``: their lint there could only remove findings (most
+        # commits: the hook's patch mode lints one version, not two).
+        return []
     present = [item for item in files if contents[item[0]] is not None]
     before = lint_files(present, jobs, rules, tree=tree,
                         contents={p: c for p, c in contents.items() if c is not None})
     for r in before:
         if r.error is not None:
             raise UsageError(f"{r.error} (at {rev})")
-    after = sorted((f for r in results for f in r.findings), key=Finding.sort_key)
     old = [f for r in before for f in r.findings]
     now = {path: read_or_none(path) for path, _ in files}
     return new_since(old, after, locator.name, (anchor(files, contents), anchor(files, now)))
