@@ -50,3 +50,77 @@ def test_ifdef_keeps_both_branches_when_they_join() -> None:
 def test_ifdef_drops_the_else_part_when_branches_collide() -> None:
     out = parses_clean(IFDEF_SHAPES["operand split in an expression"])
     assert b"p == 'a'" in out and b"p == 'x'" not in out
+
+
+SWITCHED = """
+#define AUDIT 0
+#define STATS (1)
+
+#if AUDIT
+static void audit(struct pool *p)
+{
+    if ( (p->n > 2 )
+        spin_lock(&p->lock);
+}
+#endif
+
+int f(struct pool *p)
+{
+    spin_lock(&p->lock);
+#if !STATS
+    read_lock(&p->rw);
+#else
+    write_lock(&p->rw);
+#endif
+#if (AUDIT) /* off */
+    audit(p);
+#endif
+    return 0;
+}
+"""
+
+
+def test_a_switch_the_file_defines_decides_its_blocks() -> None:
+    # '#if NAME' where the file defined NAME to a literal at file scope: no
+    # build sees the other side (2010's p2m.c, P2M_AUDIT), so it goes as an
+    # '#if 0' would, unparsable code and lock calls with it; the condition
+    # is written as the literal, for the CFG's choice of a side.
+    out = parses_clean(SWITCHED)
+    assert_comments_kept(SWITCHED, out)
+    assert call_names(out) == ["spin_lock", "write_lock"]
+    assert b"#if 0    \n" in out and b"#if 0     \n" in out
+    assert b"#if 0       /* off */" in out
+
+
+@pytest.mark.parametrize("between", [
+    "#undef AUDIT\n",
+    "#define AUDIT audit_level\n",
+])
+def test_a_switch_redefined_or_undefined_is_not_known(between: str) -> None:
+    src = SWITCHED.replace("\nint f(", "\n" + between + "\nint f(", 1)
+    out = parses_clean(src)
+    # AUDIT is unknown from there on: its block stays for the parser.
+    assert b"audit(p);" in out and b"#if (AUDIT)" in out
+
+
+def test_a_switch_a_build_may_set_is_not_known() -> None:
+    # Defined under #ifndef (or in any #if group): a -D away from another
+    # value, so both sides stay.
+    src = """
+#ifndef TRACE
+#define TRACE 0
+#endif
+
+int f(struct pool *p)
+{
+    spin_lock(&p->lock);
+#if TRACE
+    if ( p->n == 0 )
+        return -1;
+#endif
+    spin_unlock(&p->lock);
+    return 0;
+}
+"""
+    out = parses_clean(src)
+    assert out == src.encode()

@@ -429,8 +429,10 @@ class _Builder:
 
     def pp_condition(self, s: Node) -> str | None:
         if s.type in ("preproc_if", "preproc_elif"):
+            # The masked text: where the masking decided the condition (a
+            # switch the file defines, masking/conditionals.py), it says so.
             c = s.child_by_field_id(fid.CONDITION)
-            return " ".join(self.src.text(c).split()) if c is not None else None
+            return " ".join(self.src.masked_text(c).split()) if c is not None else None
         if s.type in ("preproc_ifdef", "preproc_elifdef"):
             name = s.child_by_field_id(fid.NAME)
             if name is None:

@@ -152,7 +152,7 @@ def _branch_condition(src: SourceFile, node: Node) -> tuple[str, str]:
         return ((f"#ifdef {ident}", f"#ifndef {ident}") if positive
                 else (f"#ifndef {ident}", f"#ifdef {ident}"))
     cond = node.child_by_field_id(fid.CONDITION)
-    text = " ".join(src.text(cond).split()) if cond is not None else "1"
+    text = " ".join(src.masked_text(cond).split()) if cond is not None else "1"
     return f"#if {text}", f"#if !({text})"
 
 

@@ -13,6 +13,7 @@ continuations kept) and the ``...`` of a named variadic are blanked.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from xenpatch.c.masking.lexical import (
@@ -22,15 +23,23 @@ from xenpatch.c.masking.lexical import (
     CONDITIONAL,
     CONTINUATION,
     DEFINE_HEAD,
+    DEFINE_OR_UNDEF,
     FALSE_TEST,
     KEYWORDS,
+    LITERAL_DEFINE,
     LITERAL_IF,
     MATCH_START,
+    NAME_IF,
     NAMED_VARIADIC,
     OPERAND_START_ONLY,
     is_word,
 )
 from xenpatch.c.masking.view import CodeView, Directive
+
+# The condition of '#if NAME' / '#if !NAME' / '#if (NAME)' in the raw text.
+_NAME_CONDITION = re.compile(
+    rb"[ \t]*\#[ \t]*if[ \t]+(?P<cond>!?[ \t]*(?:\([ \t]*(?P<pname>[A-Za-z_]\w*)[ \t]*\)"
+    rb"|(?P<name>[A-Za-z_]\w*)))")
 
 
 @dataclass
@@ -147,6 +156,8 @@ def brace_kind(v: CodeView, pos: int, stack: list[int]) -> str:
 def directive(v: CodeView, d: Directive, stack: list, groups: list[_Group]) -> None:
     w = d.word
     if w not in CONDITIONAL:
+        if w in (b"define", b"undef"):
+            note_define(v, d, bool(groups))
         if not directive_is_safe(v, d, stack):
             v.blank(d.start, d.end)
             v.blanked.add(d.start)
@@ -156,6 +167,8 @@ def directive(v: CodeView, d: Directive, stack: list, groups: list[_Group]) -> N
         g = _Group(ctx, list(stack), [d])
         if w in (b"ifdef", b"ifndef", b"if"):
             g.false_branch = false_branch(v, d)
+            if w == b"if" and g.false_branch is not None:
+                literal_condition(v, d, g.false_branch)
         groups.append(g)
         return
     if not groups:
@@ -185,13 +198,34 @@ def directive(v: CodeView, d: Directive, stack: list, groups: list[_Group]) -> N
     stack[:] = g.saved
 
 
+def note_define(v: CodeView, d: Directive, grouped: bool) -> None:
+    """Keep what a #define or #undef says of its name's value: a literal,
+    where defined at file scope (``grouped``: inside an #if group, whose
+    branch a build may or may not take), else unknown from here on."""
+    text = COMMENT_IN_PP.sub(b" ", v.raw[d.start : d.end])
+    lit = LITERAL_DEFINE.match(text) if not grouped else None
+    if lit is not None:
+        v.literal_defines[lit.group("name")] = int(lit.group("value")) != 0
+        return
+    named = DEFINE_OR_UNDEF.match(text)
+    if named is not None:
+        v.literal_defines.pop(named.group("name"), None)
+
+
 def false_branch(v: CodeView, d: Directive) -> int | None:
     """0 for '#ifdef __ASSEMBLY__' and '#if 0', 1 (the #else) for
-    '#ifndef __ASSEMBLY__' and '#if 1'."""
+    '#ifndef __ASSEMBLY__' and '#if 1'; and for '#if NAME' / '#if !NAME'
+    where the file has defined NAME to a literal at file scope before
+    (note_define()): every build of the file sees that value (a -D of
+    another is a redefinition, an error under Xen's -Werror)."""
     text = COMMENT_IN_PP.sub(b" ", v.raw[d.start : d.end])
     lit = LITERAL_IF.match(text)
     if lit is not None:
         return 0 if lit.group("value") == b"0" else 1
+    named = NAME_IF.match(text)
+    if named is not None and named.group("name") in v.literal_defines:
+        taken = v.literal_defines[named.group("name")] != (named.group("not") == b"!")
+        return 1 if taken else 0
     if not v.table.false_macros:
         return None
     m = FALSE_TEST.match(text)
@@ -199,6 +233,18 @@ def false_branch(v: CodeView, d: Directive) -> int | None:
         return None
     negated = m.group("word") == b"ifndef" or m.group("not") == b"!"
     return 1 if negated else 0
+
+
+def literal_condition(v: CodeView, d: Directive, false: int) -> None:
+    """'#if NAME' decided by the file's own literal (note_define()) written
+    as the literal in the output ('#if 0    ', '#if 1    '): the parse,
+    and the CFG's choice between an #if's sides, see what the masking
+    decided."""
+    m = _NAME_CONDITION.match(v.raw, d.start, d.end)
+    if m is None or (m.group("name") or m.group("pname")) not in v.literal_defines:
+        return
+    start, end = m.span("cond")
+    v.out[start:end] = (b"1" if false else b"0").ljust(end - start)
 
 
 def directive_is_safe(v: CodeView, d: Directive, stack: list) -> bool:

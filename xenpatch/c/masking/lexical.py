@@ -39,6 +39,15 @@ STAR_END = re.compile(rb"\*[\s*]*[,)]")
 CONTINUATION = re.compile(rb"\\(?=\r?\n)")
 # "#if 0" / "#if 1": a branch no compiler ever sees, whatever the build.
 LITERAL_IF = re.compile(rb"[ \t]*\#[ \t]*if[ \t]+\(?[ \t]*(?P<value>[01])[ \t]*\)?\s*$")
+# "#define NAME 0" at file scope (comments blanked first): the file's own
+# switch of a block, "#if NAME" then seeing a literal (p2m.c's P2M_AUDIT
+# until 2011).  Any other #define or #undef of NAME makes it unknown again.
+LITERAL_DEFINE = re.compile(
+    rb"[ \t]*\#[ \t]*define[ \t]+(?P<name>[A-Za-z_]\w*)[ \t]+\(?[ \t]*(?P<value>[0-9]+)"
+    rb"[uUlL]*[ \t]*\)?\s*$")
+DEFINE_OR_UNDEF = re.compile(rb"[ \t]*\#[ \t]*(?:define|undef)[ \t]+(?P<name>[A-Za-z_]\w*)")
+NAME_IF = re.compile(
+    rb"[ \t]*\#[ \t]*if[ \t]+(?P<not>!?)[ \t]*\(?[ \t]*(?P<name>[A-Za-z_]\w*)[ \t]*\)?\s*$")
 FALSE_TEST = re.compile(
     rb"[ \t]*\#[ \t]*(?:(?P<word>ifdef|ifndef)[ \t]+"
     rb"|if[ \t]+(?P<not>!?)[ \t]*defined[ \t]*\(?[ \t]*)"

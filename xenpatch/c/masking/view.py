@@ -58,6 +58,10 @@ class CodeView:
         self.after_memo: dict[int, tuple[int, bytes] | None] = {}
         self.bracket_pos: list[int] = []
         self.parent: dict[int, int | None] = {}
+        # The file's own macros defined as a literal at file scope so far
+        # in the scan, by whether the literal is non-zero
+        # (conditionals.note_define()).
+        self.literal_defines: dict[bytes, bool] = {}
 
     def _protect(self, m: re.Match[bytes]) -> bytes:
         # Offsets in the text are one more than in ``raw`` (the leading line break).
