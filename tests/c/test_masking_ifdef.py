@@ -103,6 +103,15 @@ def test_a_switch_redefined_or_undefined_is_not_known(between: str) -> None:
     assert b"audit(p);" in out and b"#if (AUDIT)" in out
 
 
+def test_a_switch_the_raw_text_hides_is_not_decided() -> None:
+    # A comment inside the condition: the side the switch rules out could
+    # go, but the condition could not be written as the literal, and the
+    # CFG would then branch past both sides.  Both stay.
+    src = SWITCHED.replace("#if !STATS", "#if /* stats */ !STATS", 1)
+    out = parses_clean(src)
+    assert b"read_lock(&p->rw);" in out and b"write_lock(&p->rw);" in out
+
+
 def test_a_switch_a_build_may_set_is_not_known() -> None:
     # Defined under #ifndef (or in any #if group): a -D away from another
     # value, so both sides stay.

@@ -223,7 +223,8 @@ def false_branch(v: CodeView, d: Directive) -> int | None:
     if lit is not None:
         return 0 if lit.group("value") == b"0" else 1
     named = NAME_IF.match(text)
-    if named is not None and named.group("name") in v.literal_defines:
+    if named is not None and named.group("name") in v.literal_defines and \
+            _condition_span(v, d) is not None:
         taken = v.literal_defines[named.group("name")] != (named.group("not") == b"!")
         return 1 if taken else 0
     if not v.table.false_macros:
@@ -240,11 +241,20 @@ def literal_condition(v: CodeView, d: Directive, false: int) -> None:
     as the literal in the output ('#if 0    ', '#if 1    '): the parse,
     and the CFG's choice between an #if's sides, see what the masking
     decided."""
+    span = _condition_span(v, d)
+    if span is not None:
+        v.out[span[0]:span[1]] = (b"1" if false else b"0").ljust(span[1] - span[0])
+
+
+def _condition_span(v: CodeView, d: Directive) -> tuple[int, int] | None:
+    """Where '#if NAME' (or '!NAME', '(NAME)') has its condition in the raw
+    text, NAME being a literal the file defined; None where the raw text
+    does not show it so (a comment inside): a side blanked with the
+    condition left as it was would be a way through neither side."""
     m = _NAME_CONDITION.match(v.raw, d.start, d.end)
     if m is None or (m.group("name") or m.group("pname")) not in v.literal_defines:
-        return
-    start, end = m.span("cond")
-    v.out[start:end] = (b"1" if false else b"0").ljust(end - start)
+        return None
+    return m.span("cond")
 
 
 def directive_is_safe(v: CodeView, d: Directive, stack: list) -> bool:
