@@ -133,3 +133,47 @@ int f(struct pool *p)
 """
     out = parses_clean(src)
     assert out == src.encode()
+
+
+DEBUG_OFF = """
+#include <xen/spinlock.h>
+
+#undef POOL_DEBUG
+#define POOL_TRACE
+
+int f(struct pool *p)
+{
+    spin_lock(&p->lock);
+#ifdef POOL_DEBUG
+    if ( p->n < 0 )
+        return -1;
+#endif
+#if !defined(POOL_TRACE)
+    read_lock(&p->rw);
+#else
+    write_lock(&p->rw);
+#endif
+#ifndef POOL_DEBUG
+    spin_unlock(&p->lock);
+#endif
+    return 0;
+}
+"""
+
+
+def test_a_name_the_file_undefines_or_defines_decides_its_tests() -> None:
+    # '#undef GIC_DEBUG' then '#ifdef GIC_DEBUG' (4.17's gic-vgic.c): no
+    # -D reaches past the #undef; '#define X' then 'defined(X)'.  Each
+    # test is written as the literal, the #ifdef's head as '#if 0'.
+    out = parses_clean(DEBUG_OFF)
+    assert call_names(out) == ["spin_lock", "spin_unlock", "write_lock"]
+    assert re.findall(rb"#if ([01]) *\n", out) == [b"0", b"0", b"1"]
+    assert b"ifdef" not in out and b"ifndef" not in out and b"defined(" not in out
+
+
+def test_a_header_after_an_undef_may_define_the_name() -> None:
+    src = DEBUG_OFF.replace("#define POOL_TRACE\n", "#define POOL_TRACE\n#include \"pool.h\"\n")
+    out = parses_clean(src)
+    # POOL_DEBUG unknown again; POOL_TRACE, defined by the file, still known.
+    assert b"return -1;" in out and b"#ifdef POOL_DEBUG" in out
+    assert call_names(out) == ["spin_lock", "spin_unlock", "write_lock"]

@@ -29,17 +29,21 @@ from xenpatch.c.masking.lexical import (
     LITERAL_DEFINE,
     LITERAL_IF,
     MATCH_START,
-    NAME_IF,
     NAMED_VARIADIC,
     OPERAND_START_ONLY,
     is_word,
 )
 from xenpatch.c.masking.view import CodeView, Directive
 
-# The condition of '#if NAME' / '#if !NAME' / '#if (NAME)' in the raw text.
-_NAME_CONDITION = re.compile(
-    rb"[ \t]*\#[ \t]*if[ \t]+(?P<cond>!?[ \t]*(?:\([ \t]*(?P<pname>[A-Za-z_]\w*)[ \t]*\)"
-    rb"|(?P<name>[A-Za-z_]\w*)))")
+# A test of one name in the raw text, the whole directive: '#if NAME',
+# '#if !NAME', '#if (NAME)' (the condition, ``cond``), '#if defined(NAME)',
+# '#if !defined NAME' (``cond`` too), '#ifdef NAME', '#ifndef NAME' (the
+# directive's head, ``head``).
+_ONE_NAME = re.compile(
+    rb"[ \t]*(?:(?P<head>\#[ \t]*(?P<word>ifdef|ifndef)[ \t]+(?P<hname>[A-Za-z_]\w*))"
+    rb"|\#[ \t]*if[ \t]+(?P<cond>(?P<not>!?)[ \t]*(?:(?P<defined>defined)[ \t]*)?"
+    rb"(?:\([ \t]*(?P<pname>[A-Za-z_]\w*)[ \t]*\)|(?<![A-Za-z_0-9])(?P<name>[A-Za-z_]\w*))))"
+    rb"[ \t]*(?:/\*[^\n]*?\*/[ \t]*|//[^\n]*)?(?:\r?\n|\Z)")
 
 
 @dataclass
@@ -158,6 +162,8 @@ def directive(v: CodeView, d: Directive, stack: list, groups: list[_Group]) -> N
     if w not in CONDITIONAL:
         if w in (b"define", b"undef"):
             note_define(v, d, bool(groups))
+        elif w == b"include":
+            note_include(v)
         if not directive_is_safe(v, d, stack):
             v.blank(d.start, d.end)
             v.blanked.add(d.start)
@@ -167,8 +173,8 @@ def directive(v: CodeView, d: Directive, stack: list, groups: list[_Group]) -> N
         g = _Group(ctx, list(stack), [d])
         if w in (b"ifdef", b"ifndef", b"if"):
             g.false_branch = false_branch(v, d)
-            if w == b"if" and g.false_branch is not None:
-                literal_condition(v, d, g.false_branch)
+            if g.false_branch is not None:
+                literal_condition(v, d)
         groups.append(g)
         return
     if not groups:
@@ -199,17 +205,31 @@ def directive(v: CodeView, d: Directive, stack: list, groups: list[_Group]) -> N
 
 
 def note_define(v: CodeView, d: Directive, grouped: bool) -> None:
-    """Keep what a #define or #undef says of its name's value: a literal,
-    where defined at file scope (``grouped``: inside an #if group, whose
-    branch a build may or may not take), else unknown from here on."""
+    """Keep what a #define or #undef at file scope says of its name: defined
+    or not, and its value where a literal.  Inside an #if group
+    (``grouped``), whose branch a build may or may not take, the name is
+    unknown from here on."""
     text = COMMENT_IN_PP.sub(b" ", v.raw[d.start : d.end])
-    lit = LITERAL_DEFINE.match(text) if not grouped else None
-    if lit is not None:
-        v.literal_defines[lit.group("name")] = int(lit.group("value")) != 0
-        return
     named = DEFINE_OR_UNDEF.match(text)
-    if named is not None:
-        v.literal_defines.pop(named.group("name"), None)
+    if named is None:
+        return
+    name = named.group("name")
+    v.literal_defines.pop(name, None)
+    if grouped:
+        v.defined_here.pop(name, None)
+        return
+    v.defined_here[name] = d.word == b"define"
+    lit = LITERAL_DEFINE.match(text)
+    if lit is not None:
+        v.literal_defines[name] = int(lit.group("value")) != 0
+
+
+def note_include(v: CodeView) -> None:
+    """A header included after a file's '#undef NAME' may define NAME: only
+    its definitions stay known (a header's redefinition of one is a
+    warning, an error under Xen's -Werror)."""
+    for name in [n for n, there in v.defined_here.items() if not there]:
+        del v.defined_here[name]
 
 
 def false_branch(v: CodeView, d: Directive) -> int | None:
@@ -222,11 +242,9 @@ def false_branch(v: CodeView, d: Directive) -> int | None:
     lit = LITERAL_IF.match(text)
     if lit is not None:
         return 0 if lit.group("value") == b"0" else 1
-    named = NAME_IF.match(text)
-    if named is not None and named.group("name") in v.literal_defines and \
-            _condition_span(v, d) is not None:
-        taken = v.literal_defines[named.group("name")] != (named.group("not") == b"!")
-        return 1 if taken else 0
+    own = _own_switch(v, d)
+    if own is not None:
+        return 1 if own[0] else 0
     if not v.table.false_macros:
         return None
     m = FALSE_TEST.match(text)
@@ -236,25 +254,44 @@ def false_branch(v: CodeView, d: Directive) -> int | None:
     return 1 if negated else 0
 
 
-def literal_condition(v: CodeView, d: Directive, false: int) -> None:
-    """'#if NAME' decided by the file's own literal (note_define()) written
-    as the literal in the output ('#if 0    ', '#if 1    '): the parse,
-    and the CFG's choice between an #if's sides, see what the masking
-    decided."""
-    span = _condition_span(v, d)
-    if span is not None:
-        v.out[span[0]:span[1]] = (b"1" if false else b"0").ljust(span[1] - span[0])
+def literal_condition(v: CodeView, d: Directive) -> None:
+    """A test the file's own #defines decide (_own_switch()) written as the
+    literal in the output ('#if 0    ', '#if 1        ' for an #ifdef's
+    head): the parse, and the CFG's choice between an #if's sides, see
+    what the masking decided."""
+    own = _own_switch(v, d)
+    if own is None:
+        return
+    taken, (start, end), head = own
+    lit = b"1" if taken else b"0"
+    v.out[start:end] = ((b"#if " if head else b"") + lit).ljust(end - start)
 
 
-def _condition_span(v: CodeView, d: Directive) -> tuple[int, int] | None:
-    """Where '#if NAME' (or '!NAME', '(NAME)') has its condition in the raw
-    text, NAME being a literal the file defined; None where the raw text
-    does not show it so (a comment inside): a side blanked with the
-    condition left as it was would be a way through neither side."""
-    m = _NAME_CONDITION.match(v.raw, d.start, d.end)
-    if m is None or (m.group("name") or m.group("pname")) not in v.literal_defines:
+def _own_switch(v: CodeView, d: Directive) -> tuple[bool, tuple[int, int], bool] | None:
+    """Whether the #if, #ifdef or #ifndef of one name at ``d`` takes its
+    first side, by what the file itself said of the name before
+    (note_define()): its literal for '#if NAME', defined or not for a
+    'defined' test; with the span of the text that says so (the condition,
+    or the directive's head: True).  None where the file did not say, or
+    where the raw text does not show the test plainly (a comment inside
+    it): a side blanked under a test left as it was would be a way through
+    neither side."""
+    m = _ONE_NAME.match(v.raw, d.start, d.end + 1)
+    if m is None:
         return None
-    return m.span("cond")
+    if m.group("head") is not None:
+        name, negated, head = m.group("hname"), m.group("word") == b"ifndef", True
+    else:
+        name, negated, head = m.group("pname") or m.group("name"), m.group("not") == b"!", False
+    if m.group("head") is not None or m.group("defined") is not None:
+        if name not in v.defined_here:
+            return None
+        value = v.defined_here[name]
+    elif name in v.literal_defines:
+        value = v.literal_defines[name]
+    else:
+        return None
+    return value != negated, m.span("head" if head else "cond"), head
 
 
 def directive_is_safe(v: CodeView, d: Directive, stack: list) -> bool:

@@ -46,8 +46,6 @@ LITERAL_DEFINE = re.compile(
     rb"[ \t]*\#[ \t]*define[ \t]+(?P<name>[A-Za-z_]\w*)[ \t]+\(?[ \t]*(?P<value>[0-9]+)"
     rb"[uUlL]*[ \t]*\)?\s*$")
 DEFINE_OR_UNDEF = re.compile(rb"[ \t]*\#[ \t]*(?:define|undef)[ \t]+(?P<name>[A-Za-z_]\w*)")
-NAME_IF = re.compile(
-    rb"[ \t]*\#[ \t]*if[ \t]+(?P<not>!?)[ \t]*\(?[ \t]*(?P<name>[A-Za-z_]\w*)[ \t]*\)?\s*$")
 FALSE_TEST = re.compile(
     rb"[ \t]*\#[ \t]*(?:(?P<word>ifdef|ifndef)[ \t]+"
     rb"|if[ \t]+(?P<not>!?)[ \t]*defined[ \t]*\(?[ \t]*)"

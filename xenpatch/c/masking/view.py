@@ -58,9 +58,11 @@ class CodeView:
         self.after_memo: dict[int, tuple[int, bytes] | None] = {}
         self.bracket_pos: list[int] = []
         self.parent: dict[int, int | None] = {}
-        # The file's own macros defined as a literal at file scope so far
-        # in the scan, by whether the literal is non-zero
-        # (conditionals.note_define()).
+        # What the file's own #define and #undef at file scope have said so
+        # far in the scan (conditionals.note_define()): the names defined
+        # (True) or undefined (False), and those defined as a literal, by
+        # whether it is non-zero.
+        self.defined_here: dict[bytes, bool] = {}
         self.literal_defines: dict[bytes, bool] = {}
 
     def _protect(self, m: re.Match[bytes]) -> bytes:
