@@ -234,10 +234,11 @@ def note_include(v: CodeView) -> None:
 
 def false_branch(v: CodeView, d: Directive) -> int | None:
     """0 for '#ifdef __ASSEMBLY__' and '#if 0', 1 (the #else) for
-    '#ifndef __ASSEMBLY__' and '#if 1'; and for '#if NAME' / '#if !NAME'
-    where the file has defined NAME to a literal at file scope before
-    (note_define()): every build of the file sees that value (a -D of
-    another is a redefinition, an error under Xen's -Werror)."""
+    '#ifndef __ASSEMBLY__' and '#if 1'; and for a test of one name the
+    file defined (to a literal, for '#if NAME') or undefined at file scope
+    before (_own_switch()): every build of the file sees that (a -D of
+    another value is a redefinition, an error under Xen's -Werror; an
+    #undef ends any -D)."""
     text = COMMENT_IN_PP.sub(b" ", v.raw[d.start : d.end])
     lit = LITERAL_IF.match(text)
     if lit is not None:
