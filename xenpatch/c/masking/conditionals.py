@@ -9,6 +9,11 @@ asm operand lists meeting, two ``else``) the ``#else``/``#elif`` part is
 blanked too.  ``#define`` and other directives inside an expression or
 initializer are blanked.  In ``#define`` bodies, comments (line
 continuations kept) and the ``...`` of a named variadic are blanked.
+
+A side no build of the file sees is blanked whatever its place: ``#if 0``,
+``#if 1``'s ``#else``, and a test of one name that the file's own
+``#define`` or ``#undef`` at file scope decides (_own_switch()), written
+then as the literal it comes to.
 """
 
 from __future__ import annotations
