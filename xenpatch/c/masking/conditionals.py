@@ -177,9 +177,12 @@ def directive(v: CodeView, d: Directive, stack: list, groups: list[_Group]) -> N
         ctx = v.kind_of(stack[-1]) if stack else "T"
         g = _Group(ctx, list(stack), [d])
         if w in (b"ifdef", b"ifndef", b"if"):
-            g.false_branch = false_branch(v, d)
-            if g.false_branch is not None:
-                literal_condition(v, d)
+            own = _own_switch(v, d)
+            if own is not None:
+                g.false_branch = 1 if own[0] else 0
+                literal_condition(v, own)
+            else:
+                g.false_branch = false_branch(v, d)
         groups.append(g)
         return
     if not groups:
@@ -239,18 +242,12 @@ def note_include(v: CodeView) -> None:
 
 def false_branch(v: CodeView, d: Directive) -> int | None:
     """0 for '#ifdef __ASSEMBLY__' and '#if 0', 1 (the #else) for
-    '#ifndef __ASSEMBLY__' and '#if 1'; and for a test of one name the
-    file defined (to a literal, for '#if NAME') or undefined at file scope
-    before (_own_switch()): every build of the file sees that (a -D of
-    another value is a redefinition, an error under Xen's -Werror; an
-    #undef ends any -D)."""
+    '#ifndef __ASSEMBLY__' and '#if 1'.  (A test the file's own #define
+    or #undef decides is _own_switch()'s, asked first.)"""
     text = COMMENT_IN_PP.sub(b" ", v.raw[d.start : d.end])
     lit = LITERAL_IF.match(text)
     if lit is not None:
         return 0 if lit.group("value") == b"0" else 1
-    own = _own_switch(v, d)
-    if own is not None:
-        return 1 if own[0] else 0
     if not v.table.false_macros:
         return None
     m = FALSE_TEST.match(text)
@@ -260,14 +257,13 @@ def false_branch(v: CodeView, d: Directive) -> int | None:
     return 1 if negated else 0
 
 
-def literal_condition(v: CodeView, d: Directive) -> None:
-    """A test the file's own #defines decide (_own_switch()) written as the
-    literal in the output ('#if 0    ', '#if 1        ' for an #ifdef's
-    head): the parse, and the CFG's choice between an #if's sides, see
-    what the masking decided."""
-    own = _own_switch(v, d)
-    if own is None:
-        return
+def literal_condition(v: CodeView, own: tuple[bool, tuple[int, int], bool]) -> None:
+    """A test the file's own #defines decide (_own_switch()'s answer, ``own``)
+    written as the literal in the output ('#if 0    ', '#if 1        ' for
+    an #ifdef's head): the parse, and the CFG's choice between an #if's
+    sides, see what the masking decided.  Every build of the file sees
+    that value (a -D of another is a redefinition, an error under Xen's
+    -Werror; an #undef ends any -D)."""
     taken, (start, end), head = own
     lit = b"1" if taken else b"0"
     v.out[start:end] = ((b"#if " if head else b"") + lit).ljust(end - start)
