@@ -330,10 +330,55 @@ int f(void)
     return 0;
 }
 """,
+    "GCC's alternate keywords": r"""
+typedef __signed__ int __s32;
+static __inline__ int test_bit(unsigned long nr, __const__ volatile unsigned long *addr)
+{
+    uint64_t psr;
+    __asm__ __volatile("mov %0=psr;;" : "=r" (psr) :: "memory");
+    __asm __volatile("shl %0=%1" : "=r" (psr) : "r" (nr));
+    return (addr[nr >> 6] >> (nr & 63)) & 1;
+}
+""",
+    "a function specifier after the type words": """
+static unsigned inline int max_frames(void)
+{
+    return nr_frames * RATIO;
+}
+static void __inline__ g(void) { spin_lock(&l); spin_unlock(&l); }
+""",
 }
 
 
 IFDEF_SHAPES = {
+    "alternative operands after an assignment": """
+void f(struct page_info *top)
+{
+    top->type_info =
+#if CONFIG_PAGING_LEVELS == 4
+        PGT_l4_page_table
+#elif CONFIG_PAGING_LEVELS == 3
+        PGT_l3_page_table
+#elif CONFIG_PAGING_LEVELS == 2
+        PGT_l2_page_table
+#endif
+        | 1 | PGT_validated;
+    spin_lock(&l);
+    spin_unlock(&l);
+}
+""",
+    "alternative declaration heads": """
+#ifdef XEN
+void
+#else
+static void
+#endif
+setreg(unsigned long regnum, unsigned long val)
+{
+    spin_lock(&l);
+    spin_unlock(&l);
+}
+""",
     "two branches as the body of an if": """
 static int parse(const char *s)
 {

@@ -316,3 +316,25 @@ def test_xen_417_lock_sites_are_calls(xen_dir: Path) -> None:
                 lost.append(f"{rel}:{raw.count(NL, 0, off) + 1}: {name}")
     assert total >= 150
     assert lost == []
+
+
+def test_alternate_keywords_become_the_keywords() -> None:
+    """GCC's `__volatile`, `__const__` and `__signed__` read as the
+    keywords they spell, each padded to its length."""
+    src = SHAPES["GCC's alternate keywords"]
+    out = parses_clean(src).decode()
+    assert len(out) == len(src)
+    assert "__volatile" not in out and "__const__" not in out and "__signed__" not in out
+    assert "__asm__ volatile  (" in out and "signed     int __s32" in out
+
+
+def test_function_specifier_moves_ahead_of_the_type_words() -> None:
+    """The same words and length, `inline` first; a specifier on another
+    line than the type words before it is left alone."""
+    src = SHAPES["a function specifier after the type words"]
+    out = parses_clean(src).decode()
+    assert "static inline unsigned int max_frames(void)" in out
+    assert "static __inline__ void g(void)" in out
+    assert sorted(out.split()) == sorted(src.split())
+    split = "static unsigned\ninline int h(void);\n"
+    assert masked(split).decode() == split

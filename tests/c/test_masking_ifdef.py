@@ -177,3 +177,17 @@ def test_a_header_after_an_undef_may_define_the_name() -> None:
     # POOL_DEBUG unknown again; POOL_TRACE, defined by the file, still known.
     assert b"return -1;" in out and b"#ifdef POOL_DEBUG" in out
     assert call_names(out) == ["spin_lock", "spin_unlock", "write_lock"]
+
+
+def test_alternative_operands_keep_the_first() -> None:
+    """Operands a chain of #if/#elif gives an expression are alternatives:
+    the first stays, the others go (two operands never follow each other)."""
+    out = parses_clean(IFDEF_SHAPES["alternative operands after an assignment"]).decode()
+    assert "PGT_l4_page_table" in out
+    assert "PGT_l3_page_table" not in out and "PGT_l2_page_table" not in out
+
+
+def test_alternative_declaration_heads_keep_the_first() -> None:
+    """`void` / `#else` / `static void` before a name: one head, the first."""
+    out = parses_clean(IFDEF_SHAPES["alternative declaration heads"]).decode()
+    assert "void" in out and "static" not in out

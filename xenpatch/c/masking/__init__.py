@@ -18,8 +18,8 @@ code, and writes its changes to a copy of the raw bytes.  In order:
    left to the parser.  One that splits a statement, an expression, an
    initializer or a function head has its directive lines blanked, so the
    code of every branch stays; when the branches cannot follow each other
-   (unbalanced brackets, two operands or two asm operand lists meeting, two
-   ``else``, two initializer lists with no comma, two statements where an
+   (unbalanced brackets, two operands, two words or two asm operand lists
+   meeting, two ``else``, two initializer lists with no comma, two statements where an
    ``if``/``else``/loop head takes one) the ``#else``/``#elif`` part is
    blanked too.  ``#define`` and
    other directives inside an expression or initializer are blanked.
@@ -31,7 +31,8 @@ code, and writes its changes to a copy of the raw bytes.  In order:
    reduced to a string literal, asm operand macros and operand macros made
    to read as asm operands, transparent macros reduced to their arguments,
    block macros made a block of statements, initializer macro pairs made a
-   static initializer, keywords renamed (``alignof`` -> ``sizeof``).
+   static initializer, keywords renamed (``alignof`` -> ``sizeof``,
+   ``__volatile`` -> ``volatile``).
    Derived from the ``#define``s: a macro that expands to attributes or to
    nothing blanked (the name only), one of attributes with parameters
    blanked with its arguments, one that expands to ``asm`` and qualifiers
@@ -48,7 +49,9 @@ code, and writes its changes to a copy of the raw bytes.  In order:
    -> ``r8 ["r8"]``; ``__attribute__(...)`` before ``=`` blanked;
    ``NAME(args) {`` in a function -> ``while(args) {``; ``NAME(args):`` -> a
    label; a statement macro without its semicolon gets one in the blank
-   after it (or becomes a declaration ``NAME a, b;`` or a label).
+   after it (or becomes a declaration ``NAME a, b;`` or a label); a
+   function specifier after type words (``unsigned inline int``) moved
+   ahead of them.
 
 Comments, string literals and preprocessor lines are left as they are, with
 these deliberate exceptions, each needed for the parser: the directive lines

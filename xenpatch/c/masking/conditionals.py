@@ -419,6 +419,10 @@ def joins(v: CodeView, last: bytes, first: bytes, ctx: str) -> bool:
         return True
     if ctx == "B" and last == b")":
         return True  # if heads, statement macros
+    if ctx in "TB" and is_word(last) and is_word(first):
+        # Two alternatives no build sees together: declaration heads
+        # (`void` / `#else` / `static void`), operands after an `=`.
+        return False
     last_is_operand = (
         is_word(last) and last not in KEYWORDS or last in (b")", b"]", b'"', b"'")
     )
@@ -428,8 +432,6 @@ def joins(v: CodeView, last: bytes, first: bytes, ctx: str) -> bool:
         return True  # string concatenation
     if first == b'"' and is_word(last) and v.table.is_string_prefix(last):
         return True
-    if ctx in "TB" and is_word(last) and is_word(first):
-        return True  # declaration specifiers
     first_is_operand = (
         is_word(first)
         or first[0] in OPERAND_START_ONLY

@@ -61,6 +61,11 @@ BITFIELD = re.compile(
     rb"[;{]\s*+((?:[A-Za-z_]\w*[ \t]+)*[A-Za-z_]\w*)[ \t]*(:[ \t]*\w+[ \t]*)(?=;)")
 # The words that end a bit-field's type (its name is none of them).
 INT_TYPE_WORDS = frozenset(b"int char short long unsigned signed bool _Bool".split())
+# A function specifier, and the type words a declaration head may have
+# written before it (shapes.specifier_order()).
+FUNCTION_SPECIFIER = re.compile(rb"\b(?:inline|__inline__|__inline)\b")
+TYPE_WORDS_BEFORE = re.compile(
+    rb"(?<![\w])(?:(?:unsigned|signed|short|long|int|char|void|float|double|_Bool)[ \t]+)+$")
 CALL_CLOSE_THEN_WORD = re.compile(rb"\)(?=\s*[A-Za-z_}])")
 CALL_CLOSE_THEN = re.compile(rb"\)\s*([{:])")
 ASM_LABEL = re.compile(rb"\s(?:asm|__asm__|__asm)\s*\(")

@@ -15,6 +15,7 @@ from xenpatch.c.masking.lexical import (
     CODE_RUN,
     DECLARATOR_LIST,
     ELLIPSIS,
+    FUNCTION_SPECIFIER,
     IDENT,
     INT_TYPE_WORDS,
     KEYWORDS,
@@ -24,6 +25,7 @@ from xenpatch.c.masking.lexical import (
     STAR_END,
     STATEMENT_WORDS,
     TRAILING_COMMA,
+    TYPE_WORDS_BEFORE,
     is_word,
 )
 from xenpatch.c.masking.view import CodeView
@@ -260,6 +262,24 @@ def statement_semicolons(v: CodeView) -> None:
             v.put(close, b":")  # 'NAME(4)' -> 'NAME_4_:', a label
 
 
+def specifier_order(v: CodeView) -> None:
+    """``static unsigned inline int f(void)``: C takes a declaration's
+    specifiers in any order, the grammar no function specifier after a
+    type word.  The specifier is moved ahead of the type words before it
+    on its line: the same words, the same length."""
+    code = v.code
+    raw = v.raw
+    for m in FUNCTION_SPECIFIER.finditer(code):
+        s, e = m.span()
+        line = code.rfind(b"\n", 0, s) + 1
+        words = TYPE_WORDS_BEFORE.search(code, line, s)
+        if words is None or code[words.start():e] != raw[words.start():e]:
+            continue
+        types = code[words.start():s].rstrip()
+        new = m.group() + b" " + types
+        v.put(words.start(), new + b" " * (e - words.start() - len(new)))
+
+
 # The shapes in the order they run: a later one sees what an earlier one
 # wrote (an asm template made a string is no macro argument any more).
 SHAPES = (
@@ -273,6 +293,7 @@ SHAPES = (
     attributes_before_initializers,
     call_heads,
     statement_semicolons,
+    specifier_order,
 )
 
 
