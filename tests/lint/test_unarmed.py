@@ -17,7 +17,12 @@ stored in a field: who else calls it is unknown), map_vectors() (called
 before the enable and from the hypercall), late_timer() (after the
 enable), sleep_prepare() (before enter_sleep()'s disable: enter_sleep()
 enables after its own disable, so it arms nothing and is entered as any
-function)."""
+function).
+
+fixtures/lint/unarmedstub/ is the shape of a 2013 apic.c: a resume hook
+allocating with IRQs off, entered only between power.c's disable and
+enable, whose header declares it for one configuration and stubs it out
+(a static inline of the same name) for the other."""
 
 from __future__ import annotations
 
@@ -45,13 +50,19 @@ def test_takes_entered_with_the_check_off_latch_nothing(jobs: int) -> None:
     assert (20, "XL017") not in got["arch/x86/ioapic.c"]
 
 
-def test_a_file_alone_keeps_what_other_files_decide() -> None:
+def test_a_file_alone_settles_what_the_whole_tree_run_does() -> None:
     """The hook: a file's own static chain after a disable is decided
-    alone (real_restart()); an entry other files decide is not settled
-    (check_clock(), sleep_lowlevel(), bios_restart()): the finding stays."""
-    assert alone(TREE, "arch/x86/shutdown.c") == []
-    assert [f.line for f in alone(TREE, "arch/x86/ioapic.c")] == [20, 34, 58, 71, 84]
-    assert [f.line for f in alone(TREE, "arch/x86/sleep.c")] == [16]
+    alone (real_restart()); an entry other files decide (check_clock(),
+    sleep_lowlevel(), bios_restart()) is settled by the XL017 search
+    across files reading their callers, as the whole-tree run settles it
+    (lazywitness.py): each file alone reports what the whole-tree run
+    reports of it."""
+    whole = found_whole(TREE)
+    for p in sorted(TREE.rglob("*.c")):
+        rel = p.relative_to(TREE).as_posix()
+        assert sorted((f.line, f.check) for f in alone(TREE, rel)) == whole[rel], rel
+    assert [f.line for f in alone(TREE, "arch/x86/ioapic.c")] == [34, 58, 71, 84]
+    assert alone(TREE, "arch/x86/sleep.c") == [] and alone(TREE, "arch/x86/reboot.c") == []
 
 
 def test_a_caller_with_the_check_on_keeps_it(tmp_path: Path) -> None:
@@ -124,3 +135,30 @@ def test_a_witness_in_a_function_entered_unchecked_is_none() -> None:
     assert f"{irqwitness.RELINT}b.c" in irqwitness.merge(tree(""))
     assert irqwitness.merge(tree(""), quiet) == {}
     assert f"{irqwitness.RELINT}b.c" in irqwitness.merge(tree("more"), quiet)
+
+
+STUB = fixtures_dir() / "lint" / "unarmedstub"
+
+
+def test_a_header_stub_of_the_name_is_no_caller() -> None:
+    """apic_resume()'s only call is power.c's, with the check off; the
+    header's `static inline int apic_resume(void) { return 0; }` defines
+    the name for another configuration, it calls nothing: the allocation
+    under the resume hook latches nothing, timer.c's does.  The same
+    alone and whole."""
+    whole = found_whole(STUB)
+    assert whole == wanted(STUB)
+    assert whole["arch/x86/apic.c"] == [] and whole["common/timer.c"] == [(16, "XL017")]
+    for rel in whole:
+        assert sorted((f.line, f.check) for f in alone(STUB, rel)) == whole[rel], rel
+
+
+def test_a_header_inline_calling_the_name_stays_a_caller(tmp_path: Path) -> None:
+    """An inline of the header that calls the hook (no disable in it) is
+    a caller nobody states the check of: the finding stays."""
+    root = copied(STUB, tmp_path)
+    edit(root / "include" / "asm" / "apic.h", "void timer_tick(void);\n",
+         "void timer_tick(void);\n"
+         "static inline void wake_cpu(void) { apic_resume(); }\n")
+    assert found_whole(root)["arch/x86/apic.c"] == [(23, "XL017")]
+    assert [(f.line, f.check) for f in alone(root, "arch/x86/apic.c")] == [(23, "XL017")]

@@ -64,6 +64,15 @@ def merged(per_file: Sequence[PerFile],
 
     config = workers.loaded(None)
     files = [*per_file, *complete(per_file, defined=defined)]
+    return unarmed_merge(files, per_file, config, scan)
+
+
+def unarmed_merge(files: Sequence[PerFile], per_file: Sequence[PerFile], config: LintConfig,
+                  scan: TreeScan | None = None,
+                  read: set[Path] | None = None) -> dict[str, Summary]:
+    """irqwitness.merge() of ``files``, with the functions the tree enters
+    only while check_lock() is off settled from ``per_file``'s exports
+    (unarmedsettle.settle(); ``read``: as it takes it)."""
     out = irqwitness.merge(files)
     if CODE not in config.enabled:
         return out
@@ -74,7 +83,7 @@ def merged(per_file: Sequence[PerFile],
     named |= {k[len(irqwitness.RELINT):] for k in out if k.startswith(irqwitness.RELINT)}
     if not named:
         return out
-    arm, quiet = unarmedsettle.settle(per_file, config, named, scan=scan)
+    arm, quiet = unarmedsettle.settle(per_file, config, named, scan=scan, read=read)
     if quiet:
         out = irqwitness.merge(files, lambda fn, file: (fn, file) in quiet)
     out.update(arm)

@@ -227,7 +227,17 @@ def search(item: tuple[Path, str], own: Mapping[str, Summary], root: Path,
     names = {k for n in decided for k in (TAKES + n, HOPS + n)}
     others = [(p, r, {k: s for k, s in ex.items() if k not in names}) for p, r, ex in others]
     others.extend(_take_records(root, decided))
-    merged = irqwitness.merge([per_file[0], *others])
+    # The witnesses' functions the tree enters only with check_lock() off
+    # (a resume path's), settled as the whole-tree run settles them.
+    from xenpatch.lint import irqhops, workers
+
+    files = [per_file[0], *others]
+    settled: set[Path] = set()
+    merged = irqhops.unarmed_merge(files, files, workers.loaded(None), read=settled)
+    for p in settled:
+        r = _under(root, p)
+        if r is not None and r in hashes:
+            out.read[r] = hashes[r]
     if irqwitness.wanted(merged, rel):
         out.merged.update(merged)
     # The field locks' records are of every file naming them: theirs stand.

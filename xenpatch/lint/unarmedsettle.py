@@ -33,14 +33,14 @@ here by irqwitness.merge(): a witness in a function entered with the check
 off is none.  A name with a mention left unaccounted (an .S caller, an
 address taken, a file not linted) is never settled.
 
-A run on some files of a tree (lint FILE, the hook) settles nothing here:
-a file's own chain from a disable or an arming enable to its static
-functions is decided alone (analysis/unarmed.py), but an entry other files
-decide keeps its takes checked, so the hook may keep a finding the
-whole-tree run drops (check_timer() of Xen 3.4's io_apic.c), never the
-other way.  Not done either: the calls witnessing a caller's context for
-the one-file check (irqentry.call_witnesses(), lint/irqsafectx.py) are
-marked unchecked by the caller's own nodes only.
+A run on some files of a tree (lint FILE, the hook) settles the entries
+its XL017 search across files meets (lazywitness.py), reading the tree's
+other C files as the whole-tree run does: a 2013 apic.c linted alone
+reported lapic_resume()'s allocation with IRQs off, which acpi/power.c
+calls only between spin_debug_disable() and spin_debug_enable().  Not
+done: the calls witnessing a caller's context for the one-file check
+(irqentry.call_witnesses(), lint/irqsafectx.py) are marked unchecked by
+the caller's own nodes only.
 """
 
 from __future__ import annotations
@@ -74,6 +74,7 @@ Fn = tuple[str, Path]
 
 def settle(per_file: Sequence[PerFile], config: LintConfig, only: Set[str] | None = None,
            bound: int = BOUND, scan: TreeScan | None = None,
+           read: set[Path] | None = None,
            ) -> tuple[dict[str, Summary], set[tuple[str, str]]]:
     """The settled facts (module doc), and the (function, file as the run
     names it) entered with the check off among those the files' witnesses
@@ -81,7 +82,12 @@ def settle(per_file: Sequence[PerFile], config: LintConfig, only: Set[str] | Non
     functions such an entry waits on are looked for, up their callers: the
     C files of the run mentioning one are analysed here (facts_of()), up
     to ``bound`` files (a chain cut there settles nothing more).  ``scan``:
-    the tree's text as the run's other settles read it (treescan.py)."""
+    the tree's text as the run's other settles read it (treescan.py).
+    ``read``: a run on a few files of the tree (the hook's XL017 search,
+    lazywitness.py), whose callers in the tree's other C files are
+    analysed too, as the whole-tree run analyses them; the files mentioning
+    a name looked for are added to it (an edit of one may change the
+    answer)."""
     apis = config.irqsafe_unchecked | config.irqsafe_enables
     said: dict[str, dict[Path, frozenset[str]]] = {}
     needs: dict[Path, dict[str, frozenset[str]]] = {}
@@ -102,7 +108,8 @@ def settle(per_file: Sequence[PerFile], config: LintConfig, only: Set[str] | Non
     left = [bound]
 
     def analyse(p: Path) -> None:
-        if p in ran or p.suffix != ".c" or p not in display or left[0] <= 0:
+        if p in ran or p.suffix != ".c" or left[0] <= 0 or (
+                p not in display and (read is None or not p.is_relative_to(root))):
             return
         ran.add(p)
         left[0] -= 1
@@ -130,6 +137,8 @@ def settle(per_file: Sequence[PerFile], config: LintConfig, only: Set[str] | Non
             mentions.update({n: {} for n in names})
             mentions.update(_mentions(root, names, scan=scan if scan is not None
                                       and scan.root == root else None))
+            if read is not None:
+                read.update(p for n in names for p in mentions[n])
         for n, d in sorted(todo):
             for p in mentions[n]:
                 if p != d:
@@ -217,8 +226,12 @@ def _inline_callers(h: Path, n: str, apis: frozenset[str],
                     memo: dict[Path, dict[str, str]]) -> frozenset[str] | None:
     """The inlines of header ``h`` whose bodies hold its every mention of
     ``n`` (each followed by "(") but its prototypes (a declaration is no
-    use: ``extern int f(void);`` beside the inline calling f), none naming
-    a disable/enable call; None when a mention is elsewhere."""
+    use: ``extern int f(void);`` beside the inline calling f) and its own
+    inline definitions (the stub another configuration builds in its
+    place: ``static inline int lapic_resume(void) { return 0; }``), none
+    naming a disable/enable call; None when a mention is elsewhere.  A
+    header mentioning ``n`` in none of its inlines' bodies has no caller
+    (an empty set)."""
     if h not in memo:
         try:
             code = code_only(h.read_bytes())
@@ -232,15 +245,22 @@ def _inline_callers(h: Path, n: str, apis: frozenset[str],
         memo[h] = bodies
         memo[h]["\0code"] = code.decode(errors="replace")
     bodies = memo[h]
+    # Its own name's mentions as the name of a static definition (a stub
+    # is often one line, which nameindex.definitions() does not take).
+    defined = len(re.findall(r"\bstatic\b[^;{}()=]*\b" + re.escape(n) + r"\s*\([^;{}]*\)\s*\{",
+                             bodies["\0code"]))
     word = re.compile(r"\b" + re.escape(n) + r"\b")
     total = len(word.findall(bodies["\0code"]))
-    by = frozenset(i for i, b in bodies.items() if i != "\0code" and word.search(b))
+    by = frozenset(i for i, b in bodies.items() if i[:1] != "\0" and word.search(b))
     inside = sum(len(word.findall(bodies[i])) for i in by)
     calls = sum(len(re.findall(r"\b" + re.escape(n) + r"\s*\(", bodies[i])) for i in by)
-    declared = prototype_mentions(bodies["\0code"].encode(), n) if inside != total else 0
-    if not by or inside + declared != total or calls != inside or any(
+    declared = prototype_mentions(bodies["\0code"].encode(), n) \
+        if inside + defined != total else 0
+    if inside + defined + declared != total or calls != inside or any(
             re.search(r"\b" + re.escape(a) + r"\b", bodies[i]) for i in by for a in apis):
         return None
+    if not by and not defined:
+        return None  # prototypes only: _accounted()'s "proto", not asked here
     return by
 
 
