@@ -68,11 +68,14 @@ def merged(per_file: Sequence[PerFile],
 
 
 def unarmed_merge(files: Sequence[PerFile], per_file: Sequence[PerFile], config: LintConfig,
-                  scan: TreeScan | None = None,
-                  read: set[Path] | None = None) -> dict[str, Summary]:
+                  scan: TreeScan | None = None, read: set[Path] | None = None,
+                  only: str | None = None) -> dict[str, Summary]:
     """irqwitness.merge() of ``files``, with the functions the tree enters
     only while check_lock() is off settled from ``per_file``'s exports
-    (unarmedsettle.settle(); ``read``: as it takes it)."""
+    (unarmedsettle.settle(); ``read``: as it takes it); ``only``: of the
+    witnesses' files, that one's functions alone (a file linted alone:
+    another file's IRQs-on witness in a function entered with the check
+    off stays one, a finding the whole-tree run may not give)."""
     out = irqwitness.merge(files)
     if CODE not in config.enabled:
         return out
@@ -81,6 +84,8 @@ def unarmed_merge(files: Sequence[PerFile], per_file: Sequence[PerFile], config:
     named = {w.file for k, s in out.items() if k.startswith(irqwitness.LOCK)
              for w in witnesses_of(s)}
     named |= {k[len(irqwitness.RELINT):] for k in out if k.startswith(irqwitness.RELINT)}
+    if only is not None:
+        named &= {only}
     if not named:
         return out
     arm, quiet = unarmedsettle.settle(per_file, config, named, scan=scan, read=read)

@@ -233,7 +233,7 @@ def search(item: tuple[Path, str], own: Mapping[str, Summary], root: Path,
 
     files = [per_file[0], *others]
     settled: set[Path] = set()
-    merged = irqhops.unarmed_merge(files, files, workers.loaded(None), read=settled)
+    merged = irqhops.unarmed_merge(files, files, workers.loaded(None), read=settled, only=rel)
     for p in settled:
         r = _under(root, p)
         if r is not None and r in hashes:
