@@ -19,7 +19,7 @@ from lint.trees import small_tree
 from xenpatch.analysis.asserted import ASSERTS
 from xenpatch.analysis.config import AnalysisConfig
 from xenpatch.analysis.headers import header_index, macro_wrappers
-from xenpatch.analysis.locktable import lock_reaching
+from xenpatch.analysis.locktable import lock_reaching, resolve
 from xenpatch.analysis.stmtmacros import statement_call
 from xenpatch.lint.inputs import collect_files
 from xenpatch.lint.run import lint_files
@@ -80,11 +80,26 @@ def test_the_body_reader_refuses_what_leaves_or_declares() -> None:
     assert got is not None and got[:2] == ("spin_lock", "&(d)->l")
 
 
-def test_a_one_call_macro_of_another_wrapper_leaves_the_entry_first() -> None:
-    # mm_lock()'s arguments changed across eras: the entry of the name
-    # built on it stays the word (the tree's chain may not resolve).
+def test_a_one_call_macro_of_a_table_wrapper_it_fills_wins() -> None:
+    """mm_lock()'s arguments changed across eras, and its entry takes the
+    last (``$-1``): the tree's chain through it resolves in either, and is
+    what the name is in this tree (the same lock as the entry here)."""
     config = AnalysisConfig.load()
     raw = b"#define nestedp2m_lock(d) mm_lock(nestedp2m, &(d)->arch.nested_p2m_lock)\n"
+    table = config.table.with_wrappers(macro_wrappers(raw))
+    w = table.wrappers["nestedp2m_lock"]
+    assert (w.target, w.args) == ("mm_lock", ("nestedp2m", "&($0)->arch.nested_p2m_lock"))
+    [got] = resolve(table, "nestedp2m_lock", ["d"]) or []
+    [entry] = resolve(config.table, "nestedp2m_lock", ["d"]) or []
+    assert (got.action, got.key, got.flavour) == (entry.action, entry.key, entry.flavour)
+
+
+def test_a_one_call_macro_too_short_for_the_wrapper_leaves_the_entry_first() -> None:
+    """A chain through a table wrapper the definition passes fewer
+    arguments than its template names (vgic_lock_rank()'s lock and flags
+    are its second and third) may not resolve: the entry stays the word."""
+    config = AnalysisConfig.load()
+    raw = b"#define nestedp2m_lock(d) vgic_lock_rank(d, 0)\n"
     table = config.table.with_wrappers(macro_wrappers(raw))
     assert table.wrappers["nestedp2m_lock"] == config.table.wrappers["nestedp2m_lock"]
 

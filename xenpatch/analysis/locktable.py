@@ -10,6 +10,7 @@ the lock named by its normalised expression (see ``lock_key``).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -73,6 +74,16 @@ class Stated:
     inner: tuple[str, ...] = ()
 
 
+# A template's parameter: $0, $1, ... and, from the end, $-1 (the last).
+_PARAM = re.compile(r"\$(-?\d+)")
+
+
+@functools.cache
+def _arity(args: tuple[str, ...]) -> int:
+    return max((i + 1 if i >= 0 else -i for a in args for i in map(int, _PARAM.findall(a))),
+               default=0)
+
+
 @dataclass(frozen=True, slots=True)
 class Wrapper:
     """``name(a0, a1, ...)`` behaves as ``target(args with $i := ai)``."""
@@ -90,6 +101,12 @@ class Wrapper:
     def returns_lock(self) -> bool:
         """Does it return the lock it took ($ret in its arguments)?"""
         return any("$ret" in a for a in self.args)
+
+    @property
+    def arity(self) -> int:
+        """The arguments a call must pass for its template to name them
+        all: one more than the highest ``$i`` of its arguments."""
+        return _arity(self.args)
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,9 +211,12 @@ class LockTable:
         statement macro taking a plain spinlock and BUGging on re-entry, its
         entry the later recursive mm lock; the tree's nestedp2m_unlock() is a
         plain spin_unlock(), which the entry's recursive acquire would not
-        match.  A definition reaching its op only through another wrapper
-        stays second: the table may have listed the name because that chain
-        does not resolve in every era (mm_lock() changed its arguments).
+        match.  So does one reaching an op through the table's own wrappers
+        with the arguments each names (hap_unlock() of 2011 is mm_unlock()
+        of the lock, the mm lock's recursive release; the entry is the
+        plain spin_unlock() of the HAP lock before it); a chain through a
+        wrapper the definition passes too few arguments for, or through
+        the tree's other definitions, stays second.
 
         A statement macro (``stated``) counts only when its bookkeeping
         changes no lock (``assertions``: names that only assert;
@@ -207,9 +227,21 @@ class LockTable:
                                                               noreturn):
                 if out.get(n) is w:
                     del out[n]
-            elif n in self.wrappers and w.target in self.ops:
+            elif n in self.wrappers and self._fits(w):
                 out[n] = w
         return LockTable(self.ops, out)
+
+    def _fits(self, w: Wrapper) -> bool:
+        """Does ``w`` reach an op of the table directly, or through the
+        table's wrappers, each given the arguments its template names?"""
+        for _ in range(8):
+            if w.target in self.ops:
+                return True
+            inner = self.wrappers.get(w.target)
+            if inner is None or inner.arity > len(w.args):
+                return False
+            w = inner
+        return False
 
     def _bookkeeping(self, st: Stated, wrappers: dict[str, Wrapper],
                      assertions: frozenset[str], noreturn: frozenset[str]) -> bool:
@@ -305,13 +337,16 @@ def default_lock_table() -> LockTable:
 
 
 def substitute(template: str, args: list[str]) -> str:
-    """``$0->lock`` with args ``["rgt"]`` -> ``(rgt)->lock``."""
+    """``$0->lock`` with args ``["rgt"]`` -> ``(rgt)->lock``; ``$-1`` is
+    the last argument."""
 
     def one(m: re.Match[str]) -> str:
         i = int(m.group(1))
-        return "(" + args[i] + ")" if i < len(args) else m.group(0)
+        if i < 0:
+            i += len(args)
+        return "(" + args[i] + ")" if 0 <= i < len(args) else m.group(0)
 
-    return re.sub(r"\$(\d+)", one, template)
+    return _PARAM.sub(one, template)
 
 
 # The ``target`` of a call whose statement drops its result (the call is
@@ -349,6 +384,11 @@ def resolve(
     w = table.wrappers.get(name)
     if w is None or depth > 6:
         return None
+    if w.arity > len(args):
+        # Fewer arguments than the wrapper's template names: another
+        # era's form of the name, whose lock the table cannot say (a
+        # template naming one would take a lock called "$2"): unknown.
+        return [Effect("unknown", "spin", "", "any", "*", None, name, inferred=True)]
     if w.returns_lock:
         if target is None:
             return None
