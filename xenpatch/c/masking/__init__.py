@@ -50,7 +50,7 @@ code, and writes its changes to a copy of the raw bytes.  In order:
    ``NAME(args) {`` in a function -> ``while(args) {``; ``NAME(args):`` -> a
    label; a statement macro without its semicolon gets one in the blank
    after it (or becomes a declaration ``NAME a, b;`` or a label); a
-   function specifier after type words (``unsigned inline int``) moved
+   function specifier between type words (``unsigned inline int``) moved
    ahead of them.
 
 Comments, string literals and preprocessor lines are left as they are, with

@@ -264,9 +264,10 @@ def statement_semicolons(v: CodeView) -> None:
 
 def specifier_order(v: CodeView) -> None:
     """``static unsigned inline int f(void)``: C takes a declaration's
-    specifiers in any order, the grammar no function specifier after a
-    type word.  The specifier is moved ahead of the type words before it
-    on its line: the same words, the same length."""
+    specifiers in any order, the grammar no function specifier between
+    type words.  The specifier is moved ahead of the type words before it
+    on its line (``void inline``, which the grammar takes, too): the same
+    words, the same length."""
     code = v.code
     raw = v.raw
     for m in FUNCTION_SPECIFIER.finditer(code):
