@@ -36,13 +36,13 @@ address taken, a file not linted) is never settled.
 A run on some files of a tree (lint FILE, the hook) settles the entries
 of the file's own witnesses its XL017 search across files meets
 (lazywitness.py), reading the tree's other C files as the whole-tree run
-does (another file's witness in a function entered with the check off
-stays one there: a finding the whole-tree run may drop): a 2013 apic.c linted alone
-reported lapic_resume()'s allocation with IRQs off, which acpi/power.c
-calls only between spin_debug_disable() and spin_debug_enable().  Not
-done: the calls witnessing a caller's context for the one-file check
-(irqentry.call_witnesses(), lint/irqsafectx.py) are marked unchecked by
-the caller's own nodes only.
+does: a 2013 apic.c linted alone reported lapic_resume()'s allocation
+with IRQs off, which acpi/power.c calls only between spin_debug_disable()
+and spin_debug_enable().  Another file's witness in a function entered
+with the check off stays one there (a finding the whole-tree run may
+drop).  Not done: the calls witnessing a caller's context for the
+one-file check (irqentry.call_witnesses(), lint/irqsafectx.py) are marked
+unchecked by the caller's own nodes only.
 """
 
 from __future__ import annotations
