@@ -162,3 +162,16 @@ def test_a_header_inline_calling_the_name_stays_a_caller(tmp_path: Path) -> None
          "static inline void wake_cpu(void) { apic_resume(); }\n")
     assert found_whole(root)["arch/x86/apic.c"] == [(23, "XL017")]
     assert [(f.line, f.check) for f in alone(root, "arch/x86/apic.c")] == [(23, "XL017")]
+
+
+def test_a_new_caller_elsewhere_makes_the_kept_result_stale(tmp_path: Path) -> None:
+    """The hook's settle rests on every mention of the resume hook in the
+    tree: after a file is added with a call of it where the check runs,
+    apic.c linted alone again (its kept result at hand) reports the
+    allocation."""
+    root = copied(STUB, tmp_path)
+    assert alone(root, "arch/x86/apic.c") == []
+    (root / "common" / "wake.c").write_text(
+        "#include <xen/spinlock.h>\n#include <asm/apic.h>\n\n"
+        "void wake_all(void)\n{\n    apic_resume();\n}\n")
+    assert [(f.line, f.check) for f in alone(root, "arch/x86/apic.c")] == [(23, "XL017")]
