@@ -45,6 +45,7 @@ from xenpatch.analysis.locktable import (
     LockTable,
     Summary,
     Wrapper,
+    held_unnamed,
     lock_reaching,
     resolve,
     returns_lock,
@@ -53,7 +54,6 @@ from xenpatch.analysis.locktable import (
 from xenpatch.analysis.pathstate import RecordingObserver
 from xenpatch.analysis.takes import takes_summary
 from xenpatch.analysis.templates import (
-    held_unnamed,
     instantiate,
     named_at_call,
     outs_at_call,

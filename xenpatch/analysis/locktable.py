@@ -336,6 +336,12 @@ def default_lock_table() -> LockTable:
     return load_lock_table(rules_dir() / "locks.toml")
 
 
+def held_unnamed(via: str, kind: str = "spin") -> Effect:
+    """An effect on locks nobody can name or state: the path through it is
+    unknown."""
+    return Effect("unknown", kind, "", "any", "*", None, via, inferred=True)
+
+
 def substitute(template: str, args: list[str]) -> str:
     """``$0->lock`` with args ``["rgt"]`` -> ``(rgt)->lock``; ``$-1`` is
     the last argument."""
@@ -388,7 +394,7 @@ def resolve(
         # Fewer arguments than the wrapper's template names: another
         # era's form of the name, whose lock the table cannot say (a
         # template naming one would take a lock called "$2"): unknown.
-        return [Effect("unknown", "spin", "", "any", "*", None, name, inferred=True)]
+        return [held_unnamed(name)]
     if w.returns_lock:
         if target is None:
             return None

@@ -20,13 +20,13 @@ from xenpatch.analysis.events import OpAct
 from xenpatch.analysis.exitnames import proven_key
 from xenpatch.analysis.functions import FunctionInfo, shape_fn, strip_parens
 from xenpatch.analysis.lockkeys import key_head
-from xenpatch.analysis.locktable import Effect, Summary
+from xenpatch.analysis.locktable import Effect, Summary, held_unnamed
 from xenpatch.analysis.mayrelease import may_release
 from xenpatch.analysis.nonzero import nonzero_returns
 from xenpatch.analysis.pathstate import UNKNOWN, Held, Result, State
 from xenpatch.analysis.quietexits import quiet_exits
 from xenpatch.analysis.takes import lock_takes
-from xenpatch.analysis.templates import held_unnamed, template
+from xenpatch.analysis.templates import template
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.analysis.values import EXACT, NEG, NOT, NZ, POS, ZERO, plain, value_class
 from xenpatch.c import fields as fid

@@ -10,7 +10,7 @@ from dataclasses import replace
 from xenpatch.analysis import flagbits, pathconds
 from xenpatch.analysis.functions import FunctionInfo
 from xenpatch.analysis.lockkeys import KEY_HEAD, lock_key, squash
-from xenpatch.analysis.locktable import Effect, Summary
+from xenpatch.analysis.locktable import Effect, Summary, held_unnamed
 
 
 def template(key: str, info: FunctionInfo, ret_var: str | None = None) -> str | None:
@@ -158,12 +158,6 @@ def named_at_call(e: Effect, dropped: bool) -> Effect | None:
     if dropped and e.action in ("acquire", "try"):
         return held_unnamed(e.via)
     return None
-
-
-def held_unnamed(via: str, kind: str = "spin") -> Effect:
-    """An effect on locks nobody can name or state: the path through it is
-    unknown."""
-    return Effect("unknown", kind, "", "any", "*", None, via, inferred=True)
 
 
 # Integer types as FunctionInfo records them (their words run together).

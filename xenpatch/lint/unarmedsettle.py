@@ -54,7 +54,7 @@ from pathlib import Path
 
 from xenpatch.analysis.fileanalysis import FileAnalysis
 from xenpatch.analysis.fnptrs import code_only
-from xenpatch.analysis.headers import find_xen_root, header_index
+from xenpatch.analysis.headers import _INLINE, _definition, find_xen_root, header_index
 from xenpatch.analysis.locktable import Summary
 from xenpatch.analysis.unarmed import Need
 from xenpatch.c.brackets import closing
@@ -247,10 +247,12 @@ def _inline_callers(h: Path, n: str, apis: frozenset[str],
         memo[h] = bodies
         memo[h]["\0code"] = code.decode(errors="replace")
     bodies = memo[h]
-    # Its own name's mentions as the name of a static definition (a stub
-    # is often one line, which nameindex.definitions() does not take).
-    defined = len(re.findall(r"\bstatic\b[^;{}()=]*\b" + re.escape(n) + r"\s*\([^;{}]*\)\s*\{",
-                             bodies["\0code"]))
+    # Its own name's mentions as the name of an inline the header defines
+    # (the header index's reading: a stub is often one line, which
+    # nameindex.definitions() does not take).
+    code = bodies["\0code"].encode()
+    defined = sum(1 for m in _INLINE.finditer(code)
+                  if m.group(1) == n.encode() and _definition(code, m.start()) is not None)
     word = re.compile(r"\b" + re.escape(n) + r"\b")
     total = len(word.findall(bodies["\0code"]))
     by = frozenset(i for i, b in bodies.items() if i[:1] != "\0" and word.search(b))
