@@ -98,6 +98,12 @@ def test_definitions_for_cplusplus_only_are_none() -> None:
         # One configuration's storage class, another's nothing.
         ("#ifdef X\n#define STATIC\n#else\n#define STATIC static\n#endif\n", b"STATIC",
          "blank"),
+        # Its argument, or nothing in another configuration.
+        ("#if STATS\n# define STAT(x...) x\n#else\n# define STAT(x...)\n#endif\n", b"STAT",
+         "transparent"),
+        ("#define OF(args) args\n", b"OF", "transparent"),
+        ("#define EXEC(...)  __VA_ARGS__ /* debug only */\n", b"EXEC", "transparent"),
+        ("#define attr_of(x) x\n", b"attr_of", "transparent"),  # no attribute
     ],
 )
 def test_definition_derives_its_kind(header: str, name: bytes, kind: str) -> None:
@@ -113,7 +119,13 @@ def test_definition_derives_its_kind(header: str, name: bytes, kind: str) -> Non
         ("#define hook(d)\n", b"hook"),
         ("#define twice(x) ((x) * 2)\n", b"twice"),
         ("#define NR 12\n", b"NR"),
-        ("#define attr_of(x) x\n", b"attr_of"),  # a parameter is no attribute
+        # One parameter of two, another name, a parameter with more.
+        ("#define first(x, y) x\n", b"first"),
+        ("#define other(x) y\n", b"other"),
+        ("#define VA(...) x\n", b"VA"),
+        ("#define neg(x) -x\n", b"neg"),
+        # Its argument in one configuration, a call in the other.
+        ("#ifdef X\n#define T(x) x\n#else\n#define T(x) f(x)\n#endif\n", b"T"),
         ("#define asm_and_more asm volatile (\"nop\")\n", b"asm_and_more"),
         ("#define head_and_body(i) for (;;) i++\n", b"head_and_body"),
         ("#define selfish selfish\n", b"selfish"),
@@ -192,6 +204,43 @@ def test_storage_class_or_nothing_is_blanked(tmp_path: Path) -> None:
     plain, out = masked_with(tmp_path, header, code)
     assert errors(PARSER.parse(plain).root_node)
     assert errors(PARSER.parse(out).root_node) == []
+
+
+_STATS = (
+    "#if UNW_STATS\n# define STAT(x...)\tx\n#else\n# define STAT(x...)\n#endif\n"
+    "static int build(int n)\n{\n    STAT(unsigned long start, parse_start;)\n"
+    "    STAT(if (n > 4) ++n);\n    STAT(local_irq_save(flags); start = n);\n"
+    "    return n;\n}\n"
+)
+
+
+def test_arguments_or_nothing_keeps_the_arguments() -> None:
+    # ia64's unwind.c (2005-2012) shape: STAT() is its argument when
+    # UNW_STATS is on, nothing when off; its arguments are declarations
+    # and statements, which a call's parentheses cannot hold.  Where a
+    # build may take either side, the arguments are kept.
+    out = mask(_STATS.encode(), TABLE)
+    assert errors(PARSER.parse(out).root_node) == []
+    assert b"    STAT(" not in out
+    assert b"unsigned long start, parse_start; " in out
+
+
+@pytest.mark.parametrize("switch", ["#define UNW_STATS 0\n", "#define UNW_STATS\t0\t/* slow */\n"])
+def test_nothing_in_every_build_blanks_the_call(switch: str) -> None:
+    # The file itself says UNW_STATS is 0: no build sees STAT() as its
+    # argument, and every build sees nothing where it is called.
+    raw = (switch + _STATS).encode()
+    out = mask(raw, TABLE)
+    assert errors(PARSER.parse(out).root_node) == []
+    assert b"parse_start" not in out and b"local_irq_save" not in out
+    assert b"return n;" in out
+
+
+def test_an_empty_call_the_file_may_define_otherwise_stays() -> None:
+    # UNW_STATS is no literal of the file's: left to the table as before
+    # for a macro empty in the one configuration seen.
+    raw = (b"#ifdef X\n# define HOOK(d)\n#endif\nstatic void f(int d)\n{\n    HOOK(d);\n}\n")
+    assert mask(raw, TABLE) == raw
 
 
 def test_conflicting_definitions_are_left_alone(tmp_path: Path) -> None:
@@ -283,6 +332,7 @@ _NAMES = st.sampled_from(["m_a", "m_b", "m_c", "m_d", "m_e"])
 _BODIES = st.sampled_from(
     [
         "",
+        "x",
         "__attribute__((__const__))",
         "__attribute__((section(\".x\")))",
         "inline",

@@ -37,7 +37,9 @@ code, and writes its changes to a copy of the raw bytes.  In order:
    nothing blanked (the name only), one of attributes with parameters
    blanked with its arguments, one that expands to ``asm`` and qualifiers
    written ``asm``, one that expands to a loop head turned into ``while``
-   (``while(1)`` when called with no arguments).
+   (``while(1)`` when called with no arguments), one that expands to its
+   one parameter (or to nothing in another configuration) reduced to its
+   arguments.
 4. Names glued to string literals (``XENLOG_WARNING "..."``, ``"%"
    PRIx64``) blanked.
 5. Shapes: a preprocessing number as a macro argument (``3dnow``) made a

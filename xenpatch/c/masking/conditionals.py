@@ -357,6 +357,7 @@ def settle(v: CodeView, g: _Group) -> None:
         v.before_memo.clear()
         v.after_memo.clear()
         v.blank(*branches[g.false_branch])
+        v.dead.append(branches[g.false_branch])
     firsts = [v.next_tok(s, e) for s, e in branches]
     lasts = [v.prev_tok(e, s) for s, e in branches]
     safe = (

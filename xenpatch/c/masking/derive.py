@@ -15,13 +15,20 @@ expands to says how to mask it:
 - an object-like macro that expands to ``asm`` and asm qualifiers
   (``#define asm_inline asm __inline``): ``asm_keyword``, written ``asm``;
 - a function-like macro that expands to a loop head and nothing more
-  (``for (...)``, ``while (...)``, or a loop macro's call): ``loop``.
+  (``for (...)``, ``while (...)``, or a loop macro's call): ``loop``;
+- a function-like macro of one parameter that expands to that parameter,
+  in every definition that is not empty (``#define STAT(x...) x`` under
+  ``#if UNW_STATS``, ``#define STAT(x...)`` under its ``#else``):
+  ``transparent``, the name and the call's parentheses blanked, its
+  arguments kept (``STAT(unsigned long start;)`` is a declaration in one
+  configuration and nothing in the other; what is kept is what the first
+  compiles, as the masking keeps every branch of an ``#if``).
 
 A name takes a kind only if every definition of it agrees (the branches of
 ``#ifdef CONFIG_X`` / ``#else`` may define it twice), and never when the
 table already says what it is.  Function-like macros that expand to
-nothing are left alone: blanking them would hide calls that another
-configuration makes.
+nothing in every definition are left alone: blanking them would hide
+calls that another configuration makes.
 """
 
 from __future__ import annotations
@@ -37,7 +44,9 @@ BLANK_KIND = "blank"
 ATTRIBUTE_KIND = "attribute"
 ASM_KIND = "asm_keyword"
 LOOP_KIND = "loop"
-DERIVED_KINDS = frozenset((BLANK_KIND, ATTRIBUTE_KIND, ASM_KIND, LOOP_KIND))
+# The table's kind of the same name (table.py): the handler is one.
+TRANSPARENT_KIND = "transparent"
+DERIVED_KINDS = frozenset((BLANK_KIND, ATTRIBUTE_KIND, ASM_KIND, LOOP_KIND, TRANSPARENT_KIND))
 
 # '#define NAME' or '#define NAME(params)' then the body, continuation
 # lines included; a directive starts a line.
@@ -73,6 +82,13 @@ _ASM_QUALIFIERS = frozenset(
     (b"volatile", b"__volatile__", b"__volatile", b"inline", b"__inline", b"__inline__", b"goto")
 )
 _LOOP_WORDS = frozenset((b"for", b"while"))
+# The body of a function-like macro that is its one parameter: no token
+# _TOKEN finds is this ('#' is one token alone).
+_ARGUMENTS = (b"#arguments",)
+# A function-like macro's empty body: its own kind, which alone is none
+# (Deriver.kind) and beside _ARGUMENTS' is transparent.
+_EMPTY_CALL = "empty call"
+_PARAMETER = re.compile(rb"\(\s*(?:([A-Za-z_]\w*)\s*(?:\.\.\.)?|(\.\.\.))\s*\)")
 
 # The first bytes of bodies no kind here starts with; such a body is kept
 # as one token that is none of them.
@@ -114,8 +130,19 @@ def definitions(text: bytes) -> dict[bytes, list[Definition]]:
         body = body.strip()
         # Most bodies are numbers or expressions, which no kind here is.
         toks = () if not body else _NONE if body[0] in _NOT_FIRST else tuple(_TOKEN.findall(body))
+        if len(toks) == 1 and m.group(3) is not None and toks[0] == _parameter(m.group(3)):
+            toks = _ARGUMENTS
         found.setdefault(m.group(2), []).append((m.group(3) is not None, toks))
     return found
+
+
+def _parameter(params: bytes) -> bytes | None:
+    """The name a one-parameter list's body spells it by (``x`` for
+    ``(x)`` and ``(x...)``, ``__VA_ARGS__`` for ``(...)``)."""
+    m = _PARAMETER.fullmatch(params)
+    if m is None:
+        return None
+    return m.group(1) or b"__VA_ARGS__"
 
 
 def _at_line_start(pattern: re.Pattern[bytes], hashes: re.Pattern[bytes],
@@ -240,15 +267,22 @@ class Deriver:
             # (common/decompress.h before 4.16): either way a declaration
             # parses the same without it.
             kinds = {BLANK_KIND}
+        elif kinds == {TRANSPARENT_KIND, _EMPTY_CALL}:
+            # Its arguments in one configuration, nothing in the other.
+            kinds = {TRANSPARENT_KIND}
         k = kinds.pop() if len(kinds) == 1 else None
-        if k == _STORAGE:
-            k = None  # always "static": masking it would lose what it says
+        if k in (_STORAGE, _EMPTY_CALL):
+            # Always "static": masking it would lose what it says; or
+            # nothing in every configuration seen, maybe a call in another.
+            k = None
         self.memo[name] = k
         return k
 
     def classify(self, function_like: bool, toks: tuple[bytes, ...]) -> str | None:
         if not toks:
-            return None if function_like else BLANK_KIND
+            return _EMPTY_CALL if function_like else BLANK_KIND
+        if toks == _ARGUMENTS:
+            return TRANSPARENT_KIND
         if not function_like and len(toks) == 1 and toks[0] in _STORAGE_WORDS:
             return _STORAGE
         if not function_like and toks[0] in _ASM_WORDS:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from xenpatch.c.masking.derive import (
     ASM_KIND,
+    ATTRIBUTE_KIND,
     BLANK_KIND,
     Deriver,
     definitions,
@@ -218,13 +219,21 @@ _DEFINITION_WORDS = frozenset(
 
 def _local_kinds(v: CodeView, names: set[bytes]) -> dict[bytes, str | None]:
     """Kinds of the names the file's code uses and its own #defines define
-    (None: a definition that is none of the derived kinds)."""
+    (None: a definition that is none of the derived kinds).  A definition
+    on a side of an #if no build sees is none; a function-like macro that
+    every build of the file defines empty, and that such a side defines
+    otherwise, is blanked with its arguments (ia64's unwind.c: ``#define
+    UNW_STATS 0`` then ``STAT(x...)`` as ``x`` under ``#if UNW_STATS``,
+    empty under its ``#else``; ``STAT(unsigned long start;)`` is no call)."""
     raw = v.raw
-    text = b"\n".join(raw[d.start : d.end] for d in v.directives if d.word in _DEFINITION_WORDS)
-    if not text:
+    own = [d for d in v.directives if d.word in _DEFINITION_WORDS]
+    if not own:
         return {}
-    defs = definitions(text)
+    dead = {d.start for d in own if any(s <= d.start < e for s, e in v.dead)} if v.dead else set()
+    defs = definitions(b"\n".join(raw[d.start : d.end] for d in own if d.start not in dead))
     used = names.intersection(defs)
+    unseen = definitions(
+        b"\n".join(raw[d.start : d.end] for d in own if d.start in dead)) if dead else {}
     if not used:
         return {}
     table = v.table
@@ -238,7 +247,11 @@ def _local_kinds(v: CodeView, names: set[bytes]) -> dict[bytes, str | None]:
         return k
 
     deriver = Deriver(defs, known)
-    return {name: deriver.kind(name) for name in used}
+    kinds = {name: deriver.kind(name) for name in used}
+    for name in used.intersection(unseen):
+        if kinds[name] is None and all(fn and not toks for fn, toks in defs[name]):
+            kinds[name] = ATTRIBUTE_KIND
+    return kinds
 
 
 def _blank(v: CodeView, s: int, e: int) -> int:

@@ -25,7 +25,7 @@ from xenpatch.c.masking.derive import DERIVED_KINDS, Definition, Deriver, defini
 from xenpatch.c.masking.table import MacroTable
 from xenpatch.c.texts import read_bytes
 
-FORMAT = 3
+FORMAT = 4
 
 
 

@@ -64,6 +64,9 @@ class CodeView:
         # whether it is non-zero.
         self.defined_here: dict[bytes, bool] = {}
         self.literal_defines: dict[bytes, bool] = {}
+        # The sides of #if groups no build of the file sees (#if 0, and a
+        # test the file's own #define decides), blanked by the first step.
+        self.dead: list[tuple[int, int]] = []
 
     def _protect(self, m: re.Match[bytes]) -> bytes:
         # Offsets in the text are one more than in ``raw`` (the leading line break).
