@@ -351,6 +351,14 @@ def fill_actions(
                         # its name says (no guessing: issue 9, item 3).
                         continue
                     line, col = src.line_col(n.start_byte)
+                    if r.test is not None:
+                        # Past an early return on a test of its arguments
+                        # (guardtests.py): the path splits on the test.
+                        events.append((n.end_byte, -n.start_byte, TryAssignAct(
+                            r.test, Resolved(r.effects, "nz"), line, col, tested=True)))
+                        events.extend((n.end_byte + 1, 0, a) for e in r.effects
+                                      for a in irq_moves(n, name, e, line, col, forget=True))
+                        continue
                     if r.guard is not None:
                         nodes = call_args(n)
                         g = strip_parens(nodes[r.guard]) if r.guard < len(nodes) else None

@@ -18,7 +18,7 @@ import functools
 from collections import deque
 from dataclasses import replace
 
-from xenpatch.analysis import flagbits, irqstate, values
+from xenpatch.analysis import flagbits, guardtests, irqstate, values
 from xenpatch.analysis.entrykeys import entry_held_keys, first_entry_release, names_indirectly
 from xenpatch.analysis.equalities import kept_in_object, named_here
 from xenpatch.analysis.events import (
@@ -406,6 +406,8 @@ class Engine:
             def ok() -> State:
                 return self.try_success(n, s, act.resolved.effects, act.line, act.col)
 
+            if act.tested:
+                return self.tested(n, s, act)
             if act.guard:
                 known = s.fact(act.var) if act.var and self.path_sensitive else None
                 if known is None:
@@ -471,6 +473,22 @@ class Engine:
             return [s]
         return [s]
 
+    def tested(self, n: int, s: State, act: TryAssignAct) -> list[State]:
+        """A helper whose effects happen exactly when its bound test holds
+        (guardtests.py): the path follows what it knows of the test, else
+        splits on it.  Where the test is false a take was skipped: the path
+        says so of the lock, for a release that is not the pair's."""
+        # A take past the test blocks as any take does: taken twice, the
+        # path deadlocks there.
+        took: State | None = s
+        for e in act.resolved.effects:
+            if took is not None and e.action == "acquire":
+                took = self.acquire(n, took, e, act.line, act.col, trying=False)
+                took = None if took is None else irqstate.callee_after(took, e)
+            elif took is not None:
+                took = self.try_success(n, took, (e,), act.line, act.col)
+        return guardtests.split(s, took, act, self.path_sensitive)
+
     def make_unknown(self, s: State, e: Effect, line: int) -> State:
         """What an effect nobody can state leaves: the lock it names (or,
         for "*", every lock and the path itself) is unknown from here."""
@@ -522,6 +540,8 @@ class Engine:
         if e.nonnull is not None and (
                 s.fact(e.nonnull) == ZERO or e.nonnull in ("NULL", "0")):
             return s  # unlock_x(NULL) does nothing
+        if e.when is not None and s.facts and s.fact(e.when) == ZERO:
+            return s  # past its early return: its pair took nothing either
         cur = s.get(e.key)
         if cur is None and s.get(e.key + "'") is not None:
             # The same expression's lock from an earlier loop round.
@@ -587,6 +607,10 @@ class Engine:
                                 OwedSwap(n, line, col, e.via, cur.via, e.key, cur.site))
         if cur is None and "[*]" in e.key and s.fact(_ROUND + e.key) is None:
             return s  # releasing each element: the first release freed them all
+        if cur is None and s.facts and s.fact(guardtests.UNTAKEN + e.key) is not None:
+            # A helper skipped taking it on a test this release does not
+            # repeat: whether it is held is the caller's guess, not ours.
+            return s
         if self.obs is not None:
             self.obs.release(n, s, e, line, col, excused)
         if cur is None:

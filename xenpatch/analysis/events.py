@@ -34,6 +34,9 @@ class Resolved:
     # (v, class on success, class on failure) of each ``&v`` the call
     # writes as a try-like helper's summary says (Summary.outs).
     outs: tuple[tuple[str, str, str], ...] = ()
+    # The effects happen exactly when this fact of the path holds: a
+    # summary's test bound to the call (guardtests.bind()).
+    test: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,8 @@ class TryAssignAct:
     col: int
     # The call only tests var (a guard argument): keep what is known of it.
     guard: bool = False
+    # var is a summary's bound test (guardtests.py), not a variable.
+    tested: bool = False
     # The call is one arm of ``v = c ? call() : other``: the other arm
     # leaves the lock alone and v unknown.
     arm: bool = False

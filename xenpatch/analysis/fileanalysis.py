@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from xenpatch.analysis import collective, flagbits, loopmacros, noreturn, typesafe
+from xenpatch.analysis import collective, flagbits, guardtests, loopmacros, noreturn, typesafe
 from xenpatch.analysis.actions import fill_actions
 from xenpatch.analysis.asserted import ASSERTS, asserted_held
 from xenpatch.analysis.config import AnalysisConfig
@@ -314,6 +314,17 @@ class FileAnalysis:
                                               dropped)) is not None)
         if not bound:
             return None
+        if s.test is not None:
+            test = guardtests.bind(s.test, args)
+            if test is None:
+                # A call too short for the test: what it does is unknown.
+                return Resolved(tuple(replace(e, action="unknown") for e in bound))
+            if all(e.action == "release" for e in bound):
+                # A release, unless the path knows its test false
+                # (Engine.release()): the caller's own lock is released as
+                # it always was.
+                return Resolved(tuple(replace(e, when=test) for e in bound))
+            return Resolved(bound, test=test)
         return Resolved(bound, s.conditional, s.guard, outs_at_call(s, args))
 
     def recursion_summary(self, f: FunctionUnit,

@@ -132,6 +132,8 @@ class Effect:
     # A "take" that happens only when this argument is true ("$1", the
     # argument's text at a call) or false ("!$1"): a callee that locks
     # unless its caller says it already holds the lock (issue 9, item 5).
+    # At a call, a "release" past an early return on a test: the test's
+    # fact (guardtests.py), false where its pair took nothing.
     when: str | None = None
     # A "take" on some paths of the helper only (free_domheap_pages() frees
     # through free_heap_pages() on most of its branches): where the lock
@@ -170,6 +172,9 @@ class Summary:
     # failure), as dbg_hvm_va2mfn() leaves INVALID_GFN in *gfn exactly when
     # it fails (summaries.out_facts).
     outs: tuple[tuple[int, str, str], ...] = ()
+    # The effects happen exactly when this test of the arguments holds
+    # (``!(${0} == current)``: guardtests.py).
+    test: str | None = None
 
 
 @dataclass(frozen=True)

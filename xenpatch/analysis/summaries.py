@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from xenpatch.analysis import irqstate
+from xenpatch.analysis import guardtests, irqstate
 from xenpatch.analysis.conditions import exact_of
 from xenpatch.analysis.events import OpAct
 from xenpatch.analysis.exitnames import proven_key
@@ -227,6 +227,9 @@ class ExitClasses:
     unknown: set[str] = field(default_factory=set)
     # An acquire helper's failure returns still holding its lock (item 6).
     failing: list[tuple[int, State, State, Held]] = field(default_factory=list)
+    # ... or the test of its arguments past whose early returns it takes
+    # them (guardtests.py).
+    test: str | None = None
 
 
 def classify_exits(
@@ -276,6 +279,7 @@ def classify_exits(
     }
     conditional: str | None = None
     guard: int | None = None
+    test: str | None = None
     cond_keys: set[str] = set()
     failing: list[tuple[int, State, State, Held]] = []
     for k in acquired:
@@ -325,9 +329,14 @@ def classify_exits(
             c = _try_like(held_cls, free_cls, _returns_pointer(f)) or _sentinel_success(
                 held_x, free_x)
             g = _guard_param(info, held_states, free_states) if c is None else None
-            if c is not None or g is not None:
-                conditional, guard, cond_keys, partial = c, g, partial, set()
-            elif (fail := _failure_value(held_x, free_x)) is not None:
+            fail = _failure_value(held_x, free_x) if c is None and g is None else None
+            t = None
+            if c is None and g is None and fail is None and helper and not unknown \
+                    and not res.entry_keys:
+                t = guardtests.exit_test(f, exits, held_states, free_states, partial)
+            if c is not None or g is not None or t is not None:
+                conditional, guard, test, cond_keys, partial = c, g, t, partial, set()
+            elif fail is not None:
                 # Its returns without the lock all return one value, which
                 # some returns holding it return too: that value is its
                 # failure, and those returns are the leak; the others are
@@ -367,7 +376,8 @@ def classify_exits(
                 unknown.add(k.rstrip("'"))
         partial = {k for k in partial if k.rstrip("'") not in unknown}
     return ExitClasses(exits, acquired, by_design, partial, conditional, guard, cond_keys,
-                       unknown, failing)
+                       unknown, failing, test)
+
 
 
 def _try_core(f: FunctionUnit, exits: list[tuple[int, State, State]], partial: set[str]
@@ -461,9 +471,15 @@ def _lock_summary(f: FunctionUnit, res: Result) -> Summary | None:
             any(a.get(k) is not None for _, a, _ in exits) for k in released_any):
         by_result = _conditional_release(f, res, exits)
     loud = exits
+    release_test = None
     if released_any and not acquired and per_object and by_result is None:
         quiet = quiet_exits(f)
         loud = [x for x in exits if x[0] not in quiet] or exits
+        if loud is not exits and not ex.unknown:
+            # ... and when those are the early returns of one test of its
+            # arguments, the release happens exactly when that test holds.
+            release_test = guardtests.early_test(
+                f, {n for n, _, _ in exits if n in quiet}, guardtests.hidden_names(f))
     union_release = not acquired and all(
         any(after.get(k) is None for k in res.entry_keys) for _, after, _ in loud
     )
@@ -525,6 +541,8 @@ def _lock_summary(f: FunctionUnit, res: Result) -> Summary | None:
         if t is not None:
             effects.append(Effect("unknown", "spin", "", "any", t, None, f.name,
                                   inferred=True))
+    if release_test is not None and effects and all(e.action == "release" for e in effects):
+        return Summary(tuple(effects), None, test=release_test)
     if not any(e.action != "take" for e in effects) and not acquired:
         cond_rel = by_result or _conditional_release(f, res, exits)
         if cond_rel is not None:
@@ -540,6 +558,8 @@ def _lock_summary(f: FunctionUnit, res: Result) -> Summary | None:
             return Summary(tuple(effects), conditional,
                            outs=out_facts(f, [x for x in exits if x[0] not in bad],
                                           conditional, cond_keys))
+        if ex.test is not None:
+            return Summary(tuple(effects), None, test=ex.test)
         return Summary(tuple(effects), None, guard)
     return Summary(tuple(effects), None)
 

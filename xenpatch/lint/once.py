@@ -124,6 +124,6 @@ def plain_takes(s: Summary, said: bool = False) -> bool:
     is no try-like one: nothing a call of it does changes the caller's
     paths.  ``said``: a take on an argument's truth (``when``) counts too;
     the lint with it then tells whether it tracked a variable for it."""
-    return (s.conditional is None and s.guard is None and not s.outs and all(
+    return (s.conditional is None and s.guard is None and not s.outs and s.test is None and all(
         e.action == "take" and (said or e.when is None) and e.nonnull is None
         and e.mode_arg is None for e in s.effects))

@@ -96,12 +96,14 @@ def summary_out(s: Summary) -> dict[str, Any]:
         # Only when there are some: the cache file of a tree is shared by
         # every version of the code, and most summaries have none.
         d["outs"] = [list(o) for o in s.outs]
+    if s.test is not None:
+        d["test"] = s.test
     return d
 
 
 def summary_in(d: dict[str, Any]) -> Summary:
     return Summary(tuple(Effect(*e) for e in d["effects"]), d["conditional"], d["guard"],
-                   tuple((o[0], o[1], o[2]) for o in d.get("outs", ())))
+                   tuple((o[0], o[1], o[2]) for o in d.get("outs", ())), d.get("test"))
 
 
 # -- shape checks: a cache file is data from disk, not trusted ---------------
@@ -117,8 +119,9 @@ def _need(ok: bool, what: str) -> None:
 
 
 def _check_summary(s: Any) -> None:
-    _need(isinstance(s, dict) and set(s) - {"outs"} == {"effects", "conditional", "guard"},
+    _need(isinstance(s, dict) and set(s) - {"outs", "test"} == {"effects", "conditional", "guard"},
           "a summary")
+    _need(s.get("test") is None or isinstance(s["test"], str), "test")
     _need(isinstance(s["effects"], list) and all(
         isinstance(e, list) and len(e) == len(_EFFECT_FIELDS) for e in s["effects"]), "effects")
     _need(s["conditional"] is None or isinstance(s["conditional"], str), "conditional")
