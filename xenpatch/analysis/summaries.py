@@ -379,7 +379,6 @@ def classify_exits(
                        unknown, failing, test)
 
 
-
 def _try_core(f: FunctionUnit, exits: list[tuple[int, State, State]], partial: set[str]
               ) -> tuple[set[str], str | None, set[str]]:
     """The locks of ``partial`` held exactly on the returns of one success
