@@ -83,13 +83,19 @@ def macro_wrappers(raw: bytes,
     """
     # Imported here: find_xen_root() is all the lint's cache needs of this
     # module, and the C front end is most of a warm run's import time.
+    from xenpatch.c.masking.derive import dead_spans
     from xenpatch.c.source import directives
 
     # A cold single-file run reads every #define of hundreds of headers
     # here: each regex is asked only where its text can match.
     out: dict[str, Wrapper] = {}
     seen: set[bytes] = set()
+    # A definition under #if 0 is none (2006's shadow.h kept the spinlock
+    # form of shadow_lock() there, the big lock's after #else).
+    dead = dead_spans(raw)
     for m in directives(FN_DEFINE, raw):
+        if dead and any(s <= m.start() < e for s, e in dead):
+            continue
         first = m.group(1) not in seen
         seen.add(m.group(1))
         body = define_body(m)
@@ -127,7 +133,7 @@ def macro_wrappers(raw: bytes,
             # A statement macro ("({ ... })" leaves "{ ... }" here) whose one
             # lock call is all it does to the locks.  Only a body naming a
             # lock is worth reading (most statement macros name none).
-            if "lock" not in body:
+            if "lock" not in body.lower():
                 continue
             if not block and body.startswith("{") and body.endswith("}"):
                 body, block = body[1:-1], True

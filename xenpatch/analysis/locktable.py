@@ -219,9 +219,11 @@ class LockTable:
         match.  So does one reaching an op through the table's own wrappers
         with the arguments each names (hap_unlock() of 2011 is mm_unlock()
         of the lock, the mm lock's recursive release; the entry is the
-        plain spin_unlock() of the HAP lock before it); a chain through a
-        wrapper the definition passes too few arguments for, or through
-        the tree's other definitions, stays second.
+        plain spin_unlock() of the HAP lock before it), or through the
+        tree's definitions of names the table does not list (2006's
+        shadow_lock() is LOCK_BIGLOCK(), the recursive big lock; the entry
+        is the shadow lock of 2007-2011); a chain through a wrapper the
+        definition passes too few arguments for stays second.
 
         A statement macro (``stated``) counts only when its bookkeeping
         changes no lock (``assertions``: names that only assert;
@@ -232,17 +234,18 @@ class LockTable:
                                                               noreturn):
                 if out.get(n) is w:
                     del out[n]
-            elif n in self.wrappers and self._fits(w):
+            elif n in self.wrappers and self._fits(w, extra):
                 out[n] = w
         return LockTable(self.ops, out)
 
-    def _fits(self, w: Wrapper) -> bool:
+    def _fits(self, w: Wrapper, extra: dict[str, Wrapper]) -> bool:
         """Does ``w`` reach an op of the table directly, or through the
-        table's wrappers, each given the arguments its template names?"""
+        table's wrappers or the tree's definitions of names the table does
+        not list, each given the arguments its template names?"""
         for _ in range(8):
             if w.target in self.ops:
                 return True
-            inner = self.wrappers.get(w.target)
+            inner = self.wrappers.get(w.target) or extra.get(w.target)
             if inner is None or inner.arity > len(w.args):
                 return False
             w = inner

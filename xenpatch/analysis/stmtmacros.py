@@ -195,7 +195,7 @@ def statement_call(body: str, params: list[str]) -> tuple[str, str, Stated] | No
             name, args = call
             if name in names:
                 return None
-            if "lock" in name:
+            if "lock" in name.lower():  # LOCK_BIGLOCK(d) too
                 if lock is not None:
                     return None  # two lock calls: which one it does is not one answer
                 lock = call

@@ -110,8 +110,7 @@ def definitions(text: bytes) -> dict[bytes, list[Definition]]:
     found: dict[bytes, list[Definition]] = {}
     if b"define" not in text:
         return found
-    dead = _dead_spans(text) if b"__cplusplus" in text \
-        or next(_at_line_start(IF_ZERO, _IF_ZERO_HASH, text), None) else []
+    dead = dead_spans(text)
     di = 0
     for m in _at_line_start(DEFINE, _DEFINE_HASH, text):
         if dead:
@@ -163,6 +162,14 @@ def _at_line_start(pattern: re.Pattern[bytes], hashes: re.Pattern[bytes],
         if m is not None:
             end = m.end()
             yield m
+
+
+def dead_spans(text: bytes) -> list[tuple[int, int]]:
+    """_dead_spans() of a text that has such a branch; [] at once for the
+    many that have none."""
+    if b"__cplusplus" in text or next(_at_line_start(IF_ZERO, _IF_ZERO_HASH, text), None):
+        return _dead_spans(text)
+    return []
 
 
 def _dead_spans(text: bytes) -> list[tuple[int, int]]:
