@@ -45,7 +45,7 @@ from xenpatch.analysis.heldnames import (
     stale_name,
 )
 from xenpatch.analysis.lockkeys import holder
-from xenpatch.analysis.locktable import MAYRELEASE, Effect, is_recursive
+from xenpatch.analysis.locktable import ASSERTED_HOLD, MAYRELEASE, Effect, may_retake
 from xenpatch.analysis.pathstate import (
     UNKNOWN,
     Held,
@@ -381,7 +381,8 @@ class Engine:
                 # release of it is the caller's hand-off, an exit holding it
                 # no leak); not "not held", and nothing the callers learn.
                 if s.get(e.key) is None and s.get(e.key + "'") is None:
-                    return [s.with_held(_callers(e, e.key, act.line), e.key)]
+                    held = replace(e, flavour=ASSERTED_HOLD)
+                    return [s.with_held(_callers(held, e.key, act.line), e.key)]
                 return [s]
             if e.action == "take":
                 # A lock a callee takes (and drops) during its run: checked
@@ -525,7 +526,7 @@ class Engine:
         if "[*]" in e.key:
             s = s.with_fact(_ROUND + e.key, None)
         if cur is not None:
-            if (is_recursive(cur.flavour) and is_recursive(e.flavour)) or (
+            if may_retake(cur.flavour, e.flavour) or (
                 cur.mode == "read" and mode == "read"
             ):
                 return s.with_held(replace(cur, count=min(cur.count + 1, RECURSION_CAP)), e.key)

@@ -39,6 +39,20 @@ def is_recursive(flavour: str) -> bool:
     return flavour.startswith("recursive")
 
 
+# The flavour of a hold known only from an assertion (ASSERT(spin_is_locked(
+# l))): held, but whether recursively is the caller's to know.
+ASSERTED_HOLD = "asserted"
+
+
+def may_retake(held: str, take: str) -> bool:
+    """May a CPU holding a lock (``held``: the hold's flavour) take it again
+    with an op of flavour ``take``?  Recursively only, on a recursive hold
+    or one whose kind nobody here knows: 2006's create_grant_pte_mapping()
+    asserts the big lock held, then takes it recursively through
+    shadow_lock()."""
+    return is_recursive(take) and (is_recursive(held) or held == ASSERTED_HOLD)
+
+
 class LockTableError(XenpatchError, ValueError):
     pass
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from xenpatch.analysis.locktable import Effect, is_recursive
+from xenpatch.analysis.locktable import Effect, may_retake
 from xenpatch.analysis.pathstate import UNKNOWN, Held, State
 
 
@@ -317,7 +317,7 @@ class CheckObserver:
             elif cur.mode == "read" and mode == "write":
                 self.add("XL007", node, state, line, col, e.key, cur.site, o,
                          acq_line=cur.line)
-            elif not (is_recursive(cur.flavour) and is_recursive(e.flavour)) and not (
+            elif not may_retake(cur.flavour, e.flavour) and not (
                     cur.mode == "read" and mode == "read"):
                 self.add("XL010", node, state, line, col, e.key, cur.site, o, via=e.via,
                          acq_line=cur.line)
