@@ -13,8 +13,9 @@ Such a macro does to the locks what its one lock call does.  This module
 reads the body (of ``do { ... } while (0)`` or ``({ ... })``) as statements
 and accepts it when every statement is one of:
 
-* the lock call, a call made as a statement whose name has "lock" in it --
-  exactly one such, on a lock named through a parameter;
+* the lock call, a call made as a statement whose name has "lock" in it,
+  in any case (``LOCK_BIGLOCK(d)``) -- exactly one such, on a lock named
+  through a parameter;
 * another call made as a statement: a *companion*, which must be an
   assertion (ASSERT, the configuration's BUG_ON-like names);
 * a store (``x = e``, ``x op= e``, ``x++``): changes no lock, unless a call
