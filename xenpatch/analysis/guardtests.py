@@ -41,7 +41,7 @@ from xenpatch.analysis.events import TryAssignAct
 from xenpatch.analysis.lockkeys import squash
 from xenpatch.analysis.pathstate import State
 from xenpatch.analysis.quietexits import quiet_exits
-from xenpatch.analysis.templates import _INNER_PARAM, _VAR, _templ_inner
+from xenpatch.analysis.templates import bind_inner, inner_template
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.analysis.values import NZ, ZERO
 from xenpatch.c import fields as fid
@@ -49,15 +49,6 @@ from xenpatch.c import fields as fid
 TEST = "?test:"
 UNTAKEN = "?untaken:"
 _EFFECTS = frozenset(("assignment_expression", "update_expression", "comma_expression"))
-
-
-def _alone(stmt: Node) -> Node:
-    """The statement a branch holds: ``return;`` or ``{ return; }``."""
-    parent = stmt.parent
-    if parent is not None and parent.type == "compound_statement" and \
-            sum(1 for c in parent.named_children if c.type != "comment") == 1:
-        return parent
-    return stmt
 
 
 def _return_statement(f: FunctionUnit, node: int) -> Node | None:
@@ -84,15 +75,15 @@ def _early_condition(f: FunctionUnit, node: int) -> Node | None:
     node ``node``, or None."""
     assert f.cfg is not None
     ret = _return_statement(f, node)
-    if ret is None:
-        return None
-    branch = _alone(ret)
-    test = branch.parent
+    test = ret.parent if ret is not None else None
+    if test is not None and test.type == "compound_statement":
+        test = test.parent
     if test is None or test.type != "if_statement" or \
             test.child_by_field_id(fid.ALTERNATIVE) is not None:
         return None
     body = test.child_by_field_id(fid.CONSEQUENCE)
-    if body is None or body.id != branch.id or not _first(f, test):
+    alone = _alone_return(body) if body is not None else None
+    if alone is None or ret is None or alone.id != ret.id or not _first(f, test):
         return None
     return test.child_by_field_id(fid.CONDITION)
 
@@ -144,7 +135,6 @@ def early_test(f: FunctionUnit, nodes: Iterable[int], hidden: frozenset[str]) ->
     """``!(C)`` in terms of f's parameters (``${i}``), when every RETURN
     node of ``nodes`` is the return of ``if ( C ) return ...;`` for one
     condition C that names none of ``hidden``; else None."""
-    assert f.info is not None
     texts = set()
     for n in nodes:
         cond = _early_condition(f, n)
@@ -152,19 +142,20 @@ def early_test(f: FunctionUnit, nodes: Iterable[int], hidden: frozenset[str]) ->
             return None
         while cond.type == "parenthesized_expression" and cond.named_child_count == 1:
             cond = cond.named_children[0]
-        text = squash(f.src.text(cond))
-        info = f.info
-        if any(name in hidden for name in _names(text)):
-            return None
-        t = _templ_inner(text, info)
+        t = _of_params(f, squash(f.src.text(cond)), hidden)
         if t is None:
             return None
         texts.add(t)
-    if len(texts) != 1 or "${" not in next(iter(texts)):
-        # (A test of globals alone is no argument's: its callers cannot
-        # repeat it, efi_rs_enter()'s "no EFI page tables" for one.)
-        return None
-    return "!(" + texts.pop() + ")"
+    return "!(" + texts.pop() + ")" if len(texts) == 1 else None
+
+
+def _of_params(f: FunctionUnit, text: str, hidden: frozenset[str]) -> str | None:
+    """``text`` in terms of f's parameters (``${i}``), when it names one and
+    none of ``hidden`` (a test of globals alone is no argument's: its
+    callers cannot repeat it, efi_rs_enter()'s "no EFI page tables")."""
+    assert f.info is not None
+    t = inner_template(text, f.info, hidden)
+    return t if t is not None and "${" in t else None
 
 
 def hidden_names(f: FunctionUnit) -> frozenset[str]:
@@ -196,16 +187,11 @@ def _address_of(f: FunctionUnit, n: Node) -> bool:
     return op is not None and f.src.text(op) == "&"
 
 
-def _names(text: str) -> set[str]:
-    return set(_VAR.findall(text))
-
-
 def bind(test: str, args: list[str]) -> str | None:
     """A summary's test at a call: the fact its path keeps; None if the
     call lacks an argument the test names."""
-    if any(int(i) >= len(args) for i in _INNER_PARAM.findall(test)):
-        return None
-    return TEST + squash(_INNER_PARAM.sub(lambda m: "(" + args[int(m.group(1))] + ")", test))
+    bound = bind_inner(test, args)
+    return None if bound is None else TEST + bound
 
 
 def split(s: State, took: State | None, act: TryAssignAct, path_sensitive: bool) -> list[State]:
@@ -234,18 +220,14 @@ def facts_test(f: FunctionUnit, held: list[State], free: list[State],
     """A bound test every state of ``held`` knows true and every one of
     ``free`` false, in terms of f's parameters: a function that calls an
     acquire of that kind and returns holding its lock is one too."""
-    assert f.info is not None
     if not held or not free:
         return None
     cands = {k for k, v in held[0].facts if k.startswith(TEST) and v != ZERO}
     for k in sorted(cands):
         if all(s.fact(k) not in (None, ZERO) for s in held) and \
                 all(s.fact(k) == ZERO for s in free):
-            text = k[len(TEST):]
-            if any(name in hidden for name in _names(text)):
-                continue
-            t = _templ_inner(text, f.info)
-            if t is not None and "${" in t:
+            t = _of_params(f, k[len(TEST):], hidden)
+            if t is not None:
                 return t
     return None
 

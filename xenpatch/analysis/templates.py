@@ -22,10 +22,10 @@ def template(key: str, info: FunctionInfo, ret_var: str | None = None) -> str | 
         m2 = re.fullmatch(r"\*\(\*([A-Za-z_]\w*)\)", key)
         if m2 and m2.group(1) in info.params:
             return f"**${info.params.index(m2.group(1))}"
-        return _templ_inner(key, info)
+        return inner_template(key, info)
     if m.group(2) not in info.params and m.group(2) not in info.locals and "(" in key:
         # An accessor's result: p2m_get_hostp2m(d)->lock.
-        return _templ_inner(key, info)
+        return inner_template(key, info)
     head = m.group(2)
     if head == ret_var:
         return f"{m.group(1)}$ret{key[m.end():]}"
@@ -35,7 +35,7 @@ def template(key: str, info: FunctionInfo, ret_var: str | None = None) -> str | 
         return None
     # A global's lock, perhaps indexed by a parameter or a local
     # (chans[slot].lock of "c = &chans[slot]").
-    return _templ_inner(key, info)
+    return inner_template(key, info)
 
 
 def accessed_template(key: str, info: FunctionInfo) -> str | None:
@@ -51,17 +51,19 @@ def accessed_template(key: str, info: FunctionInfo) -> str | None:
     call = info.accessed.get(m.group(2)) if m is not None and not m.group(1) else None
     if call is None or m is None or m.group(2) not in info.locals:
         return None
-    return _templ_inner(call + key[m.end():], info)
+    return inner_template(call + key[m.end():], info)
 
 
 _VAR = re.compile(r"(?<![.>\w$])[A-Za-z_]\w*")
 
 
-def _templ_inner(key: str, info: FunctionInfo) -> str | None:
+def inner_template(key: str, info: FunctionInfo,
+                   hidden: frozenset[str] = frozenset()) -> str | None:
     """A key whose parameters sit inside it (``(p2m_get_hostp2m(d))->lock``)
-    with each one as ``${i}``; None if it names a local."""
+    with each one as ``${i}``; None if it names a local (or a name of
+    ``hidden``: a parameter the body changes, guardtests.py)."""
     names = set(_VAR.findall(key))
-    if names & info.locals - set(info.params):
+    if names & ((info.locals - set(info.params)) | hidden):
         return None
 
     def sub(m: re.Match[str]) -> str:
@@ -74,14 +76,21 @@ def _templ_inner(key: str, info: FunctionInfo) -> str | None:
 _INNER_PARAM = re.compile(r"\$\{(\d+)\}")
 
 
+def bind_inner(t: str, args: list[str]) -> str | None:
+    """``t`` with each ``${i}`` a call's argument i, parenthesised; None if
+    the call lacks one."""
+    if any(int(i) >= len(args) for i in _INNER_PARAM.findall(t)):
+        return None
+    return squash(_INNER_PARAM.sub(lambda m: "(" + args[int(m.group(1))] + ")", t))
+
+
 def instantiate(e: Effect, args: list[str], target: str | None = None) -> Effect:
     def sub(t: str | None) -> str | None:
         if t is None or "$" not in t:
             return t
         if "${" in t:
-            if any(int(i) >= len(args) for i in _INNER_PARAM.findall(t)):
-                return t
-            return squash(_INNER_PARAM.sub(lambda m: "(" + args[int(m.group(1))] + ")", t))
+            bound = bind_inner(t, args)
+            return t if bound is None else bound
         mm = re.fullmatch(r"\*\*\$(\d+)", t)
         if mm is not None and int(mm.group(1)) < len(args):
             # **lock with &l passed: the lock *l.
