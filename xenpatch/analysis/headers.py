@@ -83,7 +83,7 @@ def macro_wrappers(raw: bytes,
     """
     # Imported here: find_xen_root() is all the lint's cache needs of this
     # module, and the C front end is most of a warm run's import time.
-    from xenpatch.c.masking.derive import dead_spans
+    from xenpatch.c.masking.derive import dead_spans, in_spans
     from xenpatch.c.source import directives
 
     # A cold single-file run reads every #define of hundreds of headers
@@ -94,7 +94,7 @@ def macro_wrappers(raw: bytes,
     # form of shadow_lock() there, the big lock's after #else).
     dead = dead_spans(raw)
     for m in directives(FN_DEFINE, raw):
-        if dead and any(s <= m.start() < e for s, e in dead):
+        if dead and in_spans(m.start(), dead):
             continue
         first = m.group(1) not in seen
         seen.add(m.group(1))

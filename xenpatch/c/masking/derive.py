@@ -172,6 +172,11 @@ def dead_spans(text: bytes) -> list[tuple[int, int]]:
     return []
 
 
+def in_spans(pos: int, spans: list[tuple[int, int]]) -> bool:
+    """Whether offset ``pos`` falls in one of ``spans`` (half-open)."""
+    return any(s <= pos < e for s, e in spans)
+
+
 def _dead_spans(text: bytes) -> list[tuple[int, int]]:
     """Spans of the branches no C compiler sees: ``#if 0`` and ``#ifdef
     __cplusplus`` up to their ``#else``, ``#elif`` or ``#endif``, and

@@ -12,6 +12,7 @@ from xenpatch.c.masking.derive import (
     BLANK_KIND,
     Deriver,
     definitions,
+    in_spans,
 )
 from xenpatch.c.masking.lexical import ASM_OPERAND_NAME, IDENT, WORD_BYTE, is_word
 from xenpatch.c.masking.view import CodeView
@@ -229,7 +230,7 @@ def _local_kinds(v: CodeView, names: set[bytes]) -> dict[bytes, str | None]:
     own = [d for d in v.directives if d.word in _DEFINITION_WORDS]
     if not own:
         return {}
-    dead = {d.start for d in own if any(s <= d.start < e for s, e in v.dead)} if v.dead else set()
+    dead = {d.start for d in own if in_spans(d.start, v.dead)}
     defs = definitions(b"\n".join(raw[d.start : d.end] for d in own if d.start not in dead))
     used = names.intersection(defs)
     unseen = definitions(
