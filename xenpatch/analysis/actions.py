@@ -295,6 +295,10 @@ def fill_actions(
                             eq = strict_order_fact(src, ast)
                             if eq is not None and eq in info.repeated_conds:
                                 br = Branch(strict_ne=eq)
+                if br.text is None and br.try_op is None and br.var_test is None and (
+                        node.id in canon and canon[node.id][0] in info.repeated_conds
+                        and not in_if(ast)):
+                    br = replace(br, counted=canon[node.id][0], negated=canon[node.id][1])
                 if node.id in exit_facts:
                     br = replace(br, on_false=exit_facts[node.id])
                 if br != _NO_BRANCH:

@@ -172,19 +172,22 @@ def _plain_assignment(n: Node) -> bool:
 _UPDATES = {"|=": "|", "&=": "&", "^=": "^", "+=": "+", "-=": "-"}
 
 
-def _update(src: SourceFile, n: Node) -> tuple[str, int] | None:
-    """``v |= K``, ``v += K``, ``v++``, ``--v``: (operator, K) with K an
-    integer literal; None for anything else."""
+def _raw_update(src: SourceFile, n: Node) -> tuple[str, int] | None:
     if n.type == "update_expression":
         step = next((c.type for c in n.children if c.type in ("++", "--")), None)
-        got = None if step is None else ("+" if step == "++" else "-", 1)
-    elif n.type == "assignment_expression":
+        return None if step is None else ("+" if step == "++" else "-", 1)
+    if n.type == "assignment_expression":
         op = n.child_by_field_id(fid.OPERATOR)
         sym = _UPDATES.get(op.type) if op is not None else None
         k = int_literal(src, n.child_by_field_id(fid.RIGHT))
-        got = None if sym is None or k is None else (sym, k)
-    else:
-        return None
+        return None if sym is None or k is None else (sym, k)
+    return None
+
+
+def _update(src: SourceFile, n: Node) -> tuple[str, int] | None:
+    """``v |= K``, ``v += K``, ``v++``, ``--v``: (operator, K) with K an
+    integer literal; None for anything else."""
+    got = _raw_update(src, n)
     # A count in a loop takes a new value each round: every round a state
     # of its own, the states' facts then dropped for the budget.  Or-ing
     # and and-ing constants settles after one round.
@@ -194,6 +197,15 @@ def _update(src: SourceFile, n: Node) -> tuple[str, int] | None:
 
 
 _LOOPS = frozenset({"for_statement", "while_statement", "do_statement"})
+
+
+def _step(src: SourceFile, n: Node) -> int | None:
+    """What ``v++``, ``--v``, ``v += K`` or ``v -= K`` adds to v, in a loop
+    or not (analysis/counters.py counts its first rounds); None otherwise."""
+    got = _raw_update(src, n)
+    if got is None or got[0] not in ("+", "-"):
+        return None
+    return got[1] if got[0] == "+" else -got[1]
 
 
 def _in_loop(n: Node) -> bool:
@@ -252,7 +264,9 @@ def assign_act(
         acts.append(AssignAct("*" + var, None))
     texts = conds_naming(var)
     if texts:
-        acts.append(KillCondAct(texts))
+        k = int_literal(src, rhs)
+        acts.append(KillCondAct(texts, var=var, exact=None if k is None else str(k),
+                                step=_step(src, n)))
     if rhs is not None and strip_parens(rhs).type == "identifier":
         # old_q = q: now "old_q == q" holds.
         lo, hi = sorted((var, src.text(strip_parens(rhs))))

@@ -19,6 +19,7 @@ from xenpatch.analysis import values
 from xenpatch.analysis.events import (
     Act,
     AssignAct,
+    Branch,
     DerefAct,
     IrqAct,
     KillCondAct,
@@ -525,6 +526,8 @@ def keep_lock_guards(src: SourceFile, cfg: Cfg, info: FunctionInfo) -> None:
             continue
         if br.var_test is not None:
             keep_vars.add(br.var_test.var)
+        if br.counted is not None:
+            keep_texts.add(br.counted)
         if br.text is not None:
             keep_texts.add(br.text)
             if br.eq is not None:
@@ -536,6 +539,11 @@ def keep_lock_guards(src: SourceFile, cfg: Cfg, info: FunctionInfo) -> None:
     for i, br in enumerate(info.branches):
         if br is None or br.try_op is not None:
             continue
+        if br.counted is not None and br.counted not in keep_texts:
+            br = info.branches[i] = replace(br, counted=None, negated=False)
+            if br == Branch():
+                info.branches[i] = None
+                continue
         if br.var_test is not None and br.var_test.var not in keep_vars:
             info.branches[i] = None
         elif br.text is not None and br.text not in keep_texts:
@@ -555,7 +563,7 @@ def keep_lock_guards(src: SourceFile, cfg: Cfg, info: FunctionInfo) -> None:
                 texts = tuple(t for t in a.texts if t in keep_texts)
                 if not texts:
                     continue
-                a = KillCondAct(texts, a.value)
+                a = replace(a, texts=texts)
             new.append(a)
         info.acts[i] = new
     info.tracked = keep_vars

@@ -18,7 +18,7 @@ import functools
 from collections import deque
 from dataclasses import replace
 
-from xenpatch.analysis import flagbits, guardtests, irqstate, values
+from xenpatch.analysis import counters, flagbits, guardtests, irqstate, values
 from xenpatch.analysis.entrykeys import entry_held_keys, first_entry_release, names_indirectly
 from xenpatch.analysis.equalities import kept_in_object, named_here
 from xenpatch.analysis.events import (
@@ -312,16 +312,24 @@ class Engine:
                 sides = _remembered(br, s.fact("?" + br.text), sides)
             return [(succ, x) for succ, x in zip((t, f), sides, strict=True) if x is not None]
         fact = functools.partial(_repeated_fact, s)
+        taught: list[Taught] | None = None
         if br.strict_ne is not None and br.excludes is None:
-            return _taught(s, (t, f), br.ordered(fact))
-        if br.text is not None:
+            taught = br.ordered(fact)
+        elif br.text is not None:
             if br.eq is not None and fact(br.text) is None:
                 a, b = (x if values.constant_side(x) else s.fact(x) for x in br.eq)
                 equal = values.same(a, b, self.info.value_rules)
                 if equal is not None:
                     return [(t, s)] if equal != br.negated else [(f, s)]
-            return _taught(s, (t, f), br.repeated(fact))
-        return [(t, s), (f, s)]
+            taught = br.repeated(fact)
+        counted = br.text if br.text is not None and br.excludes is None else br.counted
+        key = counters.keyed(s, counted) if counted is not None else None
+        if key is not None:
+            taught = _under_binding(taught if taught is not None else [(0, ()), (1, ())],
+                                    s.fact("?" + key), key, br.negated)
+        if taught is None:
+            return [(t, s), (f, s)]
+        return _taught(s, (t, f), taught)
 
     @staticmethod
     def _holds_through(s: State, var: str) -> bool:
@@ -471,7 +479,7 @@ class Engine:
         if isinstance(act, KillCondAct):
             for t in act.texts:
                 s = s.with_fact("?" + t, act.value)
-            return [s]
+            return [counters.assigned(s, act)]
         return [s]
 
     def tested(self, n: int, s: State, act: TryAssignAct) -> list[State]:
@@ -520,6 +528,8 @@ class Engine:
         cur = s.get(e.key)
         mode = e.mode or ("" if unbound else "write")
         if cur is not None and cur.unknown:
+            if cur.count > RECURSION_CAP:
+                return s  # held more times than counted: still so
             cur = None  # taken now: known from here
         if cur is not None and "[*]" in e.key:
             return s  # another element's lock: the collective stays held
@@ -529,7 +539,13 @@ class Engine:
             if may_retake(cur.flavour, e.flavour) or (
                 cur.mode == "read" and mode == "read"
             ):
-                return s.with_held(replace(cur, count=min(cur.count + 1, RECURSION_CAP)), e.key)
+                if cur.count >= RECURSION_CAP:
+                    # Taken more times than counted (a loop of takes): how
+                    # many releases free it, nothing here knows.
+                    self.unknowns.add((line, e.via, e.key))
+                    return s.with_held(replace(cur, count=RECURSION_CAP + 1, unknown=True),
+                                       e.key)
+                return s.with_held(replace(cur, count=cur.count + 1), e.key)
             if trying:
                 return s
             return None
@@ -573,6 +589,8 @@ class Engine:
                         self.unknowns.add((line, e.via, h.key.rstrip("'")))
                         s = s.with_held(replace(h, unknown=True), h.key)
                     return s
+        if cur is not None and cur.unknown and cur.count > RECURSION_CAP:
+            return s  # held more times than counted: maybe still held
         if cur is not None and cur.unknown:
             gone = s.with_held(None, cur.key)
             if cur.dropped_at >= 0 and self.obs is not None and \
@@ -663,6 +681,22 @@ def _taught(s: State, succs: tuple[int, int], taught: list[Taught]) -> list[tupl
         for text, value in learned:
             x = x.with_fact("?" + text, value)
         out.append((succs[i], x))
+    return out
+
+
+def _under_binding(taught: list[Taught], v: str | None, key: str,
+                   negated: bool) -> list[Taught]:
+    """The edges of a repeated condition's test made while its variables
+    hold literals (counters.keyed(): ``key``), whose earlier outcome under
+    the same values is ``v``: only that edge, else each edge remembering
+    its outcome under them too."""
+    out = []
+    for i, learned in taught:
+        val = ("T" if i == 0 else "F") if not negated else ("F" if i == 0 else "T")
+        if v is None:
+            out.append((i, (*learned, (key, val))))
+        elif v == val:
+            out.append((i, learned))
     return out
 
 

@@ -91,6 +91,13 @@ class KillCondAct:
 
     texts: tuple[str, ...]
     value: str | None = None
+    # The assignment of one variable of the texts (None: anything of them
+    # may have changed), and the integer it now holds where the right side
+    # is a literal: a test made while it held that value is still known
+    # under that value (analysis/counters.py).
+    var: str | None = None
+    exact: str | None = None
+    step: int | None = None  # v += step (v++: 1), from what v held
 
 
 @dataclass(frozen=True)
@@ -180,6 +187,11 @@ class Branch:
     # ``text`` is ``x<y`` and this is ``y<x``: both cannot hold (d->id >
     # currd->id, then d->id < currd->id with neither changed).
     excludes: str | None = None
+    # A loop's condition that the function tests more than once (``i < n``
+    # of two loops): no fact of it is kept from round to round, but its
+    # test while its variables hold literals is (analysis/counters.py);
+    # ``negated`` says how it reads, as for ``text``.
+    counted: str | None = None
 
     def ordered(self, fact: Callable[[str], str | None]) -> list[Taught]:
         """For ``a < b`` (``strict_ne``), with the path's facts read by
