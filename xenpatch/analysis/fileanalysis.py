@@ -20,7 +20,7 @@ from xenpatch.analysis.asserted import ASSERTS, asserted_held
 from xenpatch.analysis.config import AnalysisConfig
 from xenpatch.analysis.events import Resolved
 from xenpatch.analysis.extmemo import of_mapping
-from xenpatch.analysis.filetable import through_macro, without_stubs
+from xenpatch.analysis.filetable import one_call_definitions, through_macro, without_stubs
 from xenpatch.analysis.frees import Frees
 from xenpatch.analysis.functions import (
     FunctionInfo,
@@ -112,6 +112,9 @@ class FileAnalysis:
         # Only macros that end in a lock op are wrappers; the others would
         # just make every function that uses them look lock-relevant.
         base = without_stubs(config.table, headers, self.fns)
+        if defined := one_call_definitions(base, self.fns):
+            own.update(defined)
+            wrappers.update(defined)
         if base is config.table and not own and not objects:
             # The headers' wrappers only (most files): the table is the
             # index's, worked out once for every file sharing it.

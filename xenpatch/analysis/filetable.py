@@ -1,5 +1,6 @@
 """The lock table as one file's analysis sees it: a wrapper whose
-definition in view does nothing releases nothing, and a guarded helper
+definition in view does nothing releases nothing, one whose definition in
+the file is one call of a lock op is that call, and a guarded helper
 called through a macro has its guard where the macro puts the argument.
 """
 
@@ -10,9 +11,11 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from xenpatch.analysis.events import Resolved
-from xenpatch.analysis.headers import HeaderIndex
+from xenpatch.analysis.functions import parameters
+from xenpatch.analysis.headers import HeaderIndex, templated
 from xenpatch.analysis.locktable import LockTable, Wrapper
 from xenpatch.analysis.unit import FunctionUnit
+from xenpatch.c.cfg import call_args, call_name
 
 _COMMENT = re.compile(rb"/\*.*?\*/|//[^\n]*", re.S)
 
@@ -41,6 +44,37 @@ def without_stubs(table: LockTable, headers: HeaderIndex,
     if not stubs:
         return table
     return LockTable(table.ops, {n: w for n, w in table.wrappers.items() if n not in stubs})
+
+
+def one_call_definitions(table: LockTable,
+                         fns: Mapping[str, FunctionUnit]) -> dict[str, Wrapper]:
+    """The file's definitions of names the table lists as wrappers whose
+    body is one call of a lock op (``{ spin_lock(&p2m->lock); }``, or its
+    ``return``): what the name does in this tree, where the entry may
+    describe another era's form of it (2016's arm p2m_read_lock() took the
+    p2m spinlock for a month before the lock became the rwlock the entry
+    names, and its p2m_read_unlock() was read as the release of a lock of
+    another kind).  As wrappers of the file, the table keeps them over its
+    own entries only where they reach an op directly (LockTable.with_wrappers)."""
+    out: dict[str, Wrapper] = {}
+    for name, f in fns.items():
+        if name not in table.wrappers:
+            continue
+        body = f.node.child_by_field_name("body")
+        stmts = [c for c in body.named_children if c.type != "comment"] if body else []
+        if len(stmts) != 1 or stmts[0].type not in ("expression_statement", "return_statement"):
+            continue
+        call = stmts[0].named_children[0] if stmts[0].named_children else None
+        if call is None or call.type != "call_expression":
+            continue
+        callee = call_name(f.src, call)
+        if callee is None or callee not in table.ops:
+            continue
+        params, _ = parameters(f.src, f.node)
+        templ = templated(params, [f.src.text(a) for a in call_args(call)])
+        if templ is not None:
+            out[name] = Wrapper(name, callee, templ)
+    return out
 
 
 def through_macro(r: Resolved | None, w: Wrapper) -> Resolved | None:
