@@ -31,6 +31,7 @@ from xenpatch.analysis.conditions import (
     deref_var,
     in_if,
     keep_lock_guards,
+    literal_test,
     sentinel_test,
     strict_order_fact,
     tested_call,
@@ -299,6 +300,8 @@ def fill_actions(
                         node.id in canon and canon[node.id][0] in info.repeated_conds
                         and not in_if(ast)):
                     br = replace(br, counted=canon[node.id][0], negated=canon[node.id][1])
+                if br.try_op is None and (lt := literal_test(src, c)) is not None:
+                    br = replace(br, bound_test=lt)
                 if node.id in exit_facts:
                     br = replace(br, on_false=exit_facts[node.id])
                 if br != _NO_BRANCH:
@@ -433,7 +436,7 @@ def fill_actions(
                         av = src.text(arg)
                         texts = conds_naming(av)
                         if texts:
-                            events.append((n.end_byte, -n.start_byte, KillCondAct(texts)))
+                            events.append((n.end_byte, -n.start_byte, KillCondAct(texts, var=av)))
                         if av in info.tracked:
                             events.append((n.end_byte, -n.start_byte, AssignAct(av, None)))
                 elif t in ("assignment_expression", "init_declarator", "update_expression"):

@@ -8,33 +8,54 @@ not the other reported a leak or a release of a lock not held (2012's
 ``set_gdt()``: one gfn reference per page taken in one loop, put in
 another).
 
-An assignment of a literal to a variable of a repeated condition binds the
-variable to that value on the path (a ``=`` fact).  A test of the condition
-while a binding holds is also remembered under it (a ``?@`` fact), and a
-later test under the same binding follows it.  Assigning that variable
-again only moves its binding; assigning another variable of the condition
-(or anything an unknown write may reach) forgets what was known under any
-binding.  An update (``i++``) moves the binding for the first few rounds (ROUNDS),
-then unbinds: each loop is unrolled that far at most, so the state count
-stays bounded, and two loops over the same bound run as many rounds as
-each other as far as a recursive lock's count is known.
+An assignment of a literal to a variable a condition names binds the
+variable to that value on the path (a ``%n:`` fact).  A repeated condition
+tested while a variable of it is bound is also remembered under that
+value (a ``?@`` fact), and a later test under the same value follows it,
+or follows from it where the test is an order (``i < n`` false at 0 is
+false at 1).  A test of a bound variable against a literal (``i-- > 0``)
+is decided.  Assigning the variable moves its binding; assigning another
+variable of the condition (or anything an unknown write may reach)
+forgets what was known under any binding.  A step (``i++``, ``i -= 2``)
+moves the binding while the value stays within ROUNDS of its literal,
+then unbinds: a loop is unrolled that far at most, and the values a path
+can bind are finitely many.
 """
 
 from __future__ import annotations
 
+import re
+
 from xenpatch.analysis.events import KillCondAct
 from xenpatch.analysis.pathstate import State
 
-# How far a bound variable is followed by steps: the rounds a recursive
-# lock's count is known for (dataflow.RECURSION_CAP) and one more, whose
-# test ends the loop.  Past them a round's test is the plain one.
+# How far from its literal a bound variable is followed by steps: the
+# rounds a recursive lock's count is known for (dataflow.RECURSION_CAP)
+# and one more, whose test ends the loop.  Past them a test is the plain one.
 ROUNDS = 4
-BOUND = "="  # "=" + var + "@" + text: the literal var holds (the text's variable)
+# "%n:" + var: "value/literal", the value var holds and the literal it was
+# last given (values.EXACT is "=").
+BOUND = "%n:"
 KEYED = "?@"  # "?@" + text + "@" + bindings: the text's outcome under them
 
 
-def _binding_prefix(text: str) -> str:
-    return "@" + text
+def binding_text(var: str) -> str:
+    """The pseudo condition text naming ``var`` that a literal test of it
+    is known by: an assignment of var forgets (or moves) its binding only
+    where the function's conditions name var (KillCondAct), and a test
+    ``i-- > 0`` that is no repeated condition would name it nowhere."""
+    return BOUND + var
+
+
+_IDS = re.compile(r"[A-Za-z_]\w*")
+_ids_memo: dict[str, frozenset[str]] = {}
+
+
+def _ids(text: str) -> frozenset[str]:
+    got = _ids_memo.get(text)
+    if got is None:
+        got = _ids_memo[text] = frozenset(_IDS.findall(text))
+    return got
 
 
 def assigned(s: State, act: KillCondAct) -> State:
@@ -43,29 +64,49 @@ def assigned(s: State, act: KillCondAct) -> State:
         if not s.facts:
             break
         mine = KEYED + t + "@"
-        if act.var is None:
-            drop = [k for k, _ in s.facts if k.startswith(mine) or (
-                k.startswith(BOUND) and k.endswith(_binding_prefix(t)))]
-        else:
-            # Known under a binding of this variable: still known under it.
-            # Under another's: that variable is the same, but this one moved.
-            keep = mine + act.var + "="
-            drop = [k for k, _ in s.facts if k.startswith(mine) and not k.startswith(keep)]
+        # Known under a binding of this variable: still known under it.
+        # Under another's: that variable is the same, but this one moved.
+        keep = mine + act.var + "=" if act.var is not None else None
+        drop = [k for k, _ in s.facts
+                if k.startswith(mine) and (keep is None or not k.startswith(keep))]
         for k in drop:
             s = s.with_fact(k, None)
     if act.var is not None:
-        for t in act.texts:
-            k = BOUND + act.var + _binding_prefix(t)
-            s = s.with_fact(k, act.exact if act.step is None else _stepped(s.fact(k), act.step))
+        k = BOUND + act.var
+        s = s.with_fact(k, f"{act.exact}/{act.exact}" if act.step is None and act.exact is not None
+                        else None if act.step is None else _stepped(s.fact(k), act.step))
     return s
 
 
-def _stepped(value: str | None, step: int) -> str | None:
-    """The binding after ``v += step``: kept for the first rounds only."""
-    if value is None:
+def value(s: State, var: str) -> int | None:
+    """The literal ``var`` holds on this path, if it is bound."""
+    v = s.fact(BOUND + var) if s.facts else None
+    return None if v is None else int(v.partition("/")[0])
+
+
+_COMPARE = {"<": int.__lt__, "<=": int.__le__, ">": int.__gt__, ">=": int.__ge__,
+            "==": int.__eq__, "!=": int.__ne__}
+
+
+def decided(s: State, test: tuple[str, str, int, int]) -> bool | None:
+    """``v op K`` (``test``: v, op, K, and what a post-increment or
+    -decrement in the test added to v after reading it), where v is bound:
+    its outcome; None where v is not."""
+    var, op, k, post = test
+    v = value(s, var)
+    return None if v is None else _COMPARE[op](v - post, k)
+
+
+def _stepped(binding: str | None, step: int) -> str | None:
+    """The binding ("value/literal") after ``v += step``: kept while v is
+    within ROUNDS of the literal it was given, whatever the literal (a
+    loop's first rounds, and an unwind back down them), so the values a
+    path can bind are finitely many."""
+    if binding is None:
         return None
-    new = int(value) + step
-    return str(new) if abs(new) <= ROUNDS else None
+    v, _, lit = binding.partition("/")
+    new = int(v) + step
+    return f"{new}/{lit}" if abs(new - int(lit)) <= ROUNDS else None
 
 
 def keyed(s: State, text: str) -> str | None:
@@ -73,10 +114,44 @@ def keyed(s: State, text: str) -> str | None:
     outcome under the variables bound on this path (None: none is)."""
     if not s.facts:
         return None
-    suffix = _binding_prefix(text)
-    bound = sorted(
-        f"{k[len(BOUND):-len(suffix)]}={v}" for k, v in s.facts
-        if k.startswith(BOUND) and k.endswith(suffix))
+    bound = sorted(f"{v}={x.partition('/')[0]}" for v in _ids(text)
+                   if (x := s.fact(BOUND + v)) is not None)
     if not bound:
         return None
     return KEYED[1:] + text + "@" + ",".join(bound)
+
+
+_ORDER = re.compile(r"^(?P<l>.+?)(?P<op><=|>=|<|>)(?P<r>.+)$")
+
+
+def implied(s: State, text: str, key: str) -> str | None:
+    """The outcome of the order test ``text`` under its one bound variable's
+    value in ``key``, from its outcome under another value on this path:
+    ``i < n`` false at i == 0 is false at i == 1 (n unchanged, or the fact
+    would be gone), true at i == 2 is true at i == 1."""
+    var, _, val = key.rpartition("@")[2].partition("=")
+    m = _ORDER.match(text)
+    if m is None or "," in val or not val.lstrip("-").isdigit():
+        return None
+    left, op, right = m.group("l"), m.group("op"), m.group("r")
+    if left == var and var not in _ids(right):
+        rising = False  # v < E: true for smaller v
+    elif right == var and var not in _ids(left):
+        rising = True  # E < v: true for larger v
+    else:
+        return None
+    if op.startswith(">"):
+        rising = not rising
+    b = int(val)
+    prefix = KEYED + text + "@" + var + "="
+    for k, outcome in s.facts:
+        if not k.startswith(prefix) or not (a := k[len(prefix):]).lstrip("-").isdigit():
+            continue
+        a_i = int(a)
+        # Where the test is true for larger values (rising): true at a,
+        # true above it; false at a, false below it.  Falling, the mirror.
+        if outcome == "T" and (b >= a_i if rising else b <= a_i):
+            return "T"
+        if outcome == "F" and (b <= a_i if rising else b >= a_i):
+            return "F"
+    return None

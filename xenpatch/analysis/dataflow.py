@@ -281,6 +281,8 @@ class Engine:
             return [(t, ok), (f, s)]
         if not self.path_sensitive:
             return [(t, s), (f, s)]
+        if br.bound_test is not None and (known := counters.decided(s, br.bound_test)) is not None:
+            return [(t, s)] if known else [(f, s)]
         if br.var_test is not None:
             vt = br.var_test
             cls = s.fact(vt.var)
@@ -325,8 +327,11 @@ class Engine:
         counted = br.text if br.text is not None and br.excludes is None else br.counted
         key = counters.keyed(s, counted) if counted is not None else None
         if key is not None:
+            said = s.fact("?" + key)
+            if said is None and counted is not None:
+                said = counters.implied(s, counted, key)
             taught = _under_binding(taught if taught is not None else [(0, ()), (1, ())],
-                                    s.fact("?" + key), key, br.negated)
+                                    said, key, br.negated)
         if taught is None:
             return [(t, s), (f, s)]
         return _taught(s, (t, f), taught)

@@ -192,6 +192,10 @@ class Branch:
     # test while its variables hold literals is (analysis/counters.py);
     # ``negated`` says how it reads, as for ``text``.
     counted: str | None = None
+    # ``v op K`` with K an integer (v++/v--/--v allowed): decided where v
+    # holds a literal (analysis/counters.py): (v, op, K, what a post
+    # increment or decrement in the test adds to v after reading it).
+    bound_test: tuple[str, str, int, int] | None = None
 
     def ordered(self, fact: Callable[[str], str | None]) -> list[Taught]:
         """For ``a < b`` (``strict_ne``), with the path's facts read by

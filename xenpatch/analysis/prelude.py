@@ -11,13 +11,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from xenpatch.analysis import loopmacros, values
+from xenpatch.analysis import counters, loopmacros, values
 from xenpatch.analysis.collective import element_locals
 from xenpatch.analysis.conditions import (
     canon_cond,
     counted_exit,
     flag_vars,
     ids_of_text,
+    literal_test,
     loop_vars,
     order_cond,
     pointer_tests,
@@ -143,6 +144,11 @@ def prelude(src: SourceFile, cfg: Cfg, info: FunctionInfo,
               or o[0] in bound_texts}
     info.repeated_conds |= {t for t, _, _ in orders.values()}
     repeated_ids = {t: ids_of_text(t) for t in info.repeated_conds}
+    # The variable of each literal test (i-- > 0): its assignments bind it.
+    for node in cfg.nodes:
+        if node.kind is Kind.COND and node.ast is not None and (
+                lt := literal_test(src, node.ast)) is not None:
+            repeated_ids[counters.binding_text(lt[0])] = {lt[0]}
     info.acts = [[] for _ in cfg.nodes]
     info.branches = [None for _ in cfg.nodes]
     tested = flag_vars(src, cfg, info)
