@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from xenpatch.analysis.conditions import literal_test
+from xenpatch.analysis.countertests import literal_test
 from xenpatch.c.source import parse_bytes
 from xenpatch.lint.config import LintConfig
 from xenpatch.lint.filelint import lint_source

@@ -31,12 +31,12 @@ from xenpatch.analysis.conditions import (
     deref_var,
     in_if,
     keep_lock_guards,
-    literal_test,
     sentinel_test,
     strict_order_fact,
     tested_call,
     var_test,
 )
+from xenpatch.analysis.countertests import literal_test
 from xenpatch.analysis.eachkeys import percpu_each
 from xenpatch.analysis.events import (
     Act,

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 
-from xenpatch.analysis.events import KillCondAct
+from xenpatch.analysis.events import KillCondAct, Taught
 from xenpatch.analysis.pathstate import State
 
 # How far from its literal a bound variable is followed by steps: the
@@ -155,3 +155,26 @@ def implied(s: State, text: str, key: str) -> str | None:
         if outcome == "F" and (b <= a_i if rising else b >= a_i):
             return "F"
     return None
+
+
+def under_bindings(s: State, taught: list[Taught] | None, text: str,
+                   negated: bool) -> list[Taught] | None:
+    """The edges (``taught``: None, both, teaching nothing) of a test of
+    the repeated condition ``text`` made while a variable of it is bound:
+    only the edge its outcome under the same values (or, for an order
+    test, another value) takes, else each edge remembering its outcome
+    under them too.  Unchanged where no variable of it is bound."""
+    key = keyed(s, text)
+    if key is None:
+        return taught
+    said = s.fact("?" + key)
+    if said is None:
+        said = implied(s, text, key)
+    out: list[Taught] = []
+    for i, learned in taught if taught is not None else [(0, ()), (1, ())]:
+        val = ("T" if i == 0 else "F") if not negated else ("F" if i == 0 else "T")
+        if said is None:
+            out.append((i, (*learned, (key, val))))
+        elif said == val:
+            out.append((i, learned))
+    return out

@@ -19,6 +19,7 @@ from collections import deque
 from dataclasses import replace
 
 from xenpatch.analysis import counters, flagbits, guardtests, irqstate, values
+from xenpatch.analysis.branchfacts import remembered, repeated_fact, taught_edges
 from xenpatch.analysis.entrykeys import entry_held_keys, first_entry_release, names_indirectly
 from xenpatch.analysis.equalities import kept_in_object, named_here
 from xenpatch.analysis.events import (
@@ -311,9 +312,9 @@ class Engine:
             if br.text is not None:
                 # The value cannot tell; an earlier test of the same
                 # condition (or a case label) on this path can.
-                sides = _remembered(br, s.fact("?" + br.text), sides)
+                sides = remembered(br, s.fact("?" + br.text), sides)
             return [(succ, x) for succ, x in zip((t, f), sides, strict=True) if x is not None]
-        fact = functools.partial(_repeated_fact, s)
+        fact = functools.partial(repeated_fact, s)
         taught: list[Taught] | None = None
         if br.strict_ne is not None and br.excludes is None:
             taught = br.ordered(fact)
@@ -325,16 +326,11 @@ class Engine:
                     return [(t, s)] if equal != br.negated else [(f, s)]
             taught = br.repeated(fact)
         counted = br.text if br.text is not None and br.excludes is None else br.counted
-        key = counters.keyed(s, counted) if counted is not None else None
-        if key is not None:
-            said = s.fact("?" + key)
-            if said is None and counted is not None:
-                said = counters.implied(s, counted, key)
-            taught = _under_binding(taught if taught is not None else [(0, ()), (1, ())],
-                                    said, key, br.negated)
+        if counted is not None:
+            taught = counters.under_bindings(s, taught, counted, br.negated)
         if taught is None:
             return [(t, s), (f, s)]
-        return _taught(s, (t, f), taught)
+        return taught_edges(s, (t, f), taught)
 
     @staticmethod
     def _holds_through(s: State, var: str) -> bool:
@@ -672,49 +668,12 @@ def _callers(e: Effect, key: str, line: int) -> Held:
     return Held(key, e.kind, e.mode, e.flavour, e.owner, e.via, 1, True, -1, line)
 
 
-def _repeated_fact(s: State, text: str) -> str | None:
-    """What the path knows of a repeated condition ("T"/"F")."""
-    return s.fact("?" + text)
 
 
-def _taught(s: State, succs: tuple[int, int], taught: list[Taught]) -> list[tuple[int, State]]:
-    """The successors a branch's taught edges (Branch.repeated(), ordered())
-    lead to, each state with what its edge teaches."""
-    out = []
-    for i, learned in taught:
-        x = s
-        for text, value in learned:
-            x = x.with_fact("?" + text, value)
-        out.append((succs[i], x))
-    return out
 
 
-def _under_binding(taught: list[Taught], v: str | None, key: str,
-                   negated: bool) -> list[Taught]:
-    """The edges of a repeated condition's test made while its variables
-    hold literals (counters.keyed(): ``key``), whose earlier outcome under
-    the same values is ``v``: only that edge, else each edge remembering
-    its outcome under them too."""
-    out = []
-    for i, learned in taught:
-        val = ("T" if i == 0 else "F") if not negated else ("F" if i == 0 else "T")
-        if v is None:
-            out.append((i, (*learned, (key, val))))
-        elif v == val:
-            out.append((i, learned))
-    return out
 
 
-def _remembered(br, v: str | None, sides: list[State | None]) -> list[State | None]:
-    """The (true, false) states after the repeated condition ``br.text``,
-    whose fact on the path is ``v`` ("T"/"F"; None: not known yet, so each
-    side remembers its outcome); a side None is not taken."""
-    k = "?" + br.text
-    yes, no = ("F", "T") if br.negated else ("T", "F")
-    if v is not None:
-        return [sides[0] if v == yes else None, sides[1] if v == no else None]
-    return [x.with_fact(k, val) if x is not None else None
-            for x, val in zip(sides, (yes, no), strict=True)]
 
 
 def _with_outs(ok: State, failed: State,

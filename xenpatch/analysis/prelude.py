@@ -18,13 +18,13 @@ from xenpatch.analysis.conditions import (
     counted_exit,
     flag_vars,
     ids_of_text,
-    literal_test,
     loop_vars,
     order_cond,
     pointer_tests,
     sentinel_bounds,
     sentinels,
 )
+from xenpatch.analysis.countertests import literal_test
 from xenpatch.analysis.eachkeys import EachKeys, element_rounds
 from xenpatch.analysis.equalities import variable_comparisons
 from xenpatch.analysis.functions import FunctionInfo, fresh_copy, is_path, strip_parens
