@@ -264,9 +264,12 @@ def assign_act(
         acts.append(AssignAct("*" + var, None))
     texts = conds_naming(var)
     if texts:
-        k = int_literal(src, rhs)
+        # Only the function's own variables hold a literal until it assigns
+        # them again: a global may be written by any call.
+        own = var in info.locals or var in info.params
+        k = int_literal(src, rhs) if own else None
         acts.append(KillCondAct(texts, var=var, exact=None if k is None else str(k),
-                                step=_step(src, n)))
+                                step=_step(src, n) if own else None))
     if rhs is not None and strip_parens(rhs).type == "identifier":
         # old_q = q: now "old_q == q" holds.
         lo, hi = sorted((var, src.text(strip_parens(rhs))))

@@ -121,7 +121,16 @@ def keyed(s: State, text: str) -> str | None:
     return KEYED[1:] + text + "@" + ",".join(bound)
 
 
-_ORDER = re.compile(r"^(?P<l>.+?)(?P<op><=|>=|<|>)(?P<r>.+)$")
+_VAR_FIRST = re.compile(r"^(\w+)(<=|>=|<|>)(.+)$")
+_VAR_LAST = re.compile(r"^(.+?)(<=|>=|<|>)(\w+)$")
+# The other side of an order test read as one operand: names, numbers,
+# member paths and arithmetic, nothing that binds looser than "<" (&&, ||,
+# ?:, ==, the bitwise operators) and no other comparison.
+_OPERAND = re.compile(r"^(?:[\w.\[\]()+*/%]|->|-(?!>))+$")
+
+
+def _operand(text: str, var: str) -> bool:
+    return _OPERAND.match(text) is not None and var not in _ids(text)
 
 
 def implied(s: State, text: str, key: str) -> str | None:
@@ -130,14 +139,12 @@ def implied(s: State, text: str, key: str) -> str | None:
     ``i < n`` false at i == 0 is false at i == 1 (n unchanged, or the fact
     would be gone), true at i == 2 is true at i == 1."""
     var, _, val = key.rpartition("@")[2].partition("=")
-    m = _ORDER.match(text)
-    if m is None or "," in val or not val.lstrip("-").isdigit():
+    if "," in val or not val.lstrip("-").isdigit():
         return None
-    left, op, right = m.group("l"), m.group("op"), m.group("r")
-    if left == var and var not in _ids(right):
-        rising = False  # v < E: true for smaller v
-    elif right == var and var not in _ids(left):
-        rising = True  # E < v: true for larger v
+    if (m := _VAR_FIRST.match(text)) and m.group(1) == var and _operand(m.group(3), var):
+        rising, op = False, m.group(2)  # v < E: true for smaller v
+    elif (m := _VAR_LAST.match(text)) and m.group(3) == var and _operand(m.group(1), var):
+        rising, op = True, m.group(2)  # E < v: true for larger v
     else:
         return None
     if op.startswith(">"):
