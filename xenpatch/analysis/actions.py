@@ -36,7 +36,6 @@ from xenpatch.analysis.conditions import (
     tested_call,
     var_test,
 )
-from xenpatch.analysis.countertests import literal_test
 from xenpatch.analysis.eachkeys import percpu_each
 from xenpatch.analysis.events import (
     Act,
@@ -300,7 +299,7 @@ def fill_actions(
                         node.id in canon and canon[node.id][0] in info.repeated_conds
                         and not in_if(ast)):
                     br = replace(br, counted=canon[node.id][0], negated=canon[node.id][1])
-                if br.try_op is None and (lt := literal_test(src, c)) is not None:
+                if br.try_op is None and (lt := p.literal_tests.get(node.id)) is not None:
                     br = replace(br, bound_test=lt)
                 if node.id in exit_facts:
                     br = replace(br, on_false=exit_facts[node.id])

@@ -9,7 +9,7 @@ node; nothing here follows a path.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from tree_sitter import Node
 
@@ -218,7 +218,7 @@ def _in_loop(n: Node) -> bool:
 
 
 def assign_act(
-    src: SourceFile, n: Node, info: FunctionInfo, repeated_ids: dict[str, set[str]],
+    src: SourceFile, n: Node, info: FunctionInfo, repeated_ids: Mapping[str, frozenset[str]],
     conds_naming: Callable[[str], tuple[str, ...]], fv: values.FileValues,
 ) -> list[Act] | None:
     if n.type == "init_declarator":

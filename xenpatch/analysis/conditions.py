@@ -36,7 +36,7 @@ from xenpatch.analysis.functions import (
     strip_parens,
     tracked_name,
 )
-from xenpatch.analysis.lockkeys import arms_condition, holder, key_vars, squash
+from xenpatch.analysis.lockkeys import arms_condition, holder, ids_of_text, key_vars, squash
 from xenpatch.analysis.values import ZERO, VarTest, value_class
 from xenpatch.c import fields as fid
 from xenpatch.c.cfg import Cfg, Kind, call_args, call_name
@@ -323,10 +323,6 @@ def in_if(ast: Node) -> bool:
     return st is not None and st.type == "if_statement"
 
 
-def ids_of_text(t: str) -> set[str]:
-    return set(re.findall(r"[A-Za-z_]\w*", t))
-
-
 def pointer_tests(
     src: SourceFile, cfg: Cfg, info: FunctionInfo, fv: values.FileValues
 ) -> dict[str, tuple[str, str]]:
@@ -389,7 +385,7 @@ def loop_vars(src: SourceFile, cfg: Cfg) -> set[str]:
             seen.add(p.id)
             upd = p.child_by_field_id(fid.UPDATE)
             if upd is not None:
-                out.update(x for x in re.findall(r"[A-Za-z_]\w*", src.text(upd)))
+                out.update(ids_of_text(src.text(upd)))
     return out
 
 

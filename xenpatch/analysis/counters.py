@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 
 from xenpatch.analysis.events import KillCondAct, Taught
+from xenpatch.analysis.lockkeys import ids_of_text
 from xenpatch.analysis.pathstate import State
 
 # How far from its literal a bound variable is followed by steps: the
@@ -45,17 +46,6 @@ def binding_text(var: str) -> str:
     where the function's conditions name var (KillCondAct), and a test
     ``i-- > 0`` that is no repeated condition would name it nowhere."""
     return BOUND + var
-
-
-_IDS = re.compile(r"[A-Za-z_]\w*")
-_ids_memo: dict[str, frozenset[str]] = {}
-
-
-def _ids(text: str) -> frozenset[str]:
-    got = _ids_memo.get(text)
-    if got is None:
-        got = _ids_memo[text] = frozenset(_IDS.findall(text))
-    return got
 
 
 def assigned(s: State, act: KillCondAct) -> State:
@@ -114,7 +104,7 @@ def keyed(s: State, text: str) -> str | None:
     outcome under the variables bound on this path (None: none is)."""
     if not s.facts:
         return None
-    bound = sorted(f"{v}={x.partition('/')[0]}" for v in _ids(text)
+    bound = sorted(f"{v}={x.partition('/')[0]}" for v in ids_of_text(text)
                    if (x := s.fact(BOUND + v)) is not None)
     if not bound:
         return None
@@ -130,7 +120,7 @@ _OPERAND = re.compile(r"^(?:[\w.\[\]()+*/%]|->|-(?!>))+$")
 
 
 def _operand(text: str, var: str) -> bool:
-    return _OPERAND.match(text) is not None and var not in _ids(text)
+    return _OPERAND.match(text) is not None and var not in ids_of_text(text)
 
 
 def implied(s: State, text: str, key: str) -> str | None:

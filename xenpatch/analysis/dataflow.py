@@ -537,9 +537,7 @@ class Engine:
         if "[*]" in e.key:
             s = s.with_fact(_ROUND + e.key, None)
         if cur is not None:
-            if may_retake(cur.flavour, e.flavour) or (
-                cur.mode == "read" and mode == "read"
-            ):
+            if may_retake(cur.flavour, cur.mode, e.flavour, mode):
                 if cur.count >= RECURSION_CAP:
                     # Taken more times than counted (a loop of takes): how
                     # many releases free it, nothing here knows.

@@ -31,9 +31,8 @@ from __future__ import annotations
 
 from tree_sitter import Node
 
-from xenpatch.analysis.conditions import ids_of_text
 from xenpatch.analysis.functions import required, strip_parens, unhinted
-from xenpatch.analysis.lockkeys import KEY_HEAD, lock_key, squash
+from xenpatch.analysis.lockkeys import KEY_HEAD, ids_of_text, lock_key, squash
 from xenpatch.analysis.pathstate import State
 from xenpatch.analysis.unit import FunctionUnit
 from xenpatch.c import fields as fid

@@ -15,6 +15,7 @@ from xenpatch.analysis.functions import parameters
 from xenpatch.analysis.headers import HeaderIndex, templated
 from xenpatch.analysis.locktable import LockTable, Wrapper
 from xenpatch.analysis.unit import FunctionUnit
+from xenpatch.c import fields as fid
 from xenpatch.c.cfg import call_args, call_name
 
 _COMMENT = re.compile(rb"/\*.*?\*/|//[^\n]*", re.S)
@@ -60,7 +61,7 @@ def one_call_definitions(table: LockTable,
     for name, f in fns.items():
         if name not in table.wrappers:
             continue
-        body = f.node.child_by_field_name("body")
+        body = f.node.child_by_field_id(fid.BODY)
         stmts = [c for c in body.named_children if c.type != "comment"] if body else []
         if len(stmts) != 1 or stmts[0].type not in ("expression_statement", "return_statement"):
             continue

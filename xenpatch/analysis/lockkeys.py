@@ -34,6 +34,16 @@ def holder(key: str) -> str | None:
     return m.group(1) if m is not None else None
 
 
+@lru_cache(maxsize=4096)
+def ids_of_text(t: str) -> frozenset[str]:
+    """Every name a C expression's text reads, members' names included
+    (``i<p->n``: i, p and n), as a repeated condition's facts need them."""
+    return frozenset(_ANY_NAME.findall(t))
+
+
+_ANY_NAME = re.compile(r"[A-Za-z_]\w*")
+
+
 def key_vars(key: str) -> set[str]:
     """Variables a lock key depends on: its head and any subscript index
     (``d->arch.nested_p2m[i]->lock`` depends on d and i)."""

@@ -44,12 +44,15 @@ def is_recursive(flavour: str) -> bool:
 ASSERTED_HOLD = "asserted"
 
 
-def may_retake(held: str, take: str) -> bool:
-    """May a CPU holding a lock (``held``: the hold's flavour) take it again
-    with an op of flavour ``take``?  Recursively only, on a recursive hold
-    or one whose kind nobody here knows: 2006's create_grant_pte_mapping()
-    asserts the big lock held, then takes it recursively through
-    shadow_lock()."""
+def may_retake(held: str, held_mode: str, take: str, take_mode: str) -> bool:
+    """May a CPU holding a lock (``held``: the hold's flavour, in
+    ``held_mode``) take it again with an op of flavour ``take`` in
+    ``take_mode``?  A read on a read; else recursively only, on a recursive
+    hold or one whose kind nobody here knows: 2006's
+    create_grant_pte_mapping() asserts the big lock held, then takes it
+    recursively through shadow_lock()."""
+    if held_mode == "read" and take_mode == "read":
+        return True
     return is_recursive(take) and (is_recursive(held) or held == ASSERTED_HOLD)
 
 

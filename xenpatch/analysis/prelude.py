@@ -17,7 +17,6 @@ from xenpatch.analysis.conditions import (
     canon_cond,
     counted_exit,
     flag_vars,
-    ids_of_text,
     loop_vars,
     order_cond,
     pointer_tests,
@@ -28,7 +27,7 @@ from xenpatch.analysis.countertests import literal_test
 from xenpatch.analysis.eachkeys import EachKeys, element_rounds
 from xenpatch.analysis.equalities import variable_comparisons
 from xenpatch.analysis.functions import FunctionInfo, fresh_copy, is_path, strip_parens
-from xenpatch.analysis.lockkeys import alias_args, squash
+from xenpatch.analysis.lockkeys import alias_args, ids_of_text, squash
 from xenpatch.analysis.pathmacros import local_prefix
 from xenpatch.analysis.switches import switch_facts, switch_vars
 from xenpatch.analysis.takes import callers_accessors
@@ -50,11 +49,12 @@ class Prelude:
     # local holding the accessor's result): ("d->arch.p2m.", "p2m").
     accessed_paths: tuple[tuple[str, str], ...]
     canon: dict[int, tuple[str, bool]]
+    literal_tests: dict[int, tuple[str, str, int, int]]  # node id -> (v, op, K, post)
     exit_facts: dict[int, str]
     bounds: set[str]
     eqs: dict[str, tuple[str, str]]
     orders: dict[int, tuple[str, bool, str]]
-    repeated_ids: dict[str, set[str]]
+    repeated_ids: dict[str, frozenset[str]]
     stepped: set[str]
     each: EachKeys
 
@@ -100,11 +100,14 @@ def prelude(src: SourceFile, cfg: Cfg, info: FunctionInfo,
     info.assigned = {}
     cond_texts: dict[str, int] = {}
     canon: dict[int, tuple[str, bool]] = {}  # node id -> canon_cond(), used again below
+    literal_tests: dict[int, tuple[str, str, int, int]] = {}  # node id -> literal_test()
     for node in cfg.nodes:
         if node.kind is Kind.COND and node.ast is not None:
             canon[node.id] = canon_cond(src, node.ast)
             t = canon[node.id][0]
             cond_texts[t] = cond_texts.get(t, 0) + 1
+            if (lt := literal_test(src, node.ast)) is not None:
+                literal_tests[node.id] = lt
     info.repeated_conds = {t for t, n in cond_texts.items() if n > 1}
     # for ( try = 0; try < 3; try++ ) ... if ( try == 3 ): leaving the loop
     # by its condition makes the later test true.
@@ -145,10 +148,8 @@ def prelude(src: SourceFile, cfg: Cfg, info: FunctionInfo,
     info.repeated_conds |= {t for t, _, _ in orders.values()}
     repeated_ids = {t: ids_of_text(t) for t in info.repeated_conds}
     # The variable of each literal test (i-- > 0): its assignments bind it.
-    for node in cfg.nodes:
-        if node.kind is Kind.COND and node.ast is not None and (
-                lt := literal_test(src, node.ast)) is not None:
-            repeated_ids[counters.binding_text(lt[0])] = {lt[0]}
+    for var, _, _, _ in literal_tests.values():
+        repeated_ids[counters.binding_text(var)] = frozenset((var,))
     info.acts = [[] for _ in cfg.nodes]
     info.branches = [None for _ in cfg.nodes]
     tested = flag_vars(src, cfg, info)
@@ -159,7 +160,8 @@ def prelude(src: SourceFile, cfg: Cfg, info: FunctionInfo,
 
     stepped = loop_vars(src, cfg) | set(loops)
     return Prelude(fresh_copy(info), accessed, _accessed_paths(accessed, info.accessor_paths),
-                    canon, exit_facts, bounds, eqs, orders, repeated_ids, stepped, each)
+                    canon, literal_tests, exit_facts, bounds, eqs, orders, repeated_ids,
+                    stepped, each)
 
 
 def _accessed_paths(accessed: dict[str, str], heads: Mapping[str, tuple[str, str, str]]

@@ -317,8 +317,7 @@ class CheckObserver:
             elif cur.mode == "read" and mode == "write":
                 self.add("XL007", node, state, line, col, e.key, cur.site, o,
                          acq_line=cur.line)
-            elif not may_retake(cur.flavour, e.flavour) and not (
-                    cur.mode == "read" and mode == "read"):
+            elif not may_retake(cur.flavour, cur.mode, e.flavour, mode):
                 self.add("XL010", node, state, line, col, e.key, cur.site, o, via=e.via,
                          acq_line=cur.line)
             elif self.readers_wait and e.kind == "rw" and cur.kind == "rw" and (
